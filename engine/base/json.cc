@@ -1,0 +1,217 @@
+#include "engine/base/json.h"
+
+#include <cmath>
+
+#include <rapidjson/error/en.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+namespace sigma {
+
+StatusOr<std::unique_ptr<rapidjson::Document>> ParseJson(std::string_view text,
+                                                         std::string_view source) {
+  auto doc = std::make_unique<rapidjson::Document>();
+  doc->Parse<rapidjson::kParseFullPrecisionFlag | rapidjson::kParseValidateEncodingFlag>(
+      text.data(), text.size());
+  if (doc->HasParseError()) {
+    const size_t offset = doc->GetErrorOffset();
+    size_t line = 1;
+    for (size_t i = 0; i < offset && i < text.size(); ++i) line += text[i] == '\n';
+    return InvalidArgumentError(source, ": invalid JSON at byte ", offset, " (line ", line,
+                                "): ", rapidjson::GetParseError_En(doc->GetParseError()));
+  }
+  return doc;
+}
+
+std::string_view JsonTypeName(const rapidjson::Value& value) {
+  if (value.IsNull()) return "null";
+  if (value.IsBool()) return "a boolean";
+  if (value.IsObject()) return "an object";
+  if (value.IsArray()) return "an array";
+  if (value.IsString()) return "a string";
+  if (value.IsInt64() || value.IsUint64()) return "an integer";
+  return "a number";
+}
+
+std::string JsonToString(const rapidjson::Value& value) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  value.Accept(writer);
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+void AppendJsonString(std::string_view text, std::string* out) {
+  static const char kHex[] = "0123456789abcdef";
+  out->push_back('"');
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    // Length of a valid UTF-8 sequence starting here, 0 if invalid.
+    size_t len = 0;
+    if (c < 0x80) {
+      len = 1;
+    } else if (c >= 0xC2 && c <= 0xF4) {
+      len = c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+      if (i + len > text.size()) {
+        len = 0;
+      } else {
+        for (size_t k = 1; k < len; ++k) {
+          if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) len = 0;
+        }
+        if (len == 3 && c == 0xE0 && static_cast<unsigned char>(text[i + 1]) < 0xA0) len = 0;
+        if (len == 3 && c == 0xED && static_cast<unsigned char>(text[i + 1]) >= 0xA0) len = 0;
+        if (len == 4 && c == 0xF0 && static_cast<unsigned char>(text[i + 1]) < 0x90) len = 0;
+        if (len == 4 && c == 0xF4 && static_cast<unsigned char>(text[i + 1]) >= 0x90) len = 0;
+      }
+    }
+    if (len == 0 || (len == 1 && (c < 0x20 || c == '"' || c == '\\' || c == 0x7F))) {
+      switch (c) {
+        case '"': out->append("\\\""); break;
+        case '\\': out->append("\\\\"); break;
+        case '\n': out->append("\\n"); break;
+        case '\r': out->append("\\r"); break;
+        case '\t': out->append("\\t"); break;
+        default:
+          out->append("\\u00");
+          out->push_back(kHex[c >> 4]);
+          out->push_back(kHex[c & 15]);
+      }
+      ++i;
+      continue;
+    }
+    out->append(text.substr(i, len));
+    i += len;
+  }
+  out->push_back('"');
+}
+
+JsonFields::JsonFields(const rapidjson::Value& object, std::string context)
+    : object_(object), context_(std::move(context)) {
+  SIGMA_CHECK(object.IsObject(), "JsonFields needs an object");
+}
+
+bool JsonFields::Has(const char* key) const {
+  auto it = object_.FindMember(key);
+  return it != object_.MemberEnd() && !it->value.IsNull();
+}
+
+const rapidjson::Value* JsonFields::Find(const char* key) {
+  seen_.insert(key);
+  auto it = object_.FindMember(key);
+  if (it == object_.MemberEnd() || it->value.IsNull()) return nullptr;
+  return &it->value;
+}
+
+Status JsonFields::TypeError(const char* key, std::string_view expected,
+                             const rapidjson::Value& got) const {
+  return InvalidArgumentError(context_, ": ", key, ": expected ", expected, ", got ",
+                              JsonTypeName(got));
+}
+
+Status JsonFields::RequireInt(const char* key, int64_t* out) {
+  if (!Has(key)) {
+    seen_.insert(key);
+    return InvalidArgumentError(context_, ": missing required integer field '", key, "'");
+  }
+  return OptionalInt(key, out);
+}
+
+Status JsonFields::OptionalInt(const char* key, int64_t* out) {
+  const rapidjson::Value* v = Find(key);
+  if (v == nullptr) return Status::Ok();
+  if (v->IsInt64()) {
+    *out = v->GetInt64();
+    return Status::Ok();
+  }
+  // Accept integral doubles such as 1e6 written by some exporters.
+  if (v->IsDouble()) {
+    const double d = v->GetDouble();
+    if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9.0e15) {
+      *out = static_cast<int64_t>(d);
+      return Status::Ok();
+    }
+  }
+  return TypeError(key, "an integer", *v);
+}
+
+Status JsonFields::RequireDouble(const char* key, double* out) {
+  if (!Has(key)) {
+    seen_.insert(key);
+    return InvalidArgumentError(context_, ": missing required number field '", key, "'");
+  }
+  return OptionalDouble(key, out);
+}
+
+Status JsonFields::OptionalDouble(const char* key, double* out) {
+  const rapidjson::Value* v = Find(key);
+  if (v == nullptr) return Status::Ok();
+  if (!v->IsNumber()) return TypeError(key, "a number", *v);
+  *out = v->GetDouble();
+  return Status::Ok();
+}
+
+Status JsonFields::RequireString(const char* key, std::string* out) {
+  if (!Has(key)) {
+    seen_.insert(key);
+    return InvalidArgumentError(context_, ": missing required string field '", key, "'");
+  }
+  return OptionalString(key, out);
+}
+
+Status JsonFields::OptionalString(const char* key, std::string* out) {
+  const rapidjson::Value* v = Find(key);
+  if (v == nullptr) return Status::Ok();
+  if (!v->IsString()) return TypeError(key, "a string", *v);
+  out->assign(v->GetString(), v->GetStringLength());
+  return Status::Ok();
+}
+
+Status JsonFields::OptionalBool(const char* key, bool* out) {
+  const rapidjson::Value* v = Find(key);
+  if (v == nullptr) return Status::Ok();
+  if (!v->IsBool()) return TypeError(key, "a boolean", *v);
+  *out = v->GetBool();
+  return Status::Ok();
+}
+
+Status JsonFields::OptionalStringArray(const char* key, std::vector<std::string>* out) {
+  const rapidjson::Value* v = Find(key);
+  if (v == nullptr) return Status::Ok();
+  if (!v->IsArray()) return TypeError(key, "an array of strings", *v);
+  std::vector<std::string> values;
+  for (const auto& item : v->GetArray()) {
+    if (!item.IsString()) return TypeError(key, "an array of strings", item);
+    values.emplace_back(item.GetString(), item.GetStringLength());
+  }
+  *out = std::move(values);
+  return Status::Ok();
+}
+
+Status JsonFields::OptionalIntArray(const char* key, std::vector<int64_t>* out) {
+  const rapidjson::Value* v = Find(key);
+  if (v == nullptr) return Status::Ok();
+  if (!v->IsArray()) return TypeError(key, "an array of integers", *v);
+  std::vector<int64_t> values;
+  for (const auto& item : v->GetArray()) {
+    if (!item.IsInt64()) return TypeError(key, "an array of integers", item);
+    values.push_back(item.GetInt64());
+  }
+  *out = std::move(values);
+  return Status::Ok();
+}
+
+void JsonFields::Ignore(std::initializer_list<const char*> keys) {
+  for (const char* key : keys) seen_.insert(key);
+}
+
+Status JsonFields::RejectUnknownKeys() const {
+  for (auto it = object_.MemberBegin(); it != object_.MemberEnd(); ++it) {
+    std::string_view name(it->name.GetString(), it->name.GetStringLength());
+    if (seen_.find(name) == seen_.end()) {
+      return InvalidArgumentError(context_, ": unknown key '", name, "'");
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace sigma

@@ -1,0 +1,73 @@
+// JSON helpers over RapidJSON: parsing with located errors, and typed field access with clear
+// messages ("config.json: num_key_heads: expected an integer, got a string").
+//
+// JsonFields reads the members of one object. Every getter records the key, so a strict reader can
+// call RejectUnknownKeys() at the end and name any key it never asked for. Getters return Status;
+// optional getters leave *out untouched when the key is absent or null.
+// Thread safety: thread-compatible.
+#ifndef SIGMA_ENGINE_BASE_JSON_H_
+#define SIGMA_ENGINE_BASE_JSON_H_
+
+#include <cstdint>
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <rapidjson/document.h>
+
+#include "engine/base/status.h"
+
+namespace sigma {
+
+// Parses `text` (whole, UTF-8). `source` names it in errors (a path, "--config", ...).
+StatusOr<std::unique_ptr<rapidjson::Document>> ParseJson(std::string_view text,
+                                                         std::string_view source);
+
+// "string", "integer", "array", ... for messages.
+std::string_view JsonTypeName(const rapidjson::Value& value);
+
+// Serialises a value compactly.
+std::string JsonToString(const rapidjson::Value& value);
+
+// Appends `text` to `out` as a JSON string literal (quotes included). Invalid UTF-8 bytes are kept
+// as \u00XX escapes of the byte value so nothing is silently dropped.
+void AppendJsonString(std::string_view text, std::string* out);
+
+class JsonFields {
+ public:
+  // `object` must outlive this reader. `context` prefixes every error ("config.json").
+  JsonFields(const rapidjson::Value& object, std::string context);
+
+  bool Has(const char* key) const;  // present and not null
+  const rapidjson::Value* Find(const char* key);  // marks the key read; null when absent
+
+  Status RequireInt(const char* key, int64_t* out);
+  Status OptionalInt(const char* key, int64_t* out);
+  Status RequireDouble(const char* key, double* out);
+  Status OptionalDouble(const char* key, double* out);
+  Status RequireString(const char* key, std::string* out);
+  Status OptionalString(const char* key, std::string* out);
+  Status OptionalBool(const char* key, bool* out);
+  Status OptionalStringArray(const char* key, std::vector<std::string>* out);
+  Status OptionalIntArray(const char* key, std::vector<int64_t>* out);
+
+  // Marks keys as known without reading them.
+  void Ignore(std::initializer_list<const char*> keys);
+
+  // INVALID_ARGUMENT naming the first key that no getter asked for.
+  Status RejectUnknownKeys() const;
+
+  const std::string& context() const { return context_; }
+  Status TypeError(const char* key, std::string_view expected, const rapidjson::Value& got) const;
+
+ private:
+  const rapidjson::Value& object_;
+  std::string context_;
+  std::set<std::string, std::less<>> seen_;
+};
+
+}  // namespace sigma
+
+#endif  // SIGMA_ENGINE_BASE_JSON_H_

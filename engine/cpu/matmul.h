@@ -1,0 +1,30 @@
+// Projections: y = x W^T (+ b) with W stored [out, in] in f32, f16, bf16 or a GGUF quantized type.
+//
+// Memory-bound at batch 1 (GEMV): each weight row is streamed once for all batch rows, dequantised
+// on the fly in registers (never a full f32 copy of the weights), accumulated in f32. Rows are split
+// across the pool's workers. The AVX-512 path (bf16 dot products where the CPU has AVX512_BF16) is
+// chosen at run time; a portable path serves other CPUs and is the fallback.
+#ifndef SIGMA_ENGINE_CPU_MATMUL_H_
+#define SIGMA_ENGINE_CPU_MATMUL_H_
+
+#include <cstdint>
+
+#include "engine/cpu/thread_pool.h"
+#include "engine/tensor.h"
+
+namespace sigma {
+
+// w: [out, in]; x: [batch, in] f32 row-major; y: [batch, out] f32 row-major (overwritten).
+// bias: [out] f32 or null. Requires in % block size of w.dtype == 0.
+void MatMul(const TensorView& w, const float* x, int64_t batch, const float* bias, float* y,
+            ThreadPool& pool);
+
+// Dequantises row `row` of w (any supported dtype) into out[0 .. w.cols()).
+void DequantizeRow(const TensorView& w, int64_t row, float* out);
+
+// Name of the instruction set the kernels dispatched to ("avx512_bf16", "avx2", "generic").
+const char* MatMulIsa();
+
+}  // namespace sigma
+
+#endif  // SIGMA_ENGINE_CPU_MATMUL_H_

@@ -1,0 +1,37 @@
+// Elementwise and row ops of the forward pass, f32 in and out. Each has a scalar reference in the
+// tests; the vectorised versions here must match it within float rounding.
+#ifndef SIGMA_ENGINE_CPU_OPS_H_
+#define SIGMA_ENGINE_CPU_OPS_H_
+
+#include <cstdint>
+
+#include "engine/dtype.h"
+#include "engine/tensor.h"
+
+namespace sigma {
+
+// out[i] = x[i] / sqrt(mean(x^2) + eps) * weight[i], for each of `rows` rows of length n.
+// weight is [n] in f32, f16 or bf16 (a TensorView). out may alias x.
+void RmsNorm(const float* x, const TensorView& weight, float eps, int64_t rows, int64_t n,
+             float* out);
+
+// Rotary embedding, Hugging Face rotate-half pairing: for each head, element j pairs with
+// j + head_dim/2, angle = position * inv_freq[j]. x: [n_heads][head_dim], in place.
+// inv_freq: [head_dim / 2] (already scaled by any rope scaling).
+void ApplyRope(float* x, int n_heads, int head_dim, int64_t position, const float* inv_freq);
+
+// gate[i] = silu(gate[i]) * up[i].
+void SiluMul(float* gate, const float* up, int64_t n);
+
+// out[i] += x[i].
+void AddInPlace(float* out, const float* x, int64_t n);
+
+// Converts n floats into a cache row of `dtype` (f32, f16, bf16), rounding to nearest even.
+void StoreRow(const float* x, int64_t n, DType dtype, void* dst);
+
+// Embedding row `token` of table [vocab, hidden] (any supported dtype) into out[hidden].
+void EmbeddingRow(const TensorView& table, int64_t token, float* out);
+
+}  // namespace sigma
+
+#endif  // SIGMA_ENGINE_CPU_OPS_H_

@@ -1,0 +1,77 @@
+// ModelConfig: the hyperparameters of a Llama-family or Sigma (DiffQKV) model, parsed from a
+// Hugging Face config.json (transformers 4 form with rope_theta/rope_scaling, or transformers 5 form
+// with rope_parameters), from GGUF metadata, or from a named preset; validated before any use.
+//
+// Sigma schema (DESIGN.md §3): model_type "sigma", num_attention_heads = Q heads, num_key_heads,
+// num_value_heads, head_dim, aug_q_intermediate_size (0 = no augmented Q). A Llama/Qwen2/Mistral
+// config maps to n_k = n_v = num_key_value_heads.
+// Thread safety: a value type.
+#ifndef SIGMA_ENGINE_LOADER_MODEL_CONFIG_H_
+#define SIGMA_ENGINE_LOADER_MODEL_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/base/status.h"
+
+namespace sigma {
+
+enum class Architecture { kLlama, kQwen2, kMistral, kSigma };
+std::string_view ArchitectureName(Architecture arch);  // "llama", "qwen2", "mistral", "sigma"
+
+struct RopeScaling {
+  std::string type = "default";  // "default", "linear", "llama3" ("dynamic"/"yarn" are rejected)
+  double factor = 1.0;
+  double low_freq_factor = 1.0;                       // llama3
+  double high_freq_factor = 4.0;                      // llama3
+  int64_t original_max_position_embeddings = 8192;    // llama3
+};
+
+struct ModelConfig {
+  Architecture arch = Architecture::kLlama;
+  int64_t vocab_size = 0;
+  int64_t hidden_size = 0;
+  int64_t intermediate_size = 0;   // SwiGLU FFN width
+  int64_t num_layers = 0;
+  int64_t n_q_heads = 0;
+  int64_t n_k_heads = 0;
+  int64_t n_v_heads = 0;
+  int64_t head_dim = 0;            // defaults to hidden_size / n_q_heads
+  int64_t aug_q_intermediate_size = 0;  // 0 = no augmented Q
+  int64_t max_position_embeddings = 4096;
+  double rms_norm_eps = 1e-6;
+  double rope_theta = 10000.0;
+  RopeScaling rope_scaling;
+  bool tie_word_embeddings = false;
+  bool qkv_bias = false;           // Qwen2, or attention_bias
+  int64_t bos_token_id = -1;
+  std::vector<int64_t> eos_token_ids;
+
+  // INVALID_ARGUMENT naming the field: zero or negative sizes, n_q % n_k, n_q % n_v, odd head_dim,
+  // non-positive eps/theta, unsupported rope scaling.
+  Status Validate() const;
+
+  // Inverse RoPE frequencies [head_dim / 2], with linear or llama3 scaling applied.
+  std::vector<float> RopeInvFreq() const;
+
+  // config.json text in this project's form (transformers 4 style fields; Sigma fields when
+  // arch == kSigma), which ParseModelConfig reads back to an equal config.
+  std::string ToJson() const;
+
+  int64_t q_dim() const { return n_q_heads * head_dim; }
+  int64_t k_dim() const { return n_k_heads * head_dim; }
+  int64_t v_dim() const { return n_v_heads * head_dim; }
+};
+
+// `source` names the file in errors ("model/config.json").
+StatusOr<ModelConfig> ParseModelConfig(std::string_view json_text, std::string_view source);
+
+// Presets: "sigma-1.5b", "gqa16" (its GQA16 twin), "sigma-tiny", "llama-tiny" (small, for tests).
+StatusOr<ModelConfig> ModelConfigPreset(std::string_view name);
+std::vector<std::string> ModelConfigPresetNames();
+
+}  // namespace sigma
+
+#endif  // SIGMA_ENGINE_LOADER_MODEL_CONFIG_H_

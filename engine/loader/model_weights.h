@@ -1,0 +1,70 @@
+// ModelWeights: typed views of every tensor the forward pass reads, checked against the config.
+//
+// The views point into memory owned by a WeightSource (memory-mapped safetensors shards, or a GGUF
+// file), which must outlive them; Model keeps both together. Names follow Hugging Face
+// (model.layers.N.self_attn.q_proj.weight ...); GGUF names are mapped to these on load.
+// Thread safety: immutable after load; safe to read from any thread.
+#ifndef SIGMA_ENGINE_LOADER_MODEL_WEIGHTS_H_
+#define SIGMA_ENGINE_LOADER_MODEL_WEIGHTS_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/base/status.h"
+#include "engine/loader/model_config.h"
+#include "engine/tensor.h"
+
+namespace sigma {
+
+struct LayerWeights {
+  TensorView attn_norm;  // [hidden]
+  TensorView q_proj;     // [n_q * head_dim, hidden]
+  TensorView k_proj;     // [n_k * head_dim, hidden]
+  TensorView v_proj;     // [n_v * head_dim, hidden]
+  TensorView q_bias;     // [n_q * head_dim] f32 view or invalid (Qwen2)
+  TensorView k_bias;     // [n_k * head_dim]
+  TensorView v_bias;     // [n_v * head_dim]
+  TensorView q_gate;     // [aug_q, n_q * head_dim] (augmented Q) or invalid
+  TensorView q_up;       // [aug_q, n_q * head_dim]
+  TensorView q_down;     // [n_q * head_dim, aug_q]
+  TensorView o_proj;     // [hidden, n_q * head_dim]
+  TensorView ffn_norm;   // [hidden]
+  TensorView gate_proj;  // [ffn, hidden]
+  TensorView up_proj;    // [ffn, hidden]
+  TensorView down_proj;  // [hidden, ffn]
+};
+
+// Owner of the bytes behind the views (mappings, converted buffers).
+class WeightSource {
+ public:
+  virtual ~WeightSource() = default;
+  // All tensors by Hugging Face name.
+  virtual const std::map<std::string, TensorView>& tensors() const = 0;
+  // Files the weights came from (for fingerprints).
+  virtual std::vector<std::string> files() const = 0;
+};
+
+struct ModelWeights {
+  ModelConfig config;
+  TensorView embed_tokens;  // [vocab, hidden]
+  TensorView final_norm;    // [hidden]
+  TensorView lm_head;       // [vocab, hidden] (== embed_tokens when tied)
+  std::vector<LayerWeights> layers;
+  std::shared_ptr<WeightSource> source;  // keeps the bytes alive
+  // Bias and norm vectors converted to f32 (views above point here when the file held f16/bf16).
+  std::vector<std::vector<float>> owned_f32;
+};
+
+// Picks the tensors out of `source`, checking that each exists with the shape the config implies
+// and a supported dtype; NOT_FOUND / INVALID_ARGUMENT name the tensor.
+StatusOr<ModelWeights> BindWeights(const ModelConfig& config, std::shared_ptr<WeightSource> source);
+
+// Opens a Hugging Face checkpoint folder: config.json + model.safetensors, or the shards listed in
+// model.safetensors.index.json. Everything is validated before use (safetensors.h).
+StatusOr<ModelWeights> LoadCheckpoint(const std::string& dir);
+
+}  // namespace sigma
+
+#endif  // SIGMA_ENGINE_LOADER_MODEL_WEIGHTS_H_

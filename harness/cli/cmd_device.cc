@@ -1,0 +1,25 @@
+// sigma-eval device: what compute this build can use.
+#include <cstdio>
+
+#include "engine/cpu/thread_pool.h"
+#include "engine/cuda/cuda_backend.h"
+#include "harness/cli/commands.h"
+#include "harness/cli/flags.h"
+
+namespace sigma::cli {
+
+int RunDevice(const Args& args) {
+  Flags flags("device", "sigma-eval device", "Describes the CPU kernels and the CUDA device, if any.");
+  if (Status s = flags.Parse(args); !s.ok()) return ReportError("device", s);
+  if (flags.help_requested()) {
+    std::printf("%s", flags.Help().c_str());
+    return kExitOk;
+  }
+  ThreadPool pool;
+  std::printf("cpu: %d threads\n", pool.size());
+  StatusOr<std::string> gpu = cuda::DescribeDevice();
+  std::printf("cuda: %s\n", gpu.ok() ? gpu->c_str() : gpu.status().message().c_str());
+  return kExitOk;
+}
+
+}  // namespace sigma::cli

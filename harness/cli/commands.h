@@ -1,0 +1,33 @@
+// The sigma-eval subcommands. Each lives in harness/cli/cmd_<name>.cc and takes the arguments that
+// follow its name. Exit codes: 0 success, 1 the work failed (a run error, a regression found by
+// compare), 2 bad usage or bad input (flags, files), 3 an environment problem (sandbox cannot start,
+// device unavailable), 130 interrupted.
+#ifndef SIGMA_HARNESS_CLI_COMMANDS_H_
+#define SIGMA_HARNESS_CLI_COMMANDS_H_
+
+#include <string>
+#include <vector>
+
+#include "engine/base/status.h"
+
+namespace sigma::cli {
+
+using Args = std::vector<std::string>;
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1;
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitEnvironment = 3;
+inline constexpr int kExitInterrupted = 130;
+
+// Prints "sigma-eval <command>: <status>" to stderr and returns the exit code for its kind.
+int ReportError(const std::string& command, const Status& status);
+
+int RunMakeModel(const Args& args);
+int RunGenerate(const Args& args);
+int RunLogits(const Args& args);
+int RunDevice(const Args& args);
+
+}  // namespace sigma::cli
+
+#endif  // SIGMA_HARNESS_CLI_COMMANDS_H_

@@ -1,0 +1,60 @@
+// sigma-eval: the command-line entry point. Dispatches to the subcommands in commands.h.
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "harness/cli/commands.h"
+
+namespace sigma::cli {
+namespace {
+
+struct Command {
+  const char* name;
+  int (*run)(const Args& args);
+  const char* summary;
+};
+
+constexpr Command kCommands[] = {
+    {"device", RunDevice, "describe the compute devices this build can use"},
+};
+
+void PrintUsage(FILE* out) {
+  std::fprintf(out, "usage: sigma-eval <command> [flags]   (sigma-eval <command> --help)\n\n");
+  for (const Command& c : kCommands) std::fprintf(out, "  %-12s %s\n", c.name, c.summary);
+}
+
+}  // namespace
+
+int ReportError(const std::string& command, const Status& status) {
+  std::fprintf(stderr, "sigma-eval %s: %s\n", command.c_str(), status.ToString().c_str());
+  switch (status.code()) {
+    case StatusCode::kUnavailable: return kExitEnvironment;
+    case StatusCode::kAborted: return kExitInterrupted;
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kNotFound:
+    case StatusCode::kOutOfRange:
+    case StatusCode::kDataLoss:
+    case StatusCode::kFailedPrecondition:
+    case StatusCode::kUnimplemented: return kExitUsage;
+    default: return kExitFailed;
+  }
+}
+
+}  // namespace sigma::cli
+
+int main(int argc, char** argv) {
+  using namespace sigma::cli;
+  if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
+    PrintUsage(argc < 2 ? stderr : stdout);
+    return argc < 2 ? kExitUsage : kExitOk;
+  }
+  const std::string name = argv[1];
+  const Args args(argv + 2, argv + argc);
+  for (const Command& c : kCommands) {
+    if (name == c.name) return c.run(args);
+  }
+  std::fprintf(stderr, "sigma-eval: unknown command '%s'\n\n", name.c_str());
+  PrintUsage(stderr);
+  return kExitUsage;
+}

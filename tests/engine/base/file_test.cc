@@ -1,0 +1,39 @@
+#include "engine/base/file.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+namespace sigma {
+namespace {
+
+TEST(FileTest, AtomicWriteThenReadAndMap) {
+  const std::string dir = testing::TempDir() + "/file_test_" + std::to_string(::getpid());
+  ASSERT_TRUE(MakeDirectories(dir).ok());
+  const std::string path = dir + "/x.bin";
+  const std::string data("abc\0def", 7);
+  ASSERT_TRUE(WriteFileAtomic(path, data).ok());
+  auto read = ReadFile(path);
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(*read, data);
+  auto mapped = MappedFile::Open(path);
+  ASSERT_TRUE(mapped.ok());
+  EXPECT_EQ(mapped->size(), 7u);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(mapped->data()), 7), data);
+  MappedFile moved = std::move(*mapped);
+  EXPECT_EQ(moved.size(), 7u);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(FileTest, MissingFileIsNotFound) {
+  auto read = ReadFile("/nonexistent/sigma/file");
+  ASSERT_FALSE(read.ok());
+  EXPECT_EQ(read.status().code(), StatusCode::kNotFound);
+  auto mapped = MappedFile::Open("/nonexistent/sigma/file");
+  EXPECT_EQ(mapped.status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(ReadFile("/").status().code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace sigma
