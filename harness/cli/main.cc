@@ -16,6 +16,9 @@ struct Command {
 };
 
 constexpr Command kCommands[] = {
+    {"make-model", RunMakeModel, "write a random-weight checkpoint of any config or preset"},
+    {"generate", RunGenerate, "generate a continuation of a prompt with the engine"},
+    {"logits", RunLogits, "write the float32 logits of one forward pass"},
     {"device", RunDevice, "describe the compute devices this build can use"},
 };
 

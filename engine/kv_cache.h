@@ -1,0 +1,72 @@
+// KvCache: the K and V caches of every layer for a fixed number of sequence slots.
+//
+// K and V live in separate buffers with their own head counts (DiffQKV: n_k != n_v), one row per
+// token per head, laid out [layer][seq][head][pos][head_dim], so that a selective-V gather reads
+// whole contiguous rows and one K head's positions are contiguous for the decode scan.
+// Memory is reserved with an anonymous mapping, so untouched capacity costs no RAM.
+// Ownership: owns its buffers. Thread safety: thread-compatible; distinct rows may be written from
+// different threads.
+#ifndef SIGMA_ENGINE_KV_CACHE_H_
+#define SIGMA_ENGINE_KV_CACHE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "engine/base/status.h"
+#include "engine/cpu/attention.h"
+#include "engine/dtype.h"
+
+namespace sigma {
+
+struct KvCacheShape {
+  int64_t num_layers = 0;
+  int64_t num_seqs = 0;
+  int64_t capacity = 0;  // positions per sequence
+  int64_t n_k_heads = 0;
+  int64_t n_v_heads = 0;
+  int64_t head_dim = 0;
+  DType dtype = DType::kF32;  // f32, f16 or bf16
+};
+
+class KvCache {
+ public:
+  static StatusOr<KvCache> Create(const KvCacheShape& shape);
+
+  KvCache() = default;
+  KvCache(KvCache&& other) noexcept;
+  KvCache& operator=(KvCache&& other) noexcept;
+  KvCache(const KvCache&) = delete;
+  KvCache& operator=(const KvCache&) = delete;
+  ~KvCache();
+
+  const KvCacheShape& shape() const { return shape_; }
+  KvLayerView View(int64_t layer, int64_t seq) const;
+
+  // Row of `head` at `pos` (head_dim elements of dtype).
+  void* KRow(int64_t layer, int64_t seq, int64_t head, int64_t pos);
+  void* VRow(int64_t layer, int64_t seq, int64_t head, int64_t pos);
+
+  // Copies positions [0, length) of every layer from one slot to another.
+  void CopyPrefix(int64_t from_seq, int64_t to_seq, int64_t length);
+
+  // Bytes one token occupies across all layers (K + V).
+  size_t BytesPerToken() const;
+  size_t TotalBytes() const { return k_bytes_ + v_bytes_; }
+
+ private:
+  size_t ElementBytes() const;
+  size_t KOffset(int64_t layer, int64_t seq, int64_t head, int64_t pos) const;
+  size_t VOffset(int64_t layer, int64_t seq, int64_t head, int64_t pos) const;
+  void Release();
+
+  KvCacheShape shape_;
+  uint8_t* k_ = nullptr;  // [layer][seq][n_k_heads][capacity][head_dim]
+  uint8_t* v_ = nullptr;  // [layer][seq][n_v_heads][capacity][head_dim]
+  size_t k_bytes_ = 0;
+  size_t v_bytes_ = 0;
+};
+
+}  // namespace sigma
+
+#endif  // SIGMA_ENGINE_KV_CACHE_H_

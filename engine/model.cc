@@ -1,0 +1,238 @@
+#include "engine/model.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "engine/base/file.h"
+#include "engine/cpu/attention.h"
+#include "engine/cpu/matmul.h"
+#include "engine/cpu/ops.h"
+
+namespace sigma {
+namespace {
+
+StatusOr<DType> ResolveKvDtype(const std::string& name, const ModelWeights& weights) {
+  if (name == "f32") return DType::kF32;
+  if (name == "f16") return DType::kF16;
+  if (name == "bf16") return DType::kBF16;
+  if (name == "auto") {
+    return weights.layers.empty() || weights.layers[0].k_proj.dtype == DType::kF32 ? DType::kF32
+                                                                                   : DType::kBF16;
+  }
+  return InvalidArgumentError("--kv-dtype: expected f32, f16, bf16 or auto, got '", name, "'");
+}
+
+const float* BiasOrNull(const TensorView& bias) {
+  return bias.valid() ? static_cast<const float*>(bias.data) : nullptr;
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& path, const EngineOptions& options) {
+  if (!IsDirectory(path)) {
+    return InvalidArgumentError(path, ": expected a checkpoint folder (config.json + safetensors)");
+  }
+  SIGMA_ASSIGN_OR_RETURN(ModelWeights weights, LoadCheckpoint(path));
+  return FromWeights(std::move(weights), options);
+}
+
+StatusOr<std::unique_ptr<Model>> Model::FromWeights(ModelWeights weights,
+                                                    const EngineOptions& options) {
+  SIGMA_RETURN_IF_ERROR(weights.config.Validate());
+  if (options.max_sequences <= 0) return InvalidArgumentError("max_sequences must be positive");
+  if (options.max_context <= 0) return InvalidArgumentError("--max-context must be positive");
+  if (options.selective_v_top_k < 0) return InvalidArgumentError("--selective-v must be >= 0");
+  std::unique_ptr<Model> model(new Model());
+  SIGMA_ASSIGN_OR_RETURN(DType kv_dtype, ResolveKvDtype(options.kv_dtype, weights));
+  const ModelConfig& c = weights.config;
+  KvCacheShape shape{c.num_layers, options.max_sequences, options.max_context, c.n_k_heads,
+                     c.n_v_heads, c.head_dim, kv_dtype};
+  SIGMA_ASSIGN_OR_RETURN(model->kv_, KvCache::Create(shape));
+  model->weights_ = std::move(weights);
+  model->options_ = options;
+  model->pool_ = std::make_unique<ThreadPool>(options.threads);
+  model->inv_freq_ = model->weights_.config.RopeInvFreq();
+  model->lengths_.assign(static_cast<size_t>(options.max_sequences), 0);
+  return model;
+}
+
+Status Model::TruncateSequence(int seq, int64_t length) {
+  if (seq < 0 || seq >= num_sequences()) return OutOfRangeError("sequence slot ", seq, " out of range");
+  int64_t& current = lengths_[static_cast<size_t>(seq)];
+  if (length < 0 || length > current) {
+    return OutOfRangeError("cannot truncate sequence ", seq, " of length ", current, " to ", length);
+  }
+  current = length;
+  return Status::Ok();
+}
+
+Status Model::CopySequence(int from, int to, int64_t length) {
+  if (from < 0 || from >= num_sequences() || to < 0 || to >= num_sequences()) {
+    return OutOfRangeError("sequence slot out of range");
+  }
+  if (length < 0 || length > SequenceLength(from)) {
+    return OutOfRangeError("cannot copy ", length, " positions of sequence ", from, " of length ",
+                           SequenceLength(from));
+  }
+  kv_.CopyPrefix(from, to, length);
+  lengths_[static_cast<size_t>(to)] = length;
+  return Status::Ok();
+}
+
+Status Model::Validate(std::span<const TokenRow> rows) const {
+  std::vector<int64_t> added(lengths_.size(), 0);
+  int last_seq = -1;
+  std::vector<bool> closed(lengths_.size(), false);
+  for (const TokenRow& row : rows) {
+    if (row.seq < 0 || row.seq >= num_sequences()) {
+      return OutOfRangeError("sequence slot ", row.seq, " out of range [0, ", num_sequences(), ")");
+    }
+    if (row.token < 0 || row.token >= vocab_size()) {
+      return OutOfRangeError("token id ", row.token, " out of range [0, ", vocab_size(), ")");
+    }
+    const size_t s = static_cast<size_t>(row.seq);
+    if (row.seq != last_seq) {
+      if (closed[s]) return InvalidArgumentError("rows of sequence ", row.seq, " are not consecutive");
+      if (last_seq >= 0) closed[static_cast<size_t>(last_seq)] = true;
+      last_seq = row.seq;
+    }
+    if (lengths_[s] + ++added[s] > capacity()) {
+      return ResourceExhaustedError("sequence ", row.seq, " would exceed the context capacity of ",
+                                    capacity(), " tokens (raise --max-context)");
+    }
+  }
+  return Status::Ok();
+}
+
+void Model::EnsureScratch(int64_t rows) {
+  if (rows <= scratch_rows_) return;
+  const ModelConfig& c = config();
+  const auto n = static_cast<size_t>(rows);
+  x_.resize(n * c.hidden_size);
+  h_.resize(n * c.hidden_size);
+  q0_.resize(n * c.q_dim());
+  q_.resize(n * c.q_dim());
+  k_.resize(n * c.k_dim());
+  v_.resize(n * c.v_dim());
+  aug_g_.resize(n * c.aug_q_intermediate_size);
+  aug_u_.resize(n * c.aug_q_intermediate_size);
+  attn_.resize(n * c.q_dim());
+  ffn_g_.resize(n * c.intermediate_size);
+  ffn_u_.resize(n * c.intermediate_size);
+  scratch_rows_ = rows;
+}
+
+Status Model::Forward(std::span<const TokenRow> rows, LogitsMode mode, std::vector<float>* logits) {
+  SIGMA_RETURN_IF_ERROR(Validate(rows));
+  if (rows.empty()) {
+    if (logits != nullptr) logits->clear();
+    return Status::Ok();
+  }
+  const ModelConfig& c = config();
+  const auto n = static_cast<int64_t>(rows.size());
+  EnsureScratch(n);
+  std::vector<int64_t> positions(rows.size());
+  {
+    std::vector<int64_t> next(lengths_);
+    for (size_t i = 0; i < rows.size(); ++i) positions[i] = next[static_cast<size_t>(rows[i].seq)]++;
+  }
+  for (int64_t r = 0; r < n; ++r) {
+    EmbeddingRow(weights_.embed_tokens, rows[static_cast<size_t>(r)].token, &x_[r * c.hidden_size]);
+  }
+  for (int64_t layer = 0; layer < c.num_layers; ++layer) RunLayer(layer, rows, positions);
+  for (size_t i = 0; i < rows.size(); ++i) lengths_[static_cast<size_t>(rows[i].seq)] = positions[i] + 1;
+
+  if (mode == LogitsMode::kNone || logits == nullptr) return Status::Ok();
+  const int64_t first = mode == LogitsMode::kLast ? n - 1 : 0;
+  const int64_t count = n - first;
+  RmsNorm(&x_[first * c.hidden_size], weights_.final_norm, static_cast<float>(c.rms_norm_eps), count,
+          c.hidden_size, &h_[0]);
+  logits->resize(static_cast<size_t>(count * c.vocab_size));
+  MatMul(weights_.lm_head, h_.data(), count, nullptr, logits->data(), *pool_);
+  return Status::Ok();
+}
+
+Status Model::Prefill(int seq, std::span<const int32_t> tokens, LogitsMode mode,
+                      std::vector<float>* logits) {
+  std::vector<TokenRow> rows(tokens.size());
+  for (size_t i = 0; i < tokens.size(); ++i) rows[i] = TokenRow{seq, tokens[i]};
+  return Forward(rows, mode, logits);
+}
+
+void Model::RunLayer(int64_t layer, std::span<const TokenRow> rows,
+                     std::span<const int64_t> positions) {
+  const ModelConfig& c = config();
+  const LayerWeights& w = weights_.layers[static_cast<size_t>(layer)];
+  const auto n = static_cast<int64_t>(rows.size());
+  const auto eps = static_cast<float>(c.rms_norm_eps);
+  ThreadPool& pool = *pool_;
+
+  RmsNorm(x_.data(), w.attn_norm, eps, n, c.hidden_size, h_.data());
+  if (c.aug_q_intermediate_size > 0) {
+    // Augmented Q (paper App. E): q = q_down(silu(q_gate(q0)) * q_up(q0)), q0 = q_proj(h).
+    MatMul(w.q_proj, h_.data(), n, BiasOrNull(w.q_bias), q0_.data(), pool);
+    MatMul(w.q_gate, q0_.data(), n, nullptr, aug_g_.data(), pool);
+    MatMul(w.q_up, q0_.data(), n, nullptr, aug_u_.data(), pool);
+    SiluMul(aug_g_.data(), aug_u_.data(), n * c.aug_q_intermediate_size);
+    MatMul(w.q_down, aug_g_.data(), n, nullptr, q_.data(), pool);
+  } else {
+    MatMul(w.q_proj, h_.data(), n, BiasOrNull(w.q_bias), q_.data(), pool);
+  }
+  MatMul(w.k_proj, h_.data(), n, BiasOrNull(w.k_bias), k_.data(), pool);
+  MatMul(w.v_proj, h_.data(), n, BiasOrNull(w.v_bias), v_.data(), pool);
+
+  const int head_dim = static_cast<int>(c.head_dim);
+  for (int64_t r = 0; r < n; ++r) {
+    const int64_t pos = positions[static_cast<size_t>(r)];
+    const int64_t seq = rows[static_cast<size_t>(r)].seq;
+    ApplyRope(&q_[r * c.q_dim()], static_cast<int>(c.n_q_heads), head_dim, pos, inv_freq_.data());
+    ApplyRope(&k_[r * c.k_dim()], static_cast<int>(c.n_k_heads), head_dim, pos, inv_freq_.data());
+    for (int64_t h = 0; h < c.n_k_heads; ++h) {
+      StoreRow(&k_[r * c.k_dim() + h * head_dim], head_dim, kv_dtype(), kv_.KRow(layer, seq, h, pos));
+    }
+    for (int64_t h = 0; h < c.n_v_heads; ++h) {
+      StoreRow(&v_[r * c.v_dim() + h * head_dim], head_dim, kv_dtype(), kv_.VRow(layer, seq, h, pos));
+    }
+  }
+  Attention(layer, rows, positions);
+
+  // h = o_proj(attn); x += h; then the SwiGLU FFN with its residual.
+  MatMul(w.o_proj, attn_.data(), n, nullptr, h_.data(), pool);
+  AddInPlace(x_.data(), h_.data(), n * c.hidden_size);
+  RmsNorm(x_.data(), w.ffn_norm, eps, n, c.hidden_size, h_.data());
+  MatMul(w.gate_proj, h_.data(), n, nullptr, ffn_g_.data(), pool);
+  MatMul(w.up_proj, h_.data(), n, nullptr, ffn_u_.data(), pool);
+  SiluMul(ffn_g_.data(), ffn_u_.data(), n * c.intermediate_size);
+  MatMul(w.down_proj, ffn_g_.data(), n, nullptr, h_.data(), pool);
+  AddInPlace(x_.data(), h_.data(), n * c.hidden_size);
+}
+
+// Runs of one row of a sequence go to the batched decode kernel together; longer runs (prompts)
+// go to the causal prefill kernel one run at a time.
+void Model::Attention(int64_t layer, std::span<const TokenRow> rows,
+                      std::span<const int64_t> positions) {
+  const ModelConfig& c = config();
+  const AttentionShape shape{static_cast<int>(c.n_q_heads), static_cast<int>(c.n_k_heads),
+                             static_cast<int>(c.n_v_heads), static_cast<int>(c.head_dim),
+                             1.0f / std::sqrt(static_cast<float>(c.head_dim))};
+  const int top_k = options_.selective_v_top_k;
+  std::vector<DecodeItem> singles;
+  size_t begin = 0;
+  while (begin < rows.size()) {
+    size_t end = begin + 1;
+    while (end < rows.size() && rows[end].seq == rows[begin].seq) ++end;
+    const int64_t start = positions[begin];
+    const KvLayerView view = kv_.View(layer, rows[begin].seq);
+    float* out = &attn_[static_cast<int64_t>(begin) * c.q_dim()];
+    const float* q = &q_[static_cast<int64_t>(begin) * c.q_dim()];
+    if (end - begin == 1) {
+      singles.push_back(DecodeItem{q, view, start + 1, out});
+    } else {
+      PrefillAttention(shape, q, view, start, static_cast<int64_t>(end - begin), top_k, out, *pool_);
+    }
+    begin = end;
+  }
+  if (!singles.empty()) DecodeAttention(shape, singles, top_k, *pool_);
+}
+
+}  // namespace sigma

@@ -1,0 +1,118 @@
+// Model: the forward pass of a Llama-family or Sigma (DiffQKV) model on the CPU, with a KV cache of
+// several sequence slots.
+//
+// One Forward() call runs any set of token rows: a whole prompt of one sequence (prefill), one new
+// token for each of several sequences of different lengths (batched decode), or a mix. Rows of one
+// sequence must be consecutive and in position order; each row's position is the sequence's current
+// length, which advances as rows are run. Per layer: RMSNorm -> q_proj (-> augmented-Q gated MLP)
+// -> RoPE on q and k -> cache append -> DiffQKV attention (optional selective V) -> o_proj ->
+// residual -> RMSNorm -> SwiGLU -> residual (DESIGN.md §3, paper App. E order).
+//
+//   SIGMA_ASSIGN_OR_RETURN(auto model, Model::Load("ckpt/", EngineOptions{}));
+//   std::vector<float> logits;
+//   SIGMA_RETURN_IF_ERROR(model->Prefill(0, prompt_ids, LogitsMode::kLast, &logits));
+//
+// Ownership: owns the weights (and their memory maps), KV cache, thread pool and scratch.
+// Thread safety: not thread-safe; one caller at a time.
+#ifndef SIGMA_ENGINE_MODEL_H_
+#define SIGMA_ENGINE_MODEL_H_
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "engine/base/status.h"
+#include "engine/cpu/thread_pool.h"
+#include "engine/kv_cache.h"
+#include "engine/loader/model_weights.h"
+
+namespace sigma {
+
+struct EngineOptions {
+  int threads = 0;                   // <= 0: all cores
+  std::string kv_dtype = "auto";     // "f32", "f16", "bf16"; auto: f32 for f32 weights, else bf16
+  int selective_v_top_k = 0;         // 0: dense attention
+  int64_t max_context = 4096;        // positions per sequence slot
+  int max_sequences = 1;             // KV cache slots
+};
+
+enum class LogitsMode {
+  kNone,  // only fill the cache
+  kLast,  // logits of the last row: [vocab]
+  kAll,   // logits of every row: [rows, vocab]
+};
+
+// One token to run: appended to sequence `seq` at its current length.
+struct TokenRow {
+  int seq = 0;
+  int32_t token = 0;
+};
+
+class Model {
+ public:
+  // `path`: a Hugging Face checkpoint folder (config.json + safetensors) or a .gguf file.
+  static StatusOr<std::unique_ptr<Model>> Load(const std::string& path, const EngineOptions& options);
+  static StatusOr<std::unique_ptr<Model>> FromWeights(ModelWeights weights,
+                                                      const EngineOptions& options);
+
+  const ModelConfig& config() const { return weights_.config; }
+  const ModelWeights& weights() const { return weights_; }
+  const EngineOptions& options() const { return options_; }
+  int64_t vocab_size() const { return weights_.config.vocab_size; }
+  int num_sequences() const { return options_.max_sequences; }
+  int64_t capacity() const { return kv_.shape().capacity; }
+  DType kv_dtype() const { return kv_.shape().dtype; }
+  size_t kv_bytes_per_token() const { return kv_.BytesPerToken(); }
+  ThreadPool& pool() { return *pool_; }
+
+  int64_t SequenceLength(int seq) const { return lengths_.at(static_cast<size_t>(seq)); }
+  // Forgets positions >= length (they are overwritten by the next rows). 0 empties the slot.
+  Status TruncateSequence(int seq, int64_t length);
+  // Makes `to` hold the first `length` positions of `from` (shared-context continuations).
+  Status CopySequence(int from, int to, int64_t length);
+
+  // Runs `rows`; logits per `mode` go to *logits (resized). Fails without side effects when a
+  // sequence would overflow its capacity or a token is out of the vocabulary.
+  Status Forward(std::span<const TokenRow> rows, LogitsMode mode, std::vector<float>* logits);
+
+  // Forward of a prompt on one sequence.
+  Status Prefill(int seq, std::span<const int32_t> tokens, LogitsMode mode,
+                 std::vector<float>* logits);
+
+  // Selective V top-k for later calls (0 = dense).
+  void set_selective_v_top_k(int top_k) { options_.selective_v_top_k = top_k; }
+
+ private:
+  Model() = default;
+  Status Validate(std::span<const TokenRow> rows) const;
+  void RunLayer(int64_t layer, std::span<const TokenRow> rows, std::span<const int64_t> positions);
+  void Attention(int64_t layer, std::span<const TokenRow> rows, std::span<const int64_t> positions);
+  void EnsureScratch(int64_t rows);
+
+  ModelWeights weights_;
+  EngineOptions options_;
+  KvCache kv_;
+  std::unique_ptr<ThreadPool> pool_;
+  std::vector<float> inv_freq_;  // [head_dim / 2]
+  std::vector<int64_t> lengths_;  // per sequence slot
+
+  // Scratch, sized for the largest row count seen. Shapes per row.
+  int64_t scratch_rows_ = 0;
+  std::vector<float> x_;      // [rows, hidden] residual stream
+  std::vector<float> h_;      // [rows, hidden] normed
+  std::vector<float> q0_;     // [rows, q_dim] q_proj output (input of augmented Q)
+  std::vector<float> q_;      // [rows, q_dim]
+  std::vector<float> k_;      // [rows, k_dim]
+  std::vector<float> v_;      // [rows, v_dim]
+  std::vector<float> aug_g_;  // [rows, aug_q]
+  std::vector<float> aug_u_;  // [rows, aug_q]
+  std::vector<float> attn_;   // [rows, q_dim]
+  std::vector<float> ffn_g_;  // [rows, ffn]
+  std::vector<float> ffn_u_;  // [rows, ffn]
+};
+
+}  // namespace sigma
+
+#endif  // SIGMA_ENGINE_MODEL_H_

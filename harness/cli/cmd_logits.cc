@@ -1,0 +1,60 @@
+// sigma-eval logits: float32 little-endian logits [position, vocab] of one forward pass, the
+// format of the oracle fixtures (tests/data/oracle).
+#include <algorithm>
+#include <bit>
+#include <cstdio>
+
+#include "engine/base/file.h"
+#include "harness/cli/commands.h"
+#include "harness/cli/engine_flags.h"
+
+namespace sigma::cli {
+namespace {
+
+Status Logits(const EngineFlags& engine, const std::string& prompt_ids, const std::string& out) {
+  if (out.empty()) return InvalidArgumentError("--out: required");
+  SIGMA_ASSIGN_OR_RETURN(std::vector<int64_t> ids, ParseIntList(prompt_ids, "prompt-ids"));
+  if (ids.empty()) return InvalidArgumentError("--prompt-ids: required (e.g. 1,2,3)");
+  SIGMA_ASSIGN_OR_RETURN(EngineOptions options, engine.ToOptions());
+  options.max_context = std::max<int64_t>(options.max_context, static_cast<int64_t>(ids.size()));
+  SIGMA_ASSIGN_OR_RETURN(auto model, Model::Load(engine.model, options));
+  std::vector<int32_t> tokens;
+  for (int64_t id : ids) {
+    if (id < 0 || id >= model->vocab_size()) {
+      return OutOfRangeError("--prompt-ids: token ", id, " outside the vocabulary [0, ",
+                             model->vocab_size(), ")");
+    }
+    tokens.push_back(static_cast<int32_t>(id));
+  }
+  std::vector<float> logits;
+  SIGMA_RETURN_IF_ERROR(model->Prefill(0, tokens, LogitsMode::kAll, &logits));
+  static_assert(std::endian::native == std::endian::little, "logits files are little-endian");
+  SIGMA_RETURN_IF_ERROR(WriteFileAtomic(
+      out, std::string_view(reinterpret_cast<const char*>(logits.data()), logits.size() * 4)));
+  std::fprintf(stderr, "wrote %zu x %lld float32 logits to %s\n", tokens.size(),
+               static_cast<long long>(model->vocab_size()), out.c_str());
+  return Status::Ok();
+}
+
+}  // namespace
+
+int RunLogits(const Args& args) {
+  EngineFlags engine;
+  std::string prompt_ids;
+  std::string out;
+  Flags flags("logits", "sigma-eval logits --model DIR --prompt-ids 1,2,3 [--selective-v K] --out FILE",
+              "Writes the float32 little-endian logits, row-major [position, vocab], of one forward\n"
+              "pass over the prompt.");
+  engine.Register(flags);
+  flags.String("prompt-ids", &prompt_ids, "comma-separated token ids");
+  flags.String("out", &out, "output file");
+  if (Status s = flags.Parse(args); !s.ok()) return ReportError("logits", s);
+  if (flags.help_requested()) {
+    std::printf("%s", flags.Help().c_str());
+    return kExitOk;
+  }
+  if (Status s = Logits(engine, prompt_ids, out); !s.ok()) return ReportError("logits", s);
+  return kExitOk;
+}
+
+}  // namespace sigma::cli

@@ -1,0 +1,30 @@
+#include "harness/cli/engine_flags.h"
+
+namespace sigma::cli {
+
+void EngineFlags::Register(Flags& flags) {
+  flags.String("model", &model, "checkpoint folder (config.json + safetensors) or .gguf file");
+  flags.Int("threads", &threads, "CPU threads; 0 = all cores");
+  flags.String("kv-dtype", &kv_dtype, "KV cache element type: f32, f16, bf16 or auto");
+  flags.Int("max-context", &max_context, "KV cache positions per sequence");
+  flags.Int("selective-v", &selective_v, "selective V fetching: keep the top-K positions; 0 = off");
+}
+
+StatusOr<EngineOptions> EngineFlags::ToOptions() const {
+  if (model.empty()) return InvalidArgumentError("--model: required");
+  if (threads < 0 || threads > 1024) return InvalidArgumentError("--threads: expected 0..1024");
+  if (max_context <= 0 || max_context > (int64_t{1} << 24)) {
+    return InvalidArgumentError("--max-context: expected 1..16777216, got ", max_context);
+  }
+  if (selective_v < 0 || selective_v > (int64_t{1} << 24)) {
+    return InvalidArgumentError("--selective-v: expected >= 0, got ", selective_v);
+  }
+  EngineOptions options;
+  options.threads = static_cast<int>(threads);
+  options.kv_dtype = kv_dtype;
+  options.max_context = max_context;
+  options.selective_v_top_k = static_cast<int>(selective_v);
+  return options;
+}
+
+}  // namespace sigma::cli
