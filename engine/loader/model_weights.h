@@ -44,6 +44,9 @@ class WeightSource {
   virtual const std::map<std::string, TensorView>& tensors() const = 0;
   // Files the weights came from (for fingerprints).
   virtual std::vector<std::string> files() const = 0;
+  // When the files hold `name` in a type that tensors() cannot show (say I64), that type's name
+  // ("I64"), so a caller can say why the tensor is missing; "" otherwise.
+  virtual std::string UnsupportedDType(const std::string& name) const { return {}; }
 };
 
 struct ModelWeights {
@@ -56,6 +59,18 @@ struct ModelWeights {
   // Bias and norm vectors converted to f32 (views above point here when the file held f16/bf16).
   std::vector<std::vector<float>> owned_f32;
 };
+
+// Every tensor a checkpoint of `config` holds, with Hugging Face names and the shapes BindWeights
+// expects: embed_tokens, then per layer (norms, attention incl. biases and augmented Q when the
+// config has them, FFN), then model.norm and lm_head (absent when tied). For writers and tests.
+enum class TensorKind { kMatrix, kNorm, kBias };
+struct ExpectedTensor {
+  std::string name;
+  std::vector<int64_t> shape;
+  TensorKind kind = TensorKind::kMatrix;
+  std::string dims;  // the shape in config terms, for messages: "[num_key_heads*head_dim, hidden_size]"
+};
+std::vector<ExpectedTensor> ExpectedTensors(const ModelConfig& config);
 
 // Picks the tensors out of `source`, checking that each exists with the shape the config implies
 // and a supported dtype; NOT_FOUND / INVALID_ARGUMENT name the tensor.

@@ -1,0 +1,483 @@
+#include "engine/loader/model_config.h"
+
+#include <charconv>
+#include <cmath>
+#include <memory>
+
+#include "engine/base/json.h"
+
+namespace sigma {
+namespace {
+
+// Upper bounds that keep every product of two sizes (vocab * hidden, ...) far from int64 overflow.
+constexpr int64_t kMaxDim = int64_t{1} << 26;
+constexpr int64_t kMaxLayers = 4096;
+
+constexpr double kPi = 3.14159265358979323846;
+
+struct ArchInfo {
+  Architecture arch;
+  const char* model_type;
+  const char* class_name;
+};
+
+constexpr ArchInfo kArchs[] = {
+    {Architecture::kLlama, "llama", "LlamaForCausalLM"},
+    {Architecture::kQwen2, "qwen2", "Qwen2ForCausalLM"},
+    {Architecture::kMistral, "mistral", "MistralForCausalLM"},
+    {Architecture::kSigma, "sigma", "SigmaForCausalLM"},
+};
+
+const ArchInfo& InfoOf(Architecture arch) {
+  for (const ArchInfo& info : kArchs) {
+    if (info.arch == arch) return info;
+  }
+  SIGMA_CHECK(false, "unknown Architecture value ", static_cast<int>(arch));
+  return kArchs[0];
+}
+
+// model_type when present, else the first entry of "architectures".
+Status ReadArchitecture(JsonFields& fields, Architecture* arch) {
+  std::string model_type;
+  SIGMA_RETURN_IF_ERROR(fields.OptionalString("model_type", &model_type));
+  std::vector<std::string> classes;
+  SIGMA_RETURN_IF_ERROR(fields.OptionalStringArray("architectures", &classes));
+  for (const ArchInfo& info : kArchs) {
+    if (!model_type.empty() ? model_type == info.model_type
+                            : (!classes.empty() && classes[0] == info.class_name)) {
+      *arch = info.arch;
+      return Status::Ok();
+    }
+  }
+  if (model_type.empty() && classes.empty()) {
+    return InvalidArgumentError(fields.context(),
+                                ": missing 'model_type' (and no 'architectures' to infer it from)");
+  }
+  return UnimplementedError(fields.context(), ": unsupported model_type '",
+                            model_type.empty() ? classes[0] : model_type,
+                            "' (supported: llama, qwen2, mistral, sigma)");
+}
+
+// The scaling fields shared by transformers 4 rope_scaling and transformers 5 rope_parameters.
+Status ReadRopeScalingFields(JsonFields& fields, RopeScaling* scaling) {
+  std::string type;
+  SIGMA_RETURN_IF_ERROR(fields.OptionalString("rope_type", &type));
+  if (type.empty()) SIGMA_RETURN_IF_ERROR(fields.OptionalString("type", &type));
+  if (!type.empty()) scaling->type = type;
+  SIGMA_RETURN_IF_ERROR(fields.OptionalDouble("factor", &scaling->factor));
+  SIGMA_RETURN_IF_ERROR(fields.OptionalDouble("low_freq_factor", &scaling->low_freq_factor));
+  SIGMA_RETURN_IF_ERROR(fields.OptionalDouble("high_freq_factor", &scaling->high_freq_factor));
+  return fields.OptionalInt("original_max_position_embeddings",
+                            &scaling->original_max_position_embeddings);
+}
+
+Status ReadRope(JsonFields& fields, ModelConfig* config) {
+  SIGMA_RETURN_IF_ERROR(fields.OptionalDouble("rope_theta", &config->rope_theta));
+  for (const char* key : {"rope_scaling", "rope_parameters"}) {
+    const rapidjson::Value* value = fields.Find(key);
+    if (value == nullptr) continue;
+    if (!value->IsObject()) return fields.TypeError(key, "an object or null", *value);
+    JsonFields sub(*value, StrCat(fields.context(), ": ", key));
+    if (std::string_view(key) == "rope_parameters") {
+      SIGMA_RETURN_IF_ERROR(sub.OptionalDouble("rope_theta", &config->rope_theta));
+    }
+    SIGMA_RETURN_IF_ERROR(ReadRopeScalingFields(sub, &config->rope_scaling));
+  }
+  return Status::Ok();
+}
+
+// Head counts: Sigma has separate K and V counts; Llama-family configs one KV count.
+Status ReadHeads(JsonFields& fields, ModelConfig* config) {
+  SIGMA_RETURN_IF_ERROR(fields.RequireInt("num_attention_heads", &config->n_q_heads));
+  int64_t n_kv = config->n_q_heads;
+  SIGMA_RETURN_IF_ERROR(fields.OptionalInt("num_key_value_heads", &n_kv));
+  config->n_k_heads = n_kv;
+  config->n_v_heads = n_kv;
+  if (config->arch == Architecture::kSigma) {
+    SIGMA_RETURN_IF_ERROR(fields.OptionalInt("num_key_heads", &config->n_k_heads));
+    SIGMA_RETURN_IF_ERROR(fields.OptionalInt("num_value_heads", &config->n_v_heads));
+    SIGMA_RETURN_IF_ERROR(
+        fields.OptionalInt("aug_q_intermediate_size", &config->aug_q_intermediate_size));
+  }
+  config->head_dim = 0;
+  SIGMA_RETURN_IF_ERROR(fields.OptionalInt("head_dim", &config->head_dim));
+  if (config->head_dim == 0 && config->n_q_heads > 0) {
+    if (config->hidden_size % config->n_q_heads != 0) {
+      return InvalidArgumentError(fields.context(), ": hidden_size (", config->hidden_size,
+                                  ") is not divisible by num_attention_heads (",
+                                  config->n_q_heads, ") and no head_dim is given");
+    }
+    config->head_dim = config->hidden_size / config->n_q_heads;
+  }
+  return Status::Ok();
+}
+
+// bos_token_id: integer or null; eos_token_id: integer, list of integers, or null.
+Status ReadSpecialTokens(JsonFields& fields, ModelConfig* config) {
+  SIGMA_RETURN_IF_ERROR(fields.OptionalInt("bos_token_id", &config->bos_token_id));
+  const rapidjson::Value* eos = fields.Find("eos_token_id");
+  if (eos != nullptr && eos->IsArray()) {
+    return fields.OptionalIntArray("eos_token_id", &config->eos_token_ids);
+  }
+  if (eos != nullptr) {
+    int64_t id = -1;
+    Status status = fields.OptionalInt("eos_token_id", &id);
+    if (!status.ok()) return fields.TypeError("eos_token_id", "an integer or a list", *eos);
+    config->eos_token_ids = {id};
+  }
+  return Status::Ok();
+}
+
+// Features of HF configs that this engine does not implement: refuse rather than run wrongly.
+Status RejectUnsupportedFeatures(JsonFields& fields, const ModelConfig& config) {
+  std::string act = "silu";
+  SIGMA_RETURN_IF_ERROR(fields.OptionalString("hidden_act", &act));
+  if (act != "silu") {
+    return UnimplementedError(fields.context(), ": hidden_act '", act, "' (only silu)");
+  }
+  bool flag = false;
+  SIGMA_RETURN_IF_ERROR(fields.OptionalBool("mlp_bias", &flag));
+  if (flag) return UnimplementedError(fields.context(), ": mlp_bias true is not supported");
+  if (config.arch == Architecture::kQwen2) {
+    flag = false;
+    SIGMA_RETURN_IF_ERROR(fields.OptionalBool("use_sliding_window", &flag));
+    if (flag) {
+      return UnimplementedError(fields.context(), ": use_sliding_window true is not supported");
+    }
+  }
+  return Status::Ok();
+}
+
+Status ReadConfig(const rapidjson::Value& root, std::string_view source, ModelConfig* config) {
+  if (!root.IsObject()) {
+    return InvalidArgumentError(source, ": expected a JSON object, got ", JsonTypeName(root));
+  }
+  JsonFields fields(root, std::string(source));
+  SIGMA_RETURN_IF_ERROR(ReadArchitecture(fields, &config->arch));
+  SIGMA_RETURN_IF_ERROR(fields.RequireInt("vocab_size", &config->vocab_size));
+  SIGMA_RETURN_IF_ERROR(fields.RequireInt("hidden_size", &config->hidden_size));
+  SIGMA_RETURN_IF_ERROR(fields.RequireInt("intermediate_size", &config->intermediate_size));
+  SIGMA_RETURN_IF_ERROR(fields.RequireInt("num_hidden_layers", &config->num_layers));
+  SIGMA_RETURN_IF_ERROR(ReadHeads(fields, config));
+  SIGMA_RETURN_IF_ERROR(
+      fields.OptionalInt("max_position_embeddings", &config->max_position_embeddings));
+  SIGMA_RETURN_IF_ERROR(fields.OptionalDouble("rms_norm_eps", &config->rms_norm_eps));
+  SIGMA_RETURN_IF_ERROR(ReadRope(fields, config));
+  SIGMA_RETURN_IF_ERROR(fields.OptionalBool("tie_word_embeddings", &config->tie_word_embeddings));
+  if (config->arch == Architecture::kQwen2) {
+    config->qkv_bias = true;  // Qwen2 always has q/k/v biases; no flag says so.
+  } else {
+    SIGMA_RETURN_IF_ERROR(fields.OptionalBool("attention_bias", &config->qkv_bias));
+  }
+  SIGMA_RETURN_IF_ERROR(ReadSpecialTokens(fields, config));
+  return RejectUnsupportedFeatures(fields, *config);
+}
+
+// Shortest text that parses back to the same double, always with a '.' or exponent.
+void AppendDouble(double value, std::string* out) {
+  char buf[64];
+  auto result = std::to_chars(buf, buf + sizeof(buf), value);
+  std::string text(buf, result.ptr);
+  if (text.find_first_of(".en") == std::string::npos) text += ".0";
+  out->append(text);
+}
+
+class JsonObjectWriter {
+ public:
+  explicit JsonObjectWriter(std::string* out, int indent) : out_(out), indent_(indent) {
+    out_->append("{");
+  }
+  void Key(const char* key) {
+    out_->append(first_ ? "\n" : ",\n");
+    first_ = false;
+    out_->append(indent_ + 2, ' ');
+    AppendJsonString(key, out_);
+    out_->append(": ");
+  }
+  void Int(const char* key, int64_t v) {
+    Key(key);
+    out_->append(std::to_string(v));
+  }
+  void Double(const char* key, double v) {
+    Key(key);
+    AppendDouble(v, out_);
+  }
+  void Bool(const char* key, bool v) {
+    Key(key);
+    out_->append(v ? "true" : "false");
+  }
+  void String(const char* key, std::string_view v) {
+    Key(key);
+    AppendJsonString(v, out_);
+  }
+  void Raw(const char* key, std::string_view v) {
+    Key(key);
+    out_->append(v);
+  }
+  void Close() {
+    out_->append("\n");
+    out_->append(indent_, ' ');
+    out_->append("}");
+  }
+
+ private:
+  std::string* out_;
+  int indent_;
+  bool first_ = true;
+};
+
+std::string RopeScalingJson(const RopeScaling& scaling) {
+  if (scaling.type == "default") return "null";
+  std::string out;
+  JsonObjectWriter w(&out, 2);
+  w.String("rope_type", scaling.type);
+  w.Double("factor", scaling.factor);
+  if (scaling.type == "llama3") {
+    w.Double("low_freq_factor", scaling.low_freq_factor);
+    w.Double("high_freq_factor", scaling.high_freq_factor);
+    w.Int("original_max_position_embeddings", scaling.original_max_position_embeddings);
+  }
+  w.Close();
+  return out;
+}
+
+Status CheckSize(const char* field, int64_t value, int64_t min, int64_t max) {
+  if (value < min || value > max) {
+    return InvalidArgumentError(field, ": expected an integer in [", min, ", ", max, "], got ",
+                                value);
+  }
+  return Status::Ok();
+}
+
+Status CheckPositive(const char* field, double value) {
+  if (!std::isfinite(value) || value <= 0) {
+    return InvalidArgumentError(field, ": expected a finite positive number, got ", value);
+  }
+  return Status::Ok();
+}
+
+Status ValidateRopeScaling(const RopeScaling& s) {
+  if (s.type == "default") return Status::Ok();
+  if (s.type != "linear" && s.type != "llama3") {
+    return InvalidArgumentError("rope_scaling.rope_type: unsupported '", s.type,
+                                "' (supported: default, linear, llama3)");
+  }
+  SIGMA_RETURN_IF_ERROR(CheckPositive("rope_scaling.factor", s.factor));
+  if (s.type != "llama3") return Status::Ok();
+  SIGMA_RETURN_IF_ERROR(CheckPositive("rope_scaling.low_freq_factor", s.low_freq_factor));
+  SIGMA_RETURN_IF_ERROR(CheckPositive("rope_scaling.high_freq_factor", s.high_freq_factor));
+  if (s.high_freq_factor <= s.low_freq_factor) {
+    return InvalidArgumentError("rope_scaling.high_freq_factor (", s.high_freq_factor,
+                                ") must exceed low_freq_factor (", s.low_freq_factor, ")");
+  }
+  return CheckSize("rope_scaling.original_max_position_embeddings",
+                   s.original_max_position_embeddings, 1, kMaxDim);
+}
+
+}  // namespace
+
+std::string_view ArchitectureName(Architecture arch) { return InfoOf(arch).model_type; }
+
+Status ModelConfig::Validate() const {
+  const bool sigma = arch == Architecture::kSigma;
+  const char* k_field = sigma ? "num_key_heads" : "num_key_value_heads";
+  const char* v_field = sigma ? "num_value_heads" : "num_key_value_heads";
+  SIGMA_RETURN_IF_ERROR(CheckSize("vocab_size", vocab_size, 1, kMaxDim));
+  SIGMA_RETURN_IF_ERROR(CheckSize("hidden_size", hidden_size, 1, kMaxDim));
+  SIGMA_RETURN_IF_ERROR(CheckSize("intermediate_size", intermediate_size, 1, kMaxDim));
+  SIGMA_RETURN_IF_ERROR(CheckSize("num_hidden_layers", num_layers, 1, kMaxLayers));
+  SIGMA_RETURN_IF_ERROR(CheckSize("num_attention_heads", n_q_heads, 1, kMaxDim));
+  SIGMA_RETURN_IF_ERROR(CheckSize(k_field, n_k_heads, 1, kMaxDim));
+  SIGMA_RETURN_IF_ERROR(CheckSize(v_field, n_v_heads, 1, kMaxDim));
+  SIGMA_RETURN_IF_ERROR(CheckSize("head_dim", head_dim, 2, 1 << 16));
+  SIGMA_RETURN_IF_ERROR(CheckSize("aug_q_intermediate_size", aug_q_intermediate_size, 0, kMaxDim));
+  SIGMA_RETURN_IF_ERROR(CheckSize("max_position_embeddings", max_position_embeddings, 1, kMaxDim));
+  if (head_dim % 2 != 0) return InvalidArgumentError("head_dim: must be even, got ", head_dim);
+  if (q_dim() > kMaxDim) {
+    return InvalidArgumentError("num_attention_heads * head_dim (", q_dim(), ") is too large");
+  }
+  if (n_q_heads % n_k_heads != 0) {
+    return InvalidArgumentError("num_attention_heads (", n_q_heads, ") must be divisible by ",
+                                k_field, " (", n_k_heads, ")");
+  }
+  if (n_q_heads % n_v_heads != 0) {
+    return InvalidArgumentError("num_attention_heads (", n_q_heads, ") must be divisible by ",
+                                v_field, " (", n_v_heads, ")");
+  }
+  if (!sigma && n_k_heads != n_v_heads) {
+    return InvalidArgumentError("num_key_value_heads: ", ArchitectureName(arch),
+                                " needs equal K and V head counts (got ", n_k_heads, " and ",
+                                n_v_heads, "); use model_type sigma");
+  }
+  if (!sigma && aug_q_intermediate_size != 0) {
+    return InvalidArgumentError("aug_q_intermediate_size: only model_type sigma has augmented Q");
+  }
+  if (arch == Architecture::kQwen2 && !qkv_bias) {
+    return InvalidArgumentError("attention_bias: Qwen2 always has q/k/v biases");
+  }
+  SIGMA_RETURN_IF_ERROR(CheckPositive("rms_norm_eps", rms_norm_eps));
+  SIGMA_RETURN_IF_ERROR(CheckPositive("rope_theta", rope_theta));
+  if (rope_theta <= 1.0) return InvalidArgumentError("rope_theta: must exceed 1, got ", rope_theta);
+  return ValidateRopeScaling(rope_scaling);
+}
+
+std::vector<float> ModelConfig::RopeInvFreq() const {
+  const int64_t half = head_dim / 2;
+  std::vector<float> out(static_cast<size_t>(half));
+  const RopeScaling& s = rope_scaling;
+  const double old_len = static_cast<double>(s.original_max_position_embeddings);
+  for (int64_t j = 0; j < half; ++j) {
+    double inv = 1.0 / std::pow(rope_theta, static_cast<double>(2 * j) / head_dim);
+    if (s.type == "linear") {
+      inv /= s.factor;
+    } else if (s.type == "llama3") {
+      // Hugging Face semantics: long wavelengths are divided by factor, short ones kept, and
+      // the band between old_len/high_freq_factor and old_len/low_freq_factor interpolated.
+      const double wavelen = 2.0 * kPi / inv;
+      if (wavelen > old_len / s.low_freq_factor) {
+        inv /= s.factor;
+      } else if (wavelen >= old_len / s.high_freq_factor) {
+        const double smooth =
+            (old_len / wavelen - s.low_freq_factor) / (s.high_freq_factor - s.low_freq_factor);
+        inv = (1.0 - smooth) * inv / s.factor + smooth * inv;
+      }
+    }
+    out[static_cast<size_t>(j)] = static_cast<float>(inv);
+  }
+  return out;
+}
+
+std::string ModelConfig::ToJson() const {
+  const bool sigma = arch == Architecture::kSigma;
+  std::string out;
+  JsonObjectWriter w(&out, 0);
+  std::string classes = "[";
+  AppendJsonString(InfoOf(arch).class_name, &classes);
+  w.Raw("architectures", classes + "]");
+  w.String("model_type", ArchitectureName(arch));
+  w.Int("vocab_size", vocab_size);
+  w.Int("hidden_size", hidden_size);
+  w.Int("intermediate_size", intermediate_size);
+  w.Int("num_hidden_layers", num_layers);
+  w.Int("num_attention_heads", n_q_heads);
+  if (sigma) {
+    w.Int("num_key_heads", n_k_heads);
+    w.Int("num_value_heads", n_v_heads);
+    w.Int("aug_q_intermediate_size", aug_q_intermediate_size);
+  } else {
+    w.Int("num_key_value_heads", n_k_heads);
+  }
+  w.Int("head_dim", head_dim);
+  w.Int("max_position_embeddings", max_position_embeddings);
+  w.Double("rms_norm_eps", rms_norm_eps);
+  w.Double("rope_theta", rope_theta);
+  w.Raw("rope_scaling", RopeScalingJson(rope_scaling));
+  w.Bool("tie_word_embeddings", tie_word_embeddings);
+  if (arch != Architecture::kQwen2) w.Bool("attention_bias", qkv_bias);
+  w.String("hidden_act", "silu");
+  w.Raw("bos_token_id", bos_token_id >= 0 ? std::to_string(bos_token_id) : "null");
+  std::string eos = eos_token_ids.empty() ? "null" : "[";
+  for (size_t i = 0; i < eos_token_ids.size(); ++i) {
+    eos += (i ? ", " : "") + std::to_string(eos_token_ids[i]);
+  }
+  w.Raw("eos_token_id", eos_token_ids.empty() ? eos : eos + "]");
+  w.Close();
+  out += "\n";
+  return out;
+}
+
+StatusOr<ModelConfig> ParseModelConfig(std::string_view json_text, std::string_view source) {
+  SIGMA_ASSIGN_OR_RETURN(std::unique_ptr<rapidjson::Document> doc, ParseJson(json_text, source));
+  ModelConfig config;
+  SIGMA_RETURN_IF_ERROR(ReadConfig(*doc, source, &config));
+  Status valid = config.Validate();
+  if (!valid.ok()) return valid.WithContext(source);
+  return config;
+}
+
+namespace {
+
+ModelConfig Sigma15B() {
+  ModelConfig c;
+  c.arch = Architecture::kSigma;
+  c.vocab_size = 128256;
+  c.hidden_size = 2048;
+  c.intermediate_size = 6144;
+  c.num_layers = 26;
+  c.n_q_heads = 32;
+  c.n_k_heads = 4;
+  c.n_v_heads = 16;
+  c.head_dim = 64;
+  c.aug_q_intermediate_size = 3072;
+  c.max_position_embeddings = 131072;
+  c.rms_norm_eps = 1e-6;
+  c.rope_theta = 50000.0;
+  c.tie_word_embeddings = false;
+  c.bos_token_id = 128000;
+  c.eos_token_ids = {128001};
+  return c;
+}
+
+// Same shapes as tests/data/oracle/sigma-diffqkv-tiny.
+ModelConfig SigmaTiny() {
+  ModelConfig c;
+  c.arch = Architecture::kSigma;
+  c.vocab_size = 256;
+  c.hidden_size = 64;
+  c.intermediate_size = 192;
+  c.num_layers = 2;
+  c.n_q_heads = 8;
+  c.n_k_heads = 2;
+  c.n_v_heads = 4;
+  c.head_dim = 16;
+  c.aug_q_intermediate_size = 96;
+  c.max_position_embeddings = 4096;
+  c.rms_norm_eps = 1e-6;
+  c.rope_theta = 50000.0;
+  return c;
+}
+
+// Same shapes as tests/data/oracle/llama-gqa-tiny.
+ModelConfig LlamaTiny() {
+  ModelConfig c;
+  c.arch = Architecture::kLlama;
+  c.vocab_size = 384;
+  c.hidden_size = 96;
+  c.intermediate_size = 256;
+  c.num_layers = 3;
+  c.n_q_heads = 6;
+  c.n_k_heads = 2;
+  c.n_v_heads = 2;
+  c.head_dim = 16;
+  c.max_position_embeddings = 256;
+  c.rms_norm_eps = 1e-5;
+  c.rope_theta = 10000.0;
+  c.bos_token_id = 1;
+  c.eos_token_ids = {2};
+  return c;
+}
+
+}  // namespace
+
+StatusOr<ModelConfig> ModelConfigPreset(std::string_view name) {
+  if (name == "sigma-1.5b") return Sigma15B();
+  if (name == "gqa16") {
+    ModelConfig c = Sigma15B();
+    c.arch = Architecture::kLlama;
+    c.n_k_heads = 16;
+    c.n_v_heads = 16;
+    c.aug_q_intermediate_size = 0;
+    return c;
+  }
+  if (name == "sigma-tiny") return SigmaTiny();
+  if (name == "llama-tiny") return LlamaTiny();
+  std::string names;
+  for (const std::string& n : ModelConfigPresetNames()) names += (names.empty() ? "" : ", ") + n;
+  return NotFoundError("unknown model preset '", name, "' (known: ", names, ")");
+}
+
+std::vector<std::string> ModelConfigPresetNames() {
+  return {"sigma-1.5b", "gqa16", "sigma-tiny", "llama-tiny"};
+}
+
+}  // namespace sigma

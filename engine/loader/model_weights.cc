@@ -1,0 +1,236 @@
+#include "engine/loader/model_weights.h"
+
+#include <utility>
+
+#include "engine/base/file.h"
+#include "engine/loader/safetensors.h"
+
+namespace sigma {
+namespace {
+
+// An expected tensor and the field of ModelWeights it binds to.
+struct Slot {
+  ExpectedTensor spec;
+  TensorView* target;
+};
+
+class SlotBuilder {
+ public:
+  SlotBuilder(const ModelConfig& config, ModelWeights* weights)
+      : c_(config), w_(weights) {}
+
+  std::vector<Slot> Build() {
+    const std::string q = "num_attention_heads*head_dim";
+    const std::string k = c_.arch == Architecture::kSigma ? "num_key_heads*head_dim"
+                                                          : "num_key_value_heads*head_dim";
+    const std::string v = c_.arch == Architecture::kSigma ? "num_value_heads*head_dim"
+                                                          : "num_key_value_heads*head_dim";
+    Matrix("model.embed_tokens.weight", c_.vocab_size, "vocab_size", c_.hidden_size,
+           "hidden_size", &w_->embed_tokens);
+    w_->layers.resize(static_cast<size_t>(c_.num_layers));
+    for (int64_t i = 0; i < c_.num_layers; ++i) {
+      LayerWeights& l = w_->layers[static_cast<size_t>(i)];
+      const std::string p = "model.layers." + std::to_string(i) + ".";
+      Vector(p + "input_layernorm.weight", c_.hidden_size, "hidden_size", TensorKind::kNorm,
+             &l.attn_norm);
+      Matrix(p + "self_attn.q_proj.weight", c_.q_dim(), q, c_.hidden_size, "hidden_size",
+             &l.q_proj);
+      Matrix(p + "self_attn.k_proj.weight", c_.k_dim(), k, c_.hidden_size, "hidden_size",
+             &l.k_proj);
+      Matrix(p + "self_attn.v_proj.weight", c_.v_dim(), v, c_.hidden_size, "hidden_size",
+             &l.v_proj);
+      if (c_.qkv_bias) {
+        Vector(p + "self_attn.q_proj.bias", c_.q_dim(), q, TensorKind::kBias, &l.q_bias);
+        Vector(p + "self_attn.k_proj.bias", c_.k_dim(), k, TensorKind::kBias, &l.k_bias);
+        Vector(p + "self_attn.v_proj.bias", c_.v_dim(), v, TensorKind::kBias, &l.v_bias);
+      }
+      if (c_.aug_q_intermediate_size > 0) {
+        const int64_t aug = c_.aug_q_intermediate_size;
+        Matrix(p + "self_attn.q_gate_proj.weight", aug, "aug_q_intermediate_size", c_.q_dim(), q,
+               &l.q_gate);
+        Matrix(p + "self_attn.q_up_proj.weight", aug, "aug_q_intermediate_size", c_.q_dim(), q,
+               &l.q_up);
+        Matrix(p + "self_attn.q_down_proj.weight", c_.q_dim(), q, aug, "aug_q_intermediate_size",
+               &l.q_down);
+      }
+      Matrix(p + "self_attn.o_proj.weight", c_.hidden_size, "hidden_size", c_.q_dim(), q,
+             &l.o_proj);
+      Vector(p + "post_attention_layernorm.weight", c_.hidden_size, "hidden_size",
+             TensorKind::kNorm, &l.ffn_norm);
+      const int64_t ffn = c_.intermediate_size;
+      Matrix(p + "mlp.gate_proj.weight", ffn, "intermediate_size", c_.hidden_size, "hidden_size",
+             &l.gate_proj);
+      Matrix(p + "mlp.up_proj.weight", ffn, "intermediate_size", c_.hidden_size, "hidden_size",
+             &l.up_proj);
+      Matrix(p + "mlp.down_proj.weight", c_.hidden_size, "hidden_size", ffn, "intermediate_size",
+             &l.down_proj);
+    }
+    Vector("model.norm.weight", c_.hidden_size, "hidden_size", TensorKind::kNorm,
+           &w_->final_norm);
+    if (!c_.tie_word_embeddings) {
+      Matrix("lm_head.weight", c_.vocab_size, "vocab_size", c_.hidden_size, "hidden_size",
+             &w_->lm_head);
+    }
+    return std::move(slots_);
+  }
+
+ private:
+  void Matrix(std::string name, int64_t rows, const std::string& row_dim, int64_t cols,
+              const std::string& col_dim, TensorView* target) {
+    slots_.push_back({{std::move(name), {rows, cols}, TensorKind::kMatrix,
+                       "[" + row_dim + ", " + col_dim + "]"},
+                      target});
+  }
+  void Vector(std::string name, int64_t len, const std::string& dim, TensorKind kind,
+              TensorView* target) {
+    slots_.push_back({{std::move(name), {len}, kind, "[" + dim + "]"}, target});
+  }
+
+  const ModelConfig& c_;
+  ModelWeights* w_;
+  std::vector<Slot> slots_;
+};
+
+std::string ShapeText(const std::vector<int64_t>& shape) {
+  std::string out = "[";
+  for (size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
+  return out + "]";
+}
+
+std::string FilesText(const WeightSource& source) {
+  std::string out;
+  for (const std::string& f : source.files()) out += (out.empty() ? "" : ", ") + f;
+  return out.empty() ? "no files" : out;
+}
+
+StatusOr<const TensorView*> FindTensor(const WeightSource& source, const ExpectedTensor& spec) {
+  auto it = source.tensors().find(spec.name);
+  if (it != source.tensors().end()) return &it->second;
+  const std::string dtype = source.UnsupportedDType(spec.name);
+  if (!dtype.empty()) {
+    return UnimplementedError("tensor '", spec.name, "' has dtype ", dtype,
+                              "; the engine reads F32, F16 and BF16 (", FilesText(source), ")");
+  }
+  return NotFoundError("tensor '", spec.name, "' not found in ", FilesText(source));
+}
+
+Status CheckView(const TensorView& view, const ExpectedTensor& spec) {
+  if (view.shape != spec.shape) {
+    return InvalidArgumentError("tensor '", spec.name, "': expected shape ",
+                                ShapeText(spec.shape), " ", spec.dims, " from the config, got ",
+                                ShapeText(view.shape));
+  }
+  if (view.data == nullptr) return InvalidArgumentError("tensor '", spec.name, "': no data");
+  const int64_t block = DTypeBlockSize(view.dtype);
+  if (view.cols() % block != 0) {
+    return InvalidArgumentError("tensor '", spec.name, "': ", view.cols(),
+                                " columns are not whole ", DTypeName(view.dtype), " blocks of ",
+                                block);
+  }
+  const uint64_t expected = static_cast<uint64_t>(view.rows()) * view.row_bytes();
+  if (view.nbytes != expected) {
+    return InvalidArgumentError("tensor '", spec.name, "': holds ", view.nbytes, " bytes, ",
+                                DTypeName(view.dtype), " ", ShapeText(view.shape), " needs ",
+                                expected);
+  }
+  return Status::Ok();
+}
+
+// Norm and bias vectors are handed to the forward pass as f32.
+StatusOr<TensorView> VectorAsF32(const TensorView& view, ModelWeights* weights) {
+  if (view.dtype == DType::kF32) return view;
+  if (view.dtype != DType::kF16 && view.dtype != DType::kBF16) {
+    return UnimplementedError("tensor '", view.name, "': a ", DTypeName(view.dtype),
+                              " norm or bias vector is not supported (F32, F16, BF16 only)");
+  }
+  const auto* bits = static_cast<const uint16_t*>(view.data);
+  std::vector<float> values(static_cast<size_t>(view.numel()));
+  for (size_t i = 0; i < values.size(); ++i) {
+    values[i] = view.dtype == DType::kF16 ? F16ToF32(bits[i]) : Bf16ToF32(bits[i]);
+  }
+  TensorView out = view;
+  out.dtype = DType::kF32;
+  out.nbytes = values.size() * sizeof(float);
+  out.data = values.data();  // the vector's buffer survives the moves below
+  weights->owned_f32.push_back(std::move(values));
+  return out;
+}
+
+// Tensors that the config does not use but whose presence means the config is wrong for these
+// weights (biases or augmented Q the forward pass would silently skip, extra layers).
+Status RejectUnusedMeaningfulTensors(const ModelConfig& config, const WeightSource& source) {
+  const auto& tensors = source.tensors();
+  auto present = [&](const std::string& name) {
+    return tensors.count(name) != 0 || !source.UnsupportedDType(name).empty();
+  };
+  const std::string extra_layer =
+      "model.layers." + std::to_string(config.num_layers) + ".input_layernorm.weight";
+  if (present(extra_layer)) {
+    return InvalidArgumentError("checkpoint holds '", extra_layer,
+                                "' but num_hidden_layers is ", config.num_layers);
+  }
+  for (int64_t i = 0; i < config.num_layers; ++i) {
+    const std::string p = "model.layers." + std::to_string(i) + ".";
+    for (const char* t : {"self_attn.o_proj.bias", "mlp.gate_proj.bias", "mlp.up_proj.bias",
+                          "mlp.down_proj.bias", "self_attn.q_norm.weight"}) {
+      if (present(p + t)) {
+        return UnimplementedError("tensor '", p, t, "' is not supported by this engine");
+      }
+    }
+    if (!config.qkv_bias && present(p + "self_attn.q_proj.bias")) {
+      return InvalidArgumentError("tensor '", p,
+                                  "self_attn.q_proj.bias' is present but the config has no "
+                                  "attention biases (attention_bias false)");
+    }
+    if (config.aug_q_intermediate_size == 0 && present(p + "self_attn.q_gate_proj.weight")) {
+      return InvalidArgumentError("tensor '", p,
+                                  "self_attn.q_gate_proj.weight' is present but the config has "
+                                  "no augmented Q (aug_q_intermediate_size 0)");
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::vector<ExpectedTensor> ExpectedTensors(const ModelConfig& config) {
+  ModelWeights scratch;
+  std::vector<ExpectedTensor> out;
+  for (Slot& slot : SlotBuilder(config, &scratch).Build()) out.push_back(std::move(slot.spec));
+  return out;
+}
+
+StatusOr<ModelWeights> BindWeights(const ModelConfig& config,
+                                   std::shared_ptr<WeightSource> source) {
+  SIGMA_CHECK(source != nullptr, "BindWeights needs a source");
+  SIGMA_RETURN_IF_ERROR(config.Validate().WithContext("model config"));
+  SIGMA_RETURN_IF_ERROR(RejectUnusedMeaningfulTensors(config, *source));
+  ModelWeights weights;
+  weights.config = config;
+  for (const Slot& slot : SlotBuilder(config, &weights).Build()) {
+    SIGMA_ASSIGN_OR_RETURN(const TensorView* view, FindTensor(*source, slot.spec));
+    SIGMA_RETURN_IF_ERROR(CheckView(*view, slot.spec));
+    if (slot.spec.kind == TensorKind::kMatrix) {
+      *slot.target = *view;
+    } else {
+      SIGMA_ASSIGN_OR_RETURN(*slot.target, VectorAsF32(*view, &weights));
+    }
+  }
+  if (config.tie_word_embeddings) weights.lm_head = weights.embed_tokens;
+  weights.source = std::move(source);
+  return weights;
+}
+
+StatusOr<ModelWeights> LoadCheckpoint(const std::string& dir) {
+  if (!IsDirectory(dir)) return NotFoundError(dir, ": not a checkpoint folder");
+  const std::string config_path = dir + "/config.json";
+  SIGMA_ASSIGN_OR_RETURN(std::string text, ReadFile(config_path));
+  SIGMA_ASSIGN_OR_RETURN(ModelConfig config, ParseModelConfig(text, config_path));
+  SIGMA_ASSIGN_OR_RETURN(std::shared_ptr<SafetensorsWeightSource> source,
+                         SafetensorsWeightSource::Open(dir));
+  StatusOr<ModelWeights> weights = BindWeights(config, source);
+  if (!weights.ok()) return weights.status().WithContext(dir);
+  return weights;
+}
+
+}  // namespace sigma

@@ -1,0 +1,118 @@
+#include "engine/loader/random_checkpoint.h"
+
+#include <algorithm>
+#include <memory>
+#include <vector>
+
+#include "engine/base/file.h"
+#include "engine/cpu/thread_pool.h"
+#include "engine/loader/model_weights.h"
+#include "engine/loader/safetensors.h"
+
+namespace sigma {
+namespace {
+
+// Elements per independently seeded chunk, and chunks generated in parallel before each write.
+constexpr int64_t kChunkElems = int64_t{1} << 20;
+constexpr int64_t kChunksPerBatch = 16;
+
+uint64_t SplitMix64(uint64_t* state) {
+  uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+// A stream state for one chunk of one tensor; chunks do not depend on each other or on threads.
+uint64_t ChunkState(uint64_t seed, uint64_t tensor_index, uint64_t chunk_index) {
+  uint64_t state = seed;
+  state = SplitMix64(&state) ^ (tensor_index * 0xd1b54a32d192ed03ull);
+  state = SplitMix64(&state) ^ (chunk_index * 0x8cb92ba72f3d8dd7ull);
+  return SplitMix64(&state);
+}
+
+// Approximately N(0, 1): the Irwin-Hall sum of four 16-bit uniforms, centred and rescaled
+// (bounded by +-3.46, which keeps random activations tame).
+inline float Normalish(uint64_t r) {
+  float sum = 0.0f;
+  for (int i = 0; i < 4; ++i) sum += static_cast<float>((r >> (16 * i)) & 0xffffu);
+  constexpr float kSqrt3 = 1.7320508f;
+  return ((sum + 2.0f) * (1.0f / 65536.0f) - 2.0f) * kSqrt3;
+}
+
+template <DType kType>
+void FillChunk(TensorKind kind, uint64_t state, int64_t n, uint8_t* out) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float v =
+        kind == TensorKind::kNorm ? 1.0f : kRandomCheckpointInitStd * Normalish(SplitMix64(&state));
+    if constexpr (kType == DType::kF32) {
+      reinterpret_cast<float*>(out)[i] = v;
+    } else if constexpr (kType == DType::kF16) {
+      reinterpret_cast<uint16_t*>(out)[i] = F32ToF16(v);
+    } else {
+      reinterpret_cast<uint16_t*>(out)[i] = F32ToBf16(v);
+    }
+  }
+}
+
+void Fill(DType dtype, TensorKind kind, uint64_t state, int64_t n, uint8_t* out) {
+  switch (dtype) {
+    case DType::kF32: return FillChunk<DType::kF32>(kind, state, n, out);
+    case DType::kF16: return FillChunk<DType::kF16>(kind, state, n, out);
+    default: return FillChunk<DType::kBF16>(kind, state, n, out);
+  }
+}
+
+// Generates and writes one tensor, kChunksPerBatch chunks at a time.
+Status WriteTensor(const ExpectedTensor& spec, uint64_t tensor_index, uint64_t seed, DType dtype,
+                   ThreadPool* pool, std::vector<uint8_t>* buffer, SafetensorsWriter* writer) {
+  int64_t numel = 1;
+  for (int64_t d : spec.shape) numel *= d;
+  const int64_t elem = DTypeBlockBytes(dtype);
+  const int64_t num_chunks = (numel + kChunkElems - 1) / kChunkElems;
+  for (int64_t first = 0; first < num_chunks; first += kChunksPerBatch) {
+    const int64_t count = std::min(kChunksPerBatch, num_chunks - first);
+    const int64_t batch_begin = first * kChunkElems;
+    const int64_t batch_end = std::min(numel, (first + count) * kChunkElems);
+    pool->ParallelFor(count, [&](int64_t task, int) {
+      const int64_t chunk = first + task;
+      const int64_t begin = chunk * kChunkElems;
+      const int64_t n = std::min(kChunkElems, numel - begin);
+      Fill(dtype, spec.kind, ChunkState(seed, tensor_index, static_cast<uint64_t>(chunk)), n,
+           buffer->data() + (begin - batch_begin) * elem);
+    });
+    const auto bytes = static_cast<size_t>((batch_end - batch_begin) * elem);
+    SIGMA_RETURN_IF_ERROR(
+        writer->Write(std::string_view(reinterpret_cast<const char*>(buffer->data()), bytes)));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status WriteRandomCheckpoint(const ModelConfig& config, const std::string& out_dir, uint64_t seed,
+                             DType dtype, int num_threads) {
+  if (dtype != DType::kF32 && dtype != DType::kF16 && dtype != DType::kBF16) {
+    return InvalidArgumentError("make-model: dtype ", DTypeName(dtype),
+                                " is not supported (f32, f16, bf16)");
+  }
+  SIGMA_RETURN_IF_ERROR(config.Validate().WithContext("make-model: config"));
+  SIGMA_RETURN_IF_ERROR(MakeDirectories(out_dir));
+  const std::vector<ExpectedTensor> specs = ExpectedTensors(config);
+  std::vector<SafetensorsTensorInfo> infos;
+  for (const ExpectedTensor& spec : specs) {
+    infos.push_back({spec.name, std::string(SafetensorsDTypeName(dtype)), spec.shape});
+  }
+  SIGMA_ASSIGN_OR_RETURN(std::unique_ptr<SafetensorsWriter> writer,
+                         SafetensorsWriter::Create(out_dir + "/model.safetensors", infos));
+  ThreadPool pool(num_threads);
+  std::vector<uint8_t> buffer(
+      static_cast<size_t>(kChunkElems * kChunksPerBatch * DTypeBlockBytes(dtype)));
+  for (size_t i = 0; i < specs.size(); ++i) {
+    SIGMA_RETURN_IF_ERROR(WriteTensor(specs[i], i, seed, dtype, &pool, &buffer, writer.get()));
+  }
+  SIGMA_RETURN_IF_ERROR(writer->Finish());
+  return WriteFileAtomic(out_dir + "/config.json", config.ToJson());
+}
+
+}  // namespace sigma
