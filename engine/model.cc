@@ -1,6 +1,7 @@
 #include "engine/model.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 
 #include "engine/base/file.h"
@@ -24,6 +25,21 @@ StatusOr<DType> ResolveKvDtype(const std::string& name, const ModelWeights& weig
 
 const float* BiasOrNull(const TensorView& bias) {
   return bias.valid() ? static_cast<const float*>(bias.data) : nullptr;
+}
+
+using Clock = std::chrono::steady_clock;
+
+double MsBetween(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+// Deterministic values in [-1, 1) for synthetic cache rows.
+float HashToUnit(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  x ^= x >> 31;
+  return static_cast<float>(x >> 40) * 0x1.0p-23f - 1.0f;
 }
 
 }  // namespace
@@ -79,6 +95,33 @@ Status Model::CopySequence(int from, int to, int64_t length) {
   return Status::Ok();
 }
 
+Status Model::FillSyntheticContext(int seq, int64_t length, uint64_t seed) {
+  if (seq < 0 || seq >= num_sequences()) return OutOfRangeError("sequence slot ", seq, " out of range");
+  if (length < 0 || length > capacity()) {
+    return OutOfRangeError("synthetic context of ", length, " positions exceeds the capacity of ",
+                           capacity());
+  }
+  const ModelConfig& c = config();
+  const int64_t head_dim = c.head_dim;
+  const int64_t heads = c.n_k_heads + c.n_v_heads;
+  // One task per (layer, head); K heads first, then V heads.
+  pool_->ParallelFor(c.num_layers * heads, [&](int64_t task, int) {
+    const int64_t layer = task / heads;
+    const int64_t head = task % heads;
+    std::vector<float> row(static_cast<size_t>(head_dim));
+    for (int64_t pos = 0; pos < length; ++pos) {
+      const uint64_t base = ((seed * 131 + static_cast<uint64_t>(task)) << 32) ^
+                            static_cast<uint64_t>(pos * head_dim);
+      for (int64_t d = 0; d < head_dim; ++d) row[static_cast<size_t>(d)] = HashToUnit(base + d);
+      void* dst = head < c.n_k_heads ? kv_.KRow(layer, seq, head, pos)
+                                     : kv_.VRow(layer, seq, head - c.n_k_heads, pos);
+      StoreRow(row.data(), head_dim, kv_dtype(), dst);
+    }
+  });
+  lengths_[static_cast<size_t>(seq)] = length;
+  return Status::Ok();
+}
+
 Status Model::Validate(std::span<const TokenRow> rows) const {
   std::vector<int64_t> added(lengths_.size(), 0);
   int last_seq = -1;
@@ -130,6 +173,8 @@ Status Model::Forward(std::span<const TokenRow> rows, LogitsMode mode, std::vect
   }
   const ModelConfig& c = config();
   const auto n = static_cast<int64_t>(rows.size());
+  const auto start = Clock::now();
+  ++profile_.calls;
   EnsureScratch(n);
   std::vector<int64_t> positions(rows.size());
   {
@@ -142,13 +187,20 @@ Status Model::Forward(std::span<const TokenRow> rows, LogitsMode mode, std::vect
   for (int64_t layer = 0; layer < c.num_layers; ++layer) RunLayer(layer, rows, positions);
   for (size_t i = 0; i < rows.size(); ++i) lengths_[static_cast<size_t>(rows[i].seq)] = positions[i] + 1;
 
-  if (mode == LogitsMode::kNone || logits == nullptr) return Status::Ok();
+  if (mode == LogitsMode::kNone || logits == nullptr) {
+    profile_.total_ms += MsBetween(start, Clock::now());
+    return Status::Ok();
+  }
+  const auto head_start = Clock::now();
   const int64_t first = mode == LogitsMode::kLast ? n - 1 : 0;
   const int64_t count = n - first;
   RmsNorm(&x_[first * c.hidden_size], weights_.final_norm, static_cast<float>(c.rms_norm_eps), count,
           c.hidden_size, &h_[0]);
   logits->resize(static_cast<size_t>(count * c.vocab_size));
   MatMul(weights_.lm_head, h_.data(), count, nullptr, logits->data(), *pool_);
+  const auto end = Clock::now();
+  profile_.lm_head_ms += MsBetween(head_start, end);
+  profile_.total_ms += MsBetween(start, end);
   return Status::Ok();
 }
 
@@ -167,20 +219,24 @@ void Model::RunLayer(int64_t layer, std::span<const TokenRow> rows,
   const auto eps = static_cast<float>(c.rms_norm_eps);
   ThreadPool& pool = *pool_;
 
+  const auto t0 = Clock::now();
   RmsNorm(x_.data(), w.attn_norm, eps, n, c.hidden_size, h_.data());
   if (c.aug_q_intermediate_size > 0) {
     // Augmented Q (paper App. E): q = q_down(silu(q_gate(q0)) * q_up(q0)), q0 = q_proj(h).
     MatMul(w.q_proj, h_.data(), n, BiasOrNull(w.q_bias), q0_.data(), pool);
+    const auto aug_start = Clock::now();
     MatMul(w.q_gate, q0_.data(), n, nullptr, aug_g_.data(), pool);
     MatMul(w.q_up, q0_.data(), n, nullptr, aug_u_.data(), pool);
     SiluMul(aug_g_.data(), aug_u_.data(), n * c.aug_q_intermediate_size);
     MatMul(w.q_down, aug_g_.data(), n, nullptr, q_.data(), pool);
+    profile_.aug_q_ms += MsBetween(aug_start, Clock::now());
   } else {
     MatMul(w.q_proj, h_.data(), n, BiasOrNull(w.q_bias), q_.data(), pool);
   }
   MatMul(w.k_proj, h_.data(), n, BiasOrNull(w.k_bias), k_.data(), pool);
   MatMul(w.v_proj, h_.data(), n, BiasOrNull(w.v_bias), v_.data(), pool);
 
+  const auto attention_start = Clock::now();
   const int head_dim = static_cast<int>(c.head_dim);
   for (int64_t r = 0; r < n; ++r) {
     const int64_t pos = positions[static_cast<size_t>(r)];
@@ -195,6 +251,8 @@ void Model::RunLayer(int64_t layer, std::span<const TokenRow> rows,
     }
   }
   Attention(layer, rows, positions);
+  const auto attention_end = Clock::now();
+  profile_.attention_ms += MsBetween(attention_start, attention_end);
 
   // h = o_proj(attn); x += h; then the SwiGLU FFN with its residual.
   MatMul(w.o_proj, attn_.data(), n, nullptr, h_.data(), pool);
@@ -205,6 +263,8 @@ void Model::RunLayer(int64_t layer, std::span<const TokenRow> rows,
   SiluMul(ffn_g_.data(), ffn_u_.data(), n * c.intermediate_size);
   MatMul(w.down_proj, ffn_g_.data(), n, nullptr, h_.data(), pool);
   AddInPlace(x_.data(), h_.data(), n * c.hidden_size);
+  // Projections = the layer's time minus attention and augmented Q (measured above).
+  profile_.projection_ms += MsBetween(t0, attention_start) + MsBetween(attention_end, Clock::now());
 }
 
 // Runs of one row of a sequence go to the batched decode kernel together; longer runs (prompts)

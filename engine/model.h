@@ -44,6 +44,18 @@ enum class LogitsMode {
   kAll,   // logits of every row: [rows, vocab]
 };
 
+// Where the time of Forward() calls went since the last ResetProfile(), in milliseconds.
+// "Attention layer" in the paper's sense (its KET/CEET figures) is attention_ms + aug_q_ms:
+// RoPE, KV-cache write and read, the attention kernels, and the augmented-Q MLP.
+struct ForwardProfile {
+  double attention_ms = 0;   // RoPE, KV write, attention kernels
+  double aug_q_ms = 0;       // augmented-Q gated MLP
+  double projection_ms = 0;  // q/k/v/o projections, FFN, norms and residuals
+  double lm_head_ms = 0;     // final norm + vocabulary projection
+  double total_ms = 0;
+  int64_t calls = 0;
+};
+
 // One token to run: appended to sequence `seq` at its current length.
 struct TokenRow {
   int seq = 0;
@@ -81,6 +93,13 @@ class Model {
   Status Prefill(int seq, std::span<const int32_t> tokens, LogitsMode mode,
                  std::vector<float>* logits);
 
+  // Benchmark support: makes sequence `seq` hold `length` positions of deterministic
+  // pseudo-random K and V rows (unit-scale values), as if a prompt of that length had been run.
+  Status FillSyntheticContext(int seq, int64_t length, uint64_t seed);
+
+  const ForwardProfile& profile() const { return profile_; }
+  void ResetProfile() { profile_ = ForwardProfile(); }
+
   // Selective V top-k for later calls (0 = dense).
   void set_selective_v_top_k(int top_k) { options_.selective_v_top_k = top_k; }
 
@@ -97,6 +116,7 @@ class Model {
   std::unique_ptr<ThreadPool> pool_;
   std::vector<float> inv_freq_;  // [head_dim / 2]
   std::vector<int64_t> lengths_;  // per sequence slot
+  ForwardProfile profile_;
 
   // Scratch, sized for the largest row count seen. Shapes per row.
   int64_t scratch_rows_ = 0;

@@ -3,7 +3,5 @@
 # Usage: bash scripts/test.sh [extra ctest args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-jobs=$(nproc)
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build -j"$jobs"
-ctest --test-dir build -L 'unit|e2e' --output-on-failure -j"$jobs" "$@"
+bash scripts/build.sh
+ctest --test-dir build -L 'unit|e2e' --output-on-failure -j"$(nproc)" "$@"

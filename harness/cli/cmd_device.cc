@@ -1,6 +1,7 @@
 // sigma-eval device: what compute this build can use.
 #include <cstdio>
 
+#include "engine/cpu/matmul.h"
 #include "engine/cpu/thread_pool.h"
 #include "engine/cuda/cuda_backend.h"
 #include "harness/cli/commands.h"
@@ -16,7 +17,7 @@ int RunDevice(const Args& args) {
     return kExitOk;
   }
   ThreadPool pool;
-  std::printf("cpu: %d threads\n", pool.size());
+  std::printf("cpu: %d threads, kernels %s\n", pool.size(), MatMulIsa());
   StatusOr<std::string> gpu = cuda::DescribeDevice();
   std::printf("cuda: %s\n", gpu.ok() ? gpu->c_str() : gpu.status().message().c_str());
   return kExitOk;

@@ -23,10 +23,12 @@ inline constexpr int kExitInterrupted = 130;
 // Prints "sigma-eval <command>: <status>" to stderr and returns the exit code for its kind.
 int ReportError(const std::string& command, const Status& status);
 
+int RunBench(const Args& args);
 int RunMakeModel(const Args& args);
 int RunGenerate(const Args& args);
 int RunLogits(const Args& args);
 int RunDevice(const Args& args);
+int RunTokenize(const Args& args);
 
 }  // namespace sigma::cli
 

@@ -19,6 +19,8 @@ constexpr Command kCommands[] = {
     {"make-model", RunMakeModel, "write a random-weight checkpoint of any config or preset"},
     {"generate", RunGenerate, "generate a continuation of a prompt with the engine"},
     {"logits", RunLogits, "write the float32 logits of one forward pass"},
+    {"bench", RunBench, "decode/prefill speed sweep over models x batch x context"},
+    {"tokenize", RunTokenize, "encode text to token ids, or decode ids (tokenizer.json or GGUF)"},
     {"device", RunDevice, "describe the compute devices this build can use"},
 };
 

@@ -1,0 +1,156 @@
+#include "harness/bench/speed_bench.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <numeric>
+
+namespace sigma::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+void MeanStd(const std::vector<double>& xs, double* mean, double* std_dev) {
+  *mean = std::accumulate(xs.begin(), xs.end(), 0.0) / static_cast<double>(xs.size());
+  double var = 0;
+  for (double x : xs) var += (x - *mean) * (x - *mean);
+  *std_dev = xs.size() > 1 ? std::sqrt(var / static_cast<double>(xs.size() - 1)) : 0.0;
+}
+
+double MatrixBytes(const TensorView& t) { return t.valid() ? static_cast<double>(t.nbytes) : 0.0; }
+
+// One repetition of decode: `steps` batched steps from `context` positions. Returns seconds.
+StatusOr<double> DecodeRepetition(Model& model, int64_t batch, int64_t context, int64_t steps) {
+  for (int s = 0; s < batch; ++s) SIGMA_RETURN_IF_ERROR(model.TruncateSequence(s, context));
+  std::vector<TokenRow> rows(static_cast<size_t>(batch));
+  std::vector<float> logits;
+  const auto start = Clock::now();
+  for (int64_t step = 0; step < steps; ++step) {
+    for (int s = 0; s < batch; ++s) {
+      rows[static_cast<size_t>(s)] = {s, static_cast<int32_t>((step * 7 + s * 13) % model.vocab_size())};
+    }
+    SIGMA_RETURN_IF_ERROR(model.Forward(rows, LogitsMode::kAll, &logits));
+  }
+  return Seconds(start, Clock::now());
+}
+
+StatusOr<SpeedRow> MeasureDecode(Model& model, const std::string& label, const SpeedConfig& config,
+                                 int64_t batch, int64_t context) {
+  for (int s = 0; s < batch; ++s) {
+    SIGMA_RETURN_IF_ERROR(model.FillSyntheticContext(s, context, static_cast<uint64_t>(s + 1)));
+  }
+  for (int64_t w = 0; w < config.warmup; ++w) {
+    SIGMA_RETURN_IF_ERROR(DecodeRepetition(model, batch, context, config.decode_steps).status());
+  }
+  model.ResetProfile();
+  std::vector<double> tokens_per_s;
+  double total_s = 0;
+  for (int64_t r = 0; r < config.repetitions; ++r) {
+    SIGMA_ASSIGN_OR_RETURN(double s, DecodeRepetition(model, batch, context, config.decode_steps));
+    tokens_per_s.push_back(static_cast<double>(batch * config.decode_steps) / s);
+    total_s += s;
+  }
+  SpeedRow row;
+  row.model = label;
+  row.phase = "decode";
+  row.context = context;
+  row.batch = batch;
+  row.repetitions = config.repetitions;
+  MeanStd(tokens_per_s, &row.tokens_per_s_mean, &row.tokens_per_s_std);
+  const double steps = static_cast<double>(config.repetitions * config.decode_steps);
+  row.ms_per_token = total_s * 1000.0 / steps;
+  const ForwardProfile& p = model.profile();
+  row.attention_ms = (p.attention_ms + p.aug_q_ms) / steps;
+  row.bytes_per_step = WeightBytesPerStep(model.weights()) +
+                       static_cast<double>(batch) * static_cast<double>(context) *
+                           static_cast<double>(model.kv_bytes_per_token());
+  row.kv_dtype = std::string(DTypeName(model.kv_dtype()));
+  row.selective_v = config.selective_v;
+  return row;
+}
+
+StatusOr<SpeedRow> MeasurePrefill(Model& model, const std::string& label, const SpeedConfig& config) {
+  std::vector<int32_t> prompt(static_cast<size_t>(config.prompt_tokens));
+  for (size_t i = 0; i < prompt.size(); ++i) {
+    prompt[i] = static_cast<int32_t>((i * 31 + 5) % static_cast<size_t>(model.vocab_size()));
+  }
+  std::vector<double> tokens_per_s;
+  std::vector<float> logits;
+  for (int64_t r = 0; r < config.warmup + config.repetitions; ++r) {
+    SIGMA_RETURN_IF_ERROR(model.TruncateSequence(0, 0));
+    const auto start = Clock::now();
+    SIGMA_RETURN_IF_ERROR(model.Prefill(0, prompt, LogitsMode::kLast, &logits));
+    const double s = Seconds(start, Clock::now());
+    if (r >= config.warmup) tokens_per_s.push_back(static_cast<double>(prompt.size()) / s);
+  }
+  SpeedRow row;
+  row.model = label;
+  row.phase = "prefill";
+  row.context = 0;
+  row.batch = 1;
+  row.repetitions = config.repetitions;
+  MeanStd(tokens_per_s, &row.tokens_per_s_mean, &row.tokens_per_s_std);
+  row.ms_per_token = 1000.0 / row.tokens_per_s_mean;
+  row.kv_dtype = std::string(DTypeName(model.kv_dtype()));
+  row.selective_v = config.selective_v;
+  return row;
+}
+
+}  // namespace
+
+Status SpeedConfig::Validate() const {
+  if (contexts.empty()) return InvalidArgumentError("--contexts: at least one context length");
+  for (int64_t c : contexts) {
+    if (c < 0) return InvalidArgumentError("--contexts: lengths must be >= 0, got ", c);
+  }
+  if (batches.empty()) return InvalidArgumentError("--batch: at least one batch size");
+  for (int64_t b : batches) {
+    if (b <= 0 || b > 1024) return InvalidArgumentError("--batch: expected 1..1024, got ", b);
+  }
+  if (warmup < 0) return InvalidArgumentError("--warmup: expected >= 0");
+  if (repetitions <= 0) return InvalidArgumentError("--reps: expected >= 1");
+  if (decode_steps <= 0) return InvalidArgumentError("--decode-steps: expected >= 1");
+  if (prompt_tokens < 0) return InvalidArgumentError("--prompt-tokens: expected >= 0");
+  return Status::Ok();
+}
+
+double WeightBytesPerStep(const ModelWeights& w) {
+  double bytes = MatrixBytes(w.lm_head) + MatrixBytes(w.final_norm);
+  for (const LayerWeights& l : w.layers) {
+    for (const TensorView* t : {&l.attn_norm, &l.q_proj, &l.k_proj, &l.v_proj, &l.q_gate, &l.q_up,
+                                &l.q_down, &l.o_proj, &l.ffn_norm, &l.gate_proj, &l.up_proj,
+                                &l.down_proj}) {
+      bytes += MatrixBytes(*t);
+    }
+  }
+  return bytes;
+}
+
+StatusOr<std::vector<SpeedRow>> RunSpeedSweep(Model& model, const std::string& label,
+                                              const SpeedConfig& config, const ProgressLog& log) {
+  SIGMA_RETURN_IF_ERROR(config.Validate());
+  model.set_selective_v_top_k(config.selective_v);
+  std::vector<SpeedRow> rows;
+  if (config.prompt_tokens > 0) {
+    SIGMA_ASSIGN_OR_RETURN(SpeedRow row, MeasurePrefill(model, label, config));
+    if (log) log(StrCat(label, " prefill ", config.prompt_tokens, " tokens: ", row.tokens_per_s_mean, " tok/s"));
+    rows.push_back(row);
+  }
+  for (int64_t batch : config.batches) {
+    for (int64_t context : config.contexts) {
+      SIGMA_ASSIGN_OR_RETURN(SpeedRow row, MeasureDecode(model, label, config, batch, context));
+      if (log) {
+        log(StrCat(label, " decode ctx ", context, " batch ", batch, ": ", row.tokens_per_s_mean,
+                   " tok/s, ", row.ms_per_token, " ms/step, attention ", row.attention_ms, " ms"));
+      }
+      rows.push_back(row);
+    }
+  }
+  return rows;
+}
+
+}  // namespace sigma::bench

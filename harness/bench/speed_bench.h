@@ -1,0 +1,65 @@
+// SpeedBench: the engine's speed sweep behind `sigma-eval bench` (like llama-bench: warm-up,
+// repetitions, mean and standard deviation), over model configs x batch sizes x context lengths.
+//
+// Decode at context length L is measured on a KV cache filled with L synthetic positions
+// (Model::FillSyntheticContext), so a 32K-context figure does not need a 32K-token prefill; every
+// repetition starts from the same length. Each row also carries the attention-layer share of the
+// step (KV write and read, attention kernels, augmented-Q MLP), the quantity the paper's DiffQKV
+// claim is about, and the bytes a step must read (weights + KV cache).
+// Thread safety: not thread-safe.
+#ifndef SIGMA_HARNESS_BENCH_SPEED_BENCH_H_
+#define SIGMA_HARNESS_BENCH_SPEED_BENCH_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "engine/base/status.h"
+#include "engine/model.h"
+
+namespace sigma::bench {
+
+struct SpeedConfig {
+  std::vector<int64_t> contexts = {1024, 4096, 16384, 32768};
+  std::vector<int64_t> batches = {1};
+  int64_t warmup = 1;          // untimed repetitions
+  int64_t repetitions = 5;
+  int64_t decode_steps = 4;    // decode steps per repetition
+  int64_t prompt_tokens = 64;  // prefill measurement (0 = skip)
+  int threads = 0;
+  std::string kv_dtype = "bf16";
+  int selective_v = 0;
+
+  Status Validate() const;
+};
+
+struct SpeedRow {
+  std::string model;        // label (preset or path)
+  std::string phase;        // "decode" or "prefill"
+  int64_t context = 0;      // positions already in the cache
+  int64_t batch = 1;
+  int64_t repetitions = 0;
+  double tokens_per_s_mean = 0;
+  double tokens_per_s_std = 0;
+  double ms_per_token = 0;       // per step for decode (all sequences advance one token)
+  double attention_ms = 0;       // per step: attention + augmented Q (paper's attention layer)
+  double bytes_per_step = 0;     // weights + KV read by one step
+  std::string kv_dtype;
+  int selective_v = 0;
+};
+
+// Progress lines go to `log` (may be empty).
+using ProgressLog = std::function<void(const std::string&)>;
+
+// Runs the sweep for one loaded model. The model must have been created with
+// max_sequences >= max(batches) and max_context >= max(contexts) + decode_steps.
+StatusOr<std::vector<SpeedRow>> RunSpeedSweep(Model& model, const std::string& label,
+                                              const SpeedConfig& config, const ProgressLog& log);
+
+// Bytes of weights one decode step reads (every matrix once; one embedding row).
+double WeightBytesPerStep(const ModelWeights& weights);
+
+}  // namespace sigma::bench
+
+#endif  // SIGMA_HARNESS_BENCH_SPEED_BENCH_H_

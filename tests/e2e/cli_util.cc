@@ -1,0 +1,51 @@
+#include "tests/e2e/cli_util.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace sigma::testing_util {
+namespace {
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+CommandResult RunSigmaEval(const std::string& args, const std::string& cwd) {
+  const std::string dir = MakeTempDir("cli");
+  const std::string out = dir + "/out", err = dir + "/err";
+  std::string command;
+  if (!cwd.empty()) command += "cd '" + cwd + "' && ";
+  command += std::string(SIGMA_BINARY_DIR) + "/harness/sigma-eval " + args + " >" + out + " 2>" + err +
+             " </dev/null";
+  const int status = std::system(command.c_str());
+  CommandResult result;
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  result.out = Slurp(out);
+  result.err = Slurp(err);
+  RemoveTree(dir);
+  return result;
+}
+
+std::string MakeTempDir(const std::string& prefix) {
+  std::string templ = (std::filesystem::temp_directory_path() / ("sigma-" + prefix + "-XXXXXX")).string();
+  char* made = ::mkdtemp(templ.data());
+  return made == nullptr ? std::string() : std::string(made);
+}
+
+void RemoveTree(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::remove_all(path, ec);
+}
+
+}  // namespace sigma::testing_util

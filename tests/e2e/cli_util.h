@@ -1,0 +1,24 @@
+// Helpers for end-to-end tests that drive the sigma-eval binary as a user would.
+#ifndef SIGMA_TESTS_E2E_CLI_UTIL_H_
+#define SIGMA_TESTS_E2E_CLI_UTIL_H_
+
+#include <string>
+
+namespace sigma::testing_util {
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+
+// Runs `sigma-eval <args>` (args already shell-quoted as needed) in `cwd` (empty: current dir).
+CommandResult RunSigmaEval(const std::string& args, const std::string& cwd = "");
+
+// A fresh temporary folder for one test, removed by the caller with RemoveTree.
+std::string MakeTempDir(const std::string& prefix);
+void RemoveTree(const std::string& path);
+
+}  // namespace sigma::testing_util
+
+#endif  // SIGMA_TESTS_E2E_CLI_UTIL_H_

@@ -1,0 +1,105 @@
+// The engine commands as a user runs them: make-model -> logits / generate, the oracle fixtures
+// through the CLI, and clear errors with meaningful exit codes for bad input.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "engine/base/file.h"
+#include "tests/e2e/cli_util.h"
+
+namespace sigma {
+namespace {
+
+using testing_util::RunSigmaEval;
+
+class EngineCliTest : public testing::Test {
+ protected:
+  void SetUp() override { dir_ = testing_util::MakeTempDir("engine-cli"); }
+  void TearDown() override { testing_util::RemoveTree(dir_); }
+  std::string dir_;
+};
+
+std::vector<float> ReadFloats(const std::string& path) {
+  auto bytes = ReadFile(path);
+  EXPECT_TRUE(bytes.ok()) << bytes.status().ToString();
+  std::vector<float> out(bytes.ok() ? bytes->size() / 4 : 0);
+  if (bytes.ok()) std::memcpy(out.data(), bytes->data(), out.size() * 4);
+  return out;
+}
+
+TEST_F(EngineCliTest, OracleLogitsThroughTheCli) {
+  const std::string oracle = std::string(SIGMA_TEST_DATA) + "/oracle/sigma-diffqkv-tiny";
+  const std::string ids = "117,132,44,192,100,102,246,235,84,136,223,228,221,146,14,252,45,216,250,93,167,34,169,127";
+  auto r = RunSigmaEval("logits --model " + oracle + " --prompt-ids " + ids + " --selective-v 4 --out " +
+                        dir_ + "/l.f32");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<float> got = ReadFloats(dir_ + "/l.f32");
+  const std::vector<float> want = ReadFloats(oracle + "/logits_selv.f32");
+  ASSERT_EQ(got.size(), want.size());
+  float worst = 0;
+  for (size_t i = 0; i < got.size(); ++i) worst = std::max(worst, std::fabs(got[i] - want[i]));
+  EXPECT_LT(worst, 1e-3f);
+}
+
+TEST_F(EngineCliTest, MakeModelThenGenerateIsDeterministic) {
+  auto made = RunSigmaEval("make-model --config sigma-tiny --out " + dir_ + "/m --seed 3");
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  EXPECT_TRUE(FileExists(dir_ + "/m/config.json"));
+  EXPECT_TRUE(FileExists(dir_ + "/m/model.safetensors"));
+  const std::string gen = "generate --model " + dir_ + "/m --prompt-ids 1,2,3,4 --max-tokens 8 --json";
+  auto a = RunSigmaEval(gen);
+  auto b = RunSigmaEval(gen + " --threads 1");
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  const auto tokens = [](const std::string& json) { return json.substr(0, json.find(']') + 1); };
+  EXPECT_EQ(tokens(a.out), tokens(b.out));
+  EXPECT_NE(a.out.find("\"new_tokens\":8"), std::string::npos) << a.out;
+  EXPECT_NE(a.out.find("\"decode_tokens_per_s\":"), std::string::npos);
+}
+
+TEST_F(EngineCliTest, BadInputGetsClearErrorsAndUsageExitCode) {
+  auto r = RunSigmaEval("generate --model /nonexistent --prompt-ids 1");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("/nonexistent"), std::string::npos) << r.err;
+
+  r = RunSigmaEval("generate --model x --prompt-ids 1,b");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--prompt-ids: expected an integer, got 'b'"), std::string::npos) << r.err;
+
+  r = RunSigmaEval("logits --bogus-flag 1");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("unknown flag '--bogus-flag'"), std::string::npos) << r.err;
+
+  r = RunSigmaEval("make-model --config no-such-preset --out " + dir_ + "/x");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("neither a file nor a preset"), std::string::npos) << r.err;
+
+  const std::string oracle = std::string(SIGMA_TEST_DATA) + "/oracle/llama-gqa-tiny";
+  r = RunSigmaEval("logits --model " + oracle + " --prompt-ids 1,100000 --out " + dir_ + "/l");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("token 100000 outside the vocabulary"), std::string::npos) << r.err;
+
+  r = RunSigmaEval("no-such-command");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("unknown command"), std::string::npos);
+}
+
+TEST_F(EngineCliTest, BrokenCheckpointIsReportedNotCrashed) {
+  ASSERT_TRUE(MakeDirectories(dir_ + "/bad").ok());
+  const std::string oracle = std::string(SIGMA_TEST_DATA) + "/oracle/llama-gqa-tiny";
+  auto config = ReadFile(oracle + "/config.json");
+  ASSERT_TRUE(config.ok());
+  ASSERT_TRUE(WriteFileAtomic(dir_ + "/bad/config.json", *config).ok());
+  auto weights = ReadFile(oracle + "/model.safetensors");
+  ASSERT_TRUE(weights.ok());
+  ASSERT_TRUE(WriteFileAtomic(dir_ + "/bad/model.safetensors", weights->substr(0, weights->size() / 2)).ok());
+  auto r = RunSigmaEval("generate --model " + dir_ + "/bad --prompt-ids 1,2");
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("model.safetensors"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace sigma
