@@ -1,0 +1,273 @@
+#include "engine/cpu/attention.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <memory>
+#include <vector>
+
+#include "engine/base/check.h"
+#include "engine/cpu/attention_internal.h"
+#include "engine/cpu/cpu_features.h"
+
+namespace sigma {
+namespace {
+
+using internal::AttentionKernels;
+
+// Positions per decode task. Fixed (not derived from the batch or the thread count) so a
+// sequence's result does not depend on what else is in the batch or on the pool size.
+constexpr int64_t kChunk = 512;
+
+const AttentionKernels& KernelsFor(int head_dim) {
+  if (ActiveCpuIsa() == CpuIsa::kAvx512Bf16) {
+    if (const AttentionKernels* k = internal::Avx512AttentionKernels(head_dim)) return *k;
+  }
+  return internal::GenericAttentionKernels();
+}
+
+void CheckShape(const AttentionShape& s) {
+  SIGMA_CHECK(s.n_q > 0 && s.n_k > 0 && s.n_v > 0 && s.head_dim > 0, "attention: bad shape");
+  SIGMA_CHECK(s.n_q % s.n_k == 0 && s.n_q % s.n_v == 0, "attention: n_q ", s.n_q,
+              " must be a multiple of n_k ", s.n_k, " and n_v ", s.n_v);
+}
+
+void CheckKv(const KvLayerView& kv, int64_t n_ctx) {
+  SIGMA_CHECK(kv.dtype == DType::kF32 || kv.dtype == DType::kF16 || kv.dtype == DType::kBF16,
+              "attention: cache dtype ", DTypeName(kv.dtype));
+  SIGMA_CHECK(kv.k != nullptr && kv.v != nullptr, "attention: null cache");
+  SIGMA_CHECK(n_ctx >= 1 && n_ctx <= kv.capacity, "attention: n_ctx ", n_ctx, " capacity ",
+              kv.capacity);
+}
+
+// Row `pos` of head `head` in a [head][capacity][head_dim] cache.
+const void* CacheRow(const void* base, const KvLayerView& kv, int head, int64_t pos, int hd) {
+  const int64_t elem = kv.dtype == DType::kF32 ? 4 : 2;
+  return static_cast<const uint8_t*>(base) + ((head * kv.capacity + pos) * hd) * elem;
+}
+
+// Unnormalised partial result of one chunk for the g query heads of one K head.
+// Layout of a partial: max[g], sum[g], acc[g][hd].
+int64_t PartialFloats(int g, int hd) { return static_cast<int64_t>(g) * (hd + 2); }
+
+// Dense attention of the query heads of K head `kh` over positions [begin, end) into `partial`.
+// scores: scratch, resized to [g][end - begin].
+void ChunkPartial(const AttentionKernels& kern, const AttentionShape& s, const float* q_group,
+                  const KvLayerView& kv, int kh, int64_t begin, int64_t end,
+                  std::vector<float>& scores, float* partial) {
+  const int g = s.n_q / s.n_k;
+  const int gv = s.n_q / s.n_v;
+  const int hd = s.head_dim;
+  const int64_t n = end - begin;
+  scores.resize(static_cast<size_t>(g * n));
+  kern.scores(q_group, g, hd, s.scale, CacheRow(kv.k, kv, kh, begin, hd), kv.dtype, n,
+              scores.data(), n);
+  float* max = partial;
+  float* sum = partial + g;
+  float* acc = partial + 2 * g;
+  for (int h = 0; h < g; ++h) {
+    max[h] = kern.max(scores.data() + h * n, n);
+    sum[h] = kern.exp_sum(scores.data() + h * n, n, max[h]);
+  }
+  std::fill(acc, acc + static_cast<int64_t>(g) * hd, 0.0f);
+  // Consecutive query heads of the group that share a V head go through V in one pass.
+  for (int h = 0; h < g;) {
+    const int vh = (kh * g + h) / gv;
+    int h_end = h + 1;
+    while (h_end < g && (kh * g + h_end) / gv == vh) ++h_end;
+    kern.accumulate_v(scores.data() + h * n, n, h_end - h, hd, CacheRow(kv.v, kv, vh, begin, hd),
+                      kv.dtype, n, acc + static_cast<int64_t>(h) * hd);
+    h = h_end;
+  }
+}
+
+// Merges `chunks` partials (chunk order, so the result is deterministic) into out[g][hd].
+void MergePartials(const float* partials, int64_t chunks, int g, int hd, float* out) {
+  const int64_t stride = PartialFloats(g, hd);
+  for (int h = 0; h < g; ++h) {
+    float m = -INFINITY;
+    for (int64_t c = 0; c < chunks; ++c) m = std::max(m, partials[c * stride + h]);
+    float total = 0.0f;
+    float* o = out + static_cast<int64_t>(h) * hd;
+    std::fill(o, o + hd, 0.0f);
+    for (int64_t c = 0; c < chunks; ++c) {
+      const float* p = partials + c * stride;
+      const float factor = std::exp(p[h] - m);
+      total += p[g + h] * factor;
+      const float* acc = p + 2 * g + static_cast<int64_t>(h) * hd;
+      for (int d = 0; d < hd; ++d) o[d] += acc[d] * factor;
+    }
+    for (int d = 0; d < hd; ++d) o[d] /= total;
+  }
+}
+
+// Selective V for one query head: top_k of its scores s[0 .. n_ctx), gather from V head vh.
+void SelectiveHead(const AttentionKernels& kern, const float* s, int64_t n_ctx, int top_k,
+                   const KvLayerView& kv, int vh, int hd, float* out) {
+  thread_local std::vector<int32_t> idx;
+  thread_local std::vector<float> w;
+  internal::SelectTopK(s, n_ctx, top_k, kern, &idx, &w);
+  std::fill(out, out + hd, 0.0f);
+  kern.gather_v(w.data(), idx.data(), top_k, hd, CacheRow(kv.v, kv, vh, 0, hd), kv.dtype, out);
+}
+
+bool IsSelective(int top_k, int64_t window) { return top_k > 0 && top_k < window; }
+
+// One decode task: (item, K head, chunk).
+struct DecodeTask {
+  int item = 0;
+  int kh = 0;
+  int64_t chunk = 0;
+};
+
+// Per-call bookkeeping of DecodeAttention, reused across calls by the calling thread.
+struct DecodeWorkspace {
+  std::vector<DecodeTask> tasks;
+  std::vector<int64_t> chunks;         // [items]
+  std::vector<int64_t> partial_base;   // [items] offset into partials (dense items)
+  std::vector<int64_t> score_base;     // [items] offset into scores (selective items)
+  std::vector<float> partials;
+  std::vector<float> scores;           // selective items: [n_q][n_ctx] each
+  std::unique_ptr<std::atomic<int>[]> remaining;  // [items][n_k] chunks not yet finished
+  size_t remaining_size = 0;
+};
+
+void PlanDecode(const AttentionShape& s, std::span<const DecodeItem> items, int top_k,
+                DecodeWorkspace& ws) {
+  const int g = s.n_q / s.n_k;
+  ws.tasks.clear();
+  ws.chunks.assign(items.size(), 0);
+  ws.partial_base.assign(items.size(), 0);
+  ws.score_base.assign(items.size(), 0);
+  int64_t partial_floats = 0;
+  int64_t score_floats = 0;
+  for (size_t i = 0; i < items.size(); ++i) {
+    CheckKv(items[i].kv, items[i].n_ctx);
+    const int64_t chunks = (items[i].n_ctx + kChunk - 1) / kChunk;
+    ws.chunks[i] = chunks;
+    if (IsSelective(top_k, items[i].n_ctx)) {
+      ws.score_base[i] = score_floats;
+      score_floats += static_cast<int64_t>(s.n_q) * items[i].n_ctx;
+    } else {
+      ws.partial_base[i] = partial_floats;
+      partial_floats += s.n_k * chunks * PartialFloats(g, s.head_dim);
+    }
+    for (int kh = 0; kh < s.n_k; ++kh) {
+      for (int64_t c = 0; c < chunks; ++c) ws.tasks.push_back({static_cast<int>(i), kh, c});
+    }
+  }
+  if (ws.partials.size() < static_cast<size_t>(partial_floats)) ws.partials.resize(partial_floats);
+  if (ws.scores.size() < static_cast<size_t>(score_floats)) ws.scores.resize(score_floats);
+  const size_t counters = items.size() * s.n_k;
+  if (ws.remaining_size < counters) {
+    ws.remaining.reset(new std::atomic<int>[counters]);
+    ws.remaining_size = counters;
+  }
+  for (size_t i = 0; i < items.size(); ++i) {
+    for (int kh = 0; kh < s.n_k; ++kh) {
+      ws.remaining[i * s.n_k + kh].store(static_cast<int>(ws.chunks[i]), std::memory_order_relaxed);
+    }
+  }
+}
+
+// Dense items: partial of the chunk; the last chunk of an (item, K head) to finish merges.
+// Selective items: scores of the chunk into the item's score buffer.
+void RunDecodeTask(const AttentionKernels& kern, const AttentionShape& s, const DecodeItem& item,
+                   const DecodeTask& t, int top_k, DecodeWorkspace& ws) {
+  thread_local std::vector<float> scratch;
+  const int g = s.n_q / s.n_k;
+  const int hd = s.head_dim;
+  const float* q_group = item.q + static_cast<int64_t>(t.kh) * g * hd;
+  const int64_t begin = t.chunk * kChunk;
+  const int64_t end = std::min(item.n_ctx, begin + kChunk);
+  if (IsSelective(top_k, item.n_ctx)) {
+    float* dst = ws.scores.data() + ws.score_base[t.item] + t.kh * g * item.n_ctx + begin;
+    kern.scores(q_group, g, hd, s.scale, CacheRow(item.kv.k, item.kv, t.kh, begin, hd),
+                item.kv.dtype, end - begin, dst, item.n_ctx);
+    return;
+  }
+  const int64_t chunks = ws.chunks[t.item];
+  float* group_partials =
+      ws.partials.data() + ws.partial_base[t.item] + t.kh * chunks * PartialFloats(g, hd);
+  ChunkPartial(kern, s, q_group, item.kv, t.kh, begin, end, scratch,
+               group_partials + t.chunk * PartialFloats(g, hd));
+  std::atomic<int>& remaining = ws.remaining[static_cast<size_t>(t.item) * s.n_k + t.kh];
+  if (remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    MergePartials(group_partials, chunks, g, hd, item.out + static_cast<int64_t>(t.kh) * g * hd);
+  }
+}
+
+}  // namespace
+
+void DecodeAttention(const AttentionShape& shape, std::span<const DecodeItem> items, int top_k,
+                     ThreadPool& pool) {
+  CheckShape(shape);
+  if (items.empty()) return;
+  const AttentionKernels& kern = KernelsFor(shape.head_dim);
+  // The calling thread's workspace, reused across calls. Bound to a reference so the workers
+  // see the caller's instance (naming a thread_local inside the lambda would pick their own).
+  thread_local DecodeWorkspace caller_ws;
+  DecodeWorkspace& ws = caller_ws;
+  PlanDecode(shape, items, top_k, ws);
+  pool.ParallelFor(static_cast<int64_t>(ws.tasks.size()), [&](int64_t task, int) {
+    const DecodeTask& t = ws.tasks[task];
+    RunDecodeTask(kern, shape, items[t.item], t, top_k, ws);
+  });
+  // Selective items: per (item, query head) top-k and V gather.
+  std::vector<std::pair<int, int>> heads;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (!IsSelective(top_k, items[i].n_ctx)) continue;
+    for (int h = 0; h < shape.n_q; ++h) heads.emplace_back(static_cast<int>(i), h);
+  }
+  const int gv = shape.n_q / shape.n_v;
+  pool.ParallelFor(static_cast<int64_t>(heads.size()), [&](int64_t task, int) {
+    const auto [i, h] = heads[task];
+    const DecodeItem& item = items[i];
+    const float* s = ws.scores.data() + ws.score_base[i] + static_cast<int64_t>(h) * item.n_ctx;
+    SelectiveHead(kern, s, item.n_ctx, top_k, item.kv, h / gv, shape.head_dim,
+                  item.out + static_cast<int64_t>(h) * shape.head_dim);
+  });
+}
+
+void PrefillAttention(const AttentionShape& shape, const float* q, const KvLayerView& kv,
+                      int64_t start, int64_t n_new, int top_k, float* out, ThreadPool& pool) {
+  CheckShape(shape);
+  SIGMA_CHECK(start >= 0 && n_new >= 0, "PrefillAttention: start ", start, " n_new ", n_new);
+  if (n_new == 0) return;
+  CheckKv(kv, start + n_new);
+  const AttentionKernels& kern = KernelsFor(shape.head_dim);
+  const int g = shape.n_q / shape.n_k;
+  const int gv = shape.n_q / shape.n_v;
+  const int hd = shape.head_dim;
+  const int64_t row = static_cast<int64_t>(shape.n_q) * hd;
+  // One task per (query position, K head), latest positions (longest windows) first.
+  pool.ParallelFor(n_new * shape.n_k, [&](int64_t task, int) {
+    const int64_t t = n_new - 1 - task / shape.n_k;
+    const int kh = static_cast<int>(task % shape.n_k);
+    const int64_t window = start + t + 1;
+    const float* q_group = q + t * row + static_cast<int64_t>(kh) * g * hd;
+    float* out_group = out + t * row + static_cast<int64_t>(kh) * g * hd;
+    thread_local std::vector<float> scratch;
+    thread_local std::vector<float> partials;
+    if (IsSelective(top_k, window)) {
+      scratch.resize(static_cast<size_t>(g * window));
+      kern.scores(q_group, g, hd, shape.scale, CacheRow(kv.k, kv, kh, 0, hd), kv.dtype, window,
+                  scratch.data(), window);
+      for (int h = 0; h < g; ++h) {
+        SelectiveHead(kern, scratch.data() + h * window, window, top_k, kv, (kh * g + h) / gv, hd,
+                      out_group + static_cast<int64_t>(h) * hd);
+      }
+      return;
+    }
+    // Same chunking and merge order as DecodeAttention, so both give identical results.
+    const int64_t chunks = (window + kChunk - 1) / kChunk;
+    partials.resize(static_cast<size_t>(chunks * PartialFloats(g, hd)));
+    for (int64_t c = 0; c < chunks; ++c) {
+      ChunkPartial(kern, shape, q_group, kv, kh, c * kChunk, std::min(window, (c + 1) * kChunk),
+                   scratch, partials.data() + c * PartialFloats(g, hd));
+    }
+    MergePartials(partials.data(), chunks, g, hd, out_group);
+  });
+}
+
+}  // namespace sigma

@@ -1,0 +1,319 @@
+// AVX-512 attention inner loops (see attention_internal.h). Compiled with -mavx512{f,bw,vl,dq,bf16};
+// only called where CpuSupportsAvx512Bf16(). Instances exist for head_dim 32, 64, 128 and 256.
+//
+// bf16 rows are widened exactly by shifting: a load of 16 (ymm) or 32 (zmm) bf16 holds pairs;
+// `<< 16` yields the even elements and `& 0xffff0000` the odd ones. Scores pair them with a query
+// split the same way; V accumulators stay split and are interleaved back once per call.
+//
+// Scores: 16 K rows at a time are widened into an f32 tile (L1), then for each query head 16 ymm
+// accumulators (one per row) take FMAs against the tile, and a shuffle tree turns them into 16
+// scores stored contiguously. V: one pass over the rows for up to 4 query heads in registers.
+// GCC 12 reports its own _mm512_undefined_* placeholders inside intrinsics as uninitialized.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "engine/base/check.h"
+#include "engine/cpu/attention_internal.h"
+
+namespace sigma::internal {
+namespace {
+
+inline __m256i HiMask256() { return _mm256_set1_epi32(static_cast<int>(0xffff0000u)); }
+inline __m512i HiMask512() { return _mm512_set1_epi32(static_cast<int>(0xffff0000u)); }
+
+// Widens row `row` of a [rows][kHd] cache into f32 (bf16: even/odd split per 16 elements).
+template <int kHd, DType kType>
+inline void WidenRowYmm(const void* base, int64_t row, float* out) {
+  if constexpr (kType == DType::kF32) {
+    std::memcpy(out, static_cast<const float*>(base) + row * kHd, kHd * sizeof(float));
+  } else {
+    const auto* src = static_cast<const uint16_t*>(base) + row * kHd;
+#pragma GCC unroll 16
+    for (int c = 0; c < kHd / 16; ++c) {
+      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + 16 * c));
+      if constexpr (kType == DType::kBF16) {
+        _mm256_store_ps(out + 16 * c, _mm256_castsi256_ps(_mm256_slli_epi32(v, 16)));
+        _mm256_store_ps(out + 16 * c + 8, _mm256_castsi256_ps(_mm256_and_si256(v, HiMask256())));
+      } else {
+        _mm256_store_ps(out + 16 * c, _mm256_cvtph_ps(_mm256_castsi256_si128(v)));
+        _mm256_store_ps(out + 16 * c + 8, _mm256_cvtph_ps(_mm256_extracti128_si256(v, 1)));
+      }
+    }
+  }
+}
+
+// Query in the tile's element order: bf16 splits each 16 elements into even then odd.
+template <int kHd, DType kType>
+void PrepareQuery(const float* q, int g, float* out) {
+  for (int h = 0; h < g; ++h) {
+    const float* src = q + static_cast<int64_t>(h) * kHd;
+    float* dst = out + static_cast<int64_t>(h) * kHd;
+    for (int c = 0; c < kHd; c += 16) {
+      for (int i = 0; i < 8; ++i) {
+        dst[c + i] = kType == DType::kBF16 ? src[c + 2 * i] : src[c + i];
+        dst[c + 8 + i] = kType == DType::kBF16 ? src[c + 2 * i + 1] : src[c + 8 + i];
+      }
+    }
+  }
+}
+
+// Horizontal sums of 8 vectors: returns [s0, s2, s4, s6, s1, s3, s5, s7].
+inline __m256 ReduceEight(const __m256* a) {
+  __m256 s[4];
+  for (int i = 0; i < 4; ++i) {
+    s[i] = _mm256_add_ps(_mm256_permute2f128_ps(a[2 * i], a[2 * i + 1], 0x20),
+                         _mm256_permute2f128_ps(a[2 * i], a[2 * i + 1], 0x31));
+  }
+  const __m256 t0 = _mm256_add_ps(_mm256_unpacklo_ps(s[0], s[1]), _mm256_unpackhi_ps(s[0], s[1]));
+  const __m256 t1 = _mm256_add_ps(_mm256_unpacklo_ps(s[2], s[3]), _mm256_unpackhi_ps(s[2], s[3]));
+  return _mm256_add_ps(_mm256_shuffle_ps(t0, t1, _MM_SHUFFLE(1, 0, 1, 0)),
+                       _mm256_shuffle_ps(t0, t1, _MM_SHUFFLE(3, 2, 3, 2)));
+}
+
+// Accumulator slot s holds tile row kSlotRow[s], so ReduceEight's output is in row order.
+constexpr int kSlotRow[16] = {0, 4, 1, 5, 2, 6, 3, 7, 8, 12, 9, 13, 10, 14, 11, 15};
+
+// 16 scores of query head `qh` (prepared) against the widened tile.
+template <int kHd>
+inline void TileScores(const float* qh, const float* tile, float scale, float* out16) {
+  __m256 acc[16];
+#pragma GCC unroll 16
+  for (int s = 0; s < 16; ++s) acc[s] = _mm256_setzero_ps();
+#pragma GCC unroll 4
+  for (int c = 0; c < kHd; c += 8) {
+    const __m256 qv = _mm256_loadu_ps(qh + c);
+#pragma GCC unroll 16
+    for (int s = 0; s < 16; ++s) {
+      acc[s] = _mm256_fmadd_ps(qv, _mm256_load_ps(tile + kSlotRow[s] * kHd + c), acc[s]);
+    }
+  }
+  const __m256 vscale = _mm256_set1_ps(scale);
+  _mm256_storeu_ps(out16, _mm256_mul_ps(ReduceEight(acc), vscale));
+  _mm256_storeu_ps(out16 + 8, _mm256_mul_ps(ReduceEight(acc + 8), vscale));
+}
+
+template <int kHd, DType kType>
+void ScoresT(const float* q, int g, int hd, float scale, const void* k, int64_t n, float* scores,
+             int64_t stride) {
+  thread_local std::vector<float> prepared;
+  prepared.resize(static_cast<size_t>(g) * kHd);
+  PrepareQuery<kHd, kType>(q, g, prepared.data());
+  alignas(64) float tile[16 * kHd];
+  alignas(32) float tail[16];
+  for (int64_t j0 = 0; j0 < n; j0 += 16) {
+    const int rows = static_cast<int>(std::min<int64_t>(16, n - j0));
+    for (int r = 0; r < rows; ++r) WidenRowYmm<kHd, kType>(k, j0 + r, tile + r * kHd);
+    // Padding rows are zero: every row goes through the same arithmetic wherever it sits.
+    if (rows < 16) std::fill(tile + rows * kHd, tile + 16 * kHd, 0.0f);
+    for (int h = 0; h < g; ++h) {
+      float* dst = scores + h * stride + j0;
+      if (rows == 16) {
+        TileScores<kHd>(prepared.data() + h * kHd, tile, scale, dst);
+      } else {
+        TileScores<kHd>(prepared.data() + h * kHd, tile, scale, tail);
+        std::copy(tail, tail + rows, dst);
+      }
+    }
+  }
+}
+
+// Row j of a [rows][kHd] cache as kHd / 16 zmm (bf16: even/odd split per 32 elements).
+template <int kHd, DType kType>
+inline void LoadRowZmm(const void* base, int64_t row, __m512* out) {
+  if constexpr (kType == DType::kF32) {
+    const float* src = static_cast<const float*>(base) + row * kHd;
+#pragma GCC unroll 16
+    for (int c = 0; c < kHd / 16; ++c) out[c] = _mm512_loadu_ps(src + 16 * c);
+  } else if constexpr (kType == DType::kF16) {
+    const auto* src = static_cast<const uint16_t*>(base) + row * kHd;
+#pragma GCC unroll 16
+    for (int c = 0; c < kHd / 16; ++c) {
+      out[c] = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + 16 * c)));
+    }
+  } else {
+    const auto* src = static_cast<const uint16_t*>(base) + row * kHd;
+#pragma GCC unroll 8
+    for (int c = 0; c < kHd / 32; ++c) {
+      const __m512i v = _mm512_loadu_si512(src + 32 * c);
+      out[2 * c] = _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
+      out[2 * c + 1] = _mm512_castsi512_ps(_mm512_and_si512(v, HiMask512()));
+    }
+  }
+}
+
+// out[kHd] += acc (undoing the bf16 even/odd split).
+template <int kHd, DType kType>
+inline void AddAccumulator(const __m512* acc, float* out) {
+  if constexpr (kType == DType::kBF16) {
+    const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const __m512i hi = _mm512_add_epi32(lo, _mm512_set1_epi32(8));
+    for (int c = 0; c < kHd / 32; ++c) {
+      float* o = out + 32 * c;
+      const __m512 a = _mm512_permutex2var_ps(acc[2 * c], lo, acc[2 * c + 1]);
+      const __m512 b = _mm512_permutex2var_ps(acc[2 * c], hi, acc[2 * c + 1]);
+      _mm512_storeu_ps(o, _mm512_add_ps(_mm512_loadu_ps(o), a));
+      _mm512_storeu_ps(o + 16, _mm512_add_ps(_mm512_loadu_ps(o + 16), b));
+    }
+  } else {
+    for (int c = 0; c < kHd / 16; ++c) {
+      _mm512_storeu_ps(out + 16 * c, _mm512_add_ps(_mm512_loadu_ps(out + 16 * c), acc[c]));
+    }
+  }
+}
+
+template <int kHd, DType kType, int kM>
+void AccumulateBlock(const float* p, int64_t p_stride, const void* v, int64_t n, float* out) {
+  constexpr int kC = kHd / 16;
+  __m512 acc[kM][kC];
+  for (int h = 0; h < kM; ++h) {
+    for (int c = 0; c < kC; ++c) acc[h][c] = _mm512_setzero_ps();
+  }
+  for (int64_t j = 0; j < n; ++j) {
+    __m512 row[kC];
+    LoadRowZmm<kHd, kType>(v, j, row);
+#pragma GCC unroll 4
+    for (int h = 0; h < kM; ++h) {
+      const __m512 w = _mm512_set1_ps(p[h * p_stride + j]);
+#pragma GCC unroll 16
+      for (int c = 0; c < kC; ++c) acc[h][c] = _mm512_fmadd_ps(w, row[c], acc[h][c]);
+    }
+  }
+  for (int h = 0; h < kM; ++h) AddAccumulator<kHd, kType>(acc[h], out + h * kHd);
+}
+
+template <int kHd, DType kType>
+void AccumulateVT(const float* p, int64_t p_stride, int m, const void* v, int64_t n, float* out) {
+  constexpr int kMaxHeads = kHd <= 64 ? 4 : (kHd == 128 ? 2 : 1);
+  for (int h = 0; h < m;) {
+    const int take = std::min(kMaxHeads, m - h);
+    const float* ph = p + h * p_stride;
+    float* oh = out + static_cast<int64_t>(h) * kHd;
+    switch (take) {
+      case 4: AccumulateBlock<kHd, kType, (kMaxHeads >= 4 ? 4 : 1)>(ph, p_stride, v, n, oh); break;
+      case 3: AccumulateBlock<kHd, kType, (kMaxHeads >= 3 ? 3 : 1)>(ph, p_stride, v, n, oh); break;
+      case 2: AccumulateBlock<kHd, kType, (kMaxHeads >= 2 ? 2 : 1)>(ph, p_stride, v, n, oh); break;
+      default: AccumulateBlock<kHd, kType, 1>(ph, p_stride, v, n, oh); break;
+    }
+    h += take;
+  }
+}
+
+template <int kHd, DType kType>
+void GatherVT(const float* w, const int32_t* idx, int64_t n, const void* v, float* out) {
+  constexpr int kC = kHd / 16;
+  constexpr int64_t kRowBytes = kHd * (kType == DType::kF32 ? 4 : 2);
+  __m512 acc[kC];
+  for (int c = 0; c < kC; ++c) acc[c] = _mm512_setzero_ps();
+  for (int64_t t = 0; t < n; ++t) {
+    if (t + 4 < n) {
+      const char* ahead = static_cast<const char*>(v) + idx[t + 4] * kRowBytes;
+      for (int64_t b = 0; b < kRowBytes; b += 64) _mm_prefetch(ahead + b, _MM_HINT_T0);
+    }
+    __m512 row[kC];
+    LoadRowZmm<kHd, kType>(v, idx[t], row);
+    const __m512 weight = _mm512_set1_ps(w[t]);
+    for (int c = 0; c < kC; ++c) acc[c] = _mm512_fmadd_ps(weight, row[c], acc[c]);
+  }
+  AddAccumulator<kHd, kType>(acc, out);
+}
+
+// exp(x) for x <= 0: x = n ln2 + r, |r| <= ln2 / 2, degree-7 Taylor polynomial (relative error
+// about 5e-9 before rounding), scaled by 2^n.
+inline __m512 ExpNonPositive(__m512 x) {
+  x = _mm512_max_ps(x, _mm512_set1_ps(-104.0f));
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145751953125f), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.428606765330187e-06f), r);
+  __m512 p = _mm512_set1_ps(1.0f / 5040);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  return _mm512_scalef_ps(p, n);
+}
+
+float ExpSum(float* s, int64_t n, float max) {
+  const __m512 vmax = _mm512_set1_ps(max);
+  __m512 sum = _mm512_setzero_ps();
+  int64_t j = 0;
+  for (; j + 16 <= n; j += 16) {
+    const __m512 e = ExpNonPositive(_mm512_sub_ps(_mm512_loadu_ps(s + j), vmax));
+    _mm512_storeu_ps(s + j, e);
+    sum = _mm512_add_ps(sum, e);
+  }
+  if (j < n) {
+    const __mmask16 mask = static_cast<__mmask16>((1u << (n - j)) - 1);
+    const __m512 e = ExpNonPositive(_mm512_sub_ps(_mm512_maskz_loadu_ps(mask, s + j), vmax));
+    _mm512_mask_storeu_ps(s + j, mask, e);
+    sum = _mm512_mask_add_ps(sum, mask, sum, e);
+  }
+  return _mm512_reduce_add_ps(sum);
+}
+
+float Max(const float* s, int64_t n) {
+  __m512 m = _mm512_set1_ps(-INFINITY);
+  int64_t j = 0;
+  for (; j + 16 <= n; j += 16) m = _mm512_max_ps(m, _mm512_loadu_ps(s + j));
+  if (j < n) {
+    const __mmask16 mask = static_cast<__mmask16>((1u << (n - j)) - 1);
+    m = _mm512_max_ps(m, _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), mask, s + j));
+  }
+  return _mm512_reduce_max_ps(m);
+}
+
+template <int kHd>
+struct Family {
+  static void Scores(const float* q, int g, int hd, float scale, const void* k, DType dtype,
+                     int64_t n, float* scores, int64_t stride) {
+    switch (dtype) {
+      case DType::kF32: return ScoresT<kHd, DType::kF32>(q, g, hd, scale, k, n, scores, stride);
+      case DType::kF16: return ScoresT<kHd, DType::kF16>(q, g, hd, scale, k, n, scores, stride);
+      case DType::kBF16: return ScoresT<kHd, DType::kBF16>(q, g, hd, scale, k, n, scores, stride);
+      default: SIGMA_CHECK(false, "attention: cache dtype ", DTypeName(dtype));
+    }
+  }
+  static void AccumulateV(const float* p, int64_t p_stride, int m, int hd, const void* v,
+                          DType dtype, int64_t n, float* out) {
+    switch (dtype) {
+      case DType::kF32: return AccumulateVT<kHd, DType::kF32>(p, p_stride, m, v, n, out);
+      case DType::kF16: return AccumulateVT<kHd, DType::kF16>(p, p_stride, m, v, n, out);
+      case DType::kBF16: return AccumulateVT<kHd, DType::kBF16>(p, p_stride, m, v, n, out);
+      default: SIGMA_CHECK(false, "attention: cache dtype ", DTypeName(dtype));
+    }
+  }
+  static void GatherV(const float* w, const int32_t* idx, int64_t n, int hd, const void* v,
+                      DType dtype, float* out) {
+    switch (dtype) {
+      case DType::kF32: return GatherVT<kHd, DType::kF32>(w, idx, n, v, out);
+      case DType::kF16: return GatherVT<kHd, DType::kF16>(w, idx, n, v, out);
+      case DType::kBF16: return GatherVT<kHd, DType::kBF16>(w, idx, n, v, out);
+      default: SIGMA_CHECK(false, "attention: cache dtype ", DTypeName(dtype));
+    }
+  }
+  static constexpr AttentionKernels kKernels{Scores, AccumulateV, GatherV, ExpSum, Max};
+};
+
+}  // namespace
+
+const AttentionKernels* Avx512AttentionKernels(int hd) {
+  switch (hd) {
+    case 32: return &Family<32>::kKernels;
+    case 64: return &Family<64>::kKernels;
+    case 128: return &Family<128>::kKernels;
+    case 256: return &Family<256>::kKernels;
+    default: return nullptr;
+  }
+}
+
+}  // namespace sigma::internal

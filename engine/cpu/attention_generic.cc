@@ -1,0 +1,159 @@
+// Portable attention inner loops (see attention_internal.h), and the shared top-k selection.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <utility>
+
+#include "engine/base/check.h"
+#include "engine/cpu/attention_internal.h"
+
+namespace sigma::internal {
+namespace {
+
+template <DType kType>
+inline float At(const void* base, int64_t i) {
+  if constexpr (kType == DType::kF32) {
+    return static_cast<const float*>(base)[i];
+  } else if constexpr (kType == DType::kBF16) {
+    return Bf16ToF32(static_cast<const uint16_t*>(base)[i]);
+  } else {
+    return F16ToF32(static_cast<const uint16_t*>(base)[i]);
+  }
+}
+
+// Decodes one cache row into f32.
+template <DType kType>
+void RowToF32(const void* rows, int64_t row, int hd, float* out) {
+  for (int d = 0; d < hd; ++d) out[d] = At<kType>(rows, row * hd + d);
+}
+
+template <DType kType>
+void ScoresT(const float* q, int g, int hd, float scale, const void* k, int64_t n, float* scores,
+             int64_t stride) {
+  std::vector<float> row(static_cast<size_t>(hd));
+  for (int64_t j = 0; j < n; ++j) {
+    RowToF32<kType>(k, j, hd, row.data());
+    for (int h = 0; h < g; ++h) {
+      const float* qh = q + static_cast<int64_t>(h) * hd;
+      float partial[4] = {0, 0, 0, 0};
+      int d = 0;
+      for (; d + 4 <= hd; d += 4) {
+        for (int u = 0; u < 4; ++u) partial[u] += qh[d + u] * row[d + u];
+      }
+      float sum = (partial[0] + partial[1]) + (partial[2] + partial[3]);
+      for (; d < hd; ++d) sum += qh[d] * row[d];
+      scores[h * stride + j] = sum * scale;
+    }
+  }
+}
+
+template <DType kType>
+void AccumulateVT(const float* p, int64_t p_stride, int m, int hd, const void* v, int64_t n,
+                  float* out) {
+  std::vector<float> row(static_cast<size_t>(hd));
+  for (int64_t j = 0; j < n; ++j) {
+    RowToF32<kType>(v, j, hd, row.data());
+    for (int h = 0; h < m; ++h) {
+      const float weight = p[h * p_stride + j];
+      float* o = out + static_cast<int64_t>(h) * hd;
+      for (int d = 0; d < hd; ++d) o[d] += weight * row[d];
+    }
+  }
+}
+
+template <DType kType>
+void GatherVT(const float* w, const int32_t* idx, int64_t n, int hd, const void* v, float* out) {
+  for (int64_t t = 0; t < n; ++t) {
+    const int64_t base = static_cast<int64_t>(idx[t]) * hd;
+    for (int d = 0; d < hd; ++d) out[d] += w[t] * At<kType>(v, base + d);
+  }
+}
+
+void Scores(const float* q, int g, int hd, float scale, const void* k, DType dtype, int64_t n,
+            float* scores, int64_t stride) {
+  switch (dtype) {
+    case DType::kF32: return ScoresT<DType::kF32>(q, g, hd, scale, k, n, scores, stride);
+    case DType::kF16: return ScoresT<DType::kF16>(q, g, hd, scale, k, n, scores, stride);
+    case DType::kBF16: return ScoresT<DType::kBF16>(q, g, hd, scale, k, n, scores, stride);
+    default: SIGMA_CHECK(false, "attention: cache dtype ", DTypeName(dtype));
+  }
+}
+
+void AccumulateV(const float* p, int64_t p_stride, int m, int hd, const void* v, DType dtype,
+                 int64_t n, float* out) {
+  switch (dtype) {
+    case DType::kF32: return AccumulateVT<DType::kF32>(p, p_stride, m, hd, v, n, out);
+    case DType::kF16: return AccumulateVT<DType::kF16>(p, p_stride, m, hd, v, n, out);
+    case DType::kBF16: return AccumulateVT<DType::kBF16>(p, p_stride, m, hd, v, n, out);
+    default: SIGMA_CHECK(false, "attention: cache dtype ", DTypeName(dtype));
+  }
+}
+
+void GatherV(const float* w, const int32_t* idx, int64_t n, int hd, const void* v, DType dtype,
+             float* out) {
+  switch (dtype) {
+    case DType::kF32: return GatherVT<DType::kF32>(w, idx, n, hd, v, out);
+    case DType::kF16: return GatherVT<DType::kF16>(w, idx, n, hd, v, out);
+    case DType::kBF16: return GatherVT<DType::kBF16>(w, idx, n, hd, v, out);
+    default: SIGMA_CHECK(false, "attention: cache dtype ", DTypeName(dtype));
+  }
+}
+
+float ExpSum(float* s, int64_t n, float max) {
+  float sum = 0.0f;
+  for (int64_t j = 0; j < n; ++j) {
+    s[j] = std::exp(s[j] - max);
+    sum += s[j];
+  }
+  return sum;
+}
+
+float Max(const float* s, int64_t n) {
+  float m = s[0];
+  for (int64_t j = 1; j < n; ++j) m = std::max(m, s[j]);
+  return m;
+}
+
+}  // namespace
+
+const AttentionKernels& GenericAttentionKernels() {
+  static const AttentionKernels kernels{Scores, AccumulateV, GatherV, ExpSum, Max};
+  return kernels;
+}
+
+void SelectTopK(const float* s, int64_t n, int k, const AttentionKernels& kernels,
+                std::vector<int32_t>* idx, std::vector<float>* w) {
+  SIGMA_CHECK(k > 0 && k < n, "SelectTopK: k ", k, " with n ", n);
+  // Min-heap of the best k (score, position) pairs seen so far; its top is the weakest kept.
+  using Entry = std::pair<float, int32_t>;
+  std::vector<Entry> heap;
+  heap.reserve(static_cast<size_t>(k));
+  const auto weaker_on_top = [](const Entry& a, const Entry& b) { return a > b; };
+  for (int64_t j = 0; j < k; ++j) heap.emplace_back(s[j], static_cast<int32_t>(j));
+  std::make_heap(heap.begin(), heap.end(), weaker_on_top);
+  for (int64_t j = k; j < n; ++j) {
+    const Entry candidate(s[j], static_cast<int32_t>(j));
+    // Later positions win ties: (score, position) compares the position second.
+    if (candidate > heap.front()) {
+      std::pop_heap(heap.begin(), heap.end(), weaker_on_top);
+      heap.back() = candidate;
+      std::push_heap(heap.begin(), heap.end(), weaker_on_top);
+    }
+  }
+  std::sort(heap.begin(), heap.end(),
+            [](const Entry& a, const Entry& b) { return a.second < b.second; });
+  idx->resize(static_cast<size_t>(k));
+  w->resize(static_cast<size_t>(k));
+  float max = -std::numeric_limits<float>::infinity();
+  for (int i = 0; i < k; ++i) {
+    (*idx)[i] = heap[i].second;
+    (*w)[i] = heap[i].first;
+    max = std::max(max, heap[i].first);
+  }
+  const float sum = kernels.exp_sum(w->data(), k, max);
+  const float inv = 1.0f / sum;
+  for (int i = 0; i < k; ++i) (*w)[i] *= inv;
+}
+
+}  // namespace sigma::internal

@@ -1,0 +1,44 @@
+// Internal to engine/cpu: the per-ISA inner loops of attention.cc and the shared top-k selection.
+//
+// Rows are head_dim elements of `dtype` (f32, f16, bf16), consecutive rows head_dim apart, which is
+// one head of the cache ([head][pos][head_dim]). Kernels are stateless and reentrant.
+#ifndef SIGMA_ENGINE_CPU_ATTENTION_INTERNAL_H_
+#define SIGMA_ENGINE_CPU_ATTENTION_INTERNAL_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "engine/dtype.h"
+
+namespace sigma::internal {
+
+struct AttentionKernels {
+  // scores[h * stride + j] = scale * dot(q[h], k row j) for h < g, j < n. q: [g][hd].
+  void (*scores)(const float* q, int g, int hd, float scale, const void* k, DType dtype, int64_t n,
+                 float* scores, int64_t stride);
+  // out[h][:] += sum_j p[h * p_stride + j] * v row j, for h < m, j < n. out: [m][hd].
+  void (*accumulate_v)(const float* p, int64_t p_stride, int m, int hd, const void* v, DType dtype,
+                       int64_t n, float* out);
+  // out[:] += sum_t w[t] * v row idx[t], t < n. out: [hd].
+  void (*gather_v)(const float* w, const int32_t* idx, int64_t n, int hd, const void* v,
+                   DType dtype, float* out);
+  // s[j] = exp(s[j] - max) in place; returns the sum.
+  float (*exp_sum)(float* s, int64_t n, float max);
+  // max_j s[j] (n >= 1).
+  float (*max)(const float* s, int64_t n);
+};
+
+const AttentionKernels& GenericAttentionKernels();
+
+// AVX-512 kernels for this head_dim, or null where they have no instance (attention_avx512.cc).
+const AttentionKernels* Avx512AttentionKernels(int hd);
+
+// Top-k of scores s[0 .. n) by (score, position), larger first, so ties keep the later (more
+// recent) position. Writes the chosen positions in ascending order into idx (resized to k) and
+// their softmax weights renormalised to sum 1 into w. Requires 0 < k < n.
+void SelectTopK(const float* s, int64_t n, int k, const AttentionKernels& kernels,
+                std::vector<int32_t>* idx, std::vector<float>* w);
+
+}  // namespace sigma::internal
+
+#endif  // SIGMA_ENGINE_CPU_ATTENTION_INTERNAL_H_

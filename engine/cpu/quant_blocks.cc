@@ -1,0 +1,149 @@
+#include "engine/cpu/quant_blocks.h"
+
+#include <cstring>
+
+#include "engine/base/check.h"
+
+namespace sigma {
+namespace {
+
+uint32_t LoadU32(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+
+// Q4_0 / Q4_1: element j is the low nibble of qs[j], element j + 16 its high nibble.
+void DecodeQ4(const uint8_t* qs, float d, float offset, float* out) {
+  for (int j = 0; j < 16; ++j) {
+    out[j] = d * static_cast<float>(qs[j] & 0x0f) + offset;
+    out[j + 16] = d * static_cast<float>(qs[j] >> 4) + offset;
+  }
+}
+
+// Q5_0 / Q5_1: as Q4 plus a fifth (high) bit from qh: bit e for element e.
+void DecodeQ5(const uint8_t* qh_bytes, const uint8_t* qs, float d, float offset, int bias,
+              float* out) {
+  const uint32_t qh = LoadU32(qh_bytes);
+  for (int j = 0; j < 16; ++j) {
+    const int lo = (qs[j] & 0x0f) | static_cast<int>(((qh >> j) & 1u) << 4);
+    const int hi = (qs[j] >> 4) | static_cast<int>(((qh >> (j + 16)) & 1u) << 4);
+    out[j] = d * static_cast<float>(lo - bias) + offset;
+    out[j + 16] = d * static_cast<float>(hi - bias) + offset;
+  }
+}
+
+// Q4_K / Q5_K: 4 groups of 64 elements; group g uses qs[32g .. 32g+32): low nibbles are sub-block
+// 2g, high nibbles sub-block 2g+1. Q5_K adds bit (2g) / (2g+1) of qh[l] as the fifth bit.
+void DecodeK45(const uint8_t* block, bool five_bit, float* out) {
+  const float d = LoadF16(block);
+  const float dmin = LoadF16(block + 2);
+  const uint8_t* scales = block + 4;
+  const uint8_t* qh = five_bit ? block + 16 : nullptr;
+  const uint8_t* qs = block + (five_bit ? 48 : 16);
+  for (int g = 0; g < 4; ++g) {
+    int sc_lo, m_lo, sc_hi, m_hi;
+    UnpackKScaleMin(scales, 2 * g, &sc_lo, &m_lo);
+    UnpackKScaleMin(scales, 2 * g + 1, &sc_hi, &m_hi);
+    for (int l = 0; l < 32; ++l) {
+      int lo = qs[32 * g + l] & 0x0f;
+      int hi = qs[32 * g + l] >> 4;
+      if (five_bit) {
+        lo |= ((qh[l] >> (2 * g)) & 1) << 4;
+        hi |= ((qh[l] >> (2 * g + 1)) & 1) << 4;
+      }
+      out[64 * g + l] = d * sc_lo * lo - dmin * m_lo;
+      out[64 * g + 32 + l] = d * sc_hi * hi - dmin * m_hi;
+    }
+  }
+}
+
+// Q6_K: two halves of 128 elements; in half h, element 32i + l (i = 0..3, l = 0..31) takes its
+// low 4 bits from ql[64h + l + 32 (i & 1)] (low nibble for i < 2, high for i >= 2) and its top 2
+// bits from qh[32h + l] >> 2i; the scale is sc[8h + 2i + l / 16].
+void DecodeQ6K(const uint8_t* block, float* out) {
+  const uint8_t* ql = block;
+  const uint8_t* qh = block + 128;
+  const int8_t* sc = reinterpret_cast<const int8_t*>(block + 192);
+  const float d = LoadF16(block + 208);
+  for (int h = 0; h < 2; ++h) {
+    for (int i = 0; i < 4; ++i) {
+      for (int l = 0; l < 32; ++l) {
+        const uint8_t low_byte = ql[64 * h + l + 32 * (i & 1)];
+        const int low = i < 2 ? (low_byte & 0x0f) : (low_byte >> 4);
+        const int high = (qh[32 * h + l] >> (2 * i)) & 3;
+        const int q = (low | (high << 4)) - 32;
+        out[128 * h + 32 * i + l] = d * static_cast<float>(sc[8 * h + 2 * i + l / 16]) * q;
+      }
+    }
+  }
+}
+
+void DecodeOneBlock(DType dtype, const uint8_t* b, float* out) {
+  switch (dtype) {
+    case DType::kQ8_0: {
+      const float d = LoadF16(b);
+      for (int j = 0; j < 32; ++j) out[j] = d * static_cast<float>(static_cast<int8_t>(b[2 + j]));
+      return;
+    }
+    case DType::kQ4_0: return DecodeQ4(b + 2, LoadF16(b), -8.0f * LoadF16(b), out);
+    case DType::kQ4_1: return DecodeQ4(b + 4, LoadF16(b), LoadF16(b + 2), out);
+    case DType::kQ5_0: return DecodeQ5(b + 2, b + 6, LoadF16(b), 0.0f, 16, out);
+    case DType::kQ5_1: return DecodeQ5(b + 4, b + 8, LoadF16(b), LoadF16(b + 2), 0, out);
+    case DType::kQ4_K: return DecodeK45(b, false, out);
+    case DType::kQ5_K: return DecodeK45(b, true, out);
+    case DType::kQ6_K: return DecodeQ6K(b, out);
+    case DType::kQ8_K: {
+      float d;
+      std::memcpy(&d, b, sizeof(d));
+      for (int j = 0; j < 256; ++j) out[j] = d * static_cast<float>(static_cast<int8_t>(b[4 + j]));
+      return;
+    }
+    default: SIGMA_CHECK(false, "DecodeOneBlock: not a block type: ", DTypeName(dtype));
+  }
+}
+
+}  // namespace
+
+float LoadF16(const uint8_t* p) {
+  uint16_t h;
+  std::memcpy(&h, p, sizeof(h));
+  return F16ToF32(h);
+}
+
+void UnpackKScaleMin(const uint8_t* scales, int j, int* scale, int* min) {
+  if (j < 4) {
+    *scale = scales[j] & 63;
+    *min = scales[j + 4] & 63;
+  } else {
+    *scale = (scales[j + 4] & 0x0f) | ((scales[j - 4] >> 6) << 4);
+    *min = (scales[j + 4] >> 4) | ((scales[j] >> 6) << 4);
+  }
+}
+
+void DecodeBlocks(DType dtype, const void* src, int64_t n_blocks, float* out) {
+  const auto* bytes = static_cast<const uint8_t*>(src);
+  switch (dtype) {
+    case DType::kF32:
+      std::memcpy(out, src, static_cast<size_t>(n_blocks) * sizeof(float));
+      return;
+    case DType::kF16:
+      for (int64_t i = 0; i < n_blocks; ++i) out[i] = LoadF16(bytes + 2 * i);
+      return;
+    case DType::kBF16:
+      for (int64_t i = 0; i < n_blocks; ++i) {
+        uint16_t bits;
+        std::memcpy(&bits, bytes + 2 * i, sizeof(bits));
+        out[i] = Bf16ToF32(bits);
+      }
+      return;
+    default: break;
+  }
+  const int64_t block_size = DTypeBlockSize(dtype);
+  const int64_t block_bytes = DTypeBlockBytes(dtype);
+  for (int64_t i = 0; i < n_blocks; ++i) {
+    DecodeOneBlock(dtype, bytes + i * block_bytes, out + i * block_size);
+  }
+}
+
+}  // namespace sigma

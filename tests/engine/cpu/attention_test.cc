@@ -1,0 +1,244 @@
+#include "engine/cpu/attention.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "engine/cpu/thread_pool.h"
+#include "tests/engine/cpu/cpu_test_util.h"
+
+namespace sigma {
+namespace {
+
+using testing_util::Encode;
+using testing_util::Encoded;
+using testing_util::KernelPathTest;
+using testing_util::PathName;
+using testing_util::RandomFloats;
+
+AttentionShape Shape(int n_q, int n_k, int n_v, int hd) {
+  return {n_q, n_k, n_v, hd, 1.0f / std::sqrt(static_cast<float>(hd))};
+}
+
+struct Cache {
+  DType dtype;
+  int64_t capacity;
+  Encoded k;  // [n_k][capacity][hd]
+  Encoded v;  // [n_v][capacity][hd]
+  KvLayerView View() const { return {dtype, k.bytes.data(), v.bytes.data(), capacity}; }
+};
+
+Cache MakeCache(const AttentionShape& s, DType dtype, int64_t capacity, uint32_t seed) {
+  return {dtype, capacity, Encode(RandomFloats(s.n_k * capacity * s.head_dim, seed), dtype),
+          Encode(RandomFloats(s.n_v * capacity * s.head_dim, seed + 1), dtype)};
+}
+
+// Double-precision attention of q [n_q][hd] over positions [0, n_ctx), optional top-k by
+// (score, position) descending, renormalised.
+std::vector<double> Reference(const AttentionShape& s, const float* q, const Cache& c,
+                              int64_t n_ctx, int top_k) {
+  const int hd = s.head_dim;
+  std::vector<double> out(static_cast<size_t>(s.n_q) * hd, 0.0);
+  for (int i = 0; i < s.n_q; ++i) {
+    const int kh = i / (s.n_q / s.n_k), vh = i / (s.n_q / s.n_v);
+    std::vector<double> score(n_ctx);
+    for (int64_t j = 0; j < n_ctx; ++j) {
+      double dot = 0;
+      for (int d = 0; d < hd; ++d) dot += double(q[i * hd + d]) * c.k.values[(kh * c.capacity + j) * hd + d];
+      score[j] = dot * s.scale;
+    }
+    std::vector<int64_t> keep(n_ctx);
+    std::iota(keep.begin(), keep.end(), 0);
+    if (top_k > 0 && top_k < n_ctx) {
+      std::sort(keep.begin(), keep.end(), [&](int64_t a, int64_t b) {
+        return score[a] != score[b] ? score[a] > score[b] : a > b;
+      });
+      keep.resize(top_k);
+    }
+    double max = -INFINITY, sum = 0;
+    for (int64_t j : keep) max = std::max(max, score[j]);
+    for (int64_t j : keep) sum += std::exp(score[j] - max);
+    for (int64_t j : keep) {
+      const double p = std::exp(score[j] - max) / sum;
+      for (int d = 0; d < hd; ++d) out[i * hd + d] += p * c.v.values[(vh * c.capacity + j) * hd + d];
+    }
+  }
+  return out;
+}
+
+void ExpectNear(const std::vector<float>& got, const std::vector<double>& ref, double tol,
+                const std::string& what) {
+  ASSERT_EQ(got.size(), ref.size());
+  for (size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got[i], ref[i], tol) << what << " at " << i;
+}
+
+std::vector<float> Decode(const AttentionShape& s, const std::vector<float>& q, const Cache& c,
+                          int64_t n_ctx, int top_k, ThreadPool& pool) {
+  std::vector<float> out(static_cast<size_t>(s.n_q) * s.head_dim, NAN);
+  const DecodeItem item{q.data(), c.View(), n_ctx, out.data()};
+  DecodeAttention(s, std::span<const DecodeItem>(&item, 1), top_k, pool);
+  return out;
+}
+
+bool BitEqual(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+const AttentionShape kShapes[] = {
+    Shape(32, 4, 16, 64),  // Sigma-1.5B
+    Shape(8, 2, 4, 32),    // small DiffQKV
+    Shape(4, 4, 4, 128),   // MHA
+    Shape(6, 3, 2, 24),    // n_v < n_k, head_dim without an AVX-512 instance
+    Shape(2, 1, 2, 256),
+};
+
+class DecodeTest : public KernelPathTest {};
+
+TEST_P(DecodeTest, DenseMatchesDoubleReference) {
+  ThreadPool pool(2);
+  uint32_t seed = 100;
+  for (const AttentionShape& s : kShapes) {
+    for (DType dtype : {DType::kF32, DType::kF16, DType::kBF16}) {
+      for (int64_t n_ctx : {1, 7, 33, 511, 512, 513, 1000}) {
+        if (s.head_dim >= 128 && n_ctx > 600) continue;  // keep the suite fast
+        const Cache c = MakeCache(s, dtype, n_ctx + 3, seed++);
+        const std::vector<float> q = RandomFloats(s.n_q * s.head_dim, seed++, -2.0f, 2.0f);
+        ExpectNear(Decode(s, q, c, n_ctx, 0, pool), Reference(s, q.data(), c, n_ctx, 0), 2e-5,
+                   std::string(DTypeName(dtype)) + " hd " + std::to_string(s.head_dim) +
+                       " n_ctx " + std::to_string(n_ctx));
+      }
+    }
+  }
+}
+
+TEST_P(DecodeTest, SelectiveMatchesDoubleReference) {
+  ThreadPool pool(2);
+  uint32_t seed = 200;
+  for (const AttentionShape& s : {kShapes[0], kShapes[1], kShapes[3]}) {
+    for (DType dtype : {DType::kF32, DType::kBF16, DType::kF16}) {
+      for (int64_t n_ctx : {7, 33, 1000}) {
+        for (int top_k : {1, 5, static_cast<int>(n_ctx) - 1}) {
+          const Cache c = MakeCache(s, dtype, n_ctx, seed++);
+          const std::vector<float> q = RandomFloats(s.n_q * s.head_dim, seed++, -3.0f, 3.0f);
+          ExpectNear(Decode(s, q, c, n_ctx, top_k, pool), Reference(s, q.data(), c, n_ctx, top_k),
+                     2e-5, "top_k " + std::to_string(top_k) + " n_ctx " + std::to_string(n_ctx));
+        }
+      }
+    }
+  }
+}
+
+TEST_P(DecodeTest, TopKAtLeastWindowIsDenseBitForBit) {
+  ThreadPool pool(2);
+  const AttentionShape s = kShapes[0];
+  for (int64_t n_ctx : {1, 100, 1030}) {
+    const Cache c = MakeCache(s, DType::kBF16, n_ctx, 7);
+    const std::vector<float> q = RandomFloats(s.n_q * s.head_dim, 8);
+    const std::vector<float> dense = Decode(s, q, c, n_ctx, 0, pool);
+    EXPECT_TRUE(BitEqual(dense, Decode(s, q, c, n_ctx, static_cast<int>(n_ctx), pool)));
+    EXPECT_TRUE(BitEqual(dense, Decode(s, q, c, n_ctx, static_cast<int>(n_ctx) + 5, pool)));
+    EXPECT_TRUE(BitEqual(dense, Decode(s, q, c, n_ctx, -1, pool)));
+  }
+}
+
+TEST_P(DecodeTest, TiesKeepTheLatestPositions) {
+  ThreadPool pool(1);
+  const AttentionShape s = Shape(2, 1, 1, 32);
+  const int64_t n_ctx = 40;
+  Cache c = MakeCache(s, DType::kF32, n_ctx, 9);
+  // Every K row identical: all scores tie exactly.
+  for (int64_t j = 1; j < n_ctx; ++j) {
+    std::copy_n(c.k.bytes.begin(), 32 * 4, c.k.bytes.begin() + j * 32 * 4);
+    std::copy_n(c.k.values.begin(), 32, c.k.values.begin() + j * 32);
+  }
+  const std::vector<float> q = RandomFloats(2 * 32, 10);
+  const std::vector<float> out = Decode(s, q, c, n_ctx, 3, pool);
+  for (int h = 0; h < 2; ++h) {
+    for (int d = 0; d < 32; ++d) {
+      const double mean =
+          (c.v.values[37 * 32 + d] + c.v.values[38 * 32 + d] + c.v.values[39 * 32 + d]) / 3.0;
+      ASSERT_NEAR(out[h * 32 + d], mean, 1e-6);
+    }
+  }
+}
+
+TEST_P(DecodeTest, BatchEqualsOneSequenceAtATime) {
+  ThreadPool pool(2);
+  const AttentionShape s = kShapes[0];
+  const std::vector<int64_t> lengths = {1, 700, 33, 1030, 512};
+  for (int top_k : {0, 10}) {
+    std::vector<Cache> caches;
+    std::vector<std::vector<float>> qs, outs;
+    for (size_t i = 0; i < lengths.size(); ++i) {
+      caches.push_back(MakeCache(s, DType::kBF16, lengths[i] + 10, 30 + i));
+      qs.push_back(RandomFloats(s.n_q * s.head_dim, 40 + i));
+      outs.emplace_back(s.n_q * s.head_dim, NAN);
+    }
+    std::vector<DecodeItem> items;
+    for (size_t i = 0; i < lengths.size(); ++i) {
+      items.push_back({qs[i].data(), caches[i].View(), lengths[i], outs[i].data()});
+    }
+    DecodeAttention(s, items, top_k, pool);
+    ThreadPool single(1);
+    for (size_t i = 0; i < lengths.size(); ++i) {
+      EXPECT_TRUE(BitEqual(outs[i], Decode(s, qs[i], caches[i], lengths[i], top_k, single)))
+          << "sequence " << i << " top_k " << top_k;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Paths, DecodeTest, ::testing::Bool(), PathName);
+
+class PrefillTest : public KernelPathTest {};
+
+TEST_P(PrefillTest, CausalMatchesReference) {
+  ThreadPool pool(2);
+  uint32_t seed = 300;
+  for (const AttentionShape& s : {kShapes[0], kShapes[3]}) {
+    for (DType dtype : {DType::kF32, DType::kBF16}) {
+      for (int64_t start : {0, 5, 600}) {
+        for (int64_t n_new : {1, 9, 40}) {
+          for (int top_k : {0, 3}) {
+            const Cache c = MakeCache(s, dtype, start + n_new + 2, seed++);
+            const int64_t row = s.n_q * s.head_dim;
+            const std::vector<float> q = RandomFloats(n_new * row, seed++, -2.0f, 2.0f);
+            std::vector<float> out(n_new * row, NAN);
+            PrefillAttention(s, q.data(), c.View(), start, n_new, top_k, out.data(), pool);
+            for (int64_t t = 0; t < n_new; ++t) {
+              const std::vector<float> got(out.begin() + t * row, out.begin() + (t + 1) * row);
+              ExpectNear(got, Reference(s, q.data() + t * row, c, start + t + 1, top_k), 2e-5,
+                         "t " + std::to_string(t) + " start " + std::to_string(start));
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_P(PrefillTest, EachRowEqualsDecodeBitForBit) {
+  ThreadPool pool(2);
+  const AttentionShape s = kShapes[0];
+  const int64_t start = 500, n_new = 30, row = s.n_q * s.head_dim;
+  const Cache c = MakeCache(s, DType::kBF16, start + n_new, 50);
+  const std::vector<float> q = RandomFloats(n_new * row, 51);
+  for (int top_k : {0, 20}) {
+    std::vector<float> out(n_new * row);
+    PrefillAttention(s, q.data(), c.View(), start, n_new, top_k, out.data(), pool);
+    for (int64_t t = 0; t < n_new; t += 7) {
+      const std::vector<float> qt(q.begin() + t * row, q.begin() + (t + 1) * row);
+      const std::vector<float> got(out.begin() + t * row, out.begin() + (t + 1) * row);
+      EXPECT_TRUE(BitEqual(got, Decode(s, qt, c, start + t + 1, top_k, pool))) << "t " << t;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Paths, PrefillTest, ::testing::Bool(), PathName);
+
+}  // namespace
+}  // namespace sigma

@@ -1,0 +1,265 @@
+#include "engine/cpu/matmul.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "engine/cpu/cpu_features.h"
+#include "engine/cpu/thread_pool.h"
+#include "tests/engine/cpu/cpu_test_util.h"
+
+namespace sigma {
+namespace {
+
+using testing_util::Encode;
+using testing_util::Encoded;
+using testing_util::KernelPathTest;
+using testing_util::PathName;
+using testing_util::RandomFloats;
+
+TensorView MakeView(DType dtype, int64_t out, int64_t in, const std::vector<uint8_t>& bytes) {
+  TensorView w;
+  w.name = "w";
+  w.dtype = dtype;
+  w.shape = {out, in};
+  w.data = bytes.data();
+  w.nbytes = bytes.size();
+  return w;
+}
+
+// y = x W^T + b in double from the exact weight values; also the magnitude sum(|x||w|) per output
+// for the tolerance.
+void Reference(const std::vector<float>& w, const std::vector<float>& x, const float* bias,
+               int64_t out, int64_t in, int64_t batch, std::vector<double>* y,
+               std::vector<double>* magnitude) {
+  y->assign(batch * out, 0.0);
+  magnitude->assign(batch * out, 0.0);
+  for (int64_t b = 0; b < batch; ++b) {
+    for (int64_t r = 0; r < out; ++r) {
+      double sum = bias != nullptr ? bias[r] : 0.0;
+      double mag = bias != nullptr ? std::fabs(bias[r]) : 0.0;
+      for (int64_t i = 0; i < in; ++i) {
+        sum += static_cast<double>(w[r * in + i]) * x[b * in + i];
+        mag += std::fabs(static_cast<double>(w[r * in + i]) * x[b * in + i]);
+      }
+      (*y)[b * out + r] = sum;
+      (*magnitude)[b * out + r] = mag;
+    }
+  }
+}
+
+void ExpectClose(const std::vector<float>& y, const std::vector<double>& ref,
+                 const std::vector<double>& mag, const std::string& what) {
+  ASSERT_EQ(y.size(), ref.size());
+  for (size_t i = 0; i < y.size(); ++i) {
+    // f32 accumulation: a few ulps of the magnitude of the summands.
+    ASSERT_NEAR(y[i], ref[i], 2e-6 * mag[i] + 1e-30) << what << " at " << i;
+  }
+}
+
+class MatMulPlainTest : public KernelPathTest {};
+
+TEST_P(MatMulPlainTest, MatchesDoubleReference) {
+  ThreadPool pool(2);
+  const int64_t outs[] = {1, 7, 33, 67};
+  const int64_t ins[] = {5, 16, 31, 96, 250, 576};
+  const int64_t batches[] = {1, 2, 5, 9};
+  uint32_t seed = 1;
+  for (DType dtype : {DType::kF32, DType::kF16, DType::kBF16}) {
+    for (int64_t out : outs) {
+      for (int64_t in : ins) {
+        for (int64_t batch : batches) {
+          const Encoded w = Encode(RandomFloats(out * in, seed++), dtype);
+          const std::vector<float> x = RandomFloats(batch * in, seed++);
+          const std::vector<float> bias = RandomFloats(out, seed++);
+          const float* b = (out + in) % 2 == 0 ? bias.data() : nullptr;
+          std::vector<float> y(batch * out, NAN);
+          MatMul(MakeView(dtype, out, in, w.bytes), x.data(), batch, b, y.data(), pool);
+          std::vector<double> ref, mag;
+          Reference(w.values, x, b, out, in, batch, &ref, &mag);
+          ExpectClose(y, ref, mag,
+                      std::string(DTypeName(dtype)) + " " + std::to_string(out) + "x" +
+                          std::to_string(in) + " batch " + std::to_string(batch));
+        }
+      }
+    }
+  }
+}
+
+TEST_P(MatMulPlainTest, SameResultForAnyThreadCount) {
+  const int64_t out = 301, in = 160;
+  const Encoded w = Encode(RandomFloats(out * in, 5), DType::kBF16);
+  const std::vector<float> x = RandomFloats(3 * in, 6);
+  std::vector<float> y1(3 * out), y3(3 * out);
+  ThreadPool one(1), three(3);
+  MatMul(MakeView(DType::kBF16, out, in, w.bytes), x.data(), 3, nullptr, y1.data(), one);
+  MatMul(MakeView(DType::kBF16, out, in, w.bytes), x.data(), 3, nullptr, y3.data(), three);
+  EXPECT_EQ(0, std::memcmp(y1.data(), y3.data(), y1.size() * sizeof(float)));
+}
+
+TEST_P(MatMulPlainTest, BatchRowsEqualSingleRows) {
+  ThreadPool pool(2);
+  const int64_t out = 45, in = 288;
+  const Encoded w = Encode(RandomFloats(out * in, 8), DType::kF16);
+  const std::vector<float> x = RandomFloats(6 * in, 9);
+  std::vector<float> batched(6 * out);
+  MatMul(MakeView(DType::kF16, out, in, w.bytes), x.data(), 6, nullptr, batched.data(), pool);
+  for (int64_t b = 0; b < 6; ++b) {
+    std::vector<float> single(out);
+    MatMul(MakeView(DType::kF16, out, in, w.bytes), x.data() + b * in, 1, nullptr, single.data(),
+           pool);
+    for (int64_t r = 0; r < out; ++r) {
+      EXPECT_NEAR(single[r], batched[b * out + r], 1e-5f * (1.0f + std::fabs(single[r])));
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Paths, MatMulPlainTest, ::testing::Bool(), PathName);
+
+// ---- GGUF block types: a decoder written per element from the format description. ----
+
+double Half(const uint8_t* p) {
+  uint16_t h;
+  std::memcpy(&h, p, 2);
+  return F16ToF32(h);
+}
+
+void KScaleMin(const uint8_t* s, int j, int* sc, int* m) {
+  if (j < 4) {
+    *sc = s[j] & 63;
+    *m = s[j + 4] & 63;
+  } else {
+    *sc = (s[j + 4] & 15) | ((s[j - 4] >> 6) << 4);
+    *m = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
+  }
+}
+
+// Element i of one block.
+double RefElement(DType t, const uint8_t* b, int i) {
+  const int nib16 = i < 16 ? 0 : 4;
+  switch (t) {
+    case DType::kQ8_0: return Half(b) * static_cast<int8_t>(b[2 + i]);
+    case DType::kQ4_0: return Half(b) * (((b[2 + i % 16] >> nib16) & 15) - 8);
+    case DType::kQ4_1: return Half(b) * ((b[4 + i % 16] >> nib16) & 15) + Half(b + 2);
+    case DType::kQ5_0: {
+      const int q = ((b[6 + i % 16] >> nib16) & 15) | (((b[2 + i / 8] >> (i % 8)) & 1) << 4);
+      return Half(b) * (q - 16);
+    }
+    case DType::kQ5_1: {
+      const int q = ((b[8 + i % 16] >> nib16) & 15) | (((b[4 + i / 8] >> (i % 8)) & 1) << 4);
+      return Half(b) * q + Half(b + 2);
+    }
+    case DType::kQ4_K:
+    case DType::kQ5_K: {
+      const bool five = t == DType::kQ5_K;
+      const int j = i / 32, l = i % 32;
+      int sc, m;
+      KScaleMin(b + 4, j, &sc, &m);
+      const uint8_t byte = b[(five ? 48 : 16) + 32 * (j / 2) + l];
+      int q = (j % 2 == 0) ? (byte & 15) : (byte >> 4);
+      if (five) q |= ((b[16 + l] >> j) & 1) << 4;
+      return Half(b) * sc * q - Half(b + 2) * m;
+    }
+    case DType::kQ6_K: {
+      const int h = i / 128, quarter = (i % 128) / 32, l = i % 32;
+      const uint8_t low_byte = b[64 * h + l + 32 * (quarter % 2)];
+      const int low = quarter < 2 ? (low_byte & 15) : (low_byte >> 4);
+      const int high = (b[128 + 32 * h + l] >> (2 * quarter)) & 3;
+      const int sc = static_cast<int8_t>(b[192 + 8 * h + 2 * quarter + l / 16]);
+      return Half(b + 208) * sc * ((low | (high << 4)) - 32);
+    }
+    default: return NAN;
+  }
+}
+
+// Random blocks with sane f16 scale fields.
+std::vector<uint8_t> RandomBlocks(DType t, int64_t n_blocks, uint32_t seed) {
+  const int64_t bytes = DTypeBlockBytes(t);
+  std::mt19937 rng(seed);
+  std::vector<uint8_t> data(n_blocks * bytes);
+  for (uint8_t& x : data) x = static_cast<uint8_t>(rng());
+  std::uniform_real_distribution<float> scale(0.001f, 0.05f);
+  const auto put = [&](uint8_t* p, float v) {
+    const uint16_t h = F32ToF16(v);
+    std::memcpy(p, &h, 2);
+  };
+  for (int64_t k = 0; k < n_blocks; ++k) {
+    uint8_t* b = data.data() + k * bytes;
+    switch (t) {
+      case DType::kQ4_1:
+      case DType::kQ5_1:
+      case DType::kQ4_K:
+      case DType::kQ5_K:
+        put(b, scale(rng));
+        put(b + 2, (t == DType::kQ4_1 || t == DType::kQ5_1) ? -scale(rng) * 8 : scale(rng));
+        break;
+      case DType::kQ6_K: put(b + 208, scale(rng)); break;
+      default: put(b, scale(rng)); break;
+    }
+  }
+  return data;
+}
+
+constexpr DType kBlockTypes[] = {DType::kQ8_0, DType::kQ4_0, DType::kQ4_1, DType::kQ5_0,
+                                 DType::kQ5_1, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K};
+
+TEST(DequantizeRowTest, BlockTypesMatchFormatDescription) {
+  for (DType t : kBlockTypes) {
+    const int64_t block = DTypeBlockSize(t);
+    const int64_t rows = 3, in = block * 3;
+    const std::vector<uint8_t> data = RandomBlocks(t, rows * 3, 11);
+    const TensorView w = MakeView(t, rows, in, data);
+    std::vector<float> row(in);
+    for (int64_t r = 0; r < rows; ++r) {
+      DequantizeRow(w, r, row.data());
+      for (int64_t i = 0; i < in; ++i) {
+        const uint8_t* b = data.data() + (r * 3 + i / block) * DTypeBlockBytes(t);
+        const double ref = RefElement(t, b, static_cast<int>(i % block));
+        ASSERT_NEAR(row[i], ref, 1e-6 * (1.0 + std::fabs(ref))) << DTypeName(t) << " " << i;
+      }
+    }
+  }
+}
+
+class MatMulQuantTest : public KernelPathTest {};
+
+TEST_P(MatMulQuantTest, MatchesReferenceOnDequantizedWeights) {
+  ThreadPool pool(2);
+  uint32_t seed = 21;
+  for (DType t : kBlockTypes) {
+    const int64_t block = DTypeBlockSize(t);
+    for (int64_t out : {1, 9, 40}) {
+      for (int64_t blocks : {1, 3, 8}) {
+        for (int64_t batch : {1, 3}) {
+          const int64_t in = block * blocks;
+          const std::vector<uint8_t> data = RandomBlocks(t, out * blocks, seed++);
+          const TensorView w = MakeView(t, out, in, data);
+          std::vector<float> dense(out * in);
+          for (int64_t r = 0; r < out; ++r) DequantizeRow(w, r, dense.data() + r * in);
+          const std::vector<float> x = RandomFloats(batch * in, seed++);
+          std::vector<float> y(batch * out);
+          MatMul(w, x.data(), batch, nullptr, y.data(), pool);
+          std::vector<double> ref, mag;
+          Reference(dense, x, nullptr, out, in, batch, &ref, &mag);
+          ExpectClose(y, ref, mag, std::string(DTypeName(t)) + " out " + std::to_string(out));
+        }
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Paths, MatMulQuantTest, ::testing::Bool(), PathName);
+
+TEST(MatMulIsaTest, NamesTheDispatchedFamily) {
+  ForceGenericKernels(true);
+  EXPECT_STREQ(MatMulIsa(), "generic");
+  ForceGenericKernels(false);
+  EXPECT_STREQ(MatMulIsa(), CpuSupportsAvx512Bf16() ? "avx512_bf16" : "generic");
+}
+
+}  // namespace
+}  // namespace sigma

@@ -1,0 +1,138 @@
+#include "engine/cpu/ops.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "tests/engine/cpu/cpu_test_util.h"
+
+namespace sigma {
+namespace {
+
+using testing_util::Encode;
+using testing_util::Encoded;
+using testing_util::RandomFloats;
+
+TensorView View(DType dtype, std::vector<int64_t> shape, const std::vector<uint8_t>& bytes) {
+  TensorView v;
+  v.name = "t";
+  v.dtype = dtype;
+  v.shape = std::move(shape);
+  v.data = bytes.data();
+  v.nbytes = bytes.size();
+  return v;
+}
+
+TEST(RmsNormTest, MatchesDoubleReferenceForEachWeightType) {
+  for (DType dtype : {DType::kF32, DType::kF16, DType::kBF16}) {
+    for (int64_t n : {1, 7, 64, 577}) {
+      const int64_t rows = 3;
+      const std::vector<float> x = RandomFloats(rows * n, 3, -4.0f, 4.0f);
+      const Encoded w = Encode(RandomFloats(n, 4, 0.5f, 1.5f), dtype);
+      std::vector<float> out(rows * n);
+      RmsNorm(x.data(), View(dtype, {n}, w.bytes), 1e-5f, rows, n, out.data());
+      for (int64_t r = 0; r < rows; ++r) {
+        double ss = 0;
+        for (int64_t i = 0; i < n; ++i) ss += static_cast<double>(x[r * n + i]) * x[r * n + i];
+        const double inv = 1.0 / std::sqrt(ss / n + 1e-5);
+        for (int64_t i = 0; i < n; ++i) {
+          const double ref = x[r * n + i] * inv * w.values[i];
+          ASSERT_NEAR(out[r * n + i], ref, 1e-6 * (1 + std::fabs(ref)));
+        }
+      }
+      // In place gives the same answer.
+      std::vector<float> inplace = x;
+      RmsNorm(inplace.data(), View(dtype, {n}, w.bytes), 1e-5f, rows, n, inplace.data());
+      EXPECT_EQ(0, std::memcmp(inplace.data(), out.data(), out.size() * sizeof(float)));
+    }
+  }
+}
+
+TEST(ApplyRopeTest, RotateHalfPairing) {
+  for (int head_dim : {2, 8, 64, 128}) {
+    const int heads = 3;
+    const int half = head_dim / 2;
+    std::vector<float> inv_freq(half);
+    for (int j = 0; j < half; ++j) inv_freq[j] = std::pow(50000.0f, -2.0f * j / head_dim);
+    for (int64_t pos : {0, 1, 17, 16383}) {
+      const std::vector<float> x = RandomFloats(heads * head_dim, 5);
+      std::vector<float> y = x;
+      ApplyRope(y.data(), heads, head_dim, pos, inv_freq.data());
+      for (int h = 0; h < heads; ++h) {
+        for (int j = 0; j < half; ++j) {
+          const double angle = static_cast<float>(pos) * inv_freq[j];
+          const double a = x[h * head_dim + j], b = x[h * head_dim + j + half];
+          ASSERT_NEAR(y[h * head_dim + j], a * std::cos(angle) - b * std::sin(angle), 1e-6);
+          ASSERT_NEAR(y[h * head_dim + j + half], b * std::cos(angle) + a * std::sin(angle), 1e-6);
+        }
+      }
+    }
+  }
+}
+
+TEST(ApplyRopeTest, PositionZeroIsIdentity) {
+  std::vector<float> inv_freq = {1.0f, 0.1f, 0.01f, 0.001f};
+  const std::vector<float> x = RandomFloats(16, 6);
+  std::vector<float> y = x;
+  ApplyRope(y.data(), 2, 8, 0, inv_freq.data());
+  EXPECT_EQ(x, y);
+}
+
+TEST(SiluMulTest, MatchesFormula) {
+  const std::vector<float> gate = RandomFloats(1001, 7, -20.0f, 20.0f);
+  const std::vector<float> up = RandomFloats(1001, 8);
+  std::vector<float> out = gate;
+  SiluMul(out.data(), up.data(), static_cast<int64_t>(out.size()));
+  for (size_t i = 0; i < out.size(); ++i) {
+    const double g = gate[i];
+    const double ref = g / (1.0 + std::exp(-g)) * up[i];
+    ASSERT_NEAR(out[i], ref, 1e-6 * (1 + std::fabs(ref)));
+  }
+}
+
+TEST(AddInPlaceTest, Adds) {
+  std::vector<float> a = {1, 2, 3}, b = {0.5f, -2, 4};
+  AddInPlace(a.data(), b.data(), 3);
+  EXPECT_EQ(a, (std::vector<float>{1.5f, 0, 7}));
+}
+
+TEST(StoreRowTest, RoundsToNearestEvenPerDType) {
+  const std::vector<float> x = RandomFloats(333, 9, -70000.0f, 70000.0f);
+  std::vector<float> f32(x.size());
+  StoreRow(x.data(), 333, DType::kF32, f32.data());
+  EXPECT_EQ(f32, x);
+  std::vector<uint16_t> half(x.size()), brain(x.size());
+  StoreRow(x.data(), 333, DType::kF16, half.data());
+  StoreRow(x.data(), 333, DType::kBF16, brain.data());
+  for (size_t i = 0; i < x.size(); ++i) {
+    ASSERT_EQ(half[i], F32ToF16(x[i]));
+    ASSERT_EQ(brain[i], F32ToBf16(x[i]));
+  }
+}
+
+TEST(EmbeddingRowTest, DecodesTheRequestedRow) {
+  const int64_t vocab = 11, hidden = 64;
+  for (DType dtype : {DType::kF32, DType::kF16, DType::kBF16}) {
+    const Encoded table = Encode(RandomFloats(vocab * hidden, 10), dtype);
+    std::vector<float> row(hidden);
+    for (int64_t token : {0, 5, 10}) {
+      EmbeddingRow(View(dtype, {vocab, hidden}, table.bytes), token, row.data());
+      for (int64_t i = 0; i < hidden; ++i) ASSERT_EQ(row[i], table.values[token * hidden + i]);
+    }
+  }
+  // Q8_0: one block per row, scale 0.5, values q.
+  std::vector<uint8_t> q8(3 * 34);
+  for (int r = 0; r < 3; ++r) {
+    const uint16_t half = F32ToF16(0.5f);
+    std::memcpy(q8.data() + 34 * r, &half, 2);
+    for (int i = 0; i < 32; ++i) q8[34 * r + 2 + i] = static_cast<uint8_t>(static_cast<int8_t>(i - r * 7));
+  }
+  std::vector<float> row(32);
+  EmbeddingRow(View(DType::kQ8_0, {3, 32}, q8), 2, row.data());
+  for (int i = 0; i < 32; ++i) EXPECT_EQ(row[i], 0.5f * (i - 14));
+}
+
+}  // namespace
+}  // namespace sigma
