@@ -104,8 +104,8 @@ Status ReadHeads(JsonFields& fields, ModelConfig* config) {
   if (config->head_dim == 0 && config->n_q_heads > 0) {
     if (config->hidden_size % config->n_q_heads != 0) {
       return InvalidArgumentError(fields.context(), ": hidden_size (", config->hidden_size,
-                                  ") is not divisible by num_attention_heads (",
-                                  config->n_q_heads, ") and no head_dim is given");
+                                  ") is not divisible by num_attention_heads (", config->n_q_heads,
+                                  ") and no head_dim is given");
     }
     config->head_dim = config->hidden_size / config->n_q_heads;
   }

@@ -16,17 +16,16 @@ struct Slot {
 
 class SlotBuilder {
  public:
-  SlotBuilder(const ModelConfig& config, ModelWeights* weights)
-      : c_(config), w_(weights) {}
+  SlotBuilder(const ModelConfig& config, ModelWeights* weights) : c_(config), w_(weights) {}
 
   std::vector<Slot> Build() {
     const std::string q = "num_attention_heads*head_dim";
-    const std::string k = c_.arch == Architecture::kSigma ? "num_key_heads*head_dim"
-                                                          : "num_key_value_heads*head_dim";
+    const std::string k =
+        c_.arch == Architecture::kSigma ? "num_key_heads*head_dim" : "num_key_value_heads*head_dim";
     const std::string v = c_.arch == Architecture::kSigma ? "num_value_heads*head_dim"
                                                           : "num_key_value_heads*head_dim";
-    Matrix("model.embed_tokens.weight", c_.vocab_size, "vocab_size", c_.hidden_size,
-           "hidden_size", &w_->embed_tokens);
+    Matrix("model.embed_tokens.weight", c_.vocab_size, "vocab_size", c_.hidden_size, "hidden_size",
+           &w_->embed_tokens);
     w_->layers.resize(static_cast<size_t>(c_.num_layers));
     for (int64_t i = 0; i < c_.num_layers; ++i) {
       LayerWeights& l = w_->layers[static_cast<size_t>(i)];
@@ -65,8 +64,7 @@ class SlotBuilder {
       Matrix(p + "mlp.down_proj.weight", c_.hidden_size, "hidden_size", ffn, "intermediate_size",
              &l.down_proj);
     }
-    Vector("model.norm.weight", c_.hidden_size, "hidden_size", TensorKind::kNorm,
-           &w_->final_norm);
+    Vector("model.norm.weight", c_.hidden_size, "hidden_size", TensorKind::kNorm, &w_->final_norm);
     if (!c_.tie_word_embeddings) {
       Matrix("lm_head.weight", c_.vocab_size, "vocab_size", c_.hidden_size, "hidden_size",
              &w_->lm_head);
@@ -77,9 +75,9 @@ class SlotBuilder {
  private:
   void Matrix(std::string name, int64_t rows, const std::string& row_dim, int64_t cols,
               const std::string& col_dim, TensorView* target) {
-    slots_.push_back({{std::move(name), {rows, cols}, TensorKind::kMatrix,
-                       "[" + row_dim + ", " + col_dim + "]"},
-                      target});
+    slots_.push_back(
+        {{std::move(name), {rows, cols}, TensorKind::kMatrix, "[" + row_dim + ", " + col_dim + "]"},
+         target});
   }
   void Vector(std::string name, int64_t len, const std::string& dim, TensorKind kind,
               TensorView* target) {
@@ -116,9 +114,8 @@ StatusOr<const TensorView*> FindTensor(const WeightSource& source, const Expecte
 
 Status CheckView(const TensorView& view, const ExpectedTensor& spec) {
   if (view.shape != spec.shape) {
-    return InvalidArgumentError("tensor '", spec.name, "': expected shape ",
-                                ShapeText(spec.shape), " ", spec.dims, " from the config, got ",
-                                ShapeText(view.shape));
+    return InvalidArgumentError("tensor '", spec.name, "': expected shape ", ShapeText(spec.shape),
+                                " ", spec.dims, " from the config, got ", ShapeText(view.shape));
   }
   if (view.data == nullptr) return InvalidArgumentError("tensor '", spec.name, "': no data");
   const int64_t block = DTypeBlockSize(view.dtype);
@@ -166,8 +163,8 @@ Status RejectUnusedMeaningfulTensors(const ModelConfig& config, const WeightSour
   const std::string extra_layer =
       "model.layers." + std::to_string(config.num_layers) + ".input_layernorm.weight";
   if (present(extra_layer)) {
-    return InvalidArgumentError("checkpoint holds '", extra_layer,
-                                "' but num_hidden_layers is ", config.num_layers);
+    return InvalidArgumentError("checkpoint holds '", extra_layer, "' but num_hidden_layers is ",
+                                config.num_layers);
   }
   for (int64_t i = 0; i < config.num_layers; ++i) {
     const std::string p = "model.layers." + std::to_string(i) + ".";

@@ -68,7 +68,8 @@ struct ExpectedTensor {
   std::string name;
   std::vector<int64_t> shape;
   TensorKind kind = TensorKind::kMatrix;
-  std::string dims;  // the shape in config terms, for messages: "[num_key_heads*head_dim, hidden_size]"
+  // The shape in config terms, for messages: "[num_key_heads*head_dim, hidden_size]".
+  std::string dims;
 };
 std::vector<ExpectedTensor> ExpectedTensors(const ModelConfig& config);
 

@@ -57,9 +57,12 @@ void FillChunk(TensorKind kind, uint64_t state, int64_t n, uint8_t* out) {
 
 void Fill(DType dtype, TensorKind kind, uint64_t state, int64_t n, uint8_t* out) {
   switch (dtype) {
-    case DType::kF32: return FillChunk<DType::kF32>(kind, state, n, out);
-    case DType::kF16: return FillChunk<DType::kF16>(kind, state, n, out);
-    default: return FillChunk<DType::kBF16>(kind, state, n, out);
+    case DType::kF32:
+      return FillChunk<DType::kF32>(kind, state, n, out);
+    case DType::kF16:
+      return FillChunk<DType::kF16>(kind, state, n, out);
+    default:
+      return FillChunk<DType::kBF16>(kind, state, n, out);
   }
 }
 

@@ -26,11 +26,13 @@ constexpr DTypeInfo kDTypes[] = {
 };
 
 bool ToEngineDType(std::string_view name, DType* out) {
-  if (name == "F32") *out = DType::kF32;
-  else if (name == "F16") *out = DType::kF16;
-  else if (name == "BF16") *out = DType::kBF16;
-  else return false;
-  return true;
+  for (DType dtype : {DType::kF32, DType::kF16, DType::kBF16}) {
+    if (name == SafetensorsDTypeName(dtype)) {
+      *out = dtype;
+      return true;
+    }
+  }
+  return false;
 }
 
 std::string ShapeString(const std::vector<int64_t>& shape) {
@@ -68,8 +70,8 @@ Status ReadUintArray(const rapidjson::Value& value, const std::string& context, 
   for (const auto& item : value.GetArray()) {
     // IsUint64 excludes negatives and non-integers (1.5, 1e3 written as a double).
     if (!item.IsUint64() || item.GetUint64() > static_cast<uint64_t>(INT64_MAX)) {
-      return InvalidArgumentError(context, ": ", key,
-                                  ": expected non-negative integers, got ", JsonToString(item));
+      return InvalidArgumentError(context, ": ", key, ": expected non-negative integers, got ",
+                                  JsonToString(item));
     }
     out->push_back(item.GetUint64());
   }
@@ -148,10 +150,14 @@ bool IsPlainFileName(std::string_view name) {
 
 std::string_view SafetensorsDTypeName(DType dtype) {
   switch (dtype) {
-    case DType::kF32: return "F32";
-    case DType::kF16: return "F16";
-    case DType::kBF16: return "BF16";
-    default: break;
+    case DType::kF32:
+      return "F32";
+    case DType::kF16:
+      return "F16";
+    case DType::kBF16:
+      return "BF16";
+    default:
+      break;
   }
   SIGMA_CHECK(false, "safetensors has no dtype for ", DTypeName(dtype));
   return "";
@@ -234,8 +240,8 @@ Status SafetensorsFile::CheckLayout(uint64_t data_size) const {
   const SafetensorsEntry* previous = nullptr;
   for (const SafetensorsEntry* e : order) {
     if (e->begin < expected) {
-      return InvalidArgumentError(path(), ": tensor '", e->name, "' data_offsets [", e->begin,
-                                  ", ", e->end, "] overlap tensor '", previous->name, "' [",
+      return InvalidArgumentError(path(), ": tensor '", e->name, "' data_offsets [", e->begin, ", ",
+                                  e->end, "] overlap tensor '", previous->name, "' [",
                                   previous->begin, ", ", previous->end, "]");
     }
     if (e->begin > expected) {
@@ -331,8 +337,8 @@ Status SafetensorsWeightSource::OpenIndex(const std::string& dir, const std::str
   for (auto it = map->MemberBegin(); it != map->MemberEnd(); ++it) {
     const std::string name(it->name.GetString(), it->name.GetStringLength());
     if (!it->value.IsString()) {
-      return InvalidArgumentError(index_path, ": weight_map['", name, "']: expected a file name, got ",
-                                  JsonTypeName(it->value));
+      return InvalidArgumentError(index_path, ": weight_map['", name,
+                                  "']: expected a file name, got ", JsonTypeName(it->value));
     }
     const std::string shard(it->value.GetString(), it->value.GetStringLength());
     if (!IsPlainFileName(shard)) {

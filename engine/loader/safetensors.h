@@ -43,9 +43,9 @@ uint64_t SafetensorsDTypeBytes(std::string_view name);
 // One tensor as the header describes it (all fields validated).
 struct SafetensorsEntry {
   std::string name;
-  std::string dtype;            // as written: "F32", "BF16", "I64", ...
-  std::vector<int64_t> shape;   // outermost first
-  uint64_t begin = 0;           // byte offsets into the data section, [begin, end)
+  std::string dtype;           // as written: "F32", "BF16", "I64", ...
+  std::vector<int64_t> shape;  // outermost first
+  uint64_t begin = 0;          // byte offsets into the data section, [begin, end)
   uint64_t end = 0;
 };
 

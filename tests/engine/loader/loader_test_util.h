@@ -95,12 +95,12 @@ inline Status WriteTestCheckpoint(const std::string& dir, const ModelConfig& con
   return WriteFileAtomic(dir + "/config.json", config.ToJson());
 }
 
-#define SIGMA_EXPECT_ERROR(expr, code_value, substring)                                   \
-  do {                                                                                    \
-    const ::sigma::Status status_ = (expr);                                               \
-    EXPECT_EQ(status_.code(), code_value) << status_.ToString();                          \
-    EXPECT_NE(status_.message().find(substring), std::string::npos)                       \
-        << "message '" << status_.message() << "' lacks '" << (substring) << "'";         \
+#define SIGMA_EXPECT_ERROR(expr, code_value, substring)                           \
+  do {                                                                            \
+    const ::sigma::Status status_ = (expr);                                       \
+    EXPECT_EQ(status_.code(), code_value) << status_.ToString();                  \
+    EXPECT_NE(status_.message().find(substring), std::string::npos)               \
+        << "message '" << status_.message() << "' lacks '" << (substring) << "'"; \
   } while (0)
 
 }  // namespace sigma::testing_util

@@ -201,13 +201,11 @@ TEST(ModelConfigTest, LegacyTypeKeyAndNullHeadDim) {
 }
 
 TEST(ModelConfigTest, MistralAndArchitecturesFallback) {
-  const ModelConfig mistral =
-      ParseOk(ConfigText().Set("model_type", R"("mistral")").Set("sliding_window", "4096").Render());
+  const ModelConfig mistral = ParseOk(
+      ConfigText().Set("model_type", R"("mistral")").Set("sliding_window", "4096").Render());
   EXPECT_EQ(mistral.arch, Architecture::kMistral);
-  const ModelConfig qwen = ParseOk(ConfigText()
-                                       .Erase("model_type")
-                                       .Set("architectures", R"(["Qwen2ForCausalLM"])")
-                                       .Render());
+  const ModelConfig qwen = ParseOk(
+      ConfigText().Erase("model_type").Set("architectures", R"(["Qwen2ForCausalLM"])").Render());
   EXPECT_EQ(qwen.arch, Architecture::kQwen2);
   EXPECT_TRUE(qwen.qkv_bias);
 }
@@ -269,10 +267,12 @@ TEST(ModelConfigTest, PresetsValidate) {
 
 TEST(ModelConfigTest, ToJsonRoundTrips) {
   std::vector<ModelConfig> configs;
-  for (const std::string& name : ModelConfigPresetNames()) configs.push_back(*ModelConfigPreset(name));
+  for (const std::string& name : ModelConfigPresetNames())
+    configs.push_back(*ModelConfigPreset(name));
   configs.push_back(ParseOk(kLlama32Transformers4));
   configs.push_back(ParseOracle("qwen2-tied-tiny"));
-  configs.push_back(ParseOk(ConfigText().Set("rope_scaling", R"({"type": "linear", "factor": 4})")
+  configs.push_back(ParseOk(ConfigText()
+                                .Set("rope_scaling", R"({"type": "linear", "factor": 4})")
                                 .Set("rms_norm_eps", "1.1e-07")
                                 .Render()));
   for (const ModelConfig& c : configs) {
@@ -309,8 +309,7 @@ TEST(ModelConfigTest, BadConfigsGiveStatusesNamingTheField) {
        StatusCode::kInvalidArgument, "hidden_size"},
       {ConfigText().Set("hidden_size", "100").Render(), StatusCode::kInvalidArgument,
        "not divisible by num_attention_heads"},
-      {ConfigText().Set("vocab_size", "1e18").Render(), StatusCode::kInvalidArgument,
-       "vocab_size"},
+      {ConfigText().Set("vocab_size", "1e18").Render(), StatusCode::kInvalidArgument, "vocab_size"},
       {ConfigText().Erase("vocab_size").Render(), StatusCode::kInvalidArgument,
        "missing required integer field 'vocab_size'"},
       {ConfigText().Set("hidden_size", "\"64\"").Render(), StatusCode::kInvalidArgument,
@@ -319,8 +318,7 @@ TEST(ModelConfigTest, BadConfigsGiveStatusesNamingTheField) {
        "num_hidden_layers: expected an integer"},
       {ConfigText().Set("rms_norm_eps", "0").Render(), StatusCode::kInvalidArgument,
        "rms_norm_eps"},
-      {ConfigText().Set("rope_theta", "-1.0").Render(), StatusCode::kInvalidArgument,
-       "rope_theta"},
+      {ConfigText().Set("rope_theta", "-1.0").Render(), StatusCode::kInvalidArgument, "rope_theta"},
       {ConfigText().Set("rope_scaling", R"({"rope_type": "yarn", "factor": 4.0})").Render(),
        StatusCode::kInvalidArgument, "rope_scaling.rope_type: unsupported 'yarn'"},
       {ConfigText().Set("rope_scaling", "\"linear\"").Render(), StatusCode::kInvalidArgument,

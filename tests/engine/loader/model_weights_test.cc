@@ -128,9 +128,9 @@ TEST_F(BindErrorTest, BadFolderAndConfig) {
   SIGMA_EXPECT_ERROR(LoadCheckpoint(dir_.path() + "/nope").status(), StatusCode::kNotFound,
                      "not a checkpoint folder");
   SIGMA_EXPECT_ERROR(LoadCheckpoint(dir_.path()).status(), StatusCode::kNotFound, "config.json");
-  ASSERT_TRUE(WriteFileAtomic(dir_.File("config.json"),
-                              R"({"model_type": "llama", "vocab_size": 0})")
-                  .ok());
+  ASSERT_TRUE(
+      WriteFileAtomic(dir_.File("config.json"), R"({"model_type": "llama", "vocab_size": 0})")
+          .ok());
   SIGMA_EXPECT_ERROR(LoadCheckpoint(dir_.path()).status(), StatusCode::kInvalidArgument,
                      "config.json: missing required integer field 'hidden_size'");
   ASSERT_TRUE(WriteFileAtomic(dir_.File("config.json"), llama_.ToJson()).ok());

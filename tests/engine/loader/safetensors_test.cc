@@ -86,9 +86,9 @@ TEST(SafetensorsTest, WriterChecksByteCountsAndLeavesNoPartialFile) {
   }
   EXPECT_FALSE(FileExists(path));
   EXPECT_TRUE(std::filesystem::is_empty(dir.path()));  // the temporary file is gone too
-  SIGMA_EXPECT_ERROR(SafetensorsWriter::Create(path, {{"x", "F32", {1}}, {"x", "F32", {1}}})
-                         .status(),
-                     StatusCode::kInvalidArgument, "duplicate");
+  SIGMA_EXPECT_ERROR(
+      SafetensorsWriter::Create(path, {{"x", "F32", {1}}, {"x", "F32", {1}}}).status(),
+      StatusCode::kInvalidArgument, "duplicate");
   SIGMA_EXPECT_ERROR(SafetensorsWriter::Create(path, {{"x", "Q4", {1}}}).status(),
                      StatusCode::kInvalidArgument, "unknown dtype 'Q4'");
   SIGMA_EXPECT_ERROR(WriteSafetensors(path, {{{"x", "F32", {2}}, "abc"}}),
@@ -106,10 +106,9 @@ TEST(SafetensorsTest, ShortAndTruncatedFiles) {
   ASSERT_TRUE(bytes.ok());
   SIGMA_EXPECT_ERROR(OpenRaw(dir, bytes->substr(0, 100)), StatusCode::kDataLoss,
                      "runs past the end of the file");
-  SIGMA_EXPECT_ERROR(OpenRaw(dir, bytes->substr(0, bytes->size() - 100)),
-                     StatusCode::kOutOfRange, "outside the data section");
-  SIGMA_EXPECT_ERROR(OpenRaw(dir, *bytes + "junk"), StatusCode::kInvalidArgument,
-                     "trailing bytes");
+  SIGMA_EXPECT_ERROR(OpenRaw(dir, bytes->substr(0, bytes->size() - 100)), StatusCode::kOutOfRange,
+                     "outside the data section");
+  SIGMA_EXPECT_ERROR(OpenRaw(dir, *bytes + "junk"), StatusCode::kInvalidArgument, "trailing bytes");
 }
 
 TEST(SafetensorsTest, HugeHeaderLengths) {
@@ -226,13 +225,12 @@ TEST(SafetensorsTest, CorruptedBytesNeverCrash) {
 class ShardedTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(WriteSafetensors(dir_.File("s1.safetensors"),
-                                 {{{"a", "F32", {2}}, FloatBytes({1, 2})},
-                                  {{"n", "I64", {1}}, std::string(8, '\0')}})
-                    .ok());
     ASSERT_TRUE(
-        WriteSafetensors(dir_.File("s2.safetensors"), {{{"b", "F32", {1}}, FloatBytes({3})}})
+        WriteSafetensors(dir_.File("s1.safetensors"), {{{"a", "F32", {2}}, FloatBytes({1, 2})},
+                                                       {{"n", "I64", {1}}, std::string(8, '\0')}})
             .ok());
+    ASSERT_TRUE(
+        WriteSafetensors(dir_.File("s2.safetensors"), {{{"b", "F32", {1}}, FloatBytes({3})}}).ok());
   }
   void WriteIndex(const std::string& json) {
     ASSERT_TRUE(WriteFileAtomic(dir_.File("model.safetensors.index.json"), json).ok());
