@@ -16,6 +16,9 @@ struct Command {
 };
 
 constexpr Command kCommands[] = {
+    {"ls", RunLs, "list the runs in a results database"},
+    {"status", RunStatus, "progress of a run, also while it is running"},
+    {"show", RunShow, "aggregated scores of a run"},
     {"make-model", RunMakeModel, "write a random-weight checkpoint of any config or preset"},
     {"generate", RunGenerate, "generate a continuation of a prompt with the engine"},
     {"logits", RunLogits, "write the float32 logits of one forward pass"},

@@ -1,0 +1,165 @@
+// sigma-eval ls | status | show: read a results database (also while a run is writing to it from
+// another terminal; every read is a snapshot).
+#include <cstdio>
+
+#include "engine/base/file.h"
+#include "engine/base/json.h"
+#include "harness/cli/commands.h"
+#include "harness/cli/flags.h"
+#include "harness/store/results_store.h"
+
+namespace sigma::cli {
+namespace {
+
+StatusOr<std::unique_ptr<store::ResultsStore>> OpenForReading(const std::string& db) {
+  if (!FileExists(db)) return NotFoundError(db, ": no results database here (see --db)");
+  store::StoreOptions options;
+  options.read_only = true;
+  options.create = false;
+  return store::ResultsStore::Open(db, options);
+}
+
+std::string Quoted(const std::string& s) {
+  std::string out;
+  AppendJsonString(s, &out);
+  return out;
+}
+
+std::string RunJson(const store::RunStatus& st) {
+  std::string json = StrCat("{\"id\":", st.run.id, ",\"state\":\"", store::RunStateName(st.run.state),
+                            "\",\"model\":", Quoted(st.run.model), ",\"started_at\":\"",
+                            st.run.started_at, "\",\"finished_at\":", Quoted(st.run.finished_at),
+                            ",\"heartbeat_at\":", Quoted(st.run.heartbeat_at), ",\"done\":", st.done,
+                            ",\"total\":", st.total, ",\"errors\":", st.errors, ",\"tasks\":[");
+  for (size_t i = 0; i < st.tasks.size(); ++i) {
+    const store::TaskProgress& t = st.tasks[i];
+    json += StrCat(i ? "," : "", "{\"task\":", Quoted(t.task), ",\"done\":", t.done, ",\"total\":",
+                   t.total ? std::to_string(*t.total) : "null", ",\"errors\":", t.errors, "}");
+  }
+  return json + "]}";
+}
+
+// The run given as the first positional argument, or the newest run.
+StatusOr<int64_t> PickRun(store::ResultsStore& db, const Flags& flags) {
+  if (!flags.positional().empty()) {
+    SIGMA_ASSIGN_OR_RETURN(std::vector<int64_t> ids, ParseIntList(flags.positional()[0], "RUN"));
+    if (ids.size() != 1) return InvalidArgumentError("expected one run id, got '", flags.positional()[0], "'");
+    return ids[0];
+  }
+  SIGMA_ASSIGN_OR_RETURN(std::vector<store::RunInfo> runs, db.ListRuns());
+  if (runs.empty()) return NotFoundError("the database holds no runs yet");
+  return runs.front().id;
+}
+
+Status Ls(const std::string& db_path, bool json) {
+  SIGMA_ASSIGN_OR_RETURN(auto db, OpenForReading(db_path));
+  SIGMA_ASSIGN_OR_RETURN(std::vector<store::RunInfo> runs, db->ListRuns());
+  if (json) std::printf("[");
+  else std::printf("%5s  %-11s  %-24s  %-13s  %s\n", "run", "state", "started", "done/total", "model");
+  for (size_t i = 0; i < runs.size(); ++i) {
+    SIGMA_ASSIGN_OR_RETURN(store::RunStatus st, db->GetRunStatus(runs[i].id));
+    if (json) {
+      std::printf("%s%s", i ? "," : "", RunJson(st).c_str());
+    } else {
+      const std::string progress = StrCat(st.done, "/", st.total);
+      std::printf("%5lld  %-11s  %-24s  %-13s  %s\n", static_cast<long long>(st.run.id),
+                  std::string(store::RunStateName(st.run.state)).c_str(), st.run.started_at.c_str(),
+                  progress.c_str(), st.run.model.c_str());
+    }
+  }
+  if (json) std::printf("]\n");
+  return Status::Ok();
+}
+
+Status PrintStatus(store::ResultsStore& db, int64_t run_id, bool json) {
+  SIGMA_ASSIGN_OR_RETURN(store::RunStatus st, db.GetRunStatus(run_id));
+  if (json) {
+    std::printf("%s\n", RunJson(st).c_str());
+    return Status::Ok();
+  }
+  std::printf("run %lld: %s, model %s\nstarted %s, last heartbeat %s%s%s\n",
+              static_cast<long long>(st.run.id), std::string(store::RunStateName(st.run.state)).c_str(),
+              st.run.model.c_str(), st.run.started_at.c_str(), st.run.heartbeat_at.c_str(),
+              st.run.finished_at.empty() ? "" : ", finished ", st.run.finished_at.c_str());
+  std::printf("%-24s %12s %8s\n", "task", "done/total", "errors");
+  for (const store::TaskProgress& t : st.tasks) {
+    const std::string progress = StrCat(t.done, "/", t.total ? std::to_string(*t.total) : "?");
+    std::printf("%-24s %12s %8lld\n", t.task.c_str(), progress.c_str(), static_cast<long long>(t.errors));
+  }
+  std::printf("%-24s %12s %8lld\n", "all", StrCat(st.done, "/", st.total).c_str(),
+              static_cast<long long>(st.errors));
+  return Status::Ok();
+}
+
+Status Show(store::ResultsStore& db, int64_t run_id, bool json) {
+  SIGMA_ASSIGN_OR_RETURN(store::RunStatus st, db.GetRunStatus(run_id));
+  if (json) std::printf("{\"run\":%s,\"results\":[", RunJson(st).c_str());
+  else std::printf("run %lld (%s), model %s\n%-22s %-28s %10s %9s %21s %6s\n", static_cast<long long>(run_id),
+                   std::string(store::RunStateName(st.run.state)).c_str(), st.run.model.c_str(),
+                   "task", "metric", "value", "stderr", "95% CI", "n");
+  bool first = true;
+  for (const store::TaskProgress& t : st.tasks) {
+    SIGMA_ASSIGN_OR_RETURN(std::vector<store::TaskResultRow> rows, db.ReadTaskResults(run_id, t.task));
+    for (const store::TaskResultRow& r : rows) {
+      const auto num = [](const std::optional<double>& v) { return v ? StrCat(*v) : std::string("null"); };
+      if (json) {
+        std::printf("%s{\"task\":%s,\"metric\":%s,\"value\":%s,\"stderr\":%s,\"ci_low\":%s,\"ci_high\":%s,\"n\":%lld}",
+                    first ? "" : ",", Quoted(t.task).c_str(), Quoted(r.metric).c_str(), num(r.value).c_str(),
+                    num(r.stderr_value).c_str(), num(r.ci_low).c_str(), num(r.ci_high).c_str(),
+                    static_cast<long long>(r.n));
+      } else {
+        char ci[64] = "";
+        if (r.ci_low && r.ci_high) std::snprintf(ci, sizeof(ci), "[%.4f, %.4f]", *r.ci_low, *r.ci_high);
+        std::printf("%-22s %-28s %10s %9s %21s %6lld\n", t.task.c_str(), r.metric.c_str(),
+                    r.value ? StrCat(*r.value).c_str() : "-", r.stderr_value ? StrCat(*r.stderr_value).c_str() : "-",
+                    ci, static_cast<long long>(r.n));
+      }
+      first = false;
+    }
+  }
+  if (json) std::printf("]}\n");
+  return Status::Ok();
+}
+
+int RunReader(const std::string& name, const std::string& usage, const std::string& summary,
+              const Args& args) {
+  std::string db = "sigma-eval.db";
+  bool json = false;
+  Flags flags(name, usage, summary);
+  flags.String("db", &db, "results database");
+  flags.Bool("json", &json, "print JSON");
+  if (Status s = flags.Parse(args); !s.ok()) return ReportError(name, s);
+  if (flags.help_requested()) {
+    std::printf("%s", flags.Help().c_str());
+    return kExitOk;
+  }
+  Status s;
+  if (name == "ls") {
+    s = Ls(db, json);
+  } else {
+    auto store = OpenForReading(db);
+    if (!store.ok()) return ReportError(name, store.status());
+    StatusOr<int64_t> run = PickRun(**store, flags);
+    if (!run.ok()) return ReportError(name, run.status());
+    s = name == "status" ? PrintStatus(**store, *run, json) : Show(**store, *run, json);
+  }
+  return s.ok() ? kExitOk : ReportError(name, s);
+}
+
+}  // namespace
+
+int RunLs(const Args& args) {
+  return RunReader("ls", "sigma-eval ls [--db FILE] [--json]", "Lists the runs in a results database.", args);
+}
+
+int RunStatus(const Args& args) {
+  return RunReader("status", "sigma-eval status [RUN] [--db FILE] [--json]",
+                   "Progress of a run (default: the newest), per task; works while the run writes.", args);
+}
+
+int RunShow(const Args& args) {
+  return RunReader("show", "sigma-eval show [RUN] [--db FILE] [--json]",
+                   "Aggregated scores of a run: value, standard error, 95% interval, n.", args);
+}
+
+}  // namespace sigma::cli
