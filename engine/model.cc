@@ -8,6 +8,7 @@
 #include "engine/cpu/attention.h"
 #include "engine/cpu/matmul.h"
 #include "engine/cpu/ops.h"
+#include "engine/gguf/gguf_model.h"
 
 namespace sigma {
 namespace {
@@ -45,8 +46,14 @@ float HashToUnit(uint64_t x) {
 }  // namespace
 
 StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& path, const EngineOptions& options) {
+  if (path.size() > 5 && path.compare(path.size() - 5, 5, ".gguf") == 0) {
+    SIGMA_ASSIGN_OR_RETURN(ModelWeights weights, LoadGguf(path));
+    return FromWeights(std::move(weights), options);
+  }
   if (!IsDirectory(path)) {
-    return InvalidArgumentError(path, ": expected a checkpoint folder (config.json + safetensors)");
+    if (!FileExists(path)) return NotFoundError(path, ": no such model file or folder");
+    return InvalidArgumentError(path, ": expected a checkpoint folder (config.json + safetensors) "
+                                      "or a .gguf file");
   }
   SIGMA_ASSIGN_OR_RETURN(ModelWeights weights, LoadCheckpoint(path));
   return FromWeights(std::move(weights), options);

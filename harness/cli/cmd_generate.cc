@@ -1,7 +1,10 @@
-// sigma-eval generate: continue a prompt with the engine and report speed.
+// sigma-eval generate: continue a prompt (text, chat, or token ids) with the engine and report
+// speed: prompt tokens/s, decode tokens/s, time to first token.
 #include <cstdio>
 
+#include "engine/base/json.h"
 #include "engine/generate.h"
+#include "engine/language_model.h"
 #include "harness/cli/commands.h"
 #include "harness/cli/engine_flags.h"
 
@@ -10,9 +13,13 @@ namespace {
 
 struct GenerateFlags {
   EngineFlags engine;
+  std::string prompt;
   std::string prompt_ids;
+  std::string system;
+  bool chat = false;
   std::string stop_ids;
-  int64_t max_tokens = 32;
+  std::string stop;
+  int64_t max_tokens = 128;
   double temperature = 0.0;
   int64_t top_k = 0;
   double top_p = 1.0;
@@ -20,20 +27,30 @@ struct GenerateFlags {
   bool json = false;
 };
 
-void PrintResult(const GenerateResult& r, bool json) {
+std::string IdsJson(const std::vector<int32_t>& ids) {
+  std::string out = "[";
+  for (size_t i = 0; i < ids.size(); ++i) out += (i ? "," : "") + std::to_string(ids[i]);
+  return out + "]";
+}
+
+void PrintResult(const GenerateResult& r, bool has_text, bool json) {
   const GenerateTiming& t = r.timing;
   if (json) {
-    std::printf("{\"tokens\":[");
-    for (size_t i = 0; i < r.tokens.size(); ++i) std::printf("%s%d", i ? "," : "", r.tokens[i]);
-    std::printf("],\"stop_reason\":\"%s\",\"prompt_tokens\":%lld,\"new_tokens\":%lld,"
-                "\"ttft_ms\":%.3f,\"prefill_tokens_per_s\":%.2f,\"decode_tokens_per_s\":%.2f}\n",
-                r.stop_reason.c_str(), static_cast<long long>(t.prompt_tokens),
-                static_cast<long long>(t.new_tokens), t.first_token_ms, t.PrefillTokensPerSecond(),
-                t.DecodeTokensPerSecond());
+    std::string text;
+    AppendJsonString(r.text, &text);
+    std::printf("{\"text\":%s,\"tokens\":%s,\"stop_reason\":\"%s\",\"prompt_tokens\":%lld,"
+                "\"new_tokens\":%lld,\"ttft_ms\":%.3f,\"prefill_tokens_per_s\":%.2f,"
+                "\"decode_tokens_per_s\":%.2f}\n",
+                text.c_str(), IdsJson(r.tokens).c_str(), r.stop_reason.c_str(),
+                static_cast<long long>(t.prompt_tokens), static_cast<long long>(t.new_tokens),
+                t.first_token_ms, t.PrefillTokensPerSecond(), t.DecodeTokensPerSecond());
     return;
   }
-  for (size_t i = 0; i < r.tokens.size(); ++i) std::printf("%s%d", i ? "," : "", r.tokens[i]);
-  std::printf("\n");
+  if (has_text) {
+    std::printf("%s\n", r.text.c_str());
+  } else {
+    std::printf("%s\n", IdsJson(r.tokens).c_str());
+  }
   std::fprintf(stderr,
                "[%s] prompt %lld tokens: %.1f tok/s | time to first token %.1f ms | "
                "decode %lld tokens: %.1f tok/s\n",
@@ -42,27 +59,45 @@ void PrintResult(const GenerateResult& r, bool json) {
                t.DecodeTokensPerSecond());
 }
 
-Status Generate(const GenerateFlags& f) {
-  SIGMA_ASSIGN_OR_RETURN(std::vector<int64_t> ids, ParseIntList(f.prompt_ids, "prompt-ids"));
-  if (ids.empty()) return InvalidArgumentError("--prompt-ids: required (e.g. 1,2,3)");
-  SIGMA_ASSIGN_OR_RETURN(std::vector<int64_t> stops, ParseIntList(f.stop_ids, "stop-ids"));
+StatusOr<std::vector<int32_t>> BuildPrompt(const GenerateFlags& f, const LanguageModel& lm) {
+  if (!f.prompt_ids.empty()) {
+    if (!f.prompt.empty()) return InvalidArgumentError("give --prompt or --prompt-ids, not both");
+    SIGMA_ASSIGN_OR_RETURN(std::vector<int64_t> ids, ParseIntList(f.prompt_ids, "prompt-ids"));
+    std::vector<int32_t> prompt;
+    for (int64_t id : ids) {
+      if (id < 0 || id >= lm.model().vocab_size()) {
+        return OutOfRangeError("--prompt-ids: token ", id, " outside the vocabulary [0, ",
+                               lm.model().vocab_size(), ")");
+      }
+      prompt.push_back(static_cast<int32_t>(id));
+    }
+    return prompt;
+  }
+  if (f.prompt.empty()) return InvalidArgumentError("--prompt or --prompt-ids: required");
+  if (!f.chat) return lm.Encode(f.prompt);
+  std::vector<ChatMessage> messages;
+  if (!f.system.empty()) messages.push_back({"system", f.system});
+  messages.push_back({"user", f.prompt});
+  return lm.EncodeChat(messages);
+}
+
+Status Generate(GenerateFlags f) {
+  if (f.engine.model.empty()) f.engine.model = DefaultModelPath();
+  SIGMA_ASSIGN_OR_RETURN(std::vector<int64_t> stop_ids, ParseIntList(f.stop_ids, "stop-ids"));
   SIGMA_ASSIGN_OR_RETURN(EngineOptions options, f.engine.ToOptions());
   GenerateParams params;
   params.max_new_tokens = f.max_tokens;
   params.sampling = {f.temperature, static_cast<int>(f.top_k), f.top_p, static_cast<uint64_t>(f.seed)};
   SIGMA_RETURN_IF_ERROR(params.sampling.Validate());
-  SIGMA_ASSIGN_OR_RETURN(auto model, Model::Load(f.engine.model, options));
-  std::vector<int32_t> prompt;
-  for (int64_t id : ids) {
-    if (id < 0 || id >= model->vocab_size()) {
-      return OutOfRangeError("--prompt-ids: token ", id, " outside the vocabulary [0, ",
-                             model->vocab_size(), ")");
-    }
-    prompt.push_back(static_cast<int32_t>(id));
-  }
-  for (int64_t id : stops) params.stop_tokens.push_back(static_cast<int32_t>(id));
-  SIGMA_ASSIGN_OR_RETURN(GenerateResult result, sigma::Generate(*model, 0, prompt, params));
-  PrintResult(result, f.json);
+  SIGMA_ASSIGN_OR_RETURN(auto lm, LanguageModel::Open(f.engine.model, options));
+  SIGMA_ASSIGN_OR_RETURN(std::vector<int32_t> prompt, BuildPrompt(f, *lm));
+  params.stop_tokens = lm->StopTokens();
+  for (int64_t id : stop_ids) params.stop_tokens.push_back(static_cast<int32_t>(id));
+  if (!f.stop.empty()) params.stop_strings.push_back(f.stop);
+  TokenText text;
+  if (lm->tokenizer() != nullptr) text = [&lm](int32_t id) { return lm->TokenPiece(id); };
+  SIGMA_ASSIGN_OR_RETURN(GenerateResult result, sigma::Generate(lm->model(), 0, prompt, params, text));
+  PrintResult(result, lm->tokenizer() != nullptr, f.json);
   return Status::Ok();
 }
 
@@ -70,17 +105,23 @@ Status Generate(const GenerateFlags& f) {
 
 int RunGenerate(const Args& args) {
   GenerateFlags f;
-  Flags flags("generate", "sigma-eval generate --model PATH --prompt-ids 1,2,3 [flags]",
-              "Continues a prompt and prints the new token ids (stdout) and speed (stderr).");
+  Flags flags("generate", "sigma-eval generate [--model PATH] (--prompt TEXT [--chat] | --prompt-ids 1,2,3)",
+              "Continues a prompt and prints the new text (or token ids for a model without a\n"
+              "tokenizer) on stdout and speed on stderr. Without --model: the embedded default\n"
+              "model (scripts/setup.sh fetches it).");
   f.engine.Register(flags);
+  flags.String("prompt", &f.prompt, "prompt text");
+  flags.Bool("chat", &f.chat, "wrap the prompt as a user turn in the model's chat template");
+  flags.String("system", &f.system, "system message (with --chat)");
   flags.String("prompt-ids", &f.prompt_ids, "comma-separated prompt token ids");
-  flags.String("stop-ids", &f.stop_ids, "comma-separated token ids that end generation");
+  flags.String("stop", &f.stop, "stop string (the output is cut before it)");
+  flags.String("stop-ids", &f.stop_ids, "comma-separated token ids that end generation (EOS always does)");
   flags.Int("max-tokens", &f.max_tokens, "maximum new tokens");
   flags.Double("temperature", &f.temperature, "sampling temperature; 0 = greedy");
   flags.Int("top-k", &f.top_k, "keep the K most likely tokens; 0 = all");
   flags.Double("top-p", &f.top_p, "nucleus sampling mass");
   flags.Int("seed", &f.seed, "sampling seed");
-  flags.Bool("json", &f.json, "print one JSON object with tokens and timing");
+  flags.Bool("json", &f.json, "print one JSON object with text, tokens and timing");
   if (Status s = flags.Parse(args); !s.ok()) return ReportError("generate", s);
   if (flags.help_requested()) {
     std::printf("%s", flags.Help().c_str());

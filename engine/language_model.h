@@ -1,0 +1,62 @@
+// LanguageModel: a Model together with its tokenizer and chat template, opened from one path, as
+// the harness and the text commands use it. Also where the embedded default model is found.
+//
+//   SIGMA_ASSIGN_OR_RETURN(auto lm, LanguageModel::Open(DefaultModelPath(), EngineOptions{}));
+//   std::vector<int32_t> ids = lm->Encode("Hello");
+//
+// `path`: a .gguf file (weights, tokenizer and template from its metadata), or a checkpoint
+// folder (config.json + safetensors, tokenizer.json; chat template from tokenizer_config.json).
+// A folder without tokenizer.json still loads (tokenizer() is null): id-only use.
+// Ownership: owns all three. Thread safety: as Model (one caller at a time).
+#ifndef SIGMA_ENGINE_LANGUAGE_MODEL_H_
+#define SIGMA_ENGINE_LANGUAGE_MODEL_H_
+
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "engine/model.h"
+#include "engine/tokenizer/chat_template.h"
+#include "engine/tokenizer/tokenizer.h"
+
+namespace sigma {
+
+class LanguageModel {
+ public:
+  static StatusOr<std::unique_ptr<LanguageModel>> Open(const std::string& path,
+                                                       const EngineOptions& options);
+
+  Model& model() { return *model_; }
+  const Model& model() const { return *model_; }
+  const Tokenizer* tokenizer() const { return tokenizer_.get(); }
+  const std::optional<ChatTemplate>& chat_template() const { return chat_template_; }
+  const std::string& path() const { return path_; }
+
+  // Text -> ids with the tokenizer's BOS handling. FAILED_PRECONDITION without a tokenizer.
+  StatusOr<std::vector<int32_t>> Encode(std::string_view text) const;
+  // Renders messages with the chat template and the generation prompt, then encodes without
+  // adding BOS again (the template carries it where the family has one).
+  StatusOr<std::vector<int32_t>> EncodeChat(std::span<const ChatMessage> messages) const;
+  // Token text for streaming and stop strings (empty without a tokenizer).
+  std::string TokenPiece(int32_t id) const;
+  // End-of-sequence ids from the tokenizer (or the config).
+  std::vector<int32_t> StopTokens() const;
+
+ private:
+  LanguageModel() = default;
+  std::string path_;
+  std::unique_ptr<Model> model_;
+  std::unique_ptr<Tokenizer> tokenizer_;
+  std::optional<ChatTemplate> chat_template_;
+};
+
+// The embedded default model (fetched by scripts/setup.sh): $SIGMA_EVAL_MODEL when set, else
+// models/smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf under the working folder, else
+// under the source tree this binary was built from.
+std::string DefaultModelPath();
+
+}  // namespace sigma
+
+#endif  // SIGMA_ENGINE_LANGUAGE_MODEL_H_
