@@ -1,0 +1,362 @@
+#include "engine/gguf/gguf_model.h"
+
+#include <cstring>
+#include <utility>
+
+namespace sigma {
+namespace {
+
+struct NamePair {
+  const char* gguf;
+  const char* hf;
+};
+
+// Per-layer suffixes (without .weight/.bias).
+constexpr NamePair kLayerNames[] = {
+    {"attn_norm", "input_layernorm"},
+    {"ffn_norm", "post_attention_layernorm"},
+    {"attn_q", "self_attn.q_proj"},
+    {"attn_k", "self_attn.k_proj"},
+    {"attn_v", "self_attn.v_proj"},
+    {"attn_output", "self_attn.o_proj"},
+    {"attn_q_gate", "self_attn.q_gate_proj"},
+    {"attn_q_up", "self_attn.q_up_proj"},
+    {"attn_q_down", "self_attn.q_down_proj"},
+    {"ffn_gate", "mlp.gate_proj"},
+    {"ffn_up", "mlp.up_proj"},
+    {"ffn_down", "mlp.down_proj"},
+};
+
+constexpr NamePair kGlobalNames[] = {
+    {"token_embd", "model.embed_tokens"},
+    {"output_norm", "model.norm"},
+    {"output", "lm_head"},
+};
+
+// Splits "stem.weight" / "stem.bias"; false for other endings.
+bool SplitParamSuffix(std::string_view name, std::string_view* stem, std::string_view* suffix) {
+  for (std::string_view s : {std::string_view(".weight"), std::string_view(".bias")}) {
+    if (name.size() > s.size() && name.substr(name.size() - s.size()) == s) {
+      *stem = name.substr(0, name.size() - s.size());
+      *suffix = s;
+      return true;
+    }
+  }
+  return false;
+}
+
+// Parses "<prefix><digits>." at the front of `name`; returns the layer digits and the rest.
+bool SplitLayer(std::string_view name, std::string_view prefix, std::string_view* layer,
+                std::string_view* rest) {
+  if (name.substr(0, prefix.size()) != prefix) return false;
+  name.remove_prefix(prefix.size());
+  const size_t dot = name.find('.');
+  if (dot == 0 || dot == std::string_view::npos || dot > 6) return false;
+  for (size_t k = 0; k < dot; ++k) {
+    if (name[k] < '0' || name[k] > '9') return false;
+  }
+  *layer = name.substr(0, dot);
+  *rest = name.substr(dot + 1);
+  return true;
+}
+
+std::string MapName(std::string_view name, bool to_hf) {
+  std::string_view stem, suffix;
+  if (!SplitParamSuffix(name, &stem, &suffix)) return std::string(name);
+  for (const NamePair& p : kGlobalNames) {
+    if (stem == (to_hf ? p.gguf : p.hf)) return StrCat(to_hf ? p.hf : p.gguf, suffix);
+  }
+  std::string_view layer, rest;
+  if (!SplitLayer(stem, to_hf ? "blk." : "model.layers.", &layer, &rest)) return std::string(name);
+  for (const NamePair& p : kLayerNames) {
+    if (rest == (to_hf ? p.gguf : p.hf)) {
+      return to_hf ? StrCat("model.layers.", layer, ".", p.hf, suffix)
+                   : StrCat("blk.", layer, ".", p.gguf, suffix);
+    }
+  }
+  return std::string(name);
+}
+
+// Which Q/K tensor an HF name is, for the permutation: 1 = q, 2 = k, 0 = neither.
+int QkKind(std::string_view hf_name) {
+  std::string_view stem, suffix, layer, rest;
+  if (!SplitParamSuffix(hf_name, &stem, &suffix)) return 0;
+  if (!SplitLayer(stem, "model.layers.", &layer, &rest)) return 0;
+  if (rest == "self_attn.q_proj") return 1;
+  if (rest == "self_attn.k_proj") return 2;
+  return 0;
+}
+
+bool IsPermuted(const ModelConfig& config) { return config.arch == Architecture::kLlama; }
+
+// Reads `key` as an unsigned integer in [min, max] into *out; `required` false leaves *out alone
+// when absent.
+Status ReadInt(const GgufFile& f, const std::string& key, bool required, int64_t min, int64_t max,
+               int64_t* out) {
+  if (!required && f.Find(key) == nullptr) return Status::Ok();
+  SIGMA_ASSIGN_OR_RETURN(uint64_t v, f.GetUint(key));
+  if (v < static_cast<uint64_t>(min) || v > static_cast<uint64_t>(max)) {
+    return InvalidArgumentError(f.path(), ": ", key, " = ", v, " (expected ", min, " to ", max, ")");
+  }
+  *out = static_cast<int64_t>(v);
+  return Status::Ok();
+}
+
+Status ReadDouble(const GgufFile& f, const std::string& key, double* out) {
+  if (f.Find(key) == nullptr) return Status::Ok();
+  SIGMA_ASSIGN_OR_RETURN(*out, f.GetFloat(key));
+  return Status::Ok();
+}
+
+Status ReadArch(const GgufFile& f, ModelConfig* c, std::string* prefix) {
+  SIGMA_ASSIGN_OR_RETURN(std::string_view arch, f.GetString("general.architecture"));
+  if (arch == "llama") {
+    c->arch = Architecture::kLlama;
+  } else if (arch == "qwen2") {
+    c->arch = Architecture::kQwen2;
+    c->qkv_bias = true;
+  } else if (arch == "sigma") {
+    c->arch = Architecture::kSigma;
+  } else {
+    return UnimplementedError(f.path(), ": general.architecture '", arch,
+                              "' is not supported (llama, qwen2, sigma)");
+  }
+  *prefix = StrCat(arch, ".");
+  return Status::Ok();
+}
+
+Status ReadHeads(const GgufFile& f, const std::string& p, ModelConfig* c) {
+  constexpr int64_t kMaxHeads = 4096;
+  SIGMA_RETURN_IF_ERROR(ReadInt(f, p + "attention.head_count", true, 1, kMaxHeads, &c->n_q_heads));
+  if (c->arch == Architecture::kSigma) {
+    SIGMA_RETURN_IF_ERROR(
+        ReadInt(f, p + "attention.key_head_count", true, 1, kMaxHeads, &c->n_k_heads));
+    SIGMA_RETURN_IF_ERROR(
+        ReadInt(f, p + "attention.value_head_count", true, 1, kMaxHeads, &c->n_v_heads));
+    SIGMA_RETURN_IF_ERROR(ReadInt(f, p + "aug_q_intermediate_size", false, 0, 1 << 20,
+                                  &c->aug_q_intermediate_size));
+  } else {
+    c->n_k_heads = c->n_q_heads;
+    SIGMA_RETURN_IF_ERROR(
+        ReadInt(f, p + "attention.head_count_kv", false, 1, kMaxHeads, &c->n_k_heads));
+    c->n_v_heads = c->n_k_heads;
+  }
+  c->head_dim = c->n_q_heads > 0 ? c->hidden_size / c->n_q_heads : 0;
+  SIGMA_RETURN_IF_ERROR(ReadInt(f, p + "attention.key_length", false, 2, 1 << 16, &c->head_dim));
+  int64_t value_length = c->head_dim;
+  SIGMA_RETURN_IF_ERROR(
+      ReadInt(f, p + "attention.value_length", false, 2, 1 << 16, &value_length));
+  if (value_length != c->head_dim) {
+    return UnimplementedError(f.path(), ": ", p, "attention.value_length ", value_length,
+                              " differs from key_length ", c->head_dim);
+  }
+  int64_t rope_dims = c->head_dim;
+  SIGMA_RETURN_IF_ERROR(ReadInt(f, p + "rope.dimension_count", false, 1, 1 << 16, &rope_dims));
+  if (rope_dims != c->head_dim) {
+    return UnimplementedError(f.path(), ": ", p, "rope.dimension_count ", rope_dims,
+                              " != head_dim ", c->head_dim, " (partial rotary is not supported)");
+  }
+  return Status::Ok();
+}
+
+Status ReadRope(const GgufFile& f, const std::string& p, ModelConfig* c) {
+  SIGMA_RETURN_IF_ERROR(ReadDouble(f, p + "rope.freq_base", &c->rope_theta));
+  if (f.Find(p + "rope.scaling.type") != nullptr) {
+    SIGMA_ASSIGN_OR_RETURN(std::string_view type, f.GetString(p + "rope.scaling.type"));
+    if (type == "linear") {
+      c->rope_scaling.type = "linear";
+      SIGMA_RETURN_IF_ERROR(ReadDouble(f, p + "rope.scaling.factor", &c->rope_scaling.factor));
+    } else if (type != "none") {
+      return UnimplementedError(f.path(), ": ", p, "rope.scaling.type '", type, "'");
+    }
+  }
+  if (f.FindTensor("rope_freqs.weight") != nullptr) {
+    return UnimplementedError(f.path(), ": tensor 'rope_freqs.weight' (llama3 rope scaling "
+                              "stored as frequency factors) is not supported yet");
+  }
+  return Status::Ok();
+}
+
+Status ReadTokenIds(const GgufFile& f, ModelConfig* c) {
+  int64_t id = -1;
+  SIGMA_RETURN_IF_ERROR(
+      ReadInt(f, "tokenizer.ggml.bos_token_id", false, 0, c->vocab_size - 1, &id));
+  c->bos_token_id = id;
+  for (const char* key : {"tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id"}) {
+    id = -1;
+    SIGMA_RETURN_IF_ERROR(ReadInt(f, key, false, 0, c->vocab_size - 1, &id));
+    if (id >= 0 && (c->eos_token_ids.empty() || c->eos_token_ids[0] != id)) {
+      c->eos_token_ids.push_back(id);
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string GgufToHfTensorName(std::string_view gguf_name) { return MapName(gguf_name, true); }
+std::string HfToGgufTensorName(std::string_view hf_name) { return MapName(hf_name, false); }
+
+StatusOr<ModelConfig> ModelConfigFromGguf(const GgufFile& f) {
+  ModelConfig c;
+  std::string p;
+  SIGMA_RETURN_IF_ERROR(ReadArch(f, &c, &p));
+  constexpr int64_t kMaxSize = int64_t{1} << 24;
+  SIGMA_RETURN_IF_ERROR(ReadInt(f, p + "embedding_length", true, 1, kMaxSize, &c.hidden_size));
+  SIGMA_RETURN_IF_ERROR(ReadInt(f, p + "block_count", true, 1, 1024, &c.num_layers));
+  SIGMA_RETURN_IF_ERROR(
+      ReadInt(f, p + "feed_forward_length", true, 1, kMaxSize, &c.intermediate_size));
+  SIGMA_RETURN_IF_ERROR(
+      ReadInt(f, p + "context_length", false, 1, 1 << 24, &c.max_position_embeddings));
+  SIGMA_RETURN_IF_ERROR(ReadHeads(f, p, &c));
+  SIGMA_RETURN_IF_ERROR(ReadDouble(f, p + "attention.layer_norm_rms_epsilon", &c.rms_norm_eps));
+  SIGMA_RETURN_IF_ERROR(ReadRope(f, p, &c));
+  const GgufTensorInfo* embed = f.FindTensor("token_embd.weight");
+  if (embed == nullptr) return NotFoundError(f.path(), ": tensor 'token_embd.weight' is missing");
+  if (embed->shape.size() != 2) {
+    return InvalidArgumentError(f.path(), ": tensor 'token_embd.weight' is not 2-D");
+  }
+  c.vocab_size = embed->shape[0];
+  SIGMA_RETURN_IF_ERROR(ReadInt(f, p + "vocab_size", false, 1, kMaxSize, &c.vocab_size));
+  c.tie_word_embeddings = f.FindTensor("output.weight") == nullptr;
+  if (f.FindTensor("blk.0.attn_q.bias") != nullptr) c.qkv_bias = true;
+  SIGMA_RETURN_IF_ERROR(ReadTokenIds(f, &c));
+  return c;
+}
+
+Status PermuteQkRows(std::span<const uint8_t> in, int64_t rows, size_t row_bytes, int64_t n_heads,
+                     bool to_gguf, std::vector<uint8_t>* out) {
+  if (n_heads <= 0 || rows % n_heads != 0 || (rows / n_heads) % 2 != 0) {
+    return InvalidArgumentError("q/k permutation: ", rows, " rows do not split into ", n_heads,
+                                " heads of an even size");
+  }
+  if (in.size() != static_cast<size_t>(rows) * row_bytes) {
+    return InvalidArgumentError("q/k permutation: ", in.size(), " bytes for ", rows, " rows of ",
+                                row_bytes);
+  }
+  const int64_t d = rows / n_heads, half = d / 2;
+  out->resize(in.size());
+  for (int64_t h = 0; h < n_heads; ++h) {
+    for (int64_t i = 0; i < 2; ++i) {
+      for (int64_t j = 0; j < half; ++j) {
+        const int64_t hf_row = h * d + i * half + j;
+        const int64_t gguf_row = h * d + 2 * j + i;
+        const int64_t src = to_gguf ? hf_row : gguf_row;
+        const int64_t dst = to_gguf ? gguf_row : hf_row;
+        std::memcpy(out->data() + dst * row_bytes, in.data() + src * row_bytes, row_bytes);
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+namespace {
+
+size_t RowBytes(const TensorView& v) {
+  if (v.shape.size() < 2) return static_cast<size_t>(DTypeBlockBytes(v.dtype));
+  return v.row_bytes();
+}
+
+// Rows of the view for the permutation (elements of a 1-D bias).
+int64_t PermRows(const TensorView& v) { return v.shape.empty() ? 0 : v.shape[0]; }
+
+}  // namespace
+
+StatusOr<std::shared_ptr<GgufWeightSource>> GgufWeightSource::Create(
+    std::shared_ptr<const GgufFile> file, const ModelConfig& config) {
+  std::shared_ptr<GgufWeightSource> source(new GgufWeightSource());
+  source->file_ = file;
+  for (const GgufTensorInfo& info : file->tensors()) {
+    TensorView view;
+    view.name = GgufToHfTensorName(info.name);
+    view.dtype = info.dtype;
+    view.shape = info.shape;
+    const std::span<const uint8_t> bytes = file->TensorData(info);
+    view.data = bytes.data();
+    view.nbytes = bytes.size();
+    const int kind = IsPermuted(config) ? QkKind(view.name) : 0;
+    if (kind != 0) {
+      if (view.shape.size() == 1 && DTypeIsQuantized(view.dtype)) {
+        return InvalidArgumentError(file->path(), ": tensor '", info.name, "': quantized 1-D");
+      }
+      std::vector<uint8_t> copy;
+      const int64_t heads = kind == 1 ? config.n_q_heads : config.n_k_heads;
+      Status s = PermuteQkRows(bytes, PermRows(view), RowBytes(view), heads, false, &copy);
+      if (!s.ok()) return s.WithContext(StrCat(file->path(), ": tensor '", info.name, "'"));
+      view.data = copy.data();
+      source->owned_.push_back(std::move(copy));
+    }
+    if (!source->tensors_.emplace(view.name, view).second) {
+      return InvalidArgumentError(file->path(), ": two tensors map to '", view.name, "'");
+    }
+  }
+  return source;
+}
+
+StatusOr<ModelWeights> LoadGguf(const std::string& path) {
+  SIGMA_ASSIGN_OR_RETURN(std::unique_ptr<GgufFile> opened, GgufFile::Open(path));
+  std::shared_ptr<const GgufFile> file = std::move(opened);
+  SIGMA_ASSIGN_OR_RETURN(ModelConfig config, ModelConfigFromGguf(*file));
+  SIGMA_ASSIGN_OR_RETURN(std::shared_ptr<GgufWeightSource> source,
+                         GgufWeightSource::Create(file, config));
+  StatusOr<ModelWeights> weights = BindWeights(config, source);
+  if (!weights.ok()) return weights.status().WithContext(path);
+  return weights;
+}
+
+void AddModelConfigToGguf(const ModelConfig& c, GgufWriter* w) {
+  const std::string arch(ArchitectureName(c.arch) == "mistral" ? "llama"
+                                                                : ArchitectureName(c.arch));
+  const std::string p = arch + ".";
+  w->SetString("general.architecture", arch);
+  w->SetU32(p + "vocab_size", static_cast<uint32_t>(c.vocab_size));
+  w->SetU32(p + "context_length", static_cast<uint32_t>(c.max_position_embeddings));
+  w->SetU32(p + "embedding_length", static_cast<uint32_t>(c.hidden_size));
+  w->SetU32(p + "block_count", static_cast<uint32_t>(c.num_layers));
+  w->SetU32(p + "feed_forward_length", static_cast<uint32_t>(c.intermediate_size));
+  w->SetU32(p + "attention.head_count", static_cast<uint32_t>(c.n_q_heads));
+  if (c.arch == Architecture::kSigma) {
+    w->SetU32(p + "attention.key_head_count", static_cast<uint32_t>(c.n_k_heads));
+    w->SetU32(p + "attention.value_head_count", static_cast<uint32_t>(c.n_v_heads));
+    w->SetU32(p + "aug_q_intermediate_size", static_cast<uint32_t>(c.aug_q_intermediate_size));
+  } else {
+    w->SetU32(p + "attention.head_count_kv", static_cast<uint32_t>(c.n_k_heads));
+  }
+  w->SetU32(p + "attention.key_length", static_cast<uint32_t>(c.head_dim));
+  w->SetU32(p + "attention.value_length", static_cast<uint32_t>(c.head_dim));
+  w->SetU32(p + "rope.dimension_count", static_cast<uint32_t>(c.head_dim));
+  w->SetF32(p + "attention.layer_norm_rms_epsilon", static_cast<float>(c.rms_norm_eps));
+  w->SetF32(p + "rope.freq_base", static_cast<float>(c.rope_theta));
+  if (c.rope_scaling.type == "linear") {
+    w->SetString(p + "rope.scaling.type", "linear");
+    w->SetF32(p + "rope.scaling.factor", static_cast<float>(c.rope_scaling.factor));
+  }
+  if (c.bos_token_id >= 0) {
+    w->SetU32("tokenizer.ggml.bos_token_id", static_cast<uint32_t>(c.bos_token_id));
+  }
+  if (!c.eos_token_ids.empty()) {
+    w->SetU32("tokenizer.ggml.eos_token_id", static_cast<uint32_t>(c.eos_token_ids[0]));
+  }
+  if (c.eos_token_ids.size() > 1) {
+    w->SetU32("tokenizer.ggml.eot_token_id", static_cast<uint32_t>(c.eos_token_ids[1]));
+  }
+}
+
+Status AddHfTensorToGguf(const ModelConfig& config, const TensorView& view, GgufWriter* writer) {
+  const std::string name = HfToGgufTensorName(view.name);
+  std::span<const uint8_t> bytes(static_cast<const uint8_t*>(view.data), view.nbytes);
+  std::vector<uint8_t> copy;
+  const int kind = (IsPermuted(config) || config.arch == Architecture::kMistral)
+                       ? QkKind(view.name) : 0;
+  if (kind != 0) {
+    const int64_t heads = kind == 1 ? config.n_q_heads : config.n_k_heads;
+    Status s = PermuteQkRows(bytes, PermRows(view), RowBytes(view), heads, true, &copy);
+    if (!s.ok()) return s.WithContext(StrCat("tensor '", view.name, "'"));
+    bytes = copy;
+  }
+  return writer->AddTensor(
+      name, view.dtype, view.shape,
+      std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+}
+
+}  // namespace sigma

@@ -1,0 +1,86 @@
+// Model loading from GGUF: the ModelConfig from metadata, a WeightSource that shows GGUF tensors
+// under Hugging Face names, and the reverse (HF config and tensors into a GgufWriter, for convert).
+//
+// Names: token_embd -> model.embed_tokens, output_norm -> model.norm, output -> lm_head (absent:
+// tied embeddings), blk.N.{attn_norm, attn_q, attn_k, attn_v, attn_output, ffn_norm, ffn_gate,
+// ffn_up, ffn_down} -> model.layers.N.{input_layernorm, self_attn.q_proj, k_proj, v_proj, o_proj,
+// post_attention_layernorm, mlp.gate_proj, up_proj, down_proj}, with .weight or .bias kept; Sigma's
+// augmented Q: blk.N.attn_q_gate / attn_q_up / attn_q_down -> self_attn.q_gate_proj / q_up_proj /
+// q_down_proj. Names we do not know pass through unchanged (BindWeights judges them).
+//
+// Q/K row permutation (general.architecture == "llama" only): llama.cpp's convert_hf_to_gguf.py
+// reorders the rows of q_proj (and its bias) per Q head and of k_proj per K head so that its
+// adjacent-pair ("normal") RoPE equals HF's rotate-half RoPE: within a head of d rows, HF row
+// i*(d/2) + j (half i in {0,1}, j < d/2) is stored at GGUF row 2*j + i. We undo it on load (a copy of
+// those two tensors per layer, whole rows, so quantized rows stay valid since blocks lie along
+// rows) and redo it in AddHfTensorToGguf. Qwen2 and Sigma files are not permuted.
+//
+// Metadata: llama.* / qwen2.* keys as llama.cpp writes them (embedding_length, block_count,
+// feed_forward_length, context_length, attention.head_count, attention.head_count_kv,
+// attention.key_length, attention.layer_norm_rms_epsilon, rope.freq_base, rope.dimension_count,
+// rope.scaling.type / factor). Sigma (DiffQKV) files use general.architecture "sigma" and the same
+// keys under "sigma.", except that attention.head_count_kv is replaced by
+//   sigma.attention.key_head_count    (u32) K heads
+//   sigma.attention.value_head_count  (u32) V heads
+//   sigma.aug_q_intermediate_size     (u32) augmented-Q width, 0 or absent = none
+// and sigma.attention.key_length is the shared head_dim. Tokenizer keys: tokenizer.ggml.*.
+// Thread safety: GgufWeightSource is immutable after Open.
+#ifndef SIGMA_ENGINE_GGUF_GGUF_MODEL_H_
+#define SIGMA_ENGINE_GGUF_GGUF_MODEL_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/base/status.h"
+#include "engine/gguf/gguf_file.h"
+#include "engine/gguf/gguf_writer.h"
+#include "engine/loader/model_config.h"
+#include "engine/loader/model_weights.h"
+
+namespace sigma {
+
+// "blk.3.attn_q.weight" -> "model.layers.3.self_attn.q_proj.weight"; unknown names unchanged.
+std::string GgufToHfTensorName(std::string_view gguf_name);
+// The inverse; unknown names unchanged.
+std::string HfToGgufTensorName(std::string_view hf_name);
+
+// Reads the hyperparameters (and bos/eos ids) of a llama, qwen2 or sigma GGUF file.
+StatusOr<ModelConfig> ModelConfigFromGguf(const GgufFile& file);
+
+// Rows of a [rows, ...] tensor (`row_bytes` each), heads of `head_dim` rows: permute == true goes
+// HF -> GGUF order, false undoes it. INVALID_ARGUMENT when rows is not n_heads * head_dim or
+// head_dim is odd.
+Status PermuteQkRows(std::span<const uint8_t> in, int64_t rows, size_t row_bytes, int64_t n_heads,
+                     bool to_gguf, std::vector<uint8_t>* out);
+
+class GgufWeightSource : public WeightSource {
+ public:
+  // Maps every tensor of `file` to its HF name, undoing the Q/K permutation for llama files.
+  static StatusOr<std::shared_ptr<GgufWeightSource>> Create(std::shared_ptr<const GgufFile> file,
+                                                            const ModelConfig& config);
+
+  const std::map<std::string, TensorView>& tensors() const override { return tensors_; }
+  std::vector<std::string> files() const override { return {file_->path()}; }
+  const GgufFile& file() const { return *file_; }
+
+ private:
+  GgufWeightSource() = default;
+  std::shared_ptr<const GgufFile> file_;
+  std::map<std::string, TensorView> tensors_;
+  std::vector<std::vector<uint8_t>> owned_;  // un-permuted copies of q/k tensors
+};
+
+// Opens a GGUF model file: config from metadata, weights bound with BindWeights.
+StatusOr<ModelWeights> LoadGguf(const std::string& path);
+
+// Writes `config` as GGUF metadata (general.architecture and the arch.* keys above).
+void AddModelConfigToGguf(const ModelConfig& config, GgufWriter* writer);
+// Adds one HF-named tensor under its GGUF name, permuting q/k rows for llama configs.
+Status AddHfTensorToGguf(const ModelConfig& config, const TensorView& view, GgufWriter* writer);
+
+}  // namespace sigma
+
+#endif  // SIGMA_ENGINE_GGUF_GGUF_MODEL_H_

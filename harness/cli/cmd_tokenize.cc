@@ -1,0 +1,90 @@
+// sigma-eval tokenize: encode text to token ids (a JSON array on stdout), or decode ids to text.
+//
+//   sigma-eval tokenize --model PATH (--text T | --file F) [--add-special] [--decode]
+//
+// PATH is a model folder (its tokenizer.json), a tokenizer.json file, or a .gguf file. With
+// --decode the input is a list of ids ("[1, 2, 3]" or "1 2 3") and the text is printed as is.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "engine/base/file.h"
+#include "engine/tokenizer/tokenizer.h"
+#include "harness/cli/commands.h"
+#include "harness/cli/flags.h"
+
+namespace sigma::cli {
+namespace {
+
+StatusOr<std::vector<int32_t>> ParseIds(const std::string& text) {
+  std::vector<int32_t> ids;
+  size_t i = 0;
+  while (i < text.size()) {
+    const char c = text[i];
+    if (c == '[' || c == ']' || c == ',' || c == ' ' || c == '\n' || c == '\t' || c == '\r') {
+      ++i;
+      continue;
+    }
+    size_t end = i;
+    while (end < text.size() && ((text[end] >= '0' && text[end] <= '9') || (end == i && text[end] == '-'))) ++end;
+    if (end == i || end - i > 10) {
+      return InvalidArgumentError("--decode: expected token ids, got '", text.substr(i, 20), "'");
+    }
+    const long long v = std::stoll(text.substr(i, end - i));
+    if (v < 0 || v > INT32_MAX) return InvalidArgumentError("--decode: token id ", v, " out of range");
+    ids.push_back(static_cast<int32_t>(v));
+    i = end;
+  }
+  return ids;
+}
+
+Status Run(const std::string& model, const std::string& input, bool decode, bool add_special) {
+  SIGMA_ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tokenizer, Tokenizer::Open(model));
+  if (decode) {
+    SIGMA_ASSIGN_OR_RETURN(std::vector<int32_t> ids, ParseIds(input));
+    const std::string text = tokenizer->Decode(ids);
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    return Status::Ok();
+  }
+  const std::vector<int32_t> ids = tokenizer->Encode(input, add_special);
+  std::string out = "[";
+  for (size_t k = 0; k < ids.size(); ++k) {
+    if (k) out += ", ";
+    out += std::to_string(ids[k]);
+  }
+  out += "]\n";
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return Status::Ok();
+}
+
+}  // namespace
+
+int RunTokenize(const Args& args) {
+  std::string model, text, file;
+  bool decode = false, add_special = false;
+  Flags flags("tokenize", "sigma-eval tokenize --model PATH (--text T | --file F) [--decode]",
+              "Encodes text to token ids (JSON array), or decodes ids to text.");
+  flags.String("model", &model, "model folder, tokenizer.json or .gguf file");
+  flags.String("text", &text, "input text (ids with --decode)");
+  flags.String("file", &file, "read the input from this file instead");
+  flags.Bool("decode", &decode, "decode ids to text");
+  flags.Bool("add-special", &add_special, "add the tokenizer's BOS/EOS template tokens");
+  if (Status s = flags.Parse(args); !s.ok()) return ReportError("tokenize", s);
+  if (flags.help_requested()) {
+    std::printf("%s", flags.Help().c_str());
+    return kExitOk;
+  }
+  if (model.empty()) return ReportError("tokenize", InvalidArgumentError("--model is required"));
+  if (flags.was_set("text") == !file.empty()) {
+    return ReportError("tokenize", InvalidArgumentError("give exactly one of --text and --file"));
+  }
+  if (!file.empty()) {
+    StatusOr<std::string> read = ReadFile(file);
+    if (!read.ok()) return ReportError("tokenize", read.status());
+    text = std::move(*read);
+  }
+  if (Status s = Run(model, text, decode, add_special); !s.ok()) return ReportError("tokenize", s);
+  return kExitOk;
+}
+
+}  // namespace sigma::cli

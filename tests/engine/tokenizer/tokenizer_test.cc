@@ -1,0 +1,226 @@
+// Tokenizer unit tests on small hand-built vocabularies (no model files needed).
+#include "engine/tokenizer/tokenizer.h"
+
+#include <gtest/gtest.h>
+
+#include "engine/gguf/gguf_writer.h"
+
+namespace sigma {
+namespace {
+
+using Ids = std::vector<int32_t>;
+
+TEST(PreTokenizerTest, ByteLevelMapIsABijection) {
+  const ByteLevelMap& map = ByteLevelMap::Get();
+  EXPECT_EQ(map.Encode(' '), "\xc4\xa0");  // U+0120 'Ġ'
+  EXPECT_EQ(map.Encode('\n'), "\xc4\x8a");  // U+010A 'Ċ'
+  EXPECT_EQ(map.Encode('a'), "a");
+  for (int b = 0; b < 256; ++b) {
+    uint32_t cp;
+    bool valid;
+    const std::string& s = map.Encode(static_cast<uint8_t>(b));
+    ASSERT_EQ(Utf8Next(s, 0, &cp, &valid), s.size());
+    EXPECT_EQ(map.Decode(cp), b);
+  }
+}
+
+std::vector<std::string> Split(std::string_view pattern, std::string_view text) {
+  auto splitter = RegexSplitter::Compile(pattern);
+  EXPECT_TRUE(splitter.ok()) << splitter.status().ToString();
+  std::vector<std::string_view> pieces;
+  (*splitter)->Split(text, &pieces);
+  return {pieces.begin(), pieces.end()};
+}
+
+TEST(PreTokenizerTest, Gpt2AndLlama3Patterns) {
+  EXPECT_EQ(Split(kGpt2Pattern, "Hello world's  12ab!!\n\n x"),
+            (std::vector<std::string>{"Hello", " world", "'s", " ", " 12", "ab", "!!", "\n\n", " x"}));
+  EXPECT_EQ(Split(kLlama3Pattern, "I'M 12345 go\n\n  ok"),
+            (std::vector<std::string>{"I", "'M", " ", "123", "45", " go", "\n\n", " ", " ok"}));
+  EXPECT_EQ(Split(kDigitsIndividualPattern, "a12"), (std::vector<std::string>{"a", "1", "2"}));
+  // U+0085 and U+3000 are whitespace for HF (Oniguruma), also here.
+  EXPECT_EQ(Split(kGpt2Pattern, "a\xc2\x85" "b"), (std::vector<std::string>{"a", "\xc2\x85", "b"}));
+  // Invalid UTF-8 never matches a class but is kept as a piece.
+  EXPECT_EQ(Split(kGpt2Pattern, "ab\xff\xfe cd"),
+            (std::vector<std::string>{"ab", "\xff\xfe", " cd"}));
+  EXPECT_FALSE(RegexSplitter::Compile("(unclosed").ok());
+}
+
+// Byte-level vocab: the 256 byte symbols, then merged tokens.
+Tokenizer::Spec ByteLevelSpec() {
+  Tokenizer::Spec spec;
+  spec.source = "test";
+  spec.kind = Tokenizer::Kind::kByteLevel;
+  for (int b = 0; b < 256; ++b) spec.vocab.push_back(ByteLevelMap::Get().Encode(static_cast<uint8_t>(b)));
+  spec.vocab.push_back("he");          // 256
+  spec.vocab.push_back("ll");          // 257
+  spec.vocab.push_back("hell");        // 258
+  spec.vocab.push_back("hello");       // 259
+  spec.vocab.push_back("\xc4\xa0w");   // 260 " w"
+  spec.vocab.push_back("<|end|>");     // 261
+  spec.merges = {{"h", "e"}, {"l", "l"}, {"he", "ll"}, {"hell", "o"}, {"\xc4\xa0", "w"}};
+  spec.split_patterns = {std::string(kGpt2Pattern)};
+  spec.added = {{"<|end|>", 261, true, false, false}};
+  spec.eos_ids = {261};
+  return spec;
+}
+
+TEST(TokenizerTest, ByteLevelMergesByRank) {
+  auto tok = Tokenizer::FromSpec(ByteLevelSpec());
+  ASSERT_TRUE(tok.ok()) << tok.status().ToString();
+  EXPECT_EQ((*tok)->Encode("hello", false), (Ids{259}));
+  EXPECT_EQ((*tok)->Encode("hello world", false), (Ids{259, 260, 'o', 'r', 'l', 'd'}));
+  EXPECT_EQ((*tok)->Encode("hellhello<|end|>x", false), (Ids{258, 259, 261, 'x'}));
+  EXPECT_EQ((*tok)->Decode((*tok)->Encode("hello world<|end|>", false)), "hello world<|end|>");
+  EXPECT_EQ((*tok)->Decode(Ids{259, 261}, true), "hello");
+  EXPECT_EQ((*tok)->Decode(Ids{-1, 99999, 259}), "hello");
+  EXPECT_TRUE((*tok)->IsSpecial(261));
+  EXPECT_EQ((*tok)->TokenId("hell"), 258);
+}
+
+TEST(TokenizerTest, ByteLevelRoundTripsInvalidUtf8) {
+  auto tok = Tokenizer::FromSpec(ByteLevelSpec());
+  ASSERT_TRUE(tok.ok());
+  const std::string nasty("\xff\xfe\x00 \xc3\x28 \xed\xa0\x80 \xf4\x90\x80\x80 hello\x80", 24);
+  const Ids ids = (*tok)->Encode(nasty, false);
+  EXPECT_EQ((*tok)->Decode(ids), nasty);
+  EXPECT_EQ(ids[0], 0xff);
+}
+
+TEST(TokenizerTest, AddedTokensLstripRstripAndLongestMatch) {
+  Tokenizer::Spec spec = ByteLevelSpec();
+  spec.vocab.push_back("<|end|>x");  // 262, a longer added token sharing the prefix
+  spec.added.push_back({"<|end|>x", 262, false, true, true});
+  auto tok = Tokenizer::FromSpec(std::move(spec));
+  ASSERT_TRUE(tok.ok());
+  EXPECT_EQ((*tok)->Encode("a <|end|>x  b", false), (Ids{'a', 262, 'b'}));
+  EXPECT_EQ((*tok)->Encode("a <|end|> b", false), (Ids{'a', ' ', 261, ' ', 'b'}));
+  EXPECT_FALSE((*tok)->IsSpecial(262));
+}
+
+TEST(TokenizerTest, IgnoreMergesEmitsWholeVocabEntries) {
+  Tokenizer::Spec spec = ByteLevelSpec();
+  spec.merges.clear();
+  spec.ignore_merges = true;
+  auto tok = Tokenizer::FromSpec(std::move(spec));
+  ASSERT_TRUE(tok.ok());
+  EXPECT_EQ((*tok)->Encode("hello", false), (Ids{259}));
+  EXPECT_EQ((*tok)->Encode("hellox", false).size(), 6u);
+}
+
+TEST(TokenizerTest, BadSpecsAreErrors) {
+  Tokenizer::Spec spec = ByteLevelSpec();
+  spec.merges.push_back({"zz", "q"});
+  EXPECT_EQ(Tokenizer::FromSpec(spec).status().code(), StatusCode::kInvalidArgument);
+  spec = ByteLevelSpec();
+  spec.eos_ids = {100000};
+  EXPECT_FALSE(Tokenizer::FromSpec(spec).ok());
+  spec = ByteLevelSpec();
+  spec.split_patterns = {"(?<"};
+  EXPECT_FALSE(Tokenizer::FromSpec(spec).ok());
+}
+
+// SentencePiece-style from GGUF metadata: merges by score, byte fallback, U+2581 for spaces.
+std::string SpmGguf() {
+  GgufWriter w;
+  std::vector<std::string> tokens = {"<unk>", "<s>", "</s>"};
+  std::vector<float> scores = {0, 0, 0};
+  std::vector<int32_t> types = {2, 3, 3};
+  for (int b = 0; b < 256; ++b) {
+    char buf[8];
+    std::snprintf(buf, sizeof(buf), "<0x%02X>", b);
+    tokens.push_back(buf);
+    scores.push_back(0);
+    types.push_back(6);
+  }
+  for (const auto& [t, s] : std::vector<std::pair<std::string, float>>{
+           {"\xe2\x96\x81", -1}, {"h", -2}, {"i", -2}, {"hi", -3}, {"\xe2\x96\x81hi", -0.5f},
+           {"\xc3\xa9", -5}}) {
+    tokens.push_back(t);
+    scores.push_back(s);
+    types.push_back(1);
+  }
+  w.SetString("tokenizer.ggml.model", "llama");
+  w.SetStringArray("tokenizer.ggml.tokens", tokens);
+  w.SetF32Array("tokenizer.ggml.scores", scores);
+  w.SetI32Array("tokenizer.ggml.token_type", types);
+  w.SetU32("tokenizer.ggml.bos_token_id", 1);
+  w.SetU32("tokenizer.ggml.eos_token_id", 2);
+  w.SetU32("tokenizer.ggml.unknown_token_id", 0);
+  return w.Serialize();
+}
+
+TEST(TokenizerTest, SentencePieceFromGguf) {
+  auto file = GgufFile::FromBytes(SpmGguf(), "spm.gguf");
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  auto tok = Tokenizer::FromGguf(**file);
+  ASSERT_TRUE(tok.ok()) << tok.status().ToString();
+  const int32_t sp = 259, h = 260, hi = 262, sphi = 263, e_acute = 264;
+  EXPECT_EQ((*tok)->Encode("hi", true), (Ids{1, sphi}));
+  EXPECT_EQ((*tok)->Encode("hi hi", false), (Ids{sphi, sphi}));
+  EXPECT_EQ((*tok)->Encode("h\xc3\xa9!", false), (Ids{sp, h, e_acute, 3 + '!'}));
+  EXPECT_EQ((*tok)->Decode(Ids{1, sphi, sphi, 3 + '!'}), "<s> hi hi!");
+  EXPECT_EQ((*tok)->Decode(Ids{sphi, 3 + '!'}), "hi!");
+  const std::string bytes("hi \xff x\xe4\xb8\xad", 9);
+  EXPECT_EQ((*tok)->Decode((*tok)->Encode(bytes, false)), bytes);
+  (void)hi;
+}
+
+TEST(TokenizerTest, GgufTypeConfusionIsRejected) {
+  GgufWriter w;
+  w.SetString("tokenizer.ggml.model", "llama");
+  w.SetStringArray("tokenizer.ggml.tokens", {"a", "b"});
+  w.SetI32Array("tokenizer.ggml.scores", {1, 2});  // i32 where f32 is required
+  auto file = GgufFile::FromBytes(w.Serialize(), "conf.gguf");
+  ASSERT_TRUE(file.ok());
+  auto tok = Tokenizer::FromGguf(**file);
+  EXPECT_EQ(tok.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(tok.status().message().find("tokenizer.ggml.scores"), std::string::npos);
+  GgufWriter w2;
+  w2.SetString("tokenizer.ggml.model", "gpt2");
+  w2.SetString("tokenizer.ggml.pre", "mystery");
+  w2.SetStringArray("tokenizer.ggml.tokens", {"a"});
+  w2.SetStringArray("tokenizer.ggml.merges", {});
+  auto f2 = GgufFile::FromBytes(w2.Serialize(), "pre.gguf");
+  EXPECT_EQ(Tokenizer::FromGguf(**f2).status().code(), StatusCode::kUnimplemented);
+}
+
+TEST(TokenizerJsonTest, Llama3StyleWithTemplateProcessing) {
+  const std::string json = R"({
+    "added_tokens": [{"id": 5, "content": "<|begin_of_text|>", "special": true}],
+    "normalizer": null,
+    "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
+      {"type": "Split", "pattern": {"Regex": "(?i:'s|'t)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"},
+       "behavior": "Isolated", "invert": false},
+      {"type": "ByteLevel", "add_prefix_space": false, "use_regex": false}]},
+    "post_processor": {"type": "TemplateProcessing",
+      "single": [{"SpecialToken": {"id": "<|begin_of_text|>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}],
+      "special_tokens": {}},
+    "decoder": {"type": "ByteLevel"},
+    "model": {"type": "BPE", "ignore_merges": true,
+      "vocab": {"a": 0, "b": 1, "ab": 2, "\u0120": 3, "\u0120ab": 4},
+      "merges": [["a", "b"], "\u0120 ab"]}
+  })";
+  auto tok = Tokenizer::FromTokenizerJsonText(json, "t.json");
+  ASSERT_TRUE(tok.ok()) << tok.status().ToString();
+  EXPECT_EQ((*tok)->Encode("ab ab", true), (Ids{5, 2, 4}));
+  EXPECT_EQ((*tok)->Decode(Ids{5, 2, 4}, true), "ab ab");
+}
+
+TEST(TokenizerJsonTest, UnsupportedComponentsAreNamed) {
+  auto tok = Tokenizer::FromTokenizerJsonText(
+      R"({"model": {"type": "WordPiece", "vocab": {}}, "decoder": {"type": "ByteLevel"}})", "w.json");
+  EXPECT_EQ(tok.status().code(), StatusCode::kUnimplemented);
+  tok = Tokenizer::FromTokenizerJsonText(
+      R"({"normalizer": {"type": "Lowercase"}, "model": {"type": "BPE", "vocab": {"a": 0}}})", "n.json");
+  EXPECT_NE(tok.status().message().find("Lowercase"), std::string::npos);
+  tok = Tokenizer::FromTokenizerJsonText("{", "bad.json");
+  EXPECT_EQ(tok.status().code(), StatusCode::kInvalidArgument);
+  tok = Tokenizer::FromTokenizerJsonText(
+      R"({"pre_tokenizer": {"type": "ByteLevel"}, "model": {"type": "BPE", "vocab": {"a": 0}, "merges": ["a q"]}})",
+      "m.json");
+  EXPECT_NE(tok.status().message().find("merge #0"), std::string::npos) << tok.status().ToString();
+}
+
+}  // namespace
+}  // namespace sigma
