@@ -1,0 +1,437 @@
+#include "tasks/task.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "engine/base/file.h"
+#include "engine/base/json.h"
+#include "engine/base/sha256.h"
+#include "tasks/fewshot.h"
+#include "tasks/jsonl.h"
+
+namespace sigma::tasks {
+namespace {
+
+constexpr double kLn2 = 0.69314718055994530942;
+
+bool IsMeanMetric(const std::string& base) {
+  return base == "exact_match" || base == "f1" || base == "acc" || base == "acc_norm" ||
+         base.rfind("pass@", 0) == 0;
+}
+
+std::string RawLoglikelihoods(const std::vector<Response>& responses) {
+  std::string out = "[";
+  for (const Response& r : responses) {
+    for (const LoglikelihoodResult& ll : r.loglikelihoods) {
+      if (out.size() > 1) out += ",";
+      char buffer[64];
+      std::snprintf(buffer, sizeof(buffer), "%.17g", ll.logprob);
+      out += StrCat("{\"ll\":", std::isfinite(ll.logprob) ? buffer : "null",
+                    ",\"greedy\":", ll.is_greedy ? "true" : "false",
+                    ",\"tokens\":", ll.num_tokens, "}");
+    }
+  }
+  return out + "]";
+}
+
+std::string RawTexts(const std::vector<Response>& responses) {
+  if (responses.size() == 1) return responses[0].text;
+  std::string out = "[";
+  for (size_t i = 0; i < responses.size(); ++i) {
+    if (i > 0) out += ",";
+    AppendJsonString(responses[i].text, &out);
+  }
+  return out + "]";
+}
+
+double Stat(const SampleScore& s, const std::string& key) {
+  auto it = s.stats.find(key);
+  return it == s.stats.end() ? std::numeric_limits<double>::quiet_NaN() : it->second;
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<Task>> Task::Load(const std::string& config_path,
+                                           const TaskLoadOptions& options) {
+  if (!FileExists(config_path)) return NotFoundError(config_path, ": task config not found");
+  SIGMA_ASSIGN_OR_RETURN(std::string text, ReadFile(config_path));
+  SIGMA_ASSIGN_OR_RETURN(TaskConfig config, ParseTaskConfig(text, config_path, options));
+  Sha256 hash;
+  hash.Update(text);
+  std::map<std::string, std::vector<Document>> loaded;
+  for (const std::string& split : {config.test_split, config.fewshot_split}) {
+    if (loaded.count(split) > 0) continue;
+    const std::string& path = config.splits.at(split);
+    if (!FileExists(path)) {
+      return NotFoundError(config_path, ": dataset split '", split, "': file '", path,
+                           "' not found");
+    }
+    SIGMA_ASSIGN_OR_RETURN(std::string data, ReadFile(path));
+    hash.Update(StrCat("\n", split, "\n", data.size(), "\n"));
+    hash.Update(data);
+    SIGMA_ASSIGN_OR_RETURN(loaded[split], ParseJsonl(data, path, config.doc_id_field));
+  }
+  std::vector<Document> docs = loaded[config.test_split];
+  std::vector<Document> pool = loaded[config.fewshot_split];
+  return Create(std::move(config), std::move(docs), std::move(pool), hash.FinalHex());
+}
+
+StatusOr<std::unique_ptr<Task>> Task::Create(TaskConfig config, std::vector<Document> docs,
+                                             std::vector<Document> fewshot_pool,
+                                             std::string hash) {
+  std::unique_ptr<Task> task(new Task());
+  task->fewshot_is_test_ = config.fewshot_split == config.test_split;
+  task->config_ = std::move(config);
+  task->docs_ = std::move(docs);
+  task->fewshot_pool_ = task->fewshot_is_test_ ? task->docs_ : std::move(fewshot_pool);
+  task->hash_ = std::move(hash);
+  SIGMA_RETURN_IF_ERROR(task->Init());
+  return task;
+}
+
+Status Task::Init() {
+  if (docs_.empty()) {
+    return InvalidArgumentError(config_.config_path, ": split '", config_.test_split,
+                                "' has no documents");
+  }
+  for (size_t i = 0; i < config_.metrics.size(); ++i) {
+    SIGMA_ASSIGN_OR_RETURN(ExactMatcher m,
+                           ExactMatcher::Create(config_.metrics[i].exact_match,
+                                                StrCat(config_.config_path, ": metrics[", i, "]")));
+    matchers_.push_back(std::move(m));
+  }
+  return Status::Ok();
+}
+
+std::string Task::version() const {
+  return StrCat(config_.version, "-", hash_.substr(0, 12));
+}
+
+Status Task::Context(const Document& doc, Status status) const {
+  return status.WithContext(StrCat("task ", config_.name, ", document '", doc.id, "'"));
+}
+
+StatusOr<std::vector<size_t>> Task::FewshotExamples(const Document& doc) const {
+  std::vector<size_t> candidates;
+  const rapidjson::Value* key = nullptr;
+  if (!config_.fewshot_same_field.empty()) {
+    auto it = doc.fields->FindMember(config_.fewshot_same_field.c_str());
+    if (it == doc.fields->MemberEnd()) {
+      return NotFoundError("few-shot same_field '", config_.fewshot_same_field,
+                           "' is missing from the document");
+    }
+    key = &it->value;
+  }
+  for (size_t i = 0; i < fewshot_pool_.size(); ++i) {
+    if (key != nullptr) {
+      auto it = fewshot_pool_[i].fields->FindMember(config_.fewshot_same_field.c_str());
+      if (it == fewshot_pool_[i].fields->MemberEnd() || it->value != *key) continue;
+    }
+    candidates.push_back(i);
+  }
+  std::optional<size_t> exclude;
+  if (fewshot_is_test_) exclude = static_cast<size_t>(doc.index);
+  return SampleFewshot(candidates, static_cast<size_t>(config_.num_fewshot),
+                       config_.fewshot_seed, doc.id, exclude);
+}
+
+StatusOr<size_t> Task::GoldIndex(const Document& doc, size_t num_choices) const {
+  SIGMA_ASSIGN_OR_RETURN(std::string gold, config_.gold.Render(*doc.fields));
+  if (config_.choice_labels.present) {
+    SIGMA_ASSIGN_OR_RETURN(std::vector<std::string> labels,
+                           config_.choice_labels.Render(*doc.fields));
+    auto it = std::find(labels.begin(), labels.end(), gold);
+    if (it == labels.end()) {
+      std::string all;
+      for (const auto& l : labels) all += (all.empty() ? "" : ", ") + l;
+      return InvalidArgumentError("gold '", gold, "' is not one of the choice labels [", all, "]");
+    }
+    return static_cast<size_t>(it - labels.begin());
+  }
+  char* end = nullptr;
+  const long long index = std::strtoll(gold.c_str(), &end, 10);
+  if (gold.empty() || *end != '\0' || index < 0 || static_cast<size_t>(index) >= num_choices) {
+    return InvalidArgumentError("gold '", gold, "' is not a choice index 0..", num_choices - 1);
+  }
+  return static_cast<size_t>(index);
+}
+
+StatusOr<std::string> Task::ExampleTarget(const Document& doc) const {
+  if (!config_.target.empty()) return config_.target.Render(*doc.fields);
+  SIGMA_ASSIGN_OR_RETURN(std::vector<std::string> choices, config_.choices.Render(*doc.fields));
+  SIGMA_ASSIGN_OR_RETURN(size_t gold, GoldIndex(doc, choices.size()));
+  return choices[gold];
+}
+
+StatusOr<std::string> Task::BuildPrompt(const Document& doc) const {
+  std::string prompt;
+  if (!config_.preamble.empty()) {
+    SIGMA_ASSIGN_OR_RETURN(prompt, config_.preamble.Render(*doc.fields));
+  }
+  if (config_.num_fewshot > 0) {
+    auto examples = FewshotExamples(doc);
+    if (!examples.ok()) return Context(doc, examples.status());
+    for (size_t i : *examples) {
+      const Document& ex = fewshot_pool_[i];
+      auto text = config_.prompt.Render(*ex.fields);
+      if (!text.ok()) return Context(ex, text.status().WithContext("few-shot example"));
+      auto target = ExampleTarget(ex);
+      if (!target.ok()) return Context(ex, target.status().WithContext("few-shot example"));
+      prompt += *text + config_.target_delimiter + *target + config_.fewshot_delimiter;
+    }
+  }
+  auto text = config_.prompt.Render(*doc.fields);
+  if (!text.ok()) return Context(doc, text.status());
+  return prompt + *text;
+}
+
+StatusOr<std::vector<Request>> Task::BuildRequests(const Document& doc) const {
+  Request request;
+  request.type = config_.request_type;
+  if (config_.request_type == RequestType::kLoglikelihoodRolling) {
+    auto text = config_.prompt.Render(*doc.fields);
+    if (!text.ok()) return Context(doc, text.status());
+    request.continuations.push_back(std::move(*text));
+    return std::vector<Request>{std::move(request)};
+  }
+  SIGMA_ASSIGN_OR_RETURN(request.context, BuildPrompt(doc));
+  if (config_.chat_template) {
+    if (!config_.system.empty()) request.chat.push_back({"system", config_.system});
+    request.chat.push_back({"user", request.context});
+  }
+  std::vector<Request> requests;
+  if (config_.request_type == RequestType::kGenerateUntil) {
+    request.stop = config_.until;
+    request.max_tokens = config_.max_tokens;
+    for (int64_t i = 0; i < config_.num_samples; ++i) {
+      request.repeat = static_cast<int>(i);
+      requests.push_back(request);
+    }
+    return requests;
+  }
+  if (config_.request_type == RequestType::kLoglikelihood) {
+    auto gold = config_.gold.Render(*doc.fields);
+    if (!gold.ok()) return Context(doc, gold.status());
+    request.continuations.push_back(config_.target_delimiter + *gold);
+  } else {
+    auto choices = config_.choices.Render(*doc.fields);
+    if (!choices.ok()) return Context(doc, choices.status());
+    auto gold = GoldIndex(doc, choices->size());  // validated now, so bad data fails early
+    if (!gold.ok()) return Context(doc, gold.status());
+    for (const std::string& choice : *choices) {
+      request.continuations.push_back(config_.target_delimiter + choice);
+    }
+  }
+  requests.push_back(std::move(request));
+  return requests;
+}
+
+std::string Task::MetricSuffix(size_t filter) const {
+  return config_.filters.size() > 1 ? "," + config_.filters[filter].name() : "";
+}
+
+Status Task::ScoreGenerate(const Document& doc, const std::vector<Response>& responses,
+                           SampleScore* score) const {
+  std::vector<std::string> texts;
+  for (const Response& r : responses) texts.push_back(r.text);
+  SIGMA_ASSIGN_OR_RETURN(std::vector<std::string> golds, config_.gold.RenderList(*doc.fields));
+  score->target = golds.empty() ? "" : golds[0];
+  for (size_t f = 0; f < config_.filters.size(); ++f) {
+    SIGMA_ASSIGN_OR_RETURN(std::vector<std::string> answers, config_.filters[f].Apply(texts));
+    const std::string answer = answers.empty() ? "" : answers[0];
+    score->extracted_by_filter[config_.filters[f].name()] = answer;
+    if (f == 0) score->extracted = answer;
+    const std::string suffix = MetricSuffix(f);
+    for (size_t m = 0; m < config_.metrics.size(); ++m) {
+      const MetricSpec& spec = config_.metrics[m];
+      if (spec.name == "exact_match" || spec.name == "pass@k") {
+        int64_t correct = 0;
+        for (const std::string& a : answers) {
+          bool hit = false;
+          for (const std::string& g : golds) {
+            SIGMA_ASSIGN_OR_RETURN(bool same, matchers_[m].Matches(a, g));
+            hit = hit || same;
+          }
+          correct += hit ? 1 : 0;
+          if (spec.name == "exact_match") break;  // the first answer only
+        }
+        if (spec.name == "exact_match") {
+          score->metrics["exact_match" + suffix] = correct > 0 ? 1.0 : 0.0;
+          continue;
+        }
+        for (int64_t k : spec.k) {
+          SIGMA_ASSIGN_OR_RETURN(double p, PassAtK(static_cast<int64_t>(answers.size()), correct, k));
+          score->metrics[StrCat("pass@", k, suffix)] = p;
+        }
+      } else if (spec.name == "f1") {
+        double best = 0;
+        for (const std::string& g : golds) best = std::max(best, TokenF1(answer, g));
+        score->metrics["f1" + suffix] = best;
+      } else if (spec.name == "bleu") {
+        BleuStats stats = ComputeBleuStats(answer, golds);
+        score->metrics["bleu" + suffix] = CorpusBleu({stats});
+        std::map<std::string, double> raw;
+        AddBleuStats(stats, &raw);
+        for (const auto& [key, value] : raw) score->stats[key + suffix] = value;
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Status Task::ScoreMultipleChoice(const Document& doc, const std::vector<Response>& responses,
+                                 SampleScore* score) const {
+  SIGMA_ASSIGN_OR_RETURN(std::vector<std::string> choices, config_.choices.Render(*doc.fields));
+  SIGMA_ASSIGN_OR_RETURN(size_t gold, GoldIndex(doc, choices.size()));
+  const std::vector<LoglikelihoodResult>& lls = responses[0].loglikelihoods;
+  if (lls.size() != choices.size()) {
+    score->error = StrCat("backend returned ", lls.size(), " log-likelihoods for ",
+                          choices.size(), " choices");
+    return Status::Ok();
+  }
+  size_t best = 0;
+  size_t best_norm = 0;
+  auto norm = [&](size_t i) {
+    return lls[i].logprob / static_cast<double>(std::max<size_t>(1, choices[i].size()));
+  };
+  for (size_t i = 1; i < choices.size(); ++i) {
+    if (lls[i].logprob > lls[best].logprob) best = i;
+    if (norm(i) > norm(best_norm)) best_norm = i;
+  }
+  score->target = choices[gold];
+  score->extracted = choices[best];
+  score->stats["gold"] = static_cast<double>(gold);
+  score->stats["pred"] = static_cast<double>(best);
+  for (const MetricSpec& spec : config_.metrics) {
+    if (spec.name == "acc") score->metrics["acc"] = best == gold ? 1.0 : 0.0;
+    if (spec.name == "acc_norm") score->metrics["acc_norm"] = best_norm == gold ? 1.0 : 0.0;
+  }
+  return Status::Ok();
+}
+
+void Task::ScoreLoglikelihood(const Document& doc, const std::vector<Response>& responses,
+                              SampleScore* score) const {
+  const LoglikelihoodResult& ll = responses[0].loglikelihoods[0];
+  const double tokens = static_cast<double>(std::max<int64_t>(1, ll.num_tokens));
+  score->stats["ll"] = ll.logprob;
+  score->stats["tokens"] = tokens;
+  if (config_.request_type == RequestType::kLoglikelihood) {
+    auto gold = config_.gold.Render(*doc.fields);
+    score->target = gold.ok() ? *gold : "";
+    for (const MetricSpec& spec : config_.metrics) {
+      if (spec.name == "acc") score->metrics["acc"] = ll.is_greedy ? 1.0 : 0.0;
+      if (spec.name == "perplexity") score->metrics["perplexity"] = std::exp(-ll.logprob / tokens);
+    }
+    return;
+  }
+  auto text = config_.prompt.Render(*doc.fields);
+  const std::string body = text.ok() ? *text : "";
+  const double bytes = static_cast<double>(std::max<size_t>(1, body.size()));
+  const double words = static_cast<double>(std::max<int64_t>(1, CountWords(body)));
+  score->stats["bytes"] = bytes;
+  score->stats["words"] = words;
+  for (const MetricSpec& spec : config_.metrics) {
+    const std::string& n = spec.name;
+    if (n == "perplexity") score->metrics[n] = std::exp(-ll.logprob / tokens);
+    if (n == "word_perplexity") score->metrics[n] = std::exp(-ll.logprob / words);
+    if (n == "byte_perplexity") score->metrics[n] = std::exp(-ll.logprob / bytes);
+    if (n == "bits_per_byte") score->metrics[n] = -ll.logprob / (bytes * kLn2);
+  }
+}
+
+StatusOr<SampleScore> Task::Score(const Document& doc,
+                                  const std::vector<Response>& responses) const {
+  SampleScore score;
+  const bool generate = config_.request_type == RequestType::kGenerateUntil;
+  score.raw_output = generate ? RawTexts(responses) : RawLoglikelihoods(responses);
+  const size_t expected = generate ? static_cast<size_t>(config_.num_samples) : 1;
+  if (responses.size() != expected) {
+    score.error = StrCat("expected ", expected, " responses, got ", responses.size());
+    return score;
+  }
+  for (const Response& r : responses) {
+    if (!r.error.empty()) {
+      score.error = r.error;
+      return score;
+    }
+  }
+  Status status;
+  if (generate) {
+    status = ScoreGenerate(doc, responses, &score);
+  } else if (config_.request_type == RequestType::kMultipleChoice) {
+    status = ScoreMultipleChoice(doc, responses, &score);
+  } else if (responses[0].loglikelihoods.size() != 1) {
+    score.error = StrCat("expected 1 log-likelihood, got ", responses[0].loglikelihoods.size());
+  } else {
+    ScoreLoglikelihood(doc, responses, &score);
+  }
+  if (!status.ok()) return Context(doc, status);
+  if (!score.error.empty()) score.metrics.clear();
+  return score;
+}
+
+std::vector<std::string> Task::MetricNames() const {
+  std::vector<std::string> names;
+  const size_t filters = config_.request_type == RequestType::kGenerateUntil
+                             ? config_.filters.size() : 1;
+  for (size_t f = 0; f < filters; ++f) {
+    const std::string suffix = MetricSuffix(f);
+    for (const MetricSpec& spec : config_.metrics) {
+      if (spec.name == "pass@k") {
+        for (int64_t k : spec.k) names.push_back(StrCat("pass@", k, suffix));
+      } else {
+        names.push_back(spec.name + suffix);
+      }
+    }
+  }
+  return names;
+}
+
+std::vector<Aggregate> Task::AggregateScores(const std::vector<SampleScore>& samples,
+                                             const AggregateOptions& options) const {
+  std::vector<Aggregate> out;
+  for (const std::string& name : MetricNames()) {
+    const std::string base = name.substr(0, name.find(','));
+    const std::string suffix = name.substr(base.size());
+    std::vector<const SampleScore*> used;
+    for (const SampleScore& s : samples) {
+      if (s.error.empty() && s.metrics.count(name) > 0) used.push_back(&s);
+    }
+    const int64_t n = static_cast<int64_t>(used.size());
+    if (IsMeanMetric(base)) {
+      std::vector<double> values;
+      for (const SampleScore* s : used) values.push_back(s->metrics.at(name));
+      out.push_back(AggregateMean(name, values, options));
+    } else if (base == "bleu") {
+      out.push_back(AggregateCorpus(name, n, [&](const std::vector<size_t>& idx) {
+        std::vector<BleuStats> stats;
+        for (size_t i : idx) {
+          std::map<std::string, double> raw;
+          for (const auto& [key, value] : used[i]->stats) {
+            if (key.size() >= suffix.size() &&
+                key.compare(key.size() - suffix.size(), suffix.size(), suffix) == 0) {
+              raw[key.substr(0, key.size() - suffix.size())] = value;
+            }
+          }
+          stats.push_back(BleuStatsFrom(raw));
+        }
+        return CorpusBleu(stats);
+      }, options));
+    } else {
+      const std::string unit = base == "perplexity" ? "tokens" : base == "word_perplexity" ? "words"
+                                                                                          : "bytes";
+      out.push_back(AggregateCorpus(name, n, [&](const std::vector<size_t>& idx) {
+        double ll = 0, units = 0;
+        for (size_t i : idx) {
+          ll += Stat(*used[i], "ll");
+          units += Stat(*used[i], unit);
+        }
+        return base == "bits_per_byte" ? -ll / (units * kLn2) : std::exp(-ll / units);
+      }, options));
+    }
+  }
+  return out;
+}
+
+}  // namespace sigma::tasks

@@ -1,0 +1,116 @@
+// TaskConfig: a task's JSON config, strictly validated (unknown keys and wrong types are errors
+// naming the file and key). Format, with defaults:
+//
+// {
+//   "name": "arc_easy",                 required; [a-z0-9_.-]+
+//   "version": 1,                       required integer; bump when prompts or data change
+//   "description": "...",               for people
+//   "groups": ["arc"],                  names that select several tasks at once
+//   "request_type": "multiple_choice",  generate_until | loglikelihood | loglikelihood_rolling |
+//                                       multiple_choice
+//   "dataset": {
+//     "splits": {"test": "test.jsonl", "dev": "dev.jsonl"},  paths relative to the config's
+//                                       folder, or to <--data-dir>/<name>/ when that is given
+//     "test_split": "test", "fewshot_split": "dev",          fewshot_split defaults to test_split
+//     "doc_id_field": "id"              default: the record's index
+//   },
+//   "prompt": {
+//     "preamble": "",                   template placed before everything (before the few-shot)
+//     "template": "Question: {{question}}\nAnswer:",          required (see template.h)
+//     "target": "{{answer}}",           the answer shown after few-shot examples
+//     "gold": "{{answer}}",             what scoring compares with (default: target); for
+//                                       multiple_choice an index, or a label in choice_labels
+//     "choices": "{{choices.text}}" or ["{{sol1}}", "{{sol2}}"],   multiple_choice only
+//     "choice_labels": "{{choices.label}}" or ["false", "true"],    maps gold to an index
+//     "target_delimiter": " ", "fewshot_delimiter": "\n\n",
+//     "chat_template": false, "system": ""       chat: send the prompt as chat messages
+//   },
+//   "fewshot": {"num": 0, "seed": 1234, "same_field": "subject"},  same_field: examples only
+//                                       from docs with the same value of that field
+//   "generation": {"until": ["\n\n"], "max_tokens": 256, "num_samples": 1},
+//   "filters": [ see filters.h ],       generate_until only; default one pipeline "none"
+//   "metrics": [{"name": "exact_match", "ignore_case": true, "ignore_punctuation": false,
+//                "regexes_to_ignore": [","]}, {"name": "pass@k", "k": [1, 5]}, ...]
+// }
+// Metrics by request type: generate_until: exact_match, f1, bleu, pass@k; loglikelihood: acc,
+// perplexity; loglikelihood_rolling: perplexity, word_perplexity, byte_perplexity,
+// bits_per_byte; multiple_choice: acc, acc_norm.
+// Thread safety: immutable after parsing.
+#ifndef SIGMA_TASKS_TASK_CONFIG_H_
+#define SIGMA_TASKS_TASK_CONFIG_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "engine/base/status.h"
+#include "tasks/filters.h"
+#include "tasks/metrics.h"
+#include "tasks/template.h"
+#include "tasks/types.h"
+
+namespace sigma::tasks {
+
+struct MetricSpec {
+  std::string name;                   // "exact_match", "acc_norm", "pass@k", ...
+  ExactMatcher::Options exact_match;  // exact_match and pass@k (what counts as correct)
+  std::vector<int64_t> k;             // pass@k
+};
+
+// A list given either as one template resolving to a list, or as a list of templates.
+struct TemplateList {
+  bool present = false;
+  bool from_field = false;
+  Template field;
+  std::vector<Template> items;
+  StatusOr<std::vector<std::string>> Render(const rapidjson::Value& doc) const;
+};
+
+struct TaskConfig {
+  std::string name;
+  int64_t version = 0;
+  std::string description;
+  std::vector<std::string> groups;
+  RequestType request_type = RequestType::kGenerateUntil;
+
+  std::string config_path;
+  std::map<std::string, std::string> splits;  // split name -> resolved path
+  std::string test_split = "test";
+  std::string fewshot_split;
+  std::string doc_id_field;
+
+  Template preamble;
+  Template prompt;
+  Template target;
+  Template gold;
+  TemplateList choices;
+  TemplateList choice_labels;
+  std::string target_delimiter = " ";
+  std::string fewshot_delimiter = "\n\n";
+  bool chat_template = false;
+  std::string system;
+
+  int64_t num_fewshot = 0;
+  uint64_t fewshot_seed = 1234;
+  std::string fewshot_same_field;
+
+  std::vector<std::string> until;
+  int64_t max_tokens = 256;
+  int64_t num_samples = 1;
+
+  std::vector<FilterPipeline> filters;
+  std::vector<MetricSpec> metrics;
+};
+
+struct TaskLoadOptions {
+  std::string data_dir;  // when set, dataset paths resolve under <data_dir>/<task name>/
+};
+
+// Parses config text; `path` names it in errors and anchors relative dataset paths.
+StatusOr<TaskConfig> ParseTaskConfig(std::string_view text, const std::string& path,
+                                     const TaskLoadOptions& options = {});
+
+}  // namespace sigma::tasks
+
+#endif  // SIGMA_TASKS_TASK_CONFIG_H_
