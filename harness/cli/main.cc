@@ -24,6 +24,7 @@ constexpr Command kCommands[] = {
     {"logits", RunLogits, "write the float32 logits of one forward pass"},
     {"bench", RunBench, "decode/prefill speed sweep over models x batch x context"},
     {"tokenize", RunTokenize, "encode text to token ids, or decode ids (tokenizer.json or GGUF)"},
+    {"sandbox", RunSandbox, "run one command in the bubblewrap sandbox; print the verdict as JSON"},
     {"device", RunDevice, "describe the compute devices this build can use"},
 };
 
