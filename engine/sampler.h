@@ -29,6 +29,7 @@ int32_t ArgMax(std::span<const float> logits);
 
 class Sampler {
  public:
+  Sampler() : Sampler(SamplingParams{}) {}  // greedy
   explicit Sampler(const SamplingParams& params);
   int32_t Sample(std::span<const float> logits);
 

@@ -24,6 +24,7 @@ inline constexpr int kExitInterrupted = 130;
 int ReportError(const std::string& command, const Status& status);
 
 int RunBench(const Args& args);
+int RunRun(const Args& args);
 int RunLs(const Args& args);
 int RunStatus(const Args& args);
 int RunShow(const Args& args);

@@ -16,6 +16,7 @@ struct Command {
 };
 
 constexpr Command kCommands[] = {
+    {"run", RunRun, "evaluate a model (or recorded outputs) on tasks; results to SQLite"},
     {"ls", RunLs, "list the runs in a results database"},
     {"status", RunStatus, "progress of a run, also while it is running"},
     {"show", RunShow, "aggregated scores of a run"},

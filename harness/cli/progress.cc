@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 
 namespace sigma::cli {
@@ -34,7 +35,9 @@ std::string Progress::FormatDuration(double seconds) {
 std::string Progress::Line(int64_t done, const std::string& note) const {
   const double elapsed =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  const double rate = elapsed > 0 ? done / elapsed : 0;
+  // Rate over what this process did, and only once there is something to measure.
+  const int64_t fresh = done - std::max<int64_t>(first_done_, 0);
+  const double rate = elapsed > 1.0 && fresh > 0 ? fresh / elapsed : 0;
   std::string line = label_ + " ";
   if (total_ > 0) {
     const double frac = std::min(1.0, static_cast<double>(done) / static_cast<double>(total_));
@@ -60,6 +63,7 @@ std::string Progress::Line(int64_t done, const std::string& note) const {
 
 void Progress::Update(int64_t done, const std::string& note) {
   last_done_ = done;
+  if (first_done_ < 0) first_done_ = done;
   const auto now = std::chrono::steady_clock::now();
   if (terminal_) {
     if (now - last_draw_ < std::chrono::milliseconds(100)) return;

@@ -32,6 +32,7 @@ class Progress {
   bool terminal_;
   int64_t last_plain_ = -1;
   int64_t last_done_ = 0;
+  int64_t first_done_ = -1;  // done count at the first update (a resumed run starts > 0)
   std::chrono::steady_clock::time_point start_;
   std::chrono::steady_clock::time_point last_draw_;
 };

@@ -1,0 +1,60 @@
+// Backend: what answers the runner's requests. The embedded engine (engine_backend.h) runs a
+// model; the replay backend (replay_backend.h) returns recorded outputs, e.g. GPT-4's, so they are
+// scored by exactly the same code as live ones.
+//
+// The runner hands a batch of items; the backend fills each item's response and timing. A failure
+// of one request is data (response.error) so the run goes on; a Status error means the backend
+// itself cannot continue (the run stops and can be resumed).
+// Thread safety: implementations are not thread-safe; one runner drives one backend.
+#ifndef SIGMA_HARNESS_BACKENDS_BACKEND_H_
+#define SIGMA_HARNESS_BACKENDS_BACKEND_H_
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "engine/base/status.h"
+#include "tasks/types.h"
+
+namespace sigma::harness {
+
+struct RequestTiming {
+  int64_t prompt_tokens = 0;
+  int64_t new_tokens = 0;
+  double queue_ms = 0;      // waiting for a free slot in the batch
+  double prefill_ms = 0;
+  double ttft_ms = 0;       // from the request's start to its first token
+  double decode_ms = 0;     // the batched decode steps this request took part in (not other
+                            // requests' prefills), so decode tok/s is per-sequence throughput
+  double total_ms = 0;
+  int64_t kv_bytes = 0;     // KV-cache bytes the request held at its longest
+  double PrefillTokensPerSecond() const {
+    return prefill_ms > 0 ? prompt_tokens * 1000.0 / prefill_ms : 0;
+  }
+  double DecodeTokensPerSecond() const {
+    return decode_ms > 0 && new_tokens > 1 ? (new_tokens - 1) * 1000.0 / decode_ms : 0;
+  }
+};
+
+struct BackendItem {
+  std::string task;
+  std::string doc_id;
+  const tasks::Request* request = nullptr;  // owned by the runner
+  tasks::Response response;
+  RequestTiming timing;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  // What runs.model records: a model path, or "replay:FILE".
+  virtual std::string Describe() const = 0;
+  // Canonical JSON describing what determines outputs (model file hashes, sampling, dtype), for
+  // the run fingerprint.
+  virtual std::string FingerprintJson() const = 0;
+  virtual Status Run(std::span<BackendItem> items) = 0;
+};
+
+}  // namespace sigma::harness
+
+#endif  // SIGMA_HARNESS_BACKENDS_BACKEND_H_

@@ -1,0 +1,148 @@
+// EngineBackend::RunGenerate: continuous batching of generate_until requests.
+#include <algorithm>
+#include <chrono>
+
+#include "engine/generate.h"
+#include "harness/backends/engine_backend.h"
+
+namespace sigma::harness {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Ms(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+uint64_t Fnv1a(std::string_view s, uint64_t h) {
+  for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ull;
+  return h;
+}
+
+constexpr int64_t kDefaultMaxTokens = 256;
+
+// One request in the decode batch.
+struct Active {
+  BackendItem* item = nullptr;
+  int seq = 0;
+  Sampler sampler;
+  std::vector<int32_t> tokens;
+  std::string text;
+  int32_t last = 0;
+  int64_t max_tokens = kDefaultMaxTokens;
+  size_t max_stop = 0;  // longest stop string
+  Clock::time_point admitted, first_token;
+  double decode_ms = 0;  // time of the batched decode steps this request took part in
+  bool done = false;
+};
+
+// Position of the earliest stop string in `text` that ends within its last `tail` bytes.
+size_t FindStop(const std::string& text, size_t tail, const std::vector<std::string>& stops,
+                size_t max_stop) {
+  const size_t from = text.size() > tail + max_stop ? text.size() - tail - max_stop : 0;
+  size_t best = std::string::npos;
+  for (const std::string& stop : stops) {
+    if (!stop.empty()) best = std::min(best, text.find(stop, from));
+  }
+  return best;
+}
+
+}  // namespace
+
+Status EngineBackend::RunGenerate(std::span<BackendItem*> items) {
+  Model& model = lm_->model();
+  const std::vector<int32_t> stop_tokens = lm_->StopTokens();
+  const auto vocab = static_cast<size_t>(model.vocab_size());
+  const auto run_start = Clock::now();
+  std::vector<int> free_slots;
+  for (int s = model.num_sequences() - 1; s >= 0; --s) free_slots.push_back(s);
+  std::vector<Active> active;
+  std::vector<float> logits;
+
+  // Takes a sampled token: stop token, stop string, max tokens or full context end the request.
+  auto accept = [&](Active& a, int32_t token) {
+    if (std::find(stop_tokens.begin(), stop_tokens.end(), token) != stop_tokens.end()) {
+      a.done = true;
+      return;
+    }
+    a.tokens.push_back(token);
+    a.last = token;
+    const std::string piece = lm_->TokenPiece(token);
+    a.text += piece;
+    const size_t cut = FindStop(a.text, piece.size(), a.item->request->stop, a.max_stop);
+    if (cut != std::string::npos) {
+      a.text.resize(cut);
+      a.done = true;
+    }
+    if (static_cast<int64_t>(a.tokens.size()) >= a.max_tokens) a.done = true;
+    if (model.SequenceLength(a.seq) >= model.capacity()) a.done = true;
+  };
+  auto finish = [&](Active& a) {
+    const auto now = Clock::now();
+    RequestTiming& t = a.item->timing;
+    t.new_tokens = static_cast<int64_t>(a.tokens.size());
+    t.decode_ms = a.decode_ms;
+    t.total_ms = Ms(a.admitted, now);
+    t.kv_bytes = static_cast<int64_t>(model.kv_bytes_per_token()) * model.SequenceLength(a.seq);
+    a.item->response.text = std::move(a.text);
+    free_slots.push_back(a.seq);
+  };
+  // Prefills one request into a free slot and samples its first token.
+  auto admit = [&](BackendItem* item) -> Status {
+    Active a;
+    a.item = item;
+    a.seq = free_slots.back();
+    a.admitted = Clock::now();
+    item->timing.queue_ms = Ms(run_start, a.admitted);
+    const tasks::Request& req = *item->request;
+    a.max_tokens = req.max_tokens > 0 ? req.max_tokens : kDefaultMaxTokens;
+    for (const std::string& stop : req.stop) a.max_stop = std::max(a.max_stop, stop.size());
+    SamplingParams sampling = options_.sampling;
+    sampling.seed = Fnv1a(item->task + '\0' + item->doc_id, sampling.seed * 1000003u + static_cast<uint64_t>(req.repeat));
+    a.sampler = Sampler(sampling);
+    StatusOr<std::vector<int32_t>> prompt = PromptTokens(req);
+    if (!prompt.ok()) {
+      item->response.error = prompt.status().ToString();
+      return Status::Ok();
+    }
+    if (prompt->empty() || static_cast<int64_t>(prompt->size()) >= model.capacity()) {
+      item->response.error = StrCat("prompt of ", prompt->size(), " tokens does not fit the context of ",
+                                    model.capacity(), " tokens (raise --max-context)");
+      return Status::Ok();
+    }
+    SIGMA_RETURN_IF_ERROR(model.TruncateSequence(a.seq, 0));
+    SIGMA_RETURN_IF_ERROR(model.Prefill(a.seq, *prompt, LogitsMode::kLast, &logits));
+    a.first_token = Clock::now();
+    item->timing.prompt_tokens = static_cast<int64_t>(prompt->size());
+    item->timing.prefill_ms = Ms(a.admitted, a.first_token);
+    item->timing.ttft_ms = item->timing.prefill_ms;
+    free_slots.pop_back();
+    accept(a, a.sampler.Sample(logits));
+    if (a.done) {
+      finish(a);
+    } else {
+      active.push_back(std::move(a));
+    }
+    return Status::Ok();
+  };
+
+  size_t next = 0;
+  while (next < items.size() || !active.empty()) {
+    while (!free_slots.empty() && next < items.size()) SIGMA_RETURN_IF_ERROR(admit(items[next++]));
+    if (active.empty()) continue;
+    std::vector<TokenRow> rows;
+    for (const Active& a : active) rows.push_back({a.seq, a.last});
+    const auto step_start = Clock::now();
+    SIGMA_RETURN_IF_ERROR(model.Forward(rows, LogitsMode::kAll, &logits));
+    const double step_ms = Ms(step_start, Clock::now());
+    for (size_t i = 0; i < active.size(); ++i) {
+      active[i].decode_ms += step_ms;
+      accept(active[i], active[i].sampler.Sample({logits.data() + i * vocab, vocab}));
+      if (active[i].done) finish(active[i]);
+    }
+    std::erase_if(active, [](const Active& a) { return a.done; });
+  }
+  return Status::Ok();
+}
+
+}  // namespace sigma::harness

@@ -1,0 +1,148 @@
+// sigma-eval run: evaluate a model (or recorded outputs) on tasks; results go to SQLite.
+#include <csignal>
+#include <cstdio>
+
+#include "engine/base/json.h"
+#include "engine/language_model.h"
+#include "harness/backends/engine_backend.h"
+#include "harness/backends/replay_backend.h"
+#include "harness/cli/commands.h"
+#include "harness/cli/engine_flags.h"
+#include "harness/cli/progress.h"
+#include "harness/runner/runner.h"
+#include "harness/runner/task_loader.h"
+
+namespace sigma::cli {
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+
+extern "C" void OnSignal(int) { g_interrupted.store(true); }
+
+struct RunFlags {
+  EngineFlags engine;
+  std::string tasks;
+  std::string tasks_dir;
+  std::string data_dir;
+  std::string db = "sigma-eval.db";
+  int64_t limit = 0;
+  int64_t batch = 4;
+  int64_t resume = 0;
+  double temperature = 0.0;
+  int64_t top_k = 0;
+  double top_p = 1.0;
+  int64_t seed = 0;
+  bool json = false;
+};
+
+StatusOr<std::unique_ptr<harness::Backend>> MakeBackend(const RunFlags& f) {
+  const std::string model = f.engine.model.empty() ? DefaultModelPath() : f.engine.model;
+  if (model.rfind("replay:", 0) == 0) {
+    SIGMA_ASSIGN_OR_RETURN(auto replay, harness::ReplayBackend::Open(model.substr(7)));
+    return std::unique_ptr<harness::Backend>(std::move(replay));
+  }
+  EngineFlags engine = f.engine;
+  engine.model = model;
+  SIGMA_ASSIGN_OR_RETURN(EngineOptions options, engine.ToOptions());
+  options.max_sequences = static_cast<int>(std::max<int64_t>(1, f.batch));
+  SIGMA_ASSIGN_OR_RETURN(auto lm, LanguageModel::Open(model, options));
+  harness::EngineBackendOptions backend_options;
+  backend_options.sampling = {f.temperature, static_cast<int>(f.top_k), f.top_p,
+                              static_cast<uint64_t>(f.seed)};
+  SIGMA_ASSIGN_OR_RETURN(auto backend, harness::EngineBackend::Create(std::move(lm), backend_options));
+  return std::unique_ptr<harness::Backend>(std::move(backend));
+}
+
+void PrintSummary(const harness::RunSummary& s, const std::string& db, bool json) {
+  if (json) {
+    std::printf("{\"run\":%lld,\"resumed\":%s,\"new_samples\":%lld,\"elapsed_s\":%.3f,\"results\":[",
+                static_cast<long long>(s.run_id), s.resumed ? "true" : "false",
+                static_cast<long long>(s.new_samples), s.elapsed_s);
+    bool first = true;
+    for (const harness::TaskSummary& t : s.tasks) {
+      for (const store::TaskResultRow& r : t.results) {
+        std::string task;
+        AppendJsonString(t.task, &task);
+        std::printf("%s{\"task\":%s,\"metric\":\"%s\",\"value\":%s,\"stderr\":%s,\"n\":%lld}",
+                    first ? "" : ",", task.c_str(), r.metric.c_str(),
+                    r.value ? StrCat(*r.value).c_str() : "null",
+                    r.stderr_value ? StrCat(*r.stderr_value).c_str() : "null", static_cast<long long>(r.n));
+        first = false;
+      }
+    }
+    std::printf("]}\n");
+    return;
+  }
+  std::printf("run %lld%s: %lld new samples in %.1f s (results in %s)\n", static_cast<long long>(s.run_id),
+              s.resumed ? " (resumed)" : "", static_cast<long long>(s.new_samples), s.elapsed_s, db.c_str());
+  std::printf("%-22s %-30s %10s %10s %6s %7s\n", "task", "metric", "value", "stderr", "n", "errors");
+  for (const harness::TaskSummary& t : s.tasks) {
+    for (const store::TaskResultRow& r : t.results) {
+      std::printf("%-22s %-30s %10.4f %10.4f %6lld %7lld\n", t.task.c_str(), r.metric.c_str(),
+                  r.value.value_or(NAN), r.stderr_value.value_or(NAN), static_cast<long long>(r.n),
+                  static_cast<long long>(t.errors));
+    }
+  }
+}
+
+Status Run(const RunFlags& f) {
+  if (f.tasks.empty()) return InvalidArgumentError("--tasks: required (e.g. mmlu,gsm8k or aimicius)");
+  if (f.limit < 0) return InvalidArgumentError("--limit: expected >= 0");
+  if (f.batch <= 0 || f.batch > 256) return InvalidArgumentError("--batch: expected 1..256");
+  harness::TaskLoadSpec spec{f.tasks, f.tasks_dir, f.data_dir};
+  SIGMA_ASSIGN_OR_RETURN(auto tasks, harness::LoadEvalTasks(spec));
+  SIGMA_ASSIGN_OR_RETURN(auto backend, MakeBackend(f));
+  SIGMA_ASSIGN_OR_RETURN(auto store, store::ResultsStore::Open(f.db));
+  harness::RunOptions options;
+  options.limit = f.limit;
+  options.batch = f.batch;
+  options.resume_run = f.resume;
+  std::string data_dir;
+  AppendJsonString(f.data_dir, &data_dir);
+  options.extra_config = StrCat("{\"data_dir\":", data_dir, "}");
+  harness::Runner runner(*backend, std::move(tasks), *store, options);
+  std::unique_ptr<Progress> bar;
+  auto on_progress = [&](int64_t done, int64_t total, const std::string& task) {
+    if (!bar) bar = std::make_unique<Progress>("run", total);
+    bar->Update(done, task);
+  };
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  SIGMA_ASSIGN_OR_RETURN(harness::RunSummary summary, runner.Run(on_progress, &g_interrupted));
+  if (bar) bar->Finish("done");
+  PrintSummary(summary, f.db, f.json);
+  return Status::Ok();
+}
+
+}  // namespace
+
+int RunRun(const Args& args) {
+  RunFlags f;
+  Flags flags("run", "sigma-eval run --tasks mmlu,gsm8k [--model PATH|replay:FILE] [--limit N] [flags]",
+              "Evaluates a model on tasks and stores every sample, aggregate and speed figure in\n"
+              "the results database. Without --model: the embedded default model. --model\n"
+              "replay:FILE scores recorded outputs (JSONL {task, doc_id, output}) with the same\n"
+              "scorers. Ctrl-C stops between batches; --resume RUN continues a stopped run.");
+  f.engine.Register(flags);
+  flags.String("tasks", &f.tasks, "comma-separated tasks or groups (see tasks/benchmarks, aimicius)");
+  flags.String("tasks-dir", &f.tasks_dir, "folder of task configs (default: the built-in benchmarks)");
+  flags.String("data-dir", &f.data_dir, "folder with full datasets: <data-dir>/<task>/<split>.jsonl");
+  flags.String("db", &f.db, "results database");
+  flags.Int("limit", &f.limit, "documents per task; 0 = all");
+  flags.Int("batch", &f.batch, "documents per batch (= decode batch of the engine)");
+  flags.Int("resume", &f.resume, "continue run RUN (the configuration must be the same)");
+  flags.Double("temperature", &f.temperature, "sampling temperature; 0 = greedy");
+  flags.Int("top-k", &f.top_k, "sampling top-k; 0 = off");
+  flags.Double("top-p", &f.top_p, "sampling top-p");
+  flags.Int("seed", &f.seed, "sampling seed");
+  flags.Bool("json", &f.json, "print the summary as JSON");
+  if (Status s = flags.Parse(args); !s.ok()) return ReportError("run", s);
+  if (flags.help_requested()) {
+    std::printf("%s", flags.Help().c_str());
+    return kExitOk;
+  }
+  if (Status s = Run(f); !s.ok()) return ReportError("run", s);
+  return kExitOk;
+}
+
+}  // namespace sigma::cli
