@@ -7,19 +7,32 @@ namespace sigma {
 
 std::string_view GgufTypeName(GgufType type) {
   switch (type) {
-    case GgufType::kU8: return "u8";
-    case GgufType::kI8: return "i8";
-    case GgufType::kU16: return "u16";
-    case GgufType::kI16: return "i16";
-    case GgufType::kU32: return "u32";
-    case GgufType::kI32: return "i32";
-    case GgufType::kF32: return "f32";
-    case GgufType::kBool: return "bool";
-    case GgufType::kString: return "string";
-    case GgufType::kArray: return "array";
-    case GgufType::kU64: return "u64";
-    case GgufType::kI64: return "i64";
-    case GgufType::kF64: return "f64";
+    case GgufType::kU8:
+      return "u8";
+    case GgufType::kI8:
+      return "i8";
+    case GgufType::kU16:
+      return "u16";
+    case GgufType::kI16:
+      return "i16";
+    case GgufType::kU32:
+      return "u32";
+    case GgufType::kI32:
+      return "i32";
+    case GgufType::kF32:
+      return "f32";
+    case GgufType::kBool:
+      return "bool";
+    case GgufType::kString:
+      return "string";
+    case GgufType::kArray:
+      return "array";
+    case GgufType::kU64:
+      return "u64";
+    case GgufType::kI64:
+      return "i64";
+    case GgufType::kF64:
+      return "f64";
   }
   return "unknown";
 }
@@ -28,53 +41,83 @@ size_t GgufScalarSize(GgufType type) {
   switch (type) {
     case GgufType::kU8:
     case GgufType::kI8:
-    case GgufType::kBool: return 1;
+    case GgufType::kBool:
+      return 1;
     case GgufType::kU16:
-    case GgufType::kI16: return 2;
+    case GgufType::kI16:
+      return 2;
     case GgufType::kU32:
     case GgufType::kI32:
-    case GgufType::kF32: return 4;
+    case GgufType::kF32:
+      return 4;
     case GgufType::kU64:
     case GgufType::kI64:
-    case GgufType::kF64: return 8;
+    case GgufType::kF64:
+      return 8;
     case GgufType::kString:
-    case GgufType::kArray: return 0;
+    case GgufType::kArray:
+      return 0;
   }
   return 0;
 }
 
 std::optional<DType> DTypeFromGgml(uint32_t ggml_type) {
   switch (ggml_type) {
-    case kGgmlF32: return DType::kF32;
-    case kGgmlF16: return DType::kF16;
-    case kGgmlBF16: return DType::kBF16;
-    case kGgmlQ8_0: return DType::kQ8_0;
-    case kGgmlQ4_0: return DType::kQ4_0;
-    case kGgmlQ4_1: return DType::kQ4_1;
-    case kGgmlQ5_0: return DType::kQ5_0;
-    case kGgmlQ5_1: return DType::kQ5_1;
-    case kGgmlQ4_K: return DType::kQ4_K;
-    case kGgmlQ5_K: return DType::kQ5_K;
-    case kGgmlQ6_K: return DType::kQ6_K;
-    case kGgmlQ8_K: return DType::kQ8_K;
-    default: return std::nullopt;
+    case kGgmlF32:
+      return DType::kF32;
+    case kGgmlF16:
+      return DType::kF16;
+    case kGgmlBF16:
+      return DType::kBF16;
+    case kGgmlQ8_0:
+      return DType::kQ8_0;
+    case kGgmlQ4_0:
+      return DType::kQ4_0;
+    case kGgmlQ4_1:
+      return DType::kQ4_1;
+    case kGgmlQ5_0:
+      return DType::kQ5_0;
+    case kGgmlQ5_1:
+      return DType::kQ5_1;
+    case kGgmlQ4_K:
+      return DType::kQ4_K;
+    case kGgmlQ5_K:
+      return DType::kQ5_K;
+    case kGgmlQ6_K:
+      return DType::kQ6_K;
+    case kGgmlQ8_K:
+      return DType::kQ8_K;
+    default:
+      return std::nullopt;
   }
 }
 
 uint32_t GgmlTypeFromDType(DType dtype) {
   switch (dtype) {
-    case DType::kF32: return kGgmlF32;
-    case DType::kF16: return kGgmlF16;
-    case DType::kBF16: return kGgmlBF16;
-    case DType::kQ8_0: return kGgmlQ8_0;
-    case DType::kQ4_0: return kGgmlQ4_0;
-    case DType::kQ4_1: return kGgmlQ4_1;
-    case DType::kQ5_0: return kGgmlQ5_0;
-    case DType::kQ5_1: return kGgmlQ5_1;
-    case DType::kQ4_K: return kGgmlQ4_K;
-    case DType::kQ5_K: return kGgmlQ5_K;
-    case DType::kQ6_K: return kGgmlQ6_K;
-    case DType::kQ8_K: return kGgmlQ8_K;
+    case DType::kF32:
+      return kGgmlF32;
+    case DType::kF16:
+      return kGgmlF16;
+    case DType::kBF16:
+      return kGgmlBF16;
+    case DType::kQ8_0:
+      return kGgmlQ8_0;
+    case DType::kQ4_0:
+      return kGgmlQ4_0;
+    case DType::kQ4_1:
+      return kGgmlQ4_1;
+    case DType::kQ5_0:
+      return kGgmlQ5_0;
+    case DType::kQ5_1:
+      return kGgmlQ5_1;
+    case DType::kQ4_K:
+      return kGgmlQ4_K;
+    case DType::kQ5_K:
+      return kGgmlQ5_K;
+    case DType::kQ6_K:
+      return kGgmlQ6_K;
+    case DType::kQ8_K:
+      return kGgmlQ8_K;
   }
   return kGgmlF32;
 }
@@ -88,8 +131,10 @@ bool GgufValue::is_integer() const {
     case GgufType::kU32:
     case GgufType::kI32:
     case GgufType::kU64:
-    case GgufType::kI64: return true;
-    default: return false;
+    case GgufType::kI64:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -97,16 +142,88 @@ namespace {
 
 // Names of the ggml types we know but do not read, for messages.
 std::string GgmlTypeLabel(uint32_t t) {
-  static constexpr const char* kNames[] = {
-      "F32", "F16", "Q4_0", "Q4_1", "Q4_2 (removed)", "Q4_3 (removed)", "Q5_0", "Q5_1", "Q8_0",
-      "Q8_1", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "Q8_K", "IQ2_XXS", "IQ2_XS", "IQ3_XXS",
-      "IQ1_S", "IQ4_NL", "IQ3_S", "IQ2_S", "IQ4_XS", "I8", "I16", "I32", "I64", "F64", "IQ1_M",
-      "BF16"};
+  static constexpr const char* kNames[] = {"F32",
+                                           "F16",
+                                           "Q4_0",
+                                           "Q4_1",
+                                           "Q4_2 (removed)",
+                                           "Q4_3 (removed)",
+                                           "Q5_0",
+                                           "Q5_1",
+                                           "Q8_0",
+                                           "Q8_1",
+                                           "Q2_K",
+                                           "Q3_K",
+                                           "Q4_K",
+                                           "Q5_K",
+                                           "Q6_K",
+                                           "Q8_K",
+                                           "IQ2_XXS",
+                                           "IQ2_XS",
+                                           "IQ3_XXS",
+                                           "IQ1_S",
+                                           "IQ4_NL",
+                                           "IQ3_S",
+                                           "IQ2_S",
+                                           "IQ4_XS",
+                                           "I8",
+                                           "I16",
+                                           "I32",
+                                           "I64",
+                                           "F64",
+                                           "IQ1_M",
+                                           "BF16"};
   if (t < std::size(kNames)) return StrCat(t, " (", kNames[t], ")");
   return StrCat(t);
 }
 
 bool IsPowerOfTwo(uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
+
+template <typename T>
+T Load(const uint8_t* p) {
+  T v;
+  std::memcpy(&v, p, sizeof(T));
+  return v;
+}
+
+// Fills u (unsigned, bool), i (signed) or f (float) from the little-endian bytes at p.
+void DecodeScalar(GgufType type, const uint8_t* p, GgufValue* out) {
+  switch (type) {
+    case GgufType::kU8:
+    case GgufType::kBool:
+      out->u = p[0];
+      break;
+    case GgufType::kI8:
+      out->i = Load<int8_t>(p);
+      break;
+    case GgufType::kU16:
+      out->u = Load<uint16_t>(p);
+      break;
+    case GgufType::kI16:
+      out->i = Load<int16_t>(p);
+      break;
+    case GgufType::kU32:
+      out->u = Load<uint32_t>(p);
+      break;
+    case GgufType::kI32:
+      out->i = Load<int32_t>(p);
+      break;
+    case GgufType::kU64:
+      out->u = Load<uint64_t>(p);
+      break;
+    case GgufType::kI64:
+      out->i = Load<int64_t>(p);
+      break;
+    case GgufType::kF32:
+      out->f = Load<float>(p);
+      break;
+    case GgufType::kF64:
+      out->f = Load<double>(p);
+      break;
+    default:
+      break;
+  }
+}
 
 }  // namespace
 
@@ -176,11 +293,13 @@ class GgufParser {
     // info is name length (8) + 1 name byte + n_dims (4) + one dim (8) + type (4) + offset (8).
     if (n_kv_ > kGgufMaxKv || n_kv_ > left() / 14) {
       return InvalidArgumentError(file_->name_, ": metadata_kv_count ", n_kv_,
-                                  " is impossible for a file with ", left(), " bytes after the header");
+                                  " is impossible for a file with ", left(),
+                                  " bytes after the header");
     }
     if (n_tensors_ > kGgufMaxTensors || n_tensors_ > left() / 33) {
       return InvalidArgumentError(file_->name_, ": tensor_count ", n_tensors_,
-                                  " is impossible for a file with ", left(), " bytes after the header");
+                                  " is impossible for a file with ", left(),
+                                  " bytes after the header");
     }
     return Status::Ok();
   }
@@ -217,31 +336,21 @@ class GgufParser {
     const GgufType type = static_cast<GgufType>(raw_type);
     out->type = type;
     switch (type) {
-      case GgufType::kString: return ReadString(field, kGgufMaxStringLength, &out->str);
-      case GgufType::kArray: return ReadArray(field, depth, out);
-      default: break;
+      case GgufType::kString:
+        return ReadString(field, kGgufMaxStringLength, &out->str);
+      case GgufType::kArray:
+        return ReadArray(field, depth, out);
+      default:
+        break;
     }
     const size_t size = GgufScalarSize(type);
     if (left() < size) return Truncated(field, size);
     const uint8_t* p = bytes_.data() + pos_;
     pos_ += size;
-    switch (type) {
-      case GgufType::kU8: out->u = p[0]; break;
-      case GgufType::kBool:
-        if (p[0] > 1) return InvalidArgumentError(file_->name_, ": ", field, ": bool byte ", +p[0]);
-        out->u = p[0];
-        break;
-      case GgufType::kI8: out->i = static_cast<int8_t>(p[0]); break;
-      case GgufType::kU16: { uint16_t v; std::memcpy(&v, p, 2); out->u = v; break; }
-      case GgufType::kI16: { int16_t v; std::memcpy(&v, p, 2); out->i = v; break; }
-      case GgufType::kU32: { uint32_t v; std::memcpy(&v, p, 4); out->u = v; break; }
-      case GgufType::kI32: { int32_t v; std::memcpy(&v, p, 4); out->i = v; break; }
-      case GgufType::kU64: std::memcpy(&out->u, p, 8); break;
-      case GgufType::kI64: std::memcpy(&out->i, p, 8); break;
-      case GgufType::kF32: { float v; std::memcpy(&v, p, 4); out->f = v; break; }
-      case GgufType::kF64: std::memcpy(&out->f, p, 8); break;
-      default: break;
+    if (type == GgufType::kBool && p[0] > 1) {
+      return InvalidArgumentError(file_->name_, ": ", field, ": bool byte ", +p[0]);
     }
+    DecodeScalar(type, p, out);
     if (out->i >= 0 && out->u == 0) out->u = static_cast<uint64_t>(out->i);
     return Status::Ok();
   }
@@ -260,9 +369,9 @@ class GgufParser {
     // Strings take at least 8 bytes (their length), arrays at least 12 (type + count).
     const uint64_t min_size = size ? size : (out->elem_type == GgufType::kString ? 8 : 12);
     if (out->count > kGgufMaxArrayCount || out->count > left() / min_size) {
-      return InvalidArgumentError(file_->name_, ": ", field, ": array length ", out->count,
-                                  " of ", GgufTypeName(out->elem_type), " does not fit in the ",
-                                  left(), " bytes left");
+      return InvalidArgumentError(file_->name_, ": ", field, ": array length ", out->count, " of ",
+                                  GgufTypeName(out->elem_type), " does not fit in the ", left(),
+                                  " bytes left");
     }
     if (size) {
       out->raw = bytes_.subspan(pos_, out->count * size);
@@ -342,8 +451,8 @@ class GgufParser {
     const uint64_t block = static_cast<uint64_t>(DTypeBlockSize(t->dtype));
     if (t->dims[0] % block != 0) {
       return InvalidArgumentError(file_->name_, ": ", field, ": row length ", t->dims[0],
-                                  " is not a multiple of the ", DTypeName(t->dtype),
-                                  " block size ", block);
+                                  " is not a multiple of the ", DTypeName(t->dtype), " block size ",
+                                  block);
     }
     // numel <= 2^50 and block bytes <= 292, so this cannot overflow; checked anyway.
     if (__builtin_mul_overflow(t->numel / block, static_cast<uint64_t>(DTypeBlockBytes(t->dtype)),
@@ -403,8 +512,8 @@ class GgufParser {
               [](auto* x, auto* y) { return x->offset < y->offset; });
     for (size_t k = 1; k < by_offset.size(); ++k) {
       if (by_offset[k - 1]->offset + by_offset[k - 1]->nbytes > by_offset[k]->offset) {
-        return InvalidArgumentError(file_->name_, ": tensors '", by_offset[k - 1]->name,
-                                    "' and '", by_offset[k]->name, "' overlap");
+        return InvalidArgumentError(file_->name_, ": tensors '", by_offset[k - 1]->name, "' and '",
+                                    by_offset[k]->name, "' overlap");
       }
     }
     return Status::Ok();

@@ -31,17 +31,28 @@ namespace sigma {
 
 // Metadata value types, numbered as in the GGUF spec.
 enum class GgufType : uint32_t {
-  kU8 = 0, kI8 = 1, kU16 = 2, kI16 = 3, kU32 = 4, kI32 = 5, kF32 = 6, kBool = 7,
-  kString = 8, kArray = 9, kU64 = 10, kI64 = 11, kF64 = 12,
+  kU8 = 0,
+  kI8 = 1,
+  kU16 = 2,
+  kI16 = 3,
+  kU32 = 4,
+  kI32 = 5,
+  kF32 = 6,
+  kBool = 7,
+  kString = 8,
+  kArray = 9,
+  kU64 = 10,
+  kI64 = 11,
+  kF64 = 12,
 };
 std::string_view GgufTypeName(GgufType type);  // "u32", "string", "array", ...
 // Bytes of one scalar element of `type` (0 for string and array).
 size_t GgufScalarSize(GgufType type);
 
 // ggml tensor type ids (ggml.h) of the types this project reads; others are rejected at Open.
-inline constexpr uint32_t kGgmlF32 = 0, kGgmlF16 = 1, kGgmlQ4_0 = 2, kGgmlQ4_1 = 3,
-                          kGgmlQ5_0 = 6, kGgmlQ5_1 = 7, kGgmlQ8_0 = 8, kGgmlQ4_K = 12,
-                          kGgmlQ5_K = 13, kGgmlQ6_K = 14, kGgmlQ8_K = 15, kGgmlBF16 = 30;
+inline constexpr uint32_t kGgmlF32 = 0, kGgmlF16 = 1, kGgmlQ4_0 = 2, kGgmlQ4_1 = 3, kGgmlQ5_0 = 6,
+                          kGgmlQ5_1 = 7, kGgmlQ8_0 = 8, kGgmlQ4_K = 12, kGgmlQ5_K = 13,
+                          kGgmlQ6_K = 14, kGgmlQ8_K = 15, kGgmlBF16 = 30;
 std::optional<DType> DTypeFromGgml(uint32_t ggml_type);
 uint32_t GgmlTypeFromDType(DType dtype);
 
@@ -68,9 +79,9 @@ struct GgufTensorInfo {
   std::string name;
   uint32_t ggml_type = 0;
   DType dtype = DType::kF32;
-  std::vector<uint64_t> dims;   // ggml order: dims[0] is the contiguous axis
-  std::vector<int64_t> shape;   // outermost first (reverse of dims), as TensorView wants
-  uint64_t offset = 0;          // relative to data_offset()
+  std::vector<uint64_t> dims;  // ggml order: dims[0] is the contiguous axis
+  std::vector<int64_t> shape;  // outermost first (reverse of dims), as TensorView wants
+  uint64_t offset = 0;         // relative to data_offset()
   uint64_t nbytes = 0;
   uint64_t numel = 0;
 };

@@ -96,7 +96,8 @@ Status ReadInt(const GgufFile& f, const std::string& key, bool required, int64_t
   if (!required && f.Find(key) == nullptr) return Status::Ok();
   SIGMA_ASSIGN_OR_RETURN(uint64_t v, f.GetUint(key));
   if (v < static_cast<uint64_t>(min) || v > static_cast<uint64_t>(max)) {
-    return InvalidArgumentError(f.path(), ": ", key, " = ", v, " (expected ", min, " to ", max, ")");
+    return InvalidArgumentError(f.path(), ": ", key, " = ", v, " (expected ", min, " to ", max,
+                                ")");
   }
   *out = static_cast<int64_t>(v);
   return Status::Ok();
@@ -133,8 +134,8 @@ Status ReadHeads(const GgufFile& f, const std::string& p, ModelConfig* c) {
         ReadInt(f, p + "attention.key_head_count", true, 1, kMaxHeads, &c->n_k_heads));
     SIGMA_RETURN_IF_ERROR(
         ReadInt(f, p + "attention.value_head_count", true, 1, kMaxHeads, &c->n_v_heads));
-    SIGMA_RETURN_IF_ERROR(ReadInt(f, p + "aug_q_intermediate_size", false, 0, 1 << 20,
-                                  &c->aug_q_intermediate_size));
+    SIGMA_RETURN_IF_ERROR(
+        ReadInt(f, p + "aug_q_intermediate_size", false, 0, 1 << 20, &c->aug_q_intermediate_size));
   } else {
     c->n_k_heads = c->n_q_heads;
     SIGMA_RETURN_IF_ERROR(
@@ -144,8 +145,7 @@ Status ReadHeads(const GgufFile& f, const std::string& p, ModelConfig* c) {
   c->head_dim = c->n_q_heads > 0 ? c->hidden_size / c->n_q_heads : 0;
   SIGMA_RETURN_IF_ERROR(ReadInt(f, p + "attention.key_length", false, 2, 1 << 16, &c->head_dim));
   int64_t value_length = c->head_dim;
-  SIGMA_RETURN_IF_ERROR(
-      ReadInt(f, p + "attention.value_length", false, 2, 1 << 16, &value_length));
+  SIGMA_RETURN_IF_ERROR(ReadInt(f, p + "attention.value_length", false, 2, 1 << 16, &value_length));
   if (value_length != c->head_dim) {
     return UnimplementedError(f.path(), ": ", p, "attention.value_length ", value_length,
                               " differs from key_length ", c->head_dim);
@@ -171,7 +171,8 @@ Status ReadRope(const GgufFile& f, const std::string& p, ModelConfig* c) {
     }
   }
   if (f.FindTensor("rope_freqs.weight") != nullptr) {
-    return UnimplementedError(f.path(), ": tensor 'rope_freqs.weight' (llama3 rope scaling "
+    return UnimplementedError(f.path(),
+                              ": tensor 'rope_freqs.weight' (llama3 rope scaling "
                               "stored as frequency factors) is not supported yet");
   }
   return Status::Ok();
@@ -306,7 +307,7 @@ StatusOr<ModelWeights> LoadGguf(const std::string& path) {
 
 void AddModelConfigToGguf(const ModelConfig& c, GgufWriter* w) {
   const std::string arch(ArchitectureName(c.arch) == "mistral" ? "llama"
-                                                                : ArchitectureName(c.arch));
+                                                               : ArchitectureName(c.arch));
   const std::string p = arch + ".";
   w->SetString("general.architecture", arch);
   w->SetU32(p + "vocab_size", static_cast<uint32_t>(c.vocab_size));
@@ -346,8 +347,8 @@ Status AddHfTensorToGguf(const ModelConfig& config, const TensorView& view, Gguf
   const std::string name = HfToGgufTensorName(view.name);
   std::span<const uint8_t> bytes(static_cast<const uint8_t*>(view.data), view.nbytes);
   std::vector<uint8_t> copy;
-  const int kind = (IsPermuted(config) || config.arch == Architecture::kMistral)
-                       ? QkKind(view.name) : 0;
+  const int kind =
+      (IsPermuted(config) || config.arch == Architecture::kMistral) ? QkKind(view.name) : 0;
   if (kind != 0) {
     const int64_t heads = kind == 1 ? config.n_q_heads : config.n_k_heads;
     Status s = PermuteQkRows(bytes, PermRows(view), RowBytes(view), heads, true, &copy);

@@ -11,8 +11,8 @@
 // Q/K row permutation (general.architecture == "llama" only): llama.cpp's convert_hf_to_gguf.py
 // reorders the rows of q_proj (and its bias) per Q head and of k_proj per K head so that its
 // adjacent-pair ("normal") RoPE equals HF's rotate-half RoPE: within a head of d rows, HF row
-// i*(d/2) + j (half i in {0,1}, j < d/2) is stored at GGUF row 2*j + i. We undo it on load (a copy of
-// those two tensors per layer, whole rows, so quantized rows stay valid since blocks lie along
+// i*(d/2) + j (half i in {0,1}, j < d/2) is stored at GGUF row 2*j + i. We undo it on load (a copy
+// of those two tensors per layer, whole rows, so quantized rows stay valid since blocks lie along
 // rows) and redo it in AddHfTensorToGguf. Qwen2 and Sigma files are not permuted.
 //
 // Metadata: llama.* / qwen2.* keys as llama.cpp writes them (embedding_length, block_count,

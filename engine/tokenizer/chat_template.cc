@@ -10,8 +10,8 @@ std::string ExtractDefaultSystem(std::string_view t) {
       t.find("!= \"system\"") == std::string_view::npos) {
     return {};
   }
-  for (std::string_view open : {std::string_view("<|im_start|>system\\n"),
-                                std::string_view("<|im_start|>system\n")}) {
+  for (std::string_view open :
+       {std::string_view("<|im_start|>system\\n"), std::string_view("<|im_start|>system\n")}) {
     for (size_t start = t.find(open); start != std::string_view::npos;
          start = t.find(open, start + 1)) {
       const size_t body = start + open.size();

@@ -3,11 +3,11 @@
 // We do not run Jinja. The family is recognised from the template text a model ships
 // (tokenizer.chat_template in GGUF, chat_template in tokenizer_config.json):
 //   ChatML   (contains "<|im_start|>": SmolLM2, Qwen2)
-//            "<|im_start|>{role}\n{content}<|im_end|>\n" per message, then "<|im_start|>assistant\n"
-//            as the generation prompt. When the template inserts a default system message if the
-//            first message is not a system one (SmolLM2: "You are a helpful AI assistant named
-//            SmolLM, trained by Hugging Face"; Qwen2.5 likewise), that literal text is extracted
-//            from the template and inserted the same way.
+//            "<|im_start|>{role}\n{content}<|im_end|>\n" per message, then
+//            "<|im_start|>assistant\n" as the generation prompt. When the template inserts a
+//            default system message if the first message is not a system one (SmolLM2: "You are a
+//            helpful AI assistant named SmolLM, trained by Hugging Face"; Qwen2.5 likewise), that
+//            literal text is extracted from the template and inserted the same way.
 //   Llama-3  (contains "<|start_header_id|>")
 //            "<|begin_of_text|>" then "<|start_header_id|>{role}<|end_header_id|>\n\n{content
 //            trimmed}<|eot_id|>" per message, then "<|start_header_id|>assistant<|end_header_id|>

@@ -57,15 +57,14 @@ StatusOr<std::shared_ptr<const RegexSplitter>> RegexSplitter::Compile(std::strin
   const std::string rewritten = RewriteWhitespace(pattern);
   int error = 0;
   PCRE2_SIZE error_offset = 0;
-  pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(rewritten.data()),
-                                   rewritten.size(),
+  pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(rewritten.data()), rewritten.size(),
                                    PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF, &error,
                                    &error_offset, nullptr);
   if (code == nullptr) {
     PCRE2_UCHAR message[256];
     pcre2_get_error_message(error, message, sizeof(message));
-    return InvalidArgumentError("pre-tokenizer regex '", pattern, "': ",
-                                reinterpret_cast<const char*>(message), " at offset ",
+    return InvalidArgumentError("pre-tokenizer regex '", pattern,
+                                "': ", reinterpret_cast<const char*>(message), " at offset ",
                                 error_offset);
   }
   pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);  // optional: falls back to the interpreter

@@ -1,6 +1,7 @@
 #include "engine/tokenizer/tokenizer.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <queue>
 
 #include "engine/base/file.h"
@@ -24,10 +25,14 @@ int ParseByteToken(std::string_view t) {
   int v = 0;
   for (char c : t.substr(3, 2)) {
     v <<= 4;
-    if (c >= '0' && c <= '9') v |= c - '0';
-    else if (c >= 'A' && c <= 'F') v |= c - 'A' + 10;
-    else if (c >= 'a' && c <= 'f') v |= c - 'a' + 10;
-    else return -1;
+    if (c >= '0' && c <= '9')
+      v |= c - '0';
+    else if (c >= 'A' && c <= 'F')
+      v |= c - 'A' + 10;
+    else if (c >= 'a' && c <= 'f')
+      v |= c - 'a' + 10;
+    else
+      return -1;
   }
   return v;
 }
@@ -76,7 +81,8 @@ Status Tokenizer::Build() {
     }
   }
   auto check_id = [&](int32_t id, const char* what) -> Status {
-    if (id < -1 || id >= n) return InvalidArgumentError(src, ": ", what, " id ", id, " out of range");
+    if (id < -1 || id >= n)
+      return InvalidArgumentError(src, ": ", what, " id ", id, " out of range");
     return Status::Ok();
   };
   SIGMA_RETURN_IF_ERROR(check_id(spec_.unk_id, "unk"));
@@ -89,9 +95,10 @@ Status Tokenizer::Build() {
   }
   byte_ids_.assign(256, -1);
   for (int b = 0; b < 256; ++b) {
-    std::string text = spec_.kind == Kind::kByteLevel
-                           ? ByteLevelMap::Get().Encode(static_cast<uint8_t>(b))
-                           : StrCat("<0x", "0123456789ABCDEF"[b >> 4], "0123456789ABCDEF"[b & 15], ">");
+    std::string text =
+        spec_.kind == Kind::kByteLevel
+            ? ByteLevelMap::Get().Encode(static_cast<uint8_t>(b))
+            : StrCat("<0x", "0123456789ABCDEF"[b >> 4], "0123456789ABCDEF"[b & 15], ">");
     if (auto it = token_to_id_.find(text); it != token_to_id_.end()) byte_ids_[b] = it->second;
   }
   is_added_.assign(n, 0);
@@ -196,8 +203,10 @@ void Tokenizer::EncodeSegment(std::string_view text, bool first, std::vector<int
   if (spec_.kind == Kind::kSentencePiece) {
     if (spec_.add_space_prefix && (first || spec_.prefix_every_segment)) normalized = kSpmSpace;
     for (char c : text) {
-      if (c == ' ') normalized.append(kSpmSpace);
-      else normalized.push_back(c);
+      if (c == ' ')
+        normalized.append(kSpmSpace);
+      else
+        normalized.push_back(c);
     }
     text = normalized;
   }
@@ -270,7 +279,8 @@ void Tokenizer::EncodeWord(std::string_view word, std::vector<int32_t>* out) con
     consider(a.prev, c.left);
     consider(c.left, a.next);
   }
-  for (int k = 0; k >= 0; k = syms[k].next) EmitSymbol(word, syms[k].start, syms[k].len, syms[k].id, out);
+  for (int k = 0; k >= 0; k = syms[k].next)
+    EmitSymbol(word, syms[k].start, syms[k].len, syms[k].id, out);
 }
 
 void Tokenizer::EmitSymbol(std::string_view word, size_t start, size_t len, int32_t id,
@@ -281,9 +291,11 @@ void Tokenizer::EmitSymbol(std::string_view word, size_t start, size_t len, int3
   }
   if (spec_.kind == Kind::kSentencePiece || spec_.byte_fallback) {
     bool all = true;
-    for (size_t k = 0; k < len; ++k) all = all && byte_ids_[static_cast<uint8_t>(word[start + k])] >= 0;
+    for (size_t k = 0; k < len; ++k)
+      all = all && byte_ids_[static_cast<uint8_t>(word[start + k])] >= 0;
     if (all) {
-      for (size_t k = 0; k < len; ++k) out->push_back(byte_ids_[static_cast<uint8_t>(word[start + k])]);
+      for (size_t k = 0; k < len; ++k)
+        out->push_back(byte_ids_[static_cast<uint8_t>(word[start + k])]);
       return;
     }
   }
@@ -319,8 +331,10 @@ void Tokenizer::DecodeToken(int32_t id, std::string* out) const {
     bool valid;
     const size_t len = Utf8Next(text, pos, &cp, &valid);
     const int byte = valid ? map.Decode(cp) : -1;
-    if (byte >= 0) out->push_back(static_cast<char>(byte));
-    else out->append(text.substr(pos, len));
+    if (byte >= 0)
+      out->push_back(static_cast<char>(byte));
+    else
+      out->append(text.substr(pos, len));
     pos += len;
   }
 }
@@ -343,7 +357,20 @@ std::string Tokenizer::Decode(std::span<const int32_t> ids, bool skip_special) c
 }
 
 StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::Open(const std::string& path) {
-  if (IsDirectory(path)) return FromTokenizerJson(path + "/tokenizer.json");
+  if (IsDirectory(path)) {
+    if (FileExists(path + "/tokenizer.json")) return FromTokenizerJson(path + "/tokenizer.json");
+    std::vector<std::string> ggufs;  // a folder holding one GGUF file (models/smollm2-*)
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(path, ec)) {
+      const std::string name = entry.path().string();
+      if (name.size() > 5 && name.substr(name.size() - 5) == ".gguf") ggufs.push_back(name);
+    }
+    if (ggufs.size() != 1) {
+      return NotFoundError(path, ": no tokenizer.json and ", ggufs.size(),
+                           " .gguf files (expected one)");
+    }
+    return Open(ggufs[0]);
+  }
   const bool gguf = path.size() >= 5 && path.substr(path.size() - 5) == ".gguf";
   if (gguf) {
     SIGMA_ASSIGN_OR_RETURN(std::unique_ptr<GgufFile> file, GgufFile::Open(path));

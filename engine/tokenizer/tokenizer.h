@@ -49,23 +49,23 @@ class Tokenizer {
 
   // Everything a loader extracts from a file; FromSpec validates it and builds the tables.
   struct Spec {
-    std::string source;                  // file name for errors
+    std::string source;  // file name for errors
     Kind kind = Kind::kByteLevel;
-    std::vector<std::string> vocab;      // id -> token text (byte-level form / with U+2581)
+    std::vector<std::string> vocab;  // id -> token text (byte-level form / with U+2581)
     std::vector<std::pair<std::string, std::string>> merges;  // in rank order
-    std::vector<float> scores;           // per id; used for merging when merges is empty
+    std::vector<float> scores;                // per id; used for merging when merges is empty
     std::vector<std::string> split_patterns;  // pre-tokenizer regexes, applied in order
-    bool ignore_merges = false;          // a piece that is a vocab entry is emitted whole
-    bool byte_fallback = false;          // unknown characters -> <0xXX> tokens
-    bool add_space_prefix = false;       // SentencePiece: prepend U+2581
-    bool prefix_every_segment = false;   // ... to every text segment between added tokens
+    bool ignore_merges = false;               // a piece that is a vocab entry is emitted whole
+    bool byte_fallback = false;               // unknown characters -> <0xXX> tokens
+    bool add_space_prefix = false;            // SentencePiece: prepend U+2581
+    bool prefix_every_segment = false;        // ... to every text segment between added tokens
     std::vector<AddedToken> added;
     int32_t unk_id = -1;
     int32_t bos_id = -1;
     std::vector<int32_t> eos_ids;
-    std::vector<int32_t> prefix_ids;     // added by Encode(..., add_special = true)
+    std::vector<int32_t> prefix_ids;  // added by Encode(..., add_special = true)
     std::vector<int32_t> suffix_ids;
-    std::string chat_template;           // Jinja text from the file, or ""
+    std::string chat_template;  // Jinja text from the file, or ""
   };
 
   static StatusOr<std::unique_ptr<Tokenizer>> FromSpec(Spec spec);
@@ -75,7 +75,7 @@ class Tokenizer {
                                                                     std::string_view source);
   // tokenizer.ggml.* metadata: model "gpt2" (byte-level) or "llama" (SentencePiece).
   static StatusOr<std::unique_ptr<Tokenizer>> FromGguf(const GgufFile& file);
-  // A model folder (its tokenizer.json), a tokenizer.json file, or a .gguf file.
+  // A model folder (its tokenizer.json, else its only .gguf), a tokenizer.json or a .gguf file.
   static StatusOr<std::unique_ptr<Tokenizer>> Open(const std::string& path);
 
   std::vector<int32_t> Encode(std::string_view text, bool add_special) const;
@@ -118,9 +118,9 @@ class Tokenizer {
   std::unordered_map<std::string, int32_t> token_to_id_;
   std::unordered_map<uint64_t, Merge> merges_;  // (left id << 32 | right id) -> rank, result
   std::vector<std::shared_ptr<const RegexSplitter>> splitters_;
-  std::vector<int32_t> byte_ids_;               // byte -> its token (byte-level char or <0xXX>)
-  std::vector<int> token_byte_;                 // id -> byte for <0xXX> tokens, else -1
-  std::vector<uint8_t> is_added_;               // id -> 1 special, 2 non-special added
+  std::vector<int32_t> byte_ids_;  // byte -> its token (byte-level char or <0xXX>)
+  std::vector<int> token_byte_;    // id -> byte for <0xXX> tokens, else -1
+  std::vector<uint8_t> is_added_;  // id -> 1 special, 2 non-special added
   std::vector<std::vector<const AddedToken*>> added_by_first_byte_;
 };
 

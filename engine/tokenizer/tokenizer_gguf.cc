@@ -42,7 +42,8 @@ Status ReadOptionalId(const GgufFile& f, const char* key, int64_t n, int32_t* ou
   if (f.Find(key) == nullptr) return Status::Ok();
   SIGMA_ASSIGN_OR_RETURN(uint64_t v, f.GetUint(key));
   if (v >= static_cast<uint64_t>(n)) {
-    return InvalidArgumentError(f.path(), ": ", key, " = ", v, " is not below the vocabulary size ", n);
+    return InvalidArgumentError(f.path(), ": ", key, " = ", v, " is not below the vocabulary size ",
+                                n);
   }
   *out = static_cast<int32_t>(v);
   return Status::Ok();
@@ -55,7 +56,8 @@ Status ReadOptionalBool(const GgufFile& f, const char* key, bool* out) {
 }
 
 Status ReadMerges(const GgufFile& f, Tokenizer::Spec* spec) {
-  SIGMA_ASSIGN_OR_RETURN(std::vector<std::string_view> merges, f.GetStringArray("tokenizer.ggml.merges"));
+  SIGMA_ASSIGN_OR_RETURN(std::vector<std::string_view> merges,
+                         f.GetStringArray("tokenizer.ggml.merges"));
   spec->merges.reserve(merges.size());
   for (size_t k = 0; k < merges.size(); ++k) {
     const size_t space = merges[k].find(' ', 1);
@@ -76,7 +78,8 @@ Status ReadSpecialIds(const GgufFile& f, Tokenizer::Spec* spec) {
   for (const char* key : {"tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id"}) {
     int32_t id = -1;
     SIGMA_RETURN_IF_ERROR(ReadOptionalId(f, key, n, &id));
-    if (id >= 0 && std::find(spec->eos_ids.begin(), spec->eos_ids.end(), id) == spec->eos_ids.end()) {
+    if (id >= 0 &&
+        std::find(spec->eos_ids.begin(), spec->eos_ids.end(), id) == spec->eos_ids.end()) {
       spec->eos_ids.push_back(id);
     }
   }
@@ -99,7 +102,8 @@ StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::FromGguf(const GgufFile& f) {
   Spec spec;
   spec.source = f.path();
   SIGMA_ASSIGN_OR_RETURN(std::string_view model, f.GetString("tokenizer.ggml.model"));
-  SIGMA_ASSIGN_OR_RETURN(std::vector<std::string_view> tokens, f.GetStringArray("tokenizer.ggml.tokens"));
+  SIGMA_ASSIGN_OR_RETURN(std::vector<std::string_view> tokens,
+                         f.GetStringArray("tokenizer.ggml.tokens"));
   spec.vocab.assign(tokens.begin(), tokens.end());
   std::vector<int32_t> types;
   if (f.Find("tokenizer.ggml.token_type") != nullptr) {
@@ -121,7 +125,8 @@ StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::FromGguf(const GgufFile& f) {
     spec.kind = Kind::kSentencePiece;
     spec.byte_fallback = true;
     spec.add_space_prefix = true;
-    SIGMA_RETURN_IF_ERROR(ReadOptionalBool(f, "tokenizer.ggml.add_space_prefix", &spec.add_space_prefix));
+    SIGMA_RETURN_IF_ERROR(
+        ReadOptionalBool(f, "tokenizer.ggml.add_space_prefix", &spec.add_space_prefix));
     SIGMA_ASSIGN_OR_RETURN(spec.scores, f.GetF32Array("tokenizer.ggml.scores"));
     if (spec.scores.size() != tokens.size()) {
       return InvalidArgumentError(f.path(), ": tokenizer.ggml.scores has ", spec.scores.size(),
@@ -134,8 +139,8 @@ StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::FromGguf(const GgufFile& f) {
   for (size_t id = 0; id < types.size(); ++id) {
     const bool added = types[id] == kTokenTypeControl || types[id] == kTokenTypeUserDefined;
     if (added && !spec.vocab[id].empty()) {
-      spec.added.push_back({spec.vocab[id], static_cast<int32_t>(id),
-                            types[id] == kTokenTypeControl, false, false});
+      spec.added.push_back(
+          {spec.vocab[id], static_cast<int32_t>(id), types[id] == kTokenTypeControl, false, false});
     }
     if (types[id] == kTokenTypeUnknown && spec.unk_id < 0) spec.unk_id = static_cast<int32_t>(id);
   }

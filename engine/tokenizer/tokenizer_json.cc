@@ -51,8 +51,10 @@ Status ParseNormalizer(const std::string& src, const Value& n, Tokenizer::Spec* 
   const std::string type = StrField(n, "type");
   if (type == "Sequence") {
     const Value* list = Member(n, "normalizers");
-    if (list == nullptr || !list->IsArray()) return InvalidArgumentError(src, ": normalizer Sequence");
-    for (const Value& item : list->GetArray()) SIGMA_RETURN_IF_ERROR(ParseNormalizer(src, item, spec, p));
+    if (list == nullptr || !list->IsArray())
+      return InvalidArgumentError(src, ": normalizer Sequence");
+    for (const Value& item : list->GetArray())
+      SIGMA_RETURN_IF_ERROR(ParseNormalizer(src, item, spec, p));
     return Status::Ok();
   }
   if (type == "NFC") return Status::Ok();  // see tokenizer.h
@@ -73,7 +75,8 @@ Status ParseNormalizer(const std::string& src, const Value& n, Tokenizer::Spec* 
 
 Status ParseSplit(const std::string& src, const Value& n, Tokenizer::Spec* spec) {
   const Value* pattern = Member(n, "pattern");
-  if (StrField(n, "behavior") != "Isolated" || BoolField(n, "invert", false) || pattern == nullptr) {
+  if (StrField(n, "behavior") != "Isolated" || BoolField(n, "invert", false) ||
+      pattern == nullptr) {
     return UnimplementedError(src, ": Split pre-tokenizer other than Isolated: ", JsonToString(n));
   }
   if (std::string regex = StrField(*pattern, "Regex"); !regex.empty()) {
@@ -90,8 +93,10 @@ Status ParsePreTokenizer(const std::string& src, const Value& n, Tokenizer::Spec
   const std::string type = StrField(n, "type");
   if (type == "Sequence") {
     const Value* list = Member(n, "pretokenizers");
-    if (list == nullptr || !list->IsArray()) return InvalidArgumentError(src, ": pre_tokenizer Sequence");
-    for (const Value& item : list->GetArray()) SIGMA_RETURN_IF_ERROR(ParsePreTokenizer(src, item, spec, p));
+    if (list == nullptr || !list->IsArray())
+      return InvalidArgumentError(src, ": pre_tokenizer Sequence");
+    for (const Value& item : list->GetArray())
+      SIGMA_RETURN_IF_ERROR(ParsePreTokenizer(src, item, spec, p));
     return Status::Ok();
   }
   if (type == "ByteLevel") {
@@ -104,11 +109,12 @@ Status ParsePreTokenizer(const std::string& src, const Value& n, Tokenizer::Spec
   }
   if (type == "Split") return ParseSplit(src, n, spec);
   if (type == "Digits") {
-    spec->split_patterns.emplace_back(BoolField(n, "individual_digits", false)
-                                          ? kDigitsIndividualPattern : kDigitsPattern);
+    spec->split_patterns.emplace_back(
+        BoolField(n, "individual_digits", false) ? kDigitsIndividualPattern : kDigitsPattern);
     return Status::Ok();
   }
-  if (type == "Metaspace" && StrField(n, "replacement") == kSpmSpace && !BoolField(n, "split", true)) {
+  if (type == "Metaspace" && StrField(n, "replacement") == kSpmSpace &&
+      !BoolField(n, "split", true)) {
     p->spm = true;
     const std::string scheme = StrField(n, "prepend_scheme");
     spec->add_space_prefix = scheme != "never" && BoolField(n, "add_prefix_space", true);
@@ -124,13 +130,16 @@ Status ParsePostProcessor(const std::string& src, const Value& n, Tokenizer::Spe
   if (type == "ByteLevel") return Status::Ok();
   if (type == "Sequence") {
     const Value* list = Member(n, "processors");
-    if (list == nullptr || !list->IsArray()) return InvalidArgumentError(src, ": post_processor Sequence");
-    for (const Value& item : list->GetArray()) SIGMA_RETURN_IF_ERROR(ParsePostProcessor(src, item, spec, ids));
+    if (list == nullptr || !list->IsArray())
+      return InvalidArgumentError(src, ": post_processor Sequence");
+    for (const Value& item : list->GetArray())
+      SIGMA_RETURN_IF_ERROR(ParsePostProcessor(src, item, spec, ids));
     return Status::Ok();
   }
   if (type != "TemplateProcessing") return UnimplementedError(src, ": post_processor '", type, "'");
   const Value* single = Member(n, "single");
-  if (single == nullptr || !single->IsArray()) return InvalidArgumentError(src, ": TemplateProcessing.single");
+  if (single == nullptr || !single->IsArray())
+    return InvalidArgumentError(src, ": TemplateProcessing.single");
   bool after = false;
   for (const Value& item : single->GetArray()) {
     if (Member(item, "Sequence") != nullptr) {
@@ -141,7 +150,8 @@ Status ParsePostProcessor(const std::string& src, const Value& n, Tokenizer::Spe
     const std::string name = special ? StrField(*special, "id") : std::string();
     auto it = ids.find(name);
     if (it == ids.end()) {
-      return InvalidArgumentError(src, ": TemplateProcessing token '", name, "' is not in the vocabulary");
+      return InvalidArgumentError(src, ": TemplateProcessing token '", name,
+                                  "' is not in the vocabulary");
     }
     (after ? spec->suffix_ids : spec->prefix_ids).push_back(it->second);
   }
@@ -151,7 +161,8 @@ Status ParsePostProcessor(const std::string& src, const Value& n, Tokenizer::Spe
 Status ParseVocab(const std::string& src, const Value& model, Tokenizer::Spec* spec,
                   std::unordered_map<std::string, int32_t>* ids) {
   const Value* vocab = Member(model, "vocab");
-  if (vocab == nullptr || !vocab->IsObject()) return InvalidArgumentError(src, ": model.vocab is not an object");
+  if (vocab == nullptr || !vocab->IsObject())
+    return InvalidArgumentError(src, ": model.vocab is not an object");
   int64_t max_id = -1;
   for (const auto& m : vocab->GetObject()) {
     if (!m.value.IsInt() || m.value.GetInt() < 0 || m.value.GetInt() >= (1 << 30)) {
@@ -175,7 +186,8 @@ Status ParseMerges(const std::string& src, const Value& model, Tokenizer::Spec* 
     if (m.IsString()) {
       const std::string s = Str(m);
       const size_t space = s.find(' ', 1);
-      if (space == std::string::npos) return InvalidArgumentError(src, ": model.merges[", k, "] '", s, "'");
+      if (space == std::string::npos)
+        return InvalidArgumentError(src, ": model.merges[", k, "] '", s, "'");
       spec->merges.emplace_back(s.substr(0, space), s.substr(space + 1));
     } else if (m.IsArray() && m.Size() == 2 && m[0].IsString() && m[1].IsString()) {
       spec->merges.emplace_back(Str(m[0]), Str(m[1]));
@@ -192,7 +204,8 @@ Status ParseModel(const std::string& src, const Value& root, Tokenizer::Spec* sp
   const Value* model = Member(root, "model");
   if (model == nullptr) return InvalidArgumentError(src, ": no 'model'");
   const std::string type = StrField(*model, "type");
-  if (!type.empty() && type != "BPE") return UnimplementedError(src, ": model type '", type, "' (BPE only)");
+  if (!type.empty() && type != "BPE")
+    return UnimplementedError(src, ": model type '", type, "' (BPE only)");
   if (!StrField(*model, "continuing_subword_prefix").empty() ||
       !StrField(*model, "end_of_word_suffix").empty()) {
     return UnimplementedError(src, ": BPE with continuing_subword_prefix / end_of_word_suffix");
@@ -216,15 +229,16 @@ Status ParseAddedTokens(const std::string& src, const Value& root, Tokenizer::Sp
   for (const Value& a : added->GetArray()) {
     const Value* id = Member(a, "id");
     const std::string content = StrField(a, "content");
-    if (id == nullptr || !id->IsInt() || id->GetInt() < 0 || id->GetInt() >= (1 << 30) || content.empty()) {
+    if (id == nullptr || !id->IsInt() || id->GetInt() < 0 || id->GetInt() >= (1 << 30) ||
+        content.empty()) {
       return InvalidArgumentError(src, ": added_tokens entry ", JsonToString(a));
     }
     const int32_t i = id->GetInt();
     if (static_cast<size_t>(i) >= spec->vocab.size()) spec->vocab.resize(i + 1);
     spec->vocab[i] = content;
     ids->emplace(content, i);
-    spec->added.push_back({content, i, BoolField(a, "special", false), BoolField(a, "lstrip", false),
-                           BoolField(a, "rstrip", false)});
+    spec->added.push_back({content, i, BoolField(a, "special", false),
+                           BoolField(a, "lstrip", false), BoolField(a, "rstrip", false)});
   }
   return Status::Ok();
 }
@@ -263,18 +277,22 @@ StatusOr<Tokenizer::Spec> ParseTokenizerJson(std::string_view text, const std::s
   Tokenizer::Spec spec;
   spec.source = src;
   Parsed parsed;
-  if (const Value* n = Member(*doc, "normalizer")) SIGMA_RETURN_IF_ERROR(ParseNormalizer(src, *n, &spec, &parsed));
-  if (const Value* n = Member(*doc, "pre_tokenizer")) SIGMA_RETURN_IF_ERROR(ParsePreTokenizer(src, *n, &spec, &parsed));
+  if (const Value* n = Member(*doc, "normalizer"))
+    SIGMA_RETURN_IF_ERROR(ParseNormalizer(src, *n, &spec, &parsed));
+  if (const Value* n = Member(*doc, "pre_tokenizer"))
+    SIGMA_RETURN_IF_ERROR(ParsePreTokenizer(src, *n, &spec, &parsed));
   SIGMA_RETURN_IF_ERROR(ParseModel(src, *doc, &spec, ids));
   SIGMA_RETURN_IF_ERROR(ParseAddedTokens(src, *doc, &spec, ids));
-  if (const Value* n = Member(*doc, "post_processor")) SIGMA_RETURN_IF_ERROR(ParsePostProcessor(src, *n, &spec, *ids));
+  if (const Value* n = Member(*doc, "post_processor"))
+    SIGMA_RETURN_IF_ERROR(ParsePostProcessor(src, *n, &spec, *ids));
   if (const Value* d = Member(*doc, "decoder")) {
     const std::string type = StrField(*d, "type");
     parsed.byte_level = parsed.byte_level || type == "ByteLevel";
     parsed.spm = parsed.spm || type == "Metaspace" || (type == "Sequence" && !parsed.byte_level);
   }
   if (parsed.byte_level == parsed.spm) {
-    return UnimplementedError(src, ": cannot tell a byte-level BPE from a SentencePiece-style one "
+    return UnimplementedError(src,
+                              ": cannot tell a byte-level BPE from a SentencePiece-style one "
                               "(ByteLevel pre-tokenizer/decoder, or a U+2581 Replace/Metaspace)");
   }
   spec.kind = parsed.byte_level ? Tokenizer::Kind::kByteLevel : Tokenizer::Kind::kSentencePiece;

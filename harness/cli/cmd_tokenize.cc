@@ -26,12 +26,15 @@ StatusOr<std::vector<int32_t>> ParseIds(const std::string& text) {
       continue;
     }
     size_t end = i;
-    while (end < text.size() && ((text[end] >= '0' && text[end] <= '9') || (end == i && text[end] == '-'))) ++end;
+    while (end < text.size() &&
+           ((text[end] >= '0' && text[end] <= '9') || (end == i && text[end] == '-')))
+      ++end;
     if (end == i || end - i > 10) {
       return InvalidArgumentError("--decode: expected token ids, got '", text.substr(i, 20), "'");
     }
     const long long v = std::stoll(text.substr(i, end - i));
-    if (v < 0 || v > INT32_MAX) return InvalidArgumentError("--decode: token id ", v, " out of range");
+    if (v < 0 || v > INT32_MAX)
+      return InvalidArgumentError("--decode: token id ", v, " out of range");
     ids.push_back(static_cast<int32_t>(v));
     i = end;
   }

@@ -28,7 +28,8 @@ std::string ValidFile() {
   std::vector<float> f32(6);
   for (int i = 0; i < 6; ++i) f32[i] = static_cast<float>(i);
   EXPECT_TRUE(w.AddTensor("a.weight", DType::kF32, {2, 3},
-                          std::string_view(reinterpret_cast<const char*>(f32.data()), 24)).ok());
+                          std::string_view(reinterpret_cast<const char*>(f32.data()), 24))
+                  .ok());
   EXPECT_TRUE(w.AddTensor("q.weight", DType::kQ8_0, {3, 64}, std::string(3 * 2 * 34, '\x01')).ok());
   EXPECT_TRUE(w.AddTensor("h.weight", DType::kBF16, {5}, std::string(10, '\x02')).ok());
   return w.Serialize();
@@ -131,9 +132,12 @@ TEST(GgufHostileTest, HeaderFields) {
   ExpectError("GGU", StatusCode::kDataLoss, "magic");
   ExpectError("GGML\x03\0\0\0", StatusCode::kInvalidArgument, "not a GGUF file");
   ExpectError(Padding(Header(0, 0, 1)).bytes(), StatusCode::kUnimplemented, "version 1");
-  ExpectError(Padding(Header(0, 0, 0x03000000)).bytes(), StatusCode::kUnimplemented, "byte-swapped");
-  ExpectError(Padding(Header(0, kU64Max)).bytes(), StatusCode::kInvalidArgument, "metadata_kv_count");
-  ExpectError(Padding(Header(0, 1ull << 62)).bytes(), StatusCode::kInvalidArgument, "metadata_kv_count");
+  ExpectError(Padding(Header(0, 0, 0x03000000)).bytes(), StatusCode::kUnimplemented,
+              "byte-swapped");
+  ExpectError(Padding(Header(0, kU64Max)).bytes(), StatusCode::kInvalidArgument,
+              "metadata_kv_count");
+  ExpectError(Padding(Header(0, 1ull << 62)).bytes(), StatusCode::kInvalidArgument,
+              "metadata_kv_count");
   ExpectError(Padding(Header(kU64Max, 0)).bytes(), StatusCode::kInvalidArgument, "tensor_count");
   ExpectError(Padding(Header(100, 0)).bytes(), StatusCode::kInvalidArgument, "tensor_count");
   ExpectError(Header(0, 0).bytes().substr(0, 20), StatusCode::kDataLoss, "metadata_kv_count");
@@ -165,28 +169,54 @@ TEST(GgufHostileTest, ValueTypesAndArrays) {
   };
   ExpectError(kv([](GgufByteWriter& w) { w.PutU32(13); }), StatusCode::kInvalidArgument,
               "unknown value type 13");
-  ExpectError(kv([](GgufByteWriter& w) { w.PutU32(7); w.PutU8(2); }), StatusCode::kInvalidArgument,
-              "bool byte 2");
-  ExpectError(kv([](GgufByteWriter& w) { w.PutU32(9); w.PutU32(4); w.PutU64(kU64Max); }),
+  ExpectError(kv([](GgufByteWriter& w) {
+                w.PutU32(7);
+                w.PutU8(2);
+              }),
+              StatusCode::kInvalidArgument, "bool byte 2");
+  ExpectError(kv([](GgufByteWriter& w) {
+                w.PutU32(9);
+                w.PutU32(4);
+                w.PutU64(kU64Max);
+              }),
               StatusCode::kInvalidArgument, "array length");
-  ExpectError(kv([](GgufByteWriter& w) { w.PutU32(9); w.PutU32(8); w.PutU64(1ull << 40); }),
+  ExpectError(kv([](GgufByteWriter& w) {
+                w.PutU32(9);
+                w.PutU32(8);
+                w.PutU64(1ull << 40);
+              }),
               StatusCode::kInvalidArgument, "array length");
-  ExpectError(kv([](GgufByteWriter& w) { w.PutU32(9); w.PutU32(99); w.PutU64(1); }),
+  ExpectError(kv([](GgufByteWriter& w) {
+                w.PutU32(9);
+                w.PutU32(99);
+                w.PutU64(1);
+              }),
               StatusCode::kInvalidArgument, "element type");
   ExpectError(kv([](GgufByteWriter& w) {
-                w.PutU32(9); w.PutU32(8); w.PutU64(2); w.PutString("ok"); w.PutU64(1ull << 50);
+                w.PutU32(9);
+                w.PutU32(8);
+                w.PutU64(2);
+                w.PutString("ok");
+                w.PutU64(1ull << 50);
               }),
               StatusCode::kInvalidArgument, "key.name'[1]");
   ExpectError(kv([](GgufByteWriter& w) {
                 w.PutU32(9);
-                for (int d = 0; d < 5; ++d) { w.PutU32(9); w.PutU64(1); }
+                for (int d = 0; d < 5; ++d) {
+                  w.PutU32(9);
+                  w.PutU64(1);
+                }
               }),
               StatusCode::kInvalidArgument, "nested");
 }
 
 TEST(GgufHostileTest, DuplicateKeysAndAlignment) {
   GgufByteWriter w = Header(0, 2);
-  for (int k = 0; k < 2; ++k) { w.PutString("a"); w.PutU32(4); w.PutU32(1); }
+  for (int k = 0; k < 2; ++k) {
+    w.PutString("a");
+    w.PutU32(4);
+    w.PutU32(1);
+  }
   ExpectError(w.bytes(), StatusCode::kInvalidArgument, "duplicate metadata key 'a'");
   for (uint32_t a : {0u, 1u, 4u, 24u, 1u << 31}) {
     w = Header(0, 1);
@@ -219,7 +249,8 @@ std::string OneTensor(const std::string& name, std::vector<uint64_t> dims, uint3
 TEST(GgufHostileTest, TensorInfos) {
   EXPECT_TRUE(GgufFile::FromBytes(OneTensor("t", {16}, kGgmlF32, 0), "ok.gguf").ok());
   ExpectError(OneTensor("t", {}, kGgmlF32, 0), StatusCode::kInvalidArgument, "n_dims 0");
-  ExpectError(OneTensor("t", {1, 1, 1, 1, 1}, kGgmlF32, 0), StatusCode::kInvalidArgument, "n_dims 5");
+  ExpectError(OneTensor("t", {1, 1, 1, 1, 1}, kGgmlF32, 0), StatusCode::kInvalidArgument,
+              "n_dims 5");
   ExpectError(OneTensor("t", {4, 0}, kGgmlF32, 0), StatusCode::kInvalidArgument, "dim 1 = 0");
   ExpectError(OneTensor("t", {1ull << 41}, kGgmlF32, 0), StatusCode::kInvalidArgument, "dim 0");
   ExpectError(OneTensor("t", {1ull << 40, 1ull << 40}, kGgmlF32, 0), StatusCode::kInvalidArgument,
@@ -232,10 +263,13 @@ TEST(GgufHostileTest, TensorInfos) {
   ExpectError(OneTensor("t", {16}, kGgmlF32, 1ull << 40), StatusCode::kDataLoss, "past the end");
   ExpectError(OneTensor("t", {16}, kGgmlF32, kU64Max - 31), StatusCode::kDataLoss, "past the end");
   ExpectError(OneTensor("t", {17}, kGgmlF32, 0), StatusCode::kDataLoss, "tensor 't'");
-  ExpectError(OneTensor("t", {1ull << 30, 1ull << 10}, kGgmlF32, 0), StatusCode::kDataLoss, "past the end");
-  ExpectError(OneTensor(std::string(65, 'n'), {16}, kGgmlF32, 0), StatusCode::kInvalidArgument, "name");
+  ExpectError(OneTensor("t", {1ull << 30, 1ull << 10}, kGgmlF32, 0), StatusCode::kDataLoss,
+              "past the end");
+  ExpectError(OneTensor(std::string(65, 'n'), {16}, kGgmlF32, 0), StatusCode::kInvalidArgument,
+              "name");
   ExpectError(OneTensor("", {16}, kGgmlF32, 0), StatusCode::kInvalidArgument, "empty name");
-  ExpectError(OneTensor(std::string("a\0b", 3), {16}, kGgmlF32, 0), StatusCode::kInvalidArgument, "NUL");
+  ExpectError(OneTensor(std::string("a\0b", 3), {16}, kGgmlF32, 0), StatusCode::kInvalidArgument,
+              "NUL");
 }
 
 TEST(GgufHostileTest, OverlapAndDuplicateTensors) {
@@ -277,9 +311,15 @@ TEST(GgufHostileTest, RandomMutationsNeverCrash) {
     for (int e = 0; e < edits; ++e) {
       const size_t pos = rng() % s.size();
       switch (rng() % 3) {
-        case 0: s[pos] = static_cast<char>(rng()); break;
-        case 1: s[pos] = static_cast<char>(0xff); break;
-        default: std::memset(&s[pos], 0xff, std::min<size_t>(8, s.size() - pos)); break;
+        case 0:
+          s[pos] = static_cast<char>(rng());
+          break;
+        case 1:
+          s[pos] = static_cast<char>(0xff);
+          break;
+        default:
+          std::memset(&s[pos], 0xff, std::min<size_t>(8, s.size() - pos));
+          break;
       }
     }
     auto f = GgufFile::FromBytes(s, "mutant.gguf");

@@ -20,15 +20,18 @@ TEST(GgufModelTest, TensorNames) {
   EXPECT_EQ(GgufToHfTensorName("output.weight"), "lm_head.weight");
   EXPECT_EQ(GgufToHfTensorName("blk.12.attn_q.weight"), "model.layers.12.self_attn.q_proj.weight");
   EXPECT_EQ(GgufToHfTensorName("blk.0.attn_k.bias"), "model.layers.0.self_attn.k_proj.bias");
-  EXPECT_EQ(GgufToHfTensorName("blk.3.attn_output.weight"), "model.layers.3.self_attn.o_proj.weight");
+  EXPECT_EQ(GgufToHfTensorName("blk.3.attn_output.weight"),
+            "model.layers.3.self_attn.o_proj.weight");
   EXPECT_EQ(GgufToHfTensorName("blk.3.attn_norm.weight"), "model.layers.3.input_layernorm.weight");
-  EXPECT_EQ(GgufToHfTensorName("blk.3.ffn_norm.weight"), "model.layers.3.post_attention_layernorm.weight");
+  EXPECT_EQ(GgufToHfTensorName("blk.3.ffn_norm.weight"),
+            "model.layers.3.post_attention_layernorm.weight");
   EXPECT_EQ(GgufToHfTensorName("blk.3.ffn_down.weight"), "model.layers.3.mlp.down_proj.weight");
-  EXPECT_EQ(GgufToHfTensorName("blk.3.attn_q_gate.weight"), "model.layers.3.self_attn.q_gate_proj.weight");
+  EXPECT_EQ(GgufToHfTensorName("blk.3.attn_q_gate.weight"),
+            "model.layers.3.self_attn.q_gate_proj.weight");
   EXPECT_EQ(GgufToHfTensorName("blk.x.attn_q.weight"), "blk.x.attn_q.weight");
   EXPECT_EQ(GgufToHfTensorName("rope_freqs.weight"), "rope_freqs.weight");
-  for (const char* n : {"token_embd.weight", "blk.7.ffn_up.weight", "blk.0.attn_v.bias", "output.weight",
-                        "blk.1.attn_q_down.weight"}) {
+  for (const char* n : {"token_embd.weight", "blk.7.ffn_up.weight", "blk.0.attn_v.bias",
+                        "output.weight", "blk.1.attn_q_down.weight"}) {
     EXPECT_EQ(HfToGgufTensorName(GgufToHfTensorName(n)), n);
   }
 }
@@ -81,7 +84,8 @@ void RoundTrip(Architecture arch) {
     v.shape = t.shape;
     std::vector<float> data(v.numel());
     const int64_t cols = v.cols();
-    for (size_t k = 0; k < data.size(); ++k) data[k] = static_cast<float>(k / cols) + 0.001f * (k % cols);
+    for (size_t k = 0; k < data.size(); ++k)
+      data[k] = static_cast<float>(k / cols) + 0.001f * (k % cols);
     v.data = data.data();
     v.nbytes = data.size() * 4;
     ASSERT_TRUE(AddHfTensorToGguf(config, v, &writer).ok()) << t.name;
@@ -114,7 +118,8 @@ void RoundTrip(Architecture arch) {
   ASSERT_TRUE(weights.ok()) << weights.status().ToString();
   for (const TensorView* v : {&weights->layers[1].q_proj, &weights->layers[1].k_proj}) {
     const float* p = static_cast<const float*>(v->data);
-    for (int64_t r = 0; r < v->rows(); ++r) ASSERT_EQ(p[r * v->cols()], static_cast<float>(r)) << v->name;
+    for (int64_t r = 0; r < v->rows(); ++r)
+      ASSERT_EQ(p[r * v->cols()], static_cast<float>(r)) << v->name;
   }
 }
 

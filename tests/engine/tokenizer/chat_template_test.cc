@@ -18,12 +18,14 @@ TEST(ChatTemplateTest, SmolLM2DefaultSystem) {
   auto t = ChatTemplate::FromTemplateText(kSmolLM2);
   ASSERT_TRUE(t.ok()) << t.status().ToString();
   EXPECT_EQ(t->format(), ChatTemplate::Format::kChatMl);
-  EXPECT_EQ(t->default_system(), "You are a helpful AI assistant named SmolLM, trained by Hugging Face");
+  EXPECT_EQ(t->default_system(),
+            "You are a helpful AI assistant named SmolLM, trained by Hugging Face");
   const ChatMessage user[] = {{"user", "List files"}};
   EXPECT_EQ(t->Render(user, true),
             "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging "
             "Face<|im_end|>\n<|im_start|>user\nList files<|im_end|>\n<|im_start|>assistant\n");
-  const ChatMessage with_system[] = {{"system", "Be brief."}, {"user", "hi"}, {"assistant", "hello"}};
+  const ChatMessage with_system[] = {
+      {"system", "Be brief."}, {"user", "hi"}, {"assistant", "hello"}};
   EXPECT_EQ(t->Render(with_system, false),
             "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n"
             "<|im_start|>assistant\nhello<|im_end|>\n");
@@ -31,8 +33,10 @@ TEST(ChatTemplateTest, SmolLM2DefaultSystem) {
 
 TEST(ChatTemplateTest, QwenStyleEscapedDefault) {
   const std::string qwen =
-      "{%- if messages[0]['role'] == 'system' %}{{- '<|im_start|>system\\n' + messages[0]['content'] + "
-      "'<|im_end|>\\n' }}{%- else %}{{- '<|im_start|>system\\nYou are Qwen.<|im_end|>\\n' }}{%- endif %}"
+      "{%- if messages[0]['role'] == 'system' %}{{- '<|im_start|>system\\n' + "
+      "messages[0]['content'] + "
+      "'<|im_end|>\\n' }}{%- else %}{{- '<|im_start|>system\\nYou are Qwen.<|im_end|>\\n' }}{%- "
+      "endif %}"
       "{%- if messages[0]['role'] != 'system' %}{%- endif %}";
   auto t = ChatTemplate::FromTemplateText(qwen);
   ASSERT_TRUE(t.ok());

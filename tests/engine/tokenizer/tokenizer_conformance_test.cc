@@ -59,7 +59,8 @@ std::vector<std::vector<int32_t>> LoadIds() {
 uint64_t Fnv1a64(const std::vector<int32_t>& ids) {
   uint64_t h = 0xcbf29ce484222325ull;
   for (int32_t id : ids) {
-    for (int b = 0; b < 4; ++b) h = (h ^ ((static_cast<uint32_t>(id) >> (8 * b)) & 0xff)) * 0x100000001b3ull;
+    for (int b = 0; b < 4; ++b)
+      h = (h ^ ((static_cast<uint32_t>(id) >> (8 * b)) & 0xff)) * 0x100000001b3ull;
   }
   return h;
 }
@@ -115,10 +116,12 @@ std::string TokenizerJsonFromGguf(const GgufFile& f, const std::string& pre_toke
 }
 
 std::string SplitPre(std::string_view pattern) {
-  std::string j = "{\"type\":\"Sequence\",\"pretokenizers\":[{\"type\":\"Split\",\"pattern\":{\"Regex\":";
+  std::string j =
+      "{\"type\":\"Sequence\",\"pretokenizers\":[{\"type\":\"Split\",\"pattern\":{\"Regex\":";
   AppendJsonString(pattern, &j);
-  return j + "},\"behavior\":\"Isolated\",\"invert\":false},{\"type\":\"ByteLevel\","
-             "\"add_prefix_space\":false,\"use_regex\":false}]}";
+  return j +
+         "},\"behavior\":\"Isolated\",\"invert\":false},{\"type\":\"ByteLevel\","
+         "\"add_prefix_space\":false,\"use_regex\":false}]}";
 }
 
 class ConformanceTest : public testing::Test {
@@ -144,8 +147,8 @@ class ConformanceTest : public testing::Test {
       while (k < got.size() && k < want[d].size() && got[k] == want[d][k]) ++k;
       ADD_FAILURE() << "document " << d << " differs at token " << k << ": got " << Show(got, k)
                     << "want " << Show(want[d], k) << "text: '"
-                    << tok.Decode(std::vector<int32_t>(want[d].begin() + k,
-                                                       want[d].begin() + std::min(want[d].size(), k + 8)))
+                    << tok.Decode(std::vector<int32_t>(
+                           want[d].begin() + k, want[d].begin() + std::min(want[d].size(), k + 8)))
                     << "'";
     }
   }
@@ -164,11 +167,21 @@ TEST_F(ConformanceTest, SmolLM2FromGgufMatchesHuggingFace) {
   ExpectIds(**tok, LoadIds());
 }
 
+TEST_F(ConformanceTest, OpenFindsTheGgufInAModelFolder) {
+  const std::string dir = kModel.substr(0, kModel.find_last_of('/'));
+  auto tok = Tokenizer::Open(dir);
+  ASSERT_TRUE(tok.ok()) << tok.status().ToString();
+  EXPECT_EQ((*tok)->Encode("<|im_start|>user", false), (std::vector<int32_t>{1, 4093}));
+  EXPECT_EQ(Tokenizer::Open(dir + "/missing").status().code(), StatusCode::kNotFound);
+}
+
 TEST_F(ConformanceTest, SmolLM2FromTokenizerJsonMatchesHuggingFace) {
   const std::string pre =
       "{\"type\":\"Sequence\",\"pretokenizers\":[{\"type\":\"Digits\",\"individual_digits\":true},"
-      "{\"type\":\"ByteLevel\",\"add_prefix_space\":false,\"trim_offsets\":true,\"use_regex\":true}]}";
-  auto tok = Tokenizer::FromTokenizerJsonText(TokenizerJsonFromGguf(*file_, pre, false), "smollm2.json");
+      "{\"type\":\"ByteLevel\",\"add_prefix_space\":false,\"trim_offsets\":true,\"use_regex\":true}"
+      "]}";
+  auto tok =
+      Tokenizer::FromTokenizerJsonText(TokenizerJsonFromGguf(*file_, pre, false), "smollm2.json");
   ASSERT_TRUE(tok.ok()) << tok.status().ToString();
   ExpectIds(**tok, LoadIds());
 }
@@ -182,10 +195,10 @@ TEST_F(ConformanceTest, SplitRegexVariantsMatchHuggingFace) {
   size_t doc, n;
   std::string hash;
   while (in >> name >> doc >> n >> hash) want[name].push_back({n, std::stoull(hash, nullptr, 16)});
-  for (const auto& [variant, pattern, ignore] :
-       {std::tuple{"llama3_split", kLlama3Pattern, true}, std::tuple{"qwen2_split", kQwen2Pattern, false}}) {
-    auto tok = Tokenizer::FromTokenizerJsonText(TokenizerJsonFromGguf(*file_, SplitPre(pattern), ignore),
-                                                variant);
+  for (const auto& [variant, pattern, ignore] : {std::tuple{"llama3_split", kLlama3Pattern, true},
+                                                 std::tuple{"qwen2_split", kQwen2Pattern, false}}) {
+    auto tok = Tokenizer::FromTokenizerJsonText(
+        TokenizerJsonFromGguf(*file_, SplitPre(pattern), ignore), variant);
     ASSERT_TRUE(tok.ok()) << tok.status().ToString();
     const auto& w = want[variant];
     ASSERT_EQ(w.size(), docs_.size()) << variant;
@@ -194,8 +207,8 @@ TEST_F(ConformanceTest, SplitRegexVariantsMatchHuggingFace) {
       const std::vector<int32_t> got = (*tok)->Encode(docs_[d], false);
       if (got.size() == w[d].first && Fnv1a64(got) == w[d].second) continue;
       ++failures;
-      ADD_FAILURE() << variant << ": document " << d << " differs (" << got.size() << " tokens, want "
-                    << w[d].first << ")";
+      ADD_FAILURE() << variant << ": document " << d << " differs (" << got.size()
+                    << " tokens, want " << w[d].first << ")";
     }
   }
 }
@@ -209,17 +222,23 @@ TEST_F(ConformanceTest, RoundTripsCorpusAndRandomBytes) {
   // Random bytes, invalid UTF-8 included, over the bytes whose symbol the vocabulary has.
   std::string alphabet;
   for (int b = 0; b < 256; ++b) {
-    if ((*tok)->TokenId(ByteLevelMap::Get().Encode(static_cast<uint8_t>(b))) >= 0) alphabet.push_back(static_cast<char>(b));
+    if ((*tok)->TokenId(ByteLevelMap::Get().Encode(static_cast<uint8_t>(b))) >= 0)
+      alphabet.push_back(static_cast<char>(b));
   }
   EXPECT_EQ(alphabet.size(), 256u - 21u);
   std::mt19937 rng(7);
   for (int trial = 0; trial < 300; ++trial) {
     std::string s(rng() % 200, '\0');
-    for (char& c : s) c = rng() % 4 == 0 ? alphabet[rng() % alphabet.size()] : "ab \n\xc3\xa9\xe2\x82\xac"[rng() % 9];
+    for (char& c : s)
+      c = rng() % 4 == 0 ? alphabet[rng() % alphabet.size()]
+                         : "ab \n\xc3\xa9\xe2\x82\xac"[rng() % 9];
     ASSERT_EQ((*tok)->Decode((*tok)->Encode(s, false)), s) << "trial " << trial;
   }
   // Bytes SmolLM2 cannot represent are dropped (HF and llama.cpp behave the same).
-  EXPECT_EQ((*tok)->Decode((*tok)->Encode("a\xff\x04" "b", false)), "ab");
+  EXPECT_EQ((*tok)->Decode((*tok)->Encode("a\xff\x04"
+                                          "b",
+                                          false)),
+            "ab");
 }
 
 }  // namespace

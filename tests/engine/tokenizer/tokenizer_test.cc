@@ -12,7 +12,7 @@ using Ids = std::vector<int32_t>;
 
 TEST(PreTokenizerTest, ByteLevelMapIsABijection) {
   const ByteLevelMap& map = ByteLevelMap::Get();
-  EXPECT_EQ(map.Encode(' '), "\xc4\xa0");  // U+0120 'Ġ'
+  EXPECT_EQ(map.Encode(' '), "\xc4\xa0");   // U+0120 'Ġ'
   EXPECT_EQ(map.Encode('\n'), "\xc4\x8a");  // U+010A 'Ċ'
   EXPECT_EQ(map.Encode('a'), "a");
   for (int b = 0; b < 256; ++b) {
@@ -33,13 +33,17 @@ std::vector<std::string> Split(std::string_view pattern, std::string_view text) 
 }
 
 TEST(PreTokenizerTest, Gpt2AndLlama3Patterns) {
-  EXPECT_EQ(Split(kGpt2Pattern, "Hello world's  12ab!!\n\n x"),
-            (std::vector<std::string>{"Hello", " world", "'s", " ", " 12", "ab", "!!", "\n\n", " x"}));
+  EXPECT_EQ(
+      Split(kGpt2Pattern, "Hello world's  12ab!!\n\n x"),
+      (std::vector<std::string>{"Hello", " world", "'s", " ", " 12", "ab", "!!", "\n\n", " x"}));
   EXPECT_EQ(Split(kLlama3Pattern, "I'M 12345 go\n\n  ok"),
             (std::vector<std::string>{"I", "'M", " ", "123", "45", " go", "\n\n", " ", " ok"}));
   EXPECT_EQ(Split(kDigitsIndividualPattern, "a12"), (std::vector<std::string>{"a", "1", "2"}));
   // U+0085 and U+3000 are whitespace for HF (Oniguruma), also here.
-  EXPECT_EQ(Split(kGpt2Pattern, "a\xc2\x85" "b"), (std::vector<std::string>{"a", "\xc2\x85", "b"}));
+  EXPECT_EQ(Split(kGpt2Pattern,
+                  "a\xc2\x85"
+                  "b"),
+            (std::vector<std::string>{"a", "\xc2\x85", "b"}));
   // Invalid UTF-8 never matches a class but is kept as a piece.
   EXPECT_EQ(Split(kGpt2Pattern, "ab\xff\xfe cd"),
             (std::vector<std::string>{"ab", "\xff\xfe", " cd"}));
@@ -51,13 +55,14 @@ Tokenizer::Spec ByteLevelSpec() {
   Tokenizer::Spec spec;
   spec.source = "test";
   spec.kind = Tokenizer::Kind::kByteLevel;
-  for (int b = 0; b < 256; ++b) spec.vocab.push_back(ByteLevelMap::Get().Encode(static_cast<uint8_t>(b)));
-  spec.vocab.push_back("he");          // 256
-  spec.vocab.push_back("ll");          // 257
-  spec.vocab.push_back("hell");        // 258
-  spec.vocab.push_back("hello");       // 259
-  spec.vocab.push_back("\xc4\xa0w");   // 260 " w"
-  spec.vocab.push_back("<|end|>");     // 261
+  for (int b = 0; b < 256; ++b)
+    spec.vocab.push_back(ByteLevelMap::Get().Encode(static_cast<uint8_t>(b)));
+  spec.vocab.push_back("he");         // 256
+  spec.vocab.push_back("ll");         // 257
+  spec.vocab.push_back("hell");       // 258
+  spec.vocab.push_back("hello");      // 259
+  spec.vocab.push_back("\xc4\xa0w");  // 260 " w"
+  spec.vocab.push_back("<|end|>");    // 261
   spec.merges = {{"h", "e"}, {"l", "l"}, {"he", "ll"}, {"hell", "o"}, {"\xc4\xa0", "w"}};
   spec.split_patterns = {std::string(kGpt2Pattern)};
   spec.added = {{"<|end|>", 261, true, false, false}};
@@ -133,9 +138,12 @@ std::string SpmGguf() {
     scores.push_back(0);
     types.push_back(6);
   }
-  for (const auto& [t, s] : std::vector<std::pair<std::string, float>>{
-           {"\xe2\x96\x81", -1}, {"h", -2}, {"i", -2}, {"hi", -3}, {"\xe2\x96\x81hi", -0.5f},
-           {"\xc3\xa9", -5}}) {
+  for (const auto& [t, s] : std::vector<std::pair<std::string, float>>{{"\xe2\x96\x81", -1},
+                                                                       {"h", -2},
+                                                                       {"i", -2},
+                                                                       {"hi", -3},
+                                                                       {"\xe2\x96\x81hi", -0.5f},
+                                                                       {"\xc3\xa9", -5}}) {
     tokens.push_back(t);
     scores.push_back(s);
     types.push_back(1);
@@ -209,10 +217,12 @@ TEST(TokenizerJsonTest, Llama3StyleWithTemplateProcessing) {
 
 TEST(TokenizerJsonTest, UnsupportedComponentsAreNamed) {
   auto tok = Tokenizer::FromTokenizerJsonText(
-      R"({"model": {"type": "WordPiece", "vocab": {}}, "decoder": {"type": "ByteLevel"}})", "w.json");
+      R"({"model": {"type": "WordPiece", "vocab": {}}, "decoder": {"type": "ByteLevel"}})",
+      "w.json");
   EXPECT_EQ(tok.status().code(), StatusCode::kUnimplemented);
   tok = Tokenizer::FromTokenizerJsonText(
-      R"({"normalizer": {"type": "Lowercase"}, "model": {"type": "BPE", "vocab": {"a": 0}}})", "n.json");
+      R"({"normalizer": {"type": "Lowercase"}, "model": {"type": "BPE", "vocab": {"a": 0}}})",
+      "n.json");
   EXPECT_NE(tok.status().message().find("Lowercase"), std::string::npos);
   tok = Tokenizer::FromTokenizerJsonText("{", "bad.json");
   EXPECT_EQ(tok.status().code(), StatusCode::kInvalidArgument);

@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""Writes the small seed files of tests/fuzz/corpus/gguf/ with the `gguf` package (test-time only).
+
+  /tmp/tokvenv/bin/pip install gguf numpy && /tmp/tokvenv/bin/python tests/fuzz/make_gguf_seeds.py
+"""
+import os
+
+import gguf
+import numpy as np
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", "gguf")
+
+
+def byte_tokens():
+    bs = list(range(33, 127)) + list(range(161, 173)) + list(range(174, 256))
+    cs, n = bs[:], 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return [chr(c) for b, c in sorted(zip(bs, cs))]
+
+
+def llama_model(path, arch="llama", tokenizer="gpt2"):
+    w = gguf.GGUFWriter(path, arch)
+    w.add_context_length(64)
+    w.add_embedding_length(8)
+    w.add_block_count(1)
+    w.add_feed_forward_length(8)
+    w.add_head_count(2)
+    w.add_head_count_kv(1)
+    w.add_layer_norm_rms_eps(1e-5)
+    w.add_rope_freq_base(10000.0)
+    if tokenizer == "gpt2":
+        tokens = ["<|im_start|>", "<|im_end|>"] + byte_tokens() + ["He", "ll", "Hell", "Hello"]
+        w.add_tokenizer_model("gpt2")
+        w.add_tokenizer_pre("smollm")
+        w.add_token_list(tokens)
+        w.add_token_types([3, 3] + [1] * (len(tokens) - 2))
+        w.add_token_merges(["H e", "l l", "He ll", "Hell o"])
+    else:
+        tokens = ["<unk>", "<s>", "</s>"] + [f"<0x{b:02X}>" for b in range(256)] + ["\u2581", "\u2581H", "ello"]
+        w.add_tokenizer_model("llama")
+        w.add_token_list(tokens)
+        w.add_token_scores([0.0] * (len(tokens) - 3) + [-1.0, -2.0, -3.0])
+        w.add_token_types([2, 3, 3] + [6] * 256 + [1, 1, 1])
+    w.add_bos_token_id(1)
+    w.add_eos_token_id(2)
+    vocab = len(tokens)
+    rng = np.random.default_rng(1)
+    w.add_tensor("token_embd.weight", rng.standard_normal((vocab, 8)).astype(np.float16))
+    w.add_tensor("output_norm.weight", np.ones(8, np.float32))
+    for name, shape in [("attn_norm", (8,)), ("ffn_norm", (8,)), ("attn_q", (8, 8)), ("attn_k", (4, 8)),
+                        ("attn_v", (4, 8)), ("attn_output", (8, 8)), ("ffn_gate", (8, 8)),
+                        ("ffn_up", (8, 8)), ("ffn_down", (8, 8))]:
+        w.add_tensor(f"blk.0.{name}.weight", rng.standard_normal(shape).astype(np.float32))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    llama_model(os.path.join(OUT, "llama_gpt2_tokenizer.gguf"))
+    llama_model(os.path.join(OUT, "llama_spm_tokenizer.gguf"), tokenizer="llama")
+    with open(os.path.join(OUT, "header_only.gguf"), "wb") as f:
+        f.write(b"GGUF" + (3).to_bytes(4, "little") + bytes(16))
+
+
+if __name__ == "__main__":
+    main()
