@@ -5,9 +5,8 @@
 // `<< 16` yields the even elements and `& 0xffff0000` the odd ones. Scores pair them with a query
 // split the same way; V accumulators stay split and are interleaved back once per call.
 //
-// Scores: 16 K rows at a time are widened into an f32 tile (L1), then for each query head 16 ymm
-// accumulators (one per row) take FMAs against the tile, and a shuffle tree turns them into 16
-// scores stored contiguously. V: one pass over the rows for up to 4 query heads in registers.
+// Scores: a block of kH query heads x kR K rows (kH * kR = 16 ymm accumulators); each K row is
+// widened once per block in registers, and a shuffle tree reduces the accumulators eight at a time. V: one pass over the rows for up to 4 query heads in registers.
 // GCC 12 reports its own _mm512_undefined_* placeholders inside intrinsics as uninitialized.
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -28,28 +27,7 @@ namespace {
 inline __m256i HiMask256() { return _mm256_set1_epi32(static_cast<int>(0xffff0000u)); }
 inline __m512i HiMask512() { return _mm512_set1_epi32(static_cast<int>(0xffff0000u)); }
 
-// Widens row `row` of a [rows][kHd] cache into f32 (bf16: even/odd split per 16 elements).
-template <int kHd, DType kType>
-inline void WidenRowYmm(const void* base, int64_t row, float* out) {
-  if constexpr (kType == DType::kF32) {
-    std::memcpy(out, static_cast<const float*>(base) + row * kHd, kHd * sizeof(float));
-  } else {
-    const auto* src = static_cast<const uint16_t*>(base) + row * kHd;
-#pragma GCC unroll 16
-    for (int c = 0; c < kHd / 16; ++c) {
-      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + 16 * c));
-      if constexpr (kType == DType::kBF16) {
-        _mm256_store_ps(out + 16 * c, _mm256_castsi256_ps(_mm256_slli_epi32(v, 16)));
-        _mm256_store_ps(out + 16 * c + 8, _mm256_castsi256_ps(_mm256_and_si256(v, HiMask256())));
-      } else {
-        _mm256_store_ps(out + 16 * c, _mm256_cvtph_ps(_mm256_castsi256_si128(v)));
-        _mm256_store_ps(out + 16 * c + 8, _mm256_cvtph_ps(_mm256_extracti128_si256(v, 1)));
-      }
-    }
-  }
-}
-
-// Query in the tile's element order: bf16 splits each 16 elements into even then odd.
+// Query in the order WidenSixteen yields rows: bf16 splits each 16 elements into even then odd.
 template <int kHd, DType kType>
 void PrepareQuery(const float* q, int g, float* out) {
   for (int h = 0; h < g; ++h) {
@@ -64,7 +42,8 @@ void PrepareQuery(const float* q, int g, float* out) {
   }
 }
 
-// Horizontal sums of 8 vectors: returns [s0, s2, s4, s6, s1, s3, s5, s7].
+// Horizontal sums of 8 vectors: returns [s0, s2, s4, s6, s1, s3, s5, s7]. Every input goes through
+// the same tree of additions, so a dot product does not depend on which slot it used.
 inline __m256 ReduceEight(const __m256* a) {
   __m256 s[4];
   for (int i = 0; i < 4; ++i) {
@@ -77,26 +56,86 @@ inline __m256 ReduceEight(const __m256* a) {
                        _mm256_shuffle_ps(t0, t1, _MM_SHUFFLE(3, 2, 3, 2)));
 }
 
-// Accumulator slot s holds tile row kSlotRow[s], so ReduceEight's output is in row order.
-constexpr int kSlotRow[16] = {0, 4, 1, 5, 2, 6, 3, 7, 8, 12, 9, 13, 10, 14, 11, 15};
+// Input slot of ReduceEight whose sum lands at output position p.
+constexpr int kSlotForPosition[8] = {0, 2, 4, 6, 1, 3, 5, 7};
 
-// 16 scores of query head `qh` (prepared) against the widened tile.
-template <int kHd>
-inline void TileScores(const float* qh, const float* tile, float scale, float* out16) {
-  __m256 acc[16];
+// Elements [16c, 16c + 16) of a cache row as two f32 vectors in the prepared-query order.
+template <DType kType>
+inline void WidenSixteen(const void* row, int c, __m256& first, __m256& second) {
+  if constexpr (kType == DType::kF32) {
+    const float* p = static_cast<const float*>(row) + 16 * c;
+    first = _mm256_loadu_ps(p);
+    second = _mm256_loadu_ps(p + 8);
+  } else {
+    const auto* p = static_cast<const uint16_t*>(row) + 16 * c;
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+    if constexpr (kType == DType::kBF16) {
+      first = _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
+      second = _mm256_castsi256_ps(_mm256_and_si256(v, HiMask256()));
+    } else {
+      first = _mm256_cvtph_ps(_mm256_castsi256_si128(v));
+      second = _mm256_cvtph_ps(_mm256_extracti128_si256(v, 1));
+    }
+  }
+}
+
+// Scores of kH query heads (prepared, [kH][kHd]) against kR rows (rows[r], widened in registers).
+// The kH * kR accumulators are reduced eight at a time, (head, row) head-major.
+template <int kHd, DType kType, int kH, int kR>
+inline void BlockScores(const float* q, const void* const* rows, float scale, float* out,
+                        int64_t stride, int valid_rows) {
+  __m256 acc[kH * kR];
 #pragma GCC unroll 16
-  for (int s = 0; s < 16; ++s) acc[s] = _mm256_setzero_ps();
-#pragma GCC unroll 4
-  for (int c = 0; c < kHd; c += 8) {
-    const __m256 qv = _mm256_loadu_ps(qh + c);
+  for (int i = 0; i < kH * kR; ++i) acc[i] = _mm256_setzero_ps();
+#pragma GCC unroll 2
+  for (int c = 0; c < kHd / 16; ++c) {
 #pragma GCC unroll 16
-    for (int s = 0; s < 16; ++s) {
-      acc[s] = _mm256_fmadd_ps(qv, _mm256_load_ps(tile + kSlotRow[s] * kHd + c), acc[s]);
+    for (int r = 0; r < kR; ++r) {
+      __m256 k0, k1;
+      WidenSixteen<kType>(rows[r], c, k0, k1);
+#pragma GCC unroll 8
+      for (int h = 0; h < kH; ++h) {
+        const float* qh = q + h * kHd + 16 * c;
+        acc[h * kR + r] = _mm256_fmadd_ps(_mm256_loadu_ps(qh), k0, acc[h * kR + r]);
+        acc[h * kR + r] = _mm256_fmadd_ps(_mm256_loadu_ps(qh + 8), k1, acc[h * kR + r]);
+      }
     }
   }
   const __m256 vscale = _mm256_set1_ps(scale);
-  _mm256_storeu_ps(out16, _mm256_mul_ps(ReduceEight(acc), vscale));
-  _mm256_storeu_ps(out16 + 8, _mm256_mul_ps(ReduceEight(acc + 8), vscale));
+  constexpr int kPerHead = kR < 8 ? kR : 8;
+#pragma GCC unroll 2
+  for (int group = 0; group < kH * kR / 8; ++group) {
+    __m256 slots[8];
+    for (int p = 0; p < 8; ++p) slots[kSlotForPosition[p]] = acc[group * 8 + p];
+    alignas(32) float sums[8];
+    _mm256_store_ps(sums, _mm256_mul_ps(ReduceEight(slots), vscale));
+    for (int p = 0; p < 8; p += kPerHead) {
+      const int flat = group * 8 + p;
+      const int h = flat / kR, r = flat % kR;
+      if (valid_rows == kR) {
+        std::memcpy(out + h * stride + r, sums + p, kPerHead * sizeof(float));
+      } else {
+        for (int i = 0; i < kPerHead && r + i < valid_rows; ++i) out[h * stride + r + i] = sums[p + i];
+      }
+    }
+  }
+}
+
+template <int kHd, DType kType, int kH, int kR>
+void ScoresBlocks(const float* q, int g, float scale, const void* k, int64_t n, float* scores,
+                  int64_t stride) {
+  constexpr int64_t kRowBytes = kHd * (kType == DType::kF32 ? 4 : 2);
+  alignas(64) static const uint8_t kZeroRow[kRowBytes] = {};
+  const auto* base = static_cast<const uint8_t*>(k);
+  for (int64_t j0 = 0; j0 < n; j0 += kR) {
+    const int valid = static_cast<int>(std::min<int64_t>(kR, n - j0));
+    const void* rows[kR];
+    for (int r = 0; r < kR; ++r) rows[r] = r < valid ? base + (j0 + r) * kRowBytes : kZeroRow;
+    for (int h = 0; h < g; h += kH) {
+      BlockScores<kHd, kType, kH, kR>(q + h * kHd, rows, scale, scores + h * stride + j0, stride,
+                                      valid);
+    }
+  }
 }
 
 template <int kHd, DType kType>
@@ -105,23 +144,10 @@ void ScoresT(const float* q, int g, int hd, float scale, const void* k, int64_t 
   thread_local std::vector<float> prepared;
   prepared.resize(static_cast<size_t>(g) * kHd);
   PrepareQuery<kHd, kType>(q, g, prepared.data());
-  alignas(64) float tile[16 * kHd];
-  alignas(32) float tail[16];
-  for (int64_t j0 = 0; j0 < n; j0 += 16) {
-    const int rows = static_cast<int>(std::min<int64_t>(16, n - j0));
-    for (int r = 0; r < rows; ++r) WidenRowYmm<kHd, kType>(k, j0 + r, tile + r * kHd);
-    // Padding rows are zero: every row goes through the same arithmetic wherever it sits.
-    if (rows < 16) std::fill(tile + rows * kHd, tile + 16 * kHd, 0.0f);
-    for (int h = 0; h < g; ++h) {
-      float* dst = scores + h * stride + j0;
-      if (rows == 16) {
-        TileScores<kHd>(prepared.data() + h * kHd, tile, scale, dst);
-      } else {
-        TileScores<kHd>(prepared.data() + h * kHd, tile, scale, tail);
-        std::copy(tail, tail + rows, dst);
-      }
-    }
-  }
+  const float* qp = prepared.data();
+  if (g % 4 == 0) return ScoresBlocks<kHd, kType, 4, 4>(qp, g, scale, k, n, scores, stride);
+  if (g % 2 == 0) return ScoresBlocks<kHd, kType, 2, 8>(qp, g, scale, k, n, scores, stride);
+  ScoresBlocks<kHd, kType, 1, 16>(qp, g, scale, k, n, scores, stride);
 }
 
 // Row j of a [rows][kHd] cache as kHd / 16 zmm (bf16: even/odd split per 32 elements).
