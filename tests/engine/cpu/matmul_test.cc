@@ -4,6 +4,8 @@
 
 #include <cmath>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <random>
 #include <string>
 #include <vector>
@@ -223,6 +225,41 @@ TEST(DequantizeRowTest, BlockTypesMatchFormatDescription) {
       }
     }
   }
+}
+
+// Blocks decoded by the `gguf` Python package (testdata/make_gguf_blocks.py).
+TEST(DequantizeRowTest, MatchesGgufPythonPackage) {
+  std::ifstream in(SIGMA_SOURCE_DIR "/tests/engine/cpu/testdata/gguf_blocks.bin", std::ios::binary);
+  ASSERT_TRUE(in.good());
+  const std::vector<char> file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t pos = 0;
+  int types = 0;
+  while (pos + 12 <= file.size()) {
+    uint32_t header[3];
+    std::memcpy(header, file.data() + pos, 12);
+    pos += 12;
+    const DType t = static_cast<DType>(header[0]);
+    const int64_t n_blocks = header[1], block_bytes = header[2];
+    ASSERT_EQ(block_bytes, DTypeBlockBytes(t)) << DTypeName(t);
+    const int64_t block = DTypeBlockSize(t);
+    const std::vector<uint8_t> raw(file.begin() + pos, file.begin() + pos + n_blocks * block_bytes);
+    pos += n_blocks * block_bytes;
+    std::vector<float> expected(n_blocks * block);
+    std::memcpy(expected.data(), file.data() + pos, expected.size() * sizeof(float));
+    pos += expected.size() * sizeof(float);
+    const TensorView w = MakeView(t, n_blocks, block, raw);
+    std::vector<float> row(block);
+    for (int64_t r = 0; r < n_blocks; ++r) {
+      DequantizeRow(w, r, row.data());
+      for (int64_t i = 0; i < block; ++i) {
+        const float e = expected[r * block + i];
+        ASSERT_NEAR(row[i], e, 1e-6f * (1.0f + std::fabs(e))) << DTypeName(t) << " block " << r
+                                                                << " element " << i;
+      }
+    }
+    ++types;
+  }
+  EXPECT_EQ(types, 8);
 }
 
 class MatMulQuantTest : public KernelPathTest {};

@@ -1,0 +1,39 @@
+"""Writes gguf_blocks.bin: random GGUF quantized blocks and their values as decoded by the `gguf`
+Python package (the reference implementation of the format), for DequantizeRow tests.
+
+Format, little-endian, per type: u32 sigma DType code, u32 n_blocks, u32 block_bytes,
+n_blocks * block_bytes raw bytes, then n_blocks * block_size f32 values.
+Run: pip install gguf numpy && python3 make_gguf_blocks.py
+"""
+import struct
+
+import numpy as np
+from gguf import GGMLQuantizationType as Q
+from gguf import quants
+
+# (sigma DType code in engine/dtype.h, ggml type, block size, block bytes, offsets of f16 scales)
+TYPES = [
+    (3, Q.Q8_0, 32, 34, [0]),
+    (4, Q.Q4_0, 32, 18, [0]),
+    (5, Q.Q4_1, 32, 20, [0, 2]),
+    (6, Q.Q4_K, 256, 144, [0, 2]),
+    (7, Q.Q5_0, 32, 22, [0]),
+    (8, Q.Q5_1, 32, 24, [0, 2]),
+    (9, Q.Q5_K, 256, 176, [0, 2]),
+    (10, Q.Q6_K, 256, 210, [208]),
+]
+
+rng = np.random.default_rng(1234)
+with open("gguf_blocks.bin", "wb") as out:
+    for code, qtype, size, nbytes, scale_offsets in TYPES:
+        n_blocks = 6
+        raw = rng.integers(0, 256, size=(n_blocks, nbytes), dtype=np.uint8)
+        for b in range(n_blocks):
+            for off in scale_offsets:
+                scale = np.float16(rng.uniform(0.001, 0.05) * rng.choice([-1.0, 1.0]))
+                raw[b, off:off + 2] = np.frombuffer(scale.tobytes(), dtype=np.uint8)
+        values = quants.dequantize(raw.reshape(-1), qtype).astype(np.float32).reshape(-1)
+        assert values.size == n_blocks * size
+        out.write(struct.pack("<III", code, n_blocks, nbytes))
+        out.write(raw.tobytes())
+        out.write(values.tobytes())
