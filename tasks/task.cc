@@ -45,6 +45,15 @@ std::string RawTexts(const std::vector<Response>& responses) {
   return out + "]";
 }
 
+StatusOr<bool> AnyGoldMatches(const ExactMatcher& matcher, const std::string& answer,
+                              const std::vector<std::string>& golds) {
+  for (const std::string& gold : golds) {
+    SIGMA_ASSIGN_OR_RETURN(bool same, matcher.Matches(answer, gold));
+    if (same) return true;
+  }
+  return false;
+}
+
 double Stat(const SampleScore& s, const std::string& key) {
   auto it = s.stats.find(key);
   return it == s.stats.end() ? std::numeric_limits<double>::quiet_NaN() : it->second;
@@ -245,23 +254,21 @@ Status Task::ScoreGenerate(const Document& doc, const std::vector<Response>& res
     const std::string suffix = MetricSuffix(f);
     for (size_t m = 0; m < config_.metrics.size(); ++m) {
       const MetricSpec& spec = config_.metrics[m];
-      if (spec.name == "exact_match" || spec.name == "pass@k") {
+      if (spec.name == "exact_match") {
+        SIGMA_ASSIGN_OR_RETURN(bool hit, AnyGoldMatches(matchers_[m], answer, golds));
+        score->metrics["exact_match" + suffix] = hit ? 1.0 : 0.0;
+      } else if (spec.name == "pass@k") {
+        // Each generation is filtered on its own (take_first does not apply across samples).
         int64_t correct = 0;
-        for (const std::string& a : answers) {
-          bool hit = false;
-          for (const std::string& g : golds) {
-            SIGMA_ASSIGN_OR_RETURN(bool same, matchers_[m].Matches(a, g));
-            hit = hit || same;
-          }
+        for (const std::string& text : texts) {
+          SIGMA_ASSIGN_OR_RETURN(std::vector<std::string> one, config_.filters[f].Apply({text}));
+          SIGMA_ASSIGN_OR_RETURN(bool hit, AnyGoldMatches(matchers_[m], one.empty() ? "" : one[0],
+                                                          golds));
           correct += hit ? 1 : 0;
-          if (spec.name == "exact_match") break;  // the first answer only
-        }
-        if (spec.name == "exact_match") {
-          score->metrics["exact_match" + suffix] = correct > 0 ? 1.0 : 0.0;
-          continue;
         }
         for (int64_t k : spec.k) {
-          SIGMA_ASSIGN_OR_RETURN(double p, PassAtK(static_cast<int64_t>(answers.size()), correct, k));
+          SIGMA_ASSIGN_OR_RETURN(double p,
+                                 PassAtK(static_cast<int64_t>(texts.size()), correct, k));
           score->metrics[StrCat("pass@", k, suffix)] = p;
         }
       } else if (spec.name == "f1") {

@@ -1,0 +1,184 @@
+#include "tasks/task.h"
+
+#include <cmath>
+
+#include <gtest/gtest.h>
+
+#include "tests/tasks/test_util.h"
+
+namespace sigma::tasks {
+namespace {
+
+std::unique_ptr<Task> LoadTask(const TaskDir& dir, const std::string& config,
+                               const std::string& data) {
+  dir.Write("t/test.jsonl", data);
+  auto task = Task::Load(dir.Write("t/config.json", config));
+  EXPECT_TRUE(task.ok()) << task.status().ToString();
+  return task.ok() ? std::move(task).value() : nullptr;
+}
+
+std::string QaData(int n) {
+  std::string data;
+  for (int i = 0; i < n; ++i) {
+    data += "{\"q\": \"question " + std::to_string(i) + "\", \"a\": \"answer " +
+            std::to_string(i) + "\"}\n";
+  }
+  return data;
+}
+
+Response Text(const std::string& text) { return Response{text, {}, ""}; }
+
+TEST(TaskTest, FewshotPromptsAreDeterministicAndExcludeTheDocument) {
+  TaskDir dir;
+  auto task = LoadTask(dir, R"({"name": "qa", "version": 1, "request_type": "generate_until",
+      "dataset": {"splits": {"test": "test.jsonl"}},
+      "prompt": {"preamble": "Answer briefly.\n\n", "template": "Q: {{q}}\nA:",
+                 "target": "{{a}}", "chat_template": true, "system": "Be terse."},
+      "fewshot": {"num": 2, "seed": 42},
+      "generation": {"until": ["\n"], "max_tokens": 16},
+      "metrics": [{"name": "exact_match"}]})", QaData(6));
+  ASSERT_NE(task, nullptr);
+  for (const Document& doc : task->docs()) {
+    auto first = task->BuildPrompt(doc);
+    auto second = task->BuildPrompt(doc);
+    ASSERT_TRUE(first.ok()) << first.status().ToString();
+    EXPECT_EQ(*first, *second);
+    const std::string own = "Q: question " + doc.id + "\nA:";
+    EXPECT_EQ(first->find(own), first->size() - own.size()) << "own question only at the end";
+    EXPECT_EQ(first->rfind("Answer briefly.\n\n", 0), 0u);
+    // Two examples, each "Q: ...\nA: answer k\n\n".
+    size_t examples = 0;
+    for (size_t at = first->find("\nA: answer "); at != std::string::npos;
+         at = first->find("\nA: answer ", at + 1)) {
+      ++examples;
+    }
+    EXPECT_EQ(examples, 2u);
+  }
+  auto requests = task->BuildRequests(task->docs()[0]);
+  ASSERT_TRUE(requests.ok());
+  ASSERT_EQ(requests->size(), 1u);
+  const Request& r = (*requests)[0];
+  EXPECT_EQ(r.type, RequestType::kGenerateUntil);
+  EXPECT_EQ(r.stop, std::vector<std::string>{"\n"});
+  EXPECT_EQ(r.max_tokens, 16);
+  ASSERT_EQ(r.chat.size(), 2u);
+  EXPECT_EQ(r.chat[0].role, "system");
+  EXPECT_EQ(r.chat[0].content, "Be terse.");
+  EXPECT_EQ(r.chat[1].content, r.context);
+}
+
+TEST(TaskTest, GenerateScoresExactMatchF1BleuAndPassAtK) {
+  TaskDir dir;
+  auto task = LoadTask(dir, R"({"name": "gen", "version": 1, "request_type": "generate_until",
+      "dataset": {"splits": {"test": "test.jsonl"}},
+      "prompt": {"template": "Q: {{q}}\nA:", "target": "{{a}}"},
+      "generation": {"num_samples": 5},
+      "filters": [{"name": "raw", "steps": [{"type": "strip"}]},
+                  {"name": "first", "steps": [{"type": "strip"}, {"type": "take_first"}]}],
+      "metrics": [{"name": "exact_match", "ignore_case": true}, {"name": "f1"}, {"name": "bleu"},
+                  {"name": "pass@k", "k": [1, 2], "ignore_case": true}]})", QaData(3));
+  ASSERT_NE(task, nullptr);
+  const Document& doc = task->docs()[1];
+  auto requests = task->BuildRequests(doc);
+  ASSERT_TRUE(requests.ok());
+  ASSERT_EQ(requests->size(), 5u);
+  EXPECT_EQ((*requests)[4].repeat, 4);
+  std::vector<Response> responses = {Text(" ANSWER 1 "), Text("no"), Text("answer 1"),
+                                     Text("answer"), Text("nope")};
+  auto score = task->Score(doc, responses);
+  ASSERT_TRUE(score.ok()) << score.status().ToString();
+  EXPECT_EQ(score->error, "");
+  EXPECT_EQ(score->target, "answer 1");
+  EXPECT_EQ(score->extracted, "ANSWER 1");
+  EXPECT_EQ(score->metrics.at("exact_match,raw"), 1.0);
+  EXPECT_EQ(score->metrics.at("f1,raw"), 1.0);
+  EXPECT_DOUBLE_EQ(score->metrics.at("pass@1,raw"), 0.4);
+  EXPECT_DOUBLE_EQ(score->metrics.at("pass@2,raw"), 0.7);
+  EXPECT_DOUBLE_EQ(score->metrics.at("pass@2,first"), 0.7);  // filtered per generation
+  EXPECT_NE(score->raw_output.find("\" ANSWER 1 \""), std::string::npos);
+  EXPECT_EQ(task->MetricNames(),
+            (std::vector<std::string>{"exact_match,raw", "f1,raw", "bleu,raw", "pass@1,raw",
+                                      "pass@2,raw", "exact_match,first", "f1,first", "bleu,first",
+                                      "pass@1,first", "pass@2,first"}));
+}
+
+TEST(TaskTest, LoglikelihoodAndRollingPerplexities) {
+  TaskDir dir;
+  auto ll = LoadTask(dir, R"({"name": "ll", "version": 1, "request_type": "loglikelihood",
+      "dataset": {"splits": {"test": "test.jsonl"}},
+      "prompt": {"template": "Q: {{q}}\nA:", "gold": "{{a}}"},
+      "metrics": [{"name": "acc"}, {"name": "perplexity"}]})", QaData(2));
+  ASSERT_NE(ll, nullptr);
+  auto requests = ll->BuildRequests(ll->docs()[0]);
+  ASSERT_TRUE(requests.ok());
+  EXPECT_EQ((*requests)[0].continuations, std::vector<std::string>{" answer 0"});
+  auto s = ll->Score(ll->docs()[0], {Response{"", {{-4.0, true, 2}}, ""}});
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->metrics.at("acc"), 1.0);
+  EXPECT_DOUBLE_EQ(s->metrics.at("perplexity"), std::exp(2.0));
+
+  TaskDir dir2;
+  auto rolling = LoadTask(dir2, R"({"name": "wiki", "version": 1,
+      "request_type": "loglikelihood_rolling", "dataset": {"splits": {"test": "test.jsonl"}},
+      "prompt": {"template": "{{text}}"},
+      "metrics": [{"name": "perplexity"}, {"name": "word_perplexity"},
+                  {"name": "byte_perplexity"}, {"name": "bits_per_byte"}]})",
+      "{\"text\": \"one two three\"}\n{\"text\": \"four five\"}\n");
+  ASSERT_NE(rolling, nullptr);
+  auto rr = rolling->BuildRequests(rolling->docs()[0]);
+  ASSERT_TRUE(rr.ok());
+  EXPECT_EQ((*rr)[0].context, "");
+  EXPECT_EQ((*rr)[0].continuations, std::vector<std::string>{"one two three"});
+  auto a = rolling->Score(rolling->docs()[0], {Response{"", {{-6.0, false, 4}}, ""}});
+  auto b = rolling->Score(rolling->docs()[1], {Response{"", {{-3.0, false, 2}}, ""}});
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_DOUBLE_EQ(a->metrics.at("word_perplexity"), std::exp(2.0));  // 6 / 3 words
+  EXPECT_DOUBLE_EQ(a->metrics.at("bits_per_byte"), 6.0 / (13 * std::log(2.0)));
+  auto aggregates = rolling->AggregateScores({*a, *b});
+  ASSERT_EQ(aggregates.size(), 4u);
+  EXPECT_NEAR(aggregates[0].value, std::exp(9.0 / 6.0), 1e-12);    // tokens 4 + 2
+  EXPECT_NEAR(aggregates[1].value, std::exp(9.0 / 5.0), 1e-12);    // words 3 + 2
+  EXPECT_NEAR(aggregates[2].value, std::exp(9.0 / 22.0), 1e-12);   // bytes 13 + 9
+  EXPECT_NEAR(aggregates[3].value, 9.0 / (22.0 * std::log(2.0)), 1e-12);
+  EXPECT_EQ(aggregates[3].n, 2);
+}
+
+TEST(TaskTest, FailedResponsesBecomeSampleErrorsSkippedByAggregates) {
+  TaskDir dir;
+  auto task = LoadTask(dir, R"({"name": "gen", "version": 1, "request_type": "generate_until",
+      "dataset": {"splits": {"test": "test.jsonl"}},
+      "prompt": {"template": "Q: {{q}}\nA:", "target": "{{a}}"},
+      "metrics": [{"name": "exact_match"}]})", QaData(3));
+  ASSERT_NE(task, nullptr);
+  auto ok = task->Score(task->docs()[0], {Text("answer 0")});
+  auto failed = task->Score(task->docs()[1], {Response{"", {}, "backend: out of memory"}});
+  auto wrong_count = task->Score(task->docs()[2], {});
+  ASSERT_TRUE(ok.ok() && failed.ok() && wrong_count.ok());
+  EXPECT_EQ(failed->error, "backend: out of memory");
+  EXPECT_TRUE(failed->metrics.empty());
+  EXPECT_NE(wrong_count->error.find("expected 1 responses, got 0"), std::string::npos);
+  auto aggregates = task->AggregateScores({*ok, *failed, *wrong_count});
+  ASSERT_EQ(aggregates.size(), 1u);
+  EXPECT_EQ(aggregates[0].n, 1);
+  EXPECT_EQ(aggregates[0].value, 1.0);
+}
+
+TEST(TaskTest, SampleScoreJsonRoundTrip) {
+  SampleScore s;
+  s.metrics = {{"acc", 1}, {"ppl", std::nan("")}, {"f1", 0.1}};
+  s.stats = {{"ll", -12.345678901234567}};
+  s.extracted_by_filter = {{"a", "x\"y"}, {"b", std::string("\xff\0", 2)}};
+  const std::string json = SampleScoreToJson(s);
+  auto back = SampleScoreFromJson(json, "metrics_json");
+  ASSERT_TRUE(back.ok()) << back.status().ToString() << " " << json;
+  EXPECT_EQ(back->metrics.at("acc"), 1);
+  EXPECT_EQ(back->metrics.at("f1"), 0.1);
+  EXPECT_TRUE(std::isnan(back->metrics.at("ppl")));
+  EXPECT_EQ(back->stats.at("ll"), -12.345678901234567);
+  EXPECT_EQ(back->extracted_by_filter.at("a"), "x\"y");
+  EXPECT_EQ(SampleScoreToJson(SampleScore{}), "{}");
+  EXPECT_FALSE(SampleScoreFromJson("{\"acc\": \"yes\"}", "m").ok());
+}
+
+}  // namespace
+}  // namespace sigma::tasks

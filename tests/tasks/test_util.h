@@ -1,0 +1,37 @@
+// Helpers for task tests: scratch folders holding a config and its dataset.
+#ifndef SIGMA_TESTS_TASKS_TEST_UTIL_H_
+#define SIGMA_TESTS_TASKS_TEST_UTIL_H_
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace sigma::tasks {
+
+class TaskDir {
+ public:
+  TaskDir() {
+    std::string templ = (std::filesystem::temp_directory_path() / "sigma_tasks_XXXXXX").string();
+    char* made = mkdtemp(templ.data());
+    path_ = made != nullptr ? made : "";
+  }
+  ~TaskDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  std::string Write(const std::string& name, const std::string& text) const {
+    const std::string file = path_ + "/" + name;
+    std::filesystem::create_directories(std::filesystem::path(file).parent_path());
+    std::ofstream(file, std::ios::binary) << text;
+    return file;
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace sigma::tasks
+
+#endif  // SIGMA_TESTS_TASKS_TEST_UTIL_H_
