@@ -179,7 +179,8 @@ StatusOr<RunSession> ResultsStore::ResumeLocked(const RunInfo& run) {
   session.resumed = true;
   SIGMA_ASSIGN_OR_RETURN(session.run, GetRunLocked(run.id));
   session.segment = session.run.segments;
-  SIGMA_ASSIGN_OR_RETURN(session.done, DoneSamplesLocked(run.id));
+  SIGMA_ASSIGN_OR_RETURN(session.done, DoneSamplesLocked(run.id, false));
+  SIGMA_ASSIGN_OR_RETURN(session.failed, DoneSamplesLocked(run.id, true));
   return session;
 }
 
@@ -207,14 +208,47 @@ StatusOr<bool> ResultsStore::InsertSample(const SampleRecord& s) {
   Transaction txn(db_.get());
   SIGMA_RETURN_IF_ERROR(txn.Begin());
   SIGMA_ASSIGN_OR_RETURN(
+      Statement existing,
+      Statement::Prepare(db_.get(),
+                         "SELECT id, error IS NOT NULL FROM samples WHERE run_id = ?1 AND "
+                         "task = ?2 AND doc_id = ?3"));
+  SIGMA_RETURN_IF_ERROR(existing.BindInt(1, s.run_id));
+  SIGMA_RETURN_IF_ERROR(existing.BindText(2, s.task));
+  SIGMA_RETURN_IF_ERROR(existing.BindText(3, s.doc_id));
+  SIGMA_ASSIGN_OR_RETURN(bool found, existing.Step());
+  const bool replacing = found && existing.ColumnInt(1) != 0;
+  if (found && !replacing) return false;  // already done: the txn rolls back
+  if (replacing) {
+    SIGMA_ASSIGN_OR_RETURN(Statement del,
+                           Statement::Prepare(db_.get(), "DELETE FROM samples WHERE id = ?1"));
+    SIGMA_RETURN_IF_ERROR(del.BindInt(1, existing.ColumnInt(0)));
+    SIGMA_RETURN_IF_ERROR(del.Run());
+  }
+  SIGMA_RETURN_IF_ERROR(InsertSampleRow(s));
+  SIGMA_ASSIGN_OR_RETURN(
+      Statement progress,
+      Statement::Prepare(db_.get(),
+                         "INSERT INTO run_tasks (run_id, task, done, errors) VALUES (?1, ?2, 1, "
+                         "?3) ON CONFLICT (run_id, task) DO UPDATE SET done = done + 1 - ?4, "
+                         "errors = errors + excluded.errors - ?4"));
+  SIGMA_RETURN_IF_ERROR(progress.BindInt(1, s.run_id));
+  SIGMA_RETURN_IF_ERROR(progress.BindText(2, s.task));
+  SIGMA_RETURN_IF_ERROR(progress.BindInt(3, s.error.has_value() ? 1 : 0));
+  SIGMA_RETURN_IF_ERROR(progress.BindInt(4, replacing ? 1 : 0));
+  SIGMA_RETURN_IF_ERROR(progress.Run());
+  SIGMA_RETURN_IF_ERROR(txn.Commit());
+  return true;
+}
+
+Status ResultsStore::InsertSampleRow(const SampleRecord& s) {
+  SIGMA_ASSIGN_OR_RETURN(
       Statement insert,
       Statement::Prepare(
           db_.get(),
           "INSERT INTO samples (run_id, task, doc_id, doc_index, prompt, raw_output, extracted, "
           "target, metrics_json, verdict, error, prompt_tokens, new_tokens, ttft_ms, "
           "prefill_tok_s, decode_tok_s, kv_bytes, total_ms, segment, created_at) VALUES (?1, ?2, "
-          "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20) "
-          "ON CONFLICT (run_id, task, doc_id) DO NOTHING"));
+          "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"));
   SIGMA_RETURN_IF_ERROR(insert.BindInt(1, s.run_id));
   SIGMA_RETURN_IF_ERROR(insert.BindText(2, s.task));
   SIGMA_RETURN_IF_ERROR(insert.BindText(3, s.doc_id));
@@ -240,31 +274,22 @@ StatusOr<bool> ResultsStore::InsertSample(const SampleRecord& s) {
   SIGMA_RETURN_IF_ERROR(insert.BindOptionalDouble(18, t.total_ms));
   SIGMA_RETURN_IF_ERROR(insert.BindInt(19, s.segment));
   SIGMA_RETURN_IF_ERROR(insert.BindText(20, NowUtc()));
-  SIGMA_RETURN_IF_ERROR(insert.Run());
-  if (sqlite3_changes(db_.get()) == 0) return false;  // already stored: the txn rolls back
-  SIGMA_ASSIGN_OR_RETURN(
-      Statement progress,
-      Statement::Prepare(db_.get(),
-                         "INSERT INTO run_tasks (run_id, task, done, errors) VALUES (?1, ?2, 1, "
-                         "?3) ON CONFLICT (run_id, task) DO UPDATE SET done = done + 1, "
-                         "errors = errors + excluded.errors"));
-  SIGMA_RETURN_IF_ERROR(progress.BindInt(1, s.run_id));
-  SIGMA_RETURN_IF_ERROR(progress.BindText(2, s.task));
-  SIGMA_RETURN_IF_ERROR(progress.BindInt(3, s.error.has_value() ? 1 : 0));
-  SIGMA_RETURN_IF_ERROR(progress.Run());
-  SIGMA_RETURN_IF_ERROR(txn.Commit());
-  return true;
+  return insert.Run();
 }
 
 StatusOr<std::set<SampleKey>> ResultsStore::DoneSamples(int64_t run_id) {
   std::lock_guard<std::mutex> lock(mu_);
-  return DoneSamplesLocked(run_id);
+  return DoneSamplesLocked(run_id, false);
 }
 
-StatusOr<std::set<SampleKey>> ResultsStore::DoneSamplesLocked(int64_t run_id) {
+StatusOr<std::set<SampleKey>> ResultsStore::DoneSamplesLocked(int64_t run_id,
+                                                              bool failed_only) {
   SIGMA_ASSIGN_OR_RETURN(
       Statement stmt,
-      Statement::Prepare(db_.get(), "SELECT task, doc_id FROM samples WHERE run_id = ?1"));
+      Statement::Prepare(db_.get(), failed_only ? "SELECT task, doc_id FROM samples WHERE "
+                                                  "run_id = ?1 AND error IS NOT NULL"
+                                                : "SELECT task, doc_id FROM samples WHERE "
+                                                  "run_id = ?1"));
   SIGMA_RETURN_IF_ERROR(stmt.BindInt(1, run_id));
   std::set<SampleKey> done;
   for (;;) {

@@ -76,7 +76,8 @@ struct RunSession {
   RunInfo run;
   bool resumed = false;
   int64_t segment = 1;      // the value written into samples.segment from now on
-  std::set<SampleKey> done;  // samples already stored: skip them
+  std::set<SampleKey> done;    // samples already stored (failed ones included): skip them
+  std::set<SampleKey> failed;  // the subset stored with an error: may be retried
 };
 
 // Per-sample timing. Unset fields are stored as NULL.
@@ -177,7 +178,9 @@ class ResultsStore {
                      int64_t total);
 
   // Stores one sample in one transaction. Returns false (and changes nothing) when the sample
-  // (run, task, doc_id) is already stored: resume is idempotent.
+  // (run, task, doc_id) is already stored without an error: resume is idempotent. A stored
+  // sample WITH an error is replaced (a retry of an infrastructure failure), keeping the
+  // counters exact.
   StatusOr<bool> InsertSample(const SampleRecord& sample);
   StatusOr<std::set<SampleKey>> DoneSamples(int64_t run_id);
   // Samples of one task in doc_index order (for re-aggregation after a resume). Empty task: all.
@@ -207,7 +210,8 @@ class ResultsStore {
   explicit ResultsStore(DbHandle db) : db_(std::move(db)) {}
   StatusOr<RunSession> ResumeLocked(const RunInfo& run);
   StatusOr<RunInfo> GetRunLocked(int64_t run_id);
-  StatusOr<std::set<SampleKey>> DoneSamplesLocked(int64_t run_id);
+  StatusOr<std::set<SampleKey>> DoneSamplesLocked(int64_t run_id, bool failed_only);
+  Status InsertSampleRow(const SampleRecord& sample);
 
   std::mutex mu_;
   DbHandle db_;

@@ -140,6 +140,22 @@ TEST(ResultsStoreTest, ResumeReusesRunAndReportsDoneSamples) {
   ASSERT_TRUE(stored.ok());
   EXPECT_EQ((*stored)[0].raw_output, "answer 0");
 
+  // A failed sample is reported on resume and may be retried: the retry replaces it.
+  auto again_session = (*store)->ResumeRun(run_id, "fp-A");
+  ASSERT_TRUE(again_session.ok());
+  EXPECT_EQ(again_session->failed, (std::set<SampleKey>{{"arc_easy", "1"}}));
+  EXPECT_EQ(again_session->done.size(), 3u);
+  SampleRecord retry = Sample(run_id, "arc_easy", "1");
+  retry.raw_output = "retried";
+  auto replaced = (*store)->InsertSample(retry);
+  ASSERT_TRUE(replaced.ok()) << replaced.status().ToString();
+  EXPECT_TRUE(*replaced);
+  EXPECT_FALSE(*(*store)->InsertSample(retry));  // now done for good
+  status = (*store)->GetRunStatus(run_id);
+  EXPECT_EQ(status->done, 3);
+  EXPECT_EQ(status->errors, 0);
+  EXPECT_EQ((*(*store)->ReadSamples(run_id, "arc_easy"))[1].raw_output, "retried");
+
   ASSERT_TRUE((*store)->FinishRun(run_id, RunState::kComplete).ok());
   auto runs = (*store)->ListRuns();
   ASSERT_TRUE(runs.ok());
