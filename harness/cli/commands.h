@@ -25,6 +25,7 @@ int ReportError(const std::string& command, const Status& status);
 
 int RunBench(const Args& args);
 int RunRun(const Args& args);
+int RunExport(const Args& args);
 int RunLs(const Args& args);
 int RunStatus(const Args& args);
 int RunShow(const Args& args);

@@ -17,6 +17,7 @@ struct Command {
 
 constexpr Command kCommands[] = {
     {"run", RunRun, "evaluate a model (or recorded outputs) on tasks; results to SQLite"},
+    {"export", RunExport, "write a run's outputs as replay records (JSONL)"},
     {"ls", RunLs, "list the runs in a results database"},
     {"status", RunStatus, "progress of a run, also while it is running"},
     {"show", RunShow, "aggregated scores of a run"},

@@ -1,0 +1,164 @@
+// `sigma-eval run` end to end on the embedded default model: the database it fills, replay of
+// recorded outputs scoring identically, SIGKILL-and-resume equal to an uninterrupted run, and
+// clear errors for bad input. Skips (with the reason) when the default model was not fetched.
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <map>
+#include <thread>
+
+#include "engine/base/file.h"
+#include "engine/language_model.h"
+#include "tests/e2e/cli_util.h"
+
+namespace sigma {
+namespace {
+
+using testing_util::RunSigmaEval;
+
+// (task, doc_id) -> "metrics_json|raw_output|extracted" of a run.
+using Samples = std::map<std::pair<std::string, std::string>, std::string>;
+
+int64_t QueryInt(const std::string& db, const std::string& sql) {
+  sqlite3* h = nullptr;
+  int64_t value = -1;
+  if (sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_busy_timeout(h, 5000);
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(h, sql.c_str(), -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+      value = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+  }
+  sqlite3_close(h);
+  return value;
+}
+
+Samples ReadSamples(const std::string& db, int64_t run) {
+  Samples out;
+  sqlite3* h = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  const std::string sql = "SELECT task, doc_id, metrics_json, raw_output, extracted FROM samples WHERE run_id = " +
+                          std::to_string(run);
+  EXPECT_EQ(sqlite3_prepare_v2(h, sql.c_str(), -1, &st, nullptr), SQLITE_OK);
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    auto text = [&](int i) {
+      const void* p = sqlite3_column_blob(st, i);
+      return p == nullptr ? std::string() : std::string(static_cast<const char*>(p), sqlite3_column_bytes(st, i));
+    };
+    out[{text(0), text(1)}] = text(2) + "|" + text(3) + "|" + text(4);
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(h);
+  return out;
+}
+
+class RunTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    if (!FileExists(DefaultModelPath())) {
+      GTEST_SKIP() << "default model missing at " << DefaultModelPath() << " (run scripts/setup.sh)";
+    }
+    dir_ = testing_util::MakeTempDir("run");
+  }
+  void TearDown() override {
+    if (!dir_.empty()) testing_util::RemoveTree(dir_);
+  }
+  std::string dir_;
+};
+
+TEST_F(RunTest, FillsDatabaseAndReplayScoresIdentically) {
+  const std::string db = dir_ + "/a.db";
+  auto r = RunSigmaEval("run --tasks mmlu,gsm8k,hellaswag --limit 2 --db " + db);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM samples WHERE run_id = 1 AND error IS NULL"), 6);
+  EXPECT_EQ(QueryInt(db, "SELECT state = 'complete' FROM runs WHERE id = 1"), 1);
+  EXPECT_GE(QueryInt(db, "SELECT count(*) FROM task_results WHERE run_id = 1 AND stderr IS NOT NULL"), 4);
+  EXPECT_GE(QueryInt(db, "SELECT count(*) FROM speed WHERE run_id = 1 AND phase IN ('prefill','decode','end_to_end')"), 3);
+  EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM samples WHERE run_id = 1 AND task = 'gsm8k' AND decode_tok_s > 0"), 2);
+
+  auto exported = RunSigmaEval("export --db " + db + " --run 1 --task gsm8k --out " + dir_ + "/gsm8k.jsonl");
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  auto replay = RunSigmaEval("run --model replay:" + dir_ + "/gsm8k.jsonl --tasks gsm8k --limit 2 --db " + db);
+  ASSERT_EQ(replay.exit_code, 0) << replay.err;
+  Samples live = ReadSamples(db, 1), replayed = ReadSamples(db, 2);
+  ASSERT_EQ(replayed.size(), 2u);
+  for (const auto& [key, value] : replayed) EXPECT_EQ(value, live.at(key)) << key.second;
+}
+
+TEST_F(RunTest, SigkillAndResumeEqualsUninterruptedRun) {
+  const std::string flags = " --tasks arc_easy,boolq --limit 10 --batch 2 --threads 2";
+  const std::string reference = dir_ + "/reference.db";
+  auto full = RunSigmaEval("run" + flags + " --db " + reference);
+  ASSERT_EQ(full.exit_code, 0) << full.err;
+
+  const std::string db = dir_ + "/killed.db";
+  const std::string binary = std::string(SIGMA_BINARY_DIR) + "/harness/sigma-eval";
+  int kills = 0;
+  for (int64_t threshold : {3, 8, 14}) {
+    std::string args = "run" + flags + " --db " + db + (kills > 0 ? " --resume 1" : "");
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      freopen("/dev/null", "w", stdout);
+      freopen("/dev/null", "w", stderr);
+      execl("/bin/sh", "sh", "-c", ("exec " + binary + " " + args).c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    // Kill as soon as the run has stored `threshold` samples (or it finished by itself).
+    bool exited = false;
+    for (int i = 0; i < 6000 && !exited; ++i) {
+      if (QueryInt(db, "SELECT count(*) FROM samples") >= threshold) break;
+      exited = waitpid(pid, nullptr, WNOHANG) == pid;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    if (!exited) {
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+      ++kills;
+    }
+    // Another terminal can read the live database meanwhile.
+    auto status = RunSigmaEval("status 1 --db " + db);
+    EXPECT_EQ(status.exit_code, 0) << status.err;
+  }
+  EXPECT_GE(kills, 2);
+  auto resumed = RunSigmaEval("run" + flags + " --db " + db + " --resume 1");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_NE(resumed.out.find("(resumed)"), std::string::npos);
+  EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM samples"), 20);
+  EXPECT_EQ(QueryInt(db, "SELECT count(DISTINCT task || '/' || doc_id) FROM samples"), 20);
+  EXPECT_EQ(QueryInt(db, "SELECT state = 'complete' FROM runs WHERE id = 1"), 1);
+  EXPECT_EQ(ReadSamples(db, 1), ReadSamples(reference, 1));
+  EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM task_results WHERE run_id = 1"),
+            QueryInt(reference, "SELECT count(*) FROM task_results WHERE run_id = 1"));
+  EXPECT_EQ(QueryInt(db, "SELECT integrity_check = 'ok' FROM pragma_integrity_check"), 1);
+}
+
+TEST_F(RunTest, BadInputIsRefusedClearly) {
+  const std::string db = dir_ + "/bad.db";
+  auto r = RunSigmaEval("run --tasks no_such_task --db " + db);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("no_such_task"), std::string::npos) << r.err;
+  r = RunSigmaEval("run --tasks boolq --limit -1 --db " + db);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--limit"), std::string::npos) << r.err;
+  r = RunSigmaEval("run --tasks boolq --limit 1 --db " + db);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // Resuming with another configuration is refused, and the stored run stays as it was.
+  r = RunSigmaEval("run --tasks boolq --limit 2 --resume 1 --db " + db);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("fingerprint"), std::string::npos) << r.err;
+  EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM samples WHERE run_id = 1"), 1);
+  r = RunSigmaEval("run --tasks boolq --model replay:/nonexistent.jsonl --db " + db);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("/nonexistent.jsonl"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace sigma
