@@ -165,6 +165,9 @@ std::vector<std::string> BuildBwrapArgs(const BwrapArgsInput& input) {
   AddWorkDir(input, &args);
   const bool host_tools = request.profile == "host-tools" && input.host_tools != nullptr;
   if (host_tools) AddHostTools(*input.host_tools, &args);
+  // The root is bwrap's own tmpfs (holding the mount points): unbounded and writable unless
+  // remounted read-only after the last mount. Non-recursive, so /box and /dev/shm stay writable.
+  Add(&args, {"--remount-ro", "/"});
   if (input.info_fd >= 0) Add(&args, {"--info-fd", std::to_string(input.info_fd)});
   Add(&args, {"--chdir", kWorkDir});
   Add(&args, {"--setenv", "PATH", HostToolsPath(host_tools ? input.host_tools : nullptr)});

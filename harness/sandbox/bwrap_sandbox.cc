@@ -154,6 +154,7 @@ BwrapSandbox::BwrapSandbox(SandboxOptions options, std::string bwrap, CgroupLayo
 StatusOr<std::unique_ptr<BwrapSandbox>> BwrapSandbox::Create(SandboxOptions options) {
   std::string bwrap = FindBwrap(options.bwrap_path);
   if (bwrap.empty()) return UnavailableError(ExplainPreflightFailure("", "", 0));
+  EnableChildSubreaper();
   CgroupLayout layout = options.use_cgroups ? CgroupLayout::Detect() : CgroupLayout{};
   RemoveStaleGroups(layout);
   HostTools tools = DiscoverHostTools(options.host_tools, options.host_tools_search_path);

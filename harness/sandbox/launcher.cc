@@ -16,6 +16,7 @@
 #include <cstring>
 #include <exception>
 #include <system_error>
+#include <mutex>
 #include <thread>
 
 #include <boost/process/args.hpp>
@@ -33,6 +34,8 @@ namespace {
 #endif
 
 using Clock = std::chrono::steady_clock;
+
+constexpr int kPidfdIdType = 3;  // P_PIDFD (Linux 5.4), not in every libc header
 
 // Everything the forked child needs, prepared before fork so the hook only makes system calls.
 struct ChildSetup {
@@ -144,15 +147,17 @@ pid_t ParseChildPid(const std::string& info) {
   return static_cast<pid_t>(std::strtol(info.c_str() + colon + 1, nullptr, 10));
 }
 
-// A pidfd on the namespace init, but only if it is still bwrap's child (so not a reused pid).
+// A pidfd on the namespace init, but only if it is still bwrap's child, or already ours after
+// bwrap exited (we are a child subreaper), so that it cannot be a reused pid.
 UniqueFd OpenInitPidfd(pid_t init_pid, pid_t bwrap_pid) {
   if (init_pid <= 0) return UniqueFd();
   UniqueFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, init_pid, 0)));
   if (!pidfd.valid()) return pidfd;
   std::string status = ReadSmallFile("/proc/" + std::to_string(init_pid) + "/status");
   size_t ppid = status.find("\nPPid:");
-  if (ppid == std::string::npos ||
-      std::strtol(status.c_str() + ppid + 6, nullptr, 10) != bwrap_pid) {
+  const long parent = ppid == std::string::npos ? -1 : std::strtol(status.c_str() + ppid + 6,
+                                                                   nullptr, 10);
+  if (parent != bwrap_pid && parent != getpid()) {
     return UniqueFd();
   }
   return pidfd;
@@ -283,14 +288,28 @@ void Supervisor::Reap(Outcome* outcome) {
 }
 
 // The namespace init's exit means the kernel has already killed every process in the namespace.
+// Once bwrap has exited the init is our child (see EnableChildSubreaper) and is reaped here, so no
+// zombie is left for an init process that may not reap (as in some containers).
 void Supervisor::AwaitInit() {
   if (!init_pidfd_.valid()) return;
   syscall(SYS_pidfd_send_signal, init_pidfd_.get(), SIGKILL, nullptr, 0);
-  pollfd fd = {init_pidfd_.get(), POLLIN, 0};
+  siginfo_t info{};
+  int r;
+  do {
+    r = waitid(static_cast<idtype_t>(kPidfdIdType), static_cast<id_t>(init_pidfd_.get()), &info,
+               WEXITED);
+  } while (r != 0 && errno == EINTR);
+  if (r == 0) return;
+  pollfd fd = {init_pidfd_.get(), POLLIN, 0};  // not our child: wait until it is gone
   poll(&fd, 1, 2000);
 }
 
 }  // namespace
+
+void EnableChildSubreaper() {
+  static std::once_flag once;
+  std::call_once(once, [] { prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); });
+}
 
 StatusOr<Outcome> LaunchAndSupervise(LaunchSpec spec, const SuperviseLimits& limits,
                                      RunCgroup* cgroup) {

@@ -18,6 +18,12 @@
 // SIGCHLD is never touched, so the launcher coexists with other code that spawns children, as long
 // as nothing reaps with waitpid(-1).
 //
+// Zombies: when bwrap exits, its pid-namespace init is orphaned. A container init that does not
+// reap (measured here: /process_api left them as zombies, which count against RLIMIT_NPROC of the
+// sandbox uid) would accumulate them, so the harness makes itself a child subreaper
+// (EnableChildSubreaper, process-wide, once) and reaps that init by its pidfd. Other orphaned
+// grandchildren of the harness also come to it then; the harness does not reap those.
+//
 // Thread safety: LaunchAndSupervise may run in many threads at once. The spawning thread must stay
 // alive until the call returns (bwrap's --die-with-parent is tied to it; it does).
 #ifndef SIGMA_HARNESS_SANDBOX_LAUNCHER_H_
@@ -69,6 +75,9 @@ struct Outcome {
   double cgroup_cpu_ms = -1;       // last sample, -1 when not accounted
   int survivors = 0;               // processes still in the cgroup after teardown (want 0)
 };
+
+// prctl(PR_SET_CHILD_SUBREAPER) for this process, once. Called by BwrapSandbox::Create.
+void EnableChildSubreaper();
 
 // Spawns and supervises. Takes ownership of every fd in `spec`: the child's copies are closed in
 // the parent right after the spawn, so EOF on a pipe means the sandbox side is gone. `cgroup` may
