@@ -75,6 +75,24 @@ inline std::vector<int> ProcessesWithMarker(const std::string& marker) {
   return found;
 }
 
+// Processes (zombies included) whose parent is this process: the sandbox must leave none.
+inline int ChildrenOfThisProcess() {
+  int count = 0;
+  DIR* proc = opendir("/proc");
+  if (proc == nullptr) return -1;
+  const std::string self = std::to_string(getpid());
+  while (dirent* entry = readdir(proc)) {
+    if (std::atoi(entry->d_name) <= 0) continue;
+    std::string status = ReadSmallFile(std::string("/proc/") + entry->d_name + "/status");
+    size_t ppid = status.find("\nPPid:\t");
+    if (ppid != std::string::npos && status.compare(ppid + 7, self.size() + 1, self + "\n") == 0) {
+      ++count;
+    }
+  }
+  closedir(proc);
+  return count;
+}
+
 // Names in `dir` (sorted by std::map) with size and mtime, as one string.
 inline std::string DirListing(const std::string& dir) {
   std::map<std::string, std::string> entries;

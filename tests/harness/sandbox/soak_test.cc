@@ -38,6 +38,7 @@ TEST(SoakTest, HundredsOfRunsLeakNothing) {
     EXPECT_EQ(testing::ProcessesWithMarker(marker).size(), 0u) << marker;
   }
   EXPECT_EQ(CountOpenFds(), fds_before);
+  EXPECT_EQ(testing::ChildrenOfThisProcess(), 0) << "zombies or live children left";
   EXPECT_EQ(testing::LeftoverCgroups(), 0);
   EXPECT_EQ(testing::HostSnapshot(), host_before);
   // Other programs may use /tmp meanwhile; the sandbox itself must add nothing there.
