@@ -258,8 +258,8 @@ void RunCgroup::Remove() {
   KillAllAndWait(2000);
   for (const std::string& dir : dirs_) {
     // rmdir can briefly fail with EBUSY while the last exiting task is being released.
-    for (int i = 0; i < 200 && rmdir(dir.c_str()) != 0 && errno == EBUSY; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    for (int i = 0; i < 2000 && rmdir(dir.c_str()) != 0 && errno == EBUSY; ++i) {
+      std::this_thread::sleep_for(std::chrono::microseconds(i < 50 ? 100 : 1000));
     }
   }
   dirs_.clear();
