@@ -153,7 +153,8 @@ StatusOr<std::unique_ptr<SentenceEncoder>> SentenceEncoder::Open(const std::stri
     buf->resize(tokens * hidden);
   }
   enc->inter_.resize(tokens * static_cast<size_t>(enc->config_.intermediate));
-  enc->scores_.resize(tokens * static_cast<size_t>(enc->pool_->size()));
+  enc->scores_.resize(static_cast<size_t>(
+      bert::AttentionScratchFloats(enc->max_seq_length_, enc->config_.hidden, enc->pool_->size())));
   return enc;
 }
 

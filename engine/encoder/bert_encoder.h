@@ -94,7 +94,7 @@ class SentenceEncoder {
   std::vector<float> ctx_;      // [tokens, hidden]
   std::vector<float> proj_;     // [tokens, hidden]
   std::vector<float> inter_;    // [tokens, intermediate]
-  std::vector<float> scores_;   // [threads, tokens]
+  std::vector<float> scores_;   // [hidden + threads, tokens]: attention scratch
 };
 
 // Cosine similarity of two vectors of equal length (0 when either is all zeros).

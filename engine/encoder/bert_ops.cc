@@ -35,16 +35,39 @@ void Gelu(float* x, int64_t n) {
 
 namespace {
 
-float Dot(const float* a, const float* b, int n) {
-  float partial[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int i = 0;
-  for (; i + 8 <= n; i += 8) {
-    for (int j = 0; j < 8; ++j) partial[j] += a[i + j] * b[i + j];
+// The row loops below are plain axpy loops (no reductions), which the compiler vectorises; GCC
+// function multi-versioning picks the AVX-512, AVX2 or baseline clone at load time.
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+#define SIGMA_ENCODER_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define SIGMA_ENCODER_CLONES
+#endif
+
+// One query row of one head. qi: [head_dim]; kt: [head_dim, tokens] (this head's keys,
+// transposed); v: [tokens, width] at this head's column offset; scores: [tokens]; oi: [head_dim].
+SIGMA_ENCODER_CLONES
+void AttendRow(const float* qi, const float* kt, const float* v, int64_t tokens, int64_t width,
+               int head_dim, float scale, float* scores, float* oi) {
+  std::fill(scores, scores + tokens, 0.0f);
+  for (int d = 0; d < head_dim; ++d) {
+    const float qd = qi[d] * scale;
+    const float* krow = kt + d * tokens;
+    for (int64_t j = 0; j < tokens; ++j) scores[j] += qd * krow[j];
   }
+  float max_score = -INFINITY;
+  for (int64_t j = 0; j < tokens; ++j) max_score = std::max(max_score, scores[j]);
   float sum = 0.0f;
-  for (; i < n; ++i) sum += a[i] * b[i];
-  for (int j = 0; j < 8; ++j) sum += partial[j];
-  return sum;
+  for (int64_t j = 0; j < tokens; ++j) {
+    scores[j] = std::exp(scores[j] - max_score);
+    sum += scores[j];
+  }
+  const float inv = 1.0f / sum;
+  for (int d = 0; d < head_dim; ++d) oi[d] = 0.0f;
+  for (int64_t j = 0; j < tokens; ++j) {
+    const float p = scores[j] * inv;
+    const float* vj = v + j * width;
+    for (int d = 0; d < head_dim; ++d) oi[d] += p * vj[d];
+  }
 }
 
 }  // namespace
@@ -53,33 +76,20 @@ void AttentionForward(const float* q, const float* k, const float* v, int64_t to
                       int head_dim, float* out, float* scratch, ThreadPool& pool) {
   constexpr int64_t kRowsPerTask = 16;
   const int64_t width = static_cast<int64_t>(heads) * head_dim;
+  float* kt = scratch;  // [width, tokens]: K transposed, so score rows are contiguous axpys
+  for (int64_t j = 0; j < tokens; ++j) {
+    for (int64_t c = 0; c < width; ++c) kt[c * tokens + j] = k[j * width + c];
+  }
+  float* score_rows = scratch + width * tokens;  // [pool.size(), tokens]
   const int64_t blocks = (tokens + kRowsPerTask - 1) / kRowsPerTask;
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
   pool.ParallelFor(heads * blocks, [&](int64_t task, int worker) {
     const int64_t h = task / blocks;
     const int64_t row_begin = (task % blocks) * kRowsPerTask;
     const int64_t row_end = std::min(tokens, row_begin + kRowsPerTask);
-    float* scores = scratch + worker * tokens;  // [tokens]
     for (int64_t i = row_begin; i < row_end; ++i) {
-      const float* qi = q + i * width + h * head_dim;
-      float max_score = -INFINITY;
-      for (int64_t j = 0; j < tokens; ++j) {
-        scores[j] = Dot(qi, k + j * width + h * head_dim, head_dim) * scale;
-        max_score = std::max(max_score, scores[j]);
-      }
-      float sum = 0.0f;
-      for (int64_t j = 0; j < tokens; ++j) {
-        scores[j] = std::exp(scores[j] - max_score);
-        sum += scores[j];
-      }
-      const float inv = 1.0f / sum;
-      float* oi = out + i * width + h * head_dim;
-      std::fill(oi, oi + head_dim, 0.0f);
-      for (int64_t j = 0; j < tokens; ++j) {
-        const float p = scores[j] * inv;
-        const float* vj = v + j * width + h * head_dim;
-        for (int d = 0; d < head_dim; ++d) oi[d] += p * vj[d];
-      }
+      AttendRow(q + i * width + h * head_dim, kt + h * head_dim * tokens, v + h * head_dim, tokens,
+                width, head_dim, scale, score_rows + worker * tokens, out + i * width + h * head_dim);
     }
   });
 }

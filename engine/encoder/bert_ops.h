@@ -22,9 +22,14 @@ void Gelu(float* x, int64_t n);
 
 // Scaled dot-product attention over all positions (no mask, no causality) per head.
 // q, k, v: [tokens, heads * head_dim]; out: [tokens, heads * head_dim] (overwritten).
-// scratch: [pool.size(), tokens] floats for the per-worker score rows.
+// scratch: AttentionScratchFloats(tokens, heads * head_dim, pool.size()) floats (K transposed,
+// then one score row per worker).
 void AttentionForward(const float* q, const float* k, const float* v, int64_t tokens, int heads,
                       int head_dim, float* out, float* scratch, ThreadPool& pool);
+
+inline int64_t AttentionScratchFloats(int64_t tokens, int64_t width, int workers) {
+  return (width + workers) * tokens;
+}
 
 // out[d] = mean over rows of x[r][d]; x: [rows, n]; out: [n].
 void MeanPool(const float* x, int64_t rows, int64_t n, float* out);

@@ -34,6 +34,7 @@ int RunGenerate(const Args& args);
 int RunLogits(const Args& args);
 int RunDevice(const Args& args);
 int RunTokenize(const Args& args);
+int RunEmbed(const Args& args);
 int RunSandbox(const Args& args);
 
 }  // namespace sigma::cli

@@ -26,6 +26,7 @@ constexpr Command kCommands[] = {
     {"logits", RunLogits, "write the float32 logits of one forward pass"},
     {"bench", RunBench, "decode/prefill speed sweep over models x batch x context"},
     {"tokenize", RunTokenize, "encode text to token ids, or decode ids (tokenizer.json or GGUF)"},
+    {"embed", RunEmbed, "sentence embeddings (all-MiniLM-L6-v2) as JSON, as CMDGen scores them"},
     {"sandbox", RunSandbox, "run one command in the bubblewrap sandbox; print the verdict as JSON"},
     {"device", RunDevice, "describe the compute devices this build can use"},
 };

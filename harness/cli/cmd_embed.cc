@@ -1,0 +1,99 @@
+// sigma-eval embed: sentence embeddings with the embedded all-MiniLM-L6-v2 encoder (the CMDGen
+// scorer's model), printed as JSON.
+//
+//   sigma-eval embed [--model DIR] [--threads N] (--text T | --file F)
+//
+// --file holds one sentence per line (a trailing "\r" is dropped; every line, empty ones too, gets
+// an embedding, so output item k is line k). Output:
+//   {"model": DIR, "dim": 384, "items": [{"text": T, "ids": [...], "embedding": [...]}, ...]}
+// Embeddings are unit length (cosine = dot product); floats are printed round-trip exact.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "engine/base/file.h"
+#include "engine/base/json.h"
+#include "engine/encoder/bert_encoder.h"
+#include "harness/cli/commands.h"
+#include "harness/cli/flags.h"
+
+namespace sigma::cli {
+namespace {
+
+std::vector<std::string> SplitLines(const std::string& text) {
+  std::vector<std::string> lines;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(pos, end - pos);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    lines.push_back(std::move(line));
+    pos = end + 1;
+  }
+  return lines;
+}
+
+Status Run(const std::string& model, int threads, const std::vector<std::string>& texts) {
+  SIGMA_ASSIGN_OR_RETURN(std::unique_ptr<SentenceEncoder> encoder,
+                         SentenceEncoder::Open(model, threads));
+  std::string out = "{\"model\": ";
+  AppendJsonString(model, &out);
+  out += StrCat(", \"dim\": ", encoder->dim(), ", \"items\": [");
+  char buf[32];
+  for (size_t i = 0; i < texts.size(); ++i) {
+    SIGMA_ASSIGN_OR_RETURN(std::vector<float> embedding, encoder->Embed(texts[i]));
+    out += i == 0 ? "\n  {\"text\": " : ",\n  {\"text\": ";
+    AppendJsonString(texts[i], &out);
+    out += ", \"ids\": [";
+    const std::vector<int32_t> ids = encoder->Encode(texts[i]);
+    for (size_t k = 0; k < ids.size(); ++k) out += StrCat(k ? ", " : "", ids[k]);
+    out += "], \"embedding\": [";
+    for (size_t k = 0; k < embedding.size(); ++k) {
+      std::snprintf(buf, sizeof(buf), "%s%.9g", k ? ", " : "", embedding[k]);
+      out += buf;
+    }
+    out += "]}";
+  }
+  out += "\n]}\n";
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return Status::Ok();
+}
+
+}  // namespace
+
+int RunEmbed(const Args& args) {
+  std::string model = DefaultEncoderPath(), text, file;
+  int64_t threads = 0;
+  Flags flags("embed", "sigma-eval embed [--model DIR] (--text T | --file F)",
+              "Prints unit-length sentence embeddings (all-MiniLM-L6-v2) as JSON.");
+  flags.String("model", &model, "sentence-transformers folder (default models/all-minilm-l6-v2)");
+  flags.String("text", &text, "one sentence");
+  flags.String("file", &file, "a file with one sentence per line");
+  flags.Int("threads", &threads, "worker threads (0: all cores)");
+  if (Status s = flags.Parse(args); !s.ok()) return ReportError("embed", s);
+  if (flags.help_requested()) {
+    std::printf("%s", flags.Help().c_str());
+    return kExitOk;
+  }
+  if (flags.was_set("text") == !file.empty()) {
+    return ReportError("embed", InvalidArgumentError("give exactly one of --text and --file"));
+  }
+  if (threads < 0 || threads > 1024) {
+    return ReportError("embed", InvalidArgumentError("--threads: expected 0 .. 1024"));
+  }
+  std::vector<std::string> texts;
+  if (!file.empty()) {
+    StatusOr<std::string> read = ReadFile(file);
+    if (!read.ok()) return ReportError("embed", read.status());
+    texts = SplitLines(*read);
+  } else {
+    texts.push_back(text);
+  }
+  if (Status s = Run(model, static_cast<int>(threads), texts); !s.ok()) {
+    return ReportError("embed", s);
+  }
+  return kExitOk;
+}
+
+}  // namespace sigma::cli
