@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "aimicius/cmdgen/cmdgen.h"
+#include "aimicius/eval_tasks.h"
 #include "aimicius/optiflow/optiflow.h"
 #include "harness/sandbox/bwrap_sandbox.h"
 
@@ -166,6 +167,18 @@ TEST_F(OptiflowExecTest, PromptInjectionInProgramOutput) {
   ASSERT_TRUE(a.ok()) << a.status().ToString();
   EXPECT_TRUE(a->executable);
   EXPECT_FALSE(a->valid);
+}
+
+TEST_F(OptiflowExecTest, EvalTaskScoresTurnOne) {
+  auto task = MakeOptiflowTask("", sandbox_, options_);
+  ASSERT_TRUE(task.ok()) << task.status().ToString();
+  auto s = (*task)->Score(11, {{Program(record_.reference_plan), {}, ""}});
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(s->metrics.at("code_detected"), 1);
+  EXPECT_EQ(s->metrics.at("code_executable"), 1);
+  EXPECT_EQ(s->metrics.at("plan_valid"), 1);
+  EXPECT_EQ(s->metrics.count("plan_improved"), 0u);  // needs the second turn
+  EXPECT_GT(s->stats.at("latency_us"), 0);
 }
 
 }  // namespace

@@ -1,0 +1,87 @@
+// The AIMICIUS tasks behind tasks::EvalTask: requests, scoring of ground-truth responses,
+// backend errors as sample errors, and aggregation that skips unmeasured metrics.
+#include <string>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "aimicius/eval_tasks.h"
+
+namespace sigma::aimicius {
+namespace {
+
+std::vector<tasks::Response> Texts(std::initializer_list<std::string> texts) {
+  std::vector<tasks::Response> out;
+  for (const std::string& t : texts) out.push_back({t, {}, ""});
+  return out;
+}
+
+TEST(EvalTasks, Nl2KqlEndToEnd) {
+  auto task = MakeNl2KqlTask("");
+  ASSERT_TRUE(task.ok()) << task.status().ToString();
+  const tasks::EvalTask& t = **task;
+  EXPECT_EQ(t.name(), "nl2kql");
+  EXPECT_EQ(t.hash().size(), 64u);
+  ASSERT_GE(t.size(), 25u);
+  auto requests = t.BuildRequests(0);
+  ASSERT_TRUE(requests.ok());
+  ASSERT_EQ(requests->size(), 1u);
+  EXPECT_EQ((*requests)[0].type, tasks::RequestType::kGenerateUntil);
+  ASSERT_EQ((*requests)[0].chat.size(), 1u);
+  std::vector<tasks::SampleScore> samples;
+  for (size_t i = 0; i < 3; ++i) {
+    auto s = t.Score(i, Texts({"```kql\n\n```"}));  // an empty query: syntax error
+    ASSERT_TRUE(s.ok());
+    samples.push_back(*s);
+  }
+  auto s = t.Score(3, {{"", {}, "backend exploded"}});
+  ASSERT_TRUE(s.ok());
+  EXPECT_THAT(s->error, ::testing::HasSubstr("backend exploded"));
+  samples.push_back(*s);
+  for (const tasks::Aggregate& a : t.AggregateScores(samples)) {
+    EXPECT_EQ(a.n, 3) << a.metric;  // the failed sample is not averaged in
+    if (a.metric == "syntax_accuracy") EXPECT_EQ(a.value, 0);
+  }
+}
+
+TEST(EvalTasks, InfrawiseTwoRequests) {
+  auto task = MakeInfrawiseTask("");
+  ASSERT_TRUE(task.ok()) << task.status().ToString();
+  auto requests = (*task)->BuildRequests(0);
+  ASSERT_TRUE(requests.ok());
+  ASSERT_EQ(requests->size(), 2u);
+  EXPECT_THAT((*requests)[1].context, ::testing::HasSubstr("Candidate benchmark records"));
+  auto bad = (*task)->Score(0, Texts({"only one"}));
+  ASSERT_TRUE(bad.ok());
+  EXPECT_FALSE(bad->error.empty());
+  auto s = (*task)->Score(0, Texts({"{}", "None"}));
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->metrics.count("dcw"), 1u);
+  EXPECT_EQ(s->metrics.count("bench_accuracy"), 1u);
+}
+
+TEST(EvalTasks, CmdGenPlatformsAndUnmeasuredOutputs) {
+  HashingEmbedder embedder;
+  auto nvidia = MakeCmdGenTask("", "nvidia", &embedder, nullptr);
+  auto amd = MakeCmdGenTask("", "amd", &embedder, nullptr);
+  ASSERT_TRUE(nvidia.ok() && amd.ok());
+  EXPECT_EQ((*nvidia)->name(), "cmdgen_nvidia");
+  EXPECT_GE((*nvidia)->size() + (*amd)->size(), 25u);
+  EXPECT_NE((*nvidia)->hash(), (*amd)->hash());
+  EXPECT_THAT((*nvidia)->SettingsJson(), ::testing::HasSubstr("hashing-ngram-384"));
+  auto s = (*amd)->Score(0, Texts({"rocm-smi --showuse"}));
+  ASSERT_TRUE(s.ok());
+  auto aggregates = (*amd)->AggregateScores({*s});
+  bool has_accuracy = false;
+  for (const auto& a : aggregates) has_accuracy |= a.metric == "accuracy";
+  EXPECT_FALSE(has_accuracy);  // no sample could measure it
+  EXPECT_FALSE(MakeCmdGenTask("", "intel", &embedder, nullptr).ok());
+  EXPECT_FALSE(MakeCmdGenTask("", "", nullptr, nullptr).ok());
+}
+
+TEST(EvalTasks, OptiflowNeedsASandbox) {
+  EXPECT_EQ(MakeOptiflowTask("", nullptr).status().code(), StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace sigma::aimicius
