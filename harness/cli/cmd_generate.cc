@@ -59,10 +59,9 @@ void PrintResult(const GenerateResult& r, bool has_text, bool json) {
                t.DecodeTokensPerSecond());
 }
 
-StatusOr<std::vector<int32_t>> BuildPrompt(const GenerateFlags& f, const LanguageModel& lm) {
+StatusOr<std::vector<int32_t>> BuildPrompt(const GenerateFlags& f, const std::vector<int64_t>& ids,
+                                           const LanguageModel& lm) {
   if (!f.prompt_ids.empty()) {
-    if (!f.prompt.empty()) return InvalidArgumentError("give --prompt or --prompt-ids, not both");
-    SIGMA_ASSIGN_OR_RETURN(std::vector<int64_t> ids, ParseIntList(f.prompt_ids, "prompt-ids"));
     std::vector<int32_t> prompt;
     for (int64_t id : ids) {
       if (id < 0 || id >= lm.model().vocab_size()) {
@@ -73,7 +72,6 @@ StatusOr<std::vector<int32_t>> BuildPrompt(const GenerateFlags& f, const Languag
     }
     return prompt;
   }
-  if (f.prompt.empty()) return InvalidArgumentError("--prompt or --prompt-ids: required");
   if (!f.chat) return lm.Encode(f.prompt);
   std::vector<ChatMessage> messages;
   if (!f.system.empty()) messages.push_back({"system", f.system});
@@ -83,6 +81,11 @@ StatusOr<std::vector<int32_t>> BuildPrompt(const GenerateFlags& f, const Languag
 
 Status Generate(GenerateFlags f) {
   if (f.engine.model.empty()) f.engine.model = DefaultModelPath();
+  // Flags first: a typo should not wait for a model to load.
+  if (f.prompt.empty() == f.prompt_ids.empty()) {
+    return InvalidArgumentError("give exactly one of --prompt and --prompt-ids");
+  }
+  SIGMA_ASSIGN_OR_RETURN(std::vector<int64_t> ids, ParseIntList(f.prompt_ids, "prompt-ids"));
   SIGMA_ASSIGN_OR_RETURN(std::vector<int64_t> stop_ids, ParseIntList(f.stop_ids, "stop-ids"));
   SIGMA_ASSIGN_OR_RETURN(EngineOptions options, f.engine.ToOptions());
   GenerateParams params;
@@ -90,7 +93,7 @@ Status Generate(GenerateFlags f) {
   params.sampling = {f.temperature, static_cast<int>(f.top_k), f.top_p, static_cast<uint64_t>(f.seed)};
   SIGMA_RETURN_IF_ERROR(params.sampling.Validate());
   SIGMA_ASSIGN_OR_RETURN(auto lm, LanguageModel::Open(f.engine.model, options));
-  SIGMA_ASSIGN_OR_RETURN(std::vector<int32_t> prompt, BuildPrompt(f, *lm));
+  SIGMA_ASSIGN_OR_RETURN(std::vector<int32_t> prompt, BuildPrompt(f, ids, *lm));
   params.stop_tokens = lm->StopTokens();
   for (int64_t id : stop_ids) params.stop_tokens.push_back(static_cast<int32_t>(id));
   if (!f.stop.empty()) params.stop_strings.push_back(f.stop);
