@@ -14,7 +14,8 @@ namespace sigma::unicode {
 // The Unicode version the tables were generated from ("14.0.0").
 const char* TableVersion();
 
-// General category Cc, Cf, Cs, Co or Cn (control, format, surrogate, private use, unassigned).
+// General category Cc, Cf, Cs or Co (control, format, surrogate, private use). Unassigned code
+// points (Cn) are not "other" here: Hugging Face's BertNormalizer keeps them.
 bool IsOther(char32_t c);
 // General category Mn (nonspacing mark).
 bool IsNonspacingMark(char32_t c);
@@ -23,7 +24,8 @@ bool IsPunctuation(char32_t c);
 // Unicode White_Space (the set Rust's char::is_whitespace and Hugging Face tokenizers use).
 bool IsWhitespace(char32_t c);
 // The CJK ideograph blocks BERT pads with spaces (CJK Unified Ideographs, Extensions A-E,
-// Compatibility Ideographs and their Supplement), as BERT's original tokenizer defines them.
+// Compatibility Ideographs and their Supplement) as Hugging Face tokenizers defines them: its
+// Extension E range starts at U+2B920, not U+2B820 as in BERT's Python tokenizer.
 bool IsCjkIdeograph(char32_t c);
 // Canonical combining class (0 for starters).
 uint8_t CombiningClass(char32_t c);

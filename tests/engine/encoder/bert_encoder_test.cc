@@ -49,6 +49,16 @@ std::vector<Case> LoadCases() {
   return cases;
 }
 
+double CosineDouble(const std::vector<float>& a, const std::vector<float>& b) {
+  double dot = 0, na = 0, nb = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    dot += static_cast<double>(a[i]) * b[i];
+    na += static_cast<double>(a[i]) * a[i];
+    nb += static_cast<double>(b[i]) * b[i];
+  }
+  return dot / std::sqrt(na * nb);
+}
+
 class SentenceEncoderTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -89,7 +99,7 @@ TEST_F(SentenceEncoderTest, HandCheckedIds) {
 TEST_F(SentenceEncoderTest, MatchesSentenceTransformers) {
   const std::vector<Case> cases = LoadCases();
   ASSERT_EQ(cases.size(), 100u);
-  float min_cos = 1.0f;
+  double min_cos = 1.0;
   size_t min_at = 0, same_ids = 0;
   for (size_t i = 0; i < cases.size(); ++i) {
     const Case& c = cases[i];
@@ -99,12 +109,13 @@ TEST_F(SentenceEncoderTest, MatchesSentenceTransformers) {
     auto got = encoder_->Embed(c.text);
     ASSERT_TRUE(got.ok()) << got.status().ToString();
     ASSERT_EQ(got->size(), static_cast<size_t>(kDim));
-    const float cos = Cosine(*got, c.embedding);
-    EXPECT_GT(cos, 0.9999f) << "case " << i << ": " << c.text.substr(0, 80);
+    const double cos = CosineDouble(*got, c.embedding);
+    EXPECT_GT(cos, 0.9999) << "case " << i << ": " << c.text.substr(0, 80);
+    EXPECT_NEAR(Cosine(*got, c.embedding), cos, 1e-6);
     if (cos < min_cos) min_cos = cos, min_at = i;
   }
-  std::printf("[ minilm   ] ids identical %zu/%zu; min cosine %.8f (1 - cos = %.2e, case %zu)\n",
-              same_ids, cases.size(), min_cos, 1.0f - min_cos, min_at);
+  std::printf("[ minilm   ] ids identical %zu/%zu; min cosine %.9f (1 - cos = %.2e, case %zu)\n",
+              same_ids, cases.size(), min_cos, 1.0 - min_cos, min_at);
 }
 
 TEST_F(SentenceEncoderTest, EmbeddingsAreUnitLengthAndDiscriminate) {

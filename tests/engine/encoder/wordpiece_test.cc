@@ -105,7 +105,7 @@ TEST(UnicodeTablesTest, Categories) {
   EXPECT_TRUE(unicode::IsOther(0x7F));     // Cc
   EXPECT_TRUE(unicode::IsOther(0x200B));   // Cf
   EXPECT_TRUE(unicode::IsOther(0xE000));   // Co
-  EXPECT_TRUE(unicode::IsOther(0x0378));   // Cn
+  EXPECT_FALSE(unicode::IsOther(0x0378));  // Cn: kept, as Hugging Face tokenizers keeps it
   EXPECT_FALSE(unicode::IsOther('a'));
   EXPECT_TRUE(unicode::IsNonspacingMark(0x0301));
   EXPECT_FALSE(unicode::IsNonspacingMark(0x0903));  // Mc
@@ -115,6 +115,8 @@ TEST(UnicodeTablesTest, Categories) {
   EXPECT_FALSE(unicode::IsWhitespace(0x200B));
   EXPECT_TRUE(unicode::IsCjkIdeograph(0x4E2D));
   EXPECT_FALSE(unicode::IsCjkIdeograph(0x3042));  // hiragana
+  EXPECT_FALSE(unicode::IsCjkIdeograph(0x2B820));  // tokenizers' Extension E starts at U+2B920
+  EXPECT_TRUE(unicode::IsCjkIdeograph(0x2B920));
 }
 
 TEST(UnicodeTablesTest, NfdAndLowercase) {
