@@ -1,7 +1,7 @@
 // sigma-eval embed: sentence embeddings with the embedded all-MiniLM-L6-v2 encoder (the CMDGen
 // scorer's model), printed as JSON.
 //
-//   sigma-eval embed [--model DIR] [--threads N] (--text T | --file F)
+//   sigma-eval embed [--model DIR] [--threads N (default 1)] (--text T | --file F)
 //
 // --file holds one sentence per line (a trailing "\r" is dropped; every line, empty ones too, gets
 // an embedding, so output item k is line k). Output:
@@ -64,13 +64,13 @@ Status Run(const std::string& model, int threads, const std::vector<std::string>
 
 int RunEmbed(const Args& args) {
   std::string model = DefaultEncoderPath(), text, file;
-  int64_t threads = 0;
+  int64_t threads = 1;  // sentences are short: one thread beats pool hand-offs
   Flags flags("embed", "sigma-eval embed [--model DIR] (--text T | --file F)",
               "Prints unit-length sentence embeddings (all-MiniLM-L6-v2) as JSON.");
   flags.String("model", &model, "sentence-transformers folder (default models/all-minilm-l6-v2)");
   flags.String("text", &text, "one sentence");
   flags.String("file", &file, "a file with one sentence per line");
-  flags.Int("threads", &threads, "worker threads (0: all cores)");
+  flags.Int("threads", &threads, "worker threads (0: all cores); 1 is fastest for short sentences");
   if (Status s = flags.Parse(args); !s.ok()) return ReportError("embed", s);
   if (flags.help_requested()) {
     std::printf("%s", flags.Help().c_str());
