@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <functional>
+#include <optional>
 #include <set>
 
 #include "aimicius/nl2kql/nl2kql.h"
@@ -158,15 +159,43 @@ class OptiflowTask : public AimiciusTask<OptiflowRecord> {
                      std::move(hash), gen),
         executor_(executor), options_(std::move(options)) {}
   StatusOr<std::string> Prompt(size_t i) const override { return BuildOptiflowPrompt(records_[i]); }
+
+  // Turn 2: when the first plan is valid, the conversation goes on with "improve it".
+  StatusOr<std::vector<tasks::Request>> FollowUpRequests(
+      size_t i, const std::vector<tasks::Response>& first) const override {
+    if (first.size() != 1) return std::vector<tasks::Request>{};
+    SIGMA_ASSIGN_OR_RETURN(PlanAttempt attempt,
+                           EvaluatePlanOutput(records_[i], first[0].text, executor_, options_));
+    if (!attempt.valid) return std::vector<tasks::Request>{};
+    const std::string prompt1 = BuildOptiflowPrompt(records_[i]);
+    const std::string prompt2 = BuildImprovePrompt(records_[i], attempt.code, attempt.latency_us);
+    tasks::Request r = GenerateRequest(prompt2, gen_);
+    if (gen_.chat) {
+      r.chat = {{"user", prompt1}, {"assistant", first[0].text}, {"user", prompt2}};
+    } else {
+      r.context = prompt1 + "\n" + first[0].text + "\n\n" + prompt2;
+    }
+    return std::vector<tasks::Request>{std::move(r)};
+  }
+
   StatusOr<tasks::SampleScore> Score(size_t i,
                                      const std::vector<tasks::Response>& rs) const override {
     tasks::SampleScore failed;
-    if (!ResponseText(rs, 1, &failed)) return failed;
+    if (rs.empty() || rs.size() > 2) {
+      failed.error = StrCat("expected 1 or 2 responses, got ", rs.size());
+      return failed;
+    }
+    if (!ResponseText(rs, rs.size(), &failed)) return failed;
     SIGMA_ASSIGN_OR_RETURN(PlanAttempt first,
                            EvaluatePlanOutput(records_[i], rs[0].text, executor_, options_));
-    TaskScore s = ScoreOptiflow(first, nullptr);
-    s.metrics.erase("plan_improved");  // needs the second turn (see the header)
-    return FromTaskScore(std::move(s), rs[0].text, "");
+    std::optional<PlanAttempt> second;
+    if (rs.size() == 2) {
+      SIGMA_ASSIGN_OR_RETURN(second, EvaluatePlanOutput(records_[i], rs[1].text, executor_, options_));
+    }
+    TaskScore s = ScoreOptiflow(first, second ? &*second : nullptr);
+    std::string raw = rs[0].text;
+    if (rs.size() == 2) raw += "\n\n--- turn 2 ---\n" + rs[1].text;
+    return FromTaskScore(std::move(s), std::move(raw), "");
   }
 
  private:

@@ -3,10 +3,10 @@
 //   nl2kql            one generate_until request per record
 //   infrawise         two requests per record: the DCW prompt and the retrieval prompt (which
 //                     shows the ground-truth DCW; see README.md)
-//   optiflow          one request (turn 1): code_detected, code_executable, plan_valid. The
-//                     second turn (plan_improved) needs a follow-up request built from the first
-//                     response, which EvalTask cannot express yet; plan_improved is therefore
-//                     left out (not zero) and BuildImprovePrompt / ScoreOptiflow are ready for it
+//   optiflow          turn 1: code_detected, code_executable, plan_valid; when the plan is valid
+//                     a second turn (FollowUpRequests: the conversation continues with "improve
+//                     this plan, its latency is X") gives plan_improved: valid and strictly faster
+//                     (0 when turn 1 had no valid plan)
 //   cmdgen            one request; `platform` "nvidia" / "amd" selects a subgroup ("" = all)
 // Aggregates: for each metric, the mean over the samples that have it (tasks::AggregateMean);
 // a metric a sample could not measure (CMDGen outputs without the tool) is not averaged in, and

@@ -36,6 +36,13 @@ class EvalTask {
   virtual std::string DocId(size_t i) const = 0;
   virtual StatusOr<std::string> Prompt(size_t i) const = 0;
   virtual StatusOr<std::vector<Request>> BuildRequests(size_t i) const = 0;
+  // A second turn built from the first turn's responses (Optiflow: "improve this plan"). The
+  // runner calls it only when no first response failed; empty = no second turn. Score() then gets
+  // the first turn's responses followed by the second turn's.
+  virtual StatusOr<std::vector<Request>> FollowUpRequests(size_t i,
+                                                          const std::vector<Response>& first) const {
+    return std::vector<Request>{};
+  }
   virtual StatusOr<SampleScore> Score(size_t i, const std::vector<Response>& responses) const = 0;
   virtual std::vector<Aggregate> AggregateScores(const std::vector<SampleScore>& samples) const = 0;
 };

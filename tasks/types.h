@@ -83,6 +83,7 @@ struct SampleScore {
   std::map<std::string, std::string> extracted_by_filter;  // every pipeline's answer
   std::string target;                           // the gold answer as rendered
   std::string raw_output;                       // what the backend returned (see SCHEMA.md)
+  std::string verdict;                          // sandbox verdict when code ran ("OK", ...)
   std::string error;                            // non-empty: the sample failed
 };
 

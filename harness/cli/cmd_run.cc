@@ -89,8 +89,8 @@ Status Run(const RunFlags& f) {
   if (f.tasks.empty()) return InvalidArgumentError("--tasks: required (e.g. mmlu,gsm8k or aimicius)");
   if (f.limit < 0) return InvalidArgumentError("--limit: expected >= 0");
   if (f.batch <= 0 || f.batch > 256) return InvalidArgumentError("--batch: expected 1..256");
-  harness::TaskLoadSpec spec{f.tasks, f.tasks_dir, f.data_dir};
-  SIGMA_ASSIGN_OR_RETURN(auto tasks, harness::LoadEvalTasks(spec));
+  harness::TaskLoadSpec spec{f.tasks, f.tasks_dir, f.data_dir, static_cast<int>(f.engine.threads)};
+  SIGMA_ASSIGN_OR_RETURN(harness::LoadedTasks loaded, harness::LoadEvalTasks(spec));
   SIGMA_ASSIGN_OR_RETURN(auto backend, MakeBackend(f));
   SIGMA_ASSIGN_OR_RETURN(auto store, store::ResultsStore::Open(f.db));
   harness::RunOptions options;
@@ -100,7 +100,7 @@ Status Run(const RunFlags& f) {
   std::string data_dir;
   AppendJsonString(f.data_dir, &data_dir);
   options.extra_config = StrCat("{\"data_dir\":", data_dir, "}");
-  harness::Runner runner(*backend, std::move(tasks), *store, options);
+  harness::Runner runner(*backend, std::move(loaded.tasks), *store, options);
   std::unique_ptr<Progress> bar;
   auto on_progress = [&](int64_t done, int64_t total, const std::string& task) {
     if (!bar) bar = std::make_unique<Progress>("run", total);

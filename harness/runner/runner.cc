@@ -49,6 +49,18 @@ store::SampleTimings SampleTimingsOf(const std::vector<BackendItem>& items, size
   return t;
 }
 
+// Adds a second turn's timings to the first's (token counts and times add; rates recombine).
+void AddTimings(const store::SampleTimings& more, store::SampleTimings* t) {
+  if (!more.prompt_tokens) return;
+  const auto add = [](std::optional<int64_t>& a, const std::optional<int64_t>& b) {
+    if (b) a = a.value_or(0) + *b;
+  };
+  add(t->prompt_tokens, more.prompt_tokens);
+  add(t->new_tokens, more.new_tokens);
+  if (more.total_ms) t->total_ms = t->total_ms.value_or(0) + *more.total_ms;
+  if (more.kv_bytes) t->kv_bytes = std::max(t->kv_bytes.value_or(0), *more.kv_bytes);
+}
+
 void MeanStd(const std::vector<double>& xs, double* mean, double* std_dev) {
   double sum = 0;
   for (double x : xs) sum += x;
@@ -144,34 +156,63 @@ Status Runner::RunTask(int64_t run_id, int64_t segment, tasks::EvalTask& task,
   return Status::Ok();
 }
 
-Status Runner::RunBatch(int64_t run_id, int64_t segment, tasks::EvalTask& task,
-                        const std::vector<size_t>& docs, RunSummary* summary) {
-  // Requests of every document, in one list for the backend; [first, last) per document.
-  std::vector<std::vector<tasks::Request>> requests(docs.size());
-  std::vector<std::string> build_errors(docs.size());
-  std::vector<BackendItem> items;
-  std::vector<std::pair<size_t, size_t>> ranges(docs.size());
+// Requests of `docs` (one list for the backend; `ranges` gives each document's [first, last)).
+void Runner::CollectItems(const tasks::EvalTask& task, const std::vector<size_t>& docs,
+                          const std::vector<std::vector<tasks::Request>>& requests,
+                          std::vector<BackendItem>* items,
+                          std::vector<std::pair<size_t, size_t>>* ranges) const {
+  ranges->assign(docs.size(), {0, 0});
   for (size_t d = 0; d < docs.size(); ++d) {
-    StatusOr<std::vector<tasks::Request>> built = task.BuildRequests(docs[d]);
-    if (built.ok()) {
-      requests[d] = std::move(built).value();
-    } else {
-      build_errors[d] = built.status().ToString();
-    }
-  }
-  for (size_t d = 0; d < docs.size(); ++d) {
-    ranges[d].first = items.size();
+    (*ranges)[d].first = items->size();
     for (const tasks::Request& r : requests[d]) {
       BackendItem item;
       item.task = task.name();
       item.doc_id = task.DocId(docs[d]);
       item.request = &r;
-      items.push_back(std::move(item));
+      items->push_back(std::move(item));
     }
-    ranges[d].second = items.size();
+    (*ranges)[d].second = items->size();
   }
-  SIGMA_RETURN_IF_ERROR(backend_.Run(items));
+}
+
+Status Runner::RunBatch(int64_t run_id, int64_t segment, tasks::EvalTask& task,
+                        const std::vector<size_t>& docs, RunSummary* summary) {
+  std::vector<std::vector<tasks::Request>> requests(docs.size()), follow_ups(docs.size());
+  std::vector<std::string> errors(docs.size());
   for (size_t d = 0; d < docs.size(); ++d) {
+    StatusOr<std::vector<tasks::Request>> built = task.BuildRequests(docs[d]);
+    if (built.ok()) {
+      requests[d] = std::move(built).value();
+    } else {
+      errors[d] = built.status().ToString();
+    }
+  }
+  std::vector<BackendItem> items, second;
+  std::vector<std::pair<size_t, size_t>> ranges, second_ranges;
+  CollectItems(task, docs, requests, &items, &ranges);
+  SIGMA_RETURN_IF_ERROR(backend_.Run(items));
+  // Per document: its responses so far; then the second turn where the task asks for one.
+  std::vector<std::vector<tasks::Response>> responses(docs.size());
+  for (size_t d = 0; d < docs.size(); ++d) {
+    bool failed = false;
+    for (size_t i = ranges[d].first; i < ranges[d].second; ++i) {
+      responses[d].push_back(items[i].response);
+      failed = failed || !items[i].response.error.empty();
+    }
+    if (!errors[d].empty() || failed) continue;
+    StatusOr<std::vector<tasks::Request>> more = task.FollowUpRequests(docs[d], responses[d]);
+    if (more.ok()) {
+      follow_ups[d] = std::move(more).value();
+    } else {
+      errors[d] = more.status().ToString();
+    }
+  }
+  CollectItems(task, docs, follow_ups, &second, &second_ranges);
+  if (!second.empty()) SIGMA_RETURN_IF_ERROR(backend_.Run(second));
+  for (size_t d = 0; d < docs.size(); ++d) {
+    for (size_t i = second_ranges[d].first; i < second_ranges[d].second; ++i) {
+      responses[d].push_back(second[i].response);
+    }
     store::SampleRecord record;
     record.run_id = run_id;
     record.task = task.name();
@@ -181,12 +222,11 @@ Status Runner::RunBatch(int64_t run_id, int64_t segment, tasks::EvalTask& task,
     StatusOr<std::string> prompt = task.Prompt(docs[d]);
     record.prompt = prompt.ok() ? *prompt : std::string();
     record.timings = SampleTimingsOf(items, ranges[d].first, ranges[d].second);
-    if (!build_errors[d].empty()) {
-      record.error = build_errors[d];
+    AddTimings(SampleTimingsOf(second, second_ranges[d].first, second_ranges[d].second), &record.timings);
+    if (!errors[d].empty()) {
+      record.error = errors[d];
     } else {
-      std::vector<tasks::Response> responses;
-      for (size_t i = ranges[d].first; i < ranges[d].second; ++i) responses.push_back(items[i].response);
-      StatusOr<tasks::SampleScore> score = task.Score(docs[d], responses);
+      StatusOr<tasks::SampleScore> score = task.Score(docs[d], responses[d]);
       if (!score.ok()) {
         record.error = score.status().ToString();
       } else {
@@ -194,6 +234,7 @@ Status Runner::RunBatch(int64_t run_id, int64_t segment, tasks::EvalTask& task,
         record.extracted = score->extracted;
         if (!score->target.empty()) record.target = score->target;
         record.metrics_json = tasks::SampleScoreToJson(*score);
+        if (!score->verdict.empty()) record.verdict = score->verdict;
         if (!score->error.empty()) record.error = score->error;
       }
     }

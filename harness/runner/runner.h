@@ -70,6 +70,10 @@ class Runner {
                  const std::set<store::SampleKey>& done, int64_t* done_total, int64_t total,
                  const RunProgress& progress, const std::atomic<bool>* interrupted,
                  RunSummary* summary);
+  void CollectItems(const tasks::EvalTask& task, const std::vector<size_t>& docs,
+                    const std::vector<std::vector<tasks::Request>>& requests,
+                    std::vector<BackendItem>* items,
+                    std::vector<std::pair<size_t, size_t>>* ranges) const;
   Status RunBatch(int64_t run_id, int64_t segment, tasks::EvalTask& task,
                   const std::vector<size_t>& docs, RunSummary* summary);
   Status Aggregate(int64_t run_id, RunSummary* summary);

@@ -1,18 +1,100 @@
 #include "harness/runner/task_loader.h"
 
+#include <algorithm>
+#include <set>
+
+#include "aimicius/cmdgen/minilm_embedder.h"
+#include "aimicius/eval_tasks.h"
+#include "engine/base/file.h"
+#include "harness/cli/flags.h"
+#include "harness/sandbox/bwrap_sandbox.h"
 #include "tasks/registry.h"
 
 namespace sigma::harness {
+namespace {
 
-StatusOr<std::vector<std::unique_ptr<tasks::EvalTask>>> LoadEvalTasks(const TaskLoadSpec& spec) {
+const std::vector<std::string> kAimiciusGroup = {"nl2kql", "infrawise", "optiflow", "cmdgen_nvidia",
+                                                 "cmdgen_amd"};
+
+bool IsAimicius(const std::string& name) {
+  return name == "cmdgen" || std::find(kAimiciusGroup.begin(), kAimiciusGroup.end(), name) != kAimiciusGroup.end();
+}
+
+// data_dir/<task>/sample.jsonl when the user gave a data folder holding that task, else "" (the
+// shipped sample set).
+std::string AimiciusDataPath(const std::string& data_dir, const std::string& name) {
+  if (data_dir.empty()) return "";
+  const std::string folder = name.rfind("cmdgen", 0) == 0 ? "cmdgen" : name;
+  return data_dir + "/" + folder + "/test.jsonl";
+}
+
+StatusOr<tasks::Executor*> Sandbox(LoadedTasks& loaded) {
+  if (!loaded.executor) {
+    SIGMA_ASSIGN_OR_RETURN(auto sandbox, sandbox::BwrapSandbox::Create());
+    loaded.executor = std::move(sandbox);
+  }
+  return loaded.executor.get();
+}
+
+StatusOr<aimicius::Embedder*> Encoder(LoadedTasks& loaded, int threads) {
+  if (!loaded.embedder) {
+    SIGMA_ASSIGN_OR_RETURN(auto embedder, aimicius::MiniLmEmbedder::Open("", threads));
+    loaded.embedder = std::move(embedder);
+  }
+  return loaded.embedder.get();
+}
+
+StatusOr<std::unique_ptr<tasks::EvalTask>> MakeAimicius(const std::string& name, const TaskLoadSpec& spec,
+                                                        LoadedTasks& loaded) {
+  std::string path = AimiciusDataPath(spec.data_dir, name);
+  if (!path.empty() && !FileExists(path)) path.clear();
+  if (name == "nl2kql") return aimicius::MakeNl2KqlTask(path);
+  if (name == "infrawise") return aimicius::MakeInfrawiseTask(path);
+  SIGMA_ASSIGN_OR_RETURN(tasks::Executor * executor, Sandbox(loaded));
+  if (name == "optiflow") return aimicius::MakeOptiflowTask(path, executor);
+  SIGMA_ASSIGN_OR_RETURN(aimicius::Embedder * embedder, Encoder(loaded, spec.threads));
+  const std::string platform = name == "cmdgen" ? "" : name.substr(7);
+  return aimicius::MakeCmdGenTask(path, platform, embedder, executor);
+}
+
+}  // namespace
+
+LoadedTasks::LoadedTasks() = default;
+LoadedTasks::LoadedTasks(LoadedTasks&&) noexcept = default;
+LoadedTasks& LoadedTasks::operator=(LoadedTasks&&) noexcept = default;
+LoadedTasks::~LoadedTasks() = default;
+
+StatusOr<LoadedTasks> LoadEvalTasks(const TaskLoadSpec& spec) {
+  // Split the spec: AIMICIUS names here, the rest goes to the benchmark registry (in order).
+  std::vector<std::string> names;
+  for (const std::string& item : cli::SplitCommaList(spec.tasks)) {
+    if (item == "aimicius") {
+      names.insert(names.end(), kAimiciusGroup.begin(), kAimiciusGroup.end());
+    } else {
+      names.push_back(item);
+    }
+  }
+  if (names.empty()) return InvalidArgumentError("--tasks: no task named");
   const std::string root = spec.tasks_dir.empty() ? tasks::DefaultBenchmarksDir() : spec.tasks_dir;
   SIGMA_ASSIGN_OR_RETURN(tasks::TaskRegistry registry, tasks::TaskRegistry::Scan(root));
   tasks::TaskLoadOptions options;
   options.data_dir = spec.data_dir;
-  SIGMA_ASSIGN_OR_RETURN(auto loaded, registry.LoadTasks(spec.tasks, options));
-  std::vector<std::unique_ptr<tasks::EvalTask>> out;
-  for (auto& task : loaded) out.push_back(std::make_unique<tasks::ConfigEvalTask>(std::move(task)));
-  return out;
+  LoadedTasks loaded;
+  std::set<std::string> seen;
+  for (const std::string& item : names) {
+    if (IsAimicius(item)) {
+      if (!seen.insert(item).second) continue;
+      SIGMA_ASSIGN_OR_RETURN(auto task, MakeAimicius(item, spec, loaded));
+      loaded.tasks.push_back(std::move(task));
+      continue;
+    }
+    SIGMA_ASSIGN_OR_RETURN(auto group, registry.LoadTasks(item, options));
+    for (auto& task : group) {
+      if (!seen.insert(task->name()).second) continue;
+      loaded.tasks.push_back(std::make_unique<tasks::ConfigEvalTask>(std::move(task)));
+    }
+  }
+  return loaded;
 }
 
 }  // namespace sigma::harness

@@ -1,5 +1,8 @@
-// Task loading for the runner: expands a --tasks spec into EvalTasks. Names and groups come from
-// the config-driven benchmarks (tasks/benchmarks, or --tasks-dir); AIMICIUS tasks join here.
+// Task loading for the runner: expands a --tasks spec into EvalTasks, from the config-driven
+// benchmarks (tasks/benchmarks, or --tasks-dir) and the AIMICIUS tasks (aimicius/): names
+// nl2kql, infrawise, optiflow, cmdgen, cmdgen_nvidia, cmdgen_amd; group "aimicius".
+// Tasks that run code get the bubblewrap sandbox, and CMDGen the MiniLM encoder; both are started
+// once, owned by LoadedTasks, and must outlive the tasks (keep LoadedTasks alive for the run).
 #ifndef SIGMA_HARNESS_RUNNER_TASK_LOADER_H_
 #define SIGMA_HARNESS_RUNNER_TASK_LOADER_H_
 
@@ -9,16 +12,33 @@
 
 #include "engine/base/status.h"
 #include "tasks/eval_task.h"
+#include "tasks/executor.h"
+
+namespace sigma::aimicius {
+class Embedder;
+}
 
 namespace sigma::harness {
 
 struct TaskLoadSpec {
-  std::string tasks;      // "mmlu,gsm8k", group names, "all"
+  std::string tasks;      // "mmlu,gsm8k", group names, "aimicius", "all"
   std::string tasks_dir;  // empty: tasks::DefaultBenchmarksDir()
   std::string data_dir;   // full datasets, <data_dir>/<task>/...
+  int threads = 0;        // for the sentence encoder
 };
 
-StatusOr<std::vector<std::unique_ptr<tasks::EvalTask>>> LoadEvalTasks(const TaskLoadSpec& spec);
+struct LoadedTasks {
+  LoadedTasks();
+  LoadedTasks(LoadedTasks&&) noexcept;
+  LoadedTasks& operator=(LoadedTasks&&) noexcept;
+  ~LoadedTasks();
+  // Declared first so they are destroyed last.
+  std::unique_ptr<tasks::Executor> executor;
+  std::unique_ptr<aimicius::Embedder> embedder;
+  std::vector<std::unique_ptr<tasks::EvalTask>> tasks;
+};
+
+StatusOr<LoadedTasks> LoadEvalTasks(const TaskLoadSpec& spec);
 
 }  // namespace sigma::harness
 

@@ -54,7 +54,7 @@ void BM_HarnessOverheadPerSample(benchmark::State& state) {
     SIGMA_CHECK(store.ok());
     harness::RunOptions options;
     options.batch = 8;
-    harness::Runner runner(**backend, std::move(tasks).value(), **store, options);
+    harness::Runner runner(**backend, std::move(tasks->tasks), **store, options);
     state.ResumeTiming();
     const auto start = std::chrono::steady_clock::now();
     auto summary = runner.Run({}, nullptr);
