@@ -65,7 +65,8 @@ TEST(FiltersTest, TextStepsAndMap) {
 
 TEST(FiltersTest, HostileOutputDoesNotBreakMatching) {
   auto p = Pipeline(R"j({"name": "p", "steps": [{"type": "regex", "pattern": "(\\d+)"}]})j");
-  std::string hostile("\xff\xfe garbage \0 bytes 42 \xc3", 25);
+  const char kHostile[] = "\xff\xfe garbage \0 bytes 42 \xc3";
+  const std::string hostile(kHostile, sizeof(kHostile) - 1);
   EXPECT_EQ(ApplyOne(p, hostile), "42");
   std::string huge(5 << 20, 'x');
   huge += "7";

@@ -34,7 +34,9 @@ TEST(ResultsStoreTest, HostileBytesRoundTripExactly) {
   auto run = (*store)->CreateRun(Spec("fp"));
   ASSERT_TRUE(run.ok()) << run.status().ToString();
 
-  std::string hostile("a\0b\xff\xfe\xc3(\x80 \x1b]0;title\x07</td><script>", 33);
+  const char kHostile[] = "a\0b\xff\xfe\xc3(\x80 \x1b]0;title\x07</td><script>";
+  const std::string hostile(kHostile, sizeof(kHostile) - 1);
+  ASSERT_EQ(hostile.size(), 32u);
   std::string big(3 << 20, '\0');
   for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 131 + 7);
   SampleRecord s = Sample(run->run.id, "t", std::string("doc\0id\xff", 7));
@@ -180,7 +182,7 @@ TEST(ResultsStoreTest, ResumeWithChangedFingerprintIsRefused) {
   auto bad = (*store)->ResumeRun(run->run.id, "bbbb2222");
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().code(), StatusCode::kFailedPrecondition);
-  const std::string& msg = bad.status().message();
+  const std::string msg = bad.status().message();
   EXPECT_NE(msg.find("fingerprint mismatch"), std::string::npos) << msg;
   EXPECT_NE(msg.find("aaaa1111"), std::string::npos) << msg;
   EXPECT_NE(msg.find("bbbb2222"), std::string::npos) << msg;
