@@ -21,7 +21,7 @@
 namespace sigma::store {
 namespace {
 
-constexpr int kDocs = 600;
+constexpr int kDocs = 1500;
 constexpr const char* kTask = "crash_task";
 
 RunSpec CrashSpec() { return RunSpec{"crash-fp", "{}", "m", "b", "h"}; }
@@ -69,8 +69,11 @@ struct ChildResult {
   std::vector<int32_t> acks;
 };
 
-// Starts a writer; kills it after `kill_after` unless it is negative (then waits for it).
-ChildResult RunChild(const std::string& path, std::chrono::microseconds kill_after) {
+// Starts a writer. With kill_after_acks >= 0, kills it `extra` after it acknowledged that many
+// samples (so the kill lands at a random point of a later transaction, independent of machine
+// speed); otherwise waits for it to finish.
+ChildResult RunChild(const std::string& path, int kill_after_acks,
+                     std::chrono::microseconds extra) {
   int fds[2];
   SIGMA_CHECK(pipe2(fds, O_CLOEXEC) == 0);
   const pid_t pid = fork();
@@ -80,12 +83,16 @@ ChildResult RunChild(const std::string& path, std::chrono::microseconds kill_aft
     ChildWriter(path, fds[1]);
   }
   close(fds[1]);
-  if (kill_after.count() >= 0) {
-    std::this_thread::sleep_for(kill_after);
-    kill(pid, SIGKILL);
-  }
   ChildResult result;
   int32_t ack = 0;
+  if (kill_after_acks >= 0) {
+    while (static_cast<int>(result.acks.size()) < kill_after_acks &&
+           read(fds[0], &ack, sizeof(ack)) == sizeof(ack)) {
+      result.acks.push_back(ack);
+    }
+    std::this_thread::sleep_for(extra);
+    kill(pid, SIGKILL);
+  }
   while (read(fds[0], &ack, sizeof(ack)) == sizeof(ack)) result.acks.push_back(ack);
   close(fds[0]);
   int status = 0;
@@ -141,11 +148,13 @@ TEST(StoreCrashTest, SigkilledWriterLeavesAllOrNothingSamples) {
   ScratchDir dir;
   const std::string path = dir.File("crash.db");
   std::mt19937 rng(20261128);
-  std::uniform_int_distribution<int> delay_us(2'000, 40'000);
+  std::uniform_int_distribution<int> acks(0, 40);
+  std::uniform_int_distribution<int> delay_us(0, 3'000);
   std::set<int> acked;
   int kills = 0;
   for (int iteration = 0; iteration < 25; ++iteration) {
-    ChildResult child = RunChild(path, std::chrono::microseconds(delay_us(rng)));
+    ChildResult child =
+        RunChild(path, acks(rng), std::chrono::microseconds(delay_us(rng)));
     if (child.exited_cleanly) {
       ASSERT_EQ(child.exit_code, 0) << "child writer failed";
     } else {
@@ -158,8 +167,8 @@ TEST(StoreCrashTest, SigkilledWriterLeavesAllOrNothingSamples) {
     EXPECT_LE(stored.size(), acked.size() + static_cast<size_t>(kills));
     if (child.exited_cleanly) break;
   }
-  EXPECT_GT(kills, 5);
-  ChildResult last = RunChild(path, std::chrono::microseconds(-1));
+  EXPECT_GT(kills, 20);
+  ChildResult last = RunChild(path, -1, std::chrono::microseconds(0));
   ASSERT_TRUE(last.exited_cleanly);
   ASSERT_EQ(last.exit_code, 0);
   acked.insert(last.acks.begin(), last.acks.end());
