@@ -8,6 +8,7 @@
 #include "engine/base/file.h"
 #include "harness/cli/flags.h"
 #include "harness/sandbox/bwrap_sandbox.h"
+#include "tasks/code/load.h"
 #include "tasks/registry.h"
 
 namespace sigma::harness {
@@ -70,6 +71,8 @@ StatusOr<LoadedTasks> LoadEvalTasks(const TaskLoadSpec& spec) {
   for (const std::string& item : cli::SplitCommaList(spec.tasks)) {
     if (item == "aimicius") {
       names.insert(names.end(), kAimiciusGroup.begin(), kAimiciusGroup.end());
+    } else if (item == "code") {
+      names.insert(names.end(), tasks::code::CodeGroup().begin(), tasks::code::CodeGroup().end());
     } else {
       names.push_back(item);
     }
@@ -85,6 +88,13 @@ StatusOr<LoadedTasks> LoadEvalTasks(const TaskLoadSpec& spec) {
     if (IsAimicius(item)) {
       if (!seen.insert(item).second) continue;
       SIGMA_ASSIGN_OR_RETURN(auto task, MakeAimicius(item, spec, loaded));
+      loaded.tasks.push_back(std::move(task));
+      continue;
+    }
+    if (tasks::code::IsCodeTaskSpec(item)) {  // humaneval, mbpp (+ _chat, :n=N): tasks/code
+      if (!seen.insert(item).second) continue;
+      SIGMA_ASSIGN_OR_RETURN(tasks::Executor * executor, Sandbox(loaded));
+      SIGMA_ASSIGN_OR_RETURN(auto task, tasks::code::LoadCodeTask(item, spec.data_dir, executor));
       loaded.tasks.push_back(std::move(task));
       continue;
     }
