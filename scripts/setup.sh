@@ -14,7 +14,7 @@ ROOT=$(pwd)
 
 DEBIAN_PACKAGES=(build-essential cmake pkg-config libgtest-dev libgmock-dev libbenchmark-dev
   libsqlite3-dev rapidjson-dev libboost-dev libboost-filesystem-dev libpcre2-dev bubblewrap
-  python3-pip python3-venv unzip ca-certificates)
+  python3-pip python3-venv unzip ca-certificates chromium)
 
 install_debian() {
   local missing=()

@@ -1,0 +1,184 @@
+#include "reports/chart_svg.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "reports/escape.h"
+
+namespace sigma::reports {
+namespace {
+
+constexpr const char* kPalette[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
+                                    "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
+
+std::string Num(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.1f", v);
+  return buf;
+}
+
+// A short tick label: 1024 -> "1K", 0.25 -> "0.25", 12345 -> "12.3K".
+std::string TickLabel(double v) {
+  char buf[32];
+  const double a = std::fabs(v);
+  if (a >= 1e6) std::snprintf(buf, sizeof(buf), "%gM", std::round(v / 1e5) / 10);
+  else if (a >= 1e3 && std::fmod(a, 1024) == 0) std::snprintf(buf, sizeof(buf), "%gK", v / 1024);
+  else if (a >= 1e4) std::snprintf(buf, sizeof(buf), "%gK", std::round(v / 100) / 10);
+  else std::snprintf(buf, sizeof(buf), "%g", std::round(v * 1000) / 1000);
+  return buf;
+}
+
+// "Nice" step for about `ticks` intervals over [lo, hi].
+double NiceStep(double lo, double hi, int ticks) {
+  const double raw = (hi - lo) / ticks;
+  if (raw <= 0) return 1;
+  const double mag = std::pow(10.0, std::floor(std::log10(raw)));
+  const double f = raw / mag;
+  return (f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10) * mag;
+}
+
+struct Frame {
+  double left = 64, right = 0, top = 34, bottom = 0;
+  double x_min = 0, x_max = 1, y_min = 0, y_max = 1;
+  bool x_log = false;
+  double X(double x) const {
+    const double a = x_log ? std::log2(std::max(x, 1e-12)) : x;
+    const double lo = x_log ? std::log2(x_min) : x_min, hi = x_log ? std::log2(x_max) : x_max;
+    return left + (hi > lo ? (a - lo) / (hi - lo) : 0.5) * (right - left);
+  }
+  double Y(double y) const {
+    return bottom - (y_max > y_min ? (y - y_min) / (y_max - y_min) : 0.5) * (bottom - top);
+  }
+};
+
+Frame MakeFrame(const Chart& chart, int width, int height) {
+  Frame f;
+  f.right = width - 170.0;  // legend on the right
+  f.bottom = height - 46.0;
+  f.x_log = chart.x_log;
+  double x_lo = 1e300, x_hi = -1e300, y_lo = 1e300, y_hi = -1e300;
+  for (const ChartSeries& s : chart.series) {
+    for (const ChartPoint& p : s.points) {
+      x_lo = std::min(x_lo, p.x);
+      x_hi = std::max(x_hi, p.x);
+      y_lo = std::min({y_lo, p.y, p.lo.value_or(p.y)});
+      y_hi = std::max({y_hi, p.y, p.hi.value_or(p.y)});
+    }
+  }
+  if (!chart.x_categories.empty()) {
+    x_lo = -0.5;
+    x_hi = static_cast<double>(chart.x_categories.size()) - 0.5;
+  } else if (x_lo == x_hi) {
+    x_lo = chart.x_log ? x_lo / 2 : x_lo - 1;
+    x_hi = chart.x_log ? x_hi * 2 : x_hi + 1;
+  }
+  if (chart.x_log) x_lo = std::max(x_lo, 1e-9);
+  if (chart.y_from_zero) y_lo = std::min(0.0, y_lo);
+  if (y_hi <= y_lo) y_hi = y_lo + 1;
+  y_hi += (y_hi - y_lo) * 0.05;
+  f.x_min = x_lo;
+  f.x_max = x_hi;
+  f.y_min = y_lo;
+  f.y_max = y_hi;
+  return f;
+}
+
+void AppendAxes(const Chart& chart, const Frame& f, int width, int height, std::string* svg) {
+  const double step = NiceStep(f.y_min, f.y_max, 5);
+  for (double y = std::ceil(f.y_min / step) * step; y <= f.y_max + 1e-9; y += step) {
+    *svg += "<line class=\"grid\" x1=\"" + Num(f.left) + "\" x2=\"" + Num(f.right) + "\" y1=\"" +
+            Num(f.Y(y)) + "\" y2=\"" + Num(f.Y(y)) + "\"/><text class=\"tick\" x=\"" +
+            Num(f.left - 6) + "\" y=\"" + Num(f.Y(y) + 4) + "\" text-anchor=\"end\">" +
+            HtmlEscape(TickLabel(y)) + "</text>";
+  }
+  std::vector<std::pair<double, std::string>> xticks;
+  if (!chart.x_categories.empty()) {
+    for (size_t i = 0; i < chart.x_categories.size(); ++i) {
+      xticks.push_back({static_cast<double>(i), chart.x_categories[i]});
+    }
+  } else if (chart.x_log) {
+    for (double x = std::exp2(std::ceil(std::log2(f.x_min))); x <= f.x_max * 1.0001; x *= 2) {
+      xticks.push_back({x, TickLabel(x)});
+    }
+  } else {
+    const double s = NiceStep(f.x_min, f.x_max, 6);
+    for (double x = std::ceil(f.x_min / s) * s; x <= f.x_max + 1e-9; x += s) {
+      xticks.push_back({x, TickLabel(x)});
+    }
+  }
+  for (const auto& [x, label] : xticks) {
+    std::string shown = label.size() > 18 ? label.substr(0, 16) + ".." : label;
+    *svg += "<text class=\"tick\" x=\"" + Num(f.X(x)) + "\" y=\"" + Num(f.bottom + 16) +
+            "\" text-anchor=\"middle\">" + HtmlEscape(shown) + "<title>" + HtmlEscape(label) +
+            "</title></text>";
+  }
+  *svg += "<line class=\"axis\" x1=\"" + Num(f.left) + "\" x2=\"" + Num(f.right) + "\" y1=\"" +
+          Num(f.bottom) + "\" y2=\"" + Num(f.bottom) + "\"/><line class=\"axis\" x1=\"" +
+          Num(f.left) + "\" x2=\"" + Num(f.left) + "\" y1=\"" + Num(f.top) + "\" y2=\"" +
+          Num(f.bottom) + "\"/>";
+  *svg += "<text class=\"title\" x=\"" + Num(f.left) + "\" y=\"18\">" + HtmlEscape(chart.title) +
+          "</text><text class=\"label\" x=\"" + Num((f.left + f.right) / 2) + "\" y=\"" +
+          Num(height - 8.0) + "\" text-anchor=\"middle\">" + HtmlEscape(chart.x_label) +
+          "</text><text class=\"label\" transform=\"translate(14," + Num((f.top + f.bottom) / 2) +
+          ") rotate(-90)\" text-anchor=\"middle\">" + HtmlEscape(chart.y_label) + "</text>";
+  (void)width;
+}
+
+void AppendSeries(const Chart& chart, const Frame& f, size_t index, std::string* svg) {
+  const ChartSeries& s = chart.series[index];
+  const char* color = SeriesColor(index);
+  const size_t n = chart.series.size();
+  const double dodge = chart.x_categories.empty() || n < 2
+      ? 0.0 : (static_cast<double>(index) - (n - 1) / 2.0) * std::min(0.7 / n, 0.15);
+  std::vector<ChartPoint> pts = s.points;
+  std::sort(pts.begin(), pts.end(), [](const ChartPoint& a, const ChartPoint& b) { return a.x < b.x; });
+  *svg += "<g class=\"series\">";
+  if (s.lines && pts.size() > 1) {
+    *svg += "<polyline fill=\"none\" stroke=\"" + std::string(color) + "\" stroke-width=\"2\" points=\"";
+    for (const ChartPoint& p : pts) *svg += Num(f.X(p.x + dodge)) + "," + Num(f.Y(p.y)) + " ";
+    *svg += "\"/>";
+  }
+  for (const ChartPoint& p : pts) {
+    const double x = f.X(p.x + dodge);
+    if (p.lo && p.hi) {
+      *svg += "<line stroke=\"" + std::string(color) + "\" x1=\"" + Num(x) + "\" x2=\"" + Num(x) +
+              "\" y1=\"" + Num(f.Y(*p.lo)) + "\" y2=\"" + Num(f.Y(*p.hi)) + "\"/>";
+      for (double e : {*p.lo, *p.hi}) {
+        *svg += "<line stroke=\"" + std::string(color) + "\" x1=\"" + Num(x - 4) + "\" x2=\"" +
+                Num(x + 4) + "\" y1=\"" + Num(f.Y(e)) + "\" y2=\"" + Num(f.Y(e)) + "\"/>";
+      }
+    }
+    *svg += "<circle cx=\"" + Num(x) + "\" cy=\"" + Num(f.Y(p.y)) + "\" r=\"3.5\" fill=\"" +
+            std::string(color) + "\"><title>" + HtmlEscape(s.name + ": " + p.tip) +
+            "</title></circle>";
+  }
+  const double ly = f.top + 14.0 * static_cast<double>(index);
+  std::string name = s.name.size() > 26 ? s.name.substr(0, 24) + ".." : s.name;
+  *svg += "<rect x=\"" + Num(f.right + 12) + "\" y=\"" + Num(ly - 8) + "\" width=\"10\" height=\"10\" fill=\"" +
+          std::string(color) + "\"/><text class=\"legend\" x=\"" + Num(f.right + 26) + "\" y=\"" +
+          Num(ly + 1) + "\">" + HtmlEscape(name) + "<title>" + HtmlEscape(s.name) + "</title></text></g>";
+}
+
+}  // namespace
+
+const char* SeriesColor(size_t i) { return kPalette[i % (sizeof(kPalette) / sizeof(kPalette[0]))]; }
+
+std::string RenderSvgChart(const Chart& chart, int width, int height) {
+  std::string svg = "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 " +
+                    std::to_string(width) + " " + std::to_string(height) + "\" width=\"" +
+                    std::to_string(width) + "\" height=\"" + std::to_string(height) +
+                    "\" role=\"img\" aria-label=\"" + HtmlEscape(chart.title) + "\">";
+  bool any = false;
+  for (const ChartSeries& s : chart.series) any = any || !s.points.empty();
+  if (!any) {
+    return svg + "<text class=\"title\" x=\"10\" y=\"18\">" + HtmlEscape(chart.title) +
+           "</text><text class=\"label\" x=\"10\" y=\"44\">no data</text></svg>";
+  }
+  const Frame f = MakeFrame(chart, width, height);
+  AppendAxes(chart, f, width, height, &svg);
+  for (size_t i = 0; i < chart.series.size(); ++i) AppendSeries(chart, f, i, &svg);
+  return svg + "</svg>";
+}
+
+}  // namespace sigma::reports

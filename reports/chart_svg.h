@@ -1,0 +1,47 @@
+// Inline SVG charts for the HTML report: line/scatter charts over a numeric (optionally log2) or a
+// categorical x axis, with optional error bars, a legend and <title> tooltips. No scripts, no
+// external references: the SVG is self-contained text, and every label goes through HtmlEscape.
+// Thread safety: pure functions.
+#ifndef SIGMA_REPORTS_CHART_SVG_H_
+#define SIGMA_REPORTS_CHART_SVG_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sigma::reports {
+
+struct ChartPoint {
+  double x = 0;  // category index when the chart is categorical
+  double y = 0;
+  std::optional<double> lo;  // error bar, when set
+  std::optional<double> hi;
+  std::string tip;  // tooltip text (escaped when rendered)
+};
+
+struct ChartSeries {
+  std::string name;
+  std::vector<ChartPoint> points;
+  bool lines = true;  // connect the points (in x order)
+};
+
+struct Chart {
+  std::string title;
+  std::string x_label;
+  std::string y_label;
+  bool x_log = false;                     // log2 x axis (context lengths)
+  std::vector<std::string> x_categories;  // non-empty: categorical x; series are dodged
+  std::vector<ChartSeries> series;
+  bool y_from_zero = true;
+};
+
+// The chart as an <svg> element (width x height CSS pixels, scalable via viewBox). A chart without
+// points renders a small "no data" box.
+std::string RenderSvgChart(const Chart& chart, int width = 760, int height = 340);
+
+// The i-th colour of the palette (cycles).
+const char* SeriesColor(size_t i);
+
+}  // namespace sigma::reports
+
+#endif  // SIGMA_REPORTS_CHART_SVG_H_

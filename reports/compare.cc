@@ -1,0 +1,334 @@
+// CompareRuns and the --fail-on parser.
+#include "reports/compare.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <map>
+#include <set>
+#include <tuple>
+
+#include "engine/base/json.h"
+#include "reports/report.h"
+
+namespace sigma::reports {
+namespace {
+
+using DocKey = std::pair<std::string, std::string>;  // (task, doc_id)
+
+std::map<DocKey, const SampleScores*> IndexOk(const std::vector<SampleScores>& scores, int64_t* errors) {
+  std::map<DocKey, const SampleScores*> out;
+  for (const SampleScores& s : scores) {
+    if (s.has_error) {
+      ++*errors;
+      continue;
+    }
+    out[{s.task, s.doc_id}] = &s;
+  }
+  return out;
+}
+
+MetricComparison CompareMetric(const std::string& task, const std::string& metric,
+                               const std::map<DocKey, const SampleScores*>& base,
+                               const std::map<DocKey, const SampleScores*>& cand,
+                               const CompareOptions& options) {
+  MetricComparison m;
+  m.task = task;
+  m.metric = metric;
+  std::vector<double> diffs, xs, ys;
+  std::vector<std::string> docs;
+  for (const auto& [key, b] : base) {
+    if (key.first != task || !b->metrics.count(metric)) continue;
+    auto it = cand.find(key);
+    if (it == cand.end() || !it->second->metrics.count(metric)) {
+      ++m.base_only;
+      continue;
+    }
+    xs.push_back(b->metrics.at(metric));
+    ys.push_back(it->second->metrics.at(metric));
+    diffs.push_back(ys.back() - xs.back());
+    docs.push_back(key.second);
+  }
+  for (const auto& [key, c] : cand) {
+    if (key.first != task || !c->metrics.count(metric)) continue;
+    auto it = base.find(key);
+    if (it == base.end() || !it->second->metrics.count(metric)) ++m.candidate_only;
+  }
+  m.shared = static_cast<int64_t>(diffs.size());
+  if (diffs.empty()) return m;
+  m.base_mean = Mean(xs);
+  m.candidate_mean = Mean(ys);
+  m.delta = m.candidate_mean - m.base_mean;
+  m.bootstrap = PairedBootstrap(diffs, options.bootstrap_iterations, options.seed, options.confidence);
+  m.binary = true;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    const bool bin = (xs[i] == 0 || xs[i] == 1) && (ys[i] == 0 || ys[i] == 1);
+    m.binary = m.binary && bin;
+  }
+  if (m.binary) {
+    for (size_t i = 0; i < xs.size(); ++i) {
+      if (xs[i] == 1 && ys[i] == 0) {
+        ++m.broken;
+        if (m.broken_docs.size() < options.max_listed_flips) m.broken_docs.push_back(docs[i]);
+      } else if (xs[i] == 0 && ys[i] == 1) {
+        ++m.fixed;
+        if (m.fixed_docs.size() < options.max_listed_flips) m.fixed_docs.push_back(docs[i]);
+      }
+    }
+    m.p_value = McNemarExactP(m.broken, m.fixed);
+    m.test = StrCat("McNemar exact (b=", m.broken, ", c=", m.fixed, ")");
+  } else {
+    m.p_value = m.bootstrap.p_value;
+    m.test = StrCat("paired bootstrap (", options.bootstrap_iterations, " resamples)");
+  }
+  return m;
+}
+
+std::vector<MetricComparison> CompareScores(const std::vector<SampleScores>& base_scores,
+                                            const std::vector<SampleScores>& cand_scores,
+                                            const CompareOptions& options, CompareResult* result) {
+  const auto base = IndexOk(base_scores, &result->base_errors);
+  const auto cand = IndexOk(cand_scores, &result->candidate_errors);
+  std::set<std::pair<std::string, std::string>> keys;  // (task, metric)
+  for (const auto* index : {&base, &cand}) {
+    for (const auto& [key, s] : *index) {
+      for (const auto& [metric, v] : s->metrics) keys.insert({key.first, metric});
+    }
+  }
+  std::vector<MetricComparison> out;
+  for (const auto& [task, metric] : keys) out.push_back(CompareMetric(task, metric, base, cand, options));
+  return out;
+}
+
+// Per-sample speed figures over the shared, error-free samples: medians and Mann-Whitney U.
+void CompareSampleSpeed(const std::vector<SampleScores>& base_scores,
+                        const std::vector<SampleScores>& cand_scores, CompareResult* result) {
+  int64_t ignored = 0;
+  const auto base = IndexOk(base_scores, &ignored);
+  const auto cand = IndexOk(cand_scores, &ignored);
+  struct Figure {
+    const char* name;
+    std::optional<double> SampleScores::*field;
+    bool higher_is_better;
+  };
+  for (const Figure& f : {Figure{"decode_tok_s", &SampleScores::decode_tok_s, true},
+                          Figure{"prefill_tok_s", &SampleScores::prefill_tok_s, true},
+                          Figure{"ttft_ms", &SampleScores::ttft_ms, false}}) {
+    std::vector<double> xs, ys;
+    for (const auto& [key, b] : base) {
+      auto it = cand.find(key);
+      if (it == cand.end() || !(b->*f.field) || !(it->second->*f.field)) continue;
+      xs.push_back(*(b->*f.field));
+      ys.push_back(*(it->second->*f.field));
+    }
+    if (xs.empty()) continue;
+    SpeedComparison s;
+    s.figure = f.name;
+    s.source = "samples";
+    s.model = result->candidate_model;
+    s.higher_is_better = f.higher_is_better;
+    s.base = Median(xs);
+    s.candidate = Median(ys);
+    s.ratio = s.base != 0 ? s.candidate / s.base : 0;
+    s.base_n = s.candidate_n = static_cast<int64_t>(xs.size());
+    const MannWhitneyResult mw = MannWhitneyU(xs, ys);
+    s.p_value = mw.p_value;
+    s.test = StrCat("Mann-Whitney U=", mw.u, mw.exact ? " (exact)" : " (normal approx.)");
+    result->speed.push_back(s);
+  }
+}
+
+std::string ConfigModel(const std::string& json, const std::string& fallback) {
+  rapidjson::Document doc;
+  doc.Parse(json.data(), json.size());
+  if (!doc.HasParseError() && doc.IsObject() && doc.HasMember("model") && doc["model"].IsString()) {
+    return std::string(doc["model"].GetString(), doc["model"].GetStringLength());
+  }
+  return fallback;
+}
+
+// speed-table rows matched on (phase, model, context, batch, device): Welch's t from mean/std/n.
+void CompareSpeedTable(const std::vector<SpeedRecord>& base_rows, const std::vector<SpeedRecord>& cand_rows,
+                       CompareResult* result) {
+  using Key = std::tuple<std::string, std::string, int64_t, int64_t, std::string>;
+  std::map<Key, const SpeedRecord*> base;
+  for (const SpeedRecord& r : base_rows) {
+    base[{r.phase, ConfigModel(r.config_json, ""), r.context_length, r.batch, r.device}] = &r;
+  }
+  for (const SpeedRecord& c : cand_rows) {
+    const Key key{c.phase, ConfigModel(c.config_json, ""), c.context_length, c.batch, c.device};
+    auto it = base.find(key);
+    if (it == base.end()) continue;
+    const SpeedRecord& b = *it->second;
+    const bool ttft = c.phase == "ttft";
+    SpeedComparison s;
+    s.figure = ttft ? "ttft_ms" : c.phase + "_tok_s";
+    s.source = "speed table";
+    s.model = std::get<1>(key);
+    s.settings = c.device;
+    s.context = c.context_length;
+    s.batch = c.batch;
+    s.higher_is_better = !ttft;
+    s.base = ttft ? b.ms_per_token.value_or(0) : b.tokens_per_s_mean;
+    s.candidate = ttft ? c.ms_per_token.value_or(0) : c.tokens_per_s_mean;
+    s.ratio = s.base != 0 ? s.candidate / s.base : 0;
+    s.base_n = b.repetitions;
+    s.candidate_n = c.repetitions;
+    std::optional<WelchResult> w;
+    if (!ttft && b.tokens_per_s_std && c.tokens_per_s_std) {
+      w = WelchTTest(b.tokens_per_s_mean, *b.tokens_per_s_std, b.repetitions, c.tokens_per_s_mean,
+                     *c.tokens_per_s_std, c.repetitions);
+    }
+    if (w) {
+      s.p_value = w->p_value;
+      s.test = StrCat("Welch t=", std::round(w->t * 100) / 100, ", df=", std::round(w->df * 10) / 10,
+                      " (from mean/std/n)");
+    } else {
+      s.test = "none (needs std and n >= 2 on both sides)";
+    }
+    result->speed.push_back(s);
+  }
+}
+
+bool Fires(const FailRule& rule, double base, double delta, std::optional<double> p,
+           const CompareOptions& options, double* change) {
+  if (rule.relative) {
+    if (base == 0) return false;
+    *change = 100.0 * delta / std::fabs(base);
+  } else {
+    *change = delta;
+  }
+  const bool crossed = rule.threshold < 0 ? *change < rule.threshold : *change > rule.threshold;
+  if (!crossed) return false;
+  return !options.require_significance || (p && *p < options.alpha);
+}
+
+void ApplyRules(const CompareOptions& options, CompareResult* r) {
+  for (const FailRule& rule : options.fail_on) {
+    bool matched = false;
+    for (MetricComparison& m : r->metrics) {
+      if (m.shared == 0 || m.metric != rule.name || (!rule.task.empty() && rule.task != m.task)) continue;
+      matched = true;
+      double change = 0;
+      if (!Fires(rule, m.base_mean, m.delta, m.p_value, options, &change)) continue;
+      m.regression = rule.text;
+      r->regressions.push_back(StrCat(m.task, " ", m.metric, ": change ", std::round(change * 1e4) / 1e4,
+                                      rule.relative ? "%" : "", " crosses ", rule.text, " (p=",
+                                      std::round(m.p_value * 1e4) / 1e4, ")"));
+    }
+    for (SpeedComparison& s : r->speed) {
+      if (s.figure != rule.name || !rule.task.empty()) continue;
+      matched = true;
+      double change = 0;
+      if (!Fires(rule, s.base, s.candidate - s.base, s.p_value, options, &change)) continue;
+      s.regression = rule.text;
+      r->regressions.push_back(StrCat(s.figure, " (", s.source, s.context ? StrCat(", context ", s.context) : "",
+                                      "): change ", std::round(change * 100) / 100, rule.relative ? "%" : "",
+                                      " crosses ", rule.text));
+    }
+    if (!matched) r->notes.push_back("--fail-on rule '" + rule.text + "' matched no compared figure");
+  }
+}
+
+Status LoadSide(ResultsReader& reader, const CompareRef& ref, std::string* label, std::string* model,
+                std::vector<SampleScores>* scores, std::vector<SpeedRecord>* speed) {
+  if (ref.bench) {
+    SIGMA_ASSIGN_OR_RETURN(auto benches, reader.ReadBenchRuns({ref.id}));
+    *label = StrCat("bench ", ref.id);
+    *model = benches[0].model;
+    SIGMA_ASSIGN_OR_RETURN(*speed, reader.ReadSpeed({}, {ref.id}));
+    return Status::Ok();
+  }
+  SIGMA_ASSIGN_OR_RETURN(auto runs, reader.ReadRuns({ref.id}));
+  *label = StrCat("run ", ref.id);
+  *model = runs[0].model;
+  SIGMA_ASSIGN_OR_RETURN(*scores, reader.ReadSampleScores(ref.id));
+  SIGMA_ASSIGN_OR_RETURN(*speed, reader.ReadSpeed({ref.id}, {}));
+  return Status::Ok();
+}
+
+}  // namespace
+
+StatusOr<CompareRef> ParseCompareRef(const std::string& text, const std::string& what) {
+  CompareRef ref;
+  std::string digits = text;
+  if (text.rfind("bench:", 0) == 0) {
+    ref.bench = true;
+    digits = text.substr(6);
+  }
+  char* end = nullptr;
+  const long long v = std::strtoll(digits.c_str(), &end, 10);
+  if (digits.empty() || *end != '\0' || v <= 0) {
+    return InvalidArgumentError(what, ": expected a run id (e.g. 12) or bench:ID, got '", text, "'");
+  }
+  ref.id = v;
+  return ref;
+}
+
+StatusOr<std::vector<FailRule>> ParseFailOn(const std::string& spec) {
+  std::vector<FailRule> rules;
+  std::string pending;
+  size_t start = 0;
+  while (start <= spec.size()) {
+    size_t comma = spec.find(',', start);
+    if (comma == std::string::npos) comma = spec.size();
+    std::string item = pending + spec.substr(start, comma - start);
+    start = comma + 1;
+    const size_t colon = item.rfind(':');
+    if (colon == std::string::npos) {  // a comma inside a metric name: keep collecting
+      pending = item.empty() ? "" : item + ",";
+      if (start > spec.size() && !item.empty()) {
+        return InvalidArgumentError("--fail-on: '", item, "' has no ':THRESHOLD'");
+      }
+      continue;
+    }
+    pending.clear();
+    FailRule rule;
+    rule.text = item;
+    std::string name = item.substr(0, colon), value = item.substr(colon + 1);
+    if (!value.empty() && value.back() == '%') {
+      rule.relative = true;
+      value.pop_back();
+    }
+    char* end = nullptr;
+    rule.threshold = std::strtod(value.c_str(), &end);
+    if (name.empty() || value.empty() || *end != '\0' || rule.threshold == 0 || !std::isfinite(rule.threshold)) {
+      return InvalidArgumentError("--fail-on: '", item,
+                                  "': expected NAME:THRESHOLD with a signed non-zero number, e.g. acc:-0.02 "
+                                  "or decode_tok_s:-5%");
+    }
+    const size_t slash = name.find('/');
+    if (slash != std::string::npos) {
+      rule.task = name.substr(0, slash);
+      name = name.substr(slash + 1);
+    }
+    rule.name = name;
+    rules.push_back(rule);
+  }
+  return rules;
+}
+
+StatusOr<CompareResult> CompareRuns(ResultsReader& reader, const CompareRef& base,
+                                    const CompareRef& candidate, const CompareOptions& options) {
+  if (base.bench != candidate.bench) {
+    return InvalidArgumentError("compare: BASE and CANDIDATE must both be runs or both bench:ID");
+  }
+  CompareResult r;
+  r.options = options;
+  std::vector<SampleScores> base_scores, cand_scores;
+  std::vector<SpeedRecord> base_speed, cand_speed;
+  SIGMA_RETURN_IF_ERROR(LoadSide(reader, base, &r.base_label, &r.base_model, &base_scores, &base_speed));
+  SIGMA_RETURN_IF_ERROR(
+      LoadSide(reader, candidate, &r.candidate_label, &r.candidate_model, &cand_scores, &cand_speed));
+  r.metrics = CompareScores(base_scores, cand_scores, options, &r);
+  CompareSampleSpeed(base_scores, cand_scores, &r);
+  CompareSpeedTable(base_speed, cand_speed, &r);
+  if (!base.bench && r.metrics.empty()) r.notes.push_back("the runs share no scored samples");
+  if (r.base_errors + r.candidate_errors > 0) {
+    r.notes.push_back(StrCat("samples with an error are excluded from the pairs: ", r.base_errors,
+                             " in the base, ", r.candidate_errors, " in the candidate"));
+  }
+  ApplyRules(options, &r);
+  return r;
+}
+
+}  // namespace sigma::reports
