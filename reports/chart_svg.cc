@@ -12,6 +12,14 @@ namespace {
 constexpr const char* kPalette[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
                                     "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
 
+// At most `max` bytes of `s`, cut at a UTF-8 character boundary, with ".." when cut.
+std::string Shorten(const std::string& s, size_t max) {
+  if (s.size() <= max) return s;
+  size_t cut = max - 2;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+  return s.substr(0, cut) + "..";
+}
+
 std::string Num(double v) {
   char buf[32];
   std::snprintf(buf, sizeof(buf), "%.1f", v);
@@ -54,7 +62,7 @@ struct Frame {
 
 Frame MakeFrame(const Chart& chart, int width, int height) {
   Frame f;
-  f.right = width - 170.0;  // legend on the right
+  f.right = width - 250.0;  // legend on the right
   f.bottom = height - 46.0;
   f.x_log = chart.x_log;
   double x_lo = 1e300, x_hi = -1e300, y_lo = 1e300, y_hi = -1e300;
@@ -108,7 +116,7 @@ void AppendAxes(const Chart& chart, const Frame& f, int width, int height, std::
     }
   }
   for (const auto& [x, label] : xticks) {
-    std::string shown = label.size() > 18 ? label.substr(0, 16) + ".." : label;
+    const std::string shown = Shorten(label, 18);
     *svg += "<text class=\"tick\" x=\"" + Num(f.X(x)) + "\" y=\"" + Num(f.bottom + 16) +
             "\" text-anchor=\"middle\">" + HtmlEscape(shown) + "<title>" + HtmlEscape(label) +
             "</title></text>";
@@ -154,7 +162,7 @@ void AppendSeries(const Chart& chart, const Frame& f, size_t index, std::string*
             "</title></circle>";
   }
   const double ly = f.top + 14.0 * static_cast<double>(index);
-  std::string name = s.name.size() > 26 ? s.name.substr(0, 24) + ".." : s.name;
+  const std::string name = Shorten(s.name, 44);
   *svg += "<rect x=\"" + Num(f.right + 12) + "\" y=\"" + Num(ly - 8) + "\" width=\"10\" height=\"10\" fill=\"" +
           std::string(color) + "\"/><text class=\"legend\" x=\"" + Num(f.right + 26) + "\" y=\"" +
           Num(ly + 1) + "\">" + HtmlEscape(name) + "<title>" + HtmlEscape(s.name) + "</title></text></g>";

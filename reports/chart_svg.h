@@ -37,7 +37,7 @@ struct Chart {
 
 // The chart as an <svg> element (width x height CSS pixels, scalable via viewBox). A chart without
 // points renders a small "no data" box.
-std::string RenderSvgChart(const Chart& chart, int width = 760, int height = 340);
+std::string RenderSvgChart(const Chart& chart, int width = 860, int height = 340);
 
 // The i-th colour of the palette (cycles).
 const char* SeriesColor(size_t i);

@@ -124,7 +124,6 @@ void CompareSampleSpeed(const std::vector<SampleScores>& base_scores,
     SpeedComparison s;
     s.figure = f.name;
     s.source = "samples";
-    s.model = result->candidate_model;
     s.higher_is_better = f.higher_is_better;
     s.base = Median(xs);
     s.candidate = Median(ys);

@@ -56,7 +56,7 @@ void AppendRow(const ShownSample& s, size_t max_bytes, std::string* h) {
   AppendOutcome(s, h);
   *h += "</td><td>";
   AppendField(r.metrics_json, max_bytes, h);
-  *h += "</td><td>";
+  *h += "</td><td class=\"t\">";
   AppendTiming(r, h);
   *h += StrCat("</td><td><details><summary>", r.prompt.size(), " bytes</summary>");
   AppendField(r.prompt, max_bytes, h);

@@ -111,7 +111,7 @@ struct ReportData {
 };
 
 // The headline metric among `names`: the first of acc, exact_match, pass@1, acc_norm present (also
-// as "<name>,<filter>"), else empty. For samples, BuildReportData falls back to the first metric
+// as "<name>,<filter>", preferring a filter named *strict*), else empty. For samples, BuildReportData falls back to the first metric
 // (by name) whose values are 0/1 on every sample of the (run, task); a sample is correct when that
 // metric is 1, incorrect when 0, ungraded otherwise (or when the task has no binary metric).
 std::string PrimaryMetricName(const std::vector<std::string>& names);

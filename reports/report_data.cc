@@ -225,9 +225,14 @@ std::string SpeedSeries::Label() const {
 std::string PrimaryMetricName(const std::vector<std::string>& names) {
   for (const char* preferred : {"acc", "exact_match", "pass@1", "acc_norm"}) {
     const std::string p = preferred;
+    std::string first;
     for (const std::string& n : names) {
-      if (n == p || n.rfind(p + ",", 0) == 0) return n;
+      if (n == p) return n;
+      if (n.rfind(p + ",", 0) != 0) continue;
+      if (n.find("strict", p.size()) != std::string::npos) return n;  // the strict filter first
+      if (first.empty()) first = n;
     }
+    if (!first.empty()) return first;
   }
   return "";
 }

@@ -28,7 +28,7 @@ svg .grid{stroke:#eee}svg .axis{stroke:#888}svg text{font:11px sans-serif;fill:#
 .ok{color:#17803d;font-weight:bold}.bad{color:#c62828;font-weight:bold}.err{color:#8a5a00;font-weight:bold}.na{color:#777}
 .notice{background:#fff8e1;border:1px solid #f0d98c;padding:6px 10px}
 .filters{position:sticky;top:0;background:#fafafa;border:1px solid #ddd;padding:6px;z-index:1}
-.filters label{margin-right:10px}table.samples td{max-width:420px}small{color:#666}
+.filters label{margin-right:10px}td.t{white-space:nowrap;font-size:12px}table.samples td{max-width:420px}small{color:#666}
 )css";
 
 constexpr const char* kScript = R"js(
@@ -44,10 +44,12 @@ document.getElementById('shown').textContent=String(n);
 var h=[];for(var k in f){if(f[k].value)h.push(k+'='+encodeURIComponent(f[k].value));}
 try{history.replaceState(null,'',h.length?'#'+h.join('&'):location.pathname+location.search);}catch(e){}
 }
+var linked=false;
 location.hash.slice(1).split('&').forEach(function(kv){var i=kv.indexOf('=');if(i<1)return;
-var k=kv.slice(0,i);if(!f[k])return;try{f[k].value=decodeURIComponent(kv.slice(i+1));}catch(e){}});
+var k=kv.slice(0,i);if(!f[k])return;try{f[k].value=decodeURIComponent(kv.slice(i+1));linked=true;}catch(e){}});
 for(var k in f){f[k].addEventListener('input',apply);f[k].addEventListener('change',apply);}
 apply();
+if(linked)document.getElementById('samples').scrollIntoView();
 })();
 )js";
 

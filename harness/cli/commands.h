@@ -36,6 +36,8 @@ int RunDevice(const Args& args);
 int RunTokenize(const Args& args);
 int RunEmbed(const Args& args);
 int RunSandbox(const Args& args);
+int RunReport(const Args& args);
+int RunCompare(const Args& args);
 
 }  // namespace sigma::cli
 

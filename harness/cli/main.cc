@@ -29,6 +29,8 @@ constexpr Command kCommands[] = {
     {"embed", RunEmbed, "sentence embeddings (all-MiniLM-L6-v2) as JSON, as CMDGen scores them"},
     {"sandbox", RunSandbox, "run one command in the bubblewrap sandbox; print the verdict as JSON"},
     {"device", RunDevice, "describe the compute devices this build can use"},
+    {"report", RunReport, "render runs as a self-contained HTML (or Markdown/JSON) report"},
+    {"compare", RunCompare, "paired regression comparison of two runs; --fail-on for CI"},
 };
 
 void PrintUsage(FILE* out) {

@@ -1,0 +1,122 @@
+#include "reports/report.h"
+
+#include <gtest/gtest.h>
+
+#include "reports/escape.h"
+#include "tests/reports/fixture.h"
+#include "tests/reports/golden.h"
+
+namespace sigma::reports {
+namespace {
+
+using testing::ScratchDir;
+
+class ReportTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = dir_.File("results.db");
+    ASSERT_TRUE(testing::BuildFixtureDb(db_).ok());
+    auto reader = ResultsReader::Open(db_);
+    ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+    reader_ = std::move(*reader);
+  }
+  ReportData Build(const ReportOptions& options) {
+    auto data = BuildReportData(*reader_, options);
+    EXPECT_TRUE(data.ok()) << data.status().ToString();
+    return data.ok() ? *data : ReportData{};
+  }
+  std::string Normalise(const std::string& text) {
+    return testing::ReplaceAll(testing::ReplaceAll(text, MarkdownEscape(db_), "<db>"), db_, "<db>");
+  }
+
+  ScratchDir dir_;
+  std::string db_;
+  std::unique_ptr<ResultsReader> reader_;
+};
+
+TEST_F(ReportTest, DataSummarisesRunsSpeedAndSamples) {
+  ReportOptions options;
+  options.max_samples = 5;
+  const ReportData d = Build(options);
+  ASSERT_EQ(d.runs.size(), 3u);
+  EXPECT_EQ(d.tasks, (std::vector<std::string>{"arc_easy", "cmdgen", "gsm8k"}));
+  EXPECT_TRUE(d.samples_capped);
+  EXPECT_EQ(d.samples_total, 20 * 3 * 2 + 20 * 2);
+  EXPECT_EQ(d.samples.size(), 5u * 8);
+  // gqa16's arc_easy has one errored sample.
+  EXPECT_EQ(d.runs[1].counts.at("arc_easy").errors, 1);
+  // cmdgen's metric is continuous: ungraded; gsm8k is graded by exact_match,strict-match.
+  EXPECT_EQ(d.runs[0].counts.at("cmdgen").ungraded, 20);
+  EXPECT_EQ(d.runs[0].counts.at("cmdgen").verdicts.at("TIMEOUT"), 3);
+  bool saw_reference = false;
+  for (const ShownSample& s : d.samples) {
+    if (s.sample.task == "gsm8k" && s.sample.run_id == 1) {
+      EXPECT_EQ(s.primary_metric, "exact_match,strict-match");
+      ASSERT_TRUE(s.reference.has_value());
+      EXPECT_EQ(s.reference_run, 3);
+      saw_reference = true;
+    }
+    if (s.sample.task == "arc_easy") {
+      EXPECT_FALSE(s.reference.has_value());  // the replay run has no arc_easy
+    }
+  }
+  EXPECT_TRUE(saw_reference);
+  // DiffQKV vs GQA pairs from the bench session: decode at 3 contexts, prefill at 1.
+  ASSERT_EQ(d.ratios.size(), 2u);
+  EXPECT_EQ(d.ratios[0].phase, "decode");
+  EXPECT_EQ(d.ratios[0].points.size(), 3u);
+  EXPECT_GT(d.ratios[0].points.back().ratio, d.ratios[0].points.front().ratio);
+}
+
+TEST_F(ReportTest, MarkdownGolden) {
+  ReportOptions options;
+  options.max_samples = 5;
+  testing::ExpectGolden("report.md", Normalise(RenderMarkdown(Build(options))));
+}
+
+TEST_F(ReportTest, JsonGolden) {
+  ReportOptions options;
+  options.run_ids = {1, 3};
+  options.max_samples = 4;
+  const std::string json = Normalise(RenderJson(Build(options)));
+  testing::ExpectGolden("report.json", json);
+  // Hostile bytes survive as JSON escapes.
+  EXPECT_NE(json.find("\\u0000nul \\u00ff\\u00fe"), std::string::npos);
+}
+
+TEST_F(ReportTest, HtmlEscapesHostileOutputAndIsSelfContained) {
+  ReportOptions options;
+  options.max_samples = 5;
+  const std::string html = RenderHtml(Build(options));
+  EXPECT_EQ(html.find("<script>console.error('pwned')"), std::string::npos);
+  EXPECT_EQ(html.find("<img src=x"), std::string::npos);
+  EXPECT_NE(html.find(HtmlEscape(testing::HostileOutput())), std::string::npos);
+  EXPECT_EQ(html.find('\0'), std::string::npos);
+  EXPECT_EQ(html.find('\x1b'), std::string::npos);
+  EXPECT_EQ(html.find("\xff"), std::string::npos);
+  // Exactly one script element, no external references.
+  size_t scripts = 0;
+  for (size_t p = 0; (p = html.find("<script", p)) != std::string::npos; ++p) ++scripts;
+  EXPECT_EQ(scripts, 1u);
+  EXPECT_EQ(html.find("src=\"http"), std::string::npos);
+  EXPECT_EQ(html.find("href=\"http"), std::string::npos);
+  EXPECT_NE(html.find("Content-Security-Policy"), std::string::npos);
+  EXPECT_NE(html.find("Showing at most 5 samples per run and task"), std::string::npos);
+  EXPECT_GE(std::count(html.begin(), html.end(), '\n'), 1);
+  size_t svgs = 0;
+  for (size_t p = 0; (p = html.find("<svg", p)) != std::string::npos; ++p) ++svgs;
+  EXPECT_GE(svgs, 5u);  // scores, decode, prefill, ttft, ratio, trade-off
+}
+
+TEST_F(ReportTest, WriteReportFormats) {
+  ReportOptions options;
+  EXPECT_TRUE(WriteReport(db_, dir_.File("r.html"), ReportFormat::kHtml, options).ok());
+  EXPECT_TRUE(WriteReport(db_, dir_.File("r.md"), ReportFormat::kMarkdown, options).ok());
+  EXPECT_FALSE(ParseReportFormat("pdf").ok());
+  options.run_ids = {7};
+  const Status missing = WriteReport(db_, dir_.File("x.html"), ReportFormat::kHtml, options);
+  EXPECT_EQ(missing.code(), StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace sigma::reports

@@ -1,0 +1,111 @@
+#include "reports/results_reader.h"
+
+#include <sqlite3.h>
+
+#include <gtest/gtest.h>
+
+#include "engine/base/file.h"
+#include "tests/reports/fixture.h"
+
+namespace sigma::reports {
+namespace {
+
+using testing::ScratchDir;
+
+TEST(ResultsReaderTest, MissingFileIsNotFound) {
+  ScratchDir dir;
+  auto reader = ResultsReader::Open(dir.File("nope.db"));
+  ASSERT_FALSE(reader.ok());
+  EXPECT_EQ(reader.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(reader.status().message().find("nope.db"), std::string::npos);
+}
+
+TEST(ResultsReaderTest, NonSqliteFileIsRefused) {
+  ScratchDir dir;
+  ASSERT_TRUE(WriteFileAtomic(dir.File("x.db"), std::string(4096, 'x')).ok());
+  auto reader = ResultsReader::Open(dir.File("x.db"));
+  ASSERT_FALSE(reader.ok());
+  EXPECT_EQ(reader.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(reader.status().message().find("not a sigma-eval results database"), std::string::npos)
+      << reader.status().ToString();
+}
+
+void MakeDb(const std::string& path, const char* sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  sqlite3_close(db);
+}
+
+TEST(ResultsReaderTest, OtherSqliteDatabaseIsRefused) {
+  ScratchDir dir;
+  MakeDb(dir.File("other.db"), "CREATE TABLE t (x); PRAGMA user_version = 7;");
+  auto reader = ResultsReader::Open(dir.File("other.db"));
+  ASSERT_FALSE(reader.ok());
+  EXPECT_EQ(reader.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(reader.status().message().find("not a sigma-eval results database"), std::string::npos);
+}
+
+TEST(ResultsReaderTest, NewerSchemaIsRefused) {
+  ScratchDir dir;
+  MakeDb(dir.File("new.db"), "CREATE TABLE runs (id); PRAGMA application_id = 1397179734; "
+                             "PRAGMA user_version = 99;");
+  auto reader = ResultsReader::Open(dir.File("new.db"));
+  ASSERT_FALSE(reader.ok());
+  EXPECT_EQ(reader.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(reader.status().message().find("schema version 99 is newer"), std::string::npos)
+      << reader.status().ToString();
+}
+
+TEST(ResultsReaderTest, ReadsFixtureByteExact) {
+  ScratchDir dir;
+  ASSERT_TRUE(testing::BuildFixtureDb(dir.File("r.db")).ok());
+  auto reader = ResultsReader::Open(dir.File("r.db"));
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  EXPECT_EQ((*reader)->schema_version(), 2);
+  auto runs = (*reader)->ReadRuns();
+  ASSERT_TRUE(runs.ok());
+  ASSERT_EQ(runs->size(), 3u);
+  EXPECT_EQ((*runs)[0].model, "sigma-1.5b");
+  EXPECT_TRUE((*runs)[2].IsReplay());
+  EXPECT_EQ((*runs)[0].started_at, "2026-01-02T03:04:05.000Z");
+  EXPECT_FALSE((*reader)->ReadRuns({1, 42}).ok());
+
+  auto page = (*reader)->ReadSamples(1, "gsm8k", 2, 3);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->size(), 3u);
+  EXPECT_EQ((*page)[0].doc_id, "doc-2");
+  EXPECT_EQ((*page)[1].raw_output, testing::HostileOutput());  // NUL and invalid UTF-8 kept
+  auto count = (*reader)->CountSamples(1, "gsm8k");
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ(*count, 20);
+
+  auto scores = (*reader)->ReadSampleScores(2);
+  ASSERT_TRUE(scores.ok());
+  ASSERT_EQ(scores->size(), 60u);
+  int errors = 0;
+  for (const SampleScores& s : *scores) errors += s.has_error;
+  EXPECT_EQ(errors, 1);
+  EXPECT_EQ((*scores)[0].metrics.count("acc"), 1u);
+
+  auto results = (*reader)->ReadTaskResults(1);
+  ASSERT_TRUE(results.ok());
+  EXPECT_EQ(results->size(), 5u);  // acc, acc_norm, cmd_score, 2 x exact_match
+  auto benches = (*reader)->ReadBenchRuns();
+  ASSERT_TRUE(benches.ok());
+  ASSERT_EQ(benches->size(), 1u);
+  auto speed = (*reader)->ReadSpeed({1}, {(*benches)[0].id});
+  ASSERT_TRUE(speed.ok());
+  EXPECT_EQ(speed->size(), 9u);  // 2 models x (3 decode + 1 prefill) + run 1's row
+}
+
+TEST(ResultsReaderTest, ParseSampleMetricsSkipsPrivateKeys) {
+  auto m = ParseSampleMetrics(R"({"acc":1,"_stats":{"x":1},"f1":0.5,"ok":true,"name":"x"})");
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->size(), 3u);
+  EXPECT_EQ(m->at("ok"), 1.0);
+  EXPECT_FALSE(ParseSampleMetrics("[1]").ok());
+}
+
+}  // namespace
+}  // namespace sigma::reports
