@@ -1,4 +1,4 @@
-// Build with CUDA: device discovery. Kernels and the decode path live beside this file.
+// Build with CUDA: device discovery. Kernels, the model and the benchmarks live beside this file.
 #include <cuda_runtime.h>
 
 #include "engine/cuda/cuda_backend.h"
@@ -6,6 +6,15 @@
 namespace sigma::cuda {
 
 bool Compiled() { return true; }
+
+int DeviceCount() {
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess) {
+    cudaGetLastError();  // clear the sticky error of a missing driver
+    return 0;
+  }
+  return count;
+}
 
 StatusOr<std::string> DescribeDevice() {
   int count = 0;

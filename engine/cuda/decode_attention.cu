@@ -1,0 +1,358 @@
+#include "engine/cuda/decode_attention.cuh"
+
+#include <algorithm>
+
+#include "engine/cuda/cuda_check.cuh"
+#include "engine/cuda/selective_v.cuh"
+#include "engine/cuda/vec.cuh"
+
+namespace sigma::cuda {
+namespace {
+
+constexpr int kWarps = 4;
+constexpr int kThreads = kWarps * 32;
+constexpr float kLog2e = 1.4426950408889634f;
+constexpr int64_t kMinSplitPositions = 256;
+
+__device__ __forceinline__ bool IsSelectiveRow(int top_k, int ctx) { return top_k > 0 && ctx > top_k; }
+
+// Merges (mo, lo, ao) into (m, l, a); either side may be empty (max -inf).
+__device__ __forceinline__ void MergeState(float& m, float& l, float mo, float lo, float& c_self,
+                                           float& c_other) {
+  const float mn = fmaxf(m, mo);
+  c_self = m == -INFINITY ? 0.0f : exp2f(m - mn);
+  c_other = mo == -INFINITY ? 0.0f : exp2f(mo - mn);
+  l = l * c_self + lo * c_other;
+  m = mn;
+}
+
+// Which query heads this CTA serves: h0 .. h0 + nh - 1, all reading K head kh.
+struct HeadBlock {
+  int kh;
+  int h0;
+  int nh;
+};
+
+template <int kMaxG>
+__device__ __forceinline__ HeadBlock BlockHeads(const AttentionParams& p) {
+  const int g = p.n_q / p.n_k;
+  const int blocks_per_k = (g + kMaxG - 1) / kMaxG;
+  HeadBlock b;
+  b.kh = blockIdx.y / blocks_per_k;
+  b.h0 = b.kh * g + (blockIdx.y % blocks_per_k) * kMaxG;
+  b.nh = min(kMaxG, b.kh * g + g - b.h0);
+  return b;
+}
+
+// Writes the CTA's merged result for head h (local), element d.
+__device__ __forceinline__ void WriteResult(const AttentionParams& p, int row, int head, int d,
+                                            float m, float l, float a) {
+  const int hd = p.head_dim;
+  if (p.num_splits == 1) {
+    const int64_t o = (static_cast<int64_t>(row) * p.n_q + head) * hd + d;
+    const float v = a / l;
+    if (p.out_type == ActType::kF32) {
+      static_cast<float*>(p.out)[o] = v;
+    } else {
+      static_cast<bf16*>(p.out)[o] = __float2bfloat16_rn(v);
+    }
+    return;
+  }
+  const int64_t idx = (static_cast<int64_t>(row) * p.n_q + head) * p.num_splits + blockIdx.x;
+  p.part_acc[idx * hd + d] = a;
+  if (d == 0) {
+    p.part_ml[idx * 2] = m;
+    p.part_ml[idx * 2 + 1] = l;
+  }
+}
+
+// Merges the online-softmax states of the CTA (lane groups by shuffles, warps in shared memory)
+// and writes the result for the block's heads.
+template <int kHd, int kMaxG>
+__device__ __forceinline__ void MergeAndWrite(const AttentionParams& p, const HeadBlock& hb, int row,
+                                              float (&m)[kMaxG], float (&l)[kMaxG],
+                                              float (&acc)[kMaxG][8]) {
+  constexpr int kLanes = kHd / 8;
+  const int lane = threadIdx.x & 31;
+  const int warp = threadIdx.x >> 5;
+  const int sub = lane / kLanes;
+  const int part = lane % kLanes;
+
+  // Merge the lane groups of the warp (same dims, different rows).
+#pragma unroll
+  for (int o = kLanes; o < 32; o <<= 1) {
+#pragma unroll
+    for (int h = 0; h < kMaxG; ++h) {
+      const float mo = __shfl_xor_sync(0xffffffffu, m[h], o);
+      const float lo = __shfl_xor_sync(0xffffffffu, l[h], o);
+      float c_self, c_other;
+      MergeState(m[h], l[h], mo, lo, c_self, c_other);
+#pragma unroll
+      for (int d = 0; d < 8; ++d) {
+        const float ao = __shfl_xor_sync(0xffffffffu, acc[h][d], o);
+        acc[h][d] = acc[h][d] * c_self + ao * c_other;
+      }
+    }
+  }
+  // Merge the warps in shared memory.
+  __shared__ float sm_m[kWarps][kMaxG];
+  __shared__ float sm_l[kWarps][kMaxG];
+  __shared__ float sm_acc[kWarps][kMaxG][kHd];
+  if (sub == 0) {
+#pragma unroll
+    for (int h = 0; h < kMaxG; ++h) {
+#pragma unroll
+      for (int d = 0; d < 8; ++d) sm_acc[warp][h][part * 8 + d] = acc[h][d];
+      if (part == 0) {
+        sm_m[warp][h] = m[h];
+        sm_l[warp][h] = l[h];
+      }
+    }
+  }
+  __syncthreads();
+  for (int i = threadIdx.x; i < hb.nh * kHd; i += kThreads) {
+    const int h = i / kHd;
+    const int d = i % kHd;
+    float mm = -INFINITY;
+    for (int w = 0; w < kWarps; ++w) mm = fmaxf(mm, sm_m[w][h]);
+    float ll = 0.0f;
+    float aa = 0.0f;
+    if (mm != -INFINITY) {
+      for (int w = 0; w < kWarps; ++w) {
+        const float c = sm_m[w][h] == -INFINITY ? 0.0f : exp2f(sm_m[w][h] - mm);
+        ll += sm_l[w][h] * c;
+        aa += sm_acc[w][h][d] * c;
+      }
+    }
+    WriteResult(p, row, hb.h0 + h, d, mm, ll, aa);
+  }
+}
+
+// grid (num_splits, n_k * head blocks, rows), kThreads threads. See decode_attention.cuh.
+template <int kHd, int kMaxG, bool kScores>
+__global__ void __launch_bounds__(kThreads) SplitKernel(const AttentionParams p) {
+  constexpr int kLanes = kHd / 8;
+  constexpr int kRowsPerWarp = 32 / kLanes;
+  constexpr int kRowsPerIter = kRowsPerWarp * kWarps;
+  const int row = blockIdx.z;
+  const int ctx = p.row_ctx[row];
+  if (IsSelectiveRow(p.top_k, ctx) != kScores) return;
+  const HeadBlock hb = BlockHeads<kMaxG>(p);
+  const int gv = p.n_q / p.n_v;
+  const int chunk = (ctx + p.num_splits - 1) / p.num_splits;
+  const int begin = min(ctx, static_cast<int>(blockIdx.x) * chunk);
+  const int end = min(ctx, begin + chunk);
+  const int lane = threadIdx.x & 31;
+  const int warp = threadIdx.x >> 5;
+  const int sub = lane / kLanes;
+  const int part = lane % kLanes;
+  const int64_t seq = p.row_seq[row];
+
+  float q[kMaxG][8];
+  const float* qrow = p.q + row * p.q_stride + part * 8;
+  const float qscale = p.scale * kLog2e;
+#pragma unroll
+  for (int h = 0; h < kMaxG; ++h) {
+#pragma unroll
+    for (int d = 0; d < 8; ++d) q[h][d] = h < hb.nh ? qrow[(hb.h0 + h) * kHd + d] * qscale : 0.0f;
+  }
+  const bf16* kp = p.k_cache + ((seq * p.n_k + hb.kh) * p.capacity) * kHd + part * 8;
+  // Per local head: its V head's rows, and whether the previous head reads the same V head.
+  const bf16* vp[kMaxG];
+  unsigned reuse_mask = 0;
+#pragma unroll
+  for (int h = 0; h < kMaxG; ++h) {
+    const int vh = min(hb.h0 + h, p.n_q - 1) / gv;
+    vp[h] = p.v_cache + ((seq * p.n_v + vh) * p.capacity) * kHd + part * 8;
+    if (h > 0 && vh == (hb.h0 + h - 1) / gv) reuse_mask |= 1u << h;
+  }
+  float m[kMaxG], l[kMaxG], acc[kMaxG][8];
+#pragma unroll
+  for (int h = 0; h < kMaxG; ++h) {
+    m[h] = -INFINITY;
+    l[h] = 0.0f;
+#pragma unroll
+    for (int d = 0; d < 8; ++d) acc[h][d] = 0.0f;
+  }
+
+  for (int base = begin + warp * kRowsPerWarp; base < end; base += kRowsPerIter) {
+    const int j = base + sub;
+    const bool valid = j < end;
+    const int64_t off = static_cast<int64_t>(valid ? j : begin) * kHd;
+    const uint4 kraw = LoadBf16x8Raw(kp + off);
+    uint4 vraw[kMaxG];
+    if constexpr (!kScores) {
+#pragma unroll
+      for (int h = 0; h < kMaxG; ++h) {
+        if (h < hb.nh) {
+          vraw[h] = (reuse_mask >> h) & 1u ? vraw[h > 0 ? h - 1 : 0] : LoadBf16x8Raw(vp[h] + off);
+        }
+      }
+    }
+    float kf[8];
+    UnpackBf16x8(kraw, kf);
+    float s[kMaxG];
+#pragma unroll
+    for (int h = 0; h < kMaxG; ++h) {
+      s[h] = 0.0f;
+#pragma unroll
+      for (int d = 0; d < 8; ++d) s[h] = fmaf(q[h][d], kf[d], s[h]);
+    }
+#pragma unroll
+    for (int o = kLanes / 2; o > 0; o >>= 1) {
+#pragma unroll
+      for (int h = 0; h < kMaxG; ++h) s[h] += __shfl_xor_sync(0xffffffffu, s[h], o);
+    }
+    if (!valid) continue;  // no shuffles follow in this iteration
+    if constexpr (kScores) {
+#pragma unroll
+      for (int h = 0; h < kMaxG; ++h) {
+        if (h < hb.nh && part == h % kLanes) {
+          p.scores[(static_cast<int64_t>(row) * p.n_q + hb.h0 + h) * p.scores_stride + j] = s[h];
+        }
+      }
+    } else {
+#pragma unroll
+      for (int h = 0; h < kMaxG; ++h) {
+        if (h >= hb.nh) continue;
+        if (s[h] > m[h]) {  // rare after the first rows: rescale only when the max grows
+          const float c = exp2f(m[h] - s[h]);
+          l[h] *= c;
+#pragma unroll
+          for (int d = 0; d < 8; ++d) acc[h][d] *= c;
+          m[h] = s[h];
+        }
+        const float pr = exp2f(s[h] - m[h]);
+        l[h] += pr;
+        float vf[8];
+        UnpackBf16x8(vraw[h], vf);
+#pragma unroll
+        for (int d = 0; d < 8; ++d) acc[h][d] = fmaf(pr, vf[d], acc[h][d]);
+      }
+    }
+  }
+  if constexpr (!kScores) MergeAndWrite<kHd, kMaxG>(p, hb, row, m, l, acc);
+}
+
+// grid (rows, ceil(n_q * head_dim / kThreads)): one thread per output element.
+__global__ void __launch_bounds__(kThreads) CombineKernel(const AttentionParams p) {
+  const int row = blockIdx.x;
+  if (IsSelectiveRow(p.top_k, p.row_ctx[row])) return;
+  const int i = blockIdx.y * kThreads + threadIdx.x;
+  if (i >= p.n_q * p.head_dim) return;
+  const int h = i / p.head_dim;
+  const int d = i % p.head_dim;
+  const int64_t base = (static_cast<int64_t>(row) * p.n_q + h) * p.num_splits;
+  float mm = -INFINITY;
+  for (int s = 0; s < p.num_splits; ++s) mm = fmaxf(mm, p.part_ml[(base + s) * 2]);
+  float ll = 0.0f;
+  float aa = 0.0f;
+  for (int s = 0; s < p.num_splits; ++s) {
+    const float ms = p.part_ml[(base + s) * 2];
+    if (ms == -INFINITY) continue;
+    const float c = exp2f(ms - mm);
+    ll += p.part_ml[(base + s) * 2 + 1] * c;
+    aa += p.part_acc[(base + s) * p.head_dim + d] * c;
+  }
+  const int64_t o = static_cast<int64_t>(row) * p.n_q * p.head_dim + i;
+  if (p.out_type == ActType::kF32) {
+    static_cast<float*>(p.out)[o] = aa / ll;
+  } else {
+    static_cast<bf16*>(p.out)[o] = __float2bfloat16_rn(aa / ll);
+  }
+}
+
+template <int kHd, bool kScores>
+Status LaunchSplitHd(const AttentionParams& p, int max_group, cudaStream_t stream) {
+  const int g = p.n_q / p.n_k;
+  const dim3 grid(p.num_splits, p.n_k * ((g + max_group - 1) / max_group), p.rows);
+  switch (max_group) {
+    case 2: SplitKernel<kHd, 2, kScores><<<grid, kThreads, 0, stream>>>(p); break;
+    case 4: SplitKernel<kHd, 4, kScores><<<grid, kThreads, 0, stream>>>(p); break;
+    case 8: SplitKernel<kHd, 8, kScores><<<grid, kThreads, 0, stream>>>(p); break;
+    default: return InvalidArgumentError("attention: max_group must be 2, 4 or 8, got ", max_group);
+  }
+  SIGMA_CUDA_LAUNCH_CHECK();
+  return Status::Ok();
+}
+
+template <bool kScores>
+Status LaunchSplit(const AttentionParams& p, cudaStream_t stream) {
+  const int max_group = ResolveMaxGroup(p.n_q, p.n_k, p.max_group);
+  switch (p.head_dim) {
+    case 16: return LaunchSplitHd<16, kScores>(p, max_group, stream);
+    case 64: return LaunchSplitHd<64, kScores>(p, max_group, stream);
+    case 128: return LaunchSplitHd<128, kScores>(p, max_group, stream);
+    default: return UnimplementedError("CUDA attention: head_dim ", p.head_dim,
+                                       " has no kernel (16, 64, 128)");
+  }
+}
+
+Status CheckParams(const AttentionParams& p) {
+  if (p.n_q <= 0 || p.n_k <= 0 || p.n_v <= 0 || p.n_q % p.n_k != 0 || p.n_q % p.n_v != 0) {
+    return InvalidArgumentError("CUDA attention: heads ", p.n_q, "/", p.n_k, "/", p.n_v,
+                                ": n_q must be a positive multiple of n_k and n_v");
+  }
+  if (p.num_splits < 1) return InvalidArgumentError("CUDA attention: num_splits < 1");
+  if (p.num_splits > 1 && (p.part_acc == nullptr || p.part_ml == nullptr)) {
+    return InvalidArgumentError("CUDA attention: num_splits > 1 needs the partial workspace");
+  }
+  if (p.top_k > 0 && (p.scores == nullptr || p.sel_idx == nullptr)) {
+    return InvalidArgumentError("CUDA attention: top_k > 0 needs the selective workspace");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+bool DecodeAttentionSupports(int head_dim) {
+  return head_dim == 16 || head_dim == 64 || head_dim == 128;
+}
+
+int ResolveMaxGroup(int n_q, int n_k, int max_group) {
+  if (max_group > 0) return max_group;
+  const int g = n_q / std::max(n_k, 1);
+  // Groups of 8 (Sigma) run as two CTAs of 4: 124 instead of 230 registers, so twice the
+  // resident warps; the second read of K mostly hits L2. The device script compares both.
+  return g <= 2 ? 2 : 4;
+}
+
+int ChooseSplits(int rows, int n_q, int n_k, int max_group, int64_t max_ctx, int sm_count,
+                 int max_splits) {
+  const int group = ResolveMaxGroup(n_q, n_k, max_group);
+  const int64_t g = n_q / std::max(n_k, 1);
+  const int64_t ctas = static_cast<int64_t>(rows) * n_k * ((g + group - 1) / group);
+  const int64_t target = 4LL * std::max(sm_count, 1);
+  int64_t splits = (target + ctas - 1) / ctas;
+  int64_t bucket = 1;
+  while (bucket < max_ctx) bucket <<= 1;
+  splits = std::min(splits, std::max<int64_t>(1, bucket / kMinSplitPositions));
+  return static_cast<int>(std::clamp<int64_t>(splits, 1, std::max(max_splits, 1)));
+}
+
+int64_t AttentionPartialFloats(int rows, int n_q, int num_splits, int head_dim) {
+  return static_cast<int64_t>(rows) * n_q * num_splits * (head_dim + 2);
+}
+
+Status LaunchDecodeAttention(const AttentionParams& p, cudaStream_t stream) {
+  if (p.rows == 0) return Status::Ok();
+  SIGMA_RETURN_IF_ERROR(CheckParams(p));
+  SIGMA_RETURN_IF_ERROR(LaunchSplit<false>(p, stream));
+  if (p.num_splits > 1) {
+    const dim3 grid(p.rows, (p.n_q * p.head_dim + kThreads - 1) / kThreads);
+    CombineKernel<<<grid, kThreads, 0, stream>>>(p);
+    SIGMA_CUDA_LAUNCH_CHECK();
+  }
+  if (p.top_k > 0) {
+    SIGMA_RETURN_IF_ERROR(LaunchAttentionScores(p, stream));
+    SIGMA_RETURN_IF_ERROR(LaunchSelectiveV(p, stream));
+  }
+  return Status::Ok();
+}
+
+Status LaunchAttentionScores(const AttentionParams& p, cudaStream_t stream) {
+  SIGMA_RETURN_IF_ERROR(CheckParams(p));
+  return LaunchSplit<true>(p, stream);
+}
+
+}  // namespace sigma::cuda
