@@ -30,7 +30,7 @@ StatusOr<ReportFormat> ParseReportFormat(const std::string& name);  // "html" | 
 struct ReportOptions {
   std::vector<int64_t> run_ids;                  // empty: every run
   std::optional<std::vector<int64_t>> bench_ids;  // nullopt: every bench session; empty: none
-  int64_t max_samples = 100;      // samples shown per (run, task) in the browser; < 0: all
+  int64_t max_samples = 50;       // samples shown per (run, task) in the browser; < 0: all
   size_t max_field_bytes = 4096;  // bytes shown per text field (prompt, output, ...)
   std::string title = "sigma-eval report";
 };

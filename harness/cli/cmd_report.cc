@@ -37,7 +37,7 @@ Status Report(const Flags& flags, const std::string& db, const std::string& runs
 
 int RunReport(const Args& args) {
   std::string db = "sigma-eval.db", runs, bench = "all", out, format = "html", title;
-  int64_t max_samples = 100, max_field_bytes = 4096;
+  int64_t max_samples = 50, max_field_bytes = 4096;
   Flags flags("report",
               "sigma-eval report --db FILE [--runs 1,2,...] --out report.html [--format html|md|json] "
               "[--max-samples N]",
