@@ -276,7 +276,13 @@ Status CudaModel::TruncateSequence(int seq, int64_t length) {
 
 Status CudaModel::set_selective_v_top_k(int top_k) {
   if (top_k < 0) return InvalidArgumentError("--selective-v must be >= 0");
+  const void* scores_before = impl_->scores.data();
+  const void* sel_before = impl_->sel_idx.data();
   SIGMA_RETURN_IF_ERROR(impl_->EnsureSelectiveBuffers(top_k));
+  // Captured graphs hold the workspace pointers: drop them when a buffer moved.
+  if (impl_->scores.data() != scores_before || impl_->sel_idx.data() != sel_before) {
+    impl_->DropGraphs();
+  }
   impl_->options.selective_v_top_k = top_k;
   return Status::Ok();
 }

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Device checks for the CUDA backend, in one call on a GPU machine (about 10 minutes):
+#   tests/gpu/run_device_checks.sh OUT_DIR
+# 1. configures and builds (Release, -DSIGMA_CUDA=ON, arch 90) the gpu tests and cuda_bench;
+# 2. runs the gpu-labelled tests (JUnit XML + gtest XML);
+# 3. runs cuda_bench (Google Benchmark JSON) and, where `import torch` works, the optional PyTorch
+#    SDPA baseline (tests/gpu/sdpa_baseline.py);
+# 4. writes nvidia-smi -q and a summary table of the targets (summary.txt), printed last.
+# Every stage has a timeout; a failed stage is reported and the later ones still run.
+set -u
+OUT_DIR=${1:?usage: run_device_checks.sh OUT_DIR}
+mkdir -p "$OUT_DIR"
+OUT_DIR=$(cd "$OUT_DIR" && pwd)
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=${SIGMA_DEVICE_BUILD_DIR:-$ROOT/build-device}
+JOBS=$(nproc 2>/dev/null || echo 4)
+LOG="$OUT_DIR/run.log"
+: > "$LOG"
+status_line() { echo "$1" | tee -a "$OUT_DIR/stages.txt"; }
+: > "$OUT_DIR/stages.txt"
+
+echo "== device" | tee -a "$LOG"
+nvidia-smi -q > "$OUT_DIR/nvidia-smi-q.txt" 2>&1 || echo "nvidia-smi -q failed" | tee -a "$LOG"
+nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.mem,driver_version --format=csv \
+  2>&1 | tee -a "$LOG" "$OUT_DIR/gpu.csv"
+nvcc --version > "$OUT_DIR/nvcc.txt" 2>&1 || true
+
+echo "== build" | tee -a "$LOG"
+build_ok=0
+if timeout 420 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DSIGMA_CUDA=ON \
+     -DSIGMA_CUDA_ARCHITECTURES=90 >> "$LOG" 2>&1 &&
+   timeout 420 cmake --build "$BUILD" -j "$JOBS" --target engine_cuda_test cuda_bench >> "$LOG" 2>&1; then
+  build_ok=1
+  status_line "build: ok"
+else
+  status_line "build: FAILED (see run.log)"
+  tail -40 "$LOG"
+fi
+
+if [ "$build_ok" = 1 ]; then
+  echo "== gpu tests" | tee -a "$LOG"
+  (cd "$BUILD" && timeout 240 ctest -L gpu --output-on-failure --output-junit "$OUT_DIR/ctest-gpu.xml" \
+     > "$OUT_DIR/ctest-gpu.txt" 2>&1)
+  rc=$?
+  tail -15 "$OUT_DIR/ctest-gpu.txt" | tee -a "$LOG"
+  status_line "gpu tests: $([ $rc = 0 ] && echo ok || echo "FAILED rc=$rc (ctest-gpu.txt)")"
+  # The same binary once more for gtest's own XML (per-assertion messages).
+  timeout 240 "$BUILD/tests/gpu/engine_cuda_test" --gtest_output="xml:$OUT_DIR/gtest-gpu.xml" \
+    > "$OUT_DIR/gtest-gpu.txt" 2>&1 || true
+
+  echo "== benchmarks" | tee -a "$LOG"
+  timeout 300 "$BUILD/tests/bench/cuda_bench" --benchmark_out="$OUT_DIR/cuda_bench.json" \
+    --benchmark_out_format=json > "$OUT_DIR/cuda_bench.txt" 2>&1
+  rc=$?
+  status_line "cuda_bench: $([ $rc = 0 ] && echo ok || echo "rc=$rc (timeout 124; cuda_bench.txt)")"
+fi
+
+echo "== PyTorch SDPA baseline (optional)" | tee -a "$LOG"
+if python3 -c "import torch" > /dev/null 2>&1; then
+  timeout 150 python3 "$ROOT/tests/gpu/sdpa_baseline.py" "$OUT_DIR/sdpa.jsonl" \
+    > "$OUT_DIR/sdpa.txt" 2>&1
+  rc=$?
+  status_line "sdpa baseline: $([ $rc = 0 ] && echo ok || echo "rc=$rc (sdpa.txt)")"
+else
+  status_line "sdpa baseline: skipped (python3 -c 'import torch' fails on this machine)"
+fi
+
+python3 - "$OUT_DIR" <<'PY' > "$OUT_DIR/summary.txt" 2>&1 || echo "summary: python3 failed" > "$OUT_DIR/summary.txt"
+import json, os, re, sys
+out = sys.argv[1]
+def load_bench():
+    try:
+        with open(os.path.join(out, "cuda_bench.json")) as f:
+            return json.load(f).get("benchmarks", [])
+    except Exception as e:
+        print(f"no benchmark JSON ({e})"); return []
+def args(name):
+    return {k: int(v) for k, v in re.findall(r"(\w+):(\d+)", name)}
+bench = load_bench()
+bw = next((b.get("GB/s") for b in bench if b["name"].startswith("BM_ReadBandwidth")), None)
+print(f"read bandwidth: {bw:.0f} GB/s" if bw else "read bandwidth: n/a")
+att = {}
+for b in bench:
+    if b["name"].startswith("BM_DecodeAttention") and "error_occurred" not in b:
+        a = args(b["name"]); att[(a["layout"], a["batch"], a["ctx"], a["top_k"], a["group"])] = b
+print("\ndecode attention (per layer call)")
+print(f"{'layout':8} {'B':>3} {'ctx':>7} {'top_k':>5} {'grp':>3} {'us':>9} {'GB/s':>7} {'%bw':>5} {'splits':>6}")
+for k in sorted(att):
+    b = att[k]; us = b["real_time"] if b.get("time_unit") == "us" else b["real_time"] / 1e3
+    print(f"{'sigma' if k[0]==0 else 'gqa16':8} {k[1]:>3} {k[2]:>7} {k[3]:>5} {int(b.get('group',0)):>3} "
+          f"{us:>9.1f} {b.get('GB/s',0):>7.0f} {b.get('pct_of_bw',0):>5.1f} {int(b.get('splits',0)):>6}")
+sdpa = {}
+try:
+    with open(os.path.join(out, "sdpa.jsonl")) as f:
+        for line in f:
+            r = json.loads(line); sdpa[(r["batch"], r["ctx"])] = r["us"]
+except Exception:
+    pass
+layer = {}
+step = {}
+for b in bench:
+    a = args(b["name"])
+    if b["name"].startswith("BM_AttentionLayer") and "error_occurred" not in b:
+        layer[(a["preset"], a["batch"])] = b.get("step_ms")
+    if b["name"].startswith("BM_DecodeStep") and "error_occurred" not in b:
+        step[(a["preset"], a["batch"], a["ctx"])] = b.get("step_ms")
+print("\nTARGETS")
+rows = []
+big = [b for k, b in att.items() if k[2] >= 32768 and k[3] == 0 and k[4] == 0]
+if big and bw:
+    worst = min(b.get("pct_of_bw", 0) for b in big)
+    rows.append(("attention >= 85% of read BW at >= 32K (worst case)", f"{worst:.1f}%", worst >= 85))
+else:
+    rows.append(("attention >= 85% of read BW at >= 32K", "n/a", None))
+if sdpa:
+    ratios = []
+    for (batch, ctx), us in sorted(sdpa.items()):
+        s = att.get((0, batch, ctx, 0, 0)); g = att.get((1, batch, ctx, 0, 0))
+        if s: ratios.append(us / s["real_time"])
+        if s and g:
+            print(f"  B={batch:<2} ctx={ctx:<6} SDPA-GQA16 {us:8.1f} us | ours GQA16 {g['real_time']:8.1f} us "
+                  f"({us/g['real_time']:.2f}x) | ours Sigma {s['real_time']:8.1f} us ({us/s['real_time']:.2f}x)")
+    if ratios:
+        rows.append(("Sigma attention >= 1.5x faster than PyTorch SDPA GQA16 (worst)", f"{min(ratios):.2f}x", min(ratios) >= 1.5))
+else:
+    rows.append(("Sigma attention >= 1.5x vs PyTorch SDPA GQA16", "n/a (no torch)", None))
+s16 = step.get((0, 1, 16384))
+rows.append(("whole decode step sigma-1.5b B=1 16K < 1.5 ms", f"{s16:.3f} ms" if s16 else "n/a", (s16 < 1.5) if s16 else None))
+for batch in (1, 16):
+    s, g = layer.get((0, batch)), layer.get((1, batch))
+    if s and g:
+        red = 100.0 * (1 - s / g)
+        rows.append((f"attention layer sigma vs gqa16 64K B={batch}: >= 33.36% lower",
+                     f"{s:.3f} vs {g:.3f} ms = -{red:.1f}%", red >= 33.36))
+    else:
+        rows.append((f"attention layer sigma vs gqa16 64K B={batch}", "n/a", None))
+for name, value, ok in rows:
+    print(f"{'PASS' if ok else ('FAIL' if ok is False else 'N/A '):4}  {name:62} {value}")
+PY
+echo
+cat "$OUT_DIR/stages.txt"
+echo
+cat "$OUT_DIR/summary.txt"
