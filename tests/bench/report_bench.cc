@@ -75,22 +75,27 @@ sigma::Status Build(const std::string& path) {
   return Status::Ok();
 }
 
+// The path outlives static destruction (the atexit handler below runs after it).
 const std::string& Database() {
-  static const std::string path = [] {
-    const std::string p = (std::filesystem::temp_directory_path() /
-                           ("sigma_report_bench_" + std::to_string(::getpid()) + ".db")).string();
-    const sigma::Status s = Build(p);
+  static const std::string* path = [] {
+    auto* p = new std::string((std::filesystem::temp_directory_path() /
+                               ("sigma_report_bench_" + std::to_string(::getpid()) + ".db")).string());
+    const sigma::Status s = Build(*p);
     if (!s.ok()) {
       std::fprintf(stderr, "report_bench: %s\n", s.ToString().c_str());
       std::abort();
     }
-    std::atexit([] {
-      std::error_code ec;
-      for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(Database() + suffix, ec);
-    });
     return p;
   }();
-  return path;
+  static const bool cleanup_registered = [] {
+    std::atexit([] {
+      std::error_code ec;
+      for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(*path + suffix, ec);
+    });
+    return true;
+  }();
+  (void)cleanup_registered;
+  return *path;
 }
 
 void BM_RenderHtml(benchmark::State& state) {
