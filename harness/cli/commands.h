@@ -38,6 +38,7 @@ int RunEmbed(const Args& args);
 int RunSandbox(const Args& args);
 int RunReport(const Args& args);
 int RunCompare(const Args& args);
+int RunConvert(const Args& args);
 
 }  // namespace sigma::cli
 

@@ -23,6 +23,7 @@ constexpr Command kCommands[] = {
     {"show", RunShow, "aggregated scores of a run"},
     {"make-model", RunMakeModel, "write a random-weight checkpoint of any config or preset"},
     {"generate", RunGenerate, "generate a continuation of a prompt with the engine"},
+    {"convert", RunConvert, "checkpoint folder <-> GGUF (f32, f16, bf16, q8_0), llama Q/K permutation"},
     {"logits", RunLogits, "write the float32 logits of one forward pass"},
     {"bench", RunBench, "decode/prefill speed sweep over models x batch x context"},
     {"tokenize", RunTokenize, "encode text to token ids, or decode ids (tokenizer.json or GGUF)"},

@@ -1,0 +1,189 @@
+#include "engine/gguf/convert.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <utility>
+
+#include "engine/base/file.h"
+#include "engine/cpu/matmul.h"
+#include "engine/gguf/gguf_file.h"
+#include "engine/gguf/gguf_model.h"
+#include "engine/gguf/gguf_writer.h"
+#include "engine/loader/model_weights.h"
+#include "engine/loader/safetensors.h"
+
+namespace sigma {
+namespace {
+
+constexpr char kHfTokenizerKey[] = "tokenizer.huggingface.json";
+
+// The type a tensor is written in, GGUF side: matrices take the requested type (q8_0 only where
+// rows are whole blocks, else f16 as llama.cpp does), 1-D tensors f32 once any type is requested.
+DType GgufTargetType(const TensorView& view, const ConvertOptions& options) {
+  if (!options.type.has_value()) return view.dtype;
+  if (view.shape.size() < 2) return DType::kF32;
+  if (*options.type == DType::kQ8_0 && view.cols() % 32 != 0) return DType::kF16;
+  return *options.type;
+}
+
+// Folder side: the requested float type, else quantized -> f32 and float types unchanged.
+DType FolderTargetType(const TensorView& view, const ConvertOptions& options) {
+  if (options.type.has_value()) return *options.type;
+  return DTypeIsQuantized(view.dtype) ? DType::kF32 : view.dtype;
+}
+
+// The bytes of `view` in `target`, row by row through f32 (a plain copy when the type is kept).
+std::string Recode(const TensorView& view, DType target) {
+  if (target == view.dtype) return std::string(static_cast<const char*>(view.data), view.nbytes);
+  const int64_t rows = view.rows();
+  const int64_t cols = view.cols();
+  std::vector<float> row(static_cast<size_t>(cols));
+  std::string out;
+  out.reserve(static_cast<size_t>(rows * cols) * 4);
+  for (int64_t r = 0; r < rows; ++r) {
+    DequantizeRow(view, r, row.data());
+    if (target == DType::kQ8_0) {
+      QuantizeQ8_0(row.data(), cols, &out);
+    } else {
+      EncodeFloats(target, row.data(), cols, &out);
+    }
+  }
+  return out;
+}
+
+std::string BaseName(const std::string& path) {
+  std::string p = path;
+  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  const size_t slash = p.rfind('/');
+  return slash == std::string::npos ? p : p.substr(slash + 1);
+}
+
+// Every tensor the config expects, from `tensors` (BindWeights has checked they exist).
+StatusOr<std::vector<const TensorView*>> OrderedTensors(
+    const ModelConfig& config, const std::map<std::string, TensorView>& tensors,
+    const std::string& source) {
+  std::vector<const TensorView*> out;
+  for (const ExpectedTensor& e : ExpectedTensors(config)) {
+    auto it = tensors.find(e.name);
+    if (it == tensors.end()) return NotFoundError(source, ": tensor '", e.name, "' is missing");
+    out.push_back(&it->second);
+  }
+  return out;
+}
+
+}  // namespace
+
+StatusOr<DType> ParseConvertType(std::string_view text, std::string_view flag) {
+  if (text == "f32") return DType::kF32;
+  if (text == "f16") return DType::kF16;
+  if (text == "bf16") return DType::kBF16;
+  if (text == "q8_0") return DType::kQ8_0;
+  return InvalidArgumentError("--", flag, ": '", text, "' (expected f32, f16, bf16 or q8_0)");
+}
+
+void QuantizeQ8_0(const float* x, int64_t n, std::string* out) {
+  SIGMA_CHECK(n % 32 == 0, "QuantizeQ8_0: ", n, " is not a multiple of 32");
+  for (int64_t b = 0; b < n; b += 32) {
+    float amax = 0.0f;
+    for (int i = 0; i < 32; ++i) amax = std::max(amax, std::fabs(x[b + i]));
+    const float d = amax / 127.0f;
+    const float inv = d != 0.0f ? 1.0f / d : 0.0f;
+    const uint16_t d16 = F32ToF16(d);
+    char block[34];
+    std::memcpy(block, &d16, 2);
+    for (int i = 0; i < 32; ++i) {
+      const float q = std::round(x[b + i] * inv);
+      block[2 + i] = static_cast<char>(static_cast<int8_t>(std::clamp(q, -127.0f, 127.0f)));
+    }
+    out->append(block, sizeof(block));
+  }
+}
+
+void EncodeFloats(DType dtype, const float* x, int64_t n, std::string* out) {
+  if (dtype == DType::kF32) {
+    out->append(reinterpret_cast<const char*>(x), static_cast<size_t>(n) * 4);
+    return;
+  }
+  SIGMA_CHECK(dtype == DType::kF16 || dtype == DType::kBF16, "EncodeFloats: ", DTypeName(dtype));
+  const size_t start = out->size();
+  out->resize(start + static_cast<size_t>(n) * 2);
+  char* dst = out->data() + start;
+  for (int64_t i = 0; i < n; ++i) {
+    const uint16_t bits = dtype == DType::kF16 ? F32ToF16(x[i]) : F32ToBf16(x[i]);
+    std::memcpy(dst + 2 * i, &bits, 2);
+  }
+}
+
+Status ConvertCheckpointToGguf(const std::string& in_dir, const std::string& out_path,
+                               const ConvertOptions& options) {
+  SIGMA_ASSIGN_OR_RETURN(ModelWeights weights, LoadCheckpoint(in_dir));
+  const ModelConfig& config = weights.config;
+  GgufWriter writer;
+  AddModelConfigToGguf(config, &writer);
+  writer.SetString("general.name", BaseName(in_dir));
+  const std::string tokenizer_path = in_dir + "/tokenizer.json";
+  if (FileExists(tokenizer_path)) {
+    SIGMA_ASSIGN_OR_RETURN(std::string text, ReadFile(tokenizer_path));
+    writer.SetString(kHfTokenizerKey, text);
+  }
+  SIGMA_ASSIGN_OR_RETURN(std::vector<const TensorView*> views,
+                         OrderedTensors(config, weights.source->tensors(), in_dir));
+  for (const TensorView* view : views) {
+    const DType target = GgufTargetType(*view, options);
+    const std::string bytes = Recode(*view, target);
+    TensorView recoded = *view;
+    recoded.dtype = target;
+    recoded.data = bytes.data();
+    recoded.nbytes = bytes.size();
+    Status s = AddHfTensorToGguf(config, recoded, &writer);
+    if (!s.ok()) return s.WithContext(in_dir);
+  }
+  return writer.WriteFile(out_path);
+}
+
+Status ConvertGgufToCheckpoint(const std::string& in_path, const std::string& out_dir,
+                               const ConvertOptions& options) {
+  if (options.type == DType::kQ8_0) {
+    return InvalidArgumentError("--type q8_0: a checkpoint folder holds f32, f16 or bf16 only");
+  }
+  SIGMA_ASSIGN_OR_RETURN(std::unique_ptr<GgufFile> opened, GgufFile::Open(in_path));
+  std::shared_ptr<const GgufFile> file = std::move(opened);
+  SIGMA_ASSIGN_OR_RETURN(ModelConfig config, ModelConfigFromGguf(*file));
+  SIGMA_ASSIGN_OR_RETURN(std::shared_ptr<GgufWeightSource> source,
+                         GgufWeightSource::Create(file, config));
+  // Binding checks every expected tensor's presence, shape and type before anything is written.
+  StatusOr<ModelWeights> bound = BindWeights(config, source);
+  if (!bound.ok()) return bound.status().WithContext(in_path);
+  SIGMA_ASSIGN_OR_RETURN(std::vector<const TensorView*> views,
+                         OrderedTensors(config, source->tensors(), in_path));
+  std::vector<SafetensorsTensorInfo> infos;
+  for (const TensorView* view : views) {
+    const DType target = FolderTargetType(*view, options);
+    infos.push_back({view->name, std::string(SafetensorsDTypeName(target)), view->shape});
+  }
+  SIGMA_RETURN_IF_ERROR(MakeDirectories(out_dir));
+  SIGMA_RETURN_IF_ERROR(WriteFileAtomic(out_dir + "/config.json", config.ToJson()));
+  if (const GgufValue* tok = file->Find(kHfTokenizerKey); tok != nullptr) {
+    SIGMA_ASSIGN_OR_RETURN(std::string_view text, file->GetString(kHfTokenizerKey));
+    SIGMA_RETURN_IF_ERROR(WriteFileAtomic(out_dir + "/tokenizer.json", text));
+  }
+  SIGMA_ASSIGN_OR_RETURN(std::unique_ptr<SafetensorsWriter> writer,
+                         SafetensorsWriter::Create(out_dir + "/model.safetensors", infos));
+  for (const TensorView* view : views) {
+    SIGMA_RETURN_IF_ERROR(writer->Write(Recode(*view, FolderTargetType(*view, options))));
+  }
+  return writer->Finish();
+}
+
+Status Convert(const std::string& in, const std::string& out, const ConvertOptions& options) {
+  if (in.empty()) return InvalidArgumentError("--in: required (a checkpoint folder or a .gguf file)");
+  if (out.empty()) return InvalidArgumentError("--out: required");
+  if (IsDirectory(in)) return ConvertCheckpointToGguf(in, out, options);
+  if (!FileExists(in)) return NotFoundError("--in: ", in, " does not exist");
+  return ConvertGgufToCheckpoint(in, out, options);
+}
+
+}  // namespace sigma

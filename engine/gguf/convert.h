@@ -1,0 +1,58 @@
+// Checkpoint conversion between Hugging Face folders and GGUF files (`sigma-eval convert`).
+//
+// Folder -> GGUF: config.json becomes metadata (AddModelConfigToGguf: llama.* / qwen2.* keys, Sigma
+// keys in the sigma. namespace), every tensor goes under its GGUF name (HfToGgufTensorName) with the
+// llama Q/K row permutation applied as llama.cpp's converter does (AddHfTensorToGguf). Matrices
+// take the requested type (f32, f16, bf16, q8_0; default: as stored); 1-D tensors (norms, biases)
+// become f32 whenever a type is requested, as llama.cpp keeps them. A tokenizer.json next to the
+// weights is embedded whole as `tokenizer.huggingface.json`.
+//
+// GGUF -> folder: config.json (ModelConfig::ToJson) + model.safetensors with HF names, the
+// permutation undone, quantized tensors dequantized to f32 (or the requested float type); float
+// tensors keep their type unless one is requested. An embedded tokenizer.huggingface.json is
+// written back as tokenizer.json.
+//
+// Memory: the GGUF side is assembled in memory (GgufWriter), so a conversion needs about twice the
+// output size in RAM; the folder side streams tensor by tensor.
+// Thread safety: free functions without shared state.
+#ifndef SIGMA_ENGINE_GGUF_CONVERT_H_
+#define SIGMA_ENGINE_GGUF_CONVERT_H_
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/base/status.h"
+#include "engine/dtype.h"
+
+namespace sigma {
+
+struct ConvertOptions {
+  std::optional<DType> type;  // f32, f16, bf16 or q8_0 (q8_0: GGUF output only); empty: as stored
+};
+
+// "f32" / "f16" / "bf16" / "q8_0" -> DType; INVALID_ARGUMENT naming `flag` otherwise.
+StatusOr<DType> ParseConvertType(std::string_view text, std::string_view flag);
+
+// Hugging Face checkpoint folder -> one .gguf file.
+Status ConvertCheckpointToGguf(const std::string& in_dir, const std::string& out_path,
+                               const ConvertOptions& options);
+
+// .gguf file -> checkpoint folder (created when missing).
+Status ConvertGgufToCheckpoint(const std::string& in_path, const std::string& out_dir,
+                               const ConvertOptions& options);
+
+// Picks the direction from `in`: a folder converts to GGUF, a file to a folder.
+Status Convert(const std::string& in, const std::string& out, const ConvertOptions& options);
+
+// Quantizes n (a multiple of 32) floats into Q8_0 blocks appended to *out (f16 scale
+// amax / 127, int8 values round(x / scale)).
+void QuantizeQ8_0(const float* x, int64_t n, std::string* out);
+
+// Encodes n floats as f32, f16 or bf16 little-endian bytes appended to *out.
+void EncodeFloats(DType dtype, const float* x, int64_t n, std::string* out);
+
+}  // namespace sigma
+
+#endif  // SIGMA_ENGINE_GGUF_CONVERT_H_

@@ -1,0 +1,39 @@
+// sigma-eval convert: a Hugging Face checkpoint folder to one GGUF file, or a GGUF file back to a
+// checkpoint folder (engine/gguf/convert.h holds the logic; this is the flag layer).
+#include <cstdio>
+
+#include "engine/gguf/convert.h"
+#include "harness/cli/commands.h"
+#include "harness/cli/flags.h"
+
+namespace sigma::cli {
+
+int RunConvert(const Args& args) {
+  std::string in;
+  std::string out;
+  std::string type;
+  Flags flags("convert", "sigma-eval convert --in PATH --out PATH [--type f32|f16|bf16|q8_0]",
+              "Converts a checkpoint folder (config.json + safetensors) to GGUF, or a GGUF file to\n"
+              "a checkpoint folder (config.json + model.safetensors). Llama Q/K rows are permuted\n"
+              "as llama.cpp expects (and un-permuted on the way back); quantized tensors are\n"
+              "dequantized to f32 (or --type) for a folder. Without --type, tensors keep their type.");
+  flags.String("in", &in, "checkpoint folder or .gguf file");
+  flags.String("out", &out, "output .gguf file (from a folder) or folder (from a .gguf)");
+  flags.String("type", &type, "matrix type: f32, f16, bf16, q8_0 (GGUF only); default: as stored");
+  if (Status s = flags.Parse(args); !s.ok()) return ReportError("convert", s);
+  if (flags.help_requested()) {
+    std::printf("%s", flags.Help().c_str());
+    return kExitOk;
+  }
+  ConvertOptions options;
+  if (!type.empty()) {
+    StatusOr<DType> parsed = ParseConvertType(type, "type");
+    if (!parsed.ok()) return ReportError("convert", parsed.status());
+    options.type = *parsed;
+  }
+  if (Status s = Convert(in, out, options); !s.ok()) return ReportError("convert", s);
+  std::fprintf(stderr, "wrote %s\n", out.c_str());
+  return kExitOk;
+}
+
+}  // namespace sigma::cli

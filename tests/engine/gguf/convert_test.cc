@@ -1,0 +1,225 @@
+// sigma-eval convert (engine/gguf/convert.h): the oracle checkpoints (tests/data/oracle) converted
+// to GGUF give exactly the same f32 logits as the safetensors originals; GGUF -> folder -> GGUF
+// keeps every tensor byte for byte (f32, and q8_0 re-quantized from its own dequantization); the
+// llama Q/K rows land where llama.cpp puts them; bad flags are errors.
+#include "engine/gguf/convert.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/base/file.h"
+#include "engine/base/json.h"
+#include "engine/gguf/gguf_file.h"
+#include "engine/gguf/gguf_model.h"
+#include "engine/loader/safetensors.h"
+#include "engine/model.h"
+
+namespace sigma {
+namespace {
+
+std::string OracleDir(const std::string& name) {
+  return std::string(SIGMA_TEST_DATA) + "/oracle/" + name;
+}
+
+std::string TempPath(const std::string& name) {
+  const std::string dir = testing::TempDir() + "/convert_test";
+  std::filesystem::create_directories(dir);
+  return dir + "/" + name;
+}
+
+std::vector<int32_t> InputIds(const std::string& dir) {
+  auto text = ReadFile(dir + "/oracle.json");
+  SIGMA_CHECK(text.ok(), text.status().ToString());
+  auto doc = ParseJson(*text, "oracle.json");
+  SIGMA_CHECK(doc.ok());
+  std::vector<int32_t> ids;
+  for (const auto& x : (**doc)["input_ids"].GetArray()) ids.push_back(x.GetInt());
+  return ids;
+}
+
+std::vector<float> Logits(const std::string& path, const std::vector<int32_t>& ids) {
+  EngineOptions options;
+  options.threads = 2;
+  options.kv_dtype = "f32";
+  options.max_context = 64;
+  auto model = Model::Load(path, options);
+  SIGMA_CHECK(model.ok(), model.status().ToString());
+  std::vector<float> logits;
+  SIGMA_CHECK((*model)->Prefill(0, ids, LogitsMode::kAll, &logits).ok());
+  return logits;
+}
+
+std::unique_ptr<GgufFile> OpenGguf(const std::string& path) {
+  auto file = GgufFile::Open(path);
+  SIGMA_CHECK(file.ok(), file.status().ToString());
+  return std::move(file).value();
+}
+
+// Same tensor names, types, shapes and bytes.
+void ExpectSameTensors(const GgufFile& a, const GgufFile& b) {
+  ASSERT_EQ(a.tensors().size(), b.tensors().size());
+  for (const GgufTensorInfo& ta : a.tensors()) {
+    const GgufTensorInfo* tb = b.FindTensor(ta.name);
+    ASSERT_NE(tb, nullptr) << ta.name;
+    EXPECT_EQ(ta.ggml_type, tb->ggml_type) << ta.name;
+    EXPECT_EQ(ta.shape, tb->shape) << ta.name;
+    const auto da = a.TensorData(ta), db = b.TensorData(*tb);
+    ASSERT_EQ(da.size(), db.size()) << ta.name;
+    EXPECT_EQ(std::memcmp(da.data(), db.data(), da.size()), 0) << ta.name;
+  }
+}
+
+class ConvertOracleTest : public testing::TestWithParam<std::string> {};
+
+TEST_P(ConvertOracleTest, GgufF32LogitsEqualSafetensorsExactly) {
+  const std::string dir = OracleDir(GetParam());
+  const std::string gguf = TempPath(GetParam() + ".f32.gguf");
+  ASSERT_TRUE(Convert(dir, gguf, ConvertOptions{}).ok());
+  const std::vector<int32_t> ids = InputIds(dir);
+  const std::vector<float> want = Logits(dir, ids);
+  const std::vector<float> got = Logits(gguf, ids);
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) ASSERT_EQ(got[i], want[i]) << "logit " << i;
+}
+
+TEST_P(ConvertOracleTest, GgufToFolderToGgufKeepsTensors) {
+  const std::string dir = OracleDir(GetParam());
+  const std::string first = TempPath(GetParam() + ".rt1.gguf");
+  const std::string folder = TempPath(GetParam() + ".rt");
+  const std::string second = TempPath(GetParam() + ".rt2.gguf");
+  ASSERT_TRUE(Convert(dir, first, ConvertOptions{}).ok());
+  const Status back = Convert(first, folder, ConvertOptions{});
+  ASSERT_TRUE(back.ok()) << back.ToString();
+  ASSERT_TRUE(Convert(folder, second, ConvertOptions{}).ok());
+  ExpectSameTensors(*OpenGguf(first), *OpenGguf(second));
+  // The folder's logits equal the original's too (the permutation was undone).
+  const std::vector<int32_t> ids = InputIds(dir);
+  EXPECT_EQ(Logits(folder, ids), Logits(dir, ids));
+}
+
+TEST_P(ConvertOracleTest, Q8_0RoundTripAndLogitsStayClose) {
+  const std::string dir = OracleDir(GetParam());
+  const std::string first = TempPath(GetParam() + ".q8.gguf");
+  const std::string folder = TempPath(GetParam() + ".q8");
+  const std::string second = TempPath(GetParam() + ".q8b.gguf");
+  ConvertOptions q8;
+  q8.type = DType::kQ8_0;
+  ASSERT_TRUE(Convert(dir, first, q8).ok());
+  ASSERT_TRUE(Convert(first, folder, ConvertOptions{}).ok());  // dequantized to f32
+  ASSERT_TRUE(Convert(folder, second, q8).ok());
+  ExpectSameTensors(*OpenGguf(first), *OpenGguf(second));
+  const std::vector<int32_t> ids = InputIds(dir);
+  const std::vector<float> want = Logits(dir, ids);
+  const std::vector<float> got = Logits(first, ids);
+  ASSERT_EQ(got.size(), want.size());
+  double worst = 0, scale = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    worst = std::max(worst, std::fabs(double{got[i]} - want[i]));
+    scale = std::max(scale, std::fabs(double{want[i]}));
+  }
+  EXPECT_LT(worst, 0.05 * scale + 1e-3) << "max |q8_0 - f32| logit difference";
+}
+
+INSTANTIATE_TEST_SUITE_P(Oracles, ConvertOracleTest,
+                         testing::Values("llama-gqa-tiny", "qwen2-tied-tiny", "sigma-diffqkv-tiny"),
+                         [](const auto& info) {
+                           std::string n = info.param;
+                           for (char& c : n) c = c == '-' ? '_' : c;
+                           return n;
+                         });
+
+// Independent of PermuteQkRows: within each head of d rows, HF row i*d/2 + j sits at GGUF row
+// 2j + i for q and k of a llama file; other tensors are unpermuted; qwen2 is never permuted.
+TEST(ConvertTest, LlamaQkRowsFollowLlamaCppOrder) {
+  const std::string dir = OracleDir("llama-gqa-tiny");
+  const std::string gguf = TempPath("perm.gguf");
+  ASSERT_TRUE(Convert(dir, gguf, ConvertOptions{}).ok());
+  auto hf = SafetensorsFile::Open(dir + "/model.safetensors");
+  ASSERT_TRUE(hf.ok());
+  auto file = OpenGguf(gguf);
+  auto config = ModelConfigFromGguf(*file);
+  ASSERT_TRUE(config.ok());
+  const int64_t d = config->head_dim;
+  for (const char* which : {"q", "k", "v"}) {
+    const std::string hf_name = StrCat("model.layers.0.self_attn.", which, "_proj.weight");
+    const TensorView& src = (*hf)->tensors().at(hf_name);
+    const GgufTensorInfo* dst = file->FindTensor(HfToGgufTensorName(hf_name));
+    ASSERT_NE(dst, nullptr);
+    const size_t row_bytes = src.row_bytes();
+    const auto* s = static_cast<const uint8_t*>(src.data);
+    const uint8_t* g = file->TensorData(*dst).data();
+    const bool permuted = std::string(which) != "v";
+    for (int64_t r = 0; r < src.rows(); ++r) {
+      const int64_t h = r / d, i = (r % d) / (d / 2), j = r % (d / 2);
+      const int64_t g_row = permuted ? h * d + 2 * j + i : r;
+      ASSERT_EQ(std::memcmp(s + r * row_bytes, g + g_row * row_bytes, row_bytes), 0)
+          << hf_name << " row " << r;
+    }
+  }
+}
+
+TEST(ConvertTest, TypedConversionKeepsNormsF32AndQuantizesMatrices) {
+  const std::string gguf = TempPath("bf16.gguf");
+  ConvertOptions bf16;
+  bf16.type = DType::kBF16;
+  ASSERT_TRUE(Convert(OracleDir("qwen2-tied-tiny"), gguf, bf16).ok());
+  auto file = OpenGguf(gguf);
+  EXPECT_EQ(file->FindTensor("blk.0.attn_norm.weight")->dtype, DType::kF32);
+  EXPECT_EQ(file->FindTensor("blk.0.attn_q.bias")->dtype, DType::kF32);
+  EXPECT_EQ(file->FindTensor("blk.0.ffn_up.weight")->dtype, DType::kBF16);
+  EXPECT_EQ(file->FindTensor("output.weight"), nullptr);  // tied
+  EXPECT_EQ(*file->GetString("general.architecture"), "qwen2");
+}
+
+TEST(ConvertTest, SigmaKeysUseTheSigmaNamespace) {
+  const std::string gguf = TempPath("sigma.gguf");
+  ASSERT_TRUE(Convert(OracleDir("sigma-diffqkv-tiny"), gguf, ConvertOptions{}).ok());
+  auto file = OpenGguf(gguf);
+  EXPECT_EQ(*file->GetString("general.architecture"), "sigma");
+  EXPECT_EQ(*file->GetUint("sigma.attention.key_head_count"), 2u);
+  EXPECT_EQ(*file->GetUint("sigma.attention.value_head_count"), 4u);
+  EXPECT_EQ(*file->GetUint("sigma.aug_q_intermediate_size"), 96u);
+  EXPECT_NE(file->FindTensor("blk.0.attn_q_gate.weight"), nullptr);
+}
+
+TEST(ConvertTest, QuantizeQ8_0MatchesTheBlockFormula) {
+  std::vector<float> x(64);
+  for (int i = 0; i < 64; ++i) x[i] = std::sin(0.37f * i) * (i < 32 ? 1.0f : 0.01f);
+  std::string out;
+  QuantizeQ8_0(x.data(), 64, &out);
+  ASSERT_EQ(out.size(), 68u);
+  for (int b = 0; b < 2; ++b) {
+    uint16_t d16;
+    std::memcpy(&d16, out.data() + 34 * b, 2);
+    const float d = F16ToF32(d16);
+    for (int i = 0; i < 32; ++i) {
+      const float q = static_cast<float>(static_cast<int8_t>(out[34 * b + 2 + i]));
+      EXPECT_NEAR(q * d, x[32 * b + i], 0.51f * d + 1e-7f);
+    }
+  }
+}
+
+TEST(ConvertTest, BadRequestsAreErrors) {
+  EXPECT_FALSE(ParseConvertType("q4_1", "type").ok());
+  EXPECT_EQ(Convert("", "x", ConvertOptions{}).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Convert("/nonexistent/model.gguf", TempPath("none"), ConvertOptions{}).code(),
+            StatusCode::kNotFound);
+  const std::string gguf = TempPath("for_q8_folder.gguf");
+  ASSERT_TRUE(Convert(OracleDir("llama-gqa-tiny"), gguf, ConvertOptions{}).ok());
+  ConvertOptions q8;
+  q8.type = DType::kQ8_0;
+  EXPECT_EQ(Convert(gguf, TempPath("q8_folder"), q8).code(), StatusCode::kInvalidArgument);
+  // A file that is not GGUF names itself.
+  const Status s = Convert(OracleDir("llama-gqa-tiny") + "/config.json", TempPath("x"), {});
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("config.json"), std::string::npos) << s.ToString();
+}
+
+}  // namespace
+}  // namespace sigma
