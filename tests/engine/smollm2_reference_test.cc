@@ -1,0 +1,153 @@
+// The default model (SmolLM2-135M-Instruct, Q4_1 GGUF) against an independent float64 reference:
+// tests/oracle/smollm2_reference.py dequantizes the same file with the PyPI `gguf` package and runs
+// a plain NumPy Llama forward (interleaved RoPE on the permuted GGUF rows, where the engine
+// un-permutes and uses rotate-half). tests/data/smollm2_reference.json holds, for 8 prompts
+// tokenized by our tokenizer, the top-8 next-token ids and log-probs at the last 3 positions.
+//
+// Asserted per position: the same top-1 id and the same top-5 ids rank by rank, except where the
+// reference's own log-probs of the two ids differ by less than kTieTolerance (a near-tie may swap);
+// and |log p_engine - log p_reference| < kLogProbTolerance for every reference top-5 id. The engine
+// computes in f32 (weights dequantized in f32 in registers, f32 accumulators); observed worst
+// difference 1.5e-5 (tolerance 1e-3). With the default bf16 KV cache (K and V rounded to 8-bit
+// mantissas) the log-probs move by up to ~5e-2 (observed), so that check is looser: top-1 only
+// (near-ties within the tolerance may swap), |difference| < kLogProbToleranceBf16Kv.
+// Skips (GTEST_SKIP) when models/ has not been fetched (bash scripts/setup.sh).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "engine/base/file.h"
+#include "engine/base/json.h"
+#include "engine/model.h"
+
+namespace sigma {
+namespace {
+
+constexpr double kTieTolerance = 1e-3;
+constexpr double kLogProbTolerance = 1e-3;
+constexpr double kLogProbToleranceBf16Kv = 1e-1;
+constexpr int kTop = 5;
+
+std::string ModelPath() {
+  return std::string(SIGMA_SOURCE_DIR) +
+         "/models/smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf";
+}
+
+struct RefPosition {
+  int64_t position = 0;
+  std::vector<int32_t> ids;
+  std::vector<double> logprobs;
+};
+
+struct RefCase {
+  std::string text;
+  std::vector<int32_t> input_ids;
+  std::vector<RefPosition> positions;
+};
+
+std::vector<RefCase> LoadReference() {
+  auto text = ReadFile(std::string(SIGMA_TEST_DATA) + "/smollm2_reference.json");
+  SIGMA_CHECK(text.ok(), text.status().ToString());
+  auto doc = ParseJson(*text, "smollm2_reference.json");
+  SIGMA_CHECK(doc.ok(), doc.status().ToString());
+  std::vector<RefCase> cases;
+  for (const auto& c : (**doc)["cases"].GetArray()) {
+    RefCase rc;
+    rc.text = c["text"].GetString();
+    for (const auto& id : c["input_ids"].GetArray()) rc.input_ids.push_back(id.GetInt());
+    for (const auto& p : c["positions"].GetArray()) {
+      RefPosition rp;
+      rp.position = p["position"].GetInt64();
+      for (const auto& id : p["top_ids"].GetArray()) rp.ids.push_back(id.GetInt());
+      for (const auto& lp : p["top_logprobs"].GetArray()) rp.logprobs.push_back(lp.GetDouble());
+      rc.positions.push_back(std::move(rp));
+    }
+    cases.push_back(std::move(rc));
+  }
+  return cases;
+}
+
+std::vector<double> LogSoftmax(const float* z, int64_t n) {
+  const double max = *std::max_element(z, z + n);
+  double sum = 0;
+  for (int64_t i = 0; i < n; ++i) sum += std::exp(z[i] - max);
+  const double log_sum = std::log(sum) + max;
+  std::vector<double> out(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) out[i] = z[i] - log_sum;
+  return out;
+}
+
+// The reference log-prob of `id` at this position, or NaN when it is outside the stored top ids.
+double RefLogProb(const RefPosition& p, int32_t id) {
+  for (size_t i = 0; i < p.ids.size(); ++i) {
+    if (p.ids[i] == id) return p.logprobs[i];
+  }
+  return std::nan("");
+}
+
+// Runs every case; returns the worst |log-prob difference| over the reference top-5 ids. Ranks
+// [0, ranks) must agree unless the reference's log-probs of the two ids differ by less than `tie`.
+double CompareAll(const std::string& kv_dtype, double tolerance, int ranks, double tie) {
+  EngineOptions options;
+  options.threads = 2;
+  options.kv_dtype = kv_dtype;
+  options.max_context = 128;
+  auto model = Model::Load(ModelPath(), options);
+  SIGMA_CHECK(model.ok(), model.status().ToString());
+  const int64_t vocab = (*model)->vocab_size();
+  double worst = 0;
+  for (const RefCase& c : LoadReference()) {
+    SCOPED_TRACE(c.text);
+    EXPECT_TRUE((*model)->TruncateSequence(0, 0).ok());
+    std::vector<float> logits;
+    EXPECT_TRUE((*model)->Prefill(0, c.input_ids, LogitsMode::kAll, &logits).ok());
+    for (const RefPosition& p : c.positions) {
+      SCOPED_TRACE(StrCat("position ", p.position));
+      const std::vector<double> lp = LogSoftmax(logits.data() + p.position * vocab, vocab);
+      std::vector<int32_t> order(static_cast<size_t>(vocab));
+      std::iota(order.begin(), order.end(), 0);
+      std::partial_sort(order.begin(), order.begin() + kTop, order.end(),
+                        [&](int32_t a, int32_t b) { return lp[a] > lp[b]; });
+      for (int r = 0; r < kTop; ++r) {
+        const int32_t ours = order[r];
+        if (r < ranks && ours != p.ids[r]) {  // allowed only as a near-tie in the reference
+          const double ref_ours = RefLogProb(p, ours);
+          EXPECT_LT(std::fabs(ref_ours - p.logprobs[r]), tie)
+              << "rank " << r << ": engine id " << ours << ", reference id " << p.ids[r];
+        }
+        const double diff = std::fabs(lp[p.ids[r]] - p.logprobs[r]);
+        EXPECT_LT(diff, tolerance) << "id " << p.ids[r];
+        worst = std::max(worst, diff);
+      }
+    }
+  }
+  return worst;
+}
+
+class SmolLm2ReferenceTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    if (!FileExists(ModelPath())) {
+      GTEST_SKIP() << ModelPath() << " is missing: run `bash scripts/setup.sh` to fetch it";
+    }
+  }
+};
+
+TEST_F(SmolLm2ReferenceTest, F32KvCacheMatchesFloat64Reference) {
+  const double worst = CompareAll("f32", kLogProbTolerance, kTop, kTieTolerance);
+  std::printf("worst |log-prob difference| (f32 KV): %.2e (tolerance %.0e)\n", worst,
+              kLogProbTolerance);
+}
+
+TEST_F(SmolLm2ReferenceTest, DefaultBf16KvCacheStaysClose) {
+  const double worst = CompareAll("auto", kLogProbToleranceBf16Kv, 1, kLogProbToleranceBf16Kv);
+  std::printf("worst |log-prob difference| (bf16 KV): %.2e (tolerance %.0e)\n", worst,
+              kLogProbToleranceBf16Kv);
+}
+
+}  // namespace
+}  // namespace sigma
