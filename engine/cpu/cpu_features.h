@@ -1,6 +1,7 @@
 // Run-time choice of the CPU kernel family (DESIGN.md §4).
 //
-// The AVX-512 kernels (files *_avx512.cc) run where the CPU reports AVX-512 F/BW/VL/DQ and BF16;
+// The AVX-512 kernels (files *_avx512.cc) run where the CPU reports AVX-512 F/BW/VL/DQ, BF16 and VNNI
+// (every AVX512_BF16 CPU has VNNI);
 // everything else uses the portable C++ kernels. SIGMA_FORCE_GENERIC=1 in the environment, or
 // ForceGenericKernels(true), selects the portable kernels everywhere (tests cover both paths).
 // Thread safety: the choice is one atomic; change it only while no kernel is running.

@@ -78,8 +78,21 @@ void MatMul(const TensorView& w, const float* x, int64_t batch, const float* bia
 
   const bool avx512 = ActiveCpuIsa() == CpuIsa::kAvx512Bf16 &&
                       internal::MatMulAvx512Supports(w.dtype, args.in);
-  std::vector<float> prepared;
-  if (avx512) {
+  const bool int16 = avx512 && internal::MatMulInt16Supports(w.dtype, args.in, batch);
+  // Per-thread scratch, reused across calls (a decode step makes ~200 of them).
+  thread_local std::vector<float> prepared;
+  thread_local std::vector<int16_t> xq;
+  thread_local std::vector<float> xq_scale_sum;
+  if (int16) {
+    const int64_t blocks = batch * args.in / 32;
+    xq.resize(static_cast<size_t>(batch * args.in));
+    xq_scale_sum.resize(static_cast<size_t>(2 * blocks));
+    internal::MatMulQuantizeXInt16(x, batch, args.in, xq.data(), xq_scale_sum.data(),
+                                  xq_scale_sum.data() + blocks);
+    args.xq = xq.data();
+    args.xq_scale = xq_scale_sum.data();
+    args.xq_sum = xq_scale_sum.data() + blocks;
+  } else if (avx512) {
     prepared.resize(static_cast<size_t>(batch * args.in));
     internal::MatMulPrepareXAvx512(w.dtype, x, batch, args.in, prepared.data());
     args.x_prepared = prepared.data();
@@ -91,7 +104,9 @@ void MatMul(const TensorView& w, const float* x, int64_t batch, const float* bia
   pool.ParallelFor(tasks, [&](int64_t task, int) {
     const int64_t begin = task * rows_per_task;
     const int64_t end = std::min(args.out, begin + rows_per_task);
-    if (avx512) {
+    if (int16) {
+      internal::MatMulRowsInt16(args, begin, end);
+    } else if (avx512) {
       internal::MatMulRowsAvx512(args, begin, end);
     } else {
       internal::MatMulRowsGeneric(args, begin, end);

@@ -23,6 +23,10 @@ struct MatMulArgs {
   const float* bias = nullptr;  // [out] or null
   float* y = nullptr;           // [batch][out]
   int64_t out = 0;
+  // Int16 path only: the activations quantized per block of 32 (MatMulQuantizeXInt16).
+  const int16_t* xq = nullptr;      // [batch][in]
+  const float* xq_scale = nullptr;  // [batch][in / 32] amax / 32767
+  const float* xq_sum = nullptr;    // [batch][in / 32] exact f32 sum of the block's x
 };
 
 void MatMulRowsGeneric(const MatMulArgs& args, int64_t row_begin, int64_t row_end);
@@ -33,6 +37,15 @@ void MatMulRowsGeneric(const MatMulArgs& args, int64_t row_begin, int64_t row_en
 bool MatMulAvx512Supports(DType dtype, int64_t in);
 void MatMulPrepareXAvx512(DType dtype, const float* x, int64_t batch, int64_t in, float* prepared);
 void MatMulRowsAvx512(const MatMulArgs& args, int64_t row_begin, int64_t row_end);
+
+// Integer-activation kernels (AVX512-VNNI vpdpwssd) for Q4_0 / Q4_1 / Q8_0 at batch <=
+// kMatMulInt16MaxBatch, defined in matmul_int16_avx512.cc: MatMulQuantizeXInt16 fills xq /
+// xq_scale / xq_sum once per call.
+inline constexpr int64_t kMatMulInt16MaxBatch = 8;
+bool MatMulInt16Supports(DType dtype, int64_t in, int64_t batch);
+void MatMulQuantizeXInt16(const float* x, int64_t batch, int64_t in, int16_t* xq, float* scale,
+                          float* sum);
+void MatMulRowsInt16(const MatMulArgs& args, int64_t row_begin, int64_t row_end);
 
 }  // namespace sigma::internal
 

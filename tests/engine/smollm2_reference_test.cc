@@ -4,12 +4,16 @@
 // un-permutes and uses rotate-half). tests/data/smollm2_reference.json holds, for 8 prompts
 // tokenized by our tokenizer, the top-8 next-token ids and log-probs at the last 3 positions.
 //
+// Two ways through the engine per prompt: the whole prompt as one prefill (every stored position),
+// and prefill of all but the last token followed by a one-token decode step (the last position).
 // Asserted per position: the same top-1 id and the same top-5 ids rank by rank, except where the
 // reference's own log-probs of the two ids differ by less than kTieTolerance (a near-tie may swap);
-// and |log p_engine - log p_reference| < kLogProbTolerance for every reference top-5 id. The engine
-// computes in f32 (weights dequantized in f32 in registers, f32 accumulators); observed worst
-// difference 1.5e-5 (tolerance 1e-3). With the default bf16 KV cache (K and V rounded to 8-bit
-// mantissas) the log-probs move by up to ~5e-2 (observed), so that check is looser: top-1 only
+// and |log p_engine - log p_reference| < kLogProbTolerance for every reference top-5 id.
+// Precision: weights are dequantized exactly (f32); activations are f32 for prefills of more than
+// 8 rows (observed worst difference 1.5e-5), and int16 per block of 32 for the Q4_1 / Q8_0
+// projections at batch <= 8, i.e. decode and short prompts (engine/cpu/matmul_int16_avx512.cc;
+// observed worst 9e-3; tolerance 2e-2). With the default bf16 KV cache (K and V rounded to 8-bit
+// mantissas) the log-probs move by up to ~6e-2 (observed), so that check is looser: top-1 only
 // (near-ties within the tolerance may swap), |difference| < kLogProbToleranceBf16Kv.
 // Skips (GTEST_SKIP) when models/ has not been fetched (bash scripts/setup.sh).
 #include <gtest/gtest.h>
@@ -17,6 +21,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -28,7 +33,7 @@ namespace sigma {
 namespace {
 
 constexpr double kTieTolerance = 1e-3;
-constexpr double kLogProbTolerance = 1e-3;
+constexpr double kLogProbTolerance = 2e-2;
 constexpr double kLogProbToleranceBf16Kv = 1e-1;
 constexpr int kTop = 5;
 
@@ -89,8 +94,31 @@ double RefLogProb(const RefPosition& p, int32_t id) {
   return std::nan("");
 }
 
-// Runs every case; returns the worst |log-prob difference| over the reference top-5 ids. Ranks
-// [0, ranks) must agree unless the reference's log-probs of the two ids differ by less than `tie`.
+// Checks one position's logits against the reference; returns the worst |log-prob difference|
+// over the reference top-5 ids. Ranks [0, ranks) must agree unless the reference's log-probs of
+// the two ids differ by less than `tie`.
+double ComparePosition(const float* logits, int64_t vocab, const RefPosition& p, double tolerance,
+                       int ranks, double tie) {
+  const std::vector<double> lp = LogSoftmax(logits, vocab);
+  std::vector<int32_t> order(static_cast<size_t>(vocab));
+  std::iota(order.begin(), order.end(), 0);
+  std::partial_sort(order.begin(), order.begin() + kTop, order.end(),
+                    [&](int32_t a, int32_t b) { return lp[a] > lp[b]; });
+  double worst = 0;
+  for (int r = 0; r < kTop; ++r) {
+    const int32_t ours = order[r];
+    if (r < ranks && ours != p.ids[r]) {  // allowed only as a near-tie in the reference
+      EXPECT_LT(std::fabs(RefLogProb(p, ours) - p.logprobs[r]), tie)
+          << "rank " << r << ": engine id " << ours << ", reference id " << p.ids[r];
+    }
+    const double diff = std::fabs(lp[p.ids[r]] - p.logprobs[r]);
+    EXPECT_LT(diff, tolerance) << "id " << p.ids[r];
+    worst = std::max(worst, diff);
+  }
+  return worst;
+}
+
+// Runs every case both ways; returns the worst difference seen.
 double CompareAll(const std::string& kv_dtype, double tolerance, int ranks, double tie) {
   EngineOptions options;
   options.threads = 2;
@@ -102,28 +130,22 @@ double CompareAll(const std::string& kv_dtype, double tolerance, int ranks, doub
   double worst = 0;
   for (const RefCase& c : LoadReference()) {
     SCOPED_TRACE(c.text);
-    EXPECT_TRUE((*model)->TruncateSequence(0, 0).ok());
     std::vector<float> logits;
+    EXPECT_TRUE((*model)->TruncateSequence(0, 0).ok());
     EXPECT_TRUE((*model)->Prefill(0, c.input_ids, LogitsMode::kAll, &logits).ok());
     for (const RefPosition& p : c.positions) {
-      SCOPED_TRACE(StrCat("position ", p.position));
-      const std::vector<double> lp = LogSoftmax(logits.data() + p.position * vocab, vocab);
-      std::vector<int32_t> order(static_cast<size_t>(vocab));
-      std::iota(order.begin(), order.end(), 0);
-      std::partial_sort(order.begin(), order.begin() + kTop, order.end(),
-                        [&](int32_t a, int32_t b) { return lp[a] > lp[b]; });
-      for (int r = 0; r < kTop; ++r) {
-        const int32_t ours = order[r];
-        if (r < ranks && ours != p.ids[r]) {  // allowed only as a near-tie in the reference
-          const double ref_ours = RefLogProb(p, ours);
-          EXPECT_LT(std::fabs(ref_ours - p.logprobs[r]), tie)
-              << "rank " << r << ": engine id " << ours << ", reference id " << p.ids[r];
-        }
-        const double diff = std::fabs(lp[p.ids[r]] - p.logprobs[r]);
-        EXPECT_LT(diff, tolerance) << "id " << p.ids[r];
-        worst = std::max(worst, diff);
-      }
+      SCOPED_TRACE(StrCat("prefill, position ", p.position));
+      worst = std::max(worst, ComparePosition(logits.data() + p.position * vocab, vocab, p,
+                                              tolerance, ranks, tie));
     }
+    const std::span<const int32_t> ids(c.input_ids);
+    EXPECT_TRUE((*model)->TruncateSequence(0, 0).ok());
+    EXPECT_TRUE((*model)->Prefill(0, ids.first(ids.size() - 1), LogitsMode::kNone, &logits).ok());
+    const TokenRow last{0, ids.back()};
+    EXPECT_TRUE((*model)->Forward({&last, 1}, LogitsMode::kLast, &logits).ok());
+    SCOPED_TRACE("decode step, last position");
+    worst = std::max(worst, ComparePosition(logits.data(), vocab, c.positions.back(), tolerance,
+                                            ranks, tie));
   }
   return worst;
 }

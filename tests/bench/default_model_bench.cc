@@ -1,0 +1,154 @@
+// Speed of the embedded default model, SmolLM2-135M-Instruct (Q4_1 GGUF, tied Q8_0 embedding), on
+// the CPU with 2 threads: decode tokens/s at 512 and 4K context (KV cache filled with
+// Model::FillSyntheticContext, default bf16 KV) and prefill tokens/s for prompts of 128 and 512.
+//
+// Decode is memory-bound, so each decode case also reports the bound: bytes streamed per token
+// (every layer matrix, the whole Q8_0 embedding read again as lm_head, norms, and the K and V rows
+// of the context) divided by the machine's read bandwidth, 52 GB/s (DESIGN.md §9, 2 threads):
+// bound_tok/s, and pct_bound = achieved / bound. bw_GB/s is the read bandwidth this process
+// measures (2 threads, 512 MiB, best of 5; lower on a shared machine) and pct_measured_bw the
+// share of it. attn_ms / proj_ms / lm_head_ms split a step (Model::profile()).
+// Skips when models/ has not been fetched.
+// Run: build-convert/tests/bench/default_model_bench [--benchmark_repetitions=3]
+// GCC 12 reports its own _mm512_undefined_* placeholders inside intrinsics as uninitialized.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+
+#include <benchmark/benchmark.h>
+#include <immintrin.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/base/file.h"
+#include "engine/model.h"
+
+namespace sigma {
+namespace {
+
+constexpr int kThreads = 2;
+constexpr int64_t kMaxContext = 4096 + 64;
+constexpr double kDesignBandwidth = 52e9;  // bytes/s, DESIGN.md §9
+
+std::string ModelPath() {
+  return std::string(SIGMA_SOURCE_DIR) +
+         "/models/smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf";
+}
+
+// The model, loaded once (null when the file is missing).
+Model* TheModel() {
+  static std::unique_ptr<Model> model = []() -> std::unique_ptr<Model> {
+    if (!FileExists(ModelPath())) return nullptr;
+    EngineOptions options;
+    options.threads = kThreads;
+    options.max_context = kMaxContext;
+    auto loaded = Model::Load(ModelPath(), options);
+    SIGMA_CHECK(loaded.ok(), loaded.status().ToString());
+    return std::move(loaded).value();
+  }();
+  return model.get();
+}
+
+__attribute__((target("avx512f"))) float SumRange(const uint8_t* p, size_t bytes) {
+  __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  for (size_t i = 0; i + 256 <= bytes; i += 256) {
+    a0 = _mm512_add_ps(a0, _mm512_load_ps(reinterpret_cast<const float*>(p + i)));
+    a1 = _mm512_add_ps(a1, _mm512_load_ps(reinterpret_cast<const float*>(p + i + 64)));
+    a2 = _mm512_add_ps(a2, _mm512_load_ps(reinterpret_cast<const float*>(p + i + 128)));
+    a3 = _mm512_add_ps(a3, _mm512_load_ps(reinterpret_cast<const float*>(p + i + 192)));
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+}
+
+// Read bandwidth in GB/s with the model's pool (best of 5 passes over 512 MiB), once per process.
+double MeasuredBandwidth() {
+  static const double gbps = [] {
+    constexpr size_t kBytes = size_t{512} << 20, kPiece = size_t{1} << 20;
+    auto* data = static_cast<uint8_t*>(std::aligned_alloc(64, kBytes));
+    std::memset(data, 1, kBytes);
+    double best = 0;
+    for (int i = 0; i < 5; ++i) {
+      float sums[64] = {};
+      const auto t0 = std::chrono::steady_clock::now();
+      TheModel()->pool().ParallelFor(static_cast<int64_t>(kBytes / kPiece), [&](int64_t t, int w) {
+        sums[w] += SumRange(data + t * kPiece, kPiece);
+      });
+      benchmark::DoNotOptimize(sums);
+      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      best = std::max(best, static_cast<double>(kBytes) / s / 1e9);
+    }
+    std::free(data);
+    return best;
+  }();
+  return gbps;
+}
+
+// Weight bytes one decode step streams: every layer tensor, the final norm and the lm_head (the
+// tied embedding, read in full); the embedding lookup itself reads one row.
+double WeightBytesPerToken(const Model& model) {
+  const ModelWeights& w = model.weights();
+  double bytes = static_cast<double>(w.final_norm.nbytes + w.lm_head.nbytes);
+  for (const LayerWeights& l : w.layers) {
+    for (const TensorView* t : {&l.attn_norm, &l.q_proj, &l.k_proj, &l.v_proj, &l.o_proj,
+                                &l.ffn_norm, &l.gate_proj, &l.up_proj, &l.down_proj}) {
+      bytes += static_cast<double>(t->nbytes);
+    }
+  }
+  return bytes;
+}
+
+void BM_Decode(benchmark::State& state) {
+  Model* model = TheModel();
+  if (model == nullptr) return state.SkipWithError(("missing " + ModelPath()).c_str());
+  const int64_t context = state.range(0);
+  SIGMA_CHECK(model->FillSyntheticContext(0, context, 1).ok());
+  std::vector<float> logits;
+  const TokenRow row{0, 504};
+  model->ResetProfile();
+  for (auto _ : state) {
+    SIGMA_CHECK(model->TruncateSequence(0, context).ok());
+    SIGMA_CHECK(model->Forward({&row, 1}, LogitsMode::kLast, &logits).ok());
+  }
+  const double bytes = WeightBytesPerToken(*model) +
+                       static_cast<double>(model->kv_bytes_per_token()) * static_cast<double>(context);
+  const double bound = kDesignBandwidth / bytes;
+  state.counters["tok/s"] = benchmark::Counter(state.iterations(), benchmark::Counter::kIsRate);
+  state.counters["MB/token"] = bytes / 1e6;
+  state.counters["bw_GB/s"] = MeasuredBandwidth();
+  state.counters["bound_tok/s"] = bound;
+  state.counters["pct_bound"] =
+      benchmark::Counter(100.0 * state.iterations() / bound, benchmark::Counter::kIsRate);
+  state.counters["pct_measured_bw"] = benchmark::Counter(
+      100.0 * state.iterations() * bytes / (MeasuredBandwidth() * 1e9), benchmark::Counter::kIsRate);
+  const ForwardProfile& p = model->profile();
+  const double calls = static_cast<double>(std::max<int64_t>(1, p.calls));
+  state.counters["attn_ms"] = p.attention_ms / calls;
+  state.counters["proj_ms"] = p.projection_ms / calls;
+  state.counters["lm_head_ms"] = p.lm_head_ms / calls;
+}
+BENCHMARK(BM_Decode)->Arg(512)->Arg(4096)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
+
+void BM_Prefill(benchmark::State& state) {
+  Model* model = TheModel();
+  if (model == nullptr) return state.SkipWithError(("missing " + ModelPath()).c_str());
+  const int64_t n = state.range(0);
+  std::vector<int32_t> tokens(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) tokens[i] = static_cast<int32_t>((i * 7919 + 13) % 49152);
+  std::vector<float> logits;
+  for (auto _ : state) {
+    SIGMA_CHECK(model->TruncateSequence(0, 0).ok());
+    SIGMA_CHECK(model->Prefill(0, tokens, LogitsMode::kLast, &logits).ok());
+  }
+  state.counters["tok/s"] = benchmark::Counter(static_cast<double>(n) * state.iterations(),
+                                               benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_Prefill)->Arg(128)->Arg(512)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
+
+}  // namespace
+}  // namespace sigma
+
+BENCHMARK_MAIN();
