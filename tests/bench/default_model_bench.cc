@@ -10,6 +10,7 @@
 // share of it. attn_ms / proj_ms / lm_head_ms split a step (Model::profile()).
 // Skips when models/ has not been fetched.
 // Run: build-convert/tests/bench/default_model_bench [--benchmark_repetitions=3]
+// (SIGMA_BENCH_THREADS=1 for one thread).
 // GCC 12 reports its own _mm512_undefined_* placeholders inside intrinsics as uninitialized.
 #pragma GCC diagnostic ignored "-Wuninitialized"
 
@@ -44,7 +45,8 @@ Model* TheModel() {
   static std::unique_ptr<Model> model = []() -> std::unique_ptr<Model> {
     if (!FileExists(ModelPath())) return nullptr;
     EngineOptions options;
-    options.threads = kThreads;
+    const char* threads = std::getenv("SIGMA_BENCH_THREADS");  // default kThreads
+    options.threads = threads != nullptr ? std::atoi(threads) : kThreads;
     options.max_context = kMaxContext;
     auto loaded = Model::Load(ModelPath(), options);
     SIGMA_CHECK(loaded.ok(), loaded.status().ToString());

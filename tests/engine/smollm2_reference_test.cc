@@ -6,13 +6,13 @@
 //
 // Two ways through the engine per prompt: the whole prompt as one prefill (every stored position),
 // and prefill of all but the last token followed by a one-token decode step (the last position).
-// Asserted per position: the same top-1 id and the same top-5 ids rank by rank, except where the
+// Asserted per position: the same top-1 id and the same set of top-5 ids, except where the
 // reference's own log-probs of the two ids differ by less than kTieTolerance (a near-tie may swap);
 // and |log p_engine - log p_reference| < kLogProbTolerance for every reference top-5 id.
 // Precision: weights are dequantized exactly (f32); activations are f32 for prefills of more than
 // 8 rows (observed worst difference 1.5e-5), and int16 per block of 32 for the Q4_1 / Q8_0
 // projections at batch <= 8, i.e. decode and short prompts (engine/cpu/matmul_int16_avx512.cc;
-// observed worst 9e-3; tolerance 2e-2). With the default bf16 KV cache (K and V rounded to 8-bit
+// observed worst 7e-3; tolerance 2e-2). With the default bf16 KV cache (K and V rounded to 8-bit
 // mantissas) the log-probs move by up to ~6e-2 (observed), so that check is looser: top-1 only
 // (near-ties within the tolerance may swap), |difference| < kLogProbToleranceBf16Kv.
 // Skips (GTEST_SKIP) when models/ has not been fetched (bash scripts/setup.sh).
@@ -95,22 +95,28 @@ double RefLogProb(const RefPosition& p, int32_t id) {
 }
 
 // Checks one position's logits against the reference; returns the worst |log-prob difference|
-// over the reference top-5 ids. Ranks [0, ranks) must agree unless the reference's log-probs of
-// the two ids differ by less than `tie`.
+// over the reference top-5 ids. The top-1 id must match and, when `check_set`, the top-5 ids as a
+// set; a different id is accepted only where the reference itself puts it within `tie` of the id it
+// replaces (for the set: of the reference's 5th log-prob), i.e. a near-tie.
 double ComparePosition(const float* logits, int64_t vocab, const RefPosition& p, double tolerance,
-                       int ranks, double tie) {
+                       bool check_set, double tie) {
   const std::vector<double> lp = LogSoftmax(logits, vocab);
   std::vector<int32_t> order(static_cast<size_t>(vocab));
   std::iota(order.begin(), order.end(), 0);
   std::partial_sort(order.begin(), order.begin() + kTop, order.end(),
                     [&](int32_t a, int32_t b) { return lp[a] > lp[b]; });
+  if (order[0] != p.ids[0]) {
+    EXPECT_LT(std::fabs(RefLogProb(p, order[0]) - p.logprobs[0]), tie)
+        << "top-1: engine id " << order[0] << ", reference id " << p.ids[0];
+  }
+  const std::vector<int32_t> ref_top(p.ids.begin(), p.ids.begin() + kTop);
+  for (int r = 0; check_set && r < kTop; ++r) {
+    if (std::find(ref_top.begin(), ref_top.end(), order[r]) != ref_top.end()) continue;
+    EXPECT_LT(std::fabs(RefLogProb(p, order[r]) - p.logprobs[kTop - 1]), tie)
+        << "engine top-5 id " << order[r] << " is not in the reference top-5";
+  }
   double worst = 0;
   for (int r = 0; r < kTop; ++r) {
-    const int32_t ours = order[r];
-    if (r < ranks && ours != p.ids[r]) {  // allowed only as a near-tie in the reference
-      EXPECT_LT(std::fabs(RefLogProb(p, ours) - p.logprobs[r]), tie)
-          << "rank " << r << ": engine id " << ours << ", reference id " << p.ids[r];
-    }
     const double diff = std::fabs(lp[p.ids[r]] - p.logprobs[r]);
     EXPECT_LT(diff, tolerance) << "id " << p.ids[r];
     worst = std::max(worst, diff);
@@ -119,7 +125,7 @@ double ComparePosition(const float* logits, int64_t vocab, const RefPosition& p,
 }
 
 // Runs every case both ways; returns the worst difference seen.
-double CompareAll(const std::string& kv_dtype, double tolerance, int ranks, double tie) {
+double CompareAll(const std::string& kv_dtype, double tolerance, bool check_set, double tie) {
   EngineOptions options;
   options.threads = 2;
   options.kv_dtype = kv_dtype;
@@ -136,7 +142,7 @@ double CompareAll(const std::string& kv_dtype, double tolerance, int ranks, doub
     for (const RefPosition& p : c.positions) {
       SCOPED_TRACE(StrCat("prefill, position ", p.position));
       worst = std::max(worst, ComparePosition(logits.data() + p.position * vocab, vocab, p,
-                                              tolerance, ranks, tie));
+                                              tolerance, check_set, tie));
     }
     const std::span<const int32_t> ids(c.input_ids);
     EXPECT_TRUE((*model)->TruncateSequence(0, 0).ok());
@@ -145,7 +151,7 @@ double CompareAll(const std::string& kv_dtype, double tolerance, int ranks, doub
     EXPECT_TRUE((*model)->Forward({&last, 1}, LogitsMode::kLast, &logits).ok());
     SCOPED_TRACE("decode step, last position");
     worst = std::max(worst, ComparePosition(logits.data(), vocab, c.positions.back(), tolerance,
-                                            ranks, tie));
+                                            check_set, tie));
   }
   return worst;
 }
@@ -160,13 +166,13 @@ class SmolLm2ReferenceTest : public testing::Test {
 };
 
 TEST_F(SmolLm2ReferenceTest, F32KvCacheMatchesFloat64Reference) {
-  const double worst = CompareAll("f32", kLogProbTolerance, kTop, kTieTolerance);
+  const double worst = CompareAll("f32", kLogProbTolerance, true, kTieTolerance);
   std::printf("worst |log-prob difference| (f32 KV): %.2e (tolerance %.0e)\n", worst,
               kLogProbTolerance);
 }
 
 TEST_F(SmolLm2ReferenceTest, DefaultBf16KvCacheStaysClose) {
-  const double worst = CompareAll("auto", kLogProbToleranceBf16Kv, 1, kLogProbToleranceBf16Kv);
+  const double worst = CompareAll("auto", kLogProbToleranceBf16Kv, false, kLogProbToleranceBf16Kv);
   std::printf("worst |log-prob difference| (bf16 KV): %.2e (tolerance %.0e)\n", worst,
               kLogProbToleranceBf16Kv);
 }
