@@ -92,6 +92,7 @@ bool BitEqual(const std::vector<float>& a, const std::vector<float>& b) {
 const AttentionShape kShapes[] = {
     Shape(32, 4, 16, 64),  // Sigma-1.5B
     Shape(8, 2, 4, 32),    // small DiffQKV
+    Shape(9, 3, 3, 64),    // SmolLM2-135M: three query heads per K head
     Shape(4, 4, 4, 128),   // MHA
     Shape(6, 3, 2, 24),    // n_v < n_k, head_dim without an AVX-512 instance
     Shape(2, 1, 2, 256),
