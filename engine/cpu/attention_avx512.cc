@@ -57,6 +57,10 @@ inline __m256 ReduceEight(const __m256* a) {
 }
 
 // Input slot of ReduceEight whose sum lands at output position p.
+// Cache rows a score or V pass prefetches ahead of the row it reads (SmolLM2 at 4K context,
+// attention ms per step: none 4.4, 16 rows 3.7, 32 4.0, 64 3.7, 128 4.0).
+constexpr int64_t kPrefetchAhead = 64;
+
 constexpr int kSlotForPosition[8] = {0, 2, 4, 6, 1, 3, 5, 7};
 
 // Elements [16c, 16c + 16) of a cache row as two f32 vectors in the prepared-query order.
@@ -129,6 +133,12 @@ void ScoresBlocks(const float* q, int g, float scale, const void* k, int64_t n, 
   const auto* base = static_cast<const uint8_t*>(k);
   for (int64_t j0 = 0; j0 < n; j0 += kR) {
     const int valid = static_cast<int>(std::min<int64_t>(kR, n - j0));
+    // Software prefetch kPrefetchAhead rows ahead: the hardware prefetcher alone left these loads
+    // waiting on DRAM at long contexts (reads past the chunk's end are harmless hints).
+    for (int64_t b = 0; b < kR * kRowBytes; b += 64) {
+      _mm_prefetch(reinterpret_cast<const char*>(base + (j0 + kPrefetchAhead) * kRowBytes + b),
+                   _MM_HINT_T0);
+    }
     const void* rows[kR];
     for (int r = 0; r < kR; ++r) rows[r] = r < valid ? base + (j0 + r) * kRowBytes : kZeroRow;
     for (int h = 0; h < g; h += kH) {
@@ -203,7 +213,11 @@ void AccumulateBlock(const float* p, int64_t p_stride, const void* v, int64_t n,
   for (int h = 0; h < kM; ++h) {
     for (int c = 0; c < kC; ++c) acc[h][c] = _mm512_setzero_ps();
   }
+  constexpr int64_t kRowBytes = kHd * (kType == DType::kF32 ? 4 : 2);
   for (int64_t j = 0; j < n; ++j) {
+    for (int64_t b = 0; b < kRowBytes; b += 64) {
+      _mm_prefetch(static_cast<const char*>(v) + (j + kPrefetchAhead) * kRowBytes + b, _MM_HINT_T0);
+    }
     __m512 row[kC];
     LoadRowZmm<kHd, kType>(v, j, row);
 #pragma GCC unroll 4
