@@ -1,6 +1,7 @@
 // CompareRuns and the --fail-on parser.
 #include "reports/compare.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <map>
@@ -61,6 +62,7 @@ MetricComparison CompareMetric(const std::string& task, const std::string& metri
   m.bootstrap = PairedBootstrap(diffs, options.bootstrap_iterations, options.seed, options.confidence);
   m.binary = true;
   for (size_t i = 0; i < xs.size(); ++i) {
+    if (std::fabs(xs[i] - ys[i]) <= 1e-9 * std::max(1.0, std::fabs(xs[i]))) ++m.agree;
     const bool bin = (xs[i] == 0 || xs[i] == 1) && (ys[i] == 0 || ys[i] == 1);
     m.binary = m.binary && bin;
   }

@@ -67,6 +67,7 @@ struct MetricComparison {
   double candidate_mean = 0;
   double delta = 0;  // candidate - base
   BootstrapResult bootstrap;
+  int64_t agree = 0;  // shared samples where both runs scored the same value (per-sample agreement)
   bool binary = false;
   int64_t broken = 0;  // b: base 1, candidate 0
   int64_t fixed = 0;   // c: base 0, candidate 1

@@ -43,17 +43,18 @@ std::string JDocs(const std::vector<std::string>& docs) {
 
 void MarkdownMetrics(const CompareResult& r, std::string* md) {
   if (r.metrics.empty()) return;
-  *md += StrCat("\n### Scores (paired on shared samples)\n\n| task | metric | n | base | candidate | Δ | ",
+  *md += StrCat("\n### Scores (paired on shared samples)\n\n| task | metric | n | base | candidate | Δ | agree | ",
                 Fmt(100 * r.options.confidence, 0), "% CI of Δ | p | test | |\n"
-                "|---|---|---:|---:|---:|---:|---|---:|---|---|\n");
+                "|---|---|---:|---:|---:|---:|---:|---|---:|---|---|\n");
   for (const MetricComparison& m : r.metrics) {
     if (m.shared == 0) {
-      *md += StrCat("| ", MarkdownEscape(m.task), " | ", MarkdownEscape(m.metric), " | 0 | | | | | | no shared "
+      *md += StrCat("| ", MarkdownEscape(m.task), " | ", MarkdownEscape(m.metric), " | 0 | | | | | | | no shared "
                     "samples (base only ", m.base_only, ", candidate only ", m.candidate_only, ") | |\n");
       continue;
     }
     *md += StrCat("| ", MarkdownEscape(m.task), " | ", MarkdownEscape(m.metric), " | ", m.shared, " | ",
-                  Fmt(m.base_mean), " | ", Fmt(m.candidate_mean), " | ", Signed(m.delta), " | [",
+                  Fmt(m.base_mean), " | ", Fmt(m.candidate_mean), " | ", Signed(m.delta), " | ",
+                  Fmt(100.0 * static_cast<double>(m.agree) / static_cast<double>(m.shared), 1), "% | [",
                   Signed(m.bootstrap.ci_low), ", ", Signed(m.bootstrap.ci_high), "] | ", PValue(m.p_value),
                   " | ", m.test, " | ",
                   m.regression.empty() ? "" : "❌ " + MarkdownEscape(m.regression), " |\n");
@@ -126,7 +127,7 @@ std::string RenderCompareJson(const CompareResult& r) {
                 ",\"shared\":", m.shared, ",\"base_only\":", m.base_only, ",\"candidate_only\":",
                 m.candidate_only, ",\"base\":", JNum(m.base_mean), ",\"candidate\":", JNum(m.candidate_mean),
                 ",\"delta\":", JNum(m.delta), ",\"ci_low\":", JNum(m.bootstrap.ci_low), ",\"ci_high\":",
-                JNum(m.bootstrap.ci_high), ",\"bootstrap_p\":", JNum(m.bootstrap.p_value), ",\"binary\":",
+                JNum(m.bootstrap.ci_high), ",\"bootstrap_p\":", JNum(m.bootstrap.p_value), ",\"agree\":", m.agree, ",\"binary\":",
                 m.binary ? "true" : "false", ",\"broken\":", m.broken, ",\"fixed\":", m.fixed, ",\"p\":",
                 JNum(m.p_value), ",\"test\":", JsonQuote(m.test), ",\"broken_docs\":", JDocs(m.broken_docs),
                 ",\"fixed_docs\":", JDocs(m.fixed_docs), ",\"regression\":", JsonQuote(m.regression), "}");

@@ -71,6 +71,7 @@ TEST_F(CompareTest, PairsSharedSamplesAndTestsBinaryMetricsWithMcNemar) {
   EXPECT_TRUE(acc->binary);
   EXPECT_DOUBLE_EQ(acc->p_value, McNemarExactP(acc->broken, acc->fixed));
   EXPECT_NEAR(acc->delta, static_cast<double>(acc->fixed - acc->broken) / acc->shared, 1e-12);
+  EXPECT_EQ(acc->agree, acc->shared - acc->broken - acc->fixed);  // binary: concordant pairs
   const MetricComparison* cmd = Find(r, "cmdgen", "cmd_score");
   ASSERT_NE(cmd, nullptr);
   EXPECT_FALSE(cmd->binary);
