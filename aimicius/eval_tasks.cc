@@ -74,7 +74,14 @@ class AimiciusTask : public tasks::EvalTask {
         auto it = s.metrics.find(metric);
         if (s.error.empty() && it != s.metrics.end()) values.push_back(it->second);
       }
-      out.push_back(tasks::AggregateMean(metric, values));
+      // Per-sample values stay in [0, 1] (paired tests need the 0/1 form); the task's score is
+      // reported on the paper's 0-100 scale.
+      tasks::Aggregate a = tasks::AggregateMean(metric, values);
+      a.value *= 100;
+      a.stderr_value *= 100;
+      a.ci_low *= 100;
+      a.ci_high *= 100;
+      out.push_back(std::move(a));
     }
     return out;
   }

@@ -306,7 +306,7 @@ Status Runner::WriteSpeed(int64_t run_id, double elapsed_s) {
     row.tokens_per_s_mean = per_second ? mean : (mean > 0 ? 1000.0 / mean : 0);
     row.tokens_per_s_std = per_second ? std_dev : 0;
     row.ms_per_token = per_second ? (mean > 0 ? 1000.0 / mean : 0) : mean;
-    row.device = "cpu";
+    row.device = options_.device;
     row.config_json = StrCat("{\"peak_rss_mb\":", peak_mb, ",\"source\":\"per-sample means\"",
                              per_second ? "" : ",\"note\":\"ms_per_token is the mean time to first token\"", "}");
     return store_.InsertSpeed(row).status();
@@ -314,14 +314,14 @@ Status Runner::WriteSpeed(int64_t run_id, double elapsed_s) {
   SIGMA_RETURN_IF_ERROR(insert("prefill", prefill, true));
   SIGMA_RETURN_IF_ERROR(insert("decode", decode, true));
   SIGMA_RETURN_IF_ERROR(insert("ttft", ttft, false));
-  if (elapsed_s > 0) {
+  if (elapsed_s > 0 && prompt_tokens + new_tokens > 0) {  // a replay backend counts no tokens
     store::SpeedRow row;
     row.run_id = run_id;
     row.phase = "end_to_end";
     row.context_length = mean_context;
     row.repetitions = 1;
     row.tokens_per_s_mean = (prompt_tokens + new_tokens) / elapsed_s;
-    row.device = "cpu";
+    row.device = options_.device;
     row.config_json = StrCat("{\"peak_rss_mb\":", peak_mb, ",\"elapsed_s\":", elapsed_s,
                              ",\"samples\":", records.size(), ",\"tokens\":", prompt_tokens + new_tokens, "}");
     SIGMA_RETURN_IF_ERROR(store_.InsertSpeed(row).status());

@@ -1,11 +1,13 @@
 // The AIMICIUS tasks behind tasks::EvalTask: requests, scoring of ground-truth responses,
 // backend errors as sample errors, and aggregation that skips unmeasured metrics.
+#include <cmath>
 #include <string>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "aimicius/eval_tasks.h"
+#include "aimicius/nl2kql/nl2kql.h"
 
 namespace sigma::aimicius {
 namespace {
@@ -42,6 +44,22 @@ TEST(EvalTasks, Nl2KqlEndToEnd) {
     EXPECT_EQ(a.n, 3) << a.metric;  // the failed sample is not averaged in
     if (a.metric == "syntax_accuracy") EXPECT_EQ(a.value, 0);
   }
+
+  // Scores are reported 0-100 as in the paper: 2 of 4 right gives 50 (per-sample values stay 0/1).
+  auto records = LoadNl2KqlRecords(SIGMA_SOURCE_DIR "/aimicius/data/nl2kql/sample.jsonl");
+  ASSERT_TRUE(records.ok()) << records.status().ToString();
+  auto right = t.Score(0, Texts({(*records)[0].gt_kql}));
+  ASSERT_TRUE(right.ok());
+  EXPECT_EQ(right->metrics.at("syntax_accuracy"), 1);
+  std::vector<tasks::SampleScore> half = {*right, *right, samples[0], samples[1]};
+  bool seen = false;
+  for (const tasks::Aggregate& a : t.AggregateScores(half)) {
+    if (a.metric != "syntax_accuracy") continue;
+    seen = true;
+    EXPECT_DOUBLE_EQ(a.value, 50);
+    EXPECT_NEAR(a.stderr_value, 100 * std::sqrt(0.25 / 3), 1e-9);  // sample std / sqrt(n)
+  }
+  EXPECT_TRUE(seen);
 }
 
 TEST(EvalTasks, InfrawiseTwoRequests) {
