@@ -32,6 +32,7 @@ struct RunOptions {
   int64_t batch = 8;         // documents handed to the backend at once
   int64_t resume_run = 0;    // > 0: continue this run
   std::string extra_config;  // JSON object merged into the canonical config (CLI settings)
+  std::string device = "cpu";  // the `device` of the run's speed rows ("cpu" or "cuda")
 };
 
 struct TaskSummary {
