@@ -1,0 +1,89 @@
+// A model against recorded GPT-4 outputs, as a user does it: both output files are scored by
+// `sigma-eval run --model replay:FILE` on the same AIMICIUS scorers, then `sigma-eval compare`
+// prints the side-by-side table (per task and metric: GPT-4, model, delta, per-sample agreement).
+// The "GPT-4" file holds the NL2KQL ground truths; the "model" file gets half of them wrong.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "aimicius/nl2kql/nl2kql.h"
+#include "engine/base/json.h"
+#include "tests/e2e/cli_util.h"
+
+namespace sigma {
+namespace {
+
+using testing_util::RunSigmaEval;
+
+std::string ReplayLine(const std::string& doc_id, const std::string& output) {
+  std::string line = "{\"task\":\"nl2kql\",\"doc_id\":";
+  AppendJsonString(doc_id, &line);
+  line += ",\"output\":";
+  AppendJsonString(output, &line);
+  return line + "}\n";
+}
+
+// The Markdown table row of `metric` (the line starting "| nl2kql | metric |").
+std::string Row(const std::string& markdown, const std::string& metric) {
+  std::istringstream in(markdown);
+  const std::string prefix = "| nl2kql | " + metric + " |";
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(prefix, 0) == 0) return line;
+  }
+  return "";
+}
+
+TEST(Gpt4CompareTest, SideBySideTableWithAgreement) {
+  auto records = aimicius::LoadNl2KqlRecords(SIGMA_SOURCE_DIR "/aimicius/data/nl2kql/sample.jsonl");
+  ASSERT_TRUE(records.ok()) << records.status().ToString();
+  ASSERT_GE(records->size(), 8u);
+  const std::string dir = testing_util::MakeTempDir("gpt4");
+  {
+    std::ofstream gpt4(dir + "/gpt4.jsonl"), model(dir + "/model.jsonl");
+    for (size_t i = 0; i < 8; ++i) {
+      const aimicius::Nl2KqlRecord& r = (*records)[i];
+      gpt4 << ReplayLine(r.id, "```kql\n" + r.gt_kql + "\n```");
+      // The model: right on the even documents, prose on the odd ones (not a query).
+      model << ReplayLine(r.id, i % 2 == 0 ? r.gt_kql : "Sorry, I cannot write that query.");
+    }
+  }
+  const std::string db = dir + "/results.db";
+  auto gpt4 = RunSigmaEval("run --model replay:" + dir + "/gpt4.jsonl --tasks nl2kql --limit 8 --db " + db);
+  ASSERT_EQ(gpt4.exit_code, 0) << gpt4.err;
+  auto model = RunSigmaEval("run --model replay:" + dir + "/model.jsonl --tasks nl2kql --limit 8 --db " + db);
+  ASSERT_EQ(model.exit_code, 0) << model.err;
+
+  // Run summaries report AIMICIUS scores on the paper's 0-100 scale.
+  EXPECT_NE(gpt4.out.find("syntax_accuracy"), std::string::npos) << gpt4.out;
+  EXPECT_NE(gpt4.out.find("100.0000"), std::string::npos) << gpt4.out;
+  EXPECT_NE(model.out.find("50.0000"), std::string::npos) << model.out;
+
+  auto table = RunSigmaEval("compare 1 2 --db " + db);
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("| task | metric | n | base | candidate | Δ | agree |"), std::string::npos)
+      << table.out;
+  // GPT-4 (base) 1.0, model 0.5, 4 of 8 documents scored alike, 4 broken.
+  const std::string syntax = Row(table.out, "syntax\\_accuracy");
+  EXPECT_EQ(syntax.rfind("| nl2kql | syntax\\_accuracy | 8 | 1.0000 | 0.5000 | -0.5000 | 50.0% |", 0), 0u)
+      << table.out;
+  EXPECT_NE(syntax.find("McNemar exact (b=4, c=0)"), std::string::npos) << syntax;
+  EXPECT_NE(Row(table.out, "table\\_score").find("| 50.0% |"), std::string::npos) << table.out;
+  // Replayed outputs carry no timing, so there is no speed comparison to print.
+  EXPECT_EQ(table.out.find("end_to_end"), std::string::npos) << table.out;
+
+  // A regression gate in CI: the model is worse than GPT-4 by more than 0.1 on syntax accuracy.
+  auto gate = RunSigmaEval("compare 1 2 --db " + db + " --fail-on 'nl2kql/syntax_accuracy:-0.1'");
+  EXPECT_EQ(gate.exit_code, 1) << gate.out << gate.err;
+
+  auto json = RunSigmaEval("compare 1 2 --db " + db + " --format json");
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_NE(json.out.find("\"metric\":\"syntax_accuracy\",\"shared\":8"), std::string::npos) << json.out;
+  EXPECT_NE(json.out.find("\"agree\":4"), std::string::npos) << json.out;
+  testing_util::RemoveTree(dir);
+}
+
+}  // namespace
+}  // namespace sigma
