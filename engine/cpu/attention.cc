@@ -22,8 +22,11 @@ constexpr int64_t kChunk = 512;
 constexpr int64_t kPrefetchRows = 64;
 
 const AttentionKernels& KernelsFor(int head_dim) {
-  if (ActiveCpuIsa() == CpuIsa::kAvx512Bf16) {
+  const CpuIsa isa = ActiveCpuIsa();
+  if (isa == CpuIsa::kAvx512Bf16) {
     if (const AttentionKernels* k = internal::Avx512AttentionKernels(head_dim)) return *k;
+  } else if (isa == CpuIsa::kAvx2) {
+    if (const AttentionKernels* k = internal::Avx2AttentionKernels(head_dim)) return *k;
   }
   return internal::GenericAttentionKernels();
 }

@@ -33,6 +33,10 @@ const AttentionKernels& GenericAttentionKernels();
 // AVX-512 kernels for this head_dim, or null where they have no instance (attention_avx512.cc).
 const AttentionKernels* Avx512AttentionKernels(int hd);
 
+// AVX2 + FMA + F16C kernels for this head_dim, or null where they have no instance
+// (attention_avx2.cc).
+const AttentionKernels* Avx2AttentionKernels(int hd);
+
 // Top-k of scores s[0 .. n) by (score, position), larger first, so ties keep the later (more
 // recent) position. Writes the chosen positions in ascending order into idx (resized to k) and
 // their softmax weights renormalised to sum 1 into w. Requires 0 < k < n.

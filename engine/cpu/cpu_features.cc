@@ -1,3 +1,4 @@
+// Run-time choice of the CPU kernel family: CPU feature checks and the cap (cpu_features.h).
 #include "engine/cpu/cpu_features.h"
 
 #include <atomic>
@@ -7,14 +8,21 @@
 namespace sigma {
 namespace {
 
-bool EnvForcesGeneric() {
-  const char* value = std::getenv("SIGMA_FORCE_GENERIC");
-  return value != nullptr && value[0] != '\0' && std::strcmp(value, "0") != 0;
+// The cap from the environment: SIGMA_FORCE_GENERIC (set and not "0") wins, then SIGMA_CPU_ISA.
+CpuIsa EnvCap() {
+  const char* force = std::getenv("SIGMA_FORCE_GENERIC");
+  if (force != nullptr && force[0] != '\0' && std::strcmp(force, "0") != 0) return CpuIsa::kGeneric;
+  const char* isa = std::getenv("SIGMA_CPU_ISA");
+  if (isa != nullptr) {
+    if (std::strcmp(isa, "generic") == 0) return CpuIsa::kGeneric;
+    if (std::strcmp(isa, "avx2") == 0) return CpuIsa::kAvx2;
+  }
+  return CpuIsa::kAvx512Bf16;
 }
 
-std::atomic<bool>& ForceFlag() {
-  static std::atomic<bool> force{EnvForcesGeneric()};
-  return force;
+std::atomic<CpuIsa>& Cap() {
+  static std::atomic<CpuIsa> cap{EnvCap()};
+  return cap;
 }
 
 }  // namespace
@@ -35,13 +43,39 @@ bool CpuSupportsAvx512Bf16() {
 #endif
 }
 
-CpuIsa ActiveCpuIsa() {
-  if (ForceFlag().load(std::memory_order_relaxed) || !CpuSupportsAvx512Bf16()) {
-    return CpuIsa::kGeneric;
-  }
-  return CpuIsa::kAvx512Bf16;
+bool CpuSupportsAvx2() {
+#if defined(__x86_64__) && defined(__GNUC__)
+  static const bool supported = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+           __builtin_cpu_supports("f16c");
+  }();
+  return supported;
+#else
+  return false;
+#endif
 }
 
-void ForceGenericKernels(bool force) { ForceFlag().store(force, std::memory_order_relaxed); }
+bool CpuSupports(CpuIsa isa) {
+  switch (isa) {
+    case CpuIsa::kAvx512Bf16: return CpuSupportsAvx512Bf16();
+    case CpuIsa::kAvx2: return CpuSupportsAvx2();
+    case CpuIsa::kGeneric: return true;
+  }
+  return false;
+}
+
+CpuIsa ActiveCpuIsa() {
+  const CpuIsa cap = Cap().load(std::memory_order_relaxed);
+  if (cap >= CpuIsa::kAvx512Bf16 && CpuSupportsAvx512Bf16()) return CpuIsa::kAvx512Bf16;
+  if (cap >= CpuIsa::kAvx2 && CpuSupportsAvx2()) return CpuIsa::kAvx2;
+  return CpuIsa::kGeneric;
+}
+
+void LimitCpuIsa(CpuIsa max) { Cap().store(max, std::memory_order_relaxed); }
+
+void ForceGenericKernels(bool force) {
+  LimitCpuIsa(force ? CpuIsa::kGeneric : CpuIsa::kAvx512Bf16);
+}
 
 }  // namespace sigma

@@ -1,24 +1,38 @@
 // Run-time choice of the CPU kernel family (DESIGN.md §4).
 //
-// The AVX-512 kernels (files *_avx512.cc) run where the CPU reports AVX-512 F/BW/VL/DQ, BF16 and VNNI
-// (every AVX512_BF16 CPU has VNNI);
-// everything else uses the portable C++ kernels. SIGMA_FORCE_GENERIC=1 in the environment, or
-// ForceGenericKernels(true), selects the portable kernels everywhere (tests cover both paths).
+// Three families, best first:
+//  - kAvx512Bf16 (files *_avx512.cc): where the CPU reports AVX-512 F/BW/VL/DQ, BF16 and VNNI
+//    (every AVX512_BF16 CPU has VNNI);
+//  - kAvx2 (files *_avx2.cc): where the CPU reports AVX2, FMA and F16C (e.g. Zen 2/3, Haswell+);
+//  - kGeneric: the portable C++ kernels, everywhere else.
+// SIGMA_FORCE_GENERIC=1 in the environment, or ForceGenericKernels(true), selects the portable
+// kernels everywhere; SIGMA_CPU_ISA=generic|avx2|avx512 (or LimitCpuIsa) caps the family, e.g. to
+// run the AVX2 kernels on an AVX-512 machine (tests cover every family the CPU supports).
 // Thread safety: the choice is one atomic; change it only while no kernel is running.
 #ifndef SIGMA_ENGINE_CPU_CPU_FEATURES_H_
 #define SIGMA_ENGINE_CPU_CPU_FEATURES_H_
 
 namespace sigma {
 
-enum class CpuIsa { kGeneric, kAvx512Bf16 };
+// Ordered: a larger value is a better family.
+enum class CpuIsa { kGeneric, kAvx2, kAvx512Bf16 };
 
 // True where the CPU can run the *_avx512.cc kernels.
 bool CpuSupportsAvx512Bf16();
 
-// The family the kernels dispatch to now.
+// True where the CPU can run the *_avx2.cc kernels (AVX2 + FMA + F16C).
+bool CpuSupportsAvx2();
+
+// True where the CPU can run `isa`'s kernels (kGeneric: always).
+bool CpuSupports(CpuIsa isa);
+
+// The family the kernels dispatch to now: the best supported one not above the cap.
 CpuIsa ActiveCpuIsa();
 
-// force = true: portable kernels even on AVX-512 CPUs; false: back to the best supported.
+// Caps the family at `max` (kAvx512Bf16: no cap, the best supported).
+void LimitCpuIsa(CpuIsa max);
+
+// force = true: LimitCpuIsa(kGeneric); false: LimitCpuIsa(kAvx512Bf16).
 void ForceGenericKernels(bool force);
 
 }  // namespace sigma

@@ -1,3 +1,5 @@
+// MatMul (matmul.h): run-time dispatch to the AVX-512, AVX2 or portable row kernels, and the
+// portable row kernel itself.
 #include "engine/cpu/matmul.h"
 
 #include <algorithm>
@@ -76,25 +78,45 @@ void MatMul(const TensorView& w, const float* x, int64_t batch, const float* bia
   args.bias = bias;
   args.y = y;
 
-  const bool avx512 = ActiveCpuIsa() == CpuIsa::kAvx512Bf16 &&
-                      internal::MatMulAvx512Supports(w.dtype, args.in);
-  const bool int16 = avx512 && internal::MatMulInt16Supports(w.dtype, args.in, batch);
+  // Kernel family: AVX-512, else AVX2, else portable; within a SIMD family the int16-activation
+  // kernels take Q4_0 / Q4_1 / Q8_0 at batch <= 8.
+  using RowsFn = void (*)(const internal::MatMulArgs&, int64_t, int64_t);
+  RowsFn rows = internal::MatMulRowsGeneric;
+  void (*prepare)(DType, const float*, int64_t, int64_t, float*) = nullptr;
+  void (*quantize)(const float*, int64_t, int64_t, int16_t*, float*, float*) = nullptr;
+  const CpuIsa isa = ActiveCpuIsa();
+  if (isa == CpuIsa::kAvx512Bf16 && internal::MatMulAvx512Supports(w.dtype, args.in)) {
+    if (internal::MatMulInt16Supports(w.dtype, args.in, batch)) {
+      rows = internal::MatMulRowsInt16;
+      quantize = internal::MatMulQuantizeXInt16;
+    } else {
+      rows = internal::MatMulRowsAvx512;
+      prepare = internal::MatMulPrepareXAvx512;
+    }
+  } else if (isa == CpuIsa::kAvx2 && internal::MatMulAvx2Supports(w.dtype, args.in)) {
+    if (internal::MatMulInt16Avx2Supports(w.dtype, args.in, batch)) {
+      rows = internal::MatMulRowsInt16Avx2;
+      quantize = internal::MatMulQuantizeXInt16Avx2;
+    } else {
+      rows = internal::MatMulRowsAvx2;
+      prepare = internal::MatMulPrepareXAvx2;
+    }
+  }
   // Per-thread scratch, reused across calls (a decode step makes ~200 of them).
   thread_local std::vector<float> prepared;
   thread_local std::vector<int16_t> xq;
   thread_local std::vector<float> xq_scale_sum;
-  if (int16) {
+  if (quantize != nullptr) {
     const int64_t blocks = batch * args.in / 32;
     xq.resize(static_cast<size_t>(batch * args.in));
     xq_scale_sum.resize(static_cast<size_t>(2 * blocks));
-    internal::MatMulQuantizeXInt16(x, batch, args.in, xq.data(), xq_scale_sum.data(),
-                                  xq_scale_sum.data() + blocks);
+    quantize(x, batch, args.in, xq.data(), xq_scale_sum.data(), xq_scale_sum.data() + blocks);
     args.xq = xq.data();
     args.xq_scale = xq_scale_sum.data();
     args.xq_sum = xq_scale_sum.data() + blocks;
-  } else if (avx512) {
+  } else if (prepare != nullptr) {
     prepared.resize(static_cast<size_t>(batch * args.in));
-    internal::MatMulPrepareXAvx512(w.dtype, x, batch, args.in, prepared.data());
+    prepare(w.dtype, x, batch, args.in, prepared.data());
     args.x_prepared = prepared.data();
   }
   // Row chunks: multiples of 16 rows, about 8 chunks per worker so uneven progress balances.
@@ -104,13 +126,7 @@ void MatMul(const TensorView& w, const float* x, int64_t batch, const float* bia
   pool.ParallelFor(tasks, [&](int64_t task, int) {
     const int64_t begin = task * rows_per_task;
     const int64_t end = std::min(args.out, begin + rows_per_task);
-    if (int16) {
-      internal::MatMulRowsInt16(args, begin, end);
-    } else if (avx512) {
-      internal::MatMulRowsAvx512(args, begin, end);
-    } else {
-      internal::MatMulRowsGeneric(args, begin, end);
-    }
+    rows(args, begin, end);
   });
 }
 
@@ -124,7 +140,12 @@ void DequantizeRow(const TensorView& w, int64_t row, float* out) {
 }
 
 const char* MatMulIsa() {
-  return ActiveCpuIsa() == CpuIsa::kAvx512Bf16 ? "avx512_bf16" : "generic";
+  switch (ActiveCpuIsa()) {
+    case CpuIsa::kAvx512Bf16: return "avx512_bf16";
+    case CpuIsa::kAvx2: return "avx2";
+    case CpuIsa::kGeneric: break;
+  }
+  return "generic";
 }
 
 }  // namespace sigma

@@ -17,8 +17,8 @@ struct MatMulArgs {
   DType dtype = DType::kF32;
   int64_t in = 0;              // elements per weight row
   int64_t row_bytes = 0;
-  const float* x = nullptr;    // [batch][in] (for AVX-512 bf16: see x_prepared)
-  const float* x_prepared = nullptr;  // [batch][in] as PrepareX wrote it (AVX-512 only)
+  const float* x = nullptr;    // [batch][in] (for AVX-512 / AVX2 bf16: see x_prepared)
+  const float* x_prepared = nullptr;  // [batch][in] as PrepareX wrote it (AVX-512 / AVX2 only)
   int64_t batch = 0;
   const float* bias = nullptr;  // [out] or null
   float* y = nullptr;           // [batch][out]
@@ -46,6 +46,19 @@ bool MatMulInt16Supports(DType dtype, int64_t in, int64_t batch);
 void MatMulQuantizeXInt16(const float* x, int64_t batch, int64_t in, int16_t* xq, float* scale,
                           float* sum);
 void MatMulRowsInt16(const MatMulArgs& args, int64_t row_begin, int64_t row_end);
+
+// AVX2 + FMA + F16C kernels, the same interface as the AVX-512 ones: float-activation kernels for
+// f32 / f16 / bf16 / Q8_0 / Q4_0 / Q4_1 (matmul_avx2.cc; bf16 pairs with activations split
+// even/odd per 16 elements), and int16-activation kernels for Q4_0 / Q4_1 / Q8_0 at batch <=
+// kMatMulInt16MaxBatch (matmul_int16_avx2.cc; same xq / xq_scale / xq_sum layout as
+// MatMulQuantizeXInt16).
+bool MatMulAvx2Supports(DType dtype, int64_t in);
+void MatMulPrepareXAvx2(DType dtype, const float* x, int64_t batch, int64_t in, float* prepared);
+void MatMulRowsAvx2(const MatMulArgs& args, int64_t row_begin, int64_t row_end);
+bool MatMulInt16Avx2Supports(DType dtype, int64_t in, int64_t batch);
+void MatMulQuantizeXInt16Avx2(const float* x, int64_t batch, int64_t in, int16_t* xq, float* scale,
+                              float* sum);
+void MatMulRowsInt16Avx2(const MatMulArgs& args, int64_t row_begin, int64_t row_end);
 
 }  // namespace sigma::internal
 

@@ -17,6 +17,7 @@ namespace {
 
 using testing_util::Encode;
 using testing_util::Encoded;
+using testing_util::AllPaths;
 using testing_util::KernelPathTest;
 using testing_util::PathName;
 using testing_util::RandomFloats;
@@ -193,7 +194,7 @@ TEST_P(DecodeTest, BatchEqualsOneSequenceAtATime) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Paths, DecodeTest, ::testing::Bool(), PathName);
+INSTANTIATE_TEST_SUITE_P(Paths, DecodeTest, AllPaths(), PathName);
 
 class PrefillTest : public KernelPathTest {};
 
@@ -239,7 +240,7 @@ TEST_P(PrefillTest, EachRowEqualsDecodeBitForBit) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Paths, PrefillTest, ::testing::Bool(), PathName);
+INSTANTIATE_TEST_SUITE_P(Paths, PrefillTest, AllPaths(), PathName);
 
 }  // namespace
 }  // namespace sigma

@@ -1,5 +1,5 @@
 // Helpers shared by the CPU kernel tests: random data, dtype encoding, and a fixture that runs a
-// test once per kernel family (portable and, where the CPU has it, AVX-512).
+// test once per kernel family (portable and, where the CPU has them, AVX2 and AVX-512).
 #ifndef SIGMA_TESTS_ENGINE_CPU_CPU_TEST_UTIL_H_
 #define SIGMA_TESTS_ENGINE_CPU_CPU_TEST_UTIL_H_
 
@@ -48,18 +48,29 @@ inline Encoded Encode(const std::vector<float>& x, DType dtype) {
   return e;
 }
 
-// Parameter: true = force the portable kernels.
-class KernelPathTest : public ::testing::TestWithParam<bool> {
+// Parameter: the kernel family to run (capped with LimitCpuIsa); skips where the CPU lacks it.
+class KernelPathTest : public ::testing::TestWithParam<CpuIsa> {
  protected:
   void SetUp() override {
-    if (!GetParam() && !CpuSupportsAvx512Bf16()) GTEST_SKIP() << "no AVX-512 BF16 on this CPU";
-    ForceGenericKernels(GetParam());
+    if (!CpuSupports(GetParam())) GTEST_SKIP() << "the CPU lacks this kernel family";
+    LimitCpuIsa(GetParam());
+    ASSERT_EQ(ActiveCpuIsa(), GetParam());
   }
   void TearDown() override { ForceGenericKernels(false); }
 };
 
-inline std::string PathName(const ::testing::TestParamInfo<bool>& info) {
-  return info.param ? "Generic" : "Avx512";
+// Every kernel family, for INSTANTIATE_TEST_SUITE_P(Paths, Suite, AllPaths(), PathName).
+inline auto AllPaths() {
+  return ::testing::Values(CpuIsa::kGeneric, CpuIsa::kAvx2, CpuIsa::kAvx512Bf16);
+}
+
+inline std::string PathName(const ::testing::TestParamInfo<CpuIsa>& info) {
+  switch (info.param) {
+    case CpuIsa::kGeneric: return "Generic";
+    case CpuIsa::kAvx2: return "Avx2";
+    case CpuIsa::kAvx512Bf16: return "Avx512";
+  }
+  return "Unknown";
 }
 
 }  // namespace sigma::testing_util

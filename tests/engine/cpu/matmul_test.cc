@@ -20,6 +20,7 @@ namespace {
 
 using testing_util::Encode;
 using testing_util::Encoded;
+using testing_util::AllPaths;
 using testing_util::KernelPathTest;
 using testing_util::PathName;
 using testing_util::RandomFloats;
@@ -121,7 +122,7 @@ TEST_P(MatMulPlainTest, BatchRowsEqualSingleRows) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Paths, MatMulPlainTest, ::testing::Bool(), PathName);
+INSTANTIATE_TEST_SUITE_P(Paths, MatMulPlainTest, AllPaths(), PathName);
 
 // ---- GGUF block types: a decoder written per element from the format description. ----
 
@@ -265,14 +266,14 @@ TEST(DequantizeRowTest, MatchesGgufPythonPackage) {
 
 class MatMulQuantTest : public KernelPathTest {};
 
-// The AVX-512 path runs Q4_0 / Q4_1 / Q8_0 at batch <= 8 on int16-quantized activations (blocks
-// of 32, scale amax / 32767, round to nearest): besides f32 rounding, each product may be off by
-// |w_i| * amax(block) / 65534. This is that bound summed over a row.
+// The AVX-512 and AVX2 paths run Q4_0 / Q4_1 / Q8_0 at batch <= 8 on int16-quantized activations
+// (blocks of 32, scale amax / 32767, round to nearest): besides f32 rounding, each product may be
+// off by |w_i| * amax(block) / 65534. This is that bound summed over a row.
 std::vector<double> Int16ActivationBound(DType t, const std::vector<float>& w,
                                          const std::vector<float>& x, int64_t out, int64_t in,
                                          int64_t batch) {
   std::vector<double> bound(batch * out, 0.0);
-  const bool int16_path = ActiveCpuIsa() == CpuIsa::kAvx512Bf16 && batch <= 8 &&
+  const bool int16_path = ActiveCpuIsa() != CpuIsa::kGeneric && batch <= 8 &&
                           (t == DType::kQ8_0 || t == DType::kQ4_0 || t == DType::kQ4_1);
   if (!int16_path) return bound;
   for (int64_t b = 0; b < batch; ++b) {
@@ -319,13 +320,17 @@ TEST_P(MatMulQuantTest, MatchesReferenceOnDequantizedWeights) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Paths, MatMulQuantTest, ::testing::Bool(), PathName);
+INSTANTIATE_TEST_SUITE_P(Paths, MatMulQuantTest, AllPaths(), PathName);
 
 TEST(MatMulIsaTest, NamesTheDispatchedFamily) {
   ForceGenericKernels(true);
   EXPECT_STREQ(MatMulIsa(), "generic");
+  LimitCpuIsa(CpuIsa::kAvx2);
+  EXPECT_STREQ(MatMulIsa(), CpuSupportsAvx2() ? "avx2" : "generic");
   ForceGenericKernels(false);
-  EXPECT_STREQ(MatMulIsa(), CpuSupportsAvx512Bf16() ? "avx512_bf16" : "generic");
+  EXPECT_STREQ(MatMulIsa(), CpuSupportsAvx512Bf16() ? "avx512_bf16"
+                            : CpuSupportsAvx2()     ? "avx2"
+                                                    : "generic");
 }
 
 }  // namespace

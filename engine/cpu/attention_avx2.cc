@@ -1,0 +1,407 @@
+// AVX2 + FMA + F16C attention inner loops (see attention_internal.h). Compiled with
+// -mavx2 -mfma -mf16c; only called where CpuSupportsAvx2() (and the AVX-512 family is not active).
+// Instances exist for head_dim 32, 64, 128 and 256.
+//
+// Same scheme as attention_avx512.cc, sized for 16 ymm registers. bf16 rows are widened exactly
+// by shifting: a load of 16 bf16 holds pairs; `<< 16` yields the even elements and
+// `& 0xffff0000` the odd ones. Scores pair them with a query split the same way; V accumulators
+// stay split and are interleaved back once per call.
+//
+// Scores: a block of kH query heads x kR K rows (8 or 12 ymm accumulators); each K row is widened
+// once per block in registers and the accumulators are reduced by a fixed shuffle tree (every dot
+// product takes the same additions whichever slot it used, so equal rows give equal scores).
+// V: one pass over the rows per column block of the head (kCols elements x up to 4 query heads in
+// registers); the rows were prefetched into L2 by attention.cc while the scores ran.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "engine/base/check.h"
+#include "engine/cpu/attention_internal.h"
+
+namespace sigma::internal {
+namespace {
+
+inline __m256i HiMask() { return _mm256_set1_epi32(static_cast<int>(0xffff0000u)); }
+
+// Cache rows a score or V pass prefetches ahead of the row it reads (as attention_avx512.cc).
+constexpr int64_t kPrefetchAhead = 64;
+
+// Query in the order WidenSixteen yields rows: bf16 splits each 16 elements into even then odd.
+template <int kHd, DType kType>
+void PrepareQuery(const float* q, int g, float* out) {
+  for (int h = 0; h < g; ++h) {
+    const float* src = q + static_cast<int64_t>(h) * kHd;
+    float* dst = out + static_cast<int64_t>(h) * kHd;
+    for (int c = 0; c < kHd; c += 16) {
+      for (int i = 0; i < 8; ++i) {
+        dst[c + i] = kType == DType::kBF16 ? src[c + 2 * i] : src[c + i];
+        dst[c + 8 + i] = kType == DType::kBF16 ? src[c + 2 * i + 1] : src[c + 8 + i];
+      }
+    }
+  }
+}
+
+// Elements [16c, 16c + 16) of a cache row as two f32 vectors in the prepared-query order.
+template <DType kType>
+inline void WidenSixteen(const void* row, int c, __m256& first, __m256& second) {
+  if constexpr (kType == DType::kF32) {
+    const float* p = static_cast<const float*>(row) + 16 * c;
+    first = _mm256_loadu_ps(p);
+    second = _mm256_loadu_ps(p + 8);
+  } else if constexpr (kType == DType::kBF16) {
+    const auto* p = static_cast<const uint16_t*>(row) + 16 * c;
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+    first = _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
+    second = _mm256_castsi256_ps(_mm256_and_si256(v, HiMask()));
+  } else {
+    const auto* p = static_cast<const uint16_t*>(row) + 16 * c;
+    first = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    second = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 8)));
+  }
+}
+
+// Horizontal sums of 8 vectors: returns [s0, s2, s4, s6, s1, s3, s5, s7]; each sum is
+// ((x0 + x4) + (x2 + x6)) + ((x1 + x5) + (x3 + x7)) of its input, whatever the slot.
+inline __m256 ReduceEight(const __m256* a) {
+  __m256 s[4];
+  for (int i = 0; i < 4; ++i) {
+    s[i] = _mm256_add_ps(_mm256_permute2f128_ps(a[2 * i], a[2 * i + 1], 0x20),
+                         _mm256_permute2f128_ps(a[2 * i], a[2 * i + 1], 0x31));
+  }
+  const __m256 t0 = _mm256_add_ps(_mm256_unpacklo_ps(s[0], s[1]), _mm256_unpackhi_ps(s[0], s[1]));
+  const __m256 t1 = _mm256_add_ps(_mm256_unpacklo_ps(s[2], s[3]), _mm256_unpackhi_ps(s[2], s[3]));
+  return _mm256_add_ps(_mm256_shuffle_ps(t0, t1, _MM_SHUFFLE(1, 0, 1, 0)),
+                       _mm256_shuffle_ps(t0, t1, _MM_SHUFFLE(3, 2, 3, 2)));
+}
+
+// Input slot of ReduceEight whose sum lands at output position p.
+constexpr int kSlotForPosition[8] = {0, 2, 4, 6, 1, 3, 5, 7};
+
+// Horizontal sums of 4 vectors in order [s0, s1, s2, s3], with the same tree as ReduceEight.
+inline __m128 ReduceFour(const __m256* a) {
+  __m256 slots[8];
+  for (int i = 0; i < 4; ++i) {
+    slots[kSlotForPosition[i]] = a[i];
+    slots[kSlotForPosition[4 + i]] = _mm256_setzero_ps();
+  }
+  return _mm256_castps256_ps128(ReduceEight(slots));
+}
+
+// Scores of kH query heads (prepared, [kH][kHd]) against kR rows (rows[r], widened in registers).
+// kH * kR a multiple of 8: accumulators reduced eight at a time, (head, row) head-major; else
+// kR == 4: four at a time per head.
+template <int kHd, DType kType, int kH, int kR>
+inline void BlockScores(const float* q, const void* const* rows, float scale, float* out,
+                        int64_t stride, int valid_rows) {
+  static_assert((kH * kR) % 8 == 0 || kR == 4);
+  __m256 acc[kH * kR];
+#pragma GCC unroll 16
+  for (int i = 0; i < kH * kR; ++i) acc[i] = _mm256_setzero_ps();
+#pragma GCC unroll 2
+  for (int c = 0; c < kHd / 16; ++c) {
+#pragma GCC unroll 8
+    for (int r = 0; r < kR; ++r) {
+      __m256 k0, k1;
+      WidenSixteen<kType>(rows[r], c, k0, k1);
+#pragma GCC unroll 4
+      for (int h = 0; h < kH; ++h) {
+        const float* qh = q + h * kHd + 16 * c;
+        acc[h * kR + r] = _mm256_fmadd_ps(_mm256_loadu_ps(qh), k0, acc[h * kR + r]);
+        acc[h * kR + r] = _mm256_fmadd_ps(_mm256_loadu_ps(qh + 8), k1, acc[h * kR + r]);
+      }
+    }
+  }
+  const __m256 vscale = _mm256_set1_ps(scale);
+  if constexpr ((kH * kR) % 8 == 0) {
+    constexpr int kPerHead = kR < 8 ? kR : 8;
+#pragma GCC unroll 2
+    for (int group = 0; group < kH * kR / 8; ++group) {
+      __m256 slots[8];
+      for (int p = 0; p < 8; ++p) slots[kSlotForPosition[p]] = acc[group * 8 + p];
+      alignas(32) float sums[8];
+      _mm256_store_ps(sums, _mm256_mul_ps(ReduceEight(slots), vscale));
+      for (int p = 0; p < 8; p += kPerHead) {
+        const int flat = group * 8 + p;
+        const int h = flat / kR, r = flat % kR;
+        if (valid_rows == kR) {
+          std::memcpy(out + h * stride + r, sums + p, kPerHead * sizeof(float));
+        } else {
+          for (int i = 0; i < kPerHead && r + i < valid_rows; ++i) out[h * stride + r + i] = sums[p + i];
+        }
+      }
+    }
+  } else {
+    for (int h = 0; h < kH; ++h) {
+      alignas(16) float sums[4];
+      _mm_store_ps(sums, _mm_mul_ps(ReduceFour(acc + h * 4), _mm256_castps256_ps128(vscale)));
+      if (valid_rows == 4) {
+        std::memcpy(out + h * stride, sums, 4 * sizeof(float));
+      } else {
+        for (int i = 0; i < valid_rows; ++i) out[h * stride + i] = sums[i];
+      }
+    }
+  }
+}
+
+template <int kHd, DType kType, int kH, int kR>
+void ScoresBlocks(const float* q, int g, float scale, const void* k, int64_t n, float* scores,
+                  int64_t stride) {
+  constexpr int64_t kRowBytes = kHd * (kType == DType::kF32 ? 4 : 2);
+  alignas(64) static const uint8_t kZeroRow[kRowBytes] = {};
+  const auto* base = static_cast<const uint8_t*>(k);
+  for (int64_t j0 = 0; j0 < n; j0 += kR) {
+    const int valid = static_cast<int>(std::min<int64_t>(kR, n - j0));
+    // Reads past the chunk's end are harmless hints.
+    for (int64_t b = 0; b < kR * kRowBytes; b += 64) {
+      _mm_prefetch(reinterpret_cast<const char*>(base + (j0 + kPrefetchAhead) * kRowBytes + b),
+                   _MM_HINT_T0);
+    }
+    const void* rows[kR];
+    for (int r = 0; r < kR; ++r) rows[r] = r < valid ? base + (j0 + r) * kRowBytes : kZeroRow;
+    for (int h = 0; h < g; h += kH) {
+      BlockScores<kHd, kType, kH, kR>(q + h * kHd, rows, scale, scores + h * stride + j0, stride,
+                                      valid);
+    }
+  }
+}
+
+template <int kHd, DType kType>
+void ScoresT(const float* q, int g, int hd, float scale, const void* k, int64_t n, float* scores,
+             int64_t stride) {
+  thread_local std::vector<float> prepared;
+  prepared.resize(static_cast<size_t>(g) * kHd);
+  PrepareQuery<kHd, kType>(q, g, prepared.data());
+  const float* qp = prepared.data();
+  // Accumulators: 4 x 2, 2 x 4 and 1 x 8 use 8 ymm; 3 x 4 (SmolLM2's three query heads per K head)
+  // 12: each K row is widened once for all heads of the block.
+  if (g % 4 == 0) return ScoresBlocks<kHd, kType, 4, 2>(qp, g, scale, k, n, scores, stride);
+  if (g % 3 == 0) return ScoresBlocks<kHd, kType, 3, 4>(qp, g, scale, k, n, scores, stride);
+  if (g % 2 == 0) return ScoresBlocks<kHd, kType, 2, 4>(qp, g, scale, k, n, scores, stride);
+  ScoresBlocks<kHd, kType, 1, 8>(qp, g, scale, k, n, scores, stride);
+}
+
+// out[16] += the split accumulator pair (bf16: even, odd elements; else elements 0-7, 8-15).
+template <DType kType>
+inline void AddSixteen(__m256 first, __m256 second, float* out) {
+  __m256 a = first, b = second;
+  if constexpr (kType == DType::kBF16) {
+    const __m256 lo = _mm256_unpacklo_ps(first, second);  // e0 o0 e1 o1 | e4 o4 e5 o5
+    const __m256 hi = _mm256_unpackhi_ps(first, second);  // e2 o2 e3 o3 | e6 o6 e7 o7
+    a = _mm256_permute2f128_ps(lo, hi, 0x20);
+    b = _mm256_permute2f128_ps(lo, hi, 0x31);
+  }
+  _mm256_storeu_ps(out, _mm256_add_ps(_mm256_loadu_ps(out), a));
+  _mm256_storeu_ps(out + 8, _mm256_add_ps(_mm256_loadu_ps(out + 8), b));
+}
+
+// Columns [col, col + kCols) of out[h] += sum_j p[h][j] v[j] for kM heads.
+template <int kHd, DType kType, int kM, int kCols>
+void AccumulateColumns(const float* p, int64_t p_stride, const void* v, int64_t n, int col,
+                       float* out) {
+  constexpr int kS = kCols / 16;  // 16-element pieces per column block
+  constexpr int64_t kRowBytes = kHd * (kType == DType::kF32 ? 4 : 2);
+  constexpr int64_t kElem = kType == DType::kF32 ? 4 : 2;
+  __m256 acc[kM][2 * kS];
+  for (int h = 0; h < kM; ++h) {
+    for (int i = 0; i < 2 * kS; ++i) acc[h][i] = _mm256_setzero_ps();
+  }
+  const auto* base = static_cast<const uint8_t*>(v) + col * kElem;
+  for (int64_t j = 0; j < n; ++j) {
+    if (col == 0) {
+      for (int64_t b = 0; b < kRowBytes; b += 64) {
+        _mm_prefetch(static_cast<const char*>(v) + (j + kPrefetchAhead) * kRowBytes + b, _MM_HINT_T0);
+      }
+    }
+    __m256 row[2 * kS];
+#pragma GCC unroll 4
+    for (int s = 0; s < kS; ++s) WidenSixteen<kType>(base + j * kRowBytes, s, row[2 * s], row[2 * s + 1]);
+#pragma GCC unroll 4
+    for (int h = 0; h < kM; ++h) {
+      const __m256 w = _mm256_broadcast_ss(p + h * p_stride + j);
+#pragma GCC unroll 8
+      for (int i = 0; i < 2 * kS; ++i) acc[h][i] = _mm256_fmadd_ps(w, row[i], acc[h][i]);
+    }
+  }
+  for (int h = 0; h < kM; ++h) {
+    for (int s = 0; s < kS; ++s) {
+      AddSixteen<kType>(acc[h][2 * s], acc[h][2 * s + 1], out + h * kHd + col + 16 * s);
+    }
+  }
+}
+
+// kM heads over the whole head, kCols columns at a time (kM * kCols / 8 <= 8 accumulators).
+template <int kHd, DType kType, int kM>
+void AccumulateBlock(const float* p, int64_t p_stride, const void* v, int64_t n, float* out) {
+  constexpr int kCols = std::min(kHd, 64 / kM / 16 * 16 >= 16 ? 64 / kM / 16 * 16 : 16);
+  for (int col = 0; col < kHd; col += kCols) {
+    AccumulateColumns<kHd, kType, kM, kCols>(p, p_stride, v, n, col, out);
+  }
+}
+
+template <int kHd, DType kType>
+void AccumulateVT(const float* p, int64_t p_stride, int m, const void* v, int64_t n, float* out) {
+  for (int h = 0; h < m;) {
+    const int take = std::min(4, m - h);
+    const float* ph = p + h * p_stride;
+    float* oh = out + static_cast<int64_t>(h) * kHd;
+    switch (take) {
+      case 4: AccumulateBlock<kHd, kType, 4>(ph, p_stride, v, n, oh); break;
+      case 3: AccumulateBlock<kHd, kType, 3>(ph, p_stride, v, n, oh); break;
+      case 2: AccumulateBlock<kHd, kType, 2>(ph, p_stride, v, n, oh); break;
+      default: AccumulateBlock<kHd, kType, 1>(ph, p_stride, v, n, oh); break;
+    }
+    h += take;
+  }
+}
+
+// out[:] += sum_t w[t] v[idx[t]], 64 columns (8 accumulators) at a time.
+template <int kHd, DType kType>
+void GatherVT(const float* w, const int32_t* idx, int64_t n, const void* v, float* out) {
+  constexpr int kCols = std::min(kHd, 64);
+  constexpr int kS = kCols / 16;
+  constexpr int64_t kRowBytes = kHd * (kType == DType::kF32 ? 4 : 2);
+  constexpr int64_t kElem = kType == DType::kF32 ? 4 : 2;
+  for (int col = 0; col < kHd; col += kCols) {
+    __m256 acc[2 * kS];
+    for (int i = 0; i < 2 * kS; ++i) acc[i] = _mm256_setzero_ps();
+    const auto* base = static_cast<const uint8_t*>(v) + col * kElem;
+    for (int64_t t = 0; t < n; ++t) {
+      if (col == 0 && t + 4 < n) {
+        const char* ahead = static_cast<const char*>(v) + idx[t + 4] * kRowBytes;
+        for (int64_t b = 0; b < kRowBytes; b += 64) _mm_prefetch(ahead + b, _MM_HINT_T0);
+      }
+      const uint8_t* row = base + idx[t] * kRowBytes;
+      const __m256 weight = _mm256_broadcast_ss(w + t);
+#pragma GCC unroll 4
+      for (int s = 0; s < kS; ++s) {
+        __m256 a, b;
+        WidenSixteen<kType>(row, s, a, b);
+        acc[2 * s] = _mm256_fmadd_ps(weight, a, acc[2 * s]);
+        acc[2 * s + 1] = _mm256_fmadd_ps(weight, b, acc[2 * s + 1]);
+      }
+    }
+    for (int s = 0; s < kS; ++s) AddSixteen<kType>(acc[2 * s], acc[2 * s + 1], out + col + 16 * s);
+  }
+}
+
+// exp(x) for x <= 0: x = n ln2 + r, |r| <= ln2 / 2, degree-7 Taylor polynomial (relative error
+// about 5e-9 before rounding), scaled by 2^n as two normal powers of two (so results down to the
+// f32 denormals are kept, as _mm512_scalef_ps does in the AVX-512 family).
+inline __m256 ExpNonPositive(__m256 x) {
+  x = _mm256_max_ps(x, _mm256_set1_ps(-104.0f));
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693145751953125f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.428606765330187e-06f), r);
+  __m256 p = _mm256_set1_ps(1.0f / 5040);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+  // n in [-150, 0]: 2^n = 2^n1 * 2^n2 with n1 = n >> 1 and n2 = n - n1, both >= -75.
+  const __m256i ni = _mm256_cvtps_epi32(n);
+  const __m256i n1 = _mm256_srai_epi32(ni, 1);
+  const __m256i n2 = _mm256_sub_epi32(ni, n1);
+  const __m256i bias = _mm256_set1_epi32(127);
+  const __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, bias), 23));
+  const __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, bias), 23));
+  return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
+}
+
+inline float HorizontalSum(__m256 v) {
+  const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  const __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+  return _mm_cvtss_f32(_mm_add_ss(s2, _mm_movehdup_ps(s2)));
+}
+
+inline float HorizontalMax(__m256 v) {
+  const __m128 s4 = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  const __m128 s2 = _mm_max_ps(s4, _mm_movehl_ps(s4, s4));
+  return _mm_cvtss_f32(_mm_max_ss(s2, _mm_movehdup_ps(s2)));
+}
+
+// Lane mask for the first `count` (< 8) lanes.
+inline __m256i TailMask(int64_t count) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(count)),
+                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+float ExpSum(float* s, int64_t n, float max) {
+  const __m256 vmax = _mm256_set1_ps(max);
+  __m256 sum = _mm256_setzero_ps();
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8) {
+    const __m256 e = ExpNonPositive(_mm256_sub_ps(_mm256_loadu_ps(s + j), vmax));
+    _mm256_storeu_ps(s + j, e);
+    sum = _mm256_add_ps(sum, e);
+  }
+  if (j < n) {
+    const __m256i mask = TailMask(n - j);
+    const __m256 e = ExpNonPositive(_mm256_sub_ps(_mm256_maskload_ps(s + j, mask), vmax));
+    _mm256_maskstore_ps(s + j, mask, e);
+    sum = _mm256_add_ps(sum, _mm256_and_ps(e, _mm256_castsi256_ps(mask)));
+  }
+  return HorizontalSum(sum);
+}
+
+float Max(const float* s, int64_t n) {
+  __m256 m = _mm256_set1_ps(-INFINITY);
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8) m = _mm256_max_ps(m, _mm256_loadu_ps(s + j));
+  float tail = -INFINITY;
+  for (; j < n; ++j) tail = std::max(tail, s[j]);
+  return std::max(HorizontalMax(m), tail);
+}
+
+template <int kHd>
+struct Family {
+  static void Scores(const float* q, int g, int hd, float scale, const void* k, DType dtype,
+                     int64_t n, float* scores, int64_t stride) {
+    switch (dtype) {
+      case DType::kF32: return ScoresT<kHd, DType::kF32>(q, g, hd, scale, k, n, scores, stride);
+      case DType::kF16: return ScoresT<kHd, DType::kF16>(q, g, hd, scale, k, n, scores, stride);
+      case DType::kBF16: return ScoresT<kHd, DType::kBF16>(q, g, hd, scale, k, n, scores, stride);
+      default: SIGMA_CHECK(false, "attention: cache dtype ", DTypeName(dtype));
+    }
+  }
+  static void AccumulateV(const float* p, int64_t p_stride, int m, int hd, const void* v,
+                          DType dtype, int64_t n, float* out) {
+    switch (dtype) {
+      case DType::kF32: return AccumulateVT<kHd, DType::kF32>(p, p_stride, m, v, n, out);
+      case DType::kF16: return AccumulateVT<kHd, DType::kF16>(p, p_stride, m, v, n, out);
+      case DType::kBF16: return AccumulateVT<kHd, DType::kBF16>(p, p_stride, m, v, n, out);
+      default: SIGMA_CHECK(false, "attention: cache dtype ", DTypeName(dtype));
+    }
+  }
+  static void GatherV(const float* w, const int32_t* idx, int64_t n, int hd, const void* v,
+                      DType dtype, float* out) {
+    switch (dtype) {
+      case DType::kF32: return GatherVT<kHd, DType::kF32>(w, idx, n, v, out);
+      case DType::kF16: return GatherVT<kHd, DType::kF16>(w, idx, n, v, out);
+      case DType::kBF16: return GatherVT<kHd, DType::kBF16>(w, idx, n, v, out);
+      default: SIGMA_CHECK(false, "attention: cache dtype ", DTypeName(dtype));
+    }
+  }
+  static constexpr AttentionKernels kKernels{Scores, AccumulateV, GatherV, ExpSum, Max};
+};
+
+}  // namespace
+
+const AttentionKernels* Avx2AttentionKernels(int hd) {
+  switch (hd) {
+    case 32: return &Family<32>::kKernels;
+    case 64: return &Family<64>::kKernels;
+    case 128: return &Family<128>::kKernels;
+    case 256: return &Family<256>::kKernels;
+    default: return nullptr;
+  }
+}
+
+}  // namespace sigma::internal

@@ -1,0 +1,207 @@
+// AVX2 + FMA + F16C GEMV/GEMM row kernels (see matmul_internal.h) for f32, f16, bf16, Q8_0, Q4_0
+// and Q4_1 weights. Compiled with -mavx2 -mfma -mf16c; only called where CpuSupportsAvx2() (and
+// the AVX-512 family is not active). Q4_0 / Q4_1 / Q8_0 at batch <= 8 go to the int16-activation
+// kernels of matmul_int16_avx2.cc instead; these float kernels take them at larger batches.
+//
+// Same scheme as matmul_avx512.cc, sized for 16 ymm registers. Each weight row is consumed in
+// chunks of 16 elements; a Loader turns chunk c of a row into two f32 vectors. bf16 is widened by
+// shifting (exact): a 32-byte load holds pairs, `<< 16` gives the even elements and
+// `& 0xffff0000` the odd ones, so the activations are pre-split into even/odd halves per chunk
+// (kPermuted). Other types load in natural order. Accumulation is f32 FMA, R weight rows x NB
+// batch rows per pass so every activation load serves R rows; rows are prefetched a few tiles
+// ahead.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "engine/base/check.h"
+#include "engine/cpu/matmul_internal.h"
+#include "engine/cpu/quant_blocks.h"
+
+namespace sigma::internal {
+namespace {
+
+inline float HalfAt(const uint8_t* p) {
+  uint16_t h;
+  std::memcpy(&h, p, 2);
+  return _cvtsh_ss(h);
+}
+
+struct F32Loader {
+  static void Load(const uint8_t* row, int64_t c, __m256& lo, __m256& hi) {
+    const float* p = reinterpret_cast<const float*>(row) + 16 * c;
+    lo = _mm256_loadu_ps(p);
+    hi = _mm256_loadu_ps(p + 8);
+  }
+};
+
+struct F16Loader {
+  static void Load(const uint8_t* row, int64_t c, __m256& lo, __m256& hi) {
+    const uint8_t* p = row + 32 * c;
+    lo = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    hi = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16)));
+  }
+};
+
+struct Bf16Loader {
+  static void Load(const uint8_t* row, int64_t c, __m256& even, __m256& odd) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 32 * c));
+    even = _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
+    odd = _mm256_castsi256_ps(_mm256_and_si256(v, _mm256_set1_epi32(static_cast<int>(0xffff0000u))));
+  }
+};
+
+// Chunk c is half c % 2 of 32-element block c / 2.
+struct Q8_0Loader {
+  static void Load(const uint8_t* row, int64_t c, __m256& lo, __m256& hi) {
+    const uint8_t* b = row + 34 * (c / 2);
+    const __m256 d = _mm256_set1_ps(HalfAt(b));
+    const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 2 + 16 * (c % 2)));
+    lo = _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q)));
+    hi = _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_unpackhi_epi64(q, q))));
+  }
+};
+
+// Q4_0 / Q4_1 (kMin: with an f16 min instead of the -8 d bias). Half 0 of a block is the low
+// nibbles of its 16 quant bytes, half 1 the high nibbles.
+template <bool kMin>
+struct Q4Loader {
+  static void Load(const uint8_t* row, int64_t c, __m256& lo, __m256& hi) {
+    constexpr int64_t kBytes = kMin ? 20 : 18;
+    const uint8_t* b = row + kBytes * (c / 2);
+    const float d = HalfAt(b);
+    const float offset = kMin ? HalfAt(b + 2) : -8.0f * d;
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + kBytes - 16));
+    const __m128i q = _mm_and_si128(c % 2 == 0 ? v : _mm_srli_epi16(v, 4), _mm_set1_epi8(0x0f));
+    const __m256 vd = _mm256_set1_ps(d);
+    const __m256 vo = _mm256_set1_ps(offset);
+    lo = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(q)), vd, vo);
+    hi = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_unpackhi_epi64(q, q))), vd, vo);
+  }
+};
+
+// Scalar weight element i of a plain-typed row (tail columns past the last whole chunk).
+float PlainAt(DType dtype, const uint8_t* row, int64_t i) {
+  if (dtype == DType::kF32) return reinterpret_cast<const float*>(row)[i];
+  uint16_t bits;
+  std::memcpy(&bits, row + 2 * i, 2);
+  return dtype == DType::kF16 ? F16ToF32(bits) : Bf16ToF32(bits);
+}
+
+inline float HorizontalSum(__m256 v) {
+  const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  const __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+  return _mm_cvtss_f32(_mm_add_ss(s2, _mm_movehdup_ps(s2)));
+}
+
+// Row tiles the weights are prefetched ahead (the hardware prefetcher alone does not keep R
+// interleaved row streams in flight).
+constexpr int64_t kPrefetchTiles = 2;
+
+// R weight rows from r0 times NB batch rows from b0.
+template <class L, int R, int NB>
+void RowTile(const MatMulArgs& a, int64_t r0, int64_t b0) {
+  __m256 acc[R][NB];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 4
+    for (int b = 0; b < NB; ++b) acc[r][b] = _mm256_setzero_ps();
+  }
+  const uint8_t* rows[R];
+  for (int r = 0; r < R; ++r) rows[r] = a.w + (r0 + r) * a.row_bytes;
+  const int64_t chunks = a.in / 16;
+  // Bytes of a row per chunk (quantized: half a block, prefetched once per whole block).
+  const int64_t chunk_bytes = a.row_bytes * 16 / a.in;
+  const int64_t prefetch = kPrefetchTiles * R * a.row_bytes;
+  const float* xp = a.x_prepared + b0 * a.in;
+  for (int64_t c = 0; c < chunks; ++c) {
+    __m256 xlo[NB], xhi[NB];
+#pragma GCC unroll 4
+    for (int b = 0; b < NB; ++b) {
+      xlo[b] = _mm256_loadu_ps(xp + b * a.in + 16 * c);
+      xhi[b] = _mm256_loadu_ps(xp + b * a.in + 16 * c + 8);
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      if ((c * chunk_bytes) % 64 < chunk_bytes) {
+        _mm_prefetch(reinterpret_cast<const char*>(rows[r] + c * chunk_bytes + prefetch), _MM_HINT_T0);
+      }
+      __m256 wlo, whi;
+      L::Load(rows[r], c, wlo, whi);
+#pragma GCC unroll 4
+      for (int b = 0; b < NB; ++b) {
+        acc[r][b] = _mm256_fmadd_ps(wlo, xlo[b], acc[r][b]);
+        acc[r][b] = _mm256_fmadd_ps(whi, xhi[b], acc[r][b]);
+      }
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    for (int b = 0; b < NB; ++b) {
+      float sum = HorizontalSum(acc[r][b]);
+      const float* x = a.x + (b0 + b) * a.in;
+      for (int64_t i = chunks * 16; i < a.in; ++i) sum += PlainAt(a.dtype, rows[r], i) * x[i];
+      if (a.bias != nullptr) sum += a.bias[r0 + r];
+      a.y[(b0 + b) * a.out + r0 + r] = sum;
+    }
+  }
+}
+
+template <class L, int R>
+void RowsForBatch(const MatMulArgs& a, int64_t r0) {
+  int64_t b = 0;
+  for (; b + 2 <= a.batch; b += 2) RowTile<L, R, 2>(a, r0, b);
+  if (b < a.batch) RowTile<L, R, 1>(a, r0, b);
+}
+
+template <class L>
+void Rows(const MatMulArgs& a, int64_t row_begin, int64_t row_end) {
+  int64_t r = row_begin;
+  for (; r + 4 <= row_end; r += 4) RowsForBatch<L, 4>(a, r);
+  for (; r < row_end; ++r) RowsForBatch<L, 1>(a, r);
+}
+
+}  // namespace
+
+bool MatMulAvx2Supports(DType dtype, int64_t in) {
+  switch (dtype) {
+    case DType::kF32:
+    case DType::kF16:
+    case DType::kBF16: return true;
+    case DType::kQ8_0:
+    case DType::kQ4_0:
+    case DType::kQ4_1: return in % 32 == 0;
+    default: return false;
+  }
+}
+
+void MatMulPrepareXAvx2(DType dtype, const float* x, int64_t batch, int64_t in, float* prepared) {
+  std::memcpy(prepared, x, static_cast<size_t>(batch * in) * sizeof(float));
+  if (dtype != DType::kBF16) return;
+  // Per 16 elements: the 8 even ones, then the 8 odd ones.
+  const __m256i even_idx = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+  for (int64_t b = 0; b < batch; ++b) {
+    for (int64_t c = 0; c + 16 <= in; c += 16) {
+      const float* src = x + b * in + c;
+      // v0 = x0..x7 -> [x0 x2 x4 x6 | x1 x3 x5 x7]; v1 likewise for x8..x15.
+      const __m256 v0 = _mm256_permutevar8x32_ps(_mm256_loadu_ps(src), even_idx);
+      const __m256 v1 = _mm256_permutevar8x32_ps(_mm256_loadu_ps(src + 8), even_idx);
+      _mm256_storeu_ps(prepared + b * in + c, _mm256_permute2f128_ps(v0, v1, 0x20));
+      _mm256_storeu_ps(prepared + b * in + c + 8, _mm256_permute2f128_ps(v0, v1, 0x31));
+    }
+  }
+}
+
+void MatMulRowsAvx2(const MatMulArgs& a, int64_t row_begin, int64_t row_end) {
+  switch (a.dtype) {
+    case DType::kF32: return Rows<F32Loader>(a, row_begin, row_end);
+    case DType::kF16: return Rows<F16Loader>(a, row_begin, row_end);
+    case DType::kBF16: return Rows<Bf16Loader>(a, row_begin, row_end);
+    case DType::kQ8_0: return Rows<Q8_0Loader>(a, row_begin, row_end);
+    case DType::kQ4_0: return Rows<Q4Loader<false>>(a, row_begin, row_end);
+    case DType::kQ4_1: return Rows<Q4Loader<true>>(a, row_begin, row_end);
+    default: SIGMA_CHECK(false, "MatMulRowsAvx2: unsupported ", DTypeName(a.dtype));
+  }
+}
+
+}  // namespace sigma::internal

@@ -1,0 +1,186 @@
+// Integer-activation GEMV kernels for Q4_0 / Q4_1 / Q8_0 weights on AVX2 (vpmaddwd); see
+// matmul_internal.h and matmul_int16_avx512.cc, whose scheme and accuracy this follows. Compiled
+// with -mavx2 -mfma -mf16c; only called where CpuSupportsAvx2() (and the AVX-512 family is not
+// active).
+//
+// The activation row is quantized once per call to int16 blocks of 32 (scale amax / 32767, round
+// to nearest even, as MatMulQuantizeXInt16) with the exact f32 block sums; each weight block is
+// widened to int16 and reduced with two vpmaddwd:
+//   Q4_1: sum_i (d q_i + m) x_i = d dx sum_i q_i xq_i + m sum_i x_i
+//   Q4_0: the same with m = -8 d;  Q8_0: d dx sum_i q_i xq_i.
+// No overflow: |q| <= 127, |xq| <= 32767, each int32 lane sums 4 products.
+// Per group of 8 blocks the per-block factors d dx (and m) of a row are computed with scalar F16C
+// conversions into a small array; each block's int32 dot is converted and FMA'd with its factor
+// broadcast from there; the min terms go to a separate accumulator in one FMA per group. Rows are
+// prefetched two 4-row tiles ahead. Batch rows > 1 repeat the tile (its weights then come from L1).
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "engine/base/check.h"
+#include "engine/cpu/matmul_internal.h"
+
+namespace sigma::internal {
+namespace {
+
+inline float HalfAt(const uint8_t* p) {
+  uint16_t h;
+  std::memcpy(&h, p, 2);
+  return _cvtsh_ss(h);
+}
+
+// Elements 0..15 (low nibbles) and 16..31 (high nibbles) of 16 quant bytes as int16.
+inline void Nibbles(const uint8_t* qs, __m256i& lo, __m256i& hi) {
+  const __m256i v = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qs)));
+  lo = _mm256_and_si256(v, _mm256_set1_epi16(0x0f));
+  hi = _mm256_srli_epi16(v, 4);
+}
+
+// Block formats: bytes per block, how the quants are widened, and the min (0: none, 1: -8 d,
+// 2: the f16 after the scale).
+struct Q4_0Format {
+  static constexpr int64_t kBytes = 18;
+  static constexpr int kMin = 1;
+  static void Weights(const uint8_t* block, __m256i& lo, __m256i& hi) { Nibbles(block + 2, lo, hi); }
+};
+
+struct Q4_1Format {
+  static constexpr int64_t kBytes = 20;
+  static constexpr int kMin = 2;
+  static void Weights(const uint8_t* block, __m256i& lo, __m256i& hi) { Nibbles(block + 4, lo, hi); }
+};
+
+struct Q8_0Format {
+  static constexpr int64_t kBytes = 34;
+  static constexpr int kMin = 0;
+  static void Weights(const uint8_t* block, __m256i& lo, __m256i& hi) {
+    lo = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 2)));
+    hi = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 18)));
+  }
+};
+
+inline float HorizontalSum(__m256 v) {
+  const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  const __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+  return _mm_cvtss_f32(_mm_add_ss(s2, _mm_movehdup_ps(s2)));
+}
+
+// Software prefetch distance in row tiles (as matmul_int16_avx512.cc).
+constexpr int64_t kPrefetchTiles = 2;
+
+// R weight rows from r0 times batch row b.
+template <class F, int R>
+void Int16Tile(const MatMulArgs& a, int64_t r0, int64_t b) {
+  const int64_t blocks = a.in / 32;
+  const int64_t prefetch = kPrefetchTiles * R * a.row_bytes;
+  const float* xs = a.xq_scale + b * blocks;
+  const float* xsum = a.xq_sum + b * blocks;
+  const int16_t* xq = a.xq + b * a.in;
+  __m256 acc[R], acc_min[R];
+  const uint8_t* rows[R];
+  for (int r = 0; r < R; ++r) {
+    rows[r] = a.w + (r0 + r) * a.row_bytes;
+    acc[r] = _mm256_setzero_ps();
+    acc_min[r] = _mm256_setzero_ps();
+  }
+  alignas(32) float factor[R][8];
+  alignas(32) float mins[R][8];
+  alignas(32) float sums[8];
+  for (int64_t g = 0; g < blocks; g += 8) {
+    const int n = static_cast<int>(std::min<int64_t>(8, blocks - g));
+    for (int r = 0; r < R; ++r) {
+      for (int j = 0; j < 8; ++j) {
+        if (j < n) {
+          const uint8_t* block = rows[r] + (g + j) * F::kBytes;
+          const float d = HalfAt(block);
+          factor[r][j] = d * xs[g + j];
+          if constexpr (F::kMin == 1) mins[r][j] = -8.0f * d;
+          if constexpr (F::kMin == 2) mins[r][j] = HalfAt(block + 2);
+        } else {
+          factor[r][j] = 0.0f;
+          mins[r][j] = 0.0f;
+        }
+      }
+    }
+    if constexpr (F::kMin != 0) {
+      for (int j = 0; j < 8; ++j) sums[j] = j < n ? xsum[g + j] : 0.0f;
+      const __m256 sx = _mm256_load_ps(sums);
+      for (int r = 0; r < R; ++r) acc_min[r] = _mm256_fmadd_ps(_mm256_load_ps(mins[r]), sx, acc_min[r]);
+    }
+    for (int j = 0; j < n; ++j) {
+      const int16_t* xb = xq + (g + j) * 32;
+      const __m256i xlo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb));
+      const __m256i xhi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb + 16));
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) {
+        const uint8_t* block = rows[r] + (g + j) * F::kBytes;
+        _mm_prefetch(reinterpret_cast<const char*>(block + prefetch), _MM_HINT_T0);
+        __m256i wlo, whi;
+        F::Weights(block, wlo, whi);
+        const __m256i dot = _mm256_add_epi32(_mm256_madd_epi16(wlo, xlo), _mm256_madd_epi16(whi, xhi));
+        acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_broadcast_ss(&factor[r][j]), acc[r]);
+      }
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    float sum = HorizontalSum(_mm256_add_ps(acc[r], acc_min[r]));
+    if (a.bias != nullptr) sum += a.bias[r0 + r];
+    a.y[b * a.out + r0 + r] = sum;
+  }
+}
+
+template <class F>
+void Int16Rows(const MatMulArgs& a, int64_t row_begin, int64_t row_end) {
+  int64_t r = row_begin;
+  for (; r + 4 <= row_end; r += 4) {
+    for (int64_t b = 0; b < a.batch; ++b) Int16Tile<F, 4>(a, r, b);
+  }
+  for (; r < row_end; ++r) {
+    for (int64_t b = 0; b < a.batch; ++b) Int16Tile<F, 1>(a, r, b);
+  }
+}
+
+}  // namespace
+
+bool MatMulInt16Avx2Supports(DType dtype, int64_t in, int64_t batch) {
+  if (in % 32 != 0 || batch > kMatMulInt16MaxBatch) return false;
+  return dtype == DType::kQ4_0 || dtype == DType::kQ4_1 || dtype == DType::kQ8_0;
+}
+
+void MatMulQuantizeXInt16Avx2(const float* x, int64_t batch, int64_t in, int16_t* xq, float* scale,
+                              float* sum) {
+  const int64_t blocks = in / 32;
+  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  for (int64_t i = 0; i < batch * blocks; ++i) {
+    __m256 v[4];
+    for (int k = 0; k < 4; ++k) v[k] = _mm256_loadu_ps(x + 32 * i + 8 * k);
+    const __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_and_ps(v[0], abs_mask), _mm256_and_ps(v[1], abs_mask)),
+                                   _mm256_max_ps(_mm256_and_ps(v[2], abs_mask), _mm256_and_ps(v[3], abs_mask)));
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    const float amax = _mm_cvtss_f32(_mm_max_ss(m4, _mm_movehdup_ps(m4)));
+    const float d = amax / 32767.0f;
+    const __m256 inv = _mm256_set1_ps(d != 0.0f ? 1.0f / d : 0.0f);
+    __m256i q[4];
+    for (int k = 0; k < 4; ++k) q[k] = _mm256_cvtps_epi32(_mm256_mul_ps(v[k], inv));
+    // packs works per 128-bit lane: [a0-3 b0-3 | a4-7 b4-7] -> reorder the 64-bit quarters.
+    const __m256i p0 = _mm256_permute4x64_epi64(_mm256_packs_epi32(q[0], q[1]), 0xd8);
+    const __m256i p1 = _mm256_permute4x64_epi64(_mm256_packs_epi32(q[2], q[3]), 0xd8);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(xq + 32 * i), p0);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(xq + 32 * i + 16), p1);
+    scale[i] = d;
+    sum[i] = HorizontalSum(_mm256_add_ps(_mm256_add_ps(v[0], v[1]), _mm256_add_ps(v[2], v[3])));
+  }
+}
+
+void MatMulRowsInt16Avx2(const MatMulArgs& a, int64_t row_begin, int64_t row_end) {
+  switch (a.dtype) {
+    case DType::kQ4_0: return Int16Rows<Q4_0Format>(a, row_begin, row_end);
+    case DType::kQ4_1: return Int16Rows<Q4_1Format>(a, row_begin, row_end);
+    case DType::kQ8_0: return Int16Rows<Q8_0Format>(a, row_begin, row_end);
+    default: SIGMA_CHECK(false, "MatMulRowsInt16Avx2: unsupported ", DTypeName(a.dtype));
+  }
+}
+
+}  // namespace sigma::internal
