@@ -7,9 +7,10 @@
 // `& 0xffff0000` the odd ones. Scores pair them with a query split the same way; V accumulators
 // stay split and are interleaved back once per call.
 //
-// Scores: a block of kH query heads x kR K rows (8 or 12 ymm accumulators); each K row is widened
-// once per block in registers and the accumulators are reduced by a fixed shuffle tree (every dot
-// product takes the same additions whichever slot it used, so equal rows give equal scores).
+// Scores: a block of kH query heads x kR K rows (8 or 12 ymm accumulators); each K row is
+// widened once per block in registers and the accumulators are reduced by a fixed shuffle tree
+// (every dot product takes the same additions whichever slot it used, so equal rows give equal
+// scores).
 // V: one pass over the rows per column block of the head (kCols elements x up to 4 query heads in
 // registers); the rows were prefetched into L2 by attention.cc while the scores ran.
 #include <immintrin.h>
@@ -92,34 +93,56 @@ inline __m128 ReduceFour(const __m256* a) {
 }
 
 // Scores of kH query heads (prepared, [kH][kHd]) against kR rows (rows[r], widened in registers).
-// kH * kR a multiple of 8: accumulators reduced eight at a time, (head, row) head-major; else
+// Per 16 elements, kR >= 4: each row is widened and FMA'd with every head's query piece read from
+// memory; kR < 4: the kR rows are widened first, then each head's query piece is loaded once and
+// FMA'd into its kR accumulators (kH * kR + 2 kR + 2 <= 16 ymm, so nothing spills). kH * kR a
+// multiple of 8: the accumulators are reduced eight at a time, (head, row) head-major; else
 // kR == 4: four at a time per head.
 template <int kHd, DType kType, int kH, int kR>
 inline void BlockScores(const float* q, const void* const* rows, float scale, float* out,
                         int64_t stride, int valid_rows) {
-  static_assert((kH * kR) % 8 == 0 || kR == 4);
-  __m256 acc[kH * kR];
+  constexpr int kN = kH * kR;
+  static_assert(kN % 8 == 0 || kR == 4);
+  __m256 acc[kN];
 #pragma GCC unroll 16
-  for (int i = 0; i < kH * kR; ++i) acc[i] = _mm256_setzero_ps();
-#pragma GCC unroll 2
-  for (int c = 0; c < kHd / 16; ++c) {
-#pragma GCC unroll 8
-    for (int r = 0; r < kR; ++r) {
-      __m256 k0, k1;
-      WidenSixteen<kType>(rows[r], c, k0, k1);
+  for (int i = 0; i < kN; ++i) acc[i] = _mm256_setzero_ps();
 #pragma GCC unroll 4
+  for (int c = 0; c < kHd / 16; ++c) {
+    if constexpr (kR >= 4) {
+      // Many rows: one row widened at a time, the query pieces read from L1 by the FMAs.
+#pragma GCC unroll 8
+      for (int r = 0; r < kR; ++r) {
+        __m256 k0, k1;
+        WidenSixteen<kType>(rows[r], c, k0, k1);
+#pragma GCC unroll 8
+        for (int h = 0; h < kH; ++h) {
+          const float* qh = q + h * kHd + 16 * c;
+          acc[h * kR + r] = _mm256_fmadd_ps(_mm256_loadu_ps(qh), k0, acc[h * kR + r]);
+          acc[h * kR + r] = _mm256_fmadd_ps(_mm256_loadu_ps(qh + 8), k1, acc[h * kR + r]);
+        }
+      }
+    } else {
+      // Many heads: the rows widened first, then each head's query piece loaded once.
+      __m256 k0[kR], k1[kR];
+#pragma GCC unroll 8
+      for (int r = 0; r < kR; ++r) WidenSixteen<kType>(rows[r], c, k0[r], k1[r]);
+#pragma GCC unroll 8
       for (int h = 0; h < kH; ++h) {
-        const float* qh = q + h * kHd + 16 * c;
-        acc[h * kR + r] = _mm256_fmadd_ps(_mm256_loadu_ps(qh), k0, acc[h * kR + r]);
-        acc[h * kR + r] = _mm256_fmadd_ps(_mm256_loadu_ps(qh + 8), k1, acc[h * kR + r]);
+        const __m256 q0 = _mm256_loadu_ps(q + h * kHd + 16 * c);
+        const __m256 q1 = _mm256_loadu_ps(q + h * kHd + 16 * c + 8);
+#pragma GCC unroll 8
+        for (int r = 0; r < kR; ++r) {
+          acc[h * kR + r] = _mm256_fmadd_ps(q0, k0[r], acc[h * kR + r]);
+          acc[h * kR + r] = _mm256_fmadd_ps(q1, k1[r], acc[h * kR + r]);
+        }
       }
     }
   }
   const __m256 vscale = _mm256_set1_ps(scale);
-  if constexpr ((kH * kR) % 8 == 0) {
+  if constexpr (kN % 8 == 0) {
     constexpr int kPerHead = kR < 8 ? kR : 8;
 #pragma GCC unroll 2
-    for (int group = 0; group < kH * kR / 8; ++group) {
+    for (int group = 0; group < kN / 8; ++group) {
       __m256 slots[8];
       for (int p = 0; p < 8; ++p) slots[kSlotForPosition[p]] = acc[group * 8 + p];
       alignas(32) float sums[8];
@@ -176,8 +199,10 @@ void ScoresT(const float* q, int g, int hd, float scale, const void* k, int64_t 
   prepared.resize(static_cast<size_t>(g) * kHd);
   PrepareQuery<kHd, kType>(q, g, prepared.data());
   const float* qp = prepared.data();
-  // Accumulators: 4 x 2, 2 x 4 and 1 x 8 use 8 ymm; 3 x 4 (SmolLM2's three query heads per K head)
-  // 12: each K row is widened once for all heads of the block.
+  // Blocks of kH heads x kR rows: each K row is widened once per block, and at least 8 independent
+  // FMA chains (8 x 1 for Sigma's 8 query heads per K head; 3 x 4, 12 accumulators, for SmolLM2's
+  // three: measured faster than 3 x 2, whose 6 chains leave the FMA pipes idle).
+  if (g % 8 == 0) return ScoresBlocks<kHd, kType, 8, 1>(qp, g, scale, k, n, scores, stride);
   if (g % 4 == 0) return ScoresBlocks<kHd, kType, 4, 2>(qp, g, scale, k, n, scores, stride);
   if (g % 3 == 0) return ScoresBlocks<kHd, kType, 3, 4>(qp, g, scale, k, n, scores, stride);
   if (g % 2 == 0) return ScoresBlocks<kHd, kType, 2, 4>(qp, g, scale, k, n, scores, stride);

@@ -9,10 +9,11 @@
 //   Q4_1: sum_i (d q_i + m) x_i = d dx sum_i q_i xq_i + m sum_i x_i
 //   Q4_0: the same with m = -8 d;  Q8_0: d dx sum_i q_i xq_i.
 // No overflow: |q| <= 127, |xq| <= 32767, each int32 lane sums 4 products.
-// Per group of 8 blocks the per-block factors d dx (and m) of a row are computed with scalar F16C
-// conversions into a small array; each block's int32 dot is converted and FMA'd with its factor
-// broadcast from there; the min terms go to a separate accumulator in one FMA per group. Rows are
-// prefetched two 4-row tiles ahead. Batch rows > 1 repeat the tile (its weights then come from L1).
+// Per group of 8 blocks the scales (and Q4 mins) of a row are assembled in one vector and
+// multiplied by the activation scales in one op (stored to a small array); each block's int32 dot
+// is converted and FMA'd with its factor broadcast from there; the min terms go to a separate
+// accumulator in one FMA per group. Rows are prefetched two 4-row tiles ahead, once per group.
+// Batch rows > 1 repeat the tile (its weights then come from L1).
 #include <immintrin.h>
 
 #include <algorithm>
@@ -23,12 +24,6 @@
 
 namespace sigma::internal {
 namespace {
-
-inline float HalfAt(const uint8_t* p) {
-  uint16_t h;
-  std::memcpy(&h, p, 2);
-  return _cvtsh_ss(h);
-}
 
 // Elements 0..15 (low nibbles) and 16..31 (high nibbles) of 16 quant bytes as int16.
 inline void Nibbles(const uint8_t* qs, __m256i& lo, __m256i& hi) {
@@ -66,6 +61,43 @@ inline float HorizontalSum(__m256 v) {
   return _mm_cvtss_f32(_mm_add_ss(s2, _mm_movehdup_ps(s2)));
 }
 
+// Scales d (and mins m) of blocks g .. g+n-1 (n <= 8, the rest 0) of a row as f32 vectors: the
+// f16 words are read with scalar loads (Q4: one 32-bit load takes the scale and the f16 after it,
+// the Q4_1 min), assembled in a vector and converted with one vcvtph2ps each.
+template <class F>
+inline void GroupScales(const uint8_t* row, int64_t g, int n, __m256& d, __m256& m) {
+  const uint8_t* p = row + g * F::kBytes;
+  uint32_t v[8];
+  for (int j = 0; j < 8; ++j) {
+    uint32_t word = 0;
+    if (j < n) {
+      if constexpr (F::kMin == 2) {
+        std::memcpy(&word, p + j * F::kBytes, 4);
+      } else {
+        uint16_t half;
+        std::memcpy(&half, p + j * F::kBytes, 2);
+        word = half;
+      }
+    }
+    v[j] = word;
+  }
+  const __m256i words = _mm256_setr_epi32(
+      static_cast<int>(v[0]), static_cast<int>(v[1]), static_cast<int>(v[2]), static_cast<int>(v[3]),
+      static_cast<int>(v[4]), static_cast<int>(v[5]), static_cast<int>(v[6]), static_cast<int>(v[7]));
+  // Per 128-bit lane: the low halves of the four words, then the high halves; then the quarters
+  // reordered to [d0..d3 d4..d7 | m0..m3 m4..m7].
+  const __m256i split = _mm256_shuffle_epi8(
+      words, _mm256_setr_epi8(0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15,
+                              0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15));
+  const __m256i halves = _mm256_permute4x64_epi64(split, 0xd8);
+  d = _mm256_cvtph_ps(_mm256_castsi256_si128(halves));
+  if constexpr (F::kMin == 2) {
+    m = _mm256_cvtph_ps(_mm256_extracti128_si256(halves, 1));
+  } else if constexpr (F::kMin == 1) {
+    m = _mm256_mul_ps(d, _mm256_set1_ps(-8.0f));
+  }
+}
+
 // Software prefetch distance in row tiles (as matmul_int16_avx512.cc).
 constexpr int64_t kPrefetchTiles = 2;
 
@@ -85,28 +117,20 @@ void Int16Tile(const MatMulArgs& a, int64_t r0, int64_t b) {
     acc_min[r] = _mm256_setzero_ps();
   }
   alignas(32) float factor[R][8];
-  alignas(32) float mins[R][8];
-  alignas(32) float sums[8];
+  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   for (int64_t g = 0; g < blocks; g += 8) {
     const int n = static_cast<int>(std::min<int64_t>(8, blocks - g));
+    const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(n), lanes);
+    const __m256 dx = _mm256_maskload_ps(xs + g, mask);
+    const __m256 sx = F::kMin != 0 ? _mm256_maskload_ps(xsum + g, mask) : _mm256_setzero_ps();
     for (int r = 0; r < R; ++r) {
-      for (int j = 0; j < 8; ++j) {
-        if (j < n) {
-          const uint8_t* block = rows[r] + (g + j) * F::kBytes;
-          const float d = HalfAt(block);
-          factor[r][j] = d * xs[g + j];
-          if constexpr (F::kMin == 1) mins[r][j] = -8.0f * d;
-          if constexpr (F::kMin == 2) mins[r][j] = HalfAt(block + 2);
-        } else {
-          factor[r][j] = 0.0f;
-          mins[r][j] = 0.0f;
-        }
-      }
-    }
-    if constexpr (F::kMin != 0) {
-      for (int j = 0; j < 8; ++j) sums[j] = j < n ? xsum[g + j] : 0.0f;
-      const __m256 sx = _mm256_load_ps(sums);
-      for (int r = 0; r < R; ++r) acc_min[r] = _mm256_fmadd_ps(_mm256_load_ps(mins[r]), sx, acc_min[r]);
+      // The group's bytes of this row, kPrefetchTiles tiles ahead.
+      const char* ahead = reinterpret_cast<const char*>(rows[r] + g * F::kBytes + prefetch);
+      for (int64_t off = 0; off < 8 * F::kBytes; off += 64) _mm_prefetch(ahead + off, _MM_HINT_T0);
+      __m256 d, m;
+      GroupScales<F>(rows[r], g, n, d, m);
+      _mm256_store_ps(factor[r], _mm256_mul_ps(d, dx));
+      if constexpr (F::kMin != 0) acc_min[r] = _mm256_fmadd_ps(m, sx, acc_min[r]);
     }
     for (int j = 0; j < n; ++j) {
       const int16_t* xb = xq + (g + j) * 32;
@@ -115,7 +139,6 @@ void Int16Tile(const MatMulArgs& a, int64_t r0, int64_t b) {
 #pragma GCC unroll 4
       for (int r = 0; r < R; ++r) {
         const uint8_t* block = rows[r] + (g + j) * F::kBytes;
-        _mm_prefetch(reinterpret_cast<const char*>(block + prefetch), _MM_HINT_T0);
         __m256i wlo, whi;
         F::Weights(block, wlo, whi);
         const __m256i dot = _mm256_add_epi32(_mm256_madd_epi16(wlo, xlo), _mm256_madd_epi16(whi, xhi));
