@@ -40,7 +40,7 @@ double LogSoftmaxAt(std::span<const float> logits, int32_t token) {
   return static_cast<double>(logits[static_cast<size_t>(token)]) - max_logit - std::log(sum);
 }
 
-StatusOr<GenerateResult> Generate(Model& model, int seq, std::span<const int32_t> prompt,
+StatusOr<GenerateResult> Generate(ForwardModel& model, int seq, std::span<const int32_t> prompt,
                                   const GenerateParams& params, const TokenText& token_text) {
   SIGMA_RETURN_IF_ERROR(params.sampling.Validate());
   if (prompt.empty()) return InvalidArgumentError("generate: the prompt has no tokens");
@@ -90,7 +90,8 @@ StatusOr<GenerateResult> Generate(Model& model, int seq, std::span<const int32_t
   return result;
 }
 
-StatusOr<LoglikelihoodResult> Loglikelihood(Model& model, int seq, std::span<const int32_t> context,
+StatusOr<LoglikelihoodResult> Loglikelihood(ForwardModel& model, int seq,
+                                            std::span<const int32_t> context,
                                             std::span<const int32_t> continuation) {
   if (context.empty()) return InvalidArgumentError("loglikelihood: empty context");
   if (continuation.empty()) return InvalidArgumentError("loglikelihood: empty continuation");

@@ -1,10 +1,11 @@
-// Generation and log-likelihood on top of Model: what the harness's backends call.
+// Generation and log-likelihood on top of a ForwardModel (CPU or CUDA): what the text commands
+// and the harness's backends call.
 //
 // Generate(): prefill a prompt into a sequence slot, then decode until max_new_tokens, a stop token
 // or a stop string (checked on the decoded text, which is cut before the stop string). Timing of
 // every phase is returned. Loglikelihood(): log P(continuation | context) summed and per token,
 // with whether greedy decoding would have produced the continuation.
-// Thread safety: as Model (one caller at a time).
+// Thread safety: as the model (one caller at a time).
 #ifndef SIGMA_ENGINE_GENERATE_H_
 #define SIGMA_ENGINE_GENERATE_H_
 
@@ -14,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/model.h"
+#include "engine/forward_model.h"
 #include "engine/sampler.h"
 
 namespace sigma {
@@ -47,7 +48,7 @@ struct GenerateResult {
   GenerateTiming timing;
 };
 
-StatusOr<GenerateResult> Generate(Model& model, int seq, std::span<const int32_t> prompt,
+StatusOr<GenerateResult> Generate(ForwardModel& model, int seq, std::span<const int32_t> prompt,
                                   const GenerateParams& params, const TokenText& token_text = {});
 
 struct LoglikelihoodResult {
@@ -57,7 +58,8 @@ struct LoglikelihoodResult {
 };
 
 // Uses sequence slot `seq` (its contents are replaced). context must be non-empty.
-StatusOr<LoglikelihoodResult> Loglikelihood(Model& model, int seq, std::span<const int32_t> context,
+StatusOr<LoglikelihoodResult> Loglikelihood(ForwardModel& model, int seq,
+                                            std::span<const int32_t> context,
                                             std::span<const int32_t> continuation);
 
 // log-softmax of `logits` at `token`, in double precision.

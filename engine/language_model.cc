@@ -4,7 +4,9 @@
 
 #include "engine/base/file.h"
 #include "engine/base/json.h"
+#include "engine/cuda/cuda_backend.h"
 #include "engine/gguf/gguf_file.h"
+#include "engine/gguf/gguf_model.h"
 
 namespace sigma {
 namespace {
@@ -28,21 +30,85 @@ StatusOr<std::string> FolderChatTemplate(const std::string& dir) {
   return tmpl;
 }
 
+// The CUDA model's options from the engine's: a bf16 KV cache; f32 GEMM operands for a checkpoint
+// stored in f32 (the oracle fixtures), bf16 for anything else (bf16, f16, quantized).
+cuda::CudaOptions CudaOptionsFrom(const EngineOptions& options, const ModelWeights& w) {
+  cuda::CudaOptions o;
+  o.weight_dtype = !w.layers.empty() && w.layers[0].q_proj.dtype == DType::kF32 ? "f32" : "bf16";
+  o.selective_v_top_k = options.selective_v_top_k;
+  o.max_context = options.max_context;
+  o.max_sequences = options.max_sequences;
+  return o;
+}
+
 }  // namespace
+
+Status CheckDeviceAvailable(const std::string& device) {
+  if (device == "cpu") return Status::Ok();
+  if (device != "cuda") {
+    return InvalidArgumentError("--device: expected cpu or cuda, got '", device, "'");
+  }
+  if (!cuda::Compiled()) {
+    return FailedPreconditionError(
+        "--device cuda: this build has no CUDA backend (configure with "
+        "-DSIGMA_CUDA=ON where nvcc and cuBLAS exist)");
+  }
+  StatusOr<std::string> described = cuda::DescribeDevice();
+  if (!described.ok()) {
+    std::string why(described.status().message());
+    if (why.rfind("CUDA: ", 0) == 0) why.erase(0, 6);
+    return FailedPreconditionError("--device cuda: no CUDA device: ", why);
+  }
+  return Status::Ok();
+}
+
+StatusOr<std::unique_ptr<ForwardModel>> LoadForwardModel(const std::string& path,
+                                                         const EngineOptions& options,
+                                                         std::vector<std::string>* weight_files) {
+  SIGMA_RETURN_IF_ERROR(CheckDeviceAvailable(options.device));
+  if (options.device == "cuda" && options.kv_dtype != "auto" && options.kv_dtype != "bf16") {
+    return InvalidArgumentError("--kv-dtype ", options.kv_dtype,
+                                ": --device cuda keeps the KV cache "
+                                "in bf16 (use auto or bf16)");
+  }
+  ModelWeights weights;
+  if (EndsWith(path, ".gguf")) {
+    SIGMA_ASSIGN_OR_RETURN(weights, LoadGguf(path));
+  } else if (IsDirectory(path)) {
+    SIGMA_ASSIGN_OR_RETURN(weights, LoadCheckpoint(path));
+  } else if (!FileExists(path)) {
+    return NotFoundError(path, ": no such model file or folder");
+  } else {
+    return InvalidArgumentError(path,
+                                ": expected a checkpoint folder (config.json + safetensors) "
+                                "or a .gguf file");
+  }
+  if (weight_files != nullptr && weights.source) *weight_files = weights.source->files();
+  if (options.device == "cpu") {
+    SIGMA_ASSIGN_OR_RETURN(std::unique_ptr<Model> model,
+                           Model::FromWeights(std::move(weights), options));
+    return std::unique_ptr<ForwardModel>(std::move(model));
+  }
+  // The upload copies what it needs; the host weights (and their maps) are released on return.
+  SIGMA_ASSIGN_OR_RETURN(std::unique_ptr<cuda::CudaModel> model,
+                         cuda::CudaModel::Create(weights, CudaOptionsFrom(options, weights)));
+  return std::unique_ptr<ForwardModel>(std::move(model));
+}
 
 StatusOr<std::unique_ptr<LanguageModel>> LanguageModel::Open(const std::string& path,
                                                              const EngineOptions& options) {
   std::unique_ptr<LanguageModel> lm(new LanguageModel());
   lm->path_ = path;
+  lm->options_ = options;
   std::string template_text;
   if (IsDirectory(path)) {
-    SIGMA_ASSIGN_OR_RETURN(lm->model_, Model::Load(path, options));
+    SIGMA_ASSIGN_OR_RETURN(lm->model_, LoadForwardModel(path, options, &lm->weight_files_));
     if (FileExists(path + "/tokenizer.json")) {
       SIGMA_ASSIGN_OR_RETURN(lm->tokenizer_, Tokenizer::FromTokenizerJson(path + "/tokenizer.json"));
       SIGMA_ASSIGN_OR_RETURN(template_text, FolderChatTemplate(path));
     }
   } else if (EndsWith(path, ".gguf")) {
-    SIGMA_ASSIGN_OR_RETURN(lm->model_, Model::Load(path, options));
+    SIGMA_ASSIGN_OR_RETURN(lm->model_, LoadForwardModel(path, options, &lm->weight_files_));
     SIGMA_ASSIGN_OR_RETURN(std::unique_ptr<GgufFile> file, GgufFile::Open(path));
     SIGMA_ASSIGN_OR_RETURN(lm->tokenizer_, Tokenizer::FromGguf(*file));
     template_text = lm->tokenizer_->chat_template();

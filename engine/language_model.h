@@ -1,5 +1,7 @@
-// LanguageModel: a Model together with its tokenizer and chat template, opened from one path, as
-// the harness and the text commands use it. Also where the embedded default model is found.
+// LanguageModel: a model on the chosen device (a ForwardModel: the CPU Model or a CudaModel, per
+// EngineOptions::device) together with its tokenizer and chat template, opened from one path, as
+// the harness and the text commands use it. Also LoadForwardModel (the model alone, no tokenizer)
+// and where the embedded default model is found.
 //
 //   SIGMA_ASSIGN_OR_RETURN(auto lm, LanguageModel::Open(DefaultModelPath(), EngineOptions{}));
 //   std::vector<int32_t> ids = lm->Encode("Hello");
@@ -7,7 +9,7 @@
 // `path`: a .gguf file (weights, tokenizer and template from its metadata), or a checkpoint
 // folder (config.json + safetensors, tokenizer.json; chat template from tokenizer_config.json).
 // A folder without tokenizer.json still loads (tokenizer() is null): id-only use.
-// Ownership: owns all three. Thread safety: as Model (one caller at a time).
+// Ownership: owns all three. Thread safety: as the model (one caller at a time).
 #ifndef SIGMA_ENGINE_LANGUAGE_MODEL_H_
 #define SIGMA_ENGINE_LANGUAGE_MODEL_H_
 
@@ -17,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/forward_model.h"
 #include "engine/model.h"
 #include "engine/tokenizer/chat_template.h"
 #include "engine/tokenizer/tokenizer.h"
@@ -28,8 +31,11 @@ class LanguageModel {
   static StatusOr<std::unique_ptr<LanguageModel>> Open(const std::string& path,
                                                        const EngineOptions& options);
 
-  Model& model() { return *model_; }
-  const Model& model() const { return *model_; }
+  ForwardModel& model() { return *model_; }
+  const ForwardModel& model() const { return *model_; }
+  const EngineOptions& options() const { return options_; }
+  // The weight files the model was read from (for fingerprints), in the loader's order.
+  const std::vector<std::string>& weight_files() const { return weight_files_; }
   const Tokenizer* tokenizer() const { return tokenizer_.get(); }
   const std::optional<ChatTemplate>& chat_template() const { return chat_template_; }
   const std::string& path() const { return path_; }
@@ -47,10 +53,27 @@ class LanguageModel {
  private:
   LanguageModel() = default;
   std::string path_;
-  std::unique_ptr<Model> model_;
+  EngineOptions options_;
+  std::vector<std::string> weight_files_;
+  std::unique_ptr<ForwardModel> model_;
   std::unique_ptr<Tokenizer> tokenizer_;
   std::optional<ChatTemplate> chat_template_;
 };
+
+// The weights of `path` (a .gguf file or a checkpoint folder) on options.device: "cpu" -> Model
+// (memory-mapped weights), "cuda" -> cuda::CudaModel (weights uploaded as f32 when the checkpoint
+// stores f32, else bf16; KV cache bf16, so --kv-dtype must be auto or bf16; --threads ignored).
+// Errors: INVALID_ARGUMENT for an unknown device, FAILED_PRECONDITION when this build or machine
+// has no usable CUDA device (see CheckDeviceAvailable), the loader's errors for the path.
+// `weight_files`, when not null, receives the weight files read.
+StatusOr<std::unique_ptr<ForwardModel>> LoadForwardModel(
+    const std::string& path, const EngineOptions& options,
+    std::vector<std::string>* weight_files = nullptr);
+
+// OK when `device` can run here: "cpu" always; "cuda" when the binary has the CUDA backend and a
+// device is visible. Otherwise INVALID_ARGUMENT (unknown name) or FAILED_PRECONDITION naming why,
+// one line, starting "--device cuda: ".
+Status CheckDeviceAvailable(const std::string& device);
 
 // The embedded default model (fetched by scripts/setup.sh): $SIGMA_EVAL_MODEL when set, else
 // models/smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf under the working folder, else

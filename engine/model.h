@@ -1,5 +1,7 @@
 // Model: the forward pass of a Llama-family or Sigma (DiffQKV) model on the CPU, with a KV cache of
-// several sequence slots.
+// several sequence slots; the CPU implementation of ForwardModel (engine/forward_model.h) and the
+// reference every other backend is tested against. EngineOptions also carries the device choice
+// that LoadForwardModel (engine/language_model.h) reads.
 //
 // One Forward() call runs any set of token rows: a whole prompt of one sequence (prefill), one new
 // token for each of several sequences of different lengths (batched decode), or a mix. Rows of one
@@ -25,6 +27,7 @@
 
 #include "engine/base/status.h"
 #include "engine/cpu/thread_pool.h"
+#include "engine/forward_model.h"
 #include "engine/kv_cache.h"
 #include "engine/loader/model_weights.h"
 
@@ -36,12 +39,7 @@ struct EngineOptions {
   int selective_v_top_k = 0;         // 0: dense attention
   int64_t max_context = 4096;        // positions per sequence slot
   int max_sequences = 1;             // KV cache slots
-};
-
-enum class LogitsMode {
-  kNone,  // only fill the cache
-  kLast,  // logits of the last row: [vocab]
-  kAll,   // logits of every row: [rows, vocab]
+  std::string device = "cpu";  // "cpu" (Model) or "cuda" (cuda::CudaModel); see LoadForwardModel
 };
 
 // Where the time of Forward() calls went since the last ResetProfile(), in milliseconds.
@@ -56,46 +54,31 @@ struct ForwardProfile {
   int64_t calls = 0;
 };
 
-// One token to run: appended to sequence `seq` at its current length.
-struct TokenRow {
-  int seq = 0;
-  int32_t token = 0;
-};
-
-class Model {
+class Model final : public ForwardModel {
  public:
   // `path`: a Hugging Face checkpoint folder (config.json + safetensors) or a .gguf file.
   static StatusOr<std::unique_ptr<Model>> Load(const std::string& path, const EngineOptions& options);
   static StatusOr<std::unique_ptr<Model>> FromWeights(ModelWeights weights,
                                                       const EngineOptions& options);
 
-  const ModelConfig& config() const { return weights_.config; }
+  const ModelConfig& config() const override { return weights_.config; }
   const ModelWeights& weights() const { return weights_; }
   const EngineOptions& options() const { return options_; }
-  int64_t vocab_size() const { return weights_.config.vocab_size; }
-  int num_sequences() const { return options_.max_sequences; }
-  int64_t capacity() const { return kv_.shape().capacity; }
-  DType kv_dtype() const { return kv_.shape().dtype; }
-  size_t kv_bytes_per_token() const { return kv_.BytesPerToken(); }
+  int num_sequences() const override { return options_.max_sequences; }
+  int64_t capacity() const override { return kv_.shape().capacity; }
+  DType kv_dtype() const override { return kv_.shape().dtype; }
+  size_t kv_bytes_per_token() const override { return kv_.BytesPerToken(); }
   ThreadPool& pool() { return *pool_; }
 
-  int64_t SequenceLength(int seq) const { return lengths_.at(static_cast<size_t>(seq)); }
-  // Forgets positions >= length (they are overwritten by the next rows). 0 empties the slot.
-  Status TruncateSequence(int seq, int64_t length);
-  // Makes `to` hold the first `length` positions of `from` (shared-context continuations).
-  Status CopySequence(int from, int to, int64_t length);
-
-  // Runs `rows`; logits per `mode` go to *logits (resized). Fails without side effects when a
-  // sequence would overflow its capacity or a token is out of the vocabulary.
-  Status Forward(std::span<const TokenRow> rows, LogitsMode mode, std::vector<float>* logits);
-
-  // Forward of a prompt on one sequence.
+  int64_t SequenceLength(int seq) const override { return lengths_.at(static_cast<size_t>(seq)); }
+  // As ForwardModel (engine/forward_model.h).
+  Status TruncateSequence(int seq, int64_t length) override;
+  Status CopySequence(int from, int to, int64_t length) override;
+  Status Forward(std::span<const TokenRow> rows, LogitsMode mode,
+                 std::vector<float>* logits) override;
   Status Prefill(int seq, std::span<const int32_t> tokens, LogitsMode mode,
-                 std::vector<float>* logits);
-
-  // Benchmark support: makes sequence `seq` hold `length` positions of deterministic
-  // pseudo-random K and V rows (unit-scale values), as if a prompt of that length had been run.
-  Status FillSyntheticContext(int seq, int64_t length, uint64_t seed);
+                 std::vector<float>* logits) override;
+  Status FillSyntheticContext(int seq, int64_t length, uint64_t seed) override;
 
   const ForwardProfile& profile() const { return profile_; }
   void ResetProfile() { profile_ = ForwardProfile(); }

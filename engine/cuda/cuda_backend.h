@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "engine/base/status.h"
 #include "engine/cuda/cuda_model.h"
@@ -70,7 +71,15 @@ StatusOr<AttentionLayerBenchResult> AttentionLayerBenchmark(const ModelConfig& c
                                                             int iterations);
 
 // Whole decode step (embedding to argmax, CUDA graph) of a random-weight model with `context`
-// cached positions per sequence: median milliseconds per step, host-observed.
+// cached positions per sequence (selective V with `top_k` > 0), host-observed: every timed step
+// (after 3 untimed ones) and their median.
+struct DecodeStepBenchResult {
+  double median_ms = 0;
+  std::vector<double> step_ms;  // [iterations] in run order
+};
+StatusOr<DecodeStepBenchResult> DecodeStepBenchmark(const ModelConfig& config, int batch,
+                                                    int64_t context, int top_k, int iterations);
+// The median of DecodeStepBenchmark with dense attention.
 StatusOr<double> DecodeStepBenchmarkMs(const ModelConfig& config, int batch, int64_t context,
                                        int iterations);
 

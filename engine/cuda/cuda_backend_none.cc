@@ -26,6 +26,9 @@ StatusOr<AttentionLayerBenchResult> AttentionLayerBenchmark(const ModelConfig&, 
                                                             int) {
   return NotBuilt();
 }
+StatusOr<DecodeStepBenchResult> DecodeStepBenchmark(const ModelConfig&, int, int64_t, int, int) {
+  return NotBuilt();
+}
 StatusOr<double> DecodeStepBenchmarkMs(const ModelConfig&, int, int64_t, int) { return NotBuilt(); }
 
 struct CudaModel::Impl {};
@@ -48,6 +51,7 @@ int64_t CudaModel::capacity() const { Unreachable(); }
 size_t CudaModel::kv_bytes_per_token() const { Unreachable(); }
 int64_t CudaModel::SequenceLength(int) const { Unreachable(); }
 Status CudaModel::TruncateSequence(int, int64_t) { return NotBuilt(); }
+Status CudaModel::CopySequence(int, int, int64_t) { return NotBuilt(); }
 Status CudaModel::Forward(std::span<const TokenRow>, LogitsMode, std::vector<float>*) {
   return NotBuilt();
 }

@@ -325,12 +325,16 @@ StatusOr<AttentionLayerBenchResult> AttentionLayerBenchmark(const ModelConfig& m
   return r;
 }
 
-StatusOr<double> DecodeStepBenchmarkMs(const ModelConfig& config, int batch, int64_t context,
-                                       int iterations) {
+StatusOr<DecodeStepBenchResult> DecodeStepBenchmark(const ModelConfig& config, int batch,
+                                                    int64_t context, int top_k, int iterations) {
+  if (batch <= 0 || context < 0 || iterations <= 0) {
+    return InvalidArgumentError("decode step benchmark: batch and iterations must be positive");
+  }
   CudaOptions o;
   o.max_context = context + 8;
   o.max_sequences = batch;
   o.max_rows = std::max(batch, 16);
+  o.selective_v_top_k = top_k;
   SIGMA_ASSIGN_OR_RETURN(auto model, CudaModel::CreateRandom(config, o, 1));
   std::vector<TokenRow> rows(static_cast<size_t>(batch));
   for (int b = 0; b < batch; ++b) {
@@ -346,8 +350,18 @@ StatusOr<double> DecodeStepBenchmarkMs(const ModelConfig& config, int batch, int
     if (i >= 0) ms.push_back(std::chrono::duration<double, std::milli>(end - start).count());
     for (int b = 0; b < batch; ++b) SIGMA_RETURN_IF_ERROR(model->TruncateSequence(b, context));
   }
+  DecodeStepBenchResult r;
+  r.step_ms = ms;
   std::sort(ms.begin(), ms.end());
-  return ms[ms.size() / 2];
+  r.median_ms = ms[ms.size() / 2];
+  return r;
+}
+
+StatusOr<double> DecodeStepBenchmarkMs(const ModelConfig& config, int batch, int64_t context,
+                                       int iterations) {
+  SIGMA_ASSIGN_OR_RETURN(DecodeStepBenchResult r,
+                         DecodeStepBenchmark(config, batch, context, /*top_k=*/0, iterations));
+  return r.median_ms;
 }
 
 }  // namespace sigma::cuda

@@ -1,4 +1,5 @@
-// CudaModel: creation (device setup, weight upload, buffers) and the host side of Forward.
+// CudaModel: creation (device setup, weight upload, buffers) and the sequence-slot operations
+// (truncate, copy, synthetic fill, selective-V switch); Forward is in cuda_model_forward.cu.
 #include <algorithm>
 #include <cstring>
 
@@ -271,6 +272,39 @@ Status CudaModel::TruncateSequence(int seq, int64_t length) {
     return OutOfRangeError("cannot truncate sequence ", seq, " of length ", current, " to ", length);
   }
   current = length;
+  return Status::Ok();
+}
+
+Status CudaModel::CopySequence(int from, int to, int64_t length) {
+  if (from < 0 || from >= num_sequences() || to < 0 || to >= num_sequences()) {
+    return OutOfRangeError("sequence slot out of range");
+  }
+  if (length < 0 || length > SequenceLength(from)) {
+    return OutOfRangeError("cannot copy ", length, " positions of sequence ", from, " of length ",
+                           SequenceLength(from));
+  }
+  Impl& im = *impl_;
+  if (from != to && length > 0) {
+    const ModelConfig& c = im.config;
+    // Per layer, the heads of one slot are rows of a pitched 2-D block: pitch = one head's slot
+    // (capacity positions), width = the copied prefix.
+    const size_t pitch = static_cast<size_t>(im.options.max_context * c.head_dim) * sizeof(bf16);
+    const size_t width = static_cast<size_t>(length * c.head_dim) * sizeof(bf16);
+    const int64_t slot = im.options.max_context * c.head_dim;
+    for (int64_t layer = 0; layer < c.num_layers; ++layer) {
+      const bf16* ks = im.k_cache.data() + im.LayerKOffset(layer) + from * c.n_k_heads * slot;
+      bf16* kd = im.k_cache.data() + im.LayerKOffset(layer) + to * c.n_k_heads * slot;
+      SIGMA_CUDA_RETURN_IF_ERROR(cudaMemcpy2DAsync(kd, pitch, ks, pitch, width,
+                                                   static_cast<size_t>(c.n_k_heads),
+                                                   cudaMemcpyDeviceToDevice, im.stream));
+      const bf16* vs = im.v_cache.data() + im.LayerVOffset(layer) + from * c.n_v_heads * slot;
+      bf16* vd = im.v_cache.data() + im.LayerVOffset(layer) + to * c.n_v_heads * slot;
+      SIGMA_CUDA_RETURN_IF_ERROR(cudaMemcpy2DAsync(vd, pitch, vs, pitch, width,
+                                                   static_cast<size_t>(c.n_v_heads),
+                                                   cudaMemcpyDeviceToDevice, im.stream));
+    }
+  }
+  im.lengths[static_cast<size_t>(to)] = length;
   return Status::Ok();
 }
 

@@ -1,5 +1,6 @@
 // CudaModel: the forward pass of a Llama-family or Sigma (DiffQKV) model on one CUDA device, the
-// GPU twin of engine/model.h's Model (same rows, positions and logits contract).
+// GPU twin of engine/model.h's Model: both implement ForwardModel (engine/forward_model.h), so
+// generation, log-likelihood and the harness run on either (LoadForwardModel picks by device).
 //
 // Weights are uploaded once (bf16 by default, or f32) with q/k/v, gate/up and the augmented-Q
 // gate/up fused into single GEMMs; the KV cache lives on the device as separate K and V buffers
@@ -27,9 +28,9 @@
 #include <vector>
 
 #include "engine/base/status.h"
+#include "engine/forward_model.h"
 #include "engine/loader/model_config.h"
 #include "engine/loader/model_weights.h"
-#include "engine/model.h"
 
 namespace sigma::cuda {
 
@@ -44,7 +45,7 @@ struct CudaOptions {
   int device = 0;
 };
 
-class CudaModel {
+class CudaModel final : public ForwardModel {
  public:
   // Uploads `weights` (any dtype the CPU path reads, quantized ones dequantised) to the device.
   static StatusOr<std::unique_ptr<CudaModel>> Create(const ModelWeights& weights,
@@ -53,29 +54,34 @@ class CudaModel {
   static StatusOr<std::unique_ptr<CudaModel>> CreateRandom(const ModelConfig& config,
                                                            const CudaOptions& options,
                                                            uint64_t seed);
-  ~CudaModel();
+  ~CudaModel() override;
   CudaModel(const CudaModel&) = delete;
   CudaModel& operator=(const CudaModel&) = delete;
 
-  const ModelConfig& config() const;
+  const ModelConfig& config() const override;
   const CudaOptions& options() const;
   std::string device_name() const;
-  int num_sequences() const;
-  int64_t capacity() const;
-  size_t kv_bytes_per_token() const;  // K + V over all layers
-  int64_t SequenceLength(int seq) const;
-  Status TruncateSequence(int seq, int64_t length);
+  int num_sequences() const override;
+  int64_t capacity() const override;
+  DType kv_dtype() const override { return DType::kBF16; }  // the device cache is always bf16
+  size_t kv_bytes_per_token() const override;               // K + V over all layers
+  int64_t SequenceLength(int seq) const override;
+  Status TruncateSequence(int seq, int64_t length) override;
+  // Device-to-device copy of the first `length` K and V positions of slot `from` into slot `to`,
+  // every layer and head, queued on the model's stream.
+  Status CopySequence(int from, int to, int64_t length) override;
 
   // As Model::Forward: runs `rows`, logits per `mode` into *logits (resized).
-  Status Forward(std::span<const TokenRow> rows, LogitsMode mode, std::vector<float>* logits);
+  Status Forward(std::span<const TokenRow> rows, LogitsMode mode,
+                 std::vector<float>* logits) override;
   Status Prefill(int seq, std::span<const int32_t> tokens, LogitsMode mode,
-                 std::vector<float>* logits);
+                 std::vector<float>* logits) override;
   // Runs `rows` and returns the greedy next token (argmax on the device, lowest id on ties) of
   // the last row (kLast) or of every row (kAll); only the ids cross to the host.
   Status ForwardArgMax(std::span<const TokenRow> rows, LogitsMode mode, std::vector<int32_t>* ids);
 
   // Benchmark support: sequence `seq` holds `length` positions of pseudo-random K/V rows.
-  Status FillSyntheticContext(int seq, int64_t length, uint64_t seed);
+  Status FillSyntheticContext(int seq, int64_t length, uint64_t seed) override;
   // Selective V top-k for later calls (0 = dense).
   Status set_selective_v_top_k(int top_k);
 

@@ -30,9 +30,9 @@ StatusOr<std::unique_ptr<EngineBackend>> EngineBackend::Create(std::unique_ptr<L
                                                "(tokenizer.json in the folder, or a GGUF file)");
   }
   std::unique_ptr<EngineBackend> backend(new EngineBackend());
-  const Model& model = lm->model();
+  const ForwardModel& model = lm->model();
   std::string files = "[";
-  for (const std::string& file : model.weights().source->files()) {
+  for (const std::string& file : lm->weight_files()) {
     SIGMA_ASSIGN_OR_RETURN(std::string hash, Sha256File(file));
     files += StrCat(files.size() > 1 ? "," : "", "\"", hash, "\"");
   }
@@ -40,11 +40,14 @@ StatusOr<std::unique_ptr<EngineBackend>> EngineBackend::Create(std::unique_ptr<L
   std::string path;
   AppendJsonString(lm->path(), &path);
   backend->fingerprint_ = StrCat(
-      "{\"backend\":\"engine\",\"model\":", path, ",\"weights_sha256\":", files,
-      ",\"kv_dtype\":\"", DTypeName(model.kv_dtype()), "\",\"selective_v\":",
-      model.options().selective_v_top_k, ",\"max_context\":", model.capacity(),
-      ",\"temperature\":", options.sampling.temperature, ",\"top_k\":", options.sampling.top_k,
-      ",\"top_p\":", options.sampling.top_p, ",\"seed\":", options.sampling.seed, "}");
+      "{\"backend\":\"engine\",\"model\":", path, ",\"weights_sha256\":", files, ",\"kv_dtype\":\"",
+      DTypeName(model.kv_dtype()), "\",\"selective_v\":", lm->options().selective_v_top_k,
+      ",\"max_context\":", model.capacity(), ",\"temperature\":", options.sampling.temperature,
+      ",\"top_k\":", options.sampling.top_k, ",\"top_p\":", options.sampling.top_p,
+      ",\"seed\":", options.sampling.seed,
+      // CPU fingerprints predate the device field and stay as they were (resume keeps working).
+      lm->options().device == "cpu" ? "" : StrCat(",\"device\":\"", lm->options().device, "\""),
+      "}");
   backend->lm_ = std::move(lm);
   backend->options_ = options;
   return backend;
@@ -73,7 +76,7 @@ Status EngineBackend::Run(std::span<BackendItem> items) {
 
 void EngineBackend::RunLoglikelihood(BackendItem& item) {
   const auto start = Clock::now();
-  Model& model = lm_->model();
+  ForwardModel& model = lm_->model();
   const tasks::Request& req = *item.request;
   StatusOr<std::vector<int32_t>> context = PromptTokens(req);
   if (!context.ok()) {
@@ -132,7 +135,7 @@ void EngineBackend::RunLoglikelihood(BackendItem& item) {
 
 void EngineBackend::RunRolling(BackendItem& item) {
   const auto start = Clock::now();
-  Model& model = lm_->model();
+  ForwardModel& model = lm_->model();
   const Tokenizer& tok = *lm_->tokenizer();
   const tasks::Request& req = *item.request;
   const std::string& text = req.continuations.empty() ? req.context : req.continuations[0];

@@ -1,4 +1,5 @@
-// EngineBackend: runs requests on the embedded engine (a LanguageModel).
+// EngineBackend: runs requests on the embedded engine (a LanguageModel, on the CPU or a CUDA device
+// as it was opened; the code below sees only the device-neutral ForwardModel).
 //
 // generate_until: up to `max_sequences` requests decode together (continuous batching: a finished
 // sequence's slot takes the next request at once); each request prefills alone, then joins the

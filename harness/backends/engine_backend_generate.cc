@@ -50,7 +50,7 @@ size_t FindStop(const std::string& text, size_t tail, const std::vector<std::str
 }  // namespace
 
 Status EngineBackend::RunGenerate(std::span<BackendItem*> items) {
-  Model& model = lm_->model();
+  ForwardModel& model = lm_->model();
   const std::vector<int32_t> stop_tokens = lm_->StopTokens();
   const auto vocab = static_cast<size_t>(model.vocab_size());
   const auto run_start = Clock::now();

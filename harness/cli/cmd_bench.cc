@@ -1,16 +1,28 @@
 // sigma-eval bench: decode and prefill speed over model configs x batch x context, written to the
 // results database (`speed` rows under a `bench_runs` row) and printed as a table with the
 // DiffQKV vs GQA16 ratio when both presets are swept.
+//
+// --device cpu (default): harness/bench/speed_bench.h's sweep on a loaded checkpoint (presets are
+// written once as random-weight bf16 checkpoints). --device cuda: the CUDA backend's benchmarks
+// (engine/cuda/cuda_backend.h) on random bf16 weights drawn on the device from the model's
+// config: the whole decode step per (context, batch) (DecodeStepBenchmark: CUDA graph replay,
+// embedding to argmax) and the paper's attention-layer time (AttentionLayerBenchmark: KV write,
+// attention kernels, augmented-Q MLP), decode rows only, speed rows with device "cuda".
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <map>
 
 #include "engine/base/file.h"
+#include "engine/cuda/cuda_backend.h"
+#include "engine/gguf/gguf_model.h"
+#include "engine/language_model.h"
 #include "engine/loader/model_config.h"
 #include "engine/loader/random_checkpoint.h"
 #include "harness/bench/speed_bench.h"
 #include "harness/build_info.h"
 #include "harness/cli/commands.h"
+#include "harness/cli/engine_flags.h"
 #include "harness/cli/flags.h"
 #include "harness/store/results_store.h"
 
@@ -23,6 +35,7 @@ struct BenchFlags {
   std::string batches = "1";
   std::string model_cache = "models/generated";
   std::string db = "sigma-eval.db";
+  std::string device = "cpu";
   bench::SpeedConfig config;
   int64_t threads = 0;
   int64_t selective_v = 0;
@@ -83,7 +96,171 @@ void PrintRatios(const std::vector<bench::SpeedRow>& rows) {
   }
 }
 
+// The config of a model spec for the CUDA benchmarks (which draw random weights on the device):
+// a checkpoint folder's config.json, a .gguf file's metadata, or a preset.
+StatusOr<ModelConfig> ConfigOf(const std::string& spec) {
+  if (IsDirectory(spec)) {
+    SIGMA_ASSIGN_OR_RETURN(std::string text, ReadFile(spec + "/config.json"));
+    return ParseModelConfig(text, spec + "/config.json");
+  }
+  if (FileExists(spec)) {
+    SIGMA_ASSIGN_OR_RETURN(ModelWeights weights, LoadGguf(spec));
+    return weights.config;
+  }
+  return ModelConfigPreset(spec);
+}
+
+// Bytes one CUDA decode step must read: every bf16 weight matrix once (one embedding row) and the
+// bf16 K and V rows of every cached position.
+double CudaBytesPerStep(const ModelConfig& c, int64_t batch, int64_t context) {
+  const double q = static_cast<double>(c.q_dim());
+  const double h = static_cast<double>(c.hidden_size);
+  const double aug = static_cast<double>(c.aug_q_intermediate_size);
+  const double ffn = static_cast<double>(c.intermediate_size);
+  const double layer = (q + c.k_dim() + c.v_dim()) * h + 3 * aug * q + h * q + 3 * ffn * h;
+  const double weights = 2.0 * (layer * c.num_layers + (c.vocab_size + 1) * h);
+  const double kv = 2.0 * c.num_layers * (c.n_k_heads + c.n_v_heads) * c.head_dim;
+  return weights + kv * static_cast<double>(batch * context);
+}
+
+// One CUDA decode row and the attention-layer split behind its attention_ms.
+struct CudaRow {
+  bench::SpeedRow row;
+  cuda::AttentionLayerBenchResult layer;
+  double median_ms = 0;
+};
+
+StatusOr<CudaRow> MeasureCudaDecode(const std::string& label, const ModelConfig& c,
+                                    const bench::SpeedConfig& sc, int64_t batch, int64_t context) {
+  const int steps = static_cast<int>(sc.repetitions * sc.decode_steps);
+  SIGMA_ASSIGN_OR_RETURN(
+      cuda::DecodeStepBenchResult step,
+      cuda::DecodeStepBenchmark(c, static_cast<int>(batch), context, sc.selective_v, steps));
+  CudaRow out;
+  SIGMA_ASSIGN_OR_RETURN(out.layer, cuda::AttentionLayerBenchmark(c, static_cast<int>(batch),
+                                                                  context, sc.selective_v, steps));
+  out.median_ms = step.median_ms;
+  // tokens/s per repetition of --decode-steps steps, as the CPU sweep reports it.
+  std::vector<double> tok_s;
+  double total_ms = 0;
+  for (int64_t r = 0; r < sc.repetitions; ++r) {
+    double ms = 0;
+    for (int64_t i = 0; i < sc.decode_steps; ++i)
+      ms += step.step_ms[static_cast<size_t>(r * sc.decode_steps + i)];
+    tok_s.push_back(static_cast<double>(batch * sc.decode_steps) * 1000.0 / ms);
+    total_ms += ms;
+  }
+  bench::SpeedRow& row = out.row;
+  row.model = label;
+  row.phase = "decode";
+  row.context = context;
+  row.batch = batch;
+  row.repetitions = sc.repetitions;
+  for (double x : tok_s) row.tokens_per_s_mean += x / static_cast<double>(tok_s.size());
+  double var = 0;
+  for (double x : tok_s) var += (x - row.tokens_per_s_mean) * (x - row.tokens_per_s_mean);
+  row.tokens_per_s_std =
+      tok_s.size() > 1 ? std::sqrt(var / static_cast<double>(tok_s.size() - 1)) : 0;
+  row.ms_per_token = total_ms / steps;
+  row.attention_ms = out.layer.step_ms;
+  row.bytes_per_step = CudaBytesPerStep(c, batch, context);
+  row.kv_dtype = "bf16";
+  row.selective_v = sc.selective_v;
+  return out;
+}
+
+std::string CudaRowConfigJson(const CudaRow& r, const BenchFlags& f,
+                              const std::string& device_name) {
+  return StrCat("{\"model\":\"", r.row.model,
+                "\",\"kv_dtype\":\"bf16\",\"weights\":\"bf16 random\"",
+                ",\"selective_v\":", r.row.selective_v, ",\"gpu\":\"", device_name,
+                "\",\"attention_ms\":", r.row.attention_ms,
+                ",\"kv_write_us_per_layer\":", r.layer.kv_write_us,
+                ",\"attention_us_per_layer\":", r.layer.attention_us,
+                ",\"aug_q_us_per_layer\":", r.layer.aug_q_us, ",\"median_step_ms\":", r.median_ms,
+                ",\"decode_steps\":", f.config.decode_steps, "}");
+}
+
+// The CUDA sweep of one model: rows for the table, stored as they are measured.
+StatusOr<std::vector<bench::SpeedRow>> CudaSweep(const std::string& label, const BenchFlags& f,
+                                                 const std::string& device_name, int64_t bench_id,
+                                                 store::ResultsStore& store) {
+  SIGMA_ASSIGN_OR_RETURN(ModelConfig config, ConfigOf(label));
+  std::vector<bench::SpeedRow> rows;
+  for (int64_t batch : f.config.batches) {
+    for (int64_t context : f.config.contexts) {
+      SIGMA_ASSIGN_OR_RETURN(CudaRow r, MeasureCudaDecode(label, config, f.config, batch, context));
+      std::fprintf(stderr,
+                   "bench: %s cuda decode ctx %lld batch %lld: %.2f tok/s (step %.3f ms, "
+                   "attention layer %.3f ms)\n",
+                   label.c_str(), static_cast<long long>(context), static_cast<long long>(batch),
+                   r.row.tokens_per_s_mean, r.row.ms_per_token, r.row.attention_ms);
+      store::SpeedRow row;
+      row.bench_id = bench_id;
+      row.config_json = CudaRowConfigJson(r, f, device_name);
+      row.context_length = context;
+      row.batch = batch;
+      row.phase = "decode";
+      row.repetitions = r.row.repetitions;
+      row.tokens_per_s_mean = r.row.tokens_per_s_mean;
+      row.tokens_per_s_std = r.row.tokens_per_s_std;
+      row.ms_per_token = r.row.ms_per_token;
+      row.bytes_moved = r.row.bytes_per_step;
+      row.device = "cuda";
+      SIGMA_RETURN_IF_ERROR(store.InsertSpeed(row).status());
+      rows.push_back(r.row);
+    }
+  }
+  return rows;
+}
+
+// The CPU sweep of one model: rows for the table, stored as they are measured.
+StatusOr<std::vector<bench::SpeedRow>> CpuSweep(const std::string& m, const BenchFlags& f,
+                                                int64_t bench_id, store::ResultsStore& store) {
+  SIGMA_ASSIGN_OR_RETURN(std::string path, ResolveModel(m, f.model_cache));
+  EngineOptions options;
+  options.threads = f.config.threads;
+  options.kv_dtype = f.config.kv_dtype;
+  options.max_sequences =
+      static_cast<int>(*std::max_element(f.config.batches.begin(), f.config.batches.end()));
+  options.max_context =
+      std::max(*std::max_element(f.config.contexts.begin(), f.config.contexts.end()) +
+                   f.config.decode_steps + 1,
+               f.config.prompt_tokens + 1);
+  SIGMA_ASSIGN_OR_RETURN(auto model, Model::Load(path, options));
+  auto log = [](const std::string& line) { std::fprintf(stderr, "bench: %s\n", line.c_str()); };
+  SIGMA_ASSIGN_OR_RETURN(std::vector<bench::SpeedRow> rows,
+                         RunSpeedSweep(*model, m, f.config, log));
+  for (const bench::SpeedRow& r : rows) {
+    store::SpeedRow row;
+    row.bench_id = bench_id;
+    row.config_json = RowConfigJson(r, f);
+    row.context_length = r.context;
+    row.batch = r.batch;
+    row.phase = r.phase;
+    row.repetitions = r.repetitions;
+    row.tokens_per_s_mean = r.tokens_per_s_mean;
+    row.tokens_per_s_std = r.tokens_per_s_std;
+    row.ms_per_token = r.ms_per_token;
+    if (r.bytes_per_step > 0) row.bytes_moved = r.bytes_per_step;
+    row.device = "cpu";
+    SIGMA_RETURN_IF_ERROR(store.InsertSpeed(row).status());
+  }
+  return rows;
+}
+
 Status Bench(BenchFlags& f) {
+  // The device first: one clear error before anything is written.
+  SIGMA_RETURN_IF_ERROR(CheckDeviceAvailable(f.device));
+  const bool gpu = f.device == "cuda";
+  if (gpu && f.config.kv_dtype != "bf16") {
+    return InvalidArgumentError("--kv-dtype ", f.config.kv_dtype,
+                                ": --device cuda benchmarks a bf16 KV cache");
+  }
+  std::string device_name = "cpu";
+  if (gpu) {
+    SIGMA_ASSIGN_OR_RETURN(device_name, cuda::DescribeDevice());
+  }
   SIGMA_ASSIGN_OR_RETURN(f.config.contexts, ParseIntList(f.contexts, "contexts"));
   SIGMA_ASSIGN_OR_RETURN(f.config.batches, ParseIntList(f.batches, "batch"));
   f.config.threads = static_cast<int>(f.threads);
@@ -94,40 +271,22 @@ Status Bench(BenchFlags& f) {
   SIGMA_ASSIGN_OR_RETURN(auto store, store::ResultsStore::Open(f.db));
   store::BenchRunSpec spec;
   spec.config_json = StrCat("{\"models\":\"", f.models, "\",\"contexts\":\"", f.contexts,
-                            "\",\"batches\":\"", f.batches, "\",\"kv_dtype\":\"", f.config.kv_dtype, "\"}");
+                            "\",\"batches\":\"", f.batches, "\",\"kv_dtype\":\"", f.config.kv_dtype,
+                            gpu ? StrCat("\",\"gpu\":\"", device_name) : std::string(), "\"}");
   spec.model = f.models;
   spec.engine_build = EngineBuild();
   spec.host = HostName();
-  spec.device = "cpu";
+  spec.device = f.device;
   SIGMA_ASSIGN_OR_RETURN(int64_t bench_id, store->CreateBenchRun(spec));
   std::vector<bench::SpeedRow> all;
   for (const std::string& m : models) {
-    SIGMA_ASSIGN_OR_RETURN(std::string path, ResolveModel(m, f.model_cache));
-    EngineOptions options;
-    options.threads = f.config.threads;
-    options.kv_dtype = f.config.kv_dtype;
-    options.max_sequences = static_cast<int>(*std::max_element(f.config.batches.begin(), f.config.batches.end()));
-    options.max_context = std::max(*std::max_element(f.config.contexts.begin(), f.config.contexts.end()) +
-                                       f.config.decode_steps + 1, f.config.prompt_tokens + 1);
-    SIGMA_ASSIGN_OR_RETURN(auto model, Model::Load(path, options));
-    auto log = [](const std::string& line) { std::fprintf(stderr, "bench: %s\n", line.c_str()); };
-    SIGMA_ASSIGN_OR_RETURN(std::vector<bench::SpeedRow> rows, RunSpeedSweep(*model, m, f.config, log));
-    for (const bench::SpeedRow& r : rows) {
-      store::SpeedRow row;
-      row.bench_id = bench_id;
-      row.config_json = RowConfigJson(r, f);
-      row.context_length = r.context;
-      row.batch = r.batch;
-      row.phase = r.phase;
-      row.repetitions = r.repetitions;
-      row.tokens_per_s_mean = r.tokens_per_s_mean;
-      row.tokens_per_s_std = r.tokens_per_s_std;
-      row.ms_per_token = r.ms_per_token;
-      if (r.bytes_per_step > 0) row.bytes_moved = r.bytes_per_step;
-      row.device = "cpu";
-      SIGMA_RETURN_IF_ERROR(store->InsertSpeed(row).status());
-      all.push_back(r);
+    StatusOr<std::vector<bench::SpeedRow>> rows =
+        gpu ? CudaSweep(m, f, device_name, bench_id, *store) : CpuSweep(m, f, bench_id, *store);
+    if (!rows.ok()) {
+      (void)store->FinishBenchRun(bench_id, store::RunState::kFailed);
+      return rows.status();
     }
+    all.insert(all.end(), rows->begin(), rows->end());
   }
   SIGMA_RETURN_IF_ERROR(store->FinishBenchRun(bench_id, store::RunState::kComplete));
   PrintTable(all);
@@ -140,10 +299,14 @@ Status Bench(BenchFlags& f) {
 
 int RunBench(const Args& args) {
   BenchFlags f;
-  Flags flags("bench", "sigma-eval bench [--models sigma-1.5b,gqa16] [--contexts 1024,4096] [flags]",
+  Flags flags("bench",
+              "sigma-eval bench [--models sigma-1.5b,gqa16] [--contexts 1024,4096] [flags]",
               "Measures decode speed at each context length and batch size (synthetic KV cache of\n"
               "that length, warm-up then repetitions) and prefill speed, for each model: a preset\n"
-              "(generated once into --model-cache as a bf16 random-weight checkpoint) or a path.");
+              "(generated once into --model-cache as a bf16 random-weight checkpoint) or a path.\n"
+              "--device cuda: decode only, random bf16 weights drawn on the device from the\n"
+              "model's config; each row also gives the attention-layer time (KV write, attention,\n"
+              "augmented Q) measured by the CUDA backend's attention-layer benchmark.");
   flags.String("models", &f.models, "comma-separated presets or model paths");
   flags.String("contexts", &f.contexts, "comma-separated context lengths");
   flags.String("batch", &f.batches, "comma-separated batch sizes");
@@ -156,6 +319,7 @@ int RunBench(const Args& args) {
   flags.Int("selective-v", &f.selective_v, "selective V top-K; 0 = dense");
   flags.String("model-cache", &f.model_cache, "folder for generated preset checkpoints");
   flags.String("db", &f.db, "results database");
+  RegisterDeviceFlag(flags, &f.device);
   if (Status s = flags.Parse(args); !s.ok()) return ReportError("bench", s);
   if (flags.help_requested()) {
     std::printf("%s", flags.Help().c_str());

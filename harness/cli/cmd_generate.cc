@@ -1,5 +1,6 @@
-// sigma-eval generate: continue a prompt (text, chat, or token ids) with the engine and report
-// speed: prompt tokens/s, decode tokens/s, time to first token.
+// sigma-eval generate: continue a prompt (text, chat, or token ids) with the engine, on the CPU or
+// (--device cuda) a CUDA device, and report speed: prompt tokens/s, decode tokens/s, time to first
+// token.
 #include <cstdio>
 
 #include "engine/base/json.h"

@@ -1,10 +1,11 @@
 // sigma-eval logits: float32 little-endian logits [position, vocab] of one forward pass, the
-// format of the oracle fixtures (tests/data/oracle).
+// format of the oracle fixtures (tests/data/oracle), on the CPU or (--device cuda) a CUDA device.
 #include <algorithm>
 #include <bit>
 #include <cstdio>
 
 #include "engine/base/file.h"
+#include "engine/language_model.h"
 #include "harness/cli/commands.h"
 #include "harness/cli/engine_flags.h"
 
@@ -17,7 +18,7 @@ Status Logits(const EngineFlags& engine, const std::string& prompt_ids, const st
   if (ids.empty()) return InvalidArgumentError("--prompt-ids: required (e.g. 1,2,3)");
   SIGMA_ASSIGN_OR_RETURN(EngineOptions options, engine.ToOptions());
   options.max_context = std::max<int64_t>(options.max_context, static_cast<int64_t>(ids.size()));
-  SIGMA_ASSIGN_OR_RETURN(auto model, Model::Load(engine.model, options));
+  SIGMA_ASSIGN_OR_RETURN(auto model, LoadForwardModel(engine.model, options));
   std::vector<int32_t> tokens;
   for (int64_t id : ids) {
     if (id < 0 || id >= model->vocab_size()) {
@@ -42,9 +43,12 @@ int RunLogits(const Args& args) {
   EngineFlags engine;
   std::string prompt_ids;
   std::string out;
-  Flags flags("logits", "sigma-eval logits --model DIR --prompt-ids 1,2,3 [--selective-v K] --out FILE",
-              "Writes the float32 little-endian logits, row-major [position, vocab], of one forward\n"
-              "pass over the prompt.");
+  Flags flags(
+      "logits",
+      "sigma-eval logits --model DIR --prompt-ids 1,2,3 [--selective-v K] [--device cuda] "
+      "--out FILE",
+      "Writes the float32 little-endian logits, row-major [position, vocab], of one forward\n"
+      "pass over the prompt.");
   engine.Register(flags);
   flags.String("prompt-ids", &prompt_ids, "comma-separated token ids");
   flags.String("out", &out, "output file");

@@ -35,9 +35,11 @@ struct RunFlags {
   bool json = false;
 };
 
+bool IsReplay(const std::string& model) { return model.rfind("replay:", 0) == 0; }
+
 StatusOr<std::unique_ptr<harness::Backend>> MakeBackend(const RunFlags& f) {
   const std::string model = f.engine.model.empty() ? DefaultModelPath() : f.engine.model;
-  if (model.rfind("replay:", 0) == 0) {
+  if (IsReplay(model)) {
     SIGMA_ASSIGN_OR_RETURN(auto replay, harness::ReplayBackend::Open(model.substr(7)));
     return std::unique_ptr<harness::Backend>(std::move(replay));
   }
@@ -89,6 +91,8 @@ Status Run(const RunFlags& f) {
   if (f.tasks.empty()) return InvalidArgumentError("--tasks: required (e.g. mmlu,gsm8k or aimicius)");
   if (f.limit < 0) return InvalidArgumentError("--limit: expected >= 0");
   if (f.batch <= 0 || f.batch > 256) return InvalidArgumentError("--batch: expected 1..256");
+  // The device before the tasks load: one clear error, not a slow start and then a failure.
+  if (!IsReplay(f.engine.model)) SIGMA_RETURN_IF_ERROR(CheckDeviceAvailable(f.engine.device));
   harness::TaskLoadSpec spec{f.tasks, f.tasks_dir, f.data_dir, static_cast<int>(f.engine.threads)};
   SIGMA_ASSIGN_OR_RETURN(harness::LoadedTasks loaded, harness::LoadEvalTasks(spec));
   SIGMA_ASSIGN_OR_RETURN(auto backend, MakeBackend(f));
@@ -97,6 +101,7 @@ Status Run(const RunFlags& f) {
   options.limit = f.limit;
   options.batch = f.batch;
   options.resume_run = f.resume;
+  if (!IsReplay(f.engine.model)) options.device = f.engine.device;
   std::string data_dir;
   AppendJsonString(f.data_dir, &data_dir);
   options.extra_config = StrCat("{\"data_dir\":", data_dir, "}");
@@ -118,11 +123,13 @@ Status Run(const RunFlags& f) {
 
 int RunRun(const Args& args) {
   RunFlags f;
-  Flags flags("run", "sigma-eval run --tasks mmlu,gsm8k [--model PATH|replay:FILE] [--limit N] [flags]",
+  Flags flags("run",
+              "sigma-eval run --tasks mmlu,gsm8k [--model PATH|replay:FILE] [--limit N] [flags]",
               "Evaluates a model on tasks and stores every sample, aggregate and speed figure in\n"
               "the results database. Without --model: the embedded default model. --model\n"
               "replay:FILE scores recorded outputs (JSONL {task, doc_id, output}) with the same\n"
-              "scorers. Ctrl-C stops between batches; --resume RUN continues a stopped run.");
+              "scorers. Ctrl-C stops between batches; --resume RUN continues a stopped run.\n"
+              "--device cuda runs the model on a CUDA device (bf16 weights and KV cache).");
   f.engine.Register(flags);
   flags.String("tasks", &f.tasks, "comma-separated tasks or groups (see tasks/benchmarks, aimicius)");
   flags.String("tasks-dir", &f.tasks_dir, "folder of task configs (default: the built-in benchmarks)");

@@ -1,11 +1,19 @@
 #include "harness/cli/engine_flags.h"
 
+#include "engine/language_model.h"
+
 namespace sigma::cli {
+
+void RegisterDeviceFlag(Flags& flags, std::string* device) {
+  flags.String("device", device,
+               "where the model runs: cpu or cuda (needs a CUDA build and device)");
+}
 
 void EngineFlags::Register(Flags& flags) {
   flags.String("model", &model, "checkpoint folder (config.json + safetensors) or .gguf file");
-  flags.Int("threads", &threads, "CPU threads; 0 = all cores");
-  flags.String("kv-dtype", &kv_dtype, "KV cache element type: f32, f16, bf16 or auto");
+  RegisterDeviceFlag(flags, &device);
+  flags.Int("threads", &threads, "CPU threads; 0 = all cores (--device cpu)");
+  flags.String("kv-dtype", &kv_dtype, "KV cache element type: f32, f16, bf16 or auto (cuda: bf16)");
   flags.Int("max-context", &max_context, "KV cache positions per sequence");
   flags.Int("selective-v", &selective_v, "selective V fetching: keep the top-K positions; 0 = off");
 }
@@ -19,11 +27,13 @@ StatusOr<EngineOptions> EngineFlags::ToOptions() const {
   if (selective_v < 0 || selective_v > (int64_t{1} << 24)) {
     return InvalidArgumentError("--selective-v: expected >= 0, got ", selective_v);
   }
+  SIGMA_RETURN_IF_ERROR(CheckDeviceAvailable(device));
   EngineOptions options;
   options.threads = static_cast<int>(threads);
   options.kv_dtype = kv_dtype;
   options.max_context = max_context;
   options.selective_v_top_k = static_cast<int>(selective_v);
+  options.device = device;
   return options;
 }
 

@@ -1,5 +1,6 @@
-// The engine flags shared by every subcommand that loads a model (--model, --threads, --kv-dtype,
-// --max-context, --selective-v), declared once so their names and help read the same everywhere.
+// The engine flags shared by every subcommand that loads a model (--model, --device, --threads,
+// --kv-dtype, --max-context, --selective-v), declared once so their names, help and checks read
+// the same everywhere. `bench`, whose sweep has its own flags, shares --device alone.
 #ifndef SIGMA_HARNESS_CLI_ENGINE_FLAGS_H_
 #define SIGMA_HARNESS_CLI_ENGINE_FLAGS_H_
 
@@ -11,15 +12,22 @@
 
 namespace sigma::cli {
 
+// Registers --device (cpu or cuda, default cpu) writing to *device. Check it with
+// CheckDeviceAvailable (engine/language_model.h) before loading anything: an unknown name is a
+// usage error naming --device; cuda without a CUDA build or device is one FAILED_PRECONDITION line
+// saying which (exit code 2).
+void RegisterDeviceFlag(Flags& flags, std::string* device);
+
 struct EngineFlags {
   std::string model;
+  std::string device = "cpu";
   int64_t threads = 0;
   std::string kv_dtype = "auto";
   int64_t max_context = 4096;
   int64_t selective_v = 0;
 
   void Register(Flags& flags);
-  // Checks ranges and fills the engine options.
+  // Checks ranges and the device (CheckDeviceAvailable), and fills the engine options.
   StatusOr<EngineOptions> ToOptions() const;
 };
 

@@ -1,13 +1,18 @@
 // The engine commands as a user runs them: make-model -> logits / generate, the oracle fixtures
-// through the CLI, and clear errors with meaningful exit codes for bad input.
+// through the CLI, clear errors with meaningful exit codes for bad input, and --device: cpu
+// explicitly, an unknown device, and cuda where this machine cannot run it.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "engine/base/file.h"
+#include "engine/cuda/cuda_backend.h"
 #include "tests/e2e/cli_util.h"
 
 namespace sigma {
@@ -51,7 +56,7 @@ TEST_F(EngineCliTest, MakeModelThenGenerateIsDeterministic) {
   EXPECT_TRUE(FileExists(dir_ + "/m/model.safetensors"));
   const std::string gen = "generate --model " + dir_ + "/m --prompt-ids 1,2,3,4 --max-tokens 8 --json";
   auto a = RunSigmaEval(gen);
-  auto b = RunSigmaEval(gen + " --threads 1");
+  auto b = RunSigmaEval(gen + " --threads 1 --device cpu");
   ASSERT_EQ(a.exit_code, 0) << a.err;
   ASSERT_EQ(b.exit_code, 0) << b.err;
   const auto tokens = [](const std::string& json) { return json.substr(0, json.find(']') + 1); };
@@ -99,6 +104,55 @@ TEST_F(EngineCliTest, BrokenCheckpointIsReportedNotCrashed) {
   auto r = RunSigmaEval("generate --model " + dir_ + "/bad --prompt-ids 1,2");
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_NE(r.err.find("model.safetensors"), std::string::npos) << r.err;
+}
+
+// The engine commands that take --device, each with the flags it needs to get that far.
+std::vector<std::string> DeviceCommands(const std::string& dir) {
+  const std::string oracle = std::string(SIGMA_TEST_DATA) + "/oracle/llama-gqa-tiny";
+  return {
+      "generate --model " + oracle + " --prompt-ids 1,2,3 --max-tokens 2",
+      "logits --model " + oracle + " --prompt-ids 1,2,3 --out " + dir + "/l.f32",
+      "bench --models sigma-tiny --contexts 16 --reps 1 --warmup 0 --decode-steps 1 "
+      "--prompt-tokens 0 "
+      "--model-cache " +
+          dir + "/cache --db " + dir + "/bench.db",
+      "run --model " + oracle + " --tasks arc_easy --limit 1 --db " + dir + "/run.db",
+  };
+}
+
+int CountLines(const std::string& text) {
+  return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
+}
+
+TEST_F(EngineCliTest, DeviceCudaWithoutAUsableGpuIsOneClearUsageError) {
+  if (cuda::DeviceCount() > 0)
+    GTEST_SKIP() << "a CUDA device is visible; tests/gpu covers --device cuda";
+  const std::string why = cuda::Compiled()
+                              ? "--device cuda: no CUDA device: "
+                              : "--device cuda: this build has no CUDA backend (configure with "
+                                "-DSIGMA_CUDA=ON where nvcc and cuBLAS exist)";
+  for (const std::string& command : DeviceCommands(dir_)) {
+    auto r = RunSigmaEval(command + " --device cuda");
+    const std::string name = command.substr(0, command.find(' '));
+    EXPECT_EQ(r.exit_code, 2) << command << "\n" << r.err;
+    EXPECT_EQ(r.err.rfind("sigma-eval " + name + ": FAILED_PRECONDITION: " + why, 0), 0u) << r.err;
+    EXPECT_EQ(CountLines(r.err), 1) << "one line, no per-sample noise:\n" << r.err;
+    EXPECT_TRUE(r.out.empty()) << r.out;
+  }
+  // Nothing was written before the check: no results database, no generated checkpoint.
+  EXPECT_FALSE(FileExists(dir_ + "/bench.db"));
+  EXPECT_FALSE(FileExists(dir_ + "/run.db"));
+  EXPECT_FALSE(FileExists(dir_ + "/cache"));
+  EXPECT_FALSE(FileExists(dir_ + "/l.f32"));
+}
+
+TEST_F(EngineCliTest, UnknownDeviceIsAUsageErrorNamingTheFlag) {
+  for (const std::string& command : DeviceCommands(dir_)) {
+    auto r = RunSigmaEval(command + " --device tpu");
+    EXPECT_EQ(r.exit_code, 2) << command << "\n" << r.err;
+    EXPECT_NE(r.err.find("--device: expected cpu or cuda, got 'tpu'"), std::string::npos) << r.err;
+    EXPECT_EQ(CountLines(r.err), 1) << r.err;
+  }
 }
 
 }  // namespace

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Device checks for the CUDA backend, in one call on a GPU machine (about 10 minutes):
 #   tests/gpu/run_device_checks.sh OUT_DIR
-# 1. configures and builds (Release, -DSIGMA_CUDA=ON, arch 90) the gpu tests and cuda_bench;
+# 1. configures and builds (Release, -DSIGMA_CUDA=ON, arch 90) the gpu tests, cuda_bench and
+#    sigma-eval;
 # 2. runs the gpu-labelled tests (JUnit XML + gtest XML);
-# 3. runs cuda_bench (Google Benchmark JSON) and, where `import torch` works, the optional PyTorch
+# 3. the CLI on the device: `sigma-eval generate --device cuda` on each oracle checkpoint must give
+#    the CPU's greedy tokens (cli.txt), and a short `sigma-eval bench --device cuda` sweep
+#    (bench-cuda.txt, bench.db);
+# 4. runs cuda_bench (Google Benchmark JSON) and, where `import torch` works, the optional PyTorch
 #    SDPA baseline (tests/gpu/sdpa_baseline.py);
-# 4. writes nvidia-smi -q and a summary table of the targets (summary.txt), printed last.
+# 5. writes nvidia-smi -q and a summary table of the targets (summary.txt), printed last.
 # Every stage has a timeout; a failed stage is reported and the later ones still run.
 set -u
 OUT_DIR=${1:?usage: run_device_checks.sh OUT_DIR}
@@ -29,7 +33,7 @@ echo "== build" | tee -a "$LOG"
 build_ok=0
 if timeout 420 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DSIGMA_CUDA=ON \
      -DSIGMA_CUDA_ARCHITECTURES=90 >> "$LOG" 2>&1 &&
-   timeout 420 cmake --build "$BUILD" -j "$JOBS" --target engine_cuda_test cuda_bench >> "$LOG" 2>&1; then
+   timeout 420 cmake --build "$BUILD" -j "$JOBS" --target engine_cuda_test cuda_bench sigma-eval >> "$LOG" 2>&1; then
   build_ok=1
   status_line "build: ok"
 else
@@ -47,6 +51,29 @@ if [ "$build_ok" = 1 ]; then
   # The same binary once more for gtest's own XML (per-assertion messages).
   timeout 240 "$BUILD/tests/gpu/engine_cuda_test" --gtest_output="xml:$OUT_DIR/gtest-gpu.xml" \
     > "$OUT_DIR/gtest-gpu.txt" 2>&1 || true
+
+  echo "== sigma-eval --device cuda" | tee -a "$LOG"
+  SIGMA_EVAL="$BUILD/harness/sigma-eval"
+  cli_ok=1
+  : > "$OUT_DIR/cli.txt"
+  for oracle in llama-gqa-tiny qwen2-tied-tiny sigma-diffqkv-tiny; do
+    dir="$ROOT/tests/data/oracle/$oracle"
+    ids=$(python3 -c "import json,sys; print(','.join(map(str, json.load(open(sys.argv[1]))['input_ids'])))" "$dir/oracle.json")
+    for device in cpu cuda; do
+      timeout 60 "$SIGMA_EVAL" generate --model "$dir" --prompt-ids "$ids" --max-tokens 16 --json \
+        --device "$device" > "$OUT_DIR/gen-$oracle-$device.json" 2>> "$OUT_DIR/cli.txt" || cli_ok=0
+    done
+    cpu=$(sed 's/.*"tokens":\(\[[^]]*\]\).*/\1/' "$OUT_DIR/gen-$oracle-cpu.json")
+    gpu=$(sed 's/.*"tokens":\(\[[^]]*\]\).*/\1/' "$OUT_DIR/gen-$oracle-cuda.json")
+    echo "$oracle cpu $cpu cuda $gpu" | tee -a "$OUT_DIR/cli.txt"
+    if [ -z "$cpu" ] || [ "$cpu" != "$gpu" ]; then cli_ok=0; fi
+  done
+  status_line "generate --device cuda == cpu greedy: $([ $cli_ok = 1 ] && echo ok || echo "FAILED (cli.txt)")"
+  timeout 240 "$SIGMA_EVAL" bench --device cuda --models sigma-1.5b,gqa16 --contexts 4096,32768 \
+    --batch 1,16 --reps 3 --db "$OUT_DIR/bench.db" > "$OUT_DIR/bench-cuda.txt" 2>&1
+  rc=$?
+  tail -12 "$OUT_DIR/bench-cuda.txt" | tee -a "$LOG"
+  status_line "bench --device cuda: $([ $rc = 0 ] && echo ok || echo "rc=$rc (bench-cuda.txt)")"
 
   echo "== benchmarks" | tee -a "$LOG"
   timeout 300 "$BUILD/tests/bench/cuda_bench" --benchmark_out="$OUT_DIR/cuda_bench.json" \
