@@ -129,7 +129,8 @@ int RunRun(const Args& args) {
               "the results database. Without --model: the embedded default model. --model\n"
               "replay:FILE scores recorded outputs (JSONL {task, doc_id, output}) with the same\n"
               "scorers. Ctrl-C stops between batches; --resume RUN continues a stopped run.\n"
-              "--device cuda runs the model on a CUDA device (bf16 weights and KV cache).");
+              "--device cuda runs the model on a CUDA device (bf16 KV cache; bf16 weights unless\n"
+              "the checkpoint stores f32).");
   f.engine.Register(flags);
   flags.String("tasks", &f.tasks, "comma-separated tasks or groups (see tasks/benchmarks, aimicius)");
   flags.String("tasks-dir", &f.tasks_dir, "folder of task configs (default: the built-in benchmarks)");
