@@ -40,6 +40,7 @@ struct BackendItem {
   std::string task;
   std::string doc_id;
   const tasks::Request* request = nullptr;  // owned by the runner
+  int index_in_doc = 0;  // position among the document's requests, follow-up turns included
   tasks::Response response;
   RequestTiming timing;
 };

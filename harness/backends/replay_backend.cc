@@ -75,13 +75,15 @@ Status ReplayBackend::Run(std::span<BackendItem> items) {
       item.response.error = "replay: no recorded output for task '" + item.task + "' doc '" + item.doc_id + "'";
       continue;
     }
-    const auto repeat = static_cast<size_t>(item.request->repeat);
-    if (repeat >= it->second.size()) {
+    const auto index = static_cast<size_t>(item.index_in_doc);
+    if (index >= it->second.size()) {
       item.response.error = StrCat("replay: task '", item.task, "' doc '", item.doc_id, "' has ",
-                                   it->second.size(), " recorded outputs, sample ", repeat, " asked");
+                                   it->second.size(), " recorded outputs, output ", index + 1,
+                                   " asked (several requests, turns or samples per document need "
+                                   "\"outputs\": [...])");
       continue;
     }
-    item.response.text = it->second[repeat];
+    item.response.text = it->second[index];
   }
   return Status::Ok();
 }

@@ -1,7 +1,8 @@
 // ReplayBackend: answers generate_until requests with recorded outputs, read from JSONL records
 //   {"task": "gsm8k", "doc_id": "12", "output": "The answer is 7."}
-// ("outputs": [...] instead, for tasks that sample several generations per doc: the request's
-// repeat index picks one). Requests without a record, and log-likelihood requests (recordings
+// ("outputs": [...] instead, for documents with several generate requests: the n samples of
+// pass@k, Infrawise's two questions, Optiflow's two turns; the request's position among the
+// document's requests, follow-up turns included, picks one). Requests without a record, and log-likelihood requests (recordings
 // have no probabilities), get a per-request error naming what is missing. The file's SHA-256
 // goes into the run fingerprint.
 // Thread safety: not thread-safe.

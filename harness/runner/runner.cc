@@ -157,18 +157,23 @@ Status Runner::RunTask(int64_t run_id, int64_t segment, tasks::EvalTask& task,
 }
 
 // Requests of `docs` (one list for the backend; `ranges` gives each document's [first, last)).
+// `first_round`: for follow-up turns, the requests each document already ran (their count offsets
+// index_in_doc); null for the first round.
 void Runner::CollectItems(const tasks::EvalTask& task, const std::vector<size_t>& docs,
                           const std::vector<std::vector<tasks::Request>>& requests,
+                          const std::vector<std::vector<tasks::Request>>* first_round,
                           std::vector<BackendItem>* items,
                           std::vector<std::pair<size_t, size_t>>* ranges) const {
   ranges->assign(docs.size(), {0, 0});
   for (size_t d = 0; d < docs.size(); ++d) {
     (*ranges)[d].first = items->size();
+    const size_t before = first_round == nullptr ? 0 : (*first_round)[d].size();
     for (const tasks::Request& r : requests[d]) {
       BackendItem item;
       item.task = task.name();
       item.doc_id = task.DocId(docs[d]);
       item.request = &r;
+      item.index_in_doc = static_cast<int>(before + (items->size() - (*ranges)[d].first));
       items->push_back(std::move(item));
     }
     (*ranges)[d].second = items->size();
@@ -189,7 +194,7 @@ Status Runner::RunBatch(int64_t run_id, int64_t segment, tasks::EvalTask& task,
   }
   std::vector<BackendItem> items, second;
   std::vector<std::pair<size_t, size_t>> ranges, second_ranges;
-  CollectItems(task, docs, requests, &items, &ranges);
+  CollectItems(task, docs, requests, nullptr, &items, &ranges);
   SIGMA_RETURN_IF_ERROR(backend_.Run(items));
   // Per document: its responses so far; then the second turn where the task asks for one.
   std::vector<std::vector<tasks::Response>> responses(docs.size());
@@ -207,7 +212,7 @@ Status Runner::RunBatch(int64_t run_id, int64_t segment, tasks::EvalTask& task,
       errors[d] = more.status().ToString();
     }
   }
-  CollectItems(task, docs, follow_ups, &second, &second_ranges);
+  CollectItems(task, docs, follow_ups, &requests, &second, &second_ranges);
   if (!second.empty()) SIGMA_RETURN_IF_ERROR(backend_.Run(second));
   for (size_t d = 0; d < docs.size(); ++d) {
     for (size_t i = second_ranges[d].first; i < second_ranges[d].second; ++i) {

@@ -73,6 +73,7 @@ class Runner {
                  RunSummary* summary);
   void CollectItems(const tasks::EvalTask& task, const std::vector<size_t>& docs,
                     const std::vector<std::vector<tasks::Request>>& requests,
+                    const std::vector<std::vector<tasks::Request>>* first_round,
                     std::vector<BackendItem>* items,
                     std::vector<std::pair<size_t, size_t>>* ranges) const;
   Status RunBatch(int64_t run_id, int64_t segment, tasks::EvalTask& task,

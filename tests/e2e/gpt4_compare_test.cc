@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "aimicius/infrawise/infrawise.h"
 #include "aimicius/nl2kql/nl2kql.h"
 #include "engine/base/json.h"
 #include "tests/e2e/cli_util.h"
@@ -82,6 +83,45 @@ TEST(Gpt4CompareTest, SideBySideTableWithAgreement) {
   ASSERT_EQ(json.exit_code, 0) << json.err;
   EXPECT_NE(json.out.find("\"metric\":\"syntax_accuracy\",\"shared\":8"), std::string::npos) << json.out;
   EXPECT_NE(json.out.find("\"agree\":4"), std::string::npos) << json.out;
+  testing_util::RemoveTree(dir);
+}
+
+// Infrawise asks two questions per document (DCW, then retrieval): a recording carries both
+// answers as "outputs": [...], and each request gets its own.
+TEST(Gpt4CompareTest, MultiRequestDocumentsReplayEachOutput) {
+  auto records = aimicius::LoadInfrawiseRecords(SIGMA_SOURCE_DIR "/aimicius/data/infrawise/sample.jsonl");
+  ASSERT_TRUE(records.ok()) << records.status().ToString();
+  const std::string dir = testing_util::MakeTempDir("gpt4");
+  {
+    std::ofstream out(dir + "/gpt4.jsonl");
+    for (size_t i = 0; i < 3; ++i) {
+      const aimicius::InfrawiseRecord& r = (*records)[i];
+      std::string dcw = "{\"Design\": {\"Target\": ", indices;
+      AppendJsonString(r.gt_dcw.target, &dcw);
+      dcw += ", \"Baseline\": ";
+      AppendJsonString(r.gt_dcw.baseline, &dcw);
+      dcw += "}, \"Criterion\": ";
+      AppendJsonString(r.gt_dcw.criterion, &dcw);
+      dcw += ", \"Workload\": ";
+      AppendJsonString(r.gt_dcw.workload, &dcw);
+      dcw += "}";
+      for (int64_t index : r.gt_selected) indices += (indices.empty() ? "" : ", ") + std::to_string(index);
+      if (indices.empty()) indices = "None";
+      std::string line = "{\"task\":\"infrawise\",\"doc_id\":";
+      AppendJsonString(r.id, &line);
+      line += ",\"outputs\":[";
+      AppendJsonString(dcw, &line);
+      line += ",";
+      AppendJsonString(indices, &line);
+      out << line << "]}\n";
+    }
+  }
+  const std::string db = dir + "/results.db";
+  auto run = RunSigmaEval("run --model replay:" + dir + "/gpt4.jsonl --tasks infrawise --limit 3 --db " + db +
+                          " --json");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.out.find("\"metric\":\"dcw\",\"value\":100,"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("\"metric\":\"bench_accuracy\",\"value\":100,"), std::string::npos) << run.out;
   testing_util::RemoveTree(dir);
 }
 
