@@ -49,7 +49,7 @@ Status CheckDeviceAvailable(const std::string& device) {
     return InvalidArgumentError("--device: expected cpu or cuda, got '", device, "'");
   }
   if (!cuda::Compiled()) {
-    return FailedPreconditionError(
+    return UnavailableError(
         "--device cuda: this build has no CUDA backend (configure with "
         "-DSIGMA_CUDA=ON where nvcc and cuBLAS exist)");
   }
@@ -57,7 +57,7 @@ Status CheckDeviceAvailable(const std::string& device) {
   if (!described.ok()) {
     std::string why(described.status().message());
     if (why.rfind("CUDA: ", 0) == 0) why.erase(0, 6);
-    return FailedPreconditionError("--device cuda: no CUDA device: ", why);
+    return UnavailableError("--device cuda: no CUDA device: ", why);
   }
   return Status::Ok();
 }

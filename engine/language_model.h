@@ -63,7 +63,7 @@ class LanguageModel {
 // The weights of `path` (a .gguf file or a checkpoint folder) on options.device: "cpu" -> Model
 // (memory-mapped weights), "cuda" -> cuda::CudaModel (weights uploaded as f32 when the checkpoint
 // stores f32, else bf16; KV cache bf16, so --kv-dtype must be auto or bf16; --threads ignored).
-// Errors: INVALID_ARGUMENT for an unknown device, FAILED_PRECONDITION when this build or machine
+// Errors: INVALID_ARGUMENT for an unknown device, UNAVAILABLE when this build or machine
 // has no usable CUDA device (see CheckDeviceAvailable), the loader's errors for the path.
 // `weight_files`, when not null, receives the weight files read.
 StatusOr<std::unique_ptr<ForwardModel>> LoadForwardModel(
@@ -71,7 +71,7 @@ StatusOr<std::unique_ptr<ForwardModel>> LoadForwardModel(
     std::vector<std::string>* weight_files = nullptr);
 
 // OK when `device` can run here: "cpu" always; "cuda" when the binary has the CUDA backend and a
-// device is visible. Otherwise INVALID_ARGUMENT (unknown name) or FAILED_PRECONDITION naming why,
+// device is visible. Otherwise INVALID_ARGUMENT (unknown name) or UNAVAILABLE naming why,
 // one line, starting "--device cuda: ".
 Status CheckDeviceAvailable(const std::string& device);
 

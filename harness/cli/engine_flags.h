@@ -14,8 +14,8 @@ namespace sigma::cli {
 
 // Registers --device (cpu or cuda, default cpu) writing to *device. Check it with
 // CheckDeviceAvailable (engine/language_model.h) before loading anything: an unknown name is a
-// usage error naming --device; cuda without a CUDA build or device is one FAILED_PRECONDITION line
-// saying which (exit code 2).
+// usage error naming --device (exit code 2); cuda without a CUDA build or device is one UNAVAILABLE
+// line saying which (exit code 3, environment).
 void RegisterDeviceFlag(Flags& flags, std::string* device);
 
 struct EngineFlags {

@@ -124,7 +124,7 @@ int CountLines(const std::string& text) {
   return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
 }
 
-TEST_F(EngineCliTest, DeviceCudaWithoutAUsableGpuIsOneClearUsageError) {
+TEST_F(EngineCliTest, DeviceCudaWithoutAUsableGpuIsOneClearEnvironmentError) {
   if (cuda::DeviceCount() > 0)
     GTEST_SKIP() << "a CUDA device is visible; tests/gpu covers --device cuda";
   const std::string why = cuda::Compiled()
@@ -134,8 +134,8 @@ TEST_F(EngineCliTest, DeviceCudaWithoutAUsableGpuIsOneClearUsageError) {
   for (const std::string& command : DeviceCommands(dir_)) {
     auto r = RunSigmaEval(command + " --device cuda");
     const std::string name = command.substr(0, command.find(' '));
-    EXPECT_EQ(r.exit_code, 2) << command << "\n" << r.err;
-    EXPECT_EQ(r.err.rfind("sigma-eval " + name + ": FAILED_PRECONDITION: " + why, 0), 0u) << r.err;
+    EXPECT_EQ(r.exit_code, 3) << command << "\n" << r.err;  // environment (README: exit codes)
+    EXPECT_EQ(r.err.rfind("sigma-eval " + name + ": UNAVAILABLE: " + why, 0), 0u) << r.err;
     EXPECT_EQ(CountLines(r.err), 1) << "one line, no per-sample noise:\n" << r.err;
     EXPECT_TRUE(r.out.empty()) << r.out;
   }
@@ -149,7 +149,7 @@ TEST_F(EngineCliTest, DeviceCudaWithoutAUsableGpuIsOneClearUsageError) {
 TEST_F(EngineCliTest, UnknownDeviceIsAUsageErrorNamingTheFlag) {
   for (const std::string& command : DeviceCommands(dir_)) {
     auto r = RunSigmaEval(command + " --device tpu");
-    EXPECT_EQ(r.exit_code, 2) << command << "\n" << r.err;
+    EXPECT_EQ(r.exit_code, 2) << command << "\n" << r.err;  // usage
     EXPECT_NE(r.err.find("--device: expected cpu or cuda, got 'tpu'"), std::string::npos) << r.err;
     EXPECT_EQ(CountLines(r.err), 1) << r.err;
   }
