@@ -84,10 +84,36 @@ void PrintSummary(const harness::RunSummary& s, const std::string& db, bool json
                   r.value.value_or(NAN), r.stderr_value.value_or(NAN), static_cast<long long>(r.n),
                   static_cast<long long>(t.errors));
     }
+    if (t.results.empty()) {
+      std::printf("%-22s %-30s %10s %10s %6d %7lld\n", t.task.c_str(), "(no scored sample)", "-", "-", 0,
+                  static_cast<long long>(t.errors));
+    }
   }
 }
 
-Status Run(const RunFlags& f) {
+// Failed samples are stored and counted, and make the exit code 1: a script sees that the
+// scores do not cover every document. One line per task with errors, naming the first.
+int64_t ReportSampleErrors(const harness::RunSummary& s) {
+  int64_t errors = 0, done = 0;
+  for (const harness::TaskSummary& t : s.tasks) {
+    errors += t.errors;
+    done += t.done;
+    if (t.errors > 0) {
+      std::fprintf(stderr, "sigma-eval run: %s: %lld of %lld samples failed; first: %s\n", t.task.c_str(),
+                   static_cast<long long>(t.errors), static_cast<long long>(t.done),
+                   t.first_error.substr(0, 300).c_str());
+    }
+  }
+  if (errors > 0) {
+    std::fprintf(stderr,
+                 "sigma-eval run: run %lld finished with %lld failed samples of %lld (stored with their "
+                 "errors; exit code 1)\n",
+                 static_cast<long long>(s.run_id), static_cast<long long>(errors), static_cast<long long>(done));
+  }
+  return errors;
+}
+
+Status Run(const RunFlags& f, int64_t* failed_samples) {
   if (f.tasks.empty()) return InvalidArgumentError("--tasks: required (e.g. mmlu,gsm8k or aimicius)");
   if (f.limit < 0) return InvalidArgumentError("--limit: expected >= 0");
   if (f.batch <= 0 || f.batch > 256) return InvalidArgumentError("--batch: expected 1..256");
@@ -116,6 +142,7 @@ Status Run(const RunFlags& f) {
   SIGMA_ASSIGN_OR_RETURN(harness::RunSummary summary, runner.Run(on_progress, &g_interrupted));
   if (bar) bar->Finish("done");
   PrintSummary(summary, f.db, f.json);
+  *failed_samples = ReportSampleErrors(summary);
   return Status::Ok();
 }
 
@@ -149,8 +176,9 @@ int RunRun(const Args& args) {
     std::printf("%s", flags.Help().c_str());
     return kExitOk;
   }
-  if (Status s = Run(f); !s.ok()) return ReportError("run", s);
-  return kExitOk;
+  int64_t failed_samples = 0;
+  if (Status s = Run(f, &failed_samples); !s.ok()) return ReportError("run", s);
+  return failed_samples > 0 ? kExitFailed : kExitOk;
 }
 
 }  // namespace sigma::cli

@@ -258,7 +258,7 @@ Status Runner::Aggregate(int64_t run_id, RunSummary* summary) {
     for (const store::SampleRecord& r : records) {
       ++ts.done;
       if (r.error) {
-        ++ts.errors;
+        if (ts.errors++ == 0) ts.first_error = StrCat("doc ", r.doc_id, ": ", *r.error);
         continue;
       }
       SIGMA_ASSIGN_OR_RETURN(tasks::SampleScore score,

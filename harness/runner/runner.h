@@ -39,6 +39,7 @@ struct TaskSummary {
   std::string task;
   int64_t done = 0;
   int64_t errors = 0;
+  std::string first_error;  // of the first failed sample (doc id and message), empty when none
   std::vector<store::TaskResultRow> results;
 };
 

@@ -83,6 +83,15 @@ TEST(Gpt4CompareTest, SideBySideTableWithAgreement) {
   ASSERT_EQ(json.exit_code, 0) << json.err;
   EXPECT_NE(json.out.find("\"metric\":\"syntax_accuracy\",\"shared\":8"), std::string::npos) << json.out;
   EXPECT_NE(json.out.find("\"agree\":4"), std::string::npos) << json.out;
+
+  // A recording that lacks documents: the run completes, stores the failures, names the first
+  // and exits 1 so that a script notices the scores do not cover every document.
+  auto partial = RunSigmaEval("run --model replay:" + dir + "/gpt4.jsonl --tasks nl2kql --limit 10 --db " + db);
+  EXPECT_EQ(partial.exit_code, 1) << partial.err;
+  EXPECT_NE(partial.err.find("nl2kql: 2 of 10 samples failed; first: doc " + (*records)[8].id +
+                             ": backend: replay: no recorded output"),
+            std::string::npos)
+      << partial.err;
   testing_util::RemoveTree(dir);
 }
 
