@@ -7,7 +7,6 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 
 #include <benchmark/benchmark.h>
-#include <immintrin.h>
 
 #include <algorithm>
 #include <chrono>
@@ -22,6 +21,7 @@
 #include "engine/cpu/matmul.h"
 #include "engine/cpu/thread_pool.h"
 #include "engine/dtype.h"
+#include "tests/bench/stream_read.h"
 
 namespace sigma {
 namespace {
@@ -53,45 +53,12 @@ void FillBf16(uint8_t* p, size_t bytes, uint64_t seed) {
   }
 }
 
-__attribute__((target("avx512f"))) float SumRange512(const uint8_t* p, size_t bytes) {
-  __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-  for (size_t i = 0; i + 256 <= bytes; i += 256) {
-    a0 = _mm512_add_ps(a0, _mm512_load_ps(reinterpret_cast<const float*>(p + i)));
-    a1 = _mm512_add_ps(a1, _mm512_load_ps(reinterpret_cast<const float*>(p + i + 64)));
-    a2 = _mm512_add_ps(a2, _mm512_load_ps(reinterpret_cast<const float*>(p + i + 128)));
-    a3 = _mm512_add_ps(a3, _mm512_load_ps(reinterpret_cast<const float*>(p + i + 192)));
-  }
-  return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
-}
-
-__attribute__((target("avx"))) float SumRange256(const uint8_t* p, size_t bytes) {
-  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-  for (size_t i = 0; i + 128 <= bytes; i += 128) {
-    a0 = _mm256_add_ps(a0, _mm256_load_ps(reinterpret_cast<const float*>(p + i)));
-    a1 = _mm256_add_ps(a1, _mm256_load_ps(reinterpret_cast<const float*>(p + i + 32)));
-    a2 = _mm256_add_ps(a2, _mm256_load_ps(reinterpret_cast<const float*>(p + i + 64)));
-    a3 = _mm256_add_ps(a3, _mm256_load_ps(reinterpret_cast<const float*>(p + i + 96)));
-  }
-  alignas(32) float lanes[8];
-  _mm256_store_ps(lanes, _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
-  float sum = 0.0f;
-  for (float v : lanes) sum += v;
-  return sum;
-}
-
-// Sum of a 64-byte-aligned range (a streaming read): 512-bit loads where the CPU has AVX-512,
-// else 256-bit (every x86-64 machine we run on has AVX).
-float SumRange(const uint8_t* p, size_t bytes) {
-  static const bool avx512 = __builtin_cpu_supports("avx512f");
-  return avx512 ? SumRange512(p, bytes) : SumRange256(p, bytes);
-}
-
 // Streams `buf` once with kThreads threads, each reading contiguous 1 MiB pieces.
 float StreamOnce(const Buffer& buf) {
   constexpr size_t kPiece = 1 << 20;
   const int64_t pieces = static_cast<int64_t>(buf.size / kPiece);
   float sums[64] = {};
-  Pool().ParallelFor(pieces, [&](int64_t t, int w) { sums[w] += SumRange(buf.data + t * kPiece, kPiece); });
+  Pool().ParallelFor(pieces, [&](int64_t t, int w) { sums[w] += bench::SumRange(buf.data + t * kPiece, kPiece); });
   return sums[0] + sums[1];
 }
 
