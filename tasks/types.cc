@@ -99,6 +99,15 @@ std::string SampleScoreToJson(const SampleScore& score) {
       AppendJsonString(answer, &out);
     }
     out.push_back('}');
+    empty = false;
+  }
+  if (score.responses.size() > 1) {
+    out.append(empty ? "\"_responses\":[" : ",\"_responses\":[");
+    for (size_t i = 0; i < score.responses.size(); ++i) {
+      if (i > 0) out.push_back(',');
+      AppendJsonString(score.responses[i], &out);
+    }
+    out.push_back(']');
   }
   out.push_back('}');
   return out;
@@ -121,6 +130,12 @@ StatusOr<SampleScore> SampleScoreFromJson(std::string_view json, std::string_vie
         if (!e->value.IsString()) continue;
         score.extracted_by_filter[e->name.GetString()] =
             std::string(e->value.GetString(), e->value.GetStringLength());
+      }
+    } else if (name == "_responses") {
+      if (!it->value.IsArray()) return InvalidArgumentError(source, ": _responses is not an array");
+      for (const rapidjson::Value& r : it->value.GetArray()) {
+        if (!r.IsString()) return InvalidArgumentError(source, ": _responses holds a non-string");
+        score.responses.emplace_back(r.GetString(), r.GetStringLength());
       }
     } else if (!name.empty() && name[0] == '_') {
       continue;  // reserved for later additions

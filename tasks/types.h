@@ -85,9 +85,13 @@ struct SampleScore {
   std::string raw_output;                       // what the backend returned (see SCHEMA.md)
   std::string verdict;                          // sandbox verdict when code ran ("OK", ...)
   std::string error;                            // non-empty: the sample failed
+  // Every generated text in request order (follow-up turns last) when a document asked for more
+  // than one generation: what `sigma-eval export` writes as replay "outputs".
+  std::vector<std::string> responses;
 };
 
-// {"acc":1,"_stats":{...},"_extracted":{...}}: the samples.metrics_json of SCHEMA.md.
+// {"acc":1,"_stats":{...},"_extracted":{...},"_responses":[...]}: the samples.metrics_json of
+// SCHEMA.md.
 std::string SampleScoreToJson(const SampleScore& score);
 // Reads metrics and stats back from metrics_json (for re-aggregation after a resume).
 StatusOr<SampleScore> SampleScoreFromJson(std::string_view json, std::string_view source);

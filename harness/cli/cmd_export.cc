@@ -1,5 +1,7 @@
 // sigma-eval export: write a run's generated outputs as replay records
 //   {"task": ..., "doc_id": ..., "output": ...}
+// ({"outputs": [...]} for documents with several generations: pass@k samples, Infrawise's two
+// questions, Optiflow's two turns), so that `run --model replay:FILE` scores them again.
 // one per line, so they can be scored again (or compared) with --model replay:FILE.
 #include <cstdio>
 
@@ -8,6 +10,7 @@
 #include "harness/cli/commands.h"
 #include "harness/cli/flags.h"
 #include "harness/store/results_store.h"
+#include "tasks/types.h"
 
 namespace sigma::cli {
 namespace {
@@ -35,8 +38,20 @@ Status Export(const std::string& db_path, int64_t run_id, const std::string& tas
     AppendJsonString(s.task, &text);
     text += ",\"doc_id\":";
     AppendJsonString(s.doc_id, &text);
-    text += ",\"output\":";
-    AppendJsonString(s.raw_output, &text);
+    // Several generations per document (samples, questions, turns): each one, in request order.
+    StatusOr<tasks::SampleScore> score =
+        tasks::SampleScoreFromJson(s.metrics_json, StrCat("run ", run_id, " ", s.task, "/", s.doc_id));
+    if (score.ok() && score->responses.size() > 1) {
+      text += ",\"outputs\":[";
+      for (size_t i = 0; i < score->responses.size(); ++i) {
+        if (i > 0) text += ",";
+        AppendJsonString(score->responses[i], &text);
+      }
+      text += "]";
+    } else {
+      text += ",\"output\":";
+      AppendJsonString(s.raw_output, &text);
+    }
     text += ",\"model\":";
     AppendJsonString(run.model, &text);
     text += "}\n";

@@ -235,6 +235,13 @@ Status Runner::RunBatch(int64_t run_id, int64_t segment, tasks::EvalTask& task,
       if (!score.ok()) {
         record.error = score.status().ToString();
       } else {
+        std::vector<std::string> generated;  // every generation of the document, for export
+        for (size_t r = 0; r < responses[d].size(); ++r) {
+          const tasks::Request& request =
+              r < requests[d].size() ? requests[d][r] : follow_ups[d][r - requests[d].size()];
+          if (request.type == tasks::RequestType::kGenerateUntil) generated.push_back(responses[d][r].text);
+        }
+        if (generated.size() > 1) score->responses = std::move(generated);
         record.raw_output = score->raw_output;
         record.extracted = score->extracted;
         if (!score->target.empty()) record.target = score->target;

@@ -131,6 +131,15 @@ TEST(Gpt4CompareTest, MultiRequestDocumentsReplayEachOutput) {
   ASSERT_EQ(run.exit_code, 0) << run.err;
   EXPECT_NE(run.out.find("\"metric\":\"dcw\",\"value\":100,"), std::string::npos) << run.out;
   EXPECT_NE(run.out.find("\"metric\":\"bench_accuracy\",\"value\":100,"), std::string::npos) << run.out;
+
+  // Export writes both answers per document, and replaying the export scores identically.
+  auto exported = RunSigmaEval("export --db " + db + " --run 1 --out " + dir + "/exported.jsonl");
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  auto again = RunSigmaEval("run --model replay:" + dir + "/exported.jsonl --tasks infrawise --limit 3 --db " +
+                            db + " --json");
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  const auto results = [](const std::string& json) { return json.substr(json.find("\"results\"")); };
+  EXPECT_EQ(results(again.out), results(run.out));
   testing_util::RemoveTree(dir);
 }
 

@@ -176,7 +176,19 @@ TEST(TaskTest, SampleScoreJsonRoundTrip) {
   EXPECT_TRUE(std::isnan(back->metrics.at("ppl")));
   EXPECT_EQ(back->stats.at("ll"), -12.345678901234567);
   EXPECT_EQ(back->extracted_by_filter.at("a"), "x\"y");
+  EXPECT_TRUE(back->responses.empty());
   EXPECT_EQ(SampleScoreToJson(SampleScore{}), "{}");
+
+  // Several generations are kept in order (one alone is not: raw_output has it).
+  SampleScore multi;
+  multi.responses = {"first \"turn\"\n", "second", ""};
+  auto multi_back = SampleScoreFromJson(SampleScoreToJson(multi), "metrics_json");
+  ASSERT_TRUE(multi_back.ok()) << multi_back.status().ToString();
+  EXPECT_EQ(multi_back->responses, multi.responses);
+  SampleScore single;
+  single.responses = {"only"};
+  EXPECT_EQ(SampleScoreToJson(single), "{}");
+  EXPECT_FALSE(SampleScoreFromJson("{\"_responses\": [1]}", "m").ok());
   EXPECT_FALSE(SampleScoreFromJson("{\"acc\": \"yes\"}", "m").ok());
 }
 
