@@ -55,6 +55,9 @@ struct CompareOptions {
   bool require_significance = false;  // a rule fires only when p < alpha as well
   double alpha = 0.05;
   size_t max_listed_flips = 10;  // doc ids listed per (task, metric) and direction
+  // Column names of the two sides in the Markdown score table (`--names GPT-4,SmolLM2`).
+  std::string base_name = "base";
+  std::string candidate_name = "candidate";
 };
 
 struct MetricComparison {

@@ -43,7 +43,9 @@ std::string JDocs(const std::vector<std::string>& docs) {
 
 void MarkdownMetrics(const CompareResult& r, std::string* md) {
   if (r.metrics.empty()) return;
-  *md += StrCat("\n### Scores (paired on shared samples)\n\n| task | metric | n | base | candidate | Δ | agree | ",
+  *md += StrCat("\n### Scores (paired on shared samples)\n\n| task | metric | n | ",
+                MarkdownEscape(r.options.base_name), " | ", MarkdownEscape(r.options.candidate_name),
+                " | Δ | agree | ",
                 Fmt(100 * r.options.confidence, 0), "% CI of Δ | p | test | |\n"
                 "|---|---|---:|---:|---:|---:|---:|---|---:|---|---|\n");
   for (const MetricComparison& m : r.metrics) {

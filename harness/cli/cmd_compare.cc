@@ -11,7 +11,7 @@
 namespace sigma::cli {
 
 int RunCompare(const Args& args) {
-  std::string db = "sigma-eval.db", fail_on, format = "md", out = "-";
+  std::string db = "sigma-eval.db", fail_on, format = "md", out = "-", names;
   int64_t iterations = 10000, seed = 20250101;
   bool require_significance = false;
   Flags flags("compare",
@@ -28,6 +28,7 @@ int RunCompare(const Args& args) {
   flags.Int("bootstrap", &iterations, "paired bootstrap resamples");
   flags.Int("seed", &seed, "bootstrap seed");
   flags.Bool("require-significance", &require_significance, "a threshold fires only when p < 0.05");
+  flags.String("names", &names, "column names of BASE and CANDIDATE in the score table (e.g. GPT-4,SmolLM2)");
   if (Status s = flags.Parse(args); !s.ok()) return ReportError("compare", s);
   if (flags.help_requested()) {
     std::printf("%s", flags.Help().c_str());
@@ -44,6 +45,16 @@ int RunCompare(const Args& args) {
   options.bootstrap_iterations = static_cast<int>(iterations);
   options.seed = static_cast<uint64_t>(seed);
   options.require_significance = require_significance;
+  if (!names.empty()) {
+    const size_t comma = names.find(',');
+    if (comma == std::string::npos || comma == 0 || comma + 1 == names.size() ||
+        names.find(',', comma + 1) != std::string::npos) {
+      return ReportError("compare", InvalidArgumentError("--names: expected BASE_NAME,CANDIDATE_NAME, got '",
+                                                         names, "'"));
+    }
+    options.base_name = names.substr(0, comma);
+    options.candidate_name = names.substr(comma + 1);
+  }
   auto base = reports::ParseCompareRef(flags.positional()[0], "BASE");
   auto cand = reports::ParseCompareRef(flags.positional()[1], "CANDIDATE");
   auto rules = reports::ParseFailOn(fail_on);

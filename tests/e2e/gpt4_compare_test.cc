@@ -75,6 +75,12 @@ TEST(Gpt4CompareTest, SideBySideTableWithAgreement) {
   // Replayed outputs carry no timing, so there is no speed comparison to print.
   EXPECT_EQ(table.out.find("end_to_end"), std::string::npos) << table.out;
 
+  // The two sides named as a reader wants them.
+  auto named = RunSigmaEval("compare 1 2 --db " + db + " --names GPT-4,SmolLM2");
+  ASSERT_EQ(named.exit_code, 0) << named.err;
+  EXPECT_NE(named.out.find("| task | metric | n | GPT-4 | SmolLM2 | Δ | agree |"), std::string::npos) << named.out;
+  EXPECT_EQ(RunSigmaEval("compare 1 2 --db " + db + " --names GPT-4").exit_code, 2);
+
   // A regression gate in CI: the model is worse than GPT-4 by more than 0.1 on syntax accuracy.
   auto gate = RunSigmaEval("compare 1 2 --db " + db + " --fail-on 'nl2kql/syntax_accuracy:-0.1'");
   EXPECT_EQ(gate.exit_code, 1) << gate.out << gate.err;
