@@ -314,48 +314,20 @@ float Max(const float* s, int64_t n) {
   return _mm512_reduce_max_ps(m);
 }
 
-template <int kHd>
-struct Family {
-  static void Scores(const float* q, int g, int hd, float scale, const void* k, DType dtype,
-                     int64_t n, float* scores, int64_t stride) {
-    switch (dtype) {
-      case DType::kF32: return ScoresT<kHd, DType::kF32>(q, g, hd, scale, k, n, scores, stride);
-      case DType::kF16: return ScoresT<kHd, DType::kF16>(q, g, hd, scale, k, n, scores, stride);
-      case DType::kBF16: return ScoresT<kHd, DType::kBF16>(q, g, hd, scale, k, n, scores, stride);
-      default: SIGMA_CHECK(false, "attention: cache dtype ", DTypeName(dtype));
-    }
-  }
-  static void AccumulateV(const float* p, int64_t p_stride, int m, int hd, const void* v,
-                          DType dtype, int64_t n, float* out) {
-    switch (dtype) {
-      case DType::kF32: return AccumulateVT<kHd, DType::kF32>(p, p_stride, m, v, n, out);
-      case DType::kF16: return AccumulateVT<kHd, DType::kF16>(p, p_stride, m, v, n, out);
-      case DType::kBF16: return AccumulateVT<kHd, DType::kBF16>(p, p_stride, m, v, n, out);
-      default: SIGMA_CHECK(false, "attention: cache dtype ", DTypeName(dtype));
-    }
-  }
-  static void GatherV(const float* w, const int32_t* idx, int64_t n, int hd, const void* v,
-                      DType dtype, float* out) {
-    switch (dtype) {
-      case DType::kF32: return GatherVT<kHd, DType::kF32>(w, idx, n, v, out);
-      case DType::kF16: return GatherVT<kHd, DType::kF16>(w, idx, n, v, out);
-      case DType::kBF16: return GatherVT<kHd, DType::kBF16>(w, idx, n, v, out);
-      default: SIGMA_CHECK(false, "attention: cache dtype ", DTypeName(dtype));
-    }
-  }
-  static constexpr AttentionKernels kKernels{Scores, AccumulateV, GatherV, ExpSum, Max};
+// The typed kernels of this family, for KernelFamily (attention_internal.h).
+struct Avx512Typed {
+  template <int kHd, DType kType>
+  static constexpr auto scores = &ScoresT<kHd, kType>;
+  template <int kHd, DType kType>
+  static constexpr auto accumulate_v = &AccumulateVT<kHd, kType>;
+  template <int kHd, DType kType>
+  static constexpr auto gather_v = &GatherVT<kHd, kType>;
+  static constexpr auto exp_sum = &ExpSum;
+  static constexpr auto max = &Max;
 };
 
 }  // namespace
 
-const AttentionKernels* Avx512AttentionKernels(int hd) {
-  switch (hd) {
-    case 32: return &Family<32>::kKernels;
-    case 64: return &Family<64>::kKernels;
-    case 128: return &Family<128>::kKernels;
-    case 256: return &Family<256>::kKernels;
-    default: return nullptr;
-  }
-}
+const AttentionKernels* Avx512AttentionKernels(int hd) { return FamilyKernels<Avx512Typed>(hd); }
 
 }  // namespace sigma::internal

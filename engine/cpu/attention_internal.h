@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "engine/base/check.h"
 #include "engine/dtype.h"
 
 namespace sigma::internal {
@@ -36,6 +37,56 @@ const AttentionKernels* Avx512AttentionKernels(int hd);
 // AVX2 + FMA + F16C kernels for this head_dim, or null where they have no instance
 // (attention_avx2.cc).
 const AttentionKernels* Avx2AttentionKernels(int hd);
+
+// The AttentionKernels of one SIMD family for head_dim kHd, the cache dtype dispatched per call.
+// `Typed` names the family's kernels (see attention_avx2.cc):
+//   template <int kHd, DType kType> static constexpr auto scores, accumulate_v, gather_v: pointers
+//     to the typed kernels, taking the AttentionKernels arguments without `hd` and `dtype`
+//     (scores keeps `hd`);
+//   static constexpr auto exp_sum, max.
+template <class Typed, int kHd>
+struct KernelFamily {
+  static void Scores(const float* q, int g, int hd, float scale, const void* k, DType dtype,
+                     int64_t n, float* scores, int64_t stride) {
+    switch (dtype) {
+      case DType::kF32: return Typed::template scores<kHd, DType::kF32>(q, g, hd, scale, k, n, scores, stride);
+      case DType::kF16: return Typed::template scores<kHd, DType::kF16>(q, g, hd, scale, k, n, scores, stride);
+      case DType::kBF16: return Typed::template scores<kHd, DType::kBF16>(q, g, hd, scale, k, n, scores, stride);
+      default: SIGMA_CHECK(false, "attention: cache dtype ", DTypeName(dtype));
+    }
+  }
+  static void AccumulateV(const float* p, int64_t p_stride, int m, int hd, const void* v,
+                          DType dtype, int64_t n, float* out) {
+    switch (dtype) {
+      case DType::kF32: return Typed::template accumulate_v<kHd, DType::kF32>(p, p_stride, m, v, n, out);
+      case DType::kF16: return Typed::template accumulate_v<kHd, DType::kF16>(p, p_stride, m, v, n, out);
+      case DType::kBF16: return Typed::template accumulate_v<kHd, DType::kBF16>(p, p_stride, m, v, n, out);
+      default: SIGMA_CHECK(false, "attention: cache dtype ", DTypeName(dtype));
+    }
+  }
+  static void GatherV(const float* w, const int32_t* idx, int64_t n, int hd, const void* v,
+                      DType dtype, float* out) {
+    switch (dtype) {
+      case DType::kF32: return Typed::template gather_v<kHd, DType::kF32>(w, idx, n, v, out);
+      case DType::kF16: return Typed::template gather_v<kHd, DType::kF16>(w, idx, n, v, out);
+      case DType::kBF16: return Typed::template gather_v<kHd, DType::kBF16>(w, idx, n, v, out);
+      default: SIGMA_CHECK(false, "attention: cache dtype ", DTypeName(dtype));
+    }
+  }
+  static constexpr AttentionKernels kKernels{Scores, AccumulateV, GatherV, Typed::exp_sum, Typed::max};
+};
+
+// A family's kernels for head_dim 32, 64, 128 or 256; null for other head dims.
+template <class Typed>
+const AttentionKernels* FamilyKernels(int hd) {
+  switch (hd) {
+    case 32: return &KernelFamily<Typed, 32>::kKernels;
+    case 64: return &KernelFamily<Typed, 64>::kKernels;
+    case 128: return &KernelFamily<Typed, 128>::kKernels;
+    case 256: return &KernelFamily<Typed, 256>::kKernels;
+    default: return nullptr;
+  }
+}
 
 // Top-k of scores s[0 .. n) by (score, position), larger first, so ties keep the later (more
 // recent) position. Writes the chosen positions in ascending order into idx (resized to k) and
