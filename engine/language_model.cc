@@ -6,7 +6,6 @@
 #include "engine/base/json.h"
 #include "engine/cuda/cuda_backend.h"
 #include "engine/gguf/gguf_file.h"
-#include "engine/gguf/gguf_model.h"
 
 namespace sigma {
 namespace {
@@ -71,18 +70,7 @@ StatusOr<std::unique_ptr<ForwardModel>> LoadForwardModel(const std::string& path
                                 ": --device cuda keeps the KV cache "
                                 "in bf16 (use auto or bf16)");
   }
-  ModelWeights weights;
-  if (EndsWith(path, ".gguf")) {
-    SIGMA_ASSIGN_OR_RETURN(weights, LoadGguf(path));
-  } else if (IsDirectory(path)) {
-    SIGMA_ASSIGN_OR_RETURN(weights, LoadCheckpoint(path));
-  } else if (!FileExists(path)) {
-    return NotFoundError(path, ": no such model file or folder");
-  } else {
-    return InvalidArgumentError(path,
-                                ": expected a checkpoint folder (config.json + safetensors) "
-                                "or a .gguf file");
-  }
+  SIGMA_ASSIGN_OR_RETURN(ModelWeights weights, LoadModelWeights(path));
   if (weight_files != nullptr && weights.source) *weight_files = weights.source->files();
   if (options.device == "cpu") {
     SIGMA_ASSIGN_OR_RETURN(std::unique_ptr<Model> model,

@@ -45,17 +45,18 @@ float HashToUnit(uint64_t x) {
 
 }  // namespace
 
-StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& path, const EngineOptions& options) {
-  if (path.size() > 5 && path.compare(path.size() - 5, 5, ".gguf") == 0) {
-    SIGMA_ASSIGN_OR_RETURN(ModelWeights weights, LoadGguf(path));
-    return FromWeights(std::move(weights), options);
-  }
+StatusOr<ModelWeights> LoadModelWeights(const std::string& path) {
+  if (path.size() > 5 && path.compare(path.size() - 5, 5, ".gguf") == 0) return LoadGguf(path);
   if (!IsDirectory(path)) {
     if (!FileExists(path)) return NotFoundError(path, ": no such model file or folder");
     return InvalidArgumentError(path, ": expected a checkpoint folder (config.json + safetensors) "
                                       "or a .gguf file");
   }
-  SIGMA_ASSIGN_OR_RETURN(ModelWeights weights, LoadCheckpoint(path));
+  return LoadCheckpoint(path);
+}
+
+StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& path, const EngineOptions& options) {
+  SIGMA_ASSIGN_OR_RETURN(ModelWeights weights, LoadModelWeights(path));
   return FromWeights(std::move(weights), options);
 }
 

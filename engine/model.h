@@ -54,6 +54,10 @@ struct ForwardProfile {
   int64_t calls = 0;
 };
 
+// The weights of `path`: a Hugging Face checkpoint folder (config.json + safetensors) or a .gguf
+// file; NOT_FOUND / INVALID_ARGUMENT naming the path otherwise.
+StatusOr<ModelWeights> LoadModelWeights(const std::string& path);
+
 class Model final : public ForwardModel {
  public:
   // `path`: a Hugging Face checkpoint folder (config.json + safetensors) or a .gguf file.
