@@ -21,6 +21,7 @@
 #include "engine/cpu/matmul.h"
 #include "engine/cpu/thread_pool.h"
 #include "engine/dtype.h"
+#include "tests/bench/loop_clock.h"
 #include "tests/bench/stream_read.h"
 
 namespace sigma {
@@ -87,19 +88,19 @@ double MeasuredBandwidth() {
   return gbps;
 }
 
-void ReportBytes(benchmark::State& state, double bytes_per_iter) {
+// GB/s and pct_bw of a loop that read `bytes_per_iter` per iteration in `seconds` (LoopClock).
+void ReportBytes(benchmark::State& state, double bytes_per_iter, double seconds) {
   state.SetBytesProcessed(static_cast<int64_t>(bytes_per_iter * state.iterations()));
-  state.counters["GB/s"] = benchmark::Counter(bytes_per_iter * state.iterations() / 1e9,
-                                              benchmark::Counter::kIsRate);
-  state.counters["pct_bw"] = benchmark::Counter(
-      100.0 * bytes_per_iter * state.iterations() / 1e9 / MeasuredBandwidth(),
-      benchmark::Counter::kIsRate);
+  const double gbps = bytes_per_iter * static_cast<double>(state.iterations()) / seconds / 1e9;
+  state.counters["GB/s"] = gbps;
+  state.counters["pct_bw"] = 100.0 * gbps / MeasuredBandwidth();
 }
 
 void BM_ReadBandwidth(benchmark::State& state) {
   Buffer& buf = BandwidthBuffer();
+  const bench::LoopClock clock;
   for (auto _ : state) benchmark::DoNotOptimize(StreamOnce(buf));
-  ReportBytes(state, static_cast<double>(buf.size));
+  ReportBytes(state, static_cast<double>(buf.size), clock.Seconds());
 }
 BENCHMARK(BM_ReadBandwidth)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
 
@@ -135,6 +136,7 @@ void BM_DecodeAttention(benchmark::State& state) {
   for (size_t i = 0; i < q.size(); ++i) q[i] = std::sin(0.37f * i);
   MeasuredBandwidth();
   int layer = 0;
+  const bench::LoopClock clock;
   for (auto _ : state) {
     const DecodeItem item{q.data(), caches.Layer(layer, ctx), ctx, out.data()};
     DecodeAttention(shape, std::span<const DecodeItem>(&item, 1), top_k, Pool());
@@ -142,7 +144,7 @@ void BM_DecodeAttention(benchmark::State& state) {
   }
   // Bytes the dense kernel must read: all of K and V. Selective V reads K plus top_k V rows per
   // query head; report it against the dense byte count so the time is comparable.
-  ReportBytes(state, static_cast<double>(caches.k_bytes + caches.v_bytes));
+  ReportBytes(state, static_cast<double>(caches.k_bytes + caches.v_bytes), clock.Seconds());
   state.counters["bytes_read_MB"] =
       (top_k > 0 ? caches.k_bytes + 32.0 * top_k * 128 : caches.k_bytes + caches.v_bytes) / 1e6;
 }
@@ -185,6 +187,7 @@ void BM_MatMul(benchmark::State& state) {
   for (size_t i = 0; i < x.size(); ++i) x[i] = std::cos(0.11f * i);
   MeasuredBandwidth();
   size_t c = 0;
+  const bench::LoopClock clock;
   for (auto _ : state) {
     TensorView w;
     w.dtype = dtype;
@@ -194,7 +197,7 @@ void BM_MatMul(benchmark::State& state) {
     MatMul(w, x.data(), batch, nullptr, y.data(), Pool());
     c = (c + 1) % copies;
   }
-  ReportBytes(state, static_cast<double>(bytes));
+  ReportBytes(state, static_cast<double>(bytes), clock.Seconds());
 }
 BENCHMARK(BM_MatMul)
     ->ArgNames({"out", "in", "dtype", "batch"})
