@@ -332,7 +332,8 @@ inline __m256 ExpNonPositive(__m256 x) {
   p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
   p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
   // n in [-126, 0]: 2^n is the normal float with biased exponent n + 127.
-  const __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  const __m256i biased = _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127));
+  const __m256i bits = _mm256_slli_epi32(biased, 23);
   return _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
 }
 
