@@ -124,15 +124,16 @@ struct LayerCaches {
   Buffer buf;
 };
 
-// Args: n_k, n_v, context, top_k (0 = dense). n_q = 32, head_dim 64.
+// Args: n_q, n_k, n_v, context, top_k (0 = dense); head_dim 64.
 void BM_DecodeAttention(benchmark::State& state) {
-  const int n_k = static_cast<int>(state.range(0));
-  const int n_v = static_cast<int>(state.range(1));
-  const int64_t ctx = state.range(2);
-  const int top_k = static_cast<int>(state.range(3));
-  const AttentionShape shape{32, n_k, n_v, 64, 0.125f};
+  const int n_q = static_cast<int>(state.range(0));
+  const int n_k = static_cast<int>(state.range(1));
+  const int n_v = static_cast<int>(state.range(2));
+  const int64_t ctx = state.range(3);
+  const int top_k = static_cast<int>(state.range(4));
+  const AttentionShape shape{n_q, n_k, n_v, 64, 0.125f};
   LayerCaches caches(n_k, n_v, ctx);
-  std::vector<float> q(32 * 64), out(32 * 64);
+  std::vector<float> q(n_q * 64), out(n_q * 64);
   for (size_t i = 0; i < q.size(); ++i) q[i] = std::sin(0.37f * i);
   MeasuredBandwidth();
   int layer = 0;
@@ -146,17 +147,20 @@ void BM_DecodeAttention(benchmark::State& state) {
   // query head; report it against the dense byte count so the time is comparable.
   ReportBytes(state, static_cast<double>(caches.k_bytes + caches.v_bytes), clock.Seconds());
   state.counters["bytes_read_MB"] =
-      (top_k > 0 ? caches.k_bytes + 32.0 * top_k * 128 : caches.k_bytes + caches.v_bytes) / 1e6;
+      (top_k > 0 ? caches.k_bytes + n_q * top_k * 128.0 : caches.k_bytes + caches.v_bytes) / 1e6;
 }
 BENCHMARK(BM_DecodeAttention)
-    ->ArgNames({"n_k", "n_v", "ctx", "top_k"})
-    ->Args({4, 16, 1024, 0})
-    ->Args({16, 16, 1024, 0})
-    ->Args({4, 16, 4096, 0})
-    ->Args({16, 16, 4096, 0})
-    ->Args({4, 16, 16384, 0})
-    ->Args({16, 16, 16384, 0})
-    ->Args({4, 16, 16384, 100})
+    ->ArgNames({"n_q", "n_k", "n_v", "ctx", "top_k"})
+    ->Args({32, 4, 16, 1024, 0})
+    ->Args({32, 16, 16, 1024, 0})
+    ->Args({32, 4, 16, 4096, 0})
+    ->Args({32, 16, 16, 4096, 0})
+    ->Args({32, 4, 16, 16384, 0})
+    ->Args({32, 16, 16, 16384, 0})
+    ->Args({32, 4, 16, 16384, 100})
+    // The default model, SmolLM2-135M (9 query heads over 3 K/V heads), at 512 and 4K.
+    ->Args({9, 3, 3, 512, 0})
+    ->Args({9, 3, 3, 4096, 0})
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 
@@ -209,10 +213,12 @@ BENCHMARK(BM_MatMul)
     ->Args({2048, 2048, 1, 1})
     ->Args({2048, 2048, 3, 1})
     ->Args({2048, 2048, 4, 1})
-    // SmolLM2-135M (the default model, Q4_1): attention (576 x 576), FFN up and down.
+    // SmolLM2-135M (the default model, Q4_1): attention (576 x 576), FFN up and down, and its
+    // tied Q8_0 embedding as lm_head.
     ->Args({576, 576, 4, 1})
     ->Args({1536, 576, 4, 1})
     ->Args({576, 1536, 4, 1})
+    ->Args({49152, 576, 3, 1})
     ->Args({6144, 2048, 2, 4})
     ->Args({6144, 2048, 2, 16})
     ->Unit(benchmark::kMicrosecond)
