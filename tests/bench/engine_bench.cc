@@ -1,8 +1,10 @@
 // CPU kernel benchmarks: machine read bandwidth, decode attention at Sigma-1.5B shapes (DiffQKV
-// 32Q/4K/16V vs GQA16 32Q/16K/16V, head_dim 64, bf16 cache, batch 1), selective V, and projection
-// GEMVs. Attention and GEMV rotate over enough layers/copies that the data comes from DRAM, as in a
-// real decode step (the L3 is 32 MiB). Each case reports GB/s and its share of the measured read
-// bandwidth ("pct_bw"). Run: build-kernels/tests/bench/engine_bench [--benchmark_filter=...]
+// 32Q/4K/16V vs GQA16 32Q/16K/16V, head_dim 64, bf16 cache, batch 1) and at the default model's
+// (SmolLM2, 9Q/3K/3V), selective V, and projection GEMVs. Attention and GEMV rotate over enough
+// layers/copies that the data comes from DRAM, as in a real decode step (the L3 is 32 MiB). Each
+// case reports GB/s and its share of the measured read bandwidth ("pct_bw"); BM_MatMulInCache
+// gives the GEMV kernels' one-thread compute rate with the weights in L2 (ns_per_block).
+// Run: build/tests/bench/engine_bench [--benchmark_filter=...]
 // GCC 12 reports its own _mm512_undefined_* placeholders inside intrinsics as uninitialized.
 #pragma GCC diagnostic ignored "-Wuninitialized"
 
@@ -166,18 +168,20 @@ BENCHMARK(BM_DecodeAttention)
 
 // ---- Projection GEMV / small-batch GEMM ----
 
-// Args: out, in, dtype (0 f32, 1 f16, 2 bf16, 3 q8_0, 4 q4_1), batch.
-void BM_MatMul(benchmark::State& state) {
-  const int64_t out = state.range(0), in = state.range(1), batch = state.range(3);
+// Weight dtype argument: 0 f32, 1 f16, 2 bf16, 3 q8_0, 4 q4_1.
+DType WeightDType(int64_t arg) {
   const DType dtypes[] = {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_1};
-  const DType dtype = dtypes[state.range(2)];
-  const size_t row_bytes = static_cast<size_t>(in / DTypeBlockSize(dtype) * DTypeBlockBytes(dtype));
-  const size_t bytes = row_bytes * out;
-  // Enough copies that one pass over them exceeds the L3 several times.
-  const size_t copies = std::max<size_t>(1, (size_t{256} << 20) / bytes);
-  Buffer buf(bytes * copies);
-  FillBf16(buf.data, buf.size, 7);
-  if (DTypeIsQuantized(dtype)) {  // keep scale fields finite and small
+  return dtypes[arg];
+}
+
+size_t WeightBytes(DType dtype, int64_t out, int64_t in) {
+  return static_cast<size_t>(in / DTypeBlockSize(dtype) * DTypeBlockBytes(dtype) * out);
+}
+
+// Random weights of `dtype` with finite, small values (quantized blocks: scale 0.01).
+void FillWeights(Buffer& buf, DType dtype, uint64_t seed) {
+  FillBf16(buf.data, buf.size, seed);
+  if (DTypeIsQuantized(dtype)) {
     for (size_t b = 0; b < buf.size; b += DTypeBlockBytes(dtype)) {
       const uint16_t h = F32ToF16(0.01f);
       std::memcpy(buf.data + b, &h, 2);
@@ -187,6 +191,17 @@ void BM_MatMul(benchmark::State& state) {
   } else if (dtype == DType::kF32) {
     for (size_t i = 0; i < buf.size; i += 4) buf.data[i + 3] &= 0x3f;
   }
+}
+
+// Args: out, in, dtype (WeightDType), batch.
+void BM_MatMul(benchmark::State& state) {
+  const int64_t out = state.range(0), in = state.range(1), batch = state.range(3);
+  const DType dtype = WeightDType(state.range(2));
+  const size_t bytes = WeightBytes(dtype, out, in);
+  // Enough copies that one pass over them exceeds the L3 several times.
+  const size_t copies = std::max<size_t>(1, (size_t{256} << 20) / bytes);
+  Buffer buf(bytes * copies);
+  FillWeights(buf, dtype, 7);
   std::vector<float> x(batch * in), y(batch * out);
   for (size_t i = 0; i < x.size(); ++i) x[i] = std::cos(0.11f * i);
   MeasuredBandwidth();
@@ -221,6 +236,43 @@ BENCHMARK(BM_MatMul)
     ->Args({49152, 576, 3, 1})
     ->Args({6144, 2048, 2, 4})
     ->Args({6144, 2048, 2, 16})
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+
+// The GEMV kernel's compute rate without DRAM: one thread, the same weights (a few hundred KB, in
+// L2) every iteration. ns_per_block is per weight block of 32 (Q8_0 / Q4_1) or per 32 elements;
+// with DRAM streaming a kernel cannot beat threads x this rate, so it bounds the out-of-cache
+// cases above. Args as BM_MatMul, batch 1.
+void BM_MatMulInCache(benchmark::State& state) {
+  const int64_t out = state.range(0), in = state.range(1);
+  const DType dtype = WeightDType(state.range(2));
+  const size_t bytes = WeightBytes(dtype, out, in);
+  Buffer buf(bytes);
+  FillWeights(buf, dtype, 11);
+  std::vector<float> x(in), y(out);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = std::cos(0.11f * i);
+  TensorView w;
+  w.dtype = dtype;
+  w.shape = {out, in};
+  w.data = buf.data;
+  w.nbytes = bytes;
+  static ThreadPool one(1);
+  const bench::LoopClock clock;
+  for (auto _ : state) {
+    MatMul(w, x.data(), 1, nullptr, y.data(), one);
+    benchmark::DoNotOptimize(y.data());
+  }
+  const double seconds = clock.Seconds(), iters = static_cast<double>(state.iterations());
+  state.counters["ns_per_block"] = seconds * 1e9 / iters / (static_cast<double>(out) * in / 32);
+  state.counters["GB/s"] = static_cast<double>(bytes) * iters / seconds / 1e9;
+}
+BENCHMARK(BM_MatMulInCache)
+    ->ArgNames({"out", "in", "dtype"})
+    ->Args({256, 576, 4})
+    ->Args({256, 1536, 4})
+    ->Args({256, 2048, 4})
+    ->Args({256, 576, 3})
+    ->Args({256, 2048, 2})
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 
