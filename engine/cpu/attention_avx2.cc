@@ -95,9 +95,9 @@ inline __m128 ReduceFour(const __m256* a) {
 // Scores of kH query heads (prepared, [kH][kHd]) against kR rows (rows[r], widened in registers).
 // Per 16 elements, kR >= 4: each row is widened and FMA'd with every head's query piece read from
 // memory; kR < 4: the kR rows are widened first, then each head's query piece is loaded once and
-// FMA'd into its kR accumulators (kH * kR + 2 kR + 2 <= 16 ymm, so nothing spills). kH * kR a
-// multiple of 8: the accumulators are reduced eight at a time, (head, row) head-major; else
-// kR == 4: four at a time per head.
+// FMA'd into its kR accumulators (kH * kR + 2 kR + 2 <= 16 ymm, so nothing spills). The
+// accumulators are reduced eight at a time, (head, row) head-major; kR == 4 with an odd kH leaves
+// the last head's four for ReduceFour.
 template <int kHd, DType kType, int kH, int kR>
 inline void BlockScores(const float* q, const void* const* rows, float scale, float* out,
                         int64_t stride, int valid_rows) {
@@ -139,33 +139,34 @@ inline void BlockScores(const float* q, const void* const* rows, float scale, fl
     }
   }
   const __m256 vscale = _mm256_set1_ps(scale);
-  if constexpr (kN % 8 == 0) {
-    constexpr int kPerHead = kR < 8 ? kR : 8;
+  // Whole groups of eight (head, row) accumulators, head-major, one ReduceEight each.
+  constexpr int kPerHead = kR < 8 ? kR : 8;
 #pragma GCC unroll 2
-    for (int group = 0; group < kN / 8; ++group) {
-      __m256 slots[8];
-      for (int p = 0; p < 8; ++p) slots[kSlotForPosition[p]] = acc[group * 8 + p];
-      alignas(32) float sums[8];
-      _mm256_store_ps(sums, _mm256_mul_ps(ReduceEight(slots), vscale));
-      for (int p = 0; p < 8; p += kPerHead) {
-        const int flat = group * 8 + p;
-        const int h = flat / kR, r = flat % kR;
-        if (valid_rows == kR) {
-          std::memcpy(out + h * stride + r, sums + p, kPerHead * sizeof(float));
-        } else {
-          for (int i = 0; i < kPerHead && r + i < valid_rows; ++i) out[h * stride + r + i] = sums[p + i];
-        }
+  for (int group = 0; group < kN / 8; ++group) {
+    __m256 slots[8];
+    for (int p = 0; p < 8; ++p) slots[kSlotForPosition[p]] = acc[group * 8 + p];
+    alignas(32) float sums[8];
+    _mm256_store_ps(sums, _mm256_mul_ps(ReduceEight(slots), vscale));
+    for (int p = 0; p < 8; p += kPerHead) {
+      const int flat = group * 8 + p;
+      const int h = flat / kR, r = flat % kR;
+      if (valid_rows == kR) {
+        std::memcpy(out + h * stride + r, sums + p, kPerHead * sizeof(float));
+      } else {
+        for (int i = 0; i < kPerHead && r + i < valid_rows; ++i) out[h * stride + r + i] = sums[p + i];
       }
     }
-  } else {
-    for (int h = 0; h < kH; ++h) {
-      alignas(16) float sums[4];
-      _mm_store_ps(sums, _mm_mul_ps(ReduceFour(acc + h * 4), _mm256_castps256_ps128(vscale)));
-      if (valid_rows == 4) {
-        std::memcpy(out + h * stride, sums, 4 * sizeof(float));
-      } else {
-        for (int i = 0; i < valid_rows; ++i) out[h * stride + i] = sums[i];
-      }
+  }
+  // kR == 4 with an odd head count (SmolLM2's three): the last head's four rows by ReduceFour,
+  // the same addition tree with zeros in the empty slots.
+  if constexpr (kN % 8 != 0) {
+    const int h = kH - 1;
+    alignas(16) float sums[4];
+    _mm_store_ps(sums, _mm_mul_ps(ReduceFour(acc + h * 4), _mm256_castps256_ps128(vscale)));
+    if (valid_rows == 4) {
+      std::memcpy(out + h * stride, sums, 4 * sizeof(float));
+    } else {
+      for (int i = 0; i < valid_rows; ++i) out[h * stride + i] = sums[i];
     }
   }
 }
