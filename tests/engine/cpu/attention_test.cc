@@ -97,6 +97,7 @@ const AttentionShape kShapes[] = {
     Shape(4, 4, 4, 128),   // MHA
     Shape(6, 3, 2, 24),    // n_v < n_k, head_dim without an AVX-512 instance
     Shape(2, 1, 2, 256),
+    Shape(16, 1, 2, 32),   // sixteen query heads per K head: two groups of eight
 };
 
 class DecodeTest : public KernelPathTest {};
