@@ -5,6 +5,8 @@
 #include <vector>
 
 #include "engine/base/check.h"
+#include "engine/cpu/cpu_features.h"
+#include "engine/cpu/ops_internal.h"
 #include "engine/cpu/quant_blocks.h"
 
 namespace sigma {
@@ -62,6 +64,9 @@ void ApplyRope(float* x, int n_heads, int head_dim, int64_t position, const floa
 }
 
 void SiluMul(float* gate, const float* up, int64_t n) {
+  if (ActiveCpuIsa() != CpuIsa::kGeneric && CpuSupportsAvx2()) {
+    return internal::SiluMulAvx2(gate, up, n);
+  }
   for (int64_t i = 0; i < n; ++i) {
     const float g = gate[i];
     gate[i] = g / (1.0f + std::exp(-g)) * up[i];

@@ -11,8 +11,11 @@
 namespace sigma {
 namespace {
 
+using testing_util::AllPaths;
 using testing_util::Encode;
 using testing_util::Encoded;
+using testing_util::KernelPathTest;
+using testing_util::PathName;
 using testing_util::RandomFloats;
 
 TensorView View(DType dtype, std::vector<int64_t> shape, const std::vector<uint8_t>& bytes) {
@@ -80,17 +83,25 @@ TEST(ApplyRopeTest, PositionZeroIsIdentity) {
   EXPECT_EQ(x, y);
 }
 
-TEST(SiluMulTest, MatchesFormula) {
-  const std::vector<float> gate = RandomFloats(1001, 7, -20.0f, 20.0f);
+class SiluMulTest : public KernelPathTest {};
+
+// Every kernel family against the formula in double: random gates over [-20, 20] and the edges
+// (0, +-1e-30, the exp clamp at +-87.3, +-100), an odd length for the vector tail.
+TEST_P(SiluMulTest, MatchesFormula) {
+  std::vector<float> gate = RandomFloats(1001, 7, -20.0f, 20.0f);
+  const float edges[] = {0.0f, 1e-30f, -1e-30f, 87.3f, -87.3f, 88.0f, -88.0f, 100.0f, -100.0f};
+  for (size_t i = 0; i < std::size(edges); ++i) gate[i * 97] = edges[i];
   const std::vector<float> up = RandomFloats(1001, 8);
   std::vector<float> out = gate;
   SiluMul(out.data(), up.data(), static_cast<int64_t>(out.size()));
   for (size_t i = 0; i < out.size(); ++i) {
     const double g = gate[i];
     const double ref = g / (1.0 + std::exp(-g)) * up[i];
-    ASSERT_NEAR(out[i], ref, 1e-6 * (1 + std::fabs(ref)));
+    ASSERT_NEAR(out[i], ref, 1e-6 * (1 + std::fabs(ref))) << "gate " << g;
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Paths, SiluMulTest, AllPaths(), PathName);
 
 TEST(AddInPlaceTest, Adds) {
   std::vector<float> a = {1, 2, 3}, b = {0.5f, -2, 4};

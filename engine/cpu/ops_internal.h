@@ -1,0 +1,14 @@
+// Internal to engine/cpu: per-ISA versions of the element-wise ops of ops.h.
+#ifndef SIGMA_ENGINE_CPU_OPS_INTERNAL_H_
+#define SIGMA_ENGINE_CPU_OPS_INTERNAL_H_
+
+#include <cstdint>
+
+namespace sigma::internal {
+
+// SiluMul with AVX2 + FMA (ops_avx2.cc); only called where CpuSupportsAvx2().
+void SiluMulAvx2(float* gate, const float* up, int64_t n);
+
+}  // namespace sigma::internal
+
+#endif  // SIGMA_ENGINE_CPU_OPS_INTERNAL_H_
