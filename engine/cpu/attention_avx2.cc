@@ -12,7 +12,8 @@
 // (every dot product takes the same additions whichever slot it used, so equal rows give equal
 // scores).
 // V: one pass over the rows per column block of the head (kCols elements x up to 4 query heads in
-// registers); the rows were prefetched into L2 by attention.cc while the scores ran.
+// registers); the hardware prefetcher streams the rows (a software prefetch 64 rows ahead on the
+// first column block).
 #include <immintrin.h>
 
 #include <algorithm>
