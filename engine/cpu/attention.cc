@@ -64,7 +64,7 @@ void ChunkPartial(const AttentionKernels& kern, const AttentionShape& s, const f
   const int64_t n = end - begin;
   scores.resize(static_cast<size_t>(g * n));
   // No software prefetch of V here: bringing the chunk's V rows into L2 while the (compute-bound)
-  // scores run was measured 2-5% slower than leaving V to the hardware prefetcher during the V
+  // scores run was measured 2-9% slower than leaving V to the hardware prefetcher during the V
   // pass (Sigma and GQA16 at 4K and 16K, A/B on the 2-core Zen 3 machine).
   kern.scores(q_group, g, hd, s.scale, CacheRow(kv.k, kv, kh, begin, hd), kv.dtype, n,
               scores.data(), n);
