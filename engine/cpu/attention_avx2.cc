@@ -222,48 +222,73 @@ inline void Transpose8(__m256* r) {
   }
 }
 
-// The eight scores of one row for eight query heads, lane h = head h (BlockDots<8, 1> and the
-// ReduceEight tree of BlockScores, so the values are the same).
-template <int kHd, DType kType>
-inline __m256 RowScoresEight(const float* q, const void* row) {
-  __m256 acc[8], slots[8];
-  BlockDots<kHd, kType, 8, 1>(q, &row, acc);
-  for (int p = 0; p < 8; ++p) slots[kSlotForPosition[p]] = acc[p];
-  return ReduceEight(slots);
+// Dot products of eight query heads with kRows K rows, the heads in the lanes: qt[8 d + h] is
+// head h's (prepared) query element d; the rows are widened into an f32 scratch once, then for
+// each element d one FMA per row adds qt[d] * k_r[d] into the row's accumulator, so lane h of
+// acc[r] is head h's dot with row r, summed in element order, with no horizontal reduction.
+template <int kHd, DType kType, int kRows>
+inline void DotsHeadsInLanes(const float* qt, const uint8_t* rows, __m256* acc) {
+  constexpr int64_t kRowBytes = kHd * (kType == DType::kF32 ? 4 : 2);
+  alignas(32) float k[kRows][kHd];
+  for (int r = 0; r < kRows; ++r) {
+#pragma GCC unroll 4
+    for (int c = 0; c < kHd / 16; ++c) {
+      __m256 k0, k1;
+      WidenSixteen<kType>(rows + r * kRowBytes, c, k0, k1);
+      _mm256_store_ps(&k[r][16 * c], k0);
+      _mm256_store_ps(&k[r][16 * c + 8], k1);
+    }
+  }
+  for (int r = 0; r < kRows; ++r) acc[r] = _mm256_setzero_ps();
+#pragma GCC unroll 2
+  for (int d = 0; d < kHd; ++d) {
+    const __m256 qd = _mm256_load_ps(qt + 8 * d);
+#pragma GCC unroll 8
+    for (int r = 0; r < kRows; ++r) {
+      acc[r] = _mm256_fmadd_ps(qd, _mm256_broadcast_ss(&k[r][d]), acc[r]);
+    }
+  }
 }
 
-// Groups of eight query heads (Sigma's GQA groups): eight rows' score vectors are transposed in
-// registers and stored as one vector per head, instead of eight scattered scalars per row (7%
-// faster at 512 rows).
+// Groups of eight query heads (Sigma's GQA groups), eight rows at a time with the heads in the
+// lanes (DotsHeadsInLanes); the eight rows' vectors are transposed in registers and stored one
+// vector per head. (512 rows: 8.0 us, against 8.6 for per-row dots reduced by ReduceEight and
+// 9.5 for those stored as scattered scalars.)
 template <int kHd, DType kType>
 void ScoresEightHeads(const float* q, int g, float scale, const void* k, int64_t n, float* scores,
                       int64_t stride) {
   constexpr int64_t kRowBytes = kHd * (kType == DType::kF32 ? 4 : 2);
   const auto* base = static_cast<const uint8_t*>(k);
   const __m256 vscale = _mm256_set1_ps(scale);
+  alignas(32) float qt[8 * kHd];
   for (int h0 = 0; h0 < g; h0 += 8) {
-    const float* qh = q + h0 * kHd;
+    // qt[8 d + h] = q[h0 + h][d], by 8 x 8 transposes.
+    for (int d0 = 0; d0 < kHd; d0 += 8) {
+      __m256 block[8];
+      for (int h = 0; h < 8; ++h) block[h] = _mm256_loadu_ps(q + (h0 + h) * kHd + d0);
+      Transpose8(block);
+      for (int i = 0; i < 8; ++i) _mm256_store_ps(qt + 8 * (d0 + i), block[i]);
+    }
     float* out = scores + h0 * stride;
     int64_t j0 = 0;
     for (; j0 + 8 <= n; j0 += 8) {
-      __m256 r[8];
-      for (int j = 0; j < 8; ++j) {
-        const uint8_t* row = base + (j0 + j) * kRowBytes;
-        for (int64_t b = 0; b < kRowBytes; b += 64) {
-          _mm_prefetch(reinterpret_cast<const char*>(row + kPrefetchAhead * kRowBytes + b),
-                       _MM_HINT_T0);
-        }
-        r[j] = RowScoresEight<kHd, kType>(qh, row);
+      const uint8_t* rows = base + j0 * kRowBytes;
+      for (int64_t b = 0; b < 8 * kRowBytes; b += 64) {
+        _mm_prefetch(reinterpret_cast<const char*>(rows + kPrefetchAhead * kRowBytes + b),
+                     _MM_HINT_T0);
       }
+      __m256 r[8];
+      DotsHeadsInLanes<kHd, kType, 8>(qt, rows, r);
       Transpose8(r);
       for (int h = 0; h < 8; ++h) {
         _mm256_storeu_ps(out + h * stride + j0, _mm256_mul_ps(r[h], vscale));
       }
     }
     for (; j0 < n; ++j0) {
+      __m256 r;
+      DotsHeadsInLanes<kHd, kType, 1>(qt, base + j0 * kRowBytes, &r);
       alignas(32) float sums[8];
-      const __m256 row_scores = RowScoresEight<kHd, kType>(qh, base + j0 * kRowBytes);
-      _mm256_store_ps(sums, _mm256_mul_ps(row_scores, vscale));
+      _mm256_store_ps(sums, _mm256_mul_ps(r, vscale));
       for (int h = 0; h < 8; ++h) out[h * stride + j0] = sums[h];
     }
   }
