@@ -301,10 +301,10 @@ void ScoresT(const float* q, int g, int hd, float scale, const void* k, int64_t 
   prepared.resize(static_cast<size_t>(g) * kHd);
   PrepareQuery<kHd, kType>(q, g, prepared.data());
   const float* qp = prepared.data();
-  // Blocks of kH heads x kR rows: each K row is widened once per block, and at least 8 independent
-  // FMA chains (8 x 1 for Sigma's 8 query heads per K head, eight rows per store; 3 x 4, 12
-  // accumulators, for SmolLM2's three: measured faster than 3 x 2, whose 6 chains leave the FMA
-  // pipes idle).
+  // Groups of eight query heads (Sigma): heads in the lanes, eight rows at a time. Otherwise
+  // blocks of kH heads x kR rows: each K row is widened once per block, and at least 8 independent
+  // FMA chains (3 x 4, 12 accumulators, for SmolLM2's three: measured faster than 3 x 2, whose 6
+  // chains leave the FMA pipes idle).
   if (g % 8 == 0) return ScoresEightHeads<kHd, kType>(qp, g, scale, k, n, scores, stride);
   if (g % 4 == 0) return ScoresBlocks<kHd, kType, 4, 2>(qp, g, scale, k, n, scores, stride);
   if (g % 3 == 0) return ScoresBlocks<kHd, kType, 3, 4>(qp, g, scale, k, n, scores, stride);
