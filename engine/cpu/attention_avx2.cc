@@ -94,17 +94,18 @@ inline __m128 ReduceFour(const __m256* a) {
   return _mm256_castps256_ps128(ReduceEight(slots));
 }
 
-// Dot products of kH query heads (prepared, [kH][kHd]) with kR rows (rows[r], widened in
-// registers) into acc[h * kR + r], each still a vector of 8 partial sums. Per 16 elements,
-// kR >= 4: each row is widened and FMA'd with every head's query piece read from memory; kR < 4:
-// the kR rows are widened first, then each head's query piece is loaded once and FMA'd into its
-// kR accumulators (kH * kR + 2 kR + 2 <= 16 ymm, so nothing spills).
-//
-// BlockScores: the scores of such a block, reduced eight accumulators at a time, (head, row)
-// head-major; kR == 4 with an odd kH leaves the last head's four for ReduceFour.
+// Scores of kH query heads (prepared, [kH][kHd]) against kR rows (rows[r], widened in registers).
+// Per 16 elements, kR >= 4: each row is widened and FMA'd with every head's query piece read from
+// memory; kR < 4: the kR rows are widened first, then each head's query piece is loaded once and
+// FMA'd into its kR accumulators (kH * kR + 2 kR + 2 <= 16 ymm, so nothing spills). The
+// accumulators are reduced eight at a time, (head, row) head-major; kR == 4 with an odd kH leaves
+// the last head's four for ReduceFour.
 template <int kHd, DType kType, int kH, int kR>
-inline void BlockDots(const float* q, const void* const* rows, __m256* acc) {
+inline void BlockScores(const float* q, const void* const* rows, float scale, float* out,
+                        int64_t stride, int valid_rows) {
   constexpr int kN = kH * kR;
+  static_assert(kN % 8 == 0 || kR == 4);
+  __m256 acc[kN];
 #pragma GCC unroll 16
   for (int i = 0; i < kN; ++i) acc[i] = _mm256_setzero_ps();
 #pragma GCC unroll 4
@@ -139,15 +140,6 @@ inline void BlockDots(const float* q, const void* const* rows, __m256* acc) {
       }
     }
   }
-}
-
-template <int kHd, DType kType, int kH, int kR>
-inline void BlockScores(const float* q, const void* const* rows, float scale, float* out,
-                        int64_t stride, int valid_rows) {
-  constexpr int kN = kH * kR;
-  static_assert(kN % 8 == 0 || kR == 4);
-  __m256 acc[kN];
-  BlockDots<kHd, kType, kH, kR>(q, rows, acc);
   const __m256 vscale = _mm256_set1_ps(scale);
   // Whole groups of eight (head, row) accumulators, head-major, one ReduceEight each.
   constexpr int kPerHead = kR < 8 ? kR : 8;
@@ -252,8 +244,8 @@ inline void DotsHeadsInLanes(const float* qt, const uint8_t* rows, __m256* acc) 
 
 // Groups of eight query heads (Sigma's GQA groups), eight rows at a time with the heads in the
 // lanes (DotsHeadsInLanes); the eight rows' vectors are transposed in registers and stored one
-// vector per head. (512 rows: 8.0 us, against 8.6 for per-row dots reduced by ReduceEight and
-// 9.5 for those stored as scattered scalars.)
+// vector per head. (512 rows, in cache: 8.0 us, against 8.6-9.0 for per-row dots reduced by
+// ReduceEight and 9.7 for those stored as scattered scalars.)
 template <int kHd, DType kType>
 void ScoresEightHeads(const float* q, int g, float scale, const void* k, int64_t n, float* scores,
                       int64_t stride) {
