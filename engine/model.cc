@@ -229,20 +229,22 @@ void Model::RunLayer(int64_t layer, std::span<const TokenRow> rows,
 
   const auto t0 = Clock::now();
   RmsNorm(x_.data(), w.attn_norm, eps, n, c.hidden_size, h_.data());
-  if (c.aug_q_intermediate_size > 0) {
+  // q (or, with augmented Q, q0), k and v: three projections of h in one pass.
+  const bool aug_q = c.aug_q_intermediate_size > 0;
+  const Projection qkv[] = {{&w.q_proj, BiasOrNull(w.q_bias), aug_q ? q0_.data() : q_.data()},
+                            {&w.k_proj, BiasOrNull(w.k_bias), k_.data()},
+                            {&w.v_proj, BiasOrNull(w.v_bias), v_.data()}};
+  MatMulShared(qkv, h_.data(), n, pool);
+  if (aug_q) {
     // Augmented Q (paper App. E): q = q_down(silu(q_gate(q0)) * q_up(q0)), q0 = q_proj(h).
-    MatMul(w.q_proj, h_.data(), n, BiasOrNull(w.q_bias), q0_.data(), pool);
     const auto aug_start = Clock::now();
-    MatMul(w.q_gate, q0_.data(), n, nullptr, aug_g_.data(), pool);
-    MatMul(w.q_up, q0_.data(), n, nullptr, aug_u_.data(), pool);
+    const Projection gate_up[] = {{&w.q_gate, nullptr, aug_g_.data()},
+                                  {&w.q_up, nullptr, aug_u_.data()}};
+    MatMulShared(gate_up, q0_.data(), n, pool);
     SiluMul(aug_g_.data(), aug_u_.data(), n * c.aug_q_intermediate_size);
     MatMul(w.q_down, aug_g_.data(), n, nullptr, q_.data(), pool);
     profile_.aug_q_ms += MsBetween(aug_start, Clock::now());
-  } else {
-    MatMul(w.q_proj, h_.data(), n, BiasOrNull(w.q_bias), q_.data(), pool);
   }
-  MatMul(w.k_proj, h_.data(), n, BiasOrNull(w.k_bias), k_.data(), pool);
-  MatMul(w.v_proj, h_.data(), n, BiasOrNull(w.v_bias), v_.data(), pool);
 
   const auto attention_start = Clock::now();
   const int head_dim = static_cast<int>(c.head_dim);
@@ -266,8 +268,9 @@ void Model::RunLayer(int64_t layer, std::span<const TokenRow> rows,
   MatMul(w.o_proj, attn_.data(), n, nullptr, h_.data(), pool);
   AddInPlace(x_.data(), h_.data(), n * c.hidden_size);
   RmsNorm(x_.data(), w.ffn_norm, eps, n, c.hidden_size, h_.data());
-  MatMul(w.gate_proj, h_.data(), n, nullptr, ffn_g_.data(), pool);
-  MatMul(w.up_proj, h_.data(), n, nullptr, ffn_u_.data(), pool);
+  const Projection gate_up[] = {{&w.gate_proj, nullptr, ffn_g_.data()},
+                                {&w.up_proj, nullptr, ffn_u_.data()}};
+  MatMulShared(gate_up, h_.data(), n, pool);
   SiluMul(ffn_g_.data(), ffn_u_.data(), n * c.intermediate_size);
   MatMul(w.down_proj, ffn_g_.data(), n, nullptr, h_.data(), pool);
   AddInPlace(x_.data(), h_.data(), n * c.hidden_size);

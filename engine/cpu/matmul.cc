@@ -3,6 +3,7 @@
 #include "engine/cpu/matmul.h"
 
 #include <algorithm>
+#include <span>
 #include <vector>
 
 #include "engine/base/check.h"
@@ -58,10 +59,47 @@ void MatMulRowsGeneric(const MatMulArgs& a, int64_t row_begin, int64_t row_end) 
 
 }  // namespace internal
 
-void MatMul(const TensorView& w, const float* x, int64_t batch, const float* bias, float* y,
-            ThreadPool& pool) {
+namespace {
+
+using RowsFn = void (*)(const internal::MatMulArgs&, int64_t, int64_t);
+using PrepareFn = void (*)(DType, const float*, int64_t, int64_t, float*);
+using QuantizeFn = void (*)(const float*, int64_t, int64_t, int16_t*, float*, float*);
+
+// The row kernel for a weight dtype, width and batch, and how it wants the activations: AVX-512,
+// else AVX2, else portable; within a SIMD family the int16-activation kernels take Q4_0 / Q4_1 /
+// Q8_0 at batch <= 8.
+struct Kernel {
+  RowsFn rows = internal::MatMulRowsGeneric;
+  PrepareFn prepare = nullptr;    // f32 activations in the kernel's layout
+  QuantizeFn quantize = nullptr;  // int16 blocks (the same for every dtype of a family)
+};
+
+Kernel ChooseKernel(DType dtype, int64_t in, int64_t batch) {
+  Kernel k;
+  const CpuIsa isa = ActiveCpuIsa();
+  if (isa == CpuIsa::kAvx512Bf16 && internal::MatMulAvx512Supports(dtype, in)) {
+    if (internal::MatMulInt16Supports(dtype, in, batch)) {
+      k.rows = internal::MatMulRowsInt16;
+      k.quantize = internal::MatMulQuantizeXInt16;
+    } else {
+      k.rows = internal::MatMulRowsAvx512;
+      k.prepare = internal::MatMulPrepareXAvx512;
+    }
+  } else if (isa == CpuIsa::kAvx2 && internal::MatMulAvx2Supports(dtype, in)) {
+    if (internal::MatMulInt16Avx2Supports(dtype, in, batch)) {
+      k.rows = internal::MatMulRowsInt16Avx2;
+      k.quantize = internal::MatMulQuantizeXInt16Avx2;
+    } else {
+      k.rows = internal::MatMulRowsAvx2;
+      k.prepare = internal::MatMulPrepareXAvx2;
+    }
+  }
+  return k;
+}
+
+internal::MatMulArgs ProjectionArgs(const Projection& p, const float* x, int64_t batch) {
+  const TensorView& w = *p.w;
   SIGMA_CHECK(w.valid() && w.shape.size() == 2, "MatMul: weight ", w.name, " must be 2-D");
-  SIGMA_CHECK(batch >= 1, "MatMul: batch ", batch);
   internal::MatMulArgs args;
   args.w = static_cast<const uint8_t*>(w.data);
   args.dtype = w.dtype;
@@ -75,58 +113,82 @@ void MatMul(const TensorView& w, const float* x, int64_t batch, const float* bia
               args.row_bytes * args.out);
   args.x = x;
   args.batch = batch;
-  args.bias = bias;
-  args.y = y;
+  args.bias = p.bias;
+  args.y = p.y;
+  return args;
+}
 
-  // Kernel family: AVX-512, else AVX2, else portable; within a SIMD family the int16-activation
-  // kernels take Q4_0 / Q4_1 / Q8_0 at batch <= 8.
-  using RowsFn = void (*)(const internal::MatMulArgs&, int64_t, int64_t);
-  RowsFn rows = internal::MatMulRowsGeneric;
-  void (*prepare)(DType, const float*, int64_t, int64_t, float*) = nullptr;
-  void (*quantize)(const float*, int64_t, int64_t, int16_t*, float*, float*) = nullptr;
-  const CpuIsa isa = ActiveCpuIsa();
-  if (isa == CpuIsa::kAvx512Bf16 && internal::MatMulAvx512Supports(w.dtype, args.in)) {
-    if (internal::MatMulInt16Supports(w.dtype, args.in, batch)) {
-      rows = internal::MatMulRowsInt16;
-      quantize = internal::MatMulQuantizeXInt16;
-    } else {
-      rows = internal::MatMulRowsAvx512;
-      prepare = internal::MatMulPrepareXAvx512;
-    }
-  } else if (isa == CpuIsa::kAvx2 && internal::MatMulAvx2Supports(w.dtype, args.in)) {
-    if (internal::MatMulInt16Avx2Supports(w.dtype, args.in, batch)) {
-      rows = internal::MatMulRowsInt16Avx2;
-      quantize = internal::MatMulQuantizeXInt16Avx2;
-    } else {
-      rows = internal::MatMulRowsAvx2;
-      prepare = internal::MatMulPrepareXAvx2;
-    }
+}  // namespace
+
+void MatMul(const TensorView& w, const float* x, int64_t batch, const float* bias, float* y,
+            ThreadPool& pool) {
+  const Projection p{&w, bias, y};
+  MatMulShared({&p, 1}, x, batch, pool);
+}
+
+void MatMulShared(std::span<const Projection> projections, const float* x, int64_t batch,
+                  ThreadPool& pool) {
+  const size_t n = projections.size();
+  SIGMA_CHECK(n >= 1 && n <= kMaxSharedProjections, "MatMulShared: ", n, " projections");
+  SIGMA_CHECK(batch >= 1, "MatMul: batch ", batch);
+  internal::MatMulArgs args[kMaxSharedProjections];
+  Kernel kernels[kMaxSharedProjections];
+  for (size_t i = 0; i < n; ++i) {
+    args[i] = ProjectionArgs(projections[i], x, batch);
+    SIGMA_CHECK(args[i].in == args[0].in, "MatMulShared: ", projections[i].w->name, " is ",
+                args[i].in, " wide, ", projections[0].w->name, " ", args[0].in);
+    kernels[i] = ChooseKernel(args[i].dtype, args[i].in, batch);
   }
-  // Per-thread scratch, reused across calls (a decode step makes ~200 of them).
-  thread_local std::vector<float> prepared;
+  const int64_t in = args[0].in;
+
+  // Activations, once per layout: the int16 blocks are the same for every dtype; a PrepareX layout
+  // is shared by projections of the same dtype. Per-thread scratch, reused across calls (a decode
+  // step makes ~100 of them).
   thread_local std::vector<int16_t> xq;
   thread_local std::vector<float> xq_scale_sum;
-  if (quantize != nullptr) {
-    const int64_t blocks = batch * args.in / 32;
-    xq.resize(static_cast<size_t>(batch * args.in));
-    xq_scale_sum.resize(static_cast<size_t>(2 * blocks));
-    quantize(x, batch, args.in, xq.data(), xq_scale_sum.data(), xq_scale_sum.data() + blocks);
-    args.xq = xq.data();
-    args.xq_scale = xq_scale_sum.data();
-    args.xq_sum = xq_scale_sum.data() + blocks;
-  } else if (prepare != nullptr) {
-    prepared.resize(static_cast<size_t>(batch * args.in));
-    prepare(w.dtype, x, batch, args.in, prepared.data());
-    args.x_prepared = prepared.data();
+  thread_local std::vector<float> prepared[kMaxSharedProjections];
+  bool quantized = false;
+  for (size_t i = 0; i < n; ++i) {
+    if (kernels[i].quantize != nullptr) {
+      const int64_t blocks = batch * in / 32;
+      if (!quantized) {
+        xq.resize(static_cast<size_t>(batch * in));
+        xq_scale_sum.resize(static_cast<size_t>(2 * blocks));
+        kernels[i].quantize(x, batch, in, xq.data(), xq_scale_sum.data(), xq_scale_sum.data() + blocks);
+        quantized = true;
+      }
+      args[i].xq = xq.data();
+      args[i].xq_scale = xq_scale_sum.data();
+      args[i].xq_sum = xq_scale_sum.data() + blocks;
+    } else if (kernels[i].prepare != nullptr) {
+      for (size_t j = 0; j < i && args[i].x_prepared == nullptr; ++j) {
+        if (kernels[j].prepare == kernels[i].prepare && args[j].dtype == args[i].dtype) {
+          args[i].x_prepared = args[j].x_prepared;
+        }
+      }
+      if (args[i].x_prepared == nullptr) {
+        prepared[i].resize(static_cast<size_t>(batch * in));
+        kernels[i].prepare(args[i].dtype, x, batch, in, prepared[i].data());
+        args[i].x_prepared = prepared[i].data();
+      }
+    }
   }
-  // Row chunks: multiples of 16 rows, about 8 chunks per worker so uneven progress balances.
-  const int64_t target = std::max<int64_t>(1, args.out / (8 * pool.size()));
+
+  // Row chunks of every projection in one pass: multiples of 16 rows, about 8 chunks per worker
+  // over all the rows so uneven progress balances; a chunk never spans two projections.
+  int64_t total_rows = 0;
+  for (size_t i = 0; i < n; ++i) total_rows += args[i].out;
+  const int64_t target = std::max<int64_t>(1, total_rows / (8 * pool.size()));
   const int64_t rows_per_task = std::max<int64_t>(16, (target + 15) / 16 * 16);
-  const int64_t tasks = (args.out + rows_per_task - 1) / rows_per_task;
-  pool.ParallelFor(tasks, [&](int64_t task, int) {
-    const int64_t begin = task * rows_per_task;
-    const int64_t end = std::min(args.out, begin + rows_per_task);
-    rows(args, begin, end);
+  int64_t first_task[kMaxSharedProjections + 1] = {0};
+  for (size_t i = 0; i < n; ++i) {
+    first_task[i + 1] = first_task[i] + (args[i].out + rows_per_task - 1) / rows_per_task;
+  }
+  pool.ParallelFor(first_task[n], [&](int64_t task, int) {
+    size_t i = 0;
+    while (task >= first_task[i + 1]) ++i;
+    const int64_t begin = (task - first_task[i]) * rows_per_task;
+    kernels[i].rows(args[i], begin, std::min(args[i].out, begin + rows_per_task));
   });
 }
 

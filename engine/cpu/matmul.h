@@ -7,7 +7,9 @@
 #ifndef SIGMA_ENGINE_CPU_MATMUL_H_
 #define SIGMA_ENGINE_CPU_MATMUL_H_
 
+#include <cstddef>
 #include <cstdint>
+#include <span>
 
 #include "engine/cpu/thread_pool.h"
 #include "engine/tensor.h"
@@ -18,6 +20,21 @@ namespace sigma {
 // bias: [out] f32 or null. Requires in % block size of w.dtype == 0.
 void MatMul(const TensorView& w, const float* x, int64_t batch, const float* bias, float* y,
             ThreadPool& pool);
+
+// One of several projections of the same activations: y = x w^T (+ bias), shapes as MatMul.
+struct Projection {
+  const TensorView* w = nullptr;
+  const float* bias = nullptr;
+  float* y = nullptr;
+};
+inline constexpr size_t kMaxSharedProjections = 4;
+
+// Projections of one x (q/k/v, gate/up; every w as wide) in one parallel pass: the activations are
+// prepared once, and the rows of all of them are split across the workers together, so a decode
+// step has fewer synchronisation points and one load-balancing tail instead of one per matrix.
+// Each y equals what MatMul computes for its w alone.
+void MatMulShared(std::span<const Projection> projections, const float* x, int64_t batch,
+                  ThreadPool& pool);
 
 // Dequantises row `row` of w (any supported dtype) into out[0 .. w.cols()).
 void DequantizeRow(const TensorView& w, int64_t row, float* out);
