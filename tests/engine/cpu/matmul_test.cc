@@ -322,6 +322,62 @@ TEST_P(MatMulQuantTest, MatchesReferenceOnDequantizedWeights) {
 
 INSTANTIATE_TEST_SUITE_P(Paths, MatMulQuantTest, AllPaths(), PathName);
 
+class MatMulSharedTest : public KernelPathTest {};
+
+// Projections of one x in one pass (mixed dtypes: int16-activation, bf16 even/odd and plain
+// kernels side by side, one bias) give bit for bit what each MatMul gives alone, at batch 1 and
+// at a batch past the int16 kernels' limit, with 1 and 3 threads.
+TEST_P(MatMulSharedTest, EqualsSeparateMatMuls) {
+  const int64_t in = 96;
+  const DType types[] = {DType::kQ4_1, DType::kBF16, DType::kQ8_0, DType::kF32};
+  const int64_t outs[] = {40, 17, 64, 3};
+  std::vector<std::vector<uint8_t>> bytes;
+  std::vector<TensorView> views;
+  for (int i = 0; i < 4; ++i) {
+    const DType t = types[i];
+    if (DTypeBlockSize(t) == 1) {
+      bytes.push_back(Encode(RandomFloats(outs[i] * in, 40 + i), t).bytes);
+    } else {
+      bytes.push_back(RandomBlocks(t, outs[i] * in / DTypeBlockSize(t), 40 + i));
+    }
+  }
+  for (int i = 0; i < 4; ++i) views.push_back(MakeView(types[i], outs[i], in, bytes[i]));
+  const std::vector<float> bias = RandomFloats(outs[1], 50);
+  for (int threads : {1, 3}) {
+    ThreadPool pool(threads);
+    for (int64_t batch : {1, 9}) {
+      const std::vector<float> x = RandomFloats(batch * in, 51 + batch);
+      std::vector<std::vector<float>> shared(4), alone(4);
+      std::vector<Projection> projections;
+      for (int i = 0; i < 4; ++i) {
+        shared[i].assign(batch * outs[i], NAN);
+        alone[i].assign(batch * outs[i], NAN);
+        const float* b = i == 1 ? bias.data() : nullptr;
+        MatMul(views[i], x.data(), batch, b, alone[i].data(), pool);
+        projections.push_back({&views[i], b, shared[i].data()});
+      }
+      MatMulShared(projections, x.data(), batch, pool);
+      for (int i = 0; i < 4; ++i) {
+        EXPECT_EQ(0, std::memcmp(shared[i].data(), alone[i].data(), shared[i].size() * sizeof(float)))
+            << DTypeName(types[i]) << " batch " << batch << " threads " << threads;
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Paths, MatMulSharedTest, AllPaths(), PathName);
+
+TEST(MatMulSharedDeathTest, RejectsDifferentWidths) {
+  ThreadPool pool(1);
+  const std::vector<uint8_t> a = Encode(RandomFloats(4 * 32, 1), DType::kF32).bytes;
+  const std::vector<uint8_t> b = Encode(RandomFloats(4 * 64, 2), DType::kF32).bytes;
+  const TensorView wa = MakeView(DType::kF32, 4, 32, a), wb = MakeView(DType::kF32, 4, 64, b);
+  const std::vector<float> x(64, 1.0f);
+  std::vector<float> ya(4), yb(4);
+  const Projection projections[] = {{&wa, nullptr, ya.data()}, {&wb, nullptr, yb.data()}};
+  EXPECT_DEATH(MatMulShared(projections, x.data(), 1, pool), "is 64 wide");
+}
+
 TEST(MatMulIsaTest, NamesTheDispatchedFamily) {
   ForceGenericKernels(true);
   EXPECT_STREQ(MatMulIsa(), "generic");
