@@ -19,6 +19,9 @@ struct TensorView {
   std::vector<int64_t> shape;
   const void* data = nullptr;
   size_t nbytes = 0;
+  // Optional: the same matrix's first rows / 4 * 4 rows in the CPU GEMV's tile layout
+  // (engine/cpu/matmul_tiles.h), owned by whoever made it; kernels that use it read it instead.
+  const void* tiles = nullptr;
 
   int64_t dim(size_t i) const { return shape.at(i); }
   int64_t rows() const { return shape.size() < 2 ? 1 : shape[0]; }

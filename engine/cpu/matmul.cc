@@ -9,6 +9,7 @@
 #include "engine/base/check.h"
 #include "engine/cpu/cpu_features.h"
 #include "engine/cpu/matmul_internal.h"
+#include "engine/cpu/matmul_tiles.h"
 #include "engine/cpu/quant_blocks.h"
 
 namespace sigma {
@@ -115,6 +116,10 @@ internal::MatMulArgs ProjectionArgs(const Projection& p, const float* x, int64_t
   args.batch = batch;
   args.bias = p.bias;
   args.y = p.y;
+  if (w.tiles != nullptr) {
+    SIGMA_CHECK(MatMulTilesSupported(w), "MatMul: ", w.name, " has tiles but no tile layout");
+    args.tiles = static_cast<const uint8_t*>(w.tiles);
+  }
   return args;
 }
 
@@ -190,6 +195,12 @@ void MatMulShared(std::span<const Projection> projections, const float* x, int64
     const int64_t begin = (task - first_task[i]) * rows_per_task;
     kernels[i].rows(args[i], begin, std::min(args[i].out, begin + rows_per_task));
   });
+}
+
+bool MatMulUsesTiles(const TensorView& w) {
+  return ActiveCpuIsa() == CpuIsa::kAvx2 && MatMulTilesSupported(w) &&
+         internal::MatMulAvx2Supports(w.dtype, w.cols()) &&
+         internal::MatMulInt16Avx2Supports(w.dtype, w.cols(), 1);
 }
 
 void DequantizeRow(const TensorView& w, int64_t row, float* out) {

@@ -23,6 +23,7 @@
 
 #include "engine/base/check.h"
 #include "engine/cpu/matmul_internal.h"
+#include "engine/cpu/matmul_tiles.h"
 
 namespace sigma::internal {
 namespace {
@@ -34,28 +35,41 @@ inline void Nibbles(const uint8_t* qs, __m256i& lo, __m256i& hi) {
   hi = _mm256_srli_epi16(v, 4);
 }
 
-// Block formats: bytes per block, how the quants are widened, and the min (0: none, 1: -8 d,
-// 2: the f16 after the scale).
+// Block formats: bytes per block, the f16 scale (and Q4_1 min) in front of the quants, how the
+// quants are widened, and the min (0: none, 1: -8 d, 2: the f16 after the scale).
 struct Q4_0Format {
   static constexpr int64_t kBytes = 18;
+  static constexpr int64_t kScaleBytes = 2;
   static constexpr int kMin = 1;
-  static void Weights(const uint8_t* block, __m256i& lo, __m256i& hi) { Nibbles(block + 2, lo, hi); }
+  static void Quants(const uint8_t* q, __m256i& lo, __m256i& hi) { Nibbles(q, lo, hi); }
 };
 
 struct Q4_1Format {
   static constexpr int64_t kBytes = 20;
+  static constexpr int64_t kScaleBytes = 4;
   static constexpr int kMin = 2;
-  static void Weights(const uint8_t* block, __m256i& lo, __m256i& hi) { Nibbles(block + 4, lo, hi); }
+  static void Quants(const uint8_t* q, __m256i& lo, __m256i& hi) { Nibbles(q, lo, hi); }
 };
 
 struct Q8_0Format {
   static constexpr int64_t kBytes = 34;
+  static constexpr int64_t kScaleBytes = 2;
   static constexpr int kMin = 0;
-  static void Weights(const uint8_t* block, __m256i& lo, __m256i& hi) {
-    lo = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 2)));
-    hi = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 18)));
+  static void Quants(const uint8_t* q, __m256i& lo, __m256i& hi) {
+    lo = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q)));
+    hi = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q + 16)));
   }
 };
+
+// The integer dot of one block's quants with the block's int16 activations, as 8 f32 lanes whose
+// sum it is.
+template <class F>
+inline __m256 BlockDot(const uint8_t* quants, __m256i xlo, __m256i xhi) {
+  __m256i wlo, whi;
+  F::Quants(quants, wlo, whi);
+  return _mm256_cvtepi32_ps(
+      _mm256_add_epi32(_mm256_madd_epi16(wlo, xlo), _mm256_madd_epi16(whi, xhi)));
+}
 
 inline float HorizontalSum(__m256 v) {
   const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -129,13 +143,72 @@ void Int16Tile(const MatMulArgs& a, int64_t r0, int64_t b) {
       const __m256i xhi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb + 16));
 #pragma GCC unroll 4
       for (int r = 0; r < R; ++r) {
-        const uint8_t* block = rows[r] + (g + j) * F::kBytes;
-        __m256i wlo, whi;
-        F::Weights(block, wlo, whi);
-        const __m256i dot = _mm256_add_epi32(_mm256_madd_epi16(wlo, xlo), _mm256_madd_epi16(whi, xhi));
-        acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_broadcast_ss(&factor[r][j]), acc[r]);
+        const uint8_t* quants = rows[r] + (g + j) * F::kBytes + F::kScaleBytes;
+        acc[r] = _mm256_fmadd_ps(BlockDot<F>(quants, xlo, xhi), _mm256_broadcast_ss(&factor[r][j]),
+                                 acc[r]);
       }
     }
+  }
+  for (int r = 0; r < R; ++r) {
+    float sum = HorizontalSum(acc[r]);
+    if (a.bias != nullptr) sum += a.bias[r0 + r];
+    a.y[b * a.out + r0 + r] = sum;
+  }
+}
+
+// The 4 rows of one tile of the tile layout (matmul_tiles.h) from r0 times batch row b: per group
+// the rows' scales (and mins) are one contiguous load each, where Int16Tile gathers 8 words per
+// row, and the tile is one stream. One thread, weights in L2: Q4_1 576 wide 1.49 -> 1.04 ns per
+// block and row, 1536 wide 1.26 -> 1.00. Same operations per block otherwise, so the same bits.
+template <class F>
+void TiledTile(const MatMulArgs& a, const uint8_t* tile, int64_t r0, int64_t b) {
+  constexpr int R = static_cast<int>(kMatMulTileRows);
+  const int64_t blocks = a.in / 32;
+  const char* ahead = reinterpret_cast<const char*>(tile) + kPrefetchTiles * R * a.row_bytes;
+  const float* xs = a.xq_scale + b * blocks;
+  const float* xsum = a.xq_sum + b * blocks;
+  const int16_t* xq = a.xq + b * a.in;
+  __m256 acc[R];
+  for (int r = 0; r < R; ++r) acc[r] = _mm256_setzero_ps();
+  alignas(32) float factor[R][8];
+  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const uint8_t* group = tile;
+  for (int64_t g = 0; g < blocks; g += kMatMulTileGroup) {
+    const int n = static_cast<int>(std::min<int64_t>(kMatMulTileGroup, blocks - g));
+    const int64_t group_bytes = R * n * F::kBytes;
+    for (int64_t off = 0; off < group_bytes; off += 64) {
+      _mm_prefetch(ahead + (group - tile) + off, _MM_HINT_T0);
+    }
+    const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(n), lanes);
+    const __m256 dx = _mm256_maskload_ps(xs + g, mask);
+    const __m256 sx = F::kMin != 0 ? _mm256_maskload_ps(xsum + g, mask) : _mm256_setzero_ps();
+    for (int r = 0; r < R; ++r) {
+      // 8 f16 from row r's scales; lanes >= n hold the next bytes of the group, masked to 0.
+      const auto f16x8 = [&](int64_t offset) {
+        const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(group + offset));
+        return _mm256_and_ps(_mm256_castsi256_ps(mask), _mm256_cvtph_ps(h));
+      };
+      const __m256 d = f16x8(int64_t{r} * n * 2);
+      _mm256_store_ps(factor[r], _mm256_mul_ps(d, dx));
+      if constexpr (F::kMin == 2) {
+        acc[r] = _mm256_fmadd_ps(f16x8(int64_t{R + r} * n * 2), sx, acc[r]);
+      } else if constexpr (F::kMin == 1) {
+        acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(d, _mm256_set1_ps(-8.0f)), sx, acc[r]);
+      }
+    }
+    const uint8_t* quants = group + R * n * F::kScaleBytes;
+    constexpr int64_t kQuantBytes = F::kBytes - F::kScaleBytes;
+    for (int j = 0; j < n; ++j) {
+      const int16_t* xb = xq + (g + j) * 32;
+      const __m256i xlo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb));
+      const __m256i xhi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb + 16));
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) {
+        acc[r] = _mm256_fmadd_ps(BlockDot<F>(quants + (j * R + r) * kQuantBytes, xlo, xhi),
+                                 _mm256_broadcast_ss(&factor[r][j]), acc[r]);
+      }
+    }
+    group += group_bytes;
   }
   for (int r = 0; r < R; ++r) {
     float sum = HorizontalSum(acc[r]);
@@ -147,6 +220,13 @@ void Int16Tile(const MatMulArgs& a, int64_t r0, int64_t b) {
 template <class F>
 void Int16Rows(const MatMulArgs& a, int64_t row_begin, int64_t row_end) {
   int64_t r = row_begin;
+  if (a.tiles != nullptr && r % kMatMulTileRows == 0) {
+    const int64_t tile_bytes = kMatMulTileRows * a.row_bytes;
+    for (; r + kMatMulTileRows <= row_end; r += kMatMulTileRows) {
+      const uint8_t* tile = a.tiles + r / kMatMulTileRows * tile_bytes;
+      for (int64_t b = 0; b < a.batch; ++b) TiledTile<F>(a, tile, r, b);
+    }
+  }
   for (; r + 4 <= row_end; r += 4) {
     for (int64_t b = 0; b < a.batch; ++b) Int16Tile<F, 4>(a, r, b);
   }

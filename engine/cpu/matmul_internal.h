@@ -27,6 +27,9 @@ struct MatMulArgs {
   const int16_t* xq = nullptr;      // [batch][in]
   const float* xq_scale = nullptr;  // [batch][in / 32] amax / 32767
   const float* xq_sum = nullptr;    // [batch][in / 32] exact f32 sum of the block's x
+  // The first out / 4 * 4 rows of w in the tile layout (matmul_tiles.h), or null; read by the AVX2
+  // int16 kernels instead of w.
+  const uint8_t* tiles = nullptr;
 };
 
 void MatMulRowsGeneric(const MatMulArgs& args, int64_t row_begin, int64_t row_end);

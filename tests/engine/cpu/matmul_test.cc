@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "engine/cpu/cpu_features.h"
+#include "engine/cpu/matmul_tiles.h"
 #include "engine/cpu/thread_pool.h"
 #include "tests/engine/cpu/cpu_test_util.h"
 
@@ -321,6 +322,74 @@ TEST_P(MatMulQuantTest, MatchesReferenceOnDequantizedWeights) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Paths, MatMulQuantTest, AllPaths(), PathName);
+
+class MatMulTilesTest : public KernelPathTest {};
+
+// A matrix with a tile copy (matmul_tiles.h) gives bit for bit what it gives without one, on every
+// kernel path (the AVX2 integer kernels read the tiles, the others ignore them): rows that are and
+// are not a multiple of 4, widths with full and partial groups of 8 blocks, batches 1 to 9.
+TEST_P(MatMulTilesTest, TiledEqualsRowLayout) {
+  ThreadPool pool(2);
+  uint32_t seed = 70;
+  for (DType t : {DType::kQ4_0, DType::kQ4_1, DType::kQ8_0}) {
+    for (int64_t out : {4, 9, 40, 67}) {
+      for (int64_t blocks : {1, 3, 8, 9, 18, 48}) {
+        const int64_t in = 32 * blocks;
+        const std::vector<uint8_t> data = RandomBlocks(t, out * blocks, seed++);
+        const TensorView plain = MakeView(t, out, in, data);
+        ASSERT_TRUE(MatMulTilesSupported(plain));
+        const std::vector<uint8_t> tiles = PackMatMulTiles(plain);
+        ASSERT_EQ(tiles.size(), static_cast<size_t>(out / 4 * 4) * plain.row_bytes());
+        TensorView tiled = plain;
+        tiled.tiles = tiles.data();
+        for (int64_t batch : {1, 3, 8, 9}) {
+          const std::vector<float> x = RandomFloats(batch * in, seed++);
+          const std::vector<float> bias = RandomFloats(out, seed++);
+          std::vector<float> want(batch * out, NAN), got(batch * out, NAN);
+          MatMul(plain, x.data(), batch, bias.data(), want.data(), pool);
+          MatMul(tiled, x.data(), batch, bias.data(), got.data(), pool);
+          ASSERT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * sizeof(float)))
+              << DTypeName(t) << " " << out << "x" << in << " batch " << batch;
+        }
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Paths, MatMulTilesTest, AllPaths(), PathName);
+
+// The layout itself, element by element from its description: row r's block j of group g has
+// its scale at d[r][j], Q4_1 min at m[r][j], quants at q[j][r].
+TEST(MatMulTilesLayoutTest, GroupsHoldScalesThenQuantsByBlockAndRow) {
+  const int64_t out = 5, blocks = 10;  // one tile (row 4 stays in the row layout); groups of 8, 2
+  const std::vector<uint8_t> data = RandomBlocks(DType::kQ4_1, out * blocks, 90);
+  const TensorView w = MakeView(DType::kQ4_1, out, 32 * blocks, data);
+  const std::vector<uint8_t> tiles = PackMatMulTiles(w);
+  ASSERT_EQ(tiles.size(), 4u * blocks * 20);
+  int64_t group_start = 0;
+  for (int64_t g = 0; g < blocks; g += 8) {
+    const int64_t n = std::min<int64_t>(8, blocks - g);
+    for (int64_t r = 0; r < 4; ++r) {
+      for (int64_t j = 0; j < n; ++j) {
+        const uint8_t* block = data.data() + (r * blocks + g + j) * 20;
+        const uint8_t* d = tiles.data() + group_start + (r * n + j) * 2;
+        const uint8_t* m = tiles.data() + group_start + (4 * n + r * n + j) * 2;
+        const uint8_t* q = tiles.data() + group_start + 16 * n + (j * 4 + r) * 16;
+        EXPECT_EQ(0, std::memcmp(d, block, 2)) << "d row " << r << " block " << g + j;
+        EXPECT_EQ(0, std::memcmp(m, block + 2, 2)) << "m row " << r << " block " << g + j;
+        EXPECT_EQ(0, std::memcmp(q, block + 4, 16)) << "q row " << r << " block " << g + j;
+      }
+    }
+    group_start += 4 * n * 20;
+  }
+}
+
+TEST(MatMulTilesLayoutTest, OnlyBlockQuantizedMatricesOfFourRowsOrMore) {
+  const std::vector<uint8_t> q8(3 * 34 * 2), f32(8 * 64 * 4);
+  EXPECT_FALSE(MatMulTilesSupported(MakeView(DType::kQ8_0, 3, 64, q8)));
+  EXPECT_FALSE(MatMulTilesSupported(MakeView(DType::kF32, 8, 64, f32)));
+  EXPECT_TRUE(MatMulTilesSupported(MakeView(DType::kQ8_0, 4, 32, q8)));
+}
 
 class MatMulSharedTest : public KernelPathTest {};
 
