@@ -21,6 +21,7 @@
 
 #include "engine/cpu/attention.h"
 #include "engine/cpu/matmul.h"
+#include "engine/cpu/matmul_tiles.h"
 #include "engine/cpu/thread_pool.h"
 #include "engine/dtype.h"
 #include "tests/bench/loop_clock.h"
@@ -193,7 +194,24 @@ void FillWeights(Buffer& buf, DType dtype, uint64_t seed) {
   }
 }
 
-// Args: out, in, dtype (WeightDType), batch.
+// A weight view of `bytes` at `data`; with `tiles` (and where this CPU's GEMV reads them) its
+// tile copy is packed into `tile_storage` as Model does at load.
+TensorView WeightView(DType dtype, int64_t out, int64_t in, const uint8_t* data, size_t bytes,
+                      bool tiles, std::vector<uint8_t>& tile_storage) {
+  TensorView w;
+  w.dtype = dtype;
+  w.shape = {out, in};
+  w.data = data;
+  w.nbytes = bytes;
+  if (tiles && MatMulUsesTiles(w)) {
+    tile_storage = PackMatMulTiles(w);
+    w.tiles = tile_storage.data();
+  }
+  return w;
+}
+
+// Args: out, in, dtype (WeightDType), batch, tiles (1: with the tile copy Model makes for Q4_0 /
+// Q4_1 / Q8_0 on AVX2; 0: the GGUF row layout).
 void BM_MatMul(benchmark::State& state) {
   const int64_t out = state.range(0), in = state.range(1), batch = state.range(3);
   const DType dtype = WeightDType(state.range(2));
@@ -202,47 +220,52 @@ void BM_MatMul(benchmark::State& state) {
   const size_t copies = std::max<size_t>(1, (size_t{256} << 20) / bytes);
   Buffer buf(bytes * copies);
   FillWeights(buf, dtype, 7);
+  std::vector<std::vector<uint8_t>> tiles(copies);
+  std::vector<TensorView> views;
+  for (size_t c = 0; c < copies; ++c) {
+    views.push_back(WeightView(dtype, out, in, buf.data + bytes * c, bytes, state.range(4) != 0,
+                               tiles[c]));
+  }
   std::vector<float> x(batch * in), y(batch * out);
   for (size_t i = 0; i < x.size(); ++i) x[i] = std::cos(0.11f * i);
   MeasuredBandwidth();
   size_t c = 0;
   const bench::LoopClock clock;
   for (auto _ : state) {
-    TensorView w;
-    w.dtype = dtype;
-    w.shape = {out, in};
-    w.data = buf.data + bytes * c;
-    w.nbytes = bytes;
-    MatMul(w, x.data(), batch, nullptr, y.data(), Pool());
+    MatMul(views[c], x.data(), batch, nullptr, y.data(), Pool());
     c = (c + 1) % copies;
   }
   ReportBytes(state, static_cast<double>(bytes), clock.Seconds());
 }
 BENCHMARK(BM_MatMul)
-    ->ArgNames({"out", "in", "dtype", "batch"})
-    ->Args({2048, 2048, 2, 1})
-    ->Args({6144, 2048, 2, 1})
-    ->Args({2048, 6144, 2, 1})
-    ->Args({128256, 2048, 2, 1})
-    ->Args({2048, 2048, 0, 1})
-    ->Args({2048, 2048, 1, 1})
-    ->Args({2048, 2048, 3, 1})
-    ->Args({2048, 2048, 4, 1})
+    ->ArgNames({"out", "in", "dtype", "batch", "tiles"})
+    ->Args({2048, 2048, 2, 1, 0})
+    ->Args({6144, 2048, 2, 1, 0})
+    ->Args({2048, 6144, 2, 1, 0})
+    ->Args({128256, 2048, 2, 1, 0})
+    ->Args({2048, 2048, 0, 1, 0})
+    ->Args({2048, 2048, 1, 1, 0})
+    ->Args({2048, 2048, 3, 1, 1})
+    ->Args({2048, 2048, 4, 1, 1})
     // SmolLM2-135M (the default model, Q4_1): attention (576 x 576), FFN up and down, and its
-    // tied Q8_0 embedding as lm_head.
-    ->Args({576, 576, 4, 1})
-    ->Args({1536, 576, 4, 1})
-    ->Args({576, 1536, 4, 1})
-    ->Args({49152, 576, 3, 1})
-    ->Args({6144, 2048, 2, 4})
-    ->Args({6144, 2048, 2, 16})
+    // tied Q8_0 embedding as lm_head; with the tile copy and without.
+    ->Args({576, 576, 4, 1, 1})
+    ->Args({1536, 576, 4, 1, 1})
+    ->Args({576, 1536, 4, 1, 1})
+    ->Args({49152, 576, 3, 1, 1})
+    ->Args({576, 576, 4, 1, 0})
+    ->Args({1536, 576, 4, 1, 0})
+    ->Args({576, 1536, 4, 1, 0})
+    ->Args({49152, 576, 3, 1, 0})
+    ->Args({6144, 2048, 2, 4, 0})
+    ->Args({6144, 2048, 2, 16, 0})
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 
 // The GEMV kernel's compute rate without DRAM: one thread, the same weights (a few hundred KB, in
 // L2) every iteration. ns_per_block is per weight block of 32 (Q8_0 / Q4_1) or per 32 elements;
 // with DRAM streaming a kernel cannot beat threads x this rate, so it bounds the out-of-cache
-// cases above. Args as BM_MatMul, batch 1.
+// cases above. Args: out, in, dtype, tiles as BM_MatMul (batch 1).
 void BM_MatMulInCache(benchmark::State& state) {
   const int64_t out = state.range(0), in = state.range(1);
   const DType dtype = WeightDType(state.range(2));
@@ -251,11 +274,8 @@ void BM_MatMulInCache(benchmark::State& state) {
   FillWeights(buf, dtype, 11);
   std::vector<float> x(in), y(out);
   for (size_t i = 0; i < x.size(); ++i) x[i] = std::cos(0.11f * i);
-  TensorView w;
-  w.dtype = dtype;
-  w.shape = {out, in};
-  w.data = buf.data;
-  w.nbytes = bytes;
+  std::vector<uint8_t> tiles;
+  const TensorView w = WeightView(dtype, out, in, buf.data, bytes, state.range(3) != 0, tiles);
   static ThreadPool one(1);
   const bench::LoopClock clock;
   for (auto _ : state) {
@@ -267,12 +287,15 @@ void BM_MatMulInCache(benchmark::State& state) {
   state.counters["GB/s"] = static_cast<double>(bytes) * iters / seconds / 1e9;
 }
 BENCHMARK(BM_MatMulInCache)
-    ->ArgNames({"out", "in", "dtype"})
-    ->Args({256, 576, 4})
-    ->Args({256, 1536, 4})
-    ->Args({256, 2048, 4})
-    ->Args({256, 576, 3})
-    ->Args({256, 2048, 2})
+    ->ArgNames({"out", "in", "dtype", "tiles"})
+    ->Args({256, 576, 4, 1})
+    ->Args({256, 1536, 4, 1})
+    ->Args({256, 2048, 4, 1})
+    ->Args({256, 576, 3, 1})
+    ->Args({256, 576, 4, 0})
+    ->Args({256, 1536, 4, 0})
+    ->Args({256, 576, 3, 0})
+    ->Args({256, 2048, 2, 0})
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 
