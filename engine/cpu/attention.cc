@@ -27,7 +27,8 @@ int64_t ChunkRows(int64_t n_ctx, int n_k) {
   constexpr int64_t kRows = 512, kMinRows = 128, kMinTasks = 6;
   int64_t chunks = (n_ctx + kRows - 1) / kRows;
   if (chunks * n_k < kMinTasks) {
-    chunks = std::max(chunks, std::min((kMinTasks + n_k - 1) / n_k, (n_ctx + kMinRows - 1) / kMinRows));
+    const int64_t wanted = (kMinTasks + n_k - 1) / n_k;
+    chunks = std::max(chunks, std::min(wanted, (n_ctx + kMinRows - 1) / kMinRows));
   }
   return ((n_ctx + chunks - 1) / chunks + 15) / 16 * 16;
 }

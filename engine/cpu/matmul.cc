@@ -159,7 +159,8 @@ void MatMulShared(std::span<const Projection> projections, const float* x, int64
       if (!quantized) {
         xq.resize(static_cast<size_t>(batch * in));
         xq_scale_sum.resize(static_cast<size_t>(2 * blocks));
-        kernels[i].quantize(x, batch, in, xq.data(), xq_scale_sum.data(), xq_scale_sum.data() + blocks);
+        kernels[i].quantize(x, batch, in, xq.data(), xq_scale_sum.data(),
+                            xq_scale_sum.data() + blocks);
         quantized = true;
       }
       args[i].xq = xq.data();

@@ -8,7 +8,8 @@
 namespace sigma {
 
 bool MatMulTilesSupported(const TensorView& w) {
-  const bool quantized = w.dtype == DType::kQ4_0 || w.dtype == DType::kQ4_1 || w.dtype == DType::kQ8_0;
+  const bool quantized =
+      w.dtype == DType::kQ4_0 || w.dtype == DType::kQ4_1 || w.dtype == DType::kQ8_0;
   return quantized && w.valid() && w.shape.size() == 2 && w.cols() % 32 == 0 &&
          w.rows() >= kMatMulTileRows;
 }
@@ -29,13 +30,16 @@ std::vector<uint8_t> PackMatMulTiles(const TensorView& w) {
     const uint8_t* rows = src + t * kMatMulTileRows * row_bytes;
     for (int64_t g = 0; g < blocks; g += kMatMulTileGroup) {
       const int64_t n = std::min(kMatMulTileGroup, blocks - g);
+      uint8_t* d = out;                                      // [4][n] f16
+      uint8_t* m = out + kMatMulTileRows * n * 2;            // [4][n] f16 (Q4_1)
+      uint8_t* q = out + kMatMulTileRows * n * scale_bytes;  // [n][4][quant_bytes]
       for (int64_t r = 0; r < kMatMulTileRows; ++r) {
         for (int64_t j = 0; j < n; ++j) {
           const uint8_t* block = rows + r * row_bytes + (g + j) * block_bytes;
-          std::memcpy(out + (r * n + j) * 2, block, 2);
-          if (scale_bytes == 4) std::memcpy(out + (kMatMulTileRows + r) * n * 2 + j * 2, block + 2, 2);
-          std::memcpy(out + kMatMulTileRows * n * scale_bytes + (j * kMatMulTileRows + r) * quant_bytes,
-                      block + scale_bytes, static_cast<size_t>(quant_bytes));
+          std::memcpy(d + (r * n + j) * 2, block, 2);
+          if (scale_bytes == 4) std::memcpy(m + (r * n + j) * 2, block + 2, 2);
+          std::memcpy(q + (j * kMatMulTileRows + r) * quant_bytes, block + scale_bytes,
+                      static_cast<size_t>(quant_bytes));
         }
       }
       out += kMatMulTileRows * n * block_bytes;

@@ -427,7 +427,8 @@ TEST_P(MatMulSharedTest, EqualsSeparateMatMuls) {
       }
       MatMulShared(projections, x.data(), batch, pool);
       for (int i = 0; i < 4; ++i) {
-        EXPECT_EQ(0, std::memcmp(shared[i].data(), alone[i].data(), shared[i].size() * sizeof(float)))
+        const size_t bytes = shared[i].size() * sizeof(float);
+        EXPECT_EQ(0, std::memcmp(shared[i].data(), alone[i].data(), bytes))
             << DTypeName(types[i]) << " batch " << batch << " threads " << threads;
       }
     }
