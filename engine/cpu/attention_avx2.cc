@@ -11,10 +11,10 @@
 // widened once per block in registers and the accumulators are reduced by a fixed shuffle tree
 // (every dot product takes the same additions whichever slot it used, so equal rows give equal
 // scores).
-// V: one pass over the rows per column block of the head (kCols elements x up to 4 query heads in
-// registers, two accumulator sets for even and odd rows where one set is under 8 registers); the
-// hardware prefetcher streams the rows (a software prefetch 64 rows ahead on the first column
-// block).
+// V: rows in blocks of 16, each block through every column block of the head (kCols elements x
+// up to 4 query heads in registers, two accumulator sets for even and odd rows where one set is
+// under 8 registers); the hardware prefetcher streams the rows (a software prefetch 64 rows ahead
+// on the first column block).
 #include <immintrin.h>
 
 #include <algorithm>
@@ -319,25 +319,32 @@ inline void AddSixteen(__m256 first, __m256 second, float* out) {
   _mm256_storeu_ps(out + 8, _mm256_add_ps(_mm256_loadu_ps(out + 8), b));
 }
 
-// Columns [col, col + kCols) of out[h] += sum_j p[h][j] v[j] for kM heads.
+// Accumulator state of one column block of AccumulateColumns between row blocks: kM heads x
+// 2 kS vectors, for the even rows and (kTwoSets) the odd ones.
+template <int kM, int kS>
+struct ColumnState {
+  alignas(32) float even[kM][2 * kS][8];
+  alignas(32) float odd[kM][2 * kS][8];
+};
+
+// Columns [col, col + kCols) of kM heads over rows [j0, j1): state += sum_j p[h][j] v[j].
+// Fewer than 8 accumulators cannot keep both FMA pipes busy (4-cycle latency): then odd rows go
+// to a second set (kTwoSets; SmolLM2's 3 heads x 16 columns: 6 + 6; its 512-row V pass in cache
+// 2.92 -> 2.63 us). The row parity is the global one, so how the rows are cut into blocks does not
+// change which set a row goes to.
 template <int kHd, DType kType, int kM, int kCols>
-void AccumulateColumns(const float* p, int64_t p_stride, const void* v, int64_t n, int col,
-                       float* out) {
+void AccumulateColumns(const float* p, int64_t p_stride, const void* v, int64_t j0, int64_t j1,
+                       int col, ColumnState<kM, kCols / 16>& state) {
   constexpr int kS = kCols / 16;  // 16-element pieces per column block
   constexpr int64_t kRowBytes = kHd * (kType == DType::kF32 ? 4 : 2);
   constexpr int64_t kElem = kType == DType::kF32 ? 4 : 2;
-  __m256 acc[kM][2 * kS];
-  for (int h = 0; h < kM; ++h) {
-    for (int i = 0; i < 2 * kS; ++i) acc[h][i] = _mm256_setzero_ps();
-  }
-  // Fewer than 8 accumulators cannot keep both FMA pipes busy (4-cycle latency): then odd rows go
-  // to a second set, added to the first at the end (SmolLM2's 3 heads x 16 columns: 6 + 6; its
-  // 512-row V pass in cache 2.92 -> 2.63 us).
   constexpr bool kTwoSets = kM * 2 * kS < 8;
+  __m256 acc[kM][2 * kS];
   __m256 odd[kTwoSets ? kM : 1][2 * kS];
-  if constexpr (kTwoSets) {
-    for (int h = 0; h < kM; ++h) {
-      for (int i = 0; i < 2 * kS; ++i) odd[h][i] = _mm256_setzero_ps();
+  for (int h = 0; h < kM; ++h) {
+    for (int i = 0; i < 2 * kS; ++i) {
+      acc[h][i] = _mm256_load_ps(state.even[h][i]);
+      if constexpr (kTwoSets) odd[h][i] = _mm256_load_ps(state.odd[h][i]);
     }
   }
   const auto* base = static_cast<const uint8_t*>(v) + col * kElem;
@@ -347,9 +354,10 @@ void AccumulateColumns(const float* p, int64_t p_stride, const void* v, int64_t 
       _mm_prefetch(static_cast<const char*>(v) + (j + kPrefetchAhead) * kRowBytes + b, _MM_HINT_T0);
     }
   };
-  int64_t j = 0;
+  int64_t j = j0;
   if constexpr (kTwoSets) {
-    for (; j + 2 <= n; j += 2) {
+    // j0 is even (row blocks are), so e == 0 is an even row.
+    for (; j + 2 <= j1; j += 2) {
       prefetch(j);
       prefetch(j + 1);
 #pragma GCC unroll 2
@@ -374,7 +382,7 @@ void AccumulateColumns(const float* p, int64_t p_stride, const void* v, int64_t 
       }
     }
   }
-  for (; j < n; ++j) {
+  for (; j < j1; ++j) {
     prefetch(j);
     __m256 row[2 * kS];
 #pragma GCC unroll 4
@@ -386,24 +394,53 @@ void AccumulateColumns(const float* p, int64_t p_stride, const void* v, int64_t 
       for (int i = 0; i < 2 * kS; ++i) acc[h][i] = _mm256_fmadd_ps(w, row[i], acc[h][i]);
     }
   }
-  if constexpr (kTwoSets) {
-    for (int h = 0; h < kM; ++h) {
-      for (int i = 0; i < 2 * kS; ++i) acc[h][i] = _mm256_add_ps(acc[h][i], odd[h][i]);
-    }
-  }
   for (int h = 0; h < kM; ++h) {
-    for (int s = 0; s < kS; ++s) {
-      AddSixteen<kType>(acc[h][2 * s], acc[h][2 * s + 1], out + h * kHd + col + 16 * s);
+    for (int i = 0; i < 2 * kS; ++i) {
+      _mm256_store_ps(state.even[h][i], acc[h][i]);
+      if constexpr (kTwoSets) _mm256_store_ps(state.odd[h][i], odd[h][i]);
     }
   }
 }
 
+// Rows per block of AccumulateBlock's column passes.
+constexpr int64_t kVRowBlock = 16;
+
 // kM heads over the whole head, kCols columns at a time (kM * kCols / 8 <= 8 accumulators).
+// Where a head takes several column blocks, the rows go in blocks of kVRowBlock (2 KiB of bf16
+// rows of 64), each block through every column pass while it is in L1, the accumulators kept in
+// a ColumnState between blocks. One pass over all of a chunk's rows per column block left the
+// memory stream idle while the later passes read L2: Sigma's V pass (2 heads x 2 blocks of 32
+// columns, 512-row chunks) streamed 17-20 GB/s with two threads where one-block heads stream
+// 24-27; in 16-row blocks, 20-24 (8 to 32 rows: the same within noise). Same additions in the
+// same order, so the results are unchanged.
 template <int kHd, DType kType, int kM>
 void AccumulateBlock(const float* p, int64_t p_stride, const void* v, int64_t n, float* out) {
   constexpr int kCols = std::min(kHd, 64 / kM / 16 * 16 >= 16 ? 64 / kM / 16 * 16 : 16);
-  for (int col = 0; col < kHd; col += kCols) {
-    AccumulateColumns<kHd, kType, kM, kCols>(p, p_stride, v, n, col, out);
+  constexpr int kS = kCols / 16;
+  constexpr int kBlocks = kHd / kCols;
+  static_assert(kVRowBlock % 2 == 0, "row blocks keep the even/odd row sets");
+  ColumnState<kM, kS> state[kBlocks];
+  std::memset(state, 0, sizeof(state));
+  const int64_t row_block = kBlocks == 1 ? n : kVRowBlock;
+  for (int64_t j0 = 0; j0 < n; j0 += row_block) {
+    const int64_t j1 = std::min(n, j0 + row_block);
+    for (int b = 0; b < kBlocks; ++b) {
+      AccumulateColumns<kHd, kType, kM, kCols>(p, p_stride, v, j0, j1, b * kCols, state[b]);
+    }
+  }
+  constexpr bool kTwoSets = kM * 2 * kS < 8;
+  for (int b = 0; b < kBlocks; ++b) {
+    for (int h = 0; h < kM; ++h) {
+      for (int s = 0; s < kS; ++s) {
+        __m256 first = _mm256_load_ps(state[b].even[h][2 * s]);
+        __m256 second = _mm256_load_ps(state[b].even[h][2 * s + 1]);
+        if constexpr (kTwoSets) {
+          first = _mm256_add_ps(first, _mm256_load_ps(state[b].odd[h][2 * s]));
+          second = _mm256_add_ps(second, _mm256_load_ps(state[b].odd[h][2 * s + 1]));
+        }
+        AddSixteen<kType>(first, second, out + h * kHd + b * kCols + 16 * s);
+      }
+    }
   }
 }
 
