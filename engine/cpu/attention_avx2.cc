@@ -176,12 +176,14 @@ inline void BlockScores(const float* q, const void* const* rows, float scale, fl
 
 template <int kHd, DType kType, int kH, int kR>
 void ScoresBlocks(const float* q, int g, float scale, const void* k, int64_t n, float* scores,
-                  int64_t stride) {
+                  int64_t stride, NextReads next) {
   constexpr int64_t kRowBytes = kHd * (kType == DType::kF32 ? 4 : 2);
   alignas(64) static const uint8_t kZeroRow[kRowBytes] = {};
   const auto* base = static_cast<const uint8_t*>(k);
+  SpreadPrefetch spread(next, (n + kR - 1) / kR);
   for (int64_t j0 = 0; j0 < n; j0 += kR) {
     const int valid = static_cast<int>(std::min<int64_t>(kR, n - j0));
+    spread.Step();
     // Reads past the chunk's end are harmless hints.
     for (int64_t b = 0; b < kR * kRowBytes; b += 64) {
       _mm_prefetch(reinterpret_cast<const char*>(base + (j0 + kPrefetchAhead) * kRowBytes + b),
@@ -249,10 +251,11 @@ inline void DotsHeadsInLanes(const float* qt, const uint8_t* rows, __m256* acc) 
 // ReduceEight and 9.7 for those stored as scattered scalars.)
 template <int kHd, DType kType>
 void ScoresEightHeads(const float* q, int g, float scale, const void* k, int64_t n, float* scores,
-                      int64_t stride) {
+                      int64_t stride, NextReads next) {
   constexpr int64_t kRowBytes = kHd * (kType == DType::kF32 ? 4 : 2);
   const auto* base = static_cast<const uint8_t*>(k);
   const __m256 vscale = _mm256_set1_ps(scale);
+  SpreadPrefetch spread(next, g / 8 * (n / 8 + n % 8));
   alignas(32) float qt[8 * kHd];
   for (int h0 = 0; h0 < g; h0 += 8) {
     // qt[8 d + h] = q[h0 + h][d], by 8 x 8 transposes.
@@ -270,6 +273,7 @@ void ScoresEightHeads(const float* q, int g, float scale, const void* k, int64_t
         _mm_prefetch(reinterpret_cast<const char*>(rows + kPrefetchAhead * kRowBytes + b),
                      _MM_HINT_T0);
       }
+      spread.Step();
       __m256 r[8];
       DotsHeadsInLanes<kHd, kType, 8>(qt, rows, r);
       Transpose8(r);
@@ -278,6 +282,7 @@ void ScoresEightHeads(const float* q, int g, float scale, const void* k, int64_t
       }
     }
     for (; j0 < n; ++j0) {
+      spread.Step();
       __m256 r;
       DotsHeadsInLanes<kHd, kType, 1>(qt, base + j0 * kRowBytes, &r);
       alignas(32) float sums[8];
@@ -289,7 +294,7 @@ void ScoresEightHeads(const float* q, int g, float scale, const void* k, int64_t
 
 template <int kHd, DType kType>
 void ScoresT(const float* q, int g, int hd, float scale, const void* k, int64_t n, float* scores,
-             int64_t stride) {
+             int64_t stride, NextReads next) {
   thread_local std::vector<float> prepared;
   prepared.resize(static_cast<size_t>(g) * kHd);
   PrepareQuery<kHd, kType>(q, g, prepared.data());
@@ -298,11 +303,11 @@ void ScoresT(const float* q, int g, int hd, float scale, const void* k, int64_t 
   // blocks of kH heads x kR rows: each K row is widened once per block, and at least 8 independent
   // FMA chains (3 x 4, 12 accumulators, for SmolLM2's three: measured faster than 3 x 2, whose 6
   // chains leave the FMA pipes idle).
-  if (g % 8 == 0) return ScoresEightHeads<kHd, kType>(qp, g, scale, k, n, scores, stride);
-  if (g % 4 == 0) return ScoresBlocks<kHd, kType, 4, 2>(qp, g, scale, k, n, scores, stride);
-  if (g % 3 == 0) return ScoresBlocks<kHd, kType, 3, 4>(qp, g, scale, k, n, scores, stride);
-  if (g % 2 == 0) return ScoresBlocks<kHd, kType, 2, 4>(qp, g, scale, k, n, scores, stride);
-  ScoresBlocks<kHd, kType, 1, 8>(qp, g, scale, k, n, scores, stride);
+  if (g % 8 == 0) return ScoresEightHeads<kHd, kType>(qp, g, scale, k, n, scores, stride, next);
+  if (g % 4 == 0) return ScoresBlocks<kHd, kType, 4, 2>(qp, g, scale, k, n, scores, stride, next);
+  if (g % 3 == 0) return ScoresBlocks<kHd, kType, 3, 4>(qp, g, scale, k, n, scores, stride, next);
+  if (g % 2 == 0) return ScoresBlocks<kHd, kType, 2, 4>(qp, g, scale, k, n, scores, stride, next);
+  ScoresBlocks<kHd, kType, 1, 8>(qp, g, scale, k, n, scores, stride, next);
 }
 
 // out[16] += the split accumulator pair (bf16: even, odd elements; else elements 0-7, 8-15).

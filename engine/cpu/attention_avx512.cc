@@ -127,12 +127,14 @@ inline void BlockScores(const float* q, const void* const* rows, float scale, fl
 
 template <int kHd, DType kType, int kH, int kR>
 void ScoresBlocks(const float* q, int g, float scale, const void* k, int64_t n, float* scores,
-                  int64_t stride) {
+                  int64_t stride, NextReads next) {
   constexpr int64_t kRowBytes = kHd * (kType == DType::kF32 ? 4 : 2);
   alignas(64) static const uint8_t kZeroRow[kRowBytes] = {};
   const auto* base = static_cast<const uint8_t*>(k);
+  SpreadPrefetch spread(next, (n + kR - 1) / kR);
   for (int64_t j0 = 0; j0 < n; j0 += kR) {
     const int valid = static_cast<int>(std::min<int64_t>(kR, n - j0));
+    spread.Step();
     // Software prefetch kPrefetchAhead rows ahead: the hardware prefetcher alone left these loads
     // waiting on DRAM at long contexts (reads past the chunk's end are harmless hints).
     for (int64_t b = 0; b < kR * kRowBytes; b += 64) {
@@ -150,16 +152,16 @@ void ScoresBlocks(const float* q, int g, float scale, const void* k, int64_t n, 
 
 template <int kHd, DType kType>
 void ScoresT(const float* q, int g, int hd, float scale, const void* k, int64_t n, float* scores,
-             int64_t stride) {
+             int64_t stride, NextReads next) {
   thread_local std::vector<float> prepared;
   prepared.resize(static_cast<size_t>(g) * kHd);
   PrepareQuery<kHd, kType>(q, g, prepared.data());
   const float* qp = prepared.data();
-  if (g % 4 == 0) return ScoresBlocks<kHd, kType, 4, 4>(qp, g, scale, k, n, scores, stride);
-  if (g % 2 == 0) return ScoresBlocks<kHd, kType, 2, 8>(qp, g, scale, k, n, scores, stride);
+  if (g % 4 == 0) return ScoresBlocks<kHd, kType, 4, 4>(qp, g, scale, k, n, scores, stride, next);
+  if (g % 2 == 0) return ScoresBlocks<kHd, kType, 2, 8>(qp, g, scale, k, n, scores, stride, next);
   // Three query heads per K head (SmolLM2's 9 / 3): each K row is widened once for all three.
-  if (g % 3 == 0 && kHd <= 64) return ScoresBlocks<kHd, kType, 3, 8>(qp, g, scale, k, n, scores, stride);
-  ScoresBlocks<kHd, kType, 1, 16>(qp, g, scale, k, n, scores, stride);
+  if (g % 3 == 0 && kHd <= 64) return ScoresBlocks<kHd, kType, 3, 8>(qp, g, scale, k, n, scores, stride, next);
+  ScoresBlocks<kHd, kType, 1, 16>(qp, g, scale, k, n, scores, stride, next);
 }
 
 // Row j of a [rows][kHd] cache as kHd / 16 zmm (bf16: even/odd split per 32 elements).
