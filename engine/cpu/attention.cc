@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "engine/base/check.h"
+#include "engine/cpu/aligned_scratch.h"
 #include "engine/cpu/attention_internal.h"
 #include "engine/cpu/cpu_features.h"
 
@@ -68,29 +69,30 @@ const void* CacheRow(const void* base, const KvLayerView& kv, int head, int64_t 
 int64_t PartialFloats(int g, int hd) { return static_cast<int64_t>(g) * (hd + 2); }
 
 // Dense attention of the query heads of K head `kh` over positions [begin, end) into `partial`.
-// scores: scratch, resized to [g][end - begin].
+// scratch: the scores, [g][n rounded up to 16], each head's row on a cache line.
 void ChunkPartial(const AttentionKernels& kern, const AttentionShape& s, const float* q_group,
                   const KvLayerView& kv, int kh, int64_t begin, int64_t end,
-                  std::vector<float>& scores, float* partial) {
+                  AlignedScratch<float>& scratch, float* partial) {
   const int g = s.n_q / s.n_k;
   const int gv = s.n_q / s.n_v;
   const int hd = s.head_dim;
   const int64_t n = end - begin;
-  scores.resize(static_cast<size_t>(g * n));
+  const int64_t stride = (n + 15) / 16 * 16;
+  float* scores = scratch.Get(static_cast<size_t>(g * stride));
   // The score pass prefetches the V rows the group reads first (one V head's chunk), spread over
   // its rows; all of them at once before it was 2-9% slower. SmolLM2's attention at 4K: 4.6-5.0
   // -> 4.3-4.6 ms a step; Sigma's at 16K unchanged, 2.00-2.07 / 1.95-2.10 ms (A/B, 2-core Zen 3).
   // A whole group's V (Sigma's 4 heads) is more than a score pass brings in beside its K rows.
   const int64_t row_bytes = static_cast<int64_t>(hd) * (kv.dtype == DType::kF32 ? 4 : 2);
   const internal::NextReads first_v{CacheRow(kv.v, kv, kh * g / gv, begin, hd), n * row_bytes};
-  kern.scores(q_group, g, hd, s.scale, CacheRow(kv.k, kv, kh, begin, hd), kv.dtype, n,
-              scores.data(), n, first_v);
+  kern.scores(q_group, g, hd, s.scale, CacheRow(kv.k, kv, kh, begin, hd), kv.dtype, n, scores,
+              stride, first_v);
   float* max = partial;
   float* sum = partial + g;
   float* acc = partial + 2 * g;
   for (int h = 0; h < g; ++h) {
-    max[h] = kern.max(scores.data() + h * n, n);
-    sum[h] = kern.exp_sum(scores.data() + h * n, n, max[h]);
+    max[h] = kern.max(scores + h * stride, n);
+    sum[h] = kern.exp_sum(scores + h * stride, n, max[h]);
   }
   std::fill(acc, acc + static_cast<int64_t>(g) * hd, 0.0f);
   // Consecutive query heads of the group that share a V head go through V in one pass.
@@ -98,8 +100,9 @@ void ChunkPartial(const AttentionKernels& kern, const AttentionShape& s, const f
     const int vh = (kh * g + h) / gv;
     int h_end = h + 1;
     while (h_end < g && (kh * g + h_end) / gv == vh) ++h_end;
-    kern.accumulate_v(scores.data() + h * n, n, h_end - h, hd, CacheRow(kv.v, kv, vh, begin, hd),
-                      kv.dtype, n, acc + static_cast<int64_t>(h) * hd);
+    kern.accumulate_v(scores + h * stride, stride, h_end - h, hd,
+                      CacheRow(kv.v, kv, vh, begin, hd), kv.dtype, n,
+                      acc + static_cast<int64_t>(h) * hd);
     h = h_end;
   }
 }
@@ -198,7 +201,7 @@ void PlanDecode(const AttentionShape& s, std::span<const DecodeItem> items, int 
 // Selective items: scores of the chunk into the item's score buffer.
 void RunDecodeTask(const AttentionKernels& kern, const AttentionShape& s, const DecodeItem& item,
                    const DecodeTask& t, int top_k, DecodeWorkspace& ws) {
-  thread_local std::vector<float> scratch;
+  thread_local AlignedScratch<float> scratch;
   const int g = s.n_q / s.n_k;
   const int hd = s.head_dim;
   const float* q_group = item.q + static_cast<int64_t>(t.kh) * g * hd;
@@ -272,14 +275,14 @@ void PrefillAttention(const AttentionShape& shape, const float* q, const KvLayer
     const int64_t window = start + t + 1;
     const float* q_group = q + t * row + static_cast<int64_t>(kh) * g * hd;
     float* out_group = out + t * row + static_cast<int64_t>(kh) * g * hd;
-    thread_local std::vector<float> scratch;
+    thread_local AlignedScratch<float> scratch;
     thread_local std::vector<float> partials;
     if (IsSelective(top_k, window)) {
-      scratch.resize(static_cast<size_t>(g * window));
+      float* scores = scratch.Get(static_cast<size_t>(g * window));
       kern.scores(q_group, g, hd, shape.scale, CacheRow(kv.k, kv, kh, 0, hd), kv.dtype, window,
-                  scratch.data(), window, {});
+                  scores, window, {});
       for (int h = 0; h < g; ++h) {
-        SelectiveHead(kern, scratch.data() + h * window, window, top_k, kv, (kh * g + h) / gv, hd,
+        SelectiveHead(kern, scores + h * window, window, top_k, kv, (kh * g + h) / gv, hd,
                       out_group + static_cast<int64_t>(h) * hd);
       }
       return;

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "engine/base/check.h"
+#include "engine/cpu/aligned_scratch.h"
 #include "engine/cpu/attention_internal.h"
 #include "engine/cpu/exp_avx2.h"
 
@@ -295,10 +296,9 @@ void ScoresEightHeads(const float* q, int g, float scale, const void* k, int64_t
 template <int kHd, DType kType>
 void ScoresT(const float* q, int g, int hd, float scale, const void* k, int64_t n, float* scores,
              int64_t stride, NextReads next) {
-  thread_local std::vector<float> prepared;
-  prepared.resize(static_cast<size_t>(g) * kHd);
-  PrepareQuery<kHd, kType>(q, g, prepared.data());
-  const float* qp = prepared.data();
+  thread_local AlignedScratch<float> prepared;
+  float* qp = prepared.Get(static_cast<size_t>(g) * kHd);
+  PrepareQuery<kHd, kType>(q, g, qp);
   // Groups of eight query heads (Sigma): heads in the lanes, eight rows at a time. Otherwise
   // blocks of kH heads x kR rows: each K row is widened once per block, and at least 8 independent
   // FMA chains (3 x 4, 12 accumulators, for SmolLM2's three: measured faster than 3 x 2, whose 6

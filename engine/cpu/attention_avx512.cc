@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "engine/base/check.h"
+#include "engine/cpu/aligned_scratch.h"
 #include "engine/cpu/attention_internal.h"
 
 namespace sigma::internal {
@@ -153,10 +154,9 @@ void ScoresBlocks(const float* q, int g, float scale, const void* k, int64_t n, 
 template <int kHd, DType kType>
 void ScoresT(const float* q, int g, int hd, float scale, const void* k, int64_t n, float* scores,
              int64_t stride, NextReads next) {
-  thread_local std::vector<float> prepared;
-  prepared.resize(static_cast<size_t>(g) * kHd);
-  PrepareQuery<kHd, kType>(q, g, prepared.data());
-  const float* qp = prepared.data();
+  thread_local AlignedScratch<float> prepared;
+  float* qp = prepared.Get(static_cast<size_t>(g) * kHd);
+  PrepareQuery<kHd, kType>(q, g, qp);
   if (g % 4 == 0) return ScoresBlocks<kHd, kType, 4, 4>(qp, g, scale, k, n, scores, stride, next);
   if (g % 2 == 0) return ScoresBlocks<kHd, kType, 2, 8>(qp, g, scale, k, n, scores, stride, next);
   // Three query heads per K head (SmolLM2's 9 / 3): each K row is widened once for all three.
