@@ -183,7 +183,10 @@ class CodeTask : public EvalTask {
 
 std::string CodeTask::BuildSettingsJson() const {
   std::string stops = "[";
-  for (size_t i = 0; i < stop_.size(); ++i) stops += (i ? "," : "") + JsonString(stop_[i]);
+  for (size_t i = 0; i < stop_.size(); ++i) {
+    if (i > 0) stops += ',';
+    stops += JsonString(stop_[i]);
+  }
   stops += "]";
   return StrCat("{\"mode\":\"", PromptModeName(options_.mode),
                 "\",\"num_samples\":", options_.num_samples,
