@@ -212,8 +212,10 @@ TEST(ResultsStoreTest, TaskResultsAndSpeedRows) {
   EXPECT_EQ((*rows)[0].value, 0.6);
   EXPECT_EQ((*rows)[0].n, 10);
 
-  auto bench = (*store)->CreateBenchRun({.config_json = R"({"model":"sigma-1.5b"})",
-                                         .device = "cpu"});
+  BenchRunSpec spec;
+  spec.config_json = R"({"model":"sigma-1.5b"})";
+  spec.device = "cpu";
+  auto bench = (*store)->CreateBenchRun(spec);
   ASSERT_TRUE(bench.ok()) << bench.status().ToString();
   SpeedRow speed;
   speed.bench_id = *bench;
