@@ -16,7 +16,8 @@ namespace sigma {
 
 template <class T>
 class AlignedScratch {
-  static_assert(std::is_trivially_default_constructible_v<T> && std::is_trivially_destructible_v<T>);
+  static_assert(std::is_trivially_default_constructible_v<T> &&
+                std::is_trivially_destructible_v<T>);
 
  public:
   static constexpr size_t kAlignment = 64;

@@ -30,7 +30,9 @@ class SpreadPrefetch {
         end_(p_ + (next.data == nullptr ? 0 : next.bytes)),
         lines_per_step_(steps > 0 ? (next.bytes / 64 + steps - 1) / steps : 0) {}
   void Step() {
-    for (int64_t i = 0; i < lines_per_step_ && p_ < end_; ++i, p_ += 64) __builtin_prefetch(p_, 0, 3);
+    for (int64_t i = 0; i < lines_per_step_ && p_ < end_; ++i, p_ += 64) {
+      __builtin_prefetch(p_, /*rw=*/0, /*locality=*/3);
+    }
   }
 
  private:
