@@ -59,9 +59,12 @@ void CheckKv(const KvLayerView& kv, int64_t n_ctx) {
 }
 
 // Row `pos` of head `head` in a [head][capacity][head_dim] cache.
+int64_t RowBytes(const KvLayerView& kv, int hd) {
+  return static_cast<int64_t>(hd) * (kv.dtype == DType::kF32 ? 4 : 2);
+}
+
 const void* CacheRow(const void* base, const KvLayerView& kv, int head, int64_t pos, int hd) {
-  const int64_t elem = kv.dtype == DType::kF32 ? 4 : 2;
-  return static_cast<const uint8_t*>(base) + ((head * kv.capacity + pos) * hd) * elem;
+  return static_cast<const uint8_t*>(base) + (head * kv.capacity + pos) * RowBytes(kv, hd);
 }
 
 // Unnormalised partial result of one chunk for the g query heads of one K head.
@@ -83,8 +86,8 @@ void ChunkPartial(const AttentionKernels& kern, const AttentionShape& s, const f
   // its rows; all of them at once before it was 2-9% slower. SmolLM2's attention at 4K: 4.6-5.0
   // -> 4.3-4.6 ms a step; Sigma's at 16K unchanged, 2.00-2.07 / 1.95-2.10 ms (A/B, 2-core Zen 3).
   // A whole group's V (Sigma's 4 heads) is more than a score pass brings in beside its K rows.
-  const int64_t row_bytes = static_cast<int64_t>(hd) * (kv.dtype == DType::kF32 ? 4 : 2);
-  const internal::NextReads first_v{CacheRow(kv.v, kv, kh * g / gv, begin, hd), n * row_bytes};
+  const internal::NextReads first_v{CacheRow(kv.v, kv, kh * g / gv, begin, hd),
+                                    n * RowBytes(kv, hd)};
   kern.scores(q_group, g, hd, s.scale, CacheRow(kv.k, kv, kh, begin, hd), kv.dtype, n, scores,
               stride, first_v);
   float* max = partial;

@@ -325,11 +325,13 @@ inline void AddSixteen(__m256 first, __m256 second, float* out) {
 }
 
 // Accumulator state of one column block of AccumulateColumns between row blocks: kM heads x
-// 2 kS vectors, for the even rows and (kTwoSets) the odd ones.
+// 2 kS vectors for the even rows and, where one set is under 8 registers (kTwoSets), as many for
+// the odd ones.
 template <int kM, int kS>
 struct ColumnState {
+  static constexpr bool kTwoSets = kM * 2 * kS < 8;
   alignas(32) float even[kM][2 * kS][8];
-  alignas(32) float odd[kM][2 * kS][8];
+  alignas(32) float odd[kTwoSets ? kM : 1][2 * kS][8];
 };
 
 // Columns [col, col + kCols) of kM heads over rows [j0, j1): state += sum_j p[h][j] v[j].
@@ -343,7 +345,7 @@ void AccumulateColumns(const float* p, int64_t p_stride, const void* v, int64_t 
   constexpr int kS = kCols / 16;  // 16-element pieces per column block
   constexpr int64_t kRowBytes = kHd * (kType == DType::kF32 ? 4 : 2);
   constexpr int64_t kElem = kType == DType::kF32 ? 4 : 2;
-  constexpr bool kTwoSets = kM * 2 * kS < 8;
+  constexpr bool kTwoSets = ColumnState<kM, kS>::kTwoSets;
   __m256 acc[kM][2 * kS];
   __m256 odd[kTwoSets ? kM : 1][2 * kS];
   for (int h = 0; h < kM; ++h) {
@@ -433,7 +435,7 @@ void AccumulateBlock(const float* p, int64_t p_stride, const void* v, int64_t n,
       AccumulateColumns<kHd, kType, kM, kCols>(p, p_stride, v, j0, j1, b * kCols, state[b]);
     }
   }
-  constexpr bool kTwoSets = kM * 2 * kS < 8;
+  constexpr bool kTwoSets = ColumnState<kM, kS>::kTwoSets;
   for (int b = 0; b < kBlocks; ++b) {
     for (int h = 0; h < kM; ++h) {
       for (int s = 0; s < kS; ++s) {

@@ -160,7 +160,9 @@ void ScoresT(const float* q, int g, int hd, float scale, const void* k, int64_t 
   if (g % 4 == 0) return ScoresBlocks<kHd, kType, 4, 4>(qp, g, scale, k, n, scores, stride, next);
   if (g % 2 == 0) return ScoresBlocks<kHd, kType, 2, 8>(qp, g, scale, k, n, scores, stride, next);
   // Three query heads per K head (SmolLM2's 9 / 3): each K row is widened once for all three.
-  if (g % 3 == 0 && kHd <= 64) return ScoresBlocks<kHd, kType, 3, 8>(qp, g, scale, k, n, scores, stride, next);
+  if (g % 3 == 0 && kHd <= 64) {
+    return ScoresBlocks<kHd, kType, 3, 8>(qp, g, scale, k, n, scores, stride, next);
+  }
   ScoresBlocks<kHd, kType, 1, 16>(qp, g, scale, k, n, scores, stride, next);
 }
 
