@@ -249,7 +249,11 @@ inline void DotsHeadsInLanes(const float* qt, const uint8_t* rows, __m256* acc) 
 // Groups of eight query heads (Sigma's GQA groups), eight rows at a time with the heads in the
 // lanes (DotsHeadsInLanes); the eight rows' vectors are transposed in registers and stored one
 // vector per head. (512 rows, in cache: 8.0 us, against 8.6-9.0 for per-row dots reduced by
-// ReduceEight and 9.7 for those stored as scattered scalars.)
+// ReduceEight and 9.7 for those stored as scattered scalars.) Measured and left: the rows in the
+// lanes instead (16-row blocks transposed once into a scratch of bf16 pairs, widened by shift and
+// mask, each query element broadcast into 4 heads x 2 row vectors) ran 6.6-7.2 us in cache but
+// made Sigma's 16K attention 3-8% slower streaming, where this pass waits on its K rows; for
+// SmolLM2's groups of three (3 heads x 24 rows) it was slower even in cache (5.8 against 3.9 us).
 template <int kHd, DType kType>
 void ScoresEightHeads(const float* q, int g, float scale, const void* k, int64_t n, float* scores,
                       int64_t stride, NextReads next) {
