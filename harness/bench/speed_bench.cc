@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <memory>
 #include <numeric>
+
+#include "engine/cpu/read_bandwidth.h"
 
 namespace sigma::bench {
 namespace {
@@ -38,11 +41,14 @@ StatusOr<double> DecodeRepetition(Model& model, int64_t batch, int64_t context, 
   return Seconds(start, Clock::now());
 }
 
+// `probe` may be null (no bandwidth measurement). It runs before the warm-up, which puts back what
+// the probe evicted, and after the repetitions.
 StatusOr<SpeedRow> MeasureDecode(Model& model, const std::string& label, const SpeedConfig& config,
-                                 int64_t batch, int64_t context) {
+                                 int64_t batch, int64_t context, ReadBandwidthProbe* probe) {
   for (int s = 0; s < batch; ++s) {
     SIGMA_RETURN_IF_ERROR(model.FillSyntheticContext(s, context, static_cast<uint64_t>(s + 1)));
   }
+  const double bw_before = probe != nullptr ? probe->Measure(model.pool(), 2) : 0.0;
   for (int64_t w = 0; w < config.warmup; ++w) {
     SIGMA_RETURN_IF_ERROR(DecodeRepetition(model, batch, context, config.decode_steps).status());
   }
@@ -70,6 +76,7 @@ StatusOr<SpeedRow> MeasureDecode(Model& model, const std::string& label, const S
                            static_cast<double>(model.kv_bytes_per_token());
   row.kv_dtype = std::string(DTypeName(model.kv_dtype()));
   row.selective_v = config.selective_v;
+  if (probe != nullptr) row.read_gbps = (bw_before + probe->Measure(model.pool(), 2)) / 2;
   return row;
 }
 
@@ -115,7 +122,16 @@ Status SpeedConfig::Validate() const {
   if (repetitions <= 0) return InvalidArgumentError("--reps: expected >= 1");
   if (decode_steps <= 0) return InvalidArgumentError("--decode-steps: expected >= 1");
   if (prompt_tokens < 0) return InvalidArgumentError("--prompt-tokens: expected >= 0");
+  if (read_bandwidth_mib < 0 || read_bandwidth_mib > (int64_t{1} << 20)) {
+    return InvalidArgumentError("--read-bandwidth-mib: expected 0..1048576, got ",
+                                read_bandwidth_mib);
+  }
   return Status::Ok();
+}
+
+double SpeedRow::PercentOfReadBandwidth() const {
+  if (read_gbps <= 0 || ms_per_token <= 0 || bytes_per_step <= 0) return 0;
+  return 100.0 * bytes_per_step / (ms_per_token / 1000.0) / (read_gbps * 1e9);
 }
 
 double WeightBytesPerStep(const ModelWeights& w) {
@@ -140,12 +156,21 @@ StatusOr<std::vector<SpeedRow>> RunSpeedSweep(Model& model, const std::string& l
     if (log) log(StrCat(label, " prefill ", config.prompt_tokens, " tokens: ", row.tokens_per_s_mean, " tok/s"));
     rows.push_back(row);
   }
+  std::unique_ptr<ReadBandwidthProbe> probe;
+  if (config.read_bandwidth_mib > 0) {
+    probe = std::make_unique<ReadBandwidthProbe>(static_cast<size_t>(config.read_bandwidth_mib)
+                                                 << 20);
+  }
   for (int64_t batch : config.batches) {
     for (int64_t context : config.contexts) {
-      SIGMA_ASSIGN_OR_RETURN(SpeedRow row, MeasureDecode(model, label, config, batch, context));
+      SIGMA_ASSIGN_OR_RETURN(SpeedRow row,
+                             MeasureDecode(model, label, config, batch, context, probe.get()));
       if (log) {
         log(StrCat(label, " decode ctx ", context, " batch ", batch, ": ", row.tokens_per_s_mean,
-                   " tok/s, ", row.ms_per_token, " ms/step, attention ", row.attention_ms, " ms"));
+                   " tok/s, ", row.ms_per_token, " ms/step, attention ", row.attention_ms, " ms",
+                   probe ? StrCat(", read bandwidth ", row.read_gbps, " GB/s (",
+                                  row.PercentOfReadBandwidth(), "% of it)")
+                         : std::string()));
       }
       rows.push_back(row);
     }

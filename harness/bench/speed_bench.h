@@ -5,7 +5,10 @@
 // (Model::FillSyntheticContext), so a 32K-context figure does not need a 32K-token prefill; every
 // repetition starts from the same length. Each row also carries the attention-layer share of the
 // step (KV write and read, attention kernels, augmented-Q MLP), the quantity the paper's DiffQKV
-// claim is about, and the bytes a step must read (weights + KV cache).
+// claim is about, the bytes a step must read (weights + KV cache) and, for decode, the machine's
+// read bandwidth measured right before the row's warm-up and right after its repetitions
+// (ReadBandwidthProbe, the mean), so the row's share of the bandwidth is graded against what the
+// host gave at that time, not minutes earlier.
 // Thread safety: not thread-safe.
 #ifndef SIGMA_HARNESS_BENCH_SPEED_BENCH_H_
 #define SIGMA_HARNESS_BENCH_SPEED_BENCH_H_
@@ -30,6 +33,7 @@ struct SpeedConfig {
   int threads = 0;
   std::string kv_dtype = "bf16";
   int selective_v = 0;
+  int64_t read_bandwidth_mib = 256;  // probe buffer for read_gbps; 0 = do not measure
 
   Status Validate() const;
 };
@@ -47,6 +51,10 @@ struct SpeedRow {
   double bytes_per_step = 0;     // weights + KV read by one step
   std::string kv_dtype;
   int selective_v = 0;
+  double read_gbps = 0;          // decode: read bandwidth around the row (0: not measured)
+
+  // bytes_per_step over the step time as a share of read_gbps (0 where either is missing).
+  double PercentOfReadBandwidth() const;
 };
 
 // Progress lines go to `log` (may be empty).

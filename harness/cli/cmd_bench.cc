@@ -60,17 +60,24 @@ std::string RowConfigJson(const bench::SpeedRow& r, const BenchFlags& f) {
   return StrCat("{\"model\":\"", r.model, "\",\"kv_dtype\":\"", r.kv_dtype,
                 "\",\"selective_v\":", r.selective_v, ",\"threads\":", f.threads,
                 ",\"attention_ms\":", r.attention_ms, ",\"decode_steps\":", f.config.decode_steps,
-                "}");
+                r.read_gbps > 0 ? StrCat(",\"read_gbps\":", r.read_gbps) : std::string(), "}");
 }
 
+// "read GB/s" is the bandwidth measured around the row (CPU decode), "% read" the step's bytes
+// over its time as a share of it.
 void PrintTable(const std::vector<bench::SpeedRow>& rows) {
-  std::printf("%-12s %-8s %8s %6s %14s %10s %12s %9s\n", "model", "phase", "context", "batch",
-              "tok/s", "ms/step", "attention ms", "GB/step");
+  std::printf("%-12s %-8s %8s %6s %14s %10s %12s %9s %9s %7s\n", "model", "phase", "context",
+              "batch", "tok/s", "ms/step", "attention ms", "GB/step", "read GB/s", "% read");
   for (const bench::SpeedRow& r : rows) {
-    std::printf("%-12s %-8s %8lld %6lld %8.2f ±%5.2f %10.2f %12.3f %9.3f\n", r.model.c_str(),
+    std::printf("%-12s %-8s %8lld %6lld %8.2f ±%5.2f %10.2f %12.3f %9.3f", r.model.c_str(),
                 r.phase.c_str(), static_cast<long long>(r.context), static_cast<long long>(r.batch),
                 r.tokens_per_s_mean, r.tokens_per_s_std, r.ms_per_token, r.attention_ms,
                 r.bytes_per_step / 1e9);
+    if (r.read_gbps > 0) {
+      std::printf(" %9.2f %6.1f%%\n", r.read_gbps, r.PercentOfReadBandwidth());
+    } else {
+      std::printf(" %9s %7s\n", "-", "-");
+    }
   }
 }
 
@@ -317,6 +324,8 @@ int RunBench(const Args& args) {
   flags.String("kv-dtype", &f.config.kv_dtype, "KV cache dtype: f32, f16, bf16");
   flags.Int("threads", &f.threads, "CPU threads; 0 = all cores");
   flags.Int("selective-v", &f.selective_v, "selective V top-K; 0 = dense");
+  flags.Int("read-bandwidth-mib", &f.config.read_bandwidth_mib,
+            "CPU: buffer (MiB) for the read bandwidth measured around each decode row; 0 = skip");
   flags.String("model-cache", &f.model_cache, "folder for generated preset checkpoints");
   flags.String("db", &f.db, "results database");
   RegisterDeviceFlag(flags, &f.device);

@@ -5,9 +5,10 @@
 // Decode is memory-bound, so each decode case also reports the bound: bytes streamed per token
 // (every layer matrix, the whole Q8_0 embedding read again as lm_head, norms, and the K and V rows
 // of the context) divided by the machine's read bandwidth, 52 GB/s (DESIGN.md §9, 2 threads):
-// bound_tok/s, and pct_bound = achieved / bound. bw_GB/s is the read bandwidth this process
-// measures (2 threads, 512 MiB, best of 5; lower on a shared machine) and pct_measured_bw the
-// share of it. attn_ms / proj_ms / lm_head_ms split a step (Model::profile()).
+// bound_tok/s, and pct_bound = achieved / bound. bw_GB/s is the read bandwidth measured right
+// before and after the case (ReadBandwidthProbe with the model's pool, the mean; lower on a shared
+// machine, and drifting) and pct_measured_bw the share of it. attn_ms / proj_ms / lm_head_ms split
+// a step (Model::profile()).
 // Skips when models/ has not been fetched.
 // Run: build-convert/tests/bench/default_model_bench [--benchmark_repetitions=3]
 // (SIGMA_BENCH_THREADS=1 for one thread).
@@ -26,8 +27,8 @@
 
 #include "engine/base/file.h"
 #include "engine/model.h"
+#include "engine/cpu/read_bandwidth.h"
 #include "tests/bench/loop_clock.h"
-#include "tests/bench/stream_read.h"
 
 namespace sigma {
 namespace {
@@ -56,27 +57,9 @@ Model* TheModel() {
   return model.get();
 }
 
-// Read bandwidth in GB/s with the model's pool (best of 5 passes over 512 MiB), once per process.
-double MeasuredBandwidth() {
-  static const double gbps = [] {
-    constexpr size_t kBytes = size_t{512} << 20, kPiece = size_t{1} << 20;
-    auto* data = static_cast<uint8_t*>(std::aligned_alloc(64, kBytes));
-    std::memset(data, 1, kBytes);
-    double best = 0;
-    for (int i = 0; i < 5; ++i) {
-      float sums[64] = {};
-      const auto t0 = std::chrono::steady_clock::now();
-      TheModel()->pool().ParallelFor(static_cast<int64_t>(kBytes / kPiece), [&](int64_t t, int w) {
-        sums[w] += bench::SumRange(data + t * kPiece, kPiece);
-      });
-      benchmark::DoNotOptimize(sums);
-      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      best = std::max(best, static_cast<double>(kBytes) / s / 1e9);
-    }
-    std::free(data);
-    return best;
-  }();
-  return gbps;
+ReadBandwidthProbe& Probe() {
+  static ReadBandwidthProbe probe;
+  return probe;
 }
 
 // Weight bytes one decode step streams: every layer tensor, the final norm and the lm_head (the
@@ -100,6 +83,7 @@ void BM_Decode(benchmark::State& state) {
   SIGMA_CHECK(model->FillSyntheticContext(0, context, 1).ok());
   std::vector<float> logits;
   const TokenRow row{0, 504};
+  const double bw_before = Probe().Measure(model->pool(), 2);
   model->ResetProfile();
   const bench::LoopClock clock;
   for (auto _ : state) {
@@ -107,15 +91,16 @@ void BM_Decode(benchmark::State& state) {
     SIGMA_CHECK(model->Forward({&row, 1}, LogitsMode::kLast, &logits).ok());
   }
   const double tok_per_s = static_cast<double>(state.iterations()) / clock.Seconds();
+  const double bw = (bw_before + Probe().Measure(model->pool(), 2)) / 2;
   const double bytes = WeightBytesPerToken(*model) +
                        static_cast<double>(model->kv_bytes_per_token()) * static_cast<double>(context);
   const double bound = kDesignBandwidth / bytes;
   state.counters["tok/s"] = tok_per_s;
   state.counters["MB/token"] = bytes / 1e6;
-  state.counters["bw_GB/s"] = MeasuredBandwidth();
+  state.counters["bw_GB/s"] = bw;
   state.counters["bound_tok/s"] = bound;
   state.counters["pct_bound"] = 100.0 * tok_per_s / bound;
-  state.counters["pct_measured_bw"] = 100.0 * tok_per_s * bytes / (MeasuredBandwidth() * 1e9);
+  state.counters["pct_measured_bw"] = 100.0 * tok_per_s * bytes / (bw * 1e9);
   const ForwardProfile& p = model->profile();
   const double calls = static_cast<double>(std::max<int64_t>(1, p.calls));
   state.counters["attn_ms"] = p.attention_ms / calls;

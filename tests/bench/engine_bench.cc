@@ -2,7 +2,8 @@
 // 32Q/4K/16V vs GQA16 32Q/16K/16V, head_dim 64, bf16 cache, batch 1) and at the default model's
 // (SmolLM2, 9Q/3K/3V), selective V, and projection GEMVs. Attention and GEMV rotate over enough
 // layers/copies that the data comes from DRAM, as in a real decode step (the L3 is 32 MiB). Each
-// case reports GB/s and its share of the measured read bandwidth ("pct_bw"); BM_MatMulInCache
+// case reports GB/s, the read bandwidth measured right before and after it (ReadBandwidthProbe,
+// "bw_GB/s", the mean) and its share of that ("pct_bw"); BM_MatMulInCache
 // gives the GEMV kernels' one-thread compute rate with the weights in L2 (ns_per_block).
 // Run: build/tests/bench/engine_bench [--benchmark_filter=...]
 // GCC 12 reports its own _mm512_undefined_* placeholders inside intrinsics as uninitialized.
@@ -22,10 +23,10 @@
 #include "engine/cpu/attention.h"
 #include "engine/cpu/matmul.h"
 #include "engine/cpu/matmul_tiles.h"
+#include "engine/cpu/read_bandwidth.h"
 #include "engine/cpu/thread_pool.h"
 #include "engine/dtype.h"
 #include "tests/bench/loop_clock.h"
-#include "tests/bench/stream_read.h"
 
 namespace sigma {
 namespace {
@@ -57,53 +58,33 @@ void FillBf16(uint8_t* p, size_t bytes, uint64_t seed) {
   }
 }
 
-// Streams `buf` once with kThreads threads, each reading contiguous 1 MiB pieces.
-float StreamOnce(const Buffer& buf) {
-  constexpr size_t kPiece = 1 << 20;
-  const int64_t pieces = static_cast<int64_t>(buf.size / kPiece);
-  float sums[64] = {};
-  Pool().ParallelFor(pieces, [&](int64_t t, int w) { sums[w] += bench::SumRange(buf.data + t * kPiece, kPiece); });
-  return sums[0] + sums[1];
+ReadBandwidthProbe& Probe() {
+  static ReadBandwidthProbe probe;
+  return probe;
 }
 
-Buffer& BandwidthBuffer() {
-  static Buffer buf = [] {
-    Buffer b(size_t{1} << 30);
-    std::memset(b.data, 1, b.size);
-    return b;
-  }();
-  return buf;
-}
+// The read bandwidth right before a benchmark's timed loop; ReportBytes takes one right after.
+double BandwidthBefore() { return Probe().Measure(Pool(), 2); }
 
-// Read bandwidth in GB/s (best of 5 passes over 1 GiB), measured once per process.
-double MeasuredBandwidth() {
-  static const double gbps = [] {
-    Buffer& buf = BandwidthBuffer();
-    double best = 0;
-    for (int i = 0; i < 5; ++i) {
-      const auto t0 = std::chrono::steady_clock::now();
-      benchmark::DoNotOptimize(StreamOnce(buf));
-      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      best = std::max(best, static_cast<double>(buf.size) / s / 1e9);
-    }
-    return best;
-  }();
-  return gbps;
-}
-
-// GB/s and pct_bw of a loop that read `bytes_per_iter` per iteration in `seconds` (LoopClock).
-void ReportBytes(benchmark::State& state, double bytes_per_iter, double seconds) {
+// GB/s of a loop that read `bytes_per_iter` per iteration in `seconds` (LoopClock), the read
+// bandwidth around it (bw_GB/s: mean of `bw_before` and a measurement now; the host's bandwidth
+// drifts by tens of percent within minutes) and the loop's share of it (pct_bw).
+void ReportBytes(benchmark::State& state, double bytes_per_iter, double seconds,
+                 double bw_before) {
+  const double bw = (bw_before + Probe().Measure(Pool(), 2)) / 2;
   state.SetBytesProcessed(static_cast<int64_t>(bytes_per_iter * state.iterations()));
   const double gbps = bytes_per_iter * static_cast<double>(state.iterations()) / seconds / 1e9;
   state.counters["GB/s"] = gbps;
-  state.counters["pct_bw"] = 100.0 * gbps / MeasuredBandwidth();
+  state.counters["bw_GB/s"] = bw;
+  state.counters["pct_bw"] = 100.0 * gbps / bw;
 }
 
+// The probe itself: 2 threads over 256 MiB, one pass an iteration.
 void BM_ReadBandwidth(benchmark::State& state) {
-  Buffer& buf = BandwidthBuffer();
-  const bench::LoopClock clock;
-  for (auto _ : state) benchmark::DoNotOptimize(StreamOnce(buf));
-  ReportBytes(state, static_cast<double>(buf.size), clock.Seconds());
+  double best = 0;
+  for (auto _ : state) best = std::max(best, Probe().Measure(Pool(), 1));
+  state.SetBytesProcessed(static_cast<int64_t>(Probe().bytes() * state.iterations()));
+  state.counters["best_GB/s"] = best;
 }
 BENCHMARK(BM_ReadBandwidth)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
 
@@ -138,7 +119,7 @@ void BM_DecodeAttention(benchmark::State& state) {
   LayerCaches caches(n_k, n_v, ctx);
   std::vector<float> q(n_q * 64), out(n_q * 64);
   for (size_t i = 0; i < q.size(); ++i) q[i] = std::sin(0.37f * i);
-  MeasuredBandwidth();
+  const double bw_before = BandwidthBefore();
   int layer = 0;
   const bench::LoopClock clock;
   for (auto _ : state) {
@@ -148,7 +129,8 @@ void BM_DecodeAttention(benchmark::State& state) {
   }
   // Bytes the dense kernel must read: all of K and V. Selective V reads K plus top_k V rows per
   // query head; report it against the dense byte count so the time is comparable.
-  ReportBytes(state, static_cast<double>(caches.k_bytes + caches.v_bytes), clock.Seconds());
+  ReportBytes(state, static_cast<double>(caches.k_bytes + caches.v_bytes), clock.Seconds(),
+              bw_before);
   state.counters["bytes_read_MB"] =
       (top_k > 0 ? caches.k_bytes + n_q * top_k * 128.0 : caches.k_bytes + caches.v_bytes) / 1e6;
 }
@@ -228,14 +210,14 @@ void BM_MatMul(benchmark::State& state) {
   }
   std::vector<float> x(batch * in), y(batch * out);
   for (size_t i = 0; i < x.size(); ++i) x[i] = std::cos(0.11f * i);
-  MeasuredBandwidth();
+  const double bw_before = BandwidthBefore();
   size_t c = 0;
   const bench::LoopClock clock;
   for (auto _ : state) {
     MatMul(views[c], x.data(), batch, nullptr, y.data(), Pool());
     c = (c + 1) % copies;
   }
-  ReportBytes(state, static_cast<double>(bytes), clock.Seconds());
+  ReportBytes(state, static_cast<double>(bytes), clock.Seconds(), bw_before);
 }
 BENCHMARK(BM_MatMul)
     ->ArgNames({"out", "in", "dtype", "batch", "tiles"})

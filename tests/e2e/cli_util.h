@@ -2,6 +2,7 @@
 #ifndef SIGMA_TESTS_E2E_CLI_UTIL_H_
 #define SIGMA_TESTS_E2E_CLI_UTIL_H_
 
+#include <cstdint>
 #include <string>
 
 namespace sigma::testing_util {
@@ -18,6 +19,10 @@ CommandResult RunSigmaEval(const std::string& args, const std::string& cwd = "")
 // A fresh temporary folder for one test, removed by the caller with RemoveTree.
 std::string MakeTempDir(const std::string& prefix);
 void RemoveTree(const std::string& path);
+
+// The first column of the first row of `sql` on the SQLite file `db` (read-only), or -1 where the
+// file, the query or the row is missing.
+int64_t QueryInt(const std::string& db, const std::string& sql);
 
 }  // namespace sigma::testing_util
 

@@ -18,6 +18,7 @@
 namespace sigma {
 namespace {
 
+using testing_util::QueryInt;
 using testing_util::RunSigmaEval;
 
 class EngineCliTest : public testing::Test {
@@ -104,6 +105,37 @@ TEST_F(EngineCliTest, BrokenCheckpointIsReportedNotCrashed) {
   auto r = RunSigmaEval("generate --model " + dir_ + "/bad --prompt-ids 1,2");
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_NE(r.err.find("model.safetensors"), std::string::npos) << r.err;
+}
+
+TEST_F(EngineCliTest, CpuBenchStoresEachRowWithTheReadBandwidthAroundIt) {
+  const std::string db = dir_ + "/bench.db";
+  auto r = RunSigmaEval("bench --models sigma-tiny --contexts 16,64 --reps 2 --warmup 1 "
+                        "--decode-steps 2 --prompt-tokens 8 --read-bandwidth-mib 16 --model-cache " +
+                        dir_ + "/cache --db " + db);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("read GB/s"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("bench run 1 stored in"), std::string::npos) << r.out;
+  EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM bench_runs WHERE state = 'complete'"), 1);
+  // Two decode rows, each with the bandwidth measured around it; the prefill row has none.
+  EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM speed WHERE phase = 'decode' AND bytes_moved > 0 "
+                         "AND json_extract(config_json, '$.read_gbps') > 0"),
+            2);
+  EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM speed WHERE phase = 'prefill' AND "
+                         "json_extract(config_json, '$.read_gbps') IS NULL"),
+            1);
+  // 0 skips the measurement; a negative size is a usage error naming the flag.
+  auto skip = RunSigmaEval("bench --models sigma-tiny --contexts 16 --reps 1 --warmup 0 "
+                           "--decode-steps 1 --prompt-tokens 0 --read-bandwidth-mib 0 "
+                           "--model-cache " + dir_ + "/cache --db " + db);
+  ASSERT_EQ(skip.exit_code, 0) << skip.err;
+  EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM speed WHERE bench_id = 2 AND "
+                         "json_extract(config_json, '$.read_gbps') IS NULL"),
+            1);
+  auto bad = RunSigmaEval("bench --models sigma-tiny --contexts 16 --read-bandwidth-mib -1 "
+                          "--model-cache " + dir_ + "/cache --db " + db);
+  EXPECT_EQ(bad.exit_code, 2) << bad.err;
+  EXPECT_NE(bad.err.find("--read-bandwidth-mib"), std::string::npos) << bad.err;
+  EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM bench_runs"), 2);  // nothing stored by the bad one
 }
 
 // The engine commands that take --device, each with the flags it needs to get that far.

@@ -19,25 +19,11 @@
 namespace sigma {
 namespace {
 
+using testing_util::QueryInt;
 using testing_util::RunSigmaEval;
 
 // (task, doc_id) -> "metrics_json|raw_output|extracted" of a run.
 using Samples = std::map<std::pair<std::string, std::string>, std::string>;
-
-int64_t QueryInt(const std::string& db, const std::string& sql) {
-  sqlite3* h = nullptr;
-  int64_t value = -1;
-  if (sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-    sqlite3_busy_timeout(h, 5000);
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(h, sql.c_str(), -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
-      value = sqlite3_column_int64(st, 0);
-    }
-    sqlite3_finalize(st);
-  }
-  sqlite3_close(h);
-  return value;
-}
 
 Samples ReadSamples(const std::string& db, int64_t run) {
   Samples out;
