@@ -123,6 +123,50 @@ TEST_P(MatMulPlainTest, BatchRowsEqualSingleRows) {
   }
 }
 
+// Prefill-sized batches (the AVX2 GEMM from 8 rows: 16-row panels, 6 batch rows per block, k in
+// blocks of 64): whole and partial panels, batch remainders, widths with a 16-element tail and
+// several k blocks, with and without bias.
+TEST_P(MatMulPlainTest, PrefillBatchesMatchDoubleReference) {
+  ThreadPool pool(2);
+  uint32_t seed = 500;
+  for (DType dtype : {DType::kF32, DType::kF16, DType::kBF16}) {
+    for (int64_t out : {16, 37, 64}) {
+      for (int64_t in : {40, 200, 576}) {
+        for (int64_t batch : {8, 13, 20}) {
+          const Encoded w = Encode(RandomFloats(out * in, seed++), dtype);
+          const std::vector<float> x = RandomFloats(batch * in, seed++);
+          const std::vector<float> bias = RandomFloats(out, seed++);
+          const float* b = batch % 2 == 0 ? bias.data() : nullptr;
+          std::vector<float> y(batch * out, NAN);
+          MatMul(MakeView(dtype, out, in, w.bytes), x.data(), batch, b, y.data(), pool);
+          std::vector<double> ref, mag;
+          Reference(w.values, x, b, out, in, batch, &ref, &mag);
+          ExpectClose(y, ref, mag,
+                      std::string(DTypeName(dtype)) + " " + std::to_string(out) + "x" +
+                          std::to_string(in) + " batch " + std::to_string(batch));
+        }
+      }
+    }
+  }
+}
+
+// Within the prefill path a row's result does not depend on the batch it came in or the threads.
+TEST_P(MatMulPlainTest, PrefillRowsAreTheSameBitsInAnyBatchAndThreadCount) {
+  const int64_t out = 70, in = 300, batch = 23;
+  const Encoded w = Encode(RandomFloats(out * in, 31), DType::kBF16);
+  const std::vector<float> x = RandomFloats(batch * in, 32);
+  const TensorView view = MakeView(DType::kBF16, out, in, w.bytes);
+  ThreadPool one(1), three(3);
+  std::vector<float> all(batch * out), all3(batch * out), first9(9 * out), last14(14 * out);
+  MatMul(view, x.data(), batch, nullptr, all.data(), one);
+  MatMul(view, x.data(), batch, nullptr, all3.data(), three);
+  MatMul(view, x.data(), 9, nullptr, first9.data(), three);
+  MatMul(view, x.data() + 9 * in, 14, nullptr, last14.data(), one);
+  EXPECT_EQ(0, std::memcmp(all.data(), all3.data(), all.size() * sizeof(float)));
+  EXPECT_EQ(0, std::memcmp(all.data(), first9.data(), first9.size() * sizeof(float)));
+  EXPECT_EQ(0, std::memcmp(all.data() + 9 * out, last14.data(), last14.size() * sizeof(float)));
+}
+
 INSTANTIATE_TEST_SUITE_P(Paths, MatMulPlainTest, AllPaths(), PathName);
 
 // ---- GGUF block types: a decoder written per element from the format description. ----
@@ -298,7 +342,7 @@ TEST_P(MatMulQuantTest, MatchesReferenceOnDequantizedWeights) {
     const int64_t block = DTypeBlockSize(t);
     for (int64_t out : {1, 9, 40}) {
       for (int64_t blocks : {1, 3, 8, 18}) {
-        for (int64_t batch : {1, 3, 9}) {
+        for (int64_t batch : {1, 3, 9, 20}) {
           const int64_t in = block * blocks;
           const std::vector<uint8_t> data = RandomBlocks(t, out * blocks, seed++);
           const TensorView w = MakeView(t, out, in, data);
