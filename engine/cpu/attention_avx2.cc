@@ -26,6 +26,7 @@
 #include "engine/cpu/aligned_scratch.h"
 #include "engine/cpu/attention_internal.h"
 #include "engine/cpu/exp_avx2.h"
+#include "engine/cpu/transpose_avx2.h"
 
 namespace sigma::internal {
 namespace {
@@ -196,25 +197,6 @@ void ScoresBlocks(const float* q, int g, float scale, const void* k, int64_t n, 
       BlockScores<kHd, kType, kH, kR>(q + h * kHd, rows, scale, scores + h * stride + j0, stride,
                                       valid);
     }
-  }
-}
-
-// In-register transpose of an 8 x 8 block of floats.
-inline void Transpose8(__m256* r) {
-  __m256 t[8], u[8];
-  for (int i = 0; i < 4; ++i) {
-    t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-    t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-  }
-  for (int i = 0; i < 2; ++i) {
-    u[4 * i] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
-    u[4 * i + 1] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], 0xee);
-    u[4 * i + 2] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
-    u[4 * i + 3] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xee);
-  }
-  for (int i = 0; i < 4; ++i) {
-    r[i] = _mm256_permute2f128_ps(u[i], u[4 + i], 0x20);
-    r[4 + i] = _mm256_permute2f128_ps(u[i], u[4 + i], 0x31);
   }
 }
 

@@ -22,6 +22,7 @@
 #include "engine/base/check.h"
 #include "engine/cpu/matmul_internal.h"
 #include "engine/cpu/quant_blocks.h"
+#include "engine/cpu/transpose_avx2.h"
 
 namespace sigma::internal {
 namespace {
@@ -180,25 +181,6 @@ constexpr int64_t kGemmMinBatch = 8;
 constexpr int kPanelRows = 16;
 constexpr int kGemmBatchRows = 6;
 constexpr int64_t kGemmKBlock = 64;
-
-// In-register transpose of an 8 x 8 block of floats.
-inline void Transpose8(__m256* r) {
-  __m256 t[8], u[8];
-  for (int i = 0; i < 4; ++i) {
-    t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-    t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-  }
-  for (int i = 0; i < 2; ++i) {
-    u[4 * i] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
-    u[4 * i + 1] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], 0xee);
-    u[4 * i + 2] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
-    u[4 * i + 3] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xee);
-  }
-  for (int i = 0; i < 4; ++i) {
-    r[i] = _mm256_permute2f128_ps(u[i], u[4 + i], 0x20);
-    r[4 + i] = _mm256_permute2f128_ps(u[i], u[4 + i], 0x31);
-  }
-}
 
 // Rows [r0, r0 + kPanelRows) widened into panel[k][kPanelRows]: per 8 rows and 16 elements, the
 // loader's two vectors of each row, transposed in registers.

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <initializer_list>
 #include <iterator>
 #include <random>
 #include <string>
@@ -68,12 +69,11 @@ void ExpectClose(const std::vector<float>& y, const std::vector<double>& ref,
 
 class MatMulPlainTest : public KernelPathTest {};
 
-TEST_P(MatMulPlainTest, MatchesDoubleReference) {
+// Every (dtype, out, in, batch) of the lists against the double reference; a bias where out + in
+// is even.
+void CheckPlainShapes(std::initializer_list<int64_t> outs, std::initializer_list<int64_t> ins,
+                      std::initializer_list<int64_t> batches, uint32_t seed) {
   ThreadPool pool(2);
-  const int64_t outs[] = {1, 7, 33, 67};
-  const int64_t ins[] = {5, 16, 31, 96, 250, 576};
-  const int64_t batches[] = {1, 2, 5, 9};
-  uint32_t seed = 1;
   for (DType dtype : {DType::kF32, DType::kF16, DType::kBF16}) {
     for (int64_t out : outs) {
       for (int64_t in : ins) {
@@ -93,6 +93,10 @@ TEST_P(MatMulPlainTest, MatchesDoubleReference) {
       }
     }
   }
+}
+
+TEST_P(MatMulPlainTest, MatchesDoubleReference) {
+  CheckPlainShapes({1, 7, 33, 67}, {5, 16, 31, 96, 250, 576}, {1, 2, 5, 9}, 1);
 }
 
 TEST_P(MatMulPlainTest, SameResultForAnyThreadCount) {
@@ -127,27 +131,7 @@ TEST_P(MatMulPlainTest, BatchRowsEqualSingleRows) {
 // blocks of 64): whole and partial panels, batch remainders, widths with a 16-element tail and
 // several k blocks, with and without bias.
 TEST_P(MatMulPlainTest, PrefillBatchesMatchDoubleReference) {
-  ThreadPool pool(2);
-  uint32_t seed = 500;
-  for (DType dtype : {DType::kF32, DType::kF16, DType::kBF16}) {
-    for (int64_t out : {16, 37, 64}) {
-      for (int64_t in : {40, 200, 576}) {
-        for (int64_t batch : {8, 13, 20}) {
-          const Encoded w = Encode(RandomFloats(out * in, seed++), dtype);
-          const std::vector<float> x = RandomFloats(batch * in, seed++);
-          const std::vector<float> bias = RandomFloats(out, seed++);
-          const float* b = batch % 2 == 0 ? bias.data() : nullptr;
-          std::vector<float> y(batch * out, NAN);
-          MatMul(MakeView(dtype, out, in, w.bytes), x.data(), batch, b, y.data(), pool);
-          std::vector<double> ref, mag;
-          Reference(w.values, x, b, out, in, batch, &ref, &mag);
-          ExpectClose(y, ref, mag,
-                      std::string(DTypeName(dtype)) + " " + std::to_string(out) + "x" +
-                          std::to_string(in) + " batch " + std::to_string(batch));
-        }
-      }
-    }
-  }
+  CheckPlainShapes({16, 37, 64}, {40, 200, 576}, {8, 13, 20}, 500);
 }
 
 // Within the prefill path a row's result does not depend on the batch it came in or the threads.
