@@ -172,11 +172,13 @@ constexpr int64_t kDecodeOnceBatch = 4;
 // p[k][16] (k in the loader's element order, which x_prepared shares), and a micro-kernel keeps
 // a 6 x 16 block of y in 12 accumulators: per k, two panel loads, six broadcasts of x and twelve
 // FMAs, no horizontal sums. The dot-product tiles above re-read every batch row's activations
-// for each 4-row tile and reduce 8 lanes per output. 2 threads, 2-core Zen 3: Q4_1 1536 x 576 at
-// batch 64 44 -> 79 GFLOP/s, bf16 2048 x 2048 64 -> 107; SmolLM2 prefill of 128 / 512 tokens
-// 169-351 / 230-297 -> 471-606 / 341-578 tok/s (A/B, 3 rounds). Each output sums k in blocks of
-// kGemmKBlock (a chain of 64, the blocks added in order, then the bias): the rounding depth of
-// the 8-lane dots, and the same bits for any batch size, batch grouping or thread count.
+// for each 4-row tile and reduce 8 lanes per output. 2 threads, 2-core Zen 3, A/B in the same
+// minutes: Q4_1 1536 x 576 at batch 128 91 -> 163-166 GFLOP/s (the FMA peak is 195), batch 32
+// 69-89 -> 137-139; bf16 2048 x 2048 at batch 64-128 85-104 -> 134-158; SmolLM2 prefill of 128 /
+// 512 tokens 169-351 / 230-297 -> 471-606 / 341-578 tok/s (3 rounds). A k-block-outer loop order
+// (the panel's block in L1 for every batch row) measured ~5% slower. Each output sums k in
+// blocks of kGemmKBlock (a chain of 64, the blocks added in order, then the bias): the rounding
+// depth of the 8-lane dots, and the same bits for any batch size, batch grouping or thread count.
 constexpr int64_t kGemmMinBatch = 8;
 constexpr int kPanelRows = 16;
 constexpr int kGemmBatchRows = 6;
