@@ -178,7 +178,8 @@ constexpr int64_t kDecodeOnceBatch = 4;
 // 512 tokens 169-351 / 230-297 -> 471-606 / 341-578 tok/s (3 rounds). A k-block-outer loop order
 // (the panel's block in L1 for every batch row) measured ~5% slower. Each output sums k in
 // blocks of kGemmKBlock (a chain of 64, the blocks added in order, then the bias): the rounding
-// depth of the 8-lane dots, and the same bits for any batch size, batch grouping or thread count.
+// depth of the 8-lane dots, and, from 8 batch rows up, the same bits for any batch size, batch
+// grouping or thread count (the last out % 16 rows, after the last panel, take the tiles below).
 constexpr int64_t kGemmMinBatch = 8;
 constexpr int kPanelRows = 16;
 constexpr int kGemmBatchRows = 6;
