@@ -179,7 +179,7 @@ constexpr int64_t kDecodeOnceBatch = 4;
 // (the panel's block in L1 for every batch row) measured ~5% slower. Each output sums k in
 // blocks of kGemmKBlock (a chain of 64, the blocks added in order, then the bias): the rounding
 // depth of the 8-lane dots, and, from 8 batch rows up, the same bits for any batch size, batch
-// grouping or thread count (the last out % 16 rows, after the last panel, take the tiles below).
+// grouping or thread count (the last out % 16 rows, after the last panel, take the tiles above).
 constexpr int64_t kGemmMinBatch = 8;
 constexpr int kPanelRows = 16;
 constexpr int kGemmBatchRows = 6;
