@@ -271,10 +271,12 @@ void PrefillAttention(const AttentionShape& shape, const float* q, const KvLayer
   const int gv = shape.n_q / shape.n_v;
   const int hd = shape.head_dim;
   const int64_t row = static_cast<int64_t>(shape.n_q) * hd;
-  // One task per (query position, K head), latest positions (longest windows) first.
+  // One task per (query position, K head), K head by K head (consecutive tasks read the same
+  // head's K and V rows, which then stay in L2: SmolLM2's 2048-token prefill +2-9%, 3 rounds A/B
+  // against position-major), each head's latest positions (longest windows) first.
   pool.ParallelFor(n_new * shape.n_k, [&](int64_t task, int) {
-    const int64_t t = n_new - 1 - task / shape.n_k;
-    const int kh = static_cast<int>(task % shape.n_k);
+    const int64_t t = n_new - 1 - task % n_new;
+    const int kh = static_cast<int>(task / n_new);
     const int64_t window = start + t + 1;
     const float* q_group = q + t * row + static_cast<int64_t>(kh) * g * hd;
     float* out_group = out + t * row + static_cast<int64_t>(kh) * g * hd;
