@@ -196,6 +196,8 @@ void Model::EnsureScratch(int64_t rows) {
   attn_.resize(n * c.q_dim());
   ffn_g_.resize(n * c.intermediate_size);
   ffn_u_.resize(n * c.intermediate_size);
+  rope_cos_.resize(n * static_cast<size_t>(c.head_dim / 2));
+  rope_sin_.resize(n * static_cast<size_t>(c.head_dim / 2));
   scratch_rows_ = rows;
 }
 
@@ -217,6 +219,12 @@ Status Model::Forward(std::span<const TokenRow> rows, LogitsMode mode, std::vect
   }
   for (int64_t r = 0; r < n; ++r) {
     EmbeddingRow(weights_.embed_tokens, rows[static_cast<size_t>(r)].token, &x_[r * c.hidden_size]);
+  }
+  // The rotary angles of each row's position, computed once for all layers.
+  const int half = static_cast<int>(c.head_dim / 2);
+  for (int64_t r = 0; r < n; ++r) {
+    RopeAngles(positions[static_cast<size_t>(r)], inv_freq_.data(), half, &rope_cos_[r * half],
+               &rope_sin_[r * half]);
   }
   for (int64_t layer = 0; layer < c.num_layers; ++layer) RunLayer(layer, rows, positions);
   for (size_t i = 0; i < rows.size(); ++i) lengths_[static_cast<size_t>(rows[i].seq)] = positions[i] + 1;
@@ -277,8 +285,10 @@ void Model::RunLayer(int64_t layer, std::span<const TokenRow> rows,
   for (int64_t r = 0; r < n; ++r) {
     const int64_t pos = positions[static_cast<size_t>(r)];
     const int64_t seq = rows[static_cast<size_t>(r)].seq;
-    ApplyRope(&q_[r * c.q_dim()], static_cast<int>(c.n_q_heads), head_dim, pos, inv_freq_.data());
-    ApplyRope(&k_[r * c.k_dim()], static_cast<int>(c.n_k_heads), head_dim, pos, inv_freq_.data());
+    const float* cos_r = &rope_cos_[r * (head_dim / 2)];
+    const float* sin_r = &rope_sin_[r * (head_dim / 2)];
+    RotateHalf(&q_[r * c.q_dim()], static_cast<int>(c.n_q_heads), head_dim, cos_r, sin_r);
+    RotateHalf(&k_[r * c.k_dim()], static_cast<int>(c.n_k_heads), head_dim, cos_r, sin_r);
     for (int64_t h = 0; h < c.n_k_heads; ++h) {
       StoreRow(&k_[r * c.k_dim() + h * head_dim], head_dim, kv_dtype(), kv_.KRow(layer, seq, h, pos));
     }

@@ -122,6 +122,8 @@ class Model final : public ForwardModel {
   std::vector<float> attn_;   // [rows, q_dim]
   std::vector<float> ffn_g_;  // [rows, ffn]
   std::vector<float> ffn_u_;  // [rows, ffn]
+  std::vector<float> rope_cos_;  // [rows, head_dim / 2] of the row's position, once per Forward
+  std::vector<float> rope_sin_;  // [rows, head_dim / 2]
 };
 
 }  // namespace sigma

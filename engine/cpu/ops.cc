@@ -39,19 +39,18 @@ void RmsNorm(const float* x, const TensorView& weight, float eps, int64_t rows, 
   }
 }
 
-void ApplyRope(float* x, int n_heads, int head_dim, int64_t position, const float* inv_freq) {
-  SIGMA_CHECK(head_dim % 2 == 0, "ApplyRope: odd head_dim ", head_dim);
-  const int half = head_dim / 2;
-  constexpr int kMaxHalf = 512;
-  SIGMA_CHECK(half <= kMaxHalf, "ApplyRope: head_dim ", head_dim, " too large");
-  float cos_v[kMaxHalf];
-  float sin_v[kMaxHalf];
+void RopeAngles(int64_t position, const float* inv_freq, int half, float* cos_out, float* sin_out) {
   for (int j = 0; j < half; ++j) {
     // The angle is rounded to f32 first, as Hugging Face computes it.
     const float angle = static_cast<float>(position) * inv_freq[j];
-    cos_v[j] = static_cast<float>(std::cos(static_cast<double>(angle)));
-    sin_v[j] = static_cast<float>(std::sin(static_cast<double>(angle)));
+    cos_out[j] = static_cast<float>(std::cos(static_cast<double>(angle)));
+    sin_out[j] = static_cast<float>(std::sin(static_cast<double>(angle)));
   }
+}
+
+void RotateHalf(float* x, int n_heads, int head_dim, const float* cos_v, const float* sin_v) {
+  SIGMA_CHECK(head_dim % 2 == 0, "RotateHalf: odd head_dim ", head_dim);
+  const int half = head_dim / 2;
   for (int h = 0; h < n_heads; ++h) {
     float* v = x + static_cast<int64_t>(h) * head_dim;
     for (int j = 0; j < half; ++j) {
@@ -61,6 +60,17 @@ void ApplyRope(float* x, int n_heads, int head_dim, int64_t position, const floa
       v[j + half] = x1 * cos_v[j] + x0 * sin_v[j];
     }
   }
+}
+
+void ApplyRope(float* x, int n_heads, int head_dim, int64_t position, const float* inv_freq) {
+  SIGMA_CHECK(head_dim % 2 == 0, "ApplyRope: odd head_dim ", head_dim);
+  const int half = head_dim / 2;
+  constexpr int kMaxHalf = 512;
+  SIGMA_CHECK(half <= kMaxHalf, "ApplyRope: head_dim ", head_dim, " too large");
+  float cos_v[kMaxHalf];
+  float sin_v[kMaxHalf];
+  RopeAngles(position, inv_freq, half, cos_v, sin_v);
+  RotateHalf(x, n_heads, head_dim, cos_v, sin_v);
 }
 
 void SiluMul(float* gate, const float* up, int64_t n) {
