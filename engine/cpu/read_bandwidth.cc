@@ -78,4 +78,9 @@ double ReadBandwidthProbe::Measure(ThreadPool& pool, int passes) {
   return best;
 }
 
+ReadBandwidthBracket::ReadBandwidthBracket(ReadBandwidthProbe& probe, ThreadPool& pool, int passes)
+    : probe_(probe), pool_(pool), passes_(passes), before_(probe.Measure(pool, passes)) {}
+
+double ReadBandwidthBracket::End() { return (before_ + probe_.Measure(pool_, passes_)) / 2; }
+
 }  // namespace sigma

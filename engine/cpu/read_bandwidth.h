@@ -6,7 +6,7 @@
 // a shared host the bandwidth drifts by tens of percent within minutes (2-core VM: 22.7-36 GB/s in
 // one session), so a figure taken once per process can be minutes and a different load away from
 // the kernel it grades; callers measure right before and right after what they time and use the
-// mean (Bracket).
+// mean (ReadBandwidthBracket).
 // Thread safety: Measure must not run concurrently on one probe (it uses the pool).
 #ifndef SIGMA_ENGINE_CPU_READ_BANDWIDTH_H_
 #define SIGMA_ENGINE_CPU_READ_BANDWIDTH_H_
@@ -30,22 +30,6 @@ class ReadBandwidthProbe {
   // GB/s (1e9 bytes/s) of the best of `passes` (>= 1) passes over the buffer with `pool`.
   double Measure(ThreadPool& pool, int passes = 3);
 
-  // Mean of a Measure before and one after `timed()`, which runs in between: the bandwidth the
-  // timed work saw, as well as two samples can tell. `before` and `after` are returned too.
-  struct Bracket {
-    double before = 0;
-    double after = 0;
-    double Mean() const { return (before + after) / 2; }
-  };
-  template <class Fn>
-  Bracket Around(ThreadPool& pool, Fn&& timed, int passes = 2) {
-    Bracket b;
-    b.before = Measure(pool, passes);
-    timed();
-    b.after = Measure(pool, passes);
-    return b;
-  }
-
   size_t bytes() const { return bytes_; }
 
  private:
@@ -54,6 +38,20 @@ class ReadBandwidthProbe {
   };
   std::unique_ptr<uint8_t, Free> data_;
   size_t bytes_ = 0;
+};
+
+// The bandwidth around a timed section: one measurement when constructed (right before the
+// section), another in End() (right after it); End() returns their mean in GB/s.
+class ReadBandwidthBracket {
+ public:
+  ReadBandwidthBracket(ReadBandwidthProbe& probe, ThreadPool& pool, int passes = 2);
+  double End();
+
+ private:
+  ReadBandwidthProbe& probe_;
+  ThreadPool& pool_;
+  int passes_;
+  double before_;
 };
 
 // Sum of `bytes` (a multiple of 256, 64-byte aligned) read as floats with the widest vector loads

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <memory>
 #include <numeric>
+#include <optional>
 
 #include "engine/cpu/read_bandwidth.h"
 
@@ -48,7 +49,8 @@ StatusOr<SpeedRow> MeasureDecode(Model& model, const std::string& label, const S
   for (int s = 0; s < batch; ++s) {
     SIGMA_RETURN_IF_ERROR(model.FillSyntheticContext(s, context, static_cast<uint64_t>(s + 1)));
   }
-  const double bw_before = probe != nullptr ? probe->Measure(model.pool(), 2) : 0.0;
+  std::optional<ReadBandwidthBracket> bandwidth;
+  if (probe != nullptr) bandwidth.emplace(*probe, model.pool());
   for (int64_t w = 0; w < config.warmup; ++w) {
     SIGMA_RETURN_IF_ERROR(DecodeRepetition(model, batch, context, config.decode_steps).status());
   }
@@ -76,7 +78,7 @@ StatusOr<SpeedRow> MeasureDecode(Model& model, const std::string& label, const S
                            static_cast<double>(model.kv_bytes_per_token());
   row.kv_dtype = std::string(DTypeName(model.kv_dtype()));
   row.selective_v = config.selective_v;
-  if (probe != nullptr) row.read_gbps = (bw_before + probe->Measure(model.pool(), 2)) / 2;
+  if (bandwidth) row.read_gbps = bandwidth->End();
   return row;
 }
 

@@ -18,16 +18,14 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdlib>
-#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "engine/base/file.h"
-#include "engine/model.h"
 #include "engine/cpu/read_bandwidth.h"
+#include "engine/model.h"
 #include "tests/bench/loop_clock.h"
 
 namespace sigma {
@@ -83,7 +81,7 @@ void BM_Decode(benchmark::State& state) {
   SIGMA_CHECK(model->FillSyntheticContext(0, context, 1).ok());
   std::vector<float> logits;
   const TokenRow row{0, 504};
-  const double bw_before = Probe().Measure(model->pool(), 2);
+  ReadBandwidthBracket bandwidth(Probe(), model->pool());
   model->ResetProfile();
   const bench::LoopClock clock;
   for (auto _ : state) {
@@ -91,7 +89,7 @@ void BM_Decode(benchmark::State& state) {
     SIGMA_CHECK(model->Forward({&row, 1}, LogitsMode::kLast, &logits).ok());
   }
   const double tok_per_s = static_cast<double>(state.iterations()) / clock.Seconds();
-  const double bw = (bw_before + Probe().Measure(model->pool(), 2)) / 2;
+  const double bw = bandwidth.End();
   const double bytes = WeightBytesPerToken(*model) +
                        static_cast<double>(model->kv_bytes_per_token()) * static_cast<double>(context);
   const double bound = kDesignBandwidth / bytes;

@@ -63,15 +63,15 @@ ReadBandwidthProbe& Probe() {
   return probe;
 }
 
-// The read bandwidth right before a benchmark's timed loop; ReportBytes takes one right after.
-double BandwidthBefore() { return Probe().Measure(Pool(), 2); }
+// The read bandwidth around a benchmark's timed loop: begun right before it, ended in ReportBytes.
+ReadBandwidthBracket BandwidthBracket() { return ReadBandwidthBracket(Probe(), Pool()); }
 
 // GB/s of a loop that read `bytes_per_iter` per iteration in `seconds` (LoopClock), the read
-// bandwidth around it (bw_GB/s: mean of `bw_before` and a measurement now; the host's bandwidth
-// drifts by tens of percent within minutes) and the loop's share of it (pct_bw).
+// bandwidth around it (bw_GB/s; the host's bandwidth drifts by tens of percent within minutes)
+// and the loop's share of it (pct_bw).
 void ReportBytes(benchmark::State& state, double bytes_per_iter, double seconds,
-                 double bw_before) {
-  const double bw = (bw_before + Probe().Measure(Pool(), 2)) / 2;
+                 ReadBandwidthBracket& bracket) {
+  const double bw = bracket.End();
   state.SetBytesProcessed(static_cast<int64_t>(bytes_per_iter * state.iterations()));
   const double gbps = bytes_per_iter * static_cast<double>(state.iterations()) / seconds / 1e9;
   state.counters["GB/s"] = gbps;
@@ -119,7 +119,7 @@ void BM_DecodeAttention(benchmark::State& state) {
   LayerCaches caches(n_k, n_v, ctx);
   std::vector<float> q(n_q * 64), out(n_q * 64);
   for (size_t i = 0; i < q.size(); ++i) q[i] = std::sin(0.37f * i);
-  const double bw_before = BandwidthBefore();
+  ReadBandwidthBracket bandwidth = BandwidthBracket();
   int layer = 0;
   const bench::LoopClock clock;
   for (auto _ : state) {
@@ -130,7 +130,7 @@ void BM_DecodeAttention(benchmark::State& state) {
   // Bytes the dense kernel must read: all of K and V. Selective V reads K plus top_k V rows per
   // query head; report it against the dense byte count so the time is comparable.
   ReportBytes(state, static_cast<double>(caches.k_bytes + caches.v_bytes), clock.Seconds(),
-              bw_before);
+              bandwidth);
   state.counters["bytes_read_MB"] =
       (top_k > 0 ? caches.k_bytes + n_q * top_k * 128.0 : caches.k_bytes + caches.v_bytes) / 1e6;
 }
@@ -210,14 +210,14 @@ void BM_MatMul(benchmark::State& state) {
   }
   std::vector<float> x(batch * in), y(batch * out);
   for (size_t i = 0; i < x.size(); ++i) x[i] = std::cos(0.11f * i);
-  const double bw_before = BandwidthBefore();
+  ReadBandwidthBracket bandwidth = BandwidthBracket();
   size_t c = 0;
   const bench::LoopClock clock;
   for (auto _ : state) {
     MatMul(views[c], x.data(), batch, nullptr, y.data(), Pool());
     c = (c + 1) % copies;
   }
-  ReportBytes(state, static_cast<double>(bytes), clock.Seconds(), bw_before);
+  ReportBytes(state, static_cast<double>(bytes), clock.Seconds(), bandwidth);
 }
 BENCHMARK(BM_MatMul)
     ->ArgNames({"out", "in", "dtype", "batch", "tiles"})
