@@ -530,6 +530,19 @@ float Max(const float* s, int64_t n) {
   return std::max(HorizontalMax(m), tail);
 }
 
+int64_t FirstNotBelow(const float* s, int64_t begin, int64_t n, float threshold) {
+  const __m256 t = _mm256_set1_ps(threshold);
+  int64_t j = begin;
+  for (; j + 8 <= n; j += 8) {
+    const int hits = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(s + j), t, _CMP_NLT_UQ));
+    if (hits != 0) return j + __builtin_ctz(static_cast<unsigned>(hits));
+  }
+  for (; j < n; ++j) {
+    if (!(s[j] < threshold)) return j;
+  }
+  return n;
+}
+
 // The typed kernels of this family, for KernelFamily (attention_internal.h).
 struct Avx2Typed {
   template <int kHd, DType kType>
@@ -540,6 +553,7 @@ struct Avx2Typed {
   static constexpr auto gather_v = &GatherVT<kHd, kType>;
   static constexpr auto exp_sum = &ExpSum;
   static constexpr auto max = &Max;
+  static constexpr auto first_not_below = &FirstNotBelow;
 };
 
 }  // namespace

@@ -318,6 +318,22 @@ float Max(const float* s, int64_t n) {
   return _mm512_reduce_max_ps(m);
 }
 
+int64_t FirstNotBelow(const float* s, int64_t begin, int64_t n, float threshold) {
+  const __m512 t = _mm512_set1_ps(threshold);
+  int64_t j = begin;
+  for (; j + 16 <= n; j += 16) {
+    const __mmask16 hits = _mm512_cmp_ps_mask(_mm512_loadu_ps(s + j), t, _CMP_NLT_UQ);
+    if (hits != 0) return j + __builtin_ctz(static_cast<unsigned>(hits));
+  }
+  if (j < n) {
+    const __mmask16 valid = static_cast<__mmask16>((1u << (n - j)) - 1);
+    const __mmask16 hits = _mm512_mask_cmp_ps_mask(valid, _mm512_maskz_loadu_ps(valid, s + j), t,
+                                                   _CMP_NLT_UQ);
+    if (hits != 0) return j + __builtin_ctz(static_cast<unsigned>(hits));
+  }
+  return n;
+}
+
 // The typed kernels of this family, for KernelFamily (attention_internal.h).
 struct Avx512Typed {
   template <int kHd, DType kType>
@@ -328,6 +344,7 @@ struct Avx512Typed {
   static constexpr auto gather_v = &GatherVT<kHd, kType>;
   static constexpr auto exp_sum = &ExpSum;
   static constexpr auto max = &Max;
+  static constexpr auto first_not_below = &FirstNotBelow;
 };
 
 }  // namespace

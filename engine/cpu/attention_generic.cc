@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <utility>
 
@@ -116,41 +117,75 @@ float Max(const float* s, int64_t n) {
   return m;
 }
 
+int64_t FirstNotBelow(const float* s, int64_t begin, int64_t n, float threshold) {
+  for (int64_t j = begin; j < n; ++j) {
+    if (!(s[j] < threshold)) return j;
+  }
+  return n;
+}
+
 }  // namespace
 
 const AttentionKernels& GenericAttentionKernels() {
-  static const AttentionKernels kernels{Scores, AccumulateV, GatherV, ExpSum, Max};
+  static const AttentionKernels kernels{Scores, AccumulateV, GatherV, ExpSum, Max, FirstNotBelow};
   return kernels;
 }
+
+namespace {
+
+// A candidate as one integer whose order is the rank order: the score's bits made to sort as
+// the float does (-0 and +0 alike; NaN above everything), then the position, so that a later
+// position wins a tie. Integer compares keep nth_element cheap and branch-free.
+uint64_t RankKey(float score, int64_t pos) {
+  uint32_t bits;
+  if (std::isnan(score)) {
+    bits = 0xffffffffu;
+  } else {
+    if (score == 0.0f) score = 0.0f;
+    std::memcpy(&bits, &score, sizeof bits);
+    bits = (bits & 0x80000000u) != 0 ? ~bits : bits | 0x80000000u;
+  }
+  return static_cast<uint64_t>(bits) << 32 | static_cast<uint32_t>(pos);
+}
+
+int32_t KeyPosition(uint64_t key) { return static_cast<int32_t>(key & 0xffffffffu); }
+
+}  // namespace
 
 void SelectTopK(const float* s, int64_t n, int k, const AttentionKernels& kernels,
                 std::vector<int32_t>* idx, std::vector<float>* w) {
   SIGMA_CHECK(k > 0 && k < n, "SelectTopK: k ", k, " with n ", n);
-  // Min-heap of the best k (score, position) pairs seen so far; its top is the weakest kept.
-  using Entry = std::pair<float, int32_t>;
-  std::vector<Entry> heap;
-  heap.reserve(static_cast<size_t>(k));
-  const auto weaker_on_top = [](const Entry& a, const Entry& b) { return a > b; };
-  for (int64_t j = 0; j < k; ++j) heap.emplace_back(s[j], static_cast<int32_t>(j));
-  std::make_heap(heap.begin(), heap.end(), weaker_on_top);
-  for (int64_t j = k; j < n; ++j) {
-    const Entry candidate(s[j], static_cast<int32_t>(j));
-    // Later positions win ties: (score, position) compares the position second.
-    if (candidate > heap.front()) {
-      std::pop_heap(heap.begin(), heap.end(), weaker_on_top);
-      heap.back() = candidate;
-      std::push_heap(heap.begin(), heap.end(), weaker_on_top);
+  // Candidates go into a buffer of 2k + 16; when it is full the best k are kept and the k-th's
+  // score becomes the threshold. A later score below it cannot enter (a later position wins a
+  // tie, so an equal score can), and the scan jumps from one score not below it to the next
+  // (first_not_below, vectorised). Each candidate costs O(1), where a heap of the best k paid
+  // O(log k) a candidate in branchy pair compares.
+  thread_local std::vector<uint64_t> kept;
+  const size_t capacity = 2 * static_cast<size_t>(k) + 16;
+  kept.clear();
+  kept.reserve(capacity);
+  const auto keep_best_k = [&] {
+    std::nth_element(kept.begin(), kept.begin() + (k - 1), kept.end(), std::greater<>());
+    kept.resize(static_cast<size_t>(k));
+  };
+  float threshold = -std::numeric_limits<float>::infinity();
+  for (int64_t j = kernels.first_not_below(s, 0, n, threshold); j < n;
+       j = kernels.first_not_below(s, j + 1, n, threshold)) {
+    kept.push_back(RankKey(s[j], j));
+    if (kept.size() == capacity) {
+      keep_best_k();
+      threshold = s[KeyPosition(kept.back())];
     }
   }
-  std::sort(heap.begin(), heap.end(),
-            [](const Entry& a, const Entry& b) { return a.second < b.second; });
+  if (kept.size() > static_cast<size_t>(k)) keep_best_k();
   idx->resize(static_cast<size_t>(k));
   w->resize(static_cast<size_t>(k));
+  for (int i = 0; i < k; ++i) (*idx)[i] = KeyPosition(kept[i]);
+  std::sort(idx->begin(), idx->end());
   float max = -std::numeric_limits<float>::infinity();
   for (int i = 0; i < k; ++i) {
-    (*idx)[i] = heap[i].second;
-    (*w)[i] = heap[i].first;
-    max = std::max(max, heap[i].first);
+    (*w)[i] = s[(*idx)[i]];
+    max = std::max(max, (*w)[i]);
   }
   const float sum = kernels.exp_sum(w->data(), k, max);
   const float inv = 1.0f / sum;

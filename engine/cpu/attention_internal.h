@@ -56,6 +56,9 @@ struct AttentionKernels {
   float (*exp_sum)(float* s, int64_t n, float max);
   // max_j s[j] (n >= 1).
   float (*max)(const float* s, int64_t n);
+  // The first j in [begin, n) with s[j] not below `threshold` (s[j] >= threshold, or either is
+  // NaN); n if there is none. Top-k selection skips with it the scores that cannot enter its heap.
+  int64_t (*first_not_below)(const float* s, int64_t begin, int64_t n, float threshold);
 };
 
 const AttentionKernels& GenericAttentionKernels();
@@ -72,7 +75,7 @@ const AttentionKernels* Avx2AttentionKernels(int hd);
 //   template <int kHd, DType kType> static constexpr auto scores, accumulate_v, gather_v: pointers
 //     to the typed kernels, taking the AttentionKernels arguments without `hd` and `dtype`
 //     (scores keeps `hd`);
-//   static constexpr auto exp_sum, max.
+//   static constexpr auto exp_sum, max, first_not_below.
 template <class Typed, int kHd>
 struct KernelFamily {
   static void Scores(const float* q, int g, int hd, float scale, const void* k, DType dtype,
@@ -102,7 +105,8 @@ struct KernelFamily {
       default: SIGMA_CHECK(false, "attention: cache dtype ", DTypeName(dtype));
     }
   }
-  static constexpr AttentionKernels kKernels{Scores, AccumulateV, GatherV, Typed::exp_sum, Typed::max};
+  static constexpr AttentionKernels kKernels{Scores,         AccumulateV, GatherV,
+                                             Typed::exp_sum, Typed::max,  Typed::first_not_below};
 };
 
 // A family's kernels for head_dim 32, 64, 128 or 256; null for other head dims.
@@ -118,7 +122,7 @@ const AttentionKernels* FamilyKernels(int hd) {
 }
 
 // Top-k of scores s[0 .. n) by (score, position), larger first, so ties keep the later (more
-// recent) position. Writes the chosen positions in ascending order into idx (resized to k) and
+// recent) position; NaN scores rank above all others. Writes the chosen positions in ascending order into idx (resized to k) and
 // their softmax weights renormalised to sum 1 into w. Requires 0 < k < n.
 void SelectTopK(const float* s, int64_t n, int k, const AttentionKernels& kernels,
                 std::vector<int32_t>* idx, std::vector<float>* w);
