@@ -8,6 +8,7 @@
 
 #include "engine/base/check.h"
 #include "engine/cpu/attention_internal.h"
+#include "engine/score_order.h"
 
 namespace sigma::internal {
 namespace {
@@ -133,19 +134,10 @@ const AttentionKernels& GenericAttentionKernels() {
 
 namespace {
 
-// A candidate as one integer whose order is the rank order: the score's bits made to sort as
-// the float does (-0 and +0 alike; NaN above everything), then the position, so that a later
-// position wins a tie. Integer compares keep nth_element cheap and branch-free.
+// A candidate as one integer whose order is the rank order: the score's ScoreOrderKey, then the
+// position, so that a later position wins a tie. Integer compares keep nth_element cheap.
 uint64_t RankKey(float score, int64_t pos) {
-  uint32_t bits;
-  if (std::isnan(score)) {
-    bits = 0xffffffffu;
-  } else {
-    if (score == 0.0f) score = 0.0f;
-    std::memcpy(&bits, &score, sizeof bits);
-    bits = (bits & 0x80000000u) != 0 ? ~bits : bits | 0x80000000u;
-  }
-  return static_cast<uint64_t>(bits) << 32 | static_cast<uint32_t>(pos);
+  return static_cast<uint64_t>(ScoreOrderKey(score)) << 32 | static_cast<uint32_t>(pos);
 }
 
 int32_t KeyPosition(uint64_t key) { return static_cast<int32_t>(key & 0xffffffffu); }

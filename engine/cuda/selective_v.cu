@@ -2,18 +2,13 @@
 
 #include "engine/cuda/cuda_check.cuh"
 #include "engine/cuda/vec.cuh"
+#include "engine/score_order.h"
 
 namespace sigma::cuda {
 namespace {
 
 constexpr int kThreads = 256;
 constexpr int kWarps = kThreads / 32;
-
-// Monotone map of a float to an unsigned key: a > b (as floats) iff Key(a) > Key(b).
-__device__ __forceinline__ uint32_t OrderKey(float f) {
-  const uint32_t u = __float_as_uint(f);
-  return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
-}
 
 // Exclusive count of set flags before this thread (thread order) and the block's total.
 // `counts` is kWarps ints of shared memory.
@@ -53,7 +48,7 @@ __device__ Threshold SelectThreshold(const float* s, int n, int top_k) {
     for (int b = threadIdx.x; b < 256; b += kThreads) hist[b] = 0;
     __syncthreads();
     for (int i = threadIdx.x; i < n; i += kThreads) {
-      const uint32_t key = OrderKey(s[i]);
+      const uint32_t key = ScoreOrderKey(s[i]);
       if ((key & mask) == prefix) atomicAdd(&hist[(key >> shift) & 0xffu], 1u);
     }
     __syncthreads();
@@ -85,7 +80,7 @@ __device__ void CompactSelected(const float* s, int n, const Threshold& t, int32
   int ties_seen = 0;
   for (int base = 0; base < n; base += kThreads) {
     const int i = base + threadIdx.x;
-    const uint32_t key = i < n ? OrderKey(s[i]) : 0u;
+    const uint32_t key = i < n ? ScoreOrderKey(s[i]) : 0u;
     const bool tie = i < n && key == t.key;
     int tie_total = 0;
     const int tie_rank = ties_seen + BlockExclusiveCount(tie, counts, &tie_total);
