@@ -150,8 +150,10 @@ void SelectTopK(const float* s, int64_t n, int k, const AttentionKernels& kernel
   // Candidates go into a buffer of 2k + 16; when it is full the best k are kept and the k-th's
   // score becomes the threshold. A later score below it cannot enter (a later position wins a
   // tie, so an equal score can), and the scan jumps from one score not below it to the next
-  // (first_not_below, vectorised). Each candidate costs O(1), where a heap of the best k paid
-  // O(log k) a candidate in branchy pair compares.
+  // (first_not_below, vectorised). Each candidate costs O(1) amortised, where a heap of the best
+  // k paid O(log k) a candidate in branchy pair compares. Sigma's top 100 of 16K positions
+  // (random-weight scores: ~850 candidates, 6 compactions a head): its decode attention 1.61-1.63
+  // -> 1.07-1.10 ms a layer (A/B, 2-core Zen 3).
   thread_local std::vector<uint64_t> kept;
   const size_t capacity = 2 * static_cast<size_t>(k) + 16;
   kept.clear();
