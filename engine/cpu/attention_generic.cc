@@ -1,10 +1,8 @@
 // Portable attention inner loops (see attention_internal.h), and the shared top-k selection.
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <functional>
 #include <limits>
-#include <utility>
 
 #include "engine/base/check.h"
 #include "engine/cpu/attention_internal.h"
@@ -125,15 +123,6 @@ int64_t FirstNotBelow(const float* s, int64_t begin, int64_t n, float threshold)
   return n;
 }
 
-}  // namespace
-
-const AttentionKernels& GenericAttentionKernels() {
-  static const AttentionKernels kernels{Scores, AccumulateV, GatherV, ExpSum, Max, FirstNotBelow};
-  return kernels;
-}
-
-namespace {
-
 // A candidate as one integer whose order is the rank order: the score's ScoreOrderKey, then the
 // position, so that a later position wins a tie. Integer compares keep nth_element cheap.
 uint64_t RankKey(float score, int64_t pos) {
@@ -143,6 +132,11 @@ uint64_t RankKey(float score, int64_t pos) {
 int32_t KeyPosition(uint64_t key) { return static_cast<int32_t>(key & 0xffffffffu); }
 
 }  // namespace
+
+const AttentionKernels& GenericAttentionKernels() {
+  static const AttentionKernels kernels{Scores, AccumulateV, GatherV, ExpSum, Max, FirstNotBelow};
+  return kernels;
+}
 
 void SelectTopK(const float* s, int64_t n, int k, const AttentionKernels& kernels,
                 std::vector<int32_t>* idx, std::vector<float>* w) {
