@@ -4,7 +4,8 @@
 // layers/copies that the data comes from DRAM, as in a real decode step (the L3 is 32 MiB). Each
 // case reports GB/s, the read bandwidth measured right before and after it (ReadBandwidthProbe,
 // "bw_GB/s", the mean) and its share of that ("pct_bw"); BM_MatMulInCache
-// gives the GEMV kernels' one-thread compute rate with the weights in L2 (ns_per_block).
+// gives the GEMV kernels' one-thread compute rate with the weights in L2 (ns_per_block);
+// BM_DiffQkvOverGqa16 times DiffQKV and GQA16 steps interleaved and reports their ratio.
 // Run: build/tests/bench/engine_bench [--benchmark_filter=...]
 // GCC 12 reports its own _mm512_undefined_* placeholders inside intrinsics as uninitialized.
 #pragma GCC diagnostic ignored "-Wuninitialized"
@@ -148,6 +149,59 @@ BENCHMARK(BM_DecodeAttention)
     ->Args({9, 3, 3, 4096, 0})
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
+
+// DiffQKV against GQA16 at one context, interleaved: each iteration times one layer step of each
+// (alternating which goes first), so both see the same host. On a host whose bandwidth drifts by
+// tens of percent within minutes, the two separate BM_DecodeAttention cases above can be graded
+// minutes apart; here the ratio ("gqa16_over_diffqkv", the median of the per-iteration ratios) is
+// measured pair by pair. Also: each one's median ms and its share of the bracketed bandwidth.
+void BM_DiffQkvOverGqa16(benchmark::State& state) {
+  const int64_t ctx = state.range(0);
+  const AttentionShape diffqkv{32, 4, 16, 64, 0.125f}, gqa16{32, 16, 16, 64, 0.125f};
+  LayerCaches diffqkv_caches(4, 16, ctx), gqa16_caches(16, 16, ctx);
+  std::vector<float> q(32 * 64), out(32 * 64);
+  for (size_t i = 0; i < q.size(); ++i) q[i] = std::sin(0.37f * i);
+  const auto step = [&](const AttentionShape& shape, const LayerCaches& caches, int layer) {
+    const DecodeItem item{q.data(), caches.Layer(layer, ctx), ctx, out.data()};
+    const auto t0 = std::chrono::steady_clock::now();
+    DecodeAttention(shape, std::span<const DecodeItem>(&item, 1), 0, Pool());
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  };
+  std::vector<double> diffqkv_ms, gqa16_ms, ratios;
+  ReadBandwidthBracket bandwidth = BandwidthBracket();
+  int layer = 0;
+  for (auto _ : state) {
+    const bool diffqkv_first = state.iterations() % 2 == 0;
+    const double first = step(diffqkv_first ? diffqkv : gqa16,
+                              diffqkv_first ? diffqkv_caches : gqa16_caches, layer);
+    const double second = step(diffqkv_first ? gqa16 : diffqkv,
+                               diffqkv_first ? gqa16_caches : diffqkv_caches, layer);
+    diffqkv_ms.push_back(diffqkv_first ? first : second);
+    gqa16_ms.push_back(diffqkv_first ? second : first);
+    ratios.push_back(gqa16_ms.back() / diffqkv_ms.back());
+    layer = (layer + 1) % kLayers;
+  }
+  const double bw = bandwidth.End();
+  const auto median = [](std::vector<double> v) {
+    std::nth_element(v.begin(), v.begin() + static_cast<long>(v.size() / 2), v.end());
+    return v[v.size() / 2];
+  };
+  const double d = median(diffqkv_ms), g = median(gqa16_ms);
+  state.counters["diffqkv_ms"] = d;
+  state.counters["gqa16_ms"] = g;
+  state.counters["gqa16_over_diffqkv"] = median(ratios);
+  state.counters["bw_GB/s"] = bw;
+  state.counters["diffqkv_pct_bw"] =
+      100.0 * static_cast<double>(diffqkv_caches.k_bytes + diffqkv_caches.v_bytes) / (d * 1e6) / bw;
+  state.counters["gqa16_pct_bw"] =
+      100.0 * static_cast<double>(gqa16_caches.k_bytes + gqa16_caches.v_bytes) / (g * 1e6) / bw;
+}
+BENCHMARK(BM_DiffQkvOverGqa16)
+    ->ArgNames({"ctx"})
+    ->Arg(16384)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MinTime(4.0);
 
 // ---- Projection GEMV / small-batch GEMM ----
 
