@@ -58,10 +58,6 @@ class GuardHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Guar
   std::vector<std::set<std::string>> keys_;
 };
 
-constexpr unsigned kParseFlags = rapidjson::kParseIterativeFlag |
-                                 rapidjson::kParseValidateEncodingFlag |
-                                 rapidjson::kParseFullPrecisionFlag;
-
 std::string_view StripLine(std::string_view line) {
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   return line;
@@ -98,12 +94,12 @@ StatusOr<std::unique_ptr<rapidjson::Document>> ParseJsonStrict(std::string_view 
   rapidjson::Reader reader;
   rapidjson::MemoryStream stream(text.data(), text.size());
   rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> input(stream);
-  rapidjson::ParseResult guarded = reader.Parse<kParseFlags>(input, guard);
+  rapidjson::ParseResult guarded = reader.Parse<kJsonParseFlags>(input, guard);
   if (!guarded && !guard.error.empty()) {
     return InvalidArgumentError(source, ": ", guard.error, " (byte ", guarded.Offset(), ")");
   }
   auto doc = std::make_unique<rapidjson::Document>();
-  doc->Parse<kParseFlags>(text.data(), text.size());
+  doc->Parse<kJsonParseFlags>(text.data(), text.size());
   if (doc->HasParseError()) {
     return InvalidArgumentError(source, ": invalid JSON at byte ", doc->GetErrorOffset(), ": ",
                                 rapidjson::GetParseError_En(doc->GetParseError()));

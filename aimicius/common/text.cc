@@ -5,6 +5,7 @@
 #include <rapidjson/error/en.h>
 
 #include "engine/base/file.h"
+#include "engine/base/json.h"
 
 namespace sigma::aimicius {
 namespace {
@@ -34,8 +35,9 @@ std::string InfoLang(std::string_view info) {
   return ToLowerAscii(info.substr(0, end));
 }
 
+// kJsonParseFlags (engine/base/json.h) without UTF-8 validation, plus what models write into JSON
+// by habit: trailing commas and comments.
 constexpr unsigned kLenientFlags = rapidjson::kParseIterativeFlag |
-                                   rapidjson::kParseFullPrecisionFlag |
                                    rapidjson::kParseTrailingCommasFlag |
                                    rapidjson::kParseCommentsFlag;
 
@@ -215,8 +217,7 @@ StatusOr<std::vector<std::unique_ptr<rapidjson::Document>>> ParseJsonlObjects(
     ++line_number;
     if (line.empty()) continue;
     auto doc = std::make_unique<rapidjson::Document>();
-    doc->Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseFullPrecisionFlag |
-               rapidjson::kParseValidateEncodingFlag>(line.data(), line.size());
+    doc->Parse<kJsonParseFlags>(line.data(), line.size());
     if (doc->HasParseError()) {
       return InvalidArgumentError(source, ":", line_number, ": invalid JSON at column ",
                                   doc->GetErrorOffset() + 1, ": ",

@@ -11,8 +11,7 @@ namespace sigma {
 StatusOr<std::unique_ptr<rapidjson::Document>> ParseJson(std::string_view text,
                                                          std::string_view source) {
   auto doc = std::make_unique<rapidjson::Document>();
-  doc->Parse<rapidjson::kParseFullPrecisionFlag | rapidjson::kParseValidateEncodingFlag>(
-      text.data(), text.size());
+  doc->Parse<kJsonParseFlags>(text.data(), text.size());
   if (doc->HasParseError()) {
     const size_t offset = doc->GetErrorOffset();
     size_t line = 1;

@@ -21,7 +21,17 @@
 
 namespace sigma {
 
-// Parses `text` (whole, UTF-8). `source` names it in errors (a path, "--config", ...).
+// The RapidJSON parse flags of every JSON reader in the project (readers of model output add
+// leniency flags): iterative, so no nesting depth can overflow the stack, and UTF-8 validated.
+// Not kParseFullPrecisionFlag: in RapidJSON 1.1.0 (Debian 12) that number path indexes its table of
+// powers of ten out of bounds for long or far-exponent numbers (the fuzzer crashed a task config
+// on "128.748...48e-336"; upstream issues 1251, 1259). Without it a number of up to 15 significant
+// digits parses exactly; a longer one can be off in its last bit.
+inline constexpr unsigned kJsonParseFlags =
+    rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag;
+
+// Parses `text` (whole, UTF-8) with kJsonParseFlags. `source` names it in errors (a path,
+// "--config", ...).
 StatusOr<std::unique_ptr<rapidjson::Document>> ParseJson(std::string_view text,
                                                          std::string_view source);
 

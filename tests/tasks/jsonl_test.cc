@@ -57,6 +57,17 @@ TEST(JsonlTest, DeepNestingIsRejectedWithoutCrashing) {
   EXPECT_EQ(big.status().code(), StatusCode::kResourceExhausted);
 }
 
+// A dataset or task config with a number that RapidJSON 1.1.0's full-precision path reads out of
+// bounds on (found by tests/fuzz/input_files_fuzz) parses; see kJsonParseFlags.
+TEST(JsonlTest, LongAndFarExponentNumbersParse) {
+  auto docs = ParseJsonl(
+      "{\"x\": 128.74836467836484838364836483643636483648e-336, \"y\": 0.25}\n", "n.jsonl", "");
+  ASSERT_TRUE(docs.ok()) << docs.status().ToString();
+  ASSERT_EQ(docs->size(), 1u);
+  auto strict = ParseJsonStrict("[9990000000000000000000000000000000000000000048938.0e-330]", "n");
+  EXPECT_TRUE(strict.ok()) << strict.status().ToString();
+}
+
 TEST(JsonlTest, MissingFileIsNotFound) {
   auto docs = LoadJsonl("/nonexistent/x.jsonl", "");
   ASSERT_FALSE(docs.ok());
