@@ -5,7 +5,8 @@
 
 Each seed is one selector byte (input_files_fuzz.cc: 0 safetensors, 1 model config.json,
 2 tokenizer.json, 3 task config.json, 4 prompt template, 5 JSONL) and a valid input for that
-parser, taken from the repository's own files where it has them.
+parser, taken from the repository's own files where it has them. Files named regression_* in
+that folder are inputs that once crashed a parser, kept as found (not written by this script).
 """
 import json
 import os
