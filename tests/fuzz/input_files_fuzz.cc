@@ -26,9 +26,17 @@ namespace {
 
 volatile uint64_t sink = 0;
 
-// SafetensorsFile reads from a path: the input goes to one scratch file per process.
+// SafetensorsFile reads from a path: the input goes to one scratch file per process, removed at
+// exit.
+struct ScratchFile {
+  ScratchFile() : path("/tmp/input_files_fuzz." + std::to_string(getpid()) + ".safetensors") {}
+  ~ScratchFile() { unlink(path.c_str()); }
+  const std::string path;
+};
+
 void Safetensors(std::string_view bytes) {
-  static const std::string path = "/tmp/input_files_fuzz." + std::to_string(getpid()) + ".safetensors";
+  static const ScratchFile scratch;
+  const std::string& path = scratch.path;
   std::FILE* f = std::fopen(path.c_str(), "wb");
   if (f == nullptr) return;
   std::fwrite(bytes.data(), 1, bytes.size(), f);
