@@ -145,6 +145,10 @@ Status JsonFields::OptionalDouble(const char* key, double* out) {
   const rapidjson::Value* v = Find(key);
   if (v == nullptr) return Status::Ok();
   if (!v->IsNumber()) return TypeError(key, "a number", *v);
+  // JSON has no infinity; RapidJSON reads a literal beyond the double range (2e308) as one.
+  if (!std::isfinite(v->GetDouble())) {
+    return InvalidArgumentError(context_, ": ", key, ": number out of the double range");
+  }
   *out = v->GetDouble();
   return Status::Ok();
 }

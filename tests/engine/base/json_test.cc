@@ -69,6 +69,20 @@ TEST(JsonTest, LongAndFarExponentNumbersParseSafely) {
   EXPECT_EQ((**doc)["e"].GetDouble(), 500000.0);
 }
 
+// A literal just beyond the double range (exponent 308) reads as infinity in RapidJSON (a larger
+// exponent is a parse error); a typed field rejects it.
+TEST(JsonTest, NumbersBeyondTheDoubleRangeAreRejectedByFields) {
+  auto doc = ParseJson(R"({"rope_theta": 2e308, "eps": -1.8e308, "ok": 1e308})", "c.json");
+  ASSERT_TRUE(doc.ok()) << doc.status().ToString();
+  JsonFields f(**doc, "c.json");
+  double x = 0;
+  EXPECT_EQ(f.RequireDouble("rope_theta", &x).message(),
+            "c.json: rope_theta: number out of the double range");
+  EXPECT_FALSE(f.OptionalDouble("eps", &x).ok());
+  EXPECT_TRUE(f.RequireDouble("ok", &x).ok());
+  EXPECT_EQ(x, 1e308);
+}
+
 // The parser is iterative: nesting far deeper than a thread's stack allows is just JSON.
 TEST(JsonTest, DeepNestingDoesNotOverflowTheStack) {
   const std::string deep = std::string(1000000, '[') + std::string(1000000, ']');
