@@ -215,6 +215,30 @@ TEST(TokenizerJsonTest, Llama3StyleWithTemplateProcessing) {
   EXPECT_EQ((*tok)->Decode(Ids{5, 2, 4}, true), "ab ab");
 }
 
+// A lone huge id would make the dense vocabulary table enormous (found by input_files_fuzz: a
+// 200-byte file asked for 20 GB); ids far beyond the tokens a file defines are errors.
+TEST(TokenizerJsonTest, IdsFarBeyondTheTokensDefinedAreRejected) {
+  auto vocab = Tokenizer::FromTokenizerJsonText(
+      R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 640004191}, "merges": []}})", "t.json");
+  ASSERT_FALSE(vocab.ok());
+  EXPECT_NE(vocab.status().message().find("model.vocab['b']: id 640004191 is too large for 2 tokens"),
+            std::string::npos)
+      << vocab.status().message();
+  auto added = Tokenizer::FromTokenizerJsonText(
+      R"({"added_tokens": [{"id": 536870000, "content": "<s>"}],
+          "model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}})", "t.json");
+  ASSERT_FALSE(added.ok());
+  EXPECT_NE(added.status().message().find("added_tokens '<s>': id 536870000 is too large"),
+            std::string::npos)
+      << added.status().message();
+  // Added tokens after the vocabulary, as Llama 3 and Qwen2 files have them, are fine.
+  auto after = Tokenizer::FromTokenizerJsonText(
+      R"({"added_tokens": [{"id": 900, "content": "<s>", "special": true}],
+          "decoder": {"type": "ByteLevel"},
+          "model": {"type": "BPE", "vocab": {"a": 0, "b": 1}, "merges": []}})", "t.json");
+  EXPECT_TRUE(after.ok()) << after.status().ToString();
+}
+
 TEST(TokenizerJsonTest, UnsupportedComponentsAreNamed) {
   auto tok = Tokenizer::FromTokenizerJsonText(
       R"({"model": {"type": "WordPiece", "vocab": {}}, "decoder": {"type": "ByteLevel"}})",
