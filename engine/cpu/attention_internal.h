@@ -57,7 +57,7 @@ struct AttentionKernels {
   // max_j s[j] (n >= 1).
   float (*max)(const float* s, int64_t n);
   // The first j in [begin, n) with s[j] not below `threshold` (s[j] >= threshold, or either is
-  // NaN); n if there is none. Top-k selection skips with it the scores that cannot enter its heap.
+  // NaN); n if there is none. Top-k selection skips with it the scores below its k-th best.
   int64_t (*first_not_below)(const float* s, int64_t begin, int64_t n, float threshold);
 };
 
@@ -122,8 +122,9 @@ const AttentionKernels* FamilyKernels(int hd) {
 }
 
 // Top-k of scores s[0 .. n) by (score, position), larger first, so ties keep the later (more
-// recent) position; NaN scores rank above all others. Writes the chosen positions in ascending order into idx (resized to k) and
-// their softmax weights renormalised to sum 1 into w. Requires 0 < k < n.
+// recent) position; NaN scores rank above all others (ScoreOrderKey, engine/score_order.h). Writes
+// the chosen positions in ascending order into idx (resized to k) and their softmax weights
+// renormalised to sum 1 into w. Requires 0 < k < n.
 void SelectTopK(const float* s, int64_t n, int k, const AttentionKernels& kernels,
                 std::vector<int32_t>* idx, std::vector<float>* w);
 

@@ -160,12 +160,12 @@ Status ParsePostProcessor(const std::string& src, const Value& n, Tokenizer::Spe
 
 // Ids index a dense table, so an id far beyond the tokens a file defines would allocate a table
 // of mostly holes (the fuzzer's 200-byte tokenizer.json with the id 640004191 asked for 20 GB).
-// An id must stay below twice the number of tokens defined, plus 1024.
-Status CheckIdInRange(const std::string& src, std::string_view what, int64_t id, size_t tokens) {
-  const int64_t limit = 2 * static_cast<int64_t>(tokens) + 1024;
-  if (id < limit) return Status::Ok();
+// An id must stay below IdLimit(tokens defined).
+int64_t IdLimit(size_t tokens) { return 2 * static_cast<int64_t>(tokens) + 1024; }
+
+Status IdTooLarge(const std::string& src, std::string_view what, int64_t id, size_t tokens) {
   return InvalidArgumentError(src, ": ", what, ": id ", id, " is too large for ", tokens,
-                              " tokens (ids must stay below ", limit, ")");
+                              " tokens (ids must stay below ", IdLimit(tokens), ")");
 }
 
 Status ParseVocab(const std::string& src, const Value& model, Tokenizer::Spec* spec,
@@ -178,8 +178,10 @@ Status ParseVocab(const std::string& src, const Value& model, Tokenizer::Spec* s
     if (!m.value.IsInt() || m.value.GetInt() < 0 || m.value.GetInt() >= (1 << 30)) {
       return InvalidArgumentError(src, ": model.vocab['", Str(m.name), "']: expected an id");
     }
-    SIGMA_RETURN_IF_ERROR(CheckIdInRange(src, StrCat("model.vocab['", Str(m.name), "']"),
-                                         m.value.GetInt(), vocab->MemberCount()));
+    if (m.value.GetInt() >= IdLimit(vocab->MemberCount())) {
+      return IdTooLarge(src, StrCat("model.vocab['", Str(m.name), "']"), m.value.GetInt(),
+                        vocab->MemberCount());
+    }
     ids->emplace(Str(m.name), m.value.GetInt());
     max_id = std::max<int64_t>(max_id, m.value.GetInt());
   }
@@ -246,8 +248,9 @@ Status ParseAddedTokens(const std::string& src, const Value& root, Tokenizer::Sp
       return InvalidArgumentError(src, ": added_tokens entry ", JsonToString(a));
     }
     const int32_t i = id->GetInt();
-    SIGMA_RETURN_IF_ERROR(CheckIdInRange(src, StrCat("added_tokens '", content, "'"), i,
-                                         ids->size() + added->Size()));
+    if (i >= IdLimit(ids->size() + added->Size())) {
+      return IdTooLarge(src, StrCat("added_tokens '", content, "'"), i, ids->size() + added->Size());
+    }
     if (static_cast<size_t>(i) >= spec->vocab.size()) spec->vocab.resize(i + 1);
     spec->vocab[i] = content;
     ids->emplace(content, i);
