@@ -86,6 +86,12 @@ void ChunkPartial(const AttentionKernels& kern, const AttentionShape& s, const f
   // its rows; all of them at once before it was 2-9% slower. SmolLM2's attention at 4K: 4.6-5.0
   // -> 4.3-4.6 ms a step; Sigma's at 16K unchanged, 2.00-2.07 / 1.95-2.10 ms (A/B, 2-core Zen 3).
   // A whole group's V (Sigma's 4 heads) is more than a score pass brings in beside its K rows.
+  // Where a Sigma 16K task's time goes (rdtsc per phase, 2 threads, 512-row chunks): score pass
+  // 13.5 us (8 in cache), softmax 2.1, V pass 20.3 (7 in cache). Prefetching 2, 3 or 4 of the
+  // group's V heads over the score pass moved time from the V pass to the score pass one for one
+  // (4.2-5.3 ms of thread time a step in every variant), and prefetching the second V head during
+  // the softmax, which reads no memory, gained under 1% (paired A/B, within the noise): each
+  // thread streams at about the same rate whatever it computes meanwhile.
   const internal::NextReads first_v{CacheRow(kv.v, kv, kh * g / gv, begin, hd),
                                     n * RowBytes(kv, hd)};
   kern.scores(q_group, g, hd, s.scale, CacheRow(kv.k, kv, kh, begin, hd), kv.dtype, n, scores,
