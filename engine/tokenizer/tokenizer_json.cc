@@ -30,7 +30,9 @@ std::string StrField(const Value& obj, const char* key) {
   return it != obj.MemberEnd() && it->value.IsString() ? Str(it->value) : std::string();
 }
 
+// The bool member `key` of `obj`, or `fallback` when absent, not a bool, or `obj` not an object.
 bool BoolField(const Value& obj, const char* key, bool fallback) {
+  if (!obj.IsObject()) return fallback;
   auto it = obj.FindMember(key);
   return it != obj.MemberEnd() && it->value.IsBool() ? it->value.GetBool() : fallback;
 }
@@ -217,6 +219,9 @@ Status ParseModel(const std::string& src, const Value& root, Tokenizer::Spec* sp
                   std::unordered_map<std::string, int32_t>* ids) {
   const Value* model = Member(root, "model");
   if (model == nullptr) return InvalidArgumentError(src, ": no 'model'");
+  if (!model->IsObject()) {
+    return InvalidArgumentError(src, ": 'model' is ", JsonTypeName(*model), ", not an object");
+  }
   const std::string type = StrField(*model, "type");
   if (!type.empty() && type != "BPE")
     return UnimplementedError(src, ": model type '", type, "' (BPE only)");

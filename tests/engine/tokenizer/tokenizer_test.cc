@@ -239,6 +239,19 @@ TEST(TokenizerJsonTest, IdsFarBeyondTheTokensDefinedAreRejected) {
   EXPECT_TRUE(after.ok()) << after.status().ToString();
 }
 
+// Found by input_files_fuzz: a 'model' that is not an object was searched for members (SEGV).
+TEST(TokenizerJsonTest, ModelThatIsNotAnObjectIsAnError) {
+  for (const char* model : {"5.2", "\"BPE\"", "[1, 2]", "true"}) {
+    auto tok = Tokenizer::FromTokenizerJsonText(
+        std::string(R"({"model": )") + model + R"(, "so": {"a": 4}})", "t.json");
+    ASSERT_FALSE(tok.ok()) << model;
+    EXPECT_NE(tok.status().message().find("t.json: 'model' is "), std::string::npos)
+        << tok.status().message();
+    EXPECT_NE(tok.status().message().find("not an object"), std::string::npos)
+        << tok.status().message();
+  }
+}
+
 TEST(TokenizerJsonTest, UnsupportedComponentsAreNamed) {
   auto tok = Tokenizer::FromTokenizerJsonText(
       R"({"model": {"type": "WordPiece", "vocab": {}}, "decoder": {"type": "ByteLevel"}})",
