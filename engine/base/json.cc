@@ -1,6 +1,7 @@
 #include "engine/base/json.h"
 
 #include <cmath>
+#include <vector>
 
 #include <rapidjson/error/en.h>
 #include <rapidjson/stringbuffer.h>
@@ -32,10 +33,66 @@ std::string_view JsonTypeName(const rapidjson::Value& value) {
   return "a number";
 }
 
+// Walks the value with an explicit stack: RapidJSON's Accept() recurses once per nesting level,
+// and the iterative parser accepts any depth, so a hostile file (a tokenizer.json whose unknown
+// normalizer held a million nested arrays) overflowed the stack when an error message quoted it.
+// Same output as Accept() with a Writer.
 std::string JsonToString(const rapidjson::Value& value) {
   rapidjson::StringBuffer buffer;
   rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-  value.Accept(writer);
+  struct Open {
+    const rapidjson::Value* container;
+    rapidjson::SizeType next = 0;
+  };
+  std::vector<Open> open;
+  // Writes a scalar, or starts a container and leaves it open.
+  const auto start = [&](const rapidjson::Value& v) {
+    if (v.IsObject()) {
+      writer.StartObject();
+      open.push_back({&v});
+    } else if (v.IsArray()) {
+      writer.StartArray();
+      open.push_back({&v});
+    } else if (v.IsString()) {
+      writer.String(v.GetString(), v.GetStringLength());
+    } else if (v.IsNull()) {
+      writer.Null();
+    } else if (v.IsBool()) {
+      writer.Bool(v.GetBool());
+    } else if (v.IsDouble()) {  // Accept()'s order for numbers
+      writer.Double(v.GetDouble());
+    } else if (v.IsInt()) {
+      writer.Int(v.GetInt());
+    } else if (v.IsUint()) {
+      writer.Uint(v.GetUint());
+    } else if (v.IsInt64()) {
+      writer.Int64(v.GetInt64());
+    } else {
+      writer.Uint64(v.GetUint64());
+    }
+  };
+  start(value);
+  while (!open.empty()) {
+    const rapidjson::Value& c = *open.back().container;
+    const rapidjson::SizeType i = open.back().next++;
+    if (c.IsObject()) {
+      if (i == c.MemberCount()) {
+        writer.EndObject(c.MemberCount());
+        open.pop_back();
+        continue;
+      }
+      const auto& member = *(c.MemberBegin() + i);
+      writer.Key(member.name.GetString(), member.name.GetStringLength());
+      start(member.value);
+    } else {
+      if (i == c.Size()) {
+        writer.EndArray(c.Size());
+        open.pop_back();
+        continue;
+      }
+      start(c[i]);
+    }
+  }
   return std::string(buffer.GetString(), buffer.GetSize());
 }
 

@@ -43,20 +43,31 @@ const Value* Member(const Value& obj, const char* key) {
   return it == obj.MemberEnd() || it->value.IsNull() ? nullptr : &it->value;
 }
 
+// Sequence components nest (real files: one or two levels); deeper is an error, not a recursion as
+// deep as the file is long.
+constexpr int kMaxSequenceDepth = 16;
+
+Status TooDeep(const std::string& src, std::string_view component) {
+  return InvalidArgumentError(src, ": ", component, " Sequence nested deeper than ",
+                              kMaxSequenceDepth, " levels");
+}
+
 // What the components say about the tokenizer, before the vocabulary is read.
 struct Parsed {
   bool byte_level = false;
   bool spm = false;
 };
 
-Status ParseNormalizer(const std::string& src, const Value& n, Tokenizer::Spec* spec, Parsed* p) {
+Status ParseNormalizer(const std::string& src, const Value& n, Tokenizer::Spec* spec, Parsed* p,
+                       int depth = 0) {
   const std::string type = StrField(n, "type");
   if (type == "Sequence") {
+    if (depth == kMaxSequenceDepth) return TooDeep(src, "normalizer");
     const Value* list = Member(n, "normalizers");
     if (list == nullptr || !list->IsArray())
       return InvalidArgumentError(src, ": normalizer Sequence");
     for (const Value& item : list->GetArray())
-      SIGMA_RETURN_IF_ERROR(ParseNormalizer(src, item, spec, p));
+      SIGMA_RETURN_IF_ERROR(ParseNormalizer(src, item, spec, p, depth + 1));
     return Status::Ok();
   }
   if (type == "NFC") return Status::Ok();  // see tokenizer.h
@@ -91,14 +102,16 @@ Status ParseSplit(const std::string& src, const Value& n, Tokenizer::Spec* spec)
   return Status::Ok();
 }
 
-Status ParsePreTokenizer(const std::string& src, const Value& n, Tokenizer::Spec* spec, Parsed* p) {
+Status ParsePreTokenizer(const std::string& src, const Value& n, Tokenizer::Spec* spec, Parsed* p,
+                         int depth = 0) {
   const std::string type = StrField(n, "type");
   if (type == "Sequence") {
+    if (depth == kMaxSequenceDepth) return TooDeep(src, "pre_tokenizer");
     const Value* list = Member(n, "pretokenizers");
     if (list == nullptr || !list->IsArray())
       return InvalidArgumentError(src, ": pre_tokenizer Sequence");
     for (const Value& item : list->GetArray())
-      SIGMA_RETURN_IF_ERROR(ParsePreTokenizer(src, item, spec, p));
+      SIGMA_RETURN_IF_ERROR(ParsePreTokenizer(src, item, spec, p, depth + 1));
     return Status::Ok();
   }
   if (type == "ByteLevel") {
@@ -127,15 +140,16 @@ Status ParsePreTokenizer(const std::string& src, const Value& n, Tokenizer::Spec
 }
 
 Status ParsePostProcessor(const std::string& src, const Value& n, Tokenizer::Spec* spec,
-                          const std::unordered_map<std::string, int32_t>& ids) {
+                          const std::unordered_map<std::string, int32_t>& ids, int depth = 0) {
   const std::string type = StrField(n, "type");
   if (type == "ByteLevel") return Status::Ok();
   if (type == "Sequence") {
+    if (depth == kMaxSequenceDepth) return TooDeep(src, "post_processor");
     const Value* list = Member(n, "processors");
     if (list == nullptr || !list->IsArray())
       return InvalidArgumentError(src, ": post_processor Sequence");
     for (const Value& item : list->GetArray())
-      SIGMA_RETURN_IF_ERROR(ParsePostProcessor(src, item, spec, ids));
+      SIGMA_RETURN_IF_ERROR(ParsePostProcessor(src, item, spec, ids, depth + 1));
     return Status::Ok();
   }
   if (type != "TemplateProcessing") return UnimplementedError(src, ": post_processor '", type, "'");

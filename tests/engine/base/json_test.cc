@@ -1,6 +1,8 @@
 #include "engine/base/json.h"
 
 #include <gtest/gtest.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include <cmath>
 #include <string>
@@ -89,6 +91,34 @@ TEST(JsonTest, DeepNestingDoesNotOverflowTheStack) {
   auto doc = ParseJson(deep, "deep.json");
   ASSERT_TRUE(doc.ok()) << doc.status().ToString();
   EXPECT_TRUE((**doc).IsArray());
+}
+
+// JsonToString writes what RapidJSON's own Accept() writes, without recursing.
+TEST(JsonTest, JsonToStringMatchesRapidJsonsWriter) {
+  const char* text = R"({"a": [1, -2, 3.5, 1e300, -0.0, 4294967295, 9223372036854775807,
+      18446744073709551615, -9223372036854775808], "b": {"c": {}, "d": [], "e": [[], [{}]]},
+      "s": "quote \" backslash \\ tab \t nul \u0000 \u00e9 \ud83d\ude00",
+      "t": true, "f": false, "n": null, "": ""})";
+  auto doc = ParseJson(text, "t.json");
+  ASSERT_TRUE(doc.ok()) << doc.status().ToString();
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  (**doc).Accept(writer);
+  EXPECT_EQ(JsonToString(**doc), std::string(buffer.GetString(), buffer.GetSize()));
+  for (const char* scalar : {"7", "-1.25", "\"x\"", "null", "[]", "{}"}) {
+    auto one = ParseJson(scalar, "s.json");
+    ASSERT_TRUE(one.ok()) << scalar;
+    EXPECT_EQ(JsonToString(**one), scalar);
+  }
+}
+
+// Found with a tokenizer.json whose unknown normalizer held a million nested arrays: quoting it in
+// the error message overflowed the stack.
+TEST(JsonTest, JsonToStringOfDeepNestingDoesNotOverflowTheStack) {
+  const std::string deep = "{\"x\":" + std::string(1000000, '[') + std::string(1000000, ']') + "}";
+  auto doc = ParseJson(deep, "deep.json");
+  ASSERT_TRUE(doc.ok()) << doc.status().ToString();
+  EXPECT_EQ(JsonToString(**doc), deep);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "engine/base/status.h"
 #include "engine/gguf/gguf_writer.h"
 
 namespace sigma {
@@ -250,6 +251,41 @@ TEST(TokenizerJsonTest, ModelThatIsNotAnObjectIsAnError) {
     EXPECT_NE(tok.status().message().find("not an object"), std::string::npos)
         << tok.status().message();
   }
+}
+
+// Sequence components nest: a hostile file nesting them 200,000 deep must not recurse that deep,
+// nor may quoting a deeply nested unknown component in an error message.
+TEST(TokenizerJsonTest, DeepNestingIsAnErrorNotAStackOverflow) {
+  const struct {
+    const char* key;
+    const char* list;
+    const char* leaf;
+  } kinds[] = {{"normalizer", "normalizers", R"({"type": "NFC"})"},
+               {"pre_tokenizer", "pretokenizers", R"({"type": "ByteLevel"})"},
+               {"post_processor", "processors", R"({"type": "ByteLevel"})"}};
+  for (const auto& kind : kinds) {
+    const auto nested = [&](int depth) {
+      std::string s;
+      for (int i = 0; i < depth; ++i) s += StrCat(R"({"type": "Sequence", ")", kind.list, R"(": [)");
+      s += kind.leaf;
+      for (int i = 0; i < depth; ++i) s += "]}";
+      return StrCat(R"({")", kind.key, R"(": )", s, R"(, "decoder": {"type": "ByteLevel"},)",
+                    R"( "model": {"type": "BPE", "vocab": {"a": 0}}})");
+    };
+    auto shallow = Tokenizer::FromTokenizerJsonText(nested(16), "t.json");
+    EXPECT_TRUE(shallow.ok()) << kind.key << ": " << shallow.status().ToString();
+    auto deep = Tokenizer::FromTokenizerJsonText(nested(200000), "t.json");
+    ASSERT_FALSE(deep.ok()) << kind.key;
+    EXPECT_NE(deep.status().message().find(StrCat(kind.key, " Sequence nested deeper than 16")),
+              std::string::npos)
+        << deep.status().message().substr(0, 200);
+  }
+  const std::string arrays = std::string(1000000, '[') + std::string(1000000, ']');
+  auto quoted = Tokenizer::FromTokenizerJsonText(
+      R"({"normalizer": {"type": "Lowercase", "x": )" + arrays +
+          R"(}, "model": {"type": "BPE", "vocab": {"a": 0}}})",
+      "t.json");
+  EXPECT_EQ(quoted.status().code(), StatusCode::kUnimplemented);
 }
 
 TEST(TokenizerJsonTest, UnsupportedComponentsAreNamed) {
