@@ -38,7 +38,7 @@ StatusOr<std::unique_ptr<rapidjson::Document>> ParseJson(std::string_view text,
 // "string", "integer", "array", ... for messages.
 std::string_view JsonTypeName(const rapidjson::Value& value);
 
-// Serialises a value compactly.
+// Serialises a value compactly, as RapidJSON's Writer does, at any nesting depth (no recursion).
 std::string JsonToString(const rapidjson::Value& value);
 
 // Appends `text` to `out` as a JSON string literal (quotes included). Invalid UTF-8 bytes are kept
