@@ -1,20 +1,8 @@
 #include "engine/kv_cache.h"
 
-#include <sys/mman.h>
-
 #include <cstring>
 
 namespace sigma {
-namespace {
-
-uint8_t* MapZeroed(size_t bytes) {
-  if (bytes == 0) return nullptr;
-  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                   -1, 0);
-  return p == MAP_FAILED ? nullptr : static_cast<uint8_t*>(p);
-}
-
-}  // namespace
 
 StatusOr<KvCache> KvCache::Create(const KvCacheShape& shape) {
   if (shape.dtype != DType::kF32 && shape.dtype != DType::kF16 && shape.dtype != DType::kBF16) {
@@ -28,40 +16,19 @@ StatusOr<KvCache> KvCache::Create(const KvCacheShape& shape) {
   cache.shape_ = shape;
   const size_t rows = static_cast<size_t>(shape.num_layers * shape.num_seqs * shape.capacity);
   const size_t row = static_cast<size_t>(shape.head_dim) * cache.ElementBytes();
-  cache.k_bytes_ = rows * static_cast<size_t>(shape.n_k_heads) * row;
-  cache.v_bytes_ = rows * static_cast<size_t>(shape.n_v_heads) * row;
-  cache.k_ = MapZeroed(cache.k_bytes_);
-  cache.v_ = MapZeroed(cache.v_bytes_);
-  if (cache.k_ == nullptr || cache.v_ == nullptr) {
-    return ResourceExhaustedError("KV cache: cannot reserve ", (cache.k_bytes_ + cache.v_bytes_) >> 20,
-                                  " MiB (", shape.num_seqs, " sequences x ", shape.capacity,
+  const size_t k_bytes = rows * static_cast<size_t>(shape.n_k_heads) * row;
+  const size_t v_bytes = rows * static_cast<size_t>(shape.n_v_heads) * row;
+  cache.huge_pages_ = k_bytes + v_bytes <= PhysicalMemoryBytes() / 4;
+  StatusOr<LargeBuffer> k = LargeBuffer::Allocate(k_bytes, cache.huge_pages_);
+  StatusOr<LargeBuffer> v = LargeBuffer::Allocate(v_bytes, cache.huge_pages_);
+  if (!k.ok() || !v.ok()) {
+    return ResourceExhaustedError("KV cache: cannot reserve ", (k_bytes + v_bytes) >> 20, " MiB (",
+                                  shape.num_seqs, " sequences x ", shape.capacity,
                                   " positions); lower --max-context or the batch size");
   }
+  cache.k_ = std::move(k).value();
+  cache.v_ = std::move(v).value();
   return cache;
-}
-
-KvCache::KvCache(KvCache&& other) noexcept { *this = std::move(other); }
-
-KvCache& KvCache::operator=(KvCache&& other) noexcept {
-  if (this != &other) {
-    Release();
-    shape_ = other.shape_;
-    k_ = other.k_;
-    v_ = other.v_;
-    k_bytes_ = other.k_bytes_;
-    v_bytes_ = other.v_bytes_;
-    other.k_ = other.v_ = nullptr;
-    other.k_bytes_ = other.v_bytes_ = 0;
-  }
-  return *this;
-}
-
-KvCache::~KvCache() { Release(); }
-
-void KvCache::Release() {
-  if (k_ != nullptr) ::munmap(k_, k_bytes_);
-  if (v_ != nullptr) ::munmap(v_, v_bytes_);
-  k_ = v_ = nullptr;
 }
 
 size_t KvCache::ElementBytes() const { return shape_.dtype == DType::kF32 ? 4 : 2; }
@@ -82,20 +49,20 @@ KvLayerView KvCache::View(int64_t layer, int64_t seq) const {
   SIGMA_DCHECK(layer < shape_.num_layers && seq < shape_.num_seqs);
   KvLayerView view;
   view.dtype = shape_.dtype;
-  view.k = k_ + KOffset(layer, seq, 0, 0);
-  view.v = v_ + VOffset(layer, seq, 0, 0);
+  view.k = k_.data() + KOffset(layer, seq, 0, 0);
+  view.v = v_.data() + VOffset(layer, seq, 0, 0);
   view.capacity = shape_.capacity;
   return view;
 }
 
 void* KvCache::KRow(int64_t layer, int64_t seq, int64_t head, int64_t pos) {
   SIGMA_DCHECK(pos < shape_.capacity);
-  return k_ + KOffset(layer, seq, head, pos);
+  return k_.data() + KOffset(layer, seq, head, pos);
 }
 
 void* KvCache::VRow(int64_t layer, int64_t seq, int64_t head, int64_t pos) {
   SIGMA_DCHECK(pos < shape_.capacity);
-  return v_ + VOffset(layer, seq, head, pos);
+  return v_.data() + VOffset(layer, seq, head, pos);
 }
 
 void KvCache::CopyPrefix(int64_t from_seq, int64_t to_seq, int64_t length) {

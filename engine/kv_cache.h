@@ -3,7 +3,10 @@
 // K and V live in separate buffers with their own head counts (DiffQKV: n_k != n_v), one row per
 // token per head, laid out [layer][seq][head][pos][head_dim], so that a selective-V gather reads
 // whole contiguous rows and one K head's positions are contiguous for the decode scan.
-// Memory is reserved with an anonymous mapping, so untouched capacity costs no RAM.
+// Memory is reserved with an anonymous mapping, so untouched capacity costs no RAM. A cache whose
+// whole reservation is at most a quarter of the machine's memory is put on transparent huge pages
+// (LargeBuffer: 8% off a SmolLM2 decode step at 4K positions), which commits it in 2 MiB pieces;
+// a larger one stays on 4 KiB pages, so a long --max-context costs only what the sequences use.
 // Ownership: owns its buffers. Thread safety: thread-compatible; distinct rows may be written from
 // different threads.
 #ifndef SIGMA_ENGINE_KV_CACHE_H_
@@ -13,6 +16,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "engine/base/large_buffer.h"
 #include "engine/base/status.h"
 #include "engine/cpu/attention.h"
 #include "engine/dtype.h"
@@ -34,11 +38,6 @@ class KvCache {
   static StatusOr<KvCache> Create(const KvCacheShape& shape);
 
   KvCache() = default;
-  KvCache(KvCache&& other) noexcept;
-  KvCache& operator=(KvCache&& other) noexcept;
-  KvCache(const KvCache&) = delete;
-  KvCache& operator=(const KvCache&) = delete;
-  ~KvCache();
 
   const KvCacheShape& shape() const { return shape_; }
   KvLayerView View(int64_t layer, int64_t seq) const;
@@ -52,19 +51,19 @@ class KvCache {
 
   // Bytes one token occupies across all layers (K + V).
   size_t BytesPerToken() const;
-  size_t TotalBytes() const { return k_bytes_ + v_bytes_; }
+  size_t TotalBytes() const { return k_.size() + v_.size(); }
+  // Whether the buffers were asked for huge pages (the kernel may still use 4 KiB pages).
+  bool huge_pages() const { return huge_pages_; }
 
  private:
   size_t ElementBytes() const;
   size_t KOffset(int64_t layer, int64_t seq, int64_t head, int64_t pos) const;
   size_t VOffset(int64_t layer, int64_t seq, int64_t head, int64_t pos) const;
-  void Release();
 
   KvCacheShape shape_;
-  uint8_t* k_ = nullptr;  // [layer][seq][n_k_heads][capacity][head_dim]
-  uint8_t* v_ = nullptr;  // [layer][seq][n_v_heads][capacity][head_dim]
-  size_t k_bytes_ = 0;
-  size_t v_bytes_ = 0;
+  LargeBuffer k_;  // [layer][seq][n_k_heads][capacity][head_dim]
+  LargeBuffer v_;  // [layer][seq][n_v_heads][capacity][head_dim]
+  bool huge_pages_ = false;
 };
 
 }  // namespace sigma

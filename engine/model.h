@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/base/large_buffer.h"
 #include "engine/base/status.h"
 #include "engine/cpu/thread_pool.h"
 #include "engine/forward_model.h"
@@ -96,12 +97,12 @@ class Model final : public ForwardModel {
   void RunLayer(int64_t layer, std::span<const TokenRow> rows, std::span<const int64_t> positions);
   void Attention(int64_t layer, std::span<const TokenRow> rows, std::span<const int64_t> positions);
   void EnsureScratch(int64_t rows);
-  void PackTiles();
+  Status PackTiles();
 
   ModelWeights weights_;
   // Tile copies of the quantized matrices the CPU GEMV reads that way (PackTiles), which the
-  // views in weights_ point to.
-  std::vector<std::vector<uint8_t>> tiles_;
+  // views in weights_ point into.
+  LargeBuffer tiles_;
   EngineOptions options_;
   KvCache kv_;
   std::unique_ptr<ThreadPool> pool_;

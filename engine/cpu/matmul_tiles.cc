@@ -14,16 +14,21 @@ bool MatMulTilesSupported(const TensorView& w) {
          w.rows() >= kMatMulTileRows;
 }
 
-std::vector<uint8_t> PackMatMulTiles(const TensorView& w) {
+size_t MatMulTilesBytes(const TensorView& w) {
+  return static_cast<size_t>(w.rows() / kMatMulTileRows * kMatMulTileRows) * w.row_bytes();
+}
+
+void PackMatMulTiles(const TensorView& w, std::span<uint8_t> packed) {
   SIGMA_CHECK(MatMulTilesSupported(w), "PackMatMulTiles: ", w.name, " (", DTypeName(w.dtype),
               ") has no tile layout");
+  SIGMA_CHECK(packed.size() == MatMulTilesBytes(w), "PackMatMulTiles: ", w.name, " needs ",
+              MatMulTilesBytes(w), " bytes, got ", packed.size());
   const int64_t block_bytes = DTypeBlockBytes(w.dtype);
   const int64_t scale_bytes = w.dtype == DType::kQ4_1 ? 4 : 2;  // d, then m for Q4_1
   const int64_t quant_bytes = block_bytes - scale_bytes;
   const int64_t blocks = w.cols() / 32;
   const auto row_bytes = static_cast<int64_t>(w.row_bytes());
   const int64_t tiles = w.rows() / kMatMulTileRows;
-  std::vector<uint8_t> packed(static_cast<size_t>(tiles * kMatMulTileRows * row_bytes));
   const auto* src = static_cast<const uint8_t*>(w.data);
   uint8_t* out = packed.data();
   for (int64_t t = 0; t < tiles; ++t) {
@@ -46,7 +51,6 @@ std::vector<uint8_t> PackMatMulTiles(const TensorView& w) {
     }
   }
   SIGMA_CHECK(out == packed.data() + packed.size(), "PackMatMulTiles: layout size mismatch");
-  return packed;
 }
 
 }  // namespace sigma

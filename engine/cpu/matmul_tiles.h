@@ -16,8 +16,9 @@
 #ifndef SIGMA_ENGINE_CPU_MATMUL_TILES_H_
 #define SIGMA_ENGINE_CPU_MATMUL_TILES_H_
 
+#include <cstddef>
 #include <cstdint>
-#include <vector>
+#include <span>
 
 #include "engine/tensor.h"
 
@@ -29,8 +30,11 @@ inline constexpr int64_t kMatMulTileGroup = 8;  // blocks per scale group
 // Whether w (2-D Q4_0 / Q4_1 / Q8_0, width a multiple of 32, at least 4 rows) has a tile layout.
 bool MatMulTilesSupported(const TensorView& w);
 
-// The tile copy of w's first rows / 4 * 4 rows (w.rows() / 4 * 4 * w.row_bytes() bytes).
-std::vector<uint8_t> PackMatMulTiles(const TensorView& w);
+// Bytes of the tile copy of w's first rows / 4 * 4 rows: w.rows() / 4 * 4 * w.row_bytes().
+size_t MatMulTilesBytes(const TensorView& w);
+
+// Writes the tile copy of w into out (exactly MatMulTilesBytes(w) bytes).
+void PackMatMulTiles(const TensorView& w, std::span<uint8_t> out);
 
 }  // namespace sigma
 

@@ -1,6 +1,8 @@
 // ReadBandwidthProbe: the machine's streaming read bandwidth, measured the way the speed figures
 // need it (sigma-eval bench, tests/bench): every thread of a pool sums contiguous 1 MiB pieces of a
-// buffer far larger than the last-level cache, and a measurement is the best of a few passes.
+// buffer far larger than the last-level cache, and a measurement is the best of a few passes. The
+// buffer is on huge pages where the kernel grants them, as the GEMV tiles and the KV cache are
+// (LargeBuffer), so a kernel is graded against a stream that pays the same page walks.
 //
 // The efficiency targets ("x% of the measured read bandwidth") compare a kernel against this. On
 // a shared host the bandwidth drifts by tens of percent within minutes (2-core VM: 22.7-36 GB/s in
@@ -13,8 +15,8 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 
+#include "engine/base/large_buffer.h"
 #include "engine/cpu/thread_pool.h"
 
 namespace sigma {
@@ -33,10 +35,7 @@ class ReadBandwidthProbe {
   size_t bytes() const { return bytes_; }
 
  private:
-  struct Free {
-    void operator()(uint8_t* p) const;
-  };
-  std::unique_ptr<uint8_t, Free> data_;
+  LargeBuffer data_;
   size_t bytes_ = 0;
 };
 

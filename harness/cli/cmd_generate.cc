@@ -30,7 +30,10 @@ struct GenerateFlags {
 
 std::string IdsJson(const std::vector<int32_t>& ids) {
   std::string out = "[";
-  for (size_t i = 0; i < ids.size(); ++i) out += (i ? "," : "") + std::to_string(ids[i]);
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (i > 0) out += ',';
+    out += std::to_string(ids[i]);
+  }
   return out + "]";
 }
 

@@ -240,7 +240,8 @@ TensorView WeightView(DType dtype, int64_t out, int64_t in, const uint8_t* data,
   w.data = data;
   w.nbytes = bytes;
   if (tiles && MatMulUsesTiles(w)) {
-    tile_storage = PackMatMulTiles(w);
+    tile_storage.resize(MatMulTilesBytes(w));
+    PackMatMulTiles(w, tile_storage);
     w.tiles = tile_storage.data();
   }
   return w;

@@ -366,8 +366,9 @@ TEST_P(MatMulTilesTest, TiledEqualsRowLayout) {
         const std::vector<uint8_t> data = RandomBlocks(t, out * blocks, seed++);
         const TensorView plain = MakeView(t, out, in, data);
         ASSERT_TRUE(MatMulTilesSupported(plain));
-        const std::vector<uint8_t> tiles = PackMatMulTiles(plain);
-        ASSERT_EQ(tiles.size(), static_cast<size_t>(out / 4 * 4) * plain.row_bytes());
+        ASSERT_EQ(MatMulTilesBytes(plain), static_cast<size_t>(out / 4 * 4) * plain.row_bytes());
+        std::vector<uint8_t> tiles(MatMulTilesBytes(plain));
+        PackMatMulTiles(plain, tiles);
         TensorView tiled = plain;
         tiled.tiles = tiles.data();
         for (int64_t batch : {1, 3, 8, 9}) {
@@ -392,8 +393,9 @@ TEST(MatMulTilesLayoutTest, GroupsHoldScalesThenQuantsByBlockAndRow) {
   const int64_t out = 5, blocks = 10;  // one tile (row 4 stays in the row layout); groups of 8, 2
   const std::vector<uint8_t> data = RandomBlocks(DType::kQ4_1, out * blocks, 90);
   const TensorView w = MakeView(DType::kQ4_1, out, 32 * blocks, data);
-  const std::vector<uint8_t> tiles = PackMatMulTiles(w);
-  ASSERT_EQ(tiles.size(), 4u * blocks * 20);
+  ASSERT_EQ(MatMulTilesBytes(w), 4u * blocks * 20);
+  std::vector<uint8_t> tiles(MatMulTilesBytes(w));
+  PackMatMulTiles(w, tiles);
   int64_t group_start = 0;
   for (int64_t g = 0; g < blocks; g += 8) {
     const int64_t n = std::min<int64_t>(8, blocks - g);
