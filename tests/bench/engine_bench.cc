@@ -21,6 +21,7 @@
 #include <memory>
 #include <vector>
 
+#include "engine/base/large_buffer.h"
 #include "engine/cpu/attention.h"
 #include "engine/cpu/matmul.h"
 #include "engine/cpu/matmul_tiles.h"
@@ -39,9 +40,13 @@ ThreadPool& Pool() {
   return pool;
 }
 
+// Memory laid out as the engine has it: KV caches and tile copies on huge pages (LargeBuffer, as
+// KvCache and Model allocate them), weights in the GGUF / safetensors layout on 4 KiB pages (the
+// engine reads those from a file mapping).
 struct Buffer {
-  explicit Buffer(size_t bytes) : size(bytes), data(static_cast<uint8_t*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64))) {}
-  ~Buffer() { std::free(data); }
+  Buffer(size_t bytes, bool huge_pages)
+      : storage(LargeBuffer::Allocate(bytes, huge_pages).value()), size(bytes), data(storage.data()) {}
+  LargeBuffer storage;
   size_t size;
   uint8_t* data;
 };
@@ -98,7 +103,7 @@ struct LayerCaches {
   LayerCaches(int n_k, int n_v, int64_t ctx)
       : k_bytes(static_cast<size_t>(n_k) * ctx * 64 * 2),
         v_bytes(static_cast<size_t>(n_v) * ctx * 64 * 2),
-        buf((k_bytes + v_bytes) * kLayers) {
+        buf((k_bytes + v_bytes) * kLayers, /*huge_pages=*/true) {
     FillBf16(buf.data, buf.size, 42);
   }
   KvLayerView Layer(int l, int64_t ctx) const {
@@ -230,21 +235,27 @@ void FillWeights(Buffer& buf, DType dtype, uint64_t seed) {
   }
 }
 
-// A weight view of `bytes` at `data`; with `tiles` (and where this CPU's GEMV reads them) its
-// tile copy is packed into `tile_storage` as Model does at load.
-TensorView WeightView(DType dtype, int64_t out, int64_t in, const uint8_t* data, size_t bytes,
-                      bool tiles, std::vector<uint8_t>& tile_storage) {
+// A weight view of `bytes` at `data`.
+TensorView WeightView(DType dtype, int64_t out, int64_t in, const uint8_t* data, size_t bytes) {
   TensorView w;
   w.dtype = dtype;
   w.shape = {out, in};
   w.data = data;
   w.nbytes = bytes;
-  if (tiles && MatMulUsesTiles(w)) {
-    tile_storage.resize(MatMulTilesBytes(w));
-    PackMatMulTiles(w, tile_storage);
-    w.tiles = tile_storage.data();
-  }
   return w;
+}
+
+// Where this CPU's GEMV reads them, the tile copies of `views` packed one after another into one
+// huge-page buffer, as Model does at load; the views point to them. Returns the buffer.
+LargeBuffer PackTiles(std::vector<TensorView>& views) {
+  if (views.empty() || !MatMulUsesTiles(views[0])) return {};
+  const size_t each = (MatMulTilesBytes(views[0]) + 63) / 64 * 64;
+  LargeBuffer tiles = LargeBuffer::Allocate(each * views.size(), /*huge_pages=*/true).value();
+  for (size_t i = 0; i < views.size(); ++i) {
+    PackMatMulTiles(views[i], {tiles.data() + each * i, MatMulTilesBytes(views[i])});
+    views[i].tiles = tiles.data() + each * i;
+  }
+  return tiles;
 }
 
 // Args: out, in, dtype (WeightDType), batch, tiles (1: with the tile copy Model makes for Q4_0 /
@@ -255,14 +266,13 @@ void BM_MatMul(benchmark::State& state) {
   const size_t bytes = WeightBytes(dtype, out, in);
   // Enough copies that one pass over them exceeds the L3 several times.
   const size_t copies = std::max<size_t>(1, (size_t{256} << 20) / bytes);
-  Buffer buf(bytes * copies);
+  Buffer buf(bytes * copies, /*huge_pages=*/false);
   FillWeights(buf, dtype, 7);
-  std::vector<std::vector<uint8_t>> tiles(copies);
   std::vector<TensorView> views;
   for (size_t c = 0; c < copies; ++c) {
-    views.push_back(WeightView(dtype, out, in, buf.data + bytes * c, bytes, state.range(4) != 0,
-                               tiles[c]));
+    views.push_back(WeightView(dtype, out, in, buf.data + bytes * c, bytes));
   }
+  const LargeBuffer tiles = state.range(4) != 0 ? PackTiles(views) : LargeBuffer();
   std::vector<float> x(batch * in), y(batch * out);
   for (size_t i = 0; i < x.size(); ++i) x[i] = std::cos(0.11f * i);
   ReadBandwidthBracket bandwidth = BandwidthBracket();
@@ -307,12 +317,13 @@ void BM_MatMulInCache(benchmark::State& state) {
   const int64_t out = state.range(0), in = state.range(1);
   const DType dtype = WeightDType(state.range(2));
   const size_t bytes = WeightBytes(dtype, out, in);
-  Buffer buf(bytes);
+  Buffer buf(bytes, /*huge_pages=*/false);
   FillWeights(buf, dtype, 11);
   std::vector<float> x(in), y(out);
   for (size_t i = 0; i < x.size(); ++i) x[i] = std::cos(0.11f * i);
-  std::vector<uint8_t> tiles;
-  const TensorView w = WeightView(dtype, out, in, buf.data, bytes, state.range(3) != 0, tiles);
+  std::vector<TensorView> views = {WeightView(dtype, out, in, buf.data, bytes)};
+  const LargeBuffer tiles = state.range(3) != 0 ? PackTiles(views) : LargeBuffer();
+  const TensorView& w = views[0];
   static ThreadPool one(1);
   const bench::LoopClock clock;
   for (auto _ : state) {
