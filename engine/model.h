@@ -41,6 +41,10 @@ struct EngineOptions {
   int64_t max_context = 4096;        // positions per sequence slot
   int max_sequences = 1;             // KV cache slots
   std::string device = "cpu";  // "cpu" (Model) or "cuda" (cuda::CudaModel); see LoadForwardModel
+  // Copy the weight matrices a decode step streams into huge pages at load when they fit in a
+  // quarter of RAM (Model::PlaceDecodeWeights); false: read them from the file mapping (loads
+  // faster, decodes slower).
+  bool copy_weights = true;
 };
 
 // Where the time of Forward() calls went since the last ResetProfile(), in milliseconds.
@@ -97,12 +101,12 @@ class Model final : public ForwardModel {
   void RunLayer(int64_t layer, std::span<const TokenRow> rows, std::span<const int64_t> positions);
   void Attention(int64_t layer, std::span<const TokenRow> rows, std::span<const int64_t> positions);
   void EnsureScratch(int64_t rows);
-  Status PackTiles();
+  Status PlaceDecodeWeights();
 
   ModelWeights weights_;
-  // Tile copies of the quantized matrices the CPU GEMV reads that way (PackTiles), which the
-  // views in weights_ point into.
-  LargeBuffer tiles_;
+  // The matrices a decode step streams, as tiles or plain copies (PlaceDecodeWeights); the views
+  // in weights_ point into it.
+  LargeBuffer decode_weights_;
   EngineOptions options_;
   KvCache kv_;
   std::unique_ptr<ThreadPool> pool_;

@@ -74,7 +74,10 @@ StatusOr<int64_t> PragmaInt(sqlite3* db, const std::string& path, const char* pr
 
 std::string IdList(const std::vector<int64_t>& ids) {
   std::string out;
-  for (size_t i = 0; i < ids.size(); ++i) out += (i ? "," : "") + std::to_string(ids[i]);
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (i > 0) out += ',';
+    out += std::to_string(ids[i]);
+  }
   return out;
 }
 

@@ -134,4 +134,28 @@ void MappedFile::Reset() {
   size_ = 0;
 }
 
+void MappedFile::ReleasePages(const void* p, size_t bytes) const {
+  const auto begin = reinterpret_cast<uintptr_t>(p);
+  const auto mapped = reinterpret_cast<uintptr_t>(data_);
+  if (data_ == nullptr || begin < mapped || bytes > size_ || begin - mapped > size_ - bytes) return;
+  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const uintptr_t first = (begin + page - 1) / page * page;
+  const uintptr_t end = (begin + bytes) / page * page;
+  // A private read-only file mapping: MADV_DONTNEED only unmaps; the contents stay the file's.
+  if (end > first) (void)::madvise(reinterpret_cast<void*>(first), end - first, MADV_DONTNEED);
+}
+
+void PrefaultForRead(const void* p, size_t bytes) {
+#ifdef MADV_POPULATE_READ
+  if (bytes == 0) return;
+  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const uintptr_t first = reinterpret_cast<uintptr_t>(p) / page * page;
+  const uintptr_t end = reinterpret_cast<uintptr_t>(p) + bytes;
+  (void)::madvise(reinterpret_cast<void*>(first), end - first, MADV_POPULATE_READ);
+#else
+  (void)p;
+  (void)bytes;
+#endif
+}
+
 }  // namespace sigma

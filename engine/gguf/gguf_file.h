@@ -133,6 +133,8 @@ class GgufFile {
   const GgufTensorInfo* FindTensor(std::string_view name) const;
   // The tensor's bytes (checked against the file at Open).
   std::span<const uint8_t> TensorData(const GgufTensorInfo& info) const;
+  // MappedFile::ReleasePages on the file's mapping (nothing for FromBytes).
+  void ReleasePages(const void* p, size_t bytes) const { mapping_.ReleasePages(p, bytes); }
 
  private:
   friend class GgufParser;

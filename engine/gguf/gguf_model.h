@@ -65,6 +65,7 @@ class GgufWeightSource : public WeightSource {
   const std::map<std::string, TensorView>& tensors() const override { return tensors_; }
   std::vector<std::string> files() const override { return {file_->path()}; }
   const GgufFile& file() const { return *file_; }
+  void ReleasePages(const void* p, size_t bytes) const override { file_->ReleasePages(p, bytes); }
 
  private:
   GgufWeightSource() = default;

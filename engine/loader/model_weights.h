@@ -47,6 +47,10 @@ class WeightSource {
   // When the files hold `name` in a type that tensors() cannot show (say I64), that type's name
   // ("I64"), so a caller can say why the tensor is missing; "" otherwise.
   virtual std::string UnsupportedDType(const std::string& name) const { return {}; }
+  // The bytes under [p, p + bytes) have been copied elsewhere and will not be read here again
+  // soon: where they are in a file this source maps, their pages leave the resident set (they stay
+  // in the page cache and map again if read). Does nothing for memory the source does not map.
+  virtual void ReleasePages(const void* p, size_t bytes) const {}
 };
 
 struct ModelWeights {

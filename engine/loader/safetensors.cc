@@ -378,6 +378,10 @@ std::vector<std::string> SafetensorsWeightSource::files() const {
   return out;
 }
 
+void SafetensorsWeightSource::ReleasePages(const void* p, size_t bytes) const {
+  for (const auto& file : files_) file->ReleasePages(p, bytes);
+}
+
 std::string SafetensorsWeightSource::UnsupportedDType(const std::string& name) const {
   auto it = unsupported_.find(name);
   return it == unsupported_.end() ? std::string() : it->second;

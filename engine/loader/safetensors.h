@@ -62,6 +62,8 @@ class SafetensorsFile {
   const std::map<std::string, TensorView>& tensors() const { return views_; }
   // The header entry for `name`, or nullptr.
   const SafetensorsEntry* Find(std::string_view name) const;
+  // MappedFile::ReleasePages on this file's mapping.
+  void ReleasePages(const void* p, size_t bytes) const { file_.ReleasePages(p, bytes); }
 
  private:
   SafetensorsFile() = default;
@@ -88,6 +90,7 @@ class SafetensorsWeightSource : public WeightSource {
   const std::map<std::string, TensorView>& tensors() const override { return tensors_; }
   std::vector<std::string> files() const override;
   std::string UnsupportedDType(const std::string& name) const override;
+  void ReleasePages(const void* p, size_t bytes) const override;
 
  private:
   Status OpenIndex(const std::string& dir, const std::string& index_path);

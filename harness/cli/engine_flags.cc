@@ -16,6 +16,9 @@ void EngineFlags::Register(Flags& flags) {
   flags.String("kv-dtype", &kv_dtype, "KV cache element type: f32, f16, bf16 or auto (cuda: bf16)");
   flags.Int("max-context", &max_context, "KV cache positions per sequence");
   flags.Int("selective-v", &selective_v, "selective V fetching: keep the top-K positions; 0 = off");
+  flags.Bool("mmap-weights", &mmap_weights,
+             "decode reads the weights from the file mapping instead of a huge-page copy made at "
+             "load (loads faster, decodes slower; --device cpu)");
 }
 
 StatusOr<EngineOptions> EngineFlags::ToOptions() const {
@@ -34,6 +37,7 @@ StatusOr<EngineOptions> EngineFlags::ToOptions() const {
   options.max_context = max_context;
   options.selective_v_top_k = static_cast<int>(selective_v);
   options.device = device;
+  options.copy_weights = !mmap_weights;
   return options;
 }
 

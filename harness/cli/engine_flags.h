@@ -25,6 +25,7 @@ struct EngineFlags {
   std::string kv_dtype = "auto";
   int64_t max_context = 4096;
   int64_t selective_v = 0;
+  bool mmap_weights = false;
 
   void Register(Flags& flags);
   // Checks ranges and the device (CheckDeviceAvailable), and fills the engine options.

@@ -57,7 +57,8 @@ TEST_F(EngineCliTest, MakeModelThenGenerateIsDeterministic) {
   EXPECT_TRUE(FileExists(dir_ + "/m/model.safetensors"));
   const std::string gen = "generate --model " + dir_ + "/m --prompt-ids 1,2,3,4 --max-tokens 8 --json";
   auto a = RunSigmaEval(gen);
-  auto b = RunSigmaEval(gen + " --threads 1 --device cpu");
+  // One thread, and the weights read from the file mapping instead of the load-time copy.
+  auto b = RunSigmaEval(gen + " --threads 1 --device cpu --mmap-weights");
   ASSERT_EQ(a.exit_code, 0) << a.err;
   ASSERT_EQ(b.exit_code, 0) << b.err;
   const auto tokens = [](const std::string& json) { return json.substr(0, json.find(']') + 1); };

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include <cmath>
 #include <string>
 #include <vector>
@@ -114,6 +116,33 @@ TEST_P(OracleTest, DecodeAfterPrefillEqualsFullForward) {
     ASSERT_TRUE(model->Forward({&row, 1}, LogitsMode::kLast, &step).ok());
     EXPECT_LT(MaxAbsDiff(step.data(), &full[i * vocab], vocab), 1e-4f) << "position " << i;
   }
+}
+
+// The matrices a decode step streams are copied into huge pages at load (or tiled); with
+// copy_weights off they are read from the file mapping. Either way the same bits come out.
+TEST_P(OracleTest, WeightCopyGivesTheSameLogitsAsTheFileMapping) {
+  const Oracle o = LoadOracle(GetParam());
+  EngineOptions options;
+  options.threads = 2;
+  options.max_context = 64;
+  std::vector<float> logits[2];
+  for (bool copy : {true, false}) {
+    options.copy_weights = copy;
+    auto model = Model::Load(o.dir, options);
+    ASSERT_TRUE(model.ok()) << model.status().ToString();
+    const ModelWeights& w = (*model)->weights();
+    const TensorView& mapped = w.source->tensors().at("model.layers.0.mlp.down_proj.weight");
+    const TensorView& used = w.layers[0].down_proj;
+    if (copy && used.tiles == nullptr) {
+      EXPECT_NE(used.data, mapped.data) << "down_proj was not copied";
+      EXPECT_EQ(0, std::memcmp(used.data, mapped.data, used.rows() * used.row_bytes()));
+    } else {
+      EXPECT_EQ(used.data, mapped.data);
+    }
+    ASSERT_TRUE((*model)->Prefill(0, o.input_ids, LogitsMode::kAll, &logits[copy]).ok());
+  }
+  ASSERT_EQ(logits[0].size(), logits[1].size());
+  EXPECT_EQ(0, std::memcmp(logits[0].data(), logits[1].data(), logits[0].size() * sizeof(float)));
 }
 
 TEST_P(OracleTest, BatchedDecodeOfUnequalSequencesEqualsSingle) {

@@ -95,7 +95,8 @@ std::string TokenizerJsonFromGguf(const GgufFile& f, const std::string& pre_toke
   for (size_t id = 0; id < tokens.size(); ++id) {
     if (id) j += ",";
     AppendJsonString(tokens[id], &j);
-    j += ":" + std::to_string(id);
+    j += ':';
+    j += std::to_string(id);
   }
   j += "},\"merges\":[";
   for (size_t k = 0; k < merges.size(); ++k) {
