@@ -7,6 +7,8 @@
 #include <cstring>
 #include <utility>
 
+#include "engine/base/file.h"
+
 namespace sigma {
 
 StatusOr<LargeBuffer> LargeBuffer::Allocate(size_t bytes, bool huge_pages) {
@@ -54,6 +56,19 @@ void LargeBuffer::Reset() {
   mapping_bytes_ = 0;
   data_ = nullptr;
   size_ = 0;
+}
+
+std::string SelectedSysfsChoice(std::string_view line) {
+  const size_t open = line.find('[');
+  const size_t close = line.find(']', open);
+  if (open == std::string_view::npos || close == std::string_view::npos) return "";
+  return std::string(line.substr(open + 1, close - open - 1));
+}
+
+std::string TransparentHugePagesMode() {
+  StatusOr<std::string> text = ReadFile("/sys/kernel/mm/transparent_hugepage/enabled");
+  const std::string mode = text.ok() ? SelectedSysfsChoice(*text) : "";
+  return mode.empty() ? "unavailable" : mode;
 }
 
 size_t PhysicalMemoryBytes() {

@@ -18,6 +18,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <string_view>
 
 #include "engine/base/status.h"
 
@@ -51,6 +53,13 @@ class LargeBuffer {
 
 // Physical memory of the machine in bytes (0 where it cannot be read).
 size_t PhysicalMemoryBytes();
+
+// The kernel's transparent-huge-page mode, the bracketed word of
+// /sys/kernel/mm/transparent_hugepage/enabled: "always" or "madvise" (LargeBuffer gets huge
+// pages), "never", or "unavailable" (no such file, or no bracketed word).
+std::string TransparentHugePagesMode();
+// The bracketed word of a sysfs choice line ("always [madvise] never" -> "madvise"), or "".
+std::string SelectedSysfsChoice(std::string_view line);
 
 }  // namespace sigma
 

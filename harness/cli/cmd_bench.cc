@@ -14,6 +14,7 @@
 #include <map>
 
 #include "engine/base/file.h"
+#include "engine/base/large_buffer.h"
 #include "engine/cuda/cuda_backend.h"
 #include "engine/gguf/gguf_model.h"
 #include "engine/language_model.h"
@@ -60,6 +61,7 @@ std::string RowConfigJson(const bench::SpeedRow& r, const BenchFlags& f) {
   return StrCat("{\"model\":\"", r.model, "\",\"kv_dtype\":\"", r.kv_dtype,
                 "\",\"selective_v\":", r.selective_v, ",\"threads\":", f.threads,
                 ",\"attention_ms\":", r.attention_ms, ",\"decode_steps\":", f.config.decode_steps,
+                ",\"thp\":\"", TransparentHugePagesMode(), "\"",
                 r.read_gbps > 0 ? StrCat(",\"read_gbps\":", r.read_gbps) : std::string(), "}");
 }
 

@@ -124,6 +124,10 @@ TEST_F(EngineCliTest, CpuBenchStoresEachRowWithTheReadBandwidthAroundIt) {
   EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM speed WHERE phase = 'prefill' AND "
                          "json_extract(config_json, '$.read_gbps') IS NULL"),
             1);
+  // Every row says which transparent-huge-page mode it ran under (it moves decode speed ~10%).
+  EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM speed WHERE json_extract(config_json, '$.thp') IN "
+                         "('always', 'madvise', 'never', 'unavailable')"),
+            3);
   // 0 skips the measurement; a negative size is a usage error naming the flag.
   auto skip = RunSigmaEval("bench --models sigma-tiny --contexts 16 --reps 1 --warmup 0 "
                            "--decode-steps 1 --prompt-tokens 0 --read-bandwidth-mib 0 "

@@ -81,6 +81,19 @@ TEST(LargeBufferTest, HugePagesAreAdvisedOnlyWhenAskedFor) {
   }
 }
 
+TEST(LargeBufferTest, SysfsChoiceIsTheBracketedWord) {
+  EXPECT_EQ(SelectedSysfsChoice("always [madvise] never\n"), "madvise");
+  EXPECT_EQ(SelectedSysfsChoice("[always] madvise never"), "always");
+  EXPECT_EQ(SelectedSysfsChoice("always madvise [never]"), "never");
+  EXPECT_EQ(SelectedSysfsChoice("always madvise never"), "");
+  EXPECT_EQ(SelectedSysfsChoice("always [madvise never"), "");
+  EXPECT_EQ(SelectedSysfsChoice(""), "");
+  const std::string mode = TransparentHugePagesMode();
+  EXPECT_TRUE(mode == "always" || mode == "madvise" || mode == "never" || mode == "unavailable")
+      << mode;
+  EXPECT_EQ(mode == "unavailable", !KernelHasThp());
+}
+
 TEST(LargeBufferTest, PhysicalMemoryIsKnown) { EXPECT_GT(PhysicalMemoryBytes(), size_t{64} << 20); }
 
 }  // namespace
