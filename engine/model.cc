@@ -91,10 +91,10 @@ StatusOr<std::unique_ptr<Model>> Model::FromWeights(ModelWeights weights,
 //   the mapped rows then serve only prefill's batched kernels;
 // - otherwise as a plain copy the view then reads instead of the file mapping (4 KiB pages), when
 //   all such copies together are at most a quarter of the machine's memory. Sigma-1.5B with bf16
-//   weights (3.2 GB): decode steps at 1K positions took 0.93x the time from the copy (in-process
-//   A/B, 24 paired rounds); the copy adds ~3 s to loading it (mostly the kernel zeroing the new
-//   pages). The file's pages of a copied matrix leave the resident set (WeightSource::
-//   ReleasePages); they stay in the page cache.
+//   weights (3.6 GB of matrices): decode steps at 1K positions took 0.93x the time from the copy
+//   (in-process A/B, 24 paired rounds); the copy adds ~3 s to loading it (mostly the kernel
+//   zeroing the new pages). The file's pages of a copied matrix leave the resident set
+//   (WeightSource::ReleasePages); they stay in the page cache.
 Status Model::PlaceDecodeWeights() {
   std::vector<TensorView*> matrices;
   for (LayerWeights& l : weights_.layers) {
@@ -115,7 +115,8 @@ Status Model::PlaceDecodeWeights() {
   size_t plain_bytes = 0;
   for (TensorView* t : matrices) {
     const bool tiles = MatMulUsesTiles(*t);
-    const size_t bytes = tiles ? MatMulTilesBytes(*t) : static_cast<size_t>(t->rows()) * t->row_bytes();
+    const size_t bytes =
+        tiles ? MatMulTilesBytes(*t) : static_cast<size_t>(t->rows()) * t->row_bytes();
     placements.push_back({t, tiles, bytes, 0});
     if (!tiles) plain_bytes += bytes;
   }
@@ -144,7 +145,7 @@ Status Model::PlaceDecodeWeights() {
     } else {
       PrefaultForRead(p.view->data, p.bytes);
       std::memcpy(dst, p.view->data, p.bytes);
-      weights_.source->ReleasePages(p.view->data, p.bytes);
+      if (weights_.source != nullptr) weights_.source->ReleasePages(p.view->data, p.bytes);
       p.view->data = dst;
     }
   });

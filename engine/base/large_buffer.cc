@@ -28,7 +28,8 @@ StatusOr<LargeBuffer> LargeBuffer::Allocate(size_t bytes, bool huge_pages) {
   const uintptr_t start = reinterpret_cast<uintptr_t>(p);
   buffer.mapping_ = p;
   buffer.mapping_bytes_ = mapping_bytes;
-  buffer.data_ = reinterpret_cast<uint8_t*>((start + kHugePageBytes - 1) / kHugePageBytes * kHugePageBytes);
+  const uintptr_t aligned = (start + kHugePageBytes - 1) / kHugePageBytes * kHugePageBytes;
+  buffer.data_ = reinterpret_cast<uint8_t*>(aligned);
   buffer.size_ = bytes;
   // Advice: refused (EINVAL without THP in the kernel), the pages are 4 KiB and all else the same.
   if (huge_pages) (void)::madvise(buffer.data_, rounded, MADV_HUGEPAGE);

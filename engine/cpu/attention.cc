@@ -22,9 +22,9 @@ using internal::AttentionKernels;
 // for 2 threads (16.4 us a layer); in 2 x 256 rows, 13.3 us. Chunks stay as long as that allows:
 // the kernels prefetch within a chunk, and shorter ones cost more (4 x 128 rows: 15.1 us; 256-row
 // chunks at 4K: +10%; in whole SmolLM2 decode steps at 512, KV cold and on huge pages, 4 x 144
-// rows: 1.02x the step time, 20 paired rounds). Derived from the context length and the shape alone (not the batch or the
-// thread count) so a sequence's result does not depend on what else is in the batch or on the
-// pool size.
+// rows: 1.02x the step time, 20 paired rounds). Derived from the context length and the shape
+// alone (not the batch or the thread count) so a sequence's result does not depend on what else
+// is in the batch or on the pool size.
 int64_t ChunkRows(int64_t n_ctx, int n_k) {
   constexpr int64_t kRows = 512, kMinRows = 128, kMinTasks = 6;
   int64_t chunks = (n_ctx + kRows - 1) / kRows;

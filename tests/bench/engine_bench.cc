@@ -45,7 +45,9 @@ ThreadPool& Pool() {
 // engine reads those from a file mapping).
 struct Buffer {
   Buffer(size_t bytes, bool huge_pages)
-      : storage(LargeBuffer::Allocate(bytes, huge_pages).value()), size(bytes), data(storage.data()) {}
+      : storage(LargeBuffer::Allocate(bytes, huge_pages).value()),
+        size(bytes),
+        data(storage.data()) {}
   LargeBuffer storage;
   size_t size;
   uint8_t* data;
