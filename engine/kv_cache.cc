@@ -18,7 +18,7 @@ StatusOr<KvCache> KvCache::Create(const KvCacheShape& shape) {
   const size_t row = static_cast<size_t>(shape.head_dim) * cache.ElementBytes();
   const size_t k_bytes = rows * static_cast<size_t>(shape.n_k_heads) * row;
   const size_t v_bytes = rows * static_cast<size_t>(shape.n_v_heads) * row;
-  cache.huge_pages_ = k_bytes + v_bytes <= PhysicalMemoryBytes() / 4;
+  cache.huge_pages_ = k_bytes + v_bytes <= UsableMemoryBytes() / 4;
   StatusOr<LargeBuffer> k = LargeBuffer::Allocate(k_bytes, cache.huge_pages_);
   StatusOr<LargeBuffer> v = LargeBuffer::Allocate(v_bytes, cache.huge_pages_);
   if (!k.ok() || !v.ok()) {

@@ -90,11 +90,11 @@ StatusOr<std::unique_ptr<Model>> Model::FromWeights(ModelWeights weights,
 //   (engine/cpu/matmul_tiles.h; AVX2): as many bytes again, for ~30% fewer instructions per block;
 //   the mapped rows then serve only prefill's batched kernels;
 // - otherwise as a plain copy the view then reads instead of the file mapping (4 KiB pages), when
-//   all such copies together are at most a quarter of the machine's memory. Sigma-1.5B with bf16
-//   weights (3.6 GB of matrices): decode steps at 1K positions took 0.93x the time from the copy
-//   (in-process A/B, 24 paired rounds); the copy adds ~3 s to loading it (mostly the kernel
-//   zeroing the new pages). The file's pages of a copied matrix leave the resident set
-//   (WeightSource::ReleasePages); they stay in the page cache.
+//   all such copies together are at most a quarter of the usable memory (UsableMemoryBytes).
+//   Sigma-1.5B with bf16 weights (3.6 GB of matrices): decode steps at 1K positions took 0.93x
+//   the time from the copy (in-process A/B, 24 paired rounds); the copy adds ~3 s to loading it
+//   (mostly the kernel zeroing the new pages). The file's pages of a copied matrix leave the
+//   resident set (WeightSource::ReleasePages); they stay in the page cache.
 Status Model::PlaceDecodeWeights() {
   std::vector<TensorView*> matrices;
   for (LayerWeights& l : weights_.layers) {
@@ -120,7 +120,7 @@ Status Model::PlaceDecodeWeights() {
     placements.push_back({t, tiles, bytes, 0});
     if (!tiles) plain_bytes += bytes;
   }
-  if (!options_.copy_weights || plain_bytes > PhysicalMemoryBytes() / 4) {
+  if (!options_.copy_weights || plain_bytes > UsableMemoryBytes() / 4) {
     std::erase_if(placements, [](const Placement& p) { return !p.tiles; });
   }
   constexpr size_t kLine = 64;

@@ -42,8 +42,8 @@ struct EngineOptions {
   int max_sequences = 1;             // KV cache slots
   std::string device = "cpu";  // "cpu" (Model) or "cuda" (cuda::CudaModel); see LoadForwardModel
   // Copy the weight matrices a decode step streams into huge pages at load when they fit in a
-  // quarter of RAM (Model::PlaceDecodeWeights); false: read them from the file mapping (loads
-  // faster, decodes slower).
+  // quarter of the usable memory (Model::PlaceDecodeWeights); false: read them from the file
+  // mapping (loads faster, decodes slower).
   bool copy_weights = true;
 };
 

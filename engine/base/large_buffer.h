@@ -51,8 +51,14 @@ class LargeBuffer {
   size_t mapping_bytes_ = 0;
 };
 
-// Physical memory of the machine in bytes (0 where it cannot be read).
-size_t PhysicalMemoryBytes();
+// Memory this process may use, in bytes: the machine's physical memory, or less where a cgroup
+// memory limit says so (v2 memory.max or v1 memory.limit_in_bytes, on any level from this
+// process's cgroup up to the root; a container's limit is seen this way). 0 where the machine's
+// memory cannot be read. The huge-page policies (KV cache, weight copies) take a quarter of it.
+size_t UsableMemoryBytes();
+// The limit a cgroup memory file states, in bytes: 0 for none ("max", or v1's "unlimited" value
+// near 2^63); a malformed file reads as none.
+size_t ParseCgroupMemoryLimit(std::string_view text);
 
 // The kernel's transparent-huge-page mode, the bracketed word of
 // /sys/kernel/mm/transparent_hugepage/enabled: "always" or "madvise" (LargeBuffer gets huge

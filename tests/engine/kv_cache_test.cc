@@ -80,7 +80,7 @@ TEST(KvCacheTest, CopyPrefixCopiesEveryLayerAndHeadUpToTheLength) {
 }
 
 // Huge pages commit a reservation in 2 MiB pieces as the first rows of every head are written, so
-// only a cache of at most a quarter of the machine's memory asks for them.
+// only a cache of at most a quarter of the usable memory asks for them.
 TEST(KvCacheTest, OnlyACacheOfAtMostAQuarterOfMemoryAsksForHugePages) {
   EXPECT_TRUE(KvCache::Create(SmallShape()).value().huge_pages());
   KvCacheShape big = SmallShape();
@@ -89,10 +89,10 @@ TEST(KvCacheTest, OnlyACacheOfAtMostAQuarterOfMemoryAsksForHugePages) {
   big.n_k_heads = big.n_v_heads = 1;
   big.head_dim = 1024;
   big.dtype = DType::kF32;  // 8 KiB a position, K and V
-  big.capacity = static_cast<int64_t>(PhysicalMemoryBytes() / 4 / 8192 + 1);
+  big.capacity = static_cast<int64_t>(UsableMemoryBytes() / 4 / 8192 + 1);
   StatusOr<KvCache> cache = KvCache::Create(big);
   ASSERT_TRUE(cache.ok()) << cache.status().message();  // reserved, not committed
-  EXPECT_GT(cache.value().TotalBytes(), PhysicalMemoryBytes() / 4);
+  EXPECT_GT(cache.value().TotalBytes(), UsableMemoryBytes() / 4);
   EXPECT_FALSE(cache.value().huge_pages());
 }
 

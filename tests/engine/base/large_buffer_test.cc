@@ -1,6 +1,7 @@
 #include "engine/base/large_buffer.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <fstream>
@@ -94,7 +95,23 @@ TEST(LargeBufferTest, SysfsChoiceIsTheBracketedWord) {
   EXPECT_EQ(mode == "unavailable", !KernelHasThp());
 }
 
-TEST(LargeBufferTest, PhysicalMemoryIsKnown) { EXPECT_GT(PhysicalMemoryBytes(), size_t{64} << 20); }
+TEST(LargeBufferTest, CgroupLimitFilesParse) {
+  EXPECT_EQ(ParseCgroupMemoryLimit("max\n"), 0u);
+  EXPECT_EQ(ParseCgroupMemoryLimit("9223372036854771712\n"), 0u);  // v1's "unlimited"
+  EXPECT_EQ(ParseCgroupMemoryLimit("1073741824\n"), size_t{1} << 30);
+  EXPECT_EQ(ParseCgroupMemoryLimit("536870912"), size_t{512} << 20);
+  EXPECT_EQ(ParseCgroupMemoryLimit(""), 0u);
+  EXPECT_EQ(ParseCgroupMemoryLimit("12ab\n"), 0u);
+  EXPECT_EQ(ParseCgroupMemoryLimit("-5\n"), 0u);
+  EXPECT_EQ(ParseCgroupMemoryLimit("99999999999999999999999\n"), 0u);
+}
+
+TEST(LargeBufferTest, UsableMemoryIsKnownAndAtMostTheMachines) {
+  const size_t usable = UsableMemoryBytes();
+  EXPECT_GT(usable, size_t{64} << 20);
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  EXPECT_LE(usable, static_cast<size_t>(pages) * static_cast<size_t>(page));
+}
 
 }  // namespace
 }  // namespace sigma
