@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "engine/base/system_memory.h"
+
 namespace sigma {
 
 StatusOr<KvCache> KvCache::Create(const KvCacheShape& shape) {

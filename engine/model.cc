@@ -7,6 +7,7 @@
 
 #include "engine/base/file.h"
 #include "engine/base/large_buffer.h"
+#include "engine/base/system_memory.h"
 #include "engine/cpu/attention.h"
 #include "engine/cpu/matmul.h"
 #include "engine/cpu/matmul_tiles.h"

@@ -14,7 +14,7 @@
 #include <map>
 
 #include "engine/base/file.h"
-#include "engine/base/large_buffer.h"
+#include "engine/base/system_memory.h"
 #include "engine/cuda/cuda_backend.h"
 #include "engine/gguf/gguf_model.h"
 #include "engine/language_model.h"

@@ -1,7 +1,7 @@
 // sigma-eval device: what compute this build can use.
 #include <cstdio>
 
-#include "engine/base/large_buffer.h"
+#include "engine/base/system_memory.h"
 #include "engine/cpu/matmul.h"
 #include "engine/cpu/thread_pool.h"
 #include "engine/cuda/cuda_backend.h"

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "engine/base/system_memory.h"
+
 namespace sigma {
 namespace {
 
