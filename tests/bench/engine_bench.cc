@@ -40,12 +40,12 @@ ThreadPool& Pool() {
   return pool;
 }
 
-// Memory laid out as the engine has it: KV caches and tile copies on huge pages (LargeBuffer, as
-// KvCache and Model allocate them), weights in the GGUF / safetensors layout on 4 KiB pages (the
-// engine reads those from a file mapping).
+// Memory on huge pages, as the engine has it: KvCache and Model::PlaceDecodeWeights (weights in
+// their file layout, or as tiles) allocate LargeBuffers (--mmap-weights, reading the file mapping
+// on 4 KiB pages, is not what these grade).
 struct Buffer {
-  Buffer(size_t bytes, bool huge_pages)
-      : storage(LargeBuffer::Allocate(bytes, huge_pages).value()),
+  explicit Buffer(size_t bytes)
+      : storage(LargeBuffer::Allocate(bytes, /*huge_pages=*/true).value()),
         size(bytes),
         data(storage.data()) {}
   LargeBuffer storage;
@@ -105,7 +105,7 @@ struct LayerCaches {
   LayerCaches(int n_k, int n_v, int64_t ctx)
       : k_bytes(static_cast<size_t>(n_k) * ctx * 64 * 2),
         v_bytes(static_cast<size_t>(n_v) * ctx * 64 * 2),
-        buf((k_bytes + v_bytes) * kLayers, /*huge_pages=*/true) {
+        buf((k_bytes + v_bytes) * kLayers) {
     FillBf16(buf.data, buf.size, 42);
   }
   KvLayerView Layer(int l, int64_t ctx) const {
@@ -268,7 +268,7 @@ void BM_MatMul(benchmark::State& state) {
   const size_t bytes = WeightBytes(dtype, out, in);
   // Enough copies that one pass over them exceeds the L3 several times.
   const size_t copies = std::max<size_t>(1, (size_t{256} << 20) / bytes);
-  Buffer buf(bytes * copies, /*huge_pages=*/false);
+  Buffer buf(bytes * copies);
   FillWeights(buf, dtype, 7);
   std::vector<TensorView> views;
   for (size_t c = 0; c < copies; ++c) {
@@ -319,7 +319,7 @@ void BM_MatMulInCache(benchmark::State& state) {
   const int64_t out = state.range(0), in = state.range(1);
   const DType dtype = WeightDType(state.range(2));
   const size_t bytes = WeightBytes(dtype, out, in);
-  Buffer buf(bytes, /*huge_pages=*/false);
+  Buffer buf(bytes);
   FillWeights(buf, dtype, 11);
   std::vector<float> x(in), y(out);
   for (size_t i = 0; i < x.size(); ++i) x[i] = std::cos(0.11f * i);
