@@ -20,10 +20,6 @@
 namespace sigma {
 namespace {
 
-std::string OracleDir(const std::string& name) {
-  return std::string(SIGMA_TEST_DATA) + "/oracle/" + name;
-}
-
 // input_ids and greedy_new_tokens of an oracle fixture.
 void ReadOracle(const std::string& dir, std::vector<int32_t>* input, std::vector<int32_t>* greedy) {
   auto text = ReadFile(dir + "/oracle.json");
@@ -59,7 +55,7 @@ class CudaForwardModelTest : public testing::TestWithParam<std::string> {};
 
 TEST_P(CudaForwardModelTest, CopySequenceMatchesFreshPrefillAndCpu) {
   SIGMA_SKIP_WITHOUT_GPU();
-  const std::string dir = OracleDir(GetParam());
+  const std::string dir = gpu_test::OracleDir(GetParam());
   std::vector<int32_t> ids, greedy;
   ReadOracle(dir, &ids, &greedy);
   const size_t k = 9;
@@ -85,7 +81,7 @@ TEST_P(CudaForwardModelTest, CopySequenceMatchesFreshPrefillAndCpu) {
 
 TEST_P(CudaForwardModelTest, GenerateAndLoglikelihoodMatchCpu) {
   SIGMA_SKIP_WITHOUT_GPU();
-  const std::string dir = OracleDir(GetParam());
+  const std::string dir = gpu_test::OracleDir(GetParam());
   std::vector<int32_t> ids, greedy;
   ReadOracle(dir, &ids, &greedy);
   auto gpu = Load(dir, "cuda", 1);

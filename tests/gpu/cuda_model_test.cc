@@ -42,7 +42,7 @@ std::vector<int32_t> Ints(const rapidjson::Value& v) {
 
 Oracle LoadOracle(const std::string& name) {
   Oracle o;
-  o.dir = std::string(SIGMA_TEST_DATA) + "/oracle/" + name;
+  o.dir = gpu_test::OracleDir(name);
   auto text = ReadFile(o.dir + "/oracle.json");
   SIGMA_CHECK(text.ok(), text.status().ToString());
   auto doc = ParseJson(*text, "oracle.json");

@@ -6,7 +6,9 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "engine/cuda/cuda_backend.h"
@@ -21,6 +23,14 @@ namespace sigma::gpu_test {
                       "run tests/gpu/run_device_checks.sh on a GPU machine";              \
     }                                                                                     \
   } while (0)
+
+// The oracle checkpoints' folder: $SIGMA_TEST_DATA where set (binaries built on one machine and
+// run from another checkout, as tests/gpu/run_device_checks.sh does with prebuilt binaries), else
+// the source tree the binary was built from.
+inline std::string OracleDir(const std::string& name) {
+  const char* env = std::getenv("SIGMA_TEST_DATA");
+  return std::string(env != nullptr && *env != '\0' ? env : SIGMA_TEST_DATA) + "/oracle/" + name;
+}
 
 inline std::vector<float> RandomVector(size_t n, uint32_t seed, float scale = 1.0f) {
   std::mt19937 rng(seed);

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Device checks for the CUDA backend, in one call on a GPU machine (about 10 minutes):
+# Device checks for the CUDA backend, in one call on a GPU machine (a few minutes):
 #   tests/gpu/run_device_checks.sh OUT_DIR
 # 1. configures and builds (Release, -DSIGMA_CUDA=ON, arch 90) the gpu tests, cuda_bench and
-#    sigma-eval;
-# 2. runs the gpu-labelled tests (JUnit XML + gtest XML);
+#    sigma-eval -- or, with SIGMA_DEVICE_PREBUILT=DIR, takes them from DIR/bin (libraries the GPU
+#    machine may lack in DIR/lib), as tests/gpu/pack_prebuilt.sh packs them on a build machine:
+#    GPU machines may have nvcc but not the project's Debian dependencies;
+# 2. runs the gpu-labelled tests (gtest XML);
 # 3. the CLI on the device: `sigma-eval generate --device cuda` on each oracle checkpoint must give
 #    the CPU's greedy tokens (cli.txt), and a short `sigma-eval bench --device cuda` sweep
 #    (bench-cuda.txt, bench.db);
@@ -17,11 +19,14 @@ mkdir -p "$OUT_DIR"
 OUT_DIR=$(cd "$OUT_DIR" && pwd)
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${SIGMA_DEVICE_BUILD_DIR:-$ROOT/build-device}
+PREBUILT=${SIGMA_DEVICE_PREBUILT:-}
+BIN_LIBS=${LD_LIBRARY_PATH:-}
 JOBS=$(nproc 2>/dev/null || echo 4)
 LOG="$OUT_DIR/run.log"
 : > "$LOG"
 status_line() { echo "$1" | tee -a "$OUT_DIR/stages.txt"; }
 : > "$OUT_DIR/stages.txt"
+export SIGMA_TEST_DATA="$ROOT/tests/data"
 
 echo "== device" | tee -a "$LOG"
 nvidia-smi -q > "$OUT_DIR/nvidia-smi-q.txt" 2>&1 || echo "nvidia-smi -q failed" | tee -a "$LOG"
@@ -31,9 +36,30 @@ nvcc --version > "$OUT_DIR/nvcc.txt" 2>&1 || true
 
 echo "== build" | tee -a "$LOG"
 build_ok=0
-if timeout 420 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DSIGMA_CUDA=ON \
+if [ -n "$PREBUILT" ]; then
+  PREBUILT=$(cd "$PREBUILT" && pwd)
+  TEST_BIN="$PREBUILT/bin/engine_cuda_test"
+  BENCH_BIN="$PREBUILT/bin/cuda_bench"
+  SIGMA_EVAL="$PREBUILT/bin/sigma-eval"
+  # cuBLAS is the GPU machine's own (too large to carry): the first folder that holds it.
+  cublas=$(find /usr/local /usr/lib /opt -name 'libcublas.so.1[0-9]*' 2>/dev/null | head -1)
+  # Only the project's binaries see the carried libraries (python3 and torch keep their own).
+  BIN_LIBS="$PREBUILT/lib${cublas:+:$(dirname "$cublas")}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  echo "prebuilt binaries from $PREBUILT; cuBLAS: ${cublas:-not found}" | tee -a "$LOG"
+  if LD_LIBRARY_PATH="$BIN_LIBS" ldd "$TEST_BIN" "$BENCH_BIN" "$SIGMA_EVAL" 2>&1 | tee -a "$LOG" |
+       grep -q "not found"; then
+    status_line "build: prebuilt binaries miss libraries (see run.log)"
+    grep "not found" "$LOG" | sort -u
+  else
+    build_ok=1
+    status_line "build: prebuilt (${PREBUILT})"
+  fi
+elif timeout 420 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DSIGMA_CUDA=ON \
      -DSIGMA_CUDA_ARCHITECTURES=90 >> "$LOG" 2>&1 &&
    timeout 420 cmake --build "$BUILD" -j "$JOBS" --target engine_cuda_test cuda_bench sigma-eval >> "$LOG" 2>&1; then
+  TEST_BIN="$BUILD/tests/gpu/engine_cuda_test"
+  BENCH_BIN="$BUILD/tests/bench/cuda_bench"
+  SIGMA_EVAL="$BUILD/harness/sigma-eval"
   build_ok=1
   status_line "build: ok"
 else
@@ -43,24 +69,19 @@ fi
 
 if [ "$build_ok" = 1 ]; then
   echo "== gpu tests" | tee -a "$LOG"
-  (cd "$BUILD" && timeout 240 ctest -L gpu --output-on-failure --output-junit "$OUT_DIR/ctest-gpu.xml" \
-     > "$OUT_DIR/ctest-gpu.txt" 2>&1)
+  timeout 240 env LD_LIBRARY_PATH="$BIN_LIBS" "$TEST_BIN" --gtest_output="xml:$OUT_DIR/gtest-gpu.xml" > "$OUT_DIR/gtest-gpu.txt" 2>&1
   rc=$?
-  tail -15 "$OUT_DIR/ctest-gpu.txt" | tee -a "$LOG"
-  status_line "gpu tests: $([ $rc = 0 ] && echo ok || echo "FAILED rc=$rc (ctest-gpu.txt)")"
-  # The same binary once more for gtest's own XML (per-assertion messages).
-  timeout 240 "$BUILD/tests/gpu/engine_cuda_test" --gtest_output="xml:$OUT_DIR/gtest-gpu.xml" \
-    > "$OUT_DIR/gtest-gpu.txt" 2>&1 || true
+  grep -E "^\[  (FAILED|PASSED|SKIPPED) |tests ran" "$OUT_DIR/gtest-gpu.txt" | tail -25 | tee -a "$LOG"
+  status_line "gpu tests: $([ $rc = 0 ] && echo ok || echo "FAILED rc=$rc (gtest-gpu.txt)")"
 
   echo "== sigma-eval --device cuda" | tee -a "$LOG"
-  SIGMA_EVAL="$BUILD/harness/sigma-eval"
   cli_ok=1
   : > "$OUT_DIR/cli.txt"
   for oracle in llama-gqa-tiny qwen2-tied-tiny sigma-diffqkv-tiny; do
     dir="$ROOT/tests/data/oracle/$oracle"
     ids=$(python3 -c "import json,sys; print(','.join(map(str, json.load(open(sys.argv[1]))['input_ids'])))" "$dir/oracle.json")
     for device in cpu cuda; do
-      timeout 60 "$SIGMA_EVAL" generate --model "$dir" --prompt-ids "$ids" --max-tokens 16 --json \
+      timeout 60 env LD_LIBRARY_PATH="$BIN_LIBS" "$SIGMA_EVAL" generate --model "$dir" --prompt-ids "$ids" --max-tokens 16 --json \
         --device "$device" > "$OUT_DIR/gen-$oracle-$device.json" 2>> "$OUT_DIR/cli.txt" || cli_ok=0
     done
     cpu=$(sed 's/.*"tokens":\(\[[^]]*\]\).*/\1/' "$OUT_DIR/gen-$oracle-cpu.json")
@@ -69,14 +90,14 @@ if [ "$build_ok" = 1 ]; then
     if [ -z "$cpu" ] || [ "$cpu" != "$gpu" ]; then cli_ok=0; fi
   done
   status_line "generate --device cuda == cpu greedy: $([ $cli_ok = 1 ] && echo ok || echo "FAILED (cli.txt)")"
-  timeout 240 "$SIGMA_EVAL" bench --device cuda --models sigma-1.5b,gqa16 --contexts 4096,32768 \
+  timeout 240 env LD_LIBRARY_PATH="$BIN_LIBS" "$SIGMA_EVAL" bench --device cuda --models sigma-1.5b,gqa16 --contexts 4096,32768 \
     --batch 1,16 --reps 3 --db "$OUT_DIR/bench.db" > "$OUT_DIR/bench-cuda.txt" 2>&1
   rc=$?
   tail -12 "$OUT_DIR/bench-cuda.txt" | tee -a "$LOG"
   status_line "bench --device cuda: $([ $rc = 0 ] && echo ok || echo "rc=$rc (bench-cuda.txt)")"
 
   echo "== benchmarks" | tee -a "$LOG"
-  timeout 300 "$BUILD/tests/bench/cuda_bench" --benchmark_out="$OUT_DIR/cuda_bench.json" \
+  timeout 300 env LD_LIBRARY_PATH="$BIN_LIBS" "$BENCH_BIN" --benchmark_out="$OUT_DIR/cuda_bench.json" \
     --benchmark_out_format=json > "$OUT_DIR/cuda_bench.txt" 2>&1
   rc=$?
   status_line "cuda_bench: $([ $rc = 0 ] && echo ok || echo "rc=$rc (timeout 124; cuda_bench.txt)")"
