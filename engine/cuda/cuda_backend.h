@@ -58,6 +58,15 @@ struct DecodeAttentionBenchResult {
 // enough copies to exceed four times the L2.
 StatusOr<DecodeAttentionBenchResult> DecodeAttentionBenchmark(const DecodeAttentionBenchConfig& c);
 
+// One projection y = W x for `batch` rows, W bf16 [out][in] (Gemm: the GEMV kernel up to 4 rows,
+// cuBLAS above), weights rotated over enough copies to exceed four times the L2.
+struct ProjectionBenchResult {
+  double median_us = 0;
+  double min_us = 0;
+  double gb_per_s = 0;  // weight bytes / median
+};
+StatusOr<ProjectionBenchResult> ProjectionBenchmark(int64_t out, int64_t in, int batch, int iterations);
+
 // The paper's "attention layer" (§3.3): KV write (RoPE + append), attention kernels and the
 // augmented-Q MLP, per decode step of one model (all layers), batch rows at `context`.
 struct AttentionLayerBenchResult {

@@ -157,7 +157,9 @@ Status BuildAttention(const DecodeAttentionBenchConfig& c, int64_t capacity, int
   p.max_group = c.max_group;
   p.num_splits = c.num_splits > 0 ? c.num_splits
                                    : ChooseSplits(c.batch, c.n_q, c.n_k, c.max_group, c.context,
-                                                  sm_count, 128);
+                                                  AttentionResidentCtas(c.n_q, c.n_k, c.n_v, c.head_dim,
+                                                                        c.max_group, sm_count),
+                                                  128);
   p.top_k = c.top_k;
   p.out = s->out.data();
   p.out_type = ActType::kF32;
@@ -233,6 +235,32 @@ StatusOr<DecodeAttentionBenchResult> DecodeAttentionBenchmark(const DecodeAttent
   r.num_splits = s.params.num_splits;
   r.max_group = ResolveMaxGroup(c.n_q, c.n_k, c.max_group);
   return r;
+}
+
+StatusOr<ProjectionBenchResult> ProjectionBenchmark(int64_t out, int64_t in, int batch, int iterations) {
+  if (out <= 0 || in <= 0 || batch <= 0) return InvalidArgumentError("projection benchmark: bad shape");
+  BenchContext ctx;
+  SIGMA_RETURN_IF_ERROR(ctx.Init());
+  const double bytes = 2.0 * out * in;
+  const int copies = RotationCopies(ctx.prop(), bytes, 64);
+  std::vector<DeviceBuffer<bf16>> w(static_cast<size_t>(copies));
+  for (int i = 0; i < copies; ++i) {
+    SIGMA_RETURN_IF_ERROR(w[i].Allocate(out * in));
+    SIGMA_RETURN_IF_ERROR(FillUniformBf16(w[i].data(), out * in, 31 + i, 0.05f, ctx.stream()));
+  }
+  DeviceBuffer<bf16> x;
+  DeviceBuffer<float> y;
+  SIGMA_RETURN_IF_ERROR(x.Allocate(batch * in));
+  SIGMA_RETURN_IF_ERROR(y.Allocate(batch * out));
+  SIGMA_RETURN_IF_ERROR(FillUniformBf16(x.data(), batch * in, 37, 1.0f, ctx.stream()));
+  SIGMA_ASSIGN_OR_RETURN(Timing t, ctx.TimeGraph([&]() -> Status {
+    for (auto& wi : w) {
+      SIGMA_RETURN_IF_ERROR(Gemm(ctx.cublas(), {wi.data(), ActType::kBF16, out, in},
+                                 {x.data(), in, y.data(), out, batch, 0.0f}));
+    }
+    return Status::Ok();
+  }, copies, iterations));
+  return ProjectionBenchResult{t.median_us, t.min_us, bytes / (t.median_us * 1e3)};
 }
 
 StatusOr<AttentionLayerBenchResult> AttentionLayerBenchmark(const ModelConfig& m, int batch,

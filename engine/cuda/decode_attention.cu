@@ -1,6 +1,11 @@
 #include "engine/cuda/decode_attention.cuh"
 
 #include <algorithm>
+#include <climits>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <tuple>
 
 #include "engine/cuda/cuda_check.cuh"
 #include "engine/cuda/selective_v.cuh"
@@ -13,6 +18,22 @@ constexpr int kWarps = 4;
 constexpr int kThreads = kWarps * 32;
 constexpr float kLog2e = 1.4426950408889634f;
 constexpr int64_t kMinSplitPositions = 256;
+// Cost of one split in positions' worth of work (pipeline fill, merge, partial write, combine).
+constexpr int64_t kSplitOverheadPositions = 128;
+// Depth of each thread's cp.async pipeline: its loads for kStages - 1 iterations are in flight
+// while it computes one, without registers to hold them.
+constexpr int kStages = 4;
+constexpr int kStaticSmemLimit = 48 * 1024;
+
+__device__ __forceinline__ void CpAsync16(void* smem, const void* gmem) {
+  const auto dst = static_cast<unsigned>(__cvta_generic_to_shared(smem));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(dst), "l"(gmem));
+}
+__device__ __forceinline__ void CpAsyncCommit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int kPending>
+__device__ __forceinline__ void CpAsyncWait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending));
+}
 
 __device__ __forceinline__ bool IsSelectiveRow(int top_k, int ctx) { return top_k > 0 && ctx > top_k; }
 
@@ -128,12 +149,19 @@ __device__ __forceinline__ void MergeAndWrite(const AttentionParams& p, const He
   }
 }
 
-// grid (num_splits, n_k * head blocks, rows), kThreads threads. See decode_attention.cuh.
+// grid (num_splits, n_k * head blocks, rows), kThreads threads, dynamic shared memory
+// kStages * ring_slots * kThreads uint4 (RingBytes). See decode_attention.cuh.
+//
+// Each thread streams its own 16-byte pieces (K, and each distinct V head of the block) through
+// a private ring of kStages slots in shared memory with cp.async, kStages - 1 iterations ahead of
+// its compute: it reads only what it copied itself, so no barrier is needed, and the loads in
+// flight per SM do not depend on registers.
 template <int kHd, int kMaxG, bool kScores>
-__global__ void __launch_bounds__(kThreads) SplitKernel(const AttentionParams p) {
+__global__ void __launch_bounds__(kThreads) SplitKernel(const AttentionParams p, int ring_slots) {
   constexpr int kLanes = kHd / 8;
   constexpr int kRowsPerWarp = 32 / kLanes;
   constexpr int kRowsPerIter = kRowsPerWarp * kWarps;
+  extern __shared__ uint4 ring[];
   const int row = blockIdx.z;
   const int ctx = p.row_ctx[row];
   if (IsSelectiveRow(p.top_k, ctx) != kScores) return;
@@ -157,14 +185,18 @@ __global__ void __launch_bounds__(kThreads) SplitKernel(const AttentionParams p)
     for (int d = 0; d < 8; ++d) q[h][d] = h < hb.nh ? qrow[(hb.h0 + h) * kHd + d] * qscale : 0.0f;
   }
   const bf16* kp = p.k_cache + ((seq * p.n_k + hb.kh) * p.capacity) * kHd + part * 8;
-  // Per local head: its V head's rows, and whether the previous head reads the same V head.
+  // Per local head: its V head's rows and ring slot; `fetch` marks the first head of each V head
+  // (consecutive query heads share V heads), whose rows are copied once for all of them.
   const bf16* vp[kMaxG];
-  unsigned reuse_mask = 0;
+  int vslot[kMaxG];
+  unsigned fetch_mask = 0;
 #pragma unroll
   for (int h = 0; h < kMaxG; ++h) {
     const int vh = min(hb.h0 + h, p.n_q - 1) / gv;
     vp[h] = p.v_cache + ((seq * p.n_v + vh) * p.capacity) * kHd + part * 8;
-    if (h > 0 && vh == (hb.h0 + h - 1) / gv) reuse_mask |= 1u << h;
+    const bool new_v = h == 0 || vh != (hb.h0 + h - 1) / gv;
+    vslot[h] = h == 0 ? 1 : vslot[h - 1] + (new_v ? 1 : 0);
+    if (new_v && h < hb.nh) fetch_mask |= 1u << h;
   }
   float m[kMaxG], l[kMaxG], acc[kMaxG][8];
 #pragma unroll
@@ -175,22 +207,37 @@ __global__ void __launch_bounds__(kThreads) SplitKernel(const AttentionParams p)
     for (int d = 0; d < 8; ++d) acc[h][d] = 0.0f;
   }
 
-  for (int base = begin + warp * kRowsPerWarp; base < end; base += kRowsPerIter) {
-    const int j = base + sub;
-    const bool valid = j < end;
-    const int64_t off = static_cast<int64_t>(valid ? j : begin) * kHd;
-    const uint4 kraw = LoadBf16x8Raw(kp + off);
-    uint4 vraw[kMaxG];
-    if constexpr (!kScores) {
+  // Iteration `it` of this warp covers rows first + it * kRowsPerIter + [0, kRowsPerWarp).
+  const int first = begin + warp * kRowsPerWarp;
+  const int iters = first < end ? (end - first + kRowsPerIter - 1) / kRowsPerIter : 0;
+  uint4* const my_ring = ring + threadIdx.x;
+  auto stage = [&](int it) { return my_ring + (it % kStages) * ring_slots * kThreads; };
+  auto issue = [&](int it) {  // copies of iteration `it`, one commit group even when empty
+    if (it < iters) {
+      const int j = first + it * kRowsPerIter + sub;
+      const int64_t off = static_cast<int64_t>(j < end ? j : begin) * kHd;
+      uint4* st = stage(it);
+      CpAsync16(st, kp + off);
+      if constexpr (!kScores) {
 #pragma unroll
-      for (int h = 0; h < kMaxG; ++h) {
-        if (h < hb.nh) {
-          vraw[h] = (reuse_mask >> h) & 1u ? vraw[h > 0 ? h - 1 : 0] : LoadBf16x8Raw(vp[h] + off);
+        for (int h = 0; h < kMaxG; ++h) {
+          if ((fetch_mask >> h) & 1u) CpAsync16(st + vslot[h] * kThreads, vp[h] + off);
         }
       }
     }
+    CpAsyncCommit();
+  };
+#pragma unroll
+  for (int it = 0; it < kStages - 1; ++it) issue(it);
+
+  for (int it = 0; it < iters; ++it) {
+    issue(it + kStages - 1);
+    CpAsyncWait<kStages - 1>();
+    const uint4* st = stage(it);
+    const int j = first + it * kRowsPerIter + sub;
+    const bool valid = j < end;
     float kf[8];
-    UnpackBf16x8(kraw, kf);
+    UnpackBf16x8(st[0], kf);
     float s[kMaxG];
 #pragma unroll
     for (int h = 0; h < kMaxG; ++h) {
@@ -212,6 +259,7 @@ __global__ void __launch_bounds__(kThreads) SplitKernel(const AttentionParams p)
         }
       }
     } else {
+      float vf[8] = {};  // head 0 always fetches; a head sharing its V head reuses vf
 #pragma unroll
       for (int h = 0; h < kMaxG; ++h) {
         if (h >= hb.nh) continue;
@@ -224,13 +272,13 @@ __global__ void __launch_bounds__(kThreads) SplitKernel(const AttentionParams p)
         }
         const float pr = exp2f(s[h] - m[h]);
         l[h] += pr;
-        float vf[8];
-        UnpackBf16x8(vraw[h], vf);
+        if ((fetch_mask >> h) & 1u) UnpackBf16x8(st[vslot[h] * kThreads], vf);
 #pragma unroll
         for (int d = 0; d < 8; ++d) acc[h][d] = fmaf(pr, vf[d], acc[h][d]);
       }
     }
   }
+  CpAsyncWait<0>();  // nothing may still write the ring when the CTA's shared memory is reused
   if constexpr (!kScores) MergeAndWrite<kHd, kMaxG>(p, hb, row, m, l, acc);
 }
 
@@ -262,18 +310,77 @@ __global__ void __launch_bounds__(kThreads) CombineKernel(const AttentionParams 
   }
 }
 
-template <int kHd, bool kScores>
-Status LaunchSplitHd(const AttentionParams& p, int max_group, cudaStream_t stream) {
-  const int g = p.n_q / p.n_k;
-  const dim3 grid(p.num_splits, p.n_k * ((g + max_group - 1) / max_group), p.rows);
-  switch (max_group) {
-    case 2: SplitKernel<kHd, 2, kScores><<<grid, kThreads, 0, stream>>>(p); break;
-    case 4: SplitKernel<kHd, 4, kScores><<<grid, kThreads, 0, stream>>>(p); break;
-    case 8: SplitKernel<kHd, 8, kScores><<<grid, kThreads, 0, stream>>>(p); break;
-    default: return InvalidArgumentError("attention: max_group must be 2, 4 or 8, got ", max_group);
+// Ring slots per thread: K, and the most distinct V heads any head block of the grid reads.
+int RingSlots(int n_q, int n_k, int n_v, int max_group, bool scores) {
+  if (scores) return 1;
+  const int g = n_q / n_k;
+  const int gv = n_q / n_v;
+  int most = 1;
+  for (int h0 = 0; h0 < n_q; h0 += g) {  // K head h0 / g; its blocks of max_group heads
+    for (int b = h0; b < h0 + g; b += max_group) {
+      const int last = std::min(b + max_group, h0 + g) - 1;
+      most = std::max(most, last / gv - b / gv + 1);
+    }
   }
+  return 1 + most;
+}
+
+size_t RingBytes(int ring_slots) {
+  return static_cast<size_t>(kStages) * ring_slots * kThreads * sizeof(uint4);
+}
+
+template <int kHd, int kMaxG, bool kScores>
+Status LaunchSplitInstance(const AttentionParams& p, cudaStream_t stream) {
+  const auto kernel = SplitKernel<kHd, kMaxG, kScores>;
+  const int slots = RingSlots(p.n_q, p.n_k, p.n_v, kMaxG, kScores);
+  const size_t smem = RingBytes(slots);
+  if (smem > kStaticSmemLimit) {
+    SIGMA_CUDA_RETURN_IF_ERROR(cudaFuncSetAttribute(
+        kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
+  }
+  const int g = p.n_q / p.n_k;
+  const dim3 grid(p.num_splits, p.n_k * ((g + kMaxG - 1) / kMaxG), p.rows);
+  kernel<<<grid, kThreads, smem, stream>>>(p, slots);
   SIGMA_CUDA_LAUNCH_CHECK();
   return Status::Ok();
+}
+
+// Resident CTAs per multiprocessor of the dense split kernel for these heads.
+template <int kHd, int kMaxG>
+int ResidentInstance(int n_q, int n_k, int n_v) {
+  const auto kernel = SplitKernel<kHd, kMaxG, false>;
+  const size_t smem = RingBytes(RingSlots(n_q, n_k, n_v, kMaxG, false));
+  if (smem > kStaticSmemLimit &&
+      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                           static_cast<int>(smem)) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return 1;
+  }
+  int blocks = 0;
+  if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, kernel, kThreads, smem) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return 1;
+  }
+  return std::max(blocks, 1);
+}
+
+template <int kHd>
+int ResidentHd(int n_q, int n_k, int n_v, int max_group) {
+  switch (max_group) {
+    case 2: return ResidentInstance<kHd, 2>(n_q, n_k, n_v);
+    case 4: return ResidentInstance<kHd, 4>(n_q, n_k, n_v);
+    default: return ResidentInstance<kHd, 8>(n_q, n_k, n_v);
+  }
+}
+
+template <int kHd, bool kScores>
+Status LaunchSplitHd(const AttentionParams& p, int max_group, cudaStream_t stream) {
+  switch (max_group) {
+    case 2: return LaunchSplitInstance<kHd, 2, kScores>(p, stream);
+    case 4: return LaunchSplitInstance<kHd, 4, kScores>(p, stream);
+    case 8: return LaunchSplitInstance<kHd, 8, kScores>(p, stream);
+    default: return InvalidArgumentError("attention: max_group must be 2, 4 or 8, got ", max_group);
+  }
 }
 
 template <bool kScores>
@@ -317,17 +424,48 @@ int ResolveMaxGroup(int n_q, int n_k, int max_group) {
   return g <= 2 ? 2 : 4;
 }
 
-int ChooseSplits(int rows, int n_q, int n_k, int max_group, int64_t max_ctx, int sm_count,
+int AttentionResidentCtas(int n_q, int n_k, int n_v, int head_dim, int max_group, int sm_count) {
+  const int group = ResolveMaxGroup(n_q, n_k, max_group);
+  static std::mutex mu;
+  static std::map<std::tuple<int, int, int, int, int>, int> per_sm;  // occupancy, asked once
+  const std::lock_guard<std::mutex> lock(mu);
+  const auto key = std::make_tuple(n_q, n_k, n_v, head_dim, group);
+  auto it = per_sm.find(key);
+  if (it == per_sm.end()) {
+    int blocks = 1;
+    switch (head_dim) {
+      case 16: blocks = ResidentHd<16>(n_q, n_k, n_v, group); break;
+      case 64: blocks = ResidentHd<64>(n_q, n_k, n_v, group); break;
+      case 128: blocks = ResidentHd<128>(n_q, n_k, n_v, group); break;
+      default: break;
+    }
+    it = per_sm.emplace(key, blocks).first;
+  }
+  return it->second * std::max(sm_count, 1);
+}
+
+int ChooseSplits(int rows, int n_q, int n_k, int max_group, int64_t max_ctx, int resident_ctas,
                  int max_splits) {
   const int group = ResolveMaxGroup(n_q, n_k, max_group);
   const int64_t g = n_q / std::max(n_k, 1);
   const int64_t ctas = static_cast<int64_t>(rows) * n_k * ((g + group - 1) / group);
-  const int64_t target = 4LL * std::max(sm_count, 1);
-  int64_t splits = (target + ctas - 1) / ctas;
+  const int64_t slots = std::max(resident_ctas, 1);
   int64_t bucket = 1;
   while (bucket < max_ctx) bucket <<= 1;
-  splits = std::min(splits, std::max<int64_t>(1, bucket / kMinSplitPositions));
-  return static_cast<int>(std::clamp<int64_t>(splits, 1, std::max(max_splits, 1)));
+  const int64_t most = std::clamp<int64_t>(bucket / kMinSplitPositions, 1, std::max(max_splits, 1));
+  // Time ~ waves x (positions per CTA + overhead): fill the resident slots without a ragged
+  // last wave (16 sequences of Sigma: 4 splits = 0.97 of a wave on an H200, not 5 = 1.2 waves).
+  int64_t best = 1;
+  int64_t best_cost = INT64_MAX;
+  for (int64_t s = 1; s <= most; ++s) {
+    const int64_t waves = (ctas * s + slots - 1) / slots;
+    const int64_t cost = waves * ((bucket + s - 1) / s + kSplitOverheadPositions);
+    if (cost < best_cost) {
+      best_cost = cost;
+      best = s;
+    }
+  }
+  return static_cast<int>(best);
 }
 
 int64_t AttentionPartialFloats(int rows, int n_q, int num_splits, int head_dim) {

@@ -67,11 +67,15 @@ bool DecodeAttentionSupports(int head_dim);
 // The max_group the kernels use for these params (resolves 0).
 int ResolveMaxGroup(int n_q, int n_k, int max_group);
 
-// Splits for `rows` rows whose longest context is max_ctx: enough CTAs for about four per
-// multiprocessor, at least kMinSplitPositions positions each, capped by max_splits. Depends on
-// max_ctx only through its power-of-two bucket, so graphs captured for one length serve the
-// bucket.
-int ChooseSplits(int rows, int n_q, int n_k, int max_group, int64_t max_ctx, int sm_count,
+// CTAs of the dense split kernel resident on the whole device at once (occupancy per
+// multiprocessor, asked once per head layout, times sm_count).
+int AttentionResidentCtas(int n_q, int n_k, int n_v, int head_dim, int max_group, int sm_count);
+
+// Splits for `rows` rows whose longest context is max_ctx: the count that minimises waves x
+// (positions per CTA + a fixed overhead) over resident_ctas slots (AttentionResidentCtas), at
+// least kMinSplitPositions positions each, capped by max_splits. Depends on max_ctx only through
+// its power-of-two bucket, so graphs captured for one length serve the bucket.
+int ChooseSplits(int rows, int n_q, int n_k, int max_group, int64_t max_ctx, int resident_ctas,
                  int max_splits);
 
 // Floats of part_acc + part_ml for these params.

@@ -40,6 +40,33 @@ void BM_ReadBandwidth(benchmark::State& state) {
 }
 BENCHMARK(BM_ReadBandwidth)->Arg(4096)->Iterations(1)->UseManualTime()->Unit(benchmark::kMicrosecond);
 
+// range: out, in, batch. Sigma-1.5B's projections (qkv 2560x2048 ... lm_head 128256x2048).
+void BM_Projection(benchmark::State& state) {
+  if (!NeedDevice(state)) return;
+  for (auto _ : state) {
+    auto r = cuda::ProjectionBenchmark(state.range(0), state.range(1), static_cast<int>(state.range(2)), 20);
+    if (!r.ok()) {
+      state.SkipWithError(r.status().ToString().c_str());
+      return;
+    }
+    state.SetIterationTime(r->median_us * 1e-6);
+    state.counters["GB/s"] = r->gb_per_s;
+    state.counters["pct_of_bw"] = g_read_gbps > 0 ? 100.0 * r->gb_per_s / g_read_gbps : 0.0;
+  }
+}
+BENCHMARK(BM_Projection)
+    ->ArgNames({"out", "in", "batch"})
+    ->ArgsProduct({{2048}, {2048}, {1, 4, 16}})
+    ->Args({6144, 2048, 1})
+    ->Args({12288, 2048, 1})
+    ->Args({2048, 6144, 1})
+    ->Args({2048, 3072, 1})
+    ->Args({128256, 2048, 1})
+    ->Args({128256, 2048, 4})
+    ->Iterations(1)
+    ->UseManualTime()
+    ->Unit(benchmark::kMicrosecond);
+
 // range: (layout 0 = Sigma 32/4/16, 1 = GQA16 32/16/16), batch, context, top_k, max_group.
 void BM_DecodeAttention(benchmark::State& state) {
   if (!NeedDevice(state)) return;

@@ -1,7 +1,7 @@
 // Whole-model logits of CudaModel on the oracle checkpoints (tests/data/oracle) against the
 // reference files, and the GPU's own consistency: decode after prefill (CUDA graphs) equals one
 // full forward, batched decode of unequal sequences equals single, greedy argmax equals the
-// oracle's greedy tokens, selective V top-k matches the oracle's selective logits.
+// oracle's greedy tokens, selective V top-k matches the CPU engine with the same bf16 cache.
 // Skips without a device.
 #include <gtest/gtest.h>
 
@@ -13,6 +13,7 @@
 #include "engine/base/file.h"
 #include "engine/base/json.h"
 #include "engine/cuda/cuda_backend.h"
+#include "engine/language_model.h"
 #include "engine/loader/model_weights.h"
 #include "tests/gpu/gpu_test_util.h"
 
@@ -168,7 +169,12 @@ TEST_P(CudaOracleTest, GreedyArgMaxMatchesReferenceTokens) {
 INSTANTIATE_TEST_SUITE_P(Checkpoints, CudaOracleTest,
                          testing::Values("llama-gqa-tiny", "qwen2-tied-tiny", "sigma-diffqkv-tiny"));
 
-TEST(CudaSigmaOracleTest, SelectiveVLogitsMatchReference) {
+// Selective V is discontinuous in the scores: the bf16 KV cache (the only cache the GPU has)
+// moves some keys' scores enough to swap the 4th and 5th choice, so the GPU is compared with the
+// CPU engine running the same bf16 cache (the CPU's f32 cache matches the oracle's selective
+// logits in OracleTest; with a bf16 cache the CPU and the GPU both differ from them by 0.242 in
+// 3 of 24 positions, measured on an H200 and here).
+TEST(CudaSigmaOracleTest, SelectiveVLogitsMatchCpuWithTheSameCache) {
   SIGMA_SKIP_WITHOUT_GPU();
   const Oracle o = LoadOracle("sigma-diffqkv-tiny");
   ASSERT_GT(o.selv_top_k, 0);
@@ -176,8 +182,18 @@ TEST(CudaSigmaOracleTest, SelectiveVLogitsMatchReference) {
   std::vector<float> logits;
   ASSERT_TRUE(model->Prefill(0, o.input_ids, LogitsMode::kAll, &logits).ok());
   ASSERT_EQ(logits.size(), o.logits_selv.size());
-  EXPECT_LT(MaxAbsDiff(logits.data(), o.logits_selv.data(), logits.size()),
-            2e-2f * Scale(o.logits_selv));
+
+  EngineOptions cpu_options;
+  cpu_options.kv_dtype = "bf16";
+  cpu_options.selective_v_top_k = o.selv_top_k;
+  cpu_options.max_context = 64;
+  auto cpu = LoadForwardModel(o.dir, cpu_options);
+  ASSERT_TRUE(cpu.ok()) << cpu.status().ToString();
+  std::vector<float> cpu_logits;
+  ASSERT_TRUE((*cpu)->Prefill(0, o.input_ids, LogitsMode::kAll, &cpu_logits).ok());
+  EXPECT_LT(MaxAbsDiff(logits.data(), cpu_logits.data(), logits.size()), 2e-3f * Scale(cpu_logits));
+  // And the selection is real: with top_k 4 of up to 24 positions the logits differ from dense.
+  EXPECT_GT(MaxAbsDiff(logits.data(), o.logits.data(), logits.size()), 1e-2f);
 }
 
 TEST(CudaBackendTest, DescribeDeviceNamesTheGpu) {

@@ -137,6 +137,14 @@ for k in sorted(att):
     b = att[k]; us = b["real_time"] if b.get("time_unit") == "us" else b["real_time"] / 1e3
     print(f"{'sigma' if k[0]==0 else 'gqa16':8} {k[1]:>3} {k[2]:>7} {k[3]:>5} {int(b.get('group',0)):>3} "
           f"{us:>9.1f} {b.get('GB/s',0):>7.0f} {b.get('pct_of_bw',0):>5.1f} {int(b.get('splits',0)):>6}")
+proj = [b for b in bench if b["name"].startswith("BM_Projection") and "error_occurred" not in b]
+if proj:
+    print("\nprojections (bf16 weights)")
+    print(f"{'out':>7} {'in':>6} {'B':>3} {'us':>9} {'GB/s':>7} {'%bw':>5}")
+    for b in proj:
+        a = args(b["name"])
+        print(f"{a['out']:>7} {a['in']:>6} {a['batch']:>3} {b['real_time']:>9.1f} {b.get('GB/s',0):>7.0f} "
+              f"{b.get('pct_of_bw',0):>5.1f}")
 sdpa = {}
 try:
     with open(os.path.join(out, "sdpa.jsonl")) as f:
