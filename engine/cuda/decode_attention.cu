@@ -24,6 +24,7 @@ constexpr int64_t kSplitOverheadPositions = 128;
 // while it computes one, without registers to hold them.
 constexpr int kStages = 4;
 constexpr int kStaticSmemLimit = 48 * 1024;
+constexpr int kCombineThreads = 256;  // a multiple of every head_dim (16, 64, 128)
 
 __device__ __forceinline__ void CpAsync16(void* smem, const void* gmem) {
   const auto dst = static_cast<unsigned>(__cvta_generic_to_shared(smem));
@@ -282,31 +283,48 @@ __global__ void __launch_bounds__(kThreads) SplitKernel(const AttentionParams p,
   if constexpr (!kScores) MergeAndWrite<kHd, kMaxG>(p, hb, row, m, l, acc);
 }
 
-// grid (rows, ceil(n_q * head_dim / kThreads)): one thread per output element.
-__global__ void __launch_bounds__(kThreads) CombineKernel(const AttentionParams p) {
+// grid (rows, n_q), kCombineThreads threads, dynamic shared memory (num_splits +
+// kCombineThreads) floats. One CTA per (row, query head) merges the splits' states: each split's
+// weight exp2(m_s - max) once, in shared memory, then (dimension, split lane) pairs sum strided
+// shares of the splits, so the loads of many splits are in flight at once.
+__global__ void __launch_bounds__(kCombineThreads) CombineKernel(const AttentionParams p) {
+  extern __shared__ float combine_smem[];
+  __shared__ float red[32];
   const int row = blockIdx.x;
   if (IsSelectiveRow(p.top_k, p.row_ctx[row])) return;
-  const int i = blockIdx.y * kThreads + threadIdx.x;
-  if (i >= p.n_q * p.head_dim) return;
-  const int h = i / p.head_dim;
-  const int d = i % p.head_dim;
-  const int64_t base = (static_cast<int64_t>(row) * p.n_q + h) * p.num_splits;
-  float mm = -INFINITY;
-  for (int s = 0; s < p.num_splits; ++s) mm = fmaxf(mm, p.part_ml[(base + s) * 2]);
-  float ll = 0.0f;
-  float aa = 0.0f;
-  for (int s = 0; s < p.num_splits; ++s) {
-    const float ms = p.part_ml[(base + s) * 2];
-    if (ms == -INFINITY) continue;
-    const float c = exp2f(ms - mm);
-    ll += p.part_ml[(base + s) * 2 + 1] * c;
-    aa += p.part_acc[(base + s) * p.head_dim + d] * c;
+  const int splits = p.num_splits;
+  const int hd = p.head_dim;
+  const int64_t base = (static_cast<int64_t>(row) * p.n_q + blockIdx.y) * splits;
+  const float* ml = p.part_ml + base * 2;
+  float* weight = combine_smem;            // [splits]
+  float* partial = combine_smem + splits;  // [kCombineThreads]
+  float m_local = -INFINITY;
+  for (int s = threadIdx.x; s < splits; s += kCombineThreads) m_local = fmaxf(m_local, ml[2 * s]);
+  const float mm = BlockMax(m_local, red);  // finite: split 0 holds at least one position
+  float l_local = 0.0f;
+  for (int s = threadIdx.x; s < splits; s += kCombineThreads) {
+    const float ms = ml[2 * s];
+    const float w = ms == -INFINITY ? 0.0f : exp2f(ms - mm);
+    weight[s] = w;
+    l_local += w * ml[2 * s + 1];
   }
-  const int64_t o = static_cast<int64_t>(row) * p.n_q * p.head_dim + i;
+  const float ll = BlockSum(l_local, red);  // its barriers publish weight[]
+  const int lanes = kCombineThreads / hd;
+  const int d = threadIdx.x % hd;
+  const float* acc = p.part_acc + base * hd + d;
+  float a = 0.0f;
+#pragma unroll 8
+  for (int s = threadIdx.x / hd; s < splits; s += lanes) a += weight[s] * acc[static_cast<int64_t>(s) * hd];
+  partial[threadIdx.x] = a;
+  __syncthreads();
+  if (threadIdx.x >= hd) return;
+  float sum = 0.0f;
+  for (int j = 0; j < lanes; ++j) sum += partial[j * hd + threadIdx.x];
+  const int64_t o = (static_cast<int64_t>(row) * p.n_q + blockIdx.y) * hd + threadIdx.x;
   if (p.out_type == ActType::kF32) {
-    static_cast<float*>(p.out)[o] = aa / ll;
+    static_cast<float*>(p.out)[o] = sum / ll;
   } else {
-    static_cast<bf16*>(p.out)[o] = __float2bfloat16_rn(aa / ll);
+    static_cast<bf16*>(p.out)[o] = __float2bfloat16_rn(sum / ll);
   }
 }
 
@@ -329,35 +347,42 @@ size_t RingBytes(int ring_slots) {
   return static_cast<size_t>(kStages) * ring_slots * kThreads * sizeof(uint4);
 }
 
+// Lets the dense split kernel take the ring of any head layout (kMaxG + 1 slots) beside its
+// static shared memory: past 48 KB in all, a launch needs this opt-in. Once per instance.
+template <int kHd, int kMaxG>
+cudaError_t AllowLargestRing() {
+  static const cudaError_t result = cudaFuncSetAttribute(
+      SplitKernel<kHd, kMaxG, false>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+      static_cast<int>(RingBytes(kMaxG + 1)));
+  return result;
+}
+
 template <int kHd, int kMaxG, bool kScores>
 Status LaunchSplitInstance(const AttentionParams& p, cudaStream_t stream) {
-  const auto kernel = SplitKernel<kHd, kMaxG, kScores>;
-  const int slots = RingSlots(p.n_q, p.n_k, p.n_v, kMaxG, kScores);
-  const size_t smem = RingBytes(slots);
-  if (smem > kStaticSmemLimit) {
-    SIGMA_CUDA_RETURN_IF_ERROR(cudaFuncSetAttribute(
-        kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
+  if constexpr (!kScores) {
+    const cudaError_t allowed = AllowLargestRing<kHd, kMaxG>();
+    SIGMA_CUDA_RETURN_IF_ERROR(allowed);
   }
+  const int slots = RingSlots(p.n_q, p.n_k, p.n_v, kMaxG, kScores);
   const int g = p.n_q / p.n_k;
   const dim3 grid(p.num_splits, p.n_k * ((g + kMaxG - 1) / kMaxG), p.rows);
-  kernel<<<grid, kThreads, smem, stream>>>(p, slots);
+  SplitKernel<kHd, kMaxG, kScores><<<grid, kThreads, RingBytes(slots), stream>>>(p, slots);
   SIGMA_CUDA_LAUNCH_CHECK();
   return Status::Ok();
 }
 
-// Resident CTAs per multiprocessor of the dense split kernel for these heads.
+// Resident CTAs per multiprocessor of the dense split kernel for these heads (1 if the runtime
+// cannot say).
 template <int kHd, int kMaxG>
 int ResidentInstance(int n_q, int n_k, int n_v) {
-  const auto kernel = SplitKernel<kHd, kMaxG, false>;
-  const size_t smem = RingBytes(RingSlots(n_q, n_k, n_v, kMaxG, false));
-  if (smem > kStaticSmemLimit &&
-      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                           static_cast<int>(smem)) != cudaSuccess) {
+  if (AllowLargestRing<kHd, kMaxG>() != cudaSuccess) {
     (void)cudaGetLastError();
     return 1;
   }
   int blocks = 0;
-  if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, kernel, kThreads, smem) != cudaSuccess) {
+  if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, SplitKernel<kHd, kMaxG, false>, kThreads,
+                                                    RingBytes(RingSlots(n_q, n_k, n_v, kMaxG, false))) !=
+      cudaSuccess) {
     (void)cudaGetLastError();
     return 1;
   }
@@ -477,8 +502,12 @@ Status LaunchDecodeAttention(const AttentionParams& p, cudaStream_t stream) {
   SIGMA_RETURN_IF_ERROR(CheckParams(p));
   SIGMA_RETURN_IF_ERROR(LaunchSplit<false>(p, stream));
   if (p.num_splits > 1) {
-    const dim3 grid(p.rows, (p.n_q * p.head_dim + kThreads - 1) / kThreads);
-    CombineKernel<<<grid, kThreads, 0, stream>>>(p);
+    const dim3 grid(p.rows, p.n_q);
+    const size_t smem = sizeof(float) * (static_cast<size_t>(p.num_splits) + kCombineThreads);
+    if (smem > kStaticSmemLimit - 32 * sizeof(float)) {
+      return InvalidArgumentError("CUDA attention: ", p.num_splits, " splits is more than the combine step holds");
+    }
+    CombineKernel<<<grid, kCombineThreads, smem, stream>>>(p);
     SIGMA_CUDA_LAUNCH_CHECK();
   }
   if (p.top_k > 0) {

@@ -7,54 +7,72 @@ namespace sigma::cuda {
 namespace {
 
 constexpr int kGemvWarps = 8;
-constexpr int kGemvUnroll = 4;          // 16-byte weight loads in flight per lane
-constexpr int kGemvStep = 32 * 8;       // elements of `in` per warp load
+constexpr int kGemvUnroll = 8;  // 16-byte weight loads in flight per lane
 constexpr int kGemvMaxBatch = 4;
 
-// y[b][o] = beta * y[b][o] + W[o] . x[b] for b < kB: one warp per output row, 16-byte streaming
-// loads of W (read once: evict-first), x (kB rows, reused by every warp) through L1.
-template <int kB>
+// y[b][o] = beta * y[b][o] + W[o] . x[b] for b < kB. A CTA serves kGemvWarps / kSlices rows;
+// each row's `in` is cut into kSlices slices, one warp each (short and few rows still put
+// enough loads in flight), reduced in shared memory. Lanes read 16-byte pieces, kGemvUnroll at a
+// time: W streaming (read once, evict-first), x (kB rows, shared by every warp) through L1.
+template <int kB, int kSlices>
 __global__ void __launch_bounds__(kGemvWarps * 32)
     GemvBf16Kernel(const bf16* __restrict__ w, int64_t in, int64_t out, const bf16* __restrict__ x,
                    int64_t ldx, float* __restrict__ y, int64_t ldy, float beta) {
-  const int64_t o = static_cast<int64_t>(blockIdx.x) * kGemvWarps + (threadIdx.x >> 5);
-  if (o >= out) return;
+  constexpr int kRows = kGemvWarps / kSlices;
+  __shared__ float partial[kGemvWarps][kB];
+  const int warp = threadIdx.x >> 5;
   const int lane = threadIdx.x & 31;
-  const bf16* wr = w + o * in;
+  const int slice = warp % kSlices;
+  const int64_t o = static_cast<int64_t>(blockIdx.x) * kRows + warp / kSlices;
+  const int64_t pieces = in / 8;
+  const int64_t begin = slice * pieces / kSlices;
+  const int64_t end = (slice + 1) * pieces / kSlices;
   float acc[kB] = {};
-  auto fma_piece = [&](const uint4& wraw, int64_t k) {
-    float wf[8];
-    UnpackBf16x8(wraw, wf);
+  if (o < out) {
+    const uint4* wr = reinterpret_cast<const uint4*>(w + o * in);
+    for (int64_t base = begin + lane; base < end; base += kGemvUnroll * 32) {
+      uint4 wraw[kGemvUnroll];
+#pragma unroll
+      for (int u = 0; u < kGemvUnroll; ++u) {
+        const int64_t piece = base + u * 32;
+        wraw[u] = piece < end ? __ldcs(wr + piece) : make_uint4(0, 0, 0, 0);
+      }
+#pragma unroll
+      for (int u = 0; u < kGemvUnroll; ++u) {
+        const int64_t piece = base + u * 32;
+        if (piece >= end) break;
+        float wf[8];
+        UnpackBf16x8(wraw[u], wf);
+#pragma unroll
+        for (int b = 0; b < kB; ++b) {
+          float xf[8];
+          UnpackBf16x8(LoadBf16x8Raw(x + b * ldx + piece * 8), xf);
+#pragma unroll
+          for (int d = 0; d < 8; ++d) acc[b] = fmaf(wf[d], xf[d], acc[b]);
+        }
+      }
+    }
+  }
+#pragma unroll
+  for (int b = 0; b < kB; ++b) acc[b] = WarpSum(acc[b]);
+  if constexpr (kSlices > 1) {
+    if (lane == 0) {
+#pragma unroll
+      for (int b = 0; b < kB; ++b) partial[warp][b] = acc[b];
+    }
+    __syncthreads();
+    if (slice != 0 || lane != 0 || o >= out) return;
 #pragma unroll
     for (int b = 0; b < kB; ++b) {
-      float xf[8];
-      UnpackBf16x8(LoadBf16x8Raw(x + b * ldx + k), xf);
-#pragma unroll
-      for (int d = 0; d < 8; ++d) acc[b] = fmaf(wf[d], xf[d], acc[b]);
+      for (int j = 1; j < kSlices; ++j) acc[b] += partial[warp + j][b];
     }
-  };
-  int64_t k = lane * 8;
-  for (; k + (kGemvUnroll - 1) * kGemvStep < in; k += kGemvUnroll * kGemvStep) {
-    uint4 wraw[kGemvUnroll];
-#pragma unroll
-    for (int u = 0; u < kGemvUnroll; ++u) {
-      wraw[u] = __ldcs(reinterpret_cast<const uint4*>(wr + k + u * kGemvStep));
-    }
-#pragma unroll
-    for (int u = 0; u < kGemvUnroll; ++u) fma_piece(wraw[u], k + u * kGemvStep);
+  } else {
+    if (lane != 0 || o >= out) return;
   }
-  for (; k < in; k += kGemvStep) fma_piece(__ldcs(reinterpret_cast<const uint4*>(wr + k)), k);
 #pragma unroll
   for (int b = 0; b < kB; ++b) {
-#pragma unroll
-    for (int off = 16; off > 0; off >>= 1) acc[b] += __shfl_xor_sync(0xffffffffu, acc[b], off);
-  }
-  if (lane == 0) {
-#pragma unroll
-    for (int b = 0; b < kB; ++b) {
-      float* dst = y + b * ldy + o;
-      *dst = beta == 0.0f ? acc[b] : beta * *dst + acc[b];
-    }
+    float* dst = y + b * ldy + o;
+    *dst = beta == 0.0f ? acc[b] : beta * *dst + acc[b];
   }
 }
 
@@ -66,17 +84,31 @@ bool UseGemv(const DeviceMatrix& w, const GemmArgs& a) {
          aligned(w.data) && aligned(a.x);
 }
 
-Status Gemv(cublasHandle_t handle, const DeviceMatrix& w, const GemmArgs& a) {
-  cudaStream_t stream = nullptr;
-  SIGMA_CUBLAS_RETURN_IF_ERROR(cublasGetStream(handle, &stream));
-  const dim3 grid(static_cast<unsigned>((w.out + kGemvWarps - 1) / kGemvWarps));
+template <int kSlices>
+void LaunchGemv(const DeviceMatrix& w, const GemmArgs& a, cudaStream_t stream) {
+  constexpr int kRows = kGemvWarps / kSlices;
+  const dim3 grid(static_cast<unsigned>((w.out + kRows - 1) / kRows));
   const auto* wp = static_cast<const bf16*>(w.data);
   const auto* xp = static_cast<const bf16*>(a.x);
   switch (a.batch) {
-    case 1: GemvBf16Kernel<1><<<grid, kGemvWarps * 32, 0, stream>>>(wp, w.in, w.out, xp, a.ldx, a.y, a.ldy, a.beta); break;
-    case 2: GemvBf16Kernel<2><<<grid, kGemvWarps * 32, 0, stream>>>(wp, w.in, w.out, xp, a.ldx, a.y, a.ldy, a.beta); break;
-    case 3: GemvBf16Kernel<3><<<grid, kGemvWarps * 32, 0, stream>>>(wp, w.in, w.out, xp, a.ldx, a.y, a.ldy, a.beta); break;
-    default: GemvBf16Kernel<4><<<grid, kGemvWarps * 32, 0, stream>>>(wp, w.in, w.out, xp, a.ldx, a.y, a.ldy, a.beta); break;
+    case 1: GemvBf16Kernel<1, kSlices><<<grid, kGemvWarps * 32, 0, stream>>>(wp, w.in, w.out, xp, a.ldx, a.y, a.ldy, a.beta); break;
+    case 2: GemvBf16Kernel<2, kSlices><<<grid, kGemvWarps * 32, 0, stream>>>(wp, w.in, w.out, xp, a.ldx, a.y, a.ldy, a.beta); break;
+    case 3: GemvBf16Kernel<3, kSlices><<<grid, kGemvWarps * 32, 0, stream>>>(wp, w.in, w.out, xp, a.ldx, a.y, a.ldy, a.beta); break;
+    default: GemvBf16Kernel<4, kSlices><<<grid, kGemvWarps * 32, 0, stream>>>(wp, w.in, w.out, xp, a.ldx, a.y, a.ldy, a.beta); break;
+  }
+}
+
+Status Gemv(cublasHandle_t handle, const DeviceMatrix& w, const GemmArgs& a) {
+  cudaStream_t stream = nullptr;
+  SIGMA_CUBLAS_RETURN_IF_ERROR(cublasGetStream(handle, &stream));
+  // Warps in flight: a 2048-row matrix alone gives 16 per multiprocessor of an H200; slices of
+  // the rows raise that where rows are few.
+  if (w.out <= 4096) {
+    LaunchGemv<4>(w, a, stream);
+  } else if (w.out <= 16384) {
+    LaunchGemv<2>(w, a, stream);
+  } else {
+    LaunchGemv<1>(w, a, stream);
   }
   SIGMA_CUDA_LAUNCH_CHECK();
   return Status::Ok();

@@ -99,8 +99,12 @@ void AttentionArgs(benchmark::internal::Benchmark* b) {
       for (int64_t ctx : {4096, 16384, 32768, 65536, 131072}) b->Args({layout, batch, ctx, 0, 0});
     }
   }
-  // max_group 8 (one CTA per K head) vs the default 4 for Sigma's groups of 8.
+  // max_group 8 (one CTA per K head) and 2 (four, K re-read from L2) vs the default 4 for
+  // Sigma's groups of 8.
   for (int64_t batch : {1, 16}) b->Args({0, batch, 65536, 0, 8});
+  for (int64_t batch : {1, 16}) {
+    for (int64_t ctx : {16384, 32768, 131072}) b->Args({0, batch, ctx, 0, 2});
+  }
   // Selective V top-100.
   for (int64_t batch : {1, 16}) {
     for (int64_t ctx : {16384, 65536}) b->Args({0, batch, ctx, 100, 0});
