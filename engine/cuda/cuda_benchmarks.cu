@@ -156,10 +156,8 @@ Status BuildAttention(const DecodeAttentionBenchConfig& c, int64_t capacity, int
   p.scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
   p.max_group = c.max_group;
   p.num_splits = c.num_splits > 0 ? c.num_splits
-                                   : ChooseSplits(c.batch, c.n_q, c.n_k, c.max_group, c.context,
-                                                  AttentionResidentCtas(c.n_q, c.n_k, c.n_v, c.head_dim,
-                                                                        c.max_group, sm_count),
-                                                  128);
+                                   : AttentionSplits(c.batch, c.n_q, c.n_k, c.n_v, c.head_dim,
+                                                     c.max_group, c.context, sm_count, 128);
   p.top_k = c.top_k;
   p.out = s->out.data();
   p.out_type = ActType::kF32;
@@ -233,7 +231,7 @@ StatusOr<DecodeAttentionBenchResult> DecodeAttentionBenchmark(const DecodeAttent
   r.bytes = bytes;
   r.gb_per_s = bytes / (t.median_us * 1e3);
   r.num_splits = s.params.num_splits;
-  r.max_group = ResolveMaxGroup(c.n_q, c.n_k, c.max_group);
+  r.max_group = AttentionHeadsPerCta(c.n_q, c.n_k, c.n_v, c.head_dim, c.max_group);
   return r;
 }
 

@@ -229,11 +229,8 @@ StatusOr<std::vector<float>> AttentionOnDevice(const AttentionCase& c) {
   p.scale = c.scale;
   p.max_group = c.max_group;
   p.num_splits = c.num_splits > 0 ? c.num_splits
-                                  : ChooseSplits(rows, c.n_q, c.n_k, c.max_group, max_ctx,
-                                                 AttentionResidentCtas(c.n_q, c.n_k, c.n_v, c.head_dim,
-                                                                       c.max_group,
-                                                                       prop.multiProcessorCount),
-                                                 128);
+                                  : AttentionSplits(rows, c.n_q, c.n_k, c.n_v, c.head_dim, c.max_group,
+                                                    max_ctx, prop.multiProcessorCount, 128);
   p.top_k = c.top_k;
   p.out = out.data();
   p.out_type = Act(c.bf16_out);

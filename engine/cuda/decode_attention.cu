@@ -7,16 +7,26 @@
 #include <mutex>
 #include <tuple>
 
+#include "engine/cuda/attention_common.cuh"
 #include "engine/cuda/cuda_check.cuh"
+#include "engine/cuda/decode_attention_mma.cuh"
 #include "engine/cuda/selective_v.cuh"
 #include "engine/cuda/vec.cuh"
 
 namespace sigma::cuda {
 namespace {
 
+using attention::BlockHeads;
+using attention::CpAsync16;
+using attention::CpAsyncCommit;
+using attention::CpAsyncWait;
+using attention::HeadBlock;
+using attention::IsSelectiveRow;
+using attention::kLog2e;
+using attention::WriteResult;
+
 constexpr int kWarps = 4;
 constexpr int kThreads = kWarps * 32;
-constexpr float kLog2e = 1.4426950408889634f;
 constexpr int64_t kMinSplitPositions = 256;
 // Cost of one split in positions' worth of work (pipeline fill, merge, partial write, combine).
 constexpr int64_t kSplitOverheadPositions = 128;
@@ -26,18 +36,6 @@ constexpr int kStages = 4;
 constexpr int kStaticSmemLimit = 48 * 1024;
 constexpr int kCombineThreads = 256;  // a multiple of every head_dim (16, 64, 128)
 
-__device__ __forceinline__ void CpAsync16(void* smem, const void* gmem) {
-  const auto dst = static_cast<unsigned>(__cvta_generic_to_shared(smem));
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(dst), "l"(gmem));
-}
-__device__ __forceinline__ void CpAsyncCommit() { asm volatile("cp.async.commit_group;\n" ::); }
-template <int kPending>
-__device__ __forceinline__ void CpAsyncWait() {
-  asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending));
-}
-
-__device__ __forceinline__ bool IsSelectiveRow(int top_k, int ctx) { return top_k > 0 && ctx > top_k; }
-
 // Merges (mo, lo, ao) into (m, l, a); either side may be empty (max -inf).
 __device__ __forceinline__ void MergeState(float& m, float& l, float mo, float lo, float& c_self,
                                            float& c_other) {
@@ -46,46 +44,6 @@ __device__ __forceinline__ void MergeState(float& m, float& l, float mo, float l
   c_other = mo == -INFINITY ? 0.0f : exp2f(mo - mn);
   l = l * c_self + lo * c_other;
   m = mn;
-}
-
-// Which query heads this CTA serves: h0 .. h0 + nh - 1, all reading K head kh.
-struct HeadBlock {
-  int kh;
-  int h0;
-  int nh;
-};
-
-template <int kMaxG>
-__device__ __forceinline__ HeadBlock BlockHeads(const AttentionParams& p) {
-  const int g = p.n_q / p.n_k;
-  const int blocks_per_k = (g + kMaxG - 1) / kMaxG;
-  HeadBlock b;
-  b.kh = blockIdx.y / blocks_per_k;
-  b.h0 = b.kh * g + (blockIdx.y % blocks_per_k) * kMaxG;
-  b.nh = min(kMaxG, b.kh * g + g - b.h0);
-  return b;
-}
-
-// Writes the CTA's merged result for head h (local), element d.
-__device__ __forceinline__ void WriteResult(const AttentionParams& p, int row, int head, int d,
-                                            float m, float l, float a) {
-  const int hd = p.head_dim;
-  if (p.num_splits == 1) {
-    const int64_t o = (static_cast<int64_t>(row) * p.n_q + head) * hd + d;
-    const float v = a / l;
-    if (p.out_type == ActType::kF32) {
-      static_cast<float*>(p.out)[o] = v;
-    } else {
-      static_cast<bf16*>(p.out)[o] = __float2bfloat16_rn(v);
-    }
-    return;
-  }
-  const int64_t idx = (static_cast<int64_t>(row) * p.n_q + head) * p.num_splits + blockIdx.x;
-  p.part_acc[idx * hd + d] = a;
-  if (d == 0) {
-    p.part_ml[idx * 2] = m;
-    p.part_ml[idx * 2 + 1] = l;
-  }
 }
 
 // Merges the online-softmax states of the CTA (lane groups by shuffles, warps in shared memory)
@@ -449,37 +407,49 @@ int ResolveMaxGroup(int n_q, int n_k, int max_group) {
   return g <= 2 ? 2 : 4;
 }
 
+bool AttentionUsesMma(int n_q, int n_k, int n_v, int head_dim, int max_group) {
+  return max_group == 0 && attention::MmaSupports(n_q, n_k, n_v, head_dim);
+}
+
+int AttentionHeadsPerCta(int n_q, int n_k, int n_v, int head_dim, int max_group) {
+  return AttentionUsesMma(n_q, n_k, n_v, head_dim, max_group) ? attention::kMmaHeads
+                                                              : ResolveMaxGroup(n_q, n_k, max_group);
+}
+
 int AttentionResidentCtas(int n_q, int n_k, int n_v, int head_dim, int max_group, int sm_count) {
-  const int group = ResolveMaxGroup(n_q, n_k, max_group);
+  const bool mma = AttentionUsesMma(n_q, n_k, n_v, head_dim, max_group);
+  const int group = mma ? attention::kMmaHeads : ResolveMaxGroup(n_q, n_k, max_group);
   static std::mutex mu;
   static std::map<std::tuple<int, int, int, int, int>, int> per_sm;  // occupancy, asked once
   const std::lock_guard<std::mutex> lock(mu);
-  const auto key = std::make_tuple(n_q, n_k, n_v, head_dim, group);
+  const auto key = std::make_tuple(n_q, n_k, n_v, head_dim, mma ? 0 : group);
   auto it = per_sm.find(key);
   if (it == per_sm.end()) {
     int blocks = 1;
-    switch (head_dim) {
-      case 16: blocks = ResidentHd<16>(n_q, n_k, n_v, group); break;
-      case 64: blocks = ResidentHd<64>(n_q, n_k, n_v, group); break;
-      case 128: blocks = ResidentHd<128>(n_q, n_k, n_v, group); break;
-      default: break;
+    if (mma) {
+      blocks = attention::MmaResidentPerSm(n_q, n_k, n_v, head_dim);
+    } else {
+      switch (head_dim) {
+        case 16: blocks = ResidentHd<16>(n_q, n_k, n_v, group); break;
+        case 64: blocks = ResidentHd<64>(n_q, n_k, n_v, group); break;
+        case 128: blocks = ResidentHd<128>(n_q, n_k, n_v, group); break;
+        default: break;
+      }
     }
     it = per_sm.emplace(key, blocks).first;
   }
   return it->second * std::max(sm_count, 1);
 }
 
-int ChooseSplits(int rows, int n_q, int n_k, int max_group, int64_t max_ctx, int resident_ctas,
-                 int max_splits) {
-  const int group = ResolveMaxGroup(n_q, n_k, max_group);
-  const int64_t g = n_q / std::max(n_k, 1);
-  const int64_t ctas = static_cast<int64_t>(rows) * n_k * ((g + group - 1) / group);
+int ChooseSplits(int64_t ctas_per_split, int64_t max_ctx, int resident_ctas, int max_splits) {
+  const int64_t ctas = std::max<int64_t>(ctas_per_split, 1);
   const int64_t slots = std::max(resident_ctas, 1);
   int64_t bucket = 1;
   while (bucket < max_ctx) bucket <<= 1;
   const int64_t most = std::clamp<int64_t>(bucket / kMinSplitPositions, 1, std::max(max_splits, 1));
   // Time ~ waves x (positions per CTA + overhead): fill the resident slots without a ragged
-  // last wave (16 sequences of Sigma: 4 splits = 0.97 of a wave on an H200, not 5 = 1.2 waves).
+  // last wave (16 sequences of Sigma on the CUDA-core kernel: 4 splits = 0.97 of a wave on an
+  // H200, not 5 = 1.2 waves).
   int64_t best = 1;
   int64_t best_cost = INT64_MAX;
   for (int64_t s = 1; s <= most; ++s) {
@@ -493,6 +463,15 @@ int ChooseSplits(int rows, int n_q, int n_k, int max_group, int64_t max_ctx, int
   return static_cast<int>(best);
 }
 
+int AttentionSplits(int rows, int n_q, int n_k, int n_v, int head_dim, int max_group, int64_t max_ctx,
+                    int sm_count, int max_splits) {
+  const int heads = AttentionHeadsPerCta(n_q, n_k, n_v, head_dim, max_group);
+  const int64_t g = n_q / std::max(n_k, 1);
+  const int64_t ctas = static_cast<int64_t>(rows) * n_k * ((g + heads - 1) / heads);
+  return ChooseSplits(ctas, max_ctx,
+                      AttentionResidentCtas(n_q, n_k, n_v, head_dim, max_group, sm_count), max_splits);
+}
+
 int64_t AttentionPartialFloats(int rows, int n_q, int num_splits, int head_dim) {
   return static_cast<int64_t>(rows) * n_q * num_splits * (head_dim + 2);
 }
@@ -500,7 +479,11 @@ int64_t AttentionPartialFloats(int rows, int n_q, int num_splits, int head_dim) 
 Status LaunchDecodeAttention(const AttentionParams& p, cudaStream_t stream) {
   if (p.rows == 0) return Status::Ok();
   SIGMA_RETURN_IF_ERROR(CheckParams(p));
-  SIGMA_RETURN_IF_ERROR(LaunchSplit<false>(p, stream));
+  if (AttentionUsesMma(p.n_q, p.n_k, p.n_v, p.head_dim, p.max_group)) {
+    SIGMA_RETURN_IF_ERROR(attention::LaunchMmaSplit(p, stream));
+  } else {
+    SIGMA_RETURN_IF_ERROR(LaunchSplit<false>(p, stream));
+  }
   if (p.num_splits > 1) {
     const dim3 grid(p.rows, p.n_q);
     const size_t smem = sizeof(float) * (static_cast<size_t>(p.num_splits) + kCombineThreads);

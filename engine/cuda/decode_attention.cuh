@@ -20,7 +20,9 @@
 // row_ctx <= top_k take the dense path, so top_k >= context equals dense attention exactly. The
 // choice is made on the device from row_ctx, so a captured CUDA graph serves every length.
 //
-// Instances: head_dim 16, 64, 128; bf16 cache; max_group 2, 4, 8.
+// Dense rows of head_dim 64 and 128 with automatic grouping run on the tensor-core split kernel
+// (decode_attention_mma.cuh: 16 query heads per CTA, mma.sync); the rest on the CUDA-core one
+// described above. Instances: head_dim 16, 64, 128; bf16 cache; max_group 2, 4, 8.
 // Thread safety: launches on the given stream; the workspace belongs to one launch at a time.
 #ifndef SIGMA_ENGINE_CUDA_DECODE_ATTENTION_CUH_
 #define SIGMA_ENGINE_CUDA_DECODE_ATTENTION_CUH_
@@ -64,19 +66,30 @@ struct AttentionParams {
 // Whether head_dim has kernels.
 bool DecodeAttentionSupports(int head_dim);
 
-// The max_group the kernels use for these params (resolves 0).
+// The max_group the CUDA-core kernel uses for these params (resolves 0).
 int ResolveMaxGroup(int n_q, int n_k, int max_group);
+
+// Whether dense rows of this layout run on the tensor-core kernel (decode_attention_mma.cuh):
+// max_group 0 (automatic), head_dim 64 or 128, and its ring fits in shared memory. Otherwise,
+// and for the scores of selective rows, the CUDA-core kernel.
+bool AttentionUsesMma(int n_q, int n_k, int n_v, int head_dim, int max_group);
+
+// Query heads per CTA of the dense split kernel (16 on the tensor cores, else max_group).
+int AttentionHeadsPerCta(int n_q, int n_k, int n_v, int head_dim, int max_group);
 
 // CTAs of the dense split kernel resident on the whole device at once (occupancy per
 // multiprocessor, asked once per head layout, times sm_count).
 int AttentionResidentCtas(int n_q, int n_k, int n_v, int head_dim, int max_group, int sm_count);
 
-// Splits for `rows` rows whose longest context is max_ctx: the count that minimises waves x
-// (positions per CTA + a fixed overhead) over resident_ctas slots (AttentionResidentCtas), at
+// Splits for a grid of ctas_per_split CTAs per split and a longest context of max_ctx: the count
+// that minimises waves x (positions per CTA + a fixed overhead) over resident_ctas slots, at
 // least kMinSplitPositions positions each, capped by max_splits. Depends on max_ctx only through
 // its power-of-two bucket, so graphs captured for one length serve the bucket.
-int ChooseSplits(int rows, int n_q, int n_k, int max_group, int64_t max_ctx, int resident_ctas,
-                 int max_splits);
+int ChooseSplits(int64_t ctas_per_split, int64_t max_ctx, int resident_ctas, int max_splits);
+
+// ChooseSplits for `rows` rows of this layout on a device of sm_count multiprocessors.
+int AttentionSplits(int rows, int n_q, int n_k, int n_v, int head_dim, int max_group, int64_t max_ctx,
+                    int sm_count, int max_splits);
 
 // Floats of part_acc + part_ml for these params.
 int64_t AttentionPartialFloats(int rows, int n_q, int num_splits, int head_dim);

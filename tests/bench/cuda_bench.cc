@@ -99,11 +99,13 @@ void AttentionArgs(benchmark::internal::Benchmark* b) {
       for (int64_t ctx : {4096, 16384, 32768, 65536, 131072}) b->Args({layout, batch, ctx, 0, 0});
     }
   }
-  // max_group 8 (one CTA per K head) and 2 (four, K re-read from L2) vs the default 4 for
-  // Sigma's groups of 8.
-  for (int64_t batch : {1, 16}) b->Args({0, batch, 65536, 0, 8});
+  // The CUDA-core kernel (an explicit max_group) beside the default tensor-core one: Sigma in
+  // groups of 4 query heads per CTA, GQA16 in groups of 2.
   for (int64_t batch : {1, 16}) {
-    for (int64_t ctx : {16384, 32768, 131072}) b->Args({0, batch, ctx, 0, 2});
+    for (int64_t ctx : {16384, 32768, 131072}) {
+      b->Args({0, batch, ctx, 0, 4});
+      b->Args({1, batch, ctx, 0, 2});
+    }
   }
   // Selective V top-100.
   for (int64_t batch : {1, 16}) {
