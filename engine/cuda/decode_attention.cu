@@ -412,13 +412,14 @@ bool AttentionUsesMma(int n_q, int n_k, int n_v, int head_dim, int max_group) {
 }
 
 int AttentionHeadsPerCta(int n_q, int n_k, int n_v, int head_dim, int max_group) {
-  return AttentionUsesMma(n_q, n_k, n_v, head_dim, max_group) ? attention::kMmaHeads
-                                                              : ResolveMaxGroup(n_q, n_k, max_group);
+  return AttentionUsesMma(n_q, n_k, n_v, head_dim, max_group)
+             ? attention::MmaBlockHeads(n_q, n_k, n_v, head_dim)
+             : ResolveMaxGroup(n_q, n_k, max_group);
 }
 
 int AttentionResidentCtas(int n_q, int n_k, int n_v, int head_dim, int max_group, int sm_count) {
   const bool mma = AttentionUsesMma(n_q, n_k, n_v, head_dim, max_group);
-  const int group = mma ? attention::kMmaHeads : ResolveMaxGroup(n_q, n_k, max_group);
+  const int group = ResolveMaxGroup(n_q, n_k, max_group);
   static std::mutex mu;
   static std::map<std::tuple<int, int, int, int, int>, int> per_sm;  // occupancy, asked once
   const std::lock_guard<std::mutex> lock(mu);

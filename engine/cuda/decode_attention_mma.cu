@@ -15,18 +15,23 @@ constexpr int kTile = 64;                  // positions per CTA tile
 constexpr int kWarpRows = kTile / kWarps;  // positions per warp per tile: one mma k-step of P V
 constexpr int kStages = 3;
 constexpr int kMaxSmem = 200 * 1024;
+// Ring size that keeps three CTAs (12 warps) on a multiprocessor; the head block shrinks until
+// its ring fits (Sigma's 8 heads per K head read 4 V heads: 120 KB, one CTA per multiprocessor,
+// 43-57% of the read bandwidth on an H200; blocks of 4 read 2: 72 KB).
+constexpr size_t kTargetRing = 72 * 1024;
 
 // V heads that query heads [h0, h0 + nh) read: consecutive, from h0 / gv.
 __host__ __device__ inline int VCount(int h0, int nh, int gv) { return (h0 + nh - 1) / gv - h0 / gv + 1; }
 
-// The most V heads any CTA reads; a ring stage holds K and that many V tiles.
-int MaxVHeads(int n_q, int n_k, int n_v) {
+// The most V heads any CTA reads with `block` query heads per CTA; a ring stage holds K and that
+// many V tiles.
+int MaxVHeads(int n_q, int n_k, int n_v, int block) {
   const int g = n_q / n_k;
   const int gv = n_q / n_v;
   int most = 1;
   for (int kh = 0; kh < n_k; ++kh) {
-    for (int b = kh * g; b < kh * g + g; b += kMmaHeads) {
-      most = std::max(most, VCount(b, std::min(kMmaHeads, kh * g + g - b), gv));
+    for (int b = kh * g; b < kh * g + g; b += block) {
+      most = std::max(most, VCount(b, std::min(block, kh * g + g - b), gv));
     }
   }
   return most;
@@ -34,6 +39,9 @@ int MaxVHeads(int n_q, int n_k, int n_v) {
 
 size_t TileBytes(int head_dim) { return static_cast<size_t>(kTile) * head_dim * 2; }
 size_t RingBytes(int slots, int head_dim) { return kStages * slots * TileBytes(head_dim); }
+size_t BlockRingBytes(int n_q, int n_k, int n_v, int head_dim, int block) {
+  return RingBytes(1 + MaxVHeads(n_q, n_k, n_v, block), head_dim);
+}
 
 __device__ __forceinline__ unsigned SmemAddr(const void* p) {
   return static_cast<unsigned>(__cvta_generic_to_shared(p));
@@ -75,10 +83,11 @@ __device__ __forceinline__ unsigned ChunkOffset(int r, int c) {
   return static_cast<unsigned>(r * (kHd * 2) + ((c ^ (r & 7)) << 4));
 }
 
-// grid (num_splits, n_k * ceil(g / kMmaHeads), rows), kThreads threads, RingBytes(slots) of
-// dynamic shared memory. kUpper: blocks may hold more than 8 query heads (A rows 8-15 used).
+// grid (num_splits, n_k * ceil(g / block), rows), kThreads threads, RingBytes(slots) of dynamic
+// shared memory; `block` query heads per CTA (at most kMmaHeads). kUpper: block > 8 (A rows 8-15
+// used).
 template <int kHd, bool kUpper>
-__global__ void __launch_bounds__(kThreads) MmaSplitKernel(const AttentionParams p, int slots) {
+__global__ void __launch_bounds__(kThreads) MmaSplitKernel(const AttentionParams p, int block, int slots) {
   constexpr int kChunks = kHd / 8;   // 16-byte chunks per cache row
   constexpr int kKSteps = kHd / 16;  // k-steps of S = Q K^T over head_dim
   constexpr int kNTiles = kHd / 8;   // n-tiles of O = P V over head_dim
@@ -87,7 +96,14 @@ __global__ void __launch_bounds__(kThreads) MmaSplitKernel(const AttentionParams
   const int row = blockIdx.z;
   const int ctx = p.row_ctx[row];
   if (IsSelectiveRow(p.top_k, ctx)) return;
-  const HeadBlock hb = BlockHeads<kMmaHeads>(p);
+  HeadBlock hb;
+  {
+    const int g = p.n_q / p.n_k;
+    const int blocks_per_k = (g + block - 1) / block;
+    hb.kh = blockIdx.y / blocks_per_k;
+    hb.h0 = hb.kh * g + (blockIdx.y % blocks_per_k) * block;
+    hb.nh = min(block, hb.kh * g + g - hb.h0);
+  }
   const int gv = p.n_q / p.n_v;
   const int v0 = hb.h0 / gv;
   const int nv = VCount(hb.h0, hb.nh, gv);
@@ -304,52 +320,70 @@ cudaError_t AllowRing() {
 }
 
 template <int kHd, bool kUpper>
-Status LaunchInstance(const AttentionParams& p, cudaStream_t stream) {
+Status LaunchInstance(const AttentionParams& p, int block, cudaStream_t stream) {
   const cudaError_t allowed = AllowRing<kHd, kUpper>();
   SIGMA_CUDA_RETURN_IF_ERROR(allowed);
-  const int slots = 1 + MaxVHeads(p.n_q, p.n_k, p.n_v);
+  const int slots = 1 + MaxVHeads(p.n_q, p.n_k, p.n_v, block);
   const int g = p.n_q / p.n_k;
-  const dim3 grid(p.num_splits, p.n_k * ((g + kMmaHeads - 1) / kMmaHeads), p.rows);
-  MmaSplitKernel<kHd, kUpper><<<grid, kThreads, RingBytes(slots, kHd), stream>>>(p, slots);
+  const dim3 grid(p.num_splits, p.n_k * ((g + block - 1) / block), p.rows);
+  MmaSplitKernel<kHd, kUpper><<<grid, kThreads, RingBytes(slots, kHd), stream>>>(p, block, slots);
   SIGMA_CUDA_LAUNCH_CHECK();
   return Status::Ok();
 }
 
 template <int kHd, bool kUpper>
-int ResidentInstance(int n_q, int n_k, int n_v) {
+int ResidentInstance(int n_q, int n_k, int n_v, int block) {
   int blocks = 0;
   if (AllowRing<kHd, kUpper>() != cudaSuccess ||
       cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, MmaSplitKernel<kHd, kUpper>, kThreads,
-                                                    RingBytes(1 + MaxVHeads(n_q, n_k, n_v), kHd)) !=
-          cudaSuccess) {
+                                                    BlockRingBytes(n_q, n_k, n_v, kHd, block)) != cudaSuccess) {
     (void)cudaGetLastError();
     return 1;
   }
   return std::max(blocks, 1);
 }
 
-}  // namespace
-
-bool MmaSupports(int n_q, int n_k, int n_v, int head_dim) {
-  if (head_dim != 64 && head_dim != 128) return false;
-  if (n_q <= 0 || n_k <= 0 || n_v <= 0 || n_q % n_k != 0 || n_q % n_v != 0) return false;
-  return RingBytes(1 + MaxVHeads(n_q, n_k, n_v), head_dim) <= static_cast<size_t>(kMaxSmem);
+bool ValidLayout(int n_q, int n_k, int n_v, int head_dim) {
+  return (head_dim == 64 || head_dim == 128) && n_q > 0 && n_k > 0 && n_v > 0 && n_q % n_k == 0 &&
+         n_q % n_v == 0;
 }
 
+}  // namespace
+
+int MmaBlockHeads(int n_q, int n_k, int n_v, int head_dim) {
+  if (!ValidLayout(n_q, n_k, n_v, head_dim)) return 0;
+  const int g = n_q / n_k;
+  int block = kMmaHeads;
+  while (block > g && block > 1) block /= 2;  // no larger than the group (rounded up to 2^k)
+  if (block < g) block *= 2;
+  block = std::min(block, kMmaHeads);
+  while (block > 1 && BlockRingBytes(n_q, n_k, n_v, head_dim, block) > kTargetRing) block /= 2;
+  return BlockRingBytes(n_q, n_k, n_v, head_dim, block) <= static_cast<size_t>(kMaxSmem) ? block : 0;
+}
+
+bool MmaSupports(int n_q, int n_k, int n_v, int head_dim) { return MmaBlockHeads(n_q, n_k, n_v, head_dim) > 0; }
+
 int MmaResidentPerSm(int n_q, int n_k, int n_v, int head_dim) {
-  const bool upper = n_q / n_k > 8;
-  if (head_dim == 64) return upper ? ResidentInstance<64, true>(n_q, n_k, n_v) : ResidentInstance<64, false>(n_q, n_k, n_v);
-  return upper ? ResidentInstance<128, true>(n_q, n_k, n_v) : ResidentInstance<128, false>(n_q, n_k, n_v);
+  const int block = MmaBlockHeads(n_q, n_k, n_v, head_dim);
+  if (block == 0) return 1;
+  const bool upper = block > 8;
+  if (head_dim == 64) {
+    return upper ? ResidentInstance<64, true>(n_q, n_k, n_v, block) : ResidentInstance<64, false>(n_q, n_k, n_v, block);
+  }
+  return upper ? ResidentInstance<128, true>(n_q, n_k, n_v, block) : ResidentInstance<128, false>(n_q, n_k, n_v, block);
 }
 
 Status LaunchMmaSplit(const AttentionParams& p, cudaStream_t stream) {
-  if (!MmaSupports(p.n_q, p.n_k, p.n_v, p.head_dim)) {
+  const int block = MmaBlockHeads(p.n_q, p.n_k, p.n_v, p.head_dim);
+  if (block == 0) {
     return InvalidArgumentError("CUDA attention: the tensor-core kernel does not serve heads ", p.n_q, "/",
                                 p.n_k, "/", p.n_v, " x ", p.head_dim);
   }
-  const bool upper = p.n_q / p.n_k > 8;
-  if (p.head_dim == 64) return upper ? LaunchInstance<64, true>(p, stream) : LaunchInstance<64, false>(p, stream);
-  return upper ? LaunchInstance<128, true>(p, stream) : LaunchInstance<128, false>(p, stream);
+  const bool upper = block > 8;
+  if (p.head_dim == 64) {
+    return upper ? LaunchInstance<64, true>(p, block, stream) : LaunchInstance<64, false>(p, block, stream);
+  }
+  return upper ? LaunchInstance<128, true>(p, block, stream) : LaunchInstance<128, false>(p, block, stream);
 }
 
 }  // namespace sigma::cuda::attention

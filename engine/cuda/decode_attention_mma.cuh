@@ -2,7 +2,7 @@
 // head_dim 64 and 128, automatic head grouping). Internal to engine/cuda: decode_attention.cu
 // chooses it and launches the combine step after it.
 //
-// One CTA of 4 warps per (split, K head x block of up to 16 query heads, row). The CTA streams
+// One CTA of 4 warps per (split, K head x block of up to 16 query heads, row; MmaBlockHeads). The CTA streams
 // tiles of 64 positions -- the K rows and the rows of every V head its query heads use -- through
 // a 3-stage cp.async ring in shared memory (16-byte chunks, XOR-swizzled per row so ldmatrix is
 // conflict-free); each warp takes 16 positions of a tile: S = Q K^T and O += P V on mma.sync
@@ -25,8 +25,12 @@ namespace sigma::cuda::attention {
 // Query heads per CTA of the tensor-core kernel (the 16 rows of an mma A operand).
 constexpr int kMmaHeads = 16;
 
-// Whether the tensor-core kernel serves this layout: head_dim 64 or 128 and a ring of 3 tiles
-// that fits in shared memory.
+// Query heads per CTA: the group (n_q / n_k, up to kMmaHeads), halved until the ring of 3 tiles
+// of K and the block's V heads fits three CTAs per multiprocessor; 0 where the kernel does not
+// serve the layout (head_dim other than 64 or 128, or no ring fits in shared memory).
+int MmaBlockHeads(int n_q, int n_k, int n_v, int head_dim);
+
+// Whether the tensor-core kernel serves this layout (MmaBlockHeads > 0).
 bool MmaSupports(int n_q, int n_k, int n_v, int head_dim);
 
 // Resident CTAs per multiprocessor (1 if the runtime cannot say).
