@@ -11,13 +11,19 @@ namespace {
 
 constexpr int kWarps = 4;
 constexpr int kThreads = kWarps * 32;
-constexpr int kTile = 64;                  // positions per CTA tile
-constexpr int kWarpRows = kTile / kWarps;  // positions per warp per tile: one mma k-step of P V
+constexpr int kWarpRows = 16;  // positions per warp per tile: one mma k-step of P V
+// Positions per CTA tile when the warps split the block's V heads into kVGroups groups (each
+// group of warps covers the tile's positions, 16 each): 64 with one group, 32 with two.
+template <int kVGroups>
+constexpr int TileRows() {
+  return kWarpRows * kWarps / kVGroups;
+}
 constexpr int kStages = 3;
 constexpr int kMaxSmem = 200 * 1024;
-// Ring size that keeps three CTAs (12 warps) on a multiprocessor; the head block shrinks until
-// its ring fits (Sigma's 8 heads per K head read 4 V heads: 120 KB, one CTA per multiprocessor,
-// 43-57% of the read bandwidth on an H200; blocks of 4 read 2: 72 KB).
+// Ring size that keeps three CTAs (12 warps) on a multiprocessor (ShapeFor). Sigma's 8 heads per
+// K head read 4 V heads: with 64-row tiles 120 KB, one CTA per multiprocessor, 43-57% of the read
+// bandwidth on an H200; blocks of 4 (K read by two CTAs) 54-80%; 8 heads in two V groups of
+// warps (32-row tiles) fit 60 KB.
 constexpr size_t kTargetRing = 72 * 1024;
 
 // V heads that query heads [h0, h0 + nh) read: consecutive, from h0 / gv.
@@ -37,11 +43,11 @@ int MaxVHeads(int n_q, int n_k, int n_v, int block) {
   return most;
 }
 
-size_t TileBytes(int head_dim) { return static_cast<size_t>(kTile) * head_dim * 2; }
-size_t RingBytes(int slots, int head_dim) { return kStages * slots * TileBytes(head_dim); }
-size_t BlockRingBytes(int n_q, int n_k, int n_v, int head_dim, int block) {
-  return RingBytes(1 + MaxVHeads(n_q, n_k, n_v, block), head_dim);
+size_t RingBytes(int slots, int head_dim, int v_groups) {
+  return static_cast<size_t>(kStages) * slots * (kWarpRows * kWarps / v_groups) * head_dim * 2;
 }
+
+
 
 __device__ __forceinline__ unsigned SmemAddr(const void* p) {
   return static_cast<unsigned>(__cvta_generic_to_shared(p));
@@ -83,11 +89,14 @@ __device__ __forceinline__ unsigned ChunkOffset(int r, int c) {
   return static_cast<unsigned>(r * (kHd * 2) + ((c ^ (r & 7)) << 4));
 }
 
-// grid (num_splits, n_k * ceil(g / block), rows), kThreads threads, RingBytes(slots) of dynamic
-// shared memory; `block` query heads per CTA (at most kMmaHeads). kUpper: block > 8 (A rows 8-15
-// used).
-template <int kHd, bool kUpper>
+// grid (num_splits, n_k * ceil(g / block), rows), kThreads threads, RingBytes(slots, kHd,
+// kVGroups) of dynamic shared memory; `block` query heads per CTA (at most kMmaHeads). kUpper:
+// block > 8 (A rows 8-15 used). With kVGroups = 2 the warps pair up on 16 positions of a 32-row
+// tile: both compute S and the softmax state of every head, each accumulates O over one half of
+// the block's V heads (so a block of 8 Sigma heads reads K once with the ring of a 4-head block).
+template <int kHd, bool kUpper, int kVGroups>
 __global__ void __launch_bounds__(kThreads) MmaSplitKernel(const AttentionParams p, int block, int slots) {
+  constexpr int kTile = TileRows<kVGroups>();
   constexpr int kChunks = kHd / 8;   // 16-byte chunks per cache row
   constexpr int kKSteps = kHd / 16;  // k-steps of S = Q K^T over head_dim
   constexpr int kNTiles = kHd / 8;   // n-tiles of O = P V over head_dim
@@ -137,7 +146,7 @@ __global__ void __launch_bounds__(kThreads) MmaSplitKernel(const AttentionParams
   const int v_hi = gid + 8 < hb.nh ? (hb.h0 + gid + 8) / gv - v0 : -1;
 
   // Ring: stage s, slot 0 = K tile, slot 1 + v = tile of V head v0 + v.
-  const size_t tile_bytes = static_cast<size_t>(kTile) * kHd * 2;
+  constexpr size_t tile_bytes = static_cast<size_t>(kTile) * kHd * 2;
   const auto slot_at = [&](int stage, int slot) {
     return smem + (static_cast<size_t>(stage) * slots + slot) * tile_bytes;
   };
@@ -167,7 +176,11 @@ __global__ void __launch_bounds__(kThreads) MmaSplitKernel(const AttentionParams
 #pragma unroll
   for (int n = 0; n < kNTiles; ++n) acc[n][0] = acc[n][1] = acc[n][2] = acc[n][3] = 0.0f;
 
-  const int pw = warp * kWarpRows;  // the warp's first position within a tile
+  constexpr int kPosGroups = kWarps / kVGroups;
+  const int pw = (warp % kPosGroups) * kWarpRows;  // the warp's first position within a tile
+  const int v_per_group = (nv + kVGroups - 1) / kVGroups;
+  const int v_first = (warp / kPosGroups) * v_per_group;  // the warp's V heads: v_first + [0, n)
+  const int v_last = min(nv, v_first + v_per_group);
 #pragma unroll
   for (int t = 0; t < kStages - 1; ++t) issue(t);
   for (int t = 0; t < tiles; ++t) {
@@ -238,7 +251,7 @@ __global__ void __launch_bounds__(kThreads) MmaSplitKernel(const AttentionParams
     SplitBf16x2(pr[1][2], pr[1][3], pa_hi[3], pa_lo[3]);
 
     // O += P_v V_v over the block's V heads, P_v keeping the rows (query heads) of V head v.
-    for (int v = 0; v < nv; ++v) {
+    for (int v = v_first; v < v_last; ++v) {
       const unsigned keep_lo = v_lo == v ? 0xffffffffu : 0u;
       const unsigned keep_hi = v_hi == v ? 0xffffffffu : 0u;
       const unsigned ah[4] = {pa_hi[0] & keep_lo, pa_hi[1] & keep_hi, pa_hi[2] & keep_lo, pa_hi[3] & keep_hi};
@@ -292,14 +305,16 @@ __global__ void __launch_bounds__(kThreads) MmaSplitKernel(const AttentionParams
   for (int i = threadIdx.x; i < hb.nh * kHd; i += kThreads) {
     const int h = i / kHd;
     const int d = i % kHd;
+    // One warp per position group holds head h: the one whose V heads include h's.
+    const int w0 = (((hb.h0 + h) / gv - v0) / v_per_group) * kPosGroups;
     float mm = -INFINITY;
 #pragma unroll
-    for (int w = 0; w < kWarps; ++w) mm = fmaxf(mm, sm_m[w * kMmaHeads + h]);
+    for (int w = w0; w < w0 + kPosGroups; ++w) mm = fmaxf(mm, sm_m[w * kMmaHeads + h]);
     float ll = 0.0f;
     float aa = 0.0f;
     if (mm != -INFINITY) {
 #pragma unroll
-      for (int w = 0; w < kWarps; ++w) {
+      for (int w = w0; w < w0 + kPosGroups; ++w) {
         const float mw = sm_m[w * kMmaHeads + h];
         const float c = mw == -INFINITY ? 0.0f : exp2f(mw - mm);
         ll += sm_l[w * kMmaHeads + h] * c;
@@ -312,78 +327,101 @@ __global__ void __launch_bounds__(kThreads) MmaSplitKernel(const AttentionParams
 
 // Lets an instance take up to kMaxSmem of dynamic shared memory (past 48 KB a launch needs the
 // opt-in). Once per instance.
-template <int kHd, bool kUpper>
+template <int kHd, bool kUpper, int kVGroups>
 cudaError_t AllowRing() {
-  static const cudaError_t result =
-      cudaFuncSetAttribute(MmaSplitKernel<kHd, kUpper>, cudaFuncAttributeMaxDynamicSharedMemorySize, kMaxSmem);
+  static const cudaError_t result = cudaFuncSetAttribute(
+      MmaSplitKernel<kHd, kUpper, kVGroups>, cudaFuncAttributeMaxDynamicSharedMemorySize, kMaxSmem);
   return result;
 }
 
-template <int kHd, bool kUpper>
-Status LaunchInstance(const AttentionParams& p, int block, cudaStream_t stream) {
-  const cudaError_t allowed = AllowRing<kHd, kUpper>();
-  SIGMA_CUDA_RETURN_IF_ERROR(allowed);
-  const int slots = 1 + MaxVHeads(p.n_q, p.n_k, p.n_v, block);
-  const int g = p.n_q / p.n_k;
-  const dim3 grid(p.num_splits, p.n_k * ((g + block - 1) / block), p.rows);
-  MmaSplitKernel<kHd, kUpper><<<grid, kThreads, RingBytes(slots, kHd), stream>>>(p, block, slots);
-  SIGMA_CUDA_LAUNCH_CHECK();
-  return Status::Ok();
-}
+// The kernel's shape for one head layout.
+struct Shape {
+  int block = 0;     // query heads per CTA; 0: the kernel does not serve the layout
+  int v_groups = 1;  // warp groups splitting the block's V heads
+  int slots = 0;     // ring slots per stage: K + the most V heads a CTA reads
+  int head_dim = 0;
+  size_t ring_bytes() const { return RingBytes(slots, head_dim, v_groups); }
+};
 
-template <int kHd, bool kUpper>
-int ResidentInstance(int n_q, int n_k, int n_v, int block) {
-  int blocks = 0;
-  if (AllowRing<kHd, kUpper>() != cudaSuccess ||
-      cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, MmaSplitKernel<kHd, kUpper>, kThreads,
-                                                    BlockRingBytes(n_q, n_k, n_v, kHd, block)) != cudaSuccess) {
-    (void)cudaGetLastError();
-    return 1;
+Shape ShapeFor(int n_q, int n_k, int n_v, int head_dim) {
+  Shape shape;
+  const bool valid = (head_dim == 64 || head_dim == 128) && n_q > 0 && n_k > 0 && n_v > 0 &&
+                     n_q % n_k == 0 && n_q % n_v == 0;
+  if (!valid) return shape;
+  shape.head_dim = head_dim;
+  const int g = n_q / n_k;
+  int block = 1;
+  while (block < g && block < kMmaHeads) block *= 2;  // the group, rounded up to 2^k, at most 16
+  // Largest block whose ring fits kTargetRing: first with all warps on every V head, then with
+  // two V groups (half the tile, so the same ring holds twice the V heads: K read once).
+  for (; block >= 1; block /= 2) {
+    const int v_heads = MaxVHeads(n_q, n_k, n_v, block);
+    for (int v_groups = 1; v_groups <= (v_heads > 1 ? 2 : 1); ++v_groups) {
+      if (RingBytes(1 + v_heads, head_dim, v_groups) <= kTargetRing) {
+        shape.block = block;
+        shape.v_groups = v_groups;
+        shape.slots = 1 + v_heads;
+        return shape;
+      }
+    }
   }
-  return std::max(blocks, 1);
+  // Nothing fits three CTAs: one head per CTA, if its ring fits at all.
+  shape.block = 1;
+  shape.slots = 1 + MaxVHeads(n_q, n_k, n_v, 1);
+  if (shape.ring_bytes() > static_cast<size_t>(kMaxSmem)) shape.block = 0;
+  return shape;
 }
 
-bool ValidLayout(int n_q, int n_k, int n_v, int head_dim) {
-  return (head_dim == 64 || head_dim == 128) && n_q > 0 && n_k > 0 && n_v > 0 && n_q % n_k == 0 &&
-         n_q % n_v == 0;
+// Calls f.template operator()<kHd, kUpper, kVGroups>() for the instance serving `shape`.
+template <typename F>
+auto Dispatch(const Shape& shape, F&& f) {
+  const bool upper = shape.block > 8;
+  const bool two = shape.v_groups == 2;
+  if (shape.head_dim == 64) {
+    if (upper) return two ? f.template operator()<64, true, 2>() : f.template operator()<64, true, 1>();
+    return two ? f.template operator()<64, false, 2>() : f.template operator()<64, false, 1>();
+  }
+  if (upper) return two ? f.template operator()<128, true, 2>() : f.template operator()<128, true, 1>();
+  return two ? f.template operator()<128, false, 2>() : f.template operator()<128, false, 1>();
 }
 
 }  // namespace
 
-int MmaBlockHeads(int n_q, int n_k, int n_v, int head_dim) {
-  if (!ValidLayout(n_q, n_k, n_v, head_dim)) return 0;
-  const int g = n_q / n_k;
-  int block = kMmaHeads;
-  while (block > g && block > 1) block /= 2;  // no larger than the group (rounded up to 2^k)
-  if (block < g) block *= 2;
-  block = std::min(block, kMmaHeads);
-  while (block > 1 && BlockRingBytes(n_q, n_k, n_v, head_dim, block) > kTargetRing) block /= 2;
-  return BlockRingBytes(n_q, n_k, n_v, head_dim, block) <= static_cast<size_t>(kMaxSmem) ? block : 0;
-}
+int MmaBlockHeads(int n_q, int n_k, int n_v, int head_dim) { return ShapeFor(n_q, n_k, n_v, head_dim).block; }
 
 bool MmaSupports(int n_q, int n_k, int n_v, int head_dim) { return MmaBlockHeads(n_q, n_k, n_v, head_dim) > 0; }
 
 int MmaResidentPerSm(int n_q, int n_k, int n_v, int head_dim) {
-  const int block = MmaBlockHeads(n_q, n_k, n_v, head_dim);
-  if (block == 0) return 1;
-  const bool upper = block > 8;
-  if (head_dim == 64) {
-    return upper ? ResidentInstance<64, true>(n_q, n_k, n_v, block) : ResidentInstance<64, false>(n_q, n_k, n_v, block);
-  }
-  return upper ? ResidentInstance<128, true>(n_q, n_k, n_v, block) : ResidentInstance<128, false>(n_q, n_k, n_v, block);
+  const Shape shape = ShapeFor(n_q, n_k, n_v, head_dim);
+  if (shape.block == 0) return 1;
+  return Dispatch(shape, [&]<int kHd, bool kUpper, int kVGroups>() {
+    int blocks = 0;
+    if (AllowRing<kHd, kUpper, kVGroups>() != cudaSuccess ||
+        cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, MmaSplitKernel<kHd, kUpper, kVGroups>, kThreads,
+                                                      shape.ring_bytes()) != cudaSuccess) {
+      (void)cudaGetLastError();
+      return 1;
+    }
+    return std::max(blocks, 1);
+  });
 }
 
 Status LaunchMmaSplit(const AttentionParams& p, cudaStream_t stream) {
-  const int block = MmaBlockHeads(p.n_q, p.n_k, p.n_v, p.head_dim);
-  if (block == 0) {
+  const Shape shape = ShapeFor(p.n_q, p.n_k, p.n_v, p.head_dim);
+  if (shape.block == 0) {
     return InvalidArgumentError("CUDA attention: the tensor-core kernel does not serve heads ", p.n_q, "/",
                                 p.n_k, "/", p.n_v, " x ", p.head_dim);
   }
-  const bool upper = block > 8;
-  if (p.head_dim == 64) {
-    return upper ? LaunchInstance<64, true>(p, block, stream) : LaunchInstance<64, false>(p, block, stream);
-  }
-  return upper ? LaunchInstance<128, true>(p, block, stream) : LaunchInstance<128, false>(p, block, stream);
+  return Dispatch(shape, [&]<int kHd, bool kUpper, int kVGroups>() -> Status {
+    const cudaError_t allowed = AllowRing<kHd, kUpper, kVGroups>();
+    SIGMA_CUDA_RETURN_IF_ERROR(allowed);
+    const int g = p.n_q / p.n_k;
+    const dim3 grid(p.num_splits, p.n_k * ((g + shape.block - 1) / shape.block), p.rows);
+    MmaSplitKernel<kHd, kUpper, kVGroups>
+        <<<grid, kThreads, shape.ring_bytes(), stream>>>(p, shape.block, shape.slots);
+    SIGMA_CUDA_LAUNCH_CHECK();
+    return Status::Ok();
+  });
 }
 
 }  // namespace sigma::cuda::attention
