@@ -16,11 +16,9 @@ namespace sigma::cuda::attention {
 
 constexpr float kLog2e = 1.4426950408889634f;
 
-// 16 bytes global -> shared, bypassing L1, with a hint that L2 fetch 256 bytes around them (the
-// cache rows are streamed whole).
 __device__ __forceinline__ void CpAsync16(void* smem, const void* gmem) {
   const auto dst = static_cast<unsigned>(__cvta_generic_to_shared(smem));
-  asm volatile("cp.async.cg.shared.global.L2::256B [%0], [%1], 16;\n" ::"r"(dst), "l"(gmem));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(dst), "l"(gmem));
 }
 __device__ __forceinline__ void CpAsyncCommit() { asm volatile("cp.async.commit_group;\n" ::); }
 template <int kPending>
