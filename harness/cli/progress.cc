@@ -44,8 +44,10 @@ std::string Progress::Line(int64_t done, const std::string& note) const {
     if (terminal_) {
       const int width = 24;
       const int filled = static_cast<int>(frac * width);
-      line += "[" + std::string(static_cast<size_t>(filled), '#') +
-              std::string(static_cast<size_t>(width - filled), '.') + "] ";
+      line += '[';
+      line.append(static_cast<size_t>(filled), '#');
+      line.append(static_cast<size_t>(width - filled), '.');
+      line += "] ";
     }
     char buf[128];
     const double eta = rate > 0 ? (total_ - done) / rate : NAN;

@@ -42,7 +42,9 @@ TEST(EvalTasks, Nl2KqlEndToEnd) {
   samples.push_back(*s);
   for (const tasks::Aggregate& a : t.AggregateScores(samples)) {
     EXPECT_EQ(a.n, 3) << a.metric;  // the failed sample is not averaged in
-    if (a.metric == "syntax_accuracy") EXPECT_EQ(a.value, 0);
+    if (a.metric == "syntax_accuracy") {
+      EXPECT_EQ(a.value, 0);
+    }
   }
 
   // Scores are reported 0-100 as in the paper: 2 of 4 right gives 50 (per-sample values stay 0/1).

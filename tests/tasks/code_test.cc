@@ -107,7 +107,7 @@ TEST(CodeLoaderTest, MbppValidAndMalformed) {
                      52, "[]");
   ExpectError(ParseMbpp(empty_list, "m.jsonl"), "m.jsonl:1", "at least one test");
   std::string bad_item = s;
-  bad_item.replace(bad_item.find("\"assert add_one(-1) == 0\""), 25, "3");
+  bad_item.replace(bad_item.find("\"assert add_one(-1) == 0\""), 25, 1, '3');
   ExpectError(ParseMbpp(bad_item, "m.jsonl"), "m.jsonl:1", "test_list[1]");
   std::string no_code = s;
   no_code.replace(no_code.find("\"code\""), 6, "\"kode\"");

@@ -20,7 +20,7 @@ using testing_util::RandomFloats;
 
 TensorView View(DType dtype, std::vector<int64_t> shape, const std::vector<uint8_t>& bytes) {
   TensorView v;
-  v.name = "t";
+  v.name = std::string("t");  // not = "t": GCC 12 warns (-Wrestrict) on that wrongly
   v.dtype = dtype;
   v.shape = std::move(shape);
   v.data = bytes.data();

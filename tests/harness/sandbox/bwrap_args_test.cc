@@ -127,7 +127,7 @@ TEST(PreflightTest, NoUserNamespacesIsUnavailableWithCause) {
   rmdir(dir);
   ASSERT_FALSE(sandbox.ok());
   EXPECT_EQ(sandbox.status().code(), StatusCode::kUnavailable);
-  const std::string& message = sandbox.status().message();
+  const std::string message = sandbox.status().message();  // status() is a temporary
   EXPECT_NE(message.find("cannot start a sandbox"), std::string::npos) << message;
   EXPECT_NE(message.find("user namespaces"), std::string::npos) << message;
 }

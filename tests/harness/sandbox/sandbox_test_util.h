@@ -40,7 +40,11 @@ inline BwrapSandbox* Shared() {
 
 inline std::string Marker() {
   static std::atomic<int> counter{0};
-  return "m" + std::to_string(getpid()) + "x" + std::to_string(counter.fetch_add(1));
+  std::string marker = "m";
+  marker += std::to_string(getpid());
+  marker += 'x';
+  marker += std::to_string(counter.fetch_add(1));
+  return marker;
 }
 
 // A request running `script` under bash, tagged with a fresh marker (returned in *marker).

@@ -311,7 +311,9 @@ TEST(ResultsStoreTest, ConcurrentWritersDoNotSeeBusy) {
         return;
       }
       for (int i = 0; i < kEach; ++i) {
-        auto ok = (*store)->InsertSample(Sample(id, "t" + std::to_string(w), std::to_string(i)));
+        std::string tag = "t";
+        tag += std::to_string(w);
+        auto ok = (*store)->InsertSample(Sample(id, tag, std::to_string(i)));
         if (!ok.ok()) ++failures;
       }
     });
