@@ -2,9 +2,10 @@
 // [out][in] row-major as Hugging Face stores a Linear weight. Operands in f32 or bf16 (weights and
 // x of one ActType), y always f32, accumulation in f32 (CUBLAS_COMPUTE_32F; no TF32). beta = 1
 // adds the product to y in place (residual connections without an extra kernel). Decode-sized
-// bf16 products (at most 4 rows) run on the project's GEMV kernel, one warp per output row with
-// 16-byte streaming weight loads (cuBLAS reached about 40% of the read bandwidth there on an
-// H200); the rest on cuBLAS.
+// bf16 products (at most 4 rows) run on the project's GEMV kernel, one warp per output row (or
+// slice of it) with 16-byte streaming weight loads; the rest on cuBLAS. On an H200, Sigma-1.5B's
+// augmented-Q MLP at batch 1 (two products and SiluMul, 37.7 MB of weights) took 20.8 us a layer
+// with cuBLAS and 16.8 us with the GEMV kernel.
 // Thread safety: uses the caller's handle, which must be bound to the stream by the caller.
 #ifndef SIGMA_ENGINE_CUDA_GEMM_CUH_
 #define SIGMA_ENGINE_CUDA_GEMM_CUH_
