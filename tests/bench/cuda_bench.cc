@@ -40,18 +40,28 @@ void BM_ReadBandwidth(benchmark::State& state) {
 }
 BENCHMARK(BM_ReadBandwidth)->Arg(4096)->Iterations(1)->UseManualTime()->Unit(benchmark::kMicrosecond);
 
+// Reports a device timing (median_us, gb_per_s) as the iteration's manual time, GB/s and the
+// share of the measured read bandwidth; false, with the error on the state, if it failed.
+template <typename Result>
+bool ReportTiming(benchmark::State& state, const StatusOr<Result>& r) {
+  if (!r.ok()) {
+    state.SkipWithError(r.status().ToString().c_str());
+    return false;
+  }
+  state.SetIterationTime(r->median_us * 1e-6);
+  state.counters["GB/s"] = r->gb_per_s;
+  state.counters["pct_of_bw"] = g_read_gbps > 0 ? 100.0 * r->gb_per_s / g_read_gbps : 0.0;
+  return true;
+}
+
 // range: out, in, batch. Sigma-1.5B's projections (qkv 2560x2048 ... lm_head 128256x2048).
 void BM_Projection(benchmark::State& state) {
   if (!NeedDevice(state)) return;
   for (auto _ : state) {
-    auto r = cuda::ProjectionBenchmark(state.range(0), state.range(1), static_cast<int>(state.range(2)), 20);
-    if (!r.ok()) {
-      state.SkipWithError(r.status().ToString().c_str());
+    if (!ReportTiming(state, cuda::ProjectionBenchmark(state.range(0), state.range(1),
+                                                       static_cast<int>(state.range(2)), 20))) {
       return;
     }
-    state.SetIterationTime(r->median_us * 1e-6);
-    state.counters["GB/s"] = r->gb_per_s;
-    state.counters["pct_of_bw"] = g_read_gbps > 0 ? 100.0 * r->gb_per_s / g_read_gbps : 0.0;
   }
 }
 BENCHMARK(BM_Projection)
@@ -79,13 +89,7 @@ void BM_DecodeAttention(benchmark::State& state) {
   c.max_group = static_cast<int>(state.range(4));
   for (auto _ : state) {
     auto r = cuda::DecodeAttentionBenchmark(c);
-    if (!r.ok()) {
-      state.SkipWithError(r.status().ToString().c_str());
-      return;
-    }
-    state.SetIterationTime(r->median_us * 1e-6);
-    state.counters["GB/s"] = r->gb_per_s;
-    state.counters["pct_of_bw"] = g_read_gbps > 0 ? 100.0 * r->gb_per_s / g_read_gbps : 0.0;
+    if (!ReportTiming(state, r)) return;
     state.counters["splits"] = r->num_splits;
     state.counters["group"] = r->max_group;
     state.counters["min_us"] = r->min_us;
