@@ -350,26 +350,26 @@ Shape ShapeFor(int n_q, int n_k, int n_v, int head_dim) {
   if (!valid) return shape;
   shape.head_dim = head_dim;
   const int g = n_q / n_k;
-  int block = 1;
-  while (block < g && block < kMmaHeads) block *= 2;  // the group, rounded up to 2^k, at most 16
-  // Largest block whose ring fits kTargetRing: first with all warps on every V head, then with
-  // two V groups (half the tile, so the same ring holds twice the V heads: K read once).
-  for (; block >= 1; block /= 2) {
-    const int v_heads = MaxVHeads(n_q, n_k, n_v, block);
-    for (int v_groups = 1; v_groups <= (v_heads > 1 ? 2 : 1); ++v_groups) {
-      if (RingBytes(1 + v_heads, head_dim, v_groups) <= kTargetRing) {
-        shape.block = block;
-        shape.v_groups = v_groups;
-        shape.slots = 1 + v_heads;
-        return shape;
+  int largest = 1;
+  while (largest < g && largest < kMmaHeads) largest *= 2;  // the group, rounded up to 2^k, <= 16
+  // The largest block whose ring fits three CTAs per multiprocessor, first with all warps on
+  // every V head, then with two V groups (half the tile, so the same ring holds twice the V
+  // heads: K read once); failing that, the largest whose ring fits at all (fewer CTAs, but K
+  // still read once per block rather than once per head).
+  for (const size_t limit : {kTargetRing, static_cast<size_t>(kMaxSmem)}) {
+    for (int block = largest; block >= 1; block /= 2) {
+      const int v_heads = MaxVHeads(n_q, n_k, n_v, block);
+      for (int v_groups = 1; v_groups <= (v_heads > 1 ? 2 : 1); ++v_groups) {
+        if (RingBytes(1 + v_heads, head_dim, v_groups) <= limit) {
+          shape.block = block;
+          shape.v_groups = v_groups;
+          shape.slots = 1 + v_heads;
+          return shape;
+        }
       }
     }
   }
-  // Nothing fits three CTAs: one head per CTA, if its ring fits at all.
-  shape.block = 1;
-  shape.slots = 1 + MaxVHeads(n_q, n_k, n_v, 1);
-  if (shape.ring_bytes() > static_cast<size_t>(kMaxSmem)) shape.block = 0;
-  return shape;
+  return shape;  // block 0: no ring fits
 }
 
 // Calls f.template operator()<kHd, kUpper, kVGroups>() for the instance serving `shape`.

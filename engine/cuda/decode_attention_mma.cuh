@@ -26,8 +26,9 @@ namespace sigma::cuda::attention {
 constexpr int kMmaHeads = 16;
 
 // Query heads per CTA: the group (n_q / n_k, up to kMmaHeads), halved until the ring of 3 tiles
-// of K and the block's V heads fits three CTAs per multiprocessor; 0 where the kernel does not
-// serve the layout (head_dim other than 64 or 128, or no ring fits in shared memory).
+// of K and the block's V heads fits three CTAs per multiprocessor (else, the largest that fits
+// one); 0 where the kernel does not serve the layout (head_dim other than 64 or 128, or no ring
+// fits in shared memory).
 int MmaBlockHeads(int n_q, int n_k, int n_v, int head_dim);
 
 // Whether the tensor-core kernel serves this layout (MmaBlockHeads > 0).

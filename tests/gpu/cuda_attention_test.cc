@@ -1,6 +1,6 @@
 // Parity of the CUDA decode and prefill attention (split-KV + combine, selective V) with the CPU
 // reference (engine/cpu/attention.h) on the same bf16 caches, over DiffQKV head layouts (Sigma
-// 32/4/16, GQA16, n_v < n_k, MHA, groups of 3), head_dim 16/64/128, contexts from 1 to 5000,
+// 32/4/16, GQA16, n_v < n_k, MHA, groups of 3 and 4), head_dim 16/64/128, contexts from 1 to 5000,
 // forced and automatic split counts, every max_group. Skips without a device.
 #include <gtest/gtest.h>
 
@@ -73,8 +73,10 @@ std::vector<float> CpuDecode(const cuda::AttentionCase& c, int top_k) {
   return out;
 }
 
-const Heads kLayouts[] = {{32, 4, 16, 64}, {32, 16, 16, 64}, {16, 8, 2, 64},
-                          {4, 4, 4, 128},  {6, 2, 2, 16},    {8, 2, 4, 16}};
+// Tensor-core blocks (automatic grouping): Sigma 8 heads in two V groups, GQA16 2, 16/8/2 2,
+// MHA hd128 1, 8/2/2 hd128 4 (a 96 KB ring: two CTAs per multiprocessor); hd16 on CUDA cores.
+const Heads kLayouts[] = {{32, 4, 16, 64}, {32, 16, 16, 64}, {16, 8, 2, 64}, {4, 4, 4, 128},
+                          {8, 2, 2, 128},  {6, 2, 2, 16},    {8, 2, 4, 16}};
 
 TEST(CudaAttentionTest, DecodeMatchesCpu) {
   SIGMA_SKIP_WITHOUT_GPU();
