@@ -66,34 +66,37 @@ using RowsFn = void (*)(const internal::MatMulArgs&, int64_t, int64_t);
 using PrepareFn = void (*)(DType, const float*, int64_t, int64_t, float*);
 using QuantizeFn = void (*)(const float*, int64_t, int64_t, int16_t*, float*, float*);
 
-// The row kernel for a weight dtype, width and batch, and how it wants the activations: AVX-512,
-// else AVX2, else portable; within a SIMD family the int16-activation kernels take Q4_0 / Q4_1 /
-// Q8_0 at batch <= 8.
+// The row kernel for a weight dtype, width and batch, and how it wants the activations: Q4_0 /
+// Q4_1 / Q8_0 at batch <= 8 on the AVX2 int16-activation kernel (AVX2 and AVX-512 machines),
+// else AVX-512, else AVX2, else portable.
 struct Kernel {
   RowsFn rows = internal::MatMulRowsGeneric;
   PrepareFn prepare = nullptr;    // f32 activations in the kernel's layout
-  QuantizeFn quantize = nullptr;  // int16 blocks (the same for every dtype of a family)
+  QuantizeFn quantize = nullptr;  // int16 blocks (the same for every dtype)
 };
+
+// Whether Q4_0 / Q4_1 / Q8_0 products at decode batches take the AVX2 int16 kernel: on AVX2 and
+// on AVX-512 machines alike. It reads the 4-row tile layout (matmul_tiles.h); the AVX-512 family's
+// own int16 kernel (256-bit VNNI, plain rows) ran 1.3-1.9x slower than it on a 2-core Zen 4
+// (Q4_1 2048x2048 139-146 vs 96-121 us; SmolLM2's Q8_0 lm_head 1550-1687 vs 873-980 us).
+bool UsesInt16Avx2(CpuIsa isa, DType dtype, int64_t in, int64_t batch) {
+  return (isa == CpuIsa::kAvx2 || isa == CpuIsa::kAvx512Bf16) &&
+         internal::MatMulAvx2Supports(dtype, in) &&
+         internal::MatMulInt16Avx2Supports(dtype, in, batch);
+}
 
 Kernel ChooseKernel(DType dtype, int64_t in, int64_t batch) {
   Kernel k;
   const CpuIsa isa = ActiveCpuIsa();
-  if (isa == CpuIsa::kAvx512Bf16 && internal::MatMulAvx512Supports(dtype, in)) {
-    if (internal::MatMulInt16Supports(dtype, in, batch)) {
-      k.rows = internal::MatMulRowsInt16;
-      k.quantize = internal::MatMulQuantizeXInt16;
-    } else {
-      k.rows = internal::MatMulRowsAvx512;
-      k.prepare = internal::MatMulPrepareXAvx512;
-    }
+  if (UsesInt16Avx2(isa, dtype, in, batch)) {
+    k.rows = internal::MatMulRowsInt16Avx2;
+    k.quantize = internal::MatMulQuantizeXInt16Avx2;
+  } else if (isa == CpuIsa::kAvx512Bf16 && internal::MatMulAvx512Supports(dtype, in)) {
+    k.rows = internal::MatMulRowsAvx512;
+    k.prepare = internal::MatMulPrepareXAvx512;
   } else if (isa == CpuIsa::kAvx2 && internal::MatMulAvx2Supports(dtype, in)) {
-    if (internal::MatMulInt16Avx2Supports(dtype, in, batch)) {
-      k.rows = internal::MatMulRowsInt16Avx2;
-      k.quantize = internal::MatMulQuantizeXInt16Avx2;
-    } else {
-      k.rows = internal::MatMulRowsAvx2;
-      k.prepare = internal::MatMulPrepareXAvx2;
-    }
+    k.rows = internal::MatMulRowsAvx2;
+    k.prepare = internal::MatMulPrepareXAvx2;
   }
   return k;
 }
@@ -222,9 +225,7 @@ void MatMulShared(std::span<const Projection> projections, const float* x, int64
 }
 
 bool MatMulUsesTiles(const TensorView& w) {
-  return ActiveCpuIsa() == CpuIsa::kAvx2 && MatMulTilesSupported(w) &&
-         internal::MatMulAvx2Supports(w.dtype, w.cols()) &&
-         internal::MatMulInt16Avx2Supports(w.dtype, w.cols(), 1);
+  return MatMulTilesSupported(w) && UsesInt16Avx2(ActiveCpuIsa(), w.dtype, w.cols(), 1);
 }
 
 void DequantizeRow(const TensorView& w, int64_t row, float* out) {

@@ -1,11 +1,17 @@
 // Integer-activation GEMV kernels for Q4_0 / Q4_1 / Q8_0 weights on AVX2 (vpmaddwd); see
-// matmul_internal.h and matmul_int16_avx512.cc, whose scheme and accuracy this follows. Compiled
-// with -mavx2 -mfma -mf16c; only called where CpuSupportsAvx2() (and the AVX-512 family is not
-// active).
+// matmul_internal.h. Compiled with -mavx2 -mfma -mf16c; called where CpuSupportsAvx2(), on AVX-512
+// machines too (an AVX-512 VNNI twin without the tile layout was 1.3-1.9x slower on a Zen 4 and
+// was removed; matmul.cc).
+//
+// Why int16 activations: at batch 1 the f32 path spends ~12 vector ops per 32-weight block to widen
+// nibbles to f32 and FMA them, which makes the 4-bit GEMV compute-bound. int16, not int8 (ggml's
+// choice): SmolLM2's activations have outlier channels, and int8 blocks (amax / 127) moved its
+// next-token log-probs by up to 1.5 against the float64 reference (int16: see
+// tests/engine/smollm2_reference_test.cc).
 //
 // The activation row is quantized once per call to int16 blocks of 32 (scale amax / 32767, round
-// to nearest even, as MatMulQuantizeXInt16) with the exact f32 block sums; each weight block is
-// widened to int16 and reduced with two vpmaddwd:
+// to nearest even) with the exact f32 block sums; each weight block is widened to int16 and
+// reduced with two vpmaddwd:
 //   Q4_1: sum_i (d q_i + m) x_i = d dx sum_i q_i xq_i + m sum_i x_i
 //   Q4_0: the same with m = -8 d;  Q8_0: d dx sum_i q_i xq_i.
 // No overflow: |q| <= 127, |xq| <= 32767, each int32 lane sums 4 products.
@@ -104,7 +110,7 @@ inline void GroupScales(const uint8_t* row, int64_t g, int n, __m256& d, __m256&
   }
 }
 
-// Software prefetch distance in row tiles (as matmul_int16_avx512.cc). Re-measured with the tiles
+// Software prefetch distance in row tiles. Re-measured with the tiles
 // on huge pages (SmolLM2 decode at 512 positions, in-process A/B, 20 paired rounds): 1 tile 1.02x
 // the step time, 4 tiles 1.01x; prefetching into L2 only (T1) or non-temporally (NTA) instead of
 // T0: 0.97-0.99x, within the noise. Kept at 2, T0.

@@ -23,7 +23,7 @@ struct MatMulArgs {
   const float* bias = nullptr;  // [out] or null
   float* y = nullptr;           // [batch][out]
   int64_t out = 0;
-  // Int16 path only: the activations quantized per block of 32 (MatMulQuantizeXInt16).
+  // Int16 path only: the activations quantized per block of 32 (MatMulQuantizeXInt16Avx2).
   const int16_t* xq = nullptr;      // [batch][in]
   const float* xq_scale = nullptr;  // [batch][in / 32] amax / 32767
   const float* xq_sum = nullptr;    // [batch][in / 32] exact f32 sum of the block's x
@@ -41,20 +41,14 @@ bool MatMulAvx512Supports(DType dtype, int64_t in);
 void MatMulPrepareXAvx512(DType dtype, const float* x, int64_t batch, int64_t in, float* prepared);
 void MatMulRowsAvx512(const MatMulArgs& args, int64_t row_begin, int64_t row_end);
 
-// Integer-activation kernels (AVX512-VNNI vpdpwssd) for Q4_0 / Q4_1 / Q8_0 at batch <=
-// kMatMulInt16MaxBatch, defined in matmul_int16_avx512.cc: MatMulQuantizeXInt16 fills xq /
-// xq_scale / xq_sum once per call.
+// Largest batch of the int16-activation kernels.
 inline constexpr int64_t kMatMulInt16MaxBatch = 8;
-bool MatMulInt16Supports(DType dtype, int64_t in, int64_t batch);
-void MatMulQuantizeXInt16(const float* x, int64_t batch, int64_t in, int16_t* xq, float* scale,
-                          float* sum);
-void MatMulRowsInt16(const MatMulArgs& args, int64_t row_begin, int64_t row_end);
 
 // AVX2 + FMA + F16C kernels, the same interface as the AVX-512 ones: float-activation kernels for
 // f32 / f16 / bf16 / Q8_0 / Q4_0 / Q4_1 (matmul_avx2.cc; bf16 pairs with activations split
 // even/odd per 16 elements), and int16-activation kernels for Q4_0 / Q4_1 / Q8_0 at batch <=
-// kMatMulInt16MaxBatch (matmul_int16_avx2.cc; same xq / xq_scale / xq_sum layout as
-// MatMulQuantizeXInt16).
+// kMatMulInt16MaxBatch (matmul_int16_avx2.cc: MatMulQuantizeXInt16Avx2 fills xq / xq_scale /
+// xq_sum once per call), which serve AVX-512 machines too (matmul.cc, UsesInt16Avx2).
 bool MatMulAvx2Supports(DType dtype, int64_t in);
 void MatMulPrepareXAvx2(DType dtype, const float* x, int64_t batch, int64_t in, float* prepared);
 void MatMulRowsAvx2(const MatMulArgs& args, int64_t row_begin, int64_t row_end);

@@ -161,7 +161,9 @@ BENCHMARK(BM_DecodeAttention)
 // (alternating which goes first), so both see the same host. On a host whose bandwidth drifts by
 // tens of percent within minutes, the two separate BM_DecodeAttention cases above can be graded
 // minutes apart; here the ratio ("gqa16_over_diffqkv", the median of the per-iteration ratios) is
-// measured pair by pair. Also: each one's median ms and its share of the bracketed bandwidth.
+// measured pair by pair. Also: each one's median ms, its share of the bandwidth bracketing the
+// run, and its share paired per iteration with a probe pass run just before the two steps
+// (*_pct_bw_paired, medians): the steadier figure where the host's bandwidth moves.
 void BM_DiffQkvOverGqa16(benchmark::State& state) {
   const int64_t ctx = state.range(0);
   const AttentionShape diffqkv{32, 4, 16, 64, 0.125f}, gqa16{32, 16, 16, 64, 0.125f};
@@ -174,10 +176,13 @@ void BM_DiffQkvOverGqa16(benchmark::State& state) {
     DecodeAttention(shape, std::span<const DecodeItem>(&item, 1), 0, Pool());
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   };
-  std::vector<double> diffqkv_ms, gqa16_ms, ratios;
+  std::vector<double> diffqkv_ms, gqa16_ms, ratios, diffqkv_share, gqa16_share;
+  const double diffqkv_bytes = static_cast<double>(diffqkv_caches.k_bytes + diffqkv_caches.v_bytes);
+  const double gqa16_bytes = static_cast<double>(gqa16_caches.k_bytes + gqa16_caches.v_bytes);
   ReadBandwidthBracket bandwidth = BandwidthBracket();
   int layer = 0;
   for (auto _ : state) {
+    const double probe_gbps = Probe().Measure(Pool(), 1);  // this iteration's bandwidth
     const bool diffqkv_first = state.iterations() % 2 == 0;
     const double first = step(diffqkv_first ? diffqkv : gqa16,
                               diffqkv_first ? diffqkv_caches : gqa16_caches, layer);
@@ -186,6 +191,8 @@ void BM_DiffQkvOverGqa16(benchmark::State& state) {
     diffqkv_ms.push_back(diffqkv_first ? first : second);
     gqa16_ms.push_back(diffqkv_first ? second : first);
     ratios.push_back(gqa16_ms.back() / diffqkv_ms.back());
+    diffqkv_share.push_back(diffqkv_bytes / (diffqkv_ms.back() * 1e6) / probe_gbps);
+    gqa16_share.push_back(gqa16_bytes / (gqa16_ms.back() * 1e6) / probe_gbps);
     layer = (layer + 1) % kLayers;
   }
   const double bw = bandwidth.End();
@@ -198,10 +205,11 @@ void BM_DiffQkvOverGqa16(benchmark::State& state) {
   state.counters["gqa16_ms"] = g;
   state.counters["gqa16_over_diffqkv"] = median(ratios);
   state.counters["bw_GB/s"] = bw;
-  state.counters["diffqkv_pct_bw"] =
-      100.0 * static_cast<double>(diffqkv_caches.k_bytes + diffqkv_caches.v_bytes) / (d * 1e6) / bw;
-  state.counters["gqa16_pct_bw"] =
-      100.0 * static_cast<double>(gqa16_caches.k_bytes + gqa16_caches.v_bytes) / (g * 1e6) / bw;
+  state.counters["diffqkv_pct_bw"] = 100.0 * diffqkv_bytes / (d * 1e6) / bw;
+  state.counters["gqa16_pct_bw"] = 100.0 * gqa16_bytes / (g * 1e6) / bw;
+  // Paired shares: each step against the probe pass just before it, median over iterations.
+  state.counters["diffqkv_pct_bw_paired"] = 100.0 * median(diffqkv_share);
+  state.counters["gqa16_pct_bw_paired"] = 100.0 * median(gqa16_share);
 }
 BENCHMARK(BM_DiffQkvOverGqa16)
     ->ArgNames({"ctx"})

@@ -11,7 +11,7 @@
 // and |log p_engine - log p_reference| < kLogProbTolerance for every reference top-5 id.
 // Precision: weights are dequantized exactly (f32); activations are f32 for prefills of more than
 // 8 rows (observed worst difference 1.5e-5), and int16 per block of 32 for the Q4_1 / Q8_0
-// projections at batch <= 8, i.e. decode and short prompts (engine/cpu/matmul_int16_avx512.cc;
+// projections at batch <= 8, i.e. decode and short prompts (engine/cpu/matmul_int16_avx2.cc;
 // observed worst 7e-3; tolerance 2e-2). With the default bf16 KV cache (K and V rounded to 8-bit
 // mantissas) the log-probs move by up to ~6e-2 (observed), so that check is looser: top-1 only
 // (near-ties within the tolerance may swap), |difference| < kLogProbToleranceBf16Kv.
