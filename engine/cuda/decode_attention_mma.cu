@@ -44,10 +44,9 @@ int MaxVHeads(int n_q, int n_k, int n_v, int block) {
 }
 
 size_t RingBytes(int slots, int head_dim, int v_groups) {
-  return static_cast<size_t>(kStages) * slots * (kWarpRows * kWarps / v_groups) * head_dim * 2;
+  const int rows = v_groups == 2 ? TileRows<2>() : TileRows<1>();
+  return static_cast<size_t>(kStages) * slots * rows * head_dim * 2;
 }
-
-
 
 __device__ __forceinline__ unsigned SmemAddr(const void* p) {
   return static_cast<unsigned>(__cvta_generic_to_shared(p));

@@ -2,9 +2,10 @@
 // head_dim 64 and 128, automatic head grouping). Internal to engine/cuda: decode_attention.cu
 // chooses it and launches the combine step after it.
 //
-// One CTA of 4 warps per (split, K head x block of up to 16 query heads, row; MmaBlockHeads). The CTA streams
-// tiles of 64 positions -- the K rows and the rows of every V head its query heads use -- through
-// a 3-stage cp.async ring in shared memory (16-byte chunks, XOR-swizzled per row so ldmatrix is
+// One CTA of 4 warps per (split, K head x block of up to 16 query heads, row; MmaBlockHeads).
+// The CTA streams tiles of 64 positions (32 where the warps split the block's V heads in two
+// groups) -- the K rows and the rows of every V head its query heads use -- through a 3-stage
+// cp.async ring in shared memory (16-byte chunks, XOR-swizzled per row so ldmatrix is
 // conflict-free); each warp takes 16 positions of a tile: S = Q K^T and O += P V on mma.sync
 // m16n8k16 (bf16 operands, f32 accumulation), query heads as the 16 rows of A. Operands that are
 // not bf16 in the cache are split in two bf16 halves (q = q_hi + q_lo, p = p_hi + p_lo; two
