@@ -7,6 +7,7 @@
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cstdint>
 
 #include "engine/cuda/decode_attention.cuh"
@@ -27,6 +28,23 @@ __device__ __forceinline__ void CpAsyncWait() {
 }
 
 __device__ __forceinline__ bool IsSelectiveRow(int top_k, int ctx) { return top_k > 0 && ctx > top_k; }
+
+// V heads that query heads [h0, h0 + nh) read: consecutive, from h0 / gv (gv = n_q / n_v).
+__host__ __device__ inline int VHeadCount(int h0, int nh, int gv) { return (h0 + nh - 1) / gv - h0 / gv + 1; }
+
+// The most V heads any CTA reads when each K head's query heads are cut into blocks of `block`:
+// what a CTA's shared-memory ring must hold beside K.
+inline int MaxVHeadsPerBlock(int n_q, int n_k, int n_v, int block) {
+  const int g = n_q / n_k;
+  const int gv = n_q / n_v;
+  int most = 1;
+  for (int h0 = 0; h0 < n_q; h0 += g) {
+    for (int b = h0; b < h0 + g; b += block) {
+      most = std::max(most, VHeadCount(b, std::min(block, h0 + g - b), gv));
+    }
+  }
+  return most;
+}
 
 // Which query heads this CTA serves: h0 .. h0 + nh - 1, all reading K head kh.
 struct HeadBlock {

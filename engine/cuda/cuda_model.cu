@@ -141,6 +141,15 @@ static StatusOr<std::unique_ptr<CudaModel::Impl>> NewImpl(const ModelConfig& c,
   SIGMA_CUDA_RETURN_IF_ERROR(cudaGetDeviceProperties(&prop, o.device));
   im->device_name = prop.name;
   im->sm_count = prop.multiProcessorCount;
+  {
+    const int n_q = static_cast<int>(c.n_q_heads);
+    const int n_k = static_cast<int>(c.n_k_heads);
+    const int n_v = static_cast<int>(c.n_v_heads);
+    const int hd = static_cast<int>(c.head_dim);
+    const int heads = AttentionHeadsPerCta(n_q, n_k, n_v, hd, o.attention_max_group);
+    im->attention_ctas_per_row = int64_t{n_k} * ((n_q / n_k + heads - 1) / heads);
+    im->attention_resident_ctas = AttentionResidentCtas(n_q, n_k, n_v, hd, o.attention_max_group, im->sm_count);
+  }
   SIGMA_CUDA_RETURN_IF_ERROR(cudaStreamCreateWithFlags(&im->stream, cudaStreamNonBlocking));
   SIGMA_CUBLAS_RETURN_IF_ERROR(cublasCreate(&im->cublas));
   SIGMA_CUBLAS_RETURN_IF_ERROR(cublasSetStream(im->cublas, im->stream));

@@ -69,9 +69,7 @@ Status RunChunk(CudaModel::Impl& im, std::span<const TokenRow> rows,
   const int max_splits = static_cast<int>(std::min<int64_t>(kMaxSplits, im.partial_floats / per_split));
   StepShape s;
   s.rows = n;
-  s.splits = AttentionSplits(n, n_q, static_cast<int>(im.config.n_k_heads),
-                             static_cast<int>(im.config.n_v_heads), hd, im.options.attention_max_group,
-                             max_ctx, im.sm_count, max_splits);
+  s.splits = ChooseSplits(n * im.attention_ctas_per_row, max_ctx, im.attention_resident_ctas, max_splits);
   s.logits_first = out.logits_first;
   s.logits_count = out.logits_count;
   s.argmax = out.argmax;

@@ -53,6 +53,10 @@ struct CudaModel::Impl {
   ActType act = ActType::kBF16;
   std::string device_name;
   int sm_count = 1;
+  // The attention plan's per-layout parts, fixed for the model (decode_attention.cuh): CTAs per
+  // row and split, and CTAs resident on the device at once.
+  int64_t attention_ctas_per_row = 1;
+  int attention_resident_ctas = 1;
   cudaStream_t stream = nullptr;
   cublasHandle_t cublas = nullptr;
   DeviceBuffer<uint8_t> cublas_workspace;

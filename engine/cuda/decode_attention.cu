@@ -288,17 +288,7 @@ __global__ void __launch_bounds__(kCombineThreads) CombineKernel(const Attention
 
 // Ring slots per thread: K, and the most distinct V heads any head block of the grid reads.
 int RingSlots(int n_q, int n_k, int n_v, int max_group, bool scores) {
-  if (scores) return 1;
-  const int g = n_q / n_k;
-  const int gv = n_q / n_v;
-  int most = 1;
-  for (int h0 = 0; h0 < n_q; h0 += g) {  // K head h0 / g; its blocks of max_group heads
-    for (int b = h0; b < h0 + g; b += max_group) {
-      const int last = std::min(b + max_group, h0 + g) - 1;
-      most = std::max(most, last / gv - b / gv + 1);
-    }
-  }
-  return 1 + most;
+  return scores ? 1 : 1 + attention::MaxVHeadsPerBlock(n_q, n_k, n_v, max_group);
 }
 
 size_t RingBytes(int ring_slots) {

@@ -26,23 +26,6 @@ constexpr int kMaxSmem = 200 * 1024;
 // warps (32-row tiles) fit 60 KB.
 constexpr size_t kTargetRing = 72 * 1024;
 
-// V heads that query heads [h0, h0 + nh) read: consecutive, from h0 / gv.
-__host__ __device__ inline int VCount(int h0, int nh, int gv) { return (h0 + nh - 1) / gv - h0 / gv + 1; }
-
-// The most V heads any CTA reads with `block` query heads per CTA; a ring stage holds K and that
-// many V tiles.
-int MaxVHeads(int n_q, int n_k, int n_v, int block) {
-  const int g = n_q / n_k;
-  const int gv = n_q / n_v;
-  int most = 1;
-  for (int kh = 0; kh < n_k; ++kh) {
-    for (int b = kh * g; b < kh * g + g; b += block) {
-      most = std::max(most, VCount(b, std::min(block, kh * g + g - b), gv));
-    }
-  }
-  return most;
-}
-
 size_t RingBytes(int slots, int head_dim, int v_groups) {
   const int rows = v_groups == 2 ? TileRows<2>() : TileRows<1>();
   return static_cast<size_t>(kStages) * slots * rows * head_dim * 2;
@@ -114,7 +97,7 @@ __global__ void __launch_bounds__(kThreads) MmaSplitKernel(const AttentionParams
   }
   const int gv = p.n_q / p.n_v;
   const int v0 = hb.h0 / gv;
-  const int nv = VCount(hb.h0, hb.nh, gv);
+  const int nv = VHeadCount(hb.h0, hb.nh, gv);
   const int chunk = (ctx + p.num_splits - 1) / p.num_splits;
   const int begin = min(ctx, static_cast<int>(blockIdx.x) * chunk);
   const int end = min(ctx, begin + chunk);
@@ -357,7 +340,7 @@ Shape ShapeFor(int n_q, int n_k, int n_v, int head_dim) {
   // still read once per block rather than once per head).
   for (const size_t limit : {kTargetRing, static_cast<size_t>(kMaxSmem)}) {
     for (int block = largest; block >= 1; block /= 2) {
-      const int v_heads = MaxVHeads(n_q, n_k, n_v, block);
+      const int v_heads = MaxVHeadsPerBlock(n_q, n_k, n_v, block);
       for (int v_groups = 1; v_groups <= (v_heads > 1 ? 2 : 1); ++v_groups) {
         if (RingBytes(1 + v_heads, head_dim, v_groups) <= limit) {
           shape.block = block;
