@@ -6,9 +6,9 @@
 // repetition starts from the same length. Each row also carries the attention-layer share of the
 // step (KV write and read, attention kernels, augmented-Q MLP), the quantity the paper's DiffQKV
 // claim is about, the bytes a step must read (weights + KV cache) and, for decode, the machine's
-// read bandwidth measured right before the row's warm-up and right after its repetitions
-// (ReadBandwidthProbe, the mean), so the row's share of the bandwidth is graded against what the
-// host gave at that time, not minutes earlier.
+// read bandwidth measured by a ReadBandwidthProbe (best of three passes) right before each
+// repetition: each repetition's bytes/s is graded against the probe before it and the row reports
+// the medians, so the share is graded against what the host gave at that moment.
 // Thread safety: not thread-safe.
 #ifndef SIGMA_HARNESS_BENCH_SPEED_BENCH_H_
 #define SIGMA_HARNESS_BENCH_SPEED_BENCH_H_
@@ -51,9 +51,10 @@ struct SpeedRow {
   double bytes_per_step = 0;     // weights + KV read by one step
   std::string kv_dtype;
   int selective_v = 0;
-  double read_gbps = 0;          // decode: read bandwidth around the row (0: not measured)
+  double read_gbps = 0;   // decode: median of the probe passes before the repetitions (0: none)
+  double read_share = 0;  // decode: median over repetitions of bytes/s over the pass before (0: none)
 
-  // bytes_per_step over the step time as a share of read_gbps (0 where either is missing).
+  // 100 * read_share.
   double PercentOfReadBandwidth() const;
 };
 

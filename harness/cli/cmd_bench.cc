@@ -62,11 +62,13 @@ std::string RowConfigJson(const bench::SpeedRow& r, const BenchFlags& f) {
                 "\",\"selective_v\":", r.selective_v, ",\"threads\":", f.threads,
                 ",\"attention_ms\":", r.attention_ms, ",\"decode_steps\":", f.config.decode_steps,
                 ",\"thp\":\"", TransparentHugePagesMode(), "\"",
-                r.read_gbps > 0 ? StrCat(",\"read_gbps\":", r.read_gbps) : std::string(), "}");
+                r.read_gbps > 0 ? StrCat(",\"read_gbps\":", r.read_gbps, ",\"read_share\":", r.read_share)
+                                 : std::string(),
+                "}");
 }
 
-// "read GB/s" is the bandwidth measured around the row (CPU decode), "% read" the step's bytes
-// over its time as a share of it.
+// "read GB/s": the median of the probe passes paired with the row's repetitions (CPU decode);
+// "% read": the median over repetitions of the step's bytes/s as a share of the pass before it.
 void PrintTable(const std::vector<bench::SpeedRow>& rows) {
   std::printf("%-12s %-8s %8s %6s %14s %10s %12s %9s %9s %7s\n", "model", "phase", "context",
               "batch", "tok/s", "ms/step", "attention ms", "GB/step", "read GB/s", "% read");

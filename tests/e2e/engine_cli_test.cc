@@ -117,9 +117,11 @@ TEST_F(EngineCliTest, CpuBenchStoresEachRowWithTheReadBandwidthAroundIt) {
   EXPECT_NE(r.out.find("read GB/s"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("bench run 1 stored in"), std::string::npos) << r.out;
   EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM bench_runs WHERE state = 'complete'"), 1);
-  // Two decode rows, each with the bandwidth measured around it; the prefill row has none.
+  // Two decode rows, each with the bandwidth probed before its repetitions and its share of it
+  // (a tiny model's step: far from 0, and not 100x off); the prefill row has none.
   EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM speed WHERE phase = 'decode' AND bytes_moved > 0 "
-                         "AND json_extract(config_json, '$.read_gbps') > 0"),
+                         "AND json_extract(config_json, '$.read_gbps') > 0 "
+                         "AND json_extract(config_json, '$.read_share') BETWEEN 0.0001 AND 100"),
             2);
   EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM speed WHERE phase = 'prefill' AND "
                          "json_extract(config_json, '$.read_gbps') IS NULL"),
