@@ -154,8 +154,8 @@ void RowTile(const MatMulArgs& a, int64_t r0, int64_t b0, const uint8_t* w, int6
   }
 }
 
-// One weight row (batch 1), read front to back: consecutive rows make one sequential stream per
-// thread (see matmul_avx512.cc's StreamRow). Four accumulators (two chunks in flight).
+// One weight row (batch 1), read front to back (see StreamsRows). Four accumulators (two chunks in
+// flight) hide the FMA latency.
 template <class L>
 void StreamRow(const MatMulArgs& a, int64_t r) {
   __m256 acc[4];
@@ -185,11 +185,6 @@ void StreamRow(const MatMulArgs& a, int64_t r) {
   a.y[r] = sum;
 }
 
-// Where a row and the activations fit in L1 beside each other (as matmul_avx512.cc). On the 2-core
-// Zen 4 with SIGMA_CPU_ISA=avx2, alternating against the 4-row tiles with their software
-// prefetch: bf16 128256 x 2048 19.7-21.1 -> 11.2-13.8 ms, 6144 x 2048 950-987 -> 622-799 us,
-// 2048 x 2048 306-335 -> 239-258 us (best and median of 8 rounds each).
-constexpr int64_t kStreamRowL1Bytes = 24 << 10;
 
 template <class L, int R>
 void RowsForBatch(const MatMulArgs& a, int64_t r0, const uint8_t* w, int64_t row_bytes, DType dtype) {
@@ -321,7 +316,10 @@ int64_t GemmPanels(const MatMulArgs& a, int64_t row_begin, int64_t row_end) {
 template <class L>
 void Rows(const MatMulArgs& a, int64_t row_begin, int64_t row_end) {
   int64_t r = row_begin;
-  if (a.batch == 1 && a.in * static_cast<int64_t>(sizeof(float)) + a.row_bytes <= kStreamRowL1Bytes) {
+  // One row at a time on the 2-core Zen 4 with SIGMA_CPU_ISA=avx2, alternating against the 4-row
+  // tiles with their software prefetch: bf16 128256 x 2048 19.7-21.1 -> 11.2-13.8 ms, 6144 x 2048
+  // 950-987 -> 622-799 us, 2048 x 2048 306-335 -> 239-258 us (best and median of 8 rounds each).
+  if (StreamsRows(a)) {
     for (; r < row_end; ++r) StreamRow<L>(a, r);
     return;
   }

@@ -175,9 +175,8 @@ float PlainAt(DType dtype, const uint8_t* row, int64_t i) {
   return dtype == DType::kF16 ? F16ToF32(bits) : Bf16ToF32(bits);
 }
 
-// R weight rows from r0 times NB batch rows from b0.
-// One weight row (batch 1), read front to back: consecutive rows make one sequential stream per
-// thread. Four accumulators (two chunks in flight) hide the FMA latency.
+// One weight row (batch 1), read front to back (see StreamsRows). Four accumulators (two chunks in
+// flight) hide the FMA latency.
 template <class L>
 void StreamRow(const MatMulArgs& a, int64_t r) {
   __m512 acc[4];
@@ -208,6 +207,7 @@ void StreamRow(const MatMulArgs& a, int64_t r) {
   a.y[r] = sum;
 }
 
+// R weight rows from r0 times NB batch rows from b0.
 template <class L, int R, int NB>
 void RowTile(const MatMulArgs& a, int64_t r0, int64_t b0) {
   __m512 acc[R][NB];
@@ -261,20 +261,14 @@ void RowsForBatch(const MatMulArgs& a, int64_t r0) {
   }
 }
 
-// Batch 1 reads one row at a time where a row and the activations fit in L1 beside each other:
-// tiles of 8 rows (8 streams a row apart, each activation load serving 8 rows) streamed 18-25%
-// slower than a plain read of the same bytes on a 2-core Zen 4 whenever the host gave over ~50
-// GB/s (41-44 against 52-54 GB/s; one row at a time: 49-53), and 5-10% slower at ~32 GB/s
-// (alternating, 1 MB tasks, 128256 x 2048 bf16). Longer rows keep the tiles: one 6144-element
-// row at a time evicts the activations (24 KB) from L1 on every pass, 2048 x 6144 bf16 took
-// 955-1090 us against 624-900 us.
-constexpr int64_t kStreamRowL1Bytes = 24 << 10;
-
+// Batch 1 measured on a 2-core Zen 4, alternating, 1 MB tasks, 128256 x 2048 bf16: 8-row tiles
+// streamed at 41-44 GB/s while a plain read of the same bytes got 52-54 (one row at a time: 49-53),
+// and 5-10% below it at ~32 GB/s.
 template <class L>
 void Rows(const MatMulArgs& a, int64_t row_begin, int64_t row_end) {
   int64_t r = row_begin;
   if (a.batch == 1) {
-    if (a.in * static_cast<int64_t>(sizeof(float)) + a.row_bytes <= kStreamRowL1Bytes) {
+    if (StreamsRows(a)) {
       for (; r < row_end; ++r) StreamRow<L>(a, r);
       return;
     }
