@@ -21,6 +21,7 @@
 
 #include "engine/base/check.h"
 #include "engine/cpu/matmul_internal.h"
+#include "engine/cpu/matmul_stream_row.h"
 #include "engine/cpu/quant_blocks.h"
 #include "engine/cpu/transpose_avx2.h"
 
@@ -154,37 +155,19 @@ void RowTile(const MatMulArgs& a, int64_t r0, int64_t b0, const uint8_t* w, int6
   }
 }
 
-// One weight row (batch 1), read front to back (see StreamsRows). Four accumulators (two chunks in
-// flight) hide the FMA latency.
-template <class L>
-void StreamRow(const MatMulArgs& a, int64_t r) {
-  __m256 acc[4];
-  for (__m256& v : acc) v = _mm256_setzero_ps();
-  const uint8_t* row = a.w + r * a.row_bytes;
-  const int64_t chunks = a.in / 16;
-  const float* x = a.x_prepared;
-  int64_t c = 0;
-  for (; c + 2 <= chunks; c += 2) {
-    __m256 w0lo, w0hi, w1lo, w1hi;
-    L::Load(row, c, w0lo, w0hi);
-    L::Load(row, c + 1, w1lo, w1hi);
-    acc[0] = _mm256_fmadd_ps(w0lo, _mm256_loadu_ps(x + 16 * c), acc[0]);
-    acc[1] = _mm256_fmadd_ps(w0hi, _mm256_loadu_ps(x + 16 * c + 8), acc[1]);
-    acc[2] = _mm256_fmadd_ps(w1lo, _mm256_loadu_ps(x + 16 * c + 16), acc[2]);
-    acc[3] = _mm256_fmadd_ps(w1hi, _mm256_loadu_ps(x + 16 * c + 24), acc[3]);
+// The 256-bit vector ops of StreamRow (matmul_stream_row.h).
+struct Ymm {
+  using Vec = __m256;
+  static constexpr int kLanes = 8;
+  static Vec Zero() { return _mm256_setzero_ps(); }
+  static Vec Load(const float* p) { return _mm256_loadu_ps(p); }
+  static Vec Fma(Vec a, Vec b, Vec c) { return _mm256_fmadd_ps(a, b, c); }
+  static Vec Add(Vec a, Vec b) { return _mm256_add_ps(a, b); }
+  static float Sum(Vec v) { return HorizontalSum(v); }
+  static float PlainAt(DType dtype, const uint8_t* row, int64_t i) {
+    return internal::PlainAt(dtype, row, i);
   }
-  if (c < chunks) {
-    __m256 wlo, whi;
-    L::Load(row, c, wlo, whi);
-    acc[0] = _mm256_fmadd_ps(wlo, _mm256_loadu_ps(x + 16 * c), acc[0]);
-    acc[1] = _mm256_fmadd_ps(whi, _mm256_loadu_ps(x + 16 * c + 8), acc[1]);
-  }
-  float sum = HorizontalSum(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
-  for (int64_t i = chunks * 16; i < a.in; ++i) sum += PlainAt(a.dtype, row, i) * a.x[i];
-  if (a.bias != nullptr) sum += a.bias[r];
-  a.y[r] = sum;
-}
-
+};
 
 template <class L, int R>
 void RowsForBatch(const MatMulArgs& a, int64_t r0, const uint8_t* w, int64_t row_bytes, DType dtype) {
@@ -320,7 +303,7 @@ void Rows(const MatMulArgs& a, int64_t row_begin, int64_t row_end) {
   // tiles with their software prefetch: bf16 128256 x 2048 19.7-21.1 -> 11.2-13.8 ms, 6144 x 2048
   // 950-987 -> 622-799 us, 2048 x 2048 306-335 -> 239-258 us (best and median of 8 rounds each).
   if (StreamsRows(a)) {
-    for (; r < row_end; ++r) StreamRow<L>(a, r);
+    for (; r < row_end; ++r) StreamRow<Ymm, L>(a, r);
     return;
   }
   if (a.batch >= kGemmMinBatch) r = GemmPanels<L>(a, row_begin, row_end);

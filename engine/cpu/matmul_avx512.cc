@@ -17,6 +17,7 @@
 
 #include "engine/base/check.h"
 #include "engine/cpu/matmul_internal.h"
+#include "engine/cpu/matmul_stream_row.h"
 #include "engine/cpu/quant_blocks.h"
 
 namespace sigma::internal {
@@ -175,37 +176,19 @@ float PlainAt(DType dtype, const uint8_t* row, int64_t i) {
   return dtype == DType::kF16 ? F16ToF32(bits) : Bf16ToF32(bits);
 }
 
-// One weight row (batch 1), read front to back (see StreamsRows). Four accumulators (two chunks in
-// flight) hide the FMA latency.
-template <class L>
-void StreamRow(const MatMulArgs& a, int64_t r) {
-  __m512 acc[4];
-  for (__m512& v : acc) v = _mm512_setzero_ps();
-  const uint8_t* row = a.w + r * a.row_bytes;
-  const int64_t chunks = a.in / 32;
-  const float* x = a.x_prepared;
-  int64_t c = 0;
-  for (; c + 2 <= chunks; c += 2) {
-    __m512 w0lo, w0hi, w1lo, w1hi;
-    L::Load(row, c, w0lo, w0hi);
-    L::Load(row, c + 1, w1lo, w1hi);
-    acc[0] = _mm512_fmadd_ps(w0lo, _mm512_loadu_ps(x + 32 * c), acc[0]);
-    acc[1] = _mm512_fmadd_ps(w0hi, _mm512_loadu_ps(x + 32 * c + 16), acc[1]);
-    acc[2] = _mm512_fmadd_ps(w1lo, _mm512_loadu_ps(x + 32 * c + 32), acc[2]);
-    acc[3] = _mm512_fmadd_ps(w1hi, _mm512_loadu_ps(x + 32 * c + 48), acc[3]);
+// The 512-bit vector ops of StreamRow (matmul_stream_row.h).
+struct Zmm {
+  using Vec = __m512;
+  static constexpr int kLanes = 16;
+  static Vec Zero() { return _mm512_setzero_ps(); }
+  static Vec Load(const float* p) { return _mm512_loadu_ps(p); }
+  static Vec Fma(Vec a, Vec b, Vec c) { return _mm512_fmadd_ps(a, b, c); }
+  static Vec Add(Vec a, Vec b) { return _mm512_add_ps(a, b); }
+  static float Sum(Vec v) { return _mm512_reduce_add_ps(v); }
+  static float PlainAt(DType dtype, const uint8_t* row, int64_t i) {
+    return internal::PlainAt(dtype, row, i);
   }
-  if (c < chunks) {
-    __m512 wlo, whi;
-    L::Load(row, c, wlo, whi);
-    acc[0] = _mm512_fmadd_ps(wlo, _mm512_loadu_ps(x + 32 * c), acc[0]);
-    acc[1] = _mm512_fmadd_ps(whi, _mm512_loadu_ps(x + 32 * c + 16), acc[1]);
-  }
-  float sum = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc[0], acc[1]),
-                                                 _mm512_add_ps(acc[2], acc[3])));
-  for (int64_t i = chunks * 32; i < a.in; ++i) sum += PlainAt(a.dtype, row, i) * a.x[i];
-  if (a.bias != nullptr) sum += a.bias[r];
-  a.y[r] = sum;
-}
+};
 
 // R weight rows from r0 times NB batch rows from b0.
 template <class L, int R, int NB>
@@ -269,7 +252,7 @@ void Rows(const MatMulArgs& a, int64_t row_begin, int64_t row_end) {
   int64_t r = row_begin;
   if (a.batch == 1) {
     if (StreamsRows(a)) {
-      for (; r < row_end; ++r) StreamRow<L>(a, r);
+      for (; r < row_end; ++r) StreamRow<Zmm, L>(a, r);
       return;
     }
     for (; r + 8 <= row_end; r += 8) RowTile<L, 8, 1>(a, r, 0);
