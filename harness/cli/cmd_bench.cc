@@ -86,6 +86,10 @@ void PrintTable(const std::vector<bench::SpeedRow>& rows) {
 }
 
 // DiffQKV vs GQA16: ratios of decode step time and attention-layer time at each (context, batch).
+// The two rows run minutes apart; where both were graded against a bandwidth probe (CPU decode),
+// the step ratio is also given at equal bandwidth (each step time times the bandwidth its row
+// ran at), which is the fair comparison on a host whose bandwidth drifts, as long as both steps
+// are bandwidth-bound.
 void PrintRatios(const std::vector<bench::SpeedRow>& rows) {
   std::map<std::pair<int64_t, int64_t>, const bench::SpeedRow*> sigma, gqa;
   for (const bench::SpeedRow& r : rows) {
@@ -95,15 +99,20 @@ void PrintRatios(const std::vector<bench::SpeedRow>& rows) {
   }
   if (sigma.empty() || gqa.empty()) return;
   std::printf("\nDiffQKV (sigma-1.5b) vs GQA16: speed ratio = GQA16 time / DiffQKV time\n");
-  std::printf("%8s %6s %12s %16s %22s\n", "context", "batch", "step ratio", "attention ratio",
-              "attention time saved");
+  std::printf("%8s %6s %12s %16s %22s %22s\n", "context", "batch", "step ratio", "attention ratio",
+              "attention time saved", "step ratio, equal BW");
   for (const auto& [key, s] : sigma) {
     auto it = gqa.find(key);
     if (it == gqa.end()) continue;
     const bench::SpeedRow* g = it->second;
-    std::printf("%8lld %6lld %11.3fx %15.3fx %21.1f%%\n", static_cast<long long>(key.first),
+    std::printf("%8lld %6lld %11.3fx %15.3fx %21.1f%%", static_cast<long long>(key.first),
                 static_cast<long long>(key.second), g->ms_per_token / s->ms_per_token,
                 g->attention_ms / s->attention_ms, 100.0 * (1.0 - s->attention_ms / g->attention_ms));
+    if (s->read_gbps > 0 && g->read_gbps > 0) {
+      std::printf(" %21.3fx\n", (g->ms_per_token * g->read_gbps) / (s->ms_per_token * s->read_gbps));
+    } else {
+      std::printf(" %22s\n", "-");
+    }
   }
 }
 
