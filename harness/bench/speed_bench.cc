@@ -49,7 +49,9 @@ double Median(std::vector<double> xs) {
 // `probe` may be null (no bandwidth measurement). Otherwise the probe (best of three passes) runs
 // right before each timed repetition, which is graded against it: on a host whose bandwidth moves
 // between ~32 and ~58 GB/s within a minute (this project's 2-core VM), a bracket measured before
-// the warm-up and after the last repetition graded rows against moments they did not run in.
+// the warm-up and after the last repetition graded rows against moments they did not run in. The
+// probe leaves the caches cold for the repetition's first step, as a step of any model larger than
+// the last-level cache finds them anyway (it streams its weights through it).
 StatusOr<SpeedRow> MeasureDecode(Model& model, const std::string& label, const SpeedConfig& config,
                                  int64_t batch, int64_t context, ReadBandwidthProbe* probe) {
   for (int s = 0; s < batch; ++s) {

@@ -338,7 +338,7 @@ int RunBench(const Args& args) {
   flags.Int("threads", &f.threads, "CPU threads; 0 = all cores");
   flags.Int("selective-v", &f.selective_v, "selective V top-K; 0 = dense");
   flags.Int("read-bandwidth-mib", &f.config.read_bandwidth_mib,
-            "CPU: buffer (MiB) for the read bandwidth measured around each decode row; 0 = skip");
+            "CPU: buffer (MiB) for the read bandwidth probed before each decode repetition; 0 = skip");
   flags.String("model-cache", &f.model_cache, "folder for generated preset checkpoints");
   flags.String("db", &f.db, "results database");
   RegisterDeviceFlag(flags, &f.device);
