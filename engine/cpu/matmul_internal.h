@@ -32,8 +32,8 @@ struct MatMulArgs {
   const uint8_t* tiles = nullptr;
 };
 
-// Whether the SIMD kernels run a batch-1 product one weight row at a time (StreamRow in
-// matmul_avx512.cc / matmul_avx2.cc): consecutive rows are then one sequential stream per thread,
+// Whether the SIMD kernels run a batch-1 product one weight row at a time (StreamRow,
+// matmul_stream_row.h): consecutive rows are then one sequential stream per thread,
 // which DRAM serves at a plain read's speed where tiles of several rows (several streams a row
 // apart) were 18-25% slower on a fast host. Only where a row and the activations fit in L1 beside
 // each other: a 6144-element bf16 row at a time evicted the activations (24 KB) on every pass
