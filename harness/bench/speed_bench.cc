@@ -1,12 +1,10 @@
 #include "harness/bench/speed_bench.h"
 
-#include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <memory>
-#include <numeric>
 
 #include "engine/cpu/read_bandwidth.h"
+#include "reports/stats.h"
 
 namespace sigma::bench {
 namespace {
@@ -15,13 +13,6 @@ using Clock = std::chrono::steady_clock;
 
 double Seconds(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
-}
-
-void MeanStd(const std::vector<double>& xs, double* mean, double* std_dev) {
-  *mean = std::accumulate(xs.begin(), xs.end(), 0.0) / static_cast<double>(xs.size());
-  double var = 0;
-  for (double x : xs) var += (x - *mean) * (x - *mean);
-  *std_dev = xs.size() > 1 ? std::sqrt(var / static_cast<double>(xs.size() - 1)) : 0.0;
 }
 
 double MatrixBytes(const TensorView& t) { return t.valid() ? static_cast<double>(t.nbytes) : 0.0; }
@@ -39,11 +30,6 @@ StatusOr<double> DecodeRepetition(Model& model, int64_t batch, int64_t context, 
     SIGMA_RETURN_IF_ERROR(model.Forward(rows, LogitsMode::kAll, &logits));
   }
   return Seconds(start, Clock::now());
-}
-
-double Median(std::vector<double> xs) {
-  std::nth_element(xs.begin(), xs.begin() + static_cast<long>(xs.size() / 2), xs.end());
-  return xs[xs.size() / 2];
 }
 
 // `probe` may be null (no bandwidth measurement). Otherwise the probe (best of three passes) runs
@@ -82,7 +68,8 @@ StatusOr<SpeedRow> MeasureDecode(Model& model, const std::string& label, const S
   row.context = context;
   row.batch = batch;
   row.repetitions = config.repetitions;
-  MeanStd(tokens_per_s, &row.tokens_per_s_mean, &row.tokens_per_s_std);
+  row.tokens_per_s_mean = reports::Mean(tokens_per_s);
+  row.tokens_per_s_std = reports::SampleStd(tokens_per_s);
   const double steps = static_cast<double>(config.repetitions * config.decode_steps);
   row.ms_per_token = total_s * 1000.0 / steps;
   const ForwardProfile& p = model.profile();
@@ -90,8 +77,8 @@ StatusOr<SpeedRow> MeasureDecode(Model& model, const std::string& label, const S
   row.kv_dtype = std::string(DTypeName(model.kv_dtype()));
   row.selective_v = config.selective_v;
   if (probe != nullptr) {
-    row.read_gbps = Median(probe_gbps);
-    row.read_share = Median(shares);
+    row.read_gbps = reports::Median(probe_gbps);
+    row.read_share = reports::Median(shares);
   }
   return row;
 }
@@ -116,7 +103,8 @@ StatusOr<SpeedRow> MeasurePrefill(Model& model, const std::string& label, const 
   row.context = 0;
   row.batch = 1;
   row.repetitions = config.repetitions;
-  MeanStd(tokens_per_s, &row.tokens_per_s_mean, &row.tokens_per_s_std);
+  row.tokens_per_s_mean = reports::Mean(tokens_per_s);
+  row.tokens_per_s_std = reports::SampleStd(tokens_per_s);
   row.ms_per_token = 1000.0 / row.tokens_per_s_mean;
   row.kv_dtype = std::string(DTypeName(model.kv_dtype()));
   row.selective_v = config.selective_v;
