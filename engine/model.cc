@@ -87,8 +87,9 @@ StatusOr<std::unique_ptr<Model>> Model::FromWeights(ModelWeights weights,
 
 // A decode step streams every layer matrix and the lm_head once. They are placed in one buffer on
 // huge pages (LargeBuffer: fewer page walks on that stream), each starting on a cache line:
-// - as 4-row tiles where the active GEMV kernels read quantized matrices that way
-//   (engine/cpu/matmul_tiles.h; AVX2): as many bytes again, for ~30% fewer instructions per block;
+// - as 8-row tiles where the active GEMV kernels read quantized matrices that way
+//   (engine/cpu/matmul_tiles.h; the integer kernels): as many bytes again, for one row per
+//   vector lane (~2x fewer instructions per block than the GGUF rows);
 //   the mapped rows then serve only prefill's batched kernels;
 // - otherwise as a plain copy the view then reads instead of the file mapping (4 KiB pages), when
 //   all such copies together are at most a quarter of the usable memory (UsableMemoryBytes).

@@ -64,22 +64,20 @@ namespace {
 
 using RowsFn = void (*)(const internal::MatMulArgs&, int64_t, int64_t);
 using PrepareFn = void (*)(DType, const float*, int64_t, int64_t, float*);
-using QuantizeFn = void (*)(const float*, int64_t, int64_t, int16_t*, float*, float*);
+using QuantizeFn = void (*)(const float*, int64_t, int64_t, int16_t*, int8_t*, float*, float*);
 
 // The row kernel for a weight dtype, width and batch, and how it wants the activations: Q4_0 /
-// Q4_1 / Q8_0 at batch <= 8 on the AVX2 int16-activation kernel (AVX2 and AVX-512 machines),
-// else AVX-512, else AVX2, else portable.
+// Q4_1 / Q8_0 at batch <= 8 on the integer-activation kernels (AVX-512 VNNI or AVX2 dots), else
+// AVX-512, else AVX2, else portable.
 struct Kernel {
   RowsFn rows = internal::MatMulRowsGeneric;
   PrepareFn prepare = nullptr;    // f32 activations in the kernel's layout
   QuantizeFn quantize = nullptr;  // int16 blocks (the same for every dtype)
 };
 
-// Whether Q4_0 / Q4_1 / Q8_0 products at decode batches take the AVX2 int16 kernel: on AVX2 and
-// on AVX-512 machines alike. It reads the 4-row tile layout (matmul_tiles.h); the AVX-512 family's
-// own int16 kernel (256-bit VNNI, plain rows) ran 1.3-1.9x slower than it on a 2-core Zen 4
-// (Q4_1 2048x2048 139-146 vs 96-121 us; SmolLM2's Q8_0 lm_head 1550-1687 vs 873-980 us).
-bool UsesInt16Avx2(CpuIsa isa, DType dtype, int64_t in, int64_t batch) {
+// Whether Q4_0 / Q4_1 / Q8_0 products at decode batches take the integer-activation kernels (on
+// AVX2 and AVX-512 machines alike), which read the 8-row tile layout (matmul_tiles.h).
+bool UsesInt16Kernels(CpuIsa isa, DType dtype, int64_t in, int64_t batch) {
   return (isa == CpuIsa::kAvx2 || isa == CpuIsa::kAvx512Bf16) &&
          internal::MatMulAvx2Supports(dtype, in) &&
          internal::MatMulInt16Avx2Supports(dtype, in, batch);
@@ -88,8 +86,9 @@ bool UsesInt16Avx2(CpuIsa isa, DType dtype, int64_t in, int64_t batch) {
 Kernel ChooseKernel(DType dtype, int64_t in, int64_t batch) {
   Kernel k;
   const CpuIsa isa = ActiveCpuIsa();
-  if (UsesInt16Avx2(isa, dtype, in, batch)) {
-    k.rows = internal::MatMulRowsInt16Avx2;
+  if (UsesInt16Kernels(isa, dtype, in, batch)) {
+    k.rows = isa == CpuIsa::kAvx512Bf16 ? internal::MatMulRowsInt16Avx512
+                                        : internal::MatMulRowsInt16Avx2;
     k.quantize = internal::MatMulQuantizeXInt16Avx2;
   } else if (isa == CpuIsa::kAvx512Bf16 && internal::MatMulAvx512Supports(dtype, in)) {
     k.rows = internal::MatMulRowsAvx512;
@@ -153,6 +152,7 @@ void MatMulShared(std::span<const Projection> projections, const float* x, int64
   // is shared by projections of the same dtype. Per-thread scratch, reused across calls (a decode
   // step makes ~100 of them).
   thread_local std::vector<int16_t> xq;
+  thread_local std::vector<int8_t> xq8;
   thread_local std::vector<float> xq_scale_sum;
   thread_local std::vector<float> prepared[kMaxSharedProjections];
   bool quantized = false;
@@ -161,12 +161,14 @@ void MatMulShared(std::span<const Projection> projections, const float* x, int64
       const int64_t blocks = batch * in / 32;
       if (!quantized) {
         xq.resize(static_cast<size_t>(batch * in));
+        xq8.resize(static_cast<size_t>(2 * batch * in));
         xq_scale_sum.resize(static_cast<size_t>(2 * blocks));
-        kernels[i].quantize(x, batch, in, xq.data(), xq_scale_sum.data(),
+        kernels[i].quantize(x, batch, in, xq.data(), xq8.data(), xq_scale_sum.data(),
                             xq_scale_sum.data() + blocks);
         quantized = true;
       }
       args[i].xq = xq.data();
+      args[i].xq8 = xq8.data();
       args[i].xq_scale = xq_scale_sum.data();
       args[i].xq_sum = xq_scale_sum.data() + blocks;
     } else if (kernels[i].prepare != nullptr) {
@@ -225,7 +227,7 @@ void MatMulShared(std::span<const Projection> projections, const float* x, int64
 }
 
 bool MatMulUsesTiles(const TensorView& w) {
-  return MatMulTilesSupported(w) && UsesInt16Avx2(ActiveCpuIsa(), w.dtype, w.cols(), 1);
+  return MatMulTilesSupported(w) && UsesInt16Kernels(ActiveCpuIsa(), w.dtype, w.cols(), 1);
 }
 
 void DequantizeRow(const TensorView& w, int64_t row, float* out) {

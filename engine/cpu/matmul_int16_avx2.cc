@@ -1,17 +1,19 @@
-// Integer-activation GEMV kernels for Q4_0 / Q4_1 / Q8_0 weights on AVX2 (vpmaddwd); see
-// matmul_internal.h. Compiled with -mavx2 -mfma -mf16c; called where CpuSupportsAvx2(), on AVX-512
-// machines too (an AVX-512 VNNI twin without the tile layout was 1.3-1.9x slower on a Zen 4 and
-// was removed; matmul.cc).
+// Integer-activation GEMV kernels for Q4_0 / Q4_1 / Q8_0 weights on AVX2; see matmul_internal.h.
+// Compiled with -mavx2 -mfma -mf16c; the activation quantization here serves the AVX-512 integer
+// kernels too (matmul_int_avx512.cc).
 //
-// Why int16 activations: at batch 1 the f32 path spends ~12 vector ops per 32-weight block to widen
-// nibbles to f32 and FMA them, which makes the 4-bit GEMV compute-bound. int16, not int8 (ggml's
-// choice): SmolLM2's activations have outlier channels, and int8 blocks (amax / 127) moved its
-// next-token log-probs by up to 1.5 against the float64 reference (int16: see
+// Why integer activations: at batch 1 the f32 path spends ~12 vector ops per 32-weight block to
+// widen nibbles to f32 and FMA them, which makes the 4-bit GEMV compute-bound. int16, not int8
+// (ggml's choice): SmolLM2's activations have outlier channels, and int8 blocks (amax / 127) moved
+// its next-token log-probs by up to 1.5 against the float64 reference (int16: see
 // tests/engine/smollm2_reference_test.cc).
 //
-// The activation row is quantized once per call to int16 blocks of 32 (scale amax / 32767, round
-// to nearest even) with the exact f32 block sums; each weight block is widened to int16 and
-// reduced with two vpmaddwd:
+// The activation row is quantized once per call to int16 blocks of 32 (scale amax / kXqMax, round
+// to nearest even) with the exact f32 block sums, and split into the two signed bytes the Q4 tile
+// kernels dot (matmul_tile_kernel.h). Matrices with a tile copy take TileRows with AVX2 dot
+// products (vpmaddubsw / vpmaddwd); the rows without one (a matrix's last rows % 8, or matrices
+// Model did not copy) take the row-layout kernel below, which widens each weight block to int16
+// and reduces it with two vpmaddwd:
 //   Q4_1: sum_i (d q_i + m) x_i = d dx sum_i q_i xq_i + m sum_i x_i
 //   Q4_0: the same with m = -8 d;  Q8_0: d dx sum_i q_i xq_i.
 // No overflow: |q| <= 127, |xq| <= 32767, each int32 lane sums 4 products.
@@ -21,7 +23,7 @@
 // accumulator in one FMA per group. (One accumulator array, not two: with a second one GCC kept
 // both in memory and cleared them with two `rep stosq` per tile, ~20% of a 576-wide row.)
 // Rows are prefetched two 4-row tiles ahead, once per group.
-// Batch rows > 1 repeat the tile (its weights then come from L1).
+// Batch rows > 1 repeat the rows (their weights then come from L1).
 #include <immintrin.h>
 
 #include <algorithm>
@@ -29,7 +31,7 @@
 
 #include "engine/base/check.h"
 #include "engine/cpu/matmul_internal.h"
-#include "engine/cpu/matmul_tiles.h"
+#include "engine/cpu/matmul_tile_kernel.h"
 
 namespace sigma::internal {
 namespace {
@@ -140,46 +142,7 @@ struct RowBlocks {
   }
 };
 
-// Where the 4 rows' blocks are in one tile of the tile layout (matmul_tiles.h): per row, a group's
-// scales (and mins) are one contiguous load each, and the tile is one stream. One thread, weights
-// in L2: Q4_1 576 wide 1.43 -> 1.15 ns per block and row, 1536 wide 1.26 -> 1.02; Q8_0 1.65 ->
-// 1.09. The same values as RowBlocks gives, so the same bits.
-template <class F>
-struct TileBlocks {
-  static constexpr int R = static_cast<int>(kMatMulTileRows);
-  static constexpr int64_t kQuantBytes = F::kBytes - F::kScaleBytes;
-  const uint8_t* tile;
-  int64_t ahead;  // prefetch distance in bytes
-
-  static_assert(kMatMulTileGroup == 8, "Int16Tile's groups are the tile layout's");
-
-  TileBlocks(const MatMulArgs& a, const uint8_t* t)
-      : tile(t), ahead(kPrefetchTiles * R * a.row_bytes) {}
-  // Groups before g are whole (8 blocks).
-  const uint8_t* Group(int64_t g) const { return tile + R * g * F::kBytes; }
-  void Prefetch(int64_t g, int n) const {
-    const char* p = reinterpret_cast<const char*>(Group(g) + ahead);
-    for (int64_t off = 0; off < R * n * F::kBytes; off += 64) _mm_prefetch(p + off, _MM_HINT_T0);
-  }
-  void Scales(int r, int64_t g, int n, __m256i mask, __m256& d, __m256& m) const {
-    // 8 f16 of one row's scales; lanes >= n hold the next bytes of the group, masked to 0.
-    const auto f16x8 = [&](int64_t offset) {
-      const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(Group(g) + offset));
-      return _mm256_and_ps(_mm256_castsi256_ps(mask), _mm256_cvtph_ps(h));
-    };
-    d = f16x8(int64_t{r} * n * 2);
-    if constexpr (F::kMin == 2) {
-      m = f16x8(int64_t{R + r} * n * 2);
-    } else if constexpr (F::kMin == 1) {
-      m = _mm256_mul_ps(d, _mm256_set1_ps(-8.0f));
-    }
-  }
-  const uint8_t* Quants(int r, int64_t g, int n, int j) const {
-    return Group(g) + R * n * F::kScaleBytes + (j * R + r) * kQuantBytes;
-  }
-};
-
-// R weight rows from r0, their blocks where `at` (RowBlocks or TileBlocks) says, times batch row b.
+// R weight rows from r0, their blocks where `at` (RowBlocks) says, times batch row b.
 template <class F, int R, class Blocks>
 void Int16Tile(const MatMulArgs& a, const Blocks& at, int64_t r0, int64_t b) {
   const int64_t blocks = a.in / 32;
@@ -223,14 +186,6 @@ void Int16Tile(const MatMulArgs& a, const Blocks& at, int64_t r0, int64_t b) {
 template <class F>
 void Int16Rows(const MatMulArgs& a, int64_t row_begin, int64_t row_end) {
   int64_t r = row_begin;
-  if (a.tiles != nullptr && r % kMatMulTileRows == 0) {
-    const int64_t tile_bytes = kMatMulTileRows * a.row_bytes;
-    for (; r + kMatMulTileRows <= row_end; r += kMatMulTileRows) {
-      const uint8_t* tile = a.tiles + r / kMatMulTileRows * tile_bytes;
-      const TileBlocks<F> at(a, tile);
-      for (int64_t b = 0; b < a.batch; ++b) Int16Tile<F, 4>(a, at, r, b);
-    }
-  }
   for (; r + 4 <= row_end; r += 4) {
     const RowBlocks<F, 4> at(a, r);
     for (int64_t b = 0; b < a.batch; ++b) Int16Tile<F, 4>(a, at, r, b);
@@ -241,6 +196,22 @@ void Int16Rows(const MatMulArgs& a, int64_t row_begin, int64_t row_end) {
   }
 }
 
+// The tile kernel's dot products on AVX2. vpmaddubsw's int16 pair sums cannot saturate: the u8
+// operand is a nibble, 2 * 15 * 128 < 32767.
+struct Avx2Dots {
+  static __m256i DotU8S8(__m256i acc, __m256i u8, const int8_t* s8x4) {
+    int32_t x;
+    std::memcpy(&x, s8x4, 4);
+    const __m256i pairs = _mm256_maddubs_epi16(u8, _mm256_set1_epi32(x));
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
+  }
+  static __m256i DotS16(__m256i acc, __m256i s16, const int16_t* s16x2) {
+    int32_t x;
+    std::memcpy(&x, s16x2, 4);
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(s16, _mm256_set1_epi32(x)));
+  }
+};
+
 }  // namespace
 
 bool MatMulInt16Avx2Supports(DType dtype, int64_t in, int64_t batch) {
@@ -248,8 +219,8 @@ bool MatMulInt16Avx2Supports(DType dtype, int64_t in, int64_t batch) {
   return dtype == DType::kQ4_0 || dtype == DType::kQ4_1 || dtype == DType::kQ8_0;
 }
 
-void MatMulQuantizeXInt16Avx2(const float* x, int64_t batch, int64_t in, int16_t* xq, float* scale,
-                              float* sum) {
+void MatMulQuantizeXInt16Avx2(const float* x, int64_t batch, int64_t in, int16_t* xq, int8_t* xq8,
+                              float* scale, float* sum) {
   const int64_t blocks = in / 32;
   const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
   for (int64_t i = 0; i < batch * blocks; ++i) {
@@ -260,21 +231,39 @@ void MatMulQuantizeXInt16Avx2(const float* x, int64_t batch, int64_t in, int16_t
     __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
     m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
     const float amax = _mm_cvtss_f32(_mm_max_ss(m4, _mm_movehdup_ps(m4)));
-    const float d = amax / 32767.0f;
+    const float d = amax / static_cast<float>(kXqMax);
     const __m256 inv = _mm256_set1_ps(d != 0.0f ? 1.0f / d : 0.0f);
     __m256i q[4];
-    for (int k = 0; k < 4; ++k) q[k] = _mm256_cvtps_epi32(_mm256_mul_ps(v[k], inv));
+    for (int k = 0; k < 4; ++k) {
+      // |x / d| can round to kXqMax + 1 where 1 / d is rounded up; clamp it back.
+      q[k] = _mm256_cvtps_epi32(_mm256_mul_ps(v[k], inv));
+      q[k] = _mm256_max_epi32(_mm256_min_epi32(q[k], _mm256_set1_epi32(kXqMax)),
+                              _mm256_set1_epi32(-kXqMax));
+    }
     // packs works per 128-bit lane: [a0-3 b0-3 | a4-7 b4-7] -> reorder the 64-bit quarters.
     const __m256i p0 = _mm256_permute4x64_epi64(_mm256_packs_epi32(q[0], q[1]), 0xd8);
     const __m256i p1 = _mm256_permute4x64_epi64(_mm256_packs_epi32(q[2], q[3]), 0xd8);
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(xq + 32 * i), p0);
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(xq + 32 * i + 16), p1);
+    // h = (xq + 128) >> 8 and l = xq - 256 h, both in [-128, 127] for |xq| <= kXqMax.
+    int8_t* h = xq8 + 64 * i;
+    int8_t* l = h + 32;
+    for (int e = 0; e < 32; ++e) {
+      const int v16 = xq[32 * i + e];
+      const int hi = (v16 + 128) >> 8;
+      h[e] = static_cast<int8_t>(hi);
+      l[e] = static_cast<int8_t>(v16 - 256 * hi);
+    }
     scale[i] = d;
     sum[i] = HorizontalSum(_mm256_add_ps(_mm256_add_ps(v[0], v[1]), _mm256_add_ps(v[2], v[3])));
   }
 }
 
 void MatMulRowsInt16Avx2(const MatMulArgs& a, int64_t row_begin, int64_t row_end) {
+  TiledRows<Avx2Dots>(a, row_begin, row_end);
+}
+
+void MatMulRowsInt16Avx2RowLayout(const MatMulArgs& a, int64_t row_begin, int64_t row_end) {
   switch (a.dtype) {
     case DType::kQ4_0: return Int16Rows<Q4_0Format>(a, row_begin, row_end);
     case DType::kQ4_1: return Int16Rows<Q4_1Format>(a, row_begin, row_end);

@@ -23,12 +23,13 @@ struct MatMulArgs {
   const float* bias = nullptr;  // [out] or null
   float* y = nullptr;           // [batch][out]
   int64_t out = 0;
-  // Int16 path only: the activations quantized per block of 32 (MatMulQuantizeXInt16Avx2).
-  const int16_t* xq = nullptr;      // [batch][in]
-  const float* xq_scale = nullptr;  // [batch][in / 32] amax / 32767
+  // Integer paths only: the activations quantized per block of 32 (MatMulQuantizeXInt16Avx2).
+  const int16_t* xq = nullptr;      // [batch][in], |xq| <= kXqMax
+  const int8_t* xq8 = nullptr;      // [batch][in / 32][64]: per block h[32], l[32], xq = 256 h + l
+  const float* xq_scale = nullptr;  // [batch][in / 32] amax / kXqMax
   const float* xq_sum = nullptr;    // [batch][in / 32] exact f32 sum of the block's x
-  // The first out / 4 * 4 rows of w in the tile layout (matmul_tiles.h), or null; read by the AVX2
-  // int16 kernels instead of w.
+  // The first out / 8 * 8 rows of w in the tile layout (matmul_tiles.h), or null; read by the
+  // integer kernels instead of w.
   const uint8_t* tiles = nullptr;
 };
 
@@ -55,18 +56,30 @@ void MatMulRowsAvx512(const MatMulArgs& args, int64_t row_begin, int64_t row_end
 // Largest batch of the int16-activation kernels.
 inline constexpr int64_t kMatMulInt16MaxBatch = 8;
 
+// Largest |xq| of the int16 activations: 127 * 256 + 127, so that xq = 256 h + l with h and l
+// both signed bytes (h = (xq + 128) >> 8), which the Q4 tile kernels dot separately
+// (matmul_tile_kernel.h). 0.4% short of 32767, the precision is the same to 2^-15.
+inline constexpr int kXqMax = 32639;
+
 // AVX2 + FMA + F16C kernels, the same interface as the AVX-512 ones: float-activation kernels for
 // f32 / f16 / bf16 / Q8_0 / Q4_0 / Q4_1 (matmul_avx2.cc; bf16 pairs with activations split
 // even/odd per 16 elements), and int16-activation kernels for Q4_0 / Q4_1 / Q8_0 at batch <=
-// kMatMulInt16MaxBatch (matmul_int16_avx2.cc: MatMulQuantizeXInt16Avx2 fills xq / xq_scale /
-// xq_sum once per call), which serve AVX-512 machines too (matmul.cc, UsesInt16Avx2).
+// kMatMulInt16MaxBatch (matmul_int16_avx2.cc: MatMulQuantizeXInt16Avx2 fills xq / xq8 / xq_scale
+// / xq_sum once per call, for the AVX-512 integer kernels too). MatMulRowsInt16Avx2 reads the
+// tile copy where there is one (matmul_tile_kernel.h) and the GGUF rows elsewhere
+// (MatMulRowsInt16Avx2RowLayout, which ignores the tiles).
 bool MatMulAvx2Supports(DType dtype, int64_t in);
 void MatMulPrepareXAvx2(DType dtype, const float* x, int64_t batch, int64_t in, float* prepared);
 void MatMulRowsAvx2(const MatMulArgs& args, int64_t row_begin, int64_t row_end);
 bool MatMulInt16Avx2Supports(DType dtype, int64_t in, int64_t batch);
-void MatMulQuantizeXInt16Avx2(const float* x, int64_t batch, int64_t in, int16_t* xq, float* scale,
-                              float* sum);
+void MatMulQuantizeXInt16Avx2(const float* x, int64_t batch, int64_t in, int16_t* xq, int8_t* xq8,
+                              float* scale, float* sum);
 void MatMulRowsInt16Avx2(const MatMulArgs& args, int64_t row_begin, int64_t row_end);
+void MatMulRowsInt16Avx2RowLayout(const MatMulArgs& args, int64_t row_begin, int64_t row_end);
+
+// The integer kernels with AVX-512 VNNI dot products on the tile copy (matmul_int_avx512.cc);
+// rows without one as MatMulRowsInt16Avx2RowLayout. Same activations as MatMulRowsInt16Avx2.
+void MatMulRowsInt16Avx512(const MatMulArgs& args, int64_t row_begin, int64_t row_end);
 
 }  // namespace sigma::internal
 

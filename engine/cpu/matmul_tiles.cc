@@ -1,21 +1,50 @@
 #include "engine/cpu/matmul_tiles.h"
 
-#include <algorithm>
 #include <cstring>
 
 #include "engine/base/check.h"
 
 namespace sigma {
+namespace {
+
+constexpr int64_t kR = kMatMulTileRows;
+
+// Element e (0..31) of a Q4 block's 16 quant bytes as GGUF stores them: low nibbles 0..15, high
+// nibbles 16..31.
+uint8_t Nibble(const uint8_t* qs, int64_t e) {
+  return e < 16 ? qs[e] & 0x0f : qs[e - 16] >> 4;
+}
+
+// The quants of block j of the tile's 8 rows (rows[r]: row r's GGUF block j, after its scales).
+void PackQ4Quants(const uint8_t* const rows[kR], uint8_t* out) {
+  for (int64_t k = 0; k < 4; ++k) {
+    for (int64_t r = 0; r < kR; ++r) {
+      for (int64_t i = 0; i < 4; ++i) {
+        const uint8_t lo = Nibble(rows[r], 4 * k + i), hi = Nibble(rows[r], 16 + 4 * k + i);
+        out[32 * k + 4 * r + i] = static_cast<uint8_t>(lo | hi << 4);
+      }
+    }
+  }
+}
+
+void PackQ8Quants(const uint8_t* const rows[kR], uint8_t* out) {
+  for (int64_t c = 0; c < 16; ++c) {
+    for (int64_t r = 0; r < kR; ++r) {
+      for (int64_t i = 0; i < 2; ++i) out[16 * c + 2 * r + i] = rows[r][2 * c + i];
+    }
+  }
+}
+
+}  // namespace
 
 bool MatMulTilesSupported(const TensorView& w) {
   const bool quantized =
       w.dtype == DType::kQ4_0 || w.dtype == DType::kQ4_1 || w.dtype == DType::kQ8_0;
-  return quantized && w.valid() && w.shape.size() == 2 && w.cols() % 32 == 0 &&
-         w.rows() >= kMatMulTileRows;
+  return quantized && w.valid() && w.shape.size() == 2 && w.cols() % 32 == 0 && w.rows() >= kR;
 }
 
 size_t MatMulTilesBytes(const TensorView& w) {
-  return static_cast<size_t>(w.rows() / kMatMulTileRows * kMatMulTileRows) * w.row_bytes();
+  return static_cast<size_t>(w.rows() / kR * kR) * w.row_bytes();
 }
 
 void PackMatMulTiles(const TensorView& w, std::span<uint8_t> packed) {
@@ -25,29 +54,25 @@ void PackMatMulTiles(const TensorView& w, std::span<uint8_t> packed) {
               MatMulTilesBytes(w), " bytes, got ", packed.size());
   const int64_t block_bytes = DTypeBlockBytes(w.dtype);
   const int64_t scale_bytes = w.dtype == DType::kQ4_1 ? 4 : 2;  // d, then m for Q4_1
-  const int64_t quant_bytes = block_bytes - scale_bytes;
   const int64_t blocks = w.cols() / 32;
   const auto row_bytes = static_cast<int64_t>(w.row_bytes());
-  const int64_t tiles = w.rows() / kMatMulTileRows;
   const auto* src = static_cast<const uint8_t*>(w.data);
   uint8_t* out = packed.data();
-  for (int64_t t = 0; t < tiles; ++t) {
-    const uint8_t* rows = src + t * kMatMulTileRows * row_bytes;
-    for (int64_t g = 0; g < blocks; g += kMatMulTileGroup) {
-      const int64_t n = std::min(kMatMulTileGroup, blocks - g);
-      uint8_t* d = out;                                      // [4][n] f16
-      uint8_t* m = out + kMatMulTileRows * n * 2;            // [4][n] f16 (Q4_1)
-      uint8_t* q = out + kMatMulTileRows * n * scale_bytes;  // [n][4][quant_bytes]
-      for (int64_t r = 0; r < kMatMulTileRows; ++r) {
-        for (int64_t j = 0; j < n; ++j) {
-          const uint8_t* block = rows + r * row_bytes + (g + j) * block_bytes;
-          std::memcpy(d + (r * n + j) * 2, block, 2);
-          if (scale_bytes == 4) std::memcpy(m + (r * n + j) * 2, block + 2, 2);
-          std::memcpy(q + (j * kMatMulTileRows + r) * quant_bytes, block + scale_bytes,
-                      static_cast<size_t>(quant_bytes));
-        }
+  for (int64_t t = 0; t < w.rows() / kR; ++t) {
+    for (int64_t j = 0; j < blocks; ++j) {
+      const uint8_t* quants[kR];
+      for (int64_t r = 0; r < kR; ++r) {
+        const uint8_t* block = src + (t * kR + r) * row_bytes + j * block_bytes;
+        std::memcpy(out + 2 * r, block, 2);
+        if (scale_bytes == 4) std::memcpy(out + 2 * kR + 2 * r, block + 2, 2);
+        quants[r] = block + scale_bytes;
       }
-      out += kMatMulTileRows * n * block_bytes;
+      if (w.dtype == DType::kQ8_0) {
+        PackQ8Quants(quants, out + kR * scale_bytes);
+      } else {
+        PackQ4Quants(quants, out + kR * scale_bytes);
+      }
+      out += kR * block_bytes;
     }
   }
   SIGMA_CHECK(out == packed.data() + packed.size(), "PackMatMulTiles: layout size mismatch");

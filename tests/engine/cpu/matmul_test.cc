@@ -312,7 +312,7 @@ std::vector<double> Int16ActivationBound(DType t, const std::vector<float>& w,
       for (int64_t r = 0; r < out; ++r) {
         double wsum = 0;
         for (int64_t i = k; i < k + 32; ++i) wsum += std::fabs(double{w[r * in + i]});
-        bound[b * out + r] += 1.01 * wsum * amax / 65534.0;
+        bound[b * out + r] += 1.01 * wsum * amax / (2.0 * 32639);  // kXqMax
       }
     }
   }
@@ -353,32 +353,44 @@ INSTANTIATE_TEST_SUITE_P(Paths, MatMulQuantTest, AllPaths(), PathName);
 
 class MatMulTilesTest : public KernelPathTest {};
 
-// A matrix with a tile copy (matmul_tiles.h) gives bit for bit what it gives without one, on every
-// kernel path (the AVX2 integer kernels read the tiles, the others ignore them): rows that are and
-// are not a multiple of 4, widths with full and partial groups of 8 blocks, batches 1 to 9.
-TEST_P(MatMulTilesTest, TiledEqualsRowLayout) {
+// A matrix with a tile copy (matmul_tiles.h) matches the float64 reference on every kernel path
+// (the integer kernels read the tiles, the others ignore them): rows that are and are not a
+// multiple of 8, widths of 1 to 48 blocks, batches 1 to 9. Where the kernels read the tiles, the
+// rows the tiles cover are zeroed in the GGUF copy first, so a kernel that read them would fail.
+TEST_P(MatMulTilesTest, TiledMatchesReference) {
   ThreadPool pool(2);
   uint32_t seed = 70;
   for (DType t : {DType::kQ4_0, DType::kQ4_1, DType::kQ8_0}) {
-    for (int64_t out : {4, 9, 40, 67}) {
+    for (int64_t out : {8, 9, 40, 67}) {
       for (int64_t blocks : {1, 3, 8, 9, 18, 48}) {
         const int64_t in = 32 * blocks;
         const std::vector<uint8_t> data = RandomBlocks(t, out * blocks, seed++);
         const TensorView plain = MakeView(t, out, in, data);
+        std::vector<float> dense(out * in);
+        for (int64_t r = 0; r < out; ++r) DequantizeRow(plain, r, dense.data() + r * in);
         ASSERT_TRUE(MatMulTilesSupported(plain));
-        ASSERT_EQ(MatMulTilesBytes(plain), static_cast<size_t>(out / 4 * 4) * plain.row_bytes());
+        ASSERT_EQ(MatMulTilesBytes(plain), static_cast<size_t>(out / 8 * 8) * plain.row_bytes());
         std::vector<uint8_t> tiles(MatMulTilesBytes(plain));
         PackMatMulTiles(plain, tiles);
-        TensorView tiled = plain;
-        tiled.tiles = tiles.data();
+        std::vector<uint8_t> rest = data;  // the rows past the tiles only
+        std::fill(rest.begin(), rest.begin() + static_cast<int64_t>(tiles.size()), 0);
         for (int64_t batch : {1, 3, 8, 9}) {
+          TensorView tiled = plain;
+          tiled.tiles = tiles.data();
+          const bool reads_tiles = MatMulUsesTiles(tiled) && batch <= 8;
+          if (reads_tiles) tiled.data = rest.data();
           const std::vector<float> x = RandomFloats(batch * in, seed++);
           const std::vector<float> bias = RandomFloats(out, seed++);
-          std::vector<float> want(batch * out, NAN), got(batch * out, NAN);
-          MatMul(plain, x.data(), batch, bias.data(), want.data(), pool);
+          std::vector<float> got(batch * out, NAN);
           MatMul(tiled, x.data(), batch, bias.data(), got.data(), pool);
-          ASSERT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * sizeof(float)))
-              << DTypeName(t) << " " << out << "x" << in << " batch " << batch;
+          std::vector<double> ref, mag;
+          Reference(dense, x, bias.data(), out, in, batch, &ref, &mag);
+          const std::vector<double> extra = Int16ActivationBound(t, dense, x, out, in, batch);
+          for (size_t i = 0; i < got.size(); ++i) {
+            ASSERT_NEAR(got[i], ref[i], 2e-6 * mag[i] + extra[i] + 1e-30)
+                << DTypeName(t) << " " << out << "x" << in << " batch " << batch << " at " << i
+                << (reads_tiles ? " (tiles)" : "");
+          }
         }
       }
     }
@@ -387,38 +399,51 @@ TEST_P(MatMulTilesTest, TiledEqualsRowLayout) {
 
 INSTANTIATE_TEST_SUITE_P(Paths, MatMulTilesTest, AllPaths(), PathName);
 
-// The layout itself, element by element from its description: row r's block j of group g has
-// its scale at d[r][j], Q4_1 min at m[r][j], quants at q[j][r].
-TEST(MatMulTilesLayoutTest, GroupsHoldScalesThenQuantsByBlockAndRow) {
-  const int64_t out = 5, blocks = 10;  // one tile (row 4 stays in the row layout); groups of 8, 2
-  const std::vector<uint8_t> data = RandomBlocks(DType::kQ4_1, out * blocks, 90);
-  const TensorView w = MakeView(DType::kQ4_1, out, 32 * blocks, data);
-  ASSERT_EQ(MatMulTilesBytes(w), 4u * blocks * 20);
-  std::vector<uint8_t> tiles(MatMulTilesBytes(w));
-  PackMatMulTiles(w, tiles);
-  int64_t group_start = 0;
-  for (int64_t g = 0; g < blocks; g += 8) {
-    const int64_t n = std::min<int64_t>(8, blocks - g);
-    for (int64_t r = 0; r < 4; ++r) {
-      for (int64_t j = 0; j < n; ++j) {
-        const uint8_t* block = data.data() + (r * blocks + g + j) * 20;
-        const uint8_t* d = tiles.data() + group_start + (r * n + j) * 2;
-        const uint8_t* m = tiles.data() + group_start + (4 * n + r * n + j) * 2;
-        const uint8_t* q = tiles.data() + group_start + 16 * n + (j * 4 + r) * 16;
-        EXPECT_EQ(0, std::memcmp(d, block, 2)) << "d row " << r << " block " << g + j;
-        EXPECT_EQ(0, std::memcmp(m, block + 2, 2)) << "m row " << r << " block " << g + j;
-        EXPECT_EQ(0, std::memcmp(q, block + 4, 16)) << "q row " << r << " block " << g + j;
+// The layout itself, element by element from its description (matmul_tiles.h): block j of tile t
+// holds row r's scale at d[r], Q4_1 min at m[r], and each quant where its dtype puts it.
+TEST(MatMulTilesLayoutTest, BlocksHoldScalesThenQuantsOneRowPerLane) {
+  const int64_t out = 17, blocks = 3;  // two tiles; row 16 stays in the row layout
+  for (DType t : {DType::kQ4_0, DType::kQ4_1, DType::kQ8_0}) {
+    const std::vector<uint8_t> data = RandomBlocks(t, out * blocks, 90);
+    const TensorView w = MakeView(t, out, 32 * blocks, data);
+    const int64_t block_bytes = DTypeBlockBytes(t);
+    const int64_t scale_bytes = t == DType::kQ4_1 ? 4 : 2;
+    ASSERT_EQ(MatMulTilesBytes(w), static_cast<size_t>(16 * blocks * block_bytes));
+    std::vector<uint8_t> tiles(MatMulTilesBytes(w));
+    PackMatMulTiles(w, tiles);
+    for (int64_t row = 0; row < 16; ++row) {
+      const int64_t tile = row / 8, r = row % 8;
+      for (int64_t j = 0; j < blocks; ++j) {
+        const uint8_t* src = data.data() + (row * blocks + j) * block_bytes;
+        const uint8_t* dst = tiles.data() + (tile * blocks + j) * 8 * block_bytes;
+        const uint8_t* quants = dst + 8 * scale_bytes;
+        ASSERT_EQ(0, std::memcmp(dst + 2 * r, src, 2)) << "d row " << row << " block " << j;
+        if (t == DType::kQ4_1) {
+          ASSERT_EQ(0, std::memcmp(dst + 16 + 2 * r, src + 2, 2)) << "m row " << row;
+        }
+        for (int64_t e = 0; e < 32; ++e) {
+          int want = 0, got = 0;
+          if (t == DType::kQ8_0) {
+            want = src[2 + e];
+            got = quants[16 * (e / 2) + 2 * r + e % 2];
+          } else {
+            const uint8_t* qs = src + scale_bytes;
+            want = e < 16 ? qs[e] & 15 : qs[e - 16] >> 4;
+            const uint8_t byte = quants[32 * (e % 16 / 4) + 4 * r + e % 4];
+            got = e < 16 ? byte & 15 : byte >> 4;
+          }
+          ASSERT_EQ(want, got) << DTypeName(t) << " row " << row << " block " << j << " elt " << e;
+        }
       }
     }
-    group_start += 4 * n * 20;
   }
 }
 
-TEST(MatMulTilesLayoutTest, OnlyBlockQuantizedMatricesOfFourRowsOrMore) {
-  const std::vector<uint8_t> q8(3 * 34 * 2), f32(8 * 64 * 4);
-  EXPECT_FALSE(MatMulTilesSupported(MakeView(DType::kQ8_0, 3, 64, q8)));
+TEST(MatMulTilesLayoutTest, OnlyBlockQuantizedMatricesOfEightRowsOrMore) {
+  const std::vector<uint8_t> q8(8 * 34 * 2), f32(8 * 64 * 4);
+  EXPECT_FALSE(MatMulTilesSupported(MakeView(DType::kQ8_0, 7, 64, q8)));
   EXPECT_FALSE(MatMulTilesSupported(MakeView(DType::kF32, 8, 64, f32)));
-  EXPECT_TRUE(MatMulTilesSupported(MakeView(DType::kQ8_0, 4, 32, q8)));
+  EXPECT_TRUE(MatMulTilesSupported(MakeView(DType::kQ8_0, 8, 32, q8)));
 }
 
 class MatMulSharedTest : public KernelPathTest {};
