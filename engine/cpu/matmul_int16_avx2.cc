@@ -196,19 +196,44 @@ void Int16Rows(const MatMulArgs& a, int64_t row_begin, int64_t row_end) {
   }
 }
 
-// The tile kernel's dot products on AVX2. vpmaddubsw's int16 pair sums cannot saturate: the u8
-// operand is a nibble, 2 * 15 * 128 < 32767.
+// The tile kernel's block dots on AVX2. Q4: vpmaddubsw gives int16 sums of two nibble x byte
+// products (|.| <= 2 * 15 * 128); eight of them, all of a block's pieces against h (or l), add up
+// exactly in int16 (<= 30720), and one vpmaddwd by 1 widens each row's pairs to int32.
 struct Avx2Dots {
-  static __m256i DotU8S8(__m256i acc, __m256i u8, const int8_t* s8x4) {
+  static __m256i Broadcast(const void* p) {
     int32_t x;
-    std::memcpy(&x, s8x4, 4);
-    const __m256i pairs = _mm256_maddubs_epi16(u8, _mm256_set1_epi32(x));
-    return _mm256_add_epi32(acc, _mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
+    std::memcpy(&x, p, 4);
+    return _mm256_set1_epi32(x);
   }
-  static __m256i DotS16(__m256i acc, __m256i s16, const int16_t* s16x2) {
-    int32_t x;
-    std::memcpy(&x, s16x2, 4);
-    return _mm256_add_epi32(acc, _mm256_madd_epi16(s16, _mm256_set1_epi32(x)));
+  static __m256i Q4(const uint8_t* quants, const int8_t* xq8) {
+    const __m256i low = _mm256_set1_epi8(0x0f);
+    const int8_t* h = xq8;
+    const int8_t* l = xq8 + 32;
+    __m256i hs = _mm256_setzero_si256(), ls = _mm256_setzero_si256();
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; ++k) {
+      const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(quants + 32 * k));
+      const __m256i lo = _mm256_and_si256(w, low);                       // elements 4k + i
+      const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(w, 4), low);  // 16 + 4k + i
+      hs = _mm256_add_epi16(hs, _mm256_add_epi16(_mm256_maddubs_epi16(lo, Broadcast(h + 4 * k)),
+                                                 _mm256_maddubs_epi16(hi, Broadcast(h + 16 + 4 * k))));
+      ls = _mm256_add_epi16(ls, _mm256_add_epi16(_mm256_maddubs_epi16(lo, Broadcast(l + 4 * k)),
+                                                 _mm256_maddubs_epi16(hi, Broadcast(l + 16 + 4 * k))));
+    }
+    const __m256i ones = _mm256_set1_epi16(1);
+    return _mm256_add_epi32(_mm256_slli_epi32(_mm256_madd_epi16(hs, ones), 8),
+                            _mm256_madd_epi16(ls, ones));
+  }
+  static __m256i Q8(const uint8_t* quants, const int16_t* xq) {
+    __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
+                      _mm256_setzero_si256()};
+#pragma GCC unroll 16
+    for (int c = 0; c < 16; ++c) {
+      const __m256i w = _mm256_cvtepi8_epi16(
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(quants + 16 * c)));
+      acc[c % 4] = _mm256_add_epi32(acc[c % 4], _mm256_madd_epi16(w, Broadcast(xq + 2 * c)));
+    }
+    return _mm256_add_epi32(_mm256_add_epi32(acc[0], acc[1]), _mm256_add_epi32(acc[2], acc[3]));
   }
 };
 

@@ -32,44 +32,8 @@
 
 namespace sigma::internal {
 
-// The int32 dots of one block of a Q4 tile (quants: the block's 128 quant bytes) with batch
-// row's split activations xq8 (h[32] then l[32] of the block).
-template <class Ops>
-inline __m256i Q4TileBlockDot(const uint8_t* quants, const int8_t* xq8) {
-  const __m256i low = _mm256_set1_epi8(0x0f);
-  const int8_t* h = xq8;
-  const int8_t* l = xq8 + 32;
-  __m256i hs[4], ls[4];  // 8 short chains: a block is ~40 vector ops, the dots 4-5 cycles each
-#pragma GCC unroll 4
-  for (int k = 0; k < 4; ++k) {
-    const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(quants + 32 * k));
-    const __m256i lo = _mm256_and_si256(w, low);                       // elements 4k + i
-    const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(w, 4), low);  // elements 16 + 4k + i
-    const __m256i zero = _mm256_setzero_si256();
-    hs[k] = Ops::DotU8S8(Ops::DotU8S8(zero, lo, h + 4 * k), hi, h + 16 + 4 * k);
-    ls[k] = Ops::DotU8S8(Ops::DotU8S8(zero, lo, l + 4 * k), hi, l + 16 + 4 * k);
-  }
-  const __m256i hsum = _mm256_add_epi32(_mm256_add_epi32(hs[0], hs[1]), _mm256_add_epi32(hs[2], hs[3]));
-  const __m256i lsum = _mm256_add_epi32(_mm256_add_epi32(ls[0], ls[1]), _mm256_add_epi32(ls[2], ls[3]));
-  return _mm256_add_epi32(_mm256_slli_epi32(hsum, 8), lsum);
-}
-
-// The int32 dots of one block of a Q8_0 tile (quants: 256 bytes) with the block's 32 xq.
-template <class Ops>
-inline __m256i Q8TileBlockDot(const uint8_t* quants, const int16_t* xq) {
-  __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
-                    _mm256_setzero_si256()};
-#pragma GCC unroll 16
-  for (int c = 0; c < 16; ++c) {
-    const __m256i w = _mm256_cvtepi8_epi16(
-        _mm_loadu_si128(reinterpret_cast<const __m128i*>(quants + 16 * c)));
-    acc[c % 4] = Ops::DotS16(acc[c % 4], w, xq + 2 * c);  // elements 2c, 2c + 1
-  }
-  return _mm256_add_epi32(_mm256_add_epi32(acc[0], acc[1]), _mm256_add_epi32(acc[2], acc[3]));
-}
-
 // y for the rows of tiles [tile_begin, tile_end) and every batch row.
-template <class Ops, DType kType>
+template <class Dots, DType kType>
 void TileRows(const MatMulArgs& a, int64_t tile_begin, int64_t tile_end) {
   static_assert(kType == DType::kQ4_0 || kType == DType::kQ4_1 || kType == DType::kQ8_0);
   constexpr int64_t kR = kMatMulTileRows;
@@ -87,9 +51,9 @@ void TileRows(const MatMulArgs& a, int64_t tile_begin, int64_t tile_end) {
       for (int64_t j = 0; j < blocks; ++j, p += block_bytes) {
         __m256i dot;
         if constexpr (kType == DType::kQ8_0) {
-          dot = Q8TileBlockDot<Ops>(p + kR * kScaleBytes, a.xq + (b * blocks + j) * 32);
+          dot = Dots::Q8(p + kR * kScaleBytes, a.xq + (b * blocks + j) * 32);
         } else {
-          dot = Q4TileBlockDot<Ops>(p + kR * kScaleBytes, a.xq8 + (b * blocks + j) * 64);
+          dot = Dots::Q4(p + kR * kScaleBytes, a.xq8 + (b * blocks + j) * 64);
         }
         const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
         acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(d, _mm256_set1_ps(xs[j])),
@@ -109,18 +73,18 @@ void TileRows(const MatMulArgs& a, int64_t tile_begin, int64_t tile_end) {
   }
 }
 
-// Rows [row_begin, row_end): the whole tiles from the tile copy with Ops, the rest (rows past
+// Rows [row_begin, row_end): the whole tiles from the tile copy with Dots, the rest (rows past
 // out / 8 * 8, or all where there is no tile copy) with MatMulRowsInt16Avx2's row-layout kernel.
-template <class Ops>
+template <class Dots>
 void TiledRows(const MatMulArgs& a, int64_t row_begin, int64_t row_end) {
   constexpr int64_t kR = kMatMulTileRows;
   int64_t r = row_begin;
   if (a.tiles != nullptr && r % kR == 0) {
     const int64_t tiles_end = r + (row_end - r) / kR * kR;
     switch (a.dtype) {
-      case DType::kQ4_0: TileRows<Ops, DType::kQ4_0>(a, r / kR, tiles_end / kR); break;
-      case DType::kQ4_1: TileRows<Ops, DType::kQ4_1>(a, r / kR, tiles_end / kR); break;
-      case DType::kQ8_0: TileRows<Ops, DType::kQ8_0>(a, r / kR, tiles_end / kR); break;
+      case DType::kQ4_0: TileRows<Dots, DType::kQ4_0>(a, r / kR, tiles_end / kR); break;
+      case DType::kQ4_1: TileRows<Dots, DType::kQ4_1>(a, r / kR, tiles_end / kR); break;
+      case DType::kQ8_0: TileRows<Dots, DType::kQ8_0>(a, r / kR, tiles_end / kR); break;
       default: SIGMA_CHECK(false, "MatMul: no tile layout for ", DTypeName(a.dtype));
     }
     r = tiles_end;
