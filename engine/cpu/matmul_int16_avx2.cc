@@ -205,20 +205,16 @@ struct Avx2Dots {
     std::memcpy(&x, p, 4);
     return _mm256_set1_epi32(x);
   }
-  static __m256i Q4(const uint8_t* quants, const int8_t* xq8) {
-    const __m256i low = _mm256_set1_epi8(0x0f);
+  static __m256i Q4(const Q4Nibbles& w, const int8_t* xq8) {
     const int8_t* h = xq8;
     const int8_t* l = xq8 + 32;
     __m256i hs = _mm256_setzero_si256(), ls = _mm256_setzero_si256();
 #pragma GCC unroll 4
     for (int k = 0; k < 4; ++k) {
-      const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(quants + 32 * k));
-      const __m256i lo = _mm256_and_si256(w, low);                       // elements 4k + i
-      const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(w, 4), low);  // 16 + 4k + i
-      hs = _mm256_add_epi16(hs, _mm256_add_epi16(_mm256_maddubs_epi16(lo, Broadcast(h + 4 * k)),
-                                                 _mm256_maddubs_epi16(hi, Broadcast(h + 16 + 4 * k))));
-      ls = _mm256_add_epi16(ls, _mm256_add_epi16(_mm256_maddubs_epi16(lo, Broadcast(l + 4 * k)),
-                                                 _mm256_maddubs_epi16(hi, Broadcast(l + 16 + 4 * k))));
+      hs = _mm256_add_epi16(hs, _mm256_add_epi16(_mm256_maddubs_epi16(w.lo[k], Broadcast(h + 4 * k)),
+                                                 _mm256_maddubs_epi16(w.hi[k], Broadcast(h + 16 + 4 * k))));
+      ls = _mm256_add_epi16(ls, _mm256_add_epi16(_mm256_maddubs_epi16(w.lo[k], Broadcast(l + 4 * k)),
+                                                 _mm256_maddubs_epi16(w.hi[k], Broadcast(l + 16 + 4 * k))));
     }
     const __m256i ones = _mm256_set1_epi16(1);
     return _mm256_add_epi32(_mm256_slli_epi32(_mm256_madd_epi16(hs, ones), 8),
@@ -239,8 +235,8 @@ struct Avx2Dots {
 
 }  // namespace
 
-bool MatMulInt16Avx2Supports(DType dtype, int64_t in, int64_t batch) {
-  if (in % 32 != 0 || batch > kMatMulInt16MaxBatch) return false;
+bool MatMulInt16Avx2Supports(DType dtype, int64_t in, int64_t batch, bool tiled) {
+  if (in % 32 != 0 || (batch > kMatMulInt16MaxBatch && !tiled)) return false;
   return dtype == DType::kQ4_0 || dtype == DType::kQ4_1 || dtype == DType::kQ8_0;
 }
 

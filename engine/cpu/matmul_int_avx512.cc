@@ -37,19 +37,15 @@ inline __m256i DotS16(__m256i acc, __m256i s16, const int16_t* s16x2) {
 struct VnniDots {
   // Piece k's low nibbles are elements 4k + i, its high ones 16 + 4k + i: one dot each with h
   // and with l, in 8 short chains (a block is ~40 vector ops, a dot 4-5 cycles).
-  static __m256i Q4(const uint8_t* quants, const int8_t* xq8) {
-    const __m256i low = _mm256_set1_epi8(0x0f);
+  static __m256i Q4(const Q4Nibbles& w, const int8_t* xq8) {
     const int8_t* h = xq8;
     const int8_t* l = xq8 + 32;
     __m256i hs[4], ls[4];
 #pragma GCC unroll 4
     for (int k = 0; k < 4; ++k) {
-      const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(quants + 32 * k));
-      const __m256i lo = _mm256_and_si256(w, low);
-      const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(w, 4), low);
       const __m256i zero = _mm256_setzero_si256();
-      hs[k] = DotU8S8(DotU8S8(zero, lo, h + 4 * k), hi, h + 16 + 4 * k);
-      ls[k] = DotU8S8(DotU8S8(zero, lo, l + 4 * k), hi, l + 16 + 4 * k);
+      hs[k] = DotU8S8(DotU8S8(zero, w.lo[k], h + 4 * k), w.hi[k], h + 16 + 4 * k);
+      ls[k] = DotU8S8(DotU8S8(zero, w.lo[k], l + 4 * k), w.hi[k], l + 16 + 4 * k);
     }
     const __m256i hsum =
         _mm256_add_epi32(_mm256_add_epi32(hs[0], hs[1]), _mm256_add_epi32(hs[2], hs[3]));

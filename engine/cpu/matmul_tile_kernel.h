@@ -32,43 +32,84 @@
 
 namespace sigma::internal {
 
-// y for the rows of tiles [tile_begin, tile_end) and every batch row.
+// A Q4 block's 128 quant bytes as 8 vectors of nibbles: lo[k] byte 4r + i is row r's element
+// 4k + i, hi[k] its element 16 + 4k + i (matmul_tiles.h).
+struct Q4Nibbles {
+  __m256i lo[4], hi[4];
+};
+
+inline Q4Nibbles UnpackQ4(const uint8_t* quants) {
+  const __m256i low = _mm256_set1_epi8(0x0f);
+  Q4Nibbles n;
+#pragma GCC unroll 4
+  for (int k = 0; k < 4; ++k) {
+    const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(quants + 32 * k));
+    n.lo[k] = _mm256_and_si256(w, low);
+    n.hi[k] = _mm256_and_si256(_mm256_srli_epi16(w, 4), low);
+  }
+  return n;
+}
+
+// y for tile t's 8 rows and kNb batch rows from b0: per block, the weights are unpacked once
+// (Q4) or read once from memory (Q8_0, then from L1) for all kNb rows. Each batch row's
+// arithmetic is the same whatever kNb, so a row's result does not depend on the batch.
+template <class Dots, DType kType, int kNb>
+void TileBatchRows(const MatMulArgs& a, int64_t t, int64_t b0) {
+  constexpr int64_t kR = kMatMulTileRows;
+  constexpr int64_t kScaleBytes = kType == DType::kQ4_1 ? 4 : 2;
+  const int64_t blocks = a.in / 32;
+  const int64_t block_bytes = kR * (a.row_bytes / blocks);
+  __m256 acc[kNb], acc_m[kNb];
+  for (int i = 0; i < kNb; ++i) acc[i] = acc_m[i] = _mm256_setzero_ps();
+  const uint8_t* p = a.tiles + t * kR * a.row_bytes;
+  for (int64_t j = 0; j < blocks; ++j, p += block_bytes) {
+    const uint8_t* quants = p + kR * kScaleBytes;
+    [[maybe_unused]] Q4Nibbles nibbles;
+    if constexpr (kType != DType::kQ8_0) nibbles = UnpackQ4(quants);
+    const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    [[maybe_unused]] __m256 m;
+    if constexpr (kType == DType::kQ4_1) {
+      m = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2 * kR)));
+    }
+#pragma GCC unroll 4
+    for (int i = 0; i < kNb; ++i) {
+      const int64_t xb = (b0 + i) * blocks + j;  // batch row b0 + i's block j
+      __m256i dot;
+      if constexpr (kType == DType::kQ8_0) {
+        dot = Dots::Q8(quants, a.xq + xb * 32);
+      } else {
+        dot = Dots::Q4(nibbles, a.xq8 + xb * 64);
+      }
+      acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot),
+                               _mm256_mul_ps(d, _mm256_set1_ps(a.xq_scale[xb])), acc[i]);
+      if constexpr (kType == DType::kQ4_1) {
+        acc_m[i] = _mm256_fmadd_ps(m, _mm256_set1_ps(a.xq_sum[xb]), acc_m[i]);
+      } else if constexpr (kType == DType::kQ4_0) {
+        acc_m[i] = _mm256_fmadd_ps(d, _mm256_set1_ps(-8.0f * a.xq_sum[xb]), acc_m[i]);
+      }
+    }
+  }
+  for (int i = 0; i < kNb; ++i) {
+    __m256 y = _mm256_add_ps(acc[i], acc_m[i]);
+    if (a.bias != nullptr) y = _mm256_add_ps(y, _mm256_loadu_ps(a.bias + t * kR));
+    _mm256_storeu_ps(a.y + (b0 + i) * a.out + t * kR, y);
+  }
+}
+
+// y for the rows of tiles [tile_begin, tile_end) and every batch row, 4 batch rows at a time (a
+// tile, 8 rows x in, stays in L1 across them).
 template <class Dots, DType kType>
 void TileRows(const MatMulArgs& a, int64_t tile_begin, int64_t tile_end) {
   static_assert(kType == DType::kQ4_0 || kType == DType::kQ4_1 || kType == DType::kQ8_0);
-  constexpr int64_t kR = kMatMulTileRows;
-  static_assert(kR == 8, "one row per 32-bit lane of a 256-bit vector");
-  constexpr int64_t kScaleBytes = kType == DType::kQ4_1 ? 4 : 2;
-  const int64_t block_bytes = kR * (a.row_bytes / (a.in / 32));
-  const int64_t blocks = a.in / 32;
+  static_assert(kMatMulTileRows == 8, "one row per 32-bit lane of a 256-bit vector");
   for (int64_t t = tile_begin; t < tile_end; ++t) {
-    const uint8_t* tile = a.tiles + t * kR * a.row_bytes;
-    for (int64_t b = 0; b < a.batch; ++b) {
-      const float* xs = a.xq_scale + b * blocks;
-      const float* xsum = a.xq_sum + b * blocks;
-      __m256 acc = _mm256_setzero_ps(), acc_m = _mm256_setzero_ps();
-      const uint8_t* p = tile;
-      for (int64_t j = 0; j < blocks; ++j, p += block_bytes) {
-        __m256i dot;
-        if constexpr (kType == DType::kQ8_0) {
-          dot = Dots::Q8(p + kR * kScaleBytes, a.xq + (b * blocks + j) * 32);
-        } else {
-          dot = Dots::Q4(p + kR * kScaleBytes, a.xq8 + (b * blocks + j) * 64);
-        }
-        const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(d, _mm256_set1_ps(xs[j])),
-                              acc);
-        if constexpr (kType == DType::kQ4_1) {
-          const __m256 m =
-              _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2 * kR)));
-          acc_m = _mm256_fmadd_ps(m, _mm256_set1_ps(xsum[j]), acc_m);
-        } else if constexpr (kType == DType::kQ4_0) {
-          acc_m = _mm256_fmadd_ps(d, _mm256_set1_ps(-8.0f * xsum[j]), acc_m);
-        }
-      }
-      __m256 y = _mm256_add_ps(acc, acc_m);
-      if (a.bias != nullptr) y = _mm256_add_ps(y, _mm256_loadu_ps(a.bias + t * kR));
-      _mm256_storeu_ps(a.y + b * a.out + t * kR, y);
+    int64_t b = 0;
+    for (; b + 4 <= a.batch; b += 4) TileBatchRows<Dots, kType, 4>(a, t, b);
+    switch (a.batch - b) {
+      case 3: TileBatchRows<Dots, kType, 3>(a, t, b); break;
+      case 2: TileBatchRows<Dots, kType, 2>(a, t, b); break;
+      case 1: TileBatchRows<Dots, kType, 1>(a, t, b); break;
+      default: break;
     }
   }
 }

@@ -300,9 +300,9 @@ class MatMulQuantTest : public KernelPathTest {};
 // off by |w_i| * amax(block) / 65534. This is that bound summed over a row.
 std::vector<double> Int16ActivationBound(DType t, const std::vector<float>& w,
                                          const std::vector<float>& x, int64_t out, int64_t in,
-                                         int64_t batch) {
+                                         int64_t batch, bool tiled = false) {
   std::vector<double> bound(batch * out, 0.0);
-  const bool int16_path = ActiveCpuIsa() != CpuIsa::kGeneric && batch <= 8 &&
+  const bool int16_path = ActiveCpuIsa() != CpuIsa::kGeneric && (batch <= 8 || tiled) &&
                           (t == DType::kQ8_0 || t == DType::kQ4_0 || t == DType::kQ4_1);
   if (!int16_path) return bound;
   for (int64_t b = 0; b < batch; ++b) {
@@ -354,9 +354,10 @@ INSTANTIATE_TEST_SUITE_P(Paths, MatMulQuantTest, AllPaths(), PathName);
 class MatMulTilesTest : public KernelPathTest {};
 
 // A matrix with a tile copy (matmul_tiles.h) matches the float64 reference on every kernel path
-// (the integer kernels read the tiles, the others ignore them): rows that are and are not a
-// multiple of 8, widths of 1 to 48 blocks, batches 1 to 9. Where the kernels read the tiles, the
-// rows the tiles cover are zeroed in the GGUF copy first, so a kernel that read them would fail.
+// (the integer kernels read the tiles at any batch, the others ignore them): rows that are and are
+// not a multiple of 8, widths of 1 to 48 blocks, batches 1 to 9 and 37 (groups of 4 batch rows
+// and each remainder). Where the kernels read the tiles, the rows the tiles cover are zeroed in
+// the GGUF copy first, so a kernel that read them would fail.
 TEST_P(MatMulTilesTest, TiledMatchesReference) {
   ThreadPool pool(2);
   uint32_t seed = 70;
@@ -374,10 +375,10 @@ TEST_P(MatMulTilesTest, TiledMatchesReference) {
         PackMatMulTiles(plain, tiles);
         std::vector<uint8_t> rest = data;  // the rows past the tiles only
         std::fill(rest.begin(), rest.begin() + static_cast<int64_t>(tiles.size()), 0);
-        for (int64_t batch : {1, 3, 8, 9}) {
+        for (int64_t batch : {1, 2, 3, 8, 9, 37}) {
           TensorView tiled = plain;
           tiled.tiles = tiles.data();
-          const bool reads_tiles = MatMulUsesTiles(tiled) && batch <= 8;
+          const bool reads_tiles = MatMulUsesTiles(tiled);
           if (reads_tiles) tiled.data = rest.data();
           const std::vector<float> x = RandomFloats(batch * in, seed++);
           const std::vector<float> bias = RandomFloats(out, seed++);
@@ -385,7 +386,8 @@ TEST_P(MatMulTilesTest, TiledMatchesReference) {
           MatMul(tiled, x.data(), batch, bias.data(), got.data(), pool);
           std::vector<double> ref, mag;
           Reference(dense, x, bias.data(), out, in, batch, &ref, &mag);
-          const std::vector<double> extra = Int16ActivationBound(t, dense, x, out, in, batch);
+          const std::vector<double> extra =
+              Int16ActivationBound(t, dense, x, out, in, batch, reads_tiles);
           for (size_t i = 0; i < got.size(); ++i) {
             ASSERT_NEAR(got[i], ref[i], 2e-6 * mag[i] + extra[i] + 1e-30)
                 << DTypeName(t) << " " << out << "x" << in << " batch " << batch << " at " << i
@@ -393,6 +395,28 @@ TEST_P(MatMulTilesTest, TiledMatchesReference) {
           }
         }
       }
+    }
+  }
+}
+
+// With a tile copy, a batch row's result is the same bits at any batch (decode rows, prefill
+// rows and batches of sequences agree): 37 rows at once against each row alone.
+TEST_P(MatMulTilesTest, TiledRowsDoNotDependOnTheBatch) {
+  ThreadPool pool(2);
+  const int64_t out = 24, in = 32 * 18, batch = 37;
+  for (DType t : {DType::kQ4_0, DType::kQ4_1, DType::kQ8_0}) {
+    const std::vector<uint8_t> data = RandomBlocks(t, out * in / 32, 80);
+    TensorView w = MakeView(t, out, in, data);
+    std::vector<uint8_t> tiles(MatMulTilesBytes(w));
+    PackMatMulTiles(w, tiles);
+    w.tiles = tiles.data();
+    const std::vector<float> x = RandomFloats(batch * in, 81);
+    std::vector<float> all(batch * out), one(out);
+    MatMul(w, x.data(), batch, nullptr, all.data(), pool);
+    for (int64_t b = 0; b < batch; ++b) {
+      MatMul(w, x.data() + b * in, 1, nullptr, one.data(), pool);
+      ASSERT_EQ(0, std::memcmp(one.data(), all.data() + b * out, out * sizeof(float)))
+          << DTypeName(t) << " batch row " << b;
     }
   }
 }
