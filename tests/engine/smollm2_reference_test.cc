@@ -9,10 +9,10 @@
 // Asserted per position: the same top-1 id and the same set of top-5 ids, except where the
 // reference's own log-probs of the two ids differ by less than kTieTolerance (a near-tie may swap);
 // and |log p_engine - log p_reference| < kLogProbTolerance for every reference top-5 id.
-// Precision: weights are dequantized exactly (f32); activations are f32 for prefills of more than
-// 8 rows (observed worst difference 1.5e-5), and int16 per block of 32 for the Q4_1 / Q8_0
-// projections at batch <= 8, i.e. decode and short prompts (engine/cpu/matmul_int16_avx2.cc;
-// observed worst 7e-3; tolerance 2e-2). With the default bf16 KV cache (K and V rounded to 8-bit
+// Precision: weights are dequantized exactly (f32); the Q4_1 / Q8_0 projections take activations
+// as int16 per block of 32 at every batch where the CPU has the integer kernels (AVX2, AVX-512;
+// engine/cpu/matmul_tile_kernel.h): observed worst 8.3e-3, tolerance 2e-2 (with f32 activations,
+// the portable kernels: 1.5e-5). With the default bf16 KV cache (K and V rounded to 8-bit
 // mantissas) the log-probs move by up to ~6e-2 (observed), so that check is looser: top-1 only
 // (near-ties within the tolerance may swap), |difference| < kLogProbToleranceBf16Kv.
 // Skips (GTEST_SKIP) when models/ has not been fetched (bash scripts/setup.sh).
