@@ -50,17 +50,10 @@ struct VnniDots {
     }
     return _mm256_add_epi32(_mm256_slli_epi32(hs, 8), ls);
   }
-  // Piece c holds elements 2c, 2c + 1 of each row, widened to int16.
   static __m256i Q8(const uint8_t* quants, const int16_t* xq) {
-    __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
-                      _mm256_setzero_si256()};
-#pragma GCC unroll 16
-    for (int c = 0; c < 16; ++c) {
-      const __m256i w = _mm256_cvtepi8_epi16(
-          _mm_loadu_si128(reinterpret_cast<const __m128i*>(quants + 16 * c)));
-      acc[c % 4] = DotS16(acc[c % 4], w, xq + 2 * c);
-    }
-    return _mm256_add_epi32(_mm256_add_epi32(acc[0], acc[1]), _mm256_add_epi32(acc[2], acc[3]));
+    return Q8BlockDot(quants, xq, [](__m256i acc, __m256i s16, const int16_t* x2) {
+      return DotS16(acc, s16, x2);
+    });
   }
 };
 

@@ -50,6 +50,22 @@ inline Q4Nibbles UnpackQ4(const uint8_t* quants) {
   return n;
 }
 
+// The int32 dots of a Q8_0 block (256 quant bytes; piece c holds elements 2c and 2c + 1 of each
+// row) with its 32 xq, in 4 chains. dot(acc, s16, x2) is the ISA's word dot: acc lane i +=
+// s16 word 2i * x2[0] + s16 word 2i+1 * x2[1].
+template <class WordDot>
+inline __m256i Q8BlockDot(const uint8_t* quants, const int16_t* xq, WordDot dot) {
+  __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
+                    _mm256_setzero_si256()};
+#pragma GCC unroll 16
+  for (int c = 0; c < 16; ++c) {
+    const __m256i w =
+        _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(quants + 16 * c)));
+    acc[c % 4] = dot(acc[c % 4], w, xq + 2 * c);
+  }
+  return _mm256_add_epi32(_mm256_add_epi32(acc[0], acc[1]), _mm256_add_epi32(acc[2], acc[3]));
+}
+
 // y for tile t's 8 rows and kNb batch rows from b0: per block, the weights are unpacked once
 // (Q4) or read once from memory (Q8_0, then from L1) for all kNb rows. Each batch row's
 // arithmetic is the same whatever kNb, so a row's result does not depend on the batch.
