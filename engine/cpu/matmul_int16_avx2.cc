@@ -260,15 +260,17 @@ void MatMulQuantizeXInt16Avx2(const float* x, int64_t batch, int64_t in, int16_t
     const __m256i p1 = _mm256_permute4x64_epi64(_mm256_packs_epi32(q[2], q[3]), 0xd8);
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(xq + 32 * i), p0);
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(xq + 32 * i + 16), p1);
-    // h = (xq + 128) >> 8 and l = xq - 256 h, both in [-128, 127] for |xq| <= kXqMax.
-    int8_t* h = xq8 + 64 * i;
-    int8_t* l = h + 32;
-    for (int e = 0; e < 32; ++e) {
-      const int v16 = xq[32 * i + e];
-      const int hi = (v16 + 128) >> 8;
-      h[e] = static_cast<int8_t>(hi);
-      l[e] = static_cast<int8_t>(v16 - 256 * hi);
-    }
+    // h = (xq + 128) >> 8 and l = xq - 256 h, both in [-128, 127] for |xq| <= kXqMax; packs
+    // interleaves the 128-bit lanes of its two inputs, the permute puts them back in order.
+    const __m256i h0 = _mm256_srai_epi16(_mm256_add_epi16(p0, _mm256_set1_epi16(128)), 8);
+    const __m256i h1 = _mm256_srai_epi16(_mm256_add_epi16(p1, _mm256_set1_epi16(128)), 8);
+    const __m256i l0 = _mm256_sub_epi16(p0, _mm256_slli_epi16(h0, 8));
+    const __m256i l1 = _mm256_sub_epi16(p1, _mm256_slli_epi16(h1, 8));
+    int8_t* split = xq8 + 64 * i;
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(split),
+                        _mm256_permute4x64_epi64(_mm256_packs_epi16(h0, h1), 0xd8));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(split + 32),
+                        _mm256_permute4x64_epi64(_mm256_packs_epi16(l0, l1), 0xd8));
     scale[i] = d;
     sum[i] = HorizontalSum(_mm256_add_ps(_mm256_add_ps(v[0], v[1]), _mm256_add_ps(v[2], v[3])));
   }
