@@ -196,34 +196,62 @@ void Int16Rows(const MatMulArgs& a, int64_t row_begin, int64_t row_end) {
   }
 }
 
-// The tile kernel's block dots on AVX2. Q4: vpmaddubsw gives int16 sums of two nibble x byte
-// products (|.| <= 2 * 15 * 128); eight of them, all of a block's pieces against h (or l), add up
-// exactly in int16 (<= 30720), and one vpmaddwd by 1 widens each row's pairs to int32.
-struct Avx2Dots {
-  static __m256i Broadcast(const void* p) {
+// The tile kernel's vectors on AVX2: a 16-row tile in two halves of 8 rows. Q4: vpmaddubsw gives
+// int16 sums of two nibble x byte products (|.| <= 2 * 15 * 128); eight of them, all of a block's
+// pieces against h (or l), add up exactly in int16 (<= 30720), and one vpmaddwd by 1 widens each
+// row's pairs to int32.
+struct Ymm8 {
+  static constexpr int64_t kLanes = 8;
+  using F = __m256;
+  using I = __m256i;
+  static F Zero() { return _mm256_setzero_ps(); }
+  static F Set1(float x) { return _mm256_set1_ps(x); }
+  static F Add(F a, F b) { return _mm256_add_ps(a, b); }
+  static F Mul(F a, F b) { return _mm256_mul_ps(a, b); }
+  static F Fmadd(F a, F b, F c) { return _mm256_fmadd_ps(a, b, c); }
+  static F ToFloat(I v) { return _mm256_cvtepi32_ps(v); }
+  static F Halves(const uint8_t* p) {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  }
+  static F Load(const float* p) { return _mm256_loadu_ps(p); }
+  static void Store(float* p, F v) { _mm256_storeu_ps(p, v); }
+  static void Nibbles(const uint8_t* piece, I& lo, I& hi) {
+    const I low = _mm256_set1_epi8(0x0f);
+    const I w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(piece));
+    lo = _mm256_and_si256(w, low);
+    hi = _mm256_and_si256(_mm256_srli_epi16(w, 4), low);
+  }
+  static I Broadcast(const void* p) {
     int32_t x;
     std::memcpy(&x, p, 4);
     return _mm256_set1_epi32(x);
   }
-  static __m256i Q4(const Q4Nibbles& w, const int8_t* xq8) {
+  static I Q4(const I lo[4], const I hi[4], const int8_t* xq8) {
     const int8_t* h = xq8;
     const int8_t* l = xq8 + 32;
-    __m256i hs = _mm256_setzero_si256(), ls = _mm256_setzero_si256();
+    I hs = _mm256_setzero_si256(), ls = _mm256_setzero_si256();
 #pragma GCC unroll 4
     for (int k = 0; k < 4; ++k) {
-      hs = _mm256_add_epi16(hs, _mm256_add_epi16(_mm256_maddubs_epi16(w.lo[k], Broadcast(h + 4 * k)),
-                                                 _mm256_maddubs_epi16(w.hi[k], Broadcast(h + 16 + 4 * k))));
-      ls = _mm256_add_epi16(ls, _mm256_add_epi16(_mm256_maddubs_epi16(w.lo[k], Broadcast(l + 4 * k)),
-                                                 _mm256_maddubs_epi16(w.hi[k], Broadcast(l + 16 + 4 * k))));
+      hs = _mm256_add_epi16(hs, _mm256_add_epi16(_mm256_maddubs_epi16(lo[k], Broadcast(h + 4 * k)),
+                                                 _mm256_maddubs_epi16(hi[k], Broadcast(h + 16 + 4 * k))));
+      ls = _mm256_add_epi16(ls, _mm256_add_epi16(_mm256_maddubs_epi16(lo[k], Broadcast(l + 4 * k)),
+                                                 _mm256_maddubs_epi16(hi[k], Broadcast(l + 16 + 4 * k))));
     }
-    const __m256i ones = _mm256_set1_epi16(1);
+    const I ones = _mm256_set1_epi16(1);
     return _mm256_add_epi32(_mm256_slli_epi32(_mm256_madd_epi16(hs, ones), 8),
                             _mm256_madd_epi16(ls, ones));
   }
-  static __m256i Q8(const uint8_t* quants, const int16_t* xq) {
-    return Q8BlockDot(quants, xq, [](__m256i acc, __m256i s16, const int16_t* x2) {
-      return _mm256_add_epi32(acc, _mm256_madd_epi16(s16, Broadcast(x2)));
-    });
+  // Piece c holds elements 2c and 2c + 1 of each row, widened to int16; 4 chains.
+  static I Q8(const uint8_t* quants, int64_t piece_stride, const int16_t* xq) {
+    I acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
+                _mm256_setzero_si256()};
+#pragma GCC unroll 16
+    for (int c = 0; c < 16; ++c) {
+      const I w = _mm256_cvtepi8_epi16(
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(quants + c * piece_stride)));
+      acc[c % 4] = _mm256_add_epi32(acc[c % 4], _mm256_madd_epi16(w, Broadcast(xq + 2 * c)));
+    }
+    return _mm256_add_epi32(_mm256_add_epi32(acc[0], acc[1]), _mm256_add_epi32(acc[2], acc[3]));
   }
 };
 
@@ -277,7 +305,7 @@ void MatMulQuantizeXInt16Avx2(const float* x, int64_t batch, int64_t in, int16_t
 }
 
 void MatMulRowsInt16Avx2(const MatMulArgs& a, int64_t row_begin, int64_t row_end) {
-  TiledRows<Avx2Dots>(a, row_begin, row_end);
+  TiledRows<Ymm8>(a, row_begin, row_end);
 }
 
 void MatMulRowsInt16Avx2RowLayout(const MatMulArgs& a, int64_t row_begin, int64_t row_end) {

@@ -15,13 +15,13 @@ uint8_t Nibble(const uint8_t* qs, int64_t e) {
   return e < 16 ? qs[e] & 0x0f : qs[e - 16] >> 4;
 }
 
-// The quants of block j of the tile's 8 rows (rows[r]: row r's GGUF block j, after its scales).
+// The quants of block j of the tile's rows (rows[r]: row r's GGUF block j, after its scales).
 void PackQ4Quants(const uint8_t* const rows[kR], uint8_t* out) {
   for (int64_t k = 0; k < 4; ++k) {
     for (int64_t r = 0; r < kR; ++r) {
       for (int64_t i = 0; i < 4; ++i) {
         const uint8_t lo = Nibble(rows[r], 4 * k + i), hi = Nibble(rows[r], 16 + 4 * k + i);
-        out[32 * k + 4 * r + i] = static_cast<uint8_t>(lo | hi << 4);
+        out[4 * kR * k + 4 * r + i] = static_cast<uint8_t>(lo | hi << 4);
       }
     }
   }
@@ -30,7 +30,7 @@ void PackQ4Quants(const uint8_t* const rows[kR], uint8_t* out) {
 void PackQ8Quants(const uint8_t* const rows[kR], uint8_t* out) {
   for (int64_t c = 0; c < 16; ++c) {
     for (int64_t r = 0; r < kR; ++r) {
-      for (int64_t i = 0; i < 2; ++i) out[16 * c + 2 * r + i] = rows[r][2 * c + i];
+      for (int64_t i = 0; i < 2; ++i) out[2 * kR * c + 2 * r + i] = rows[r][2 * c + i];
     }
   }
 }

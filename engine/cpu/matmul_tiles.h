@@ -1,20 +1,21 @@
-// The 8-row tile layout of Q4_0 / Q4_1 / Q8_0 matrices, read by the integer GEMV kernels
+// The 16-row tile layout of Q4_0 / Q4_1 / Q8_0 matrices, read by the integer GEMV kernels
 // (matmul_tile_kernel.h) in place of the GGUF row layout.
 //
 // In GGUF rows each 32-weight block carries its own f16 scale (and Q4_1 min) in front of its
 // quants: a kernel that turns the scales into vectors gathers scattered words, a tile of several
 // rows is several streams, and the quants of a row are in the order that needs a widening per 16
-// weights and a horizontal sum per row at the end. A tile holds rows 8t .. 8t+7 as one stream,
-// block by block (block j of the 8 rows together):
-//   d[8]   f16 scales, row r at index r
-//   m[8]   f16 mins (Q4_1 only)
-//   quants, arranged so that one 32-bit lane of a vector is one row:
-//     Q4_0 / Q4_1: 4 pieces of 32 bytes; byte 4r + i of piece k holds row r's elements 4k + i (low
+// weights and a horizontal sum per row at the end. A tile holds rows 16t .. 16t+15 as one stream,
+// block by block (block j of the 16 rows together):
+//   d[16]  f16 scales, row r at index r
+//   m[16]  f16 mins (Q4_1 only)
+//   quants, arranged so that one 32-bit lane of a vector is one row (16 rows: a 512-bit vector;
+//   rows 0-7 and 8-15: the two halves of each piece, a 256-bit vector each):
+//     Q4_0 / Q4_1: 4 pieces of 64 bytes; byte 4r + i of piece k holds row r's elements 4k + i (low
 //       nibble) and 16 + 4k + i (high nibble), i < 4;
-//     Q8_0: 16 pieces of 16 bytes; byte 2r + i of piece c is row r's element 2c + i, i < 2.
-// A block of the tile is exactly the bytes of the 8 rows' blocks in GGUF, so the copy covers rows
-// [0, rows / 8 * 8) in as many bytes; the last rows % 8 rows are read from the GGUF rows. Exact:
-// the same values, only moved.
+//     Q8_0: 16 pieces of 32 bytes; byte 2r + i of piece c is row r's element 2c + i, i < 2.
+// A block of the tile is exactly the bytes of the 16 rows' blocks in GGUF, so the copy covers rows
+// [0, rows / 16 * 16) in as many bytes; the last rows % 16 rows are read from the GGUF rows.
+// Exact: the same values, only moved.
 #ifndef SIGMA_ENGINE_CPU_MATMUL_TILES_H_
 #define SIGMA_ENGINE_CPU_MATMUL_TILES_H_
 
@@ -26,12 +27,12 @@
 
 namespace sigma {
 
-inline constexpr int64_t kMatMulTileRows = 8;
+inline constexpr int64_t kMatMulTileRows = 16;
 
-// Whether w (2-D Q4_0 / Q4_1 / Q8_0, width a multiple of 32, at least 8 rows) has a tile layout.
+// Whether w (2-D Q4_0 / Q4_1 / Q8_0, width a multiple of 32, at least 16 rows) has a tile layout.
 bool MatMulTilesSupported(const TensorView& w);
 
-// Bytes of the tile copy of w's first rows / 8 * 8 rows: w.rows() / 8 * 8 * w.row_bytes().
+// Bytes of the tile copy of w's first rows / 16 * 16 rows: w.rows() / 16 * 16 * w.row_bytes().
 size_t MatMulTilesBytes(const TensorView& w);
 
 // Writes the tile copy of w into out (exactly MatMulTilesBytes(w) bytes).

@@ -355,14 +355,14 @@ class MatMulTilesTest : public KernelPathTest {};
 
 // A matrix with a tile copy (matmul_tiles.h) matches the float64 reference on every kernel path
 // (the integer kernels read the tiles at any batch, the others ignore them): rows that are and are
-// not a multiple of 8, widths of 1 to 48 blocks, batches 1 to 9 and 37 (groups of 4 batch rows
+// not a multiple of 16, widths of 1 to 48 blocks, batches 1 to 9 and 37 (groups of 4 batch rows
 // and each remainder). Where the kernels read the tiles, the rows the tiles cover are zeroed in
 // the GGUF copy first, so a kernel that read them would fail.
 TEST_P(MatMulTilesTest, TiledMatchesReference) {
   ThreadPool pool(2);
   uint32_t seed = 70;
   for (DType t : {DType::kQ4_0, DType::kQ4_1, DType::kQ8_0}) {
-    for (int64_t out : {8, 9, 40, 67}) {
+    for (int64_t out : {16, 17, 40, 67}) {
       for (int64_t blocks : {1, 3, 8, 9, 18, 48}) {
         const int64_t in = 32 * blocks;
         const std::vector<uint8_t> data = RandomBlocks(t, out * blocks, seed++);
@@ -370,7 +370,7 @@ TEST_P(MatMulTilesTest, TiledMatchesReference) {
         std::vector<float> dense(out * in);
         for (int64_t r = 0; r < out; ++r) DequantizeRow(plain, r, dense.data() + r * in);
         ASSERT_TRUE(MatMulTilesSupported(plain));
-        ASSERT_EQ(MatMulTilesBytes(plain), static_cast<size_t>(out / 8 * 8) * plain.row_bytes());
+        ASSERT_EQ(MatMulTilesBytes(plain), static_cast<size_t>(out / 16 * 16) * plain.row_bytes());
         std::vector<uint8_t> tiles(MatMulTilesBytes(plain));
         PackMatMulTiles(plain, tiles);
         std::vector<uint8_t> rest = data;  // the rows past the tiles only
@@ -403,7 +403,7 @@ TEST_P(MatMulTilesTest, TiledMatchesReference) {
 // rows and batches of sequences agree): 37 rows at once against each row alone.
 TEST_P(MatMulTilesTest, TiledRowsDoNotDependOnTheBatch) {
   ThreadPool pool(2);
-  const int64_t out = 24, in = 32 * 18, batch = 37;
+  const int64_t out = 40, in = 32 * 18, batch = 37;  // two tiles and 8 rows in the row layout
   for (DType t : {DType::kQ4_0, DType::kQ4_1, DType::kQ8_0}) {
     const std::vector<uint8_t> data = RandomBlocks(t, out * in / 32, 80);
     TensorView w = MakeView(t, out, in, data);
@@ -426,34 +426,34 @@ INSTANTIATE_TEST_SUITE_P(Paths, MatMulTilesTest, AllPaths(), PathName);
 // The layout itself, element by element from its description (matmul_tiles.h): block j of tile t
 // holds row r's scale at d[r], Q4_1 min at m[r], and each quant where its dtype puts it.
 TEST(MatMulTilesLayoutTest, BlocksHoldScalesThenQuantsOneRowPerLane) {
-  const int64_t out = 17, blocks = 3;  // two tiles; row 16 stays in the row layout
+  const int64_t out = 33, blocks = 3;  // two tiles; row 32 stays in the row layout
   for (DType t : {DType::kQ4_0, DType::kQ4_1, DType::kQ8_0}) {
     const std::vector<uint8_t> data = RandomBlocks(t, out * blocks, 90);
     const TensorView w = MakeView(t, out, 32 * blocks, data);
     const int64_t block_bytes = DTypeBlockBytes(t);
     const int64_t scale_bytes = t == DType::kQ4_1 ? 4 : 2;
-    ASSERT_EQ(MatMulTilesBytes(w), static_cast<size_t>(16 * blocks * block_bytes));
+    ASSERT_EQ(MatMulTilesBytes(w), static_cast<size_t>(32 * blocks * block_bytes));
     std::vector<uint8_t> tiles(MatMulTilesBytes(w));
     PackMatMulTiles(w, tiles);
-    for (int64_t row = 0; row < 16; ++row) {
-      const int64_t tile = row / 8, r = row % 8;
+    for (int64_t row = 0; row < 32; ++row) {
+      const int64_t tile = row / 16, r = row % 16;
       for (int64_t j = 0; j < blocks; ++j) {
         const uint8_t* src = data.data() + (row * blocks + j) * block_bytes;
-        const uint8_t* dst = tiles.data() + (tile * blocks + j) * 8 * block_bytes;
-        const uint8_t* quants = dst + 8 * scale_bytes;
+        const uint8_t* dst = tiles.data() + (tile * blocks + j) * 16 * block_bytes;
+        const uint8_t* quants = dst + 16 * scale_bytes;
         ASSERT_EQ(0, std::memcmp(dst + 2 * r, src, 2)) << "d row " << row << " block " << j;
         if (t == DType::kQ4_1) {
-          ASSERT_EQ(0, std::memcmp(dst + 16 + 2 * r, src + 2, 2)) << "m row " << row;
+          ASSERT_EQ(0, std::memcmp(dst + 32 + 2 * r, src + 2, 2)) << "m row " << row;
         }
         for (int64_t e = 0; e < 32; ++e) {
           int want = 0, got = 0;
           if (t == DType::kQ8_0) {
             want = src[2 + e];
-            got = quants[16 * (e / 2) + 2 * r + e % 2];
+            got = quants[32 * (e / 2) + 2 * r + e % 2];
           } else {
             const uint8_t* qs = src + scale_bytes;
             want = e < 16 ? qs[e] & 15 : qs[e - 16] >> 4;
-            const uint8_t byte = quants[32 * (e % 16 / 4) + 4 * r + e % 4];
+            const uint8_t byte = quants[64 * (e % 16 / 4) + 4 * r + e % 4];
             got = e < 16 ? byte & 15 : byte >> 4;
           }
           ASSERT_EQ(want, got) << DTypeName(t) << " row " << row << " block " << j << " elt " << e;
@@ -463,11 +463,11 @@ TEST(MatMulTilesLayoutTest, BlocksHoldScalesThenQuantsOneRowPerLane) {
   }
 }
 
-TEST(MatMulTilesLayoutTest, OnlyBlockQuantizedMatricesOfEightRowsOrMore) {
-  const std::vector<uint8_t> q8(8 * 34 * 2), f32(8 * 64 * 4);
-  EXPECT_FALSE(MatMulTilesSupported(MakeView(DType::kQ8_0, 7, 64, q8)));
-  EXPECT_FALSE(MatMulTilesSupported(MakeView(DType::kF32, 8, 64, f32)));
-  EXPECT_TRUE(MatMulTilesSupported(MakeView(DType::kQ8_0, 8, 32, q8)));
+TEST(MatMulTilesLayoutTest, OnlyBlockQuantizedMatricesOfSixteenRowsOrMore) {
+  const std::vector<uint8_t> q8(16 * 34 * 2), f32(16 * 64 * 4);
+  EXPECT_FALSE(MatMulTilesSupported(MakeView(DType::kQ8_0, 15, 64, q8)));
+  EXPECT_FALSE(MatMulTilesSupported(MakeView(DType::kF32, 16, 64, f32)));
+  EXPECT_TRUE(MatMulTilesSupported(MakeView(DType::kQ8_0, 16, 32, q8)));
 }
 
 class MatMulSharedTest : public KernelPathTest {};
