@@ -202,6 +202,7 @@ void Int16Rows(const MatMulArgs& a, int64_t row_begin, int64_t row_end) {
 // row's pairs to int32.
 struct Ymm8 {
   static constexpr int64_t kLanes = 8;
+  static constexpr int kBatchRows = 1;
   using F = __m256;
   using I = __m256i;
   static F Zero() { return _mm256_setzero_ps(); }
@@ -257,8 +258,8 @@ struct Ymm8 {
 
 }  // namespace
 
-bool MatMulInt16Avx2Supports(DType dtype, int64_t in, int64_t batch, bool tiled) {
-  if (in % 32 != 0 || (batch > kMatMulInt16MaxBatch && !tiled)) return false;
+bool MatMulInt16Avx2Supports(DType dtype, int64_t in, int64_t batch, bool any_batch) {
+  if (in % 32 != 0 || (batch > kMatMulInt16MaxBatch && !any_batch)) return false;
   return dtype == DType::kQ4_0 || dtype == DType::kQ4_1 || dtype == DType::kQ8_0;
 }
 

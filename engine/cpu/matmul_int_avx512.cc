@@ -42,6 +42,7 @@ inline __m512i DotS16(__m512i acc, __m512i s16, const int16_t* s16x2) {
 
 struct Zmm16 {
   static constexpr int64_t kLanes = 16;
+  static constexpr int kBatchRows = 4;
   using F = __m512;
   using I = __m512i;
   static F Zero() { return _mm512_setzero_ps(); }

@@ -53,8 +53,8 @@ bool MatMulAvx512Supports(DType dtype, int64_t in);
 void MatMulPrepareXAvx512(DType dtype, const float* x, int64_t batch, int64_t in, float* prepared);
 void MatMulRowsAvx512(const MatMulArgs& args, int64_t row_begin, int64_t row_end);
 
-// Largest batch of the int16-activation kernels on matrices without a tile copy; with one they
-// take any batch (prefill), reading each tile once per 4 batch rows.
+// Largest batch of the int16-activation kernels, except on AVX-512 with a tile copy, where they
+// take any batch (prefill), reading each tile once per 4 batch rows (matmul.cc, UsesInt16Kernels).
 inline constexpr int64_t kMatMulInt16MaxBatch = 8;
 
 // Largest |xq| of the int16 activations: 127 * 256 + 127, so that xq = 256 h + l with h and l
@@ -65,14 +65,14 @@ inline constexpr int kXqMax = 32639;
 // AVX2 + FMA + F16C kernels, the same interface as the AVX-512 ones: float-activation kernels for
 // f32 / f16 / bf16 / Q8_0 / Q4_0 / Q4_1 (matmul_avx2.cc; bf16 pairs with activations split
 // even/odd per 16 elements), and int16-activation kernels for Q4_0 / Q4_1 / Q8_0 at batch <=
-// kMatMulInt16MaxBatch or with a tile copy (matmul_int16_avx2.cc: MatMulQuantizeXInt16Avx2 fills xq / xq8 / xq_scale
+// kMatMulInt16MaxBatch (any batch where any_batch; matmul_int16_avx2.cc: MatMulQuantizeXInt16Avx2 fills xq / xq8 / xq_scale
 // / xq_sum once per call, for the AVX-512 integer kernels too). MatMulRowsInt16Avx2 reads the
 // tile copy where there is one (matmul_tile_kernel.h) and the GGUF rows elsewhere
 // (MatMulRowsInt16Avx2RowLayout, which ignores the tiles).
 bool MatMulAvx2Supports(DType dtype, int64_t in);
 void MatMulPrepareXAvx2(DType dtype, const float* x, int64_t batch, int64_t in, float* prepared);
 void MatMulRowsAvx2(const MatMulArgs& args, int64_t row_begin, int64_t row_end);
-bool MatMulInt16Avx2Supports(DType dtype, int64_t in, int64_t batch, bool tiled);
+bool MatMulInt16Avx2Supports(DType dtype, int64_t in, int64_t batch, bool any_batch);
 void MatMulQuantizeXInt16Avx2(const float* x, int64_t batch, int64_t in, int16_t* xq, int8_t* xq8,
                               float* scale, float* sum);
 void MatMulRowsInt16Avx2(const MatMulArgs& args, int64_t row_begin, int64_t row_end);

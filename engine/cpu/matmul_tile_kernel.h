@@ -4,6 +4,8 @@
 // at once; VNNI vpdpbusd / vpdpwssd with the activations broadcast from memory); each
 // instantiates TiledRows with its vector type V:
 //   static constexpr int64_t kLanes;  rows per vector (8 or 16), one per 32-bit lane
+//   static constexpr int kBatchRows;  batch rows a tile pass serves (1-4: its accumulators and a
+//                                     block's unpacked weights stay in registers)
 //   using F, I;                       its float and integer vectors
 //   F Zero(); F Set1(float); F Add(F, F); F Mul(F, F); F Fmadd(F a, F b, F c) (a b + c);
 //   F ToFloat(I) (int32 lanes); F Halves(const uint8_t*) (kLanes f16); F Load(const float*);
@@ -39,70 +41,78 @@
 
 namespace sigma::internal {
 
-// y for V::kLanes rows of tile t (from row part * kLanes) and kNb batch rows from b0: per block,
-// the weights are unpacked once (Q4) or read once from memory (Q8_0, then from L1) for all kNb
-// rows. Each batch row's arithmetic is the same whatever kNb, so a row's result does not depend
-// on the batch.
+// y for tile t's 16 rows (kR / V::kLanes vectors of rows, "parts") and kNb batch rows from b0.
+// Per block, every part in turn, so the tile is read once, in order; each part's weights are
+// unpacked once (Q4) or read once from memory (Q8_0, then from L1) for all kNb batch rows. Each
+// batch row's arithmetic is the same whatever kNb, so a row's result does not depend on the batch.
 template <class V, DType kType, int kNb>
-void TileBatchRows(const MatMulArgs& a, int64_t t, int64_t part, int64_t b0) {
-  constexpr int64_t kR = kMatMulTileRows, kL = V::kLanes;
+void TileBatchRows(const MatMulArgs& a, int64_t t, int64_t b0) {
+  constexpr int64_t kR = kMatMulTileRows, kL = V::kLanes, kParts = kR / kL;
   constexpr int64_t kScaleBytes = kType == DType::kQ4_1 ? 4 : 2;
   const int64_t blocks = a.in / 32;
   const int64_t block_bytes = kR * (a.row_bytes / blocks);
-  typename V::F acc[kNb], acc_m[kNb];
-  for (int i = 0; i < kNb; ++i) acc[i] = acc_m[i] = V::Zero();
+  typename V::F acc[kParts][kNb], acc_m[kParts][kNb];
+  for (int64_t part = 0; part < kParts; ++part) {
+    for (int i = 0; i < kNb; ++i) acc[part][i] = acc_m[part][i] = V::Zero();
+  }
   const uint8_t* p = a.tiles + t * kR * a.row_bytes;
   for (int64_t j = 0; j < blocks; ++j, p += block_bytes) {
     const uint8_t* quants = p + kR * kScaleBytes;
-    [[maybe_unused]] typename V::I lo[4], hi[4];
-    if constexpr (kType != DType::kQ8_0) {
+#pragma GCC unroll 2
+    for (int64_t part = 0; part < kParts; ++part) {
+      [[maybe_unused]] typename V::I lo[4], hi[4];
+      if constexpr (kType != DType::kQ8_0) {
 #pragma GCC unroll 4
-      for (int k = 0; k < 4; ++k) V::Nibbles(quants + 4 * kR * k + 4 * kL * part, lo[k], hi[k]);
-    }
-    const typename V::F d = V::Halves(p + 2 * kL * part);
-    [[maybe_unused]] typename V::F m;
-    if constexpr (kType == DType::kQ4_1) m = V::Halves(p + 2 * kR + 2 * kL * part);
-#pragma GCC unroll 4
-    for (int i = 0; i < kNb; ++i) {
-      const int64_t xb = (b0 + i) * blocks + j;  // batch row b0 + i's block j
-      typename V::I dot;
-      if constexpr (kType == DType::kQ8_0) {
-        dot = V::Q8(quants + 2 * kL * part, 2 * kR, a.xq + xb * 32);
-      } else {
-        dot = V::Q4(lo, hi, a.xq8 + xb * 64);
+        for (int k = 0; k < 4; ++k) V::Nibbles(quants + 4 * kR * k + 4 * kL * part, lo[k], hi[k]);
       }
-      acc[i] = V::Fmadd(V::ToFloat(dot), V::Mul(d, V::Set1(a.xq_scale[xb])), acc[i]);
-      if constexpr (kType == DType::kQ4_1) {
-        acc_m[i] = V::Fmadd(m, V::Set1(a.xq_sum[xb]), acc_m[i]);
-      } else if constexpr (kType == DType::kQ4_0) {
-        acc_m[i] = V::Fmadd(d, V::Set1(-8.0f * a.xq_sum[xb]), acc_m[i]);
+      const typename V::F d = V::Halves(p + 2 * kL * part);
+      [[maybe_unused]] typename V::F m;
+      if constexpr (kType == DType::kQ4_1) m = V::Halves(p + 2 * kR + 2 * kL * part);
+#pragma GCC unroll 4
+      for (int i = 0; i < kNb; ++i) {
+        const int64_t xb = (b0 + i) * blocks + j;  // batch row b0 + i's block j
+        typename V::I dot;
+        if constexpr (kType == DType::kQ8_0) {
+          dot = V::Q8(quants + 2 * kL * part, 2 * kR, a.xq + xb * 32);
+        } else {
+          dot = V::Q4(lo, hi, a.xq8 + xb * 64);
+        }
+        typename V::F& sum = acc[part][i];
+        sum = V::Fmadd(V::ToFloat(dot), V::Mul(d, V::Set1(a.xq_scale[xb])), sum);
+        if constexpr (kType == DType::kQ4_1) {
+          acc_m[part][i] = V::Fmadd(m, V::Set1(a.xq_sum[xb]), acc_m[part][i]);
+        } else if constexpr (kType == DType::kQ4_0) {
+          acc_m[part][i] = V::Fmadd(d, V::Set1(-8.0f * a.xq_sum[xb]), acc_m[part][i]);
+        }
       }
     }
   }
-  const int64_t row0 = t * kR + part * kL;
-  for (int i = 0; i < kNb; ++i) {
-    typename V::F y = V::Add(acc[i], acc_m[i]);
-    if (a.bias != nullptr) y = V::Add(y, V::Load(a.bias + row0));
-    V::Store(a.y + (b0 + i) * a.out + row0, y);
+  for (int64_t part = 0; part < kParts; ++part) {
+    const int64_t row0 = t * kR + part * kL;
+    for (int i = 0; i < kNb; ++i) {
+      typename V::F y = V::Add(acc[part][i], acc_m[part][i]);
+      if (a.bias != nullptr) y = V::Add(y, V::Load(a.bias + row0));
+      V::Store(a.y + (b0 + i) * a.out + row0, y);
+    }
   }
 }
 
-// y for the rows of tiles [tile_begin, tile_end) and every batch row, 4 batch rows at a time (a
-// tile, 16 rows x in, stays in L1 across them).
+// y for the rows of tiles [tile_begin, tile_end) and every batch row, V::kBatchRows batch rows at
+// a time (a tile, 16 rows x in, stays in L1 across them).
 template <class V, DType kType>
 void TileRows(const MatMulArgs& a, int64_t tile_begin, int64_t tile_end) {
   static_assert(kType == DType::kQ4_0 || kType == DType::kQ4_1 || kType == DType::kQ8_0);
   static_assert(kMatMulTileRows % V::kLanes == 0, "a tile is whole vectors of rows");
+  constexpr int kGroup = V::kBatchRows;
+  static_assert(kGroup >= 1 && kGroup <= 4);
   for (int64_t t = tile_begin; t < tile_end; ++t) {
-    for (int64_t part = 0; part < kMatMulTileRows / V::kLanes; ++part) {
-      int64_t b = 0;
-      for (; b + 4 <= a.batch; b += 4) TileBatchRows<V, kType, 4>(a, t, part, b);
-      switch (a.batch - b) {
-        case 3: TileBatchRows<V, kType, 3>(a, t, part, b); break;
-        case 2: TileBatchRows<V, kType, 2>(a, t, part, b); break;
-        case 1: TileBatchRows<V, kType, 1>(a, t, part, b); break;
-        default: break;
-      }
+    int64_t b = 0;
+    for (; b + kGroup <= a.batch; b += kGroup) TileBatchRows<V, kType, kGroup>(a, t, b);
+    switch (a.batch - b) {
+      case 3: TileBatchRows<V, kType, 3>(a, t, b); break;
+      case 2: TileBatchRows<V, kType, 2>(a, t, b); break;
+      case 1: TileBatchRows<V, kType, 1>(a, t, b); break;
+      default: break;
     }
   }
 }

@@ -10,9 +10,9 @@
 // reference's own log-probs of the two ids differ by less than kTieTolerance (a near-tie may swap);
 // and |log p_engine - log p_reference| < kLogProbTolerance for every reference top-5 id.
 // Precision: weights are dequantized exactly (f32); the Q4_1 / Q8_0 projections take activations
-// as int16 per block of 32 at every batch where the CPU has the integer kernels (AVX2, AVX-512;
-// engine/cpu/matmul_tile_kernel.h): observed worst 8.3e-3, tolerance 2e-2 (with f32 activations,
-// the portable kernels: 1.5e-5). With the default bf16 KV cache (K and V rounded to 8-bit
+// as int16 per block of 32 where the CPU has the integer kernels (AVX-512: every batch; AVX2:
+// batch <= 8; engine/cpu/matmul.cc): observed worst 8.3e-3, tolerance 2e-2 (with f32
+// activations throughout, the portable kernels: 1.5e-5). With the default bf16 KV cache (K and V rounded to 8-bit
 // mantissas) the log-probs move by up to ~6e-2 (observed), so that check is looser: top-1 only
 // (near-ties within the tolerance may swap), |difference| < kLogProbToleranceBf16Kv.
 // Skips (GTEST_SKIP) when models/ has not been fetched (bash scripts/setup.sh).
