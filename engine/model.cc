@@ -87,10 +87,10 @@ StatusOr<std::unique_ptr<Model>> Model::FromWeights(ModelWeights weights,
 
 // A decode step streams every layer matrix and the lm_head once. They are placed in one buffer on
 // huge pages (LargeBuffer: fewer page walks on that stream), each starting on a cache line:
-// - as 8-row tiles where the active GEMV kernels read quantized matrices that way
+// - as 16-row tiles where the active kernels read quantized matrices that way
 //   (engine/cpu/matmul_tiles.h; the integer kernels): as many bytes again, for one row per
-//   vector lane (~2x fewer instructions per block than the GGUF rows);
-//   the mapped rows then serve only prefill's batched kernels;
+//   vector lane (~2x fewer instructions per block than the GGUF rows); the mapped rows then
+//   serve only the last rows % 16 and, on AVX2, prefill's batched kernels;
 // - otherwise as a plain copy the view then reads instead of the file mapping (4 KiB pages), when
 //   all such copies together are at most a quarter of the usable memory (UsableMemoryBytes).
 //   Sigma-1.5B with bf16 weights (3.6 GB of matrices): decode steps at 1K positions took 0.93x

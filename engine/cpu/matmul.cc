@@ -67,8 +67,8 @@ using PrepareFn = void (*)(DType, const float*, int64_t, int64_t, float*);
 using QuantizeFn = void (*)(const float*, int64_t, int64_t, int16_t*, int8_t*, float*, float*);
 
 // The row kernel for a weight dtype, width and batch, and how it wants the activations: Q4_0 /
-// Q4_1 / Q8_0 with a tile copy (any batch) or at batch <= 8 on the integer-activation kernels
-// (AVX-512 VNNI or AVX2 dots), else AVX-512, else AVX2, else portable.
+// Q4_1 / Q8_0 on the integer-activation kernels where UsesInt16Kernels says (AVX-512 VNNI or AVX2
+// dots), else AVX-512, else AVX2, else portable.
 struct Kernel {
   RowsFn rows = internal::MatMulRowsGeneric;
   PrepareFn prepare = nullptr;    // f32 activations in the kernel's layout

@@ -28,7 +28,7 @@ struct MatMulArgs {
   const int8_t* xq8 = nullptr;      // [batch][in / 32][64]: per block h[32], l[32], xq = 256 h + l
   const float* xq_scale = nullptr;  // [batch][in / 32] amax / kXqMax
   const float* xq_sum = nullptr;    // [batch][in / 32] exact f32 sum of the block's x
-  // The first out / 8 * 8 rows of w in the tile layout (matmul_tiles.h), or null; read by the
+  // The first out / 16 * 16 rows of w in the tile layout (matmul_tiles.h), or null; read by the
   // integer kernels instead of w.
   const uint8_t* tiles = nullptr;
 };
@@ -65,10 +65,11 @@ inline constexpr int kXqMax = 32639;
 // AVX2 + FMA + F16C kernels, the same interface as the AVX-512 ones: float-activation kernels for
 // f32 / f16 / bf16 / Q8_0 / Q4_0 / Q4_1 (matmul_avx2.cc; bf16 pairs with activations split
 // even/odd per 16 elements), and int16-activation kernels for Q4_0 / Q4_1 / Q8_0 at batch <=
-// kMatMulInt16MaxBatch (any batch where any_batch; matmul_int16_avx2.cc: MatMulQuantizeXInt16Avx2 fills xq / xq8 / xq_scale
-// / xq_sum once per call, for the AVX-512 integer kernels too). MatMulRowsInt16Avx2 reads the
-// tile copy where there is one (matmul_tile_kernel.h) and the GGUF rows elsewhere
-// (MatMulRowsInt16Avx2RowLayout, which ignores the tiles).
+// kMatMulInt16MaxBatch, or any batch where any_batch (matmul_int16_avx2.cc;
+// MatMulQuantizeXInt16Avx2 fills xq / xq8 / xq_scale / xq_sum once per call, for the AVX-512
+// integer kernels too). MatMulRowsInt16Avx2 reads the tile copy where there is one
+// (matmul_tile_kernel.h) and the GGUF rows elsewhere (MatMulRowsInt16Avx2RowLayout, which ignores
+// the tiles).
 bool MatMulAvx2Supports(DType dtype, int64_t in);
 void MatMulPrepareXAvx2(DType dtype, const float* x, int64_t batch, int64_t in, float* prepared);
 void MatMulRowsAvx2(const MatMulArgs& args, int64_t row_begin, int64_t row_end);
