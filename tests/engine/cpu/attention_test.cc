@@ -98,6 +98,9 @@ const AttentionShape kShapes[] = {
     Shape(6, 3, 2, 24),    // n_v < n_k, head_dim without an AVX-512 instance
     Shape(2, 1, 2, 256),
     Shape(16, 1, 2, 32),   // sixteen query heads per K head: two groups of eight
+    Shape(32, 16, 16, 64), // GQA16: two query heads per K head
+    Shape(12, 4, 4, 32),   // three query heads per K head at the other head dims
+    Shape(6, 2, 2, 128),
 };
 
 class DecodeTest : public KernelPathTest {};
