@@ -35,7 +35,7 @@ inline float HalfAt(const uint8_t* p) {
 }
 
 struct F32Loader {
-  static void Load(const uint8_t* row, int64_t c, __m256& lo, __m256& hi) {
+  [[gnu::always_inline]] static void Load(const uint8_t* row, int64_t c, __m256& lo, __m256& hi) {
     const float* p = reinterpret_cast<const float*>(row) + 16 * c;
     lo = _mm256_loadu_ps(p);
     hi = _mm256_loadu_ps(p + 8);
@@ -43,7 +43,7 @@ struct F32Loader {
 };
 
 struct F16Loader {
-  static void Load(const uint8_t* row, int64_t c, __m256& lo, __m256& hi) {
+  [[gnu::always_inline]] static void Load(const uint8_t* row, int64_t c, __m256& lo, __m256& hi) {
     const uint8_t* p = row + 32 * c;
     lo = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
     hi = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16)));
@@ -51,7 +51,7 @@ struct F16Loader {
 };
 
 struct Bf16Loader {
-  static void Load(const uint8_t* row, int64_t c, __m256& even, __m256& odd) {
+  [[gnu::always_inline]] static void Load(const uint8_t* row, int64_t c, __m256& even, __m256& odd) {
     const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 32 * c));
     even = _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
     odd = _mm256_castsi256_ps(_mm256_and_si256(v, _mm256_set1_epi32(static_cast<int>(0xffff0000u))));
@@ -60,7 +60,7 @@ struct Bf16Loader {
 
 // Chunk c is half c % 2 of 32-element block c / 2.
 struct Q8_0Loader {
-  static void Load(const uint8_t* row, int64_t c, __m256& lo, __m256& hi) {
+  [[gnu::always_inline]] static void Load(const uint8_t* row, int64_t c, __m256& lo, __m256& hi) {
     const uint8_t* b = row + 34 * (c / 2);
     const __m256 d = _mm256_set1_ps(HalfAt(b));
     const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 2 + 16 * (c % 2)));
@@ -73,7 +73,7 @@ struct Q8_0Loader {
 // nibbles of its 16 quant bytes, half 1 the high nibbles.
 template <bool kMin>
 struct Q4Loader {
-  static void Load(const uint8_t* row, int64_t c, __m256& lo, __m256& hi) {
+  [[gnu::always_inline]] static void Load(const uint8_t* row, int64_t c, __m256& lo, __m256& hi) {
     constexpr int64_t kBytes = kMin ? 20 : 18;
     const uint8_t* b = row + kBytes * (c / 2);
     const float d = HalfAt(b);

@@ -33,7 +33,7 @@ inline __m512 U8ToF32(__m128i bytes) { return _mm512_cvtepi32_ps(_mm512_cvtepu8_
 
 struct F32Loader {
   static constexpr bool kPermuted = false;
-  static void Load(const uint8_t* row, int64_t c, __m512& lo, __m512& hi) {
+  [[gnu::always_inline]] static void Load(const uint8_t* row, int64_t c, __m512& lo, __m512& hi) {
     const float* p = reinterpret_cast<const float*>(row) + 32 * c;
     lo = _mm512_loadu_ps(p);
     hi = _mm512_loadu_ps(p + 16);
@@ -42,7 +42,7 @@ struct F32Loader {
 
 struct F16Loader {
   static constexpr bool kPermuted = false;
-  static void Load(const uint8_t* row, int64_t c, __m512& lo, __m512& hi) {
+  [[gnu::always_inline]] static void Load(const uint8_t* row, int64_t c, __m512& lo, __m512& hi) {
     const uint8_t* p = row + 64 * c;
     lo = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
     hi = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32)));
@@ -51,7 +51,7 @@ struct F16Loader {
 
 struct Bf16Loader {
   static constexpr bool kPermuted = true;
-  static void Load(const uint8_t* row, int64_t c, __m512& even, __m512& odd) {
+  [[gnu::always_inline]] static void Load(const uint8_t* row, int64_t c, __m512& even, __m512& odd) {
     const __m512i v = _mm512_loadu_si512(row + 64 * c);
     even = _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
     odd = _mm512_castsi512_ps(_mm512_and_si512(v, _mm512_set1_epi32(static_cast<int>(0xffff0000u))));
@@ -60,7 +60,7 @@ struct Bf16Loader {
 
 struct Q8_0Loader {
   static constexpr bool kPermuted = false;
-  static void Load(const uint8_t* row, int64_t c, __m512& lo, __m512& hi) {
+  [[gnu::always_inline]] static void Load(const uint8_t* row, int64_t c, __m512& lo, __m512& hi) {
     const uint8_t* b = row + 34 * c;
     const __m512 d = _mm512_set1_ps(HalfAt(b));
     const __m128i q0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 2));
@@ -74,7 +74,7 @@ struct Q8_0Loader {
 template <bool kFive, bool kMin>
 struct Q45Loader {
   static constexpr bool kPermuted = false;
-  static void Load(const uint8_t* row, int64_t c, __m512& lo, __m512& hi) {
+  [[gnu::always_inline]] static void Load(const uint8_t* row, int64_t c, __m512& lo, __m512& hi) {
     constexpr int64_t kBytes = 2 + (kMin ? 2 : 0) + (kFive ? 4 : 0) + 16;
     const uint8_t* b = row + kBytes * c;
     const float d = HalfAt(b);
@@ -99,7 +99,7 @@ struct Q45Loader {
 template <bool kFive>
 struct K45Loader {
   static constexpr bool kPermuted = false;
-  static void Load(const uint8_t* row, int64_t c, __m512& lo, __m512& hi) {
+  [[gnu::always_inline]] static void Load(const uint8_t* row, int64_t c, __m512& lo, __m512& hi) {
     constexpr int64_t kBytes = kFive ? 176 : 144;
     const uint8_t* b = row + kBytes * (c / 8);
     const int j = static_cast<int>(c % 8);
@@ -137,7 +137,7 @@ struct K45Loader {
 // Q6_K: chunk c is elements 32 (c % 8) .. +32 of super-block c / 8 (see quant_blocks.cc).
 struct Q6KLoader {
   static constexpr bool kPermuted = false;
-  static void Load(const uint8_t* row, int64_t c, __m512& lo, __m512& hi) {
+  [[gnu::always_inline]] static void Load(const uint8_t* row, int64_t c, __m512& lo, __m512& hi) {
     const uint8_t* b = row + 210 * (c / 8);
     const int cc = static_cast<int>(c % 8);
     const int h = cc / 4;

@@ -111,16 +111,6 @@ float LoadF16(const uint8_t* p) {
   return F16ToF32(h);
 }
 
-void UnpackKScaleMin(const uint8_t* scales, int j, int* scale, int* min) {
-  if (j < 4) {
-    *scale = scales[j] & 63;
-    *min = scales[j + 4] & 63;
-  } else {
-    *scale = (scales[j + 4] & 0x0f) | ((scales[j - 4] >> 6) << 4);
-    *min = (scales[j + 4] >> 4) | ((scales[j] >> 6) << 4);
-  }
-}
-
 void DecodeBlocks(DType dtype, const void* src, int64_t n_blocks, float* out) {
   const auto* bytes = static_cast<const uint8_t*>(src);
   switch (dtype) {

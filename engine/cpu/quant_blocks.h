@@ -26,7 +26,16 @@ namespace sigma {
 void DecodeBlocks(DType dtype, const void* src, int64_t n_blocks, float* out);
 
 // The 6-bit scale and min of sub-block j (0..7) of a Q4_K / Q5_K block's 12 packed scale bytes.
-void UnpackKScaleMin(const uint8_t* scales, int j, int* scale, int* min);
+// Inline: the GEMV loaders call it once per 32 weights.
+inline void UnpackKScaleMin(const uint8_t* scales, int j, int* scale, int* min) {
+  if (j < 4) {
+    *scale = scales[j] & 63;
+    *min = scales[j + 4] & 63;
+  } else {
+    *scale = (scales[j + 4] & 0x0f) | ((scales[j - 4] >> 6) << 4);
+    *min = (scales[j + 4] >> 4) | ((scales[j] >> 6) << 4);
+  }
+}
 
 // Reads a little-endian f16 field at p (any alignment).
 float LoadF16(const uint8_t* p);
