@@ -1,5 +1,5 @@
-// AVX2 + FMA + F16C GEMV/GEMM row kernels (see matmul_internal.h) for f32, f16, bf16, Q8_0, Q4_0
-// and Q4_1 weights. Compiled with -mavx2 -mfma -mf16c; only called where CpuSupportsAvx2() (and
+// AVX2 + FMA + F16C GEMV/GEMM row kernels (see matmul_internal.h) for f32, f16, bf16, Q8_0, Q4_0,
+// Q4_1, Q5_0, Q5_1 and the K-quants Q4_K, Q5_K, Q6_K. Compiled with -mavx2 -mfma -mf16c; only called where CpuSupportsAvx2() (and
 // the AVX-512 family is not active). Q4_0 / Q4_1 / Q8_0 at batch <= 8 go to the int16-activation
 // kernels of matmul_int16_avx2.cc instead; these float kernels take them at larger batches.
 //
@@ -84,6 +84,88 @@ struct Q4Loader {
     const __m256 vo = _mm256_set1_ps(offset);
     lo = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(q)), vd, vo);
     hi = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_unpackhi_epi64(q, q))), vd, vo);
+  }
+};
+
+// 16 bytes of quants (each < 32) as two f32 vectors d q + offset, elements 0-7 and 8-15.
+inline void ScaleQuants(__m128i q, float d, float offset, __m256& lo, __m256& hi) {
+  const __m256 vd = _mm256_set1_ps(d);
+  const __m256 vo = _mm256_set1_ps(offset);
+  lo = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(q)), vd, vo);
+  hi = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_unpackhi_epi64(q, q))), vd, vo);
+}
+
+// 16 in each byte of q whose bit of `bits` (bit i for byte i) is set.
+inline __m128i FifthBits(uint32_t bits) {
+  const __m128i spread = _mm_shuffle_epi8(_mm_cvtsi32_si128(static_cast<int>(bits)),
+                                          _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1));
+  const __m128i select = _mm_setr_epi8(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
+  return _mm_and_si128(_mm_cmpeq_epi8(_mm_and_si128(spread, select), select), _mm_set1_epi8(16));
+}
+
+// Q5_0 / Q5_1: as Q4Loader with the fifth bits of a 32-bit qh word (bit l for element l).
+template <bool kMin>
+struct Q5Loader {
+  [[gnu::always_inline]] static void Load(const uint8_t* row, int64_t c, __m256& lo, __m256& hi) {
+    constexpr int64_t kBytes = kMin ? 24 : 22;
+    const uint8_t* b = row + kBytes * (c / 2);
+    const float d = HalfAt(b);
+    const float offset = kMin ? HalfAt(b + 2) : -16.0f * d;
+    uint32_t qh;
+    std::memcpy(&qh, b + (kMin ? 4 : 2), 4);
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + kBytes - 16));
+    const int half = static_cast<int>(c % 2);
+    __m128i q = _mm_and_si128(half == 0 ? v : _mm_srli_epi16(v, 4), _mm_set1_epi8(0x0f));
+    q = _mm_or_si128(q, FifthBits(qh >> (16 * half)));
+    ScaleQuants(q, d, offset, lo, hi);
+  }
+};
+
+// Q4_K / Q5_K: chunk c is half c % 2 of sub-block (c / 2) % 8 of super-block c / 16.
+template <bool kFive>
+struct K45Loader {
+  [[gnu::always_inline]] static void Load(const uint8_t* row, int64_t c, __m256& lo, __m256& hi) {
+    constexpr int64_t kBytes = kFive ? 176 : 144;
+    const uint8_t* b = row + kBytes * (c / 16);
+    const int j = static_cast<int>((c / 2) % 8);
+    const int half = static_cast<int>(c % 2);
+    int sc, m;
+    UnpackKScaleMin(b + 4, j, &sc, &m);
+    const float d = HalfAt(b) * static_cast<float>(sc);
+    const float offset = -HalfAt(b + 2) * static_cast<float>(m);
+    const uint8_t* qs = b + (kFive ? 48 : 16) + 32 * (j / 2) + 16 * half;
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+    __m128i q = _mm_and_si128((j & 1) == 0 ? v : _mm_srli_epi16(v, 4), _mm_set1_epi8(0x0f));
+    if constexpr (kFive) {
+      const __m128i bit = _mm_set1_epi8(static_cast<char>(1 << j));
+      const __m128i qh = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 16 + 16 * half));
+      q = _mm_or_si128(q, _mm_and_si128(_mm_cmpeq_epi8(_mm_and_si128(qh, bit), bit),
+                                        _mm_set1_epi8(16)));
+    }
+    ScaleQuants(q, d, offset, lo, hi);
+  }
+};
+
+// Q6_K: chunk c is half c % 2 of elements 32 ((c / 2) % 8) .. +32 of super-block c / 16 (see
+// quant_blocks.cc), each half with its own 8-bit scale.
+struct Q6KLoader {
+  [[gnu::always_inline]] static void Load(const uint8_t* row, int64_t c, __m256& lo, __m256& hi) {
+    const uint8_t* b = row + 210 * (c / 16);
+    const int cc = static_cast<int>((c / 2) % 8);
+    const int half = static_cast<int>(c % 2);
+    const int h = cc / 4;
+    const int i = cc % 4;
+    const __m128i l = _mm_loadu_si128(
+        reinterpret_cast<const __m128i*>(b + 64 * h + 32 * (i & 1) + 16 * half));
+    const __m128i hb =
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 128 + 32 * h + 16 * half));
+    const __m128i low = _mm_and_si128(i < 2 ? l : _mm_srli_epi16(l, 4), _mm_set1_epi8(0x0f));
+    const __m128i high = _mm_and_si128(_mm_srl_epi16(hb, _mm_cvtsi32_si128(2 * i)),
+                                       _mm_set1_epi8(0x03));
+    const __m128i q = _mm_or_si128(low, _mm_slli_epi16(high, 4));  // < 64, no carry across bytes
+    const int8_t scale = static_cast<int8_t>(b[192 + 8 * h + 2 * i + half]);
+    const float d = HalfAt(b + 208) * static_cast<float>(scale);
+    ScaleQuants(q, d, -32.0f * d, lo, hi);
   }
 };
 
@@ -347,7 +429,12 @@ bool MatMulAvx2Supports(DType dtype, int64_t in) {
     case DType::kBF16: return true;
     case DType::kQ8_0:
     case DType::kQ4_0:
-    case DType::kQ4_1: return in % 32 == 0;
+    case DType::kQ4_1:
+    case DType::kQ5_0:
+    case DType::kQ5_1:
+    case DType::kQ4_K:
+    case DType::kQ5_K:
+    case DType::kQ6_K: return in % DTypeBlockSize(dtype) == 0;
     default: return false;
   }
 }
@@ -377,6 +464,11 @@ void MatMulRowsAvx2(const MatMulArgs& a, int64_t row_begin, int64_t row_end) {
     case DType::kQ8_0: return Rows<Q8_0Loader>(a, row_begin, row_end);
     case DType::kQ4_0: return Rows<Q4Loader<false>>(a, row_begin, row_end);
     case DType::kQ4_1: return Rows<Q4Loader<true>>(a, row_begin, row_end);
+    case DType::kQ5_0: return Rows<Q5Loader<false>>(a, row_begin, row_end);
+    case DType::kQ5_1: return Rows<Q5Loader<true>>(a, row_begin, row_end);
+    case DType::kQ4_K: return Rows<K45Loader<false>>(a, row_begin, row_end);
+    case DType::kQ5_K: return Rows<K45Loader<true>>(a, row_begin, row_end);
+    case DType::kQ6_K: return Rows<Q6KLoader>(a, row_begin, row_end);
     default: SIGMA_CHECK(false, "MatMulRowsAvx2: unsupported ", DTypeName(a.dtype));
   }
 }
