@@ -69,24 +69,6 @@ struct Q8_0Loader {
   }
 };
 
-// Q4_0 / Q4_1 (kMin: with an f16 min instead of the -8 d bias). Half 0 of a block is the low
-// nibbles of its 16 quant bytes, half 1 the high nibbles.
-template <bool kMin>
-struct Q4Loader {
-  [[gnu::always_inline]] static void Load(const uint8_t* row, int64_t c, __m256& lo, __m256& hi) {
-    constexpr int64_t kBytes = kMin ? 20 : 18;
-    const uint8_t* b = row + kBytes * (c / 2);
-    const float d = HalfAt(b);
-    const float offset = kMin ? HalfAt(b + 2) : -8.0f * d;
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + kBytes - 16));
-    const __m128i q = _mm_and_si128(c % 2 == 0 ? v : _mm_srli_epi16(v, 4), _mm_set1_epi8(0x0f));
-    const __m256 vd = _mm256_set1_ps(d);
-    const __m256 vo = _mm256_set1_ps(offset);
-    lo = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(q)), vd, vo);
-    hi = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_unpackhi_epi64(q, q))), vd, vo);
-  }
-};
-
 // 16 bytes of quants (each < 32) as two f32 vectors d q + offset, elements 0-7 and 8-15.
 inline void ScaleQuants(__m128i q, float d, float offset, __m256& lo, __m256& hi) {
   const __m256 vd = _mm256_set1_ps(d);
@@ -103,20 +85,24 @@ inline __m128i FifthBits(uint32_t bits) {
   return _mm_and_si128(_mm_cmpeq_epi8(_mm_and_si128(spread, select), select), _mm_set1_epi8(16));
 }
 
-// Q5_0 / Q5_1: as Q4Loader with the fifth bits of a 32-bit qh word (bit l for element l).
-template <bool kMin>
-struct Q5Loader {
+// Q4_0 / Q4_1 / Q5_0 / Q5_1 (kFive: with the fifth bits in a 32-bit qh word, bit l for element
+// l; kMin: with an f16 min instead of the -8 d / -16 d bias). Half 0 of a block is the low nibbles
+// of its 16 quant bytes, half 1 the high nibbles.
+template <bool kFive, bool kMin>
+struct Q45Loader {
   [[gnu::always_inline]] static void Load(const uint8_t* row, int64_t c, __m256& lo, __m256& hi) {
-    constexpr int64_t kBytes = kMin ? 24 : 22;
+    constexpr int64_t kBytes = 2 + (kMin ? 2 : 0) + (kFive ? 4 : 0) + 16;
     const uint8_t* b = row + kBytes * (c / 2);
     const float d = HalfAt(b);
-    const float offset = kMin ? HalfAt(b + 2) : -16.0f * d;
-    uint32_t qh;
-    std::memcpy(&qh, b + (kMin ? 4 : 2), 4);
+    const float offset = kMin ? HalfAt(b + 2) : -(kFive ? 16.0f : 8.0f) * d;
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + kBytes - 16));
     const int half = static_cast<int>(c % 2);
     __m128i q = _mm_and_si128(half == 0 ? v : _mm_srli_epi16(v, 4), _mm_set1_epi8(0x0f));
-    q = _mm_or_si128(q, FifthBits(qh >> (16 * half)));
+    if constexpr (kFive) {
+      uint32_t qh;
+      std::memcpy(&qh, b + (kMin ? 4 : 2), 4);
+      q = _mm_or_si128(q, FifthBits(qh >> (16 * half)));
+    }
     ScaleQuants(q, d, offset, lo, hi);
   }
 };
@@ -422,22 +408,7 @@ void Rows(const MatMulArgs& a, int64_t row_begin, int64_t row_end) {
 
 }  // namespace
 
-bool MatMulAvx2Supports(DType dtype, int64_t in) {
-  switch (dtype) {
-    case DType::kF32:
-    case DType::kF16:
-    case DType::kBF16: return true;
-    case DType::kQ8_0:
-    case DType::kQ4_0:
-    case DType::kQ4_1:
-    case DType::kQ5_0:
-    case DType::kQ5_1:
-    case DType::kQ4_K:
-    case DType::kQ5_K:
-    case DType::kQ6_K: return in % DTypeBlockSize(dtype) == 0;
-    default: return false;
-  }
-}
+bool MatMulAvx2Supports(DType dtype, int64_t in) { return MatMulLoadersSupport(dtype, in); }
 
 void MatMulPrepareXAvx2(DType dtype, const float* x, int64_t batch, int64_t in, float* prepared) {
   std::memcpy(prepared, x, static_cast<size_t>(batch * in) * sizeof(float));
@@ -462,10 +433,10 @@ void MatMulRowsAvx2(const MatMulArgs& a, int64_t row_begin, int64_t row_end) {
     case DType::kF16: return Rows<F16Loader>(a, row_begin, row_end);
     case DType::kBF16: return Rows<Bf16Loader>(a, row_begin, row_end);
     case DType::kQ8_0: return Rows<Q8_0Loader>(a, row_begin, row_end);
-    case DType::kQ4_0: return Rows<Q4Loader<false>>(a, row_begin, row_end);
-    case DType::kQ4_1: return Rows<Q4Loader<true>>(a, row_begin, row_end);
-    case DType::kQ5_0: return Rows<Q5Loader<false>>(a, row_begin, row_end);
-    case DType::kQ5_1: return Rows<Q5Loader<true>>(a, row_begin, row_end);
+    case DType::kQ4_0: return Rows<Q45Loader<false, false>>(a, row_begin, row_end);
+    case DType::kQ4_1: return Rows<Q45Loader<false, true>>(a, row_begin, row_end);
+    case DType::kQ5_0: return Rows<Q45Loader<true, false>>(a, row_begin, row_end);
+    case DType::kQ5_1: return Rows<Q45Loader<true, true>>(a, row_begin, row_end);
     case DType::kQ4_K: return Rows<K45Loader<false>>(a, row_begin, row_end);
     case DType::kQ5_K: return Rows<K45Loader<true>>(a, row_begin, row_end);
     case DType::kQ6_K: return Rows<Q6KLoader>(a, row_begin, row_end);

@@ -264,22 +264,7 @@ void Rows(const MatMulArgs& a, int64_t row_begin, int64_t row_end) {
 
 }  // namespace
 
-bool MatMulAvx512Supports(DType dtype, int64_t in) {
-  switch (dtype) {
-    case DType::kF32:
-    case DType::kF16:
-    case DType::kBF16: return true;
-    case DType::kQ8_0:
-    case DType::kQ4_0:
-    case DType::kQ4_1:
-    case DType::kQ5_0:
-    case DType::kQ5_1:
-    case DType::kQ4_K:
-    case DType::kQ5_K:
-    case DType::kQ6_K: return in % DTypeBlockSize(dtype) == 0;
-    default: return false;
-  }
-}
+bool MatMulAvx512Supports(DType dtype, int64_t in) { return MatMulLoadersSupport(dtype, in); }
 
 void MatMulPrepareXAvx512(DType dtype, const float* x, int64_t batch, int64_t in, float* prepared) {
   std::memcpy(prepared, x, static_cast<size_t>(batch * in) * sizeof(float));

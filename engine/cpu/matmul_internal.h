@@ -46,6 +46,25 @@ inline bool StreamsRows(const MatMulArgs& a) {
 
 void MatMulRowsGeneric(const MatMulArgs& args, int64_t row_begin, int64_t row_end);
 
+// The dtypes and widths the AVX-512 and AVX2 float kernels have loaders for (the same set):
+// f32 / f16 / bf16, and the block types at whole blocks.
+inline bool MatMulLoadersSupport(DType dtype, int64_t in) {
+  switch (dtype) {
+    case DType::kF32:
+    case DType::kF16:
+    case DType::kBF16: return true;
+    case DType::kQ8_0:
+    case DType::kQ4_0:
+    case DType::kQ4_1:
+    case DType::kQ5_0:
+    case DType::kQ5_1:
+    case DType::kQ4_K:
+    case DType::kQ5_K:
+    case DType::kQ6_K: return in % DTypeBlockSize(dtype) == 0;
+    default: return false;
+  }
+}
+
 // AVX-512 (+BF16) kernels, defined in matmul_avx512.cc. MatMulAvx512Supports says whether a dtype
 // and width have a kernel. PrepareX writes the activation layout the kernel expects into
 // x_prepared[batch][in] (bf16 weights pair with even/odd-split activations).
