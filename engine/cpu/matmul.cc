@@ -82,9 +82,12 @@ struct Kernel {
 // (prefill of 256 tokens 515-545 -> 1057-1110 tok/s); on AVX2, with 16 vector registers, the
 // integer tiles did 56-62 against 75-85 for the f32 kernel, so prefill stays on that there.
 bool UsesInt16Kernels(CpuIsa isa, DType dtype, int64_t in, int64_t batch, bool tiled) {
+  if (isa != CpuIsa::kAvx2 && isa != CpuIsa::kAvx512Bf16) return false;
   const bool tiled_gemm = tiled && isa == CpuIsa::kAvx512Bf16;
-  return (isa == CpuIsa::kAvx2 || isa == CpuIsa::kAvx512Bf16) &&
-         internal::MatMulAvx2Supports(dtype, in) &&
+  if (dtype == DType::kQ4_K) {  // only on the tile copy
+    return tiled && in % 256 == 0 && (tiled_gemm || batch <= internal::kMatMulInt16MaxBatch);
+  }
+  return internal::MatMulAvx2Supports(dtype, in) &&
          internal::MatMulInt16Avx2Supports(dtype, in, batch, tiled_gemm);
 }
 

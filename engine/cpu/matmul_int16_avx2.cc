@@ -216,6 +216,16 @@ struct Ymm8 {
   }
   static F Load(const float* p) { return _mm256_loadu_ps(p); }
   static void Store(float* p, F v) { _mm256_storeu_ps(p, v); }
+  static I Bytes(const uint8_t* p) {
+    return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+  }
+  static I And(I v, int m) { return _mm256_and_si256(v, _mm256_set1_epi32(m)); }
+  static I Or(I a, I b) { return _mm256_or_si256(a, b); }
+  static I ShiftRight(I v, int n) { return _mm256_srli_epi32(v, n); }
+  static I ShiftLeft(I v, int n) { return _mm256_slli_epi32(v, n); }
+  static void FloatRows(const MatMulArgs& a, int64_t begin, int64_t end) {
+    MatMulRowsAvx2(a, begin, end);
+  }
   static void Nibbles(const uint8_t* piece, I& lo, I& hi) {
     const I low = _mm256_set1_epi8(0x0f);
     const I w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(piece));

@@ -56,6 +56,16 @@ struct Zmm16 {
   }
   static F Load(const float* p) { return _mm512_loadu_ps(p); }
   static void Store(float* p, F v) { _mm512_storeu_ps(p, v); }
+  static I Bytes(const uint8_t* p) {
+    return _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  }
+  static I And(I v, int m) { return _mm512_and_si512(v, _mm512_set1_epi32(m)); }
+  static I Or(I a, I b) { return _mm512_or_si512(a, b); }
+  static I ShiftRight(I v, int n) { return _mm512_srli_epi32(v, static_cast<unsigned>(n)); }
+  static I ShiftLeft(I v, int n) { return _mm512_slli_epi32(v, static_cast<unsigned>(n)); }
+  static void FloatRows(const MatMulArgs& a, int64_t begin, int64_t end) {
+    MatMulRowsAvx512(a, begin, end);
+  }
   static void Nibbles(const uint8_t* piece, I& lo, I& hi) {
     const I low = _mm512_set1_epi8(0x0f);
     const I w = _mm512_loadu_si512(piece);

@@ -14,7 +14,10 @@
 //   I Q4(const I lo[4], const I hi[4], const int8_t* xq8): a Q4 block's int32 dots with its split
 //     activations (h[32], then l[32]);
 //   I Q8(const uint8_t* quants, int64_t piece_stride, const int16_t* xq): a Q8_0 block's int32
-//     dots, piece c (kLanes * 2 bytes) at quants + c * piece_stride, with its 32 xq.
+//     dots, piece c (kLanes * 2 bytes) at quants + c * piece_stride, with its 32 xq;
+//   I Bytes(const uint8_t*) (kLanes bytes as int32 lanes); I And(I, int); I Or(I, I);
+//   I ShiftRight(I, int); I ShiftLeft(I, int) (Q4_K's 6-bit scales);
+//   void FloatRows(const MatMulArgs&, int64_t, int64_t): the ISA's float kernel (Q4_K's last rows).
 //
 // One 32-bit lane is one of the tile's rows throughout, so a block's row dots come out as one
 // vector: no horizontal sums, and one conversion, one scale product and one FMA per block for all
@@ -99,28 +102,97 @@ void TileBatchRows(const MatMulArgs& a, int64_t t, int64_t b0) {
   }
 }
 
+// Q4_K's 6-bit scale (or min, kMin) of sub-block j for the vector's rows, from the tile's
+// transposed scale bytes (scales + kR * k: byte k of every row; see UnpackKScaleMin).
+template <class V, bool kMin>
+inline typename V::I KScale(const uint8_t* scales, int j) {
+  constexpr int64_t kR = kMatMulTileRows;
+  const auto byte = [&](int k) { return V::Bytes(scales + kR * k); };
+  if (j < 4) return V::And(byte(kMin ? j + 4 : j), 63);
+  const typename V::I low = kMin ? V::ShiftRight(byte(j + 4), 4) : V::And(byte(j + 4), 15);
+  return V::Or(low, V::ShiftLeft(V::ShiftRight(byte(kMin ? j : j - 4), 6), 4));
+}
+
+// TileBatchRows for Q4_K: per super-block the rows' d and dmin, then per sub-block of 32 the
+// scales d sc_j and mins dmin m_j as vectors, and the nibbles as for Q4_1:
+//   sum_i (d sc_j q_i - dmin m_j) x_i = d sc_j dx sum_i q_i xq_i - dmin m_j sum_i x_i.
+template <class V, int kNb>
+void TileBatchRowsQ4K(const MatMulArgs& a, int64_t t, int64_t b0) {
+  constexpr int64_t kR = kMatMulTileRows, kL = V::kLanes, kParts = kR / kL;
+  const int64_t blocks = a.in / 32;  // of the activations
+  const int64_t supers = a.in / 256;
+  typename V::F acc[kParts][kNb], acc_m[kParts][kNb];
+  for (int64_t part = 0; part < kParts; ++part) {
+    for (int i = 0; i < kNb; ++i) acc[part][i] = acc_m[part][i] = V::Zero();
+  }
+  const uint8_t* p = a.tiles + t * kR * a.row_bytes;
+  for (int64_t sb = 0; sb < supers; ++sb, p += kR * 144) {
+#pragma GCC unroll 2
+    for (int64_t part = 0; part < kParts; ++part) {
+      const typename V::F d = V::Halves(p + 2 * kL * part);
+      const typename V::F dmin = V::Halves(p + 2 * kR + 2 * kL * part);
+      const uint8_t* scales = p + 4 * kR + kL * part;
+      for (int j = 0; j < 8; ++j) {
+        const typename V::F dsc = V::Mul(d, V::ToFloat(KScale<V, false>(scales, j)));
+        const typename V::F dm = V::Mul(dmin, V::ToFloat(KScale<V, true>(scales, j)));
+        const uint8_t* quants = p + 16 * kR + 16 * kR * j;
+        typename V::I lo[4], hi[4];
+#pragma GCC unroll 4
+        for (int k = 0; k < 4; ++k) V::Nibbles(quants + 4 * kR * k + 4 * kL * part, lo[k], hi[k]);
+#pragma GCC unroll 4
+        for (int i = 0; i < kNb; ++i) {
+          const int64_t xb = (b0 + i) * blocks + 8 * sb + j;  // batch row b0 + i's block
+          const typename V::I dot = V::Q4(lo, hi, a.xq8 + xb * 64);
+          acc[part][i] =
+              V::Fmadd(V::ToFloat(dot), V::Mul(dsc, V::Set1(a.xq_scale[xb])), acc[part][i]);
+          acc_m[part][i] = V::Fmadd(dm, V::Set1(-a.xq_sum[xb]), acc_m[part][i]);
+        }
+      }
+    }
+  }
+  for (int64_t part = 0; part < kParts; ++part) {
+    const int64_t row0 = t * kR + part * kL;
+    for (int i = 0; i < kNb; ++i) {
+      typename V::F y = V::Add(acc[part][i], acc_m[part][i]);
+      if (a.bias != nullptr) y = V::Add(y, V::Load(a.bias + row0));
+      V::Store(a.y + (b0 + i) * a.out + row0, y);
+    }
+  }
+}
+
 // y for the rows of tiles [tile_begin, tile_end) and every batch row, V::kBatchRows batch rows at
 // a time (a tile, 16 rows x in, stays in L1 across them).
+template <class V, DType kType, int kNb>
+void TileBatch(const MatMulArgs& a, int64_t t, int64_t b0) {
+  if constexpr (kType == DType::kQ4_K) {
+    TileBatchRowsQ4K<V, kNb>(a, t, b0);
+  } else {
+    TileBatchRows<V, kType, kNb>(a, t, b0);
+  }
+}
+
 template <class V, DType kType>
 void TileRows(const MatMulArgs& a, int64_t tile_begin, int64_t tile_end) {
-  static_assert(kType == DType::kQ4_0 || kType == DType::kQ4_1 || kType == DType::kQ8_0);
+  static_assert(kType == DType::kQ4_0 || kType == DType::kQ4_1 || kType == DType::kQ8_0 ||
+                kType == DType::kQ4_K);
   static_assert(kMatMulTileRows % V::kLanes == 0, "a tile is whole vectors of rows");
   constexpr int kGroup = V::kBatchRows;
   static_assert(kGroup >= 1 && kGroup <= 4);
   for (int64_t t = tile_begin; t < tile_end; ++t) {
     int64_t b = 0;
-    for (; b + kGroup <= a.batch; b += kGroup) TileBatchRows<V, kType, kGroup>(a, t, b);
+    for (; b + kGroup <= a.batch; b += kGroup) TileBatch<V, kType, kGroup>(a, t, b);
     switch (a.batch - b) {
-      case 3: TileBatchRows<V, kType, 3>(a, t, b); break;
-      case 2: TileBatchRows<V, kType, 2>(a, t, b); break;
-      case 1: TileBatchRows<V, kType, 1>(a, t, b); break;
+      case 3: TileBatch<V, kType, 3>(a, t, b); break;
+      case 2: TileBatch<V, kType, 2>(a, t, b); break;
+      case 1: TileBatch<V, kType, 1>(a, t, b); break;
       default: break;
     }
   }
 }
 
 // Rows [row_begin, row_end): the whole tiles from the tile copy with V, the rest (rows past
-// out / 16 * 16, or all where there is no tile copy) with MatMulRowsInt16Avx2's row-layout kernel.
+// out / 16 * 16, or all where there is no tile copy) with MatMulRowsInt16Avx2's row-layout kernel
+// (Q4_K: the ISA's float kernel, V::FloatRows).
 template <class V>
 void TiledRows(const MatMulArgs& a, int64_t row_begin, int64_t row_end) {
   constexpr int64_t kR = kMatMulTileRows;
@@ -131,11 +203,27 @@ void TiledRows(const MatMulArgs& a, int64_t row_begin, int64_t row_end) {
       case DType::kQ4_0: TileRows<V, DType::kQ4_0>(a, r / kR, tiles_end / kR); break;
       case DType::kQ4_1: TileRows<V, DType::kQ4_1>(a, r / kR, tiles_end / kR); break;
       case DType::kQ8_0: TileRows<V, DType::kQ8_0>(a, r / kR, tiles_end / kR); break;
+      case DType::kQ4_K: TileRows<V, DType::kQ4_K>(a, r / kR, tiles_end / kR); break;
       default: SIGMA_CHECK(false, "MatMul: no tile layout for ", DTypeName(a.dtype));
     }
     r = tiles_end;
   }
-  if (r < row_end) MatMulRowsInt16Avx2RowLayout(a, r, row_end);
+  if (r == row_end) return;
+  if (a.dtype == DType::kQ4_K) {
+    // The integer row-layout kernel has no Q4_K; its last rows take the float kernel (which
+    // reads plain f32 activations for this dtype), one batch row at a time so that a row's
+    // result does not depend on the batch.
+    for (int64_t b = 0; b < a.batch; ++b) {
+      MatMulArgs one = a;
+      one.batch = 1;
+      one.x = one.x_prepared = a.x + b * a.in;
+      one.y = a.y + b * a.out;
+      one.tiles = nullptr;
+      V::FloatRows(one, r, row_end);
+    }
+    return;
+  }
+  MatMulRowsInt16Avx2RowLayout(a, r, row_end);
 }
 
 }  // namespace sigma::internal

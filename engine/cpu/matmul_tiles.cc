@@ -35,12 +35,39 @@ void PackQ8Quants(const uint8_t* const rows[kR], uint8_t* out) {
   }
 }
 
+// Q4_K: one super-block of 256 weights of the tile's rows (rows[r]: row r's GGUF block).
+void PackQ4KSuperBlock(const uint8_t* const rows[kR], uint8_t* out) {
+  for (int64_t r = 0; r < kR; ++r) {
+    std::memcpy(out + 2 * r, rows[r], 2);               // d
+    std::memcpy(out + 2 * kR + 2 * r, rows[r] + 2, 2);  // dmin
+    for (int64_t k = 0; k < 12; ++k) out[4 * kR + kR * k + r] = rows[r][4 + k];
+  }
+  uint8_t* quants = out + 16 * kR;
+  for (int64_t j = 0; j < 8; ++j) {
+    // Sub-block j of each row as a Q4_0-style 16-byte block (element e < 16 in the low nibble of
+    // byte e, element 16 + e in its high nibble), then laid out like a Q4 tile block.
+    uint8_t sub[kR][16];
+    const uint8_t* sub_rows[kR];
+    for (int64_t r = 0; r < kR; ++r) {
+      const uint8_t* qs = rows[r] + 16 + 32 * (j / 2);
+      const int shift = 4 * static_cast<int>(j % 2);
+      for (int64_t e = 0; e < 16; ++e) {
+        const int lo = (qs[e] >> shift) & 0x0f, hi = (qs[e + 16] >> shift) & 0x0f;
+        sub[r][e] = static_cast<uint8_t>(lo | hi << 4);
+      }
+      sub_rows[r] = sub[r];
+    }
+    PackQ4Quants(sub_rows, quants + 16 * kR * j);
+  }
+}
+
 }  // namespace
 
 bool MatMulTilesSupported(const TensorView& w) {
-  const bool quantized =
-      w.dtype == DType::kQ4_0 || w.dtype == DType::kQ4_1 || w.dtype == DType::kQ8_0;
-  return quantized && w.valid() && w.shape.size() == 2 && w.cols() % 32 == 0 && w.rows() >= kR;
+  const bool quantized = w.dtype == DType::kQ4_0 || w.dtype == DType::kQ4_1 ||
+                         w.dtype == DType::kQ8_0 || w.dtype == DType::kQ4_K;
+  return quantized && w.valid() && w.shape.size() == 2 &&
+         w.cols() % DTypeBlockSize(w.dtype) == 0 && w.cols() % 32 == 0 && w.rows() >= kR;
 }
 
 size_t MatMulTilesBytes(const TensorView& w) {
@@ -54,11 +81,19 @@ void PackMatMulTiles(const TensorView& w, std::span<uint8_t> packed) {
               MatMulTilesBytes(w), " bytes, got ", packed.size());
   const int64_t block_bytes = DTypeBlockBytes(w.dtype);
   const int64_t scale_bytes = w.dtype == DType::kQ4_1 ? 4 : 2;  // d, then m for Q4_1
-  const int64_t blocks = w.cols() / 32;
+  const int64_t blocks = w.cols() / DTypeBlockSize(w.dtype);
   const auto row_bytes = static_cast<int64_t>(w.row_bytes());
   const auto* src = static_cast<const uint8_t*>(w.data);
   uint8_t* out = packed.data();
-  for (int64_t t = 0; t < w.rows() / kR; ++t) {
+  for (int64_t t = 0; t < w.rows() / kR && w.dtype == DType::kQ4_K; ++t) {
+    for (int64_t j = 0; j < blocks; ++j) {
+      const uint8_t* rows[kR];
+      for (int64_t r = 0; r < kR; ++r) rows[r] = src + (t * kR + r) * row_bytes + j * block_bytes;
+      PackQ4KSuperBlock(rows, out);
+      out += kR * block_bytes;
+    }
+  }
+  for (int64_t t = 0; t < w.rows() / kR && w.dtype != DType::kQ4_K; ++t) {
     for (int64_t j = 0; j < blocks; ++j) {
       const uint8_t* quants[kR];
       for (int64_t r = 0; r < kR; ++r) {

@@ -1,4 +1,4 @@
-// The 16-row tile layout of Q4_0 / Q4_1 / Q8_0 matrices, read by the integer GEMV kernels
+// The 16-row tile layout of Q4_0 / Q4_1 / Q8_0 / Q4_K matrices, read by the integer GEMV kernels
 // (matmul_tile_kernel.h) in place of the GGUF row layout.
 //
 // In GGUF rows each 32-weight block carries its own f16 scale (and Q4_1 min) in front of its
@@ -13,6 +13,10 @@
 //     Q4_0 / Q4_1: 4 pieces of 64 bytes; byte 4r + i of piece k holds row r's elements 4k + i (low
 //       nibble) and 16 + 4k + i (high nibble), i < 4;
 //     Q8_0: 16 pieces of 32 bytes; byte 2r + i of piece c is row r's element 2c + i, i < 2.
+// Q4_K, per super-block of 256 weights of the 16 rows (one row per lane again):
+//   d[16], dmin[16]  f16
+//   scales[12][16]   byte k of row r's 12 packed 6-bit scales and mins at 16 k + r
+//   8 sub-blocks of 32 weights, each as a Q4_0 / Q4_1 block's quants above (4 pieces of 64 bytes)
 // A block of the tile is exactly the bytes of the 16 rows' blocks in GGUF, so the copy covers rows
 // [0, rows / 16 * 16) in as many bytes; the last rows % 16 rows are read from the GGUF rows.
 // Exact: the same values, only moved.
@@ -29,7 +33,7 @@ namespace sigma {
 
 inline constexpr int64_t kMatMulTileRows = 16;
 
-// Whether w (2-D Q4_0 / Q4_1 / Q8_0, width a multiple of 32, at least 16 rows) has a tile layout.
+// Whether w (2-D Q4_0 / Q4_1 / Q8_0 / Q4_K, whole blocks, at least 16 rows) has a tile layout.
 bool MatMulTilesSupported(const TensorView& w);
 
 // Bytes of the tile copy of w's first rows / 16 * 16 rows: w.rows() / 16 * 16 * w.row_bytes().

@@ -295,7 +295,7 @@ TEST(DequantizeRowTest, MatchesGgufPythonPackage) {
 
 class MatMulQuantTest : public KernelPathTest {};
 
-// The AVX-512 and AVX2 paths run Q4_0 / Q4_1 / Q8_0 at batch <= 8 on int16-quantized activations
+// The AVX-512 and AVX2 paths run Q4_0 / Q4_1 / Q8_0 at batch <= 8 (and tiled Q4_K) on int16-quantized activations
 // (blocks of 32, scale amax / 32767, round to nearest): besides f32 rounding, each product may be
 // off by |w_i| * amax(block) / 65534. This is that bound summed over a row.
 std::vector<double> Int16ActivationBound(DType t, const std::vector<float>& w,
@@ -304,7 +304,8 @@ std::vector<double> Int16ActivationBound(DType t, const std::vector<float>& w,
   std::vector<double> bound(batch * out, 0.0);
   const bool int16_path = ActiveCpuIsa() != CpuIsa::kGeneric &&
                           (batch <= 8 || (tiled && ActiveCpuIsa() == CpuIsa::kAvx512Bf16)) &&
-                          (t == DType::kQ8_0 || t == DType::kQ4_0 || t == DType::kQ4_1);
+                          (t == DType::kQ8_0 || t == DType::kQ4_0 || t == DType::kQ4_1 ||
+                           (t == DType::kQ4_K && tiled));
   if (!int16_path) return bound;
   for (int64_t b = 0; b < batch; ++b) {
     for (int64_t k = 0; k < in; k += 32) {
@@ -363,11 +364,12 @@ class MatMulTilesTest : public KernelPathTest {};
 TEST_P(MatMulTilesTest, TiledMatchesReference) {
   ThreadPool pool(2);
   uint32_t seed = 70;
-  for (DType t : {DType::kQ4_0, DType::kQ4_1, DType::kQ8_0}) {
+  for (DType t : {DType::kQ4_0, DType::kQ4_1, DType::kQ8_0, DType::kQ4_K}) {
     for (int64_t out : {16, 17, 40, 67}) {
       for (int64_t blocks : {1, 3, 8, 9, 18, 48}) {
         const int64_t in = 32 * blocks;
-        const std::vector<uint8_t> data = RandomBlocks(t, out * blocks, seed++);
+        if (in % DTypeBlockSize(t) != 0) continue;  // Q4_K: super-blocks of 256
+        const std::vector<uint8_t> data = RandomBlocks(t, out * in / DTypeBlockSize(t), seed++);
         const TensorView plain = MakeView(t, out, in, data);
         std::vector<float> dense(out * in);
         for (int64_t r = 0; r < out; ++r) DequantizeRow(plain, r, dense.data() + r * in);
@@ -407,10 +409,10 @@ TEST_P(MatMulTilesTest, TiledMatchesReference) {
 // integer kernels take only decode batches (AVX2), up to 8 rows at once.
 TEST_P(MatMulTilesTest, TiledRowsDoNotDependOnTheBatch) {
   ThreadPool pool(2);
-  const int64_t out = 40, in = 32 * 18;  // two tiles and 8 rows in the row layout
+  const int64_t out = 40, in = 512;  // two tiles and 8 rows in the row layout
   const int64_t batch = ActiveCpuIsa() == CpuIsa::kAvx2 ? 8 : 37;
-  for (DType t : {DType::kQ4_0, DType::kQ4_1, DType::kQ8_0}) {
-    const std::vector<uint8_t> data = RandomBlocks(t, out * in / 32, 80);
+  for (DType t : {DType::kQ4_0, DType::kQ4_1, DType::kQ8_0, DType::kQ4_K}) {
+    const std::vector<uint8_t> data = RandomBlocks(t, out * in / DTypeBlockSize(t), 80);
     TensorView w = MakeView(t, out, in, data);
     std::vector<uint8_t> tiles(MatMulTilesBytes(w));
     PackMatMulTiles(w, tiles);
@@ -462,6 +464,33 @@ TEST(MatMulTilesLayoutTest, BlocksHoldScalesThenQuantsOneRowPerLane) {
             got = e < 16 ? byte & 15 : byte >> 4;
           }
           ASSERT_EQ(want, got) << DTypeName(t) << " row " << row << " block " << j << " elt " << e;
+        }
+      }
+    }
+  }
+}
+
+// Q4_K's layout (matmul_tiles.h): per super-block d[16], dmin[16], the scale bytes transposed
+// [12][16], then each sub-block's nibbles as a Q4 tile block.
+TEST(MatMulTilesLayoutTest, Q4KSuperBlocksHoldTransposedScalesThenSubBlocks) {
+  const int64_t out = 17, supers = 2;
+  const std::vector<uint8_t> data = RandomBlocks(DType::kQ4_K, out * supers, 91);
+  const TensorView w = MakeView(DType::kQ4_K, out, 256 * supers, data);
+  ASSERT_EQ(MatMulTilesBytes(w), static_cast<size_t>(16 * supers * 144));
+  std::vector<uint8_t> tiles(MatMulTilesBytes(w));
+  PackMatMulTiles(w, tiles);
+  for (int64_t r = 0; r < 16; ++r) {
+    for (int64_t sb = 0; sb < supers; ++sb) {
+      const uint8_t* src = data.data() + (r * supers + sb) * 144;
+      const uint8_t* dst = tiles.data() + sb * 16 * 144;
+      ASSERT_EQ(0, std::memcmp(dst + 2 * r, src, 2)) << "d row " << r;
+      ASSERT_EQ(0, std::memcmp(dst + 32 + 2 * r, src + 2, 2)) << "dmin row " << r;
+      for (int64_t k = 0; k < 12; ++k) ASSERT_EQ(dst[64 + 16 * k + r], src[4 + k]) << "scale " << k;
+      for (int64_t j = 0; j < 8; ++j) {
+        for (int64_t e = 0; e < 32; ++e) {
+          const int want = (src[16 + 32 * (j / 2) + e] >> (4 * (j % 2))) & 15;
+          const uint8_t byte = dst[256 + 256 * j + 64 * (e % 16 / 4) + 4 * r + e % 4];
+          ASSERT_EQ(want, e < 16 ? byte & 15 : byte >> 4) << "row " << r << " sub " << j << " elt " << e;
         }
       }
     }
