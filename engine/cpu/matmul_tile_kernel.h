@@ -46,6 +46,21 @@
 
 namespace sigma::internal {
 
+// y[b0 + i][tile t's rows] = acc + acc_m (+ bias) for each part and batch row i < kNb.
+template <class V, int kNb>
+inline void StoreTile(const MatMulArgs& a, int64_t t, int64_t b0,
+                      const typename V::F (*acc)[kNb], const typename V::F (*acc_m)[kNb]) {
+  constexpr int64_t kR = kMatMulTileRows, kL = V::kLanes;
+  for (int64_t part = 0; part < kR / kL; ++part) {
+    const int64_t row0 = t * kR + part * kL;
+    for (int i = 0; i < kNb; ++i) {
+      typename V::F y = V::Add(acc[part][i], acc_m[part][i]);
+      if (a.bias != nullptr) y = V::Add(y, V::Load(a.bias + row0));
+      V::Store(a.y + (b0 + i) * a.out + row0, y);
+    }
+  }
+}
+
 // y for tile t's 16 rows (kR / V::kLanes vectors of rows, "parts") and kNb batch rows from b0.
 // Per block, every part in turn, so the tile is read once, in order; each part's weights are
 // unpacked once (Q4) or read once from memory (Q8_0, then from L1) for all kNb batch rows. Each
@@ -92,14 +107,7 @@ void TileBatchRows(const MatMulArgs& a, int64_t t, int64_t b0) {
       }
     }
   }
-  for (int64_t part = 0; part < kParts; ++part) {
-    const int64_t row0 = t * kR + part * kL;
-    for (int i = 0; i < kNb; ++i) {
-      typename V::F y = V::Add(acc[part][i], acc_m[part][i]);
-      if (a.bias != nullptr) y = V::Add(y, V::Load(a.bias + row0));
-      V::Store(a.y + (b0 + i) * a.out + row0, y);
-    }
-  }
+  StoreTile<V, kNb>(a, t, b0, acc, acc_m);
 }
 
 // Q4_K's 6-bit scale (or min, kMin) of sub-block j for the vector's rows, from the tile's
@@ -150,14 +158,7 @@ void TileBatchRowsQ4K(const MatMulArgs& a, int64_t t, int64_t b0) {
       }
     }
   }
-  for (int64_t part = 0; part < kParts; ++part) {
-    const int64_t row0 = t * kR + part * kL;
-    for (int i = 0; i < kNb; ++i) {
-      typename V::F y = V::Add(acc[part][i], acc_m[part][i]);
-      if (a.bias != nullptr) y = V::Add(y, V::Load(a.bias + row0));
-      V::Store(a.y + (b0 + i) * a.out + row0, y);
-    }
-  }
+  StoreTile<V, kNb>(a, t, b0, acc, acc_m);
 }
 
 // y for the rows of tiles [tile_begin, tile_end) and every batch row, V::kBatchRows batch rows at
