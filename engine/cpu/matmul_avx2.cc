@@ -155,14 +155,6 @@ struct Q6KLoader {
   }
 };
 
-// Scalar weight element i of a plain-typed row (tail columns past the last whole chunk).
-float PlainAt(DType dtype, const uint8_t* row, int64_t i) {
-  if (dtype == DType::kF32) return reinterpret_cast<const float*>(row)[i];
-  uint16_t bits;
-  std::memcpy(&bits, row + 2 * i, 2);
-  return dtype == DType::kF16 ? F16ToF32(bits) : Bf16ToF32(bits);
-}
-
 inline float HorizontalSum(__m256 v) {
   const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   const __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
@@ -232,9 +224,6 @@ struct Ymm {
   static Vec Fma(Vec a, Vec b, Vec c) { return _mm256_fmadd_ps(a, b, c); }
   static Vec Add(Vec a, Vec b) { return _mm256_add_ps(a, b); }
   static float Sum(Vec v) { return HorizontalSum(v); }
-  static float PlainAt(DType dtype, const uint8_t* row, int64_t i) {
-    return internal::PlainAt(dtype, row, i);
-  }
 };
 
 template <class L, int R>

@@ -168,14 +168,6 @@ struct Q6KLoader {
   }
 };
 
-// Scalar weight element i of a plain-typed row (tail columns past the last whole chunk).
-float PlainAt(DType dtype, const uint8_t* row, int64_t i) {
-  if (dtype == DType::kF32) return reinterpret_cast<const float*>(row)[i];
-  uint16_t bits;
-  std::memcpy(&bits, row + 2 * i, 2);
-  return dtype == DType::kF16 ? F16ToF32(bits) : Bf16ToF32(bits);
-}
-
 // The 512-bit vector ops of StreamRow (matmul_stream_row.h).
 struct Zmm {
   using Vec = __m512;
@@ -185,9 +177,6 @@ struct Zmm {
   static Vec Fma(Vec a, Vec b, Vec c) { return _mm512_fmadd_ps(a, b, c); }
   static Vec Add(Vec a, Vec b) { return _mm512_add_ps(a, b); }
   static float Sum(Vec v) { return _mm512_reduce_add_ps(v); }
-  static float PlainAt(DType dtype, const uint8_t* row, int64_t i) {
-    return internal::PlainAt(dtype, row, i);
-  }
 };
 
 // R weight rows from r0 times NB batch rows from b0.

@@ -4,8 +4,7 @@
 // instantiation has internal linkage and its own instruction set):
 //   V: using Vec; static Vec Zero(); static Vec Load(const float*) (unaligned, kLanes floats);
 //      static Vec Fma(Vec a, Vec b, Vec c) (a * b + c); static Vec Add(Vec, Vec);
-//      static float Sum(Vec); static float PlainAt(DType, const uint8_t* row, int64_t i) (a
-//      plain-typed row's element i); static constexpr int kLanes;
+//      static float Sum(Vec); static constexpr int kLanes;
 //   L: a loader, L::Load(row, c, lo, hi): chunk c (2 * kLanes elements) of a row as two Vecs in
 //      the order MatMulPrepareX* wrote x_prepared.
 #ifndef SIGMA_ENGINE_CPU_MATMUL_STREAM_ROW_H_
@@ -14,6 +13,7 @@
 #include <cstdint>
 
 #include "engine/cpu/matmul_internal.h"
+#include "engine/cpu/quant_blocks.h"
 
 namespace sigma::internal {
 
@@ -43,7 +43,7 @@ void StreamRow(const MatMulArgs& a, int64_t r) {
     acc[1] = V::Fma(whi, V::Load(x + kChunk * c + V::kLanes), acc[1]);
   }
   float sum = V::Sum(V::Add(V::Add(acc[0], acc[1]), V::Add(acc[2], acc[3])));
-  for (int64_t i = chunks * kChunk; i < a.in; ++i) sum += V::PlainAt(a.dtype, row, i) * a.x[i];
+  for (int64_t i = chunks * kChunk; i < a.in; ++i) sum += PlainAt(a.dtype, row, i) * a.x[i];
   if (a.bias != nullptr) sum += a.bias[r];
   a.y[r] = sum;
 }

@@ -17,6 +17,8 @@
 
 #include <cstdint>
 
+#include <cstring>
+
 #include "engine/dtype.h"
 
 namespace sigma {
@@ -35,6 +37,19 @@ inline void UnpackKScaleMin(const uint8_t* scales, int j, int* scale, int* min) 
     *scale = (scales[j + 4] & 0x0f) | ((scales[j - 4] >> 6) << 4);
     *min = (scales[j + 4] >> 4) | ((scales[j] >> 6) << 4);
   }
+}
+
+// Element i of a row of a plain dtype (f32, f16, bf16): the GEMV kernels' tail columns past their
+// last whole chunk.
+inline float PlainAt(DType dtype, const uint8_t* row, int64_t i) {
+  if (dtype == DType::kF32) {
+    float v;
+    std::memcpy(&v, row + 4 * i, 4);
+    return v;
+  }
+  uint16_t bits;
+  std::memcpy(&bits, row + 2 * i, 2);
+  return dtype == DType::kF16 ? F16ToF32(bits) : Bf16ToF32(bits);
 }
 
 // Reads a little-endian f16 field at p (any alignment).
