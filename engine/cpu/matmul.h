@@ -37,7 +37,7 @@ void MatMulShared(std::span<const Projection> projections, const float* x, int64
                   ThreadPool& pool);
 
 // Whether MatMul on this CPU reads a tile copy of w (TensorView::tiles, PackMatMulTiles in
-// matmul_tiles.h) where w has one: the integer kernels (Q4_0 / Q4_1 / Q8_0, batch <= 8) do.
+// matmul_tiles.h) where w has one: the integer kernels (Q4_0 / Q4_1 / Q8_0 / Q4_K) do.
 bool MatMulUsesTiles(const TensorView& w);
 
 // Dequantises row `row` of w (any supported dtype) into out[0 .. w.cols()).

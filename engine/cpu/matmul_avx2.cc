@@ -1,7 +1,8 @@
 // AVX2 + FMA + F16C GEMV/GEMM row kernels (see matmul_internal.h) for f32, f16, bf16, Q8_0, Q4_0,
-// Q4_1, Q5_0, Q5_1 and the K-quants Q4_K, Q5_K, Q6_K. Compiled with -mavx2 -mfma -mf16c; only called where CpuSupportsAvx2() (and
-// the AVX-512 family is not active). Q4_0 / Q4_1 / Q8_0 at batch <= 8 go to the int16-activation
-// kernels of matmul_int16_avx2.cc instead; these float kernels take them at larger batches.
+// Q4_1, Q5_0, Q5_1 and the K-quants Q4_K, Q5_K, Q6_K. Compiled with -mavx2 -mfma -mf16c; only
+// called where CpuSupportsAvx2() (and the AVX-512 family is not active). Q4_0 / Q4_1 / Q8_0 / Q4_K
+// at batch <= 8 go to the integer kernels (matmul_int16_avx2.cc, matmul_tile_kernel.h) instead;
+// these float kernels take them at larger batches.
 //
 // Same scheme as matmul_avx512.cc, sized for 16 ymm registers. Each weight row is consumed in
 // chunks of 16 elements; a Loader turns chunk c of a row into two f32 vectors. bf16 is widened by
