@@ -64,7 +64,8 @@ namespace {
 
 using RowsFn = void (*)(const internal::MatMulArgs&, int64_t, int64_t);
 using PrepareFn = void (*)(DType, const float*, int64_t, int64_t, float*);
-using QuantizeFn = void (*)(const float*, int64_t, int64_t, int16_t*, int8_t*, float*, float*);
+using QuantizeFn = void (*)(const float*, int64_t, int64_t, int16_t*, int8_t*, float*, float*,
+                            int32_t*);
 
 // The row kernel for a weight dtype, width and batch, and how it wants the activations: Q4_0 /
 // Q4_1 / Q8_0 on the integer-activation kernels where UsesInt16Kernels says (AVX-512 VNNI or AVX2
@@ -75,16 +76,17 @@ struct Kernel {
   QuantizeFn quantize = nullptr;  // int16 blocks (the same for every dtype)
 };
 
-// Whether Q4_0 / Q4_1 / Q8_0 / Q4_K products take the integer-activation kernels, which read the
-// 16-row tile layout (matmul_tiles.h): at decode batches (<= 8) on AVX2 and AVX-512 machines, and
-// at any batch on AVX-512 where the matrix has a tile copy (Q4_K: only with a tile copy). SmolLM2's FFN up projection for 64 prompt
-// tokens (2-core Zen 4): AVX-512 integer tiles 139-164 GMAC/s against 36-60 for the f32 kernel
-// (prefill of 256 tokens 515-545 -> 1057-1110 tok/s); on AVX2, with 16 vector registers, the
-// integer tiles did 56-62 against 75-85 for the f32 kernel, so prefill stays on that there.
+// Whether Q4_0 / Q4_1 / Q8_0 / Q4_K / Q6_K products take the integer-activation kernels, which
+// read the 16-row tile layout (matmul_tiles.h): at decode batches (<= 8) on AVX2 and AVX-512
+// machines, and at any batch on AVX-512 where the matrix has a tile copy (the K-quants: only with
+// a tile copy). SmolLM2's FFN up projection for 64 prompt tokens (2-core Zen 4): AVX-512
+// integer tiles 139-164 GMAC/s against 36-60 for the f32 kernel (prefill of 256 tokens 515-545 ->
+// 1057-1110 tok/s); on AVX2, with 16 vector registers, the integer tiles did 56-62 against 75-85
+// for the f32 kernel, so prefill stays on that there.
 bool UsesInt16Kernels(CpuIsa isa, DType dtype, int64_t in, int64_t batch, bool tiled) {
   if (isa != CpuIsa::kAvx2 && isa != CpuIsa::kAvx512Bf16) return false;
   const bool tiled_gemm = tiled && isa == CpuIsa::kAvx512Bf16;
-  if (dtype == DType::kQ4_K) {  // only on the tile copy
+  if (dtype == DType::kQ4_K || dtype == DType::kQ6_K) {  // only on the tile copy
     return tiled && in % 256 == 0 && (tiled_gemm || batch <= internal::kMatMulInt16MaxBatch);
   }
   return internal::MatMulAvx2Supports(dtype, in) &&
@@ -162,6 +164,7 @@ void MatMulShared(std::span<const Projection> projections, const float* x, int64
   thread_local std::vector<int16_t> xq;
   thread_local std::vector<int8_t> xq8;
   thread_local std::vector<float> xq_scale_sum;
+  thread_local std::vector<int32_t> xq_sum16;
   thread_local std::vector<float> prepared[kMaxSharedProjections];
   bool quantized = false;
   for (size_t i = 0; i < n; ++i) {
@@ -171,14 +174,16 @@ void MatMulShared(std::span<const Projection> projections, const float* x, int64
         xq.resize(static_cast<size_t>(batch * in));
         xq8.resize(static_cast<size_t>(2 * batch * in));
         xq_scale_sum.resize(static_cast<size_t>(2 * blocks));
+        xq_sum16.resize(static_cast<size_t>(2 * blocks));
         kernels[i].quantize(x, batch, in, xq.data(), xq8.data(), xq_scale_sum.data(),
-                            xq_scale_sum.data() + blocks);
+                            xq_scale_sum.data() + blocks, xq_sum16.data());
         quantized = true;
       }
       args[i].xq = xq.data();
       args[i].xq8 = xq8.data();
       args[i].xq_scale = xq_scale_sum.data();
       args[i].xq_sum = xq_scale_sum.data() + blocks;
+      args[i].xq_sum16 = xq_sum16.data();
     } else if (kernels[i].prepare != nullptr) {
       for (size_t j = 0; j < i && args[i].x_prepared == nullptr; ++j) {
         if (kernels[j].prepare == kernels[i].prepare && args[j].dtype == args[i].dtype) {

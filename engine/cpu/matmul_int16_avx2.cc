@@ -1,4 +1,5 @@
-// Integer-activation GEMV kernels for Q4_0 / Q4_1 / Q8_0 weights on AVX2; see matmul_internal.h.
+// Integer-activation GEMV kernels on AVX2 (Q4_0 / Q4_1 / Q8_0 in rows or tiles, Q4_K / Q6_K in
+// tiles); see matmul_internal.h.
 // Compiled with -mavx2 -mfma -mf16c; the activation quantization here serves the AVX-512 integer
 // kernels too (matmul_int_avx512.cc).
 //
@@ -83,6 +84,12 @@ inline float HorizontalSum(__m256 v) {
   const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   const __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
   return _mm_cvtss_f32(_mm_add_ss(s2, _mm_movehdup_ps(s2)));
+}
+
+inline int32_t HorizontalSum(__m256i v) {
+  __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4e));
+  return _mm_cvtsi128_si32(_mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xb1)));
 }
 
 // Scales d (and mins m) of blocks g .. g+n-1 (n <= 8, the rest 0) of a row as f32 vectors. Each
@@ -223,6 +230,26 @@ struct Ymm8 {
   static I Or(I a, I b) { return _mm256_or_si256(a, b); }
   static I ShiftRight(I v, int n) { return _mm256_srli_epi32(v, n); }
   static I ShiftLeft(I v, int n) { return _mm256_slli_epi32(v, n); }
+  static I SignedBytes(const uint8_t* p) {
+    return _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+  }
+  static I Load(const uint8_t* p) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  }
+  static I Sub(I v, int32_t s) { return _mm256_sub_epi32(v, _mm256_set1_epi32(s)); }
+  // Bytes of up to 6 bits: |vpmaddubsw| <= 2 * 63 * 128 = 16128, so two add up in int16 (four
+  // would not); each pair widens to int32 with a vpmaddwd by 1.
+  static I Dot16(const I q[4], const int8_t* h, const int8_t* l) {
+    const I ones = _mm256_set1_epi16(1);
+    const auto dot = [&](const int8_t* x) {
+      const I s01 = _mm256_add_epi16(_mm256_maddubs_epi16(q[0], Broadcast(x)),
+                                     _mm256_maddubs_epi16(q[1], Broadcast(x + 4)));
+      const I s23 = _mm256_add_epi16(_mm256_maddubs_epi16(q[2], Broadcast(x + 8)),
+                                     _mm256_maddubs_epi16(q[3], Broadcast(x + 12)));
+      return _mm256_add_epi32(_mm256_madd_epi16(s01, ones), _mm256_madd_epi16(s23, ones));
+    };
+    return _mm256_add_epi32(_mm256_slli_epi32(dot(h), 8), dot(l));
+  }
   static void FloatRows(const MatMulArgs& a, int64_t begin, int64_t end) {
     MatMulRowsAvx2(a, begin, end);
   }
@@ -274,7 +301,7 @@ bool MatMulInt16Avx2Supports(DType dtype, int64_t in, int64_t batch, bool any_ba
 }
 
 void MatMulQuantizeXInt16Avx2(const float* x, int64_t batch, int64_t in, int16_t* xq, int8_t* xq8,
-                              float* scale, float* sum) {
+                              float* scale, float* sum, int32_t* sum16) {
   const int64_t blocks = in / 32;
   const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
   for (int64_t i = 0; i < batch * blocks; ++i) {
@@ -312,6 +339,8 @@ void MatMulQuantizeXInt16Avx2(const float* x, int64_t batch, int64_t in, int16_t
                         _mm256_permute4x64_epi64(_mm256_packs_epi16(l0, l1), 0xd8));
     scale[i] = d;
     sum[i] = HorizontalSum(_mm256_add_ps(_mm256_add_ps(v[0], v[1]), _mm256_add_ps(v[2], v[3])));
+    sum16[2 * i] = HorizontalSum(_mm256_add_epi32(q[0], q[1]));
+    sum16[2 * i + 1] = HorizontalSum(_mm256_add_epi32(q[2], q[3]));
   }
 }
 

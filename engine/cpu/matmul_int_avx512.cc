@@ -63,6 +63,20 @@ struct Zmm16 {
   static I Or(I a, I b) { return _mm512_or_si512(a, b); }
   static I ShiftRight(I v, int n) { return _mm512_srli_epi32(v, static_cast<unsigned>(n)); }
   static I ShiftLeft(I v, int n) { return _mm512_slli_epi32(v, static_cast<unsigned>(n)); }
+  static I SignedBytes(const uint8_t* p) {
+    return _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  }
+  static I Load(const uint8_t* p) { return _mm512_loadu_si512(p); }
+  static I Sub(I v, int32_t s) { return _mm512_sub_epi32(v, _mm512_set1_epi32(s)); }
+  static I Dot16(const I q[4], const int8_t* h, const int8_t* l) {
+    I hs = _mm512_setzero_si512(), ls = _mm512_setzero_si512();
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; ++k) {
+      hs = DotU8S8(hs, q[k], h + 4 * k);
+      ls = DotU8S8(ls, q[k], l + 4 * k);
+    }
+    return _mm512_add_epi32(_mm512_slli_epi32(hs, 8), ls);
+  }
   static void FloatRows(const MatMulArgs& a, int64_t begin, int64_t end) {
     MatMulRowsAvx512(a, begin, end);
   }

@@ -28,6 +28,7 @@ struct MatMulArgs {
   const int8_t* xq8 = nullptr;      // [batch][in / 32][64]: per block h[32], l[32], xq = 256 h + l
   const float* xq_scale = nullptr;  // [batch][in / 32] amax / kXqMax
   const float* xq_sum = nullptr;    // [batch][in / 32] exact f32 sum of the block's x
+  const int32_t* xq_sum16 = nullptr;  // [batch][in / 16] sum of xq over each 16 (Q6_K)
   // The first out / 16 * 16 rows of w in the tile layout (matmul_tiles.h), or null; read by the
   // integer kernels instead of w.
   const uint8_t* tiles = nullptr;
@@ -82,19 +83,19 @@ inline constexpr int64_t kMatMulInt16MaxBatch = 8;
 inline constexpr int kXqMax = 32639;
 
 // AVX2 + FMA + F16C kernels, the same interface as the AVX-512 ones: float-activation kernels for
-// f32 / f16 / bf16 / Q8_0 / Q4_0 / Q4_1 (matmul_avx2.cc; bf16 pairs with activations split
+// f32 / f16 / bf16 and the block types (matmul_avx2.cc; bf16 pairs with activations split
 // even/odd per 16 elements), and int16-activation kernels for Q4_0 / Q4_1 / Q8_0 at batch <=
 // kMatMulInt16MaxBatch, or any batch where any_batch (matmul_int16_avx2.cc;
-// MatMulQuantizeXInt16Avx2 fills xq / xq8 / xq_scale / xq_sum once per call, for the AVX-512
-// integer kernels too). MatMulRowsInt16Avx2 reads the tile copy where there is one
-// (matmul_tile_kernel.h) and the GGUF rows elsewhere (MatMulRowsInt16Avx2RowLayout, which ignores
-// the tiles).
+// MatMulQuantizeXInt16Avx2 fills xq / xq8 / xq_scale / xq_sum / xq_sum16 once per call, for the
+// AVX-512 integer kernels too). MatMulRowsInt16Avx2 reads the tile copy where there is one
+// (matmul_tile_kernel.h; Q4_K and Q6_K only there) and the GGUF rows elsewhere
+// (MatMulRowsInt16Avx2RowLayout, which ignores the tiles).
 bool MatMulAvx2Supports(DType dtype, int64_t in);
 void MatMulPrepareXAvx2(DType dtype, const float* x, int64_t batch, int64_t in, float* prepared);
 void MatMulRowsAvx2(const MatMulArgs& args, int64_t row_begin, int64_t row_end);
 bool MatMulInt16Avx2Supports(DType dtype, int64_t in, int64_t batch, bool any_batch);
 void MatMulQuantizeXInt16Avx2(const float* x, int64_t batch, int64_t in, int16_t* xq, int8_t* xq8,
-                              float* scale, float* sum);
+                              float* scale, float* sum, int32_t* sum16);
 void MatMulRowsInt16Avx2(const MatMulArgs& args, int64_t row_begin, int64_t row_end);
 void MatMulRowsInt16Avx2RowLayout(const MatMulArgs& args, int64_t row_begin, int64_t row_end);
 

@@ -16,8 +16,14 @@
 //   I Q8(const uint8_t* quants, int64_t piece_stride, const int16_t* xq): a Q8_0 block's int32
 //     dots, piece c (kLanes * 2 bytes) at quants + c * piece_stride, with its 32 xq;
 //   I Bytes(const uint8_t*) (kLanes bytes as int32 lanes); I And(I, int); I Or(I, I);
-//   I ShiftRight(I, int); I ShiftLeft(I, int) (Q4_K's 6-bit scales);
-//   void FloatRows(const MatMulArgs&, int64_t, int64_t): the ISA's float kernel (Q4_K's last rows).
+//   I ShiftRight(I, int); I ShiftLeft(I, int) (32-bit lanes; Q4_K's 6-bit scales, Q6_K's quants);
+//   I SignedBytes(const uint8_t*) (kLanes int8 as int32 lanes); I Load(const uint8_t*) (kLanes * 4
+//     bytes); I Sub(I, int32_t) (from every lane);
+//   I Dot16(const I q[4], const int8_t* h, const int8_t* l): the int32 dots of 16 elements, piece
+//     k's 4 bytes (of at most 6 bits) with h[4k..4k+3] and l[4k..4k+3], as 256 h-dot + l-dot
+//     (Q6_K's halves);
+//   void FloatRows(const MatMulArgs&, int64_t, int64_t): the ISA's float kernel (the K-quants'
+//     last rows).
 //
 // One 32-bit lane is one of the tile's rows throughout, so a block's row dots come out as one
 // vector: no horizontal sums, and one conversion, one scale product and one FMA per block for all
@@ -161,12 +167,69 @@ void TileBatchRowsQ4K(const MatMulArgs& a, int64_t t, int64_t b0) {
   StoreTile<V, kNb>(a, t, b0, acc, acc_m);
 }
 
+// TileBatchRows for Q6_K: per super-block the rows' d, then per sub-block of 32 the scales d sc_g
+// of its two halves g (elements 0-15, 16-31) as vectors, and its 6-bit quants as bytes: the low 4
+// bits unpacked as Q4 nibbles (the lo pieces hold half 0, the hi ones half 1), the top 2 moved in
+// beside them. Per half, with S_g the sum of its 16 xq:
+//   sum_i d sc_g (q_i - 32) x_i = d sc_g dx (sum_i q_i xq_i - 32 S_g).
+template <class V, int kNb>
+void TileBatchRowsQ6K(const MatMulArgs& a, int64_t t, int64_t b0) {
+  constexpr int64_t kR = kMatMulTileRows, kL = V::kLanes, kParts = kR / kL;
+  const int64_t blocks = a.in / 32;  // of the activations
+  const int64_t supers = a.in / 256;
+  typename V::F acc[kParts][kNb], acc_1[kParts][kNb];  // halves 0 and 1
+  for (int64_t part = 0; part < kParts; ++part) {
+    for (int i = 0; i < kNb; ++i) acc[part][i] = acc_1[part][i] = V::Zero();
+  }
+  const uint8_t* p = a.tiles + t * kR * a.row_bytes;
+  for (int64_t sb = 0; sb < supers; ++sb, p += kR * 210) {
+#pragma GCC unroll 2
+    for (int64_t part = 0; part < kParts; ++part) {
+      const typename V::F d = V::Halves(p + 2 * kL * part);
+      const uint8_t* scales = p + 2 * kR + kL * part;
+      for (int j = 0; j < 8; ++j) {
+        const typename V::F d0 = V::Mul(d, V::ToFloat(V::SignedBytes(scales + kR * 2 * j)));
+        const typename V::F d1 = V::Mul(d, V::ToFloat(V::SignedBytes(scales + kR * (2 * j + 1))));
+        const uint8_t* quants = p + 18 * kR + 24 * kR * j;
+        typename V::I lo[4], hi[4];
+        const typename V::I top_lo = V::Load(quants + 16 * kR + 4 * kL * part);
+        const typename V::I top_hi = V::Load(quants + 20 * kR + 4 * kL * part);
+#pragma GCC unroll 4
+        for (int k = 0; k < 4; ++k) {
+          V::Nibbles(quants + 4 * kR * k + 4 * kL * part, lo[k], hi[k]);
+          // Piece k's top bits are at bits 2k of each byte; to bits 4 and 5 (whole-lane shifts:
+          // what crosses into a neighbouring byte is masked off).
+          const auto top = [k](typename V::I v) {
+            return k < 2 ? V::ShiftLeft(v, 4 - 2 * k) : V::ShiftRight(v, 2 * k - 4);
+          };
+          lo[k] = V::Or(lo[k], V::And(top(top_lo), 0x30303030));
+          hi[k] = V::Or(hi[k], V::And(top(top_hi), 0x30303030));
+        }
+#pragma GCC unroll 4
+        for (int i = 0; i < kNb; ++i) {
+          const int64_t xb = (b0 + i) * blocks + 8 * sb + j;  // batch row b0 + i's block
+          const int8_t* h = a.xq8 + xb * 64;  // h[32], then l[32]
+          const typename V::I dot0 = V::Sub(V::Dot16(lo, h, h + 32), 32 * a.xq_sum16[2 * xb]);
+          const typename V::I dot1 =
+              V::Sub(V::Dot16(hi, h + 16, h + 48), 32 * a.xq_sum16[2 * xb + 1]);
+          const typename V::F dx = V::Set1(a.xq_scale[xb]);
+          acc[part][i] = V::Fmadd(V::ToFloat(dot0), V::Mul(d0, dx), acc[part][i]);
+          acc_1[part][i] = V::Fmadd(V::ToFloat(dot1), V::Mul(d1, dx), acc_1[part][i]);
+        }
+      }
+    }
+  }
+  StoreTile<V, kNb>(a, t, b0, acc, acc_1);
+}
+
 // y for the rows of tiles [tile_begin, tile_end) and every batch row, V::kBatchRows batch rows at
 // a time (a tile, 16 rows x in, stays in L1 across them).
 template <class V, DType kType, int kNb>
 void TileBatch(const MatMulArgs& a, int64_t t, int64_t b0) {
   if constexpr (kType == DType::kQ4_K) {
     TileBatchRowsQ4K<V, kNb>(a, t, b0);
+  } else if constexpr (kType == DType::kQ6_K) {
+    TileBatchRowsQ6K<V, kNb>(a, t, b0);
   } else {
     TileBatchRows<V, kType, kNb>(a, t, b0);
   }
@@ -175,7 +238,7 @@ void TileBatch(const MatMulArgs& a, int64_t t, int64_t b0) {
 template <class V, DType kType>
 void TileRows(const MatMulArgs& a, int64_t tile_begin, int64_t tile_end) {
   static_assert(kType == DType::kQ4_0 || kType == DType::kQ4_1 || kType == DType::kQ8_0 ||
-                kType == DType::kQ4_K);
+                kType == DType::kQ4_K || kType == DType::kQ6_K);
   static_assert(kMatMulTileRows % V::kLanes == 0, "a tile is whole vectors of rows");
   constexpr int kGroup = V::kBatchRows;
   static_assert(kGroup >= 1 && kGroup <= 4);
@@ -193,7 +256,7 @@ void TileRows(const MatMulArgs& a, int64_t tile_begin, int64_t tile_end) {
 
 // Rows [row_begin, row_end): the whole tiles from the tile copy with V, the rest (rows past
 // out / 16 * 16, or all where there is no tile copy) with MatMulRowsInt16Avx2's row-layout kernel
-// (Q4_K: the ISA's float kernel, V::FloatRows).
+// (Q4_K / Q6_K: the ISA's float kernel, V::FloatRows).
 template <class V>
 void TiledRows(const MatMulArgs& a, int64_t row_begin, int64_t row_end) {
   constexpr int64_t kR = kMatMulTileRows;
@@ -205,13 +268,14 @@ void TiledRows(const MatMulArgs& a, int64_t row_begin, int64_t row_end) {
       case DType::kQ4_1: TileRows<V, DType::kQ4_1>(a, r / kR, tiles_end / kR); break;
       case DType::kQ8_0: TileRows<V, DType::kQ8_0>(a, r / kR, tiles_end / kR); break;
       case DType::kQ4_K: TileRows<V, DType::kQ4_K>(a, r / kR, tiles_end / kR); break;
+      case DType::kQ6_K: TileRows<V, DType::kQ6_K>(a, r / kR, tiles_end / kR); break;
       default: SIGMA_CHECK(false, "MatMul: no tile layout for ", DTypeName(a.dtype));
     }
     r = tiles_end;
   }
   if (r == row_end) return;
-  if (a.dtype == DType::kQ4_K) {
-    // The integer row-layout kernel has no Q4_K; its last rows take the float kernel (which
+  if (a.dtype == DType::kQ4_K || a.dtype == DType::kQ6_K) {
+    // The integer row-layout kernel has no K-quants; their last rows take the float kernel (which
     // reads plain f32 activations for this dtype), one batch row at a time so that a row's
     // result does not depend on the batch.
     for (int64_t b = 0; b < a.batch; ++b) {

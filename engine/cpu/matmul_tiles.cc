@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "engine/base/check.h"
+#include "engine/cpu/quant_blocks.h"
 
 namespace sigma {
 namespace {
@@ -61,11 +62,43 @@ void PackQ4KSuperBlock(const uint8_t* const rows[kR], uint8_t* out) {
   }
 }
 
+// Q6_K: one super-block of 256 weights of the tile's rows (rows[r]: row r's GGUF block).
+void PackQ6KSuperBlock(const uint8_t* const rows[kR], uint8_t* out) {
+  for (int64_t r = 0; r < kR; ++r) {
+    std::memcpy(out + 2 * r, rows[r] + 208, 2);  // d
+    for (int64_t j = 0; j < 16; ++j) out[2 * kR + kR * j + r] = rows[r][192 + j];
+  }
+  uint8_t* sub = out + 18 * kR;
+  for (int j = 0; j < 8; ++j, sub += 24 * kR) {
+    uint8_t low[kR][16];  // the sub-block's low 4 bits as a Q4 block's 16 bytes
+    const uint8_t* low_rows[kR];
+    for (int64_t r = 0; r < kR; ++r) {
+      for (int e = 0; e < 16; ++e) {
+        const int lo = Q6KQuant(rows[r], 32 * j + e) & 15;
+        const int hi = Q6KQuant(rows[r], 32 * j + 16 + e) & 15;
+        low[r][e] = static_cast<uint8_t>(lo | hi << 4);
+      }
+      low_rows[r] = low[r];
+      for (int half = 0; half < 2; ++half) {  // elements 4k + i, then 16 + 4k + i
+        for (int i = 0; i < 4; ++i) {
+          int top = 0;
+          for (int k = 0; k < 4; ++k) {
+            top |= (Q6KQuant(rows[r], 32 * j + 16 * half + 4 * k + i) >> 4) << (2 * k);
+          }
+          sub[16 * kR + 4 * kR * half + 4 * r + i] = static_cast<uint8_t>(top);
+        }
+      }
+    }
+    PackQ4Quants(low_rows, sub);
+  }
+}
+
 }  // namespace
 
 bool MatMulTilesSupported(const TensorView& w) {
   const bool quantized = w.dtype == DType::kQ4_0 || w.dtype == DType::kQ4_1 ||
-                         w.dtype == DType::kQ8_0 || w.dtype == DType::kQ4_K;
+                         w.dtype == DType::kQ8_0 || w.dtype == DType::kQ4_K ||
+                         w.dtype == DType::kQ6_K;
   return quantized && w.valid() && w.shape.size() == 2 &&
          w.cols() % DTypeBlockSize(w.dtype) == 0 && w.cols() % 32 == 0 && w.rows() >= kR;
 }
@@ -85,15 +118,20 @@ void PackMatMulTiles(const TensorView& w, std::span<uint8_t> packed) {
   const auto row_bytes = static_cast<int64_t>(w.row_bytes());
   const auto* src = static_cast<const uint8_t*>(w.data);
   uint8_t* out = packed.data();
-  for (int64_t t = 0; t < w.rows() / kR && w.dtype == DType::kQ4_K; ++t) {
+  const bool super_blocks = w.dtype == DType::kQ4_K || w.dtype == DType::kQ6_K;
+  for (int64_t t = 0; t < w.rows() / kR && super_blocks; ++t) {
     for (int64_t j = 0; j < blocks; ++j) {
       const uint8_t* rows[kR];
       for (int64_t r = 0; r < kR; ++r) rows[r] = src + (t * kR + r) * row_bytes + j * block_bytes;
-      PackQ4KSuperBlock(rows, out);
+      if (w.dtype == DType::kQ4_K) {
+        PackQ4KSuperBlock(rows, out);
+      } else {
+        PackQ6KSuperBlock(rows, out);
+      }
       out += kR * block_bytes;
     }
   }
-  for (int64_t t = 0; t < w.rows() / kR && w.dtype != DType::kQ4_K; ++t) {
+  for (int64_t t = 0; t < w.rows() / kR && !super_blocks; ++t) {
     for (int64_t j = 0; j < blocks; ++j) {
       const uint8_t* quants[kR];
       for (int64_t r = 0; r < kR; ++r) {

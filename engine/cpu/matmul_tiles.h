@@ -1,5 +1,5 @@
-// The 16-row tile layout of Q4_0 / Q4_1 / Q8_0 / Q4_K matrices, read by the integer GEMV kernels
-// (matmul_tile_kernel.h) in place of the GGUF row layout.
+// The 16-row tile layout of Q4_0 / Q4_1 / Q8_0 / Q4_K / Q6_K matrices, read by the integer GEMV
+// kernels (matmul_tile_kernel.h) in place of the GGUF row layout.
 //
 // In GGUF rows each 32-weight block carries its own f16 scale (and Q4_1 min) in front of its
 // quants: a kernel that turns the scales into vectors gathers scattered words, a tile of several
@@ -17,6 +17,13 @@
 //   d[16], dmin[16]  f16
 //   scales[12][16]   byte k of row r's 12 packed 6-bit scales and mins at 16 k + r
 //   8 sub-blocks of 32 weights, each as a Q4_0 / Q4_1 block's quants above (4 pieces of 64 bytes)
+// Q6_K, per super-block of 256 weights of the 16 rows:
+//   d[16]            f16
+//   scales[16][16]   row r's int8 scale of elements 16 j .. 16 j + 15 at 16 j + r
+//   8 sub-blocks of 32 weights, each 384 bytes: the low 4 bits of the 6-bit quants as a Q4 block's
+//     quants above (4 pieces of 64 bytes), then their top 2 bits in two pieces of 64 bytes: byte
+//     4r + i of the first holds those of row r's elements 4k + i at bits 2k, 2k + 1 (k < 4), and
+//     of the second those of elements 16 + 4k + i
 // A block of the tile is exactly the bytes of the 16 rows' blocks in GGUF, so the copy covers rows
 // [0, rows / 16 * 16) in as many bytes; the last rows % 16 rows are read from the GGUF rows.
 // Exact: the same values, only moved.
@@ -33,7 +40,8 @@ namespace sigma {
 
 inline constexpr int64_t kMatMulTileRows = 16;
 
-// Whether w (2-D Q4_0 / Q4_1 / Q8_0 / Q4_K, whole blocks, at least 16 rows) has a tile layout.
+// Whether w (2-D Q4_0 / Q4_1 / Q8_0 / Q4_K / Q6_K, whole blocks, at least 16 rows) has a tile
+// layout.
 bool MatMulTilesSupported(const TensorView& w);
 
 // Bytes of the tile copy of w's first rows / 16 * 16 rows: w.rows() / 16 * 16 * w.row_bytes().

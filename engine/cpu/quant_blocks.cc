@@ -58,24 +58,12 @@ void DecodeK45(const uint8_t* block, bool five_bit, float* out) {
   }
 }
 
-// Q6_K: two halves of 128 elements; in half h, element 32i + l (i = 0..3, l = 0..31) takes its
-// low 4 bits from ql[64h + l + 32 (i & 1)] (low nibble for i < 2, high for i >= 2) and its top 2
-// bits from qh[32h + l] >> 2i; the scale is sc[8h + 2i + l / 16].
+// Q6_K: element e is d * sc[e / 16] * (q - 32), q as Q6KQuant reads it.
 void DecodeQ6K(const uint8_t* block, float* out) {
-  const uint8_t* ql = block;
-  const uint8_t* qh = block + 128;
-  const int8_t* sc = reinterpret_cast<const int8_t*>(block + 192);
+  const auto* sc = reinterpret_cast<const int8_t*>(block + 192);
   const float d = LoadF16(block + 208);
-  for (int h = 0; h < 2; ++h) {
-    for (int i = 0; i < 4; ++i) {
-      for (int l = 0; l < 32; ++l) {
-        const uint8_t low_byte = ql[64 * h + l + 32 * (i & 1)];
-        const int low = i < 2 ? (low_byte & 0x0f) : (low_byte >> 4);
-        const int high = (qh[32 * h + l] >> (2 * i)) & 3;
-        const int q = (low | (high << 4)) - 32;
-        out[128 * h + 32 * i + l] = d * static_cast<float>(sc[8 * h + 2 * i + l / 16]) * q;
-      }
-    }
+  for (int e = 0; e < 256; ++e) {
+    out[e] = d * static_cast<float>(sc[e / 16]) * static_cast<float>(Q6KQuant(block, e) - 32);
   }
 }
 

@@ -220,9 +220,10 @@ BENCHMARK(BM_DiffQkvOverGqa16)
 
 // ---- Projection GEMV / small-batch GEMM ----
 
-// Weight dtype argument: 0 f32, 1 f16, 2 bf16, 3 q8_0, 4 q4_1.
+// Weight dtype argument: 0 f32, 1 f16, 2 bf16, 3 q8_0, 4 q4_1, 5 q4_k, 6 q6_k.
 DType WeightDType(int64_t arg) {
-  const DType dtypes[] = {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_1};
+  const DType dtypes[] = {DType::kF32,  DType::kF16,  DType::kBF16, DType::kQ8_0,
+                          DType::kQ4_1, DType::kQ4_K, DType::kQ6_K};
   return dtypes[arg];
 }
 
@@ -230,13 +231,15 @@ size_t WeightBytes(DType dtype, int64_t out, int64_t in) {
   return static_cast<size_t>(in / DTypeBlockSize(dtype) * DTypeBlockBytes(dtype) * out);
 }
 
-// Random weights of `dtype` with finite, small values (quantized blocks: scale 0.01).
+// Random weights of `dtype` with finite, small values (quantized blocks: scale 0.01; Q4_K's
+// dmin too; Q6_K's d is its last 2 bytes).
 void FillWeights(Buffer& buf, DType dtype, uint64_t seed) {
   FillBf16(buf.data, buf.size, seed);
   if (DTypeIsQuantized(dtype)) {
+    const uint16_t h = F32ToF16(0.01f);
     for (size_t b = 0; b < buf.size; b += DTypeBlockBytes(dtype)) {
-      const uint16_t h = F32ToF16(0.01f);
-      std::memcpy(buf.data + b, &h, 2);
+      std::memcpy(buf.data + b + (dtype == DType::kQ6_K ? 208 : 0), &h, 2);
+      if (dtype == DType::kQ4_K) std::memcpy(buf.data + b + 2, &h, 2);
     }
   } else if (dtype == DType::kF16) {
     for (size_t i = 0; i < buf.size; i += 2) buf.data[i + 1] &= 0x3b;
@@ -269,7 +272,7 @@ LargeBuffer PackTiles(std::vector<TensorView>& views) {
 }
 
 // Args: out, in, dtype (WeightDType), batch, tiles (1: with the tile copy Model makes for Q4_0 /
-// Q4_1 / Q8_0 on AVX2; 0: the GGUF row layout).
+// Q4_1 / Q8_0 / Q4_K / Q6_K where the integer kernels run; 0: the GGUF row layout).
 void BM_MatMul(benchmark::State& state) {
   const int64_t out = state.range(0), in = state.range(1), batch = state.range(3);
   const DType dtype = WeightDType(state.range(2));
@@ -317,6 +320,10 @@ BENCHMARK(BM_MatMul)
     ->Args({1536, 576, 4, 1, 0})
     ->Args({576, 1536, 4, 1, 0})
     ->Args({49152, 576, 3, 1, 0})
+    // K-quants (Q4_K_M models: Q4_K with Q6_K for some FFN down and the output matrices).
+    ->Args({6144, 2048, 5, 1, 1})
+    ->Args({6144, 2048, 6, 1, 1})
+    ->Args({6144, 2048, 6, 1, 0})
     ->Args({6144, 2048, 2, 4, 0})
     ->Args({6144, 2048, 2, 16, 0})
     // Prefill: SmolLM2's FFN up projection for 64 prompt tokens, integer tiles and f32 kernels.
@@ -360,6 +367,9 @@ BENCHMARK(BM_MatMulInCache)
     ->Args({256, 1536, 4, 0})
     ->Args({256, 576, 3, 0})
     ->Args({256, 2048, 2, 0})
+    ->Args({256, 2048, 5, 1})
+    ->Args({256, 2048, 6, 1})
+    ->Args({256, 2048, 6, 0})
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 

@@ -295,7 +295,8 @@ TEST(DequantizeRowTest, MatchesGgufPythonPackage) {
 
 class MatMulQuantTest : public KernelPathTest {};
 
-// The AVX-512 and AVX2 paths run Q4_0 / Q4_1 / Q8_0 at batch <= 8 (and tiled Q4_K) on int16-quantized activations
+// The AVX-512 and AVX2 paths run Q4_0 / Q4_1 / Q8_0 at batch <= 8 (and tiled Q4_K / Q6_K) on
+// int16-quantized activations
 // (blocks of 32, scale amax / 32767, round to nearest): besides f32 rounding, each product may be
 // off by |w_i| * amax(block) / 65534. This is that bound summed over a row.
 std::vector<double> Int16ActivationBound(DType t, const std::vector<float>& w,
@@ -305,7 +306,7 @@ std::vector<double> Int16ActivationBound(DType t, const std::vector<float>& w,
   const bool int16_path = ActiveCpuIsa() != CpuIsa::kGeneric &&
                           (batch <= 8 || (tiled && ActiveCpuIsa() == CpuIsa::kAvx512Bf16)) &&
                           (t == DType::kQ8_0 || t == DType::kQ4_0 || t == DType::kQ4_1 ||
-                           (t == DType::kQ4_K && tiled));
+                           ((t == DType::kQ4_K || t == DType::kQ6_K) && tiled));
   if (!int16_path) return bound;
   for (int64_t b = 0; b < batch; ++b) {
     for (int64_t k = 0; k < in; k += 32) {
@@ -364,11 +365,11 @@ class MatMulTilesTest : public KernelPathTest {};
 TEST_P(MatMulTilesTest, TiledMatchesReference) {
   ThreadPool pool(2);
   uint32_t seed = 70;
-  for (DType t : {DType::kQ4_0, DType::kQ4_1, DType::kQ8_0, DType::kQ4_K}) {
+  for (DType t : {DType::kQ4_0, DType::kQ4_1, DType::kQ8_0, DType::kQ4_K, DType::kQ6_K}) {
     for (int64_t out : {16, 17, 40, 67}) {
       for (int64_t blocks : {1, 3, 8, 9, 18, 48}) {
         const int64_t in = 32 * blocks;
-        if (in % DTypeBlockSize(t) != 0) continue;  // Q4_K: super-blocks of 256
+        if (in % DTypeBlockSize(t) != 0) continue;  // K-quants: super-blocks of 256
         const std::vector<uint8_t> data = RandomBlocks(t, out * in / DTypeBlockSize(t), seed++);
         const TensorView plain = MakeView(t, out, in, data);
         std::vector<float> dense(out * in);
@@ -411,7 +412,7 @@ TEST_P(MatMulTilesTest, TiledRowsDoNotDependOnTheBatch) {
   ThreadPool pool(2);
   const int64_t out = 40, in = 512;  // two tiles and 8 rows in the row layout
   const int64_t batch = ActiveCpuIsa() == CpuIsa::kAvx2 ? 8 : 37;
-  for (DType t : {DType::kQ4_0, DType::kQ4_1, DType::kQ8_0, DType::kQ4_K}) {
+  for (DType t : {DType::kQ4_0, DType::kQ4_1, DType::kQ8_0, DType::kQ4_K, DType::kQ6_K}) {
     const std::vector<uint8_t> data = RandomBlocks(t, out * in / DTypeBlockSize(t), 80);
     TensorView w = MakeView(t, out, in, data);
     std::vector<uint8_t> tiles(MatMulTilesBytes(w));
@@ -497,11 +498,50 @@ TEST(MatMulTilesLayoutTest, Q4KSuperBlocksHoldTransposedScalesThenSubBlocks) {
   }
 }
 
+// Q6_K's layout (matmul_tiles.h): per super-block d[16], the int8 scales transposed [16][16],
+// then per sub-block the low 4 bits of its quants as a Q4 tile block and their top 2 bits in two
+// pieces.
+TEST(MatMulTilesLayoutTest, Q6KSuperBlocksHoldTransposedScalesThenSplitQuants) {
+  const int64_t out = 17, supers = 2;
+  const std::vector<uint8_t> data = RandomBlocks(DType::kQ6_K, out * supers, 92);
+  const TensorView w = MakeView(DType::kQ6_K, out, 256 * supers, data);
+  ASSERT_EQ(MatMulTilesBytes(w), static_cast<size_t>(16 * supers * 210));
+  std::vector<uint8_t> tiles(MatMulTilesBytes(w));
+  PackMatMulTiles(w, tiles);
+  for (int64_t r = 0; r < 16; ++r) {
+    for (int64_t sb = 0; sb < supers; ++sb) {
+      const uint8_t* src = data.data() + (r * supers + sb) * 210;
+      const uint8_t* dst = tiles.data() + sb * 16 * 210;
+      ASSERT_EQ(0, std::memcmp(dst + 2 * r, src + 208, 2)) << "d row " << r;
+      for (int64_t g = 0; g < 16; ++g) {
+        ASSERT_EQ(dst[32 + 16 * g + r], src[192 + g]) << "scale " << g;
+      }
+      for (int64_t j = 0; j < 8; ++j) {
+        const uint8_t* sub = dst + 288 + 384 * j;
+        for (int64_t e = 0; e < 32; ++e) {
+          // Element 32 j + e of the row (ggml's dequantize_row_q6_K order).
+          const int64_t y = 32 * j + e, half = y / 128, i = y % 128 / 32, l = y % 32;
+          const uint8_t low_byte = src[64 * half + l + 32 * (i & 1)];
+          const int want = (i < 2 ? low_byte & 15 : low_byte >> 4) |
+                           ((src[128 + 32 * half + l] >> (2 * i)) & 3) << 4;
+          const uint8_t nibbles = sub[64 * (e % 16 / 4) + 4 * r + e % 4];
+          const uint8_t top = sub[256 + 64 * (e / 16) + 4 * r + e % 4];
+          const int got =
+              (e < 16 ? nibbles & 15 : nibbles >> 4) | ((top >> (2 * (e % 16 / 4))) & 3) << 4;
+          ASSERT_EQ(want, got) << "row " << r << " sub " << j << " elt " << e;
+        }
+      }
+    }
+  }
+}
+
 TEST(MatMulTilesLayoutTest, OnlyBlockQuantizedMatricesOfSixteenRowsOrMore) {
   const std::vector<uint8_t> q8(16 * 34 * 2), f32(16 * 64 * 4);
   EXPECT_FALSE(MatMulTilesSupported(MakeView(DType::kQ8_0, 15, 64, q8)));
   EXPECT_FALSE(MatMulTilesSupported(MakeView(DType::kF32, 16, 64, f32)));
   EXPECT_TRUE(MatMulTilesSupported(MakeView(DType::kQ8_0, 16, 32, q8)));
+  const std::vector<uint8_t> q5k(16 * 176);
+  EXPECT_FALSE(MatMulTilesSupported(MakeView(DType::kQ5_K, 16, 256, q5k)));  // no tile layout
 }
 
 class MatMulSharedTest : public KernelPathTest {};
