@@ -227,6 +227,7 @@ struct Ymm8 {
     return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
   }
   static I And(I v, int m) { return _mm256_and_si256(v, _mm256_set1_epi32(m)); }
+  static I Add(I a, I b) { return _mm256_add_epi32(a, b); }
   static I Or(I a, I b) { return _mm256_or_si256(a, b); }
   static I ShiftRight(I v, int n) { return _mm256_srli_epi32(v, n); }
   static I ShiftLeft(I v, int n) { return _mm256_slli_epi32(v, n); }
@@ -239,7 +240,7 @@ struct Ymm8 {
   static I Sub(I v, int32_t s) { return _mm256_sub_epi32(v, _mm256_set1_epi32(s)); }
   // Bytes of up to 6 bits: |vpmaddubsw| <= 2 * 63 * 128 = 16128, so two add up in int16 (four
   // would not); each pair widens to int32 with a vpmaddwd by 1.
-  static I Dot16(const I q[4], const int8_t* h, const int8_t* l) {
+  [[gnu::always_inline]] static I Dot16(const I q[4], const int8_t* h, const int8_t* l) {
     const I ones = _mm256_set1_epi16(1);
     const auto dot = [&](const int8_t* x) {
       const I s01 = _mm256_add_epi16(_mm256_maddubs_epi16(q[0], Broadcast(x)),
@@ -253,7 +254,7 @@ struct Ymm8 {
   static void FloatRows(const MatMulArgs& a, int64_t begin, int64_t end) {
     MatMulRowsAvx2(a, begin, end);
   }
-  static void Nibbles(const uint8_t* piece, I& lo, I& hi) {
+  [[gnu::always_inline]] static void Nibbles(const uint8_t* piece, I& lo, I& hi) {
     const I low = _mm256_set1_epi8(0x0f);
     const I w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(piece));
     lo = _mm256_and_si256(w, low);
@@ -264,7 +265,7 @@ struct Ymm8 {
     std::memcpy(&x, p, 4);
     return _mm256_set1_epi32(x);
   }
-  static I Q4(const I lo[4], const I hi[4], const int8_t* xq8) {
+  [[gnu::always_inline]] static I Q4(const I lo[4], const I hi[4], const int8_t* xq8) {
     const int8_t* h = xq8;
     const int8_t* l = xq8 + 32;
     I hs = _mm256_setzero_si256(), ls = _mm256_setzero_si256();
@@ -280,7 +281,8 @@ struct Ymm8 {
                             _mm256_madd_epi16(ls, ones));
   }
   // Piece c holds elements 2c and 2c + 1 of each row, widened to int16; 4 chains.
-  static I Q8(const uint8_t* quants, int64_t piece_stride, const int16_t* xq) {
+  [[gnu::always_inline]] static I Q8(const uint8_t* quants, int64_t piece_stride,
+                                     const int16_t* xq) {
     I acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
                 _mm256_setzero_si256()};
 #pragma GCC unroll 16

@@ -60,6 +60,7 @@ struct Zmm16 {
     return _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
   }
   static I And(I v, int m) { return _mm512_and_si512(v, _mm512_set1_epi32(m)); }
+  static I Add(I a, I b) { return _mm512_add_epi32(a, b); }
   static I Or(I a, I b) { return _mm512_or_si512(a, b); }
   static I ShiftRight(I v, int n) { return _mm512_srli_epi32(v, static_cast<unsigned>(n)); }
   static I ShiftLeft(I v, int n) { return _mm512_slli_epi32(v, static_cast<unsigned>(n)); }
@@ -68,7 +69,7 @@ struct Zmm16 {
   }
   static I Load(const uint8_t* p) { return _mm512_loadu_si512(p); }
   static I Sub(I v, int32_t s) { return _mm512_sub_epi32(v, _mm512_set1_epi32(s)); }
-  static I Dot16(const I q[4], const int8_t* h, const int8_t* l) {
+  [[gnu::always_inline]] static I Dot16(const I q[4], const int8_t* h, const int8_t* l) {
     I hs = _mm512_setzero_si512(), ls = _mm512_setzero_si512();
 #pragma GCC unroll 4
     for (int k = 0; k < 4; ++k) {
@@ -80,7 +81,7 @@ struct Zmm16 {
   static void FloatRows(const MatMulArgs& a, int64_t begin, int64_t end) {
     MatMulRowsAvx512(a, begin, end);
   }
-  static void Nibbles(const uint8_t* piece, I& lo, I& hi) {
+  [[gnu::always_inline]] static void Nibbles(const uint8_t* piece, I& lo, I& hi) {
     const I low = _mm512_set1_epi8(0x0f);
     const I w = _mm512_loadu_si512(piece);
     lo = _mm512_and_si512(w, low);
@@ -90,7 +91,7 @@ struct Zmm16 {
   // and with l, in two chains of 8 (consecutive blocks and batch rows are independent, so the
   // dots' latency overlaps; 8 chains of 2 and their 6 extra additions: prefill GEMM 97 against
   // 112 GMAC/s on 8-row tiles, decode the same).
-  static I Q4(const I lo[4], const I hi[4], const int8_t* xq8) {
+  [[gnu::always_inline]] static I Q4(const I lo[4], const I hi[4], const int8_t* xq8) {
     const int8_t* h = xq8;
     const int8_t* l = xq8 + 32;
     I hs = _mm512_setzero_si512(), ls = _mm512_setzero_si512();
@@ -102,7 +103,8 @@ struct Zmm16 {
     return _mm512_add_epi32(_mm512_slli_epi32(hs, 8), ls);
   }
   // Piece c holds elements 2c and 2c + 1 of each row, widened to int16; 4 chains.
-  static I Q8(const uint8_t* quants, int64_t piece_stride, const int16_t* xq) {
+  [[gnu::always_inline]] static I Q8(const uint8_t* quants, int64_t piece_stride,
+                                     const int16_t* xq) {
     I acc[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
                 _mm512_setzero_si512()};
 #pragma GCC unroll 16

@@ -16,12 +16,13 @@
 //   I Q8(const uint8_t* quants, int64_t piece_stride, const int16_t* xq): a Q8_0 block's int32
 //     dots, piece c (kLanes * 2 bytes) at quants + c * piece_stride, with its 32 xq;
 //   I Bytes(const uint8_t*) (kLanes bytes as int32 lanes); I And(I, int); I Or(I, I);
-//   I ShiftRight(I, int); I ShiftLeft(I, int) (32-bit lanes; Q4_K's 6-bit scales, Q6_K's quants);
+//   I ShiftRight(I, int); I ShiftLeft(I, int) (32-bit lanes; the K-quants' scales and top bits);
+//   I Add(I, I);
 //   I SignedBytes(const uint8_t*) (kLanes int8 as int32 lanes); I Load(const uint8_t*) (kLanes * 4
 //     bytes); I Sub(I, int32_t) (from every lane);
 //   I Dot16(const I q[4], const int8_t* h, const int8_t* l): the int32 dots of 16 elements, piece
 //     k's 4 bytes (of at most 6 bits) with h[4k..4k+3] and l[4k..4k+3], as 256 h-dot + l-dot
-//     (Q6_K's halves);
+//     (Q6_K's halves, Q5_K's blocks);
 //   void FloatRows(const MatMulArgs&, int64_t, int64_t): the ISA's float kernel (the K-quants'
 //     last rows).
 //
@@ -119,7 +120,7 @@ void TileBatchRows(const MatMulArgs& a, int64_t t, int64_t b0) {
 // Q4_K's 6-bit scale (or min, kMin) of sub-block j for the vector's rows, from the tile's
 // transposed scale bytes (scales + kR * k: byte k of every row; see UnpackKScaleMin).
 template <class V, bool kMin>
-inline typename V::I KScale(const uint8_t* scales, int j) {
+[[gnu::always_inline]] inline typename V::I KScale(const uint8_t* scales, int j) {
   constexpr int64_t kR = kMatMulTileRows;
   const auto byte = [&](int k) { return V::Bytes(scales + kR * k); };
   if (j < 4) return V::And(byte(kMin ? j + 4 : j), 63);
@@ -127,12 +128,14 @@ inline typename V::I KScale(const uint8_t* scales, int j) {
   return V::Or(low, V::ShiftLeft(V::ShiftRight(byte(kMin ? j : j - 4), 6), 4));
 }
 
-// TileBatchRows for Q4_K: per super-block the rows' d and dmin, then per sub-block of 32 the
-// scales d sc_j and mins dmin m_j as vectors, and the nibbles as for Q4_1:
+// TileBatchRows for Q4_K and Q5_K (kFive): per super-block the rows' d and dmin, then per sub-block
+// of 32 the scales d sc_j and mins dmin m_j as vectors, and the quants as for Q4_1 (Q5_K: the
+// nibbles with their fifth bits moved in beside them):
 //   sum_i (d sc_j q_i - dmin m_j) x_i = d sc_j dx sum_i q_i xq_i - dmin m_j sum_i x_i.
-template <class V, int kNb>
-void TileBatchRowsQ4K(const MatMulArgs& a, int64_t t, int64_t b0) {
+template <class V, int kNb, bool kFive>
+void TileBatchRowsK45(const MatMulArgs& a, int64_t t, int64_t b0) {
   constexpr int64_t kR = kMatMulTileRows, kL = V::kLanes, kParts = kR / kL;
+  constexpr int64_t kSubBytes = (kFive ? 20 : 16) * kR;
   const int64_t blocks = a.in / 32;  // of the activations
   const int64_t supers = a.in / 256;
   typename V::F acc[kParts][kNb], acc_m[kParts][kNb];
@@ -140,7 +143,7 @@ void TileBatchRowsQ4K(const MatMulArgs& a, int64_t t, int64_t b0) {
     for (int i = 0; i < kNb; ++i) acc[part][i] = acc_m[part][i] = V::Zero();
   }
   const uint8_t* p = a.tiles + t * kR * a.row_bytes;
-  for (int64_t sb = 0; sb < supers; ++sb, p += kR * 144) {
+  for (int64_t sb = 0; sb < supers; ++sb, p += 16 * kR + 8 * kSubBytes) {
 #pragma GCC unroll 2
     for (int64_t part = 0; part < kParts; ++part) {
       const typename V::F d = V::Halves(p + 2 * kL * part);
@@ -149,14 +152,29 @@ void TileBatchRowsQ4K(const MatMulArgs& a, int64_t t, int64_t b0) {
       for (int j = 0; j < 8; ++j) {
         const typename V::F dsc = V::Mul(d, V::ToFloat(KScale<V, false>(scales, j)));
         const typename V::F dm = V::Mul(dmin, V::ToFloat(KScale<V, true>(scales, j)));
-        const uint8_t* quants = p + 16 * kR + 16 * kR * j;
+        const uint8_t* quants = p + 16 * kR + kSubBytes * j;
         typename V::I lo[4], hi[4];
 #pragma GCC unroll 4
         for (int k = 0; k < 4; ++k) V::Nibbles(quants + 4 * kR * k + 4 * kL * part, lo[k], hi[k]);
+        if constexpr (kFive) {
+          // Piece k's fifth bits are bits k (lo) and 4 + k (hi) of each byte; to bit 4.
+          const typename V::I fifth = V::Load(quants + 16 * kR + 4 * kL * part);
+#pragma GCC unroll 4
+          for (int k = 0; k < 4; ++k) {
+            lo[k] = V::Or(lo[k], V::And(V::ShiftLeft(fifth, 4 - k), 0x10101010));
+            hi[k] = V::Or(hi[k], V::And(V::ShiftRight(fifth, k), 0x10101010));
+          }
+        }
 #pragma GCC unroll 4
         for (int i = 0; i < kNb; ++i) {
           const int64_t xb = (b0 + i) * blocks + 8 * sb + j;  // batch row b0 + i's block
-          const typename V::I dot = V::Q4(lo, hi, a.xq8 + xb * 64);
+          const int8_t* h = a.xq8 + xb * 64;                  // h[32], then l[32]
+          typename V::I dot;
+          if constexpr (kFive) {  // 5-bit quants: Dot16's int16 headroom (see Ymm8::Q4)
+            dot = V::Add(V::Dot16(lo, h, h + 32), V::Dot16(hi, h + 16, h + 48));
+          } else {
+            dot = V::Q4(lo, hi, h);
+          }
           acc[part][i] =
               V::Fmadd(V::ToFloat(dot), V::Mul(dsc, V::Set1(a.xq_scale[xb])), acc[part][i]);
           acc_m[part][i] = V::Fmadd(dm, V::Set1(-a.xq_sum[xb]), acc_m[part][i]);
@@ -226,8 +244,8 @@ void TileBatchRowsQ6K(const MatMulArgs& a, int64_t t, int64_t b0) {
 // a time (a tile, 16 rows x in, stays in L1 across them).
 template <class V, DType kType, int kNb>
 void TileBatch(const MatMulArgs& a, int64_t t, int64_t b0) {
-  if constexpr (kType == DType::kQ4_K) {
-    TileBatchRowsQ4K<V, kNb>(a, t, b0);
+  if constexpr (kType == DType::kQ4_K || kType == DType::kQ5_K) {
+    TileBatchRowsK45<V, kNb, kType == DType::kQ5_K>(a, t, b0);
   } else if constexpr (kType == DType::kQ6_K) {
     TileBatchRowsQ6K<V, kNb>(a, t, b0);
   } else {
@@ -238,7 +256,7 @@ void TileBatch(const MatMulArgs& a, int64_t t, int64_t b0) {
 template <class V, DType kType>
 void TileRows(const MatMulArgs& a, int64_t tile_begin, int64_t tile_end) {
   static_assert(kType == DType::kQ4_0 || kType == DType::kQ4_1 || kType == DType::kQ8_0 ||
-                kType == DType::kQ4_K || kType == DType::kQ6_K);
+                kType == DType::kQ4_K || kType == DType::kQ5_K || kType == DType::kQ6_K);
   static_assert(kMatMulTileRows % V::kLanes == 0, "a tile is whole vectors of rows");
   constexpr int kGroup = V::kBatchRows;
   static_assert(kGroup >= 1 && kGroup <= 4);
@@ -256,7 +274,7 @@ void TileRows(const MatMulArgs& a, int64_t tile_begin, int64_t tile_end) {
 
 // Rows [row_begin, row_end): the whole tiles from the tile copy with V, the rest (rows past
 // out / 16 * 16, or all where there is no tile copy) with MatMulRowsInt16Avx2's row-layout kernel
-// (Q4_K / Q6_K: the ISA's float kernel, V::FloatRows).
+// (the K-quants: the ISA's float kernel, V::FloatRows).
 template <class V>
 void TiledRows(const MatMulArgs& a, int64_t row_begin, int64_t row_end) {
   constexpr int64_t kR = kMatMulTileRows;
@@ -268,13 +286,14 @@ void TiledRows(const MatMulArgs& a, int64_t row_begin, int64_t row_end) {
       case DType::kQ4_1: TileRows<V, DType::kQ4_1>(a, r / kR, tiles_end / kR); break;
       case DType::kQ8_0: TileRows<V, DType::kQ8_0>(a, r / kR, tiles_end / kR); break;
       case DType::kQ4_K: TileRows<V, DType::kQ4_K>(a, r / kR, tiles_end / kR); break;
+      case DType::kQ5_K: TileRows<V, DType::kQ5_K>(a, r / kR, tiles_end / kR); break;
       case DType::kQ6_K: TileRows<V, DType::kQ6_K>(a, r / kR, tiles_end / kR); break;
       default: SIGMA_CHECK(false, "MatMul: no tile layout for ", DTypeName(a.dtype));
     }
     r = tiles_end;
   }
   if (r == row_end) return;
-  if (a.dtype == DType::kQ4_K || a.dtype == DType::kQ6_K) {
+  if (a.dtype == DType::kQ4_K || a.dtype == DType::kQ5_K || a.dtype == DType::kQ6_K) {
     // The integer row-layout kernel has no K-quants; their last rows take the float kernel (which
     // reads plain f32 activations for this dtype), one batch row at a time so that a row's
     // result does not depend on the batch.

@@ -36,29 +36,38 @@ void PackQ8Quants(const uint8_t* const rows[kR], uint8_t* out) {
   }
 }
 
-// Q4_K: one super-block of 256 weights of the tile's rows (rows[r]: row r's GGUF block).
-void PackQ4KSuperBlock(const uint8_t* const rows[kR], uint8_t* out) {
+// Q4_K / Q5_K: one super-block of 256 weights of the tile's rows (rows[r]: row r's GGUF block).
+void PackK45SuperBlock(const uint8_t* const rows[kR], bool five_bit, uint8_t* out) {
   for (int64_t r = 0; r < kR; ++r) {
     std::memcpy(out + 2 * r, rows[r], 2);               // d
     std::memcpy(out + 2 * kR + 2 * r, rows[r] + 2, 2);  // dmin
     for (int64_t k = 0; k < 12; ++k) out[4 * kR + kR * k + r] = rows[r][4 + k];
   }
-  uint8_t* quants = out + 16 * kR;
-  for (int64_t j = 0; j < 8; ++j) {
+  uint8_t* sub_out = out + 16 * kR;
+  for (int64_t j = 0; j < 8; ++j, sub_out += (five_bit ? 20 : 16) * kR) {
     // Sub-block j of each row as a Q4_0-style 16-byte block (element e < 16 in the low nibble of
-    // byte e, element 16 + e in its high nibble), then laid out like a Q4 tile block.
+    // byte e, element 16 + e in its high nibble), then laid out like a Q4 tile block; Q5_K's
+    // fifth bits after it.
     uint8_t sub[kR][16];
     const uint8_t* sub_rows[kR];
     for (int64_t r = 0; r < kR; ++r) {
-      const uint8_t* qs = rows[r] + 16 + 32 * (j / 2);
+      const uint8_t* qh = rows[r] + 16;
+      const uint8_t* qs = rows[r] + (five_bit ? 48 : 16) + 32 * (j / 2);
       const int shift = 4 * static_cast<int>(j % 2);
       for (int64_t e = 0; e < 16; ++e) {
         const int lo = (qs[e] >> shift) & 0x0f, hi = (qs[e + 16] >> shift) & 0x0f;
         sub[r][e] = static_cast<uint8_t>(lo | hi << 4);
       }
       sub_rows[r] = sub[r];
+      for (int64_t i = 0; i < 4 && five_bit; ++i) {
+        int top = 0;
+        for (int64_t k = 0; k < 4; ++k) {
+          top |= ((qh[4 * k + i] >> j) & 1) << k | ((qh[16 + 4 * k + i] >> j) & 1) << (4 + k);
+        }
+        sub_out[16 * kR + 4 * r + i] = static_cast<uint8_t>(top);
+      }
     }
-    PackQ4Quants(sub_rows, quants + 16 * kR * j);
+    PackQ4Quants(sub_rows, sub_out);
   }
 }
 
@@ -98,7 +107,7 @@ void PackQ6KSuperBlock(const uint8_t* const rows[kR], uint8_t* out) {
 bool MatMulTilesSupported(const TensorView& w) {
   const bool quantized = w.dtype == DType::kQ4_0 || w.dtype == DType::kQ4_1 ||
                          w.dtype == DType::kQ8_0 || w.dtype == DType::kQ4_K ||
-                         w.dtype == DType::kQ6_K;
+                         w.dtype == DType::kQ5_K || w.dtype == DType::kQ6_K;
   return quantized && w.valid() && w.shape.size() == 2 &&
          w.cols() % DTypeBlockSize(w.dtype) == 0 && w.cols() % 32 == 0 && w.rows() >= kR;
 }
@@ -118,13 +127,14 @@ void PackMatMulTiles(const TensorView& w, std::span<uint8_t> packed) {
   const auto row_bytes = static_cast<int64_t>(w.row_bytes());
   const auto* src = static_cast<const uint8_t*>(w.data);
   uint8_t* out = packed.data();
-  const bool super_blocks = w.dtype == DType::kQ4_K || w.dtype == DType::kQ6_K;
+  const bool super_blocks =
+      w.dtype == DType::kQ4_K || w.dtype == DType::kQ5_K || w.dtype == DType::kQ6_K;
   for (int64_t t = 0; t < w.rows() / kR && super_blocks; ++t) {
     for (int64_t j = 0; j < blocks; ++j) {
       const uint8_t* rows[kR];
       for (int64_t r = 0; r < kR; ++r) rows[r] = src + (t * kR + r) * row_bytes + j * block_bytes;
-      if (w.dtype == DType::kQ4_K) {
-        PackQ4KSuperBlock(rows, out);
+      if (w.dtype != DType::kQ6_K) {
+        PackK45SuperBlock(rows, w.dtype == DType::kQ5_K, out);
       } else {
         PackQ6KSuperBlock(rows, out);
       }

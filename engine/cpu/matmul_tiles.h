@@ -1,5 +1,5 @@
-// The 16-row tile layout of Q4_0 / Q4_1 / Q8_0 / Q4_K / Q6_K matrices, read by the integer GEMV
-// kernels (matmul_tile_kernel.h) in place of the GGUF row layout.
+// The 16-row tile layout of Q4_0 / Q4_1 / Q8_0 / Q4_K / Q5_K / Q6_K matrices, read by the integer
+// GEMV kernels (matmul_tile_kernel.h) in place of the GGUF row layout.
 //
 // In GGUF rows each 32-weight block carries its own f16 scale (and Q4_1 min) in front of its
 // quants: a kernel that turns the scales into vectors gathers scattered words, a tile of several
@@ -13,10 +13,12 @@
 //     Q4_0 / Q4_1: 4 pieces of 64 bytes; byte 4r + i of piece k holds row r's elements 4k + i (low
 //       nibble) and 16 + 4k + i (high nibble), i < 4;
 //     Q8_0: 16 pieces of 32 bytes; byte 2r + i of piece c is row r's element 2c + i, i < 2.
-// Q4_K, per super-block of 256 weights of the 16 rows (one row per lane again):
+// Q4_K / Q5_K, per super-block of 256 weights of the 16 rows (one row per lane again):
 //   d[16], dmin[16]  f16
 //   scales[12][16]   byte k of row r's 12 packed 6-bit scales and mins at 16 k + r
-//   8 sub-blocks of 32 weights, each as a Q4_0 / Q4_1 block's quants above (4 pieces of 64 bytes)
+//   8 sub-blocks of 32 weights, each as a Q4_0 / Q4_1 block's quants above (4 pieces of 64 bytes;
+//     Q5_K: the low 4 bits), then for Q5_K their fifth bits in a piece of 64 bytes: byte 4r + i
+//     holds those of row r's elements 4k + i at bit k and of elements 16 + 4k + i at bit 4 + k
 // Q6_K, per super-block of 256 weights of the 16 rows:
 //   d[16]            f16
 //   scales[16][16]   row r's int8 scale of elements 16 j .. 16 j + 15 at 16 j + r
@@ -40,8 +42,8 @@ namespace sigma {
 
 inline constexpr int64_t kMatMulTileRows = 16;
 
-// Whether w (2-D Q4_0 / Q4_1 / Q8_0 / Q4_K / Q6_K, whole blocks, at least 16 rows) has a tile
-// layout.
+// Whether w (2-D Q4_0 / Q4_1 / Q8_0 / Q4_K / Q5_K / Q6_K, whole blocks, at least 16 rows) has a
+// tile layout.
 bool MatMulTilesSupported(const TensorView& w);
 
 // Bytes of the tile copy of w's first rows / 16 * 16 rows: w.rows() / 16 * 16 * w.row_bytes().

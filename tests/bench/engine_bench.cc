@@ -220,10 +220,10 @@ BENCHMARK(BM_DiffQkvOverGqa16)
 
 // ---- Projection GEMV / small-batch GEMM ----
 
-// Weight dtype argument: 0 f32, 1 f16, 2 bf16, 3 q8_0, 4 q4_1, 5 q4_k, 6 q6_k.
+// Weight dtype argument: 0 f32, 1 f16, 2 bf16, 3 q8_0, 4 q4_1, 5 q4_k, 6 q6_k, 7 q5_k.
 DType WeightDType(int64_t arg) {
   const DType dtypes[] = {DType::kF32,  DType::kF16,  DType::kBF16, DType::kQ8_0,
-                          DType::kQ4_1, DType::kQ4_K, DType::kQ6_K};
+                          DType::kQ4_1, DType::kQ4_K, DType::kQ6_K, DType::kQ5_K};
   return dtypes[arg];
 }
 
@@ -231,15 +231,15 @@ size_t WeightBytes(DType dtype, int64_t out, int64_t in) {
   return static_cast<size_t>(in / DTypeBlockSize(dtype) * DTypeBlockBytes(dtype) * out);
 }
 
-// Random weights of `dtype` with finite, small values (quantized blocks: scale 0.01; Q4_K's
-// dmin too; Q6_K's d is its last 2 bytes).
+// Random weights of `dtype` with finite, small values (quantized blocks: scale 0.01; Q4_K's and
+// Q5_K's dmin too; Q6_K's d is its last 2 bytes).
 void FillWeights(Buffer& buf, DType dtype, uint64_t seed) {
   FillBf16(buf.data, buf.size, seed);
   if (DTypeIsQuantized(dtype)) {
     const uint16_t h = F32ToF16(0.01f);
     for (size_t b = 0; b < buf.size; b += DTypeBlockBytes(dtype)) {
       std::memcpy(buf.data + b + (dtype == DType::kQ6_K ? 208 : 0), &h, 2);
-      if (dtype == DType::kQ4_K) std::memcpy(buf.data + b + 2, &h, 2);
+      if (dtype == DType::kQ4_K || dtype == DType::kQ5_K) std::memcpy(buf.data + b + 2, &h, 2);
     }
   } else if (dtype == DType::kF16) {
     for (size_t i = 0; i < buf.size; i += 2) buf.data[i + 1] &= 0x3b;
@@ -370,6 +370,8 @@ BENCHMARK(BM_MatMulInCache)
     ->Args({256, 2048, 5, 1})
     ->Args({256, 2048, 6, 1})
     ->Args({256, 2048, 6, 0})
+    ->Args({256, 2048, 7, 1})
+    ->Args({256, 2048, 7, 0})
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 

@@ -295,7 +295,7 @@ TEST(DequantizeRowTest, MatchesGgufPythonPackage) {
 
 class MatMulQuantTest : public KernelPathTest {};
 
-// The AVX-512 and AVX2 paths run Q4_0 / Q4_1 / Q8_0 at batch <= 8 (and tiled Q4_K / Q6_K) on
+// The AVX-512 and AVX2 paths run Q4_0 / Q4_1 / Q8_0 at batch <= 8 (and the tiled K-quants) on
 // int16-quantized activations
 // (blocks of 32, scale amax / 32767, round to nearest): besides f32 rounding, each product may be
 // off by |w_i| * amax(block) / 65534. This is that bound summed over a row.
@@ -306,7 +306,8 @@ std::vector<double> Int16ActivationBound(DType t, const std::vector<float>& w,
   const bool int16_path = ActiveCpuIsa() != CpuIsa::kGeneric &&
                           (batch <= 8 || (tiled && ActiveCpuIsa() == CpuIsa::kAvx512Bf16)) &&
                           (t == DType::kQ8_0 || t == DType::kQ4_0 || t == DType::kQ4_1 ||
-                           ((t == DType::kQ4_K || t == DType::kQ6_K) && tiled));
+                           ((t == DType::kQ4_K || t == DType::kQ5_K || t == DType::kQ6_K) &&
+                            tiled));
   if (!int16_path) return bound;
   for (int64_t b = 0; b < batch; ++b) {
     for (int64_t k = 0; k < in; k += 32) {
@@ -365,7 +366,8 @@ class MatMulTilesTest : public KernelPathTest {};
 TEST_P(MatMulTilesTest, TiledMatchesReference) {
   ThreadPool pool(2);
   uint32_t seed = 70;
-  for (DType t : {DType::kQ4_0, DType::kQ4_1, DType::kQ8_0, DType::kQ4_K, DType::kQ6_K}) {
+  for (DType t : {DType::kQ4_0, DType::kQ4_1, DType::kQ8_0, DType::kQ4_K, DType::kQ5_K,
+                  DType::kQ6_K}) {
     for (int64_t out : {16, 17, 40, 67}) {
       for (int64_t blocks : {1, 3, 8, 9, 18, 48}) {
         const int64_t in = 32 * blocks;
@@ -412,7 +414,8 @@ TEST_P(MatMulTilesTest, TiledRowsDoNotDependOnTheBatch) {
   ThreadPool pool(2);
   const int64_t out = 40, in = 512;  // two tiles and 8 rows in the row layout
   const int64_t batch = ActiveCpuIsa() == CpuIsa::kAvx2 ? 8 : 37;
-  for (DType t : {DType::kQ4_0, DType::kQ4_1, DType::kQ8_0, DType::kQ4_K, DType::kQ6_K}) {
+  for (DType t : {DType::kQ4_0, DType::kQ4_1, DType::kQ8_0, DType::kQ4_K, DType::kQ5_K,
+                  DType::kQ6_K}) {
     const std::vector<uint8_t> data = RandomBlocks(t, out * in / DTypeBlockSize(t), 80);
     TensorView w = MakeView(t, out, in, data);
     std::vector<uint8_t> tiles(MatMulTilesBytes(w));
@@ -471,27 +474,39 @@ TEST(MatMulTilesLayoutTest, BlocksHoldScalesThenQuantsOneRowPerLane) {
   }
 }
 
-// Q4_K's layout (matmul_tiles.h): per super-block d[16], dmin[16], the scale bytes transposed
-// [12][16], then each sub-block's nibbles as a Q4 tile block.
-TEST(MatMulTilesLayoutTest, Q4KSuperBlocksHoldTransposedScalesThenSubBlocks) {
+// Q4_K's and Q5_K's layout (matmul_tiles.h): per super-block d[16], dmin[16], the scale bytes
+// transposed [12][16], then each sub-block's nibbles as a Q4 tile block (Q5_K: then the fifth
+// bits).
+TEST(MatMulTilesLayoutTest, K45SuperBlocksHoldTransposedScalesThenSubBlocks) {
   const int64_t out = 17, supers = 2;
-  const std::vector<uint8_t> data = RandomBlocks(DType::kQ4_K, out * supers, 91);
-  const TensorView w = MakeView(DType::kQ4_K, out, 256 * supers, data);
-  ASSERT_EQ(MatMulTilesBytes(w), static_cast<size_t>(16 * supers * 144));
-  std::vector<uint8_t> tiles(MatMulTilesBytes(w));
-  PackMatMulTiles(w, tiles);
-  for (int64_t r = 0; r < 16; ++r) {
-    for (int64_t sb = 0; sb < supers; ++sb) {
-      const uint8_t* src = data.data() + (r * supers + sb) * 144;
-      const uint8_t* dst = tiles.data() + sb * 16 * 144;
-      ASSERT_EQ(0, std::memcmp(dst + 2 * r, src, 2)) << "d row " << r;
-      ASSERT_EQ(0, std::memcmp(dst + 32 + 2 * r, src + 2, 2)) << "dmin row " << r;
-      for (int64_t k = 0; k < 12; ++k) ASSERT_EQ(dst[64 + 16 * k + r], src[4 + k]) << "scale " << k;
-      for (int64_t j = 0; j < 8; ++j) {
-        for (int64_t e = 0; e < 32; ++e) {
-          const int want = (src[16 + 32 * (j / 2) + e] >> (4 * (j % 2))) & 15;
-          const uint8_t byte = dst[256 + 256 * j + 64 * (e % 16 / 4) + 4 * r + e % 4];
-          ASSERT_EQ(want, e < 16 ? byte & 15 : byte >> 4) << "row " << r << " sub " << j << " elt " << e;
+  for (DType t : {DType::kQ4_K, DType::kQ5_K}) {
+    const bool five = t == DType::kQ5_K;
+    const int64_t bytes = DTypeBlockBytes(t), sub_bytes = five ? 320 : 256;
+    const std::vector<uint8_t> data = RandomBlocks(t, out * supers, 91);
+    const TensorView w = MakeView(t, out, 256 * supers, data);
+    ASSERT_EQ(MatMulTilesBytes(w), static_cast<size_t>(16 * supers * bytes));
+    std::vector<uint8_t> tiles(MatMulTilesBytes(w));
+    PackMatMulTiles(w, tiles);
+    for (int64_t r = 0; r < 16; ++r) {
+      for (int64_t sb = 0; sb < supers; ++sb) {
+        const uint8_t* src = data.data() + (r * supers + sb) * bytes;
+        const uint8_t* dst = tiles.data() + sb * 16 * bytes;
+        ASSERT_EQ(0, std::memcmp(dst + 2 * r, src, 2)) << "d row " << r;
+        ASSERT_EQ(0, std::memcmp(dst + 32 + 2 * r, src + 2, 2)) << "dmin row " << r;
+        for (int64_t k = 0; k < 12; ++k) ASSERT_EQ(dst[64 + 16 * k + r], src[4 + k]) << "scale " << k;
+        for (int64_t j = 0; j < 8; ++j) {
+          const uint8_t* sub = dst + 256 + sub_bytes * j;
+          for (int64_t e = 0; e < 32; ++e) {
+            // ggml's dequantize_row_q4_K / q5_K: sub-block j's element e is a nibble of
+            // qs[32 (j / 2) + e] (Q5_K: its fifth bit is bit j of qh[e]).
+            const uint8_t* qs = src + (five ? 48 : 16);
+            int want = (qs[32 * (j / 2) + e] >> (4 * (j % 2))) & 15;
+            if (five) want |= ((src[16 + e] >> j) & 1) << 4;
+            const uint8_t byte = sub[64 * (e % 16 / 4) + 4 * r + e % 4];
+            int got = e < 16 ? byte & 15 : byte >> 4;
+            if (five) got |= ((sub[256 + 4 * r + e % 4] >> (e / 16 * 4 + e % 16 / 4)) & 1) << 4;
+            ASSERT_EQ(want, got) << DTypeName(t) << " row " << r << " sub " << j << " elt " << e;
+          }
         }
       }
     }
@@ -540,8 +555,8 @@ TEST(MatMulTilesLayoutTest, OnlyBlockQuantizedMatricesOfSixteenRowsOrMore) {
   EXPECT_FALSE(MatMulTilesSupported(MakeView(DType::kQ8_0, 15, 64, q8)));
   EXPECT_FALSE(MatMulTilesSupported(MakeView(DType::kF32, 16, 64, f32)));
   EXPECT_TRUE(MatMulTilesSupported(MakeView(DType::kQ8_0, 16, 32, q8)));
-  const std::vector<uint8_t> q5k(16 * 176);
-  EXPECT_FALSE(MatMulTilesSupported(MakeView(DType::kQ5_K, 16, 256, q5k)));  // no tile layout
+  const std::vector<uint8_t> q5_0(16 * 22);
+  EXPECT_FALSE(MatMulTilesSupported(MakeView(DType::kQ5_0, 16, 32, q5_0)));  // no tile layout
 }
 
 class MatMulSharedTest : public KernelPathTest {};
