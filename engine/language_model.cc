@@ -98,8 +98,10 @@ StatusOr<std::unique_ptr<LanguageModel>> LanguageModel::Open(const std::string& 
   } else if (EndsWith(path, ".gguf")) {
     SIGMA_ASSIGN_OR_RETURN(lm->model_, LoadForwardModel(path, options, &lm->weight_files_));
     SIGMA_ASSIGN_OR_RETURN(std::unique_ptr<GgufFile> file, GgufFile::Open(path));
-    SIGMA_ASSIGN_OR_RETURN(lm->tokenizer_, Tokenizer::FromGguf(*file));
-    template_text = lm->tokenizer_->chat_template();
+    if (GgufHasTokenizer(*file)) {  // else token ids only, as a folder without tokenizer.json
+      SIGMA_ASSIGN_OR_RETURN(lm->tokenizer_, Tokenizer::FromGguf(*file));
+      template_text = lm->tokenizer_->chat_template();
+    }
   } else if (!FileExists(path)) {
     return NotFoundError(path, ": no such model file or folder");
   } else {

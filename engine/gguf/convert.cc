@@ -12,21 +12,22 @@
 #include "engine/gguf/gguf_file.h"
 #include "engine/gguf/gguf_model.h"
 #include "engine/gguf/gguf_writer.h"
+#include "engine/gguf/quantize.h"
 #include "engine/loader/model_weights.h"
 #include "engine/loader/safetensors.h"
 
 namespace sigma {
 namespace {
 
-constexpr char kHfTokenizerKey[] = "tokenizer.huggingface.json";
-
-// The type a tensor is written in, GGUF side: matrices take the requested type (q8_0 only where
-// rows are whole blocks, else f16 as llama.cpp does), 1-D tensors f32 once any type is requested.
+// The type a tensor is written in, GGUF side: matrices take the requested type where their rows
+// are whole blocks of it; else a block type of 256 (the K-quants) falls back to q8_0 and a 32-wide
+// one to f16, as llama.cpp does. 1-D tensors become f32 once any type is requested.
 DType GgufTargetType(const TensorView& view, const ConvertOptions& options) {
   if (!options.type.has_value()) return view.dtype;
   if (view.shape.size() < 2) return DType::kF32;
-  if (*options.type == DType::kQ8_0 && view.cols() % 32 != 0) return DType::kF16;
-  return *options.type;
+  const DType type = *options.type;
+  if (view.cols() % DTypeBlockSize(type) == 0) return type;
+  return view.cols() % 32 == 0 ? DType::kQ8_0 : DType::kF16;
 }
 
 // Folder side: the requested float type, else quantized -> f32 and float types unchanged.
@@ -45,8 +46,8 @@ std::string Recode(const TensorView& view, DType target) {
   out.reserve(static_cast<size_t>(rows * cols) * 4);
   for (int64_t r = 0; r < rows; ++r) {
     DequantizeRow(view, r, row.data());
-    if (target == DType::kQ8_0) {
-      QuantizeQ8_0(row.data(), cols, &out);
+    if (DTypeIsQuantized(target)) {
+      QuantizeRow(target, row.data(), cols, &out);
     } else {
       EncodeFloats(target, row.data(), cols, &out);
     }
@@ -77,29 +78,12 @@ StatusOr<std::vector<const TensorView*>> OrderedTensors(
 }  // namespace
 
 StatusOr<DType> ParseConvertType(std::string_view text, std::string_view flag) {
-  if (text == "f32") return DType::kF32;
-  if (text == "f16") return DType::kF16;
-  if (text == "bf16") return DType::kBF16;
-  if (text == "q8_0") return DType::kQ8_0;
-  return InvalidArgumentError("--", flag, ": '", text, "' (expected f32, f16, bf16 or q8_0)");
-}
-
-void QuantizeQ8_0(const float* x, int64_t n, std::string* out) {
-  SIGMA_CHECK(n % 32 == 0, "QuantizeQ8_0: ", n, " is not a multiple of 32");
-  for (int64_t b = 0; b < n; b += 32) {
-    float amax = 0.0f;
-    for (int i = 0; i < 32; ++i) amax = std::max(amax, std::fabs(x[b + i]));
-    const float d = amax / 127.0f;
-    const float inv = d != 0.0f ? 1.0f / d : 0.0f;
-    const uint16_t d16 = F32ToF16(d);
-    char block[34];
-    std::memcpy(block, &d16, 2);
-    for (int i = 0; i < 32; ++i) {
-      const float q = std::round(x[b + i] * inv);
-      block[2 + i] = static_cast<char>(static_cast<int8_t>(std::clamp(q, -127.0f, 127.0f)));
-    }
-    out->append(block, sizeof(block));
+  for (DType t : {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0, DType::kQ4_1,
+                  DType::kQ4_K, DType::kQ5_K, DType::kQ6_K}) {
+    if (text == DTypeName(t)) return t;
   }
+  return InvalidArgumentError("--", flag, ": '", text,
+                              "' (expected f32, f16, bf16, q8_0, q4_0, q4_1, q4_k, q5_k or q6_k)");
 }
 
 void EncodeFloats(DType dtype, const float* x, int64_t n, std::string* out) {
@@ -127,7 +111,7 @@ Status ConvertCheckpointToGguf(const std::string& in_dir, const std::string& out
   const std::string tokenizer_path = in_dir + "/tokenizer.json";
   if (FileExists(tokenizer_path)) {
     SIGMA_ASSIGN_OR_RETURN(std::string text, ReadFile(tokenizer_path));
-    writer.SetString(kHfTokenizerKey, text);
+    writer.SetString(kGgufHfTokenizerKey, text);
   }
   SIGMA_ASSIGN_OR_RETURN(std::vector<const TensorView*> views,
                          OrderedTensors(config, weights.source->tensors(), in_dir));
@@ -146,8 +130,9 @@ Status ConvertCheckpointToGguf(const std::string& in_dir, const std::string& out
 
 Status ConvertGgufToCheckpoint(const std::string& in_path, const std::string& out_dir,
                                const ConvertOptions& options) {
-  if (options.type == DType::kQ8_0) {
-    return InvalidArgumentError("--type q8_0: a checkpoint folder holds f32, f16 or bf16 only");
+  if (options.type.has_value() && DTypeIsQuantized(*options.type)) {
+    return InvalidArgumentError("--type ", DTypeName(*options.type),
+                                ": a checkpoint folder holds f32, f16 or bf16 only");
   }
   SIGMA_ASSIGN_OR_RETURN(std::unique_ptr<GgufFile> opened, GgufFile::Open(in_path));
   std::shared_ptr<const GgufFile> file = std::move(opened);
@@ -166,8 +151,8 @@ Status ConvertGgufToCheckpoint(const std::string& in_path, const std::string& ou
   }
   SIGMA_RETURN_IF_ERROR(MakeDirectories(out_dir));
   SIGMA_RETURN_IF_ERROR(WriteFileAtomic(out_dir + "/config.json", config.ToJson()));
-  if (const GgufValue* tok = file->Find(kHfTokenizerKey); tok != nullptr) {
-    SIGMA_ASSIGN_OR_RETURN(std::string_view text, file->GetString(kHfTokenizerKey));
+  if (const GgufValue* tok = file->Find(kGgufHfTokenizerKey); tok != nullptr) {
+    SIGMA_ASSIGN_OR_RETURN(std::string_view text, file->GetString(kGgufHfTokenizerKey));
     SIGMA_RETURN_IF_ERROR(WriteFileAtomic(out_dir + "/tokenizer.json", text));
   }
   SIGMA_ASSIGN_OR_RETURN(std::unique_ptr<SafetensorsWriter> writer,

@@ -3,8 +3,9 @@
 // Folder -> GGUF: config.json becomes metadata (AddModelConfigToGguf: llama.* / qwen2.* keys, Sigma
 // keys in the sigma. namespace), every tensor goes under its GGUF name (HfToGgufTensorName) with the
 // llama Q/K row permutation applied as llama.cpp's converter does (AddHfTensorToGguf). Matrices
-// take the requested type (f32, f16, bf16, q8_0; default: as stored); 1-D tensors (norms, biases)
-// become f32 whenever a type is requested, as llama.cpp keeps them. A tokenizer.json next to the
+// take the requested type (f32, f16, bf16, or a block type quantized by engine/gguf/quantize.h;
+// default: as stored; a matrix whose rows are not whole blocks of it falls back to q8_0 or f16);
+// 1-D tensors (norms, biases) become f32 whenever a type is requested, as llama.cpp keeps them. A tokenizer.json next to the
 // weights is embedded whole as `tokenizer.huggingface.json`.
 //
 // GGUF -> folder: config.json (ModelConfig::ToJson) + model.safetensors with HF names, the
@@ -29,10 +30,12 @@
 namespace sigma {
 
 struct ConvertOptions {
-  std::optional<DType> type;  // f32, f16, bf16 or q8_0 (q8_0: GGUF output only); empty: as stored
+  // f32, f16, bf16, or (GGUF output only) q8_0, q4_0, q4_1, q4_k, q5_k, q6_k; empty: as stored.
+  std::optional<DType> type;
 };
 
-// "f32" / "f16" / "bf16" / "q8_0" -> DType; INVALID_ARGUMENT naming `flag` otherwise.
+// "f32" / "f16" / "bf16" / "q8_0" / "q4_0" / "q4_1" / "q4_k" / "q5_k" / "q6_k" -> DType;
+// INVALID_ARGUMENT naming `flag` otherwise.
 StatusOr<DType> ParseConvertType(std::string_view text, std::string_view flag);
 
 // Hugging Face checkpoint folder -> one .gguf file.
@@ -45,10 +48,6 @@ Status ConvertGgufToCheckpoint(const std::string& in_path, const std::string& ou
 
 // Picks the direction from `in`: a folder converts to GGUF, a file to a folder.
 Status Convert(const std::string& in, const std::string& out, const ConvertOptions& options);
-
-// Quantizes n (a multiple of 32) floats into Q8_0 blocks appended to *out (f16 scale
-// amax / 127, int8 values round(x / scale)).
-void QuantizeQ8_0(const float* x, int64_t n, std::string* out);
 
 // Encodes n floats as f32, f16 or bf16 little-endian bytes appended to *out.
 void EncodeFloats(DType dtype, const float* x, int64_t n, std::string* out);

@@ -86,6 +86,10 @@ struct GgufTensorInfo {
   uint64_t numel = 0;
 };
 
+// A Hugging Face tokenizer.json embedded whole as a string (`sigma-eval convert` writes it for a
+// checkpoint folder that has one; Tokenizer::FromGguf reads it where tokenizer.ggml.* is absent).
+inline constexpr char kGgufHfTokenizerKey[] = "tokenizer.huggingface.json";
+
 // Limits applied while parsing (all far above what real models use).
 inline constexpr uint64_t kGgufMaxTensors = 1u << 20;
 inline constexpr uint64_t kGgufMaxKv = 1u << 20;

@@ -73,7 +73,8 @@ class Tokenizer {
   static StatusOr<std::unique_ptr<Tokenizer>> FromTokenizerJson(const std::string& path);
   static StatusOr<std::unique_ptr<Tokenizer>> FromTokenizerJsonText(std::string_view text,
                                                                     std::string_view source);
-  // tokenizer.ggml.* metadata: model "gpt2" (byte-level) or "llama" (SentencePiece).
+  // tokenizer.ggml.* metadata: model "gpt2" (byte-level) or "llama" (SentencePiece); without it,
+  // an embedded tokenizer.json (kGgufHfTokenizerKey).
   static StatusOr<std::unique_ptr<Tokenizer>> FromGguf(const GgufFile& file);
   // A model folder (its tokenizer.json, else its only .gguf), a tokenizer.json or a .gguf file.
   static StatusOr<std::unique_ptr<Tokenizer>> Open(const std::string& path);
@@ -123,6 +124,10 @@ class Tokenizer {
   std::vector<uint8_t> is_added_;  // id -> 1 special, 2 non-special added
   std::vector<std::vector<const AddedToken*>> added_by_first_byte_;
 };
+
+// Whether a GGUF file carries a tokenizer (tokenizer.ggml.* metadata or an embedded
+// tokenizer.json); one converted from a checkpoint folder without a tokenizer does not.
+bool GgufHasTokenizer(const GgufFile& file);
 
 }  // namespace sigma
 

@@ -98,7 +98,15 @@ Status ReadSpecialIds(const GgufFile& f, Tokenizer::Spec* spec) {
 
 }  // namespace
 
+bool GgufHasTokenizer(const GgufFile& f) {
+  return f.Find("tokenizer.ggml.model") != nullptr || f.Find(kGgufHfTokenizerKey) != nullptr;
+}
+
 StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::FromGguf(const GgufFile& f) {
+  if (f.Find("tokenizer.ggml.model") == nullptr && f.Find(kGgufHfTokenizerKey) != nullptr) {
+    SIGMA_ASSIGN_OR_RETURN(std::string_view json, f.GetString(kGgufHfTokenizerKey));
+    return FromTokenizerJsonText(json, f.path() + ": " + kGgufHfTokenizerKey);
+  }
   Spec spec;
   spec.source = f.path();
   SIGMA_ASSIGN_OR_RETURN(std::string_view model, f.GetString("tokenizer.ggml.model"));

@@ -12,14 +12,18 @@ int RunConvert(const Args& args) {
   std::string in;
   std::string out;
   std::string type;
-  Flags flags("convert", "sigma-eval convert --in PATH --out PATH [--type f32|f16|bf16|q8_0]",
+  Flags flags("convert", "sigma-eval convert --in PATH --out PATH [--type TYPE]",
               "Converts a checkpoint folder (config.json + safetensors) to GGUF, or a GGUF file to\n"
               "a checkpoint folder (config.json + model.safetensors). Llama Q/K rows are permuted\n"
               "as llama.cpp expects (and un-permuted on the way back); quantized tensors are\n"
-              "dequantized to f32 (or --type) for a folder. Without --type, tensors keep their type.");
+              "dequantized to f32 (or --type) for a folder. Without --type, tensors keep their type.\n"
+              "A quantized --type applies to the matrices (rows that are not whole blocks of it\n"
+              "fall back to q8_0 or f16); norms and biases stay f32.");
   flags.String("in", &in, "checkpoint folder or .gguf file");
   flags.String("out", &out, "output .gguf file (from a folder) or folder (from a .gguf)");
-  flags.String("type", &type, "matrix type: f32, f16, bf16, q8_0 (GGUF only); default: as stored");
+  flags.String("type", &type,
+               "matrix type: f32, f16, bf16, or for GGUF q8_0, q4_0, q4_1, q4_k, q5_k, q6_k; "
+               "default: as stored");
   if (Status s = flags.Parse(args); !s.ok()) return ReportError("convert", s);
   if (flags.help_requested()) {
     std::printf("%s", flags.Help().c_str());

@@ -1,7 +1,8 @@
 // sigma-eval convert (engine/gguf/convert.h): the oracle checkpoints (tests/data/oracle) converted
 // to GGUF give exactly the same f32 logits as the safetensors originals; GGUF -> folder -> GGUF
-// keeps every tensor byte for byte (f32, and q8_0 re-quantized from its own dequantization); the
-// llama Q/K rows land where llama.cpp puts them; bad flags are errors.
+// keeps every tensor byte for byte (f32, and q8_0 re-quantized from its own dequantization);
+// K-quant models give the logits of their own dequantized weights; the llama Q/K rows land where
+// llama.cpp puts them; bad flags are errors.
 #include "engine/gguf/convert.h"
 
 #include <gtest/gtest.h>
@@ -17,6 +18,9 @@
 #include "engine/base/json.h"
 #include "engine/gguf/gguf_file.h"
 #include "engine/gguf/gguf_model.h"
+#include "engine/language_model.h"
+#include "engine/loader/model_config.h"
+#include "engine/loader/random_checkpoint.h"
 #include "engine/loader/safetensors.h"
 #include "engine/model.h"
 
@@ -188,25 +192,95 @@ TEST(ConvertTest, SigmaKeysUseTheSigmaNamespace) {
   EXPECT_NE(file->FindTensor("blk.0.attn_q_gate.weight"), nullptr);
 }
 
-TEST(ConvertTest, QuantizeQ8_0MatchesTheBlockFormula) {
-  std::vector<float> x(64);
-  for (int i = 0; i < 64; ++i) x[i] = std::sin(0.37f * i) * (i < 32 ? 1.0f : 0.01f);
-  std::string out;
-  QuantizeQ8_0(x.data(), 64, &out);
-  ASSERT_EQ(out.size(), 68u);
-  for (int b = 0; b < 2; ++b) {
-    uint16_t d16;
-    std::memcpy(&d16, out.data() + 34 * b, 2);
-    const float d = F16ToF32(d16);
-    for (int i = 0; i < 32; ++i) {
-      const float q = static_cast<float>(static_cast<int8_t>(out[34 * b + 2 + i]));
-      EXPECT_NEAR(q * d, x[32 * b + i], 0.51f * d + 1e-7f);
+// A model whose matrices are all whole K-quant super-blocks wide (a Sigma with hidden 256),
+// converted to each K-quant: the GGUF's logits (the integer tile kernels where this CPU has them)
+// against those of the same weights dequantized back to an f32 folder (the f32 kernels): they
+// differ only by the int16 activations.
+TEST(ConvertTest, KQuantModelsMatchTheirDequantizedWeights) {
+  ModelConfig config = *ModelConfigPreset("sigma-tiny");
+  config.vocab_size = 512;
+  config.hidden_size = 256;
+  config.intermediate_size = 512;
+  config.head_dim = 32;
+  config.aug_q_intermediate_size = 256;
+  const std::string dir = TempPath("sigma-256");
+  ASSERT_TRUE(WriteRandomCheckpoint(config, dir, 3, DType::kF32, 2).ok());
+  const std::vector<int32_t> ids = {1, 17, 300, 5, 511, 42, 7};
+  for (DType t : {DType::kQ4_K, DType::kQ5_K, DType::kQ6_K}) {
+    const std::string name(DTypeName(t));
+    const std::string gguf = TempPath("sigma-256." + name + ".gguf");
+    const std::string folder = TempPath("sigma-256." + name);
+    ConvertOptions typed;
+    typed.type = t;
+    ASSERT_TRUE(Convert(dir, gguf, typed).ok()) << name;
+    auto file = OpenGguf(gguf);
+    EXPECT_EQ(file->FindTensor("blk.1.ffn_down.weight")->dtype, t);
+    EXPECT_EQ(file->FindTensor("blk.0.attn_k.weight")->dtype, t);
+    ASSERT_TRUE(Convert(gguf, folder, ConvertOptions{}).ok()) << name;
+    const std::vector<float> want = Logits(folder, ids);
+    const std::vector<float> got = Logits(gguf, ids);
+    ASSERT_EQ(got.size(), want.size());
+    double worst = 0, scale = 0;
+    for (size_t i = 0; i < got.size(); ++i) {
+      worst = std::max(worst, std::fabs(double{got[i]} - want[i]));
+      scale = std::max(scale, std::fabs(double{want[i]}));
     }
+    // Measured 0.4-1.0e-4 of the largest logit.
+    EXPECT_LT(worst, 1e-3 * scale) << name << ": max |gguf - dequantized| logit difference";
   }
 }
 
+// A matrix narrower than a K-quant super-block falls back to q8_0 (or f16 where not even 32
+// wide); the oracle's 96-wide matrices.
+TEST(ConvertTest, NarrowMatricesFallBackFromKQuants) {
+  const std::string gguf = TempPath("llama.q6_k.gguf");
+  ConvertOptions q6k;
+  q6k.type = DType::kQ6_K;
+  ASSERT_TRUE(Convert(OracleDir("llama-gqa-tiny"), gguf, q6k).ok());
+  auto file = OpenGguf(gguf);
+  EXPECT_EQ(file->FindTensor("blk.0.ffn_down.weight")->dtype, DType::kQ6_K);  // 256 wide
+  EXPECT_EQ(file->FindTensor("blk.0.ffn_up.weight")->dtype, DType::kQ8_0);    // 96 wide
+  EXPECT_EQ(file->FindTensor("blk.0.attn_norm.weight")->dtype, DType::kF32);
+}
+
+// A GGUF converted from a folder without tokenizer.json opens for token ids, as the folder does;
+// with one, the GGUF carries it (kGgufHfTokenizerKey) and tokenizes as the folder does.
+TEST(ConvertTest, GgufTokenizerIsTheFoldersOrNone) {
+  const std::string plain = TempPath("no_tokenizer.gguf");
+  ASSERT_TRUE(Convert(OracleDir("llama-gqa-tiny"), plain, ConvertOptions{}).ok());
+  EngineOptions options;
+  options.threads = 1;
+  options.max_context = 16;
+  auto without = LanguageModel::Open(plain, options);
+  ASSERT_TRUE(without.ok()) << without.status().ToString();
+  EXPECT_EQ((*without)->tokenizer(), nullptr);
+  EXPECT_EQ((*without)->Encode("ab").status().code(), StatusCode::kFailedPrecondition);
+
+  const std::string dir = TempPath("with_tokenizer");
+  std::filesystem::create_directories(dir);
+  for (const char* name : {"config.json", "model.safetensors"}) {
+    std::filesystem::copy_file(OracleDir("llama-gqa-tiny") + "/" + name, dir + "/" + name,
+                               std::filesystem::copy_options::overwrite_existing);
+  }
+  const std::string json = R"({"added_tokens": [], "normalizer": null,
+    "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false, "use_regex": true},
+    "decoder": {"type": "ByteLevel"},
+    "model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2, "\u0120": 3, "\u0120ab": 4},
+              "merges": ["a b", "\u0120 ab"]}})";
+  ASSERT_TRUE(WriteFileAtomic(dir + "/tokenizer.json", json).ok());
+  const std::string with = TempPath("with_tokenizer.gguf");
+  ASSERT_TRUE(Convert(dir, with, ConvertOptions{}).ok());
+  auto folder_lm = LanguageModel::Open(dir, options);
+  auto gguf_lm = LanguageModel::Open(with, options);
+  ASSERT_TRUE(folder_lm.ok() && gguf_lm.ok()) << gguf_lm.status().ToString();
+  ASSERT_NE((*gguf_lm)->tokenizer(), nullptr);
+  EXPECT_EQ(*(*gguf_lm)->Encode("ab ab"), (std::vector<int32_t>{2, 4}));
+  EXPECT_EQ(*(*gguf_lm)->Encode("ab ab"), *(*folder_lm)->Encode("ab ab"));
+}
+
 TEST(ConvertTest, BadRequestsAreErrors) {
-  EXPECT_FALSE(ParseConvertType("q4_1", "type").ok());
+  EXPECT_FALSE(ParseConvertType("q3_k", "type").ok());
+  EXPECT_EQ(*ParseConvertType("q4_k", "type"), DType::kQ4_K);
   EXPECT_EQ(Convert("", "x", ConvertOptions{}).code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(Convert("/nonexistent/model.gguf", TempPath("none"), ConvertOptions{}).code(),
             StatusCode::kNotFound);

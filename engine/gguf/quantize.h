@@ -1,0 +1,29 @@
+// Quantization of float rows into GGUF blocks, for `sigma-eval convert --type` (the block layouts
+// are in engine/cpu/quant_blocks.h, which decodes them).
+//
+// Round to nearest with scales from each block's range: Q8_0 and Q4_0 scale by the block's
+// largest magnitude, Q4_1 by its min and max; the K-quants take each sub-block's scale (and min)
+// from its range and quantize those to 6 bits (Q4_K / Q5_K) or 8 bits (Q6_K) against the
+// super-block's f16 d (and dmin). llama.cpp searches the scales to lower the squared error; these
+// do not, so their error is somewhat larger (bounded per element by about one quantization step:
+// tests/engine/gguf/quantize_test.cc).
+// Thread safety: pure functions.
+#ifndef SIGMA_ENGINE_GGUF_QUANTIZE_H_
+#define SIGMA_ENGINE_GGUF_QUANTIZE_H_
+
+#include <cstdint>
+#include <string>
+
+#include "engine/dtype.h"
+
+namespace sigma {
+
+// Whether QuantizeRow writes `dtype`: Q8_0, Q4_0, Q4_1, Q4_K, Q5_K, Q6_K.
+bool CanQuantize(DType dtype);
+
+// Quantizes n floats (a multiple of DTypeBlockSize(dtype)) into `dtype` blocks appended to *out.
+void QuantizeRow(DType dtype, const float* x, int64_t n, std::string* out);
+
+}  // namespace sigma
+
+#endif  // SIGMA_ENGINE_GGUF_QUANTIZE_H_
