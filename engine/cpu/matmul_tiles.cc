@@ -73,27 +73,26 @@ void PackK45SuperBlock(const uint8_t* const rows[kR], bool five_bit, uint8_t* ou
 
 // Q6_K: one super-block of 256 weights of the tile's rows (rows[r]: row r's GGUF block).
 void PackQ6KSuperBlock(const uint8_t* const rows[kR], uint8_t* out) {
+  uint8_t q[kR][256];  // each row's 6-bit quants, decoded once
   for (int64_t r = 0; r < kR; ++r) {
     std::memcpy(out + 2 * r, rows[r] + 208, 2);  // d
     for (int64_t j = 0; j < 16; ++j) out[2 * kR + kR * j + r] = rows[r][192 + j];
+    UnpackQ6KQuants(rows[r], q[r]);
   }
   uint8_t* sub = out + 18 * kR;
   for (int j = 0; j < 8; ++j, sub += 24 * kR) {
     uint8_t low[kR][16];  // the sub-block's low 4 bits as a Q4 block's 16 bytes
     const uint8_t* low_rows[kR];
     for (int64_t r = 0; r < kR; ++r) {
+      const uint8_t* qj = q[r] + 32 * j;
       for (int e = 0; e < 16; ++e) {
-        const int lo = Q6KQuant(rows[r], 32 * j + e) & 15;
-        const int hi = Q6KQuant(rows[r], 32 * j + 16 + e) & 15;
-        low[r][e] = static_cast<uint8_t>(lo | hi << 4);
+        low[r][e] = static_cast<uint8_t>((qj[e] & 15) | (qj[16 + e] & 15) << 4);
       }
       low_rows[r] = low[r];
       for (int half = 0; half < 2; ++half) {  // elements 4k + i, then 16 + 4k + i
         for (int i = 0; i < 4; ++i) {
           int top = 0;
-          for (int k = 0; k < 4; ++k) {
-            top |= (Q6KQuant(rows[r], 32 * j + 16 * half + 4 * k + i) >> 4) << (2 * k);
-          }
+          for (int k = 0; k < 4; ++k) top |= (qj[16 * half + 4 * k + i] >> 4) << (2 * k);
           sub[16 * kR + 4 * kR * half + 4 * r + i] = static_cast<uint8_t>(top);
         }
       }

@@ -58,12 +58,14 @@ void DecodeK45(const uint8_t* block, bool five_bit, float* out) {
   }
 }
 
-// Q6_K: element e is d * sc[e / 16] * (q - 32), q as Q6KQuant reads it.
+// Q6_K: element e is d * sc[e / 16] * (q - 32), q as UnpackQ6KQuants reads it.
 void DecodeQ6K(const uint8_t* block, float* out) {
   const auto* sc = reinterpret_cast<const int8_t*>(block + 192);
   const float d = LoadF16(block + 208);
+  uint8_t q[256];
+  UnpackQ6KQuants(block, q);
   for (int e = 0; e < 256; ++e) {
-    out[e] = d * static_cast<float>(sc[e / 16]) * static_cast<float>(Q6KQuant(block, e) - 32);
+    out[e] = d * static_cast<float>(sc[e / 16]) * static_cast<float>(q[e] - 32);
   }
 }
 

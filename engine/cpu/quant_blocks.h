@@ -27,15 +27,22 @@ namespace sigma {
 // out[n_blocks * DTypeBlockSize(dtype)].
 void DecodeBlocks(DType dtype, const void* src, int64_t n_blocks, float* out);
 
-// The 6-bit quant q (0..63; x = d * sc[e / 16] * (q - 32)) of element e (0..255) of a Q6_K block:
-// in half h = e / 128, element 32 i + l (i = 0..3, l = 0..31) takes its low 4 bits from
+// The 256 6-bit quants q (0..63; x = d * sc[e / 16] * (q - 32)) of a Q6_K block: in half
+// h = e / 128, element 32 i + l (i = 0..3, l = 0..31) takes its low 4 bits from
 // ql[64 h + l + 32 (i & 1)] (the low nibble for i < 2, the high one for i >= 2) and its top 2 bits
 // from qh[32 h + l] >> 2 i.
-inline int Q6KQuant(const uint8_t* block, int e) {
-  const int h = e / 128, i = e % 128 / 32, l = e % 32;
-  const uint8_t low_byte = block[64 * h + l + 32 * (i & 1)];
-  const int low = i < 2 ? (low_byte & 0x0f) : (low_byte >> 4);
-  return low | ((block[128 + 32 * h + l] >> (2 * i)) & 3) << 4;
+inline void UnpackQ6KQuants(const uint8_t* block, uint8_t q[256]) {
+  for (int h = 0; h < 2; ++h) {
+    const uint8_t* ql = block + 64 * h;
+    const uint8_t* qh = block + 128 + 32 * h;
+    uint8_t* out = q + 128 * h;
+    for (int l = 0; l < 32; ++l) {
+      out[l] = static_cast<uint8_t>((ql[l] & 15) | (qh[l] & 3) << 4);
+      out[32 + l] = static_cast<uint8_t>((ql[32 + l] & 15) | (qh[l] >> 2 & 3) << 4);
+      out[64 + l] = static_cast<uint8_t>((ql[l] >> 4) | (qh[l] >> 4 & 3) << 4);
+      out[96 + l] = static_cast<uint8_t>((ql[32 + l] >> 4) | (qh[l] >> 6) << 4);
+    }
+  }
 }
 
 // The 6-bit scale and min of sub-block j (0..7) of a Q4_K / Q5_K block's 12 packed scale bytes.

@@ -145,7 +145,7 @@ void QuantizeQ6K(const float* x, std::string* out) {
     for (int k = 0; k < 16; ++k) {
       const int e = 16 * g + k;
       const int q = RoundClamp(x[e] * inv + 32.0f, 0, 63);
-      const int h = e / 128, i = e % 128 / 32, l = e % 32;  // where Q6KQuant reads element e
+      const int h = e / 128, i = e % 128 / 32, l = e % 32;  // where UnpackQ6KQuants reads e
       ql[64 * h + l + 32 * (i & 1)] |= static_cast<uint8_t>((q & 15) << (i < 2 ? 0 : 4));
       qh[32 * h + l] |= static_cast<uint8_t>((q >> 4) << (2 * i));
     }
