@@ -3,6 +3,8 @@
 #include <cstring>
 
 #include "engine/base/system_memory.h"
+#include "engine/cpu/ops.h"
+#include "engine/cpu/quant_blocks.h"
 
 namespace sigma {
 
@@ -16,10 +18,11 @@ StatusOr<KvCache> KvCache::Create(const KvCacheShape& shape) {
   }
   KvCache cache;
   cache.shape_ = shape;
-  const size_t rows = static_cast<size_t>(shape.num_layers * shape.num_seqs * shape.capacity);
+  const auto slots = static_cast<size_t>(shape.num_layers * shape.num_seqs);
   const size_t row = static_cast<size_t>(shape.head_dim) * cache.ElementBytes();
-  const size_t k_bytes = rows * static_cast<size_t>(shape.n_k_heads) * row;
-  const size_t v_bytes = rows * static_cast<size_t>(shape.n_v_heads) * row;
+  const size_t k_bytes =
+      slots * static_cast<size_t>(shape.n_k_heads * KTilePositions(shape.capacity)) * row;
+  const size_t v_bytes = slots * static_cast<size_t>(shape.n_v_heads * shape.capacity) * row;
   cache.huge_pages_ = k_bytes + v_bytes <= UsableMemoryBytes() / 4;
   StatusOr<LargeBuffer> k = LargeBuffer::Allocate(k_bytes, cache.huge_pages_);
   StatusOr<LargeBuffer> v = LargeBuffer::Allocate(v_bytes, cache.huge_pages_);
@@ -35,9 +38,9 @@ StatusOr<KvCache> KvCache::Create(const KvCacheShape& shape) {
 
 size_t KvCache::ElementBytes() const { return shape_.dtype == DType::kF32 ? 4 : 2; }
 
-size_t KvCache::KOffset(int64_t layer, int64_t seq, int64_t head, int64_t pos) const {
-  const int64_t index =
-      ((layer * shape_.num_seqs + seq) * shape_.n_k_heads + head) * shape_.capacity + pos;
+size_t KvCache::KHeadOffset(int64_t layer, int64_t seq, int64_t head) const {
+  const int64_t index = ((layer * shape_.num_seqs + seq) * shape_.n_k_heads + head) *
+                        KTilePositions(shape_.capacity);
   return static_cast<size_t>(index * shape_.head_dim) * ElementBytes();
 }
 
@@ -51,32 +54,50 @@ KvLayerView KvCache::View(int64_t layer, int64_t seq) const {
   SIGMA_DCHECK(layer < shape_.num_layers && seq < shape_.num_seqs);
   KvLayerView view;
   view.dtype = shape_.dtype;
-  view.k = k_.data() + KOffset(layer, seq, 0, 0);
+  view.k = k_.data() + KHeadOffset(layer, seq, 0);
   view.v = v_.data() + VOffset(layer, seq, 0, 0);
   view.capacity = shape_.capacity;
   return view;
 }
 
-void* KvCache::KRow(int64_t layer, int64_t seq, int64_t head, int64_t pos) {
+void KvCache::StoreK(int64_t layer, int64_t seq, int64_t head, int64_t pos, const float* row) {
   SIGMA_DCHECK(pos < shape_.capacity);
-  return k_.data() + KOffset(layer, seq, head, pos);
+  StoreKRow(row, static_cast<int>(shape_.head_dim), shape_.dtype,
+            k_.data() + KHeadOffset(layer, seq, head), pos);
 }
 
-void* KvCache::VRow(int64_t layer, int64_t seq, int64_t head, int64_t pos) {
+void KvCache::StoreV(int64_t layer, int64_t seq, int64_t head, int64_t pos, const float* row) {
   SIGMA_DCHECK(pos < shape_.capacity);
-  return v_.data() + VOffset(layer, seq, head, pos);
+  StoreRow(row, shape_.head_dim, shape_.dtype, v_.data() + VOffset(layer, seq, head, pos));
+}
+
+void KvCache::LoadK(int64_t layer, int64_t seq, int64_t head, int64_t pos, float* row) const {
+  const uint8_t* base = k_.data() + KHeadOffset(layer, seq, head);
+  const int hd = static_cast<int>(shape_.head_dim);
+  for (int d = 0; d < hd; ++d) {
+    DecodeBlocks(shape_.dtype, base + KElementIndex(shape_.dtype, hd, pos, d) * ElementBytes(), 1,
+                 row + d);
+  }
+}
+
+void KvCache::LoadV(int64_t layer, int64_t seq, int64_t head, int64_t pos, float* row) const {
+  DecodeBlocks(shape_.dtype, v_.data() + VOffset(layer, seq, head, pos), shape_.head_dim, row);
 }
 
 void KvCache::CopyPrefix(int64_t from_seq, int64_t to_seq, int64_t length) {
   SIGMA_CHECK(length <= shape_.capacity, "CopyPrefix past capacity");
   if (from_seq == to_seq || length <= 0) return;
-  const size_t bytes = static_cast<size_t>(length * shape_.head_dim) * ElementBytes();
+  const size_t row = static_cast<size_t>(shape_.head_dim) * ElementBytes();
+  const size_t k_bytes = static_cast<size_t>(KTilePositions(length)) * row;
+  const size_t v_bytes = static_cast<size_t>(length) * row;
   for (int64_t layer = 0; layer < shape_.num_layers; ++layer) {
     for (int64_t h = 0; h < shape_.n_k_heads; ++h) {
-      std::memcpy(KRow(layer, to_seq, h, 0), KRow(layer, from_seq, h, 0), bytes);
+      std::memcpy(k_.data() + KHeadOffset(layer, to_seq, h),
+                  k_.data() + KHeadOffset(layer, from_seq, h), k_bytes);
     }
     for (int64_t h = 0; h < shape_.n_v_heads; ++h) {
-      std::memcpy(VRow(layer, to_seq, h, 0), VRow(layer, from_seq, h, 0), bytes);
+      std::memcpy(v_.data() + VOffset(layer, to_seq, h, 0), v_.data() + VOffset(layer, from_seq, h, 0),
+                  v_bytes);
     }
   }
 }

@@ -1,8 +1,10 @@
 // KvCache: the K and V caches of every layer for a fixed number of sequence slots.
 //
 // K and V live in separate buffers with their own head counts (DiffQKV: n_k != n_v), one row per
-// token per head, laid out [layer][seq][head][pos][head_dim], so that a selective-V gather reads
-// whole contiguous rows and one K head's positions are contiguous for the decode scan.
+// token per head, laid out [layer][seq][head][positions]: V as [pos][head_dim], so that a
+// selective-V gather reads whole contiguous rows; K in tiles of 16 positions stored
+// dimension-major (attention.h, KElementIndex; a head holds KTilePositions(capacity) positions),
+// which the score kernels read 16 positions to a vector.
 // Measured and left (2-core Zen 4, paired A/B in one process): storing the V heads that share a K
 // head interleaved in blocks of 32-512 positions, so that a decode task reads its V rows as one
 // forward stream instead of one stream per head. Plainly reading a Sigma 16K layer in task order
@@ -49,11 +51,16 @@ class KvCache {
   const KvCacheShape& shape() const { return shape_; }
   KvLayerView View(int64_t layer, int64_t seq) const;
 
-  // Row of `head` at `pos` (head_dim elements of dtype).
-  void* KRow(int64_t layer, int64_t seq, int64_t head, int64_t pos);
-  void* VRow(int64_t layer, int64_t seq, int64_t head, int64_t pos);
+  // Writes head_dim floats (rounded to nearest even in dtype) as the K or V row of `head` at `pos`.
+  void StoreK(int64_t layer, int64_t seq, int64_t head, int64_t pos, const float* row);
+  void StoreV(int64_t layer, int64_t seq, int64_t head, int64_t pos, const float* row);
+  // Reads a row back as floats.
+  void LoadK(int64_t layer, int64_t seq, int64_t head, int64_t pos, float* row) const;
+  void LoadV(int64_t layer, int64_t seq, int64_t head, int64_t pos, float* row) const;
 
-  // Copies positions [0, length) of every layer from one slot to another.
+  // Copies positions [0, length) of every layer from one slot to another (K in whole tiles: up to
+  // the end of the tile holding position length - 1, which in the target lies past its length and
+  // is rewritten before it is read).
   void CopyPrefix(int64_t from_seq, int64_t to_seq, int64_t length);
 
   // Bytes one token occupies across all layers (K + V).
@@ -64,11 +71,11 @@ class KvCache {
 
  private:
   size_t ElementBytes() const;
-  size_t KOffset(int64_t layer, int64_t seq, int64_t head, int64_t pos) const;
+  size_t KHeadOffset(int64_t layer, int64_t seq, int64_t head) const;  // its first tile
   size_t VOffset(int64_t layer, int64_t seq, int64_t head, int64_t pos) const;
 
   KvCacheShape shape_;
-  LargeBuffer k_;  // [layer][seq][n_k_heads][capacity][head_dim]
+  LargeBuffer k_;  // [layer][seq][n_k_heads][KTilePositions(capacity) positions in tiles]
   LargeBuffer v_;  // [layer][seq][n_v_heads][capacity][head_dim]
   bool huge_pages_ = false;
 };

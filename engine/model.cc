@@ -195,9 +195,11 @@ Status Model::FillSyntheticContext(int seq, int64_t length, uint64_t seed) {
       const uint64_t base = ((seed * 131 + static_cast<uint64_t>(task)) << 32) ^
                             static_cast<uint64_t>(pos * head_dim);
       for (int64_t d = 0; d < head_dim; ++d) row[static_cast<size_t>(d)] = HashToUnit(base + d);
-      void* dst = head < c.n_k_heads ? kv_.KRow(layer, seq, head, pos)
-                                     : kv_.VRow(layer, seq, head - c.n_k_heads, pos);
-      StoreRow(row.data(), head_dim, kv_dtype(), dst);
+      if (head < c.n_k_heads) {
+        kv_.StoreK(layer, seq, head, pos, row.data());
+      } else {
+        kv_.StoreV(layer, seq, head - c.n_k_heads, pos, row.data());
+      }
     }
   });
   lengths_[static_cast<size_t>(seq)] = length;
@@ -341,10 +343,10 @@ void Model::RunLayer(int64_t layer, std::span<const TokenRow> rows,
     RotateHalf(&q_[r * c.q_dim()], static_cast<int>(c.n_q_heads), head_dim, cos_r, sin_r);
     RotateHalf(&k_[r * c.k_dim()], static_cast<int>(c.n_k_heads), head_dim, cos_r, sin_r);
     for (int64_t h = 0; h < c.n_k_heads; ++h) {
-      StoreRow(&k_[r * c.k_dim() + h * head_dim], head_dim, kv_dtype(), kv_.KRow(layer, seq, h, pos));
+      kv_.StoreK(layer, seq, h, pos, &k_[r * c.k_dim() + h * head_dim]);
     }
     for (int64_t h = 0; h < c.n_v_heads; ++h) {
-      StoreRow(&v_[r * c.v_dim() + h * head_dim], head_dim, kv_dtype(), kv_.VRow(layer, seq, h, pos));
+      kv_.StoreV(layer, seq, h, pos, &v_[r * c.v_dim() + h * head_dim]);
     }
   }
   Attention(layer, rows, positions);

@@ -63,13 +63,21 @@ void CheckKv(const KvLayerView& kv, int64_t n_ctx) {
               kv.capacity);
 }
 
-// Row `pos` of head `head` in a [head][capacity][head_dim] cache.
+// Bytes of one cache row (head_dim elements).
 int64_t RowBytes(const KvLayerView& kv, int hd) {
   return static_cast<int64_t>(hd) * (kv.dtype == DType::kF32 ? 4 : 2);
 }
 
-const void* CacheRow(const void* base, const KvLayerView& kv, int head, int64_t pos, int hd) {
-  return static_cast<const uint8_t*>(base) + (head * kv.capacity + pos) * RowBytes(kv, hd);
+// V row `pos` of V head `head`.
+const void* VRow(const KvLayerView& kv, int head, int64_t pos, int hd) {
+  return static_cast<const uint8_t*>(kv.v) + (head * kv.capacity + pos) * RowBytes(kv, hd);
+}
+
+// The K tile starting at position `pos` (a multiple of kKTileRows) of K head `head`.
+const void* KTile(const KvLayerView& kv, int head, int64_t pos, int hd) {
+  SIGMA_DCHECK(pos % kKTileRows == 0);
+  return static_cast<const uint8_t*>(kv.k) +
+         (head * KTilePositions(kv.capacity) + pos) * RowBytes(kv, hd);
 }
 
 // Unnormalised partial result of one chunk for the g query heads of one K head.
@@ -97,9 +105,9 @@ void ChunkPartial(const AttentionKernels& kern, const AttentionShape& s, const f
   // (4.2-5.3 ms of thread time a step in every variant), and prefetching the second V head during
   // the softmax, which reads no memory, gained under 1% (paired A/B, within the noise): each
   // thread streams at about the same rate whatever it computes meanwhile.
-  const internal::NextReads first_v{CacheRow(kv.v, kv, kh * g / gv, begin, hd),
+  const internal::NextReads first_v{VRow(kv, kh * g / gv, begin, hd),
                                     n * RowBytes(kv, hd)};
-  kern.scores(q_group, g, hd, s.scale, CacheRow(kv.k, kv, kh, begin, hd), kv.dtype, n, scores,
+  kern.scores(q_group, g, hd, s.scale, KTile(kv, kh, begin, hd), kv.dtype, n, scores,
               stride, first_v);
   float* max = partial;
   float* sum = partial + g;
@@ -115,7 +123,7 @@ void ChunkPartial(const AttentionKernels& kern, const AttentionShape& s, const f
     int h_end = h + 1;
     while (h_end < g && (kh * g + h_end) / gv == vh) ++h_end;
     kern.accumulate_v(scores + h * stride, stride, h_end - h, hd,
-                      CacheRow(kv.v, kv, vh, begin, hd), kv.dtype, n,
+                      VRow(kv, vh, begin, hd), kv.dtype, n,
                       acc + static_cast<int64_t>(h) * hd);
     h = h_end;
   }
@@ -148,7 +156,7 @@ void SelectiveHead(const AttentionKernels& kern, const float* s, int64_t n_ctx, 
   thread_local std::vector<float> w;
   internal::SelectTopK(s, n_ctx, top_k, kern, &idx, &w);
   std::fill(out, out + hd, 0.0f);
-  kern.gather_v(w.data(), idx.data(), top_k, hd, CacheRow(kv.v, kv, vh, 0, hd), kv.dtype, out);
+  kern.gather_v(w.data(), idx.data(), top_k, hd, VRow(kv, vh, 0, hd), kv.dtype, out);
 }
 
 bool IsSelective(int top_k, int64_t window) { return top_k > 0 && top_k < window; }
@@ -224,7 +232,7 @@ void RunDecodeTask(const AttentionKernels& kern, const AttentionShape& s, const 
   const int64_t end = std::min(item.n_ctx, begin + rows);
   if (IsSelective(top_k, item.n_ctx)) {
     float* dst = ws.scores.data() + ws.score_base[t.item] + t.kh * g * item.n_ctx + begin;
-    kern.scores(q_group, g, hd, s.scale, CacheRow(item.kv.k, item.kv, t.kh, begin, hd),
+    kern.scores(q_group, g, hd, s.scale, KTile(item.kv, t.kh, begin, hd),
                 item.kv.dtype, end - begin, dst, item.n_ctx, {});
     return;
   }
@@ -240,6 +248,21 @@ void RunDecodeTask(const AttentionKernels& kern, const AttentionShape& s, const 
 }
 
 }  // namespace
+
+void StoreKRow(const float* row, int head_dim, DType dtype, void* head, int64_t pos) {
+  if (dtype == DType::kF32) {
+    auto* out = static_cast<float*>(head);
+    for (int d = 0; d < head_dim; ++d) out[KElementIndex(dtype, head_dim, pos, d)] = row[d];
+    return;
+  }
+  SIGMA_CHECK(dtype == DType::kF16 || dtype == DType::kBF16, "StoreKRow: cache dtype ",
+              DTypeName(dtype));
+  auto* out = static_cast<uint16_t*>(head);
+  for (int d = 0; d < head_dim; ++d) {
+    out[KElementIndex(dtype, head_dim, pos, d)] =
+        dtype == DType::kF16 ? F32ToF16(row[d]) : F32ToBf16(row[d]);
+  }
+}
 
 void DecodeAttention(const AttentionShape& shape, std::span<const DecodeItem> items, int top_k,
                      ThreadPool& pool) {
@@ -295,7 +318,7 @@ void PrefillAttention(const AttentionShape& shape, const float* q, const KvLayer
     thread_local std::vector<float> partials;
     if (IsSelective(top_k, window)) {
       float* scores = scratch.Get(static_cast<size_t>(g * window));
-      kern.scores(q_group, g, hd, shape.scale, CacheRow(kv.k, kv, kh, 0, hd), kv.dtype, window,
+      kern.scores(q_group, g, hd, shape.scale, KTile(kv, kh, 0, hd), kv.dtype, window,
                   scores, window, {});
       for (int h = 0; h < g; ++h) {
         SelectiveHead(kern, scores + h * window, window, top_k, kv, (kh * g + h) / gv, hd,

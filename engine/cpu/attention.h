@@ -1,8 +1,11 @@
 // DiffQKV attention on the CPU: independent numbers of query, key and value heads.
 //
 // Query head i reads K head i / (n_q / n_k) and V head i / (n_q / n_v). Caches hold one row per
-// position per head, laid out [head][pos][head_dim] for one sequence and one layer, in f32, f16 or
-// bf16 (KvLayerView). Scores are q.k * scale in f32; softmax in f32 with max subtraction.
+// position per head for one sequence and one layer, in f32, f16 or bf16 (KvLayerView): V laid out
+// [head][pos][head_dim]; K in tiles of kKTileRows positions stored dimension-major (KElementIndex),
+// so that a score pass holds 16 positions in one 512-bit vector and accumulates their dots with
+// one FMA per dimension and query head, with no horizontal sums. Scores are q.k * scale in f32;
+// softmax in f32 with max subtraction.
 //
 // Decode (one query position per sequence): one task per (sequence, K head, sequence chunk) computes
 // the scores of all query heads sharing that K head in one pass over K, then each V head accumulates
@@ -29,12 +32,35 @@ struct AttentionShape {
   float scale = 0.0f;  // usually 1 / sqrt(head_dim)
 };
 
+// Positions per K tile.
+inline constexpr int64_t kKTileRows = 16;
+
+// Positions a K head holds for `capacity`: whole tiles.
+inline int64_t KTilePositions(int64_t capacity) {
+  return (capacity + kKTileRows - 1) / kKTileRows * kKTileRows;
+}
+
+// The element index of dimension d of position pos in one K head: the head's tiles one after
+// another, each kKTileRows positions x head_dim. In a tile, f32 and f16 are [head_dim][16]
+// (dimension d of the 16 positions together); bf16 is [head_dim / 2][16][2] (dimensions 2i and
+// 2i + 1 of a position side by side, so that one 32-bit lane widens to both with a shift and a
+// mask).
+inline int64_t KElementIndex(DType dtype, int head_dim, int64_t pos, int d) {
+  const int64_t tile = pos / kKTileRows * kKTileRows * head_dim, p = pos % kKTileRows;
+  if (dtype == DType::kBF16) return tile + (d / 2) * 2 * kKTileRows + 2 * p + d % 2;
+  return tile + d * kKTileRows + p;
+}
+
+// Writes a K row (head_dim floats, rounded to nearest even in `dtype`) as position `pos` of the K
+// head whose first tile is `head`.
+void StoreKRow(const float* row, int head_dim, DType dtype, void* head, int64_t pos);
+
 // One sequence's cache for one layer.
 struct KvLayerView {
   DType dtype = DType::kF32;  // f32, f16 or bf16
-  const void* k = nullptr;    // [n_k][capacity][head_dim]
+  const void* k = nullptr;    // [n_k][KTilePositions(capacity) positions as KElementIndex says]
   const void* v = nullptr;    // [n_v][capacity][head_dim]
-  int64_t capacity = 0;       // positions per head (row stride between heads = capacity * head_dim)
+  int64_t capacity = 0;       // positions per head
 };
 
 struct DecodeItem {

@@ -2,15 +2,11 @@
 // -mavx2 -mfma -mf16c; only called where CpuSupportsAvx2() (and the AVX-512 family is not active).
 // Instances exist for head_dim 32, 64, 128 and 256.
 //
-// Same scheme as attention_avx512.cc, sized for 16 ymm registers. bf16 rows are widened exactly
-// by shifting: a load of 16 bf16 holds pairs; `<< 16` yields the even elements and
-// `& 0xffff0000` the odd ones. Scores pair them with a query split the same way; V accumulators
-// stay split and are interleaved back once per call.
-//
-// Scores: a block of kH query heads x kR K rows (8 or 12 ymm accumulators); each K row is
-// widened once per block in registers and the accumulators are reduced by a fixed shuffle tree
-// (every dot product takes the same additions whichever slot it used, so equal rows give equal
-// scores).
+// Same scheme as attention_avx512.cc, sized for 16 ymm registers. Scores read K tiles (attention.h)
+// in halves of 8 positions, one lane per position, one FMA per dimension and head (no horizontal
+// sums). bf16 is widened exactly by shifting: `<< 16` yields the even elements of a pair and
+// `& 0xffff0000` the odd ones; V accumulators stay split that way and are interleaved back once
+// per call.
 // V: rows in blocks of 32, each block through every column block of the head (kCols elements x
 // up to 4 query heads in registers, two accumulator sets for even and odd rows where one set is
 // under 8 registers); the hardware prefetcher streams the rows (a software prefetch 64 rows ahead
@@ -23,10 +19,9 @@
 #include <vector>
 
 #include "engine/base/check.h"
-#include "engine/cpu/aligned_scratch.h"
+#include "engine/cpu/attention.h"
 #include "engine/cpu/attention_internal.h"
 #include "engine/cpu/exp_avx2.h"
-#include "engine/cpu/transpose_avx2.h"
 
 namespace sigma::internal {
 namespace {
@@ -35,21 +30,6 @@ inline __m256i HiMask() { return _mm256_set1_epi32(static_cast<int>(0xffff0000u)
 
 // Cache rows a score or V pass prefetches ahead of the row it reads (as attention_avx512.cc).
 constexpr int64_t kPrefetchAhead = 64;
-
-// Query in the order WidenSixteen yields rows: bf16 splits each 16 elements into even then odd.
-template <int kHd, DType kType>
-void PrepareQuery(const float* q, int g, float* out) {
-  for (int h = 0; h < g; ++h) {
-    const float* src = q + static_cast<int64_t>(h) * kHd;
-    float* dst = out + static_cast<int64_t>(h) * kHd;
-    for (int c = 0; c < kHd; c += 16) {
-      for (int i = 0; i < 8; ++i) {
-        dst[c + i] = kType == DType::kBF16 ? src[c + 2 * i] : src[c + i];
-        dst[c + 8 + i] = kType == DType::kBF16 ? src[c + 2 * i + 1] : src[c + 8 + i];
-      }
-    }
-  }
-}
 
 // Elements [16c, 16c + 16) of a cache row as two f32 vectors in the prepared-query order.
 template <DType kType>
@@ -70,230 +50,98 @@ inline void WidenSixteen(const void* row, int c, __m256& first, __m256& second) 
   }
 }
 
-// Horizontal sums of 8 vectors: returns [s0, s2, s4, s6, s1, s3, s5, s7]; each sum is
-// ((x0 + x4) + (x2 + x6)) + ((x1 + x5) + (x3 + x7)) of its input, whatever the slot.
-inline __m256 ReduceEight(const __m256* a) {
-  __m256 s[4];
-  for (int i = 0; i < 4; ++i) {
-    s[i] = _mm256_add_ps(_mm256_permute2f128_ps(a[2 * i], a[2 * i + 1], 0x20),
-                         _mm256_permute2f128_ps(a[2 * i], a[2 * i + 1], 0x31));
-  }
-  const __m256 t0 = _mm256_add_ps(_mm256_unpacklo_ps(s[0], s[1]), _mm256_unpackhi_ps(s[0], s[1]));
-  const __m256 t1 = _mm256_add_ps(_mm256_unpacklo_ps(s[2], s[3]), _mm256_unpackhi_ps(s[2], s[3]));
-  return _mm256_add_ps(_mm256_shuffle_ps(t0, t1, _MM_SHUFFLE(1, 0, 1, 0)),
-                       _mm256_shuffle_ps(t0, t1, _MM_SHUFFLE(3, 2, 3, 2)));
-}
-
-// Input slot of ReduceEight whose sum lands at output position p.
-constexpr int kSlotForPosition[8] = {0, 2, 4, 6, 1, 3, 5, 7};
-
-// Horizontal sums of 4 vectors in order [s0, s1, s2, s3], with the same tree as ReduceEight.
-inline __m128 ReduceFour(const __m256* a) {
-  __m256 slots[8];
-  for (int i = 0; i < 4; ++i) {
-    slots[kSlotForPosition[i]] = a[i];
-    slots[kSlotForPosition[4 + i]] = _mm256_setzero_ps();
-  }
-  return _mm256_castps256_ps128(ReduceEight(slots));
-}
-
-// Scores of kH query heads (prepared, [kH][kHd]) against kR rows (rows[r], widened in registers).
-// Per 16 elements, kR >= 4: each row is widened and FMA'd with every head's query piece read from
-// memory; kR < 4: the kR rows are widened first, then each head's query piece is loaded once and
-// FMA'd into its kR accumulators (kH * kR + 2 kR + 2 <= 16 ymm, so nothing spills). The
-// accumulators are reduced eight at a time, (head, row) head-major; kR == 4 with an odd kH leaves
-// the last head's four for ReduceFour.
-template <int kHd, DType kType, int kH, int kR>
-inline void BlockScores(const float* q, const void* const* rows, float scale, float* out,
-                        int64_t stride, int valid_rows) {
-  constexpr int kN = kH * kR;
-  static_assert(kN % 8 == 0 || kR == 4);
-  __m256 acc[kN];
-#pragma GCC unroll 16
-  for (int i = 0; i < kN; ++i) acc[i] = _mm256_setzero_ps();
-#pragma GCC unroll 4
-  for (int c = 0; c < kHd / 16; ++c) {
-    if constexpr (kR >= 4) {
-      // Many rows: one row widened at a time, the query pieces read from L1 by the FMAs.
-#pragma GCC unroll 8
-      for (int r = 0; r < kR; ++r) {
-        __m256 k0, k1;
-        WidenSixteen<kType>(rows[r], c, k0, k1);
-#pragma GCC unroll 8
-        for (int h = 0; h < kH; ++h) {
-          const float* qh = q + h * kHd + 16 * c;
-          acc[h * kR + r] = _mm256_fmadd_ps(_mm256_loadu_ps(qh), k0, acc[h * kR + r]);
-          acc[h * kR + r] = _mm256_fmadd_ps(_mm256_loadu_ps(qh + 8), k1, acc[h * kR + r]);
-        }
-      }
-    } else {
-      // Many heads: the rows widened first, then each head's query piece loaded once.
-      __m256 k0[kR], k1[kR];
-#pragma GCC unroll 8
-      for (int r = 0; r < kR; ++r) WidenSixteen<kType>(rows[r], c, k0[r], k1[r]);
-#pragma GCC unroll 8
-      for (int h = 0; h < kH; ++h) {
-        const __m256 q0 = _mm256_loadu_ps(q + h * kHd + 16 * c);
-        const __m256 q1 = _mm256_loadu_ps(q + h * kHd + 16 * c + 8);
-#pragma GCC unroll 8
-        for (int r = 0; r < kR; ++r) {
-          acc[h * kR + r] = _mm256_fmadd_ps(q0, k0[r], acc[h * kR + r]);
-          acc[h * kR + r] = _mm256_fmadd_ps(q1, k1[r], acc[h * kR + r]);
-        }
-      }
-    }
-  }
-  const __m256 vscale = _mm256_set1_ps(scale);
-  // Whole groups of eight (head, row) accumulators, head-major, one ReduceEight each.
-  constexpr int kPerHead = kR < 8 ? kR : 8;
-#pragma GCC unroll 2
-  for (int group = 0; group < kN / 8; ++group) {
-    __m256 slots[8];
-    for (int p = 0; p < 8; ++p) slots[kSlotForPosition[p]] = acc[group * 8 + p];
-    alignas(32) float sums[8];
-    _mm256_store_ps(sums, _mm256_mul_ps(ReduceEight(slots), vscale));
-    for (int p = 0; p < 8; p += kPerHead) {
-      const int flat = group * 8 + p;
-      const int h = flat / kR, r = flat % kR;
-      if (valid_rows == kR) {
-        std::memcpy(out + h * stride + r, sums + p, kPerHead * sizeof(float));
-      } else {
-        for (int i = 0; i < kPerHead && r + i < valid_rows; ++i) out[h * stride + r + i] = sums[p + i];
-      }
-    }
-  }
-  // kR == 4 with an odd head count (SmolLM2's three): the last head's four rows by ReduceFour,
-  // the same addition tree with zeros in the empty slots.
-  if constexpr (kN % 8 != 0) {
-    const int h = kH - 1;
-    alignas(16) float sums[4];
-    _mm_store_ps(sums, _mm_mul_ps(ReduceFour(acc + h * 4), _mm256_castps256_ps128(vscale)));
-    if (valid_rows == 4) {
-      std::memcpy(out + h * stride, sums, 4 * sizeof(float));
-    } else {
-      for (int i = 0; i < valid_rows; ++i) out[h * stride + i] = sums[i];
-    }
+// Dimensions 2c and 2c + 1 of positions [8 half, 8 half + 8) of a K tile (attention.h,
+// KElementIndex) as f32.
+template <int kHd, DType kType>
+inline void TileColumns(const uint8_t* tile, int c, int half, __m256& even, __m256& odd) {
+  if constexpr (kType == DType::kF32) {
+    const auto* p = reinterpret_cast<const float*>(tile) + 2 * c * kKTileRows + 8 * half;
+    even = _mm256_loadu_ps(p);
+    odd = _mm256_loadu_ps(p + kKTileRows);
+  } else if constexpr (kType == DType::kF16) {
+    const auto* p = reinterpret_cast<const uint16_t*>(tile) + 2 * c * kKTileRows + 8 * half;
+    even = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    odd = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + kKTileRows)));
+  } else {
+    const __m256i pairs =
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(tile + 4 * c * kKTileRows + 32 * half));
+    even = _mm256_castsi256_ps(_mm256_slli_epi32(pairs, 16));
+    odd = _mm256_castsi256_ps(_mm256_and_si256(pairs, HiMask()));
   }
 }
 
-template <int kHd, DType kType, int kH, int kR>
-void ScoresBlocks(const float* q, int g, float scale, const void* k, int64_t n, float* scores,
-                  int64_t stride, NextReads next) {
+// Scores of kG query heads against n positions of K tiles, each tile in two halves of 8
+// positions: one accumulator per head (one lane per position), one FMA per dimension and head,
+// the query element broadcast; up to 4 heads take two accumulator sets (even and odd dimensions)
+// so that at least 4 FMA chains run in 16 registers. As the AVX-512 kernel, the tile
+// kPrefetchAhead rows ahead is prefetched a line per column pair.
+template <int kHd, DType kType, int kG>
+void TileScores(const float* q, float scale, const void* k, int64_t n, float* scores,
+                int64_t stride, NextReads next) {
   constexpr int64_t kRowBytes = kHd * (kType == DType::kF32 ? 4 : 2);
-  alignas(64) static const uint8_t kZeroRow[kRowBytes] = {};
+  constexpr int64_t kTileBytes = kKTileRows * kRowBytes;
+  constexpr int64_t kLinesPerPair = kTileBytes / 64 / (kHd / 2);  // 1 (f16, bf16) or 2 (f32)
+  constexpr int kSets = kG <= 4 ? 2 : 1;
   const auto* base = static_cast<const uint8_t*>(k);
-  SpreadPrefetch spread(next, (n + kR - 1) / kR);
-  for (int64_t j0 = 0; j0 < n; j0 += kR) {
-    const int valid = static_cast<int>(std::min<int64_t>(kR, n - j0));
+  const int64_t tiles = (n + kKTileRows - 1) / kKTileRows;
+  const __m256 vscale = _mm256_set1_ps(scale);
+  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  SpreadPrefetch spread(next, tiles);
+  for (int64_t t = 0; t < tiles; ++t) {
+    const uint8_t* tile = base + t * kTileBytes;
+    const char* ahead = reinterpret_cast<const char*>(tile) + kPrefetchAhead * kRowBytes;
     spread.Step();
-    // Reads past the chunk's end are harmless hints.
-    for (int64_t b = 0; b < kR * kRowBytes; b += 64) {
-      _mm_prefetch(reinterpret_cast<const char*>(base + (j0 + kPrefetchAhead) * kRowBytes + b),
-                   _MM_HINT_T0);
-    }
-    const void* rows[kR];
-    for (int r = 0; r < kR; ++r) rows[r] = r < valid ? base + (j0 + r) * kRowBytes : kZeroRow;
-    for (int h = 0; h < g; h += kH) {
-      BlockScores<kHd, kType, kH, kR>(q + h * kHd, rows, scale, scores + h * stride + j0, stride,
-                                      valid);
-    }
-  }
-}
-
-// Dot products of eight query heads with kRows K rows, the heads in the lanes: qt[8 d + h] is
-// head h's (prepared) query element d; the rows are widened into an f32 scratch once, then for
-// each element d one FMA per row adds qt[d] * k_r[d] into the row's accumulator, so lane h of
-// acc[r] is head h's dot with row r, summed in element order, with no horizontal reduction.
-template <int kHd, DType kType, int kRows>
-inline void DotsHeadsInLanes(const float* qt, const uint8_t* rows, __m256* acc) {
-  constexpr int64_t kRowBytes = kHd * (kType == DType::kF32 ? 4 : 2);
-  alignas(32) float k[kRows][kHd];
-  for (int r = 0; r < kRows; ++r) {
+    for (int half = 0; half < 2; ++half) {
+      const int64_t j0 = t * kKTileRows + 8 * half;
+      if (j0 >= n) break;
+      __m256 acc[kSets][kG];
+      for (int set = 0; set < kSets; ++set) {
+        for (int h = 0; h < kG; ++h) acc[set][h] = _mm256_setzero_ps();
+      }
 #pragma GCC unroll 4
-    for (int c = 0; c < kHd / 16; ++c) {
-      __m256 k0, k1;
-      WidenSixteen<kType>(rows + r * kRowBytes, c, k0, k1);
-      _mm256_store_ps(&k[r][16 * c], k0);
-      _mm256_store_ps(&k[r][16 * c + 8], k1);
-    }
-  }
-  for (int r = 0; r < kRows; ++r) acc[r] = _mm256_setzero_ps();
-#pragma GCC unroll 2
-  for (int d = 0; d < kHd; ++d) {
-    const __m256 qd = _mm256_load_ps(qt + 8 * d);
+      for (int c = 0; c < kHd / 2; ++c) {
+        for (int64_t l = 0; l < kLinesPerPair && half == 0; ++l) {
+          _mm_prefetch(ahead + 64 * (kLinesPerPair * c + l), _MM_HINT_T0);
+        }
+        __m256 even, odd;
+        TileColumns<kHd, kType>(tile, c, half, even, odd);
 #pragma GCC unroll 8
-    for (int r = 0; r < kRows; ++r) {
-      acc[r] = _mm256_fmadd_ps(qd, _mm256_broadcast_ss(&k[r][d]), acc[r]);
+        for (int h = 0; h < kG; ++h) {
+          const float* qh = q + h * kHd + 2 * c;
+          acc[0][h] = _mm256_fmadd_ps(even, _mm256_broadcast_ss(qh), acc[0][h]);
+          acc[kSets - 1][h] = _mm256_fmadd_ps(odd, _mm256_broadcast_ss(qh + 1), acc[kSets - 1][h]);
+        }
+      }
+      const int64_t valid = std::min<int64_t>(8, n - j0);
+      const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(valid)), lanes);
+      for (int h = 0; h < kG; ++h) {
+        const __m256 sum = kSets == 2 ? _mm256_add_ps(acc[0][h], acc[kSets - 1][h]) : acc[0][h];
+        _mm256_maskstore_ps(scores + h * stride + j0, mask, _mm256_mul_ps(sum, vscale));
+      }
     }
   }
 }
 
-// Groups of eight query heads (Sigma's GQA groups), eight rows at a time with the heads in the
-// lanes (DotsHeadsInLanes); the eight rows' vectors are transposed in registers and stored one
-// vector per head. (512 rows, in cache: 8.0 us, against 8.6-9.0 for per-row dots reduced by
-// ReduceEight and 9.7 for those stored as scattered scalars.) Measured and left: the rows in the
-// lanes instead (16-row blocks transposed once into a scratch of bf16 pairs, widened by shift and
-// mask, each query element broadcast into 4 heads x 2 row vectors) ran 6.6-7.2 us in cache but
-// made Sigma's 16K attention 3-8% slower streaming, where this pass waits on its K rows; for
-// SmolLM2's groups of three (3 heads x 24 rows) it was slower even in cache (5.8 against 3.9 us).
+// Heads in groups of up to 8 (each group a pass over the tiles; the NextReads spread over the
+// first).
 template <int kHd, DType kType>
-void ScoresEightHeads(const float* q, int g, float scale, const void* k, int64_t n, float* scores,
-                      int64_t stride, NextReads next) {
-  constexpr int64_t kRowBytes = kHd * (kType == DType::kF32 ? 4 : 2);
-  const auto* base = static_cast<const uint8_t*>(k);
-  const __m256 vscale = _mm256_set1_ps(scale);
-  SpreadPrefetch spread(next, g / 8 * (n / 8 + n % 8));
-  alignas(32) float qt[8 * kHd];
+void ScoresT(const float* q, int g, int /*hd*/, float scale, const void* k, int64_t n,
+             float* scores, int64_t stride, NextReads next) {
   for (int h0 = 0; h0 < g; h0 += 8) {
-    // qt[8 d + h] = q[h0 + h][d], by 8 x 8 transposes.
-    for (int d0 = 0; d0 < kHd; d0 += 8) {
-      __m256 block[8];
-      for (int h = 0; h < 8; ++h) block[h] = _mm256_loadu_ps(q + (h0 + h) * kHd + d0);
-      Transpose8(block);
-      for (int i = 0; i < 8; ++i) _mm256_store_ps(qt + 8 * (d0 + i), block[i]);
-    }
+    const float* qg = q + static_cast<int64_t>(h0) * kHd;
     float* out = scores + h0 * stride;
-    int64_t j0 = 0;
-    for (; j0 + 8 <= n; j0 += 8) {
-      const uint8_t* rows = base + j0 * kRowBytes;
-      for (int64_t b = 0; b < 8 * kRowBytes; b += 64) {
-        _mm_prefetch(reinterpret_cast<const char*>(rows + kPrefetchAhead * kRowBytes + b),
-                     _MM_HINT_T0);
-      }
-      spread.Step();
-      __m256 r[8];
-      DotsHeadsInLanes<kHd, kType, 8>(qt, rows, r);
-      Transpose8(r);
-      for (int h = 0; h < 8; ++h) {
-        _mm256_storeu_ps(out + h * stride + j0, _mm256_mul_ps(r[h], vscale));
-      }
-    }
-    for (; j0 < n; ++j0) {
-      spread.Step();
-      __m256 r;
-      DotsHeadsInLanes<kHd, kType, 1>(qt, base + j0 * kRowBytes, &r);
-      alignas(32) float sums[8];
-      _mm256_store_ps(sums, _mm256_mul_ps(r, vscale));
-      for (int h = 0; h < 8; ++h) out[h * stride + j0] = sums[h];
+    const NextReads spread = h0 == 0 ? next : NextReads{};
+    switch (std::min(8, g - h0)) {
+      case 8: TileScores<kHd, kType, 8>(qg, scale, k, n, out, stride, spread); break;
+      case 7: TileScores<kHd, kType, 7>(qg, scale, k, n, out, stride, spread); break;
+      case 6: TileScores<kHd, kType, 6>(qg, scale, k, n, out, stride, spread); break;
+      case 5: TileScores<kHd, kType, 5>(qg, scale, k, n, out, stride, spread); break;
+      case 4: TileScores<kHd, kType, 4>(qg, scale, k, n, out, stride, spread); break;
+      case 3: TileScores<kHd, kType, 3>(qg, scale, k, n, out, stride, spread); break;
+      case 2: TileScores<kHd, kType, 2>(qg, scale, k, n, out, stride, spread); break;
+      default: TileScores<kHd, kType, 1>(qg, scale, k, n, out, stride, spread); break;
     }
   }
-}
-
-template <int kHd, DType kType>
-void ScoresT(const float* q, int g, int hd, float scale, const void* k, int64_t n, float* scores,
-             int64_t stride, NextReads next) {
-  thread_local AlignedScratch<float> prepared;
-  float* qp = prepared.Get(static_cast<size_t>(g) * kHd);
-  PrepareQuery<kHd, kType>(q, g, qp);
-  // Groups of eight query heads (Sigma): heads in the lanes, eight rows at a time. Otherwise
-  // blocks of kH heads x kR rows: each K row is widened once per block, and at least 8 independent
-  // FMA chains (3 x 4, 12 accumulators, for SmolLM2's three: measured faster than 3 x 2, whose 6
-  // chains leave the FMA pipes idle).
-  if (g % 8 == 0) return ScoresEightHeads<kHd, kType>(qp, g, scale, k, n, scores, stride, next);
-  if (g % 4 == 0) return ScoresBlocks<kHd, kType, 4, 2>(qp, g, scale, k, n, scores, stride, next);
-  if (g % 3 == 0) return ScoresBlocks<kHd, kType, 3, 4>(qp, g, scale, k, n, scores, stride, next);
-  if (g % 2 == 0) return ScoresBlocks<kHd, kType, 2, 4>(qp, g, scale, k, n, scores, stride, next);
-  ScoresBlocks<kHd, kType, 1, 8>(qp, g, scale, k, n, scores, stride, next);
 }
 
 // out[16] += the split accumulator pair (bf16: even, odd elements; else elements 0-7, 8-15).

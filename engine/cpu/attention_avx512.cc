@@ -1,12 +1,14 @@
 // AVX-512 attention inner loops (see attention_internal.h). Compiled with -mavx512{f,bw,vl,dq,bf16};
 // only called where CpuSupportsAvx512Bf16(). Instances exist for head_dim 32, 64, 128 and 256.
 //
-// bf16 rows are widened exactly by shifting: a load of 16 (ymm) or 32 (zmm) bf16 holds pairs;
-// `<< 16` yields the even elements and `& 0xffff0000` the odd ones. Scores pair them with a query
-// split the same way; V accumulators stay split and are interleaved back once per call.
-//
-// Scores: a block of kH query heads x kR K rows (kH * kR = 16 ymm accumulators); each K row is
-// widened once per block in registers, and a shuffle tree reduces the accumulators eight at a time. V: one pass over the rows for up to 4 query heads in registers.
+// Scores read K tiles (attention.h): 16 positions of a dimension in one vector, so a tile's dots
+// with up to 8 query heads accumulate in 8 vectors, one FMA per dimension and head, with no
+// horizontal sums (Sigma's 8 heads, one thread, in cache: 34-35 cycles a position against 43-44
+// for the row-layout kernel with shuffle-tree sums this replaced; 32 is the FMA bound; from DRAM
+// the score pass 1.2-1.4x as fast). bf16 tiles hold dimension pairs, widened exactly by `<< 16`
+// (even) and `& 0xffff0000` (odd).
+// V: one pass over the rows for up to 4 query heads in registers; bf16 rows are split even/odd
+// the same way and the accumulators interleaved back once per call.
 // GCC 12 reports its own _mm512_undefined_* placeholders inside intrinsics as uninitialized.
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -19,154 +21,107 @@
 #include <vector>
 
 #include "engine/base/check.h"
-#include "engine/cpu/aligned_scratch.h"
+#include "engine/cpu/attention.h"
 #include "engine/cpu/attention_internal.h"
 
 namespace sigma::internal {
 namespace {
 
-inline __m256i HiMask256() { return _mm256_set1_epi32(static_cast<int>(0xffff0000u)); }
 inline __m512i HiMask512() { return _mm512_set1_epi32(static_cast<int>(0xffff0000u)); }
 
-// Query in the order WidenSixteen yields rows: bf16 splits each 16 elements into even then odd.
-template <int kHd, DType kType>
-void PrepareQuery(const float* q, int g, float* out) {
-  for (int h = 0; h < g; ++h) {
-    const float* src = q + static_cast<int64_t>(h) * kHd;
-    float* dst = out + static_cast<int64_t>(h) * kHd;
-    for (int c = 0; c < kHd; c += 16) {
-      for (int i = 0; i < 8; ++i) {
-        dst[c + i] = kType == DType::kBF16 ? src[c + 2 * i] : src[c + i];
-        dst[c + 8 + i] = kType == DType::kBF16 ? src[c + 2 * i + 1] : src[c + 8 + i];
-      }
-    }
-  }
-}
-
-// Horizontal sums of 8 vectors: returns [s0, s2, s4, s6, s1, s3, s5, s7]. Every input goes through
-// the same tree of additions, so a dot product does not depend on which slot it used.
-inline __m256 ReduceEight(const __m256* a) {
-  __m256 s[4];
-  for (int i = 0; i < 4; ++i) {
-    s[i] = _mm256_add_ps(_mm256_permute2f128_ps(a[2 * i], a[2 * i + 1], 0x20),
-                         _mm256_permute2f128_ps(a[2 * i], a[2 * i + 1], 0x31));
-  }
-  const __m256 t0 = _mm256_add_ps(_mm256_unpacklo_ps(s[0], s[1]), _mm256_unpackhi_ps(s[0], s[1]));
-  const __m256 t1 = _mm256_add_ps(_mm256_unpacklo_ps(s[2], s[3]), _mm256_unpackhi_ps(s[2], s[3]));
-  return _mm256_add_ps(_mm256_shuffle_ps(t0, t1, _MM_SHUFFLE(1, 0, 1, 0)),
-                       _mm256_shuffle_ps(t0, t1, _MM_SHUFFLE(3, 2, 3, 2)));
-}
-
-// Input slot of ReduceEight whose sum lands at output position p.
 // Cache rows a score or V pass prefetches ahead of the row it reads (SmolLM2 at 4K context,
 // attention ms per step: none 4.4, 16 rows 3.7, 32 4.0, 64 3.7, 128 4.0).
 constexpr int64_t kPrefetchAhead = 64;
 
-constexpr int kSlotForPosition[8] = {0, 2, 4, 6, 1, 3, 5, 7};
-
-// Elements [16c, 16c + 16) of a cache row as two f32 vectors in the prepared-query order.
-template <DType kType>
-inline void WidenSixteen(const void* row, int c, __m256& first, __m256& second) {
-  if constexpr (kType == DType::kF32) {
-    const float* p = static_cast<const float*>(row) + 16 * c;
-    first = _mm256_loadu_ps(p);
-    second = _mm256_loadu_ps(p + 8);
-  } else {
-    const auto* p = static_cast<const uint16_t*>(row) + 16 * c;
-    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-    if constexpr (kType == DType::kBF16) {
-      first = _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
-      second = _mm256_castsi256_ps(_mm256_and_si256(v, HiMask256()));
-    } else {
-      first = _mm256_cvtph_ps(_mm256_castsi256_si128(v));
-      second = _mm256_cvtph_ps(_mm256_extracti128_si256(v, 1));
-    }
-  }
-}
-
-// Scores of kH query heads (prepared, [kH][kHd]) against kR rows (rows[r], widened in registers).
-// The kH * kR accumulators are reduced eight at a time, (head, row) head-major.
-template <int kHd, DType kType, int kH, int kR>
-inline void BlockScores(const float* q, const void* const* rows, float scale, float* out,
-                        int64_t stride, int valid_rows) {
-  __m256 acc[kH * kR];
-#pragma GCC unroll 16
-  for (int i = 0; i < kH * kR; ++i) acc[i] = _mm256_setzero_ps();
-#pragma GCC unroll 2
-  for (int c = 0; c < kHd / 16; ++c) {
-#pragma GCC unroll 16
-    for (int r = 0; r < kR; ++r) {
-      __m256 k0, k1;
-      WidenSixteen<kType>(rows[r], c, k0, k1);
-#pragma GCC unroll 8
-      for (int h = 0; h < kH; ++h) {
-        const float* qh = q + h * kHd + 16 * c;
-        acc[h * kR + r] = _mm256_fmadd_ps(_mm256_loadu_ps(qh), k0, acc[h * kR + r]);
-        acc[h * kR + r] = _mm256_fmadd_ps(_mm256_loadu_ps(qh + 8), k1, acc[h * kR + r]);
-      }
-    }
-  }
-  const __m256 vscale = _mm256_set1_ps(scale);
-  constexpr int kPerHead = kR < 8 ? kR : 8;
-#pragma GCC unroll 2
-  for (int group = 0; group < kH * kR / 8; ++group) {
-    __m256 slots[8];
-    for (int p = 0; p < 8; ++p) slots[kSlotForPosition[p]] = acc[group * 8 + p];
-    alignas(32) float sums[8];
-    _mm256_store_ps(sums, _mm256_mul_ps(ReduceEight(slots), vscale));
-    for (int p = 0; p < 8; p += kPerHead) {
-      const int flat = group * 8 + p;
-      const int h = flat / kR, r = flat % kR;
-      if (valid_rows == kR) {
-        std::memcpy(out + h * stride + r, sums + p, kPerHead * sizeof(float));
-      } else {
-        for (int i = 0; i < kPerHead && r + i < valid_rows; ++i) out[h * stride + r + i] = sums[p + i];
-      }
-    }
-  }
-}
-
-template <int kHd, DType kType, int kH, int kR>
-void ScoresBlocks(const float* q, int g, float scale, const void* k, int64_t n, float* scores,
-                  int64_t stride, NextReads next) {
-  constexpr int64_t kRowBytes = kHd * (kType == DType::kF32 ? 4 : 2);
-  alignas(64) static const uint8_t kZeroRow[kRowBytes] = {};
-  const auto* base = static_cast<const uint8_t*>(k);
-  SpreadPrefetch spread(next, (n + kR - 1) / kR);
-  for (int64_t j0 = 0; j0 < n; j0 += kR) {
-    const int valid = static_cast<int>(std::min<int64_t>(kR, n - j0));
-    spread.Step();
-    // Software prefetch kPrefetchAhead rows ahead: the hardware prefetcher alone left these loads
-    // waiting on DRAM at long contexts (reads past the chunk's end are harmless hints).
-    for (int64_t b = 0; b < kR * kRowBytes; b += 64) {
-      _mm_prefetch(reinterpret_cast<const char*>(base + (j0 + kPrefetchAhead) * kRowBytes + b),
-                   _MM_HINT_T0);
-    }
-    const void* rows[kR];
-    for (int r = 0; r < kR; ++r) rows[r] = r < valid ? base + (j0 + r) * kRowBytes : kZeroRow;
-    for (int h = 0; h < g; h += kH) {
-      BlockScores<kHd, kType, kH, kR>(q + h * kHd, rows, scale, scores + h * stride + j0, stride,
-                                      valid);
-    }
-  }
-}
-
+// Dimensions 2c and 2c + 1 of a K tile's 16 positions (attention.h, KElementIndex) as f32.
 template <int kHd, DType kType>
-// Groups of 4k query heads (Sigma's 8) take the blocks of 4 heads x 4 rows. Other groups take
-// the AVX2 family's scores: on a 2-core Zen 4 (which runs 512-bit ops as two halves) the 2- and
-// 3-head blocks here were slower than those, in 4-5 of 5 alternating rounds: GQA16 at 16K
-// 2.44-3.18 against 2.80-3.49 ms a layer, SmolLM2 at 4K 113-157 against 124-183 us.
-void ScoresT(const float* q, int g, int hd, float scale, const void* k, int64_t n, float* scores,
-             int64_t stride, NextReads next) {
-  if (g % 4 != 0) {
-    static const AttentionKernels* const avx2 = Avx2AttentionKernels(kHd);  // same head_dims
-    SIGMA_CHECK(avx2 != nullptr, "attention: no AVX2 kernels for head_dim ", kHd);
-    return avx2->scores(q, g, hd, scale, k, kType, n, scores, stride, next);
+inline void TileColumns(const uint8_t* tile, int c, __m512& even, __m512& odd) {
+  if constexpr (kType == DType::kF32) {
+    const auto* p = reinterpret_cast<const float*>(tile) + 2 * c * kKTileRows;
+    even = _mm512_loadu_ps(p);
+    odd = _mm512_loadu_ps(p + kKTileRows);
+  } else if constexpr (kType == DType::kF16) {
+    const auto* p = reinterpret_cast<const uint16_t*>(tile) + 2 * c * kKTileRows;
+    even = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+    odd = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + kKTileRows)));
+  } else {
+    const __m512i pairs = _mm512_loadu_si512(tile + 4 * c * kKTileRows);
+    even = _mm512_castsi512_ps(_mm512_slli_epi32(pairs, 16));
+    odd = _mm512_castsi512_ps(_mm512_and_si512(pairs, HiMask512()));
   }
-  thread_local AlignedScratch<float> prepared;
-  float* qp = prepared.Get(static_cast<size_t>(g) * kHd);
-  PrepareQuery<kHd, kType>(q, g, qp);
-  ScoresBlocks<kHd, kType, 4, 4>(qp, g, scale, k, n, scores, stride, next);
+}
+
+// Scores of kG query heads against n positions of K tiles: per tile, one accumulator per head
+// (one lane per position) and one FMA per dimension and head, the query element broadcast from
+// memory; fewer than 4 heads split the dimensions over 2 or 4 accumulator sets so that at least
+// 4 FMA chains run. The tile kKTileRows * kPrefetchAhead bytes ahead is prefetched a line per
+// column pair, spread over the tile's arithmetic (in bursts per tile, the prefetches stalled the
+// pass: 8-head score pass from DRAM 0.8x as fast).
+template <int kHd, DType kType, int kG>
+void TileScores(const float* q, float scale, const void* k, int64_t n, float* scores,
+                int64_t stride, NextReads next) {
+  constexpr int64_t kRowBytes = kHd * (kType == DType::kF32 ? 4 : 2);
+  constexpr int64_t kTileBytes = kKTileRows * kRowBytes;
+  constexpr int64_t kLinesPerPair = kTileBytes / 64 / (kHd / 2);  // 1 (f16, bf16) or 2 (f32)
+  constexpr int kSets = kG >= 4 ? 1 : (kG >= 2 ? 2 : 4);
+  const auto* base = static_cast<const uint8_t*>(k);
+  const int64_t tiles = (n + kKTileRows - 1) / kKTileRows;
+  const __m512 vscale = _mm512_set1_ps(scale);
+  SpreadPrefetch spread(next, tiles);
+  for (int64_t t = 0; t < tiles; ++t) {
+    const uint8_t* tile = base + t * kTileBytes;
+    const char* ahead = reinterpret_cast<const char*>(tile) + kPrefetchAhead * kRowBytes;
+    spread.Step();
+    __m512 acc[kSets][kG];
+    for (int set = 0; set < kSets; ++set) {
+      for (int h = 0; h < kG; ++h) acc[set][h] = _mm512_setzero_ps();
+    }
+#pragma GCC unroll 4
+    for (int c = 0; c < kHd / 2; ++c) {
+      for (int64_t l = 0; l < kLinesPerPair; ++l) {
+        _mm_prefetch(ahead + 64 * (kLinesPerPair * c + l), _MM_HINT_T0);
+      }
+      __m512 even, odd;
+      TileColumns<kHd, kType>(tile, c, even, odd);
+      const int even_set = (2 * c) % kSets, odd_set = (2 * c + 1) % kSets;
+#pragma GCC unroll 8
+      for (int h = 0; h < kG; ++h) {
+        const float* qh = q + h * kHd + 2 * c;
+        acc[even_set][h] = _mm512_fmadd_ps(even, _mm512_set1_ps(qh[0]), acc[even_set][h]);
+        acc[odd_set][h] = _mm512_fmadd_ps(odd, _mm512_set1_ps(qh[1]), acc[odd_set][h]);
+      }
+    }
+    const int64_t j0 = t * kKTileRows;
+    const int64_t valid = std::min<int64_t>(kKTileRows, n - j0);
+    const __mmask16 mask = static_cast<__mmask16>((1u << valid) - 1);
+    for (int h = 0; h < kG; ++h) {
+      __m512 sum = acc[0][h];
+      for (int set = 1; set < kSets; ++set) sum = _mm512_add_ps(sum, acc[set][h]);
+      _mm512_mask_storeu_ps(scores + h * stride + j0, mask, _mm512_mul_ps(sum, vscale));
+    }
+  }
+}
+
+// Heads in groups of up to 8 (each group a pass over the tiles; the NextReads spread over the
+// first).
+template <int kHd, DType kType>
+void ScoresT(const float* q, int g, int /*hd*/, float scale, const void* k, int64_t n,
+             float* scores, int64_t stride, NextReads next) {
+  for (int h0 = 0; h0 < g; h0 += 8) {
+    const float* qg = q + static_cast<int64_t>(h0) * kHd;
+    float* out = scores + h0 * stride;
+    const NextReads spread = h0 == 0 ? next : NextReads{};
+    switch (std::min(8, g - h0)) {
+      case 8: TileScores<kHd, kType, 8>(qg, scale, k, n, out, stride, spread); break;
+      case 7: TileScores<kHd, kType, 7>(qg, scale, k, n, out, stride, spread); break;
+      case 6: TileScores<kHd, kType, 6>(qg, scale, k, n, out, stride, spread); break;
+      case 5: TileScores<kHd, kType, 5>(qg, scale, k, n, out, stride, spread); break;
+      case 4: TileScores<kHd, kType, 4>(qg, scale, k, n, out, stride, spread); break;
+      case 3: TileScores<kHd, kType, 3>(qg, scale, k, n, out, stride, spread); break;
+      case 2: TileScores<kHd, kType, 2>(qg, scale, k, n, out, stride, spread); break;
+      default: TileScores<kHd, kType, 1>(qg, scale, k, n, out, stride, spread); break;
+    }
+  }
 }
 
 // Row j of a [rows][kHd] cache as kHd / 16 zmm (bf16: even/odd split per 32 elements).

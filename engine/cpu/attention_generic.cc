@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "engine/base/check.h"
+#include "engine/cpu/attention.h"
 #include "engine/cpu/attention_internal.h"
 #include "engine/score_order.h"
 
@@ -28,12 +29,18 @@ void RowToF32(const void* rows, int64_t row, int hd, float* out) {
   for (int d = 0; d < hd; ++d) out[d] = At<kType>(rows, row * hd + d);
 }
 
+// K position j of the tiles at k (attention.h, KElementIndex) into f32.
+template <DType kType>
+void KRowToF32(const void* k, int64_t j, int hd, float* out) {
+  for (int d = 0; d < hd; ++d) out[d] = At<kType>(k, KElementIndex(kType, hd, j, d));
+}
+
 template <DType kType>
 void ScoresT(const float* q, int g, int hd, float scale, const void* k, int64_t n, float* scores,
              int64_t stride) {
   std::vector<float> row(static_cast<size_t>(hd));
   for (int64_t j = 0; j < n; ++j) {
-    RowToF32<kType>(k, j, hd, row.data());
+    KRowToF32<kType>(k, j, hd, row.data());
     for (int h = 0; h < g; ++h) {
       const float* qh = q + static_cast<int64_t>(h) * hd;
       float partial[4] = {0, 0, 0, 0};

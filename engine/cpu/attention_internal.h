@@ -1,7 +1,8 @@
 // Internal to engine/cpu: the per-ISA inner loops of attention.cc and the shared top-k selection.
 //
-// Rows are head_dim elements of `dtype` (f32, f16, bf16), consecutive rows head_dim apart, which is
-// one head of the cache ([head][pos][head_dim]). Kernels are stateless and reentrant.
+// V rows are head_dim elements of `dtype` (f32, f16, bf16), consecutive rows head_dim apart, which
+// is one head of the cache ([head][pos][head_dim]); K is in tiles of 16 positions (attention.h).
+// Kernels are stateless and reentrant.
 #ifndef SIGMA_ENGINE_CPU_ATTENTION_INTERNAL_H_
 #define SIGMA_ENGINE_CPU_ATTENTION_INTERNAL_H_
 
@@ -42,8 +43,10 @@ class SpreadPrefetch {
 };
 
 struct AttentionKernels {
-  // scores[h * stride + j] = scale * dot(q[h], k row j) for h < g, j < n. q: [g][hd]. `next`:
-  // see NextReads (may be empty).
+  // scores[h * stride + j] = scale * dot(q[h], K position j) for h < g, j < n. q: [g][hd]. k: K
+  // tiles (attention.h, KElementIndex) from position 0 of the pass; the last tile's positions
+  // past n are read but not used, and nothing is stored past n. `next`: see NextReads (may be
+  // empty).
   void (*scores)(const float* q, int g, int hd, float scale, const void* k, DType dtype, int64_t n,
                  float* scores, int64_t stride, NextReads next);
   // out[h][:] += sum_j p[h * p_stride + j] * v row j, for h < m, j < n. out: [m][hd].

@@ -4,8 +4,10 @@
 
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 #include "engine/base/system_memory.h"
+#include "engine/cpu/attention.h"
 
 namespace sigma {
 namespace {
@@ -22,25 +24,34 @@ KvCacheShape SmallShape() {
   return s;
 }
 
+// A row whose values are exact in bf16 and tell (layer, seq, head, pos, d) apart.
+std::vector<float> Row(int64_t tag, int64_t head_dim) {
+  std::vector<float> row(static_cast<size_t>(head_dim));
+  for (int64_t d = 0; d < head_dim; ++d) row[d] = static_cast<float>((tag * 7 + d) % 251) - 125.0f;
+  return row;
+}
+
 TEST(KvCacheTest, RowsAreDistinctZeroedAndKeepWhatIsWritten) {
   KvCache cache = KvCache::Create(SmallShape()).value();
   const KvCacheShape& s = cache.shape();
-  EXPECT_EQ(cache.TotalBytes(), size_t{3 * 2 * 40 * (2 + 5) * 8 * 2});
+  // K heads hold whole tiles of 16 positions: 40 -> 48.
+  EXPECT_EQ(cache.TotalBytes(), size_t{3 * 2 * (2 * 48 + 5 * 40) * 8 * 2});
   EXPECT_EQ(cache.BytesPerToken(), size_t{3 * (2 + 5) * 8 * 2});
-  // Every row is 16 zero bytes until written; write each with its own pattern, then read back.
-  uint8_t tag = 1;
+  // Every row reads as zeros until written; write each with its own values, then read back.
+  std::vector<float> got(8);
+  int64_t tag = 1;
   for (int64_t l = 0; l < s.num_layers; ++l)
     for (int64_t q = 0; q < s.num_seqs; ++q)
       for (int64_t p = 0; p < s.capacity; ++p) {
         for (int64_t h = 0; h < s.n_k_heads; ++h) {
-          auto* row = static_cast<uint8_t*>(cache.KRow(l, q, h, p));
-          for (int i = 0; i < 16; ++i) ASSERT_EQ(row[i], 0);
-          std::memset(row, tag++, 16);
+          cache.LoadK(l, q, h, p, got.data());
+          for (float x : got) ASSERT_EQ(x, 0.0f);
+          cache.StoreK(l, q, h, p, Row(tag++, 8).data());
         }
         for (int64_t h = 0; h < s.n_v_heads; ++h) {
-          auto* row = static_cast<uint8_t*>(cache.VRow(l, q, h, p));
-          for (int i = 0; i < 16; ++i) ASSERT_EQ(row[i], 0);
-          std::memset(row, tag++, 16);
+          cache.LoadV(l, q, h, p, got.data());
+          for (float x : got) ASSERT_EQ(x, 0.0f);
+          cache.StoreV(l, q, h, p, Row(tag++, 8).data());
         }
       }
   tag = 1;
@@ -48,17 +59,34 @@ TEST(KvCacheTest, RowsAreDistinctZeroedAndKeepWhatIsWritten) {
     for (int64_t q = 0; q < s.num_seqs; ++q)
       for (int64_t p = 0; p < s.capacity; ++p) {
         for (int64_t h = 0; h < s.n_k_heads; ++h) {
-          EXPECT_EQ(static_cast<uint8_t*>(cache.KRow(l, q, h, p))[15], tag++);
+          cache.LoadK(l, q, h, p, got.data());
+          ASSERT_EQ(got, Row(tag++, 8)) << "K layer " << l << " seq " << q << " head " << h;
         }
         for (int64_t h = 0; h < s.n_v_heads; ++h) {
-          EXPECT_EQ(static_cast<uint8_t*>(cache.VRow(l, q, h, p))[15], tag++);
+          cache.LoadV(l, q, h, p, got.data());
+          ASSERT_EQ(got, Row(tag++, 8)) << "V layer " << l << " seq " << q << " head " << h;
         }
       }
-  // The view of (layer, seq) starts at head 0, position 0 of both buffers.
+}
+
+// The view of (layer, seq) starts at head 0, position 0 of both buffers, in the layouts
+// attention.h describes: V rows [head][capacity][head_dim], K tiles per KElementIndex.
+TEST(KvCacheTest, ViewHasTheAttentionLayouts) {
+  KvCache cache = KvCache::Create(SmallShape()).value();
+  for (int64_t p : {0, 15, 16, 39}) {
+    cache.StoreK(2, 1, 1, p, Row(p, 8).data());
+    cache.StoreV(2, 1, 4, p, Row(p + 1000, 8).data());
+  }
   const KvLayerView view = cache.View(2, 1);
-  EXPECT_EQ(view.k, cache.KRow(2, 1, 0, 0));
-  EXPECT_EQ(view.v, cache.VRow(2, 1, 0, 0));
   EXPECT_EQ(view.capacity, 40);
+  const auto* k = static_cast<const uint16_t*>(view.k) + KTilePositions(40) * 8;  // head 1
+  const auto* v = static_cast<const uint16_t*>(view.v) + 4 * 40 * 8;              // head 4
+  for (int64_t p : {0, 15, 16, 39}) {
+    for (int d = 0; d < 8; ++d) {
+      EXPECT_EQ(Bf16ToF32(k[KElementIndex(DType::kBF16, 8, p, d)]), Row(p, 8)[d]) << p << " " << d;
+      EXPECT_EQ(Bf16ToF32(v[p * 8 + d]), Row(p + 1000, 8)[d]) << p << " " << d;
+    }
+  }
 }
 
 TEST(KvCacheTest, CopyPrefixCopiesEveryLayerAndHeadUpToTheLength) {
@@ -66,17 +94,22 @@ TEST(KvCacheTest, CopyPrefixCopiesEveryLayerAndHeadUpToTheLength) {
   const KvCacheShape& s = cache.shape();
   for (int64_t l = 0; l < s.num_layers; ++l) {
     for (int64_t p = 0; p < s.capacity; ++p) {
-      std::memset(cache.KRow(l, 0, 1, p), static_cast<int>(p + 1), 16);
-      std::memset(cache.VRow(l, 0, 4, p), static_cast<int>(p + 100), 16);
+      cache.StoreK(l, 0, 1, p, Row(p + 1, 8).data());
+      cache.StoreV(l, 0, 4, p, Row(p + 100, 8).data());
     }
   }
   cache.CopyPrefix(0, 1, 7);
+  const std::vector<float> zeros(8, 0.0f);
+  std::vector<float> k(8), v(8);
   for (int64_t l = 0; l < s.num_layers; ++l) {
     for (int64_t p = 0; p < s.capacity; ++p) {
-      const uint8_t k = static_cast<uint8_t*>(cache.KRow(l, 1, 1, p))[3];
-      const uint8_t v = static_cast<uint8_t*>(cache.VRow(l, 1, 4, p))[3];
-      EXPECT_EQ(k, p < 7 ? p + 1 : 0) << "layer " << l << " pos " << p;
-      EXPECT_EQ(v, p < 7 ? p + 100 : 0) << "layer " << l << " pos " << p;
+      cache.LoadK(l, 1, 1, p, k.data());
+      cache.LoadV(l, 1, 4, p, v.data());
+      // K goes in whole tiles: positions 7-15 of the first come along; past it nothing does.
+      if (p < 7 || p >= 16) {
+        EXPECT_EQ(k, p < 7 ? Row(p + 1, 8) : zeros) << "layer " << l << " pos " << p;
+      }
+      EXPECT_EQ(v, p < 7 ? Row(p + 100, 8) : zeros) << "layer " << l << " pos " << p;
     }
   }
 }

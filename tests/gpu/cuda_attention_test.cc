@@ -50,10 +50,28 @@ cuda::AttentionCase MakeCase(const Heads& h, int seqs, int64_t capacity,
   return c;
 }
 
-KvLayerView View(const cuda::AttentionCase& c, int seq) {
+// The case's K ([seq][n_k][capacity][hd] bf16 rows, the device layout) as the CPU kernels read
+// it: per sequence and head, tiles of 16 positions (attention.h, KElementIndex).
+std::vector<uint16_t> CpuKTiles(const cuda::AttentionCase& c) {
+  const int64_t seqs = static_cast<int64_t>(c.k.size()) / (int64_t{c.n_k} * c.capacity * c.head_dim);
+  const int64_t head = KTilePositions(c.capacity) * c.head_dim;
+  std::vector<uint16_t> tiles(static_cast<size_t>(seqs * c.n_k * head));
+  for (int64_t sh = 0; sh < seqs * c.n_k; ++sh) {
+    for (int64_t pos = 0; pos < c.capacity; ++pos) {
+      for (int d = 0; d < c.head_dim; ++d) {
+        tiles[sh * head + KElementIndex(DType::kBF16, c.head_dim, pos, d)] =
+            c.k[(sh * c.capacity + pos) * c.head_dim + d];
+      }
+    }
+  }
+  return tiles;
+}
+
+// Sequence `seq` of the case for the CPU kernels; k_tiles from CpuKTiles(c).
+KvLayerView View(const cuda::AttentionCase& c, const std::vector<uint16_t>& k_tiles, int seq) {
   KvLayerView v;
   v.dtype = DType::kBF16;
-  v.k = c.k.data() + size_t(seq) * c.n_k * c.capacity * c.head_dim;
+  v.k = k_tiles.data() + size_t(seq) * c.n_k * KTilePositions(c.capacity) * c.head_dim;
   v.v = c.v.data() + size_t(seq) * c.n_v * c.capacity * c.head_dim;
   v.capacity = c.capacity;
   return v;
@@ -65,9 +83,11 @@ std::vector<float> CpuDecode(const cuda::AttentionCase& c, int top_k) {
   const AttentionShape shape{c.n_q, c.n_k, c.n_v, c.head_dim, c.scale};
   const size_t row = size_t(c.n_q) * c.head_dim;
   std::vector<float> out(c.row_seq.size() * row);
+  const std::vector<uint16_t> k_tiles = CpuKTiles(c);
   std::vector<DecodeItem> items;
   for (size_t r = 0; r < c.row_seq.size(); ++r) {
-    items.push_back({c.q.data() + r * row, View(c, c.row_seq[r]), c.row_ctx[r], out.data() + r * row});
+    items.push_back({c.q.data() + r * row, View(c, k_tiles, c.row_seq[r]), c.row_ctx[r],
+                     out.data() + r * row});
   }
   DecodeAttention(shape, items, top_k, pool);
   return out;
@@ -112,8 +132,8 @@ TEST(CudaAttentionTest, PrefillRowsMatchCpuPrefill) {
       c.top_k = top_k;
       ThreadPool pool(2);
       std::vector<float> ref(c.q.size());
-      PrefillAttention({c.n_q, c.n_k, c.n_v, c.head_dim, c.scale}, c.q.data(), View(c, 0), start,
-                       n_new, top_k, ref.data(), pool);
+      PrefillAttention({c.n_q, c.n_k, c.n_v, c.head_dim, c.scale}, c.q.data(),
+                       View(c, CpuKTiles(c), 0), start, n_new, top_k, ref.data(), pool);
       auto got = cuda::AttentionOnDevice(c);
       ASSERT_TRUE(got.ok()) << got.status().ToString();
       EXPECT_LT(Nmse(*got, ref), 1e-9) << Name(h) << " top_k=" << top_k;

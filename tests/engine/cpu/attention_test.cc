@@ -29,14 +29,28 @@ AttentionShape Shape(int n_q, int n_k, int n_v, int hd) {
 struct Cache {
   DType dtype;
   int64_t capacity;
-  Encoded k;  // [n_k][capacity][hd]
+  Encoded k;  // [n_k][capacity][hd] rows (the reference reads k.values)
   Encoded v;  // [n_v][capacity][hd]
-  KvLayerView View() const { return {dtype, k.bytes.data(), v.bytes.data(), capacity}; }
+  std::vector<uint8_t> k_tiles;  // k as the kernels read it (attention.h, KElementIndex)
+
+  // Lays k.values out as K tiles (after k changed).
+  void Tile(int n_k, int hd) {
+    const int64_t head_bytes = KTilePositions(capacity) * hd * (dtype == DType::kF32 ? 4 : 2);
+    k_tiles.assign(static_cast<size_t>(n_k * head_bytes), 0);
+    for (int h = 0; h < n_k; ++h) {
+      for (int64_t j = 0; j < capacity; ++j) {
+        StoreKRow(&k.values[(h * capacity + j) * hd], hd, dtype, &k_tiles[h * head_bytes], j);
+      }
+    }
+  }
+  KvLayerView View() const { return {dtype, k_tiles.data(), v.bytes.data(), capacity}; }
 };
 
 Cache MakeCache(const AttentionShape& s, DType dtype, int64_t capacity, uint32_t seed) {
-  return {dtype, capacity, Encode(RandomFloats(s.n_k * capacity * s.head_dim, seed), dtype),
-          Encode(RandomFloats(s.n_v * capacity * s.head_dim, seed + 1), dtype)};
+  Cache c{dtype, capacity, Encode(RandomFloats(s.n_k * capacity * s.head_dim, seed), dtype),
+          Encode(RandomFloats(s.n_v * capacity * s.head_dim, seed + 1), dtype), {}};
+  c.Tile(s.n_k, s.head_dim);
+  return c;
 }
 
 // Double-precision attention of q [n_q][hd] over positions [0, n_ctx), optional top-k by
@@ -161,9 +175,9 @@ TEST_P(DecodeTest, TiesKeepTheLatestPositions) {
   Cache c = MakeCache(s, DType::kF32, n_ctx, 9);
   // Every K row identical: all scores tie exactly.
   for (int64_t j = 1; j < n_ctx; ++j) {
-    std::copy_n(c.k.bytes.begin(), 32 * 4, c.k.bytes.begin() + j * 32 * 4);
     std::copy_n(c.k.values.begin(), 32, c.k.values.begin() + j * 32);
   }
+  c.Tile(s.n_k, s.head_dim);
   const std::vector<float> q = RandomFloats(2 * 32, 10);
   const std::vector<float> out = Decode(s, q, c, n_ctx, 3, pool);
   for (int h = 0; h < 2; ++h) {
