@@ -21,6 +21,7 @@
 #include "engine/base/check.h"
 #include "engine/cpu/attention.h"
 #include "engine/cpu/attention_internal.h"
+#include "engine/cpu/attention_tile_scores.h"
 #include "engine/cpu/exp_avx2.h"
 
 namespace sigma::internal {
@@ -50,98 +51,45 @@ inline void WidenSixteen(const void* row, int c, __m256& first, __m256& second) 
   }
 }
 
-// Dimensions 2c and 2c + 1 of positions [8 half, 8 half + 8) of a K tile (attention.h,
-// KElementIndex) as f32.
-template <int kHd, DType kType>
-inline void TileColumns(const uint8_t* tile, int c, int half, __m256& even, __m256& odd) {
-  if constexpr (kType == DType::kF32) {
-    const auto* p = reinterpret_cast<const float*>(tile) + 2 * c * kKTileRows + 8 * half;
-    even = _mm256_loadu_ps(p);
-    odd = _mm256_loadu_ps(p + kKTileRows);
-  } else if constexpr (kType == DType::kF16) {
-    const auto* p = reinterpret_cast<const uint16_t*>(tile) + 2 * c * kKTileRows + 8 * half;
-    even = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-    odd = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + kKTileRows)));
-  } else {
-    const __m256i pairs =
-        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(tile + 4 * c * kKTileRows + 32 * half));
-    even = _mm256_castsi256_ps(_mm256_slli_epi32(pairs, 16));
-    odd = _mm256_castsi256_ps(_mm256_and_si256(pairs, HiMask()));
-  }
-}
-
-// Scores of kG query heads against n positions of K tiles, each tile in two halves of 8
-// positions: one accumulator per head (one lane per position), one FMA per dimension and head,
-// the query element broadcast; up to 4 heads take two accumulator sets (even and odd dimensions)
-// so that at least 4 FMA chains run in 16 registers. As the AVX-512 kernel, the tile
-// kPrefetchAhead rows ahead is prefetched a line per column pair.
-template <int kHd, DType kType, int kG>
-void TileScores(const float* q, float scale, const void* k, int64_t n, float* scores,
-                int64_t stride, NextReads next) {
-  constexpr int64_t kRowBytes = kHd * (kType == DType::kF32 ? 4 : 2);
-  constexpr int64_t kTileBytes = kKTileRows * kRowBytes;
-  constexpr int64_t kLinesPerPair = kTileBytes / 64 / (kHd / 2);  // 1 (f16, bf16) or 2 (f32)
-  constexpr int kSets = kG <= 4 ? 2 : 1;
-  const auto* base = static_cast<const uint8_t*>(k);
-  const int64_t tiles = (n + kKTileRows - 1) / kKTileRows;
-  const __m256 vscale = _mm256_set1_ps(scale);
-  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  SpreadPrefetch spread(next, tiles);
-  for (int64_t t = 0; t < tiles; ++t) {
-    const uint8_t* tile = base + t * kTileBytes;
-    const char* ahead = reinterpret_cast<const char*>(tile) + kPrefetchAhead * kRowBytes;
-    spread.Step();
-    for (int half = 0; half < 2; ++half) {
-      const int64_t j0 = t * kKTileRows + 8 * half;
-      if (j0 >= n) break;
-      __m256 acc[kSets][kG];
-      for (int set = 0; set < kSets; ++set) {
-        for (int h = 0; h < kG; ++h) acc[set][h] = _mm256_setzero_ps();
-      }
-#pragma GCC unroll 4
-      for (int c = 0; c < kHd / 2; ++c) {
-        for (int64_t l = 0; l < kLinesPerPair && half == 0; ++l) {
-          _mm_prefetch(ahead + 64 * (kLinesPerPair * c + l), _MM_HINT_T0);
-        }
-        __m256 even, odd;
-        TileColumns<kHd, kType>(tile, c, half, even, odd);
-#pragma GCC unroll 8
-        for (int h = 0; h < kG; ++h) {
-          const float* qh = q + h * kHd + 2 * c;
-          acc[0][h] = _mm256_fmadd_ps(even, _mm256_broadcast_ss(qh), acc[0][h]);
-          acc[kSets - 1][h] = _mm256_fmadd_ps(odd, _mm256_broadcast_ss(qh + 1), acc[kSets - 1][h]);
-        }
-      }
-      const int64_t valid = std::min<int64_t>(8, n - j0);
-      const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(valid)), lanes);
-      for (int h = 0; h < kG; ++h) {
-        const __m256 sum = kSets == 2 ? _mm256_add_ps(acc[0][h], acc[kSets - 1][h]) : acc[0][h];
-        _mm256_maskstore_ps(scores + h * stride + j0, mask, _mm256_mul_ps(sum, vscale));
-      }
+// The score pass's vectors (attention_tile_scores.h): a K tile in two parts of 8 positions.
+struct Ymm8 {
+  static constexpr int kLanes = 8;
+  static constexpr int kChains = 8;
+  static constexpr int kMaxAcc = 10;
+  using F = __m256;
+  static F Zero() { return _mm256_setzero_ps(); }
+  static F Set1(float x) { return _mm256_set1_ps(x); }
+  static F Add(F a, F b) { return _mm256_add_ps(a, b); }
+  static F Mul(F a, F b) { return _mm256_mul_ps(a, b); }
+  static F Fmadd(F a, F b, F c) { return _mm256_fmadd_ps(a, b, c); }
+  template <int kHd, DType kType>
+  static void Columns(const uint8_t* tile, int c, int part, F& even, F& odd) {
+    if constexpr (kType == DType::kF32) {
+      const auto* p = reinterpret_cast<const float*>(tile) + 2 * c * kKTileRows + 8 * part;
+      even = _mm256_loadu_ps(p);
+      odd = _mm256_loadu_ps(p + kKTileRows);
+    } else if constexpr (kType == DType::kF16) {
+      const auto* p = reinterpret_cast<const uint16_t*>(tile) + 2 * c * kKTileRows + 8 * part;
+      even = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+      odd = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + kKTileRows)));
+    } else {
+      const __m256i pairs = _mm256_loadu_si256(
+          reinterpret_cast<const __m256i*>(tile + 4 * c * kKTileRows + 32 * part));
+      even = _mm256_castsi256_ps(_mm256_slli_epi32(pairs, 16));
+      odd = _mm256_castsi256_ps(_mm256_and_si256(pairs, HiMask()));
     }
   }
-}
+  static void StoreFirst(float* dst, F v, int64_t count) {
+    const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    _mm256_maskstore_ps(dst, _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(count)), lanes),
+                        v);
+  }
+};
 
-// Heads in groups of up to 8 (each group a pass over the tiles; the NextReads spread over the
-// first).
 template <int kHd, DType kType>
 void ScoresT(const float* q, int g, int /*hd*/, float scale, const void* k, int64_t n,
              float* scores, int64_t stride, NextReads next) {
-  for (int h0 = 0; h0 < g; h0 += 8) {
-    const float* qg = q + static_cast<int64_t>(h0) * kHd;
-    float* out = scores + h0 * stride;
-    const NextReads spread = h0 == 0 ? next : NextReads{};
-    switch (std::min(8, g - h0)) {
-      case 8: TileScores<kHd, kType, 8>(qg, scale, k, n, out, stride, spread); break;
-      case 7: TileScores<kHd, kType, 7>(qg, scale, k, n, out, stride, spread); break;
-      case 6: TileScores<kHd, kType, 6>(qg, scale, k, n, out, stride, spread); break;
-      case 5: TileScores<kHd, kType, 5>(qg, scale, k, n, out, stride, spread); break;
-      case 4: TileScores<kHd, kType, 4>(qg, scale, k, n, out, stride, spread); break;
-      case 3: TileScores<kHd, kType, 3>(qg, scale, k, n, out, stride, spread); break;
-      case 2: TileScores<kHd, kType, 2>(qg, scale, k, n, out, stride, spread); break;
-      default: TileScores<kHd, kType, 1>(qg, scale, k, n, out, stride, spread); break;
-    }
-  }
+  TileScoresT<Ymm8, kHd, kType>(q, g, scale, k, n, scores, stride, next, kPrefetchAhead);
 }
 
 // out[16] += the split accumulator pair (bf16: even, odd elements; else elements 0-7, 8-15).

@@ -23,6 +23,7 @@
 #include "engine/base/check.h"
 #include "engine/cpu/attention.h"
 #include "engine/cpu/attention_internal.h"
+#include "engine/cpu/attention_tile_scores.h"
 
 namespace sigma::internal {
 namespace {
@@ -33,95 +34,42 @@ inline __m512i HiMask512() { return _mm512_set1_epi32(static_cast<int>(0xffff000
 // attention ms per step: none 4.4, 16 rows 3.7, 32 4.0, 64 3.7, 128 4.0).
 constexpr int64_t kPrefetchAhead = 64;
 
-// Dimensions 2c and 2c + 1 of a K tile's 16 positions (attention.h, KElementIndex) as f32.
-template <int kHd, DType kType>
-inline void TileColumns(const uint8_t* tile, int c, __m512& even, __m512& odd) {
-  if constexpr (kType == DType::kF32) {
-    const auto* p = reinterpret_cast<const float*>(tile) + 2 * c * kKTileRows;
-    even = _mm512_loadu_ps(p);
-    odd = _mm512_loadu_ps(p + kKTileRows);
-  } else if constexpr (kType == DType::kF16) {
-    const auto* p = reinterpret_cast<const uint16_t*>(tile) + 2 * c * kKTileRows;
-    even = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
-    odd = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + kKTileRows)));
-  } else {
-    const __m512i pairs = _mm512_loadu_si512(tile + 4 * c * kKTileRows);
-    even = _mm512_castsi512_ps(_mm512_slli_epi32(pairs, 16));
-    odd = _mm512_castsi512_ps(_mm512_and_si512(pairs, HiMask512()));
-  }
-}
-
-// Scores of kG query heads against n positions of K tiles: per tile, one accumulator per head
-// (one lane per position) and one FMA per dimension and head, the query element broadcast from
-// memory; fewer than 4 heads split the dimensions over 2 or 4 accumulator sets so that at least
-// 4 FMA chains run. The tile kKTileRows * kPrefetchAhead bytes ahead is prefetched a line per
-// column pair, spread over the tile's arithmetic (in bursts per tile, the prefetches stalled the
-// pass: 8-head score pass from DRAM 0.8x as fast).
-template <int kHd, DType kType, int kG>
-void TileScores(const float* q, float scale, const void* k, int64_t n, float* scores,
-                int64_t stride, NextReads next) {
-  constexpr int64_t kRowBytes = kHd * (kType == DType::kF32 ? 4 : 2);
-  constexpr int64_t kTileBytes = kKTileRows * kRowBytes;
-  constexpr int64_t kLinesPerPair = kTileBytes / 64 / (kHd / 2);  // 1 (f16, bf16) or 2 (f32)
-  constexpr int kSets = kG >= 4 ? 1 : (kG >= 2 ? 2 : 4);
-  const auto* base = static_cast<const uint8_t*>(k);
-  const int64_t tiles = (n + kKTileRows - 1) / kKTileRows;
-  const __m512 vscale = _mm512_set1_ps(scale);
-  SpreadPrefetch spread(next, tiles);
-  for (int64_t t = 0; t < tiles; ++t) {
-    const uint8_t* tile = base + t * kTileBytes;
-    const char* ahead = reinterpret_cast<const char*>(tile) + kPrefetchAhead * kRowBytes;
-    spread.Step();
-    __m512 acc[kSets][kG];
-    for (int set = 0; set < kSets; ++set) {
-      for (int h = 0; h < kG; ++h) acc[set][h] = _mm512_setzero_ps();
-    }
-#pragma GCC unroll 4
-    for (int c = 0; c < kHd / 2; ++c) {
-      for (int64_t l = 0; l < kLinesPerPair; ++l) {
-        _mm_prefetch(ahead + 64 * (kLinesPerPair * c + l), _MM_HINT_T0);
-      }
-      __m512 even, odd;
-      TileColumns<kHd, kType>(tile, c, even, odd);
-      const int even_set = (2 * c) % kSets, odd_set = (2 * c + 1) % kSets;
-#pragma GCC unroll 8
-      for (int h = 0; h < kG; ++h) {
-        const float* qh = q + h * kHd + 2 * c;
-        acc[even_set][h] = _mm512_fmadd_ps(even, _mm512_set1_ps(qh[0]), acc[even_set][h]);
-        acc[odd_set][h] = _mm512_fmadd_ps(odd, _mm512_set1_ps(qh[1]), acc[odd_set][h]);
-      }
-    }
-    const int64_t j0 = t * kKTileRows;
-    const int64_t valid = std::min<int64_t>(kKTileRows, n - j0);
-    const __mmask16 mask = static_cast<__mmask16>((1u << valid) - 1);
-    for (int h = 0; h < kG; ++h) {
-      __m512 sum = acc[0][h];
-      for (int set = 1; set < kSets; ++set) sum = _mm512_add_ps(sum, acc[set][h]);
-      _mm512_mask_storeu_ps(scores + h * stride + j0, mask, _mm512_mul_ps(sum, vscale));
+// The score pass's vectors (attention_tile_scores.h): a K tile's 16 positions in one zmm.
+struct Zmm16 {
+  static constexpr int kLanes = 16;
+  static constexpr int kChains = 8;
+  static constexpr int kMaxAcc = 24;
+  using F = __m512;
+  static F Zero() { return _mm512_setzero_ps(); }
+  static F Set1(float x) { return _mm512_set1_ps(x); }
+  static F Add(F a, F b) { return _mm512_add_ps(a, b); }
+  static F Mul(F a, F b) { return _mm512_mul_ps(a, b); }
+  static F Fmadd(F a, F b, F c) { return _mm512_fmadd_ps(a, b, c); }
+  template <int kHd, DType kType>
+  static void Columns(const uint8_t* tile, int c, int /*part*/, F& even, F& odd) {
+    if constexpr (kType == DType::kF32) {
+      const auto* p = reinterpret_cast<const float*>(tile) + 2 * c * kKTileRows;
+      even = _mm512_loadu_ps(p);
+      odd = _mm512_loadu_ps(p + kKTileRows);
+    } else if constexpr (kType == DType::kF16) {
+      const auto* p = reinterpret_cast<const uint16_t*>(tile) + 2 * c * kKTileRows;
+      even = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+      odd = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + kKTileRows)));
+    } else {
+      const __m512i pairs = _mm512_loadu_si512(tile + 4 * c * kKTileRows);
+      even = _mm512_castsi512_ps(_mm512_slli_epi32(pairs, 16));
+      odd = _mm512_castsi512_ps(_mm512_and_si512(pairs, HiMask512()));
     }
   }
-}
+  static void StoreFirst(float* dst, F v, int64_t count) {
+    _mm512_mask_storeu_ps(dst, static_cast<__mmask16>((1u << count) - 1), v);
+  }
+};
 
-// Heads in groups of up to 8 (each group a pass over the tiles; the NextReads spread over the
-// first).
 template <int kHd, DType kType>
 void ScoresT(const float* q, int g, int /*hd*/, float scale, const void* k, int64_t n,
              float* scores, int64_t stride, NextReads next) {
-  for (int h0 = 0; h0 < g; h0 += 8) {
-    const float* qg = q + static_cast<int64_t>(h0) * kHd;
-    float* out = scores + h0 * stride;
-    const NextReads spread = h0 == 0 ? next : NextReads{};
-    switch (std::min(8, g - h0)) {
-      case 8: TileScores<kHd, kType, 8>(qg, scale, k, n, out, stride, spread); break;
-      case 7: TileScores<kHd, kType, 7>(qg, scale, k, n, out, stride, spread); break;
-      case 6: TileScores<kHd, kType, 6>(qg, scale, k, n, out, stride, spread); break;
-      case 5: TileScores<kHd, kType, 5>(qg, scale, k, n, out, stride, spread); break;
-      case 4: TileScores<kHd, kType, 4>(qg, scale, k, n, out, stride, spread); break;
-      case 3: TileScores<kHd, kType, 3>(qg, scale, k, n, out, stride, spread); break;
-      case 2: TileScores<kHd, kType, 2>(qg, scale, k, n, out, stride, spread); break;
-      default: TileScores<kHd, kType, 1>(qg, scale, k, n, out, stride, spread); break;
-    }
-  }
+  TileScoresT<Zmm16, kHd, kType>(q, g, scale, k, n, scores, stride, next, kPrefetchAhead);
 }
 
 // Row j of a [rows][kHd] cache as kHd / 16 zmm (bf16: even/odd split per 32 elements).
