@@ -56,6 +56,7 @@ struct Ymm8 {
   static constexpr int kLanes = 8;
   static constexpr int kChains = 8;
   static constexpr int kMaxAcc = 10;
+  static constexpr int kMaxHeads = 4;  // x 2 parts: 8 accumulators
   using F = __m256;
   static F Zero() { return _mm256_setzero_ps(); }
   static F Set1(float x) { return _mm256_set1_ps(x); }

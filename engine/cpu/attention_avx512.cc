@@ -39,6 +39,7 @@ struct Zmm16 {
   static constexpr int kLanes = 16;
   static constexpr int kChains = 8;
   static constexpr int kMaxAcc = 24;
+  static constexpr int kMaxHeads = 8;
   using F = __m512;
   static F Zero() { return _mm512_setzero_ps(); }
   static F Set1(float x) { return _mm512_set1_ps(x); }
