@@ -96,8 +96,8 @@ void KvCache::CopyPrefix(int64_t from_seq, int64_t to_seq, int64_t length) {
                   k_.data() + KHeadOffset(layer, from_seq, h), k_bytes);
     }
     for (int64_t h = 0; h < shape_.n_v_heads; ++h) {
-      std::memcpy(v_.data() + VOffset(layer, to_seq, h, 0), v_.data() + VOffset(layer, from_seq, h, 0),
-                  v_bytes);
+      std::memcpy(v_.data() + VOffset(layer, to_seq, h, 0),
+                  v_.data() + VOffset(layer, from_seq, h, 0), v_bytes);
     }
   }
 }

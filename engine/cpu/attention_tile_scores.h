@@ -14,15 +14,16 @@
 //
 // Per tile, one accumulator per query head and part holds the dots of kLanes positions, one FMA
 // per dimension, head and part with the query element broadcast once for the parts: no
-// horizontal sums. Few heads split
-// the dimensions over two accumulator sets (TileScoreSets) for more independent FMA chains. The tile kPrefetchAhead positions ahead is prefetched a line per column pair,
-// spread over the tile's arithmetic: in bursts of a tile, the prefetches stalled the pass (Sigma's
-// 8-head score pass from DRAM 0.8x as fast).
+// horizontal sums. Few heads split the dimensions over two accumulator sets (TileScoreSets) for
+// more independent FMA chains. The tile prefetch_rows positions ahead is prefetched a line per
+// column pair, spread over the tile's arithmetic: in bursts of a tile, the prefetches stalled the
+// pass (Sigma's 8-head score pass from DRAM 0.8x as fast).
 // Measured (2-core Zen 4, one thread, 2048 bf16 positions in cache, head_dim 64), cycles a
 // position for 8 / 3 / 2 query heads per K head: 512-bit 33.5 / 12.4 / 9.0 against 43-44 / 20.4 /
 // 14.2 for the row kernels with shuffle-tree sums this replaced (FMA bound for 8: 32); 256-bit
-// 48 / 21 / 13 (both parts of a tile per query broadcast; a part at a time, 51 / 21 / 17). From DRAM, two threads, the 8-head score pass ran 1.2-1.4x as fast; 2 and 3
-// heads, memory-bound, 1.02-1.05x.
+// 48 / 21 / 13 (both parts of a tile per query broadcast; a part at a time, 51 / 21 / 17). From
+// DRAM, two threads, the 8-head score pass ran 1.2-1.4x as fast; 2 and 3 heads, memory-bound,
+// 1.02-1.05x.
 #ifndef SIGMA_ENGINE_CPU_ATTENTION_TILE_SCORES_H_
 #define SIGMA_ENGINE_CPU_ATTENTION_TILE_SCORES_H_
 

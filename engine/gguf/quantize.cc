@@ -54,7 +54,8 @@ void QuantizeQ4_0(const float* x, std::string* out) {
   const float d = F16ToF32(d16);
   const float inv = d != 0.0f ? 1.0f / d : 0.0f;
   for (int j = 0; j < 16; ++j) {
-    const int lo = RoundClamp(x[j] * inv + 8.0f, 0, 15), hi = RoundClamp(x[j + 16] * inv + 8.0f, 0, 15);
+    const int lo = RoundClamp(x[j] * inv + 8.0f, 0, 15);
+    const int hi = RoundClamp(x[j + 16] * inv + 8.0f, 0, 15);
     block[2 + j] = static_cast<char>(lo | hi << 4);
   }
   out->append(block, sizeof(block));
@@ -71,7 +72,8 @@ void QuantizeQ4_1(const float* x, std::string* out) {
   const float d = F16ToF32(bits[0]), m = F16ToF32(bits[1]);
   const float inv = d != 0.0f ? 1.0f / d : 0.0f;
   for (int j = 0; j < 16; ++j) {
-    const int lo = RoundClamp((x[j] - m) * inv, 0, 15), hi = RoundClamp((x[j + 16] - m) * inv, 0, 15);
+    const int lo = RoundClamp((x[j] - m) * inv, 0, 15);
+    const int hi = RoundClamp((x[j + 16] - m) * inv, 0, 15);
     block[4 + j] = static_cast<char>(lo | hi << 4);
   }
   out->append(block, sizeof(block));

@@ -53,7 +53,8 @@ cuda::AttentionCase MakeCase(const Heads& h, int seqs, int64_t capacity,
 // The case's K ([seq][n_k][capacity][hd] bf16 rows, the device layout) as the CPU kernels read
 // it: per sequence and head, tiles of 16 positions (attention.h, KElementIndex).
 std::vector<uint16_t> CpuKTiles(const cuda::AttentionCase& c) {
-  const int64_t seqs = static_cast<int64_t>(c.k.size()) / (int64_t{c.n_k} * c.capacity * c.head_dim);
+  const int64_t seqs =
+      static_cast<int64_t>(c.k.size()) / (int64_t{c.n_k} * c.capacity * c.head_dim);
   const int64_t head = KTilePositions(c.capacity) * c.head_dim;
   std::vector<uint16_t> tiles(static_cast<size_t>(seqs * c.n_k * head));
   for (int64_t sh = 0; sh < seqs * c.n_k; ++sh) {

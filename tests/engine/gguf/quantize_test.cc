@@ -42,7 +42,9 @@ std::vector<std::vector<float>> Rows() {
 float BlockAmax(const std::vector<float>& x, size_t i, int64_t block) {
   const size_t begin = i / static_cast<size_t>(block) * static_cast<size_t>(block);
   float amax = 0.0f;
-  for (size_t k = begin; k < begin + static_cast<size_t>(block); ++k) amax = std::max(amax, std::fabs(x[k]));
+  for (size_t k = begin; k < begin + static_cast<size_t>(block); ++k) {
+    amax = std::max(amax, std::fabs(x[k]));
+  }
   return amax;
 }
 
