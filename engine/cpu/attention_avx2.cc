@@ -22,6 +22,7 @@
 #include "engine/cpu/attention.h"
 #include "engine/cpu/attention_internal.h"
 #include "engine/cpu/attention_tile_scores.h"
+#include "engine/cpu/simd_float.h"
 #include "engine/cpu/exp_avx2.h"
 
 namespace sigma::internal {
@@ -52,17 +53,11 @@ inline void WidenSixteen(const void* row, int c, __m256& first, __m256& second) 
 }
 
 // The score pass's vectors (attention_tile_scores.h): a K tile in two parts of 8 positions.
-struct Ymm8 {
+struct Ymm8 : YmmFloat {
   static constexpr int kLanes = 8;
   static constexpr int kChains = 8;
   static constexpr int kMaxAcc = 10;
   static constexpr int kMaxHeads = 4;  // x 2 parts: 8 accumulators
-  using F = __m256;
-  static F Zero() { return _mm256_setzero_ps(); }
-  static F Set1(float x) { return _mm256_set1_ps(x); }
-  static F Add(F a, F b) { return _mm256_add_ps(a, b); }
-  static F Mul(F a, F b) { return _mm256_mul_ps(a, b); }
-  static F Fmadd(F a, F b, F c) { return _mm256_fmadd_ps(a, b, c); }
   template <int kHd, DType kType>
   static void Columns(const uint8_t* tile, int c, int part, F& even, F& odd) {
     if constexpr (kType == DType::kF32) {

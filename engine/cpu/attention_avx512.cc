@@ -24,6 +24,7 @@
 #include "engine/cpu/attention.h"
 #include "engine/cpu/attention_internal.h"
 #include "engine/cpu/attention_tile_scores.h"
+#include "engine/cpu/simd_float.h"
 
 namespace sigma::internal {
 namespace {
@@ -35,17 +36,11 @@ inline __m512i HiMask512() { return _mm512_set1_epi32(static_cast<int>(0xffff000
 constexpr int64_t kPrefetchAhead = 64;
 
 // The score pass's vectors (attention_tile_scores.h): a K tile's 16 positions in one zmm.
-struct Zmm16 {
+struct Zmm16 : ZmmFloat {
   static constexpr int kLanes = 16;
   static constexpr int kChains = 8;
   static constexpr int kMaxAcc = 24;
   static constexpr int kMaxHeads = 8;
-  using F = __m512;
-  static F Zero() { return _mm512_setzero_ps(); }
-  static F Set1(float x) { return _mm512_set1_ps(x); }
-  static F Add(F a, F b) { return _mm512_add_ps(a, b); }
-  static F Mul(F a, F b) { return _mm512_mul_ps(a, b); }
-  static F Fmadd(F a, F b, F c) { return _mm512_fmadd_ps(a, b, c); }
   template <int kHd, DType kType>
   static void Columns(const uint8_t* tile, int c, int /*part*/, F& even, F& odd) {
     if constexpr (kType == DType::kF32) {

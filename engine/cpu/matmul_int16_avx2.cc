@@ -32,6 +32,7 @@
 
 #include "engine/base/check.h"
 #include "engine/cpu/matmul_internal.h"
+#include "engine/cpu/simd_float.h"
 #include "engine/cpu/matmul_tile_kernel.h"
 
 namespace sigma::internal {
@@ -207,16 +208,11 @@ void Int16Rows(const MatMulArgs& a, int64_t row_begin, int64_t row_end) {
 // int16 sums of two nibble x byte products (|.| <= 2 * 15 * 128); eight of them, all of a block's
 // pieces against h (or l), add up exactly in int16 (<= 30720), and one vpmaddwd by 1 widens each
 // row's pairs to int32.
-struct Ymm8 {
+struct Ymm8 : YmmFloat {
   static constexpr int64_t kLanes = 8;
   static constexpr int kBatchRows = 1;
-  using F = __m256;
+  using YmmFloat::Add;  // beside Add(I, I) below
   using I = __m256i;
-  static F Zero() { return _mm256_setzero_ps(); }
-  static F Set1(float x) { return _mm256_set1_ps(x); }
-  static F Add(F a, F b) { return _mm256_add_ps(a, b); }
-  static F Mul(F a, F b) { return _mm256_mul_ps(a, b); }
-  static F Fmadd(F a, F b, F c) { return _mm256_fmadd_ps(a, b, c); }
   static F ToFloat(I v) { return _mm256_cvtepi32_ps(v); }
   static F Halves(const uint8_t* p) {
     return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));

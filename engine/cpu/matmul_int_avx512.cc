@@ -17,6 +17,7 @@
 #include <cstdint>
 
 #include "engine/cpu/matmul_internal.h"
+#include "engine/cpu/simd_float.h"
 #include "engine/cpu/matmul_tile_kernel.h"
 
 namespace sigma::internal {
@@ -40,16 +41,11 @@ inline __m512i DotS16(__m512i acc, __m512i s16, const int16_t* s16x2) {
   return acc;
 }
 
-struct Zmm16 {
+struct Zmm16 : ZmmFloat {
   static constexpr int64_t kLanes = 16;
   static constexpr int kBatchRows = 4;
-  using F = __m512;
+  using ZmmFloat::Add;  // beside Add(I, I) below
   using I = __m512i;
-  static F Zero() { return _mm512_setzero_ps(); }
-  static F Set1(float x) { return _mm512_set1_ps(x); }
-  static F Add(F a, F b) { return _mm512_add_ps(a, b); }
-  static F Mul(F a, F b) { return _mm512_mul_ps(a, b); }
-  static F Fmadd(F a, F b, F c) { return _mm512_fmadd_ps(a, b, c); }
   static F ToFloat(I v) { return _mm512_cvtepi32_ps(v); }
   static F Halves(const uint8_t* p) {
     return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
