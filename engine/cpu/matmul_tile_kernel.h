@@ -256,7 +256,7 @@ void TileBatch(const MatMulArgs& a, int64_t t, int64_t b0) {
 template <class V, DType kType>
 void TileRows(const MatMulArgs& a, int64_t tile_begin, int64_t tile_end) {
   static_assert(kType == DType::kQ4_0 || kType == DType::kQ4_1 || kType == DType::kQ8_0 ||
-                kType == DType::kQ4_K || kType == DType::kQ5_K || kType == DType::kQ6_K);
+                MatMulTilesKQuant(kType));
   static_assert(kMatMulTileRows % V::kLanes == 0, "a tile is whole vectors of rows");
   constexpr int kGroup = V::kBatchRows;
   static_assert(kGroup >= 1 && kGroup <= 4);
@@ -293,7 +293,7 @@ void TiledRows(const MatMulArgs& a, int64_t row_begin, int64_t row_end) {
     r = tiles_end;
   }
   if (r == row_end) return;
-  if (a.dtype == DType::kQ4_K || a.dtype == DType::kQ5_K || a.dtype == DType::kQ6_K) {
+  if (MatMulTilesKQuant(a.dtype)) {
     // The integer row-layout kernel has no K-quants; their last rows take the float kernel (which
     // reads plain f32 activations for this dtype), one batch row at a time so that a row's
     // result does not depend on the batch.

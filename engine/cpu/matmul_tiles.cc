@@ -105,8 +105,7 @@ void PackQ6KSuperBlock(const uint8_t* const rows[kR], uint8_t* out) {
 
 bool MatMulTilesSupported(const TensorView& w) {
   const bool quantized = w.dtype == DType::kQ4_0 || w.dtype == DType::kQ4_1 ||
-                         w.dtype == DType::kQ8_0 || w.dtype == DType::kQ4_K ||
-                         w.dtype == DType::kQ5_K || w.dtype == DType::kQ6_K;
+                         w.dtype == DType::kQ8_0 || MatMulTilesKQuant(w.dtype);
   return quantized && w.valid() && w.shape.size() == 2 &&
          w.cols() % DTypeBlockSize(w.dtype) == 0 && w.cols() % 32 == 0 && w.rows() >= kR;
 }
@@ -126,8 +125,7 @@ void PackMatMulTiles(const TensorView& w, std::span<uint8_t> packed) {
   const auto row_bytes = static_cast<int64_t>(w.row_bytes());
   const auto* src = static_cast<const uint8_t*>(w.data);
   uint8_t* out = packed.data();
-  const bool super_blocks =
-      w.dtype == DType::kQ4_K || w.dtype == DType::kQ5_K || w.dtype == DType::kQ6_K;
+  const bool super_blocks = MatMulTilesKQuant(w.dtype);
   for (int64_t t = 0; t < w.rows() / kR && super_blocks; ++t) {
     for (int64_t j = 0; j < blocks; ++j) {
       const uint8_t* rows[kR];

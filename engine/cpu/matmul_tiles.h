@@ -42,6 +42,11 @@ namespace sigma {
 
 inline constexpr int64_t kMatMulTileRows = 16;
 
+// The K-quants with a tile layout (super-blocks of 256; no integer row-layout kernel).
+constexpr bool MatMulTilesKQuant(DType dtype) {
+  return dtype == DType::kQ4_K || dtype == DType::kQ5_K || dtype == DType::kQ6_K;
+}
+
 // Whether w (2-D Q4_0 / Q4_1 / Q8_0 / Q4_K / Q5_K / Q6_K, whole blocks, at least 16 rows) has a
 // tile layout.
 bool MatMulTilesSupported(const TensorView& w);
