@@ -5,8 +5,9 @@
 // llama Q/K row permutation applied as llama.cpp's converter does (AddHfTensorToGguf). Matrices
 // take the requested type (f32, f16, bf16, or a block type quantized by engine/gguf/quantize.h;
 // default: as stored; a matrix whose rows are not whole blocks of it falls back to q8_0 or f16);
-// 1-D tensors (norms, biases) become f32 whenever a type is requested, as llama.cpp keeps them. A tokenizer.json next to the
-// weights is embedded whole as `tokenizer.huggingface.json`.
+// 1-D tensors (norms, biases) become f32 whenever a type is requested, as llama.cpp keeps them.
+// A tokenizer.json next to the weights is embedded whole (kGgufHfTokenizerKey), which
+// Tokenizer::FromGguf reads back.
 //
 // GGUF -> folder: config.json (ModelConfig::ToJson) + model.safetensors with HF names, the
 // permutation undone, quantized tensors dequantized to f32 (or the requested float type); float
