@@ -95,20 +95,18 @@ void ChunkPartial(const AttentionKernels& kern, const AttentionShape& s, const f
   const int64_t n = end - begin;
   const int64_t stride = (n + 15) / 16 * 16;
   float* scores = scratch.Get(static_cast<size_t>(g * stride));
-  // The score pass prefetches the V rows the group reads first (one V head's chunk), spread over
-  // its rows; all of them at once before it was 2-9% slower. SmolLM2's attention at 4K: 4.6-5.0
-  // -> 4.3-4.6 ms a step; Sigma's at 16K unchanged, 2.00-2.07 / 1.95-2.10 ms (A/B, 2-core Zen 3).
-  // A whole group's V (Sigma's 4 heads) is more than a score pass brings in beside its K rows.
-  // Where a Sigma 16K task's time goes (rdtsc per phase, 2 threads, 512-row chunks): score pass
-  // 13.5 us (8 in cache), softmax 2.1, V pass 20.3 (7 in cache). Prefetching 2, 3 or 4 of the
-  // group's V heads over the score pass moved time from the V pass to the score pass one for one
-  // (4.2-5.3 ms of thread time a step in every variant), and prefetching the second V head during
-  // the softmax, which reads no memory, gained under 1% (paired A/B, within the noise): each
-  // thread streams at about the same rate whatever it computes meanwhile.
-  const internal::NextReads first_v{VRow(kv, kh * g / gv, begin, hd),
-                                    n * RowBytes(kv, hd)};
-  kern.scores(q_group, g, hd, s.scale, KTile(kv, kh, begin, hd), kv.dtype, n, scores,
-              stride, first_v);
+  // Each pass streams its own rows, which the hardware prefetcher serves best. Measured and left
+  // (2-core Zen 4, 2 threads, a layer's K/V cold, paired rounds in one process): prefetching the
+  // group's first V head's chunk spread over the score pass (with software prefetch into L1, L2
+  // or non-temporally) made SmolLM2's 4K-context attention 0.83-0.87x as fast in slow minutes
+  // (~31-35 GB/s read bandwidth) and 0.83-0.90x in fast ones (~58-61 GB/s), and left Sigma's and
+  // GQA16's at 16K unchanged (it paid, 4.6-5.0 -> 4.3-4.6 ms a SmolLM2 step, while the score pass
+  // was the row kernels' compute-bound one on a Zen 3). So did splitting a chunk into 256- or
+  // 512-row pieces, each V pass prefetching the next piece's K with an online softmax between
+  // pieces (0.81-0.89x in fast minutes): shorter streams. Earlier, on Sigma at 16K: prefetching 2-4 of the
+  // group's V heads over the score pass moved time from the V pass to the score pass one for one,
+  // and prefetching the second V head during the softmax gained under 1%.
+  kern.scores(q_group, g, hd, s.scale, KTile(kv, kh, begin, hd), kv.dtype, n, scores, stride);
   float* max = partial;
   float* sum = partial + g;
   float* acc = partial + 2 * g;
@@ -233,7 +231,7 @@ void RunDecodeTask(const AttentionKernels& kern, const AttentionShape& s, const 
   if (IsSelective(top_k, item.n_ctx)) {
     float* dst = ws.scores.data() + ws.score_base[t.item] + t.kh * g * item.n_ctx + begin;
     kern.scores(q_group, g, hd, s.scale, KTile(item.kv, t.kh, begin, hd),
-                item.kv.dtype, end - begin, dst, item.n_ctx, {});
+                item.kv.dtype, end - begin, dst, item.n_ctx);
     return;
   }
   const int64_t chunks = ws.chunks[t.item];
@@ -319,7 +317,7 @@ void PrefillAttention(const AttentionShape& shape, const float* q, const KvLayer
     if (IsSelective(top_k, window)) {
       float* scores = scratch.Get(static_cast<size_t>(g * window));
       kern.scores(q_group, g, hd, shape.scale, KTile(kv, kh, 0, hd), kv.dtype, window,
-                  scores, window, {});
+                  scores, window);
       for (int h = 0; h < g; ++h) {
         SelectiveHead(kern, scores + h * window, window, top_k, kv, (kh * g + h) / gv, hd,
                       out_group + static_cast<int64_t>(h) * hd);
