@@ -39,6 +39,8 @@ struct ThreadPool::Impl {
   std::atomic<int64_t> done{0};
 
   static uint32_t Generation(uint64_t s) { return static_cast<uint32_t>(s >> 32); }
+  // A task index no job reaches (num_tasks < 2^32 - 1): a generation no task may be claimed of.
+  static constexpr uint64_t kClosed = 0xffffffffu;
 
   // Runs tasks of generation `gen` until none is left to claim.
   void Work(uint32_t gen, int worker) {
@@ -116,13 +118,23 @@ void ThreadPool::ParallelFor(int64_t num_tasks, const std::function<void(int64_t
     for (int64_t t = 0; t < num_tasks; ++t) fn(t, 0);
     return;
   }
-  SIGMA_CHECK(num_tasks < (int64_t{1} << 32), "ParallelFor: too many tasks ", num_tasks);
+  SIGMA_CHECK(num_tasks < static_cast<int64_t>(Impl::kClosed), "ParallelFor: too many tasks ",
+              num_tasks);
   SIGMA_CHECK(impl_->fn == nullptr, "ParallelFor called concurrently or recursively");
-  // The previous job is complete (every claimed task finished), so no one reads these now.
+  // The previous job is complete (every claimed task finished), but a worker may still be in
+  // Work() for it, between reading the state and reading num_tasks: its claim must fail whatever
+  // num_tasks it then reads. Its generation's next index is made kClosed first (the release store
+  // of num_tasks below orders it before anything read there), so a stale state never compares equal
+  // and the closed index is past any count. (Without it, a late worker that read the new, larger
+  // count could claim index old_count of the old generation, run that task of the new job, and
+  // count one finish too many: the caller then waited forever. Seen once in hours of decode
+  // steps; the test ShortLoopsOfChangingSizesRunEachTaskOnce hit it within a minute.)
+  const uint32_t old_gen = Impl::Generation(impl_->state.load(std::memory_order_relaxed));
+  impl_->state.store(static_cast<uint64_t>(old_gen) << 32 | Impl::kClosed);
   impl_->fn = &fn;
-  impl_->num_tasks.store(num_tasks, std::memory_order_relaxed);
   impl_->done.store(0, std::memory_order_relaxed);
-  const uint32_t gen = Impl::Generation(impl_->state.load(std::memory_order_relaxed)) + 1;
+  impl_->num_tasks.store(num_tasks, std::memory_order_release);
+  const uint32_t gen = old_gen + 1;
   // seq_cst store then load: either the worker sees the new state before it sleeps, or we see it
   // counted as a sleeper and wake it.
   impl_->state.store(static_cast<uint64_t>(gen) << 32);

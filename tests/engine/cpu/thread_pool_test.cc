@@ -4,6 +4,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <future>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -48,6 +52,35 @@ TEST(ThreadPoolTest, BothThreadsTakePartInLongLoops) {
   });
   EXPECT_EQ(by_worker[0] + by_worker[1], 64);
   EXPECT_GT(by_worker[1].load(), 0);
+}
+
+// Many short loops whose task counts alternate between smaller and larger: a worker still
+// finishing one loop must never take a task of the next (once it ran a task twice, the caller
+// counted one finish too many and waited forever). A hang fails the test after a minute instead of
+// stalling the run.
+TEST(ThreadPoolTest, ShortLoopsOfChangingSizesRunEachTaskOnce) {
+  auto stress = std::async(std::launch::async, [] {
+    for (int threads : {2, 3}) {
+      ThreadPool pool(threads);
+      std::atomic<int> hits[8];
+      for (int call = 0; call < 400000; ++call) {
+        const int64_t n = 2 + call % 3 * 3;  // 2, 5, 8
+        for (auto& h : hits) h.store(0, std::memory_order_relaxed);
+        pool.ParallelFor(n, [&](int64_t t, int) { hits[t].fetch_add(1, std::memory_order_relaxed); });
+        for (int64_t t = 0; t < n; ++t) {
+          if (hits[t].load() != 1) return "call " + std::to_string(call) + " ran task " +
+                                         std::to_string(t) + " " + std::to_string(hits[t].load()) +
+                                         " times";
+        }
+      }
+    }
+    return std::string();
+  });
+  if (stress.wait_for(std::chrono::seconds(60)) != std::future_status::ready) {
+    std::fprintf(stderr, "ParallelFor hung\n");
+    std::_Exit(1);  // the stuck thread cannot be joined
+  }
+  EXPECT_EQ(stress.get(), "");
 }
 
 }  // namespace
