@@ -86,7 +86,7 @@ StatusOr<std::unique_ptr<Model>> Model::FromWeights(ModelWeights weights,
 }
 
 // A decode step streams every layer matrix and the lm_head once. They are placed in one buffer on
-// huge pages (LargeBuffer: fewer page walks on that stream), each starting on a cache line:
+// huge pages (LargeBuffer: fewer page walks on that stream), each piece starting on a cache line:
 // - as 16-row tiles where the active kernels read quantized matrices that way
 //   (engine/cpu/matmul_tiles.h; the integer kernels): as many bytes again, for one row per
 //   vector lane (~2x fewer instructions per block than the GGUF rows); the mapped rows then
@@ -97,6 +97,9 @@ StatusOr<std::unique_ptr<Model>> Model::FromWeights(ModelWeights weights,
 //   the time from the copy (in-process A/B, 24 paired rounds); the copy adds ~3 s to loading it
 //   (mostly the kernel zeroing the new pages). The file's pages of a copied matrix leave the
 //   resident set (WeightSource::ReleasePages); they stay in the page cache.
+// Each matrix in one part per worker of the pool, as MatMulShared gives them out (MatMulPartRow):
+// worker 0's parts of every matrix in the order a step reads them, then worker 1's, and so on
+// (TensorView::parts), so that each worker streams one region through a step.
 Status Model::PlaceDecodeWeights() {
   std::vector<TensorView*> matrices;
   for (LayerWeights& l : weights_.layers) {
@@ -107,48 +110,60 @@ Status Model::PlaceDecodeWeights() {
   }
   if (weights_.lm_head.valid()) matrices.push_back(&weights_.lm_head);
 
-  struct Placement {
-    TensorView* view;
-    bool tiles;     // a tile copy; else a plain copy
-    size_t bytes;
-    size_t offset;  // in decode_weights_
-  };
-  std::vector<Placement> placements;
   size_t plain_bytes = 0;
   for (TensorView* t : matrices) {
-    const bool tiles = MatMulUsesTiles(*t);
-    const size_t bytes =
-        tiles ? MatMulTilesBytes(*t) : static_cast<size_t>(t->rows()) * t->row_bytes();
-    placements.push_back({t, tiles, bytes, 0});
-    if (!tiles) plain_bytes += bytes;
+    t->parts_are_tiles = MatMulUsesTiles(*t);
+    if (!t->parts_are_tiles) plain_bytes += static_cast<size_t>(t->rows()) * t->row_bytes();
   }
-  if (!options_.copy_weights || plain_bytes > UsableMemoryBytes() / 4) {
-    std::erase_if(placements, [](const Placement& p) { return !p.tiles; });
-  }
+  const bool copy_plain = options_.copy_weights && plain_bytes <= UsableMemoryBytes() / 4;
+  std::erase_if(matrices, [&](const TensorView* t) { return !t->parts_are_tiles && !copy_plain; });
+
+  struct Placement {
+    TensorView* view;
+    int64_t part;
+    TensorView rows;  // the part's rows of view, in the file mapping
+    size_t bytes;     // of its copy
+    size_t offset;    // in decode_weights_
+  };
+  const int64_t parts = pool_->size();
+  std::vector<Placement> placements;
   constexpr size_t kLine = 64;
   size_t total = 0;
-  for (Placement& p : placements) {
-    p.offset = total;
-    total += (p.bytes + kLine - 1) / kLine * kLine;
+  for (int64_t p = 0; p < parts; ++p) {
+    for (TensorView* t : matrices) {
+      const int64_t first = MatMulPartRow(t->rows(), parts, p);
+      const int64_t count = MatMulPartRow(t->rows(), parts, p + 1) - first;
+      TensorView rows = *t;
+      rows.shape = {count, t->cols()};
+      rows.data = static_cast<const uint8_t*>(t->data) + first * static_cast<int64_t>(t->row_bytes());
+      rows.nbytes = static_cast<size_t>(count) * t->row_bytes();
+      const size_t bytes = t->parts_are_tiles
+                               ? static_cast<size_t>(count / kMatMulTileRows * kMatMulTileRows) *
+                                     t->row_bytes()
+                               : rows.nbytes;
+      placements.push_back({t, p, rows, bytes, total});
+      total += (bytes + kLine - 1) / kLine * kLine;
+    }
   }
   StatusOr<LargeBuffer> buffer = LargeBuffer::Allocate(total, /*huge_pages=*/true);
   if (!buffer.ok()) {
     return ResourceExhaustedError("decode copies of the weights: ", buffer.status().message());
   }
   decode_weights_ = std::move(buffer).value();
+  for (TensorView* t : matrices) t->parts.assign(static_cast<size_t>(parts), nullptr);
   // Each plain copy's file pages are released as soon as it is made, so the resident set never
   // holds much more than the copies.
   pool_->ParallelFor(static_cast<int64_t>(placements.size()), [&](int64_t i, int) {
     const Placement& p = placements[static_cast<size_t>(i)];
     uint8_t* dst = decode_weights_.data() + p.offset;
-    if (p.tiles) {
-      PackMatMulTiles(*p.view, {dst, p.bytes});
-      p.view->tiles = dst;
+    p.view->parts[static_cast<size_t>(p.part)] = dst;
+    if (p.bytes == 0) return;
+    if (p.view->parts_are_tiles) {
+      PackMatMulTiles(p.rows, {dst, p.bytes});
     } else {
-      PrefaultForRead(p.view->data, p.bytes);
-      std::memcpy(dst, p.view->data, p.bytes);
-      if (weights_.source != nullptr) weights_.source->ReleasePages(p.view->data, p.bytes);
-      p.view->data = dst;
+      PrefaultForRead(p.rows.data, p.bytes);
+      std::memcpy(dst, p.rows.data, p.bytes);
+      if (weights_.source != nullptr) weights_.source->ReleasePages(p.rows.data, p.bytes);
     }
   });
   return Status::Ok();

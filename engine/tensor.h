@@ -19,9 +19,15 @@ struct TensorView {
   std::vector<int64_t> shape;
   const void* data = nullptr;
   size_t nbytes = 0;
-  // Optional: the same matrix's first rows / 4 * 4 rows in the CPU GEMV's tile layout
-  // (engine/cpu/matmul_tiles.h), owned by whoever made it; kernels that use it read it instead.
-  const void* tiles = nullptr;
+  // Optional: copies of the matrix's rows that the CPU GEMV reads instead of `data`, made and owned
+  // by whoever placed them (Model, at load), in parts: part p holds rows [MatMulPartRow(rows(), n,
+  // p), MatMulPartRow(rows(), n, p + 1)) (engine/cpu/matmul.h), n = parts.size(), one part for the
+  // whole matrix. Model places each worker's parts of every matrix one after another, so that a
+  // worker reads one region through a decode step. In the 16-row tile layout where `parts_are_tiles`
+  // (engine/cpu/matmul_tiles.h: whole tiles only; the rows past them are read from `data`), else
+  // as plain rows.
+  std::vector<const void*> parts;
+  bool parts_are_tiles = false;
 
   int64_t dim(size_t i) const { return shape.at(i); }
   int64_t rows() const { return shape.size() < 2 ? 1 : shape[0]; }

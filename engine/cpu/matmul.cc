@@ -142,11 +142,25 @@ internal::MatMulArgs ProjectionArgs(const Projection& p, const float* x, int64_t
   args.batch = batch;
   args.bias = p.bias;
   args.y = p.y;
-  if (w.tiles != nullptr) {
-    SIGMA_CHECK(MatMulTilesSupported(w), "MatMul: ", w.name, " has tiles but no tile layout");
-    args.tiles = static_cast<const uint8_t*>(w.tiles);
-  }
+  SIGMA_CHECK(!w.parts_are_tiles || (!w.parts.empty() && MatMulTilesSupported(w)), "MatMul: ",
+              w.name, " has tiles but no tile layout");
   return args;
+}
+
+// `a` (ProjectionArgs of w) reading part p of `parts` from w's copy of it (TensorView::parts), if
+// w has copies: the copy's address less its first row's offset, so that the kernels index rows
+// (or tiles) as in the whole matrix.
+internal::MatMulArgs PartArgs(internal::MatMulArgs a, const TensorView& w, int64_t parts,
+                              int64_t p) {
+  const auto copies = static_cast<int64_t>(w.parts.size());
+  if (copies == 0) return a;
+  SIGMA_CHECK(copies == 1 || copies == parts, "MatMul: ", w.name, " is placed in ", copies,
+              " parts for a pool of ", parts, " workers");
+  const int64_t q = copies == 1 ? 0 : p;
+  const auto first = static_cast<uintptr_t>(MatMulPartRow(a.out, copies, q) * a.row_bytes);
+  const auto* base = reinterpret_cast<const uint8_t*>(reinterpret_cast<uintptr_t>(w.parts[q]) - first);
+  (w.parts_are_tiles ? a.tiles : a.w) = base;
+  return a;
 }
 
 }  // namespace
@@ -168,7 +182,7 @@ void MatMulShared(std::span<const Projection> projections, const float* x, int64
     args[i] = ProjectionArgs(projections[i], x, batch);
     SIGMA_CHECK(args[i].in == args[0].in, "MatMulShared: ", projections[i].w->name, " is ",
                 args[i].in, " wide, ", projections[0].w->name, " ", args[0].in);
-    kernels[i] = ChooseKernel(args[i].dtype, args[i].in, batch, args[i].tiles != nullptr);
+    kernels[i] = ChooseKernel(args[i].dtype, args[i].in, batch, projections[i].w->parts_are_tiles);
   }
   const int64_t in = args[0].in;
 
@@ -223,48 +237,52 @@ void MatMulShared(std::span<const Projection> projections, const float* x, int64
     }
   }
 
-  // Row chunks of every projection in one pass (multiples of 16 rows; a chunk never spans two
-  // projections): about 1 MiB of weights (times the batch rows) each, the same number (1 to 8) for
-  // every worker. Each chunk starts its weight stream cold (the kernels prefetch within a chunk),
-  // so small matrices want few, long chunks: SmolLM2's decode projections (0.2-1.1 MB) took 2.41
-  // ms a step in 8 chunks per worker, 2.24-2.27 in 1. Large ones want several per worker so
-  // uneven progress balances: its 30 MB Q8_0 lm_head ran at 91-93% of bandwidth in 8 per worker,
-  // 82-84% in 1.
+  // Tasks: each projection's rows cut into one part per worker (MatMulPartRow), each part into
+  // `chunks` pieces of whole tiles; task (c, p) computes piece c of part p of every projection,
+  // chunk-major, so that while the workers keep pace each takes every piece of its own part. A
+  // decode step then reads each worker's parts of all its matrices in turn, and Model places
+  // those one after another (TensorView::parts): one stream a worker across the ~120 passes of a
+  // SmolLM2 step, where matrices placed whole had each worker jump to its half of the next one.
+  // A model of that step (2 threads reading its 120 passes' bytes with light arithmetic between
+  // the loads, paired rounds) read them at 73-80% of the bandwidth probe placed whole and 87-100%
+  // in worker parts while the host was fast (~58-62 GB/s), 92-96% and 93-98% while it was slow.
+  // About 1 MiB of weights (times the batch rows) a task, 1 to 8 pieces a part. Each piece starts
+  // its weight stream cold, so small matrices want few, long pieces: SmolLM2's decode projections
+  // (0.2-1.1 MB) took 2.41 ms a step in 8 chunks per worker, 2.24-2.27 in 1 (and with the 16-row
+  // tiles, 2 or 4 chunks 1.07x and 1.17x as long as 1). Large ones want several, so uneven
+  // progress balances: its 30 MB Q8_0 lm_head ran at 91-93% of bandwidth in 8 per worker, 82-84%
+  // in 1.
   // Measured and left (SmolLM2 decode, 2 threads, A/B in one process, 40 rounds): work stealing
-  // (one contiguous part per worker, a worker done early takes pieces from the back of the
-  // other's) cut the workers' idle spinning from 13% to 5% of thread time, but not the step time
-  // (median ratio 0.99 at 512 positions, 1.02 at 4K): the step is bandwidth-bound, and while one
+  // (a worker done early takes pieces from the back of the other's part) cut the workers' idle
+  // spinning from 13% to 5% of thread time, but not the step time (median ratio 0.99 at 512
+  // positions, 1.02 at 4K), nor did 64-row pieces (0.97-1.05x over 30 paired rounds): while one
   // worker waits the other streams faster. Likewise prefetching the next projection's first
   // 4-64 KiB while waiting: 0.98-0.99, within the noise.
-  // Re-checked with the 16-row integer tiles (SmolLM2 decode at 512 positions, 24 rounds
-  // alternating in one process): at least 2 or 4 chunks per worker made the step 1.07x and 1.17x
-  // as long as 1.
-  // Re-checked on huge pages with a timeline of each call: the same Q4_1 bytes as 100 matrices of
-  // 3072 x 576 take 1.09x the time of one tall matrix (500 of 576 x 576: 1.17x), and the workers
-  // finish 4-8 us apart in a ~60 us call; 64-row pieces taken from the other's back cut that to
-  // 1.5-2 us but not the time (0.97-1.05x over 30 paired rounds).
-  int64_t total_rows = 0, total_bytes = 0;  // bytes: of weights times batch rows
-  for (size_t i = 0; i < n; ++i) {
-    total_rows += args[i].out;
-    total_bytes += args[i].out * args[i].row_bytes * batch;
-  }
+  int64_t total_bytes = 0;  // of weights times batch rows
+  for (size_t i = 0; i < n; ++i) total_bytes += args[i].out * args[i].row_bytes * batch;
   constexpr int64_t kTaskBytes = int64_t{1} << 20;
-  const int64_t workers = pool.size();
-  const int64_t per_worker =
-      std::clamp<int64_t>((total_bytes + kTaskBytes * workers - 1) / (kTaskBytes * workers), 1, 8);
-  const int64_t tasks_wanted = per_worker * workers;
-  const int64_t target = std::max<int64_t>(1, (total_rows + tasks_wanted - 1) / tasks_wanted);
-  const int64_t rows_per_task = std::max<int64_t>(16, (target + 15) / 16 * 16);
-  int64_t first_task[kMaxSharedProjections + 1] = {0};
-  for (size_t i = 0; i < n; ++i) {
-    first_task[i + 1] = first_task[i] + (args[i].out + rows_per_task - 1) / rows_per_task;
-  }
-  pool.ParallelFor(first_task[n], [&](int64_t task, int) {
-    size_t i = 0;
-    while (task >= first_task[i + 1]) ++i;
-    const int64_t begin = (task - first_task[i]) * rows_per_task;
-    kernels[i].rows(args[i], begin, std::min(args[i].out, begin + rows_per_task));
+  const int64_t parts = pool.size();
+  const int64_t chunks =
+      std::clamp<int64_t>((total_bytes + kTaskBytes * parts - 1) / (kTaskBytes * parts), 1, 8);
+  pool.ParallelFor(parts * chunks, [&](int64_t task, int) {
+    const int64_t p = task % parts;
+    const int64_t c = task / parts;
+    for (size_t i = 0; i < n; ++i) {
+      const int64_t first = MatMulPartRow(args[i].out, parts, p);
+      const int64_t rows = MatMulPartRow(args[i].out, parts, p + 1) - first;
+      const int64_t begin = first + rows * c / chunks / kMatMulTileRows * kMatMulTileRows;
+      const int64_t end =
+          c + 1 == chunks ? first + rows
+                          : first + rows * (c + 1) / chunks / kMatMulTileRows * kMatMulTileRows;
+      if (begin < end) kernels[i].rows(PartArgs(args[i], *projections[i].w, parts, p), begin, end);
+    }
   });
+}
+
+int64_t MatMulPartRow(int64_t rows, int64_t parts, int64_t p) {
+  SIGMA_CHECK(parts >= 1 && p >= 0 && p <= parts, "MatMulPartRow: part ", p, " of ", parts);
+  if (p == parts) return rows;
+  return rows * p / parts / kMatMulTileRows * kMatMulTileRows;
 }
 
 bool MatMulUsesTiles(const TensorView& w) {

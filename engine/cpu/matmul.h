@@ -33,11 +33,21 @@ inline constexpr size_t kMaxSharedProjections = 4;
 // prepared once, and the rows of all of them are split across the workers together, so a decode
 // step has fewer synchronisation points and one load-balancing tail instead of one per matrix.
 // Each y equals what MatMul computes for its w alone.
+// The rows of every projection are cut into one part per worker of the pool (MatMulPartRow), and
+// the tasks of a pass are pieces of part 0, 1, ... in turn: part p of every projection of a pass
+// is one task (or, for large ones, several, taken in step with the other parts'). A w with
+// TensorView::parts has one part (the whole matrix) or one per worker.
 void MatMulShared(std::span<const Projection> projections, const float* x, int64_t batch,
                   ThreadPool& pool);
 
-// Whether MatMul on this CPU reads a tile copy of w (TensorView::tiles, PackMatMulTiles in
-// matmul_tiles.h) where w has one: the integer kernels (Q4_0 / Q4_1 / Q8_0 / Q4_K) do.
+// The row where part p of a matrix of `rows` rows cut into `parts` for the GEMV's workers begins,
+// p in [0, parts]: p * rows / parts rounded down to whole 16-row tiles; part `parts` begins at
+// `rows`.
+int64_t MatMulPartRow(int64_t rows, int64_t parts, int64_t p);
+
+// Whether MatMul on this CPU reads a tile copy of w (TensorView::parts_are_tiles,
+// PackMatMulTiles in matmul_tiles.h) where w has one: the integer kernels (Q4_0 / Q4_1 / Q8_0 /
+// Q4_K / Q5_K / Q6_K) do.
 bool MatMulUsesTiles(const TensorView& w);
 
 // Dequantises row `row` of w (any supported dtype) into out[0 .. w.cols()).

@@ -13,7 +13,7 @@
 namespace sigma::internal {
 
 struct MatMulArgs {
-  const uint8_t* w = nullptr;  // [out][row_bytes]
+  const uint8_t* w = nullptr;  // [out][row_bytes] (see `tiles` on parts)
   DType dtype = DType::kF32;
   int64_t in = 0;              // elements per weight row
   int64_t row_bytes = 0;
@@ -30,7 +30,9 @@ struct MatMulArgs {
   const float* xq_sum = nullptr;    // [batch][in / 32] exact f32 sum of the block's x
   const int32_t* xq_sum16 = nullptr;  // [batch][in / 16] sum of xq over each 16 (Q6_K)
   // The first out / 16 * 16 rows of w in the tile layout (matmul_tiles.h), or null; read by the
-  // integer kernels instead of w.
+  // integer kernels instead of w. Tile t at tiles + t * 16 * row_bytes, as row r at w + r *
+  // row_bytes: where a matrix is placed in parts (TensorView::parts), each task's arguments point
+  // both at its part's copy less the part's first row's offset, and only its part's rows are read.
   const uint8_t* tiles = nullptr;
 };
 

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "engine/base/file.h"
+#include "engine/cpu/matmul.h"
 #include "engine/cpu/read_bandwidth.h"
 #include "engine/cpu/thread_pool.h"
 #include "engine/model.h"
@@ -110,10 +111,10 @@ void BM_Decode(benchmark::State& state) {
 }
 BENCHMARK(BM_Decode)->Arg(512)->Arg(4096)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
 
-// The memory ceiling of a decode step's weight reads: the bytes the GEMV kernels read (tile copies
-// where they read those), in a step's order and grouping (q/k/v, o, gate/up, down per layer, then
-// the lm_head; one parallel pass each, cut into one contiguous part per worker), only summed as
-// floats, as the bandwidth probe reads. pct_measured_bw near the probe's says the access pattern
+// The memory ceiling of a decode step's weight reads: the bytes the GEMV kernels read (the copies
+// Model placed, TensorView::parts), in a step's order and grouping (q/k/v, o, gate/up, down per
+// layer, then the lm_head; one parallel pass each, worker w reading part w of each matrix), only
+// summed as floats, as the bandwidth probe reads. pct_measured_bw near the probe's says the access pattern
 // (~120 passes of 0.2-1.1 MB a step, then 30 MB) is not what keeps BM_Decode below it; the rest
 // of the gap is the kernels' arithmetic not hidden under their reads.
 void BM_DecodeWeightStream(benchmark::State& state) {
@@ -135,23 +136,22 @@ void BM_DecodeWeightStream(benchmark::State& state) {
     for (const TensorView* t : g) bytes += static_cast<double>(t->nbytes);
   }
   std::vector<float> sums(static_cast<size_t>(workers));
-  // Worker w's share [total * w / workers, total * (w + 1) / workers) of the group's bytes, each
-  // tensor's piece trimmed to what SumAsFloats takes (64-byte aligned, whole 256 bytes).
+  // Worker w's part of each tensor (its copy, else its rows in place), trimmed to what SumAsFloats
+  // takes (64-byte aligned, whole 256 bytes).
   const auto stream = [&](const Group& g, int64_t w) {
-    int64_t total = 0;
-    for (const TensorView* t : g) total += static_cast<int64_t>(t->nbytes);
-    const int64_t lo = total * w / workers, hi = total * (w + 1) / workers;
-    int64_t at = 0;
     for (const TensorView* t : g) {
-      const auto* base = static_cast<const uint8_t*>(t->tiles != nullptr ? t->tiles : t->data);
-      const int64_t begin = std::max(lo, at), end = std::min(hi, at + static_cast<int64_t>(t->nbytes));
-      if (begin < end) {
-        const uint8_t* p = base + (begin - at);
-        const int64_t skip = static_cast<int64_t>((64 - reinterpret_cast<uintptr_t>(p) % 64) % 64);
-        const int64_t len = (end - begin - skip) / 256 * 256;
-        if (len > 0) sums[static_cast<size_t>(w)] += SumAsFloats(p + skip, static_cast<size_t>(len));
+      const auto row_bytes = static_cast<int64_t>(t->row_bytes());
+      const int64_t first = MatMulPartRow(t->rows(), workers, w);
+      int64_t rows = MatMulPartRow(t->rows(), workers, w + 1) - first;
+      const auto* p = static_cast<const uint8_t*>(t->data) + first * row_bytes;
+      if (t->parts.size() == static_cast<size_t>(workers)) {
+        p = static_cast<const uint8_t*>(t->parts[static_cast<size_t>(w)]);
+        if (t->parts_are_tiles) rows = rows / 16 * 16;  // the copy's whole tiles
       }
-      at += static_cast<int64_t>(t->nbytes);
+      const int64_t bytes = rows * row_bytes;
+      const int64_t skip = static_cast<int64_t>((64 - reinterpret_cast<uintptr_t>(p) % 64) % 64);
+      const int64_t len = (bytes - skip) / 256 * 256;
+      if (len > 0) sums[static_cast<size_t>(w)] += SumAsFloats(p + skip, static_cast<size_t>(len));
     }
   };
   ReadBandwidthBracket bandwidth(Probe(), pool);

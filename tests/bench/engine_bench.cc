@@ -266,7 +266,8 @@ LargeBuffer PackTiles(std::vector<TensorView>& views) {
   LargeBuffer tiles = LargeBuffer::Allocate(each * views.size(), /*huge_pages=*/true).value();
   for (size_t i = 0; i < views.size(); ++i) {
     PackMatMulTiles(views[i], {tiles.data() + each * i, MatMulTilesBytes(views[i])});
-    views[i].tiles = tiles.data() + each * i;
+    views[i].parts = {tiles.data() + each * i};
+    views[i].parts_are_tiles = true;
   }
   return tiles;
 }

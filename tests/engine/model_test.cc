@@ -14,6 +14,7 @@
 
 #include "engine/base/file.h"
 #include "engine/base/json.h"
+#include "engine/cpu/matmul.h"
 #include "engine/generate.h"
 
 namespace sigma {
@@ -133,11 +134,19 @@ TEST_P(OracleTest, WeightCopyGivesTheSameLogitsAsTheFileMapping) {
     const ModelWeights& w = (*model)->weights();
     const TensorView& mapped = w.source->tensors().at("model.layers.0.mlp.down_proj.weight");
     const TensorView& used = w.layers[0].down_proj;
-    if (copy && used.tiles == nullptr) {
-      EXPECT_NE(used.data, mapped.data) << "down_proj was not copied";
-      EXPECT_EQ(0, std::memcmp(used.data, mapped.data, used.rows() * used.row_bytes()));
-    } else {
-      EXPECT_EQ(used.data, mapped.data);
+    EXPECT_EQ(used.data, mapped.data);
+    if (copy && !used.parts_are_tiles) {
+      // One copy per worker of its part's rows.
+      ASSERT_EQ(used.parts.size(), 2u) << "down_proj was not copied";
+      for (int64_t p = 0; p < 2; ++p) {
+        const int64_t first = MatMulPartRow(used.rows(), 2, p);
+        const int64_t rows = MatMulPartRow(used.rows(), 2, p + 1) - first;
+        EXPECT_EQ(0, std::memcmp(used.parts[p],
+                                 static_cast<const uint8_t*>(mapped.data) + first * used.row_bytes(),
+                                 rows * used.row_bytes()));
+      }
+    } else if (!copy) {
+      EXPECT_TRUE(used.parts.empty());
     }
     ASSERT_TRUE((*model)->Prefill(0, o.input_ids, LogitsMode::kAll, &logits[copy]).ok());
   }

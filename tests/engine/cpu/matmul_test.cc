@@ -384,7 +384,8 @@ TEST_P(MatMulTilesTest, TiledMatchesReference) {
         std::fill(rest.begin(), rest.begin() + static_cast<int64_t>(tiles.size()), 0);
         for (int64_t batch : {1, 2, 3, 8, 9, 37}) {
           TensorView tiled = plain;
-          tiled.tiles = tiles.data();
+          tiled.parts = {tiles.data()};
+          tiled.parts_are_tiles = true;
           const bool reads_tiles = MatMulUsesTiles(tiled) &&
                                    (batch <= 8 || ActiveCpuIsa() == CpuIsa::kAvx512Bf16);
           if (reads_tiles) tiled.data = rest.data();
@@ -420,7 +421,8 @@ TEST_P(MatMulTilesTest, TiledRowsDoNotDependOnTheBatch) {
     TensorView w = MakeView(t, out, in, data);
     std::vector<uint8_t> tiles(MatMulTilesBytes(w));
     PackMatMulTiles(w, tiles);
-    w.tiles = tiles.data();
+    w.parts = {tiles.data()};
+    w.parts_are_tiles = true;
     const std::vector<float> x = RandomFloats(batch * in, 81);
     std::vector<float> all(batch * out), one(out);
     MatMul(w, x.data(), batch, nullptr, all.data(), pool);
@@ -603,7 +605,109 @@ TEST_P(MatMulSharedTest, EqualsSeparateMatMuls) {
   }
 }
 
+// Rows [first, first + rows) of w as a view of their own (the bytes stay w's).
+TensorView RowsOf(const TensorView& w, int64_t first, int64_t rows) {
+  TensorView part = w;
+  part.shape = {rows, w.cols()};
+  part.data = static_cast<const uint8_t*>(w.data) + first * static_cast<int64_t>(w.row_bytes());
+  part.nbytes = static_cast<size_t>(rows) * w.row_bytes();
+  return part;
+}
+
+// Matrices placed in one part per worker (TensorView::parts: as Model places them, each part's
+// copy apart; here in reverse order with gaps) give the same bits as one copy of the whole matrix
+// (tiles) or as the rows in place, at batch 1 and 9, with 2 and 3 workers.
+TEST_P(MatMulSharedTest, PartsPlacedApartGiveTheSameBits) {
+  const int64_t in = 256;
+  const DType types[] = {DType::kQ4_1, DType::kQ4_K, DType::kBF16, DType::kQ8_0, DType::kF32};
+  const int64_t outs[] = {200, 67, 40, 17, 3};
+  std::vector<std::vector<uint8_t>> bytes;
+  for (int i = 0; i < 5; ++i) {
+    const DType t = types[i];
+    bytes.push_back(DTypeBlockSize(t) == 1
+                        ? Encode(RandomFloats(outs[i] * in, 60 + i), t).bytes
+                        : RandomBlocks(t, outs[i] * in / DTypeBlockSize(t), 60 + i));
+  }
+  for (int threads : {2, 3}) {
+    ThreadPool pool(threads);
+    std::vector<TensorView> whole, parted;
+    std::vector<std::vector<uint8_t>> whole_tiles(5);
+    std::vector<uint8_t> buffer(2 * (bytes[0].size() + bytes[1].size() + bytes[2].size() +
+                                     bytes[3].size() + bytes[4].size()) + 64 * 32);
+    size_t at = 0;
+    for (int i = 0; i < 5; ++i) {
+      whole.push_back(MakeView(types[i], outs[i], in, bytes[i]));
+      TensorView& w = whole.back();
+      w.parts_are_tiles = MatMulUsesTiles(w);
+      if (w.parts_are_tiles) {
+        whole_tiles[i].resize(MatMulTilesBytes(w));
+        PackMatMulTiles(w, whole_tiles[i]);
+        w.parts = {whole_tiles[i].data()};
+      }
+      parted.push_back(w);
+      TensorView& v = parted.back();
+      v.parts.assign(threads, nullptr);
+      for (int p = threads - 1; p >= 0; --p) {
+        const int64_t first = MatMulPartRow(outs[i], threads, p);
+        const TensorView rows = RowsOf(w, first, MatMulPartRow(outs[i], threads, p + 1) - first);
+        const size_t n = v.parts_are_tiles ? MatMulTilesBytes(rows) : rows.nbytes;
+        v.parts[p] = buffer.data() + at;
+        if (v.parts_are_tiles && n > 0) {
+          PackMatMulTiles(rows, {buffer.data() + at, n});
+        } else if (!v.parts_are_tiles) {
+          std::memcpy(buffer.data() + at, rows.data, n);
+        }
+        at += (n + 64 + 63) / 64 * 64;  // and a line apart
+      }
+      ASSERT_LE(at, buffer.size());
+    }
+    for (int64_t batch : {1, 9}) {
+      const std::vector<float> x = RandomFloats(batch * in, 70 + batch);
+      std::vector<std::vector<float>> got(5), want(5);
+      std::vector<Projection> a, b;
+      for (int i = 0; i < 5; ++i) {
+        got[i].assign(batch * outs[i], NAN);
+        want[i].assign(batch * outs[i], NAN);
+        if (i < 4) {  // a pass takes at most kMaxSharedProjections
+          a.push_back({&parted[i], nullptr, got[i].data()});
+          b.push_back({&whole[i], nullptr, want[i].data()});
+        }
+      }
+      MatMulShared(a, x.data(), batch, pool);
+      MatMulShared(b, x.data(), batch, pool);
+      MatMul(parted[4], x.data(), batch, nullptr, got[4].data(), pool);
+      MatMul(whole[4], x.data(), batch, nullptr, want[4].data(), pool);
+      for (int i = 0; i < 5; ++i) {
+        EXPECT_EQ(0, std::memcmp(got[i].data(), want[i].data(), got[i].size() * sizeof(float)))
+            << DTypeName(types[i]) << " batch " << batch << " threads " << threads;
+      }
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Paths, MatMulSharedTest, AllPaths(), PathName);
+
+TEST(MatMulPartRowTest, WholeTilesEvenlyAndTheLastPartToTheEnd) {
+  EXPECT_EQ(MatMulPartRow(200, 2, 0), 0);
+  EXPECT_EQ(MatMulPartRow(200, 2, 1), 96);  // 100 down to whole tiles
+  EXPECT_EQ(MatMulPartRow(200, 2, 2), 200);
+  EXPECT_EQ(MatMulPartRow(576, 2, 1), 288);
+  EXPECT_EQ(MatMulPartRow(40, 3, 1), 0);  // 13 rows: no whole tile
+  EXPECT_EQ(MatMulPartRow(40, 3, 2), 16);
+  EXPECT_EQ(MatMulPartRow(40, 3, 3), 40);
+  EXPECT_EQ(MatMulPartRow(7, 1, 0), 0);
+  EXPECT_EQ(MatMulPartRow(7, 1, 1), 7);
+}
+
+TEST(MatMulSharedDeathTest, RejectsPartsForAnotherPoolSize) {
+  ThreadPool pool(3);
+  const std::vector<uint8_t> a = Encode(RandomFloats(64 * 32, 3), DType::kF32).bytes;
+  TensorView w = MakeView(DType::kF32, 64, 32, a);
+  w.parts = {a.data(), a.data() + 32 * 32 * 4};  // two parts
+  const std::vector<float> x(32, 1.0f);
+  std::vector<float> y(64);
+  EXPECT_DEATH(MatMul(w, x.data(), 1, nullptr, y.data(), pool), "placed in 2 parts for a pool of 3");
+}
 
 TEST(MatMulSharedDeathTest, RejectsDifferentWidths) {
   ThreadPool pool(1);
