@@ -80,6 +80,12 @@ const void* KTile(const KvLayerView& kv, int head, int64_t pos, int hd) {
          (head * KTilePositions(kv.capacity) + pos) * RowBytes(kv, hd);
 }
 
+// Whether a score pass of g query heads has time to spare for prefetching: its arithmetic (about
+// 4 cycles a position per head on AVX-512, 6 on AVX2) outlasts reading its K rows (a 128-byte
+// bf16 row in ~15 cycles at a core's ~30 GB/s) from about 6 heads; 2 and 3 were measured slower
+// with the prefetch, 8 faster.
+bool SpreadV(int g) { return g >= 6; }
+
 // Unnormalised partial result of one chunk for the g query heads of one K head.
 // Layout of a partial: max[g], sum[g], acc[g][hd].
 int64_t PartialFloats(int g, int hd) { return static_cast<int64_t>(g) * (hd + 2); }
@@ -95,18 +101,22 @@ void ChunkPartial(const AttentionKernels& kern, const AttentionShape& s, const f
   const int64_t n = end - begin;
   const int64_t stride = (n + 15) / 16 * 16;
   float* scores = scratch.Get(static_cast<size_t>(g * stride));
-  // Each pass streams its own rows, which the hardware prefetcher serves best. Measured and left
-  // (2-core Zen 4, 2 threads, a layer's K/V cold, paired rounds in one process): prefetching the
-  // group's first V head's chunk spread over the score pass (with software prefetch into L1, L2
-  // or non-temporally) made SmolLM2's 4K-context attention 0.83-0.87x as fast in slow minutes
-  // (~31-35 GB/s read bandwidth) and 0.83-0.90x in fast ones (~58-61 GB/s), and left Sigma's and
-  // GQA16's at 16K unchanged (it paid, 4.6-5.0 -> 4.3-4.6 ms a SmolLM2 step, while the score pass
-  // was the row kernels' compute-bound one on a Zen 3). So did splitting a chunk into 256- or
-  // 512-row pieces, each V pass prefetching the next piece's K with an online softmax between
-  // pieces (0.81-0.89x in fast minutes): shorter streams. Earlier, on Sigma at 16K: prefetching 2-4 of the
-  // group's V heads over the score pass moved time from the V pass to the score pass one for one,
-  // and prefetching the second V head during the softmax gained under 1%.
-  kern.scores(q_group, g, hd, s.scale, KTile(kv, kh, begin, hd), kv.dtype, n, scores, stride);
+  // Where the score pass is compute-bound, it prefetches the V rows the group reads first (one V
+  // head's chunk), spread over its rows (SpreadV). Measured (2-core Zen 4, 2 threads, paired):
+  // with it, DiffQKV's 16K attention (8 query heads per K head) read at 66-67% of the probe in
+  // fast minutes (~62 GB/s) against 63-65% without, GQA16's (2) at 69-70% against 76-78%, and the
+  // DiffQKV / GQA16 ratio was 1.53-1.56 against 1.33 (1.50-1.56 either way in slow minutes, ~37
+  // GB/s); SmolLM2's 4K attention (3 heads) ran 0.83-0.90x as fast with it in either regime.
+  // Measured and left: splitting a chunk into 256- or 512-row pieces, each V pass prefetching the
+  // next piece's K, with an online softmax between pieces (SmolLM2 4K: 0.81-0.89x in fast
+  // minutes: shorter streams); prefetching into L2 or non-temporally instead (no better). Earlier,
+  // on Sigma at 16K: prefetching 2-4 of the group's V heads over the score pass moved time from
+  // the V pass to the score pass one for one, and prefetching the second V head during the
+  // softmax gained under 1%.
+  const internal::NextReads first_v{SpreadV(g) ? VRow(kv, kh * g / gv, begin, hd) : nullptr,
+                                    n * RowBytes(kv, hd)};
+  kern.scores(q_group, g, hd, s.scale, KTile(kv, kh, begin, hd), kv.dtype, n, scores,
+              stride, first_v);
   float* max = partial;
   float* sum = partial + g;
   float* acc = partial + 2 * g;
@@ -231,7 +241,7 @@ void RunDecodeTask(const AttentionKernels& kern, const AttentionShape& s, const 
   if (IsSelective(top_k, item.n_ctx)) {
     float* dst = ws.scores.data() + ws.score_base[t.item] + t.kh * g * item.n_ctx + begin;
     kern.scores(q_group, g, hd, s.scale, KTile(item.kv, t.kh, begin, hd),
-                item.kv.dtype, end - begin, dst, item.n_ctx);
+                item.kv.dtype, end - begin, dst, item.n_ctx, {});
     return;
   }
   const int64_t chunks = ws.chunks[t.item];
@@ -317,7 +327,7 @@ void PrefillAttention(const AttentionShape& shape, const float* q, const KvLayer
     if (IsSelective(top_k, window)) {
       float* scores = scratch.Get(static_cast<size_t>(g * window));
       kern.scores(q_group, g, hd, shape.scale, KTile(kv, kh, 0, hd), kv.dtype, window,
-                  scores, window);
+                  scores, window, {});
       for (int h = 0; h < g; ++h) {
         SelectiveHead(kern, scores + h * window, window, top_k, kv, (kh * g + h) / gv, hd,
                       out_group + static_cast<int64_t>(h) * hd);

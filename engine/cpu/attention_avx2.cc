@@ -84,8 +84,8 @@ struct Ymm8 : YmmFloat {
 
 template <int kHd, DType kType>
 void ScoresT(const float* q, int g, int /*hd*/, float scale, const void* k, int64_t n,
-             float* scores, int64_t stride) {
-  TileScoresT<Ymm8, kHd, kType>(q, g, scale, k, n, scores, stride, kPrefetchAhead);
+             float* scores, int64_t stride, NextReads next) {
+  TileScoresT<Ymm8, kHd, kType>(q, g, scale, k, n, scores, stride, next, kPrefetchAhead);
 }
 
 // out[16] += the split accumulator pair (bf16: even, odd elements; else elements 0-7, 8-15).

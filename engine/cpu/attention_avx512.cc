@@ -64,8 +64,8 @@ struct Zmm16 : ZmmFloat {
 
 template <int kHd, DType kType>
 void ScoresT(const float* q, int g, int /*hd*/, float scale, const void* k, int64_t n,
-             float* scores, int64_t stride) {
-  TileScoresT<Zmm16, kHd, kType>(q, g, scale, k, n, scores, stride, kPrefetchAhead);
+             float* scores, int64_t stride, NextReads next) {
+  TileScoresT<Zmm16, kHd, kType>(q, g, scale, k, n, scores, stride, next, kPrefetchAhead);
 }
 
 // Row j of a [rows][kHd] cache as kHd / 16 zmm (bf16: even/odd split per 32 elements).

@@ -77,8 +77,9 @@ void GatherVT(const float* w, const int32_t* idx, int64_t n, int hd, const void*
   }
 }
 
+// `next` is not prefetched: the scalar loops are not the memory-bound path.
 void Scores(const float* q, int g, int hd, float scale, const void* k, DType dtype, int64_t n,
-            float* scores, int64_t stride) {
+            float* scores, int64_t stride, NextReads /*next*/) {
   switch (dtype) {
     case DType::kF32: return ScoresT<DType::kF32>(q, g, hd, scale, k, n, scores, stride);
     case DType::kF16: return ScoresT<DType::kF16>(q, g, hd, scale, k, n, scores, stride);

@@ -14,12 +14,42 @@
 
 namespace sigma::internal {
 
+// Bytes a caller reads after a score pass (a chunk's first V rows), for the pass to prefetch. A
+// score pass of many query heads is compute-bound and leaves the memory stream idle; spreading
+// prefetches of the next reads over its rows overlaps them with the arithmetic (attention.cc,
+// SpreadV, says where). A hint: it changes no result.
+struct NextReads {
+  const void* data = nullptr;
+  int64_t bytes = 0;
+};
+
+// Walks NextReads in even steps over a pass of `steps` iterations: Step() prefetches the next
+// share of cache lines (into L1; the pass's own rows are prefetched separately).
+class SpreadPrefetch {
+ public:
+  SpreadPrefetch(NextReads next, int64_t steps)
+      : p_(static_cast<const char*>(next.data)),
+        end_(p_ + (next.data == nullptr ? 0 : next.bytes)),
+        lines_per_step_(steps > 0 ? (next.bytes / 64 + steps - 1) / steps : 0) {}
+  void Step() {
+    for (int64_t i = 0; i < lines_per_step_ && p_ < end_; ++i, p_ += 64) {
+      __builtin_prefetch(p_, /*rw=*/0, /*locality=*/3);
+    }
+  }
+
+ private:
+  const char* p_;
+  const char* end_;
+  int64_t lines_per_step_;
+};
+
 struct AttentionKernels {
   // scores[h * stride + j] = scale * dot(q[h], K position j) for h < g, j < n. q: [g][hd]. k: K
   // tiles (attention.h, KElementIndex) from position 0 of the pass; the last tile's positions
-  // past n are read but not used, and nothing is stored past n.
+  // past n are read but not used, and nothing is stored past n. `next`: see NextReads (may be
+  // empty).
   void (*scores)(const float* q, int g, int hd, float scale, const void* k, DType dtype, int64_t n,
-                 float* scores, int64_t stride);
+                 float* scores, int64_t stride, NextReads next);
   // out[h][:] += sum_j p[h * p_stride + j] * v row j, for h < m, j < n. out: [m][hd].
   void (*accumulate_v)(const float* p, int64_t p_stride, int m, int hd, const void* v, DType dtype,
                        int64_t n, float* out);
@@ -53,11 +83,11 @@ const AttentionKernels* Avx2AttentionKernels(int hd);
 template <class Typed, int kHd>
 struct KernelFamily {
   static void Scores(const float* q, int g, int hd, float scale, const void* k, DType dtype,
-                     int64_t n, float* scores, int64_t stride) {
+                     int64_t n, float* scores, int64_t stride, NextReads next) {
     switch (dtype) {
-      case DType::kF32: return Typed::template scores<kHd, DType::kF32>(q, g, hd, scale, k, n, scores, stride);
-      case DType::kF16: return Typed::template scores<kHd, DType::kF16>(q, g, hd, scale, k, n, scores, stride);
-      case DType::kBF16: return Typed::template scores<kHd, DType::kBF16>(q, g, hd, scale, k, n, scores, stride);
+      case DType::kF32: return Typed::template scores<kHd, DType::kF32>(q, g, hd, scale, k, n, scores, stride, next);
+      case DType::kF16: return Typed::template scores<kHd, DType::kF16>(q, g, hd, scale, k, n, scores, stride, next);
+      case DType::kBF16: return Typed::template scores<kHd, DType::kBF16>(q, g, hd, scale, k, n, scores, stride, next);
       default: SIGMA_CHECK(false, "attention: cache dtype ", DTypeName(dtype));
     }
   }

@@ -49,7 +49,7 @@ constexpr int TileScoreSets() {
 
 template <class V, int kHd, DType kType, int kG>
 void TileScores(const float* q, float scale, const void* k, int64_t n, float* scores,
-                int64_t stride, int64_t prefetch_rows) {
+                int64_t stride, NextReads next, int64_t prefetch_rows) {
   constexpr int64_t kRowBytes = kHd * (kType == DType::kF32 ? 4 : 2);
   constexpr int64_t kTileBytes = kKTileRows * kRowBytes;
   constexpr int64_t kLinesPerPair = kTileBytes / 64 / (kHd / 2);  // 1 (f16, bf16) or 2 (f32)
@@ -58,9 +58,11 @@ void TileScores(const float* q, float scale, const void* k, int64_t n, float* sc
   const auto* base = static_cast<const uint8_t*>(k);
   const int64_t tiles = (n + kKTileRows - 1) / kKTileRows;
   const typename V::F vscale = V::Set1(scale);
+  SpreadPrefetch spread(next, tiles);
   for (int64_t t = 0; t < tiles; ++t) {
     const uint8_t* tile = base + t * kTileBytes;
     const char* ahead = reinterpret_cast<const char*>(tile) + prefetch_rows * kRowBytes;
+    spread.Step();
     typename V::F acc[kParts][kSets][kG];
     for (int part = 0; part < kParts; ++part) {
       for (int set = 0; set < kSets; ++set) {
@@ -100,17 +102,18 @@ void TileScores(const float* q, float scale, const void* k, int64_t n, float* sc
 }
 
 // AttentionKernels::scores: the heads in groups of up to V::kMaxHeads, each group a pass over the
-// tiles.
+// tiles (the NextReads spread over the first).
 template <class V, int kHd, DType kType>
 void TileScoresT(const float* q, int g, float scale, const void* k, int64_t n, float* scores,
-                 int64_t stride, int64_t prefetch_rows) {
+                 int64_t stride, NextReads next, int64_t prefetch_rows) {
   static_assert(V::kMaxHeads >= 1 && V::kMaxHeads <= 8);
   for (int h0 = 0; h0 < g; h0 += V::kMaxHeads) {
     const float* qg = q + static_cast<int64_t>(h0) * kHd;
     float* out = scores + h0 * stride;
+    const NextReads spread = h0 == 0 ? next : NextReads{};
     const auto run = [&](auto heads) {
       constexpr int kG = std::min<int>(decltype(heads)::value, V::kMaxHeads);
-      TileScores<V, kHd, kType, kG>(qg, scale, k, n, out, stride, prefetch_rows);
+      TileScores<V, kHd, kType, kG>(qg, scale, k, n, out, stride, spread, prefetch_rows);
     };
     switch (std::min(V::kMaxHeads, g - h0)) {
       case 8: run(std::integral_constant<int, 8>{}); break;
