@@ -104,12 +104,14 @@ void ChunkPartial(const AttentionKernels& kern, const AttentionShape& s, const f
   // Where the score pass is compute-bound, it prefetches the V rows the group reads first (one V
   // head's chunk), spread over its rows (SpreadV). Measured (2-core Zen 4, 2 threads, paired):
   // with it, DiffQKV's 16K attention (8 query heads per K head) read at 66-67% of the probe in
-  // fast minutes (~62 GB/s) against 63-65% without, GQA16's (2) at 69-70% against 76-78%, and the
-  // DiffQKV / GQA16 ratio was 1.53-1.56 against 1.33 (1.50-1.56 either way in slow minutes, ~37
-  // GB/s); SmolLM2's 4K attention (3 heads) ran 0.83-0.90x as fast with it in either regime.
+  // fast minutes (~62 GB/s) against 63-65% without, GQA16's (2) at 69-70% against 76-78% (both
+  // 91-97% either way in slow minutes, ~37 GB/s); SmolLM2's 4K attention (3 heads) ran 0.83-0.90x
+  // as fast with it in either regime.
   // Measured and left: splitting a chunk into 256- or 512-row pieces, each V pass prefetching the
   // next piece's K, with an online softmax between pieces (SmolLM2 4K: 0.81-0.89x in fast
-  // minutes: shorter streams); prefetching into L2 or non-temporally instead (no better). Earlier,
+  // minutes: shorter streams); prefetching into L2 or non-temporally instead (no better); the
+  // first V pass, reading what the score pass brought in, prefetching the second V head's rows
+  // (DiffQKV 16K: 65-67% fast and 88-92% slow, against 67% and 92-94%). Earlier,
   // on Sigma at 16K: prefetching 2-4 of the group's V heads over the score pass moved time from
   // the V pass to the score pass one for one, and prefetching the second V head during the
   // softmax gained under 1%.
