@@ -16,13 +16,17 @@ namespace {
 
 using internal::AttentionKernels;
 
-// Positions per decode task: 2048, as evenly split as the context allows. A task streams its K
+// Positions per decode task: 4096, as evenly split as the context allows. A task streams its K
 // rows and then each of its group's V heads' rows, so a chunk is the length of the streams DRAM
 // sees; on a 2-core Zen 4, plainly reading a Sigma 16K layer in that order reached 88-96% of a
 // sequential read's bandwidth with 512-row chunks (64 KB streams) while the host was slow (~32
 // GB/s) and 66% while it was fast (~55 GB/s), and 99-104% and 86% with 2048 rows (1 MB streams:
 // 99%); the attention itself, 512 -> 2048 rows, alternating: Sigma 16K 1443-1499 -> 1246-1463 us
-// at best, 4K 368-393 -> 324-371 us. A model with few K heads at a short context gets more,
+// at best, 4K 368-393 -> 324-371 us. 2048 -> 4096 rows (the DiffQKV / GQA16 benchmark, paired,
+// alternating): DiffQKV at 16K 66-69% -> 72-74% of the probe and GQA16 77-85% -> 83-85% while the
+// host was fast (~58-65 GB/s), both 91-94% either way while slow; 8192 rows: 75% and 88% fast,
+// but DiffQKV's 8 tasks a step then balanced worse, 86-91% slow. A model with few K heads at a
+// short context gets more,
 // shorter chunks, so that a step has at least 6 tasks (an even split for 2 or 3 workers):
 // SmolLM2's 3 K heads at 512 context were 3 full tasks and 3 one-row ones for 2 threads (16.4 us
 // a layer); in 2 x 256 rows, 13.3 us (4 x 128 rows: 15.1 us). Machines with many more cores get
@@ -30,7 +34,7 @@ using internal::AttentionKernels;
 // shape alone (not the batch or the thread count) so a sequence's result does not depend on what
 // else is in the batch or on the pool size.
 int64_t ChunkRows(int64_t n_ctx, int n_k) {
-  constexpr int64_t kRows = 2048, kMinRows = 128, kMinTasks = 6;
+  constexpr int64_t kRows = 4096, kMinRows = 128, kMinTasks = 6;
   int64_t chunks = (n_ctx + kRows - 1) / kRows;
   if (chunks * n_k < kMinTasks) {
     const int64_t wanted = (kMinTasks + n_k - 1) / n_k;

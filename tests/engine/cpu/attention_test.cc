@@ -124,7 +124,7 @@ TEST_P(DecodeTest, DenseMatchesDoubleReference) {
   uint32_t seed = 100;
   for (const AttentionShape& s : kShapes) {
     for (DType dtype : {DType::kF32, DType::kF16, DType::kBF16}) {
-      // Contexts around the chunk lengths (ChunkRows: 2048 rows, shorter where a step would have
+      // Contexts around the chunk lengths (ChunkRows: 4096 rows, shorter where a step would have
       // under 6 tasks), so partials of several chunks are merged.
       for (int64_t n_ctx : {1, 7, 33, 511, 512, 513, 1000, 2049, 4500}) {
         if (s.head_dim >= 128 && n_ctx > 600) continue;  // keep the suite fast
