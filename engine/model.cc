@@ -135,12 +135,11 @@ Status Model::PlaceDecodeWeights() {
       const int64_t count = MatMulPartRow(t->rows(), parts, p + 1) - first;
       TensorView rows = *t;
       rows.shape = {count, t->cols()};
-      rows.data = static_cast<const uint8_t*>(t->data) + first * static_cast<int64_t>(t->row_bytes());
-      rows.nbytes = static_cast<size_t>(count) * t->row_bytes();
-      const size_t bytes = t->parts_are_tiles
-                               ? static_cast<size_t>(count / kMatMulTileRows * kMatMulTileRows) *
-                                     t->row_bytes()
-                               : rows.nbytes;
+      const auto row_bytes = static_cast<int64_t>(t->row_bytes());
+      rows.data = static_cast<const uint8_t*>(t->data) + first * row_bytes;
+      rows.nbytes = static_cast<size_t>(count * row_bytes);
+      const int64_t copied = t->parts_are_tiles ? count / kMatMulTileRows * kMatMulTileRows : count;
+      const auto bytes = static_cast<size_t>(copied * row_bytes);
       placements.push_back({t, p, rows, bytes, total});
       total += (bytes + kLine - 1) / kLine * kLine;
     }

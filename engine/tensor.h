@@ -23,9 +23,9 @@ struct TensorView {
   // by whoever placed them (Model, at load), in parts: part p holds rows [MatMulPartRow(rows(), n,
   // p), MatMulPartRow(rows(), n, p + 1)) (engine/cpu/matmul.h), n = parts.size(), one part for the
   // whole matrix. Model places each worker's parts of every matrix one after another, so that a
-  // worker reads one region through a decode step. In the 16-row tile layout where `parts_are_tiles`
-  // (engine/cpu/matmul_tiles.h: whole tiles only; the rows past them are read from `data`), else
-  // as plain rows.
+  // worker reads one region through a decode step. In the 16-row tile layout where
+  // `parts_are_tiles` (engine/cpu/matmul_tiles.h: whole tiles only; the rows past them are read
+  // from `data`), else as plain rows.
   std::vector<const void*> parts;
   bool parts_are_tiles = false;
 

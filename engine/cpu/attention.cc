@@ -26,13 +26,12 @@ using internal::AttentionKernels;
 // alternating): DiffQKV at 16K 66-69% -> 72-74% of the probe and GQA16 77-85% -> 83-85% while the
 // host was fast (~58-65 GB/s), both 91-94% either way while slow; 8192 rows: 75% and 88% fast,
 // but DiffQKV's 8 tasks a step then balanced worse, 86-91% slow. A model with few K heads at a
-// short context gets more,
-// shorter chunks, so that a step has at least 6 tasks (an even split for 2 or 3 workers):
-// SmolLM2's 3 K heads at 512 context were 3 full tasks and 3 one-row ones for 2 threads (16.4 us
-// a layer); in 2 x 256 rows, 13.3 us (4 x 128 rows: 15.1 us). Machines with many more cores get
-// few tasks at short contexts from this (Sigma at 4K: 8). Derived from the context length and the
-// shape alone (not the batch or the thread count) so a sequence's result does not depend on what
-// else is in the batch or on the pool size.
+// short context gets more, shorter chunks, so that a step has at least 6 tasks (an even split for
+// 2 or 3 workers): SmolLM2's 3 K heads at 512 context were 3 full tasks and 3 one-row ones for 2
+// threads (16.4 us a layer); in 2 x 256 rows, 13.3 us (4 x 128 rows: 15.1 us). Machines with many
+// more cores get few tasks at short contexts from this (Sigma at 4K: 8). Derived from the context
+// length and the shape alone (not the batch or the thread count) so a sequence's result does not
+// depend on what else is in the batch or on the pool size.
 int64_t ChunkRows(int64_t n_ctx, int n_k) {
   constexpr int64_t kRows = 4096, kMinRows = 128, kMinTasks = 6;
   int64_t chunks = (n_ctx + kRows - 1) / kRows;

@@ -158,8 +158,8 @@ internal::MatMulArgs PartArgs(internal::MatMulArgs a, const TensorView& w, int64
               " parts for a pool of ", parts, " workers");
   const int64_t q = copies == 1 ? 0 : p;
   const auto first = static_cast<uintptr_t>(MatMulPartRow(a.out, copies, q) * a.row_bytes);
-  const auto* base = reinterpret_cast<const uint8_t*>(reinterpret_cast<uintptr_t>(w.parts[q]) - first);
-  (w.parts_are_tiles ? a.tiles : a.w) = base;
+  const uintptr_t base = reinterpret_cast<uintptr_t>(w.parts[q]) - first;
+  (w.parts_are_tiles ? a.tiles : a.w) = reinterpret_cast<const uint8_t*>(base);
   return a;
 }
 

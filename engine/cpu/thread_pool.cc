@@ -127,8 +127,8 @@ void ThreadPool::ParallelFor(int64_t num_tasks, const std::function<void(int64_t
   // of num_tasks below orders it before anything read there), so a stale state never compares equal
   // and the closed index is past any count. (Without it, a late worker that read the new, larger
   // count could claim index old_count of the old generation, run that task of the new job, and
-  // count one finish too many: the caller then waited forever. Seen once in hours of decode
-  // steps; the test ShortLoopsOfChangingSizesRunEachTaskOnce hit it within a minute.)
+  // count one finish too many: the caller then waited forever. Seen once, as a decode A/B run
+  // that hung after ~15 minutes; ShortLoopsOfChangingSizesRunEachTaskOnce hits it in seconds.)
   const uint32_t old_gen = Impl::Generation(impl_->state.load(std::memory_order_relaxed));
   impl_->state.store(static_cast<uint64_t>(old_gen) << 32 | Impl::kClosed);
   impl_->fn = &fn;

@@ -141,9 +141,8 @@ TEST_P(OracleTest, WeightCopyGivesTheSameLogitsAsTheFileMapping) {
       for (int64_t p = 0; p < 2; ++p) {
         const int64_t first = MatMulPartRow(used.rows(), 2, p);
         const int64_t rows = MatMulPartRow(used.rows(), 2, p + 1) - first;
-        EXPECT_EQ(0, std::memcmp(used.parts[p],
-                                 static_cast<const uint8_t*>(mapped.data) + first * used.row_bytes(),
-                                 rows * used.row_bytes()));
+        const auto* want = static_cast<const uint8_t*>(mapped.data) + first * used.row_bytes();
+        EXPECT_EQ(0, std::memcmp(used.parts[p], want, rows * used.row_bytes()));
       }
     } else if (!copy) {
       EXPECT_TRUE(used.parts.empty());

@@ -66,7 +66,9 @@ TEST(ThreadPoolTest, ShortLoopsOfChangingSizesRunEachTaskOnce) {
       for (int call = 0; call < 400000; ++call) {
         const int64_t n = 2 + call % 3 * 3;  // 2, 5, 8
         for (auto& h : hits) h.store(0, std::memory_order_relaxed);
-        pool.ParallelFor(n, [&](int64_t t, int) { hits[t].fetch_add(1, std::memory_order_relaxed); });
+        pool.ParallelFor(n, [&](int64_t t, int) {
+          hits[t].fetch_add(1, std::memory_order_relaxed);
+        });
         for (int64_t t = 0; t < n; ++t) {
           if (hits[t].load() != 1) return "call " + std::to_string(call) + " ran task " +
                                          std::to_string(t) + " " + std::to_string(hits[t].load()) +
