@@ -13,6 +13,7 @@
 #include "engine/cpu/matmul_tiles.h"
 #include "engine/cpu/ops.h"
 #include "engine/gguf/gguf_model.h"
+#include "engine/model_internal.h"
 
 namespace sigma {
 namespace {
@@ -28,15 +29,9 @@ StatusOr<DType> ResolveKvDtype(const std::string& name, const ModelWeights& weig
   return InvalidArgumentError("--kv-dtype: expected f32, f16, bf16 or auto, got '", name, "'");
 }
 
-const float* BiasOrNull(const TensorView& bias) {
-  return bias.valid() ? static_cast<const float*>(bias.data) : nullptr;
-}
-
-using Clock = std::chrono::steady_clock;
-
-double MsBetween(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double, std::milli>(b - a).count();
-}
+using internal::BiasOrNull;
+using internal::Clock;
+using internal::MsBetween;
 
 // Deterministic values in [-1, 1) for synthetic cache rows.
 float HashToUnit(uint64_t x) {
@@ -290,7 +285,11 @@ Status Model::Forward(std::span<const TokenRow> rows, LogitsMode mode, std::vect
     RopeAngles(positions[static_cast<size_t>(r)], inv_freq_.data(), half, &rope_cos_[r * half],
                &rope_sin_[r * half]);
   }
-  for (int64_t layer = 0; layer < c.num_layers; ++layer) RunLayer(layer, rows, positions);
+  if (UsesDecodeTeam(rows)) {
+    RunDecodeTeam(rows, positions);
+  } else {
+    for (int64_t layer = 0; layer < c.num_layers; ++layer) RunLayer(layer, rows, positions);
+  }
   for (size_t i = 0; i < rows.size(); ++i) lengths_[static_cast<size_t>(rows[i].seq)] = positions[i] + 1;
 
   if (mode == LogitsMode::kNone || logits == nullptr) {

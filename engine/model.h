@@ -27,6 +27,7 @@
 
 #include "engine/base/large_buffer.h"
 #include "engine/base/status.h"
+#include "engine/cpu/attention.h"
 #include "engine/cpu/thread_pool.h"
 #include "engine/forward_model.h"
 #include "engine/kv_cache.h"
@@ -45,6 +46,10 @@ struct EngineOptions {
   // quarter of the usable memory (Model::PlaceDecodeWeights); false: read them from the file
   // mapping (loads faster, decodes slower).
   bool copy_weights = true;
+  // Run the layers of decode steps (one row per sequence, dense attention) as a team of the pool's
+  // threads with barriers between phases (engine/model_decode_team.cc); false: a parallel loop
+  // per projection and attention, as prefill. Both give the same logits bit for bit.
+  bool decode_team = true;
 };
 
 // Where the time of Forward() calls went since the last ResetProfile(), in milliseconds.
@@ -92,6 +97,11 @@ class Model final : public ForwardModel {
   const ForwardProfile& profile() const { return profile_; }
   void ResetProfile() { profile_ = ForwardProfile(); }
 
+  // Whether Forward runs `rows` as a decode team (EngineOptions::decode_team): one row per
+  // sequence, at most kMaxDecodeTeamRows, dense attention, two threads or more.
+  static constexpr size_t kMaxDecodeTeamRows = 8;
+  bool UsesDecodeTeam(std::span<const TokenRow> rows) const;
+
   // Selective V top-k for later calls (0 = dense).
   void set_selective_v_top_k(int top_k) { options_.selective_v_top_k = top_k; }
 
@@ -100,6 +110,8 @@ class Model final : public ForwardModel {
   Status Validate(std::span<const TokenRow> rows) const;
   void RunLayer(int64_t layer, std::span<const TokenRow> rows, std::span<const int64_t> positions);
   void Attention(int64_t layer, std::span<const TokenRow> rows, std::span<const int64_t> positions);
+  // All layers of `rows` as a decode team (model_decode_team.cc).
+  void RunDecodeTeam(std::span<const TokenRow> rows, std::span<const int64_t> positions);
   void EnsureScratch(int64_t rows);
   Status PlaceDecodeWeights();
 
@@ -129,6 +141,11 @@ class Model final : public ForwardModel {
   std::vector<float> ffn_u_;  // [rows, ffn]
   std::vector<float> rope_cos_;  // [rows, head_dim / 2] of the row's position, once per Forward
   std::vector<float> rope_sin_;  // [rows, head_dim / 2]
+  // The decode team's: each member's residual stream and normed activations ([members][rows,
+  // hidden], a cache line apart), and its attention plan.
+  std::vector<float> team_x_;
+  std::vector<float> team_h_;
+  DecodeAttentionTeam attention_team_;
 };
 
 }  // namespace sigma

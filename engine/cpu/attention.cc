@@ -307,6 +307,59 @@ void DecodeAttention(const AttentionShape& shape, std::span<const DecodeItem> it
   });
 }
 
+struct DecodeAttentionTeam::State {
+  AttentionShape shape;
+  const AttentionKernels* kern = nullptr;
+  std::vector<DecodeItem> items;
+  DecodeWorkspace ws;
+  std::vector<std::vector<int>> member_tasks;  // [member] task indices, in task order
+};
+
+DecodeAttentionTeam::DecodeAttentionTeam() : state_(new State) {}
+DecodeAttentionTeam::~DecodeAttentionTeam() = default;
+
+void DecodeAttentionTeam::Plan(const AttentionShape& shape, std::span<const DecodeItem> items,
+                               int members) {
+  CheckShape(shape);
+  SIGMA_CHECK(members >= 1, "DecodeAttentionTeam: ", members, " members");
+  State& st = *state_;
+  st.shape = shape;
+  st.kern = &KernelsFor(shape.head_dim);
+  st.items.assign(items.begin(), items.end());
+  PlanDecode(shape, st.items, /*top_k=*/0, st.ws);
+  // Tasks by rows, longest first, each to the member with the fewest rows so far (ties: the
+  // lowest member), so that equal tasks go round the members in turn.
+  const auto task_rows = [&](const DecodeTask& t) {
+    const int64_t n_ctx = st.items[static_cast<size_t>(t.item)].n_ctx;
+    const int64_t rows = ChunkRows(n_ctx, shape.n_k);
+    return std::min(n_ctx, (t.chunk + 1) * rows) - t.chunk * rows;
+  };
+  std::vector<int> order(st.ws.tasks.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
+    return task_rows(st.ws.tasks[static_cast<size_t>(a)]) >
+           task_rows(st.ws.tasks[static_cast<size_t>(b)]);
+  });
+  st.member_tasks.assign(static_cast<size_t>(members), {});
+  std::vector<int64_t> load(static_cast<size_t>(members), 0);
+  for (const int task : order) {
+    const auto m = static_cast<size_t>(std::min_element(load.begin(), load.end()) - load.begin());
+    st.member_tasks[m].push_back(task);
+    load[m] += task_rows(st.ws.tasks[static_cast<size_t>(task)]);
+  }
+  for (auto& tasks : st.member_tasks) std::sort(tasks.begin(), tasks.end());
+}
+
+void DecodeAttentionTeam::Run(int member) {
+  State& st = *state_;
+  SIGMA_CHECK(member >= 0 && static_cast<size_t>(member) < st.member_tasks.size(),
+              "DecodeAttentionTeam: member ", member);
+  for (const int task : st.member_tasks[static_cast<size_t>(member)]) {
+    const DecodeTask& t = st.ws.tasks[static_cast<size_t>(task)];
+    RunDecodeTask(*st.kern, st.shape, st.items[static_cast<size_t>(t.item)], t, 0, st.ws);
+  }
+}
+
 void PrefillAttention(const AttentionShape& shape, const float* q, const KvLayerView& kv,
                       int64_t start, int64_t n_new, int top_k, float* out, ThreadPool& pool) {
   CheckShape(shape);

@@ -17,6 +17,7 @@
 #define SIGMA_ENGINE_CPU_ATTENTION_H_
 
 #include <cstdint>
+#include <memory>
 #include <span>
 
 #include "engine/cpu/thread_pool.h"
@@ -73,6 +74,26 @@ struct DecodeItem {
 // Decode attention for a batch of sequences (each its own length). top_k <= 0: dense.
 void DecodeAttention(const AttentionShape& shape, std::span<const DecodeItem> items, int top_k,
                      ThreadPool& pool);
+
+// DecodeAttention of dense items (no selective V) for a team of threads that run together
+// (Model's decode team, spin_barrier.h): one member plans while no member runs, then every member
+// runs its share of the tasks, fixed by the plan (each member about the same number of rows); the
+// outputs are complete once every member has returned from Run (a barrier). The same tasks, chunks
+// and merge order as DecodeAttention, so the same results bit for bit.
+class DecodeAttentionTeam {
+ public:
+  DecodeAttentionTeam();
+  ~DecodeAttentionTeam();
+  DecodeAttentionTeam(const DecodeAttentionTeam&) = delete;
+  DecodeAttentionTeam& operator=(const DecodeAttentionTeam&) = delete;
+
+  void Plan(const AttentionShape& shape, std::span<const DecodeItem> items, int members);
+  void Run(int member);
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
 
 // Causal attention for n_new query positions start .. start+n_new-1 of one sequence, whose K/V rows
 // for positions [0, start + n_new) are already in the cache.

@@ -163,21 +163,26 @@ internal::MatMulArgs PartArgs(internal::MatMulArgs a, const TensorView& w, int64
   return a;
 }
 
-}  // namespace
+// A pass of MatMulShared or MatMulPart: its projections' arguments and kernels, with the
+// activations prepared in the calling thread's scratch.
+struct PreparedPass {
+  size_t n = 0;
+  internal::MatMulArgs args[kMaxSharedProjections];
+  Kernel kernels[kMaxSharedProjections];
+};
 
-void MatMul(const TensorView& w, const float* x, int64_t batch, const float* bias, float* y,
-            ThreadPool& pool) {
-  const Projection p{&w, bias, y};
-  MatMulShared({&p, 1}, x, batch, pool);
-}
-
-void MatMulShared(std::span<const Projection> projections, const float* x, int64_t batch,
-                  ThreadPool& pool) {
+// Fills `pass` for `projections` of x and prepares the activations once per layout: the int16
+// blocks are the same for every dtype; a PrepareX layout is shared by projections of the same
+// dtype. Per-thread scratch, reused across calls (a decode step makes ~100 of them); `pool`
+// splits the preparation of prefill batches (ForBatchRows), null keeps it on this thread.
+void PreparePass(std::span<const Projection> projections, const float* x, int64_t batch,
+                 ThreadPool* pool, PreparedPass& pass) {
   const size_t n = projections.size();
   SIGMA_CHECK(n >= 1 && n <= kMaxSharedProjections, "MatMulShared: ", n, " projections");
   SIGMA_CHECK(batch >= 1, "MatMul: batch ", batch);
-  internal::MatMulArgs args[kMaxSharedProjections];
-  Kernel kernels[kMaxSharedProjections];
+  pass.n = n;
+  internal::MatMulArgs* args = pass.args;
+  Kernel* kernels = pass.kernels;
   for (size_t i = 0; i < n; ++i) {
     args[i] = ProjectionArgs(projections[i], x, batch);
     SIGMA_CHECK(args[i].in == args[0].in, "MatMulShared: ", projections[i].w->name, " is ",
@@ -185,10 +190,11 @@ void MatMulShared(std::span<const Projection> projections, const float* x, int64
     kernels[i] = ChooseKernel(args[i].dtype, args[i].in, batch, projections[i].w->parts_are_tiles);
   }
   const int64_t in = args[0].in;
+  const auto for_batch_rows = [&](const auto& fn) {
+    if (pool != nullptr) return ForBatchRows(batch, *pool, fn);
+    fn(0, batch);
+  };
 
-  // Activations, once per layout: the int16 blocks are the same for every dtype; a PrepareX layout
-  // is shared by projections of the same dtype. Per-thread scratch, reused across calls (a decode
-  // step makes ~100 of them).
   thread_local std::vector<int16_t> xq;
   thread_local std::vector<int8_t> xq8;
   thread_local std::vector<float> xq_scale_sum;
@@ -212,7 +218,7 @@ void MatMulShared(std::span<const Projection> projections, const float* x, int64
           q(x + b0 * in, b1 - b0, in, xq16 + b0 * in, x8 + 2 * b0 * in, scale + b0 * row_blocks,
             scale + blocks + b0 * row_blocks, sum16 + 2 * b0 * row_blocks);
         };
-        ForBatchRows(batch, pool, quantize);
+        for_batch_rows(quantize);
         quantized = true;
       }
       args[i].xq = xq.data();
@@ -228,15 +234,44 @@ void MatMulShared(std::span<const Projection> projections, const float* x, int64
       }
       if (args[i].x_prepared == nullptr) {
         prepared[i].resize(static_cast<size_t>(batch * in));
-        ForBatchRows(batch, pool, [&, dtype = args[i].dtype, prepare = kernels[i].prepare,
-                                   out = prepared[i].data()](int64_t b0, int64_t b1) {
+        for_batch_rows([&, dtype = args[i].dtype, prepare = kernels[i].prepare,
+                        out = prepared[i].data()](int64_t b0, int64_t b1) {
           prepare(dtype, x + b0 * in, b1 - b0, in, out + b0 * in);
         });
         args[i].x_prepared = prepared[i].data();
       }
     }
   }
+}
 
+// Piece c of `chunks` of part p of `parts` of every projection of the pass: whole tiles of the
+// part's rows, so that the pieces together are the part.
+void RunPiece(const PreparedPass& pass, std::span<const Projection> projections, int64_t parts,
+              int64_t p, int64_t c, int64_t chunks) {
+  for (size_t i = 0; i < pass.n; ++i) {
+    const internal::MatMulArgs& a = pass.args[i];
+    const int64_t first = MatMulPartRow(a.out, parts, p);
+    const int64_t rows = MatMulPartRow(a.out, parts, p + 1) - first;
+    const int64_t begin = first + rows * c / chunks / kMatMulTileRows * kMatMulTileRows;
+    const int64_t end =
+        c + 1 == chunks ? first + rows
+                        : first + rows * (c + 1) / chunks / kMatMulTileRows * kMatMulTileRows;
+    if (begin < end) pass.kernels[i].rows(PartArgs(a, *projections[i].w, parts, p), begin, end);
+  }
+}
+
+}  // namespace
+
+void MatMul(const TensorView& w, const float* x, int64_t batch, const float* bias, float* y,
+            ThreadPool& pool) {
+  const Projection p{&w, bias, y};
+  MatMulShared({&p, 1}, x, batch, pool);
+}
+
+void MatMulShared(std::span<const Projection> projections, const float* x, int64_t batch,
+                  ThreadPool& pool) {
+  PreparedPass pass;
+  PreparePass(projections, x, batch, &pool, pass);
   // Tasks: each projection's rows cut into one part per worker (MatMulPartRow), each part into
   // `chunks` pieces of whole tiles; task (c, p) computes piece c of part p of every projection,
   // chunk-major, so that while the workers keep pace each takes every piece of its own part. A
@@ -259,24 +294,24 @@ void MatMulShared(std::span<const Projection> projections, const float* x, int64
   // worker waits the other streams faster. Likewise prefetching the next projection's first
   // 4-64 KiB while waiting: 0.98-0.99, within the noise.
   int64_t total_bytes = 0;  // of weights times batch rows
-  for (size_t i = 0; i < n; ++i) total_bytes += args[i].out * args[i].row_bytes * batch;
+  for (size_t i = 0; i < pass.n; ++i) {
+    total_bytes += pass.args[i].out * pass.args[i].row_bytes * batch;
+  }
   constexpr int64_t kTaskBytes = int64_t{1} << 20;
   const int64_t parts = pool.size();
   const int64_t chunks =
       std::clamp<int64_t>((total_bytes + kTaskBytes * parts - 1) / (kTaskBytes * parts), 1, 8);
   pool.ParallelFor(parts * chunks, [&](int64_t task, int) {
-    const int64_t p = task % parts;
-    const int64_t c = task / parts;
-    for (size_t i = 0; i < n; ++i) {
-      const int64_t first = MatMulPartRow(args[i].out, parts, p);
-      const int64_t rows = MatMulPartRow(args[i].out, parts, p + 1) - first;
-      const int64_t begin = first + rows * c / chunks / kMatMulTileRows * kMatMulTileRows;
-      const int64_t end =
-          c + 1 == chunks ? first + rows
-                          : first + rows * (c + 1) / chunks / kMatMulTileRows * kMatMulTileRows;
-      if (begin < end) kernels[i].rows(PartArgs(args[i], *projections[i].w, parts, p), begin, end);
-    }
+    RunPiece(pass, projections, parts, task % parts, task / parts, chunks);
   });
+}
+
+void MatMulPart(std::span<const Projection> projections, const float* x, int64_t batch,
+                int64_t parts, int64_t p) {
+  SIGMA_CHECK(parts >= 1 && p >= 0 && p < parts, "MatMulPart: part ", p, " of ", parts);
+  PreparedPass pass;
+  PreparePass(projections, x, batch, nullptr, pass);
+  RunPiece(pass, projections, parts, p, 0, 1);
 }
 
 int64_t MatMulPartRow(int64_t rows, int64_t parts, int64_t p) {

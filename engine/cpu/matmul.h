@@ -40,6 +40,13 @@ inline constexpr size_t kMaxSharedProjections = 4;
 void MatMulShared(std::span<const Projection> projections, const float* x, int64_t batch,
                   ThreadPool& pool);
 
+// Part p of `parts` of every projection of x, on the calling thread alone (the activations
+// prepared in its own scratch): MatMulShared's work for worker p of a pool of `parts`, for a team
+// of threads that run a decode step together (Model's decode team). The parts of p = 0 .. parts-1
+// together equal MatMulShared.
+void MatMulPart(std::span<const Projection> projections, const float* x, int64_t batch,
+                int64_t parts, int64_t p);
+
 // The row where part p of a matrix of `rows` rows cut into `parts` for the GEMV's workers begins,
 // p in [0, parts]: p * rows / parts rounded down to whole 16-row tiles; part `parts` begins at
 // `rows`.

@@ -175,6 +175,48 @@ TEST_P(OracleTest, BatchedDecodeOfUnequalSequencesEqualsSingle) {
   }
 }
 
+// Decode steps as a team of the pool's threads (EngineOptions::decode_team) or as a parallel loop
+// per projection: the same bits, for a lone sequence and a batch of three, with 2 and 3 threads.
+TEST_P(OracleTest, DecodeTeamGivesTheSameBitsAsParallelLoops) {
+  const Oracle o = LoadOracle(GetParam());
+  for (int threads : {2, 3}) {
+    std::vector<float> logits[2];
+    for (bool team : {false, true}) {
+      EngineOptions options;
+      options.threads = threads;
+      options.max_context = 64;
+      options.max_sequences = 3;
+      options.decode_team = team;
+      auto loaded = Model::Load(o.dir, options);
+      ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+      Model& model = **loaded;
+      const size_t lengths[3] = {5, 17, 11};
+      for (int s = 0; s < 3; ++s) {
+        const std::span<const int32_t> prompt(o.input_ids.data(), lengths[s]);
+        ASSERT_TRUE(model.Prefill(s, prompt, LogitsMode::kNone, nullptr).ok());
+      }
+      std::vector<float> step;
+      for (size_t i = 0; i < 4; ++i) {
+        std::vector<TokenRow> rows;
+        for (int s = 0; s < 3; ++s) rows.push_back({s, o.input_ids[lengths[s] + i]});
+        EXPECT_EQ(model.UsesDecodeTeam(rows), team);
+        ASSERT_TRUE(model.Forward(rows, LogitsMode::kAll, &step).ok());
+        logits[team].insert(logits[team].end(), step.begin(), step.end());
+        const TokenRow lone{1, o.input_ids[i]};
+        EXPECT_EQ(model.UsesDecodeTeam({&lone, 1}), team);
+        ASSERT_TRUE(model.Forward({&lone, 1}, LogitsMode::kLast, &step).ok());
+        logits[team].insert(logits[team].end(), step.begin(), step.end());
+      }
+      // Prompts (several rows of a sequence) never go to the team.
+      const TokenRow prompt_rows[2] = {{0, o.input_ids[0]}, {0, o.input_ids[1]}};
+      EXPECT_FALSE(model.UsesDecodeTeam(prompt_rows));
+    }
+    ASSERT_EQ(logits[0].size(), logits[1].size());
+    EXPECT_EQ(0, std::memcmp(logits[0].data(), logits[1].data(), logits[0].size() * sizeof(float)))
+        << threads << " threads";
+  }
+}
+
 TEST_P(OracleTest, ReducedPrecisionKvStaysClose) {
   const Oracle o = LoadOracle(GetParam());
   for (const char* kv : {"f16", "bf16"}) {

@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 #include <span>
 #include <string>
@@ -175,6 +176,31 @@ TEST_F(SmolLm2ReferenceTest, DefaultBf16KvCacheStaysClose) {
   const double worst = CompareAll("auto", kLogProbToleranceBf16Kv, false, kLogProbToleranceBf16Kv);
   std::printf("worst |log-prob difference| (bf16 KV): %.2e (tolerance %.0e)\n", worst,
               kLogProbToleranceBf16Kv);
+}
+
+// The default model's decode steps (Q4_1 / Q8_0 matrices on the integer tile kernels, bf16 cache)
+// as a team of the pool's threads and as a parallel loop per projection: the same bits.
+TEST_F(SmolLm2ReferenceTest, DecodeTeamGivesTheSameBitsAsParallelLoops) {
+  const RefCase c = LoadReference().front();
+  std::vector<float> logits[2];
+  for (bool team : {false, true}) {
+    EngineOptions options;
+    options.threads = 2;
+    options.max_context = 128;
+    options.decode_team = team;
+    auto model = Model::Load(ModelPath(), options);
+    ASSERT_TRUE(model.ok()) << model.status().ToString();
+    ASSERT_TRUE((*model)->Prefill(0, c.input_ids, LogitsMode::kNone, nullptr).ok());
+    std::vector<float> step;
+    for (int32_t token : {28, 905, 314, 2}) {
+      const TokenRow row{0, token};
+      ASSERT_EQ((*model)->UsesDecodeTeam({&row, 1}), team);
+      ASSERT_TRUE((*model)->Forward({&row, 1}, LogitsMode::kLast, &step).ok());
+      logits[team].insert(logits[team].end(), step.begin(), step.end());
+    }
+  }
+  ASSERT_EQ(logits[0].size(), logits[1].size());
+  EXPECT_EQ(0, std::memcmp(logits[0].data(), logits[1].data(), logits[0].size() * sizeof(float)));
 }
 
 }  // namespace

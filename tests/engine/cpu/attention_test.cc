@@ -214,6 +214,39 @@ TEST_P(DecodeTest, BatchEqualsOneSequenceAtATime) {
   }
 }
 
+// A decode team's members may run in any order or at once: here one after another, on this thread.
+TEST_P(DecodeTest, TeamEqualsDecodeAttentionBitForBit) {
+  ThreadPool pool(2);
+  uint32_t seed = 500;
+  for (const AttentionShape& s : kShapes) {
+    const std::vector<int64_t> lengths = {1, 700, 33, 4100, 512};
+    std::vector<Cache> caches;
+    std::vector<std::vector<float>> qs, want, got;
+    std::vector<DecodeItem> want_items, got_items;
+    for (size_t i = 0; i < lengths.size(); ++i) {
+      caches.push_back(MakeCache(s, DType::kBF16, lengths[i] + 3, ++seed));
+      qs.push_back(RandomFloats(s.n_q * s.head_dim, ++seed));
+      want.emplace_back(s.n_q * s.head_dim, NAN);
+      got.emplace_back(s.n_q * s.head_dim, NAN);
+    }
+    for (size_t i = 0; i < lengths.size(); ++i) {
+      want_items.push_back({qs[i].data(), caches[i].View(), lengths[i], want[i].data()});
+      got_items.push_back({qs[i].data(), caches[i].View(), lengths[i], got[i].data()});
+    }
+    DecodeAttention(s, want_items, 0, pool);
+    DecodeAttentionTeam team;
+    for (int members : {1, 2, 3}) {
+      for (auto& g : got) std::fill(g.begin(), g.end(), NAN);
+      team.Plan(s, got_items, members);
+      for (int m = members - 1; m >= 0; --m) team.Run(m);
+      for (size_t i = 0; i < lengths.size(); ++i) {
+        EXPECT_TRUE(BitEqual(got[i], want[i])) << "n_q " << s.n_q << " n_k " << s.n_k << " n_v "
+                                               << s.n_v << " members " << members << " item " << i;
+      }
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Paths, DecodeTest, AllPaths(), PathName);
 
 class PrefillTest : public KernelPathTest {};

@@ -681,6 +681,14 @@ TEST_P(MatMulSharedTest, PartsPlacedApartGiveTheSameBits) {
         EXPECT_EQ(0, std::memcmp(got[i].data(), want[i].data(), got[i].size() * sizeof(float)))
             << DTypeName(types[i]) << " batch " << batch << " threads " << threads;
       }
+      // The same pass as MatMulPart's parts, one after another on this thread (a decode team's
+      // members, each preparing the activations itself).
+      for (int i = 0; i < 4; ++i) got[i].assign(batch * outs[i], NAN);
+      for (int p = threads - 1; p >= 0; --p) MatMulPart(a, x.data(), batch, threads, p);
+      for (int i = 0; i < 4; ++i) {
+        EXPECT_EQ(0, std::memcmp(got[i].data(), want[i].data(), got[i].size() * sizeof(float)))
+            << "MatMulPart " << DTypeName(types[i]) << " batch " << batch << " parts " << threads;
+      }
     }
   }
 }

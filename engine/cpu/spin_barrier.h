@@ -1,0 +1,59 @@
+// SpinBarrier: the threads of a team wait for each other between the phases of a job they run
+// together (Model's decode team: one ParallelFor task per pool thread, each blocking here).
+//
+// Each member counts its arrivals in a cache line of its own and spins until every other member's
+// count has reached its own, so a phase boundary moves one line per member between the cores; a
+// ParallelFor per phase also moves its job description, the task counter and a completion count,
+// a chain of cache-line transfers that costs microseconds between the two dies of a chiplet CPU.
+// Spinning without PAUSE (see thread_pool.cc: pause-loop exits under a hypervisor); after
+// kSpinsBeforeYield polls a waiter yields its core, for when members outnumber the free cores.
+//
+// Thread safety: Wait(m) is called by member m only; all members call it equally often.
+#ifndef SIGMA_ENGINE_CPU_SPIN_BARRIER_H_
+#define SIGMA_ENGINE_CPU_SPIN_BARRIER_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <thread>
+
+#include "engine/base/check.h"
+
+namespace sigma {
+
+class SpinBarrier {
+ public:
+  explicit SpinBarrier(int members) : members_(members), counts_(new Count[members]) {
+    SIGMA_CHECK(members >= 1, "SpinBarrier: ", members, " members");
+  }
+
+  int members() const { return members_; }
+
+  // Returns once every member has called Wait as often as member m now has. Writes a member made
+  // before its call are visible to every member after theirs.
+  void Wait(int m) {
+    SIGMA_DCHECK(m >= 0 && m < members_);
+    const uint64_t phase = counts_[m].value.load(std::memory_order_relaxed) + 1;
+    counts_[m].value.store(phase, std::memory_order_release);
+    for (int other = 0; other < members_; ++other) {
+      if (other == m) continue;
+      for (int64_t spin = 0; counts_[other].value.load(std::memory_order_acquire) < phase;
+           ++spin) {
+        if (spin >= kSpinsBeforeYield) std::this_thread::yield();
+        asm volatile("" ::: "memory");
+      }
+    }
+  }
+
+ private:
+  static constexpr int64_t kSpinsBeforeYield = int64_t{1} << 16;
+  struct alignas(64) Count {
+    std::atomic<uint64_t> value{0};
+  };
+  int members_;
+  std::unique_ptr<Count[]> counts_;
+};
+
+}  // namespace sigma
+
+#endif  // SIGMA_ENGINE_CPU_SPIN_BARRIER_H_

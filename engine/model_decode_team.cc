@@ -1,0 +1,164 @@
+// Model's decode team: the layers of a decode step run by every thread of the pool together, in
+// one ParallelFor task each, with SpinBarrier waits between the phases where a member needs what
+// another computed. Compared with RunLayer, which makes each projection and the attention a
+// ParallelFor of their own and prepares every matmul's activations on the calling thread:
+// - each member keeps its own copy of the residual stream and prepares (norms, quantizes) the
+//   activations of its matmuls itself, so the only data crossing between cores is each phase's
+//   output, read once by each member after a barrier;
+// - a phase boundary is one cache line per member (SpinBarrier), where a ParallelFor moves a job
+//   description, a task counter and a completion count in a chain of transfers.
+// Member p computes part p of every projection (MatMulPart; its rows are the ones
+// PlaceDecodeWeights put in its region), the RoPE and cache rows of the heads h with
+// h % members == p, and the attention tasks DecodeAttentionTeam gives it. Every value is computed
+// by the same kernel on the same inputs as in RunLayer, so a step's logits are bit-identical.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "engine/cpu/attention.h"
+#include "engine/cpu/matmul.h"
+#include "engine/cpu/ops.h"
+#include "engine/cpu/spin_barrier.h"
+#include "engine/model.h"
+#include "engine/model_internal.h"
+
+namespace sigma {
+
+using internal::BiasOrNull;
+using internal::Clock;
+using internal::MsBetween;
+
+bool Model::UsesDecodeTeam(std::span<const TokenRow> rows) const {
+  if (!options_.decode_team || pool_->size() < 2 || rows.size() > kMaxDecodeTeamRows) return false;
+  if (options_.selective_v_top_k > 0) return false;
+  // One row per sequence: decode, not prefill.
+  std::vector<bool> seen(lengths_.size(), false);
+  for (const TokenRow& row : rows) {
+    const auto s = static_cast<size_t>(row.seq);
+    if (seen[s]) return false;
+    seen[s] = true;
+  }
+  return true;
+}
+
+void Model::RunDecodeTeam(std::span<const TokenRow> rows, std::span<const int64_t> positions) {
+  const ModelConfig& c = config();
+  const auto n = static_cast<int64_t>(rows.size());
+  const int members = pool_->size();
+  const auto eps = static_cast<float>(c.rms_norm_eps);
+  const int head_dim = static_cast<int>(c.head_dim);
+  const AttentionShape shape{static_cast<int>(c.n_q_heads), static_cast<int>(c.n_k_heads),
+                             static_cast<int>(c.n_v_heads), head_dim,
+                             1.0f / std::sqrt(static_cast<float>(c.head_dim))};
+  const int64_t hidden = n * c.hidden_size;
+  // Each member's copies a cache line or more apart from the next member's.
+  const int64_t stride = (hidden + 15) / 16 * 16 + 16;
+  team_x_.resize(static_cast<size_t>(members * stride));
+  team_h_.resize(static_cast<size_t>(members * stride));
+  SpinBarrier barrier(members);
+  std::vector<DecodeItem> items(rows.size());
+  // Member 0's phase times, for the profile.
+  double projection_ms = 0, attention_ms = 0, aug_q_ms = 0;
+
+  pool_->ParallelFor(members, [&](int64_t task, int) {
+    const int m = static_cast<int>(task);
+    float* x = &team_x_[static_cast<size_t>(m * stride)];
+    float* h = &team_h_[static_cast<size_t>(m * stride)];
+    std::memcpy(x, x_.data(), static_cast<size_t>(hidden) * sizeof(float));
+    // Elements [first, end) of each batch row of `width` that part m of a projection computes.
+    const auto own_rows = [&](int64_t width) {
+      return std::pair{MatMulPartRow(width, members, m), MatMulPartRow(width, members, m + 1)};
+    };
+    const auto silu_own_rows = [&](float* gate, const float* up, int64_t width) {
+      const auto [first, end] = own_rows(width);
+      for (int64_t r = 0; r < n; ++r) {
+        SiluMul(gate + r * width + first, up + r * width + first, end - first);
+      }
+    };
+    Clock::time_point t = Clock::now();
+    // Member 0 adds the time since t to `ms`.
+    const auto lap = [&](double& ms) {
+      if (m != 0) return;
+      const Clock::time_point now = Clock::now();
+      ms += MsBetween(t, now);
+      t = now;
+    };
+
+    for (int64_t layer = 0; layer < c.num_layers; ++layer) {
+      const LayerWeights& w = weights_.layers[static_cast<size_t>(layer)];
+      const bool aug_q = c.aug_q_intermediate_size > 0;
+      RmsNorm(x, w.attn_norm, eps, n, c.hidden_size, h);
+      const Projection qkv[] = {{&w.q_proj, BiasOrNull(w.q_bias), aug_q ? q0_.data() : q_.data()},
+                                {&w.k_proj, BiasOrNull(w.k_bias), k_.data()},
+                                {&w.v_proj, BiasOrNull(w.v_bias), v_.data()}};
+      MatMulPart(qkv, h, n, members, m);
+      barrier.Wait(m);
+      lap(projection_ms);
+      if (aug_q) {
+        const Projection gate_up[] = {{&w.q_gate, nullptr, aug_g_.data()},
+                                      {&w.q_up, nullptr, aug_u_.data()}};
+        MatMulPart(gate_up, q0_.data(), n, members, m);
+        silu_own_rows(aug_g_.data(), aug_u_.data(), c.aug_q_intermediate_size);
+        barrier.Wait(m);
+        const Projection down[] = {{&w.q_down, nullptr, q_.data()}};
+        MatMulPart(down, aug_g_.data(), n, members, m);
+        barrier.Wait(m);
+        lap(aug_q_ms);
+      }
+
+      // RoPE and the cache rows of this member's heads; member 0 plans the attention.
+      for (int64_t r = 0; r < n; ++r) {
+        const int64_t pos = positions[static_cast<size_t>(r)];
+        const int seq = rows[static_cast<size_t>(r)].seq;
+        const float* cos_r = &rope_cos_[r * (head_dim / 2)];
+        const float* sin_r = &rope_sin_[r * (head_dim / 2)];
+        for (int64_t hq = m; hq < c.n_q_heads; hq += members) {
+          RotateHalf(&q_[r * c.q_dim() + hq * head_dim], 1, head_dim, cos_r, sin_r);
+        }
+        for (int64_t hk = m; hk < c.n_k_heads; hk += members) {
+          float* k_row = &k_[r * c.k_dim() + hk * head_dim];
+          RotateHalf(k_row, 1, head_dim, cos_r, sin_r);
+          kv_.StoreK(layer, seq, hk, pos, k_row);
+        }
+        for (int64_t hv = m; hv < c.n_v_heads; hv += members) {
+          kv_.StoreV(layer, seq, hv, pos, &v_[r * c.v_dim() + hv * head_dim]);
+        }
+      }
+      if (m == 0) {
+        for (int64_t r = 0; r < n; ++r) {
+          items[static_cast<size_t>(r)] =
+              DecodeItem{&q_[r * c.q_dim()], kv_.View(layer, rows[static_cast<size_t>(r)].seq),
+                         positions[static_cast<size_t>(r)] + 1, &attn_[r * c.q_dim()]};
+        }
+        attention_team_.Plan(shape, items, members);
+      }
+      barrier.Wait(m);
+      attention_team_.Run(m);
+      barrier.Wait(m);
+      lap(attention_ms);
+
+      const Projection o[] = {{&w.o_proj, nullptr, h_.data()}};
+      MatMulPart(o, attn_.data(), n, members, m);
+      barrier.Wait(m);
+      AddInPlace(x, h_.data(), hidden);
+      RmsNorm(x, w.ffn_norm, eps, n, c.hidden_size, h);
+      const Projection gate_up[] = {{&w.gate_proj, nullptr, ffn_g_.data()},
+                                    {&w.up_proj, nullptr, ffn_u_.data()}};
+      MatMulPart(gate_up, h, n, members, m);
+      silu_own_rows(ffn_g_.data(), ffn_u_.data(), c.intermediate_size);
+      barrier.Wait(m);
+      const Projection down[] = {{&w.down_proj, nullptr, h_.data()}};
+      MatMulPart(down, ffn_g_.data(), n, members, m);
+      barrier.Wait(m);
+      AddInPlace(x, h_.data(), hidden);
+      lap(projection_ms);
+    }
+    if (m == 0) std::memcpy(x_.data(), x, static_cast<size_t>(hidden) * sizeof(float));
+  });
+  profile_.projection_ms += projection_ms;
+  profile_.attention_ms += attention_ms;
+  profile_.aug_q_ms += aug_q_ms;
+}
+
+}  // namespace sigma
