@@ -57,7 +57,18 @@ void Model::RunDecodeTeam(std::span<const TokenRow> rows, std::span<const int64_
   team_x_.resize(static_cast<size_t>(members * stride));
   team_h_.resize(static_cast<size_t>(members * stride));
   SpinBarrier barrier(members);
-  std::vector<DecodeItem> items(rows.size());
+  // The attention's items of a layer; every layer's have the same lengths, planned once.
+  const auto layer_items = [&](int64_t layer, std::vector<DecodeItem>& items) {
+    items.resize(rows.size());
+    for (int64_t r = 0; r < n; ++r) {
+      items[static_cast<size_t>(r)] =
+          DecodeItem{&q_[r * c.q_dim()], kv_.View(layer, rows[static_cast<size_t>(r)].seq),
+                     positions[static_cast<size_t>(r)] + 1, &attn_[r * c.q_dim()]};
+    }
+  };
+  std::vector<DecodeItem> planned;
+  layer_items(0, planned);
+  attention_team_.Plan(shape, planned, members);
   // Member 0's phase times, for the profile.
   double projection_ms = 0, attention_ms = 0, aug_q_ms = 0;
 
@@ -76,6 +87,7 @@ void Model::RunDecodeTeam(std::span<const TokenRow> rows, std::span<const int64_
         SiluMul(gate + r * width + first, up + r * width + first, end - first);
       }
     };
+    std::vector<DecodeItem> items;
     Clock::time_point t = Clock::now();
     // Member 0 adds the time since t to `ms`.
     const auto lap = [&](double& ms) {
@@ -107,7 +119,7 @@ void Model::RunDecodeTeam(std::span<const TokenRow> rows, std::span<const int64_
         lap(aug_q_ms);
       }
 
-      // RoPE and the cache rows of this member's heads; member 0 plans the attention.
+      // RoPE and the cache rows of this member's heads.
       for (int64_t r = 0; r < n; ++r) {
         const int64_t pos = positions[static_cast<size_t>(r)];
         const int seq = rows[static_cast<size_t>(r)].seq;
@@ -125,16 +137,9 @@ void Model::RunDecodeTeam(std::span<const TokenRow> rows, std::span<const int64_
           kv_.StoreV(layer, seq, hv, pos, &v_[r * c.v_dim() + hv * head_dim]);
         }
       }
-      if (m == 0) {
-        for (int64_t r = 0; r < n; ++r) {
-          items[static_cast<size_t>(r)] =
-              DecodeItem{&q_[r * c.q_dim()], kv_.View(layer, rows[static_cast<size_t>(r)].seq),
-                         positions[static_cast<size_t>(r)] + 1, &attn_[r * c.q_dim()]};
-        }
-        attention_team_.Plan(shape, items, members);
-      }
+      layer_items(layer, items);
       barrier.Wait(m);
-      attention_team_.Run(m);
+      attention_team_.Run(m, items);
       barrier.Wait(m);
       lap(attention_ms);
 

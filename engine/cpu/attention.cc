@@ -189,8 +189,10 @@ struct DecodeWorkspace {
   std::vector<int64_t> score_base;     // [items] offset into scores (selective items)
   std::vector<float> partials;
   std::vector<float> scores;           // selective items: [n_q][n_ctx] each
-  std::unique_ptr<std::atomic<int>[]> remaining;  // [items][n_k] chunks not yet finished
-  size_t remaining_size = 0;
+  // [items][n_k] chunks finished since the plan; a multiple of the item's chunks when the last of
+  // a call's (or a decode team's layer's) finishes, whose task then merges.
+  std::unique_ptr<std::atomic<int64_t>[]> finished;
+  size_t finished_size = 0;
 };
 
 void PlanDecode(const AttentionShape& s, std::span<const DecodeItem> items, int top_k,
@@ -221,13 +223,13 @@ void PlanDecode(const AttentionShape& s, std::span<const DecodeItem> items, int 
   if (ws.partials.size() < static_cast<size_t>(partial_floats)) ws.partials.resize(partial_floats);
   if (ws.scores.size() < static_cast<size_t>(score_floats)) ws.scores.resize(score_floats);
   const size_t counters = items.size() * s.n_k;
-  if (ws.remaining_size < counters) {
-    ws.remaining.reset(new std::atomic<int>[counters]);
-    ws.remaining_size = counters;
+  if (ws.finished_size < counters) {
+    ws.finished.reset(new std::atomic<int64_t>[counters]);
+    ws.finished_size = counters;
   }
   for (size_t i = 0; i < items.size(); ++i) {
     for (int kh = 0; kh < s.n_k; ++kh) {
-      ws.remaining[i * s.n_k + kh].store(static_cast<int>(ws.chunks[i]), std::memory_order_relaxed);
+      ws.finished[i * s.n_k + kh].store(0, std::memory_order_relaxed);
     }
   }
 }
@@ -254,8 +256,8 @@ void RunDecodeTask(const AttentionKernels& kern, const AttentionShape& s, const 
       ws.partials.data() + ws.partial_base[t.item] + t.kh * chunks * PartialFloats(g, hd);
   ChunkPartial(kern, s, q_group, item.kv, t.kh, begin, end, scratch,
                group_partials + t.chunk * PartialFloats(g, hd));
-  std::atomic<int>& remaining = ws.remaining[static_cast<size_t>(t.item) * s.n_k + t.kh];
-  if (remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+  std::atomic<int64_t>& finished = ws.finished[static_cast<size_t>(t.item) * s.n_k + t.kh];
+  if ((finished.fetch_add(1, std::memory_order_acq_rel) + 1) % chunks == 0) {
     MergePartials(group_partials, chunks, g, hd, item.out + static_cast<int64_t>(t.kh) * g * hd);
   }
 }
@@ -310,7 +312,7 @@ void DecodeAttention(const AttentionShape& shape, std::span<const DecodeItem> it
 struct DecodeAttentionTeam::State {
   AttentionShape shape;
   const AttentionKernels* kern = nullptr;
-  std::vector<DecodeItem> items;
+  std::vector<int64_t> n_ctx;                  // [items] as planned
   DecodeWorkspace ws;
   std::vector<std::vector<int>> member_tasks;  // [member] task indices, in task order
 };
@@ -325,12 +327,13 @@ void DecodeAttentionTeam::Plan(const AttentionShape& shape, std::span<const Deco
   State& st = *state_;
   st.shape = shape;
   st.kern = &KernelsFor(shape.head_dim);
-  st.items.assign(items.begin(), items.end());
-  PlanDecode(shape, st.items, /*top_k=*/0, st.ws);
+  st.n_ctx.clear();
+  for (const DecodeItem& item : items) st.n_ctx.push_back(item.n_ctx);
+  PlanDecode(shape, items, /*top_k=*/0, st.ws);
   // Tasks by rows, longest first, each to the member with the fewest rows so far (ties: the
   // lowest member), so that equal tasks go round the members in turn.
   const auto task_rows = [&](const DecodeTask& t) {
-    const int64_t n_ctx = st.items[static_cast<size_t>(t.item)].n_ctx;
+    const int64_t n_ctx = st.n_ctx[static_cast<size_t>(t.item)];
     const int64_t rows = ChunkRows(n_ctx, shape.n_k);
     return std::min(n_ctx, (t.chunk + 1) * rows) - t.chunk * rows;
   };
@@ -350,13 +353,21 @@ void DecodeAttentionTeam::Plan(const AttentionShape& shape, std::span<const Deco
   for (auto& tasks : st.member_tasks) std::sort(tasks.begin(), tasks.end());
 }
 
-void DecodeAttentionTeam::Run(int member) {
+void DecodeAttentionTeam::Run(int member, std::span<const DecodeItem> items) {
   State& st = *state_;
   SIGMA_CHECK(member >= 0 && static_cast<size_t>(member) < st.member_tasks.size(),
               "DecodeAttentionTeam: member ", member);
+  SIGMA_CHECK(items.size() == st.n_ctx.size(), "DecodeAttentionTeam: ", items.size(),
+              " items, planned ", st.n_ctx.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    SIGMA_CHECK(items[i].n_ctx == st.n_ctx[i], "DecodeAttentionTeam: item ", i, " has ",
+                items[i].n_ctx, " positions, planned ", st.n_ctx[i]);
+  }
   for (const int task : st.member_tasks[static_cast<size_t>(member)]) {
     const DecodeTask& t = st.ws.tasks[static_cast<size_t>(task)];
-    RunDecodeTask(*st.kern, st.shape, st.items[static_cast<size_t>(t.item)], t, 0, st.ws);
+    const DecodeItem& item = items[static_cast<size_t>(t.item)];
+    CheckKv(item.kv, item.n_ctx);
+    RunDecodeTask(*st.kern, st.shape, item, t, 0, st.ws);
   }
 }
 

@@ -76,10 +76,12 @@ void DecodeAttention(const AttentionShape& shape, std::span<const DecodeItem> it
                      ThreadPool& pool);
 
 // DecodeAttention of dense items (no selective V) for a team of threads that run together
-// (Model's decode team, spin_barrier.h): one member plans while no member runs, then every member
-// runs its share of the tasks, fixed by the plan (each member about the same number of rows); the
-// outputs are complete once every member has returned from Run (a barrier). The same tasks, chunks
-// and merge order as DecodeAttention, so the same results bit for bit.
+// (Model's decode team, spin_barrier.h), layer after layer of one decode step. One member plans
+// once a step, while no member runs: the tasks of items of these lengths and each member's share
+// (about the same number of rows each). Then, per layer, every member calls Run with that layer's
+// items (the same count and lengths as planned; its q and cache rows written before a barrier),
+// and the outputs are complete once every member has returned (a barrier before the next Run).
+// The same tasks, chunks and merge order as DecodeAttention, so the same results bit for bit.
 class DecodeAttentionTeam {
  public:
   DecodeAttentionTeam();
@@ -88,7 +90,7 @@ class DecodeAttentionTeam {
   DecodeAttentionTeam& operator=(const DecodeAttentionTeam&) = delete;
 
   void Plan(const AttentionShape& shape, std::span<const DecodeItem> items, int members);
-  void Run(int member);
+  void Run(int member, std::span<const DecodeItem> items);
 
  private:
   struct State;

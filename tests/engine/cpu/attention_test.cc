@@ -238,7 +238,7 @@ TEST_P(DecodeTest, TeamEqualsDecodeAttentionBitForBit) {
     for (int members : {1, 2, 3}) {
       for (auto& g : got) std::fill(g.begin(), g.end(), NAN);
       team.Plan(s, got_items, members);
-      for (int m = members - 1; m >= 0; --m) team.Run(m);
+      for (int m = members - 1; m >= 0; --m) team.Run(m, got_items);
       for (size_t i = 0; i < lengths.size(); ++i) {
         EXPECT_TRUE(BitEqual(got[i], want[i])) << "n_q " << s.n_q << " n_k " << s.n_k << " n_v "
                                                << s.n_v << " members " << members << " item " << i;
