@@ -74,6 +74,7 @@ StatusOr<std::unique_ptr<Model>> Model::FromWeights(ModelWeights weights,
   model->weights_ = std::move(weights);
   model->options_ = options;
   model->pool_ = std::make_unique<ThreadPool>(options.threads);
+  model->team_fits_ = model->pool_->size() <= AvailableCpus();
   model->inv_freq_ = model->weights_.config.RopeInvFreq();
   model->lengths_.assign(static_cast<size_t>(options.max_sequences), 0);
   SIGMA_RETURN_IF_ERROR(model->PlaceDecodeWeights());
@@ -285,7 +286,13 @@ Status Model::Forward(std::span<const TokenRow> rows, LogitsMode mode, std::vect
     RopeAngles(positions[static_cast<size_t>(r)], inv_freq_.data(), half, &rope_cos_[r * half],
                &rope_sin_[r * half]);
   }
-  if (UsesDecodeTeam(rows)) {
+  bool team = UsesDecodeTeam(rows);
+  if (team && team_backoff_left_ > 0 && options_.decode_team == DecodeTeam::kAuto) {
+    // A recent team step stalled.
+    --team_backoff_left_;
+    team = false;
+  }
+  if (team) {
     RunDecodeTeam(rows, positions);
   } else {
     for (int64_t layer = 0; layer < c.num_layers; ++layer) RunLayer(layer, rows, positions);

@@ -35,6 +35,11 @@
 
 namespace sigma {
 
+// kAuto: the team where the pool has no more threads than the CPUs this process may use, except
+// for a while after a team step stalled (Model::kDecodeTeamBackoff); kAlways: the team for every
+// decode step (tests, A/B runs); kNever: the parallel loops.
+enum class DecodeTeam { kAuto, kAlways, kNever };
+
 struct EngineOptions {
   int threads = 0;                   // <= 0: all cores
   std::string kv_dtype = "auto";     // "f32", "f16", "bf16"; auto: f32 for f32 weights, else bf16
@@ -46,10 +51,10 @@ struct EngineOptions {
   // quarter of the usable memory (Model::PlaceDecodeWeights); false: read them from the file
   // mapping (loads faster, decodes slower).
   bool copy_weights = true;
-  // Run the layers of decode steps (one row per sequence, dense attention) as a team of the pool's
-  // threads with barriers between phases (engine/model_decode_team.cc); false: a parallel loop
-  // per projection and attention, as prefill. Both give the same logits bit for bit.
-  bool decode_team = true;
+  // How decode steps (one row per sequence, dense attention) run their layers: as a team of the
+  // pool's threads with barriers between phases (engine/model_decode_team.cc), or as a parallel
+  // loop per projection and attention, as prefill does. Both give the same logits bit for bit.
+  DecodeTeam decode_team = DecodeTeam::kAuto;
 };
 
 // Where the time of Forward() calls went since the last ResetProfile(), in milliseconds.
@@ -62,6 +67,8 @@ struct ForwardProfile {
   double lm_head_ms = 0;     // final norm + vocabulary projection
   double total_ms = 0;
   int64_t calls = 0;
+  int64_t team_steps = 0;   // Forward calls run as a decode team
+  int64_t team_stalls = 0;  // of which a member waited for another past SpinBarrier::kStallAfter
 };
 
 // The weights of `path`: a Hugging Face checkpoint folder (config.json + safetensors) or a .gguf
@@ -97,8 +104,10 @@ class Model final : public ForwardModel {
   const ForwardProfile& profile() const { return profile_; }
   void ResetProfile() { profile_ = ForwardProfile(); }
 
-  // Whether Forward runs `rows` as a decode team (EngineOptions::decode_team): one row per
-  // sequence, at most kMaxDecodeTeamRows, dense attention, two threads or more.
+  // Whether `rows` may run as a decode team (EngineOptions::decode_team): one row per sequence,
+  // at most kMaxDecodeTeamRows, dense attention, two threads or more, and with kAuto no more
+  // threads than the CPUs this process may use. Forward then runs them so unless (kAuto) a
+  // recent team step stalled (kDecodeTeamBackoff).
   static constexpr size_t kMaxDecodeTeamRows = 8;
   bool UsesDecodeTeam(std::span<const TokenRow> rows) const;
 
@@ -112,6 +121,11 @@ class Model final : public ForwardModel {
   void Attention(int64_t layer, std::span<const TokenRow> rows, std::span<const int64_t> positions);
   // All layers of `rows` as a decode team (model_decode_team.cc).
   void RunDecodeTeam(std::span<const TokenRow> rows, std::span<const int64_t> positions);
+  // After a team step stalls, the decode steps that take the parallel loops instead: the first
+  // stall backs off kDecodeTeamBackoff steps, each stall of the team's next try twice as many as
+  // the last (to kDecodeTeamMaxBackoff); a step without a stall resets it.
+  static constexpr int64_t kDecodeTeamBackoff = 32;
+  static constexpr int64_t kDecodeTeamMaxBackoff = 4096;
   void EnsureScratch(int64_t rows);
   Status PlaceDecodeWeights();
 
@@ -146,6 +160,9 @@ class Model final : public ForwardModel {
   std::vector<float> team_x_;
   std::vector<float> team_h_;
   DecodeAttentionTeam attention_team_;
+  bool team_fits_ = false;           // the pool has at most AvailableCpus() threads
+  int64_t team_backoff_left_ = 0;    // decode steps to run without the team
+  int64_t team_backoff_next_ = kDecodeTeamBackoff;  // for the next stall
 };
 
 }  // namespace sigma

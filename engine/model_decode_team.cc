@@ -30,7 +30,9 @@ using internal::Clock;
 using internal::MsBetween;
 
 bool Model::UsesDecodeTeam(std::span<const TokenRow> rows) const {
-  if (!options_.decode_team || pool_->size() < 2 || rows.size() > kMaxDecodeTeamRows) return false;
+  if (options_.decode_team == DecodeTeam::kNever || pool_->size() < 2) return false;
+  if (options_.decode_team == DecodeTeam::kAuto && !team_fits_) return false;
+  if (rows.size() > kMaxDecodeTeamRows) return false;
   if (options_.selective_v_top_k > 0) return false;
   // One row per sequence: decode, not prefill.
   std::vector<bool> seen(lengths_.size(), false);
@@ -164,6 +166,17 @@ void Model::RunDecodeTeam(std::span<const TokenRow> rows, std::span<const int64_
   profile_.projection_ms += projection_ms;
   profile_.attention_ms += attention_ms;
   profile_.aug_q_ms += aug_q_ms;
+  ++profile_.team_steps;
+  if (barrier.stalled()) {
+    // A member lost its core for a while: the next steps take the parallel loops, which let
+    // whichever threads run take the work (SmolLM2 at 512 positions with another process spinning
+    // on one of two cores: team 6.4-10.3 ms a step, loops 3.9-7.0).
+    ++profile_.team_stalls;
+    team_backoff_left_ = team_backoff_next_;
+    team_backoff_next_ = std::min(2 * team_backoff_next_, kDecodeTeamMaxBackoff);
+  } else {
+    team_backoff_next_ = kDecodeTeamBackoff;
+  }
 }
 
 }  // namespace sigma

@@ -5,14 +5,17 @@
 // count has reached its own, so a phase boundary moves one line per member between the cores; a
 // ParallelFor per phase also moves its job description, the task counter and a completion count,
 // a chain of cache-line transfers that costs microseconds between the two dies of a chiplet CPU.
-// Spinning without PAUSE (see thread_pool.cc: pause-loop exits under a hypervisor); after
-// kSpinsBeforeYield polls a waiter yields its core, for when members outnumber the free cores.
+// Spinning without PAUSE (see thread_pool.cc: pause-loop exits under a hypervisor); a waiter
+// yields its core after kYieldAfter, for when members outnumber the free cores, and a wait longer
+// than kStallAfter marks the barrier stalled(): a member lost its core (another process, more
+// threads than cores), which a team pays for at every phase until it gets it back.
 //
 // Thread safety: Wait(m) is called by member m only; all members call it equally often.
 #ifndef SIGMA_ENGINE_CPU_SPIN_BARRIER_H_
 #define SIGMA_ENGINE_CPU_SPIN_BARRIER_H_
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <thread>
@@ -37,21 +40,32 @@ class SpinBarrier {
     counts_[m].value.store(phase, std::memory_order_release);
     for (int other = 0; other < members_; ++other) {
       if (other == m) continue;
-      for (int64_t spin = 0; counts_[other].value.load(std::memory_order_acquire) < phase;
+      if (counts_[other].value.load(std::memory_order_acquire) >= phase) continue;
+      const auto start = std::chrono::steady_clock::now();
+      for (int64_t spin = 1; counts_[other].value.load(std::memory_order_acquire) < phase;
            ++spin) {
-        if (spin >= kSpinsBeforeYield) std::this_thread::yield();
         asm volatile("" ::: "memory");
+        if (spin % 1024 != 0) continue;
+        const auto waited = std::chrono::steady_clock::now() - start;
+        if (waited > kStallAfter) stalled_.store(true, std::memory_order_relaxed);
+        if (waited > kYieldAfter) std::this_thread::yield();
       }
     }
   }
 
+  // Whether a wait took longer than kStallAfter since construction.
+  bool stalled() const { return stalled_.load(std::memory_order_relaxed); }
+
+  static constexpr std::chrono::microseconds kYieldAfter{200};
+  static constexpr std::chrono::microseconds kStallAfter{2000};
+
  private:
-  static constexpr int64_t kSpinsBeforeYield = int64_t{1} << 16;
   struct alignas(64) Count {
     std::atomic<uint64_t> value{0};
   };
   int members_;
   std::unique_ptr<Count[]> counts_;
+  alignas(64) std::atomic<bool> stalled_{false};
 };
 
 }  // namespace sigma

@@ -1,5 +1,8 @@
 #include "engine/cpu/thread_pool.h"
 
+#include <sched.h>
+
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -145,6 +148,14 @@ void ThreadPool::ParallelFor(int64_t num_tasks, const std::function<void(int64_t
   impl_->Work(gen, 0);
   while (impl_->done.load(std::memory_order_acquire) != num_tasks) CpuRelax();
   impl_->fn = nullptr;
+}
+
+int AvailableCpus() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) != 0) {
+    return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  }
+  return std::max(1, CPU_COUNT(&set));
 }
 
 }  // namespace sigma

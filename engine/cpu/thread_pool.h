@@ -31,6 +31,9 @@ class ThreadPool {
   Impl* impl_;
 };
 
+// CPUs this process may run on (its affinity mask; at least 1).
+int AvailableCpus();
+
 }  // namespace sigma
 
 #endif  // SIGMA_ENGINE_CPU_THREAD_POOL_H_

@@ -176,7 +176,8 @@ TEST_P(OracleTest, BatchedDecodeOfUnequalSequencesEqualsSingle) {
 }
 
 // Decode steps as a team of the pool's threads (EngineOptions::decode_team) or as a parallel loop
-// per projection: the same bits, for a lone sequence and a batch of three, with 2 and 3 threads.
+// per projection: the same bits, for a lone sequence and a batch of three, with 2 and 3 threads
+// (3 on a 2-core machine: members wait by yielding).
 TEST_P(OracleTest, DecodeTeamGivesTheSameBitsAsParallelLoops) {
   const Oracle o = LoadOracle(GetParam());
   for (int threads : {2, 3}) {
@@ -186,7 +187,7 @@ TEST_P(OracleTest, DecodeTeamGivesTheSameBitsAsParallelLoops) {
       options.threads = threads;
       options.max_context = 64;
       options.max_sequences = 3;
-      options.decode_team = team;
+      options.decode_team = team ? DecodeTeam::kAlways : DecodeTeam::kNever;
       auto loaded = Model::Load(o.dir, options);
       ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
       Model& model = **loaded;
@@ -207,6 +208,7 @@ TEST_P(OracleTest, DecodeTeamGivesTheSameBitsAsParallelLoops) {
         ASSERT_TRUE(model.Forward({&lone, 1}, LogitsMode::kLast, &step).ok());
         logits[team].insert(logits[team].end(), step.begin(), step.end());
       }
+      EXPECT_EQ(model.profile().team_steps, team ? 8 : 0);
       // Prompts (several rows of a sequence) never go to the team.
       const TokenRow prompt_rows[2] = {{0, o.input_ids[0]}, {0, o.input_ids[1]}};
       EXPECT_FALSE(model.UsesDecodeTeam(prompt_rows));
@@ -215,6 +217,23 @@ TEST_P(OracleTest, DecodeTeamGivesTheSameBitsAsParallelLoops) {
     EXPECT_EQ(0, std::memcmp(logits[0].data(), logits[1].data(), logits[0].size() * sizeof(float)))
         << threads << " threads";
   }
+}
+
+// The default (kAuto): decode steps take the team where the pool fits the CPUs this process may
+// use, prompts never; selective V keeps the loops.
+TEST_P(OracleTest, DecodeTeamIsTheDefaultForDecodeSteps) {
+  const Oracle o = LoadOracle(GetParam());
+  const bool fits = AvailableCpus() >= 2;
+  auto model = LoadModel(o.dir);
+  ASSERT_TRUE(model->Prefill(0, {o.input_ids.data(), 6}, LogitsMode::kNone, nullptr).ok());
+  EXPECT_EQ(model->profile().team_steps, 0);
+  std::vector<float> logits;
+  const TokenRow row{0, o.input_ids[6]};
+  EXPECT_EQ(model->UsesDecodeTeam({&row, 1}), fits);
+  ASSERT_TRUE(model->Forward({&row, 1}, LogitsMode::kLast, &logits).ok());
+  EXPECT_EQ(model->profile().team_steps, fits ? 1 : 0);  // the first eligible step always tries
+  auto selective = LoadModel(o.dir, "f32", 1, 2);
+  EXPECT_FALSE(selective->UsesDecodeTeam({&row, 1}));
 }
 
 TEST_P(OracleTest, ReducedPrecisionKvStaysClose) {

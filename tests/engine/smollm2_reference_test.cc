@@ -187,7 +187,7 @@ TEST_F(SmolLm2ReferenceTest, DecodeTeamGivesTheSameBitsAsParallelLoops) {
     EngineOptions options;
     options.threads = 2;
     options.max_context = 128;
-    options.decode_team = team;
+    options.decode_team = team ? DecodeTeam::kAlways : DecodeTeam::kNever;
     auto model = Model::Load(ModelPath(), options);
     ASSERT_TRUE(model.ok()) << model.status().ToString();
     ASSERT_TRUE((*model)->Prefill(0, c.input_ids, LogitsMode::kNone, nullptr).ok());
@@ -198,6 +198,7 @@ TEST_F(SmolLm2ReferenceTest, DecodeTeamGivesTheSameBitsAsParallelLoops) {
       ASSERT_TRUE((*model)->Forward({&row, 1}, LogitsMode::kLast, &step).ok());
       logits[team].insert(logits[team].end(), step.begin(), step.end());
     }
+    EXPECT_EQ((*model)->profile().team_steps, team ? 4 : 0);
   }
   ASSERT_EQ(logits[0].size(), logits[1].size());
   EXPECT_EQ(0, std::memcmp(logits[0].data(), logits[1].data(), logits[0].size() * sizeof(float)));

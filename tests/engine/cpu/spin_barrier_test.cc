@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <thread>
 #include <vector>
 
 #include "engine/cpu/thread_pool.h"
@@ -36,6 +37,29 @@ TEST(SpinBarrierTest, EveryMemberSeesEveryWriteOfThePhase) {
     EXPECT_EQ(ran.load(), members);
     EXPECT_EQ(wrong.load(), 0) << members << " members";
   }
+}
+
+// stalled() stays false while the members keep pace and turns true once one waits past
+// kStallAfter for another (here a member that sleeps 3x as long before its wait). A loaded
+// machine may take a member's core for a while at any time, so a clean run of 1000 phases is
+// required of one of 5 fresh barriers, not of each.
+TEST(SpinBarrierTest, ALongWaitMarksTheBarrierStalled) {
+  ThreadPool pool(2);
+  bool clean = false;
+  for (int attempt = 0; attempt < 5 && !clean; ++attempt) {
+    SpinBarrier barrier(2);
+    pool.ParallelFor(2, [&](int64_t task, int) {
+      for (int phase = 0; phase < 1000; ++phase) barrier.Wait(static_cast<int>(task));
+    });
+    clean = !barrier.stalled();
+  }
+  EXPECT_TRUE(clean);
+  SpinBarrier barrier(2);
+  pool.ParallelFor(2, [&](int64_t task, int) {
+    if (task == 1) std::this_thread::sleep_for(3 * SpinBarrier::kStallAfter);
+    barrier.Wait(static_cast<int>(task));
+  });
+  EXPECT_TRUE(barrier.stalled());
 }
 
 }  // namespace
