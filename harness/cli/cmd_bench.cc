@@ -40,6 +40,7 @@ struct BenchFlags {
   bench::SpeedConfig config;
   int64_t threads = 0;
   int64_t selective_v = 0;
+  std::string decode_team = "auto";
   bool json = false;
 };
 
@@ -61,7 +62,8 @@ std::string RowConfigJson(const bench::SpeedRow& r, const BenchFlags& f) {
   return StrCat("{\"model\":\"", r.model, "\",\"kv_dtype\":\"", r.kv_dtype,
                 "\",\"selective_v\":", r.selective_v, ",\"threads\":", f.threads,
                 ",\"attention_ms\":", r.attention_ms, ",\"decode_steps\":", f.config.decode_steps,
-                ",\"thp\":\"", TransparentHugePagesMode(), "\"",
+                ",\"thp\":\"", TransparentHugePagesMode(), "\",\"decode_team\":\"",
+                f.decode_team, "\"",
                 r.read_gbps > 0 ? StrCat(",\"read_gbps\":", r.read_gbps, ",\"read_share\":", r.read_share)
                                  : std::string(),
                 "}");
@@ -239,6 +241,7 @@ StatusOr<std::vector<bench::SpeedRow>> CpuSweep(const std::string& m, const Benc
                                                 int64_t bench_id, store::ResultsStore& store) {
   SIGMA_ASSIGN_OR_RETURN(std::string path, ResolveModel(m, f.model_cache));
   EngineOptions options;
+  SIGMA_ASSIGN_OR_RETURN(options.decode_team, ParseDecodeTeam(f.decode_team));
   options.threads = f.config.threads;
   options.kv_dtype = f.config.kv_dtype;
   options.max_sequences =
@@ -283,6 +286,7 @@ Status Bench(BenchFlags& f) {
   }
   SIGMA_ASSIGN_OR_RETURN(f.config.contexts, ParseIntList(f.contexts, "contexts"));
   SIGMA_ASSIGN_OR_RETURN(f.config.batches, ParseIntList(f.batches, "batch"));
+  SIGMA_RETURN_IF_ERROR(ParseDecodeTeam(f.decode_team).status());
   f.config.threads = static_cast<int>(f.threads);
   f.config.selective_v = static_cast<int>(f.selective_v);
   SIGMA_RETURN_IF_ERROR(f.config.Validate());
@@ -337,6 +341,7 @@ int RunBench(const Args& args) {
   flags.String("kv-dtype", &f.config.kv_dtype, "KV cache dtype: f32, f16, bf16");
   flags.Int("threads", &f.threads, "CPU threads; 0 = all cores");
   flags.Int("selective-v", &f.selective_v, "selective V top-K; 0 = dense");
+  flags.String("decode-team", &f.decode_team, kDecodeTeamHelp);
   flags.Int("read-bandwidth-mib", &f.config.read_bandwidth_mib,
             "CPU: buffer (MiB) for the read bandwidth probed before each decode repetition; 0 = skip");
   flags.String("model-cache", &f.model_cache, "folder for generated preset checkpoints");

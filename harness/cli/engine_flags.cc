@@ -9,6 +9,22 @@ void RegisterDeviceFlag(Flags& flags, std::string* device) {
                "where the model runs: cpu or cuda (needs a CUDA build and device)");
 }
 
+StatusOr<DecodeTeam> ParseDecodeTeam(const std::string& name) {
+  if (name == "auto") return DecodeTeam::kAuto;
+  if (name == "always") return DecodeTeam::kAlways;
+  if (name == "never") return DecodeTeam::kNever;
+  return InvalidArgumentError("--decode-team: expected auto, always or never, got '", name, "'");
+}
+
+const char* DecodeTeamName(DecodeTeam team) {
+  switch (team) {
+    case DecodeTeam::kAuto: return "auto";
+    case DecodeTeam::kAlways: return "always";
+    case DecodeTeam::kNever: return "never";
+  }
+  return "auto";
+}
+
 void EngineFlags::Register(Flags& flags) {
   flags.String("model", &model, "checkpoint folder (config.json + safetensors) or .gguf file");
   RegisterDeviceFlag(flags, &device);
@@ -19,6 +35,7 @@ void EngineFlags::Register(Flags& flags) {
   flags.Bool("mmap-weights", &mmap_weights,
              "decode reads the weights from the file mapping instead of a huge-page copy made at "
              "load (loads faster, decodes slower; --device cpu)");
+  flags.String("decode-team", &decode_team, kDecodeTeamHelp);
 }
 
 StatusOr<EngineOptions> EngineFlags::ToOptions() const {
@@ -30,8 +47,10 @@ StatusOr<EngineOptions> EngineFlags::ToOptions() const {
   if (selective_v < 0 || selective_v > (int64_t{1} << 24)) {
     return InvalidArgumentError("--selective-v: expected >= 0, got ", selective_v);
   }
+  SIGMA_ASSIGN_OR_RETURN(const DecodeTeam team, ParseDecodeTeam(decode_team));
   SIGMA_RETURN_IF_ERROR(CheckDeviceAvailable(device));
   EngineOptions options;
+  options.decode_team = team;
   options.threads = static_cast<int>(threads);
   options.kv_dtype = kv_dtype;
   options.max_context = max_context;

@@ -1,5 +1,5 @@
 // The engine flags shared by every subcommand that loads a model (--model, --device, --threads,
-// --kv-dtype, --max-context, --selective-v), declared once so their names, help and checks read
+// --kv-dtype, --max-context, --selective-v, --mmap-weights, --decode-team), declared once so their names, help and checks read
 // the same everywhere. `bench`, whose sweep has its own flags, shares --device alone.
 #ifndef SIGMA_HARNESS_CLI_ENGINE_FLAGS_H_
 #define SIGMA_HARNESS_CLI_ENGINE_FLAGS_H_
@@ -18,6 +18,15 @@ namespace sigma::cli {
 // line saying which (exit code 3, environment).
 void RegisterDeviceFlag(Flags& flags, std::string* device);
 
+// --decode-team: auto, always or never (EngineOptions::decode_team); a usage error naming the flag
+// otherwise.
+StatusOr<DecodeTeam> ParseDecodeTeam(const std::string& name);
+const char* DecodeTeamName(DecodeTeam team);
+inline constexpr const char* kDecodeTeamHelp =
+    "decode steps as a team of the threads with barriers between phases: auto (where the threads "
+    "fit the CPUs; loops for a while after a stall), always, or never (a parallel loop per "
+    "projection); the same logits either way (--device cpu)";
+
 struct EngineFlags {
   std::string model;
   std::string device = "cpu";
@@ -26,6 +35,7 @@ struct EngineFlags {
   int64_t max_context = 4096;
   int64_t selective_v = 0;
   bool mmap_weights = false;
+  std::string decode_team = "auto";
 
   void Register(Flags& flags);
   // Checks ranges and the device (CheckDeviceAvailable), and fills the engine options.

@@ -59,10 +59,17 @@ TEST_F(EngineCliTest, MakeModelThenGenerateIsDeterministic) {
   auto a = RunSigmaEval(gen);
   // One thread, and the weights read from the file mapping instead of the load-time copy.
   auto b = RunSigmaEval(gen + " --threads 1 --device cpu --mmap-weights");
+  // Two threads, decode steps as a team or as a parallel loop per projection.
+  auto c = RunSigmaEval(gen + " --threads 2 --decode-team always");
+  auto d = RunSigmaEval(gen + " --threads 2 --decode-team never");
   ASSERT_EQ(a.exit_code, 0) << a.err;
   ASSERT_EQ(b.exit_code, 0) << b.err;
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  ASSERT_EQ(d.exit_code, 0) << d.err;
   const auto tokens = [](const std::string& json) { return json.substr(0, json.find(']') + 1); };
   EXPECT_EQ(tokens(a.out), tokens(b.out));
+  EXPECT_EQ(tokens(a.out), tokens(c.out));
+  EXPECT_EQ(tokens(a.out), tokens(d.out));
   EXPECT_NE(a.out.find("\"new_tokens\":8"), std::string::npos) << a.out;
   EXPECT_NE(a.out.find("\"decode_tokens_per_s\":"), std::string::npos);
 }
@@ -88,6 +95,11 @@ TEST_F(EngineCliTest, BadInputGetsClearErrorsAndUsageExitCode) {
   r = RunSigmaEval("logits --model " + oracle + " --prompt-ids 1,100000 --out " + dir_ + "/l");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("token 100000 outside the vocabulary"), std::string::npos) << r.err;
+
+  r = RunSigmaEval("generate --model " + oracle + " --prompt-ids 1,2 --decode-team sometimes");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--decode-team: expected auto, always or never, got 'sometimes'"),
+            std::string::npos) << r.err;
 
   r = RunSigmaEval("no-such-command");
   EXPECT_EQ(r.exit_code, 2);
@@ -126,9 +138,13 @@ TEST_F(EngineCliTest, CpuBenchStoresEachRowWithTheReadBandwidthAroundIt) {
   EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM speed WHERE phase = 'prefill' AND "
                          "json_extract(config_json, '$.read_gbps') IS NULL"),
             1);
-  // Every row says which transparent-huge-page mode it ran under (it moves decode speed ~10%).
+  // Every row says which transparent-huge-page mode it ran under (it moves decode speed ~10%),
+  // and how decode steps ran (--decode-team, default auto).
   EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM speed WHERE json_extract(config_json, '$.thp') IN "
                          "('always', 'madvise', 'never', 'unavailable')"),
+            3);
+  EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM speed WHERE "
+                         "json_extract(config_json, '$.decode_team') = 'auto'"),
             3);
   // 0 skips the measurement; a negative size is a usage error naming the flag.
   auto skip = RunSigmaEval("bench --models sigma-tiny --contexts 16 --reps 1 --warmup 0 "
