@@ -37,6 +37,7 @@ bool Model::UsesDecodeTeam(std::span<const TokenRow> rows) const {
   // One row per sequence: decode, not prefill.
   std::vector<bool> seen(lengths_.size(), false);
   for (const TokenRow& row : rows) {
+    if (row.seq < 0 || row.seq >= num_sequences()) return false;  // Forward rejects these
     const auto s = static_cast<size_t>(row.seq);
     if (seen[s]) return false;
     seen[s] = true;
