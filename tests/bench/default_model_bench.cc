@@ -12,7 +12,7 @@
 // order and grouping with plain sums: the ceiling the access pattern allows, beside BM_Decode.
 // Skips when models/ has not been fetched.
 // Run: build/tests/bench/default_model_bench [--benchmark_repetitions=3]
-// (SIGMA_BENCH_THREADS=1 for one thread).
+// (SIGMA_BENCH_THREADS=1 for one thread; SIGMA_BENCH_DECODE_TEAM=never|always, default auto).
 // GCC 12 reports its own _mm512_undefined_* placeholders inside intrinsics as uninitialized.
 #pragma GCC diagnostic ignored "-Wuninitialized"
 
@@ -51,6 +51,9 @@ Model* TheModel() {
     EngineOptions options;
     const char* threads = std::getenv("SIGMA_BENCH_THREADS");  // default kThreads
     options.threads = threads != nullptr ? std::atoi(threads) : kThreads;
+    const char* team = std::getenv("SIGMA_BENCH_DECODE_TEAM");  // auto (default), always, never
+    if (team != nullptr && std::string(team) == "always") options.decode_team = DecodeTeam::kAlways;
+    if (team != nullptr && std::string(team) == "never") options.decode_team = DecodeTeam::kNever;
     options.max_context = kMaxContext;
     auto loaded = Model::Load(ModelPath(), options);
     SIGMA_CHECK(loaded.ok(), loaded.status().ToString());
@@ -108,6 +111,9 @@ void BM_Decode(benchmark::State& state) {
   state.counters["attn_ms"] = p.attention_ms / calls;
   state.counters["proj_ms"] = p.projection_ms / calls;
   state.counters["lm_head_ms"] = p.lm_head_ms / calls;
+  // Steps run as a decode team (Model::UsesDecodeTeam; SIGMA_BENCH_DECODE_TEAM=never for the
+  // parallel loops), as a share of the steps.
+  state.counters["team_share"] = static_cast<double>(p.team_steps) / calls;
 }
 BENCHMARK(BM_Decode)->Arg(512)->Arg(4096)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
 
