@@ -106,8 +106,8 @@ class Model final : public ForwardModel {
 
   // Whether `rows` may run as a decode team (EngineOptions::decode_team): one row per sequence,
   // at most kMaxDecodeTeamRows, dense attention, two threads or more, and with kAuto no more
-  // threads than the CPUs this process may use. Forward then runs them so unless (kAuto) a
-  // recent team step stalled (kDecodeTeamBackoff).
+  // threads than the CPUs this process may use. Forward then runs them so unless (kAuto) recent
+  // team steps stalled (kDecodeTeamStallWindow).
   static constexpr size_t kMaxDecodeTeamRows = 8;
   bool UsesDecodeTeam(std::span<const TokenRow> rows) const;
 
@@ -121,9 +121,11 @@ class Model final : public ForwardModel {
   void Attention(int64_t layer, std::span<const TokenRow> rows, std::span<const int64_t> positions);
   // All layers of `rows` as a decode team (model_decode_team.cc).
   void RunDecodeTeam(std::span<const TokenRow> rows, std::span<const int64_t> positions);
-  // After a team step stalls, the decode steps that take the parallel loops instead: the first
-  // stall backs off kDecodeTeamBackoff steps, each stall of the team's next try twice as many as
-  // the last (to kDecodeTeamMaxBackoff); a step without a stall resets it.
+  // When a team step stalls within kDecodeTeamStallWindow team steps of the last stall (one
+  // alone is a member preempted once, as a VM's vCPU sometimes is), the next kDecodeTeamBackoff
+  // decode steps take the parallel loops instead, and each stall of the team's next try twice as
+  // many as the last (to kDecodeTeamMaxBackoff); a team step without a stall resets that.
+  static constexpr int64_t kDecodeTeamStallWindow = 16;
   static constexpr int64_t kDecodeTeamBackoff = 32;
   static constexpr int64_t kDecodeTeamMaxBackoff = 4096;
   void EnsureScratch(int64_t rows);
@@ -163,6 +165,7 @@ class Model final : public ForwardModel {
   bool team_fits_ = false;           // the pool has at most AvailableCpus() threads
   int64_t team_backoff_left_ = 0;    // decode steps to run without the team
   int64_t team_backoff_next_ = kDecodeTeamBackoff;  // for the next stall
+  int64_t team_steps_since_stall_ = kDecodeTeamStallWindow;
 };
 
 }  // namespace sigma

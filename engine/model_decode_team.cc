@@ -83,6 +83,7 @@ void Model::RunDecodeTeam(std::span<const TokenRow> rows, std::span<const int64_
     float* x = &team_x_[static_cast<size_t>(m * stride)];
     float* h = &team_h_[static_cast<size_t>(m * stride)];
     std::memcpy(x, x_.data(), static_cast<size_t>(hidden) * sizeof(float));
+    barrier.Wait(m, /*watch=*/false);  // every member awake
     // Elements [first, end) of each batch row of `width` that part m of a projection computes.
     const auto own_rows = [&](int64_t width) {
       return std::pair{MatMulPartRow(width, members, m), MatMulPartRow(width, members, m + 1)};
@@ -172,13 +173,17 @@ void Model::RunDecodeTeam(std::span<const TokenRow> rows, std::span<const int64_
   profile_.aug_q_ms += aug_q_ms;
   ++profile_.team_steps;
   if (barrier.stalled()) {
-    // A member lost its core for a while: the next steps take the parallel loops, which let
-    // whichever threads run take the work (SmolLM2 at 512 positions with another process spinning
-    // on one of two cores: team 6.4-10.3 ms a step, loops 3.9-7.0).
+    // A member lost its core for a while. Twice in a short time: the next steps take the
+    // parallel loops, which let whichever threads run take the work (SmolLM2 at 512 positions
+    // with another process spinning on one of two cores: team 6.4-10.3 ms a step, loops 3.9-7.0).
     ++profile_.team_stalls;
-    team_backoff_left_ = team_backoff_next_;
-    team_backoff_next_ = std::min(2 * team_backoff_next_, kDecodeTeamMaxBackoff);
+    if (team_steps_since_stall_ < kDecodeTeamStallWindow) {
+      team_backoff_left_ = team_backoff_next_;
+      team_backoff_next_ = std::min(2 * team_backoff_next_, kDecodeTeamMaxBackoff);
+    }
+    team_steps_since_stall_ = 0;
   } else {
+    ++team_steps_since_stall_;
     team_backoff_next_ = kDecodeTeamBackoff;
   }
 }

@@ -54,7 +54,13 @@ TEST(SpinBarrierTest, ALongWaitMarksTheBarrierStalled) {
     clean = !barrier.stalled();
   }
   EXPECT_TRUE(clean);
+  // Unwatched waits (a team's first) are not stalls, however long.
   SpinBarrier barrier(2);
+  pool.ParallelFor(2, [&](int64_t task, int) {
+    if (task == 1) std::this_thread::sleep_for(3 * SpinBarrier::kStallAfter);
+    barrier.Wait(static_cast<int>(task), /*watch=*/false);
+  });
+  EXPECT_FALSE(barrier.stalled());
   pool.ParallelFor(2, [&](int64_t task, int) {
     if (task == 1) std::this_thread::sleep_for(3 * SpinBarrier::kStallAfter);
     barrier.Wait(static_cast<int>(task));
