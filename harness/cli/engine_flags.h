@@ -1,6 +1,7 @@
 // The engine flags shared by every subcommand that loads a model (--model, --device, --threads,
-// --kv-dtype, --max-context, --selective-v, --mmap-weights, --decode-team), declared once so their names, help and checks read
-// the same everywhere. `bench`, whose sweep has its own flags, shares --device alone.
+// --kv-dtype, --max-context, --selective-v, --mmap-weights, --decode-team), declared once so
+// their names, help and checks read the same everywhere. `bench`, whose sweep has its own flags,
+// shares --device and the --decode-team parser alone.
 #ifndef SIGMA_HARNESS_CLI_ENGINE_FLAGS_H_
 #define SIGMA_HARNESS_CLI_ENGINE_FLAGS_H_
 
