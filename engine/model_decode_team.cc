@@ -37,13 +37,12 @@ bool Model::UsesDecodeTeam(std::span<const TokenRow> rows) const {
   if (options_.decode_team == DecodeTeam::kAuto && !team_fits_) return false;
   if (rows.size() > kMaxDecodeTeamRows) return false;
   if (options_.selective_v_top_k > 0) return false;
-  // One row per sequence: decode, not prefill.
-  std::vector<bool> seen(lengths_.size(), false);
-  for (const TokenRow& row : rows) {
-    if (row.seq < 0 || row.seq >= num_sequences()) return false;  // Forward rejects these
-    const auto s = static_cast<size_t>(row.seq);
-    if (seen[s]) return false;
-    seen[s] = true;
+  // One row per sequence: decode, not prefill (at most kMaxDecodeTeamRows rows: no allocation).
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (rows[i].seq < 0 || rows[i].seq >= num_sequences()) return false;  // Forward rejects these
+    for (size_t j = 0; j < i; ++j) {
+      if (rows[j].seq == rows[i].seq) return false;
+    }
   }
   return true;
 }
