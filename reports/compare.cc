@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <map>
+#include <optional>
 #include <set>
 #include <tuple>
 
@@ -147,10 +148,61 @@ std::string ConfigModel(const std::string& json, const std::string& fallback) {
   return fallback;
 }
 
+// A speed-table comparison's test: Welch's t from the rows' mean/std/n, where both have them.
+void SetWelch(const std::optional<WelchResult>& w, SpeedComparison* s) {
+  if (!w) {
+    s->test = "none (needs std and n >= 2 on both sides)";
+    return;
+  }
+  s->p_value = w->p_value;
+  s->test = StrCat("Welch t=", std::round(w->t * 100) / 100, ", df=", std::round(w->df * 10) / 10,
+                   " (from mean/std/n)");
+}
+
+// A number field of a speed row's config_json, if it has one.
+std::optional<double> ConfigNumber(const std::string& json, const char* key) {
+  rapidjson::Document doc;
+  doc.Parse(json.data(), json.size());
+  if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember(key) || !doc[key].IsNumber()) {
+    return std::nullopt;
+  }
+  return doc[key].GetDouble();
+}
+
+// The share of the host's read bandwidth two matched bench decode rows reached, in percent: each
+// row's speed graded against the bandwidth measured as it ran. `sigma-eval bench` keeps in
+// config_json the median share over the repetitions (read_share) and their mean and sample std
+// (read_share_mean, read_share_std; older rows have the median alone, and no test). Null where
+// either row has no share.
+std::optional<SpeedComparison> CompareReadShare(const SpeedRecord& b, const SpeedRecord& c,
+                                                const SpeedComparison& tok_s) {
+  const std::optional<double> base_median = ConfigNumber(b.config_json, "read_share");
+  const std::optional<double> cand_median = ConfigNumber(c.config_json, "read_share");
+  if (!base_median || !cand_median) return std::nullopt;
+  SpeedComparison s = tok_s;
+  s.figure = "decode_read_pct";
+  const auto mean = [](const SpeedRecord& r) { return ConfigNumber(r.config_json, "read_share_mean"); };
+  const auto std_dev = [](const SpeedRecord& r) { return ConfigNumber(r.config_json, "read_share_std"); };
+  const std::optional<double> bm = mean(b), cm = mean(c), bs = std_dev(b), cs = std_dev(c);
+  const bool means = bm && cm && bs && cs;
+  s.base = 100.0 * (means ? *bm : *base_median);
+  s.candidate = 100.0 * (means ? *cm : *cand_median);
+  s.ratio = s.base != 0 ? s.candidate / s.base : 0;
+  s.p_value.reset();
+  s.test = "none (a row keeps only the median share)";
+  if (means) SetWelch(WelchTTest(*bm, *bs, b.repetitions, *cm, *cs, c.repetitions), &s);
+  return s;
+}
+
 // speed-table rows matched on (phase, model, context, batch, device): Welch's t from mean/std/n.
+// Decode rows that recorded the host's read bandwidth also compare the share of it they reached,
+// and a note says where the two sides ran at bandwidths more than 15% apart.
 void CompareSpeedTable(const std::vector<SpeedRecord>& base_rows, const std::vector<SpeedRecord>& cand_rows,
                        CompareResult* result) {
   using Key = std::tuple<std::string, std::string, int64_t, int64_t, std::string>;
+  constexpr double kBandwidthApart = 1.15;
+  int64_t bandwidth_rows = 0;
+  std::vector<std::string> apart;
   std::map<Key, const SpeedRecord*> base;
   for (const SpeedRecord& r : base_rows) {
     base[{r.phase, ConfigModel(r.config_json, ""), r.context_length, r.batch, r.device}] = &r;
@@ -179,14 +231,28 @@ void CompareSpeedTable(const std::vector<SpeedRecord>& base_rows, const std::vec
       w = WelchTTest(b.tokens_per_s_mean, *b.tokens_per_s_std, b.repetitions, c.tokens_per_s_mean,
                      *c.tokens_per_s_std, c.repetitions);
     }
-    if (w) {
-      s.p_value = w->p_value;
-      s.test = StrCat("Welch t=", std::round(w->t * 100) / 100, ", df=", std::round(w->df * 10) / 10,
-                      " (from mean/std/n)");
-    } else {
-      s.test = "none (needs std and n >= 2 on both sides)";
-    }
+    SetWelch(w, &s);
     result->speed.push_back(s);
+    if (c.phase != "decode") continue;
+    if (std::optional<SpeedComparison> share = CompareReadShare(b, c, s)) result->speed.push_back(*share);
+    const std::optional<double> base_gbps = ConfigNumber(b.config_json, "read_gbps");
+    const std::optional<double> cand_gbps = ConfigNumber(c.config_json, "read_gbps");
+    if (base_gbps && cand_gbps && *base_gbps > 0 && *cand_gbps > 0) {
+      ++bandwidth_rows;
+      if (std::max(*base_gbps, *cand_gbps) > kBandwidthApart * std::min(*base_gbps, *cand_gbps)) {
+        apart.push_back(StrCat(std::get<1>(key), " context ", c.context_length, ": ",
+                               std::round(*base_gbps * 10) / 10, " -> ", std::round(*cand_gbps * 10) / 10,
+                               " GB/s"));
+      }
+    }
+  }
+  if (!apart.empty()) {
+    std::string rows;
+    for (const std::string& a : apart) rows += (rows.empty() ? "" : "; ") + a;
+    result->notes.push_back(StrCat("the host's read bandwidth differed by more than 15% in ", apart.size(), " of ",
+                                   bandwidth_rows, " decode rows (", rows,
+                                   "): their tok/s ratios measure the host as much as the build; decode_read_pct grades "
+                                   "each row against the bandwidth it ran with"));
   }
 }
 

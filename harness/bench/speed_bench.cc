@@ -79,6 +79,8 @@ StatusOr<SpeedRow> MeasureDecode(Model& model, const std::string& label, const S
   if (probe != nullptr) {
     row.read_gbps = reports::Median(probe_gbps);
     row.read_share = reports::Median(shares);
+    row.read_share_mean = reports::Mean(shares);
+    row.read_share_std = reports::SampleStd(shares);
   }
   return row;
 }

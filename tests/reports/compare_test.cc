@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "harness/store/results_store.h"
 #include "tests/reports/fixture.h"
 #include "tests/reports/golden.h"
 
@@ -133,6 +134,124 @@ TEST_F(CompareTest, BenchSessionsCompareSpeedOnly) {
   EXPECT_FALSE(CompareRuns(*reader_, {true, 1}, {false, 1}, CompareOptions{}).ok());
   EXPECT_EQ(CompareRuns(*reader_, {false, 1}, {false, 99}, CompareOptions{}).status().code(),
             StatusCode::kNotFound);
+}
+
+// Two bench sessions as `sigma-eval bench` writes them: decode rows with the read bandwidth they
+// ran with and their share of it. Returns the bench ids.
+struct BenchDecodeRow {
+  int64_t context;
+  double tok_s;
+  double read_gbps;       // 0: no bandwidth fields (rows of a bench without the probe)
+  double share_mean;      // < 0: a row of an older bench, with the median share alone
+  double share_median;
+};
+StatusOr<int64_t> WriteBench(store::ResultsStore& db, const std::vector<BenchDecodeRow>& rows) {
+  store::BenchRunSpec spec;
+  spec.model = "smollm2";
+  spec.engine_build = "sigma-eval 0.1.0 (test)";
+  spec.host = "testhost";
+  spec.device = "cpu";
+  SIGMA_ASSIGN_OR_RETURN(int64_t bench, db.CreateBenchRun(spec));
+  for (const BenchDecodeRow& r : rows) {
+    store::SpeedRow row;
+    row.bench_id = bench;
+    row.config_json = R"({"model":"smollm2","kv_dtype":"bf16")";
+    if (r.read_gbps > 0) {
+      row.config_json += StrCat(",\"read_gbps\":", r.read_gbps, ",\"read_share\":", r.share_median);
+      if (r.share_mean >= 0) {
+        row.config_json += StrCat(",\"read_share_mean\":", r.share_mean, ",\"read_share_std\":0.01");
+      }
+    }
+    row.config_json += "}";
+    row.context_length = r.context;
+    row.phase = "decode";
+    row.repetitions = 10;
+    row.tokens_per_s_mean = r.tok_s;
+    row.tokens_per_s_std = 5;
+    row.ms_per_token = 1000.0 / r.tok_s;
+    row.device = "cpu";
+    SIGMA_RETURN_IF_ERROR(db.InsertSpeed(row).status());
+  }
+  SIGMA_RETURN_IF_ERROR(db.FinishBenchRun(bench, store::RunState::kComplete));
+  return bench;
+}
+
+const SpeedComparison* FindSpeed(const CompareResult& r, const std::string& figure, int64_t context) {
+  for (const SpeedComparison& s : r.speed) {
+    if (s.figure == figure && s.context == context) return &s;
+  }
+  return nullptr;
+}
+
+TEST(CompareBandwidthTest, GradesDecodeRowsAgainstTheBandwidthTheyRanWith) {
+  ScratchDir dir;
+  auto db = store::ResultsStore::Open(dir.File("bw.db"));
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  // 512: the host ran 1.7x as fast for the candidate; 4096: the same bandwidth, the candidate's
+  // share 10% lower; 8192: older rows (median share only); 16384: no bandwidth on either side.
+  auto base = WriteBench(**db, {{512, 310, 36.0, 0.95, 0.96},
+                                {4096, 175, 60.0, 0.80, 0.80},
+                                {8192, 120, 36.0, -1, 0.90},
+                                {16384, 90, 0, 0, 0}});
+  auto cand = WriteBench(**db, {{512, 420, 61.2, 0.74, 0.75},
+                                {4096, 158, 62.0, 0.72, 0.72},
+                                {8192, 121, 37.0, -1, 0.91},
+                                {16384, 91, 0, 0, 0}});
+  ASSERT_TRUE(base.ok() && cand.ok());
+  auto reader = ResultsReader::Open(dir.File("bw.db"));
+  ASSERT_TRUE(reader.ok());
+  CompareOptions options;
+  options.fail_on = *ParseFailOn("decode_read_pct:-5%");
+  auto r = CompareRuns(**reader, {true, *base}, {true, *cand}, options);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+
+  const SpeedComparison* at512 = FindSpeed(*r, "decode_read_pct", 512);
+  ASSERT_NE(at512, nullptr);
+  EXPECT_NEAR(at512->base, 95.0, 1e-9);  // the mean share where the rows have it
+  EXPECT_NEAR(at512->candidate, 74.0, 1e-9);
+  EXPECT_NEAR(at512->ratio, 74.0 / 95.0, 1e-12);
+  ASSERT_TRUE(at512->p_value.has_value());
+  EXPECT_LT(*at512->p_value, 0.001);  // 0.95 vs 0.74, std 0.01, n 10
+  EXPECT_NE(at512->test.find("Welch"), std::string::npos);
+  EXPECT_FALSE(at512->regression.empty());
+  ASSERT_NE(FindSpeed(*r, "decode_tok_s", 512), nullptr);
+  EXPECT_TRUE(FindSpeed(*r, "decode_tok_s", 512)->regression.empty());  // no rule on tok/s
+
+  const SpeedComparison* at4096 = FindSpeed(*r, "decode_read_pct", 4096);
+  ASSERT_NE(at4096, nullptr);
+  EXPECT_NEAR(at4096->ratio, 0.9, 1e-12);
+  EXPECT_FALSE(at4096->regression.empty());
+
+  const SpeedComparison* at8192 = FindSpeed(*r, "decode_read_pct", 8192);
+  ASSERT_NE(at8192, nullptr);
+  EXPECT_NEAR(at8192->base, 90.0, 1e-9);  // the median
+  EXPECT_NEAR(at8192->candidate, 91.0, 1e-9);
+  EXPECT_FALSE(at8192->p_value.has_value());
+  EXPECT_TRUE(at8192->regression.empty());
+
+  EXPECT_EQ(FindSpeed(*r, "decode_read_pct", 16384), nullptr);
+  ASSERT_NE(FindSpeed(*r, "decode_tok_s", 16384), nullptr);
+
+  // One note, naming the one row pair whose bandwidths were more than 15% apart.
+  int bandwidth_notes = 0;
+  for (const std::string& note : r->notes) {
+    if (note.find("read bandwidth differed") == std::string::npos) continue;
+    ++bandwidth_notes;
+    EXPECT_NE(note.find("1 of 3 decode rows"), std::string::npos) << note;
+    EXPECT_NE(note.find("context 512: 36 -> 61.2 GB/s"), std::string::npos) << note;
+    EXPECT_EQ(note.find("context 4096"), std::string::npos) << note;
+  }
+  EXPECT_EQ(bandwidth_notes, 1);
+  EXPECT_EQ(r->regressions.size(), 2u);
+
+  // The same session against itself: equal shares, no note.
+  auto same = CompareRuns(**reader, {true, *base}, {true, *base}, CompareOptions{});
+  ASSERT_TRUE(same.ok());
+  for (const std::string& note : same->notes) {
+    EXPECT_EQ(note.find("read bandwidth differed"), std::string::npos) << note;
+  }
+  ASSERT_NE(FindSpeed(*same, "decode_read_pct", 512), nullptr);
+  EXPECT_DOUBLE_EQ(FindSpeed(*same, "decode_read_pct", 512)->ratio, 1.0);
 }
 
 }  // namespace
