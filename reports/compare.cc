@@ -181,9 +181,10 @@ std::optional<SpeedComparison> CompareReadShare(const SpeedRecord& b, const Spee
   if (!base_median || !cand_median) return std::nullopt;
   SpeedComparison s = tok_s;
   s.figure = "decode_read_pct";
-  const auto mean = [](const SpeedRecord& r) { return ConfigNumber(r.config_json, "read_share_mean"); };
-  const auto std_dev = [](const SpeedRecord& r) { return ConfigNumber(r.config_json, "read_share_std"); };
-  const std::optional<double> bm = mean(b), cm = mean(c), bs = std_dev(b), cs = std_dev(c);
+  const std::optional<double> bm = ConfigNumber(b.config_json, "read_share_mean");
+  const std::optional<double> cm = ConfigNumber(c.config_json, "read_share_mean");
+  const std::optional<double> bs = ConfigNumber(b.config_json, "read_share_std");
+  const std::optional<double> cs = ConfigNumber(c.config_json, "read_share_std");
   const bool means = bm && cm && bs && cs;
   s.base = 100.0 * (means ? *bm : *base_median);
   s.candidate = 100.0 * (means ? *cm : *cand_median);
@@ -234,25 +235,28 @@ void CompareSpeedTable(const std::vector<SpeedRecord>& base_rows, const std::vec
     SetWelch(w, &s);
     result->speed.push_back(s);
     if (c.phase != "decode") continue;
-    if (std::optional<SpeedComparison> share = CompareReadShare(b, c, s)) result->speed.push_back(*share);
+    if (std::optional<SpeedComparison> share = CompareReadShare(b, c, s)) {
+      result->speed.push_back(*share);
+    }
     const std::optional<double> base_gbps = ConfigNumber(b.config_json, "read_gbps");
     const std::optional<double> cand_gbps = ConfigNumber(c.config_json, "read_gbps");
     if (base_gbps && cand_gbps && *base_gbps > 0 && *cand_gbps > 0) {
       ++bandwidth_rows;
       if (std::max(*base_gbps, *cand_gbps) > kBandwidthApart * std::min(*base_gbps, *cand_gbps)) {
         apart.push_back(StrCat(std::get<1>(key), " context ", c.context_length, ": ",
-                               std::round(*base_gbps * 10) / 10, " -> ", std::round(*cand_gbps * 10) / 10,
-                               " GB/s"));
+                               std::round(*base_gbps * 10) / 10, " -> ",
+                               std::round(*cand_gbps * 10) / 10, " GB/s"));
       }
     }
   }
   if (!apart.empty()) {
     std::string rows;
     for (const std::string& a : apart) rows += (rows.empty() ? "" : "; ") + a;
-    result->notes.push_back(StrCat("the host's read bandwidth differed by more than 15% in ", apart.size(), " of ",
-                                   bandwidth_rows, " decode rows (", rows,
-                                   "): their tok/s ratios measure the host as much as the build; decode_read_pct grades "
-                                   "each row against the bandwidth it ran with"));
+    result->notes.push_back(StrCat(
+        "the host's read bandwidth differed by more than 15% in ", apart.size(), " of ",
+        bandwidth_rows, " decode rows (", rows,
+        "): their tok/s ratios measure the host as much as the build; decode_read_pct grades each "
+        "row against the bandwidth it ran with"));
   }
 }
 

@@ -53,7 +53,8 @@ struct SpeedRow {
   int selective_v = 0;
   double read_gbps = 0;   // decode: median of the probe passes before the repetitions (0: none)
   double read_share = 0;  // decode: median over repetitions of bytes/s over the pass before (0: none)
-  double read_share_mean = 0;  // decode: the same shares' mean and sample std (compare's Welch test)
+  // decode: the same shares' mean and sample std (compare's Welch test between sessions)
+  double read_share_mean = 0;
   double read_share_std = 0;
 
   // 100 * read_share.

@@ -64,10 +64,11 @@ std::string RowConfigJson(const bench::SpeedRow& r, const BenchFlags& f) {
                 ",\"attention_ms\":", r.attention_ms, ",\"decode_steps\":", f.config.decode_steps,
                 ",\"thp\":\"", TransparentHugePagesMode(), "\",\"decode_team\":\"",
                 f.decode_team, "\"",
-                r.read_gbps > 0 ? StrCat(",\"read_gbps\":", r.read_gbps, ",\"read_share\":", r.read_share,
-                                         ",\"read_share_mean\":", r.read_share_mean,
-                                         ",\"read_share_std\":", r.read_share_std)
-                                 : std::string(),
+                r.read_gbps > 0
+                    ? StrCat(",\"read_gbps\":", r.read_gbps, ",\"read_share\":", r.read_share,
+                             ",\"read_share_mean\":", r.read_share_mean,
+                             ",\"read_share_std\":", r.read_share_std)
+                    : std::string(),
                 "}");
 }
 

@@ -137,7 +137,8 @@ TEST_F(EngineCliTest, CpuBenchStoresEachRowWithTheReadBandwidthAroundIt) {
             2);
   // ... and the mean and sample std of those shares, which `compare` tests between sessions.
   EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM speed WHERE phase = 'decode' "
-                         "AND json_extract(config_json, '$.read_share_mean') BETWEEN 0.0001 AND 100 "
+                         "AND json_extract(config_json, '$.read_share_mean') "
+                         "BETWEEN 0.0001 AND 100 "
                          "AND json_extract(config_json, '$.read_share_std') >= 0"),
             2);
   EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM speed WHERE phase = 'prefill' AND "

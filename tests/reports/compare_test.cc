@@ -159,7 +159,8 @@ StatusOr<int64_t> WriteBench(store::ResultsStore& db, const std::vector<BenchDec
     if (r.read_gbps > 0) {
       row.config_json += StrCat(",\"read_gbps\":", r.read_gbps, ",\"read_share\":", r.share_median);
       if (r.share_mean >= 0) {
-        row.config_json += StrCat(",\"read_share_mean\":", r.share_mean, ",\"read_share_std\":0.01");
+        row.config_json +=
+            StrCat(",\"read_share_mean\":", r.share_mean, ",\"read_share_std\":0.01");
       }
     }
     row.config_json += "}";
@@ -176,7 +177,8 @@ StatusOr<int64_t> WriteBench(store::ResultsStore& db, const std::vector<BenchDec
   return bench;
 }
 
-const SpeedComparison* FindSpeed(const CompareResult& r, const std::string& figure, int64_t context) {
+const SpeedComparison* FindSpeed(const CompareResult& r, const std::string& figure,
+                                 int64_t context) {
   for (const SpeedComparison& s : r.speed) {
     if (s.figure == figure && s.context == context) return &s;
   }
