@@ -4,6 +4,8 @@
 // returns when all are done. Tasks are claimed dynamically (atomic counter), so uneven tasks balance.
 // Workers spin briefly before sleeping, because a decode step issues hundreds of short loops.
 // The calling thread takes part as worker 0, so a pool of size 1 has no extra threads.
+// Threads are not pinned to CPUs: pinning worker w to CPU w (2-core VM, SmolLM2 decode at 512
+// positions, fast minutes, alternating with unpinned over 10 rounds) ran 0.994x as fast.
 // Thread safety: ParallelFor must not be called concurrently or recursively on one pool.
 #ifndef SIGMA_ENGINE_CPU_THREAD_POOL_H_
 #define SIGMA_ENGINE_CPU_THREAD_POOL_H_
