@@ -61,6 +61,12 @@ struct SpeedPoint {
   double value = 0;  // tokens/s, or milliseconds for the "ttft" phase
   std::optional<double> std_dev;
   int64_t repetitions = 1;
+  // Bench decode rows: the host's read bandwidth measured as they ran, and the share of it the
+  // step's bytes reached (config_json read_gbps, read_share: medians over the repetitions).
+  std::optional<double> read_gbps;
+  std::optional<double> read_share;
+  // "61.2% of 58.3 GB/s read", or "" without them.
+  std::string ReadShareText() const;
 };
 
 // One curve: a model config's figure for one phase against context length.

@@ -1,5 +1,6 @@
 // BuildReportData: everything the renderers show, read once from the database.
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <set>
 #include <tuple>
@@ -18,6 +19,8 @@ struct ConfigFields {
   std::string model;
   std::string kv_dtype;
   int64_t selective_v = 0;
+  std::optional<double> read_gbps;
+  std::optional<double> read_share;
 };
 ConfigFields ReadConfigFields(const std::string& json) {
   ConfigFields f;
@@ -32,6 +35,11 @@ ConfigFields ReadConfigFields(const std::string& json) {
   }
   if (doc.HasMember("selective_v") && doc["selective_v"].IsInt64()) {
     f.selective_v = doc["selective_v"].GetInt64();
+  }
+  if (doc.HasMember("read_gbps") && doc["read_gbps"].IsNumber() && doc.HasMember("read_share") &&
+      doc["read_share"].IsNumber()) {
+    f.read_gbps = doc["read_gbps"].GetDouble();
+    f.read_share = doc["read_share"].GetDouble();
   }
   return f;
 }
@@ -77,6 +85,8 @@ void AddSpeedRows(const std::vector<SpeedRecord>& rows, const std::map<int64_t, 
     p.value = ttft ? r.ms_per_token.value_or(0) : r.tokens_per_s_mean;
     if (!ttft) p.std_dev = r.tokens_per_s_std;
     p.repetitions = r.repetitions;
+    p.read_gbps = cfg.read_gbps;
+    p.read_share = cfg.read_share;
     it->second.points.push_back(p);
   }
 }
@@ -106,7 +116,11 @@ void AddSampleSeries(const RunRecord& run, const std::vector<SampleScores>& scor
     series.unit = ph.unit;
     series.settings = "median per prompt-length bin";
     for (const auto& [bin, xs] : bins) {
-      series.points.push_back({bin, Median(xs), std::nullopt, static_cast<int64_t>(xs.size())});
+      SpeedPoint p;
+      p.context = bin;
+      p.value = Median(xs);
+      p.repetitions = static_cast<int64_t>(xs.size());
+      series.points.push_back(p);
     }
     out->emplace(SeriesKey{2, series.source, series.model, series.phase, 1, series.settings},
                  std::move(series));
@@ -214,6 +228,13 @@ Status AddSamples(ResultsReader& reader, const ReportOptions& options, const Run
 }
 
 }  // namespace
+
+std::string SpeedPoint::ReadShareText() const {
+  if (!read_share || !read_gbps) return "";
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.1f%% of %.1f GB/s read", 100.0 * *read_share, *read_gbps);
+  return buf;
+}
 
 std::string SpeedSeries::Label() const {
   std::string label = model + " · " + source;

@@ -221,6 +221,7 @@ void AppendSpeed(const ReportData& d, std::string* h) {
           cp.tip += " ± " + Fmt(*p.std_dev, 2);
         }
         cp.tip += StrCat(" (n=", p.repetitions, ")");
+        if (p.read_share) cp.tip += "; " + p.ReadShareText();
         cs.points.push_back(cp);
       }
       chart.series.push_back(std::move(cs));

@@ -78,7 +78,9 @@ void MarkdownSpeed(const ReportData& d, std::string* md) {
     for (const SpeedPoint& p : s.points) {
       *md += StrCat("| ", MarkdownEscape(s.model), " | ", MarkdownEscape(s.source), " | ", MarkdownEscape(s.phase),
                     " | ", s.batch, " | ", MarkdownEscape(s.settings), " | ", p.context, " | ", Fmt(p.value, 2),
-                    p.std_dev ? " ± " + Fmt(*p.std_dev, 2) : "", " | ", s.unit, " | ", p.repetitions, " |\n");
+                    p.std_dev ? " ± " + Fmt(*p.std_dev, 2) : "",
+                    p.read_share ? " (" + p.ReadShareText() + ")" : "", " | ", s.unit, " | ",
+                    p.repetitions, " |\n");
     }
   }
   if (d.ratios.empty()) return;
@@ -151,7 +153,8 @@ std::string JsonSpeed(const ReportData& d) {
     for (size_t k = 0; k < s.points.size(); ++k) {
       const SpeedPoint& p = s.points[k];
       j += StrCat(k ? "," : "", "{\"context\":", p.context, ",\"value\":", JNum(p.value), ",\"std\":",
-                  JNum(p.std_dev), ",\"n\":", p.repetitions, "}");
+                  JNum(p.std_dev), ",\"n\":", p.repetitions, ",\"read_gbps\":", JNum(p.read_gbps),
+                  ",\"read_share\":", JNum(p.read_share), "}");
     }
     j += "]}";
   }

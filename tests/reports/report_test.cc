@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "harness/store/results_store.h"
 #include "reports/escape.h"
 #include "tests/reports/fixture.h"
 #include "tests/reports/golden.h"
@@ -66,6 +67,44 @@ TEST_F(ReportTest, DataSummarisesRunsSpeedAndSamples) {
   EXPECT_EQ(d.ratios[0].phase, "decode");
   EXPECT_EQ(d.ratios[0].points.size(), 3u);
   EXPECT_GT(d.ratios[0].points.back().ratio, d.ratios[0].points.front().ratio);
+}
+
+TEST_F(ReportTest, BenchDecodeRowsShowTheirShareOfTheReadBandwidth) {
+  {
+    auto db = store::ResultsStore::Open(db_);
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    store::BenchRunSpec spec;
+    spec.model = "smollm2";
+    spec.device = "cpu";
+    auto bench = (*db)->CreateBenchRun(spec);
+    ASSERT_TRUE(bench.ok());
+    store::SpeedRow row;
+    row.bench_id = *bench;
+    row.config_json = R"({"model":"smollm2","read_gbps":61.23,"read_share":0.7151})";
+    row.context_length = 512;
+    row.phase = "decode";
+    row.repetitions = 4;
+    row.tokens_per_s_mean = 408.2;
+    row.tokens_per_s_std = 3.1;
+    row.device = "cpu";
+    ASSERT_TRUE((*db)->InsertSpeed(row).ok());
+    ASSERT_TRUE((*db)->FinishBenchRun(*bench, store::RunState::kComplete).ok());
+  }
+  const ReportData d = Build(ReportOptions{});
+  int with_share = 0;
+  for (const SpeedSeries& s : d.speed) {
+    for (const SpeedPoint& p : s.points) {
+      if (!p.read_share) continue;
+      ++with_share;
+      EXPECT_EQ(s.model, "smollm2");
+      EXPECT_DOUBLE_EQ(*p.read_share, 0.7151);
+      EXPECT_EQ(p.ReadShareText(), "71.5% of 61.2 GB/s read");
+    }
+  }
+  EXPECT_EQ(with_share, 1);  // the fixture's bench rows recorded no bandwidth
+  EXPECT_NE(RenderMarkdown(d).find("408.20 ± 3.10 (71.5% of 61.2 GB/s read)"), std::string::npos);
+  EXPECT_NE(RenderJson(d).find("\"read_gbps\":61.23,\"read_share\":0.7151"), std::string::npos);
+  EXPECT_NE(RenderHtml(d).find("(n=4); 71.5% of 61.2 GB/s read"), std::string::npos);
 }
 
 TEST_F(ReportTest, MarkdownGolden) {
