@@ -9,7 +9,6 @@
 #include <set>
 #include <tuple>
 
-#include "engine/base/json.h"
 #include "reports/report.h"
 
 namespace sigma::reports {
@@ -139,15 +138,6 @@ void CompareSampleSpeed(const std::vector<SampleScores>& base_scores,
   }
 }
 
-std::string ConfigModel(const std::string& json, const std::string& fallback) {
-  rapidjson::Document doc;
-  doc.Parse(json.data(), json.size());
-  if (!doc.HasParseError() && doc.IsObject() && doc.HasMember("model") && doc["model"].IsString()) {
-    return std::string(doc["model"].GetString(), doc["model"].GetStringLength());
-  }
-  return fallback;
-}
-
 // A speed-table comparison's test: Welch's t from the rows' mean/std/n, where both have them.
 void SetWelch(const std::optional<WelchResult>& w, SpeedComparison* s) {
   if (!w) {
@@ -159,16 +149,6 @@ void SetWelch(const std::optional<WelchResult>& w, SpeedComparison* s) {
                    " (from mean/std/n)");
 }
 
-// A number field of a speed row's config_json, if it has one.
-std::optional<double> ConfigNumber(const std::string& json, const char* key) {
-  rapidjson::Document doc;
-  doc.Parse(json.data(), json.size());
-  if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember(key) || !doc[key].IsNumber()) {
-    return std::nullopt;
-  }
-  return doc[key].GetDouble();
-}
-
 // The share of the host's read bandwidth two matched bench decode rows reached, in percent: each
 // row's speed graded against the bandwidth measured as it ran. `sigma-eval bench` keeps in
 // config_json the median share over the repetitions (read_share) and their mean and sample std
@@ -176,22 +156,23 @@ std::optional<double> ConfigNumber(const std::string& json, const char* key) {
 // either row has no share.
 std::optional<SpeedComparison> CompareReadShare(const SpeedRecord& b, const SpeedRecord& c,
                                                 const SpeedComparison& tok_s) {
-  const std::optional<double> base_median = ConfigNumber(b.config_json, "read_share");
-  const std::optional<double> cand_median = ConfigNumber(c.config_json, "read_share");
-  if (!base_median || !cand_median) return std::nullopt;
+  const SpeedRowConfig bc = ParseSpeedRowConfig(b.config_json);
+  const SpeedRowConfig cc = ParseSpeedRowConfig(c.config_json);
+  if (!bc.read_share || !cc.read_share) return std::nullopt;
   SpeedComparison s = tok_s;
   s.figure = "decode_read_pct";
-  const std::optional<double> bm = ConfigNumber(b.config_json, "read_share_mean");
-  const std::optional<double> cm = ConfigNumber(c.config_json, "read_share_mean");
-  const std::optional<double> bs = ConfigNumber(b.config_json, "read_share_std");
-  const std::optional<double> cs = ConfigNumber(c.config_json, "read_share_std");
-  const bool means = bm && cm && bs && cs;
-  s.base = 100.0 * (means ? *bm : *base_median);
-  s.candidate = 100.0 * (means ? *cm : *cand_median);
+  const bool means = bc.read_share_mean && cc.read_share_mean && bc.read_share_std &&
+                     cc.read_share_std;
+  s.base = 100.0 * (means ? *bc.read_share_mean : *bc.read_share);
+  s.candidate = 100.0 * (means ? *cc.read_share_mean : *cc.read_share);
   s.ratio = s.base != 0 ? s.candidate / s.base : 0;
   s.p_value.reset();
   s.test = "none (a row keeps only the median share)";
-  if (means) SetWelch(WelchTTest(*bm, *bs, b.repetitions, *cm, *cs, c.repetitions), &s);
+  if (means) {
+    SetWelch(WelchTTest(*bc.read_share_mean, *bc.read_share_std, b.repetitions,
+                        *cc.read_share_mean, *cc.read_share_std, c.repetitions),
+             &s);
+  }
   return s;
 }
 
@@ -206,10 +187,12 @@ void CompareSpeedTable(const std::vector<SpeedRecord>& base_rows, const std::vec
   std::vector<std::string> apart;
   std::map<Key, const SpeedRecord*> base;
   for (const SpeedRecord& r : base_rows) {
-    base[{r.phase, ConfigModel(r.config_json, ""), r.context_length, r.batch, r.device}] = &r;
+    base[{r.phase, ParseSpeedRowConfig(r.config_json).model, r.context_length, r.batch, r.device}] =
+        &r;
   }
   for (const SpeedRecord& c : cand_rows) {
-    const Key key{c.phase, ConfigModel(c.config_json, ""), c.context_length, c.batch, c.device};
+    const Key key{c.phase, ParseSpeedRowConfig(c.config_json).model, c.context_length, c.batch,
+                  c.device};
     auto it = base.find(key);
     if (it == base.end()) continue;
     const SpeedRecord& b = *it->second;
@@ -238,8 +221,8 @@ void CompareSpeedTable(const std::vector<SpeedRecord>& base_rows, const std::vec
     if (std::optional<SpeedComparison> share = CompareReadShare(b, c, s)) {
       result->speed.push_back(*share);
     }
-    const std::optional<double> base_gbps = ConfigNumber(b.config_json, "read_gbps");
-    const std::optional<double> cand_gbps = ConfigNumber(c.config_json, "read_gbps");
+    const std::optional<double> base_gbps = ParseSpeedRowConfig(b.config_json).read_gbps;
+    const std::optional<double> cand_gbps = ParseSpeedRowConfig(c.config_json).read_gbps;
     if (base_gbps && cand_gbps && *base_gbps > 0 && *cand_gbps > 0) {
       ++bandwidth_rows;
       if (std::max(*base_gbps, *cand_gbps) > kBandwidthApart * std::min(*base_gbps, *cand_gbps)) {

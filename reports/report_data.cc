@@ -5,7 +5,6 @@
 #include <set>
 #include <tuple>
 
-#include "engine/base/json.h"
 #include "reports/report.h"
 #include "reports/stats.h"
 
@@ -13,36 +12,6 @@ namespace sigma::reports {
 namespace {
 
 bool IsBinary(double v) { return v == 0.0 || v == 1.0; }
-
-// Reads a string / integer member of a JSON object text; empty / 0 when absent or not parseable.
-struct ConfigFields {
-  std::string model;
-  std::string kv_dtype;
-  int64_t selective_v = 0;
-  std::optional<double> read_gbps;
-  std::optional<double> read_share;
-};
-ConfigFields ReadConfigFields(const std::string& json) {
-  ConfigFields f;
-  rapidjson::Document doc;
-  doc.Parse(json.data(), json.size());
-  if (doc.HasParseError() || !doc.IsObject()) return f;
-  if (doc.HasMember("model") && doc["model"].IsString()) {
-    f.model.assign(doc["model"].GetString(), doc["model"].GetStringLength());
-  }
-  if (doc.HasMember("kv_dtype") && doc["kv_dtype"].IsString()) {
-    f.kv_dtype.assign(doc["kv_dtype"].GetString(), doc["kv_dtype"].GetStringLength());
-  }
-  if (doc.HasMember("selective_v") && doc["selective_v"].IsInt64()) {
-    f.selective_v = doc["selective_v"].GetInt64();
-  }
-  if (doc.HasMember("read_gbps") && doc["read_gbps"].IsNumber() && doc.HasMember("read_share") &&
-      doc["read_share"].IsNumber()) {
-    f.read_gbps = doc["read_gbps"].GetDouble();
-    f.read_share = doc["read_share"].GetDouble();
-  }
-  return f;
-}
 
 std::string Lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -62,7 +31,7 @@ void AddSpeedRows(const std::vector<SpeedRecord>& rows, const std::map<int64_t, 
                   const std::map<int64_t, std::string>& bench_models,
                   std::map<SeriesKey, SpeedSeries>* out) {
   for (const SpeedRecord& r : rows) {
-    const ConfigFields cfg = ReadConfigFields(r.config_json);
+    const SpeedRowConfig cfg = ParseSpeedRowConfig(r.config_json);
     SpeedSeries s;
     const bool bench = r.bench_id.has_value();
     s.source = bench ? StrCat("bench ", *r.bench_id) : StrCat("run ", r.run_id.value_or(0));
@@ -85,8 +54,10 @@ void AddSpeedRows(const std::vector<SpeedRecord>& rows, const std::map<int64_t, 
     p.value = ttft ? r.ms_per_token.value_or(0) : r.tokens_per_s_mean;
     if (!ttft) p.std_dev = r.tokens_per_s_std;
     p.repetitions = r.repetitions;
-    p.read_gbps = cfg.read_gbps;
-    p.read_share = cfg.read_share;
+    if (cfg.read_gbps && cfg.read_share) {
+      p.read_gbps = cfg.read_gbps;
+      p.read_share = cfg.read_share;
+    }
     it->second.points.push_back(p);
   }
 }

@@ -113,6 +113,31 @@ SampleRecord ReadSampleRow(const Query& q, bool has_segment) {
 
 }  // namespace
 
+SpeedRowConfig ParseSpeedRowConfig(const std::string& config_json) {
+  SpeedRowConfig c;
+  rapidjson::Document doc;
+  doc.Parse(config_json.data(), config_json.size());
+  if (doc.HasParseError() || !doc.IsObject()) return c;
+  const auto text = [&](const char* key, std::string* out) {
+    if (doc.HasMember(key) && doc[key].IsString()) {
+      out->assign(doc[key].GetString(), doc[key].GetStringLength());
+    }
+  };
+  const auto number = [&](const char* key, std::optional<double>* out) {
+    if (doc.HasMember(key) && doc[key].IsNumber()) *out = doc[key].GetDouble();
+  };
+  text("model", &c.model);
+  text("kv_dtype", &c.kv_dtype);
+  if (doc.HasMember("selective_v") && doc["selective_v"].IsInt64()) {
+    c.selective_v = doc["selective_v"].GetInt64();
+  }
+  number("read_gbps", &c.read_gbps);
+  number("read_share", &c.read_share);
+  number("read_share_mean", &c.read_share_mean);
+  number("read_share_std", &c.read_share_std);
+  return c;
+}
+
 StatusOr<std::map<std::string, double>> ParseSampleMetrics(const std::string& metrics_json) {
   std::map<std::string, double> out;
   rapidjson::Document doc;

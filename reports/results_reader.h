@@ -132,6 +132,19 @@ struct SpeedRecord {
   std::string created_at;
 };
 
+// The fields of a speed row's config_json that reports and compare read (`sigma-eval bench` and
+// the runner write them; a field that is absent or of another type stays empty).
+struct SpeedRowConfig {
+  std::string model;
+  std::string kv_dtype;
+  int64_t selective_v = 0;
+  std::optional<double> read_gbps;        // bench decode: the host's read bandwidth as it ran
+  std::optional<double> read_share;       // the median share of it the step's bytes reached
+  std::optional<double> read_share_mean;  // the shares' mean and sample std
+  std::optional<double> read_share_std;
+};
+SpeedRowConfig ParseSpeedRowConfig(const std::string& config_json);
+
 class ResultsReader {
  public:
   static StatusOr<std::unique_ptr<ResultsReader>> Open(const std::string& path);

@@ -107,5 +107,30 @@ TEST(ResultsReaderTest, ParseSampleMetricsSkipsPrivateKeys) {
   EXPECT_FALSE(ParseSampleMetrics("[1]").ok());
 }
 
+TEST(SpeedRowConfigTest, ReadsTheFieldsItKnowsAndSkipsTheRest) {
+  const SpeedRowConfig c = ParseSpeedRowConfig(
+      R"({"model":"smollm2","kv_dtype":"bf16","selective_v":64,"read_gbps":61.5,)"
+      R"("read_share":0.72,"read_share_mean":0.71,"read_share_std":0.02,"thp":"madvise"})");
+  EXPECT_EQ(c.model, "smollm2");
+  EXPECT_EQ(c.kv_dtype, "bf16");
+  EXPECT_EQ(c.selective_v, 64);
+  EXPECT_EQ(c.read_gbps, 61.5);
+  EXPECT_EQ(c.read_share, 0.72);
+  EXPECT_EQ(c.read_share_mean, 0.71);
+  EXPECT_EQ(c.read_share_std, 0.02);
+  // Wrong types, not an object, not JSON: the fields stay empty.
+  const SpeedRowConfig wrong =
+      ParseSpeedRowConfig(R"({"model":7,"read_gbps":"fast","read_share":null,"selective_v":1.5})");
+  EXPECT_EQ(wrong.model, "");
+  EXPECT_EQ(wrong.selective_v, 0);
+  EXPECT_FALSE(wrong.read_gbps.has_value());
+  EXPECT_FALSE(wrong.read_share.has_value());
+  for (const char* bad : {"[1,2]", "{\"model\":", "", "null"}) {
+    const SpeedRowConfig b = ParseSpeedRowConfig(bad);
+    EXPECT_EQ(b.model, "") << bad;
+    EXPECT_FALSE(b.read_share.has_value()) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace sigma::reports
