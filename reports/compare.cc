@@ -8,6 +8,7 @@
 #include <optional>
 #include <set>
 #include <tuple>
+#include <utility>
 
 #include "reports/report.h"
 
@@ -154,10 +155,9 @@ void SetWelch(const std::optional<WelchResult>& w, SpeedComparison* s) {
 // config_json the median share over the repetitions (read_share) and their mean and sample std
 // (read_share_mean, read_share_std; older rows have the median alone, and no test). Null where
 // either row has no share.
-std::optional<SpeedComparison> CompareReadShare(const SpeedRecord& b, const SpeedRecord& c,
+std::optional<SpeedComparison> CompareReadShare(const SpeedRecord& b, const SpeedRowConfig& bc,
+                                                const SpeedRecord& c, const SpeedRowConfig& cc,
                                                 const SpeedComparison& tok_s) {
-  const SpeedRowConfig bc = ParseSpeedRowConfig(b.config_json);
-  const SpeedRowConfig cc = ParseSpeedRowConfig(c.config_json);
   if (!bc.read_share || !cc.read_share) return std::nullopt;
   SpeedComparison s = tok_s;
   s.figure = "decode_read_pct";
@@ -185,17 +185,19 @@ void CompareSpeedTable(const std::vector<SpeedRecord>& base_rows, const std::vec
   constexpr double kBandwidthApart = 1.15;
   int64_t bandwidth_rows = 0;
   std::vector<std::string> apart;
-  std::map<Key, const SpeedRecord*> base;
+  std::map<Key, std::pair<const SpeedRecord*, SpeedRowConfig>> base;
   for (const SpeedRecord& r : base_rows) {
-    base[{r.phase, ParseSpeedRowConfig(r.config_json).model, r.context_length, r.batch, r.device}] =
-        &r;
+    SpeedRowConfig config = ParseSpeedRowConfig(r.config_json);
+    const Key key{r.phase, config.model, r.context_length, r.batch, r.device};
+    base[key] = {&r, std::move(config)};
   }
   for (const SpeedRecord& c : cand_rows) {
-    const Key key{c.phase, ParseSpeedRowConfig(c.config_json).model, c.context_length, c.batch,
-                  c.device};
+    const SpeedRowConfig cc = ParseSpeedRowConfig(c.config_json);
+    const Key key{c.phase, cc.model, c.context_length, c.batch, c.device};
     auto it = base.find(key);
     if (it == base.end()) continue;
-    const SpeedRecord& b = *it->second;
+    const SpeedRecord& b = *it->second.first;
+    const SpeedRowConfig& bc = it->second.second;
     const bool ttft = c.phase == "ttft";
     SpeedComparison s;
     s.figure = ttft ? "ttft_ms" : c.phase + "_tok_s";
@@ -218,17 +220,16 @@ void CompareSpeedTable(const std::vector<SpeedRecord>& base_rows, const std::vec
     SetWelch(w, &s);
     result->speed.push_back(s);
     if (c.phase != "decode") continue;
-    if (std::optional<SpeedComparison> share = CompareReadShare(b, c, s)) {
+    if (std::optional<SpeedComparison> share = CompareReadShare(b, bc, c, cc, s)) {
       result->speed.push_back(*share);
     }
-    const std::optional<double> base_gbps = ParseSpeedRowConfig(b.config_json).read_gbps;
-    const std::optional<double> cand_gbps = ParseSpeedRowConfig(c.config_json).read_gbps;
-    if (base_gbps && cand_gbps && *base_gbps > 0 && *cand_gbps > 0) {
+    if (bc.read_gbps && cc.read_gbps && *bc.read_gbps > 0 && *cc.read_gbps > 0) {
       ++bandwidth_rows;
-      if (std::max(*base_gbps, *cand_gbps) > kBandwidthApart * std::min(*base_gbps, *cand_gbps)) {
-        apart.push_back(StrCat(std::get<1>(key), " context ", c.context_length, ": ",
-                               std::round(*base_gbps * 10) / 10, " -> ",
-                               std::round(*cand_gbps * 10) / 10, " GB/s"));
+      const double lo = std::min(*bc.read_gbps, *cc.read_gbps);
+      if (std::max(*bc.read_gbps, *cc.read_gbps) > kBandwidthApart * lo) {
+        apart.push_back(StrCat(cc.model, " context ", c.context_length, ": ",
+                               std::round(*bc.read_gbps * 10) / 10, " -> ",
+                               std::round(*cc.read_gbps * 10) / 10, " GB/s"));
       }
     }
   }
