@@ -83,6 +83,20 @@ const void* KTile(const KvLayerView& kv, int head, int64_t pos, int hd) {
          (head * KTilePositions(kv.capacity) + pos) * RowBytes(kv, hd);
 }
 
+// The score pass of the g query heads of K head `kh` over positions [begin, begin + n): with q in
+// bf16 where the cache is bf16 and the shape asks for it (AttentionShape::bf16_query).
+void Scores(const AttentionKernels& kern, const AttentionShape& s, const float* q_group,
+            const KvLayerView& kv, int kh, int64_t begin, int64_t n, float* scores,
+            int64_t stride, internal::NextReads next) {
+  const int g = s.n_q / s.n_k;
+  const void* k = KTile(kv, kh, begin, s.head_dim);
+  if (s.bf16_query && kv.dtype == DType::kBF16) {
+    kern.scores_bf16_query(q_group, g, s.head_dim, s.scale, k, n, scores, stride, next);
+  } else {
+    kern.scores(q_group, g, s.head_dim, s.scale, k, kv.dtype, n, scores, stride, next);
+  }
+}
+
 // Whether a score pass of g query heads has time to spare for prefetching: its arithmetic (about
 // 4 cycles a position per head on AVX-512, 6 on AVX2) outlasts reading its K rows (a 128-byte
 // bf16 row in ~15 cycles at a core's ~30 GB/s) from about 6 heads; 2 and 3 were measured slower
@@ -126,8 +140,7 @@ void ChunkPartial(const AttentionKernels& kern, const AttentionShape& s, const f
   // core's most): ~77-80% of the probe for the attention alone.
   const internal::NextReads first_v{SpreadV(g) ? VRow(kv, kh * g / gv, begin, hd) : nullptr,
                                     n * RowBytes(kv, hd)};
-  kern.scores(q_group, g, hd, s.scale, KTile(kv, kh, begin, hd), kv.dtype, n, scores,
-              stride, first_v);
+  Scores(kern, s, q_group, kv, kh, begin, n, scores, stride, first_v);
   float* max = partial;
   float* sum = partial + g;
   float* acc = partial + 2 * g;
@@ -253,8 +266,7 @@ void RunDecodeTask(const AttentionKernels& kern, const AttentionShape& s, const 
   const int64_t end = std::min(item.n_ctx, begin + rows);
   if (IsSelective(top_k, item.n_ctx)) {
     float* dst = ws.scores.data() + ws.score_base[t.item] + t.kh * g * item.n_ctx + begin;
-    kern.scores(q_group, g, hd, s.scale, KTile(item.kv, t.kh, begin, hd),
-                item.kv.dtype, end - begin, dst, item.n_ctx, {});
+    Scores(kern, s, q_group, item.kv, t.kh, begin, end - begin, dst, item.n_ctx, {});
     return;
   }
   const int64_t chunks = ws.chunks[t.item];
@@ -405,8 +417,7 @@ void PrefillAttention(const AttentionShape& shape, const float* q, const KvLayer
     thread_local std::vector<float> partials;
     if (IsSelective(top_k, window)) {
       float* scores = scratch.Get(static_cast<size_t>(g * window));
-      kern.scores(q_group, g, hd, shape.scale, KTile(kv, kh, 0, hd), kv.dtype, window,
-                  scores, window, {});
+      Scores(kern, shape, q_group, kv, kh, 0, window, scores, window, {});
       for (int h = 0; h < g; ++h) {
         SelectiveHead(kern, scores + h * window, window, top_k, kv, (kh * g + h) / gv, hd,
                       out_group + static_cast<int64_t>(h) * hd);

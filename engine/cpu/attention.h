@@ -4,8 +4,9 @@
 // position per head for one sequence and one layer, in f32, f16 or bf16 (KvLayerView): V laid out
 // [head][pos][head_dim]; K in tiles of kKTileRows positions stored dimension-major (KElementIndex),
 // so that a score pass holds 16 positions in one 512-bit vector and accumulates their dots with
-// one FMA per dimension and query head, with no horizontal sums. Scores are q.k * scale in f32;
-// softmax in f32 with max subtraction.
+// one FMA per dimension and query head, with no horizontal sums. Scores are q.k * scale in f32
+// (with a bf16 cache, q rounded to bf16: AttentionShape::bf16_query); softmax in f32 with max
+// subtraction.
 //
 // Decode (one query position per sequence): one task per (sequence, K head, sequence chunk) computes
 // the scores of all query heads sharing that K head in one pass over K, then each V head accumulates
@@ -31,6 +32,16 @@ struct AttentionShape {
   int n_v = 0;
   int head_dim = 0;
   float scale = 0.0f;  // usually 1 / sqrt(head_dim)
+  // With a bf16 cache, the score products take q rounded to bf16 (nearest even) and sum in f32,
+  // as a bf16 dot product does (FlashAttention's bf16 operands, llama.cpp's query converted to
+  // the cache type): the query loses what the cache's keys already lost, and on AVX-512 BF16 one
+  // vdpbf16ps then multiplies a dimension pair for a query head, twice the f32 FMA rate (Sigma's
+  // 16K score pass was FMA-bound). Measured there (2-core Zen 4, two threads, fast minutes, ~64
+  // GB/s probe): Sigma-1.5B's attention at 16K 838 -> 720 us a layer, GQA16's 1138 -> 1059,
+  // SmolLM2's at 512 positions 9.0 -> 8.1 us. false: q stays f32 (the CUDA kernels split q into
+  // two bf16 halves instead; their parity tests compare against this). No effect on f32 and f16
+  // caches.
+  bool bf16_query = true;
 };
 
 // Positions per K tile.

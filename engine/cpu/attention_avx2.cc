@@ -88,6 +88,16 @@ void ScoresT(const float* q, int g, int /*hd*/, float scale, const void* k, int6
   TileScoresT<Ymm8, kHd, kType>(q, g, scale, k, n, scores, stride, next, kPrefetchAhead);
 }
 
+// No bf16 dot product here: q rounded, then the f32 pass (its products of bf16 values exact).
+template <int kHd>
+void ScoresBf16QueryT(const float* q, int g, int hd, float scale, const void* k, int64_t n,
+                      float* scores, int64_t stride, NextReads next) {
+  thread_local std::vector<float> rounded;
+  rounded.resize(static_cast<size_t>(g) * kHd);
+  RoundToBf16(q, static_cast<int64_t>(g) * kHd, rounded.data());
+  ScoresT<kHd, DType::kBF16>(rounded.data(), g, hd, scale, k, n, scores, stride, next);
+}
+
 // out[16] += the split accumulator pair (bf16: even, odd elements; else elements 0-7, 8-15).
 template <DType kType>
 inline void AddSixteen(__m256 first, __m256 second, float* out) {
@@ -339,6 +349,8 @@ int64_t FirstNotBelow(const float* s, int64_t begin, int64_t n, float threshold)
 struct Avx2Typed {
   template <int kHd, DType kType>
   static constexpr auto scores = &ScoresT<kHd, kType>;
+  template <int kHd>
+  static constexpr auto scores_bf16_query = &ScoresBf16QueryT<kHd>;
   template <int kHd, DType kType>
   static constexpr auto accumulate_v = &AccumulateVT<kHd, kType>;
   template <int kHd, DType kType>

@@ -88,6 +88,13 @@ void Scores(const float* q, int g, int hd, float scale, const void* k, DType dty
   }
 }
 
+void ScoresBf16Query(const float* q, int g, int hd, float scale, const void* k, int64_t n,
+                     float* scores, int64_t stride, NextReads /*next*/) {
+  std::vector<float> rounded(static_cast<size_t>(g) * hd);
+  RoundToBf16(q, static_cast<int64_t>(g) * hd, rounded.data());
+  ScoresT<DType::kBF16>(rounded.data(), g, hd, scale, k, n, scores, stride);
+}
+
 void AccumulateV(const float* p, int64_t p_stride, int m, int hd, const void* v, DType dtype,
                  int64_t n, float* out) {
   switch (dtype) {
@@ -141,7 +148,8 @@ int32_t KeyPosition(uint64_t key) { return static_cast<int32_t>(key & 0xffffffff
 }  // namespace
 
 const AttentionKernels& GenericAttentionKernels() {
-  static const AttentionKernels kernels{Scores, AccumulateV, GatherV, ExpSum, Max, FirstNotBelow};
+  static const AttentionKernels kernels{Scores, ScoresBf16Query, AccumulateV, GatherV,
+                                        ExpSum, Max,             FirstNotBelow};
   return kernels;
 }
 

@@ -43,6 +43,11 @@ class SpreadPrefetch {
   int64_t lines_per_step_;
 };
 
+// out[i] = q[i] rounded to bf16 (nearest even), for the kernels that multiply in f32.
+inline void RoundToBf16(const float* q, int64_t n, float* out) {
+  for (int64_t i = 0; i < n; ++i) out[i] = Bf16ToF32(F32ToBf16(q[i]));
+}
+
 struct AttentionKernels {
   // scores[h * stride + j] = scale * dot(q[h], K position j) for h < g, j < n. q: [g][hd]. k: K
   // tiles (attention.h, KElementIndex) from position 0 of the pass; the last tile's positions
@@ -50,6 +55,10 @@ struct AttentionKernels {
   // empty).
   void (*scores)(const float* q, int g, int hd, float scale, const void* k, DType dtype, int64_t n,
                  float* scores, int64_t stride, NextReads next);
+  // `scores` of a bf16 cache with q rounded to bf16 (AttentionShape::bf16_query): the products
+  // exact in f32, summed in f32.
+  void (*scores_bf16_query)(const float* q, int g, int hd, float scale, const void* k, int64_t n,
+                            float* scores, int64_t stride, NextReads next);
   // out[h][:] += sum_j p[h * p_stride + j] * v row j, for h < m, j < n. out: [m][hd].
   void (*accumulate_v)(const float* p, int64_t p_stride, int m, int hd, const void* v, DType dtype,
                        int64_t n, float* out);
@@ -79,6 +88,7 @@ const AttentionKernels* Avx2AttentionKernels(int hd);
 //   template <int kHd, DType kType> static constexpr auto scores, accumulate_v, gather_v: pointers
 //     to the typed kernels, taking the AttentionKernels arguments without `hd` and `dtype`
 //     (scores keeps `hd`);
+//   template <int kHd> static constexpr auto scores_bf16_query: AttentionKernels' own;
 //   static constexpr auto exp_sum, max, first_not_below.
 template <class Typed, int kHd>
 struct KernelFamily {
@@ -109,8 +119,13 @@ struct KernelFamily {
       default: SIGMA_CHECK(false, "attention: cache dtype ", DTypeName(dtype));
     }
   }
-  static constexpr AttentionKernels kKernels{Scores,         AccumulateV, GatherV,
-                                             Typed::exp_sum, Typed::max,  Typed::first_not_below};
+  static constexpr AttentionKernels kKernels{Scores,
+                                             Typed::template scores_bf16_query<kHd>,
+                                             AccumulateV,
+                                             GatherV,
+                                             Typed::exp_sum,
+                                             Typed::max,
+                                             Typed::first_not_below};
 };
 
 // A family's kernels for head_dim 32, 64, 128 or 256; null for other head dims.

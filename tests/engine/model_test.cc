@@ -6,9 +6,9 @@
 
 #include <gtest/gtest.h>
 
-#include <cstring>
-
 #include <cmath>
+#include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -244,9 +244,14 @@ TEST_P(OracleTest, ReducedPrecisionKvStaysClose) {
     ASSERT_TRUE(model->Prefill(0, o.input_ids, LogitsMode::kAll, &logits).ok());
     float scale = 0;
     for (float x : o.logits) scale = std::max(scale, std::fabs(x));
-    // f16 keeps 11 significant bits, bf16 8: the logits move by a few ulps of that precision.
+    // f16 keeps 11 significant bits, bf16 8: the logits move by a few ulps of that precision
+    // (bf16 also rounds q for the scores, AttentionShape::bf16_query: observed 5.7e-3 to 1.25e-2
+    // of tolerances 5.2e-2 to 7.7e-2 across the three checkpoints, against 5.5e-3 to 9.8e-3 with
+    // q in f32).
     const float tolerance = (std::string(kv) == "f16" ? 2e-3f : 2e-2f) * std::max(scale, 1.0f);
-    EXPECT_LT(MaxAbsDiff(logits.data(), o.logits.data(), logits.size()), tolerance) << kv;
+    const float diff = MaxAbsDiff(logits.data(), o.logits.data(), logits.size());
+    std::printf("%s KV: max |logit difference| %.2e (tolerance %.2e)\n", kv, diff, tolerance);
+    EXPECT_LT(diff, tolerance) << kv;
   }
 }
 

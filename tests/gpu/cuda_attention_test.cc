@@ -78,10 +78,16 @@ KvLayerView View(const cuda::AttentionCase& c, const std::vector<uint16_t>& k_ti
   return v;
 }
 
+// The CPU attention's shape for a case, q kept in f32 as the CUDA kernels keep it (their q = hi +
+// lo bf16 halves; attention.h, AttentionShape::bf16_query).
+AttentionShape CpuShape(const cuda::AttentionCase& c) {
+  return {c.n_q, c.n_k, c.n_v, c.head_dim, c.scale, /*bf16_query=*/false};
+}
+
 // CPU decode attention of every row (each its own item).
 std::vector<float> CpuDecode(const cuda::AttentionCase& c, int top_k) {
   ThreadPool pool(2);
-  const AttentionShape shape{c.n_q, c.n_k, c.n_v, c.head_dim, c.scale};
+  const AttentionShape shape = CpuShape(c);
   const size_t row = size_t(c.n_q) * c.head_dim;
   std::vector<float> out(c.row_seq.size() * row);
   const std::vector<uint16_t> k_tiles = CpuKTiles(c);
@@ -133,7 +139,7 @@ TEST(CudaAttentionTest, PrefillRowsMatchCpuPrefill) {
       c.top_k = top_k;
       ThreadPool pool(2);
       std::vector<float> ref(c.q.size());
-      PrefillAttention({c.n_q, c.n_k, c.n_v, c.head_dim, c.scale}, c.q.data(),
+      PrefillAttention(CpuShape(c), c.q.data(),
                        View(c, CpuKTiles(c), 0), start, n_new, top_k, ref.data(), pool);
       auto got = cuda::AttentionOnDevice(c);
       ASSERT_TRUE(got.ok()) << got.status().ToString();

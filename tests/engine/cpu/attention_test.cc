@@ -54,10 +54,15 @@ Cache MakeCache(const AttentionShape& s, DType dtype, int64_t capacity, uint32_t
 }
 
 // Double-precision attention of q [n_q][hd] over positions [0, n_ctx), optional top-k by
-// (score, position) descending, renormalised.
-std::vector<double> Reference(const AttentionShape& s, const float* q, const Cache& c,
+// (score, position) descending, renormalised. With a bf16 cache and s.bf16_query, q rounded to
+// bf16 first (attention.h).
+std::vector<double> Reference(const AttentionShape& s, const float* q_in, const Cache& c,
                               int64_t n_ctx, int top_k) {
   const int hd = s.head_dim;
+  std::vector<float> q(q_in, q_in + static_cast<ptrdiff_t>(s.n_q) * hd);
+  if (s.bf16_query && c.dtype == DType::kBF16) {
+    for (float& x : q) x = Bf16ToF32(F32ToBf16(x));
+  }
   std::vector<double> out(static_cast<size_t>(s.n_q) * hd, 0.0);
   for (int i = 0; i < s.n_q; ++i) {
     const int kh = i / (s.n_q / s.n_k), vh = i / (s.n_q / s.n_v);
@@ -133,6 +138,26 @@ TEST_P(DecodeTest, DenseMatchesDoubleReference) {
         ExpectNear(Decode(s, q, c, n_ctx, 0, pool), Reference(s, q.data(), c, n_ctx, 0), 2e-5,
                    std::string(DTypeName(dtype)) + " hd " + std::to_string(s.head_dim) +
                        " n_ctx " + std::to_string(n_ctx));
+      }
+    }
+  }
+}
+
+// bf16 caches with q kept in f32 (the CUDA kernels' rule) and rounded to bf16 (the default): each
+// against its own reference. The rounding moves these outputs past the tolerance (checked: each
+// rule against the other's reference fails at elements 2e-5 to 1e-4 apart).
+TEST_P(DecodeTest, Bf16QueryRuleIsTheShapes) {
+  ThreadPool pool(2);
+  uint32_t seed = 150;
+  for (AttentionShape s : {kShapes[0], kShapes[2], kShapes[7], kShapes[8]}) {
+    for (bool bf16_query : {false, true}) {
+      s.bf16_query = bf16_query;
+      for (int64_t n_ctx : {33, 700}) {
+        const Cache c = MakeCache(s, DType::kBF16, n_ctx, seed++);
+        const std::vector<float> q = RandomFloats(s.n_q * s.head_dim, seed++, -2.0f, 2.0f);
+        ExpectNear(Decode(s, q, c, n_ctx, 0, pool), Reference(s, q.data(), c, n_ctx, 0), 2e-5,
+                   "bf16_query " + std::to_string(bf16_query) + " hd " +
+                       std::to_string(s.head_dim) + " n_ctx " + std::to_string(n_ctx));
       }
     }
   }
