@@ -36,11 +36,9 @@ struct AttentionShape {
   // as a bf16 dot product does (FlashAttention's bf16 operands, llama.cpp's query converted to
   // the cache type): the query loses what the cache's keys already lost, and on AVX-512 BF16 one
   // vdpbf16ps then multiplies a dimension pair for a query head, twice the f32 FMA rate (Sigma's
-  // 16K score pass was FMA-bound). Measured there (2-core Zen 4, two threads, fast minutes, ~64
-  // GB/s probe): Sigma-1.5B's attention at 16K 838 -> 720 us a layer, GQA16's 1138 -> 1059,
-  // SmolLM2's at 512 positions 9.0 -> 8.1 us. false: q stays f32 (the CUDA kernels split q into
-  // two bf16 halves instead; their parity tests compare against this). No effect on f32 and f16
-  // caches.
+  // 16K score pass was FMA-bound). engine/README.md has the figures. false: q stays f32 (the
+  // CUDA kernels split q into two bf16 halves instead; their parity tests compare against this).
+  // No effect on f32 and f16 caches.
   bool bf16_query = true;
 };
 
