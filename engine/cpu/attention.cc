@@ -134,10 +134,11 @@ void ChunkPartial(const AttentionKernels& kern, const AttentionShape& s, const f
   // softmax gained under 1%. Each V pass prefetching the next V head's rows over its own, the
   // chain through the group: 0.87-0.92x fast into L1, 0.92-0.98x into L2; the next head's pass
   // was no shorter.
-  // Where a member's time goes (DiffQKV 16K, bf16, 2 threads, fast minutes, per layer): score
-  // pass 315-330 us (FMA-bound, ~32 cycles a position; K and the first V head read at ~25 GB/s),
-  // softmax 62-66, first V pass 82-90 (from L2), the other three V heads 350-385 (~33 GB/s, a
-  // core's most): ~77-80% of the probe for the attention alone.
+  // Where a member's time went (DiffQKV 16K, bf16, 2 threads, fast minutes, per layer, before the
+  // bf16 query halved the score pass's arithmetic): score pass 315-330 us (FMA-bound, ~32 cycles a
+  // position; K and the first V head read at ~25 GB/s), softmax 62-66, first V pass 82-90 (from
+  // L2), the other three V heads 350-385 (~33 GB/s, a core's most): ~77-80% of the probe for the
+  // attention alone.
   const internal::NextReads first_v{SpreadV(g) ? VRow(kv, kh * g / gv, begin, hd) : nullptr,
                                     n * RowBytes(kv, hd)};
   Scores(kern, s, q_group, kv, kh, begin, n, scores, stride, first_v);
