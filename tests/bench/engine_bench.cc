@@ -26,6 +26,7 @@
 #include "engine/cpu/matmul.h"
 #include "engine/cpu/matmul_tiles.h"
 #include "engine/cpu/read_bandwidth.h"
+#include "engine/cpu/spin_barrier.h"
 #include "engine/cpu/thread_pool.h"
 #include "engine/dtype.h"
 #include "tests/bench/loop_clock.h"
@@ -155,6 +156,55 @@ BENCHMARK(BM_DecodeAttention)
     ->Args({9, 3, 3, 512, 0})
     ->Args({9, 3, 3, 4096, 0})
     ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+
+// The decode attention as Model's decode team runs it (model_decode_team.cc): the pool's threads
+// enter once per step and walk the kLayers layers together, a spin barrier between layers, each
+// member running its planned share (DecodeAttentionTeam). An iteration is one step of kLayers
+// layers (layer_us: a layer's time). BM_DecodeAttention above measures DecodeAttention instead:
+// one ParallelFor per layer, whose tasks the threads claim as they come.
+// Args: n_q, n_k, n_v, context; head_dim 64.
+void BM_DecodeAttentionTeam(benchmark::State& state) {
+  const int n_q = static_cast<int>(state.range(0));
+  const int n_k = static_cast<int>(state.range(1));
+  const int n_v = static_cast<int>(state.range(2));
+  const int64_t ctx = state.range(3);
+  const AttentionShape shape{n_q, n_k, n_v, 64, 0.125f};
+  LayerCaches caches(n_k, n_v, ctx);
+  std::vector<float> q(n_q * 64), out(n_q * 64);
+  for (size_t i = 0; i < q.size(); ++i) q[i] = std::sin(0.37f * i);
+  std::vector<DecodeItem> layers;
+  for (int l = 0; l < kLayers; ++l) {
+    layers.push_back({q.data(), caches.Layer(l, ctx), ctx, out.data()});
+  }
+  const int members = Pool().size();
+  DecodeAttentionTeam team;
+  team.Plan(shape, std::span<const DecodeItem>(&layers[0], 1), members);
+  SpinBarrier barrier(members);
+  ReadBandwidthBracket bandwidth = BandwidthBracket();
+  const bench::LoopClock clock;
+  for (auto _ : state) {
+    Pool().ParallelFor(members, [&](int64_t task, int) {
+      const int m = static_cast<int>(task);
+      for (const DecodeItem& layer : layers) {
+        barrier.Wait(m, /*watch=*/false);
+        team.Run(m, std::span<const DecodeItem>(&layer, 1));
+      }
+      barrier.Wait(m, /*watch=*/false);
+    });
+  }
+  const double seconds = clock.Seconds();
+  ReportBytes(state, static_cast<double>(caches.k_bytes + caches.v_bytes) * kLayers, seconds,
+              bandwidth);
+  state.counters["layer_us"] = seconds / kLayers / static_cast<double>(state.iterations()) * 1e6;
+}
+BENCHMARK(BM_DecodeAttentionTeam)
+    ->ArgNames({"n_q", "n_k", "n_v", "ctx"})
+    ->Args({32, 4, 16, 16384})
+    ->Args({32, 16, 16, 16384})
+    ->Args({9, 3, 3, 512})
+    ->Args({9, 3, 3, 4096})
+    ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
 // DiffQKV against GQA16 at one context, interleaved: each iteration times one layer step of each
