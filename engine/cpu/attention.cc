@@ -97,11 +97,15 @@ void Scores(const AttentionKernels& kern, const AttentionShape& s, const float* 
   }
 }
 
-// Whether a score pass of g query heads has time to spare for prefetching: its arithmetic (about
-// 4 cycles a position per head on AVX-512, 6 on AVX2) outlasts reading its K rows (a 128-byte
-// bf16 row in ~15 cycles at a core's ~30 GB/s) from about 6 heads; 2 and 3 were measured slower
-// with the prefetch, 8 faster.
-bool SpreadV(int g) { return g >= 6; }
+// Whether a score pass of g query heads has time to spare for prefetching: its f32 arithmetic
+// (about 4 cycles a position per head on AVX-512, 6 on AVX2) outlasts reading its K rows (a
+// 128-byte bf16 row in ~15 cycles at a core's ~30 GB/s) from about 6 heads; 2 and 3 were measured
+// slower with the prefetch, 8 faster. A bf16 dot-product pass (AttentionKernels::bf16_query_dot:
+// half that arithmetic, and at most 8 heads a pass) has none to spare: Sigma's 16K attention
+// (BM_DiffQkvOverGqa16, paired, alternating) read at 94% of a slow probe without the prefetch
+// against 92% with it (GQA16 / DiffQKV 1.55 against 1.515, medians of 18 and 13 slow rounds) and
+// at 77.6-79.8% of a fast one against 76.5-80.6% (ratio 1.45-1.48 against 1.43-1.50).
+bool SpreadV(int g, bool dot_pass) { return !dot_pass && g >= 6; }
 
 // Unnormalised partial result of one chunk for the g query heads of one K head.
 // Layout of a partial: max[g], sum[g], acc[g][hd].
@@ -139,8 +143,9 @@ void ChunkPartial(const AttentionKernels& kern, const AttentionShape& s, const f
   // position; K and the first V head read at ~25 GB/s), softmax 62-66, first V pass 82-90 (from
   // L2), the other three V heads 350-385 (~33 GB/s, a core's most): ~77-80% of the probe for the
   // attention alone.
-  const internal::NextReads first_v{SpreadV(g) ? VRow(kv, kh * g / gv, begin, hd) : nullptr,
-                                    n * RowBytes(kv, hd)};
+  const bool dot_pass = s.bf16_query && kv.dtype == DType::kBF16 && kern.bf16_query_dot;
+  const internal::NextReads first_v{
+      SpreadV(g, dot_pass) ? VRow(kv, kh * g / gv, begin, hd) : nullptr, n * RowBytes(kv, hd)};
   Scores(kern, s, q_group, kv, kh, begin, n, scores, stride, first_v);
   float* max = partial;
   float* sum = partial + g;

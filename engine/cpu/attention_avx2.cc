@@ -351,6 +351,7 @@ struct Avx2Typed {
   static constexpr auto scores = &ScoresT<kHd, kType>;
   template <int kHd>
   static constexpr auto scores_bf16_query = &ScoresBf16QueryT<kHd>;
+  static constexpr bool bf16_query_dot = false;
   template <int kHd, DType kType>
   static constexpr auto accumulate_v = &AccumulateVT<kHd, kType>;
   template <int kHd, DType kType>

@@ -318,6 +318,7 @@ struct Avx512Typed {
   static constexpr auto scores = &ScoresT<kHd, kType>;
   template <int kHd>
   static constexpr auto scores_bf16_query = &DotScoresT<kHd>;
+  static constexpr bool bf16_query_dot = true;
   template <int kHd, DType kType>
   static constexpr auto accumulate_v = &AccumulateVT<kHd, kType>;
   template <int kHd, DType kType>

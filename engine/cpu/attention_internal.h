@@ -59,6 +59,9 @@ struct AttentionKernels {
   // exact in f32, summed in f32.
   void (*scores_bf16_query)(const float* q, int g, int hd, float scale, const void* k, int64_t n,
                             float* scores, int64_t stride, NextReads next);
+  // Whether scores_bf16_query multiplies bf16 pairs in one instruction (AVX-512 BF16's
+  // vdpbf16ps), half the arithmetic of an f32 pass; else it rounds q and runs the f32 pass.
+  bool bf16_query_dot;
   // out[h][:] += sum_j p[h * p_stride + j] * v row j, for h < m, j < n. out: [m][hd].
   void (*accumulate_v)(const float* p, int64_t p_stride, int m, int hd, const void* v, DType dtype,
                        int64_t n, float* out);
@@ -89,6 +92,7 @@ const AttentionKernels* Avx2AttentionKernels(int hd);
 //     to the typed kernels, taking the AttentionKernels arguments without `hd` and `dtype`
 //     (scores keeps `hd`);
 //   template <int kHd> static constexpr auto scores_bf16_query: AttentionKernels' own;
+//   static constexpr bool bf16_query_dot: AttentionKernels' own;
 //   static constexpr auto exp_sum, max, first_not_below.
 template <class Typed, int kHd>
 struct KernelFamily {
@@ -121,6 +125,7 @@ struct KernelFamily {
   }
   static constexpr AttentionKernels kKernels{Scores,
                                              Typed::template scores_bf16_query<kHd>,
+                                             Typed::bf16_query_dot,
                                              AccumulateV,
                                              GatherV,
                                              Typed::exp_sum,
