@@ -115,7 +115,10 @@ void DotScores(const uint32_t* qp, float scale, const void* k, int64_t n, float*
 template <int kHd>
 void DotScoresT(const float* q, int g, int /*hd*/, float scale, const void* k, int64_t n,
                 float* scores, int64_t stride, NextReads next) {
-  uint32_t qp[8 * (kHd / 2)];  // bf16 pairs, dimension 2c in the low half as in a tile
+  // q as bf16 pairs, dimension 2c in the low half as in a tile. vcvtne2ps2bf16 rounds to nearest
+  // even as RoundToBf16 does, but takes subnormals (|q| < 2^-126) as signed zeros, and vdpbf16ps
+  // takes subnormal K elements so: products below 2^-126, invisible next to any other term.
+  uint32_t qp[8 * (kHd / 2)];
   for (int h0 = 0; h0 < g; h0 += 8) {
     const int m = std::min(8, g - h0);
     const float* qh = q + static_cast<int64_t>(h0) * kHd;
