@@ -83,14 +83,18 @@ const void* KTile(const KvLayerView& kv, int head, int64_t pos, int hd) {
          (head * KTilePositions(kv.capacity) + pos) * RowBytes(kv, hd);
 }
 
-// The score pass of the g query heads of K head `kh` over positions [begin, begin + n): with q in
-// bf16 where the cache is bf16 and the shape asks for it (AttentionShape::bf16_query).
+// Whether score passes take q in bf16 (AttentionShape::bf16_query).
+bool Bf16Query(const AttentionShape& s, const KvLayerView& kv) {
+  return s.bf16_query && kv.dtype == DType::kBF16;
+}
+
+// The score pass of the g query heads of K head `kh` over positions [begin, begin + n).
 void Scores(const AttentionKernels& kern, const AttentionShape& s, const float* q_group,
             const KvLayerView& kv, int kh, int64_t begin, int64_t n, float* scores,
             int64_t stride, internal::NextReads next) {
   const int g = s.n_q / s.n_k;
   const void* k = KTile(kv, kh, begin, s.head_dim);
-  if (s.bf16_query && kv.dtype == DType::kBF16) {
+  if (Bf16Query(s, kv)) {
     kern.scores_bf16_query(q_group, g, s.head_dim, s.scale, k, n, scores, stride, next);
   } else {
     kern.scores(q_group, g, s.head_dim, s.scale, k, kv.dtype, n, scores, stride, next);
@@ -143,7 +147,7 @@ void ChunkPartial(const AttentionKernels& kern, const AttentionShape& s, const f
   // position; K and the first V head read at ~25 GB/s), softmax 62-66, first V pass 82-90 (from
   // L2), the other three V heads 350-385 (~33 GB/s, a core's most): ~77-80% of the probe for the
   // attention alone.
-  const bool dot_pass = s.bf16_query && kv.dtype == DType::kBF16 && kern.bf16_query_dot;
+  const bool dot_pass = Bf16Query(s, kv) && kern.bf16_query_dot;
   const internal::NextReads first_v{
       SpreadV(g, dot_pass) ? VRow(kv, kh * g / gv, begin, hd) : nullptr, n * RowBytes(kv, hd)};
   Scores(kern, s, q_group, kv, kh, begin, n, scores, stride, first_v);
