@@ -29,7 +29,9 @@ void EngineFlags::Register(Flags& flags) {
   flags.String("model", &model, "checkpoint folder (config.json + safetensors) or .gguf file");
   RegisterDeviceFlag(flags, &device);
   flags.Int("threads", &threads, "CPU threads; 0 = all cores (--device cpu)");
-  flags.String("kv-dtype", &kv_dtype, "KV cache element type: f32, f16, bf16 or auto (cuda: bf16)");
+  flags.String("kv-dtype", &kv_dtype,
+               "KV cache element type: f32, f16, bf16 (on the CPU the scores then take q in bf16 "
+               "too) or auto (cuda: bf16)");
   flags.Int("max-context", &max_context, "KV cache positions per sequence");
   flags.Int("selective-v", &selective_v, "selective V fetching: keep the top-K positions; 0 = off");
   flags.Bool("mmap-weights", &mmap_weights,
