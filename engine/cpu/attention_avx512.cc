@@ -128,16 +128,9 @@ void DotScoresT(const float* q, int g, int /*hd*/, float scale, const void* k, i
     }
     float* out = scores + h0 * stride;
     const NextReads spread = h0 == 0 ? next : NextReads{};
-    switch (m) {
-      case 8: DotScores<kHd, 8>(qp, scale, k, n, out, stride, spread); break;
-      case 7: DotScores<kHd, 7>(qp, scale, k, n, out, stride, spread); break;
-      case 6: DotScores<kHd, 6>(qp, scale, k, n, out, stride, spread); break;
-      case 5: DotScores<kHd, 5>(qp, scale, k, n, out, stride, spread); break;
-      case 4: DotScores<kHd, 4>(qp, scale, k, n, out, stride, spread); break;
-      case 3: DotScores<kHd, 3>(qp, scale, k, n, out, stride, spread); break;
-      case 2: DotScores<kHd, 2>(qp, scale, k, n, out, stride, spread); break;
-      default: DotScores<kHd, 1>(qp, scale, k, n, out, stride, spread); break;
-    }
+    WithHeadCount(m, [&](auto heads) {
+      DotScores<kHd, decltype(heads)::value>(qp, scale, k, n, out, stride, spread);
+    });
   }
 }
 

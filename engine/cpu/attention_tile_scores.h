@@ -101,6 +101,21 @@ void TileScores(const float* q, float scale, const void* k, int64_t n, float* sc
   }
 }
 
+// f(std::integral_constant<int, m>{}) for m in [1, 8]: a pass's head count as a template argument.
+template <class F>
+void WithHeadCount(int m, F&& f) {
+  switch (m) {
+    case 8: return f(std::integral_constant<int, 8>{});
+    case 7: return f(std::integral_constant<int, 7>{});
+    case 6: return f(std::integral_constant<int, 6>{});
+    case 5: return f(std::integral_constant<int, 5>{});
+    case 4: return f(std::integral_constant<int, 4>{});
+    case 3: return f(std::integral_constant<int, 3>{});
+    case 2: return f(std::integral_constant<int, 2>{});
+    default: return f(std::integral_constant<int, 1>{});
+  }
+}
+
 // AttentionKernels::scores: the heads in groups of up to V::kMaxHeads, each group a pass over the
 // tiles (the NextReads spread over the first).
 template <class V, int kHd, DType kType>
@@ -111,20 +126,10 @@ void TileScoresT(const float* q, int g, float scale, const void* k, int64_t n, f
     const float* qg = q + static_cast<int64_t>(h0) * kHd;
     float* out = scores + h0 * stride;
     const NextReads spread = h0 == 0 ? next : NextReads{};
-    const auto run = [&](auto heads) {
+    WithHeadCount(std::min(V::kMaxHeads, g - h0), [&](auto heads) {
       constexpr int kG = std::min<int>(decltype(heads)::value, V::kMaxHeads);
       TileScores<V, kHd, kType, kG>(qg, scale, k, n, out, stride, spread, prefetch_rows);
-    };
-    switch (std::min(V::kMaxHeads, g - h0)) {
-      case 8: run(std::integral_constant<int, 8>{}); break;
-      case 7: run(std::integral_constant<int, 7>{}); break;
-      case 6: run(std::integral_constant<int, 6>{}); break;
-      case 5: run(std::integral_constant<int, 5>{}); break;
-      case 4: run(std::integral_constant<int, 4>{}); break;
-      case 3: run(std::integral_constant<int, 3>{}); break;
-      case 2: run(std::integral_constant<int, 2>{}); break;
-      default: run(std::integral_constant<int, 1>{}); break;
-    }
+    });
   }
 }
 

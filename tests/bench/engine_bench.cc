@@ -101,6 +101,13 @@ BENCHMARK(BM_ReadBandwidth)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTi
 
 constexpr int kLayers = 26;  // Sigma-1.5B: one decode step walks 26 layers of cache.
 
+// A query row of n_q heads of 64 (any fixed values: the attention reads the whole cache anyway).
+std::vector<float> BenchQuery(int n_q) {
+  std::vector<float> q(static_cast<size_t>(n_q) * 64);
+  for (size_t i = 0; i < q.size(); ++i) q[i] = std::sin(0.37f * i);
+  return q;
+}
+
 // Caches for kLayers layers of one sequence with `ctx` positions, bf16, head_dim 64.
 struct LayerCaches {
   LayerCaches(int n_k, int n_v, int64_t ctx)
@@ -126,8 +133,8 @@ void BM_DecodeAttention(benchmark::State& state) {
   const int top_k = static_cast<int>(state.range(4));
   const AttentionShape shape{n_q, n_k, n_v, 64, 0.125f};
   LayerCaches caches(n_k, n_v, ctx);
-  std::vector<float> q(n_q * 64), out(n_q * 64);
-  for (size_t i = 0; i < q.size(); ++i) q[i] = std::sin(0.37f * i);
+  const std::vector<float> q = BenchQuery(n_q);
+  std::vector<float> out(n_q * 64);
   ReadBandwidthBracket bandwidth = BandwidthBracket();
   int layer = 0;
   const bench::LoopClock clock;
@@ -171,8 +178,8 @@ void BM_DecodeAttentionTeam(benchmark::State& state) {
   const int64_t ctx = state.range(3);
   const AttentionShape shape{n_q, n_k, n_v, 64, 0.125f};
   LayerCaches caches(n_k, n_v, ctx);
-  std::vector<float> q(n_q * 64), out(n_q * 64);
-  for (size_t i = 0; i < q.size(); ++i) q[i] = std::sin(0.37f * i);
+  const std::vector<float> q = BenchQuery(n_q);
+  std::vector<float> out(n_q * 64);
   std::vector<DecodeItem> layers;
   for (int l = 0; l < kLayers; ++l) {
     layers.push_back({q.data(), caches.Layer(l, ctx), ctx, out.data()});
@@ -218,8 +225,8 @@ void BM_DiffQkvOverGqa16(benchmark::State& state) {
   const int64_t ctx = state.range(0);
   const AttentionShape diffqkv{32, 4, 16, 64, 0.125f}, gqa16{32, 16, 16, 64, 0.125f};
   LayerCaches diffqkv_caches(4, 16, ctx), gqa16_caches(16, 16, ctx);
-  std::vector<float> q(32 * 64), out(32 * 64);
-  for (size_t i = 0; i < q.size(); ++i) q[i] = std::sin(0.37f * i);
+  const std::vector<float> q = BenchQuery(32);
+  std::vector<float> out(32 * 64);
   const auto step = [&](const AttentionShape& shape, const LayerCaches& caches, int layer) {
     const DecodeItem item{q.data(), caches.Layer(layer, ctx), ctx, out.data()};
     const auto t0 = std::chrono::steady_clock::now();
