@@ -305,11 +305,13 @@ inline __m256i TailMask(int64_t count) {
                             _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-float ExpSum(float* s, int64_t n, float max) {
+float ExpSum(float* s, int64_t n, float max, NextReads next) {
   const __m256 vmax = _mm256_set1_ps(max);
   __m256 sum = _mm256_setzero_ps();
   int64_t j = 0;
+  SpreadPrefetch<2> spread(next, n / 8);
   for (; j + 8 <= n; j += 8) {
+    spread.Step();
     const __m256 e = ExpNonPositive(_mm256_sub_ps(_mm256_loadu_ps(s + j), vmax));
     _mm256_storeu_ps(s + j, e);
     sum = _mm256_add_ps(sum, e);

@@ -263,11 +263,13 @@ inline __m512 ExpNonPositive(__m512 x) {
   return _mm512_scalef_ps(p, n);
 }
 
-float ExpSum(float* s, int64_t n, float max) {
+float ExpSum(float* s, int64_t n, float max, NextReads next) {
   const __m512 vmax = _mm512_set1_ps(max);
   __m512 sum = _mm512_setzero_ps();
   int64_t j = 0;
+  SpreadPrefetch<2> spread(next, n / 16);
   for (; j + 16 <= n; j += 16) {
+    spread.Step();
     const __m512 e = ExpNonPositive(_mm512_sub_ps(_mm512_loadu_ps(s + j), vmax));
     _mm512_storeu_ps(s + j, e);
     sum = _mm512_add_ps(sum, e);

@@ -115,9 +115,11 @@ void GatherV(const float* w, const int32_t* idx, int64_t n, int hd, const void* 
   }
 }
 
-float ExpSum(float* s, int64_t n, float max) {
+float ExpSum(float* s, int64_t n, float max, NextReads next) {
+  SpreadPrefetch<2> spread(next, n / 16);
   float sum = 0.0f;
   for (int64_t j = 0; j < n; ++j) {
+    if (j % 16 == 0) spread.Step();
     s[j] = std::exp(s[j] - max);
     sum += s[j];
   }
@@ -190,7 +192,7 @@ void SelectTopK(const float* s, int64_t n, int k, const AttentionKernels& kernel
     (*w)[i] = s[(*idx)[i]];
     max = std::max(max, (*w)[i]);
   }
-  const float sum = kernels.exp_sum(w->data(), k, max);
+  const float sum = kernels.exp_sum(w->data(), k, max, {});
   const float inv = 1.0f / sum;
   for (int i = 0; i < k; ++i) (*w)[i] *= inv;
 }

@@ -14,17 +14,19 @@
 
 namespace sigma::internal {
 
-// Bytes a caller reads after a score pass (a chunk's first V rows), for the pass to prefetch. A
-// score pass of many query heads is compute-bound and leaves the memory stream idle; spreading
-// prefetches of the next reads over its rows overlaps them with the arithmetic (attention.cc,
-// SpreadV, says where). A hint: it changes no result.
+// Bytes a caller reads after a pass (a chunk's first V rows), for the pass to prefetch. A score
+// pass of many query heads, and the softmax, are compute-bound and leave the memory stream idle;
+// spreading prefetches of the next reads over their steps overlaps them with the arithmetic
+// (attention.cc, SpreadV and SoftmaxReads, says where). A hint: it changes no result.
 struct NextReads {
   const void* data = nullptr;
   int64_t bytes = 0;
 };
 
 // Walks NextReads in even steps over a pass of `steps` iterations: Step() prefetches the next
-// share of cache lines (into L1; the pass's own rows are prefetched separately).
+// share of cache lines, into L1 (kLocality 3) or L2 (2); the pass's own rows are prefetched
+// separately.
+template <int kLocality = 3>
 class SpreadPrefetch {
  public:
   SpreadPrefetch(NextReads next, int64_t steps)
@@ -33,7 +35,7 @@ class SpreadPrefetch {
         lines_per_step_(steps > 0 ? (next.bytes / 64 + steps - 1) / steps : 0) {}
   void Step() {
     for (int64_t i = 0; i < lines_per_step_ && p_ < end_; ++i, p_ += 64) {
-      __builtin_prefetch(p_, /*rw=*/0, /*locality=*/3);
+      __builtin_prefetch(p_, /*rw=*/0, kLocality);
     }
   }
 
@@ -68,8 +70,9 @@ struct AttentionKernels {
   // out[:] += sum_t w[t] * v row idx[t], t < n. out: [hd].
   void (*gather_v)(const float* w, const int32_t* idx, int64_t n, int hd, const void* v,
                    DType dtype, float* out);
-  // s[j] = exp(s[j] - max) in place; returns the sum.
-  float (*exp_sum)(float* s, int64_t n, float max);
+  // s[j] = exp(s[j] - max) in place; returns the sum. `next`: see NextReads (may be empty),
+  // prefetched into L2.
+  float (*exp_sum)(float* s, int64_t n, float max, NextReads next);
   // max_j s[j] (n >= 1).
   float (*max)(const float* s, int64_t n);
   // The first j in [begin, n) with s[j] not below `threshold` (s[j] >= threshold, or either is
