@@ -122,15 +122,14 @@ struct ColumnState {
   alignas(32) float odd[kTwoSets ? kM : 1][2 * kS][8];
 };
 
-// Columns [col, col + kCols) of kM heads over rows [j0, j1) of a pass of n rows: state += sum_j
-// p[h][j] v[j].
+// Columns [col, col + kCols) of kM heads over rows [j0, j1): state += sum_j p[h][j] v[j].
 // Fewer than 8 accumulators cannot keep both FMA pipes busy (4-cycle latency): then odd rows go
 // to a second set (kTwoSets; SmolLM2's 3 heads x 16 columns: 6 + 6; its 512-row V pass in cache
 // 2.92 -> 2.63 us). The row parity is the global one, so how the rows are cut into blocks does not
 // change which set a row goes to.
 template <int kHd, DType kType, int kM, int kCols>
-void AccumulateColumns(const float* p, int64_t p_stride, const void* v, int64_t n, int64_t j0,
-                       int64_t j1, int col, ColumnState<kM, kCols / 16>& state) {
+void AccumulateColumns(const float* p, int64_t p_stride, const void* v, int64_t j0, int64_t j1,
+                       int col, ColumnState<kM, kCols / 16>& state) {
   constexpr int kS = kCols / 16;  // 16-element pieces per column block
   constexpr int64_t kRowBytes = kHd * (kType == DType::kF32 ? 4 : 2);
   constexpr int64_t kElem = kType == DType::kF32 ? 4 : 2;
@@ -146,8 +145,9 @@ void AccumulateColumns(const float* p, int64_t p_stride, const void* v, int64_t 
   const auto* base = static_cast<const uint8_t*>(v) + col * kElem;
   const auto prefetch = [&](int64_t j) {
     if (col != 0) return;
-    const char* ahead = PrefetchTarget(v, j, kPrefetchAhead, n, kRowBytes);
-    for (int64_t b = 0; b < kRowBytes; b += 64) _mm_prefetch(ahead + b, _MM_HINT_T0);
+    for (int64_t b = 0; b < kRowBytes; b += 64) {
+      _mm_prefetch(static_cast<const char*>(v) + (j + kPrefetchAhead) * kRowBytes + b, _MM_HINT_T0);
+    }
   };
   int64_t j = j0;
   if constexpr (kTwoSets) {
@@ -221,7 +221,7 @@ void AccumulateBlock(const float* p, int64_t p_stride, const void* v, int64_t n,
   for (int64_t j0 = 0; j0 < n; j0 += row_block) {
     const int64_t j1 = std::min(n, j0 + row_block);
     for (int b = 0; b < kBlocks; ++b) {
-      AccumulateColumns<kHd, kType, kM, kCols>(p, p_stride, v, n, j0, j1, b * kCols, state[b]);
+      AccumulateColumns<kHd, kType, kM, kCols>(p, p_stride, v, j0, j1, b * kCols, state[b]);
     }
   }
   constexpr bool kTwoSets = ColumnState<kM, kS>::kTwoSets;

@@ -82,7 +82,7 @@ void DotScores(const uint32_t* qp, float scale, const void* k, int64_t n, float*
   SpreadPrefetch spread(next, tiles);
   for (int64_t t = 0; t < tiles; ++t) {
     const uint8_t* tile = base + t * kTileBytes;
-    const char* ahead = PrefetchTarget(base, t, kPrefetchAhead / kKTileRows, tiles, kTileBytes);
+    const char* ahead = reinterpret_cast<const char*>(tile) + kPrefetchAhead * kHd * 2;
     spread.Step();
     __m512 acc[kSets][kG];
     for (int s = 0; s < kSets; ++s) {
@@ -193,8 +193,9 @@ void AccumulateBlock(const float* p, int64_t p_stride, const void* v, int64_t n,
   }
   constexpr int64_t kRowBytes = kHd * (kType == DType::kF32 ? 4 : 2);
   for (int64_t j = 0; j < n; ++j) {
-    const char* ahead = PrefetchTarget(v, j, kPrefetchAhead, n, kRowBytes);
-    for (int64_t b = 0; b < kRowBytes; b += 64) _mm_prefetch(ahead + b, _MM_HINT_T0);
+    for (int64_t b = 0; b < kRowBytes; b += 64) {
+      _mm_prefetch(static_cast<const char*>(v) + (j + kPrefetchAhead) * kRowBytes + b, _MM_HINT_T0);
+    }
     __m512 row[kC];
     LoadRowZmm<kHd, kType>(v, j, row);
 #pragma GCC unroll 4

@@ -45,19 +45,6 @@ class SpreadPrefetch {
   int64_t lines_per_step_;
 };
 
-// Where a pass over `count` items of `bytes` each (K tiles, V rows) prefetches before it reads item
-// i: item i + ahead, or item i itself (already on its way, so a no-op) where that is past the
-// pass's end. Past the end lie other chunks' rows or rows past the context, which nobody reads
-// after this pass: SmolLM2's 512-position attention (256-row passes, 64 rows ahead) fetched a
-// quarter more than it read. Measured (team harness, 300 layers cycled, alternating): 36.0-36.5%
-// -> 39.7-40.2% of a fast probe, 70.2-70.6% -> 72.5-72.8% of a slow one. Continuing into the
-// next pass's rows instead (the score pass into the first V head's, each V pass into the next
-// one's) was no better: 38.8-39.4% and 70.6-71.4%.
-inline const char* PrefetchTarget(const void* base, int64_t i, int64_t ahead, int64_t count,
-                                  int64_t bytes) {
-  return static_cast<const char*>(base) + (i + ahead < count ? i + ahead : i) * bytes;
-}
-
 // out[i] = q[i] rounded to bf16 (nearest even), for the kernels that multiply in f32.
 inline void RoundToBf16(const float* q, int64_t n, float* out) {
   for (int64_t i = 0; i < n; ++i) out[i] = Bf16ToF32(F32ToBf16(q[i]));

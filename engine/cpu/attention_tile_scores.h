@@ -61,7 +61,7 @@ void TileScores(const float* q, float scale, const void* k, int64_t n, float* sc
   SpreadPrefetch spread(next, tiles);
   for (int64_t t = 0; t < tiles; ++t) {
     const uint8_t* tile = base + t * kTileBytes;
-    const char* ahead = PrefetchTarget(base, t, prefetch_rows / kKTileRows, tiles, kTileBytes);
+    const char* ahead = reinterpret_cast<const char*>(tile) + prefetch_rows * kRowBytes;
     spread.Step();
     typename V::F acc[kParts][kSets][kG];
     for (int part = 0; part < kParts; ++part) {
