@@ -120,9 +120,12 @@ bool SpreadV(int g, bool dot_pass) { return !dot_pass && g >= 6; }
 // harness alternating with and without it every 30 layers, medians of 40-200 rounds each): Sigma
 // at 16K 82.0-83.1% -> 83.5-84.7% of a fast probe, 103.6 -> 105.8% of a slow one (512, 1536 and
 // 2048 rows instead of 1024: 83.1-83.2%); GQA16 at 16K 90.2-90.9 -> 91.8-93.2% fast; SmolLM2 at
-// 4K 75.7-76.0 -> 78.0-78.7% fast, 96.5 -> 98.1% slow. Measured and left: the chunk's whole first
-// V head, or half of it (SmolLM2 4K: 65% and 72% fast); the softmax in blocks of 256 or 1024 rows
-// inside each V pass, so that its arithmetic meets the reads (Sigma 16K: 76% and 80% against 83%).
+// 4K 75.7-76.0 -> 78.0-78.7% fast, 96.5 -> 98.1% slow. In the model (sigma-eval bench, fast
+// minutes, alternating builds, 10-11 runs each, medians): SmolLM2's attention 0.473 -> 0.461 ms a
+// step at 512 positions, 1.866 -> 1.844 ms at 4K (78.3 -> 79.4% of the probe). Measured and
+// left: the chunk's whole first V head, or half of it (SmolLM2 4K: 65% and 72% fast); the softmax
+// in blocks of 256 or 1024 rows inside each V pass, so that its arithmetic meets the reads (Sigma
+// 16K: 76% and 80% against 83%).
 NextReads SoftmaxReads(const KvLayerView& kv, int vh, int64_t begin, int64_t n, int hd, int h) {
   const int64_t share = n * static_cast<int64_t>(sizeof(float));
   const int64_t chunk = n * RowBytes(kv, hd);
