@@ -41,7 +41,11 @@ inline __m512i HiMask512() { return _mm512_set1_epi32(static_cast<int>(0xffff000
 // read other chunks than the one the overrun reaches got 36 -> 40% of the probe from stopping.)
 // Nor did a chain help, each pass's overrun going into the member's next reads (the next V head's
 // rows, the decode team's next task's K tiles): SmolLM2's attention 0.49 against 0.50 ms a step
-// at 512 positions (medians of 12 runs), at 4K no faster.
+// at 512 positions (medians of 12 runs), at 4K no faster. Nor a second, L2 prefetch 256 or 512
+// rows ahead in the bf16 score pass (DotScores), though alone it took that pass from 31-37 to
+// 27-34 us a 4096-row chunk of 8 heads: in the team harness (alternating in one process, medians
+// of 40-200 rounds) Sigma at 16K 80.3-81.7% of a fast probe either way and 95-96 against 96-97%
+// of a slow one; SmolLM2 at 4K 72-75% against 80-81% fast.
 constexpr int64_t kPrefetchAhead = 64;
 
 // The score pass's vectors (attention_tile_scores.h): a K tile's 16 positions in one zmm.
