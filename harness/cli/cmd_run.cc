@@ -1,6 +1,9 @@
 // sigma-eval run: evaluate a model (or recorded outputs) on tasks; results go to SQLite.
+#include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <optional>
+#include <string>
 
 #include "engine/base/json.h"
 #include "engine/language_model.h"
@@ -55,6 +58,15 @@ StatusOr<std::unique_ptr<harness::Backend>> MakeBackend(const RunFlags& f) {
   return std::unique_ptr<harness::Backend>(std::move(backend));
 }
 
+// A value of the summary table to 4 decimals; "-" where there is none (a standard error of one
+// sample).
+std::string Cell(const std::optional<double>& v) {
+  if (!v || !std::isfinite(*v)) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4f", *v);
+  return buf;
+}
+
 void PrintSummary(const harness::RunSummary& s, const std::string& db, bool json) {
   if (json) {
     std::printf("{\"run\":%lld,\"resumed\":%s,\"new_samples\":%lld,\"elapsed_s\":%.3f,\"results\":[",
@@ -80,8 +92,8 @@ void PrintSummary(const harness::RunSummary& s, const std::string& db, bool json
   std::printf("%-22s %-30s %10s %10s %6s %7s\n", "task", "metric", "value", "stderr", "n", "errors");
   for (const harness::TaskSummary& t : s.tasks) {
     for (const store::TaskResultRow& r : t.results) {
-      std::printf("%-22s %-30s %10.4f %10.4f %6lld %7lld\n", t.task.c_str(), r.metric.c_str(),
-                  r.value.value_or(NAN), r.stderr_value.value_or(NAN), static_cast<long long>(r.n),
+      std::printf("%-22s %-30s %10s %10s %6lld %7lld\n", t.task.c_str(), r.metric.c_str(),
+                  Cell(r.value).c_str(), Cell(r.stderr_value).c_str(), static_cast<long long>(r.n),
                   static_cast<long long>(t.errors));
     }
     if (t.results.empty()) {
@@ -159,7 +171,8 @@ int RunRun(const Args& args) {
               "--device cuda runs the model on a CUDA device (bf16 KV cache; bf16 weights unless\n"
               "the checkpoint stores f32).");
   f.engine.Register(flags);
-  flags.String("tasks", &f.tasks, "comma-separated tasks or groups (see tasks/benchmarks, aimicius)");
+  flags.String("tasks", &f.tasks,
+               "comma-separated tasks or groups (benchmark groups, aimicius, code, all)");
   flags.String("tasks-dir", &f.tasks_dir, "folder of task configs (default: the built-in benchmarks)");
   flags.String("data-dir", &f.data_dir, "folder with full datasets: <data-dir>/<task>/<split>.jsonl");
   flags.String("db", &f.db, "results database");

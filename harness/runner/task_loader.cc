@@ -18,7 +18,24 @@ const std::vector<std::string> kAimiciusGroup = {"nl2kql", "infrawise", "optiflo
                                                  "cmdgen_amd"};
 
 bool IsAimicius(const std::string& name) {
-  return name == "cmdgen" || std::find(kAimiciusGroup.begin(), kAimiciusGroup.end(), name) != kAimiciusGroup.end();
+  return name == "cmdgen" ||
+         std::find(kAimiciusGroup.begin(), kAimiciusGroup.end(), name) != kAimiciusGroup.end();
+}
+
+// Every task and group --tasks takes, for the error naming an unknown one.
+std::string KnownTasks(const tasks::TaskRegistry& registry) {
+  std::vector<std::string> names = registry.TaskNames();
+  names.insert(names.end(), kAimiciusGroup.begin(), kAimiciusGroup.end());
+  names.push_back("cmdgen");
+  for (std::string& name : tasks::code::CodeTaskNames()) names.push_back(std::move(name));
+  std::sort(names.begin(), names.end());
+  std::vector<std::string> groups = {"aimicius", "all", "code"};
+  for (const auto& [group, members] : registry.groups()) groups.push_back(group);
+  std::sort(groups.begin(), groups.end());
+  std::string known;
+  for (const std::string& name : names) known += (known.empty() ? "" : ", ") + name;
+  for (const std::string& group : groups) known += ", " + group + " (group)";
+  return known;
 }
 
 // data_dir/<task>/sample.jsonl when the user gave a data folder holding that task, else "" (the
@@ -66,10 +83,17 @@ LoadedTasks& LoadedTasks::operator=(LoadedTasks&&) noexcept = default;
 LoadedTasks::~LoadedTasks() = default;
 
 StatusOr<LoadedTasks> LoadEvalTasks(const TaskLoadSpec& spec) {
-  // Split the spec: AIMICIUS names here, the rest goes to the benchmark registry (in order).
+  const std::string root = spec.tasks_dir.empty() ? tasks::DefaultBenchmarksDir() : spec.tasks_dir;
+  SIGMA_ASSIGN_OR_RETURN(tasks::TaskRegistry registry, tasks::TaskRegistry::Scan(root));
+  // Split the spec: AIMICIUS and code names here, the rest goes to the benchmark registry (in
+  // order); "all" is every task of the three.
   std::vector<std::string> names;
   for (const std::string& item : cli::SplitCommaList(spec.tasks)) {
-    if (item == "aimicius") {
+    if (item == "all") {
+      for (const std::string& name : registry.TaskNames()) names.push_back(name);
+      names.insert(names.end(), kAimiciusGroup.begin(), kAimiciusGroup.end());
+      names.insert(names.end(), tasks::code::CodeGroup().begin(), tasks::code::CodeGroup().end());
+    } else if (item == "aimicius") {
       names.insert(names.end(), kAimiciusGroup.begin(), kAimiciusGroup.end());
     } else if (item == "code") {
       names.insert(names.end(), tasks::code::CodeGroup().begin(), tasks::code::CodeGroup().end());
@@ -78,8 +102,6 @@ StatusOr<LoadedTasks> LoadEvalTasks(const TaskLoadSpec& spec) {
     }
   }
   if (names.empty()) return InvalidArgumentError("--tasks: no task named");
-  const std::string root = spec.tasks_dir.empty() ? tasks::DefaultBenchmarksDir() : spec.tasks_dir;
-  SIGMA_ASSIGN_OR_RETURN(tasks::TaskRegistry registry, tasks::TaskRegistry::Scan(root));
   tasks::TaskLoadOptions options;
   options.data_dir = spec.data_dir;
   LoadedTasks loaded;
@@ -97,6 +119,11 @@ StatusOr<LoadedTasks> LoadEvalTasks(const TaskLoadSpec& spec) {
       SIGMA_ASSIGN_OR_RETURN(auto task, tasks::code::LoadCodeTask(item, spec.data_dir, executor));
       loaded.tasks.push_back(std::move(task));
       continue;
+    }
+    if (const auto expanded = registry.Expand(item);
+        !expanded.ok() && expanded.status().code() == StatusCode::kNotFound) {
+      return NotFoundError("--tasks: unknown task or group '", item, "' (known: ",
+                           KnownTasks(registry), ")");
     }
     SIGMA_ASSIGN_OR_RETURN(auto group, registry.LoadTasks(item, options));
     for (auto& task : group) {

@@ -58,6 +58,12 @@ const std::vector<std::string>& CodeGroup() {
   return kGroup;
 }
 
+std::vector<std::string> CodeTaskNames() {
+  std::vector<std::string> names;
+  for (const Variant& v : kVariants) names.emplace_back(v.name);
+  return names;
+}
+
 bool IsCodeTaskSpec(std::string_view spec) { return FindVariant(spec) != nullptr; }
 
 StatusOr<std::unique_ptr<EvalTask>> LoadCodeTask(std::string_view spec,

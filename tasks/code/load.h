@@ -27,6 +27,9 @@ std::string DefaultCodeDataDir();
 // The members of group "code".
 const std::vector<std::string>& CodeGroup();
 
+// Every code task name (the table above), for listing.
+std::vector<std::string> CodeTaskNames();
+
 // True when `spec` names a code task (with or without ":n=N"); says nothing about validity of N.
 bool IsCodeTaskSpec(std::string_view spec);
 

@@ -131,6 +131,11 @@ TEST_F(RunTest, BadInputIsRefusedClearly) {
   auto r = RunSigmaEval("run --tasks no_such_task --db " + db);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("no_such_task"), std::string::npos) << r.err;
+  // The error lists every task --tasks takes: benchmarks, AIMICIUS, code tasks and groups.
+  for (const char* known : {"boolq", "nl2kql", "cmdgen_amd", "humaneval_chat", "aimicius (group)",
+                            "code (group)", "reasoning (group)"}) {
+    EXPECT_NE(r.err.find(known), std::string::npos) << known << " not in: " << r.err;
+  }
   r = RunSigmaEval("run --tasks boolq --limit -1 --db " + db);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("--limit"), std::string::npos) << r.err;
