@@ -1,7 +1,5 @@
 #include "tasks/code/humaneval.h"
 
-#include <set>
-
 #include "tasks/code/extract.h"
 #include "tasks/code/records.h"
 
@@ -50,19 +48,7 @@ std::string HumanEvalChatPrompt(std::string_view prompt) {
 }
 
 StatusOr<std::vector<CodeProblem>> ParseHumanEval(std::string_view text, std::string_view source) {
-  std::vector<CodeProblem> problems;
-  std::set<std::string> ids;
-  SIGMA_RETURN_IF_ERROR(ForEachRecord(
-      text, source, [&](const rapidjson::Value& obj, const std::string& where, int64_t line) {
-        SIGMA_ASSIGN_OR_RETURN(CodeProblem p, ParseRecord(obj, where, line));
-        if (!ids.insert(p.id).second) {
-          return InvalidArgumentError(where, ": task_id: duplicate \"", p.id, "\"");
-        }
-        problems.push_back(std::move(p));
-        return Status::Ok();
-      }));
-  if (problems.empty()) return InvalidArgumentError(source, ": no problems");
-  return problems;
+  return ParseUniqueRecords<CodeProblem>(text, source, "task_id", ParseRecord);
 }
 
 StatusOr<std::vector<CodeProblem>> LoadHumanEval(const std::string& path) {

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,6 +22,28 @@ namespace sigma::tasks::code {
 // final newline are fine); `where` is "<source>:<line>". Stops at the first error.
 using RecordFn = std::function<Status(const rapidjson::Value&, const std::string&, int64_t)>;
 Status ForEachRecord(std::string_view text, std::string_view source, const RecordFn& record);
+
+// Every record of `text` through `parse(object, where, line)` -> StatusOr<T>, in file order; a
+// second record with a T::id already seen, or a file without records, is INVALID_ARGUMENT
+// naming `id_field` or `source`.
+template <class T, class Parse>
+StatusOr<std::vector<T>> ParseUniqueRecords(std::string_view text, std::string_view source,
+                                            const char* id_field, Parse parse) {
+  std::vector<T> records;
+  std::set<std::string> ids;
+  SIGMA_RETURN_IF_ERROR(ForEachRecord(
+      text, source, [&](const rapidjson::Value& obj, const std::string& where, int64_t line) {
+        SIGMA_ASSIGN_OR_RETURN(T record, parse(obj, where, line));
+        if (!ids.insert(record.id).second) {
+          return InvalidArgumentError(where, ": ", id_field, ": duplicate \"", record.id, "\"");
+        }
+        records.push_back(std::move(record));
+        return Status::Ok();
+      }));
+  if (records.empty()) return InvalidArgumentError(source, ": no problems");
+  return records;
+}
+
 // A dataset file's bytes (at most 1 GiB).
 StatusOr<std::string> ReadDataFile(const std::string& path);
 
