@@ -4,23 +4,18 @@
 #include <set>
 
 #include "reports/escape.h"
+#include "reports/number_format.h"
 
 namespace sigma::reports {
 namespace {
-
-std::string Fmt(const std::optional<double>& v, int digits) {
-  if (!v) return "-";
-  char buf[48];
-  std::snprintf(buf, sizeof(buf), "%.*f", digits, *v);
-  return buf;
-}
 
 // A text field, escaped and cut at max bytes with a visible note.
 void AppendField(std::string_view bytes, size_t max_bytes, std::string* out) {
   *out += "<pre>";
   const size_t used = Escape(bytes, EscapeMode::kHtml, out, max_bytes);
   *out += "</pre>";
-  if (used < bytes.size()) *out += StrCat("<small>[cut: ", used, " of ", bytes.size(), " bytes shown]</small>");
+  if (used < bytes.size())
+    *out += StrCat("<small>[cut: ", used, " of ", bytes.size(), " bytes shown]</small>");
 }
 
 // data-ok: "1" correct, "0" incorrect, "e" error, "u" ungraded.
@@ -32,27 +27,32 @@ const char* OkCode(const ShownSample& s) {
 
 void AppendOutcome(const ShownSample& s, std::string* h) {
   const std::string code = OkCode(s);
-  if (code == "1") *h += "<span class=\"ok\">correct</span>";
-  else if (code == "0") *h += "<span class=\"bad\">incorrect</span>";
-  else if (code == "e") *h += "<span class=\"err\">error</span><br>" + HtmlEscape(*s.sample.error);
-  else *h += "<span class=\"na\">ungraded</span>";
+  if (code == "1")
+    *h += "<span class=\"ok\">correct</span>";
+  else if (code == "0")
+    *h += "<span class=\"bad\">incorrect</span>";
+  else if (code == "e")
+    *h += "<span class=\"err\">error</span><br>" + HtmlEscape(*s.sample.error);
+  else
+    *h += "<span class=\"na\">ungraded</span>";
   if (!s.primary_metric.empty()) *h += "<br><small>by " + HtmlEscape(s.primary_metric) + "</small>";
   if (s.sample.verdict) *h += "<br>verdict " + HtmlEscape(*s.sample.verdict);
 }
 
 void AppendTiming(const SampleRecord& s, std::string* h) {
-  *h += "ttft " + Fmt(s.ttft_ms, 1) + " ms<br>prefill " + Fmt(s.prefill_tok_s, 1) + " tok/s<br>decode " +
-        Fmt(s.decode_tok_s, 1) + " tok/s<br>tokens " +
+  *h += "ttft " + FormatFixed(s.ttft_ms, 1) + " ms<br>prefill " + FormatFixed(s.prefill_tok_s, 1) +
+        " tok/s<br>decode " + FormatFixed(s.decode_tok_s, 1) + " tok/s<br>tokens " +
         (s.prompt_tokens ? std::to_string(*s.prompt_tokens) : "-") + " + " +
-        (s.new_tokens ? std::to_string(*s.new_tokens) : "-") + "<br>total " + Fmt(s.total_ms, 1) + " ms";
+        (s.new_tokens ? std::to_string(*s.new_tokens) : "-") + "<br>total " +
+        FormatFixed(s.total_ms, 1) + " ms";
 }
 
 void AppendRow(const ShownSample& s, size_t max_bytes, std::string* h) {
   const SampleRecord& r = s.sample;
   *h += StrCat("<tr data-run=\"", r.run_id, "\" data-task=\"", HtmlEscape(r.task), "\" data-ok=\"",
-               OkCode(s), "\" data-verdict=\"", HtmlEscape(r.verdict.value_or("none")), "\"><td>run ",
-               r.run_id, "<br><small>", HtmlEscape(s.model), "</small></td><td>", HtmlEscape(r.task),
-               "<br><small>doc ", HtmlEscape(r.doc_id), "</small></td><td>");
+               OkCode(s), "\" data-verdict=\"", HtmlEscape(r.verdict.value_or("none")),
+               "\"><td>run ", r.run_id, "<br><small>", HtmlEscape(s.model), "</small></td><td>",
+               HtmlEscape(r.task), "<br><small>doc ", HtmlEscape(r.doc_id), "</small></td><td>");
   AppendOutcome(s, h);
   *h += "</td><td>";
   AppendField(r.metrics_json, max_bytes, h);
@@ -90,17 +90,20 @@ void AppendSelect(const char* id, const char* label,
 void AppendFilters(const ReportData& d, std::string* h) {
   std::vector<std::pair<std::string, std::string>> tasks, runs, verdicts;
   for (const std::string& t : d.tasks) tasks.push_back({t, t});
-  for (const RunSummary& r : d.runs) runs.push_back({std::to_string(r.run.id), StrCat(r.run.id, " ", r.run.model)});
+  for (const RunSummary& r : d.runs)
+    runs.push_back({std::to_string(r.run.id), StrCat(r.run.id, " ", r.run.model)});
   std::set<std::string> seen;
   for (const ShownSample& s : d.samples) seen.insert(s.sample.verdict.value_or("none"));
   for (const std::string& v : seen) verdicts.push_back({v, v});
   *h += "<div class=\"filters\">";
   AppendSelect("task", "task", tasks, h);
   AppendSelect("run", "run", runs, h);
-  AppendSelect("ok", "outcome", {{"1", "correct"}, {"0", "incorrect"}, {"e", "error"}, {"u", "ungraded"}}, h);
+  AppendSelect("ok", "outcome",
+               {{"1", "correct"}, {"0", "incorrect"}, {"e", "error"}, {"u", "ungraded"}}, h);
   AppendSelect("verdict", "verdict", verdicts, h);
-  *h += StrCat("<label>search <input id=\"f-q\" type=\"search\" size=\"24\"></label> <span id=\"shown\">",
-               d.samples.size(), "</span> of ", d.samples.size(), " shown samples match</div>");
+  *h += StrCat(
+      "<label>search <input id=\"f-q\" type=\"search\" size=\"24\"></label> <span id=\"shown\">",
+      d.samples.size(), "</span> of ", d.samples.size(), " shown samples match</div>");
 }
 
 }  // namespace
@@ -119,9 +122,10 @@ void AppendSampleBrowser(const ReportData& d, std::string* h) {
                "recorded output (a <code>replay:</code> run) for the same task and document, when "
                "one of the selected runs has it.</p>");
   AppendFilters(d, h);
-  *h += "<table class=\"samples\"><thead><tr><th>run</th><th>task / doc</th><th>outcome</th>"
-        "<th>scores</th><th>timing</th><th>prompt</th><th>output</th><th>extracted / target</th>"
-        "<th>recorded reference</th></tr></thead><tbody>";
+  *h +=
+      "<table class=\"samples\"><thead><tr><th>run</th><th>task / doc</th><th>outcome</th>"
+      "<th>scores</th><th>timing</th><th>prompt</th><th>output</th><th>extracted / target</th>"
+      "<th>recorded reference</th></tr></thead><tbody>";
   for (const ShownSample& s : d.samples) AppendRow(s, d.options.max_field_bytes, h);
   *h += "</tbody></table></section>";
 }

@@ -10,6 +10,7 @@
 #include "reports/chart_svg.h"
 #include "reports/escape.h"
 #include "reports/html_samples.h"
+#include "reports/number_format.h"
 #include "reports/report.h"
 #include "reports/stats.h"
 
@@ -53,14 +54,6 @@ if(linked)document.getElementById('samples').scrollIntoView();
 })();
 )js";
 
-std::string Fmt(double v, int digits = 4) {
-  if (!std::isfinite(v)) return "-";
-  char buf[48];
-  std::snprintf(buf, sizeof(buf), "%.*f", digits, v);
-  return buf;
-}
-std::string Fmt(const std::optional<double>& v, int digits = 4) { return v ? Fmt(*v, digits) : "-"; }
-
 std::string Base64FromHex(const std::string& hex) {
   static const char kChars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string bytes;
@@ -81,27 +74,31 @@ std::string Base64FromHex(const std::string& hex) {
 }
 
 void AppendRuns(const ReportData& d, std::string* h) {
-  *h += "<section id=\"runs\"><h2>Runs</h2><table><thead><tr><th>run</th><th>model</th><th>state</th>"
-        "<th>started</th><th>finished</th><th>segments</th><th>samples (errors)</th><th>build</th>"
-        "<th>host</th><th>fingerprint</th></tr></thead><tbody>";
+  *h +=
+      "<section id=\"runs\"><h2>Runs</h2><table><thead><tr><th>run</th><th>model</th><th>state</th>"
+      "<th>started</th><th>finished</th><th>segments</th><th>samples (errors)</th><th>build</th>"
+      "<th>host</th><th>fingerprint</th></tr></thead><tbody>";
   for (const RunSummary& r : d.runs) {
     int64_t samples = 0, errors = 0;
     for (const auto& [task, c] : r.counts) {
       samples += c.samples;
       errors += c.errors;
     }
-    *h += StrCat("<tr><td class=\"num\">", r.run.id, "</td><td>", HtmlEscape(r.run.model),
-                 r.run.IsReplay() ? " <small>(recorded outputs)</small>" : "", "</td><td>",
-                 HtmlEscape(r.run.state), "</td><td>", HtmlEscape(r.run.started_at), "</td><td>",
-                 HtmlEscape(r.run.finished_at), "</td><td class=\"num\">", r.run.segments,
-                 "</td><td class=\"num\">", samples, " (", errors, ")</td><td>",
-                 HtmlEscape(r.run.engine_build), "</td><td>", HtmlEscape(r.run.host),
-                 "</td><td><code>", HtmlEscape(r.run.fingerprint.substr(0, 12)), "</code></td></tr>");
+    *h +=
+        StrCat("<tr><td class=\"num\">", r.run.id, "</td><td>", HtmlEscape(r.run.model),
+               r.run.IsReplay() ? " <small>(recorded outputs)</small>" : "", "</td><td>",
+               HtmlEscape(r.run.state), "</td><td>", HtmlEscape(r.run.started_at), "</td><td>",
+               HtmlEscape(r.run.finished_at), "</td><td class=\"num\">", r.run.segments,
+               "</td><td class=\"num\">", samples, " (", errors, ")</td><td>",
+               HtmlEscape(r.run.engine_build), "</td><td>", HtmlEscape(r.run.host),
+               "</td><td><code>", HtmlEscape(r.run.fingerprint.substr(0, 12)), "</code></td></tr>");
   }
   *h += "</tbody></table>";
   if (!d.bench_runs.empty()) {
-    *h += "<h3>Speed benchmark sessions</h3><table><thead><tr><th>bench</th><th>models</th>"
-          "<th>state</th><th>started</th><th>device</th><th>build</th><th>host</th></tr></thead><tbody>";
+    *h +=
+        "<h3>Speed benchmark sessions</h3><table><thead><tr><th>bench</th><th>models</th>"
+        "<th>state</th><th>started</th><th>device</th><th>build</th><th>host</th></tr></"
+        "thead><tbody>";
     for (const BenchRunRecord& b : d.bench_runs) {
       *h += StrCat("<tr><td class=\"num\">", b.id, "</td><td>", HtmlEscape(b.model), "</td><td>",
                    HtmlEscape(b.state), "</td><td>", HtmlEscape(b.started_at), "</td><td>",
@@ -113,7 +110,8 @@ void AppendRuns(const ReportData& d, std::string* h) {
   *h += "</section>";
 }
 
-const TaskResultRecord* FindResult(const RunSummary& r, const std::string& task, const std::string& metric) {
+const TaskResultRecord* FindResult(const RunSummary& r, const std::string& task,
+                                   const std::string& metric) {
   for (const TaskResultRecord& t : r.results) {
     if (t.task == task && t.metric == metric) return &t;
   }
@@ -146,14 +144,14 @@ void AppendScoresChart(const ReportData& d, std::string* h) {
       for (const TaskResultRecord& t : r.results) {
         if (t.task == d.tasks[i]) names.push_back(t.metric);
       }
-      const std::string metric = PrimaryMetricName(names).empty() && !names.empty() ? names[0]
-                                                                                    : PrimaryMetricName(names);
+      const std::string metric =
+          PrimaryMetricName(names).empty() && !names.empty() ? names[0] : PrimaryMetricName(names);
       const TaskResultRecord* t = metric.empty() ? nullptr : FindResult(r, d.tasks[i], metric);
       if (!t || !t->value) continue;
       ChartPoint p{static_cast<double>(i), *t->value, std::nullopt, std::nullopt, ""};
       Interval(*t, &p.lo, &p.hi);
-      p.tip = StrCat(d.tasks[i], " ", metric, " = ", Fmt(*t->value), " [", Fmt(p.lo), ", ",
-                     Fmt(p.hi), "] n=", t->n);
+      p.tip = StrCat(d.tasks[i], " ", metric, " = ", FormatFixed(*t->value), " [",
+                     FormatFixed(p.lo), ", ", FormatFixed(p.hi), "] n=", t->n);
       s.points.push_back(p);
     }
     chart.series.push_back(std::move(s));
@@ -183,11 +181,13 @@ void AppendScoresTable(const ReportData& d, std::string* h) {
       if (t->value) values.push_back(*t->value);
       std::optional<double> lo, hi;
       Interval(*t, &lo, &hi);
-      *h += StrCat("<td class=\"num\" title=\"95% [", Fmt(lo), ", ", Fmt(hi), "]\">", Fmt(t->value),
-                   t->stderr_value ? " ± " + Fmt(*t->stderr_value) : "", " <small>n=", t->n,
+      *h += StrCat("<td class=\"num\" title=\"95% [", FormatFixed(lo), ", ", FormatFixed(hi),
+                   "]\">", FormatFixed(t->value),
+                   t->stderr_value ? " ± " + FormatFixed(*t->stderr_value) : "", " <small>n=", t->n,
                    "</small></td>");
     }
-    *h += values.size() >= 2 ? "<td class=\"num\">" + Fmt(Mean(values)) + " ± " + Fmt(SampleStd(values)) + "</td>"
+    *h += values.size() >= 2 ? "<td class=\"num\">" + FormatFixed(Mean(values)) + " ± " +
+                                   FormatFixed(SampleStd(values)) + "</td>"
                              : "<td></td>";
     *h += "</tr>";
   }
@@ -214,11 +214,12 @@ void AppendSpeed(const ReportData& d, std::string* h) {
       cs.name = s.Label();
       for (const SpeedPoint& p : s.points) {
         ChartPoint cp{static_cast<double>(std::max<int64_t>(p.context, 1)), p.value, std::nullopt,
-                      std::nullopt, StrCat("context ", p.context, ": ", Fmt(p.value, 2), " ", s.unit)};
+                      std::nullopt,
+                      StrCat("context ", p.context, ": ", FormatFixed(p.value, 2), " ", s.unit)};
         if (p.std_dev) {
           cp.lo = p.value - *p.std_dev;
           cp.hi = p.value + *p.std_dev;
-          cp.tip += " ± " + Fmt(*p.std_dev, 2);
+          cp.tip += " ± " + FormatFixed(*p.std_dev, 2);
         }
         cp.tip += StrCat(" (n=", p.repetitions, ")");
         if (p.read_share) cp.tip += "; " + p.ReadShareText();
@@ -234,20 +235,23 @@ void AppendSpeed(const ReportData& d, std::string* h) {
     chart.x_label = "context length";
     chart.y_label = "ratio";
     chart.x_log = true;
-    *h += "<h3>DiffQKV vs GQA</h3><table><thead><tr><th>source</th><th>phase</th><th>DiffQKV</th>"
-          "<th>GQA</th><th>batch</th><th>context</th><th>DiffQKV tok/s</th><th>GQA tok/s</th>"
-          "<th>ratio</th></tr></thead><tbody>";
+    *h +=
+        "<h3>DiffQKV vs GQA</h3><table><thead><tr><th>source</th><th>phase</th><th>DiffQKV</th>"
+        "<th>GQA</th><th>batch</th><th>context</th><th>DiffQKV tok/s</th><th>GQA tok/s</th>"
+        "<th>ratio</th></tr></thead><tbody>";
     for (const SpeedRatio& r : d.ratios) {
       ChartSeries cs;
       cs.name = StrCat(r.phase, " ", r.sigma_model, "/", r.gqa_model, " · ", r.source);
       for (const SpeedRatio::Point& p : r.points) {
         cs.points.push_back({static_cast<double>(std::max<int64_t>(p.context, 1)), p.ratio,
-                             std::nullopt, std::nullopt, StrCat("context ", p.context, ": ", Fmt(p.ratio, 3), "x")});
-        *h += StrCat("<tr><td>", HtmlEscape(r.source), "</td><td>", HtmlEscape(r.phase), "</td><td>",
-                     HtmlEscape(r.sigma_model), "</td><td>", HtmlEscape(r.gqa_model),
+                             std::nullopt, std::nullopt,
+                             StrCat("context ", p.context, ": ", FormatFixed(p.ratio, 3), "x")});
+        *h += StrCat("<tr><td>", HtmlEscape(r.source), "</td><td>", HtmlEscape(r.phase),
+                     "</td><td>", HtmlEscape(r.sigma_model), "</td><td>", HtmlEscape(r.gqa_model),
                      "</td><td class=\"num\">", r.batch, "</td><td class=\"num\">", p.context,
-                     "</td><td class=\"num\">", Fmt(p.sigma_value, 2), "</td><td class=\"num\">",
-                     Fmt(p.gqa_value, 2), "</td><td class=\"num\">", Fmt(p.ratio, 3), "x</td></tr>");
+                     "</td><td class=\"num\">", FormatFixed(p.sigma_value, 2),
+                     "</td><td class=\"num\">", FormatFixed(p.gqa_value, 2),
+                     "</td><td class=\"num\">", FormatFixed(p.ratio, 3), "x</td></tr>");
       }
       chart.series.push_back(std::move(cs));
     }
@@ -267,11 +271,13 @@ void AppendTradeoff(const ReportData& d, std::string* h) {
     s.name = StrCat("run ", r.run.id, " ", r.run.model);
     s.lines = false;
     s.points.push_back({*r.median_decode_tok_s, *r.mean_primary_score, std::nullopt, std::nullopt,
-                        StrCat(Fmt(*r.median_decode_tok_s, 1), " tok/s, score ", Fmt(*r.mean_primary_score))});
+                        StrCat(FormatFixed(*r.median_decode_tok_s, 1), " tok/s, score ",
+                               FormatFixed(*r.mean_primary_score))});
     chart.series.push_back(std::move(s));
   }
   chart.y_from_zero = true;
-  *h += "<section id=\"tradeoff\"><h2>Accuracy against speed</h2>" + RenderSvgChart(chart) + "</section>";
+  *h += "<section id=\"tradeoff\"><h2>Accuracy against speed</h2>" + RenderSvgChart(chart) +
+        "</section>";
 }
 
 }  // namespace
@@ -280,11 +286,12 @@ std::string RenderHtml(const ReportData& d) {
   std::string body;
   body.reserve(1 << 20);
   body += "<h1>" + HtmlEscape(d.options.title) + "</h1><p class=\"meta\">database <code>" +
-          HtmlEscape(d.db_path) + StrCat("</code> (schema v", d.schema_version, "), ", d.runs.size(),
-                                         " runs, ", d.bench_runs.size(), " bench sessions, ", d.tasks.size(),
-                                         " tasks</p>");
-  body += "<nav><a href=\"#runs\">Runs</a><a href=\"#scores\">Scores</a><a href=\"#speed\">Speed</a>"
-          "<a href=\"#tradeoff\">Accuracy vs speed</a><a href=\"#samples\">Samples</a></nav>";
+          HtmlEscape(d.db_path) +
+          StrCat("</code> (schema v", d.schema_version, "), ", d.runs.size(), " runs, ",
+                 d.bench_runs.size(), " bench sessions, ", d.tasks.size(), " tasks</p>");
+  body +=
+      "<nav><a href=\"#runs\">Runs</a><a href=\"#scores\">Scores</a><a href=\"#speed\">Speed</a>"
+      "<a href=\"#tradeoff\">Accuracy vs speed</a><a href=\"#samples\">Samples</a></nav>";
   AppendRuns(d, &body);
   body += "<section id=\"scores\"><h2>Scores per task</h2>";
   AppendScoresChart(d, &body);
@@ -294,11 +301,13 @@ std::string RenderHtml(const ReportData& d) {
   AppendTradeoff(d, &body);
   AppendSampleBrowser(d, &body);
   const std::string script_hash = Base64FromHex(Sha256Hex(kScript));
-  std::string html = "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-                     "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
-                     "style-src 'unsafe-inline'; img-src data:; script-src 'sha256-" + script_hash +
-                     "'\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>" +
-                     HtmlEscape(d.options.title) + "</title><style>" + kCss + "</style></head><body>";
+  std::string html =
+      "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+      "style-src 'unsafe-inline'; img-src data:; script-src 'sha256-" +
+      script_hash +
+      "'\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>" +
+      HtmlEscape(d.options.title) + "</title><style>" + kCss + "</style></head><body>";
   html += body;
   html += "<script>" + std::string(kScript) + "</script></body></html>\n";
   return html;

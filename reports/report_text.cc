@@ -6,32 +6,12 @@
 #include "engine/base/file.h"
 #include "engine/base/json.h"
 #include "reports/escape.h"
+#include "reports/number_format.h"
 #include "reports/report.h"
 
 namespace sigma::reports {
 namespace {
 
-// Appends `item` to a JSON list being built, with a comma before all but the first.
-void AppendItem(std::string* j, size_t i, const std::string& item) {
-  if (i) j->push_back(',');
-  j->append(item);
-}
-
-std::string Fmt(double v, int digits = 4) {
-  if (!std::isfinite(v)) return "-";
-  char buf[48];
-  std::snprintf(buf, sizeof(buf), "%.*f", digits, v);
-  return buf;
-}
-std::string Fmt(const std::optional<double>& v, int digits = 4) { return v ? Fmt(*v, digits) : "-"; }
-
-// JSON number (6 significant digits) or null.
-std::string JNum(const std::optional<double>& v) {
-  if (!v || !std::isfinite(*v)) return "null";
-  char buf[48];
-  std::snprintf(buf, sizeof(buf), "%.6g", *v);
-  return buf;
-}
 std::string JInt(const std::optional<int64_t>& v) { return v ? std::to_string(*v) : "null"; }
 std::string JStr(const std::optional<std::string>& v) { return v ? JsonQuote(*v) : "null"; }
 
@@ -61,7 +41,9 @@ void MarkdownScores(const ReportData& d, std::string* md) {
       std::string cell;
       for (const TaskResultRecord& t : r.results) {
         if (t.task == task && t.metric == metric) {
-          cell = Fmt(t.value) + (t.stderr_value ? " ± " + Fmt(*t.stderr_value) : "") + StrCat(" (", t.n, ")");
+          cell = FormatFixed(t.value) +
+                 (t.stderr_value ? " ± " + FormatFixed(*t.stderr_value) : "") +
+                 StrCat(" (", t.n, ")");
         }
       }
       *md += " " + cell + " |";
@@ -72,66 +54,76 @@ void MarkdownScores(const ReportData& d, std::string* md) {
 
 void MarkdownSpeed(const ReportData& d, std::string* md) {
   if (d.speed.empty()) return;
-  *md += "\n## Speed\n\n| model | source | phase | batch | settings | context | value | unit | n |\n"
-         "|---|---|---|---:|---|---:|---:|---|---:|\n";
+  *md +=
+      "\n## Speed\n\n| model | source | phase | batch | settings | context | value | unit | n |\n"
+      "|---|---|---|---:|---|---:|---:|---|---:|\n";
   for (const SpeedSeries& s : d.speed) {
     for (const SpeedPoint& p : s.points) {
-      *md += StrCat("| ", MarkdownEscape(s.model), " | ", MarkdownEscape(s.source), " | ", MarkdownEscape(s.phase),
-                    " | ", s.batch, " | ", MarkdownEscape(s.settings), " | ", p.context, " | ", Fmt(p.value, 2),
-                    p.std_dev ? " ± " + Fmt(*p.std_dev, 2) : "",
+      *md += StrCat("| ", MarkdownEscape(s.model), " | ", MarkdownEscape(s.source), " | ",
+                    MarkdownEscape(s.phase), " | ", s.batch, " | ", MarkdownEscape(s.settings),
+                    " | ", p.context, " | ", FormatFixed(p.value, 2),
+                    p.std_dev ? " ± " + FormatFixed(*p.std_dev, 2) : "",
                     p.read_share ? " (" + p.ReadShareText() + ")" : "", " | ", s.unit, " | ",
                     p.repetitions, " |\n");
     }
   }
   if (d.ratios.empty()) return;
-  *md += "\n### DiffQKV vs GQA (tokens/s ratio, > 1: DiffQKV faster)\n\n"
-         "| source | phase | DiffQKV | GQA | batch | context | DiffQKV tok/s | GQA tok/s | ratio |\n"
-         "|---|---|---|---|---:|---:|---:|---:|---:|\n";
+  *md +=
+      "\n### DiffQKV vs GQA (tokens/s ratio, > 1: DiffQKV faster)\n\n"
+      "| source | phase | DiffQKV | GQA | batch | context | DiffQKV tok/s | GQA tok/s | ratio |\n"
+      "|---|---|---|---|---:|---:|---:|---:|---:|\n";
   for (const SpeedRatio& r : d.ratios) {
     for (const SpeedRatio::Point& p : r.points) {
       *md += StrCat("| ", MarkdownEscape(r.source), " | ", MarkdownEscape(r.phase), " | ",
-                    MarkdownEscape(r.sigma_model), " | ", MarkdownEscape(r.gqa_model), " | ", r.batch, " | ",
-                    p.context, " | ", Fmt(p.sigma_value, 2), " | ", Fmt(p.gqa_value, 2), " | ",
-                    Fmt(p.ratio, 3), "x |\n");
+                    MarkdownEscape(r.sigma_model), " | ", MarkdownEscape(r.gqa_model), " | ",
+                    r.batch, " | ", p.context, " | ", FormatFixed(p.sigma_value, 2), " | ",
+                    FormatFixed(p.gqa_value, 2), " | ", FormatFixed(p.ratio, 3), "x |\n");
     }
   }
 }
 
 void MarkdownSamples(const ReportData& d, std::string* md) {
-  *md += "\n## Samples\n\n| run | task | samples | correct | incorrect | errors | ungraded | verdicts |\n"
-         "|---:|---|---:|---:|---:|---:|---:|---|\n";
+  *md +=
+      "\n## Samples\n\n| run | task | samples | correct | incorrect | errors | ungraded | verdicts "
+      "|\n"
+      "|---:|---|---:|---:|---:|---:|---:|---|\n";
   for (const RunSummary& r : d.runs) {
     for (const auto& [task, c] : r.counts) {
       std::string verdicts;
-      for (const auto& [v, n] : c.verdicts) verdicts += StrCat(verdicts.empty() ? "" : ", ", MarkdownEscape(v), " ", n);
-      *md += StrCat("| ", r.run.id, " | ", MarkdownEscape(task), " | ", c.samples, " | ", c.correct, " | ",
-                    c.incorrect, " | ", c.errors, " | ", c.ungraded, " | ", verdicts, " |\n");
+      for (const auto& [v, n] : c.verdicts)
+        verdicts += StrCat(verdicts.empty() ? "" : ", ", MarkdownEscape(v), " ", n);
+      *md +=
+          StrCat("| ", r.run.id, " | ", MarkdownEscape(task), " | ", c.samples, " | ", c.correct,
+                 " | ", c.incorrect, " | ", c.errors, " | ", c.ungraded, " | ", verdicts, " |\n");
     }
   }
 }
 
 std::string JsonRun(const RunSummary& r) {
-  std::string j = StrCat("{\"id\":", r.run.id, ",\"model\":", JsonQuote(r.run.model), ",\"replay\":",
-                         r.run.IsReplay() ? "true" : "false", ",\"state\":", JsonQuote(r.run.state),
-                         ",\"started_at\":", JsonQuote(r.run.started_at), ",\"finished_at\":",
-                         JsonQuote(r.run.finished_at), ",\"segments\":", r.run.segments, ",\"engine_build\":",
-                         JsonQuote(r.run.engine_build), ",\"host\":", JsonQuote(r.run.host),
-                         ",\"fingerprint\":", JsonQuote(r.run.fingerprint), ",\"median_decode_tok_s\":",
-                         JNum(r.median_decode_tok_s), ",\"median_prefill_tok_s\":", JNum(r.median_prefill_tok_s),
-                         ",\"median_ttft_ms\":", JNum(r.median_ttft_ms), ",\"mean_headline_score\":",
-                         JNum(r.mean_primary_score), ",\"results\":[");
+  std::string j =
+      StrCat("{\"id\":", r.run.id, ",\"model\":", JsonQuote(r.run.model),
+             ",\"replay\":", r.run.IsReplay() ? "true" : "false",
+             ",\"state\":", JsonQuote(r.run.state), ",\"started_at\":", JsonQuote(r.run.started_at),
+             ",\"finished_at\":", JsonQuote(r.run.finished_at), ",\"segments\":", r.run.segments,
+             ",\"engine_build\":", JsonQuote(r.run.engine_build),
+             ",\"host\":", JsonQuote(r.run.host), ",\"fingerprint\":", JsonQuote(r.run.fingerprint),
+             ",\"median_decode_tok_s\":", JsonNumber(r.median_decode_tok_s),
+             ",\"median_prefill_tok_s\":", JsonNumber(r.median_prefill_tok_s),
+             ",\"median_ttft_ms\":", JsonNumber(r.median_ttft_ms),
+             ",\"mean_headline_score\":", JsonNumber(r.mean_primary_score), ",\"results\":[");
   for (size_t i = 0; i < r.results.size(); ++i) {
     const TaskResultRecord& t = r.results[i];
     j += StrCat(i ? "," : "", "{\"task\":", JsonQuote(t.task), ",\"metric\":", JsonQuote(t.metric),
-                ",\"value\":", JNum(t.value), ",\"stderr\":", JNum(t.stderr_value), ",\"ci_low\":",
-                JNum(t.ci_low), ",\"ci_high\":", JNum(t.ci_high), ",\"n\":", t.n, "}");
+                ",\"value\":", JsonNumber(t.value), ",\"stderr\":", JsonNumber(t.stderr_value),
+                ",\"ci_low\":", JsonNumber(t.ci_low), ",\"ci_high\":", JsonNumber(t.ci_high),
+                ",\"n\":", t.n, "}");
   }
   j += "],\"samples\":[";
   bool first = true;
   for (const auto& [task, c] : r.counts) {
-    j += StrCat(first ? "" : ",", "{\"task\":", JsonQuote(task), ",\"samples\":", c.samples, ",\"correct\":",
-                c.correct, ",\"incorrect\":", c.incorrect, ",\"errors\":", c.errors, ",\"ungraded\":",
-                c.ungraded, ",\"verdicts\":{");
+    j += StrCat(first ? "" : ",", "{\"task\":", JsonQuote(task), ",\"samples\":", c.samples,
+                ",\"correct\":", c.correct, ",\"incorrect\":", c.incorrect,
+                ",\"errors\":", c.errors, ",\"ungraded\":", c.ungraded, ",\"verdicts\":{");
     bool fv = true;
     for (const auto& [v, n] : c.verdicts) {
       j += StrCat(fv ? "" : ",", JsonQuote(v), ":", n);
@@ -147,27 +139,31 @@ std::string JsonSpeed(const ReportData& d) {
   std::string j = "[";
   for (size_t i = 0; i < d.speed.size(); ++i) {
     const SpeedSeries& s = d.speed[i];
-    j += StrCat(i ? "," : "", "{\"source\":", JsonQuote(s.source), ",\"model\":", JsonQuote(s.model),
-                ",\"phase\":", JsonQuote(s.phase), ",\"unit\":", JsonQuote(s.unit), ",\"batch\":", s.batch,
-                ",\"settings\":", JsonQuote(s.settings), ",\"points\":[");
+    j +=
+        StrCat(i ? "," : "", "{\"source\":", JsonQuote(s.source), ",\"model\":", JsonQuote(s.model),
+               ",\"phase\":", JsonQuote(s.phase), ",\"unit\":", JsonQuote(s.unit),
+               ",\"batch\":", s.batch, ",\"settings\":", JsonQuote(s.settings), ",\"points\":[");
     for (size_t k = 0; k < s.points.size(); ++k) {
       const SpeedPoint& p = s.points[k];
-      j += StrCat(k ? "," : "", "{\"context\":", p.context, ",\"value\":", JNum(p.value), ",\"std\":",
-                  JNum(p.std_dev), ",\"n\":", p.repetitions, ",\"read_gbps\":", JNum(p.read_gbps),
-                  ",\"read_share\":", JNum(p.read_share), "}");
+      j += StrCat(k ? "," : "", "{\"context\":", p.context, ",\"value\":", JsonNumber(p.value),
+                  ",\"std\":", JsonNumber(p.std_dev), ",\"n\":", p.repetitions,
+                  ",\"read_gbps\":", JsonNumber(p.read_gbps),
+                  ",\"read_share\":", JsonNumber(p.read_share), "}");
     }
     j += "]}";
   }
   j += "],\"ratios\":[";
   for (size_t i = 0; i < d.ratios.size(); ++i) {
     const SpeedRatio& r = d.ratios[i];
-    j += StrCat(i ? "," : "", "{\"source\":", JsonQuote(r.source), ",\"phase\":", JsonQuote(r.phase),
-                ",\"sigma_model\":", JsonQuote(r.sigma_model), ",\"gqa_model\":", JsonQuote(r.gqa_model),
-                ",\"batch\":", r.batch, ",\"settings\":", JsonQuote(r.settings), ",\"points\":[");
+    j += StrCat(i ? "," : "", "{\"source\":", JsonQuote(r.source),
+                ",\"phase\":", JsonQuote(r.phase), ",\"sigma_model\":", JsonQuote(r.sigma_model),
+                ",\"gqa_model\":", JsonQuote(r.gqa_model), ",\"batch\":", r.batch,
+                ",\"settings\":", JsonQuote(r.settings), ",\"points\":[");
     for (size_t k = 0; k < r.points.size(); ++k) {
       const SpeedRatio::Point& p = r.points[k];
-      j += StrCat(k ? "," : "", "{\"context\":", p.context, ",\"sigma\":", JNum(p.sigma_value), ",\"gqa\":",
-                  JNum(p.gqa_value), ",\"ratio\":", JNum(p.ratio), "}");
+      j +=
+          StrCat(k ? "," : "", "{\"context\":", p.context, ",\"sigma\":", JsonNumber(p.sigma_value),
+                 ",\"gqa\":", JsonNumber(p.gqa_value), ",\"ratio\":", JsonNumber(p.ratio), "}");
     }
     j += "]}";
   }
@@ -176,20 +172,22 @@ std::string JsonSpeed(const ReportData& d) {
 
 std::string JsonSample(const ShownSample& s) {
   const SampleRecord& r = s.sample;
-  std::string j = StrCat("{\"run\":", r.run_id, ",\"task\":", JsonQuote(r.task), ",\"doc_id\":",
-                         JsonQuote(r.doc_id), ",\"doc_index\":", JInt(r.doc_index), ",\"correct\":",
-                         s.correct ? (*s.correct ? "true" : "false") : "null", ",\"by\":",
-                         JsonQuote(s.primary_metric), ",\"verdict\":", JStr(r.verdict), ",\"error\":",
-                         JStr(r.error), ",\"metrics\":", JObject(r.metrics_json), ",\"prompt\":",
-                         JsonQuote(r.prompt), ",\"output\":", JsonQuote(r.raw_output), ",\"extracted\":",
-                         JsonQuote(r.extracted), ",\"target\":", JStr(r.target), ",\"prompt_tokens\":",
-                         JInt(r.prompt_tokens), ",\"new_tokens\":", JInt(r.new_tokens), ",\"ttft_ms\":",
-                         JNum(r.ttft_ms), ",\"prefill_tok_s\":", JNum(r.prefill_tok_s), ",\"decode_tok_s\":",
-                         JNum(r.decode_tok_s), ",\"total_ms\":", JNum(r.total_ms));
+  std::string j = StrCat(
+      "{\"run\":", r.run_id, ",\"task\":", JsonQuote(r.task), ",\"doc_id\":", JsonQuote(r.doc_id),
+      ",\"doc_index\":", JInt(r.doc_index),
+      ",\"correct\":", s.correct ? (*s.correct ? "true" : "false") : "null",
+      ",\"by\":", JsonQuote(s.primary_metric), ",\"verdict\":", JStr(r.verdict),
+      ",\"error\":", JStr(r.error), ",\"metrics\":", JObject(r.metrics_json),
+      ",\"prompt\":", JsonQuote(r.prompt), ",\"output\":", JsonQuote(r.raw_output),
+      ",\"extracted\":", JsonQuote(r.extracted), ",\"target\":", JStr(r.target),
+      ",\"prompt_tokens\":", JInt(r.prompt_tokens), ",\"new_tokens\":", JInt(r.new_tokens),
+      ",\"ttft_ms\":", JsonNumber(r.ttft_ms), ",\"prefill_tok_s\":", JsonNumber(r.prefill_tok_s),
+      ",\"decode_tok_s\":", JsonNumber(r.decode_tok_s), ",\"total_ms\":", JsonNumber(r.total_ms));
   if (s.reference) {
-    j += StrCat(",\"reference\":{\"run\":", s.reference_run, ",\"output\":", JsonQuote(s.reference->raw_output),
-                ",\"extracted\":", JsonQuote(s.reference->extracted), ",\"metrics\":",
-                JObject(s.reference->metrics_json), "}");
+    j += StrCat(",\"reference\":{\"run\":", s.reference_run,
+                ",\"output\":", JsonQuote(s.reference->raw_output),
+                ",\"extracted\":", JsonQuote(s.reference->extracted),
+                ",\"metrics\":", JObject(s.reference->metrics_json), "}");
   }
   return j + "}";
 }
@@ -197,15 +195,17 @@ std::string JsonSample(const ShownSample& s) {
 }  // namespace
 
 std::string RenderMarkdown(const ReportData& d) {
-  std::string md = "# " + MarkdownEscape(d.options.title) + "\n\nDatabase `" + MarkdownEscape(d.db_path) +
-                   StrCat("` (schema v", d.schema_version, "): ", d.runs.size(), " runs, ",
-                          d.bench_runs.size(), " bench sessions.\n\n## Runs\n\n"
-                          "| run | model | state | started | finished | build | host |\n"
-                          "|---:|---|---|---|---|---|---|\n");
+  std::string md =
+      "# " + MarkdownEscape(d.options.title) + "\n\nDatabase `" + MarkdownEscape(d.db_path) +
+      StrCat("` (schema v", d.schema_version, "): ", d.runs.size(), " runs, ", d.bench_runs.size(),
+             " bench sessions.\n\n## Runs\n\n"
+             "| run | model | state | started | finished | build | host |\n"
+             "|---:|---|---|---|---|---|---|\n");
   for (const RunSummary& r : d.runs) {
-    md += StrCat("| ", r.run.id, " | ", MarkdownEscape(r.run.model), " | ", MarkdownEscape(r.run.state), " | ",
-                 MarkdownEscape(r.run.started_at), " | ", MarkdownEscape(r.run.finished_at), " | ",
-                 MarkdownEscape(r.run.engine_build), " | ", MarkdownEscape(r.run.host), " |\n");
+    md += StrCat("| ", r.run.id, " | ", MarkdownEscape(r.run.model), " | ",
+                 MarkdownEscape(r.run.state), " | ", MarkdownEscape(r.run.started_at), " | ",
+                 MarkdownEscape(r.run.finished_at), " | ", MarkdownEscape(r.run.engine_build),
+                 " | ", MarkdownEscape(r.run.host), " |\n");
   }
   MarkdownScores(d, &md);
   MarkdownSpeed(d, &md);
@@ -214,23 +214,25 @@ std::string RenderMarkdown(const ReportData& d) {
 }
 
 std::string RenderJson(const ReportData& d) {
-  std::string j = StrCat("{\"format\":\"sigma-eval-report\",\"version\":1,\"database\":", JsonQuote(d.db_path),
-                         ",\"schema_version\":", d.schema_version, ",\"tasks\":[");
-  for (size_t i = 0; i < d.tasks.size(); ++i) AppendItem(&j, i, JsonQuote(d.tasks[i]));
+  std::string j =
+      StrCat("{\"format\":\"sigma-eval-report\",\"version\":1,\"database\":", JsonQuote(d.db_path),
+             ",\"schema_version\":", d.schema_version, ",\"tasks\":[");
+  for (size_t i = 0; i < d.tasks.size(); ++i) AppendJsonItem(&j, i, JsonQuote(d.tasks[i]));
   j += "],\"runs\":[";
-  for (size_t i = 0; i < d.runs.size(); ++i) AppendItem(&j, i, JsonRun(d.runs[i]));
+  for (size_t i = 0; i < d.runs.size(); ++i) AppendJsonItem(&j, i, JsonRun(d.runs[i]));
   j += "],\"bench_runs\":[";
   for (size_t i = 0; i < d.bench_runs.size(); ++i) {
     const BenchRunRecord& b = d.bench_runs[i];
-    j += StrCat(i ? "," : "", "{\"id\":", b.id, ",\"run_id\":", JInt(b.run_id), ",\"model\":", JsonQuote(b.model),
-                ",\"device\":", JsonQuote(b.device), ",\"state\":", JsonQuote(b.state), ",\"started_at\":",
-                JsonQuote(b.started_at), "}");
+    j +=
+        StrCat(i ? "," : "", "{\"id\":", b.id, ",\"run_id\":", JInt(b.run_id),
+               ",\"model\":", JsonQuote(b.model), ",\"device\":", JsonQuote(b.device),
+               ",\"state\":", JsonQuote(b.state), ",\"started_at\":", JsonQuote(b.started_at), "}");
   }
   j += "],\"speed\":" + JsonSpeed(d);
   j += StrCat(",\"samples\":{\"total\":", d.samples_total, ",\"shown\":", d.samples.size(),
-              ",\"max_per_run_task\":", d.options.max_samples, ",\"capped\":", d.samples_capped ? "true" : "false",
-              ",\"items\":[");
-  for (size_t i = 0; i < d.samples.size(); ++i) AppendItem(&j, i, JsonSample(d.samples[i]));
+              ",\"max_per_run_task\":", d.options.max_samples,
+              ",\"capped\":", d.samples_capped ? "true" : "false", ",\"items\":[");
+  for (size_t i = 0; i < d.samples.size(); ++i) AppendJsonItem(&j, i, JsonSample(d.samples[i]));
   return j + "]}}\n";
 }
 
@@ -238,7 +240,7 @@ Status WriteReport(const std::string& db_path, const std::string& out_path, Repo
                    const ReportOptions& options) {
   SIGMA_ASSIGN_OR_RETURN(auto reader, ResultsReader::Open(db_path));
   SIGMA_ASSIGN_OR_RETURN(ReportData data, BuildReportData(*reader, options));
-  const std::string text = format == ReportFormat::kHtml ? RenderHtml(data)
+  const std::string text = format == ReportFormat::kHtml       ? RenderHtml(data)
                            : format == ReportFormat::kMarkdown ? RenderMarkdown(data)
                                                                : RenderJson(data);
   if (out_path == "-") {

@@ -1,8 +1,6 @@
 // sigma-eval run: evaluate a model (or recorded outputs) on tasks; results go to SQLite.
-#include <cmath>
 #include <csignal>
 #include <cstdio>
-#include <optional>
 #include <string>
 
 #include "engine/base/json.h"
@@ -14,6 +12,7 @@
 #include "harness/cli/progress.h"
 #include "harness/runner/runner.h"
 #include "harness/runner/task_loader.h"
+#include "reports/number_format.h"
 
 namespace sigma::cli {
 namespace {
@@ -54,24 +53,17 @@ StatusOr<std::unique_ptr<harness::Backend>> MakeBackend(const RunFlags& f) {
   harness::EngineBackendOptions backend_options;
   backend_options.sampling = {f.temperature, static_cast<int>(f.top_k), f.top_p,
                               static_cast<uint64_t>(f.seed)};
-  SIGMA_ASSIGN_OR_RETURN(auto backend, harness::EngineBackend::Create(std::move(lm), backend_options));
+  SIGMA_ASSIGN_OR_RETURN(auto backend,
+                         harness::EngineBackend::Create(std::move(lm), backend_options));
   return std::unique_ptr<harness::Backend>(std::move(backend));
-}
-
-// A value of the summary table to 4 decimals; "-" where there is none (a standard error of one
-// sample).
-std::string Cell(const std::optional<double>& v) {
-  if (!v || !std::isfinite(*v)) return "-";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.4f", *v);
-  return buf;
 }
 
 void PrintSummary(const harness::RunSummary& s, const std::string& db, bool json) {
   if (json) {
-    std::printf("{\"run\":%lld,\"resumed\":%s,\"new_samples\":%lld,\"elapsed_s\":%.3f,\"results\":[",
-                static_cast<long long>(s.run_id), s.resumed ? "true" : "false",
-                static_cast<long long>(s.new_samples), s.elapsed_s);
+    std::printf(
+        "{\"run\":%lld,\"resumed\":%s,\"new_samples\":%lld,\"elapsed_s\":%.3f,\"results\":[",
+        static_cast<long long>(s.run_id), s.resumed ? "true" : "false",
+        static_cast<long long>(s.new_samples), s.elapsed_s);
     bool first = true;
     for (const harness::TaskSummary& t : s.tasks) {
       for (const store::TaskResultRow& r : t.results) {
@@ -80,25 +72,29 @@ void PrintSummary(const harness::RunSummary& s, const std::string& db, bool json
         std::printf("%s{\"task\":%s,\"metric\":\"%s\",\"value\":%s,\"stderr\":%s,\"n\":%lld}",
                     first ? "" : ",", task.c_str(), r.metric.c_str(),
                     r.value ? StrCat(*r.value).c_str() : "null",
-                    r.stderr_value ? StrCat(*r.stderr_value).c_str() : "null", static_cast<long long>(r.n));
+                    r.stderr_value ? StrCat(*r.stderr_value).c_str() : "null",
+                    static_cast<long long>(r.n));
         first = false;
       }
     }
     std::printf("]}\n");
     return;
   }
-  std::printf("run %lld%s: %lld new samples in %.1f s (results in %s)\n", static_cast<long long>(s.run_id),
-              s.resumed ? " (resumed)" : "", static_cast<long long>(s.new_samples), s.elapsed_s, db.c_str());
-  std::printf("%-22s %-30s %10s %10s %6s %7s\n", "task", "metric", "value", "stderr", "n", "errors");
+  std::printf("run %lld%s: %lld new samples in %.1f s (results in %s)\n",
+              static_cast<long long>(s.run_id), s.resumed ? " (resumed)" : "",
+              static_cast<long long>(s.new_samples), s.elapsed_s, db.c_str());
+  std::printf("%-22s %-30s %10s %10s %6s %7s\n", "task", "metric", "value", "stderr", "n",
+              "errors");
   for (const harness::TaskSummary& t : s.tasks) {
     for (const store::TaskResultRow& r : t.results) {
       std::printf("%-22s %-30s %10s %10s %6lld %7lld\n", t.task.c_str(), r.metric.c_str(),
-                  Cell(r.value).c_str(), Cell(r.stderr_value).c_str(), static_cast<long long>(r.n),
+                  reports::FormatFixed(r.value).c_str(),
+                  reports::FormatFixed(r.stderr_value).c_str(), static_cast<long long>(r.n),
                   static_cast<long long>(t.errors));
     }
     if (t.results.empty()) {
-      std::printf("%-22s %-30s %10s %10s %6d %7lld\n", t.task.c_str(), "(no scored sample)", "-", "-", 0,
-                  static_cast<long long>(t.errors));
+      std::printf("%-22s %-30s %10s %10s %6d %7lld\n", t.task.c_str(), "(no scored sample)", "-",
+                  "-", 0, static_cast<long long>(t.errors));
     }
   }
 }
@@ -111,22 +107,25 @@ int64_t ReportSampleErrors(const harness::RunSummary& s) {
     errors += t.errors;
     done += t.done;
     if (t.errors > 0) {
-      std::fprintf(stderr, "sigma-eval run: %s: %lld of %lld samples failed; first: %s\n", t.task.c_str(),
-                   static_cast<long long>(t.errors), static_cast<long long>(t.done),
+      std::fprintf(stderr, "sigma-eval run: %s: %lld of %lld samples failed; first: %s\n",
+                   t.task.c_str(), static_cast<long long>(t.errors), static_cast<long long>(t.done),
                    t.first_error.substr(0, 300).c_str());
     }
   }
   if (errors > 0) {
-    std::fprintf(stderr,
-                 "sigma-eval run: run %lld finished with %lld failed samples of %lld (stored with their "
-                 "errors; exit code 1)\n",
-                 static_cast<long long>(s.run_id), static_cast<long long>(errors), static_cast<long long>(done));
+    std::fprintf(
+        stderr,
+        "sigma-eval run: run %lld finished with %lld failed samples of %lld (stored with their "
+        "errors; exit code 1)\n",
+        static_cast<long long>(s.run_id), static_cast<long long>(errors),
+        static_cast<long long>(done));
   }
   return errors;
 }
 
 Status Run(const RunFlags& f, int64_t* failed_samples) {
-  if (f.tasks.empty()) return InvalidArgumentError("--tasks: required (e.g. mmlu,gsm8k or aimicius)");
+  if (f.tasks.empty())
+    return InvalidArgumentError("--tasks: required (e.g. mmlu,gsm8k or aimicius)");
   if (f.limit < 0) return InvalidArgumentError("--limit: expected >= 0");
   if (f.batch <= 0 || f.batch > 256) return InvalidArgumentError("--batch: expected 1..256");
   // The device before the tasks load: one clear error, not a slow start and then a failure.
@@ -173,8 +172,10 @@ int RunRun(const Args& args) {
   f.engine.Register(flags);
   flags.String("tasks", &f.tasks,
                "comma-separated tasks or groups (benchmark groups, aimicius, code, all)");
-  flags.String("tasks-dir", &f.tasks_dir, "folder of task configs (default: the built-in benchmarks)");
-  flags.String("data-dir", &f.data_dir, "folder with full datasets: <data-dir>/<task>/<split>.jsonl");
+  flags.String("tasks-dir", &f.tasks_dir,
+               "folder of task configs (default: the built-in benchmarks)");
+  flags.String("data-dir", &f.data_dir,
+               "folder with full datasets: <data-dir>/<task>/<split>.jsonl");
   flags.String("db", &f.db, "results database");
   flags.Int("limit", &f.limit, "documents per task; 0 = all");
   flags.Int("batch", &f.batch, "documents per batch (= decode batch of the engine)");
