@@ -11,12 +11,17 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "engine/base/status.h"
 
 namespace sigma {
 
 StatusOr<std::string> ReadFile(const std::string& path);
+
+// The lines of a text file without their "\n" or "\r\n"; a final newline ends the last line (it
+// does not start an empty one), blank lines inside are kept.
+StatusOr<std::vector<std::string>> ReadLines(const std::string& path);
 
 // Writes `data` to `path` through a temporary file in the same folder and a rename, so a reader
 // never sees a half-written file.

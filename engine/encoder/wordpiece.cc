@@ -94,17 +94,7 @@ void AppendUtf8(char32_t c, std::string* out) {
 
 StatusOr<std::unique_ptr<WordPieceTokenizer>> WordPieceTokenizer::FromVocabFile(
     const std::string& path, const WordPieceOptions& options) {
-  SIGMA_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
-  std::vector<std::string> tokens;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    std::string line = text.substr(pos, end - pos);
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    tokens.push_back(std::move(line));
-    pos = end + 1;
-  }
+  SIGMA_ASSIGN_OR_RETURN(std::vector<std::string> tokens, ReadLines(path));
   return FromTokens(std::move(tokens), options, path);
 }
 

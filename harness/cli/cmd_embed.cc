@@ -20,20 +20,6 @@
 namespace sigma::cli {
 namespace {
 
-std::vector<std::string> SplitLines(const std::string& text) {
-  std::vector<std::string> lines;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    std::string line = text.substr(pos, end - pos);
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    lines.push_back(std::move(line));
-    pos = end + 1;
-  }
-  return lines;
-}
-
 Status Run(const std::string& model, int threads, const std::vector<std::string>& texts) {
   SIGMA_ASSIGN_OR_RETURN(std::unique_ptr<SentenceEncoder> encoder,
                          SentenceEncoder::Open(model, threads));
@@ -84,9 +70,9 @@ int RunEmbed(const Args& args) {
   }
   std::vector<std::string> texts;
   if (!file.empty()) {
-    StatusOr<std::string> read = ReadFile(file);
+    StatusOr<std::vector<std::string>> read = ReadLines(file);
     if (!read.ok()) return ReportError("embed", read.status());
-    texts = SplitLines(*read);
+    texts = std::move(*read);
   } else {
     texts.push_back(text);
   }

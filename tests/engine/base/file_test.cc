@@ -26,6 +26,22 @@ TEST(FileTest, AtomicWriteThenReadAndMap) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(FileTest, ReadLinesSplitsOnNewlinesAndDropsCarriageReturns) {
+  const std::string dir = testing::TempDir() + "/lines_test_" + std::to_string(::getpid());
+  ASSERT_TRUE(MakeDirectories(dir).ok());
+  const std::string path = dir + "/x.txt";
+  ASSERT_TRUE(WriteFileAtomic(path, "a\r\n\nb c\nlast\n").ok());
+  auto lines = ReadLines(path);
+  ASSERT_TRUE(lines.ok()) << lines.status().message();
+  EXPECT_EQ(*lines, (std::vector<std::string>{"a", "", "b c", "last"}));
+  ASSERT_TRUE(WriteFileAtomic(path, "no newline").ok());
+  EXPECT_EQ(*ReadLines(path), std::vector<std::string>{"no newline"});
+  ASSERT_TRUE(WriteFileAtomic(path, "").ok());
+  EXPECT_TRUE(ReadLines(path)->empty());
+  EXPECT_EQ(ReadLines(dir + "/missing").status().code(), StatusCode::kNotFound);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(FileTest, MissingFileIsNotFound) {
   auto read = ReadFile("/nonexistent/sigma/file");
   ASSERT_FALSE(read.ok());
