@@ -1,12 +1,14 @@
 // sigma-eval ls | status | show: read a results database (also while a run is writing to it from
 // another terminal; every read is a snapshot).
 #include <cstdio>
+#include <string>
 
 #include "engine/base/file.h"
 #include "engine/base/json.h"
 #include "harness/cli/commands.h"
 #include "harness/cli/flags.h"
 #include "harness/store/results_store.h"
+#include "reports/number_format.h"
 
 namespace sigma::cli {
 namespace {
@@ -26,15 +28,17 @@ std::string Quoted(const std::string& s) {
 }
 
 std::string RunJson(const store::RunStatus& st) {
-  std::string json = StrCat("{\"id\":", st.run.id, ",\"state\":\"", store::RunStateName(st.run.state),
-                            "\",\"model\":", Quoted(st.run.model), ",\"started_at\":\"",
-                            st.run.started_at, "\",\"finished_at\":", Quoted(st.run.finished_at),
-                            ",\"heartbeat_at\":", Quoted(st.run.heartbeat_at), ",\"done\":", st.done,
-                            ",\"total\":", st.total, ",\"errors\":", st.errors, ",\"tasks\":[");
+  std::string json =
+      StrCat("{\"id\":", st.run.id, ",\"state\":\"", store::RunStateName(st.run.state),
+             "\",\"model\":", Quoted(st.run.model), ",\"started_at\":\"", st.run.started_at,
+             "\",\"finished_at\":", Quoted(st.run.finished_at),
+             ",\"heartbeat_at\":", Quoted(st.run.heartbeat_at), ",\"done\":", st.done,
+             ",\"total\":", st.total, ",\"errors\":", st.errors, ",\"tasks\":[");
   for (size_t i = 0; i < st.tasks.size(); ++i) {
     const store::TaskProgress& t = st.tasks[i];
-    json += StrCat(i ? "," : "", "{\"task\":", Quoted(t.task), ",\"done\":", t.done, ",\"total\":",
-                   t.total ? std::to_string(*t.total) : "null", ",\"errors\":", t.errors, "}");
+    json += StrCat(i ? "," : "", "{\"task\":", Quoted(t.task), ",\"done\":", t.done,
+                   ",\"total\":", t.total ? std::to_string(*t.total) : "null",
+                   ",\"errors\":", t.errors, "}");
   }
   return json + "]}";
 }
@@ -43,7 +47,8 @@ std::string RunJson(const store::RunStatus& st) {
 StatusOr<int64_t> PickRun(store::ResultsStore& db, const Flags& flags) {
   if (!flags.positional().empty()) {
     SIGMA_ASSIGN_OR_RETURN(std::vector<int64_t> ids, ParseIntList(flags.positional()[0], "RUN"));
-    if (ids.size() != 1) return InvalidArgumentError("expected one run id, got '", flags.positional()[0], "'");
+    if (ids.size() != 1)
+      return InvalidArgumentError("expected one run id, got '", flags.positional()[0], "'");
     return ids[0];
   }
   SIGMA_ASSIGN_OR_RETURN(std::vector<store::RunInfo> runs, db.ListRuns());
@@ -54,8 +59,10 @@ StatusOr<int64_t> PickRun(store::ResultsStore& db, const Flags& flags) {
 Status Ls(const std::string& db_path, bool json) {
   SIGMA_ASSIGN_OR_RETURN(auto db, OpenForReading(db_path));
   SIGMA_ASSIGN_OR_RETURN(std::vector<store::RunInfo> runs, db->ListRuns());
-  if (json) std::printf("[");
-  else std::printf("%5s  %-11s  %-24s  %-13s  %s\n", "run", "state", "started", "done/total", "model");
+  if (json)
+    std::printf("[");
+  else
+    std::printf("%5s  %-11s  %-24s  %-13s  %s\n", "run", "state", "started", "done/total", "model");
   for (size_t i = 0; i < runs.size(); ++i) {
     SIGMA_ASSIGN_OR_RETURN(store::RunStatus st, db->GetRunStatus(runs[i].id));
     if (json) {
@@ -78,13 +85,15 @@ Status PrintStatus(store::ResultsStore& db, int64_t run_id, bool json) {
     return Status::Ok();
   }
   std::printf("run %lld: %s, model %s\nstarted %s, last heartbeat %s%s%s\n",
-              static_cast<long long>(st.run.id), std::string(store::RunStateName(st.run.state)).c_str(),
-              st.run.model.c_str(), st.run.started_at.c_str(), st.run.heartbeat_at.c_str(),
+              static_cast<long long>(st.run.id),
+              std::string(store::RunStateName(st.run.state)).c_str(), st.run.model.c_str(),
+              st.run.started_at.c_str(), st.run.heartbeat_at.c_str(),
               st.run.finished_at.empty() ? "" : ", finished ", st.run.finished_at.c_str());
   std::printf("%-24s %12s %8s\n", "task", "done/total", "errors");
   for (const store::TaskProgress& t : st.tasks) {
     const std::string progress = StrCat(t.done, "/", t.total ? std::to_string(*t.total) : "?");
-    std::printf("%-24s %12s %8lld\n", t.task.c_str(), progress.c_str(), static_cast<long long>(t.errors));
+    std::printf("%-24s %12s %8lld\n", t.task.c_str(), progress.c_str(),
+                static_cast<long long>(t.errors));
   }
   std::printf("%-24s %12s %8lld\n", "all", StrCat(st.done, "/", st.total).c_str(),
               static_cast<long long>(st.errors));
@@ -93,26 +102,37 @@ Status PrintStatus(store::ResultsStore& db, int64_t run_id, bool json) {
 
 Status Show(store::ResultsStore& db, int64_t run_id, bool json) {
   SIGMA_ASSIGN_OR_RETURN(store::RunStatus st, db.GetRunStatus(run_id));
-  if (json) std::printf("{\"run\":%s,\"results\":[", RunJson(st).c_str());
-  else std::printf("run %lld (%s), model %s\n%-22s %-28s %10s %9s %21s %6s\n", static_cast<long long>(run_id),
-                   std::string(store::RunStateName(st.run.state)).c_str(), st.run.model.c_str(),
-                   "task", "metric", "value", "stderr", "95% CI", "n");
+  if (json)
+    std::printf("{\"run\":%s,\"results\":[", RunJson(st).c_str());
+  else
+    std::printf("run %lld (%s), model %s\n%-22s %-28s %10s %9s %21s %6s\n",
+                static_cast<long long>(run_id),
+                std::string(store::RunStateName(st.run.state)).c_str(), st.run.model.c_str(),
+                "task", "metric", "value", "stderr", "95% CI", "n");
   bool first = true;
   for (const store::TaskProgress& t : st.tasks) {
-    SIGMA_ASSIGN_OR_RETURN(std::vector<store::TaskResultRow> rows, db.ReadTaskResults(run_id, t.task));
+    SIGMA_ASSIGN_OR_RETURN(std::vector<store::TaskResultRow> rows,
+                           db.ReadTaskResults(run_id, t.task));
     for (const store::TaskResultRow& r : rows) {
-      const auto num = [](const std::optional<double>& v) { return v ? StrCat(*v) : std::string("null"); };
+      const auto num = [](const std::optional<double>& v) {
+        return v ? StrCat(*v) : std::string("null");
+      };
       if (json) {
-        std::printf("%s{\"task\":%s,\"metric\":%s,\"value\":%s,\"stderr\":%s,\"ci_low\":%s,\"ci_high\":%s,\"n\":%lld}",
-                    first ? "" : ",", Quoted(t.task).c_str(), Quoted(r.metric).c_str(), num(r.value).c_str(),
-                    num(r.stderr_value).c_str(), num(r.ci_low).c_str(), num(r.ci_high).c_str(),
-                    static_cast<long long>(r.n));
+        std::printf(
+            "%s{\"task\":%s,\"metric\":%s,\"value\":%s,\"stderr\":%s,\"ci_low\":%s,\"ci_high\":%s,"
+            "\"n\":%lld}",
+            first ? "" : ",", Quoted(t.task).c_str(), Quoted(r.metric).c_str(),
+            num(r.value).c_str(), num(r.stderr_value).c_str(), num(r.ci_low).c_str(),
+            num(r.ci_high).c_str(), static_cast<long long>(r.n));
       } else {
-        char ci[64] = "";
-        if (r.ci_low && r.ci_high) std::snprintf(ci, sizeof(ci), "[%.4f, %.4f]", *r.ci_low, *r.ci_high);
+        const std::string ci = r.ci_low && r.ci_high
+                                   ? StrCat("[", reports::FormatFixed(r.ci_low), ", ",
+                                            reports::FormatFixed(r.ci_high), "]")
+                                   : "";
         std::printf("%-22s %-28s %10s %9s %21s %6lld\n", t.task.c_str(), r.metric.c_str(),
-                    r.value ? StrCat(*r.value).c_str() : "-", r.stderr_value ? StrCat(*r.stderr_value).c_str() : "-",
-                    ci, static_cast<long long>(r.n));
+                    reports::FormatFixed(r.value).c_str(),
+                    reports::FormatFixed(r.stderr_value).c_str(), ci.c_str(),
+                    static_cast<long long>(r.n));
       }
       first = false;
     }
@@ -149,12 +169,14 @@ int RunReader(const std::string& name, const std::string& usage, const std::stri
 }  // namespace
 
 int RunLs(const Args& args) {
-  return RunReader("ls", "sigma-eval ls [--db FILE] [--json]", "Lists the runs in a results database.", args);
+  return RunReader("ls", "sigma-eval ls [--db FILE] [--json]",
+                   "Lists the runs in a results database.", args);
 }
 
 int RunStatus(const Args& args) {
   return RunReader("status", "sigma-eval status [RUN] [--db FILE] [--json]",
-                   "Progress of a run (default: the newest), per task; works while the run writes.", args);
+                   "Progress of a run (default: the newest), per task; works while the run writes.",
+                   args);
 }
 
 int RunShow(const Args& args) {
