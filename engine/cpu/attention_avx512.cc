@@ -45,7 +45,8 @@ inline __m512i HiMask512() { return _mm512_set1_epi32(static_cast<int>(0xffff000
 // rows ahead in the bf16 score pass (DotScores), though alone it took that pass from 31-37 to
 // 27-34 us a 4096-row chunk of 8 heads: in the team harness (alternating in one process, medians
 // of 40-200 rounds) Sigma at 16K 80.3-81.7% of a fast probe either way and 95-96 against 96-97%
-// of a slow one; SmolLM2 at 4K 72-75% against 80-81% fast.
+// of a slow one; SmolLM2 at 4K 72-75% against 80-81% fast. Stopped at the pass's end: Sigma 81.0
+// -81.7 against 80.2-80.7% fast, 96.1-96.5 against 98.0-98.1% slow; SmolLM2 76% against 82%.
 constexpr int64_t kPrefetchAhead = 64;
 
 // The score pass's vectors (attention_tile_scores.h): a K tile's 16 positions in one zmm.
