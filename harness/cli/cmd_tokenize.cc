@@ -45,6 +45,12 @@ Status Run(const std::string& model, const std::string& input, bool decode, bool
   SIGMA_ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tokenizer, Tokenizer::Open(model));
   if (decode) {
     SIGMA_ASSIGN_OR_RETURN(std::vector<int32_t> ids, ParseIds(input));
+    for (const int32_t id : ids) {
+      if (id >= tokenizer->vocab_size()) {
+        return InvalidArgumentError("--decode: token id ", id, " is past the vocabulary (",
+                                    tokenizer->vocab_size(), " tokens)");
+      }
+    }
     const std::string text = tokenizer->Decode(ids);
     std::fwrite(text.data(), 1, text.size(), stdout);
     return Status::Ok();

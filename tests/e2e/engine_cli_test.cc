@@ -13,6 +13,7 @@
 
 #include "engine/base/file.h"
 #include "engine/cuda/cuda_backend.h"
+#include "engine/language_model.h"
 #include "tests/e2e/cli_util.h"
 
 namespace sigma {
@@ -38,9 +39,10 @@ std::vector<float> ReadFloats(const std::string& path) {
 
 TEST_F(EngineCliTest, OracleLogitsThroughTheCli) {
   const std::string oracle = std::string(SIGMA_TEST_DATA) + "/oracle/sigma-diffqkv-tiny";
-  const std::string ids = "117,132,44,192,100,102,246,235,84,136,223,228,221,146,14,252,45,216,250,93,167,34,169,127";
-  auto r = RunSigmaEval("logits --model " + oracle + " --prompt-ids " + ids + " --selective-v 4 --out " +
-                        dir_ + "/l.f32");
+  const std::string ids =
+      "117,132,44,192,100,102,246,235,84,136,223,228,221,146,14,252,45,216,250,93,167,34,169,127";
+  auto r = RunSigmaEval("logits --model " + oracle + " --prompt-ids " + ids +
+                        " --selective-v 4 --out " + dir_ + "/l.f32");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::vector<float> got = ReadFloats(dir_ + "/l.f32");
   const std::vector<float> want = ReadFloats(oracle + "/logits_selv.f32");
@@ -55,7 +57,8 @@ TEST_F(EngineCliTest, MakeModelThenGenerateIsDeterministic) {
   ASSERT_EQ(made.exit_code, 0) << made.err;
   EXPECT_TRUE(FileExists(dir_ + "/m/config.json"));
   EXPECT_TRUE(FileExists(dir_ + "/m/model.safetensors"));
-  const std::string gen = "generate --model " + dir_ + "/m --prompt-ids 1,2,3,4 --max-tokens 8 --json";
+  const std::string gen =
+      "generate --model " + dir_ + "/m --prompt-ids 1,2,3,4 --max-tokens 8 --json";
   auto a = RunSigmaEval(gen);
   // One thread, and the weights read from the file mapping instead of the load-time copy.
   auto b = RunSigmaEval(gen + " --threads 1 --device cpu --mmap-weights");
@@ -99,11 +102,33 @@ TEST_F(EngineCliTest, BadInputGetsClearErrorsAndUsageExitCode) {
   r = RunSigmaEval("generate --model " + oracle + " --prompt-ids 1,2 --decode-team sometimes");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("--decode-team: expected auto, always or never, got 'sometimes'"),
-            std::string::npos) << r.err;
+            std::string::npos)
+      << r.err;
 
   r = RunSigmaEval("no-such-command");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("unknown command"), std::string::npos);
+}
+
+// tokenize on the default model: text -> ids -> the same bytes (several scripts, an emoji, a
+// shell line), and an id past the vocabulary refused rather than skipped.
+TEST_F(EngineCliTest, TokenizeRoundTripsAndRefusesIdsPastTheVocabulary) {
+  const std::string model = DefaultModelPath();
+  if (!FileExists(model)) GTEST_SKIP() << "default model missing at " << model;
+  const std::string text =
+      "h\xc3\xa9llo \xe4\xb8\x96\xe7\x95\x8c \xf0\x9f\x99\x82\n  ls -la | grep x\n";
+  ASSERT_TRUE(WriteFileAtomic(dir_ + "/text.txt", text).ok());
+  const auto encoded = RunSigmaEval("tokenize --model " + model + " --file " + dir_ + "/text.txt");
+  ASSERT_EQ(encoded.exit_code, 0) << encoded.err;
+  ASSERT_EQ(encoded.out.front(), '[') << encoded.out;
+  ASSERT_TRUE(WriteFileAtomic(dir_ + "/ids.txt", encoded.out).ok());
+  const auto decoded =
+      RunSigmaEval("tokenize --decode --model " + model + " --file " + dir_ + "/ids.txt");
+  ASSERT_EQ(decoded.exit_code, 0) << decoded.err;
+  EXPECT_EQ(decoded.out, text);
+  const auto bad = RunSigmaEval("tokenize --decode --model " + model + " --text 1,99999999");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("token id 99999999 is past the vocabulary"), std::string::npos) << bad.err;
 }
 
 TEST_F(EngineCliTest, BrokenCheckpointIsReportedNotCrashed) {
@@ -114,7 +139,9 @@ TEST_F(EngineCliTest, BrokenCheckpointIsReportedNotCrashed) {
   ASSERT_TRUE(WriteFileAtomic(dir_ + "/bad/config.json", *config).ok());
   auto weights = ReadFile(oracle + "/model.safetensors");
   ASSERT_TRUE(weights.ok());
-  ASSERT_TRUE(WriteFileAtomic(dir_ + "/bad/model.safetensors", weights->substr(0, weights->size() / 2)).ok());
+  ASSERT_TRUE(
+      WriteFileAtomic(dir_ + "/bad/model.safetensors", weights->substr(0, weights->size() / 2))
+          .ok());
   auto r = RunSigmaEval("generate --model " + dir_ + "/bad --prompt-ids 1,2");
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_NE(r.err.find("model.safetensors"), std::string::npos) << r.err;
@@ -122,46 +149,57 @@ TEST_F(EngineCliTest, BrokenCheckpointIsReportedNotCrashed) {
 
 TEST_F(EngineCliTest, CpuBenchStoresEachRowWithTheReadBandwidthAroundIt) {
   const std::string db = dir_ + "/bench.db";
-  auto r = RunSigmaEval("bench --models sigma-tiny --contexts 16,64 --reps 2 --warmup 1 "
-                        "--decode-steps 2 --prompt-tokens 8 --read-bandwidth-mib 16 --model-cache " +
-                        dir_ + "/cache --db " + db);
+  auto r = RunSigmaEval(
+      "bench --models sigma-tiny --contexts 16,64 --reps 2 --warmup 1 "
+      "--decode-steps 2 --prompt-tokens 8 --read-bandwidth-mib 16 --model-cache " +
+      dir_ + "/cache --db " + db);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("read GB/s"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("bench run 1 stored in"), std::string::npos) << r.out;
   EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM bench_runs WHERE state = 'complete'"), 1);
   // Two decode rows, each with the bandwidth probed before its repetitions and its share of it
   // (a tiny model's step: far from 0, and not 100x off); the prefill row has none.
-  EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM speed WHERE phase = 'decode' AND bytes_moved > 0 "
-                         "AND json_extract(config_json, '$.read_gbps') > 0 "
-                         "AND json_extract(config_json, '$.read_share') BETWEEN 0.0001 AND 100"),
+  EXPECT_EQ(QueryInt(db,
+                     "SELECT count(*) FROM speed WHERE phase = 'decode' AND bytes_moved > 0 "
+                     "AND json_extract(config_json, '$.read_gbps') > 0 "
+                     "AND json_extract(config_json, '$.read_share') BETWEEN 0.0001 AND 100"),
             2);
   // ... and the mean and sample std of those shares, which `compare` tests between sessions.
-  EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM speed WHERE phase = 'decode' "
-                         "AND json_extract(config_json, '$.read_share_mean') "
-                         "BETWEEN 0.0001 AND 100 "
-                         "AND json_extract(config_json, '$.read_share_std') >= 0"),
+  EXPECT_EQ(QueryInt(db,
+                     "SELECT count(*) FROM speed WHERE phase = 'decode' "
+                     "AND json_extract(config_json, '$.read_share_mean') "
+                     "BETWEEN 0.0001 AND 100 "
+                     "AND json_extract(config_json, '$.read_share_std') >= 0"),
             2);
-  EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM speed WHERE phase = 'prefill' AND "
-                         "json_extract(config_json, '$.read_gbps') IS NULL"),
+  EXPECT_EQ(QueryInt(db,
+                     "SELECT count(*) FROM speed WHERE phase = 'prefill' AND "
+                     "json_extract(config_json, '$.read_gbps') IS NULL"),
             1);
   // Every row says which transparent-huge-page mode it ran under (it moves decode speed ~10%),
   // and how decode steps ran (--decode-team, default auto).
-  EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM speed WHERE json_extract(config_json, '$.thp') IN "
-                         "('always', 'madvise', 'never', 'unavailable')"),
+  EXPECT_EQ(QueryInt(db,
+                     "SELECT count(*) FROM speed WHERE json_extract(config_json, '$.thp') IN "
+                     "('always', 'madvise', 'never', 'unavailable')"),
             3);
-  EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM speed WHERE "
-                         "json_extract(config_json, '$.decode_team') = 'auto'"),
+  EXPECT_EQ(QueryInt(db,
+                     "SELECT count(*) FROM speed WHERE "
+                     "json_extract(config_json, '$.decode_team') = 'auto'"),
             3);
   // 0 skips the measurement; a negative size is a usage error naming the flag.
-  auto skip = RunSigmaEval("bench --models sigma-tiny --contexts 16 --reps 1 --warmup 0 "
-                           "--decode-steps 1 --prompt-tokens 0 --read-bandwidth-mib 0 "
-                           "--model-cache " + dir_ + "/cache --db " + db);
+  auto skip = RunSigmaEval(
+      "bench --models sigma-tiny --contexts 16 --reps 1 --warmup 0 "
+      "--decode-steps 1 --prompt-tokens 0 --read-bandwidth-mib 0 "
+      "--model-cache " +
+      dir_ + "/cache --db " + db);
   ASSERT_EQ(skip.exit_code, 0) << skip.err;
-  EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM speed WHERE bench_id = 2 AND "
-                         "json_extract(config_json, '$.read_gbps') IS NULL"),
+  EXPECT_EQ(QueryInt(db,
+                     "SELECT count(*) FROM speed WHERE bench_id = 2 AND "
+                     "json_extract(config_json, '$.read_gbps') IS NULL"),
             1);
-  auto bad = RunSigmaEval("bench --models sigma-tiny --contexts 16 --read-bandwidth-mib -1 "
-                          "--model-cache " + dir_ + "/cache --db " + db);
+  auto bad = RunSigmaEval(
+      "bench --models sigma-tiny --contexts 16 --read-bandwidth-mib -1 "
+      "--model-cache " +
+      dir_ + "/cache --db " + db);
   EXPECT_EQ(bad.exit_code, 2) << bad.err;
   EXPECT_NE(bad.err.find("--read-bandwidth-mib"), std::string::npos) << bad.err;
   EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM bench_runs"), 2);  // nothing stored by the bad one
