@@ -42,6 +42,12 @@
 // tiles of the int16 AVX2 kernel this replaced 0.90-1.03. A tile is one sequential stream and the
 // hardware prefetcher serves it: software prefetches 4 or 16 blocks ahead made SmolLM2's decode
 // step 1.03-1.04x as long (median of 24 rounds alternating in one process, 512 positions).
+// Measured and left: streaming the tiles with prefetchnta 4 KB or one tile ahead, so that the
+// weights pass Zen 4's L3 (filled by what L2 evicts) by and a short context's KV cache stays in
+// it between steps. It does stay (12 MB re-read at 87 against 36 GB/s after 96 MB streamed so, two
+// threads), and SmolLM2's attention at 512 positions took 0.37-0.41 against 0.48 ms a step, but
+// the projections as much longer: 3.12-3.18 against 3.19 ms a step (slow minutes, 10-11 runs each
+// alternating; fast ones too few to tell, 66-70% of the probe against 75%).
 #ifndef SIGMA_ENGINE_CPU_MATMUL_TILE_KERNEL_H_
 #define SIGMA_ENGINE_CPU_MATMUL_TILE_KERNEL_H_
 
