@@ -47,7 +47,9 @@
 // it between steps. It does stay (12 MB re-read at 87 against 36 GB/s after 96 MB streamed so, two
 // threads), and SmolLM2's attention at 512 positions took 0.37-0.41 against 0.48 ms a step, but
 // the projections as much longer: 3.12-3.18 against 3.19 ms a step (slow minutes, 10-11 runs each
-// alternating; fast ones too few to tell, 66-70% of the probe against 75%).
+// alternating; fast ones too few to tell, 66-70% of the probe against 75%); 8 or 16 KB ahead the
+// same. The L3 saves as many bytes either way: what the KV cache gains the weights lose (a step's
+// weights stream partly from L3 when plainly read; see BM_DecodeWeightStream).
 #ifndef SIGMA_ENGINE_CPU_MATMUL_TILE_KERNEL_H_
 #define SIGMA_ENGINE_CPU_MATMUL_TILE_KERNEL_H_
 
