@@ -126,6 +126,21 @@ TEST_F(RunTest, SigkillAndResumeEqualsUninterruptedRun) {
   EXPECT_EQ(QueryInt(db, "SELECT integrity_check = 'ok' FROM pragma_integrity_check"), 1);
 }
 
+// --tasks all: every task of the three families (general benchmarks, AIMICIUS, code) in one run.
+TEST_F(RunTest, AllRunsEveryTaskFamily) {
+  const std::string db = dir_ + "/all.db";
+  const auto r = RunSigmaEval("run --tasks all --limit 1 --db " + db);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* task : {"mmlu", "gsm8k", "boolq", "nl2kql", "optiflow", "cmdgen_amd",
+                           "humaneval", "mbpp"}) {
+    EXPECT_EQ(QueryInt(db, std::string("SELECT count(*) FROM samples WHERE task = '") + task + "'"),
+              1)
+        << task;
+  }
+  // 7 general benchmarks, 5 AIMICIUS tasks, 2 code benchmarks.
+  EXPECT_EQ(QueryInt(db, "SELECT count(DISTINCT task) FROM samples"), 14);
+}
+
 TEST_F(RunTest, BadInputIsRefusedClearly) {
   const std::string db = dir_ + "/bad.db";
   auto r = RunSigmaEval("run --tasks no_such_task --db " + db);
