@@ -10,6 +10,7 @@
 #include "harness/sandbox/bwrap_sandbox.h"
 #include "tasks/code/load.h"
 #include "tasks/registry.h"
+#include "tasks/task.h"
 
 namespace sigma::harness {
 namespace {
@@ -120,14 +121,17 @@ StatusOr<LoadedTasks> LoadEvalTasks(const TaskLoadSpec& spec) {
       loaded.tasks.push_back(std::move(task));
       continue;
     }
-    if (const auto expanded = registry.Expand(item);
-        !expanded.ok() && expanded.status().code() == StatusCode::kNotFound) {
+    StatusOr<std::vector<std::string>> expanded = registry.Expand(item);
+    if (!expanded.ok()) {
+      if (expanded.status().code() != StatusCode::kNotFound) return expanded.status();
       return NotFoundError("--tasks: unknown task or group '", item, "' (known: ",
                            KnownTasks(registry), ")");
     }
-    SIGMA_ASSIGN_OR_RETURN(auto group, registry.LoadTasks(item, options));
-    for (auto& task : group) {
-      if (!seen.insert(task->name()).second) continue;
+    // A task named twice (itself and in a group) is loaded once.
+    for (const std::string& name : *expanded) {
+      if (!seen.insert(name).second) continue;
+      SIGMA_ASSIGN_OR_RETURN(const std::string path, registry.ConfigPath(name));
+      SIGMA_ASSIGN_OR_RETURN(auto task, tasks::Task::Load(path, options));
       loaded.tasks.push_back(std::make_unique<tasks::ConfigEvalTask>(std::move(task)));
     }
   }
