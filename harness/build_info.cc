@@ -5,6 +5,7 @@
 #include "engine/base/status.h"
 #include "engine/cpu/matmul.h"
 #include "engine/cuda/cuda_backend.h"
+#include "harness/git_commit.h"  // generated at build time (harness/CMakeLists.txt)
 
 namespace sigma {
 

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "harness/build_info.h"
 #include "harness/cli/commands.h"
 
 namespace sigma::cli {
@@ -35,7 +36,8 @@ constexpr Command kCommands[] = {
 };
 
 void PrintUsage(FILE* out) {
-  std::fprintf(out, "usage: sigma-eval <command> [flags]   (sigma-eval <command> --help)\n\n");
+  std::fprintf(out, "usage: sigma-eval <command> [flags]   (sigma-eval <command> --help)\n");
+  std::fprintf(out, "       sigma-eval --version\n\n");
   for (const Command& c : kCommands) std::fprintf(out, "  %-12s %s\n", c.name, c.summary);
 }
 
@@ -63,6 +65,10 @@ int main(int argc, char** argv) {
   if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
     PrintUsage(argc < 2 ? stderr : stdout);
     return argc < 2 ? kExitUsage : kExitOk;
+  }
+  if (std::strcmp(argv[1], "--version") == 0) {
+    std::printf("%s\n", sigma::EngineBuild().c_str());
+    return kExitOk;
   }
   const std::string name = argv[1];
   const Args args(argv + 2, argv + argc);

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -28,6 +29,17 @@ class EngineCliTest : public testing::Test {
   void TearDown() override { testing_util::RemoveTree(dir_); }
   std::string dir_;
 };
+
+// The first line of `command`'s stdout (its stderr discarded), or "" where it fails.
+std::string CommandOutput(const std::string& command) {
+  FILE* pipe = popen((command + " 2>/dev/null").c_str(), "r");
+  if (pipe == nullptr) return "";
+  std::string out;
+  char buf[256];
+  while (std::fgets(buf, sizeof(buf), pipe) != nullptr) out += buf;
+  if (pclose(pipe) != 0) return "";
+  return out.substr(0, out.find('\n'));
+}
 
 std::vector<float> ReadFloats(const std::string& path) {
   auto bytes = ReadFile(path);
@@ -129,6 +141,34 @@ TEST_F(EngineCliTest, TokenizeRoundTripsAndRefusesIdsPastTheVocabulary) {
   const auto bad = RunSigmaEval("tokenize --decode --model " + model + " --text 1,99999999");
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("token id 99999999 is past the vocabulary"), std::string::npos) << bad.err;
+}
+
+// --version names the commit the binary was built from (stamped at build time, not when the build
+// folder was configured), and what it prints is what runs and bench sessions record.
+TEST_F(EngineCliTest, VersionNamesTheCommitItWasBuiltFrom) {
+  auto r = RunSigmaEval("--version");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("sigma-eval ", 0), 0u) << r.out;
+  const std::string head = CommandOutput("git -C '" SIGMA_SOURCE_DIR "' rev-parse --short HEAD");
+  if (head.empty()) {
+    EXPECT_NE(r.out.find("(git unknown,"), std::string::npos) << r.out;
+  } else {
+    const bool dirty = !CommandOutput("git -C '" SIGMA_SOURCE_DIR
+                                      "' status --porcelain --untracked-files=no")
+                            .empty();
+    const std::string expected = "(git " + head + (dirty ? "-dirty," : ",");
+    EXPECT_NE(r.out.find(expected), std::string::npos) << r.out << " lacks " << expected;
+  }
+
+  const std::string db = dir_ + "/bench.db";
+  ASSERT_EQ(RunSigmaEval("bench --models sigma-tiny --contexts 16 --reps 1 --warmup 0 "
+                         "--decode-steps 1 --prompt-tokens 0 --read-bandwidth-mib 0 "
+                         "--model-cache " + dir_ + "/cache --db " + db)
+                .exit_code,
+            0);
+  std::string build = r.out.substr(0, r.out.find('\n'));
+  EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM bench_runs WHERE engine_build = '" + build + "'"), 1)
+      << build;
 }
 
 TEST_F(EngineCliTest, BrokenCheckpointIsReportedNotCrashed) {
