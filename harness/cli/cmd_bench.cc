@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <optional>
 
 #include "engine/base/file.h"
 #include "engine/base/system_memory.h"
@@ -350,11 +351,7 @@ int RunBench(const Args& args) {
   flags.String("model-cache", &f.model_cache, "folder for generated preset checkpoints");
   flags.String("db", &f.db, "results database");
   RegisterDeviceFlag(flags, &f.device);
-  if (Status s = flags.Parse(args); !s.ok()) return ReportError("bench", s);
-  if (flags.help_requested()) {
-    std::printf("%s", flags.Help().c_str());
-    return kExitOk;
-  }
+  if (std::optional<int> exit_code = ParseFlags(flags, args)) return *exit_code;
   if (Status s = Bench(f); !s.ok()) return ReportError("bench", s);
   return kExitOk;
 }

@@ -2,6 +2,7 @@
 // sessions) with --fail-on thresholds for CI (exit code 1 on a regression). Thin: parses flags and
 // calls reports/ (reports/compare.h).
 #include <cstdio>
+#include <optional>
 
 #include "engine/base/file.h"
 #include "harness/cli/commands.h"
@@ -31,11 +32,7 @@ int RunCompare(const Args& args) {
   flags.Int("seed", &seed, "bootstrap seed");
   flags.Bool("require-significance", &require_significance, "a threshold fires only when p < 0.05");
   flags.String("names", &names, "column names of BASE and CANDIDATE in the score table (e.g. GPT-4,SmolLM2)");
-  if (Status s = flags.Parse(args); !s.ok()) return ReportError("compare", s);
-  if (flags.help_requested()) {
-    std::printf("%s", flags.Help().c_str());
-    return kExitOk;
-  }
+  if (std::optional<int> exit_code = ParseFlags(flags, args)) return *exit_code;
   if (flags.positional().size() != 2) {
     return ReportError("compare", InvalidArgumentError("expected BASE and CANDIDATE (run ids or bench:ID)"));
   }

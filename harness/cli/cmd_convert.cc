@@ -1,6 +1,7 @@
 // sigma-eval convert: a Hugging Face checkpoint folder to one GGUF file, or a GGUF file back to a
 // checkpoint folder (engine/gguf/convert.h holds the logic; this is the flag layer).
 #include <cstdio>
+#include <optional>
 
 #include "engine/gguf/convert.h"
 #include "harness/cli/commands.h"
@@ -24,11 +25,7 @@ int RunConvert(const Args& args) {
   flags.String("type", &type,
                "matrix type: f32, f16, bf16, or for GGUF q8_0, q4_0, q4_1, q4_k, q5_k, q6_k; "
                "default: as stored");
-  if (Status s = flags.Parse(args); !s.ok()) return ReportError("convert", s);
-  if (flags.help_requested()) {
-    std::printf("%s", flags.Help().c_str());
-    return kExitOk;
-  }
+  if (std::optional<int> exit_code = ParseFlags(flags, args)) return *exit_code;
   ConvertOptions options;
   if (!type.empty()) {
     StatusOr<DType> parsed = ParseConvertType(type, "type");

@@ -1,5 +1,6 @@
 // sigma-eval device: what compute this build can use.
 #include <cstdio>
+#include <optional>
 
 #include "engine/base/system_memory.h"
 #include "engine/cpu/matmul.h"
@@ -12,11 +13,7 @@ namespace sigma::cli {
 
 int RunDevice(const Args& args) {
   Flags flags("device", "sigma-eval device", "Describes the CPU kernels and the CUDA device, if any.");
-  if (Status s = flags.Parse(args); !s.ok()) return ReportError("device", s);
-  if (flags.help_requested()) {
-    std::printf("%s", flags.Help().c_str());
-    return kExitOk;
-  }
+  if (std::optional<int> exit_code = ParseFlags(flags, args)) return *exit_code;
   ThreadPool pool;
   std::printf("cpu: %d threads, kernels %s\n", pool.size(), MatMulIsa());
   // Decode streams its weights and KV cache from huge pages where the kernel grants them

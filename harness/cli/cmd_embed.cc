@@ -8,6 +8,7 @@
 //   {"model": DIR, "dim": 384, "items": [{"text": T, "ids": [...], "embedding": [...]}, ...]}
 // Embeddings are unit length (cosine = dot product); floats are printed round-trip exact.
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -57,11 +58,7 @@ int RunEmbed(const Args& args) {
   flags.String("text", &text, "one sentence");
   flags.String("file", &file, "a file with one sentence per line");
   flags.Int("threads", &threads, "worker threads (0: all cores); 1 is fastest for short sentences");
-  if (Status s = flags.Parse(args); !s.ok()) return ReportError("embed", s);
-  if (flags.help_requested()) {
-    std::printf("%s", flags.Help().c_str());
-    return kExitOk;
-  }
+  if (std::optional<int> exit_code = ParseFlags(flags, args)) return *exit_code;
   if (flags.was_set("text") == !file.empty()) {
     return ReportError("embed", InvalidArgumentError("give exactly one of --text and --file"));
   }

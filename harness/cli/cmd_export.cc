@@ -4,6 +4,7 @@
 // questions, Optiflow's two turns), so that `run --model replay:FILE` scores them again.
 // one per line, so they can be scored again (or compared) with --model replay:FILE.
 #include <cstdio>
+#include <optional>
 
 #include "engine/base/file.h"
 #include "engine/base/json.h"
@@ -76,11 +77,7 @@ int RunExport(const Args& args) {
   flags.Int("run", &run, "run id");
   flags.String("task", &task, "only this task");
   flags.String("out", &out, "output JSONL file");
-  if (Status s = flags.Parse(args); !s.ok()) return ReportError("export", s);
-  if (flags.help_requested()) {
-    std::printf("%s", flags.Help().c_str());
-    return kExitOk;
-  }
+  if (std::optional<int> exit_code = ParseFlags(flags, args)) return *exit_code;
   if (Status s = Export(db, run, task, out); !s.ok()) return ReportError("export", s);
   return kExitOk;
 }

@@ -2,6 +2,7 @@
 // (--device cuda) a CUDA device, and report speed: prompt tokens/s, decode tokens/s, time to first
 // token.
 #include <cstdio>
+#include <optional>
 
 #include "engine/base/json.h"
 #include "engine/generate.h"
@@ -129,11 +130,7 @@ int RunGenerate(const Args& args) {
   flags.Double("top-p", &f.top_p, "nucleus sampling mass");
   flags.Int("seed", &f.seed, "sampling seed");
   flags.Bool("json", &f.json, "print one JSON object with text, tokens and timing");
-  if (Status s = flags.Parse(args); !s.ok()) return ReportError("generate", s);
-  if (flags.help_requested()) {
-    std::printf("%s", flags.Help().c_str());
-    return kExitOk;
-  }
+  if (std::optional<int> exit_code = ParseFlags(flags, args)) return *exit_code;
   if (Status s = Generate(f); !s.ok()) return ReportError("generate", s);
   return kExitOk;
 }

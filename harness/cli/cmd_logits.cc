@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstdio>
+#include <optional>
 
 #include "engine/base/file.h"
 #include "engine/language_model.h"
@@ -52,11 +53,7 @@ int RunLogits(const Args& args) {
   engine.Register(flags);
   flags.String("prompt-ids", &prompt_ids, "comma-separated token ids");
   flags.String("out", &out, "output file");
-  if (Status s = flags.Parse(args); !s.ok()) return ReportError("logits", s);
-  if (flags.help_requested()) {
-    std::printf("%s", flags.Help().c_str());
-    return kExitOk;
-  }
+  if (std::optional<int> exit_code = ParseFlags(flags, args)) return *exit_code;
   if (Status s = Logits(engine, prompt_ids, out); !s.ok()) return ReportError("logits", s);
   return kExitOk;
 }

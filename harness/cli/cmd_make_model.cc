@@ -1,5 +1,6 @@
 // sigma-eval make-model: write a random-weight checkpoint of any config or preset.
 #include <cstdio>
+#include <optional>
 
 #include "engine/base/file.h"
 #include "engine/loader/model_config.h"
@@ -43,11 +44,7 @@ int RunMakeModel(const Args& args) {
   flags.String("dtype", &dtype_name, "weight dtype: f32, f16 or bf16");
   flags.Int("seed", &seed, "random seed");
   flags.Int("threads", &threads, "threads; 0 = all cores");
-  if (Status s = flags.Parse(args); !s.ok()) return ReportError("make-model", s);
-  if (flags.help_requested()) {
-    std::printf("%s", flags.Help().c_str());
-    return kExitOk;
-  }
+  if (std::optional<int> exit_code = ParseFlags(flags, args)) return *exit_code;
   if (out.empty()) return ReportError("make-model", InvalidArgumentError("--out: required"));
   StatusOr<ModelConfig> config = ResolveConfig(config_spec);
   if (!config.ok()) return ReportError("make-model", config.status());

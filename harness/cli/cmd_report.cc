@@ -1,6 +1,7 @@
 // sigma-eval report: renders runs of a results database as one self-contained HTML file (or
 // Markdown / JSON). Thin: parses flags and calls reports/ (reports/report.h).
 #include <cstdio>
+#include <optional>
 
 #include "harness/cli/commands.h"
 #include "harness/cli/flags.h"
@@ -52,11 +53,7 @@ int RunReport(const Args& args) {
   flags.Int("max-samples", &max_samples, "samples shown per run and task (-1: all)");
   flags.Int("max-field-bytes", &max_field_bytes, "bytes shown per text field of a sample");
   flags.String("title", &title, "page title");
-  if (Status s = flags.Parse(args); !s.ok()) return ReportError("report", s);
-  if (flags.help_requested()) {
-    std::printf("%s", flags.Help().c_str());
-    return kExitOk;
-  }
+  if (std::optional<int> exit_code = ParseFlags(flags, args)) return *exit_code;
   Status s = Report(flags, db, runs, bench, out, format, max_samples, max_field_bytes, title);
   if (!s.ok()) return ReportError("report", s);
   if (out != "-") std::fprintf(stderr, "report: wrote %s\n", out.c_str());

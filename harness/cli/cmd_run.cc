@@ -1,6 +1,7 @@
 // sigma-eval run: evaluate a model (or recorded outputs) on tasks; results go to SQLite.
 #include <csignal>
 #include <cstdio>
+#include <optional>
 #include <string>
 
 #include "engine/base/json.h"
@@ -185,11 +186,7 @@ int RunRun(const Args& args) {
   flags.Double("top-p", &f.top_p, "sampling top-p");
   flags.Int("seed", &f.seed, "sampling seed");
   flags.Bool("json", &f.json, "print the summary as JSON");
-  if (Status s = flags.Parse(args); !s.ok()) return ReportError("run", s);
-  if (flags.help_requested()) {
-    std::printf("%s", flags.Help().c_str());
-    return kExitOk;
-  }
+  if (std::optional<int> exit_code = ParseFlags(flags, args)) return *exit_code;
   int64_t failed_samples = 0;
   if (Status s = Run(f, &failed_samples); !s.ok()) return ReportError("run", s);
   return failed_samples > 0 ? kExitFailed : kExitOk;

@@ -1,6 +1,7 @@
 // sigma-eval ls | status | show: read a results database (also while a run is writing to it from
 // another terminal; every read is a snapshot).
 #include <cstdio>
+#include <optional>
 #include <string>
 
 #include "engine/base/file.h"
@@ -148,11 +149,7 @@ int RunReader(const std::string& name, const std::string& usage, const std::stri
   Flags flags(name, usage, summary);
   flags.String("db", &db, "results database");
   flags.Bool("json", &json, "print JSON");
-  if (Status s = flags.Parse(args); !s.ok()) return ReportError(name, s);
-  if (flags.help_requested()) {
-    std::printf("%s", flags.Help().c_str());
-    return kExitOk;
-  }
+  if (std::optional<int> exit_code = ParseFlags(flags, args)) return *exit_code;
   Status s;
   if (name == "ls") {
     s = Ls(db, json);

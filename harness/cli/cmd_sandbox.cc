@@ -7,6 +7,7 @@
 // cannot start here (preflight) or failed for this run (SANDBOX_ERROR).
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "engine/base/file.h"
@@ -79,11 +80,7 @@ int RunSandbox(const Args& args) {
   flags.Int("tmpfs-mb", &request.limits.tmpfs_mb, "size of the writable work dir (MiB)");
   flags.String("stdin-file", &stdin_file, "file whose contents become the command's stdin");
   flags.String("env", &env_text, "environment for the command: NAME=VALUE,...");
-  if (Status s = flags.Parse(args); !s.ok()) return ReportError("sandbox", s);
-  if (flags.help_requested()) {
-    std::printf("%s", flags.Help().c_str());
-    return kExitOk;
-  }
+  if (std::optional<int> exit_code = ParseFlags(flags, args)) return *exit_code;
   request.argv = flags.positional();
   if (request.argv.empty()) {
     return ReportError("sandbox", InvalidArgumentError("expected a command after '--'"));

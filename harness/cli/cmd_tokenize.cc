@@ -5,6 +5,7 @@
 // PATH is a model folder (its tokenizer.json), a tokenizer.json file, or a .gguf file. With
 // --decode the input is a list of ids ("[1, 2, 3]" or "1 2 3") and the text is printed as is.
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -78,11 +79,7 @@ int RunTokenize(const Args& args) {
   flags.String("file", &file, "read the input from this file instead");
   flags.Bool("decode", &decode, "decode ids to text");
   flags.Bool("add-special", &add_special, "add the tokenizer's BOS/EOS template tokens");
-  if (Status s = flags.Parse(args); !s.ok()) return ReportError("tokenize", s);
-  if (flags.help_requested()) {
-    std::printf("%s", flags.Help().c_str());
-    return kExitOk;
-  }
+  if (std::optional<int> exit_code = ParseFlags(flags, args)) return *exit_code;
   if (model.empty()) return ReportError("tokenize", InvalidArgumentError("--model is required"));
   if (flags.was_set("text") == !file.empty()) {
     return ReportError("tokenize", InvalidArgumentError("give exactly one of --text and --file"));

@@ -5,6 +5,7 @@
 #ifndef SIGMA_HARNESS_CLI_COMMANDS_H_
 #define SIGMA_HARNESS_CLI_COMMANDS_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,11 @@ inline constexpr int kExitInterrupted = 130;
 
 // Prints "sigma-eval <command>: <status>" to stderr and returns the exit code for its kind.
 int ReportError(const std::string& command, const Status& status);
+
+class Flags;
+// Parses a command's flags from args: nullopt when the command goes on; otherwise the exit code to
+// return at once, after printing the help (--help, -h: kExitOk) or the parse error (ReportError).
+std::optional<int> ParseFlags(Flags& flags, const Args& args);
 
 int RunBench(const Args& args);
 int RunRun(const Args& args);

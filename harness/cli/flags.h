@@ -30,6 +30,7 @@ class Flags {
   // Parses args (without the program and subcommand names). Sets help_requested() on --help/-h.
   Status Parse(const std::vector<std::string>& args);
 
+  const std::string& command() const { return command_; }
   bool help_requested() const { return help_requested_; }
   bool was_set(std::string_view name) const;
   const std::vector<std::string>& positional() const { return positional_; }

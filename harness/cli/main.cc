@@ -6,6 +6,7 @@
 
 #include "harness/build_info.h"
 #include "harness/cli/commands.h"
+#include "harness/cli/flags.h"
 
 namespace sigma::cli {
 namespace {
@@ -56,6 +57,15 @@ int ReportError(const std::string& command, const Status& status) {
     case StatusCode::kUnimplemented: return kExitUsage;
     default: return kExitFailed;
   }
+}
+
+std::optional<int> ParseFlags(Flags& flags, const Args& args) {
+  if (Status s = flags.Parse(args); !s.ok()) return ReportError(flags.command(), s);
+  if (flags.help_requested()) {
+    std::printf("%s", flags.Help().c_str());
+    return kExitOk;
+  }
+  return std::nullopt;
 }
 
 }  // namespace sigma::cli
