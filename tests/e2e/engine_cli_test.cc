@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -143,22 +144,27 @@ TEST_F(EngineCliTest, TokenizeRoundTripsAndRefusesIdsPastTheVocabulary) {
   EXPECT_NE(bad.err.find("token id 99999999 is past the vocabulary"), std::string::npos) << bad.err;
 }
 
-// --version names the commit the binary was built from (stamped at build time, not when the build
-// folder was configured), and what it prints is what runs and bench sessions record.
-TEST_F(EngineCliTest, VersionNamesTheCommitItWasBuiltFrom) {
+// The git commit stamped into the build (cmake/GitCommit.cmake, run by every build), as the header
+// it writes spells it.
+std::string StampedCommit() {
+  auto header = ReadFile(SIGMA_BINARY_DIR "/harness/generated/harness/git_commit.h");
+  if (!header.ok()) return "";
+  const size_t open = header->find('"');
+  const size_t close = header->find('"', open + 1);
+  return open == std::string::npos || close == std::string::npos
+             ? ""
+             : header->substr(open + 1, close - open - 1);
+}
+
+// --version prints the build identity with the commit stamped at build time, and a bench session
+// records the same string.
+TEST_F(EngineCliTest, VersionNamesTheStampedCommitAndSessionsRecordIt) {
+  const std::string commit = StampedCommit();
+  ASSERT_FALSE(commit.empty()) << "no stamped commit in the build folder";
   auto r = RunSigmaEval("--version");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out.rfind("sigma-eval ", 0), 0u) << r.out;
-  const std::string head = CommandOutput("git -C '" SIGMA_SOURCE_DIR "' rev-parse --short HEAD");
-  if (head.empty()) {
-    EXPECT_NE(r.out.find("(git unknown,"), std::string::npos) << r.out;
-  } else {
-    const bool dirty = !CommandOutput("git -C '" SIGMA_SOURCE_DIR
-                                      "' status --porcelain --untracked-files=no")
-                            .empty();
-    const std::string expected = "(git " + head + (dirty ? "-dirty," : ",");
-    EXPECT_NE(r.out.find(expected), std::string::npos) << r.out << " lacks " << expected;
-  }
+  EXPECT_NE(r.out.find("(git " + commit + ", "), std::string::npos) << r.out << " vs " << commit;
 
   const std::string db = dir_ + "/bench.db";
   ASSERT_EQ(RunSigmaEval("bench --models sigma-tiny --contexts 16 --reps 1 --warmup 0 "
@@ -166,9 +172,44 @@ TEST_F(EngineCliTest, VersionNamesTheCommitItWasBuiltFrom) {
                          "--model-cache " + dir_ + "/cache --db " + db)
                 .exit_code,
             0);
-  std::string build = r.out.substr(0, r.out.find('\n'));
+  const std::string build = r.out.substr(0, r.out.find('\n'));
   EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM bench_runs WHERE engine_build = '" + build + "'"), 1)
       << build;
+}
+
+// The stamp follows the checkout: HEAD's short hash, "-dirty" while a tracked file differs from it
+// (untracked files do not count), the new hash after a commit, "unknown" outside a repository.
+TEST_F(EngineCliTest, GitCommitStampFollowsTheCheckout) {
+  if (CommandOutput("git --version").empty()) GTEST_SKIP() << "git is not installed";
+  const std::string repo = dir_ + "/repo", header = dir_ + "/out/git_commit.h";
+  const std::string git = "git -C '" + repo + "' -c user.name=t -c user.email=t@example.com ";
+  const auto stamp = [&](const std::string& source) {
+    const std::string cmd = std::string("'" SIGMA_CMAKE_COMMAND "' -DSOURCE_DIR='") + source +
+                            "' -DOUT='" + header + "' -P '" SIGMA_SOURCE_DIR
+                            "/cmake/GitCommit.cmake' && cat '" + header + "'";
+    return CommandOutput(cmd);
+  };
+  ASSERT_TRUE(MakeDirectories(repo).ok());
+  ASSERT_TRUE(WriteFileAtomic(repo + "/a.txt", "one\n").ok());
+  ASSERT_EQ(std::system((git + "init -q && " + git + "add a.txt && " + git + "commit -qm one")
+                            .c_str()),
+            0);
+  const std::string first = CommandOutput(git + "rev-parse --short HEAD");
+  ASSERT_FALSE(first.empty());
+  EXPECT_EQ(stamp(repo), "#define SIGMA_GIT_COMMIT \"" + first + "\"");
+
+  ASSERT_TRUE(WriteFileAtomic(repo + "/untracked.txt", "x\n").ok());
+  EXPECT_EQ(stamp(repo), "#define SIGMA_GIT_COMMIT \"" + first + "\"");
+  ASSERT_TRUE(WriteFileAtomic(repo + "/a.txt", "two\n").ok());
+  EXPECT_EQ(stamp(repo), "#define SIGMA_GIT_COMMIT \"" + first + "-dirty\"");
+
+  ASSERT_EQ(std::system((git + "commit -qam two").c_str()), 0);
+  const std::string second = CommandOutput(git + "rev-parse --short HEAD");
+  ASSERT_NE(second, first);
+  EXPECT_EQ(stamp(repo), "#define SIGMA_GIT_COMMIT \"" + second + "\"");
+
+  ASSERT_TRUE(MakeDirectories(dir_ + "/plain").ok());
+  EXPECT_EQ(stamp(dir_ + "/plain"), "#define SIGMA_GIT_COMMIT \"unknown\"");
 }
 
 TEST_F(EngineCliTest, BrokenCheckpointIsReportedNotCrashed) {
