@@ -38,8 +38,9 @@ Status SetPragmas(sqlite3* db, const StoreOptions& options) {
   SIGMA_ASSIGN_OR_RETURN(Statement mode, Statement::Prepare(db, "PRAGMA journal_mode"));
   SIGMA_ASSIGN_OR_RETURN(bool row, mode.Step());
   if (!row || mode.ColumnBytes(0) != "wal") {
-    return UnavailableError("results database: WAL journal mode is not available for this file "
-                            "(network or read-only filesystem?)");
+    return UnavailableError(
+        "results database: WAL journal mode is not available for this file "
+        "(network or read-only filesystem?)");
   }
   return Exec(db, "PRAGMA synchronous = NORMAL", "set synchronous");
 }
@@ -57,8 +58,8 @@ std::string_view RunStateName(RunState state) {
 }
 
 StatusOr<RunState> ParseRunState(std::string_view name) {
-  for (RunState s : {RunState::kRunning, RunState::kComplete, RunState::kInterrupted,
-                     RunState::kFailed}) {
+  for (RunState s :
+       {RunState::kRunning, RunState::kComplete, RunState::kInterrupted, RunState::kFailed}) {
     if (RunStateName(s) == name) return s;
   }
   return InvalidArgumentError("results database: unknown run state '", name, "'");
@@ -105,11 +106,10 @@ StatusOr<std::unique_ptr<ResultsStore>> ResultsStore::Open(const std::string& pa
 StatusOr<std::optional<RunInfo>> ResultsStore::FindRunByFingerprint(
     const std::string& fingerprint) {
   std::lock_guard<std::mutex> lock(mu_);
-  SIGMA_ASSIGN_OR_RETURN(
-      Statement stmt,
-      Statement::Prepare(db_.get(), StrCat("SELECT ", kRunColumns,
-                                           " FROM runs WHERE fingerprint = ?1 "
-                                           "ORDER BY id DESC LIMIT 1")));
+  SIGMA_ASSIGN_OR_RETURN(Statement stmt,
+                         Statement::Prepare(db_.get(), StrCat("SELECT ", kRunColumns,
+                                                              " FROM runs WHERE fingerprint = ?1 "
+                                                              "ORDER BY id DESC LIMIT 1")));
   SIGMA_RETURN_IF_ERROR(stmt.BindText(1, fingerprint));
   SIGMA_ASSIGN_OR_RETURN(bool row, stmt.Step());
   if (!row) return std::optional<RunInfo>();
@@ -128,12 +128,8 @@ StatusOr<RunSession> ResultsStore::CreateRun(const RunSpec& spec) {
                          "INSERT INTO runs (fingerprint, config_json, model, engine_build, host, "
                          "started_at, heartbeat_at, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, "
                          "'running')"));
-  SIGMA_RETURN_IF_ERROR(stmt.BindText(1, spec.fingerprint));
-  SIGMA_RETURN_IF_ERROR(stmt.BindText(2, spec.config_json));
-  SIGMA_RETURN_IF_ERROR(stmt.BindText(3, spec.model));
-  SIGMA_RETURN_IF_ERROR(stmt.BindText(4, spec.engine_build));
-  SIGMA_RETURN_IF_ERROR(stmt.BindText(5, spec.host));
-  SIGMA_RETURN_IF_ERROR(stmt.BindText(6, NowUtc()));
+  SIGMA_RETURN_IF_ERROR(stmt.BindAll(spec.fingerprint, spec.config_json, spec.model,
+                                     spec.engine_build, spec.host, NowUtc()));
   SIGMA_RETURN_IF_ERROR(stmt.Run());
   const int64_t id = sqlite3_last_insert_rowid(db_.get());
   SIGMA_RETURN_IF_ERROR(txn.Commit());
@@ -153,10 +149,10 @@ StatusOr<RunSession> ResultsStore::ResumeRun(int64_t run_id, const std::string& 
   std::lock_guard<std::mutex> lock(mu_);
   SIGMA_ASSIGN_OR_RETURN(RunInfo run, GetRunLocked(run_id));
   if (run.fingerprint != fingerprint) {
-    return FailedPreconditionError(
-        "cannot resume run ", run_id, ": fingerprint mismatch (stored ", run.fingerprint,
-        ", now ", fingerprint, "); the model, task files or run config changed since the run "
-        "started. Start a new run instead of mixing results");
+    return FailedPreconditionError("cannot resume run ", run_id, ": fingerprint mismatch (stored ",
+                                   run.fingerprint, ", now ", fingerprint,
+                                   "); the model, task files or run config changed since the run "
+                                   "started. Start a new run instead of mixing results");
   }
   return ResumeLocked(run);
 }
@@ -170,8 +166,7 @@ StatusOr<RunSession> ResultsStore::ResumeLocked(const RunInfo& run) {
         Statement::Prepare(db_.get(),
                            "UPDATE runs SET state = 'running', finished_at = NULL, "
                            "segments = segments + 1, heartbeat_at = ?2 WHERE id = ?1"));
-    SIGMA_RETURN_IF_ERROR(stmt.BindInt(1, run.id));
-    SIGMA_RETURN_IF_ERROR(stmt.BindText(2, NowUtc()));
+    SIGMA_RETURN_IF_ERROR(stmt.BindAll(run.id, NowUtc()));
     SIGMA_RETURN_IF_ERROR(stmt.Run());
     SIGMA_RETURN_IF_ERROR(txn.Commit());
   }
@@ -195,10 +190,7 @@ Status ResultsStore::SetTaskPlan(int64_t run_id, const std::string& task,
                          "INSERT INTO run_tasks (run_id, task, version, total) VALUES (?1, ?2, "
                          "?3, ?4) ON CONFLICT (run_id, task) DO UPDATE SET "
                          "version = excluded.version, total = excluded.total"));
-  SIGMA_RETURN_IF_ERROR(stmt.BindInt(1, run_id));
-  SIGMA_RETURN_IF_ERROR(stmt.BindText(2, task));
-  SIGMA_RETURN_IF_ERROR(stmt.BindText(3, version));
-  SIGMA_RETURN_IF_ERROR(stmt.BindInt(4, total));
+  SIGMA_RETURN_IF_ERROR(stmt.BindAll(run_id, task, version, total));
   SIGMA_RETURN_IF_ERROR(stmt.Run());
   return txn.Commit();
 }
@@ -282,8 +274,7 @@ StatusOr<std::set<SampleKey>> ResultsStore::DoneSamples(int64_t run_id) {
   return DoneSamplesLocked(run_id, false);
 }
 
-StatusOr<std::set<SampleKey>> ResultsStore::DoneSamplesLocked(int64_t run_id,
-                                                              bool failed_only) {
+StatusOr<std::set<SampleKey>> ResultsStore::DoneSamplesLocked(int64_t run_id, bool failed_only) {
   SIGMA_ASSIGN_OR_RETURN(
       Statement stmt,
       Statement::Prepare(db_.get(), failed_only ? "SELECT task, doc_id FROM samples WHERE "
@@ -311,8 +302,7 @@ StatusOr<std::vector<SampleRecord>> ResultsStore::ReadSamples(int64_t run_id,
           "verdict, error, prompt_tokens, new_tokens, ttft_ms, prefill_tok_s, decode_tok_s, "
           "kv_bytes, total_ms, segment FROM samples WHERE run_id = ?1 AND (?2 = '' OR task = ?2) "
           "ORDER BY task, doc_index, doc_id"));
-  SIGMA_RETURN_IF_ERROR(stmt.BindInt(1, run_id));
-  SIGMA_RETURN_IF_ERROR(stmt.BindText(2, task));
+  SIGMA_RETURN_IF_ERROR(stmt.BindAll(run_id, task));
   std::vector<SampleRecord> out;
   for (;;) {
     SIGMA_ASSIGN_OR_RETURN(bool row, stmt.Step());
@@ -380,15 +370,13 @@ StatusOr<std::vector<TaskResultRow>> ResultsStore::ReadTaskResults(int64_t run_i
       Statement::Prepare(db_.get(),
                          "SELECT metric, value, stderr, ci_low, ci_high, n FROM task_results "
                          "WHERE run_id = ?1 AND task = ?2 ORDER BY metric"));
-  SIGMA_RETURN_IF_ERROR(stmt.BindInt(1, run_id));
-  SIGMA_RETURN_IF_ERROR(stmt.BindText(2, task));
+  SIGMA_RETURN_IF_ERROR(stmt.BindAll(run_id, task));
   std::vector<TaskResultRow> rows;
   for (;;) {
     SIGMA_ASSIGN_OR_RETURN(bool row, stmt.Step());
     if (!row) break;
-    rows.push_back({stmt.ColumnBytes(0), stmt.ColumnOptionalDouble(1),
-                    stmt.ColumnOptionalDouble(2), stmt.ColumnOptionalDouble(3),
-                    stmt.ColumnOptionalDouble(4), stmt.ColumnInt(5)});
+    rows.push_back({stmt.ColumnBytes(0), stmt.ColumnOptionalDouble(1), stmt.ColumnOptionalDouble(2),
+                    stmt.ColumnOptionalDouble(3), stmt.ColumnOptionalDouble(4), stmt.ColumnInt(5)});
   }
   return rows;
 }
@@ -402,13 +390,8 @@ StatusOr<int64_t> ResultsStore::CreateBenchRun(const BenchRunSpec& spec) {
       Statement::Prepare(db_.get(),
                          "INSERT INTO bench_runs (run_id, config_json, model, engine_build, host, "
                          "device, started_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
-  SIGMA_RETURN_IF_ERROR(stmt.BindOptionalInt(1, spec.run_id));
-  SIGMA_RETURN_IF_ERROR(stmt.BindText(2, spec.config_json));
-  SIGMA_RETURN_IF_ERROR(stmt.BindText(3, spec.model));
-  SIGMA_RETURN_IF_ERROR(stmt.BindText(4, spec.engine_build));
-  SIGMA_RETURN_IF_ERROR(stmt.BindText(5, spec.host));
-  SIGMA_RETURN_IF_ERROR(stmt.BindText(6, spec.device));
-  SIGMA_RETURN_IF_ERROR(stmt.BindText(7, NowUtc()));
+  SIGMA_RETURN_IF_ERROR(stmt.BindAll(spec.run_id, spec.config_json, spec.model, spec.engine_build,
+                                     spec.host, spec.device, NowUtc()));
   SIGMA_RETURN_IF_ERROR(stmt.Run());
   const int64_t id = sqlite3_last_insert_rowid(db_.get());
   SIGMA_RETURN_IF_ERROR(txn.Commit());
@@ -423,9 +406,7 @@ Status ResultsStore::FinishBenchRun(int64_t bench_id, RunState state) {
       Statement stmt,
       Statement::Prepare(db_.get(),
                          "UPDATE bench_runs SET state = ?2, finished_at = ?3 WHERE id = ?1"));
-  SIGMA_RETURN_IF_ERROR(stmt.BindInt(1, bench_id));
-  SIGMA_RETURN_IF_ERROR(stmt.BindText(2, RunStateName(state)));
-  SIGMA_RETURN_IF_ERROR(stmt.BindText(3, NowUtc()));
+  SIGMA_RETURN_IF_ERROR(stmt.BindAll(bench_id, RunStateName(state), NowUtc()));
   SIGMA_RETURN_IF_ERROR(stmt.Run());
   if (sqlite3_changes(db_.get()) == 0) return NotFoundError("no bench run with id ", bench_id);
   return txn.Commit();
@@ -445,19 +426,9 @@ StatusOr<int64_t> ResultsStore::InsertSpeed(const SpeedRow& r) {
           "INSERT INTO speed (run_id, bench_id, config_json, context_length, batch, phase, "
           "repetitions, tokens_per_s_mean, tokens_per_s_std, ms_per_token, bytes_moved, device, "
           "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"));
-  SIGMA_RETURN_IF_ERROR(stmt.BindOptionalInt(1, r.run_id));
-  SIGMA_RETURN_IF_ERROR(stmt.BindOptionalInt(2, r.bench_id));
-  SIGMA_RETURN_IF_ERROR(stmt.BindText(3, r.config_json));
-  SIGMA_RETURN_IF_ERROR(stmt.BindInt(4, r.context_length));
-  SIGMA_RETURN_IF_ERROR(stmt.BindInt(5, r.batch));
-  SIGMA_RETURN_IF_ERROR(stmt.BindText(6, r.phase));
-  SIGMA_RETURN_IF_ERROR(stmt.BindInt(7, r.repetitions));
-  SIGMA_RETURN_IF_ERROR(stmt.BindDouble(8, r.tokens_per_s_mean));
-  SIGMA_RETURN_IF_ERROR(stmt.BindOptionalDouble(9, r.tokens_per_s_std));
-  SIGMA_RETURN_IF_ERROR(stmt.BindOptionalDouble(10, r.ms_per_token));
-  SIGMA_RETURN_IF_ERROR(stmt.BindOptionalDouble(11, r.bytes_moved));
-  SIGMA_RETURN_IF_ERROR(stmt.BindText(12, r.device));
-  SIGMA_RETURN_IF_ERROR(stmt.BindText(13, NowUtc()));
+  SIGMA_RETURN_IF_ERROR(stmt.BindAll(
+      r.run_id, r.bench_id, r.config_json, r.context_length, r.batch, r.phase, r.repetitions,
+      r.tokens_per_s_mean, r.tokens_per_s_std, r.ms_per_token, r.bytes_moved, r.device, NowUtc()));
   SIGMA_RETURN_IF_ERROR(stmt.Run());
   const int64_t id = sqlite3_last_insert_rowid(db_.get());
   SIGMA_RETURN_IF_ERROR(txn.Commit());
@@ -471,8 +442,7 @@ Status ResultsStore::Heartbeat(int64_t run_id) {
   SIGMA_ASSIGN_OR_RETURN(
       Statement stmt,
       Statement::Prepare(db_.get(), "UPDATE runs SET heartbeat_at = ?2 WHERE id = ?1"));
-  SIGMA_RETURN_IF_ERROR(stmt.BindInt(1, run_id));
-  SIGMA_RETURN_IF_ERROR(stmt.BindText(2, NowUtc()));
+  SIGMA_RETURN_IF_ERROR(stmt.BindAll(run_id, NowUtc()));
   SIGMA_RETURN_IF_ERROR(stmt.Run());
   return txn.Commit();
 }
@@ -486,9 +456,7 @@ Status ResultsStore::FinishRun(int64_t run_id, RunState state) {
       Statement::Prepare(db_.get(),
                          "UPDATE runs SET state = ?2, finished_at = ?3, heartbeat_at = ?3 "
                          "WHERE id = ?1"));
-  SIGMA_RETURN_IF_ERROR(stmt.BindInt(1, run_id));
-  SIGMA_RETURN_IF_ERROR(stmt.BindText(2, RunStateName(state)));
-  SIGMA_RETURN_IF_ERROR(stmt.BindText(3, NowUtc()));
+  SIGMA_RETURN_IF_ERROR(stmt.BindAll(run_id, RunStateName(state), NowUtc()));
   SIGMA_RETURN_IF_ERROR(stmt.Run());
   if (sqlite3_changes(db_.get()) == 0) return NotFoundError("no run with id ", run_id);
   return txn.Commit();
@@ -535,10 +503,9 @@ StatusOr<RunStatus> ResultsStore::GetRunStatus(int64_t run_id) {
   RunStatus status;
   SIGMA_ASSIGN_OR_RETURN(status.run, GetRunLocked(run_id));
   SIGMA_ASSIGN_OR_RETURN(
-      Statement stmt,
-      Statement::Prepare(db_.get(),
-                         "SELECT task, version, total, done, errors FROM run_tasks "
-                         "WHERE run_id = ?1 ORDER BY task"));
+      Statement stmt, Statement::Prepare(db_.get(),
+                                         "SELECT task, version, total, done, errors FROM run_tasks "
+                                         "WHERE run_id = ?1 ORDER BY task"));
   SIGMA_RETURN_IF_ERROR(stmt.BindInt(1, run_id));
   for (;;) {
     SIGMA_ASSIGN_OR_RETURN(bool row, stmt.Step());

@@ -12,13 +12,14 @@
 #ifndef SIGMA_HARNESS_STORE_SQLITE_H_
 #define SIGMA_HARNESS_STORE_SQLITE_H_
 
+#include <sqlite3.h>
+
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <sqlite3.h>
+#include <type_traits>
 
 #include "engine/base/status.h"
 
@@ -50,10 +51,20 @@ class Statement {
   Status BindInt(int index, int64_t value);
   Status BindDouble(int index, double value);
   Status BindText(int index, std::string_view value);  // explicit length; bytes kept as given
-  Status BindBlob(int index, std::string_view bytes);   // explicit length; empty is a 0-byte blob
+  Status BindBlob(int index, std::string_view bytes);  // explicit length; empty is a 0-byte blob
   Status BindNull(int index);
   Status BindOptionalInt(int index, const std::optional<int64_t>& value);
   Status BindOptionalDouble(int index, const std::optional<double>& value);
+  // Binds `values` to parameters 1, 2, ... in turn, each by its type: text (std::string,
+  // std::string_view, const char*), an integer, a double, or an optional integer or double (empty:
+  // NULL). Stops at the first error. Blobs go through BindBlob.
+  template <class... T>
+  Status BindAll(const T&... values) {
+    int index = 0;
+    Status status;
+    ((status = status.ok() ? BindValue(++index, values) : status), ...);
+    return status;
+  }
 
   // true: a row is ready; false: done. Errors name the statement.
   StatusOr<bool> Step();
@@ -73,6 +84,18 @@ class Statement {
   Statement(sqlite3* db, StmtHandle stmt, std::string label)
       : db_(db), stmt_(std::move(stmt)), label_(std::move(label)) {}
   Status Check(int rc, std::string_view what) const;
+  Status BindValue(int index, std::string_view value) { return BindText(index, value); }
+  Status BindValue(int index, double value) { return BindDouble(index, value); }
+  template <class I>
+  requires std::is_integral_v<I> Status BindValue(int index, I value) {
+    return BindInt(index, static_cast<int64_t>(value));
+  }
+  Status BindValue(int index, const std::optional<int64_t>& value) {
+    return BindOptionalInt(index, value);
+  }
+  Status BindValue(int index, const std::optional<double>& value) {
+    return BindOptionalDouble(index, value);
+  }
 
   sqlite3* db_ = nullptr;  // not owned
   StmtHandle stmt_;

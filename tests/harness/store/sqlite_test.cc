@@ -1,0 +1,56 @@
+// Statement's binding: BindAll binds each value by its type to parameters 1, 2, ... in turn.
+#include "harness/store/sqlite.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace sigma::store {
+namespace {
+
+class StatementTest : public testing::Test {
+ protected:
+  void SetUp() override { ASSERT_EQ(sqlite3_open(":memory:", &db_), SQLITE_OK); }
+  void TearDown() override { sqlite3_close(db_); }
+  sqlite3* db_ = nullptr;
+};
+
+TEST_F(StatementTest, BindAllBindsEachValueByItsTypeInOrder) {
+  auto stmt = Statement::Prepare(
+      db_, "SELECT typeof(?1), ?1, typeof(?2), ?2, typeof(?3), ?3, typeof(?4), typeof(?5), ?5, "
+           "typeof(?6), ?6, typeof(?7), ?7, typeof(?8)");
+  ASSERT_TRUE(stmt.ok()) << stmt.status().ToString();
+  const std::string text("a\0b", 3);  // byte-exact, NUL included
+  const std::optional<int64_t> none, seven = 7;
+  const std::optional<double> half = 0.5, no_double;
+  ASSERT_TRUE(stmt->BindAll(text, int64_t{1} << 40, 2.25, none, seven, half, "plain", no_double)
+                  .ok());
+  ASSERT_TRUE(*stmt->Step());
+  EXPECT_EQ(stmt->ColumnBytes(0), "text");
+  EXPECT_EQ(stmt->ColumnBytes(1), text);
+  EXPECT_EQ(stmt->ColumnBytes(2), "integer");
+  EXPECT_EQ(stmt->ColumnInt(3), int64_t{1} << 40);
+  EXPECT_EQ(stmt->ColumnBytes(4), "real");
+  EXPECT_EQ(stmt->ColumnDouble(5), 2.25);
+  EXPECT_EQ(stmt->ColumnBytes(6), "null");
+  EXPECT_EQ(stmt->ColumnBytes(7), "integer");
+  EXPECT_EQ(stmt->ColumnInt(8), 7);
+  EXPECT_EQ(stmt->ColumnBytes(9), "real");
+  EXPECT_EQ(stmt->ColumnDouble(10), 0.5);
+  EXPECT_EQ(stmt->ColumnBytes(11), "text");
+  EXPECT_EQ(stmt->ColumnBytes(12), "plain");
+  EXPECT_EQ(stmt->ColumnBytes(13), "null");
+}
+
+TEST_F(StatementTest, BindAllPastTheLastParameterNamesIt) {
+  auto stmt = Statement::Prepare(db_, "SELECT ?1, ?2");
+  ASSERT_TRUE(stmt.ok());
+  const Status s = stmt->BindAll(1, 2, 3, 4);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.ToString().find("bind 3"), std::string::npos) << s.ToString();
+}
+
+}  // namespace
+}  // namespace sigma::store
