@@ -204,9 +204,7 @@ StatusOr<bool> ResultsStore::InsertSample(const SampleRecord& s) {
       Statement::Prepare(db_.get(),
                          "SELECT id, error IS NOT NULL FROM samples WHERE run_id = ?1 AND "
                          "task = ?2 AND doc_id = ?3"));
-  SIGMA_RETURN_IF_ERROR(existing.BindInt(1, s.run_id));
-  SIGMA_RETURN_IF_ERROR(existing.BindText(2, s.task));
-  SIGMA_RETURN_IF_ERROR(existing.BindText(3, s.doc_id));
+  SIGMA_RETURN_IF_ERROR(existing.BindAll(s.run_id, s.task, s.doc_id));
   SIGMA_ASSIGN_OR_RETURN(bool found, existing.Step());
   const bool replacing = found && existing.ColumnInt(1) != 0;
   if (found && !replacing) return false;  // already done: the txn rolls back
@@ -223,10 +221,8 @@ StatusOr<bool> ResultsStore::InsertSample(const SampleRecord& s) {
                          "INSERT INTO run_tasks (run_id, task, done, errors) VALUES (?1, ?2, 1, "
                          "?3) ON CONFLICT (run_id, task) DO UPDATE SET done = done + 1 - ?4, "
                          "errors = errors + excluded.errors - ?4"));
-  SIGMA_RETURN_IF_ERROR(progress.BindInt(1, s.run_id));
-  SIGMA_RETURN_IF_ERROR(progress.BindText(2, s.task));
-  SIGMA_RETURN_IF_ERROR(progress.BindInt(3, s.error.has_value() ? 1 : 0));
-  SIGMA_RETURN_IF_ERROR(progress.BindInt(4, replacing ? 1 : 0));
+  SIGMA_RETURN_IF_ERROR(
+      progress.BindAll(s.run_id, s.task, s.error.has_value() ? 1 : 0, replacing ? 1 : 0));
   SIGMA_RETURN_IF_ERROR(progress.Run());
   SIGMA_RETURN_IF_ERROR(txn.Commit());
   return true;
@@ -241,10 +237,7 @@ Status ResultsStore::InsertSampleRow(const SampleRecord& s) {
           "target, metrics_json, verdict, error, prompt_tokens, new_tokens, ttft_ms, "
           "prefill_tok_s, decode_tok_s, kv_bytes, total_ms, segment, created_at) VALUES (?1, ?2, "
           "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"));
-  SIGMA_RETURN_IF_ERROR(insert.BindInt(1, s.run_id));
-  SIGMA_RETURN_IF_ERROR(insert.BindText(2, s.task));
-  SIGMA_RETURN_IF_ERROR(insert.BindText(3, s.doc_id));
-  SIGMA_RETURN_IF_ERROR(insert.BindOptionalInt(4, s.doc_index));
+  SIGMA_RETURN_IF_ERROR(insert.BindAll(s.run_id, s.task, s.doc_id, s.doc_index));
   SIGMA_RETURN_IF_ERROR(insert.BindBlob(5, s.prompt));
   SIGMA_RETURN_IF_ERROR(insert.BindBlob(6, s.raw_output));
   SIGMA_RETURN_IF_ERROR(insert.BindBlob(7, s.extracted));
@@ -339,8 +332,7 @@ Status ResultsStore::WriteTaskResults(int64_t run_id, const std::string& task,
   SIGMA_ASSIGN_OR_RETURN(
       Statement del,
       Statement::Prepare(db_.get(), "DELETE FROM task_results WHERE run_id = ?1 AND task = ?2"));
-  SIGMA_RETURN_IF_ERROR(del.BindInt(1, run_id));
-  SIGMA_RETURN_IF_ERROR(del.BindText(2, task));
+  SIGMA_RETURN_IF_ERROR(del.BindAll(run_id, task));
   SIGMA_RETURN_IF_ERROR(del.Run());
   SIGMA_ASSIGN_OR_RETURN(
       Statement ins,
@@ -349,14 +341,8 @@ Status ResultsStore::WriteTaskResults(int64_t run_id, const std::string& task,
                          "ci_high, n) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
   for (const TaskResultRow& r : rows) {
     SIGMA_RETURN_IF_ERROR(ins.Reset());
-    SIGMA_RETURN_IF_ERROR(ins.BindInt(1, run_id));
-    SIGMA_RETURN_IF_ERROR(ins.BindText(2, task));
-    SIGMA_RETURN_IF_ERROR(ins.BindText(3, r.metric));
-    SIGMA_RETURN_IF_ERROR(ins.BindOptionalDouble(4, r.value));
-    SIGMA_RETURN_IF_ERROR(ins.BindOptionalDouble(5, r.stderr_value));
-    SIGMA_RETURN_IF_ERROR(ins.BindOptionalDouble(6, r.ci_low));
-    SIGMA_RETURN_IF_ERROR(ins.BindOptionalDouble(7, r.ci_high));
-    SIGMA_RETURN_IF_ERROR(ins.BindInt(8, r.n));
+    SIGMA_RETURN_IF_ERROR(
+        ins.BindAll(run_id, task, r.metric, r.value, r.stderr_value, r.ci_low, r.ci_high, r.n));
     SIGMA_RETURN_IF_ERROR(ins.Run());
   }
   return txn.Commit();
