@@ -12,14 +12,14 @@
 #ifndef SIGMA_HARNESS_STORE_SQLITE_H_
 #define SIGMA_HARNESS_STORE_SQLITE_H_
 
-#include <sqlite3.h>
-
+#include <concepts>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <type_traits>
+
+#include <sqlite3.h>
 
 #include "engine/base/status.h"
 
@@ -51,7 +51,7 @@ class Statement {
   Status BindInt(int index, int64_t value);
   Status BindDouble(int index, double value);
   Status BindText(int index, std::string_view value);  // explicit length; bytes kept as given
-  Status BindBlob(int index, std::string_view bytes);  // explicit length; empty is a 0-byte blob
+  Status BindBlob(int index, std::string_view bytes);   // explicit length; empty is a 0-byte blob
   Status BindNull(int index);
   Status BindOptionalInt(int index, const std::optional<int64_t>& value);
   Status BindOptionalDouble(int index, const std::optional<double>& value);
@@ -86,8 +86,8 @@ class Statement {
   Status Check(int rc, std::string_view what) const;
   Status BindValue(int index, std::string_view value) { return BindText(index, value); }
   Status BindValue(int index, double value) { return BindDouble(index, value); }
-  template <class I>
-  requires std::is_integral_v<I> Status BindValue(int index, I value) {
+  template <std::integral I>
+  Status BindValue(int index, I value) {
     return BindInt(index, static_cast<int64_t>(value));
   }
   Status BindValue(int index, const std::optional<int64_t>& value) {
