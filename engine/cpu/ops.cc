@@ -33,7 +33,11 @@ void RmsNorm(const float* x, const TensorView& weight, float eps, int64_t rows, 
     const float* xr = x + r * n;
     float* yr = out + r * n;
     double sum = 0.0;
-    for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(xr[i]) * xr[i];
+    if (ActiveCpuIsa() != CpuIsa::kGeneric && CpuSupportsAvx2()) {
+      sum = internal::SumSquaresAvx2(xr, n);
+    } else {
+      for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(xr[i]) * xr[i];
+    }
     const float inv = static_cast<float>(1.0 / std::sqrt(sum / static_cast<double>(n) + eps));
     for (int64_t i = 0; i < n; ++i) yr[i] = (xr[i] * inv) * w[i];
   }

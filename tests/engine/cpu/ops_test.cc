@@ -28,9 +28,13 @@ TensorView View(DType dtype, std::vector<int64_t> shape, const std::vector<uint8
   return v;
 }
 
-TEST(RmsNormTest, MatchesDoubleReferenceForEachWeightType) {
+class RmsNormTest : public KernelPathTest {};
+
+// Every kernel family (the sum of squares is vectorised where AVX2 is), widths around its 16-wide
+// steps and SmolLM2's 576.
+TEST_P(RmsNormTest, MatchesDoubleReferenceForEachWeightType) {
   for (DType dtype : {DType::kF32, DType::kF16, DType::kBF16}) {
-    for (int64_t n : {1, 7, 64, 577}) {
+    for (int64_t n : {1, 7, 15, 16, 17, 64, 576, 577}) {
       const int64_t rows = 3;
       const std::vector<float> x = RandomFloats(rows * n, 3, -4.0f, 4.0f);
       const Encoded w = Encode(RandomFloats(n, 4, 0.5f, 1.5f), dtype);
@@ -52,6 +56,8 @@ TEST(RmsNormTest, MatchesDoubleReferenceForEachWeightType) {
     }
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Paths, RmsNormTest, AllPaths(), PathName);
 
 TEST(ApplyRopeTest, RotateHalfPairing) {
   for (int head_dim : {2, 8, 64, 128}) {
