@@ -29,11 +29,12 @@ void RmsNorm(const float* x, const TensorView& weight, float eps, int64_t rows, 
              float* out) {
   std::vector<float> storage;
   const float* w = WeightAsF32(weight, n, &storage);
+  const bool avx2 = ActiveCpuIsa() != CpuIsa::kGeneric && CpuSupportsAvx2();
   for (int64_t r = 0; r < rows; ++r) {
     const float* xr = x + r * n;
     float* yr = out + r * n;
     double sum = 0.0;
-    if (ActiveCpuIsa() != CpuIsa::kGeneric && CpuSupportsAvx2()) {
+    if (avx2) {
       sum = internal::SumSquaresAvx2(xr, n);
     } else {
       for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(xr[i]) * xr[i];
