@@ -13,7 +13,9 @@
 // by the same kernel on the same inputs as in RunLayer, so a step's logits are bit-identical.
 // Measured and left: each member prefetching its part of o_proj before its attention tasks, so
 // that the short attention phase at 512 positions would bring in o's weights (SmolLM2, fast host,
-// paired): 0.93-0.98x with all of the part, 0.98-1.01x with its first 32 KB. Also (same setting,
+// paired): 0.93-0.98x with all of the part, 0.98-1.01x with its first 32 KB; spread into L2 over
+// the member's score passes (a share a task, SpreadPrefetch): 2.323 against 2.220 ms a step
+// (in-process A/B, medians of 29 fast rounds), 2.860 against 2.824 slow. Also (same setting,
 // alternating in one process): the plan giving each new K and V row to the member whose
 // last-chunk task reads it, each member rotating its own copy of the query heads it reads, and
 // no barrier before the attention: 0.998-0.999x (median of 12-16 rounds); prefetching the
