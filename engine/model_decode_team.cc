@@ -36,6 +36,11 @@
 // (as the step does) 0.06 more: between barriers a core that computes does not stream. Measured
 // and left: each member prefetching the first 2 or 8 KB of its next part before preparing the
 // activations (SmolLM2 512, in-process A/B, 6-7 fast rounds): 2.435 and 2.501 against 2.437 ms.
+// Nor balancing by stealing: each phase's parts claimed in blocks of 2 or 6 tiles (one atomic
+// front|back word a part), a member done early taking blocks from the back of the other's part,
+// SiLU applied by whoever computed a block; the logits the same bits, but the step 2.903-2.948
+// against 2.374-2.391 ms (2 tiles) and 2.423 against 2.170 ms (6 tiles; medians of 31-40 fast
+// rounds, in-process A/B): the claims' cache line moves between the cores at every block.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
