@@ -89,8 +89,8 @@ MetricComparison CompareMetric(const std::string& task, const std::string& metri
 std::vector<MetricComparison> CompareScores(const std::vector<SampleScores>& base_scores,
                                             const std::vector<SampleScores>& cand_scores,
                                             const CompareOptions& options, CompareResult* result) {
-  const auto base = IndexOk(base_scores, &result->base_errors);
-  const auto cand = IndexOk(cand_scores, &result->candidate_errors);
+  const auto base = IndexOk(base_scores, &result->base.errors);
+  const auto cand = IndexOk(cand_scores, &result->candidate.errors);
   std::set<std::pair<std::string, std::string>> keys;  // (task, metric)
   for (const auto* index : {&base, &cand}) {
     for (const auto& [key, s] : *index) {
@@ -284,18 +284,22 @@ void ApplyRules(const CompareOptions& options, CompareResult* r) {
   }
 }
 
-Status LoadSide(ResultsReader& reader, const CompareRef& ref, std::string* label, std::string* model,
+Status LoadSide(ResultsReader& reader, const CompareRef& ref, CompareSide* side,
                 std::vector<SampleScores>* scores, std::vector<SpeedRecord>* speed) {
   if (ref.bench) {
     SIGMA_ASSIGN_OR_RETURN(auto benches, reader.ReadBenchRuns({ref.id}));
-    *label = StrCat("bench ", ref.id);
-    *model = benches[0].model;
+    side->label = StrCat("bench ", ref.id);
+    side->model = benches[0].model;
+    side->build = benches[0].engine_build;
+    side->host = benches[0].host;
     SIGMA_ASSIGN_OR_RETURN(*speed, reader.ReadSpeed({}, {ref.id}));
     return Status::Ok();
   }
   SIGMA_ASSIGN_OR_RETURN(auto runs, reader.ReadRuns({ref.id}));
-  *label = StrCat("run ", ref.id);
-  *model = runs[0].model;
+  side->label = StrCat("run ", ref.id);
+  side->model = runs[0].model;
+  side->build = runs[0].engine_build;
+  side->host = runs[0].host;
   SIGMA_ASSIGN_OR_RETURN(*scores, reader.ReadSampleScores(ref.id));
   SIGMA_ASSIGN_OR_RETURN(*speed, reader.ReadSpeed({ref.id}, {}));
   return Status::Ok();
@@ -371,16 +375,19 @@ StatusOr<CompareResult> CompareRuns(ResultsReader& reader, const CompareRef& bas
   r.options = options;
   std::vector<SampleScores> base_scores, cand_scores;
   std::vector<SpeedRecord> base_speed, cand_speed;
-  SIGMA_RETURN_IF_ERROR(LoadSide(reader, base, &r.base_label, &r.base_model, &base_scores, &base_speed));
-  SIGMA_RETURN_IF_ERROR(
-      LoadSide(reader, candidate, &r.candidate_label, &r.candidate_model, &cand_scores, &cand_speed));
+  SIGMA_RETURN_IF_ERROR(LoadSide(reader, base, &r.base, &base_scores, &base_speed));
+  SIGMA_RETURN_IF_ERROR(LoadSide(reader, candidate, &r.candidate, &cand_scores, &cand_speed));
   r.metrics = CompareScores(base_scores, cand_scores, options, &r);
   CompareSampleSpeed(base_scores, cand_scores, &r);
   CompareSpeedTable(base_speed, cand_speed, &r);
   if (!base.bench && r.metrics.empty()) r.notes.push_back("the runs share no scored samples");
-  if (r.base_errors + r.candidate_errors > 0) {
-    r.notes.push_back(StrCat("samples with an error are excluded from the pairs: ", r.base_errors,
-                             " in the base, ", r.candidate_errors, " in the candidate"));
+  if (r.base.errors + r.candidate.errors > 0) {
+    r.notes.push_back(StrCat("samples with an error are excluded from the pairs: ", r.base.errors,
+                             " in the base, ", r.candidate.errors, " in the candidate"));
+  }
+  if (!r.speed.empty() && r.base.host != r.candidate.host) {
+    r.notes.push_back(StrCat("the sides ran on different hosts (", r.base.host, ", ",
+                             r.candidate.host, "): speed ratios compare the machines too"));
   }
   ApplyRules(options, &r);
   return r;

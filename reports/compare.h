@@ -99,15 +99,20 @@ struct SpeedComparison {
   std::string regression;
 };
 
+// One side of a comparison: what ran, and the build and host that ran it.
+struct CompareSide {
+  std::string label;   // "run 12" or "bench 3"
+  std::string model;
+  std::string build;   // the engine_build it recorded (version, commit, build type, kernels)
+  std::string host;
+  int64_t errors = 0;  // samples with an error (excluded from pairs)
+};
+
 struct CompareResult {
-  std::string base_label;
-  std::string candidate_label;
-  std::string base_model;
-  std::string candidate_model;
+  CompareSide base;
+  CompareSide candidate;
   std::vector<MetricComparison> metrics;
   std::vector<SpeedComparison> speed;
-  int64_t base_errors = 0;  // samples with an error (excluded from pairs)
-  int64_t candidate_errors = 0;
   std::vector<std::string> notes;
   std::vector<std::string> regressions;  // one line per fired rule
   CompareOptions options;

@@ -84,13 +84,25 @@ void MarkdownSpeed(const CompareResult& r, std::string* md) {
   }
 }
 
+// "- base: run 1 `model` (build `...`, host `...`)".
+std::string SideLine(const char* role, const CompareSide& side) {
+  return StrCat("- ", role, ": ", side.label, " `", MarkdownEscape(side.model), "` (build `",
+                MarkdownEscape(side.build), "`, host `", MarkdownEscape(side.host), "`)\n");
+}
+
+// The members of a side's JSON object.
+std::string SideJson(const CompareSide& side) {
+  return StrCat("\"label\":", JsonQuote(side.label), ",\"model\":", JsonQuote(side.model),
+                ",\"build\":", JsonQuote(side.build), ",\"host\":", JsonQuote(side.host),
+                ",\"errors\":", side.errors);
+}
+
 }  // namespace
 
 std::string RenderCompareMarkdown(const CompareResult& r) {
   std::string md =
-      StrCat("## sigma-eval compare: ", r.base_label, " → ", r.candidate_label, "\n\n",
-             "- base: ", r.base_label, " `", MarkdownEscape(r.base_model), "`\n",
-             "- candidate: ", r.candidate_label, " `", MarkdownEscape(r.candidate_model), "`\n\n");
+      StrCat("## sigma-eval compare: ", r.base.label, " → ", r.candidate.label, "\n\n",
+             SideLine("base", r.base), SideLine("candidate", r.candidate), "\n");
   if (r.regressions.empty()) {
     md += r.options.fail_on.empty() ? "**No --fail-on thresholds given.**\n"
                                     : "**✅ No regression beyond the --fail-on thresholds.**\n";
@@ -117,10 +129,8 @@ std::string RenderCompareMarkdown(const CompareResult& r) {
 
 std::string RenderCompareJson(const CompareResult& r) {
   std::string j = StrCat(
-      "{\"format\":\"sigma-eval-compare\",\"version\":1,\"base\":{\"label\":",
-      JsonQuote(r.base_label), ",\"model\":", JsonQuote(r.base_model),
-      ",\"errors\":", r.base_errors, "},\"candidate\":{\"label\":", JsonQuote(r.candidate_label),
-      ",\"model\":", JsonQuote(r.candidate_model), ",\"errors\":", r.candidate_errors,
+      "{\"format\":\"sigma-eval-compare\",\"version\":1,\"base\":{", SideJson(r.base),
+      "},\"candidate\":{", SideJson(r.candidate),
       "},\"bootstrap\":{\"iterations\":", r.options.bootstrap_iterations,
       ",\"seed\":", r.options.seed, ",\"confidence\":", JsonNumber(r.options.confidence),
       "},\"metrics\":[");

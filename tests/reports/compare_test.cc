@@ -68,7 +68,7 @@ TEST_F(CompareTest, PairsSharedSamplesAndTestsBinaryMetricsWithMcNemar) {
   ASSERT_NE(acc, nullptr);
   EXPECT_EQ(acc->shared, 19);  // one gqa16 sample failed with an error
   EXPECT_EQ(acc->base_only, 1);
-  EXPECT_EQ(r.candidate_errors, 1);
+  EXPECT_EQ(r.candidate.errors, 1);
   EXPECT_TRUE(acc->binary);
   EXPECT_DOUBLE_EQ(acc->p_value, McNemarExactP(acc->broken, acc->fixed));
   EXPECT_NEAR(acc->delta, static_cast<double>(acc->fixed - acc->broken) / acc->shared, 1e-12);
@@ -145,11 +145,13 @@ struct BenchDecodeRow {
   double share_mean;      // < 0: a row of an older bench, with the median share alone
   double share_median;
 };
-StatusOr<int64_t> WriteBench(store::ResultsStore& db, const std::vector<BenchDecodeRow>& rows) {
+StatusOr<int64_t> WriteBench(store::ResultsStore& db, const std::vector<BenchDecodeRow>& rows,
+                             const std::string& build = "sigma-eval 0.1.0 (test)",
+                             const std::string& host = "testhost") {
   store::BenchRunSpec spec;
   spec.model = "smollm2";
-  spec.engine_build = "sigma-eval 0.1.0 (test)";
-  spec.host = "testhost";
+  spec.engine_build = build;
+  spec.host = host;
   spec.device = "cpu";
   SIGMA_ASSIGN_OR_RETURN(int64_t bench, db.CreateBenchRun(spec));
   for (const BenchDecodeRow& r : rows) {
@@ -183,6 +185,45 @@ const SpeedComparison* FindSpeed(const CompareResult& r, const std::string& figu
     if (s.figure == figure && s.context == context) return &s;
   }
   return nullptr;
+}
+
+// Each side names the build and host that produced it, and speed from two hosts is flagged.
+TEST(CompareSidesTest, NameTheirBuildAndHostAndFlagDifferentHosts) {
+  ScratchDir dir;
+  auto db = store::ResultsStore::Open(dir.File("sides.db"));
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  auto a = WriteBench(**db, {{512, 310, 36.0, 0.95, 0.96}}, "sigma-eval 0.1.0 (git 1111111)", "vm-a");
+  auto b = WriteBench(**db, {{512, 320, 36.0, 0.95, 0.96}}, "sigma-eval 0.1.0 (git 2222222)", "vm-a");
+  auto c = WriteBench(**db, {{512, 330, 36.0, 0.95, 0.96}}, "sigma-eval 0.1.0 (git 2222222)", "vm-b");
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  auto reader = ResultsReader::Open(dir.File("sides.db"));
+  ASSERT_TRUE(reader.ok());
+  const auto host_note = [](const CompareResult& r) {
+    for (const std::string& n : r.notes) {
+      if (n.find("different hosts") != std::string::npos) return n;
+    }
+    return std::string();
+  };
+
+  auto same_host = CompareRuns(**reader, {true, *a}, {true, *b}, CompareOptions{});
+  ASSERT_TRUE(same_host.ok()) << same_host.status().ToString();
+  EXPECT_EQ(same_host->base.build, "sigma-eval 0.1.0 (git 1111111)");
+  EXPECT_EQ(same_host->candidate.build, "sigma-eval 0.1.0 (git 2222222)");
+  EXPECT_EQ(host_note(*same_host), "");
+  const std::string md = RenderCompareMarkdown(*same_host);
+  EXPECT_NE(md.find("- base: bench 1 `smollm2` (build `sigma-eval 0.1.0 (git 1111111)`, host "
+                    "`vm-a`)"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(RenderCompareJson(*same_host).find(
+                "\"candidate\":{\"label\":\"bench 2\",\"model\":\"smollm2\",\"build\":"
+                "\"sigma-eval 0.1.0 (git 2222222)\",\"host\":\"vm-a\""),
+            std::string::npos);
+
+  auto two_hosts = CompareRuns(**reader, {true, *b}, {true, *c}, CompareOptions{});
+  ASSERT_TRUE(two_hosts.ok());
+  EXPECT_NE(host_note(*two_hosts).find("(vm-a, vm-b)"), std::string::npos)
+      << host_note(*two_hosts);
 }
 
 TEST(CompareBandwidthTest, GradesDecodeRowsAgainstTheBandwidthTheyRanWith) {
