@@ -192,9 +192,12 @@ TEST(CompareSidesTest, NameTheirBuildAndHostAndFlagDifferentHosts) {
   ScratchDir dir;
   auto db = store::ResultsStore::Open(dir.File("sides.db"));
   ASSERT_TRUE(db.ok()) << db.status().ToString();
-  auto a = WriteBench(**db, {{512, 310, 36.0, 0.95, 0.96}}, "sigma-eval 0.1.0 (git 1111111)", "vm-a");
-  auto b = WriteBench(**db, {{512, 320, 36.0, 0.95, 0.96}}, "sigma-eval 0.1.0 (git 2222222)", "vm-a");
-  auto c = WriteBench(**db, {{512, 330, 36.0, 0.95, 0.96}}, "sigma-eval 0.1.0 (git 2222222)", "vm-b");
+  auto a = WriteBench(**db, {{512, 310, 36.0, 0.95, 0.96}},
+                      "sigma-eval 0.1.0 (git 1111111)", "vm-a");
+  auto b = WriteBench(**db, {{512, 320, 36.0, 0.95, 0.96}},
+                      "sigma-eval 0.1.0 (git 2222222)", "vm-a");
+  auto c = WriteBench(**db, {{512, 330, 36.0, 0.95, 0.96}},
+                      "sigma-eval 0.1.0 (git 2222222)", "vm-b");
   ASSERT_TRUE(a.ok() && b.ok() && c.ok());
   auto reader = ResultsReader::Open(dir.File("sides.db"));
   ASSERT_TRUE(reader.ok());
