@@ -31,7 +31,8 @@ std::string Quoted(const std::string& s) {
 std::string RunJson(const store::RunStatus& st) {
   std::string json =
       StrCat("{\"id\":", st.run.id, ",\"state\":\"", store::RunStateName(st.run.state),
-             "\",\"model\":", Quoted(st.run.model), ",\"started_at\":\"", st.run.started_at,
+             "\",\"model\":", Quoted(st.run.model), ",\"build\":", Quoted(st.run.engine_build),
+             ",\"host\":", Quoted(st.run.host), ",\"started_at\":\"", st.run.started_at,
              "\",\"finished_at\":", Quoted(st.run.finished_at),
              ",\"heartbeat_at\":", Quoted(st.run.heartbeat_at), ",\"done\":", st.done,
              ",\"total\":", st.total, ",\"errors\":", st.errors, ",\"tasks\":[");
@@ -90,6 +91,7 @@ Status PrintStatus(store::ResultsStore& db, int64_t run_id, bool json) {
               std::string(store::RunStateName(st.run.state)).c_str(), st.run.model.c_str(),
               st.run.started_at.c_str(), st.run.heartbeat_at.c_str(),
               st.run.finished_at.empty() ? "" : ", finished ", st.run.finished_at.c_str());
+  std::printf("build %s, host %s\n", st.run.engine_build.c_str(), st.run.host.c_str());
   std::printf("%-24s %12s %8s\n", "task", "done/total", "errors");
   for (const store::TaskProgress& t : st.tasks) {
     const std::string progress = StrCat(t.done, "/", t.total ? std::to_string(*t.total) : "?");

@@ -112,6 +112,11 @@ TEST_F(RunTest, SigkillAndResumeEqualsUninterruptedRun) {
     // Another terminal can read the live database meanwhile.
     auto status = RunSigmaEval("status 1 --db " + db);
     EXPECT_EQ(status.exit_code, 0) << status.err;
+    // ... and names the build that is writing it.
+    const std::string version = RunSigmaEval("--version").out;
+    EXPECT_NE(status.out.find("\nbuild " + version.substr(0, version.find('\n')) + ", host "),
+              std::string::npos)
+        << status.out;
   }
   EXPECT_GE(kills, 2);
   auto resumed = RunSigmaEval("run" + flags + " --db " + db + " --resume 1");
