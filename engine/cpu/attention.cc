@@ -164,19 +164,29 @@ void ChunkPartial(const AttentionKernels& kern, const AttentionShape& s, const f
   // the V pass to the score pass one for one, and prefetching the second V head during the
   // softmax gained under 1%. Each V pass prefetching the next V head's rows over its own, the
   // chain through the group: 0.87-0.92x fast into L1, 0.92-0.98x into L2; the next head's pass
-  // was no shorter. For groups whose heads share one V head (SmolLM2, any GQA model), the chunk in
-  // one pass: per K tile the scores, an online softmax and the tile's 16 V rows, so that K and V
-  // stream together (two scattered 32 KB streams a thread read at ~1.2-1.5x the rate of one, in a
-  // microbenchmark). SmolLM2 at 512 positions (a team harness: the two members streaming the
-  // model's Q4_1 weights between layers as a step does, alternating in one process, medians of
-  // 18-19 fast rounds): attention 0.420 against 0.418 ms a step; in L2, 7.5 against 6.7 us.
+  // was no shorter.
   // Where a member's time went (DiffQKV 16K, bf16, 2 threads, fast minutes, per layer, before the
   // bf16 query halved the score pass's arithmetic): score pass 315-330 us (FMA-bound, ~32 cycles a
   // position; K and the first V head read at ~25 GB/s), softmax 62-66, first V pass 82-90 (from
   // L2), the other three V heads 350-385 (~33 GB/s, a core's most): ~77-80% of the probe for the
   // attention alone.
-  const bool dot_pass = Bf16Query(s, kv) && kern.bf16_query_dot;
+  // Groups of 3 or 4 query heads that share one V head (SmolLM2's 9/3/3; GQA models with n_q =
+  // 3-4 n_k), where the family has the kernel: the chunk in one pass, each K tile's scores, an
+  // online softmax and the tile's V rows together, so that the V accumulation's multiplies (12-16
+  // FMAs a row) overlap the reads. Measured (2-core Zen 4, 2 threads, bf16, in-process A/B):
+  // SmolLM2's decode at 4K positions 3.607-3.623 against 3.746-3.773 ms a step in fast minutes
+  // (medians of 12-30 rounds), 5.050-5.672 against 5.075-5.667 in slow ones; at 512 positions
+  // 2.242 against 2.260 fast, 2.899 against 2.858 slow (10 rounds); its 4K attention alone (team
+  // harness, 30 layers from DRAM) 87.5% against 82.9% of a fast probe, 101 against 104.5% of a
+  // slow one. Not for 2 heads a group (GQA16 at 16K: 83.5% against 85.9% fast), whose passes are
+  // each read-bound already, nor Sigma's 8 sharing 4 V heads.
   const int first_vh = kh * g / gv;
+  if (kern.one_pass_partial != nullptr && Bf16Query(s, kv) && (g == 3 || g == 4) && gv % g == 0) {
+    kern.one_pass_partial(q_group, g, s.scale, KTile(kv, kh, begin, hd),
+                          VRow(kv, first_vh, begin, hd), n, partial);
+    return;
+  }
+  const bool dot_pass = Bf16Query(s, kv) && kern.bf16_query_dot;
   const bool spread_v = SpreadV(g, dot_pass);
   const NextReads first_v{spread_v ? VRow(kv, first_vh, begin, hd) : nullptr,
                           n * RowBytes(kv, hd)};

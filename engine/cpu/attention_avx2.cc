@@ -354,6 +354,8 @@ struct Avx2Typed {
   template <int kHd>
   static constexpr auto scores_bf16_query = &ScoresBf16QueryT<kHd>;
   static constexpr bool bf16_query_dot = false;
+  template <int kHd>
+  static constexpr OnePassPartialFn one_pass_partial = nullptr;
   template <int kHd, DType kType>
   static constexpr auto accumulate_v = &AccumulateVT<kHd, kType>;
   template <int kHd, DType kType>

@@ -323,6 +323,99 @@ int64_t FirstNotBelow(const float* s, int64_t begin, int64_t n, float threshold)
   return n;
 }
 
+// A chunk's partial (max[g], sum[g], acc[g][kHd]; attention.cc, ChunkPartial) in one pass over
+// its rows, for kG query heads that share one V head, a bf16 cache and q in bf16 pairs (qp, as
+// DotScores): per K tile of 16 positions, the heads' scores, an online softmax (a running max per
+// head; the sum and the accumulators rescaled when it grows) and the tile's 16 V rows, so that
+// the V pass's multiplies overlap the K and V reads (AttentionKernels::one_pass_partial).
+template <int kHd, int kG>
+void OnePassPartial(const uint32_t* qp, float scale, const uint8_t* k, const uint16_t* v, int64_t n,
+                 float* partial) {
+  constexpr int kC = kHd / 16;
+  constexpr int64_t kTileBytes = kKTileRows * kHd * 2;
+  __m512 acc[kG][kC], lsum[kG];
+  float m[kG];
+  for (int h = 0; h < kG; ++h) {
+    for (int c = 0; c < kC; ++c) acc[h][c] = _mm512_setzero_ps();
+    lsum[h] = _mm512_setzero_ps();
+    m[h] = -INFINITY;
+  }
+  alignas(64) float p[kG][16];
+  const __m512 vscale = _mm512_set1_ps(scale);
+  const int64_t tiles = (n + kKTileRows - 1) / kKTileRows;
+  for (int64_t t = 0; t < tiles; ++t) {
+    const uint8_t* tile = k + t * kTileBytes;
+    const uint16_t* rows = v + t * kKTileRows * kHd;
+    __m512 a[2][kG];
+    for (int h = 0; h < kG; ++h) a[0][h] = a[1][h] = _mm512_setzero_ps();
+#pragma GCC unroll 16
+    for (int c = 0; c < kHd / 2; c += 2) {
+#pragma GCC unroll 2
+      for (int s = 0; s < 2; ++s) {
+        const __m512bh pairs = (__m512bh)_mm512_loadu_si512(tile + 64 * (c + s));
+#pragma GCC unroll 4
+        for (int h = 0; h < kG; ++h) {
+          const __m512bh qv =
+              (__m512bh)_mm512_set1_epi32(static_cast<int>(qp[h * (kHd / 2) + c + s]));
+          a[s][h] = _mm512_dpbf16_ps(a[s][h], pairs, qv);
+        }
+      }
+    }
+    const int64_t valid = std::min<int64_t>(kKTileRows, n - t * kKTileRows);
+    const auto mask = static_cast<__mmask16>((1u << valid) - 1);
+    for (int h = 0; h < kG; ++h) {
+      const __m512 s = _mm512_mask_mov_ps(_mm512_set1_ps(-INFINITY), mask,
+                                          _mm512_mul_ps(_mm512_add_ps(a[0][h], a[1][h]), vscale));
+      const float tile_max = _mm512_reduce_max_ps(s);
+      if (tile_max > m[h]) {
+        if (m[h] != -INFINITY) {
+          const __m512 f = _mm512_set1_ps(std::exp(m[h] - tile_max));
+          for (int c = 0; c < kC; ++c) acc[h][c] = _mm512_mul_ps(acc[h][c], f);
+          lsum[h] = _mm512_mul_ps(lsum[h], f);
+        }
+        m[h] = tile_max;
+      }
+      const __m512 e =
+          _mm512_maskz_mov_ps(mask, ExpNonPositive(_mm512_sub_ps(s, _mm512_set1_ps(m[h]))));
+      lsum[h] = _mm512_add_ps(lsum[h], e);
+      _mm512_store_ps(p[h], e);
+    }
+#pragma GCC unroll 4
+    for (int64_t j = 0; j < valid; ++j) {
+      __m512 row[kC];
+      LoadRowZmm<kHd, DType::kBF16>(rows, j, row);
+#pragma GCC unroll 4
+      for (int h = 0; h < kG; ++h) {
+        const __m512 w = _mm512_set1_ps(p[h][j]);
+#pragma GCC unroll 8
+        for (int c = 0; c < kC; ++c) acc[h][c] = _mm512_fmadd_ps(w, row[c], acc[h][c]);
+      }
+    }
+  }
+  for (int h = 0; h < kG; ++h) {
+    partial[h] = m[h];
+    partial[kG + h] = _mm512_reduce_add_ps(lsum[h]);
+    float* out = partial + 2 * kG + h * kHd;
+    std::fill(out, out + kHd, 0.0f);
+    AddAccumulator<kHd, DType::kBF16>(acc[h], out);
+  }
+}
+
+void OnePassPartial64(const float* q, int g, float scale, const void* k, const void* v, int64_t n,
+                      float* partial) {
+  constexpr int kHd = 64;
+  uint32_t qp[4 * (kHd / 2)];
+  SIGMA_CHECK(g == 3 || g == 4, "one_pass_partial: ", g, " query heads");
+  for (int i = 0; i < g * kHd; i += 32) {
+    const __m512bh b = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(q + i + 16), _mm512_loadu_ps(q + i));
+    _mm512_storeu_si512(qp + i / 2, (__m512i)b);
+  }
+  const auto* tiles = static_cast<const uint8_t*>(k);
+  const auto* rows = static_cast<const uint16_t*>(v);
+  if (g == 3) return OnePassPartial<kHd, 3>(qp, scale, tiles, rows, n, partial);
+  OnePassPartial<kHd, 4>(qp, scale, tiles, rows, n, partial);
+}
+
 // The typed kernels of this family, for KernelFamily (attention_internal.h).
 struct Avx512Typed {
   template <int kHd, DType kType>
@@ -330,6 +423,8 @@ struct Avx512Typed {
   template <int kHd>
   static constexpr auto scores_bf16_query = &DotScoresT<kHd>;
   static constexpr bool bf16_query_dot = true;
+  template <int kHd>
+  static constexpr OnePassPartialFn one_pass_partial = kHd == 64 ? &OnePassPartial64 : nullptr;
   template <int kHd, DType kType>
   static constexpr auto accumulate_v = &AccumulateVT<kHd, kType>;
   template <int kHd, DType kType>

@@ -150,8 +150,9 @@ int32_t KeyPosition(uint64_t key) { return static_cast<int32_t>(key & 0xffffffff
 }  // namespace
 
 const AttentionKernels& GenericAttentionKernels() {
-  static const AttentionKernels kernels{Scores, ScoresBf16Query, /*bf16_query_dot=*/false,
-                                        AccumulateV, GatherV, ExpSum, Max, FirstNotBelow};
+  static const AttentionKernels kernels{
+      Scores, ScoresBf16Query, /*bf16_query_dot=*/false, /*one_pass_partial=*/nullptr,
+      AccumulateV, GatherV, ExpSum, Max, FirstNotBelow};
   return kernels;
 }
 

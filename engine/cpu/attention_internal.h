@@ -50,6 +50,9 @@ inline void RoundToBf16(const float* q, int64_t n, float* out) {
   for (int64_t i = 0; i < n; ++i) out[i] = Bf16ToF32(F32ToBf16(q[i]));
 }
 
+using OnePassPartialFn = void (*)(const float* q, int g, float scale, const void* k, const void* v,
+                                  int64_t n, float* partial);
+
 struct AttentionKernels {
   // scores[h * stride + j] = scale * dot(q[h], K position j) for h < g, j < n. q: [g][hd]. k: K
   // tiles (attention.h, KElementIndex) from position 0 of the pass; the last tile's positions
@@ -64,6 +67,10 @@ struct AttentionKernels {
   // Whether scores_bf16_query multiplies bf16 pairs in one instruction (AVX-512 BF16's
   // vdpbf16ps), half the arithmetic of an f32 pass; else it rounds q and runs the f32 pass.
   bool bf16_query_dot;
+  // Where the family has one for this head_dim (else null): the unnormalised partial of positions
+  // 0 .. n of a bf16 cache (layout as ChunkPartial's: max[g], sum[g], acc[g][hd]) in one pass, for
+  // g = 3 or 4 query heads q ([g][hd], rounded to bf16) that share the V head whose rows start at v.
+  OnePassPartialFn one_pass_partial;
   // out[h][:] += sum_j p[h * p_stride + j] * v row j, for h < m, j < n. out: [m][hd].
   void (*accumulate_v)(const float* p, int64_t p_stride, int m, int hd, const void* v, DType dtype,
                        int64_t n, float* out);
@@ -96,6 +103,7 @@ const AttentionKernels* Avx2AttentionKernels(int hd);
 //     (scores keeps `hd`);
 //   template <int kHd> static constexpr auto scores_bf16_query: AttentionKernels' own;
 //   static constexpr bool bf16_query_dot: AttentionKernels' own;
+//   template <int kHd> static constexpr OnePassPartialFn one_pass_partial: AttentionKernels' own;
 //   static constexpr auto exp_sum, max, first_not_below.
 template <class Typed, int kHd>
 struct KernelFamily {
@@ -129,6 +137,7 @@ struct KernelFamily {
   static constexpr AttentionKernels kKernels{Scores,
                                              Typed::template scores_bf16_query<kHd>,
                                              Typed::bf16_query_dot,
+                                             Typed::template one_pass_partial<kHd>,
                                              AccumulateV,
                                              GatherV,
                                              Typed::exp_sum,

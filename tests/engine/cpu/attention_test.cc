@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/cpu/attention_internal.h"
 #include "engine/cpu/thread_pool.h"
 #include "tests/engine/cpu/cpu_test_util.h"
 
@@ -119,6 +120,7 @@ const AttentionShape kShapes[] = {
     Shape(16, 1, 2, 32),   // sixteen query heads per K head: two groups of eight
     Shape(32, 16, 16, 64), // GQA16: two query heads per K head
     Shape(12, 4, 4, 32),   // three query heads per K head at the other head dims
+    Shape(16, 4, 4, 64),   // four query heads per K head (one pass where the family has it)
     Shape(6, 2, 2, 128),
 };
 
@@ -240,6 +242,21 @@ TEST_P(DecodeTest, BatchEqualsOneSequenceAtATime) {
 }
 
 // A decode team's members may run in any order or at once: here one after another, on this thread.
+// The one-pass chunk kernel (ChunkPartial's path for 3-4 query heads sharing a V head) exists in
+// the AVX-512 family at head_dim 64 only, so the reference tests above run it there (SmolLM2's
+// 9/3/3 and the 16/4/4 shape) and the two-pass kernels on the other paths and shapes.
+TEST(AttentionKernelsTest, OnePassKernelOnlyInTheAvx512FamilyAtHeadDim64) {
+  for (int hd : {32, 64, 128, 256}) {
+    const internal::AttentionKernels* avx512 = internal::Avx512AttentionKernels(hd);
+    ASSERT_NE(avx512, nullptr);
+    EXPECT_EQ(avx512->one_pass_partial != nullptr, hd == 64) << "hd " << hd;
+    const internal::AttentionKernels* avx2 = internal::Avx2AttentionKernels(hd);
+    ASSERT_NE(avx2, nullptr);
+    EXPECT_EQ(avx2->one_pass_partial, nullptr) << "hd " << hd;
+  }
+  EXPECT_EQ(internal::GenericAttentionKernels().one_pass_partial, nullptr);
+}
+
 TEST_P(DecodeTest, TeamEqualsDecodeAttentionBitForBit) {
   ThreadPool pool(2);
   uint32_t seed = 500;
