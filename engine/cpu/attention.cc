@@ -176,7 +176,7 @@ void ChunkPartial(const AttentionKernels& kern, const AttentionShape& s, const f
   // FMAs a row) overlap the reads. Measured (2-core Zen 4, 2 threads, bf16, in-process A/B):
   // SmolLM2's decode at 4K positions 3.607-3.623 against 3.746-3.773 ms a step in fast minutes
   // (medians of 12-30 rounds), 5.050-5.672 against 5.075-5.667 in slow ones; at 512 positions
-  // 2.242 against 2.260 fast, 2.899 against 2.858 slow (10 rounds); its 4K attention alone (team
+  // 2.151-2.242 against 2.153-2.260 fast, 2.899 against 2.858 slow; its 4K attention alone (team
   // harness, 30 layers from DRAM) 87.5% against 82.9% of a fast probe, 101 against 104.5% of a
   // slow one. Not for 2 heads a group (GQA16 at 16K: 83.5% against 85.9% fast), whose passes are
   // each read-bound already, nor Sigma's 8 sharing 4 V heads.
