@@ -125,20 +125,24 @@ void DotScores(const uint32_t* qp, float scale, const void* k, int64_t n, float*
   }
 }
 
+// q[0 .. count) (a multiple of 32) as bf16 pairs, dimension 2c in the low half as in a K tile.
+// vcvtne2ps2bf16 rounds to nearest even as RoundToBf16 does, but takes subnormals (|q| < 2^-126)
+// as signed zeros, and vdpbf16ps takes subnormal K elements so: products below 2^-126, invisible
+// next to any other term.
+inline void QueryBf16Pairs(const float* q, int count, uint32_t* qp) {
+  for (int i = 0; i < count; i += 32) {
+    const __m512bh b = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(q + i + 16), _mm512_loadu_ps(q + i));
+    _mm512_storeu_si512(qp + i / 2, (__m512i)b);
+  }
+}
+
 template <int kHd>
 void DotScoresT(const float* q, int g, int /*hd*/, float scale, const void* k, int64_t n,
                 float* scores, int64_t stride, NextReads next) {
-  // q as bf16 pairs, dimension 2c in the low half as in a tile. vcvtne2ps2bf16 rounds to nearest
-  // even as RoundToBf16 does, but takes subnormals (|q| < 2^-126) as signed zeros, and vdpbf16ps
-  // takes subnormal K elements so: products below 2^-126, invisible next to any other term.
   uint32_t qp[8 * (kHd / 2)];
   for (int h0 = 0; h0 < g; h0 += 8) {
     const int m = std::min(8, g - h0);
-    const float* qh = q + static_cast<int64_t>(h0) * kHd;
-    for (int i = 0; i < m * kHd; i += 32) {
-      const __m512bh b = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(qh + i + 16), _mm512_loadu_ps(qh + i));
-      _mm512_storeu_si512(qp + i / 2, (__m512i)b);
-    }
+    QueryBf16Pairs(q + static_cast<int64_t>(h0) * kHd, m * kHd, qp);
     float* out = scores + h0 * stride;
     const NextReads spread = h0 == 0 ? next : NextReads{};
     WithHeadCount(m, [&](auto heads) {
@@ -330,7 +334,7 @@ int64_t FirstNotBelow(const float* s, int64_t begin, int64_t n, float threshold)
 // the V pass's multiplies overlap the K and V reads (AttentionKernels::one_pass_partial).
 template <int kHd, int kG>
 void OnePassPartial(const uint32_t* qp, float scale, const uint8_t* k, const uint16_t* v, int64_t n,
-                 float* partial) {
+                    float* partial) {
   constexpr int kC = kHd / 16;
   constexpr int64_t kTileBytes = kKTileRows * kHd * 2;
   __m512 acc[kG][kC], lsum[kG];
@@ -406,10 +410,7 @@ void OnePassPartial64(const float* q, int g, float scale, const void* k, const v
   constexpr int kHd = 64;
   uint32_t qp[4 * (kHd / 2)];
   SIGMA_CHECK(g == 3 || g == 4, "one_pass_partial: ", g, " query heads");
-  for (int i = 0; i < g * kHd; i += 32) {
-    const __m512bh b = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(q + i + 16), _mm512_loadu_ps(q + i));
-    _mm512_storeu_si512(qp + i / 2, (__m512i)b);
-  }
+  QueryBf16Pairs(q, g * kHd, qp);
   const auto* tiles = static_cast<const uint8_t*>(k);
   const auto* rows = static_cast<const uint16_t*>(v);
   if (g == 3) return OnePassPartial<kHd, 3>(qp, scale, tiles, rows, n, partial);
