@@ -179,7 +179,12 @@ void ChunkPartial(const AttentionKernels& kern, const AttentionShape& s, const f
   // 2.151-2.242 against 2.153-2.260 fast, 2.899 against 2.858 slow; its 4K attention alone (team
   // harness, 30 layers from DRAM) 87.5% against 82.9% of a fast probe, 101 against 104.5% of a
   // slow one. Not for 2 heads a group (GQA16 at 16K: 83.5% against 85.9% fast), whose passes are
-  // each read-bound already, nor Sigma's 8 sharing 4 V heads.
+  // each read-bound already, nor Sigma's 8 sharing 4 V heads: a one-pass kernel for those (each
+  // tile's scores, online softmax, then the tile's rows of each of the four V heads, five streams
+  // a tile) read Sigma's 16K layers at 62-68% of a slow probe against 97-99% for the passes, and
+  // at 38-39% of a fast one against 79% (26 layers from DRAM, alternating in one process; V heads
+  // padded off the 2 MB stride: 68%); from cache it took 20 ns a position (~70 cycles of
+  // multiplies and bf16 widening for 640 bytes, ~32 GB/s), no headroom over a core's reads.
   const int first_vh = kh * g / gv;
   if (kern.one_pass_partial != nullptr && Bf16Query(s, kv) && (g == 3 || g == 4) && gv % g == 0) {
     kern.one_pass_partial(q_group, g, s.scale, KTile(kv, kh, begin, hd),
