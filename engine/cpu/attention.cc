@@ -169,7 +169,12 @@ void ChunkPartial(const AttentionKernels& kern, const AttentionShape& s, const f
   // bf16 query halved the score pass's arithmetic): score pass 315-330 us (FMA-bound, ~32 cycles a
   // position; K and the first V head read at ~25 GB/s), softmax 62-66, first V pass 82-90 (from
   // L2), the other three V heads 350-385 (~33 GB/s, a core's most): ~77-80% of the probe for the
-  // attention alone.
+  // attention alone. With the bf16 dot-product score pass (TSC laps, 26 layers from DRAM, 20 fast
+  // rounds at 59-62 GB/s, each thread): score pass 208-221 us (its K at ~20 GB/s: 16 vdpbf16ps a
+  // position, one a cycle, ~160 us of them), softmax 64-70, first V pass 125-141, the other three
+  // 432-466 (~28 GB/s); 860-912 us a layer, 75-80% of the probe. Slow minutes (35-37 GB/s): 251-
+  // 284, 64-70, 171-206, 656-737; 94-104%. The score pass and the softmax are ~0.13 ms a layer
+  // past what their reads need: the margin to a core's ~30 GB/s.
   // Groups of 3 or 4 query heads that share one V head (SmolLM2's 9/3/3; GQA models with n_q =
   // 3-4 n_k), where the family has the kernel: the chunk in one pass, each K tile's scores, an
   // online softmax and the tile's V rows together, so that the V accumulation's multiplies (12-16
