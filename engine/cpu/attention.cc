@@ -175,6 +175,12 @@ void ChunkPartial(const AttentionKernels& kern, const AttentionShape& s, const f
   // 432-466 (~28 GB/s); 860-912 us a layer, 75-80% of the probe. Slow minutes (35-37 GB/s): 251-
   // 284, 64-70, 171-206, 656-737; 94-104%. The score pass and the softmax are ~0.13 ms a layer
   // past what their reads need: the margin to a core's ~30 GB/s.
+  // Measured and left: the V passes with the weights rounded to bf16 and two positions a
+  // vdpbf16ps (FlashAttention's bf16 P; interleaved row pairs, 6 vector ops a position and V head
+  // against 12): from L2 84 against 56 GB/s a thread, from DRAM (26 layers, alternating) Sigma 16K
+  // 82.7 against 81.4% of a fast probe and 99.0 against 96.7% of a slow one, GQA16 88.9 against
+  // 87.0% fast, so the ratio stayed at ~1.48; with the software prefetch of the f32 pass it lost
+  // (90 against 97% slow). 2% for the weights' precision: not taken.
   // Groups of 3 or 4 query heads that share one V head (SmolLM2's 9/3/3; GQA models with n_q =
   // 3-4 n_k), where the family has the kernel: the chunk in one pass, each K tile's scores, an
   // online softmax and the tile's V rows together, so that the V accumulation's multiplies (12-16
