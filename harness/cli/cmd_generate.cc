@@ -22,10 +22,7 @@ struct GenerateFlags {
   std::string stop_ids;
   std::string stop;
   int64_t max_tokens = 128;
-  double temperature = 0.0;
-  int64_t top_k = 0;
-  double top_p = 1.0;
-  int64_t seed = 0;
+  SamplingFlags sampling;
   bool json = false;
 };
 
@@ -95,8 +92,7 @@ Status Generate(GenerateFlags f) {
   SIGMA_ASSIGN_OR_RETURN(EngineOptions options, f.engine.ToOptions());
   GenerateParams params;
   params.max_new_tokens = f.max_tokens;
-  params.sampling = {f.temperature, static_cast<int>(f.top_k), f.top_p, static_cast<uint64_t>(f.seed)};
-  SIGMA_RETURN_IF_ERROR(params.sampling.Validate());
+  SIGMA_ASSIGN_OR_RETURN(params.sampling, f.sampling.ToParams());
   SIGMA_ASSIGN_OR_RETURN(auto lm, LanguageModel::Open(f.engine.model, options));
   SIGMA_ASSIGN_OR_RETURN(std::vector<int32_t> prompt, BuildPrompt(f, ids, *lm));
   params.stop_tokens = lm->StopTokens();
@@ -125,10 +121,7 @@ int RunGenerate(const Args& args) {
   flags.String("stop", &f.stop, "stop string (the output is cut before it)");
   flags.String("stop-ids", &f.stop_ids, "comma-separated token ids that end generation (EOS always does)");
   flags.Int("max-tokens", &f.max_tokens, "maximum new tokens");
-  flags.Double("temperature", &f.temperature, "sampling temperature; 0 = greedy");
-  flags.Int("top-k", &f.top_k, "keep the K most likely tokens; 0 = all");
-  flags.Double("top-p", &f.top_p, "nucleus sampling mass");
-  flags.Int("seed", &f.seed, "sampling seed");
+  f.sampling.Register(flags);
   flags.Bool("json", &f.json, "print one JSON object with text, tokens and timing");
   if (std::optional<int> exit_code = ParseFlags(flags, args)) return *exit_code;
   if (Status s = Generate(f); !s.ok()) return ReportError("generate", s);

@@ -31,10 +31,7 @@ struct RunFlags {
   int64_t limit = 0;
   int64_t batch = 4;
   int64_t resume = 0;
-  double temperature = 0.0;
-  int64_t top_k = 0;
-  double top_p = 1.0;
-  int64_t seed = 0;
+  SamplingFlags sampling;
   bool json = false;
 };
 
@@ -50,10 +47,9 @@ StatusOr<std::unique_ptr<harness::Backend>> MakeBackend(const RunFlags& f) {
   engine.model = model;
   SIGMA_ASSIGN_OR_RETURN(EngineOptions options, engine.ToOptions());
   options.max_sequences = static_cast<int>(std::max<int64_t>(1, f.batch));
-  SIGMA_ASSIGN_OR_RETURN(auto lm, LanguageModel::Open(model, options));
   harness::EngineBackendOptions backend_options;
-  backend_options.sampling = {f.temperature, static_cast<int>(f.top_k), f.top_p,
-                              static_cast<uint64_t>(f.seed)};
+  SIGMA_ASSIGN_OR_RETURN(backend_options.sampling, f.sampling.ToParams());
+  SIGMA_ASSIGN_OR_RETURN(auto lm, LanguageModel::Open(model, options));
   SIGMA_ASSIGN_OR_RETURN(auto backend,
                          harness::EngineBackend::Create(std::move(lm), backend_options));
   return std::unique_ptr<harness::Backend>(std::move(backend));
@@ -181,10 +177,7 @@ int RunRun(const Args& args) {
   flags.Int("limit", &f.limit, "documents per task; 0 = all");
   flags.Int("batch", &f.batch, "documents per batch (= decode batch of the engine)");
   flags.Int("resume", &f.resume, "continue run RUN (the configuration must be the same)");
-  flags.Double("temperature", &f.temperature, "sampling temperature; 0 = greedy");
-  flags.Int("top-k", &f.top_k, "sampling top-k; 0 = off");
-  flags.Double("top-p", &f.top_p, "sampling top-p");
-  flags.Int("seed", &f.seed, "sampling seed");
+  f.sampling.Register(flags);
   flags.Bool("json", &f.json, "print the summary as JSON");
   if (std::optional<int> exit_code = ParseFlags(flags, args)) return *exit_code;
   int64_t failed_samples = 0;

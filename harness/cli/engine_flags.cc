@@ -1,5 +1,7 @@
 #include "harness/cli/engine_flags.h"
 
+#include <limits>
+
 #include "engine/language_model.h"
 
 namespace sigma::cli {
@@ -60,6 +62,24 @@ StatusOr<EngineOptions> EngineFlags::ToOptions() const {
   options.device = device;
   options.copy_weights = !mmap_weights;
   return options;
+}
+
+void SamplingFlags::Register(Flags& flags) {
+  flags.Double("temperature", &temperature, "sampling temperature; 0 = greedy");
+  flags.Int("top-k", &top_k, "keep the K most likely tokens; 0 = all");
+  flags.Double("top-p", &top_p, "nucleus sampling: keep the most likely tokens up to this mass");
+  flags.Int("seed", &seed, "sampling seed");
+}
+
+StatusOr<SamplingParams> SamplingFlags::ToParams() const {
+  if (top_k < 0 || top_k > std::numeric_limits<int>::max()) {
+    return InvalidArgumentError("--top-k: expected 0..", std::numeric_limits<int>::max(), ", got ",
+                                top_k);
+  }
+  const SamplingParams params{temperature, static_cast<int>(top_k), top_p,
+                              static_cast<uint64_t>(seed)};
+  SIGMA_RETURN_IF_ERROR(params.Validate());
+  return params;
 }
 
 }  // namespace sigma::cli

@@ -1,7 +1,8 @@
 // The engine flags shared by every subcommand that loads a model (--model, --device, --threads,
-// --kv-dtype, --max-context, --selective-v, --mmap-weights, --decode-team), declared once so
-// their names, help and checks read the same everywhere. `bench`, whose sweep has its own flags,
-// shares --device and the --decode-team parser alone.
+// --kv-dtype, --max-context, --selective-v, --mmap-weights, --decode-team), and the sampling
+// flags of those that generate (--temperature, --top-k, --top-p, --seed), declared once so their
+// names, help and checks read the same everywhere. `bench`, whose sweep has its own flags, shares
+// --device and the --decode-team parser alone.
 #ifndef SIGMA_HARNESS_CLI_ENGINE_FLAGS_H_
 #define SIGMA_HARNESS_CLI_ENGINE_FLAGS_H_
 
@@ -9,6 +10,7 @@
 #include <string>
 
 #include "engine/model.h"
+#include "engine/sampler.h"
 #include "harness/cli/flags.h"
 
 namespace sigma::cli {
@@ -41,6 +43,18 @@ struct EngineFlags {
   void Register(Flags& flags);
   // Checks ranges and the device (CheckDeviceAvailable), and fills the engine options.
   StatusOr<EngineOptions> ToOptions() const;
+};
+
+// --temperature, --top-k, --top-p, --seed (generate, run).
+struct SamplingFlags {
+  double temperature = 0.0;
+  int64_t top_k = 0;
+  double top_p = 1.0;
+  int64_t seed = 0;
+
+  void Register(Flags& flags);
+  // The checked values (SamplingParams::Validate; --top-k within int).
+  StatusOr<SamplingParams> ToParams() const;
 };
 
 }  // namespace sigma::cli

@@ -118,6 +118,15 @@ TEST_F(EngineCliTest, BadInputGetsClearErrorsAndUsageExitCode) {
             std::string::npos)
       << r.err;
 
+  // Sampling flags (shared by generate and run): a --top-k past int was once cut to its low bits.
+  r = RunSigmaEval("generate --model " + oracle + " --prompt-ids 1,2 --top-k 5000000000");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--top-k: expected 0..2147483647, got 5000000000"), std::string::npos)
+      << r.err;
+  r = RunSigmaEval("generate --model " + oracle + " --prompt-ids 1,2 --top-p 0");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--top-p: expected a value in (0, 1], got 0"), std::string::npos) << r.err;
+
   r = RunSigmaEval("no-such-command");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("unknown command"), std::string::npos);
