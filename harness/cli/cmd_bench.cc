@@ -291,8 +291,8 @@ Status Bench(BenchFlags& f) {
   SIGMA_ASSIGN_OR_RETURN(f.config.contexts, ParseIntList(f.contexts, "contexts"));
   SIGMA_ASSIGN_OR_RETURN(f.config.batches, ParseIntList(f.batches, "batch"));
   SIGMA_RETURN_IF_ERROR(ParseDecodeTeam(f.decode_team).status());
-  f.config.threads = static_cast<int>(f.threads);
-  f.config.selective_v = static_cast<int>(f.selective_v);
+  SIGMA_ASSIGN_OR_RETURN(f.config.threads, CheckedThreads(f.threads));
+  SIGMA_ASSIGN_OR_RETURN(f.config.selective_v, CheckedSelectiveV(f.selective_v));
   SIGMA_RETURN_IF_ERROR(f.config.Validate());
   const std::vector<std::string> models = SplitCommaList(f.models);
   if (models.empty()) return InvalidArgumentError("--models: at least one model");

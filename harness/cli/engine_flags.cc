@@ -44,24 +44,36 @@ void EngineFlags::Register(Flags& flags) {
 
 StatusOr<EngineOptions> EngineFlags::ToOptions() const {
   if (model.empty()) return InvalidArgumentError("--model: required");
-  if (threads < 0 || threads > 1024) return InvalidArgumentError("--threads: expected 0..1024");
+  SIGMA_ASSIGN_OR_RETURN(const int checked_threads, CheckedThreads(threads));
   if (max_context <= 0 || max_context > (int64_t{1} << 24)) {
     return InvalidArgumentError("--max-context: expected 1..16777216, got ", max_context);
   }
-  if (selective_v < 0 || selective_v > (int64_t{1} << 24)) {
-    return InvalidArgumentError("--selective-v: expected >= 0, got ", selective_v);
-  }
+  SIGMA_ASSIGN_OR_RETURN(const int checked_selective_v, CheckedSelectiveV(selective_v));
   SIGMA_ASSIGN_OR_RETURN(const DecodeTeam team, ParseDecodeTeam(decode_team));
   SIGMA_RETURN_IF_ERROR(CheckDeviceAvailable(device));
   EngineOptions options;
   options.decode_team = team;
-  options.threads = static_cast<int>(threads);
+  options.threads = checked_threads;
   options.kv_dtype = kv_dtype;
   options.max_context = max_context;
-  options.selective_v_top_k = static_cast<int>(selective_v);
+  options.selective_v_top_k = checked_selective_v;
   options.device = device;
   options.copy_weights = !mmap_weights;
   return options;
+}
+
+StatusOr<int> CheckedThreads(int64_t threads) {
+  if (threads < 0 || threads > 1024) {
+    return InvalidArgumentError("--threads: expected 0..1024, got ", threads);
+  }
+  return static_cast<int>(threads);
+}
+
+StatusOr<int> CheckedSelectiveV(int64_t top_k) {
+  if (top_k < 0 || top_k > (int64_t{1} << 24)) {
+    return InvalidArgumentError("--selective-v: expected 0..16777216, got ", top_k);
+  }
+  return static_cast<int>(top_k);
 }
 
 void SamplingFlags::Register(Flags& flags) {

@@ -45,6 +45,11 @@ struct EngineFlags {
   StatusOr<EngineOptions> ToOptions() const;
 };
 
+// --threads (0..1024, 0 = all cores) and --selective-v (0..2^24, 0 = dense), as int; errors name
+// the flag.
+StatusOr<int> CheckedThreads(int64_t threads);
+StatusOr<int> CheckedSelectiveV(int64_t top_k);
+
 // --temperature, --top-k, --top-p, --seed (generate, run).
 struct SamplingFlags {
   double temperature = 0.0;

@@ -292,7 +292,13 @@ TEST_F(EngineCliTest, CpuBenchStoresEachRowWithTheReadBandwidthAroundIt) {
       dir_ + "/cache --db " + db);
   EXPECT_EQ(bad.exit_code, 2) << bad.err;
   EXPECT_NE(bad.err.find("--read-bandwidth-mib"), std::string::npos) << bad.err;
-  EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM bench_runs"), 2);  // nothing stored by the bad one
+  // A thread count past int (once cut to its low bits: 2^32 + 2 ran as 2 threads).
+  bad = RunSigmaEval("bench --models sigma-tiny --contexts 16 --threads 4294967298 --model-cache " +
+                     dir_ + "/cache --db " + db);
+  EXPECT_EQ(bad.exit_code, 2) << bad.err;
+  EXPECT_NE(bad.err.find("--threads: expected 0..1024, got 4294967298"), std::string::npos)
+      << bad.err;
+  EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM bench_runs"), 2);  // nothing stored by the bad ones
 }
 
 // The engine commands that take --device, each with the flags it needs to get that far.
