@@ -39,7 +39,10 @@ int RunCompare(const Args& args) {
   if (format != "md" && format != "json") {
     return ReportError("compare", InvalidArgumentError("--format: expected md or json, got '", format, "'"));
   }
-  if (iterations < 0) return ReportError("compare", InvalidArgumentError("--bootstrap: expected >= 0"));
+  if (iterations < 0 || iterations > 100000000) {
+    return ReportError("compare", InvalidArgumentError("--bootstrap: expected 0..100000000, got ",
+                                                       iterations));
+  }
   reports::CompareOptions options;
   options.bootstrap_iterations = static_cast<int>(iterations);
   options.seed = static_cast<uint64_t>(seed);

@@ -16,6 +16,7 @@
 #include "engine/base/json.h"
 #include "engine/encoder/bert_encoder.h"
 #include "harness/cli/commands.h"
+#include "harness/cli/engine_flags.h"
 #include "harness/cli/flags.h"
 
 namespace sigma::cli {
@@ -62,9 +63,8 @@ int RunEmbed(const Args& args) {
   if (flags.was_set("text") == !file.empty()) {
     return ReportError("embed", InvalidArgumentError("give exactly one of --text and --file"));
   }
-  if (threads < 0 || threads > 1024) {
-    return ReportError("embed", InvalidArgumentError("--threads: expected 0 .. 1024"));
-  }
+  const StatusOr<int> checked_threads = CheckedThreads(threads);
+  if (!checked_threads.ok()) return ReportError("embed", checked_threads.status());
   std::vector<std::string> texts;
   if (!file.empty()) {
     StatusOr<std::vector<std::string>> read = ReadLines(file);
@@ -73,7 +73,7 @@ int RunEmbed(const Args& args) {
   } else {
     texts.push_back(text);
   }
-  if (Status s = Run(model, static_cast<int>(threads), texts); !s.ok()) {
+  if (Status s = Run(model, *checked_threads, texts); !s.ok()) {
     return ReportError("embed", s);
   }
   return kExitOk;

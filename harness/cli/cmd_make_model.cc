@@ -6,6 +6,7 @@
 #include "engine/loader/model_config.h"
 #include "engine/loader/random_checkpoint.h"
 #include "harness/cli/commands.h"
+#include "harness/cli/engine_flags.h"
 #include "harness/cli/flags.h"
 
 namespace sigma::cli {
@@ -46,13 +47,15 @@ int RunMakeModel(const Args& args) {
   flags.Int("threads", &threads, "threads; 0 = all cores");
   if (std::optional<int> exit_code = ParseFlags(flags, args)) return *exit_code;
   if (out.empty()) return ReportError("make-model", InvalidArgumentError("--out: required"));
+  const StatusOr<int> checked_threads = CheckedThreads(threads);
+  if (!checked_threads.ok()) return ReportError("make-model", checked_threads.status());
   StatusOr<ModelConfig> config = ResolveConfig(config_spec);
   if (!config.ok()) return ReportError("make-model", config.status());
   if (Status s = config->Validate(); !s.ok()) return ReportError("make-model", s);
   StatusOr<DType> dtype = ParseWeightDtype(dtype_name);
   if (!dtype.ok()) return ReportError("make-model", dtype.status());
   Status s = WriteRandomCheckpoint(*config, out, static_cast<uint64_t>(seed), *dtype,
-                                   static_cast<int>(threads));
+                                   *checked_threads);
   if (!s.ok()) return ReportError("make-model", s);
   std::fprintf(stderr, "wrote %s checkpoint (%s, seed %lld) to %s\n",
                std::string(ArchitectureName(config->arch)).c_str(), dtype_name.c_str(),

@@ -127,7 +127,8 @@ Status Run(const RunFlags& f, int64_t* failed_samples) {
   if (f.batch <= 0 || f.batch > 256) return InvalidArgumentError("--batch: expected 1..256");
   // The device before the tasks load: one clear error, not a slow start and then a failure.
   if (!IsReplay(f.engine.model)) SIGMA_RETURN_IF_ERROR(CheckDeviceAvailable(f.engine.device));
-  harness::TaskLoadSpec spec{f.tasks, f.tasks_dir, f.data_dir, static_cast<int>(f.engine.threads)};
+  SIGMA_ASSIGN_OR_RETURN(const int threads, CheckedThreads(f.engine.threads));
+  harness::TaskLoadSpec spec{f.tasks, f.tasks_dir, f.data_dir, threads};
   SIGMA_ASSIGN_OR_RETURN(harness::LoadedTasks loaded, harness::LoadEvalTasks(spec));
   SIGMA_ASSIGN_OR_RETURN(auto backend, MakeBackend(f));
   SIGMA_ASSIGN_OR_RETURN(auto store, store::ResultsStore::Open(f.db));

@@ -106,6 +106,10 @@ TEST_F(EngineCliTest, BadInputGetsClearErrorsAndUsageExitCode) {
   r = RunSigmaEval("make-model --config no-such-preset --out " + dir_ + "/x");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("neither a file nor a preset"), std::string::npos) << r.err;
+  r = RunSigmaEval("make-model --config sigma-tiny --threads 4294967298 --out " + dir_ + "/x");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--threads: expected 0..1024, got 4294967298"), std::string::npos) << r.err;
+  EXPECT_FALSE(FileExists(dir_ + "/x/config.json"));
 
   const std::string oracle = std::string(SIGMA_TEST_DATA) + "/oracle/llama-gqa-tiny";
   r = RunSigmaEval("logits --model " + oracle + " --prompt-ids 1,100000 --out " + dir_ + "/l");
