@@ -118,16 +118,27 @@ StatusOr<SpeedRow> MeasurePrefill(Model& model, const std::string& label, const 
 Status SpeedConfig::Validate() const {
   if (contexts.empty()) return InvalidArgumentError("--contexts: at least one context length");
   for (int64_t c : contexts) {
-    if (c < 0) return InvalidArgumentError("--contexts: lengths must be >= 0, got ", c);
+    if (c < 0 || c > (int64_t{1} << 24)) {
+      return InvalidArgumentError("--contexts: lengths must be 0..16777216, got ", c);
+    }
   }
   if (batches.empty()) return InvalidArgumentError("--batch: at least one batch size");
   for (int64_t b : batches) {
     if (b <= 0 || b > 1024) return InvalidArgumentError("--batch: expected 1..1024, got ", b);
   }
-  if (warmup < 0) return InvalidArgumentError("--warmup: expected >= 0");
-  if (repetitions <= 0) return InvalidArgumentError("--reps: expected >= 1");
-  if (decode_steps <= 0) return InvalidArgumentError("--decode-steps: expected >= 1");
-  if (prompt_tokens < 0) return InvalidArgumentError("--prompt-tokens: expected >= 0");
+  // Upper bounds far past any useful sweep, so that reps x steps stays well inside int.
+  if (warmup < 0 || warmup > 10000) {
+    return InvalidArgumentError("--warmup: expected 0..10000, got ", warmup);
+  }
+  if (repetitions <= 0 || repetitions > 10000) {
+    return InvalidArgumentError("--reps: expected 1..10000, got ", repetitions);
+  }
+  if (decode_steps <= 0 || decode_steps > 100000) {
+    return InvalidArgumentError("--decode-steps: expected 1..100000, got ", decode_steps);
+  }
+  if (prompt_tokens < 0 || prompt_tokens > (int64_t{1} << 24)) {
+    return InvalidArgumentError("--prompt-tokens: expected 0..16777216, got ", prompt_tokens);
+  }
   if (read_bandwidth_mib < 0 || read_bandwidth_mib > (int64_t{1} << 20)) {
     return InvalidArgumentError("--read-bandwidth-mib: expected 0..1048576, got ",
                                 read_bandwidth_mib);

@@ -59,6 +59,12 @@ StatusOr<std::string> ResolveModel(const std::string& spec, const std::string& c
   return dir;
 }
 
+std::string FormatGiB(double bytes) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f", bytes / (1024.0 * 1024.0 * 1024.0));
+  return text;
+}
+
 std::string RowConfigJson(const bench::SpeedRow& r, const BenchFlags& f) {
   return StrCat("{\"model\":\"", r.model, "\",\"kv_dtype\":\"", r.kv_dtype,
                 "\",\"selective_v\":", r.selective_v, ",\"threads\":", f.threads,
@@ -255,6 +261,19 @@ StatusOr<std::vector<bench::SpeedRow>> CpuSweep(const std::string& m, const Benc
                    f.config.decode_steps + 1,
                f.config.prompt_tokens + 1);
   SIGMA_ASSIGN_OR_RETURN(auto model, Model::Load(path, options));
+  // The sweep writes the largest context into every sequence slot (FillSyntheticContext): where
+  // that and the weights do not fit, the kernel would kill the process midway through.
+  const double kv_bytes = static_cast<double>(model->kv_bytes_per_token()) *
+                          static_cast<double>(options.max_context * options.max_sequences);
+  const double needed = kv_bytes + bench::WeightBytesPerStep(model->weights());
+  const double usable = static_cast<double>(UsableMemoryBytes());
+  if (usable > 0 && needed > usable) {
+    return ResourceExhaustedError(
+        "--contexts / --batch: ", m, " at ", options.max_context, " positions x ",
+        options.max_sequences, " sequences needs ", FormatGiB(needed), " GiB (KV cache ",
+        FormatGiB(kv_bytes), " GiB), more than the ", FormatGiB(usable),
+        " GiB this process may use");
+  }
   auto log = [](const std::string& line) { std::fprintf(stderr, "bench: %s\n", line.c_str()); };
   SIGMA_ASSIGN_OR_RETURN(std::vector<bench::SpeedRow> rows,
                          RunSpeedSweep(*model, m, f.config, log));

@@ -303,6 +303,15 @@ TEST_F(EngineCliTest, CpuBenchStoresEachRowWithTheReadBandwidthAroundIt) {
   EXPECT_NE(bad.err.find("--threads: expected 0..1024, got 4294967298"), std::string::npos)
       << bad.err;
   EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM bench_runs"), 2);  // nothing stored by the bad ones
+  // A sweep whose KV cache cannot fit in memory is refused before it writes one (it was killed
+  // by the kernel midway); its session is marked failed, the earlier ones stay as they were.
+  bad = RunSigmaEval("bench --models sigma-tiny --contexts 16777216 --batch 1024 --model-cache " +
+                     dir_ + "/cache --db " + db);
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("--contexts / --batch: sigma-tiny at 1677"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find(" positions x 1024 sequences needs"), std::string::npos) << bad.err;
+  EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM bench_runs WHERE state = 'complete'"), 2);
+  EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM speed WHERE bench_id = 3"), 0);
 }
 
 // The engine commands that take --device, each with the flags it needs to get that far.
