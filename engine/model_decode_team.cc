@@ -36,6 +36,9 @@
 // (as the step does) 0.06 more: between barriers a core that computes does not stream. Measured
 // and left: each member prefetching the first 2 or 8 KB of its next part before preparing the
 // activations (SmolLM2 512, in-process A/B, 6-7 fast rounds): 2.435 and 2.501 against 2.437 ms.
+// Nor prefetching it while waiting at the barrier before the phase (one line a spin, the first
+// 4, 16 or 64 KB of o, gate, down and the next layer's q part): 2.425, 2.399 and 2.465 against
+// 2.401 ms a step (medians of 60 fast rounds), 2.936, 2.964 and 2.949 against 2.904 slow (100).
 // Nor balancing by stealing: each phase's parts claimed in blocks of 2 or 6 tiles (one atomic
 // front|back word a part), a member done early taking blocks from the back of the other's part,
 // SiLU applied by whoever computed a block; the logits the same bits, but the step 2.903-2.948

@@ -50,6 +50,10 @@
 // alternating; fast ones too few to tell, 66-70% of the probe against 75%); 8 or 16 KB ahead the
 // same. The L3 saves as many bytes either way: what the KV cache gains the weights lose (a step's
 // weights stream partly from L3 when plainly read; see BM_DecodeWeightStream).
+// Nor does keeping a fixed share of the weights in L3 pay: two threads each streaming a 54 MB
+// region as a step does (450 KB phases, a barrier between), its first 12-28 MB read plainly and
+// the rest through prefetchnta, took 1.71-1.88 ms a pass against 1.61 all plain (fast minutes,
+// medians of 6 rounds; plain reads got 70-79 GB/s, past the 60 GB/s probe, from L3 already).
 #ifndef SIGMA_ENGINE_CPU_MATMUL_TILE_KERNEL_H_
 #define SIGMA_ENGINE_CPU_MATMUL_TILE_KERNEL_H_
 
