@@ -93,9 +93,11 @@ StatusOr<std::unique_ptr<ResultsStore>> ResultsStore::Open(const std::string& pa
   Status status = SetPragmas(db.get(), options);
   if (status.ok() && !options.read_only) status = Migrate(db.get());
   if (status.ok() && options.read_only) {
-    SIGMA_ASSIGN_OR_RETURN(int version, ReadUserVersion(db.get()));
-    if (version != kSchemaVersion) {
-      status = FailedPreconditionError("schema version ", version, ", this binary reads ",
+    const StatusOr<int> version = ReadUserVersion(db.get());
+    if (!version.ok()) {
+      status = version.status();
+    } else if (*version != kSchemaVersion) {
+      status = FailedPreconditionError("schema version ", *version, ", this binary reads ",
                                        kSchemaVersion, " (open it read-write once to migrate)");
     }
   }

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "engine/base/file.h"
+
 #include "harness/store/results_store.h"
 #include "harness/store/sqlite.h"
 #include "tests/harness/store/test_util.h"
@@ -102,6 +104,18 @@ TEST(SchemaTest, RefusesNewerVersionAndForeignFiles) {
 
   auto missing = ResultsStore::Open(dir.File("absent.db"), StoreOptions{.create = false});
   EXPECT_FALSE(missing.ok());
+
+  // A file that is not SQLite at all, opened read-only (ls, show, status): the error names the
+  // file, and the file is left as it was.
+  ASSERT_TRUE(WriteFileAtomic(dir.File("garbage.db"), "not a database").ok());
+  auto garbage = ResultsStore::Open(dir.File("garbage.db"),
+                                    StoreOptions{.create = false, .read_only = true});
+  ASSERT_FALSE(garbage.ok());
+  EXPECT_NE(garbage.status().message().find("garbage.db"), std::string::npos)
+      << garbage.status().message();
+  EXPECT_NE(garbage.status().message().find("not a database"), std::string::npos)
+      << garbage.status().message();
+  EXPECT_EQ(*ReadFile(dir.File("garbage.db")), "not a database");
 }
 
 TEST(SchemaTest, MigrationIsAtomic) {
