@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <optional>
 
+#include "engine/base/file.h"
 #include "engine/gguf/convert.h"
 #include "harness/cli/commands.h"
 #include "harness/cli/flags.h"
@@ -13,6 +14,7 @@ int RunConvert(const Args& args) {
   std::string in;
   std::string out;
   std::string type;
+  bool force = false;
   Flags flags("convert", "sigma-eval convert --in PATH --out PATH [--type TYPE]",
               "Converts a checkpoint folder (config.json + safetensors) to GGUF, or a GGUF file to\n"
               "a checkpoint folder (config.json + model.safetensors). Llama Q/K rows are permuted\n"
@@ -25,7 +27,14 @@ int RunConvert(const Args& args) {
   flags.String("type", &type,
                "matrix type: f32, f16, bf16, or for GGUF q8_0, q4_0, q4_1, q4_k, q5_k, q6_k; "
                "default: as stored");
+  flags.Bool("force", &force, "replace an existing --out (a file, or a folder's model files)");
   if (std::optional<int> exit_code = ParseFlags(flags, args)) return *exit_code;
+  if (IsDirectory(in) && IsDirectory(out)) {
+    return ReportError("convert", InvalidArgumentError("--out: ", out,
+                                                       " is a folder; a checkpoint folder converts "
+                                                       "to one .gguf file"));
+  }
+  if (Status s = CheckOutputFree(out, force); !s.ok()) return ReportError("convert", s);
   ConvertOptions options;
   if (!type.empty()) {
     StatusOr<DType> parsed = ParseConvertType(type, "type");

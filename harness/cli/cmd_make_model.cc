@@ -37,6 +37,7 @@ StatusOr<DType> ParseWeightDtype(const std::string& name) {
 int RunMakeModel(const Args& args) {
   std::string config_spec, out, dtype_name = "bf16";
   int64_t seed = 0, threads = 0;
+  bool force = false;
   Flags flags("make-model", "sigma-eval make-model --config FILE|PRESET --out DIR [--seed N]",
               "Writes config.json + model.safetensors with deterministic random weights.\n"
               "Presets: sigma-1.5b, gqa16 (its GQA16 twin), sigma-tiny, llama-tiny.");
@@ -45,8 +46,10 @@ int RunMakeModel(const Args& args) {
   flags.String("dtype", &dtype_name, "weight dtype: f32, f16 or bf16");
   flags.Int("seed", &seed, "random seed");
   flags.Int("threads", &threads, "threads; 0 = all cores");
+  flags.Bool("force", &force, "write into an --out folder that is not empty");
   if (std::optional<int> exit_code = ParseFlags(flags, args)) return *exit_code;
   if (out.empty()) return ReportError("make-model", InvalidArgumentError("--out: required"));
+  if (Status s = CheckOutputFree(out, force); !s.ok()) return ReportError("make-model", s);
   const StatusOr<int> checked_threads = CheckedThreads(threads);
   if (!checked_threads.ok()) return ReportError("make-model", checked_threads.status());
   StatusOr<ModelConfig> config = ResolveConfig(config_spec);

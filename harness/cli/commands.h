@@ -29,6 +29,11 @@ class Flags;
 // return at once, after printing the help (--help, -h: kExitOk) or the parse error (ReportError).
 std::optional<int> ParseFlags(Flags& flags, const Args& args);
 
+// For the commands that write a model at --out (convert, make-model): INVALID_ARGUMENT naming the
+// path where it is a file or a folder with anything in it, unless `force` (--force): a model is
+// not overwritten, nor written beside another one's files, by accident.
+Status CheckOutputFree(const std::string& path, bool force);
+
 int RunBench(const Args& args);
 int RunRun(const Args& args);
 int RunExport(const Args& args);

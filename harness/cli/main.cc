@@ -1,7 +1,9 @@
 // sigma-eval: the command-line entry point. Dispatches to the subcommands in commands.h.
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "harness/build_info.h"
@@ -66,6 +68,21 @@ std::optional<int> ParseFlags(Flags& flags, const Args& args) {
     return kExitOk;
   }
   return std::nullopt;
+}
+
+Status CheckOutputFree(const std::string& path, bool force) {
+  if (force || path.empty()) return Status::Ok();
+  std::error_code error;
+  const std::filesystem::file_status status = std::filesystem::status(path, error);
+  if (!std::filesystem::exists(status)) return Status::Ok();
+  if (!std::filesystem::is_directory(status)) {
+    return InvalidArgumentError("--out: ", path, " exists; --force replaces it");
+  }
+  if (!std::filesystem::is_empty(path, error) || error) {
+    return InvalidArgumentError("--out: the folder ", path,
+                                " is not empty; --force writes the model's files into it");
+  }
+  return Status::Ok();
 }
 
 }  // namespace sigma::cli

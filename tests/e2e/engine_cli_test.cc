@@ -65,6 +65,43 @@ TEST_F(EngineCliTest, OracleLogitsThroughTheCli) {
   EXPECT_LT(worst, 1e-3f);
 }
 
+// make-model and convert write a model only where --out is free (missing, or an empty folder);
+// an existing file or a folder with files is refused and left as it was unless --force.
+TEST_F(EngineCliTest, ModelWritersDoNotReplaceAnOutputWithoutForce) {
+  const std::string oracle = std::string(SIGMA_TEST_DATA) + "/oracle/llama-gqa-tiny";
+  ASSERT_EQ(RunSigmaEval("make-model --config sigma-tiny --out " + dir_ + "/m").exit_code, 0);
+  const std::string weights = *ReadFile(dir_ + "/m/model.safetensors");
+  auto r = RunSigmaEval("make-model --config llama-tiny --out " + dir_ + "/m");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--out: the folder " + dir_ + "/m is not empty; --force"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(*ReadFile(dir_ + "/m/model.safetensors"), weights);
+
+  ASSERT_EQ(RunSigmaEval("convert --in " + oracle + " --out " + dir_ + "/o.gguf").exit_code, 0);
+  // Back into the checkpoint folder it came from: refused (it once overwrote its files).
+  r = RunSigmaEval("convert --in " + dir_ + "/o.gguf --out " + dir_ + "/m");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(*ReadFile(dir_ + "/m/model.safetensors"), weights);
+  r = RunSigmaEval("convert --in " + oracle + " --out " + dir_ + "/o.gguf");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("o.gguf exists; --force replaces it"), std::string::npos) << r.err;
+  r = RunSigmaEval("convert --in " + oracle + " --out " + dir_);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("is a folder; a checkpoint folder converts to one .gguf file"),
+            std::string::npos)
+      << r.err;
+
+  EXPECT_EQ(RunSigmaEval("convert --in " + oracle + " --out " + dir_ + "/o.gguf --type q8_0 --force")
+                .exit_code,
+            0);
+  EXPECT_EQ(RunSigmaEval("convert --in " + dir_ + "/o.gguf --out " + dir_ + "/m --force").exit_code,
+            0);
+  EXPECT_NE(*ReadFile(dir_ + "/m/model.safetensors"), weights);
+  ASSERT_TRUE(MakeDirectories(dir_ + "/empty").ok());
+  EXPECT_EQ(RunSigmaEval("make-model --config sigma-tiny --out " + dir_ + "/empty").exit_code, 0);
+}
+
 TEST_F(EngineCliTest, MakeModelThenGenerateIsDeterministic) {
   auto made = RunSigmaEval("make-model --config sigma-tiny --out " + dir_ + "/m --seed 3");
   ASSERT_EQ(made.exit_code, 0) << made.err;
