@@ -73,8 +73,7 @@ TEST_F(EngineCliTest, ModelWritersDoNotReplaceAnOutputWithoutForce) {
   const std::string weights = *ReadFile(dir_ + "/m/model.safetensors");
   auto r = RunSigmaEval("make-model --config llama-tiny --out " + dir_ + "/m");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("--out: the folder " + dir_ + "/m is not empty; --force"),
-            std::string::npos)
+  EXPECT_NE(r.err.find("--out: the folder " + dir_ + "/m is not empty; --force"), std::string::npos)
       << r.err;
   EXPECT_EQ(*ReadFile(dir_ + "/m/model.safetensors"), weights);
 
@@ -92,9 +91,10 @@ TEST_F(EngineCliTest, ModelWritersDoNotReplaceAnOutputWithoutForce) {
             std::string::npos)
       << r.err;
 
-  EXPECT_EQ(RunSigmaEval("convert --in " + oracle + " --out " + dir_ + "/o.gguf --type q8_0 --force")
-                .exit_code,
-            0);
+  EXPECT_EQ(
+      RunSigmaEval("convert --in " + oracle + " --out " + dir_ + "/o.gguf --type q8_0 --force")
+          .exit_code,
+      0);
   EXPECT_EQ(RunSigmaEval("convert --in " + dir_ + "/o.gguf --out " + dir_ + "/m --force").exit_code,
             0);
   EXPECT_NE(*ReadFile(dir_ + "/m/model.safetensors"), weights);
