@@ -268,11 +268,11 @@ StatusOr<std::vector<bench::SpeedRow>> CpuSweep(const std::string& m, const Benc
   const double needed = kv_bytes + bench::WeightBytesPerStep(model->weights());
   const double usable = static_cast<double>(UsableMemoryBytes());
   if (usable > 0 && needed > usable) {
-    return ResourceExhaustedError(
-        "--contexts / --batch: ", m, " at ", options.max_context, " positions x ",
-        options.max_sequences, " sequences needs ", FormatGiB(needed), " GiB (KV cache ",
-        FormatGiB(kv_bytes), " GiB), more than the ", FormatGiB(usable),
-        " GiB this process may use");
+    return ResourceExhaustedError("--contexts / --batch: ", m, " at ", options.max_context,
+                                  " positions x ", options.max_sequences, " sequences needs ",
+                                  FormatGiB(needed), " GiB (KV cache ", FormatGiB(kv_bytes),
+                                  " GiB), more than the ", FormatGiB(usable),
+                                  " GiB this process may use");
   }
   auto log = [](const std::string& line) { std::fprintf(stderr, "bench: %s\n", line.c_str()); };
   SIGMA_ASSIGN_OR_RETURN(std::vector<bench::SpeedRow> rows,

@@ -40,8 +40,8 @@ int RunCompare(const Args& args) {
     return ReportError("compare", InvalidArgumentError("--format: expected md or json, got '", format, "'"));
   }
   if (iterations < 0 || iterations > 100000000) {
-    return ReportError("compare", InvalidArgumentError("--bootstrap: expected 0..100000000, got ",
-                                                       iterations));
+    return ReportError(
+        "compare", InvalidArgumentError("--bootstrap: expected 0..100000000, got ", iterations));
   }
   reports::CompareOptions options;
   options.bootstrap_iterations = static_cast<int>(iterations);

@@ -57,8 +57,8 @@ int RunMakeModel(const Args& args) {
   if (Status s = config->Validate(); !s.ok()) return ReportError("make-model", s);
   StatusOr<DType> dtype = ParseWeightDtype(dtype_name);
   if (!dtype.ok()) return ReportError("make-model", dtype.status());
-  Status s = WriteRandomCheckpoint(*config, out, static_cast<uint64_t>(seed), *dtype,
-                                   *checked_threads);
+  Status s =
+      WriteRandomCheckpoint(*config, out, static_cast<uint64_t>(seed), *dtype, *checked_threads);
   if (!s.ok()) return ReportError("make-model", s);
   std::fprintf(stderr, "wrote %s checkpoint (%s, seed %lld) to %s\n",
                std::string(ArchitectureName(config->arch)).c_str(), dtype_name.c_str(),

@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include "engine/base/file.h"
-
 #include "harness/store/results_store.h"
 #include "harness/store/sqlite.h"
 #include "tests/harness/store/test_util.h"
@@ -108,8 +107,8 @@ TEST(SchemaTest, RefusesNewerVersionAndForeignFiles) {
   // A file that is not SQLite at all, opened read-only (ls, show, status): the error names the
   // file, and the file is left as it was.
   ASSERT_TRUE(WriteFileAtomic(dir.File("garbage.db"), "not a database").ok());
-  auto garbage = ResultsStore::Open(dir.File("garbage.db"),
-                                    StoreOptions{.create = false, .read_only = true});
+  auto garbage =
+      ResultsStore::Open(dir.File("garbage.db"), StoreOptions{.create = false, .read_only = true});
   ASSERT_FALSE(garbage.ok());
   EXPECT_NE(garbage.status().message().find("garbage.db"), std::string::npos)
       << garbage.status().message();
