@@ -18,6 +18,10 @@ Status Report(const Flags& flags, const std::string& db, const std::string& runs
   }
   if (out.empty()) return InvalidArgumentError("--out: required (a file, or - for stdout)");
   if (max_field_bytes <= 0) return InvalidArgumentError("--max-field-bytes: expected a positive number");
+  if (max_samples < -1) {
+    return InvalidArgumentError("--max-samples: expected -1 (all) or a count >= 0, got ",
+                                max_samples);
+  }
   SIGMA_ASSIGN_OR_RETURN(reports::ReportFormat fmt, reports::ParseReportFormat(format));
   reports::ReportOptions options;
   if (!runs.empty()) {

@@ -168,6 +168,12 @@ TEST_F(EngineCliTest, BadInputGetsClearErrorsAndUsageExitCode) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("--top-p: expected a value in (0, 1], got 0"), std::string::npos) << r.err;
 
+  // Bad flag values for compare (the bootstrap's count is an int inside).
+  r = RunSigmaEval("compare 1 2 --bootstrap 3000000000 --db " + dir_ + "/none.db");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--bootstrap: expected 0..100000000, got 3000000000"), std::string::npos)
+      << r.err;
+
   r = RunSigmaEval("no-such-command");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("unknown command"), std::string::npos);

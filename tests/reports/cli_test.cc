@@ -33,6 +33,13 @@ TEST_F(ReportCliTest, ReportWritesEachFormat) {
   EXPECT_EQ(RunSigmaEval("report --db " + db_ + " --out x --format pdf").exit_code, 2);
   EXPECT_EQ(RunSigmaEval("report --db " + db_ + " --runs 9 --out " + dir_.File("x.html")).exit_code, 2);
   EXPECT_EQ(RunSigmaEval("report --db " + dir_.File("missing.db") + " --out " + dir_.File("y.html")).exit_code, 2);
+  const auto negative =
+      RunSigmaEval("report --db " + db_ + " --max-samples -5 --out " + dir_.File("z.html"));
+  EXPECT_EQ(negative.exit_code, 2);
+  EXPECT_NE(negative.err.find("--max-samples: expected -1 (all) or a count >= 0, got -5"),
+            std::string::npos)
+      << negative.err;
+  EXPECT_FALSE(FileExists(dir_.File("z.html")));
 }
 
 TEST_F(ReportCliTest, CompareExitCodes) {
