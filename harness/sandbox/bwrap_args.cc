@@ -143,10 +143,22 @@ Status ValidateRequest(const tasks::ExecRequest& request) {
                                   "': expected a relative path without '.', '..' or empty parts");
     }
   }
+  // Every limit positive, and below a bound far past any real use, so that turning it into
+  // nanoseconds, bytes or rlimits cannot overflow (a wall limit of 9e18 ms once fired at once).
+  constexpr int64_t kWeekMs = int64_t{7} * 24 * 3600 * 1000, kFourMi = int64_t{1} << 22;
   const tasks::Limits& l = request.limits;
-  if (l.wall_ms <= 0 || l.cpu_ms <= 0 || l.memory_mb <= 0 || l.pids <= 0 || l.output_kb <= 0 ||
-      l.file_size_mb <= 0 || l.tmpfs_mb <= 0) {
-    return InvalidArgumentError("exec request: limits: every limit must be positive");
+  const struct {
+    const char* name;
+    int64_t value, max;
+  } limits[] = {{"wall_ms", l.wall_ms, kWeekMs},     {"cpu_ms", l.cpu_ms, kWeekMs},
+                {"memory_mb", l.memory_mb, kFourMi}, {"pids", l.pids, kFourMi},
+                {"output_kb", l.output_kb, kFourMi}, {"file_size_mb", l.file_size_mb, kFourMi},
+                {"tmpfs_mb", l.tmpfs_mb, kFourMi}};
+  for (const auto& limit : limits) {
+    if (limit.value <= 0 || limit.value > limit.max) {
+      return InvalidArgumentError("exec request: limits: ", limit.name, " ", limit.value,
+                                  " outside 1..", limit.max);
+    }
   }
   if (request.profile != "default" && request.profile != "host-tools") {
     return InvalidArgumentError("exec request: profile: '", request.profile,

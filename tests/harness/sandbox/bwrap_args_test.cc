@@ -95,6 +95,18 @@ TEST(BwrapArgsTest, ValidateRequestRejectsHostileInputs) {
   EXPECT_TRUE(rejects([](auto& r) { r.env["1A"] = "x"; }));
   EXPECT_TRUE(rejects([](auto& r) { r.limits.wall_ms = 0; }));
   EXPECT_TRUE(rejects([](auto& r) { r.profile = "host"; }));
+  // Limits so large that their conversions would overflow (a 9e18 ms wall limit fired at once).
+  EXPECT_TRUE(rejects([](auto& r) { r.limits.wall_ms = int64_t{9'000'000'000'000'000'000}; }));
+  EXPECT_TRUE(rejects([](auto& r) { r.limits.cpu_ms = int64_t{1} << 40; }));
+  EXPECT_TRUE(rejects([](auto& r) { r.limits.memory_mb = int64_t{1} << 44; }));
+  EXPECT_TRUE(rejects([](auto& r) { r.limits.output_kb = int64_t{1} << 54; }));
+  EXPECT_TRUE(rejects([](auto& r) { r.limits.file_size_mb = int64_t{1} << 45; }));
+  tasks::ExecRequest request = Request();
+  request.limits.wall_ms = int64_t{7} * 24 * 3600 * 1000;  // a week: the largest taken
+  EXPECT_TRUE(ValidateRequest(request).ok());
+  request.limits.wall_ms += 1;
+  EXPECT_EQ(ValidateRequest(request).message(),
+            "exec request: limits: wall_ms 604800001 outside 1..604800000");
 }
 
 TEST(PreflightTest, MissingBwrapIsUnavailableWithOneClearMessage) {
