@@ -63,17 +63,8 @@ void PrintResult(const GenerateResult& r, bool has_text, bool json) {
 
 StatusOr<std::vector<int32_t>> BuildPrompt(const GenerateFlags& f, const std::vector<int64_t>& ids,
                                            const LanguageModel& lm) {
-  if (!f.prompt_ids.empty()) {
-    std::vector<int32_t> prompt;
-    for (int64_t id : ids) {
-      if (id < 0 || id >= lm.model().vocab_size()) {
-        return OutOfRangeError("--prompt-ids: token ", id, " outside the vocabulary [0, ",
-                               lm.model().vocab_size(), ")");
-      }
-      prompt.push_back(static_cast<int32_t>(id));
-    }
-    return prompt;
-  }
+  if (!f.prompt_ids.empty())
+    return TokenIdsInVocabulary(ids, lm.model().vocab_size(), "prompt-ids");
   if (!f.chat) return lm.Encode(f.prompt);
   std::vector<ChatMessage> messages;
   if (!f.system.empty()) messages.push_back({"system", f.system});
@@ -96,7 +87,9 @@ Status Generate(GenerateFlags f) {
   SIGMA_ASSIGN_OR_RETURN(auto lm, LanguageModel::Open(f.engine.model, options));
   SIGMA_ASSIGN_OR_RETURN(std::vector<int32_t> prompt, BuildPrompt(f, ids, *lm));
   params.stop_tokens = lm->StopTokens();
-  for (int64_t id : stop_ids) params.stop_tokens.push_back(static_cast<int32_t>(id));
+  SIGMA_ASSIGN_OR_RETURN(const std::vector<int32_t> extra_stops,
+                         TokenIdsInVocabulary(stop_ids, lm->model().vocab_size(), "stop-ids"));
+  params.stop_tokens.insert(params.stop_tokens.end(), extra_stops.begin(), extra_stops.end());
   if (!f.stop.empty()) params.stop_strings.push_back(f.stop);
   TokenText text;
   if (lm->tokenizer() != nullptr) text = [&lm](int32_t id) { return lm->TokenPiece(id); };

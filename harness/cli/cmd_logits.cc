@@ -20,14 +20,8 @@ Status Logits(const EngineFlags& engine, const std::string& prompt_ids, const st
   SIGMA_ASSIGN_OR_RETURN(EngineOptions options, engine.ToOptions());
   options.max_context = std::max<int64_t>(options.max_context, static_cast<int64_t>(ids.size()));
   SIGMA_ASSIGN_OR_RETURN(auto model, LoadForwardModel(engine.model, options));
-  std::vector<int32_t> tokens;
-  for (int64_t id : ids) {
-    if (id < 0 || id >= model->vocab_size()) {
-      return OutOfRangeError("--prompt-ids: token ", id, " outside the vocabulary [0, ",
-                             model->vocab_size(), ")");
-    }
-    tokens.push_back(static_cast<int32_t>(id));
-  }
+  SIGMA_ASSIGN_OR_RETURN(const std::vector<int32_t> tokens,
+                         TokenIdsInVocabulary(ids, model->vocab_size(), "prompt-ids"));
   std::vector<float> logits;
   SIGMA_RETURN_IF_ERROR(model->Prefill(0, tokens, LogitsMode::kAll, &logits));
   static_assert(std::endian::native == std::endian::little, "logits files are little-endian");

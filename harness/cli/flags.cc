@@ -159,6 +159,20 @@ StatusOr<std::vector<int64_t>> ParseIntList(std::string_view text, std::string_v
   return values;
 }
 
+StatusOr<std::vector<int32_t>> TokenIdsInVocabulary(const std::vector<int64_t>& ids,
+                                                    int64_t vocab_size, std::string_view flag) {
+  std::vector<int32_t> tokens;
+  tokens.reserve(ids.size());
+  for (int64_t id : ids) {
+    if (id < 0 || id >= vocab_size) {
+      return OutOfRangeError("--", flag, ": token ", id, " outside the vocabulary [0, ", vocab_size,
+                             ")");
+    }
+    tokens.push_back(static_cast<int32_t>(id));
+  }
+  return tokens;
+}
+
 std::vector<std::string> SplitCommaList(std::string_view text) {
   std::vector<std::string> items;
   size_t start = 0;

@@ -59,6 +59,10 @@ class Flags {
 
 // Parses "1,2,3" into integers; errors name `flag`.
 StatusOr<std::vector<int64_t>> ParseIntList(std::string_view text, std::string_view flag);
+// Token ids given by --flag as ids of a vocabulary of `vocab_size`; OUT_OF_RANGE naming the flag
+// and the first id outside [0, vocab_size).
+StatusOr<std::vector<int32_t>> TokenIdsInVocabulary(const std::vector<int64_t>& ids,
+                                                    int64_t vocab_size, std::string_view flag);
 // Splits "a,b,c" (empty items dropped).
 std::vector<std::string> SplitCommaList(std::string_view text);
 

@@ -153,6 +153,13 @@ TEST_F(EngineCliTest, BadInputGetsClearErrorsAndUsageExitCode) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("token 100000 outside the vocabulary"), std::string::npos) << r.err;
 
+  // A stop id outside the vocabulary (it was cut to 32 bits and kept, a stop that never fires).
+  r = RunSigmaEval("generate --model " + oracle + " --prompt-ids 1,2 --stop-ids 99999999999");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--stop-ids: token 99999999999 outside the vocabulary [0, 384)"),
+            std::string::npos)
+      << r.err;
+
   r = RunSigmaEval("generate --model " + oracle + " --prompt-ids 1,2 --decode-team sometimes");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("--decode-team: expected auto, always or never, got 'sometimes'"),
