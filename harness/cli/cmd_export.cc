@@ -17,7 +17,9 @@ namespace sigma::cli {
 namespace {
 
 Status Export(const std::string& db_path, int64_t run_id, const std::string& task, const std::string& out) {
-  if (run_id <= 0) return InvalidArgumentError("--run: required (see sigma-eval ls)");
+  if (run_id == 0) return InvalidArgumentError("--run: required (see sigma-eval ls)");
+  if (run_id < 0)
+    return InvalidArgumentError("--run: expected a run id (see sigma-eval ls), got ", run_id);
   if (out.empty()) return InvalidArgumentError("--out: required");
   if (!FileExists(db_path)) return NotFoundError(db_path, ": no results database here (see --db)");
   store::StoreOptions options;

@@ -125,6 +125,9 @@ Status Run(const RunFlags& f, int64_t* failed_samples) {
     return InvalidArgumentError("--tasks: required (e.g. mmlu,gsm8k or aimicius)");
   if (f.limit < 0) return InvalidArgumentError("--limit: expected >= 0");
   if (f.batch <= 0 || f.batch > 256) return InvalidArgumentError("--batch: expected 1..256");
+  if (f.resume < 0) {
+    return InvalidArgumentError("--resume: expected a run id (see sigma-eval ls), got ", f.resume);
+  }
   // The device before the tasks load: one clear error, not a slow start and then a failure.
   if (!IsReplay(f.engine.model)) SIGMA_RETURN_IF_ERROR(CheckDeviceAvailable(f.engine.device));
   SIGMA_ASSIGN_OR_RETURN(const int threads, CheckedThreads(f.engine.threads));

@@ -159,6 +159,11 @@ TEST_F(RunTest, BadInputIsRefusedClearly) {
   r = RunSigmaEval("run --tasks boolq --limit -1 --db " + db);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("--limit"), std::string::npos) << r.err;
+  r = RunSigmaEval("run --tasks boolq --resume -4 --db " + db);  // once ignored: a new run
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--resume: expected a run id (see sigma-eval ls), got -4"),
+            std::string::npos)
+      << r.err;
   r = RunSigmaEval("run --tasks boolq --threads 5000 --db " + db);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("--threads: expected 0..1024, got 5000"), std::string::npos) << r.err;
