@@ -48,10 +48,12 @@ std::string RunJson(const store::RunStatus& st) {
 // The run given as the first positional argument, or the newest run.
 StatusOr<int64_t> PickRun(store::ResultsStore& db, const Flags& flags) {
   if (!flags.positional().empty()) {
-    SIGMA_ASSIGN_OR_RETURN(std::vector<int64_t> ids, ParseIntList(flags.positional()[0], "RUN"));
-    if (ids.size() != 1)
-      return InvalidArgumentError("expected one run id, got '", flags.positional()[0], "'");
-    return ids[0];
+    const StatusOr<std::vector<int64_t>> ids = ParseIntList(flags.positional()[0], "RUN");
+    if (!ids.ok() || ids->size() != 1 || (*ids)[0] <= 0) {
+      return InvalidArgumentError("RUN: expected one run id (see sigma-eval ls), got '",
+                                  flags.positional()[0], "'");
+    }
+    return (*ids)[0];
   }
   SIGMA_ASSIGN_OR_RETURN(std::vector<store::RunInfo> runs, db.ListRuns());
   if (runs.empty()) return NotFoundError("the database holds no runs yet");

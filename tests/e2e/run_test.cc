@@ -173,6 +173,13 @@ TEST_F(RunTest, BadInputIsRefusedClearly) {
       << r.err;
   r = RunSigmaEval("run --tasks boolq --limit 1 --db " + db);
   ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* run : {"-3", "1,2", "abc"}) {
+    r = RunSigmaEval(std::string("show ") + run + " --db " + db);
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find(std::string("RUN: expected one run id (see sigma-eval ls), got '") + run),
+              std::string::npos)
+        << r.err;
+  }
   // Resuming with another configuration is refused, and the stored run stays as it was.
   r = RunSigmaEval("run --tasks boolq --limit 2 --resume 1 --db " + db);
   EXPECT_EQ(r.exit_code, 2);
