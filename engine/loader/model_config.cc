@@ -471,13 +471,17 @@ StatusOr<ModelConfig> ModelConfigPreset(std::string_view name) {
   }
   if (name == "sigma-tiny") return SigmaTiny();
   if (name == "llama-tiny") return LlamaTiny();
-  std::string names;
-  for (const std::string& n : ModelConfigPresetNames()) names += (names.empty() ? "" : ", ") + n;
-  return NotFoundError("unknown model preset '", name, "' (known: ", names, ")");
+  return NotFoundError("unknown model preset '", name, "' (known: ", ModelConfigPresetList(), ")");
 }
 
 std::vector<std::string> ModelConfigPresetNames() {
   return {"sigma-1.5b", "gqa16", "sigma-tiny", "llama-tiny"};
+}
+
+std::string ModelConfigPresetList() {
+  std::string names;
+  for (const std::string& n : ModelConfigPresetNames()) names += (names.empty() ? "" : ", ") + n;
+  return names;
 }
 
 }  // namespace sigma

@@ -71,6 +71,8 @@ StatusOr<ModelConfig> ParseModelConfig(std::string_view json_text, std::string_v
 // Presets: "sigma-1.5b", "gqa16" (its GQA16 twin), "sigma-tiny", "llama-tiny" (small, for tests).
 StatusOr<ModelConfig> ModelConfigPreset(std::string_view name);
 std::vector<std::string> ModelConfigPresetNames();
+// The preset names as one line for messages: "sigma-1.5b, gqa16, sigma-tiny, llama-tiny".
+std::string ModelConfigPresetList();
 
 }  // namespace sigma
 

@@ -315,6 +315,12 @@ Status Bench(BenchFlags& f) {
   SIGMA_RETURN_IF_ERROR(f.config.Validate());
   const std::vector<std::string> models = SplitCommaList(f.models);
   if (models.empty()) return InvalidArgumentError("--models: at least one model");
+  // Each model a path or a preset before a session is stored for them.
+  for (const std::string& m : models) {
+    if (IsDirectory(m) || FileExists(m) || ModelConfigPreset(m).ok()) continue;
+    return NotFoundError("--models: '", m, "' is neither a model file or folder nor a preset (",
+                         ModelConfigPresetList(), ")");
+  }
   SIGMA_ASSIGN_OR_RETURN(auto store, store::ResultsStore::Open(f.db));
   store::BenchRunSpec spec;
   spec.config_json = StrCat("{\"models\":\"", f.models, "\",\"contexts\":\"", f.contexts,

@@ -20,9 +20,8 @@ StatusOr<ModelConfig> ResolveConfig(const std::string& spec) {
   }
   StatusOr<ModelConfig> preset = ModelConfigPreset(spec);
   if (preset.ok()) return preset;
-  std::string names;
-  for (const std::string& name : ModelConfigPresetNames()) names += (names.empty() ? "" : ", ") + name;
-  return NotFoundError("--config: '", spec, "' is neither a file nor a preset (presets: ", names, ")");
+  return NotFoundError("--config: '", spec,
+                       "' is neither a file nor a preset (presets: ", ModelConfigPresetList(), ")");
 }
 
 StatusOr<DType> ParseWeightDtype(const std::string& name) {

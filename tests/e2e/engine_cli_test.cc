@@ -352,6 +352,13 @@ TEST_F(EngineCliTest, CpuBenchStoresEachRowWithTheReadBandwidthAroundIt) {
   EXPECT_EQ(bad.exit_code, 2) << bad.err;
   EXPECT_NE(bad.err.find("--threads: expected 0..1024, got 4294967298"), std::string::npos)
       << bad.err;
+  // A model that is neither a path nor a preset, named before a session is stored for the sweep.
+  bad = RunSigmaEval("bench --models sigma-tiny,/no/such/model --db " + db);
+  EXPECT_EQ(bad.exit_code, 2) << bad.err;
+  EXPECT_NE(
+      bad.err.find("--models: '/no/such/model' is neither a model file or folder nor a preset"),
+      std::string::npos)
+      << bad.err;
   EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM bench_runs"), 2);  // nothing stored by the bad ones
   // A sweep whose KV cache cannot fit in memory is refused before it writes one (it was killed
   // by the kernel midway); its session is marked failed, the earlier ones stay as they were.
