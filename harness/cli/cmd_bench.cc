@@ -27,6 +27,7 @@
 #include "harness/cli/engine_flags.h"
 #include "harness/cli/flags.h"
 #include "harness/store/results_store.h"
+#include "reports/number_format.h"
 
 namespace sigma::cli {
 namespace {
@@ -45,11 +46,23 @@ struct BenchFlags {
   bool json = false;
 };
 
+// A --models entry: a model file or folder (nullopt), or a preset's config; NOT_FOUND otherwise.
+StatusOr<std::optional<ModelConfig>> ModelSpec(const std::string& spec) {
+  if (IsDirectory(spec) || FileExists(spec)) return std::optional<ModelConfig>();
+  StatusOr<ModelConfig> preset = ModelConfigPreset(spec);
+  if (!preset.ok()) {
+    return NotFoundError("--models: '", spec, "' is neither a model file or folder nor a preset (",
+                         ModelConfigPresetList(), ")");
+  }
+  return std::optional<ModelConfig>(*std::move(preset));
+}
+
 // A preset name becomes a generated bf16 checkpoint in the cache (written once); a path is used
 // as it is.
 StatusOr<std::string> ResolveModel(const std::string& spec, const std::string& cache) {
-  if (IsDirectory(spec) || FileExists(spec)) return spec;
-  SIGMA_ASSIGN_OR_RETURN(ModelConfig config, ModelConfigPreset(spec));
+  SIGMA_ASSIGN_OR_RETURN(const std::optional<ModelConfig> preset, ModelSpec(spec));
+  if (!preset) return spec;
+  const ModelConfig& config = *preset;
   const std::string dir = cache + "/" + spec + "-bf16-seed0";
   if (!FileExists(dir + "/config.json")) {
     std::fprintf(stderr, "bench: writing random-weight %s checkpoint to %s\n", spec.c_str(),
@@ -59,11 +72,7 @@ StatusOr<std::string> ResolveModel(const std::string& spec, const std::string& c
   return dir;
 }
 
-std::string FormatGiB(double bytes) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.1f", bytes / (1024.0 * 1024.0 * 1024.0));
-  return text;
-}
+std::string FormatGiB(double bytes) { return reports::FormatFixed(bytes / (1 << 30), 1); }
 
 std::string RowConfigJson(const bench::SpeedRow& r, const BenchFlags& f) {
   return StrCat("{\"model\":\"", r.model, "\",\"kv_dtype\":\"", r.kv_dtype,
@@ -316,11 +325,7 @@ Status Bench(BenchFlags& f) {
   const std::vector<std::string> models = SplitCommaList(f.models);
   if (models.empty()) return InvalidArgumentError("--models: at least one model");
   // Each model a path or a preset before a session is stored for them.
-  for (const std::string& m : models) {
-    if (IsDirectory(m) || FileExists(m) || ModelConfigPreset(m).ok()) continue;
-    return NotFoundError("--models: '", m, "' is neither a model file or folder nor a preset (",
-                         ModelConfigPresetList(), ")");
-  }
+  for (const std::string& m : models) SIGMA_RETURN_IF_ERROR(ModelSpec(m).status());
   SIGMA_ASSIGN_OR_RETURN(auto store, store::ResultsStore::Open(f.db));
   store::BenchRunSpec spec;
   spec.config_json = StrCat("{\"models\":\"", f.models, "\",\"contexts\":\"", f.contexts,
