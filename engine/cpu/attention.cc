@@ -200,6 +200,10 @@ void ChunkPartial(const AttentionKernels& kern, const AttentionShape& s, const f
   // at 38-39% of a fast one against 79% (26 layers from DRAM, alternating in one process; V heads
   // padded off the 2 MB stride: 68%); from cache it took 20 ns a position (~70 cycles of
   // multiplies and bf16 widening for 640 bytes, ~32 GB/s), no headroom over a core's reads.
+  // Measured and left: a member's tasks pipelined, the V passes of one interleaved with the score
+  // pass of the next in pieces (two streams, the score arithmetic under the V reads): Sigma 16K
+  // (team harness, slow minutes, alternating runs) 62-79% of the probe with 16-64-row pieces,
+  // 83-89% with 128-256 against 88-96% for the passes one after another.
   const int first_vh = kh * g / gv;
   if (kern.one_pass_partial != nullptr && Bf16Query(s, kv) && (g == 3 || g == 4) && gv % g == 0) {
     kern.one_pass_partial(q_group, g, s.scale, KTile(kv, kh, begin, hd),

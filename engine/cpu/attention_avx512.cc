@@ -83,7 +83,10 @@ struct Zmm16 : ZmmFloat {
 // position (one thread, 256 bf16 positions in cache, TSC at 2.6 GHz) for 1 / 2 / 3 / 4 / 8 query
 // heads: 3.8 / 4.5 / 5.3 / 6.3 / 12.5 against 4.5 / 6.0 / 8.8 / 11.5 / 23.3 for the f32 FMA pass
 // (TileScoresT). Accumulator sets over the column pairs keep 8 or more chains in flight (the
-// sets indexed by a runtime `c % sets` were spilled: 1.6x slower).
+// sets indexed by a runtime `c % sets` were spilled: 1.6x slower). Measured and left: two tiles an
+// iteration for 5-8 heads, each query broadcast feeding both (one set): 12.6 against 13.3 cycles
+// a position for 8 heads in cache, but Sigma's 16K layers from DRAM (team harness, slow minutes,
+// alternating runs) at 58-86% of the probe against 82-98%.
 template <int kHd, int kG>
 void DotScores(const uint32_t* qp, float scale, const void* k, int64_t n, float* scores,
                int64_t stride, NextReads next) {
