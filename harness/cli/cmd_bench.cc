@@ -90,14 +90,27 @@ std::string RowConfigJson(const bench::SpeedRow& r, const BenchFlags& f) {
 
 // "read GB/s": the median of the probe passes paired with the row's repetitions (CPU decode);
 // "% read": the median over repetitions of the step's bytes/s as a share of the pass before it.
+// The model column is as wide as the longest name (a path, usually), so the columns line up.
 void PrintTable(const std::vector<bench::SpeedRow>& rows) {
-  std::printf("%-12s %-8s %8s %6s %14s %10s %12s %9s %9s %7s\n", "model", "phase", "context",
+  int width = 12;
+  for (const bench::SpeedRow& r : rows) width = std::max(width, static_cast<int>(r.model.size()));
+  std::printf("%-*s %-8s %8s %6s %15s %10s %12s %9s %9s %7s\n", width, "model", "phase", "context",
               "batch", "tok/s", "ms/step", "attention ms", "GB/step", "read GB/s", "% read");
   for (const bench::SpeedRow& r : rows) {
-    std::printf("%-12s %-8s %8lld %6lld %8.2f ±%5.2f %10.2f %12.3f %9.3f", r.model.c_str(),
+    std::printf("%-*s %-8s %8lld %6lld %8.2f ±%5.2f %10.2f", width, r.model.c_str(),
                 r.phase.c_str(), static_cast<long long>(r.context), static_cast<long long>(r.batch),
-                r.tokens_per_s_mean, r.tokens_per_s_std, r.ms_per_token, r.attention_ms,
-                r.bytes_per_step / 1e9);
+                r.tokens_per_s_mean, r.tokens_per_s_std, r.ms_per_token);
+    // Not measured for the row (prefill times neither): a dash, not a zero.
+    if (r.attention_ms > 0) {
+      std::printf(" %12.3f", r.attention_ms);
+    } else {
+      std::printf(" %12s", "-");
+    }
+    if (r.bytes_per_step > 0) {
+      std::printf(" %9.3f", r.bytes_per_step / 1e9);
+    } else {
+      std::printf(" %9s", "-");
+    }
     if (r.read_gbps > 0) {
       std::printf(" %9.2f %6.1f%%\n", r.read_gbps, r.PercentOfReadBandwidth());
     } else {

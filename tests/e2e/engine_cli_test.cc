@@ -371,6 +371,42 @@ TEST_F(EngineCliTest, CpuBenchStoresEachRowWithTheReadBandwidthAroundIt) {
   EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM speed WHERE bench_id = 3"), 0);
 }
 
+// bench's table lines its columns up under the header however long the model's name (a path
+// here; the column was 12 wide, so a path pushed each row's figures off their headings).
+TEST_F(EngineCliTest, BenchTableColumnsLineUpUnderALongModelPath) {
+  const std::string model = std::string(SIGMA_TEST_DATA) + "/oracle/llama-gqa-tiny";
+  auto r = RunSigmaEval("bench --models " + model +
+                        " --contexts 16 --reps 1 --warmup 0 --decode-steps 1 --prompt-tokens 4 "
+                        "--read-bandwidth-mib 0 --db " + dir_ + "/bench.db");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<std::string> lines;
+  for (size_t at = 0; at < r.out.size();) {
+    const size_t end = std::min(r.out.find('\n', at), r.out.size());
+    lines.push_back(r.out.substr(at, end - at));
+    at = end + 1;
+  }
+  const auto header = std::find_if(lines.begin(), lines.end(), [](const std::string& l) {
+    return l.rfind("model ", 0) == 0 && l.find(" phase ") != std::string::npos;
+  });
+  ASSERT_NE(header, lines.end()) << r.out;
+  const size_t phase_column = header->find(" phase ") + 1;
+  int rows = 0;
+  for (const std::string& line : lines) {
+    if (line.rfind(model + " ", 0) != 0) continue;
+    ++rows;
+    EXPECT_EQ(line.find_first_not_of(' ', model.size()), phase_column) << *header << "\n" << line;
+    EXPECT_EQ(line.size(), header->size() + 1) << *header << "\n" << line;  // "±": 2 bytes, 1 column
+  }
+  EXPECT_EQ(rows, 2) << r.out;  // prefill and one decode context
+  // Prefill times neither the attention nor the bytes a step reads: dashes, not zeros.
+  const auto prefill = std::find_if(lines.begin(), lines.end(), [](const std::string& l) {
+    return l.find(" prefill ") != std::string::npos;
+  });
+  ASSERT_NE(prefill, lines.end()) << r.out;
+  EXPECT_EQ(prefill->find(" 0.000 "), std::string::npos) << *prefill;
+  EXPECT_NE(prefill->find(" -         -         -       -"), std::string::npos) << *prefill;
+}
+
 // The engine commands that take --device, each with the flags it needs to get that far.
 std::vector<std::string> DeviceCommands(const std::string& dir) {
   const std::string oracle = std::string(SIGMA_TEST_DATA) + "/oracle/llama-gqa-tiny";
