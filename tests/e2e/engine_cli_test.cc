@@ -377,7 +377,8 @@ TEST_F(EngineCliTest, BenchTableColumnsLineUpUnderALongModelPath) {
   const std::string model = std::string(SIGMA_TEST_DATA) + "/oracle/llama-gqa-tiny";
   auto r = RunSigmaEval("bench --models " + model +
                         " --contexts 16 --reps 1 --warmup 0 --decode-steps 1 --prompt-tokens 4 "
-                        "--read-bandwidth-mib 0 --db " + dir_ + "/bench.db");
+                        "--read-bandwidth-mib 0 --db " +
+                        dir_ + "/bench.db");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::vector<std::string> lines;
   for (size_t at = 0; at < r.out.size();) {
@@ -395,7 +396,8 @@ TEST_F(EngineCliTest, BenchTableColumnsLineUpUnderALongModelPath) {
     if (line.rfind(model + " ", 0) != 0) continue;
     ++rows;
     EXPECT_EQ(line.find_first_not_of(' ', model.size()), phase_column) << *header << "\n" << line;
-    EXPECT_EQ(line.size(), header->size() + 1) << *header << "\n" << line;  // "±": 2 bytes, 1 column
+    EXPECT_EQ(line.size(), header->size() + 1) << *header << "\n"
+                                               << line;  // "±": 2 bytes, 1 column
   }
   EXPECT_EQ(rows, 2) << r.out;  // prefill and one decode context
   // Prefill times neither the attention nor the bytes a step reads: dashes, not zeros.
