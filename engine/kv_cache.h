@@ -14,8 +14,9 @@
 // Memory is reserved with an anonymous mapping, so untouched capacity costs no RAM. A cache whose
 // whole reservation is at most a quarter of the usable memory (UsableMemoryBytes: RAM, or a
 // container's cgroup limit) is put on transparent huge pages (LargeBuffer: 8% off a SmolLM2 decode
-// step at 4K positions), which commits it in 2 MiB pieces; a larger one stays on 4 KiB pages, so a
-// long --max-context costs only what the sequences use.
+// step at 4K positions), which commits it in 2 MiB pieces (all of it when it is created, where each
+// head's positions fit in one piece: a slot's first token would commit the slot); a larger one
+// stays on 4 KiB pages, so a long --max-context costs only what the sequences use.
 // Ownership: owns its buffers. Thread safety: thread-compatible; distinct rows may be written from
 // different threads.
 #ifndef SIGMA_ENGINE_KV_CACHE_H_

@@ -6,6 +6,8 @@
 #include <cstring>
 #include <utility>
 
+#include "engine/base/check.h"
+
 namespace sigma {
 
 StatusOr<LargeBuffer> LargeBuffer::Allocate(size_t bytes, bool huge_pages) {
@@ -31,6 +33,22 @@ StatusOr<LargeBuffer> LargeBuffer::Allocate(size_t bytes, bool huge_pages) {
   // Advice: refused (EINVAL without THP in the kernel), the pages are 4 KiB and all else the same.
   if (huge_pages) (void)::madvise(buffer.data_, rounded, MADV_HUGEPAGE);
   return buffer;
+}
+
+void LargeBuffer::Commit(size_t offset, size_t bytes) {
+  if (bytes == 0) return;
+  SIGMA_CHECK(offset <= size_ && bytes <= size_ - offset, "LargeBuffer::Commit: [", offset, ", +",
+              bytes, ") past ", size_, " bytes");
+  constexpr uintptr_t kPage = 4096;
+  const uintptr_t first = reinterpret_cast<uintptr_t>(data_ + offset) / kPage * kPage;
+  const uintptr_t end = reinterpret_cast<uintptr_t>(data_ + offset + bytes);
+#ifdef MADV_POPULATE_WRITE
+  if (::madvise(reinterpret_cast<void*>(first), end - first, MADV_POPULATE_WRITE) == 0) return;
+#endif
+  // An atomic no-op write per page: it commits the page and loses no other thread's write.
+  for (uintptr_t page = first; page < end; page += kPage) {
+    __atomic_fetch_or(reinterpret_cast<uint8_t*>(page), uint8_t{0}, __ATOMIC_RELAXED);
+  }
 }
 
 LargeBuffer::LargeBuffer(LargeBuffer&& other) noexcept { *this = std::move(other); }

@@ -40,6 +40,11 @@ class LargeBuffer {
   uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
 
+  // Commits bytes [offset, offset + bytes) now, from this thread (MADV_POPULATE_WRITE, whole pages
+  // around the range; where the kernel lacks it, a write of the zero already there to each 4 KiB
+  // page). The contents stay as they were.
+  void Commit(size_t offset, size_t bytes);
+
  private:
   void Reset();
 

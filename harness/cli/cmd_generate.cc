@@ -16,7 +16,9 @@ namespace {
 struct GenerateFlags {
   EngineFlags engine;
   std::string prompt;
+  bool prompt_given = false;  // --prompt "" is a prompt (an empty user turn with --chat)
   std::string prompt_ids;
+  bool prompt_ids_given = false;
   std::string system;
   bool chat = false;
   std::string stop_ids;
@@ -75,7 +77,7 @@ StatusOr<std::vector<int32_t>> BuildPrompt(const GenerateFlags& f, const std::ve
 Status Generate(GenerateFlags f) {
   if (f.engine.model.empty()) f.engine.model = DefaultModelPath();
   // Flags first: a typo should not wait for a model to load.
-  if (f.prompt.empty() == f.prompt_ids.empty()) {
+  if (f.prompt_given == f.prompt_ids_given) {
     return InvalidArgumentError("give exactly one of --prompt and --prompt-ids");
   }
   SIGMA_ASSIGN_OR_RETURN(std::vector<int64_t> ids, ParseIntList(f.prompt_ids, "prompt-ids"));
@@ -86,6 +88,12 @@ Status Generate(GenerateFlags f) {
   SIGMA_ASSIGN_OR_RETURN(params.sampling, f.sampling.ToParams());
   SIGMA_ASSIGN_OR_RETURN(auto lm, LanguageModel::Open(f.engine.model, options));
   SIGMA_ASSIGN_OR_RETURN(std::vector<int32_t> prompt, BuildPrompt(f, ids, *lm));
+  if (prompt.empty() && f.prompt_ids_given) return InvalidArgumentError("--prompt-ids: no ids");
+  if (prompt.empty()) {
+    return InvalidArgumentError("--prompt: '", f.prompt,
+                                "' encodes to no tokens (this tokenizer adds no BOS); give some "
+                                "text, or --chat");
+  }
   params.stop_tokens = lm->StopTokens();
   SIGMA_ASSIGN_OR_RETURN(const std::vector<int32_t> extra_stops,
                          TokenIdsInVocabulary(stop_ids, lm->model().vocab_size(), "stop-ids"));
@@ -117,6 +125,8 @@ int RunGenerate(const Args& args) {
   f.sampling.Register(flags);
   flags.Bool("json", &f.json, "print one JSON object with text, tokens and timing");
   if (std::optional<int> exit_code = ParseFlags(flags, args)) return *exit_code;
+  f.prompt_given = flags.was_set("prompt");
+  f.prompt_ids_given = flags.was_set("prompt-ids");
   if (Status s = Generate(f); !s.ok()) return ReportError("generate", s);
   return kExitOk;
 }

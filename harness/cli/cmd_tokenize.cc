@@ -3,7 +3,8 @@
 //   sigma-eval tokenize --model PATH (--text T | --file F) [--add-special] [--decode]
 //
 // PATH is a model folder (its tokenizer.json), a tokenizer.json file, or a .gguf file. With
-// --decode the input is a list of ids ("[1, 2, 3]" or "1 2 3") and the text is printed as is.
+// --decode the input is a list of ids ("[1, 2, 3]", "1 2 3" or "1,2,3") and the text is printed as
+// is.
 #include <cstdio>
 #include <optional>
 #include <string>
@@ -17,28 +18,54 @@
 namespace sigma::cli {
 namespace {
 
+// The ids of --decode's input: what encoding prints (a JSON array, "[1, 2, 3]") or ids separated
+// by spaces or commas ("1 2 3", "1,2,3"). Anything else (a missing bracket or id, a sign, a word)
+// is an error naming the byte where it starts, not a guess.
 StatusOr<std::vector<int32_t>> ParseIds(const std::string& text) {
-  std::vector<int32_t> ids;
   size_t i = 0;
-  while (i < text.size()) {
-    const char c = text[i];
-    if (c == '[' || c == ']' || c == ',' || c == ' ' || c == '\n' || c == '\t' || c == '\r') {
+  const auto at = [&](const char* what) {
+    return InvalidArgumentError("--decode: ", what, " at byte ", i, " of '",
+                                text.size() > 40 ? text.substr(0, 40) + "..." : text, "'");
+  };
+  const auto skip_space = [&] {
+    while (i < text.size() &&
+           (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r')) {
       ++i;
-      continue;
     }
-    size_t end = i;
-    while (end < text.size() &&
-           ((text[end] >= '0' && text[end] <= '9') || (end == i && text[end] == '-')))
-      ++end;
-    if (end == i || end - i > 10) {
-      return InvalidArgumentError("--decode: expected token ids, got '", text.substr(i, 20), "'");
+  };
+  const auto is_digit = [&] { return i < text.size() && text[i] >= '0' && text[i] <= '9'; };
+  skip_space();
+  const bool bracketed = i < text.size() && text[i] == '[';
+  if (bracketed) ++i;
+  std::vector<int32_t> ids;
+  bool after_comma = false;
+  for (skip_space(); i < text.size() && !(bracketed && text[i] == ']'); skip_space()) {
+    if (!ids.empty() && !after_comma) {
+      if (text[i] == ',') {
+        ++i;
+        after_comma = true;
+        continue;
+      }
+      if (bracketed) return at("expected ',' or ']'");
     }
-    const long long v = std::stoll(text.substr(i, end - i));
-    if (v < 0 || v > INT32_MAX)
-      return InvalidArgumentError("--decode: token id ", v, " out of range");
-    ids.push_back(static_cast<int32_t>(v));
-    i = end;
+    if (!is_digit()) return at("expected a token id (digits)");
+    const size_t begin = i;
+    while (is_digit()) ++i;
+    const long long id = i - begin > 10 ? -1 : std::stoll(text.substr(begin, i - begin));
+    if (id < 0 || id > INT32_MAX) {
+      i = begin;
+      return at("token id out of range");
+    }
+    ids.push_back(static_cast<int32_t>(id));
+    after_comma = false;
   }
+  if (after_comma) return at("expected a token id after ','");
+  if (bracketed) {
+    if (i == text.size()) return at("expected ']'");
+    ++i;
+    skip_space();
+  }
+  if (i != text.size()) return at("unexpected text");
   return ids;
 }
 

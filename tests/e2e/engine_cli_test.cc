@@ -186,6 +186,27 @@ TEST_F(EngineCliTest, BadInputGetsClearErrorsAndUsageExitCode) {
   EXPECT_NE(r.err.find("unknown command"), std::string::npos);
 }
 
+// An empty prompt given is a prompt: with --chat an empty user turn the model answers; as plain
+// text (no BOS in SmolLM2's tokenizer) or as an empty id list, an error that says so. All three
+// were "give exactly one of --prompt and --prompt-ids", which both named flags had been.
+TEST_F(EngineCliTest, AnEmptyPromptIsAPromptNotAMissingFlag) {
+  const std::string model = DefaultModelPath();
+  if (!FileExists(model)) GTEST_SKIP() << "default model missing at " << model;
+  auto r = RunSigmaEval("generate --model " + model + " --prompt '' --chat --max-tokens 2");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("prompt "), std::string::npos) << r.err;  // the speed line
+  r = RunSigmaEval("generate --model " + model + " --prompt '' --max-tokens 2");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--prompt: '' encodes to no tokens"), std::string::npos) << r.err;
+  r = RunSigmaEval("generate --model " + model + " --prompt-ids '' --max-tokens 2");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--prompt-ids: no ids"), std::string::npos) << r.err;
+  r = RunSigmaEval("generate --model " + model + " --max-tokens 2");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("give exactly one of --prompt and --prompt-ids"), std::string::npos)
+      << r.err;
+}
+
 // tokenize on the default model: text -> ids -> the same bytes (several scripts, an emoji, a
 // shell line), and an id past the vocabulary refused rather than skipped.
 TEST_F(EngineCliTest, TokenizeRoundTripsAndRefusesIdsPastTheVocabulary) {
@@ -205,6 +226,30 @@ TEST_F(EngineCliTest, TokenizeRoundTripsAndRefusesIdsPastTheVocabulary) {
   const auto bad = RunSigmaEval("tokenize --decode --model " + model + " --text 1,99999999");
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("token id 99999999 is past the vocabulary"), std::string::npos) << bad.err;
+  // The three spellings of a list of ids give the same text.
+  for (const char* ids : {"'[1, 2, 3]'", "'1 2 3'", "1,2,3", "' [1,2,3] '"}) {
+    const auto r = RunSigmaEval("tokenize --decode --model " + model + " --text " + ids);
+    EXPECT_EQ(r.exit_code, 0) << ids << ": " << r.err;
+    EXPECT_EQ(r.out, RunSigmaEval("tokenize --decode --model " + model + " --text 1,2,3").out);
+  }
+  // Malformed lists are refused with the byte where they go wrong ("-" once aborted the process
+  // with an uncaught std::invalid_argument; "[1,2" and "1,,2" were read as 1, 2).
+  const std::pair<const char*, const char*> malformed[] = {
+      {"-", "expected a token id (digits) at byte 0"},
+      {"'[1,2'", "expected ']' at byte 4"},
+      {"1,,2", "expected a token id (digits) at byte 2"},
+      {"1,2,", "expected a token id after ',' at byte 4"},
+      {"1-2", "expected a token id (digits) at byte 1"},
+      {"'[1 2]'", "expected ',' or ']' at byte 3"},
+      {"'[1] 2'", "unexpected text at byte 4"},
+      {"99999999999", "token id out of range at byte 0"},
+      {"abc", "expected a token id (digits) at byte 0"},
+  };
+  for (const auto& [ids, message] : malformed) {
+    const auto r = RunSigmaEval("tokenize --decode --model " + model + " --text " + ids);
+    EXPECT_EQ(r.exit_code, 2) << ids << ": " << r.out;
+    EXPECT_NE(r.err.find(message), std::string::npos) << ids << ": " << r.err;
+  }
 }
 
 // The git commit stamped into the build (cmake/GitCommit.cmake, run by every build), as the header

@@ -8,6 +8,7 @@
 
 #include "engine/base/system_memory.h"
 #include "engine/cpu/attention.h"
+#include "tests/engine/base/smaps.h"
 
 namespace sigma {
 namespace {
@@ -129,6 +130,27 @@ TEST(KvCacheTest, OnlyACacheOfAtMostAQuarterOfMemoryAsksForHugePages) {
   ASSERT_TRUE(cache.ok()) << cache.status().message();  // reserved, not committed
   EXPECT_GT(cache.value().TotalBytes(), UsableMemoryBytes() / 4);
   EXPECT_FALSE(cache.value().huge_pages());
+}
+
+// A cache on huge pages whose heads each fit in one 2 MiB page is resident from the start (a slot's
+// first token would commit the whole slot); one whose heads span several pages is committed as
+// positions are written, so a long context costs what the sequences use.
+TEST(KvCacheTest, IsCommittedWhenCreatedWhereEachHeadFitsInAHugePage) {
+  const KvCache small = KvCache::Create(SmallShape()).value();
+  ASSERT_TRUE(small.huge_pages());
+  const KvLayerView view = small.View(0, 0);
+  EXPECT_GE(testing::RssKibOf(view.k) + testing::RssKibOf(view.v),
+            static_cast<int64_t>(small.TotalBytes() / 1024));
+  KvCacheShape long_heads = SmallShape();
+  long_heads.num_layers = long_heads.num_seqs = 1;
+  long_heads.n_k_heads = long_heads.n_v_heads = 1;
+  long_heads.head_dim = 64;
+  long_heads.capacity = 32768;  // 4 MiB a head
+  const KvCache sparse = KvCache::Create(long_heads).value();
+  ASSERT_TRUE(sparse.huge_pages());
+  const KvLayerView sparse_view = sparse.View(0, 0);
+  EXPECT_LT(testing::RssKibOf(sparse_view.k) + testing::RssKibOf(sparse_view.v),
+            static_cast<int64_t>(sparse.TotalBytes() / 1024 / 2));
 }
 
 TEST(KvCacheTest, BadShapesAreErrors) {

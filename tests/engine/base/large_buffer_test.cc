@@ -4,31 +4,16 @@
 
 #include <cstdint>
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <utility>
+
+#include "tests/engine/base/smaps.h"
 
 namespace sigma {
 namespace {
 
-// The VmFlags line of the mapping in /proc/self/smaps that holds `p` ("" if none does).
-std::string VmFlagsOf(const void* p) {
-  const auto address = reinterpret_cast<uintptr_t>(p);
-  std::ifstream smaps("/proc/self/smaps");
-  std::string line;
-  bool inside = false;
-  while (std::getline(smaps, line)) {
-    unsigned long long start = 0, end = 0;
-    char dash = 0;
-    std::istringstream header(line);
-    if (header >> std::hex >> start >> dash >> end && dash == '-') {
-      inside = start <= address && address < end;
-    } else if (inside && line.rfind("VmFlags:", 0) == 0) {
-      return line;
-    }
-  }
-  return "";
-}
+using testing::RssKibOf;
+using testing::VmFlagsOf;
 
 bool KernelHasThp() { return std::ifstream("/sys/kernel/mm/transparent_hugepage/enabled").good(); }
 
@@ -67,6 +52,30 @@ TEST(LargeBufferTest, MovingKeepsTheBytesInPlace) {
   c = std::move(b);  // c's own mapping is released, b's moves in
   EXPECT_EQ(c.data(), where);
   EXPECT_EQ(c.size(), size_t{1} << 20);
+}
+
+// Commit makes the range resident now (whole pages around it, no more on 4 KiB pages) and keeps
+// what was written there; the rest of the reservation stays uncommitted.
+TEST(LargeBufferTest, CommitMakesTheRangeResidentAndKeepsItsBytes) {
+  LargeBuffer b = LargeBuffer::Allocate(size_t{8} << 20, /*huge_pages=*/false).value();
+  const int64_t before = RssKibOf(b.data());
+  ASSERT_GE(before, 0) << "no mapping in /proc/self/smaps holds the buffer";
+  b.data()[(size_t{1} << 20) + 5] = 7;
+  b.Commit((size_t{1} << 20) + 5, size_t{1} << 20);  // 1 MiB from an unaligned start: 257 pages
+  const int64_t after = RssKibOf(b.data());
+  EXPECT_GE(after - before, 1024);
+  EXPECT_LE(after - before, 1032);
+  EXPECT_EQ(b.data()[(size_t{1} << 20) + 5], 7);
+  for (size_t i = size_t{1} << 20; i < size_t{2} << 20; i += 4096) ASSERT_EQ(b.data()[i + 6], 0);
+  b.Commit(0, 0);  // nothing
+  EXPECT_EQ(RssKibOf(b.data()), after);
+  b.Commit(0, b.size());
+  EXPECT_GE(RssKibOf(b.data()), 8 * 1024);
+}
+
+TEST(LargeBufferDeathTest, CommitPastTheEndIsABug) {
+  LargeBuffer b = LargeBuffer::Allocate(1 << 20, false).value();
+  EXPECT_DEATH(b.Commit(4096, 1 << 20), "LargeBuffer::Commit");
 }
 
 // The advice reaches the kernel: the mapping carries the "hg" (MADV_HUGEPAGE) flag exactly when
