@@ -166,8 +166,24 @@ Status ConvertGgufToCheckpoint(const std::string& in_path, const std::string& ou
 Status Convert(const std::string& in, const std::string& out, const ConvertOptions& options) {
   if (in.empty()) return InvalidArgumentError("--in: required (a checkpoint folder or a .gguf file)");
   if (out.empty()) return InvalidArgumentError("--out: required");
-  if (IsDirectory(in)) return ConvertCheckpointToGguf(in, out, options);
+  // The loaders tell a GGUF model from a folder by its name, so each output is named for what it
+  // holds: a GGUF written as "model.bin" could not be loaded, and a GGUF input's "out.gguf" would
+  // be a folder.
+  const bool gguf_name = out.ends_with(".gguf");
+  if (IsDirectory(in)) {
+    if (!gguf_name) {
+      return InvalidArgumentError("--out: '", out,
+                                  "': a checkpoint folder converts to one GGUF file, which the "
+                                  "engine knows by its .gguf name");
+    }
+    return ConvertCheckpointToGguf(in, out, options);
+  }
   if (!FileExists(in)) return NotFoundError("--in: ", in, " does not exist");
+  if (gguf_name) {
+    return InvalidArgumentError("--out: '", out,
+                                "' names a .gguf file, but a .gguf input converts to a checkpoint "
+                                "folder (there is no GGUF-to-GGUF conversion)");
+  }
   return ConvertGgufToCheckpoint(in, out, options);
 }
 

@@ -48,6 +48,14 @@ int RunMakeModel(const Args& args) {
   flags.Bool("force", &force, "write into an --out folder that is not empty");
   if (std::optional<int> exit_code = ParseFlags(flags, args)) return *exit_code;
   if (out.empty()) return ReportError("make-model", InvalidArgumentError("--out: required"));
+  if (out.ends_with(".gguf")) {  // the loaders would take the folder for a GGUF file
+    return ReportError(
+        "make-model",
+        InvalidArgumentError("--out: '", out,
+                             "': make-model writes a checkpoint folder, and a name "
+                             "ending in .gguf is read as a GGUF file (write the folder, "
+                             "then `sigma-eval convert` it)"));
+  }
   if (Status s = CheckOutputFree(out, force); !s.ok()) return ReportError("make-model", s);
   const StatusOr<int> checked_threads = CheckedThreads(threads);
   if (!checked_threads.ok()) return ReportError("make-model", checked_threads.status());

@@ -136,6 +136,12 @@ TEST_F(EngineCliTest, BadInputGetsClearErrorsAndUsageExitCode) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("--prompt-ids: expected an integer, got 'b'"), std::string::npos) << r.err;
 
+  // convert names each output for what it holds (the loaders tell a GGUF file by its name).
+  const std::string tiny = std::string(SIGMA_TEST_DATA) + "/oracle/llama-gqa-tiny";
+  r = RunSigmaEval("convert --in " + tiny + " --out " + dir_ + "/model.bin");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("converts to one GGUF file"), std::string::npos) << r.err;
+
   r = RunSigmaEval("logits --bogus-flag 1");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("unknown flag '--bogus-flag'"), std::string::npos) << r.err;
@@ -143,6 +149,10 @@ TEST_F(EngineCliTest, BadInputGetsClearErrorsAndUsageExitCode) {
   r = RunSigmaEval("make-model --config no-such-preset --out " + dir_ + "/x");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("neither a file nor a preset"), std::string::npos) << r.err;
+  r = RunSigmaEval("make-model --config sigma-tiny --out " + dir_ + "/x.gguf");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("make-model writes a checkpoint folder"), std::string::npos) << r.err;
+  EXPECT_FALSE(FileExists(dir_ + "/x.gguf"));
   r = RunSigmaEval("make-model --config sigma-tiny --threads 4294967298 --out " + dir_ + "/x");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("--threads: expected 0..1024, got 4294967298"), std::string::npos) << r.err;

@@ -289,6 +289,18 @@ TEST(ConvertTest, BadRequestsAreErrors) {
   ConvertOptions q8;
   q8.type = DType::kQ8_0;
   EXPECT_EQ(Convert(gguf, TempPath("q8_folder"), q8).code(), StatusCode::kInvalidArgument);
+  // Each output is named for what it holds, as the loaders tell them apart by name: a GGUF
+  // without ".gguf" could not be loaded, and a GGUF input's "out.gguf" was written as a folder.
+  const Status unnamed = Convert(OracleDir("llama-gqa-tiny"), TempPath("model.bin"), {});
+  EXPECT_EQ(unnamed.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(unnamed.message().find("converts to one GGUF file"), std::string::npos)
+      << unnamed.ToString();
+  EXPECT_FALSE(FileExists(TempPath("model.bin")));
+  const Status to_gguf = Convert(gguf, TempPath("again.gguf"), {});
+  EXPECT_EQ(to_gguf.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(to_gguf.message().find("no GGUF-to-GGUF conversion"), std::string::npos)
+      << to_gguf.ToString();
+  EXPECT_FALSE(FileExists(TempPath("again.gguf")));
   // A file that is not GGUF names itself.
   const Status s = Convert(OracleDir("llama-gqa-tiny") + "/config.json", TempPath("x"), {});
   EXPECT_FALSE(s.ok());
