@@ -51,7 +51,8 @@ StatusOr<std::vector<std::string>> ReadLines(const std::string& path) {
 Status WriteFileAtomic(const std::string& path, std::string_view data) {
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return ErrnoError("cannot create", tmp);
+  // Named by the file asked for (the temporary beside it is a detail; its folder is the same).
+  if (fd < 0) return ErrnoError("cannot create", path);
   size_t done = 0;
   while (done < data.size()) {
     const ssize_t n = ::write(fd, data.data() + done, data.size() - done);

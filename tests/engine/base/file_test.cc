@@ -26,6 +26,15 @@ TEST(FileTest, AtomicWriteThenReadAndMap) {
   std::filesystem::remove_all(dir);
 }
 
+// A file that cannot be created is named as asked for, not by the temporary written first.
+TEST(FileTest, AtomicWriteIntoAMissingFolderNamesTheFile) {
+  const std::string path =
+      testing::TempDir() + "/no_such_folder_" + std::to_string(::getpid()) + "/report.html";
+  const Status s = WriteFileAtomic(path, "x");
+  EXPECT_EQ(s.code(), StatusCode::kNotFound);
+  EXPECT_EQ(s.message(), path + ": cannot create: No such file or directory");
+}
+
 TEST(FileTest, ReadLinesSplitsOnNewlinesAndDropsCarriageReturns) {
   const std::string dir = testing::TempDir() + "/lines_test_" + std::to_string(::getpid());
   ASSERT_TRUE(MakeDirectories(dir).ok());
