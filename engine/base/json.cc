@@ -1,11 +1,12 @@
 #include "engine/base/json.h"
 
-#include <cmath>
-#include <vector>
-
 #include <rapidjson/error/en.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
 
 namespace sigma {
 
@@ -94,6 +95,79 @@ std::string JsonToString(const rapidjson::Value& value) {
     }
   }
   return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+namespace {
+
+std::string ShortJson(const rapidjson::Value* value) {
+  if (value == nullptr) return "(absent)";
+  std::string text = JsonToString(*value);
+  if (text.size() > 80) text = text.substr(0, 77) + "...";
+  return text;
+}
+
+// The path of item i of an array: its "name" where it is an object with a string one.
+std::string ItemPath(const std::string& path, const rapidjson::Value& item, rapidjson::SizeType i) {
+  if (item.IsObject()) {
+    const auto name = item.FindMember("name");
+    if (name != item.MemberEnd() && name->value.IsString()) {
+      return StrCat(path, "[", name->value.GetString(), "]");
+    }
+  }
+  return StrCat(path, "[", i, "]");
+}
+
+void CollectDifferences(const rapidjson::Value* a, const rapidjson::Value* b,
+                        const std::string& path, int depth, std::vector<std::string>* out) {
+  const auto differ = [&] {
+    out->push_back(StrCat(path, ": ", ShortJson(a), " -> ", ShortJson(b)));
+  };
+  if (a == nullptr || b == nullptr) return differ();
+  if (depth >= 64) {  // the rest whole, without recursing (Value's == recurses)
+    if (JsonToString(*a) != JsonToString(*b)) differ();
+    return;
+  }
+  const auto key = [&](const char* name) {
+    return path.empty() ? std::string(name) : StrCat(path, ".", name);
+  };
+  if (a->IsObject() && b->IsObject()) {
+    for (const auto& m : a->GetObject()) {
+      const auto in_b = b->FindMember(m.name);
+      CollectDifferences(&m.value, in_b == b->MemberEnd() ? nullptr : &in_b->value,
+                         key(m.name.GetString()), depth + 1, out);
+    }
+    for (const auto& m : b->GetObject()) {
+      if (!a->HasMember(m.name)) {
+        CollectDifferences(nullptr, &m.value, key(m.name.GetString()), depth + 1, out);
+      }
+    }
+    return;
+  }
+  if (a->IsArray() && b->IsArray()) {
+    const rapidjson::SizeType n = std::max(a->Size(), b->Size());
+    for (rapidjson::SizeType i = 0; i < n; ++i) {
+      const rapidjson::Value* x = i < a->Size() ? &(*a)[i] : nullptr;
+      const rapidjson::Value* y = i < b->Size() ? &(*b)[i] : nullptr;
+      CollectDifferences(x, y, ItemPath(path, x != nullptr ? *x : *y, i), depth + 1, out);
+    }
+    return;
+  }
+  const auto container = [](const rapidjson::Value* v) { return v->IsObject() || v->IsArray(); };
+  if (container(a) || container(b) || *a != *b) differ();  // scalars compare flat
+}
+
+}  // namespace
+
+std::vector<std::string> JsonDifferences(const rapidjson::Value& before,
+                                         const rapidjson::Value& after, size_t max_lines) {
+  std::vector<std::string> lines;
+  CollectDifferences(&before, &after, "", 0, &lines);
+  if (lines.size() > max_lines) {
+    const size_t more = lines.size() - max_lines;
+    lines.resize(max_lines);
+    lines.push_back(StrCat("... and ", more, " more"));
+  }
+  return lines;
 }
 
 void AppendJsonString(std::string_view text, std::string* out) {

@@ -41,6 +41,13 @@ std::string_view JsonTypeName(const rapidjson::Value& value);
 // Serialises a value compactly, as RapidJSON's Writer does, at any nesting depth (no recursion).
 std::string JsonToString(const rapidjson::Value& value);
 
+// Where two JSON values differ, for messages: one line per difference, "path: before -> after"
+// (path as tasks[mmlu].hash: object keys dotted, array items by their "name" member where they
+// have one, else by index; "(absent)" for a missing side; values cut to 80 characters), at most
+// `max_lines` of them and then "... and N more". Depth past 64 compares the rest whole.
+std::vector<std::string> JsonDifferences(const rapidjson::Value& before,
+                                         const rapidjson::Value& after, size_t max_lines);
+
 // Appends `text` to `out` as a JSON string literal (quotes included). Invalid UTF-8 bytes are kept
 // as \u00XX escapes of the byte value so nothing is silently dropped.
 void AppendJsonString(std::string_view text, std::string* out);

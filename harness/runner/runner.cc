@@ -99,7 +99,7 @@ StatusOr<RunSummary> Runner::Run(const RunProgress& progress, const std::atomic<
   store::RunSpec spec{fingerprint_, config_json_, backend_.Describe(), EngineBuild(), HostName()};
   store::RunSession session;
   if (options_.resume_run > 0) {
-    SIGMA_ASSIGN_OR_RETURN(session, store_.ResumeRun(options_.resume_run, fingerprint_));
+    SIGMA_ASSIGN_OR_RETURN(session, store_.ResumeRun(options_.resume_run, spec));
   } else {
     SIGMA_ASSIGN_OR_RETURN(session, store_.CreateRun(spec));
   }

@@ -4,6 +4,7 @@
 
 #include <ctime>
 
+#include "engine/base/json.h"
 #include "harness/store/schema.h"
 
 namespace sigma::store {
@@ -147,14 +148,30 @@ StatusOr<RunSession> ResultsStore::BeginRun(const RunSpec& spec) {
   return ResumeLocked(*existing);
 }
 
-StatusOr<RunSession> ResultsStore::ResumeRun(int64_t run_id, const std::string& fingerprint) {
+namespace {
+
+// What changed between a run's stored configuration and a new one, for the refusal to resume:
+// "; engine_build: ... -> ...; limit: 2 -> 3", or "" where either is not JSON.
+std::string ConfigChanges(const std::string& stored, const std::string& now) {
+  StatusOr<std::unique_ptr<rapidjson::Document>> a = ParseJson(stored, "stored config");
+  StatusOr<std::unique_ptr<rapidjson::Document>> b = ParseJson(now, "config");
+  if (!a.ok() || !b.ok()) return "";
+  std::string out;
+  for (const std::string& line : JsonDifferences(**a, **b, 6)) out += StrCat("; ", line);
+  return out;
+}
+
+}  // namespace
+
+StatusOr<RunSession> ResultsStore::ResumeRun(int64_t run_id, const RunSpec& spec) {
   std::lock_guard<std::mutex> lock(mu_);
   SIGMA_ASSIGN_OR_RETURN(RunInfo run, GetRunLocked(run_id));
-  if (run.fingerprint != fingerprint) {
-    return FailedPreconditionError("cannot resume run ", run_id, ": fingerprint mismatch (stored ",
-                                   run.fingerprint, ", now ", fingerprint,
-                                   "); the model, task files or run config changed since the run "
-                                   "started. Start a new run instead of mixing results");
+  if (run.fingerprint != spec.fingerprint) {
+    return FailedPreconditionError("cannot resume run ", run_id,
+                                   ": its configuration changed since it started (fingerprint ",
+                                   run.fingerprint, ", now ", spec.fingerprint,
+                                   ConfigChanges(run.config_json, spec.config_json),
+                                   "). Start a new run instead of mixing results");
   }
   return ResumeLocked(run);
 }

@@ -168,9 +168,10 @@ class ResultsStore {
   StatusOr<RunSession> BeginRun(const RunSpec& spec);
   // Always a new run.
   StatusOr<RunSession> CreateRun(const RunSpec& spec);
-  // Resumes run `run_id`; FAILED_PRECONDITION when its fingerprint differs from `fingerprint`
-  // (the message shows both), NOT_FOUND when there is no such run.
-  StatusOr<RunSession> ResumeRun(int64_t run_id, const std::string& fingerprint);
+  // Resumes run `run_id`; FAILED_PRECONDITION when its fingerprint differs from spec's (the
+  // message names what changed between the stored configuration and spec.config_json), NOT_FOUND
+  // when there is no such run.
+  StatusOr<RunSession> ResumeRun(int64_t run_id, const RunSpec& spec);
   StatusOr<std::optional<RunInfo>> FindRunByFingerprint(const std::string& fingerprint);
 
   // Declares how many docs a task has in this run (for done/total), and its version.

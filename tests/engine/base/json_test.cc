@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <string>
+#include <vector>
 
 namespace sigma {
 namespace {
@@ -119,6 +120,42 @@ TEST(JsonTest, JsonToStringOfDeepNestingDoesNotOverflowTheStack) {
   auto doc = ParseJson(deep, "deep.json");
   ASSERT_TRUE(doc.ok()) << doc.status().ToString();
   EXPECT_EQ(JsonToString(**doc), deep);
+}
+
+TEST(JsonTest, JsonDifferencesNamesEachChangeByItsPath) {
+  auto before = ParseJson(R"({"limit":2,"backend":{"model":"a.gguf","seed":0},
+      "tasks":[{"name":"mmlu","hash":"h1"},{"name":"gsm8k","hash":"h2"}],"gone":true,"same":[1,2]})",
+                          "a");
+  auto after = ParseJson(R"({"limit":3,"backend":{"model":"b.gguf","seed":0},
+      "tasks":[{"name":"mmlu","hash":"h1"},{"name":"gsm8k","hash":"h3"},7],"same":[1,2],"new":{}})",
+                         "b");
+  ASSERT_TRUE(before.ok() && after.ok());
+  EXPECT_EQ(
+      JsonDifferences(**before, **after, 10),
+      (std::vector<std::string>{"limit: 2 -> 3", "backend.model: \"a.gguf\" -> \"b.gguf\"",
+                                "tasks[gsm8k].hash: \"h2\" -> \"h3\"", "tasks[2]: (absent) -> 7",
+                                "gone: true -> (absent)", "new: (absent) -> {}"}));
+  EXPECT_TRUE(JsonDifferences(**before, **before, 10).empty());
+  // A type change is one difference; past max_lines, a count of the rest.
+  auto scalar = ParseJson("[1]", "s");
+  EXPECT_EQ(JsonDifferences(**before, **scalar, 10).size(), 1u);
+  EXPECT_EQ(JsonDifferences(**before, **after, 2),
+            (std::vector<std::string>{"limit: 2 -> 3", "backend.model: \"a.gguf\" -> \"b.gguf\"",
+                                      "... and 4 more"}));
+  // Long values are cut; deep nesting is compared whole past 64 levels, without recursing.
+  auto long_a = ParseJson("{\"x\":\"" + std::string(200, 'a') + "\"}", "l");
+  auto long_b = ParseJson("{\"x\":1}", "l");
+  const std::vector<std::string> cut = JsonDifferences(**long_a, **long_b, 10);
+  ASSERT_EQ(cut.size(), 1u);
+  EXPECT_LT(cut[0].size(), 100u);
+  EXPECT_NE(cut[0].find("aaa... -> 1"), std::string::npos) << cut[0];  // cut inside the string
+  const std::string deep_a = std::string(200000, '[') + "1" + std::string(200000, ']');
+  const std::string deep_b = std::string(200000, '[') + "2" + std::string(200000, ']');
+  auto da = ParseJson(deep_a, "d");
+  auto db = ParseJson(deep_b, "d");
+  ASSERT_TRUE(da.ok() && db.ok());
+  EXPECT_EQ(JsonDifferences(**da, **db, 10).size(), 1u);
+  EXPECT_TRUE(JsonDifferences(**da, **da, 10).empty());
 }
 
 }  // namespace

@@ -143,7 +143,7 @@ TEST(ResultsStoreTest, ResumeReusesRunAndReportsDoneSamples) {
   EXPECT_EQ((*stored)[0].raw_output, "answer 0");
 
   // A failed sample is reported on resume and may be retried: the retry replaces it.
-  auto again_session = (*store)->ResumeRun(run_id, "fp-A");
+  auto again_session = (*store)->ResumeRun(run_id, Spec("fp-A"));
   ASSERT_TRUE(again_session.ok());
   EXPECT_EQ(again_session->failed, (std::set<SampleKey>{{"arc_easy", "1"}}));
   EXPECT_EQ(again_session->done.size(), 3u);
@@ -179,16 +179,23 @@ TEST(ResultsStoreTest, ResumeWithChangedFingerprintIsRefused) {
   ASSERT_TRUE(store.ok());
   auto run = (*store)->CreateRun(Spec("aaaa1111"));
   ASSERT_TRUE(run.ok());
-  auto bad = (*store)->ResumeRun(run->run.id, "bbbb2222");
+  // The refusal names what changed (a new build was once reported as "the model, task files or
+  // run config changed", which sent users looking in the wrong place).
+  RunSpec changed = Spec("bbbb2222");
+  changed.config_json = R"({"tasks":["arc_easy","mmlu"],"seed":1234,"engine_build":"b2"})";
+  auto bad = (*store)->ResumeRun(run->run.id, changed);
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().code(), StatusCode::kFailedPrecondition);
   const std::string msg = bad.status().message();
-  EXPECT_NE(msg.find("fingerprint mismatch"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("its configuration changed since it started"), std::string::npos) << msg;
   EXPECT_NE(msg.find("aaaa1111"), std::string::npos) << msg;
   EXPECT_NE(msg.find("bbbb2222"), std::string::npos) << msg;
-  auto missing = (*store)->ResumeRun(run->run.id + 10, "aaaa1111");
+  EXPECT_NE(msg.find("; tasks[1]: (absent) -> \"mmlu\""), std::string::npos) << msg;
+  EXPECT_NE(msg.find("; engine_build: (absent) -> \"b2\""), std::string::npos) << msg;
+  EXPECT_EQ(msg.find("seed"), std::string::npos) << msg;  // unchanged
+  auto missing = (*store)->ResumeRun(run->run.id + 10, Spec("aaaa1111"));
   EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
-  auto good = (*store)->ResumeRun(run->run.id, "aaaa1111");
+  auto good = (*store)->ResumeRun(run->run.id, Spec("aaaa1111"));
   ASSERT_TRUE(good.ok());
   EXPECT_TRUE(good->resumed);
 }
