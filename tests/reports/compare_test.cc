@@ -100,6 +100,34 @@ TEST_F(CompareTest, PairsSharedSamplesAndTestsBinaryMetricsWithMcNemar) {
   EXPECT_TRUE(welch);
 }
 
+// A task scored on the paper's 0-100 scale (AIMICIUS: aggregates 100x the per-sample mean) is
+// named in a note, since compare's figures are the 0-1 per-sample means; tasks on one scale are
+// not.
+TEST_F(CompareTest, NotesTasksWhoseStoredScoresAreInPercent) {
+  CompareOptions options;
+  options.bootstrap_iterations = 200;
+  const auto note_of = [](const CompareResult& r) {
+    for (const std::string& note : r.notes) {
+      if (note.find("0-100 scale") != std::string::npos) return note;
+    }
+    return std::string();
+  };
+  EXPECT_EQ(note_of(Run(options)), "");  // the fixture's aggregates are plain means
+  {
+    auto store = store::ResultsStore::Open(dir_.File("r.db"));
+    ASSERT_TRUE(store.ok());
+    auto rows = (*store)->ReadTaskResults(1, "cmdgen");
+    ASSERT_TRUE(rows.ok());
+    ASSERT_FALSE(rows->empty());
+    for (store::TaskResultRow& row : *rows) row.value = *row.value * 100;
+    ASSERT_TRUE((*store)->WriteTaskResults(1, "cmdgen", *rows).ok());
+  }
+  const std::string note = note_of(Run(options));
+  EXPECT_NE(note.find("show and the reports give cmdgen on the 0-100 scale"), std::string::npos)
+      << note;
+  EXPECT_EQ(note.find("gsm8k"), std::string::npos) << note;
+}
+
 TEST_F(CompareTest, FailOnThresholdsFire) {
   CompareOptions options;
   options.bootstrap_iterations = 500;
