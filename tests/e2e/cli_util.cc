@@ -38,6 +38,16 @@ CommandResult RunSigmaEval(const std::string& args, const std::string& cwd) {
   return result;
 }
 
+::testing::AssertionResult Refused(const std::string& args, const std::string& message) {
+  const CommandResult r = RunSigmaEval(args);
+  if (r.exit_code == 2 && r.err.find(message) != std::string::npos) {
+    return ::testing::AssertionSuccess();
+  }
+  return ::testing::AssertionFailure()
+         << "sigma-eval " << args << "\n  exit code " << r.exit_code
+         << " (want 2), stderr: " << r.err << "  want in it: " << message;
+}
+
 std::string MakeTempDir(const std::string& prefix) {
   std::string templ = (std::filesystem::temp_directory_path() / ("sigma-" + prefix + "-XXXXXX")).string();
   char* made = ::mkdtemp(templ.data());

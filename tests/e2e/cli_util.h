@@ -2,6 +2,8 @@
 #ifndef SIGMA_TESTS_E2E_CLI_UTIL_H_
 #define SIGMA_TESTS_E2E_CLI_UTIL_H_
 
+#include <gtest/gtest.h>
+
 #include <cstdint>
 #include <string>
 
@@ -15,6 +17,10 @@ struct CommandResult {
 
 // Runs `sigma-eval <args>` (args already shell-quoted as needed) in `cwd` (empty: current dir).
 CommandResult RunSigmaEval(const std::string& args, const std::string& cwd = "");
+
+// Runs `sigma-eval <args>` and checks that it was refused as bad input: exit code 2 and `message`
+// in its stderr. EXPECT_TRUE(Refused(...)) shows the command, its exit code and stderr otherwise.
+::testing::AssertionResult Refused(const std::string& args, const std::string& message);
 
 // A fresh temporary folder for one test, removed by the caller with RemoveTree.
 std::string MakeTempDir(const std::string& prefix);

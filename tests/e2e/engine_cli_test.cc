@@ -22,6 +22,7 @@ namespace sigma {
 namespace {
 
 using testing_util::QueryInt;
+using testing_util::Refused;
 using testing_util::RunSigmaEval;
 
 class EngineCliTest : public testing::Test {
@@ -132,64 +133,45 @@ TEST_F(EngineCliTest, BadInputGetsClearErrorsAndUsageExitCode) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("/nonexistent"), std::string::npos) << r.err;
 
-  r = RunSigmaEval("generate --model x --prompt-ids 1,b");
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("--prompt-ids: expected an integer, got 'b'"), std::string::npos) << r.err;
+  EXPECT_TRUE(
+      Refused("generate --model x --prompt-ids 1,b", "--prompt-ids: expected an integer, got 'b'"));
 
   // convert names each output for what it holds (the loaders tell a GGUF file by its name).
   const std::string tiny = std::string(SIGMA_TEST_DATA) + "/oracle/llama-gqa-tiny";
-  r = RunSigmaEval("convert --in " + tiny + " --out " + dir_ + "/model.bin");
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("converts to one GGUF file"), std::string::npos) << r.err;
+  EXPECT_TRUE(Refused("convert --in " + tiny + " --out " + dir_ + "/model.bin",
+                      "converts to one GGUF file"));
 
-  r = RunSigmaEval("logits --bogus-flag 1");
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("unknown flag '--bogus-flag'"), std::string::npos) << r.err;
+  EXPECT_TRUE(Refused("logits --bogus-flag 1", "unknown flag '--bogus-flag'"));
 
-  r = RunSigmaEval("make-model --config no-such-preset --out " + dir_ + "/x");
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("neither a file nor a preset"), std::string::npos) << r.err;
-  r = RunSigmaEval("make-model --config sigma-tiny --out " + dir_ + "/x.gguf");
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("make-model writes a checkpoint folder"), std::string::npos) << r.err;
+  EXPECT_TRUE(Refused("make-model --config no-such-preset --out " + dir_ + "/x",
+                      "neither a file nor a preset"));
+  EXPECT_TRUE(Refused("make-model --config sigma-tiny --out " + dir_ + "/x.gguf",
+                      "make-model writes a checkpoint folder"));
   EXPECT_FALSE(FileExists(dir_ + "/x.gguf"));
-  r = RunSigmaEval("make-model --config sigma-tiny --threads 4294967298 --out " + dir_ + "/x");
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("--threads: expected 0..1024, got 4294967298"), std::string::npos) << r.err;
+  EXPECT_TRUE(Refused("make-model --config sigma-tiny --threads 4294967298 --out " + dir_ + "/x",
+                      "--threads: expected 0..1024, got 4294967298"));
   EXPECT_FALSE(FileExists(dir_ + "/x/config.json"));
 
   const std::string oracle = std::string(SIGMA_TEST_DATA) + "/oracle/llama-gqa-tiny";
-  r = RunSigmaEval("logits --model " + oracle + " --prompt-ids 1,100000 --out " + dir_ + "/l");
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("token 100000 outside the vocabulary"), std::string::npos) << r.err;
+  EXPECT_TRUE(Refused("logits --model " + oracle + " --prompt-ids 1,100000 --out " + dir_ + "/l",
+                      "token 100000 outside the vocabulary"));
 
   // A stop id outside the vocabulary (it was cut to 32 bits and kept, a stop that never fires).
-  r = RunSigmaEval("generate --model " + oracle + " --prompt-ids 1,2 --stop-ids 99999999999");
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("--stop-ids: token 99999999999 outside the vocabulary [0, 384)"),
-            std::string::npos)
-      << r.err;
+  EXPECT_TRUE(Refused("generate --model " + oracle + " --prompt-ids 1,2 --stop-ids 99999999999",
+                      "--stop-ids: token 99999999999 outside the vocabulary [0, 384)"));
 
-  r = RunSigmaEval("generate --model " + oracle + " --prompt-ids 1,2 --decode-team sometimes");
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("--decode-team: expected auto, always or never, got 'sometimes'"),
-            std::string::npos)
-      << r.err;
+  EXPECT_TRUE(Refused("generate --model " + oracle + " --prompt-ids 1,2 --decode-team sometimes",
+                      "--decode-team: expected auto, always or never, got 'sometimes'"));
 
   // Sampling flags (shared by generate and run): a --top-k past int was once cut to its low bits.
-  r = RunSigmaEval("generate --model " + oracle + " --prompt-ids 1,2 --top-k 5000000000");
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("--top-k: expected 0..2147483647, got 5000000000"), std::string::npos)
-      << r.err;
-  r = RunSigmaEval("generate --model " + oracle + " --prompt-ids 1,2 --top-p 0");
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("--top-p: expected a value in (0, 1], got 0"), std::string::npos) << r.err;
+  EXPECT_TRUE(Refused("generate --model " + oracle + " --prompt-ids 1,2 --top-k 5000000000",
+                      "--top-k: expected 0..2147483647, got 5000000000"));
+  EXPECT_TRUE(Refused("generate --model " + oracle + " --prompt-ids 1,2 --top-p 0",
+                      "--top-p: expected a value in (0, 1], got 0"));
 
   // Bad flag values for compare (the bootstrap's count is an int inside).
-  r = RunSigmaEval("compare 1 2 --bootstrap 3000000000 --db " + dir_ + "/none.db");
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("--bootstrap: expected 0..100000000, got 3000000000"), std::string::npos)
-      << r.err;
+  EXPECT_TRUE(Refused("compare 1 2 --bootstrap 3000000000 --db " + dir_ + "/none.db",
+                      "--bootstrap: expected 0..100000000, got 3000000000"));
 
   r = RunSigmaEval("no-such-command");
   EXPECT_EQ(r.exit_code, 2);
@@ -205,16 +187,12 @@ TEST_F(EngineCliTest, AnEmptyPromptIsAPromptNotAMissingFlag) {
   auto r = RunSigmaEval("generate --model " + model + " --prompt '' --chat --max-tokens 2");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("prompt "), std::string::npos) << r.err;  // the speed line
-  r = RunSigmaEval("generate --model " + model + " --prompt '' --max-tokens 2");
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("--prompt: '' encodes to no tokens"), std::string::npos) << r.err;
-  r = RunSigmaEval("generate --model " + model + " --prompt-ids '' --max-tokens 2");
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("--prompt-ids: no ids"), std::string::npos) << r.err;
-  r = RunSigmaEval("generate --model " + model + " --max-tokens 2");
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("give exactly one of --prompt and --prompt-ids"), std::string::npos)
-      << r.err;
+  EXPECT_TRUE(Refused("generate --model " + model + " --prompt '' --max-tokens 2",
+                      "--prompt: '' encodes to no tokens"));
+  EXPECT_TRUE(Refused("generate --model " + model + " --prompt-ids '' --max-tokens 2",
+                      "--prompt-ids: no ids"));
+  EXPECT_TRUE(Refused("generate --model " + model + " --max-tokens 2",
+                      "give exactly one of --prompt and --prompt-ids"));
 }
 
 // tokenize on the default model: text -> ids -> the same bytes (several scripts, an emoji, a
@@ -402,11 +380,10 @@ TEST_F(EngineCliTest, CpuBenchStoresEachRowWithTheReadBandwidthAroundIt) {
   EXPECT_EQ(bad.exit_code, 2) << bad.err;
   EXPECT_NE(bad.err.find("--read-bandwidth-mib"), std::string::npos) << bad.err;
   // A thread count past int (once cut to its low bits: 2^32 + 2 ran as 2 threads).
-  bad = RunSigmaEval("bench --models sigma-tiny --contexts 16 --threads 4294967298 --model-cache " +
-                     dir_ + "/cache --db " + db);
-  EXPECT_EQ(bad.exit_code, 2) << bad.err;
-  EXPECT_NE(bad.err.find("--threads: expected 0..1024, got 4294967298"), std::string::npos)
-      << bad.err;
+  EXPECT_TRUE(
+      Refused("bench --models sigma-tiny --contexts 16 --threads 4294967298 --model-cache " + dir_ +
+                  "/cache --db " + db,
+              "--threads: expected 0..1024, got 4294967298"));
   // A model that is neither a path nor a preset, named before a session is stored for the sweep.
   bad = RunSigmaEval("bench --models sigma-tiny,/no/such/model --db " + db);
   EXPECT_EQ(bad.exit_code, 2) << bad.err;

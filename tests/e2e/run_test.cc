@@ -20,6 +20,7 @@ namespace sigma {
 namespace {
 
 using testing_util::QueryInt;
+using testing_util::Refused;
 using testing_util::RunSigmaEval;
 
 // (task, doc_id) -> "metrics_json|raw_output|extracted" of a run.
@@ -156,38 +157,27 @@ TEST_F(RunTest, BadInputIsRefusedClearly) {
                             "code (group)", "reasoning (group)"}) {
     EXPECT_NE(r.err.find(known), std::string::npos) << known << " not in: " << r.err;
   }
-  r = RunSigmaEval("run --tasks boolq --limit -1 --db " + db);
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("--limit"), std::string::npos) << r.err;
+  EXPECT_TRUE(Refused("run --tasks boolq --limit -1 --db " + db, "--limit"));
   r = RunSigmaEval("run --tasks boolq --resume -4 --db " + db);  // once ignored: a new run
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("--resume: expected a run id (see sigma-eval ls), got -4"),
             std::string::npos)
       << r.err;
-  r = RunSigmaEval("run --tasks boolq --threads 5000 --db " + db);
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("--threads: expected 0..1024, got 5000"), std::string::npos) << r.err;
-  r = RunSigmaEval("run --tasks boolq --temperature -1 --db " + db);
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("--temperature: expected a finite value >= 0, got -1"), std::string::npos)
-      << r.err;
+  EXPECT_TRUE(Refused("run --tasks boolq --threads 5000 --db " + db,
+                      "--threads: expected 0..1024, got 5000"));
+  EXPECT_TRUE(Refused("run --tasks boolq --temperature -1 --db " + db,
+                      "--temperature: expected a finite value >= 0, got -1"));
   r = RunSigmaEval("run --tasks boolq --limit 1 --db " + db);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   for (const char* run : {"-3", "1,2", "abc"}) {
-    r = RunSigmaEval(std::string("show ") + run + " --db " + db);
-    EXPECT_EQ(r.exit_code, 2);
-    EXPECT_NE(r.err.find(std::string("RUN: expected one run id (see sigma-eval ls), got '") + run),
-              std::string::npos)
-        << r.err;
+    EXPECT_TRUE(Refused(std::string("show ") + run + " --db " + db,
+                        std::string("RUN: expected one run id (see sigma-eval ls), got '") + run));
   }
   // Resuming with another configuration is refused, and the stored run stays as it was.
-  r = RunSigmaEval("run --tasks boolq --limit 2 --resume 1 --db " + db);
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("fingerprint"), std::string::npos) << r.err;
+  EXPECT_TRUE(Refused("run --tasks boolq --limit 2 --resume 1 --db " + db, "fingerprint"));
   EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM samples WHERE run_id = 1"), 1);
-  r = RunSigmaEval("run --tasks boolq --model replay:/nonexistent.jsonl --db " + db);
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("/nonexistent.jsonl"), std::string::npos) << r.err;
+  EXPECT_TRUE(Refused("run --tasks boolq --model replay:/nonexistent.jsonl --db " + db,
+                      "/nonexistent.jsonl"));
 }
 
 }  // namespace
