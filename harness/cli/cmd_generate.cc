@@ -1,6 +1,7 @@
 // sigma-eval generate: continue a prompt (text, chat, or token ids) with the engine, on the CPU or
 // (--device cuda) a CUDA device, and report speed: prompt tokens/s, decode tokens/s, time to first
 // token.
+#include <cmath>
 #include <cstdio>
 #include <optional>
 
@@ -9,6 +10,7 @@
 #include "engine/language_model.h"
 #include "harness/cli/commands.h"
 #include "harness/cli/engine_flags.h"
+#include "reports/number_format.h"
 
 namespace sigma::cli {
 namespace {
@@ -37,17 +39,25 @@ std::string IdsJson(const std::vector<int32_t>& ids) {
   return out + "]";
 }
 
+// The speed figures, each only where it was measured: the time to first token once a token was
+// sampled (not with --max-tokens 0), decode tokens/s from the second new token on. JSON gives null
+// for the others; the text line leaves them out (it printed "time to first token 0.0 ms").
 void PrintResult(const GenerateResult& r, bool has_text, bool json) {
   const GenerateTiming& t = r.timing;
+  // NaN where not measured: null in JSON, left out of the text line.
+  const double ttft = t.first_token_ms > 0 ? t.first_token_ms : NAN;
+  const double decode = t.new_tokens > 1 ? t.DecodeTokensPerSecond() : NAN;
   if (json) {
     std::string text;
     AppendJsonString(r.text, &text);
-    std::printf("{\"text\":%s,\"tokens\":%s,\"stop_reason\":\"%s\",\"prompt_tokens\":%lld,"
-                "\"new_tokens\":%lld,\"ttft_ms\":%.3f,\"prefill_tokens_per_s\":%.2f,"
-                "\"decode_tokens_per_s\":%.2f}\n",
-                text.c_str(), IdsJson(r.tokens).c_str(), r.stop_reason.c_str(),
-                static_cast<long long>(t.prompt_tokens), static_cast<long long>(t.new_tokens),
-                t.first_token_ms, t.PrefillTokensPerSecond(), t.DecodeTokensPerSecond());
+    std::printf(
+        "{\"text\":%s,\"tokens\":%s,\"stop_reason\":\"%s\",\"prompt_tokens\":%lld,"
+        "\"new_tokens\":%lld,\"ttft_ms\":%s,\"prefill_tokens_per_s\":%.2f,"
+        "\"decode_tokens_per_s\":%s}\n",
+        text.c_str(), IdsJson(r.tokens).c_str(), r.stop_reason.c_str(),
+        static_cast<long long>(t.prompt_tokens), static_cast<long long>(t.new_tokens),
+        reports::JsonNumber(ttft).c_str(), t.PrefillTokensPerSecond(),
+        reports::JsonNumber(decode).c_str());
     return;
   }
   if (has_text) {
@@ -55,12 +65,14 @@ void PrintResult(const GenerateResult& r, bool has_text, bool json) {
   } else {
     std::printf("%s\n", IdsJson(r.tokens).c_str());
   }
-  std::fprintf(stderr,
-               "[%s] prompt %lld tokens: %.1f tok/s | time to first token %.1f ms | "
-               "decode %lld tokens: %.1f tok/s\n",
-               r.stop_reason.c_str(), static_cast<long long>(t.prompt_tokens),
-               t.PrefillTokensPerSecond(), t.first_token_ms, static_cast<long long>(t.new_tokens),
-               t.DecodeTokensPerSecond());
+  std::string line =
+      StrCat("[", r.stop_reason, "] prompt ", t.prompt_tokens,
+             " tokens: ", reports::FormatFixed(t.PrefillTokensPerSecond(), 1), " tok/s");
+  if (std::isfinite(ttft))
+    line += StrCat(" | time to first token ", reports::FormatFixed(ttft, 1), " ms");
+  line += StrCat(" | decode ", t.new_tokens, " tokens");
+  if (std::isfinite(decode)) line += StrCat(": ", reports::FormatFixed(decode, 1), " tok/s");
+  std::fprintf(stderr, "%s\n", line.c_str());
 }
 
 StatusOr<std::vector<int32_t>> BuildPrompt(const GenerateFlags& f, const std::vector<int64_t>& ids,

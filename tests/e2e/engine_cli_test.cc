@@ -128,6 +128,31 @@ TEST_F(EngineCliTest, MakeModelThenGenerateIsDeterministic) {
   EXPECT_NE(a.out.find("\"decode_tokens_per_s\":"), std::string::npos);
 }
 
+// generate's speed line gives only what it measured: no time to first token when no token was
+// sampled (it printed 0.0 ms), no decode rate before a second new token (0.0 tok/s); JSON: null.
+TEST_F(EngineCliTest, GenerateReportsOnlyTheSpeedItMeasured) {
+  const std::string oracle = std::string(SIGMA_TEST_DATA) + "/oracle/llama-gqa-tiny";
+  const auto run = [&](int max_tokens, const char* json) {
+    return RunSigmaEval("generate --model " + oracle + " --prompt-ids 1,2,3 --max-tokens " +
+                        std::to_string(max_tokens) + json);
+  };
+  auto r = run(0, "");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("[max_tokens] prompt 3 tokens: "), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("time to first token"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("| decode 0 tokens\n"), std::string::npos) << r.err;
+  r = run(0, " --json");
+  EXPECT_NE(r.out.find("\"ttft_ms\":null"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"decode_tokens_per_s\":null"), std::string::npos) << r.out;
+  r = run(1, "");
+  EXPECT_NE(r.err.find("time to first token "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("| decode 1 tokens\n"), std::string::npos) << r.err;
+  r = run(3, " --json");
+  EXPECT_EQ(r.out.find("null"), std::string::npos) << r.out;
+  r = run(3, "");
+  EXPECT_NE(r.err.find("| decode 3 tokens: "), std::string::npos) << r.err;
+}
+
 TEST_F(EngineCliTest, BadInputGetsClearErrorsAndUsageExitCode) {
   auto r = RunSigmaEval("generate --model /nonexistent --prompt-ids 1");
   EXPECT_EQ(r.exit_code, 2);
