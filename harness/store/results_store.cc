@@ -94,12 +94,20 @@ StatusOr<std::unique_ptr<ResultsStore>> ResultsStore::Open(const std::string& pa
   Status status = SetPragmas(db.get(), options);
   if (status.ok() && !options.read_only) status = Migrate(db.get());
   if (status.ok() && options.read_only) {
+    // Read-only never migrates: a file at an older version says how to bring it up to date (it
+    // said so for a newer one too, which no migration can help).
     const StatusOr<int> version = ReadUserVersion(db.get());
     if (!version.ok()) {
       status = version.status();
+    } else if (status = CheckResultsDatabase(db.get(), *version); !status.ok()) {
+    } else if (*version == 0) {
+      status = FailedPreconditionError("results database: empty (no sigma-eval schema yet)");
     } else if (*version != kSchemaVersion) {
-      status = FailedPreconditionError("schema version ", *version, ", this binary reads ",
-                                       kSchemaVersion, " (open it read-write once to migrate)");
+      status = FailedPreconditionError(
+          "results database: schema version ", *version, " is older than this binary reads (",
+          kSchemaVersion,
+          "); open it read-write once (any sigma-eval run or bench on it) to "
+          "migrate");
     }
   }
   if (!status.ok()) return status.WithContext(path);

@@ -129,12 +129,7 @@ StatusOr<int> ReadUserVersion(sqlite3* db) {
   return static_cast<int>(version);
 }
 
-Status Migrate(sqlite3* db, int target_version) {
-  SIGMA_CHECK(target_version >= 1 && target_version <= kSchemaVersion, "bad target version");
-  Transaction txn(db);
-  SIGMA_RETURN_IF_ERROR(txn.Begin());
-  // Read inside the write transaction so two processes opening a new file cannot both migrate.
-  SIGMA_ASSIGN_OR_RETURN(int version, ReadUserVersion(db));
+Status CheckResultsDatabase(sqlite3* db, int version) {
   SIGMA_ASSIGN_OR_RETURN(int64_t app_id, ReadPragmaInt(db, "application_id"));
   if (app_id != 0 && app_id != kApplicationId) {
     return FailedPreconditionError("results database: application_id ", app_id,
@@ -155,6 +150,16 @@ Status Migrate(sqlite3* db, int target_version) {
           "results database: file has tables but no sigma-eval schema version");
     }
   }
+  return Status::Ok();
+}
+
+Status Migrate(sqlite3* db, int target_version) {
+  SIGMA_CHECK(target_version >= 1 && target_version <= kSchemaVersion, "bad target version");
+  Transaction txn(db);
+  SIGMA_RETURN_IF_ERROR(txn.Begin());
+  // Read inside the write transaction so two processes opening a new file cannot both migrate.
+  SIGMA_ASSIGN_OR_RETURN(int version, ReadUserVersion(db));
+  SIGMA_RETURN_IF_ERROR(CheckResultsDatabase(db, version));
   if (version >= target_version) return Status::Ok();  // destructor rolls back the empty txn
   for (int v = version; v < target_version; ++v) {
     SIGMA_RETURN_IF_ERROR(Exec(db, kMigrations[v], StrCat("migration to schema version ", v + 1)));

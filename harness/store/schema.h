@@ -23,6 +23,11 @@ inline constexpr int32_t kApplicationId = 0x53474556;
 // Brings the database to `target_version` (tests pass an older one to build legacy files).
 Status Migrate(sqlite3* db, int target_version = kSchemaVersion);
 
+// Whether `db`, whose user_version is `version`, can be a results database: FAILED_PRECONDITION
+// naming why not (another application's id, a schema newer than this binary's, tables without a
+// sigma-eval schema version). An empty file passes.
+Status CheckResultsDatabase(sqlite3* db, int version);
+
 StatusOr<int> ReadUserVersion(sqlite3* db);
 
 }  // namespace sigma::store

@@ -91,6 +91,33 @@ TEST(SchemaTest, RefusesNewerVersionAndForeignFiles) {
   EXPECT_NE(newer.status().message().find("schema version 99 is newer"), std::string::npos)
       << newer.status().message();
   EXPECT_NE(newer.status().message().find("new.db"), std::string::npos);
+  // Read-only (ls, show, status, report) the same, not the advice to migrate it, which was given
+  // for a newer file too.
+  const StoreOptions read_only{.create = false, .read_only = true};
+  newer = ResultsStore::Open(dir.File("new.db"), read_only);
+  ASSERT_FALSE(newer.ok());
+  EXPECT_NE(newer.status().message().find("schema version 99 is newer"), std::string::npos)
+      << newer.status().message();
+  EXPECT_EQ(newer.status().message().find("migrate"), std::string::npos)
+      << newer.status().message();
+  {
+    auto db = OpenDatabase(dir.File("old.db"), true);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE(Migrate(db->get(), 1).ok());
+  }
+  auto older = ResultsStore::Open(dir.File("old.db"), read_only);
+  ASSERT_FALSE(older.ok());
+  EXPECT_NE(older.status().message().find("schema version 1 is older than this binary reads (2); "
+                                          "open it read-write once"),
+            std::string::npos)
+      << older.status().message();
+  ASSERT_TRUE(ResultsStore::Open(dir.File("old.db")).ok());  // migrates
+  EXPECT_TRUE(ResultsStore::Open(dir.File("old.db"), read_only).ok());
+  { ASSERT_TRUE(OpenDatabase(dir.File("empty.db"), true).ok()); }
+  auto empty = ResultsStore::Open(dir.File("empty.db"), read_only);
+  ASSERT_FALSE(empty.ok());
+  EXPECT_NE(empty.status().message().find("empty (no sigma-eval schema yet)"), std::string::npos)
+      << empty.status().message();
 
   {
     auto db = OpenDatabase(dir.File("other.db"), true);
