@@ -46,6 +46,24 @@ Status SetPragmas(sqlite3* db, const StoreOptions& options) {
   return Exec(db, "PRAGMA synchronous = NORMAL", "set synchronous");
 }
 
+// A read-only open never migrates: the file must be at this binary's schema version. One at an
+// older version says how to bring it up to date (that advice was once given for a newer one too,
+// which no migration can help).
+Status CheckReadableAsIs(sqlite3* db) {
+  SIGMA_ASSIGN_OR_RETURN(const int version, ReadUserVersion(db));
+  SIGMA_RETURN_IF_ERROR(CheckResultsDatabase(db, version));
+  if (version == 0) {
+    return FailedPreconditionError("results database: empty (no sigma-eval schema yet)");
+  }
+  if (version != kSchemaVersion) {
+    return FailedPreconditionError("results database: schema version ", version,
+                                   " is older than this binary reads (", kSchemaVersion,
+                                   "); open it read-write once (any sigma-eval run or bench on "
+                                   "it) to migrate");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::string_view RunStateName(RunState state) {
@@ -93,23 +111,7 @@ StatusOr<std::unique_ptr<ResultsStore>> ResultsStore::Open(const std::string& pa
   }
   Status status = SetPragmas(db.get(), options);
   if (status.ok() && !options.read_only) status = Migrate(db.get());
-  if (status.ok() && options.read_only) {
-    // Read-only never migrates: a file at an older version says how to bring it up to date (it
-    // said so for a newer one too, which no migration can help).
-    const StatusOr<int> version = ReadUserVersion(db.get());
-    if (!version.ok()) {
-      status = version.status();
-    } else if (status = CheckResultsDatabase(db.get(), *version); !status.ok()) {
-    } else if (*version == 0) {
-      status = FailedPreconditionError("results database: empty (no sigma-eval schema yet)");
-    } else if (*version != kSchemaVersion) {
-      status = FailedPreconditionError(
-          "results database: schema version ", *version, " is older than this binary reads (",
-          kSchemaVersion,
-          "); open it read-write once (any sigma-eval run or bench on it) to "
-          "migrate");
-    }
-  }
+  if (status.ok() && options.read_only) status = CheckReadableAsIs(db.get());
   if (!status.ok()) return status.WithContext(path);
   return std::unique_ptr<ResultsStore>(new ResultsStore(std::move(db)));
 }
