@@ -40,11 +40,10 @@ std::string IdsJson(const std::vector<int32_t>& ids) {
 }
 
 // The speed figures, each only where it was measured: the time to first token once a token was
-// sampled (not with --max-tokens 0), decode tokens/s from the second new token on. JSON gives null
-// for the others; the text line leaves them out (it printed "time to first token 0.0 ms").
+// sampled (not with --max-tokens 0), decode tokens/s from the second new token on. The others are
+// NaN here: null in JSON, left out of the text line (which printed "time to first token 0.0 ms").
 void PrintResult(const GenerateResult& r, bool has_text, bool json) {
   const GenerateTiming& t = r.timing;
-  // NaN where not measured: null in JSON, left out of the text line.
   const double ttft = t.first_token_ms > 0 ? t.first_token_ms : NAN;
   const double decode = t.new_tokens > 1 ? t.DecodeTokensPerSecond() : NAN;
   if (json) {
