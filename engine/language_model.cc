@@ -12,10 +12,6 @@ namespace {
 
 constexpr char kDefaultModel[] = "models/smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf";
 
-bool EndsWith(const std::string& s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 // chat_template of a checkpoint folder's tokenizer_config.json, or "" when there is none.
 StatusOr<std::string> FolderChatTemplate(const std::string& dir) {
   const std::string path = dir + "/tokenizer_config.json";
@@ -95,7 +91,7 @@ StatusOr<std::unique_ptr<LanguageModel>> LanguageModel::Open(const std::string& 
       SIGMA_ASSIGN_OR_RETURN(lm->tokenizer_, Tokenizer::FromTokenizerJson(path + "/tokenizer.json"));
       SIGMA_ASSIGN_OR_RETURN(template_text, FolderChatTemplate(path));
     }
-  } else if (EndsWith(path, ".gguf")) {
+  } else if (IsGgufPath(path)) {
     SIGMA_ASSIGN_OR_RETURN(lm->model_, LoadForwardModel(path, options, &lm->weight_files_));
     SIGMA_ASSIGN_OR_RETURN(std::unique_ptr<GgufFile> file, GgufFile::Open(path));
     if (GgufHasTokenizer(*file)) {  // else token ids only, as a folder without tokenizer.json

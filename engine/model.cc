@@ -12,6 +12,7 @@
 #include "engine/cpu/matmul.h"
 #include "engine/cpu/matmul_tiles.h"
 #include "engine/cpu/ops.h"
+#include "engine/gguf/gguf_file.h"
 #include "engine/gguf/gguf_model.h"
 #include "engine/model_internal.h"
 
@@ -45,7 +46,7 @@ float HashToUnit(uint64_t x) {
 }  // namespace
 
 StatusOr<ModelWeights> LoadModelWeights(const std::string& path) {
-  if (path.size() > 5 && path.compare(path.size() - 5, 5, ".gguf") == 0) return LoadGguf(path);
+  if (IsGgufPath(path)) return LoadGguf(path);
   if (!IsDirectory(path)) {
     if (!FileExists(path)) return NotFoundError(path, ": no such model file or folder");
     return InvalidArgumentError(path, ": expected a checkpoint folder (config.json + safetensors) "

@@ -166,10 +166,9 @@ Status ConvertGgufToCheckpoint(const std::string& in_path, const std::string& ou
 Status Convert(const std::string& in, const std::string& out, const ConvertOptions& options) {
   if (in.empty()) return InvalidArgumentError("--in: required (a checkpoint folder or a .gguf file)");
   if (out.empty()) return InvalidArgumentError("--out: required");
-  // The loaders tell a GGUF model from a folder by its name, so each output is named for what it
-  // holds: a GGUF written as "model.bin" could not be loaded, and a GGUF input's "out.gguf" would
-  // be a folder.
-  const bool gguf_name = out.ends_with(".gguf");
+  // Each output is named for what it holds (IsGgufPath): a GGUF written as "model.bin" could not be
+  // loaded, and a GGUF input's "out.gguf" would be a folder.
+  const bool gguf_name = IsGgufPath(out);
   if (IsDirectory(in)) {
     if (!gguf_name) {
       return InvalidArgumentError("--out: '", out,

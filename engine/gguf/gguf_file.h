@@ -29,6 +29,10 @@
 
 namespace sigma {
 
+// Whether `path` names a GGUF model file: how every loader (and every command writing a model)
+// tells one from a checkpoint folder, by its ".gguf" name.
+inline bool IsGgufPath(std::string_view path) { return path.ends_with(".gguf"); }
+
 // Metadata value types, numbered as in the GGUF spec.
 enum class GgufType : uint32_t {
   kU8 = 0,

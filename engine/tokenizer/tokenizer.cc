@@ -363,7 +363,7 @@ StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::Open(const std::string& path) {
     std::error_code ec;
     for (const auto& entry : std::filesystem::directory_iterator(path, ec)) {
       const std::string name = entry.path().string();
-      if (name.size() > 5 && name.substr(name.size() - 5) == ".gguf") ggufs.push_back(name);
+      if (IsGgufPath(name)) ggufs.push_back(name);
     }
     if (ggufs.size() != 1) {
       return NotFoundError(path, ": no tokenizer.json and ", ggufs.size(),
@@ -371,8 +371,7 @@ StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::Open(const std::string& path) {
     }
     return Open(ggufs[0]);
   }
-  const bool gguf = path.size() >= 5 && path.substr(path.size() - 5) == ".gguf";
-  if (gguf) {
+  if (IsGgufPath(path)) {
     SIGMA_ASSIGN_OR_RETURN(std::unique_ptr<GgufFile> file, GgufFile::Open(path));
     return FromGguf(*file);
   }

@@ -3,6 +3,7 @@
 #include <optional>
 
 #include "engine/base/file.h"
+#include "engine/gguf/gguf_file.h"
 #include "engine/loader/model_config.h"
 #include "engine/loader/random_checkpoint.h"
 #include "harness/cli/commands.h"
@@ -48,7 +49,7 @@ int RunMakeModel(const Args& args) {
   flags.Bool("force", &force, "write into an --out folder that is not empty");
   if (std::optional<int> exit_code = ParseFlags(flags, args)) return *exit_code;
   if (out.empty()) return ReportError("make-model", InvalidArgumentError("--out: required"));
-  if (out.ends_with(".gguf")) {  // the loaders would take the folder for a GGUF file
+  if (IsGgufPath(out)) {  // the loaders would take the folder for a GGUF file
     return ReportError(
         "make-model",
         InvalidArgumentError("--out: '", out,
