@@ -37,11 +37,11 @@ StatusOr<KvCache> KvCache::Create(const KvCacheShape& shape) {
   // Committed now where a slot's first token commits the whole slot anyway (huge pages, each
   // head's positions within one 2 MiB page), so that the first prefill's time is the model's.
   // Measured (2-core Zen 4 KVM guest, SmolLM2 `generate` of a 2-token prompt, 4096-position
-  // cache, 15 alternating runs): time to first token 3.5-4.8 ms against 11.8-12.5 ms (206 ms in
-  // one run, and 70-230 ms in 5 of 18 others: the guest kernel's time in these faults moves a
-  // lot, and such a run now loads slower instead), the whole command 0.23-0.27 s either way but
-  // for those. Slots a run leaves unused are committed too (a --batch larger than its
-  // documents); a longer --max-context or a larger cache is not.
+  // cache, alternating runs): time to first token 3.5-4.8 ms against 11.8-14.3 ms in most runs and
+  // 110-290 ms in about one of five (the guest kernel's time in these faults moves a lot; such a
+  // run now loads slower instead); the whole command 0.23-0.27 s either way but for those. Slots a
+  // run leaves unused are committed too (a --batch larger than its documents); a longer
+  // --max-context or a larger cache is not.
   const size_t head_bytes =
       static_cast<size_t>(std::max(KTilePositions(shape.capacity), shape.capacity)) * row;
   if (cache.huge_pages_ && head_bytes <= LargeBuffer::kHugePageBytes) {
