@@ -32,6 +32,7 @@ int RunCompare(const Args& args) {
   flags.Int("seed", &seed, "bootstrap seed");
   flags.Bool("require-significance", &require_significance, "a threshold fires only when p < 0.05");
   flags.String("names", &names, "column names of BASE and CANDIDATE in the score table (e.g. GPT-4,SmolLM2)");
+  flags.TakesPositional(2);
   if (std::optional<int> exit_code = ParseFlags(flags, args)) return *exit_code;
   if (flags.positional().size() != 2) {
     return ReportError("compare", InvalidArgumentError("expected BASE and CANDIDATE (run ids or bench:ID)"));

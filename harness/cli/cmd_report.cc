@@ -10,12 +10,9 @@
 namespace sigma::cli {
 namespace {
 
-Status Report(const Flags& flags, const std::string& db, const std::string& runs, const std::string& bench,
-              const std::string& out, const std::string& format, int64_t max_samples, int64_t max_field_bytes,
-              const std::string& title) {
-  if (!flags.positional().empty()) {
-    return InvalidArgumentError("unexpected argument '", flags.positional()[0], "' (runs go in --runs)");
-  }
+Status Report(const std::string& db, const std::string& runs, const std::string& bench,
+              const std::string& out, const std::string& format, int64_t max_samples,
+              int64_t max_field_bytes, const std::string& title) {
   if (out.empty()) return InvalidArgumentError("--out: required (a file, or - for stdout)");
   if (max_field_bytes <= 0) return InvalidArgumentError("--max-field-bytes: expected a positive number");
   if (max_samples < -1) {
@@ -58,7 +55,7 @@ int RunReport(const Args& args) {
   flags.Int("max-field-bytes", &max_field_bytes, "bytes shown per text field of a sample");
   flags.String("title", &title, "page title");
   if (std::optional<int> exit_code = ParseFlags(flags, args)) return *exit_code;
-  Status s = Report(flags, db, runs, bench, out, format, max_samples, max_field_bytes, title);
+  Status s = Report(db, runs, bench, out, format, max_samples, max_field_bytes, title);
   if (!s.ok()) return ReportError("report", s);
   if (out != "-") std::fprintf(stderr, "report: wrote %s\n", out.c_str());
   return kExitOk;

@@ -153,6 +153,7 @@ int RunReader(const std::string& name, const std::string& usage, const std::stri
   Flags flags(name, usage, summary);
   flags.String("db", &db, "results database");
   flags.Bool("json", &json, "print JSON");
+  flags.TakesPositional(name == "ls" ? 0 : 1);  // status and show: [RUN]
   if (std::optional<int> exit_code = ParseFlags(flags, args)) return *exit_code;
   Status s;
   if (name == "ls") {

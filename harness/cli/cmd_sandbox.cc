@@ -80,6 +80,7 @@ int RunSandbox(const Args& args) {
   flags.Int("tmpfs-mb", &request.limits.tmpfs_mb, "size of the writable work dir (MiB)");
   flags.String("stdin-file", &stdin_file, "file whose contents become the command's stdin");
   flags.String("env", &env_text, "environment for the command: NAME=VALUE,...");
+  flags.TakesPositional(Flags::kAnyNumber);
   if (std::optional<int> exit_code = ParseFlags(flags, args)) return *exit_code;
   request.argv = flags.positional();
   if (request.argv.empty()) {

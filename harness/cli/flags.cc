@@ -128,6 +128,10 @@ Status Flags::Parse(const std::vector<std::string>& args) {
     }
     SIGMA_RETURN_IF_ERROR(Assign(*spec, value));
   }
+  if (!help_requested_ && positional_.size() > max_positional_) {
+    return InvalidArgumentError(command_, ": unexpected argument '", positional_[max_positional_],
+                                "' (usage: ", usage_, ")");
+  }
   return Status::Ok();
 }
 

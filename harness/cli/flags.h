@@ -3,7 +3,9 @@
 // Each subcommand declares its flags (name, help, default) on a Flags object, then Parse() fills
 // them from argv. Unknown flags, missing values and values of the wrong type are INVALID_ARGUMENT
 // naming the flag. "--name=value" and "--name value" are both accepted; bool flags take no value
-// (or =true/=false). Everything after "--" and every non-flag word goes to positional().
+// (or =true/=false). Everything after "--" and every non-flag word goes to positional(); a command
+// takes none unless it says how many it takes (TakesPositional), so that a stray word (a second
+// task after "--tasks mmlu", a run id where a command takes none) is an error, not ignored.
 // Thread safety: thread-compatible.
 #ifndef SIGMA_HARNESS_CLI_FLAGS_H_
 #define SIGMA_HARNESS_CLI_FLAGS_H_
@@ -26,6 +28,9 @@ class Flags {
   void Int(const char* name, int64_t* value, const char* help);
   void Double(const char* name, double* value, const char* help);
   void Bool(const char* name, bool* value, const char* help);
+  // Accepts up to `at_most` positional arguments (kAnyNumber: no limit); 0 unless called.
+  static constexpr size_t kAnyNumber = static_cast<size_t>(-1);
+  void TakesPositional(size_t at_most) { max_positional_ = at_most; }
 
   // Parses args (without the program and subcommand names). Sets help_requested() on --help/-h.
   Status Parse(const std::vector<std::string>& args);
@@ -54,6 +59,7 @@ class Flags {
   std::string summary_;
   std::vector<Spec> specs_;
   std::vector<std::string> positional_;
+  size_t max_positional_ = 0;
   bool help_requested_ = false;
 };
 

@@ -173,6 +173,14 @@ TEST_F(RunTest, BadInputIsRefusedClearly) {
     EXPECT_TRUE(Refused(std::string("show ") + run + " --db " + db,
                         std::string("RUN: expected one run id (see sigma-eval ls), got '") + run));
   }
+  // A second run id (or any for ls) was once ignored, the reader showing only the first.
+  EXPECT_TRUE(Refused("show 1 2 --db " + db, "unexpected argument '2' (usage: sigma-eval show"));
+  EXPECT_TRUE(Refused("status 1 1 --db " + db, "unexpected argument '1'"));
+  EXPECT_TRUE(Refused("ls 1 --db " + db, "unexpected argument '1' (usage: sigma-eval ls"));
+  // A task list split by a space once ran only the first task.
+  EXPECT_TRUE(Refused("run --tasks boolq gsm8k --limit 1 --db " + db,
+                      "unexpected argument 'gsm8k' (usage: sigma-eval run"));
+  EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM runs"), 1);
   // Resuming with another configuration is refused, and the stored run stays as it was.
   EXPECT_TRUE(Refused("run --tasks boolq --limit 2 --resume 1 --db " + db, "fingerprint"));
   EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM samples WHERE run_id = 1"), 1);

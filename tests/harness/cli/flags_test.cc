@@ -11,6 +11,7 @@ TEST(FlagsTest, ParsesTypedFlagsAndPositionals) {
   double temp = 1.0;
   bool json = false;
   Flags flags("gen", "sigma-eval gen", "test");
+  flags.TakesPositional(2);
   flags.String("model", &model, "model");
   flags.Int("threads", &threads, "threads");
   flags.Double("temperature", &temp, "t");
@@ -36,6 +37,31 @@ TEST(FlagsTest, ErrorsNameTheFlag) {
   Flags flags3("gen", "u", "s");
   flags3.Int("n", &n, "n");
   EXPECT_EQ(flags3.Parse({"--n"}).message(), "--n: missing value");
+}
+
+// A command takes no positional arguments unless it says how many: a stray word (say a second
+// task after "--tasks mmlu") is refused, naming the word and the command's usage.
+TEST(FlagsTest, PositionalsPastWhatTheCommandTakesAreRefused) {
+  std::string tasks;
+  Flags none("run", "sigma-eval run --tasks T", "s");
+  none.String("tasks", &tasks, "tasks");
+  EXPECT_EQ(none.Parse({"--tasks", "mmlu", "gsm8k"}).message(),
+            "run: unexpected argument 'gsm8k' (usage: sigma-eval run --tasks T)");
+  Flags one("show", "sigma-eval show [RUN]", "s");
+  one.TakesPositional(1);
+  EXPECT_TRUE(one.Parse({"3"}).ok());
+  Flags two("show", "sigma-eval show [RUN]", "s");
+  two.TakesPositional(1);
+  EXPECT_EQ(two.Parse({"3", "4"}).message(),
+            "show: unexpected argument '4' (usage: sigma-eval show [RUN])");
+  Flags any("sandbox", "u", "s");
+  any.TakesPositional(Flags::kAnyNumber);
+  EXPECT_TRUE(any.Parse({"--", "sh", "-c", "true"}).ok());
+  EXPECT_EQ(any.positional().size(), 3u);
+  // --help still prints the help, whatever else is on the line.
+  Flags help("run", "u", "s");
+  EXPECT_TRUE(help.Parse({"stray", "--help"}).ok());
+  EXPECT_TRUE(help.help_requested());
 }
 
 TEST(FlagsTest, IntList) {
