@@ -146,10 +146,15 @@ StatusOr<std::vector<size_t>> Task::FewshotExamples(const Document& doc) const {
 }
 
 StatusOr<size_t> Task::GoldIndex(const Document& doc, size_t num_choices) const {
+  // Choices and labels read from a document's fields can be empty or differ in number.
+  if (num_choices == 0) return InvalidArgumentError("the document has no choices");
   SIGMA_ASSIGN_OR_RETURN(std::string gold, config_.gold.Render(*doc.fields));
   if (config_.choice_labels.present) {
     SIGMA_ASSIGN_OR_RETURN(std::vector<std::string> labels,
                            config_.choice_labels.Render(*doc.fields));
+    if (labels.size() != num_choices) {
+      return InvalidArgumentError(labels.size(), " choice labels for ", num_choices, " choices");
+    }
     auto it = std::find(labels.begin(), labels.end(), gold);
     if (it == labels.end()) {
       std::string all;

@@ -55,6 +55,7 @@ Status ParseTemplateList(JsonFields& f, const char* key, TemplateList* out) {
     return Status::Ok();
   }
   if (!v->IsArray()) return f.TypeError(key, "a template string or an array of strings", *v);
+  if (v->Empty()) return InvalidArgumentError(where, ": expected at least one item, got []");
   for (rapidjson::SizeType i = 0; i < v->Size(); ++i) {
     if (!(*v)[i].IsString()) return f.TypeError(key, "an array of strings", (*v)[i]);
     SIGMA_ASSIGN_OR_RETURN(Template t,
@@ -217,6 +218,14 @@ Status CheckConsistency(const TaskConfig& c, const std::string& where) {
   }
   if (!mc && (c.choices.present || c.choice_labels.present)) {
     return InvalidArgumentError(where, ": prompt: 'choices' only apply to multiple_choice");
+  }
+  if (c.choice_labels.present && !c.choices.present) {
+    return InvalidArgumentError(where, ": prompt: 'choice_labels' without 'choices'");
+  }
+  if (c.choice_labels.present && !c.choices.from_field && !c.choice_labels.from_field &&
+      c.choice_labels.items.size() != c.choices.items.size()) {
+    return InvalidArgumentError(where, ": prompt: ", c.choice_labels.items.size(),
+                                " choice_labels for ", c.choices.items.size(), " choices");
   }
   const bool needs_gold = c.request_type != RequestType::kLoglikelihoodRolling;
   if (needs_gold && c.gold.empty()) {

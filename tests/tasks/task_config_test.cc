@@ -83,6 +83,12 @@ TEST(TaskConfigTest, UnknownKeysAndWrongTypesNameTheKey) {
   std::string mc = Mutate("\"generate_until\"", "\"multiple_choice\"");
   mc.replace(mc.find("exact_match"), 11, "acc");
   EXPECT_EQ(ErrorOf(mc), "/cfg/toy.json: prompt: multiple_choice needs 'choices'");
+  // An empty list of choices, and labels that do not match the choices one for one (both once
+  // crashed the run when it scored the first document).
+  mc.replace(mc.find("\"target\""), 8, "\"choices\": [], \"target\"");
+  EXPECT_EQ(ErrorOf(mc), "/cfg/toy.json: prompt: choices: expected at least one item, got []");
+  mc.replace(mc.find("[]"), 2, "[\"no\", \"yes\"], \"choice_labels\": [\"n\", \"y\", \"m\"]");
+  EXPECT_EQ(ErrorOf(mc), "/cfg/toy.json: prompt: 3 choice_labels for 2 choices");
   EXPECT_NE(ErrorOf("{not json").find("/cfg/toy.json: invalid JSON"), std::string::npos);
 }
 

@@ -163,6 +163,39 @@ TEST(TaskTest, FailedResponsesBecomeSampleErrorsSkippedByAggregates) {
   EXPECT_EQ(aggregates[0].value, 1.0);
 }
 
+// Choices and labels read from the documents' fields: a document whose list is empty, or whose
+// labels do not match its choices one for one, is that document's error (it once crashed the run
+// when scored: the gold label's index past the choices).
+TEST(TaskTest, ChoicesFromFieldsThatDoNotFitAreTheDocumentsError) {
+  TaskDir dir;
+  auto task =
+      LoadTask(dir, R"({"name": "mc", "version": 1, "request_type": "multiple_choice",
+      "dataset": {"splits": {"test": "test.jsonl"}},
+      "prompt": {"template": "Q: {{q}}\nA:", "choices": "{{c}}", "choice_labels": "{{l}}",
+                 "gold": "{{a}}"},
+      "metrics": [{"name": "acc"}]})",
+               "{\"q\": \"good\", \"c\": [\"x\", \"y\"], \"l\": [\"A\", \"B\"], \"a\": \"B\"}\n"
+               "{\"q\": \"none\", \"c\": [], \"l\": [\"A\", \"B\"], \"a\": \"B\"}\n"
+               "{\"q\": \"more labels\", \"c\": [\"x\"], \"l\": [\"A\", \"B\"], \"a\": \"B\"}\n");
+  ASSERT_NE(task, nullptr);
+  const auto lls = [](std::vector<double> logprobs) {
+    Response r;
+    for (double lp : logprobs) r.loglikelihoods.push_back({lp, false, 1});
+    return r;
+  };
+  auto good = task->Score(task->docs()[0], {lls({-2.0, -1.0})});
+  ASSERT_TRUE(good.ok()) << good.status().ToString();
+  EXPECT_EQ(good->metrics.at("acc"), 1.0);
+  EXPECT_EQ(task->BuildRequests(task->docs()[1]).status().message(),
+            "task mc, document '1': the document has no choices");
+  EXPECT_EQ(task->BuildRequests(task->docs()[2]).status().message(),
+            "task mc, document '2': 2 choice labels for 1 choices");
+  EXPECT_FALSE(task->Score(task->docs()[1], {lls({})}).ok());
+  auto scored = task->Score(task->docs()[2], {lls({-1.0})});
+  ASSERT_FALSE(scored.ok());
+  EXPECT_NE(scored.status().message().find("2 choice labels for 1 choices"), std::string::npos);
+}
+
 TEST(TaskTest, SampleScoreJsonRoundTrip) {
   SampleScore s;
   s.metrics = {{"acc", 1}, {"ppl", std::nan("")}, {"f1", 0.1}};
