@@ -131,6 +131,11 @@ Status ParseFewshotAndGeneration(JsonFields& top, TaskConfig* c) {
   if (gen != nullptr) {
     JsonFields f(*gen, StrCat(top.context(), ": generation"));
     SIGMA_RETURN_IF_ERROR(f.OptionalStringArray("until", &c->until));
+    for (size_t i = 0; i < c->until.size(); ++i) {
+      if (c->until[i].empty()) {
+        return InvalidArgumentError(f.context(), ": until[", i, "]: an empty stop string");
+      }
+    }
     SIGMA_RETURN_IF_ERROR(f.OptionalInt("max_tokens", &c->max_tokens));
     SIGMA_RETURN_IF_ERROR(f.OptionalInt("num_samples", &c->num_samples));
     if (c->max_tokens < 1) {

@@ -89,6 +89,10 @@ TEST(TaskConfigTest, UnknownKeysAndWrongTypesNameTheKey) {
   EXPECT_EQ(ErrorOf(mc), "/cfg/toy.json: prompt: choices: expected at least one item, got []");
   mc.replace(mc.find("[]"), 2, "[\"no\", \"yes\"], \"choice_labels\": [\"n\", \"y\", \"m\"]");
   EXPECT_EQ(ErrorOf(mc), "/cfg/toy.json: prompt: 3 choice_labels for 2 choices");
+  // An empty stop string was ignored (generation ran to max_tokens).
+  EXPECT_EQ(
+      ErrorOf(Mutate("\"metrics\"", "\"generation\": {\"until\": [\"\\n\", \"\"]}, \"metrics\"")),
+      "/cfg/toy.json: generation: until[1]: an empty stop string");
   EXPECT_NE(ErrorOf("{not json").find("/cfg/toy.json: invalid JSON"), std::string::npos);
 }
 
