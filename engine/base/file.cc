@@ -3,9 +3,11 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -46,6 +48,22 @@ StatusOr<std::vector<std::string>> ReadLines(const std::string& path) {
     pos = end + 1;
   }
   return lines;
+}
+
+Status CheckFreeSpace(const std::string& path, uint64_t bytes) {
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  const std::string dir = parent.empty() ? "." : parent.string();
+  struct statvfs fs {};
+  if (::statvfs(dir.c_str(), &fs) != 0) return Status::Ok();
+  const uint64_t free = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
+  if (bytes <= free) return Status::Ok();
+  const auto gb = [](uint64_t b) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.1f GB", static_cast<double>(b) / 1e9);
+    return std::string(text);
+  };
+  return ResourceExhaustedError(path, ": needs ", gb(bytes), ", and ", dir, " has ", gb(free),
+                                " free");
 }
 
 Status WriteFileAtomic(const std::string& path, std::string_view data) {

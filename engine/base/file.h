@@ -27,6 +27,12 @@ StatusOr<std::vector<std::string>> ReadLines(const std::string& path);
 // never sees a half-written file.
 Status WriteFileAtomic(const std::string& path, std::string_view data);
 
+// RESOURCE_EXHAUSTED naming `path` where its file system has fewer than `bytes` free for this
+// user: checked before writing a file whose size is known, so that a mistaken size (a config
+// with a huge dimension) is refused at once instead of filling the disk. OK where the free space
+// cannot be read.
+Status CheckFreeSpace(const std::string& path, uint64_t bytes);
+
 bool FileExists(const std::string& path);
 bool IsDirectory(const std::string& path);
 Status MakeDirectories(const std::string& path);

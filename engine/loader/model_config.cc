@@ -99,9 +99,12 @@ Status ReadHeads(JsonFields& fields, ModelConfig* config) {
     SIGMA_RETURN_IF_ERROR(
         fields.OptionalInt("aug_q_intermediate_size", &config->aug_q_intermediate_size));
   }
+  // Absent or null: hidden_size / num_attention_heads. A given 0 is not "absent": Validate
+  // refuses it.
+  const bool head_dim_given = fields.Has("head_dim");
   config->head_dim = 0;
   SIGMA_RETURN_IF_ERROR(fields.OptionalInt("head_dim", &config->head_dim));
-  if (config->head_dim == 0 && config->n_q_heads > 0) {
+  if (!head_dim_given && config->n_q_heads > 0) {
     if (config->hidden_size % config->n_q_heads != 0) {
       return InvalidArgumentError(fields.context(), ": hidden_size (", config->hidden_size,
                                   ") is not divisible by num_attention_heads (", config->n_q_heads,

@@ -442,6 +442,7 @@ StatusOr<std::unique_ptr<SafetensorsWriter>> SafetensorsWriter::Create(
     const std::map<std::string, std::string>& metadata) {
   uint64_t total = 0;
   SIGMA_ASSIGN_OR_RETURN(std::string header, BuildHeader(tensors, metadata, &total));
+  SIGMA_RETURN_IF_ERROR(CheckFreeSpace(path, header.size() + total));
   const std::string tmp = StrCat(path, ".tmp.", ::getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) {

@@ -176,6 +176,21 @@ TEST_F(EngineCliTest, BadInputGetsClearErrorsAndUsageExitCode) {
   EXPECT_TRUE(Refused("make-model --config sigma-tiny --threads 4294967298 --out " + dir_ + "/x",
                       "--threads: expected 0..1024, got 4294967298"));
   EXPECT_FALSE(FileExists(dir_ + "/x/config.json"));
+  // A config whose weights no disk holds (here ~2.9 PB) is refused before writing (it used to
+  // write until the disk was full).
+  ASSERT_TRUE(WriteFileAtomic(dir_ + "/huge.json", R"({"model_type": "llama",
+      "vocab_size": 256, "hidden_size": 4000000, "intermediate_size": 60000000,
+      "num_hidden_layers": 2, "num_attention_heads": 8, "num_key_value_heads": 8,
+      "head_dim": 16, "rms_norm_eps": 1e-6, "rope_theta": 10000.0})")
+                  .ok());
+  const auto huge =
+      RunSigmaEval("make-model --config " + dir_ + "/huge.json --out " + dir_ + "/huge");
+  EXPECT_EQ(huge.exit_code, 1);
+  EXPECT_NE(huge.err.find("RESOURCE_EXHAUSTED: " + dir_ +
+                          "/huge/model.safetensors: needs 2880012.3 GB, and "),
+            std::string::npos)
+      << huge.err;
+  EXPECT_FALSE(FileExists(dir_ + "/huge/model.safetensors"));
 
   const std::string oracle = std::string(SIGMA_TEST_DATA) + "/oracle/llama-gqa-tiny";
   EXPECT_TRUE(Refused("logits --model " + oracle + " --prompt-ids 1,100000 --out " + dir_ + "/l",

@@ -35,6 +35,15 @@ TEST(FileTest, AtomicWriteIntoAMissingFolderNamesTheFile) {
   EXPECT_EQ(s.message(), path + ": cannot create: No such file or directory");
 }
 
+TEST(FileTest, CheckFreeSpaceRefusesWhatTheFileSystemCannotHold) {
+  const std::string path = testing::TempDir() + "/model.safetensors";
+  EXPECT_TRUE(CheckFreeSpace(path, 4096).ok());
+  const Status s = CheckFreeSpace(path, uint64_t{1} << 62);  // 4.6 EB
+  EXPECT_EQ(s.code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(s.message().rfind(path + ": needs 4611686018.4 GB, and ", 0), 0u) << s.message();
+  EXPECT_TRUE(CheckFreeSpace("relative-name", 1).ok());  // the current folder's file system
+}
+
 TEST(FileTest, ReadLinesSplitsOnNewlinesAndDropsCarriageReturns) {
   const std::string dir = testing::TempDir() + "/lines_test_" + std::to_string(::getpid());
   ASSERT_TRUE(MakeDirectories(dir).ok());

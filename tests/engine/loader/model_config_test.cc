@@ -305,6 +305,9 @@ TEST(ModelConfigTest, BadConfigsGiveStatusesNamingTheField) {
        "aug_q_intermediate_size"},
       {ConfigText().Set("head_dim", "15").Render(), StatusCode::kInvalidArgument,
        "head_dim: must be even"},
+      // Once taken for "absent" (hidden_size / num_attention_heads).
+      {ConfigText().Set("head_dim", "0").Render(), StatusCode::kInvalidArgument,
+       "head_dim: expected an integer in [2, 65536], got 0"},
       {ConfigText().Set("hidden_size", "-64").Set("head_dim", "8").Render(),
        StatusCode::kInvalidArgument, "hidden_size"},
       {ConfigText().Set("hidden_size", "100").Render(), StatusCode::kInvalidArgument,
