@@ -109,7 +109,10 @@ StatusOr<std::unique_ptr<ResultsStore>> ResultsStore::Open(const std::string& pa
   } else {
     SIGMA_ASSIGN_OR_RETURN(db, OpenDatabase(path, options.create));
   }
-  Status status = SetPragmas(db.get(), options);
+  // Reads the file's header first: a file that is not SQLite is refused before a pragma (WAL)
+  // tries to change it.
+  Status status = ReadUserVersion(db.get()).status();
+  if (status.ok()) status = SetPragmas(db.get(), options);
   if (status.ok() && !options.read_only) status = Migrate(db.get());
   if (status.ok() && options.read_only) status = CheckReadableAsIs(db.get());
   if (!status.ok()) return status.WithContext(path);

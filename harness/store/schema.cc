@@ -116,10 +116,17 @@ constexpr const char* kMigrations[] = {kMigration1, kMigration2};
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
 
 StatusOr<int64_t> ReadPragmaInt(sqlite3* db, const char* pragma) {
-  SIGMA_ASSIGN_OR_RETURN(Statement stmt, Statement::Prepare(db, StrCat("PRAGMA ", pragma)));
-  SIGMA_ASSIGN_OR_RETURN(bool row, stmt.Step());
-  if (!row) return InternalError("sqlite: PRAGMA ", pragma, " returned no row");
-  return stmt.ColumnInt(0);
+  const auto not_sqlite = [&](Status status) {
+    if ((sqlite3_errcode(db) & 0xff) != SQLITE_NOTADB) return status;
+    return FailedPreconditionError(
+        "not a sigma-eval results database (sqlite: ", sqlite3_errmsg(db), ")");
+  };
+  StatusOr<Statement> stmt = Statement::Prepare(db, StrCat("PRAGMA ", pragma));
+  if (!stmt.ok()) return not_sqlite(stmt.status());
+  StatusOr<bool> row = stmt->Step();
+  if (!row.ok()) return not_sqlite(row.status());
+  if (!*row) return InternalError("sqlite: PRAGMA ", pragma, " returned no row");
+  return stmt->ColumnInt(0);
 }
 
 }  // namespace
@@ -134,6 +141,11 @@ Status CheckResultsDatabase(sqlite3* db, int version) {
   if (app_id != 0 && app_id != kApplicationId) {
     return FailedPreconditionError("results database: application_id ", app_id,
                                    " is not a sigma-eval results database");
+  }
+  // Every migration sets both: a schema version without the id is another application's.
+  if (version > 0 && app_id != kApplicationId) {
+    return FailedPreconditionError("not a sigma-eval results database (user_version ", version,
+                                   " without sigma-eval's application_id)");
   }
   if (version > kSchemaVersion) {
     return FailedPreconditionError("results database: schema version ", version,

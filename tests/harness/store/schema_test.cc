@@ -127,6 +127,21 @@ TEST(SchemaTest, RefusesNewerVersionAndForeignFiles) {
   auto foreign = ResultsStore::Open(dir.File("other.db"));
   ASSERT_FALSE(foreign.ok());
   EXPECT_NE(foreign.status().message().find("no sigma-eval schema version"), std::string::npos);
+  // Another application's database with a schema version of its own was taken for a sigma-eval
+  // file newer than this binary.
+  {
+    auto db = OpenDatabase(dir.File("versioned.db"), true);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE(Exec(db->get(), "CREATE TABLE t(x); PRAGMA user_version = 7", "foreign").ok());
+  }
+  auto versioned = ResultsStore::Open(dir.File("versioned.db"));
+  ASSERT_FALSE(versioned.ok());
+  EXPECT_EQ(versioned.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(versioned.status().message().find(
+                "not a sigma-eval results database (user_version 7 without sigma-eval's "
+                "application_id)"),
+            std::string::npos)
+      << versioned.status().message();
 
   auto missing = ResultsStore::Open(dir.File("absent.db"), StoreOptions{.create = false});
   EXPECT_FALSE(missing.ok());
@@ -141,6 +156,16 @@ TEST(SchemaTest, RefusesNewerVersionAndForeignFiles) {
       << garbage.status().message();
   EXPECT_NE(garbage.status().message().find("not a database"), std::string::npos)
       << garbage.status().message();
+  EXPECT_EQ(*ReadFile(dir.File("garbage.db")), "not a database");
+  // ... and read-write (run, bench): refused before a pragma tries to change it (it said
+  // "DATA_LOSS: sqlite: enable WAL: file is not a database").
+  auto garbage_rw = ResultsStore::Open(dir.File("garbage.db"));
+  ASSERT_FALSE(garbage_rw.ok());
+  EXPECT_EQ(garbage_rw.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(garbage_rw.status().message().find(
+                "garbage.db: not a sigma-eval results database (sqlite: file is not a database)"),
+            std::string::npos)
+      << garbage_rw.status().message();
   EXPECT_EQ(*ReadFile(dir.File("garbage.db")), "not a database");
 }
 
