@@ -37,6 +37,7 @@ int RunCompare(const Args& args) {
   if (flags.positional().size() != 2) {
     return ReportError("compare", InvalidArgumentError("expected BASE and CANDIDATE (run ids or bench:ID)"));
   }
+  if (Status s = CheckOutputNotADatabase(out); !s.ok()) return ReportError("compare", s);
   if (format != "md" && format != "json") {
     return ReportError("compare", InvalidArgumentError("--format: expected md or json, got '", format, "'"));
   }

@@ -20,7 +20,8 @@ Status Export(const std::string& db_path, int64_t run_id, const std::string& tas
   if (run_id == 0) return InvalidArgumentError("--run: required (see sigma-eval ls)");
   if (run_id < 0)
     return InvalidArgumentError("--run: expected a run id (see sigma-eval ls), got ", run_id);
-  if (out.empty()) return InvalidArgumentError("--out: required");
+  if (out.empty()) return InvalidArgumentError("--out: required (a file, or - for stdout)");
+  SIGMA_RETURN_IF_ERROR(CheckOutputNotADatabase(out));
   if (!FileExists(db_path)) return NotFoundError(db_path, ": no results database here (see --db)");
   store::StoreOptions options;
   options.read_only = true;
@@ -28,6 +29,13 @@ Status Export(const std::string& db_path, int64_t run_id, const std::string& tas
   SIGMA_ASSIGN_OR_RETURN(auto db, store::ResultsStore::Open(db_path, options));
   SIGMA_ASSIGN_OR_RETURN(store::RunInfo run, db->GetRun(run_id));
   SIGMA_ASSIGN_OR_RETURN(std::vector<store::SampleRecord> samples, db->ReadSamples(run.id, task));
+  if (samples.empty() && !task.empty()) {
+    SIGMA_ASSIGN_OR_RETURN(store::RunStatus status, db->GetRunStatus(run.id));
+    std::string tasks;
+    for (const store::TaskProgress& t : status.tasks) tasks += (tasks.empty() ? "" : ", ") + t.task;
+    return NotFoundError("--task: run ", run_id, " has no samples of task '", task,
+                         "' (its tasks: ", tasks.empty() ? "none" : tasks, ")");
+  }
   std::string text;
   int64_t written = 0, skipped = 0;
   for (const store::SampleRecord& s : samples) {
@@ -60,10 +68,15 @@ Status Export(const std::string& db_path, int64_t run_id, const std::string& tas
     text += "}\n";
     ++written;
   }
-  SIGMA_RETURN_IF_ERROR(WriteFileAtomic(out, text));
-  std::fprintf(stderr, "exported %lld outputs of run %lld to %s (%lld samples without text skipped)\n",
-               static_cast<long long>(written), static_cast<long long>(run_id), out.c_str(),
-               static_cast<long long>(skipped));
+  if (out == "-") {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+  } else {
+    SIGMA_RETURN_IF_ERROR(WriteFileAtomic(out, text));
+  }
+  std::fprintf(stderr,
+               "exported %lld outputs of run %lld to %s (%lld samples without text skipped)\n",
+               static_cast<long long>(written), static_cast<long long>(run_id),
+               out == "-" ? "stdout" : out.c_str(), static_cast<long long>(skipped));
   return Status::Ok();
 }
 
@@ -78,7 +91,7 @@ int RunExport(const Args& args) {
   flags.String("db", &db, "results database");
   flags.Int("run", &run, "run id");
   flags.String("task", &task, "only this task");
-  flags.String("out", &out, "output JSONL file");
+  flags.String("out", &out, "output JSONL file (- for stdout)");
   if (std::optional<int> exit_code = ParseFlags(flags, args)) return *exit_code;
   if (Status s = Export(db, run, task, out); !s.ok()) return ReportError("export", s);
   return kExitOk;

@@ -15,6 +15,7 @@ namespace {
 
 Status Logits(const EngineFlags& engine, const std::string& prompt_ids, const std::string& out) {
   if (out.empty()) return InvalidArgumentError("--out: required");
+  SIGMA_RETURN_IF_ERROR(CheckOutputNotADatabase(out));
   SIGMA_ASSIGN_OR_RETURN(std::vector<int64_t> ids, ParseIntList(prompt_ids, "prompt-ids"));
   if (ids.empty()) return InvalidArgumentError("--prompt-ids: required (e.g. 1,2,3)");
   SIGMA_ASSIGN_OR_RETURN(EngineOptions options, engine.ToOptions());

@@ -14,6 +14,7 @@ Status Report(const std::string& db, const std::string& runs, const std::string&
               const std::string& out, const std::string& format, int64_t max_samples,
               int64_t max_field_bytes, const std::string& title) {
   if (out.empty()) return InvalidArgumentError("--out: required (a file, or - for stdout)");
+  SIGMA_RETURN_IF_ERROR(CheckOutputNotADatabase(out));
   if (max_field_bytes <= 0) return InvalidArgumentError("--max-field-bytes: expected a positive number");
   if (max_samples < -1) {
     return InvalidArgumentError("--max-samples: expected -1 (all) or a count >= 0, got ",

@@ -34,6 +34,11 @@ std::optional<int> ParseFlags(Flags& flags, const Args& args);
 // not overwritten, nor written beside another one's files, by accident.
 Status CheckOutputFree(const std::string& path, bool force);
 
+// For the commands that write a file at --out (export, report, compare, logits): INVALID_ARGUMENT
+// where `path` is an SQLite database (a results database given as --out by mistake, even the one
+// being read, would be replaced).
+Status CheckOutputNotADatabase(const std::string& path);
+
 int RunBench(const Args& args);
 int RunRun(const Args& args);
 int RunExport(const Args& args);

@@ -85,6 +85,19 @@ Status CheckOutputFree(const std::string& path, bool force) {
   return Status::Ok();
 }
 
+Status CheckOutputNotADatabase(const std::string& path) {
+  static constexpr char kMagic[16] = "SQLite format 3";  // and its NUL: a database's first bytes
+  char head[sizeof kMagic] = {};
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return Status::Ok();
+  const size_t n = std::fread(head, 1, sizeof head, f);
+  std::fclose(f);
+  if (n == sizeof head && std::memcmp(head, kMagic, sizeof head) == 0) {
+    return InvalidArgumentError("--out: ", path, " is an SQLite database; not replacing it");
+  }
+  return Status::Ok();
+}
+
 }  // namespace sigma::cli
 
 int main(int argc, char** argv) {

@@ -77,6 +77,21 @@ TEST_F(RunTest, FillsDatabaseAndReplayScoresIdentically) {
   Samples live = ReadSamples(db, 1), replayed = ReadSamples(db, 2);
   ASSERT_EQ(replayed.size(), 2u);
   for (const auto& [key, value] : replayed) EXPECT_EQ(value, live.at(key)) << key.second;
+
+  // To stdout (it wrote a file named "-"), the same records.
+  auto to_stdout = RunSigmaEval("export --db " + db + " --run 1 --task gsm8k --out -");
+  ASSERT_EQ(to_stdout.exit_code, 0) << to_stdout.err;
+  EXPECT_EQ(to_stdout.out, *ReadFile(dir_ + "/gsm8k.jsonl"));
+  // A task the run does not have (it exported nothing, quietly).
+  EXPECT_TRUE(Refused("export --db " + db + " --run 1 --task gsm8 --out " + dir_ + "/x.jsonl",
+                      "run 1 has no samples of task 'gsm8' (its tasks: gsm8k, hellaswag, mmlu)"));
+  // A results database as --out (it replaced the database read with the export).
+  const std::string before = *ReadFile(db);
+  for (const std::string& command : {"export --run 1", "report", "compare 1 2"}) {
+    EXPECT_TRUE(Refused(command + " --db " + db + " --out " + db,
+                        "--out: " + db + " is an SQLite database; not replacing it"));
+  }
+  EXPECT_EQ(*ReadFile(db), before);
 }
 
 TEST_F(RunTest, SigkillAndResumeEqualsUninterruptedRun) {
