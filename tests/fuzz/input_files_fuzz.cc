@@ -1,10 +1,13 @@
 // libFuzzer harness for the text and binary files a user hands the project besides GGUF (that is
 // gguf_fuzz.cc): safetensors checkpoints, model config.json, tokenizer.json, task config.json,
-// prompt templates and JSONL datasets. The first byte picks the parser, the rest is its input;
-// every one must return a Status error (or a value), never crash, hang or read out of bounds.
+// prompt templates and JSONL datasets, and a whole task (a config and its documents, each built
+// into requests and scored with made-up responses). The first byte picks the parser, the rest is
+// its input; every one must return a Status error (or a value), never crash, hang or read out of
+// bounds.
 // Built only with clang and -DSIGMA_FUZZ=ON (tests/fuzz/CMakeLists.txt); seeds in
 // tests/fuzz/corpus/inputs/ (tests/fuzz/make_input_seeds.py). Run:
 //   ./input_files_fuzz -max_total_time=300 -max_len=65536 tests/fuzz/corpus/inputs
+#include <rapidjson/document.h>
 #include <unistd.h>
 
 #include <cstddef>
@@ -13,12 +16,11 @@
 #include <string>
 #include <string_view>
 
-#include <rapidjson/document.h>
-
 #include "engine/loader/model_config.h"
 #include "engine/loader/safetensors.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "tasks/jsonl.h"
+#include "tasks/task.h"
 #include "tasks/task_config.h"
 #include "tasks/template.h"
 
@@ -67,18 +69,53 @@ void Template(std::string_view text) {
   sink = sink + text_out.ok() + list_out.ok();
 }
 
+// A task config, a line holding only "---", then its JSONL documents: each document's requests
+// built, then scored with responses of the right shape (a text, one log-likelihood a
+// continuation) and with none.
+void WholeTask(std::string_view input) {
+  const size_t split = input.find("\n---\n");
+  if (split == std::string_view::npos) return;
+  auto config = sigma::tasks::ParseTaskConfig(input.substr(0, split), "fuzz/task/config.json");
+  if (!config.ok()) return;
+  auto docs = sigma::tasks::ParseJsonl(input.substr(split + 5), "fuzz/task/test.jsonl",
+                                       config->doc_id_field);
+  if (!docs.ok()) return;
+  auto task = sigma::tasks::Task::Create(*config, *docs, *docs, "fuzz");
+  if (!task.ok()) return;
+  std::vector<sigma::tasks::SampleScore> scores;
+  for (size_t i = 0; i < (*task)->docs().size() && i < 8; ++i) {
+    const sigma::tasks::Document& doc = (*task)->docs()[i];
+    auto requests = (*task)->BuildRequests(doc);
+    if (!requests.ok()) continue;
+    std::vector<sigma::tasks::Response> responses;
+    for (const sigma::tasks::Request& r : *requests) {
+      sigma::tasks::Response response;
+      response.text = "The answer is 42.\n#### 42";
+      for (size_t c = 0; c < r.continuations.size(); ++c) {
+        response.loglikelihoods.push_back({-1.0 - static_cast<double>(c % 3), c == 0, 2});
+      }
+      responses.push_back(std::move(response));
+    }
+    auto score = (*task)->Score(doc, responses);
+    if (score.ok()) scores.push_back(*score);
+    sink = sink + (*task)->Score(doc, {}).ok();
+  }
+  sink = sink + (*task)->AggregateScores(scores).size();
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const std::string_view input(reinterpret_cast<const char*>(data) + 1, size - 1);
-  switch (data[0] % 6) {
+  switch (data[0] % 7) {
     case 0: Safetensors(input); break;
     case 1: sink = sink + sigma::ParseModelConfig(input, "fuzz/config.json").ok(); break;
     case 2: Tokenizer(input); break;
     case 3: sink = sink + sigma::tasks::ParseTaskConfig(input, "fuzz/task/config.json").ok(); break;
     case 4: Template(input); break;
     case 5: sink = sink + sigma::tasks::ParseJsonl(input, "fuzz.jsonl", "id").ok(); break;
+    case 6: WholeTask(input); break;
   }
   return 0;
 }

@@ -4,8 +4,8 @@
   python3 tests/fuzz/make_input_seeds.py
 
 Each seed is one selector byte (input_files_fuzz.cc: 0 safetensors, 1 model config.json,
-2 tokenizer.json, 3 task config.json, 4 prompt template, 5 JSONL) and a valid input for that
-parser, taken from the repository's own files where it has them. Files named regression_* in
+2 tokenizer.json, 3 task config.json, 4 prompt template, 5 JSONL, 6 a whole task: config, a
+"---" line, its JSONL documents) and a valid input for that parser, taken from the repository's own files where it has them. Files named regression_* in
 that folder are inputs that once crashed a parser, kept as found (not written by this script).
 """
 import json
@@ -60,6 +60,10 @@ def main():
             json.dumps(dict(json.loads(line), id=f"q{i}")).encode()
             for i, line in enumerate(read("tasks", "benchmarks", "mmlu", "test.jsonl").splitlines()[:3])),
     }
+    for task in ("boolq", "gsm8k", "hellaswag", "mmlu"):
+        docs = b"\n".join(read("tasks", "benchmarks", task, "test.jsonl").splitlines()[:4])
+        seeds[f"whole_task_{task}"] = (b"\x06" + read("tasks", "benchmarks", task, "config.json") +
+                                       b"\n---\n" + docs)
     for name, data in seeds.items():
         with open(os.path.join(OUT, name), "wb") as f:
             f.write(data)
