@@ -1,6 +1,7 @@
 #include "harness/runner/task_loader.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "aimicius/cmdgen/minilm_embedder.h"
@@ -39,8 +40,8 @@ std::string KnownTasks(const tasks::TaskRegistry& registry) {
   return known;
 }
 
-// data_dir/<task>/sample.jsonl when the user gave a data folder holding that task, else "" (the
-// shipped sample set).
+// data_dir/<task>/test.jsonl when the user gave a data folder (used where it holds that file;
+// else the shipped sample set).
 std::string AimiciusDataPath(const std::string& data_dir, const std::string& name) {
   if (data_dir.empty()) return "";
   const std::string folder = name.rfind("cmdgen", 0) == 0 ? "cmdgen" : name;
@@ -74,6 +75,20 @@ StatusOr<std::unique_ptr<tasks::EvalTask>> MakeAimicius(const std::string& name,
   SIGMA_ASSIGN_OR_RETURN(aimicius::Embedder * embedder, Encoder(loaded, spec.threads));
   const std::string platform = name == "cmdgen" ? "" : name.substr(7);
   return aimicius::MakeCmdGenTask(path, platform, embedder, executor);
+}
+
+// Samples are stored, resumed and replayed by (task, document id): two documents with one id
+// would be scored as one. The benchmark loader names the JSONL lines; this catches every family.
+Status CheckUniqueDocIds(const tasks::EvalTask& task) {
+  std::map<std::string, size_t> first;
+  for (size_t i = 0; i < task.size(); ++i) {
+    const auto [it, inserted] = first.emplace(task.DocId(i), i);
+    if (!inserted) {
+      return InvalidArgumentError("task ", task.name(), ": documents ", it->second, " and ", i,
+                                  " have the same id '", it->first, "'");
+    }
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -111,6 +126,7 @@ StatusOr<LoadedTasks> LoadEvalTasks(const TaskLoadSpec& spec) {
     if (IsAimicius(item)) {
       if (!seen.insert(item).second) continue;
       SIGMA_ASSIGN_OR_RETURN(auto task, MakeAimicius(item, spec, loaded));
+      SIGMA_RETURN_IF_ERROR(CheckUniqueDocIds(*task));
       loaded.tasks.push_back(std::move(task));
       continue;
     }
@@ -118,6 +134,7 @@ StatusOr<LoadedTasks> LoadEvalTasks(const TaskLoadSpec& spec) {
       if (!seen.insert(item).second) continue;
       SIGMA_ASSIGN_OR_RETURN(tasks::Executor * executor, Sandbox(loaded));
       SIGMA_ASSIGN_OR_RETURN(auto task, tasks::code::LoadCodeTask(item, spec.data_dir, executor));
+      SIGMA_RETURN_IF_ERROR(CheckUniqueDocIds(*task));
       loaded.tasks.push_back(std::move(task));
       continue;
     }

@@ -192,6 +192,14 @@ TEST_F(RunTest, BadInputIsRefusedClearly) {
   EXPECT_TRUE(Refused("show 1 2 --db " + db, "unexpected argument '2' (usage: sigma-eval show"));
   EXPECT_TRUE(Refused("status 1 1 --db " + db, "unexpected argument '1'"));
   EXPECT_TRUE(Refused("ls 1 --db " + db, "unexpected argument '1' (usage: sigma-eval ls"));
+  // Two AIMICIUS records with one id (from --data-dir) were scored as one sample.
+  ASSERT_TRUE(MakeDirectories(dir_ + "/data/nl2kql").ok());
+  ASSERT_TRUE(WriteFileAtomic(dir_ + "/data/nl2kql/test.jsonl",
+                              "{\"id\": \"a\", \"question\": \"q\", \"gt_kql\": \"T\"}\n"
+                              "{\"id\": \"a\", \"question\": \"r\", \"gt_kql\": \"T\"}\n")
+                  .ok());
+  EXPECT_TRUE(Refused("run --tasks nl2kql --data-dir " + dir_ + "/data --db " + db,
+                      "task nl2kql: documents 0 and 1 have the same id 'a'"));
   // A task list split by a space once ran only the first task.
   EXPECT_TRUE(Refused("run --tasks boolq gsm8k --limit 1 --db " + db,
                       "unexpected argument 'gsm8k' (usage: sigma-eval run"));
