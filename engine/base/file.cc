@@ -13,6 +13,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "engine/base/temp_files.h"
+
 namespace sigma {
 namespace {
 
@@ -68,6 +70,7 @@ Status CheckFreeSpace(const std::string& path, uint64_t bytes) {
 
 Status WriteFileAtomic(const std::string& path, std::string_view data) {
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  const TempFileGuard guard(tmp);  // a GGUF model can take a while to write
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   // Named by the file asked for (the temporary beside it is a detail; its folder is the same).
   if (fd < 0) return ErrnoError("cannot create", path);

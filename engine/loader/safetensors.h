@@ -24,6 +24,7 @@
 
 #include "engine/base/file.h"
 #include "engine/base/status.h"
+#include "engine/base/temp_files.h"
 #include "engine/dtype.h"
 #include "engine/loader/model_weights.h"
 #include "engine/tensor.h"
@@ -111,7 +112,8 @@ struct SafetensorsTensorInfo {
 // Streams a .safetensors file: the header is laid out from the full tensor list up front, then the
 // data is appended in the same order in chunks of any size; Finish() checks the byte count, fsyncs
 // and renames the temporary file into place, so readers never see a partial file. A writer
-// destroyed before Finish() removes its temporary file.
+// destroyed before Finish() removes its temporary file, and so does a process that
+// RemoveTempFilesOnSignals stops (temp_files.h).
 class SafetensorsWriter {
  public:
   static StatusOr<std::unique_ptr<SafetensorsWriter>> Create(
@@ -134,6 +136,7 @@ class SafetensorsWriter {
 
   std::string path_;
   std::string tmp_path_;
+  TempFileGuard tmp_guard_{tmp_path_};  // removed if SIGINT/SIGTERM ends the process mid-write
   int fd_ = -1;
   uint64_t total_ = 0;
   uint64_t written_ = 0;

@@ -16,6 +16,7 @@
 
 #include "engine/base/file.h"
 #include "engine/base/system_memory.h"
+#include "engine/base/temp_files.h"
 #include "engine/cuda/cuda_backend.h"
 #include "engine/gguf/gguf_model.h"
 #include "engine/language_model.h"
@@ -395,6 +396,7 @@ int RunBench(const Args& args) {
   flags.String("db", &f.db, "results database");
   RegisterDeviceFlag(flags, &f.device);
   if (std::optional<int> exit_code = ParseFlags(flags, args)) return *exit_code;
+  RemoveTempFilesOnSignals();  // a stopped write leaves no partial model behind
   if (Status s = Bench(f); !s.ok()) return ReportError("bench", s);
   return kExitOk;
 }

@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "engine/base/file.h"
+#include "engine/base/temp_files.h"
 #include "engine/gguf/convert.h"
 #include "harness/cli/commands.h"
 #include "harness/cli/flags.h"
@@ -29,6 +30,7 @@ int RunConvert(const Args& args) {
                "default: as stored");
   flags.Bool("force", &force, "replace an existing --out (a file, or a folder's model files)");
   if (std::optional<int> exit_code = ParseFlags(flags, args)) return *exit_code;
+  RemoveTempFilesOnSignals();  // a stopped write leaves no partial model behind
   if (IsDirectory(in) && IsDirectory(out)) {
     return ReportError("convert", InvalidArgumentError("--out: ", out,
                                                        " is a folder; a checkpoint folder converts "

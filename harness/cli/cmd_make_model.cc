@@ -3,6 +3,7 @@
 #include <optional>
 
 #include "engine/base/file.h"
+#include "engine/base/temp_files.h"
 #include "engine/gguf/gguf_file.h"
 #include "engine/loader/model_config.h"
 #include "engine/loader/random_checkpoint.h"
@@ -48,6 +49,7 @@ int RunMakeModel(const Args& args) {
   flags.Int("threads", &threads, "threads; 0 = all cores");
   flags.Bool("force", &force, "write into an --out folder that is not empty");
   if (std::optional<int> exit_code = ParseFlags(flags, args)) return *exit_code;
+  RemoveTempFilesOnSignals();  // a stopped write leaves no partial model behind
   if (out.empty()) return ReportError("make-model", InvalidArgumentError("--out: required"));
   if (IsGgufPath(out)) {  // the loaders would take the folder for a GGUF file
     return ReportError(

@@ -2,12 +2,16 @@
 // through the CLI, clear errors with meaningful exit codes for bad input, and --device: cpu
 // explicitly, an unknown device, and cuda where this machine cannot run it.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -101,6 +105,41 @@ TEST_F(EngineCliTest, ModelWritersDoNotReplaceAnOutputWithoutForce) {
   EXPECT_NE(*ReadFile(dir_ + "/m/model.safetensors"), weights);
   ASSERT_TRUE(MakeDirectories(dir_ + "/empty").ok());
   EXPECT_EQ(RunSigmaEval("make-model --config sigma-tiny --out " + dir_ + "/empty").exit_code, 0);
+}
+
+// Ctrl-C while make-model writes a large model: the partial weights file (temporary name) is
+// removed and the process still ends by SIGINT (it used to leave gigabytes behind).
+TEST_F(EngineCliTest, InterruptedMakeModelLeavesNoPartialFile) {
+  const std::string out = dir_ + "/big";
+  const std::string binary = std::string(SIGMA_BINARY_DIR) + "/harness/sigma-eval";
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    std::freopen("/dev/null", "w", stderr);
+    ::execl(binary.c_str(), binary.c_str(), "make-model", "--config", "sigma-1.5b", "--out",
+            out.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  // Wait until the weights are being written (1 MB of the ~3 GB).
+  std::string partial;
+  for (int i = 0; i < 3000 && partial.empty(); ++i) {
+    std::error_code error;
+    for (const auto& entry : std::filesystem::directory_iterator(out, error)) {
+      if (entry.path().string().find(".tmp.") != std::string::npos &&
+          entry.file_size(error) > (1 << 20)) {
+        partial = entry.path().string();
+      }
+    }
+    if (partial.empty()) ::usleep(10'000);
+  }
+  ASSERT_FALSE(partial.empty()) << "no temporary weights file appeared in " << out;
+  ::kill(child, SIGINT);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "exit status " << status;
+  EXPECT_EQ(WTERMSIG(status), SIGINT);
+  EXPECT_FALSE(FileExists(partial));
+  EXPECT_FALSE(FileExists(out + "/model.safetensors"));
 }
 
 TEST_F(EngineCliTest, MakeModelThenGenerateIsDeterministic) {
