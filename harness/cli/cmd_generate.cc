@@ -91,6 +91,14 @@ Status Generate(GenerateFlags f) {
   if (f.prompt_given == f.prompt_ids_given) {
     return InvalidArgumentError("give exactly one of --prompt and --prompt-ids");
   }
+  // Token ids are the prompt as given: no chat template is applied to them (it was, silently, not).
+  if (f.prompt_ids_given && (f.chat || !f.system.empty())) {
+    return InvalidArgumentError(f.chat ? "--chat" : "--system",
+                                " applies to a --prompt text, not to --prompt-ids");
+  }
+  if (!f.chat && !f.system.empty()) {
+    return InvalidArgumentError("--system: the system message of a --chat prompt; add --chat");
+  }
   SIGMA_ASSIGN_OR_RETURN(std::vector<int64_t> ids, ParseIntList(f.prompt_ids, "prompt-ids"));
   SIGMA_ASSIGN_OR_RETURN(std::vector<int64_t> stop_ids, ParseIntList(f.stop_ids, "stop-ids"));
   SIGMA_ASSIGN_OR_RETURN(EngineOptions options, f.engine.ToOptions());

@@ -199,6 +199,12 @@ TEST_F(EngineCliTest, BadInputGetsClearErrorsAndUsageExitCode) {
 
   EXPECT_TRUE(
       Refused("generate --model x --prompt-ids 1,b", "--prompt-ids: expected an integer, got 'b'"));
+  // Chat flags that would be ignored (the ids are the prompt as given; a system message needs
+  // --chat).
+  EXPECT_TRUE(Refused("generate --model x --prompt-ids 1 --chat",
+                      "--chat applies to a --prompt text, not to --prompt-ids"));
+  EXPECT_TRUE(Refused("generate --model x --prompt hi --system 'Be brief.'",
+                      "--system: the system message of a --chat prompt; add --chat"));
 
   // convert names each output for what it holds (the loaders tell a GGUF file by its name).
   const std::string tiny = std::string(SIGMA_TEST_DATA) + "/oracle/llama-gqa-tiny";
