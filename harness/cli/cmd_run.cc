@@ -1,4 +1,6 @@
 // sigma-eval run: evaluate a model (or recorded outputs) on tasks; results go to SQLite.
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdio>
 #include <optional>
@@ -20,7 +22,19 @@ namespace {
 
 std::atomic<bool> g_interrupted{false};
 
-extern "C" void OnSignal(int) { g_interrupted.store(true); }
+// The first SIGINT or SIGTERM stops the run after the batch being scored (it stays resumable);
+// a second one stops the process at once, as a kill would (the store is crash-safe, and --resume
+// continues such a run too).
+extern "C" void OnSignal(int signal) {
+  if (g_interrupted.exchange(true)) {
+    std::signal(signal, SIG_DFL);
+    std::raise(signal);
+    return;
+  }
+  static constexpr char kMessage[] =
+      "\nstopping after this batch (Ctrl-C again: at once); --resume continues the run\n";
+  [[maybe_unused]] const ssize_t written = ::write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
+}
 
 struct RunFlags {
   EngineFlags engine;
@@ -167,7 +181,8 @@ int RunRun(const Args& args) {
               "Evaluates a model on tasks and stores every sample, aggregate and speed figure in\n"
               "the results database. Without --model: the embedded default model. --model\n"
               "replay:FILE scores recorded outputs (JSONL {task, doc_id, output}) with the same\n"
-              "scorers. Ctrl-C stops between batches; --resume RUN continues a stopped run.\n"
+              "scorers. Ctrl-C stops between batches (twice: at once); --resume RUN continues a\n"
+              "stopped run.\n"
               "--device cuda runs the model on a CUDA device (bf16 KV cache; bf16 weights unless\n"
               "the checkpoint stores f32).");
   f.engine.Register(flags);

@@ -147,6 +147,58 @@ TEST_F(RunTest, SigkillAndResumeEqualsUninterruptedRun) {
   EXPECT_EQ(QueryInt(db, "SELECT integrity_check = 'ok' FROM pragma_integrity_check"), 1);
 }
 
+// Starts `sigma-eval run <args>` with stderr to `err`, waits until `db` holds `samples` samples,
+// sends SIGINT `times` times back to back, and returns the wait status.
+int InterruptRun(const std::string& args, const std::string& db, const std::string& err,
+                 int samples, int times) {
+  const std::string binary = std::string(SIGMA_BINARY_DIR) + "/harness/sigma-eval";
+  const pid_t pid = fork();
+  if (pid == 0) {
+    freopen("/dev/null", "w", stdout);
+    freopen(err.c_str(), "w", stderr);
+    execl("/bin/sh", "sh", "-c", ("exec " + binary + " run " + args).c_str(),
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  for (int i = 0; i < 6000 && QueryInt(db, "SELECT count(*) FROM samples") < samples; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  for (int i = 0; i < times; ++i) kill(pid, SIGINT);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return status;
+}
+
+// Ctrl-C stops a run after the batch being scored (exit code 130, state 'interrupted'); a second
+// Ctrl-C stops it at once. Either way --resume completes it with every document scored once.
+TEST_F(RunTest, CtrlCStopsBetweenBatchesAndASecondStopsAtOnce) {
+  const std::string flags = " --tasks gsm8k --limit 6 --batch 1 --threads 2";
+  for (const int times : {1, 2}) {
+    const std::string db = dir_ + "/ctrl_c_" + std::to_string(times) + ".db";
+    const std::string err = dir_ + "/ctrl_c.err";
+    const int status = InterruptRun(flags + " --db " + db, db, err, 2, times);
+    const int total = QueryInt(db, "SELECT count(*) FROM samples");
+    if (times == 1) {
+      ASSERT_TRUE(WIFEXITED(status)) << status;
+      EXPECT_EQ(WEXITSTATUS(status), 130);
+      EXPECT_EQ(QueryInt(db, "SELECT state = 'interrupted' FROM runs WHERE id = 1"), 1);
+      const std::string text = *ReadFile(err);
+      EXPECT_NE(text.find("stopping after this batch (Ctrl-C again: at once)"), std::string::npos)
+          << text;
+      EXPECT_NE(text.find("interrupted; continue with --resume 1"), std::string::npos) << text;
+    } else {
+      ASSERT_TRUE(WIFSIGNALED(status)) << status;
+      EXPECT_EQ(WTERMSIG(status), SIGINT);
+    }
+    EXPECT_LT(total, 6) << "the run finished before the interrupt";
+    auto resumed = RunSigmaEval("run" + flags + " --db " + db + " --resume 1");
+    ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+    EXPECT_EQ(QueryInt(db, "SELECT count(DISTINCT doc_id) FROM samples WHERE run_id = 1"), 6);
+    EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM samples WHERE run_id = 1"), 6);
+    EXPECT_EQ(QueryInt(db, "SELECT state = 'complete' FROM runs WHERE id = 1"), 1);
+  }
+}
+
 // --tasks all: every task of the three families (general benchmarks, AIMICIUS, code) in one run.
 TEST_F(RunTest, AllRunsEveryTaskFamily) {
   const std::string db = dir_ + "/all.db";
