@@ -47,9 +47,12 @@ void AppendAscii(char c, EscapeMode mode, std::string* out) {
     case '&': out->append("&amp;"); return;
     case '<': out->append("&lt;"); return;
     case '>': out->append("&gt;"); return;
-    case '"': out->append("&quot;"); return;
-    case '\'': out->append("&#39;"); return;
     default: break;
+  }
+  // Quotes matter only inside HTML attribute values; in Markdown text they stay readable.
+  if (mode == EscapeMode::kHtml && (c == '"' || c == '\'')) {
+    out->append(c == '"' ? "&quot;" : "&#39;");
+    return;
   }
   if (mode == EscapeMode::kMarkdown) {
     switch (c) {

@@ -9,8 +9,8 @@
 //                                                 newline, a lone CR becomes \x0d
 //   - C1 controls, bidi/zero-width formatting -> \u{NNNN} (U+0080..9F, U+200B..200F, U+202A..202E,
 //                                                 U+2060..206F, U+FEFF)
-// and then applies the medium's own escapes (HTML: & < > " ' as entities; Markdown: the HTML ones
-// plus | ` * _ [ ] \ and newlines as " ⏎ "). The result is always valid UTF-8.
+// and then applies the medium's own escapes (HTML: & < > " ' as entities; Markdown: & < > as
+// entities, | ` * _ [ ] \ backslashed and newlines as " ⏎ "). The result is always valid UTF-8.
 // Thread safety: pure functions.
 #ifndef SIGMA_REPORTS_ESCAPE_H_
 #define SIGMA_REPORTS_ESCAPE_H_

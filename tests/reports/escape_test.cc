@@ -41,6 +41,8 @@ TEST(EscapeTest, ValidUnicodeKeptHiddenFormattingShown) {
 TEST(EscapeTest, MarkdownCellIsOneSafeLine) {
   EXPECT_EQ(MarkdownEscape("a|b`c*d_e[f]\\g\nh<i>"),
             "a\\|b\\`c\\*d\\_e\\[f\\]\\\\g \xE2\x8F\x8E h&lt;i&gt;");
+  // Quotes stay as they are (compare's notes read "rule &#39;acc:-0.02&#39;" in a terminal).
+  EXPECT_EQ(MarkdownEscape("rule 'acc' said \"no\""), "rule 'acc' said \"no\"");
 }
 
 TEST(EscapeTest, TruncationStopsAtCharacterBoundary) {
