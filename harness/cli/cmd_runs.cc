@@ -1,6 +1,11 @@
 // sigma-eval ls | status | show: read a results database (also while a run is writing to it from
 // another terminal; every read is a snapshot).
+#include <sys/time.h>
+
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <ctime>
 #include <optional>
 #include <string>
 
@@ -28,14 +33,42 @@ std::string Quoted(const std::string& s) {
   return out;
 }
 
+// Seconds from a time the store wrote (UTC, "2026-12-06T03:29:58.699Z") to now; nullopt where it
+// does not parse.
+std::optional<double> SecondsSince(const std::string& utc) {
+  std::tm tm{};
+  const char* rest = ::strptime(utc.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (rest == nullptr) return std::nullopt;
+  const double fraction = *rest == '.' ? std::strtod(rest, nullptr) : 0.0;
+  timeval now{};
+  ::gettimeofday(&now, nullptr);
+  return static_cast<double>(now.tv_sec - ::timegm(&tm)) + now.tv_usec / 1e6 - fraction;
+}
+
+// "8 s", "12 min", "3 h", "2 d".
+std::string Age(double seconds) {
+  if (seconds < 120) return StrCat(static_cast<int64_t>(std::max(0.0, seconds)), " s");
+  if (seconds < 7200) return StrCat(static_cast<int64_t>(seconds / 60), " min");
+  if (seconds < 172800) return StrCat(static_cast<int64_t>(seconds / 3600), " h");
+  return StrCat(static_cast<int64_t>(seconds / 86400), " d");
+}
+
+// How long ago a running run last stored a batch: a run whose process died stays 'running', and
+// only this age tells it from a live one.
+std::optional<double> HeartbeatAge(const store::RunStatus& st) {
+  if (st.run.state != store::RunState::kRunning) return std::nullopt;
+  return SecondsSince(st.run.heartbeat_at.empty() ? st.run.started_at : st.run.heartbeat_at);
+}
+
 std::string RunJson(const store::RunStatus& st) {
-  std::string json =
-      StrCat("{\"id\":", st.run.id, ",\"state\":\"", store::RunStateName(st.run.state),
-             "\",\"model\":", Quoted(st.run.model), ",\"build\":", Quoted(st.run.engine_build),
-             ",\"host\":", Quoted(st.run.host), ",\"started_at\":\"", st.run.started_at,
-             "\",\"finished_at\":", Quoted(st.run.finished_at),
-             ",\"heartbeat_at\":", Quoted(st.run.heartbeat_at), ",\"done\":", st.done,
-             ",\"total\":", st.total, ",\"errors\":", st.errors, ",\"tasks\":[");
+  std::string json = StrCat(
+      "{\"id\":", st.run.id, ",\"state\":\"", store::RunStateName(st.run.state),
+      "\",\"model\":", Quoted(st.run.model), ",\"build\":", Quoted(st.run.engine_build),
+      ",\"host\":", Quoted(st.run.host), ",\"started_at\":\"", st.run.started_at,
+      "\",\"finished_at\":", Quoted(st.run.finished_at),
+      ",\"heartbeat_at\":", Quoted(st.run.heartbeat_at), ",\"heartbeat_age_s\":",
+      HeartbeatAge(st) ? StrCat(static_cast<int64_t>(*HeartbeatAge(st))) : "null",
+      ",\"done\":", st.done, ",\"total\":", st.total, ",\"errors\":", st.errors, ",\"tasks\":[");
   for (size_t i = 0; i < st.tasks.size(); ++i) {
     const store::TaskProgress& t = st.tasks[i];
     json += StrCat(i ? "," : "", "{\"task\":", Quoted(t.task), ",\"done\":", t.done,
@@ -88,10 +121,12 @@ Status PrintStatus(store::ResultsStore& db, int64_t run_id, bool json) {
     std::printf("%s\n", RunJson(st).c_str());
     return Status::Ok();
   }
-  std::printf("run %lld: %s, model %s\nstarted %s, last heartbeat %s%s%s\n",
+  const std::optional<double> age = HeartbeatAge(st);
+  const std::string ago = age ? StrCat(" (", Age(*age), " ago)") : "";
+  std::printf("run %lld: %s, model %s\nstarted %s, last heartbeat %s%s%s%s\n",
               static_cast<long long>(st.run.id),
               std::string(store::RunStateName(st.run.state)).c_str(), st.run.model.c_str(),
-              st.run.started_at.c_str(), st.run.heartbeat_at.c_str(),
+              st.run.started_at.c_str(), st.run.heartbeat_at.c_str(), ago.c_str(),
               st.run.finished_at.empty() ? "" : ", finished ", st.run.finished_at.c_str());
   std::printf("build %s, host %s\n", st.run.engine_build.c_str(), st.run.host.c_str());
   std::printf("%-24s %12s %8s\n", "task", "done/total", "errors");

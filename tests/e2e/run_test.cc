@@ -128,6 +128,12 @@ TEST_F(RunTest, SigkillAndResumeEqualsUninterruptedRun) {
     // Another terminal can read the live database meanwhile.
     auto status = RunSigmaEval("status 1 --db " + db);
     EXPECT_EQ(status.exit_code, 0) << status.err;
+    // A killed run stays 'running'; the heartbeat's age is what tells it from a live one.
+    if (status.out.find("run 1: running") != std::string::npos) {
+      EXPECT_NE(status.out.find(" s ago)"), std::string::npos) << status.out;
+      EXPECT_NE(RunSigmaEval("status 1 --json --db " + db).out.find("\"heartbeat_age_s\":"),
+                std::string::npos);
+    }
     // ... and names the build that is writing it.
     const std::string version = RunSigmaEval("--version").out;
     EXPECT_NE(status.out.find("\nbuild " + version.substr(0, version.find('\n')) + ", host "),
