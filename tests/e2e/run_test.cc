@@ -154,7 +154,8 @@ TEST_F(RunTest, SigkillAndResumeEqualsUninterruptedRun) {
 }
 
 // Starts `sigma-eval run <args>` with stderr to `err`, waits until `db` holds `samples` samples,
-// sends SIGINT `times` times back to back, and returns the wait status.
+// sends SIGINT `times` times (each after the run has answered the one before), and returns the
+// wait status.
 int InterruptRun(const std::string& args, const std::string& db, const std::string& err,
                  int samples, int times) {
   const std::string binary = std::string(SIGMA_BINARY_DIR) + "/harness/sigma-eval";
@@ -169,7 +170,18 @@ int InterruptRun(const std::string& args, const std::string& db, const std::stri
   for (int i = 0; i < 6000 && QueryInt(db, "SELECT count(*) FROM samples") < samples; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  for (int i = 0; i < times; ++i) kill(pid, SIGINT);
+  for (int i = 0; i < times; ++i) {
+    // A signal sent while the same one is still pending is lost: wait until the run has
+    // answered the first before sending the next.
+    if (i > 0) {
+      for (int j = 0; j < 3000; ++j) {
+        const StatusOr<std::string> text = ReadFile(err);
+        if (text.ok() && text->find("stopping after this batch") != std::string::npos) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+    }
+    kill(pid, SIGINT);
+  }
   int status = 0;
   waitpid(pid, &status, 0);
   return status;
