@@ -51,11 +51,19 @@ StatusCode CodeFor(int rc) {
   }
 }
 
+// "sqlite: <what>: <detail> (code N)", the one form of every SQLite error.
+Status ErrorWithCode(int rc, std::string_view what, std::string_view detail) {
+  // Past the connection's busy timeout: say who is in the way (nothing stored is lost).
+  const char* hint = (rc & 0xff) == SQLITE_BUSY
+                         ? "; another process kept the database locked past the wait for it"
+                         : "";
+  return Status(CodeFor(rc), StrCat("sqlite: ", what, ": ", detail, " (code ", rc, ")", hint));
+}
+
 }  // namespace
 
 Status SqliteError(sqlite3* db, int rc, std::string_view what) {
-  std::string detail = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-  return Status(CodeFor(rc), StrCat("sqlite: ", what, ": ", detail, " (code ", rc, ")"));
+  return ErrorWithCode(rc, what, db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
 }
 
 StatusOr<DbHandle> OpenDatabase(const std::string& path, bool create) {
@@ -76,9 +84,9 @@ Status Exec(sqlite3* db, std::string_view sql, std::string_view what) {
   char* error = nullptr;
   const int rc = sqlite3_exec(db, text.c_str(), nullptr, nullptr, &error);
   if (rc != SQLITE_OK) {
-    std::string message = error != nullptr ? error : sqlite3_errstr(rc);
+    const std::string message = error != nullptr ? error : sqlite3_errstr(rc);
     sqlite3_free(error);
-    return Status(CodeFor(rc), StrCat("sqlite: ", what, ": ", message, " (code ", rc, ")"));
+    return ErrorWithCode(rc, what, message);
   }
   return Status::Ok();
 }

@@ -1,10 +1,11 @@
 #include "harness/store/results_store.h"
 
+#include <gtest/gtest.h>
+
 #include <atomic>
 #include <thread>
 
-#include <gtest/gtest.h>
-
+#include "harness/store/sqlite.h"
 #include "tests/harness/store/test_util.h"
 
 namespace sigma::store {
@@ -330,6 +331,29 @@ TEST(ResultsStoreTest, ConcurrentWritersDoNotSeeBusy) {
   auto store = ResultsStore::Open(path);
   ASSERT_TRUE(store.ok());
   EXPECT_EQ((*store)->GetRunStatus(id)->done, kWriters * kEach);
+}
+
+// A write lock held past the busy timeout by another process: a clear UNAVAILABLE naming the
+// cause, and the run's samples stay as they were.
+TEST(ResultsStoreTest, ALockHeldPastTheWaitIsNamed) {
+  ScratchDir dir;
+  const std::string path = dir.File("r.db");
+  auto store = ResultsStore::Open(path, StoreOptions{.busy_timeout_ms = 50});
+  ASSERT_TRUE(store.ok());
+  const int64_t id = (*store)->CreateRun(Spec("fp"))->run.id;
+  ASSERT_TRUE((*store)->InsertSample(Sample(id, "t", "0")).ok());
+  auto other = OpenDatabase(path, false);
+  ASSERT_TRUE(other.ok());
+  ASSERT_TRUE(Exec(other->get(), "BEGIN EXCLUSIVE", "hold the lock").ok());
+  const Status blocked = (*store)->InsertSample(Sample(id, "t", "1")).status();
+  EXPECT_EQ(blocked.code(), StatusCode::kUnavailable);
+  EXPECT_NE(blocked.message().find("database is locked (code 5); another process kept the "
+                                   "database locked past the wait for it"),
+            std::string::npos)
+      << blocked.message();
+  ASSERT_TRUE(Exec(other->get(), "ROLLBACK", "release").ok());
+  EXPECT_EQ((*store)->GetRunStatus(id)->done, 1);
+  EXPECT_TRUE((*store)->InsertSample(Sample(id, "t", "1")).ok());
 }
 
 }  // namespace
