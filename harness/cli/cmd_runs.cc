@@ -61,13 +61,14 @@ std::optional<double> HeartbeatAge(const store::RunStatus& st) {
 }
 
 std::string RunJson(const store::RunStatus& st) {
+  const std::optional<double> age = HeartbeatAge(st);
   std::string json = StrCat(
       "{\"id\":", st.run.id, ",\"state\":\"", store::RunStateName(st.run.state),
       "\",\"model\":", Quoted(st.run.model), ",\"build\":", Quoted(st.run.engine_build),
       ",\"host\":", Quoted(st.run.host), ",\"started_at\":\"", st.run.started_at,
       "\",\"finished_at\":", Quoted(st.run.finished_at),
-      ",\"heartbeat_at\":", Quoted(st.run.heartbeat_at), ",\"heartbeat_age_s\":",
-      HeartbeatAge(st) ? StrCat(static_cast<int64_t>(*HeartbeatAge(st))) : "null",
+      ",\"heartbeat_at\":", Quoted(st.run.heartbeat_at),
+      ",\"heartbeat_age_s\":", age ? StrCat(static_cast<int64_t>(*age)) : "null",
       ",\"done\":", st.done, ",\"total\":", st.total, ",\"errors\":", st.errors, ",\"tasks\":[");
   for (size_t i = 0; i < st.tasks.size(); ++i) {
     const store::TaskProgress& t = st.tasks[i];

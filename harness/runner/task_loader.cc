@@ -78,7 +78,8 @@ StatusOr<std::unique_ptr<tasks::EvalTask>> MakeAimicius(const std::string& name,
 }
 
 // Samples are stored, resumed and replayed by (task, document id): two documents with one id
-// would be scored as one. The benchmark loader names the JSONL lines; this catches every family.
+// would be scored as one. The benchmark loader already names the JSONL lines; this covers every
+// family.
 Status CheckUniqueDocIds(const tasks::EvalTask& task) {
   std::map<std::string, size_t> first;
   for (size_t i = 0; i < task.size(); ++i) {
@@ -126,7 +127,6 @@ StatusOr<LoadedTasks> LoadEvalTasks(const TaskLoadSpec& spec) {
     if (IsAimicius(item)) {
       if (!seen.insert(item).second) continue;
       SIGMA_ASSIGN_OR_RETURN(auto task, MakeAimicius(item, spec, loaded));
-      SIGMA_RETURN_IF_ERROR(CheckUniqueDocIds(*task));
       loaded.tasks.push_back(std::move(task));
       continue;
     }
@@ -134,7 +134,6 @@ StatusOr<LoadedTasks> LoadEvalTasks(const TaskLoadSpec& spec) {
       if (!seen.insert(item).second) continue;
       SIGMA_ASSIGN_OR_RETURN(tasks::Executor * executor, Sandbox(loaded));
       SIGMA_ASSIGN_OR_RETURN(auto task, tasks::code::LoadCodeTask(item, spec.data_dir, executor));
-      SIGMA_RETURN_IF_ERROR(CheckUniqueDocIds(*task));
       loaded.tasks.push_back(std::move(task));
       continue;
     }
@@ -152,6 +151,7 @@ StatusOr<LoadedTasks> LoadEvalTasks(const TaskLoadSpec& spec) {
       loaded.tasks.push_back(std::make_unique<tasks::ConfigEvalTask>(std::move(task)));
     }
   }
+  for (const auto& task : loaded.tasks) SIGMA_RETURN_IF_ERROR(CheckUniqueDocIds(*task));
   return loaded;
 }
 
