@@ -136,21 +136,16 @@ StatusOr<std::optional<RunInfo>> ResultsStore::FindRunByFingerprint(
 StatusOr<RunSession> ResultsStore::CreateRun(const RunSpec& spec) {
   if (spec.fingerprint.empty()) return InvalidArgumentError("CreateRun: empty fingerprint");
   std::lock_guard<std::mutex> lock(mu_);
-  Transaction txn(db_.get());
-  SIGMA_RETURN_IF_ERROR(txn.Begin());
   SIGMA_ASSIGN_OR_RETURN(
-      Statement stmt,
-      Statement::Prepare(db_.get(),
+      WriteResult insert,
+      WriteInTransaction(db_.get(),
                          "INSERT INTO runs (fingerprint, config_json, model, engine_build, host, "
                          "started_at, heartbeat_at, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, "
-                         "'running')"));
-  SIGMA_RETURN_IF_ERROR(stmt.BindAll(spec.fingerprint, spec.config_json, spec.model,
-                                     spec.engine_build, spec.host, NowUtc()));
-  SIGMA_RETURN_IF_ERROR(stmt.Run());
-  const int64_t id = sqlite3_last_insert_rowid(db_.get());
-  SIGMA_RETURN_IF_ERROR(txn.Commit());
+                         "'running')",
+                         spec.fingerprint, spec.config_json, spec.model, spec.engine_build,
+                         spec.host, NowUtc()));
   RunSession session;
-  SIGMA_ASSIGN_OR_RETURN(session.run, GetRunLocked(id));
+  SIGMA_ASSIGN_OR_RETURN(session.run, GetRunLocked(insert.last_rowid));
   return session;
 }
 
@@ -190,18 +185,12 @@ StatusOr<RunSession> ResultsStore::ResumeRun(int64_t run_id, const RunSpec& spec
 }
 
 StatusOr<RunSession> ResultsStore::ResumeLocked(const RunInfo& run) {
-  {
-    Transaction txn(db_.get());
-    SIGMA_RETURN_IF_ERROR(txn.Begin());
-    SIGMA_ASSIGN_OR_RETURN(
-        Statement stmt,
-        Statement::Prepare(db_.get(),
-                           "UPDATE runs SET state = 'running', finished_at = NULL, "
-                           "segments = segments + 1, heartbeat_at = ?2 WHERE id = ?1"));
-    SIGMA_RETURN_IF_ERROR(stmt.BindAll(run.id, NowUtc()));
-    SIGMA_RETURN_IF_ERROR(stmt.Run());
-    SIGMA_RETURN_IF_ERROR(txn.Commit());
-  }
+  SIGMA_RETURN_IF_ERROR(WriteInTransaction(db_.get(),
+                                           "UPDATE runs SET state = 'running', finished_at = "
+                                           "NULL, segments = segments + 1, heartbeat_at = ?2 "
+                                           "WHERE id = ?1",
+                                           run.id, NowUtc())
+                            .status());
   RunSession session;
   session.resumed = true;
   SIGMA_ASSIGN_OR_RETURN(session.run, GetRunLocked(run.id));
@@ -214,17 +203,12 @@ StatusOr<RunSession> ResultsStore::ResumeLocked(const RunInfo& run) {
 Status ResultsStore::SetTaskPlan(int64_t run_id, const std::string& task,
                                  const std::string& version, int64_t total) {
   std::lock_guard<std::mutex> lock(mu_);
-  Transaction txn(db_.get());
-  SIGMA_RETURN_IF_ERROR(txn.Begin());
-  SIGMA_ASSIGN_OR_RETURN(
-      Statement stmt,
-      Statement::Prepare(db_.get(),
-                         "INSERT INTO run_tasks (run_id, task, version, total) VALUES (?1, ?2, "
-                         "?3, ?4) ON CONFLICT (run_id, task) DO UPDATE SET "
-                         "version = excluded.version, total = excluded.total"));
-  SIGMA_RETURN_IF_ERROR(stmt.BindAll(run_id, task, version, total));
-  SIGMA_RETURN_IF_ERROR(stmt.Run());
-  return txn.Commit();
+  return WriteInTransaction(db_.get(),
+                            "INSERT INTO run_tasks (run_id, task, version, total) VALUES (?1, ?2, "
+                            "?3, ?4) ON CONFLICT (run_id, task) DO UPDATE SET "
+                            "version = excluded.version, total = excluded.total",
+                            run_id, task, version, total)
+      .status();
 }
 
 StatusOr<bool> ResultsStore::InsertSample(const SampleRecord& s) {
@@ -401,33 +385,25 @@ StatusOr<std::vector<TaskResultRow>> ResultsStore::ReadTaskResults(int64_t run_i
 
 StatusOr<int64_t> ResultsStore::CreateBenchRun(const BenchRunSpec& spec) {
   std::lock_guard<std::mutex> lock(mu_);
-  Transaction txn(db_.get());
-  SIGMA_RETURN_IF_ERROR(txn.Begin());
   SIGMA_ASSIGN_OR_RETURN(
-      Statement stmt,
-      Statement::Prepare(db_.get(),
+      WriteResult insert,
+      WriteInTransaction(db_.get(),
                          "INSERT INTO bench_runs (run_id, config_json, model, engine_build, host, "
-                         "device, started_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
-  SIGMA_RETURN_IF_ERROR(stmt.BindAll(spec.run_id, spec.config_json, spec.model, spec.engine_build,
-                                     spec.host, spec.device, NowUtc()));
-  SIGMA_RETURN_IF_ERROR(stmt.Run());
-  const int64_t id = sqlite3_last_insert_rowid(db_.get());
-  SIGMA_RETURN_IF_ERROR(txn.Commit());
-  return id;
+                         "device, started_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                         spec.run_id, spec.config_json, spec.model, spec.engine_build, spec.host,
+                         spec.device, NowUtc()));
+  return insert.last_rowid;
 }
 
 Status ResultsStore::FinishBenchRun(int64_t bench_id, RunState state) {
   std::lock_guard<std::mutex> lock(mu_);
-  Transaction txn(db_.get());
-  SIGMA_RETURN_IF_ERROR(txn.Begin());
   SIGMA_ASSIGN_OR_RETURN(
-      Statement stmt,
-      Statement::Prepare(db_.get(),
-                         "UPDATE bench_runs SET state = ?2, finished_at = ?3 WHERE id = ?1"));
-  SIGMA_RETURN_IF_ERROR(stmt.BindAll(bench_id, RunStateName(state), NowUtc()));
-  SIGMA_RETURN_IF_ERROR(stmt.Run());
-  if (sqlite3_changes(db_.get()) == 0) return NotFoundError("no bench run with id ", bench_id);
-  return txn.Commit();
+      WriteResult update,
+      WriteInTransaction(db_.get(),
+                         "UPDATE bench_runs SET state = ?2, finished_at = ?3 WHERE id = ?1",
+                         bench_id, RunStateName(state), NowUtc()));
+  if (update.changes == 0) return NotFoundError("no bench run with id ", bench_id);
+  return Status::Ok();
 }
 
 StatusOr<int64_t> ResultsStore::InsertSpeed(const SpeedRow& r) {
@@ -435,49 +411,36 @@ StatusOr<int64_t> ResultsStore::InsertSpeed(const SpeedRow& r) {
     return InvalidArgumentError("speed row: set exactly one of run_id and bench_id");
   }
   std::lock_guard<std::mutex> lock(mu_);
-  Transaction txn(db_.get());
-  SIGMA_RETURN_IF_ERROR(txn.Begin());
   SIGMA_ASSIGN_OR_RETURN(
-      Statement stmt,
-      Statement::Prepare(
+      WriteResult insert,
+      WriteInTransaction(
           db_.get(),
           "INSERT INTO speed (run_id, bench_id, config_json, context_length, batch, phase, "
           "repetitions, tokens_per_s_mean, tokens_per_s_std, ms_per_token, bytes_moved, device, "
-          "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"));
-  SIGMA_RETURN_IF_ERROR(stmt.BindAll(
-      r.run_id, r.bench_id, r.config_json, r.context_length, r.batch, r.phase, r.repetitions,
-      r.tokens_per_s_mean, r.tokens_per_s_std, r.ms_per_token, r.bytes_moved, r.device, NowUtc()));
-  SIGMA_RETURN_IF_ERROR(stmt.Run());
-  const int64_t id = sqlite3_last_insert_rowid(db_.get());
-  SIGMA_RETURN_IF_ERROR(txn.Commit());
-  return id;
+          "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+          r.run_id, r.bench_id, r.config_json, r.context_length, r.batch, r.phase, r.repetitions,
+          r.tokens_per_s_mean, r.tokens_per_s_std, r.ms_per_token, r.bytes_moved, r.device,
+          NowUtc()));
+  return insert.last_rowid;
 }
 
 Status ResultsStore::Heartbeat(int64_t run_id) {
   std::lock_guard<std::mutex> lock(mu_);
-  Transaction txn(db_.get());
-  SIGMA_RETURN_IF_ERROR(txn.Begin());
-  SIGMA_ASSIGN_OR_RETURN(
-      Statement stmt,
-      Statement::Prepare(db_.get(), "UPDATE runs SET heartbeat_at = ?2 WHERE id = ?1"));
-  SIGMA_RETURN_IF_ERROR(stmt.BindAll(run_id, NowUtc()));
-  SIGMA_RETURN_IF_ERROR(stmt.Run());
-  return txn.Commit();
+  return WriteInTransaction(db_.get(), "UPDATE runs SET heartbeat_at = ?2 WHERE id = ?1", run_id,
+                            NowUtc())
+      .status();
 }
 
 Status ResultsStore::FinishRun(int64_t run_id, RunState state) {
   std::lock_guard<std::mutex> lock(mu_);
-  Transaction txn(db_.get());
-  SIGMA_RETURN_IF_ERROR(txn.Begin());
   SIGMA_ASSIGN_OR_RETURN(
-      Statement stmt,
-      Statement::Prepare(db_.get(),
+      WriteResult update,
+      WriteInTransaction(db_.get(),
                          "UPDATE runs SET state = ?2, finished_at = ?3, heartbeat_at = ?3 "
-                         "WHERE id = ?1"));
-  SIGMA_RETURN_IF_ERROR(stmt.BindAll(run_id, RunStateName(state), NowUtc()));
-  SIGMA_RETURN_IF_ERROR(stmt.Run());
-  if (sqlite3_changes(db_.get()) == 0) return NotFoundError("no run with id ", run_id);
-  return txn.Commit();
+                         "WHERE id = ?1",
+                         run_id, RunStateName(state), NowUtc()));
+  if (update.changes == 0) return NotFoundError("no run with id ", run_id);
+  return Status::Ok();
 }
 
 StatusOr<std::vector<RunInfo>> ResultsStore::ListRuns() {

@@ -6,7 +6,7 @@
 // byte-exact, NUL and invalid UTF-8 included), Step() reports a row or done, Column* read the
 // current row. Every error message carries the SQL text's first words and sqlite3_errmsg.
 // Transaction is a scope guard: BEGIN IMMEDIATE on Begin(), ROLLBACK in the destructor unless
-// Commit() succeeded.
+// Commit() succeeded. WriteInTransaction is the one-statement write in a transaction of its own.
 // Thread safety: a connection must be used by one thread at a time; never carry a connection
 // across fork() (open a new one in the child).
 #ifndef SIGMA_HARNESS_STORE_SQLITE_H_
@@ -116,6 +116,26 @@ class Transaction {
   sqlite3* db_;
   bool open_ = false;
 };
+
+// What one write statement did: the rows it changed and the rowid of the row it inserted last.
+struct WriteResult {
+  int64_t changes = 0;
+  int64_t last_rowid = 0;
+};
+
+// Runs one write statement with `values` bound to ?1, ?2, ... in its own BEGIN IMMEDIATE
+// transaction, committed before it returns (rolled back on any error).
+template <class... T>
+StatusOr<WriteResult> WriteInTransaction(sqlite3* db, std::string_view sql, const T&... values) {
+  Transaction txn(db);
+  SIGMA_RETURN_IF_ERROR(txn.Begin());
+  SIGMA_ASSIGN_OR_RETURN(Statement stmt, Statement::Prepare(db, sql));
+  SIGMA_RETURN_IF_ERROR(stmt.BindAll(values...));
+  SIGMA_RETURN_IF_ERROR(stmt.Run());
+  const WriteResult result{sqlite3_changes(db), sqlite3_last_insert_rowid(db)};
+  SIGMA_RETURN_IF_ERROR(txn.Commit());
+  return result;
+}
 
 }  // namespace sigma::store
 

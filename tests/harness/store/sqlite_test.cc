@@ -1,4 +1,5 @@
-// Statement's binding: BindAll binds each value by its type to parameters 1, 2, ... in turn.
+// Statement's binding: BindAll binds each value by its type to parameters 1, 2, ... in turn;
+// WriteInTransaction commits one statement or, failing, leaves the database as it was.
 #include "harness/store/sqlite.h"
 
 #include <gtest/gtest.h>
@@ -6,6 +7,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+
+#include "engine/base/check.h"
 
 namespace sigma::store {
 namespace {
@@ -50,6 +53,43 @@ TEST_F(StatementTest, BindAllPastTheLastParameterNamesIt) {
   const Status s = stmt->BindAll(1, 2, 3, 4);
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.ToString().find("bind 3"), std::string::npos) << s.ToString();
+}
+
+int64_t Count(sqlite3* db) {
+  auto stmt = Statement::Prepare(db, "SELECT count(*) FROM t");
+  SIGMA_CHECK(stmt.ok() && *stmt->Step(), "count");
+  return stmt->ColumnInt(0);
+}
+
+TEST_F(StatementTest, WriteInTransactionReportsChangesAndTheInsertedRowid) {
+  ASSERT_TRUE(Exec(db_, "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT UNIQUE)", "t").ok());
+  for (const char* name : {"a", "b", "c"}) {
+    auto insert = WriteInTransaction(db_, "INSERT INTO t (name) VALUES (?1)", name);
+    ASSERT_TRUE(insert.ok()) << insert.status().ToString();
+    EXPECT_EQ(insert->changes, 1);
+    EXPECT_EQ(insert->last_rowid, Count(db_));
+  }
+  auto update = WriteInTransaction(db_, "UPDATE t SET name = name || ?1 WHERE id > ?2", "!", 1);
+  ASSERT_TRUE(update.ok()) << update.status().ToString();
+  EXPECT_EQ(update->changes, 2);
+  auto none = WriteInTransaction(db_, "UPDATE t SET name = ?1 WHERE id = ?2", "z", 99);
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->changes, 0);
+  EXPECT_TRUE(sqlite3_get_autocommit(db_)) << "each write commits";
+}
+
+TEST_F(StatementTest, WriteInTransactionThatFailsRollsBackAndNamesTheStatement) {
+  ASSERT_TRUE(Exec(db_, "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT UNIQUE)", "t").ok());
+  ASSERT_TRUE(WriteInTransaction(db_, "INSERT INTO t (name) VALUES (?1)", "a").ok());
+  // A statement that inserts a row and then fails on the second: neither stays.
+  auto dup = WriteInTransaction(db_, "INSERT INTO t (name) VALUES (?1), (?2)", "b", "a");
+  ASSERT_FALSE(dup.ok());
+  EXPECT_NE(dup.status().ToString().find("INSERT"), std::string::npos) << dup.status().ToString();
+  EXPECT_EQ(Count(db_), 1);
+  EXPECT_TRUE(sqlite3_get_autocommit(db_)) << "no transaction left open";
+  // Too many values: refused before the statement runs.
+  EXPECT_FALSE(WriteInTransaction(db_, "INSERT INTO t (name) VALUES (?1)", "c", "d").ok());
+  EXPECT_EQ(Count(db_), 1);
 }
 
 }  // namespace
