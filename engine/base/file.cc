@@ -52,19 +52,34 @@ StatusOr<std::vector<std::string>> ReadLines(const std::string& path) {
   return lines;
 }
 
-Status CheckFreeSpace(const std::string& path, uint64_t bytes) {
+std::optional<uint64_t> FreeBytes(const std::string& path) {
   const std::filesystem::path parent = std::filesystem::path(path).parent_path();
   const std::string dir = parent.empty() ? "." : parent.string();
   struct statvfs fs {};
-  if (::statvfs(dir.c_str(), &fs) != 0) return Status::Ok();
-  const uint64_t free = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
-  if (bytes <= free) return Status::Ok();
-  const auto gb = [](uint64_t b) {
-    char text[32];
-    std::snprintf(text, sizeof text, "%.1f GB", static_cast<double>(b) / 1e9);
-    return std::string(text);
-  };
-  return ResourceExhaustedError(path, ": needs ", gb(bytes), ", and ", dir, " has ", gb(free),
+  if (::statvfs(dir.c_str(), &fs) != 0) return std::nullopt;
+  return static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
+}
+
+std::string FormatBytes(uint64_t bytes) {
+  if (bytes < 1000) return StrCat(bytes, bytes == 1 ? " byte" : " bytes");
+  const char* units[] = {"KB", "MB", "GB", "TB", "PB", "EB"};
+  double value = static_cast<double>(bytes) / 1000;
+  int unit = 0;
+  while (value >= 999.95 && unit < 5) {
+    value /= 1000;
+    ++unit;
+  }
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f %s", value, units[unit]);
+  return text;
+}
+
+Status CheckFreeSpace(const std::string& path, uint64_t bytes) {
+  const std::optional<uint64_t> free = FreeBytes(path);
+  if (!free.has_value() || bytes <= *free) return Status::Ok();
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  return ResourceExhaustedError(path, ": needs ", FormatBytes(bytes), ", and ",
+                                parent.empty() ? "." : parent.string(), " has ", FormatBytes(*free),
                                 " free");
 }
 

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -32,6 +33,13 @@ Status WriteFileAtomic(const std::string& path, std::string_view data);
 // with a huge dimension) is refused at once instead of filling the disk. OK where the free space
 // cannot be read.
 Status CheckFreeSpace(const std::string& path, uint64_t bytes);
+
+// Bytes free for this user on the file system that holds (or would hold) the file `path`: that of
+// its folder. nullopt where it cannot be read.
+std::optional<uint64_t> FreeBytes(const std::string& path);
+
+// "512 bytes", "8.0 KB", "3.2 MB", "1.5 GB" (powers of 1000), for messages.
+std::string FormatBytes(uint64_t bytes);
 
 bool FileExists(const std::string& path);
 bool IsDirectory(const std::string& path);

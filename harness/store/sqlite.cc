@@ -1,6 +1,9 @@
 #include "harness/store/sqlite.h"
 
+#include <optional>
 #include <utility>
+
+#include "engine/base/file.h"
 
 namespace sigma::store {
 namespace {
@@ -51,19 +54,36 @@ StatusCode CodeFor(int rc) {
   }
 }
 
-// "sqlite: <what>: <detail> (code N)", the one form of every SQLite error.
-Status ErrorWithCode(int rc, std::string_view what, std::string_view detail) {
-  // Past the connection's busy timeout: say who is in the way (nothing stored is lost).
-  const char* hint = (rc & 0xff) == SQLITE_BUSY
-                         ? "; another process kept the database locked past the wait for it"
-                         : "";
+// Below this much free space, an I/O error is likely the disk filling (WAL mode grows the -wal
+// and -shm files beside the database even to read it).
+constexpr uint64_t kLowFreeBytes = uint64_t{16} << 20;
+
+// What the user can do about `rc`, or "": past the connection's busy timeout, who is in the way;
+// a full disk (or an I/O error on a nearly full one), where the database is and how much room is
+// left. Either way the failed write's transaction rolls back and what was committed stays.
+std::string Hint(sqlite3* db, int rc) {
+  if ((rc & 0xff) == SQLITE_BUSY) {
+    return "; another process kept the database locked past the wait for it";
+  }
+  if ((rc & 0xff) != SQLITE_FULL && (rc & 0xff) != SQLITE_IOERR) return "";
+  const char* file = db != nullptr ? sqlite3_db_filename(db, "main") : nullptr;
+  if (file == nullptr || *file == '\0') return "";
+  const std::optional<uint64_t> free = FreeBytes(file);
+  if (!free.has_value() || ((rc & 0xff) == SQLITE_IOERR && *free >= kLowFreeBytes)) return "";
+  return StrCat("; the file system holding ", file, " has ", FormatBytes(*free), " free");
+}
+
+// "sqlite: <what>: <detail> (code N)<hint>", the one form of every SQLite error.
+Status ErrorWithCode(int rc, std::string_view what, std::string_view detail,
+                     const std::string& hint) {
   return Status(CodeFor(rc), StrCat("sqlite: ", what, ": ", detail, " (code ", rc, ")", hint));
 }
 
 }  // namespace
 
 Status SqliteError(sqlite3* db, int rc, std::string_view what) {
-  return ErrorWithCode(rc, what, db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  return ErrorWithCode(rc, what, db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc),
+                       Hint(db, rc));
 }
 
 StatusOr<DbHandle> OpenDatabase(const std::string& path, bool create) {
@@ -86,7 +106,7 @@ Status Exec(sqlite3* db, std::string_view sql, std::string_view what) {
   if (rc != SQLITE_OK) {
     const std::string message = error != nullptr ? error : sqlite3_errstr(rc);
     sqlite3_free(error);
-    return ErrorWithCode(rc, what, message);
+    return ErrorWithCode(rc, what, message, Hint(db, rc));
   }
   return Status::Ok();
 }

@@ -87,7 +87,7 @@ TEST_F(RunTest, FillsDatabaseAndReplayScoresIdentically) {
                       "run 1 has no samples of task 'gsm8' (its tasks: gsm8k, hellaswag, mmlu)"));
   // A results database as --out (it replaced the database read with the export).
   const std::string before = *ReadFile(db);
-  for (const std::string& command : {"export --run 1", "report", "compare 1 2"}) {
+  for (const std::string command : {"export --run 1", "report", "compare 1 2"}) {
     EXPECT_TRUE(Refused(command + " --db " + db + " --out " + db,
                         "--out: " + db + " is an SQLite database; not replacing it"));
   }

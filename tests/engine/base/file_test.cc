@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <filesystem>
+#include <optional>
 
 namespace sigma {
 namespace {
@@ -40,8 +42,27 @@ TEST(FileTest, CheckFreeSpaceRefusesWhatTheFileSystemCannotHold) {
   EXPECT_TRUE(CheckFreeSpace(path, 4096).ok());
   const Status s = CheckFreeSpace(path, uint64_t{1} << 62);  // 4.6 EB
   EXPECT_EQ(s.code(), StatusCode::kResourceExhausted);
-  EXPECT_EQ(s.message().rfind(path + ": needs 4611686018.4 GB, and ", 0), 0u) << s.message();
+  EXPECT_EQ(s.message().rfind(path + ": needs 4.6 EB, and ", 0), 0u) << s.message();
   EXPECT_TRUE(CheckFreeSpace("relative-name", 1).ok());  // the current folder's file system
+}
+
+TEST(FileTest, FreeBytesReadsTheFolderOfAFileThatNeedNotExist) {
+  const std::optional<uint64_t> free = FreeBytes(testing::TempDir() + "/not-yet-written.db");
+  ASSERT_TRUE(free.has_value());
+  EXPECT_GT(*free, 0u);
+  EXPECT_FALSE(FreeBytes("/no/such/folder/x.db").has_value());
+}
+
+TEST(FileTest, FormatBytesPicksTheUnitThatKeepsFourFigures) {
+  EXPECT_EQ(FormatBytes(0), "0 bytes");
+  EXPECT_EQ(FormatBytes(1), "1 byte");
+  EXPECT_EQ(FormatBytes(999), "999 bytes");
+  EXPECT_EQ(FormatBytes(1000), "1.0 KB");
+  EXPECT_EQ(FormatBytes(8191), "8.2 KB");
+  EXPECT_EQ(FormatBytes(999'949), "999.9 KB");
+  EXPECT_EQ(FormatBytes(999'950), "1.0 MB");  // not "1000.0 KB"
+  EXPECT_EQ(FormatBytes(2'880'012'300'000'000), "2.9 PB");
+  EXPECT_EQ(FormatBytes(UINT64_MAX), "18.4 EB");
 }
 
 TEST(FileTest, ReadLinesSplitsOnNewlinesAndDropsCarriageReturns) {

@@ -3,8 +3,11 @@
 #include "harness/store/sqlite.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdint>
+#include <cstdio>
+#include <filesystem>
 #include <optional>
 #include <string>
 
@@ -90,6 +93,36 @@ TEST_F(StatementTest, WriteInTransactionThatFailsRollsBackAndNamesTheStatement) 
   // Too many values: refused before the statement runs.
   EXPECT_FALSE(WriteInTransaction(db_, "INSERT INTO t (name) VALUES (?1)", "c", "d").ok());
   EXPECT_EQ(Count(db_), 1);
+}
+
+TEST(SqliteErrorTest, AFullDatabaseNamesItsFileAndTheRoomLeftAndKeepsWhatWasCommitted) {
+  const std::string path =
+      (std::filesystem::path(testing::TempDir()) / ("full_" + std::to_string(::getpid()) + ".db"))
+          .string();
+  std::remove(path.c_str());
+  auto db = OpenDatabase(path, /*create=*/true);
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  // SQLite's own ceiling on the file: writes past it fail as on a full disk (SQLITE_FULL).
+  ASSERT_TRUE(Exec(db->get(), "CREATE TABLE t (x BLOB); PRAGMA max_page_count = 8", "setup").ok());
+  int64_t stored = 0;
+  Status full;
+  for (int i = 0; i < 100 && full.ok(); ++i) {
+    StatusOr<WriteResult> w =
+        WriteInTransaction(db->get(), "INSERT INTO t (x) VALUES (zeroblob(?1))", 1000);
+    if (w.ok()) ++stored;
+    full = w.status();
+  }
+  ASSERT_FALSE(full.ok()) << "8 pages cannot hold 100 KB";
+  EXPECT_EQ(full.code(), StatusCode::kResourceExhausted);
+  EXPECT_NE(full.message().find("database or disk is full"), std::string::npos) << full.message();
+  EXPECT_NE(full.message().find("; the file system holding " + path + " has "), std::string::npos)
+      << full.message();
+  EXPECT_GT(stored, 0);
+  auto count = Statement::Prepare(db->get(), "SELECT count(*) FROM t");
+  ASSERT_TRUE(count.ok() && *count->Step());
+  EXPECT_EQ(count->ColumnInt(0), stored);
+  db->reset();
+  std::remove(path.c_str());
 }
 
 }  // namespace
