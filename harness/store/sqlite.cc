@@ -1,5 +1,10 @@
 #include "harness/store/sqlite.h"
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <optional>
 #include <utility>
 
@@ -58,19 +63,38 @@ StatusCode CodeFor(int rc) {
 // and -shm files beside the database even to read it).
 constexpr uint64_t kLowFreeBytes = uint64_t{16} << 20;
 
+// Why the folder of `file` takes no new files ("" where it does): SQLite in WAL mode writes a
+// -wal and a -shm file beside the database, even to read it.
+std::string FolderProblem(const std::string& file) {
+  const std::filesystem::path parent = std::filesystem::path(file).parent_path();
+  const std::string dir = parent.empty() ? "." : parent.string();
+  if (::access(dir.c_str(), W_OK) == 0) return "";
+  const int error = errno;
+  if (error == ENOENT || error == ENOTDIR) return StrCat("; ", dir, ": no such folder");
+  return StrCat("; ", dir, ": ", std::strerror(error),
+                " (the database needs its -wal and -shm files beside it)");
+}
+
 // What the user can do about `rc`, or "": past the connection's busy timeout, who is in the way;
 // a full disk (or an I/O error on a nearly full one), where the database is and how much room is
-// left. Either way the failed write's transaction rolls back and what was committed stays.
-std::string Hint(sqlite3* db, int rc) {
-  if ((rc & 0xff) == SQLITE_BUSY) {
-    return "; another process kept the database locked past the wait for it";
-  }
-  if ((rc & 0xff) != SQLITE_FULL && (rc & 0xff) != SQLITE_IOERR) return "";
-  const char* file = db != nullptr ? sqlite3_db_filename(db, "main") : nullptr;
-  if (file == nullptr || *file == '\0') return "";
+// left (either way the failed write's transaction rolls back and what was committed stays); a
+// database that cannot be opened or written, what is wrong with its folder.
+std::string Hint(const std::string& file, int rc) {
+  const int code = rc & 0xff;
+  if (code == SQLITE_BUSY) return "; another process kept the database locked past the wait for it";
+  if (file.empty()) return "";
+  if (code == SQLITE_CANTOPEN && IsDirectory(file)) return StrCat("; ", file, " is a folder");
+  if (code == SQLITE_CANTOPEN || code == SQLITE_READONLY) return FolderProblem(file);
+  if (code != SQLITE_FULL && code != SQLITE_IOERR) return "";
   const std::optional<uint64_t> free = FreeBytes(file);
-  if (!free.has_value() || ((rc & 0xff) == SQLITE_IOERR && *free >= kLowFreeBytes)) return "";
+  if (!free.has_value() || (code == SQLITE_IOERR && *free >= kLowFreeBytes)) return "";
   return StrCat("; the file system holding ", file, " has ", FormatBytes(*free), " free");
+}
+
+// The file of `db`'s main database ("" for none, or an in-memory one).
+std::string FileOf(sqlite3* db) {
+  const char* name = db != nullptr ? sqlite3_db_filename(db, "main") : nullptr;
+  return name != nullptr ? name : "";
 }
 
 // "sqlite: <what>: <detail> (code N)<hint>", the one form of every SQLite error.
@@ -83,7 +107,7 @@ Status ErrorWithCode(int rc, std::string_view what, std::string_view detail,
 
 Status SqliteError(sqlite3* db, int rc, std::string_view what) {
   return ErrorWithCode(rc, what, db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc),
-                       Hint(db, rc));
+                       Hint(FileOf(db), rc));
 }
 
 StatusOr<DbHandle> OpenDatabase(const std::string& path, bool create) {
@@ -93,7 +117,9 @@ StatusOr<DbHandle> OpenDatabase(const std::string& path, bool create) {
   const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
   DbHandle db(raw);  // owns the handle even when open failed
   if (rc != SQLITE_OK) {
-    return SqliteError(db.get(), rc, StrCat("cannot open database '", path, "'"));
+    return ErrorWithCode(rc, StrCat("cannot open database '", path, "'"),
+                         db != nullptr ? sqlite3_errmsg(db.get()) : sqlite3_errstr(rc),
+                         Hint(path, rc));
   }
   sqlite3_extended_result_codes(db.get(), 1);
   return db;
@@ -106,7 +132,7 @@ Status Exec(sqlite3* db, std::string_view sql, std::string_view what) {
   if (rc != SQLITE_OK) {
     const std::string message = error != nullptr ? error : sqlite3_errstr(rc);
     sqlite3_free(error);
-    return ErrorWithCode(rc, what, message, Hint(db, rc));
+    return ErrorWithCode(rc, what, message, Hint(FileOf(db), rc));
   }
   return Status::Ok();
 }

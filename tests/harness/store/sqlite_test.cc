@@ -1,5 +1,6 @@
 // Statement's binding: BindAll binds each value by its type to parameters 1, 2, ... in turn;
-// WriteInTransaction commits one statement or, failing, leaves the database as it was.
+// WriteInTransaction commits one statement or, failing, leaves the database as it was; errors
+// say what the user can do (a full disk, a path that cannot hold a database).
 #include "harness/store/sqlite.h"
 
 #include <gtest/gtest.h>
@@ -123,6 +124,21 @@ TEST(SqliteErrorTest, AFullDatabaseNamesItsFileAndTheRoomLeftAndKeepsWhatWasComm
   EXPECT_EQ(count->ColumnInt(0), stored);
   db->reset();
   std::remove(path.c_str());
+}
+
+TEST(SqliteErrorTest, ADatabaseThatCannotBeOpenedSaysWhatIsWrongWithItsPath) {
+  const std::string dir = std::filesystem::path(testing::TempDir()).string();
+  auto missing =
+      OpenDatabase(dir + "/no_such_folder_" + std::to_string(::getpid()) + "/r.db", true);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("no_such_folder_" + std::to_string(::getpid()) +
+                                            ": no such folder"),
+            std::string::npos)
+      << missing.status().ToString();
+  auto folder = OpenDatabase(dir, true);
+  ASSERT_FALSE(folder.ok());
+  EXPECT_NE(folder.status().message().find("; " + dir + " is a folder"), std::string::npos)
+      << folder.status().ToString();
 }
 
 }  // namespace
