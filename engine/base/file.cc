@@ -25,6 +25,20 @@ Status ErrnoError(const std::string& what, const std::string& path) {
   return InternalError(path, ": ", what, ": ", reason);
 }
 
+// ErrnoError for a write of `bytes` to `path`; a full file system (or quota) is RESOURCE_EXHAUSTED
+// and says how much was to be written and how much room there is.
+Status WriteError(const std::string& what, const std::string& path, size_t bytes) {
+  const int err = errno;
+  if (err != ENOSPC && err != EDQUOT) {
+    errno = err;
+    return ErrnoError(what, path);
+  }
+  const std::optional<uint64_t> free = FreeBytes(path);
+  return ResourceExhaustedError(
+      path, ": ", what, ": ", std::strerror(err), " (writing ", FormatBytes(bytes),
+      free ? StrCat("; ", FormatBytes(*free), " free") : std::string(), ")");
+}
+
 }  // namespace
 
 StatusOr<std::string> ReadFile(const std::string& path) {
@@ -87,14 +101,14 @@ Status WriteFileAtomic(const std::string& path, std::string_view data) {
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   const TempFileGuard guard(tmp);  // a GGUF model can take a while to write
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  // Named by the file asked for (the temporary beside it is a detail; its folder is the same).
-  if (fd < 0) return ErrnoError("cannot create", path);
+  // Errors name the file asked for (the temporary beside it is a detail; its folder is the same).
+  if (fd < 0) return WriteError("cannot create", path, data.size());
   size_t done = 0;
   while (done < data.size()) {
     const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
-      Status status = ErrnoError("write failed", tmp);
+      Status status = WriteError("write failed", path, data.size());
       ::close(fd);
       ::unlink(tmp.c_str());
       return status;
@@ -102,7 +116,7 @@ Status WriteFileAtomic(const std::string& path, std::string_view data) {
     done += static_cast<size_t>(n);
   }
   if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    Status status = ErrnoError("fsync/close failed", tmp);
+    Status status = WriteError("fsync/close failed", path, data.size());
     ::unlink(tmp.c_str());
     return status;
   }
@@ -129,6 +143,21 @@ Status MakeDirectories(const std::string& path) {
   std::filesystem::create_directories(path, ec);
   if (ec) return InternalError(path, ": cannot create directory: ", ec.message());
   return Status::Ok();
+}
+
+Status WriteIntoFolder(const std::string& dir, std::initializer_list<std::string_view> files,
+                       const std::function<Status()>& write) {
+  const bool made = !IsDirectory(dir);
+  SIGMA_RETURN_IF_ERROR(MakeDirectories(dir));
+  Status written = write();
+  if (!written.ok() && made) {
+    std::error_code ignored;
+    for (std::string_view file : files) {
+      std::filesystem::remove(std::filesystem::path(dir) / file, ignored);
+    }
+    std::filesystem::remove(dir, ignored);  // only where nothing else is in it
+  }
+  return written;
 }
 
 StatusOr<MappedFile> MappedFile::Open(const std::string& path) {

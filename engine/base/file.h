@@ -8,6 +8,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <initializer_list>
 #include <optional>
 #include <span>
 #include <string>
@@ -44,6 +46,13 @@ std::string FormatBytes(uint64_t bytes);
 bool FileExists(const std::string& path);
 bool IsDirectory(const std::string& path);
 Status MakeDirectories(const std::string& path);
+
+// Runs `write` to fill the folder `dir`, making the folder first where it does not exist. Where
+// `write` fails and the folder was made for it, `files` (names inside it: what `write` writes) and
+// then the folder are removed again, so that no half-written output is left looking like a whole
+// one; a folder that was there before is left as it is.
+Status WriteIntoFolder(const std::string& dir, std::initializer_list<std::string_view> files,
+                       const std::function<Status()>& write);
 
 class MappedFile {
  public:

@@ -149,18 +149,24 @@ Status ConvertGgufToCheckpoint(const std::string& in_path, const std::string& ou
     const DType target = FolderTargetType(*view, options);
     infos.push_back({view->name, std::string(SafetensorsDTypeName(target)), view->shape});
   }
-  SIGMA_RETURN_IF_ERROR(MakeDirectories(out_dir));
-  SIGMA_RETURN_IF_ERROR(WriteFileAtomic(out_dir + "/config.json", config.ToJson()));
-  if (const GgufValue* tok = file->Find(kGgufHfTokenizerKey); tok != nullptr) {
-    SIGMA_ASSIGN_OR_RETURN(std::string_view text, file->GetString(kGgufHfTokenizerKey));
-    SIGMA_RETURN_IF_ERROR(WriteFileAtomic(out_dir + "/tokenizer.json", text));
+  std::string_view tokenizer;
+  if (file->Find(kGgufHfTokenizerKey) != nullptr) {
+    SIGMA_ASSIGN_OR_RETURN(tokenizer, file->GetString(kGgufHfTokenizerKey));
   }
-  SIGMA_ASSIGN_OR_RETURN(std::unique_ptr<SafetensorsWriter> writer,
-                         SafetensorsWriter::Create(out_dir + "/model.safetensors", infos));
-  for (const TensorView* view : views) {
-    SIGMA_RETURN_IF_ERROR(writer->Write(Recode(*view, FolderTargetType(*view, options))));
-  }
-  return writer->Finish();
+  // The weights first and config.json last, as make-model writes a folder: a folder with a
+  // config.json holds a whole checkpoint.
+  return WriteIntoFolder(out_dir, {"model.safetensors", "tokenizer.json", "config.json"}, [&] {
+    SIGMA_ASSIGN_OR_RETURN(std::unique_ptr<SafetensorsWriter> writer,
+                           SafetensorsWriter::Create(out_dir + "/model.safetensors", infos));
+    for (const TensorView* view : views) {
+      SIGMA_RETURN_IF_ERROR(writer->Write(Recode(*view, FolderTargetType(*view, options))));
+    }
+    SIGMA_RETURN_IF_ERROR(writer->Finish());
+    if (!tokenizer.empty()) {
+      SIGMA_RETURN_IF_ERROR(WriteFileAtomic(out_dir + "/tokenizer.json", tokenizer));
+    }
+    return WriteFileAtomic(out_dir + "/config.json", config.ToJson());
+  });
 }
 
 Status Convert(const std::string& in, const std::string& out, const ConvertOptions& options) {

@@ -91,16 +91,9 @@ Status WriteTensor(const ExpectedTensor& spec, uint64_t tensor_index, uint64_t s
   return Status::Ok();
 }
 
-}  // namespace
-
-Status WriteRandomCheckpoint(const ModelConfig& config, const std::string& out_dir, uint64_t seed,
-                             DType dtype, int num_threads) {
-  if (dtype != DType::kF32 && dtype != DType::kF16 && dtype != DType::kBF16) {
-    return InvalidArgumentError("make-model: dtype ", DTypeName(dtype),
-                                " is not supported (f32, f16, bf16)");
-  }
-  SIGMA_RETURN_IF_ERROR(config.Validate().WithContext("make-model: config"));
-  SIGMA_RETURN_IF_ERROR(MakeDirectories(out_dir));
+// The checkpoint's files into the existing folder `out_dir`, config.json last.
+Status WriteCheckpointFiles(const ModelConfig& config, const std::string& out_dir, uint64_t seed,
+                            DType dtype, int num_threads) {
   const std::vector<ExpectedTensor> specs = ExpectedTensors(config);
   std::vector<SafetensorsTensorInfo> infos;
   for (const ExpectedTensor& spec : specs) {
@@ -116,6 +109,20 @@ Status WriteRandomCheckpoint(const ModelConfig& config, const std::string& out_d
   }
   SIGMA_RETURN_IF_ERROR(writer->Finish());
   return WriteFileAtomic(out_dir + "/config.json", config.ToJson());
+}
+
+}  // namespace
+
+Status WriteRandomCheckpoint(const ModelConfig& config, const std::string& out_dir, uint64_t seed,
+                             DType dtype, int num_threads) {
+  if (dtype != DType::kF32 && dtype != DType::kF16 && dtype != DType::kBF16) {
+    return InvalidArgumentError("make-model: dtype ", DTypeName(dtype),
+                                " is not supported (f32, f16, bf16)");
+  }
+  SIGMA_RETURN_IF_ERROR(config.Validate().WithContext("make-model: config"));
+  return WriteIntoFolder(out_dir, {"model.safetensors", "config.json"}, [&] {
+    return WriteCheckpointFiles(config, out_dir, seed, dtype, num_threads);
+  });
 }
 
 }  // namespace sigma

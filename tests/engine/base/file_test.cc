@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <optional>
 
+#include "engine/base/check.h"
+
 namespace sigma {
 namespace {
 
@@ -51,6 +53,38 @@ TEST(FileTest, FreeBytesReadsTheFolderOfAFileThatNeedNotExist) {
   ASSERT_TRUE(free.has_value());
   EXPECT_GT(*free, 0u);
   EXPECT_FALSE(FreeBytes("/no/such/folder/x.db").has_value());
+}
+
+TEST(FileTest, WriteIntoFolderRemovesTheFolderItMadeWhenTheWriteFails) {
+  const std::string base = testing::TempDir() + "/write_into_" + std::to_string(::getpid());
+  const std::string made = base + "/new/out";
+  const auto half_written = [&](const std::string& dir) {
+    return [dir] {
+      SIGMA_CHECK(WriteFileAtomic(dir + "/model.safetensors", "partial").ok(), "write");
+      return ResourceExhaustedError("disk full");
+    };
+  };
+  Status s = WriteIntoFolder(made, {"model.safetensors", "config.json"}, half_written(made));
+  EXPECT_EQ(s.code(), StatusCode::kResourceExhausted);
+  EXPECT_FALSE(FileExists(made)) << "the folder made for the write is gone, with its file";
+  EXPECT_TRUE(IsDirectory(base + "/new")) << "only the folder asked for is removed";
+
+  // A folder that was there before keeps what it had (and what the write left).
+  const std::string existing = base + "/existing";
+  ASSERT_TRUE(MakeDirectories(existing).ok());
+  ASSERT_TRUE(WriteFileAtomic(existing + "/notes.txt", "mine").ok());
+  s = WriteIntoFolder(existing, {"model.safetensors"}, half_written(existing));
+  EXPECT_FALSE(s.ok());
+  EXPECT_TRUE(FileExists(existing + "/notes.txt"));
+  EXPECT_TRUE(FileExists(existing + "/model.safetensors"));
+
+  // A write that succeeds keeps its folder.
+  const std::string ok = base + "/ok";
+  EXPECT_TRUE(WriteIntoFolder(ok, {"config.json"}, [&] {
+                return WriteFileAtomic(ok + "/config.json", "{}");
+              }).ok());
+  EXPECT_TRUE(FileExists(ok + "/config.json"));
+  std::filesystem::remove_all(base);
 }
 
 TEST(FileTest, FormatBytesPicksTheUnitThatKeepsFourFigures) {
