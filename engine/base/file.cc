@@ -25,20 +25,6 @@ Status ErrnoError(const std::string& what, const std::string& path) {
   return InternalError(path, ": ", what, ": ", reason);
 }
 
-// ErrnoError for a write of `bytes` to `path`; a full file system (or quota) is RESOURCE_EXHAUSTED
-// and says how much was to be written and how much room there is.
-Status WriteError(const std::string& what, const std::string& path, size_t bytes) {
-  const int err = errno;
-  if (err != ENOSPC && err != EDQUOT) {
-    errno = err;
-    return ErrnoError(what, path);
-  }
-  const std::optional<uint64_t> free = FreeBytes(path);
-  return ResourceExhaustedError(
-      path, ": ", what, ": ", std::strerror(err), " (writing ", FormatBytes(bytes),
-      free ? StrCat("; ", FormatBytes(*free), " free") : std::string(), ")");
-}
-
 }  // namespace
 
 StatusOr<std::string> ReadFile(const std::string& path) {
@@ -102,13 +88,13 @@ Status WriteFileAtomic(const std::string& path, std::string_view data) {
   const TempFileGuard guard(tmp);  // a GGUF model can take a while to write
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   // Errors name the file asked for (the temporary beside it is a detail; its folder is the same).
-  if (fd < 0) return WriteError("cannot create", path, data.size());
+  if (fd < 0) return WriteFailure("cannot create", path, data.size());
   size_t done = 0;
   while (done < data.size()) {
     const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
-      Status status = WriteError("write failed", path, data.size());
+      Status status = WriteFailure("write failed", path, data.size());
       ::close(fd);
       ::unlink(tmp.c_str());
       return status;
@@ -116,7 +102,7 @@ Status WriteFileAtomic(const std::string& path, std::string_view data) {
     done += static_cast<size_t>(n);
   }
   if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    Status status = WriteError("fsync/close failed", path, data.size());
+    Status status = WriteFailure("fsync/close failed", path, data.size());
     ::unlink(tmp.c_str());
     return status;
   }
@@ -143,6 +129,19 @@ Status MakeDirectories(const std::string& path) {
   std::filesystem::create_directories(path, ec);
   if (ec) return InternalError(path, ": cannot create directory: ", ec.message());
   return Status::Ok();
+}
+
+Status WriteFailure(const std::string& what, const std::string& path, uint64_t bytes) {
+  const int err = errno;
+  if (err != ENOSPC && err != EDQUOT) {
+    errno = err;
+    return ErrnoError(what, path);
+  }
+  const std::optional<uint64_t> free = FreeBytes(path);
+  std::string details = bytes > 0 ? StrCat("writing ", FormatBytes(bytes)) : "";
+  if (free.has_value()) details += StrCat(details.empty() ? "" : "; ", FormatBytes(*free), " free");
+  return ResourceExhaustedError(path, ": ", what, ": ", std::strerror(err),
+                                details.empty() ? "" : StrCat(" (", details, ")"));
 }
 
 Status WriteIntoFolder(const std::string& dir, std::initializer_list<std::string_view> files,

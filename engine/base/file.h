@@ -47,6 +47,12 @@ bool FileExists(const std::string& path);
 bool IsDirectory(const std::string& path);
 Status MakeDirectories(const std::string& path);
 
+// The error of a failed create, write, sync or rename (`what`) of the file `path`, from errno: a
+// full file system (or quota) is RESOURCE_EXHAUSTED and says how many bytes the write was to
+// put there and how much room is left; a missing folder NOT_FOUND; else INTERNAL. Name the file
+// asked for, not a temporary beside it.
+Status WriteFailure(const std::string& what, const std::string& path, uint64_t bytes);
+
 // Runs `write` to fill the folder `dir`, making the folder first where it does not exist. Where
 // `write` fails and the folder was made for it, `files` (names inside it: what `write` writes) and
 // then the folder are removed again, so that no half-written output is left looking like a whole

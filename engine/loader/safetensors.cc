@@ -445,11 +445,7 @@ StatusOr<std::unique_ptr<SafetensorsWriter>> SafetensorsWriter::Create(
   SIGMA_RETURN_IF_ERROR(CheckFreeSpace(path, header.size() + total));
   const std::string tmp = StrCat(path, ".tmp.", ::getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    const int err = errno;
-    return Status(err == ENOENT ? StatusCode::kNotFound : StatusCode::kInternal,
-                  StrCat(tmp, ": cannot create: ", std::strerror(err)));
-  }
+  if (fd < 0) return WriteFailure("cannot create", path, header.size() + total);
   std::unique_ptr<SafetensorsWriter> writer(new SafetensorsWriter(path, tmp, fd, total));
   SIGMA_RETURN_IF_ERROR(writer->WriteRaw(header));
   return writer;
@@ -467,11 +463,7 @@ Status SafetensorsWriter::WriteRaw(std::string_view bytes) {
   while (done < bytes.size()) {
     const ssize_t n = ::write(fd_, bytes.data() + done, bytes.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int err = errno;
-      return Status(err == ENOSPC ? StatusCode::kResourceExhausted : StatusCode::kInternal,
-                    StrCat(tmp_path_, ": write failed: ", std::strerror(err)));
-    }
+    if (n < 0) return WriteFailure("write failed", path_, bytes.size() - done);
     done += static_cast<size_t>(n);
   }
   return Status::Ok();
@@ -499,9 +491,9 @@ Status SafetensorsWriter::Finish() {
   const bool synced = ::fsync(fd) == 0;
   const bool closed = ::close(fd) == 0;
   if (!synced || !closed || ::rename(tmp_path_.c_str(), path_.c_str()) != 0) {
-    const int err = errno;
+    Status status = WriteFailure("cannot finish writing", path_, 0);
     ::unlink(tmp_path_.c_str());
-    return InternalError(path_, ": cannot finish writing: ", std::strerror(err));
+    return status;
   }
   return Status::Ok();
 }
