@@ -84,6 +84,8 @@ Status CheckFreeSpace(const std::string& path, uint64_t bytes) {
 }
 
 Status WriteFileAtomic(const std::string& path, std::string_view data) {
+  // The temporary needs the room even where it replaces a file as large.
+  SIGMA_RETURN_IF_ERROR(CheckFreeSpace(path, data.size()));
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   const TempFileGuard guard(tmp);  // a GGUF model can take a while to write
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

@@ -27,7 +27,8 @@ StatusOr<std::string> ReadFile(const std::string& path);
 StatusOr<std::vector<std::string>> ReadLines(const std::string& path);
 
 // Writes `data` to `path` through a temporary file in the same folder and a rename, so a reader
-// never sees a half-written file (the temporary is a TempFileGuard's while it exists).
+// never sees a half-written file (the temporary is a TempFileGuard's while it exists). Refused
+// before writing where the file system has less room than `data` (CheckFreeSpace).
 Status WriteFileAtomic(const std::string& path, std::string_view data);
 
 // RESOURCE_EXHAUSTED naming `path` where its file system has fewer than `bytes` free for this
