@@ -113,6 +113,17 @@ Status Generate(GenerateFlags f) {
                                 "' encodes to no tokens (this tokenizer adds no BOS); give some "
                                 "text, or --chat");
   }
+  // Past the positions the model was trained on, RoPE extrapolates and the text usually degrades:
+  // said once, on stderr, so that such output is not taken for the model's best.
+  const int64_t trained = lm->model().config().max_position_embeddings;
+  const auto reach = static_cast<int64_t>(prompt.size()) + f.max_tokens;
+  if (trained > 0 && reach > trained) {
+    std::fprintf(stderr,
+                 "sigma-eval generate: note: the prompt (%zu tokens) and --max-tokens %lld reach "
+                 "past the %lld positions the model was trained on (max_position_embeddings)\n",
+                 prompt.size(), static_cast<long long>(f.max_tokens),
+                 static_cast<long long>(trained));
+  }
   params.stop_tokens = lm->StopTokens();
   SIGMA_ASSIGN_OR_RETURN(const std::vector<int32_t> extra_stops,
                          TokenIdsInVocabulary(stop_ids, lm->model().vocab_size(), "stop-ids"));

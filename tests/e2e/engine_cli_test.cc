@@ -196,6 +196,14 @@ TEST_F(EngineCliTest, GenerateReportsOnlyTheSpeedItMeasured) {
   EXPECT_EQ(r.out.find("null"), std::string::npos) << r.out;
   r = run(3, "");
   EXPECT_NE(r.err.find("| decode 3 tokens: "), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("note:"), std::string::npos) << r.err;
+  // Past the 256 positions the tiny model was trained on: said, and the text still comes.
+  r = run(254, "");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("note: the prompt (3 tokens) and --max-tokens 254 reach past the 256 "
+                       "positions the model was trained on"),
+            std::string::npos)
+      << r.err;
 }
 
 TEST_F(EngineCliTest, BadInputGetsClearErrorsAndUsageExitCode) {
