@@ -87,8 +87,16 @@ void EngineBackend::RunLoglikelihood(BackendItem& item) {
     item.response.error = "loglikelihood: the context encodes to no tokens and the model has no BOS";
     return;
   }
+  // Positions the context and a continuation take, all but its last token (which is only scored).
+  const auto fits = [&](size_t tokens, const char* what) -> Status {
+    if (static_cast<int64_t>(tokens) <= model.capacity()) return Status::Ok();
+    return ResourceExhaustedError("loglikelihood: ", tokens, " positions for ", what,
+                                  ", past the context of ", model.capacity(),
+                                  " tokens (raise --max-context)");
+  };
   std::vector<float> last_logits;
-  Status s = model.TruncateSequence(0, 0);
+  Status s = fits(context->size(), "the context");
+  if (s.ok()) s = model.TruncateSequence(0, 0);
   if (s.ok()) s = model.Prefill(0, *context, LogitsMode::kLast, &last_logits);
   item.timing.prefill_ms = Ms(start, Clock::now());
   item.timing.prompt_tokens = static_cast<int64_t>(context->size());
@@ -107,6 +115,8 @@ void EngineBackend::RunLoglikelihood(BackendItem& item) {
       s = InvalidArgumentError("loglikelihood: a continuation encodes to no tokens");
       break;
     }
+    s = fits(context->size() + cont.size() - 1, "the context and a continuation");
+    if (!s.ok()) break;
     tasks::LoglikelihoodResult result;
     result.num_tokens = static_cast<int64_t>(cont.size());
     result.logprob = LogSoftmaxAt(last_logits, cont[0]);

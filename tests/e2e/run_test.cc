@@ -232,6 +232,40 @@ TEST_F(RunTest, AllRunsEveryTaskFamily) {
   EXPECT_EQ(QueryInt(db, "SELECT count(DISTINCT task) FROM samples"), 14);
 }
 
+TEST_F(RunTest, RequestsPastTheContextAreSampleErrorsNamingTheirLength) {
+  const std::string db = dir_ + "/short.db";
+  const auto r =
+      RunSigmaEval("run --tasks mmlu,hellaswag,gsm8k --limit 1 --max-context 24 --db " + db);
+  EXPECT_EQ(r.exit_code, 1) << r.err;  // stored with their errors
+  const auto error_of = [&](const char* task) {
+    const std::string sql = std::string("SELECT error FROM samples WHERE task = '") + task + "'";
+    sqlite3* h = nullptr;
+    EXPECT_EQ(sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(h, sql.c_str(), -1, &st, nullptr), SQLITE_OK);
+    std::string error;
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != nullptr) {
+      error = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    return error;
+  };
+  // 5-shot MMLU: the context alone; HellaSwag: a short context, but with an ending it does not fit.
+  EXPECT_NE(error_of("mmlu").find(" positions for the context, past the context of 24 tokens "
+                                  "(raise --max-context)"),
+            std::string::npos)
+      << error_of("mmlu");
+  EXPECT_NE(error_of("hellaswag")
+                .find(" positions for the context and a continuation, past the "
+                      "context of 24 tokens"),
+            std::string::npos)
+      << error_of("hellaswag");
+  EXPECT_NE(error_of("gsm8k").find("does not fit the context of 24 tokens (raise --max-context)"),
+            std::string::npos)
+      << error_of("gsm8k");
+}
+
 TEST_F(RunTest, BadInputIsRefusedClearly) {
   const std::string db = dir_ + "/bad.db";
   auto r = RunSigmaEval("run --tasks no_such_task --db " + db);
