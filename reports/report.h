@@ -42,6 +42,7 @@ struct SampleVerdictCounts {
   int64_t correct = 0;
   int64_t incorrect = 0;
   int64_t ungraded = 0;  // no binary primary metric
+  int64_t cut_off = 0;   // a generation ended at the token limit or the context, not by the model
   std::map<std::string, int64_t> verdicts;  // sandbox verdicts
 };
 

@@ -141,6 +141,7 @@ void SummariseSamples(const std::vector<SampleScores>& scores, RunSummary* summa
     for (const SampleScores& s : samples) {
       ++c.samples;
       if (s.verdict) ++c.verdicts[*s.verdict];
+      if (s.cut_off) ++c.cut_off;
       auto it = metric.empty() ? s.metrics.end() : s.metrics.find(metric);
       if (s.has_error) ++c.errors;
       else if (it == s.metrics.end() || !IsBinary(it->second)) ++c.ungraded;

@@ -84,17 +84,18 @@ void MarkdownSpeed(const ReportData& d, std::string* md) {
 
 void MarkdownSamples(const ReportData& d, std::string* md) {
   *md +=
-      "\n## Samples\n\n| run | task | samples | correct | incorrect | errors | ungraded | verdicts "
-      "|\n"
-      "|---:|---|---:|---:|---:|---:|---:|---|\n";
+      "\n## Samples\n\n(cut off: a generation ended at the token limit or the context, not by "
+      "the model)\n\n| run | task | samples | correct | incorrect | errors | ungraded | cut off "
+      "| verdicts |\n"
+      "|---:|---|---:|---:|---:|---:|---:|---:|---|\n";
   for (const RunSummary& r : d.runs) {
     for (const auto& [task, c] : r.counts) {
       std::string verdicts;
       for (const auto& [v, n] : c.verdicts)
         verdicts += StrCat(verdicts.empty() ? "" : ", ", MarkdownEscape(v), " ", n);
-      *md +=
-          StrCat("| ", r.run.id, " | ", MarkdownEscape(task), " | ", c.samples, " | ", c.correct,
-                 " | ", c.incorrect, " | ", c.errors, " | ", c.ungraded, " | ", verdicts, " |\n");
+      *md += StrCat("| ", r.run.id, " | ", MarkdownEscape(task), " | ", c.samples, " | ", c.correct,
+                    " | ", c.incorrect, " | ", c.errors, " | ", c.ungraded, " | ", c.cut_off, " | ",
+                    verdicts, " |\n");
     }
   }
 }
@@ -121,9 +122,10 @@ std::string JsonRun(const RunSummary& r) {
   j += "],\"samples\":[";
   bool first = true;
   for (const auto& [task, c] : r.counts) {
-    j += StrCat(first ? "" : ",", "{\"task\":", JsonQuote(task), ",\"samples\":", c.samples,
-                ",\"correct\":", c.correct, ",\"incorrect\":", c.incorrect,
-                ",\"errors\":", c.errors, ",\"ungraded\":", c.ungraded, ",\"verdicts\":{");
+    j +=
+        StrCat(first ? "" : ",", "{\"task\":", JsonQuote(task), ",\"samples\":", c.samples,
+               ",\"correct\":", c.correct, ",\"incorrect\":", c.incorrect, ",\"errors\":", c.errors,
+               ",\"ungraded\":", c.ungraded, ",\"cut_off\":", c.cut_off, ",\"verdicts\":{");
     bool fv = true;
     for (const auto& [v, n] : c.verdicts) {
       j += StrCat(fv ? "" : ",", JsonQuote(v), ":", n);

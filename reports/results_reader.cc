@@ -138,7 +138,8 @@ SpeedRowConfig ParseSpeedRowConfig(const std::string& config_json) {
   return c;
 }
 
-StatusOr<std::map<std::string, double>> ParseSampleMetrics(const std::string& metrics_json) {
+StatusOr<std::map<std::string, double>> ParseSampleMetrics(const std::string& metrics_json,
+                                                           bool* cut_off) {
   std::map<std::string, double> out;
   rapidjson::Document doc;
   doc.Parse(metrics_json.data(), metrics_json.size());
@@ -146,8 +147,16 @@ StatusOr<std::map<std::string, double>> ParseSampleMetrics(const std::string& me
     return InvalidArgumentError("samples.metrics_json: expected a JSON object, got '",
                                 metrics_json.substr(0, 40), "'");
   }
+  if (cut_off != nullptr) *cut_off = false;
   for (auto it = doc.MemberBegin(); it != doc.MemberEnd(); ++it) {
     const std::string key(it->name.GetString(), it->name.GetStringLength());
+    if (key == "_stop_reasons" && cut_off != nullptr && it->value.IsArray()) {
+      for (const rapidjson::Value& reason : it->value.GetArray()) {
+        if (!reason.IsString()) continue;
+        const std::string_view r(reason.GetString(), reason.GetStringLength());
+        *cut_off = *cut_off || r == "max_tokens" || r == "context_full";
+      }
+    }
     if (key.empty() || key[0] == '_') continue;
     if (it->value.IsNumber()) out[key] = it->value.GetDouble();
     if (it->value.IsBool()) out[key] = it->value.GetBool() ? 1.0 : 0.0;
@@ -330,7 +339,7 @@ StatusOr<std::vector<SampleScores>> ResultsReader::ReadSampleScores(int64_t run_
     s.doc_id = q.Bytes(1);
     s.has_error = q.Int(2) != 0;
     s.verdict = q.OptBytes(3);
-    StatusOr<std::map<std::string, double>> metrics = ParseSampleMetrics(q.Bytes(4));
+    StatusOr<std::map<std::string, double>> metrics = ParseSampleMetrics(q.Bytes(4), &s.cut_off);
     if (!metrics.ok()) {
       return metrics.status().WithContext(StrCat(path_, ": run ", run_id, " task ", s.task,
                                                  " doc ", s.doc_id));

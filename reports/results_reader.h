@@ -95,6 +95,7 @@ struct SampleScores {
   bool has_error = false;
   std::optional<std::string> verdict;
   std::map<std::string, double> metrics;  // numeric per-sample metrics ("_" keys skipped)
+  bool cut_off = false;  // a generation ended at the token limit or the context (_stop_reasons)
   std::optional<int64_t> prompt_tokens;
   std::optional<double> ttft_ms;
   std::optional<double> prefill_tok_s;
@@ -185,8 +186,11 @@ class ResultsReader {
 };
 
 // Parses a per-sample metrics_json object into its numeric metrics (keys starting with '_' and
-// non-numeric values skipped; booleans count as 0/1).
-StatusOr<std::map<std::string, double>> ParseSampleMetrics(const std::string& metrics_json);
+// non-numeric values skipped; booleans count as 0/1). `cut_off`, when not null, says whether a
+// generation of the sample ended at the token limit or the context ("max_tokens" or
+// "context_full" in "_stop_reasons", SCHEMA.md).
+StatusOr<std::map<std::string, double>> ParseSampleMetrics(const std::string& metrics_json,
+                                                           bool* cut_off = nullptr);
 
 }  // namespace sigma::reports
 

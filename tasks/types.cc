@@ -57,6 +57,29 @@ Status ReadNumberMap(const rapidjson::Value& object, std::string_view source,
   return Status::Ok();
 }
 
+// ,"key":["a","b"] (no comma when *empty, which it then clears).
+void AppendStringArray(const char* key, const std::vector<std::string>& values, bool* empty,
+                       std::string* out) {
+  out->append(*empty ? "\"" : ",\"").append(key).append("\":[");
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out->push_back(',');
+    AppendJsonString(values[i], out);
+  }
+  out->push_back(']');
+  *empty = false;
+}
+
+// The strings of the array `value` (member `name` of `source`'s metrics JSON).
+Status ReadStringArray(const rapidjson::Value& value, std::string_view name,
+                       std::string_view source, std::vector<std::string>* out) {
+  if (!value.IsArray()) return InvalidArgumentError(source, ": ", name, " is not an array");
+  for (const rapidjson::Value& v : value.GetArray()) {
+    if (!v.IsString()) return InvalidArgumentError(source, ": ", name, " holds a non-string");
+    out->emplace_back(v.GetString(), v.GetStringLength());
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::string_view RequestTypeName(RequestType type) {
@@ -101,16 +124,16 @@ std::string SampleScoreToJson(const SampleScore& score) {
     out.push_back('}');
     empty = false;
   }
-  if (score.responses.size() > 1) {
-    out.append(empty ? "\"_responses\":[" : ",\"_responses\":[");
-    for (size_t i = 0; i < score.responses.size(); ++i) {
-      if (i > 0) out.push_back(',');
-      AppendJsonString(score.responses[i], &out);
-    }
-    out.push_back(']');
+  if (score.responses.size() > 1) AppendStringArray("_responses", score.responses, &empty, &out);
+  if (!score.stop_reasons.empty()) {
+    AppendStringArray("_stop_reasons", score.stop_reasons, &empty, &out);
   }
   out.push_back('}');
   return out;
+}
+
+bool CutOff(std::string_view stop_reason) {
+  return stop_reason == "max_tokens" || stop_reason == "context_full";
 }
 
 StatusOr<SampleScore> SampleScoreFromJson(std::string_view json, std::string_view source) {
@@ -132,11 +155,9 @@ StatusOr<SampleScore> SampleScoreFromJson(std::string_view json, std::string_vie
             std::string(e->value.GetString(), e->value.GetStringLength());
       }
     } else if (name == "_responses") {
-      if (!it->value.IsArray()) return InvalidArgumentError(source, ": _responses is not an array");
-      for (const rapidjson::Value& r : it->value.GetArray()) {
-        if (!r.IsString()) return InvalidArgumentError(source, ": _responses holds a non-string");
-        score.responses.emplace_back(r.GetString(), r.GetStringLength());
-      }
+      SIGMA_RETURN_IF_ERROR(ReadStringArray(it->value, name, source, &score.responses));
+    } else if (name == "_stop_reasons") {
+      SIGMA_RETURN_IF_ERROR(ReadStringArray(it->value, name, source, &score.stop_reasons));
     } else if (!name.empty() && name[0] == '_') {
       continue;  // reserved for later additions
     } else {

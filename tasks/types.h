@@ -64,6 +64,9 @@ struct Response {
   std::string text;                                 // generate_until
   std::vector<LoglikelihoodResult> loglikelihoods;  // one per continuation otherwise
   std::string error;                                // non-empty: the backend failed this request
+  // generate_until: why the generation ended, where the backend knows: "stop_token",
+  // "stop_string", "max_tokens" or "context_full" (the last two cut the answer off).
+  std::string stop_reason;
 };
 
 // One dataset record. `fields` is the parsed JSON object of its line.
@@ -88,10 +91,16 @@ struct SampleScore {
   // Every generated text in request order (follow-up turns last) when a document asked for more
   // than one generation: what `sigma-eval export` writes as replay "outputs".
   std::vector<std::string> responses;
+  // Why each generation ended (Response::stop_reason), in request order, where the backend said.
+  std::vector<std::string> stop_reasons;
 };
 
-// {"acc":1,"_stats":{...},"_extracted":{...},"_responses":[...]}: the samples.metrics_json of
-// SCHEMA.md.
+// Whether a generation that ended for `stop_reason` was cut off (by the token limit or the
+// context) rather than finished by the model.
+bool CutOff(std::string_view stop_reason);
+
+// {"acc":1,"_stats":{...},"_extracted":{...},"_responses":[...],"_stop_reasons":[...]}: the
+// samples.metrics_json of SCHEMA.md.
 std::string SampleScoreToJson(const SampleScore& score);
 // Reads metrics and stats back from metrics_json (for re-aggregation after a resume).
 StatusOr<SampleScore> SampleScoreFromJson(std::string_view json, std::string_view source);

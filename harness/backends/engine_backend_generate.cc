@@ -33,7 +33,7 @@ struct Active {
   size_t max_stop = 0;  // longest stop string
   Clock::time_point admitted, first_token;
   double decode_ms = 0;  // time of the batched decode steps this request took part in
-  bool done = false;
+  const char* stop_reason = nullptr;  // set when it ends (tasks::Response::stop_reason)
 };
 
 // Position of the earliest stop string in `text` that ends within its last `tail` bytes.
@@ -59,10 +59,11 @@ Status EngineBackend::RunGenerate(std::span<BackendItem*> items) {
   std::vector<Active> active;
   std::vector<float> logits;
 
-  // Takes a sampled token: stop token, stop string, max tokens or full context end the request.
+  // Takes a sampled token: stop token, stop string, max tokens or full context end the request
+  // (the first of them that holds names why).
   auto accept = [&](Active& a, int32_t token) {
     if (std::find(stop_tokens.begin(), stop_tokens.end(), token) != stop_tokens.end()) {
-      a.done = true;
+      a.stop_reason = "stop_token";
       return;
     }
     a.tokens.push_back(token);
@@ -72,10 +73,12 @@ Status EngineBackend::RunGenerate(std::span<BackendItem*> items) {
     const size_t cut = FindStop(a.text, piece.size(), a.item->request->stop, a.max_stop);
     if (cut != std::string::npos) {
       a.text.resize(cut);
-      a.done = true;
+      a.stop_reason = "stop_string";
+    } else if (static_cast<int64_t>(a.tokens.size()) >= a.max_tokens) {
+      a.stop_reason = "max_tokens";
+    } else if (model.SequenceLength(a.seq) >= model.capacity()) {
+      a.stop_reason = "context_full";
     }
-    if (static_cast<int64_t>(a.tokens.size()) >= a.max_tokens) a.done = true;
-    if (model.SequenceLength(a.seq) >= model.capacity()) a.done = true;
   };
   auto finish = [&](Active& a) {
     const auto now = Clock::now();
@@ -85,6 +88,7 @@ Status EngineBackend::RunGenerate(std::span<BackendItem*> items) {
     t.total_ms = Ms(a.admitted, now);
     t.kv_bytes = static_cast<int64_t>(model.kv_bytes_per_token()) * model.SequenceLength(a.seq);
     a.item->response.text = std::move(a.text);
+    a.item->response.stop_reason = a.stop_reason;
     free_slots.push_back(a.seq);
   };
   // Prefills one request into a free slot and samples its first token.
@@ -118,7 +122,7 @@ Status EngineBackend::RunGenerate(std::span<BackendItem*> items) {
     item->timing.ttft_ms = item->timing.prefill_ms;
     free_slots.pop_back();
     accept(a, a.sampler.Sample(logits));
-    if (a.done) {
+    if (a.stop_reason != nullptr) {
       finish(a);
     } else {
       active.push_back(std::move(a));
@@ -138,9 +142,9 @@ Status EngineBackend::RunGenerate(std::span<BackendItem*> items) {
     for (size_t i = 0; i < active.size(); ++i) {
       active[i].decode_ms += step_ms;
       accept(active[i], active[i].sampler.Sample({logits.data() + i * vocab, vocab}));
-      if (active[i].done) finish(active[i]);
+      if (active[i].stop_reason != nullptr) finish(active[i]);
     }
-    std::erase_if(active, [](const Active& a) { return a.done; });
+    std::erase_if(active, [](const Active& a) { return a.stop_reason != nullptr; });
   }
   return Status::Ok();
 }

@@ -2,6 +2,7 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -236,12 +237,20 @@ Status Runner::RunBatch(int64_t run_id, int64_t segment, tasks::EvalTask& task,
         record.error = score.status().ToString();
       } else {
         std::vector<std::string> generated;  // every generation of the document, for export
+        std::vector<std::string> stop_reasons;
         for (size_t r = 0; r < responses[d].size(); ++r) {
           const tasks::Request& request =
               r < requests[d].size() ? requests[d][r] : follow_ups[d][r - requests[d].size()];
-          if (request.type == tasks::RequestType::kGenerateUntil) generated.push_back(responses[d][r].text);
+          if (request.type != tasks::RequestType::kGenerateUntil) continue;
+          generated.push_back(responses[d][r].text);
+          stop_reasons.push_back(responses[d][r].stop_reason);
         }
         if (generated.size() > 1) score->responses = std::move(generated);
+        // Kept where the backend said why each generation ended (replay does not know).
+        if (std::none_of(stop_reasons.begin(), stop_reasons.end(),
+                         [](const std::string& r) { return r.empty(); })) {
+          score->stop_reasons = std::move(stop_reasons);
+        }
         record.raw_output = score->raw_output;
         record.extracted = score->extracted;
         if (!score->target.empty()) record.target = score->target;

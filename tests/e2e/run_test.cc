@@ -1,14 +1,14 @@
 // `sigma-eval run` end to end on the embedded default model: the database it fills, replay of
 // recorded outputs scoring identically, SIGKILL-and-resume equal to an uninterrupted run, and
 // clear errors for bad input. Skips (with the reason) when the default model was not fetched.
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <gtest/gtest.h>
-
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <thread>
 
@@ -76,7 +76,17 @@ TEST_F(RunTest, FillsDatabaseAndReplayScoresIdentically) {
   ASSERT_EQ(replay.exit_code, 0) << replay.err;
   Samples live = ReadSamples(db, 1), replayed = ReadSamples(db, 2);
   ASSERT_EQ(replayed.size(), 2u);
-  for (const auto& [key, value] : replayed) EXPECT_EQ(value, live.at(key)) << key.second;
+  // The same scores; only the engine knows why each generation ended.
+  const auto without_stop_reasons = [](std::string v) {
+    const size_t at = v.find(",\"_stop_reasons\":[");
+    if (at != std::string::npos) v.erase(at, v.find(']', at) + 1 - at);
+    return v;
+  };
+  for (const auto& [key, value] : replayed) {
+    EXPECT_EQ(value.find("_stop_reasons"), std::string::npos) << value;
+    EXPECT_NE(live.at(key).find("\"_stop_reasons\":[\""), std::string::npos) << live.at(key);
+    EXPECT_EQ(value, without_stop_reasons(live.at(key))) << key.second;
+  }
 
   // To stdout (it wrote a file named "-"), the same records.
   auto to_stdout = RunSigmaEval("export --db " + db + " --run 1 --task gsm8k --out -");
@@ -232,7 +242,7 @@ TEST_F(RunTest, AllRunsEveryTaskFamily) {
   EXPECT_EQ(QueryInt(db, "SELECT count(DISTINCT task) FROM samples"), 14);
 }
 
-TEST_F(RunTest, RequestsPastTheContextAreSampleErrorsNamingTheirLength) {
+TEST_F(RunTest, RequestsPastTheContextFailClearlyAndAnswersItCutOffAreCounted) {
   const std::string db = dir_ + "/short.db";
   const auto r =
       RunSigmaEval("run --tasks mmlu,hellaswag,gsm8k --limit 1 --max-context 24 --db " + db);
@@ -264,6 +274,25 @@ TEST_F(RunTest, RequestsPastTheContextAreSampleErrorsNamingTheirLength) {
   EXPECT_NE(error_of("gsm8k").find("does not fit the context of 24 tokens (raise --max-context)"),
             std::string::npos)
       << error_of("gsm8k");
+
+  // A prompt that fits with little room to spare: its answer is cut off by the context, which the
+  // sample records and the report counts.
+  const std::string tight = dir_ + "/tight.db";
+  const int64_t prompt = [&] {
+    const auto probe = RunSigmaEval("run --tasks gsm8k --limit 1 --db " + tight);
+    EXPECT_EQ(probe.exit_code, 0) << probe.err;
+    return QueryInt(tight, "SELECT prompt_tokens FROM samples");
+  }();
+  std::filesystem::remove(tight);
+  const auto cut = RunSigmaEval("run --tasks gsm8k --limit 1 --max-context " +
+                                std::to_string(prompt + 4) + " --db " + tight);
+  ASSERT_EQ(cut.exit_code, 0) << cut.err;
+  EXPECT_EQ(QueryInt(tight,
+                     "SELECT count(*) FROM samples WHERE metrics_json LIKE "
+                     "'%\"_stop_reasons\":[\"context_full\"]%'"),
+            1);
+  const auto report = RunSigmaEval("report --format json --out - --db " + tight);
+  EXPECT_NE(report.out.find("\"ungraded\":0,\"cut_off\":1,"), std::string::npos) << report.out;
 }
 
 TEST_F(RunTest, BadInputIsRefusedClearly) {

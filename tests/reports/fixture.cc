@@ -6,6 +6,7 @@
 
 #include "harness/store/results_store.h"
 #include "harness/store/sqlite.h"
+#include "reports/results_reader.h"
 
 namespace sigma::reports::testing {
 namespace {
@@ -49,7 +50,13 @@ store::SampleRecord MakeSample(int64_t run_id, int r, int t, int d, bool replay)
     s.verdict = d % 7 == 0 ? "TIMEOUT" : "OK";
   } else if (t == 1) {
     s.metrics_json = std::string("{\"exact_match,strict-match\":") + (correct ? "1" : "0") +
-                     ",\"exact_match,flexible-extract\":" + (correct || d % 3 == 0 ? "1" : "0") + "}";
+                     ",\"exact_match,flexible-extract\":" + (correct || d % 3 == 0 ? "1" : "0");
+    // The engine says why each generation ended; every fifth ran into the token limit.
+    if (!replay) {
+      s.metrics_json += d % 5 == 4 ? ",\"_stop_reasons\":[\"max_tokens\"]"
+                                   : ",\"_stop_reasons\":[\"stop_string\"]";
+    }
+    s.metrics_json += "}";
   } else {
     s.metrics_json = std::string("{\"acc\":") + (correct ? "1" : "0") + ",\"acc_norm\":" +
                      (correct || d % 4 == 0 ? "1" : "0") + "}";
@@ -77,15 +84,8 @@ Status WriteAggregates(store::ResultsStore& db, int64_t run_id, const std::strin
   std::map<std::string, std::vector<double>> values;
   for (const store::SampleRecord& s : samples) {
     if (s.error) continue;
-    // A tiny parser for the flat numeric objects written above.
-    size_t pos = 0;
-    while ((pos = s.metrics_json.find('"', pos)) != std::string::npos) {
-      const size_t end = s.metrics_json.find('"', pos + 1);
-      const std::string key = s.metrics_json.substr(pos + 1, end - pos - 1);
-      pos = end + 2;
-      if (key[0] == '_' || key == "len") continue;
-      values[key].push_back(std::strtod(s.metrics_json.c_str() + pos, nullptr));
-    }
+    SIGMA_ASSIGN_OR_RETURN(auto metrics, ParseSampleMetrics(s.metrics_json));
+    for (const auto& [metric, value] : metrics) values[metric].push_back(value);
   }
   std::vector<store::TaskResultRow> rows;
   for (const auto& [metric, xs] : values) {

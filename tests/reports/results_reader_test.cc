@@ -99,6 +99,23 @@ TEST(ResultsReaderTest, ReadsFixtureByteExact) {
   EXPECT_EQ(speed->size(), 9u);  // 2 models x (3 decode + 1 prefill) + run 1's row
 }
 
+TEST(ResultsReaderTest, ParseSampleMetricsSaysWhetherAGenerationWasCutOff) {
+  bool cut_off = true;
+  ASSERT_TRUE(
+      ParseSampleMetrics(R"({"em":1,"_stop_reasons":["stop_string","stop_token"]})", &cut_off)
+          .ok());
+  EXPECT_FALSE(cut_off);
+  for (const char* reason : {"max_tokens", "context_full"}) {
+    auto m = ParseSampleMetrics(
+        std::string(R"({"em":0,"_stop_reasons":["stop_string",")") + reason + R"("]})", &cut_off);
+    ASSERT_TRUE(m.ok());
+    EXPECT_TRUE(cut_off) << reason;
+    EXPECT_EQ(m->size(), 1u);
+  }
+  ASSERT_TRUE(ParseSampleMetrics(R"({"acc":1})", &cut_off).ok());  // loglikelihood, or replay
+  EXPECT_FALSE(cut_off);
+}
+
 TEST(ResultsReaderTest, ParseSampleMetricsSkipsPrivateKeys) {
   auto m = ParseSampleMetrics(R"({"acc":1,"_stats":{"x":1},"f1":0.5,"ok":true,"name":"x"})");
   ASSERT_TRUE(m.ok());

@@ -223,6 +223,24 @@ TEST(TaskTest, SampleScoreJsonRoundTrip) {
   EXPECT_EQ(SampleScoreToJson(single), "{}");
   EXPECT_FALSE(SampleScoreFromJson("{\"_responses\": [1]}", "m").ok());
   EXPECT_FALSE(SampleScoreFromJson("{\"acc\": \"yes\"}", "m").ok());
+
+  // Why each generation ended, one reason even for a single generation, after the responses.
+  SampleScore stopped;
+  stopped.metrics = {{"em", 0}};
+  stopped.responses = {"a", "b"};
+  stopped.stop_reasons = {"stop_string", "max_tokens"};
+  const std::string stopped_json = SampleScoreToJson(stopped);
+  EXPECT_EQ(stopped_json,
+            R"({"em":0,"_responses":["a","b"],"_stop_reasons":["stop_string","max_tokens"]})");
+  auto stopped_back = SampleScoreFromJson(stopped_json, "metrics_json");
+  ASSERT_TRUE(stopped_back.ok()) << stopped_back.status().ToString();
+  EXPECT_EQ(stopped_back->stop_reasons, stopped.stop_reasons);
+  SampleScore one;
+  one.stop_reasons = {"context_full"};
+  EXPECT_EQ(SampleScoreToJson(one), R"({"_stop_reasons":["context_full"]})");
+  EXPECT_FALSE(SampleScoreFromJson(R"({"_stop_reasons":"max_tokens"})", "m").ok());
+  EXPECT_TRUE(CutOff("max_tokens") && CutOff("context_full"));
+  EXPECT_FALSE(CutOff("stop_string") || CutOff("stop_token") || CutOff(""));
 }
 
 }  // namespace
