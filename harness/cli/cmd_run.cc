@@ -134,6 +134,19 @@ int64_t ReportSampleErrors(const harness::RunSummary& s) {
   return errors;
 }
 
+// Answers cut off by the token limit or the context score as they stand; said on stderr so that a
+// score held down by them is not taken for the model's.
+void ReportCutOffSamples(const harness::RunSummary& s) {
+  for (const harness::TaskSummary& t : s.tasks) {
+    if (t.cut_off == 0) continue;
+    std::fprintf(stderr,
+                 "sigma-eval run: note: %s: %lld of %lld samples had a generation cut off by its "
+                 "token limit or the context (--max-context), not ended by the model\n",
+                 t.task.c_str(), static_cast<long long>(t.cut_off),
+                 static_cast<long long>(t.done - t.errors));
+  }
+}
+
 Status Run(const RunFlags& f, int64_t* failed_samples) {
   if (f.tasks.empty())
     return InvalidArgumentError("--tasks: required (e.g. mmlu,gsm8k or aimicius)");
@@ -168,6 +181,7 @@ Status Run(const RunFlags& f, int64_t* failed_samples) {
   SIGMA_ASSIGN_OR_RETURN(harness::RunSummary summary, runner.Run(on_progress, &g_interrupted));
   if (bar) bar->Finish("done");
   PrintSummary(summary, f.db, f.json);
+  ReportCutOffSamples(summary);
   *failed_samples = ReportSampleErrors(summary);
   return Status::Ok();
 }

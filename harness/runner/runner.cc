@@ -279,6 +279,9 @@ Status Runner::Aggregate(int64_t run_id, RunSummary* summary) {
       }
       SIGMA_ASSIGN_OR_RETURN(tasks::SampleScore score,
                              tasks::SampleScoreFromJson(r.metrics_json, StrCat(task->name(), "/", r.doc_id)));
+      if (std::any_of(score.stop_reasons.begin(), score.stop_reasons.end(), tasks::CutOff)) {
+        ++ts.cut_off;
+      }
       scores.push_back(std::move(score));
     }
     for (const tasks::Aggregate& a : task->AggregateScores(scores)) {

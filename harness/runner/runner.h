@@ -40,6 +40,7 @@ struct TaskSummary {
   int64_t done = 0;
   int64_t errors = 0;
   std::string first_error;  // of the first failed sample (doc id and message), empty when none
+  int64_t cut_off = 0;      // samples a generation of which the token limit or context cut off
   std::vector<store::TaskResultRow> results;
 };
 

@@ -287,6 +287,10 @@ TEST_F(RunTest, RequestsPastTheContextFailClearlyAndAnswersItCutOffAreCounted) {
   const auto cut = RunSigmaEval("run --tasks gsm8k --limit 1 --max-context " +
                                 std::to_string(prompt + 4) + " --db " + tight);
   ASSERT_EQ(cut.exit_code, 0) << cut.err;
+  EXPECT_NE(cut.err.find("note: gsm8k: 1 of 1 samples had a generation cut off by its token limit "
+                         "or the context"),
+            std::string::npos)
+      << cut.err;
   EXPECT_EQ(QueryInt(tight,
                      "SELECT count(*) FROM samples WHERE metrics_json LIKE "
                      "'%\"_stop_reasons\":[\"context_full\"]%'"),
