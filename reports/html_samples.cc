@@ -37,6 +37,8 @@ void AppendOutcome(const ShownSample& s, std::string* h) {
     *h += "<span class=\"na\">ungraded</span>";
   if (!s.primary_metric.empty()) *h += "<br><small>by " + HtmlEscape(s.primary_metric) + "</small>";
   if (s.sample.verdict) *h += "<br>verdict " + HtmlEscape(*s.sample.verdict);
+  if (s.cut_off)
+    *h += "<br><span class=\"na\">cut off</span> <small>(token limit or context)</small>";
 }
 
 void AppendTiming(const SampleRecord& s, std::string* h) {

@@ -99,6 +99,7 @@ struct ShownSample {
   std::string model;
   std::string primary_metric;   // empty when none
   std::optional<bool> correct;  // nullopt: error or ungraded
+  bool cut_off = false;         // a generation ended at the token limit or the context
   std::optional<SampleRecord> reference;  // a replay run's sample of the same (task, doc_id)
   int64_t reference_run = 0;
 };

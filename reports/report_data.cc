@@ -177,8 +177,8 @@ Status AddSamples(ResultsReader& reader, const ReportOptions& options, const Run
       ShownSample shown;
       shown.model = summary.run.model;
       shown.primary_metric = metric;
-      if (!s.error && !metric.empty()) {
-        SIGMA_ASSIGN_OR_RETURN(auto metrics, ParseSampleMetrics(s.metrics_json));
+      if (!s.error) {
+        SIGMA_ASSIGN_OR_RETURN(auto metrics, ParseSampleMetrics(s.metrics_json, &shown.cut_off));
         auto it = metrics.find(metric);
         if (it != metrics.end() && IsBinary(it->second)) shown.correct = it->second == 1.0;
       }

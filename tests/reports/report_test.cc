@@ -62,6 +62,18 @@ TEST_F(ReportTest, DataSummarisesRunsSpeedAndSamples) {
     }
   }
   EXPECT_TRUE(saw_reference);
+  // Every fifth gsm8k answer of the engine runs ran into its token limit (doc-4 is shown).
+  EXPECT_EQ(d.runs[0].counts.at("gsm8k").cut_off, 4);
+  EXPECT_EQ(d.runs[0].counts.at("arc_easy").cut_off, 0);
+  int shown_cut_off = 0;
+  for (const ShownSample& s : d.samples) {
+    EXPECT_EQ(s.cut_off,
+              s.sample.task == "gsm8k" && s.sample.run_id != 3 && s.sample.doc_id == "doc-4")
+        << s.sample.run_id << " " << s.sample.task << " " << s.sample.doc_id;
+    shown_cut_off += s.cut_off ? 1 : 0;
+  }
+  EXPECT_EQ(shown_cut_off, 2);  // engine runs 1 and 2
+  EXPECT_NE(RenderHtml(d).find("<span class=\"na\">cut off</span>"), std::string::npos);
   // DiffQKV vs GQA pairs from the bench session: decode at 3 contexts, prefill at 1.
   ASSERT_EQ(d.ratios.size(), 2u);
   EXPECT_EQ(d.ratios[0].phase, "decode");
