@@ -52,11 +52,14 @@ StatusOr<std::vector<std::string>> ReadLines(const std::string& path) {
   return lines;
 }
 
-std::optional<uint64_t> FreeBytes(const std::string& path) {
+std::string FolderOf(const std::string& path) {
   const std::filesystem::path parent = std::filesystem::path(path).parent_path();
-  const std::string dir = parent.empty() ? "." : parent.string();
+  return parent.empty() ? "." : parent.string();
+}
+
+std::optional<uint64_t> FreeBytes(const std::string& path) {
   struct statvfs fs {};
-  if (::statvfs(dir.c_str(), &fs) != 0) return std::nullopt;
+  if (::statvfs(FolderOf(path).c_str(), &fs) != 0) return std::nullopt;
   return static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
 }
 
@@ -77,10 +80,8 @@ std::string FormatBytes(uint64_t bytes) {
 Status CheckFreeSpace(const std::string& path, uint64_t bytes) {
   const std::optional<uint64_t> free = FreeBytes(path);
   if (!free.has_value() || bytes <= *free) return Status::Ok();
-  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
-  return ResourceExhaustedError(path, ": needs ", FormatBytes(bytes), ", and ",
-                                parent.empty() ? "." : parent.string(), " has ", FormatBytes(*free),
-                                " free");
+  return ResourceExhaustedError(path, ": needs ", FormatBytes(bytes), ", and ", FolderOf(path),
+                                " has ", FormatBytes(*free), " free");
 }
 
 Status WriteFileAtomic(const std::string& path, std::string_view data) {

@@ -37,6 +37,9 @@ Status WriteFileAtomic(const std::string& path, std::string_view data);
 // cannot be read.
 Status CheckFreeSpace(const std::string& path, uint64_t bytes);
 
+// The folder of the file `path` ("." for a bare name).
+std::string FolderOf(const std::string& path);
+
 // Bytes free for this user on the file system that holds (or would hold) the file `path`: that of
 // its folder. nullopt where it cannot be read.
 std::optional<uint64_t> FreeBytes(const std::string& path);

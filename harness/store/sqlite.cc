@@ -4,7 +4,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
 #include <optional>
 #include <utility>
 
@@ -66,8 +65,7 @@ constexpr uint64_t kLowFreeBytes = uint64_t{16} << 20;
 // Why the folder of `file` takes no new files ("" where it does): SQLite in WAL mode writes a
 // -wal and a -shm file beside the database, even to read it.
 std::string FolderProblem(const std::string& file) {
-  const std::filesystem::path parent = std::filesystem::path(file).parent_path();
-  const std::string dir = parent.empty() ? "." : parent.string();
+  const std::string dir = FolderOf(file);
   if (::access(dir.c_str(), W_OK) == 0) return "";
   const int error = errno;
   if (error == ENOENT || error == ENOTDIR) return StrCat("; ", dir, ": no such folder");

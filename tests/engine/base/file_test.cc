@@ -48,6 +48,12 @@ TEST(FileTest, CheckFreeSpaceRefusesWhatTheFileSystemCannotHold) {
   EXPECT_TRUE(CheckFreeSpace("relative-name", 1).ok());  // the current folder's file system
 }
 
+TEST(FileTest, FolderOfAFileIsItsParentOrTheCurrentFolder) {
+  EXPECT_EQ(FolderOf("/tmp/x/results.db"), "/tmp/x");
+  EXPECT_EQ(FolderOf("results.db"), ".");
+  EXPECT_EQ(FolderOf("runs/results.db"), "runs");
+}
+
 TEST(FileTest, FreeBytesReadsTheFolderOfAFileThatNeedNotExist) {
   const std::optional<uint64_t> free = FreeBytes(testing::TempDir() + "/not-yet-written.db");
   ASSERT_TRUE(free.has_value());
