@@ -43,6 +43,7 @@ struct RunFlags {
   std::string data_dir;
   std::string db = "sigma-eval.db";
   int64_t limit = 0;
+  int64_t max_gen_toks = 0;
   int64_t batch = 4;
   int64_t resume = 0;
   SamplingFlags sampling;
@@ -141,7 +142,8 @@ void ReportCutOffSamples(const harness::RunSummary& s) {
     if (t.cut_off == 0) continue;
     std::fprintf(stderr,
                  "sigma-eval run: note: %s: %lld of %lld samples had a generation cut off by its "
-                 "token limit or the context (--max-context), not ended by the model\n",
+                 "token limit or the context, not ended by the model (see --max-gen-toks, "
+                 "--max-context)\n",
                  t.task.c_str(), static_cast<long long>(t.cut_off),
                  static_cast<long long>(t.done - t.errors));
   }
@@ -152,6 +154,10 @@ Status Run(const RunFlags& f, int64_t* failed_samples) {
     return InvalidArgumentError("--tasks: required (e.g. mmlu,gsm8k or aimicius)");
   if (f.limit < 0) return InvalidArgumentError("--limit: expected >= 0");
   if (f.batch <= 0 || f.batch > 256) return InvalidArgumentError("--batch: expected 1..256");
+  if (f.max_gen_toks < 0 || f.max_gen_toks > 1'000'000) {
+    return InvalidArgumentError("--max-gen-toks: expected 0..1000000 (0: each task's own), got ",
+                                f.max_gen_toks);
+  }
   if (f.resume < 0) {
     return InvalidArgumentError("--resume: expected a run id (see sigma-eval ls), got ", f.resume);
   }
@@ -169,7 +175,11 @@ Status Run(const RunFlags& f, int64_t* failed_samples) {
   if (!IsReplay(f.engine.model)) options.device = f.engine.device;
   std::string data_dir;
   AppendJsonString(f.data_dir, &data_dir);
-  options.extra_config = StrCat("{\"data_dir\":", data_dir, "}");
+  options.max_gen_tokens = f.max_gen_toks;
+  // In the fingerprint only where set, so that runs without it keep theirs.
+  options.extra_config =
+      StrCat("{\"data_dir\":", data_dir,
+             f.max_gen_toks > 0 ? StrCat(",\"max_gen_tokens\":", f.max_gen_toks) : "", "}");
   harness::Runner runner(*backend, std::move(loaded.tasks), *store, options);
   std::unique_ptr<Progress> bar;
   auto on_progress = [&](int64_t done, int64_t total, const std::string& task) {
@@ -209,6 +219,9 @@ int RunRun(const Args& args) {
   flags.String("db", &f.db, "results database");
   flags.Int("limit", &f.limit, "documents per task; 0 = all");
   flags.Int("batch", &f.batch, "documents per batch (= decode batch of the engine)");
+  flags.Int("max-gen-toks", &f.max_gen_toks,
+            "new tokens each generated answer may take, in place of each task's own limit; 0 = "
+            "the task's");
   flags.Int("resume", &f.resume, "continue run RUN (the configuration must be the same)");
   f.sampling.Register(flags);
   flags.Bool("json", &f.json, "print the summary as JSON");

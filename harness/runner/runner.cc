@@ -160,6 +160,13 @@ Status Runner::RunTask(int64_t run_id, int64_t segment, tasks::EvalTask& task,
 // Requests of `docs` (one list for the backend; `ranges` gives each document's [first, last)).
 // `first_round`: for follow-up turns, the requests each document already ran (their count offsets
 // index_in_doc); null for the first round.
+void Runner::ApplyTokenLimit(std::vector<tasks::Request>& requests) const {
+  if (options_.max_gen_tokens <= 0) return;
+  for (tasks::Request& r : requests) {
+    if (r.type == tasks::RequestType::kGenerateUntil) r.max_tokens = options_.max_gen_tokens;
+  }
+}
+
 void Runner::CollectItems(const tasks::EvalTask& task, const std::vector<size_t>& docs,
                           const std::vector<std::vector<tasks::Request>>& requests,
                           const std::vector<std::vector<tasks::Request>>* first_round,
@@ -189,6 +196,7 @@ Status Runner::RunBatch(int64_t run_id, int64_t segment, tasks::EvalTask& task,
     StatusOr<std::vector<tasks::Request>> built = task.BuildRequests(docs[d]);
     if (built.ok()) {
       requests[d] = std::move(built).value();
+      ApplyTokenLimit(requests[d]);
     } else {
       errors[d] = built.status().ToString();
     }
@@ -209,6 +217,7 @@ Status Runner::RunBatch(int64_t run_id, int64_t segment, tasks::EvalTask& task,
     StatusOr<std::vector<tasks::Request>> more = task.FollowUpRequests(docs[d], responses[d]);
     if (more.ok()) {
       follow_ups[d] = std::move(more).value();
+      ApplyTokenLimit(follow_ups[d]);
     } else {
       errors[d] = more.status().ToString();
     }

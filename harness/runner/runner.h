@@ -33,6 +33,9 @@ struct RunOptions {
   int64_t resume_run = 0;    // > 0: continue this run
   std::string extra_config;  // JSON object merged into the canonical config (CLI settings)
   std::string device = "cpu";  // the `device` of the run's speed rows ("cpu" or "cuda")
+  // > 0: every generate_until request may take this many new tokens, in place of its task's own
+  // limit (the CLI puts it in extra_config too, so that it is part of the fingerprint).
+  int64_t max_gen_tokens = 0;
 };
 
 struct TaskSummary {
@@ -73,6 +76,8 @@ class Runner {
                  const std::set<store::SampleKey>& done, int64_t* done_total, int64_t total,
                  const RunProgress& progress, const std::atomic<bool>* interrupted,
                  RunSummary* summary);
+  // RunOptions::max_gen_tokens on the generate_until requests of `requests`.
+  void ApplyTokenLimit(std::vector<tasks::Request>& requests) const;
   void CollectItems(const tasks::EvalTask& task, const std::vector<size_t>& docs,
                     const std::vector<std::vector<tasks::Request>>& requests,
                     const std::vector<std::vector<tasks::Request>>* first_round,

@@ -299,6 +299,25 @@ TEST_F(RunTest, RequestsPastTheContextFailClearlyAndAnswersItCutOffAreCounted) {
   EXPECT_NE(report.out.find("\"ungraded\":0,\"cut_off\":1,"), std::string::npos) << report.out;
 }
 
+TEST_F(RunTest, MaxGenToksCapsEveryAnswerAndIsPartOfTheFingerprint) {
+  const std::string db = dir_ + "/cap.db";
+  const auto r = RunSigmaEval("run --tasks gsm8k,mmlu --limit 2 --max-gen-toks 3 --db " + db);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(QueryInt(db, "SELECT max(new_tokens) FROM samples WHERE task = 'gsm8k'"), 3);
+  EXPECT_EQ(QueryInt(db,
+                     "SELECT count(*) FROM samples WHERE task = 'gsm8k' AND metrics_json "
+                     "LIKE '%\"_stop_reasons\":[\"max_tokens\"]%'"),
+            2);
+  EXPECT_NE(r.err.find("note: gsm8k: 2 of 2 samples had a generation cut off"), std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.err.find("note: mmlu"), std::string::npos) << r.err;  // no generations there
+  // Another limit is another configuration: not resumed into the same run.
+  EXPECT_TRUE(Refused("run --tasks gsm8k,mmlu --limit 2 --max-gen-toks 4 --resume 1 --db " + db,
+                      "max_gen_tokens: 3 -> 4"));
+  EXPECT_TRUE(Refused("run --tasks gsm8k --max-gen-toks -1 --db " + db,
+                      "--max-gen-toks: expected 0..1000000 (0: each task's own), got -1"));
+}
+
 TEST_F(RunTest, BadInputIsRefusedClearly) {
   const std::string db = dir_ + "/bad.db";
   auto r = RunSigmaEval("run --tasks no_such_task --db " + db);
