@@ -285,6 +285,17 @@ StatusOr<TaskConfig> ParseTaskConfig(std::string_view text, const std::string& p
       (f.Has("filters") || f.Has("generation"))) {
     return InvalidArgumentError(path, ": 'filters' and 'generation' only apply to generate_until");
   }
+  if (options.num_fewshot >= 0) {
+    if (options.num_fewshot > 64) {
+      return InvalidArgumentError("--num-fewshot: expected 0..64, got ", options.num_fewshot);
+    }
+    if (options.num_fewshot > 0 && c.request_type == RequestType::kLoglikelihoodRolling) {
+      return InvalidArgumentError(path, ": --num-fewshot ", options.num_fewshot, ": task '", c.name,
+                                  "' scores whole texts (loglikelihood_rolling), which "
+                                  "take no few-shot examples");
+    }
+    c.num_fewshot = options.num_fewshot;
+  }
   SIGMA_RETURN_IF_ERROR(CheckConsistency(c, path));
   return c;
 }

@@ -105,6 +105,7 @@ struct TaskConfig {
 
 struct TaskLoadOptions {
   std::string data_dir;  // when set, dataset paths resolve under <data_dir>/<task name>/
+  int64_t num_fewshot = -1;  // >= 0: few-shot examples per prompt in place of fewshot.num
 };
 
 // Parses config text; `path` names it in errors and anchors relative dataset paths.

@@ -121,12 +121,14 @@ StatusOr<LoadedTasks> LoadEvalTasks(const TaskLoadSpec& spec) {
   if (names.empty()) return InvalidArgumentError("--tasks: no task named");
   tasks::TaskLoadOptions options;
   options.data_dir = spec.data_dir;
+  options.num_fewshot = spec.num_fewshot;
   LoadedTasks loaded;
   std::set<std::string> seen;
   for (const std::string& item : names) {
     if (IsAimicius(item)) {
       if (!seen.insert(item).second) continue;
       SIGMA_ASSIGN_OR_RETURN(auto task, MakeAimicius(item, spec, loaded));
+      if (spec.num_fewshot >= 0) loaded.fixed_prompts.push_back(task->name());
       loaded.tasks.push_back(std::move(task));
       continue;
     }
@@ -134,6 +136,7 @@ StatusOr<LoadedTasks> LoadEvalTasks(const TaskLoadSpec& spec) {
       if (!seen.insert(item).second) continue;
       SIGMA_ASSIGN_OR_RETURN(tasks::Executor * executor, Sandbox(loaded));
       SIGMA_ASSIGN_OR_RETURN(auto task, tasks::code::LoadCodeTask(item, spec.data_dir, executor));
+      if (spec.num_fewshot >= 0) loaded.fixed_prompts.push_back(task->name());
       loaded.tasks.push_back(std::move(task));
       continue;
     }

@@ -25,6 +25,7 @@ struct TaskLoadSpec {
   std::string tasks_dir;  // empty: tasks::DefaultBenchmarksDir()
   std::string data_dir;   // full datasets, <data_dir>/<task>/...
   int threads = 0;        // for the sentence encoder
+  int64_t num_fewshot = -1;  // >= 0: the benchmarks' few-shot examples per prompt (--num-fewshot)
 };
 
 struct LoadedTasks {
@@ -36,6 +37,9 @@ struct LoadedTasks {
   std::unique_ptr<tasks::Executor> executor;
   std::unique_ptr<aimicius::Embedder> embedder;
   std::vector<std::unique_ptr<tasks::EvalTask>> tasks;
+  // With TaskLoadSpec::num_fewshot: the tasks it does not change (AIMICIUS and code tasks, whose
+  // prompts are fixed by their benchmarks), for the caller to say so.
+  std::vector<std::string> fixed_prompts;
 };
 
 StatusOr<LoadedTasks> LoadEvalTasks(const TaskLoadSpec& spec);

@@ -318,6 +318,22 @@ TEST_F(RunTest, MaxGenToksCapsEveryAnswerAndIsPartOfTheFingerprint) {
                       "--max-gen-toks: expected 0..1000000 (0: each task's own), got -1"));
 }
 
+TEST_F(RunTest, NumFewshotChangesTheBenchmarksPromptsAndIsPartOfTheFingerprint) {
+  const std::string five = dir_ + "/five.db", zero = dir_ + "/zero.db";
+  ASSERT_EQ(RunSigmaEval("run --tasks mmlu --limit 1 --db " + five).exit_code, 0);
+  const auto r = RunSigmaEval("run --tasks mmlu,nl2kql --limit 1 --num-fewshot 0 --db " + zero);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("note: --num-fewshot does not change nl2kql"), std::string::npos) << r.err;
+  // MMLU's five examples are gone from its prompt.
+  const int64_t five_shot = QueryInt(five, "SELECT prompt_tokens FROM samples");
+  const int64_t zero_shot = QueryInt(zero, "SELECT prompt_tokens FROM samples WHERE task = 'mmlu'");
+  EXPECT_LT(zero_shot * 3, five_shot) << zero_shot << " vs " << five_shot;
+  EXPECT_TRUE(Refused("run --tasks mmlu,nl2kql --limit 1 --num-fewshot 1 --resume 1 --db " + zero,
+                      "num_fewshot: 0 -> 1"));
+  EXPECT_TRUE(Refused("run --tasks mmlu --num-fewshot 65 --db " + zero,
+                      "--num-fewshot: expected 0..64 (or -1: each task's own), got 65"));
+}
+
 TEST_F(RunTest, BadInputIsRefusedClearly) {
   const std::string db = dir_ + "/bad.db";
   auto r = RunSigmaEval("run --tasks no_such_task --db " + db);

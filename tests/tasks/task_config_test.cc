@@ -41,9 +41,42 @@ TEST(TaskConfigTest, GoodConfigHasDefaults) {
   ASSERT_EQ(c->filters.size(), 1u);
   EXPECT_EQ(c->filters[0].name(), "none");
   EXPECT_EQ(c->gold.text(), "{{a}}");
-  auto relocated = ParseTaskConfig(kGood, "/cfg/toy.json", {.data_dir = "/data"});
+  TaskLoadOptions elsewhere;
+  elsewhere.data_dir = "/data";
+  auto relocated = ParseTaskConfig(kGood, "/cfg/toy.json", elsewhere);
   ASSERT_TRUE(relocated.ok());
   EXPECT_EQ(relocated->splits.at("test"), "/data/toy/test.jsonl");
+}
+
+TEST(TaskConfigTest, NumFewshotFromTheCommandLineReplacesTheConfigs) {
+  const std::string three_shot = Mutate(R"("metrics")", R"("fewshot": {"num": 3}, "metrics")");
+  TaskLoadOptions options;
+  auto own = ParseTaskConfig(three_shot, "/cfg/toy.json", options);
+  ASSERT_TRUE(own.ok()) << own.status().ToString();
+  EXPECT_EQ(own->num_fewshot, 3);
+  for (int64_t n : {0, 1, 64}) {
+    options.num_fewshot = n;
+    auto c = ParseTaskConfig(three_shot, "/cfg/toy.json", options);
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    EXPECT_EQ(c->num_fewshot, n);
+  }
+  options.num_fewshot = 65;
+  auto too_many = ParseTaskConfig(kGood, "/cfg/toy.json", options);
+  ASSERT_FALSE(too_many.ok());
+  EXPECT_EQ(too_many.status().message(), "--num-fewshot: expected 0..64, got 65");
+  // A task scoring whole texts takes no examples: refused, naming the task; 0 is fine.
+  const std::string rolling =
+      R"({"name": "wiki", "version": 1, "request_type": "loglikelihood_rolling",
+    "dataset": {"splits": {"test": "test.jsonl"}}, "prompt": {"template": "{{text}}"},
+    "metrics": [{"name": "word_perplexity"}]})";
+  options.num_fewshot = 2;
+  auto refused = ParseTaskConfig(rolling, "/cfg/wiki.json", options);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("--num-fewshot 2: task 'wiki' scores whole texts"),
+            std::string::npos)
+      << refused.status().message();
+  options.num_fewshot = 0;
+  EXPECT_TRUE(ParseTaskConfig(rolling, "/cfg/wiki.json", options).ok());
 }
 
 TEST(TaskConfigTest, UnknownKeysAndWrongTypesNameTheKey) {
