@@ -1,20 +1,22 @@
 // The AIMICIUS tasks behind tasks::EvalTask: requests, scoring of ground-truth responses,
 // backend errors as sample errors, and aggregation that skips unmeasured metrics.
-#include <cmath>
-#include <string>
+#include "aimicius/eval_tasks.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "aimicius/eval_tasks.h"
+#include <cmath>
+#include <string>
+
 #include "aimicius/nl2kql/nl2kql.h"
+#include "tests/tasks/test_util.h"
 
 namespace sigma::aimicius {
 namespace {
 
 std::vector<tasks::Response> Texts(std::initializer_list<std::string> texts) {
   std::vector<tasks::Response> out;
-  for (const std::string& t : texts) out.push_back({t, {}, ""});
+  for (const std::string& t : texts) out.push_back(tasks::TextResponse(t));
   return out;
 }
 
@@ -36,7 +38,7 @@ TEST(EvalTasks, Nl2KqlEndToEnd) {
     ASSERT_TRUE(s.ok());
     samples.push_back(*s);
   }
-  auto s = t.Score(3, {{"", {}, "backend exploded"}});
+  auto s = t.Score(3, {tasks::FailedResponse("backend exploded")});
   ASSERT_TRUE(s.ok());
   EXPECT_THAT(s->error, ::testing::HasSubstr("backend exploded"));
   samples.push_back(*s);

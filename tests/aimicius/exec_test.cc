@@ -1,5 +1,7 @@
 // AIMICIUS scorers that execute generated code, run through the real bubblewrap sandbox
 // (harness/sandbox, no mocks). Skipped where the sandbox cannot start on this machine.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -7,13 +9,11 @@
 #include <memory>
 #include <string>
 
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
 #include "aimicius/cmdgen/cmdgen.h"
 #include "aimicius/eval_tasks.h"
 #include "aimicius/optiflow/optiflow.h"
 #include "harness/sandbox/bwrap_sandbox.h"
+#include "tests/tasks/test_util.h"
 
 namespace sigma::aimicius {
 namespace {
@@ -172,7 +172,7 @@ TEST_F(OptiflowExecTest, PromptInjectionInProgramOutput) {
 TEST_F(OptiflowExecTest, EvalTaskScoresTurnOne) {
   auto task = MakeOptiflowTask("", sandbox_, options_);
   ASSERT_TRUE(task.ok()) << task.status().ToString();
-  auto s = (*task)->Score(11, {{Program(record_.reference_plan), {}, ""}});
+  auto s = (*task)->Score(11, {tasks::TextResponse(Program(record_.reference_plan))});
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   EXPECT_EQ(s->metrics.at("code_detected"), 1);
   EXPECT_EQ(s->metrics.at("code_executable"), 1);
@@ -183,8 +183,8 @@ TEST_F(OptiflowExecTest, EvalTaskScoresTurnOne) {
   EXPECT_GT(s->stats.at("latency_us"), 0);
 
   // Turn 2 with the same plan again: valid but not strictly faster.
-  auto same = (*task)->Score(11, {{Program(record_.reference_plan), {}, ""},
-                                  {Program(record_.reference_plan), {}, ""}});
+  auto same = (*task)->Score(11, {tasks::TextResponse(Program(record_.reference_plan)),
+                                  tasks::TextResponse(Program(record_.reference_plan))});
   ASSERT_TRUE(same.ok()) << same.status().ToString();
   EXPECT_EQ(same->metrics.at("plan_valid"), 1);
   EXPECT_EQ(same->metrics.at("plan_improved"), 0);
@@ -192,8 +192,8 @@ TEST_F(OptiflowExecTest, EvalTaskScoresTurnOne) {
 
   // Turn 2 with the record's faster plan: improved.
   ASSERT_TRUE(record_.improved_plan.has_value());
-  auto better = (*task)->Score(11, {{Program(record_.reference_plan), {}, ""},
-                                    {Program(*record_.improved_plan), {}, ""}});
+  auto better = (*task)->Score(11, {tasks::TextResponse(Program(record_.reference_plan)),
+                                    tasks::TextResponse(Program(*record_.improved_plan))});
   ASSERT_TRUE(better.ok()) << better.status().ToString();
   EXPECT_EQ(better->metrics.at("plan_improved"), 1);
   EXPECT_LT(better->stats.at("improved_latency_us"), better->stats.at("latency_us"));

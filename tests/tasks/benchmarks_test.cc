@@ -4,6 +4,7 @@
 
 #include "tasks/registry.h"
 #include "tasks/task.h"
+#include "tests/tasks/test_util.h"
 
 namespace sigma::tasks {
 namespace {
@@ -14,13 +15,6 @@ TaskRegistry Registry() {
   auto registry = TaskRegistry::Scan(kRoot);
   EXPECT_TRUE(registry.ok()) << registry.status().ToString();
   return std::move(registry).value();
-}
-
-// A generation that answered `text`.
-Response Text(const std::string& text) {
-  Response r;
-  r.text = text;
-  return r;
 }
 
 // A multiple-choice response that strongly prefers choice `pick`.
@@ -127,11 +121,11 @@ TEST(BenchmarksTest, Gsm8kStrictAndFlexibleExtraction) {
     EXPECT_EQ((*requests)[0].max_tokens, 256);
     EXPECT_EQ((*requests)[0].stop.size(), 4u);
     const std::string answer = (*doc.fields)["answer"].GetString();
-    auto right = (*task)->Score(doc, {Text(" " + answer + "\n")});
+    auto right = (*task)->Score(doc, {TextResponse(" " + answer + "\n")});
     ASSERT_TRUE(right.ok()) << right.status().ToString();
     EXPECT_EQ(right->metrics.at("exact_match,strict-match"), 1.0) << right->extracted;
     EXPECT_EQ(right->metrics.at("exact_match,flexible-extract"), 1.0);
-    auto wrong = (*task)->Score(doc, {Text("I think it is 999999.")});
+    auto wrong = (*task)->Score(doc, {TextResponse("I think it is 999999.")});
     ASSERT_TRUE(wrong.ok());
     EXPECT_EQ(wrong->metrics.at("exact_match,strict-match"), 0.0);
     EXPECT_EQ(wrong->metrics.at("exact_match,flexible-extract"), 0.0);
@@ -140,7 +134,7 @@ TEST(BenchmarksTest, Gsm8kStrictAndFlexibleExtraction) {
   }
   // Only the flexible filter accepts an answer without the "####" marker.
   const Document& first = (*task)->docs()[0];
-  auto loose = (*task)->Score(first, {Text("She has 27 pencils left.")});
+  auto loose = (*task)->Score(first, {TextResponse("She has 27 pencils left.")});
   ASSERT_TRUE(loose.ok());
   EXPECT_EQ(loose->target, "27");
   EXPECT_EQ(loose->metrics.at("exact_match,strict-match"), 0.0);

@@ -26,16 +26,7 @@ std::string QaData(int n) {
   return data;
 }
 
-Response Text(const std::string& text) {
-  Response r;
-  r.text = text;
-  return r;
-}
-Response Loglikelihoods(std::vector<LoglikelihoodResult> results) {
-  Response r;
-  r.loglikelihoods = std::move(results);
-  return r;
-}
+Response Text(const std::string& text) { return TextResponse(text); }
 
 TEST(TaskTest, FewshotPromptsAreDeterministicAndExcludeTheDocument) {
   TaskDir dir;
@@ -121,7 +112,7 @@ TEST(TaskTest, LoglikelihoodAndRollingPerplexities) {
   auto requests = ll->BuildRequests(ll->docs()[0]);
   ASSERT_TRUE(requests.ok());
   EXPECT_EQ((*requests)[0].continuations, std::vector<std::string>{" answer 0"});
-  auto s = ll->Score(ll->docs()[0], {Loglikelihoods({{-4.0, true, 2}})});
+  auto s = ll->Score(ll->docs()[0], {LoglikelihoodResponse({{-4.0, true, 2}})});
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(s->metrics.at("acc"), 1.0);
   EXPECT_DOUBLE_EQ(s->metrics.at("perplexity"), std::exp(2.0));
@@ -138,8 +129,8 @@ TEST(TaskTest, LoglikelihoodAndRollingPerplexities) {
   ASSERT_TRUE(rr.ok());
   EXPECT_EQ((*rr)[0].context, "");
   EXPECT_EQ((*rr)[0].continuations, std::vector<std::string>{"one two three"});
-  auto a = rolling->Score(rolling->docs()[0], {Loglikelihoods({{-6.0, false, 4}})});
-  auto b = rolling->Score(rolling->docs()[1], {Loglikelihoods({{-3.0, false, 2}})});
+  auto a = rolling->Score(rolling->docs()[0], {LoglikelihoodResponse({{-6.0, false, 4}})});
+  auto b = rolling->Score(rolling->docs()[1], {LoglikelihoodResponse({{-3.0, false, 2}})});
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_DOUBLE_EQ(a->metrics.at("word_perplexity"), std::exp(2.0));  // 6 / 3 words
   EXPECT_DOUBLE_EQ(a->metrics.at("bits_per_byte"), 6.0 / (13 * std::log(2.0)));

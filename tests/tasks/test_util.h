@@ -1,4 +1,4 @@
-// Helpers for task tests: scratch folders holding a config and its dataset.
+// Helpers for task tests: scratch folders holding a config and its dataset; backend responses.
 #ifndef SIGMA_TESTS_TASKS_TEST_UTIL_H_
 #define SIGMA_TESTS_TASKS_TEST_UTIL_H_
 
@@ -6,8 +6,33 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <utility>
+#include <vector>
+
+#include "tasks/types.h"
 
 namespace sigma::tasks {
+
+// A generation that answered `text`.
+inline Response TextResponse(std::string text) {
+  Response r;
+  r.text = std::move(text);
+  return r;
+}
+
+// Log-likelihoods of a request's continuations.
+inline Response LoglikelihoodResponse(std::vector<LoglikelihoodResult> results) {
+  Response r;
+  r.loglikelihoods = std::move(results);
+  return r;
+}
+
+// A request the backend failed.
+inline Response FailedResponse(std::string error) {
+  Response r;
+  r.error = std::move(error);
+  return r;
+}
 
 class TaskDir {
  public:
