@@ -157,9 +157,6 @@ Status Runner::RunTask(int64_t run_id, int64_t segment, tasks::EvalTask& task,
   return Status::Ok();
 }
 
-// Requests of `docs` (one list for the backend; `ranges` gives each document's [first, last)).
-// `first_round`: for follow-up turns, the requests each document already ran (their count offsets
-// index_in_doc); null for the first round.
 void Runner::ApplyTokenLimit(std::vector<tasks::Request>& requests) const {
   if (options_.max_gen_tokens <= 0) return;
   for (tasks::Request& r : requests) {
@@ -167,6 +164,9 @@ void Runner::ApplyTokenLimit(std::vector<tasks::Request>& requests) const {
   }
 }
 
+// Requests of `docs` (one list for the backend; `ranges` gives each document's [first, last)).
+// `first_round`: for follow-up turns, the requests each document already ran (their count offsets
+// index_in_doc); null for the first round.
 void Runner::CollectItems(const tasks::EvalTask& task, const std::vector<size_t>& docs,
                           const std::vector<std::vector<tasks::Request>>& requests,
                           const std::vector<std::vector<tasks::Request>>* first_round,
