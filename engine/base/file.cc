@@ -136,10 +136,7 @@ Status MakeDirectories(const std::string& path) {
 
 Status WriteFailure(const std::string& what, const std::string& path, uint64_t bytes) {
   const int err = errno;
-  if (err != ENOSPC && err != EDQUOT) {
-    errno = err;
-    return ErrnoError(what, path);
-  }
+  if (err != ENOSPC && err != EDQUOT) return ErrnoError(what, path);  // errno is still err
   const std::optional<uint64_t> free = FreeBytes(path);
   std::string details = bytes > 0 ? StrCat("writing ", FormatBytes(bytes)) : "";
   if (free.has_value()) details += StrCat(details.empty() ? "" : "; ", FormatBytes(*free), " free");
