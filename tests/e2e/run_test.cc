@@ -1,6 +1,7 @@
 // `sigma-eval run` end to end on the embedded default model: the database it fills, replay of
-// recorded outputs scoring identically, SIGKILL-and-resume equal to an uninterrupted run, and
-// clear errors for bad input. Skips (with the reason) when the default model was not fetched.
+// recorded outputs scoring identically, SIGKILL-and-resume equal to an uninterrupted run, the same
+// bits whatever the batches and threads, and clear errors for bad input. Skips (with the reason)
+// when the default model was not fetched.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -161,6 +162,24 @@ TEST_F(RunTest, SigkillAndResumeEqualsUninterruptedRun) {
   EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM task_results WHERE run_id = 1"),
             QueryInt(reference, "SELECT count(*) FROM task_results WHERE run_id = 1"));
   EXPECT_EQ(QueryInt(db, "SELECT integrity_check = 'ok' FROM pragma_integrity_check"), 1);
+}
+
+// Outputs and scores do not depend on how the run was cut into batches or threads: a generation
+// task, a log-likelihood one and CMDGen (its scores from the sentence encoder and the sandbox),
+// one document a batch on one thread against three a batch on two (decode team) and on two with
+// parallel loops. Equal bits, not a tolerance: a regression seen between two runs is the model's.
+TEST_F(RunTest, SameScoresWhateverTheBatchesAndThreads) {
+  const std::string tasks = " --tasks gsm8k,mmlu,cmdgen_amd --limit 4 --max-gen-toks 64";
+  const std::string db = dir_ + "/batches.db";
+  for (const std::string shape : {" --batch 1 --threads 1", " --batch 3 --threads 2",
+                                  " --batch 2 --threads 2 --decode-team never"}) {
+    auto r = RunSigmaEval("run" + tasks + shape + " --db " + db);
+    ASSERT_EQ(r.exit_code, 0) << shape << ": " << r.err;
+  }
+  const Samples one = ReadSamples(db, 1);
+  ASSERT_EQ(one.size(), 12u);
+  EXPECT_EQ(ReadSamples(db, 2), one);
+  EXPECT_EQ(ReadSamples(db, 3), one);
 }
 
 // Starts `sigma-eval run <args>` with stderr to `err`, waits until `db` holds `samples` samples,
