@@ -1,6 +1,7 @@
 // The engine commands as a user runs them: make-model -> logits / generate, the oracle fixtures
-// through the CLI, clear errors with meaningful exit codes for bad input, and --device: cpu
-// explicitly, an unknown device, and cuda where this machine cannot run it.
+// through the CLI, embed (the same bytes on any thread count), clear errors with meaningful exit
+// codes for bad input, and --device: cpu explicitly, an unknown device, and cuda where this machine
+// cannot run it.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -18,7 +19,9 @@
 #include <vector>
 
 #include "engine/base/file.h"
+#include "engine/base/json.h"
 #include "engine/cuda/cuda_backend.h"
+#include "engine/encoder/bert_encoder.h"
 #include "engine/language_model.h"
 #include "tests/e2e/cli_util.h"
 
@@ -337,6 +340,65 @@ TEST_F(EngineCliTest, TokenizeRoundTripsAndRefusesIdsPastTheVocabulary) {
     EXPECT_EQ(r.exit_code, 2) << ids << ": " << r.out;
     EXPECT_NE(r.err.find(message), std::string::npos) << ids << ": " << r.err;
   }
+}
+
+// embed on the CMDGen encoder: an item per line of --file, unit length, each line's item what
+// --text gives for it alone, and the same bytes on one thread and on two (the sentence encoder's
+// attention once gave each worker's score row different last bits: with GCC's default FMA
+// contraction, --threads 2 printed 0.0471025147 or 0.0471025333 for what --threads 1 printed as
+// 0.0471025258, and CMDGen's scores differed between a run and its resume).
+TEST_F(EngineCliTest, EmbedGivesTheSameBytesOnAnyThreadCount) {
+  const std::string encoder = DefaultEncoderPath();
+  if (!IsDirectory(encoder)) GTEST_SKIP() << "sentence encoder missing at " << encoder;
+  const std::vector<std::string> lines = {
+      "sb deploy -f hosts.ini",
+      "sudo docker-compose run --no-image-name \"super-bench-docker-image\"",
+      "ls",
+      "nvidia-smi --query-gpu=name,memory.total --format=csv",
+      "rocm-smi --showmeminfo vram",
+      "find / -name '*.log' -size +10M -exec ls -lh {} \\;",
+      "",
+      "kubectl get pods -A",
+      "python3 -c 'import torch; print(torch.cuda.is_available())'",
+      "cat /proc/cpuinfo | grep 'model name' | head -1"};
+  std::string file_text;
+  for (const std::string& line : lines) file_text += line + "\n";
+  const std::string file = dir_ + "/sentences.txt";
+  ASSERT_TRUE(WriteFileAtomic(file, file_text).ok());
+
+  const auto one = RunSigmaEval("embed --threads 1 --file " + file);
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  for (int rep = 0; rep < 3; ++rep) {
+    const auto two = RunSigmaEval("embed --threads 2 --file " + file);
+    ASSERT_EQ(two.exit_code, 0) << two.err;
+    EXPECT_EQ(two.out, one.out) << "repetition " << rep;
+  }
+
+  auto doc = ParseJson(one.out, "embed output");
+  ASSERT_TRUE(doc.ok()) << doc.status().ToString();
+  const rapidjson::Value& items = (**doc)["items"];
+  ASSERT_EQ(items.Size(), lines.size());
+  for (rapidjson::SizeType i = 0; i < items.Size(); ++i) {
+    EXPECT_EQ(items[i]["text"].GetString(), lines[i]);
+    const auto& embedding = items[i]["embedding"];
+    ASSERT_EQ(embedding.Size(), 384u);
+    double norm = 0;
+    for (const auto& x : embedding.GetArray()) norm += x.GetDouble() * x.GetDouble();
+    EXPECT_NEAR(norm, 1.0, 1e-5) << lines[i];
+  }
+  // A line's item does not depend on the lines around it.
+  const auto alone = RunSigmaEval("embed --threads 2 --text 'sb deploy -f hosts.ini'");
+  ASSERT_EQ(alone.exit_code, 0) << alone.err;
+  auto alone_doc = ParseJson(alone.out, "embed output");
+  ASSERT_TRUE(alone_doc.ok()) << alone_doc.status().ToString();
+  const auto& a = (**alone_doc)["items"][0]["embedding"];
+  for (rapidjson::SizeType k = 0; k < a.Size(); ++k) {
+    ASSERT_EQ(a[k].GetDouble(), items[0]["embedding"][k].GetDouble()) << "dimension " << k;
+  }
+
+  EXPECT_TRUE(Refused("embed", "give exactly one of --text and --file"));
+  EXPECT_TRUE(Refused("embed --text a --file " + file, "give exactly one of --text and --file"));
+  EXPECT_TRUE(Refused("embed --model " + dir_ + "/nothing --text a", dir_ + "/nothing"));
 }
 
 // The git commit stamped into the build (cmake/GitCommit.cmake, run by every build), as the header
