@@ -12,8 +12,9 @@
 // Decode(Encode(text)) == text for byte-level tokenizers whose vocabulary has all 256 byte
 // symbols (GPT-2, Llama-3, Qwen2). A byte whose symbol is missing is dropped, as HF tokenizers
 // do: SmolLM2 lacks 21 (0x04 0x06 0x13 0x14 0x16 0x1D 0xC0 0xC1 0xF1 0xF2 0xF5-0xFF), i.e. those
-// control characters, invalid bytes, and code points U+40000-U+BFFFF. (llama.cpp 0.3.36 drops the
-// control characters too but reads invalid UTF-8 as U+FFFD, whose three bytes SmolLM2 has.)
+// control characters, invalid bytes, and code points U+40000-U+BFFFF. (llama.cpp, as
+// llama-cpp-python 0.3.36 builds it, drops the control characters too but reads invalid UTF-8 as
+// U+FFFD, whose three bytes SmolLM2 has.)
 // Normalizers: Prepend/Replace (SentencePiece style) are applied; NFC (Qwen2) is accepted but NOT
 // applied - input that is already NFC, as nearly all text is, tokenizes exactly; other normalizers
 // are UNIMPLEMENTED at load.
