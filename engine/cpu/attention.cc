@@ -26,9 +26,12 @@ using internal::NextReads;
 // at best, 4K 368-393 -> 324-371 us. 2048 -> 4096 rows (the DiffQKV / GQA16 benchmark, paired,
 // alternating): DiffQKV at 16K 66-69% -> 72-74% of the probe and GQA16 77-85% -> 83-85% while the
 // host was fast (~58-65 GB/s), both 91-94% either way while slow; 8192 rows: 75% and 88% fast,
-// but DiffQKV's 8 tasks a step then balanced worse, 86-91% slow. A model with few K heads at a
-// short context gets more, shorter chunks, so that a step has at least 6 tasks (an even split for
-// 2 or 3 workers): SmolLM2's 3 K heads at 512 context were 3 full tasks and 3 one-row ones for 2
+// but DiffQKV's 8 tasks a step then balanced worse, 86-91% slow. Again with the bf16 dot-product
+// score pass (BM_DiffQkvOverGqa16's loop, 2048 and 4096 rows alternating in one process, medians
+// of paired shares): fast (probe 52 GB/s) DiffQKV 76.9 against 80.2%, GQA16 82.3 against 87.9%
+// (ratio 1.50 against 1.46, from GQA16's loss); slow (30-34 GB/s) 93-96% either way. A model
+// with few K heads at a short context gets more, shorter chunks, so that a step has at least 6
+// tasks (an even split for 2 or 3 workers): SmolLM2's 3 K heads at 512 context were 3 full tasks and 3 one-row ones for 2
 // threads (16.4 us a layer); in 2 x 256 rows, 13.3 us (4 x 128 rows: 15.1 us). Machines with many
 // more cores get few tasks at short contexts from this (Sigma at 4K: 8). Derived from the context
 // length and the shape alone (not the batch or the thread count) so a sequence's result does not
