@@ -1,10 +1,11 @@
 // bert::AttentionForward against a double-precision reference, and the same bits wherever its
 // scratch lies: the score row a task uses is its worker's (scratch + width * tokens + worker *
 // tokens), so a value that depended on that row's alignment would change with the thread that
-// computed it. (It did: GCC contracted the auto-vectorised loops' scalar peel and tail into FMAs
-// and not their vector body, so about one row in 120 of a 10-token sentence differed in its last
-// bits between the two workers; CMDGen's cmd_score then differed between a run and its resume.
-// The project now compiles with -ffp-contract=off: an FMA only where the code writes one.)
+// computed it. (It did: GCC contracted the auto-vectorised loops' 16-wide body and scalar tail
+// into FMAs but not the 8-wide epilogue between them, so about one row in 120 of a 10-token
+// sentence differed in its last bits between the two workers; CMDGen's cmd_score then differed
+// between a run and its resume. The project now compiles with -ffp-contract=off: an FMA only
+// where the code writes one.)
 #include "engine/encoder/bert_ops.h"
 
 #include <gtest/gtest.h>
