@@ -17,6 +17,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 
 
@@ -42,10 +43,11 @@ def llama_cpp_figures(llm, contexts, steps, prefill_tokens):
 
 def sigma_eval_figures(binary, model, contexts, steps, threads):
     """ms a decode step, % of the read bound, and prefill tok/s from one `sigma-eval bench` run."""
-    cmd = [binary, "bench", "--models", model, "--contexts", ",".join(map(str, contexts)),
-           "--reps", "4", "--decode-steps", str(steps), "--threads", str(threads),
-           "--db", "/tmp/llama_cpp_baseline.db"]
-    text = subprocess.run(cmd, check=True, capture_output=True, text=True).stderr
+    with tempfile.TemporaryDirectory() as scratch:  # its database: not the user's results
+        cmd = [binary, "bench", "--models", model, "--contexts", ",".join(map(str, contexts)),
+               "--reps", "4", "--decode-steps", str(steps), "--threads", str(threads),
+               "--db", os.path.join(scratch, "bench.db")]
+        text = subprocess.run(cmd, check=True, capture_output=True, text=True).stderr
     decode = {}
     for m in re.finditer(r"decode ctx (\d+) batch 1: [\d.]+ tok/s, ([\d.]+) ms/step.*?"
                          r"read bandwidth ([\d.]+) GB/s \(([\d.]+)% of it\)", text):
