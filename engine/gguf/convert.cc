@@ -21,10 +21,11 @@ namespace {
 
 // The type a tensor is written in, GGUF side: matrices take the requested type where their rows
 // are whole blocks of it; else a block type of 256 (the K-quants) falls back to q8_0 and a 32-wide
-// one to f16, as llama.cpp does. 1-D tensors become f32 once any type is requested.
+// one to f16, as llama.cpp does. 1-D tensors (norms, biases) are always f32, as llama.cpp's
+// converter writes them: its CPU backend multiplies by a bf16 norm weight nowhere (it aborts).
 DType GgufTargetType(const TensorView& view, const ConvertOptions& options) {
-  if (!options.type.has_value()) return view.dtype;
   if (view.shape.size() < 2) return DType::kF32;
+  if (!options.type.has_value()) return view.dtype;
   const DType type = *options.type;
   if (view.cols() % DTypeBlockSize(type) == 0) return type;
   return view.cols() % 32 == 0 ? DType::kQ8_0 : DType::kF16;
@@ -106,7 +107,7 @@ Status ConvertCheckpointToGguf(const std::string& in_dir, const std::string& out
   SIGMA_ASSIGN_OR_RETURN(ModelWeights weights, LoadCheckpoint(in_dir));
   const ModelConfig& config = weights.config;
   GgufWriter writer;
-  AddModelConfigToGguf(config, &writer);
+  SIGMA_RETURN_IF_ERROR(AddModelConfigToGguf(config, &writer).WithContext(in_dir));
   writer.SetString("general.name", BaseName(in_dir));
   const std::string tokenizer_path = in_dir + "/tokenizer.json";
   if (FileExists(tokenizer_path)) {
@@ -137,6 +138,11 @@ Status ConvertGgufToCheckpoint(const std::string& in_path, const std::string& ou
   SIGMA_ASSIGN_OR_RETURN(std::unique_ptr<GgufFile> opened, GgufFile::Open(in_path));
   std::shared_ptr<const GgufFile> file = std::move(opened);
   SIGMA_ASSIGN_OR_RETURN(ModelConfig config, ModelConfigFromGguf(*file));
+  if (!config.rope_freq_factors.empty() && config.rope_scaling.type != "llama3") {
+    return UnimplementedError(in_path,
+                              ": tensor 'rope_freqs.weight' holds frequency divisors that no "
+                              "llama3 rope_scaling makes, which config.json cannot express");
+  }
   SIGMA_ASSIGN_OR_RETURN(std::shared_ptr<GgufWeightSource> source,
                          GgufWeightSource::Create(file, config));
   // Binding checks every expected tensor's presence, shape and type before anything is written.

@@ -1,10 +1,16 @@
 #include "engine/gguf/gguf_model.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <utility>
 
 namespace sigma {
 namespace {
+
+// The llama3 rope scaling parameters sigma-eval writes beside rope_freqs.weight (llama.cpp reads
+// no such keys): factor, low_freq_factor, high_freq_factor (f32), original_context_length (u32).
+constexpr char kLlama3KeyPrefix[] = "sigma.rope.llama3.";
 
 struct NamePair {
   const char* gguf;
@@ -170,10 +176,89 @@ Status ReadRope(const GgufFile& f, const std::string& p, ModelConfig* c) {
       return UnimplementedError(f.path(), ": ", p, "rope.scaling.type '", type, "'");
     }
   }
-  if (f.FindTensor("rope_freqs.weight") != nullptr) {
-    return UnimplementedError(f.path(),
-                              ": tensor 'rope_freqs.weight' (llama3 rope scaling "
-                              "stored as frequency factors) is not supported yet");
+  return Status::Ok();
+}
+
+// Whether two sets of divisors are the same to float precision (llama.cpp computes its
+// frequencies in f32, this project in f64).
+bool SameFactors(const std::vector<float>& a, const std::vector<float>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t j = 0; j < a.size(); ++j) {
+    if (std::fabs(a[j] - b[j]) > 1e-5f * std::fabs(b[j])) return false;
+  }
+  return true;
+}
+
+// The llama3 parameters of kLlama3Keys, which must make the file's divisors.
+Status ReadLlama3Keys(const GgufFile& f, ModelConfig* c) {
+  ModelConfig scaled = *c;
+  scaled.rope_freq_factors.clear();
+  RopeScaling& s = scaled.rope_scaling;
+  s.type = "llama3";
+  for (auto [key, value] :
+       {std::pair{"factor", &s.factor}, std::pair{"low_freq_factor", &s.low_freq_factor},
+        std::pair{"high_freq_factor", &s.high_freq_factor}}) {
+    const std::string name = StrCat(kLlama3KeyPrefix, key);
+    if (f.Find(name) == nullptr) return NotFoundError(f.path(), ": ", name, " is missing");
+    SIGMA_RETURN_IF_ERROR(ReadDouble(f, name, value));
+  }
+  SIGMA_RETURN_IF_ERROR(ReadInt(f, StrCat(kLlama3KeyPrefix, "original_context_length"), true, 1,
+                                1 << 26, &s.original_max_position_embeddings));
+  Status valid = s.Validate();
+  if (!valid.ok()) return valid.WithContext(StrCat(f.path(), ": ", kLlama3KeyPrefix, "*"));
+  if (!SameFactors(scaled.RopeFreqFactors(), c->rope_freq_factors)) {
+    return InvalidArgumentError(f.path(),
+                                ": tensor 'rope_freqs.weight' disagrees with the llama3 "
+                                "scaling of ",
+                                kLlama3KeyPrefix, "*");
+  }
+  c->rope_scaling = s;
+  return Status::Ok();
+}
+
+// Llama 3 rope scaling as llama.cpp stores it: a divisor for each frequency in tensor
+// rope_freqs.weight (f32, [head_dim / 2]), and no key naming the parameters that made them.
+// sigma-eval's converter also writes those (kLlama3KeyPrefix), so that its files convert back to
+// a config.json; a file without them is given llama3 rope_scaling where its divisors are those
+// of Llama 3.x (factor = the largest divisor, low_freq_factor 1, high_freq_factor 4, original
+// context 8192, which llama.cpp's converter assumes), and else only the divisors.
+Status ReadRopeFreqs(const GgufFile& f, ModelConfig* c) {
+  const GgufTensorInfo* t = f.FindTensor("rope_freqs.weight");
+  const bool keys = f.Find(StrCat(kLlama3KeyPrefix, "factor")) != nullptr;
+  if (t == nullptr) {
+    if (!keys) return Status::Ok();
+    return NotFoundError(f.path(), ": ", kLlama3KeyPrefix,
+                         "factor without tensor 'rope_freqs.weight'");
+  }
+  const int64_t half = c->head_dim / 2;
+  if (t->dtype != DType::kF32 || t->shape.size() != 1 || t->shape[0] != half) {
+    return InvalidArgumentError(f.path(), ": tensor 'rope_freqs.weight' must be f32 [", half,
+                                "] (head_dim / 2), got ", DTypeName(t->dtype), " of ", t->numel,
+                                " values in ", t->shape.size(), " dimensions");
+  }
+  if (c->rope_scaling.type != "default") {
+    return InvalidArgumentError(f.path(), ": tensor 'rope_freqs.weight' and rope.scaling.type '",
+                                c->rope_scaling.type, "' together");
+  }
+  c->rope_freq_factors.resize(static_cast<size_t>(half));
+  std::memcpy(c->rope_freq_factors.data(), f.TensorData(*t).data(),
+              static_cast<size_t>(half) * sizeof(float));
+  for (int64_t j = 0; j < half; ++j) {
+    const float v = c->rope_freq_factors[static_cast<size_t>(j)];
+    if (!std::isfinite(v) || v <= 0.0f) {
+      return InvalidArgumentError(f.path(), ": tensor 'rope_freqs.weight' value ", j, " is ", v,
+                                  " (a frequency divisor must be finite and above 0)");
+    }
+  }
+  if (keys) return ReadLlama3Keys(f, c);
+  ModelConfig llama3 = *c;
+  llama3.rope_freq_factors.clear();
+  llama3.rope_scaling = {
+      "llama3", *std::max_element(c->rope_freq_factors.begin(), c->rope_freq_factors.end()), 1.0,
+      4.0, 8192};
+  if (llama3.rope_scaling.factor > 1.0 &&
+      SameFactors(llama3.RopeFreqFactors(), c->rope_freq_factors)) {
+    c->rope_scaling = llama3.rope_scaling;
   }
   return Status::Ok();
 }
@@ -212,6 +297,7 @@ StatusOr<ModelConfig> ModelConfigFromGguf(const GgufFile& f) {
   SIGMA_RETURN_IF_ERROR(ReadHeads(f, p, &c));
   SIGMA_RETURN_IF_ERROR(ReadDouble(f, p + "attention.layer_norm_rms_epsilon", &c.rms_norm_eps));
   SIGMA_RETURN_IF_ERROR(ReadRope(f, p, &c));
+  SIGMA_RETURN_IF_ERROR(ReadRopeFreqs(f, &c));
   const GgufTensorInfo* embed = f.FindTensor("token_embd.weight");
   if (embed == nullptr) return NotFoundError(f.path(), ": tensor 'token_embd.weight' is missing");
   if (embed->shape.size() != 2) {
@@ -305,7 +391,7 @@ StatusOr<ModelWeights> LoadGguf(const std::string& path) {
   return weights;
 }
 
-void AddModelConfigToGguf(const ModelConfig& c, GgufWriter* w) {
+Status AddModelConfigToGguf(const ModelConfig& c, GgufWriter* w) {
   const std::string arch(ArchitectureName(c.arch) == "mistral" ? "llama"
                                                                : ArchitectureName(c.arch));
   const std::string p = arch + ".";
@@ -332,6 +418,14 @@ void AddModelConfigToGguf(const ModelConfig& c, GgufWriter* w) {
     w->SetString(p + "rope.scaling.type", "linear");
     w->SetF32(p + "rope.scaling.factor", static_cast<float>(c.rope_scaling.factor));
   }
+  if (c.rope_scaling.type == "llama3") {
+    const RopeScaling& s = c.rope_scaling;
+    w->SetF32(StrCat(kLlama3KeyPrefix, "factor"), static_cast<float>(s.factor));
+    w->SetF32(StrCat(kLlama3KeyPrefix, "low_freq_factor"), static_cast<float>(s.low_freq_factor));
+    w->SetF32(StrCat(kLlama3KeyPrefix, "high_freq_factor"), static_cast<float>(s.high_freq_factor));
+    w->SetU32(StrCat(kLlama3KeyPrefix, "original_context_length"),
+              static_cast<uint32_t>(s.original_max_position_embeddings));
+  }
   if (c.bos_token_id >= 0) {
     w->SetU32("tokenizer.ggml.bos_token_id", static_cast<uint32_t>(c.bos_token_id));
   }
@@ -341,6 +435,11 @@ void AddModelConfigToGguf(const ModelConfig& c, GgufWriter* w) {
   if (c.eos_token_ids.size() > 1) {
     w->SetU32("tokenizer.ggml.eot_token_id", static_cast<uint32_t>(c.eos_token_ids[1]));
   }
+  const std::vector<float> factors = c.RopeFreqFactors();
+  if (factors.empty()) return Status::Ok();
+  return w->AddTensor("rope_freqs.weight", DType::kF32, {static_cast<int64_t>(factors.size())},
+                      std::string_view(reinterpret_cast<const char*>(factors.data()),
+                                       factors.size() * sizeof(float)));
 }
 
 Status AddHfTensorToGguf(const ModelConfig& config, const TensorView& view, GgufWriter* writer) {

@@ -18,8 +18,11 @@
 // Metadata: llama.* / qwen2.* keys as llama.cpp writes them (embedding_length, block_count,
 // feed_forward_length, context_length, attention.head_count, attention.head_count_kv,
 // attention.key_length, attention.layer_norm_rms_epsilon, rope.freq_base, rope.dimension_count,
-// rope.scaling.type / factor). Sigma (DiffQKV) files use general.architecture "sigma" and the same
-// keys under "sigma.", except that attention.head_count_kv is replaced by
+// rope.scaling.type / factor; llama3 scaling as llama.cpp writes it: a divisor for each frequency
+// in the f32 tensor rope_freqs.weight [head_dim / 2], plus this project's sigma.rope.llama3.factor
+// / low_freq_factor / high_freq_factor / original_context_length, which name the parameters for a
+// config.json and which llama.cpp ignores). Sigma (DiffQKV) files use general.architecture "sigma"
+// and the same keys under "sigma.", except that attention.head_count_kv is replaced by
 //   sigma.attention.key_head_count    (u32) K heads
 //   sigma.attention.value_head_count  (u32) V heads
 //   sigma.aug_q_intermediate_size     (u32) augmented-Q width, 0 or absent = none
@@ -77,8 +80,9 @@ class GgufWeightSource : public WeightSource {
 // Opens a GGUF model file: config from metadata, weights bound with BindWeights.
 StatusOr<ModelWeights> LoadGguf(const std::string& path);
 
-// Writes `config` as GGUF metadata (general.architecture and the arch.* keys above).
-void AddModelConfigToGguf(const ModelConfig& config, GgufWriter* writer);
+// Writes `config` as GGUF metadata (general.architecture and the arch.* keys above), and llama3
+// rope scaling as tensor rope_freqs.weight with its parameters under sigma.rope.llama3.*.
+Status AddModelConfigToGguf(const ModelConfig& config, GgufWriter* writer);
 // Adds one HF-named tensor under its GGUF name, permuting q/k rows for llama configs.
 Status AddHfTensorToGguf(const ModelConfig& config, const TensorView& view, GgufWriter* writer);
 

@@ -259,25 +259,60 @@ Status CheckPositive(const char* field, double value) {
   return Status::Ok();
 }
 
-Status ValidateRopeScaling(const RopeScaling& s) {
-  if (s.type == "default") return Status::Ok();
-  if (s.type != "linear" && s.type != "llama3") {
-    return InvalidArgumentError("rope_scaling.rope_type: unsupported '", s.type,
-                                "' (supported: default, linear, llama3)");
+// The unscaled inverse frequency of dimension pair j.
+double BaseInvFreq(double theta, int64_t j, int64_t head_dim) {
+  return 1.0 / std::pow(theta, static_cast<double>(2 * j) / static_cast<double>(head_dim));
+}
+
+// How much of inverse frequency `inv` llama3 scaling keeps unscaled: 1 for wavelengths under
+// original_max_position_embeddings / high_freq_factor, 0 for those over
+// original_max_position_embeddings / low_freq_factor, the smoothing weight between.
+double Llama3Kept(const RopeScaling& s, double inv) {
+  const double old_len = static_cast<double>(s.original_max_position_embeddings);
+  const double wavelen = 2.0 * kPi / inv;
+  if (wavelen > old_len / s.low_freq_factor) return 0.0;
+  if (wavelen < old_len / s.high_freq_factor) return 1.0;
+  return (old_len / wavelen - s.low_freq_factor) / (s.high_freq_factor - s.low_freq_factor);
+}
+
+Status ValidateRopeFreqFactors(const std::vector<float>& factors, const RopeScaling& scaling,
+                               int64_t head_dim) {
+  if (factors.empty()) return Status::Ok();
+  if (static_cast<int64_t>(factors.size()) != head_dim / 2) {
+    return InvalidArgumentError("rope_freq_factors: ", factors.size(), " values for head_dim ",
+                                head_dim, " (expected ", head_dim / 2, ")");
   }
-  SIGMA_RETURN_IF_ERROR(CheckPositive("rope_scaling.factor", s.factor));
-  if (s.type != "llama3") return Status::Ok();
-  SIGMA_RETURN_IF_ERROR(CheckPositive("rope_scaling.low_freq_factor", s.low_freq_factor));
-  SIGMA_RETURN_IF_ERROR(CheckPositive("rope_scaling.high_freq_factor", s.high_freq_factor));
-  if (s.high_freq_factor <= s.low_freq_factor) {
-    return InvalidArgumentError("rope_scaling.high_freq_factor (", s.high_freq_factor,
-                                ") must exceed low_freq_factor (", s.low_freq_factor, ")");
+  for (size_t j = 0; j < factors.size(); ++j) {
+    if (!std::isfinite(factors[j]) || factors[j] <= 0.0f) {
+      return InvalidArgumentError("rope_freq_factors[", j, "] = ", factors[j],
+                                  " (expected a finite value above 0)");
+    }
   }
-  return CheckSize("rope_scaling.original_max_position_embeddings",
-                   s.original_max_position_embeddings, 1, kMaxDim);
+  if (scaling.type == "linear") {
+    return InvalidArgumentError("rope_freq_factors: not with linear rope_scaling");
+  }
+  return Status::Ok();
 }
 
 }  // namespace
+
+Status RopeScaling::Validate() const {
+  if (type == "default") return Status::Ok();
+  if (type != "linear" && type != "llama3") {
+    return InvalidArgumentError("rope_scaling.rope_type: unsupported '", type,
+                                "' (supported: default, linear, llama3)");
+  }
+  SIGMA_RETURN_IF_ERROR(CheckPositive("rope_scaling.factor", factor));
+  if (type != "llama3") return Status::Ok();
+  SIGMA_RETURN_IF_ERROR(CheckPositive("rope_scaling.low_freq_factor", low_freq_factor));
+  SIGMA_RETURN_IF_ERROR(CheckPositive("rope_scaling.high_freq_factor", high_freq_factor));
+  if (high_freq_factor <= low_freq_factor) {
+    return InvalidArgumentError("rope_scaling.high_freq_factor (", high_freq_factor,
+                                ") must exceed low_freq_factor (", low_freq_factor, ")");
+  }
+  return CheckSize("rope_scaling.original_max_position_embeddings",
+                   original_max_position_embeddings, 1, kMaxDim);
+}
 
 std::string_view ArchitectureName(Architecture arch) { return InfoOf(arch).model_type; }
 
@@ -321,31 +356,40 @@ Status ModelConfig::Validate() const {
   SIGMA_RETURN_IF_ERROR(CheckPositive("rms_norm_eps", rms_norm_eps));
   SIGMA_RETURN_IF_ERROR(CheckPositive("rope_theta", rope_theta));
   if (rope_theta <= 1.0) return InvalidArgumentError("rope_theta: must exceed 1, got ", rope_theta);
-  return ValidateRopeScaling(rope_scaling);
+  SIGMA_RETURN_IF_ERROR(rope_scaling.Validate());
+  return ValidateRopeFreqFactors(rope_freq_factors, rope_scaling, head_dim);
 }
 
 std::vector<float> ModelConfig::RopeInvFreq() const {
   const int64_t half = head_dim / 2;
   std::vector<float> out(static_cast<size_t>(half));
   const RopeScaling& s = rope_scaling;
-  const double old_len = static_cast<double>(s.original_max_position_embeddings);
   for (int64_t j = 0; j < half; ++j) {
-    double inv = 1.0 / std::pow(rope_theta, static_cast<double>(2 * j) / head_dim);
-    if (s.type == "linear") {
+    double inv = BaseInvFreq(rope_theta, j, head_dim);
+    if (!rope_freq_factors.empty()) {
+      inv /= rope_freq_factors[static_cast<size_t>(j)];
+    } else if (s.type == "linear") {
       inv /= s.factor;
     } else if (s.type == "llama3") {
-      // Hugging Face semantics: long wavelengths are divided by factor, short ones kept, and
-      // the band between old_len/high_freq_factor and old_len/low_freq_factor interpolated.
-      const double wavelen = 2.0 * kPi / inv;
-      if (wavelen > old_len / s.low_freq_factor) {
-        inv /= s.factor;
-      } else if (wavelen >= old_len / s.high_freq_factor) {
-        const double smooth =
-            (old_len / wavelen - s.low_freq_factor) / (s.high_freq_factor - s.low_freq_factor);
-        inv = (1.0 - smooth) * inv / s.factor + smooth * inv;
-      }
+      // Hugging Face's form: the long wavelengths divided by factor, the short ones kept, the
+      // band between interpolated.
+      const double kept = Llama3Kept(s, inv);
+      inv = (1.0 - kept) * inv / s.factor + kept * inv;
     }
     out[static_cast<size_t>(j)] = static_cast<float>(inv);
+  }
+  return out;
+}
+
+std::vector<float> ModelConfig::RopeFreqFactors() const {
+  if (!rope_freq_factors.empty() || rope_scaling.type != "llama3") return rope_freq_factors;
+  const int64_t half = head_dim / 2;
+  std::vector<float> out(static_cast<size_t>(half));
+  for (int64_t j = 0; j < half; ++j) {
+    // llama.cpp's form (convert_hf_to_gguf.py): the same scaling as a divisor.
+    const double kept = Llama3Kept(rope_scaling, BaseInvFreq(rope_theta, j, head_dim));
+    out[static_cast<size_t>(j)] =
+        static_cast<float>(1.0 / ((1.0 - kept) / rope_scaling.factor + kept));
   }
   return out;
 }

@@ -27,6 +27,10 @@ struct RopeScaling {
   double low_freq_factor = 1.0;                       // llama3
   double high_freq_factor = 4.0;                      // llama3
   int64_t original_max_position_embeddings = 8192;    // llama3
+
+  // INVALID_ARGUMENT naming the field: an unknown type, a non-positive factor, llama3's
+  // high_freq_factor not above low_freq_factor.
+  Status Validate() const;
 };
 
 struct ModelConfig {
@@ -44,17 +48,29 @@ struct ModelConfig {
   double rms_norm_eps = 1e-6;
   double rope_theta = 10000.0;
   RopeScaling rope_scaling;
+  // Divisors of the RoPE inverse frequencies, one a frequency ([head_dim / 2]), as a GGUF file
+  // carries Llama 3 scaling (tensor rope_freqs.weight); empty = none. Where set they replace
+  // rope_scaling in RopeInvFreq (rope_scaling then only names the parameters that made them, for
+  // config.json).
+  std::vector<float> rope_freq_factors;
   bool tie_word_embeddings = false;
   bool qkv_bias = false;           // Qwen2, or attention_bias
   int64_t bos_token_id = -1;
   std::vector<int64_t> eos_token_ids;
 
   // INVALID_ARGUMENT naming the field: zero or negative sizes, n_q % n_k, n_q % n_v, odd head_dim,
-  // non-positive eps/theta, unsupported rope scaling.
+  // non-positive eps/theta, unsupported rope scaling, rope_freq_factors of the wrong length or
+  // not finite and positive.
   Status Validate() const;
 
-  // Inverse RoPE frequencies [head_dim / 2], with linear or llama3 scaling applied.
+  // Inverse RoPE frequencies [head_dim / 2]: rope_freq_factors applied where set, else linear or
+  // llama3 scaling.
   std::vector<float> RopeInvFreq() const;
+
+  // The divisors a GGUF file stores for this config's scaling (llama.cpp's rope_freqs.weight):
+  // rope_freq_factors where set, else llama3 scaling's (1 for the short wavelengths, factor for
+  // the long ones, 1 / ((1 - s) / factor + s) between), else empty.
+  std::vector<float> RopeFreqFactors() const;
 
   // config.json text in this project's form (transformers 4 style fields; Sigma fields when
   // arch == kSigma), which ParseModelConfig reads back to an equal config.

@@ -22,7 +22,7 @@ def byte_tokens():
     return [chr(c) for b, c in sorted(zip(bs, cs))]
 
 
-def llama_model(path, arch="llama", tokenizer="gpt2"):
+def llama_model(path, arch="llama", tokenizer="gpt2", rope_freqs=False):
     w = gguf.GGUFWriter(path, arch)
     w.add_context_length(64)
     w.add_embedding_length(8)
@@ -32,6 +32,11 @@ def llama_model(path, arch="llama", tokenizer="gpt2"):
     w.add_head_count_kv(1)
     w.add_layer_norm_rms_eps(1e-5)
     w.add_rope_freq_base(10000.0)
+    if rope_freqs:  # llama3 scaling: divisors [1, 8] for head_dim 4, and sigma-eval's keys for them
+        w.add_float32("sigma.rope.llama3.factor", 8.0)
+        w.add_float32("sigma.rope.llama3.low_freq_factor", 1.0)
+        w.add_float32("sigma.rope.llama3.high_freq_factor", 4.0)
+        w.add_uint32("sigma.rope.llama3.original_context_length", 64)
     if tokenizer == "gpt2":
         tokens = ["<|im_start|>", "<|im_end|>"] + byte_tokens() + ["He", "ll", "Hell", "Hello"]
         w.add_tokenizer_model("gpt2")
@@ -51,6 +56,8 @@ def llama_model(path, arch="llama", tokenizer="gpt2"):
     rng = np.random.default_rng(1)
     w.add_tensor("token_embd.weight", rng.standard_normal((vocab, 8)).astype(np.float16))
     w.add_tensor("output_norm.weight", np.ones(8, np.float32))
+    if rope_freqs:
+        w.add_tensor("rope_freqs.weight", np.array([1.0, 8.0], np.float32))
     for name, shape in [("attn_norm", (8,)), ("ffn_norm", (8,)), ("attn_q", (8, 8)), ("attn_k", (4, 8)),
                         ("attn_v", (4, 8)), ("attn_output", (8, 8)), ("ffn_gate", (8, 8)),
                         ("ffn_up", (8, 8)), ("ffn_down", (8, 8))]:
@@ -65,6 +72,7 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     llama_model(os.path.join(OUT, "llama_gpt2_tokenizer.gguf"))
     llama_model(os.path.join(OUT, "llama_spm_tokenizer.gguf"), tokenizer="llama")
+    llama_model(os.path.join(OUT, "llama_rope_freqs.gguf"), rope_freqs=True)
     with open(os.path.join(OUT, "header_only.gguf"), "wb") as f:
         f.write(b"GGUF" + (3).to_bytes(4, "little") + bytes(16))
 

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <random>
 
 #include "engine/base/file.h"
@@ -75,7 +76,7 @@ ModelConfig TinyConfig(Architecture arch) {
 void RoundTrip(Architecture arch) {
   const ModelConfig config = TinyConfig(arch);
   GgufWriter writer;
-  AddModelConfigToGguf(config, &writer);
+  ASSERT_TRUE(AddModelConfigToGguf(config, &writer).ok());
   std::vector<std::vector<float>> storage;
   for (const ExpectedTensor& t : ExpectedTensors(config)) {
     TensorView v;
@@ -146,6 +147,170 @@ TEST(GgufModelTest, ConfigErrorsNameTheKey) {
   auto f3 = GgufFile::FromBytes(w3.Serialize(), "z.gguf");
   s = ModelConfigFromGguf(**f3).status();
   EXPECT_NE(s.message().find("expected an integer"), std::string::npos) << s.ToString();
+}
+
+// Llama 3.1's shape of scaling: head_dim 128, rope_theta 5e5, factor 8, low / high frequency
+// factors 1 and 4, original context 8192 (of 64 frequencies, the band between holds a few).
+ModelConfig Llama31Rope() {
+  ModelConfig c = TinyConfig(Architecture::kLlama);
+  c.hidden_size = 256;
+  c.n_q_heads = 2;
+  c.n_k_heads = c.n_v_heads = 1;
+  c.head_dim = 128;
+  c.rope_theta = 500000;
+  c.rope_scaling = {"llama3", 8.0, 1.0, 4.0, 8192};
+  return c;
+}
+
+// Metadata of `config` without its scaling, and `factors` as rope_freqs.weight (`dtype`, `shape`):
+// a file as llama.cpp's converter writes it.
+std::unique_ptr<GgufFile> LlamaCppFile(ModelConfig config, const std::vector<float>& factors,
+                                       DType dtype = DType::kF32, std::vector<int64_t> shape = {}) {
+  config.rope_scaling = RopeScaling{};
+  GgufWriter w;
+  SIGMA_CHECK(AddModelConfigToGguf(config, &w).ok());
+  std::vector<uint16_t> halves(factors.size());
+  for (size_t j = 0; j < factors.size(); ++j) halves[j] = F32ToF16(factors[j]);
+  const std::string_view bytes =
+      dtype == DType::kF32
+          ? std::string_view(reinterpret_cast<const char*>(factors.data()), factors.size() * 4)
+          : std::string_view(reinterpret_cast<const char*>(halves.data()), halves.size() * 2);
+  if (shape.empty()) shape = {static_cast<int64_t>(factors.size())};
+  SIGMA_CHECK(w.AddTensor("rope_freqs.weight", dtype, shape, bytes).ok());
+  const std::vector<float> embed(static_cast<size_t>(config.vocab_size * config.hidden_size));
+  SIGMA_CHECK(
+      w.AddTensor("token_embd.weight", DType::kF32, {config.vocab_size, config.hidden_size},
+                  std::string_view(reinterpret_cast<const char*>(embed.data()), embed.size() * 4))
+          .ok());
+  auto file = GgufFile::FromBytes(w.Serialize(), "llama3.gguf");
+  SIGMA_CHECK(file.ok(), file.status().ToString());
+  return std::move(file).value();
+}
+
+// llama3 scaling is written as llama.cpp writes it (the divisors) plus its parameters, and the
+// divisors alone give Hugging Face's scaled frequencies.
+TEST(GgufModelTest, Llama3RopeScalingIsWrittenAsDivisors) {
+  ModelConfig config = Llama31Rope();
+  config.rope_scaling = {"llama3", 16.0, 0.5, 3.0, 1000};
+  GgufWriter w;
+  ASSERT_TRUE(AddModelConfigToGguf(config, &w).ok());
+  auto file = GgufFile::FromBytes(w.Serialize(), "x.gguf");
+  ASSERT_TRUE(file.ok());
+  EXPECT_EQ(*(*file)->GetFloat("sigma.rope.llama3.low_freq_factor"), 0.5);
+  EXPECT_EQ((*file)->Find("llama.rope.scaling.type"), nullptr);  // llama.cpp would apply it too
+  const GgufTensorInfo* t = (*file)->FindTensor("rope_freqs.weight");
+  ASSERT_NE(t, nullptr);
+  std::vector<float> stored(64);
+  std::memcpy(stored.data(), (*file)->TensorData(*t).data(), 64 * sizeof(float));
+  EXPECT_EQ(stored, config.RopeFreqFactors());
+  EXPECT_EQ(stored.front(), 1.0f);  // the shortest wavelength is kept
+  EXPECT_EQ(stored.back(), 16.0f);  // the longest divided by factor
+
+  ModelConfig applied = config;
+  applied.rope_scaling = RopeScaling{};
+  applied.rope_freq_factors = stored;
+  const std::vector<float> want = config.RopeInvFreq(), got = applied.RopeInvFreq();
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t j = 0; j < got.size(); ++j) EXPECT_NEAR(got[j], want[j], 1e-6 * want[j]) << j;
+}
+
+TEST(GgufModelTest, Llama3ParametersReadBackFromTheirKeys) {
+  ModelConfig config = Llama31Rope();
+  config.rope_scaling = {"llama3", 16.0, 0.5, 3.0, 1000};
+  GgufWriter w;
+  ASSERT_TRUE(AddModelConfigToGguf(config, &w).ok());
+  const std::vector<float> embed(static_cast<size_t>(config.vocab_size * config.hidden_size));
+  ASSERT_TRUE(
+      w.AddTensor("token_embd.weight", DType::kF32, {config.vocab_size, config.hidden_size},
+                  std::string_view(reinterpret_cast<const char*>(embed.data()), embed.size() * 4))
+          .ok());
+  auto file = GgufFile::FromBytes(w.Serialize(), "x.gguf");
+  ASSERT_TRUE(file.ok());
+  auto read = ModelConfigFromGguf(**file);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ(read->rope_scaling.type, "llama3");
+  EXPECT_EQ(read->rope_scaling.factor, 16.0);
+  EXPECT_EQ(read->rope_scaling.low_freq_factor, 0.5);
+  EXPECT_EQ(read->rope_scaling.high_freq_factor, 3.0);
+  EXPECT_EQ(read->rope_scaling.original_max_position_embeddings, 1000);
+  EXPECT_EQ(read->rope_freq_factors, config.RopeFreqFactors());
+  EXPECT_TRUE(read->Validate().ok()) << read->Validate().ToString();
+}
+
+// A llama.cpp file carries only the divisors: Llama 3.x's own are recognised as llama3 scaling
+// (so the file converts back to a config.json); others are applied as they are.
+TEST(GgufModelTest, LlamaCppDivisorsWithoutKeys) {
+  const ModelConfig config = Llama31Rope();
+  const std::vector<float> factors = config.RopeFreqFactors();
+  auto read = ModelConfigFromGguf(*LlamaCppFile(config, factors));
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ(read->rope_scaling.type, "llama3");
+  EXPECT_EQ(read->rope_scaling.factor, 8.0);
+  EXPECT_EQ(read->rope_scaling.original_max_position_embeddings, 8192);
+  EXPECT_EQ(read->rope_freq_factors, factors);
+
+  std::vector<float> other = factors;
+  for (float& f : other) f *= 1.5f;
+  read = ModelConfigFromGguf(*LlamaCppFile(config, other));
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ(read->rope_scaling.type, "default");
+  EXPECT_EQ(read->rope_freq_factors, other);
+  const std::vector<float> inv = read->RopeInvFreq();
+  EXPECT_FLOAT_EQ(inv[0], 1.0f / 1.5f);
+}
+
+TEST(GgufModelTest, BadRopeFreqsAreErrors) {
+  const ModelConfig config = Llama31Rope();
+  const std::vector<float> good = config.RopeFreqFactors();
+  const auto error = [](const std::unique_ptr<GgufFile>& f) {
+    return ModelConfigFromGguf(*f).status();
+  };
+  for (const Status& s :
+       {error(LlamaCppFile(config, good, DType::kF16)),
+        error(LlamaCppFile(config, std::vector<float>(good.begin(), good.end() - 1))),
+        error(LlamaCppFile(config, good, DType::kF32, {2, 32}))}) {
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.ToString();
+    EXPECT_NE(s.message().find("rope_freqs.weight' must be f32 [64]"), std::string::npos)
+        << s.ToString();
+  }
+  for (float bad : {0.0f, -2.0f, std::nanf(""), INFINITY}) {
+    std::vector<float> f = good;
+    f[5] = bad;
+    const Status s = error(LlamaCppFile(config, f));
+    EXPECT_NE(s.message().find("value 5 is"), std::string::npos) << s.ToString();
+  }
+  // With linear scaling too.
+  ModelConfig linear = config;
+  linear.rope_scaling = {"linear", 2.0};
+  GgufWriter w;
+  ASSERT_TRUE(AddModelConfigToGguf(linear, &w).ok());
+  ASSERT_TRUE(w.AddTensor("rope_freqs.weight", DType::kF32, {64},
+                          std::string_view(reinterpret_cast<const char*>(good.data()), 256))
+                  .ok());
+  auto f = GgufFile::FromBytes(w.Serialize(), "both.gguf");
+  ASSERT_TRUE(f.ok());
+  Status s = ModelConfigFromGguf(**f).status();
+  EXPECT_NE(s.message().find("and rope.scaling.type 'linear' together"), std::string::npos)
+      << s.ToString();
+  // Parameters without the divisors, and parameters that disagree with them.
+  GgufWriter keys_only;
+  ModelConfig llama3 = config;
+  ASSERT_TRUE(AddModelConfigToGguf(linear, &keys_only).ok());
+  keys_only.SetF32("sigma.rope.llama3.factor", 8);
+  f = GgufFile::FromBytes(keys_only.Serialize(), "keys.gguf");
+  ASSERT_TRUE(f.ok());
+  s = ModelConfigFromGguf(**f).status();
+  EXPECT_NE(s.message().find("without tensor 'rope_freqs.weight'"), std::string::npos)
+      << s.ToString();
+  GgufWriter disagree;
+  llama3.rope_scaling.factor = 8;
+  ASSERT_TRUE(AddModelConfigToGguf(llama3, &disagree).ok());
+  disagree.SetF32("sigma.rope.llama3.factor", 4);  // replaces the key
+  f = GgufFile::FromBytes(disagree.Serialize(), "disagree.gguf");
+  ASSERT_TRUE(f.ok());
+  s = ModelConfigFromGguf(**f).status();
+  EXPECT_NE(s.message().find("disagrees with the llama3 scaling"), std::string::npos)
+      << s.ToString();
 }
 
 TEST(GgufModelTest, SmolLM2) {

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <map>
 
 #include "engine/base/file.h"
@@ -234,6 +235,51 @@ TEST(ModelConfigTest, RopeInvFreqLlama3MatchesHandComputedValues) {
   EXPECT_FLOAT_EQ(inv[1], 0.03760603093086393f);
   EXPECT_FLOAT_EQ(inv[2], 0.0005248461609929547f);
   EXPECT_FLOAT_EQ(inv[3], 6.647869871181236e-06f);
+}
+
+// The divisors a GGUF file stores for llama3 scaling (llama.cpp's rope_freqs.weight) give the
+// frequencies of Hugging Face's formula when applied; where set they replace rope_scaling.
+TEST(ModelConfigTest, RopeFreqFactorsOfLlama3) {
+  ModelConfig c = *ModelConfigPreset("llama-tiny");
+  c.head_dim = 8;
+  c.rope_theta = 500000.0;
+  EXPECT_TRUE(c.RopeFreqFactors().empty());  // default scaling: none
+  c.rope_scaling = {"llama3", 8.0, 1.0, 4.0, 8192};
+  // The values of RopeInvFreqLlama3MatchesHandComputedValues: pairs 0 and 1 kept, 3 divided by
+  // 8, 2 smoothed with s = 0.281286: 1 / ((1 - s) / 8 + s).
+  const std::vector<float> factors = c.RopeFreqFactors();
+  ASSERT_EQ(factors.size(), 4u);
+  EXPECT_EQ(factors[0], 1.0f);
+  EXPECT_EQ(factors[1], 1.0f);
+  EXPECT_NEAR(factors[2], 1.0 / ((1 - 0.281286) / 8 + 0.281286), 1e-4);  // s to 6 digits
+  EXPECT_EQ(factors[3], 8.0f);
+  ModelConfig divided = c;
+  divided.rope_scaling = RopeScaling{};
+  divided.rope_freq_factors = factors;
+  EXPECT_TRUE(divided.Validate().ok()) << divided.Validate().ToString();
+  const std::vector<float> want = c.RopeInvFreq(), got = divided.RopeInvFreq();
+  for (size_t j = 0; j < 4; ++j) EXPECT_NEAR(got[j], want[j], 1e-6 * want[j]) << j;
+  EXPECT_EQ(divided.RopeFreqFactors(), factors);
+}
+
+TEST(ModelConfigTest, BadRopeFreqFactorsAreErrors) {
+  ModelConfig c = *ModelConfigPreset("llama-tiny");
+  const int64_t half = c.head_dim / 2;
+  const auto message = [&](std::vector<float> factors, RopeScaling scaling = {}) {
+    ModelConfig bad = c;
+    bad.rope_freq_factors = std::move(factors);
+    bad.rope_scaling = scaling;
+    return bad.Validate().ToString();
+  };
+  std::vector<float> ones(static_cast<size_t>(half), 1.0f);
+  EXPECT_NE(message(std::vector<float>(3, 1.0f)).find("3 values for head_dim"), std::string::npos);
+  for (float v : {0.0f, -1.0f, std::nanf(""), INFINITY}) {
+    std::vector<float> f = ones;
+    f[1] = v;
+    EXPECT_NE(message(f).find("rope_freq_factors[1]"), std::string::npos) << v;
+  }
+  EXPECT_NE(message(ones, {"linear", 2.0}).find("not with linear"), std::string::npos);
+  EXPECT_EQ(message(ones, {"llama3", 8.0, 1.0, 4.0, 8192}), "OK");
 }
 
 TEST(ModelConfigTest, PresetsValidate) {
