@@ -189,7 +189,7 @@ bool SameFactors(const std::vector<float>& a, const std::vector<float>& b) {
   return true;
 }
 
-// The llama3 parameters of kLlama3Keys, which must make the file's divisors.
+// The llama3 parameters under kLlama3KeyPrefix, which must make the file's divisors.
 Status ReadLlama3Keys(const GgufFile& f, ModelConfig* c) {
   ModelConfig scaled = *c;
   scaled.rope_freq_factors.clear();
@@ -231,7 +231,7 @@ Status ReadRopeFreqs(const GgufFile& f, ModelConfig* c) {
                          "factor without tensor 'rope_freqs.weight'");
   }
   const int64_t half = c->head_dim / 2;
-  if (t->dtype != DType::kF32 || t->shape.size() != 1 || t->shape[0] != half) {
+  if (half < 1 || t->dtype != DType::kF32 || t->shape.size() != 1 || t->shape[0] != half) {
     return InvalidArgumentError(f.path(), ": tensor 'rope_freqs.weight' must be f32 [", half,
                                 "] (head_dim / 2), got ", DTypeName(t->dtype), " of ", t->numel,
                                 " values in ", t->shape.size(), " dimensions");
