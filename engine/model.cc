@@ -65,6 +65,7 @@ StatusOr<std::unique_ptr<Model>> Model::FromWeights(ModelWeights weights,
   SIGMA_RETURN_IF_ERROR(weights.config.Validate());
   if (options.max_sequences <= 0) return InvalidArgumentError("max_sequences must be positive");
   if (options.max_context <= 0) return InvalidArgumentError("--max-context must be positive");
+  SIGMA_RETURN_IF_ERROR(weights.config.CheckContextLength(options.max_context));
   if (options.selective_v_top_k < 0) return InvalidArgumentError("--selective-v must be >= 0");
   std::unique_ptr<Model> model(new Model());
   SIGMA_ASSIGN_OR_RETURN(DType kv_dtype, ResolveKvDtype(options.kv_dtype, weights));

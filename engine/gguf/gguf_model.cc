@@ -93,7 +93,10 @@ int QkKind(std::string_view hf_name) {
   return 0;
 }
 
-bool IsPermuted(const ModelConfig& config) { return config.arch == Architecture::kLlama; }
+// Files of general.architecture "llama": Llama, and Mistral (written as llama; see ReadWindow).
+bool IsPermuted(const ModelConfig& config) {
+  return config.arch == Architecture::kLlama || config.arch == Architecture::kMistral;
+}
 
 // Reads `key` as an unsigned integer in [min, max] into *out; `required` false leaves *out alone
 // when absent.
@@ -263,6 +266,20 @@ Status ReadRopeFreqs(const GgufFile& f, ModelConfig* c) {
   return Status::Ok();
 }
 
+// <arch>.attention.sliding_window, which sigma-eval writes for a Mistral with a window (in a file
+// of architecture "llama", as llama.cpp writes Mistral): such a file reads back as Mistral.
+Status ReadWindow(const GgufFile& f, const std::string& p, ModelConfig* c) {
+  SIGMA_RETURN_IF_ERROR(
+      ReadInt(f, p + "attention.sliding_window", false, 1, int64_t{1} << 26, &c->sliding_window));
+  if (c->sliding_window == 0) return Status::Ok();
+  if (c->arch != Architecture::kLlama) {
+    return UnimplementedError(f.path(), ": ", p, "attention.sliding_window ", c->sliding_window,
+                              " (sliding-window attention is read for llama-architecture files)");
+  }
+  c->arch = Architecture::kMistral;
+  return Status::Ok();
+}
+
 Status ReadTokenIds(const GgufFile& f, ModelConfig* c) {
   int64_t id = -1;
   SIGMA_RETURN_IF_ERROR(
@@ -298,6 +315,7 @@ StatusOr<ModelConfig> ModelConfigFromGguf(const GgufFile& f) {
   SIGMA_RETURN_IF_ERROR(ReadDouble(f, p + "attention.layer_norm_rms_epsilon", &c.rms_norm_eps));
   SIGMA_RETURN_IF_ERROR(ReadRope(f, p, &c));
   SIGMA_RETURN_IF_ERROR(ReadRopeFreqs(f, &c));
+  SIGMA_RETURN_IF_ERROR(ReadWindow(f, p, &c));
   const GgufTensorInfo* embed = f.FindTensor("token_embd.weight");
   if (embed == nullptr) return NotFoundError(f.path(), ": tensor 'token_embd.weight' is missing");
   if (embed->shape.size() != 2) {
@@ -418,6 +436,9 @@ Status AddModelConfigToGguf(const ModelConfig& c, GgufWriter* w) {
     w->SetString(p + "rope.scaling.type", "linear");
     w->SetF32(p + "rope.scaling.factor", static_cast<float>(c.rope_scaling.factor));
   }
+  if (c.sliding_window > 0) {
+    w->SetU32(p + "attention.sliding_window", static_cast<uint32_t>(c.sliding_window));
+  }
   if (c.rope_scaling.type == "llama3") {
     const RopeScaling& s = c.rope_scaling;
     w->SetF32(StrCat(kLlama3KeyPrefix, "factor"), static_cast<float>(s.factor));
@@ -446,8 +467,7 @@ Status AddHfTensorToGguf(const ModelConfig& config, const TensorView& view, Gguf
   const std::string name = HfToGgufTensorName(view.name);
   std::span<const uint8_t> bytes(static_cast<const uint8_t*>(view.data), view.nbytes);
   std::vector<uint8_t> copy;
-  const int kind =
-      (IsPermuted(config) || config.arch == Architecture::kMistral) ? QkKind(view.name) : 0;
+  const int kind = IsPermuted(config) ? QkKind(view.name) : 0;
   if (kind != 0) {
     const int64_t heads = kind == 1 ? config.n_q_heads : config.n_k_heads;
     Status s = PermuteQkRows(bytes, PermRows(view), RowBytes(view), heads, true, &copy);

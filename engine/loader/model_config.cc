@@ -58,8 +58,19 @@ Status ReadArchitecture(JsonFields& fields, Architecture* arch) {
                             "' (supported: llama, qwen2, mistral, sigma)");
 }
 
+// partial_rotary_factor (top level, or in rope_parameters): RoPE on a share of each head's
+// dimensions, which this engine does not do; 1 (all of them) is accepted.
+Status RejectPartialRotary(JsonFields& fields) {
+  double share = 1.0;
+  SIGMA_RETURN_IF_ERROR(fields.OptionalDouble("partial_rotary_factor", &share));
+  if (share == 1.0) return Status::Ok();
+  return UnimplementedError(fields.context(), ": partial_rotary_factor ", share,
+                            " (RoPE on part of each head) is not supported");
+}
+
 // The scaling fields shared by transformers 4 rope_scaling and transformers 5 rope_parameters.
 Status ReadRopeScalingFields(JsonFields& fields, RopeScaling* scaling) {
+  SIGMA_RETURN_IF_ERROR(RejectPartialRotary(fields));
   std::string type;
   SIGMA_RETURN_IF_ERROR(fields.OptionalString("rope_type", &type));
   if (type.empty()) SIGMA_RETURN_IF_ERROR(fields.OptionalString("type", &type));
@@ -73,6 +84,7 @@ Status ReadRopeScalingFields(JsonFields& fields, RopeScaling* scaling) {
 
 Status ReadRope(JsonFields& fields, ModelConfig* config) {
   SIGMA_RETURN_IF_ERROR(fields.OptionalDouble("rope_theta", &config->rope_theta));
+  SIGMA_RETURN_IF_ERROR(RejectPartialRotary(fields));
   for (const char* key : {"rope_scaling", "rope_parameters"}) {
     const rapidjson::Value* value = fields.Find(key);
     if (value == nullptr) continue;
@@ -167,6 +179,9 @@ Status ReadConfig(const rapidjson::Value& root, std::string_view source, ModelCo
   SIGMA_RETURN_IF_ERROR(fields.OptionalDouble("rms_norm_eps", &config->rms_norm_eps));
   SIGMA_RETURN_IF_ERROR(ReadRope(fields, config));
   SIGMA_RETURN_IF_ERROR(fields.OptionalBool("tie_word_embeddings", &config->tie_word_embeddings));
+  if (config->arch == Architecture::kMistral) {
+    SIGMA_RETURN_IF_ERROR(fields.OptionalInt("sliding_window", &config->sliding_window));
+  }
   if (config->arch == Architecture::kQwen2) {
     config->qkv_bias = true;  // Qwen2 always has q/k/v biases; no flag says so.
   } else {
@@ -330,6 +345,10 @@ Status ModelConfig::Validate() const {
   SIGMA_RETURN_IF_ERROR(CheckSize("head_dim", head_dim, 2, 1 << 16));
   SIGMA_RETURN_IF_ERROR(CheckSize("aug_q_intermediate_size", aug_q_intermediate_size, 0, kMaxDim));
   SIGMA_RETURN_IF_ERROR(CheckSize("max_position_embeddings", max_position_embeddings, 1, kMaxDim));
+  SIGMA_RETURN_IF_ERROR(CheckSize("sliding_window", sliding_window, 0, kMaxDim));
+  if (sliding_window > 0 && arch != Architecture::kMistral) {
+    return InvalidArgumentError("sliding_window: only model_type mistral has one here");
+  }
   if (head_dim % 2 != 0) return InvalidArgumentError("head_dim: must be even, got ", head_dim);
   if (q_dim() > kMaxDim) {
     return InvalidArgumentError("num_attention_heads * head_dim (", q_dim(), ") is too large");
@@ -394,6 +413,15 @@ std::vector<float> ModelConfig::RopeFreqFactors() const {
   return out;
 }
 
+Status ModelConfig::CheckContextLength(int64_t max_context) const {
+  if (sliding_window == 0 || max_context <= sliding_window) return Status::Ok();
+  return InvalidArgumentError("--max-context ", max_context, " exceeds the model's sliding_window ",
+                              sliding_window,
+                              ": this engine attends to every position, which is Mistral's "
+                              "sliding-window attention only within the window; use --max-context ",
+                              sliding_window, " or less");
+}
+
 std::string ModelConfig::ToJson() const {
   const bool sigma = arch == Architecture::kSigma;
   std::string out;
@@ -419,6 +447,9 @@ std::string ModelConfig::ToJson() const {
   w.Double("rms_norm_eps", rms_norm_eps);
   w.Double("rope_theta", rope_theta);
   w.Raw("rope_scaling", RopeScalingJson(rope_scaling));
+  if (arch == Architecture::kMistral) {
+    w.Raw("sliding_window", sliding_window > 0 ? std::to_string(sliding_window) : "null");
+  }
   w.Bool("tie_word_embeddings", tie_word_embeddings);
   if (arch != Architecture::kQwen2) w.Bool("attention_bias", qkv_bias);
   w.String("hidden_act", "silu");

@@ -53,6 +53,10 @@ struct ModelConfig {
   // rope_scaling in RopeInvFreq (rope_scaling then only names the parameters that made them, for
   // config.json).
   std::vector<float> rope_freq_factors;
+  // Mistral's sliding_window: a position attends to the last sliding_window positions; 0 = none.
+  // The engine attends to every position, which is the same for contexts up to the window, so a
+  // model refuses a longer one (CheckContextLength).
+  int64_t sliding_window = 0;
   bool tie_word_embeddings = false;
   bool qkv_bias = false;           // Qwen2, or attention_bias
   int64_t bos_token_id = -1;
@@ -71,6 +75,9 @@ struct ModelConfig {
   // rope_freq_factors where set, else llama3 scaling's (1 for the short wavelengths, factor for
   // the long ones, 1 / ((1 - s) / factor + s) between), else empty.
   std::vector<float> RopeFreqFactors() const;
+
+  // INVALID_ARGUMENT where a KV cache of max_context positions would reach past sliding_window.
+  Status CheckContextLength(int64_t max_context) const;
 
   // config.json text in this project's form (transformers 4 style fields; Sigma fields when
   // arch == kSigma), which ParseModelConfig reads back to an equal config.

@@ -322,5 +322,33 @@ TEST(ModelTest, BadRowsAreRejectedWithoutSideEffects) {
   EXPECT_EQ(model->SequenceLength(1), 0);
 }
 
+// Mistral's sliding-window attention equals full attention within the window, which a model's KV
+// cache must then not outgrow (the engine does not implement the window).
+TEST(ModelTest, SlidingWindowBoundsTheContext) {
+  const Oracle o = LoadOracle("llama-gqa-tiny");
+  auto weights = LoadCheckpoint(o.dir);
+  ASSERT_TRUE(weights.ok()) << weights.status().ToString();
+  weights->config.arch = Architecture::kMistral;
+  weights->config.sliding_window = 32;
+  EngineOptions options;
+  options.kv_dtype = "f32";
+  options.max_context = 33;
+  auto refused = Model::FromWeights(*weights, options);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(
+      refused.status().message().find("--max-context 33 exceeds the model's sliding_window 32"),
+      std::string::npos)
+      << refused.status().ToString();
+  options.max_context = 32;
+  auto model = Model::FromWeights(std::move(weights).value(), options);
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  std::vector<float> logits;
+  ASSERT_TRUE((*model)->Prefill(0, o.input_ids, LogitsMode::kAll, &logits).ok());
+  ASSERT_EQ(logits.size(), o.logits.size());
+  for (size_t i = 0; i < logits.size(); ++i) {  // within the window: the reference's logits
+    ASSERT_NEAR(logits[i], o.logits[i], 1e-3) << "logit " << i;
+  }
+}
+
 }  // namespace
 }  // namespace sigma

@@ -313,6 +313,29 @@ TEST(GgufModelTest, BadRopeFreqsAreErrors) {
       << s.ToString();
 }
 
+// A Mistral with a sliding window is written as llama (as llama.cpp writes Mistral) with
+// llama.attention.sliding_window, and reads back as that Mistral; without a window it is a Llama.
+TEST(GgufModelTest, MistralWindowRoundTrips) {
+  ModelConfig config = TinyConfig(Architecture::kMistral);
+  config.sliding_window = 4096;
+  GgufWriter w;
+  ASSERT_TRUE(AddModelConfigToGguf(config, &w).ok());
+  const std::vector<float> embed(static_cast<size_t>(config.vocab_size * config.hidden_size));
+  ASSERT_TRUE(
+      w.AddTensor("token_embd.weight", DType::kF32, {config.vocab_size, config.hidden_size},
+                  std::string_view(reinterpret_cast<const char*>(embed.data()), embed.size() * 4))
+          .ok());
+  auto file = GgufFile::FromBytes(w.Serialize(), "mistral.gguf");
+  ASSERT_TRUE(file.ok());
+  EXPECT_EQ(*(*file)->GetString("general.architecture"), "llama");
+  EXPECT_EQ(*(*file)->GetUint("llama.attention.sliding_window"), 4096u);
+  auto read = ModelConfigFromGguf(**file);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ(read->arch, Architecture::kMistral);
+  EXPECT_EQ(read->sliding_window, 4096);
+  EXPECT_TRUE(read->Validate().ok()) << read->Validate().ToString();
+}
+
 TEST(GgufModelTest, SmolLM2) {
   if (!FileExists(kModel)) GTEST_SKIP() << kModel << " is absent: run scripts/setup.sh";
   auto file = GgufFile::Open(kModel);

@@ -205,6 +205,23 @@ TEST(ModelConfigTest, MistralAndArchitecturesFallback) {
   const ModelConfig mistral = ParseOk(
       ConfigText().Set("model_type", R"("mistral")").Set("sliding_window", "4096").Render());
   EXPECT_EQ(mistral.arch, Architecture::kMistral);
+  EXPECT_EQ(mistral.sliding_window, 4096);
+  EXPECT_NE(mistral.ToJson().find("\"sliding_window\": 4096"), std::string::npos);
+  EXPECT_EQ(ParseOk(mistral.ToJson()).sliding_window, 4096);
+  EXPECT_TRUE(mistral.CheckContextLength(4096).ok());
+  EXPECT_EQ(mistral.CheckContextLength(4097).code(), StatusCode::kInvalidArgument);
+  const ModelConfig v3 = ParseOk(
+      ConfigText().Set("model_type", R"("mistral")").Set("sliding_window", "null").Render());
+  EXPECT_EQ(v3.sliding_window, 0);
+  EXPECT_EQ(ParseOk(ConfigText().Set("partial_rotary_factor", "1.0").Render()).head_dim,
+            v3.head_dim);  // RoPE on every dimension: accepted
+  EXPECT_TRUE(v3.CheckContextLength(1 << 20).ok());
+  // Only Mistral's is read: Qwen2's applies only with use_sliding_window, refused above.
+  EXPECT_EQ(ParseOk(ConfigText().Set("sliding_window", "4096").Render()).sliding_window, 0);
+  ModelConfig llama = v3;
+  llama.arch = Architecture::kLlama;
+  llama.sliding_window = 16;
+  EXPECT_NE(llama.Validate().ToString().find("sliding_window"), std::string::npos);
   const ModelConfig qwen = ParseOk(
       ConfigText().Erase("model_type").Set("architectures", R"(["Qwen2ForCausalLM"])").Render());
   EXPECT_EQ(qwen.arch, Architecture::kQwen2);
@@ -381,6 +398,12 @@ TEST(ModelConfigTest, BadConfigsGiveStatusesNamingTheField) {
        StatusCode::kInvalidArgument, "high_freq_factor"},
       {ConfigText().Set("rope_parameters", R"({"rope_theta": "big"})").Render(),
        StatusCode::kInvalidArgument, "rope_parameters: rope_theta: expected a number"},
+      {ConfigText().Set("partial_rotary_factor", "0.5").Render(), StatusCode::kUnimplemented,
+       "partial_rotary_factor 0.5"},
+      {ConfigText()
+           .Set("rope_parameters", R"({"rope_theta": 1e4, "partial_rotary_factor": 0.25})")
+           .Render(),
+       StatusCode::kUnimplemented, "rope_parameters: partial_rotary_factor 0.25"},
       {ConfigText().Set("eos_token_id", "\"</s>\"").Render(), StatusCode::kInvalidArgument,
        "eos_token_id: expected an integer or a list"},
       {ConfigText().Set("eos_token_id", "[1, \"x\"]").Render(), StatusCode::kInvalidArgument,
