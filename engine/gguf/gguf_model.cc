@@ -312,6 +312,12 @@ StatusOr<ModelConfig> ModelConfigFromGguf(const GgufFile& f) {
   SIGMA_RETURN_IF_ERROR(
       ReadInt(f, p + "context_length", false, 1, 1 << 24, &c.max_position_embeddings));
   SIGMA_RETURN_IF_ERROR(ReadHeads(f, p, &c));
+  int64_t experts = 0;  // Mixtral and other mixtures of experts are general.architecture "llama"
+  SIGMA_RETURN_IF_ERROR(ReadInt(f, p + "expert_count", false, 0, int64_t{1} << 20, &experts));
+  if (experts > 0) {
+    return UnimplementedError(f.path(), ": ", p, "expert_count ", experts,
+                              ": mixture-of-experts models are not supported");
+  }
   SIGMA_RETURN_IF_ERROR(ReadDouble(f, p + "attention.layer_norm_rms_epsilon", &c.rms_norm_eps));
   SIGMA_RETURN_IF_ERROR(ReadRope(f, p, &c));
   SIGMA_RETURN_IF_ERROR(ReadRopeFreqs(f, &c));

@@ -147,6 +147,14 @@ TEST(GgufModelTest, ConfigErrorsNameTheKey) {
   auto f3 = GgufFile::FromBytes(w3.Serialize(), "z.gguf");
   s = ModelConfigFromGguf(**f3).status();
   EXPECT_NE(s.message().find("expected an integer"), std::string::npos) << s.ToString();
+  GgufWriter w4;
+  ASSERT_TRUE(AddModelConfigToGguf(TinyConfig(Architecture::kLlama), &w4).ok());
+  w4.SetU32("llama.expert_count", 8);  // Mixtral
+  auto f4 = GgufFile::FromBytes(w4.Serialize(), "moe.gguf");
+  s = ModelConfigFromGguf(**f4).status();
+  EXPECT_EQ(s.code(), StatusCode::kUnimplemented);
+  EXPECT_NE(s.message().find("llama.expert_count 8: mixture-of-experts"), std::string::npos)
+      << s.ToString();
 }
 
 // Llama 3.1's shape of scaling: head_dim 128, rope_theta 5e5, factor 8, low / high frequency
