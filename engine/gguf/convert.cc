@@ -15,6 +15,7 @@
 #include "engine/gguf/quantize.h"
 #include "engine/loader/model_weights.h"
 #include "engine/loader/safetensors.h"
+#include "engine/tokenizer/tokenizer.h"
 
 namespace sigma {
 namespace {
@@ -61,6 +62,28 @@ std::string BaseName(const std::string& path) {
   while (p.size() > 1 && p.back() == '/') p.pop_back();
   const size_t slash = p.rfind('/');
   return slash == std::string::npos ? p : p.substr(slash + 1);
+}
+
+// The tokenizer files of a folder converted from `file`: its embedded tokenizer.json and
+// tokenizer_config.json as they were, else its tokenizer.ggml.* vocabulary written as those files
+// where that has a tokenizer.json form (byte-level BPE); none for a SentencePiece-style one, or a
+// file without a tokenizer (the CLI says so).
+StatusOr<Tokenizer::HfFiles> FolderTokenizer(const GgufFile& file) {
+  Tokenizer::HfFiles files;
+  if (file.Find(kGgufHfTokenizerKey) != nullptr) {
+    SIGMA_ASSIGN_OR_RETURN(std::string_view json, file.GetString(kGgufHfTokenizerKey));
+    files.tokenizer_json = std::string(json);
+    if (file.Find(kGgufHfTokenizerConfigKey) != nullptr) {
+      SIGMA_ASSIGN_OR_RETURN(std::string_view config, file.GetString(kGgufHfTokenizerConfigKey));
+      files.tokenizer_config_json = std::string(config);
+    }
+    return files;
+  }
+  if (!GgufHasTokenizer(file)) return files;
+  SIGMA_ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tokenizer, Tokenizer::FromGguf(file));
+  StatusOr<Tokenizer::HfFiles> exported = tokenizer->ToHfFiles();
+  if (!exported.ok() && exported.status().code() == StatusCode::kUnimplemented) return files;
+  return exported;
 }
 
 // Every tensor the config expects, from `tensors` (BindWeights has checked they exist).
@@ -113,6 +136,11 @@ Status ConvertCheckpointToGguf(const std::string& in_dir, const std::string& out
   if (FileExists(tokenizer_path)) {
     SIGMA_ASSIGN_OR_RETURN(std::string text, ReadFile(tokenizer_path));
     writer.SetString(kGgufHfTokenizerKey, text);
+    const std::string config_path = in_dir + "/tokenizer_config.json";
+    if (FileExists(config_path)) {
+      SIGMA_ASSIGN_OR_RETURN(std::string config_text, ReadFile(config_path));
+      writer.SetString(kGgufHfTokenizerConfigKey, config_text);
+    }
   }
   SIGMA_ASSIGN_OR_RETURN(std::vector<const TensorView*> views,
                          OrderedTensors(config, weights.source->tensors(), in_dir));
@@ -155,24 +183,28 @@ Status ConvertGgufToCheckpoint(const std::string& in_path, const std::string& ou
     const DType target = FolderTargetType(*view, options);
     infos.push_back({view->name, std::string(SafetensorsDTypeName(target)), view->shape});
   }
-  std::string_view tokenizer;
-  if (file->Find(kGgufHfTokenizerKey) != nullptr) {
-    SIGMA_ASSIGN_OR_RETURN(tokenizer, file->GetString(kGgufHfTokenizerKey));
-  }
+  SIGMA_ASSIGN_OR_RETURN(Tokenizer::HfFiles tokenizer, FolderTokenizer(*file));
   // The weights first and config.json last, as make-model writes a folder: a folder with a
   // config.json holds a whole checkpoint.
-  return WriteIntoFolder(out_dir, {"model.safetensors", "tokenizer.json", "config.json"}, [&] {
-    SIGMA_ASSIGN_OR_RETURN(std::unique_ptr<SafetensorsWriter> writer,
-                           SafetensorsWriter::Create(out_dir + "/model.safetensors", infos));
-    for (const TensorView* view : views) {
-      SIGMA_RETURN_IF_ERROR(writer->Write(Recode(*view, FolderTargetType(*view, options))));
-    }
-    SIGMA_RETURN_IF_ERROR(writer->Finish());
-    if (!tokenizer.empty()) {
-      SIGMA_RETURN_IF_ERROR(WriteFileAtomic(out_dir + "/tokenizer.json", tokenizer));
-    }
-    return WriteFileAtomic(out_dir + "/config.json", config.ToJson());
-  });
+  return WriteIntoFolder(
+      out_dir, {"model.safetensors", "tokenizer.json", "tokenizer_config.json", "config.json"},
+      [&] {
+        SIGMA_ASSIGN_OR_RETURN(std::unique_ptr<SafetensorsWriter> writer,
+                               SafetensorsWriter::Create(out_dir + "/model.safetensors", infos));
+        for (const TensorView* view : views) {
+          SIGMA_RETURN_IF_ERROR(writer->Write(Recode(*view, FolderTargetType(*view, options))));
+        }
+        SIGMA_RETURN_IF_ERROR(writer->Finish());
+        if (!tokenizer.tokenizer_json.empty()) {
+          SIGMA_RETURN_IF_ERROR(
+              WriteFileAtomic(out_dir + "/tokenizer.json", tokenizer.tokenizer_json));
+        }
+        if (!tokenizer.tokenizer_config_json.empty()) {
+          SIGMA_RETURN_IF_ERROR(
+              WriteFileAtomic(out_dir + "/tokenizer_config.json", tokenizer.tokenizer_config_json));
+        }
+        return WriteFileAtomic(out_dir + "/config.json", config.ToJson());
+      });
 }
 
 Status Convert(const std::string& in, const std::string& out, const ConvertOptions& options) {

@@ -1,18 +1,20 @@
 // Checkpoint conversion between Hugging Face folders and GGUF files (`sigma-eval convert`).
 //
 // Folder -> GGUF: config.json becomes metadata (AddModelConfigToGguf: llama.* / qwen2.* keys, Sigma
-// keys in the sigma. namespace), every tensor goes under its GGUF name (HfToGgufTensorName) with the
-// llama Q/K row permutation applied as llama.cpp's converter does (AddHfTensorToGguf). Matrices
+// keys in the sigma. namespace), every tensor goes under its GGUF name (HfToGgufTensorName) with
+// the llama Q/K row permutation applied as llama.cpp's converter does (AddHfTensorToGguf). Matrices
 // take the requested type (f32, f16, bf16, or a block type quantized by engine/gguf/quantize.h;
 // default: as stored; a matrix whose rows are not whole blocks of it falls back to q8_0 or f16);
-// 1-D tensors (norms, biases) become f32 whenever a type is requested, as llama.cpp keeps them.
-// A tokenizer.json next to the weights is embedded whole (kGgufHfTokenizerKey), which
-// Tokenizer::FromGguf reads back.
+// 1-D tensors (norms, biases) are always f32, as llama.cpp keeps them. A tokenizer.json next to the
+// weights is embedded whole (kGgufHfTokenizerKey, and its tokenizer_config.json under
+// kGgufHfTokenizerConfigKey), which Tokenizer::FromGguf reads back.
 //
 // GGUF -> folder: config.json (ModelConfig::ToJson) + model.safetensors with HF names, the
 // permutation undone, quantized tensors dequantized to f32 (or the requested float type); float
-// tensors keep their type unless one is requested. An embedded tokenizer.huggingface.json is
-// written back as tokenizer.json.
+// tensors keep their type unless one is requested. An embedded tokenizer.json (and
+// tokenizer_config.json) is written back as it was; a tokenizer.ggml.* vocabulary is written as
+// those files where it is byte-level BPE (Tokenizer::ToHfFiles), which is all but SentencePiece
+// ones (the folder then has no tokenizer).
 //
 // Memory: the GGUF side is assembled in memory (GgufWriter), so a conversion needs about twice the
 // output size in RAM; the folder side streams tensor by tensor.

@@ -93,6 +93,8 @@ struct GgufTensorInfo {
 // A Hugging Face tokenizer.json embedded whole as a string (`sigma-eval convert` writes it for a
 // checkpoint folder that has one; Tokenizer::FromGguf reads it where tokenizer.ggml.* is absent).
 inline constexpr char kGgufHfTokenizerKey[] = "tokenizer.huggingface.json";
+// Its tokenizer_config.json (bos/eos tokens, chat template), embedded beside it the same way.
+inline constexpr char kGgufHfTokenizerConfigKey[] = "tokenizer.huggingface.config_json";
 
 // Limits applied while parsing (all far above what real models use).
 inline constexpr uint64_t kGgufMaxTensors = 1u << 20;

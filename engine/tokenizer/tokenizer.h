@@ -73,13 +73,22 @@ class Tokenizer {
   static StatusOr<std::unique_ptr<Tokenizer>> FromSpec(Spec spec);
   // A tokenizer.json file (and tokenizer_config.json beside it, for bos/eos/chat_template).
   static StatusOr<std::unique_ptr<Tokenizer>> FromTokenizerJson(const std::string& path);
-  static StatusOr<std::unique_ptr<Tokenizer>> FromTokenizerJsonText(std::string_view text,
-                                                                    std::string_view source);
+  // `config_text`: a tokenizer_config.json's text, or empty for none.
+  static StatusOr<std::unique_ptr<Tokenizer>> FromTokenizerJsonText(
+      std::string_view text, std::string_view source, std::string_view config_text = {});
   // tokenizer.ggml.* metadata: model "gpt2" (byte-level) or "llama" (SentencePiece); without it,
-  // an embedded tokenizer.json (kGgufHfTokenizerKey).
+  // an embedded tokenizer.json (kGgufHfTokenizerKey, with kGgufHfTokenizerConfigKey where present).
   static StatusOr<std::unique_ptr<Tokenizer>> FromGguf(const GgufFile& file);
   // A model folder (its tokenizer.json, else its only .gguf), a tokenizer.json or a .gguf file.
   static StatusOr<std::unique_ptr<Tokenizer>> Open(const std::string& path);
+
+  // The tokenizer as Hugging Face files, which FromTokenizerJson reads back to the same encoding
+  // (tokenizer_export.cc). UNIMPLEMENTED for a SentencePiece-style one.
+  struct HfFiles {
+    std::string tokenizer_json;
+    std::string tokenizer_config_json;  // bos_token, eos_token, chat_template
+  };
+  StatusOr<HfFiles> ToHfFiles() const;
 
   std::vector<int32_t> Encode(std::string_view text, bool add_special) const;
   // Special tokens are written as their text unless skip_special. Out-of-range ids are skipped.

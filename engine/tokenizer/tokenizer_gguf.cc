@@ -105,7 +105,11 @@ bool GgufHasTokenizer(const GgufFile& f) {
 StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::FromGguf(const GgufFile& f) {
   if (f.Find("tokenizer.ggml.model") == nullptr && f.Find(kGgufHfTokenizerKey) != nullptr) {
     SIGMA_ASSIGN_OR_RETURN(std::string_view json, f.GetString(kGgufHfTokenizerKey));
-    return FromTokenizerJsonText(json, f.path() + ": " + kGgufHfTokenizerKey);
+    std::string_view config;
+    if (f.Find(kGgufHfTokenizerConfigKey) != nullptr) {
+      SIGMA_ASSIGN_OR_RETURN(config, f.GetString(kGgufHfTokenizerConfigKey));
+    }
+    return FromTokenizerJsonText(json, f.path() + ": " + kGgufHfTokenizerKey, config);
   }
   Spec spec;
   spec.source = f.path();

@@ -289,11 +289,10 @@ int32_t ConfigTokenId(const Value& config, const char* key,
   return it == ids.end() ? -1 : it->second;
 }
 
-Status ReadTokenizerConfig(const std::string& path, Tokenizer::Spec* spec,
-                           const std::unordered_map<std::string, int32_t>& ids) {
-  if (!FileExists(path)) return Status::Ok();
-  SIGMA_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
-  SIGMA_ASSIGN_OR_RETURN(auto doc, ParseJson(text, path));
+Status ReadTokenizerConfigText(std::string_view text, const std::string& source,
+                               Tokenizer::Spec* spec,
+                               const std::unordered_map<std::string, int32_t>& ids) {
+  SIGMA_ASSIGN_OR_RETURN(auto doc, ParseJson(text, source));
   spec->bos_id = ConfigTokenId(*doc, "bos_token", ids);
   if (int32_t eos = ConfigTokenId(*doc, "eos_token", ids); eos >= 0) spec->eos_ids = {eos};
   const Value* tmpl = Member(*doc, "chat_template");
@@ -304,6 +303,13 @@ Status ReadTokenizerConfig(const std::string& path, Tokenizer::Spec* spec,
     }
   }
   return Status::Ok();
+}
+
+Status ReadTokenizerConfig(const std::string& path, Tokenizer::Spec* spec,
+                           const std::unordered_map<std::string, int32_t>& ids) {
+  if (!FileExists(path)) return Status::Ok();
+  SIGMA_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  return ReadTokenizerConfigText(text, path, spec, ids);
 }
 
 StatusOr<Tokenizer::Spec> ParseTokenizerJson(std::string_view text, const std::string& src,
@@ -337,10 +343,14 @@ StatusOr<Tokenizer::Spec> ParseTokenizerJson(std::string_view text, const std::s
 
 }  // namespace
 
-StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::FromTokenizerJsonText(std::string_view text,
-                                                                      std::string_view source) {
+StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::FromTokenizerJsonText(
+    std::string_view text, std::string_view source, std::string_view config_text) {
   std::unordered_map<std::string, int32_t> ids;
   SIGMA_ASSIGN_OR_RETURN(Spec spec, ParseTokenizerJson(text, std::string(source), &ids));
+  if (!config_text.empty()) {
+    SIGMA_RETURN_IF_ERROR(ReadTokenizerConfigText(
+        config_text, StrCat(source, " (tokenizer_config.json)"), &spec, ids));
+  }
   return FromSpec(std::move(spec));
 }
 

@@ -23,6 +23,8 @@
 #include "engine/loader/random_checkpoint.h"
 #include "engine/loader/safetensors.h"
 #include "engine/model.h"
+#include "engine/tokenizer/pre_tokenizer.h"
+#include "engine/tokenizer/tokenizer.h"
 
 namespace sigma {
 namespace {
@@ -301,6 +303,77 @@ TEST(ConvertTest, Llama3RopeScalingMatchesLlamaCpp) {
   EXPECT_LT(WorstRowDifference(Logits(gguf, ids), rows, want, vocab), 1e-5f);
   EXPECT_LT(WorstRowDifference(Logits(back, ids), rows, want, vocab), 1e-5f);
   EXPECT_GT(WorstRowDifference(Logits(twin, ids), rows, want, vocab), 1e-3f);
+}
+
+// The llama oracle (vocab 384) as a GGUF with a byte-level tokenizer in tokenizer.ggml.* metadata,
+// as llama.cpp's converter writes one: the 256 byte symbols, "he", "ll", "hell", "hello", and
+// three special tokens, with a chat template.
+std::string GgufWithGgmlTokenizer() {
+  const std::string dir = OracleDir("llama-gqa-tiny");
+  auto weights = LoadCheckpoint(dir);
+  SIGMA_CHECK(weights.ok(), weights.status().ToString());
+  GgufWriter w;
+  SIGMA_CHECK(AddModelConfigToGguf(weights->config, &w).ok());
+  for (const ExpectedTensor& e : ExpectedTensors(weights->config)) {
+    SIGMA_CHECK(AddHfTensorToGguf(weights->config, weights->source->tensors().at(e.name), &w).ok());
+  }
+  std::vector<std::string> tokens;
+  for (int b = 0; b < 256; ++b)
+    tokens.push_back(ByteLevelMap::Get().Encode(static_cast<uint8_t>(b)));
+  for (const char* t : {"he", "ll", "hell", "hello", "<|bos|>", "<|eos|>", "<|user|>"}) {
+    tokens.push_back(t);
+  }
+  std::vector<int32_t> types(tokens.size(), 1);
+  for (size_t i = tokens.size() - 3; i < tokens.size(); ++i) types[i] = 3;  // control
+  tokens.resize(384, "");
+  types.resize(384, 1);
+  for (int i = 263; i < 384; ++i) tokens[static_cast<size_t>(i)] = StrCat("<unused", i, ">");
+  w.SetString("tokenizer.ggml.model", "gpt2");
+  w.SetString("tokenizer.ggml.pre", "smollm");
+  w.SetStringArray("tokenizer.ggml.tokens", tokens);
+  w.SetI32Array("tokenizer.ggml.token_type", types);
+  w.SetStringArray("tokenizer.ggml.merges", {"h e", "l l", "he ll", "hell o"});
+  w.SetU32("tokenizer.ggml.bos_token_id", 260);
+  w.SetU32("tokenizer.ggml.eos_token_id", 261);
+  w.SetBool("tokenizer.ggml.add_bos_token", true);
+  w.SetString("tokenizer.chat_template", "{{ bos_token }}{{ messages[0]['content'] }}");
+  const std::string path = TempPath("ggml_tokenizer.gguf");
+  SIGMA_CHECK(w.WriteFile(path).ok());
+  return path;
+}
+
+// A GGUF's tokenizer.ggml.* vocabulary becomes a folder's tokenizer.json and tokenizer_config.json
+// (the same ids, specials and chat template); that folder's files go into the next GGUF whole and
+// come back from it byte for byte.
+TEST(ConvertTest, TokenizerSurvivesConversionBothWays) {
+  const std::string gguf = GgufWithGgmlTokenizer();
+  const std::string folder = TempPath("ggml_tokenizer_folder");
+  const std::string again = TempPath("ggml_tokenizer_again.gguf");
+  const std::string folder2 = TempPath("ggml_tokenizer_folder2");
+  ASSERT_TRUE(Convert(gguf, folder, ConvertOptions{}).ok());
+  ASSERT_TRUE(FileExists(folder + "/tokenizer.json"));
+  ASSERT_TRUE(FileExists(folder + "/tokenizer_config.json"));
+  auto original = Tokenizer::Open(gguf);
+  auto from_folder = Tokenizer::Open(folder);
+  ASSERT_TRUE(original.ok()) << original.status().ToString();
+  ASSERT_TRUE(from_folder.ok()) << from_folder.status().ToString();
+  for (const char* text : {"hello hello", "<|user|>hell 123\n", "\xff\xfe x"}) {
+    EXPECT_EQ((*from_folder)->Encode(text, true), (*original)->Encode(text, true)) << text;
+  }
+  EXPECT_EQ((*from_folder)->Encode("hello", true), (std::vector<int32_t>{260, 259}));
+  EXPECT_EQ((*from_folder)->chat_template(), (*original)->chat_template());
+  EXPECT_EQ((*from_folder)->eos_ids(), (std::vector<int32_t>{261}));
+
+  ASSERT_TRUE(Convert(folder, again, ConvertOptions{}).ok());
+  auto embedded = Tokenizer::Open(again);
+  ASSERT_TRUE(embedded.ok()) << embedded.status().ToString();
+  EXPECT_EQ((*embedded)->Encode("hello <|user|>", true),
+            (*original)->Encode("hello <|user|>", true));
+  EXPECT_EQ((*embedded)->chat_template(), (*original)->chat_template());
+  ASSERT_TRUE(Convert(again, folder2, ConvertOptions{}).ok());
+  for (const char* name : {"/tokenizer.json", "/tokenizer_config.json"}) {
+    EXPECT_EQ(*ReadFile(folder2 + name), *ReadFile(folder + name)) << name;
+  }
 }
 
 // A matrix narrower than a K-quant super-block falls back to q8_0 (or f16 where not even 32

@@ -195,6 +195,60 @@ TEST(TokenizerTest, GgufTypeConfusionIsRejected) {
   EXPECT_EQ(Tokenizer::FromGguf(**f2).status().code(), StatusCode::kUnimplemented);
 }
 
+// ToHfFiles writes what FromTokenizerJsonText reads back to the same tokenizer: merges, a literal
+// and a regex split, added tokens with their flags, prefix and suffix ids, bos/eos, template.
+TEST(TokenizerJsonTest, ExportedFilesReadBackToTheSameTokenizer) {
+  Tokenizer::Spec spec = ByteLevelSpec();
+  spec.vocab.push_back("<s>");    // 262
+  spec.vocab.push_back("\"q\"");  // 263: a text JSON must escape
+  spec.added.push_back({"<s>", 262, true, false, false});
+  spec.added.push_back({"\"q\"", 263, false, true, true});
+  spec.split_patterns.insert(spec.split_patterns.begin(), "\\Q--\\E");  // Split on "--"
+  spec.prefix_ids = {262};
+  spec.suffix_ids = {261};
+  spec.bos_id = 262;
+  spec.chat_template = "{{ messages[0]['content'] }}\n";
+  auto tok = Tokenizer::FromSpec(spec);
+  ASSERT_TRUE(tok.ok()) << tok.status().ToString();
+  auto files = (*tok)->ToHfFiles();
+  ASSERT_TRUE(files.ok()) << files.status().ToString();
+  EXPECT_NE(files->tokenizer_json.find(R"({"String": "--"})"), std::string::npos);
+  auto back = Tokenizer::FromTokenizerJsonText(files->tokenizer_json, "exported.json",
+                                               files->tokenizer_config_json);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  for (const char* text :
+       {"hello world<|end|>", "a--hello  \"q\"  b", "hellhello", "x\xffy\n\t "}) {
+    EXPECT_EQ((*back)->Encode(text, true), (*tok)->Encode(text, true)) << text;
+    EXPECT_EQ((*back)->Encode(text, false), (*tok)->Encode(text, false)) << text;
+  }
+  EXPECT_EQ((*back)->Encode("hello", true), (Ids{262, 259, 261}));
+  EXPECT_EQ((*back)->bos_id(), 262);
+  EXPECT_EQ((*back)->eos_ids(), (std::vector<int32_t>{261}));
+  EXPECT_EQ((*back)->chat_template(), spec.chat_template);
+  EXPECT_TRUE((*back)->IsSpecial(262));
+  EXPECT_FALSE((*back)->IsSpecial(263));
+  EXPECT_EQ((*back)->vocab_size(), (*tok)->vocab_size());
+
+  // ignore_merges (Llama 3) survives: without merges, "hello" is still the whole vocab entry.
+  spec.merges.clear();
+  spec.ignore_merges = true;
+  auto whole = Tokenizer::FromSpec(spec);
+  ASSERT_TRUE(whole.ok());
+  auto whole_back = Tokenizer::FromTokenizerJsonText((*whole)->ToHfFiles()->tokenizer_json, "w");
+  ASSERT_TRUE(whole_back.ok()) << whole_back.status().ToString();
+  EXPECT_EQ((*whole_back)->Encode("hello", false), (Ids{259}));
+}
+
+TEST(TokenizerJsonTest, SentencePieceHasNoExportedForm) {
+  auto file = GgufFile::FromBytes(SpmGguf(), "spm.gguf");
+  ASSERT_TRUE(file.ok());
+  auto tok = Tokenizer::FromGguf(**file);
+  ASSERT_TRUE(tok.ok());
+  const Status s = (*tok)->ToHfFiles().status();
+  EXPECT_EQ(s.code(), StatusCode::kUnimplemented);
+  EXPECT_NE(s.message().find("only a byte-level BPE"), std::string::npos) << s.ToString();
+}
+
 TEST(TokenizerJsonTest, Llama3StyleWithTemplateProcessing) {
   const std::string json = R"({
     "added_tokens": [{"id": 5, "content": "<|begin_of_text|>", "special": true}],
