@@ -16,6 +16,8 @@ std::string_view DTypeName(DType dtype) {
     case DType::kQ5_K: return "q5_k";
     case DType::kQ6_K: return "q6_k";
     case DType::kQ8_K: return "q8_k";
+    case DType::kQ2_K: return "q2_k";
+    case DType::kQ3_K: return "q3_k";
   }
   return "unknown";
 }
@@ -33,7 +35,9 @@ int64_t DTypeBlockSize(DType dtype) {
     case DType::kQ4_K:
     case DType::kQ5_K:
     case DType::kQ6_K:
-    case DType::kQ8_K: return 256;
+    case DType::kQ8_K:
+    case DType::kQ2_K:
+    case DType::kQ3_K: return 256;
   }
   return 1;
 }
@@ -52,6 +56,8 @@ int64_t DTypeBlockBytes(DType dtype) {
     case DType::kQ5_K: return 2 + 2 + 12 + 32 + 128;
     case DType::kQ6_K: return 128 + 64 + 16 + 2;
     case DType::kQ8_K: return 4 + 256 + 32;
+    case DType::kQ2_K: return 16 + 64 + 2 + 2;
+    case DType::kQ3_K: return 32 + 64 + 12 + 2;
   }
   return 0;
 }

@@ -24,6 +24,8 @@ enum class DType : uint8_t {
   kQ5_K,
   kQ6_K,
   kQ8_K,
+  kQ2_K,  // GGUF super-blocks of 256, read only (decoded by the portable kernels)
+  kQ3_K,
 };
 
 std::string_view DTypeName(DType dtype);

@@ -156,6 +156,33 @@ struct Q6KLoader {
   }
 };
 
+// Q2_K / Q3_K: chunk c is sub-block c % 16 of super-block c / 16: 16 quants, bits 2 j .. 2 j + 1
+// of 16 bytes (quant_blocks.cc), one scale.
+template <bool kThree>
+struct K23Loader {
+  [[gnu::always_inline]] static void Load(const uint8_t* row, int64_t c, __m256& lo, __m256& hi) {
+    const uint8_t* b = row + (kThree ? 110 : 84) * (c / 16);
+    const int cc = static_cast<int>((c / 2) % 8);
+    const int half = static_cast<int>(c % 2);
+    const int h = cc / 4, j = cc % 4, s = 8 * h + 2 * j + half;
+    const __m128i bytes = _mm_loadu_si128(
+        reinterpret_cast<const __m128i*>(b + (kThree ? 32 : 16) + 32 * h + 16 * half));
+    __m128i q = _mm_and_si128(_mm_srl_epi16(bytes, _mm_cvtsi32_si128(2 * j)), _mm_set1_epi8(3));
+    if constexpr (kThree) {
+      const __m128i hmask = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 16 * half));
+      const __m128i high =
+          _mm_and_si128(_mm_srl_epi16(hmask, _mm_cvtsi32_si128(4 * h + j)), _mm_set1_epi8(1));
+      q = _mm_or_si128(q, _mm_slli_epi16(high, 2));  // q + 4 hbit (< 8: no carry), then - 4
+      const float scale = HalfAt(b + 108) * static_cast<float>(Q3KScale(b + 96, s));
+      ScaleQuants(q, scale, -4.0f * scale, lo, hi);
+    } else {
+      const uint8_t sc = b[s];
+      ScaleQuants(q, HalfAt(b + 80) * static_cast<float>(sc & 15),
+                  -HalfAt(b + 82) * static_cast<float>(sc >> 4), lo, hi);
+    }
+  }
+};
+
 inline float HorizontalSum(__m256 v) {
   const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   const __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
@@ -430,6 +457,8 @@ void MatMulRowsAvx2(const MatMulArgs& a, int64_t row_begin, int64_t row_end) {
     case DType::kQ4_K: return Rows<K45Loader<false>>(a, row_begin, row_end);
     case DType::kQ5_K: return Rows<K45Loader<true>>(a, row_begin, row_end);
     case DType::kQ6_K: return Rows<Q6KLoader>(a, row_begin, row_end);
+    case DType::kQ2_K: return Rows<K23Loader<false>>(a, row_begin, row_end);
+    case DType::kQ3_K: return Rows<K23Loader<true>>(a, row_begin, row_end);
     default: SIGMA_CHECK(false, "MatMulRowsAvx2: unsupported ", DTypeName(a.dtype));
   }
 }

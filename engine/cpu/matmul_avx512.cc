@@ -168,6 +168,46 @@ struct Q6KLoader {
   }
 };
 
+// Q2_K / Q3_K: chunk c is elements 32 (c % 8) .. +32 of super-block c / 8: sub-blocks 2 (c % 8)
+// and 2 (c % 8) + 1, whose quants are bits 2 j .. 2 j + 1 of 32 bytes (quant_blocks.cc).
+template <bool kThree>
+struct K23Loader {
+  static constexpr bool kPermuted = false;
+  [[gnu::always_inline]] static void Load(const uint8_t* row, int64_t c, __m512& lo, __m512& hi) {
+    const uint8_t* b = row + (kThree ? 110 : 84) * (c / 8);
+    const int cc = static_cast<int>(c % 8);
+    const int h = cc / 4, j = cc % 4;
+    const uint8_t* qs = b + (kThree ? 32 : 16) + 32 * h;
+    const __m128i shift = _mm_cvtsi32_si128(2 * j);
+    __m512 out[2];
+    for (int half = 0; half < 2; ++half) {
+      const int s = 8 * h + 2 * j + half;
+      __m512i q = _mm512_and_si512(
+          _mm512_srl_epi32(_mm512_cvtepu8_epi32(
+                               _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs + 16 * half))),
+                           shift),
+          _mm512_set1_epi32(3));
+      float scale, offset;
+      if constexpr (kThree) {
+        const __mmask16 high =
+            _mm_test_epi8_mask(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 16 * half)),
+                               _mm_set1_epi8(static_cast<char>(1 << (4 * h + j))));
+        q = _mm512_mask_or_epi32(q, high, q, _mm512_set1_epi32(4));  // q + 4 hbit, then - 4
+        scale = HalfAt(b + 108) * static_cast<float>(Q3KScale(b + 96, s));
+        offset = -4.0f * scale;
+      } else {
+        const uint8_t sc = b[s];
+        scale = HalfAt(b + 80) * static_cast<float>(sc & 15);
+        offset = -HalfAt(b + 82) * static_cast<float>(sc >> 4);
+      }
+      out[half] =
+          _mm512_fmadd_ps(_mm512_cvtepi32_ps(q), _mm512_set1_ps(scale), _mm512_set1_ps(offset));
+    }
+    lo = out[0];
+    hi = out[1];
+  }
+};
+
 // The 512-bit vector ops of StreamRow (matmul_stream_row.h).
 struct Zmm {
   using Vec = __m512;
@@ -284,6 +324,8 @@ void MatMulRowsAvx512(const MatMulArgs& a, int64_t row_begin, int64_t row_end) {
     case DType::kQ4_K: return Rows<K45Loader<false>>(a, row_begin, row_end);
     case DType::kQ5_K: return Rows<K45Loader<true>>(a, row_begin, row_end);
     case DType::kQ6_K: return Rows<Q6KLoader>(a, row_begin, row_end);
+    case DType::kQ2_K: return Rows<K23Loader<false>>(a, row_begin, row_end);
+    case DType::kQ3_K: return Rows<K23Loader<true>>(a, row_begin, row_end);
     default: SIGMA_CHECK(false, "MatMulRowsAvx512: unsupported ", DTypeName(a.dtype));
   }
 }

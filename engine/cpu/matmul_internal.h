@@ -63,7 +63,9 @@ inline bool MatMulLoadersSupport(DType dtype, int64_t in) {
     case DType::kQ5_1:
     case DType::kQ4_K:
     case DType::kQ5_K:
-    case DType::kQ6_K: return in % DTypeBlockSize(dtype) == 0;
+    case DType::kQ6_K:
+    case DType::kQ2_K:
+    case DType::kQ3_K: return in % DTypeBlockSize(dtype) == 0;
     default: return false;
   }
 }

@@ -69,6 +69,55 @@ void DecodeQ6K(const uint8_t* block, float* out) {
   }
 }
 
+// Q2_K and Q3_K place their 2-bit quants alike: element e, in half h = e / 128, group
+// j = (e % 128) / 32 and place l = e % 32, is bits 2j..2j+1 of qs[32 h + l] and takes the scale of
+// sub-block 8 h + 2 j + l / 16. The loops below walk (h, j, sub-block, l) so that the innermost,
+// over 16 elements, vectorises.
+
+// Q2_K: x = d * (sc & 15) * q - dmin * (sc >> 4), sc = scales[sub-block].
+void DecodeQ2K(const uint8_t* block, float* out) {
+  const uint8_t* scales = block;
+  const float d = LoadF16(block + 80);
+  const float dmin = LoadF16(block + 82);
+  for (int h = 0; h < 2; ++h) {
+    const uint8_t* qs = block + 16 + 32 * h;
+    for (int j = 0; j < 4; ++j) {
+      for (int half = 0; half < 2; ++half) {
+        const uint8_t sc = scales[8 * h + 2 * j + half];
+        const float scale = d * static_cast<float>(sc & 15);
+        const float min = dmin * static_cast<float>(sc >> 4);
+        float* y = out + 128 * h + 32 * j + 16 * half;
+        for (int l = 0; l < 16; ++l) {
+          y[l] = scale * static_cast<float>((qs[16 * half + l] >> (2 * j)) & 3) - min;
+        }
+      }
+    }
+  }
+}
+
+// Q3_K: x = d * Q3KScale(sub-block) * (q - 4 * (1 - hbit)), q the 2 low bits, hbit = bit
+// 4 h + j of hmask[l].
+void DecodeQ3K(const uint8_t* block, float* out) {
+  const uint8_t* hmask = block;
+  const uint8_t* sc = block + 96;
+  const float d = LoadF16(block + 108);
+  for (int h = 0; h < 2; ++h) {
+    const uint8_t* qs = block + 32 + 32 * h;
+    for (int j = 0; j < 4; ++j) {
+      for (int half = 0; half < 2; ++half) {
+        const float scale = d * static_cast<float>(Q3KScale(sc, 8 * h + 2 * j + half));
+        const int bit = 4 * h + j;
+        float* y = out + 128 * h + 32 * j + 16 * half;
+        for (int l = 0; l < 16; ++l) {
+          const int i = 16 * half + l;
+          const int q = ((qs[i] >> (2 * j)) & 3) - (((hmask[i] >> bit) & 1) ? 0 : 4);
+          y[l] = scale * static_cast<float>(q);
+        }
+      }
+    }
+  }
+}
+
 void DecodeOneBlock(DType dtype, const uint8_t* b, float* out) {
   switch (dtype) {
     case DType::kQ8_0: {
@@ -83,6 +132,8 @@ void DecodeOneBlock(DType dtype, const uint8_t* b, float* out) {
     case DType::kQ4_K: return DecodeK45(b, false, out);
     case DType::kQ5_K: return DecodeK45(b, true, out);
     case DType::kQ6_K: return DecodeQ6K(b, out);
+    case DType::kQ2_K: return DecodeQ2K(b, out);
+    case DType::kQ3_K: return DecodeQ3K(b, out);
     case DType::kQ8_K: {
       float d;
       std::memcpy(&d, b, sizeof(d));

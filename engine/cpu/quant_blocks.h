@@ -2,14 +2,15 @@
 //
 // Block layouts (GGUF / ggml, little-endian, no padding; sizes in engine/dtype.h):
 //   Q8_0  [f16 d][i8 q[32]]                            x = d * q
-//   Q4_0  [f16 d][u8 qs[16]]                           x[j] = d * (lo(qs[j]) - 8), x[j+16]: hi nibble
-//   Q4_1  [f16 d][f16 m][u8 qs[16]]                    x = d * nibble + m (same nibble order)
-//   Q5_0  [f16 d][u32 qh][u8 qs[16]]                   5th bit of element e is bit e of qh; x = d*(q-16)
-//   Q5_1  [f16 d][f16 m][u32 qh][u8 qs[16]]            x = d * q + m
-//   Q4_K  [f16 d][f16 dmin][u8 sc[12]][u8 qs[128]]     8 sub-blocks of 32 with 6-bit scale/min
-//   Q5_K  [f16 d][f16 dmin][u8 sc[12]][u8 qh[32]][u8 qs[128]]
-//   Q6_K  [u8 ql[128]][u8 qh[64]][i8 sc[16]][f16 d]    16 sub-blocks of 16, x = d * sc * (q - 32)
-//   Q8_K  [f32 d][i8 q[256]][i16 bsums[16]]            x = d * q
+//   Q4_0  [f16 d][u8 qs[16]]                           x[j] = d * (lo(qs[j]) - 8), x[j+16]: hi
+//   nibble Q4_1  [f16 d][f16 m][u8 qs[16]]                    x = d * nibble + m (same nibble
+//   order) Q5_0  [f16 d][u32 qh][u8 qs[16]]                   5th bit of element e is bit e of qh;
+//   x = d*(q-16) Q5_1  [f16 d][f16 m][u32 qh][u8 qs[16]]            x = d * q + m Q4_K  [f16 d][f16
+//   dmin][u8 sc[12]][u8 qs[128]]     8 sub-blocks of 32 with 6-bit scale/min Q5_K  [f16 d][f16
+//   dmin][u8 sc[12]][u8 qh[32]][u8 qs[128]] Q6_K  [u8 ql[128]][u8 qh[64]][i8 sc[16]][f16 d]    16
+//   sub-blocks of 16, x = d * sc * (q - 32) Q8_K  [f32 d][i8 q[256]][i16 bsums[16]]            x =
+//   d * q Q2_K  [u8 sc[16]][u8 qs[64]][f16 d][f16 dmin]     16 sub-blocks of 16, 4-bit scale and
+//   min Q3_K  [u8 hmask[32]][u8 qs[64]][u8 sc[12]][f16 d]  16 sub-blocks of 16, 6-bit signed scales
 // These are the reference decoders; the AVX-512 GEMV decodes the same layouts in registers.
 // Thread safety: pure functions.
 #ifndef SIGMA_ENGINE_CPU_QUANT_BLOCKS_H_
@@ -43,6 +44,15 @@ inline void UnpackQ6KQuants(const uint8_t* block, uint8_t q[256]) {
       out[96 + l] = static_cast<uint8_t>((ql[32 + l] >> 4) | (qh[l] >> 6) << 4);
     }
   }
+}
+
+// The signed scale (-32..31) of sub-block s (0..15) of a Q3_K block's 12 packed scale bytes: its
+// low 4 bits are the low (s < 8) or high nibble of sc[s % 8], its top 2 bits are bits
+// 2 (s / 4) .. 2 (s / 4) + 1 of sc[8 + s % 4].
+inline int Q3KScale(const uint8_t* sc, int s) {
+  const int low = s < 8 ? sc[s % 8] & 15 : sc[s % 8] >> 4;
+  const int high = (sc[8 + s % 4] >> (2 * (s / 4))) & 3;
+  return (low | high << 4) - 32;
 }
 
 // The 6-bit scale and min of sub-block j (0..7) of a Q4_K / Q5_K block's 12 packed scale bytes.

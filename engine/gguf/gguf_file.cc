@@ -79,6 +79,8 @@ std::optional<DType> DTypeFromGgml(uint32_t ggml_type) {
       return DType::kQ5_0;
     case kGgmlQ5_1:
       return DType::kQ5_1;
+    case kGgmlQ2_K: return DType::kQ2_K;
+    case kGgmlQ3_K: return DType::kQ3_K;
     case kGgmlQ4_K:
       return DType::kQ4_K;
     case kGgmlQ5_K:
@@ -110,6 +112,8 @@ uint32_t GgmlTypeFromDType(DType dtype) {
       return kGgmlQ5_0;
     case DType::kQ5_1:
       return kGgmlQ5_1;
+    case DType::kQ2_K: return kGgmlQ2_K;
+    case DType::kQ3_K: return kGgmlQ3_K;
     case DType::kQ4_K:
       return kGgmlQ4_K;
     case DType::kQ5_K:

@@ -205,6 +205,27 @@ double RefElement(DType t, const uint8_t* b, int i) {
       const int sc = static_cast<int8_t>(b[192 + 8 * h + 2 * quarter + l / 16]);
       return Half(b + 208) * sc * ((low | (high << 4)) - 32);
     }
+    case DType::kQ2_K: {  // ggml's dequantize_row_q2_K, one element
+      const int n = i / 128, shift = 2 * ((i % 128) / 32), l = i % 32;
+      const uint8_t sc = b[8 * n + 2 * ((i % 128) / 32) + l / 16];
+      const int q = (b[16 + 32 * n + l] >> shift) & 3;
+      return Half(b + 80) * (sc & 15) * q - Half(b + 82) * (sc >> 4);
+    }
+    case DType::kQ3_K: {  // ggml's dequantize_row_q3_K: the 12 scale bytes as 4 words, re-packed
+      uint32_t aux[4];
+      std::memcpy(aux, b + 96, 12);
+      const uint32_t tmp = aux[2], m2 = 0x0f0f0f0f, m1 = 0x03030303;
+      aux[2] = ((aux[0] >> 4) & m2) | (((tmp >> 4) & m1) << 4);
+      aux[3] = ((aux[1] >> 4) & m2) | (((tmp >> 6) & m1) << 4);
+      aux[0] = (aux[0] & m2) | (((tmp >> 0) & m1) << 4);
+      aux[1] = (aux[1] & m2) | (((tmp >> 2) & m1) << 4);
+      int8_t scales[16];
+      std::memcpy(scales, aux, 16);
+      const int n = i / 128, j = (i % 128) / 32, l = i % 32;
+      const int low = (b[32 + 32 * n + l] >> (2 * j)) & 3;
+      const bool high = (b[l] >> (4 * n + j)) & 1;
+      return Half(b + 108) * (scales[8 * n + 2 * j + l / 16] - 32) * (low - (high ? 0 : 4));
+    }
     default: return NAN;
   }
 }
@@ -231,6 +252,11 @@ std::vector<uint8_t> RandomBlocks(DType t, int64_t n_blocks, uint32_t seed) {
         put(b + 2, (t == DType::kQ4_1 || t == DType::kQ5_1) ? -scale(rng) * 8 : scale(rng));
         break;
       case DType::kQ6_K: put(b + 208, scale(rng)); break;
+      case DType::kQ2_K:
+        put(b + 80, scale(rng));
+        put(b + 82, scale(rng));
+        break;
+      case DType::kQ3_K: put(b + 108, scale(rng)); break;
       default: put(b, scale(rng)); break;
     }
   }
@@ -238,7 +264,8 @@ std::vector<uint8_t> RandomBlocks(DType t, int64_t n_blocks, uint32_t seed) {
 }
 
 constexpr DType kBlockTypes[] = {DType::kQ8_0, DType::kQ4_0, DType::kQ4_1, DType::kQ5_0,
-                                 DType::kQ5_1, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K};
+                                 DType::kQ5_1, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K,
+                                 DType::kQ2_K, DType::kQ3_K};
 
 TEST(DequantizeRowTest, BlockTypesMatchFormatDescription) {
   for (DType t : kBlockTypes) {
@@ -290,7 +317,7 @@ TEST(DequantizeRowTest, MatchesGgufPythonPackage) {
     }
     ++types;
   }
-  EXPECT_EQ(types, 8);
+  EXPECT_EQ(types, 10);
 }
 
 class MatMulQuantTest : public KernelPathTest {};

@@ -376,6 +376,85 @@ TEST(ConvertTest, TokenizerSurvivesConversionBothWays) {
   }
 }
 
+// Q2_K and Q3_K, which llama.cpp's Q2_K and Q3_K_* files carry and which the engine reads (but
+// does not write): a Sigma with hidden 256 whose matrices are random blocks of them, alternately,
+// against the same weights decoded into an f32 folder.
+TEST(ConvertTest, Q2KAndQ3KModelsMatchTheirDecodedWeights) {
+  ModelConfig config = *ModelConfigPreset("sigma-tiny");
+  config.vocab_size = 512;
+  config.hidden_size = 256;
+  config.intermediate_size = 512;
+  config.head_dim = 32;
+  config.aug_q_intermediate_size = 256;
+  GgufWriter w;
+  ASSERT_TRUE(AddModelConfigToGguf(config, &w).ok());
+  uint64_t state = 7;
+  const auto next = [&] {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return static_cast<uint8_t>(state >> 56);
+  };
+  const auto put_f16 = [](uint8_t* p, float v) {
+    const uint16_t h = F32ToF16(v);
+    std::memcpy(p, &h, 2);
+  };
+  int matrices = 0;
+  for (const ExpectedTensor& e : ExpectedTensors(config)) {
+    const int64_t rows = e.shape[0], cols = e.shape.size() == 2 ? e.shape[1] : 1;
+    std::string bytes;
+    DType t = DType::kF32;
+    if (e.shape.size() == 2 && cols % 256 == 0) {
+      t = matrices++ % 2 == 0 ? DType::kQ2_K : DType::kQ3_K;
+      const int64_t size = DTypeBlockBytes(t), blocks = rows * cols / 256;
+      bytes.resize(static_cast<size_t>(blocks * size));
+      for (char& c : bytes) c = static_cast<char>(next());
+      for (int64_t b = 0; b < blocks; ++b) {
+        auto* block = reinterpret_cast<uint8_t*>(bytes.data() + b * size);
+        if (t == DType::kQ2_K) {
+          put_f16(block + 80, 0.002f + next() * 1e-5f);
+          put_f16(block + 82, 0.001f + next() * 1e-5f);
+        } else {
+          put_f16(block + 108, 0.001f + next() * 1e-5f);
+        }
+      }
+    } else {
+      std::vector<float> values(static_cast<size_t>(rows * cols));
+      for (float& v : values)
+        v = e.name.find("norm") != std::string::npos ? 1.0f : (next() - 128) * 1e-4f;
+      bytes.assign(reinterpret_cast<const char*>(values.data()), values.size() * 4);
+    }
+    TensorView view;
+    view.name = e.name;
+    view.dtype = t;
+    view.shape = e.shape;
+    view.data = bytes.data();
+    view.nbytes = bytes.size();
+    ASSERT_TRUE(AddHfTensorToGguf(config, view, &w).ok()) << e.name;
+  }
+  ASSERT_GT(matrices, 10);
+  const std::string gguf = TempPath("k23.gguf");
+  const std::string folder = TempPath("k23");
+  ASSERT_TRUE(w.WriteFile(gguf).ok());
+  int q2 = 0, q3 = 0;
+  for (const GgufTensorInfo& t : OpenGguf(gguf)->tensors()) {
+    q2 += t.dtype == DType::kQ2_K;
+    q3 += t.dtype == DType::kQ3_K;
+  }
+  EXPECT_EQ(q2 + q3, matrices);
+  EXPECT_GT(q3, 5);
+  ASSERT_TRUE(Convert(gguf, folder, ConvertOptions{}).ok());
+  const std::vector<int32_t> ids = {1, 17, 300, 5, 511, 42, 7};
+  const std::vector<float> want = Logits(folder, ids);
+  const std::vector<float> got = Logits(gguf, ids);
+  ASSERT_EQ(got.size(), want.size());
+  double worst = 0, scale = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    worst = std::max(worst, std::fabs(double{got[i]} - want[i]));
+    scale = std::max(scale, std::fabs(double{want[i]}));
+  }
+  EXPECT_GT(scale, 0.01);
+  EXPECT_LT(worst, 1e-5 * scale) << "max |gguf - decoded| logit difference";
+}
+
 // A matrix narrower than a K-quant super-block falls back to q8_0 (or f16 where not even 32
 // wide); the oracle's 96-wide matrices.
 TEST(ConvertTest, NarrowMatricesFallBackFromKQuants) {
