@@ -257,7 +257,7 @@ TEST(GgufHostileTest, TensorInfos) {
               "element count overflows");
   ExpectError(OneTensor("t", {~0ull >> 1, 2}, kGgmlF32, 0), StatusCode::kInvalidArgument, "dim 0");
   ExpectError(OneTensor("t", {16}, 99, 0), StatusCode::kUnimplemented, "ggml type 99");
-  ExpectError(OneTensor("t", {256}, 10, 0), StatusCode::kUnimplemented, "Q2_K");
+  ExpectError(OneTensor("t", {256}, 16, 0), StatusCode::kUnimplemented, "IQ2_XXS");
   ExpectError(OneTensor("t", {33}, kGgmlQ4_0, 0), StatusCode::kInvalidArgument, "block size 32");
   ExpectError(OneTensor("t", {16}, kGgmlF32, 8), StatusCode::kInvalidArgument, "alignment");
   ExpectError(OneTensor("t", {16}, kGgmlF32, 1ull << 40), StatusCode::kDataLoss, "past the end");
