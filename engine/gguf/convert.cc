@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <utility>
@@ -195,13 +196,17 @@ Status ConvertGgufToCheckpoint(const std::string& in_path, const std::string& ou
           SIGMA_RETURN_IF_ERROR(writer->Write(Recode(*view, FolderTargetType(*view, options))));
         }
         SIGMA_RETURN_IF_ERROR(writer->Finish());
-        if (!tokenizer.tokenizer_json.empty()) {
-          SIGMA_RETURN_IF_ERROR(
-              WriteFileAtomic(out_dir + "/tokenizer.json", tokenizer.tokenizer_json));
-        }
-        if (!tokenizer.tokenizer_config_json.empty()) {
-          SIGMA_RETURN_IF_ERROR(
-              WriteFileAtomic(out_dir + "/tokenizer_config.json", tokenizer.tokenizer_config_json));
+        // A tokenizer file this model lacks is removed (from a folder --force reuses), so that
+        // another model's does not pass for its own.
+        for (const auto& [name, text] :
+             {std::pair{"/tokenizer.json", &tokenizer.tokenizer_json},
+              std::pair{"/tokenizer_config.json", &tokenizer.tokenizer_config_json}}) {
+          if (!text->empty()) {
+            SIGMA_RETURN_IF_ERROR(WriteFileAtomic(out_dir + name, *text));
+          } else {
+            std::error_code ignored;
+            std::filesystem::remove(out_dir + name, ignored);
+          }
         }
         return WriteFileAtomic(out_dir + "/config.json", config.ToJson());
       });

@@ -374,6 +374,13 @@ TEST(ConvertTest, TokenizerSurvivesConversionBothWays) {
   for (const char* name : {"/tokenizer.json", "/tokenizer_config.json"}) {
     EXPECT_EQ(*ReadFile(folder2 + name), *ReadFile(folder + name)) << name;
   }
+  // Written again into that folder (as --force does) from a GGUF without a tokenizer, the folder
+  // keeps no tokenizer files of the earlier model.
+  const std::string bare = TempPath("no_tokenizer.gguf");
+  ASSERT_TRUE(Convert(OracleDir("llama-gqa-tiny"), bare, ConvertOptions{}).ok());
+  ASSERT_TRUE(Convert(bare, folder2, ConvertOptions{}).ok());
+  EXPECT_FALSE(FileExists(folder2 + "/tokenizer.json"));
+  EXPECT_FALSE(FileExists(folder2 + "/tokenizer_config.json"));
 }
 
 // Q2_K and Q3_K, which llama.cpp's Q2_K and Q3_K_* files carry and which the engine reads (but
