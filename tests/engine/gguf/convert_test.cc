@@ -61,6 +61,17 @@ std::vector<float> Logits(const std::string& path, const std::vector<int32_t>& i
   return logits;
 }
 
+// The largest |got - want| and the largest |want|, over logits of the same shape.
+std::pair<double, double> LogitDifference(const std::vector<float>& got,
+                                          const std::vector<float>& want) {
+  double worst = 0, scale = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    worst = std::max(worst, std::fabs(double{got[i]} - want[i]));
+    scale = std::max(scale, std::fabs(double{want[i]}));
+  }
+  return {worst, scale};
+}
+
 std::unique_ptr<GgufFile> OpenGguf(const std::string& path) {
   auto file = GgufFile::Open(path);
   SIGMA_CHECK(file.ok(), file.status().ToString());
@@ -124,11 +135,7 @@ TEST_P(ConvertOracleTest, Q8_0RoundTripAndLogitsStayClose) {
   const std::vector<float> want = Logits(dir, ids);
   const std::vector<float> got = Logits(first, ids);
   ASSERT_EQ(got.size(), want.size());
-  double worst = 0, scale = 0;
-  for (size_t i = 0; i < got.size(); ++i) {
-    worst = std::max(worst, std::fabs(double{got[i]} - want[i]));
-    scale = std::max(scale, std::fabs(double{want[i]}));
-  }
+  const auto [worst, scale] = LogitDifference(got, want);
   EXPECT_LT(worst, 0.05 * scale + 1e-3) << "max |q8_0 - f32| logit difference";
 }
 
@@ -194,17 +201,23 @@ TEST(ConvertTest, SigmaKeysUseTheSigmaNamespace) {
   EXPECT_NE(file->FindTensor("blk.0.attn_q_gate.weight"), nullptr);
 }
 
-// A model whose matrices are all whole K-quant super-blocks wide (a Sigma with hidden 256),
-// converted to each K-quant: the GGUF's logits (the integer tile kernels where this CPU has them)
-// against those of the same weights dequantized back to an f32 folder (the f32 kernels): they
-// differ only by the int16 activations.
-TEST(ConvertTest, KQuantModelsMatchTheirDequantizedWeights) {
+// A Sigma whose matrices are all whole K-quant super-blocks wide (hidden 256).
+ModelConfig Sigma256() {
   ModelConfig config = *ModelConfigPreset("sigma-tiny");
   config.vocab_size = 512;
   config.hidden_size = 256;
   config.intermediate_size = 512;
   config.head_dim = 32;
   config.aug_q_intermediate_size = 256;
+  return config;
+}
+
+// A model whose matrices are all whole K-quant super-blocks wide (a Sigma with hidden 256),
+// converted to each K-quant: the GGUF's logits (the integer tile kernels where this CPU has them)
+// against those of the same weights dequantized back to an f32 folder (the f32 kernels): they
+// differ only by the int16 activations.
+TEST(ConvertTest, KQuantModelsMatchTheirDequantizedWeights) {
+  const ModelConfig config = Sigma256();
   const std::string dir = TempPath("sigma-256");
   ASSERT_TRUE(WriteRandomCheckpoint(config, dir, 3, DType::kF32, 2).ok());
   const std::vector<int32_t> ids = {1, 17, 300, 5, 511, 42, 7};
@@ -222,11 +235,7 @@ TEST(ConvertTest, KQuantModelsMatchTheirDequantizedWeights) {
     const std::vector<float> want = Logits(folder, ids);
     const std::vector<float> got = Logits(gguf, ids);
     ASSERT_EQ(got.size(), want.size());
-    double worst = 0, scale = 0;
-    for (size_t i = 0; i < got.size(); ++i) {
-      worst = std::max(worst, std::fabs(double{got[i]} - want[i]));
-      scale = std::max(scale, std::fabs(double{want[i]}));
-    }
+    const auto [worst, scale] = LogitDifference(got, want);
     // Measured 0.4-1.0e-4 of the largest logit.
     EXPECT_LT(worst, 1e-3 * scale) << name << ": max |gguf - dequantized| logit difference";
   }
@@ -387,12 +396,7 @@ TEST(ConvertTest, TokenizerSurvivesConversionBothWays) {
 // does not write): a Sigma with hidden 256 whose matrices are random blocks of them, alternately,
 // against the same weights decoded into an f32 folder.
 TEST(ConvertTest, Q2KAndQ3KModelsMatchTheirDecodedWeights) {
-  ModelConfig config = *ModelConfigPreset("sigma-tiny");
-  config.vocab_size = 512;
-  config.hidden_size = 256;
-  config.intermediate_size = 512;
-  config.head_dim = 32;
-  config.aug_q_intermediate_size = 256;
+  const ModelConfig config = Sigma256();
   GgufWriter w;
   ASSERT_TRUE(AddModelConfigToGguf(config, &w).ok());
   uint64_t state = 7;
@@ -453,11 +457,7 @@ TEST(ConvertTest, Q2KAndQ3KModelsMatchTheirDecodedWeights) {
   const std::vector<float> want = Logits(folder, ids);
   const std::vector<float> got = Logits(gguf, ids);
   ASSERT_EQ(got.size(), want.size());
-  double worst = 0, scale = 0;
-  for (size_t i = 0; i < got.size(); ++i) {
-    worst = std::max(worst, std::fabs(double{got[i]} - want[i]));
-    scale = std::max(scale, std::fabs(double{want[i]}));
-  }
+  const auto [worst, scale] = LogitDifference(got, want);
   EXPECT_GT(scale, 0.01);
   EXPECT_LT(worst, 1e-5 * scale) << "max |gguf - decoded| logit difference";
 }

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 #include <random>
 
 #include "engine/base/file.h"
@@ -170,13 +171,28 @@ ModelConfig Llama31Rope() {
   return c;
 }
 
+// A file with `config`'s metadata (AddModelConfigToGguf), what `extra` adds, and a zero
+// token_embd.weight, which ModelConfigFromGguf reads the vocabulary size from.
+std::unique_ptr<GgufFile> MetadataFile(const ModelConfig& config,
+                                       const std::function<void(GgufWriter&)>& extra = {}) {
+  GgufWriter w;
+  SIGMA_CHECK(AddModelConfigToGguf(config, &w).ok());
+  if (extra) extra(w);
+  const std::vector<float> embed(static_cast<size_t>(config.vocab_size * config.hidden_size));
+  SIGMA_CHECK(
+      w.AddTensor("token_embd.weight", DType::kF32, {config.vocab_size, config.hidden_size},
+                  std::string_view(reinterpret_cast<const char*>(embed.data()), embed.size() * 4))
+          .ok());
+  auto file = GgufFile::FromBytes(w.Serialize(), "metadata.gguf");
+  SIGMA_CHECK(file.ok(), file.status().ToString());
+  return std::move(file).value();
+}
+
 // Metadata of `config` without its scaling, and `factors` as rope_freqs.weight (`dtype`, `shape`):
 // a file as llama.cpp's converter writes it.
 std::unique_ptr<GgufFile> LlamaCppFile(ModelConfig config, const std::vector<float>& factors,
                                        DType dtype = DType::kF32, std::vector<int64_t> shape = {}) {
   config.rope_scaling = RopeScaling{};
-  GgufWriter w;
-  SIGMA_CHECK(AddModelConfigToGguf(config, &w).ok());
   std::vector<uint16_t> halves(factors.size());
   for (size_t j = 0; j < factors.size(); ++j) halves[j] = F32ToF16(factors[j]);
   const std::string_view bytes =
@@ -184,15 +200,9 @@ std::unique_ptr<GgufFile> LlamaCppFile(ModelConfig config, const std::vector<flo
           ? std::string_view(reinterpret_cast<const char*>(factors.data()), factors.size() * 4)
           : std::string_view(reinterpret_cast<const char*>(halves.data()), halves.size() * 2);
   if (shape.empty()) shape = {static_cast<int64_t>(factors.size())};
-  SIGMA_CHECK(w.AddTensor("rope_freqs.weight", dtype, shape, bytes).ok());
-  const std::vector<float> embed(static_cast<size_t>(config.vocab_size * config.hidden_size));
-  SIGMA_CHECK(
-      w.AddTensor("token_embd.weight", DType::kF32, {config.vocab_size, config.hidden_size},
-                  std::string_view(reinterpret_cast<const char*>(embed.data()), embed.size() * 4))
-          .ok());
-  auto file = GgufFile::FromBytes(w.Serialize(), "llama3.gguf");
-  SIGMA_CHECK(file.ok(), file.status().ToString());
-  return std::move(file).value();
+  return MetadataFile(config, [&](GgufWriter& w) {
+    SIGMA_CHECK(w.AddTensor("rope_freqs.weight", dtype, shape, bytes).ok());
+  });
 }
 
 // llama3 scaling is written as llama.cpp writes it (the divisors) plus its parameters, and the
@@ -225,16 +235,7 @@ TEST(GgufModelTest, Llama3RopeScalingIsWrittenAsDivisors) {
 TEST(GgufModelTest, Llama3ParametersReadBackFromTheirKeys) {
   ModelConfig config = Llama31Rope();
   config.rope_scaling = {"llama3", 16.0, 0.5, 3.0, 1000};
-  GgufWriter w;
-  ASSERT_TRUE(AddModelConfigToGguf(config, &w).ok());
-  const std::vector<float> embed(static_cast<size_t>(config.vocab_size * config.hidden_size));
-  ASSERT_TRUE(
-      w.AddTensor("token_embd.weight", DType::kF32, {config.vocab_size, config.hidden_size},
-                  std::string_view(reinterpret_cast<const char*>(embed.data()), embed.size() * 4))
-          .ok());
-  auto file = GgufFile::FromBytes(w.Serialize(), "x.gguf");
-  ASSERT_TRUE(file.ok());
-  auto read = ModelConfigFromGguf(**file);
+  auto read = ModelConfigFromGguf(*MetadataFile(config));
   ASSERT_TRUE(read.ok()) << read.status().ToString();
   EXPECT_EQ(read->rope_scaling.type, "llama3");
   EXPECT_EQ(read->rope_scaling.factor, 16.0);
@@ -326,18 +327,10 @@ TEST(GgufModelTest, BadRopeFreqsAreErrors) {
 TEST(GgufModelTest, MistralWindowRoundTrips) {
   ModelConfig config = TinyConfig(Architecture::kMistral);
   config.sliding_window = 4096;
-  GgufWriter w;
-  ASSERT_TRUE(AddModelConfigToGguf(config, &w).ok());
-  const std::vector<float> embed(static_cast<size_t>(config.vocab_size * config.hidden_size));
-  ASSERT_TRUE(
-      w.AddTensor("token_embd.weight", DType::kF32, {config.vocab_size, config.hidden_size},
-                  std::string_view(reinterpret_cast<const char*>(embed.data()), embed.size() * 4))
-          .ok());
-  auto file = GgufFile::FromBytes(w.Serialize(), "mistral.gguf");
-  ASSERT_TRUE(file.ok());
-  EXPECT_EQ(*(*file)->GetString("general.architecture"), "llama");
-  EXPECT_EQ(*(*file)->GetUint("llama.attention.sliding_window"), 4096u);
-  auto read = ModelConfigFromGguf(**file);
+  const std::unique_ptr<GgufFile> file = MetadataFile(config);
+  EXPECT_EQ(*file->GetString("general.architecture"), "llama");
+  EXPECT_EQ(*file->GetUint("llama.attention.sliding_window"), 4096u);
+  auto read = ModelConfigFromGguf(*file);
   ASSERT_TRUE(read.ok()) << read.status().ToString();
   EXPECT_EQ(read->arch, Architecture::kMistral);
   EXPECT_EQ(read->sliding_window, 4096);
