@@ -1,5 +1,6 @@
 // libFuzzer harness for the GGUF reader and everything that consumes its metadata: the typed
-// getters, ModelConfigFromGguf, GgufWeightSource, and Tokenizer::FromGguf (+ a short Encode).
+// getters, ModelConfigFromGguf, GgufWeightSource, and Tokenizer::FromGguf (+ a short Encode, and
+// the tokenizer written as tokenizer.json and read back, as convert does).
 // Built only with clang and -DSIGMA_FUZZ=ON (tests/fuzz/CMakeLists.txt); seeds in
 // tests/fuzz/corpus/gguf/ (tests/fuzz/make_gguf_seeds.py). Run:
 //   ./gguf_fuzz -max_total_time=300 -max_len=65536 tests/fuzz/corpus/gguf
@@ -30,6 +31,15 @@ void Consume(const sigma::GgufFile& f) {
   }
 }
 
+void Exercise(const sigma::Tokenizer& tok) {
+  tok.Decode(tok.Encode("Hello world 123 <|im_start|> \xff", true));
+  auto files = tok.ToHfFiles();
+  if (!files.ok()) return;
+  auto back = sigma::Tokenizer::FromTokenizerJsonText(files->tokenizer_json, "exported.json",
+                                                      files->tokenizer_config_json);
+  if (back.ok()) (*back)->Encode("Hello world 123 <|im_start|> \xff", true);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -42,10 +52,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::shared_ptr<const sigma::GgufFile> shared(std::move(*file));
     auto source = sigma::GgufWeightSource::Create(shared, *config);
     auto tok = sigma::Tokenizer::FromGguf(*shared);
-    if (tok.ok()) (*tok)->Decode((*tok)->Encode("Hello world 123 <|im_start|> \xff", true));
+    if (tok.ok()) Exercise(**tok);
     return 0;
   }
   auto tok = sigma::Tokenizer::FromGguf(**file);
-  if (tok.ok()) (*tok)->Decode((*tok)->Encode("Hello world 123 <|im_start|> \xff", true));
+  if (tok.ok()) Exercise(**tok);
   return 0;
 }
