@@ -446,7 +446,8 @@ TEST(ConvertTest, Q2KAndQ3KModelsMatchTheirDecodedWeights) {
   const std::string folder = TempPath("k23");
   ASSERT_TRUE(w.WriteFile(gguf).ok());
   int q2 = 0, q3 = 0;
-  for (const GgufTensorInfo& t : OpenGguf(gguf)->tensors()) {
+  const std::unique_ptr<GgufFile> file = OpenGguf(gguf);  // the loop below reads its tensors
+  for (const GgufTensorInfo& t : file->tensors()) {
     q2 += t.dtype == DType::kQ2_K;
     q3 += t.dtype == DType::kQ3_K;
   }
