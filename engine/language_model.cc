@@ -1,5 +1,6 @@
 #include "engine/language_model.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "engine/base/file.h"
@@ -134,9 +135,12 @@ std::string LanguageModel::TokenPiece(int32_t id) const {
 }
 
 std::vector<int32_t> LanguageModel::StopTokens() const {
-  if (tokenizer_ && !tokenizer_->eos_ids().empty()) return tokenizer_->eos_ids();
   std::vector<int32_t> ids;
-  for (int64_t id : model_->config().eos_token_ids) ids.push_back(static_cast<int32_t>(id));
+  if (tokenizer_) ids = tokenizer_->eos_ids();
+  for (int64_t id : model_->config().eos_token_ids) {
+    const auto id32 = static_cast<int32_t>(id);
+    if (std::find(ids.begin(), ids.end(), id32) == ids.end()) ids.push_back(id32);
+  }
   return ids;
 }
 

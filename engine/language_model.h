@@ -47,7 +47,8 @@ class LanguageModel {
   StatusOr<std::vector<int32_t>> EncodeChat(std::span<const ChatMessage> messages) const;
   // Token text for streaming and stop strings (empty without a tokenizer).
   std::string TokenPiece(int32_t id) const;
-  // End-of-sequence ids from the tokenizer (or the config).
+  // Where generation stops: the tokenizer's end-of-sequence ids, then the config's others (a
+  // folder's config.json and generation_config.json, a GGUF's eos and eot ids).
   std::vector<int32_t> StopTokens() const;
 
  private:

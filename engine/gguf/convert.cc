@@ -188,7 +188,9 @@ Status ConvertGgufToCheckpoint(const std::string& in_path, const std::string& ou
   // The weights first and config.json last, as make-model writes a folder: a folder with a
   // config.json holds a whole checkpoint.
   return WriteIntoFolder(
-      out_dir, {"model.safetensors", "tokenizer.json", "tokenizer_config.json", "config.json"},
+      out_dir,
+      {"model.safetensors", "tokenizer.json", "tokenizer_config.json", "generation_config.json",
+       "config.json"},
       [&] {
         SIGMA_ASSIGN_OR_RETURN(std::unique_ptr<SafetensorsWriter> writer,
                                SafetensorsWriter::Create(out_dir + "/model.safetensors", infos));
@@ -197,10 +199,14 @@ Status ConvertGgufToCheckpoint(const std::string& in_path, const std::string& ou
         }
         SIGMA_RETURN_IF_ERROR(writer->Finish());
         // A tokenizer file this model lacks is removed (from a folder --force reuses), so that
-        // another model's does not pass for its own.
+        // another model's does not pass for its own; so is a generation_config.json, whose stop
+        // ids would join this model's (its own are in config.json).
+        const std::string none;
         for (const auto& [name, text] :
-             {std::pair{"/tokenizer.json", &tokenizer.tokenizer_json},
-              std::pair{"/tokenizer_config.json", &tokenizer.tokenizer_config_json}}) {
+             {std::pair<const char*, const std::string*>{"/tokenizer.json",
+                                                         &tokenizer.tokenizer_json},
+              {"/tokenizer_config.json", &tokenizer.tokenizer_config_json},
+              {"/generation_config.json", &none}}) {
           if (!text->empty()) {
             SIGMA_RETURN_IF_ERROR(WriteFileAtomic(out_dir + name, *text));
           } else {

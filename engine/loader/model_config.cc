@@ -1,5 +1,6 @@
 #include "engine/loader/model_config.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <memory>
@@ -127,20 +128,23 @@ Status ReadHeads(JsonFields& fields, ModelConfig* config) {
   return Status::Ok();
 }
 
-// bos_token_id: integer or null; eos_token_id: integer, list of integers, or null.
-Status ReadSpecialTokens(JsonFields& fields, ModelConfig* config) {
-  SIGMA_RETURN_IF_ERROR(fields.OptionalInt("bos_token_id", &config->bos_token_id));
+// eos_token_id: integer, list of integers, or null (*ids left alone).
+Status ReadEosIds(JsonFields& fields, std::vector<int64_t>* ids) {
   const rapidjson::Value* eos = fields.Find("eos_token_id");
-  if (eos != nullptr && eos->IsArray()) {
-    return fields.OptionalIntArray("eos_token_id", &config->eos_token_ids);
-  }
+  if (eos != nullptr && eos->IsArray()) return fields.OptionalIntArray("eos_token_id", ids);
   if (eos != nullptr) {
     int64_t id = -1;
     Status status = fields.OptionalInt("eos_token_id", &id);
     if (!status.ok()) return fields.TypeError("eos_token_id", "an integer or a list", *eos);
-    config->eos_token_ids = {id};
+    *ids = {id};
   }
   return Status::Ok();
+}
+
+// bos_token_id: integer or null; eos_token_id as ReadEosIds.
+Status ReadSpecialTokens(JsonFields& fields, ModelConfig* config) {
+  SIGMA_RETURN_IF_ERROR(fields.OptionalInt("bos_token_id", &config->bos_token_id));
+  return ReadEosIds(fields, &config->eos_token_ids);
 }
 
 // Features of HF configs that this engine does not implement: refuse rather than run wrongly.
@@ -462,6 +466,28 @@ std::string ModelConfig::ToJson() const {
   w.Close();
   out += "\n";
   return out;
+}
+
+Status AddGenerationConfigStopIds(std::string_view json_text, std::string_view source,
+                                  ModelConfig* config) {
+  SIGMA_ASSIGN_OR_RETURN(std::unique_ptr<rapidjson::Document> doc, ParseJson(json_text, source));
+  if (!doc->IsObject()) {
+    return InvalidArgumentError(source, ": expected a JSON object, got ", JsonTypeName(*doc));
+  }
+  JsonFields fields(*doc, std::string(source));
+  std::vector<int64_t> ids;
+  SIGMA_RETURN_IF_ERROR(ReadEosIds(fields, &ids));
+  for (int64_t id : ids) {
+    if (id < 0 || id >= config->vocab_size) {
+      return InvalidArgumentError(source, ": eos_token_id ", id, " is not a token id (vocab_size ",
+                                  config->vocab_size, ")");
+    }
+    if (std::find(config->eos_token_ids.begin(), config->eos_token_ids.end(), id) ==
+        config->eos_token_ids.end()) {
+      config->eos_token_ids.push_back(id);
+    }
+  }
+  return Status::Ok();
 }
 
 StatusOr<ModelConfig> ParseModelConfig(std::string_view json_text, std::string_view source) {

@@ -91,6 +91,13 @@ struct ModelConfig {
 // `source` names the file in errors ("model/config.json").
 StatusOr<ModelConfig> ParseModelConfig(std::string_view json_text, std::string_view source);
 
+// generation_config.json (Hugging Face's generation defaults): its eos_token_id (an integer or a
+// list) are where generation stops, as transformers' generate() reads them; those not in
+// config->eos_token_ids are appended. INVALID_ARGUMENT naming `source` for malformed JSON or an id
+// outside the vocabulary.
+Status AddGenerationConfigStopIds(std::string_view json_text, std::string_view source,
+                                  ModelConfig* config);
+
 // Presets: "sigma-1.5b", "gqa16" (its GQA16 twin), "sigma-tiny", "llama-tiny" (small, for tests).
 StatusOr<ModelConfig> ModelConfigPreset(std::string_view name);
 std::vector<std::string> ModelConfigPresetNames();

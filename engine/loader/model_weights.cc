@@ -223,6 +223,10 @@ StatusOr<ModelWeights> LoadCheckpoint(const std::string& dir) {
   const std::string config_path = dir + "/config.json";
   SIGMA_ASSIGN_OR_RETURN(std::string text, ReadFile(config_path));
   SIGMA_ASSIGN_OR_RETURN(ModelConfig config, ParseModelConfig(text, config_path));
+  if (const std::string generation = dir + "/generation_config.json"; FileExists(generation)) {
+    SIGMA_ASSIGN_OR_RETURN(std::string generation_text, ReadFile(generation));
+    SIGMA_RETURN_IF_ERROR(AddGenerationConfigStopIds(generation_text, generation, &config));
+  }
   SIGMA_ASSIGN_OR_RETURN(std::shared_ptr<SafetensorsWeightSource> source,
                          SafetensorsWeightSource::Open(dir));
   StatusOr<ModelWeights> weights = BindWeights(config, source);

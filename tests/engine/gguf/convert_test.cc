@@ -384,12 +384,29 @@ TEST(ConvertTest, TokenizerSurvivesConversionBothWays) {
     EXPECT_EQ(*ReadFile(folder2 + name), *ReadFile(folder + name)) << name;
   }
   // Written again into that folder (as --force does) from a GGUF without a tokenizer, the folder
-  // keeps no tokenizer files of the earlier model.
+  // keeps no tokenizer files or generation_config.json of the earlier model.
+  ASSERT_TRUE(WriteFileAtomic(folder2 + "/generation_config.json", R"({"eos_token_id": 5})").ok());
   const std::string bare = TempPath("no_tokenizer.gguf");
   ASSERT_TRUE(Convert(OracleDir("llama-gqa-tiny"), bare, ConvertOptions{}).ok());
   ASSERT_TRUE(Convert(bare, folder2, ConvertOptions{}).ok());
-  EXPECT_FALSE(FileExists(folder2 + "/tokenizer.json"));
-  EXPECT_FALSE(FileExists(folder2 + "/tokenizer_config.json"));
+  for (const char* name :
+       {"/tokenizer.json", "/tokenizer_config.json", "/generation_config.json"}) {
+    EXPECT_FALSE(FileExists(folder2 + name)) << name;
+  }
+
+  // The first folder stops at its tokenizer's end-of-sequence id, then at the other ids its
+  // config and generation_config.json name.
+  EngineOptions options;
+  options.threads = 1;
+  options.max_context = 16;
+  auto lm = LanguageModel::Open(folder, options);
+  ASSERT_TRUE(lm.ok()) << lm.status().ToString();
+  EXPECT_EQ((*lm)->StopTokens(), (std::vector<int32_t>{261}));
+  ASSERT_TRUE(
+      WriteFileAtomic(folder + "/generation_config.json", R"({"eos_token_id": [262, 261]})").ok());
+  lm = LanguageModel::Open(folder, options);
+  ASSERT_TRUE(lm.ok()) << lm.status().ToString();
+  EXPECT_EQ((*lm)->StopTokens(), (std::vector<int32_t>{261, 262}));
 }
 
 // Q2_K and Q3_K, which llama.cpp's Q2_K and Q3_K_* files carry and which the engine reads (but

@@ -65,6 +65,33 @@ TEST(ModelWeightsTest, LoadsSigmaOracle) {
   EXPECT_EQ(ExpectedTensors(w->config).size(), w->source->tensors().size());
 }
 
+// generation_config.json's eos_token_id (Llama 3 Instruct lists <|eot_id|> there) joins the
+// config's stop ids; a malformed one is an error naming it.
+TEST(ModelWeightsTest, GenerationConfigAddsStopIds) {
+  ScratchDir dir;
+  const ModelConfig llama = *ModelConfigPreset("llama-tiny");
+  ASSERT_TRUE(WriteTestCheckpoint(dir.path(), llama, TensorsFor(llama)).ok());
+  ASSERT_FALSE(llama.eos_token_ids.empty());
+  const int64_t eos = llama.eos_token_ids[0];
+  const std::string file = dir.path() + "/generation_config.json";
+  ASSERT_TRUE(
+      WriteFileAtomic(file, R"({"eos_token_id": [)" + std::to_string(eos) + ", 7, 9]}").ok());
+  auto w = LoadCheckpoint(dir.path());
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  EXPECT_EQ(w->config.eos_token_ids, (std::vector<int64_t>{eos, 7, 9}));
+  ASSERT_TRUE(WriteFileAtomic(file, R"({"do_sample": true, "eos_token_id": null})").ok());
+  w = LoadCheckpoint(dir.path());
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  EXPECT_EQ(w->config.eos_token_ids, llama.eos_token_ids);
+  for (const char* bad : {R"({"eos_token_id": "</s>"})", R"([1, 2])", R"({"eos_token_id": [1,)",
+                          R"({"eos_token_id": 99999999})"}) {
+    ASSERT_TRUE(WriteFileAtomic(file, bad).ok());
+    const Status s = LoadCheckpoint(dir.path()).status();
+    EXPECT_FALSE(s.ok()) << bad;
+    EXPECT_NE(s.message().find("generation_config.json"), std::string::npos) << s.ToString();
+  }
+}
+
 class BindErrorTest : public ::testing::Test {
  protected:
   Status Load(const ModelConfig& config, const std::vector<TestTensor>& tensors) {
