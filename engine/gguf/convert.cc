@@ -67,9 +67,10 @@ std::string BaseName(const std::string& path) {
 
 // The tokenizer files of a folder converted from `file`: its embedded tokenizer.json and
 // tokenizer_config.json as they were, else its tokenizer.ggml.* vocabulary written as those files
-// where that has a tokenizer.json form (byte-level BPE); none for a SentencePiece-style one, or a
-// file without a tokenizer (the CLI says so).
-StatusOr<Tokenizer::HfFiles> FolderTokenizer(const GgufFile& file) {
+// where that has a tokenizer.json form (byte-level BPE); none for a file without a tokenizer, and
+// none for a SentencePiece-style one, which adds a line to `notes` saying so.
+StatusOr<Tokenizer::HfFiles> FolderTokenizer(const GgufFile& file,
+                                             std::vector<std::string>* notes) {
   Tokenizer::HfFiles files;
   if (file.Find(kGgufHfTokenizerKey) != nullptr) {
     SIGMA_ASSIGN_OR_RETURN(std::string_view json, file.GetString(kGgufHfTokenizerKey));
@@ -83,8 +84,12 @@ StatusOr<Tokenizer::HfFiles> FolderTokenizer(const GgufFile& file) {
   if (!GgufHasTokenizer(file)) return files;
   SIGMA_ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tokenizer, Tokenizer::FromGguf(file));
   StatusOr<Tokenizer::HfFiles> exported = tokenizer->ToHfFiles();
-  if (!exported.ok() && exported.status().code() == StatusCode::kUnimplemented) return files;
-  return exported;
+  if (exported.ok() || exported.status().code() != StatusCode::kUnimplemented) return exported;
+  if (notes != nullptr) {
+    notes->push_back(StrCat("no tokenizer.json: ", exported.status().message(),
+                            "; text commands can use the .gguf"));
+  }
+  return files;
 }
 
 // Every tensor the config expects, from `tensors` (BindWeights has checked they exist).
@@ -159,7 +164,7 @@ Status ConvertCheckpointToGguf(const std::string& in_dir, const std::string& out
 }
 
 Status ConvertGgufToCheckpoint(const std::string& in_path, const std::string& out_dir,
-                               const ConvertOptions& options) {
+                               const ConvertOptions& options, std::vector<std::string>* notes) {
   if (options.type.has_value() && DTypeIsQuantized(*options.type)) {
     return InvalidArgumentError("--type ", DTypeName(*options.type),
                                 ": a checkpoint folder holds f32, f16 or bf16 only");
@@ -184,7 +189,7 @@ Status ConvertGgufToCheckpoint(const std::string& in_path, const std::string& ou
     const DType target = FolderTargetType(*view, options);
     infos.push_back({view->name, std::string(SafetensorsDTypeName(target)), view->shape});
   }
-  SIGMA_ASSIGN_OR_RETURN(Tokenizer::HfFiles tokenizer, FolderTokenizer(*file));
+  SIGMA_ASSIGN_OR_RETURN(Tokenizer::HfFiles tokenizer, FolderTokenizer(*file, notes));
   // The weights first and config.json last, as make-model writes a folder: a folder with a
   // config.json holds a whole checkpoint.
   return WriteIntoFolder(
@@ -218,7 +223,8 @@ Status ConvertGgufToCheckpoint(const std::string& in_path, const std::string& ou
       });
 }
 
-Status Convert(const std::string& in, const std::string& out, const ConvertOptions& options) {
+Status Convert(const std::string& in, const std::string& out, const ConvertOptions& options,
+               std::vector<std::string>* notes) {
   if (in.empty()) return InvalidArgumentError("--in: required (a checkpoint folder or a .gguf file)");
   if (out.empty()) return InvalidArgumentError("--out: required");
   // Each output is named for what it holds (IsGgufPath): a GGUF written as "model.bin" could not be
@@ -238,7 +244,7 @@ Status Convert(const std::string& in, const std::string& out, const ConvertOptio
                                 "' names a .gguf file, but a .gguf input converts to a checkpoint "
                                 "folder (there is no GGUF-to-GGUF conversion)");
   }
-  return ConvertGgufToCheckpoint(in, out, options);
+  return ConvertGgufToCheckpoint(in, out, options, notes);
 }
 
 }  // namespace sigma

@@ -45,12 +45,15 @@ StatusOr<DType> ParseConvertType(std::string_view text, std::string_view flag);
 Status ConvertCheckpointToGguf(const std::string& in_dir, const std::string& out_path,
                                const ConvertOptions& options);
 
-// .gguf file -> checkpoint folder (created when missing).
+// .gguf file -> checkpoint folder (created when missing). `notes`, when not null, receives a line
+// for each part of the GGUF the folder could not hold (a SentencePiece-style vocabulary).
 Status ConvertGgufToCheckpoint(const std::string& in_path, const std::string& out_dir,
-                               const ConvertOptions& options);
+                               const ConvertOptions& options,
+                               std::vector<std::string>* notes = nullptr);
 
-// Picks the direction from `in`: a folder converts to GGUF, a file to a folder.
-Status Convert(const std::string& in, const std::string& out, const ConvertOptions& options);
+// Picks the direction from `in`: a folder converts to GGUF, a file to a folder (`notes` as there).
+Status Convert(const std::string& in, const std::string& out, const ConvertOptions& options,
+               std::vector<std::string>* notes = nullptr);
 
 // Encodes n floats as f32, f16 or bf16 little-endian bytes appended to *out.
 void EncodeFloats(DType dtype, const float* x, int64_t n, std::string* out);

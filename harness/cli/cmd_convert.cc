@@ -2,12 +2,12 @@
 // checkpoint folder (engine/gguf/convert.h holds the logic; this is the flag layer).
 #include <cstdio>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "engine/base/file.h"
 #include "engine/base/temp_files.h"
 #include "engine/gguf/convert.h"
-#include "engine/gguf/gguf_file.h"
-#include "engine/tokenizer/tokenizer.h"
 #include "harness/cli/commands.h"
 #include "harness/cli/flags.h"
 
@@ -45,20 +45,11 @@ int RunConvert(const Args& args) {
     if (!parsed.ok()) return ReportError("convert", parsed.status());
     options.type = *parsed;
   }
-  if (Status s = Convert(in, out, options); !s.ok()) return ReportError("convert", s);
+  std::vector<std::string> notes;
+  if (Status s = Convert(in, out, options, &notes); !s.ok()) return ReportError("convert", s);
   std::fprintf(stderr, "wrote %s\n", out.c_str());
-  if (!IsDirectory(in) && !FileExists(out + "/tokenizer.json")) {
-    // Convert writes every tokenizer it can: one the GGUF has but the folder lacks is a
-    // SentencePiece-style vocabulary.
-    StatusOr<std::unique_ptr<GgufFile>> file = GgufFile::Open(in);
-    if (file.ok() && GgufHasTokenizer(**file)) {
-      std::fprintf(stderr,
-                   "note: %s has no tokenizer.json: the GGUF's SentencePiece-style vocabulary "
-                   "merges by token scores, which tokenizer.json's BPE does not hold; text "
-                   "commands can use the .gguf\n",
-                   out.c_str());
-    }
-  }
+  for (const std::string& note : notes)
+    std::fprintf(stderr, "note: %s: %s\n", out.c_str(), note.c_str());
   return kExitOk;
 }
 

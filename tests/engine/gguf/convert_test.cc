@@ -351,6 +351,35 @@ std::string GgufWithGgmlTokenizer() {
   return path;
 }
 
+// The same model with a SentencePiece-style vocabulary (Llama 2's kind: <0xXX> byte tokens and
+// merges by score).
+std::string GgufWithSentencePieceTokenizer() {
+  const std::string dir = OracleDir("llama-gqa-tiny");
+  auto weights = LoadCheckpoint(dir);
+  SIGMA_CHECK(weights.ok(), weights.status().ToString());
+  GgufWriter w;
+  SIGMA_CHECK(AddModelConfigToGguf(weights->config, &w).ok());
+  for (const ExpectedTensor& e : ExpectedTensors(weights->config)) {
+    SIGMA_CHECK(AddHfTensorToGguf(weights->config, weights->source->tensors().at(e.name), &w).ok());
+  }
+  std::vector<std::string> tokens = {"<unk>", "<s>", "</s>"};
+  for (int b = 0; b < 256; ++b)
+    tokens.push_back(StrCat("<0x", "0123456789ABCDEF"[b / 16], "0123456789ABCDEF"[b % 16], ">"));
+  std::vector<int32_t> types = {2, 3, 3};
+  types.resize(tokens.size(), 6);  // byte tokens
+  for (int i = static_cast<int>(tokens.size()); i < 384; ++i) {
+    tokens.push_back(StrCat("\xe2\x96\x81w", i));
+    types.push_back(1);
+  }
+  w.SetString("tokenizer.ggml.model", "llama");
+  w.SetStringArray("tokenizer.ggml.tokens", tokens);
+  w.SetF32Array("tokenizer.ggml.scores", std::vector<float>(tokens.size(), 0.0f));
+  w.SetI32Array("tokenizer.ggml.token_type", types);
+  const std::string path = TempPath("spm_tokenizer.gguf");
+  SIGMA_CHECK(w.WriteFile(path).ok());
+  return path;
+}
+
 // A GGUF's tokenizer.ggml.* vocabulary becomes a folder's tokenizer.json and tokenizer_config.json
 // (the same ids, specials and chat template); that folder's files go into the next GGUF whole and
 // come back from it byte for byte.
@@ -359,7 +388,9 @@ TEST(ConvertTest, TokenizerSurvivesConversionBothWays) {
   const std::string folder = TempPath("ggml_tokenizer_folder");
   const std::string again = TempPath("ggml_tokenizer_again.gguf");
   const std::string folder2 = TempPath("ggml_tokenizer_folder2");
-  ASSERT_TRUE(Convert(gguf, folder, ConvertOptions{}).ok());
+  std::vector<std::string> notes;
+  ASSERT_TRUE(Convert(gguf, folder, ConvertOptions{}, &notes).ok());
+  EXPECT_TRUE(notes.empty());
   ASSERT_TRUE(FileExists(folder + "/tokenizer.json"));
   ASSERT_TRUE(FileExists(folder + "/tokenizer_config.json"));
   auto original = Tokenizer::Open(gguf);
@@ -478,6 +509,19 @@ TEST(ConvertTest, Q2KAndQ3KModelsMatchTheirDecodedWeights) {
   const auto [worst, scale] = LogitDifference(got, want);
   EXPECT_GT(scale, 0.01);
   EXPECT_LT(worst, 1e-5 * scale) << "max |gguf - decoded| logit difference";
+}
+
+// A SentencePiece-style vocabulary has no tokenizer.json form here: the folder gets the weights and
+// no tokenizer, and the conversion says why.
+TEST(ConvertTest, SentencePieceVocabularyIsNotedNotWritten) {
+  const std::string folder = TempPath("spm_folder");
+  std::vector<std::string> notes;
+  const Status s = Convert(GgufWithSentencePieceTokenizer(), folder, ConvertOptions{}, &notes);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_TRUE(FileExists(folder + "/model.safetensors"));
+  EXPECT_FALSE(FileExists(folder + "/tokenizer.json"));
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_NE(notes[0].find("only a byte-level BPE"), std::string::npos) << notes[0];
 }
 
 // A matrix narrower than a K-quant super-block falls back to q8_0 (or f16 where not even 32
