@@ -182,21 +182,24 @@ Status ReadRope(const GgufFile& f, const std::string& p, ModelConfig* c) {
   return Status::Ok();
 }
 
-// Whether two sets of divisors are the same to float precision (llama.cpp computes its
-// frequencies in f32, this project in f64).
-bool SameFactors(const std::vector<float>& a, const std::vector<float>& b) {
-  if (a.size() != b.size()) return false;
-  for (size_t j = 0; j < a.size(); ++j) {
-    if (std::fabs(a[j] - b[j]) > 1e-5f * std::fabs(b[j])) return false;
+// Whether `scaling` makes c's divisors (c->rope_freq_factors), to float precision: llama.cpp
+// computes its frequencies in f32, this project in f64.
+bool ScalingMakesTheDivisors(const ModelConfig& c, const RopeScaling& scaling) {
+  ModelConfig scaled = c;
+  scaled.rope_freq_factors.clear();
+  scaled.rope_scaling = scaling;
+  const std::vector<float> want = scaled.RopeFreqFactors();
+  const std::vector<float>& have = c.rope_freq_factors;
+  if (want.size() != have.size()) return false;
+  for (size_t j = 0; j < want.size(); ++j) {
+    if (std::fabs(want[j] - have[j]) > 1e-5f * std::fabs(have[j])) return false;
   }
   return true;
 }
 
 // The llama3 parameters under kLlama3KeyPrefix, which must make the file's divisors.
 Status ReadLlama3Keys(const GgufFile& f, ModelConfig* c) {
-  ModelConfig scaled = *c;
-  scaled.rope_freq_factors.clear();
-  RopeScaling& s = scaled.rope_scaling;
+  RopeScaling s;
   s.type = "llama3";
   for (auto [key, value] :
        {std::pair{"factor", &s.factor}, std::pair{"low_freq_factor", &s.low_freq_factor},
@@ -209,7 +212,7 @@ Status ReadLlama3Keys(const GgufFile& f, ModelConfig* c) {
                                 1 << 26, &s.original_max_position_embeddings));
   Status valid = s.Validate();
   if (!valid.ok()) return valid.WithContext(StrCat(f.path(), ": ", kLlama3KeyPrefix, "*"));
-  if (!SameFactors(scaled.RopeFreqFactors(), c->rope_freq_factors)) {
+  if (!ScalingMakesTheDivisors(*c, s)) {
     return InvalidArgumentError(f.path(),
                                 ": tensor 'rope_freqs.weight' disagrees with the llama3 "
                                 "scaling of ",
@@ -254,15 +257,10 @@ Status ReadRopeFreqs(const GgufFile& f, ModelConfig* c) {
     }
   }
   if (keys) return ReadLlama3Keys(f, c);
-  ModelConfig llama3 = *c;
-  llama3.rope_freq_factors.clear();
-  llama3.rope_scaling = {
+  const RopeScaling llama3 = {
       "llama3", *std::max_element(c->rope_freq_factors.begin(), c->rope_freq_factors.end()), 1.0,
       4.0, 8192};
-  if (llama3.rope_scaling.factor > 1.0 &&
-      SameFactors(llama3.RopeFreqFactors(), c->rope_freq_factors)) {
-    c->rope_scaling = llama3.rope_scaling;
-  }
+  if (llama3.factor > 1.0 && ScalingMakesTheDivisors(*c, llama3)) c->rope_scaling = llama3;
   return Status::Ok();
 }
 
