@@ -1,16 +1,17 @@
 // Portable decoding of weight rows: f32, f16, bf16 and the GGUF block-quantized types.
 //
 // Block layouts (GGUF / ggml, little-endian, no padding; sizes in engine/dtype.h):
-//   Q8_0  [f16 d][i8 q[32]]                            x = d * q
-//   Q4_0  [f16 d][u8 qs[16]]                           x[j] = d * (lo(qs[j]) - 8), x[j+16]: hi
-//   nibble Q4_1  [f16 d][f16 m][u8 qs[16]]                    x = d * nibble + m (same nibble
-//   order) Q5_0  [f16 d][u32 qh][u8 qs[16]]                   5th bit of element e is bit e of qh;
-//   x = d*(q-16) Q5_1  [f16 d][f16 m][u32 qh][u8 qs[16]]            x = d * q + m Q4_K  [f16 d][f16
-//   dmin][u8 sc[12]][u8 qs[128]]     8 sub-blocks of 32 with 6-bit scale/min Q5_K  [f16 d][f16
-//   dmin][u8 sc[12]][u8 qh[32]][u8 qs[128]] Q6_K  [u8 ql[128]][u8 qh[64]][i8 sc[16]][f16 d]    16
-//   sub-blocks of 16, x = d * sc * (q - 32) Q8_K  [f32 d][i8 q[256]][i16 bsums[16]]            x =
-//   d * q Q2_K  [u8 sc[16]][u8 qs[64]][f16 d][f16 dmin]     16 sub-blocks of 16, 4-bit scale and
-//   min Q3_K  [u8 hmask[32]][u8 qs[64]][u8 sc[12]][f16 d]  16 sub-blocks of 16, 6-bit signed scales
+//   Q8_0  [f16 d][i8 q[32]]                          x = d * q
+//   Q4_0  [f16 d][u8 qs[16]]                         x[j] = d * (lo(qs[j]) - 8), x[j+16]: hi nibble
+//   Q4_1  [f16 d][f16 m][u8 qs[16]]                  x = d * nibble + m (same nibble order)
+//   Q5_0  [f16 d][u32 qh][u8 qs[16]]                 5th bit of e: bit e of qh; x = d * (q - 16)
+//   Q5_1  [f16 d][f16 m][u32 qh][u8 qs[16]]          x = d * q + m
+//   Q4_K  [f16 d][f16 dmin][u8 sc[12]][u8 qs[128]]   8 sub-blocks of 32, 6-bit scale and min
+//   Q5_K  [f16 d][f16 dmin][u8 sc[12]][u8 qh[32]][u8 qs[128]]
+//   Q6_K  [u8 ql[128]][u8 qh[64]][i8 sc[16]][f16 d]  16 sub-blocks of 16, x = d * sc * (q - 32)
+//   Q8_K  [f32 d][i8 q[256]][i16 bsums[16]]          x = d * q
+//   Q2_K  [u8 sc[16]][u8 qs[64]][f16 d][f16 dmin]    16 sub-blocks of 16, 4-bit scale and min
+//   Q3_K  [u8 hmask[32]][u8 qs[64]][u8 sc[12]][f16 d]  16 sub-blocks of 16, 6-bit signed scales
 // These are the reference decoders; the AVX-512 GEMV decodes the same layouts in registers.
 // Thread safety: pure functions.
 #ifndef SIGMA_ENGINE_CPU_QUANT_BLOCKS_H_
