@@ -314,18 +314,22 @@ TEST(ConvertTest, Llama3RopeScalingMatchesLlamaCpp) {
   EXPECT_GT(WorstRowDifference(Logits(twin, ids), rows, want, vocab), 1e-3f);
 }
 
+// The llama oracle's config and tensors (vocab 384), as convert writes them.
+void AddLlamaOracle(GgufWriter* w) {
+  auto weights = LoadCheckpoint(OracleDir("llama-gqa-tiny"));
+  SIGMA_CHECK(weights.ok(), weights.status().ToString());
+  SIGMA_CHECK(AddModelConfigToGguf(weights->config, w).ok());
+  for (const ExpectedTensor& e : ExpectedTensors(weights->config)) {
+    SIGMA_CHECK(AddHfTensorToGguf(weights->config, weights->source->tensors().at(e.name), w).ok());
+  }
+}
+
 // The llama oracle (vocab 384) as a GGUF with a byte-level tokenizer in tokenizer.ggml.* metadata,
 // as llama.cpp's converter writes one: the 256 byte symbols, "he", "ll", "hell", "hello", and
 // three special tokens, with a chat template.
 std::string GgufWithGgmlTokenizer() {
-  const std::string dir = OracleDir("llama-gqa-tiny");
-  auto weights = LoadCheckpoint(dir);
-  SIGMA_CHECK(weights.ok(), weights.status().ToString());
   GgufWriter w;
-  SIGMA_CHECK(AddModelConfigToGguf(weights->config, &w).ok());
-  for (const ExpectedTensor& e : ExpectedTensors(weights->config)) {
-    SIGMA_CHECK(AddHfTensorToGguf(weights->config, weights->source->tensors().at(e.name), &w).ok());
-  }
+  AddLlamaOracle(&w);
   std::vector<std::string> tokens;
   for (int b = 0; b < 256; ++b)
     tokens.push_back(ByteLevelMap::Get().Encode(static_cast<uint8_t>(b)));
@@ -354,14 +358,8 @@ std::string GgufWithGgmlTokenizer() {
 // The same model with a SentencePiece-style vocabulary (Llama 2's kind: <0xXX> byte tokens and
 // merges by score).
 std::string GgufWithSentencePieceTokenizer() {
-  const std::string dir = OracleDir("llama-gqa-tiny");
-  auto weights = LoadCheckpoint(dir);
-  SIGMA_CHECK(weights.ok(), weights.status().ToString());
   GgufWriter w;
-  SIGMA_CHECK(AddModelConfigToGguf(weights->config, &w).ok());
-  for (const ExpectedTensor& e : ExpectedTensors(weights->config)) {
-    SIGMA_CHECK(AddHfTensorToGguf(weights->config, weights->source->tensors().at(e.name), &w).ok());
-  }
+  AddLlamaOracle(&w);
   std::vector<std::string> tokens = {"<unk>", "<s>", "</s>"};
   for (int b = 0; b < 256; ++b)
     tokens.push_back(StrCat("<0x", "0123456789ABCDEF"[b / 16], "0123456789ABCDEF"[b % 16], ">"));
