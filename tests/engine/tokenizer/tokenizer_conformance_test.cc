@@ -12,35 +12,16 @@
 #include "engine/gguf/gguf_file.h"
 #include "engine/tokenizer/pre_tokenizer.h"
 #include "engine/tokenizer/tokenizer.h"
+#include "tests/engine/tokenizer/corpus_util.h"
 
 namespace sigma {
 namespace {
 
 const std::string kModel =
     std::string(SIGMA_SOURCE_DIR) + "/models/smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf";
-const std::string kData = std::string(SIGMA_TEST_DATA) + "/tokenizer";
-
-uint32_t ReadU32(const std::string& s, size_t* pos) {
-  uint32_t v = 0;
-  std::memcpy(&v, s.data() + *pos, 4);
-  *pos += 4;
-  return v;
-}
-
-std::vector<std::string> LoadCorpus() {
-  auto bytes = ReadFile(kData + "/corpus.bin");
-  EXPECT_TRUE(bytes.ok()) << bytes.status().ToString();
-  std::vector<std::string> docs;
-  for (size_t pos = 0; bytes.ok() && pos < bytes->size();) {
-    const uint32_t n = ReadU32(*bytes, &pos);
-    docs.push_back(bytes->substr(pos, n));
-    pos += n;
-  }
-  return docs;
-}
 
 std::vector<std::vector<int32_t>> LoadIds() {
-  auto bytes = ReadFile(kData + "/smollm2_ids.bin");
+  auto bytes = ReadFile(kTokenizerData + "/smollm2_ids.bin");
   EXPECT_TRUE(bytes.ok()) << bytes.status().ToString();
   std::vector<std::vector<int32_t>> out;
   for (size_t pos = 0; bytes.ok() && pos < bytes->size();) {
@@ -54,15 +35,6 @@ std::vector<std::vector<int32_t>> LoadIds() {
     out.push_back(std::move(ids));
   }
   return out;
-}
-
-uint64_t Fnv1a64(const std::vector<int32_t>& ids) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (int32_t id : ids) {
-    for (int b = 0; b < 4; ++b)
-      h = (h ^ ((static_cast<uint32_t>(id) >> (8 * b)) & 0xff)) * 0x100000001b3ull;
-  }
-  return h;
 }
 
 std::string Show(const std::vector<int32_t>& ids, size_t from) {
@@ -217,7 +189,7 @@ TEST_F(ConformanceTest, SmolLM2ExportedAsTokenizerJsonMatchesHuggingFace) {
 }
 
 TEST_F(ConformanceTest, SplitRegexVariantsMatchHuggingFace) {
-  auto lines = ReadFile(kData + "/variants.txt");
+  auto lines = ReadFile(kTokenizerData + "/variants.txt");
   ASSERT_TRUE(lines.ok());
   std::map<std::string, std::vector<std::pair<size_t, uint64_t>>> want;
   std::istringstream in(*lines);

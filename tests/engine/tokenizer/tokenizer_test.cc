@@ -128,8 +128,9 @@ TEST(TokenizerTest, BadSpecsAreErrors) {
 }
 
 // SentencePiece-style from GGUF metadata: merges by score, byte fallback, U+2581 for spaces.
-std::string SpmGguf() {
+std::string SpmGguf(const std::string& model_name = "") {
   GgufWriter w;
+  if (!model_name.empty()) w.SetString("general.name", model_name);
   std::vector<std::string> tokens = {"<unk>", "<s>", "</s>"};
   std::vector<float> scores = {0, 0, 0};
   std::vector<int32_t> types = {2, 3, 3};
@@ -174,6 +175,27 @@ TEST(TokenizerTest, SentencePieceFromGguf) {
   const std::string bytes("hi \xff x\xe4\xb8\xad", 9);
   EXPECT_EQ((*tok)->Decode((*tok)->Encode(bytes, false)), bytes);
   (void)hi;
+}
+
+// As llama.cpp: the space goes before the text after every added token too; a Phi-3 file's added
+// tokens (but <unk>, <s>, <|endoftext|>) drop the whitespace after them.
+TEST(TokenizerTest, SentencePieceFromGgufPrefixesEverySegment) {
+  const int32_t sp = 259, sphi = 263;
+  auto file = GgufFile::FromBytes(SpmGguf(), "spm.gguf");
+  ASSERT_TRUE(file.ok());
+  auto tok = Tokenizer::FromGguf(**file);
+  ASSERT_TRUE(tok.ok()) << tok.status().ToString();
+  EXPECT_EQ((*tok)->Encode("<s>hi", false), (Ids{1, sphi}));
+  EXPECT_EQ((*tok)->Encode("hi</s>hi", false), (Ids{sphi, 2, sphi}));
+  EXPECT_EQ((*tok)->Encode("</s> hi", false), (Ids{2, sp, sphi}));
+  EXPECT_EQ((*tok)->Encode("<s> hi", false), (Ids{1, sp, sphi}));
+
+  auto phi = GgufFile::FromBytes(SpmGguf("Phi-3 Mini"), "phi.gguf");
+  ASSERT_TRUE(phi.ok());
+  auto phi_tok = Tokenizer::FromGguf(**phi);
+  ASSERT_TRUE(phi_tok.ok()) << phi_tok.status().ToString();
+  EXPECT_EQ((*phi_tok)->Encode("</s> \n hi", false), (Ids{2, sphi}));
+  EXPECT_EQ((*phi_tok)->Encode("<s> hi", false), (Ids{1, sp, sphi}));  // <s> keeps it
 }
 
 TEST(TokenizerTest, GgufTypeConfusionIsRejected) {
