@@ -67,8 +67,8 @@ std::string BaseName(const std::string& path) {
 
 // The tokenizer files of a folder converted from `file`: its embedded tokenizer.json and
 // tokenizer_config.json as they were, else its tokenizer.ggml.* vocabulary written as those files
-// where that has a tokenizer.json form (byte-level BPE); none for a file without a tokenizer, and
-// none for a SentencePiece-style one, which adds a line to `notes` saying so.
+// (Tokenizer::ToHfFiles); none for a file without a tokenizer, and none where the vocabulary has
+// no tokenizer.json form, which adds a line to `notes` saying so.
 StatusOr<Tokenizer::HfFiles> FolderTokenizer(const GgufFile& file,
                                              std::vector<std::string>* notes) {
   Tokenizer::HfFiles files;

@@ -13,8 +13,8 @@
 // permutation undone, quantized tensors dequantized to f32 (or the requested float type); float
 // tensors keep their type unless one is requested. An embedded tokenizer.json (and
 // tokenizer_config.json) is written back as it was; a tokenizer.ggml.* vocabulary is written as
-// those files where it is byte-level BPE (Tokenizer::ToHfFiles), which is all but SentencePiece
-// ones (the folder then has no tokenizer).
+// those files (Tokenizer::ToHfFiles: byte-level BPE, or SentencePiece with merges from its token
+// scores).
 //
 // Memory: the GGUF side is assembled in memory (GgufWriter), so a conversion needs about twice the
 // output size in RAM; the folder side streams tensor by tensor.
@@ -46,7 +46,7 @@ Status ConvertCheckpointToGguf(const std::string& in_dir, const std::string& out
                                const ConvertOptions& options);
 
 // .gguf file -> checkpoint folder (created when missing). `notes`, when not null, receives a line
-// for each part of the GGUF the folder could not hold (a SentencePiece-style vocabulary).
+// for each part of the GGUF the folder could not hold (a vocabulary without a tokenizer.json form).
 Status ConvertGgufToCheckpoint(const std::string& in_path, const std::string& out_dir,
                                const ConvertOptions& options,
                                std::vector<std::string>* notes = nullptr);

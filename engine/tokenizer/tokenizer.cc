@@ -5,14 +5,30 @@
 #include <queue>
 
 #include "engine/base/file.h"
+#include "engine/encoder/unicode_tables.h"
+#include "engine/tokenizer/pre_tokenizer.h"
 
 namespace sigma {
 namespace {
 
 constexpr std::string_view kSpmSpace = "\xe2\x96\x81";  // U+2581
 
-bool IsAsciiSpace(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+// Bytes of the Unicode White_Space character (Rust's char::is_whitespace, what Hugging Face's
+// lstrip / rstrip of an added token drop) that starts at text[pos], or 0.
+size_t WhitespaceAt(std::string_view text, size_t pos) {
+  uint32_t cp;
+  bool valid;
+  const size_t len = Utf8Next(text, pos, &cp, &valid);
+  return valid && unicode::IsWhitespace(cp) ? len : 0;
+}
+
+// Bytes of the White_Space character that ends at text[end - 1] (not before `begin`), or 0.
+size_t WhitespaceBefore(std::string_view text, size_t begin, size_t end) {
+  size_t start = end - 1;
+  while (start > begin && end - start < 4 && (static_cast<uint8_t>(text[start]) & 0xc0) == 0x80) {
+    --start;
+  }
+  return WhitespaceAt(text, start) == end - start ? end - start : 0;
 }
 
 uint64_t PairKey(int32_t a, int32_t b) {
@@ -167,13 +183,15 @@ void Tokenizer::SplitAdded(std::string_view text, std::vector<Segment>* out) con
     }
     size_t left_end = i;
     if (hit->lstrip) {
-      while (left_end > seg_start && IsAsciiSpace(text[left_end - 1])) --left_end;
+      for (size_t n; left_end > seg_start && (n = WhitespaceBefore(text, seg_start, left_end));) {
+        left_end -= n;
+      }
     }
     if (left_end > seg_start) out->push_back({text.substr(seg_start, left_end - seg_start), -1});
     out->push_back({{}, hit->id});
     i += hit->content.size();
     if (hit->rstrip) {
-      while (i < text.size() && IsAsciiSpace(text[i])) ++i;
+      for (size_t n; i < text.size() && (n = WhitespaceAt(text, i));) i += n;
     }
     seg_start = i;
   }

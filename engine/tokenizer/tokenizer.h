@@ -45,7 +45,7 @@ class Tokenizer {
     std::string content;
     int32_t id = -1;
     bool special = true;
-    bool lstrip = false;  // absorb whitespace to the left of a match
+    bool lstrip = false;  // absorb whitespace (Unicode White_Space, as HF) left of a match
     bool rstrip = false;  // absorb whitespace to the right
   };
 
@@ -83,7 +83,8 @@ class Tokenizer {
   static StatusOr<std::unique_ptr<Tokenizer>> Open(const std::string& path);
 
   // The tokenizer as Hugging Face files, which FromTokenizerJson reads back to the same encoding
-  // (tokenizer_export.cc). UNIMPLEMENTED for a SentencePiece-style one.
+  // (tokenizer_export.cc). UNIMPLEMENTED for a SentencePiece-style one with neither merges nor
+  // token scores.
   struct HfFiles {
     std::string tokenizer_json;
     std::string tokenizer_config_json;  // bos_token, eos_token, chat_template
@@ -125,6 +126,10 @@ class Tokenizer {
   void EmitSymbol(std::string_view word, size_t start, size_t len, int32_t id,
                   std::vector<int32_t>* out) const;
   void DecodeToken(int32_t id, std::string* out) const;
+  // Hugging Face's merges for a SentencePiece vocabulary, as its converters derive them from the
+  // token scores (SentencePieceExtractor): every split of a token into two tokens, ordered by the
+  // token's score, highest first; ties by the token's id, then the left and right parts' ids.
+  std::vector<std::pair<std::string, std::string>> MergesFromScores() const;
 
   Spec spec_;
   std::unordered_map<std::string, int32_t> token_to_id_;

@@ -1,11 +1,14 @@
 // sigma-eval tokenize: encode text to token ids (a JSON array on stdout), or decode ids to text.
 //
 //   sigma-eval tokenize --model PATH (--text T | --file F) [--add-special] [--decode]
+//   sigma-eval tokenize --model PATH --export-hf DIR
 //
 // PATH is a model folder (its tokenizer.json), a tokenizer.json file, or a .gguf file. With
 // --decode the input is a list of ids ("[1, 2, 3]", "1 2 3" or "1,2,3") and the text is printed as
-// is.
+// is. --export-hf writes the tokenizer as Hugging Face's tokenizer.json and tokenizer_config.json
+// into DIR (made if absent; files already there are not overwritten).
 #include <cstdio>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -94,20 +97,50 @@ Status Run(const std::string& model, const std::string& input, bool decode, bool
   return Status::Ok();
 }
 
+Status ExportHf(const std::string& model, const std::string& dir) {
+  SIGMA_ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tokenizer, Tokenizer::Open(model));
+  SIGMA_ASSIGN_OR_RETURN(Tokenizer::HfFiles files, tokenizer->ToHfFiles());
+  const std::string json = dir + "/tokenizer.json", config = dir + "/tokenizer_config.json";
+  for (const std::string& path : {json, config}) {
+    if (FileExists(path)) return FailedPreconditionError(path, " exists; remove it first");
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return InvalidArgumentError("--export-hf: cannot make ", dir, ": ", ec.message());
+  SIGMA_RETURN_IF_ERROR(WriteFileAtomic(json, files.tokenizer_json));
+  SIGMA_RETURN_IF_ERROR(WriteFileAtomic(config, files.tokenizer_config_json));
+  std::printf("wrote %s and %s\n", json.c_str(), config.c_str());
+  return Status::Ok();
+}
+
 }  // namespace
 
 int RunTokenize(const Args& args) {
-  std::string model, text, file;
+  std::string model, text, file, export_dir;
   bool decode = false, add_special = false;
-  Flags flags("tokenize", "sigma-eval tokenize --model PATH (--text T | --file F) [--decode]",
-              "Encodes text to token ids (JSON array), or decodes ids to text.");
+  Flags flags("tokenize",
+              "sigma-eval tokenize --model PATH (--text T | --file F) [--decode] | --export-hf DIR",
+              "Encodes text to token ids (JSON array), decodes ids to text, or writes the "
+              "tokenizer as Hugging Face files.");
   flags.String("model", &model, "model folder, tokenizer.json or .gguf file");
   flags.String("text", &text, "input text (ids with --decode)");
   flags.String("file", &file, "read the input from this file instead");
   flags.Bool("decode", &decode, "decode ids to text");
   flags.Bool("add-special", &add_special, "add the tokenizer's BOS/EOS template tokens");
+  flags.String("export-hf", &export_dir,
+               "write the tokenizer as Hugging Face's tokenizer.json and tokenizer_config.json "
+               "into this folder instead");
   if (std::optional<int> exit_code = ParseFlags(flags, args)) return *exit_code;
   if (model.empty()) return ReportError("tokenize", InvalidArgumentError("--model is required"));
+  if (!export_dir.empty()) {
+    if (flags.was_set("text") || !file.empty() || decode || add_special) {
+      return ReportError("tokenize",
+                         InvalidArgumentError("--export-hf takes no --text, --file, --decode or "
+                                              "--add-special"));
+    }
+    if (Status s = ExportHf(model, export_dir); !s.ok()) return ReportError("tokenize", s);
+    return kExitOk;
+  }
   if (flags.was_set("text") == !file.empty()) {
     return ReportError("tokenize", InvalidArgumentError("give exactly one of --text and --file"));
   }

@@ -297,6 +297,26 @@ TEST_F(EngineCliTest, AnEmptyPromptIsAPromptNotAMissingFlag) {
                       "give exactly one of --prompt and --prompt-ids"));
 }
 
+// tokenize --export-hf: the default model's tokenizer as Hugging Face files, which tokenize as the
+// GGUF does; a second export into the same folder is refused, as is --export-hf with text.
+TEST_F(EngineCliTest, TokenizeExportsHuggingFaceFiles) {
+  const std::string model = DefaultModelPath();
+  if (!FileExists(model)) GTEST_SKIP() << "default model missing at " << model;
+  const std::string out = dir_ + "/hf";
+  const auto exported = RunSigmaEval("tokenize --model " + model + " --export-hf " + out);
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  EXPECT_TRUE(FileExists(out + "/tokenizer_config.json"));
+  const std::string text = "'Hello, w\xc3\xb6rld! 12345 <|im_start|>user\n  ls -la'";
+  const auto from_gguf = RunSigmaEval("tokenize --model " + model + " --text " + text);
+  const auto from_json = RunSigmaEval("tokenize --model " + out + "/tokenizer.json --text " + text);
+  ASSERT_EQ(from_gguf.exit_code, 0) << from_gguf.err;
+  EXPECT_EQ(from_json.out, from_gguf.out) << from_json.err;
+  EXPECT_TRUE(Refused("tokenize --model " + model + " --export-hf " + out,
+                      "tokenizer.json exists; remove it first"));
+  EXPECT_TRUE(Refused("tokenize --model " + model + " --export-hf " + out + " --text x",
+                      "--export-hf takes no --text"));
+}
+
 // tokenize on the default model: text -> ids -> the same bytes (several scripts, an emoji, a
 // shell line), and an id past the vocabulary refused rather than skipped.
 TEST_F(EngineCliTest, TokenizeRoundTripsAndRefusesIdsPastTheVocabulary) {

@@ -14,13 +14,21 @@ and writes tests/data/tokenizer/vocab_ids.txt: for each vocabulary and KIND (cor
 line "NAME KIND N", then N lines "COUNT HASH", a document's id count and the low 32 bits of the
 FNV-1a 64 hash of its ids as little-endian u32 (in hex), which
 tests/engine/tokenizer/vocab_conformance_test.cc compares with the engine.
-llama.cpp's regexes are its own implementation; where Hugging Face's could be built from the
-file alone (deepseek-llm: its tokenizer.json's Split regexes are the ones llama.cpp lists, then
-Digits and ByteLevel), `tokenizers` encodes every document too, and where the two disagree the
-expected ids are Hugging Face's (one corpus document, whose "  \u3000" llama.cpp keeps in one piece).
+llama.cpp's regexes and added-token rules are its own implementation; where Hugging Face's
+tokenizer could be built from the file alone, `tokenizers` encodes every document too, and where
+the two disagree the expected ids are Hugging Face's: deepseek-llm (its tokenizer.json's Split
+regexes are the ones llama.cpp lists, then Digits and ByteLevel; one corpus document, whose
+"  \u3000" llama.cpp keeps in one piece) and phi-3 (hf_phi3; four special documents, where an
+rstrip token is followed by non-ASCII whitespace, which llama.cpp keeps and Hugging Face drops).
 Run (network to PyPI only for the venv; building llama-cpp-python takes a few minutes):
   python3 -m venv /tmp/lcpp && /tmp/lcpp/bin/pip install llama-cpp-python gguf numpy tokenizers
   /tmp/lcpp/bin/python tests/oracle/vocab_reference.py
+
+With --check-exported DIR it writes nothing, and checks instead that Hugging Face's `tokenizers`
+gives those ids with the tokenizer.json the engine exports of each vocabulary, after
+  for v in models/vocab/*.gguf; do n=$(basename $v .gguf); \
+    build/harness/sigma-eval tokenize --model $v --export-hf DIR/${n#ggml-vocab-}; done
+(exit status 1 when any document differs).
 """
 import os
 import struct
@@ -128,18 +136,78 @@ def hf_deepseek_llm(path):
     return tok
 
 
+def check_exported(names, docs, out_dir):
+    from tokenizers import Tokenizer
+    with open(os.path.join(DATA, "vocab_ids.txt")) as f:
+        lines = f.read().split("\n")
+    expected, pos = {}, 0
+    while pos < len(lines) and lines[pos]:
+        name, kind, n = lines[pos].split()
+        expected[(name, kind)] = [tuple(x.split()) for x in lines[pos + 1:pos + 1 + int(n)]]
+        pos += 1 + int(n)
+    bad = 0
+    for name in names:
+        tok = Tokenizer.from_file(os.path.join(out_dir, name, "tokenizer.json"))
+        added = added_tokens(os.path.join(VOCAB_DIR, f"ggml-vocab-{name}.gguf"))
+        for kind, texts in (("corpus", docs), ("special", special_docs(docs, added))):
+            differ = 0
+            for k, d in enumerate(texts):
+                ids = tok.encode(d.decode("utf-8"), add_special_tokens=False).ids
+                count, h = expected[(name, kind)][k]
+                if (str(len(ids)), f"{fnv1a64(ids) & 0xffffffff:08x}") != (count, h):
+                    differ += 1
+            print(f"{name} {kind}: {len(texts)} documents, {differ} differ")
+            bad += differ
+    return 1 if bad else 0
+
+
+def hf_phi3(path):
+    """Phi-3's tokenizer in Hugging Face `tokenizers`, from the GGUF: Llama's (legacy) form, the
+    merges from the scores as Hugging Face's converters derive them, and the added tokens rstrip
+    but <unk>, <s>, <|endoftext|> (the flags llama.cpp restores for Phi-3 from the model name)."""
+    from tokenizers import AddedToken, Tokenizer, models, normalizers
+    r = gguf.GGUFReader(path)
+    tokens = gguf_strings(r, "tokenizer.ggml.tokens")
+    f = r.fields["tokenizer.ggml.scores"]
+    scores = [float(f.parts[i][0]) for i in f.data]
+    f = r.fields["tokenizer.ggml.token_type"]
+    types = [int(f.parts[i][0]) for i in f.data]
+    vocab = {t: i for i, t in enumerate(tokens)}
+    merges = []
+    for piece, score in zip(tokens, scores):
+        local = [(piece[:k], piece[k:], score) for k in range(1, len(piece))
+                 if piece[:k] in vocab and piece[k:] in vocab]
+        merges += sorted(local, key=lambda m: (vocab[m[0]], vocab[m[1]]))
+    merges.sort(key=lambda m: m[2], reverse=True)
+    tok = Tokenizer(models.BPE(vocab, [(a, b) for a, b, _ in merges], unk_token="<unk>",
+                               fuse_unk=True, byte_fallback=True))
+    tok.normalizer = normalizers.Sequence([normalizers.Prepend("\u2581"),
+                                           normalizers.Replace(" ", "\u2581")])
+    keep = {"<unk>", "<s>", "<|endoftext|>"}
+    tok.add_special_tokens([AddedToken(t, special=True, normalized=False, rstrip=t not in keep)
+                            for t, k in zip(tokens, types) if k == 3])
+    tok.add_tokens([AddedToken(t, normalized=False, rstrip=t not in keep)
+                    for t, k in zip(tokens, types) if k == 4])
+    return tok
+
+
+HF_BUILDERS = {"deepseek-llm": hf_deepseek_llm, "phi-3": hf_phi3}
+
+
 def main():
     names = sorted(f[len("ggml-vocab-"):-len(".gguf")] for f in os.listdir(VOCAB_DIR)
                    if f.endswith(".gguf") and os.path.exists(os.path.join(VOCAB_DIR, f + ".inp")))
     if not names:
         sys.exit(f"no vocabularies in {VOCAB_DIR}: run scripts/setup.sh")
     docs = corpus()
+    if len(sys.argv) == 3 and sys.argv[1] == "--check-exported":
+        sys.exit(check_exported(names, docs, sys.argv[2]))
     lines = []
     for name in names:
         path = os.path.join(VOCAB_DIR, f"ggml-vocab-{name}.gguf")
         model = llama_cpp.Llama(model_path=path, vocab_only=True, verbose=False)
         added = added_tokens(path)
-        hf = hf_deepseek_llm(path) if name == "deepseek-llm" else None
+        hf = HF_BUILDERS[name](path) if name in HF_BUILDERS else None
         for kind, texts in (("corpus", docs), ("special", special_docs(docs, added))):
             lines.append(f"{name} {kind} {len(texts)}")
             for k, d in enumerate(texts):

@@ -509,17 +509,22 @@ TEST(ConvertTest, Q2KAndQ3KModelsMatchTheirDecodedWeights) {
   EXPECT_LT(worst, 1e-5 * scale) << "max |gguf - decoded| logit difference";
 }
 
-// A SentencePiece-style vocabulary has no tokenizer.json form here: the folder gets the weights and
-// no tokenizer, and the conversion says why.
-TEST(ConvertTest, SentencePieceVocabularyIsNotedNotWritten) {
+// A SentencePiece-style vocabulary becomes a tokenizer.json too (merges from the token scores;
+// real vocabularies: tests/engine/tokenizer/vocab_conformance_test.cc), with no note.
+TEST(ConvertTest, SentencePieceVocabularyBecomesTokenizerJson) {
+  const std::string gguf = GgufWithSentencePieceTokenizer();
   const std::string folder = TempPath("spm_folder");
   std::vector<std::string> notes;
-  const Status s = Convert(GgufWithSentencePieceTokenizer(), folder, ConvertOptions{}, &notes);
+  const Status s = Convert(gguf, folder, ConvertOptions{}, &notes);
   ASSERT_TRUE(s.ok()) << s.ToString();
-  EXPECT_TRUE(FileExists(folder + "/model.safetensors"));
-  EXPECT_FALSE(FileExists(folder + "/tokenizer.json"));
-  ASSERT_EQ(notes.size(), 1u);
-  EXPECT_NE(notes[0].find("only a byte-level BPE"), std::string::npos) << notes[0];
+  EXPECT_TRUE(notes.empty()) << notes[0];
+  auto from_gguf = Tokenizer::Open(gguf);
+  auto from_folder = Tokenizer::Open(folder);
+  ASSERT_TRUE(from_gguf.ok() && from_folder.ok()) << from_folder.status().ToString();
+  EXPECT_EQ((*from_folder)->kind(), Tokenizer::Kind::kSentencePiece);
+  for (const char* text : {" w300 w301", "<s>w383 x\n", "\xe2\x96\x81w259"}) {
+    EXPECT_EQ((*from_folder)->Encode(text, true), (*from_gguf)->Encode(text, true)) << text;
+  }
 }
 
 // A matrix narrower than a K-quant super-block falls back to q8_0 (or f16 where not even 32

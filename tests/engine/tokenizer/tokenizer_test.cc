@@ -261,14 +261,41 @@ TEST(TokenizerJsonTest, ExportedFilesReadBackToTheSameTokenizer) {
   EXPECT_EQ((*whole_back)->Encode("hello", false), (Ids{259}));
 }
 
-TEST(TokenizerJsonTest, SentencePieceHasNoExportedForm) {
+// A SentencePiece vocabulary's merges come from its scores; the files read back to the same
+// encoding (the prefix after added tokens, byte fallback, decode's stripped first space). Real
+// vocabularies: vocab_conformance_test.cc.
+TEST(TokenizerJsonTest, SentencePieceExportsMergesFromScores) {
   auto file = GgufFile::FromBytes(SpmGguf(), "spm.gguf");
   ASSERT_TRUE(file.ok());
   auto tok = Tokenizer::FromGguf(**file);
   ASSERT_TRUE(tok.ok());
-  const Status s = (*tok)->ToHfFiles().status();
+  auto files = (*tok)->ToHfFiles();
+  ASSERT_TRUE(files.ok()) << files.status().ToString();
+  // "hi" (score -3) splits as h + i; "\u2581hi" (-0.5) as \u2581 + hi and \u2581h + i (absent):
+  // the higher score first.
+  const size_t sphi = files->tokenizer_json.find("[\"\xe2\x96\x81\", \"hi\"]");
+  const size_t hi = files->tokenizer_json.find("[\"h\", \"i\"]");
+  ASSERT_NE(sphi, std::string::npos) << files->tokenizer_json;
+  ASSERT_NE(hi, std::string::npos);
+  EXPECT_LT(sphi, hi);
+  auto back = Tokenizer::FromTokenizerJsonText(files->tokenizer_json, "spm.json",
+                                               files->tokenizer_config_json);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ((*back)->kind(), Tokenizer::Kind::kSentencePiece);
+  for (const char* text : {"hi", "hi hi", "h\xc3\xa9!", "<s>hi</s> hi", "  hi\n", ""}) {
+    EXPECT_EQ((*back)->Encode(text, true), (*tok)->Encode(text, true)) << text;
+    EXPECT_EQ((*back)->Decode((*tok)->Encode(text, false)),
+              (*tok)->Decode((*tok)->Encode(text, false)));
+  }
+
+  Tokenizer::Spec spec;  // neither merges nor scores
+  spec.kind = Tokenizer::Kind::kSentencePiece;
+  spec.vocab = {"a", "b", "ab"};
+  auto bare = Tokenizer::FromSpec(spec);
+  ASSERT_TRUE(bare.ok()) << bare.status().ToString();
+  const Status s = (*bare)->ToHfFiles().status();
   EXPECT_EQ(s.code(), StatusCode::kUnimplemented);
-  EXPECT_NE(s.message().find("only a byte-level BPE"), std::string::npos) << s.ToString();
+  EXPECT_NE(s.message().find("neither merges nor token scores"), std::string::npos) << s.ToString();
 }
 
 TEST(TokenizerJsonTest, Llama3StyleWithTemplateProcessing) {

@@ -7,6 +7,7 @@
 // On the 1.1 MB conformance corpus, with and without the vocabulary's added tokens put in, each
 // agrees with llama.cpp's ids for its file (tests/oracle/vocab_reference.py wrote them, hashed, to
 // tests/data/tokenizer/vocab_ids.txt).
+// So does each vocabulary written as Hugging Face's tokenizer.json and read back.
 // Skipped with a message when models/vocab is absent.
 #include <gtest/gtest.h>
 
@@ -164,22 +165,34 @@ TEST(VocabConformanceTest, LlamaCppIdsOnTheCorpus) {
     auto tok = Tokenizer::FromGguf(**gguf);
     ASSERT_TRUE(tok.ok()) << tok.status().ToString();
     const std::vector<std::string> special = SpecialDocs(docs, AddedTokenTexts(**gguf));
-    for (const auto& [kind, texts] : {std::pair{"corpus", &docs}, std::pair{"special", &special}}) {
-      auto it = expected.find(name + " " + kind);
-      ASSERT_NE(it, expected.end()) << name << " " << kind << " is not in vocab_ids.txt";
-      ASSERT_EQ(it->second.size(), texts->size()) << kind;
-      int differ = 0;
-      for (size_t d = 0; d < texts->size(); ++d) {
-        const std::vector<int32_t> got = (*tok)->Encode((*texts)[d], /*add_special=*/false);
-        const Expected& want = it->second[d];
-        if (got.size() == want.count && static_cast<uint32_t>(Fnv1a64(got)) == want.hash) continue;
-        if (++differ <= 3) {
-          ADD_FAILURE() << kind << " document " << d << ": " << got.size() << " ids (" << Show(got)
-                        << "...), llama.cpp " << want.count << ", text '"
-                        << (*texts)[d].substr(0, 200) << "'";
+    // The vocabulary as Hugging Face files (Tokenizer::ToHfFiles), read back: the same ids.
+    auto files = (*tok)->ToHfFiles();
+    ASSERT_TRUE(files.ok()) << files.status().ToString();
+    auto exported = Tokenizer::FromTokenizerJsonText(files->tokenizer_json, name + ".json",
+                                                     files->tokenizer_config_json);
+    ASSERT_TRUE(exported.ok()) << exported.status().ToString();
+    for (const auto& [how, t] :
+         {std::pair{"GGUF", tok->get()}, std::pair{"exported tokenizer.json", exported->get()}}) {
+      for (const auto& [kind, texts] :
+           {std::pair{"corpus", &docs}, std::pair{"special", &special}}) {
+        auto it = expected.find(name + " " + kind);
+        ASSERT_NE(it, expected.end()) << name << " " << kind << " is not in vocab_ids.txt";
+        ASSERT_EQ(it->second.size(), texts->size()) << kind;
+        int differ = 0;
+        for (size_t d = 0; d < texts->size(); ++d) {
+          const std::vector<int32_t> got = t->Encode((*texts)[d], /*add_special=*/false);
+          const Expected& want = it->second[d];
+          if (got.size() == want.count && static_cast<uint32_t>(Fnv1a64(got)) == want.hash) {
+            continue;
+          }
+          if (++differ <= 3) {
+            ADD_FAILURE() << how << ", " << kind << " document " << d << ": " << got.size()
+                          << " ids (" << Show(got) << "...), llama.cpp " << want.count << ", text '"
+                          << (*texts)[d].substr(0, 200) << "'";
+          }
         }
+        EXPECT_EQ(differ, 0) << how << ", " << kind << ": documents whose ids differ";
       }
-      EXPECT_EQ(differ, 0) << kind << ": documents whose ids differ from llama.cpp's";
     }
   }
 }
