@@ -129,6 +129,7 @@ class Tokenizer {
   // Hugging Face's merges for a SentencePiece vocabulary, as its converters derive them from the
   // token scores (SentencePieceExtractor): every split of a token into two tokens, ordered by the
   // token's score, highest first; ties by the token's id, then the left and right parts' ids.
+  // Tokens over 1 KB (none in a real vocabulary) are not split.
   std::vector<std::pair<std::string, std::string>> MergesFromScores() const;
 
   Spec spec_;

@@ -155,6 +155,8 @@ std::string AddedTokens(const std::vector<Tokenizer::AddedToken>& added) {
   return out + (added.empty() ? "]" : "\n  ]");
 }
 
+constexpr size_t kMaxMergedTokenBytes = 1024;
+
 }  // namespace
 
 StatusOr<Tokenizer::HfFiles> Tokenizer::ToHfFiles() const {
@@ -237,6 +239,9 @@ std::vector<std::pair<std::string, std::string>> Tokenizer::MergesFromScores() c
   std::vector<Candidate> all;
   for (size_t id = 0; id < spec_.vocab.size(); ++id) {
     const std::string& piece = spec_.vocab[id];
+    // Splitting costs the square of a token's length; SentencePiece's pieces are 16 characters
+    // by default (max_sentencepiece_length), so a longer one is a hostile file's, left unmerged.
+    if (piece.size() > kMaxMergedTokenBytes) continue;
     uint32_t cp;
     bool valid;
     for (size_t at = Utf8Next(piece, 0, &cp, &valid); at < piece.size();
