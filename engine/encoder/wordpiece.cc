@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "engine/base/file.h"
-#include "engine/encoder/unicode_tables.h"
+#include "engine/base/unicode_tables.h"
 
 namespace sigma {
 namespace {

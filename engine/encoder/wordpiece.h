@@ -4,17 +4,18 @@
 //   1. special tokens written literally in the text ("[SEP]", "[CLS]", ...) are matched first, on
 //      the raw text, and become their ids;
 //   2. normalise each remaining span: drop NUL, U+FFFD and "other" characters (Cc Cf Cs Co
-//      except \t \n \r; unassigned code points stay), map White_Space to ' ', pad CJK ideographs with spaces, strip accents
-//      (NFD, then remove Mn), lowercase (full mapping);
+//      except \t \n \r; unassigned code points stay), map White_Space to ' ', pad CJK ideographs
+//      with spaces, strip accents (NFD, then remove Mn), lowercase (full mapping);
 //   3. pre-tokenize: split on whitespace, and isolate each punctuation character (ASCII
 //      punctuation, or Unicode P*);
 //   4. WordPiece: greedy longest-match-first with "##" continuation; a word with no complete
 //      segmentation, or longer than max_input_chars_per_word code points, becomes [UNK].
 //
-// Unicode tables are Python's unicodedata 14.0 (unicode_tables.h). Checked per code point ("a" c
-// "b" through steps 2-3) against tokenizers 0.23: 559 of 1,112,062 differ, all characters whose
-// properties changed across Unicode versions (e.g. U+0898..089F, Mn since 14.0, are plain letters
-// to tokenizers' older tables; U+A7CB.., cased since 16.0, are unassigned to ours).
+// Unicode tables are Python's unicodedata 14.0 (engine/base/unicode_tables.h). Checked per code
+// point ("a" c "b" through steps 2-3) against tokenizers 0.23: 559 of 1,112,062 differ, all
+// characters whose properties changed across Unicode versions (e.g. U+0898..089F, Mn since 14.0,
+// are plain letters to tokenizers' older tables; U+A7CB.., cased since 16.0, are unassigned to
+// ours).
 //
 // Encode() adds [CLS] ... [SEP] and truncates the word pieces so the whole fits max_length, as
 // sentence-transformers does (truncation="longest_first" on one sequence).

@@ -5,7 +5,7 @@
 #include <queue>
 
 #include "engine/base/file.h"
-#include "engine/encoder/unicode_tables.h"
+#include "engine/base/unicode_tables.h"
 #include "engine/tokenizer/pre_tokenizer.h"
 
 namespace sigma {

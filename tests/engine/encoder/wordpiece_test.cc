@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "engine/encoder/unicode_tables.h"
+#include "engine/base/unicode_tables.h"
 
 namespace sigma {
 namespace {

@@ -1,4 +1,4 @@
-#include "engine/encoder/unicode_tables.h"
+#include "engine/base/unicode_tables.h"
 
 #include <algorithm>
 #include <iterator>
@@ -27,7 +27,7 @@ struct MultiCaseMapping {
   char32_t to[3];
 };
 
-#include "engine/encoder/unicode_tables_data.inc"
+#include "engine/base/unicode_tables_data.inc"
 
 template <size_t N>
 bool InRanges(const CodeRange (&ranges)[N], char32_t c) {
@@ -51,11 +51,21 @@ bool IsPunctuation(char32_t c) { return InRanges(kPunctuationRanges, c); }
 
 bool IsWhitespace(char32_t c) {
   switch (c) {
-    case 0x09: case 0x0A: case 0x0B: case 0x0C: case 0x0D: case 0x20: case 0x85: case 0xA0:
-    case 0x1680: case 0x2028: case 0x2029: case 0x202F: case 0x205F: case 0x3000:
-      return true;
-    default:
-      return c >= 0x2000 && c <= 0x200A;
+    case 0x09:
+    case 0x0A:
+    case 0x0B:
+    case 0x0C:
+    case 0x0D:
+    case 0x20:
+    case 0x85:
+    case 0xA0:
+    case 0x1680:
+    case 0x2028:
+    case 0x2029:
+    case 0x202F:
+    case 0x205F:
+    case 0x3000: return true;
+    default: return c >= 0x2000 && c <= 0x200A;
   }
 }
 
@@ -106,9 +116,8 @@ std::u32string Nfd(const std::u32string& text) {
     }
     size_t j = i;
     while (j < out.size() && CombiningClass(out[j]) != 0) ++j;
-    std::stable_sort(out.begin() + i, out.begin() + j, [](char32_t a, char32_t b) {
-      return CombiningClass(a) < CombiningClass(b);
-    });
+    std::stable_sort(out.begin() + i, out.begin() + j,
+                     [](char32_t a, char32_t b) { return CombiningClass(a) < CombiningClass(b); });
     i = j;
   }
   return out;

@@ -1,10 +1,11 @@
-// Unicode properties for the BERT normaliser and pre-tokenizer (engine/encoder/wordpiece.h):
+// Unicode properties for the BERT normaliser and pre-tokenizer (engine/encoder/wordpiece.h) and
+// the tokenizers' added-token whitespace (engine/tokenizer/tokenizer.cc):
 // general categories, canonical decomposition (NFD) and lowercase mapping, from tables generated at
 // development time from Python's unicodedata by gen_unicode_tables.py (unicode_tables_data.inc,
 // committed; the product never runs Python). Hangul syllables are decomposed algorithmically.
 // Thread safety: pure functions over constant tables.
-#ifndef SIGMA_ENGINE_ENCODER_UNICODE_TABLES_H_
-#define SIGMA_ENGINE_ENCODER_UNICODE_TABLES_H_
+#ifndef SIGMA_ENGINE_BASE_UNICODE_TABLES_H_
+#define SIGMA_ENGINE_BASE_UNICODE_TABLES_H_
 
 #include <cstdint>
 #include <string>
@@ -39,4 +40,4 @@ void AppendLowercase(char32_t c, std::u32string* out);
 
 }  // namespace sigma::unicode
 
-#endif  // SIGMA_ENGINE_ENCODER_UNICODE_TABLES_H_
+#endif  // SIGMA_ENGINE_BASE_UNICODE_TABLES_H_
