@@ -5,9 +5,9 @@
 // SentencePiece (llama-spm: Llama 2; phi-3) and the byte-level BPE families (gpt-2, mpt,
 // starcoder, refact, command-r, falcon, deepseek-llm, deepseek-coder, llama-bpe: Llama 3, qwen2).
 // On the 1.1 MB conformance corpus, with and without the vocabulary's added tokens put in, each
-// agrees with llama.cpp's ids for its file (tests/oracle/vocab_reference.py wrote them, hashed, to
-// tests/data/tokenizer/vocab_ids.txt).
-// So does each vocabulary written as Hugging Face's tokenizer.json and read back.
+// agrees with the reference ids for its file (tests/oracle/vocab_reference.py wrote them, hashed,
+// to tests/data/tokenizer/vocab_ids.txt: llama.cpp's, or Hugging Face's where the two differ).
+// Every check runs on the GGUF's tokenizer and on the tokenizer.json the engine exports of it.
 // Skipped with a message when models/vocab is absent.
 #include <gtest/gtest.h>
 
@@ -61,6 +61,17 @@ std::string Show(const std::vector<int32_t>& ids) {
   return out.str();
 }
 
+// The tokenizer written as Hugging Face's files (Tokenizer::ToHfFiles) and read back.
+std::unique_ptr<Tokenizer> ExportedAndReadBack(const Tokenizer& tok, const std::string& name) {
+  auto files = tok.ToHfFiles();
+  EXPECT_TRUE(files.ok()) << files.status().ToString();
+  if (!files.ok()) return nullptr;
+  auto back = Tokenizer::FromTokenizerJsonText(files->tokenizer_json, name + ".json",
+                                               files->tokenizer_config_json);
+  EXPECT_TRUE(back.ok()) << back.status().ToString();
+  return back.ok() ? std::move(*back) : nullptr;
+}
+
 TEST(VocabConformanceTest, HuggingFaceIdsForLlamaCppTestTexts) {
   const auto files = VocabFiles();
   if (files.empty()) GTEST_SKIP() << "no vocabularies in " << kVocabDir << " (scripts/setup.sh)";
@@ -77,12 +88,17 @@ TEST(VocabConformanceTest, HuggingFaceIdsForLlamaCppTestTexts) {
     const auto lines = SplitOn(*out, "\n");
     ASSERT_GE(texts.size(), 40u);
     ASSERT_GE(lines.size(), texts.size());
-    for (size_t i = 0; i < texts.size(); ++i) {
-      const std::vector<int32_t> want = ParseIds(lines[i]);
-      const std::vector<int32_t> got = (*tok)->Encode(texts[i], /*add_special=*/false);
-      EXPECT_EQ(got, want) << "text " << i << " '" << texts[i] << "'\n  got  " << Show(got)
-                           << "\n  want " << Show(want);
-      EXPECT_EQ((*tok)->Decode(got), texts[i]) << "text " << i;
+    const auto exported = ExportedAndReadBack(**tok, path.stem().string());
+    ASSERT_NE(exported, nullptr);
+    for (const auto& [how, t] :
+         {std::pair{"GGUF", tok->get()}, std::pair{"exported tokenizer.json", exported.get()}}) {
+      for (size_t i = 0; i < texts.size(); ++i) {
+        const std::vector<int32_t> want = ParseIds(lines[i]);
+        const std::vector<int32_t> got = t->Encode(texts[i], /*add_special=*/false);
+        EXPECT_EQ(got, want) << how << ", text " << i << " '" << texts[i] << "'\n  got  "
+                             << Show(got) << "\n  want " << Show(want);
+        EXPECT_EQ(t->Decode(got), texts[i]) << how << ", text " << i;
+      }
     }
   }
 }
@@ -165,14 +181,10 @@ TEST(VocabConformanceTest, LlamaCppIdsOnTheCorpus) {
     auto tok = Tokenizer::FromGguf(**gguf);
     ASSERT_TRUE(tok.ok()) << tok.status().ToString();
     const std::vector<std::string> special = SpecialDocs(docs, AddedTokenTexts(**gguf));
-    // The vocabulary as Hugging Face files (Tokenizer::ToHfFiles), read back: the same ids.
-    auto files = (*tok)->ToHfFiles();
-    ASSERT_TRUE(files.ok()) << files.status().ToString();
-    auto exported = Tokenizer::FromTokenizerJsonText(files->tokenizer_json, name + ".json",
-                                                     files->tokenizer_config_json);
-    ASSERT_TRUE(exported.ok()) << exported.status().ToString();
+    const auto exported = ExportedAndReadBack(**tok, name);
+    ASSERT_NE(exported, nullptr);
     for (const auto& [how, t] :
-         {std::pair{"GGUF", tok->get()}, std::pair{"exported tokenizer.json", exported->get()}}) {
+         {std::pair{"GGUF", tok->get()}, std::pair{"exported tokenizer.json", exported.get()}}) {
       for (const auto& [kind, texts] :
            {std::pair{"corpus", &docs}, std::pair{"special", &special}}) {
         auto it = expected.find(name + " " + kind);
