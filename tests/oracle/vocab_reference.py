@@ -64,14 +64,10 @@ def corpus():
 def added_tokens(path):
     """Texts of the control and user-defined tokens, by id (what the engine splits out)."""
     r = gguf.GGUFReader(path)
-    f_tokens, f_types = r.fields["tokenizer.ggml.tokens"], r.fields["tokenizer.ggml.token_type"]
-    out = []
-    for k, idx in enumerate(f_types.data):
-        if int(f_types.parts[idx][0]) in (3, 4):
-            text = bytes(f_tokens.parts[f_tokens.data[k]])
-            if text:
-                out.append(text)
-    return out
+    f = r.fields["tokenizer.ggml.tokens"]
+    texts = [bytes(f.parts[i]) for i in f.data]
+    types = gguf_numbers(r, "tokenizer.ggml.token_type", int)
+    return [t for t, k in zip(texts, types) if k in (3, 4) and t]
 
 
 def boundary(d, pos):
@@ -99,14 +95,18 @@ def gguf_strings(reader, key):
     return [bytes(f.parts[i]).decode("utf-8") for i in f.data]
 
 
+def gguf_numbers(reader, key, kind):
+    f = reader.fields[key]
+    return [kind(f.parts[i][0]) for i in f.data]
+
+
 def hf_deepseek_llm(path):
     """DeepSeek LLM's tokenizer in Hugging Face `tokenizers`, from the GGUF's vocabulary."""
     from tokenizers import AddedToken, Regex, Tokenizer, models, pre_tokenizers as pt
     r = gguf.GGUFReader(path)
     tokens = gguf_strings(r, "tokenizer.ggml.tokens")
     merges = [tuple(m.split(" ", 1)) for m in gguf_strings(r, "tokenizer.ggml.merges")]
-    f = r.fields["tokenizer.ggml.token_type"]
-    types = [int(f.parts[i][0]) for i in f.data]
+    types = gguf_numbers(r, "tokenizer.ggml.token_type", int)
     letters = ("\\s?[A-Za-z\u00b5\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u01ba\u01bc-\u01bf"
                "\u01c4-\u0293\u0295-\u02af\u0370-\u0373\u0376\u0377\u037b-\u037d\u037f\u0386"
                "\u0388-\u038a\u038c\u038e-\u03a1\u03a3-\u03f5\u03f7-\u0481\u048a-\u052f"
@@ -168,10 +168,8 @@ def hf_phi3(path):
     from tokenizers import AddedToken, Tokenizer, models, normalizers
     r = gguf.GGUFReader(path)
     tokens = gguf_strings(r, "tokenizer.ggml.tokens")
-    f = r.fields["tokenizer.ggml.scores"]
-    scores = [float(f.parts[i][0]) for i in f.data]
-    f = r.fields["tokenizer.ggml.token_type"]
-    types = [int(f.parts[i][0]) for i in f.data]
+    scores = gguf_numbers(r, "tokenizer.ggml.scores", float)
+    types = gguf_numbers(r, "tokenizer.ggml.token_type", int)
     vocab = {t: i for i, t in enumerate(tokens)}
     merges = []
     for piece, score in zip(tokens, scores):

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,13 @@ inline uint64_t Fnv1a64(const std::vector<int32_t>& ids) {
       h = (h ^ ((static_cast<uint32_t>(id) >> (8 * b)) & 0xff)) * 0x100000001b3ull;
   }
   return h;
+}
+
+// Up to `n` ids from `from`, space-separated, for failure messages.
+inline std::string ShowIds(const std::vector<int32_t>& ids, size_t from = 0, size_t n = 12) {
+  std::ostringstream out;
+  for (size_t k = from; k < ids.size() && k < from + n; ++k) out << ids[k] << " ";
+  return out.str();
 }
 
 }  // namespace sigma

@@ -37,12 +37,6 @@ std::vector<std::vector<int32_t>> LoadIds() {
   return out;
 }
 
-std::string Show(const std::vector<int32_t>& ids, size_t from) {
-  std::ostringstream out;
-  for (size_t k = from; k < ids.size() && k < from + 12; ++k) out << ids[k] << " ";
-  return out.str();
-}
-
 // tokenizer.json text for the GGUF's vocabulary with the given pre_tokenizer JSON.
 std::string TokenizerJsonFromGguf(const GgufFile& f, const std::string& pre_tokenizer,
                                   bool ignore_merges) {
@@ -118,8 +112,8 @@ class ConformanceTest : public testing::Test {
       ++failures;
       size_t k = 0;
       while (k < got.size() && k < want[d].size() && got[k] == want[d][k]) ++k;
-      ADD_FAILURE() << "document " << d << " differs at token " << k << ": got " << Show(got, k)
-                    << "want " << Show(want[d], k) << "text: '"
+      ADD_FAILURE() << "document " << d << " differs at token " << k << ": got " << ShowIds(got, k)
+                    << "want " << ShowIds(want[d], k) << "text: '"
                     << tok.Decode(std::vector<int32_t>(
                            want[d].begin() + k, want[d].begin() + std::min(want[d].size(), k + 8)))
                     << "'";

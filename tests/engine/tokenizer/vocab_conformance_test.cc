@@ -55,12 +55,6 @@ std::vector<int32_t> ParseIds(const std::string& line) {
   return ids;
 }
 
-std::string Show(const std::vector<int32_t>& ids) {
-  std::ostringstream out;
-  for (size_t k = 0; k < ids.size() && k < 24; ++k) out << ids[k] << " ";
-  return out.str();
-}
-
 // The tokenizer written as Hugging Face's files (Tokenizer::ToHfFiles) and read back.
 std::unique_ptr<Tokenizer> ExportedAndReadBack(const Tokenizer& tok, const std::string& name) {
   auto files = tok.ToHfFiles();
@@ -96,7 +90,7 @@ TEST(VocabConformanceTest, HuggingFaceIdsForLlamaCppTestTexts) {
         const std::vector<int32_t> want = ParseIds(lines[i]);
         const std::vector<int32_t> got = t->Encode(texts[i], /*add_special=*/false);
         EXPECT_EQ(got, want) << how << ", text " << i << " '" << texts[i] << "'\n  got  "
-                             << Show(got) << "\n  want " << Show(want);
+                             << ShowIds(got, 0, 24) << "\n  want " << ShowIds(want, 0, 24);
         EXPECT_EQ(t->Decode(got), texts[i]) << how << ", text " << i;
       }
     }
@@ -199,8 +193,8 @@ TEST(VocabConformanceTest, LlamaCppIdsOnTheCorpus) {
           }
           if (++differ <= 3) {
             ADD_FAILURE() << how << ", " << kind << " document " << d << ": " << got.size()
-                          << " ids (" << Show(got) << "...), llama.cpp " << want.count << ", text '"
-                          << (*texts)[d].substr(0, 200) << "'";
+                          << " ids (" << ShowIds(got, 0, 24) << "...), the reference " << want.count
+                          << ", text '" << (*texts)[d].substr(0, 200) << "'";
           }
         }
         EXPECT_EQ(differ, 0) << how << ", " << kind << ": documents whose ids differ";
