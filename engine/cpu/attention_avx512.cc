@@ -338,7 +338,11 @@ int64_t FirstNotBelow(const float* s, int64_t begin, int64_t n, float threshold)
 // Measured and left: prefetching the K tile and the V rows 1 or 2 tiles ahead into L1 at each
 // tile's start (64 lines a tile): SmolLM2's attention 3.05-3.12 -> 3.91-4.04 ms a step at 4K
 // positions, 0.50 -> 0.63 ms at 512 (slow minutes, ~34 GB/s, in-process A/B, medians of 8-30
-// rounds); the hardware prefetchers already keep these two streams ahead.
+// rounds); the hardware prefetchers already keep these two streams ahead. Nor the tile's V rows
+// on vdpbf16ps (weights rounded to bf16, row pairs interleaved by vpunpck{l,h}wd, 8 vector ops a
+// position instead of 14): SmolLM2's 4K attention in the team harness 54.6-57.8 against 58.5-59.8
+// us a layer (fast minutes, alternating runs), but whole decode steps no faster (slow minutes,
+// 6.18-6.77 against 6.29-6.42 ms at 4K), and the weights' precision spent for it.
 template <int kHd, int kG>
 void OnePassPartial(const uint32_t* qp, float scale, const uint8_t* k, const uint16_t* v, int64_t n,
                     float* partial) {
