@@ -171,11 +171,17 @@ StatusOr<size_t> Task::GoldIndex(const Document& doc, size_t num_choices) const 
   return static_cast<size_t>(index);
 }
 
-StatusOr<std::string> Task::ExampleTarget(const Document& doc) const {
-  if (!config_.target.empty()) return config_.target.Render(*doc.fields);
+StatusOr<std::string> Task::ExampleText(const Document& doc) const {
+  SIGMA_ASSIGN_OR_RETURN(std::string text, config_.prompt.Render(*doc.fields));
+  if (!config_.target.empty()) {
+    SIGMA_ASSIGN_OR_RETURN(std::string target, config_.target.Render(*doc.fields));
+    return text + config_.target_delimiter + target;
+  }
   SIGMA_ASSIGN_OR_RETURN(std::vector<std::string> choices, config_.choices.Render(*doc.fields));
   SIGMA_ASSIGN_OR_RETURN(size_t gold, GoldIndex(doc, choices.size()));
-  return choices[gold];
+  if (config_.continuation.empty()) return text + config_.target_delimiter + choices[gold];
+  SIGMA_ASSIGN_OR_RETURN(std::string continuation, config_.continuation.Render(*doc.fields));
+  return text + choices[gold] + config_.target_delimiter + continuation;
 }
 
 StatusOr<std::string> Task::BuildPrompt(const Document& doc) const {
@@ -188,11 +194,9 @@ StatusOr<std::string> Task::BuildPrompt(const Document& doc) const {
     if (!examples.ok()) return Context(doc, examples.status());
     for (size_t i : *examples) {
       const Document& ex = fewshot_pool_[i];
-      auto text = config_.prompt.Render(*ex.fields);
+      auto text = ExampleText(ex);
       if (!text.ok()) return Context(ex, text.status().WithContext("few-shot example"));
-      auto target = ExampleTarget(ex);
-      if (!target.ok()) return Context(ex, target.status().WithContext("few-shot example"));
-      prompt += *text + config_.target_delimiter + *target + config_.fewshot_delimiter;
+      prompt += *text + config_.fewshot_delimiter;
     }
   }
   auto text = config_.prompt.Render(*doc.fields);
@@ -210,11 +214,30 @@ StatusOr<std::vector<Request>> Task::BuildRequests(const Document& doc) const {
     return std::vector<Request>{std::move(request)};
   }
   SIGMA_ASSIGN_OR_RETURN(request.context, BuildPrompt(doc));
-  if (config_.chat_template) {
-    if (!config_.system.empty()) request.chat.push_back({"system", config_.system});
-    request.chat.push_back({"user", request.context});
-  }
+  const auto as_chat = [&](Request& r) {
+    if (!config_.chat_template) return;
+    if (!config_.system.empty()) r.chat.push_back({"system", config_.system});
+    r.chat.push_back({"user", r.context});
+  };
   std::vector<Request> requests;
+  if (!config_.continuation.empty()) {
+    // One request a choice: the context it completes, the same continuation scored after each.
+    auto choices = config_.choices.Render(*doc.fields);
+    if (!choices.ok()) return Context(doc, choices.status());
+    auto gold = GoldIndex(doc, choices->size());
+    if (!gold.ok()) return Context(doc, gold.status());
+    auto continuation = config_.continuation.Render(*doc.fields);
+    if (!continuation.ok()) return Context(doc, continuation.status());
+    for (const std::string& choice : *choices) {
+      Request r = request;
+      r.context += choice;
+      r.continuations.push_back(config_.target_delimiter + *continuation);
+      as_chat(r);
+      requests.push_back(std::move(r));
+    }
+    return requests;
+  }
+  as_chat(request);
   if (config_.request_type == RequestType::kGenerateUntil) {
     request.stop = config_.until;
     request.max_tokens = config_.max_tokens;
@@ -296,10 +319,15 @@ Status Task::ScoreMultipleChoice(const Document& doc, const std::vector<Response
                                  SampleScore* score) const {
   SIGMA_ASSIGN_OR_RETURN(std::vector<std::string> choices, config_.choices.Render(*doc.fields));
   SIGMA_ASSIGN_OR_RETURN(size_t gold, GoldIndex(doc, choices.size()));
-  const std::vector<LoglikelihoodResult>& lls = responses[0].loglikelihoods;
-  if (lls.size() != choices.size()) {
-    score->error = StrCat("backend returned ", lls.size(), " log-likelihoods for ",
-                          choices.size(), " choices");
+  // One response with a log-likelihood per choice, or (a continuation task) one per choice.
+  std::vector<LoglikelihoodResult> lls;
+  for (const Response& r : responses) {
+    lls.insert(lls.end(), r.loglikelihoods.begin(), r.loglikelihoods.end());
+  }
+  if (lls.size() != choices.size() ||
+      responses.size() != (config_.continuation.empty() ? 1 : choices.size())) {
+    score->error = StrCat("backend returned ", lls.size(), " log-likelihoods in ", responses.size(),
+                          " responses for ", choices.size(), " choices");
     return Status::Ok();
   }
   size_t best = 0;
@@ -331,9 +359,10 @@ void Task::ScoreLoglikelihood(const Document& doc, const std::vector<Response>& 
   if (config_.request_type == RequestType::kLoglikelihood) {
     auto gold = config_.gold.Render(*doc.fields);
     score->target = gold.ok() ? *gold : "";
+    score->stats["docs"] = 1;
     for (const MetricSpec& spec : config_.metrics) {
       if (spec.name == "acc") score->metrics["acc"] = ll.is_greedy ? 1.0 : 0.0;
-      if (spec.name == "perplexity") score->metrics["perplexity"] = std::exp(-ll.logprob / tokens);
+      if (spec.name == "perplexity") score->metrics["perplexity"] = std::exp(-ll.logprob);
     }
     return;
   }
@@ -357,8 +386,9 @@ StatusOr<SampleScore> Task::Score(const Document& doc,
   SampleScore score;
   const bool generate = config_.request_type == RequestType::kGenerateUntil;
   score.raw_output = generate ? RawTexts(responses) : RawLoglikelihoods(responses);
+  // A continuation task's count depends on the document's choices (ScoreMultipleChoice).
   const size_t expected = generate ? static_cast<size_t>(config_.num_samples) : 1;
-  if (responses.size() != expected) {
+  if (config_.continuation.empty() && responses.size() != expected) {
     score.error = StrCat("expected ", expected, " responses, got ", responses.size());
     return score;
   }
@@ -431,8 +461,10 @@ std::vector<Aggregate> Task::AggregateScores(const std::vector<SampleScore>& sam
         return CorpusBleu(stats);
       }, options));
     } else {
-      const std::string unit = base == "perplexity" ? "tokens" : base == "word_perplexity" ? "words"
-                                                                                          : "bytes";
+      const bool per_doc = config_.request_type == RequestType::kLoglikelihood;
+      const std::string unit = base == "perplexity"        ? (per_doc ? "docs" : "tokens")
+                               : base == "word_perplexity" ? "words"
+                                                           : "bytes";
       out.push_back(AggregateCorpus(name, n, [&](const std::vector<size_t>& idx) {
         double ll = 0, units = 0;
         for (size_t i : idx) {

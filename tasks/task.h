@@ -11,12 +11,17 @@
 //
 // Prompt layout: preamble + (example prompt + target_delimiter + example target +
 // fewshot_delimiter) * num_fewshot + doc prompt. Continuations start with target_delimiter.
+// A multiple_choice task with a `continuation` (Winogrande) asks one request a choice: context
+// = prompt + choice, continuation = target_delimiter + continuation; its examples show the gold
+// choice and the continuation.
 // Scoring:
 //   generate_until: every filter pipeline extracts an answer; exact_match and f1 take the best
 //     over the gold answers (a gold template naming a list field gives several); bleu keeps
 //     n-gram statistics for corpus BLEU; pass@k counts correct answers over num_samples
 //     generations. With more than one pipeline, metric names are "<metric>,<pipeline>".
-//   loglikelihood: acc = the continuation is the greedy path; perplexity = exp(-ll / tokens).
+//   loglikelihood: acc = the continuation is the greedy path; perplexity = exp(-ll) of the
+//     document's continuation, aggregated exp(-mean ll) over documents (lm-eval's, so LAMBADA's
+//     perplexity is per target word whatever the tokenizer).
 //   loglikelihood_rolling: perplexity (per token), word_perplexity, byte_perplexity,
 //     bits_per_byte; aggregated as corpus totals (sum of ll over sum of units).
 //   multiple_choice: acc = argmax of log-likelihoods is the gold choice; acc_norm = the same
@@ -74,7 +79,9 @@ class Task {
   Status Init();
   Status Context(const Document& doc, Status status) const;
   StatusOr<std::vector<size_t>> FewshotExamples(const Document& doc) const;
-  StatusOr<std::string> ExampleTarget(const Document& doc) const;
+  // A few-shot example: its prompt and its answer (target, gold choice, or gold choice and
+  // continuation), without the few-shot delimiter.
+  StatusOr<std::string> ExampleText(const Document& doc) const;
   StatusOr<size_t> GoldIndex(const Document& doc, size_t num_choices) const;
   std::string MetricSuffix(size_t filter) const;
   Status ScoreGenerate(const Document& doc, const std::vector<Response>& responses,

@@ -101,11 +101,15 @@ Status ParsePrompt(JsonFields& top, TaskConfig* c) {
   JsonFields f(*value, StrCat(top.context(), ": prompt"));
   SIGMA_RETURN_IF_ERROR(ParseTemplate(f, "preamble", false, &c->preamble));
   SIGMA_RETURN_IF_ERROR(ParseTemplate(f, "template", true, &c->prompt));
+  std::string whole_pipes;
+  SIGMA_RETURN_IF_ERROR(f.OptionalString("template_pipes", &whole_pipes));
+  if (!whole_pipes.empty()) SIGMA_RETURN_IF_ERROR(c->prompt.SetWholePipes(whole_pipes));
   SIGMA_RETURN_IF_ERROR(ParseTemplate(f, "target", false, &c->target));
   SIGMA_RETURN_IF_ERROR(ParseTemplate(f, "gold", false, &c->gold));
   if (c->gold.empty()) c->gold = c->target;
   SIGMA_RETURN_IF_ERROR(ParseTemplateList(f, "choices", &c->choices));
   SIGMA_RETURN_IF_ERROR(ParseTemplateList(f, "choice_labels", &c->choice_labels));
+  SIGMA_RETURN_IF_ERROR(ParseTemplate(f, "continuation", false, &c->continuation));
   SIGMA_RETURN_IF_ERROR(f.OptionalString("target_delimiter", &c->target_delimiter));
   SIGMA_RETURN_IF_ERROR(f.OptionalString("fewshot_delimiter", &c->fewshot_delimiter));
   SIGMA_RETURN_IF_ERROR(f.OptionalBool("chat_template", &c->chat_template));
@@ -231,6 +235,20 @@ Status CheckConsistency(const TaskConfig& c, const std::string& where) {
       c.choice_labels.items.size() != c.choices.items.size()) {
     return InvalidArgumentError(where, ": prompt: ", c.choice_labels.items.size(),
                                 " choice_labels for ", c.choices.items.size(), " choices");
+  }
+  if (!c.continuation.empty()) {
+    if (!mc) {
+      return InvalidArgumentError(where,
+                                  ": prompt: 'continuation' only applies to multiple_choice");
+    }
+    for (const MetricSpec& m : c.metrics) {
+      if (m.name == "acc_norm") {
+        return InvalidArgumentError(where,
+                                    ": metrics: acc_norm divides by the length of the "
+                                    "scored text, which a task with a 'continuation' scores the "
+                                    "same for every choice; use acc");
+      }
+    }
   }
   const bool needs_gold = c.request_type != RequestType::kLoglikelihoodRolling;
   if (needs_gold && c.gold.empty()) {

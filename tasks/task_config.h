@@ -17,11 +17,16 @@
 //   "prompt": {
 //     "preamble": "",                   template placed before everything (before the few-shot)
 //     "template": "Question: {{question}}\nAnswer:",          required (see template.h)
+//     "template_pipes": "hellaswag_clean",  text pipes applied to the whole rendered template
 //     "target": "{{answer}}",           the answer shown after few-shot examples
 //     "gold": "{{answer}}",             what scoring compares with (default: target); for
 //                                       multiple_choice an index, or a label in choice_labels
 //     "choices": "{{choices.text}}" or ["{{sol1}}", "{{sol2}}"],   multiple_choice only
 //     "choice_labels": "{{choices.label}}" or ["false", "true"],    maps gold to an index
+//     "continuation": "{{sentence | after_first:_ | strip}}",   multiple_choice only: the choices
+//                                       complete the context (template + choice, nothing between)
+//                                       and this text, after target_delimiter, is what is scored
+//                                       for each (lm-eval's multiple inputs: Winogrande)
 //     "target_delimiter": " ", "fewshot_delimiter": "\n\n",
 //     "chat_template": false, "system": ""       chat: send the prompt as chat messages
 //   },
@@ -86,6 +91,7 @@ struct TaskConfig {
   Template gold;
   TemplateList choices;
   TemplateList choice_labels;
+  Template continuation;  // multiple_choice: the scored text after each choice-completed context
   std::string target_delimiter = " ";
   std::string fewshot_delimiter = "\n\n";
   bool chat_template = false;

@@ -1,5 +1,6 @@
 #include "tasks/template.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
@@ -9,8 +10,10 @@
 namespace sigma::tasks {
 namespace {
 
-constexpr const char* kPipes[] = {"lower",  "upper",  "strip", "first_line", "humanize", "after",
-                                  "before", "letter", "lettered", "join"};
+constexpr const char* kPipes[] = {"lower",  "upper",       "capitalize", "strip",
+                                  "lstrip", "first_line",  "humanize",   "hellaswag_clean",
+                                  "after",  "after_first", "before",     "before_last",
+                                  "letter", "lettered",    "join"};
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
@@ -56,21 +59,64 @@ bool ScalarText(const rapidjson::Value& v, std::string* out) {
   return true;
 }
 
+// Python's str.replace(old, new): every non-overlapping occurrence, left to right.
+std::string ReplaceAll(std::string_view s, std::string_view old, std::string_view with) {
+  std::string out;
+  size_t pos = 0;
+  for (size_t at = s.find(old); at != std::string_view::npos; at = s.find(old, pos)) {
+    out.append(s.substr(pos, at - pos)).append(with);
+    pos = at + old.size();
+  }
+  return out.append(s.substr(pos));
+}
+
+// lm-eval's HellaSwag preprocess (the brackets are artifacts of its WikiHow part): strip,
+// " [title]" -> ". ", drop every "[...]" (re.sub(r"\[.*?\]", ""): the shortest, within one line),
+// then "  " -> " ".
+std::string HellaswagClean(std::string_view text) {
+  const std::string titled = ReplaceAll(Trim(text), " [title]", ". ");
+  std::string unbracketed;
+  for (size_t i = 0; i < titled.size(); ++i) {
+    if (titled[i] == '[') {
+      const size_t end = titled.find_first_of("]\n", i + 1);
+      if (end != std::string::npos && titled[end] == ']') {
+        i = end;
+        continue;
+      }
+    }
+    unbracketed += titled[i];
+  }
+  return ReplaceAll(unbracketed, "  ", " ");
+}
+
 std::string ApplyTextPipe(const std::string& name, const std::string& arg, std::string s) {
   if (name == "lower") return Lower(std::move(s));
   if (name == "upper") return Upper(std::move(s));
+  if (name == "capitalize") {
+    s = Lower(std::move(s));
+    if (!s.empty()) s[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(s[0])));
+    return s;
+  }
+  if (name == "hellaswag_clean") return HellaswagClean(s);
   if (name == "strip") return std::string(Trim(s));
+  if (name == "lstrip") {
+    const auto kept =
+        std::find_if(s.begin(), s.end(), [](unsigned char c) { return std::isspace(c) == 0; });
+    return std::string(kept, s.end());
+  }
   if (name == "first_line") return s.substr(0, s.find('\n'));
   if (name == "humanize") {
     for (char& c : s) c = c == '_' ? ' ' : c;
     return s;
   }
-  if (name == "after") {
-    const size_t at = arg.empty() ? std::string::npos : s.rfind(arg);
+  if (name == "after" || name == "after_first") {
+    const size_t at =
+        arg.empty() ? std::string::npos : (name == "after" ? s.rfind(arg) : s.find(arg));
     return at == std::string::npos ? s : s.substr(at + arg.size());
   }
-  if (name == "before") {
-    const size_t at = arg.empty() ? std::string::npos : s.find(arg);
+  if (name == "before" || name == "before_last") {
+    const size_t at =
+        arg.empty() ? std::string::npos : (name == "before" ? s.find(arg) : s.rfind(arg));
     return at == std::string::npos ? s : s.substr(0, at);
   }
   return s;
@@ -248,7 +294,20 @@ StatusOr<std::string> Template::Render(const rapidjson::Value& doc) const {
     }
     out += value.text;
   }
+  for (const Pipe& pipe : whole_pipes_) out = ApplyTextPipe(pipe.name, pipe.arg, std::move(out));
   return out;
+}
+
+Status Template::SetWholePipes(std::string_view pipes) {
+  Segment parsed;
+  SIGMA_RETURN_IF_ERROR(ParseField(StrCat("template |", pipes), where_, &parsed));
+  for (const Pipe& pipe : parsed.pipes) {
+    if (pipe.name == "letter" || pipe.name == "lettered" || pipe.name == "join") {
+      return InvalidArgumentError(where_, ": pipe '", pipe.name, "' does not apply to text");
+    }
+  }
+  whole_pipes_ = std::move(parsed.pipes);
+  return Status::Ok();
 }
 
 StatusOr<std::vector<std::string>> Template::RenderList(const rapidjson::Value& doc) const {

@@ -3,13 +3,18 @@
 // Syntax, inside {{ }} (whitespace around parts is ignored):
 //   path        question | choices.text | choices[0] | meta.tags[2].name
 //   pipes       {{ path | pipe | pipe:arg }}, applied left to right:
-//     lower, upper, strip, first_line, humanize ("_" -> " ")
+//     lower, upper, capitalize (Python's: first character upper, the rest lower; ASCII letters
+//     only), strip, lstrip (leading whitespace only), first_line, humanize ("_" -> " "),
+//     hellaswag_clean (lm-eval's HellaSwag preprocess of WikiHow's "[title]", "[step]" marks)
 //     after:SEP   text after the LAST SEP (unchanged when SEP is absent)   {{answer | after:####}}
+//     after_first:SEP   text after the FIRST SEP
 //     before:SEP  text before the FIRST SEP
+//     before_last:SEP   text before the LAST SEP                        {{text | before_last: }}
 //     letter      integer n -> "A" + n                                      {{answer | letter}}
 //     lettered    list -> "A. x\nB. y\n..."                                 {{choices | lettered}}
 //     join:SEP    list -> items joined by SEP (default "\n")
-//   Text pipes map over every item of a list. An argument runs to the next "|" or "}}".
+//   Text pipes map over every item of a list. An argument runs to the next "|" or "}}", spaces
+//   included ("{{text | after: }}" splits at a space).
 // Values: strings as is, integers in decimal, other numbers shortest round-trip, booleans
 // "true"/"false", null "". A list (JSON array of scalars) must be joined before it is text. A
 // missing field or index is an error naming it. There is no escape for a literal "{{".
@@ -34,6 +39,9 @@ class Template {
   static StatusOr<Template> Parse(std::string_view text, std::string_view where);
 
   StatusOr<std::string> Render(const rapidjson::Value& doc) const;
+  // Text pipes ("strip | hellaswag_clean", the syntax after a field's first "|") that Render
+  // applies to the whole rendered text.
+  Status SetWholePipes(std::string_view pipes);
   // For a template that is exactly one {{ ... }} whose value is a list: the items. A template
   // whose value is text gives a one-item list.
   StatusOr<std::vector<std::string>> RenderList(const rapidjson::Value& doc) const;
@@ -66,6 +74,7 @@ class Template {
   std::string text_;
   std::string where_;
   std::vector<Segment> segments_;
+  std::vector<Pipe> whole_pipes_;
 };
 
 }  // namespace sigma::tasks

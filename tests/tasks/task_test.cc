@@ -115,7 +115,14 @@ TEST(TaskTest, LoglikelihoodAndRollingPerplexities) {
   auto s = ll->Score(ll->docs()[0], {LoglikelihoodResponse({{-4.0, true, 2}})});
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(s->metrics.at("acc"), 1.0);
-  EXPECT_DOUBLE_EQ(s->metrics.at("perplexity"), std::exp(2.0));
+  EXPECT_DOUBLE_EQ(s->metrics.at("perplexity"), std::exp(4.0));  // per document, not per token
+  auto s2 = ll->Score(ll->docs()[1], {LoglikelihoodResponse({{-2.0, false, 1}})});
+  ASSERT_TRUE(s2.ok());
+  EXPECT_EQ(s2->metrics.at("acc"), 0.0);
+  auto ll_aggregates = ll->AggregateScores({*s, *s2});
+  ASSERT_EQ(ll_aggregates.size(), 2u);
+  EXPECT_DOUBLE_EQ(ll_aggregates[0].value, 0.5);
+  EXPECT_NEAR(ll_aggregates[1].value, std::exp(3.0), 1e-12);  // exp(-mean ll), 2 documents
 
   TaskDir dir2;
   auto rolling = LoadTask(dir2, R"({"name": "wiki", "version": 1,
@@ -141,6 +148,83 @@ TEST(TaskTest, LoglikelihoodAndRollingPerplexities) {
   EXPECT_NEAR(aggregates[2].value, std::exp(9.0 / 22.0), 1e-12);   // bytes 13 + 9
   EXPECT_NEAR(aggregates[3].value, 9.0 / (22.0 * std::log(2.0)), 1e-12);
   EXPECT_EQ(aggregates[3].n, 2);
+}
+
+// Winogrande's form: the choices complete the context, the same continuation is scored after
+// each (lm-eval's multiple inputs).
+TEST(TaskTest, ChoicesThatCompleteTheContextScoreOneContinuationEach) {
+  TaskDir dir;
+  const std::string data =
+      "{\"sentence\": \"Ann lent Bea a pen because _ had two.\", \"option1\": \"Ann\", "
+      "\"option2\": \"Bea\", \"answer\": \"1\"}\n"
+      "{\"sentence\": \"The cup fell off the shelf because _ was tilted.\", \"option1\": "
+      "\"the cup\", \"option2\": \"the shelf\", \"answer\": \"2\"}\n";
+  auto task = LoadTask(dir, R"({"name": "wino", "version": 1, "request_type": "multiple_choice",
+      "dataset": {"splits": {"test": "test.jsonl"}},
+      "prompt": {"template": "{{sentence | before:_}}", "choices": ["{{option1}}", "{{option2}}"],
+                 "continuation": "{{sentence | after_first:_ | strip}}",
+                 "choice_labels": ["1", "2"], "gold": "{{answer}}"},
+      "fewshot": {"num": 1},
+      "metrics": [{"name": "acc"}]})",
+                       data);
+  ASSERT_NE(task, nullptr);
+  const Document& doc = task->docs()[1];
+  auto requests = task->BuildRequests(doc);
+  ASSERT_TRUE(requests.ok()) << requests.status().ToString();
+  ASSERT_EQ(requests->size(), 2u);
+  // The one example (the other document) shows its gold choice and its continuation.
+  const std::string example = "Ann lent Bea a pen because Ann had two.\n\n";
+  EXPECT_EQ((*requests)[0].context, example + "The cup fell off the shelf because the cup");
+  EXPECT_EQ((*requests)[1].context, example + "The cup fell off the shelf because the shelf");
+  for (const Request& r : *requests) {
+    EXPECT_EQ(r.type, RequestType::kMultipleChoice);
+    EXPECT_EQ(r.continuations, std::vector<std::string>{" was tilted."});
+  }
+  EXPECT_EQ(*task->BuildPrompt(doc), example + "The cup fell off the shelf because ");
+
+  const auto answer = [&](double first, double second) {
+    return std::vector<Response>{LoglikelihoodResponse({{first, false, 3}}),
+                                 LoglikelihoodResponse({{second, false, 3}})};
+  };
+  auto right = task->Score(doc, answer(-9.0, -2.0));
+  ASSERT_TRUE(right.ok()) << right.status().ToString();
+  EXPECT_EQ(right->metrics.at("acc"), 1.0);
+  EXPECT_EQ(right->target, "the shelf");
+  EXPECT_EQ(right->raw_output,
+            R"([{"ll":-9,"greedy":false,"tokens":3},{"ll":-2,"greedy":false,"tokens":3}])");
+  auto wrong = task->Score(doc, answer(-1.0, -2.0));
+  ASSERT_TRUE(wrong.ok());
+  EXPECT_EQ(wrong->metrics.at("acc"), 0.0);
+  EXPECT_EQ(wrong->extracted, "the cup");
+  // Both log-likelihoods in one response is not what was asked.
+  auto one = task->Score(doc, {LoglikelihoodResponse({{-1.0, false, 3}, {-2.0, false, 3}})});
+  ASSERT_TRUE(one.ok());
+  EXPECT_NE(one->error.find("2 log-likelihoods in 1 responses for 2 choices"), std::string::npos)
+      << one->error;
+  EXPECT_TRUE(one->metrics.empty());
+
+  // acc_norm would divide the same text's log-likelihood for every choice; not with a
+  // continuation, which only multiple_choice takes.
+  TaskDir dir2;
+  dir2.Write("t/test.jsonl", data);
+  auto norm = Task::Load(dir2.Write("t/config.json", R"({"name": "wino", "version": 1,
+      "request_type": "multiple_choice", "dataset": {"splits": {"test": "test.jsonl"}},
+      "prompt": {"template": "{{sentence}}", "choices": ["{{option1}}", "{{option2}}"],
+                 "continuation": "x", "gold": "0"},
+      "metrics": [{"name": "acc"}, {"name": "acc_norm"}]})"));
+  ASSERT_FALSE(norm.ok());
+  EXPECT_NE(norm.status().message().find("metrics: acc_norm divides by the length"),
+            std::string::npos)
+      << norm.status().ToString();
+  auto generate = Task::Load(dir2.Write("t/config.json", R"({"name": "wino", "version": 1,
+      "request_type": "generate_until", "dataset": {"splits": {"test": "test.jsonl"}},
+      "prompt": {"template": "{{sentence}}", "continuation": "x", "target": "y"},
+      "metrics": [{"name": "exact_match"}]})"));
+  ASSERT_FALSE(generate.ok());
+  EXPECT_NE(generate.status().message().find("prompt: 'continuation' only applies to "
+                                             "multiple_choice"),
+            std::string::npos)
+      << generate.status().ToString();
 }
 
 TEST(TaskTest, FailedResponsesBecomeSampleErrorsSkippedByAggregates) {

@@ -52,6 +52,45 @@ TEST(TemplateTest, PipesFormatChoicesAndAnswers) {
   EXPECT_EQ(*list->RenderList(*doc), (std::vector<std::string>{"Paris", "Rome", "Oslo"}));
 }
 
+TEST(TemplateTest, SplitPipesTakeTheFirstOrLastSeparatorAndKeepSpacesInTheArgument) {
+  // LAMBADA's context and last word; Winogrande's blank; SciQ's support with leading space.
+  auto doc = Doc(R"({"text": "he opened the old door", "s": "Ann told _ that _ won",
+                     "support": " \n Facts here. ", "none": "no separator"})");
+  EXPECT_EQ(Render("[{{text | before_last: }}]", *doc), "[he opened the old]");
+  EXPECT_EQ(Render("[{{text | after: }}]", *doc), "[door]");
+  EXPECT_EQ(Render("[{{text | before: }}]", *doc), "[he]");
+  EXPECT_EQ(Render("[{{text | after_first: }}]", *doc), "[opened the old door]");
+  EXPECT_EQ(Render("[{{s | after_first:_}}]", *doc), "[ that _ won]");
+  EXPECT_EQ(Render("[{{s | after:_}}]", *doc), "[ won]");
+  EXPECT_EQ(Render("[{{s | before_last:_}}]", *doc), "[Ann told _ that ]");
+  EXPECT_EQ(Render("[{{support | lstrip}}]", *doc), "[Facts here. ]");
+  EXPECT_EQ(Render("[{{none | before_last: ;}}|{{none | after_first: ;}}]", *doc),
+            "[no separator|no separator]");
+}
+
+TEST(TemplateTest, HellaswagCleanIsLmEvalsPreprocessAndWholePipesApplyToTheRenderedText) {
+  // Python: text.strip(); .replace(" [title]", ". "); re.sub(r"\[.*?\]", ""); .replace("  ", " ")
+  auto doc = Doc(R"({"a": " [header] How to dig [title] Pick a spot [step] Dig.  ",
+                     "b": "x [open\nline] y [z", "c": "a   b", "label": "Cars", "ctx": "then, Bob",
+                     "e": ""})");
+  EXPECT_EQ(Render("[{{a | hellaswag_clean}}]", *doc), "[ How to dig. Pick a spot Dig.]");
+  EXPECT_EQ(Render("[{{b | hellaswag_clean}}]", *doc), "[x [open\nline] y [z]");  // no match
+  EXPECT_EQ(Render("[{{c | hellaswag_clean}}]", *doc), "[a  b]");    // one pass, as str.replace
+  EXPECT_EQ(Render("[{{ctx | capitalize}}]", *doc), "[Then, bob]");  // Python's capitalize
+  EXPECT_EQ(Render("[{{e | capitalize}}]", *doc), "[]");
+
+  auto t = Template::Parse("{{label}}: {{a}} {{e | capitalize}}", "t");
+  ASSERT_TRUE(t.ok());
+  ASSERT_TRUE(t->SetWholePipes("hellaswag_clean").ok());
+  // Cleaned as one text (Python's result): the empty last part's space goes with the strip, and
+  // the three spaces left where "[header]" was become two.
+  EXPECT_EQ(*t->Render(*doc), "Cars:  How to dig. Pick a spot Dig.");
+  EXPECT_NE(t->SetWholePipes("hellaswag_clean | shout").message().find("unknown pipe 'shout'"),
+            std::string::npos);
+  EXPECT_NE(t->SetWholePipes("join").message().find("pipe 'join' does not apply to text"),
+            std::string::npos);
+}
+
 TEST(TemplateTest, ErrorsNameTheFieldAndTemplate) {
   auto doc = Doc(R"({"q": "x", "list": [1, 2], "obj": {"a": 1}})");
   auto t = Template::Parse("{{missing}}", "cfg.json: prompt.template");
