@@ -15,9 +15,15 @@ namespace {
 
 constexpr double kLn2 = 0.69314718055994530942;
 
+// Characters of UTF-8 text (bytes that do not continue a sequence), Python's len() of it.
+size_t CodePoints(const std::string& s) {
+  return static_cast<size_t>(std::count_if(
+      s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+}
+
 bool IsMeanMetric(const std::string& base) {
   return base == "exact_match" || base == "f1" || base == "acc" || base == "acc_norm" ||
-         base.rfind("pass@", 0) == 0;
+         base == "acc_bytes" || base.rfind("pass@", 0) == 0;
 }
 
 std::string RawLoglikelihoods(const std::vector<Response>& responses) {
@@ -330,15 +336,20 @@ Status Task::ScoreMultipleChoice(const Document& doc, const std::vector<Response
                           " responses for ", choices.size(), " choices");
     return Status::Ok();
   }
-  size_t best = 0;
-  size_t best_norm = 0;
-  auto norm = [&](size_t i) {
-    return lls[i].logprob / static_cast<double>(std::max<size_t>(1, choices[i].size()));
+  // The first choice with the highest log-likelihood divided by length(choice) (1: none).
+  const auto argmax_per = [&](auto length) {
+    const auto score_of = [&](size_t i) {
+      return lls[i].logprob / static_cast<double>(std::max<size_t>(1, length(choices[i])));
+    };
+    size_t best = 0;
+    for (size_t i = 1; i < choices.size(); ++i) {
+      if (score_of(i) > score_of(best)) best = i;
+    }
+    return best;
   };
-  for (size_t i = 1; i < choices.size(); ++i) {
-    if (lls[i].logprob > lls[best].logprob) best = i;
-    if (norm(i) > norm(best_norm)) best_norm = i;
-  }
+  const size_t best = argmax_per([](const std::string&) { return size_t{1}; });
+  const size_t best_norm = argmax_per(CodePoints);
+  const size_t best_bytes = argmax_per([](const std::string& c) { return c.size(); });
   score->target = choices[gold];
   score->extracted = choices[best];
   score->stats["gold"] = static_cast<double>(gold);
@@ -346,6 +357,7 @@ Status Task::ScoreMultipleChoice(const Document& doc, const std::vector<Response
   for (const MetricSpec& spec : config_.metrics) {
     if (spec.name == "acc") score->metrics["acc"] = best == gold ? 1.0 : 0.0;
     if (spec.name == "acc_norm") score->metrics["acc_norm"] = best_norm == gold ? 1.0 : 0.0;
+    if (spec.name == "acc_bytes") score->metrics["acc_bytes"] = best_bytes == gold ? 1.0 : 0.0;
   }
   return Status::Ok();
 }

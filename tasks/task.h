@@ -25,8 +25,9 @@
 //   loglikelihood_rolling: perplexity (per token), word_perplexity, byte_perplexity,
 //     bits_per_byte; aggregated as corpus totals (sum of ll over sum of units).
 //   multiple_choice: acc = argmax of log-likelihoods is the gold choice; acc_norm = the same
-//     after dividing each log-likelihood by the UTF-8 byte length of its choice text (without
-//     the delimiter).
+//     after dividing each log-likelihood by the length of its choice text in characters (Unicode
+//     code points, without the delimiter), acc_bytes by its UTF-8 bytes (lm-eval's two); the
+//     first of equal scores wins, as numpy's argmax.
 // A response with an error, or a Score() that cannot extract what it needs from the backend's
 // answer, yields a SampleScore with `error` set and no metrics; aggregates skip such samples (n
 // counts the samples used). Errors in the task itself (a template naming a missing field, a gold

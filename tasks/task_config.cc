@@ -18,7 +18,7 @@ const std::map<RequestType, Allowed>& AllowedMetrics() {
       {RequestType::kLoglikelihood, {"acc", "perplexity"}},
       {RequestType::kLoglikelihoodRolling,
        {"perplexity", "word_perplexity", "byte_perplexity", "bits_per_byte"}},
-      {RequestType::kMultipleChoice, {"acc", "acc_norm"}},
+      {RequestType::kMultipleChoice, {"acc", "acc_norm", "acc_bytes"}},
   };
   return *allowed;
 }
@@ -242,9 +242,9 @@ Status CheckConsistency(const TaskConfig& c, const std::string& where) {
                                   ": prompt: 'continuation' only applies to multiple_choice");
     }
     for (const MetricSpec& m : c.metrics) {
-      if (m.name == "acc_norm") {
-        return InvalidArgumentError(where,
-                                    ": metrics: acc_norm divides by the length of the "
+      if (m.name == "acc_norm" || m.name == "acc_bytes") {
+        return InvalidArgumentError(where, ": metrics: ", m.name,
+                                    " divides by the length of the "
                                     "scored text, which a task with a 'continuation' scores the "
                                     "same for every choice; use acc");
       }

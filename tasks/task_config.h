@@ -39,7 +39,7 @@
 // }
 // Metrics by request type: generate_until: exact_match, f1, bleu, pass@k; loglikelihood: acc,
 // perplexity; loglikelihood_rolling: perplexity, word_perplexity, byte_perplexity,
-// bits_per_byte; multiple_choice: acc, acc_norm.
+// bits_per_byte; multiple_choice: acc, acc_norm, acc_bytes.
 // Thread safety: immutable after parsing.
 #ifndef SIGMA_TASKS_TASK_CONFIG_H_
 #define SIGMA_TASKS_TASK_CONFIG_H_

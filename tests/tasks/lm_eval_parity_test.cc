@@ -1,9 +1,12 @@
-// The general benchmarks build the requests EleutherAI's lm-evaluation-harness builds: the same
-// context and continuation text for every choice of every sample document (zero-shot), and the
-// same prompt for generation. Reference: tests/data/tasks/lm_eval_requests.jsonl, written by
-// tests/oracle/lm_eval_requests.py from lm-eval 0.4.13's own task configs run on these files.
+// The general benchmarks build the requests EleutherAI's lm-evaluation-harness builds, and score
+// answers as it does: the same context and continuation text for every choice of every sample
+// document (zero-shot), the same prompt for generation, and from the same log-likelihoods the same
+// acc, acc_norm and LAMBADA perplexity. Reference: tests/data/tasks/lm_eval_requests.jsonl,
+// written by tests/oracle/lm_eval_requests.py with lm-eval 0.4.13's own task configs and its
+// process_results on these files.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <map>
 #include <string>
 #include <vector>
@@ -20,37 +23,52 @@ struct Expected {
   std::string context;
   std::string continuation;  // log-likelihood requests
   bool generate = false;
+  LoglikelihoodResult answer;  // the made-up answer lm-eval scored
 };
 
-// task -> doc index -> requests in lm-eval's order (a multiple-choice document's choices in order).
-std::map<std::string, std::map<int64_t, std::vector<Expected>>> LoadReference() {
+struct ExpectedDoc {
+  std::vector<Expected> requests;  // lm-eval's order: a multiple-choice document's choices in order
+  std::map<std::string, double> metrics;
+};
+
+std::map<std::string, std::map<int64_t, ExpectedDoc>> LoadReference() {
   const std::string path =
       std::string(SIGMA_SOURCE_DIR) + "/tests/data/tasks/lm_eval_requests.jsonl";
   auto text = ReadFile(path);
   EXPECT_TRUE(text.ok()) << text.status().ToString();
-  auto docs = ParseJsonl(text.ok() ? *text : "", path, "");
-  EXPECT_TRUE(docs.ok()) << docs.status().ToString();
-  std::map<std::string, std::map<int64_t, std::vector<Expected>>> out;
-  if (!docs.ok()) return out;
-  for (const Document& row : *docs) {
+  auto rows = ParseJsonl(text.ok() ? *text : "", path, "");
+  EXPECT_TRUE(rows.ok()) << rows.status().ToString();
+  std::map<std::string, std::map<int64_t, ExpectedDoc>> out;
+  if (!rows.ok()) return out;
+  for (const Document& row : *rows) {
     const rapidjson::Value& f = *row.fields;
-    Expected e;
-    e.context = f["context"].GetString();
-    e.generate = f.HasMember("until");
-    if (!e.generate) e.continuation = f["continuation"].GetString();
-    out[f["task"].GetString()][f["doc"].GetInt64()].push_back(std::move(e));
+    ExpectedDoc& doc = out[f["task"].GetString()][f["doc"].GetInt64()];
+    for (const auto& r : f["requests"].GetArray()) {
+      Expected e;
+      e.context = r["context"].GetString();
+      e.generate = r.HasMember("until");
+      if (!e.generate) {
+        e.continuation = r["continuation"].GetString();
+        e.answer = {r["ll"].GetDouble(), r["greedy"].GetBool(), 1};
+      }
+      doc.requests.push_back(std::move(e));
+    }
+    if (f.HasMember("metrics")) {
+      for (const auto& m : f["metrics"].GetObject())
+        doc.metrics[m.name.GetString()] = m.value.GetDouble();
+    }
   }
   return out;
 }
 
-TEST(LmEvalParityTest, GeneralBenchmarksBuildLmEvalsRequests) {
+TEST(LmEvalParityTest, GeneralBenchmarksBuildAndScoreAsLmEvalDoes) {
   const auto reference = LoadReference();
   ASSERT_EQ(reference.size(), 11u);
   auto registry = TaskRegistry::Scan(std::string(SIGMA_SOURCE_DIR) + "/tasks/benchmarks");
   ASSERT_TRUE(registry.ok()) << registry.status().ToString();
   TaskLoadOptions zero_shot;
   zero_shot.num_fewshot = 0;
-  int64_t compared = 0;
+  int64_t requests_compared = 0, metrics_compared = 0;
   for (const auto& [name, docs] : reference) {
     SCOPED_TRACE(name);
     auto task = Task::Load(*registry->ConfigPath(name), zero_shot);
@@ -58,26 +76,53 @@ TEST(LmEvalParityTest, GeneralBenchmarksBuildLmEvalsRequests) {
     ASSERT_EQ((*task)->docs().size(), docs.size());
     for (const auto& [index, expected] : docs) {
       SCOPED_TRACE("document " + std::to_string(index));
-      auto requests = (*task)->BuildRequests((*task)->docs()[static_cast<size_t>(index)]);
+      const Document& doc = (*task)->docs()[static_cast<size_t>(index)];
+      auto requests = (*task)->BuildRequests(doc);
       ASSERT_TRUE(requests.ok()) << requests.status().ToString();
+      // Ours flattened to lm-eval's one (context, continuation) a request, and lm-eval's answers
+      // handed back in our shape (a response per request, a log-likelihood per continuation).
       std::vector<Expected> ours;
+      std::vector<Response> responses;
+      size_t next = 0;
       for (const Request& r : *requests) {
         if (r.type == RequestType::kGenerateUntil) {
-          ours.push_back({r.context, "", true});
+          ours.push_back({r.context, "", true, {}});
+          ++next;
           continue;
         }
-        for (const std::string& c : r.continuations) ours.push_back({r.context, c, false});
+        Response response;
+        for (const std::string& c : r.continuations) {
+          ours.push_back({r.context, c, false, {}});
+          if (next < expected.requests.size()) {
+            response.loglikelihoods.push_back(expected.requests[next].answer);
+          }
+          ++next;
+        }
+        responses.push_back(std::move(response));
       }
-      ASSERT_EQ(ours.size(), expected.size());
+      ASSERT_EQ(ours.size(), expected.requests.size());
       for (size_t i = 0; i < ours.size(); ++i) {
-        EXPECT_EQ(ours[i].context, expected[i].context) << "request " << i;
-        EXPECT_EQ(ours[i].continuation, expected[i].continuation) << "request " << i;
-        EXPECT_EQ(ours[i].generate, expected[i].generate) << "request " << i;
-        ++compared;
+        EXPECT_EQ(ours[i].context, expected.requests[i].context) << "request " << i;
+        EXPECT_EQ(ours[i].continuation, expected.requests[i].continuation) << "request " << i;
+        EXPECT_EQ(ours[i].generate, expected.requests[i].generate) << "request " << i;
+        ++requests_compared;
+      }
+      if (expected.metrics.empty()) continue;
+      auto score = (*task)->Score(doc, responses);
+      ASSERT_TRUE(score.ok()) << score.status().ToString();
+      ASSERT_EQ(score->error, "");
+      ASSERT_EQ(score->metrics.size(), expected.metrics.size());
+      for (const auto& [metric, theirs] : expected.metrics) {
+        // lm-eval's per-document perplexity item is the log-likelihood (its aggregate takes
+        // exp(-mean)); ours is the document's own exp(-ll), aggregated the same way.
+        const double want = metric == "perplexity" ? std::exp(-theirs) : theirs;
+        EXPECT_DOUBLE_EQ(score->metrics.at(metric), want) << metric;
+        ++metrics_compared;
       }
     }
   }
-  EXPECT_EQ(compared, 422);
+  EXPECT_EQ(requests_compared, 422);
+  EXPECT_EQ(metrics_compared, 238);
 }
 
 }  // namespace

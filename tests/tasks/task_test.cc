@@ -227,6 +227,32 @@ TEST(TaskTest, ChoicesThatCompleteTheContextScoreOneContinuationEach) {
       << generate.status().ToString();
 }
 
+// lm-eval's two normalisations: acc_norm per character (Python's len), acc_bytes per UTF-8 byte.
+TEST(TaskTest, AccNormDividesByCharactersAndAccBytesByBytes) {
+  TaskDir dir;
+  auto task = LoadTask(dir, R"({"name": "mc", "version": 1, "request_type": "multiple_choice",
+      "dataset": {"splits": {"test": "test.jsonl"}},
+      "prompt": {"template": "Q: {{q}}\nA:", "choices": "{{options}}", "gold": "{{gold}}"},
+      "metrics": [{"name": "acc"}, {"name": "acc_norm"}, {"name": "acc_bytes"}]})",
+                       "{\"q\": \"?\", \"options\": [\"\u00e9\u00e9\u00e9\", \"abcd\"], "
+                       "\"gold\": 1}\n");
+  ASSERT_NE(task, nullptr);
+  // "ééé": 3 characters, 6 bytes; "abcd": 4 and 4. Per character -1.1 against -1.0, per byte
+  // -0.55 against -1.0.
+  auto score =
+      task->Score(task->docs()[0], {LoglikelihoodResponse({{-3.3, false, 2}, {-4.0, false, 2}})});
+  ASSERT_TRUE(score.ok()) << score.status().ToString();
+  EXPECT_EQ(score->metrics.at("acc"), 0.0);
+  EXPECT_EQ(score->metrics.at("acc_norm"), 1.0);
+  EXPECT_EQ(score->metrics.at("acc_bytes"), 0.0);
+  // Equal scores: the first choice, as numpy's argmax.
+  auto tie =
+      task->Score(task->docs()[0], {LoglikelihoodResponse({{-3.0, false, 2}, {-3.0, false, 2}})});
+  ASSERT_TRUE(tie.ok());
+  EXPECT_EQ(tie->metrics.at("acc"), 0.0);
+  EXPECT_EQ(task->MetricNames(), (std::vector<std::string>{"acc", "acc_norm", "acc_bytes"}));
+}
+
 TEST(TaskTest, FailedResponsesBecomeSampleErrorsSkippedByAggregates) {
   TaskDir dir;
   auto task = LoadTask(dir, R"({"name": "gen", "version": 1, "request_type": "generate_until",
