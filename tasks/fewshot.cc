@@ -20,7 +20,7 @@ uint64_t HashId(std::string_view id) {
 
 StatusOr<std::vector<size_t>> SampleFewshot(const std::vector<size_t>& candidates, size_t k,
                                             uint64_t seed, std::string_view doc_id,
-                                            std::optional<size_t> exclude) {
+                                            std::optional<size_t> exclude, FewshotSampler sampler) {
   std::vector<size_t> pool;
   pool.reserve(candidates.size());
   for (size_t c : candidates) {
@@ -29,6 +29,10 @@ StatusOr<std::vector<size_t>> SampleFewshot(const std::vector<size_t>& candidate
   if (pool.size() < k) {
     return InvalidArgumentError("few-shot: ", k, " examples needed for document '", doc_id,
                                 "' but only ", pool.size(), " candidates are available");
+  }
+  if (sampler == FewshotSampler::kFirstN) {
+    pool.resize(k);
+    return pool;
   }
   // Partial Fisher-Yates: the first k slots become a uniform sample without replacement.
   std::mt19937_64 rng(seed ^ HashId(doc_id));

@@ -18,11 +18,17 @@
 
 namespace sigma::tasks {
 
+enum class FewshotSampler {
+  kRandom,  // a seeded draw per document
+  kFirstN,  // the first k in the candidates' order (lm-eval's first_n; seed and doc id unused)
+};
+
 // `k` distinct indices into `candidates` (in sampled order), drawn from
 // `candidates` minus `exclude`. INVALID_ARGUMENT when fewer than k remain.
 StatusOr<std::vector<size_t>> SampleFewshot(const std::vector<size_t>& candidates, size_t k,
                                             uint64_t seed, std::string_view doc_id,
-                                            std::optional<size_t> exclude);
+                                            std::optional<size_t> exclude,
+                                            FewshotSampler sampler = FewshotSampler::kRandom);
 
 }  // namespace sigma::tasks
 

@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include "engine/base/json.h"
+#include "tasks/math_answer.h"
 
 namespace sigma::tasks {
 namespace {
@@ -14,11 +15,11 @@ struct TypeName {
   Type type;
 };
 constexpr TypeName kTypes[] = {
-    {"regex", Type::kRegex},         {"remove", Type::kRemove},
+    {"regex", Type::kRegex},          {"remove", Type::kRemove},
     {"take_first", Type::kTakeFirst}, {"first_line", Type::kFirstLine},
-    {"strip", Type::kStrip},         {"lowercase", Type::kLowercase},
-    {"uppercase", Type::kUppercase}, {"map", Type::kMap},
-    {"code_block", Type::kCodeBlock},
+    {"strip", Type::kStrip},          {"lowercase", Type::kLowercase},
+    {"uppercase", Type::kUppercase},  {"map", Type::kMap},
+    {"code_block", Type::kCodeBlock}, {"dollar_span", Type::kDollarSpan},
 };
 
 Status ParseRegexStep(JsonFields& fields, const std::string& where, FilterStep* step) {
@@ -114,6 +115,7 @@ StatusOr<std::string> ApplyOne(const FilterStep& step, std::string text) {
       return step.has_default ? step.default_value : text;
     }
     case Type::kCodeBlock: return FirstCodeBlock(text);
+    case Type::kDollarSpan: return math::DollarSpan(text);
     case Type::kTakeFirst: return text;
   }
   return text;

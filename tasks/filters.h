@@ -11,6 +11,8 @@
 //   {"type": "first_line"}, {"type": "strip"}, {"type": "lowercase"}, {"type": "uppercase"}
 //   {"type": "map", "values": {"yes": "A"}, "default": "?"}   exact lookup; no default: unchanged
 //   {"type": "code_block"}                     contents of the first ``` fenced block, if any
+//   {"type": "dollar_span"}                    between the first and last '$' when there are two
+//                                              or more, else all (hendrycks_math; math_answer.h)
 // Unknown step types and keys are errors naming the key. A pipeline with no steps passes the
 // responses through unchanged.
 // Thread safety: a const FilterPipeline may be applied from many threads.
@@ -33,7 +35,16 @@ inline constexpr const char* kInvalidAnswer = "[invalid]";
 
 struct FilterStep {
   enum class Type {
-    kRegex, kRemove, kTakeFirst, kFirstLine, kStrip, kLowercase, kUppercase, kMap, kCodeBlock
+    kRegex,
+    kRemove,
+    kTakeFirst,
+    kFirstLine,
+    kStrip,
+    kLowercase,
+    kUppercase,
+    kMap,
+    kCodeBlock,
+    kDollarSpan
   };
   Type type = Type::kStrip;
   std::shared_ptr<const Regex> regex;  // kRegex, kRemove

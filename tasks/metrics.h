@@ -3,9 +3,8 @@
 // Per sample: exact match (with options), token F1, BLEU sufficient statistics, pass@k, and the
 // log-likelihood based accuracies/perplexities are computed by Task::Score from these helpers.
 // Aggregates:
-//   - means (acc, acc_norm, acc_bytes, exact_match, f1, pass@k): value = mean, stderr = sample
-//   standard
-//     deviation / sqrt(n) (analytic), ci = bootstrap percentile interval;
+//   - means (acc, acc_norm, acc_bytes, exact_match, f1, pass@k): value = mean, stderr =
+//     sample standard deviation / sqrt(n) (analytic), ci = bootstrap percentile interval;
 //   - corpus statistics (BLEU, perplexities, bits per byte): value = the statistic over all
 //     samples, stderr = standard deviation of the statistic over bootstrap resamples, ci = the
 //     bootstrap percentile interval.

@@ -9,21 +9,17 @@
 #include "engine/base/sha256.h"
 #include "tasks/fewshot.h"
 #include "tasks/jsonl.h"
+#include "tasks/math_answer.h"
+#include "tasks/py_str.h"
 
 namespace sigma::tasks {
 namespace {
 
 constexpr double kLn2 = 0.69314718055994530942;
 
-// Characters of UTF-8 text (bytes that do not continue a sequence), Python's len() of it.
-size_t CodePoints(const std::string& s) {
-  return static_cast<size_t>(std::count_if(
-      s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
-}
-
 bool IsMeanMetric(const std::string& base) {
   return base == "exact_match" || base == "f1" || base == "acc" || base == "acc_norm" ||
-         base == "acc_bytes" || base.rfind("pass@", 0) == 0;
+         base == "acc_bytes" || base == "math_equiv" || base.rfind("pass@", 0) == 0;
 }
 
 std::string RawLoglikelihoods(const std::vector<Response>& responses) {
@@ -147,8 +143,8 @@ StatusOr<std::vector<size_t>> Task::FewshotExamples(const Document& doc) const {
   }
   std::optional<size_t> exclude;
   if (fewshot_is_test_) exclude = static_cast<size_t>(doc.index);
-  return SampleFewshot(candidates, static_cast<size_t>(config_.num_fewshot),
-                       config_.fewshot_seed, doc.id, exclude);
+  return SampleFewshot(candidates, static_cast<size_t>(config_.num_fewshot), config_.fewshot_seed,
+                       doc.id, exclude, config_.fewshot_sampler);
 }
 
 StatusOr<size_t> Task::GoldIndex(const Document& doc, size_t num_choices) const {
@@ -305,6 +301,10 @@ Status Task::ScoreGenerate(const Document& doc, const std::vector<Response>& res
                                  PassAtK(static_cast<int64_t>(texts.size()), correct, k));
           score->metrics[StrCat("pass@", k, suffix)] = p;
         }
+      } else if (spec.name == "math_equiv") {
+        bool same = false;
+        for (const std::string& g : golds) same = same || math::IsEquiv(answer, g);
+        score->metrics["math_equiv" + suffix] = same ? 1.0 : 0.0;
       } else if (spec.name == "f1") {
         double best = 0;
         for (const std::string& g : golds) best = std::max(best, TokenF1(answer, g));
@@ -348,7 +348,7 @@ Status Task::ScoreMultipleChoice(const Document& doc, const std::vector<Response
     return best;
   };
   const size_t best = argmax_per([](const std::string&) { return size_t{1}; });
-  const size_t best_norm = argmax_per(CodePoints);
+  const size_t best_norm = argmax_per([](const std::string& c) { return py::Len(c); });
   const size_t best_bytes = argmax_per([](const std::string& c) { return c.size(); });
   score->target = choices[gold];
   score->extracted = choices[best];

@@ -18,7 +18,8 @@
 //   generate_until: every filter pipeline extracts an answer; exact_match and f1 take the best
 //     over the gold answers (a gold template naming a list field gives several); bleu keeps
 //     n-gram statistics for corpus BLEU; pass@k counts correct answers over num_samples
-//     generations. With more than one pipeline, metric names are "<metric>,<pipeline>".
+//     generations; math_equiv compares as lm-eval's hendrycks_math (math_answer.h, IsEquiv).
+//     With more than one pipeline, metric names are "<metric>,<pipeline>".
 //   loglikelihood: acc = the continuation is the greedy path; perplexity = exp(-ll) of the
 //     document's continuation, aggregated exp(-mean ll) over documents (lm-eval's, so LAMBADA's
 //     perplexity is per target word whatever the tokenizer).

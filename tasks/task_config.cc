@@ -14,7 +14,7 @@ using Allowed = std::set<std::string, std::less<>>;
 
 const std::map<RequestType, Allowed>& AllowedMetrics() {
   static const auto* allowed = new std::map<RequestType, Allowed>{
-      {RequestType::kGenerateUntil, {"exact_match", "f1", "bleu", "pass@k"}},
+      {RequestType::kGenerateUntil, {"exact_match", "f1", "bleu", "pass@k", "math_equiv"}},
       {RequestType::kLoglikelihood, {"acc", "perplexity"}},
       {RequestType::kLoglikelihoodRolling,
        {"perplexity", "word_perplexity", "byte_perplexity", "bits_per_byte"}},
@@ -126,6 +126,13 @@ Status ParseFewshotAndGeneration(JsonFields& top, TaskConfig* c) {
     SIGMA_RETURN_IF_ERROR(f.OptionalInt("seed", &seed));
     c->fewshot_seed = static_cast<uint64_t>(seed);
     SIGMA_RETURN_IF_ERROR(f.OptionalString("same_field", &c->fewshot_same_field));
+    std::string sampler = "random";
+    SIGMA_RETURN_IF_ERROR(f.OptionalString("sampler", &sampler));
+    if (sampler != "random" && sampler != "first_n") {
+      return InvalidArgumentError(f.context(), ": sampler: expected random or first_n, got '",
+                                  sampler, "'");
+    }
+    c->fewshot_sampler = sampler == "first_n" ? FewshotSampler::kFirstN : FewshotSampler::kRandom;
     if (c->num_fewshot < 0 || c->num_fewshot > 64) {
       return InvalidArgumentError(f.context(), ": num: expected 0..64, got ", c->num_fewshot);
     }

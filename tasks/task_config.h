@@ -30,17 +30,19 @@
 //     "target_delimiter": " ", "fewshot_delimiter": "\n\n",
 //     "chat_template": false, "system": ""       chat: send the prompt as chat messages
 //   },
-//   "fewshot": {"num": 0, "seed": 1234, "same_field": "subject"},  same_field: examples only
-//                                       from docs with the same value of that field
+//   "fewshot": {"num": 0, "seed": 1234, "same_field": "subject", "sampler": "random"},
+//                                       same_field: examples only from docs with the same value
+//                                       of that field; sampler: "random" (seeded, per document)
+//                                       or "first_n" (the first num in split order, lm-eval's)
 //   "generation": {"until": ["\n\n"], "max_tokens": 256, "num_samples": 1},
 //   "filters": [ see filters.h ],       generate_until only; default one pipeline "none"
 //   "metrics": [{"name": "exact_match", "ignore_case": true, "ignore_punctuation": false,
 //                "regexes_to_ignore": [","]}, {"name": "pass@k", "k": [1, 5]}, ...]
 // }
-// Metrics by request type: generate_until: exact_match, f1, bleu, pass@k; loglikelihood: acc,
-// perplexity; loglikelihood_rolling: perplexity, word_perplexity, byte_perplexity,
-// bits_per_byte; multiple_choice: acc, acc_norm, acc_bytes.
-// Thread safety: immutable after parsing.
+// Metrics by request type: generate_until: exact_match, f1, bleu, pass@k, math_equiv;
+// loglikelihood: acc, perplexity; loglikelihood_rolling: perplexity, word_perplexity,
+// byte_perplexity, bits_per_byte; multiple_choice: acc, acc_norm, acc_bytes. Thread safety:
+// immutable after parsing.
 #ifndef SIGMA_TASKS_TASK_CONFIG_H_
 #define SIGMA_TASKS_TASK_CONFIG_H_
 
@@ -50,6 +52,7 @@
 #include <vector>
 
 #include "engine/base/status.h"
+#include "tasks/fewshot.h"
 #include "tasks/filters.h"
 #include "tasks/metrics.h"
 #include "tasks/template.h"
@@ -100,6 +103,7 @@ struct TaskConfig {
   int64_t num_fewshot = 0;
   uint64_t fewshot_seed = 1234;
   std::string fewshot_same_field;
+  FewshotSampler fewshot_sampler = FewshotSampler::kRandom;
 
   std::vector<std::string> until;
   int64_t max_tokens = 256;

@@ -6,6 +6,8 @@
 #include <cstdlib>
 
 #include "engine/base/json.h"
+#include "tasks/math_answer.h"
+#include "tasks/py_str.h"
 
 namespace sigma::tasks {
 namespace {
@@ -13,7 +15,7 @@ namespace {
 constexpr const char* kPipes[] = {"lower",  "upper",       "capitalize", "strip",
                                   "lstrip", "first_line",  "humanize",   "hellaswag_clean",
                                   "after",  "after_first", "before",     "before_last",
-                                  "letter", "lettered",    "join"};
+                                  "letter", "lettered",    "join",       "boxed"};
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
@@ -59,22 +61,11 @@ bool ScalarText(const rapidjson::Value& v, std::string* out) {
   return true;
 }
 
-// Python's str.replace(old, new): every non-overlapping occurrence, left to right.
-std::string ReplaceAll(std::string_view s, std::string_view old, std::string_view with) {
-  std::string out;
-  size_t pos = 0;
-  for (size_t at = s.find(old); at != std::string_view::npos; at = s.find(old, pos)) {
-    out.append(s.substr(pos, at - pos)).append(with);
-    pos = at + old.size();
-  }
-  return out.append(s.substr(pos));
-}
-
 // lm-eval's HellaSwag preprocess (the brackets are artifacts of its WikiHow part): strip,
 // " [title]" -> ". ", drop every "[...]" (re.sub(r"\[.*?\]", ""): the shortest, within one line),
 // then "  " -> " ".
 std::string HellaswagClean(std::string_view text) {
-  const std::string titled = ReplaceAll(Trim(text), " [title]", ". ");
+  const std::string titled = py::Replace(Trim(text), " [title]", ". ");
   std::string unbracketed;
   for (size_t i = 0; i < titled.size(); ++i) {
     if (titled[i] == '[') {
@@ -86,7 +77,7 @@ std::string HellaswagClean(std::string_view text) {
     }
     unbracketed += titled[i];
   }
-  return ReplaceAll(unbracketed, "  ", " ");
+  return py::Replace(unbracketed, "  ", " ");
 }
 
 std::string ApplyTextPipe(const std::string& name, const std::string& arg, std::string s) {
@@ -263,6 +254,15 @@ Status Template::ApplyPipes(const Segment& s, Value* value_ptr) const {
       }
       if (pipe.name == "lettered" && !joined.empty()) joined.pop_back();
       value = Value{false, std::move(joined), {}};
+    } else if (pipe.name == "boxed") {
+      if (value.is_list) {
+        return InvalidArgumentError(where_, ": field '", s.path_text, "': pipe 'boxed' needs text");
+      }
+      StatusOr<std::string> answer = math::BoxedAnswer(value.text);
+      if (!answer.ok()) {
+        return answer.status().WithContext(StrCat(where_, ": field '", s.path_text, "'"));
+      }
+      value.text = std::move(answer).value();
     } else if (pipe.name == "letter") {
       char* end = nullptr;
       const long long n = std::strtoll(value.text.c_str(), &end, 10);
@@ -302,8 +302,10 @@ Status Template::SetWholePipes(std::string_view pipes) {
   Segment parsed;
   SIGMA_RETURN_IF_ERROR(ParseField(StrCat("template |", pipes), where_, &parsed));
   for (const Pipe& pipe : parsed.pipes) {
-    if (pipe.name == "letter" || pipe.name == "lettered" || pipe.name == "join") {
-      return InvalidArgumentError(where_, ": pipe '", pipe.name, "' does not apply to text");
+    if (pipe.name == "letter" || pipe.name == "lettered" || pipe.name == "join" ||
+        pipe.name == "boxed") {
+      return InvalidArgumentError(where_, ": pipe '", pipe.name,
+                                  "' does not apply to the whole template");
     }
   }
   whole_pipes_ = std::move(parsed.pipes);
@@ -313,8 +315,12 @@ Status Template::SetWholePipes(std::string_view pipes) {
 StatusOr<std::vector<std::string>> Template::RenderList(const rapidjson::Value& doc) const {
   if (segments_.size() == 1 && segments_[0].is_field) {
     SIGMA_ASSIGN_OR_RETURN(Value value, Evaluate(segments_[0], doc));
-    if (value.is_list) return value.items;
-    return std::vector<std::string>{value.text};
+    if (!value.is_list) value.items = {std::move(value.text)};
+    for (std::string& item : value.items) {
+      for (const Pipe& pipe : whole_pipes_)
+        item = ApplyTextPipe(pipe.name, pipe.arg, std::move(item));
+    }
+    return value.items;
   }
   SIGMA_ASSIGN_OR_RETURN(std::string text, Render(doc));
   return std::vector<std::string>{std::move(text)};

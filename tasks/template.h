@@ -13,6 +13,8 @@
 //     letter      integer n -> "A" + n                                      {{answer | letter}}
 //     lettered    list -> "A. x\nB. y\n..."                                 {{choices | lettered}}
 //     join:SEP    list -> items joined by SEP (default "\n")
+//     boxed       a MATH solution -> the inside of its last \boxed{...} (math_answer.h); an
+//                 error where it has none
 //   Text pipes map over every item of a list. An argument runs to the next "|" or "}}", spaces
 //   included ("{{text | after: }}" splits at a space).
 // Values: strings as is, integers in decimal, other numbers shortest round-trip, booleans
@@ -40,7 +42,7 @@ class Template {
 
   StatusOr<std::string> Render(const rapidjson::Value& doc) const;
   // Text pipes ("strip | hellaswag_clean", the syntax after a field's first "|") that Render
-  // applies to the whole rendered text.
+  // applies to the whole rendered text (RenderList: to each item).
   Status SetWholePipes(std::string_view pipes);
   // For a template that is exactly one {{ ... }} whose value is a list: the items. A template
   // whose value is text gives a one-item list.

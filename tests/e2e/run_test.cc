@@ -251,14 +251,14 @@ TEST_F(RunTest, AllRunsEveryTaskFamily) {
   const std::string db = dir_ + "/all.db";
   const auto r = RunSigmaEval("run --tasks all --limit 1 --db " + db);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  for (const char* task : {"mmlu", "gsm8k", "boolq", "winogrande", "lambada_openai", "nl2kql",
-                           "optiflow", "cmdgen_amd", "humaneval", "mbpp"}) {
+  for (const char* task : {"mmlu", "gsm8k", "boolq", "winogrande", "lambada_openai", "mmlu_pro",
+                           "nl2kql", "optiflow", "cmdgen_amd", "humaneval", "mbpp"}) {
     EXPECT_EQ(QueryInt(db, std::string("SELECT count(*) FROM samples WHERE task = '") + task + "'"),
               1)
         << task;
   }
-  // 12 general benchmarks, 5 AIMICIUS tasks, 2 code benchmarks.
-  EXPECT_EQ(QueryInt(db, "SELECT count(DISTINCT task) FROM samples"), 19);
+  // 14 general benchmarks, 5 AIMICIUS tasks, 2 code benchmarks.
+  EXPECT_EQ(QueryInt(db, "SELECT count(DISTINCT task) FROM samples"), 21);
 }
 
 TEST_F(RunTest, RequestsPastTheContextFailClearlyAndAnswersItCutOffAreCounted) {

@@ -11,9 +11,15 @@ for generation; "metrics" is what lm-eval's process_results makes of those answe
 tests/tasks/lm_eval_parity_test.cc checks that sigma-eval builds the same requests from the same
 documents and scores the same answers the same way.
 
+With --math it writes instead, as one JSON object, what hendrycks_math makes of made-up responses
+to the MATH sample problems and of answer strings in many forms: lm-eval's strip_string of each
+(null where it raises), is_equiv of each with each sample answer, and process_results' verdicts
+(read by tests/tasks/math_answer_test.cc).
+
 Usage (offline once lm-eval is installed; no model, no data download):
   python3 -m venv /tmp/lmeval && /tmp/lmeval/bin/pip install lm-eval==0.4.13
   /tmp/lmeval/bin/python tests/oracle/lm_eval_requests.py > tests/data/tasks/lm_eval_requests.jsonl
+  /tmp/lmeval/bin/python tests/oracle/lm_eval_requests.py --math > tests/data/tasks/math_answers.json
 """
 import hashlib
 import json
@@ -40,27 +46,43 @@ TASKS = {
     "winogrande": ("winogrande", None),
     "lambada_openai": ("lambada_openai", None),
     "gsm8k": ("gsm8k", None),
+    "hendrycks_math": ("hendrycks_math_algebra", None),  # every subject's config is the same
 }
 
+# MMLU-Pro: one lm-eval task per category, 5-shot from the validation split (first_n).
+MMLU_PRO_CATEGORIES = ["biology", "computer science", "economics"]
 
-def requests_of(ours, theirs, adapt, manager, workdir):
-    with open(os.path.join(ROOT, ours, "test.jsonl"), encoding="utf-8") as f:
+
+def load_split(ours, split, adapt, workdir):
+    with open(os.path.join(ROOT, ours, split + ".jsonl"), encoding="utf-8") as f:
         docs = [json.loads(line) for line in f if line.strip()]
     if adapt is not None:
         docs = [adapt(d) for d in docs]
-    path = os.path.join(workdir, ours + ".jsonl")
+    path = os.path.join(workdir, f"{ours}-{split}.jsonl")
     with open(path, "w", encoding="utf-8") as f:
         for d in docs:
             f.write(json.dumps(d, ensure_ascii=False) + "\n")
-    # lm-eval 0.4.13's own loading of a task's YAML (includes and !function helpers resolved).
+    return docs, path
+
+
+def lm_eval_task(manager, theirs, data_files, num_fewshot):
+    """lm-eval 0.4.13's own task (its YAML's includes and !function helpers resolved), reading
+    local JSONL files."""
     config = manager._factory._load_full_config(manager._entry(theirs))
-    for key in ("tag", "group", "task_list", "dataset_name", "training_split", "validation_split",
-                "fewshot_split"):
+    for key in ("tag", "group", "task_list", "dataset_name", "training_split", "validation_split"):
         config.pop(key, None)
-    config.update(dataset_path="json", dataset_kwargs={"data_files": {"test": path}},
-                  test_split="test", num_fewshot=0)
+    if "validation" not in data_files:
+        config.pop("fewshot_split", None)
+    config.update(dataset_path="json", dataset_kwargs={"data_files": data_files},
+                  test_split="test", num_fewshot=num_fewshot)
     task = ConfigurableTask(config=config)
     task.build_all_requests(rank=0, world_size=1)
+    return task
+
+
+def requests_of(ours, theirs, adapt, manager, workdir):
+    _, path = load_split(ours, "test", adapt, workdir)
+    task = lm_eval_task(manager, theirs, {"test": path}, 0)
     by_doc = {}
     for inst in sorted(task.instances, key=lambda i: (i.doc_id, i.idx)):
         by_doc.setdefault(inst.doc_id, []).append(inst)
@@ -93,12 +115,77 @@ def made_up_answer(task, doc, idx, continuation):
     return -per_char * max(1, len(continuation)) / 64.0, bool(h >> 63)
 
 
+def mmlu_pro_requests(manager, workdir):
+    """5-shot prompts; doc: the index in our test.jsonl (lm-eval numbers a category's docs)."""
+    docs, test = load_split("mmlu_pro", "test", None, workdir)
+    _, validation = load_split("mmlu_pro", "validation", None, workdir)
+    index_of = {d["question_id"]: i for i, d in enumerate(docs)}
+    out = []
+    for category in MMLU_PRO_CATEGORIES:
+        theirs = "mmlu_pro_" + category.replace(" ", "_")
+        task = lm_eval_task(manager, theirs, {"test": test, "validation": validation}, 5)
+        for inst in sorted(task.instances, key=lambda i: i.doc_id):
+            doc = index_of[task.eval_docs[inst.doc_id]["question_id"]]
+            out.append({"task": "mmlu_pro", "doc": doc, "requests": [
+                {"context": inst.arguments[0], "until": inst.arguments[1]["until"]}]})
+    return sorted(out, key=lambda row: row["doc"])
+
+
+def math_answers(manager, workdir):
+    """hendrycks_math's answer reading and comparison on made-up responses to each sample problem,
+    and lm-eval's normalisation (or its exception) of answer strings in many forms."""
+    from lm_eval.tasks.hendrycks_math import utils
+
+    docs, _ = load_split("hendrycks_math", "test", None, workdir)
+    golds = [utils.remove_boxed(utils.last_boxed_only_string(d["solution"])) for d in docs]
+    forms = set(golds)
+    for g in golds:
+        forms |= {g.replace("\\frac", "\\dfrac"), g.replace("\\frac", "\\tfrac"), " " + g + " ",
+                  g.replace("{", "").replace("}", ""), g + "\\text{ units}", "x = " + g,
+                  "\\left(" + g + "\\right)", g + "^\\circ", g + "\\%", "\\$" + g}
+    forms |= {"0.5", ".5", "1/2", "\\frac12", "\\frac1{2}", "\\frac{1}2", "\\frac 1 2", "\\sqrt3",
+              "2\\sqrt 3", "\\sqrt", "3\\sqrt", "\\frac", "\\frac{1}{2}\\frac", "\\frac1",
+              "a/b", "3/4", "03/4", "-3/4", "+3/4", " 3/4", "3 / 4", "1_0/4", "3/4/5", "1.5/2",
+              "k=5", "abc=5", "x=y=3", "=7", "5\\text{ cm}\\text{ m}", "10\\%", "{.5}",
+              "\\!2", "a\\\\b", "50^{\\circ}", "(1,2)", "\\left[ 1, 2\\right)", "", " ",
+              "\\text{(A)}", "12.50", "\\$12.50", "\\frac{\\sqrt{2}}{2}", "\\frac\\sqrt22",
+              "é/2", "\\fracé2", "\\sqrtπ", "x=é", "ab=1", "aé=1", "aéb=1"}
+    responses = []
+    for i, g in enumerate(golds):
+        responses.append({"doc": i, "response": f"The answer is ${g}$."})
+        responses.append({"doc": i, "response": f"We have $x = 1$ and so on, giving ${g}$"})
+        responses.append({"doc": i, "response": f" {g}"})
+        responses.append({"doc": i, "response": "I do not know $7$ or $8$ $"})
+    task = lm_eval_task(manager, "hendrycks_math_algebra",
+                        {"test": os.path.join(workdir, "hendrycks_math-test.jsonl")}, 0)
+    for r in responses:
+        doc = task.eval_docs[r["doc"]]
+        r["exact_match"] = task.process_results(doc, [r["response"]])["exact_match"]
+
+    def strip(s):
+        try:
+            return utils.strip_string(s)
+        except Exception:  # is_equiv's fallback to the raw strings
+            return None
+
+    normal = [{"answer": f, "normalized": strip(f)} for f in sorted(forms)]
+    pairs = [{"a": a, "b": b, "equiv": bool(utils.is_equiv(a, b))}
+             for a in sorted(forms) for b in golds]
+    return {"golds": golds, "responses": responses, "normalized": normal, "pairs": pairs}
+
+
 def main():
     manager = TaskManager()
     with tempfile.TemporaryDirectory() as workdir:
+        if len(sys.argv) > 1 and sys.argv[1] == "--math":
+            json.dump(math_answers(manager, workdir), sys.stdout, ensure_ascii=False, indent=0)
+            sys.stdout.write("\n")
+            return
         for ours, (theirs, adapt) in TASKS.items():
             for row in requests_of(ours, theirs, adapt, manager, workdir):
                 sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+        for row in mmlu_pro_requests(manager, workdir):
+            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 if __name__ == "__main__":

@@ -30,12 +30,12 @@ TEST(BenchmarksTest, RegistryListsAndExpands) {
   TaskRegistry registry = Registry();
   EXPECT_EQ(registry.TaskNames(),
             (std::vector<std::string>{"arc_challenge", "arc_easy", "boolq", "gsm8k", "hellaswag",
-                                      "lambada_openai", "logiqa", "mmlu", "openbookqa", "piqa",
-                                      "sciq", "winogrande"}));
+                                      "hendrycks_math", "lambada_openai", "logiqa", "mmlu",
+                                      "mmlu_pro", "openbookqa", "piqa", "sciq", "winogrande"}));
   EXPECT_EQ(*registry.Expand("mmlu,gsm8k"), (std::vector<std::string>{"mmlu", "gsm8k"}));
   EXPECT_EQ(*registry.Expand(" arc , arc_easy"),
             (std::vector<std::string>{"arc_challenge", "arc_easy"}));
-  EXPECT_EQ(registry.Expand("all")->size(), 12u);
+  EXPECT_EQ(registry.Expand("all")->size(), 14u);
   // The paper's general-domain suites: Table 7's nine zero-shot tasks, and the nine of its 1B
   // ablations (LAMBADA in place of ARC-e).
   EXPECT_EQ(*registry.Expand("sigma_general"),

@@ -49,5 +49,20 @@ TEST(FewshotTest, TooSmallPoolIsAnError) {
   EXPECT_TRUE(SampleFewshot(Range(5), 0, 1, "doc-3", 3)->empty());
 }
 
+TEST(FewshotTest, FirstNTakesTheFirstCandidatesInOrderButNeverTheDocument) {
+  const std::vector<size_t> candidates = {4, 9, 2, 7, 5};
+  auto first = SampleFewshot(candidates, 3, 1, "doc-a", std::nullopt, FewshotSampler::kFirstN);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(*first, (std::vector<size_t>{4, 9, 2}));
+  // The same for any seed and document; the document itself is skipped.
+  EXPECT_EQ(*SampleFewshot(candidates, 3, 77, "doc-b", std::nullopt, FewshotSampler::kFirstN),
+            *first);
+  EXPECT_EQ(*SampleFewshot(candidates, 3, 1, "doc-a", 9, FewshotSampler::kFirstN),
+            (std::vector<size_t>{4, 2, 7}));
+  auto short_pool = SampleFewshot(candidates, 5, 1, "doc-a", 9, FewshotSampler::kFirstN);
+  ASSERT_FALSE(short_pool.ok());
+  EXPECT_NE(short_pool.status().message().find("but only 4 candidates"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace sigma::tasks

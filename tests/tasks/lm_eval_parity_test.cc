@@ -1,9 +1,9 @@
 // The general benchmarks build the requests EleutherAI's lm-evaluation-harness builds, and score
 // answers as it does: the same context and continuation text for every choice of every sample
-// document (zero-shot), the same prompt for generation, and from the same log-likelihoods the same
-// acc, acc_norm and LAMBADA perplexity. Reference: tests/data/tasks/lm_eval_requests.jsonl,
-// written by tests/oracle/lm_eval_requests.py with lm-eval 0.4.13's own task configs and its
-// process_results on these files.
+// document (zero-shot; MMLU-Pro 5-shot), the same prompt for generation, and from the same
+// log-likelihoods the same acc, acc_norm and LAMBADA perplexity. Reference:
+// tests/data/tasks/lm_eval_requests.jsonl, written by tests/oracle/lm_eval_requests.py with lm-eval
+// 0.4.13's own task configs and its process_results on these files.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -63,7 +63,7 @@ std::map<std::string, std::map<int64_t, ExpectedDoc>> LoadReference() {
 
 TEST(LmEvalParityTest, GeneralBenchmarksBuildAndScoreAsLmEvalDoes) {
   const auto reference = LoadReference();
-  ASSERT_EQ(reference.size(), 11u);
+  ASSERT_EQ(reference.size(), 13u);
   auto registry = TaskRegistry::Scan(std::string(SIGMA_SOURCE_DIR) + "/tasks/benchmarks");
   ASSERT_TRUE(registry.ok()) << registry.status().ToString();
   TaskLoadOptions zero_shot;
@@ -71,7 +71,10 @@ TEST(LmEvalParityTest, GeneralBenchmarksBuildAndScoreAsLmEvalDoes) {
   int64_t requests_compared = 0, metrics_compared = 0;
   for (const auto& [name, docs] : reference) {
     SCOPED_TRACE(name);
-    auto task = Task::Load(*registry->ConfigPath(name), zero_shot);
+    // MMLU-Pro's reference is 5-shot (lm-eval's first_n examples of the category); the others
+    // zero-shot, where sampling cannot differ.
+    auto task =
+        Task::Load(*registry->ConfigPath(name), name == "mmlu_pro" ? TaskLoadOptions{} : zero_shot);
     ASSERT_TRUE(task.ok()) << task.status().ToString();
     ASSERT_EQ((*task)->docs().size(), docs.size());
     for (const auto& [index, expected] : docs) {
@@ -121,7 +124,7 @@ TEST(LmEvalParityTest, GeneralBenchmarksBuildAndScoreAsLmEvalDoes) {
       }
     }
   }
-  EXPECT_EQ(requests_compared, 422);
+  EXPECT_EQ(requests_compared, 448);
   EXPECT_EQ(metrics_compared, 238);
 }
 

@@ -85,10 +85,16 @@ TEST(TemplateTest, HellaswagCleanIsLmEvalsPreprocessAndWholePipesApplyToTheRende
   // Cleaned as one text (Python's result): the empty last part's space goes with the strip, and
   // the three spaces left where "[header]" was become two.
   EXPECT_EQ(*t->Render(*doc), "Cars:  How to dig. Pick a spot Dig.");
+  auto list = Template::Parse("{{items}}", "t");
+  ASSERT_TRUE(list.ok());
+  ASSERT_TRUE(list->SetWholePipes("upper | strip").ok());
+  EXPECT_EQ(*list->RenderList(*Doc(R"({"items": [" a ", "b"]})")),
+            (std::vector<std::string>{"A", "B"}));
   EXPECT_NE(t->SetWholePipes("hellaswag_clean | shout").message().find("unknown pipe 'shout'"),
             std::string::npos);
-  EXPECT_NE(t->SetWholePipes("join").message().find("pipe 'join' does not apply to text"),
-            std::string::npos);
+  EXPECT_NE(
+      t->SetWholePipes("join").message().find("pipe 'join' does not apply to the whole template"),
+      std::string::npos);
 }
 
 TEST(TemplateTest, ErrorsNameTheFieldAndTemplate) {
