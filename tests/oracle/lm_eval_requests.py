@@ -49,7 +49,9 @@ TASKS = {
     "hendrycks_math": ("hendrycks_math_algebra", None),  # every subject's config is the same
 }
 
-# MMLU-Pro: one lm-eval task per category, 5-shot from the validation split (first_n).
+# MMLU and MMLU-Pro: one lm-eval task per subject / category, 5-shot from the dev / validation
+# split (first_n).
+MMLU_SUBJECTS = ["astronomy", "high_school_chemistry", "high_school_world_history"]
 MMLU_PRO_CATEGORIES = ["biology", "computer science", "economics"]
 
 
@@ -71,7 +73,7 @@ def lm_eval_task(manager, theirs, data_files, num_fewshot):
     config = manager._factory._load_full_config(manager._entry(theirs))
     for key in ("tag", "group", "task_list", "dataset_name", "training_split", "validation_split"):
         config.pop(key, None)
-    if "validation" not in data_files:
+    if config.get("fewshot_split") not in data_files:
         config.pop("fewshot_split", None)
     config.update(dataset_path="json", dataset_kwargs={"data_files": data_files},
                   test_split="test", num_fewshot=num_fewshot)
@@ -83,6 +85,12 @@ def lm_eval_task(manager, theirs, data_files, num_fewshot):
 def requests_of(ours, theirs, adapt, manager, workdir):
     _, path = load_split(ours, "test", adapt, workdir)
     task = lm_eval_task(manager, theirs, {"test": path}, 0)
+    return rows_of(task, ours, lambda doc_id: doc_id)
+
+
+def rows_of(task, ours, our_index):
+    """One row per document: its requests, made-up answers and lm-eval's metrics for them.
+    our_index maps lm-eval's doc id to the document's line in our test.jsonl."""
     by_doc = {}
     for inst in sorted(task.instances, key=lambda i: (i.doc_id, i.idx)):
         by_doc.setdefault(inst.doc_id, []).append(inst)
@@ -99,12 +107,12 @@ def requests_of(ours, theirs, adapt, manager, workdir):
                 request.update(ll=ll, greedy=greedy)
                 answers.append((ll, greedy))
             requests.append(request)
-        row = {"task": ours, "doc": doc_id, "requests": requests}
+        row = {"task": ours, "doc": our_index(doc_id), "requests": requests}
         if answers:
             metrics = task.process_results(task.eval_docs[doc_id], answers)
             row["metrics"] = {k: float(v) for k, v in metrics.items()}
         out.append(row)
-    return out
+    return sorted(out, key=lambda row: row["doc"])
 
 
 def made_up_answer(task, doc, idx, continuation):
@@ -115,19 +123,24 @@ def made_up_answer(task, doc, idx, continuation):
     return -per_char * max(1, len(continuation)) / 64.0, bool(h >> 63)
 
 
-def mmlu_pro_requests(manager, workdir):
-    """5-shot prompts; doc: the index in our test.jsonl (lm-eval numbers a category's docs)."""
-    docs, test = load_split("mmlu_pro", "test", None, workdir)
-    _, validation = load_split("mmlu_pro", "validation", None, workdir)
-    index_of = {d["question_id"]: i for i, d in enumerate(docs)}
+def per_subject_rows(manager, workdir, ours, field, subjects, prefix, fewshot_split):
+    """5-shot rows of a task lm-eval splits into one task per subject (the first five examples of
+    the subject in the few-shot split); each subject's documents (doc[field]) in files of their
+    own, as the hub's per-subject configs hold them; docs numbered as in our test.jsonl."""
+    docs, _ = load_split(ours, "test", None, workdir)
+    shots, _ = load_split(ours, fewshot_split, None, workdir)
+    index_of = {d["question"]: i for i, d in enumerate(docs)}
     out = []
-    for category in MMLU_PRO_CATEGORIES:
-        theirs = "mmlu_pro_" + category.replace(" ", "_")
-        task = lm_eval_task(manager, theirs, {"test": test, "validation": validation}, 5)
-        for inst in sorted(task.instances, key=lambda i: i.doc_id):
-            doc = index_of[task.eval_docs[inst.doc_id]["question_id"]]
-            out.append({"task": "mmlu_pro", "doc": doc, "requests": [
-                {"context": inst.arguments[0], "until": inst.arguments[1]["until"]}]})
+    for subject in subjects:
+        files = {}
+        for split, rows in (("test", docs), (fewshot_split, shots)):
+            files[split] = os.path.join(workdir, f"{ours}-{subject}-{split}.jsonl")
+            with open(files[split], "w", encoding="utf-8") as f:
+                for d in rows:
+                    if d[field] == subject:
+                        f.write(json.dumps(d, ensure_ascii=False) + "\n")
+        task = lm_eval_task(manager, prefix + subject.replace(" ", "_"), files, 5)
+        out += rows_of(task, ours, lambda doc_id: index_of[task.eval_docs[doc_id]["question"]])
     return sorted(out, key=lambda row: row["doc"])
 
 
@@ -184,7 +197,10 @@ def main():
         for ours, (theirs, adapt) in TASKS.items():
             for row in requests_of(ours, theirs, adapt, manager, workdir):
                 sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
-        for row in mmlu_pro_requests(manager, workdir):
+        rows = per_subject_rows(manager, workdir, "mmlu", "subject", MMLU_SUBJECTS, "mmlu_", "dev")
+        rows += per_subject_rows(manager, workdir, "mmlu_pro", "category", MMLU_PRO_CATEGORIES,
+                                 "mmlu_pro_", "validation")
+        for row in rows:
             sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 

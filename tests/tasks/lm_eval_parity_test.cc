@@ -1,7 +1,7 @@
 // The general benchmarks build the requests EleutherAI's lm-evaluation-harness builds, and score
 // answers as it does: the same context and continuation text for every choice of every sample
-// document (zero-shot; MMLU-Pro 5-shot), the same prompt for generation, and from the same
-// log-likelihoods the same acc, acc_norm and LAMBADA perplexity. Reference:
+// document (zero-shot; MMLU and MMLU-Pro 5-shot), the same prompt and stop strings for generation,
+// and from the same log-likelihoods the same acc, acc_norm and LAMBADA perplexity. Reference:
 // tests/data/tasks/lm_eval_requests.jsonl, written by tests/oracle/lm_eval_requests.py with lm-eval
 // 0.4.13's own task configs and its process_results on these files.
 #include <gtest/gtest.h>
@@ -23,6 +23,7 @@ struct Expected {
   std::string context;
   std::string continuation;  // log-likelihood requests
   bool generate = false;
+  std::vector<std::string> until;  // generation
   LoglikelihoodResult answer;  // the made-up answer lm-eval scored
 };
 
@@ -47,7 +48,9 @@ std::map<std::string, std::map<int64_t, ExpectedDoc>> LoadReference() {
       Expected e;
       e.context = r["context"].GetString();
       e.generate = r.HasMember("until");
-      if (!e.generate) {
+      if (e.generate) {
+        for (const auto& stop : r["until"].GetArray()) e.until.push_back(stop.GetString());
+      } else {
         e.continuation = r["continuation"].GetString();
         e.answer = {r["ll"].GetDouble(), r["greedy"].GetBool(), 1};
       }
@@ -63,7 +66,7 @@ std::map<std::string, std::map<int64_t, ExpectedDoc>> LoadReference() {
 
 TEST(LmEvalParityTest, GeneralBenchmarksBuildAndScoreAsLmEvalDoes) {
   const auto reference = LoadReference();
-  ASSERT_EQ(reference.size(), 13u);
+  ASSERT_EQ(reference.size(), 14u);
   auto registry = TaskRegistry::Scan(std::string(SIGMA_SOURCE_DIR) + "/tasks/benchmarks");
   ASSERT_TRUE(registry.ok()) << registry.status().ToString();
   TaskLoadOptions zero_shot;
@@ -71,10 +74,10 @@ TEST(LmEvalParityTest, GeneralBenchmarksBuildAndScoreAsLmEvalDoes) {
   int64_t requests_compared = 0, metrics_compared = 0;
   for (const auto& [name, docs] : reference) {
     SCOPED_TRACE(name);
-    // MMLU-Pro's reference is 5-shot (lm-eval's first_n examples of the category); the others
-    // zero-shot, where sampling cannot differ.
-    auto task =
-        Task::Load(*registry->ConfigPath(name), name == "mmlu_pro" ? TaskLoadOptions{} : zero_shot);
+    // MMLU's and MMLU-Pro's references are 5-shot (lm-eval's first_n examples of the subject);
+    // the others zero-shot.
+    const bool five_shot = name == "mmlu" || name == "mmlu_pro";
+    auto task = Task::Load(*registry->ConfigPath(name), five_shot ? TaskLoadOptions{} : zero_shot);
     ASSERT_TRUE(task.ok()) << task.status().ToString();
     ASSERT_EQ((*task)->docs().size(), docs.size());
     for (const auto& [index, expected] : docs) {
@@ -89,13 +92,13 @@ TEST(LmEvalParityTest, GeneralBenchmarksBuildAndScoreAsLmEvalDoes) {
       size_t next = 0;
       for (const Request& r : *requests) {
         if (r.type == RequestType::kGenerateUntil) {
-          ours.push_back({r.context, "", true, {}});
+          ours.push_back({r.context, "", true, r.stop, {}});
           ++next;
           continue;
         }
         Response response;
         for (const std::string& c : r.continuations) {
-          ours.push_back({r.context, c, false, {}});
+          ours.push_back({r.context, c, false, {}, {}});
           if (next < expected.requests.size()) {
             response.loglikelihoods.push_back(expected.requests[next].answer);
           }
@@ -108,6 +111,7 @@ TEST(LmEvalParityTest, GeneralBenchmarksBuildAndScoreAsLmEvalDoes) {
         EXPECT_EQ(ours[i].context, expected.requests[i].context) << "request " << i;
         EXPECT_EQ(ours[i].continuation, expected.requests[i].continuation) << "request " << i;
         EXPECT_EQ(ours[i].generate, expected.requests[i].generate) << "request " << i;
+        EXPECT_EQ(ours[i].until, expected.requests[i].until) << "request " << i;
         ++requests_compared;
       }
       if (expected.metrics.empty()) continue;
@@ -124,8 +128,8 @@ TEST(LmEvalParityTest, GeneralBenchmarksBuildAndScoreAsLmEvalDoes) {
       }
     }
   }
-  EXPECT_EQ(requests_compared, 448);
-  EXPECT_EQ(metrics_compared, 238);
+  EXPECT_EQ(requests_compared, 520);
+  EXPECT_EQ(metrics_compared, 256);
 }
 
 }  // namespace
