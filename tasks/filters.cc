@@ -88,12 +88,15 @@ StatusOr<FilterStep> ParseStep(const rapidjson::Value& value, const std::string&
 StatusOr<std::string> ApplyRegex(const FilterStep& step, const std::string& text) {
   SIGMA_ASSIGN_OR_RETURN(auto matches, step.regex->FindAll(text));
   if (matches.empty()) return step.fallback;
+  // lm-eval's RegexFilter on re.findall's items: the match without groups, the group with one,
+  // the first non-empty group with several (none: the fallback); stripped.
   const std::vector<std::string>& m = step.select_last ? matches.back() : matches.front();
-  if (step.group >= 0) return m[step.group];
+  if (step.group >= 0) return StripWhitespace(m[static_cast<size_t>(step.group)]);
+  if (m.size() <= 2) return StripWhitespace(m.back());
   for (size_t g = 1; g < m.size(); ++g) {
-    if (!m[g].empty()) return m[g];
+    if (!m[g].empty()) return StripWhitespace(m[g]);
   }
-  return m[0];
+  return step.fallback;
 }
 
 StatusOr<std::string> ApplyOne(const FilterStep& step, std::string text) {

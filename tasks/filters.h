@@ -3,9 +3,11 @@
 // A pipeline is a list of steps applied to the list of responses of one document (usually one):
 //   {"type": "regex", "pattern": "#### (-?[0-9.,]+)", "group": 1, "select": "first",
 //    "fallback": "[invalid]", "ignore_case": false}
-//        group: capture group to keep (default: the first non-empty group, or the whole match
-//        when the pattern has none); select: "first" or "last" match; fallback: the answer when
-//        nothing matches (default "[invalid]").
+//        group: capture group to keep (default, as lm-eval's regex filter: the whole match when
+//        the pattern has no group, the group when it has one, the first non-empty group when it
+//        has several, or the fallback when all are empty); select: "first" or "last" match;
+//        fallback: the answer when nothing matches (default "[invalid]"). The kept text is
+//        stripped of surrounding whitespace.
 //   {"type": "remove", "pattern": "[$,]"}      delete every match
 //   {"type": "take_first"}                     keep only the first response
 //   {"type": "first_line"}, {"type": "strip"}, {"type": "lowercase"}, {"type": "uppercase"}

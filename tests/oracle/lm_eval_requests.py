@@ -4,10 +4,12 @@
 For each general benchmark under tasks/benchmarks that has an lm-eval counterpart, this loads
 lm-eval's own task config (its prompt templates and Python helpers), points it at the project's
 test.jsonl instead of the Hugging Face hub, builds the zero-shot requests, and writes one JSON
-line per document: {"task", "doc", "requests", "metrics"}. Each request is {"context",
+line per document: {"task", "doc", "requests", "metrics" | "responses"}. Each request is {"context",
 "continuation", "ll", "greedy"} for log-likelihood requests (ll and greedy: a made-up answer,
 multiples of 1/64 drawn from a hash, so that JSON carries them exactly) or {"context", "until"}
-for generation; "metrics" is what lm-eval's process_results makes of those answers.
+for generation; "metrics" is what lm-eval's process_results makes of those answers, and
+"responses" (generation) made-up responses, what each of the task's filter pipelines extracts from
+them and what process_results makes of that.
 tests/tasks/lm_eval_parity_test.cc checks that sigma-eval builds the same requests from the same
 documents and scores the same answers the same way.
 
@@ -67,10 +69,12 @@ def load_split(ours, split, adapt, workdir):
     return docs, path
 
 
-def lm_eval_task(manager, theirs, data_files, num_fewshot):
+def lm_eval_task(manager, theirs, data_files, num_fewshot, fewshot_samples=None):
     """lm-eval 0.4.13's own task (its YAML's includes and !function helpers resolved), reading
-    local JSONL files."""
+    local JSONL files; fewshot_samples in place of the examples its YAML lists (BBH's)."""
     config = manager._factory._load_full_config(manager._entry(theirs))
+    if fewshot_samples is not None:
+        config["fewshot_config"] = {**config["fewshot_config"], "samples": fewshot_samples}
     for key in ("tag", "group", "task_list", "dataset_name", "training_split", "validation_split"):
         config.pop(key, None)
     if config.get("fewshot_split") not in data_files:
@@ -108,11 +112,40 @@ def rows_of(task, ours, our_index):
                 answers.append((ll, greedy))
             requests.append(request)
         row = {"task": ours, "doc": our_index(doc_id), "requests": requests}
+        # hendrycks_math's answers: --math (its lm-eval task scores in process_results alone).
+        if instances[0].request_type == "generate_until" and ours != "hendrycks_math":
+            row["responses"] = scored_responses(task, instances[0])
         if answers:
             metrics = task.process_results(task.eval_docs[doc_id], answers)
             row["metrics"] = {k: float(v) for k, v in metrics.items()}
         out.append(row)
     return sorted(out, key=lambda row: row["doc"])
+
+
+def scored_responses(task, inst):
+    """Made-up responses to a generation request, around the document's gold answer, each through
+    every filter pipeline of the task and process_results: {"text", "filtered": {pipeline:
+    answer}, "metrics": {metric,pipeline: value}}."""
+    target = str(task.doc_to_target(inst.doc))
+    gold = target.split("####")[-1].strip()
+    texts = [f"Step one, step two. So the answer is {gold}.", f"So the answer is {gold}",
+             f"Adding up.\n#### {gold}", f"The answer is ({gold}).", gold, f"  {gold.lower()}  ",
+             f"the answer is  {gold} .\nthe answer is wrong.", f"It costs $1,234.50, so 7; the answer "
+             f"is {gold}!", "no idea", f"$ {gold} $", "the answer is (J).", f"{gold}, then the "
+             f"answer is 42.", f"#### {gold},000", f"The Answer Is {gold}."]
+    out = []
+    for text in texts:
+        inst.resps = [text]
+        inst.filtered_resps = {}
+        row = {"text": text, "filtered": {}, "metrics": {}}
+        for ensemble in task._filters:
+            ensemble.apply([inst])
+            answer = inst.filtered_resps[ensemble.name]
+            row["filtered"][ensemble.name] = answer
+            for metric, value in task.process_results(inst.doc, [answer]).items():
+                row["metrics"][f"{metric},{ensemble.name}"] = float(value)
+        out.append(row)
+    return out
 
 
 def made_up_answer(task, doc, idx, continuation):
@@ -142,6 +175,20 @@ def per_subject_rows(manager, workdir, ours, field, subjects, prefix, fewshot_sp
         task = lm_eval_task(manager, prefix + subject.replace(" ", "_"), files, 5)
         out += rows_of(task, ours, lambda doc_id: index_of[task.eval_docs[doc_id]["question"]])
     return sorted(out, key=lambda row: row["doc"])
+
+
+def bbh_rows(manager, workdir):
+    """3-shot chain-of-thought rows of every BBH subtask we have, lm-eval's bbh_cot_fewshot
+    configs given our worked examples (fewshot.jsonl) in place of BBH's own."""
+    out = []
+    for folder in sorted(os.listdir(ROOT)):
+        if not folder.startswith("bbh_"):
+            continue
+        _, test = load_split(folder, "test", None, workdir)
+        shots, _ = load_split(folder, "fewshot", None, workdir)
+        task = lm_eval_task(manager, "bbh_cot_fewshot_" + folder[4:], {"test": test}, 3, shots)
+        out += rows_of(task, folder, lambda doc_id: doc_id)
+    return out
 
 
 def math_answers(manager, workdir):
@@ -200,6 +247,7 @@ def main():
         rows = per_subject_rows(manager, workdir, "mmlu", "subject", MMLU_SUBJECTS, "mmlu_", "dev")
         rows += per_subject_rows(manager, workdir, "mmlu_pro", "category", MMLU_PRO_CATEGORIES,
                                  "mmlu_pro_", "validation")
+        rows += bbh_rows(manager, workdir)
         for row in rows:
             sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
 

@@ -40,6 +40,15 @@ TEST(FiltersTest, RegexGroupSelectAndFallback) {
   auto ci = Pipeline(R"j({"name": "ci", "steps": [{"type": "regex", "pattern": "answer: (\\w+)",
       "ignore_case": true}]})j");
   EXPECT_EQ(ApplyOne(ci, "ANSWER: yes"), "yes");
+  // As lm-eval: one group is kept even when empty; all groups empty gives the fallback; the
+  // kept text is stripped.
+  auto one = Pipeline(R"j({"name": "one", "steps": [
+      {"type": "regex", "pattern": "(?<=the answer is )(.*)(?=.)"}]})j");
+  EXPECT_EQ(ApplyOne(one, "So the answer is  (B) ."), "(B)");
+  EXPECT_EQ(ApplyOne(one, "So the answer is ."), "");
+  auto two = Pipeline(R"j({"name": "two", "steps": [{"type": "regex", "pattern": "x(a?)(b?)"}]})j");
+  EXPECT_EQ(ApplyOne(two, "x"), "[invalid]");
+  EXPECT_EQ(ApplyOne(two, "xb"), "b");
 }
 
 TEST(FiltersTest, TextStepsAndMap) {

@@ -15,6 +15,7 @@
 #include "tasks/jsonl.h"
 #include "tasks/registry.h"
 #include "tasks/task.h"
+#include "tests/tasks/test_util.h"
 
 namespace sigma::tasks {
 namespace {
@@ -27,9 +28,18 @@ struct Expected {
   LoglikelihoodResult answer;  // the made-up answer lm-eval scored
 };
 
+// A made-up response to a generation request: what each filter pipeline extracts, and the
+// metrics ("exact_match,<pipeline>").
+struct ExpectedResponse {
+  std::string text;
+  std::map<std::string, std::string> filtered;
+  std::map<std::string, double> metrics;
+};
+
 struct ExpectedDoc {
   std::vector<Expected> requests;  // lm-eval's order: a multiple-choice document's choices in order
   std::map<std::string, double> metrics;
+  std::vector<ExpectedResponse> responses;
 };
 
 std::map<std::string, std::map<int64_t, ExpectedDoc>> LoadReference() {
@@ -56,6 +66,16 @@ std::map<std::string, std::map<int64_t, ExpectedDoc>> LoadReference() {
       }
       doc.requests.push_back(std::move(e));
     }
+    if (f.HasMember("responses")) {
+      for (const auto& r : f["responses"].GetArray()) {
+        ExpectedResponse e{r["text"].GetString(), {}, {}};
+        for (const auto& m : r["filtered"].GetObject())
+          e.filtered[m.name.GetString()] = m.value.GetString();
+        for (const auto& m : r["metrics"].GetObject())
+          e.metrics[m.name.GetString()] = m.value.GetDouble();
+        doc.responses.push_back(std::move(e));
+      }
+    }
     if (f.HasMember("metrics")) {
       for (const auto& m : f["metrics"].GetObject())
         doc.metrics[m.name.GetString()] = m.value.GetDouble();
@@ -66,18 +86,18 @@ std::map<std::string, std::map<int64_t, ExpectedDoc>> LoadReference() {
 
 TEST(LmEvalParityTest, GeneralBenchmarksBuildAndScoreAsLmEvalDoes) {
   const auto reference = LoadReference();
-  ASSERT_EQ(reference.size(), 14u);
+  ASSERT_EQ(reference.size(), 41u);
   auto registry = TaskRegistry::Scan(std::string(SIGMA_SOURCE_DIR) + "/tasks/benchmarks");
   ASSERT_TRUE(registry.ok()) << registry.status().ToString();
   TaskLoadOptions zero_shot;
   zero_shot.num_fewshot = 0;
-  int64_t requests_compared = 0, metrics_compared = 0;
+  int64_t requests_compared = 0, metrics_compared = 0, responses_compared = 0;
   for (const auto& [name, docs] : reference) {
     SCOPED_TRACE(name);
-    // MMLU's and MMLU-Pro's references are 5-shot (lm-eval's first_n examples of the subject);
-    // the others zero-shot.
-    const bool five_shot = name == "mmlu" || name == "mmlu_pro";
-    auto task = Task::Load(*registry->ConfigPath(name), five_shot ? TaskLoadOptions{} : zero_shot);
+    // MMLU's, MMLU-Pro's and BBH's references are few-shot as configured (lm-eval's first_n
+    // examples); the others zero-shot.
+    const bool few_shot = name == "mmlu" || name == "mmlu_pro" || name.rfind("bbh_", 0) == 0;
+    auto task = Task::Load(*registry->ConfigPath(name), few_shot ? TaskLoadOptions{} : zero_shot);
     ASSERT_TRUE(task.ok()) << task.status().ToString();
     ASSERT_EQ((*task)->docs().size(), docs.size());
     for (const auto& [index, expected] : docs) {
@@ -114,6 +134,22 @@ TEST(LmEvalParityTest, GeneralBenchmarksBuildAndScoreAsLmEvalDoes) {
         EXPECT_EQ(ours[i].until, expected.requests[i].until) << "request " << i;
         ++requests_compared;
       }
+      for (const ExpectedResponse& want : expected.responses) {
+        SCOPED_TRACE("response '" + want.text + "'");
+        auto score = (*task)->Score(doc, {TextResponse(want.text)});
+        ASSERT_TRUE(score.ok()) << score.status().ToString();
+        ASSERT_EQ(score->extracted_by_filter.size(), want.filtered.size());
+        for (const auto& [pipeline, answer] : want.filtered) {
+          EXPECT_EQ(score->extracted_by_filter.at(pipeline), answer) << pipeline;
+        }
+        for (const auto& [metric, value] : want.metrics) {
+          // Ours names the pipeline only where a task has several.
+          const std::string name =
+              want.filtered.size() > 1 ? metric : metric.substr(0, metric.find(','));
+          EXPECT_EQ(score->metrics.at(name), value) << metric;
+          ++responses_compared;
+        }
+      }
       if (expected.metrics.empty()) continue;
       auto score = (*task)->Score(doc, responses);
       ASSERT_TRUE(score.ok()) << score.status().ToString();
@@ -128,8 +164,9 @@ TEST(LmEvalParityTest, GeneralBenchmarksBuildAndScoreAsLmEvalDoes) {
       }
     }
   }
-  EXPECT_EQ(requests_compared, 520);
+  EXPECT_EQ(requests_compared, 601);
   EXPECT_EQ(metrics_compared, 256);
+  EXPECT_EQ(responses_compared, 1638);
 }
 
 }  // namespace
