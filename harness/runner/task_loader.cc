@@ -19,6 +19,10 @@ namespace {
 const std::vector<std::string> kAimiciusGroup = {"nl2kql", "infrawise", "optiflow", "cmdgen_nvidia",
                                                  "cmdgen_amd"};
 
+// The Sigma paper's problem-solving columns (Table 7): benchmarks and code tasks together.
+const std::vector<std::string> kProblemSolvingGroup = {
+    "mmlu", "mmlu_pro", "bbh", "humaneval", "mbpp", "hendrycks_math", "gsm8k"};
+
 bool IsAimicius(const std::string& name) {
   return name == "cmdgen" ||
          std::find(kAimiciusGroup.begin(), kAimiciusGroup.end(), name) != kAimiciusGroup.end();
@@ -31,7 +35,7 @@ std::string KnownTasks(const tasks::TaskRegistry& registry) {
   names.push_back("cmdgen");
   for (std::string& name : tasks::code::CodeTaskNames()) names.push_back(std::move(name));
   std::sort(names.begin(), names.end());
-  std::vector<std::string> groups = {"aimicius", "all", "code"};
+  std::vector<std::string> groups = {"aimicius", "all", "code", "sigma_problem_solving"};
   for (const auto& [group, members] : registry.groups()) groups.push_back(group);
   std::sort(groups.begin(), groups.end());
   std::string known;
@@ -114,6 +118,8 @@ StatusOr<LoadedTasks> LoadEvalTasks(const TaskLoadSpec& spec) {
       names.insert(names.end(), kAimiciusGroup.begin(), kAimiciusGroup.end());
     } else if (item == "code") {
       names.insert(names.end(), tasks::code::CodeGroup().begin(), tasks::code::CodeGroup().end());
+    } else if (item == "sigma_problem_solving") {  // the paper's problem-solving table
+      names.insert(names.end(), kProblemSolvingGroup.begin(), kProblemSolvingGroup.end());
     } else {
       names.push_back(item);
     }
