@@ -1,11 +1,11 @@
 // libFuzzer harness for the text and binary files a user hands the project besides GGUF (that is
 // gguf_fuzz.cc): safetensors checkpoints, model config.json, tokenizer.json, task config.json,
-// prompt templates and JSONL datasets, and a whole task (a config and its documents, each built
-// into requests and scored with made-up responses). The first byte picks the parser, the rest is
-// its input; every one must return a Status error (or a value), never crash, hang or read out of
-// bounds.
-// Built only with clang and -DSIGMA_FUZZ=ON (tests/fuzz/CMakeLists.txt); seeds in
-// tests/fuzz/corpus/inputs/ (tests/fuzz/make_input_seeds.py). Run:
+// prompt templates and JSONL datasets, a whole task (a config and its documents, each built
+// into requests and scored with made-up responses), and MATH answers. The first byte picks the
+// parser, the rest is its input; every one must return a Status error (or a value), never crash,
+// hang or read out of bounds. Built only with clang and -DSIGMA_FUZZ=ON
+// (tests/fuzz/CMakeLists.txt); seeds in tests/fuzz/corpus/inputs/ (tests/fuzz/make_input_seeds.py).
+// Run:
 //   ./input_files_fuzz -max_total_time=300 -max_len=65536 tests/fuzz/corpus/inputs
 #include <rapidjson/document.h>
 #include <unistd.h>
@@ -20,6 +20,7 @@
 #include "engine/loader/safetensors.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "tasks/jsonl.h"
+#include "tasks/math_answer.h"
 #include "tasks/task.h"
 #include "tasks/task_config.h"
 #include "tasks/template.h"
@@ -103,12 +104,24 @@ void WholeTask(std::string_view input) {
   sink = sink + (*task)->AggregateScores(scores).size();
 }
 
+// MATH answers (tasks/math_answer.h): the boxed answer of a solution, the normalisation, the
+// comparison with a fixed answer and with itself, the dollar span.
+void MathAnswer(std::string_view text) {
+  namespace math = sigma::tasks::math;
+  const auto boxed = math::LastBoxed(text);
+  const auto answer = math::BoxedAnswer(text);
+  const auto normalized = math::Normalize(text);
+  sink = sink + boxed.has_value() + answer.ok() + (normalized ? normalized->size() : 0) +
+         math::IsEquiv(text, "\\frac{1}{2}") + math::IsEquiv(text, text) +
+         math::DollarSpan(text).size();
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const std::string_view input(reinterpret_cast<const char*>(data) + 1, size - 1);
-  switch (data[0] % 7) {
+  switch (data[0] % 8) {
     case 0: Safetensors(input); break;
     case 1: sink = sink + sigma::ParseModelConfig(input, "fuzz/config.json").ok(); break;
     case 2: Tokenizer(input); break;
@@ -116,6 +129,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case 4: Template(input); break;
     case 5: sink = sink + sigma::tasks::ParseJsonl(input, "fuzz.jsonl", "id").ok(); break;
     case 6: WholeTask(input); break;
+    case 7: MathAnswer(input); break;
   }
   return 0;
 }

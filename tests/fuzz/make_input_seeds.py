@@ -5,7 +5,7 @@
 
 Each seed is one selector byte (input_files_fuzz.cc: 0 safetensors, 1 model config.json,
 2 tokenizer.json, 3 task config.json, 4 prompt template, 5 JSONL, 6 a whole task: config, a
-"---" line, its JSONL documents) and a valid input for that parser, taken from the repository's own files where it has them. Files named regression_* in
+"---" line, its JSONL documents, 7 a MATH answer or solution) and a valid input for that parser, taken from the repository's own files where it has them. Files named regression_* in
 that folder are inputs that once crashed a parser, kept as found (not written by this script).
 """
 import json
@@ -60,10 +60,14 @@ def main():
             json.dumps(dict(json.loads(line), id=f"q{i}")).encode()
             for i, line in enumerate(read("tasks", "benchmarks", "mmlu", "test.jsonl").splitlines()[:3])),
     }
-    for task in ("boolq", "gsm8k", "hellaswag", "mmlu"):
+    for task in ("boolq", "gsm8k", "hellaswag", "mmlu", "winogrande", "lambada_openai",
+                 "hendrycks_math", "mmlu_pro", "bbh_word_sorting", "sciq", "logiqa"):
         docs = b"\n".join(read("tasks", "benchmarks", task, "test.jsonl").splitlines()[:4])
         seeds[f"whole_task_{task}"] = (b"\x06" + read("tasks", "benchmarks", task, "config.json") +
                                        b"\n---\n" + docs)
+    for i, line in enumerate(read("tasks", "benchmarks", "hendrycks_math", "test.jsonl").splitlines()[:4]):
+        seeds[f"math_solution_{i}"] = b"\x07" + json.loads(line)["solution"].encode()
+    seeds["math_answers"] = b"\x07" + b"x = \\dfrac{3}{4} \\text{ cm} $\\sqrt3$ 0.5 1/2"
     for name, data in seeds.items():
         with open(os.path.join(OUT, name), "wb") as f:
             f.write(data)
