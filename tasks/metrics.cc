@@ -253,6 +253,36 @@ int64_t CountWords(std::string_view text) {
   return static_cast<int64_t>(SplitWhitespace(text).size());
 }
 
+bool IsMeanMetric(std::string_view metric) {
+  const std::string_view base = metric.substr(0, metric.find(','));
+  return base == "exact_match" || base == "f1" || base == "acc" || base == "acc_norm" ||
+         base == "acc_bytes" || base == "math_equiv" || base.rfind("pass@", 0) == 0;
+}
+
+Aggregate PoolMeans(const std::string& metric, const std::vector<Aggregate>& members) {
+  Aggregate a;
+  a.metric = metric;
+  a.ci_low = a.ci_high = kNaN;
+  double sum = 0, pooled = 0;
+  int64_t k = 0;
+  for (const Aggregate& m : members) {
+    if (m.n <= 0 || std::isnan(m.value)) continue;
+    const auto n = static_cast<double>(m.n);
+    sum += n * m.value;
+    pooled += (n - 1) * n * m.stderr_value * m.stderr_value;
+    a.n += m.n;
+    ++k;
+  }
+  if (a.n == 0) {
+    a.value = a.stderr_value = kNaN;
+    return a;
+  }
+  const auto total = static_cast<double>(a.n);
+  a.value = sum / total;
+  a.stderr_value = a.n > k ? std::sqrt(pooled / static_cast<double>(a.n - k) / total) : kNaN;
+  return a;
+}
+
 Aggregate AggregateMean(const std::string& metric, const std::vector<double>& values,
                         const AggregateOptions& options) {
   Aggregate a;

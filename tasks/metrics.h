@@ -93,8 +93,17 @@ struct AggregateOptions {
   double confidence = 0.95;
 };
 
+// Whether a metric (its name before any ",<pipeline>") is a per-sample score aggregated as a
+// mean: exact_match, f1, acc, acc_norm, acc_bytes, math_equiv, pass@k.
+bool IsMeanMetric(std::string_view metric);
+
 Aggregate AggregateMean(const std::string& metric, const std::vector<double>& values,
                         const AggregateOptions& options = {});
+// A group's mean metric from its members' (lm-eval's group aggregate with weight_by_size): the
+// mean over all their samples, sum(n_i value_i) / N, and lm-eval's pooled sample stderr,
+// sqrt(sum((n_i - 1) n_i stderr_i^2) / (N - k) / N) over the k members; no interval (NaN).
+// Members with n = 0 or a NaN value are left out.
+Aggregate PoolMeans(const std::string& metric, const std::vector<Aggregate>& members);
 // `statistic(indices)` computes the metric over the samples at those indices (with repeats).
 Aggregate AggregateCorpus(const std::string& metric, int64_t n,
                           const std::function<double(const std::vector<size_t>&)>& statistic,

@@ -17,11 +17,6 @@ namespace {
 
 constexpr double kLn2 = 0.69314718055994530942;
 
-bool IsMeanMetric(const std::string& base) {
-  return base == "exact_match" || base == "f1" || base == "acc" || base == "acc_norm" ||
-         base == "acc_bytes" || base == "math_equiv" || base.rfind("pass@", 0) == 0;
-}
-
 std::string RawLoglikelihoods(const std::vector<Response>& responses) {
   std::string out = "[";
   for (const Response& r : responses) {

@@ -1,6 +1,7 @@
 // sigma-eval run: evaluate a model (or recorded outputs) on tasks; results go to SQLite.
 #include <unistd.h>
 
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <optional>
@@ -13,6 +14,7 @@
 #include "harness/cli/commands.h"
 #include "harness/cli/engine_flags.h"
 #include "harness/cli/progress.h"
+#include "harness/runner/group_scores.h"
 #include "harness/runner/runner.h"
 #include "harness/runner/task_loader.h"
 #include "reports/number_format.h"
@@ -71,7 +73,10 @@ StatusOr<std::unique_ptr<harness::Backend>> MakeBackend(const RunFlags& f) {
   return std::unique_ptr<harness::Backend>(std::move(backend));
 }
 
-void PrintSummary(const harness::RunSummary& s, const std::string& db, bool json) {
+// The tasks' scores, then the pooled scores of the groups the run reports (group_scores.h), as
+// "<group> (group)" rows whose n is the group's samples.
+void PrintSummary(const harness::RunSummary& s, const std::vector<harness::GroupScore>& groups,
+                  const std::string& db, bool json) {
   if (json) {
     std::printf(
         "{\"run\":%lld,\"resumed\":%s,\"new_samples\":%lld,\"elapsed_s\":%.3f,\"results\":[",
@@ -89,6 +94,18 @@ void PrintSummary(const harness::RunSummary& s, const std::string& db, bool json
                     static_cast<long long>(r.n));
         first = false;
       }
+    }
+    for (const harness::GroupScore& g : groups) {
+      std::string group;
+      AppendJsonString(g.group, &group);
+      const auto number = [](double v) { return std::isnan(v) ? std::string("null") : StrCat(v); };
+      std::printf(
+          "%s{\"group\":%s,\"tasks\":%zu,\"metric\":\"%s\",\"value\":%s,\"stderr\":%s,"
+          "\"n\":%lld}",
+          first ? "" : ",", group.c_str(), g.members, g.aggregate.metric.c_str(),
+          number(g.aggregate.value).c_str(), number(g.aggregate.stderr_value).c_str(),
+          static_cast<long long>(g.aggregate.n));
+      first = false;
     }
     std::printf("]}\n");
     return;
@@ -109,6 +126,15 @@ void PrintSummary(const harness::RunSummary& s, const std::string& db, bool json
       std::printf("%-22s %-30s %10s %10s %6d %7lld\n", t.task.c_str(), "(no scored sample)", "-",
                   "-", 0, static_cast<long long>(t.errors));
     }
+  }
+  for (const harness::GroupScore& g : groups) {
+    const auto number = [](double v) {
+      return std::isnan(v) ? std::string("-") : reports::FormatFixed(v);
+    };
+    std::printf("%-22s %-30s %10s %10s %6lld %7s\n", (g.group + " (group)").c_str(),
+                g.aggregate.metric.c_str(), number(g.aggregate.value).c_str(),
+                number(g.aggregate.stderr_value).c_str(), static_cast<long long>(g.aggregate.n),
+                "");
   }
 }
 
@@ -205,7 +231,7 @@ Status Run(const RunFlags& f, int64_t* failed_samples) {
   std::signal(SIGTERM, OnSignal);
   SIGMA_ASSIGN_OR_RETURN(harness::RunSummary summary, runner.Run(on_progress, &g_interrupted));
   if (bar) bar->Finish("done");
-  PrintSummary(summary, f.db, f.json);
+  PrintSummary(summary, harness::GroupScores(loaded.score_groups, summary.tasks), f.db, f.json);
   ReportCutOffSamples(summary);
   *failed_samples = ReportSampleErrors(summary);
   return Status::Ok();

@@ -152,6 +152,9 @@ StatusOr<LoadedTasks> LoadEvalTasks(const TaskLoadSpec& spec) {
       return NotFoundError("--tasks: unknown task or group '", item, "' (known: ",
                            KnownTasks(registry), ")");
     }
+    if (auto group = registry.groups().find(item); group != registry.groups().end()) {
+      loaded.score_groups.insert(*group);
+    }
     // A task named twice (itself and in a group) is loaded once.
     for (const std::string& name : *expanded) {
       if (!seen.insert(name).second) continue;
@@ -161,6 +164,12 @@ StatusOr<LoadedTasks> LoadEvalTasks(const TaskLoadSpec& spec) {
     }
   }
   for (const auto& task : loaded.tasks) SIGMA_RETURN_IF_ERROR(CheckUniqueDocIds(*task));
+  // BBH is one benchmark of 27 subtasks: its score is theirs pooled, however they were named.
+  if (auto bbh = registry.groups().find("bbh"); bbh != registry.groups().end()) {
+    const bool all = std::all_of(bbh->second.begin(), bbh->second.end(),
+                                 [&](const std::string& name) { return seen.count(name) > 0; });
+    if (all) loaded.score_groups.insert(*bbh);
+  }
   return loaded;
 }
 

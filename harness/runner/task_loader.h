@@ -6,6 +6,7 @@
 #ifndef SIGMA_HARNESS_RUNNER_TASK_LOADER_H_
 #define SIGMA_HARNESS_RUNNER_TASK_LOADER_H_
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -40,6 +41,9 @@ struct LoadedTasks {
   // With TaskLoadSpec::num_fewshot: the tasks it does not change (AIMICIUS and code tasks, whose
   // prompts are fixed by their benchmarks), for the caller to say so.
   std::vector<std::string> fixed_prompts;
+  // The benchmark groups the run reports a pooled score for (group_scores.h): those --tasks names
+  // (directly or inside sigma_problem_solving), and bbh whenever all its subtasks are loaded.
+  std::map<std::string, std::vector<std::string>> score_groups;
 };
 
 StatusOr<LoadedTasks> LoadEvalTasks(const TaskLoadSpec& spec);

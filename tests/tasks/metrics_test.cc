@@ -131,5 +131,26 @@ TEST(MetricsTest, CorpusStatisticWithBootstrapStderr) {
   EXPECT_EQ(CountWords("  two words\n"), 2);
 }
 
+// lm-eval's group aggregate (weight_by_size): its aggregate_subtask_metrics and
+// pooled_sample_stderr give 0.4523809523809524 and 0.09193683131575153 for these members
+// (lm-eval 0.4.13, lm_eval/api/metrics.py).
+TEST(MetricsTest, PoolMeansIsLmEvalsGroupAggregate) {
+  const std::vector<Aggregate> members = {{"acc", 0.3, 0.15, 0, 0, 10},
+                                          {"acc", 0.75, 0.25, 0, 0, 4},
+                                          {"acc", 0.5, 0.1, 0, 0, 7},
+                                          {"acc", std::nan(""), 0, 0, 0, 0}};  // no samples
+  const Aggregate pooled = PoolMeans("acc", members);
+  EXPECT_EQ(pooled.metric, "acc");
+  EXPECT_EQ(pooled.n, 21);
+  EXPECT_NEAR(pooled.value, 0.4523809523809524, 1e-15);
+  EXPECT_NEAR(pooled.stderr_value, 0.09193683131575153, 1e-15);
+  EXPECT_TRUE(std::isnan(pooled.ci_low) && std::isnan(pooled.ci_high));
+  EXPECT_TRUE(std::isnan(PoolMeans("acc", {}).value));
+  EXPECT_TRUE(IsMeanMetric("exact_match,strict-match"));
+  EXPECT_TRUE(IsMeanMetric("pass@10"));
+  EXPECT_FALSE(IsMeanMetric("perplexity"));
+  EXPECT_FALSE(IsMeanMetric("bleu,raw"));
+}
+
 }  // namespace
 }  // namespace sigma::tasks

@@ -1,11 +1,15 @@
-// --tasks resolution across the task families: benchmark groups and the groups that span the
-// benchmarks and the code tasks.
+// --tasks resolution across the task families (benchmark groups and the groups that span the
+// benchmarks and the code tasks), and the groups a run reports a pooled score for.
 #include "harness/runner/task_loader.h"
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <map>
 #include <set>
 #include <string>
+
+#include "harness/runner/group_scores.h"
 
 namespace sigma::harness {
 namespace {
@@ -51,6 +55,60 @@ TEST(TaskLoaderTest, GeneralGroupsAndUnknownNames) {
   EXPECT_NE(unknown.status().message().find("sigma_problem_solving (group)"), std::string::npos)
       << unknown.status().ToString();
   EXPECT_NE(unknown.status().message().find("bbh (group)"), std::string::npos);
+}
+
+TEST(TaskLoaderTest, GroupsNamedAndBbhGetPooledScores) {
+  TaskLoadSpec spec;
+  spec.tasks = "arc,boolq";
+  auto arc = LoadEvalTasks(spec);
+  ASSERT_TRUE(arc.ok()) << arc.status().ToString();
+  EXPECT_EQ(
+      arc->score_groups,
+      (std::map<std::string, std::vector<std::string>>{{"arc", {"arc_challenge", "arc_easy"}}}));
+  // BBH's subtasks named one by one are still BBH; sigma_problem_solving names the group.
+  std::string every_bbh;
+  spec.tasks = "sigma_problem_solving";
+  auto problem_solving = LoadEvalTasks(spec);
+  ASSERT_TRUE(problem_solving.ok()) << problem_solving.status().ToString();
+  ASSERT_EQ(problem_solving->score_groups.size(), 1u);
+  for (const std::string& name : problem_solving->score_groups.at("bbh")) {
+    every_bbh += (every_bbh.empty() ? "" : ",") + name;
+  }
+  spec.tasks = every_bbh;
+  auto one_by_one = LoadEvalTasks(spec);
+  ASSERT_TRUE(one_by_one.ok());
+  EXPECT_EQ(one_by_one->score_groups.count("bbh"), 1u);
+  spec.tasks = "bbh_navigate,bbh_snarks";  // not all of them: no BBH score
+  EXPECT_TRUE(LoadEvalTasks(spec)->score_groups.empty());
+}
+
+TEST(GroupScoresTest, MeanMetricsEveryMemberReportsArePooled) {
+  const auto row = [](const char* metric, double value, double se, int64_t n) {
+    store::TaskResultRow r;
+    r.metric = metric;
+    r.value = value;
+    r.stderr_value = se;
+    r.n = n;
+    return r;
+  };
+  std::vector<TaskSummary> tasks(3);
+  tasks[0].task = "a";
+  tasks[0].results = {row("acc", 0.3, 0.15, 10), row("acc_norm", 0.4, 0.1, 10),
+                      row("perplexity", 5, 1, 10)};
+  tasks[1].task = "b";
+  tasks[1].results = {row("acc", 0.75, 0.25, 4), row("perplexity", 6, 1, 4)};
+  tasks[2].task = "c";
+  const std::map<std::string, std::vector<std::string>> groups = {
+      {"ab", {"a", "b"}}, {"abc", {"a", "b", "c"}}};  // c has no results: abc gets no score
+  const std::vector<GroupScore> scores = GroupScores(groups, tasks);
+  ASSERT_EQ(scores.size(), 1u);  // acc only: b has no acc_norm, perplexity is no mean
+  EXPECT_EQ(scores[0].group, "ab");
+  EXPECT_EQ(scores[0].members, 2u);
+  EXPECT_EQ(scores[0].aggregate.metric, "acc");
+  EXPECT_EQ(scores[0].aggregate.n, 14);
+  EXPECT_NEAR(scores[0].aggregate.value, (10 * 0.3 + 4 * 0.75) / 14, 1e-15);
+  EXPECT_NEAR(scores[0].aggregate.stderr_value,
+              std::sqrt((9 * 10 * 0.15 * 0.15 + 3 * 4 * 0.25 * 0.25) / 12 / 14), 1e-15);
 }
 
 }  // namespace
