@@ -1,6 +1,7 @@
 // sigma-eval run: evaluate a model (or recorded outputs) on tasks; results go to SQLite.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
@@ -113,25 +114,32 @@ void PrintSummary(const harness::RunSummary& s, const std::vector<harness::Group
   std::printf("run %lld%s: %lld new samples in %.1f s (results in %s)\n",
               static_cast<long long>(s.run_id), s.resumed ? " (resumed)" : "",
               static_cast<long long>(s.new_samples), s.elapsed_s, db.c_str());
-  std::printf("%-22s %-30s %10s %10s %6s %7s\n", "task", "metric", "value", "stderr", "n",
+  // The task column fits the longest name (BBH's run to 39 characters).
+  int width = 22;
+  for (const harness::TaskSummary& t : s.tasks)
+    width = std::max(width, static_cast<int>(t.task.size()));
+  for (const harness::GroupScore& g : groups) {
+    width = std::max(width, static_cast<int>(g.group.size() + 8));
+  }
+  std::printf("%-*s %-30s %10s %10s %6s %7s\n", width, "task", "metric", "value", "stderr", "n",
               "errors");
   for (const harness::TaskSummary& t : s.tasks) {
     for (const store::TaskResultRow& r : t.results) {
-      std::printf("%-22s %-30s %10s %10s %6lld %7lld\n", t.task.c_str(), r.metric.c_str(),
+      std::printf("%-*s %-30s %10s %10s %6lld %7lld\n", width, t.task.c_str(), r.metric.c_str(),
                   reports::FormatFixed(r.value).c_str(),
                   reports::FormatFixed(r.stderr_value).c_str(), static_cast<long long>(r.n),
                   static_cast<long long>(t.errors));
     }
     if (t.results.empty()) {
-      std::printf("%-22s %-30s %10s %10s %6d %7lld\n", t.task.c_str(), "(no scored sample)", "-",
-                  "-", 0, static_cast<long long>(t.errors));
+      std::printf("%-*s %-30s %10s %10s %6d %7lld\n", width, t.task.c_str(), "(no scored sample)",
+                  "-", "-", 0, static_cast<long long>(t.errors));
     }
   }
   for (const harness::GroupScore& g : groups) {
     const auto number = [](double v) {
       return std::isnan(v) ? std::string("-") : reports::FormatFixed(v);
     };
-    std::printf("%-22s %-30s %10s %10s %6lld %7s\n", (g.group + " (group)").c_str(),
+    std::printf("%-*s %-30s %10s %10s %6lld %7s\n", width, (g.group + " (group)").c_str(),
                 g.aggregate.metric.c_str(), number(g.aggregate.value).c_str(),
                 number(g.aggregate.stderr_value).c_str(), static_cast<long long>(g.aggregate.n),
                 "");
