@@ -12,10 +12,10 @@
 namespace sigma::tasks {
 namespace {
 
-constexpr const char* kPipes[] = {"lower",  "upper",       "capitalize", "strip",
-                                  "lstrip", "first_line",  "humanize",   "hellaswag_clean",
-                                  "after",  "after_first", "before",     "before_last",
-                                  "letter", "lettered",    "join",       "boxed"};
+constexpr const char* kPipes[] = {
+    "lower",    "upper",           "capitalize", "strip",       "lstrip", "first_line",
+    "humanize", "hellaswag_clean", "after",      "after_first", "before", "before_last",
+    "letter",   "lettered",        "join",       "boxed",       "remove"};
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
@@ -89,6 +89,7 @@ std::string ApplyTextPipe(const std::string& name, const std::string& arg, std::
     return s;
   }
   if (name == "hellaswag_clean") return HellaswagClean(s);
+  if (name == "remove") return arg.empty() ? s : py::Replace(s, arg, "");
   if (name == "strip") return std::string(Trim(s));
   if (name == "lstrip") {
     const auto kept =

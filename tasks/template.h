@@ -10,6 +10,7 @@
 //     after_first:SEP   text after the FIRST SEP
 //     before:SEP  text before the FIRST SEP
 //     before_last:SEP   text before the LAST SEP                        {{text | before_last: }}
+//     remove:TEXT every occurrence of TEXT deleted (Python's replace(TEXT, ""))
 //     letter      integer n -> "A" + n                                      {{answer | letter}}
 //     lettered    list -> "A. x\nB. y\n..."                                 {{choices | lettered}}
 //     join:SEP    list -> items joined by SEP (default "\n")

@@ -64,6 +64,7 @@ TEST(TemplateTest, SplitPipesTakeTheFirstOrLastSeparatorAndKeepSpacesInTheArgume
   EXPECT_EQ(Render("[{{s | after:_}}]", *doc), "[ won]");
   EXPECT_EQ(Render("[{{s | before_last:_}}]", *doc), "[Ann told _ that ]");
   EXPECT_EQ(Render("[{{support | lstrip}}]", *doc), "[Facts here. ]");
+  EXPECT_EQ(Render("[{{s | remove:_ }}]", *doc), "[Ann told that won]");  // every occurrence
   EXPECT_EQ(Render("[{{none | before_last: ;}}|{{none | after_first: ;}}]", *doc),
             "[no separator|no separator]");
 }
