@@ -4,6 +4,7 @@
 
 #include "engine/base/json.h"
 #include "tasks/math_answer.h"
+#include "tasks/py_str.h"
 
 namespace sigma::tasks {
 namespace {
@@ -89,12 +90,12 @@ StatusOr<std::string> ApplyRegex(const FilterStep& step, const std::string& text
   SIGMA_ASSIGN_OR_RETURN(auto matches, step.regex->FindAll(text));
   if (matches.empty()) return step.fallback;
   // lm-eval's RegexFilter on re.findall's items: the match without groups, the group with one,
-  // the first non-empty group with several (none: the fallback); stripped.
+  // the first non-empty group with several (none: the fallback); stripped as Python strips.
   const std::vector<std::string>& m = step.select_last ? matches.back() : matches.front();
-  if (step.group >= 0) return StripWhitespace(m[static_cast<size_t>(step.group)]);
-  if (m.size() <= 2) return StripWhitespace(m.back());
+  if (step.group >= 0) return std::string(py::Strip(m[static_cast<size_t>(step.group)]));
+  if (m.size() <= 2) return std::string(py::Strip(m.back()));
   for (size_t g = 1; g < m.size(); ++g) {
-    if (!m[g].empty()) return StripWhitespace(m[g]);
+    if (!m[g].empty()) return std::string(py::Strip(m[g]));
   }
   return step.fallback;
 }

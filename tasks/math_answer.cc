@@ -72,12 +72,10 @@ std::optional<std::string> FixFracs(const std::string& s) {
   return out;
 }
 
-// Python's int(text) for ASCII text: surrounding whitespace, a sign, digits with single
+// Python's int(text) for ASCII digits: surrounding whitespace, a sign, digits with single
 // underscores between them. nullopt where int() raises ValueError.
 std::optional<std::string> PythonIntText(std::string_view text) {
-  const auto space = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
-  while (!text.empty() && space(text.front())) text.remove_prefix(1);
-  while (!text.empty() && space(text.back())) text.remove_suffix(1);
+  text = py::Strip(text);
   bool negative = false;
   if (!text.empty() && (text[0] == '+' || text[0] == '-')) {
     negative = text[0] == '-';

@@ -24,6 +24,12 @@ std::string Replace(std::string_view s, std::string_view old, std::string_view w
 // s.split(sep): the pieces between occurrences of sep (sep non-empty); [s] when it is absent.
 std::vector<std::string> Split(std::string_view s, std::string_view sep);
 
+// s.strip(): without the characters str.isspace() holds at either end (Unicode White_Space and
+// U+001C-U+001F); bytes that are not valid UTF-8 are kept.
+std::string_view Strip(std::string_view s);
+// s.lstrip(): the same at the start only.
+std::string_view LStrip(std::string_view s);
+
 }  // namespace sigma::tasks::py
 
 #endif  // SIGMA_TASKS_PY_STR_H_

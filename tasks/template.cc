@@ -65,7 +65,7 @@ bool ScalarText(const rapidjson::Value& v, std::string* out) {
 // " [title]" -> ". ", drop every "[...]" (re.sub(r"\[.*?\]", ""): the shortest, within one line),
 // then "  " -> " ".
 std::string HellaswagClean(std::string_view text) {
-  const std::string titled = py::Replace(Trim(text), " [title]", ". ");
+  const std::string titled = py::Replace(py::Strip(text), " [title]", ". ");
   std::string unbracketed;
   for (size_t i = 0; i < titled.size(); ++i) {
     if (titled[i] == '[') {
@@ -90,12 +90,8 @@ std::string ApplyTextPipe(const std::string& name, const std::string& arg, std::
   }
   if (name == "hellaswag_clean") return HellaswagClean(s);
   if (name == "remove") return arg.empty() ? s : py::Replace(s, arg, "");
-  if (name == "strip") return std::string(Trim(s));
-  if (name == "lstrip") {
-    const auto kept =
-        std::find_if(s.begin(), s.end(), [](unsigned char c) { return std::isspace(c) == 0; });
-    return std::string(kept, s.end());
-  }
+  if (name == "strip") return std::string(py::Strip(s));
+  if (name == "lstrip") return std::string(py::LStrip(s));
   if (name == "first_line") return s.substr(0, s.find('\n'));
   if (name == "humanize") {
     for (char& c : s) c = c == '_' ? ' ' : c;

@@ -4,7 +4,8 @@
 //   path        question | choices.text | choices[0] | meta.tags[2].name
 //   pipes       {{ path | pipe | pipe:arg }}, applied left to right:
 //     lower, upper, capitalize (Python's: first character upper, the rest lower; ASCII letters
-//     only), strip, lstrip (leading whitespace only), first_line, humanize ("_" -> " "),
+//     only), strip, lstrip (Python's: Unicode whitespace; lstrip at the start only), first_line,
+//     humanize ("_" -> " "),
 //     hellaswag_clean (lm-eval's HellaSwag preprocess of WikiHow's "[title]", "[step]" marks)
 //     after:SEP   text after the LAST SEP (unchanged when SEP is absent)   {{answer | after:####}}
 //     after_first:SEP   text after the FIRST SEP
