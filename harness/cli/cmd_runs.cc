@@ -3,6 +3,7 @@
 #include <sys/time.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -13,8 +14,10 @@
 #include "engine/base/json.h"
 #include "harness/cli/commands.h"
 #include "harness/cli/flags.h"
+#include "harness/runner/group_scores.h"
 #include "harness/store/results_store.h"
 #include "reports/number_format.h"
+#include "tasks/registry.h"
 
 namespace sigma::cli {
 namespace {
@@ -141,42 +144,71 @@ Status PrintStatus(store::ResultsStore& db, int64_t run_id, bool json) {
   return Status::Ok();
 }
 
+// A run's scores, then the pooled score of each benchmark split into tasks (BBH) whose tasks
+// all ran (harness/runner/group_scores.h), as "<group> (group)" rows.
 Status Show(store::ResultsStore& db, int64_t run_id, bool json) {
   SIGMA_ASSIGN_OR_RETURN(store::RunStatus st, db.GetRunStatus(run_id));
-  if (json)
-    std::printf("{\"run\":%s,\"results\":[", RunJson(st).c_str());
-  else
-    std::printf("run %lld (%s), model %s\n%-22s %-28s %10s %9s %21s %6s\n",
-                static_cast<long long>(run_id),
-                std::string(store::RunStateName(st.run.state)).c_str(), st.run.model.c_str(),
-                "task", "metric", "value", "stderr", "95% CI", "n");
-  bool first = true;
+  std::vector<harness::TaskSummary> tasks;
   for (const store::TaskProgress& t : st.tasks) {
-    SIGMA_ASSIGN_OR_RETURN(std::vector<store::TaskResultRow> rows,
-                           db.ReadTaskResults(run_id, t.task));
-    for (const store::TaskResultRow& r : rows) {
-      const auto num = [](const std::optional<double>& v) {
-        return v ? StrCat(*v) : std::string("null");
-      };
-      if (json) {
-        std::printf(
-            "%s{\"task\":%s,\"metric\":%s,\"value\":%s,\"stderr\":%s,\"ci_low\":%s,\"ci_high\":%s,"
-            "\"n\":%lld}",
-            first ? "" : ",", Quoted(t.task).c_str(), Quoted(r.metric).c_str(),
-            num(r.value).c_str(), num(r.stderr_value).c_str(), num(r.ci_low).c_str(),
-            num(r.ci_high).c_str(), static_cast<long long>(r.n));
-      } else {
-        const std::string ci = r.ci_low && r.ci_high
-                                   ? StrCat("[", reports::FormatFixed(r.ci_low), ", ",
-                                            reports::FormatFixed(r.ci_high), "]")
-                                   : "";
-        std::printf("%-22s %-28s %10s %9s %21s %6lld\n", t.task.c_str(), r.metric.c_str(),
-                    reports::FormatFixed(r.value).c_str(),
-                    reports::FormatFixed(r.stderr_value).c_str(), ci.c_str(),
-                    static_cast<long long>(r.n));
-      }
-      first = false;
+    harness::TaskSummary summary;
+    summary.task = t.task;
+    SIGMA_ASSIGN_OR_RETURN(summary.results, db.ReadTaskResults(run_id, t.task));
+    tasks.push_back(std::move(summary));
+  }
+  std::vector<harness::GroupScore> groups;
+  if (auto registry = tasks::TaskRegistry::Scan(tasks::DefaultBenchmarksDir()); registry.ok()) {
+    groups = harness::GroupScores(harness::SplitBenchmarks(*registry), tasks);
+  }
+  int width = 22;
+  for (const harness::TaskSummary& t : tasks)
+    width = std::max(width, static_cast<int>(t.task.size()));
+  for (const harness::GroupScore& g : groups) {
+    width = std::max(width, static_cast<int>(g.group.size() + 8));
+  }
+  if (json) {
+    std::printf("{\"run\":%s,\"results\":[", RunJson(st).c_str());
+  } else {
+    std::printf("run %lld (%s), model %s\n%-*s %-28s %10s %9s %21s %6s\n",
+                static_cast<long long>(run_id),
+                std::string(store::RunStateName(st.run.state)).c_str(), st.run.model.c_str(), width,
+                "task", "metric", "value", "stderr", "95% CI", "n");
+  }
+  const auto num = [](const std::optional<double>& v) {
+    return v ? StrCat(*v) : std::string("null");
+  };
+  bool first = true;
+  const auto print = [&](const std::string& task, const char* key, const store::TaskResultRow& r) {
+    if (json) {
+      std::printf(
+          "%s{\"%s\":%s,\"metric\":%s,\"value\":%s,\"stderr\":%s,\"ci_low\":%s,\"ci_high\":%s,"
+          "\"n\":%lld}",
+          first ? "" : ",", key, Quoted(task).c_str(), Quoted(r.metric).c_str(),
+          num(r.value).c_str(), num(r.stderr_value).c_str(), num(r.ci_low).c_str(),
+          num(r.ci_high).c_str(), static_cast<long long>(r.n));
+    } else {
+      const std::string ci = r.ci_low && r.ci_high
+                                 ? StrCat("[", reports::FormatFixed(r.ci_low), ", ",
+                                          reports::FormatFixed(r.ci_high), "]")
+                                 : "";
+      std::printf("%-*s %-28s %10s %9s %21s %6lld\n", width,
+                  (task + (key[0] == 'g' ? " (group)" : "")).c_str(), r.metric.c_str(),
+                  reports::FormatFixed(r.value).c_str(),
+                  reports::FormatFixed(r.stderr_value).c_str(), ci.c_str(),
+                  static_cast<long long>(r.n));
     }
+    first = false;
+  };
+  for (const harness::TaskSummary& t : tasks) {
+    for (const store::TaskResultRow& r : t.results) print(t.task, "task", r);
+  }
+  for (const harness::GroupScore& g : groups) {
+    const auto defined = [](double v) { return std::isnan(v) ? std::nullopt : std::optional(v); };
+    store::TaskResultRow r;
+    r.metric = g.aggregate.metric;
+    r.value = defined(g.aggregate.value);
+    r.stderr_value = defined(g.aggregate.stderr_value);
+    r.n = g.aggregate.n;
+    print(g.group, "group", r);
   }
   if (json) std::printf("]}\n");
   return Status::Ok();

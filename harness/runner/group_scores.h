@@ -12,6 +12,7 @@
 
 #include "harness/runner/runner.h"
 #include "tasks/metrics.h"
+#include "tasks/registry.h"
 
 namespace sigma::harness {
 
@@ -20,6 +21,11 @@ struct GroupScore {
   size_t members = 0;
   tasks::Aggregate aggregate;
 };
+
+// The registry's groups that are one benchmark split into tasks (BBH's 27 subtasks): a run that
+// holds all of a group's tasks reports the group's pooled score whether or not it named it.
+std::map<std::string, std::vector<std::string>> SplitBenchmarks(
+    const tasks::TaskRegistry& registry);
 
 // For each group in `wanted` (name -> member tasks) whose members all have results in `tasks`:
 // one score per mean metric that every member reports, in the first member's metric order.

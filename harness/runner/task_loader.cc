@@ -8,6 +8,7 @@
 #include "aimicius/eval_tasks.h"
 #include "engine/base/file.h"
 #include "harness/cli/flags.h"
+#include "harness/runner/group_scores.h"
 #include "harness/sandbox/bwrap_sandbox.h"
 #include "tasks/code/load.h"
 #include "tasks/registry.h"
@@ -164,11 +165,11 @@ StatusOr<LoadedTasks> LoadEvalTasks(const TaskLoadSpec& spec) {
     }
   }
   for (const auto& task : loaded.tasks) SIGMA_RETURN_IF_ERROR(CheckUniqueDocIds(*task));
-  // BBH is one benchmark of 27 subtasks: its score is theirs pooled, however they were named.
-  if (auto bbh = registry.groups().find("bbh"); bbh != registry.groups().end()) {
-    const bool all = std::all_of(bbh->second.begin(), bbh->second.end(),
+  // A benchmark split into tasks (BBH) is scored as one, however its tasks were named.
+  for (const auto& group : SplitBenchmarks(registry)) {
+    const bool all = std::all_of(group.second.begin(), group.second.end(),
                                  [&](const std::string& name) { return seen.count(name) > 0; });
-    if (all) loaded.score_groups.insert(*bbh);
+    if (all) loaded.score_groups.insert(group);
   }
   return loaded;
 }

@@ -252,14 +252,22 @@ TEST_F(RunTest, AllRunsEveryTaskFamily) {
   const std::string db = dir_ + "/all.db";
   const auto r = RunSigmaEval("run --tasks all --limit 1 --max-gen-toks 48 --db " + db);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  for (const char* task : {"mmlu", "gsm8k", "boolq", "winogrande", "lambada_openai", "mmlu_pro",
-                           "nl2kql", "optiflow", "cmdgen_amd", "humaneval", "mbpp"}) {
+  for (const char* task :
+       {"mmlu", "gsm8k", "boolq", "winogrande", "lambada_openai", "mmlu_pro", "hendrycks_math",
+        "bbh_navigate", "nl2kql", "optiflow", "cmdgen_amd", "humaneval", "mbpp"}) {
     EXPECT_EQ(QueryInt(db, std::string("SELECT count(*) FROM samples WHERE task = '") + task + "'"),
               1)
         << task;
   }
   // 41 general benchmarks (27 of them BBH's), 5 AIMICIUS tasks, 2 code benchmarks.
   EXPECT_EQ(QueryInt(db, "SELECT count(DISTINCT task) FROM samples"), 48);
+  // BBH is scored as one benchmark too: its 27 samples pooled, in the summary and in `show`.
+  EXPECT_NE(r.out.find("bbh (group)"), std::string::npos) << r.out;
+  const auto show = RunSigmaEval("show 1 --json --db " + db);
+  ASSERT_EQ(show.exit_code, 0) << show.err;
+  EXPECT_NE(show.out.find(R"({"group":"bbh","metric":"exact_match",)"), std::string::npos)
+      << show.out;
+  EXPECT_NE(show.out.find(R"("n":27})"), std::string::npos) << show.out;
 }
 
 TEST_F(RunTest, RequestsPastTheContextFailClearlyAndAnswersItCutOffAreCounted) {
