@@ -1,6 +1,5 @@
 #include "tasks/template.h"
 
-#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>

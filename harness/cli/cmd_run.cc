@@ -114,13 +114,7 @@ void PrintSummary(const harness::RunSummary& s, const std::vector<harness::Group
   std::printf("run %lld%s: %lld new samples in %.1f s (results in %s)\n",
               static_cast<long long>(s.run_id), s.resumed ? " (resumed)" : "",
               static_cast<long long>(s.new_samples), s.elapsed_s, db.c_str());
-  // The task column fits the longest name (BBH's run to 39 characters).
-  int width = 22;
-  for (const harness::TaskSummary& t : s.tasks)
-    width = std::max(width, static_cast<int>(t.task.size()));
-  for (const harness::GroupScore& g : groups) {
-    width = std::max(width, static_cast<int>(g.group.size() + 8));
-  }
+  const int width = harness::LabelWidth(s.tasks, groups, 22);  // BBH's names run to 39
   std::printf("%-*s %-30s %10s %10s %6s %7s\n", width, "task", "metric", "value", "stderr", "n",
               "errors");
   for (const harness::TaskSummary& t : s.tasks) {
@@ -139,7 +133,7 @@ void PrintSummary(const harness::RunSummary& s, const std::vector<harness::Group
     const auto number = [](double v) {
       return std::isnan(v) ? std::string("-") : reports::FormatFixed(v);
     };
-    std::printf("%-*s %-30s %10s %10s %6lld %7s\n", width, (g.group + " (group)").c_str(),
+    std::printf("%-*s %-30s %10s %10s %6lld %7s\n", width, harness::GroupLabel(g).c_str(),
                 g.aggregate.metric.c_str(), number(g.aggregate.value).c_str(),
                 number(g.aggregate.stderr_value).c_str(), static_cast<long long>(g.aggregate.n),
                 "");

@@ -159,12 +159,7 @@ Status Show(store::ResultsStore& db, int64_t run_id, bool json) {
   if (auto registry = tasks::TaskRegistry::Scan(tasks::DefaultBenchmarksDir()); registry.ok()) {
     groups = harness::GroupScores(harness::SplitBenchmarks(*registry), tasks);
   }
-  int width = 22;
-  for (const harness::TaskSummary& t : tasks)
-    width = std::max(width, static_cast<int>(t.task.size()));
-  for (const harness::GroupScore& g : groups) {
-    width = std::max(width, static_cast<int>(g.group.size() + 8));
-  }
+  const int width = harness::LabelWidth(tasks, groups, 22);
   if (json) {
     std::printf("{\"run\":%s,\"results\":[", RunJson(st).c_str());
   } else {
@@ -177,12 +172,14 @@ Status Show(store::ResultsStore& db, int64_t run_id, bool json) {
     return v ? StrCat(*v) : std::string("null");
   };
   bool first = true;
-  const auto print = [&](const std::string& task, const char* key, const store::TaskResultRow& r) {
+  // key and name: the JSON member naming the row ("task" or "group"); label: the text row's.
+  const auto print = [&](const char* key, const std::string& name, const std::string& label,
+                         const store::TaskResultRow& r) {
     if (json) {
       std::printf(
           "%s{\"%s\":%s,\"metric\":%s,\"value\":%s,\"stderr\":%s,\"ci_low\":%s,\"ci_high\":%s,"
           "\"n\":%lld}",
-          first ? "" : ",", key, Quoted(task).c_str(), Quoted(r.metric).c_str(),
+          first ? "" : ",", key, Quoted(name).c_str(), Quoted(r.metric).c_str(),
           num(r.value).c_str(), num(r.stderr_value).c_str(), num(r.ci_low).c_str(),
           num(r.ci_high).c_str(), static_cast<long long>(r.n));
     } else {
@@ -190,8 +187,7 @@ Status Show(store::ResultsStore& db, int64_t run_id, bool json) {
                                  ? StrCat("[", reports::FormatFixed(r.ci_low), ", ",
                                           reports::FormatFixed(r.ci_high), "]")
                                  : "";
-      std::printf("%-*s %-28s %10s %9s %21s %6lld\n", width,
-                  (task + (key[0] == 'g' ? " (group)" : "")).c_str(), r.metric.c_str(),
+      std::printf("%-*s %-28s %10s %9s %21s %6lld\n", width, label.c_str(), r.metric.c_str(),
                   reports::FormatFixed(r.value).c_str(),
                   reports::FormatFixed(r.stderr_value).c_str(), ci.c_str(),
                   static_cast<long long>(r.n));
@@ -199,7 +195,7 @@ Status Show(store::ResultsStore& db, int64_t run_id, bool json) {
     first = false;
   };
   for (const harness::TaskSummary& t : tasks) {
-    for (const store::TaskResultRow& r : t.results) print(t.task, "task", r);
+    for (const store::TaskResultRow& r : t.results) print("task", t.task, t.task, r);
   }
   for (const harness::GroupScore& g : groups) {
     const auto defined = [](double v) { return std::isnan(v) ? std::nullopt : std::optional(v); };
@@ -208,7 +204,7 @@ Status Show(store::ResultsStore& db, int64_t run_id, bool json) {
     r.value = defined(g.aggregate.value);
     r.stderr_value = defined(g.aggregate.stderr_value);
     r.n = g.aggregate.n;
-    print(g.group, "group", r);
+    print("group", g.group, harness::GroupLabel(g), r);
   }
   if (json) std::printf("]}\n");
   return Status::Ok();

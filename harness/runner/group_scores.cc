@@ -1,5 +1,6 @@
 #include "harness/runner/group_scores.h"
 
+#include <algorithm>
 #include <limits>
 
 namespace sigma::harness {
@@ -9,6 +10,16 @@ std::map<std::string, std::vector<std::string>> SplitBenchmarks(
   std::map<std::string, std::vector<std::string>> out;
   if (auto bbh = registry.groups().find("bbh"); bbh != registry.groups().end()) out.insert(*bbh);
   return out;
+}
+
+std::string GroupLabel(const GroupScore& score) { return score.group + " (group)"; }
+
+int LabelWidth(const std::vector<TaskSummary>& tasks, const std::vector<GroupScore>& groups,
+               int minimum) {
+  size_t width = static_cast<size_t>(minimum);
+  for (const TaskSummary& t : tasks) width = std::max(width, t.task.size());
+  for (const GroupScore& g : groups) width = std::max(width, GroupLabel(g).size());
+  return static_cast<int>(width);
 }
 
 std::vector<GroupScore> GroupScores(const std::map<std::string, std::vector<std::string>>& wanted,

@@ -6,7 +6,6 @@
 #define SIGMA_HARNESS_RUNNER_GROUP_SCORES_H_
 
 #include <map>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -26,6 +25,14 @@ struct GroupScore {
 // holds all of a group's tasks reports the group's pooled score whether or not it named it.
 std::map<std::string, std::vector<std::string>> SplitBenchmarks(
     const tasks::TaskRegistry& registry);
+
+// A group's row label in score tables, "<group> (group)".
+std::string GroupLabel(const GroupScore& score);
+
+// The width of a score table's first column: the longest task name or group label, at least
+// `minimum`.
+int LabelWidth(const std::vector<TaskSummary>& tasks, const std::vector<GroupScore>& groups,
+               int minimum);
 
 // For each group in `wanted` (name -> member tasks) whose members all have results in `tasks`:
 // one score per mean metric that every member reports, in the first member's metric order.

@@ -57,16 +57,20 @@ MMLU_SUBJECTS = ["astronomy", "high_school_chemistry", "high_school_world_histor
 MMLU_PRO_CATEGORIES = ["biology", "computer science", "economics"]
 
 
+def write_jsonl(path, docs):
+    with open(path, "w", encoding="utf-8") as f:
+        for d in docs:
+            f.write(json.dumps(d, ensure_ascii=False) + "\n")
+    return path
+
+
 def load_split(ours, split, adapt, workdir):
+    """Our split's documents (adapted to lm-eval's layout) and a copy of them lm-eval reads."""
     with open(os.path.join(ROOT, ours, split + ".jsonl"), encoding="utf-8") as f:
         docs = [json.loads(line) for line in f if line.strip()]
     if adapt is not None:
         docs = [adapt(d) for d in docs]
-    path = os.path.join(workdir, f"{ours}-{split}.jsonl")
-    with open(path, "w", encoding="utf-8") as f:
-        for d in docs:
-            f.write(json.dumps(d, ensure_ascii=False) + "\n")
-    return docs, path
+    return docs, write_jsonl(os.path.join(workdir, f"{ours}-{split}.jsonl"), docs)
 
 
 def lm_eval_task(manager, theirs, data_files, num_fewshot, fewshot_samples=None):
@@ -165,13 +169,9 @@ def per_subject_rows(manager, workdir, ours, field, subjects, prefix, fewshot_sp
     index_of = {d["question"]: i for i, d in enumerate(docs)}
     out = []
     for subject in subjects:
-        files = {}
-        for split, rows in (("test", docs), (fewshot_split, shots)):
-            files[split] = os.path.join(workdir, f"{ours}-{subject}-{split}.jsonl")
-            with open(files[split], "w", encoding="utf-8") as f:
-                for d in rows:
-                    if d[field] == subject:
-                        f.write(json.dumps(d, ensure_ascii=False) + "\n")
+        files = {split: write_jsonl(os.path.join(workdir, f"{ours}-{subject}-{split}.jsonl"),
+                                    [d for d in rows if d[field] == subject])
+                 for split, rows in (("test", docs), (fewshot_split, shots))}
         task = lm_eval_task(manager, prefix + subject.replace(" ", "_"), files, 5)
         out += rows_of(task, ours, lambda doc_id: index_of[task.eval_docs[doc_id]["question"]])
     return sorted(out, key=lambda row: row["doc"])
