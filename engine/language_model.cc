@@ -120,13 +120,19 @@ StatusOr<std::vector<int32_t>> LanguageModel::Encode(std::string_view text) cons
   return tokenizer_->Encode(text, /*add_special=*/true);
 }
 
-StatusOr<std::vector<int32_t>> LanguageModel::EncodeChat(std::span<const ChatMessage> messages) const {
-  if (!tokenizer_) return FailedPreconditionError(path_, ": this model has no tokenizer; use token ids");
+StatusOr<std::string> LanguageModel::RenderChat(std::span<const ChatMessage> messages) const {
   if (!chat_template_) {
     return FailedPreconditionError(path_, ": this model has no chat template this engine renders");
   }
-  return tokenizer_->Encode(chat_template_->Render(messages, /*add_generation_prompt=*/true),
-                            /*add_special=*/false);
+  return chat_template_->Render(messages, /*add_generation_prompt=*/true);
+}
+
+StatusOr<std::vector<int32_t>> LanguageModel::EncodeChat(
+    std::span<const ChatMessage> messages) const {
+  if (!tokenizer_)
+    return FailedPreconditionError(path_, ": this model has no tokenizer; use token ids");
+  SIGMA_ASSIGN_OR_RETURN(std::string text, RenderChat(messages));
+  return tokenizer_->Encode(text, /*add_special=*/false);
 }
 
 std::string LanguageModel::TokenPiece(int32_t id) const {

@@ -42,8 +42,10 @@ class LanguageModel {
 
   // Text -> ids with the tokenizer's BOS handling. FAILED_PRECONDITION without a tokenizer.
   StatusOr<std::vector<int32_t>> Encode(std::string_view text) const;
-  // Renders messages with the chat template and the generation prompt, then encodes without
-  // adding BOS again (the template carries it where the family has one).
+  // The messages rendered by the chat template, with the generation prompt.
+  StatusOr<std::string> RenderChat(std::span<const ChatMessage> messages) const;
+  // RenderChat's text encoded without adding BOS again (the template carries it where the
+  // family has one).
   StatusOr<std::vector<int32_t>> EncodeChat(std::span<const ChatMessage> messages) const;
   // Token text for streaming and stop strings (empty without a tokenizer).
   std::string TokenPiece(int32_t id) const;

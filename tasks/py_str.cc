@@ -75,8 +75,7 @@ std::string_view LStrip(std::string_view s) {
   return s;
 }
 
-std::string_view Strip(std::string_view s) {
-  s = LStrip(s);
+std::string_view RStrip(std::string_view s) {
   while (!s.empty()) {
     size_t start = s.size() - 1;
     while (start > 0 && s.size() - start < 4 && Continues(s[start])) --start;
@@ -85,5 +84,7 @@ std::string_view Strip(std::string_view s) {
   }
   return s;
 }
+
+std::string_view Strip(std::string_view s) { return RStrip(LStrip(s)); }
 
 }  // namespace sigma::tasks::py

@@ -27,8 +27,9 @@ std::vector<std::string> Split(std::string_view s, std::string_view sep);
 // s.strip(): without the characters str.isspace() holds at either end (Unicode White_Space and
 // U+001C-U+001F); bytes that are not valid UTF-8 are kept.
 std::string_view Strip(std::string_view s);
-// s.lstrip(): the same at the start only.
+// s.lstrip() and s.rstrip(): the same at the start or the end only.
 std::string_view LStrip(std::string_view s);
+std::string_view RStrip(std::string_view s);
 
 }  // namespace sigma::tasks::py
 

@@ -16,6 +16,7 @@ namespace sigma::tasks {
 namespace {
 
 constexpr double kLn2 = 0.69314718055994530942;
+const std::string kNoDelimiter;
 
 std::string RawLoglikelihoods(const std::vector<Response>& responses) {
   std::string out = "[";
@@ -216,6 +217,10 @@ StatusOr<std::vector<Request>> Task::BuildRequests(const Document& doc) const {
     if (!config_.system.empty()) r.chat.push_back({"system", config_.system});
     r.chat.push_back({"user", r.context});
   };
+  // Between a multiple-choice context and what is scored: with the chat template, nothing (as
+  // lm-eval does under apply_chat_template: the rendered prompt ends the assistant's header).
+  const std::string& choice_delimiter =
+      config_.chat_template ? kNoDelimiter : config_.target_delimiter;
   std::vector<Request> requests;
   if (!config_.continuation.empty()) {
     // One request a choice: the context it completes, the same continuation scored after each.
@@ -228,7 +233,7 @@ StatusOr<std::vector<Request>> Task::BuildRequests(const Document& doc) const {
     for (const std::string& choice : *choices) {
       Request r = request;
       r.context += choice;
-      r.continuations.push_back(config_.target_delimiter + *continuation);
+      r.continuations.push_back(choice_delimiter + *continuation);
       as_chat(r);
       requests.push_back(std::move(r));
     }
@@ -254,7 +259,7 @@ StatusOr<std::vector<Request>> Task::BuildRequests(const Document& doc) const {
     auto gold = GoldIndex(doc, choices->size());  // validated now, so bad data fails early
     if (!gold.ok()) return Context(doc, gold.status());
     for (const std::string& choice : *choices) {
-      request.continuations.push_back(config_.target_delimiter + choice);
+      request.continuations.push_back(choice_delimiter + choice);
     }
   }
   requests.push_back(std::move(request));

@@ -28,7 +28,9 @@
 //                                       and this text, after target_delimiter, is what is scored
 //                                       for each (lm-eval's multiple inputs: Winogrande)
 //     "target_delimiter": " ", "fewshot_delimiter": "\n\n",
-//     "chat_template": false, "system": ""       chat: send the prompt as chat messages
+//     "chat_template": false, "system": ""       chat: send the prompt as chat messages (a
+//                                       multiple-choice continuation then has no
+//                                       target_delimiter, as under lm-eval's apply_chat_template)
 //   },
 //   "fewshot": {"num": 0, "seed": 1234, "same_field": "subject", "sampler": "random"},
 //                                       same_field: examples only from docs with the same value

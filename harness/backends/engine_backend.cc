@@ -6,6 +6,7 @@
 #include "engine/base/json.h"
 #include "engine/base/sha256.h"
 #include "engine/generate.h"
+#include "harness/backends/request_tokens.h"
 
 namespace sigma::harness {
 namespace {
@@ -14,10 +15,6 @@ using Clock = std::chrono::steady_clock;
 
 double Ms(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
-}
-
-bool IsPrefix(const std::vector<int32_t>& prefix, const std::vector<int32_t>& whole) {
-  return prefix.size() <= whole.size() && std::equal(prefix.begin(), prefix.end(), whole.begin());
 }
 
 }  // namespace
@@ -53,11 +50,16 @@ StatusOr<std::unique_ptr<EngineBackend>> EngineBackend::Create(std::unique_ptr<L
   return backend;
 }
 
-StatusOr<std::vector<int32_t>> EngineBackend::PromptTokens(const tasks::Request& request) const {
-  if (request.chat.empty()) return lm_->Encode(request.context);
+std::vector<ChatMessage> EngineBackend::ChatMessages(const tasks::Request& request) {
   std::vector<ChatMessage> messages;
   for (const tasks::ChatMessage& m : request.chat) messages.push_back({m.role, m.content});
-  return lm_->EncodeChat(messages);
+  return messages;
+}
+
+StatusOr<std::vector<int32_t>> EngineBackend::PromptTokens(const tasks::Request& request) const {
+  if (request.chat.empty())
+    return EncodeText(*lm_->tokenizer(), request.context, /*add_special=*/true);
+  return lm_->EncodeChat(ChatMessages(request));
 }
 
 Status EngineBackend::Run(std::span<BackendItem> items) {
@@ -78,15 +80,6 @@ void EngineBackend::RunLoglikelihood(BackendItem& item) {
   const auto start = Clock::now();
   ForwardModel& model = lm_->model();
   const tasks::Request& req = *item.request;
-  StatusOr<std::vector<int32_t>> context = PromptTokens(req);
-  if (!context.ok()) {
-    item.response.error = context.status().ToString();
-    return;
-  }
-  if (context->empty()) {
-    item.response.error = "loglikelihood: the context encodes to no tokens and the model has no BOS";
-    return;
-  }
   // Positions the context and a continuation take, all but its last token (which is only scored).
   const auto fits = [&](size_t tokens, const char* what) -> Status {
     if (static_cast<int64_t>(tokens) <= model.capacity()) return Status::Ok();
@@ -94,28 +87,33 @@ void EngineBackend::RunLoglikelihood(BackendItem& item) {
                                   ", past the context of ", model.capacity(),
                                   " tokens (raise --max-context)");
   };
+  // The context as lm-eval tokenizes it: the text, or the chat template's rendering of the
+  // messages (which carries its own special tokens).
+  StatusOr<std::string> context =
+      req.chat.empty() ? StatusOr<std::string>(req.context) : lm_->RenderChat(ChatMessages(req));
+  Status s = context.status();
+  std::vector<int32_t> prefilled;  // the context tokens sequence 0 holds
   std::vector<float> last_logits;
-  Status s = fits(context->size(), "the context");
-  if (s.ok()) s = model.TruncateSequence(0, 0);
-  if (s.ok()) s = model.Prefill(0, *context, LogitsMode::kLast, &last_logits);
-  item.timing.prefill_ms = Ms(start, Clock::now());
-  item.timing.prompt_tokens = static_cast<int64_t>(context->size());
-  const std::string rendered = req.chat.empty() ? req.context : std::string();
   const auto vocab = static_cast<size_t>(model.vocab_size());
   for (const std::string& continuation : req.continuations) {
     if (!s.ok()) break;
-    std::vector<int32_t> cont;
-    StatusOr<std::vector<int32_t>> whole = lm_->Encode(rendered + continuation);
-    if (req.chat.empty() && whole.ok() && IsPrefix(*context, *whole) && whole->size() > context->size()) {
-      cont.assign(whole->begin() + static_cast<long>(context->size()), whole->end());
-    } else {
-      cont = lm_->tokenizer()->Encode(continuation, /*add_special=*/false);
-    }
-    if (cont.empty()) {
-      s = InvalidArgumentError("loglikelihood: a continuation encodes to no tokens");
+    StatusOr<EncodedPair> pair =
+        EncodePair(*lm_->tokenizer(), *context, continuation, /*add_special=*/req.chat.empty());
+    if (!pair.ok()) {
+      s = pair.status();
       break;
     }
-    s = fits(context->size() + cont.size() - 1, "the context and a continuation");
+    const std::vector<int32_t>& cont = pair->continuation;
+    s = fits(pair->context.size(), "the context");
+    if (s.ok()) s = fits(pair->context.size() + cont.size() - 1, "the context and a continuation");
+    if (s.ok() && pair->context != prefilled) {
+      const auto prefill_start = Clock::now();
+      s = model.TruncateSequence(0, 0);
+      if (s.ok()) s = model.Prefill(0, pair->context, LogitsMode::kLast, &last_logits);
+      prefilled = s.ok() ? pair->context : std::vector<int32_t>();
+      item.timing.prefill_ms += Ms(prefill_start, Clock::now());
+      item.timing.prompt_tokens += static_cast<int64_t>(pair->context.size());
+    }
     if (!s.ok()) break;
     tasks::LoglikelihoodResult result;
     result.num_tokens = static_cast<int64_t>(cont.size());
@@ -123,7 +121,7 @@ void EngineBackend::RunLoglikelihood(BackendItem& item) {
     result.is_greedy = ArgMax(last_logits) == cont[0];
     if (cont.size() > 1) {
       std::vector<float> logits;
-      s = model.TruncateSequence(0, static_cast<int64_t>(context->size()));
+      s = model.TruncateSequence(0, static_cast<int64_t>(prefilled.size()));
       if (s.ok()) s = model.Prefill(0, {cont.data(), cont.size() - 1}, LogitsMode::kAll, &logits);
       if (!s.ok()) break;
       for (size_t i = 1; i < cont.size(); ++i) {
@@ -149,36 +147,31 @@ void EngineBackend::RunRolling(BackendItem& item) {
   const Tokenizer& tok = *lm_->tokenizer();
   const tasks::Request& req = *item.request;
   const std::string& text = req.continuations.empty() ? req.context : req.continuations[0];
-  // The first token is predicted from BOS (or EOS for families without one), as lm-eval does.
+  // The first token is predicted from the prefix token: BOS, else EOS (lm-eval's prefix_token_id).
   const int32_t prefix = tok.bos_id() >= 0 ? tok.bos_id() : (tok.eos_ids().empty() ? 0 : tok.eos_ids()[0]);
   std::vector<int32_t> tokens = {prefix};
-  const std::vector<int32_t> body = tok.Encode(text, /*add_special=*/false);
+  const std::vector<int32_t> body = EncodeText(tok, text, /*add_special=*/true);
   tokens.insert(tokens.end(), body.begin(), body.end());
   tasks::LoglikelihoodResult result;
   result.is_greedy = true;
   result.num_tokens = static_cast<int64_t>(body.size());
-  const auto window = static_cast<size_t>(model.capacity());
-  if (window < 2) {
-    item.response.error = "loglikelihood_rolling: --max-context must be at least 2";
-    return;
-  }
-  const size_t half = std::max<size_t>(1, window / 2);
   const auto vocab = static_cast<size_t>(model.vocab_size());
-  // Window w predicts tokens [score_begin, score_end) from the tokens before them.
-  size_t score_begin = 1;
   Status s;
-  while (score_begin < tokens.size() && s.ok()) {
-    const size_t ctx_begin = score_begin == 1 ? 0 : score_begin - half;
-    const size_t score_end = std::min(tokens.size(), ctx_begin + window);
+  for (const RollingWindow& w : RollingWindows(result.num_tokens, model.capacity())) {
     std::vector<float> logits;
     s = model.TruncateSequence(0, 0);
-    if (s.ok()) s = model.Prefill(0, {tokens.data() + ctx_begin, score_end - 1 - ctx_begin}, LogitsMode::kAll, &logits);
-    for (size_t t = score_begin; s.ok() && t < score_end; ++t) {
-      const std::span<const float> row(logits.data() + (t - 1 - ctx_begin) * vocab, vocab);
-      result.logprob += LogSoftmaxAt(row, tokens[t]);
-      result.is_greedy = result.is_greedy && ArgMax(row) == tokens[t];
+    if (s.ok()) {
+      s = model.Prefill(0, {tokens.data() + w.begin, static_cast<size_t>(w.end - w.begin)},
+                        LogitsMode::kAll, &logits);
     }
-    score_begin = score_end;
+    if (!s.ok()) break;
+    for (int64_t i = w.end - w.scored; i < w.end; ++i) {
+      const std::span<const float> row(logits.data() + static_cast<size_t>(i - w.begin) * vocab,
+                                       vocab);
+      const int32_t next = tokens[static_cast<size_t>(i + 1)];
+      result.logprob += LogSoftmaxAt(row, next);
+      result.is_greedy = result.is_greedy && ArgMax(row) == next;
+    }
   }
   if (s.ok()) {
     item.response.loglikelihoods.push_back(result);

@@ -6,10 +6,10 @@
 // batched decode step. Stops at the model's EOS, a request stop string (cut from the text), its
 // max_tokens, or a full context. loglikelihood / multiple_choice: the context is prefilled once
 // and every continuation reuses its KV (the sequence is truncated back to the context length);
-// continuations are tokenized as lm-evaluation-harness does: encode(context + continuation)
-// minus encode(context) when that is a prefix. loglikelihood_rolling: the whole text in windows
-// of the context capacity, each conditioned on the half window before it.
-// Thread safety: not thread-safe.
+// context and continuations are tokenized as lm-evaluation-harness does (EncodePair,
+// request_tokens.h; a chat request's context is the template's rendering). loglikelihood_rolling:
+// the whole text in lm-eval's windows of the context capacity (RollingWindows). Thread safety: not
+// thread-safe.
 #ifndef SIGMA_HARNESS_BACKENDS_ENGINE_BACKEND_H_
 #define SIGMA_HARNESS_BACKENDS_ENGINE_BACKEND_H_
 
@@ -44,6 +44,7 @@ class EngineBackend : public Backend {
   void RunLoglikelihood(BackendItem& item);
   void RunRolling(BackendItem& item);
   StatusOr<std::vector<int32_t>> PromptTokens(const tasks::Request& request) const;
+  static std::vector<ChatMessage> ChatMessages(const tasks::Request& request);
 
   std::unique_ptr<LanguageModel> lm_;
   EngineBackendOptions options_;

@@ -15,6 +15,8 @@ TEST(PyStrTest, StripTakesWhatStrIsspaceHolds) {
   EXPECT_EQ(Strip("\x80 x \xc2"), "\x80 x \xc2");      // invalid bytes are kept
   EXPECT_EQ(Strip(" \xc2\x85"), "");                   // U+0085
   EXPECT_EQ(LStrip("\xc2\xa0 x "), "x ");
+  EXPECT_EQ(RStrip(" x\xe3\x80\x80\x1c"), " x");  // " x\u3000\x1c".rstrip()
+  EXPECT_EQ(RStrip("x\xe2\x80\x8b"), "x\xe2\x80\x8b");
   EXPECT_EQ(Strip(""), "");
 }
 

@@ -253,6 +253,26 @@ TEST(TaskTest, AccNormDividesByCharactersAndAccBytesByBytes) {
   EXPECT_EQ(task->MetricNames(), (std::vector<std::string>{"acc", "acc_norm", "acc_bytes"}));
 }
 
+// Under the chat template a choice follows the rendered prompt with no target_delimiter, as
+// lm-eval's apply_chat_template has it (the prompt ends the assistant's header).
+TEST(TaskTest, ChatChoicesHaveNoDelimiter) {
+  TaskDir dir;
+  auto task = LoadTask(dir, R"({"name": "mc", "version": 1, "request_type": "multiple_choice",
+      "dataset": {"splits": {"test": "test.jsonl"}},
+      "prompt": {"template": "Q: {{q}}\nA:", "choices": "{{options}}", "gold": "{{gold}}",
+                 "chat_template": true},
+      "metrics": [{"name": "acc"}]})",
+                       "{\"q\": \"?\", \"options\": [\"yes\", \"no\"], \"gold\": 1}\n");
+  ASSERT_NE(task, nullptr);
+  auto requests = task->BuildRequests(task->docs()[0]);
+  ASSERT_TRUE(requests.ok()) << requests.status().ToString();
+  ASSERT_EQ(requests->size(), 1u);
+  const Request& r = (*requests)[0];
+  EXPECT_EQ(r.continuations, (std::vector<std::string>{"yes", "no"}));
+  ASSERT_EQ(r.chat.size(), 1u);
+  EXPECT_EQ(r.chat[0].content, "Q: ?\nA:");
+}
+
 TEST(TaskTest, FailedResponsesBecomeSampleErrorsSkippedByAggregates) {
   TaskDir dir;
   auto task = LoadTask(dir, R"({"name": "gen", "version": 1, "request_type": "generate_until",

@@ -1,0 +1,64 @@
+// How a request's text becomes the tokens the model reads and scores, as lm-evaluation-harness
+// makes them, so that a score compares with lm-eval's on the same model.
+//
+// EncodePair: a log-likelihood request's context and continuation (TemplateLM.loglikelihood and
+// _encode_pair, HFLM.tok_encode):
+// - an empty context is the prefix token alone (BOS where the tokenizer has one, else its first
+//   EOS), and the continuation is encoded without special tokens; where that encoding starts with
+//   the prefix token, that token is the context instead;
+// - otherwise the context's trailing whitespace (what Python's str.rstrip() removes) moves to the
+//   front of the continuation; the context and the whole text (context + continuation) are
+//   encoded, and the continuation's tokens are the whole's after as many tokens as the context's
+//   encoding has, whether or not the context's tokens are a prefix of the whole's (where a merge
+//   crosses the boundary, the model reads the context's tokens and scores the whole's rest);
+// - `add_special`: whether Encode adds the tokenizer's special tokens (BOS); never to a text that
+//   already starts with the BOS token's text. A chat-rendered context passes false.
+// Errors (INVALID_ARGUMENT): a context that encodes to no tokens (whitespace only, with a
+// tokenizer that adds no BOS); a continuation that adds no tokens (lm-eval scores nothing there:
+// a log-likelihood of 0, greedy).
+//
+// RollingWindows: loglikelihood_rolling's forward passes (HFLM: get_rolling_token_windows with
+// context_len 1, then make_disjoint_window).
+// Thread safety: pure functions of their arguments.
+#ifndef SIGMA_HARNESS_BACKENDS_REQUEST_TOKENS_H_
+#define SIGMA_HARNESS_BACKENDS_REQUEST_TOKENS_H_
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "engine/base/status.h"
+#include "engine/tokenizer/tokenizer.h"
+
+namespace sigma::harness {
+
+struct EncodedPair {
+  std::vector<int32_t> context;       // what the model reads before the continuation
+  std::vector<int32_t> continuation;  // the tokens scored
+};
+
+StatusOr<EncodedPair> EncodePair(const Tokenizer& tokenizer, std::string_view context,
+                                 std::string_view continuation, bool add_special);
+
+// HFLM's encoding of a prompt (tok_encode, tok_batch_encode): the tokenizer's special tokens when
+// `add_special`, except where the text already starts with the BOS token's text.
+std::vector<int32_t> EncodeText(const Tokenizer& tokenizer, std::string_view text,
+                                bool add_special);
+
+// One forward pass of a rolling log-likelihood over S = [prefix token] + a document's tokens
+// (EncodeText with add_special: a tokenizer that adds BOS has its BOS scored after the prefix, as
+// in lm-eval): it reads S[begin, end) and scores its last `scored` logits, each against the token
+// of S after it. The first window starts at the prefix and scores all it reads; each later one
+// reads the max_length tokens before the end of what it scores, so a full window after the first
+// is conditioned on one token of the window before it and only a last, partial one on more.
+struct RollingWindow {
+  int64_t begin = 0;
+  int64_t end = 0;
+  int64_t scored = 0;
+};
+// `tokens`: the document's (S has one more); max_length >= 1.
+std::vector<RollingWindow> RollingWindows(int64_t tokens, int64_t max_length);
+
+}  // namespace sigma::harness
+
+#endif  // SIGMA_HARNESS_BACKENDS_REQUEST_TOKENS_H_

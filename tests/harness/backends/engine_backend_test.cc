@@ -1,0 +1,127 @@
+// The engine backend's log-likelihoods on the default model (SmolLM2-135M-Instruct): a rolling
+// log-likelihood is the same number as the log-likelihood of the text after an empty context when
+// one window holds it, and with a short context it takes lm-eval's windows (RollingWindows), each
+// conditioned on less; a context's trailing whitespace is scored with the continuation.
+#include "harness/backends/engine_backend.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "harness/backends/request_tokens.h"
+
+namespace sigma::harness {
+namespace {
+
+std::unique_ptr<EngineBackend> OpenBackend(int64_t max_context) {
+  EngineOptions options;
+  options.threads = 2;
+  options.max_context = max_context;
+  auto lm = LanguageModel::Open(DefaultModelPath(), options);
+  EXPECT_TRUE(lm.ok()) << lm.status().ToString();
+  if (!lm.ok()) return nullptr;
+  auto backend = EngineBackend::Create(std::move(*lm), EngineBackendOptions{});
+  EXPECT_TRUE(backend.ok()) << backend.status().ToString();
+  return backend.ok() ? std::move(*backend) : nullptr;
+}
+
+// One request's answer: its log-likelihoods, or the failure.
+tasks::Response Answer(EngineBackend& backend, const tasks::Request& request) {
+  BackendItem item;
+  item.request = &request;
+  const Status s = backend.Run({&item, 1});
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  return item.response;
+}
+
+tasks::Request Rolling(const std::string& text) {
+  tasks::Request r;
+  r.type = tasks::RequestType::kLoglikelihoodRolling;
+  r.continuations = {text};
+  return r;
+}
+
+tasks::Request Loglikelihood(const std::string& context, std::vector<std::string> continuations) {
+  tasks::Request r;
+  r.type = tasks::RequestType::kMultipleChoice;
+  r.context = context;
+  r.continuations = std::move(continuations);
+  return r;
+}
+
+class EngineBackendTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!std::filesystem::exists(DefaultModelPath())) {
+      GTEST_SKIP() << "default model missing at " << DefaultModelPath()
+                   << " (run scripts/setup.sh)";
+    }
+  }
+};
+
+const std::string kText =
+    "The quick brown fox jumps over the lazy dog. Pack my box with five dozen liquor jugs, "
+    "and then sphinx of black quartz, judge my vow.";
+
+TEST_F(EngineBackendTest, RollingInOneWindowIsTheTextAfterAnEmptyContext) {
+  std::unique_ptr<EngineBackend> backend = OpenBackend(256);
+  ASSERT_NE(backend, nullptr);
+  const tasks::Response rolling = Answer(*backend, Rolling(kText));
+  const tasks::Response ll = Answer(*backend, Loglikelihood("", {kText}));
+  ASSERT_TRUE(rolling.error.empty()) << rolling.error;
+  ASSERT_TRUE(ll.error.empty()) << ll.error;
+  ASSERT_EQ(rolling.loglikelihoods.size(), 1u);
+  ASSERT_EQ(ll.loglikelihoods.size(), 1u);
+  EXPECT_EQ(rolling.loglikelihoods[0].num_tokens, ll.loglikelihoods[0].num_tokens);
+  EXPECT_GT(rolling.loglikelihoods[0].num_tokens, 25);
+  EXPECT_NEAR(rolling.loglikelihoods[0].logprob, ll.loglikelihoods[0].logprob, 1e-3);
+  EXPECT_LT(rolling.loglikelihoods[0].logprob, -10.0);
+}
+
+TEST_F(EngineBackendTest, RollingPastTheContextTakesLmEvalsWindows) {
+  std::unique_ptr<EngineBackend> wide = OpenBackend(256);
+  std::unique_ptr<EngineBackend> narrow = OpenBackend(8);
+  ASSERT_NE(wide, nullptr);
+  ASSERT_NE(narrow, nullptr);
+  const tasks::Response all = Answer(*wide, Rolling(kText));
+  const tasks::Response windows = Answer(*narrow, Rolling(kText));
+  ASSERT_TRUE(windows.error.empty()) << windows.error;
+  ASSERT_EQ(windows.loglikelihoods.size(), 1u);
+  const tasks::LoglikelihoodResult& w = windows.loglikelihoods[0];
+  EXPECT_EQ(w.num_tokens, all.loglikelihoods[0].num_tokens);
+  EXPECT_GT(RollingWindows(w.num_tokens, 8).size(), 3u);
+  EXPECT_TRUE(std::isfinite(w.logprob));
+  // Each full window after the first is conditioned on one token of the one before it: the text
+  // is less likely than with all of it in view.
+  EXPECT_LT(w.logprob, all.loglikelihoods[0].logprob - 1.0);
+  // The first 8 tokens are the first window either way.
+  const std::string prefix = "The quick brown fox jumps over the";
+  const tasks::Response head_wide = Answer(*wide, Rolling(prefix));
+  const tasks::Response head_narrow = Answer(*narrow, Rolling(prefix));
+  ASSERT_LE(head_wide.loglikelihoods[0].num_tokens, 8);
+  EXPECT_EQ(head_wide.loglikelihoods[0].logprob, head_narrow.loglikelihoods[0].logprob);
+}
+
+TEST_F(EngineBackendTest, TrailingWhitespaceOfTheContextIsScoredWithTheContinuation) {
+  std::unique_ptr<EngineBackend> backend = OpenBackend(256);
+  ASSERT_NE(backend, nullptr);
+  // "Answer: " + "Paris" is read as "Answer:" + " Paris", the space scored with the word.
+  const tasks::Response spaced =
+      Answer(*backend, Loglikelihood("The capital of France? Answer: ", {"Paris"}));
+  const tasks::Response plain =
+      Answer(*backend, Loglikelihood("The capital of France? Answer:", {" Paris"}));
+  ASSERT_TRUE(spaced.error.empty()) << spaced.error;
+  ASSERT_TRUE(plain.error.empty()) << plain.error;
+  EXPECT_EQ(spaced.loglikelihoods[0].logprob, plain.loglikelihoods[0].logprob);
+  EXPECT_EQ(spaced.loglikelihoods[0].num_tokens, plain.loglikelihoods[0].num_tokens);
+  // A whitespace-only context has nothing to condition on with a tokenizer that adds no BOS.
+  const tasks::Response blank = Answer(*backend, Loglikelihood("  ", {"Paris"}));
+  EXPECT_NE(blank.error.find("only whitespace"), std::string::npos) << blank.error;
+  EXPECT_TRUE(blank.loglikelihoods.empty());
+}
+
+}  // namespace
+}  // namespace sigma::harness
