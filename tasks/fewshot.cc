@@ -3,6 +3,8 @@
 #include <random>
 #include <utility>
 
+#include "tasks/py_random.h"
+
 namespace sigma::tasks {
 namespace {
 
@@ -26,6 +28,11 @@ StatusOr<std::vector<size_t>> SampleFewshot(const std::vector<size_t>& candidate
   for (size_t c : candidates) {
     if (!exclude.has_value() || c != *exclude) pool.push_back(c);
   }
+  if (sampler == FewshotSampler::kPythonRandom) {
+    return InvalidArgumentError(
+        "few-shot: python_random draws for a whole split "
+        "(SampleFewshotInSplitOrder), not one document");
+  }
   if (pool.size() < k) {
     return InvalidArgumentError("few-shot: ", k, " examples needed for document '", doc_id,
                                 "' but only ", pool.size(), " candidates are available");
@@ -42,6 +49,41 @@ StatusOr<std::vector<size_t>> SampleFewshot(const std::vector<size_t>& candidate
   }
   pool.resize(k);
   return pool;
+}
+
+StatusOr<std::vector<std::vector<size_t>>> SampleFewshotInSplitOrder(
+    size_t docs, size_t pool, size_t k, uint64_t seed, bool pool_is_docs,
+    const std::function<bool(size_t doc, size_t p)>& same) {
+  const size_t drawn = pool_is_docs ? k + 1 : k;
+  if (k > 0 && pool < drawn) {
+    return InvalidArgumentError("few-shot: ", k, " examples need ", drawn,
+                                " documents in the pool, which has ", pool);
+  }
+  std::vector<std::vector<size_t>> out(docs);
+  if (k == 0) return out;
+  py::PyRandom rnd(seed);
+  for (size_t d = 0; d < docs; ++d) {
+    std::vector<size_t> picks = rnd.Sample(pool, drawn);
+    if (pool_is_docs) {
+      std::erase_if(picks, [&](size_t p) { return same(d, p); });
+      if (picks.size() > k) picks.resize(k);
+      if (picks.size() < k) {
+        std::vector<size_t> others;
+        for (size_t p = 0; p < pool; ++p) {
+          if (!same(d, p)) others.push_back(p);
+        }
+        if (others.size() < k) {
+          return InvalidArgumentError("few-shot: ", k, " examples needed for document ", d,
+                                      " but only ", others.size(),
+                                      " pool documents differ from it");
+        }
+        picks.clear();
+        for (size_t i : rnd.Sample(others.size(), k)) picks.push_back(others[i]);
+      }
+    }
+    out[d] = std::move(picks);
+  }
+  return out;
 }
 
 }  // namespace sigma::tasks

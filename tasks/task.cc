@@ -102,6 +102,14 @@ Status Task::Init() {
     return InvalidArgumentError(config_.config_path, ": split '", config_.test_split,
                                 "' has no documents");
   }
+  if (config_.fewshot_sampler == FewshotSampler::kPythonRandom && config_.num_fewshot > 0) {
+    auto draws = SampleFewshotInSplitOrder(
+        docs_.size(), fewshot_pool_.size(), static_cast<size_t>(config_.num_fewshot),
+        config_.fewshot_seed, fewshot_is_test_,
+        [&](size_t d, size_t p) { return *fewshot_pool_[p].fields == *docs_[d].fields; });
+    if (!draws.ok()) return draws.status().WithContext(config_.config_path);
+    split_order_examples_ = std::move(*draws);
+  }
   for (size_t i = 0; i < config_.metrics.size(); ++i) {
     SIGMA_ASSIGN_OR_RETURN(ExactMatcher m,
                            ExactMatcher::Create(config_.metrics[i].exact_match,
@@ -120,6 +128,12 @@ Status Task::Context(const Document& doc, Status status) const {
 }
 
 StatusOr<std::vector<size_t>> Task::FewshotExamples(const Document& doc) const {
+  if (config_.fewshot_sampler == FewshotSampler::kPythonRandom) {
+    if (doc.index < 0 || static_cast<size_t>(doc.index) >= split_order_examples_.size()) {
+      return InvalidArgumentError("few-shot: document index ", doc.index, " is not in the split");
+    }
+    return split_order_examples_[static_cast<size_t>(doc.index)];
+  }
   std::vector<size_t> candidates;
   const rapidjson::Value* key = nullptr;
   if (!config_.fewshot_same_field.empty()) {

@@ -97,6 +97,8 @@ class Task {
   std::vector<Document> docs_;
   std::vector<Document> fewshot_pool_;
   bool fewshot_is_test_ = true;
+  // sampler python_random: each document's examples (pool indices), by its index in the split.
+  std::vector<std::vector<size_t>> split_order_examples_;
   std::string hash_;
   std::vector<ExactMatcher> matchers_;  // one per metric (unused entries default)
 };

@@ -128,11 +128,21 @@ Status ParseFewshotAndGeneration(JsonFields& top, TaskConfig* c) {
     SIGMA_RETURN_IF_ERROR(f.OptionalString("same_field", &c->fewshot_same_field));
     std::string sampler = "random";
     SIGMA_RETURN_IF_ERROR(f.OptionalString("sampler", &sampler));
-    if (sampler != "random" && sampler != "first_n") {
-      return InvalidArgumentError(f.context(), ": sampler: expected random or first_n, got '",
-                                  sampler, "'");
+    if (sampler == "random") {
+      c->fewshot_sampler = FewshotSampler::kRandom;
+    } else if (sampler == "first_n") {
+      c->fewshot_sampler = FewshotSampler::kFirstN;
+    } else if (sampler == "python_random") {
+      c->fewshot_sampler = FewshotSampler::kPythonRandom;
+      if (!c->fewshot_same_field.empty()) {
+        return InvalidArgumentError(f.context(),
+                                    ": sampler python_random draws from the whole "
+                                    "pool (lm-eval's); same_field does not apply to it");
+      }
+    } else {
+      return InvalidArgumentError(
+          f.context(), ": sampler: expected random, first_n or python_random, got '", sampler, "'");
     }
-    c->fewshot_sampler = sampler == "first_n" ? FewshotSampler::kFirstN : FewshotSampler::kRandom;
     if (c->num_fewshot < 0 || c->num_fewshot > 64) {
       return InvalidArgumentError(f.context(), ": num: expected 0..64, got ", c->num_fewshot);
     }

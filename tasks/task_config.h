@@ -34,8 +34,11 @@
 //   },
 //   "fewshot": {"num": 0, "seed": 1234, "same_field": "subject", "sampler": "random"},
 //                                       same_field: examples only from docs with the same value
-//                                       of that field; sampler: "random" (seeded, per document)
-//                                       or "first_n" (the first num in split order, lm-eval's)
+//                                       of that field; sampler: "random" (seeded, per document),
+//                                       "first_n" (the first num in split order, lm-eval's) or
+//                                       "python_random" (lm-eval's default: one Python
+//                                       random.Random(seed) drawn by each document in split
+//                                       order; no same_field)
 //   "generation": {"until": ["\n\n"], "max_tokens": 256, "num_samples": 1},
 //   "filters": [ see filters.h ],       generate_until only; default one pipeline "none"
 //   "metrics": [{"name": "exact_match", "ignore_case": true, "ignore_punctuation": false,

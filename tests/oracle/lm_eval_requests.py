@@ -51,6 +51,11 @@ TASKS = {
     "hendrycks_math": ("hendrycks_math_algebra", None),  # every subject's config is the same
 }
 
+# Tasks whose reference is few-shot as configured: (few-shot split, num_fewshot). GSM8K draws its
+# five examples from train with lm-eval's default sampler (random.Random(1234), document by
+# document in order).
+FEW_SHOT = {"gsm8k": ("train", 5)}
+
 # MMLU and MMLU-Pro: one lm-eval task per subject / category, 5-shot from the dev / validation
 # split (first_n).
 MMLU_SUBJECTS = ["astronomy", "high_school_chemistry", "high_school_world_history"]
@@ -86,13 +91,18 @@ def lm_eval_task(manager, theirs, data_files, num_fewshot, fewshot_samples=None)
     config.update(dataset_path="json", dataset_kwargs={"data_files": data_files},
                   test_split="test", num_fewshot=num_fewshot)
     task = ConfigurableTask(config=config)
+    task.set_fewshot_seed(seed=1234)  # what lm-eval's evaluator sets (fewshot_random_seed)
     task.build_all_requests(rank=0, world_size=1)
     return task
 
 
 def requests_of(ours, theirs, adapt, manager, workdir):
     _, path = load_split(ours, "test", adapt, workdir)
-    task = lm_eval_task(manager, theirs, {"test": path}, 0)
+    files, shots = {"test": path}, 0
+    if ours in FEW_SHOT:
+        split, shots = FEW_SHOT[ours]
+        files[split] = load_split(ours, split, adapt, workdir)[1]
+    task = lm_eval_task(manager, theirs, files, shots)
     return rows_of(task, ours, lambda doc_id: doc_id)
 
 

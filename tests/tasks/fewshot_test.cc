@@ -64,5 +64,30 @@ TEST(FewshotTest, FirstNTakesTheFirstCandidatesInOrderButNeverTheDocument) {
   EXPECT_NE(short_pool.status().message().find("but only 4 candidates"), std::string::npos);
 }
 
+// lm-eval's default sampler, by lm-eval's own ContextSampler (0.4.13): seven documents, the third
+// a copy of the second, each drawing 3 examples from its own split with rnd=1234, in order
+// ([[next(i for i, x in enumerate(docs) if x is r) for r in s.sample(3, eval_doc=d)] for d in
+// docs]); and 4 draws of 2 from a separate pool with rnd=7.
+TEST(FewshotTest, PythonRandomDrawsAsLmEvalsContextSampler) {
+  const std::vector<int> q = {0, 1, 1, 3, 4, 5, 6};
+  auto own = SampleFewshotInSplitOrder(q.size(), q.size(), 3, 1234, /*pool_is_docs=*/true,
+                                       [&](size_t d, size_t p) { return q[d] == q[p]; });
+  ASSERT_TRUE(own.ok()) << own.status().ToString();
+  EXPECT_EQ(*own,
+            (std::vector<std::vector<size_t>>{
+                {6, 3, 4}, {0, 4, 6}, {0, 6, 3}, {5, 4, 6}, {1, 0, 6}, {6, 0, 4}, {1, 0, 4}}));
+  auto other = SampleFewshotInSplitOrder(4, q.size(), 2, 7, /*pool_is_docs=*/false,
+                                         [](size_t, size_t) { return false; });
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  EXPECT_EQ(*other, (std::vector<std::vector<size_t>>{{2, 1}, {3, 5}, {0, 6}, {6, 4}}));
+  // k + 1 documents are drawn where the pool is the split: 3 examples need 4.
+  auto small =
+      SampleFewshotInSplitOrder(3, 3, 3, 1234, true, [](size_t d, size_t p) { return d == p; });
+  ASSERT_FALSE(small.ok());
+  EXPECT_NE(small.status().message().find("3 examples need 4 documents in the pool, which has 3"),
+            std::string::npos)
+      << small.status().ToString();
+}
+
 }  // namespace
 }  // namespace sigma::tasks

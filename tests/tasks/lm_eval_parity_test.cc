@@ -1,9 +1,9 @@
 // The general benchmarks build the requests EleutherAI's lm-evaluation-harness builds, and score
 // answers as it does: the same context and continuation text for every choice of every sample
-// document (zero-shot; MMLU and MMLU-Pro 5-shot), the same prompt and stop strings for generation,
-// and from the same log-likelihoods the same acc, acc_norm and LAMBADA perplexity. Reference:
-// tests/data/tasks/lm_eval_requests.jsonl, written by tests/oracle/lm_eval_requests.py with lm-eval
-// 0.4.13's own task configs and its process_results on these files.
+// document (zero-shot; MMLU, MMLU-Pro and GSM8K 5-shot), the same prompt and stop strings for
+// generation, and from the same log-likelihoods the same acc, acc_norm and LAMBADA perplexity.
+// Reference: tests/data/tasks/lm_eval_requests.jsonl, written by tests/oracle/lm_eval_requests.py
+// with lm-eval 0.4.13's own task configs and its process_results on these files.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -95,8 +95,10 @@ TEST(LmEvalParityTest, GeneralBenchmarksBuildAndScoreAsLmEvalDoes) {
   for (const auto& [name, docs] : reference) {
     SCOPED_TRACE(name);
     // MMLU's, MMLU-Pro's and BBH's references are few-shot as configured (lm-eval's first_n
-    // examples); the others zero-shot.
-    const bool few_shot = name == "mmlu" || name == "mmlu_pro" || name.rfind("bbh_", 0) == 0;
+    // examples), GSM8K's too (lm-eval's default sampler, random.Random(1234) document by
+    // document); the others zero-shot.
+    const bool few_shot =
+        name == "mmlu" || name == "mmlu_pro" || name == "gsm8k" || name.rfind("bbh_", 0) == 0;
     auto task = Task::Load(*registry->ConfigPath(name), few_shot ? TaskLoadOptions{} : zero_shot);
     ASSERT_TRUE(task.ok()) << task.status().ToString();
     ASSERT_EQ((*task)->docs().size(), docs.size());

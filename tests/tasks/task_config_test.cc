@@ -127,6 +127,15 @@ TEST(TaskConfigTest, UnknownKeysAndWrongTypesNameTheKey) {
       ErrorOf(Mutate("\"metrics\"", "\"generation\": {\"until\": [\"\\n\", \"\"]}, \"metrics\"")),
       "/cfg/toy.json: generation: until[1]: an empty stop string");
   EXPECT_NE(ErrorOf("{not json").find("/cfg/toy.json: invalid JSON"), std::string::npos);
+  EXPECT_EQ(ErrorOf(Mutate("\"metrics\"",
+                           "\"fewshot\": {\"num\": 2, \"sampler\": \"lm_eval\"}, \"metrics\"")),
+            "/cfg/toy.json: fewshot: sampler: expected random, first_n or python_random, got "
+            "'lm_eval'");
+  EXPECT_EQ(ErrorOf(Mutate("\"metrics\"",
+                           "\"fewshot\": {\"num\": 2, \"sampler\": "
+                           "\"python_random\", \"same_field\": \"q\"}, \"metrics\"")),
+            "/cfg/toy.json: fewshot: sampler python_random draws from the whole pool (lm-eval's); "
+            "same_field does not apply to it");
 }
 
 TEST(TaskConfigTest, MissingDatasetAndMalformedLineAreClearErrors) {
