@@ -23,15 +23,15 @@ uint64_t HashId(std::string_view id) {
 StatusOr<std::vector<size_t>> SampleFewshot(const std::vector<size_t>& candidates, size_t k,
                                             uint64_t seed, std::string_view doc_id,
                                             std::optional<size_t> exclude, FewshotSampler sampler) {
-  std::vector<size_t> pool;
-  pool.reserve(candidates.size());
-  for (size_t c : candidates) {
-    if (!exclude.has_value() || c != *exclude) pool.push_back(c);
-  }
   if (sampler == FewshotSampler::kPythonRandom) {
     return InvalidArgumentError(
         "few-shot: python_random draws for a whole split "
         "(SampleFewshotInSplitOrder), not one document");
+  }
+  std::vector<size_t> pool;
+  pool.reserve(candidates.size());
+  for (size_t c : candidates) {
+    if (!exclude.has_value() || c != *exclude) pool.push_back(c);
   }
   if (pool.size() < k) {
     return InvalidArgumentError("few-shot: ", k, " examples needed for document '", doc_id,

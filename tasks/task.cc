@@ -16,7 +16,6 @@ namespace sigma::tasks {
 namespace {
 
 constexpr double kLn2 = 0.69314718055994530942;
-const std::string kNoDelimiter;
 
 std::string RawLoglikelihoods(const std::vector<Response>& responses) {
   std::string out = "[";
@@ -233,8 +232,7 @@ StatusOr<std::vector<Request>> Task::BuildRequests(const Document& doc) const {
   };
   // Between a multiple-choice context and what is scored: with the chat template, nothing (as
   // lm-eval does under apply_chat_template: the rendered prompt ends the assistant's header).
-  const std::string& choice_delimiter =
-      config_.chat_template ? kNoDelimiter : config_.target_delimiter;
+  const std::string choice_delimiter = config_.chat_template ? "" : config_.target_delimiter;
   std::vector<Request> requests;
   if (!config_.continuation.empty()) {
     // One request a choice: the context it completes, the same continuation scored after each.
