@@ -65,6 +65,13 @@ def main():
         docs = b"\n".join(read("tasks", "benchmarks", task, "test.jsonl").splitlines()[:4])
         seeds[f"whole_task_{task}"] = (b"\x06" + read("tasks", "benchmarks", task, "config.json") +
                                        b"\n---\n" + docs)
+    # lm-eval's default sampler drawing from the documents' own split, one document twice.
+    gsm8k = json.loads(read("tasks", "benchmarks", "gsm8k", "config.json"))
+    gsm8k["dataset"] = {"splits": {"test": "test.jsonl"}}
+    gsm8k["fewshot"]["num"] = 2
+    lines = read("tasks", "benchmarks", "gsm8k", "test.jsonl").splitlines()[:5]
+    seeds["whole_task_python_random"] = (b"\x06" + json.dumps(gsm8k).encode() + b"\n---\n" +
+                                         b"\n".join(lines + lines[1:2]))
     for i, line in enumerate(read("tasks", "benchmarks", "hendrycks_math", "test.jsonl").splitlines()[:4]):
         seeds[f"math_solution_{i}"] = b"\x07" + json.loads(line)["solution"].encode()
     seeds["math_answers"] = b"\x07" + b"x = \\dfrac{3}{4} \\text{ cm} $\\sqrt3$ 0.5 1/2"
