@@ -47,7 +47,9 @@
 // Nor keeping the KV cache (12 MB at 512 positions) in the L3 across steps by streaming the
 // weights past it (one thread, 108 MB of weights then the 12 MB, medians of 15): prefetchnta 1 KB
 // ahead read the weights at 26 against 30 GB/s and the cache after them at 48-50 against 30
-// (82-86 from L3 alone); clflushopt of each line once used, 21-24 and 33-41 GB/s.
+// (82-86 from L3 alone); clflushopt of each line once used, 21-24 and 33-41 GB/s. Nor keeping the
+// first 8-24 MB of each thread's 55 MB stream in the L3 by reading the rest with prefetchnta 1 KB
+// ahead (a cyclic read, 1 and 2 threads, slow minutes): within the noise of 34-46 GB/s.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
