@@ -129,8 +129,9 @@ StatusOr<std::string> LanguageModel::RenderChat(std::span<const ChatMessage> mes
 
 StatusOr<std::vector<int32_t>> LanguageModel::EncodeChat(
     std::span<const ChatMessage> messages) const {
-  if (!tokenizer_)
+  if (!tokenizer_) {
     return FailedPreconditionError(path_, ": this model has no tokenizer; use token ids");
+  }
   SIGMA_ASSIGN_OR_RETURN(std::string text, RenderChat(messages));
   return tokenizer_->Encode(text, /*add_special=*/false);
 }

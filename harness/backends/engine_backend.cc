@@ -57,8 +57,9 @@ std::vector<ChatMessage> EngineBackend::ChatMessages(const tasks::Request& reque
 }
 
 StatusOr<std::vector<int32_t>> EngineBackend::PromptTokens(const tasks::Request& request) const {
-  if (request.chat.empty())
+  if (request.chat.empty()) {
     return EncodeText(*lm_->tokenizer(), request.context, /*add_special=*/true);
+  }
   return lm_->EncodeChat(ChatMessages(request));
 }
 
@@ -91,28 +92,26 @@ void EngineBackend::RunLoglikelihood(BackendItem& item) {
   // messages (which carries its own special tokens).
   StatusOr<std::string> context =
       req.chat.empty() ? StatusOr<std::string>(req.context) : lm_->RenderChat(ChatMessages(req));
-  Status s = context.status();
+  StatusOr<std::vector<EncodedPair>> pairs =
+      context.ok() ? EncodePairs(*lm_->tokenizer(), *context, req.continuations,
+                                 /*add_special=*/req.chat.empty())
+                   : StatusOr<std::vector<EncodedPair>>(context.status());
+  Status s = pairs.status();
   std::vector<int32_t> prefilled;  // the context tokens sequence 0 holds
   std::vector<float> last_logits;
   const auto vocab = static_cast<size_t>(model.vocab_size());
-  for (const std::string& continuation : req.continuations) {
-    if (!s.ok()) break;
-    StatusOr<EncodedPair> pair =
-        EncodePair(*lm_->tokenizer(), *context, continuation, /*add_special=*/req.chat.empty());
-    if (!pair.ok()) {
-      s = pair.status();
-      break;
-    }
-    const std::vector<int32_t>& cont = pair->continuation;
-    s = fits(pair->context.size(), "the context");
-    if (s.ok()) s = fits(pair->context.size() + cont.size() - 1, "the context and a continuation");
-    if (s.ok() && pair->context != prefilled) {
+  for (size_t c = 0; s.ok() && c < pairs->size(); ++c) {
+    const EncodedPair& pair = (*pairs)[c];
+    const std::vector<int32_t>& cont = pair.continuation;
+    s = fits(pair.context.size(), "the context");
+    if (s.ok()) s = fits(pair.context.size() + cont.size() - 1, "the context and a continuation");
+    if (s.ok() && pair.context != prefilled) {
       const auto prefill_start = Clock::now();
       s = model.TruncateSequence(0, 0);
-      if (s.ok()) s = model.Prefill(0, pair->context, LogitsMode::kLast, &last_logits);
-      prefilled = s.ok() ? pair->context : std::vector<int32_t>();
+      if (s.ok()) s = model.Prefill(0, pair.context, LogitsMode::kLast, &last_logits);
+      prefilled = s.ok() ? pair.context : std::vector<int32_t>();
       item.timing.prefill_ms += Ms(prefill_start, Clock::now());
-      item.timing.prompt_tokens += static_cast<int64_t>(pair->context.size());
+      item.timing.prompt_tokens += static_cast<int64_t>(pair.context.size());
     }
     if (!s.ok()) break;
     tasks::LoglikelihoodResult result;
@@ -147,8 +146,13 @@ void EngineBackend::RunRolling(BackendItem& item) {
   const Tokenizer& tok = *lm_->tokenizer();
   const tasks::Request& req = *item.request;
   const std::string& text = req.continuations.empty() ? req.context : req.continuations[0];
-  // The first token is predicted from the prefix token: BOS, else EOS (lm-eval's prefix_token_id).
-  const int32_t prefix = tok.bos_id() >= 0 ? tok.bos_id() : (tok.eos_ids().empty() ? 0 : tok.eos_ids()[0]);
+  // The first token is predicted from the prefix token (lm-eval's prefix_token_id).
+  const int32_t prefix = PrefixToken(tok);
+  if (prefix < 0) {
+    item.response.error =
+        "loglikelihood_rolling: the tokenizer has no BOS or EOS token to start from";
+    return;
+  }
   std::vector<int32_t> tokens = {prefix};
   const std::vector<int32_t> body = EncodeText(tok, text, /*add_special=*/true);
   tokens.insert(tokens.end(), body.begin(), body.end());

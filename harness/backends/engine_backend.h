@@ -6,7 +6,7 @@
 // batched decode step. Stops at the model's EOS, a request stop string (cut from the text), its
 // max_tokens, or a full context. loglikelihood / multiple_choice: the context is prefilled once
 // and every continuation reuses its KV (the sequence is truncated back to the context length);
-// context and continuations are tokenized as lm-evaluation-harness does (EncodePair,
+// context and continuations are tokenized as lm-evaluation-harness does (EncodePairs,
 // request_tokens.h; a chat request's context is the template's rendering). loglikelihood_rolling:
 // the whole text in lm-eval's windows of the context capacity (RollingWindows). Thread safety: not
 // thread-safe.

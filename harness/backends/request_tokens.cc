@@ -16,40 +16,51 @@ std::vector<int32_t> EncodeText(const Tokenizer& tok, std::string_view text, boo
   return tok.Encode(text, add_special);
 }
 
-StatusOr<EncodedPair> EncodePair(const Tokenizer& tok, std::string_view context,
-                                 std::string_view continuation, bool add_special) {
-  EncodedPair pair;
+int32_t PrefixToken(const Tokenizer& tok) {
+  if (tok.bos_id() >= 0) return tok.bos_id();
+  return tok.eos_ids().empty() ? -1 : tok.eos_ids()[0];
+}
+
+StatusOr<std::vector<EncodedPair>> EncodePairs(const Tokenizer& tok, std::string_view context,
+                                               std::span<const std::string> continuations,
+                                               bool add_special) {
+  std::vector<EncodedPair> pairs(continuations.size());
+  const int32_t prefix = PrefixToken(tok);
+  // The context without its trailing whitespace, encoded once (not used for an empty context).
+  std::vector<int32_t> kept;
   if (context.empty()) {
-    const int32_t prefix = tok.bos_id() >= 0       ? tok.bos_id()
-                           : tok.eos_ids().empty() ? -1
-                                                   : tok.eos_ids()[0];
     if (prefix < 0) {
       return InvalidArgumentError(
           "loglikelihood: an empty context needs a BOS or EOS token, which this tokenizer lacks");
     }
-    pair.continuation = tok.Encode(continuation, /*add_special=*/false);
-    if (!pair.continuation.empty() && pair.continuation[0] == prefix) {
-      pair.continuation.erase(pair.continuation.begin());
-    }
-    pair.context = {prefix};
   } else {
-    const std::string_view kept = tasks::py::RStrip(context);
-    const std::string whole = std::string(context) + std::string(continuation);
-    pair.context = EncodeText(tok, kept, add_special);
-    if (pair.context.empty()) {
+    kept = EncodeText(tok, tasks::py::RStrip(context), add_special);
+    if (kept.empty()) {
       return InvalidArgumentError(
           "loglikelihood: the context is only whitespace and encodes to no tokens");
     }
-    std::vector<int32_t> all = EncodeText(tok, whole, add_special);
-    if (all.size() > pair.context.size()) {
-      pair.continuation.assign(all.begin() + static_cast<std::ptrdiff_t>(pair.context.size()),
-                               all.end());
+  }
+  for (size_t i = 0; i < continuations.size(); ++i) {
+    EncodedPair& pair = pairs[i];
+    if (context.empty()) {
+      pair.continuation = tok.Encode(continuations[i], /*add_special=*/false);
+      if (!pair.continuation.empty() && pair.continuation[0] == prefix) {
+        pair.continuation.erase(pair.continuation.begin());
+      }
+      pair.context = {prefix};
+    } else {
+      pair.context = kept;
+      const std::vector<int32_t> all =
+          EncodeText(tok, std::string(context) + continuations[i], add_special);
+      if (all.size() > kept.size()) {
+        pair.continuation.assign(all.begin() + static_cast<std::ptrdiff_t>(kept.size()), all.end());
+      }
+    }
+    if (pair.continuation.empty()) {
+      return InvalidArgumentError("loglikelihood: the continuation adds no tokens to the context");
     }
   }
-  if (pair.continuation.empty()) {
-    return InvalidArgumentError("loglikelihood: the continuation adds no tokens to the context");
-  }
-  return pair;
+  return pairs;
 }
 
 std::vector<RollingWindow> RollingWindows(int64_t tokens, int64_t max_length) {

@@ -1,10 +1,10 @@
 // How a request's text becomes the tokens the model reads and scores, as lm-evaluation-harness
 // makes them, so that a score compares with lm-eval's on the same model.
 //
-// EncodePair: a log-likelihood request's context and continuation (TemplateLM.loglikelihood and
-// _encode_pair, HFLM.tok_encode):
-// - an empty context is the prefix token alone (BOS where the tokenizer has one, else its first
-//   EOS), and the continuation is encoded without special tokens; where that encoding starts with
+// EncodePairs: a log-likelihood request's context and each continuation (TemplateLM.loglikelihood
+// and _encode_pair, HFLM.tok_encode); the context is encoded once for all of them:
+// - an empty context is the prefix token alone (PrefixToken), and the continuation is encoded
+// without special tokens; where that encoding starts with
 //   the prefix token, that token is the context instead;
 // - otherwise the context's trailing whitespace (what Python's str.rstrip() removes) moves to the
 //   front of the continuation; the context and the whole text (context + continuation) are
@@ -24,6 +24,8 @@
 #define SIGMA_HARNESS_BACKENDS_REQUEST_TOKENS_H_
 
 #include <cstdint>
+#include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -37,8 +39,14 @@ struct EncodedPair {
   std::vector<int32_t> continuation;  // the tokens scored
 };
 
-StatusOr<EncodedPair> EncodePair(const Tokenizer& tokenizer, std::string_view context,
-                                 std::string_view continuation, bool add_special);
+// One pair per continuation, in order; the first continuation's error fails the request.
+StatusOr<std::vector<EncodedPair>> EncodePairs(const Tokenizer& tokenizer, std::string_view context,
+                                               std::span<const std::string> continuations,
+                                               bool add_special);
+
+// What an empty context conditions on, as lm-eval's prefix_token_id: BOS where the tokenizer has
+// one, else its first EOS; -1 when it has neither.
+int32_t PrefixToken(const Tokenizer& tokenizer);
 
 // HFLM's encoding of a prompt (tok_encode, tok_batch_encode): the tokenizer's special tokens when
 // `add_special`, except where the text already starts with the BOS token's text.

@@ -35,6 +35,14 @@ std::vector<int32_t> Ids(const rapidjson::Value& array) {
   return ids;
 }
 
+// One continuation's pair.
+StatusOr<EncodedPair> EncodePair(const Tokenizer& tok, std::string_view context,
+                                 const std::string& continuation, bool add_special) {
+  SIGMA_ASSIGN_OR_RETURN(std::vector<EncodedPair> pairs,
+                         EncodePairs(tok, context, {&continuation, 1}, add_special));
+  return pairs[0];
+}
+
 std::vector<tasks::Document> LoadReference() {
   const std::string path = kSource + "/tests/data/tasks/lm_eval_tokens.jsonl";
   auto text = ReadFile(path);
@@ -108,6 +116,29 @@ TEST(RollingWindowsTest, SameWindowsAsLmEval) {
   }
   EXPECT_GE(cases, 15);
   EXPECT_TRUE(RollingWindows(0, 4).empty());
+}
+
+// A request's continuations share the context's one encoding: each pair is what it is alone.
+TEST(EncodePairTest, ContinuationsOfOneRequestShareTheContext) {
+  const std::unique_ptr<Tokenizer> tok = OpenTokenizer(kModel);
+  ASSERT_NE(tok, nullptr);
+  EXPECT_EQ(PrefixToken(*tok), tok->bos_id());
+  for (const std::string context : {"The cat sat on the ma", "Answer: ", ""}) {
+    const std::vector<std::string> continuations = {"t.", " dog", "\nB", "<|im_start|>x"};
+    auto pairs = EncodePairs(*tok, context, continuations, true);
+    ASSERT_TRUE(pairs.ok()) << pairs.status().ToString();
+    ASSERT_EQ(pairs->size(), continuations.size());
+    for (size_t i = 0; i < continuations.size(); ++i) {
+      auto alone = EncodePair(*tok, context, continuations[i], true);
+      ASSERT_TRUE(alone.ok());
+      EXPECT_EQ((*pairs)[i].context, alone->context) << context << " | " << continuations[i];
+      EXPECT_EQ((*pairs)[i].continuation, alone->continuation)
+          << context << " | " << continuations[i];
+    }
+  }
+  // One continuation that adds nothing fails the request.
+  const std::vector<std::string> with_empty = {" dog", ""};
+  EXPECT_FALSE(EncodePairs(*tok, "Answer:", with_empty, true).ok());
 }
 
 TEST(EncodePairTest, RefusesWhatLmEvalCannotScore) {
