@@ -8,8 +8,9 @@
 // and every continuation reuses its KV (the sequence is truncated back to the context length);
 // context and continuations are tokenized as lm-evaluation-harness does (EncodePairs,
 // request_tokens.h; a chat request's context is the template's rendering). loglikelihood_rolling:
-// the whole text in lm-eval's windows of the context capacity (RollingWindows). Thread safety: not
-// thread-safe.
+// the whole text in lm-eval's windows of the context capacity (RollingWindows).
+//
+// Thread safety: not thread-safe.
 #ifndef SIGMA_HARNESS_BACKENDS_ENGINE_BACKEND_H_
 #define SIGMA_HARNESS_BACKENDS_ENGINE_BACKEND_H_
 
