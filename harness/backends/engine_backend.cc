@@ -45,6 +45,7 @@ StatusOr<std::unique_ptr<EngineBackend>> EngineBackend::Create(std::unique_ptr<L
       // CPU fingerprints predate the device field and stay as they were (resume keeps working).
       lm->options().device == "cpu" ? "" : StrCat(",\"device\":\"", lm->options().device, "\""),
       "}");
+  for (int seq = 0; seq < model.num_sequences(); ++seq) backend->slots_.emplace_back(seq);
   backend->lm_ = std::move(lm);
   backend->options_ = options;
   return backend;
@@ -107,11 +108,11 @@ void EngineBackend::RunLoglikelihood(BackendItem& item) {
     if (s.ok()) s = fits(pair.context.size() + cont.size() - 1, "the context and a continuation");
     if (s.ok() && pair.context != prefilled) {
       const auto prefill_start = Clock::now();
-      s = model.TruncateSequence(0, 0);
-      if (s.ok()) s = model.Prefill(0, pair.context, LogitsMode::kLast, &last_logits);
+      StatusOr<int64_t> computed = slots_[0].Fill(model, pair.context, &last_logits);
+      s = computed.status();
       prefilled = s.ok() ? pair.context : std::vector<int32_t>();
       item.timing.prefill_ms += Ms(prefill_start, Clock::now());
-      item.timing.prompt_tokens += static_cast<int64_t>(pair.context.size());
+      if (s.ok()) item.timing.prompt_tokens += *computed;
     }
     if (!s.ok()) break;
     tasks::LoglikelihoodResult result;
@@ -141,6 +142,7 @@ void EngineBackend::RunLoglikelihood(BackendItem& item) {
 }
 
 void EngineBackend::RunRolling(BackendItem& item) {
+  slots_[0].Forget();  // its windows go into slot 0
   const auto start = Clock::now();
   ForwardModel& model = lm_->model();
   const Tokenizer& tok = *lm_->tokenizer();

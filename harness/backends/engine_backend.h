@@ -7,7 +7,10 @@
 // max_tokens, or a full context. loglikelihood / multiple_choice: the context is prefilled once
 // and every continuation reuses its KV (the sequence is truncated back to the context length);
 // context and continuations are tokenized as lm-evaluation-harness does (EncodePairs,
-// request_tokens.h; a chat request's context is the template's rendering). loglikelihood_rolling:
+// request_tokens.h; a chat request's context is the template's rendering). A context or prompt
+// reuses the whole blocks of KV rows that a slot holds of the same tokens from an earlier request
+// (PrefixBlocks, prefix_blocks.h: the same bits as without), so a task's shared few-shot prefix is
+// computed once; a request's prompt_tokens counts the positions it computed. loglikelihood_rolling:
 // the whole text in lm-eval's windows of the context capacity (RollingWindows).
 //
 // Thread safety: not thread-safe.
@@ -16,10 +19,12 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "engine/language_model.h"
 #include "engine/sampler.h"
 #include "harness/backends/backend.h"
+#include "harness/backends/prefix_blocks.h"
 
 namespace sigma::harness {
 
@@ -48,6 +53,7 @@ class EngineBackend : public Backend {
   static std::vector<ChatMessage> ChatMessages(const tasks::Request& request);
 
   std::unique_ptr<LanguageModel> lm_;
+  std::vector<PrefixBlocks> slots_;  // one per sequence slot; log-likelihoods use slot 0
   EngineBackendOptions options_;
   std::string fingerprint_;
 };

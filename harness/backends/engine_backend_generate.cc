@@ -91,11 +91,12 @@ Status EngineBackend::RunGenerate(std::span<BackendItem*> items) {
     a.item->response.stop_reason = a.stop_reason;
     free_slots.push_back(a.seq);
   };
-  // Prefills one request into a free slot and samples its first token.
+  // Prefills one request into the free slot that holds the most of its prompt (the last one
+  // freed on a tie), first copying the rows of any slot that holds more, and samples its first
+  // token.
   auto admit = [&](BackendItem* item) -> Status {
     Active a;
     a.item = item;
-    a.seq = free_slots.back();
     a.admitted = Clock::now();
     item->timing.queue_ms = Ms(run_start, a.admitted);
     const tasks::Request& req = *item->request;
@@ -114,13 +115,26 @@ Status EngineBackend::RunGenerate(std::span<BackendItem*> items) {
                                     model.capacity(), " tokens (raise --max-context)");
       return Status::Ok();
     }
-    SIGMA_RETURN_IF_ERROR(model.TruncateSequence(a.seq, 0));
-    SIGMA_RETURN_IF_ERROR(model.Prefill(a.seq, *prompt, LogitsMode::kLast, &logits));
+    auto slot = free_slots.end() - 1;
+    for (auto it = free_slots.begin(); it != free_slots.end(); ++it) {
+      if (slots_[*it].Reusable(*prompt) > slots_[*slot].Reusable(*prompt)) slot = it;
+    }
+    a.seq = *slot;
+    const PrefixBlocks* donor = nullptr;
+    int64_t most = slots_[a.seq].Reusable(*prompt);
+    for (const PrefixBlocks& other : slots_) {
+      if (other.Reusable(*prompt) > most) {
+        most = other.Reusable(*prompt);
+        donor = &other;
+      }
+    }
+    if (donor != nullptr) SIGMA_RETURN_IF_ERROR(slots_[a.seq].CopyFrom(model, *donor, most));
+    SIGMA_ASSIGN_OR_RETURN(const int64_t computed, slots_[a.seq].Fill(model, *prompt, &logits));
     a.first_token = Clock::now();
-    item->timing.prompt_tokens = static_cast<int64_t>(prompt->size());
+    item->timing.prompt_tokens = computed;
     item->timing.prefill_ms = Ms(a.admitted, a.first_token);
     item->timing.ttft_ms = item->timing.prefill_ms;
-    free_slots.pop_back();
+    free_slots.erase(slot);
     accept(a, a.sampler.Sample(logits));
     if (a.stop_reason != nullptr) {
       finish(a);

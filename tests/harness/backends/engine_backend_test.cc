@@ -16,10 +16,11 @@
 namespace sigma::harness {
 namespace {
 
-std::unique_ptr<EngineBackend> OpenBackend(int64_t max_context) {
+std::unique_ptr<EngineBackend> OpenBackend(int64_t max_context, int max_sequences = 1) {
   EngineOptions options;
   options.threads = 2;
   options.max_context = max_context;
+  options.max_sequences = max_sequences;
   auto lm = LanguageModel::Open(DefaultModelPath(), options);
   EXPECT_TRUE(lm.ok()) << lm.status().ToString();
   if (!lm.ok()) return nullptr;
@@ -35,6 +36,26 @@ tasks::Response Answer(EngineBackend& backend, const tasks::Request& request) {
   const Status s = backend.Run({&item, 1});
   EXPECT_TRUE(s.ok()) << s.ToString();
   return item.response;
+}
+
+// Requests answered in one Run, as the runner hands a batch over.
+std::vector<BackendItem> AnswerAll(EngineBackend& backend,
+                                   const std::vector<tasks::Request>& requests) {
+  std::vector<BackendItem> items(requests.size());
+  for (size_t i = 0; i < requests.size(); ++i) items[i].request = &requests[i];
+  const Status s = backend.Run(items);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  for (const BackendItem& item : items)
+    EXPECT_TRUE(item.response.error.empty()) << item.response.error;
+  return items;
+}
+
+tasks::Request Generate(const std::string& context, int64_t max_tokens) {
+  tasks::Request r;
+  r.type = tasks::RequestType::kGenerateUntil;
+  r.context = context;
+  r.max_tokens = max_tokens;
+  return r;
 }
 
 tasks::Request Rolling(const std::string& text) {
@@ -121,6 +142,57 @@ TEST_F(EngineBackendTest, TrailingWhitespaceOfTheContextIsScoredWithTheContinuat
   const tasks::Response blank = Answer(*backend, Loglikelihood("  ", {"Paris"}));
   EXPECT_NE(blank.error.find("only whitespace"), std::string::npos) << blank.error;
   EXPECT_TRUE(blank.loglikelihoods.empty());
+}
+
+// A few-shot prefix shared by consecutive requests (PrefixBlocks): computed once, and every
+// score the same bits as on a backend that computed all of each context.
+TEST_F(EngineBackendTest, ASharedPrefixIsComputedOnceWithTheSameScores) {
+  const std::string preamble = kText + "\n\n" + kText + "\n\n" + kText + "\n\n" + kText + "\n\n";
+  std::vector<tasks::Request> requests;
+  for (const char* q : {"Is the fox quick?", "Is the dog lazy?", "What did the sphinx judge?"}) {
+    requests.push_back(Loglikelihood(preamble + "Question: " + q + "\nAnswer:", {" yes", " no"}));
+  }
+  std::unique_ptr<EngineBackend> shared = OpenBackend(512);
+  ASSERT_NE(shared, nullptr);
+  const std::vector<BackendItem> items = AnswerAll(*shared, requests);
+  for (size_t i = 0; i < requests.size(); ++i) {
+    std::unique_ptr<EngineBackend> fresh = OpenBackend(512);
+    ASSERT_NE(fresh, nullptr);
+    const std::vector<BackendItem> alone = AnswerAll(*fresh, {requests[i]});
+    const int64_t full = alone[0].timing.prompt_tokens;
+    EXPECT_GT(full, 2 * PrefixBlocks::kBlock);
+    if (i == 0) {
+      EXPECT_EQ(items[i].timing.prompt_tokens, full);
+    } else {  // at least two whole blocks of the preamble reused
+      EXPECT_LE(items[i].timing.prompt_tokens, full - 2 * PrefixBlocks::kBlock) << i;
+    }
+    ASSERT_EQ(items[i].response.loglikelihoods.size(), 2u);
+    for (size_t c = 0; c < 2; ++c) {
+      EXPECT_EQ(items[i].response.loglikelihoods[c].logprob,
+                alone[0].response.loglikelihoods[c].logprob)
+          << i << " " << c;
+    }
+  }
+}
+
+// Generations decoding together: the second prompt copies the blocks of the first one's slot it
+// shares, and both texts are the ones each request gets alone.
+TEST_F(EngineBackendTest, GenerationsInOneBatchShareTheirPrefix) {
+  const std::string preamble = kText + "\n\n" + kText + "\n\n" + kText + "\n\n" + kText + "\n\n";
+  const std::vector<tasks::Request> requests = {Generate(preamble + "Q: Who jumps?\nA:", 6),
+                                                Generate(preamble + "Q: Who sleeps?\nA:", 6)};
+  std::unique_ptr<EngineBackend> together = OpenBackend(512, /*max_sequences=*/2);
+  ASSERT_NE(together, nullptr);
+  const std::vector<BackendItem> items = AnswerAll(*together, requests);
+  for (size_t i = 0; i < requests.size(); ++i) {
+    std::unique_ptr<EngineBackend> fresh = OpenBackend(512);
+    ASSERT_NE(fresh, nullptr);
+    const std::vector<BackendItem> alone = AnswerAll(*fresh, {requests[i]});
+    EXPECT_FALSE(alone[0].response.text.empty());
+    EXPECT_EQ(items[i].response.text, alone[0].response.text) << i;
+    const int64_t full = alone[0].timing.prompt_tokens;
+    EXPECT_EQ(items[i].timing.prompt_tokens, i == 0 ? full : full - 2 * PrefixBlocks::kBlock);
+  }
 }
 
 }  // namespace

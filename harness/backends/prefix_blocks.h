@@ -1,0 +1,66 @@
+// PrefixBlocks: a sequence's KV rows kept from one log-likelihood request to the next, so that a
+// context sharing a prefix with the previous one (a task's few-shot examples, MMLU's subject
+// preamble and five dev questions, BBH's three exemplars) computes only what differs.
+//
+// Every context is prefilled in blocks of kBlock positions that start at multiples of kBlock,
+// each block its own Prefill call, and only whole blocks are reused. A block's KV rows and the
+// logits after it are then a function of the tokens up to its end alone, never of which request
+// left which rows in the cache: a request scores the same bits after a hit as on a fresh model,
+// so a result does not depend on the order of the requests, on --limit or on a resume.
+// (One Prefill of the whole context would not do: the engine's prefill and decode kernels agree
+// to ~1e-5, not to the bit, so rows computed in another split than this request's own would move
+// its logits in the last bits.)
+//
+// The engine backend keeps one per sequence slot: a log-likelihood context goes into slot 0, a
+// generation prompt into the free slot that reuses the most of it, after copying the rows of a
+// busy slot that holds more of it (requests decoding together share their few-shot prefix).
+// Thread safety: not thread-safe; one sequence of one model.
+#ifndef SIGMA_HARNESS_BACKENDS_PREFIX_BLOCKS_H_
+#define SIGMA_HARNESS_BACKENDS_PREFIX_BLOCKS_H_
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "engine/base/status.h"
+#include "engine/forward_model.h"
+
+namespace sigma::harness {
+
+class PrefixBlocks {
+ public:
+  // Positions a block covers. Each call reads the weights once more, which a prefill's arithmetic
+  // hides: SmolLM2's 309-token MMLU context ran at 1256-1281 tok/s in blocks of 64 against
+  // 1255-1262 in one call (2-core Zen 4). Smaller blocks would reuse more of a prefix (on average
+  // half a block of it is computed again).
+  static constexpr int64_t kBlock = 64;
+
+  explicit PrefixBlocks(int seq) : seq_(seq) {}
+
+  // Makes the sequence hold `tokens` (non-empty) and sets *last_logits to the logits after the
+  // last of them; returns how many positions it computed (the others were held already). Rows
+  // past tokens.size() that the caller writes later (a continuation) are not counted on. On an
+  // error the sequence holds nothing this object knows of.
+  StatusOr<int64_t> Fill(ForwardModel& model, std::span<const int32_t> tokens,
+                         std::vector<float>* last_logits);
+
+  // How many positions Fill(tokens) would reuse.
+  int64_t Reusable(std::span<const int32_t> tokens) const;
+
+  // Makes the sequence hold the first `length` positions that `from` holds (a multiple of kBlock,
+  // as Reusable returns), copying their rows (ForwardModel::CopySequence: the same bits).
+  Status CopyFrom(ForwardModel& model, const PrefixBlocks& from, int64_t length);
+
+  // The sequence was written by someone else: nothing it holds is reused.
+  void Forget() { held_.clear(); }
+
+  int seq() const { return seq_; }
+
+ private:
+  int seq_;
+  std::vector<int32_t> held_;  // the tokens whose rows the sequence holds, from position 0
+};
+
+}  // namespace sigma::harness
+
+#endif  // SIGMA_HARNESS_BACKENDS_PREFIX_BLOCKS_H_
