@@ -20,6 +20,7 @@ namespace sigma::harness {
 
 struct RequestTiming {
   int64_t prompt_tokens = 0;
+  int64_t reused_tokens = 0;  // of prompt_tokens: KV rows an earlier request left (PrefixBlocks)
   int64_t new_tokens = 0;
   double queue_ms = 0;      // waiting for a free slot in the batch
   double prefill_ms = 0;
@@ -29,7 +30,7 @@ struct RequestTiming {
   double total_ms = 0;
   int64_t kv_bytes = 0;     // KV-cache bytes the request held at its longest
   double PrefillTokensPerSecond() const {
-    return prefill_ms > 0 ? prompt_tokens * 1000.0 / prefill_ms : 0;
+    return prefill_ms > 0 ? (prompt_tokens - reused_tokens) * 1000.0 / prefill_ms : 0;
   }
   double DecodeTokensPerSecond() const {
     return decode_ms > 0 && new_tokens > 1 ? (new_tokens - 1) * 1000.0 / decode_ms : 0;

@@ -112,7 +112,9 @@ void EngineBackend::RunLoglikelihood(BackendItem& item) {
       s = computed.status();
       prefilled = s.ok() ? pair.context : std::vector<int32_t>();
       item.timing.prefill_ms += Ms(prefill_start, Clock::now());
-      if (s.ok()) item.timing.prompt_tokens += *computed;
+      item.timing.prompt_tokens += static_cast<int64_t>(pair.context.size());
+      if (s.ok())
+        item.timing.reused_tokens += static_cast<int64_t>(pair.context.size()) - *computed;
     }
     if (!s.ok()) break;
     tasks::LoglikelihoodResult result;

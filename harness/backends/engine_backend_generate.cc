@@ -131,7 +131,8 @@ Status EngineBackend::RunGenerate(std::span<BackendItem*> items) {
     if (donor != nullptr) SIGMA_RETURN_IF_ERROR(slots_[a.seq].CopyFrom(model, *donor, most));
     SIGMA_ASSIGN_OR_RETURN(const int64_t computed, slots_[a.seq].Fill(model, *prompt, &logits));
     a.first_token = Clock::now();
-    item->timing.prompt_tokens = computed;
+    item->timing.prompt_tokens = static_cast<int64_t>(prompt->size());
+    item->timing.reused_tokens = item->timing.prompt_tokens - computed;
     item->timing.prefill_ms = Ms(a.admitted, a.first_token);
     item->timing.ttft_ms = item->timing.prefill_ms;
     free_slots.erase(slot);

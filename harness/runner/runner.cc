@@ -24,12 +24,13 @@ std::string Quoted(std::string_view s) {
 // Sums the timings of a document's requests into the sample's timing columns.
 store::SampleTimings SampleTimingsOf(const std::vector<BackendItem>& items, size_t begin, size_t end) {
   store::SampleTimings t;
-  int64_t prompt = 0, fresh = 0, kv = 0;
+  int64_t prompt = 0, computed = 0, fresh = 0, kv = 0;
   double prefill_ms = 0, decode_ms = 0, total = 0;
   int64_t decode_tokens = 0;
   for (size_t i = begin; i < end; ++i) {
     const RequestTiming& r = items[i].timing;
     prompt += r.prompt_tokens;
+    computed += r.prompt_tokens - r.reused_tokens;
     fresh += r.new_tokens;
     prefill_ms += r.prefill_ms;
     if (r.new_tokens > 1 && r.decode_ms > 0) {
@@ -45,7 +46,7 @@ store::SampleTimings SampleTimingsOf(const std::vector<BackendItem>& items, size
   t.total_ms = total;
   t.kv_bytes = kv;
   if (items[begin].timing.ttft_ms > 0) t.ttft_ms = items[begin].timing.ttft_ms;
-  if (prefill_ms > 0) t.prefill_tok_s = prompt * 1000.0 / prefill_ms;
+  if (prefill_ms > 0) t.prefill_tok_s = computed * 1000.0 / prefill_ms;  // reused rows took none
   if (decode_ms > 0) t.decode_tok_s = decode_tokens * 1000.0 / decode_ms;
   return t;
 }
