@@ -1,5 +1,5 @@
-// PrefixBlocks: a sequence's KV rows kept from one log-likelihood request to the next, so that a
-// context sharing a prefix with the previous one (a task's few-shot examples, MMLU's subject
+// PrefixBlocks: a sequence's KV rows kept from one request to the next, so that a context or
+// prompt sharing a prefix with an earlier one (a task's few-shot examples, MMLU's subject
 // preamble and five dev questions, BBH's three exemplars) computes only what differs.
 //
 // Every context is prefilled in blocks of kBlock positions that start at multiples of kBlock,
@@ -7,9 +7,10 @@
 // logits after it are then a function of the tokens up to its end alone, never of which request
 // left which rows in the cache: a request scores the same bits after a hit as on a fresh model,
 // so a result does not depend on the order of the requests, on --limit or on a resume.
-// (One Prefill of the whole context would not do: the engine's prefill and decode kernels agree
-// to ~1e-5, not to the bit, so rows computed in another split than this request's own would move
-// its logits in the last bits.)
+// (Reusing any common prefix and prefilling the rest in one call would not do: the engine
+// promises the same bits for the same calls only. A one-token rest runs the decode kernels, which
+// agree with prefill's to ~1e-5 (tests/engine/model_test.cc), and a GPU's GEMM may choose its
+// tiling by the row count.)
 //
 // The engine backend keeps one per sequence slot: a log-likelihood context goes into slot 0, a
 // generation prompt into the free slot that reuses the most of it, after copying the rows of a
