@@ -342,7 +342,10 @@ int64_t FirstNotBelow(const float* s, int64_t begin, int64_t n, float threshold)
 // on vdpbf16ps (weights rounded to bf16, row pairs interleaved by vpunpck{l,h}wd, 8 vector ops a
 // position instead of 14): SmolLM2's 4K attention in the team harness 54.6-57.8 against 58.5-59.8
 // us a layer (fast minutes, alternating runs), but whole decode steps no faster (slow minutes,
-// 6.18-6.77 against 6.29-6.42 ms at 4K), and the weights' precision spent for it.
+// 6.18-6.77 against 6.29-6.42 ms at 4K), and the weights' precision spent for it. Nor prefetches
+// far ahead in both streams, one per 64 bytes read, 4-16 KB ahead into L1 or L2 (T0 / T1):
+// SmolLM2's 4K attention in the team harness 129-172 against 69-89 us a layer (3 alternating
+// rounds, fast and slow minutes).
 template <int kHd, int kG>
 void OnePassPartial(const uint32_t* qp, float scale, const uint8_t* k, const uint16_t* v, int64_t n,
                     float* partial) {
