@@ -45,7 +45,8 @@ StatusOr<std::unique_ptr<EngineBackend>> EngineBackend::Create(std::unique_ptr<L
       // CPU fingerprints predate the device field and stay as they were (resume keeps working).
       lm->options().device == "cpu" ? "" : StrCat(",\"device\":\"", lm->options().device, "\""),
       "}");
-  for (int seq = 0; seq < model.num_sequences(); ++seq) backend->slots_.emplace_back(seq);
+  const int64_t block = PrefixBlocks::BlockFor(lm->options().device);
+  for (int seq = 0; seq < model.num_sequences(); ++seq) backend->slots_.emplace_back(seq, block);
   backend->lm_ = std::move(lm);
   backend->options_ = options;
   return backend;

@@ -10,7 +10,7 @@ int64_t PrefixBlocks::Reusable(std::span<const int32_t> tokens) const {
       std::mismatch(held_.begin(), held_.end(), tokens.begin(), tokens.end()).first -
       held_.begin());
   // Whole blocks only, and at least the last token computed for its logits.
-  return std::max<int64_t>(0, std::min(common, n - 1)) / kBlock * kBlock;
+  return std::max<int64_t>(0, std::min(common, n - 1)) / block_ * block_;
 }
 
 StatusOr<int64_t> PrefixBlocks::Fill(ForwardModel& model, std::span<const int32_t> tokens,
@@ -20,8 +20,8 @@ StatusOr<int64_t> PrefixBlocks::Fill(ForwardModel& model, std::span<const int32_
   const int64_t reuse = Reusable(tokens);
   held_.clear();
   SIGMA_RETURN_IF_ERROR(model.TruncateSequence(seq_, reuse));
-  for (int64_t begin = reuse; begin < n; begin += kBlock) {
-    const int64_t end = std::min(n, begin + kBlock);
+  for (int64_t begin = reuse; begin < n; begin += block_) {
+    const int64_t end = std::min(n, begin + block_);
     const bool last = end == n;
     SIGMA_RETURN_IF_ERROR(model.Prefill(seq_, tokens.subspan(begin, end - begin),
                                         last ? LogitsMode::kLast : LogitsMode::kNone,
@@ -32,7 +32,8 @@ StatusOr<int64_t> PrefixBlocks::Fill(ForwardModel& model, std::span<const int32_
 }
 
 Status PrefixBlocks::CopyFrom(ForwardModel& model, const PrefixBlocks& from, int64_t length) {
-  if (length % kBlock != 0 || length > static_cast<int64_t>(from.held_.size())) {
+  if (from.block_ != block_ || length % block_ != 0 ||
+      length > static_cast<int64_t>(from.held_.size())) {
     return InvalidArgumentError("PrefixBlocks: cannot copy ", length, " positions of ",
                                 from.held_.size());
   }

@@ -169,11 +169,11 @@ TEST_F(EngineBackendTest, ASharedPrefixIsComputedOnceWithTheSameScores) {
   const std::vector<BackendItem> items = AnswerAll(*shared, requests);
   for (size_t i = 0; i < requests.size(); ++i) {
     const BackendItem alone = AnswerAlone(requests[i]);
-    EXPECT_GT(alone.timing.prompt_tokens, 2 * PrefixBlocks::kBlock);
+    EXPECT_GT(alone.timing.prompt_tokens, 2 * PrefixBlocks::kCpuBlock);
     EXPECT_EQ(alone.timing.reused_tokens, 0);
     EXPECT_EQ(items[i].timing.prompt_tokens, alone.timing.prompt_tokens);
     // The preamble's two whole blocks reused after the first request.
-    EXPECT_EQ(items[i].timing.reused_tokens, i == 0 ? 0 : 2 * PrefixBlocks::kBlock) << i;
+    EXPECT_EQ(items[i].timing.reused_tokens, i == 0 ? 0 : 2 * PrefixBlocks::kCpuBlock) << i;
     ASSERT_EQ(items[i].response.loglikelihoods.size(), 2u);
     ASSERT_EQ(alone.response.loglikelihoods.size(), 2u);
     for (size_t c = 0; c < 2; ++c) {
@@ -198,7 +198,7 @@ TEST_F(EngineBackendTest, GenerationsInOneBatchShareTheirPrefix) {
     EXPECT_FALSE(alone.response.text.empty());
     EXPECT_EQ(items[i].response.text, alone.response.text) << i;
     EXPECT_EQ(items[i].timing.prompt_tokens, alone.timing.prompt_tokens);
-    EXPECT_EQ(items[i].timing.reused_tokens, i == 0 ? 0 : 2 * PrefixBlocks::kBlock) << i;
+    EXPECT_EQ(items[i].timing.reused_tokens, i == 0 ? 0 : 2 * PrefixBlocks::kCpuBlock) << i;
   }
 }
 

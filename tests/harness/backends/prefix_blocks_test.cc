@@ -15,7 +15,7 @@
 namespace sigma::harness {
 namespace {
 
-constexpr int64_t kB = PrefixBlocks::kBlock;
+constexpr int64_t kB = PrefixBlocks::kCpuBlock;
 
 // Token ids spread over the vocabulary: `n` of them, the i-th from `seed`.
 std::vector<int32_t> Ids(int n, int seed) {
@@ -71,7 +71,7 @@ TEST_F(PrefixBlocksTest, ASharedPrefixIsReusedInWholeBlocksWithTheSameBits) {
   const std::vector<int32_t> shared = Ids(150, 0);
   const std::vector<int32_t> first = Concat(shared, Ids(50, 1000));
   const std::vector<int32_t> second = Concat(shared, Ids(60, 2000));
-  PrefixBlocks reused(0), fresh(1);
+  PrefixBlocks reused(0, kB), fresh(1, kB);
   std::vector<float> logits, expected;
   ASSERT_EQ(Computed(reused, first, &logits), 200);
   EXPECT_EQ(reused.Reusable(second), kB * (150 / kB));
@@ -87,7 +87,7 @@ TEST_F(PrefixBlocksTest, ASharedPrefixIsReusedInWholeBlocksWithTheSameBits) {
 
 TEST_F(PrefixBlocksTest, TheSameContextAgainComputesItsLastBlockForTheLogits) {
   const std::vector<int32_t> context = Ids(200, 7);
-  PrefixBlocks blocks(0);
+  PrefixBlocks blocks(0, kB);
   std::vector<float> once, again;
   ASSERT_EQ(Computed(blocks, context, &once), 200);
   ASSERT_EQ(Computed(blocks, context, &again), 200 - kB * (199 / kB));
@@ -103,7 +103,7 @@ TEST_F(PrefixBlocksTest, TheSameContextAgainComputesItsLastBlockForTheLogits) {
 TEST_F(PrefixBlocksTest, CopiedRowsAreReusedAsTheDonorsOwn) {
   const std::vector<int32_t> shared = Ids(140, 3);
   const std::vector<int32_t> prompt = Concat(shared, Ids(20, 500));
-  PrefixBlocks donor(0), copy(1), fresh(2);
+  PrefixBlocks donor(0, kB), copy(1, kB), fresh(2, kB);
   std::vector<float> logits, expected;
   ASSERT_TRUE(donor.Fill(model(), Concat(shared, Ids(30, 900)), &logits).ok());
   const int64_t blocks = kB * (140 / kB);
@@ -118,14 +118,16 @@ TEST_F(PrefixBlocksTest, CopiedRowsAreReusedAsTheDonorsOwn) {
 
 TEST_F(PrefixBlocksTest, ForgetAndBadArguments) {
   const std::vector<int32_t> context = Ids(150, 11);
-  PrefixBlocks blocks(0), other(1);
+  PrefixBlocks blocks(0, kB), other(1, kB);
   std::vector<float> logits;
   ASSERT_TRUE(blocks.Fill(model(), context, &logits).ok());
   blocks.Forget();
   EXPECT_EQ(blocks.Reusable(context), 0);
   EXPECT_EQ(Computed(blocks, context, &logits), 150);
   EXPECT_EQ(blocks.Fill(model(), {}, &logits).status().code(), StatusCode::kInvalidArgument);
-  // Only whole blocks, and no more than the donor holds.
+  // Only whole blocks of the same size, and no more than the donor holds.
+  PrefixBlocks coarse(2, 2 * kB);
+  EXPECT_EQ(coarse.CopyFrom(model(), blocks, 2 * kB).code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(other.CopyFrom(model(), blocks, 5).code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(other.CopyFrom(model(), blocks, kB * (150 / kB + 1)).code(),
             StatusCode::kInvalidArgument);
