@@ -44,8 +44,10 @@ void AppendOutcome(const ShownSample& s, std::string* h) {
 void AppendTiming(const SampleRecord& s, std::string* h) {
   *h += "ttft " + FormatFixed(s.ttft_ms, 1) + " ms<br>prefill " + FormatFixed(s.prefill_tok_s, 1) +
         " tok/s<br>decode " + FormatFixed(s.decode_tok_s, 1) + " tok/s<br>tokens " +
-        (s.prompt_tokens ? std::to_string(*s.prompt_tokens) : "-") + " + " +
-        (s.new_tokens ? std::to_string(*s.new_tokens) : "-") + "<br>total " +
+        (s.prompt_tokens ? std::to_string(*s.prompt_tokens) : "-") +
+        (s.reused_tokens.value_or(0) > 0 ? " (" + std::to_string(*s.reused_tokens) + " reused)"
+                                         : "") +
+        " + " + (s.new_tokens ? std::to_string(*s.new_tokens) : "-") + "<br>total " +
         FormatFixed(s.total_ms, 1) + " ms";
 }
 

@@ -182,8 +182,9 @@ std::string JsonSample(const ShownSample& s) {
       ",\"error\":", JStr(r.error), ",\"metrics\":", JObject(r.metrics_json),
       ",\"prompt\":", JsonQuote(r.prompt), ",\"output\":", JsonQuote(r.raw_output),
       ",\"extracted\":", JsonQuote(r.extracted), ",\"target\":", JStr(r.target),
-      ",\"prompt_tokens\":", JInt(r.prompt_tokens), ",\"new_tokens\":", JInt(r.new_tokens),
-      ",\"ttft_ms\":", JsonNumber(r.ttft_ms), ",\"prefill_tok_s\":", JsonNumber(r.prefill_tok_s),
+      ",\"prompt_tokens\":", JInt(r.prompt_tokens), ",\"reused_tokens\":", JInt(r.reused_tokens),
+      ",\"new_tokens\":", JInt(r.new_tokens), ",\"ttft_ms\":", JsonNumber(r.ttft_ms),
+      ",\"prefill_tok_s\":", JsonNumber(r.prefill_tok_s),
       ",\"decode_tok_s\":", JsonNumber(r.decode_tok_s), ",\"total_ms\":", JsonNumber(r.total_ms));
   if (s.reference) {
     j += StrCat(",\"reference\":{\"run\":", s.reference_run,

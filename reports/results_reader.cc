@@ -81,12 +81,17 @@ std::string IdList(const std::vector<int64_t>& ids) {
   return out;
 }
 
-constexpr const char* kSampleColumns =
-    "id, run_id, task, doc_id, doc_index, prompt, raw_output, extracted, target, metrics_json, "
-    "verdict, error, prompt_tokens, new_tokens, ttft_ms, prefill_tok_s, decode_tok_s, kv_bytes, "
-    "total_ms";
+// "SELECT" and the columns ReadSampleRow reads, in a file of schema `version` (the columns it
+// lacks as their values before they existed).
+std::string SelectSampleColumns(int version) {
+  return StrCat(
+      "SELECT id, run_id, task, doc_id, doc_index, prompt, raw_output, extracted, target, "
+      "metrics_json, verdict, error, prompt_tokens, new_tokens, ttft_ms, prefill_tok_s, "
+      "decode_tok_s, kv_bytes, total_ms, ",
+      version >= 2 ? "segment" : "1", ", ", version >= 3 ? "reused_tokens" : "NULL");
+}
 
-SampleRecord ReadSampleRow(const Query& q, bool has_segment) {
+SampleRecord ReadSampleRow(const Query& q) {
   SampleRecord s;
   s.id = q.Int(0);
   s.run_id = q.Int(1);
@@ -107,7 +112,8 @@ SampleRecord ReadSampleRow(const Query& q, bool has_segment) {
   s.decode_tok_s = q.OptDouble(16);
   s.kv_bytes = q.OptInt(17);
   s.total_ms = q.OptDouble(18);
-  if (has_segment) s.segment = q.Int(19);
+  s.segment = q.Int(19);
+  s.reused_tokens = q.OptInt(20);
   return s;
 }
 
@@ -293,8 +299,7 @@ StatusOr<int64_t> ResultsReader::CountSamples(int64_t run_id, const std::string&
 StatusOr<std::vector<SampleRecord>> ResultsReader::ReadSamples(int64_t run_id,
                                                                const std::string& task,
                                                                int64_t offset, int64_t limit) {
-  const bool seg = schema_version_ >= 2;
-  Query q(db_, std::string("SELECT ") + kSampleColumns + (seg ? ", segment" : "") +
+  Query q(db_, SelectSampleColumns(schema_version_) +
                    " FROM samples WHERE run_id = ? AND task = ? "
                    "ORDER BY doc_index IS NULL, doc_index, doc_id LIMIT ? OFFSET ?");
   SIGMA_RETURN_IF_ERROR(q.status());
@@ -303,7 +308,7 @@ StatusOr<std::vector<SampleRecord>> ResultsReader::ReadSamples(int64_t run_id,
   q.BindInt(3, limit < 0 ? -1 : limit);
   q.BindInt(4, offset < 0 ? 0 : offset);
   std::vector<SampleRecord> rows;
-  while (q.Step()) rows.push_back(ReadSampleRow(q, seg));
+  while (q.Step()) rows.push_back(ReadSampleRow(q));
   SIGMA_RETURN_IF_ERROR(q.status());
   return rows;
 }
@@ -311,15 +316,14 @@ StatusOr<std::vector<SampleRecord>> ResultsReader::ReadSamples(int64_t run_id,
 StatusOr<std::optional<SampleRecord>> ResultsReader::ReadSample(int64_t run_id,
                                                                 const std::string& task,
                                                                 const std::string& doc_id) {
-  const bool seg = schema_version_ >= 2;
-  Query q(db_, std::string("SELECT ") + kSampleColumns + (seg ? ", segment" : "") +
+  Query q(db_, SelectSampleColumns(schema_version_) +
                    " FROM samples WHERE run_id = ? AND task = ? AND doc_id = ?");
   SIGMA_RETURN_IF_ERROR(q.status());
   q.BindInt(1, run_id);
   q.BindText(2, task);
   q.BindText(3, doc_id);
   std::optional<SampleRecord> out;
-  if (q.Step()) out = ReadSampleRow(q, seg);
+  if (q.Step()) out = ReadSampleRow(q);
   SIGMA_RETURN_IF_ERROR(q.status());
   return out;
 }

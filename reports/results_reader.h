@@ -26,7 +26,7 @@ struct sqlite3;
 
 namespace sigma::reports {
 
-inline constexpr int kMaxSchemaVersion = 2;
+inline constexpr int kMaxSchemaVersion = 3;
 inline constexpr int64_t kSigmaApplicationId = 0x53474556;  // "SGEV"
 
 struct RunRecord {
@@ -79,6 +79,7 @@ struct SampleRecord {
   std::optional<std::string> verdict;
   std::optional<std::string> error;
   std::optional<int64_t> prompt_tokens;
+  std::optional<int64_t> reused_tokens;  // of prompt_tokens (schema v3)
   std::optional<int64_t> new_tokens;
   std::optional<double> ttft_ms;
   std::optional<double> prefill_tok_s;

@@ -42,6 +42,7 @@ store::SampleTimings SampleTimingsOf(const std::vector<BackendItem>& items, size
   }
   if (begin == end) return t;
   t.prompt_tokens = prompt;
+  t.reused_tokens = prompt - computed;
   t.new_tokens = fresh;
   t.total_ms = total;
   t.kv_bytes = kv;
@@ -58,6 +59,7 @@ void AddTimings(const store::SampleTimings& more, store::SampleTimings* t) {
     if (b) a = a.value_or(0) + *b;
   };
   add(t->prompt_tokens, more.prompt_tokens);
+  add(t->reused_tokens, more.reused_tokens);
   add(t->new_tokens, more.new_tokens);
   if (more.total_ms) t->total_ms = t->total_ms.value_or(0) + *more.total_ms;
   if (more.kv_bytes) t->kv_bytes = std::max(t->kv_bytes.value_or(0), *more.kv_bytes);

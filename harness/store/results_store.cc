@@ -46,22 +46,26 @@ Status SetPragmas(sqlite3* db, const StoreOptions& options) {
   return Exec(db, "PRAGMA synchronous = NORMAL", "set synchronous");
 }
 
-// A read-only open never migrates: the file must be at this binary's schema version. One at an
-// older version says how to bring it up to date (that advice was once given for a newer one too,
-// which no migration can help).
-Status CheckReadableAsIs(sqlite3* db) {
+// The oldest schema a read-only open reads as it is: v3 only added samples.reused_tokens, which
+// reads as unknown from a v2 file; v1 lacks the progress and speed tables.
+constexpr int kOldestReadableVersion = 2;
+
+// A read-only open never migrates: the file must be at a schema version this binary reads as it
+// is; returns it. One older says how to bring it up to date (that advice was once given for a
+// newer one too, which no migration can help).
+StatusOr<int> CheckReadableAsIs(sqlite3* db) {
   SIGMA_ASSIGN_OR_RETURN(const int version, ReadUserVersion(db));
   SIGMA_RETURN_IF_ERROR(CheckResultsDatabase(db, version));
   if (version == 0) {
     return FailedPreconditionError("results database: empty (no sigma-eval schema yet)");
   }
-  if (version != kSchemaVersion) {
+  if (version < kOldestReadableVersion) {
     return FailedPreconditionError("results database: schema version ", version,
-                                   " is older than this binary reads (", kSchemaVersion,
+                                   " is older than this binary reads (", kOldestReadableVersion,
                                    "); open it read-write once (any sigma-eval run or bench on "
                                    "it) to migrate");
   }
-  return Status::Ok();
+  return version;
 }
 
 }  // namespace
@@ -114,9 +118,14 @@ StatusOr<std::unique_ptr<ResultsStore>> ResultsStore::Open(const std::string& pa
   Status status = ReadUserVersion(db.get()).status();
   if (status.ok()) status = SetPragmas(db.get(), options);
   if (status.ok() && !options.read_only) status = Migrate(db.get());
-  if (status.ok() && options.read_only) status = CheckReadableAsIs(db.get());
+  int version = kSchemaVersion;
+  if (status.ok() && options.read_only) {
+    StatusOr<int> readable = CheckReadableAsIs(db.get());
+    status = readable.status();
+    if (readable.ok()) version = *readable;
+  }
   if (!status.ok()) return status.WithContext(path);
-  return std::unique_ptr<ResultsStore>(new ResultsStore(std::move(db)));
+  return std::unique_ptr<ResultsStore>(new ResultsStore(std::move(db), version));
 }
 
 StatusOr<std::optional<RunInfo>> ResultsStore::FindRunByFingerprint(
@@ -251,8 +260,10 @@ Status ResultsStore::InsertSampleRow(const SampleRecord& s) {
           db_.get(),
           "INSERT INTO samples (run_id, task, doc_id, doc_index, prompt, raw_output, extracted, "
           "target, metrics_json, verdict, error, prompt_tokens, new_tokens, ttft_ms, "
-          "prefill_tok_s, decode_tok_s, kv_bytes, total_ms, segment, created_at) VALUES (?1, ?2, "
-          "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"));
+          "prefill_tok_s, decode_tok_s, kv_bytes, total_ms, segment, created_at, reused_tokens) "
+          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
+          "?18, "
+          "?19, ?20, ?21)"));
   SIGMA_RETURN_IF_ERROR(insert.BindAll(s.run_id, s.task, s.doc_id, s.doc_index));
   SIGMA_RETURN_IF_ERROR(insert.BindBlob(5, s.prompt));
   SIGMA_RETURN_IF_ERROR(insert.BindBlob(6, s.raw_output));
@@ -275,6 +286,7 @@ Status ResultsStore::InsertSampleRow(const SampleRecord& s) {
   SIGMA_RETURN_IF_ERROR(insert.BindOptionalDouble(18, t.total_ms));
   SIGMA_RETURN_IF_ERROR(insert.BindInt(19, s.segment));
   SIGMA_RETURN_IF_ERROR(insert.BindText(20, NowUtc()));
+  SIGMA_RETURN_IF_ERROR(insert.BindOptionalInt(21, t.reused_tokens));
   return insert.Run();
 }
 
@@ -307,10 +319,12 @@ StatusOr<std::vector<SampleRecord>> ResultsStore::ReadSamples(int64_t run_id,
       Statement stmt,
       Statement::Prepare(
           db_.get(),
-          "SELECT task, doc_id, doc_index, prompt, raw_output, extracted, target, metrics_json, "
-          "verdict, error, prompt_tokens, new_tokens, ttft_ms, prefill_tok_s, decode_tok_s, "
-          "kv_bytes, total_ms, segment FROM samples WHERE run_id = ?1 AND (?2 = '' OR task = ?2) "
-          "ORDER BY task, doc_index, doc_id"));
+          StrCat("SELECT task, doc_id, doc_index, prompt, raw_output, extracted, target, "
+                 "metrics_json, verdict, error, prompt_tokens, new_tokens, ttft_ms, "
+                 "prefill_tok_s, decode_tok_s, kv_bytes, total_ms, segment, ",
+                 version_ >= 3 ? "reused_tokens" : "NULL",
+                 " FROM samples WHERE run_id = ?1 AND (?2 = '' OR task = ?2) "
+                 "ORDER BY task, doc_index, doc_id")));
   SIGMA_RETURN_IF_ERROR(stmt.BindAll(run_id, task));
   std::vector<SampleRecord> out;
   for (;;) {
@@ -336,6 +350,7 @@ StatusOr<std::vector<SampleRecord>> ResultsStore::ReadSamples(int64_t run_id,
     s.timings.kv_bytes = stmt.ColumnOptionalInt(15);
     s.timings.total_ms = stmt.ColumnOptionalDouble(16);
     s.segment = stmt.ColumnInt(17);
+    s.timings.reused_tokens = stmt.ColumnOptionalInt(18);
   }
   return out;
 }

@@ -83,6 +83,7 @@ struct RunSession {
 // Per-sample timing. Unset fields are stored as NULL.
 struct SampleTimings {
   std::optional<int64_t> prompt_tokens;
+  std::optional<int64_t> reused_tokens;  // of prompt_tokens, KV rows an earlier request left
   std::optional<int64_t> new_tokens;
   std::optional<double> ttft_ms;
   std::optional<double> prefill_tok_s;
@@ -208,7 +209,7 @@ class ResultsStore {
   sqlite3* raw_db() { return db_.get(); }  // for tests and read-only tools
 
  private:
-  explicit ResultsStore(DbHandle db) : db_(std::move(db)) {}
+  ResultsStore(DbHandle db, int version) : db_(std::move(db)), version_(version) {}
   StatusOr<RunSession> ResumeLocked(const RunInfo& run);
   StatusOr<RunInfo> GetRunLocked(int64_t run_id);
   StatusOr<std::set<SampleKey>> DoneSamplesLocked(int64_t run_id, bool failed_only);
@@ -216,6 +217,7 @@ class ResultsStore {
 
   std::mutex mu_;
   DbHandle db_;
+  int version_;  // the file's schema version: kSchemaVersion, or older when opened read-only
 };
 
 // Current time as RFC 3339 UTC with milliseconds ("2026-11-28T15:24:42.123Z").

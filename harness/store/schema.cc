@@ -112,7 +112,13 @@ CREATE INDEX speed_by_run ON speed(run_id);
 CREATE INDEX speed_by_bench ON speed(bench_id);
 )sql";
 
-constexpr const char* kMigrations[] = {kMigration1, kMigration2};
+// Version 3: of a sample's prompt tokens, how many took their KV rows from an earlier request
+// (the engine backend's few-shot prefix reuse, harness/backends/prefix_blocks.h).
+constexpr const char* kMigration3 = R"sql(
+ALTER TABLE samples ADD COLUMN reused_tokens INTEGER;
+)sql";
+
+constexpr const char* kMigrations[] = {kMigration1, kMigration2, kMigration3};
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
 
 StatusOr<int64_t> ReadPragmaInt(sqlite3* db, const char* pragma) {

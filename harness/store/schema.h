@@ -16,7 +16,7 @@
 
 namespace sigma::store {
 
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 // "SGEV" in ASCII: lets `file` and other tools recognise results databases.
 inline constexpr int32_t kApplicationId = 0x53474556;
 

@@ -70,6 +70,14 @@ TEST_F(RunTest, FillsDatabaseAndReplayScoresIdentically) {
   EXPECT_GE(QueryInt(db, "SELECT count(*) FROM task_results WHERE run_id = 1 AND stderr IS NOT NULL"), 4);
   EXPECT_GE(QueryInt(db, "SELECT count(*) FROM speed WHERE run_id = 1 AND phase IN ('prefill','decode','end_to_end')"), 3);
   EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM samples WHERE run_id = 1 AND task = 'gsm8k' AND decode_tok_s > 0"), 2);
+  // mmlu's second question reuses the whole blocks of its subject's 5-shot prefix (~250 tokens).
+  EXPECT_EQ(QueryInt(db, "SELECT reused_tokens FROM samples WHERE task = 'mmlu' AND doc_index = 0"),
+            0);
+  EXPECT_GE(QueryInt(db, "SELECT reused_tokens FROM samples WHERE task = 'mmlu' AND doc_index = 1"),
+            192);
+  EXPECT_EQ(
+      QueryInt(db, "SELECT reused_tokens % 64 FROM samples WHERE task = 'mmlu' AND doc_index = 1"),
+      0);
 
   auto exported = RunSigmaEval("export --db " + db + " --run 1 --task gsm8k --out " + dir_ + "/gsm8k.jsonl");
   ASSERT_EQ(exported.exit_code, 0) << exported.err;

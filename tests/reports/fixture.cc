@@ -69,6 +69,7 @@ store::SampleRecord MakeSample(int64_t run_id, int r, int t, int d, bool replay)
     const int64_t prompt_tokens = 40 + (d * 97 + t * 31) % 900;
     const double speed = r == 1 ? 20.0 : 26.0;
     s.timings.prompt_tokens = prompt_tokens;
+    s.timings.reused_tokens = d == 0 ? 0 : prompt_tokens / 64 * 64 / 2;  // half a shared prefix
     s.timings.new_tokens = 4 + d % 5;
     s.timings.ttft_ms = 5.0 + prompt_tokens * (r == 1 ? 0.12 : 0.09) + Unit(r, d, 1);
     s.timings.prefill_tok_s = 900.0 - prompt_tokens * 0.2 + Unit(r, d, 2) * 10;

@@ -74,6 +74,8 @@ TEST_F(ReportTest, DataSummarisesRunsSpeedAndSamples) {
   }
   EXPECT_EQ(shown_cut_off, 2);  // engine runs 1 and 2
   EXPECT_NE(RenderHtml(d).find("<span class=\"na\">cut off</span>"), std::string::npos);
+  // A sample's reused prompt positions beside its prompt's length (arc_easy doc-1: 137, 64).
+  EXPECT_NE(RenderHtml(d).find("tokens 137 (64 reused) + 5"), std::string::npos);
   // DiffQKV vs GQA pairs from the bench session: decode at 3 contexts, prefill at 1.
   ASSERT_EQ(d.ratios.size(), 2u);
   EXPECT_EQ(d.ratios[0].phase, "decode");

@@ -1,10 +1,11 @@
 #include "reports/results_reader.h"
 
+#include <gtest/gtest.h>
 #include <sqlite3.h>
 
-#include <gtest/gtest.h>
-
 #include "engine/base/file.h"
+#include "harness/store/schema.h"
+#include "harness/store/sqlite.h"
 #include "tests/reports/fixture.h"
 
 namespace sigma::reports {
@@ -62,7 +63,7 @@ TEST(ResultsReaderTest, ReadsFixtureByteExact) {
   ASSERT_TRUE(testing::BuildFixtureDb(dir.File("r.db")).ok());
   auto reader = ResultsReader::Open(dir.File("r.db"));
   ASSERT_TRUE(reader.ok()) << reader.status().ToString();
-  EXPECT_EQ((*reader)->schema_version(), 2);
+  EXPECT_EQ((*reader)->schema_version(), 3);
   auto runs = (*reader)->ReadRuns();
   ASSERT_TRUE(runs.ok());
   ASSERT_EQ(runs->size(), 3u);
@@ -76,6 +77,8 @@ TEST(ResultsReaderTest, ReadsFixtureByteExact) {
   ASSERT_EQ(page->size(), 3u);
   EXPECT_EQ((*page)[0].doc_id, "doc-2");
   EXPECT_EQ((*page)[1].raw_output, testing::HostileOutput());  // NUL and invalid UTF-8 kept
+  const int64_t prompt = (*page)[0].prompt_tokens.value_or(0);
+  EXPECT_EQ((*page)[0].reused_tokens, prompt / 64 * 64 / 2);
   auto count = (*reader)->CountSamples(1, "gsm8k");
   ASSERT_TRUE(count.ok());
   EXPECT_EQ(*count, 20);
@@ -97,6 +100,34 @@ TEST(ResultsReaderTest, ReadsFixtureByteExact) {
   auto speed = (*reader)->ReadSpeed({1}, {(*benches)[0].id});
   ASSERT_TRUE(speed.ok());
   EXPECT_EQ(speed->size(), 9u);  // 2 models x (3 decode + 1 prefill) + run 1's row
+}
+
+// A file of an older schema is read as it is (reports never migrate): the columns it lacks come
+// back as they were before they existed.
+TEST(ResultsReaderTest, ReadsAnOlderSchemaAsItIs) {
+  ScratchDir dir;
+  {
+    auto db = store::OpenDatabase(dir.File("v2.db"), /*create=*/true);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE(store::Migrate(db->get(), 2).ok());
+    ASSERT_TRUE(store::Exec(db->get(),
+                            "INSERT INTO runs (fingerprint, config_json, started_at) "
+                            "VALUES ('fp', '{}', 'now');"
+                            "INSERT INTO samples (run_id, task, doc_id, prompt, raw_output, "
+                            "extracted, prompt_tokens, segment, created_at) "
+                            "VALUES (1, 'mmlu', 'd', 'p', 'o', 'e', 300, 2, 'now');",
+                            "seed v2")
+                    .ok());
+  }
+  auto reader = ResultsReader::Open(dir.File("v2.db"));
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  EXPECT_EQ((*reader)->schema_version(), 2);
+  auto samples = (*reader)->ReadSamples(1, "mmlu", 0, -1);
+  ASSERT_TRUE(samples.ok()) << samples.status().ToString();
+  ASSERT_EQ(samples->size(), 1u);
+  EXPECT_EQ((*samples)[0].prompt_tokens, 300);
+  EXPECT_EQ((*samples)[0].segment, 2);
+  EXPECT_FALSE((*samples)[0].reused_tokens.has_value());
 }
 
 TEST(ResultsReaderTest, ParseSampleMetricsSaysWhetherAGenerationWasCutOff) {

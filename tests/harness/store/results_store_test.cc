@@ -47,6 +47,7 @@ TEST(ResultsStoreTest, HostileBytesRoundTripExactly) {
   s.target = std::string();  // empty but present
   s.error = std::string("err\xff", 4);
   s.timings.prompt_tokens = 12;
+  s.timings.reused_tokens = 8;
   s.timings.ttft_ms = 3.5;
   s.timings.kv_bytes = int64_t{1} << 40;
   auto inserted = (*store)->InsertSample(s);
@@ -66,6 +67,7 @@ TEST(ResultsStoreTest, HostileBytesRoundTripExactly) {
   EXPECT_EQ(*r.target, "");
   EXPECT_EQ(r.error, s.error);
   EXPECT_EQ(r.timings.prompt_tokens, 12);
+  EXPECT_EQ(r.timings.reused_tokens, 8);
   EXPECT_FALSE(r.timings.new_tokens.has_value());
   EXPECT_EQ(r.timings.ttft_ms, 3.5);
   EXPECT_EQ(r.timings.kv_bytes, int64_t{1} << 40);

@@ -75,6 +75,9 @@ TEST(SchemaTest, MigratesVersionOneFileKeepingData) {
   ASSERT_TRUE(samples.ok());
   ASSERT_EQ(samples->size(), 2u);
   EXPECT_EQ((*samples)[1].error.value_or(""), "boom");
+  // Columns added later are NULL in the rows written before them.
+  EXPECT_EQ((*samples)[0].segment, 1);
+  EXPECT_FALSE((*samples)[0].timings.reused_tokens.has_value());
 }
 
 TEST(SchemaTest, RefusesNewerVersionAndForeignFiles) {
@@ -113,6 +116,31 @@ TEST(SchemaTest, RefusesNewerVersionAndForeignFiles) {
       << older.status().message();
   ASSERT_TRUE(ResultsStore::Open(dir.File("old.db")).ok());  // migrates
   EXPECT_TRUE(ResultsStore::Open(dir.File("old.db"), read_only).ok());
+  // A version 2 file is read as it is (show, ls, status on results of an older build): the
+  // column version 3 added reads as unknown, and the file stays at version 2.
+  {
+    auto db = OpenDatabase(dir.File("v2.db"), true);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE(Migrate(db->get(), 2).ok());
+    ASSERT_TRUE(
+        Exec(db->get(),
+             "INSERT INTO runs (fingerprint, config_json, started_at) "
+             "VALUES ('fp', '{}', 'now');"
+             "INSERT INTO samples (run_id, task, doc_id, prompt, raw_output, extracted, "
+             "prompt_tokens, created_at) VALUES (1, 'mmlu', 'd', 'p', 'o', 'e', 300, 'now');",
+             "seed v2")
+            .ok());
+  }
+  {
+    auto v2 = ResultsStore::Open(dir.File("v2.db"), read_only);
+    ASSERT_TRUE(v2.ok()) << v2.status().ToString();
+    auto samples = (*v2)->ReadSamples(1, "");
+    ASSERT_TRUE(samples.ok()) << samples.status().ToString();
+    ASSERT_EQ(samples->size(), 1u);
+    EXPECT_EQ((*samples)[0].timings.prompt_tokens, 300);
+    EXPECT_FALSE((*samples)[0].timings.reused_tokens.has_value());
+    EXPECT_EQ(*ReadUserVersion((*v2)->raw_db()), 2);
+  }
   { ASSERT_TRUE(OpenDatabase(dir.File("empty.db"), true).ok()); }
   auto empty = ResultsStore::Open(dir.File("empty.db"), read_only);
   ASSERT_FALSE(empty.ok());
