@@ -9,11 +9,10 @@
 // context and continuations are tokenized as lm-evaluation-harness does (EncodePairs,
 // request_tokens.h; a chat request's context is the template's rendering). A context or prompt
 // reuses the whole blocks (64 positions on the CPU) of KV rows that a slot holds of the same
-// tokens from an earlier request
-// (PrefixBlocks, prefix_blocks.h: the same bits as without), so a task's shared few-shot prefix is
-// computed once; RequestTiming::reused_tokens counts those rows, and the prefill rate is over the
-// positions computed. loglikelihood_rolling:
-// the whole text in lm-eval's windows of the context capacity (RollingWindows).
+// tokens from an earlier request (PrefixBlocks, prefix_blocks.h: the same bits as without), so a
+// task's shared few-shot prefix is computed once; RequestTiming::reused_tokens counts those rows,
+// and the prefill rate is over the positions computed. loglikelihood_rolling: the whole text in
+// lm-eval's windows of the context capacity (RollingWindows).
 //
 // Thread safety: not thread-safe.
 #ifndef SIGMA_HARNESS_BACKENDS_ENGINE_BACKEND_H_

@@ -1,6 +1,7 @@
 // EngineBackend::RunGenerate: continuous batching of generate_until requests.
 #include <algorithm>
 #include <chrono>
+#include <vector>
 
 #include "engine/generate.h"
 #include "harness/backends/engine_backend.h"
@@ -115,20 +116,17 @@ Status EngineBackend::RunGenerate(std::span<BackendItem*> items) {
                                     model.capacity(), " tokens (raise --max-context)");
       return Status::Ok();
     }
+    std::vector<int64_t> reusable;  // per slot
+    for (const PrefixBlocks& s : slots_) reusable.push_back(s.Reusable(*prompt));
     auto slot = free_slots.end() - 1;
     for (auto it = free_slots.begin(); it != free_slots.end(); ++it) {
-      if (slots_[*it].Reusable(*prompt) > slots_[*slot].Reusable(*prompt)) slot = it;
+      if (reusable[*it] > reusable[*slot]) slot = it;
     }
     a.seq = *slot;
-    const PrefixBlocks* donor = nullptr;
-    int64_t most = slots_[a.seq].Reusable(*prompt);
-    for (const PrefixBlocks& other : slots_) {
-      if (other.Reusable(*prompt) > most) {
-        most = other.Reusable(*prompt);
-        donor = &other;
-      }
+    const auto donor = std::max_element(reusable.begin(), reusable.end()) - reusable.begin();
+    if (reusable[donor] > reusable[a.seq]) {
+      SIGMA_RETURN_IF_ERROR(slots_[a.seq].CopyFrom(model, slots_[donor], reusable[donor]));
     }
-    if (donor != nullptr) SIGMA_RETURN_IF_ERROR(slots_[a.seq].CopyFrom(model, *donor, most));
     SIGMA_ASSIGN_OR_RETURN(const int64_t computed, slots_[a.seq].Fill(model, *prompt, &logits));
     a.first_token = Clock::now();
     item->timing.prompt_tokens = static_cast<int64_t>(prompt->size());

@@ -2,8 +2,8 @@
 // prompt sharing a prefix with an earlier one (a task's few-shot examples, MMLU's subject
 // preamble and five dev questions, BBH's three exemplars) computes only what differs.
 //
-// Every context is prefilled in blocks of block() positions that start at multiples of it, each
-// block its own Prefill call, and only whole blocks are reused. A block's KV rows and the
+// Every context is prefilled in blocks of a fixed number of positions that start at multiples of
+// it, each block its own Prefill call, and only whole blocks are reused. A block's KV rows and the
 // logits after it are then a function of the tokens up to its end alone, never of which request
 // left which rows in the cache: a request scores the same bits after a hit as on a fresh model,
 // so a result does not depend on the order of the requests, on --limit or on a resume.
@@ -66,9 +66,6 @@ class PrefixBlocks {
 
   // The sequence was written by someone else: nothing it holds is reused.
   void Forget() { held_.clear(); }
-
-  int seq() const { return seq_; }
-  int64_t block() const { return block_; }
 
  private:
   int seq_;
