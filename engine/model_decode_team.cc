@@ -50,6 +50,14 @@
 // (82-86 from L3 alone); clflushopt of each line once used, 21-24 and 33-41 GB/s. Nor keeping the
 // first 8-24 MB of each thread's 55 MB stream in the L3 by reading the rest with prefetchnta 1 KB
 // ahead (a cyclic read, 1 and 2 threads, slow minutes): within the noise of 34-46 GB/s.
+// Nor reading the next layer's KV share into L2 during this layer's FFN, so that the attention
+// computes from L2 (SmolLM2 at 512 positions, in-process A/B, medians of 97 rounds at a 55-64
+// GB/s probe: 2.426 ms a step, attention 0.512 ms; with its rows in L2 the attention takes 0.239
+// ms): one load a line, interleaved with the down projection in 3 or 5 slices, attention 0.367
+// ms but the step 1.09-1.12x as long; with gate/up 1.24x; in one burst before down 1.013x; as
+// prefetcht1 in 3 slices 1.029x, the attention unchanged (0.521 ms: the prefetches do not land
+// beside a GEMV's stream); a burst of loads of this layer's share just before the attention,
+// 1.02-1.05x. The bytes cost a phase what they save the attention.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
