@@ -10,6 +10,7 @@
 #include <tuple>
 #include <utility>
 
+#include "engine/base/json.h"
 #include "reports/report.h"
 
 namespace sigma::reports {
@@ -292,6 +293,7 @@ Status LoadSide(ResultsReader& reader, const CompareRef& ref, CompareSide* side,
     side->model = benches[0].model;
     side->build = benches[0].engine_build;
     side->host = benches[0].host;
+    side->config_json = benches[0].config_json;
     SIGMA_ASSIGN_OR_RETURN(*speed, reader.ReadSpeed({}, {ref.id}));
     return Status::Ok();
   }
@@ -300,9 +302,56 @@ Status LoadSide(ResultsReader& reader, const CompareRef& ref, CompareSide* side,
   side->model = runs[0].model;
   side->build = runs[0].engine_build;
   side->host = runs[0].host;
+  side->config_json = runs[0].config_json;
   SIGMA_ASSIGN_OR_RETURN(*scores, reader.ReadSampleScores(ref.id));
   SIGMA_ASSIGN_OR_RETURN(*speed, reader.ReadSpeed({ref.id}, {}));
   return Status::Ok();
+}
+
+constexpr size_t kMaxConfigDifferences = 20;
+
+// A task's (version, hash) by name, from a run configuration's "tasks" array.
+std::map<std::string, std::pair<std::string, std::string>> TaskHashes(
+    const rapidjson::Value& config) {
+  std::map<std::string, std::pair<std::string, std::string>> out;
+  if (!config.IsObject() || !config.HasMember("tasks") || !config["tasks"].IsArray()) return out;
+  for (const rapidjson::Value& task : config["tasks"].GetArray()) {
+    if (!task.IsObject() || !task.HasMember("name") || !task["name"].IsString()) continue;
+    const auto text = [&](const char* key) {
+      return task.HasMember(key) && task[key].IsString() ? std::string(task[key].GetString())
+                                                         : std::string();
+    };
+    out[text("name")] = {text("version"), text("hash")};
+  }
+  return out;
+}
+
+// Fills r->config_differences from the sides' configurations, and notes each task whose
+// configuration hash differs. The build and the model path are left out: the side lines show them.
+void CompareConfigs(CompareResult* r) {
+  auto base = ParseJson(r->base.config_json, "the base configuration");
+  auto cand = ParseJson(r->candidate.config_json, "the candidate configuration");
+  if (!base.ok() || !cand.ok()) {
+    r->notes.push_back(StrCat("the configurations could not be compared: ",
+                              (base.ok() ? cand.status() : base.status()).message()));
+    return;
+  }
+  for (rapidjson::Document* doc : {base->get(), cand->get()}) {
+    if (!doc->IsObject()) continue;
+    doc->RemoveMember("engine_build");
+    if (doc->HasMember("backend") && (*doc)["backend"].IsObject()) {
+      (*doc)["backend"].RemoveMember("model");
+    }
+  }
+  r->config_differences = JsonDifferences(**base, **cand, kMaxConfigDifferences);
+  const auto base_tasks = TaskHashes(**base);
+  for (const auto& [name, version_hash] : TaskHashes(**cand)) {
+    const auto it = base_tasks.find(name);
+    if (it == base_tasks.end() || it->second.second == version_hash.second) continue;
+    r->notes.push_back(StrCat("task ", name, " is configured differently in the two runs (version ",
+                              it->second.first, " against ", version_hash.first,
+                              "): its pairs may compare different prompts or scoring"));
+  }
 }
 
 // Tasks whose stored scores (`show`, reports) are their samples' mean times 100 (AIMICIUS: the
@@ -410,6 +459,7 @@ StatusOr<CompareResult> CompareRuns(ResultsReader& reader, const CompareRef& bas
   std::vector<SpeedRecord> base_speed, cand_speed;
   SIGMA_RETURN_IF_ERROR(LoadSide(reader, base, &r.base, &base_scores, &base_speed));
   SIGMA_RETURN_IF_ERROR(LoadSide(reader, candidate, &r.candidate, &cand_scores, &cand_speed));
+  CompareConfigs(&r);
   r.metrics = CompareScores(base_scores, cand_scores, options, &r);
   CompareSampleSpeed(base_scores, cand_scores, &r);
   CompareSpeedTable(base_speed, cand_speed, &r);

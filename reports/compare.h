@@ -5,10 +5,13 @@
 // doc_id): the mean difference with a seeded paired bootstrap interval; for metrics that are 0/1 on
 // every shared sample also McNemar's exact test on the discordant pairs (its p is the one reported;
 // otherwise the bootstrap p).
+// Configuration: where the two sides' stored configurations differ (kv_dtype, limit, a task's
+// version, ...), and a note for each task whose configuration hash differs, since its pairs then
+// compare different prompts or scoring.
 // Speed: per-sample figures of the two runs (decode_tok_s, prefill_tok_s, ttft_ms; shared samples)
 // as the ratio of medians with a Mann-Whitney U test; `speed` table rows matched on (phase, model,
-// context, batch, settings) as the ratio of means with Welch's t test computed from the stored mean,
-// sample std and repetitions (the table keeps no per-repetition values, so a rank test is not
+// context, batch, settings) as the ratio of means with Welch's t test computed from the stored
+// mean, sample std and repetitions (the table keeps no per-repetition values, so a rank test is not
 // possible there; README says so).
 // --fail-on "acc:-0.02,decode_tok_s:-5%,gsm8k/exact_match:-0.05,ttft_ms:+10%": a negative threshold
 // fires when the change is below it, a positive one when the change is above it; "%" makes it
@@ -105,7 +108,8 @@ struct CompareSide {
   std::string model;
   std::string build;   // the engine_build it recorded (version, commit, build type, kernels)
   std::string host;
-  int64_t errors = 0;  // samples with an error (excluded from pairs)
+  std::string config_json;  // the run's (or bench session's) configuration as stored
+  int64_t errors = 0;       // samples with an error (excluded from pairs)
 };
 
 struct CompareResult {
@@ -113,6 +117,9 @@ struct CompareResult {
   CompareSide candidate;
   std::vector<MetricComparison> metrics;
   std::vector<SpeedComparison> speed;
+  // Where the two configurations differ, "path: base -> candidate" (JsonDifferences), leaving out
+  // what the side lines show (the build, the model path); empty when they are the same.
+  std::vector<std::string> config_differences;
   std::vector<std::string> notes;
   std::vector<std::string> regressions;  // one line per fired rule
   CompareOptions options;

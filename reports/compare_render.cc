@@ -100,9 +100,22 @@ std::string SideJson(const CompareSide& side) {
 }  // namespace
 
 std::string RenderCompareMarkdown(const CompareResult& r) {
-  std::string md =
-      StrCat("## sigma-eval compare: ", r.base.label, " → ", r.candidate.label, "\n\n",
-             SideLine("base", r.base), SideLine("candidate", r.candidate), "\n");
+  std::string md = StrCat("## sigma-eval compare: ", r.base.label, " → ", r.candidate.label, "\n\n",
+                          SideLine("base", r.base), SideLine("candidate", r.candidate));
+  if (r.config_differences.empty()) {
+    md += "- configuration: the same, apart from the build and the model path\n";
+  } else {
+    md += "- configuration, where it differs (base → candidate):\n";
+    for (const std::string& line : r.config_differences) {
+      // "path: before -> after", escaped; the arrow as the title line writes it.
+      std::string escaped = MarkdownEscape(line);
+      for (size_t at = 0; (at = escaped.find(" -&gt; ", at)) != std::string::npos;) {
+        escaped.replace(at, 7, " → ");
+      }
+      md += "  - " + escaped + "\n";
+    }
+  }
+  md += "\n";
   if (r.regressions.empty()) {
     md += r.options.fail_on.empty() ? "**No --fail-on thresholds given.**\n"
                                     : "**✅ No regression beyond the --fail-on thresholds.**\n";
@@ -165,6 +178,10 @@ std::string RenderCompareJson(const CompareResult& r) {
   j += "],\"regressions\":[";
   for (size_t i = 0; i < r.regressions.size(); ++i)
     AppendJsonItem(&j, i, JsonQuote(r.regressions[i]));
+  j += "],\"config_differences\":[";
+  for (size_t i = 0; i < r.config_differences.size(); ++i) {
+    AppendJsonItem(&j, i, JsonQuote(r.config_differences[i]));
+  }
   j += "],\"notes\":[";
   for (size_t i = 0; i < r.notes.size(); ++i) AppendJsonItem(&j, i, JsonQuote(r.notes[i]));
   return j + "]}\n";

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "harness/store/results_store.h"
+#include "harness/store/sqlite.h"
 #include "tests/reports/fixture.h"
 #include "tests/reports/golden.h"
 
@@ -126,6 +129,76 @@ TEST_F(CompareTest, NotesTasksWhoseStoredScoresAreInPercent) {
   EXPECT_NE(note.find("show and the reports give cmdgen on the 0-100 scale"), std::string::npos)
       << note;
   EXPECT_EQ(note.find("gsm8k"), std::string::npos) << note;
+}
+
+// What differs between the two runs' configurations is listed (not the build or the model path,
+// which the side lines show), and a task configured differently on the two sides gets a note.
+TEST_F(CompareTest, ListsWhereTheConfigurationsDiffer) {
+  CompareOptions options;
+  options.bootstrap_iterations = 200;
+  const CompareResult r = Run(options);
+  EXPECT_EQ(r.config_differences,
+            (std::vector<std::string>{"backend.kv_dtype: \"bf16\" -> \"f32\"",
+                                      "tasks[gsm8k].version: \"1-41ab1\" -> \"2-9f2c1\"",
+                                      "tasks[gsm8k].hash: \"41ab1\" -> \"9f2c1\""}));
+  std::vector<std::string> task_notes;
+  for (const std::string& note : r.notes) {
+    if (note.rfind("task ", 0) == 0) task_notes.push_back(note);
+  }
+  EXPECT_EQ(task_notes, (std::vector<std::string>{
+                            "task gsm8k is configured differently in the two runs (version "
+                            "1-41ab1 against 2-9f2c1): its pairs may compare different prompts "
+                            "or scoring"}));
+  const std::string md = RenderCompareMarkdown(r);
+  EXPECT_NE(
+      md.find("- configuration, where it differs (base → candidate):\n  - backend.kv\\_dtype: "
+              "\"bf16\" → \"f32\"\n"),
+      std::string::npos)
+      << md;
+  EXPECT_NE(RenderCompareJson(r).find("\"config_differences\":[\"backend.kv_dtype: \\\"bf16\\\" "
+                                      "-> \\\"f32\\\"\""),
+            std::string::npos);
+
+  // A run against itself: the same configuration, no task note.
+  const CompareResult same = Run(options, 1, 1);
+  EXPECT_TRUE(same.config_differences.empty());
+  for (const std::string& note : same.notes) EXPECT_NE(note.rfind("task ", 0), 0u) << note;
+  EXPECT_NE(RenderCompareMarkdown(same).find(
+                "- configuration: the same, apart from the build and the model path\n"),
+            std::string::npos);
+
+  // The replay run's backend has other members; the model's path stays out of the list.
+  const CompareResult replay = Run(options, 1, 3);
+  for (const std::string& line : replay.config_differences) {
+    EXPECT_EQ(line.find("backend.model"), std::string::npos) << line;
+    EXPECT_EQ(line.find("engine_build"), std::string::npos) << line;
+  }
+  EXPECT_NE(std::find(replay.config_differences.begin(), replay.config_differences.end(),
+                      "backend.backend: \"engine\" -> \"replay\""),
+            replay.config_differences.end());
+}
+
+// A configuration that is not JSON (a hand-edited or foreign database) is named in a note; the
+// scores are still compared.
+TEST_F(CompareTest, NotesAConfigurationItCannotRead) {
+  {
+    auto store = store::ResultsStore::Open(dir_.File("r.db"));
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE(store::Exec((*store)->raw_db(),
+                            "UPDATE runs SET config_json = '{\"backend\":' WHERE id = 2", "test")
+                    .ok());
+  }
+  CompareOptions options;
+  options.bootstrap_iterations = 200;
+  const CompareResult r = Run(options);
+  EXPECT_TRUE(r.config_differences.empty());
+  bool noted = false;
+  for (const std::string& note : r.notes) {
+    noted |=
+        note.rfind("the configurations could not be compared: the candidate configuration", 0) == 0;
+  }
+  EXPECT_TRUE(noted);
+  EXPECT_FALSE(r.metrics.empty());
 }
 
 TEST_F(CompareTest, FailOnThresholdsFire) {

@@ -144,6 +144,29 @@ Status WriteSpeed(store::ResultsStore& db, const std::vector<int64_t>& run_ids) 
   return Status::Ok();
 }
 
+// A configuration shaped as `sigma-eval run` stores it. The gqa16 run (r = 1) keeps its KV cache
+// in f32 and scores a newer gsm8k (another version and hash).
+std::string RunConfigJson(int r, const FixtureShape& shape) {
+  const bool replay = r == 2;
+  std::string tasks;
+  for (int t = 0; t < shape.tasks; ++t) {
+    if (replay && t == 0) continue;
+    const std::string name = TaskName(t);
+    const bool newer = r == 1 && name == "gsm8k";
+    const std::string hash = StrCat(newer ? "9f2c" : "41ab", t);
+    tasks += StrCat(tasks.empty() ? "" : ",", R"({"name":")", name, R"(","version":")",
+                    newer ? "2-" : "1-", hash, R"(","hash":")", hash, R"(","settings":{}})");
+  }
+  const std::string backend =
+      replay ? R"({"backend":"replay","model":"replay:gpt4.jsonl"})"
+             : StrCat(R"({"backend":"engine","model":")", ModelName(r), R"(","kv_dtype":")",
+                      r == 1 ? "f32" : "bf16",
+                      R"(","selective_v":0,"max_context":4096,"temperature":0})");
+  return StrCat(R"({"backend":)", backend, R"(,"tasks":[)", tasks, R"(],"limit":)",
+                shape.docs_per_task,
+                R"j(,"batch":4,"engine_build":"sigma-eval 0.1.0 (test)","cli":{"data_dir":""}})j");
+}
+
 // Fixed timestamps so rendered outputs do not change between test runs.
 Status FixTimes(store::ResultsStore& db) {
   return store::Exec(db.raw_db(),
@@ -170,8 +193,8 @@ Status BuildFixtureDb(const std::string& path, const FixtureShape& shape) {
   std::vector<int64_t> run_ids;
   for (int r = 0; r < shape.runs; ++r) {
     const bool replay = r == 2;
-    store::RunSpec spec{"fingerprint-" + std::to_string(r), "{\"run\":" + std::to_string(r) + "}",
-                        ModelName(r), "sigma-eval 0.1.0 (test)", "testhost"};
+    store::RunSpec spec{"fingerprint-" + std::to_string(r), RunConfigJson(r, shape), ModelName(r),
+                        "sigma-eval 0.1.0 (test)", "testhost"};
     SIGMA_ASSIGN_OR_RETURN(store::RunSession run, db->CreateRun(spec));
     for (int t = 0; t < shape.tasks; ++t) {
       const std::string task = TaskName(t);
