@@ -75,7 +75,8 @@ std::string Base64FromHex(const std::string& hex) {
 
 void AppendRuns(const ReportData& d, std::string* h) {
   *h +=
-      "<section id=\"runs\"><h2>Runs</h2><table><thead><tr><th>run</th><th>model</th><th>state</th>"
+      "<section id=\"runs\"><h2>Runs</h2><table><thead><tr><th>run</th><th>model</th>"
+      "<th>settings</th><th>state</th>"
       "<th>started</th><th>finished</th><th>segments</th><th>samples (errors)</th><th>build</th>"
       "<th>host</th><th>fingerprint</th></tr></thead><tbody>";
   for (const RunSummary& r : d.runs) {
@@ -84,14 +85,14 @@ void AppendRuns(const ReportData& d, std::string* h) {
       samples += c.samples;
       errors += c.errors;
     }
-    *h +=
-        StrCat("<tr><td class=\"num\">", r.run.id, "</td><td>", HtmlEscape(r.run.model),
-               r.run.IsReplay() ? " <small>(recorded outputs)</small>" : "", "</td><td>",
-               HtmlEscape(r.run.state), "</td><td>", HtmlEscape(r.run.started_at), "</td><td>",
-               HtmlEscape(r.run.finished_at), "</td><td class=\"num\">", r.run.segments,
-               "</td><td class=\"num\">", samples, " (", errors, ")</td><td>",
-               HtmlEscape(r.run.engine_build), "</td><td>", HtmlEscape(r.run.host),
-               "</td><td><code>", HtmlEscape(r.run.fingerprint.substr(0, 12)), "</code></td></tr>");
+    *h += StrCat(
+        "<tr><td class=\"num\">", r.run.id, "</td><td>", HtmlEscape(r.run.model),
+        r.run.IsReplay() ? " <small>(recorded outputs)</small>" : "", "</td><td>",
+        HtmlEscape(RunSettings(r.run.config_json)), "</td><td>", HtmlEscape(r.run.state),
+        "</td><td>", HtmlEscape(r.run.started_at), "</td><td>", HtmlEscape(r.run.finished_at),
+        "</td><td class=\"num\">", r.run.segments, "</td><td class=\"num\">", samples, " (", errors,
+        ")</td><td>", HtmlEscape(r.run.engine_build), "</td><td>", HtmlEscape(r.run.host),
+        "</td><td><code>", HtmlEscape(r.run.fingerprint.substr(0, 12)), "</code></td></tr>");
   }
   *h += "</tbody></table>";
   if (!d.bench_runs.empty()) {

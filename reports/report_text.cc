@@ -103,6 +103,7 @@ void MarkdownSamples(const ReportData& d, std::string* md) {
 std::string JsonRun(const RunSummary& r) {
   std::string j =
       StrCat("{\"id\":", r.run.id, ",\"model\":", JsonQuote(r.run.model),
+             ",\"settings\":", JsonQuote(RunSettings(r.run.config_json)),
              ",\"replay\":", r.run.IsReplay() ? "true" : "false",
              ",\"state\":", JsonQuote(r.run.state), ",\"started_at\":", JsonQuote(r.run.started_at),
              ",\"finished_at\":", JsonQuote(r.run.finished_at), ",\"segments\":", r.run.segments,
@@ -202,13 +203,14 @@ std::string RenderMarkdown(const ReportData& d) {
       "# " + MarkdownEscape(d.options.title) + "\n\nDatabase `" + MarkdownEscape(d.db_path) +
       StrCat("` (schema v", d.schema_version, "): ", d.runs.size(), " runs, ", d.bench_runs.size(),
              " bench sessions.\n\n## Runs\n\n"
-             "| run | model | state | started | finished | build | host |\n"
-             "|---:|---|---|---|---|---|---|\n");
+             "| run | model | settings | state | started | finished | build | host |\n"
+             "|---:|---|---|---|---|---|---|---|\n");
   for (const RunSummary& r : d.runs) {
     md += StrCat("| ", r.run.id, " | ", MarkdownEscape(r.run.model), " | ",
-                 MarkdownEscape(r.run.state), " | ", MarkdownEscape(r.run.started_at), " | ",
-                 MarkdownEscape(r.run.finished_at), " | ", MarkdownEscape(r.run.engine_build),
-                 " | ", MarkdownEscape(r.run.host), " |\n");
+                 MarkdownEscape(RunSettings(r.run.config_json)), " | ", MarkdownEscape(r.run.state),
+                 " | ", MarkdownEscape(r.run.started_at), " | ", MarkdownEscape(r.run.finished_at),
+                 " | ", MarkdownEscape(r.run.engine_build), " | ", MarkdownEscape(r.run.host),
+                 " |\n");
   }
   MarkdownScores(d, &md);
   MarkdownSpeed(d, &md);

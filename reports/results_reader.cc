@@ -144,6 +144,51 @@ SpeedRowConfig ParseSpeedRowConfig(const std::string& config_json) {
   return c;
 }
 
+std::string RunSettings(const std::string& config_json) {
+  rapidjson::Document doc;
+  doc.Parse(config_json.data(), config_json.size());
+  if (doc.HasParseError() || !doc.IsObject()) return "";
+  std::vector<std::string> parts;
+  const auto number = [](const rapidjson::Value& object, const char* key) -> std::optional<double> {
+    if (!object.IsObject() || !object.HasMember(key) || !object[key].IsNumber())
+      return std::nullopt;
+    return object[key].GetDouble();
+  };
+  const auto integer = [](const rapidjson::Value& object,
+                          const char* key) -> std::optional<int64_t> {
+    if (!object.IsObject() || !object.HasMember(key) || !object[key].IsInt64()) return std::nullopt;
+    return object[key].GetInt64();
+  };
+  const auto text = [](const rapidjson::Value& object, const char* key) -> std::string {
+    if (!object.IsObject() || !object.HasMember(key) || !object[key].IsString()) return "";
+    return object[key].GetString();
+  };
+  const rapidjson::Value null_value;
+  const rapidjson::Value& backend = doc.HasMember("backend") ? doc["backend"] : null_value;
+  if (text(backend, "backend") == "replay") parts.push_back("replay");
+  if (const std::string kv = text(backend, "kv_dtype"); !kv.empty()) parts.push_back("kv " + kv);
+  if (const auto batch = integer(doc, "batch")) parts.push_back(StrCat("batch ", *batch));
+  if (const auto limit = integer(doc, "limit"); limit && *limit > 0) {
+    parts.push_back(StrCat("limit ", *limit));
+  }
+  if (const auto top_k = integer(backend, "selective_v"); top_k && *top_k > 0) {
+    parts.push_back(StrCat("selective V ", *top_k));
+  }
+  if (const auto temperature = number(backend, "temperature"); temperature && *temperature > 0) {
+    std::string sampling = StrCat("temperature ", *temperature);
+    if (const auto p = number(backend, "top_p"); p && *p < 1) sampling += StrCat(", top-p ", *p);
+    if (const auto k = integer(backend, "top_k"); k && *k > 0) sampling += StrCat(", top-k ", *k);
+    if (const auto seed = integer(backend, "seed")) sampling += StrCat(", seed ", *seed);
+    parts.push_back(sampling);
+  }
+  if (const std::string device = text(backend, "device"); !device.empty() && device != "cpu") {
+    parts.push_back("device " + device);
+  }
+  std::string out;
+  for (const std::string& part : parts) out += (out.empty() ? "" : ", ") + part;
+  return out;
+}
+
 StatusOr<std::map<std::string, double>> ParseSampleMetrics(const std::string& metrics_json,
                                                            bool* cut_off) {
   std::map<std::string, double> out;

@@ -180,5 +180,27 @@ TEST(SpeedRowConfigTest, ReadsTheFieldsItKnowsAndSkipsTheRest) {
   }
 }
 
+// The settings that tell runs of one model apart, from configurations as `sigma-eval run` writes
+// them.
+TEST(RunSettingsTest, SaysWhatTellsRunsOfOneModelApart) {
+  EXPECT_EQ(RunSettings(R"({"backend":{"backend":"engine","model":"m.gguf","kv_dtype":"bf16",)"
+                        R"("selective_v":0,"max_context":4096,"temperature":0,"top_k":0,)"
+                        R"("top_p":1,"seed":0},"tasks":[],"limit":10,"batch":4})"),
+            "kv bf16, batch 4, limit 10");
+  EXPECT_EQ(RunSettings(R"({"backend":{"backend":"engine","kv_dtype":"f16","selective_v":64,)"
+                        R"("temperature":0.7,"top_k":40,"top_p":0.9,"seed":3,"device":"cuda"},)"
+                        R"("limit":0,"batch":1})"),
+            "kv f16, batch 1, selective V 64, temperature 0.7, top-p 0.9, top-k 40, seed 3, "
+            "device cuda");
+  EXPECT_EQ(RunSettings(R"({"backend":{"backend":"replay","model":"replay:gpt4.jsonl"},)"
+                        R"("limit":5,"batch":4})"),
+            "replay, batch 4, limit 5");
+  // Wrong types are left out; what is not a JSON object says nothing.
+  EXPECT_EQ(RunSettings(R"({"backend":{"kv_dtype":3,"temperature":"hot"},"batch":2.5})"), "");
+  for (const char* bad : {"[1,2]", "{\"backend\":", "", "null", "{\"run\":1}"}) {
+    EXPECT_EQ(RunSettings(bad), "") << bad;
+  }
+}
+
 }  // namespace
 }  // namespace sigma::reports
