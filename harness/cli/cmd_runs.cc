@@ -17,6 +17,7 @@
 #include "harness/runner/group_scores.h"
 #include "harness/store/results_store.h"
 #include "reports/number_format.h"
+#include "reports/results_reader.h"
 #include "tasks/registry.h"
 
 namespace sigma::cli {
@@ -67,9 +68,10 @@ std::string RunJson(const store::RunStatus& st) {
   const std::optional<double> age = HeartbeatAge(st);
   std::string json = StrCat(
       "{\"id\":", st.run.id, ",\"state\":\"", store::RunStateName(st.run.state),
-      "\",\"model\":", Quoted(st.run.model), ",\"build\":", Quoted(st.run.engine_build),
-      ",\"host\":", Quoted(st.run.host), ",\"started_at\":\"", st.run.started_at,
-      "\",\"finished_at\":", Quoted(st.run.finished_at),
+      "\",\"model\":", Quoted(st.run.model),
+      ",\"settings\":", Quoted(reports::RunSettings(st.run.config_json)),
+      ",\"build\":", Quoted(st.run.engine_build), ",\"host\":", Quoted(st.run.host),
+      ",\"started_at\":\"", st.run.started_at, "\",\"finished_at\":", Quoted(st.run.finished_at),
       ",\"heartbeat_at\":", Quoted(st.run.heartbeat_at),
       ",\"heartbeat_age_s\":", age ? StrCat(static_cast<int64_t>(*age)) : "null",
       ",\"done\":", st.done, ",\"total\":", st.total, ",\"errors\":", st.errors, ",\"tasks\":[");
@@ -103,16 +105,18 @@ Status Ls(const std::string& db_path, bool json) {
   if (json)
     std::printf("[");
   else
-    std::printf("%5s  %-11s  %-24s  %-13s  %s\n", "run", "state", "started", "done/total", "model");
+    std::printf("%5s  %-11s  %-24s  %-13s  %-28s  %s\n", "run", "state", "started", "done/total",
+                "settings", "model");
   for (size_t i = 0; i < runs.size(); ++i) {
     SIGMA_ASSIGN_OR_RETURN(store::RunStatus st, db->GetRunStatus(runs[i].id));
     if (json) {
       std::printf("%s%s", i ? "," : "", RunJson(st).c_str());
     } else {
       const std::string progress = StrCat(st.done, "/", st.total);
-      std::printf("%5lld  %-11s  %-24s  %-13s  %s\n", static_cast<long long>(st.run.id),
+      std::printf("%5lld  %-11s  %-24s  %-13s  %-28s  %s\n", static_cast<long long>(st.run.id),
                   std::string(store::RunStateName(st.run.state)).c_str(), st.run.started_at.c_str(),
-                  progress.c_str(), st.run.model.c_str());
+                  progress.c_str(), reports::RunSettings(st.run.config_json).c_str(),
+                  st.run.model.c_str());
     }
   }
   if (json) std::printf("]\n");
@@ -132,7 +136,8 @@ Status PrintStatus(store::ResultsStore& db, int64_t run_id, bool json) {
               std::string(store::RunStateName(st.run.state)).c_str(), st.run.model.c_str(),
               st.run.started_at.c_str(), st.run.heartbeat_at.c_str(), ago.c_str(),
               st.run.finished_at.empty() ? "" : ", finished ", st.run.finished_at.c_str());
-  std::printf("build %s, host %s\n", st.run.engine_build.c_str(), st.run.host.c_str());
+  std::printf("settings %s\nbuild %s, host %s\n", reports::RunSettings(st.run.config_json).c_str(),
+              st.run.engine_build.c_str(), st.run.host.c_str());
   std::printf("%-24s %12s %8s\n", "task", "done/total", "errors");
   for (const store::TaskProgress& t : st.tasks) {
     const std::string progress = StrCat(t.done, "/", t.total ? std::to_string(*t.total) : "?");
@@ -163,10 +168,11 @@ Status Show(store::ResultsStore& db, int64_t run_id, bool json) {
   if (json) {
     std::printf("{\"run\":%s,\"results\":[", RunJson(st).c_str());
   } else {
-    std::printf("run %lld (%s), model %s\n%-*s %-28s %10s %9s %21s %6s\n",
+    std::printf("run %lld (%s), model %s (%s)\n%-*s %-28s %10s %9s %21s %6s\n",
                 static_cast<long long>(run_id),
-                std::string(store::RunStateName(st.run.state)).c_str(), st.run.model.c_str(), width,
-                "task", "metric", "value", "stderr", "95% CI", "n");
+                std::string(store::RunStateName(st.run.state)).c_str(), st.run.model.c_str(),
+                reports::RunSettings(st.run.config_json).c_str(), width, "task", "metric", "value",
+                "stderr", "95% CI", "n");
   }
   const auto num = [](const std::optional<double>& v) {
     return v ? StrCat(*v) : std::string("null");
