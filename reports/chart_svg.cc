@@ -168,7 +168,88 @@ void AppendSeries(const Chart& chart, const Frame& f, size_t index, std::string*
           Num(ly + 1) + "\">" + HtmlEscape(name) + "<title>" + HtmlEscape(s.name) + "</title></text></g>";
 }
 
+// The row chart's label column and legend widths.
+constexpr double kRowLabelWidth = 230, kRowLegendWidth = 230, kRowTop = 40, kRowBottom = 40;
+
 }  // namespace
+
+std::string RenderSvgRowChart(const Chart& chart, int width) {
+  const size_t rows = chart.x_categories.size();
+  const double height = kRowTop + static_cast<double>(rows) * kRowChartRowHeight + kRowBottom;
+  std::string svg = "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 " +
+                    std::to_string(width) + " " + Num(height) + "\" width=\"" +
+                    std::to_string(width) + "\" height=\"" + Num(height) +
+                    "\" role=\"img\" aria-label=\"" + HtmlEscape(chart.title) + "\">";
+  svg += "<text class=\"title\" x=\"10\" y=\"18\">" + HtmlEscape(chart.title) + "</text>";
+  double lo = 1e300, hi = -1e300;
+  for (const ChartSeries& s : chart.series) {
+    for (const ChartPoint& p : s.points) {
+      lo = std::min({lo, p.y, p.lo.value_or(p.y)});
+      hi = std::max({hi, p.y, p.hi.value_or(p.y)});
+    }
+  }
+  if (rows == 0 || lo > hi)
+    return svg + "<text class=\"label\" x=\"10\" y=\"44\">no data</text></svg>";
+  if (chart.y_from_zero) lo = std::min(0.0, lo);
+  if (hi <= lo) hi = lo + 1;
+  hi += (hi - lo) * 0.03;
+  const double left = kRowLabelWidth, right = width - kRowLegendWidth;
+  const double top = kRowTop, bottom = height - kRowBottom;
+  const auto X = [&](double v) { return left + (v - lo) / (hi - lo) * (right - left); };
+  const auto RowY = [&](size_t row) {
+    return top + (static_cast<double>(row) + 0.5) * kRowChartRowHeight;
+  };
+  // Value ticks: vertical grid lines, labels below.
+  const double step = NiceStep(lo, hi, 6);
+  for (double v = std::ceil(lo / step) * step; v <= hi + 1e-9; v += step) {
+    svg += "<line class=\"grid\" x1=\"" + Num(X(v)) + "\" x2=\"" + Num(X(v)) + "\" y1=\"" +
+           Num(top) + "\" y2=\"" + Num(bottom) + "\"/><text class=\"tick\" x=\"" + Num(X(v)) +
+           "\" y=\"" + Num(bottom + 14) + "\" text-anchor=\"middle\">" + HtmlEscape(TickLabel(v)) +
+           "</text>";
+  }
+  for (size_t row = 0; row < rows; ++row) {
+    const std::string& label = chart.x_categories[row];
+    if (row % 2 == 1) {
+      svg += "<rect class=\"band\" x=\"" + Num(left) + "\" y=\"" +
+             Num(RowY(row) - kRowChartRowHeight / 2.0) + "\" width=\"" + Num(right - left) +
+             "\" height=\"" + Num(kRowChartRowHeight) + "\" fill=\"#f6f6f6\"/>";
+    }
+    svg += "<text class=\"tick\" x=\"" + Num(left - 6) + "\" y=\"" + Num(RowY(row) + 4) +
+           "\" text-anchor=\"end\">" + HtmlEscape(Shorten(label, 34)) + "<title>" +
+           HtmlEscape(label) + "</title></text>";
+  }
+  svg += "<line class=\"axis\" x1=\"" + Num(left) + "\" x2=\"" + Num(left) + "\" y1=\"" + Num(top) +
+         "\" y2=\"" + Num(bottom) + "\"/><line class=\"axis\" x1=\"" + Num(left) + "\" x2=\"" +
+         Num(right) + "\" y1=\"" + Num(bottom) + "\" y2=\"" + Num(bottom) +
+         "\"/><text class=\"label\" x=\"" + Num((left + right) / 2) + "\" y=\"" + Num(height - 8) +
+         "\" text-anchor=\"middle\">" + HtmlEscape(chart.y_label) + "</text>";
+  const size_t n = chart.series.size();
+  for (size_t i = 0; i < n; ++i) {
+    const ChartSeries& s = chart.series[i];
+    const std::string color = SeriesColor(i);
+    // Series spread over the middle 60% of a row.
+    const double dodge = n < 2 ? 0.0
+                               : (static_cast<double>(i) / static_cast<double>(n - 1) - 0.5) * 0.6 *
+                                     kRowChartRowHeight;
+    svg += "<g class=\"series\">";
+    for (const ChartPoint& p : s.points) {
+      if (p.x < 0 || p.x >= static_cast<double>(rows)) continue;
+      const double y = RowY(static_cast<size_t>(p.x)) + dodge;
+      if (p.lo && p.hi) {
+        svg += "<line stroke=\"" + color + "\" x1=\"" + Num(X(*p.lo)) + "\" x2=\"" + Num(X(*p.hi)) +
+               "\" y1=\"" + Num(y) + "\" y2=\"" + Num(y) + "\"/>";
+      }
+      svg += "<circle cx=\"" + Num(X(p.y)) + "\" cy=\"" + Num(y) + "\" r=\"3.5\" fill=\"" + color +
+             "\"><title>" + HtmlEscape(s.name + ": " + p.tip) + "</title></circle>";
+    }
+    const double ly = top + 14.0 * static_cast<double>(i);
+    svg += "<rect x=\"" + Num(right + 12) + "\" y=\"" + Num(ly - 8) +
+           "\" width=\"10\" height=\"10\" fill=\"" + color + "\"/><text class=\"legend\" x=\"" +
+           Num(right + 26) + "\" y=\"" + Num(ly + 1) + "\">" + HtmlEscape(Shorten(s.name, 34)) +
+           "<title>" + HtmlEscape(s.name) + "</title></text></g>";
+  }
+  return svg + "</svg>";
+}
 
 const char* SeriesColor(size_t i) { return kPalette[i % (sizeof(kPalette) / sizeof(kPalette[0]))]; }
 

@@ -354,39 +354,6 @@ void CompareConfigs(CompareResult* r) {
   }
 }
 
-// Tasks whose stored scores (`show`, reports) are their samples' mean times 100 (AIMICIUS: the
-// paper's 0-100 scale), judged from the run's own aggregates: each one over all of the task's
-// samples, and not zero, is 100x their mean. Compare works on the per-sample values.
-StatusOr<std::set<std::string>> TasksScoredInPercent(ResultsReader& reader, int64_t run_id,
-                                                     const std::vector<SampleScores>& scores) {
-  SIGMA_ASSIGN_OR_RETURN(std::vector<TaskResultRecord> results, reader.ReadTaskResults(run_id));
-  std::map<std::pair<std::string, std::string>, std::pair<double, int64_t>> sums;
-  for (const SampleScores& s : scores) {
-    if (s.has_error) continue;
-    for (const auto& [metric, value] : s.metrics) {
-      auto& [sum, n] = sums[{s.task, metric}];
-      sum += value;
-      ++n;
-    }
-  }
-  std::map<std::string, bool> percent;  // task -> every checked aggregate is x100
-  for (const TaskResultRecord& t : results) {
-    const auto it = sums.find({t.task, t.metric});
-    if (!t.value || it == sums.end() || it->second.second != t.n || t.n == 0) continue;
-    const double mean = it->second.first / static_cast<double>(it->second.second);
-    if (mean == 0 && *t.value == 0) continue;  // either scale
-    const double tolerance = 1e-9 * std::max(1.0, std::fabs(*t.value));
-    const bool x100 = std::fabs(*t.value - 100 * mean) <= tolerance;
-    const auto [at, added] = percent.emplace(t.task, x100);
-    if (!added) at->second = at->second && x100;
-  }
-  std::set<std::string> tasks;
-  for (const auto& [task, x100] : percent) {
-    if (x100) tasks.insert(task);
-  }
-  return tasks;
-}
-
 }  // namespace
 
 StatusOr<CompareRef> ParseCompareRef(const std::string& text, const std::string& what) {
@@ -465,8 +432,9 @@ StatusOr<CompareResult> CompareRuns(ResultsReader& reader, const CompareRef& bas
   CompareSpeedTable(base_speed, cand_speed, &r);
   if (!base.bench && r.metrics.empty()) r.notes.push_back("the runs share no scored samples");
   if (!base.bench && !r.metrics.empty()) {
-    SIGMA_ASSIGN_OR_RETURN(const std::set<std::string> percent,
-                           TasksScoredInPercent(reader, base.id, base_scores));
+    SIGMA_ASSIGN_OR_RETURN(const std::vector<TaskResultRecord> base_results,
+                           reader.ReadTaskResults(base.id));
+    const std::set<std::string> percent = TasksScoredInPercent(base_results, base_scores);
     if (!percent.empty()) {
       std::string names;
       for (const std::string& task : percent) names += StrCat(names.empty() ? "" : ", ", task);

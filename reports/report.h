@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -54,7 +55,10 @@ struct RunSummary {
   std::optional<double> median_decode_tok_s;   // over the run's samples
   std::optional<double> median_prefill_tok_s;
   std::optional<double> median_ttft_ms;
-  std::optional<double> mean_primary_score;    // macro average of each task's primary metric
+  // Macro average of each task's primary metric on the 0-1 scale (a task in percent_tasks divided
+  // by 100).
+  std::optional<double> mean_primary_score;
+  std::set<std::string> percent_tasks;  // tasks stored on the 0-100 scale (TasksScoredInPercent)
 };
 
 struct SpeedPoint {
@@ -126,6 +130,13 @@ std::string PrimaryMetricName(const std::vector<std::string>& names);
 // Same choice for the comparison and the report: the binary metric deciding correctness of a task's
 // samples, or empty.
 std::string TaskCorrectnessMetric(const std::vector<SampleScores>& task_samples);
+
+// Tasks whose stored scores (`show`, reports) are their samples' mean times 100 (AIMICIUS: the
+// paper's 0-100 scale), judged from one run's aggregates and samples: each aggregate over all of
+// the task's samples, and not zero, is 100x their mean. A task none of whose aggregates can be
+// checked so (all zero, or not a mean of its samples) is not in the set.
+std::set<std::string> TasksScoredInPercent(const std::vector<TaskResultRecord>& results,
+                                           const std::vector<SampleScores>& scores);
 
 StatusOr<ReportData> BuildReportData(ResultsReader& reader, const ReportOptions& options);
 

@@ -1,5 +1,6 @@
 // BuildReportData: everything the renderers show, read once from the database.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <map>
 #include <set>
@@ -152,13 +153,15 @@ void SummariseSamples(const std::vector<SampleScores>& scores, RunSummary* summa
   summary->median_decode_tok_s = MedianOf(scores, &SampleScores::decode_tok_s);
   summary->median_prefill_tok_s = MedianOf(scores, &SampleScores::prefill_tok_s);
   summary->median_ttft_ms = MedianOf(scores, &SampleScores::ttft_ms);
+  summary->percent_tasks = TasksScoredInPercent(summary->results, scores);
   std::map<std::string, std::vector<std::string>> names;
   for (const TaskResultRecord& r : summary->results) names[r.task].push_back(r.metric);
   std::vector<double> primaries;
   for (const auto& [task, metric_names] : names) {
     const std::string primary = PrimaryMetricName(metric_names);
+    const double scale = summary->percent_tasks.count(task) ? 0.01 : 1.0;
     for (const TaskResultRecord& r : summary->results) {
-      if (r.task == task && r.metric == primary && r.value) primaries.push_back(*r.value);
+      if (r.task == task && r.metric == primary && r.value) primaries.push_back(*r.value * scale);
     }
   }
   if (!primaries.empty()) summary->mean_primary_score = Mean(primaries);
@@ -213,6 +216,35 @@ std::string SpeedSeries::Label() const {
   if (batch != 1) label += StrCat(" · batch ", batch);
   if (!settings.empty()) label += " · " + settings;
   return label;
+}
+
+std::set<std::string> TasksScoredInPercent(const std::vector<TaskResultRecord>& results,
+                                           const std::vector<SampleScores>& scores) {
+  std::map<std::pair<std::string, std::string>, std::pair<double, int64_t>> sums;
+  for (const SampleScores& s : scores) {
+    if (s.has_error) continue;
+    for (const auto& [metric, value] : s.metrics) {
+      auto& [sum, n] = sums[{s.task, metric}];
+      sum += value;
+      ++n;
+    }
+  }
+  std::map<std::string, bool> percent;  // task -> every checked aggregate is x100
+  for (const TaskResultRecord& t : results) {
+    const auto it = sums.find({t.task, t.metric});
+    if (!t.value || it == sums.end() || it->second.second != t.n || t.n == 0) continue;
+    const double mean = it->second.first / static_cast<double>(it->second.second);
+    if (mean == 0 && *t.value == 0) continue;  // either scale
+    const double tolerance = 1e-9 * std::max(1.0, std::fabs(*t.value));
+    const bool x100 = std::fabs(*t.value - 100 * mean) <= tolerance;
+    const auto [at, added] = percent.emplace(t.task, x100);
+    if (!added) at->second = at->second && x100;
+  }
+  std::set<std::string> tasks;
+  for (const auto& [task, x100] : percent) {
+    if (x100) tasks.insert(task);
+  }
+  return tasks;
 }
 
 std::string PrimaryMetricName(const std::vector<std::string>& names) {

@@ -134,7 +134,9 @@ void AppendScoresChart(const ReportData& d, std::string* h) {
   Chart chart;
   chart.title = "Headline metric per task (95% interval: stored bootstrap CI, else ±1.96 stderr)";
   chart.x_label = "task";
-  chart.y_label = "score";
+  // One scale for every task: 0-1 metrics as percentages, the tasks stored on the 0-100 scale
+  // (AIMICIUS, TasksScoredInPercent) as they are.
+  chart.y_label = "score, % (0-1 metrics x100)";
   chart.x_categories = d.tasks;
   for (const RunSummary& r : d.runs) {
     ChartSeries s;
@@ -153,11 +155,16 @@ void AppendScoresChart(const ReportData& d, std::string* h) {
       Interval(*t, &p.lo, &p.hi);
       p.tip = StrCat(d.tasks[i], " ", metric, " = ", FormatFixed(*t->value), " [",
                      FormatFixed(p.lo), ", ", FormatFixed(p.hi), "] n=", t->n);
+      if (r.percent_tasks.count(d.tasks[i]) == 0) {
+        p.y *= 100;
+        if (p.lo) *p.lo *= 100;
+        if (p.hi) *p.hi *= 100;
+      }
       s.points.push_back(p);
     }
     chart.series.push_back(std::move(s));
   }
-  *h += RenderSvgChart(chart);
+  *h += RenderSvgRowChart(chart);
 }
 
 void AppendScoresTable(const ReportData& d, std::string* h) {
@@ -265,7 +272,7 @@ void AppendTradeoff(const ReportData& d, std::string* h) {
   Chart chart;
   chart.title = "Accuracy against speed (one point per run)";
   chart.x_label = "median decode tokens/s over the run's samples";
-  chart.y_label = "mean headline score over tasks";
+  chart.y_label = "mean headline score over tasks (0-1)";
   for (const RunSummary& r : d.runs) {
     if (!r.median_decode_tok_s || !r.mean_primary_score) continue;
     ChartSeries s;

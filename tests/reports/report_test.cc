@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "harness/store/results_store.h"
 #include "reports/escape.h"
 #include "tests/reports/fixture.h"
@@ -159,6 +161,45 @@ TEST_F(ReportTest, HtmlEscapesHostileOutputAndIsSelfContained) {
   size_t svgs = 0;
   for (size_t p = 0; (p = html.find("<svg", p)) != std::string::npos; ++p) ++svgs;
   EXPECT_GE(svgs, 5u);  // scores, decode, prefill, ttft, ratio, trade-off
+}
+
+// A task stored on the paper's 0-100 scale (AIMICIUS' aggregates are 100x their samples' mean)
+// is found as such, drawn where the same scores on the 0-1 scale would be, and counts in the run's
+// mean headline score on the 0-1 scale like every other task.
+TEST_F(ReportTest, TasksStoredInPercentShareTheScoresChartsScale) {
+  ReportOptions options;
+  options.max_samples = 0;
+  const ReportData before = Build(options);
+  ASSERT_TRUE(before.runs[0].percent_tasks.empty());
+  {
+    auto store = store::ResultsStore::Open(db_);
+    ASSERT_TRUE(store.ok());
+    auto rows = (*store)->ReadTaskResults(1, "arc_easy");
+    ASSERT_TRUE(rows.ok());
+    for (store::TaskResultRow& row : *rows) {
+      row.value = *row.value * 100;
+      row.stderr_value = *row.stderr_value * 100;
+    }
+    ASSERT_TRUE((*store)->WriteTaskResults(1, "arc_easy", *rows).ok());
+  }
+  const ReportData after = Build(options);
+  EXPECT_EQ(after.runs[0].percent_tasks, (std::set<std::string>{"arc_easy"}));
+  EXPECT_TRUE(after.runs[1].percent_tasks.empty());
+  ASSERT_TRUE(before.runs[0].mean_primary_score && after.runs[0].mean_primary_score);
+  EXPECT_NEAR(*after.runs[0].mean_primary_score, *before.runs[0].mean_primary_score, 1e-12);
+  // The scores chart: arc_easy's point of run 1 at the same place, its tooltip the stored value.
+  const auto arc_point = [](const std::string& html) {
+    const size_t tip = html.find("<title>run 1 sigma-1.5b: arc_easy acc = ");
+    EXPECT_NE(tip, std::string::npos);
+    const size_t circle = html.rfind("<circle cx=\"", tip);
+    return std::pair{html.substr(circle, html.find('>', circle) - circle),
+                     html.substr(tip, html.find('<', tip + 1) - tip)};
+  };
+  const auto [was, old_tip] = arc_point(RenderHtml(before));
+  const auto [now, new_tip] = arc_point(RenderHtml(after));
+  EXPECT_EQ(now, was);
+  EXPECT_NE(old_tip.find("acc = 0.6"), std::string::npos) << old_tip;
+  EXPECT_NE(new_tip.find("acc = 6"), std::string::npos) << new_tip;
 }
 
 TEST_F(ReportTest, WriteReportFormats) {

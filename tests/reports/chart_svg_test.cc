@@ -1,0 +1,72 @@
+#include "reports/chart_svg.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace sigma::reports {
+namespace {
+
+size_t Count(const std::string& text, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
+Chart ThreeRows() {
+  Chart chart;
+  chart.title = "Headline <metric>";
+  chart.y_label = "score, %";
+  chart.x_categories = {"arc_easy", "<script>alert(1)</script>",
+                        "bbh_tracking_shuffled_objects_seven_objects"};
+  ChartSeries a{"run 1 <model>", {}, false};
+  a.points.push_back({0, 0, std::nullopt, std::nullopt, "arc_easy acc = 0"});
+  a.points.push_back({1, 100, 90.0, 100.0, "second"});
+  a.points.push_back({7, 50, std::nullopt, std::nullopt, "no such row"});
+  ChartSeries b{"run 2", {}, false};
+  b.points.push_back({2, 25, 10.0, 40.0, "third"});
+  chart.series = {a, b};
+  return chart;
+}
+
+// One row per category, its height growing with them; labels escaped and long ones shortened
+// with the whole name as a tooltip; a point per (series, row) that exists, its error bar along
+// the value axis.
+TEST(RowChartTest, LaysOutOneRowPerCategory) {
+  const std::string svg = RenderSvgRowChart(ThreeRows(), 860);
+  const int height = 40 + 3 * kRowChartRowHeight + 40;
+  EXPECT_NE(svg.find("viewBox=\"0 0 860 " + std::to_string(height) + ".0\""), std::string::npos)
+      << svg;
+  EXPECT_EQ(svg.find("<script>"), std::string::npos);
+  EXPECT_NE(svg.find("&lt;script&gt;alert(1)&lt;/script&gt;"), std::string::npos);
+  EXPECT_NE(svg.find(">bbh_tracking_shuffled_objects_se..<title>"
+                     "bbh_tracking_shuffled_objects_seven_objects</title>"),
+            std::string::npos)
+      << svg;
+  EXPECT_EQ(Count(svg, "<circle"), 3u);  // the point past the last row is left out
+  EXPECT_EQ(svg.find("no such row"), std::string::npos);
+  EXPECT_NE(svg.find("Headline &lt;metric&gt;"), std::string::npos);
+  EXPECT_NE(svg.find("run 1 &lt;model&gt;"), std::string::npos);
+  // Value 0 sits on the label column's edge (x = 230), 100 near the legend's (860 - 230).
+  EXPECT_NE(svg.find("<circle cx=\"230.0\""), std::string::npos) << svg;
+  const size_t at = svg.find("<title>run 1 &lt;model&gt;: second</title>");
+  ASSERT_NE(at, std::string::npos);
+  const size_t cx = svg.rfind("<circle cx=\"", at);
+  const double x = std::stod(svg.substr(cx + 12));
+  EXPECT_GT(x, 600);
+  EXPECT_LE(x, 630);
+  // Each row's label is vertically centred on its row: row 0 at 40 + 9 (+4 for the baseline).
+  EXPECT_NE(svg.find("y=\"53.0\" text-anchor=\"end\">arc_easy"), std::string::npos) << svg;
+}
+
+TEST(RowChartTest, WithoutPointsSaysNoData) {
+  Chart chart = ThreeRows();
+  chart.series.clear();
+  EXPECT_NE(RenderSvgRowChart(chart).find(">no data</text>"), std::string::npos);
+  chart = ThreeRows();
+  chart.x_categories.clear();
+  EXPECT_NE(RenderSvgRowChart(chart).find(">no data</text>"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sigma::reports
