@@ -20,6 +20,33 @@ std::string Shorten(const std::string& s, size_t max) {
   return s.substr(0, cut) + "..";
 }
 
+// A series name for the legend, at most `max` bytes: where the whole does not fit, each word
+// that is a path keeps only its last component (a model file's name without its .gguf,
+// .jsonl or .safetensors; "replay:" kept), then Shorten. The legend's tooltip keeps the whole name.
+std::string LegendName(const std::string& name, size_t max) {
+  if (name.size() <= max) return name;
+  std::string out;
+  size_t start = 0;
+  while (start <= name.size()) {
+    size_t end = name.find(' ', start);
+    if (end == std::string::npos) end = name.size();
+    std::string word = name.substr(start, end - start);
+    const size_t slash = word.rfind('/');
+    if (slash != std::string::npos && slash + 1 < word.size()) {
+      word = (word.rfind("replay:", 0) == 0 ? "replay:" : "") + word.substr(slash + 1);
+      for (const std::string ext : {".gguf", ".jsonl", ".safetensors"}) {
+        if (word.size() > ext.size() &&
+            word.compare(word.size() - ext.size(), ext.size(), ext) == 0) {
+          word.resize(word.size() - ext.size());
+        }
+      }
+    }
+    out += (start == 0 ? "" : " ") + word;
+    start = end + 1;
+  }
+  return Shorten(out, max);
+}
+
 std::string Num(double v) {
   char buf[32];
   std::snprintf(buf, sizeof(buf), "%.1f", v);
@@ -162,7 +189,7 @@ void AppendSeries(const Chart& chart, const Frame& f, size_t index, std::string*
             "</title></circle>";
   }
   const double ly = f.top + 14.0 * static_cast<double>(index);
-  const std::string name = Shorten(s.name, 44);
+  const std::string name = LegendName(s.name, 44);
   *svg += "<rect x=\"" + Num(f.right + 12) + "\" y=\"" + Num(ly - 8) + "\" width=\"10\" height=\"10\" fill=\"" +
           std::string(color) + "\"/><text class=\"legend\" x=\"" + Num(f.right + 26) + "\" y=\"" +
           Num(ly + 1) + "\">" + HtmlEscape(name) + "<title>" + HtmlEscape(s.name) + "</title></text></g>";
@@ -245,7 +272,7 @@ std::string RenderSvgRowChart(const Chart& chart, int width) {
     const double ly = top + 14.0 * static_cast<double>(i);
     svg += "<rect x=\"" + Num(right + 12) + "\" y=\"" + Num(ly - 8) +
            "\" width=\"10\" height=\"10\" fill=\"" + color + "\"/><text class=\"legend\" x=\"" +
-           Num(right + 26) + "\" y=\"" + Num(ly + 1) + "\">" + HtmlEscape(Shorten(s.name, 34)) +
+           Num(right + 26) + "\" y=\"" + Num(ly + 1) + "\">" + HtmlEscape(LegendName(s.name, 34)) +
            "<title>" + HtmlEscape(s.name) + "</title></text></g>";
   }
   return svg + "</svg>";

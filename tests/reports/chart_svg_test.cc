@@ -59,6 +59,26 @@ TEST(RowChartTest, LaysOutOneRowPerCategory) {
   EXPECT_NE(svg.find("y=\"53.0\" text-anchor=\"end\">arc_easy"), std::string::npos) << svg;
 }
 
+// A legend entry too long for its column keeps the file names of the paths in it (what tells
+// the series apart), and the whole name as its tooltip.
+TEST(ChartLegendTest, LongNamesKeepTheFileNamesOfTheirPaths) {
+  Chart chart;
+  chart.x_log = true;
+  chart.series.push_back(
+      {"models/smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf · run 1 samples",
+       {{512, 290, std::nullopt, std::nullopt, "a"}}});
+  chart.series.push_back({"replay:/data/recorded/gpt4-outputs.jsonl · run 2",
+                          {{512, 1, std::nullopt, std::nullopt, "b"}}});
+  chart.series.push_back({"short name", {{1024, 280, std::nullopt, std::nullopt, "c"}}});
+  const std::string svg = RenderSvgChart(chart);
+  EXPECT_NE(svg.find(">SmolLM2-135M-Instruct.Q4_1 · run 1 samples<title>models/smollm2-135m-"
+                     "instruct/SmolLM2-135M-Instruct.Q4_1.gguf · run 1 samples</title>"),
+            std::string::npos)
+      << svg;
+  EXPECT_NE(svg.find(">replay:gpt4-outputs · run 2<title>"), std::string::npos) << svg;
+  EXPECT_NE(svg.find(">short name<title>short name</title>"), std::string::npos);
+}
+
 TEST(RowChartTest, WithoutPointsSaysNoData) {
   Chart chart = ThreeRows();
   chart.series.clear();
