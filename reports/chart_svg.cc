@@ -89,7 +89,7 @@ struct Frame {
 
 Frame MakeFrame(const Chart& chart, int width, int height) {
   Frame f;
-  f.right = width - 250.0;  // legend on the right
+  f.right = width - 24.0;  // the legend goes below
   f.bottom = height - 46.0;
   f.x_log = chart.x_log;
   double x_lo = 1e300, x_hi = -1e300, y_lo = 1e300, y_hi = -1e300;
@@ -188,21 +188,35 @@ void AppendSeries(const Chart& chart, const Frame& f, size_t index, std::string*
             std::string(color) + "\"><title>" + HtmlEscape(s.name + ": " + p.tip) +
             "</title></circle>";
   }
-  const double ly = f.top + 14.0 * static_cast<double>(index);
-  const std::string name = LegendName(s.name, 44);
-  *svg += "<rect x=\"" + Num(f.right + 12) + "\" y=\"" + Num(ly - 8) + "\" width=\"10\" height=\"10\" fill=\"" +
-          std::string(color) + "\"/><text class=\"legend\" x=\"" + Num(f.right + 26) + "\" y=\"" +
-          Num(ly + 1) + "\">" + HtmlEscape(name) + "<title>" + HtmlEscape(s.name) + "</title></text></g>";
+  *svg += "</g>";
 }
 
-// The row chart's label column and legend widths.
-constexpr double kRowLabelWidth = 230, kRowLegendWidth = 230, kRowTop = 40, kRowBottom = 40;
+// The legend's height below a chart of `series` series: a line each.
+double LegendHeight(size_t series) { return 14.0 * static_cast<double>(series) + 8; }
+
+// One line per series from y = top, its colour and its name (LegendName; the whole as tooltip).
+void AppendLegend(const Chart& chart, double x, double top, int width, std::string* svg) {
+  // About 6.5 px a character at the legend's font size.
+  const auto max = static_cast<size_t>(std::max(16.0, (width - x - 30) / 6.5));
+  for (size_t i = 0; i < chart.series.size(); ++i) {
+    const std::string& name = chart.series[i].name;
+    const double y = top + 14.0 * static_cast<double>(i) + 10;
+    *svg += "<rect x=\"" + Num(x) + "\" y=\"" + Num(y - 9) +
+            "\" width=\"10\" height=\"10\" fill=\"" + std::string(SeriesColor(i)) +
+            "\"/><text class=\"legend\" x=\"" + Num(x + 14) + "\" y=\"" + Num(y) + "\">" +
+            HtmlEscape(LegendName(name, max)) + "<title>" + HtmlEscape(name) + "</title></text>";
+  }
+}
+
+// The row chart's label column, right margin, and the space above and below its rows.
+constexpr double kRowLabelWidth = 230, kRowRightMargin = 24, kRowTop = 40, kRowBottom = 40;
 
 }  // namespace
 
 std::string RenderSvgRowChart(const Chart& chart, int width) {
   const size_t rows = chart.x_categories.size();
-  const double height = kRowTop + static_cast<double>(rows) * kRowChartRowHeight + kRowBottom;
+  const double plot_height = kRowTop + static_cast<double>(rows) * kRowChartRowHeight + kRowBottom;
+  const double height = plot_height + LegendHeight(chart.series.size());
   std::string svg = "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 " +
                     std::to_string(width) + " " + Num(height) + "\" width=\"" +
                     std::to_string(width) + "\" height=\"" + Num(height) +
@@ -220,8 +234,8 @@ std::string RenderSvgRowChart(const Chart& chart, int width) {
   if (chart.y_from_zero) lo = std::min(0.0, lo);
   if (hi <= lo) hi = lo + 1;
   hi += (hi - lo) * 0.03;
-  const double left = kRowLabelWidth, right = width - kRowLegendWidth;
-  const double top = kRowTop, bottom = height - kRowBottom;
+  const double left = kRowLabelWidth, right = width - kRowRightMargin;
+  const double top = kRowTop, bottom = plot_height - kRowBottom;
   const auto X = [&](double v) { return left + (v - lo) / (hi - lo) * (right - left); };
   const auto RowY = [&](size_t row) {
     return top + (static_cast<double>(row) + 0.5) * kRowChartRowHeight;
@@ -269,24 +283,22 @@ std::string RenderSvgRowChart(const Chart& chart, int width) {
       svg += "<circle cx=\"" + Num(X(p.y)) + "\" cy=\"" + Num(y) + "\" r=\"3.5\" fill=\"" + color +
              "\"><title>" + HtmlEscape(s.name + ": " + p.tip) + "</title></circle>";
     }
-    const double ly = top + 14.0 * static_cast<double>(i);
-    svg += "<rect x=\"" + Num(right + 12) + "\" y=\"" + Num(ly - 8) +
-           "\" width=\"10\" height=\"10\" fill=\"" + color + "\"/><text class=\"legend\" x=\"" +
-           Num(right + 26) + "\" y=\"" + Num(ly + 1) + "\">" + HtmlEscape(LegendName(s.name, 34)) +
-           "<title>" + HtmlEscape(s.name) + "</title></text></g>";
+    svg += "</g>";
   }
+  AppendLegend(chart, left, plot_height, width, &svg);
   return svg + "</svg>";
 }
 
 const char* SeriesColor(size_t i) { return kPalette[i % (sizeof(kPalette) / sizeof(kPalette[0]))]; }
 
 std::string RenderSvgChart(const Chart& chart, int width, int height) {
-  std::string svg = "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 " +
-                    std::to_string(width) + " " + std::to_string(height) + "\" width=\"" +
-                    std::to_string(width) + "\" height=\"" + std::to_string(height) +
-                    "\" role=\"img\" aria-label=\"" + HtmlEscape(chart.title) + "\">";
   bool any = false;
   for (const ChartSeries& s : chart.series) any = any || !s.points.empty();
+  const double total = height + (any ? LegendHeight(chart.series.size()) : 0);
+  std::string svg = "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 " +
+                    std::to_string(width) + " " + Num(total) + "\" width=\"" +
+                    std::to_string(width) + "\" height=\"" + Num(total) +
+                    "\" role=\"img\" aria-label=\"" + HtmlEscape(chart.title) + "\">";
   if (!any) {
     return svg + "<text class=\"title\" x=\"10\" y=\"18\">" + HtmlEscape(chart.title) +
            "</text><text class=\"label\" x=\"10\" y=\"44\">no data</text></svg>";
@@ -294,6 +306,7 @@ std::string RenderSvgChart(const Chart& chart, int width, int height) {
   const Frame f = MakeFrame(chart, width, height);
   AppendAxes(chart, f, width, height, &svg);
   for (size_t i = 0; i < chart.series.size(); ++i) AppendSeries(chart, f, i, &svg);
+  AppendLegend(chart, f.left, height, width, &svg);
   return svg + "</svg>";
 }
 

@@ -35,14 +35,15 @@ struct Chart {
   bool y_from_zero = true;
 };
 
-// The chart as an <svg> element (width x height CSS pixels, scalable via viewBox). A chart without
-// points renders a small "no data" box.
+// The chart as an <svg> element (width x height CSS pixels for the plot, scalable via viewBox),
+// the legend below it, a line a series (the element that much taller). A chart without points
+// renders a small "no data" box.
 std::string RenderSvgChart(const Chart& chart, int width = 860, int height = 340);
 
 // A categorical chart laid out in rows: one row per category (x_categories, top to bottom, its
 // label left of the plot), the values along the horizontal axis (y_label names it), each series'
-// point of a row dodged vertically in it, error bars horizontal, the legend on the right. Its
-// height grows with the categories (kRowChartRowHeight each), so dozens of tasks stay readable.
+// point of a row dodged vertically in it, error bars horizontal, the legend below. Its height
+// grows with the categories (kRowChartRowHeight each), so dozens of tasks stay readable.
 // A point's x is its category index; x_log is ignored.
 inline constexpr int kRowChartRowHeight = 18;
 std::string RenderSvgRowChart(const Chart& chart, int width = 860);

@@ -34,7 +34,8 @@ Chart ThreeRows() {
 // the value axis.
 TEST(RowChartTest, LaysOutOneRowPerCategory) {
   const std::string svg = RenderSvgRowChart(ThreeRows(), 860);
-  const int height = 40 + 3 * kRowChartRowHeight + 40;
+  const int height = 40 + 3 * kRowChartRowHeight + 40 + (2 * 14 + 8);  // rows, then a legend line
+                                                                       // per series
   EXPECT_NE(svg.find("viewBox=\"0 0 860 " + std::to_string(height) + ".0\""), std::string::npos)
       << svg;
   EXPECT_EQ(svg.find("<script>"), std::string::npos);
@@ -47,20 +48,20 @@ TEST(RowChartTest, LaysOutOneRowPerCategory) {
   EXPECT_EQ(svg.find("no such row"), std::string::npos);
   EXPECT_NE(svg.find("Headline &lt;metric&gt;"), std::string::npos);
   EXPECT_NE(svg.find("run 1 &lt;model&gt;"), std::string::npos);
-  // Value 0 sits on the label column's edge (x = 230), 100 near the legend's (860 - 230).
+  // Value 0 sits on the label column's edge (x = 230), 100 near the right margin (860 - 24).
   EXPECT_NE(svg.find("<circle cx=\"230.0\""), std::string::npos) << svg;
   const size_t at = svg.find("<title>run 1 &lt;model&gt;: second</title>");
   ASSERT_NE(at, std::string::npos);
   const size_t cx = svg.rfind("<circle cx=\"", at);
   const double x = std::stod(svg.substr(cx + 12));
-  EXPECT_GT(x, 600);
-  EXPECT_LE(x, 630);
+  EXPECT_GT(x, 800);
+  EXPECT_LE(x, 836);
   // Each row's label is vertically centred on its row: row 0 at 40 + 9 (+4 for the baseline).
   EXPECT_NE(svg.find("y=\"53.0\" text-anchor=\"end\">arc_easy"), std::string::npos) << svg;
 }
 
-// A legend entry too long for its column keeps the file names of the paths in it (what tells
-// the series apart), and the whole name as its tooltip.
+// A legend entry too long for the chart's width keeps the file names of the paths in it (what
+// tells the series apart), and the whole name as its tooltip; one that fits is shown whole.
 TEST(ChartLegendTest, LongNamesKeepTheFileNamesOfTheirPaths) {
   Chart chart;
   chart.x_log = true;
@@ -70,13 +71,19 @@ TEST(ChartLegendTest, LongNamesKeepTheFileNamesOfTheirPaths) {
   chart.series.push_back({"replay:/data/recorded/gpt4-outputs.jsonl · run 2",
                           {{512, 1, std::nullopt, std::nullopt, "b"}}});
   chart.series.push_back({"short name", {{1024, 280, std::nullopt, std::nullopt, "c"}}});
-  const std::string svg = RenderSvgChart(chart);
+  const std::string svg = RenderSvgChart(chart, 400, 300);
   EXPECT_NE(svg.find(">SmolLM2-135M-Instruct.Q4_1 · run 1 samples<title>models/smollm2-135m-"
                      "instruct/SmolLM2-135M-Instruct.Q4_1.gguf · run 1 samples</title>"),
             std::string::npos)
       << svg;
   EXPECT_NE(svg.find(">replay:gpt4-outputs · run 2<title>"), std::string::npos) << svg;
   EXPECT_NE(svg.find(">short name<title>short name</title>"), std::string::npos);
+  // The legend sits below the plot, a line a series: the element 3 * 14 + 8 taller.
+  EXPECT_NE(svg.find("viewBox=\"0 0 400 350.0\""), std::string::npos);
+  const std::string wide = RenderSvgChart(chart);
+  EXPECT_NE(wide.find(">models/smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf · run 1 "
+                      "samples<title>"),
+            std::string::npos);
 }
 
 TEST(RowChartTest, WithoutPointsSaysNoData) {
