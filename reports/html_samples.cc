@@ -1,6 +1,8 @@
 #include "reports/html_samples.h"
 
+#include <cmath>
 #include <cstdio>
+#include <map>
 #include <set>
 
 #include "reports/escape.h"
@@ -51,20 +53,46 @@ void AppendTiming(const SampleRecord& s, std::string* h) {
         FormatFixed(s.total_ms, 1) + " ms";
 }
 
+// A sample's scores as "metric value" lines (its private "_" keys left out), or the stored JSON
+// as text where it does not parse.
+void AppendScores(const std::string& metrics_json, size_t max_bytes, std::string* h) {
+  const StatusOr<std::map<std::string, double>> metrics = ParseSampleMetrics(metrics_json);
+  if (!metrics.ok()) {
+    AppendField(metrics_json, max_bytes, h);
+    return;
+  }
+  // Lines, not a nested table: the filters count the sample table's rows.
+  *h += "<div class=\"kv\">";
+  for (const auto& [name, value] : *metrics) {
+    const bool whole = value == std::floor(value) && std::fabs(value) < 1e15;
+    *h += "<span>" + HtmlEscape(name) + "</span> " +
+          (whole ? StrCat(static_cast<int64_t>(value)) : FormatFixed(value)) + "<br>";
+  }
+  *h += "</div>";
+}
+
+// A model path's last component (a file or folder name), the whole path being the cell's title.
+std::string ModelCell(const std::string& model) {
+  const size_t slash = model.rfind('/');
+  const std::string name =
+      slash == std::string::npos || slash + 1 == model.size() ? model : model.substr(slash + 1);
+  return "<small title=\"" + HtmlEscape(model) + "\">" + HtmlEscape(name) + "</small>";
+}
+
 void AppendRow(const ShownSample& s, size_t max_bytes, std::string* h) {
   const SampleRecord& r = s.sample;
   *h += StrCat("<tr data-run=\"", r.run_id, "\" data-task=\"", HtmlEscape(r.task), "\" data-ok=\"",
                OkCode(s), "\" data-verdict=\"", HtmlEscape(r.verdict.value_or("none")),
-               "\"><td>run ", r.run_id, "<br><small>", HtmlEscape(s.model), "</small></td><td>",
+               "\"><td>run ", r.run_id, "<br>", ModelCell(s.model), "</td><td class=\"task\">",
                HtmlEscape(r.task), "<br><small>doc ", HtmlEscape(r.doc_id), "</small></td><td>");
   AppendOutcome(s, h);
   *h += "</td><td>";
-  AppendField(r.metrics_json, max_bytes, h);
+  AppendScores(r.metrics_json, max_bytes, h);
   *h += "</td><td class=\"t\">";
   AppendTiming(r, h);
   *h += StrCat("</td><td><details><summary>", r.prompt.size(), " bytes</summary>");
   AppendField(r.prompt, max_bytes, h);
-  *h += "</details></td><td>";
+  *h += "</details></td><td class=\"o\">";
   AppendField(r.raw_output, max_bytes, h);
   *h += "</td><td>";
   AppendField(r.extracted, max_bytes, h);
@@ -77,7 +105,7 @@ void AppendRow(const ShownSample& s, size_t max_bytes, std::string* h) {
     *h += "<small>extracted</small>";
     AppendField(s.reference->extracted, max_bytes, h);
     *h += "<small>scores</small>";
-    AppendField(s.reference->metrics_json, max_bytes, h);
+    AppendScores(s.reference->metrics_json, max_bytes, h);
   }
   *h += "</td></tr>";
 }

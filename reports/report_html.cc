@@ -29,7 +29,7 @@ svg .grid{stroke:#eee}svg .axis{stroke:#888}svg text{font:11px sans-serif;fill:#
 .ok{color:#17803d;font-weight:bold}.bad{color:#c62828;font-weight:bold}.err{color:#8a5a00;font-weight:bold}.na{color:#777}
 .notice{background:#fff8e1;border:1px solid #f0d98c;padding:6px 10px}
 .filters{position:sticky;top:0;background:#fafafa;border:1px solid #ddd;padding:6px;z-index:1}
-.filters label{margin-right:10px}td.t{white-space:nowrap;font-size:12px}table.samples td{max-width:420px}small{color:#666}
+.filters label{margin-right:10px}td.t{white-space:nowrap;font-size:12px}table.samples td{max-width:420px}table.samples td.o{min-width:16em}table.samples td.task{min-width:10em;max-width:14em;overflow-wrap:anywhere}div.kv{font-size:12px;white-space:nowrap}div.kv span{color:#555}small{color:#666}
 )css";
 
 constexpr const char* kScript = R"js(

@@ -202,6 +202,21 @@ TEST_F(ReportTest, TasksStoredInPercentShareTheScoresChartsScale) {
   EXPECT_NE(new_tip.find("acc = 6"), std::string::npos) << new_tip;
 }
 
+// The sample browser shows a sample's scores as "metric value" lines, without the private keys
+// (_stats, _stop_reasons) of its stored JSON, and names the model by its file, the path as title.
+TEST_F(ReportTest, SampleRowsShowScoresAsLinesAndTheModelsName) {
+  ReportOptions options;
+  options.max_samples = 3;
+  const std::string html = RenderHtml(Build(options));
+  EXPECT_NE(html.find("<div class=\"kv\"><span>acc</span> 1<br><span>acc_norm</span> 1<br></div>"),
+            std::string::npos);
+  EXPECT_NE(html.find("<div class=\"kv\"><span>cmd_score</span> 0."), std::string::npos);
+  EXPECT_EQ(html.find("_stats"), std::string::npos);
+  EXPECT_EQ(html.find("_stop_reasons"), std::string::npos);
+  EXPECT_NE(html.find("<td>run 3<br><small title=\"replay:gpt4.jsonl\">replay:gpt4.jsonl</small>"),
+            std::string::npos);
+}
+
 TEST_F(ReportTest, WriteReportFormats) {
   ReportOptions options;
   EXPECT_TRUE(WriteReport(db_, dir_.File("r.html"), ReportFormat::kHtml, options).ok());
