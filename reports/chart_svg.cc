@@ -262,8 +262,9 @@ std::string RenderSvgRowChart(const Chart& chart, int width) {
   svg += "<line class=\"axis\" x1=\"" + Num(left) + "\" x2=\"" + Num(left) + "\" y1=\"" + Num(top) +
          "\" y2=\"" + Num(bottom) + "\"/><line class=\"axis\" x1=\"" + Num(left) + "\" x2=\"" +
          Num(right) + "\" y1=\"" + Num(bottom) + "\" y2=\"" + Num(bottom) +
-         "\"/><text class=\"label\" x=\"" + Num((left + right) / 2) + "\" y=\"" + Num(height - 8) +
-         "\" text-anchor=\"middle\">" + HtmlEscape(chart.y_label) + "</text>";
+         "\"/><text class=\"label\" x=\"" + Num((left + right) / 2) + "\" y=\"" +
+         Num(plot_height - 8) + "\" text-anchor=\"middle\">" + HtmlEscape(chart.y_label) +
+         "</text>";
   const size_t n = chart.series.size();
   for (size_t i = 0; i < n; ++i) {
     const ChartSeries& s = chart.series[i];

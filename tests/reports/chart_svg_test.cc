@@ -56,6 +56,12 @@ TEST(RowChartTest, LaysOutOneRowPerCategory) {
   const double x = std::stod(svg.substr(cx + 12));
   EXPECT_GT(x, 800);
   EXPECT_LE(x, 836);
+  // The value axis' label under the rows, the legend under it.
+  EXPECT_NE(svg.find("y=\"126.0\" text-anchor=\"middle\">score, %</text>"), std::string::npos)
+      << svg;
+  EXPECT_NE(svg.find("<text class=\"legend\" x=\"244.0\" y=\"144.0\">run 1 &lt;model&gt;"),
+            std::string::npos)
+      << svg;
   // Each row's label is vertically centred on its row: row 0 at 40 + 9 (+4 for the baseline).
   EXPECT_NE(svg.find("y=\"53.0\" text-anchor=\"end\">arc_easy"), std::string::npos) << svg;
 }
