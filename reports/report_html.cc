@@ -130,6 +130,13 @@ void Interval(const TaskResultRecord& t, std::optional<double>* lo, std::optiona
   }
 }
 
+// A run's series in the charts: "run 1 MODEL (kv bf16, batch 4, limit 10)", so that runs of one
+// model are told apart.
+std::string RunSeriesName(const RunRecord& run) {
+  const std::string settings = RunSettings(run.config_json);
+  return StrCat("run ", run.id, " ", run.model, settings.empty() ? "" : " (" + settings + ")");
+}
+
 void AppendScoresChart(const ReportData& d, std::string* h) {
   Chart chart;
   chart.title = "Headline metric per task (95% interval: stored bootstrap CI, else ±1.96 stderr)";
@@ -140,7 +147,7 @@ void AppendScoresChart(const ReportData& d, std::string* h) {
   chart.x_categories = d.tasks;
   for (const RunSummary& r : d.runs) {
     ChartSeries s;
-    s.name = StrCat("run ", r.run.id, " ", r.run.model);
+    s.name = RunSeriesName(r.run);
     s.lines = false;
     for (size_t i = 0; i < d.tasks.size(); ++i) {
       std::vector<std::string> names;
@@ -276,7 +283,7 @@ void AppendTradeoff(const ReportData& d, std::string* h) {
   for (const RunSummary& r : d.runs) {
     if (!r.median_decode_tok_s || !r.mean_primary_score) continue;
     ChartSeries s;
-    s.name = StrCat("run ", r.run.id, " ", r.run.model);
+    s.name = RunSeriesName(r.run);
     s.lines = false;
     s.points.push_back({*r.median_decode_tok_s, *r.mean_primary_score, std::nullopt, std::nullopt,
                         StrCat(FormatFixed(*r.median_decode_tok_s, 1), " tok/s, score ",

@@ -189,7 +189,8 @@ TEST_F(ReportTest, TasksStoredInPercentShareTheScoresChartsScale) {
   EXPECT_NEAR(*after.runs[0].mean_primary_score, *before.runs[0].mean_primary_score, 1e-12);
   // The scores chart: arc_easy's point of run 1 at the same place, its tooltip the stored value.
   const auto arc_point = [](const std::string& html) {
-    const size_t tip = html.find("<title>run 1 sigma-1.5b: arc_easy acc = ");
+    const size_t tip =
+        html.find("<title>run 1 sigma-1.5b (kv bf16, batch 4, limit 20): arc_easy acc = ");
     EXPECT_NE(tip, std::string::npos);
     const size_t circle = html.rfind("<circle cx=\"", tip);
     return std::pair{html.substr(circle, html.find('>', circle) - circle),
