@@ -215,7 +215,8 @@ constexpr double kRowLabelWidth = 230, kRowRightMargin = 24, kRowTop = 40, kRowB
 
 std::string RenderSvgRowChart(const Chart& chart, int width) {
   const size_t rows = chart.x_categories.size();
-  const double plot_height = kRowTop + static_cast<double>(rows) * kRowChartRowHeight + kRowBottom;
+  const double row_height = RowChartRowHeight(chart.series.size());
+  const double plot_height = kRowTop + static_cast<double>(rows) * row_height + kRowBottom;
   const double height = plot_height + LegendHeight(chart.series.size());
   std::string svg = "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 " +
                     std::to_string(width) + " " + Num(height) + "\" width=\"" +
@@ -237,9 +238,7 @@ std::string RenderSvgRowChart(const Chart& chart, int width) {
   const double left = kRowLabelWidth, right = width - kRowRightMargin;
   const double top = kRowTop, bottom = plot_height - kRowBottom;
   const auto X = [&](double v) { return left + (v - lo) / (hi - lo) * (right - left); };
-  const auto RowY = [&](size_t row) {
-    return top + (static_cast<double>(row) + 0.5) * kRowChartRowHeight;
-  };
+  const auto RowY = [&](size_t row) { return top + (static_cast<double>(row) + 0.5) * row_height; };
   // Value ticks: vertical grid lines, labels below.
   const double step = NiceStep(lo, hi, 6);
   for (double v = std::ceil(lo / step) * step; v <= hi + 1e-9; v += step) {
@@ -252,8 +251,8 @@ std::string RenderSvgRowChart(const Chart& chart, int width) {
     const std::string& label = chart.x_categories[row];
     if (row % 2 == 1) {
       svg += "<rect class=\"band\" x=\"" + Num(left) + "\" y=\"" +
-             Num(RowY(row) - kRowChartRowHeight / 2.0) + "\" width=\"" + Num(right - left) +
-             "\" height=\"" + Num(kRowChartRowHeight) + "\" fill=\"#f6f6f6\"/>";
+             Num(RowY(row) - row_height / 2.0) + "\" width=\"" + Num(right - left) +
+             "\" height=\"" + Num(row_height) + "\" fill=\"#f6f6f6\"/>";
     }
     svg += "<text class=\"tick\" x=\"" + Num(left - 6) + "\" y=\"" + Num(RowY(row) + 4) +
            "\" text-anchor=\"end\">" + HtmlEscape(Shorten(label, 34)) + "<title>" +
@@ -270,9 +269,9 @@ std::string RenderSvgRowChart(const Chart& chart, int width) {
     const ChartSeries& s = chart.series[i];
     const std::string color = SeriesColor(i);
     // Series spread over the middle 60% of a row.
-    const double dodge = n < 2 ? 0.0
-                               : (static_cast<double>(i) / static_cast<double>(n - 1) - 0.5) * 0.6 *
-                                     kRowChartRowHeight;
+    const double dodge =
+        n < 2 ? 0.0
+              : (static_cast<double>(i) / static_cast<double>(n - 1) - 0.5) * 0.6 * row_height;
     svg += "<g class=\"series\">";
     for (const ChartPoint& p : s.points) {
       if (p.x < 0 || p.x >= static_cast<double>(rows)) continue;

@@ -5,6 +5,7 @@
 #ifndef SIGMA_REPORTS_CHART_SVG_H_
 #define SIGMA_REPORTS_CHART_SVG_H_
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <vector>
@@ -43,9 +44,12 @@ std::string RenderSvgChart(const Chart& chart, int width = 860, int height = 340
 // A categorical chart laid out in rows: one row per category (x_categories, top to bottom, its
 // label left of the plot), the values along the horizontal axis (y_label names it), each series'
 // point of a row dodged vertically in it, error bars horizontal, the legend below. Its height
-// grows with the categories (kRowChartRowHeight each), so dozens of tasks stay readable.
+// grows with the categories (RowChartRowHeight each), so dozens of tasks stay readable.
 // A point's x is its category index; x_log is ignored.
-inline constexpr int kRowChartRowHeight = 18;
+// A row's height for `series` series: 18 px for one or two, 5 more for each further one.
+inline double RowChartRowHeight(size_t series) {
+  return 18.0 + 5.0 * static_cast<double>(series > 2 ? series - 2 : 0);
+}
 std::string RenderSvgRowChart(const Chart& chart, int width = 860);
 
 // The i-th colour of the palette (cycles).

@@ -34,8 +34,8 @@ Chart ThreeRows() {
 // the value axis.
 TEST(RowChartTest, LaysOutOneRowPerCategory) {
   const std::string svg = RenderSvgRowChart(ThreeRows(), 860);
-  const int height = 40 + 3 * kRowChartRowHeight + 40 + (2 * 14 + 8);  // rows, then a legend line
-                                                                       // per series
+  const int height = 40 + 3 * 18 + 40 + (2 * 14 + 8);  // rows, then a legend line
+                                                       // per series
   EXPECT_NE(svg.find("viewBox=\"0 0 860 " + std::to_string(height) + ".0\""), std::string::npos)
       << svg;
   EXPECT_EQ(svg.find("<script>"), std::string::npos);
@@ -90,6 +90,18 @@ TEST(ChartLegendTest, LongNamesKeepTheFileNamesOfTheirPaths) {
   EXPECT_NE(wide.find(">models/smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf · run 1 "
                       "samples<title>"),
             std::string::npos);
+}
+
+// Rows grow with the series dodged in them.
+TEST(RowChartTest, RowsGrowWithTheSeries) {
+  EXPECT_EQ(RowChartRowHeight(1), 18.0);
+  EXPECT_EQ(RowChartRowHeight(2), 18.0);
+  EXPECT_EQ(RowChartRowHeight(4), 28.0);
+  Chart chart = ThreeRows();
+  chart.series.push_back(chart.series[0]);
+  chart.series.push_back(chart.series[1]);
+  const std::string svg = RenderSvgRowChart(chart, 860);
+  EXPECT_NE(svg.find("viewBox=\"0 0 860 228.0\""), std::string::npos);  // 40 + 3 * 28 + 40 + 64
 }
 
 TEST(RowChartTest, WithoutPointsSaysNoData) {
