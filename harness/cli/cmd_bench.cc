@@ -15,6 +15,7 @@
 #include <optional>
 
 #include "engine/base/file.h"
+#include "engine/base/json.h"
 #include "engine/base/system_memory.h"
 #include "engine/base/temp_files.h"
 #include "engine/cuda/cuda_backend.h"
@@ -75,18 +76,38 @@ StatusOr<std::string> ResolveModel(const std::string& spec, const std::string& c
 
 std::string FormatGiB(double bytes) { return reports::FormatFixed(bytes / (1 << 30), 1); }
 
+// `text` as a JSON string literal (model paths may hold quotes or backslashes).
+std::string Json(std::string_view text) {
+  std::string out;
+  AppendJsonString(text, &out);
+  return out;
+}
+
+// The session's configuration (bench_runs.config_json): what was asked for, so that `compare`
+// can say where two sessions differ.
+std::string BenchConfigJson(const BenchFlags& f, const std::string& gpu) {
+  const bench::SpeedConfig& c = f.config;
+  return StrCat("{\"models\":", Json(f.models), ",\"contexts\":", Json(f.contexts),
+                ",\"batches\":", Json(f.batches), ",\"kv_dtype\":", Json(c.kv_dtype),
+                ",\"device\":", Json(f.device), gpu.empty() ? "" : ",\"gpu\":" + Json(gpu),
+                ",\"threads\":", f.threads, ",\"selective_v\":", f.selective_v,
+                ",\"decode_team\":", Json(f.decode_team), ",\"warmup\":", c.warmup,
+                ",\"reps\":", c.repetitions, ",\"decode_steps\":", c.decode_steps,
+                ",\"prompt_tokens\":", c.prompt_tokens,
+                ",\"read_bandwidth_mib\":", c.read_bandwidth_mib, "}");
+}
+
 std::string RowConfigJson(const bench::SpeedRow& r, const BenchFlags& f) {
-  return StrCat("{\"model\":\"", r.model, "\",\"kv_dtype\":\"", r.kv_dtype,
-                "\",\"selective_v\":", r.selective_v, ",\"threads\":", f.threads,
-                ",\"attention_ms\":", r.attention_ms, ",\"decode_steps\":", f.config.decode_steps,
-                ",\"thp\":\"", TransparentHugePagesMode(), "\",\"decode_team\":\"",
-                f.decode_team, "\"",
-                r.read_gbps > 0
-                    ? StrCat(",\"read_gbps\":", r.read_gbps, ",\"read_share\":", r.read_share,
-                             ",\"read_share_mean\":", r.read_share_mean,
-                             ",\"read_share_std\":", r.read_share_std)
-                    : std::string(),
-                "}");
+  return StrCat(
+      "{\"model\":", Json(r.model), ",\"kv_dtype\":\"", r.kv_dtype,
+      "\",\"selective_v\":", r.selective_v, ",\"threads\":", f.threads,
+      ",\"attention_ms\":", r.attention_ms, ",\"decode_steps\":", f.config.decode_steps,
+      ",\"thp\":\"", TransparentHugePagesMode(), "\",\"decode_team\":\"", f.decode_team, "\"",
+      r.read_gbps > 0 ? StrCat(",\"read_gbps\":", r.read_gbps, ",\"read_share\":", r.read_share,
+                               ",\"read_share_mean\":", r.read_share_mean,
+                               ",\"read_share_std\":", r.read_share_std)
+                      : std::string(),
+      "}");
 }
 
 // "read GB/s": the median of the probe passes paired with the row's repetitions (CPU decode);
@@ -226,14 +247,13 @@ StatusOr<CudaRow> MeasureCudaDecode(const std::string& label, const ModelConfig&
 
 std::string CudaRowConfigJson(const CudaRow& r, const BenchFlags& f,
                               const std::string& device_name) {
-  return StrCat("{\"model\":\"", r.row.model,
-                "\",\"kv_dtype\":\"bf16\",\"weights\":\"bf16 random\"",
-                ",\"selective_v\":", r.row.selective_v, ",\"gpu\":\"", device_name,
-                "\",\"attention_ms\":", r.row.attention_ms,
-                ",\"kv_write_us_per_layer\":", r.layer.kv_write_us,
-                ",\"attention_us_per_layer\":", r.layer.attention_us,
-                ",\"aug_q_us_per_layer\":", r.layer.aug_q_us, ",\"median_step_ms\":", r.median_ms,
-                ",\"decode_steps\":", f.config.decode_steps, "}");
+  return StrCat(
+      "{\"model\":", Json(r.row.model), ",\"kv_dtype\":\"bf16\",\"weights\":\"bf16 random\"",
+      ",\"selective_v\":", r.row.selective_v, ",\"gpu\":", Json(device_name),
+      ",\"attention_ms\":", r.row.attention_ms, ",\"kv_write_us_per_layer\":", r.layer.kv_write_us,
+      ",\"attention_us_per_layer\":", r.layer.attention_us,
+      ",\"aug_q_us_per_layer\":", r.layer.aug_q_us, ",\"median_step_ms\":", r.median_ms,
+      ",\"decode_steps\":", f.config.decode_steps, "}");
 }
 
 // The CUDA sweep of one model: rows for the table, stored as they are measured.
@@ -342,9 +362,7 @@ Status Bench(BenchFlags& f) {
   for (const std::string& m : models) SIGMA_RETURN_IF_ERROR(ModelSpec(m).status());
   SIGMA_ASSIGN_OR_RETURN(auto store, store::ResultsStore::Open(f.db));
   store::BenchRunSpec spec;
-  spec.config_json = StrCat("{\"models\":\"", f.models, "\",\"contexts\":\"", f.contexts,
-                            "\",\"batches\":\"", f.batches, "\",\"kv_dtype\":\"", f.config.kv_dtype,
-                            gpu ? StrCat("\",\"gpu\":\"", device_name) : std::string(), "\"}");
+  spec.config_json = BenchConfigJson(f, gpu ? device_name : "");
   spec.model = f.models;
   spec.engine_build = EngineBuild();
   spec.host = HostName();

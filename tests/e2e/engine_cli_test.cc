@@ -582,6 +582,30 @@ TEST_F(EngineCliTest, CpuBenchStoresEachRowWithTheReadBandwidthAroundIt) {
   EXPECT_NE(bad.err.find(" positions x 1024 sequences needs"), std::string::npos) << bad.err;
   EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM bench_runs WHERE state = 'complete'"), 2);
   EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM speed WHERE bench_id = 3"), 0);
+  // A model path with a quote and a backslash is stored as valid JSON (it once broke the session's
+  // and the rows' config_json, and with them the report's settings and bandwidth shares), and the
+  // session's configuration names what the sweep was asked for.
+  const std::string odd = dir_ + "/q\"b\\s";
+  ASSERT_EQ(RunSigmaEval("make-model --config sigma-tiny --seed 1 --out '" + odd + "'").exit_code,
+            0);
+  auto quoted = RunSigmaEval("bench --models '" + odd +
+                             "' --contexts 16 --reps 1 --warmup 0 --decode-steps 1 "
+                             "--prompt-tokens 0 --read-bandwidth-mib 16 --db " +
+                             db);
+  ASSERT_EQ(quoted.exit_code, 0) << quoted.err;
+  EXPECT_EQ(QueryInt(db,
+                     "SELECT count(*) FROM bench_runs WHERE json_valid(config_json) AND "
+                     "json_extract(config_json, '$.models') = '" +
+                         odd +
+                         "' AND "
+                         "json_extract(config_json, '$.reps') = 1 AND "
+                         "json_extract(config_json, '$.decode_steps') = 1"),
+            1);
+  EXPECT_EQ(QueryInt(db,
+                     "SELECT count(*) FROM speed WHERE json_valid(config_json) AND "
+                     "json_extract(config_json, '$.model') = '" +
+                         odd + "'"),
+            1);
 }
 
 // bench's table lines its columns up under the header however long the model's name (a path
