@@ -211,12 +211,72 @@ void AppendLegend(const Chart& chart, double x, double top, int width, std::stri
 // The row chart's label column, right margin, and the space above and below its rows.
 constexpr double kRowLabelWidth = 230, kRowRightMargin = 24, kRowTop = 40, kRowBottom = 40;
 
+// Where a row chart puts things: values [lo, hi] along x from left to right, rows down from top.
+struct RowFrame {
+  double left = kRowLabelWidth, right = 0, top = kRowTop, bottom = 0, row_height = 0;
+  double lo = 0, hi = 1;
+  double X(double v) const { return left + (v - lo) / (hi - lo) * (right - left); }
+  double RowY(size_t row) const { return top + (static_cast<double>(row) + 0.5) * row_height; }
+};
+
+// Value ticks (vertical grid lines, labels below), every other row banded, row labels on the left
+// (shortened; the whole as tooltip), the axes and the value axis' label at `label_y`.
+void AppendRowAxes(const Chart& chart, const RowFrame& f, double label_y, std::string* svg) {
+  const double step = NiceStep(f.lo, f.hi, 6);
+  for (double v = std::ceil(f.lo / step) * step; v <= f.hi + 1e-9; v += step) {
+    *svg += "<line class=\"grid\" x1=\"" + Num(f.X(v)) + "\" x2=\"" + Num(f.X(v)) + "\" y1=\"" +
+            Num(f.top) + "\" y2=\"" + Num(f.bottom) + "\"/><text class=\"tick\" x=\"" +
+            Num(f.X(v)) + "\" y=\"" + Num(f.bottom + 14) + "\" text-anchor=\"middle\">" +
+            HtmlEscape(TickLabel(v)) + "</text>";
+  }
+  for (size_t row = 0; row < chart.x_categories.size(); ++row) {
+    const std::string& label = chart.x_categories[row];
+    if (row % 2 == 1) {
+      *svg += "<rect class=\"band\" x=\"" + Num(f.left) + "\" y=\"" +
+              Num(f.RowY(row) - f.row_height / 2.0) + "\" width=\"" + Num(f.right - f.left) +
+              "\" height=\"" + Num(f.row_height) + "\" fill=\"#f6f6f6\"/>";
+    }
+    *svg += "<text class=\"tick\" x=\"" + Num(f.left - 6) + "\" y=\"" + Num(f.RowY(row) + 4) +
+            "\" text-anchor=\"end\">" + HtmlEscape(Shorten(label, 34)) + "<title>" +
+            HtmlEscape(label) + "</title></text>";
+  }
+  *svg += "<line class=\"axis\" x1=\"" + Num(f.left) + "\" x2=\"" + Num(f.left) + "\" y1=\"" +
+          Num(f.top) + "\" y2=\"" + Num(f.bottom) + "\"/><line class=\"axis\" x1=\"" + Num(f.left) +
+          "\" x2=\"" + Num(f.right) + "\" y1=\"" + Num(f.bottom) + "\" y2=\"" + Num(f.bottom) +
+          "\"/><text class=\"label\" x=\"" + Num((f.left + f.right) / 2) + "\" y=\"" +
+          Num(label_y) + "\" text-anchor=\"middle\">" + HtmlEscape(chart.y_label) + "</text>";
+}
+
+// Series `index`'s points, dodged within their rows (the series spread over the middle 60% of a
+// row), error bars along the value axis; points outside the rows are left out.
+void AppendRowSeries(const Chart& chart, const RowFrame& f, size_t index, std::string* svg) {
+  const ChartSeries& s = chart.series[index];
+  const std::string color = SeriesColor(index);
+  const size_t n = chart.series.size();
+  const double dodge =
+      n < 2 ? 0.0
+            : (static_cast<double>(index) / static_cast<double>(n - 1) - 0.5) * 0.6 * f.row_height;
+  *svg += "<g class=\"series\">";
+  for (const ChartPoint& p : s.points) {
+    if (p.x < 0 || p.x >= static_cast<double>(chart.x_categories.size())) continue;
+    const double y = f.RowY(static_cast<size_t>(p.x)) + dodge;
+    if (p.lo && p.hi) {
+      *svg += "<line stroke=\"" + color + "\" x1=\"" + Num(f.X(*p.lo)) + "\" x2=\"" +
+              Num(f.X(*p.hi)) + "\" y1=\"" + Num(y) + "\" y2=\"" + Num(y) + "\"/>";
+    }
+    *svg += "<circle cx=\"" + Num(f.X(p.y)) + "\" cy=\"" + Num(y) + "\" r=\"3.5\" fill=\"" + color +
+            "\"><title>" + HtmlEscape(s.name + ": " + p.tip) + "</title></circle>";
+  }
+  *svg += "</g>";
+}
+
 }  // namespace
 
 std::string RenderSvgRowChart(const Chart& chart, int width) {
   const size_t rows = chart.x_categories.size();
-  const double row_height = RowChartRowHeight(chart.series.size());
-  const double plot_height = kRowTop + static_cast<double>(rows) * row_height + kRowBottom;
+  RowFrame f;
+  f.row_height = RowChartRowHeight(chart.series.size());
+  const double plot_height = kRowTop + static_cast<double>(rows) * f.row_height + kRowBottom;
   const double height = plot_height + LegendHeight(chart.series.size());
   std::string svg = "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 " +
                     std::to_string(width) + " " + Num(height) + "\" width=\"" +
@@ -230,62 +290,18 @@ std::string RenderSvgRowChart(const Chart& chart, int width) {
       hi = std::max({hi, p.y, p.hi.value_or(p.y)});
     }
   }
-  if (rows == 0 || lo > hi)
+  if (rows == 0 || lo > hi) {
     return svg + "<text class=\"label\" x=\"10\" y=\"44\">no data</text></svg>";
+  }
   if (chart.y_from_zero) lo = std::min(0.0, lo);
   if (hi <= lo) hi = lo + 1;
-  hi += (hi - lo) * 0.03;
-  const double left = kRowLabelWidth, right = width - kRowRightMargin;
-  const double top = kRowTop, bottom = plot_height - kRowBottom;
-  const auto X = [&](double v) { return left + (v - lo) / (hi - lo) * (right - left); };
-  const auto RowY = [&](size_t row) { return top + (static_cast<double>(row) + 0.5) * row_height; };
-  // Value ticks: vertical grid lines, labels below.
-  const double step = NiceStep(lo, hi, 6);
-  for (double v = std::ceil(lo / step) * step; v <= hi + 1e-9; v += step) {
-    svg += "<line class=\"grid\" x1=\"" + Num(X(v)) + "\" x2=\"" + Num(X(v)) + "\" y1=\"" +
-           Num(top) + "\" y2=\"" + Num(bottom) + "\"/><text class=\"tick\" x=\"" + Num(X(v)) +
-           "\" y=\"" + Num(bottom + 14) + "\" text-anchor=\"middle\">" + HtmlEscape(TickLabel(v)) +
-           "</text>";
-  }
-  for (size_t row = 0; row < rows; ++row) {
-    const std::string& label = chart.x_categories[row];
-    if (row % 2 == 1) {
-      svg += "<rect class=\"band\" x=\"" + Num(left) + "\" y=\"" +
-             Num(RowY(row) - row_height / 2.0) + "\" width=\"" + Num(right - left) +
-             "\" height=\"" + Num(row_height) + "\" fill=\"#f6f6f6\"/>";
-    }
-    svg += "<text class=\"tick\" x=\"" + Num(left - 6) + "\" y=\"" + Num(RowY(row) + 4) +
-           "\" text-anchor=\"end\">" + HtmlEscape(Shorten(label, 34)) + "<title>" +
-           HtmlEscape(label) + "</title></text>";
-  }
-  svg += "<line class=\"axis\" x1=\"" + Num(left) + "\" x2=\"" + Num(left) + "\" y1=\"" + Num(top) +
-         "\" y2=\"" + Num(bottom) + "\"/><line class=\"axis\" x1=\"" + Num(left) + "\" x2=\"" +
-         Num(right) + "\" y1=\"" + Num(bottom) + "\" y2=\"" + Num(bottom) +
-         "\"/><text class=\"label\" x=\"" + Num((left + right) / 2) + "\" y=\"" +
-         Num(plot_height - 8) + "\" text-anchor=\"middle\">" + HtmlEscape(chart.y_label) +
-         "</text>";
-  const size_t n = chart.series.size();
-  for (size_t i = 0; i < n; ++i) {
-    const ChartSeries& s = chart.series[i];
-    const std::string color = SeriesColor(i);
-    // Series spread over the middle 60% of a row.
-    const double dodge =
-        n < 2 ? 0.0
-              : (static_cast<double>(i) / static_cast<double>(n - 1) - 0.5) * 0.6 * row_height;
-    svg += "<g class=\"series\">";
-    for (const ChartPoint& p : s.points) {
-      if (p.x < 0 || p.x >= static_cast<double>(rows)) continue;
-      const double y = RowY(static_cast<size_t>(p.x)) + dodge;
-      if (p.lo && p.hi) {
-        svg += "<line stroke=\"" + color + "\" x1=\"" + Num(X(*p.lo)) + "\" x2=\"" + Num(X(*p.hi)) +
-               "\" y1=\"" + Num(y) + "\" y2=\"" + Num(y) + "\"/>";
-      }
-      svg += "<circle cx=\"" + Num(X(p.y)) + "\" cy=\"" + Num(y) + "\" r=\"3.5\" fill=\"" + color +
-             "\"><title>" + HtmlEscape(s.name + ": " + p.tip) + "</title></circle>";
-    }
-    svg += "</g>";
-  }
-  AppendLegend(chart, left, plot_height, width, &svg);
+  f.lo = lo;
+  f.hi = hi + (hi - lo) * 0.03;
+  f.right = width - kRowRightMargin;
+  f.bottom = plot_height - kRowBottom;
+  AppendRowAxes(chart, f, plot_height - 8, &svg);
+  for (size_t i = 0; i < chart.series.size(); ++i) AppendRowSeries(chart, f, i, &svg);
+  AppendLegend(chart, f.left, plot_height, width, &svg);
   return svg + "</svg>";
 }
 
