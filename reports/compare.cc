@@ -10,7 +10,6 @@
 #include <tuple>
 #include <utility>
 
-#include "engine/base/json.h"
 #include "reports/report.h"
 
 namespace sigma::reports {
@@ -343,7 +342,11 @@ void CompareConfigs(CompareResult* r) {
       (*doc)["backend"].RemoveMember("model");
     }
   }
-  r->config_differences = JsonDifferences(**base, **cand, kMaxConfigDifferences);
+  r->config_differences = ListJsonDifferences(**base, **cand);
+  if (r->config_differences.size() > kMaxConfigDifferences) {
+    r->more_config_differences = r->config_differences.size() - kMaxConfigDifferences;
+    r->config_differences.resize(kMaxConfigDifferences);
+  }
   const auto base_tasks = TaskHashes(**base);
   for (const auto& [name, version_hash] : TaskHashes(**cand)) {
     const auto it = base_tasks.find(name);

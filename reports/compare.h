@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/base/json.h"
 #include "engine/base/status.h"
 #include "reports/results_reader.h"
 #include "reports/stats.h"
@@ -117,9 +118,11 @@ struct CompareResult {
   CompareSide candidate;
   std::vector<MetricComparison> metrics;
   std::vector<SpeedComparison> speed;
-  // Where the two configurations differ, "path: base -> candidate" (JsonDifferences), leaving out
-  // what the side lines show (the build, the model path); empty when they are the same.
-  std::vector<std::string> config_differences;
+  // Where the two configurations differ (ListJsonDifferences: path, base's value, candidate's),
+  // leaving out what the side lines show (the build, the model path); the first 20, and how many
+  // more there are. Empty when they are the same.
+  std::vector<JsonDifference> config_differences;
+  size_t more_config_differences = 0;
   std::vector<std::string> notes;
   std::vector<std::string> regressions;  // one line per fired rule
   CompareOptions options;

@@ -106,13 +106,12 @@ std::string RenderCompareMarkdown(const CompareResult& r) {
     md += "- configuration: the same, apart from the build and the model path\n";
   } else {
     md += "- configuration, where it differs (base → candidate):\n";
-    for (const std::string& line : r.config_differences) {
-      // "path: before -> after", escaped; the arrow as the title line writes it.
-      std::string escaped = MarkdownEscape(line);
-      for (size_t at = 0; (at = escaped.find(" -&gt; ", at)) != std::string::npos;) {
-        escaped.replace(at, 7, " → ");
-      }
-      md += "  - " + escaped + "\n";
+    for (const JsonDifference& d : r.config_differences) {
+      md += "  - " + MarkdownEscape(d.path) + ": " + MarkdownEscape(d.before) + " → " +
+            MarkdownEscape(d.after) + "\n";
+    }
+    if (r.more_config_differences > 0) {
+      md += StrCat("  - ... and ", r.more_config_differences, " more\n");
     }
   }
   md += "\n";
@@ -180,9 +179,12 @@ std::string RenderCompareJson(const CompareResult& r) {
     AppendJsonItem(&j, i, JsonQuote(r.regressions[i]));
   j += "],\"config_differences\":[";
   for (size_t i = 0; i < r.config_differences.size(); ++i) {
-    AppendJsonItem(&j, i, JsonQuote(r.config_differences[i]));
+    const JsonDifference& d = r.config_differences[i];
+    AppendJsonItem(&j, i,
+                   StrCat("{\"path\":", JsonQuote(d.path), ",\"base\":", JsonQuote(d.before),
+                          ",\"candidate\":", JsonQuote(d.after), "}"));
   }
-  j += "],\"notes\":[";
+  j += StrCat("],\"more_config_differences\":", r.more_config_differences, ",\"notes\":[");
   for (size_t i = 0; i < r.notes.size(); ++i) AppendJsonItem(&j, i, JsonQuote(r.notes[i]));
   return j + "]}\n";
 }

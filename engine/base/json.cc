@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 #include <vector>
 
 namespace sigma {
@@ -117,11 +118,26 @@ std::string ItemPath(const std::string& path, const rapidjson::Value& item, rapi
   return StrCat(path, "[", i, "]");
 }
 
+// The items of `array` by name where every item is an object with a string "name" and no name
+// repeats; empty otherwise (and for an empty array).
+std::vector<std::pair<std::string, const rapidjson::Value*>> NamedItems(
+    const rapidjson::Value& array) {
+  std::vector<std::pair<std::string, const rapidjson::Value*>> items;
+  for (const rapidjson::Value& item : array.GetArray()) {
+    const auto name = item.IsObject() ? item.FindMember("name") : item.MemberEnd();
+    if (!item.IsObject() || name == item.MemberEnd() || !name->value.IsString()) return {};
+    items.emplace_back(name->value.GetString(), &item);
+  }
+  std::vector<std::string> names;
+  for (const auto& [name, item] : items) names.push_back(name);
+  std::sort(names.begin(), names.end());
+  if (std::adjacent_find(names.begin(), names.end()) != names.end()) return {};
+  return items;
+}
+
 void CollectDifferences(const rapidjson::Value* a, const rapidjson::Value* b,
-                        const std::string& path, int depth, std::vector<std::string>* out) {
-  const auto differ = [&] {
-    out->push_back(StrCat(path, ": ", ShortJson(a), " -> ", ShortJson(b)));
-  };
+                        const std::string& path, int depth, std::vector<JsonDifference>* out) {
+  const auto differ = [&] { out->push_back({path, ShortJson(a), ShortJson(b)}); };
   if (a == nullptr || b == nullptr) return differ();
   if (depth >= 64) {  // the rest whole, without recursing (Value's == recurses)
     if (JsonToString(*a) != JsonToString(*b)) differ();
@@ -144,6 +160,24 @@ void CollectDifferences(const rapidjson::Value* a, const rapidjson::Value* b,
     return;
   }
   if (a->IsArray() && b->IsArray()) {
+    const auto named_a = NamedItems(*a), named_b = NamedItems(*b);
+    if (!named_a.empty() && !named_b.empty()) {
+      const auto find = [](const auto& items, const std::string& name) -> const rapidjson::Value* {
+        for (const auto& [n, item] : items) {
+          if (n == name) return item;
+        }
+        return nullptr;
+      };
+      for (const auto& [name, item] : named_a) {
+        CollectDifferences(item, find(named_b, name), StrCat(path, "[", name, "]"), depth + 1, out);
+      }
+      for (const auto& [name, item] : named_b) {
+        if (find(named_a, name) == nullptr) {
+          CollectDifferences(nullptr, item, StrCat(path, "[", name, "]"), depth + 1, out);
+        }
+      }
+      return;
+    }
     const rapidjson::SizeType n = std::max(a->Size(), b->Size());
     for (rapidjson::SizeType i = 0; i < n; ++i) {
       const rapidjson::Value* x = i < a->Size() ? &(*a)[i] : nullptr;
@@ -158,14 +192,23 @@ void CollectDifferences(const rapidjson::Value* a, const rapidjson::Value* b,
 
 }  // namespace
 
+std::vector<JsonDifference> ListJsonDifferences(const rapidjson::Value& before,
+                                                const rapidjson::Value& after) {
+  std::vector<JsonDifference> differences;
+  CollectDifferences(&before, &after, "", 0, &differences);
+  return differences;
+}
+
 std::vector<std::string> JsonDifferences(const rapidjson::Value& before,
                                          const rapidjson::Value& after, size_t max_lines) {
+  const std::vector<JsonDifference> differences = ListJsonDifferences(before, after);
   std::vector<std::string> lines;
-  CollectDifferences(&before, &after, "", 0, &lines);
-  if (lines.size() > max_lines) {
-    const size_t more = lines.size() - max_lines;
-    lines.resize(max_lines);
-    lines.push_back(StrCat("... and ", more, " more"));
+  for (size_t i = 0; i < differences.size() && i < max_lines; ++i) {
+    const JsonDifference& d = differences[i];
+    lines.push_back(StrCat(d.path, ": ", d.before, " -> ", d.after));
+  }
+  if (differences.size() > max_lines) {
+    lines.push_back(StrCat("... and ", differences.size() - max_lines, " more"));
   }
   return lines;
 }

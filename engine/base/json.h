@@ -41,10 +41,23 @@ std::string_view JsonTypeName(const rapidjson::Value& value);
 // Serialises a value compactly, as RapidJSON's Writer does, at any nesting depth (no recursion).
 std::string JsonToString(const rapidjson::Value& value);
 
-// Where two JSON values differ, for messages: one line per difference, "path: before -> after"
-// (path as tasks[mmlu].hash: object keys dotted, array items by their "name" member where they
-// have one, else by index; "(absent)" for a missing side; values cut to 80 characters), at most
-// `max_lines` of them and then "... and N more". Depth past 64 compares the rest whole.
+// One place where two JSON values differ: its path (tasks[mmlu].hash: object keys dotted, array
+// items by their "name" member where they have one, else by index) and each side's value as
+// compact JSON cut to 80 characters, "(absent)" for a missing side.
+struct JsonDifference {
+  std::string path;
+  std::string before;
+  std::string after;
+};
+
+// Every difference, in the order of `before`'s members and then `after`'s new ones. Arrays whose
+// items are all objects with distinct string "name"s are matched by name (so a reordering is no
+// difference), others by index. Depth past 64 compares the rest whole.
+std::vector<JsonDifference> ListJsonDifferences(const rapidjson::Value& before,
+                                                const rapidjson::Value& after);
+
+// The same for messages: one line per difference, "path: before -> after", at most `max_lines` of
+// them and then "... and N more".
 std::vector<std::string> JsonDifferences(const rapidjson::Value& before,
                                          const rapidjson::Value& after, size_t max_lines);
 

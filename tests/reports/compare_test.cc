@@ -137,10 +137,14 @@ TEST_F(CompareTest, ListsWhereTheConfigurationsDiffer) {
   CompareOptions options;
   options.bootstrap_iterations = 200;
   const CompareResult r = Run(options);
-  EXPECT_EQ(r.config_differences,
-            (std::vector<std::string>{"backend.kv_dtype: \"bf16\" -> \"f32\"",
-                                      "tasks[gsm8k].version: \"1-41ab1\" -> \"2-9f2c1\"",
-                                      "tasks[gsm8k].hash: \"41ab1\" -> \"9f2c1\""}));
+  std::vector<std::string> lines;
+  for (const JsonDifference& d : r.config_differences) {
+    lines.push_back(d.path + ": " + d.before + " -> " + d.after);
+  }
+  EXPECT_EQ(lines, (std::vector<std::string>{"backend.kv_dtype: \"bf16\" -> \"f32\"",
+                                             "tasks[gsm8k].version: \"1-41ab1\" -> \"2-9f2c1\"",
+                                             "tasks[gsm8k].hash: \"41ab1\" -> \"9f2c1\""}));
+  EXPECT_EQ(r.more_config_differences, 0u);
   std::vector<std::string> task_notes;
   for (const std::string& note : r.notes) {
     if (note.rfind("task ", 0) == 0) task_notes.push_back(note);
@@ -155,9 +159,11 @@ TEST_F(CompareTest, ListsWhereTheConfigurationsDiffer) {
               "\"bf16\" → \"f32\"\n"),
       std::string::npos)
       << md;
-  EXPECT_NE(RenderCompareJson(r).find("\"config_differences\":[\"backend.kv_dtype: \\\"bf16\\\" "
-                                      "-> \\\"f32\\\"\""),
-            std::string::npos);
+  EXPECT_NE(RenderCompareJson(r).find(
+                R"("config_differences":[{"path":"backend.kv_dtype","base":"\"bf16\"",)"
+                R"("candidate":"\"f32\""},)"),
+            std::string::npos)
+      << RenderCompareJson(r);
 
   // A run against itself: the same configuration, no task note.
   const CompareResult same = Run(options, 1, 1);
@@ -169,13 +175,14 @@ TEST_F(CompareTest, ListsWhereTheConfigurationsDiffer) {
 
   // The replay run's backend has other members; the model's path stays out of the list.
   const CompareResult replay = Run(options, 1, 3);
-  for (const std::string& line : replay.config_differences) {
-    EXPECT_EQ(line.find("backend.model"), std::string::npos) << line;
-    EXPECT_EQ(line.find("engine_build"), std::string::npos) << line;
+  bool backend_named = false;
+  for (const JsonDifference& d : replay.config_differences) {
+    EXPECT_NE(d.path, "backend.model");
+    EXPECT_NE(d.path, "engine_build");
+    backend_named |=
+        d.path == "backend.backend" && d.before == "\"engine\"" && d.after == "\"replay\"";
   }
-  EXPECT_NE(std::find(replay.config_differences.begin(), replay.config_differences.end(),
-                      "backend.backend: \"engine\" -> \"replay\""),
-            replay.config_differences.end());
+  EXPECT_TRUE(backend_named);
 }
 
 // A configuration that is not JSON (a hand-edited or foreign database) is named in a note; the

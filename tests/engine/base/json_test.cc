@@ -142,6 +142,25 @@ TEST(JsonTest, JsonDifferencesNamesEachChangeByItsPath) {
   EXPECT_EQ(JsonDifferences(**before, **after, 2),
             (std::vector<std::string>{"limit: 2 -> 3", "backend.model: \"a.gguf\" -> \"b.gguf\"",
                                       "... and 4 more"}));
+  // Items with distinct names are matched by name: a reordering is no difference, an item on one
+  // side only is named; repeated names (or unnamed items) fall back to the index.
+  auto order_a = ParseJson(R"({"tasks":[{"name":"mmlu","v":1},{"name":"gsm8k","v":2}]})", "o");
+  auto order_b = ParseJson(R"({"tasks":[{"name":"bbh","v":3},{"name":"gsm8k","v":2},)"
+                           R"({"name":"mmlu","v":1}]})",
+                           "o");
+  ASSERT_TRUE(order_a.ok() && order_b.ok());
+  const std::vector<JsonDifference> moved = ListJsonDifferences(**order_a, **order_b);
+  ASSERT_EQ(moved.size(), 1u);
+  EXPECT_EQ(moved[0].path, "tasks[bbh]");
+  EXPECT_EQ(moved[0].before, "(absent)");
+  EXPECT_EQ(moved[0].after, R"({"name":"bbh","v":3})");
+  auto twice = ParseJson(R"({"tasks":[{"name":"x","v":1},{"name":"x","v":2}]})", "t");
+  auto once = ParseJson(R"({"tasks":[{"name":"x","v":2}]})", "t");
+  ASSERT_TRUE(twice.ok() && once.ok());
+  EXPECT_EQ(JsonDifferences(**twice, **once, 10),
+            (std::vector<std::string>{"tasks[x].v: 1 -> 2",
+                                      "tasks[x]: {\"name\":\"x\",\"v\":2} -> "
+                                      "(absent)"}));
   // Long values are cut; deep nesting is compared whole past 64 levels, without recursing.
   auto long_a = ParseJson("{\"x\":\"" + std::string(200, 'a') + "\"}", "l");
   auto long_b = ParseJson("{\"x\":1}", "l");
