@@ -11,11 +11,11 @@
 #include <string>
 
 #include "engine/base/file.h"
-#include "engine/base/json.h"
 #include "harness/cli/commands.h"
 #include "harness/cli/flags.h"
 #include "harness/runner/group_scores.h"
 #include "harness/store/results_store.h"
+#include "reports/escape.h"
 #include "reports/number_format.h"
 #include "reports/results_reader.h"
 #include "tasks/registry.h"
@@ -29,12 +29,6 @@ StatusOr<std::unique_ptr<store::ResultsStore>> OpenForReading(const std::string&
   options.read_only = true;
   options.create = false;
   return store::ResultsStore::Open(db, options);
-}
-
-std::string Quoted(const std::string& s) {
-  std::string out;
-  AppendJsonString(s, &out);
-  return out;
 }
 
 // Seconds from a time the store wrote (UTC, "2026-12-06T03:29:58.699Z") to now; nullopt where it
@@ -68,16 +62,17 @@ std::string RunJson(const store::RunStatus& st) {
   const std::optional<double> age = HeartbeatAge(st);
   std::string json = StrCat(
       "{\"id\":", st.run.id, ",\"state\":\"", store::RunStateName(st.run.state),
-      "\",\"model\":", Quoted(st.run.model),
-      ",\"settings\":", Quoted(reports::RunSettings(st.run.config_json)),
-      ",\"build\":", Quoted(st.run.engine_build), ",\"host\":", Quoted(st.run.host),
-      ",\"started_at\":\"", st.run.started_at, "\",\"finished_at\":", Quoted(st.run.finished_at),
-      ",\"heartbeat_at\":", Quoted(st.run.heartbeat_at),
+      "\",\"model\":", reports::JsonQuote(st.run.model),
+      ",\"settings\":", reports::JsonQuote(reports::RunSettings(st.run.config_json)),
+      ",\"build\":", reports::JsonQuote(st.run.engine_build),
+      ",\"host\":", reports::JsonQuote(st.run.host), ",\"started_at\":\"", st.run.started_at,
+      "\",\"finished_at\":", reports::JsonQuote(st.run.finished_at),
+      ",\"heartbeat_at\":", reports::JsonQuote(st.run.heartbeat_at),
       ",\"heartbeat_age_s\":", age ? StrCat(static_cast<int64_t>(*age)) : "null",
       ",\"done\":", st.done, ",\"total\":", st.total, ",\"errors\":", st.errors, ",\"tasks\":[");
   for (size_t i = 0; i < st.tasks.size(); ++i) {
     const store::TaskProgress& t = st.tasks[i];
-    json += StrCat(i ? "," : "", "{\"task\":", Quoted(t.task), ",\"done\":", t.done,
+    json += StrCat(i ? "," : "", "{\"task\":", reports::JsonQuote(t.task), ",\"done\":", t.done,
                    ",\"total\":", t.total ? std::to_string(*t.total) : "null",
                    ",\"errors\":", t.errors, "}");
   }
@@ -185,9 +180,9 @@ Status Show(store::ResultsStore& db, int64_t run_id, bool json) {
       std::printf(
           "%s{\"%s\":%s,\"metric\":%s,\"value\":%s,\"stderr\":%s,\"ci_low\":%s,\"ci_high\":%s,"
           "\"n\":%lld}",
-          first ? "" : ",", key, Quoted(name).c_str(), Quoted(r.metric).c_str(),
-          num(r.value).c_str(), num(r.stderr_value).c_str(), num(r.ci_low).c_str(),
-          num(r.ci_high).c_str(), static_cast<long long>(r.n));
+          first ? "" : ",", key, reports::JsonQuote(name).c_str(),
+          reports::JsonQuote(r.metric).c_str(), num(r.value).c_str(), num(r.stderr_value).c_str(),
+          num(r.ci_low).c_str(), num(r.ci_high).c_str(), static_cast<long long>(r.n));
     } else {
       const std::string ci = r.ci_low && r.ci_high
                                  ? StrCat("[", reports::FormatFixed(r.ci_low), ", ",
