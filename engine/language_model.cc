@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 
 #include "engine/base/file.h"
 #include "engine/base/json.h"
@@ -85,19 +86,17 @@ StatusOr<std::unique_ptr<LanguageModel>> LanguageModel::Open(const std::string& 
   std::unique_ptr<LanguageModel> lm(new LanguageModel());
   lm->path_ = path;
   lm->options_ = options;
-  std::string template_text;
   if (IsDirectory(path)) {
     SIGMA_ASSIGN_OR_RETURN(lm->model_, LoadForwardModel(path, options, &lm->weight_files_));
     if (FileExists(path + "/tokenizer.json")) {
-      SIGMA_ASSIGN_OR_RETURN(lm->tokenizer_, Tokenizer::FromTokenizerJson(path + "/tokenizer.json"));
-      SIGMA_ASSIGN_OR_RETURN(template_text, FolderChatTemplate(path));
+      SIGMA_ASSIGN_OR_RETURN(lm->tokenizer_,
+                             Tokenizer::FromTokenizerJson(path + "/tokenizer.json"));
     }
   } else if (IsGgufPath(path)) {
     SIGMA_ASSIGN_OR_RETURN(lm->model_, LoadForwardModel(path, options, &lm->weight_files_));
     SIGMA_ASSIGN_OR_RETURN(std::unique_ptr<GgufFile> file, GgufFile::Open(path));
     if (GgufHasTokenizer(*file)) {  // else token ids only, as a folder without tokenizer.json
       SIGMA_ASSIGN_OR_RETURN(lm->tokenizer_, Tokenizer::FromGguf(*file));
-      template_text = lm->tokenizer_->chat_template();
     }
   } else if (!FileExists(path)) {
     return NotFoundError(path, ": no such model file or folder");
@@ -108,9 +107,8 @@ StatusOr<std::unique_ptr<LanguageModel>> LanguageModel::Open(const std::string& 
     return InvalidArgumentError(path, ": the tokenizer has ", lm->tokenizer_->vocab_size(),
                                 " tokens but the model's vocabulary is ", lm->model_->vocab_size());
   }
-  if (!template_text.empty()) {
-    StatusOr<ChatTemplate> tmpl = ChatTemplate::FromTemplateText(template_text);
-    if (tmpl.ok()) lm->chat_template_ = *tmpl;  // unknown families: plain prompts only
+  if (lm->tokenizer_) {
+    SIGMA_ASSIGN_OR_RETURN(lm->chat_template_, ChatTemplateOf(path, *lm->tokenizer_));
   }
   return lm;
 }
@@ -149,6 +147,26 @@ std::vector<int32_t> LanguageModel::StopTokens() const {
     if (std::find(ids.begin(), ids.end(), id32) == ids.end()) ids.push_back(id32);
   }
   return ids;
+}
+
+StatusOr<std::optional<ChatTemplate>> ChatTemplateOf(const std::string& path,
+                                                     const Tokenizer& tokenizer) {
+  std::string text = tokenizer.chat_template();
+  const std::filesystem::path p(path);
+  std::string folder;  // where a tokenizer_config.json may be
+  if (IsDirectory(path)) {
+    folder = path;
+  } else if (p.filename() == "tokenizer.json") {
+    folder = p.has_parent_path() ? p.parent_path().string() : ".";
+  }
+  if (!folder.empty()) {
+    SIGMA_ASSIGN_OR_RETURN(std::string config_template, FolderChatTemplate(folder));
+    if (!config_template.empty()) text = config_template;
+  }
+  if (text.empty()) return std::optional<ChatTemplate>();
+  StatusOr<ChatTemplate> tmpl = ChatTemplate::FromTemplateText(text);
+  if (!tmpl.ok()) return std::optional<ChatTemplate>();  // unknown families: plain prompts only
+  return std::optional<ChatTemplate>(*std::move(tmpl));
 }
 
 std::string DefaultModelPath() {

@@ -73,6 +73,13 @@ StatusOr<std::unique_ptr<ForwardModel>> LoadForwardModel(
     const std::string& path, const EngineOptions& options,
     std::vector<std::string>* weight_files = nullptr);
 
+// The chat template a model at `path` (a checkpoint folder, its tokenizer.json or a .gguf file)
+// ships, where this engine renders its family: tokenizer_config.json's chat_template beside a
+// folder's or file's tokenizer.json, else the tokenizer's own (GGUF metadata). nullopt where there
+// is none or its family is not one ChatTemplate knows; errors only for an unreadable config.
+StatusOr<std::optional<ChatTemplate>> ChatTemplateOf(const std::string& path,
+                                                     const Tokenizer& tokenizer);
+
 // OK when `device` can run here: "cpu" always; "cuda" when the binary has the CUDA backend and a
 // device is visible. Otherwise INVALID_ARGUMENT (unknown name) or UNAVAILABLE naming why,
 // one line, starting "--device cuda: ".

@@ -17,7 +17,7 @@ ROOT=$(pwd)
 
 DEBIAN_PACKAGES=(build-essential cmake pkg-config libgtest-dev libgmock-dev libbenchmark-dev
   libsqlite3-dev rapidjson-dev libboost-dev libboost-filesystem-dev libpcre2-dev bubblewrap
-  python3-pip python3-venv unzip ca-certificates chromium)
+  python3-pip python3-venv unzip ca-certificates chromium libcurl4-openssl-dev)
 
 install_debian() {
   local missing=()

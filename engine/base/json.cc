@@ -5,6 +5,7 @@
 #include <rapidjson/writer.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <utility>
 #include <vector>
@@ -211,6 +212,16 @@ std::vector<std::string> JsonDifferences(const rapidjson::Value& before,
     lines.push_back(StrCat("... and ", differences.size() - max_lines, " more"));
   }
   return lines;
+}
+
+void AppendJsonDouble(double value, std::string* out) {
+  if (!std::isfinite(value)) {
+    out->append("null");
+    return;
+  }
+  char buf[32];
+  const std::to_chars_result result = std::to_chars(buf, buf + sizeof(buf), value);
+  out->append(buf, result.ptr);
 }
 
 void AppendJsonString(std::string_view text, std::string* out) {

@@ -65,6 +65,10 @@ std::vector<std::string> JsonDifferences(const rapidjson::Value& before,
 // as \u00XX escapes of the byte value so nothing is silently dropped.
 void AppendJsonString(std::string_view text, std::string* out);
 
+// Appends `value` as the shortest JSON number that reads back as the same double (std::to_chars),
+// or null where it is not finite (JSON has no NaN or infinity).
+void AppendJsonDouble(double value, std::string* out);
+
 class JsonFields {
  public:
   // `object` must outlive this reader. `context` prefixes every error ("config.json").

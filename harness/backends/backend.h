@@ -1,6 +1,7 @@
 // Backend: what answers the runner's requests. The embedded engine (engine_backend.h) runs a
 // model; the replay backend (replay_backend.h) returns recorded outputs, e.g. GPT-4's, so they are
-// scored by exactly the same code as live ones.
+// scored by exactly the same code as live ones; the OpenAI backend (openai_backend.h) asks a
+// server with OpenAI's API.
 //
 // The runner hands a batch of items; the backend fills each item's response and timing. A failure
 // of one request is data (response.error) so the run goes on; a Status error means the backend
@@ -45,6 +46,17 @@ struct BackendItem {
   tasks::Response response;
   RequestTiming timing;
 };
+
+// New tokens a generation may take where its request sets no limit.
+inline constexpr int64_t kDefaultMaxNewTokens = 256;
+
+// The sampling seed of one request: the run's seed mixed (FNV-1a) with the task, the document and
+// the repeat, so a sample draws the same tokens whatever batch, order or backend it runs in.
+inline uint64_t RequestSeed(const BackendItem& item, uint64_t seed) {
+  uint64_t h = seed * 1000003u + static_cast<uint64_t>(item.request->repeat);
+  for (unsigned char c : item.task + '\0' + item.doc_id) h = (h ^ c) * 0x100000001b3ull;
+  return h;
+}
 
 class Backend {
  public:

@@ -19,7 +19,9 @@
 #define SIGMA_HARNESS_BACKENDS_ENGINE_BACKEND_H_
 
 #include <memory>
+#include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/language_model.h"
@@ -45,6 +47,25 @@ class EngineBackend : public Backend {
 
   LanguageModel& language_model() { return *lm_; }
 
+  // For a server whose requests carry their own sampling (harness/serve/openai_server.h): the
+  // parameters of the next Run's generations (validated; the fingerprint keeps the first ones).
+  Status SetSampling(const SamplingParams& sampling);
+
+  // Scores a token sequence as an OpenAI completions request with echo and logprobs does:
+  // for each position i >= 1, log P(tokens[i] | tokens[0..i)) and the `top_n` most likely tokens
+  // there (ties to the lower id); position 0 has no score. Runs in slot 0, in chunks that start
+  // at multiples of the prefix block (PrefixBlocks::BlockFor), and reuses the whole chunks the
+  // previous ScoreTokens call computed of the same tokens (with the same top_n) if nothing ran
+  // in between: a few-shot prompt's examples are computed once, and since the chunks are the
+  // same calls either way, the scores are the same bits as without. The last token is only
+  // scored, so a sequence may be one longer than the context. INVALID_ARGUMENT for an empty
+  // sequence or a longer one, `top_n` outside [0, 20] or an id outside the vocabulary.
+  struct TokenScore {
+    double logprob = 0;
+    std::vector<std::pair<int32_t, double>> top;  // most likely first
+  };
+  StatusOr<std::vector<TokenScore>> ScoreTokens(std::span<const int32_t> tokens, int top_n);
+
  private:
   EngineBackend() = default;
   Status RunGenerate(std::span<BackendItem*> items);
@@ -55,6 +76,10 @@ class EngineBackend : public Backend {
 
   std::unique_ptr<LanguageModel> lm_;
   std::vector<PrefixBlocks> slots_;  // one per sequence slot; log-likelihoods use slot 0
+  // What the last ScoreTokens left in slot 0 (cleared by Run, which uses the slot otherwise).
+  std::vector<int32_t> scored_tokens_;
+  std::vector<TokenScore> scored_;
+  int scored_top_n_ = -1;
   EngineBackendOptions options_;
   std::string fingerprint_;
 };

@@ -15,13 +15,6 @@ double Ms(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
 }
 
-uint64_t Fnv1a(std::string_view s, uint64_t h) {
-  for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ull;
-  return h;
-}
-
-constexpr int64_t kDefaultMaxTokens = 256;
-
 // One request in the decode batch.
 struct Active {
   BackendItem* item = nullptr;
@@ -30,7 +23,7 @@ struct Active {
   std::vector<int32_t> tokens;
   std::string text;
   int32_t last = 0;
-  int64_t max_tokens = kDefaultMaxTokens;
+  int64_t max_tokens = kDefaultMaxNewTokens;
   size_t max_stop = 0;  // longest stop string
   Clock::time_point admitted, first_token;
   double decode_ms = 0;  // time of the batched decode steps this request took part in
@@ -101,10 +94,10 @@ Status EngineBackend::RunGenerate(std::span<BackendItem*> items) {
     a.admitted = Clock::now();
     item->timing.queue_ms = Ms(run_start, a.admitted);
     const tasks::Request& req = *item->request;
-    a.max_tokens = req.max_tokens > 0 ? req.max_tokens : kDefaultMaxTokens;
+    a.max_tokens = req.max_tokens > 0 ? req.max_tokens : kDefaultMaxNewTokens;
     for (const std::string& stop : req.stop) a.max_stop = std::max(a.max_stop, stop.size());
     SamplingParams sampling = options_.sampling;
-    sampling.seed = Fnv1a(item->task + '\0' + item->doc_id, sampling.seed * 1000003u + static_cast<uint64_t>(req.repeat));
+    sampling.seed = RequestSeed(*item, sampling.seed);
     a.sampler = Sampler(sampling);
     StatusOr<std::vector<int32_t>> prompt = PromptTokens(req);
     if (!prompt.ok()) {

@@ -5,12 +5,14 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <string>
 
 #include "engine/base/json.h"
 #include "engine/language_model.h"
 #include "harness/backends/engine_backend.h"
+#include "harness/backends/openai_backend.h"
 #include "harness/backends/replay_backend.h"
 #include "harness/cli/commands.h"
 #include "harness/cli/engine_flags.h"
@@ -52,6 +54,10 @@ struct RunFlags {
   int64_t resume = 0;
   SamplingFlags sampling;
   bool json = false;
+  std::string api_model;  // --model http(s)://...: the API's model id
+  std::string tokenizer;  // --model http(s)://...: the model's tokenizer, for exact tokens
+  double request_timeout_s = 600;
+  int64_t request_tries = 6;
 };
 
 bool IsReplay(const std::string& model) { return model.rfind("replay:", 0) == 0; }
@@ -61,6 +67,26 @@ StatusOr<std::unique_ptr<harness::Backend>> MakeBackend(const RunFlags& f) {
   if (IsReplay(model)) {
     SIGMA_ASSIGN_OR_RETURN(auto replay, harness::ReplayBackend::Open(model.substr(7)));
     return std::unique_ptr<harness::Backend>(std::move(replay));
+  }
+  if (harness::IsOpenAiUrl(model)) {
+    harness::OpenAiBackendOptions o;
+    o.base_url = model;
+    o.model = f.api_model;
+    o.tokenizer_path = f.tokenizer;
+    o.max_context = f.engine.max_context;
+    o.timeout_s = f.request_timeout_s;
+    if (f.request_tries < 1 || f.request_tries > 100) {
+      return InvalidArgumentError("--request-tries: ", f.request_tries, " is not 1..100");
+    }
+    o.max_attempts = static_cast<int>(f.request_tries);
+    o.concurrency = static_cast<int>(std::clamp<int64_t>(f.batch, 1, 256));
+    if (const char* key = std::getenv("OPENAI_API_KEY"); key != nullptr) o.api_key = key;
+    SIGMA_ASSIGN_OR_RETURN(o.sampling, f.sampling.ToParams());
+    SIGMA_ASSIGN_OR_RETURN(auto api, harness::OpenAiBackend::Create(std::move(o)));
+    return std::unique_ptr<harness::Backend>(std::move(api));
+  }
+  if (!f.api_model.empty() || !f.tokenizer.empty()) {
+    return InvalidArgumentError("--api-model and --tokenizer go with --model http(s)://...");
   }
   EngineFlags engine = f.engine;
   engine.model = model;
@@ -243,15 +269,17 @@ Status Run(const RunFlags& f, int64_t* failed_samples) {
 
 int RunRun(const Args& args) {
   RunFlags f;
-  Flags flags("run",
-              "sigma-eval run --tasks mmlu,gsm8k [--model PATH|replay:FILE] [--limit N] [flags]",
-              "Evaluates a model on tasks and stores every sample, aggregate and speed figure in\n"
-              "the results database. Without --model: the embedded default model. --model\n"
-              "replay:FILE scores recorded outputs (JSONL {task, doc_id, output}) with the same\n"
-              "scorers. Ctrl-C stops between batches (twice: at once); --resume RUN continues a\n"
-              "stopped run.\n"
-              "--device cuda runs the model on a CUDA device (bf16 KV cache; bf16 weights unless\n"
-              "the checkpoint stores f32).");
+  Flags flags(
+      "run", "sigma-eval run --tasks mmlu,gsm8k [--model PATH|replay:FILE|URL] [--limit N] [flags]",
+      "Evaluates a model on tasks and stores every sample, aggregate and speed figure in\n"
+      "the results database. Without --model: the embedded default model. --model\n"
+      "replay:FILE scores recorded outputs (JSONL {task, doc_id, output}) with the same\n"
+      "scorers. --model http(s)://HOST:PORT/v1 asks a server with OpenAI's API (vLLM,\n"
+      "llama.cpp's server, `sigma-eval serve`, a hosted API; key from $OPENAI_API_KEY).\n"
+      "Ctrl-C stops between batches (twice: at once); --resume RUN continues a\n"
+      "stopped run.\n"
+      "--device cuda runs the model on a CUDA device (bf16 KV cache; bf16 weights unless\n"
+      "the checkpoint stores f32).");
   f.engine.Register(flags);
   flags.String("tasks", &f.tasks,
                "comma-separated tasks or groups (benchmark groups, aimicius, code, all)");
@@ -261,7 +289,9 @@ int RunRun(const Args& args) {
                "folder with full datasets: <data-dir>/<task>/<split>.jsonl");
   flags.String("db", &f.db, "results database");
   flags.Int("limit", &f.limit, "documents per task; 0 = all");
-  flags.Int("batch", &f.batch, "documents per batch (= decode batch of the engine)");
+  flags.Int("batch", &f.batch,
+            "documents per batch (= decode batch of the engine; with --model http(s)://...: "
+            "requests in flight at once, at most 256)");
   flags.Int("num-fewshot", &f.num_fewshot,
             "few-shot examples per prompt of the general benchmarks, in place of each task's "
             "own; -1 = the task's");
@@ -271,6 +301,19 @@ int RunRun(const Args& args) {
   flags.Int("resume", &f.resume, "continue run RUN (the configuration must be the same)");
   f.sampling.Register(flags);
   flags.Bool("json", &f.json, "print the summary as JSON");
+  flags.String("api-model", &f.api_model,
+               "with --model http(s)://.../v1: the API's model id (default: the first of GET "
+               "/models)");
+  flags.String("tokenizer", &f.tokenizer,
+               "with --model http(s)://.../v1: the model's tokenizer (GGUF, tokenizer.json or "
+               "folder), so log-likelihoods score the tokens the engine would (and rolling ones "
+               "can be scored)");
+  flags.Double("request-timeout", &f.request_timeout_s,
+               "with --model http(s)://.../v1: seconds one request may take");
+  flags.Int("request-tries", &f.request_tries,
+            "with --model http(s)://.../v1: tries of a request the server could not take (no "
+            "connection, 429, 5xx), 1 s, 2 s, 4 s ... apart, before the sample fails (500) or the "
+            "run stops, resumable (the others)");
   if (std::optional<int> exit_code = ParseFlags(flags, args)) return *exit_code;
   int64_t failed_samples = 0;
   if (Status s = Run(f, &failed_samples); !s.ok()) return ReportError("run", s);

@@ -55,6 +55,7 @@ int RunSandbox(const Args& args);
 int RunReport(const Args& args);
 int RunCompare(const Args& args);
 int RunConvert(const Args& args);
+int RunServe(const Args& args);
 
 }  // namespace sigma::cli
 

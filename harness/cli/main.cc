@@ -27,7 +27,8 @@ constexpr Command kCommands[] = {
     {"show", RunShow, "aggregated scores of a run"},
     {"make-model", RunMakeModel, "write a random-weight checkpoint of any config or preset"},
     {"generate", RunGenerate, "generate a continuation of a prompt with the engine"},
-    {"convert", RunConvert, "checkpoint folder <-> GGUF (f32, f16, bf16, q8_0), llama Q/K permutation"},
+    {"convert", RunConvert,
+     "checkpoint folder <-> GGUF (f32, f16, bf16, q8_0), llama Q/K permutation"},
     {"logits", RunLogits, "write the float32 logits of one forward pass"},
     {"bench", RunBench, "decode/prefill speed sweep over models x batch x context"},
     {"tokenize", RunTokenize, "encode text to token ids, or decode ids (tokenizer.json or GGUF)"},
@@ -36,6 +37,7 @@ constexpr Command kCommands[] = {
     {"device", RunDevice, "describe the compute devices this build can use"},
     {"report", RunReport, "render runs as a self-contained HTML (or Markdown/JSON) report"},
     {"compare", RunCompare, "paired regression comparison of two runs; --fail-on for CI"},
+    {"serve", RunServe, "serve a model through an OpenAI-compatible HTTP API"},
 };
 
 void PrintUsage(FILE* out) {

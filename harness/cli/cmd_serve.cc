@@ -1,0 +1,71 @@
+// sigma-eval serve: the engine behind an OpenAI-compatible HTTP API (harness/serve/openai_server.h)
+// on 127.0.0.1, so that `sigma-eval run --model http://127.0.0.1:PORT/v1` (or any client of that
+// API) uses it. One request at a time; no authentication: keep it on a trusted host.
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+
+#include "engine/language_model.h"
+#include "harness/cli/commands.h"
+#include "harness/cli/engine_flags.h"
+#include "harness/http/http_server.h"
+#include "harness/serve/openai_server.h"
+
+namespace sigma::cli {
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+extern "C" void OnStopSignal(int) { g_stop = true; }
+
+struct ServeFlags {
+  EngineFlags engine;
+  std::string host = "127.0.0.1";
+  int64_t port = 8080;
+  std::string name;
+};
+
+Status Serve(const ServeFlags& f) {
+  EngineFlags engine = f.engine;
+  if (engine.model.empty()) engine.model = DefaultModelPath();
+  if (f.port < 0 || f.port > 65535)
+    return InvalidArgumentError("--port: ", f.port, " is not 0..65535");
+  SIGMA_ASSIGN_OR_RETURN(EngineOptions options, engine.ToOptions());
+  SIGMA_ASSIGN_OR_RETURN(auto lm, LanguageModel::Open(engine.model, options));
+  const std::string name =
+      f.name.empty() ? std::filesystem::path(engine.model).filename().string() : f.name;
+  SIGMA_ASSIGN_OR_RETURN(auto api, harness::OpenAiServer::Create(std::move(lm), name));
+  SIGMA_ASSIGN_OR_RETURN(auto server,
+                         harness::HttpServer::Listen(f.host, static_cast<int>(f.port), {}));
+  std::signal(SIGINT, OnStopSignal);
+  std::signal(SIGTERM, OnStopSignal);
+  // One line on stdout, flushed, that a script (or a test) waits for to learn the port.
+  std::printf("serving %s at http://%s:%d/v1\n", name.c_str(), f.host.c_str(), server->port());
+  std::fflush(stdout);
+  SIGMA_RETURN_IF_ERROR(server->Serve(
+      [&](const harness::HttpRequest& request) { return api->Handle(request); }, g_stop));
+  std::fprintf(stderr, "sigma-eval serve: stopped\n");
+  return Status::Ok();
+}
+
+}  // namespace
+
+int RunServe(const Args& args) {
+  ServeFlags f;
+  Flags flags("serve", "sigma-eval serve [--model PATH] [--port N] [flags]",
+              "Serves a model through an OpenAI-compatible API: GET /v1/models, POST\n"
+              "/v1/completions (text generation; scoring a prompt with max_tokens 0, echo and\n"
+              "logprobs) and POST /v1/chat/completions. Prints the address when it listens;\n"
+              "Ctrl-C stops it. One request at a time, no authentication: it listens on\n"
+              "127.0.0.1 unless --host says otherwise. Without --model: the embedded default.");
+  f.engine.Register(flags);
+  flags.String("host", &f.host, "IPv4 address to listen on");
+  flags.Int("port", &f.port, "TCP port; 0 = any free one (the printed address names it)");
+  flags.String("name", &f.name, "the model id the API reports (default: the model's file name)");
+  if (std::optional<int> exit_code = ParseFlags(flags, args)) return *exit_code;
+  if (Status s = Serve(f); !s.ok()) return ReportError("serve", s);
+  return kExitOk;
+}
+
+}  // namespace sigma::cli

@@ -1,0 +1,85 @@
+// HttpServer: a small HTTP/1.1 server for `sigma-eval serve` (harness/serve/openai_server.h): one
+// listening socket, one connection at a time, one request per connection ("Connection: close"),
+// bodies by Content-Length only. What it is for is a local evaluation endpoint, not the open
+// internet: it binds 127.0.0.1 unless told otherwise and has no authentication.
+//
+//   SIGMA_ASSIGN_OR_RETURN(auto server, HttpServer::Listen("127.0.0.1", 0, {}));
+//   std::printf("port %d\n", server->port());
+//   SIGMA_RETURN_IF_ERROR(server->Serve(handler, stop_flag));
+//
+// Bad requests get an answer, never a crash or a hang: a malformed request line or header 400, an
+// HTTP version other than 1.0 / 1.1 505, a head past the limit 431, a body past the limit 413, a
+// body without Content-Length 411, a chunked body 501; a client that stops sending (or reading)
+// for the read timeout is dropped. "Expect: 100-continue" is answered. Error answers are JSON:
+// {"error":{"message":...,"type":...}}.
+// Thread safety: Serve runs on one thread; `stop` may be set from any thread or a signal handler.
+#ifndef SIGMA_HARNESS_HTTP_HTTP_SERVER_H_
+#define SIGMA_HARNESS_HTTP_HTTP_SERVER_H_
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "engine/base/status.h"
+
+namespace sigma::harness {
+
+struct HttpRequest {
+  std::string method;                          // "GET", "POST", ...
+  std::string path;                            // the target without its query ("/v1/completions")
+  std::map<std::string, std::string> headers;  // names lower-cased, values trimmed
+  std::string body;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+};
+
+// {"error":{"message":message,"type":type}} with `status`.
+HttpResponse HttpErrorResponse(int status, std::string_view message,
+                               std::string_view type = "invalid_request_error");
+
+using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+
+struct HttpServerLimits {
+  size_t max_head_bytes = 64 << 10;  // request line and headers
+  size_t max_body_bytes = 64 << 20;
+  int read_timeout_ms = 30'000;  // between bytes of one request
+};
+
+class HttpServer {
+ public:
+  // Binds host:port (port 0: any free one) and listens. UNAVAILABLE naming host:port where the
+  // address is taken or cannot be bound; INVALID_ARGUMENT for a host that is not an IPv4 address.
+  static StatusOr<std::unique_ptr<HttpServer>> Listen(const std::string& host, int port,
+                                                      const HttpServerLimits& limits);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  int port() const { return port_; }
+
+  // Answers requests with `handler`, one at a time, until `stop` is true (seen within ~100 ms).
+  // A handler that throws answers 500. Errors of one connection drop it and go on.
+  Status Serve(const HttpHandler& handler, const std::atomic<bool>& stop);
+
+ private:
+  HttpServer() = default;
+  int fd_ = -1;
+  int port_ = 0;
+  HttpServerLimits limits_;
+};
+
+// Parses a request head (request line and headers, without the blank line after them): the
+// method, path and headers of *request. An error names what is malformed: INVALID_ARGUMENT
+// (answered 400), or UNIMPLEMENTED for an HTTP version other than 1.0 and 1.1 (505).
+Status ParseHttpRequestHead(std::string_view head, HttpRequest* request);
+
+}  // namespace sigma::harness
+
+#endif  // SIGMA_HARNESS_HTTP_HTTP_SERVER_H_

@@ -1,0 +1,319 @@
+#include "harness/serve/openai_server.h"
+
+#include <chrono>
+#include <cmath>
+
+#include "engine/base/json.h"
+#include "harness/backends/request_tokens.h"
+
+namespace sigma::harness {
+namespace {
+
+// What a generation request asks for, from either route.
+struct GenerationParams {
+  int64_t max_tokens = 16;
+  SamplingParams sampling;
+  std::vector<std::string> stop;
+};
+
+// OpenAI's defaults: temperature 1 and top_p 1; top_k (not OpenAI's; vLLM's) 0 = all. Without
+// `max_tokens_key`, p->max_tokens stays as the caller set it.
+Status ReadGenerationParams(JsonFields& f, const char* max_tokens_key, GenerationParams* p) {
+  p->sampling.temperature = 1.0;
+  SIGMA_RETURN_IF_ERROR(f.OptionalInt(max_tokens_key, &p->max_tokens));
+  if (p->max_tokens < 0) return InvalidArgumentError(max_tokens_key, ": must be >= 0");
+  SIGMA_RETURN_IF_ERROR(f.OptionalDouble("temperature", &p->sampling.temperature));
+  SIGMA_RETURN_IF_ERROR(f.OptionalDouble("top_p", &p->sampling.top_p));
+  int64_t top_k = 0;
+  SIGMA_RETURN_IF_ERROR(f.OptionalInt("top_k", &top_k));
+  if (top_k < -1 || top_k > (int64_t{1} << 30)) return InvalidArgumentError("top_k: out of range");
+  p->sampling.top_k = top_k < 0 ? 0 : static_cast<int>(top_k);  // vLLM's -1: all
+  int64_t seed = 0;
+  SIGMA_RETURN_IF_ERROR(f.OptionalInt("seed", &seed));
+  p->sampling.seed = static_cast<uint64_t>(seed);
+  if (const rapidjson::Value* stop = f.Find("stop"); stop != nullptr && stop->IsString()) {
+    p->stop.emplace_back(stop->GetString(), stop->GetStringLength());
+  } else if (stop != nullptr && !stop->IsNull()) {
+    if (!stop->IsArray()) return f.TypeError("stop", "a string or an array of strings", *stop);
+    for (const rapidjson::Value& s : stop->GetArray()) {
+      if (!s.IsString()) return f.TypeError("stop", "an array of strings", s);
+      p->stop.emplace_back(s.GetString(), s.GetStringLength());
+    }
+  }
+  return p->sampling.Validate();
+}
+
+// Refuses what would change the output and is not implemented, rather than ignoring it.
+Status RefuseUnsupported(JsonFields& f) {
+  bool stream = false;
+  SIGMA_RETURN_IF_ERROR(f.OptionalBool("stream", &stream));
+  if (stream) return UnimplementedError("stream: streaming answers are not supported");
+  for (const char* key : {"n", "best_of"}) {
+    int64_t n = 1;
+    SIGMA_RETURN_IF_ERROR(f.OptionalInt(key, &n));
+    if (n != 1) return UnimplementedError(key, ": only 1 is supported");
+  }
+  for (const char* key : {"presence_penalty", "frequency_penalty", "repetition_penalty"}) {
+    double v = key[0] == 'r' ? 1.0 : 0.0;
+    const double neutral = v;
+    SIGMA_RETURN_IF_ERROR(f.OptionalDouble(key, &v));
+    if (v != neutral) return UnimplementedError(key, ": penalties are not supported");
+  }
+  if (const rapidjson::Value* bias = f.Find("logit_bias");
+      bias != nullptr && !bias->IsNull() && !(bias->IsObject() && bias->MemberCount() == 0)) {
+    return UnimplementedError("logit_bias: not supported");
+  }
+  std::string suffix;
+  SIGMA_RETURN_IF_ERROR(f.OptionalString("suffix", &suffix));
+  if (!suffix.empty()) return UnimplementedError("suffix: not supported");
+  return Status::Ok();
+}
+
+HttpResponse BadRequest(const Status& s) {
+  // The message without the status code's name: it is the API's error text.
+  return HttpErrorResponse(400, s.message());
+}
+
+std::string FinishReason(const std::string& stop_reason) {
+  return stop_reason == "max_tokens" || stop_reason == "context_full" ? "length" : "stop";
+}
+
+// Log-probabilities to the last bit (the harness sums them as the engine backend does).
+std::string Number(double v) {
+  std::string out;
+  AppendJsonDouble(v, &out);
+  return out;
+}
+
+void AppendUsageAndTiming(const RequestTiming& t, std::string* out) {
+  *out += StrCat(",\"usage\":{\"prompt_tokens\":", t.prompt_tokens,
+                 ",\"completion_tokens\":", t.new_tokens,
+                 ",\"total_tokens\":", t.prompt_tokens + t.new_tokens,
+                 "},\"sigma_timing\":{\"prefill_ms\":", t.prefill_ms, ",\"ttft_ms\":", t.ttft_ms,
+                 ",\"decode_ms\":", t.decode_ms, ",\"reused_tokens\":", t.reused_tokens, "}}");
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<OpenAiServer>> OpenAiServer::Create(std::unique_ptr<LanguageModel> lm,
+                                                             std::string name) {
+  std::unique_ptr<OpenAiServer> server(new OpenAiServer());
+  SIGMA_ASSIGN_OR_RETURN(server->backend_, EngineBackend::Create(std::move(lm), {}));
+  server->name_ = std::move(name);
+  return server;
+}
+
+HttpResponse OpenAiServer::Handle(const HttpRequest& request) {
+  const bool get = request.method == "GET";
+  const bool post = request.method == "POST";
+  if (request.path == "/health" || request.path == "/v1/models") {
+    if (!get) return HttpErrorResponse(405, StrCat(request.path, " takes GET"));
+    if (request.path == "/health") return {200, "application/json", "{\"status\":\"ok\"}"};
+    return Models();
+  }
+  const bool completions = request.path == "/v1/completions";
+  const bool chat = request.path == "/v1/chat/completions";
+  if (!completions && !chat) {
+    return HttpErrorResponse(404, StrCat("no route ", request.path), "not_found_error");
+  }
+  if (!post) return HttpErrorResponse(405, StrCat(request.path, " takes POST"));
+  StatusOr<std::unique_ptr<rapidjson::Document>> body = ParseJson(request.body, "request body");
+  if (!body.ok()) return BadRequest(body.status());
+  if (!(*body)->IsObject()) return HttpErrorResponse(400, "request body: expected a JSON object");
+  return completions ? Completions(**body) : ChatCompletions(**body);
+}
+
+HttpResponse OpenAiServer::Models() const {
+  std::string id;
+  AppendJsonString(name_, &id);
+  return {200, "application/json",
+          StrCat("{\"object\":\"list\",\"data\":[{\"id\":", id,
+                 ",\"object\":\"model\",\"created\":0,\"owned_by\":\"sigma-eval\"}]}")};
+}
+
+std::string OpenAiServer::Head(const char* object, const char* id_prefix) {
+  std::string model;
+  AppendJsonString(name_, &model);
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  return StrCat("{\"id\":\"", id_prefix, next_id_++, "\",\"object\":\"", object,
+                "\",\"created\":", std::chrono::duration_cast<std::chrono::seconds>(now).count(),
+                ",\"model\":", model);
+}
+
+StatusOr<std::string> OpenAiServer::ScoredLogprobs(std::span<const int32_t> tokens, int top_n,
+                                                   std::string* echoed_text) {
+  SIGMA_ASSIGN_OR_RETURN(std::vector<EngineBackend::TokenScore> scores,
+                         backend_->ScoreTokens(tokens, top_n));
+  const LanguageModel& lm = backend_->language_model();
+  std::string texts, logprobs, tops, offsets;
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    const char* sep = i == 0 ? "" : ",";
+    offsets += StrCat(sep, echoed_text->size());
+    const std::string piece = lm.TokenPiece(tokens[i]);
+    *echoed_text += piece;
+    texts += sep;
+    AppendJsonString(piece, &texts);
+    logprobs += i == 0 ? "null" : StrCat(",", Number(scores[i].logprob));
+    tops += sep;
+    if (i == 0) {
+      tops += "null";
+      continue;
+    }
+    tops += "{";
+    for (size_t k = 0; k < scores[i].top.size(); ++k) {
+      if (k > 0) tops += ",";
+      AppendJsonString(lm.TokenPiece(scores[i].top[k].first), &tops);
+      tops += StrCat(":", Number(scores[i].top[k].second));
+    }
+    tops += "}";
+  }
+  return StrCat("{\"tokens\":[", texts, "],\"token_logprobs\":[", logprobs, "],\"top_logprobs\":[",
+                tops, "],\"text_offset\":[", offsets, "]}");
+}
+
+HttpResponse OpenAiServer::Completions(const rapidjson::Value& body) {
+  JsonFields f(body, "request");
+  f.Ignore({"model", "user", "stream_options"});
+  if (Status s = RefuseUnsupported(f); !s.ok()) return BadRequest(s);
+  GenerationParams params;
+  if (Status s = ReadGenerationParams(f, "max_tokens", &params); !s.ok()) return BadRequest(s);
+  bool echo = false;
+  if (Status s = f.OptionalBool("echo", &echo); !s.ok()) return BadRequest(s);
+  int64_t top_n = -1;  // absent: no logprobs
+  if (f.Has("logprobs")) {
+    if (Status s = f.OptionalInt("logprobs", &top_n); !s.ok()) return BadRequest(s);
+    if (top_n < 0 || top_n > 20) return HttpErrorResponse(400, "logprobs: must be in 0..20");
+  }
+  // The prompt: a string, token ids, or a one-item list of either (OpenAI's batch form).
+  const rapidjson::Value* prompt = f.Find("prompt");
+  if (prompt != nullptr && prompt->IsArray() && prompt->Size() == 1 &&
+      ((*prompt)[0].IsString() || (*prompt)[0].IsArray())) {
+    prompt = &(*prompt)[0];
+  }
+  std::string text;
+  std::vector<int32_t> ids;
+  const bool text_prompt = prompt != nullptr && prompt->IsString();
+  if (text_prompt) {
+    text.assign(prompt->GetString(), prompt->GetStringLength());
+  } else if (prompt != nullptr && prompt->IsArray()) {
+    for (const rapidjson::Value& v : prompt->GetArray()) {
+      if (!v.IsInt()) {
+        return HttpErrorResponse(
+            400,
+            "prompt: expected a string, token ids, or a list of one of them (one prompt "
+            "a request)");
+      }
+      if (v.GetInt() < 0 || v.GetInt() >= backend_->language_model().model().vocab_size()) {
+        return HttpErrorResponse(
+            400, StrCat("prompt: token id ", v.GetInt(), " is outside the vocabulary"));
+      }
+      ids.push_back(v.GetInt());
+    }
+  } else {
+    return HttpErrorResponse(400, "prompt: expected a string or token ids");
+  }
+  const LanguageModel& lm = backend_->language_model();
+  if (params.max_tokens == 0) {
+    // Scoring (lm-eval's log-likelihood over an OpenAI-compatible API): nothing is generated.
+    if (text_prompt) ids = EncodeText(*lm.tokenizer(), text, /*add_special=*/true);
+    std::string echoed, logprobs = "null";
+    const auto start = std::chrono::steady_clock::now();
+    if (top_n >= 0) {
+      StatusOr<std::string> scored = ScoredLogprobs(ids, static_cast<int>(top_n), &echoed);
+      if (!scored.ok()) return BadRequest(scored.status());
+      logprobs = *std::move(scored);
+    } else {
+      echoed = text_prompt ? text : lm.tokenizer()->Decode(ids, /*skip_special=*/false);
+    }
+    RequestTiming timing;
+    timing.prompt_tokens = static_cast<int64_t>(ids.size());
+    timing.prefill_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    std::string out = Head("text_completion", "cmpl-");
+    out += ",\"choices\":[{\"index\":0,\"text\":";
+    AppendJsonString(echo ? (text_prompt && top_n < 0 ? text : echoed) : "", &out);
+    out += StrCat(",\"logprobs\":", logprobs,
+                  ",\"finish_reason\":\"length\",\"sigma_stop_reason\":\"max_tokens\"}]");
+    AppendUsageAndTiming(timing, &out);
+    return {200, "application/json", out};
+  }
+  if (!text_prompt) {
+    return HttpErrorResponse(400,
+                             "prompt: token ids can only be scored (max_tokens 0, echo, "
+                             "logprobs); send text to generate");
+  }
+  if (top_n >= 0) {
+    return HttpErrorResponse(400,
+                             "logprobs: log-probabilities of generated tokens are not "
+                             "offered; score a text with max_tokens 0 and echo");
+  }
+  if (Status s = backend_->SetSampling(params.sampling); !s.ok()) return BadRequest(s);
+  tasks::Request req;
+  req.type = tasks::RequestType::kGenerateUntil;
+  req.context = text;
+  req.stop = params.stop;
+  req.max_tokens = params.max_tokens;
+  BackendItem item;
+  item.request = &req;
+  if (Status s = backend_->Run({&item, 1}); !s.ok()) {
+    return HttpErrorResponse(500, s.ToString(), "server_error");
+  }
+  if (!item.response.error.empty()) return HttpErrorResponse(400, item.response.error);
+  std::string out = Head("text_completion", "cmpl-");
+  out += ",\"choices\":[{\"index\":0,\"text\":";
+  AppendJsonString(echo ? text + item.response.text : item.response.text, &out);
+  out += StrCat(",\"logprobs\":null,\"finish_reason\":\"", FinishReason(item.response.stop_reason),
+                "\",\"sigma_stop_reason\":\"", item.response.stop_reason, "\"}]");
+  AppendUsageAndTiming(item.timing, &out);
+  return {200, "application/json", out};
+}
+
+HttpResponse OpenAiServer::ChatCompletions(const rapidjson::Value& body) {
+  JsonFields f(body, "request");
+  f.Ignore({"model", "user", "stream_options", "top_logprobs"});
+  if (Status s = RefuseUnsupported(f); !s.ok()) return BadRequest(s);
+  bool logprobs = false;
+  if (Status s = f.OptionalBool("logprobs", &logprobs); !s.ok()) return BadRequest(s);
+  if (logprobs) {
+    return HttpErrorResponse(400,
+                             "logprobs: log-probabilities of generated tokens are not "
+                             "offered; score a text on /v1/completions");
+  }
+  GenerationParams params;
+  params.max_tokens = kDefaultMaxNewTokens;  // OpenAI's: what the context leaves
+  const char* max_key = f.Has("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
+  if (Status s = ReadGenerationParams(f, max_key, &params); !s.ok()) return BadRequest(s);
+  f.Ignore({"max_tokens", "max_completion_tokens"});
+  tasks::Request req;
+  req.type = tasks::RequestType::kGenerateUntil;
+  const rapidjson::Value* messages = f.Find("messages");
+  if (messages == nullptr || !messages->IsArray() || messages->Empty()) {
+    return HttpErrorResponse(400, "messages: expected a non-empty array");
+  }
+  for (const rapidjson::Value& m : messages->GetArray()) {
+    if (!m.IsObject() || !m.HasMember("role") || !m["role"].IsString() || !m.HasMember("content") ||
+        !m["content"].IsString()) {
+      return HttpErrorResponse(400, "messages: each needs a string role and a string content");
+    }
+    req.chat.push_back({{m["role"].GetString(), m["role"].GetStringLength()},
+                        {m["content"].GetString(), m["content"].GetStringLength()}});
+  }
+  req.stop = params.stop;
+  req.max_tokens = params.max_tokens;
+  if (Status s = backend_->SetSampling(params.sampling); !s.ok()) return BadRequest(s);
+  BackendItem item;
+  item.request = &req;
+  if (Status s = backend_->Run({&item, 1}); !s.ok()) {
+    return HttpErrorResponse(500, s.ToString(), "server_error");
+  }
+  if (!item.response.error.empty()) return HttpErrorResponse(400, item.response.error);
+  std::string out = Head("chat.completion", "chatcmpl-");
+  out += ",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":";
+  AppendJsonString(item.response.text, &out);
+  out += StrCat("},\"finish_reason\":\"", FinishReason(item.response.stop_reason),
+                "\",\"sigma_stop_reason\":\"", item.response.stop_reason, "\"}]");
+  AppendUsageAndTiming(item.timing, &out);
+  return {200, "application/json", out};
+}
+
+}  // namespace sigma::harness

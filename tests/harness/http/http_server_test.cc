@@ -1,0 +1,531 @@
+// HttpServer over real loopback sockets: round trips through HttpClient, and raw bytes for what a
+// well-behaved client never sends (malformed heads, oversized heads and bodies, chunked bodies,
+// stalls and disconnects): each gets its answer and the server goes on serving.
+#include "harness/http/http_server.h"
+
+#include <arpa/inet.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+#include "harness/http/http_client.h"
+
+namespace sigma::harness {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using testing::HasSubstr;
+using testing::StartsWith;
+
+// Loopback servers are reached directly even where the environment names a proxy (libcurl reads
+// http_proxy and no_proxy on every transfer).
+class NoProxyEnvironment : public testing::Environment {
+ public:
+  void SetUp() override { setenv("no_proxy", "*", 1); }
+};
+testing::Environment* const kNoProxy = testing::AddGlobalTestEnvironment(new NoProxyEnvironment);
+
+// Serve on a thread until the object goes away.
+class RunningServer {
+ public:
+  static std::unique_ptr<RunningServer> Start(HttpHandler handler,
+                                              const HttpServerLimits& limits = {}) {
+    auto server = HttpServer::Listen("127.0.0.1", 0, limits);
+    if (!server.ok()) {
+      ADD_FAILURE() << server.status().ToString();
+      return nullptr;
+    }
+    return std::unique_ptr<RunningServer>(
+        new RunningServer(std::move(*server), std::move(handler)));
+  }
+  ~RunningServer() { EXPECT_TRUE(Stop().ok()); }
+
+  Status Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    return status_;
+  }
+  int port() const { return server_->port(); }
+  std::string Url(const std::string& target) const {
+    return "http://127.0.0.1:" + std::to_string(port()) + target;
+  }
+
+ private:
+  RunningServer(std::unique_ptr<HttpServer> server, HttpHandler handler)
+      : server_(std::move(server)), handler_(std::move(handler)) {
+    thread_ = std::thread([this] { status_ = server_->Serve(handler_, stop_); });
+  }
+  std::unique_ptr<HttpServer> server_;
+  HttpHandler handler_;
+  std::atomic<bool> stop_{false};
+  Status status_;
+  std::thread thread_;
+};
+
+// "METHOD path body": what the handler saw, for the client to check.
+HttpResponse Echo(const HttpRequest& request) {
+  HttpResponse response;
+  response.content_type = "text/plain";
+  response.body = request.method + " " + request.path + " " + request.body;
+  return response;
+}
+
+// A raw client socket: bytes out, bytes in, no HTTP knowledge.
+class RawClient {
+ public:
+  explicit RawClient(int port) {
+    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>(port));
+    inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
+    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
+  }
+  ~RawClient() { Close(); }
+
+  bool connected() const { return connected_; }
+  bool Send(std::string_view data) {
+    while (!data.empty()) {
+      ssize_t n = send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return false;
+      data.remove_prefix(static_cast<size_t>(n));
+    }
+    return true;
+  }
+  // Reads until `until` appears (empty: until EOF) or `timeout_ms` passes; *eof says which.
+  std::string Read(std::string_view until = "", int timeout_ms = 3000, bool* eof = nullptr) {
+    auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+    if (eof != nullptr) *eof = false;
+    while (until.empty() || received_.find(until) == std::string::npos) {
+      int left = static_cast<int>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count());
+      if (left <= 0) break;
+      pollfd pfd{fd_, POLLIN, 0};
+      if (poll(&pfd, 1, left) <= 0) continue;
+      char chunk[4096];
+      ssize_t n = recv(fd_, chunk, sizeof(chunk), 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        if (eof != nullptr) *eof = true;
+        break;
+      }
+      received_.append(chunk, static_cast<size_t>(n));
+    }
+    return received_;
+  }
+  // A close with SO_LINGER 0 sends a reset instead of a FIN.
+  void Reset() {
+    linger option{1, 0};
+    setsockopt(fd_, SOL_SOCKET, SO_LINGER, &option, sizeof(option));
+    Close();
+  }
+  void Close() {
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_ = -1;
+  bool connected_ = false;
+  std::string received_;
+};
+
+// Sends `request` on a fresh connection and returns everything the server answers until it closes.
+std::string Exchange(int port, std::string_view request) {
+  RawClient client(port);
+  EXPECT_TRUE(client.connected());
+  EXPECT_TRUE(client.Send(request));
+  bool eof = false;
+  std::string reply = client.Read("", 3000, &eof);
+  EXPECT_TRUE(eof) << "the server did not close the connection; got: " << reply;
+  return reply;
+}
+
+std::string Body(const std::string& reply) {
+  size_t end = reply.find("\r\n\r\n");
+  return end == std::string::npos ? "" : reply.substr(end + 4);
+}
+
+// The server still answers a plain request after whatever the test did to it.
+void ExpectServing(int port) {
+  std::string reply = Exchange(port, "GET /still/here HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_THAT(reply, StartsWith("HTTP/1.1 200 OK\r\n"));
+  EXPECT_EQ(Body(reply), "GET /still/here ");
+}
+
+TEST(HttpServerTest, GetAndPostRoundTripThroughTheClient) {
+  auto server = RunningServer::Start(Echo);
+  ASSERT_NE(server, nullptr);
+  auto client = HttpClient::Create();
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+
+  auto get = (*client)->Send("GET", server->Url("/v1/models"), "", {}, 5);
+  ASSERT_TRUE(get.ok()) << get.status().ToString();
+  EXPECT_EQ(get->status, 200);
+  EXPECT_EQ(get->body, "GET /v1/models ");
+  EXPECT_EQ(get->retry_after_s, -1);
+
+  auto post = (*client)->Send("POST", server->Url("/v1/completions"), "{\"prompt\":\"hi\"}", {}, 5);
+  ASSERT_TRUE(post.ok()) << post.status().ToString();
+  EXPECT_EQ(post->status, 200);
+  EXPECT_EQ(post->body, "POST /v1/completions {\"prompt\":\"hi\"}");
+}
+
+TEST(HttpServerTest, ContentTypeAndHeadersReachTheOtherSide) {
+  auto server = RunningServer::Start([](const HttpRequest& request) {
+    HttpResponse response;
+    response.content_type = "application/x-test";
+    auto header = [&](const std::string& name) {
+      auto it = request.headers.find(name);
+      return it == request.headers.end() ? std::string("(none)") : it->second;
+    };
+    response.body = header("content-type") + "|" + header("authorization") + "|" + header("expect");
+    return response;
+  });
+  ASSERT_NE(server, nullptr);
+  auto client = HttpClient::Create();
+  ASSERT_TRUE(client.ok());
+  auto reply = (*client)->Send("POST", server->Url("/"), "{}", {"Authorization: Bearer k"}, 5);
+  ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+  EXPECT_EQ(reply->body, "application/json|Bearer k|(none)");
+
+  std::string raw = Exchange(server->port(), "GET / HTTP/1.1\r\n\r\n");
+  EXPECT_THAT(raw, StartsWith("HTTP/1.1 200 OK\r\n"));
+  EXPECT_THAT(raw, HasSubstr("\r\nContent-Type: application/x-test\r\n"));
+  EXPECT_THAT(raw, HasSubstr("\r\nConnection: close\r\n"));
+}
+
+TEST(HttpServerTest, LargePostBodyArrivesIntact) {
+  std::string body(3 << 20, '\0');
+  for (size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>('a' + (i * 7919) % 26);
+  auto server = RunningServer::Start([](const HttpRequest& request) {
+    HttpResponse response;
+    response.body = request.body;
+    return response;
+  });
+  ASSERT_NE(server, nullptr);
+  auto client = HttpClient::Create();
+  ASSERT_TRUE(client.ok());
+  auto reply = (*client)->Send("POST", server->Url("/big"), body, {}, 10);
+  ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+  EXPECT_EQ(reply->status, 200);
+  EXPECT_TRUE(reply->body == body) << "body of " << reply->body.size() << " bytes differs";
+}
+
+TEST(HttpServerTest, QueryStringIsStrippedFromThePath) {
+  auto server = RunningServer::Start(Echo);
+  ASSERT_NE(server, nullptr);
+  auto client = HttpClient::Create();
+  ASSERT_TRUE(client.ok());
+  auto reply = (*client)->Send("GET", server->Url("/v1/models?limit=3&x=y"), "", {}, 5);
+  ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+  EXPECT_EQ(reply->body, "GET /v1/models ");
+}
+
+TEST(HttpServerTest, ThrowingHandlerAnswers500AndTheServerGoesOn) {
+  auto server = RunningServer::Start([](const HttpRequest& request) -> HttpResponse {
+    if (request.path == "/throw") throw std::runtime_error("boom");
+    if (request.path == "/throw-int") throw 42;
+    return Echo(request);
+  });
+  ASSERT_NE(server, nullptr);
+  auto client = HttpClient::Create();
+  ASSERT_TRUE(client.ok());
+  auto thrown = (*client)->Send("GET", server->Url("/throw"), "", {}, 5);
+  ASSERT_TRUE(thrown.ok()) << thrown.status().ToString();
+  EXPECT_EQ(thrown->status, 500);
+  EXPECT_EQ(thrown->body, R"({"error":{"message":"internal error: boom","type":"server_error"}})");
+  auto thrown_int = (*client)->Send("GET", server->Url("/throw-int"), "", {}, 5);
+  ASSERT_TRUE(thrown_int.ok()) << thrown_int.status().ToString();
+  EXPECT_EQ(thrown_int->status, 500);
+  auto next = (*client)->Send("GET", server->Url("/ok"), "", {}, 5);
+  ASSERT_TRUE(next.ok()) << next.status().ToString();
+  EXPECT_EQ(next->status, 200);
+  EXPECT_EQ(next->body, "GET /ok ");
+}
+
+TEST(HttpServerTest, StopEndsServeWithinASecond) {
+  auto server = RunningServer::Start(Echo);
+  ASSERT_NE(server, nullptr);
+  ExpectServing(server->port());
+  auto start = Clock::now();
+  Status status = server->Stop();
+  EXPECT_TRUE(status.ok()) << status.ToString();
+  EXPECT_LT(Clock::now() - start, std::chrono::seconds(1));
+}
+
+TEST(HttpServerTest, StopEndsServeEvenWithAStalledClientConnected) {
+  auto server = RunningServer::Start(Echo);  // the default 30 s read timeout
+  ASSERT_NE(server, nullptr);
+  RawClient stalled(server->port());
+  ASSERT_TRUE(stalled.Send("GET / HTTP/1.1\r\nHo"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the server is now reading it
+  auto start = Clock::now();
+  EXPECT_TRUE(server->Stop().ok());
+  EXPECT_LT(Clock::now() - start, std::chrono::seconds(1));
+}
+
+TEST(HttpServerTest, ErrorAnswersAreJson) {
+  HttpResponse response = HttpErrorResponse(404, "no \"such\" model");
+  EXPECT_EQ(response.status, 404);
+  EXPECT_EQ(response.content_type, "application/json");
+  EXPECT_EQ(response.body,
+            R"({"error":{"message":"no \"such\" model","type":"invalid_request_error"}})");
+}
+
+TEST(HttpServerTest, GarbageRequestLineIs400) {
+  auto server = RunningServer::Start(Echo);
+  ASSERT_NE(server, nullptr);
+  std::string reply = Exchange(server->port(), "HELLO THERE\r\n\r\n");
+  EXPECT_THAT(reply, StartsWith("HTTP/1.1 400 Bad Request\r\n"));
+  EXPECT_THAT(Body(reply), HasSubstr("malformed request line"));
+  EXPECT_THAT(reply, HasSubstr("Content-Type: application/json"));
+  ExpectServing(server->port());
+}
+
+TEST(HttpServerTest, HeaderWithoutColonIs400) {
+  auto server = RunningServer::Start(Echo);
+  ASSERT_NE(server, nullptr);
+  std::string reply = Exchange(server->port(), "GET / HTTP/1.1\r\nHost localhost\r\n\r\n");
+  EXPECT_THAT(reply, StartsWith("HTTP/1.1 400 Bad Request\r\n"));
+  EXPECT_THAT(Body(reply), HasSubstr("without a colon"));
+}
+
+TEST(HttpServerTest, UnsupportedVersionIs505) {
+  auto server = RunningServer::Start(Echo);
+  ASSERT_NE(server, nullptr);
+  std::string reply = Exchange(server->port(), "GET / HTTP/2.0\r\n\r\n");
+  EXPECT_THAT(reply, StartsWith("HTTP/1.1 505 HTTP Version Not Supported\r\n"));
+}
+
+TEST(HttpServerTest, OversizedHeadIs431) {
+  HttpServerLimits limits;
+  limits.max_head_bytes = 256;
+  auto server = RunningServer::Start(Echo, limits);
+  ASSERT_NE(server, nullptr);
+  std::string reply =
+      Exchange(server->port(), "GET / HTTP/1.1\r\nX-Big: " + std::string(2000, 'x') + "\r\n\r\n");
+  EXPECT_THAT(reply, StartsWith("HTTP/1.1 431 Request Header Fields Too Large\r\n"));
+  // Still under the limit: served.
+  std::string small =
+      Exchange(server->port(), "GET /s HTTP/1.1\r\nX-Small: " + std::string(100, 'x') + "\r\n\r\n");
+  EXPECT_THAT(small, StartsWith("HTTP/1.1 200 OK\r\n"));
+}
+
+TEST(HttpServerTest, OversizedBodyIs413) {
+  HttpServerLimits limits;
+  limits.max_body_bytes = 1000;
+  auto server = RunningServer::Start(Echo, limits);
+  ASSERT_NE(server, nullptr);
+  std::string reply = Exchange(
+      server->port(), "POST /x HTTP/1.1\r\nContent-Length: 1001\r\n\r\n" + std::string(1001, 'b'));
+  EXPECT_THAT(reply, StartsWith("HTTP/1.1 413 Content Too Large\r\n"));
+  std::string fits = Exchange(
+      server->port(), "POST /x HTTP/1.1\r\nContent-Length: 1000\r\n\r\n" + std::string(1000, 'b'));
+  EXPECT_THAT(fits, StartsWith("HTTP/1.1 200 OK\r\n"));
+  EXPECT_EQ(Body(fits), "POST /x " + std::string(1000, 'b'));
+}
+
+TEST(HttpServerTest, PostWithoutContentLengthIs411) {
+  auto server = RunningServer::Start(Echo);
+  ASSERT_NE(server, nullptr);
+  std::string reply = Exchange(server->port(), "POST /x HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_THAT(reply, StartsWith("HTTP/1.1 411 Length Required\r\n"));
+}
+
+TEST(HttpServerTest, MalformedContentLengthIs400) {
+  auto server = RunningServer::Start(Echo);
+  ASSERT_NE(server, nullptr);
+  EXPECT_THAT(Exchange(server->port(), "POST /x HTTP/1.1\r\nContent-Length: 1e3\r\n\r\n"),
+              StartsWith("HTTP/1.1 400 Bad Request\r\n"));
+  EXPECT_THAT(Exchange(server->port(),
+                       "POST /x HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n"),
+              StartsWith("HTTP/1.1 400 Bad Request\r\n"));
+  EXPECT_THAT(Exchange(server->port(),
+                       "POST /x HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab"),
+              StartsWith("HTTP/1.1 400 Bad Request\r\n"));
+}
+
+TEST(HttpServerTest, ChunkedBodyIs501) {
+  auto server = RunningServer::Start(Echo);
+  ASSERT_NE(server, nullptr);
+  std::string reply = Exchange(
+      server->port(), "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n");
+  EXPECT_THAT(reply, StartsWith("HTTP/1.1 501 Not Implemented\r\n"));
+  EXPECT_THAT(Body(reply), HasSubstr("send Content-Length"));
+  ExpectServing(server->port());
+}
+
+TEST(HttpServerTest, ExpectContinueIsAnsweredBeforeTheBody) {
+  auto server = RunningServer::Start(Echo);
+  ASSERT_NE(server, nullptr);
+  RawClient client(server->port());
+  ASSERT_TRUE(client.Send("POST /c HTTP/1.1\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"));
+  std::string interim = client.Read("\r\n\r\n", 2000);
+  EXPECT_EQ(interim, "HTTP/1.1 100 Continue\r\n\r\n");
+  ASSERT_TRUE(client.Send("hello"));
+  bool eof = false;
+  std::string reply = client.Read("", 2000, &eof);
+  EXPECT_TRUE(eof);
+  ASSERT_THAT(reply, StartsWith("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n"));
+  EXPECT_EQ(Body(reply.substr(interim.size())), "POST /c hello");
+}
+
+TEST(HttpServerTest, StalledClientIsDroppedAndTheNextOneServed) {
+  HttpServerLimits limits;
+  limits.read_timeout_ms = 200;
+  auto server = RunningServer::Start(Echo, limits);
+  ASSERT_NE(server, nullptr);
+  RawClient stalled(server->port());
+  ASSERT_TRUE(stalled.Send("GET / HTTP/1.1\r\nHost: "));
+  auto start = Clock::now();
+  ExpectServing(server->port());  // waits behind the stalled one
+  bool eof = false;
+  std::string dropped = stalled.Read("", 2000, &eof);
+  EXPECT_TRUE(eof);
+  EXPECT_EQ(dropped, "");
+  EXPECT_LT(Clock::now() - start, std::chrono::seconds(2));
+}
+
+TEST(HttpServerTest, StalledBodyIsDroppedToo) {
+  HttpServerLimits limits;
+  limits.read_timeout_ms = 200;
+  auto server = RunningServer::Start(Echo, limits);
+  ASSERT_NE(server, nullptr);
+  RawClient stalled(server->port());
+  ASSERT_TRUE(stalled.Send("POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc"));
+  bool eof = false;
+  auto start = Clock::now();
+  EXPECT_EQ(stalled.Read("", 2000, &eof), "");
+  EXPECT_TRUE(eof);
+  EXPECT_GE(Clock::now() - start, std::chrono::milliseconds(150));
+  ExpectServing(server->port());
+}
+
+TEST(HttpServerTest, ClientDisconnectingMidRequestDoesNotStopTheServer) {
+  auto server = RunningServer::Start(Echo);
+  ASSERT_NE(server, nullptr);
+  {
+    RawClient client(server->port());
+    ASSERT_TRUE(client.Send("POST /x HTTP/1.1\r\nContent-Length: 100\r\n\r\nabc"));
+  }  // FIN mid-body
+  ExpectServing(server->port());
+  {
+    RawClient client(server->port());
+    ASSERT_TRUE(client.Send("POST /x HTTP/1.1\r\nContent-Le"));
+    client.Reset();  // RST mid-head
+  }
+  ExpectServing(server->port());
+}
+
+TEST(HttpServerTest, ClientGoneBeforeTheReplyDoesNotStopTheServer) {
+  std::atomic<int> calls{0};
+  std::atomic<bool> entered{false};
+  auto server = RunningServer::Start([&](const HttpRequest& request) {
+    ++calls;
+    if (request.path == "/slow") {
+      entered = true;
+      // Let the reset arrive before the (large) reply is written into a dead socket.
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    HttpResponse response;
+    response.body = std::string(request.path == "/slow" ? 4 << 20 : 2, 'r');
+    return response;
+  });
+  ASSERT_NE(server, nullptr);
+  {
+    RawClient client(server->port());
+    ASSERT_TRUE(client.Send("GET /slow HTTP/1.1\r\n\r\n"));
+    for (int i = 0; i < 300 && !entered; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ASSERT_TRUE(entered);
+    client.Reset();
+  }
+  std::string reply = Exchange(server->port(), "GET /fast HTTP/1.1\r\n\r\n");
+  EXPECT_THAT(reply, StartsWith("HTTP/1.1 200 OK\r\n"));
+  EXPECT_EQ(calls.load(), 2);
+}
+
+TEST(HttpServerTest, ListenOnAPortInUseIsUnavailableNamingThePort) {
+  auto first = HttpServer::Listen("127.0.0.1", 0, {});
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  int port = (*first)->port();
+  auto second = HttpServer::Listen("127.0.0.1", port, {});
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), StatusCode::kUnavailable);
+  EXPECT_THAT(second.status().message(), HasSubstr("127.0.0.1:" + std::to_string(port)));
+}
+
+TEST(HttpServerTest, ListenOnANonIpv4HostIsInvalidArgument) {
+  auto server = HttpServer::Listen("not-an-ip", 0, {});
+  ASSERT_FALSE(server.ok());
+  EXPECT_EQ(server.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(server.status().message(), HasSubstr("not-an-ip"));
+  EXPECT_EQ(HttpServer::Listen("::1", 0, {}).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(HttpServer::Listen("127.0.0.1", 70000, {}).status().code(),
+            StatusCode::kInvalidArgument);
+  auto localhost = HttpServer::Listen("localhost", 0, {});
+  EXPECT_TRUE(localhost.ok()) << localhost.status().ToString();
+}
+
+TEST(ParseHttpRequestHeadTest, LowerCasesNamesTrimsValuesAndStripsTheQuery) {
+  HttpRequest request;
+  Status status = ParseHttpRequestHead(
+      "POST /v1/chat/completions?stream=false HTTP/1.1\r\nHost:  localhost:8080 \r\n"
+      "Content-Type:\tapplication/json\t\r\nX-Empty:\r\nAccept: a\r\nACCEPT: b",
+      &request);
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  EXPECT_EQ(request.method, "POST");
+  EXPECT_EQ(request.path, "/v1/chat/completions");
+  std::map<std::string, std::string> expected = {{"host", "localhost:8080"},
+                                                 {"content-type", "application/json"},
+                                                 {"x-empty", ""},
+                                                 {"accept", "a, b"}};
+  EXPECT_EQ(request.headers, expected);
+
+  ASSERT_TRUE(ParseHttpRequestHead("GET / HTTP/1.0", &request).ok());
+  EXPECT_EQ(request.path, "/");
+  EXPECT_TRUE(request.headers.empty());  // the previous request's headers are gone
+}
+
+TEST(ParseHttpRequestHeadTest, RejectsMalformedHeads) {
+  HttpRequest request;
+  auto code = [&](std::string_view head) { return ParseHttpRequestHead(head, &request).code(); };
+  EXPECT_EQ(code("GET / HTTP/1.1"), StatusCode::kOk);
+  EXPECT_EQ(code("GET / HTTP/1.2"), StatusCode::kUnimplemented);  // well-formed, unsupported: 505
+  EXPECT_EQ(code("GET / HTTPS/1.1"), StatusCode::kInvalidArgument);
+  EXPECT_EQ(code("GET / http/1.1"), StatusCode::kInvalidArgument);
+  EXPECT_EQ(code("GET /"), StatusCode::kInvalidArgument);
+  EXPECT_EQ(code("GET  / HTTP/1.1"), StatusCode::kInvalidArgument);
+  EXPECT_EQ(code("GET / HTTP/1.1 x"), StatusCode::kInvalidArgument);
+  EXPECT_EQ(code("G(T / HTTP/1.1"), StatusCode::kInvalidArgument);
+  EXPECT_EQ(code("GET v1/models HTTP/1.1"), StatusCode::kInvalidArgument);
+  EXPECT_EQ(code("GET http://h/ HTTP/1.1"), StatusCode::kInvalidArgument);
+  EXPECT_EQ(code(""), StatusCode::kInvalidArgument);
+  EXPECT_EQ(code("GET / HTTP/1.1\r\nHost : x"), StatusCode::kInvalidArgument);
+  EXPECT_EQ(code("GET / HTTP/1.1\r\n: x"), StatusCode::kInvalidArgument);
+  EXPECT_EQ(code("GET / HTTP/1.1\r\nX-Bad: a\x01z"), StatusCode::kInvalidArgument);
+  EXPECT_EQ(code("GET / HTTP/1.1\r\nA: 1\r\n\r\nB: 2"), StatusCode::kInvalidArgument);
+  EXPECT_EQ(code("GET / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 3"), StatusCode::kOk);
+  EXPECT_EQ(code("GET / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4"),
+            StatusCode::kInvalidArgument);
+  Status folded = ParseHttpRequestHead("GET / HTTP/1.1\r\nX-Long: a\r\n  b", &request);
+  EXPECT_EQ(folded.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(folded.message(), HasSubstr("folding"));
+}
+
+}  // namespace
+}  // namespace sigma::harness
