@@ -162,11 +162,11 @@ StatusOr<std::unique_ptr<OpenAiBackend>> OpenAiBackend::Create(OpenAiBackendOpti
   if (options.max_attempts < 1 || options.timeout_s <= 0 || options.max_context < 1) {
     return InvalidArgumentError("OpenAI backend: attempts, timeout and context must be positive");
   }
-  std::unique_ptr<OpenAiBackend> backend(new OpenAiBackend());
   if (options.concurrency < 1 || options.concurrency > 256) {
     return InvalidArgumentError("OpenAI backend: ", options.concurrency,
                                 " requests at once is not 1..256");
   }
+  std::unique_ptr<OpenAiBackend> backend(new OpenAiBackend());
   for (int i = 0; i < options.concurrency; ++i) {
     SIGMA_ASSIGN_OR_RETURN(std::unique_ptr<HttpClient> client, HttpClient::Create());
     backend->clients_.push_back(std::move(client));
@@ -199,12 +199,13 @@ StatusOr<std::unique_ptr<OpenAiBackend>> OpenAiBackend::Create(OpenAiBackendOpti
     }
     o.model = (**doc)["data"][0]["id"].GetString();
   }
+  // What determines the outputs; not the server's address, so a run stopped by a server that went
+  // away is resumed from one started again elsewhere (serve --port 0) serving the same model.
   backend->fingerprint_ =
-      StrCat("{\"backend\":\"openai\",\"url\":", JsonString(o.base_url),
-             ",\"model\":", JsonString(o.model), ",\"tokenizer_sha256\":", tokenizer_hash,
-             ",\"max_context\":", o.max_context, ",\"temperature\":", o.sampling.temperature,
-             ",\"top_k\":", o.sampling.top_k, ",\"top_p\":", o.sampling.top_p,
-             ",\"seed\":", o.sampling.seed, "}");
+      StrCat("{\"backend\":\"openai\",\"model\":", JsonString(o.model),
+             ",\"tokenizer_sha256\":", tokenizer_hash, ",\"max_context\":", o.max_context,
+             ",\"temperature\":", o.sampling.temperature, ",\"top_k\":", o.sampling.top_k,
+             ",\"top_p\":", o.sampling.top_p, ",\"seed\":", o.sampling.seed, "}");
   return backend;
 }
 

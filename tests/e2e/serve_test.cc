@@ -2,7 +2,8 @@
 // OpenAI-compatible API of the embedded model scores what the embedded run scores (the same
 // generations; log-likelihoods to the sums' rounding), with and without a client-side tokenizer;
 // the server stops cleanly on SIGTERM; a server that is not there stops the run as an environment
-// failure naming the URL. Skips (with the reason) when the default model was not fetched.
+// failure naming the URL, and the run resumes from the server started again elsewhere. Skips (with
+// the reason) when the default model was not fetched.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -168,6 +169,15 @@ TEST_F(ServeTest, AServerThatIsNotThereStopsTheRunNamingIt) {
   EXPECT_EQ(r.exit_code, 3) << r.err;  // an environment failure
   EXPECT_NE(r.err.find(url), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("(2 tries)"), std::string::npos) << r.err;
+  // The run stopped resumable: from a server started again (at another port), it completes.
+  const std::string again = StartServer();
+  ASSERT_FALSE(again.empty());
+  auto resumed = RunSigmaEval("run --tasks hellaswag --limit 1 --api-model m --model " + again +
+                              " --resume 1 --db " + dir_ + "/a.db");
+  EXPECT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_EQ(
+      testing_util::QueryInt(dir_ + "/a.db", "SELECT count(*) FROM samples WHERE error IS NULL"),
+      1);
   EXPECT_TRUE(testing_util::Refused("run --tasks hellaswag --tokenizer x --db " + dir_ + "/b.db",
                                     "--tokenizer go with --model http"));
 }
