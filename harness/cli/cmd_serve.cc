@@ -1,6 +1,7 @@
 // sigma-eval serve: the engine behind an OpenAI-compatible HTTP API (harness/serve/openai_server.h)
 // on 127.0.0.1, so that `sigma-eval run --model http://127.0.0.1:PORT/v1` (or any client of that
-// API) uses it. One request at a time; no authentication: keep it on a trusted host.
+// API) uses it. Requests that arrive together (a client with several in flight) are answered
+// together, their generations decoded as one batch; no authentication: keep it on a trusted host.
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -24,14 +25,22 @@ struct ServeFlags {
   std::string host = "127.0.0.1";
   int64_t port = 8080;
   std::string name;
+  int64_t batch = 4;
 };
+
+// How long the server waits, after a request, for others to join its batch: a client's requests
+// in flight are sent within a millisecond of each other; a lone request waits this much longer.
+constexpr int kGatherMs = 2;
 
 Status Serve(const ServeFlags& f) {
   EngineFlags engine = f.engine;
   if (engine.model.empty()) engine.model = DefaultModelPath();
   if (f.port < 0 || f.port > 65535)
     return InvalidArgumentError("--port: ", f.port, " is not 0..65535");
+  if (f.batch < 1 || f.batch > 64)
+    return InvalidArgumentError("--batch: ", f.batch, " is not 1..64");
   SIGMA_ASSIGN_OR_RETURN(EngineOptions options, engine.ToOptions());
+  options.max_sequences = static_cast<int>(f.batch);
   SIGMA_ASSIGN_OR_RETURN(auto lm, LanguageModel::Open(engine.model, options));
   const std::string name =
       f.name.empty() ? std::filesystem::path(engine.model).filename().string() : f.name;
@@ -43,8 +52,9 @@ Status Serve(const ServeFlags& f) {
   // One line on stdout, flushed, that a script (or a test) waits for to learn the port.
   std::printf("serving %s at http://%s:%d/v1\n", name.c_str(), f.host.c_str(), server->port());
   std::fflush(stdout);
-  SIGMA_RETURN_IF_ERROR(server->Serve(
-      [&](const harness::HttpRequest& request) { return api->Handle(request); }, g_stop));
+  SIGMA_RETURN_IF_ERROR(server->ServeBatches(
+      [&](std::span<const harness::HttpRequest> requests) { return api->HandleBatch(requests); },
+      static_cast<size_t>(f.batch), kGatherMs, g_stop));
   std::fprintf(stderr, "sigma-eval serve: stopped\n");
   return Status::Ok();
 }
@@ -57,12 +67,14 @@ int RunServe(const Args& args) {
               "Serves a model through an OpenAI-compatible API: GET /v1/models, POST\n"
               "/v1/completions (text generation; scoring a prompt with max_tokens 0, echo and\n"
               "logprobs) and POST /v1/chat/completions. Prints the address when it listens;\n"
-              "Ctrl-C stops it. One request at a time, no authentication: it listens on\n"
-              "127.0.0.1 unless --host says otherwise. Without --model: the embedded default.");
+              "Ctrl-C stops it. Requests that arrive together are answered together (their\n"
+              "generations decoded as one batch). No authentication: it listens on 127.0.0.1\n"
+              "unless --host says otherwise. Without --model: the embedded default.");
   f.engine.Register(flags);
   flags.String("host", &f.host, "IPv4 address to listen on");
   flags.Int("port", &f.port, "TCP port; 0 = any free one (the printed address names it)");
   flags.String("name", &f.name, "the model id the API reports (default: the model's file name)");
+  flags.Int("batch", &f.batch, "requests answered together at most (= the engine's decode batch)");
   if (std::optional<int> exit_code = ParseFlags(flags, args)) return *exit_code;
   if (Status s = Serve(f); !s.ok()) return ReportError("serve", s);
   return kExitOk;

@@ -187,6 +187,36 @@ class Connection {
   const std::atomic<bool>& stop_;
 };
 
+// The next connection within `timeout_ms`, or null (none came, or one failed before it could be
+// used); an error only where the listening socket itself fails.
+StatusOr<std::unique_ptr<Connection>> AcceptConnection(int listen_fd, int port,
+                                                       const HttpServerLimits& limits,
+                                                       const std::atomic<bool>& stop,
+                                                       int timeout_ms) {
+  pollfd pfd{listen_fd, POLLIN, 0};
+  int ready = poll(&pfd, 1, timeout_ms);
+  if (ready < 0) {
+    if (errno == EINTR) return std::unique_ptr<Connection>();
+    return UnavailableError("HTTP server on port ", port, ": poll: ", std::strerror(errno));
+  }
+  if (ready == 0) return std::unique_ptr<Connection>();
+  int fd = accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+  if (fd < 0) {
+    int error = errno;
+    // Out of descriptors or memory: the listening socket stays readable, so wait out a poll
+    // period instead of spinning.
+    if (error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM) {
+      poll(nullptr, 0, kStopPollMs);
+      return std::unique_ptr<Connection>();
+    }
+    if (error == EBADF || error == EINVAL || error == ENOTSOCK || error == EFAULT) {
+      return UnavailableError("HTTP server on port ", port, ": accept: ", std::strerror(error));
+    }
+    return std::unique_ptr<Connection>();  // EINTR, EAGAIN, ECONNABORTED, EPROTO, ...
+  }
+  return std::make_unique<Connection>(fd, limits, stop);
+}
+
 // Why reading a request ended without one: an answer to send, or nothing (the client went away,
 // stalled, or the server is stopping).
 struct ReadOutcome {
@@ -292,6 +322,33 @@ HttpResponse CallHandler(const HttpHandler& handler, const HttpRequest& request)
   } catch (...) {
     return HttpErrorResponse(500, "internal error", "server_error");
   }
+}
+
+// One response per request from `handler`, or 500 for every request where it throws or
+// miscounts.
+std::vector<HttpResponse> CallBatchHandler(const HttpBatchHandler& handler,
+                                           std::span<const HttpRequest> requests) {
+  std::string error;
+  try {
+    std::vector<HttpResponse> responses = handler(requests);
+    if (responses.size() == requests.size()) {
+      for (HttpResponse& response : responses) {
+        if (response.status < 200 || response.status > 599) {
+          response = HttpErrorResponse(
+              500, StrCat("internal error: the handler answered status ", response.status),
+              "server_error");
+        }
+      }
+      return responses;
+    }
+    error =
+        StrCat("internal error: ", responses.size(), " answers to ", requests.size(), " requests");
+  } catch (const std::exception& e) {
+    error = StrCat("internal error: ", e.what());
+  } catch (...) {
+    error = "internal error";
+  }
+  return std::vector<HttpResponse>(requests.size(), HttpErrorResponse(500, error, "server_error"));
 }
 
 }  // namespace
@@ -430,35 +487,52 @@ HttpServer::~HttpServer() {
 }
 
 Status HttpServer::Serve(const HttpHandler& handler, const std::atomic<bool>& stop) {
+  return ServeBatches(
+      [&](std::span<const HttpRequest> requests) {
+        return std::vector<HttpResponse>{CallHandler(handler, requests[0])};
+      },
+      1, 0, stop);
+}
+
+Status HttpServer::ServeBatches(const HttpBatchHandler& handler, size_t max_batch, int gather_ms,
+                                const std::atomic<bool>& stop) {
+  max_batch = std::max<size_t>(max_batch, 1);
+  std::vector<std::unique_ptr<Connection>> connections;
+  std::vector<HttpRequest> requests;
   while (!stop.load(std::memory_order_relaxed)) {
-    pollfd pfd{fd_, POLLIN, 0};
-    int ready = poll(&pfd, 1, kStopPollMs);
-    if (ready < 0) {
-      if (errno == EINTR) continue;
-      return UnavailableError("HTTP server on port ", port_, ": poll: ", std::strerror(errno));
-    }
-    if (ready == 0) continue;
-    int fd = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-    if (fd < 0) {
-      int error = errno;
-      // Out of descriptors or memory: the listening socket stays readable, so wait out a poll
-      // period instead of spinning.
-      if (error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM) {
-        poll(nullptr, 0, kStopPollMs);
-        continue;
+    connections.clear();
+    requests.clear();
+    // The first request waits for a client; the others only for the gathering window.
+    Clock::time_point gather_end;
+    while (requests.size() < max_batch && !stop.load(std::memory_order_relaxed)) {
+      int timeout_ms = kStopPollMs;
+      if (!requests.empty()) {
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(gather_end - Clock::now());
+        timeout_ms = static_cast<int>(std::max<int64_t>(left.count(), 0));
       }
-      if (error == EBADF || error == EINVAL || error == ENOTSOCK || error == EFAULT) {
-        return UnavailableError("HTTP server on port ", port_, ": accept: ", std::strerror(error));
+      SIGMA_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection,
+                             AcceptConnection(fd_, port_, limits_, stop, timeout_ms));
+      if (connection == nullptr) {
+        if (requests.empty()) continue;
+        break;  // nothing more arrived in time
       }
-      continue;  // EINTR, EAGAIN, ECONNABORTED, EPROTO and other per-connection failures
+      HttpRequest request;
+      ReadOutcome outcome = ReadRequest(*connection, limits_, &request);
+      if (outcome.have_request) {
+        if (requests.empty()) {
+          gather_end = Clock::now() + std::chrono::milliseconds(gather_ms);
+        }
+        requests.push_back(std::move(request));
+        connections.push_back(std::move(connection));
+      } else if (outcome.answer) {
+        connection->Answer(outcome.response, outcome.request_consumed);
+      }
     }
-    Connection connection(fd, limits_, stop);
-    HttpRequest request;
-    ReadOutcome outcome = ReadRequest(connection, limits_, &request);
-    if (outcome.have_request) {
-      connection.Answer(CallHandler(handler, request), /*request_consumed=*/true);
-    } else if (outcome.answer) {
-      connection.Answer(outcome.response, outcome.request_consumed);
+    if (requests.empty()) continue;
+    std::vector<HttpResponse> responses = CallBatchHandler(handler, requests);
+    for (size_t i = 0; i < connections.size(); ++i) {
+      connections[i]->Answer(responses[i], /*request_consumed=*/true);
     }
   }
   return Status::Ok();

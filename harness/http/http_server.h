@@ -1,7 +1,10 @@
 // HttpServer: a small HTTP/1.1 server for `sigma-eval serve` (harness/serve/openai_server.h): one
-// listening socket, one connection at a time, one request per connection ("Connection: close"),
-// bodies by Content-Length only. What it is for is a local evaluation endpoint, not the open
-// internet: it binds 127.0.0.1 unless told otherwise and has no authentication.
+// listening socket served from one thread, one request per connection ("Connection: close"),
+// bodies by Content-Length only. Requests that arrive together (clients with several requests
+// in flight) can be answered together: ServeBatches hands the handler every request whose
+// connection is waiting, so a model can decode them as one batch. What it is for is a local
+// evaluation endpoint, not the open internet: it binds 127.0.0.1 unless told otherwise and has no
+// authentication.
 //
 //   SIGMA_ASSIGN_OR_RETURN(auto server, HttpServer::Listen("127.0.0.1", 0, {}));
 //   std::printf("port %d\n", server->port());
@@ -20,8 +23,10 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "engine/base/status.h"
 
@@ -45,6 +50,8 @@ HttpResponse HttpErrorResponse(int status, std::string_view message,
                                std::string_view type = "invalid_request_error");
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+// Answers requests together: one response per request, in order.
+using HttpBatchHandler = std::function<std::vector<HttpResponse>(std::span<const HttpRequest>)>;
 
 struct HttpServerLimits {
   size_t max_head_bytes = 64 << 10;  // request line and headers
@@ -67,6 +74,13 @@ class HttpServer {
   // Answers requests with `handler`, one at a time, until `stop` is true (seen within ~100 ms).
   // A handler that throws answers 500. Errors of one connection drop it and go on.
   Status Serve(const HttpHandler& handler, const std::atomic<bool>& stop);
+
+  // As Serve, `max_batch` requests at a time: after the first request is read, the requests of
+  // connections that are waiting, or arrive within `gather_ms`, join it (up to max_batch), and
+  // `handler` answers them together. A handler that throws, or answers a wrong number of
+  // responses, answers every request of the batch 500.
+  Status ServeBatches(const HttpBatchHandler& handler, size_t max_batch, int gather_ms,
+                      const std::atomic<bool>& stop);
 
  private:
   HttpServer() = default;

@@ -104,11 +104,55 @@ StatusOr<std::unique_ptr<OpenAiServer>> OpenAiServer::Create(std::unique_ptr<Lan
 }
 
 HttpResponse OpenAiServer::Handle(const HttpRequest& request) {
+  return HandleBatch({&request, 1})[0];
+}
+
+std::vector<HttpResponse> OpenAiServer::HandleBatch(std::span<const HttpRequest> requests) {
+  std::vector<HttpResponse> answers(requests.size());
+  std::vector<Prepared> prepared;
+  for (const HttpRequest& request : requests) prepared.push_back(Prepare(request));
+  std::vector<bool> answered(requests.size());
+  for (size_t i = 0; i < requests.size(); ++i) {
+    if (const HttpResponse* answer = std::get_if<HttpResponse>(&prepared[i])) {
+      answers[i] = *answer;
+      answered[i] = true;
+    }
+  }
+  // The generations with request i's sampling, i the first unanswered, run together.
+  for (size_t i = 0; i < requests.size(); ++i) {
+    if (answered[i]) continue;
+    const SamplingParams& sampling = std::get<Generation>(prepared[i]).sampling;
+    const auto same = [&](const SamplingParams& other) {  // a greedy draw has no use for a seed
+      return other.temperature == sampling.temperature && other.top_k == sampling.top_k &&
+             other.top_p == sampling.top_p &&
+             (sampling.temperature == 0 || other.seed == sampling.seed);
+    };
+    std::vector<size_t> group;
+    std::vector<BackendItem> items;
+    for (size_t j = i; j < requests.size(); ++j) {
+      if (answered[j] || !same(std::get<Generation>(prepared[j]).sampling)) continue;
+      group.push_back(j);
+      items.emplace_back().request = &std::get<Generation>(prepared[j]).request;
+    }
+    Status s = backend_->SetSampling(sampling);
+    if (s.ok()) s = backend_->Run(items);
+    for (size_t k = 0; k < group.size(); ++k) {
+      answers[group[k]] = s.ok() ? Answer(std::get<Generation>(prepared[group[k]]), items[k])
+                                 : HttpErrorResponse(500, s.ToString(), "server_error");
+      answered[group[k]] = true;
+    }
+  }
+  return answers;
+}
+
+OpenAiServer::Prepared OpenAiServer::Prepare(const HttpRequest& request) {
   const bool get = request.method == "GET";
   const bool post = request.method == "POST";
   if (request.path == "/health" || request.path == "/v1/models") {
     if (!get) return HttpErrorResponse(405, StrCat(request.path, " takes GET"));
-    if (request.path == "/health") return {200, "application/json", "{\"status\":\"ok\"}"};
+    if (request.path == "/health") {
+      return HttpResponse{200, "application/json", "{\"status\":\"ok\"}"};
+    }
     return Models();
   }
   const bool completions = request.path == "/v1/completions";
@@ -121,6 +165,27 @@ HttpResponse OpenAiServer::Handle(const HttpRequest& request) {
   if (!body.ok()) return BadRequest(body.status());
   if (!(*body)->IsObject()) return HttpErrorResponse(400, "request body: expected a JSON object");
   return completions ? Completions(**body) : ChatCompletions(**body);
+}
+
+HttpResponse OpenAiServer::Answer(const Generation& generation, const BackendItem& item) {
+  const tasks::Response& response = item.response;
+  if (!response.error.empty()) return HttpErrorResponse(400, response.error);
+  std::string out;
+  if (generation.chat) {
+    out = Head("chat.completion", "chatcmpl-");
+    out += ",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":";
+    AppendJsonString(response.text, &out);
+    out += "}";
+  } else {
+    out = Head("text_completion", "cmpl-");
+    out += ",\"choices\":[{\"index\":0,\"text\":";
+    AppendJsonString(generation.echo_prefix + response.text, &out);
+    out += ",\"logprobs\":null";
+  }
+  out += StrCat(",\"finish_reason\":\"", FinishReason(response.stop_reason),
+                "\",\"sigma_stop_reason\":\"", response.stop_reason, "\"}]");
+  AppendUsageAndTiming(item.timing, &out);
+  return {200, "application/json", out};
 }
 
 HttpResponse OpenAiServer::Models() const {
@@ -171,7 +236,7 @@ StatusOr<std::string> OpenAiServer::ScoredLogprobs(std::span<const int32_t> toke
                 tops, "],\"text_offset\":[", offsets, "]}");
 }
 
-HttpResponse OpenAiServer::Completions(const rapidjson::Value& body) {
+OpenAiServer::Prepared OpenAiServer::Completions(const rapidjson::Value& body) {
   JsonFields f(body, "request");
   f.Ignore({"model", "user", "stream_options"});
   if (Status s = RefuseUnsupported(f); !s.ok()) return BadRequest(s);
@@ -235,7 +300,7 @@ HttpResponse OpenAiServer::Completions(const rapidjson::Value& body) {
     out += StrCat(",\"logprobs\":", logprobs,
                   ",\"finish_reason\":\"length\",\"sigma_stop_reason\":\"max_tokens\"}]");
     AppendUsageAndTiming(timing, &out);
-    return {200, "application/json", out};
+    return HttpResponse{200, "application/json", out};
   }
   if (!text_prompt) {
     return HttpErrorResponse(400,
@@ -247,28 +312,17 @@ HttpResponse OpenAiServer::Completions(const rapidjson::Value& body) {
                              "logprobs: log-probabilities of generated tokens are not "
                              "offered; score a text with max_tokens 0 and echo");
   }
-  if (Status s = backend_->SetSampling(params.sampling); !s.ok()) return BadRequest(s);
-  tasks::Request req;
-  req.type = tasks::RequestType::kGenerateUntil;
-  req.context = text;
-  req.stop = params.stop;
-  req.max_tokens = params.max_tokens;
-  BackendItem item;
-  item.request = &req;
-  if (Status s = backend_->Run({&item, 1}); !s.ok()) {
-    return HttpErrorResponse(500, s.ToString(), "server_error");
-  }
-  if (!item.response.error.empty()) return HttpErrorResponse(400, item.response.error);
-  std::string out = Head("text_completion", "cmpl-");
-  out += ",\"choices\":[{\"index\":0,\"text\":";
-  AppendJsonString(echo ? text + item.response.text : item.response.text, &out);
-  out += StrCat(",\"logprobs\":null,\"finish_reason\":\"", FinishReason(item.response.stop_reason),
-                "\",\"sigma_stop_reason\":\"", item.response.stop_reason, "\"}]");
-  AppendUsageAndTiming(item.timing, &out);
-  return {200, "application/json", out};
+  Generation generation;
+  generation.request.type = tasks::RequestType::kGenerateUntil;
+  generation.request.context = text;
+  generation.request.stop = params.stop;
+  generation.request.max_tokens = params.max_tokens;
+  generation.sampling = params.sampling;
+  if (echo) generation.echo_prefix = text;
+  return generation;
 }
 
-HttpResponse OpenAiServer::ChatCompletions(const rapidjson::Value& body) {
+OpenAiServer::Prepared OpenAiServer::ChatCompletions(const rapidjson::Value& body) {
   JsonFields f(body, "request");
   f.Ignore({"model", "user", "stream_options", "top_logprobs"});
   if (Status s = RefuseUnsupported(f); !s.ok()) return BadRequest(s);
@@ -300,20 +354,7 @@ HttpResponse OpenAiServer::ChatCompletions(const rapidjson::Value& body) {
   }
   req.stop = params.stop;
   req.max_tokens = params.max_tokens;
-  if (Status s = backend_->SetSampling(params.sampling); !s.ok()) return BadRequest(s);
-  BackendItem item;
-  item.request = &req;
-  if (Status s = backend_->Run({&item, 1}); !s.ok()) {
-    return HttpErrorResponse(500, s.ToString(), "server_error");
-  }
-  if (!item.response.error.empty()) return HttpErrorResponse(400, item.response.error);
-  std::string out = Head("chat.completion", "chatcmpl-");
-  out += ",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":";
-  AppendJsonString(item.response.text, &out);
-  out += StrCat("},\"finish_reason\":\"", FinishReason(item.response.stop_reason),
-                "\",\"sigma_stop_reason\":\"", item.response.stop_reason, "\"}]");
-  AppendUsageAndTiming(item.timing, &out);
-  return {200, "application/json", out};
+  return Generation{std::move(req), params.sampling, /*chat=*/true, ""};
 }
 
 }  // namespace sigma::harness

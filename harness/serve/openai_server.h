@@ -35,7 +35,10 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
+#include <variant>
+#include <vector>
 
 #include "engine/language_model.h"
 #include "harness/backends/engine_backend.h"
@@ -51,11 +54,29 @@ class OpenAiServer {
 
   HttpResponse Handle(const HttpRequest& request);
 
+  // Requests that arrived together (HttpServer::ServeBatches): their generations with the same
+  // sampling parameters decode as one batch (up to the model's sequence slots, then as slots
+  // free up), the rest are answered one by one. Each answer is what Handle gives it alone.
+  std::vector<HttpResponse> HandleBatch(std::span<const HttpRequest> requests);
+
  private:
+  // A generation a request asks for, parsed, waiting to run with the batch's others.
+  struct Generation {
+    tasks::Request request;
+    SamplingParams sampling;
+    bool chat = false;
+    std::string echo_prefix;  // completions with echo: the prompt, before the text
+  };
+  using Prepared = std::variant<HttpResponse, Generation>;
+
   OpenAiServer() = default;
+  // A request's answer where it needs no generation (routes, errors, scoring), else its
+  // generation.
+  Prepared Prepare(const HttpRequest& request);
   HttpResponse Models() const;
-  HttpResponse Completions(const rapidjson::Value& body);
-  HttpResponse ChatCompletions(const rapidjson::Value& body);
+  Prepared Completions(const rapidjson::Value& body);
+  Prepared ChatCompletions(const rapidjson::Value& body);
+  HttpResponse Answer(const Generation& generation, const BackendItem& item);
   // The JSON of one choice's "logprobs" for scored tokens, and the echoed text.
   StatusOr<std::string> ScoredLogprobs(std::span<const int32_t> tokens, int top_n,
                                        std::string* echoed_text);

@@ -1,6 +1,7 @@
-// HttpServer over real loopback sockets: round trips through HttpClient, and raw bytes for what a
-// well-behaved client never sends (malformed heads, oversized heads and bodies, chunked bodies,
-// stalls and disconnects): each gets its answer and the server goes on serving.
+// HttpServer over real loopback sockets: round trips through HttpClient, requests in flight
+// together answered as a batch, and raw bytes for what a well-behaved client never sends (malformed
+// heads, oversized heads and bodies, chunked bodies, stalls and disconnects): each gets its answer
+// and the server goes on serving.
 #include "harness/http/http_server.h"
 
 #include <arpa/inet.h>
@@ -15,9 +16,11 @@
 #include <chrono>
 #include <cstdlib>
 #include <memory>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "harness/http/http_client.h"
 
@@ -457,6 +460,62 @@ TEST(HttpServerTest, ClientGoneBeforeTheReplyDoesNotStopTheServer) {
   std::string reply = Exchange(server->port(), "GET /fast HTTP/1.1\r\n\r\n");
   EXPECT_THAT(reply, StartsWith("HTTP/1.1 200 OK\r\n"));
   EXPECT_EQ(calls.load(), 2);
+}
+
+// Clients with requests in flight together: ServeBatches hands the handler the requests that
+// arrive within the gathering window as one batch, and each client gets its own answer.
+TEST(HttpServerTest, RequestsArrivingTogetherAreAnsweredAsABatch) {
+  auto listening = HttpServer::Listen("127.0.0.1", 0, {});
+  ASSERT_TRUE(listening.ok()) << listening.status().ToString();
+  std::unique_ptr<HttpServer> server = std::move(*listening);
+  std::atomic<bool> stop{false};
+  std::atomic<size_t> largest{0};
+  std::atomic<bool> miscount{false};
+  std::thread serving([&] {
+    const Status s = server->ServeBatches(
+        [&](std::span<const HttpRequest> requests) {
+          largest = std::max(largest.load(), requests.size());
+          std::vector<HttpResponse> answers;
+          for (const HttpRequest& r : requests) answers.push_back(Echo(r));
+          if (miscount) answers.pop_back();  // a handler that loses an answer
+          return answers;
+        },
+        /*max_batch=*/4, /*gather_ms=*/200, stop);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+  });
+  const std::string url = "http://127.0.0.1:" + std::to_string(server->port()) + "/b";
+  // Four clients at once, twice: each gets its own body back, and batches formed.
+  const auto round = [&](std::vector<std::string>* replies, std::vector<long>* statuses) {
+    std::vector<std::thread> clients;
+    for (int i = 0; i < 4; ++i) {
+      clients.emplace_back([&, i] {
+        auto client = HttpClient::Create();
+        ASSERT_TRUE(client.ok());
+        auto reply = (*client)->Send("POST", url, "client " + std::to_string(i), {}, 10);
+        ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+        (*replies)[static_cast<size_t>(i)] = reply->body;
+        (*statuses)[static_cast<size_t>(i)] = reply->status;
+      });
+    }
+    for (std::thread& t : clients) t.join();
+  };
+  std::vector<std::string> replies(4);
+  std::vector<long> statuses(4);
+  round(&replies, &statuses);
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(statuses[static_cast<size_t>(i)], 200);
+    EXPECT_EQ(replies[static_cast<size_t>(i)], "POST /b client " + std::to_string(i));
+  }
+  EXPECT_GE(largest.load(), 2u);
+  EXPECT_LE(largest.load(), 4u);
+  miscount = true;
+  round(&replies, &statuses);
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(statuses[static_cast<size_t>(i)], 500);
+    EXPECT_THAT(replies[static_cast<size_t>(i)], HasSubstr("answers to"));
+  }
+  stop = true;
+  serving.join();
 }
 
 TEST(HttpServerTest, ListenOnAPortInUseIsUnavailableNamingThePort) {

@@ -748,3 +748,57 @@ TEST_F(OpenAiServerTest, AnswersAreValidJsonForAnyPromptText) {
 
 }  // namespace
 }  // namespace sigma::harness
+
+namespace sigma::harness {
+namespace {
+
+// The choice of an answer without what differs from call to call (id, created, timings).
+std::string ChoiceOf(const HttpResponse& response) {
+  if (response.status != 200) return StrCat(response.status, " ", response.body);
+  std::unique_ptr<rapidjson::Document> doc = Parse(response);
+  return JsonToString((*doc)["choices"]) + JsonToString((*doc)["usage"]);
+}
+
+// Requests that arrive together: greedy generations decode as one batch, a sampled one with
+// another seed separately, a scoring request and a bad one are answered on their own; every
+// answer is what a server gives that request alone.
+TEST(OpenAiServerBatchTest, EachAnswerOfABatchIsTheRequestsAlone) {
+  if (!FileExists(DefaultModelPath())) GTEST_SKIP() << "default model missing";
+  EngineOptions options;
+  options.threads = 2;
+  options.max_context = kContext;
+  options.max_sequences = 2;  // three greedy generations: a slot frees up for the third
+  auto lm = LanguageModel::Open(DefaultModelPath(), options);
+  ASSERT_TRUE(lm.ok()) << lm.status().ToString();
+  auto batched = OpenAiServer::Create(std::move(*lm), "smol");
+  ASSERT_TRUE(batched.ok()) << batched.status().ToString();
+  const std::vector<std::string> bodies = {
+      R"({"prompt":"The capital of France is","max_tokens":10,"temperature":0})",
+      R"({"prompt":"One, two, three,","max_tokens":12,"temperature":0,"stop":[" six"]})",
+      R"({"prompt":"Roses are red,","max_tokens":0,"echo":true,"logprobs":3})",
+      R"({"prompt":"Once upon a time","max_tokens":9,"temperature":0.8,"seed":7})",
+      R"({"messages":[{"role":"user","content":"Hi!"}],"max_tokens":8,"temperature":0})",
+      R"({"prompt":"x","n":2})",
+      R"({"prompt":"Once upon a time","max_tokens":9,"temperature":0.8,"seed":8})",
+  };
+  std::vector<HttpRequest> requests;
+  for (const std::string& body : bodies) {
+    requests.push_back(
+        {"POST",
+         body.find("messages") != std::string::npos ? "/v1/chat/completions" : "/v1/completions",
+         {},
+         body});
+  }
+  const std::vector<HttpResponse> together = (*batched)->HandleBatch(requests);
+  ASSERT_EQ(together.size(), requests.size());
+  std::unique_ptr<OpenAiServer> alone = OpenServer(kContext);  // one slot: one at a time
+  ASSERT_NE(alone, nullptr);
+  for (size_t i = 0; i < requests.size(); ++i) {
+    EXPECT_EQ(ChoiceOf(together[i]), ChoiceOf(alone->Handle(requests[i]))) << bodies[i];
+  }
+  EXPECT_EQ(together[5].status, 400);
+  EXPECT_NE(ChoiceOf(together[3]), ChoiceOf(together[6]));  // their own seeds
+}
+
+}  // namespace
+}  // namespace sigma::harness
