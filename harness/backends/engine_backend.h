@@ -58,13 +58,16 @@ class EngineBackend : public Backend {
   // previous ScoreTokens call computed of the same tokens (with the same top_n) if nothing ran
   // in between: a few-shot prompt's examples are computed once, and since the chunks are the
   // same calls either way, the scores are the same bits as without. The last token is only
-  // scored, so a sequence may be one longer than the context. INVALID_ARGUMENT for an empty
-  // sequence or a longer one, `top_n` outside [0, 20] or an id outside the vocabulary.
+  // scored, so a sequence may be one longer than the context. With `next`, one more score follows:
+  // the most likely token after the last (its logprob that of top[0], top at least that one),
+  // and every token takes a position. INVALID_ARGUMENT for an empty sequence or a longer one,
+  // `top_n` outside [0, 20] or an id outside the vocabulary.
   struct TokenScore {
     double logprob = 0;
     std::vector<std::pair<int32_t, double>> top;  // most likely first
   };
-  StatusOr<std::vector<TokenScore>> ScoreTokens(std::span<const int32_t> tokens, int top_n);
+  StatusOr<std::vector<TokenScore>> ScoreTokens(std::span<const int32_t> tokens, int top_n,
+                                                bool next = false);
 
  private:
   EngineBackend() = default;

@@ -52,11 +52,11 @@ Status EngineBackend::SetSampling(const SamplingParams& sampling) {
 }
 
 StatusOr<std::vector<EngineBackend::TokenScore>> EngineBackend::ScoreTokens(
-    std::span<const int32_t> tokens, int top_n) {
+    std::span<const int32_t> tokens, int top_n, bool next) {
   ForwardModel& model = lm_->model();
   if (tokens.empty()) return InvalidArgumentError("nothing to score: the prompt has no tokens");
   // The last token is only scored, never in the cache (as the engine backend's continuations).
-  if (static_cast<int64_t>(tokens.size()) - 1 > model.capacity()) {
+  if (static_cast<int64_t>(tokens.size()) - (next ? 0 : 1) > model.capacity()) {
     return InvalidArgumentError("a prompt of ", tokens.size(), " tokens is past the context of ",
                                 model.capacity(), " tokens and one scored (--max-context)");
   }
@@ -81,15 +81,15 @@ StatusOr<std::vector<EngineBackend::TokenScore>> EngineBackend::ScoreTokens(
   slots_[0].Forget();
   scored_tokens_.clear();
   SIGMA_RETURN_IF_ERROR(model.TruncateSequence(0, static_cast<int64_t>(reused)));
-  std::vector<TokenScore> scores(tokens.size());
+  std::vector<TokenScore> scores(tokens.size() + (next ? 1 : 0));
   if (reused > 0) {
     std::copy(scored_.begin(), scored_.begin() + static_cast<std::ptrdiff_t>(reused) + 1,
               scores.begin());
   }
-  // Position i's logits score token i + 1; the last token is only scored.
+  // Position i's logits score token i + 1 (or, after the last, the most likely next one).
   const auto vocab = static_cast<size_t>(model.vocab_size());
   std::vector<float> logits;
-  const size_t predictors = tokens.size() - 1;
+  const size_t predictors = tokens.size() - (next ? 0 : 1);
   for (size_t begin = reused; begin < predictors; begin += static_cast<size_t>(chunk)) {
     const size_t end = std::min(predictors, begin + static_cast<size_t>(chunk));
     SIGMA_RETURN_IF_ERROR(
@@ -98,11 +98,14 @@ StatusOr<std::vector<EngineBackend::TokenScore>> EngineBackend::ScoreTokens(
       const std::span<const float> row(logits.data() + (i - begin) * vocab, vocab);
       const LogSoftmaxRow log_softmax(row);
       TokenScore& score = scores[i + 1];
-      score.logprob = log_softmax.At(tokens[i + 1]);
-      for (int32_t id : TopIds(row, top_n)) score.top.emplace_back(id, log_softmax.At(id));
+      const bool after_last = i + 1 == tokens.size();
+      for (int32_t id : TopIds(row, after_last ? std::max(top_n, 1) : top_n)) {
+        score.top.emplace_back(id, log_softmax.At(id));
+      }
+      score.logprob = after_last ? score.top[0].second : log_softmax.At(tokens[i + 1]);
     }
   }
-  scored_tokens_.assign(tokens.begin(), tokens.end() - 1);  // the rows slot 0 holds
+  scored_tokens_.assign(tokens.begin(), tokens.begin() + static_cast<std::ptrdiff_t>(predictors));
   scored_ = scores;
   scored_top_n_ = top_n;
   return scores;

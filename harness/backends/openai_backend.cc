@@ -31,17 +31,22 @@ bool RetryableStatus(long status) {
 }
 
 // The server's message from an error answer ({"error":{"message":...}} or {"error":"..."}),
-// else the start of the body.
+// else the start of the body; at most kMaxMessage bytes of it (a validation error can list
+// every token of the prompt).
 std::string ErrorMessage(const std::string& body) {
+  constexpr size_t kMaxMessage = 400;
+  const auto cut = [](std::string text) {
+    return text.size() <= kMaxMessage ? text : text.substr(0, kMaxMessage) + " ...";
+  };
   StatusOr<std::unique_ptr<rapidjson::Document>> doc = ParseJson(body, "answer");
   if (doc.ok() && (*doc)->IsObject() && (*doc)->HasMember("error")) {
     const rapidjson::Value& error = (**doc)["error"];
-    if (error.IsString()) return error.GetString();
+    if (error.IsString()) return cut(error.GetString());
     if (error.IsObject() && error.HasMember("message") && error["message"].IsString()) {
-      return error["message"].GetString();
+      return cut(error["message"].GetString());
     }
   }
-  return body.substr(0, 200);
+  return cut(body);
 }
 
 std::string JsonString(std::string_view text) {
@@ -101,9 +106,10 @@ std::string StopReason(const rapidjson::Value& choice) {
   return "";
 }
 
-// The sum of the log-probabilities of tokens [from, size) of an echoing choice's logprobs, and
+// The sum of the log-probabilities of tokens [from, end) of an echoing choice's logprobs, and
 // whether each was the most likely of its top_logprobs.
-StatusOr<tasks::LoglikelihoodResult> SumLogprobs(const rapidjson::Value& choice, size_t from) {
+StatusOr<tasks::LoglikelihoodResult> SumLogprobs(const rapidjson::Value& choice, size_t from,
+                                                 size_t end) {
   static const rapidjson::Value kNull;
   const rapidjson::Value& logprobs = choice.HasMember("logprobs") ? choice["logprobs"] : kNull;
   if (!logprobs.IsObject() || !logprobs.HasMember("token_logprobs") ||
@@ -117,14 +123,14 @@ StatusOr<tasks::LoglikelihoodResult> SumLogprobs(const rapidjson::Value& choice,
       logprobs.HasMember("top_logprobs") && logprobs["top_logprobs"].IsArray()
           ? &logprobs["top_logprobs"]
           : nullptr;
-  if (from == 0 || from >= values.Size() || tokens.Size() != values.Size() ||
+  if (from == 0 || from >= end || end > values.Size() || tokens.Size() != values.Size() ||
       (tops != nullptr && tops->Size() != values.Size())) {
     return DataLossError("the server echoed ", values.Size(), " token log-probabilities where ",
-                         from, " context tokens and a continuation were sent");
+                         end, " tokens were sent and tokens ", from, ".. are scored");
   }
   tasks::LoglikelihoodResult result;
   result.is_greedy = tops != nullptr;
-  for (size_t i = from; i < values.Size(); ++i) {
+  for (size_t i = from; i < end; ++i) {
     if (!values[i].IsNumber()) return DataLossError("token_logprobs[", i, "] is not a number");
     result.logprob += values[i].GetDouble();
     if (tops == nullptr || !result.is_greedy) continue;
@@ -143,7 +149,7 @@ StatusOr<tasks::LoglikelihoodResult> SumLogprobs(const rapidjson::Value& choice,
         best != nullptr && tokens[i].IsString() &&
         best_text == std::string_view(tokens[i].GetString(), tokens[i].GetStringLength());
   }
-  result.num_tokens = static_cast<int64_t>(values.Size() - from);
+  result.num_tokens = static_cast<int64_t>(end - from);
   return result;
 }
 
@@ -349,7 +355,7 @@ StatusOr<std::unique_ptr<rapidjson::Document>> OpenAiBackend::Score(HttpClient& 
       auto answer,
       Post(client, "/completions",
            StrCat("{\"model\":", JsonString(options_.model), ",\"prompt\":", prompt_json,
-                  ",\"max_tokens\":0,\"echo\":true,\"logprobs\":1,\"temperature\":0}")));
+                  ",\"max_tokens\":1,\"echo\":true,\"logprobs\":1,\"temperature\":0}")));
   RequestTiming t;
   ReadTiming(*answer, &t);
   item.timing.prompt_tokens += t.prompt_tokens;
@@ -378,17 +384,25 @@ Status OpenAiBackend::Loglikelihood(HttpClient& client, BackendItem& item) const
           !(*choice)["text"].IsString()) {
         return DataLossError("the server's answer has no echoed text and text_offset");
       }
-      // The continuation is the tokens that start in its text at the end of the echo.
+      // The continuation is the tokens that start in its text: past the context, before what
+      // the server generated after the prompt (and past any text it put before the prompt).
       const rapidjson::Value& offsets = (*choice)["logprobs"]["text_offset"];
-      const size_t echoed = (*choice)["text"].GetStringLength();
-      if (echoed < continuation.size()) return DataLossError("the server echoed a shorter text");
-      const size_t boundary = echoed - continuation.size();
-      size_t from = 0;
-      while (from < offsets.Size() && offsets[from].IsNumber() &&
-             offsets[from].GetDouble() < static_cast<double>(boundary)) {
-        ++from;
-      }
-      SIGMA_ASSIGN_OR_RETURN(tasks::LoglikelihoodResult result, SumLogprobs(*choice, from));
+      const std::string_view echoed((*choice)["text"].GetString(),
+                                    (*choice)["text"].GetStringLength());
+      const std::string prompt = context + continuation;
+      const size_t at = echoed.starts_with(prompt) ? 0 : echoed.find(prompt);
+      if (at == std::string_view::npos) return DataLossError("the server's echo is not the prompt");
+      const auto first_at_or_past = [&](size_t offset) {
+        size_t i = 0;
+        while (i < offsets.Size() && offsets[i].IsNumber() &&
+               offsets[i].GetDouble() < static_cast<double>(offset)) {
+          ++i;
+        }
+        return i;
+      };
+      const size_t from = first_at_or_past(at + context.size());
+      const size_t end = first_at_or_past(at + prompt.size());
+      SIGMA_ASSIGN_OR_RETURN(tasks::LoglikelihoodResult result, SumLogprobs(*choice, from, end));
       item.response.loglikelihoods.push_back(result);
       item.timing.new_tokens += result.num_tokens;
     }
@@ -413,7 +427,7 @@ Status OpenAiBackend::Loglikelihood(HttpClient& client, BackendItem& item) const
     SIGMA_ASSIGN_OR_RETURN(auto answer, Score(client, IdsJson(ids), item));
     SIGMA_ASSIGN_OR_RETURN(const rapidjson::Value* choice, FirstChoice(*answer));
     SIGMA_ASSIGN_OR_RETURN(tasks::LoglikelihoodResult result,
-                           SumLogprobs(*choice, pair.context.size()));
+                           SumLogprobs(*choice, pair.context.size(), ids.size()));
     item.response.loglikelihoods.push_back(result);
     item.timing.new_tokens += result.num_tokens;
   }
@@ -448,7 +462,7 @@ Status OpenAiBackend::Rolling(HttpClient& client, BackendItem& item) const {
     SIGMA_ASSIGN_OR_RETURN(const rapidjson::Value* choice, FirstChoice(*answer));
     SIGMA_ASSIGN_OR_RETURN(
         tasks::LoglikelihoodResult part,
-        SumLogprobs(*choice, static_cast<size_t>(w.end + 1 - w.scored - w.begin)));
+        SumLogprobs(*choice, static_cast<size_t>(w.end + 1 - w.scored - w.begin), sent.size()));
     total.logprob += part.logprob;
     total.is_greedy = total.is_greedy && part.is_greedy;
   }

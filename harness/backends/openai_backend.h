@@ -5,8 +5,9 @@
 // generate_until: POST /completions with the prompt text, or /chat/completions with the
 // messages where the task sends chat (the server applies the template). At most 4 stop strings
 // go to the server (OpenAI's limit); the text is cut at the first of all of them here too.
-// loglikelihood / multiple_choice: /completions with max_tokens 0, echo and logprobs 1 (lm-eval's
-// local-completions method), one request per continuation. With a tokenizer (`tokenizer_path`:
+// loglikelihood / multiple_choice: /completions with echo, logprobs 1, max_tokens 1 and
+// temperature 0 (lm-eval's local-completions method; the generated token is not scored), one
+// request per continuation. With a tokenizer (`tokenizer_path`:
 // the model's GGUF, tokenizer.json or folder) the prompt is the token ids EncodePairs makes, as
 // the engine backend scores them, and a chat context is rendered by the tokenizer's template;
 // without one it is the context's and the continuation's text, and the continuation is the
@@ -14,6 +15,11 @@
 // the most likely one of top_logprobs. loglikelihood_rolling: the engine backend's windows of
 // `max_context` tokens (needs the tokenizer).
 //
+// Servers differ in what they offer for log-likelihoods. `sigma-eval serve` scores as the engine
+// backend does (tests/e2e/serve_test.cc). llama-cpp-python's server (0.3.36, tried here) answers
+// generations, but takes no token-id prompts (so no --tokenizer) and its echoed logprobs are one
+// position off (its issue #1983); llama.cpp's own server returns no prompt logprobs (its issue
+// 27174); vLLM echoes them.
 // Failures: a request the server refuses (4xx), or a 500 that persists, fails that request (its
 // sample stores the server's message); connection failures, timeouts, 408, 429, 502, 503 and 504
 // are retried with exponential backoff (Retry-After where given) up to `max_attempts` tries, then

@@ -205,35 +205,86 @@ std::string OpenAiServer::Head(const char* object, const char* id_prefix) {
                 ",\"model\":", model);
 }
 
-StatusOr<std::string> OpenAiServer::ScoredLogprobs(std::span<const int32_t> tokens, int top_n,
-                                                   std::string* echoed_text) {
-  SIGMA_ASSIGN_OR_RETURN(std::vector<EngineBackend::TokenScore> scores,
-                         backend_->ScoreTokens(tokens, top_n));
+HttpResponse OpenAiServer::Scored(const std::vector<int32_t>& ids, const std::string* text,
+                                  bool echo, int top_n, bool generate_one,
+                                  const std::vector<std::string>& stop) {
   const LanguageModel& lm = backend_->language_model();
-  std::string texts, logprobs, tops, offsets;
-  for (size_t i = 0; i < tokens.size(); ++i) {
-    const char* sep = i == 0 ? "" : ",";
-    offsets += StrCat(sep, echoed_text->size());
-    const std::string piece = lm.TokenPiece(tokens[i]);
-    *echoed_text += piece;
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<EngineBackend::TokenScore> scores;
+  if (top_n >= 0 || generate_one) {
+    StatusOr<std::vector<EngineBackend::TokenScore>> scored =
+        backend_->ScoreTokens(ids, std::max(top_n, 0), generate_one);
+    if (!scored.ok()) return BadRequest(scored.status());
+    scores = *std::move(scored);
+  }
+  // The one greedy token, unless it ends the text.
+  int32_t next = -1;
+  std::string piece;
+  std::string stop_reason = "max_tokens";
+  if (generate_one) {
+    next = scores.back().top[0].first;
+    const std::vector<int32_t> stop_ids = lm.StopTokens();
+    if (std::find(stop_ids.begin(), stop_ids.end(), next) != stop_ids.end()) {
+      next = -1;
+      stop_reason = "stop_token";
+    } else {
+      piece = lm.TokenPiece(next);
+      for (const std::string& s : stop) {
+        const size_t at = s.empty() ? std::string::npos : piece.find(s);
+        if (at == std::string::npos) continue;
+        piece.resize(at);
+        next = -1;  // a token cut short is not reported as one
+        stop_reason = "stop_string";
+      }
+    }
+  }
+  // The logprobs of the tokens the text holds: the prompt's where echoed, then the generated one.
+  const size_t n = ids.size();
+  const size_t end = n + (next >= 0 ? 1 : 0);
+  std::string echoed, texts, logprobs, tops, offsets;
+  for (size_t i = echo ? 0 : n; top_n >= 0 && i < end; ++i) {
+    const char* sep = texts.empty() ? "" : ",";
+    const std::string token_text = i < n ? lm.TokenPiece(ids[i]) : piece;
+    offsets += StrCat(sep, echoed.size());
+    echoed += token_text;
     texts += sep;
-    AppendJsonString(piece, &texts);
-    logprobs += i == 0 ? "null" : StrCat(",", Number(scores[i].logprob));
+    AppendJsonString(token_text, &texts);
+    logprobs += StrCat(sep, i == 0 ? "null" : Number(scores[i].logprob));
     tops += sep;
     if (i == 0) {
       tops += "null";
       continue;
     }
     tops += "{";
-    for (size_t k = 0; k < scores[i].top.size(); ++k) {
+    for (size_t k = 0; k < std::min(scores[i].top.size(), static_cast<size_t>(top_n)); ++k) {
       if (k > 0) tops += ",";
       AppendJsonString(lm.TokenPiece(scores[i].top[k].first), &tops);
       tops += StrCat(":", Number(scores[i].top[k].second));
     }
     tops += "}";
   }
-  return StrCat("{\"tokens\":[", texts, "],\"token_logprobs\":[", logprobs, "],\"top_logprobs\":[",
-                tops, "],\"text_offset\":[", offsets, "]}");
+  RequestTiming timing;
+  timing.prompt_tokens = static_cast<int64_t>(n);
+  timing.new_tokens = next >= 0 ? 1 : 0;
+  timing.prefill_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  std::string out = Head("text_completion", "cmpl-");
+  out += ",\"choices\":[{\"index\":0,\"text\":";
+  if (top_n < 0) {  // no offsets to agree with: the prompt as given
+    echoed = echo ? (text != nullptr ? *text : lm.tokenizer()->Decode(ids, false)) : "";
+    echoed += piece;
+  } else if (next < 0) {
+    echoed += piece;  // what a stop string left of the token
+  }
+  AppendJsonString(echoed, &out);
+  out += ",\"logprobs\":";
+  out += top_n < 0 ? "null"
+                   : StrCat("{\"tokens\":[", texts, "],\"token_logprobs\":[", logprobs,
+                            "],\"top_logprobs\":[", tops, "],\"text_offset\":[", offsets, "]}");
+  out += StrCat(",\"finish_reason\":\"", FinishReason(stop_reason), "\",\"sigma_stop_reason\":\"",
+                stop_reason, "\"}]");
+  AppendUsageAndTiming(timing, &out);
+  return {200, "application/json", out};
 }
 
 OpenAiServer::Prepared OpenAiServer::Completions(const rapidjson::Value& body) {
@@ -277,40 +328,24 @@ OpenAiServer::Prepared OpenAiServer::Completions(const rapidjson::Value& body) {
   } else {
     return HttpErrorResponse(400, "prompt: expected a string or token ids");
   }
-  const LanguageModel& lm = backend_->language_model();
-  if (params.max_tokens == 0) {
-    // Scoring (lm-eval's log-likelihood over an OpenAI-compatible API): nothing is generated.
-    if (text_prompt) ids = EncodeText(*lm.tokenizer(), text, /*add_special=*/true);
-    std::string echoed, logprobs = "null";
-    const auto start = std::chrono::steady_clock::now();
-    if (top_n >= 0) {
-      StatusOr<std::string> scored = ScoredLogprobs(ids, static_cast<int>(top_n), &echoed);
-      if (!scored.ok()) return BadRequest(scored.status());
-      logprobs = *std::move(scored);
-    } else {
-      echoed = text_prompt ? text : lm.tokenizer()->Decode(ids, /*skip_special=*/false);
+  // Scoring (lm-eval's log-likelihoods over this API: echo, logprobs, max_tokens 1 or 0).
+  if (params.max_tokens == 0 || top_n >= 0) {
+    if (params.max_tokens > 1 || (params.max_tokens == 1 && params.sampling.temperature != 0)) {
+      return HttpErrorResponse(400,
+                               "logprobs: offered for the prompt (echo) and one greedy token "
+                               "(max_tokens 0 or 1, temperature 0), not for a longer or sampled "
+                               "generation");
     }
-    RequestTiming timing;
-    timing.prompt_tokens = static_cast<int64_t>(ids.size());
-    timing.prefill_ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    std::string out = Head("text_completion", "cmpl-");
-    out += ",\"choices\":[{\"index\":0,\"text\":";
-    AppendJsonString(echo ? (text_prompt && top_n < 0 ? text : echoed) : "", &out);
-    out += StrCat(",\"logprobs\":", logprobs,
-                  ",\"finish_reason\":\"length\",\"sigma_stop_reason\":\"max_tokens\"}]");
-    AppendUsageAndTiming(timing, &out);
-    return HttpResponse{200, "application/json", out};
+    if (text_prompt) {
+      ids = EncodeText(*backend_->language_model().tokenizer(), text, /*add_special=*/true);
+    }
+    return Scored(ids, text_prompt ? &text : nullptr, echo, static_cast<int>(top_n),
+                  params.max_tokens == 1, params.stop);
   }
   if (!text_prompt) {
     return HttpErrorResponse(400,
-                             "prompt: token ids can only be scored (max_tokens 0, echo, "
+                             "prompt: token ids can only be scored (max_tokens 0 or 1 with "
                              "logprobs); send text to generate");
-  }
-  if (top_n >= 0) {
-    return HttpErrorResponse(400,
-                             "logprobs: log-probabilities of generated tokens are not "
-                             "offered; score a text with max_tokens 0 and echo");
   }
   Generation generation;
   generation.request.type = tasks::RequestType::kGenerateUntil;

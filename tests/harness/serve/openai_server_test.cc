@@ -759,6 +759,61 @@ std::string ChoiceOf(const HttpResponse& response) {
   return JsonToString((*doc)["choices"]) + JsonToString((*doc)["usage"]);
 }
 
+// lm-eval's local-completions request (echo, logprobs, max_tokens 1, temperature 0): the prompt's
+// scores as with max_tokens 0, then the greedy next token, which is the generation's first; without
+// echo only that token. A longer or sampled generation with logprobs is refused.
+TEST(OpenAiServerScoringTest, OneGreedyTokenFollowsThePromptsScores) {
+  if (!FileExists(DefaultModelPath())) GTEST_SKIP() << "default model missing";
+  std::unique_ptr<OpenAiServer> server = OpenServer(kContext);
+  ASSERT_NE(server, nullptr);
+  const std::string prompt = "The capital of France is";
+  const Scored prompt_only = Score(*server, Quote(prompt), 2);
+  const HttpResponse one = Post(*server, "/v1/completions",
+                                "{\"prompt\":" + Quote(prompt) +
+                                    ",\"max_tokens\":1,\"echo\":true,\"logprobs\":2,"
+                                    "\"temperature\":0}");
+  ASSERT_EQ(one.status, 200) << one.body;
+  const std::unique_ptr<rapidjson::Document> doc = Parse(one);
+  const rapidjson::Value& choice = (*doc)["choices"][0];
+  const rapidjson::Value& lp = choice["logprobs"];
+  const size_t n = prompt_only.tokens.size();
+  ASSERT_EQ(lp["tokens"].Size(), n + 1);
+  for (size_t i = 1; i < n; ++i) {
+    EXPECT_EQ(lp["token_logprobs"][i].GetDouble(), prompt_only.logprobs[i]) << i;
+  }
+  // The generated token: the greedy generation's first, its logprob the top one's.
+  const HttpResponse generated =
+      Post(*server, "/v1/completions",
+           "{\"prompt\":" + Quote(prompt) + ",\"max_tokens\":1,\"temperature\":0}");
+  ASSERT_EQ(generated.status, 200) << generated.body;
+  const std::string token = String((*Parse(generated))["choices"][0]["text"]);
+  EXPECT_EQ(String(lp["tokens"][n]), token);
+  EXPECT_EQ(String(choice["text"]), prompt + token);
+  EXPECT_EQ(lp["text_offset"][n].GetInt64(), static_cast<int64_t>(prompt.size()));
+  const auto& top = lp["top_logprobs"][n].GetObject();
+  ASSERT_EQ(top.MemberCount(), 2u);
+  EXPECT_EQ(String(top.begin()->name), token);
+  EXPECT_EQ(top.begin()->value.GetDouble(), lp["token_logprobs"][n].GetDouble());
+  EXPECT_EQ((*doc)["usage"]["completion_tokens"].GetInt64(), 1);
+  // Without echo: the generated token alone.
+  const HttpResponse alone =
+      Post(*server, "/v1/completions",
+           "{\"prompt\":" + Quote(prompt) + ",\"max_tokens\":1,\"logprobs\":1,\"temperature\":0}");
+  ASSERT_EQ(alone.status, 200) << alone.body;
+  const std::unique_ptr<rapidjson::Document> alone_doc = Parse(alone);
+  EXPECT_EQ(String((*alone_doc)["choices"][0]["text"]), token);
+  ASSERT_EQ((*alone_doc)["choices"][0]["logprobs"]["tokens"].Size(), 1u);
+  EXPECT_EQ((*alone_doc)["choices"][0]["logprobs"]["text_offset"][0].GetInt64(), 0);
+  // Refused: logprobs of two tokens, or of a sampled one.
+  for (const char* rest :
+       {",\"max_tokens\":2,\"temperature\":0", ",\"max_tokens\":1,\"temperature\":0.7"}) {
+    const HttpResponse refused = Post(*server, "/v1/completions",
+                                      "{\"prompt\":\"x\",\"logprobs\":1" + std::string(rest) + "}");
+    EXPECT_EQ(refused.status, 400) << rest;
+    EXPECT_NE(ErrorMessage(refused).find("one greedy token"), std::string::npos) << refused.body;
+  }
+}
+
 // Requests that arrive together: greedy generations decode as one batch, a sampled one with
 // another seed separately, a scoring request and a bad one are answered on their own; every
 // answer is what a server gives that request alone.
