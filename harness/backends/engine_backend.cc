@@ -66,7 +66,7 @@ StatusOr<std::vector<int32_t>> EngineBackend::PromptTokens(const tasks::Request&
 }
 
 Status EngineBackend::Run(std::span<BackendItem> items) {
-  scored_tokens_.clear();  // slot 0 will hold something else
+  scored_.clear();  // the slots will hold something else
   std::vector<BackendItem*> generate;
   for (BackendItem& item : items) {
     switch (item.request->type) {

@@ -52,7 +52,7 @@ Status EngineBackend::SetSampling(const SamplingParams& sampling) {
 }
 
 StatusOr<std::vector<EngineBackend::TokenScore>> EngineBackend::ScoreTokens(
-    std::span<const int32_t> tokens, int top_n, bool next) {
+    std::span<const int32_t> tokens, int top_n, bool next, int64_t* reused) {
   ForwardModel& model = lm_->model();
   if (tokens.empty()) return InvalidArgumentError("nothing to score: the prompt has no tokens");
   // The last token is only scored, never in the cache (as the engine backend's continuations).
@@ -67,47 +67,98 @@ StatusOr<std::vector<EngineBackend::TokenScore>> EngineBackend::ScoreTokens(
                                   model.vocab_size());
     }
   }
-  // Whole chunks of the previous call's rows, as many as its tokens agree.
-  const int64_t chunk = PrefixBlocks::BlockFor(lm_->options().device);
-  size_t same = 0;
-  if (top_n == scored_top_n_) {
-    const size_t limit = std::min(scored_tokens_.size(), tokens.size() - 1);
-    while (same < limit && scored_tokens_[same] == tokens[same]) ++same;
-  }
-  // Rows [0, reused) are kept; scores[0..reused] come from them and tokens that agree (reused <
-  // same, so the token at `reused` does too).
-  const size_t reused =
-      same == 0 ? 0 : (same - 1) / static_cast<size_t>(chunk) * static_cast<size_t>(chunk);
-  slots_[0].Forget();
-  scored_tokens_.clear();
-  SIGMA_RETURN_IF_ERROR(model.TruncateSequence(0, static_cast<int64_t>(reused)));
-  std::vector<TokenScore> scores(tokens.size() + (next ? 1 : 0));
-  if (reused > 0) {
-    std::copy(scored_.begin(), scored_.begin() + static_cast<std::ptrdiff_t>(reused) + 1,
-              scores.begin());
-  }
-  // Position i's logits score token i + 1 (or, after the last, the most likely next one).
+  // Position i's logits score token i + 1 (or, past the last token, the most likely next one).
   const auto vocab = static_cast<size_t>(model.vocab_size());
-  std::vector<float> logits;
-  const size_t predictors = tokens.size() - (next ? 0 : 1);
-  for (size_t begin = reused; begin < predictors; begin += static_cast<size_t>(chunk)) {
-    const size_t end = std::min(predictors, begin + static_cast<size_t>(chunk));
+  std::vector<TokenScore> scores(tokens.size() + (next ? 1 : 0));
+  const auto score_row = [&](std::span<const float> row, size_t i) {
+    const LogSoftmaxRow log_softmax(row);
+    TokenScore& score = scores[i + 1];
+    score = TokenScore();
+    const bool after_last = i + 1 == tokens.size();
+    for (int32_t id : TopIds(row, after_last ? std::max(top_n, 1) : top_n)) {
+      score.top.emplace_back(id, log_softmax.At(id));
+    }
+    score.logprob = after_last ? score.top[0].second : log_softmax.At(tokens[i + 1]);
+  };
+
+  // Rows an earlier call left in a slot that this one can keep, computed by the same chunk calls a
+  // fresh computation makes: all of them where it needs exactly those rows, or whole chunks. The
+  // score of the token after the kept rows comes with them: the slot's, where that token agrees,
+  // else from the slot's last row's logits (kept == all its rows).
+  scored_.resize(slots_.size());
+  const auto chunk = static_cast<size_t>(ScoreChunk(lm_->options().device));
+  const size_t predictors = tokens.size() - (next ? 0 : 1);  // the rows this call needs
+  struct Keep {
+    size_t rows = 0;
+    bool whole_slot = false;  // keeps every row of the slot (and may use its last logits)
+  };
+  const auto keepable = [&](const ScoredSlot& slot) {
+    Keep keep;
+    const size_t held = slot.tokens.size();
+    if (slot.top_n != top_n || held == 0) return keep;
+    size_t agree = 0;
+    const size_t limit = std::min(held, tokens.size());
+    while (agree < limit && slot.tokens[agree] == tokens[agree]) ++agree;
+    if (agree == held && !slot.last_logits.empty() && (predictors == held || held % chunk == 0)) {
+      return Keep{held, true};
+    }
+    if (agree > 0) keep.rows = (agree - 1) / chunk * chunk;  // the token after agrees too
+    return keep;
+  };
+  // The slot to run in: one whose rows are all this call's (its own context, scored before with
+  // another continuation), else the least recently used one, given the best other slot's chunks.
+  size_t target = 0, donor = 0;
+  Keep best, kept;
+  bool own = false;
+  for (size_t i = 0; i < scored_.size(); ++i) {
+    const Keep k = keepable(scored_[i]);
+    if (k.whole_slot && (!own || k.rows > kept.rows)) {
+      own = true;
+      target = donor = i;
+      kept = k;
+    }
+    if (k.rows > best.rows) {
+      best = k;
+      donor = own ? donor : i;
+    }
+    if (!own && scored_[i].last_use < scored_[target].last_use) target = i;
+  }
+  if (!own) kept = Keep{best.rows, false};
+  ScoredSlot& slot = scored_[target];
+  const auto seq = static_cast<int>(target);
+  slots_[target].Forget();  // the engine backend's own record of the slot is stale now
+  if (!own && kept.rows > 0 && donor != target) {
     SIGMA_RETURN_IF_ERROR(
-        model.Prefill(0, tokens.subspan(begin, end - begin), LogitsMode::kAll, &logits));
+        model.CopySequence(static_cast<int>(donor), seq, static_cast<int64_t>(kept.rows)));
+  } else {
+    SIGMA_RETURN_IF_ERROR(model.TruncateSequence(seq, static_cast<int64_t>(kept.rows)));
+  }
+  const ScoredSlot& from = scored_[own ? target : donor];
+  if (kept.rows > 0) {
+    const size_t cached = kept.whole_slot ? kept.rows : kept.rows + 1;  // scores[0 .. cached)
+    std::copy(from.scores.begin(), from.scores.begin() + static_cast<std::ptrdiff_t>(cached),
+              scores.begin());
+    if (kept.whole_slot && kept.rows < scores.size()) score_row(from.last_logits, kept.rows - 1);
+  }
+  slot.tokens.clear();  // until this call succeeds
+  slot.last_use = ++score_calls_;
+  std::vector<float> logits;
+  for (size_t begin = kept.rows; begin < predictors; begin += chunk) {
+    const size_t end = std::min(predictors, begin + chunk);
+    SIGMA_RETURN_IF_ERROR(
+        model.Prefill(seq, tokens.subspan(begin, end - begin), LogitsMode::kAll, &logits));
     for (size_t i = begin; i < end; ++i) {
-      const std::span<const float> row(logits.data() + (i - begin) * vocab, vocab);
-      const LogSoftmaxRow log_softmax(row);
-      TokenScore& score = scores[i + 1];
-      const bool after_last = i + 1 == tokens.size();
-      for (int32_t id : TopIds(row, after_last ? std::max(top_n, 1) : top_n)) {
-        score.top.emplace_back(id, log_softmax.At(id));
-      }
-      score.logprob = after_last ? score.top[0].second : log_softmax.At(tokens[i + 1]);
+      score_row({logits.data() + (i - begin) * vocab, vocab}, i);
+    }
+    if (end == predictors) {
+      slot.last_logits.assign(logits.end() - static_cast<std::ptrdiff_t>(vocab), logits.end());
     }
   }
-  scored_tokens_.assign(tokens.begin(), tokens.begin() + static_cast<std::ptrdiff_t>(predictors));
-  scored_ = scores;
-  scored_top_n_ = top_n;
+  if (kept.rows == predictors && !kept.whole_slot) slot.last_logits.clear();  // not computed here
+  slot.tokens.assign(tokens.begin(), tokens.begin() + static_cast<std::ptrdiff_t>(predictors));
+  slot.scores = scores;
+  slot.top_n = top_n;
+  if (reused != nullptr) *reused = static_cast<int64_t>(kept.rows);
   return scores;
 }
 

@@ -359,6 +359,7 @@ StatusOr<std::unique_ptr<rapidjson::Document>> OpenAiBackend::Score(HttpClient& 
   RequestTiming t;
   ReadTiming(*answer, &t);
   item.timing.prompt_tokens += t.prompt_tokens;
+  item.timing.reused_tokens += t.reused_tokens;
   item.timing.prefill_ms += t.prefill_ms;
   return answer;
 }

@@ -211,9 +211,10 @@ HttpResponse OpenAiServer::Scored(const std::vector<int32_t>& ids, const std::st
   const LanguageModel& lm = backend_->language_model();
   const auto start = std::chrono::steady_clock::now();
   std::vector<EngineBackend::TokenScore> scores;
+  RequestTiming timing;
   if (top_n >= 0 || generate_one) {
     StatusOr<std::vector<EngineBackend::TokenScore>> scored =
-        backend_->ScoreTokens(ids, std::max(top_n, 0), generate_one);
+        backend_->ScoreTokens(ids, std::max(top_n, 0), generate_one, &timing.reused_tokens);
     if (!scored.ok()) return BadRequest(scored.status());
     scores = *std::move(scored);
   }
@@ -263,7 +264,6 @@ HttpResponse OpenAiServer::Scored(const std::vector<int32_t>& ids, const std::st
     }
     tops += "}";
   }
-  RequestTiming timing;
   timing.prompt_tokens = static_cast<int64_t>(n);
   timing.new_tokens = next >= 0 ? 1 : 0;
   timing.prefill_ms =

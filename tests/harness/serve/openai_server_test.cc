@@ -27,7 +27,8 @@ namespace {
 using ::testing::HasSubstr;
 
 constexpr int64_t kContext = 512;
-constexpr size_t kChunk = 64;  // the server's scoring chunk on the CPU (PrefixBlocks::kCpuBlock)
+// The server's scoring chunk on the CPU.
+const size_t kChunk = static_cast<size_t>(EngineBackend::ScoreChunk("cpu"));
 
 std::unique_ptr<LanguageModel> OpenModel(int64_t max_context) {
   EngineOptions options;
@@ -812,6 +813,77 @@ TEST(OpenAiServerScoringTest, OneGreedyTokenFollowsThePromptsScores) {
     EXPECT_EQ(refused.status, 400) << rest;
     EXPECT_NE(ErrorMessage(refused).find("one greedy token"), std::string::npos) << refused.body;
   }
+}
+
+// Two documents' continuations scored in turn (as clients with requests in flight send them):
+// each context stays in a slot of its own, so a continuation after the first computes nothing
+// of its context again (the reused positions say so), and every score is the same bits as a
+// fresh server's. A third document takes the least recently used slot, starting from the chunks
+// it shares with the other two's few-shot prefix.
+TEST(OpenAiServerScoringTest, InterleavedContextsKeepTheirSlotsAndTheirBits) {
+  if (!FileExists(DefaultModelPath())) GTEST_SKIP() << "default model missing";
+  EngineOptions options;
+  options.threads = 2;
+  options.max_context = kContext;
+  options.max_sequences = 2;
+  auto lm = LanguageModel::Open(DefaultModelPath(), options);
+  ASSERT_TRUE(lm.ok()) << lm.status().ToString();
+  auto server = OpenAiServer::Create(std::move(*lm), "smol");
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  std::unique_ptr<OpenAiServer> fresh_server = OpenServer(kContext);
+  ASSERT_NE(fresh_server, nullptr);
+  const std::string shots = Paragraphs(2);  // a shared few-shot prefix of whole chunks
+  // Each question longer than a chunk, so a context's own rows are more than what it shares.
+  const std::vector<std::string> contexts = {
+      shots +
+          "Question: Of the two numbers three and five, which one is the larger, and by how "
+          "much does it exceed the other?\nAnswer:",
+      shots +
+          "Question: When the grass in a well watered garden grows in the spring sunshine, "
+          "what colour does it usually have?\nAnswer:",
+      shots +
+          "Question: If you count the legs of an ordinary healthy house cat sleeping on the "
+          "sofa, how many do you get?\nAnswer:"};
+  const std::vector<std::string> answers = {" five", " green", " four legs"};
+  const auto request = [](const std::string& prompt) {
+    return "{\"prompt\":" + Quote(prompt) +
+           ",\"max_tokens\":1,\"echo\":true,\"logprobs\":1,\"temperature\":0}";
+  };
+  const auto reused = [](const HttpResponse& r) {
+    return (*Parse(r))["sigma_timing"]["reused_tokens"].GetInt64();
+  };
+  const auto logprobs = [](const HttpResponse& r) {
+    return JsonToString((*Parse(r))["choices"][0]["logprobs"]);
+  };
+  std::vector<int64_t> reuse;
+  for (const std::vector<int>& order : {std::vector<int>{0, 1, 0, 1, 0, 1}, {2, 0}}) {
+    int turn = 0;
+    for (int doc : order) {
+      const std::string prompt = contexts[doc] + answers[turn++ / 2 % 3];
+      const HttpResponse got = Post(**server, "/v1/completions", request(prompt));
+      ASSERT_EQ(got.status, 200) << got.body;
+      EXPECT_EQ(logprobs(got), logprobs(Post(*fresh_server, "/v1/completions", request(prompt))))
+          << prompt;
+      reuse.push_back(reused(got));
+    }
+  }
+  // First sight of a context: nothing, or the few-shot chunks another slot holds (copied); after
+  // that the whole context but its last partial chunk, whatever came in between.
+  auto tok = Tokenizer::Open(DefaultModelPath());
+  ASSERT_TRUE(tok.ok()) << tok.status().ToString();
+  const auto length = [&](const std::string& text) {
+    return static_cast<int64_t>(EncodeText(**tok, text, /*add_special=*/true).size());
+  };
+  const int64_t chunk = static_cast<int64_t>(kChunk);
+  EXPECT_EQ(reuse[0], 0);
+  EXPECT_GE(reuse[1], length(shots) - chunk);
+  EXPECT_LT(reuse[1], length(contexts[1]) - 2);
+  for (size_t i = 2; i < 6; ++i) {
+    EXPECT_GE(reuse[i], length(contexts[i % 2]) - chunk) << i;
+    EXPECT_GT(reuse[i], reuse[1]) << i;
+  }
+  EXPECT_GE(reuse[6], length(shots) - chunk);
+  EXPECT_LT(reuse[6], length(contexts[2]) - 2);
 }
 
 // Requests that arrive together: greedy generations decode as one batch, a sampled one with
