@@ -150,6 +150,8 @@ StatusOr<HttpReply> HttpClient::Send(std::string_view method, const std::string&
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);  // no SIGALRM for timeouts in a threaded program
   curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
   curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 5L);
+  // A redirected POST stays a POST with its body (libcurl turns it into a GET after 301-303).
+  curl_easy_setopt(curl, CURLOPT_POSTREDIR, static_cast<long>(CURL_REDIR_POST_ALL));
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, std::max(1L, static_cast<long>(timeout_ms)));
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, std::max(1L, static_cast<long>(connect_ms)));
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, header_list.get());

@@ -308,22 +308,6 @@ ReadOutcome ReadRequest(Connection& connection, const HttpServerLimits& limits,
   return outcome;
 }
 
-HttpResponse CallHandler(const HttpHandler& handler, const HttpRequest& request) {
-  try {
-    HttpResponse response = handler(request);
-    if (response.status < 200 || response.status > 599) {
-      return HttpErrorResponse(
-          500, StrCat("internal error: the handler answered status ", response.status),
-          "server_error");
-    }
-    return response;
-  } catch (const std::exception& e) {
-    return HttpErrorResponse(500, StrCat("internal error: ", e.what()), "server_error");
-  } catch (...) {
-    return HttpErrorResponse(500, "internal error", "server_error");
-  }
-}
-
 // One response per request from `handler`, or 500 for every request where it throws or
 // miscounts.
 std::vector<HttpResponse> CallBatchHandler(const HttpBatchHandler& handler,
@@ -489,7 +473,7 @@ HttpServer::~HttpServer() {
 Status HttpServer::Serve(const HttpHandler& handler, const std::atomic<bool>& stop) {
   return ServeBatches(
       [&](std::span<const HttpRequest> requests) {
-        return std::vector<HttpResponse>{CallHandler(handler, requests[0])};
+        return std::vector<HttpResponse>{handler(requests[0])};
       },
       1, 0, stop);
 }
