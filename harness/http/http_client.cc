@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 
@@ -155,6 +156,13 @@ StatusOr<HttpReply> HttpClient::Send(std::string_view method, const std::string&
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, std::max(1L, static_cast<long>(timeout_ms)));
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, std::max(1L, static_cast<long>(connect_ms)));
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, header_list.get());
+  // A server on this machine is reached directly even where the environment names a proxy (the
+  // option replaces no_proxy, so that list is kept in it).
+  const char* env = std::getenv("no_proxy");
+  if (env == nullptr) env = std::getenv("NO_PROXY");
+  const std::string no_proxy =
+      StrCat(env != nullptr && *env != '\0' ? StrCat(env, ",") : "", "localhost,127.0.0.1,::1");
+  curl_easy_setopt(curl, CURLOPT_NOPROXY, no_proxy.c_str());
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, OnBody);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &exchange);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, OnHeader);

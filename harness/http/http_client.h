@@ -1,6 +1,7 @@
 // HttpClient: JSON requests over HTTP(S) with libcurl, for the OpenAI-compatible backend
 // (harness/backends/openai_backend.h). One easy handle reused, so a keep-alive server keeps its
-// connection; TLS, proxies (http_proxy, https_proxy, no_proxy) and redirects as libcurl does them.
+// connection; TLS, proxies (http_proxy, https_proxy, no_proxy; never for localhost, 127.0.0.1 and
+// ::1) and redirects as libcurl does them (a redirected POST stays a POST).
 //
 //   SIGMA_ASSIGN_OR_RETURN(auto client, HttpClient::Create());
 //   SIGMA_ASSIGN_OR_RETURN(HttpReply reply,

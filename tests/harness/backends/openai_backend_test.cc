@@ -22,6 +22,7 @@
 #include "harness/backends/engine_backend.h"
 #include "harness/http/http_server.h"
 #include "harness/serve/openai_server.h"
+#include "tests/harness/http/running_server.h"
 
 namespace sigma::harness {
 namespace {
@@ -37,30 +38,17 @@ std::unique_ptr<LanguageModel> OpenModel(int64_t max_context) {
   return lm.ok() ? std::move(*lm) : nullptr;
 }
 
-// An HttpServer on a thread of its own, answering with whatever handler is set.
+// A server whose handler a test can change, counting the requests and keeping the last.
 class TestServer {
  public:
-  TestServer() {
-    auto server = HttpServer::Listen("127.0.0.1", 0, {});
-    EXPECT_TRUE(server.ok()) << server.status().ToString();
-    server_ = std::move(*server);
-    thread_ = std::thread([this] {
-      const Status s = server_->Serve(
-          [this](const HttpRequest& request) {
-            std::lock_guard<std::mutex> lock(mu_);
-            ++requests_;
-            last_ = request;
-            return handler_(request);
-          },
-          stop_);
-      EXPECT_TRUE(s.ok()) << s.ToString();
-    });
-  }
-  ~TestServer() {
-    stop_ = true;
-    thread_.join();
-  }
-  std::string url() const { return StrCat("http://127.0.0.1:", server_->port(), "/v1"); }
+  TestServer()
+      : server_(testing_util::RunningServer::Start([this](const HttpRequest& request) {
+          std::lock_guard<std::mutex> lock(mu_);
+          ++requests_;
+          last_ = request;
+          return handler_(request);
+        })) {}
+  std::string url() const { return server_->Url("/v1"); }
   void SetHandler(HttpHandler handler) {
     std::lock_guard<std::mutex> lock(mu_);
     handler_ = std::move(handler);
@@ -75,13 +63,12 @@ class TestServer {
   }
 
  private:
-  std::unique_ptr<HttpServer> server_;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
   std::mutex mu_;
   HttpHandler handler_;
   int requests_ = 0;
   HttpRequest last_;
+  // Last: it stops serving before the members its handler reads go.
+  std::unique_ptr<testing_util::RunningServer> server_;
 };
 
 class OpenAiBackendTest : public testing::Test {

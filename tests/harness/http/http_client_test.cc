@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "harness/http/http_server.h"
+#include "tests/harness/http/running_server.h"
 
 namespace sigma::harness {
 namespace {
@@ -26,37 +27,7 @@ using Clock = std::chrono::steady_clock;
 using testing::AnyOf;
 using testing::HasSubstr;
 
-// Loopback servers are reached directly even where the environment names a proxy (libcurl reads
-// http_proxy and no_proxy on every transfer).
-class NoProxyEnvironment : public testing::Environment {
- public:
-  void SetUp() override { setenv("no_proxy", "*", 1); }
-};
-testing::Environment* const kNoProxy = testing::AddGlobalTestEnvironment(new NoProxyEnvironment);
-
-// HttpServer::Serve on a thread until the object goes away.
-class RunningServer {
- public:
-  explicit RunningServer(HttpHandler handler) : handler_(std::move(handler)) {
-    auto server = HttpServer::Listen("127.0.0.1", 0, {});
-    SIGMA_CHECK(server.ok(), server.status().ToString());
-    server_ = std::move(*server);
-    thread_ = std::thread([this] { (void)server_->Serve(handler_, stop_); });
-  }
-  ~RunningServer() {
-    stop_ = true;
-    thread_.join();
-  }
-  std::string Url(const std::string& target) const {
-    return "http://127.0.0.1:" + std::to_string(server_->port()) + target;
-  }
-
- private:
-  HttpHandler handler_;
-  std::unique_ptr<HttpServer> server_;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-};
+using testing_util::RunningServer;
 
 // A server that answers successive connections with fixed bytes, for the headers HttpResponse
 // cannot set. Each request's head is read first, so the answer never races a reset.
@@ -143,33 +114,35 @@ TEST(HttpClientTest, ConnectionRefusedIsUnavailableNamingTheUrl) {
 
 TEST(HttpClientTest, SlowServerTimesOutAsUnavailable) {
   std::atomic<bool> release{false};
-  RunningServer server([&](const HttpRequest&) {
+  auto server = RunningServer::Start([&](const HttpRequest&) {
     for (int i = 0; i < 200 && !release; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     return HttpResponse{};
   });
+  ASSERT_NE(server, nullptr);
   auto start = Clock::now();
-  auto reply = NewClient()->Send("GET", server.Url("/slow"), "", {}, 0.3);
+  auto reply = NewClient()->Send("GET", server->Url("/slow"), "", {}, 0.3);
   auto elapsed = Clock::now() - start;
   release = true;
   ASSERT_FALSE(reply.ok());
   EXPECT_EQ(reply.status().code(), StatusCode::kUnavailable);
-  EXPECT_THAT(reply.status().message(), HasSubstr(server.Url("/slow")));
+  EXPECT_THAT(reply.status().message(), HasSubstr(server->Url("/slow")));
   EXPECT_THAT(reply.status().message(), AnyOf(HasSubstr("Timeout"), HasSubstr("timed out")));
   EXPECT_GE(elapsed, std::chrono::milliseconds(250));
   EXPECT_LT(elapsed, std::chrono::milliseconds(1500));
 }
 
 TEST(HttpClientTest, ErrorStatusesAreRepliesNotErrors) {
-  RunningServer server([](const HttpRequest& request) {
+  auto server = RunningServer::Start([](const HttpRequest& request) {
     if (request.path == "/missing") return HttpErrorResponse(404, "no such model");
     if (request.path == "/busy") return HttpErrorResponse(503, "busy", "server_error");
     return HttpErrorResponse(500, "broken", "server_error");
   });
+  ASSERT_NE(server, nullptr);
   auto client = NewClient();
   for (auto [path, status] : {std::pair{"/missing", 404}, {"/busy", 503}, {"/other", 500}}) {
-    auto reply = client->Send("POST", server.Url(path), "{}", {}, 5);
+    auto reply = client->Send("POST", server->Url(path), "{}", {}, 5);
     ASSERT_TRUE(reply.ok()) << path << ": " << reply.status().ToString();
     EXPECT_EQ(reply->status, status) << path;
     EXPECT_THAT(reply->body, HasSubstr("{\"error\":{\"message\":")) << path;
@@ -206,13 +179,14 @@ TEST(HttpClientTest, RetryAfterSecondsAreRead) {
 }
 
 TEST(HttpClientTest, RedirectsAreFollowed) {
-  RunningServer target([](const HttpRequest& request) {
+  auto target = RunningServer::Start([](const HttpRequest& request) {
     HttpResponse response;
     response.body = request.method + " " + request.path;
     return response;
   });
+  ASSERT_NE(target, nullptr);
   CannedServer redirect({Canned(
-      "HTTP/1.1 302 Found", "Location: " + target.Url("/moved") + "\r\nRetry-After: 9\r\n", "")});
+      "HTTP/1.1 302 Found", "Location: " + target->Url("/moved") + "\r\nRetry-After: 9\r\n", "")});
   auto reply = NewClient()->Send("GET", redirect.Url("/old"), "", {}, 5);
   ASSERT_TRUE(reply.ok()) << reply.status().ToString();
   EXPECT_EQ(reply->status, 200);
@@ -221,14 +195,27 @@ TEST(HttpClientTest, RedirectsAreFollowed) {
 }
 
 TEST(HttpClientTest, CallerContentTypeReplacesTheDefault) {
-  RunningServer server([](const HttpRequest& request) {
+  auto server = RunningServer::Start([](const HttpRequest& request) {
     HttpResponse response;
     response.body = request.headers.at("content-type");
     return response;
   });
-  auto reply = NewClient()->Send("POST", server.Url("/"), "x", {"content-type: text/plain"}, 5);
+  ASSERT_NE(server, nullptr);
+  auto reply = NewClient()->Send("POST", server->Url("/"), "x", {"content-type: text/plain"}, 5);
   ASSERT_TRUE(reply.ok()) << reply.status().ToString();
   EXPECT_EQ(reply->body, "text/plain");
+}
+
+TEST(HttpClientTest, ServersOnThisMachineAreReachedPastAProxy) {
+  auto server = RunningServer::Start([](const HttpRequest&) { return HttpResponse{}; });
+  ASSERT_NE(server, nullptr);
+  setenv("http_proxy", "http://127.0.0.1:1", 1);  // a proxy that is not there
+  setenv("no_proxy", "example.invalid", 1);       // kept, with the loopback names added
+  auto reply = NewClient()->Send("GET", server->Url("/"), "", {}, 5);
+  unsetenv("http_proxy");
+  unsetenv("no_proxy");
+  ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+  EXPECT_EQ(reply->status, 200);
 }
 
 TEST(HttpClientTest, BadArgumentsAreInvalidArgument) {

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "harness/http/http_client.h"
+#include "tests/harness/http/running_server.h"
 
 namespace sigma::harness {
 namespace {
@@ -31,50 +32,7 @@ using Clock = std::chrono::steady_clock;
 using testing::HasSubstr;
 using testing::StartsWith;
 
-// Loopback servers are reached directly even where the environment names a proxy (libcurl reads
-// http_proxy and no_proxy on every transfer).
-class NoProxyEnvironment : public testing::Environment {
- public:
-  void SetUp() override { setenv("no_proxy", "*", 1); }
-};
-testing::Environment* const kNoProxy = testing::AddGlobalTestEnvironment(new NoProxyEnvironment);
-
-// Serve on a thread until the object goes away.
-class RunningServer {
- public:
-  static std::unique_ptr<RunningServer> Start(HttpHandler handler,
-                                              const HttpServerLimits& limits = {}) {
-    auto server = HttpServer::Listen("127.0.0.1", 0, limits);
-    if (!server.ok()) {
-      ADD_FAILURE() << server.status().ToString();
-      return nullptr;
-    }
-    return std::unique_ptr<RunningServer>(
-        new RunningServer(std::move(*server), std::move(handler)));
-  }
-  ~RunningServer() { EXPECT_TRUE(Stop().ok()); }
-
-  Status Stop() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-    return status_;
-  }
-  int port() const { return server_->port(); }
-  std::string Url(const std::string& target) const {
-    return "http://127.0.0.1:" + std::to_string(port()) + target;
-  }
-
- private:
-  RunningServer(std::unique_ptr<HttpServer> server, HttpHandler handler)
-      : server_(std::move(server)), handler_(std::move(handler)) {
-    thread_ = std::thread([this] { status_ = server_->Serve(handler_, stop_); });
-  }
-  std::unique_ptr<HttpServer> server_;
-  HttpHandler handler_;
-  std::atomic<bool> stop_{false};
-  Status status_;
-  std::thread thread_;
-};
+using testing_util::RunningServer;
 
 // "METHOD path body": what the handler saw, for the client to check.
 HttpResponse Echo(const HttpRequest& request) {
