@@ -180,6 +180,13 @@ TEST_F(ServeTest, AServerThatIsNotThereStopsTheRunNamingIt) {
       1);
   EXPECT_TRUE(testing_util::Refused("run --tasks hellaswag --tokenizer x --db " + dir_ + "/b.db",
                                     "--tokenizer go with --model http"));
+  EXPECT_TRUE(testing_util::Refused("serve --batch 0", "--batch: 0 is not 1..64"));
+  EXPECT_TRUE(testing_util::Refused("serve --port 70000", "--port: 70000 is not 0..65535"));
+  EXPECT_TRUE(
+      testing_util::Refused("run --tasks hellaswag --model http://127.0.0.1:1/v1 "
+                            "--request-tries 0 --db " +
+                                dir_ + "/c.db",
+                            "--request-tries: 0 is not 1..100"));
 }
 
 }  // namespace

@@ -12,9 +12,14 @@
 #include <vector>
 
 #include "harness/backends/request_tokens.h"
+#include "tests/harness/backends/test_requests.h"
 
 namespace sigma::harness {
 namespace {
+
+using testing_util::ChoicesRequest;
+using testing_util::GenerateRequest;
+using testing_util::RollingRequest;
 
 std::unique_ptr<EngineBackend> OpenBackend(int64_t max_context, int max_sequences = 1) {
   EngineOptions options;
@@ -62,29 +67,6 @@ std::string Preamble(const std::string& text) {
   return text + "\n\n" + text + "\n\n" + text + "\n\n" + text + "\n\n";
 }
 
-tasks::Request Generate(const std::string& context, int64_t max_tokens) {
-  tasks::Request r;
-  r.type = tasks::RequestType::kGenerateUntil;
-  r.context = context;
-  r.max_tokens = max_tokens;
-  return r;
-}
-
-tasks::Request Rolling(const std::string& text) {
-  tasks::Request r;
-  r.type = tasks::RequestType::kLoglikelihoodRolling;
-  r.continuations = {text};
-  return r;
-}
-
-tasks::Request Loglikelihood(const std::string& context, std::vector<std::string> continuations) {
-  tasks::Request r;
-  r.type = tasks::RequestType::kMultipleChoice;
-  r.context = context;
-  r.continuations = std::move(continuations);
-  return r;
-}
-
 class EngineBackendTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -102,8 +84,8 @@ const std::string kText =
 TEST_F(EngineBackendTest, RollingInOneWindowIsTheTextAfterAnEmptyContext) {
   std::unique_ptr<EngineBackend> backend = OpenBackend(256);
   ASSERT_NE(backend, nullptr);
-  const tasks::Response rolling = Answer(*backend, Rolling(kText));
-  const tasks::Response ll = Answer(*backend, Loglikelihood("", {kText}));
+  const tasks::Response rolling = Answer(*backend, RollingRequest(kText));
+  const tasks::Response ll = Answer(*backend, ChoicesRequest("", {kText}));
   ASSERT_TRUE(rolling.error.empty()) << rolling.error;
   ASSERT_TRUE(ll.error.empty()) << ll.error;
   ASSERT_EQ(rolling.loglikelihoods.size(), 1u);
@@ -119,8 +101,8 @@ TEST_F(EngineBackendTest, RollingPastTheContextTakesLmEvalsWindows) {
   std::unique_ptr<EngineBackend> narrow = OpenBackend(8);
   ASSERT_NE(wide, nullptr);
   ASSERT_NE(narrow, nullptr);
-  const tasks::Response all = Answer(*wide, Rolling(kText));
-  const tasks::Response windows = Answer(*narrow, Rolling(kText));
+  const tasks::Response all = Answer(*wide, RollingRequest(kText));
+  const tasks::Response windows = Answer(*narrow, RollingRequest(kText));
   ASSERT_TRUE(windows.error.empty()) << windows.error;
   ASSERT_EQ(windows.loglikelihoods.size(), 1u);
   const tasks::LoglikelihoodResult& w = windows.loglikelihoods[0];
@@ -132,8 +114,8 @@ TEST_F(EngineBackendTest, RollingPastTheContextTakesLmEvalsWindows) {
   EXPECT_LT(w.logprob, all.loglikelihoods[0].logprob - 1.0);
   // The first 8 tokens are the first window either way.
   const std::string prefix = "The quick brown fox jumps over the";
-  const tasks::Response head_wide = Answer(*wide, Rolling(prefix));
-  const tasks::Response head_narrow = Answer(*narrow, Rolling(prefix));
+  const tasks::Response head_wide = Answer(*wide, RollingRequest(prefix));
+  const tasks::Response head_narrow = Answer(*narrow, RollingRequest(prefix));
   ASSERT_LE(head_wide.loglikelihoods[0].num_tokens, 8);
   EXPECT_EQ(head_wide.loglikelihoods[0].logprob, head_narrow.loglikelihoods[0].logprob);
 }
@@ -143,15 +125,15 @@ TEST_F(EngineBackendTest, TrailingWhitespaceOfTheContextIsScoredWithTheContinuat
   ASSERT_NE(backend, nullptr);
   // "Answer: " + "Paris" is read as "Answer:" + " Paris", the space scored with the word.
   const tasks::Response spaced =
-      Answer(*backend, Loglikelihood("The capital of France? Answer: ", {"Paris"}));
+      Answer(*backend, ChoicesRequest("The capital of France? Answer: ", {"Paris"}));
   const tasks::Response plain =
-      Answer(*backend, Loglikelihood("The capital of France? Answer:", {" Paris"}));
+      Answer(*backend, ChoicesRequest("The capital of France? Answer:", {" Paris"}));
   ASSERT_TRUE(spaced.error.empty()) << spaced.error;
   ASSERT_TRUE(plain.error.empty()) << plain.error;
   EXPECT_EQ(spaced.loglikelihoods[0].logprob, plain.loglikelihoods[0].logprob);
   EXPECT_EQ(spaced.loglikelihoods[0].num_tokens, plain.loglikelihoods[0].num_tokens);
   // A whitespace-only context has nothing to condition on with a tokenizer that adds no BOS.
-  const tasks::Response blank = Answer(*backend, Loglikelihood("  ", {"Paris"}));
+  const tasks::Response blank = Answer(*backend, ChoicesRequest("  ", {"Paris"}));
   EXPECT_NE(blank.error.find("only whitespace"), std::string::npos) << blank.error;
   EXPECT_TRUE(blank.loglikelihoods.empty());
 }
@@ -162,7 +144,7 @@ TEST_F(EngineBackendTest, ASharedPrefixIsComputedOnceWithTheSameScores) {
   const std::string preamble = Preamble(kText);
   std::vector<tasks::Request> requests;
   for (const char* q : {"Is the fox quick?", "Is the dog lazy?", "What did the sphinx judge?"}) {
-    requests.push_back(Loglikelihood(preamble + "Question: " + q + "\nAnswer:", {" yes", " no"}));
+    requests.push_back(ChoicesRequest(preamble + "Question: " + q + "\nAnswer:", {" yes", " no"}));
   }
   std::unique_ptr<EngineBackend> shared = OpenBackend(512);
   ASSERT_NE(shared, nullptr);
@@ -188,8 +170,9 @@ TEST_F(EngineBackendTest, ASharedPrefixIsComputedOnceWithTheSameScores) {
 // shares, and both texts are the ones each request gets alone.
 TEST_F(EngineBackendTest, GenerationsInOneBatchShareTheirPrefix) {
   const std::string preamble = Preamble(kText);
-  const std::vector<tasks::Request> requests = {Generate(preamble + "Q: Who jumps?\nA:", 6),
-                                                Generate(preamble + "Q: Who sleeps?\nA:", 6)};
+  const std::vector<tasks::Request> requests = {
+      GenerateRequest(preamble + "Q: Who jumps?\nA:", 6),
+      GenerateRequest(preamble + "Q: Who sleeps?\nA:", 6)};
   std::unique_ptr<EngineBackend> together = OpenBackend(512, /*max_sequences=*/2);
   ASSERT_NE(together, nullptr);
   const std::vector<BackendItem> items = AnswerAll(*together, requests);

@@ -22,10 +22,14 @@
 #include "harness/backends/engine_backend.h"
 #include "harness/http/http_server.h"
 #include "harness/serve/openai_server.h"
+#include "tests/harness/backends/test_requests.h"
 #include "tests/harness/http/running_server.h"
 
 namespace sigma::harness {
 namespace {
+
+using testing_util::ChoicesRequest;
+using testing_util::GenerateRequest;
 
 constexpr int64_t kContext = 512;
 
@@ -135,24 +139,6 @@ class OpenAiBackendTest : public testing::Test {
   static inline TestServer* server_ = nullptr;
 };
 
-tasks::Request Choices(const std::string& context, std::vector<std::string> continuations) {
-  tasks::Request r;
-  r.type = tasks::RequestType::kMultipleChoice;
-  r.context = context;
-  r.continuations = std::move(continuations);
-  return r;
-}
-
-tasks::Request Generation(const std::string& context, int64_t max_tokens,
-                          std::vector<std::string> stop = {}) {
-  tasks::Request r;
-  r.type = tasks::RequestType::kGenerateUntil;
-  r.context = context;
-  r.max_tokens = max_tokens;
-  r.stop = std::move(stop);
-  return r;
-}
-
 // The log-likelihood requests both ways of tokenizing must agree on: a few-shot preamble longer
 // than a 64-position chunk (so the server reuses chunks between requests), a context ending in
 // a space (scored with the continuation, as lm-eval does), and one in a newline.
@@ -160,10 +146,10 @@ std::vector<tasks::Request> ScoringRequests() {
   const std::string shot = "Question: Which planet is known as the red planet?\nAnswer: Mars\n\n";
   std::string preamble;
   for (int i = 0; i < 6; ++i) preamble += shot;
-  return {Choices(preamble + "Question: What is the capital of France?\nAnswer:",
-                  {" Paris", " Lyon", " Marseille", " a city in Germany"}),
-          Choices("The quick brown fox jumps over the ", {"lazy dog", "fence"}),
-          Choices("Roses are red,\n", {"Violets are blue"})};
+  return {ChoicesRequest(preamble + "Question: What is the capital of France?\nAnswer:",
+                         {" Paris", " Lyon", " Marseille", " a city in Germany"}),
+          ChoicesRequest("The quick brown fox jumps over the ", {"lazy dog", "fence"}),
+          ChoicesRequest("Roses are red,\n", {"Violets are blue"})};
 }
 
 void ExpectSameScores(const std::vector<tasks::Response>& got,
@@ -192,9 +178,9 @@ TEST_F(OpenAiBackendTest, LogLikelihoodsAreTheEngineBackends) {
   ExpectSameScores(Answer(*Client(false), requests), want, 1e-9);
   // A greedy continuation is recognised as one: the model's own next tokens.
   const std::vector<tasks::Response> generated =
-      Answer(*engine_, {Generation("The capital of France is", 3)});
+      Answer(*engine_, {GenerateRequest("The capital of France is", 3)});
   const std::vector<tasks::Response> scored =
-      Answer(*Client(true), {Choices("The capital of France is", {generated[0].text})});
+      Answer(*Client(true), {ChoicesRequest("The capital of France is", {generated[0].text})});
   ASSERT_EQ(scored[0].loglikelihoods.size(), 1u) << scored[0].error;
   EXPECT_TRUE(scored[0].loglikelihoods[0].is_greedy) << generated[0].text;
 }
@@ -215,11 +201,11 @@ TEST_F(OpenAiBackendTest, RollingWindowsAreTheEngineBackends) {
 }
 
 TEST_F(OpenAiBackendTest, GenerationsAreTheEngineBackends) {
-  tasks::Request chat = Generation("", 24);
+  tasks::Request chat = GenerateRequest("", 24);
   chat.chat = {{"user", "Name three colours."}};
   const std::vector<tasks::Request> requests = {
-      Generation("The three primary colours are", 16),
-      Generation("Count: 1, 2, 3,", 24, {"7"}),
+      GenerateRequest("The three primary colours are", 16),
+      GenerateRequest("Count: 1, 2, 3,", 24, {"7"}),
       chat,
   };
   const std::vector<tasks::Response> want = Answer(*engine_, requests);
@@ -237,7 +223,7 @@ TEST_F(OpenAiBackendTest, GenerationsAreTheEngineBackends) {
 TEST_F(OpenAiBackendTest, RequestsInFlightTogetherGetTheirOwnAnswers) {
   std::vector<tasks::Request> requests = ScoringRequests();
   for (const char* start : {"One, two,", "The sky is", "Once upon a time", "Water boils at"}) {
-    requests.push_back(Generation(start, 6));
+    requests.push_back(GenerateRequest(start, 6));
   }
   const std::vector<tasks::Response> want = Answer(*engine_, requests);
   OpenAiBackendOptions o;
@@ -270,7 +256,7 @@ TEST_F(OpenAiBackendTest, RequestsInFlightTogetherGetTheirOwnAnswers) {
 }
 
 TEST_F(OpenAiBackendTest, StopStringsPastTheApisLimitStillStopTheText) {
-  const tasks::Request all = Generation("Count: 1, 2, 3,", 24, {"x", "y", "z", "w", "7"});
+  const tasks::Request all = GenerateRequest("Count: 1, 2, 3,", 24, {"x", "y", "z", "w", "7"});
   const std::vector<tasks::Response> want = Answer(*engine_, {all});
   ASSERT_EQ(want[0].stop_reason, "stop_string") << want[0].text;
   // The server is sent four: "7", the fifth, is applied by the client.
@@ -295,7 +281,7 @@ TEST_F(OpenAiBackendTest, NamesTheModelAndKeepsTheKeyOutOfItsRecords) {
   EXPECT_NE((*keyed)->FingerprintJson().find("\"model\":\"m\""), std::string::npos)
       << (*keyed)->FingerprintJson();
   EXPECT_EQ((*keyed)->FingerprintJson().find("127.0.0.1"), std::string::npos);
-  Answer(**keyed, {Generation("Hi", 2)});
+  Answer(**keyed, {GenerateRequest("Hi", 2)});
   EXPECT_EQ(server_->last().headers["authorization"], "Bearer sk-secret-123");
   // The tokenizer is part of what determines the scores.
   EXPECT_NE(Client(true)->FingerprintJson().find("\"tokenizer_sha256\":\""), std::string::npos);
@@ -311,7 +297,7 @@ TEST_F(OpenAiBackendTest, ABusyServerIsTriedAgain) {
     return api_->Handle(r);
   });
   const int before = server_->requests();
-  const std::vector<tasks::Response> got = Answer(*Client(true), {Generation("Hello", 4)});
+  const std::vector<tasks::Response> got = Answer(*Client(true), {GenerateRequest("Hello", 4)});
   EXPECT_TRUE(got[0].error.empty()) << got[0].error;
   EXPECT_FALSE(got[0].text.empty());
   EXPECT_EQ(server_->requests() - before, 3);
@@ -321,7 +307,7 @@ TEST_F(OpenAiBackendTest, ARefusedOrFailedRequestFailsItsSampleOnly) {
   std::unique_ptr<OpenAiBackend> client = Client(true);
   server_->SetHandler(
       [](const HttpRequest&) { return HttpErrorResponse(400, "this model does not do that"); });
-  std::vector<tasks::Response> got = Answer(*client, {Generation("Hello", 4)});
+  std::vector<tasks::Response> got = Answer(*client, {GenerateRequest("Hello", 4)});
   EXPECT_NE(got[0].error.find("HTTP 400: this model does not do that"), std::string::npos)
       << got[0].error;
   // A 500 that persists: tried max_attempts times, then the sample fails, the run goes on.
@@ -333,7 +319,7 @@ TEST_F(OpenAiBackendTest, ARefusedOrFailedRequestFailsItsSampleOnly) {
   EXPECT_EQ(server_->requests() - before, 3 * 3);  // three requests, three tries each
   // Answers that are not what the API promises.
   server_->SetHandler([](const HttpRequest&) { return HttpResponse{200, "text/plain", "hi"}; });
-  got = Answer(*client, {Generation("Hello", 4)});
+  got = Answer(*client, {GenerateRequest("Hello", 4)});
   EXPECT_NE(got[0].error.find("not JSON"), std::string::npos) << got[0].error;
   server_->SetHandler([](const HttpRequest&) {
     return HttpResponse{200, "application/json", R"({"choices":[{"text":"x"}]})"};
@@ -343,7 +329,7 @@ TEST_F(OpenAiBackendTest, ARefusedOrFailedRequestFailsItsSampleOnly) {
   server_->SetHandler([](const HttpRequest&) {
     return HttpResponse{200, "application/json", R"({"choices":[]})"};
   });
-  got = Answer(*client, {Generation("Hello", 4)});
+  got = Answer(*client, {GenerateRequest("Hello", 4)});
   EXPECT_NE(got[0].error.find("no choices"), std::string::npos) << got[0].error;
 }
 
@@ -352,7 +338,7 @@ TEST_F(OpenAiBackendTest, AServerThatIsGoneStopsTheRun) {
   server_->SetHandler([](const HttpRequest&) {
     return HttpErrorResponse(429, "rate limited", "rate_limit_error");
   });
-  const tasks::Request request = Generation("Hello", 4);
+  const tasks::Request request = GenerateRequest("Hello", 4);
   BackendItem item;
   item.request = &request;
   Status s = client->Run({&item, 1});

@@ -20,9 +20,12 @@
 #include "engine/base/json.h"
 #include "engine/generate.h"
 #include "harness/backends/request_tokens.h"
+#include "tests/harness/backends/test_requests.h"
 
 namespace sigma::harness {
 namespace {
+
+using testing_util::GenerateRequest;
 
 using ::testing::HasSubstr;
 
@@ -207,14 +210,6 @@ std::vector<float> AllLogits(LanguageModel& lm, const std::vector<int32_t>& toke
     all.insert(all.end(), logits.begin(), logits.end());
   }
   return all;
-}
-
-tasks::Request Generation(const std::string& context, int64_t max_tokens) {
-  tasks::Request r;
-  r.type = tasks::RequestType::kGenerateUntil;
-  r.context = context;
-  r.max_tokens = max_tokens;
-  return r;
 }
 
 tasks::Response Answer(EngineBackend& backend, const tasks::Request& request) {
@@ -594,7 +589,7 @@ TEST_F(OpenAiServerTest, ReusedRowsGiveTheSameBitsAsAFreshServer) {
            "{\"prompt\":" + Quote(p1_text) + ",\"max_tokens\":6,\"temperature\":0}");
   ASSERT_EQ(gen.status, 200) << gen.body;
   EXPECT_EQ(String((*Parse(gen))["choices"][0]["text"]),
-            Answer(*reference_backend_, Generation(p1_text, 6)).text);
+            Answer(*reference_backend_, GenerateRequest(p1_text, 6)).text);
   ExpectSameScores(Score(*a, Ids(p1), kTop), a1);
   ASSERT_EQ(Post(*a, "/v1/completions",
                  "{\"prompt\":" + Quote(p1_text) + ",\"max_tokens\":6,\"temperature\":0}")
@@ -614,7 +609,7 @@ TEST_F(OpenAiServerTest, ReusedRowsGiveTheSameBitsAsAFreshServer) {
 
 TEST_F(OpenAiServerTest, GreedyCompletionEqualsTheEngineBackends) {
   const std::string prompt = "Once upon a time, in a small village by the sea,";
-  const tasks::Response expected = Answer(*reference_backend_, Generation(prompt, 8));
+  const tasks::Response expected = Answer(*reference_backend_, GenerateRequest(prompt, 8));
   ASSERT_EQ(expected.stop_reason, "max_tokens");
   ASSERT_GE(expected.text.size(), 4u);
 
@@ -683,7 +678,7 @@ TEST_F(OpenAiServerTest, SeededSamplingRepeatsAndEqualsTheEngineBackends) {
   sampling.temperature = 0.8;
   sampling.seed = 1234;
   ASSERT_TRUE(reference_backend_->SetSampling(sampling).ok());
-  const tasks::Response expected = Answer(*reference_backend_, Generation(prompt, 12));
+  const tasks::Response expected = Answer(*reference_backend_, GenerateRequest(prompt, 12));
   ASSERT_TRUE(reference_backend_->SetSampling(SamplingParams{}).ok());
   EXPECT_EQ(text, expected.text);
 }
