@@ -315,6 +315,17 @@ int RunRun(const Args& args) {
             "connection, 429, 5xx), 1 s, 2 s, 4 s ... apart, before the sample fails (500) or the "
             "run stops, resumable (the others)");
   if (std::optional<int> exit_code = ParseFlags(flags, args)) return *exit_code;
+  // The server runs the model: flags of the embedded engine would be ignored, so they are refused.
+  if (harness::IsOpenAiUrl(f.engine.model)) {
+    for (const char* engine_only :
+         {"device", "threads", "kv-dtype", "selective-v", "mmap-weights", "decode-team"}) {
+      if (flags.was_set(engine_only)) {
+        return ReportError("run", InvalidArgumentError("--", engine_only,
+                                                       " does not apply to --model http(s)://... "
+                                                       "(the server runs the model)"));
+      }
+    }
+  }
   int64_t failed_samples = 0;
   if (Status s = Run(f, &failed_samples); !s.ok()) return ReportError("run", s);
   return failed_samples > 0 ? kExitFailed : kExitOk;

@@ -180,6 +180,11 @@ TEST_F(ServeTest, AServerThatIsNotThereStopsTheRunNamingIt) {
       1);
   EXPECT_TRUE(testing_util::Refused("run --tasks hellaswag --tokenizer x --db " + dir_ + "/b.db",
                                     "--tokenizer go with --model http"));
+  EXPECT_TRUE(
+      testing_util::Refused("run --tasks hellaswag --model http://127.0.0.1:1/v1 "
+                            "--kv-dtype f32 --db " +
+                                dir_ + "/d.db",
+                            "--kv-dtype does not apply to --model http(s)://"));
   EXPECT_TRUE(testing_util::Refused("serve --batch 0", "--batch: 0 is not 1..64"));
   EXPECT_TRUE(testing_util::Refused("serve --port 70000", "--port: 70000 is not 0..65535"));
   EXPECT_TRUE(
