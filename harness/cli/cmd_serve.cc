@@ -41,12 +41,13 @@ Status Serve(const ServeFlags& f) {
     return InvalidArgumentError("--batch: ", f.batch, " is not 1..64");
   SIGMA_ASSIGN_OR_RETURN(EngineOptions options, engine.ToOptions());
   options.max_sequences = static_cast<int>(f.batch);
+  // The address first: a host or port it cannot have fails before the model loads.
+  SIGMA_ASSIGN_OR_RETURN(auto server,
+                         harness::HttpServer::Listen(f.host, static_cast<int>(f.port), {}));
   SIGMA_ASSIGN_OR_RETURN(auto lm, LanguageModel::Open(engine.model, options));
   const std::string name =
       f.name.empty() ? std::filesystem::path(engine.model).filename().string() : f.name;
   SIGMA_ASSIGN_OR_RETURN(auto api, harness::OpenAiServer::Create(std::move(lm), name));
-  SIGMA_ASSIGN_OR_RETURN(auto server,
-                         harness::HttpServer::Listen(f.host, static_cast<int>(f.port), {}));
   std::signal(SIGINT, OnStopSignal);
   std::signal(SIGTERM, OnStopSignal);
   // One line on stdout, flushed, that a script (or a test) waits for to learn the port.

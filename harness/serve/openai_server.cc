@@ -16,8 +16,8 @@ struct GenerationParams {
   std::vector<std::string> stop;
 };
 
-// OpenAI's defaults: temperature 1 and top_p 1; top_k (not OpenAI's; vLLM's) 0 = all. Without
-// `max_tokens_key`, p->max_tokens stays as the caller set it.
+// OpenAI's defaults: temperature 1 and top_p 1; top_k (not OpenAI's; vLLM's) 0 = all. Where the
+// request has no `max_tokens_key`, p->max_tokens keeps the caller's default.
 Status ReadGenerationParams(JsonFields& f, const char* max_tokens_key, GenerationParams* p) {
   p->sampling.temperature = 1.0;
   SIGMA_RETURN_IF_ERROR(f.OptionalInt(max_tokens_key, &p->max_tokens));
