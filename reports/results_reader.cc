@@ -166,6 +166,9 @@ std::string RunSettings(const std::string& config_json) {
   const rapidjson::Value null_value;
   const rapidjson::Value& backend = doc.HasMember("backend") ? doc["backend"] : null_value;
   if (text(backend, "backend") == "replay") parts.push_back("replay");
+  if (text(backend, "backend") == "openai") {  // a server's API; scored by its tokens or by text
+    parts.push_back(text(backend, "tokenizer_sha256").empty() ? "api, text offsets" : "api");
+  }
   if (const std::string kv = text(backend, "kv_dtype"); !kv.empty()) parts.push_back("kv " + kv);
   if (const auto batch = integer(doc, "batch")) parts.push_back(StrCat("batch ", *batch));
   if (const auto limit = integer(doc, "limit"); limit && *limit > 0) {

@@ -196,6 +196,12 @@ TEST(RunSettingsTest, SaysWhatTellsRunsOfOneModelApart) {
                         R"("limit":5,"batch":4})"),
             "replay, batch 4, limit 5");
   // Wrong types are left out; what is not a JSON object says nothing.
+  EXPECT_EQ(RunSettings(R"({"backend":{"backend":"openai","model":"m","tokenizer_sha256":"ab",)"
+                        R"("temperature":0},"batch":8,"limit":0})"),
+            "api, batch 8");
+  EXPECT_EQ(RunSettings(R"({"backend":{"backend":"openai","model":"m","tokenizer_sha256":null},)"
+                        R"("batch":4,"limit":3})"),
+            "api, text offsets, batch 4, limit 3");
   EXPECT_EQ(RunSettings(R"({"backend":{"kv_dtype":3,"temperature":"hot"},"batch":2.5})"), "");
   for (const char* bad : {"[1,2]", "{\"backend\":", "", "null", "{\"run\":1}"}) {
     EXPECT_EQ(RunSettings(bad), "") << bad;
