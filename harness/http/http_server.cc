@@ -421,8 +421,10 @@ Status ParseHttpRequestHead(std::string_view head, HttpRequest* request) {
       if (it->second != value) return InvalidArgumentError("conflicting Content-Length headers");
       continue;
     }
-    // Repeated fields combine as a comma-separated list (RFC 9110 section 5.3).
-    it->second += ", ";
+    // Repeated fields combine as a comma-separated list (RFC 9110 section 5.3); an empty one adds
+    // no item (fuzzed: "X:a" then "X:" made "a, ", a value ending in a space).
+    if (value.empty()) continue;
+    if (!it->second.empty()) it->second += ", ";
     it->second += value;
   }
   return Status::Ok();

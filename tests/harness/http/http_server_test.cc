@@ -516,6 +516,11 @@ TEST(ParseHttpRequestHeadTest, LowerCasesNamesTrimsValuesAndStripsTheQuery) {
   ASSERT_TRUE(ParseHttpRequestHead("GET / HTTP/1.0", &request).ok());
   EXPECT_EQ(request.path, "/");
   EXPECT_TRUE(request.headers.empty());  // the previous request's headers are gone
+  // Repeats that are empty add no item (found by tests/fuzz/http_head_fuzz.cc).
+  ASSERT_TRUE(
+      ParseHttpRequestHead("GET / HTTP/1.1\r\nX: a\r\nX:\r\nY:\r\nY: b\r\nY:  ", &request).ok());
+  EXPECT_EQ(request.headers["x"], "a");
+  EXPECT_EQ(request.headers["y"], "b");
 }
 
 TEST(ParseHttpRequestHeadTest, RejectsMalformedHeads) {
