@@ -10,6 +10,7 @@
 #include "engine/base/json.h"
 #include "engine/base/sha256.h"
 #include "engine/language_model.h"
+#include "harness/backends/openai_answers.h"
 #include "harness/backends/request_tokens.h"
 #include "tasks/py_str.h"
 
@@ -30,25 +31,6 @@ bool RetryableStatus(long status) {
          status == 504;
 }
 
-// The server's message from an error answer ({"error":{"message":...}} or {"error":"..."}),
-// else the start of the body; at most kMaxMessage bytes of it (a validation error can list
-// every token of the prompt).
-std::string ErrorMessage(const std::string& body) {
-  constexpr size_t kMaxMessage = 400;
-  const auto cut = [](std::string text) {
-    return text.size() <= kMaxMessage ? text : text.substr(0, kMaxMessage) + " ...";
-  };
-  StatusOr<std::unique_ptr<rapidjson::Document>> doc = ParseJson(body, "answer");
-  if (doc.ok() && (*doc)->IsObject() && (*doc)->HasMember("error")) {
-    const rapidjson::Value& error = (**doc)["error"];
-    if (error.IsString()) return cut(error.GetString());
-    if (error.IsObject() && error.HasMember("message") && error["message"].IsString()) {
-      return cut(error["message"].GetString());
-    }
-  }
-  return cut(body);
-}
-
 std::string JsonString(std::string_view text) {
   std::string out;
   AppendJsonString(text, &out);
@@ -59,98 +41,6 @@ std::string IdsJson(std::span<const int32_t> ids) {
   std::string out = "[";
   for (size_t i = 0; i < ids.size(); ++i) out += StrCat(i == 0 ? "" : ",", ids[i]);
   return out + "]";
-}
-
-// The first choice of an answer, checked to be an object.
-StatusOr<const rapidjson::Value*> FirstChoice(const rapidjson::Document& answer) {
-  if (!answer.IsObject() || !answer.HasMember("choices") || !answer["choices"].IsArray() ||
-      answer["choices"].Empty() || !answer["choices"][0].IsObject()) {
-    return DataLossError("the server's answer has no choices");
-  }
-  return &answer["choices"][0];
-}
-
-// Usage and, from `sigma-eval serve`, the engine's timings.
-void ReadTiming(const rapidjson::Document& answer, RequestTiming* t) {
-  const auto number = [](const rapidjson::Value& object, const char* key, auto* out) {
-    if (object.IsObject() && object.HasMember(key) && object[key].IsNumber()) {
-      *out = static_cast<std::remove_pointer_t<decltype(out)>>(object[key].GetDouble());
-    }
-  };
-  if (answer.HasMember("usage")) {
-    number(answer["usage"], "prompt_tokens", &t->prompt_tokens);
-    number(answer["usage"], "completion_tokens", &t->new_tokens);
-  }
-  if (answer.HasMember("sigma_timing")) {
-    const rapidjson::Value& timing = answer["sigma_timing"];
-    number(timing, "prefill_ms", &t->prefill_ms);
-    number(timing, "ttft_ms", &t->ttft_ms);
-    number(timing, "decode_ms", &t->decode_ms);
-    number(timing, "reused_tokens", &t->reused_tokens);
-  }
-}
-
-// Why a generation ended: sigma-eval serve's own field, else vLLM's stop_reason (null: a stop
-// token; a string: a stop string; a number: a stop token), else OpenAI's finish_reason ("length":
-// the token limit; "stop" says no more: unknown).
-std::string StopReason(const rapidjson::Value& choice) {
-  if (choice.HasMember("sigma_stop_reason") && choice["sigma_stop_reason"].IsString()) {
-    return choice["sigma_stop_reason"].GetString();
-  }
-  const bool length = choice.HasMember("finish_reason") && choice["finish_reason"].IsString() &&
-                      std::string_view(choice["finish_reason"].GetString()) == "length";
-  if (length) return "max_tokens";
-  if (choice.HasMember("stop_reason")) {
-    return choice["stop_reason"].IsString() ? "stop_string" : "stop_token";
-  }
-  return "";
-}
-
-// The sum of the log-probabilities of tokens [from, end) of an echoing choice's logprobs, and
-// whether each was the most likely of its top_logprobs.
-StatusOr<tasks::LoglikelihoodResult> SumLogprobs(const rapidjson::Value& choice, size_t from,
-                                                 size_t end) {
-  static const rapidjson::Value kNull;
-  const rapidjson::Value& logprobs = choice.HasMember("logprobs") ? choice["logprobs"] : kNull;
-  if (!logprobs.IsObject() || !logprobs.HasMember("token_logprobs") ||
-      !logprobs["token_logprobs"].IsArray() || !logprobs.HasMember("tokens") ||
-      !logprobs["tokens"].IsArray()) {
-    return DataLossError("the server's answer has no token_logprobs (does it support echo?)");
-  }
-  const rapidjson::Value& values = logprobs["token_logprobs"];
-  const rapidjson::Value& tokens = logprobs["tokens"];
-  const rapidjson::Value* tops =
-      logprobs.HasMember("top_logprobs") && logprobs["top_logprobs"].IsArray()
-          ? &logprobs["top_logprobs"]
-          : nullptr;
-  if (from == 0 || from >= end || end > values.Size() || tokens.Size() != values.Size() ||
-      (tops != nullptr && tops->Size() != values.Size())) {
-    return DataLossError("the server echoed ", values.Size(), " token log-probabilities where ",
-                         end, " tokens were sent and tokens ", from, ".. are scored");
-  }
-  tasks::LoglikelihoodResult result;
-  result.is_greedy = tops != nullptr;
-  for (size_t i = from; i < end; ++i) {
-    if (!values[i].IsNumber()) return DataLossError("token_logprobs[", i, "] is not a number");
-    result.logprob += values[i].GetDouble();
-    if (tops == nullptr || !result.is_greedy) continue;
-    const rapidjson::Value& top = (*tops)[i];
-    const rapidjson::Value* best = nullptr;
-    std::string_view best_text;
-    if (top.IsObject()) {
-      for (const auto& m : top.GetObject()) {
-        if (m.value.IsNumber() && (best == nullptr || m.value.GetDouble() > best->GetDouble())) {
-          best = &m.value;
-          best_text = {m.name.GetString(), m.name.GetStringLength()};
-        }
-      }
-    }
-    result.is_greedy =
-        best != nullptr && tokens[i].IsString() &&
-        best_text == std::string_view(tokens[i].GetString(), tokens[i].GetStringLength());
-  }
-  result.num_tokens = static_cast<int64_t>(end - from);
-  return result;
 }
 
 }  // namespace
@@ -238,11 +128,11 @@ StatusOr<std::unique_ptr<rapidjson::Document>> OpenAiBackend::Post(HttpClient& c
       return doc;
     } else if (!RetryableStatus(reply->status)) {
       return InvalidArgumentError("POST ", url, ": HTTP ", reply->status, ": ",
-                                  ErrorMessage(reply->body));
+                                  ApiErrorMessage(reply->body));
     } else {
-      last =
-          Status(reply->status == 500 ? StatusCode::kInternal : StatusCode::kUnavailable,
-                 StrCat("POST ", url, ": HTTP ", reply->status, ": ", ErrorMessage(reply->body)));
+      last = Status(
+          reply->status == 500 ? StatusCode::kInternal : StatusCode::kUnavailable,
+          StrCat("POST ", url, ": HTTP ", reply->status, ": ", ApiErrorMessage(reply->body)));
       if (reply->retry_after_s >= 0) wait_s = reply->retry_after_s;
     }
     if (attempt + 1 < options_.max_attempts) {
@@ -323,18 +213,8 @@ Status OpenAiBackend::Generate(HttpClient& client, BackendItem& item) const {
   SIGMA_ASSIGN_OR_RETURN(
       auto answer, Post(client, req.chat.empty() ? "/completions" : "/chat/completions", body));
   SIGMA_ASSIGN_OR_RETURN(const rapidjson::Value* choice, FirstChoice(*answer));
-  const rapidjson::Value* text = nullptr;
-  if (req.chat.empty() && choice->HasMember("text")) {
-    text = &(*choice)["text"];
-  } else if (!req.chat.empty() && choice->HasMember("message") && (*choice)["message"].IsObject() &&
-             (*choice)["message"].HasMember("content")) {
-    text = &(*choice)["message"]["content"];
-  }
-  if (text == nullptr || !(text->IsString() || text->IsNull())) {
-    return DataLossError("the server's answer has no text");
-  }
-  item.response.text = text->IsString() ? text->GetString() : "";
-  item.response.stop_reason = StopReason(*choice);
+  SIGMA_ASSIGN_OR_RETURN(item.response.text, ChoiceText(*choice, !req.chat.empty()));
+  item.response.stop_reason = ChoiceStopReason(*choice);
   // Every stop string, including those past the server's limit, ends the text.
   size_t cut = item.response.text.size();
   for (const std::string& stop : req.stop) {
@@ -344,7 +224,13 @@ Status OpenAiBackend::Generate(HttpClient& client, BackendItem& item) const {
     item.response.text.resize(cut);
     item.response.stop_reason = "stop_string";
   }
-  ReadTiming(*answer, &item.timing);
+  const RequestTiming t = AnswerTiming(*answer);
+  item.timing.prompt_tokens = t.prompt_tokens;
+  item.timing.reused_tokens = t.reused_tokens;
+  item.timing.new_tokens = t.new_tokens;
+  item.timing.prefill_ms = t.prefill_ms;
+  item.timing.ttft_ms = t.ttft_ms;
+  item.timing.decode_ms = t.decode_ms;
   return Status::Ok();
 }
 
@@ -356,8 +242,7 @@ StatusOr<std::unique_ptr<rapidjson::Document>> OpenAiBackend::Score(HttpClient& 
       Post(client, "/completions",
            StrCat("{\"model\":", JsonString(options_.model), ",\"prompt\":", prompt_json,
                   ",\"max_tokens\":1,\"echo\":true,\"logprobs\":1,\"temperature\":0}")));
-  RequestTiming t;
-  ReadTiming(*answer, &t);
+  const RequestTiming t = AnswerTiming(*answer);
   item.timing.prompt_tokens += t.prompt_tokens;
   item.timing.reused_tokens += t.reused_tokens;
   item.timing.prefill_ms += t.prefill_ms;
@@ -379,31 +264,10 @@ Status OpenAiBackend::Loglikelihood(HttpClient& client, BackendItem& item) const
       const std::string continuation = req.context.substr(context.size()) + given;
       SIGMA_ASSIGN_OR_RETURN(auto answer, Score(client, JsonString(context + continuation), item));
       SIGMA_ASSIGN_OR_RETURN(const rapidjson::Value* choice, FirstChoice(*answer));
-      if (!choice->HasMember("logprobs") || !(*choice)["logprobs"].IsObject() ||
-          !(*choice)["logprobs"].HasMember("text_offset") ||
-          !(*choice)["logprobs"]["text_offset"].IsArray() || !choice->HasMember("text") ||
-          !(*choice)["text"].IsString()) {
-        return DataLossError("the server's answer has no echoed text and text_offset");
-      }
-      // The continuation is the tokens that start in its text: past the context, before what
-      // the server generated after the prompt (and past any text it put before the prompt).
-      const rapidjson::Value& offsets = (*choice)["logprobs"]["text_offset"];
-      const std::string_view echoed((*choice)["text"].GetString(),
-                                    (*choice)["text"].GetStringLength());
-      const std::string prompt = context + continuation;
-      const size_t at = echoed.starts_with(prompt) ? 0 : echoed.find(prompt);
-      if (at == std::string_view::npos) return DataLossError("the server's echo is not the prompt");
-      const auto first_at_or_past = [&](size_t offset) {
-        size_t i = 0;
-        while (i < offsets.Size() && offsets[i].IsNumber() &&
-               offsets[i].GetDouble() < static_cast<double>(offset)) {
-          ++i;
-        }
-        return i;
-      };
-      const size_t from = first_at_or_past(at + context.size());
-      const size_t end = first_at_or_past(at + prompt.size());
-      SIGMA_ASSIGN_OR_RETURN(tasks::LoglikelihoodResult result, SumLogprobs(*choice, from, end));
+      SIGMA_ASSIGN_OR_RETURN(const auto span,
+                             EchoedContinuation(*choice, context + continuation, context.size()));
+      SIGMA_ASSIGN_OR_RETURN(tasks::LoglikelihoodResult result,
+                             SumEchoLogprobs(*choice, span.first, span.second));
       item.response.loglikelihoods.push_back(result);
       item.timing.new_tokens += result.num_tokens;
     }
@@ -428,7 +292,7 @@ Status OpenAiBackend::Loglikelihood(HttpClient& client, BackendItem& item) const
     SIGMA_ASSIGN_OR_RETURN(auto answer, Score(client, IdsJson(ids), item));
     SIGMA_ASSIGN_OR_RETURN(const rapidjson::Value* choice, FirstChoice(*answer));
     SIGMA_ASSIGN_OR_RETURN(tasks::LoglikelihoodResult result,
-                           SumLogprobs(*choice, pair.context.size(), ids.size()));
+                           SumEchoLogprobs(*choice, pair.context.size(), ids.size()));
     item.response.loglikelihoods.push_back(result);
     item.timing.new_tokens += result.num_tokens;
   }
@@ -463,7 +327,7 @@ Status OpenAiBackend::Rolling(HttpClient& client, BackendItem& item) const {
     SIGMA_ASSIGN_OR_RETURN(const rapidjson::Value* choice, FirstChoice(*answer));
     SIGMA_ASSIGN_OR_RETURN(
         tasks::LoglikelihoodResult part,
-        SumLogprobs(*choice, static_cast<size_t>(w.end + 1 - w.scored - w.begin), sent.size()));
+        SumEchoLogprobs(*choice, static_cast<size_t>(w.end + 1 - w.scored - w.begin), sent.size()));
     total.logprob += part.logprob;
     total.is_greedy = total.is_greedy && part.is_greedy;
   }

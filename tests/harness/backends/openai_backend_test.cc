@@ -331,6 +331,20 @@ TEST_F(OpenAiBackendTest, ARefusedOrFailedRequestFailsItsSampleOnly) {
   });
   got = Answer(*client, {GenerateRequest("Hello", 4)});
   EXPECT_NE(got[0].error.find("no choices"), std::string::npos) << got[0].error;
+  // JSON that is no answer at all, and usage counts past any integer: the sample fails, nothing
+  // is read past what is there (the backend read "usage" of any JSON before, an array included).
+  server_->SetHandler([](const HttpRequest&) {
+    return HttpResponse{200, "application/json", "[1,2]"};
+  });
+  got = Answer(*client, ScoringRequests());
+  EXPECT_NE(got[0].error.find("no choices"), std::string::npos) << got[0].error;
+  server_->SetHandler([](const HttpRequest&) {
+    return HttpResponse{200, "application/json",
+                        R"({"choices":[{"text":"hi"}],"usage":{"prompt_tokens":1e300}})"};
+  });
+  got = Answer(*client, {GenerateRequest("Hello", 4)});
+  EXPECT_EQ(got[0].text, "hi");
+  EXPECT_TRUE(got[0].error.empty()) << got[0].error;
 }
 
 TEST_F(OpenAiBackendTest, AServerThatIsGoneStopsTheRun) {
