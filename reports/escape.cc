@@ -115,12 +115,6 @@ std::string MarkdownEscape(std::string_view bytes) {
   return out;
 }
 
-std::string JsonQuote(std::string_view bytes) {
-  std::string out;
-  AppendJsonString(bytes, &out);
-  return out;
-}
-
 std::string ScriptSafeJson(std::string_view json) {
   std::string out;
   out.reserve(json.size());

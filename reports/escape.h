@@ -35,9 +35,6 @@ size_t Escape(std::string_view bytes, EscapeMode mode, std::string* out,
 std::string HtmlEscape(std::string_view bytes);
 std::string MarkdownEscape(std::string_view bytes);
 
-// A JSON string literal (quotes included); invalid UTF-8 bytes become \u00XX (AppendJsonString).
-std::string JsonQuote(std::string_view bytes);
-
 // Makes serialised JSON safe to embed in an HTML <script> element: < > & and U+2028/2029 become
 // \u escapes (only valid inside JSON strings, where they can only occur).
 std::string ScriptSafeJson(std::string_view json);

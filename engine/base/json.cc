@@ -224,6 +224,12 @@ void AppendJsonDouble(double value, std::string* out) {
   out->append(buf, result.ptr);
 }
 
+std::string JsonQuote(std::string_view text) {
+  std::string out;
+  AppendJsonString(text, &out);
+  return out;
+}
+
 void AppendJsonString(std::string_view text, std::string* out) {
   static const char kHex[] = "0123456789abcdef";
   out->push_back('"');

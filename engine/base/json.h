@@ -64,6 +64,8 @@ std::vector<std::string> JsonDifferences(const rapidjson::Value& before,
 // Appends `text` to `out` as a JSON string literal (quotes included). Invalid UTF-8 bytes are kept
 // as \u00XX escapes of the byte value so nothing is silently dropped.
 void AppendJsonString(std::string_view text, std::string* out);
+// The same as a new string: `text` as a JSON string literal.
+std::string JsonQuote(std::string_view text);
 
 // Appends `value` as the shortest JSON number that reads back as the same double (std::to_chars),
 // or null where it is not finite (JSON has no NaN or infinity).

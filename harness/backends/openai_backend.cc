@@ -31,12 +31,6 @@ bool RetryableStatus(long status) {
          status == 504;
 }
 
-std::string JsonString(std::string_view text) {
-  std::string out;
-  AppendJsonString(text, &out);
-  return out;
-}
-
 std::string IdsJson(std::span<const int32_t> ids) {
   std::string out = "[";
   for (size_t i = 0; i < ids.size(); ++i) out += StrCat(i == 0 ? "" : ",", ids[i]);
@@ -77,7 +71,7 @@ StatusOr<std::unique_ptr<OpenAiBackend>> OpenAiBackend::Create(OpenAiBackendOpti
     if (IsDirectory(file)) file += "/tokenizer.json";
     if (FileExists(file)) {
       SIGMA_ASSIGN_OR_RETURN(std::string hash, Sha256File(file));
-      tokenizer_hash = JsonString(hash);
+      tokenizer_hash = JsonQuote(hash);
     }
   }
   backend->options_ = std::move(options);
@@ -98,7 +92,7 @@ StatusOr<std::unique_ptr<OpenAiBackend>> OpenAiBackend::Create(OpenAiBackendOpti
   // What determines the outputs; not the server's address, so a run stopped by a server that went
   // away is resumed from one started again elsewhere (serve --port 0) serving the same model.
   backend->fingerprint_ =
-      StrCat("{\"backend\":\"openai\",\"model\":", JsonString(o.model),
+      StrCat("{\"backend\":\"openai\",\"model\":", JsonQuote(o.model),
              ",\"tokenizer_sha256\":", tokenizer_hash, ",\"max_context\":", o.max_context,
              ",\"temperature\":", o.sampling.temperature, ",\"top_k\":", o.sampling.top_k,
              ",\"top_p\":", o.sampling.top_p, ",\"seed\":", o.sampling.seed, "}");
@@ -187,14 +181,14 @@ Status OpenAiBackend::Answer(HttpClient& client, BackendItem& item) const {
 Status OpenAiBackend::Generate(HttpClient& client, BackendItem& item) const {
   const tasks::Request& req = *item.request;
   const int64_t max_tokens = req.max_tokens > 0 ? req.max_tokens : kDefaultMaxNewTokens;
-  std::string body = StrCat("{\"model\":", JsonString(options_.model));
+  std::string body = StrCat("{\"model\":", JsonQuote(options_.model));
   if (req.chat.empty()) {
-    body += ",\"prompt\":" + JsonString(req.context);
+    body += ",\"prompt\":" + JsonQuote(req.context);
   } else {
     body += ",\"messages\":[";
     for (size_t i = 0; i < req.chat.size(); ++i) {
-      body += StrCat(i == 0 ? "" : ",", "{\"role\":", JsonString(req.chat[i].role),
-                     ",\"content\":", JsonString(req.chat[i].content), "}");
+      body += StrCat(i == 0 ? "" : ",", "{\"role\":", JsonQuote(req.chat[i].role),
+                     ",\"content\":", JsonQuote(req.chat[i].content), "}");
     }
     body += "]";
   }
@@ -205,7 +199,7 @@ Status OpenAiBackend::Generate(HttpClient& client, BackendItem& item) const {
   if (!req.stop.empty()) {
     body += ",\"stop\":[";
     for (size_t i = 0; i < std::min(req.stop.size(), kMaxStopStrings); ++i) {
-      body += StrCat(i == 0 ? "" : ",", JsonString(req.stop[i]));
+      body += StrCat(i == 0 ? "" : ",", JsonQuote(req.stop[i]));
     }
     body += "]";
   }
@@ -240,7 +234,7 @@ StatusOr<std::unique_ptr<rapidjson::Document>> OpenAiBackend::Score(HttpClient& 
   SIGMA_ASSIGN_OR_RETURN(
       auto answer,
       Post(client, "/completions",
-           StrCat("{\"model\":", JsonString(options_.model), ",\"prompt\":", prompt_json,
+           StrCat("{\"model\":", JsonQuote(options_.model), ",\"prompt\":", prompt_json,
                   ",\"max_tokens\":1,\"echo\":true,\"logprobs\":1,\"temperature\":0}")));
   const RequestTiming t = AnswerTiming(*answer);
   item.timing.prompt_tokens += t.prompt_tokens;
@@ -262,7 +256,7 @@ Status OpenAiBackend::Loglikelihood(HttpClient& client, BackendItem& item) const
     const std::string context(tasks::py::RStrip(req.context));
     for (const std::string& given : req.continuations) {
       const std::string continuation = req.context.substr(context.size()) + given;
-      SIGMA_ASSIGN_OR_RETURN(auto answer, Score(client, JsonString(context + continuation), item));
+      SIGMA_ASSIGN_OR_RETURN(auto answer, Score(client, JsonQuote(context + continuation), item));
       SIGMA_ASSIGN_OR_RETURN(const rapidjson::Value* choice, FirstChoice(*answer));
       SIGMA_ASSIGN_OR_RETURN(const auto span,
                              EchoedContinuation(*choice, context + continuation, context.size()));

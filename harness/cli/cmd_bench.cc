@@ -15,6 +15,7 @@
 #include <optional>
 
 #include "engine/base/file.h"
+#include "engine/base/json.h"
 #include "engine/base/system_memory.h"
 #include "engine/base/temp_files.h"
 #include "engine/cuda/cuda_backend.h"
@@ -80,23 +81,20 @@ std::string FormatGiB(double bytes) { return reports::FormatFixed(bytes / (1 << 
 // can say where two sessions differ.
 std::string BenchConfigJson(const BenchFlags& f, const std::string& gpu) {
   const bench::SpeedConfig& c = f.config;
-  return StrCat("{\"models\":", reports::JsonQuote(f.models),
-                ",\"contexts\":", reports::JsonQuote(f.contexts),
-                ",\"batches\":", reports::JsonQuote(f.batches),
-                ",\"kv_dtype\":", reports::JsonQuote(c.kv_dtype),
-                ",\"device\":", reports::JsonQuote(f.device),
-                gpu.empty() ? "" : ",\"gpu\":" + reports::JsonQuote(gpu),
-                ",\"threads\":", f.threads, ",\"selective_v\":", f.selective_v,
-                ",\"decode_team\":", reports::JsonQuote(f.decode_team), ",\"warmup\":", c.warmup,
-                ",\"reps\":", c.repetitions, ",\"decode_steps\":", c.decode_steps,
-                ",\"prompt_tokens\":", c.prompt_tokens,
+  return StrCat("{\"models\":", JsonQuote(f.models), ",\"contexts\":", JsonQuote(f.contexts),
+                ",\"batches\":", JsonQuote(f.batches), ",\"kv_dtype\":", JsonQuote(c.kv_dtype),
+                ",\"device\":", JsonQuote(f.device),
+                gpu.empty() ? "" : ",\"gpu\":" + JsonQuote(gpu), ",\"threads\":", f.threads,
+                ",\"selective_v\":", f.selective_v, ",\"decode_team\":", JsonQuote(f.decode_team),
+                ",\"warmup\":", c.warmup, ",\"reps\":", c.repetitions,
+                ",\"decode_steps\":", c.decode_steps, ",\"prompt_tokens\":", c.prompt_tokens,
                 ",\"read_bandwidth_mib\":", c.read_bandwidth_mib, "}");
 }
 
 // Model paths go through JsonQuote: they may hold quotes or backslashes.
 std::string RowConfigJson(const bench::SpeedRow& r, const BenchFlags& f) {
   return StrCat(
-      "{\"model\":", reports::JsonQuote(r.model), ",\"kv_dtype\":\"", r.kv_dtype,
+      "{\"model\":", JsonQuote(r.model), ",\"kv_dtype\":\"", r.kv_dtype,
       "\",\"selective_v\":", r.selective_v, ",\"threads\":", f.threads,
       ",\"attention_ms\":", r.attention_ms, ",\"decode_steps\":", f.config.decode_steps,
       ",\"thp\":\"", TransparentHugePagesMode(), "\",\"decode_team\":\"", f.decode_team, "\"",
@@ -245,10 +243,9 @@ StatusOr<CudaRow> MeasureCudaDecode(const std::string& label, const ModelConfig&
 std::string CudaRowConfigJson(const CudaRow& r, const BenchFlags& f,
                               const std::string& device_name) {
   return StrCat(
-      "{\"model\":", reports::JsonQuote(r.row.model),
-      ",\"kv_dtype\":\"bf16\",\"weights\":\"bf16 random\"", ",\"selective_v\":", r.row.selective_v,
-      ",\"gpu\":", reports::JsonQuote(device_name), ",\"attention_ms\":", r.row.attention_ms,
-      ",\"kv_write_us_per_layer\":", r.layer.kv_write_us,
+      "{\"model\":", JsonQuote(r.row.model), ",\"kv_dtype\":\"bf16\",\"weights\":\"bf16 random\"",
+      ",\"selective_v\":", r.row.selective_v, ",\"gpu\":", JsonQuote(device_name),
+      ",\"attention_ms\":", r.row.attention_ms, ",\"kv_write_us_per_layer\":", r.layer.kv_write_us,
       ",\"attention_us_per_layer\":", r.layer.attention_us,
       ",\"aug_q_us_per_layer\":", r.layer.aug_q_us, ",\"median_step_ms\":", r.median_ms,
       ",\"decode_steps\":", f.config.decode_steps, "}");

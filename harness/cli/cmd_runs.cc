@@ -11,6 +11,7 @@
 #include <string>
 
 #include "engine/base/file.h"
+#include "engine/base/json.h"
 #include "harness/cli/commands.h"
 #include "harness/cli/flags.h"
 #include "harness/runner/group_scores.h"
@@ -62,17 +63,16 @@ std::string RunJson(const store::RunStatus& st) {
   const std::optional<double> age = HeartbeatAge(st);
   std::string json = StrCat(
       "{\"id\":", st.run.id, ",\"state\":\"", store::RunStateName(st.run.state),
-      "\",\"model\":", reports::JsonQuote(st.run.model),
-      ",\"settings\":", reports::JsonQuote(reports::RunSettings(st.run.config_json)),
-      ",\"build\":", reports::JsonQuote(st.run.engine_build),
-      ",\"host\":", reports::JsonQuote(st.run.host), ",\"started_at\":\"", st.run.started_at,
-      "\",\"finished_at\":", reports::JsonQuote(st.run.finished_at),
-      ",\"heartbeat_at\":", reports::JsonQuote(st.run.heartbeat_at),
+      "\",\"model\":", JsonQuote(st.run.model),
+      ",\"settings\":", JsonQuote(reports::RunSettings(st.run.config_json)),
+      ",\"build\":", JsonQuote(st.run.engine_build), ",\"host\":", JsonQuote(st.run.host),
+      ",\"started_at\":\"", st.run.started_at, "\",\"finished_at\":", JsonQuote(st.run.finished_at),
+      ",\"heartbeat_at\":", JsonQuote(st.run.heartbeat_at),
       ",\"heartbeat_age_s\":", age ? StrCat(static_cast<int64_t>(*age)) : "null",
       ",\"done\":", st.done, ",\"total\":", st.total, ",\"errors\":", st.errors, ",\"tasks\":[");
   for (size_t i = 0; i < st.tasks.size(); ++i) {
     const store::TaskProgress& t = st.tasks[i];
-    json += StrCat(i ? "," : "", "{\"task\":", reports::JsonQuote(t.task), ",\"done\":", t.done,
+    json += StrCat(i ? "," : "", "{\"task\":", JsonQuote(t.task), ",\"done\":", t.done,
                    ",\"total\":", t.total ? std::to_string(*t.total) : "null",
                    ",\"errors\":", t.errors, "}");
   }
@@ -180,9 +180,9 @@ Status Show(store::ResultsStore& db, int64_t run_id, bool json) {
       std::printf(
           "%s{\"%s\":%s,\"metric\":%s,\"value\":%s,\"stderr\":%s,\"ci_low\":%s,\"ci_high\":%s,"
           "\"n\":%lld}",
-          first ? "" : ",", key, reports::JsonQuote(name).c_str(),
-          reports::JsonQuote(r.metric).c_str(), num(r.value).c_str(), num(r.stderr_value).c_str(),
-          num(r.ci_low).c_str(), num(r.ci_high).c_str(), static_cast<long long>(r.n));
+          first ? "" : ",", key, JsonQuote(name).c_str(), JsonQuote(r.metric).c_str(),
+          num(r.value).c_str(), num(r.stderr_value).c_str(), num(r.ci_low).c_str(),
+          num(r.ci_high).c_str(), static_cast<long long>(r.n));
     } else {
       const std::string ci = r.ci_low && r.ci_high
                                  ? StrCat("[", reports::FormatFixed(r.ci_low), ", ",

@@ -27,16 +27,10 @@ void AppendField(const char* name, const std::string& raw_json, bool last, std::
   *out += last ? "\n" : ",\n";
 }
 
-std::string JsonString(const std::string& text) {
-  std::string out;
-  AppendJsonString(text, &out);
-  return out;
-}
-
 std::string ResultJson(const tasks::ExecResult& r) {
   std::string out = "{\n";
   char number[64];
-  AppendField("verdict", JsonString(std::string(tasks::VerdictName(r.verdict))), false, &out);
+  AppendField("verdict", JsonQuote(std::string(tasks::VerdictName(r.verdict))), false, &out);
   AppendField("exit_code", r.exit_code >= 0 ? std::to_string(r.exit_code) : "null", false, &out);
   AppendField("signal", r.term_signal > 0 ? std::to_string(r.term_signal) : "null", false, &out);
   std::snprintf(number, sizeof(number), "%.3f", r.wall_ms);
@@ -44,11 +38,11 @@ std::string ResultJson(const tasks::ExecResult& r) {
   std::snprintf(number, sizeof(number), "%.3f", r.cpu_ms);
   AppendField("cpu_ms", number, false, &out);
   AppendField("peak_memory_kb", std::to_string(r.peak_memory_kb), false, &out);
-  AppendField("stdout", JsonString(r.stdout_data), false, &out);
+  AppendField("stdout", JsonQuote(r.stdout_data), false, &out);
   AppendField("stdout_truncated", r.stdout_truncated ? "true" : "false", false, &out);
-  AppendField("stderr", JsonString(r.stderr_data), false, &out);
+  AppendField("stderr", JsonQuote(r.stderr_data), false, &out);
   AppendField("stderr_truncated", r.stderr_truncated ? "true" : "false", false, &out);
-  AppendField("detail", JsonString(r.detail), true, &out);
+  AppendField("detail", JsonQuote(r.detail), true, &out);
   return out + "}\n";
 }
 

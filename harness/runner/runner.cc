@@ -15,12 +15,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::string Quoted(std::string_view s) {
-  std::string out;
-  AppendJsonString(s, &out);
-  return out;
-}
-
 // Sums the timings of a document's requests into the sample's timing columns.
 store::SampleTimings SampleTimingsOf(const std::vector<BackendItem>& items, size_t begin, size_t end) {
   store::SampleTimings t;
@@ -81,14 +75,15 @@ Runner::Runner(Backend& backend, std::vector<std::unique_ptr<tasks::EvalTask>> t
     : backend_(backend), tasks_(std::move(tasks)), store_(store), options_(std::move(options)) {
   std::string task_list;
   for (const auto& task : tasks_) {
-    task_list += StrCat(task_list.empty() ? "" : ",", "{\"name\":", Quoted(task->name()),
-                        ",\"version\":", Quoted(task->version()), ",\"hash\":\"", task->hash(),
+    task_list += StrCat(task_list.empty() ? "" : ",", "{\"name\":", JsonQuote(task->name()),
+                        ",\"version\":", JsonQuote(task->version()), ",\"hash\":\"", task->hash(),
                         "\",\"settings\":", task->SettingsJson(), "}");
   }
-  config_json_ = StrCat("{\"backend\":", backend_.FingerprintJson(), ",\"tasks\":[", task_list,
-                        "],\"limit\":", options_.limit, ",\"batch\":", options_.batch,
-                        ",\"engine_build\":", Quoted(EngineBuild()), ",\"cli\":",
-                        options_.extra_config.empty() ? "{}" : options_.extra_config, "}");
+  config_json_ =
+      StrCat("{\"backend\":", backend_.FingerprintJson(), ",\"tasks\":[", task_list,
+             "],\"limit\":", options_.limit, ",\"batch\":", options_.batch,
+             ",\"engine_build\":", JsonQuote(EngineBuild()),
+             ",\"cli\":", options_.extra_config.empty() ? "{}" : options_.extra_config, "}");
   fingerprint_ = Sha256Hex(config_json_);
 }
 

@@ -189,20 +189,16 @@ HttpResponse OpenAiServer::Answer(const Generation& generation, const BackendIte
 }
 
 HttpResponse OpenAiServer::Models() const {
-  std::string id;
-  AppendJsonString(name_, &id);
   return {200, "application/json",
-          StrCat("{\"object\":\"list\",\"data\":[{\"id\":", id,
+          StrCat("{\"object\":\"list\",\"data\":[{\"id\":", JsonQuote(name_),
                  ",\"object\":\"model\",\"created\":0,\"owned_by\":\"sigma-eval\"}]}")};
 }
 
 std::string OpenAiServer::Head(const char* object, const char* id_prefix) {
-  std::string model;
-  AppendJsonString(name_, &model);
   const auto now = std::chrono::system_clock::now().time_since_epoch();
   return StrCat("{\"id\":\"", id_prefix, next_id_++, "\",\"object\":\"", object,
                 "\",\"created\":", std::chrono::duration_cast<std::chrono::seconds>(now).count(),
-                ",\"model\":", model);
+                ",\"model\":", JsonQuote(name_));
 }
 
 HttpResponse OpenAiServer::Scored(const std::vector<int32_t>& ids, const std::string* text,

@@ -41,12 +41,6 @@ std::string LastLine(const std::string& text) {
   return line;
 }
 
-std::string JsonString(std::string_view s) {
-  std::string out;
-  AppendJsonString(s, &out);
-  return out;
-}
-
 }  // namespace
 
 std::string_view PromptModeName(PromptMode mode) {
@@ -95,7 +89,7 @@ std::string BuildProgram(const CodeProblem& problem, std::string_view solution,
   if (!problem.setup.empty()) program.append(problem.setup).append("\n");
   program.append(solution).append("\n\n");
   program.append(problem.tests).append("\n\n");
-  program.append("print(").append(JsonString(sentinel)).append(", flush=True)\n");
+  program.append("print(").append(JsonQuote(sentinel)).append(", flush=True)\n");
   return program;
 }
 
@@ -185,7 +179,7 @@ std::string CodeTask::BuildSettingsJson() const {
   std::string stops = "[";
   for (size_t i = 0; i < stop_.size(); ++i) {
     if (i > 0) stops += ',';
-    stops += JsonString(stop_[i]);
+    stops += JsonQuote(stop_[i]);
   }
   stops += "]";
   return StrCat("{\"mode\":\"", PromptModeName(options_.mode),
@@ -193,7 +187,7 @@ std::string CodeTask::BuildSettingsJson() const {
                 ",\"max_tokens\":", options_.max_tokens, ",\"stop\":", stops,
                 ",\"wall_ms\":", options_.limits.wall_ms, ",\"cpu_ms\":", options_.limits.cpu_ms,
                 ",\"memory_mb\":", options_.limits.memory_mb,
-                ",\"python\":", JsonString(options_.python), ",\"sentinel\":true}");
+                ",\"python\":", JsonQuote(options_.python), ",\"sentinel\":true}");
 }
 
 StatusOr<SampleScore> CodeTask::Score(size_t i, const std::vector<Response>& responses) const {

@@ -5,6 +5,7 @@
 #include <rapidjson/writer.h>
 
 #include <cmath>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,21 @@ TEST(JsonTest, AppendJsonStringEscapesControlAndInvalidBytes) {
   EXPECT_EQ(out, "\"a\\\"\\\\\\n\\u0001\\u00ff\xc3\xa9\"");
   auto doc = ParseJson(out, "roundtrip");
   ASSERT_TRUE(doc.ok());
+}
+
+TEST(JsonTest, JsonQuoteIsAppendJsonStringsLiteral) {
+  EXPECT_EQ(JsonQuote(std::string("a\0\xff", 3)), "\"a\\u0000\\u00ff\"");
+  EXPECT_EQ(JsonQuote(""), "\"\"");
+}
+
+TEST(JsonTest, AppendJsonDoubleReadsBackTheSameDouble) {
+  std::string out;
+  AppendJsonDouble(-11.541991538781009, &out);
+  EXPECT_EQ(out, "-11.541991538781009");
+  EXPECT_EQ(std::stod(out), -11.541991538781009);
+  out.clear();
+  AppendJsonDouble(std::numeric_limits<double>::infinity(), &out);
+  EXPECT_EQ(out, "null");
 }
 
 // Numbers that send RapidJSON 1.1.0's full-precision path out of bounds (upstream issues 1251 and

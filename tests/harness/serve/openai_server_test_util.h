@@ -23,6 +23,9 @@
 namespace sigma::harness::serve_test {
 
 using ::testing::HasSubstr;
+
+// A JSON string literal.
+inline std::string Quote(const std::string& text) { return JsonQuote(text); }
 using testing_util::GenerateRequest;
 
 constexpr int64_t kContext = 512;
@@ -81,12 +84,6 @@ inline std::unique_ptr<rapidjson::Document> Parse(const HttpResponse& response) 
     return empty;
   }
   return std::move(*doc);
-}
-
-inline std::string Quote(const std::string& text) {
-  std::string out;
-  AppendJsonString(text, &out);
-  return out;
 }
 
 inline std::string Ids(const std::vector<int32_t>& ids) {
