@@ -15,15 +15,17 @@ int RunCompare(const Args& args) {
   std::string db = "sigma-eval.db", fail_on, format = "md", out = "-", names;
   int64_t iterations = 10000, seed = 20250101;
   bool require_significance = false;
-  Flags flags("compare",
-              "sigma-eval compare BASE CANDIDATE [--db FILE] [--fail-on SPEC] [--format md|json]",
-              "Compares two runs (ids) or two bench sessions (bench:ID): per task and metric the paired\n"
-              "delta with a bootstrap interval and McNemar's exact test (0/1 metrics); per speed figure\n"
-              "the ratio with a Mann-Whitney U test (per-sample timings) or Welch's t (speed table);\n"
-              "bench decode rows also as decode_read_pct, their share of the read bandwidth measured\n"
-              "as they ran (a note names rows whose two sides ran at bandwidths >15% apart).\n"
-              "--fail-on \"acc:-0.02,decode_tok_s:-5%,gsm8k/exact_match:-0.05,ttft_ms:+10%\": exit 1\n"
-              "when a change crosses a threshold (negative: below it; positive: above it; %: relative).");
+  Flags flags(
+      "compare",
+      "sigma-eval compare BASE CANDIDATE [--db FILE] [--fail-on SPEC] [--format md|json]",
+      "Compares two runs (ids) or two bench sessions (bench:ID): per task and metric the paired\n"
+      "delta with a bootstrap interval and McNemar's exact test (0/1 metrics); per speed figure\n"
+      "the ratio with a Mann-Whitney U test (per-sample timings) or Welch's t (speed table);\n"
+      "bench decode rows also as decode_read_pct, their share of the read bandwidth measured\n"
+      "as they ran (a note names rows whose two sides ran at bandwidths >15% apart).\n"
+      "--fail-on \"acc:-0.02,decode_tok_s:-5%,gsm8k/exact_match:-0.05,ttft_ms:+10%\": exit 1\n"
+      "when a change crosses a threshold (negative: below it; positive: above it; %: relative).\n"
+      "Runs kept in two databases: `sigma-eval merge OTHER.db --db FILE` brings them together.");
   flags.String("db", &db, "results database");
   flags.String("fail-on", &fail_on, "regression thresholds NAME:THRESHOLD[,...]");
   flags.String("format", &format, "md or json");

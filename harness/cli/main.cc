@@ -22,6 +22,8 @@ struct Command {
 constexpr Command kCommands[] = {
     {"run", RunRun, "evaluate a model (or recorded outputs) on tasks; results to SQLite"},
     {"export", RunExport, "write a run's outputs as replay records (JSONL)"},
+    {"merge", RunMerge,
+     "copy the runs and bench sessions of another results database into this one"},
     {"ls", RunLs, "list the runs in a results database"},
     {"status", RunStatus, "progress of a run, also while it is running"},
     {"show", RunShow, "aggregated scores of a run"},

@@ -184,6 +184,13 @@ Status Statement::BindOptionalDouble(int index, const std::optional<double>& val
   return value.has_value() ? BindDouble(index, *value) : BindNull(index);
 }
 
+Status Statement::BindColumnOf(int index, const Statement& row, int column) {
+  // sqlite3_bind_value copies the value, so `row` may step on afterwards.
+  return Check(
+      sqlite3_bind_value(stmt_.get(), index, sqlite3_column_value(row.stmt_.get(), column)),
+      StrCat("bind ", index));
+}
+
 StatusOr<bool> Statement::Step() {
   const int rc = sqlite3_step(stmt_.get());
   if (rc == SQLITE_ROW) return true;

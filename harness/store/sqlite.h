@@ -55,6 +55,9 @@ class Statement {
   Status BindNull(int index);
   Status BindOptionalInt(int index, const std::optional<int64_t>& value);
   Status BindOptionalDouble(int index, const std::optional<double>& value);
+  // Binds the value in `column` of `row`'s current row, of whatever type it is stored as (blob,
+  // text, integer, real or NULL), byte-exact; `row` may be a statement of another connection.
+  Status BindColumnOf(int index, const Statement& row, int column);
   // Binds `values` to parameters 1, 2, ... in turn, each by its type: text (std::string,
   // std::string_view, const char*), an integer, a double, or an optional integer or double (empty:
   // NULL). Stops at the first error. Blobs go through BindBlob.
