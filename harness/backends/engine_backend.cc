@@ -52,17 +52,8 @@ StatusOr<std::unique_ptr<EngineBackend>> EngineBackend::Create(std::unique_ptr<L
   return backend;
 }
 
-std::vector<ChatMessage> EngineBackend::ChatMessages(const tasks::Request& request) {
-  std::vector<ChatMessage> messages;
-  for (const tasks::ChatMessage& m : request.chat) messages.push_back({m.role, m.content});
-  return messages;
-}
-
 StatusOr<std::vector<int32_t>> EngineBackend::PromptTokens(const tasks::Request& request) const {
-  if (request.chat.empty()) {
-    return EncodeText(*lm_->tokenizer(), request.context, /*add_special=*/true);
-  }
-  return lm_->EncodeChat(ChatMessages(request));
+  return RequestPromptTokens(*lm_->tokenizer(), request, lm_->chat_template(), lm_->path());
 }
 
 Status EngineBackend::Run(std::span<BackendItem> items) {
@@ -93,12 +84,11 @@ void EngineBackend::RunLoglikelihood(BackendItem& item) {
   };
   // The context as lm-eval tokenizes it: the text, or the chat template's rendering of the
   // messages (which carries its own special tokens).
-  StatusOr<std::string> context =
-      req.chat.empty() ? StatusOr<std::string>(req.context) : lm_->RenderChat(ChatMessages(req));
+  StatusOr<PromptText> context = RequestPromptText(req, lm_->chat_template(), lm_->path());
   StatusOr<std::vector<EncodedPair>> pairs =
-      context.ok() ? EncodePairs(*lm_->tokenizer(), *context, req.continuations,
-                                 /*add_special=*/req.chat.empty())
-                   : StatusOr<std::vector<EncodedPair>>(context.status());
+      context.ok()
+          ? EncodePairs(*lm_->tokenizer(), context->text, req.continuations, context->add_special)
+          : StatusOr<std::vector<EncodedPair>>(context.status());
   Status s = pairs.status();
   std::vector<int32_t> prefilled;  // the context tokens sequence 0 holds
   std::vector<float> last_logits;

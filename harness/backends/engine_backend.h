@@ -87,7 +87,6 @@ class EngineBackend : public Backend {
   void RunLoglikelihood(BackendItem& item);
   void RunRolling(BackendItem& item);
   StatusOr<std::vector<int32_t>> PromptTokens(const tasks::Request& request) const;
-  static std::vector<ChatMessage> ChatMessages(const tasks::Request& request);
 
   std::unique_ptr<LanguageModel> lm_;
   std::vector<PrefixBlocks> slots_;  // one per sequence slot; log-likelihoods use slot 0

@@ -267,19 +267,11 @@ Status OpenAiBackend::Loglikelihood(HttpClient& client, BackendItem& item) const
     }
     return Status::Ok();
   }
-  std::string context = req.context;
-  if (!req.chat.empty()) {
-    if (!chat_template_) {
-      return FailedPreconditionError(options_.tokenizer_path,
-                                     ": no chat template this engine renders");
-    }
-    std::vector<ChatMessage> messages;
-    for (const tasks::ChatMessage& m : req.chat) messages.push_back({m.role, m.content});
-    context = chat_template_->Render(messages, /*add_generation_prompt=*/true);
-  }
-  SIGMA_ASSIGN_OR_RETURN(std::vector<EncodedPair> pairs,
-                         EncodePairs(*tokenizer_, context, req.continuations,
-                                     /*add_special=*/req.chat.empty()));
+  SIGMA_ASSIGN_OR_RETURN(PromptText context,
+                         RequestPromptText(req, chat_template_, options_.tokenizer_path));
+  SIGMA_ASSIGN_OR_RETURN(
+      std::vector<EncodedPair> pairs,
+      EncodePairs(*tokenizer_, context.text, req.continuations, context.add_special));
   for (const EncodedPair& pair : pairs) {
     std::vector<int32_t> ids = pair.context;
     ids.insert(ids.end(), pair.continuation.begin(), pair.continuation.end());

@@ -16,6 +16,26 @@ std::vector<int32_t> EncodeText(const Tokenizer& tok, std::string_view text, boo
   return tok.Encode(text, add_special);
 }
 
+StatusOr<PromptText> RequestPromptText(const tasks::Request& request,
+                                       const std::optional<ChatTemplate>& chat_template,
+                                       std::string_view model) {
+  if (request.chat.empty()) return PromptText{request.context, true};
+  if (!chat_template) {
+    return FailedPreconditionError(model, ": no chat template this engine renders");
+  }
+  std::vector<ChatMessage> messages;
+  for (const tasks::ChatMessage& m : request.chat) messages.push_back({m.role, m.content});
+  return PromptText{chat_template->Render(messages, /*add_generation_prompt=*/true), false};
+}
+
+StatusOr<std::vector<int32_t>> RequestPromptTokens(const Tokenizer& tok,
+                                                   const tasks::Request& request,
+                                                   const std::optional<ChatTemplate>& chat_template,
+                                                   std::string_view model) {
+  SIGMA_ASSIGN_OR_RETURN(PromptText prompt, RequestPromptText(request, chat_template, model));
+  return EncodeText(tok, prompt.text, prompt.add_special);
+}
+
 int32_t PrefixToken(const Tokenizer& tok) {
   if (tok.bos_id() >= 0) return tok.bos_id();
   return tok.eos_ids().empty() ? -1 : tok.eos_ids()[0];

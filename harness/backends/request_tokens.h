@@ -24,15 +24,37 @@
 #define SIGMA_HARNESS_BACKENDS_REQUEST_TOKENS_H_
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "engine/base/status.h"
+#include "engine/tokenizer/chat_template.h"
 #include "engine/tokenizer/tokenizer.h"
+#include "tasks/types.h"
 
 namespace sigma::harness {
+
+// What the model reads of a request, before tokens: its context, or a chat request's messages
+// rendered by the model's chat template with the generation prompt. A rendering carries its own
+// special tokens, so only a plain context has the tokenizer's added (`add_special`).
+// FAILED_PRECONDITION naming `model` for a chat request where it has no template this engine
+// renders.
+struct PromptText {
+  std::string text;
+  bool add_special = true;
+};
+StatusOr<PromptText> RequestPromptText(const tasks::Request& request,
+                                       const std::optional<ChatTemplate>& chat_template,
+                                       std::string_view model);
+
+// The tokens a generation request's prompt is (EncodeText of its PromptText).
+StatusOr<std::vector<int32_t>> RequestPromptTokens(const Tokenizer& tokenizer,
+                                                   const tasks::Request& request,
+                                                   const std::optional<ChatTemplate>& chat_template,
+                                                   std::string_view model);
 
 struct EncodedPair {
   std::vector<int32_t> context;       // what the model reads before the continuation
