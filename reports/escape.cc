@@ -43,6 +43,10 @@ void AppendHex(const char* format, unsigned value, std::string* out) {
 }
 
 void AppendAscii(char c, EscapeMode mode, std::string* out) {
+  if (mode == EscapeMode::kTerminal) {
+    out->push_back(c);
+    return;
+  }
   switch (c) {
     case '&': out->append("&amp;"); return;
     case '<': out->append("&lt;"); return;
@@ -112,6 +116,13 @@ std::string HtmlEscape(std::string_view bytes) {
 std::string MarkdownEscape(std::string_view bytes) {
   std::string out;
   Escape(bytes, EscapeMode::kMarkdown, &out);
+  return out;
+}
+
+std::string TerminalEscape(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size());
+  Escape(bytes, EscapeMode::kTerminal, &out);
   return out;
 }
 

@@ -10,7 +10,8 @@
 //   - C1 controls, bidi/zero-width formatting -> \u{NNNN} (U+0080..9F, U+200B..200F, U+202A..202E,
 //                                                 U+2060..206F, U+FEFF)
 // and then applies the medium's own escapes (HTML: & < > " ' as entities; Markdown: & < > as
-// entities, | ` * _ [ ] \ backslashed and newlines as " ⏎ "). The result is always valid UTF-8.
+// entities, | ` * _ [ ] \ backslashed and newlines as " ⏎ "; a terminal: none). The result is
+// always valid UTF-8.
 // Thread safety: pure functions.
 #ifndef SIGMA_REPORTS_ESCAPE_H_
 #define SIGMA_REPORTS_ESCAPE_H_
@@ -24,6 +25,7 @@ namespace sigma::reports {
 enum class EscapeMode {
   kHtml,      // text content and quoted attribute values
   kMarkdown,  // one Markdown table cell or inline text (single line)
+  kTerminal,  // text printed to a terminal: newlines and tabs kept, nothing else escaped
 };
 
 // Appends the escaped form of at most `max_bytes` input bytes (cut at a character boundary) to
@@ -34,6 +36,7 @@ size_t Escape(std::string_view bytes, EscapeMode mode, std::string* out,
 // Convenience wrappers.
 std::string HtmlEscape(std::string_view bytes);
 std::string MarkdownEscape(std::string_view bytes);
+std::string TerminalEscape(std::string_view bytes);
 
 // Makes serialised JSON safe to embed in an HTML <script> element: < > & and U+2028/2029 become
 // \u escapes (only valid inside JSON strings, where they can only occur).

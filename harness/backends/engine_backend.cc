@@ -141,7 +141,7 @@ void EngineBackend::RunRolling(BackendItem& item) {
   ForwardModel& model = lm_->model();
   const Tokenizer& tok = *lm_->tokenizer();
   const tasks::Request& req = *item.request;
-  const std::string& text = req.continuations.empty() ? req.context : req.continuations[0];
+  const std::string& text = RollingText(req);
   // The first token is predicted from the prefix token (lm-eval's prefix_token_id).
   const int32_t prefix = PrefixToken(tok);
   if (prefix < 0) {

@@ -292,7 +292,7 @@ Status OpenAiBackend::Rolling(HttpClient& client, BackendItem& item) const {
         "--tokenizer");
   }
   const tasks::Request& req = *item.request;
-  const std::string& text = req.continuations.empty() ? req.context : req.continuations[0];
+  const std::string& text = RollingText(req);
   const int32_t prefix = PrefixToken(*tokenizer_);
   if (prefix < 0) {
     return FailedPreconditionError(

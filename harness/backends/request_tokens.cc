@@ -36,6 +36,10 @@ StatusOr<std::vector<int32_t>> RequestPromptTokens(const Tokenizer& tok,
   return EncodeText(tok, prompt.text, prompt.add_special);
 }
 
+const std::string& RollingText(const tasks::Request& request) {
+  return request.continuations.empty() ? request.context : request.continuations[0];
+}
+
 int32_t PrefixToken(const Tokenizer& tok) {
   if (tok.bos_id() >= 0) return tok.bos_id();
   return tok.eos_ids().empty() ? -1 : tok.eos_ids()[0];

@@ -56,6 +56,10 @@ StatusOr<std::vector<int32_t>> RequestPromptTokens(const Tokenizer& tokenizer,
                                                    const std::optional<ChatTemplate>& chat_template,
                                                    std::string_view model);
 
+// The text a loglikelihood_rolling request scores: its continuation, or its context where it has
+// none.
+const std::string& RollingText(const tasks::Request& request);
+
 struct EncodedPair {
   std::vector<int32_t> context;       // what the model reads before the continuation
   std::vector<int32_t> continuation;  // the tokens scored

@@ -17,6 +17,7 @@
 #include "harness/cli/commands.h"
 #include "harness/cli/engine_flags.h"
 #include "harness/cli/progress.h"
+#include "harness/cli/task_flags.h"
 #include "harness/runner/group_scores.h"
 #include "harness/runner/runner.h"
 #include "harness/runner/task_loader.h"
@@ -43,13 +44,9 @@ extern "C" void OnSignal(int signal) {
 
 struct RunFlags {
   EngineFlags engine;
-  std::string tasks;
-  std::string tasks_dir;
-  std::string data_dir;
+  TaskFlags task;
   std::string db = "sigma-eval.db";
   int64_t limit = 0;
-  int64_t max_gen_toks = 0;
-  int64_t num_fewshot = -1;
   int64_t batch = 4;
   int64_t resume = 0;
   SamplingFlags sampling;
@@ -205,35 +202,15 @@ void ReportCutOffSamples(const harness::RunSummary& s) {
 }
 
 Status Run(const RunFlags& f, int64_t* failed_samples) {
-  if (f.tasks.empty())
-    return InvalidArgumentError("--tasks: required (e.g. mmlu,gsm8k or aimicius)");
   if (f.limit < 0) return InvalidArgumentError("--limit: expected >= 0");
   if (f.batch <= 0 || f.batch > 256) return InvalidArgumentError("--batch: expected 1..256");
-  if (f.num_fewshot < -1 || f.num_fewshot > 64) {
-    return InvalidArgumentError("--num-fewshot: expected 0..64 (or -1: each task's own), got ",
-                                f.num_fewshot);
-  }
-  if (f.max_gen_toks < 0 || f.max_gen_toks > 1'000'000) {
-    return InvalidArgumentError("--max-gen-toks: expected 0..1000000 (0: each task's own), got ",
-                                f.max_gen_toks);
-  }
   if (f.resume < 0) {
     return InvalidArgumentError("--resume: expected a run id (see sigma-eval ls), got ", f.resume);
   }
   // The device before the tasks load: one clear error, not a slow start and then a failure.
   if (!IsReplay(f.engine.model)) SIGMA_RETURN_IF_ERROR(CheckDeviceAvailable(f.engine.device));
   SIGMA_ASSIGN_OR_RETURN(const int threads, CheckedThreads(f.engine.threads));
-  harness::TaskLoadSpec spec{f.tasks, f.tasks_dir, f.data_dir, threads, f.num_fewshot};
-  SIGMA_ASSIGN_OR_RETURN(harness::LoadedTasks loaded, harness::LoadEvalTasks(spec));
-  if (!loaded.fixed_prompts.empty()) {
-    std::string names;
-    for (const std::string& name : loaded.fixed_prompts)
-      names += (names.empty() ? "" : ", ") + name;
-    std::fprintf(stderr,
-                 "sigma-eval run: note: --num-fewshot does not change %s (prompts fixed by their "
-                 "benchmarks)\n",
-                 names.c_str());
-  }
+  SIGMA_ASSIGN_OR_RETURN(harness::LoadedTasks loaded, f.task.Load(threads, "run"));
   SIGMA_ASSIGN_OR_RETURN(auto backend, MakeBackend(f));
   SIGMA_ASSIGN_OR_RETURN(auto store, store::ResultsStore::Open(f.db));
   harness::RunOptions options;
@@ -242,13 +219,13 @@ Status Run(const RunFlags& f, int64_t* failed_samples) {
   options.resume_run = f.resume;
   if (!IsReplay(f.engine.model)) options.device = f.engine.device;
   std::string data_dir;
-  AppendJsonString(f.data_dir, &data_dir);
-  options.max_gen_tokens = f.max_gen_toks;
+  AppendJsonString(f.task.data_dir, &data_dir);
+  options.max_gen_tokens = f.task.max_gen_toks;
   // In the fingerprint only where set, so that runs without it keep theirs.
   options.extra_config =
       StrCat("{\"data_dir\":", data_dir,
-             f.max_gen_toks > 0 ? StrCat(",\"max_gen_tokens\":", f.max_gen_toks) : "",
-             f.num_fewshot >= 0 ? StrCat(",\"num_fewshot\":", f.num_fewshot) : "", "}");
+             f.task.max_gen_toks > 0 ? StrCat(",\"max_gen_tokens\":", f.task.max_gen_toks) : "",
+             f.task.num_fewshot >= 0 ? StrCat(",\"num_fewshot\":", f.task.num_fewshot) : "", "}");
   harness::Runner runner(*backend, std::move(loaded.tasks), *store, options);
   std::unique_ptr<Progress> bar;
   auto on_progress = [&](int64_t done, int64_t total, const std::string& task) {
@@ -281,23 +258,12 @@ int RunRun(const Args& args) {
       "--device cuda runs the model on a CUDA device (bf16 KV cache; bf16 weights unless\n"
       "the checkpoint stores f32).");
   f.engine.Register(flags);
-  flags.String("tasks", &f.tasks,
-               "comma-separated tasks or groups (benchmark groups, aimicius, code, all)");
-  flags.String("tasks-dir", &f.tasks_dir,
-               "folder of task configs (default: the built-in benchmarks)");
-  flags.String("data-dir", &f.data_dir,
-               "folder with full datasets: <data-dir>/<task>/<split>.jsonl");
+  f.task.Register(flags);
   flags.String("db", &f.db, "results database");
   flags.Int("limit", &f.limit, "documents per task; 0 = all");
   flags.Int("batch", &f.batch,
             "documents per batch (= decode batch of the engine; with --model http(s)://...: "
             "requests in flight at once, at most 256)");
-  flags.Int("num-fewshot", &f.num_fewshot,
-            "few-shot examples per prompt of the general benchmarks, in place of each task's "
-            "own; -1 = the task's");
-  flags.Int("max-gen-toks", &f.max_gen_toks,
-            "new tokens each generated answer may take, in place of each task's own limit; 0 = "
-            "the task's");
   flags.Int("resume", &f.resume, "continue run RUN (the configuration must be the same)");
   f.sampling.Register(flags);
   flags.Bool("json", &f.json, "print the summary as JSON");

@@ -42,6 +42,7 @@ Status CheckOutputNotADatabase(const std::string& path);
 int RunBench(const Args& args);
 int RunRun(const Args& args);
 int RunExport(const Args& args);
+int RunPrompts(const Args& args);
 int RunMerge(const Args& args);
 int RunLs(const Args& args);
 int RunStatus(const Args& args);

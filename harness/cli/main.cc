@@ -21,6 +21,7 @@ struct Command {
 
 constexpr Command kCommands[] = {
     {"run", RunRun, "evaluate a model (or recorded outputs) on tasks; results to SQLite"},
+    {"prompts", RunPrompts, "print the requests a run would send (prompts, token counts)"},
     {"export", RunExport, "write a run's outputs as replay records (JSONL)"},
     {"merge", RunMerge,
      "copy the runs and bench sessions of another results database into this one"},

@@ -155,10 +155,10 @@ Status Runner::RunTask(int64_t run_id, int64_t segment, tasks::EvalTask& task,
   return Status::Ok();
 }
 
-void Runner::ApplyTokenLimit(std::vector<tasks::Request>& requests) const {
-  if (options_.max_gen_tokens <= 0) return;
+void ApplyMaxGenTokens(int64_t max_gen_tokens, std::vector<tasks::Request>& requests) {
+  if (max_gen_tokens <= 0) return;
   for (tasks::Request& r : requests) {
-    if (r.type == tasks::RequestType::kGenerateUntil) r.max_tokens = options_.max_gen_tokens;
+    if (r.type == tasks::RequestType::kGenerateUntil) r.max_tokens = max_gen_tokens;
   }
 }
 
@@ -194,7 +194,7 @@ Status Runner::RunBatch(int64_t run_id, int64_t segment, tasks::EvalTask& task,
     StatusOr<std::vector<tasks::Request>> built = task.BuildRequests(docs[d]);
     if (built.ok()) {
       requests[d] = std::move(built).value();
-      ApplyTokenLimit(requests[d]);
+      ApplyMaxGenTokens(options_.max_gen_tokens, requests[d]);
     } else {
       errors[d] = built.status().ToString();
     }
@@ -215,7 +215,7 @@ Status Runner::RunBatch(int64_t run_id, int64_t segment, tasks::EvalTask& task,
     StatusOr<std::vector<tasks::Request>> more = task.FollowUpRequests(docs[d], responses[d]);
     if (more.ok()) {
       follow_ups[d] = std::move(more).value();
-      ApplyTokenLimit(follow_ups[d]);
+      ApplyMaxGenTokens(options_.max_gen_tokens, follow_ups[d]);
     } else {
       errors[d] = more.status().ToString();
     }

@@ -58,6 +58,10 @@ struct RunSummary {
 // Progress callback: (samples done in the run so far, total, current task).
 using RunProgress = std::function<void(int64_t, int64_t, const std::string&)>;
 
+// --max-gen-toks: `max_gen_tokens` new tokens (when > 0) for the generate_until requests of
+// `requests`, in place of each task's own limit.
+void ApplyMaxGenTokens(int64_t max_gen_tokens, std::vector<tasks::Request>& requests);
+
 class Runner {
  public:
   Runner(Backend& backend, std::vector<std::unique_ptr<tasks::EvalTask>> tasks,
@@ -76,8 +80,6 @@ class Runner {
                  const std::set<store::SampleKey>& done, int64_t* done_total, int64_t total,
                  const RunProgress& progress, const std::atomic<bool>* interrupted,
                  RunSummary* summary);
-  // RunOptions::max_gen_tokens on the generate_until requests of `requests`.
-  void ApplyTokenLimit(std::vector<tasks::Request>& requests) const;
   void CollectItems(const tasks::EvalTask& task, const std::vector<size_t>& docs,
                     const std::vector<std::vector<tasks::Request>>& requests,
                     const std::vector<std::vector<tasks::Request>>* first_round,

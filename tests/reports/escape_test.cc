@@ -45,6 +45,12 @@ TEST(EscapeTest, MarkdownCellIsOneSafeLine) {
   EXPECT_EQ(MarkdownEscape("rule 'acc' said \"no\""), "rule 'acc' said \"no\"");
 }
 
+TEST(EscapeTest, TerminalTextKeepsItsMarkupAndShowsItsControls) {
+  EXPECT_EQ(TerminalEscape("a|b <i>&\"x\"\n\tline"), "a|b <i>&\"x\"\n\tline");
+  EXPECT_EQ(TerminalEscape("\x1b]0;title\x07 \r\n\xff\xe2\x80\xae"),
+            "\\x1b]0;title\\x07 \n\\xff\\u{202e}");
+}
+
 TEST(EscapeTest, TruncationStopsAtCharacterBoundary) {
   std::string out;
   const std::string text = "ab\xe6\x97\xa5" "cd";
