@@ -65,7 +65,8 @@ struct Response {
   std::vector<LoglikelihoodResult> loglikelihoods;  // one per continuation otherwise
   std::string error;                                // non-empty: the backend failed this request
   // generate_until: why the generation ended, where the backend knows: "stop_token",
-  // "stop_string", "max_tokens" or "context_full" (the last two cut the answer off).
+  // "stop_string", "max_tokens" or "context_full" (the last two cut the answer off); "cancelled"
+  // where a streaming client went away (the server's, never a run's).
   std::string stop_reason;
 };
 

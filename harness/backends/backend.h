@@ -11,8 +11,10 @@
 #define SIGMA_HARNESS_BACKENDS_BACKEND_H_
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "engine/base/status.h"
 #include "tasks/types.h"
@@ -45,6 +47,11 @@ struct BackendItem {
   int index_in_doc = 0;  // position among the document's requests, follow-up turns included
   tasks::Response response;
   RequestTiming timing;
+  // generate_until, the engine backend: where set, called with each piece of the answer as it is
+  // generated, in order, together the final text; a piece never holds bytes a stop string could
+  // still take back or part of a UTF-8 character (until the end). Returning false cancels the
+  // request (stop_reason "cancelled", the text so far kept): the client is gone.
+  std::function<bool(std::string_view)> on_text;
 };
 
 // New tokens a generation may take where its request sets no limit.

@@ -22,6 +22,7 @@ struct Active {
   Sampler sampler;
   std::vector<int32_t> tokens;
   std::string text;
+  size_t streamed = 0;  // bytes of `text` handed to item->on_text
   int32_t last = 0;
   int64_t max_tokens = kDefaultMaxNewTokens;
   size_t max_stop = 0;  // longest stop string
@@ -41,6 +42,34 @@ size_t FindStop(const std::string& text, size_t tail, const std::vector<std::str
   return best;
 }
 
+// Where a UTF-8 character that `text` ends in the middle of starts (text.size() where none does).
+size_t CompleteUtf8(const std::string& text) {
+  const size_t n = text.size();
+  for (size_t back = 1; back <= 3 && back <= n; ++back) {
+    const auto c = static_cast<unsigned char>(text[n - back]);
+    if ((c & 0xC0) == 0x80) continue;  // a continuation byte: look further back
+    const size_t length = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+    return length > back ? n - back : n;
+  }
+  return n;
+}
+
+// Hands a streaming request the text it can no longer take back: all of it once it ended; before
+// that, all but what a stop string could still start in (its longest's length - 1 bytes) and a
+// UTF-8 character not yet whole. A false from the client cancels the request.
+void Stream(Active& a) {
+  if (!a.item->on_text) return;
+  size_t end = a.text.size();
+  if (a.stop_reason == nullptr) {
+    end = a.max_stop > 1 ? (end > a.max_stop - 1 ? end - (a.max_stop - 1) : 0) : end;
+    end = std::min(end, CompleteUtf8(a.text));
+  }
+  if (end <= a.streamed) return;
+  const std::string_view piece = std::string_view(a.text).substr(a.streamed, end - a.streamed);
+  a.streamed = end;
+  if (!a.item->on_text(piece) && a.stop_reason == nullptr) a.stop_reason = "cancelled";
+}
+
 }  // namespace
 
 Status EngineBackend::RunGenerate(std::span<BackendItem*> items) {
@@ -58,6 +87,7 @@ Status EngineBackend::RunGenerate(std::span<BackendItem*> items) {
   auto accept = [&](Active& a, int32_t token) {
     if (std::find(stop_tokens.begin(), stop_tokens.end(), token) != stop_tokens.end()) {
       a.stop_reason = "stop_token";
+      Stream(a);
       return;
     }
     a.tokens.push_back(token);
@@ -73,6 +103,7 @@ Status EngineBackend::RunGenerate(std::span<BackendItem*> items) {
     } else if (model.SequenceLength(a.seq) >= model.capacity()) {
       a.stop_reason = "context_full";
     }
+    Stream(a);
   };
   auto finish = [&](Active& a) {
     const auto now = Clock::now();

@@ -93,7 +93,7 @@ std::string Excerpt(std::string_view text) {
 // A failure of one connection: drop it and serve the next. Never surfaces from Serve.
 enum class IoResult { kOk, kClosed, kTimeout, kStopped, kError };
 
-class Connection {
+class Connection : public HttpStream {
  public:
   Connection(int fd, const HttpServerLimits& limits, const std::atomic<bool>& stop)
       : fd_(fd), limits_(limits), stop_(stop) {}
@@ -141,6 +141,29 @@ class Connection {
     return IoResult::kOk;
   }
 
+  bool Start(int status, std::string_view content_type) override {
+    if (started_) return false;
+    started_ = true;
+    healthy_ = WriteAll(StrCat("HTTP/1.1 ", status, " ", ReasonPhrase(status),
+                               "\r\nContent-Type: ", content_type,
+                               "\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n")) ==
+               IoResult::kOk;
+    return healthy_;
+  }
+
+  bool Write(std::string_view data) override {
+    if (!started_ || !healthy_) return false;
+    healthy_ = WriteAll(data) == IoResult::kOk;
+    return healthy_;
+  }
+
+  bool started() const override { return started_; }
+
+  // A started stream's end: the body ends with the connection.
+  void EndStream() {
+    if (healthy_) shutdown(fd_, SHUT_WR);
+  }
+
   // Sends the whole answer and, where part of the request was left unread, discards what the client
   // still sends for a short while so the answer is not lost to a reset.
   void Answer(const HttpResponse& response, bool request_consumed) {
@@ -185,6 +208,8 @@ class Connection {
   int fd_;
   const HttpServerLimits& limits_;
   const std::atomic<bool>& stop_;
+  bool started_ = false;  // a stream's head was sent
+  bool healthy_ = true;   // every write so far went through
 };
 
 // The next connection within `timeout_ms`, or null (none came, or one failed before it could be
@@ -516,9 +541,14 @@ Status HttpServer::ServeBatches(const HttpBatchHandler& handler, size_t max_batc
       }
     }
     if (requests.empty()) continue;
+    for (size_t i = 0; i < requests.size(); ++i) requests[i].stream = connections[i].get();
     std::vector<HttpResponse> responses = CallBatchHandler(handler, requests);
     for (size_t i = 0; i < connections.size(); ++i) {
-      connections[i]->Answer(responses[i], /*request_consumed=*/true);
+      if (connections[i]->started()) {
+        connections[i]->EndStream();
+      } else {
+        connections[i]->Answer(responses[i], /*request_consumed=*/true);
+      }
     }
   }
   return Status::Ok();

@@ -10,6 +10,7 @@
 //   std::printf("port %d\n", server->port());
 //   SIGMA_RETURN_IF_ERROR(server->Serve(handler, stop_flag));
 //
+// A handler may instead stream its answer through the request's HttpStream (server-sent events).
 // Bad requests get an answer, never a crash or a hang: a malformed request line or header 400, an
 // HTTP version other than 1.0 / 1.1 505, a head past the limit 431, a body past the limit 413, a
 // body without Content-Length 411, a chunked body 501; a client that stops sending (or reading)
@@ -32,11 +33,25 @@
 
 namespace sigma::harness {
 
+// A response sent while it is made (server-sent events, a token at a time): Start sends the status
+// line and headers, without a length (the body ends when the connection closes, as HTTP/1.1
+// allows), and Write each piece as it comes. Both return false once the client is gone, stopped
+// reading for the read timeout, or the server is stopping: the handler should stop making the
+// response then. A handler that started a stream has its returned HttpResponse ignored.
+class HttpStream {
+ public:
+  virtual ~HttpStream() = default;
+  virtual bool Start(int status, std::string_view content_type) = 0;
+  virtual bool Write(std::string_view data) = 0;
+  virtual bool started() const = 0;
+};
+
 struct HttpRequest {
   std::string method;                          // "GET", "POST", ...
   std::string path;                            // the target without its query ("/v1/completions")
   std::map<std::string, std::string> headers;  // names lower-cased, values trimmed
   std::string body;
+  HttpStream* stream = nullptr;  // set by the server while the handler runs: its connection
 };
 
 struct HttpResponse {

@@ -5,6 +5,7 @@
 
 #include "engine/base/json.h"
 #include "harness/backends/request_tokens.h"
+#include "harness/serve/openai_stream.h"
 
 namespace sigma::harness {
 namespace {
@@ -43,11 +44,19 @@ Status ReadGenerationParams(JsonFields& f, const char* max_tokens_key, Generatio
   return p->sampling.Validate();
 }
 
+// "stream" and "stream_options": {"include_usage": bool}.
+Status ReadStreaming(JsonFields& f, bool* stream, bool* include_usage) {
+  SIGMA_RETURN_IF_ERROR(f.OptionalBool("stream", stream));
+  const rapidjson::Value* options = f.Find("stream_options");
+  if (options == nullptr || options->IsNull()) return Status::Ok();
+  if (!options->IsObject()) return f.TypeError("stream_options", "an object", *options);
+  JsonFields o(*options, "stream_options");
+  o.Ignore({"continuous_usage_stats"});
+  return o.OptionalBool("include_usage", include_usage);
+}
+
 // Refuses what would change the output and is not implemented, rather than ignoring it.
 Status RefuseUnsupported(JsonFields& f) {
-  bool stream = false;
-  SIGMA_RETURN_IF_ERROR(f.OptionalBool("stream", &stream));
-  if (stream) return UnimplementedError("stream: streaming answers are not supported");
   for (const char* key : {"n", "best_of"}) {
     int64_t n = 1;
     SIGMA_RETURN_IF_ERROR(f.OptionalInt(key, &n));
@@ -74,23 +83,11 @@ HttpResponse BadRequest(const Status& s) {
   return HttpErrorResponse(400, s.message());
 }
 
-std::string FinishReason(const std::string& stop_reason) {
-  return stop_reason == "max_tokens" || stop_reason == "context_full" ? "length" : "stop";
-}
-
 // Log-probabilities to the last bit (the harness sums them as the engine backend does).
 std::string Number(double v) {
   std::string out;
   AppendJsonDouble(v, &out);
   return out;
-}
-
-void AppendUsageAndTiming(const RequestTiming& t, std::string* out) {
-  *out += StrCat(",\"usage\":{\"prompt_tokens\":", t.prompt_tokens,
-                 ",\"completion_tokens\":", t.new_tokens,
-                 ",\"total_tokens\":", t.prompt_tokens + t.new_tokens,
-                 "},\"sigma_timing\":{\"prefill_ms\":", t.prefill_ms, ",\"ttft_ms\":", t.ttft_ms,
-                 ",\"decode_ms\":", t.decode_ms, ",\"reused_tokens\":", t.reused_tokens, "}}");
 }
 
 }  // namespace
@@ -129,16 +126,34 @@ std::vector<HttpResponse> OpenAiServer::HandleBatch(std::span<const HttpRequest>
     };
     std::vector<size_t> group;
     std::vector<BackendItem> items;
+    std::vector<std::unique_ptr<StreamedAnswer>> streamed;  // per item; null: answered whole
     for (size_t j = i; j < requests.size(); ++j) {
       if (answered[j] || !same(std::get<Generation>(prepared[j]).sampling)) continue;
+      const Generation& generation = std::get<Generation>(prepared[j]);
       group.push_back(j);
-      items.emplace_back().request = &std::get<Generation>(prepared[j]).request;
+      BackendItem& item = items.emplace_back();
+      item.request = &generation.request;
+      streamed.emplace_back();
+      if (generation.stream && requests[j].stream != nullptr) {
+        streamed.back() = std::make_unique<StreamedAnswer>(
+            requests[j].stream,
+            Head(generation.chat ? "chat.completion.chunk" : "text_completion",
+                 generation.chat ? "chatcmpl-" : "cmpl-"),
+            generation.chat, generation.include_usage, generation.echo_prefix);
+        item.on_text = [answer = streamed.back().get()](std::string_view piece) {
+          return answer->Text(piece);
+        };
+      }
     }
     Status s = backend_->SetSampling(sampling);
     if (s.ok()) s = backend_->Run(items);
     for (size_t k = 0; k < group.size(); ++k) {
-      answers[group[k]] = s.ok() ? Answer(std::get<Generation>(prepared[group[k]]), items[k])
-                                 : HttpErrorResponse(500, s.ToString(), "server_error");
+      if (streamed[k] != nullptr) {
+        answers[group[k]] = streamed[k]->Finish(items[k], s);
+      } else {
+        answers[group[k]] = s.ok() ? Answer(std::get<Generation>(prepared[group[k]]), items[k])
+                                   : HttpErrorResponse(500, s.ToString(), "server_error");
+      }
       answered[group[k]] = true;
     }
   }
@@ -285,8 +300,10 @@ HttpResponse OpenAiServer::Scored(const std::vector<int32_t>& ids, const std::st
 
 OpenAiServer::Prepared OpenAiServer::Completions(const rapidjson::Value& body) {
   JsonFields f(body, "request");
-  f.Ignore({"model", "user", "stream_options"});
+  f.Ignore({"model", "user"});
   if (Status s = RefuseUnsupported(f); !s.ok()) return BadRequest(s);
+  bool stream = false, include_usage = false;
+  if (Status s = ReadStreaming(f, &stream, &include_usage); !s.ok()) return BadRequest(s);
   GenerationParams params;
   if (Status s = ReadGenerationParams(f, "max_tokens", &params); !s.ok()) return BadRequest(s);
   bool echo = false;
@@ -326,6 +343,11 @@ OpenAiServer::Prepared OpenAiServer::Completions(const rapidjson::Value& body) {
   }
   // Scoring (lm-eval's log-likelihoods over this API: echo, logprobs, max_tokens 1 or 0).
   if (params.max_tokens == 0 || top_n >= 0) {
+    if (stream) {
+      return HttpErrorResponse(400,
+                               "stream: offered for generations, not for scoring (logprobs "
+                               "or max_tokens 0)");
+    }
     if (params.max_tokens > 1 || (params.max_tokens == 1 && params.sampling.temperature != 0)) {
       return HttpErrorResponse(400,
                                "logprobs: offered for the prompt (echo) and one greedy token "
@@ -350,13 +372,17 @@ OpenAiServer::Prepared OpenAiServer::Completions(const rapidjson::Value& body) {
   generation.request.max_tokens = params.max_tokens;
   generation.sampling = params.sampling;
   if (echo) generation.echo_prefix = text;
+  generation.stream = stream;
+  generation.include_usage = include_usage;
   return generation;
 }
 
 OpenAiServer::Prepared OpenAiServer::ChatCompletions(const rapidjson::Value& body) {
   JsonFields f(body, "request");
-  f.Ignore({"model", "user", "stream_options", "top_logprobs"});
+  f.Ignore({"model", "user", "top_logprobs"});
   if (Status s = RefuseUnsupported(f); !s.ok()) return BadRequest(s);
+  bool stream = false, include_usage = false;
+  if (Status s = ReadStreaming(f, &stream, &include_usage); !s.ok()) return BadRequest(s);
   bool logprobs = false;
   if (Status s = f.OptionalBool("logprobs", &logprobs); !s.ok()) return BadRequest(s);
   if (logprobs) {
@@ -385,7 +411,7 @@ OpenAiServer::Prepared OpenAiServer::ChatCompletions(const rapidjson::Value& bod
   }
   req.stop = params.stop;
   req.max_tokens = params.max_tokens;
-  return Generation{std::move(req), params.sampling, /*chat=*/true, ""};
+  return Generation{std::move(req), params.sampling, /*chat=*/true, "", stream, include_usage};
 }
 
 }  // namespace sigma::harness

@@ -185,5 +185,78 @@ TEST_F(EngineBackendTest, GenerationsInOneBatchShareTheirPrefix) {
   }
 }
 
+// Whether `text` is whole UTF-8 characters.
+bool WholeUtf8(std::string_view text) {
+  for (size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    const size_t length = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 0;
+    if (length == 0 || i + length > text.size()) return false;
+    for (size_t k = 1; k < length; ++k) {
+      if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) return false;
+    }
+    i += length;
+  }
+  return true;
+}
+
+// A streaming client gets the answer as it is made: pieces that add up to the text, each whole
+// characters (SmolLM2 spells Japanese in byte tokens), none of it a stop string taken back later.
+TEST_F(EngineBackendTest, StreamedPiecesAddUpToTheTextInWholeCharacters) {
+  auto backend = OpenBackend(512, 2);
+  ASSERT_NE(backend, nullptr);
+  const std::vector<tasks::Request> requests = {GenerateRequest("日本の首都は", 24),
+                                                GenerateRequest("1, 2, 3,", 24, {", 6, 7"})};
+  std::vector<BackendItem> items(requests.size());
+  std::vector<std::vector<std::string>> pieces(requests.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    items[i].request = &requests[i];
+    items[i].on_text = [&pieces, i](std::string_view piece) {
+      pieces[i].emplace_back(piece);
+      return true;
+    };
+  }
+  ASSERT_TRUE(backend->Run(items).ok());
+  for (size_t i = 0; i < items.size(); ++i) {
+    const std::string& text = items[i].response.text;
+    std::string joined;
+    for (const std::string& piece : pieces[i]) {
+      EXPECT_FALSE(piece.empty());
+      EXPECT_TRUE(WholeUtf8(piece)) << i << ": " << piece;
+      joined += piece;
+    }
+    EXPECT_EQ(joined, text) << i;
+    EXPECT_GT(pieces[i].size(), 2u) << i;
+  }
+  // The first answer has characters of several bytes made of byte tokens; the second stopped at
+  // a stop string of several tokens, none of which reached the client.
+  const Tokenizer& tok = *backend->language_model().tokenizer();
+  const std::vector<int32_t> ids = tok.Encode(items[0].response.text, /*add_special=*/false);
+  EXPECT_TRUE(std::any_of(ids.begin(), ids.end(), [&](int32_t id) {
+    return !WholeUtf8(tok.Decode(std::span<const int32_t>(&id, 1), false));
+  }));
+  EXPECT_EQ(items[1].response.stop_reason, "stop_string");
+  EXPECT_EQ(items[1].response.text, " 4, 5");
+  // The same requests unstreamed give the same texts.
+  std::vector<BackendItem> plain = AnswerAll(*backend, requests);
+  for (size_t i = 0; i < items.size(); ++i)
+    EXPECT_EQ(plain[i].response.text, items[i].response.text);
+}
+
+// A client that goes away (on_text answers false) ends its request; the text so far is kept.
+TEST_F(EngineBackendTest, AStreamingClientThatLeavesCancelsItsRequest) {
+  auto backend = OpenBackend(512);
+  ASSERT_NE(backend, nullptr);
+  const tasks::Request request = GenerateRequest("Once upon a time", 64);
+  BackendItem item;
+  item.request = &request;
+  int calls = 0;
+  item.on_text = [&calls](std::string_view) { return ++calls < 3; };
+  ASSERT_TRUE(backend->Run({&item, 1}).ok());
+  EXPECT_EQ(item.response.stop_reason, "cancelled");
+  EXPECT_EQ(calls, 3);
+  EXPECT_LE(item.timing.new_tokens, 3);
+  EXPECT_FALSE(item.response.text.empty());
+}
+
 }  // namespace
 }  // namespace sigma::harness

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "harness/http/http_client.h"
+#include "tests/harness/http/raw_client.h"
 #include "tests/harness/http/running_server.h"
 
 namespace sigma::harness {
@@ -30,8 +31,12 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using testing::HasSubstr;
+using testing::Not;
 using testing::StartsWith;
 
+using testing_util::Body;
+using testing_util::Exchange;
+using testing_util::RawClient;
 using testing_util::RunningServer;
 
 // "METHOD path body": what the handler saw, for the client to check.
@@ -40,83 +45,6 @@ HttpResponse Echo(const HttpRequest& request) {
   response.content_type = "text/plain";
   response.body = request.method + " " + request.path + " " + request.body;
   return response;
-}
-
-// A raw client socket: bytes out, bytes in, no HTTP knowledge.
-class RawClient {
- public:
-  explicit RawClient(int port) {
-    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(static_cast<uint16_t>(port));
-    inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
-    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
-  }
-  ~RawClient() { Close(); }
-
-  bool connected() const { return connected_; }
-  bool Send(std::string_view data) {
-    while (!data.empty()) {
-      ssize_t n = send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return false;
-      data.remove_prefix(static_cast<size_t>(n));
-    }
-    return true;
-  }
-  // Reads until `until` appears (empty: until EOF) or `timeout_ms` passes; *eof says which.
-  std::string Read(std::string_view until = "", int timeout_ms = 3000, bool* eof = nullptr) {
-    auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
-    if (eof != nullptr) *eof = false;
-    while (until.empty() || received_.find(until) == std::string::npos) {
-      int left = static_cast<int>(
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count());
-      if (left <= 0) break;
-      pollfd pfd{fd_, POLLIN, 0};
-      if (poll(&pfd, 1, left) <= 0) continue;
-      char chunk[4096];
-      ssize_t n = recv(fd_, chunk, sizeof(chunk), 0);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        if (eof != nullptr) *eof = true;
-        break;
-      }
-      received_.append(chunk, static_cast<size_t>(n));
-    }
-    return received_;
-  }
-  // A close with SO_LINGER 0 sends a reset instead of a FIN.
-  void Reset() {
-    linger option{1, 0};
-    setsockopt(fd_, SOL_SOCKET, SO_LINGER, &option, sizeof(option));
-    Close();
-  }
-  void Close() {
-    if (fd_ >= 0) close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_ = -1;
-  bool connected_ = false;
-  std::string received_;
-};
-
-// Sends `request` on a fresh connection and returns everything the server answers until it closes.
-std::string Exchange(int port, std::string_view request) {
-  RawClient client(port);
-  EXPECT_TRUE(client.connected());
-  EXPECT_TRUE(client.Send(request));
-  bool eof = false;
-  std::string reply = client.Read("", 3000, &eof);
-  EXPECT_TRUE(eof) << "the server did not close the connection; got: " << reply;
-  return reply;
-}
-
-std::string Body(const std::string& reply) {
-  size_t end = reply.find("\r\n\r\n");
-  return end == std::string::npos ? "" : reply.substr(end + 4);
 }
 
 // The server still answers a plain request after whatever the test did to it.
@@ -474,6 +402,72 @@ TEST(HttpServerTest, RequestsArrivingTogetherAreAnsweredAsABatch) {
   }
   stop = true;
   serving.join();
+}
+
+// A streamed answer: the head at Start (no length, the connection's end ends the body), each
+// piece as it is written (the client sees the first before the handler writes the second), and the
+// response the handler returns afterwards is not sent.
+TEST(HttpServerTest, AStreamedAnswerArrivesPieceByPiece) {
+  std::atomic<bool> first_seen{false};
+  auto server = RunningServer::Start([&](const HttpRequest& request) {
+    if (request.path != "/events") return Echo(request);
+    EXPECT_NE(request.stream, nullptr);
+    EXPECT_FALSE(request.stream->started());
+    EXPECT_TRUE(request.stream->Start(200, "text/event-stream"));
+    EXPECT_TRUE(request.stream->started());
+    EXPECT_TRUE(request.stream->Write("data: 1\n\n"));
+    const auto deadline = Clock::now() + std::chrono::seconds(3);
+    while (!first_seen && Clock::now() < deadline) std::this_thread::yield();
+    EXPECT_TRUE(first_seen);
+    EXPECT_TRUE(request.stream->Write("data: 2\n\n"));
+    return HttpResponse{200, "text/plain", "not sent"};
+  });
+  ASSERT_NE(server, nullptr);
+  RawClient client(server->port());
+  ASSERT_TRUE(client.Send("GET /events HTTP/1.1\r\nHost: x\r\n\r\n"));
+  std::string reply = client.Read("data: 1\n\n");
+  EXPECT_EQ(reply.find("data: 2"), std::string::npos);
+  first_seen = true;
+  bool eof = false;
+  reply = client.Read("", 3000, &eof);
+  EXPECT_TRUE(eof);
+  EXPECT_THAT(reply, StartsWith("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"));
+  EXPECT_THAT(reply, HasSubstr("Connection: close\r\n"));
+  EXPECT_THAT(reply, Not(HasSubstr("Content-Length")));
+  EXPECT_EQ(Body(reply), "data: 1\n\ndata: 2\n\n");
+  ExpectServing(server->port());
+}
+
+// A client that goes away mid-stream: the handler's writes report it, and the server goes on.
+TEST(HttpServerTest, AStreamWhoseClientLeftSaysSo) {
+  std::atomic<bool> client_gone{false};
+  std::atomic<int> failed_after{-1};
+  auto server = RunningServer::Start([&](const HttpRequest& request) {
+    if (request.path != "/events") return Echo(request);
+    EXPECT_TRUE(request.stream->Start(200, "text/event-stream"));
+    EXPECT_TRUE(request.stream->Write("data: first\n\n"));
+    const auto deadline = Clock::now() + std::chrono::seconds(3);
+    while (!client_gone && Clock::now() < deadline) std::this_thread::yield();
+    const std::string piece(4096, 'x');
+    for (int i = 0; i < 10'000; ++i) {
+      if (!request.stream->Write(piece)) {
+        failed_after = i;
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+    return HttpResponse{};
+  });
+  ASSERT_NE(server, nullptr);
+  {
+    RawClient client(server->port());
+    ASSERT_TRUE(client.Send("GET /events HTTP/1.1\r\nHost: x\r\n\r\n"));
+    EXPECT_THAT(client.Read("data: first\n\n"), HasSubstr("data: first"));
+    client.Reset();
+  }
+  client_gone = true;
+  ExpectServing(server->port());
+  EXPECT_GE(failed_after.load(), 0) << "every write after the client left went through";
 }
 
 TEST(HttpServerTest, ListenOnAPortInUseIsUnavailableNamingThePort) {

@@ -81,12 +81,11 @@ TEST_F(OpenAiServerTest, UnimplementedParametersAreRefusedNamingTheKey) {
     const char* member;
     const char* key;
   };
-  for (const Case& c :
-       {Case{"\"stream\":true", "stream"}, Case{"\"n\":2", "n:"}, Case{"\"best_of\":3", "best_of"},
-        Case{"\"logit_bias\":{\"42\":5}", "logit_bias"},
-        Case{"\"presence_penalty\":0.5", "presence_penalty"},
-        Case{"\"frequency_penalty\":0.1", "frequency_penalty"},
-        Case{"\"suffix\":\"x\"", "suffix"}}) {
+  for (const Case& c : {Case{"\"n\":2", "n:"}, Case{"\"best_of\":3", "best_of"},
+                        Case{"\"logit_bias\":{\"42\":5}", "logit_bias"},
+                        Case{"\"presence_penalty\":0.5", "presence_penalty"},
+                        Case{"\"frequency_penalty\":0.1", "frequency_penalty"},
+                        Case{"\"suffix\":\"x\"", "suffix"}}) {
     SCOPED_TRACE(c.member);
     ExpectRefused(Complete(std::string("{\"prompt\":\"Hi\",\"max_tokens\":2,") + c.member + "}"),
                   c.key);
