@@ -103,16 +103,26 @@ void WriteSource(const std::string& path) {
   ASSERT_TRUE(store->InsertSpeed(decode).ok());
 }
 
-TEST(MergeTest, CopiesRunsWithTheirRowsByteExactUnderNewIds) {
-  ScratchDir dir;
-  WriteSource(dir.File("a.db"));
-  auto into = Open(dir.File("b.db"));
-  ASSERT_NE(into, nullptr);
-  ASSERT_TRUE(into->CreateRun(Spec("fp-here")).ok());  // ids here start past the source's
-  auto from = OpenSource(dir.File("a.db"));
-  ASSERT_NE(from, nullptr);
+// Every test has the source of WriteSource in a.db, open read-only as from_, and an empty b.db
+// to merge into, open as into_.
+class MergeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    WriteSource(dir_.File("a.db"));
+    into_ = Open(dir_.File("b.db"));
+    from_ = OpenSource(dir_.File("a.db"));
+    ASSERT_TRUE(into_ && from_);
+  }
 
-  auto report = MergeResults(*into, *from, {});
+  ScratchDir dir_;
+  std::unique_ptr<ResultsStore> into_;
+  std::unique_ptr<ResultsStore> from_;
+};
+
+TEST_F(MergeTest, CopiesRunsWithTheirRowsByteExactUnderNewIds) {
+  ASSERT_TRUE(into_->CreateRun(Spec("fp-here")).ok());  // ids here start past the source's
+
+  auto report = MergeResults(*into_, *from_, {});
   ASSERT_TRUE(report.ok()) << report.status().ToString();
   ASSERT_EQ(report->items.size(), 4u);
   EXPECT_EQ(report->Count(MergeOutcome::kMerged), 4);
@@ -126,8 +136,8 @@ TEST(MergeTest, CopiesRunsWithTheirRowsByteExactUnderNewIds) {
   EXPECT_EQ(report->items[2].rows, 1);
 
   // Every sample the same bytes and numbers, under the new run id.
-  auto source_samples = from->ReadSamples(1, "");
-  auto samples = into->ReadSamples(2, "");
+  auto source_samples = from_->ReadSamples(1, "");
+  auto samples = into_->ReadSamples(2, "");
   ASSERT_TRUE(source_samples.ok() && samples.ok());
   ASSERT_EQ(samples->size(), 2u);
   for (size_t i = 0; i < samples->size(); ++i) {
@@ -143,9 +153,9 @@ TEST(MergeTest, CopiesRunsWithTheirRowsByteExactUnderNewIds) {
     EXPECT_EQ(b.timings.reused_tokens, a.timings.reused_tokens);
     EXPECT_EQ(b.timings.ttft_ms, a.timings.ttft_ms);
   }
-  EXPECT_EQ(Count(*into, "SELECT count(*) FROM samples WHERE typeof(raw_output) = 'blob'"), 3);
+  EXPECT_EQ(Count(*into_, "SELECT count(*) FROM samples WHERE typeof(raw_output) = 'blob'"), 3);
   // Progress, aggregates and the run's own fields.
-  auto status = into->GetRunStatus(2);
+  auto status = into_->GetRunStatus(2);
   ASSERT_TRUE(status.ok());
   EXPECT_EQ(status->done, 2);
   EXPECT_EQ(status->errors, 1);
@@ -155,121 +165,97 @@ TEST(MergeTest, CopiesRunsWithTheirRowsByteExactUnderNewIds) {
   EXPECT_EQ(status->run.fingerprint, "fp-1");
   EXPECT_EQ(status->run.host, "host-a");
   EXPECT_EQ(status->run.state, RunState::kComplete);
-  auto results = into->ReadTaskResults(2, "arc_easy");
+  auto results = into_->ReadTaskResults(2, "arc_easy");
   ASSERT_TRUE(results.ok());
   ASSERT_EQ(results->size(), 1u);
   EXPECT_EQ((*results)[0].value, 0.5);
   // Speed rows follow their run or session; the run's session links to the run's new id.
-  EXPECT_EQ(Count(*into, "SELECT count(*) FROM speed WHERE run_id = 2 AND phase = 'end_to_end'"),
+  EXPECT_EQ(Count(*into_, "SELECT count(*) FROM speed WHERE run_id = 2 AND phase = 'end_to_end'"),
             1);
-  EXPECT_EQ(Count(*into, "SELECT run_id FROM bench_runs WHERE id = 1"), 2);
-  EXPECT_EQ(Count(*into, "SELECT count(*) FROM bench_runs WHERE id = 2 AND run_id IS NULL"), 1);
-  EXPECT_EQ(Count(*into, "SELECT count(*) FROM speed WHERE bench_id IS NOT NULL"), 2);
-  EXPECT_TRUE(into->CheckIntegrity().ok());
-  EXPECT_EQ(Count(*into, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+  EXPECT_EQ(Count(*into_, "SELECT run_id FROM bench_runs WHERE id = 1"), 2);
+  EXPECT_EQ(Count(*into_, "SELECT count(*) FROM bench_runs WHERE id = 2 AND run_id IS NULL"), 1);
+  EXPECT_EQ(Count(*into_, "SELECT count(*) FROM speed WHERE bench_id IS NOT NULL"), 2);
+  EXPECT_TRUE(into_->CheckIntegrity().ok());
+  EXPECT_EQ(Count(*into_, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
 }
 
-TEST(MergeTest, MergingAgainCopiesNothing) {
-  ScratchDir dir;
-  WriteSource(dir.File("a.db"));
-  auto into = Open(dir.File("b.db"));
-  auto from = OpenSource(dir.File("a.db"));
-  ASSERT_TRUE(into && from);
-  ASSERT_TRUE(MergeResults(*into, *from, {}).ok());
-  auto again = MergeResults(*into, *from, {});
+TEST_F(MergeTest, MergingAgainCopiesNothing) {
+  ASSERT_TRUE(MergeResults(*into_, *from_, {}).ok());
+  auto again = MergeResults(*into_, *from_, {});
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_EQ(again->Count(MergeOutcome::kAlreadyHere), 4);
   EXPECT_EQ(again->items[1].id, 2);  // the copy found
-  EXPECT_EQ(Count(*into, "SELECT count(*) FROM runs"), 2);
-  EXPECT_EQ(Count(*into, "SELECT count(*) FROM samples"), 3);
-  EXPECT_EQ(Count(*into, "SELECT count(*) FROM speed"), 3);
+  EXPECT_EQ(Count(*into_, "SELECT count(*) FROM runs"), 2);
+  EXPECT_EQ(Count(*into_, "SELECT count(*) FROM samples"), 3);
+  EXPECT_EQ(Count(*into_, "SELECT count(*) FROM speed"), 3);
 }
 
-TEST(MergeTest, AnotherStageIsAConflictUnlessReplaced) {
-  ScratchDir dir;
-  WriteSource(dir.File("a.db"));
-  auto into = Open(dir.File("b.db"));
-  {
-    auto from = OpenSource(dir.File("a.db"));
-    ASSERT_TRUE(into && from);
-    ASSERT_TRUE(MergeResults(*into, *from, {}).ok());
-  }
+TEST_F(MergeTest, AnotherStageIsAConflictUnlessReplaced) {
+  ASSERT_TRUE(MergeResults(*into_, *from_, {}).ok());
   {  // The source's run 1 is resumed and gets a third sample.
-    auto source = Open(dir.File("a.db"));
+    auto source = Open(dir_.File("a.db"));
     ASSERT_NE(source, nullptr);
     ASSERT_TRUE(source->ResumeRun(1, Spec("fp-1")).ok());
     ASSERT_TRUE(source->InsertSample(Sample(1, "d3", "late")).ok());
   }
-  auto from = OpenSource(dir.File("a.db"));
-  ASSERT_NE(from, nullptr);
-  auto conflict = MergeResults(*into, *from, {});
+  auto conflict = MergeResults(*into_, *from_, {});
   ASSERT_TRUE(conflict.ok()) << conflict.status().ToString();
   EXPECT_EQ(conflict->Count(MergeOutcome::kConflict), 1);
   EXPECT_EQ(conflict->Count(MergeOutcome::kAlreadyHere), 3);
   const MergedItem& item = conflict->items[0];
   EXPECT_EQ(item.outcome, MergeOutcome::kConflict);
   EXPECT_EQ(item.id, 1);
-  EXPECT_EQ(item.difference, "here: complete, finished " + into->GetRun(1)->finished_at +
+  EXPECT_EQ(item.difference, "here: complete, finished " + into_->GetRun(1)->finished_at +
                                  ", 1 segment, 2 samples; source: running, 2 segments, 3 samples");
-  EXPECT_EQ(Count(*into, "SELECT count(*) FROM samples WHERE run_id = 1"), 2);  // left as it was
+  EXPECT_EQ(Count(*into_, "SELECT count(*) FROM samples WHERE run_id = 1"), 2);  // left as it was
 
   MergeOptions replace;
   replace.replace = true;
-  auto replaced = MergeResults(*into, *from, replace);
+  auto replaced = MergeResults(*into_, *from_, replace);
   ASSERT_TRUE(replaced.ok()) << replaced.status().ToString();
   EXPECT_EQ(replaced->items[0].outcome, MergeOutcome::kReplaced);
   EXPECT_EQ(replaced->items[0].id, 1);
   EXPECT_EQ(replaced->items[0].rows, 3);
-  EXPECT_EQ(Count(*into, "SELECT count(*) FROM samples WHERE run_id = 1"), 3);
-  EXPECT_EQ(Count(*into, "SELECT segments FROM runs WHERE id = 1"), 2);
-  EXPECT_EQ(Count(*into, "SELECT done FROM run_tasks WHERE run_id = 1"), 3);
-  EXPECT_EQ(Count(*into, "SELECT count(*) FROM task_results WHERE run_id = 1"), 1);
-  EXPECT_EQ(Count(*into, "SELECT count(*) FROM speed WHERE run_id = 1"), 1);
-  EXPECT_EQ(Count(*into, "SELECT run_id FROM bench_runs WHERE id = 1"), 1);  // link kept
-  EXPECT_EQ(Count(*into, "SELECT count(*) FROM runs"), 2);
-  EXPECT_EQ(Count(*into, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+  EXPECT_EQ(Count(*into_, "SELECT count(*) FROM samples WHERE run_id = 1"), 3);
+  EXPECT_EQ(Count(*into_, "SELECT segments FROM runs WHERE id = 1"), 2);
+  EXPECT_EQ(Count(*into_, "SELECT done FROM run_tasks WHERE run_id = 1"), 3);
+  EXPECT_EQ(Count(*into_, "SELECT count(*) FROM task_results WHERE run_id = 1"), 1);
+  EXPECT_EQ(Count(*into_, "SELECT count(*) FROM speed WHERE run_id = 1"), 1);
+  EXPECT_EQ(Count(*into_, "SELECT run_id FROM bench_runs WHERE id = 1"), 1);  // link kept
+  EXPECT_EQ(Count(*into_, "SELECT count(*) FROM runs"), 2);
+  EXPECT_EQ(Count(*into_, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
 }
 
-TEST(MergeTest, SelectsRunsAndSessions) {
-  ScratchDir dir;
-  WriteSource(dir.File("a.db"));
-  auto into = Open(dir.File("b.db"));
-  auto from = OpenSource(dir.File("a.db"));
-  ASSERT_TRUE(into && from);
+TEST_F(MergeTest, SelectsRunsAndSessions) {
   MergeOptions options;
   options.run_ids = std::vector<int64_t>{2};
   options.bench_ids = std::vector<int64_t>{1};
-  auto report = MergeResults(*into, *from, options);
+  auto report = MergeResults(*into_, *from_, options);
   ASSERT_TRUE(report.ok()) << report.status().ToString();
   ASSERT_EQ(report->items.size(), 2u);
   EXPECT_EQ(report->items[0].source_id, 2);
-  EXPECT_EQ(Count(*into, "SELECT fingerprint = 'fp-2' FROM runs WHERE id = 1"), 1);
+  EXPECT_EQ(Count(*into_, "SELECT fingerprint = 'fp-2' FROM runs WHERE id = 1"), 1);
   // Session 1 belongs to run 1, which is not here: merged without the link.
-  EXPECT_EQ(Count(*into, "SELECT count(*) FROM bench_runs WHERE run_id IS NULL"), 1);
+  EXPECT_EQ(Count(*into_, "SELECT count(*) FROM bench_runs WHERE run_id IS NULL"), 1);
 
   // Run 1 merged later: a session merged after it links to it.
   options.run_ids = std::vector<int64_t>{1};
   options.bench_ids = std::vector<int64_t>{};
-  ASSERT_TRUE(MergeResults(*into, *from, options).ok());
-  EXPECT_EQ(Count(*into, "SELECT count(*) FROM runs"), 2);
-  EXPECT_EQ(Count(*into, "SELECT count(*) FROM bench_runs"), 1);
+  ASSERT_TRUE(MergeResults(*into_, *from_, options).ok());
+  EXPECT_EQ(Count(*into_, "SELECT count(*) FROM runs"), 2);
+  EXPECT_EQ(Count(*into_, "SELECT count(*) FROM bench_runs"), 1);
 }
 
-TEST(MergeTest, RefusesWhatItCannotMergeAndChangesNothing) {
-  ScratchDir dir;
-  WriteSource(dir.File("a.db"));
-  auto into = Open(dir.File("b.db"));
-  auto from = OpenSource(dir.File("a.db"));
-  ASSERT_TRUE(into && from);
+TEST_F(MergeTest, RefusesWhatItCannotMergeAndChangesNothing) {
   MergeOptions missing;
   missing.run_ids = std::vector<int64_t>{1, 9};
-  auto report = MergeResults(*into, *from, missing);
+  auto report = MergeResults(*into_, *from_, missing);
   ASSERT_FALSE(report.ok());
   EXPECT_EQ(report.status().code(), StatusCode::kNotFound);
   EXPECT_EQ(report.status().message(), "the source has no run 9 (its ids: 1-2)");
-  EXPECT_EQ(Count(*into, "SELECT count(*) FROM runs"), 0);
+  EXPECT_EQ(Count(*into_, "SELECT count(*) FROM runs"), 0);
 
-  auto self = MergeResults(*from, *from, {});
+  auto self = MergeResults(*from_, *from_, {});
   ASSERT_FALSE(self.ok());
   EXPECT_EQ(self.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(self.status().message().find("into itself"), std::string::npos);
@@ -277,11 +263,9 @@ TEST(MergeTest, RefusesWhatItCannotMergeAndChangesNothing) {
 
 // A source row the schema here refuses (a sample whose metrics are not JSON, written past the
 // CHECK) fails the merge after other rows were copied: the transaction leaves nothing.
-TEST(MergeTest, AnErrorMidwayLeavesTheDatabaseAsItWas) {
-  ScratchDir dir;
-  WriteSource(dir.File("a.db"));
+TEST_F(MergeTest, AnErrorMidwayLeavesTheDatabaseAsItWas) {
   {
-    auto db = OpenDatabase(dir.File("a.db"), /*create=*/false);
+    auto db = OpenDatabase(dir_.File("a.db"), /*create=*/false);
     ASSERT_TRUE(db.ok());
     ASSERT_TRUE(Exec(db->get(),
                      "PRAGMA ignore_check_constraints = ON;"
@@ -289,20 +273,17 @@ TEST(MergeTest, AnErrorMidwayLeavesTheDatabaseAsItWas) {
                      "corrupt")
                     .ok());
   }
-  auto into = Open(dir.File("b.db"));
-  auto from = OpenSource(dir.File("a.db"));
-  ASSERT_TRUE(into && from);
-  auto report = MergeResults(*into, *from, {});
+  auto report = MergeResults(*into_, *from_, {});
   ASSERT_FALSE(report.ok());
   EXPECT_NE(report.status().message().find("CHECK constraint failed"), std::string::npos)
       << report.status().ToString();
-  EXPECT_EQ(Count(*into, "SELECT count(*) FROM runs"), 0);
-  EXPECT_EQ(Count(*into, "SELECT count(*) FROM samples"), 0);
-  EXPECT_EQ(Count(*into, "SELECT count(*) FROM bench_runs"), 0);
+  EXPECT_EQ(Count(*into_, "SELECT count(*) FROM runs"), 0);
+  EXPECT_EQ(Count(*into_, "SELECT count(*) FROM samples"), 0);
+  EXPECT_EQ(Count(*into_, "SELECT count(*) FROM bench_runs"), 0);
 }
 
 // A file at schema version 2 (before samples.reused_tokens) merges; the column it lacks is NULL.
-TEST(MergeTest, MergesAnOlderSchemaVersion) {
+TEST(MergeSchemaTest, MergesAnOlderSchemaVersion) {
   ScratchDir dir;
   {
     auto db = OpenDatabase(dir.File("old.db"), /*create=*/true);
