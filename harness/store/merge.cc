@@ -322,6 +322,14 @@ StatusOr<MergeReport> MergeResults(ResultsStore& into, ResultsStore& from,
   SIGMA_RETURN_IF_ERROR(CheckDistinctFiles(here, source));
   ReadSnapshot snapshot(source);
   SIGMA_RETURN_IF_ERROR(snapshot.Begin());
+  for (const char* table :
+       {"runs", "samples", "run_tasks", "task_results", "bench_runs", "speed"}) {
+    SIGMA_ASSIGN_OR_RETURN(std::vector<std::string> columns, ColumnsOf(source, table));
+    if (columns.empty()) {
+      return FailedPreconditionError(sqlite3_db_filename(source, "main"), ": table ", table,
+                                     " is missing: not a whole sigma-eval results database");
+    }
+  }
   SIGMA_ASSIGN_OR_RETURN(std::vector<int64_t> runs,
                          SelectIds(source, "runs", options.run_ids, "run"));
   SIGMA_ASSIGN_OR_RETURN(std::vector<int64_t> benches,

@@ -255,6 +255,18 @@ TEST_F(MergeTest, RefusesWhatItCannotMergeAndChangesNothing) {
   EXPECT_EQ(report.status().message(), "the source has no run 9 (its ids: 1-2)");
   EXPECT_EQ(Count(*into_, "SELECT count(*) FROM runs"), 0);
 
+  {
+    auto db = OpenDatabase(dir_.File("a.db"), /*create=*/false);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE(Exec(db->get(), "DROP TABLE task_results", "drop").ok());
+  }
+  auto partial = MergeResults(*into_, *from_, {});
+  ASSERT_FALSE(partial.ok());
+  EXPECT_EQ(partial.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(partial.status().message().find("table task_results is missing"), std::string::npos)
+      << partial.status().ToString();
+  EXPECT_EQ(Count(*into_, "SELECT count(*) FROM runs"), 0);
+
   auto self = MergeResults(*from_, *from_, {});
   ASSERT_FALSE(self.ok());
   EXPECT_EQ(self.status().code(), StatusCode::kInvalidArgument);
