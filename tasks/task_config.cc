@@ -331,6 +331,11 @@ StatusOr<TaskConfig> ParseTaskConfig(std::string_view text, const std::string& p
     }
     c.num_fewshot = options.num_fewshot;
   }
+  if (options.apply_chat_template) c.chat_template = true;
+  if (!options.system_instruction.empty()) {
+    c.system = c.system.empty() ? options.system_instruction
+                                : StrCat(options.system_instruction, "\n\n", c.system);
+  }
   SIGMA_RETURN_IF_ERROR(CheckConsistency(c, path));
   return c;
 }

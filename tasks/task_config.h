@@ -121,6 +121,11 @@ struct TaskConfig {
 struct TaskLoadOptions {
   std::string data_dir;  // when set, dataset paths resolve under <data_dir>/<task name>/
   int64_t num_fewshot = -1;  // >= 0: few-shot examples per prompt in place of fewshot.num
+  // lm-eval's --apply_chat_template: every prompt sent as chat messages (prompt.chat_template).
+  bool apply_chat_template = false;
+  // lm-eval's --system_instruction: the chat's system message, before the task's own `system`
+  // (a blank line between them). Needs apply_chat_template or a task with chat_template.
+  std::string system_instruction{};
 };
 
 // Parses config text; `path` names it in errors and anchors relative dataset paths.

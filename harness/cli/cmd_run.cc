@@ -225,7 +225,7 @@ Status Run(const RunFlags& f, int64_t* failed_samples) {
   options.extra_config =
       StrCat("{\"data_dir\":", data_dir,
              f.task.max_gen_toks > 0 ? StrCat(",\"max_gen_tokens\":", f.task.max_gen_toks) : "",
-             f.task.num_fewshot >= 0 ? StrCat(",\"num_fewshot\":", f.task.num_fewshot) : "", "}");
+             f.task.ConfigMembers(), "}");
   harness::Runner runner(*backend, std::move(loaded.tasks), *store, options);
   std::unique_ptr<Progress> bar;
   auto on_progress = [&](int64_t done, int64_t total, const std::string& task) {

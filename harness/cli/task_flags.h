@@ -1,6 +1,7 @@
 // The task flags shared by the subcommands that load tasks (run, prompts): --tasks, --tasks-dir,
-// --data-dir, --num-fewshot and --max-gen-toks, declared once so their names, help and checks read
-// the same, and a prompt previewed is the prompt run sends.
+// --data-dir, --num-fewshot, --apply-chat-template, --system-instruction and --max-gen-toks,
+// declared once so their names, help and checks read the same, and a prompt previewed is the
+// prompt run sends.
 #ifndef SIGMA_HARNESS_CLI_TASK_FLAGS_H_
 #define SIGMA_HARNESS_CLI_TASK_FLAGS_H_
 
@@ -18,12 +19,16 @@ struct TaskFlags {
   std::string tasks_dir;
   std::string data_dir;
   int64_t num_fewshot = -1;
+  bool apply_chat_template = false;
+  std::string system_instruction;
   int64_t max_gen_toks = 0;
 
   void Register(Flags& flags);
   // Checks the values (errors name the flag) and loads the tasks; `command` names the caller in
-  // the note that --num-fewshot leaves the fixed prompts (AIMICIUS, code) as they are.
+  // the note that the prompt flags leave the fixed prompts (AIMICIUS, code) as they are.
   StatusOr<harness::LoadedTasks> Load(int threads, const char* command) const;
+  // The prompt flags given, as members of the run's configuration (",\"num_fewshot\":3,...").
+  std::string ConfigMembers() const;
 };
 
 }  // namespace sigma::cli

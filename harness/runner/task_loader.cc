@@ -129,13 +129,15 @@ StatusOr<LoadedTasks> LoadEvalTasks(const TaskLoadSpec& spec) {
   tasks::TaskLoadOptions options;
   options.data_dir = spec.data_dir;
   options.num_fewshot = spec.num_fewshot;
+  options.apply_chat_template = spec.apply_chat_template;
+  options.system_instruction = spec.system_instruction;
   LoadedTasks loaded;
   std::set<std::string> seen;
   for (const std::string& item : names) {
     if (IsAimicius(item)) {
       if (!seen.insert(item).second) continue;
       SIGMA_ASSIGN_OR_RETURN(auto task, MakeAimicius(item, spec, loaded));
-      if (spec.num_fewshot >= 0) loaded.fixed_prompts.push_back(task->name());
+      if (spec.ChangesPrompts()) loaded.fixed_prompts.push_back(task->name());
       loaded.tasks.push_back(std::move(task));
       continue;
     }
@@ -143,7 +145,7 @@ StatusOr<LoadedTasks> LoadEvalTasks(const TaskLoadSpec& spec) {
       if (!seen.insert(item).second) continue;
       SIGMA_ASSIGN_OR_RETURN(tasks::Executor * executor, Sandbox(loaded));
       SIGMA_ASSIGN_OR_RETURN(auto task, tasks::code::LoadCodeTask(item, spec.data_dir, executor));
-      if (spec.num_fewshot >= 0) loaded.fixed_prompts.push_back(task->name());
+      if (spec.ChangesPrompts()) loaded.fixed_prompts.push_back(task->name());
       loaded.tasks.push_back(std::move(task));
       continue;
     }

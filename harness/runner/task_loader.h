@@ -27,6 +27,12 @@ struct TaskLoadSpec {
   std::string data_dir;   // full datasets, <data_dir>/<task>/...
   int threads = 0;        // for the sentence encoder
   int64_t num_fewshot = -1;  // >= 0: the benchmarks' few-shot examples per prompt (--num-fewshot)
+  bool apply_chat_template = false;  // the benchmarks' prompts as chat messages
+  std::string system_instruction{};  // their chat's system message
+  // Whether any of the three changes the benchmarks' prompts (and so leaves the fixed ones).
+  bool ChangesPrompts() const {
+    return num_fewshot >= 0 || apply_chat_template || !system_instruction.empty();
+  }
 };
 
 struct LoadedTasks {
@@ -38,7 +44,7 @@ struct LoadedTasks {
   std::unique_ptr<tasks::Executor> executor;
   std::unique_ptr<aimicius::Embedder> embedder;
   std::vector<std::unique_ptr<tasks::EvalTask>> tasks;
-  // With TaskLoadSpec::num_fewshot: the tasks it does not change (AIMICIUS and code tasks, whose
+  // Where the spec ChangesPrompts: the tasks it does not change (AIMICIUS and code tasks, whose
   // prompts are fixed by their benchmarks), for the caller to say so.
   std::vector<std::string> fixed_prompts;
   // The benchmark groups the run reports a pooled score for (group_scores.h): those --tasks names

@@ -383,6 +383,35 @@ TEST_F(RunTest, NumFewshotChangesTheBenchmarksPromptsAndIsPartOfTheFingerprint) 
                       "--num-fewshot: expected 0..64 (or -1: each task's own), got 65"));
 }
 
+TEST_F(RunTest, ApplyChatTemplateSendsTheBenchmarksAsChatsAndIsPartOfTheFingerprint) {
+  const std::string plain = dir_ + "/plain.db", chat = dir_ + "/chat.db";
+  ASSERT_EQ(RunSigmaEval("run --tasks arc_easy --limit 2 --db " + plain).exit_code, 0);
+  const auto r = RunSigmaEval(
+      "run --tasks arc_easy,nl2kql --limit 2 --apply-chat-template "
+      "--system-instruction 'Answer briefly.' --db " +
+      chat);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("note: --apply-chat-template, --system-instruction do not change nl2kql"),
+            std::string::npos)
+      << r.err;
+  // The template's system and user turns around the same question: more tokens than the plain
+  // prompt, and the run's configuration says why.
+  const int64_t plain_tokens = QueryInt(plain, "SELECT prompt_tokens FROM samples LIMIT 1");
+  const int64_t chat_tokens =
+      QueryInt(chat, "SELECT prompt_tokens FROM samples WHERE task = 'arc_easy' LIMIT 1");
+  EXPECT_GT(chat_tokens, plain_tokens + 10) << chat_tokens << " vs " << plain_tokens;
+  EXPECT_EQ(
+      QueryInt(chat, "SELECT json_extract(config_json, '$.cli.apply_chat_template') FROM runs"), 1);
+  EXPECT_TRUE(
+      Refused("run --tasks arc_easy,nl2kql --limit 2 --apply-chat-template --resume 1 "
+              "--db " +
+                  chat,
+              "system_instruction"));
+  EXPECT_TRUE(Refused("run --tasks arc_easy --system-instruction x --db " + chat,
+                      "--system-instruction: the chat's system message; give "
+                      "--apply-chat-template too"));
+}
+
 TEST_F(RunTest, BadInputIsRefusedClearly) {
   const std::string db = dir_ + "/bad.db";
   auto r = RunSigmaEval("run --tasks no_such_task --db " + db);

@@ -79,6 +79,25 @@ TEST(TaskConfigTest, NumFewshotFromTheCommandLineReplacesTheConfigs) {
   EXPECT_TRUE(ParseTaskConfig(rolling, "/cfg/wiki.json", options).ok());
 }
 
+TEST(TaskConfigTest, ChatTemplateAndSystemInstructionFromTheCommandLine) {
+  TaskLoadOptions options;
+  auto plain = ParseTaskConfig(kGood, "/cfg/toy.json", options);
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+  EXPECT_FALSE(plain->chat_template);
+  options.apply_chat_template = true;
+  options.system_instruction = "Be brief.";
+  auto chat = ParseTaskConfig(kGood, "/cfg/toy.json", options);
+  ASSERT_TRUE(chat.ok()) << chat.status().ToString();
+  EXPECT_TRUE(chat->chat_template);
+  EXPECT_EQ(chat->system, "Be brief.");
+  // A task's own system message follows the instruction.
+  const std::string own_system =
+      Mutate(R"("template": )", R"("system": "You grade maths.", "template": )");
+  auto both = ParseTaskConfig(own_system, "/cfg/toy.json", options);
+  ASSERT_TRUE(both.ok()) << both.status().ToString();
+  EXPECT_EQ(both->system, "Be brief.\n\nYou grade maths.");
+}
+
 TEST(TaskConfigTest, UnknownKeysAndWrongTypesNameTheKey) {
   EXPECT_EQ(ErrorOf(Mutate("\"version\": 2", "\"version\": 2, \"verison\": 3")),
             "/cfg/toy.json: unknown key 'verison'");

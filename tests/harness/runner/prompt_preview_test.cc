@@ -161,7 +161,9 @@ TEST_F(PromptPreviewTest, ShowsWhyTheBackendWouldRefuseARequest) {
 
 // Without a tokenizer: the texts alone, no counts.
 TEST(PromptPreviewNoModelTest, ABenchmarksFirstDocumentWithoutTokens) {
-  auto loaded = LoadEvalTasks(TaskLoadSpec{"arc_easy", "", "", 1, -1});
+  TaskLoadSpec spec;
+  spec.tasks = "arc_easy";
+  auto loaded = LoadEvalTasks(spec);
   ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
   auto json = PreviewJson(*loaded->tasks[0], 0, PreviewOptions{});
   ASSERT_TRUE(json.ok()) << json.status().ToString();
