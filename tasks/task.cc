@@ -182,17 +182,53 @@ StatusOr<size_t> Task::GoldIndex(const Document& doc, size_t num_choices) const 
   return static_cast<size_t>(index);
 }
 
-StatusOr<std::string> Task::ExampleText(const Document& doc) const {
+std::string Task::Example::Text(const TaskConfig& config) const {
+  // With a continuation (Winogrande) the question ends with the choice the answer completes.
+  return question + config.target_delimiter + answer;
+}
+
+StatusOr<Task::Example> Task::MakeExample(const Document& doc) const {
   SIGMA_ASSIGN_OR_RETURN(std::string text, config_.prompt.Render(*doc.fields));
   if (!config_.target.empty()) {
     SIGMA_ASSIGN_OR_RETURN(std::string target, config_.target.Render(*doc.fields));
-    return text + config_.target_delimiter + target;
+    return Example{std::move(text), std::move(target)};
   }
   SIGMA_ASSIGN_OR_RETURN(std::vector<std::string> choices, config_.choices.Render(*doc.fields));
   SIGMA_ASSIGN_OR_RETURN(size_t gold, GoldIndex(doc, choices.size()));
-  if (config_.continuation.empty()) return text + config_.target_delimiter + choices[gold];
+  if (config_.continuation.empty()) return Example{std::move(text), choices[gold]};
   SIGMA_ASSIGN_OR_RETURN(std::string continuation, config_.continuation.Render(*doc.fields));
-  return text + choices[gold] + config_.target_delimiter + continuation;
+  return Example{text + choices[gold], std::move(continuation)};
+}
+
+StatusOr<std::vector<ChatMessage>> Task::ChatMessages(const Document& doc,
+                                                      const std::string& question) const {
+  std::vector<ChatMessage> chat;
+  std::string system = config_.system;
+  if (!config_.preamble.empty()) {
+    auto preamble = config_.preamble.Render(*doc.fields);
+    if (!preamble.ok()) return Context(doc, preamble.status());
+    if (!system.empty() && !preamble->empty()) system += config_.fewshot_delimiter;
+    system += *preamble;
+  }
+  if (!system.empty()) chat.push_back({"system", std::move(system)});
+  std::string user;
+  if (config_.num_fewshot > 0) {
+    auto examples = FewshotExamples(doc);
+    if (!examples.ok()) return Context(doc, examples.status());
+    for (size_t i : *examples) {
+      const Document& ex = fewshot_pool_[i];
+      auto example = MakeExample(ex);
+      if (!example.ok()) return Context(ex, example.status().WithContext("few-shot example"));
+      if (config_.fewshot_as_multiturn) {
+        chat.push_back({"user", example->question});
+        chat.push_back({"assistant", example->answer});
+      } else {
+        user += example->Text(config_) + config_.fewshot_delimiter;
+      }
+    }
+  }
+  chat.push_back({"user", user + question});
+  return chat;
 }
 
 StatusOr<std::string> Task::BuildPrompt(const Document& doc) const {
@@ -205,9 +241,9 @@ StatusOr<std::string> Task::BuildPrompt(const Document& doc) const {
     if (!examples.ok()) return Context(doc, examples.status());
     for (size_t i : *examples) {
       const Document& ex = fewshot_pool_[i];
-      auto text = ExampleText(ex);
-      if (!text.ok()) return Context(ex, text.status().WithContext("few-shot example"));
-      prompt += *text + config_.fewshot_delimiter;
+      auto example = MakeExample(ex);
+      if (!example.ok()) return Context(ex, example.status().WithContext("few-shot example"));
+      prompt += example->Text(config_) + config_.fewshot_delimiter;
     }
   }
   auto text = config_.prompt.Render(*doc.fields);
@@ -225,10 +261,13 @@ StatusOr<std::vector<Request>> Task::BuildRequests(const Document& doc) const {
     return std::vector<Request>{std::move(request)};
   }
   SIGMA_ASSIGN_OR_RETURN(request.context, BuildPrompt(doc));
-  const auto as_chat = [&](Request& r) {
-    if (!config_.chat_template) return;
-    if (!config_.system.empty()) r.chat.push_back({"system", config_.system});
-    r.chat.push_back({"user", r.context});
+  auto question = config_.prompt.Render(*doc.fields);
+  if (!question.ok()) return Context(doc, question.status());
+  // `suffix`: what a request's context adds to the document's prompt (a Winogrande choice).
+  const auto as_chat = [&](Request& r, const std::string& suffix) -> Status {
+    if (!config_.chat_template) return Status::Ok();
+    SIGMA_ASSIGN_OR_RETURN(r.chat, ChatMessages(doc, *question + suffix));
+    return Status::Ok();
   };
   // Between a multiple-choice context and what is scored: with the chat template, nothing (as
   // lm-eval does under apply_chat_template: the rendered prompt ends the assistant's header).
@@ -246,12 +285,12 @@ StatusOr<std::vector<Request>> Task::BuildRequests(const Document& doc) const {
       Request r = request;
       r.context += choice;
       r.continuations.push_back(choice_delimiter + *continuation);
-      as_chat(r);
+      SIGMA_RETURN_IF_ERROR(as_chat(r, choice));
       requests.push_back(std::move(r));
     }
     return requests;
   }
-  as_chat(request);
+  SIGMA_RETURN_IF_ERROR(as_chat(request, ""));
   if (config_.request_type == RequestType::kGenerateUntil) {
     request.stop = config_.until;
     request.max_tokens = config_.max_tokens;

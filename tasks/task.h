@@ -11,6 +11,8 @@
 //
 // Prompt layout: preamble + (example prompt + target_delimiter + example target +
 // fewshot_delimiter) * num_fewshot + doc prompt. Continuations start with target_delimiter.
+// With chat_template the same parts go as chat messages (ChatMessages), and a multiple-choice
+// continuation has no target_delimiter (the rendered prompt ends the assistant's header).
 // A multiple_choice task with a `continuation` (Winogrande) asks one request a choice: context
 // = prompt + choice, continuation = target_delimiter + continuation; its examples show the gold
 // choice and the continuation.
@@ -81,9 +83,21 @@ class Task {
   Status Init();
   Status Context(const Document& doc, Status status) const;
   StatusOr<std::vector<size_t>> FewshotExamples(const Document& doc) const;
-  // A few-shot example: its prompt and its answer (target, gold choice, or gold choice and
-  // continuation), without the few-shot delimiter.
-  StatusOr<std::string> ExampleText(const Document& doc) const;
+  // A few-shot example: its question (the prompt; with a continuation, the prompt and the gold
+  // choice) and its answer (target, gold choice, or continuation), and how they join in text.
+  struct Example {
+    std::string question;
+    std::string answer;
+    std::string Text(const TaskConfig& config) const;  // without the few-shot delimiter
+  };
+  StatusOr<Example> MakeExample(const Document& doc) const;
+  // The chat a prompt is sent as (prompt.chat_template), `question` being the document's part of
+  // it: the system message (`system`, then the preamble, fewshot_delimiter between: lm-eval puts
+  // the description there), then the few-shot examples and the question in one user turn, or with
+  // fewshot_as_multiturn each example as a user and an assistant turn and the question as the
+  // last user turn (lm-eval's apply_chat_template and fewshot_as_multiturn).
+  StatusOr<std::vector<ChatMessage>> ChatMessages(const Document& doc,
+                                                  const std::string& question) const;
   StatusOr<size_t> GoldIndex(const Document& doc, size_t num_choices) const;
   std::string MetricSuffix(size_t filter) const;
   Status ScoreGenerate(const Document& doc, const std::vector<Response>& responses,

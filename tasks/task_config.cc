@@ -113,6 +113,7 @@ Status ParsePrompt(JsonFields& top, TaskConfig* c) {
   SIGMA_RETURN_IF_ERROR(f.OptionalString("target_delimiter", &c->target_delimiter));
   SIGMA_RETURN_IF_ERROR(f.OptionalString("fewshot_delimiter", &c->fewshot_delimiter));
   SIGMA_RETURN_IF_ERROR(f.OptionalBool("chat_template", &c->chat_template));
+  SIGMA_RETURN_IF_ERROR(f.OptionalBool("fewshot_as_multiturn", &c->fewshot_as_multiturn));
   SIGMA_RETURN_IF_ERROR(f.OptionalString("system", &c->system));
   return f.RejectUnknownKeys();
 }
@@ -239,6 +240,9 @@ Status ParseMetrics(JsonFields& top, TaskConfig* c) {
 
 Status CheckConsistency(const TaskConfig& c, const std::string& where) {
   const bool mc = c.request_type == RequestType::kMultipleChoice;
+  if (c.fewshot_as_multiturn && !c.chat_template) {
+    return InvalidArgumentError(where, ": prompt: fewshot_as_multiturn needs chat_template");
+  }
   if (mc && !c.choices.present) {
     return InvalidArgumentError(where, ": prompt: multiple_choice needs 'choices'");
   }
@@ -332,6 +336,7 @@ StatusOr<TaskConfig> ParseTaskConfig(std::string_view text, const std::string& p
     c.num_fewshot = options.num_fewshot;
   }
   if (options.apply_chat_template) c.chat_template = true;
+  if (options.fewshot_as_multiturn) c.fewshot_as_multiturn = true;
   if (!options.system_instruction.empty()) {
     c.system = c.system.empty() ? options.system_instruction
                                 : StrCat(options.system_instruction, "\n\n", c.system);

@@ -31,6 +31,8 @@
 //     "chat_template": false, "system": ""       chat: send the prompt as chat messages (a
 //                                       multiple-choice continuation then has no
 //                                       target_delimiter, as under lm-eval's apply_chat_template)
+//     "fewshot_as_multiturn": false     with chat_template: each few-shot example a user turn
+//                                       and an assistant turn (lm-eval's fewshot_as_multiturn)
 //   },
 //   "fewshot": {"num": 0, "seed": 1234, "same_field": "subject", "sampler": "random"},
 //                                       same_field: examples only from docs with the same value
@@ -103,6 +105,7 @@ struct TaskConfig {
   std::string target_delimiter = " ";
   std::string fewshot_delimiter = "\n\n";
   bool chat_template = false;
+  bool fewshot_as_multiturn = false;  // with chat_template: each example a user, assistant turn
   std::string system;
 
   int64_t num_fewshot = 0;
@@ -126,6 +129,8 @@ struct TaskLoadOptions {
   // lm-eval's --system_instruction: the chat's system message, before the task's own `system`
   // (a blank line between them). Needs apply_chat_template or a task with chat_template.
   std::string system_instruction{};
+  // lm-eval's --fewshot_as_multiturn: with apply_chat_template, examples as turns of their own.
+  bool fewshot_as_multiturn = false;
 };
 
 // Parses config text; `path` names it in errors and anchors relative dataset paths.

@@ -21,6 +21,9 @@ void TaskFlags::Register(Flags& flags) {
              "template (lm-eval's --apply_chat_template)");
   flags.String("system-instruction", &system_instruction,
                "with --apply-chat-template: the chat's system message");
+  flags.Bool("fewshot-as-multiturn", &fewshot_as_multiturn,
+             "with --apply-chat-template: each few-shot example a user and an assistant turn "
+             "(lm-eval's --fewshot_as_multiturn)");
   flags.Int("max-gen-toks", &max_gen_toks,
             "new tokens each generated answer may take, in place of each task's own limit; 0 = "
             "the task's");
@@ -40,6 +43,10 @@ StatusOr<harness::LoadedTasks> TaskFlags::Load(int threads, const char* command)
     return InvalidArgumentError(
         "--system-instruction: the chat's system message; give --apply-chat-template too");
   }
+  if (fewshot_as_multiturn && !apply_chat_template) {
+    return InvalidArgumentError(
+        "--fewshot-as-multiturn: turns of the chat; give --apply-chat-template too");
+  }
   harness::TaskLoadSpec spec;
   spec.tasks = tasks;
   spec.tasks_dir = tasks_dir;
@@ -48,16 +55,17 @@ StatusOr<harness::LoadedTasks> TaskFlags::Load(int threads, const char* command)
   spec.num_fewshot = num_fewshot;
   spec.apply_chat_template = apply_chat_template;
   spec.system_instruction = system_instruction;
+  spec.fewshot_as_multiturn = fewshot_as_multiturn;
   SIGMA_ASSIGN_OR_RETURN(harness::LoadedTasks loaded, harness::LoadEvalTasks(spec));
   if (!loaded.fixed_prompts.empty()) {
     std::string names, given;
     for (const std::string& name : loaded.fixed_prompts) {
       names += (names.empty() ? "" : ", ") + name;
     }
-    for (const auto& [flag, set] :
-         {std::pair{"--num-fewshot", num_fewshot >= 0},
-          std::pair{"--apply-chat-template", apply_chat_template},
-          std::pair{"--system-instruction", !system_instruction.empty()}}) {
+    for (const auto& [flag, set] : {std::pair{"--num-fewshot", num_fewshot >= 0},
+                                    std::pair{"--apply-chat-template", apply_chat_template},
+                                    std::pair{"--system-instruction", !system_instruction.empty()},
+                                    std::pair{"--fewshot-as-multiturn", fewshot_as_multiturn}}) {
       if (set) given += StrCat(given.empty() ? "" : ", ", flag);
     }
     std::fprintf(stderr,
@@ -75,6 +83,7 @@ std::string TaskFlags::ConfigMembers() const {
   if (!system_instruction.empty()) {
     members += StrCat(",\"system_instruction\":", JsonQuote(system_instruction));
   }
+  if (fewshot_as_multiturn) members += ",\"fewshot_as_multiturn\":true";
   return members;
 }
 

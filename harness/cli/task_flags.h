@@ -1,5 +1,6 @@
 // The task flags shared by the subcommands that load tasks (run, prompts): --tasks, --tasks-dir,
-// --data-dir, --num-fewshot, --apply-chat-template, --system-instruction and --max-gen-toks,
+// --data-dir, --num-fewshot, --apply-chat-template, --system-instruction,
+// --fewshot-as-multiturn and --max-gen-toks,
 // declared once so their names, help and checks read the same, and a prompt previewed is the
 // prompt run sends.
 #ifndef SIGMA_HARNESS_CLI_TASK_FLAGS_H_
@@ -21,6 +22,7 @@ struct TaskFlags {
   int64_t num_fewshot = -1;
   bool apply_chat_template = false;
   std::string system_instruction;
+  bool fewshot_as_multiturn = false;
   int64_t max_gen_toks = 0;
 
   void Register(Flags& flags);

@@ -131,6 +131,7 @@ StatusOr<LoadedTasks> LoadEvalTasks(const TaskLoadSpec& spec) {
   options.num_fewshot = spec.num_fewshot;
   options.apply_chat_template = spec.apply_chat_template;
   options.system_instruction = spec.system_instruction;
+  options.fewshot_as_multiturn = spec.fewshot_as_multiturn;
   LoadedTasks loaded;
   std::set<std::string> seen;
   for (const std::string& item : names) {

@@ -29,9 +29,11 @@ struct TaskLoadSpec {
   int64_t num_fewshot = -1;  // >= 0: the benchmarks' few-shot examples per prompt (--num-fewshot)
   bool apply_chat_template = false;  // the benchmarks' prompts as chat messages
   std::string system_instruction{};  // their chat's system message
-  // Whether any of the three changes the benchmarks' prompts (and so leaves the fixed ones).
+  bool fewshot_as_multiturn = false;  // their examples as turns of the chat
+  // Whether any of these changes the benchmarks' prompts (and so leaves the fixed ones).
   bool ChangesPrompts() const {
-    return num_fewshot >= 0 || apply_chat_template || !system_instruction.empty();
+    return num_fewshot >= 0 || apply_chat_template || !system_instruction.empty() ||
+           fewshot_as_multiturn;
   }
 };
 

@@ -57,6 +57,24 @@ TEST(PromptsCliTest, PreviewIsWhatRunSends) {
       << one.out;
   EXPECT_EQ(one.out.find("tokens, at most"), std::string::npos) << one.out;
 
+  // Run's --apply-chat-template: the messages and the model's rendering of them.
+  auto chat = RunSigmaEval("prompts --tasks arc_easy --apply-chat-template");
+  ASSERT_EQ(chat.exit_code, 0) << chat.err;
+  EXPECT_NE(chat.out.find("--- request 1: multiple_choice (chat), context "), std::string::npos)
+      << chat.out;
+  EXPECT_NE(chat.out.find("--- as the model reads it (its chat template)\n<|im_start|>system"),
+            std::string::npos)
+      << chat.out;
+  // And --fewshot-as-multiturn: MMLU's examples as turns, its description the system message.
+  auto turns = RunSigmaEval("prompts --tasks mmlu --apply-chat-template --fewshot-as-multiturn");
+  ASSERT_EQ(turns.exit_code, 0) << turns.err;
+  EXPECT_NE(turns.out.find("[system]\nThe following are multiple choice questions (with answers) "
+                           "about "),
+            std::string::npos)
+      << turns.out;
+  EXPECT_NE(turns.out.find("Answer:\n[assistant]\n"), std::string::npos) << turns.out;
+  EXPECT_NE(turns.out.find("<|im_start|>assistant\nD<|im_end|>"), std::string::npos) << turns.out;
+
   EXPECT_TRUE(
       Refused("prompts --tasks gsm8k --doc no-such-doc", "--doc: no document 'no-such-doc'"));
   EXPECT_TRUE(Refused("prompts --tasks gsm8k --model http://127.0.0.1:1/v1", "--model"));

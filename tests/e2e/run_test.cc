@@ -410,6 +410,8 @@ TEST_F(RunTest, ApplyChatTemplateSendsTheBenchmarksAsChatsAndIsPartOfTheFingerpr
   EXPECT_TRUE(Refused("run --tasks arc_easy --system-instruction x --db " + chat,
                       "--system-instruction: the chat's system message; give "
                       "--apply-chat-template too"));
+  EXPECT_TRUE(Refused("run --tasks arc_easy --fewshot-as-multiturn --db " + chat,
+                      "--fewshot-as-multiturn: turns of the chat; give --apply-chat-template too"));
 }
 
 TEST_F(RunTest, BadInputIsRefusedClearly) {

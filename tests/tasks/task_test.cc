@@ -61,10 +61,51 @@ TEST(TaskTest, FewshotPromptsAreDeterministicAndExcludeTheDocument) {
   EXPECT_EQ(r.type, RequestType::kGenerateUntil);
   EXPECT_EQ(r.stop, std::vector<std::string>{"\n"});
   EXPECT_EQ(r.max_tokens, 16);
+  // As chat (lm-eval's apply_chat_template): the system message, then the preamble (lm-eval's
+  // description) after the few-shot delimiter; the examples and the question in one user turn.
   ASSERT_EQ(r.chat.size(), 2u);
   EXPECT_EQ(r.chat[0].role, "system");
-  EXPECT_EQ(r.chat[0].content, "Be terse.");
-  EXPECT_EQ(r.chat[1].content, r.context);
+  EXPECT_EQ(r.chat[0].content, "Be terse.\n\nAnswer briefly.\n\n");
+  EXPECT_EQ(r.chat[1].role, "user");
+  EXPECT_EQ("Answer briefly.\n\n" + r.chat[1].content, r.context);
+}
+
+// lm-eval's fewshot_as_multiturn: each example a user turn (its prompt) and an assistant turn
+// (its answer), the question the last user turn; the stored prompt stays the plain text.
+TEST(TaskTest, FewshotAsMultiturnGivesEachExampleItsTurns) {
+  TaskDir dir;
+  auto task = LoadTask(dir, R"({"name": "qa", "version": 1, "request_type": "generate_until",
+      "dataset": {"splits": {"test": "test.jsonl"}},
+      "prompt": {"preamble": "Answer briefly.\n\n", "template": "Q: {{q}}\nA:",
+                 "target": "{{a}}", "chat_template": true, "fewshot_as_multiturn": true},
+      "fewshot": {"num": 2, "sampler": "first_n"},
+      "metrics": [{"name": "exact_match"}]})",
+                       QaData(4));
+  ASSERT_NE(task, nullptr);
+  auto requests = task->BuildRequests(task->docs()[3]);
+  ASSERT_TRUE(requests.ok()) << requests.status().ToString();
+  const Request& r = (*requests)[0];
+  const std::vector<std::pair<std::string, std::string>> expected = {
+      {"system", "Answer briefly.\n\n"}, {"user", "Q: question 0\nA:"},
+      {"assistant", "answer 0"},         {"user", "Q: question 1\nA:"},
+      {"assistant", "answer 1"},         {"user", "Q: question 3\nA:"}};
+  ASSERT_EQ(r.chat.size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(r.chat[i].role, expected[i].first) << i;
+    EXPECT_EQ(r.chat[i].content, expected[i].second) << i;
+  }
+  EXPECT_EQ(r.context,
+            "Answer briefly.\n\nQ: question 0\nA: answer 0\n\nQ: question 1\nA: answer 1\n\nQ: "
+            "question 3\nA:");
+  // Turns are a chat's: without chat_template the config is refused.
+  auto refused = Task::Load(dir.Write("u/config.json", R"({"name": "u", "version": 1,
+      "request_type": "generate_until", "dataset": {"splits": {"test": "test.jsonl"}},
+      "prompt": {"template": "Q", "target": "A", "fewshot_as_multiturn": true},
+      "metrics": [{"name": "exact_match"}]})"));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("fewshot_as_multiturn needs chat_template"),
+            std::string::npos)
+      << refused.status().ToString();
 }
 
 TEST(TaskTest, GenerateScoresExactMatchF1BleuAndPassAtK) {
@@ -271,6 +312,33 @@ TEST(TaskTest, ChatChoicesHaveNoDelimiter) {
   EXPECT_EQ(r.continuations, (std::vector<std::string>{"yes", "no"}));
   ASSERT_EQ(r.chat.size(), 1u);
   EXPECT_EQ(r.chat[0].content, "Q: ?\nA:");
+}
+
+// A choice that the context ends with (Winogrande) ends the chat's user turn too; a multiturn
+// example's question holds its gold choice and its answer the continuation.
+TEST(TaskTest, ChatOfChoicesThatCompleteTheContext) {
+  TaskDir dir;
+  auto task = LoadTask(dir, R"({"name": "wg", "version": 1, "request_type": "multiple_choice",
+      "dataset": {"splits": {"test": "test.jsonl"}},
+      "prompt": {"template": "{{before}}", "choices": ["A", "B"], "gold": "{{gold}}",
+                 "continuation": "{{after}}", "chat_template": true,
+                 "fewshot_as_multiturn": true},
+      "fewshot": {"num": 1, "sampler": "first_n"},
+      "metrics": [{"name": "acc"}]})",
+                       "{\"before\": \"x \", \"after\": \"went.\", \"gold\": 1}\n"
+                       "{\"before\": \"y \", \"after\": \"came.\", \"gold\": 0}\n");
+  ASSERT_NE(task, nullptr);
+  auto requests = task->BuildRequests(task->docs()[1]);
+  ASSERT_TRUE(requests.ok()) << requests.status().ToString();
+  ASSERT_EQ(requests->size(), 2u);
+  for (size_t c = 0; c < 2; ++c) {
+    const Request& r = (*requests)[c];
+    ASSERT_EQ(r.chat.size(), 3u);
+    EXPECT_EQ(r.chat[0].content, "x B");
+    EXPECT_EQ(r.chat[1].content, "went.");
+    EXPECT_EQ(r.chat[2].content, std::string("y ") + (c == 0 ? "A" : "B"));
+    EXPECT_EQ(r.continuations, std::vector<std::string>{"came."});
+  }
 }
 
 TEST(TaskTest, FailedResponsesBecomeSampleErrorsSkippedByAggregates) {
