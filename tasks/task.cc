@@ -207,7 +207,11 @@ StatusOr<std::vector<ChatMessage>> Task::ChatMessages(const Document& doc,
   if (!config_.preamble.empty()) {
     auto preamble = config_.preamble.Render(*doc.fields);
     if (!preamble.ok()) return Context(doc, preamble.status());
-    if (!system.empty() && !preamble->empty()) system += config_.fewshot_delimiter;
+    // Joined as lm-eval's maybe_delimit: the delimiter only where neither side has whitespace.
+    if (!system.empty() && !preamble->empty() && py::RStrip(system).size() == system.size() &&
+        py::LStrip(*preamble).size() == preamble->size()) {
+      system += config_.fewshot_delimiter;
+    }
     system += *preamble;
   }
   if (!system.empty()) chat.push_back({"system", std::move(system)});

@@ -92,10 +92,11 @@ class Task {
   };
   StatusOr<Example> MakeExample(const Document& doc) const;
   // The chat a prompt is sent as (prompt.chat_template), `question` being the document's part of
-  // it: the system message (`system`, then the preamble, fewshot_delimiter between: lm-eval puts
-  // the description there), then the few-shot examples and the question in one user turn, or with
-  // fewshot_as_multiturn each example as a user and an assistant turn and the question as the
-  // last user turn (lm-eval's apply_chat_template and fewshot_as_multiturn).
+  // it: the system message (`system`, then the preamble, fewshot_delimiter between unless either
+  // side has whitespace there: lm-eval puts the description there), then the few-shot examples and
+  // the question in one user turn, or with fewshot_as_multiturn each example as a user and an
+  // assistant turn and the question as the last user turn (lm-eval's apply_chat_template and
+  // fewshot_as_multiturn).
   StatusOr<std::vector<ChatMessage>> ChatMessages(const Document& doc,
                                                   const std::string& question) const;
   StatusOr<size_t> GoldIndex(const Document& doc, size_t num_choices) const;

@@ -22,6 +22,11 @@ Usage (offline once lm-eval is installed; no model, no data download):
   python3 -m venv /tmp/lmeval && /tmp/lmeval/bin/pip install lm-eval==0.4.13
   /tmp/lmeval/bin/python tests/oracle/lm_eval_requests.py > tests/data/tasks/lm_eval_requests.jsonl
   /tmp/lmeval/bin/python tests/oracle/lm_eval_requests.py --math > tests/data/tasks/math_answers.json
+  /tmp/lmeval/bin/python tests/oracle/lm_eval_requests.py --chat > tests/data/tasks/lm_eval_chat_requests.jsonl
+
+With --chat it writes the requests lm-eval builds under --apply_chat_template (with and without
+--fewshot_as_multiturn and --system_instruction) as their chat messages, one JSON line per
+document and setting (read by tests/tasks/lm_eval_chat_parity_test.cc).
 """
 import hashlib
 import json
@@ -78,9 +83,10 @@ def load_split(ours, split, adapt, workdir):
     return docs, write_jsonl(os.path.join(workdir, f"{ours}-{split}.jsonl"), docs)
 
 
-def lm_eval_task(manager, theirs, data_files, num_fewshot, fewshot_samples=None):
+def lm_eval_task(manager, theirs, data_files, num_fewshot, fewshot_samples=None, **build):
     """lm-eval 0.4.13's own task (its YAML's includes and !function helpers resolved), reading
-    local JSONL files; fewshot_samples in place of the examples its YAML lists (BBH's)."""
+    local JSONL files; fewshot_samples in place of the examples its YAML lists (BBH's); `build`:
+    build_all_requests' chat arguments (apply_chat_template, fewshot_as_multiturn, ...)."""
     config = manager._factory._load_full_config(manager._entry(theirs))
     if fewshot_samples is not None:
         config["fewshot_config"] = {**config["fewshot_config"], "samples": fewshot_samples}
@@ -92,7 +98,7 @@ def lm_eval_task(manager, theirs, data_files, num_fewshot, fewshot_samples=None)
                   test_split="test", num_fewshot=num_fewshot)
     task = ConfigurableTask(config=config)
     task.set_fewshot_seed(seed=1234)  # what lm-eval's evaluator sets (fewshot_random_seed)
-    task.build_all_requests(rank=0, world_size=1)
+    task.build_all_requests(rank=0, world_size=1, **build)
     return task
 
 
@@ -244,9 +250,71 @@ def math_answers(manager, workdir):
     return {"golds": golds, "responses": responses, "normalized": normal, "pairs": pairs}
 
 
+def messages_as_json(messages, add_generation_prompt=True):
+    """A "chat template" that renders the messages lm-eval built as JSON, so they can be read
+    back and compared message by message (the model's own template is the engine's business)."""
+    return json.dumps({"messages": messages, "generation_prompt": add_generation_prompt},
+                      ensure_ascii=False)
+
+
+# --chat: the requests under lm-eval's --apply_chat_template, with and without
+# --fewshot_as_multiturn and --system_instruction (zero-shot and few-shot, multiple choice with a
+# description, generation, and Winogrande's choices in the context).
+CHAT_SETTINGS = [(False, None), (True, None), (False, "Answer carefully."),
+                 (True, "Answer carefully.")]
+
+
+def chat_rows(manager, workdir):
+    out = []
+    for multiturn, instruction in CHAT_SETTINGS:
+        build = dict(apply_chat_template=True, fewshot_as_multiturn=multiturn,
+                     system_instruction=instruction, chat_template=messages_as_json)
+        tasks = []
+        for ours in ("arc_easy", "winogrande", "gsm8k"):
+            theirs, adapt = TASKS[ours]
+            _, path = load_split(ours, "test", adapt, workdir)
+            files, shots = {"test": path}, 0
+            if ours in FEW_SHOT:
+                split, shots = FEW_SHOT[ours]
+                files[split] = load_split(ours, split, adapt, workdir)[1]
+            tasks.append((ours, lm_eval_task(manager, theirs, files, shots, **build), None))
+        docs, _ = load_split("mmlu", "test", None, workdir)
+        shots, _ = load_split("mmlu", "dev", None, workdir)
+        index_of = {d["question"]: i for i, d in enumerate(docs)}
+        subject = MMLU_SUBJECTS[0]
+        files = {split: write_jsonl(os.path.join(workdir, f"mmlu-chat-{subject}-{split}.jsonl"),
+                                    [d for d in rows if d["subject"] == subject])
+                 for split, rows in (("test", docs), ("dev", shots))}
+        task = lm_eval_task(manager, "mmlu_" + subject, files, 5, **build)
+        tasks.append(("mmlu", task, lambda doc_id, t=task: index_of[t.eval_docs[doc_id]["question"]]))
+        for ours, task, our_index in tasks:
+            by_doc = {}
+            for inst in sorted(task.instances, key=lambda i: (i.doc_id, i.idx)):
+                by_doc.setdefault(inst.doc_id, []).append(inst)
+            for doc_id, instances in sorted(by_doc.items()):
+                requests = []
+                for inst in instances:
+                    rendered = json.loads(inst.arguments[0])
+                    request = {"chat": rendered["messages"],
+                               "generation_prompt": rendered["generation_prompt"]}
+                    if inst.request_type == "generate_until":
+                        request["until"] = inst.arguments[1]["until"]
+                    else:
+                        request["continuation"] = inst.arguments[1]
+                    requests.append(request)
+                out.append({"task": ours, "doc": our_index(doc_id) if our_index else doc_id,
+                            "multiturn": multiturn, "system_instruction": instruction or "",
+                            "requests": requests})
+    return out
+
+
 def main():
     manager = TaskManager()
     with tempfile.TemporaryDirectory() as workdir:
+        if len(sys.argv) > 1 and sys.argv[1] == "--chat":
+            for row in chat_rows(manager, workdir):
+                sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+            return
         if len(sys.argv) > 1 and sys.argv[1] == "--math":
             json.dump(math_answers(manager, workdir), sys.stdout, ensure_ascii=False, indent=0)
             sys.stdout.write("\n")

@@ -97,6 +97,18 @@ TEST(TaskTest, FewshotAsMultiturnGivesEachExampleItsTurns) {
   EXPECT_EQ(r.context,
             "Answer briefly.\n\nQ: question 0\nA: answer 0\n\nQ: question 1\nA: answer 1\n\nQ: "
             "question 3\nA:");
+  // A system message ending in whitespace takes the preamble without the delimiter
+  // (lm-eval's maybe_delimit).
+  auto spaced = LoadTask(dir, R"({"name": "qa", "version": 1, "request_type": "generate_until",
+      "dataset": {"splits": {"test": "test.jsonl"}},
+      "prompt": {"preamble": "Answer briefly.\n\n", "template": "Q: {{q}}\nA:",
+                 "target": "{{a}}", "chat_template": true, "system": "Be terse.\n"},
+      "metrics": [{"name": "exact_match"}]})",
+                         QaData(2));
+  ASSERT_NE(spaced, nullptr);
+  auto spaced_requests = spaced->BuildRequests(spaced->docs()[0]);
+  ASSERT_TRUE(spaced_requests.ok());
+  EXPECT_EQ((*spaced_requests)[0].chat[0].content, "Be terse.\nAnswer briefly.\n\n");
   // Turns are a chat's: without chat_template the config is refused.
   auto refused = Task::Load(dir.Write("u/config.json", R"({"name": "u", "version": 1,
       "request_type": "generate_until", "dataset": {"splits": {"test": "test.jsonl"}},
