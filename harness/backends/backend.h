@@ -15,6 +15,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "engine/base/status.h"
 #include "tasks/types.h"
@@ -47,6 +48,9 @@ struct BackendItem {
   int index_in_doc = 0;  // position among the document's requests, follow-up turns included
   tasks::Response response;
   RequestTiming timing;
+  // generate_until, the engine backend: where not empty, the prompt as token ids (a server's
+  // token-id prompt), read in place of the request's text.
+  std::vector<int32_t> prompt_tokens;
   // generate_until, the engine backend: where set, called with each piece of the answer as it is
   // generated, in order, together the final text; a piece never holds bytes a stop string could
   // still take back or part of a UTF-8 character (until the end). Returning false cancels the

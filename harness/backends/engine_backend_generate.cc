@@ -130,7 +130,8 @@ Status EngineBackend::RunGenerate(std::span<BackendItem*> items) {
     SamplingParams sampling = options_.sampling;
     sampling.seed = RequestSeed(*item, sampling.seed);
     a.sampler = Sampler(sampling);
-    StatusOr<std::vector<int32_t>> prompt = PromptTokens(req);
+    StatusOr<std::vector<int32_t>> prompt =
+        item->prompt_tokens.empty() ? PromptTokens(req) : item->prompt_tokens;
     if (!prompt.ok()) {
       item->response.error = prompt.status().ToString();
       return Status::Ok();

@@ -90,6 +90,63 @@ std::string Number(double v) {
   return out;
 }
 
+// One prompt of a completions request: text, or token ids.
+struct PromptValue {
+  bool is_text = false;
+  std::string text;
+  std::vector<int32_t> ids;
+};
+
+constexpr size_t kMaxPrompts = 1024;
+
+StatusOr<std::vector<int32_t>> ReadIds(const rapidjson::Value& list, int64_t vocab) {
+  std::vector<int32_t> ids;
+  for (const rapidjson::Value& v : list.GetArray()) {
+    if (!v.IsInt()) return InvalidArgumentError("prompt: token ids must be integers");
+    if (v.GetInt() < 0 || v.GetInt() >= vocab) {
+      return InvalidArgumentError("prompt: token id ", v.GetInt(), " is outside the vocabulary");
+    }
+    ids.push_back(v.GetInt());
+  }
+  if (ids.empty()) return InvalidArgumentError("prompt: an empty list of token ids");
+  return ids;
+}
+
+// OpenAI's prompt forms: a string, token ids, or a list of strings or of token-id lists (one
+// choice each).
+StatusOr<std::vector<PromptValue>> ReadPrompts(const rapidjson::Value* prompt, int64_t vocab) {
+  constexpr const char* kForms =
+      "prompt: expected a string, token ids, or a list of strings or of token-id lists";
+  std::vector<PromptValue> out;
+  if (prompt != nullptr && prompt->IsString()) {
+    out.push_back({true, std::string(prompt->GetString(), prompt->GetStringLength()), {}});
+    return out;
+  }
+  if (prompt == nullptr || !prompt->IsArray() || prompt->Empty()) {
+    return InvalidArgumentError(kForms);
+  }
+  if ((*prompt)[0].IsInt()) {  // one prompt as token ids
+    SIGMA_ASSIGN_OR_RETURN(std::vector<int32_t> ids, ReadIds(*prompt, vocab));
+    out.push_back({false, "", std::move(ids)});
+    return out;
+  }
+  if (prompt->Size() > kMaxPrompts) {
+    return InvalidArgumentError("prompt: ", prompt->Size(), " prompts, more than ", kMaxPrompts,
+                                " in one request");
+  }
+  for (const rapidjson::Value& item : prompt->GetArray()) {
+    if (item.IsString()) {
+      out.push_back({true, std::string(item.GetString(), item.GetStringLength()), {}});
+    } else if (item.IsArray()) {
+      SIGMA_ASSIGN_OR_RETURN(std::vector<int32_t> ids, ReadIds(item, vocab));
+      out.push_back({false, "", std::move(ids)});
+    } else {
+      return InvalidArgumentError(kForms);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 StatusOr<std::unique_ptr<OpenAiServer>> OpenAiServer::Create(std::unique_ptr<LanguageModel> lm,
@@ -125,22 +182,27 @@ std::vector<HttpResponse> OpenAiServer::HandleBatch(std::span<const HttpRequest>
              (sampling.temperature == 0 || other.seed == sampling.seed);
     };
     std::vector<size_t> group;
+    std::vector<size_t> first_item;  // per member of the group: its first item
     std::vector<BackendItem> items;
-    std::vector<std::unique_ptr<StreamedAnswer>> streamed;  // per item; null: answered whole
+    std::vector<std::unique_ptr<StreamedAnswer>> streamed;  // per member; null: answered whole
     for (size_t j = i; j < requests.size(); ++j) {
       if (answered[j] || !same(std::get<Generation>(prepared[j]).sampling)) continue;
       const Generation& generation = std::get<Generation>(prepared[j]);
       group.push_back(j);
-      BackendItem& item = items.emplace_back();
-      item.request = &generation.request;
+      first_item.push_back(items.size());
+      for (const Prompt& prompt : generation.prompts) {
+        BackendItem& item = items.emplace_back();
+        item.request = &prompt.request;
+        item.prompt_tokens = prompt.tokens;
+      }
       streamed.emplace_back();
       if (generation.stream && requests[j].stream != nullptr) {
         streamed.back() = std::make_unique<StreamedAnswer>(
             requests[j].stream,
             Head(generation.chat ? "chat.completion.chunk" : "text_completion",
                  generation.chat ? "chatcmpl-" : "cmpl-"),
-            generation.chat, generation.include_usage, generation.echo_prefix);
-        item.on_text = [answer = streamed.back().get()](std::string_view piece) {
+            generation.chat, generation.include_usage, generation.prompts[0].echo_prefix);
+        items.back().on_text = [answer = streamed.back().get()](std::string_view piece) {
           return answer->Text(piece);
         };
       }
@@ -148,11 +210,14 @@ std::vector<HttpResponse> OpenAiServer::HandleBatch(std::span<const HttpRequest>
     Status s = backend_->SetSampling(sampling);
     if (s.ok()) s = backend_->Run(items);
     for (size_t k = 0; k < group.size(); ++k) {
+      const Generation& generation = std::get<Generation>(prepared[group[k]]);
+      const std::span<const BackendItem> own(items.data() + first_item[k],
+                                             generation.prompts.size());
       if (streamed[k] != nullptr) {
-        answers[group[k]] = streamed[k]->Finish(items[k], s);
+        answers[group[k]] = streamed[k]->Finish(own[0], s);
       } else {
-        answers[group[k]] = s.ok() ? Answer(std::get<Generation>(prepared[group[k]]), items[k])
-                                   : HttpErrorResponse(500, s.ToString(), "server_error");
+        answers[group[k]] =
+            s.ok() ? Answer(generation, own) : HttpErrorResponse(500, s.ToString(), "server_error");
       }
       answered[group[k]] = true;
     }
@@ -182,24 +247,30 @@ OpenAiServer::Prepared OpenAiServer::Prepare(const HttpRequest& request) {
   return completions ? Completions(**body) : ChatCompletions(**body);
 }
 
-HttpResponse OpenAiServer::Answer(const Generation& generation, const BackendItem& item) {
-  const tasks::Response& response = item.response;
-  if (!response.error.empty()) return HttpErrorResponse(400, response.error);
-  std::string out;
-  if (generation.chat) {
-    out = Head("chat.completion", "chatcmpl-");
-    out += ",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":";
-    AppendJsonString(response.text, &out);
-    out += "}";
-  } else {
-    out = Head("text_completion", "cmpl-");
-    out += ",\"choices\":[{\"index\":0,\"text\":";
-    AppendJsonString(generation.echo_prefix + response.text, &out);
-    out += ",\"logprobs\":null";
+HttpResponse OpenAiServer::Answer(const Generation& generation,
+                                  std::span<const BackendItem> items) {
+  for (const BackendItem& item : items) {
+    if (!item.response.error.empty()) return HttpErrorResponse(400, item.response.error);
   }
-  out += StrCat(",\"finish_reason\":\"", FinishReason(response.stop_reason),
-                "\",\"sigma_stop_reason\":\"", response.stop_reason, "\"}]");
-  AppendUsageAndTiming(item.timing, &out);
+  std::string out =
+      generation.chat ? Head("chat.completion", "chatcmpl-") : Head("text_completion", "cmpl-");
+  out += ",\"choices\":[";
+  RequestTiming total;
+  for (size_t i = 0; i < items.size(); ++i) {
+    const tasks::Response& response = items[i].response;
+    out += StrCat(i == 0 ? "" : ",", "{\"index\":", i);
+    if (generation.chat) {
+      out += ",\"message\":{\"role\":\"assistant\",\"content\":" + JsonQuote(response.text) + "}";
+    } else {
+      out += ",\"text\":" + JsonQuote(generation.prompts[i].echo_prefix + response.text) +
+             ",\"logprobs\":null";
+    }
+    out += StrCat(",\"finish_reason\":\"", FinishReason(response.stop_reason),
+                  "\",\"sigma_stop_reason\":\"", response.stop_reason, "\"}");
+    AddTiming(items[i].timing, &total);
+  }
+  out += "]";
+  AppendUsageAndTiming(total, &out);
   return {200, "application/json", out};
 }
 
@@ -216,49 +287,52 @@ std::string OpenAiServer::Head(const char* object, const char* id_prefix) {
                 ",\"model\":", JsonQuote(name_));
 }
 
-HttpResponse OpenAiServer::Scored(const std::vector<int32_t>& ids, const std::string* text,
-                                  bool echo, int top_n, bool generate_one,
-                                  const std::vector<std::string>& stop) {
+StatusOr<OpenAiServer::ScoredChoice> OpenAiServer::Scored(const std::vector<int32_t>& ids,
+                                                          const std::string* text, bool echo,
+                                                          int top_n, bool generate_one,
+                                                          const std::vector<std::string>& stop,
+                                                          size_t index) {
   const LanguageModel& lm = backend_->language_model();
   const auto start = std::chrono::steady_clock::now();
   std::vector<EngineBackend::TokenScore> scores;
   RequestTiming timing;
   if (top_n >= 0 || generate_one) {
-    StatusOr<std::vector<EngineBackend::TokenScore>> scored =
-        backend_->ScoreTokens(ids, std::max(top_n, 0), generate_one, &timing.reused_tokens);
-    if (!scored.ok()) return BadRequest(scored.status());
-    scores = *std::move(scored);
+    SIGMA_ASSIGN_OR_RETURN(scores, backend_->ScoreTokens(ids, std::max(top_n, 0), generate_one,
+                                                         &timing.reused_tokens));
   }
-  // The one greedy token, unless it ends the text.
-  int32_t next = -1;
-  std::string piece;
+  // The one greedy token (generate_one). Its logprob entry is always there, last, as other
+  // servers give it (clients such as lm-eval's local-completions drop the last entry as the
+  // generated one), even where it ends the text: a stop token adds nothing to the text and a stop
+  // string cuts what it adds.
+  std::string piece;  // the token's text
+  std::string kept;   // what the choice's text holds of it
   std::string stop_reason = "max_tokens";
   if (generate_one) {
-    next = scores.back().top[0].first;
+    const int32_t next = scores.back().top[0].first;
+    piece = lm.TokenPiece(next);
+    kept = piece;
     const std::vector<int32_t> stop_ids = lm.StopTokens();
     if (std::find(stop_ids.begin(), stop_ids.end(), next) != stop_ids.end()) {
-      next = -1;
+      kept.clear();
       stop_reason = "stop_token";
     } else {
-      piece = lm.TokenPiece(next);
       for (const std::string& s : stop) {
-        const size_t at = s.empty() ? std::string::npos : piece.find(s);
+        const size_t at = s.empty() ? std::string::npos : kept.find(s);
         if (at == std::string::npos) continue;
-        piece.resize(at);
-        next = -1;  // a token cut short is not reported as one
+        kept.resize(at);
         stop_reason = "stop_string";
       }
     }
   }
   // The logprobs of the tokens the text holds: the prompt's where echoed, then the generated one.
   const size_t n = ids.size();
-  const size_t end = n + (next >= 0 ? 1 : 0);
+  const size_t end = n + (generate_one ? 1 : 0);
   std::string echoed, texts, logprobs, tops, offsets;
   for (size_t i = echo ? 0 : n; top_n >= 0 && i < end; ++i) {
     const char* sep = texts.empty() ? "" : ",";
     const std::string token_text = i < n ? lm.TokenPiece(ids[i]) : piece;
     offsets += StrCat(sep, echoed.size());
-    echoed += token_text;
+    echoed += i < n ? token_text : kept;
     texts += sep;
     AppendJsonString(token_text, &texts);
     logprobs += StrCat(sep, i == 0 ? "null" : Number(scores[i].logprob));
@@ -276,16 +350,13 @@ HttpResponse OpenAiServer::Scored(const std::vector<int32_t>& ids, const std::st
     tops += "}";
   }
   timing.prompt_tokens = static_cast<int64_t>(n);
-  timing.new_tokens = next >= 0 ? 1 : 0;
+  timing.new_tokens = generate_one ? 1 : 0;
   timing.prefill_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  std::string out = Head("text_completion", "cmpl-");
-  out += ",\"choices\":[{\"index\":0,\"text\":";
+  std::string out = StrCat("{\"index\":", index, ",\"text\":");
   if (top_n < 0) {  // no offsets to agree with: the prompt as given
     echoed = echo ? (text != nullptr ? *text : lm.tokenizer()->Decode(ids, false)) : "";
-    echoed += piece;
-  } else if (next < 0) {
-    echoed += piece;  // what a stop string left of the token
+    echoed += kept;
   }
   AppendJsonString(echoed, &out);
   out += ",\"logprobs\":";
@@ -293,9 +364,8 @@ HttpResponse OpenAiServer::Scored(const std::vector<int32_t>& ids, const std::st
                    : StrCat("{\"tokens\":[", texts, "],\"token_logprobs\":[", logprobs,
                             "],\"top_logprobs\":[", tops, "],\"text_offset\":[", offsets, "]}");
   out += StrCat(",\"finish_reason\":\"", FinishReason(stop_reason), "\",\"sigma_stop_reason\":\"",
-                stop_reason, "\"}]");
-  AppendUsageAndTiming(timing, &out);
-  return {200, "application/json", out};
+                stop_reason, "\"}");
+  return ScoredChoice{std::move(out), timing};
 }
 
 OpenAiServer::Prepared OpenAiServer::Completions(const rapidjson::Value& body) {
@@ -313,34 +383,10 @@ OpenAiServer::Prepared OpenAiServer::Completions(const rapidjson::Value& body) {
     if (Status s = f.OptionalInt("logprobs", &top_n); !s.ok()) return BadRequest(s);
     if (top_n < 0 || top_n > 20) return HttpErrorResponse(400, "logprobs: must be in 0..20");
   }
-  // The prompt: a string, token ids, or a one-item list of either (OpenAI's batch form).
-  const rapidjson::Value* prompt = f.Find("prompt");
-  if (prompt != nullptr && prompt->IsArray() && prompt->Size() == 1 &&
-      ((*prompt)[0].IsString() || (*prompt)[0].IsArray())) {
-    prompt = &(*prompt)[0];
-  }
-  std::string text;
-  std::vector<int32_t> ids;
-  const bool text_prompt = prompt != nullptr && prompt->IsString();
-  if (text_prompt) {
-    text.assign(prompt->GetString(), prompt->GetStringLength());
-  } else if (prompt != nullptr && prompt->IsArray()) {
-    for (const rapidjson::Value& v : prompt->GetArray()) {
-      if (!v.IsInt()) {
-        return HttpErrorResponse(
-            400,
-            "prompt: expected a string, token ids, or a list of one of them (one prompt "
-            "a request)");
-      }
-      if (v.GetInt() < 0 || v.GetInt() >= backend_->language_model().model().vocab_size()) {
-        return HttpErrorResponse(
-            400, StrCat("prompt: token id ", v.GetInt(), " is outside the vocabulary"));
-      }
-      ids.push_back(v.GetInt());
-    }
-  } else {
-    return HttpErrorResponse(400, "prompt: expected a string or token ids");
-  }
+  const LanguageModel& lm = backend_->language_model();
+  StatusOr<std::vector<PromptValue>> prompts =
+      ReadPrompts(f.Find("prompt"), lm.model().vocab_size());
+  if (!prompts.ok()) return BadRequest(prompts.status());
   // Scoring (lm-eval's log-likelihoods over this API: echo, logprobs, max_tokens 1 or 0).
   if (params.max_tokens == 0 || top_n >= 0) {
     if (stream) {
@@ -354,26 +400,38 @@ OpenAiServer::Prepared OpenAiServer::Completions(const rapidjson::Value& body) {
                                "(max_tokens 0 or 1, temperature 0), not for a longer or sampled "
                                "generation");
     }
-    if (text_prompt) {
-      ids = EncodeText(*backend_->language_model().tokenizer(), text, /*add_special=*/true);
+    std::string out = Head("text_completion", "cmpl-") + ",\"choices\":[";
+    RequestTiming total;
+    for (size_t i = 0; i < prompts->size(); ++i) {
+      PromptValue& p = (*prompts)[i];
+      if (p.is_text) p.ids = EncodeText(*lm.tokenizer(), p.text, /*add_special=*/true);
+      StatusOr<ScoredChoice> choice =
+          Scored(p.ids, p.is_text ? &p.text : nullptr, echo, static_cast<int>(top_n),
+                 params.max_tokens == 1, params.stop, i);
+      if (!choice.ok()) return BadRequest(choice.status());
+      out += StrCat(i == 0 ? "" : ",", choice->json);
+      AddTiming(choice->timing, &total);
     }
-    return Scored(ids, text_prompt ? &text : nullptr, echo, static_cast<int>(top_n),
-                  params.max_tokens == 1, params.stop);
+    out += "]";
+    AppendUsageAndTiming(total, &out);
+    return HttpResponse{200, "application/json", out};
   }
-  if (!text_prompt) {
-    return HttpErrorResponse(400,
-                             "prompt: token ids can only be scored (max_tokens 0 or 1 with "
-                             "logprobs); send text to generate");
+  if (stream && prompts->size() > 1) {
+    return HttpErrorResponse(400, "stream: one prompt a streamed request");
   }
   Generation generation;
-  generation.request.type = tasks::RequestType::kGenerateUntil;
-  generation.request.context = text;
-  generation.request.stop = params.stop;
-  generation.request.max_tokens = params.max_tokens;
   generation.sampling = params.sampling;
-  if (echo) generation.echo_prefix = text;
   generation.stream = stream;
   generation.include_usage = include_usage;
+  for (PromptValue& p : *prompts) {
+    Prompt& prompt = generation.prompts.emplace_back();
+    prompt.request.type = tasks::RequestType::kGenerateUntil;
+    prompt.request.context = p.is_text ? p.text : lm.tokenizer()->Decode(p.ids, false);
+    prompt.request.stop = params.stop;
+    prompt.request.max_tokens = params.max_tokens;
+    prompt.tokens = std::move(p.ids);
+    if (echo) prompt.echo_prefix = prompt.request.context;
+  }
   return generation;
 }
 
@@ -411,7 +469,13 @@ OpenAiServer::Prepared OpenAiServer::ChatCompletions(const rapidjson::Value& bod
   }
   req.stop = params.stop;
   req.max_tokens = params.max_tokens;
-  return Generation{std::move(req), params.sampling, /*chat=*/true, "", stream, include_usage};
+  Generation generation;
+  generation.prompts.push_back(Prompt{std::move(req), {}, ""});
+  generation.sampling = params.sampling;
+  generation.chat = true;
+  generation.stream = stream;
+  generation.include_usage = include_usage;
+  return generation;
 }
 
 }  // namespace sigma::harness

@@ -16,6 +16,15 @@ void AppendUsageAndTiming(const RequestTiming& t, std::string* out) {
                  ",\"decode_ms\":", t.decode_ms, ",\"reused_tokens\":", t.reused_tokens, "}}");
 }
 
+void AddTiming(const RequestTiming& t, RequestTiming* total) {
+  if (total->prompt_tokens == 0 && total->new_tokens == 0) total->ttft_ms = t.ttft_ms;
+  total->prompt_tokens += t.prompt_tokens;
+  total->reused_tokens += t.reused_tokens;
+  total->new_tokens += t.new_tokens;
+  total->prefill_ms += t.prefill_ms;
+  total->decode_ms += t.decode_ms;
+}
+
 StreamedAnswer::StreamedAnswer(HttpStream* stream, std::string head, bool chat, bool include_usage,
                                std::string prefix)
     : stream_(stream),

@@ -31,6 +31,10 @@ std::string FinishReason(const std::string& stop_reason);
 // ,"usage":{...},"sigma_timing":{...}} : an answer's last members and its closing brace.
 void AppendUsageAndTiming(const RequestTiming& timing, std::string* out);
 
+// Adds one choice's timing to an answer's `total` of several: token counts and times summed, the
+// time to the first token the first choice's.
+void AddTiming(const RequestTiming& timing, RequestTiming* total);
+
 class StreamedAnswer {
  public:
   // `head`: the chunks' first members, `{"id":...,"object":...,"created":...,"model":...` (no

@@ -205,6 +205,63 @@ TEST(OpenAiServerScoringTest, OneGreedyTokenFollowsThePromptsScores) {
   }
 }
 
+// The generated token keeps its logprob entry, last, where it ends the text (lm-eval's
+// local-completions drops the last entry as the generated one: without it, a continuation's last
+// token went missing from its score). A stop token (SmolLM2's greedy token after this answer)
+// adds nothing to the text; a stop string cuts what the token adds.
+TEST(OpenAiServerScoringTest, AGeneratedTokenThatEndsTheTextKeepsItsEntry) {
+  if (!FileExists(DefaultModelPath())) GTEST_SKIP() << "default model missing";
+  std::unique_ptr<OpenAiServer> server = OpenServer(kContext);
+  ASSERT_NE(server, nullptr);
+  const std::string prompt =
+      "Question: A magnet will most strongly attract which object?\n"
+      "Answer: an iron nail";
+  const Scored prompt_only = Score(*server, Quote(prompt), 1);
+  const size_t n = prompt_only.tokens.size();
+  const auto one = [&](const std::string& stop) {
+    const HttpResponse answer =
+        Post(*server, "/v1/completions",
+             "{\"prompt\":" + Quote(prompt) + ",\"max_tokens\":1,\"echo\":true,\"logprobs\":1," +
+                 "\"temperature\":0" + stop + "}");
+    EXPECT_EQ(answer.status, 200) << answer.body;
+    return Parse(answer);
+  };
+  const std::unique_ptr<rapidjson::Document> eos = one("");
+  const rapidjson::Value& choice = (*eos)["choices"][0];
+  ASSERT_EQ(String(choice["sigma_stop_reason"]), "stop_token") << "the greedy token changed";
+  EXPECT_EQ(String(choice["finish_reason"]), "stop");
+  EXPECT_EQ(String(choice["text"]), prompt);
+  const rapidjson::Value& lp = choice["logprobs"];
+  ASSERT_EQ(lp["token_logprobs"].Size(), n + 1);
+  for (size_t i = 1; i < n; ++i) {
+    EXPECT_EQ(lp["token_logprobs"][i].GetDouble(), prompt_only.logprobs[i]) << i;
+  }
+  EXPECT_EQ(String(lp["tokens"][n]), "<|im_end|>");
+  EXPECT_EQ(lp["text_offset"][n].GetInt64(), static_cast<int64_t>(prompt.size()));
+  EXPECT_EQ((*eos)["usage"]["completion_tokens"].GetInt64(), 1);
+
+  // A stop string inside the greedy token after "The capital of France is": the token's entry
+  // stays, the text ends before the stop string.
+  const std::string france = "The capital of France is";
+  const HttpResponse plain =
+      Post(*server, "/v1/completions",
+           "{\"prompt\":" + Quote(france) + ",\"max_tokens\":1,\"temperature\":0}");
+  const std::string token = String((*Parse(plain))["choices"][0]["text"]);
+  ASSERT_GE(token.size(), 2u);
+  const HttpResponse cut = Post(*server, "/v1/completions",
+                                "{\"prompt\":" + Quote(france) +
+                                    ",\"max_tokens\":1,\"echo\":true,\"logprobs\":1,"
+                                    "\"temperature\":0,\"stop\":[" +
+                                    Quote(token.substr(1)) + "]}");
+  ASSERT_EQ(cut.status, 200) << cut.body;
+  const std::unique_ptr<rapidjson::Document> cut_doc = Parse(cut);
+  const rapidjson::Value& cut_choice = (*cut_doc)["choices"][0];
+  EXPECT_EQ(String(cut_choice["sigma_stop_reason"]), "stop_string");
+  EXPECT_EQ(String(cut_choice["text"]), france + token.substr(0, 1));
+  const rapidjson::Value& cut_tokens = cut_choice["logprobs"]["tokens"];
+  EXPECT_EQ(String(cut_tokens[cut_tokens.Size() - 1]), token);
+}
+
 // Two documents' continuations scored in turn (as clients with requests in flight send them):
 // each context stays in a slot of its own, so a continuation after the first computes nothing
 // of its context again (the reused positions say so), and every score is the same bits as a

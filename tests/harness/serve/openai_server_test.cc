@@ -108,16 +108,67 @@ TEST_F(OpenAiServerTest, LogprobsOfGeneratedTokensAreRefused) {
                 "logprobs");
 }
 
-TEST_F(OpenAiServerTest, TokenIdPromptsAreOnlyScored) {
-  const std::vector<int32_t> ids = Encode("Hello there");
-  ExpectRefused(Complete("{\"prompt\":" + Ids(ids) + ",\"max_tokens\":3}"), "token ids");
-  ExpectRefused(Complete("{\"prompt\":" + Ids(ids) + ",\"max_tokens\":3}"), "prompt");
+TEST_F(OpenAiServerTest, BadTokenIdPromptsAreRefused) {
   const int vocab = reference_lm_->model().vocab_size();
   for (int bad : {vocab, -1}) {
-    const HttpResponse response = Complete("{\"prompt\":[1," + std::to_string(bad) +
-                                           "],\"max_tokens\":0,\"echo\":true,\"logprobs\":1}");
-    ExpectRefused(response, "outside the vocabulary");
-    EXPECT_THAT(ErrorMessage(response), HasSubstr(std::to_string(bad)));
+    for (const char* generate :
+         {",\"max_tokens\":0,\"echo\":true,\"logprobs\":1}", ",\"max_tokens\":2}"}) {
+      const HttpResponse response =
+          Complete("{\"prompt\":[1," + std::to_string(bad) + "]" + generate);
+      ExpectRefused(response, "outside the vocabulary");
+      EXPECT_THAT(ErrorMessage(response), HasSubstr(std::to_string(bad)));
+    }
+  }
+  ExpectRefused(Complete("{\"prompt\":[[]],\"max_tokens\":2}"), "an empty list of token ids");
+  ExpectRefused(Complete("{\"prompt\":[\"a\",7],\"max_tokens\":2}"), "a list of strings or");
+  ExpectRefused(Complete("{\"prompt\":[],\"max_tokens\":2}"), "prompt: expected");
+  ExpectRefused(Complete("{\"prompt\":[\"a\",\"b\"],\"max_tokens\":2,\"stream\":true}"),
+                "one prompt a streamed request");
+}
+
+// A list of prompts (as lm-eval's local-completions sends a batch), as text or as token ids:
+// one choice each, in order, each what the prompt gets alone; token ids generate as their text.
+TEST_F(OpenAiServerTest, SeveralPromptsGetAChoiceEach) {
+  const std::vector<std::string> prompts = {"Once upon a time", "The capital of France is",
+                                            "1, 2, 3,"};
+  std::vector<std::string> alone;
+  for (const std::string& prompt : prompts) {
+    alone.push_back(Answer(*reference_backend_, GenerateRequest(prompt, 6)).text);
+  }
+  const HttpResponse texts =
+      Complete("{\"prompt\":[" + Quote(prompts[0]) + "," + Quote(prompts[1]) + "," +
+               Quote(prompts[2]) + "],\"max_tokens\":6,\"temperature\":0}");
+  ASSERT_EQ(texts.status, 200) << texts.body;
+  const HttpResponse ids =
+      Complete("{\"prompt\":[" + Ids(Encode(prompts[0])) + "," + Ids(Encode(prompts[1])) + "," +
+               Ids(Encode(prompts[2])) + "],\"max_tokens\":6,\"temperature\":0}");
+  ASSERT_EQ(ids.status, 200) << ids.body;
+  for (const HttpResponse* response : {&texts, &ids}) {
+    std::unique_ptr<rapidjson::Document> doc = Parse(*response);
+    const rapidjson::Value& choices = (*doc)["choices"];
+    ASSERT_EQ(choices.Size(), 3u);
+    int64_t prompt_tokens = 0;
+    for (rapidjson::SizeType i = 0; i < 3; ++i) {
+      EXPECT_EQ(choices[i]["index"].GetInt(), static_cast<int>(i));
+      EXPECT_EQ(String(choices[i]["text"]), alone[i]) << i;
+      prompt_tokens += static_cast<int64_t>(Encode(prompts[i]).size());
+    }
+    EXPECT_EQ((*doc)["usage"]["prompt_tokens"].GetInt64(), prompt_tokens);
+    EXPECT_EQ((*doc)["usage"]["completion_tokens"].GetInt64(), 18);
+  }
+  // Scored the same way: one choice a prompt, each the prompt's scores alone.
+  const HttpResponse scored =
+      Complete("{\"prompt\":[" + Quote(prompts[0]) + "," + Ids(Encode(prompts[1])) +
+               "],\"max_tokens\":0,\"echo\":true,\"logprobs\":1}");
+  ASSERT_EQ(scored.status, 200) << scored.body;
+  std::unique_ptr<rapidjson::Document> doc = Parse(scored);
+  ASSERT_EQ((*doc)["choices"].Size(), 2u);
+  for (rapidjson::SizeType i = 0; i < 2; ++i) {
+    const Scored one = Score(*server_, i == 0 ? Quote(prompts[0]) : Ids(Encode(prompts[1])), 1);
+    const rapidjson::Value& lp = (*doc)["choices"][i]["logprobs"]["token_logprobs"];
+    ASSERT_EQ(lp.Size(), one.logprobs.size());
+    for (rapidjson::SizeType t = 1; t < lp.Size(); ++t)
+      EXPECT_EQ(lp[t].GetDouble(), one.logprobs[t]);
   }
 }
 
