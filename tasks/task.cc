@@ -215,24 +215,32 @@ StatusOr<std::vector<ChatMessage>> Task::ChatMessages(const Document& doc,
     system += *preamble;
   }
   if (!system.empty()) chat.push_back({"system", std::move(system)});
+  SIGMA_ASSIGN_OR_RETURN(std::vector<Example> examples, ExamplesFor(doc));
   std::string user;
-  if (config_.num_fewshot > 0) {
-    auto examples = FewshotExamples(doc);
-    if (!examples.ok()) return Context(doc, examples.status());
-    for (size_t i : *examples) {
-      const Document& ex = fewshot_pool_[i];
-      auto example = MakeExample(ex);
-      if (!example.ok()) return Context(ex, example.status().WithContext("few-shot example"));
-      if (config_.fewshot_as_multiturn) {
-        chat.push_back({"user", example->question});
-        chat.push_back({"assistant", example->answer});
-      } else {
-        user += example->Text(config_) + config_.fewshot_delimiter;
-      }
+  for (const Example& example : examples) {
+    if (config_.fewshot_as_multiturn) {
+      chat.push_back({"user", example.question});
+      chat.push_back({"assistant", example.answer});
+    } else {
+      user += example.Text(config_) + config_.fewshot_delimiter;
     }
   }
   chat.push_back({"user", user + question});
   return chat;
+}
+
+StatusOr<std::vector<Task::Example>> Task::ExamplesFor(const Document& doc) const {
+  std::vector<Example> out;
+  if (config_.num_fewshot == 0) return out;
+  auto examples = FewshotExamples(doc);
+  if (!examples.ok()) return Context(doc, examples.status());
+  for (size_t i : *examples) {
+    const Document& ex = fewshot_pool_[i];
+    auto example = MakeExample(ex);
+    if (!example.ok()) return Context(ex, example.status().WithContext("few-shot example"));
+    out.push_back(*std::move(example));
+  }
+  return out;
 }
 
 StatusOr<std::string> Task::BuildPrompt(const Document& doc) const {
@@ -240,15 +248,9 @@ StatusOr<std::string> Task::BuildPrompt(const Document& doc) const {
   if (!config_.preamble.empty()) {
     SIGMA_ASSIGN_OR_RETURN(prompt, config_.preamble.Render(*doc.fields));
   }
-  if (config_.num_fewshot > 0) {
-    auto examples = FewshotExamples(doc);
-    if (!examples.ok()) return Context(doc, examples.status());
-    for (size_t i : *examples) {
-      const Document& ex = fewshot_pool_[i];
-      auto example = MakeExample(ex);
-      if (!example.ok()) return Context(ex, example.status().WithContext("few-shot example"));
-      prompt += example->Text(config_) + config_.fewshot_delimiter;
-    }
+  SIGMA_ASSIGN_OR_RETURN(std::vector<Example> examples, ExamplesFor(doc));
+  for (const Example& example : examples) {
+    prompt += example.Text(config_) + config_.fewshot_delimiter;
   }
   auto text = config_.prompt.Render(*doc.fields);
   if (!text.ok()) return Context(doc, text.status());

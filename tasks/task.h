@@ -91,6 +91,8 @@ class Task {
     std::string Text(const TaskConfig& config) const;  // without the few-shot delimiter
   };
   StatusOr<Example> MakeExample(const Document& doc) const;
+  // The few-shot examples of `doc`'s prompt, in order (none with num_fewshot 0).
+  StatusOr<std::vector<Example>> ExamplesFor(const Document& doc) const;
   // The chat a prompt is sent as (prompt.chat_template), `question` being the document's part of
   // it: the system message (`system`, then the preamble, fewshot_delimiter between unless either
   // side has whitespace there: lm-eval puts the description there), then the few-shot examples and
