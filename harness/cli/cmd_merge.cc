@@ -43,10 +43,10 @@ std::string ItemLine(const store::MergedItem& item) {
   return "";
 }
 
-std::string ReportJson(const std::string& from, const std::string& into,
+std::string ReportJson(const std::string& from, const std::string& into, bool dry_run,
                        const store::MergeReport& report) {
-  std::string json =
-      StrCat("{\"from\":", JsonQuote(from), ",\"into\":", JsonQuote(into), ",\"items\":[");
+  std::string json = StrCat("{\"from\":", JsonQuote(from), ",\"into\":", JsonQuote(into),
+                            ",\"dry_run\":", dry_run ? "true" : "false", ",\"items\":[");
   for (size_t i = 0; i < report.items.size(); ++i) {
     const store::MergedItem& item = report.items[i];
     json += StrCat(i == 0 ? "" : ",", "{\"kind\":", item.bench ? "\"bench\"" : "\"run\"",
@@ -74,11 +74,11 @@ StatusOr<store::MergeReport> Merge(const std::string& from_path, const std::stri
 
 int RunMerge(const Args& args) {
   std::string db = "sigma-eval.db", runs = "all", bench = "all";
-  bool replace = false, json = false;
+  bool replace = false, json = false, dry_run = false;
   Flags flags(
       "merge",
       "sigma-eval merge FROM.db [--db INTO.db] [--runs all|none|IDS] "
-      "[--bench all|none|IDS] [--replace] [--json]",
+      "[--bench all|none|IDS] [--replace] [--dry-run] [--json]",
       "Copies runs (samples, aggregates, speed rows) and bench sessions of the results\n"
       "database FROM.db into --db (created if missing), with new ids, so runs made on\n"
       "several machines can be reported and compared together. FROM.db is only read.\n"
@@ -91,6 +91,7 @@ int RunMerge(const Args& args) {
   flags.Bool("replace", &replace,
              "replace a copy here that is at another stage (resumed, finished since) by FROM's");
   flags.Bool("json", &json, "print what was merged as JSON");
+  flags.Bool("dry-run", &dry_run, "say what would be merged, and write nothing");
   flags.TakesPositional(1);
   if (std::optional<int> exit_code = ParseFlags(flags, args)) return *exit_code;
   if (flags.positional().size() != 1) {
@@ -99,6 +100,7 @@ int RunMerge(const Args& args) {
   const std::string& from = flags.positional()[0];
   store::MergeOptions options;
   options.replace = replace;
+  options.dry_run = dry_run;
   StatusOr<std::optional<std::vector<int64_t>>> run_ids = ParseSelection(runs, "runs");
   if (!run_ids.ok()) return ReportError("merge", run_ids.status());
   options.run_ids = *run_ids;
@@ -109,18 +111,17 @@ int RunMerge(const Args& args) {
   StatusOr<store::MergeReport> report = Merge(from, db, options);
   if (!report.ok()) return ReportError("merge", report.status());
   if (json) {
-    std::fputs(ReportJson(from, db, *report).c_str(), stdout);
+    std::fputs(ReportJson(from, db, dry_run, *report).c_str(), stdout);
   } else {
     for (const store::MergedItem& item : report->items) {
       std::printf("%s\n", ItemLine(item).c_str());
     }
-    std::printf(
-        "merged %s into %s: %lld merged, %lld replaced, %lld already here, %lld conflicts\n",
-        from.c_str(), db.c_str(),
-        static_cast<long long>(report->Count(store::MergeOutcome::kMerged)),
-        static_cast<long long>(report->Count(store::MergeOutcome::kReplaced)),
-        static_cast<long long>(report->Count(store::MergeOutcome::kAlreadyHere)),
-        static_cast<long long>(report->Count(store::MergeOutcome::kConflict)));
+    std::printf("%s %s into %s: %lld merged, %lld replaced, %lld already here, %lld conflicts\n",
+                dry_run ? "dry run, nothing written: would merge" : "merged", from.c_str(),
+                db.c_str(), static_cast<long long>(report->Count(store::MergeOutcome::kMerged)),
+                static_cast<long long>(report->Count(store::MergeOutcome::kReplaced)),
+                static_cast<long long>(report->Count(store::MergeOutcome::kAlreadyHere)),
+                static_cast<long long>(report->Count(store::MergeOutcome::kConflict)));
   }
   const int64_t conflicts = report->Count(store::MergeOutcome::kConflict);
   if (conflicts > 0) {

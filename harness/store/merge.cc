@@ -345,7 +345,7 @@ StatusOr<MergeReport> MergeResults(ResultsStore& into, ResultsStore& from,
     SIGMA_ASSIGN_OR_RETURN(MergedItem item, MergeOne(source, here, kBench, id, options.replace));
     report.items.push_back(std::move(item));
   }
-  SIGMA_RETURN_IF_ERROR(txn.Commit());
+  if (!options.dry_run) SIGMA_RETURN_IF_ERROR(txn.Commit());  // else rolled back on return
   return report;
 }
 

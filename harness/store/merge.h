@@ -41,6 +41,7 @@ struct MergeOptions {
   std::optional<std::vector<int64_t>> run_ids;    // nullopt: every run; empty: none
   std::optional<std::vector<int64_t>> bench_ids;  // nullopt: every bench session; empty: none
   bool replace = false;  // a copy here at another stage is replaced by the source's
+  bool dry_run = false;  // everything as it would be, then rolled back: nothing written
 };
 
 enum class MergeOutcome {

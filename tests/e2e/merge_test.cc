@@ -53,6 +53,10 @@ TEST(MergeCliTest, RunsOfTwoDatabasesCompareAfterMerging) {
     return i % 2 == 0 ? r.gt_kql : std::string("no query");
   });
 
+  auto dry = RunSigmaEval("merge " + gpt4_db + " --db " + db + " --dry-run");
+  ASSERT_EQ(dry.exit_code, 0) << dry.err;
+  EXPECT_NE(dry.out.find("dry run, nothing written: would merge"), std::string::npos) << dry.out;
+  EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM runs"), 1);
   auto merged = RunSigmaEval("merge " + gpt4_db + " --db " + db);
   ASSERT_EQ(merged.exit_code, 0) << merged.err;
   EXPECT_NE(merged.out.find("run 1 -> 2: merged, 4 samples"), std::string::npos) << merged.out;

@@ -179,6 +179,22 @@ TEST_F(MergeTest, CopiesRunsWithTheirRowsByteExactUnderNewIds) {
   EXPECT_EQ(Count(*into_, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
 }
 
+// A dry run reports what a merge would do and writes nothing.
+TEST_F(MergeTest, ADryRunWritesNothing) {
+  MergeOptions dry;
+  dry.dry_run = true;
+  auto report = MergeResults(*into_, *from_, dry);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->Count(MergeOutcome::kMerged), 4);
+  EXPECT_EQ(report->items[0].rows, 2);
+  EXPECT_EQ(Count(*into_, "SELECT count(*) FROM runs"), 0);
+  EXPECT_EQ(Count(*into_, "SELECT count(*) FROM samples"), 0);
+  EXPECT_EQ(Count(*into_, "SELECT count(*) FROM bench_runs"), 0);
+  auto real = MergeResults(*into_, *from_, {});
+  ASSERT_TRUE(real.ok());
+  EXPECT_EQ(real->items[0].id, report->items[0].id);  // the ids it said
+}
+
 TEST_F(MergeTest, MergingAgainCopiesNothing) {
   ASSERT_TRUE(MergeResults(*into_, *from_, {}).ok());
   auto again = MergeResults(*into_, *from_, {});
