@@ -187,6 +187,21 @@ std::string RunSettings(const std::string& config_json) {
   if (const std::string device = text(backend, "device"); !device.empty() && device != "cpu") {
     parts.push_back("device " + device);
   }
+  // The run's prompt flags (run --num-fewshot, --apply-chat-template, ...), where given.
+  const rapidjson::Value& cli = doc.HasMember("cli") ? doc["cli"] : null_value;
+  if (const auto shots = integer(cli, "num_fewshot")) parts.push_back(StrCat(*shots, "-shot"));
+  const auto flag = [&](const char* key) {
+    return cli.IsObject() && cli.HasMember(key) && cli[key].IsBool() && cli[key].GetBool();
+  };
+  if (flag("apply_chat_template")) {
+    std::string chat = "chat template";
+    if (flag("fewshot_as_multiturn")) chat += ", multiturn";
+    if (!text(cli, "system_instruction").empty()) chat += ", system instruction";
+    parts.push_back(chat);
+  }
+  if (const auto tokens = integer(cli, "max_gen_tokens")) {
+    parts.push_back(StrCat("max ", *tokens, " new tokens"));
+  }
   std::string out;
   for (const std::string& part : parts) out += (out.empty() ? "" : ", ") + part;
   return out;

@@ -149,10 +149,11 @@ SpeedRowConfig ParseSpeedRowConfig(const std::string& config_json);
 
 // What tells runs of one model apart, from a run's config_json (`sigma-eval run` writes it):
 // "kv bf16, batch 4, limit 10", then where set "selective V 64", the sampling ("temperature 0.7,
-// top-p 0.9, top-k 40, seed 3"; greedy says nothing) and a device other than the CPU. A replay
-// run: "replay, batch 4, limit 10"; a server's: "api" ("api, text offsets" where it was scored
-// without the model's tokenizer), then the same. Fields that are absent or of another type are
-// left out; empty for a configuration that is not a JSON object.
+// top-p 0.9, top-k 40, seed 3"; greedy says nothing), a device other than the CPU and the run's
+// prompt flags ("0-shot", "chat template, multiturn, system instruction", "max 64 new tokens"). A
+// replay run: "replay, batch 4, limit 10"; a server's: "api" ("api, text offsets" where it was
+// scored without the model's tokenizer), then the same. Fields that are absent or of another type
+// are left out; empty for a configuration that is not a JSON object.
 std::string RunSettings(const std::string& config_json);
 
 class ResultsReader {

@@ -202,6 +202,15 @@ TEST(RunSettingsTest, SaysWhatTellsRunsOfOneModelApart) {
   EXPECT_EQ(RunSettings(R"({"backend":{"backend":"openai","model":"m","tokenizer_sha256":null},)"
                         R"("batch":4,"limit":3})"),
             "api, text offsets, batch 4, limit 3");
+  // The run's prompt flags.
+  EXPECT_EQ(RunSettings(R"({"backend":{"backend":"engine","kv_dtype":"bf16"},"batch":4,"limit":0,)"
+                        R"("cli":{"data_dir":"","num_fewshot":0,"apply_chat_template":true,)"
+                        R"("fewshot_as_multiturn":true,"system_instruction":"Be brief.",)"
+                        R"("max_gen_tokens":64}})"),
+            "kv bf16, batch 4, 0-shot, chat template, multiturn, system instruction, max 64 new "
+            "tokens");
+  EXPECT_EQ(RunSettings(R"({"batch":4,"cli":{"data_dir":"","apply_chat_template":false}})"),
+            "batch 4");
   EXPECT_EQ(RunSettings(R"({"backend":{"kv_dtype":3,"temperature":"hot"},"batch":2.5})"), "");
   for (const char* bad : {"[1,2]", "{\"backend\":", "", "null", "{\"run\":1}"}) {
     EXPECT_EQ(RunSettings(bad), "") << bad;
