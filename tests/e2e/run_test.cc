@@ -280,15 +280,18 @@ TEST_F(RunTest, AllRunsEveryTaskFamily) {
       << show.out;
   EXPECT_NE(show.out.find(R"("n":27})"), std::string::npos) << show.out;
   // The run's settings, read back from its stored configuration, in show, status and ls.
-  EXPECT_NE(show.out.find(R"("settings":"kv bf16, batch 4, limit 1")"), std::string::npos)
+  EXPECT_NE(show.out.find(R"("settings":"kv bf16, batch 4, limit 1, max 48 new tokens")"),
+            std::string::npos)
       << show.out;
   const auto status = RunSigmaEval("status 1 --db " + db);
   ASSERT_EQ(status.exit_code, 0) << status.err;
-  EXPECT_NE(status.out.find("\nsettings kv bf16, batch 4, limit 1\n"), std::string::npos)
+  EXPECT_NE(status.out.find("\nsettings kv bf16, batch 4, limit 1, max 48 new tokens\n"),
+            std::string::npos)
       << status.out;
   const auto ls = RunSigmaEval("ls --db " + db);
   ASSERT_EQ(ls.exit_code, 0) << ls.err;
-  EXPECT_NE(ls.out.find("  kv bf16, batch 4, limit 1  "), std::string::npos) << ls.out;
+  EXPECT_NE(ls.out.find("  kv bf16, batch 4, limit 1, max 48 new tokens  "), std::string::npos)
+      << ls.out;
 }
 
 TEST_F(RunTest, RequestsPastTheContextFailClearlyAndAnswersItCutOffAreCounted) {
