@@ -24,16 +24,19 @@ StatusOr<std::optional<std::vector<int64_t>>> ParseSelection(const std::string& 
   return std::optional<std::vector<int64_t>>(std::move(ids));
 }
 
-std::string ItemLine(const store::MergedItem& item) {
+// One line per run or session; a dry run's say what would happen.
+std::string ItemLine(const store::MergedItem& item, bool dry_run) {
   const char* what = item.bench ? "bench" : "run";
   switch (item.outcome) {
     case store::MergeOutcome::kMerged:
-      return StrCat(what, " ", item.source_id, " -> ", item.id, ": merged, ", item.rows,
+      return StrCat(what, " ", item.source_id, " -> ", item.id,
+                    dry_run ? ": would be merged, " : ": merged, ", item.rows,
                     item.bench ? " speed rows" : " samples");
     case store::MergeOutcome::kAlreadyHere:
       return StrCat(what, " ", item.source_id, ": already here as ", what, " ", item.id);
     case store::MergeOutcome::kReplaced:
-      return StrCat(what, " ", item.source_id, " -> ", item.id, ": replaced the copy here (",
+      return StrCat(what, " ", item.source_id, " -> ", item.id,
+                    dry_run ? ": would replace the copy here (" : ": replaced the copy here (",
                     item.difference, ")");
     case store::MergeOutcome::kConflict:
       return StrCat(what, " ", item.source_id, ": not merged; ", what, " ", item.id,
@@ -114,7 +117,7 @@ int RunMerge(const Args& args) {
     std::fputs(ReportJson(from, db, dry_run, *report).c_str(), stdout);
   } else {
     for (const store::MergedItem& item : report->items) {
-      std::printf("%s\n", ItemLine(item).c_str());
+      std::printf("%s\n", ItemLine(item, dry_run).c_str());
     }
     std::printf("%s %s into %s: %lld merged, %lld replaced, %lld already here, %lld conflicts\n",
                 dry_run ? "dry run, nothing written: would merge" : "merged", from.c_str(),

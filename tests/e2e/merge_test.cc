@@ -56,6 +56,7 @@ TEST(MergeCliTest, RunsOfTwoDatabasesCompareAfterMerging) {
   auto dry = RunSigmaEval("merge " + gpt4_db + " --db " + db + " --dry-run");
   ASSERT_EQ(dry.exit_code, 0) << dry.err;
   EXPECT_NE(dry.out.find("dry run, nothing written: would merge"), std::string::npos) << dry.out;
+  EXPECT_NE(dry.out.find("run 1 -> 2: would be merged, 4 samples"), std::string::npos) << dry.out;
   EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM runs"), 1);
   auto merged = RunSigmaEval("merge " + gpt4_db + " --db " + db);
   ASSERT_EQ(merged.exit_code, 0) << merged.err;
