@@ -26,6 +26,7 @@ struct ServeFlags {
   int64_t port = 8080;
   std::string name;
   int64_t batch = 4;
+  double keep_alive_s = 15;
 };
 
 // How long the server waits, after a request, for others to join its batch: a client's requests
@@ -39,11 +40,15 @@ Status Serve(const ServeFlags& f) {
     return InvalidArgumentError("--port: ", f.port, " is not 0..65535");
   if (f.batch < 1 || f.batch > 64)
     return InvalidArgumentError("--batch: ", f.batch, " is not 1..64");
+  if (!(f.keep_alive_s >= 0 && f.keep_alive_s <= 3600))
+    return InvalidArgumentError("--keep-alive: ", f.keep_alive_s, " is not 0..3600 seconds");
+  harness::HttpServerLimits limits;
+  limits.keep_alive_ms = static_cast<int>(f.keep_alive_s * 1000);
   SIGMA_ASSIGN_OR_RETURN(EngineOptions options, engine.ToOptions());
   options.max_sequences = static_cast<int>(f.batch);
   // The address first: a host or port it cannot have fails before the model loads.
   SIGMA_ASSIGN_OR_RETURN(auto server,
-                         harness::HttpServer::Listen(f.host, static_cast<int>(f.port), {}));
+                         harness::HttpServer::Listen(f.host, static_cast<int>(f.port), limits));
   SIGMA_ASSIGN_OR_RETURN(auto lm, LanguageModel::Open(engine.model, options));
   const std::string name =
       f.name.empty() ? std::filesystem::path(engine.model).filename().string() : f.name;
@@ -71,13 +76,17 @@ int RunServe(const Args& args) {
               "local-completions asks) and POST /v1/chat/completions; \"stream\": true answers\n"
               "a generation as server-sent events. Prints the address when it listens; Ctrl-C\n"
               "stops it. Requests that arrive together are answered together (their\n"
-              "generations decoded as one batch). No authentication: it listens on 127.0.0.1\n"
+              "generations decoded as one batch); a connection stays open for the client's\n"
+              "next request (--keep-alive). No authentication: it listens on 127.0.0.1\n"
               "unless --host says otherwise. Without --model: the embedded default.");
   f.engine.Register(flags);
   flags.String("host", &f.host, "IPv4 address to listen on");
   flags.Int("port", &f.port, "TCP port; 0 = any free one (the printed address names it)");
   flags.String("name", &f.name, "the model id the API reports (default: the model's file name)");
   flags.Int("batch", &f.batch, "requests answered together at most (= the engine's decode batch)");
+  flags.Double("keep-alive", &f.keep_alive_s,
+               "seconds a connection stays open, idle, for the client's next request; 0 = close "
+               "after every answer");
   if (std::optional<int> exit_code = ParseFlags(flags, args)) return *exit_code;
   if (Status s = Serve(f); !s.ok()) return ReportError("serve", s);
   return kExitOk;

@@ -20,7 +20,7 @@
 #include <string_view>
 
 #include "harness/backends/backend.h"
-#include "harness/http/http_server.h"
+#include "harness/http/http_message.h"
 
 namespace sigma::harness {
 

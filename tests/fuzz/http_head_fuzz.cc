@@ -1,5 +1,5 @@
 // libFuzzer harness for what `sigma-eval serve` reads from any client first: an HTTP request head
-// (ParseHttpRequestHead, harness/http/http_server.h). Whatever the bytes, the parser answers OK
+// (ParseHttpRequestHead, harness/http/http_message.h). Whatever the bytes, the parser answers OK
 // or an error (never a crash), and an accepted head keeps the promises the server relies on: a
 // token method, a path from '/' without its query, header names lower-cased and values trimmed.
 // Built only with clang and -DSIGMA_FUZZ=ON (tests/fuzz/CMakeLists.txt); seeds in
@@ -10,7 +10,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "harness/http/http_server.h"
+#include "harness/http/http_message.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view head(reinterpret_cast<const char*>(data), size);
