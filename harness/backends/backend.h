@@ -15,12 +15,21 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "engine/base/status.h"
 #include "tasks/types.h"
 
 namespace sigma::harness {
+
+// A token's log-probability under the model where it stands (the log-softmax of the logits,
+// before temperature, top-k or top-p) and the most likely tokens there.
+struct TokenLogprob {
+  int32_t token = 0;
+  double logprob = 0;
+  std::vector<std::pair<int32_t, double>> top;  // most likely first, ties to the lower id
+};
 
 struct RequestTiming {
   int64_t prompt_tokens = 0;
@@ -56,6 +65,11 @@ struct BackendItem {
   // still take back or part of a UTF-8 character (until the end). Returning false cancels the
   // request (stop_reason "cancelled", the text so far kept): the client is gone.
   std::function<bool(std::string_view)> on_text;
+  // generate_until, the engine backend: where 0..20, token_logprobs receives an entry for each
+  // token of the answer (a stop token is none; a token a stop string cut is one while its text
+  // starts before the cut), with this many most likely tokens at its position.
+  int top_logprobs = -1;
+  std::vector<TokenLogprob> token_logprobs;
 };
 
 // New tokens a generation may take where its request sets no limit.

@@ -73,10 +73,7 @@ class EngineBackend : public Backend {
   static int64_t ScoreChunk(std::string_view device) {
     return device == "cpu" ? 16 : PrefixBlocks::BlockFor(device);
   }
-  struct TokenScore {
-    double logprob = 0;
-    std::vector<std::pair<int32_t, double>> top;  // most likely first
-  };
+  using TokenScore = TokenLogprob;
   // `reused`, where given, receives how many positions came from an earlier call.
   StatusOr<std::vector<TokenScore>> ScoreTokens(std::span<const int32_t> tokens, int top_n,
                                                 bool next = false, int64_t* reused = nullptr);
@@ -84,6 +81,8 @@ class EngineBackend : public Backend {
  private:
   EngineBackend() = default;
   Status RunGenerate(std::span<BackendItem*> items);
+  // `token`'s log-softmax in the logits `row`, and the `top_n` most likely ids there.
+  static TokenLogprob ScoreRow(std::span<const float> row, int32_t token, int top_n);
   void RunLoglikelihood(BackendItem& item);
   void RunRolling(BackendItem& item);
   StatusOr<std::vector<int32_t>> PromptTokens(const tasks::Request& request) const;

@@ -22,6 +22,7 @@ struct Active {
   Sampler sampler;
   std::vector<int32_t> tokens;
   std::string text;
+  std::vector<size_t> starts;  // where each token_logprobs entry's text starts in `text`
   size_t streamed = 0;  // bytes of `text` handed to item->on_text
   int32_t last = 0;
   int64_t max_tokens = kDefaultMaxNewTokens;
@@ -82,9 +83,10 @@ Status EngineBackend::RunGenerate(std::span<BackendItem*> items) {
   std::vector<Active> active;
   std::vector<float> logits;
 
-  // Takes a sampled token: stop token, stop string, max tokens or full context end the request
-  // (the first of them that holds names why).
-  auto accept = [&](Active& a, int32_t token) {
+  // Samples a token from its logits `row` and takes it: stop token, stop string, max tokens or
+  // full context end the request (the first of them that holds names why).
+  auto accept = [&](Active& a, std::span<const float> row) {
+    const int32_t token = a.sampler.Sample(row);
     if (std::find(stop_tokens.begin(), stop_tokens.end(), token) != stop_tokens.end()) {
       a.stop_reason = "stop_token";
       Stream(a);
@@ -93,11 +95,19 @@ Status EngineBackend::RunGenerate(std::span<BackendItem*> items) {
     a.tokens.push_back(token);
     a.last = token;
     const std::string piece = lm_->TokenPiece(token);
+    if (a.item->top_logprobs >= 0) {
+      a.item->token_logprobs.push_back(ScoreRow(row, token, a.item->top_logprobs));
+      a.starts.push_back(a.text.size());
+    }
     a.text += piece;
     const size_t cut = FindStop(a.text, piece.size(), a.item->request->stop, a.max_stop);
     if (cut != std::string::npos) {
       a.text.resize(cut);
       a.stop_reason = "stop_string";
+      while (!a.starts.empty() && a.starts.back() >= cut) {
+        a.starts.pop_back();
+        a.item->token_logprobs.pop_back();
+      }
     } else if (static_cast<int64_t>(a.tokens.size()) >= a.max_tokens) {
       a.stop_reason = "max_tokens";
     } else if (model.SequenceLength(a.seq) >= model.capacity()) {
@@ -123,6 +133,7 @@ Status EngineBackend::RunGenerate(std::span<BackendItem*> items) {
     Active a;
     a.item = item;
     a.admitted = Clock::now();
+    item->token_logprobs.clear();
     item->timing.queue_ms = Ms(run_start, a.admitted);
     const tasks::Request& req = *item->request;
     a.max_tokens = req.max_tokens > 0 ? req.max_tokens : kDefaultMaxNewTokens;
@@ -159,7 +170,7 @@ Status EngineBackend::RunGenerate(std::span<BackendItem*> items) {
     item->timing.prefill_ms = Ms(a.admitted, a.first_token);
     item->timing.ttft_ms = item->timing.prefill_ms;
     free_slots.erase(slot);
-    accept(a, a.sampler.Sample(logits));
+    accept(a, logits);
     if (a.stop_reason != nullptr) {
       finish(a);
     } else {
@@ -179,7 +190,7 @@ Status EngineBackend::RunGenerate(std::span<BackendItem*> items) {
     const double step_ms = Ms(step_start, Clock::now());
     for (size_t i = 0; i < active.size(); ++i) {
       active[i].decode_ms += step_ms;
-      accept(active[i], active[i].sampler.Sample({logits.data() + i * vocab, vocab}));
+      accept(active[i], {logits.data() + i * vocab, vocab});
       if (active[i].stop_reason != nullptr) finish(active[i]);
     }
     std::erase_if(active, [](const Active& a) { return a.stop_reason != nullptr; });

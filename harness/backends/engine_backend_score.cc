@@ -45,6 +45,15 @@ std::vector<int32_t> TopIds(std::span<const float> logits, int n) {
 
 }  // namespace
 
+TokenLogprob EngineBackend::ScoreRow(std::span<const float> row, int32_t token, int top_n) {
+  const LogSoftmaxRow log_softmax(row);
+  TokenLogprob score;
+  score.token = token;
+  score.logprob = log_softmax.At(token);
+  for (int32_t id : TopIds(row, top_n)) score.top.emplace_back(id, log_softmax.At(id));
+  return score;
+}
+
 Status EngineBackend::SetSampling(const SamplingParams& sampling) {
   SIGMA_RETURN_IF_ERROR(sampling.Validate());
   options_.sampling = sampling;
@@ -71,14 +80,11 @@ StatusOr<std::vector<EngineBackend::TokenScore>> EngineBackend::ScoreTokens(
   const auto vocab = static_cast<size_t>(model.vocab_size());
   std::vector<TokenScore> scores(tokens.size() + (next ? 1 : 0));
   const auto score_row = [&](std::span<const float> row, size_t i) {
-    const LogSoftmaxRow log_softmax(row);
-    TokenScore& score = scores[i + 1];
-    score = TokenScore();
-    const bool after_last = i + 1 == tokens.size();
-    for (int32_t id : TopIds(row, after_last ? std::max(top_n, 1) : top_n)) {
-      score.top.emplace_back(id, log_softmax.At(id));
+    if (i + 1 < tokens.size()) {
+      scores[i + 1] = ScoreRow(row, tokens[i + 1], top_n);
+    } else {  // the most likely next token
+      scores[i + 1] = ScoreRow(row, TopIds(row, 1)[0], std::max(top_n, 1));
     }
-    score.logprob = after_last ? score.top[0].second : log_softmax.At(tokens[i + 1]);
   };
 
   // Rows an earlier call left in a slot that this one can keep, computed by the same chunk calls a

@@ -73,12 +73,13 @@ int RunServe(const Args& args) {
               "Serves a model through an OpenAI-compatible API: GET /v1/models, POST\n"
               "/v1/completions (text or token-id prompts, one or a list; generation, or scoring\n"
               "a prompt with echo and logprobs, max_tokens 0 or 1, as lm-eval's\n"
-              "local-completions asks) and POST /v1/chat/completions; \"stream\": true answers\n"
-              "a generation as server-sent events. Prints the address when it listens; Ctrl-C\n"
-              "stops it. Requests that arrive together are answered together (their\n"
-              "generations decoded as one batch); a connection stays open for the client's\n"
-              "next request (--keep-alive). No authentication: it listens on 127.0.0.1\n"
-              "unless --host says otherwise. Without --model: the embedded default.");
+              "local-completions asks) and POST /v1/chat/completions; logprobs of generated\n"
+              "tokens in both; \"stream\": true answers a generation as server-sent events.\n"
+              "Prints the address when it listens; Ctrl-C stops it. Requests that arrive\n"
+              "together are answered together (their generations decoded as one batch); a\n"
+              "connection stays open for the client's next request (--keep-alive). No\n"
+              "authentication: it listens on 127.0.0.1 unless --host says otherwise. Without\n"
+              "--model: the embedded default.");
   f.engine.Register(flags);
   flags.String("host", &f.host, "IPv4 address to listen on");
   flags.Int("port", &f.port, "TCP port; 0 = any free one (the printed address names it)");

@@ -5,6 +5,7 @@
 
 #include "engine/base/json.h"
 #include "harness/backends/request_tokens.h"
+#include "harness/serve/openai_logprobs.h"
 #include "harness/serve/openai_stream.h"
 
 namespace sigma::harness {
@@ -81,13 +82,6 @@ Status RefuseUnsupported(JsonFields& f) {
 HttpResponse BadRequest(const Status& s) {
   // The message without the status code's name: it is the API's error text.
   return HttpErrorResponse(400, s.message());
-}
-
-// Log-probabilities to the last bit (the harness sums them as the engine backend does).
-std::string Number(double v) {
-  std::string out;
-  AppendJsonDouble(v, &out);
-  return out;
 }
 
 // One prompt of a completions request: text, or token ids.
@@ -194,6 +188,7 @@ std::vector<HttpResponse> OpenAiServer::HandleBatch(std::span<const HttpRequest>
         BackendItem& item = items.emplace_back();
         item.request = &prompt.request;
         item.prompt_tokens = prompt.tokens;
+        item.top_logprobs = prompt.top_logprobs;
       }
       streamed.emplace_back();
       if (generation.stream && requests[j].stream != nullptr) {
@@ -256,15 +251,23 @@ HttpResponse OpenAiServer::Answer(const Generation& generation,
       generation.chat ? Head("chat.completion", "chatcmpl-") : Head("text_completion", "cmpl-");
   out += ",\"choices\":[";
   RequestTiming total;
+  const LanguageModel& lm = backend_->language_model();
   for (size_t i = 0; i < items.size(); ++i) {
     const tasks::Response& response = items[i].response;
+    const Prompt& prompt = generation.prompts[i];
+    std::string logprobs = "null";
+    if (prompt.top_logprobs >= 0) {
+      const std::vector<LogprobEntry> entries =
+          LogprobEntries(lm, items[i].token_logprobs, prompt.echo_prefix.size());
+      logprobs = generation.chat ? ChatLogprobsJson(entries) : CompletionLogprobsJson(entries);
+    }
     out += StrCat(i == 0 ? "" : ",", "{\"index\":", i);
     if (generation.chat) {
       out += ",\"message\":{\"role\":\"assistant\",\"content\":" + JsonQuote(response.text) + "}";
     } else {
-      out += ",\"text\":" + JsonQuote(generation.prompts[i].echo_prefix + response.text) +
-             ",\"logprobs\":null";
+      out += ",\"text\":" + JsonQuote(prompt.echo_prefix + response.text);
     }
+    out += ",\"logprobs\":" + logprobs;
     out += StrCat(",\"finish_reason\":\"", FinishReason(response.stop_reason),
                   "\",\"sigma_stop_reason\":\"", response.stop_reason, "\"}");
     AddTiming(items[i].timing, &total);
@@ -327,27 +330,19 @@ StatusOr<OpenAiServer::ScoredChoice> OpenAiServer::Scored(const std::vector<int3
   // The logprobs of the tokens the text holds: the prompt's where echoed, then the generated one.
   const size_t n = ids.size();
   const size_t end = n + (generate_one ? 1 : 0);
-  std::string echoed, texts, logprobs, tops, offsets;
+  std::string echoed;
+  std::vector<LogprobEntry> entries;
   for (size_t i = echo ? 0 : n; top_n >= 0 && i < end; ++i) {
-    const char* sep = texts.empty() ? "" : ",";
-    const std::string token_text = i < n ? lm.TokenPiece(ids[i]) : piece;
-    offsets += StrCat(sep, echoed.size());
-    echoed += i < n ? token_text : kept;
-    texts += sep;
-    AppendJsonString(token_text, &texts);
-    logprobs += StrCat(sep, i == 0 ? "null" : Number(scores[i].logprob));
-    tops += sep;
-    if (i == 0) {
-      tops += "null";
-      continue;
+    LogprobEntry& entry = entries.emplace_back();
+    entry.text = i < n ? lm.TokenPiece(ids[i]) : piece;
+    entry.offset = echoed.size();
+    echoed += i < n ? entry.text : kept;
+    if (i == 0) continue;  // nothing predicts the first token
+    entry.logprob = scores[i].logprob;
+    const size_t top = std::min(scores[i].top.size(), static_cast<size_t>(top_n));
+    for (size_t k = 0; k < top; ++k) {
+      entry.top.emplace_back(lm.TokenPiece(scores[i].top[k].first), scores[i].top[k].second);
     }
-    tops += "{";
-    for (size_t k = 0; k < std::min(scores[i].top.size(), static_cast<size_t>(top_n)); ++k) {
-      if (k > 0) tops += ",";
-      AppendJsonString(lm.TokenPiece(scores[i].top[k].first), &tops);
-      tops += StrCat(":", Number(scores[i].top[k].second));
-    }
-    tops += "}";
   }
   timing.prompt_tokens = static_cast<int64_t>(n);
   timing.new_tokens = generate_one ? 1 : 0;
@@ -360,9 +355,7 @@ StatusOr<OpenAiServer::ScoredChoice> OpenAiServer::Scored(const std::vector<int3
   }
   AppendJsonString(echoed, &out);
   out += ",\"logprobs\":";
-  out += top_n < 0 ? "null"
-                   : StrCat("{\"tokens\":[", texts, "],\"token_logprobs\":[", logprobs,
-                            "],\"top_logprobs\":[", tops, "],\"text_offset\":[", offsets, "]}");
+  out += top_n < 0 ? "null" : CompletionLogprobsJson(entries);
   out += StrCat(",\"finish_reason\":\"", FinishReason(stop_reason), "\",\"sigma_stop_reason\":\"",
                 stop_reason, "\"}");
   return ScoredChoice{std::move(out), timing};
@@ -388,16 +381,16 @@ OpenAiServer::Prepared OpenAiServer::Completions(const rapidjson::Value& body) {
       ReadPrompts(f.Find("prompt"), lm.model().vocab_size());
   if (!prompts.ok()) return BadRequest(prompts.status());
   // Scoring (lm-eval's log-likelihoods over this API: echo, logprobs, max_tokens 1 or 0).
-  if (params.max_tokens == 0 || top_n >= 0) {
+  if (params.max_tokens == 0 || (top_n >= 0 && echo)) {
     if (stream) {
       return HttpErrorResponse(400,
-                               "stream: offered for generations, not for scoring (logprobs "
-                               "or max_tokens 0)");
+                               "stream: offered for generations, not for scoring (echo with "
+                               "logprobs, or max_tokens 0)");
     }
     if (params.max_tokens > 1 || (params.max_tokens == 1 && params.sampling.temperature != 0)) {
       return HttpErrorResponse(400,
-                               "logprobs: offered for the prompt (echo) and one greedy token "
-                               "(max_tokens 0 or 1, temperature 0), not for a longer or sampled "
+                               "logprobs with echo: offered for the prompt and one greedy token "
+                               "(max_tokens 0 or 1, temperature 0); without echo, for any "
                                "generation");
     }
     std::string out = Head("text_completion", "cmpl-") + ",\"choices\":[";
@@ -419,6 +412,9 @@ OpenAiServer::Prepared OpenAiServer::Completions(const rapidjson::Value& body) {
   if (stream && prompts->size() > 1) {
     return HttpErrorResponse(400, "stream: one prompt a streamed request");
   }
+  if (stream && top_n >= 0) {
+    return HttpErrorResponse(400, "logprobs: offered for answers not streamed");
+  }
   Generation generation;
   generation.sampling = params.sampling;
   generation.stream = stream;
@@ -430,6 +426,7 @@ OpenAiServer::Prepared OpenAiServer::Completions(const rapidjson::Value& body) {
     prompt.request.stop = params.stop;
     prompt.request.max_tokens = params.max_tokens;
     prompt.tokens = std::move(p.ids);
+    prompt.top_logprobs = static_cast<int>(top_n);
     if (echo) prompt.echo_prefix = prompt.request.context;
   }
   return generation;
@@ -437,16 +434,22 @@ OpenAiServer::Prepared OpenAiServer::Completions(const rapidjson::Value& body) {
 
 OpenAiServer::Prepared OpenAiServer::ChatCompletions(const rapidjson::Value& body) {
   JsonFields f(body, "request");
-  f.Ignore({"model", "user", "top_logprobs"});
+  f.Ignore({"model", "user"});
   if (Status s = RefuseUnsupported(f); !s.ok()) return BadRequest(s);
   bool stream = false, include_usage = false;
   if (Status s = ReadStreaming(f, &stream, &include_usage); !s.ok()) return BadRequest(s);
   bool logprobs = false;
   if (Status s = f.OptionalBool("logprobs", &logprobs); !s.ok()) return BadRequest(s);
-  if (logprobs) {
-    return HttpErrorResponse(400,
-                             "logprobs: log-probabilities of generated tokens are not "
-                             "offered; score a text on /v1/completions");
+  int64_t top_logprobs = 0;
+  if (f.Has("top_logprobs")) {
+    if (Status s = f.OptionalInt("top_logprobs", &top_logprobs); !s.ok()) return BadRequest(s);
+    if (!logprobs) return HttpErrorResponse(400, "top_logprobs: needs \"logprobs\": true");
+    if (top_logprobs < 0 || top_logprobs > 20) {
+      return HttpErrorResponse(400, "top_logprobs: must be in 0..20");
+    }
+  }
+  if (logprobs && stream) {
+    return HttpErrorResponse(400, "logprobs: offered for answers not streamed");
   }
   GenerationParams params;
   params.max_tokens = kDefaultMaxNewTokens;  // OpenAI's: what the context leaves
@@ -470,7 +473,8 @@ OpenAiServer::Prepared OpenAiServer::ChatCompletions(const rapidjson::Value& bod
   req.stop = params.stop;
   req.max_tokens = params.max_tokens;
   Generation generation;
-  generation.prompts.push_back(Prompt{std::move(req), {}, ""});
+  generation.prompts.push_back(
+      Prompt{std::move(req), {}, "", logprobs ? static_cast<int>(top_logprobs) : -1});
   generation.sampling = params.sampling;
   generation.chat = true;
   generation.stream = stream;

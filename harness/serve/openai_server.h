@@ -13,7 +13,7 @@
 //                              seed, stop (a string or strings), echo, logprobs (0..20), stream
 //   POST /v1/chat/completions  messages [{role, content}] through the model's chat template;
 //                              max_tokens or max_completion_tokens (default 256), sampling,
-//                              stop and stream as above
+//                              stop and stream as above, logprobs (true) and top_logprobs (0..20)
 // A text prompt is tokenized as the harness's engine backend does (BOS where the tokenizer adds
 // it), token ids are read as given, and both generate through EngineBackend, so a generation
 // equals `sigma-eval run`'s on the same model.
@@ -21,10 +21,14 @@
 // temperature 0; or max_tokens 0): per token of the text (the prompt's where echoed, then the
 // greedy next token's, whose entry is there, last, also where it ends the text: a stop token or
 // a stop string), its text, its offset in the text, its log-probability given the tokens before
-// it (null for the first) and the N most likely tokens there. Log-probabilities of longer or
-// sampled generations are not offered. lm-eval 0.4.13's local-completions against this server
-// gets the embedded harness's log-likelihoods and generations to the bit
+// it (null for the first) and the N most likely tokens there. lm-eval 0.4.13's local-completions
+// against this server gets the embedded harness's log-likelihoods and generations to the bit
 // (tests/oracle/lm_eval_serve_check.py).
+// A generation with logprobs (completions without echo; chat's logprobs: true) lists each token
+// of its answer (openai_logprobs.h): its log-probability under the model where it was drawn (the
+// log-softmax of the logits, before temperature, top-k or top-p, as vLLM's default reports) and
+// the N most likely tokens there. A stop token is not listed; a token a stop string cut is while
+// its text starts before the cut. Offsets count the choice's text's bytes. Not with stream.
 // A token that is part of a UTF-8 character has its bytes as \u00XX escapes in "tokens" and
 // "top_logprobs" (JSON strings hold text, not bytes), the same way in both, so a client that
 // compares them (is_greedy) compares like with like; offsets count the echoed text's bytes.
@@ -77,6 +81,7 @@ class OpenAiServer {
     tasks::Request request;
     std::vector<int32_t> tokens;
     std::string echo_prefix;
+    int top_logprobs = -1;  // 0..20: the answer's tokens' logprobs, with this many likeliest
   };
   // A generation a request asks for, parsed, waiting to run with the batch's others: one choice
   // a prompt (completions take several; chat one).

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/generate.h"
 #include "harness/backends/request_tokens.h"
 #include "tests/harness/backends/test_requests.h"
 
@@ -256,6 +257,53 @@ TEST_F(EngineBackendTest, AStreamingClientThatLeavesCancelsItsRequest) {
   EXPECT_EQ(calls, 3);
   EXPECT_LE(item.timing.new_tokens, 3);
   EXPECT_FALSE(item.response.text.empty());
+}
+
+// Each generated token's logprob entry, from a batch of two decoding together, is the model's
+// own: the log-likelihood a plain forward pass (engine/generate.h Loglikelihood) gives the tokens
+// chosen after the prompt, up to the rounding of batched decode against prefill; the most likely
+// token comes first and a greedy choice is it. A stop string drops the tokens it cut away.
+TEST_F(EngineBackendTest, GeneratedTokensLogprobsAreTheModelsOwn) {
+  auto backend = OpenBackend(512, 2);
+  ASSERT_NE(backend, nullptr);
+  const std::vector<tasks::Request> requests = {GenerateRequest("Once upon a time", 12),
+                                                GenerateRequest("1, 2, 3,", 24, {", 6, 7"})};
+  std::vector<BackendItem> items(requests.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    items[i].request = &requests[i];
+    items[i].top_logprobs = 3;
+  }
+  ASSERT_TRUE(backend->Run(items).ok());
+  LanguageModel& lm = backend->language_model();
+  for (size_t i = 0; i < items.size(); ++i) {
+    const std::vector<TokenLogprob>& entries = items[i].token_logprobs;
+    ASSERT_FALSE(entries.empty()) << i;
+    std::vector<int32_t> generated;
+    std::string joined;
+    for (const TokenLogprob& e : entries) {
+      ASSERT_EQ(e.top.size(), 3u);
+      EXPECT_EQ(e.top[0].first, e.token);  // greedy
+      EXPECT_EQ(e.top[0].second, e.logprob);
+      EXPECT_GE(e.top[1].second, e.top[2].second);
+      EXPECT_LT(joined.size(), items[i].response.text.size()) << i;  // starts in the text
+      generated.push_back(e.token);
+      joined += lm.TokenPiece(e.token);
+    }
+    EXPECT_EQ(joined.substr(0, items[i].response.text.size()), items[i].response.text) << i;
+    StatusOr<std::vector<int32_t>> prompt =
+        RequestPromptTokens(*lm.tokenizer(), requests[i], lm.chat_template(), "");
+    ASSERT_TRUE(prompt.ok()) << prompt.status().ToString();
+    StatusOr<LoglikelihoodResult> reference = Loglikelihood(lm.model(), 0, *prompt, generated);
+    ASSERT_TRUE(reference.ok()) << reference.status().ToString();
+    EXPECT_TRUE(reference->is_greedy) << i;
+    for (size_t k = 0; k < entries.size(); ++k) {
+      EXPECT_NEAR(entries[k].logprob, reference->per_token[k], 1e-4) << i << " token " << k;
+    }
+  }
+  EXPECT_EQ(items[1].response.stop_reason, "stop_string");
+  EXPECT_EQ(items[1].response.text, " 4, 5");
+  // Unasked, none are made.
+  EXPECT_TRUE(AnswerAll(*backend, requests)[0].token_logprobs.empty());
 }
 
 }  // namespace

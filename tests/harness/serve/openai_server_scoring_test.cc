@@ -152,7 +152,8 @@ std::string ChoiceOf(const HttpResponse& response) {
 
 // lm-eval's local-completions request (echo, logprobs, max_tokens 1, temperature 0): the prompt's
 // scores as with max_tokens 0, then the greedy next token, which is the generation's first; without
-// echo only that token. A longer or sampled generation with logprobs is refused.
+// echo only that token. With echo, a longer or sampled generation is refused (without, it is a
+// generation with its tokens' logprobs: openai_logprobs_test.cc).
 TEST(OpenAiServerScoringTest, OneGreedyTokenFollowsThePromptsScores) {
   if (!FileExists(DefaultModelPath())) GTEST_SKIP() << "default model missing";
   std::unique_ptr<OpenAiServer> server = OpenServer(kContext);
@@ -195,11 +196,12 @@ TEST(OpenAiServerScoringTest, OneGreedyTokenFollowsThePromptsScores) {
   EXPECT_EQ(String((*alone_doc)["choices"][0]["text"]), token);
   ASSERT_EQ((*alone_doc)["choices"][0]["logprobs"]["tokens"].Size(), 1u);
   EXPECT_EQ((*alone_doc)["choices"][0]["logprobs"]["text_offset"][0].GetInt64(), 0);
-  // Refused: logprobs of two tokens, or of a sampled one.
+  // Refused with echo: logprobs of two tokens, or of a sampled one.
   for (const char* rest :
        {",\"max_tokens\":2,\"temperature\":0", ",\"max_tokens\":1,\"temperature\":0.7"}) {
-    const HttpResponse refused = Post(*server, "/v1/completions",
-                                      "{\"prompt\":\"x\",\"logprobs\":1" + std::string(rest) + "}");
+    const HttpResponse refused =
+        Post(*server, "/v1/completions",
+             "{\"prompt\":\"x\",\"echo\":true,\"logprobs\":1" + std::string(rest) + "}");
     EXPECT_EQ(refused.status, 400) << rest;
     EXPECT_NE(ErrorMessage(refused).find("one greedy token"), std::string::npos) << refused.body;
   }

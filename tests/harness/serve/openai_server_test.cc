@@ -102,12 +102,6 @@ TEST_F(OpenAiServerTest, UnimplementedParametersAreRefusedNamingTheKey) {
   EXPECT_EQ(neutral.status, 200) << neutral.body;
 }
 
-TEST_F(OpenAiServerTest, LogprobsOfGeneratedTokensAreRefused) {
-  ExpectRefused(Complete("{\"prompt\":\"Hi\",\"max_tokens\":3,\"logprobs\":1}"), "logprobs");
-  ExpectRefused(Chat("{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],\"logprobs\":true}"),
-                "logprobs");
-}
-
 TEST_F(OpenAiServerTest, BadTokenIdPromptsAreRefused) {
   const int vocab = reference_lm_->model().vocab_size();
   for (int bad : {vocab, -1}) {
