@@ -34,6 +34,11 @@ void HttpConnection::Close() {
   state_ = State::kClosed;
 }
 
+bool HttpConnection::HasUnreadInput() const {
+  char byte;
+  return recv(fd_, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+}
+
 HttpConnection::Clock::time_point HttpConnection::deadline() const {
   switch (state_) {
     case State::kReading: {

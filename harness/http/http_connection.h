@@ -47,8 +47,10 @@ class HttpConnection : public HttpStream {
 
   int fd() const { return fd_; }
   State state() const { return state_; }
-  // Kept open between requests, nothing of the next one here yet: the one to close for room.
+  // Kept open between requests, nothing of the next one read yet: the one to close for room.
   bool idle() const { return state_ == State::kReading && served_ > 0 && buffer_.empty(); }
+  // Whether the socket holds bytes not yet read (a request sent to an idle connection).
+  bool HasUnreadInput() const;
   // When it closes if nothing happens: a request stalled for the read timeout, an idle
   // connection after the keep-alive time, a drain after its linger; never while queued.
   Clock::time_point deadline() const;

@@ -163,7 +163,8 @@ Status ServeLoop::AcceptAll(Clock::time_point now) {
 bool ServeLoop::CloseIdlest() {
   HttpConnection* idlest = nullptr;
   for (const auto& connection : connections_) {
-    if (!connection->idle()) continue;
+    // One whose client has sent its next request already is not idle: closing it loses that.
+    if (!connection->idle() || connection->HasUnreadInput()) continue;
     if (idlest == nullptr || connection->last_activity() < idlest->last_activity()) {
       idlest = connection.get();
     }

@@ -46,8 +46,9 @@ struct HttpServerLimits {
   int read_timeout_ms = 30'000;  // between bytes of one request
   int keep_alive_ms = 15'000;    // an idle connection waits this long for its next request;
                                  // 0: every answer closes its connection
-  size_t max_connections = 256;  // open at once; past it the longest idle one is closed, or new
-                                 // clients wait to be accepted
+  size_t max_connections = 256;  // open at once; past it the longest idle one is closed (its
+                                 // client retries, as HTTP clients do on a kept connection
+                                 // closed under them), or new clients wait to be accepted
 };
 
 class HttpServer {

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <memory>
+#include <random>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -550,6 +551,61 @@ TEST(HttpServerTest, AStreamWhoseClientLeftSaysSo) {
   client_gone = true;
   ExpectServing(server->port());
   EXPECT_GE(failed_after.load(), 0) << "every write after the client left went through";
+}
+
+// Clients misbehaving together while others keep being served: requests over kept connections,
+// pipelined ones, requests cut off by a close or a reset, answers never read, connections that
+// send nothing. Every well-formed request gets its own answer, and the server serves on after.
+TEST(HttpServerTest, WellBehavedClientsAreServedAmongMisbehavingOnes) {
+  HttpServerLimits limits;
+  limits.read_timeout_ms = 2000;
+  auto server = RunningServer::Start(Echo, limits);
+  ASSERT_NE(server, nullptr);
+  const int port = server->port();
+  std::atomic<int> answered{0};
+  const auto client = [&](int id) {
+    std::mt19937 rng(static_cast<uint32_t>(id));
+    for (int round = 0; round < 40; ++round) {
+      const std::string path = "/c" + std::to_string(id) + "r" + std::to_string(round);
+      RawClient c(port);
+      ASSERT_TRUE(c.connected());
+      switch (rng() % 6) {
+        case 0:  // two requests on one connection
+          for (int k = 0; k < 2; ++k) {
+            ASSERT_TRUE(c.Send("POST " + path + " HTTP/1.1\r\nContent-Length: 1\r\n\r\n" +
+                               std::to_string(k)));
+            EXPECT_EQ(Body(c.ReadResponse(5000)), "POST " + path + " " + std::to_string(k));
+            ++answered;
+          }
+          break;
+        case 1:  // three pipelined
+          ASSERT_TRUE(c.Send("GET " + path + "a HTTP/1.1\r\n\r\nGET " + path +
+                             "b HTTP/1.1\r\n\r\nGET " + path + "c HTTP/1.1\r\n\r\n"));
+          for (const char* suffix : {"a", "b", "c"}) {
+            EXPECT_EQ(Body(c.ReadResponse(5000)), "GET " + path + suffix + " ");
+            ++answered;
+          }
+          break;
+        case 2:  // cut off by a close mid-body
+          c.Send("POST " + path + " HTTP/1.1\r\nContent-Length: 50\r\n\r\nabc");
+          break;
+        case 3:  // reset mid-head
+          c.Send("GET " + path + " HTTP/1.1\r\nX-A");
+          c.Reset();
+          break;
+        case 4:  // a request whose answer is never read
+          c.Send("GET " + path + " HTTP/1.1\r\n\r\n");
+          break;
+        default:  // nothing at all
+          break;
+      }
+    }
+  };
+  std::vector<std::thread> clients;
+  for (int id = 0; id < 6; ++id) clients.emplace_back(client, id);
+  for (std::thread& t : clients) t.join();
+  EXPECT_GT(answered.load(), 0);
+  ExpectServing(port);
 }
 
 // Keep-alive (RFC 9112 section 9.3): an HTTP/1.1 connection serves request after request,
