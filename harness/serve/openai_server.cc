@@ -56,13 +56,25 @@ Status ReadStreaming(JsonFields& f, bool* stream, bool* include_usage) {
   return o.OptionalBool("include_usage", include_usage);
 }
 
+constexpr size_t kMaxPrompts = 1024;
+
+// "n": choices a prompt, 1..kMaxChoices, and at most kMaxPrompts choices in all.
+constexpr int64_t kMaxChoices = 128;
+Status ReadChoices(JsonFields& f, size_t prompts, int64_t* n) {
+  SIGMA_RETURN_IF_ERROR(f.OptionalInt("n", n));
+  if (*n < 1 || *n > kMaxChoices) return InvalidArgumentError("n: must be in 1..", kMaxChoices);
+  if (prompts * static_cast<size_t>(*n) > kMaxPrompts) {
+    return InvalidArgumentError("n: ", prompts, " prompts of ", *n, " choices each, more than ",
+                                kMaxPrompts, " choices");
+  }
+  return Status::Ok();
+}
+
 // Refuses what would change the output and is not implemented, rather than ignoring it.
 Status RefuseUnsupported(JsonFields& f) {
-  for (const char* key : {"n", "best_of"}) {
-    int64_t n = 1;
-    SIGMA_RETURN_IF_ERROR(f.OptionalInt(key, &n));
-    if (n != 1) return UnimplementedError(key, ": only 1 is supported");
-  }
+  int64_t best_of = 1;
+  SIGMA_RETURN_IF_ERROR(f.OptionalInt("best_of", &best_of));
+  if (best_of != 1) return UnimplementedError("best_of: only 1 is supported");
   for (const char* key : {"presence_penalty", "frequency_penalty", "repetition_penalty"}) {
     double v = key[0] == 'r' ? 1.0 : 0.0;
     const double neutral = v;
@@ -90,8 +102,6 @@ struct PromptValue {
   std::string text;
   std::vector<int32_t> ids;
 };
-
-constexpr size_t kMaxPrompts = 1024;
 
 StatusOr<std::vector<int32_t>> ReadIds(const rapidjson::Value& list, int64_t vocab) {
   std::vector<int32_t> ids;
@@ -220,6 +230,13 @@ std::vector<HttpResponse> OpenAiServer::HandleBatch(std::span<const HttpRequest>
   return answers;
 }
 
+void OpenAiServer::AddChoices(Prompt prompt, int64_t n, Generation* generation) {
+  for (int64_t k = 0; k < n; ++k) {
+    generation->prompts.push_back(prompt);
+    generation->prompts.back().request.repeat = static_cast<int>(k);
+  }
+}
+
 OpenAiServer::Prepared OpenAiServer::Prepare(const HttpRequest& request) {
   const bool get = request.method == "GET";
   const bool post = request.method == "POST";
@@ -270,7 +287,12 @@ HttpResponse OpenAiServer::Answer(const Generation& generation,
     out += ",\"logprobs\":" + logprobs;
     out += StrCat(",\"finish_reason\":\"", FinishReason(response.stop_reason),
                   "\",\"sigma_stop_reason\":\"", response.stop_reason, "\"}");
-    AddTiming(items[i].timing, &total);
+    RequestTiming timing = items[i].timing;
+    if (prompt.request.repeat > 0) {  // a prompt's tokens count once, however many its choices
+      timing.prompt_tokens = 0;
+      timing.reused_tokens = 0;
+    }
+    AddTiming(timing, &total);
   }
   out += "]";
   AppendUsageAndTiming(total, &out);
@@ -380,8 +402,11 @@ OpenAiServer::Prepared OpenAiServer::Completions(const rapidjson::Value& body) {
   StatusOr<std::vector<PromptValue>> prompts =
       ReadPrompts(f.Find("prompt"), lm.model().vocab_size());
   if (!prompts.ok()) return BadRequest(prompts.status());
+  int64_t n = 1;
+  if (Status s = ReadChoices(f, prompts->size(), &n); !s.ok()) return BadRequest(s);
   // Scoring (lm-eval's log-likelihoods over this API: echo, logprobs, max_tokens 1 or 0).
   if (params.max_tokens == 0 || (top_n >= 0 && echo)) {
+    if (n > 1) return HttpErrorResponse(400, "n: offered for generations, not for scoring");
     if (stream) {
       return HttpErrorResponse(400,
                                "stream: offered for generations, not for scoring (echo with "
@@ -409,8 +434,8 @@ OpenAiServer::Prepared OpenAiServer::Completions(const rapidjson::Value& body) {
     AppendUsageAndTiming(total, &out);
     return HttpResponse{200, "application/json", out};
   }
-  if (stream && prompts->size() > 1) {
-    return HttpErrorResponse(400, "stream: one prompt a streamed request");
+  if (stream && (prompts->size() > 1 || n > 1)) {
+    return HttpErrorResponse(400, "stream: one prompt and one choice (n 1) a streamed request");
   }
   if (stream && top_n >= 0) {
     return HttpErrorResponse(400, "logprobs: offered for answers not streamed");
@@ -420,7 +445,7 @@ OpenAiServer::Prepared OpenAiServer::Completions(const rapidjson::Value& body) {
   generation.stream = stream;
   generation.include_usage = include_usage;
   for (PromptValue& p : *prompts) {
-    Prompt& prompt = generation.prompts.emplace_back();
+    Prompt prompt;
     prompt.request.type = tasks::RequestType::kGenerateUntil;
     prompt.request.context = p.is_text ? p.text : lm.tokenizer()->Decode(p.ids, false);
     prompt.request.stop = params.stop;
@@ -428,6 +453,7 @@ OpenAiServer::Prepared OpenAiServer::Completions(const rapidjson::Value& body) {
     prompt.tokens = std::move(p.ids);
     prompt.top_logprobs = static_cast<int>(top_n);
     if (echo) prompt.echo_prefix = prompt.request.context;
+    AddChoices(std::move(prompt), n, &generation);
   }
   return generation;
 }
@@ -472,9 +498,14 @@ OpenAiServer::Prepared OpenAiServer::ChatCompletions(const rapidjson::Value& bod
   }
   req.stop = params.stop;
   req.max_tokens = params.max_tokens;
+  int64_t n = 1;
+  if (Status s = ReadChoices(f, 1, &n); !s.ok()) return BadRequest(s);
+  if (stream && n > 1) {
+    return HttpErrorResponse(400, "stream: one choice (n 1) a streamed request");
+  }
   Generation generation;
-  generation.prompts.push_back(
-      Prompt{std::move(req), {}, "", logprobs ? static_cast<int>(top_logprobs) : -1});
+  AddChoices(Prompt{std::move(req), {}, "", logprobs ? static_cast<int>(top_logprobs) : -1}, n,
+             &generation);
   generation.sampling = params.sampling;
   generation.chat = true;
   generation.stream = stream;

@@ -10,7 +10,8 @@
 //   POST /v1/completions       prompt: a string or token ids, or a list of either (one
 //                              choice each, "index" in order; not streamed);
 //                              max_tokens (default 16), temperature (default 1), top_p, top_k,
-//                              seed, stop (a string or strings), echo, logprobs (0..20), stream
+//                              seed, stop (a string or strings), echo, logprobs (0..20), stream,
+//                              n (choices a prompt; choice k draws with seed mixed with k)
 //   POST /v1/chat/completions  messages [{role, content}] through the model's chat template;
 //                              max_tokens or max_completion_tokens (default 256), sampling,
 //                              stop and stream as above, logprobs (true) and top_logprobs (0..20)
@@ -93,6 +94,9 @@ class OpenAiServer {
     bool include_usage = false;
   };
   using Prepared = std::variant<HttpResponse, Generation>;
+  // Appends `n` choices of `prompt` (choice k with request.repeat k, so each draws with a seed of
+  // its own: RequestSeed).
+  static void AddChoices(Prompt prompt, int64_t n, Generation* generation);
   // A scored prompt's choice (a JSON object) and what it took.
   struct ScoredChoice {
     std::string json;

@@ -81,11 +81,11 @@ TEST_F(OpenAiServerTest, UnimplementedParametersAreRefusedNamingTheKey) {
     const char* member;
     const char* key;
   };
-  for (const Case& c : {Case{"\"n\":2", "n:"}, Case{"\"best_of\":3", "best_of"},
-                        Case{"\"logit_bias\":{\"42\":5}", "logit_bias"},
-                        Case{"\"presence_penalty\":0.5", "presence_penalty"},
-                        Case{"\"frequency_penalty\":0.1", "frequency_penalty"},
-                        Case{"\"suffix\":\"x\"", "suffix"}}) {
+  for (const Case& c :
+       {Case{"\"best_of\":3", "best_of"}, Case{"\"logit_bias\":{\"42\":5}", "logit_bias"},
+        Case{"\"presence_penalty\":0.5", "presence_penalty"},
+        Case{"\"frequency_penalty\":0.1", "frequency_penalty"},
+        Case{"\"suffix\":\"x\"", "suffix"}}) {
     SCOPED_TRACE(c.member);
     ExpectRefused(Complete(std::string("{\"prompt\":\"Hi\",\"max_tokens\":2,") + c.member + "}"),
                   c.key);
@@ -319,6 +319,63 @@ TEST_F(OpenAiServerTest, SeededSamplingRepeatsAndEqualsTheEngineBackends) {
   const tasks::Response expected = Answer(*reference_backend_, GenerateRequest(prompt, 12));
   ASSERT_TRUE(reference_backend_->SetSampling(SamplingParams{}).ok());
   EXPECT_EQ(text, expected.text);
+}
+
+// n choices a prompt: choice k of prompt p is choices[p * n + k], drawn with a seed of its own,
+// as the engine backend draws a document's k-th repeat; a prompt's tokens count once in usage.
+TEST_F(OpenAiServerTest, NChoicesAPromptEachDrawnWithASeedOfItsOwn) {
+  const std::vector<std::string> prompts = {"Once upon a time", "1, 2, 3,"};
+  const HttpResponse response =
+      Complete("{\"prompt\":[" + Quote(prompts[0]) + "," + Quote(prompts[1]) +
+               "],\"max_tokens\":8,\"temperature\":1.0,\"seed\":5,\"n\":3}");
+  ASSERT_EQ(response.status, 200) << response.body;
+  const std::unique_ptr<rapidjson::Document> doc = Parse(response);
+  const rapidjson::Value& choices = (*doc)["choices"];
+  ASSERT_EQ(choices.Size(), 6u);
+  SamplingParams sampling;
+  sampling.temperature = 1.0;
+  sampling.seed = 5;
+  ASSERT_TRUE(reference_backend_->SetSampling(sampling).ok());
+  std::vector<std::string> first_prompts;
+  for (size_t p = 0; p < prompts.size(); ++p) {
+    for (int k = 0; k < 3; ++k) {
+      tasks::Request request = GenerateRequest(prompts[p], 8);
+      request.repeat = k;
+      const size_t i = p * 3 + static_cast<size_t>(k);
+      EXPECT_EQ(choices[static_cast<rapidjson::SizeType>(i)]["index"].GetUint64(), i);
+      EXPECT_EQ(String(choices[static_cast<rapidjson::SizeType>(i)]["text"]),
+                Answer(*reference_backend_, request).text)
+          << i;
+      if (p == 0)
+        first_prompts.push_back(String(choices[static_cast<rapidjson::SizeType>(i)]["text"]));
+    }
+  }
+  ASSERT_TRUE(reference_backend_->SetSampling(SamplingParams{}).ok());
+  EXPECT_NE(first_prompts[0], first_prompts[1]);
+  EXPECT_EQ((*doc)["usage"]["prompt_tokens"].GetInt64(),
+            static_cast<int64_t>(Encode(prompts[0]).size() + Encode(prompts[1]).size()));
+  // Greedy chat choices are one answer n times.
+  const std::string chat =
+      "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],"
+      "\"max_tokens\":6,\"temperature\":0";
+  const std::unique_ptr<rapidjson::Document> one = Parse(Chat(chat + "}"));
+  const std::unique_ptr<rapidjson::Document> two = Parse(Chat(chat + ",\"n\":2}"));
+  ASSERT_EQ((*two)["choices"].Size(), 2u);
+  for (rapidjson::SizeType k = 0; k < 2; ++k) {
+    EXPECT_EQ((*two)["choices"][k]["index"].GetUint(), k);
+    EXPECT_EQ(String((*two)["choices"][k]["message"]["content"]),
+              String((*one)["choices"][0]["message"]["content"]));
+  }
+  // Refused: no choices, too many, streamed, or scoring.
+  ExpectRefused(Complete("{\"prompt\":\"Hi\",\"n\":0}"), "n: must be in 1..128");
+  ExpectRefused(Chat(chat + ",\"n\":129}"), "n: must be in 1..128");
+  ExpectRefused(Complete("{\"prompt\":\"Hi\",\"n\":2,\"stream\":true}"), "one choice (n 1)");
+  ExpectRefused(Chat(chat + ",\"n\":2,\"stream\":true}"), "one choice (n 1)");
+  ExpectRefused(Complete("{\"prompt\":\"Hi\",\"n\":2,\"max_tokens\":0,\"echo\":true}"),
+                "n: offered for generations");
+  ExpectRefused(
+      Complete("{\"prompt\":[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\",\"i\"],\"n\":128}"),
+      "more than 1024 choices");
 }
 
 TEST_F(OpenAiServerTest, ChatCompletionEqualsTheEngineBackends) {
