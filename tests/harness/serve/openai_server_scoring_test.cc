@@ -354,8 +354,9 @@ TEST(OpenAiServerBatchTest, EachAnswerOfABatchIsTheRequestsAlone) {
       R"({"prompt":"Roses are red,","max_tokens":0,"echo":true,"logprobs":3})",
       R"({"prompt":"Once upon a time","max_tokens":9,"temperature":0.8,"seed":7})",
       R"({"messages":[{"role":"user","content":"Hi!"}],"max_tokens":8,"temperature":0})",
-      R"({"prompt":"x","n":2})",
+      R"({"prompt":"x","best_of":2})",
       R"({"prompt":"Once upon a time","max_tokens":9,"temperature":0.8,"seed":8})",
+      R"({"prompt":"Once upon a time","max_tokens":9,"temperature":0.8,"seed":8,"n":2})",
   };
   std::vector<HttpRequest> requests;
   for (const std::string& body : bodies) {
@@ -374,6 +375,13 @@ TEST(OpenAiServerBatchTest, EachAnswerOfABatchIsTheRequestsAlone) {
   }
   EXPECT_EQ(together[5].status, 400);
   EXPECT_NE(ChoiceOf(together[3]), ChoiceOf(together[6]));  // their own seeds
+  // Choice 0 of n is the request with n 1; choice 1 draws on.
+  const std::unique_ptr<rapidjson::Document> six = Parse(together[6]);
+  const std::unique_ptr<rapidjson::Document> seven = Parse(together[7]);
+  EXPECT_EQ(JsonToString((*seven)["choices"][0]["text"]),
+            JsonToString((*six)["choices"][0]["text"]));
+  EXPECT_NE(JsonToString((*seven)["choices"][1]["text"]),
+            JsonToString((*six)["choices"][0]["text"]));
 }
 
 }  // namespace

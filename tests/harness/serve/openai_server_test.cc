@@ -117,7 +117,7 @@ TEST_F(OpenAiServerTest, BadTokenIdPromptsAreRefused) {
   ExpectRefused(Complete("{\"prompt\":[\"a\",7],\"max_tokens\":2}"), "a list of strings or");
   ExpectRefused(Complete("{\"prompt\":[],\"max_tokens\":2}"), "prompt: expected");
   ExpectRefused(Complete("{\"prompt\":[\"a\",\"b\"],\"max_tokens\":2,\"stream\":true}"),
-                "one prompt a streamed request");
+                "one prompt and one choice (n 1) a streamed request");
 }
 
 // A list of prompts (as lm-eval's local-completions sends a batch), as text or as token ids:
