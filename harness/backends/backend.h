@@ -62,9 +62,11 @@ struct BackendItem {
   std::vector<int32_t> prompt_tokens;
   // generate_until, the engine backend: where set, called with each piece of the answer as it is
   // generated, in order, together the final text; a piece never holds bytes a stop string could
-  // still take back or part of a UTF-8 character (until the end). Returning false cancels the
-  // request (stop_reason "cancelled", the text so far kept): the client is gone.
-  std::function<bool(std::string_view)> on_text;
+  // still take back or part of a UTF-8 character (until the end). With it come the
+  // token_logprobs entries (where top_logprobs asks for them) of the tokens whose text starts in
+  // the piece, the rest with the last (a piece may be empty where only entries come). Returning
+  // false cancels the request (stop_reason "cancelled", the text so far kept): the client is gone.
+  std::function<bool(std::string_view piece, std::span<const TokenLogprob> tokens)> on_text;
   // generate_until, the engine backend: where 0..20, token_logprobs receives an entry for each
   // token of the answer (a stop token is none; a token a stop string cut is one while its text
   // starts before the cut), with this many most likely tokens at its position.

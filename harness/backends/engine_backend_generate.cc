@@ -23,7 +23,8 @@ struct Active {
   std::vector<int32_t> tokens;
   std::string text;
   std::vector<size_t> starts;  // where each token_logprobs entry's text starts in `text`
-  size_t streamed = 0;  // bytes of `text` handed to item->on_text
+  size_t streamed = 0;         // bytes of `text` handed to item->on_text
+  size_t streamed_tokens = 0;  // token_logprobs entries handed to it
   int32_t last = 0;
   int64_t max_tokens = kDefaultMaxNewTokens;
   size_t max_stop = 0;  // longest stop string
@@ -55,9 +56,11 @@ size_t CompleteUtf8(const std::string& text) {
   return n;
 }
 
-// Hands a streaming request the text it can no longer take back: all of it once it ended; before
-// that, all but what a stop string could still start in (its longest's length - 1 bytes) and a
-// UTF-8 character not yet whole. A false from the client cancels the request.
+// Hands a streaming request the text it can no longer take back, and the logprob entries of its
+// tokens: all of them once it ended; before that, all but what a stop string could still start in
+// (its longest's length - 1 bytes) and a UTF-8 character not yet whole, and the entries of the
+// tokens that start before that (a stop string cuts none of them). A false from the client
+// cancels the request.
 void Stream(Active& a) {
   if (!a.item->on_text) return;
   size_t end = a.text.size();
@@ -65,10 +68,19 @@ void Stream(Active& a) {
     end = a.max_stop > 1 ? (end > a.max_stop - 1 ? end - (a.max_stop - 1) : 0) : end;
     end = std::min(end, CompleteUtf8(a.text));
   }
-  if (end <= a.streamed) return;
+  end = std::max(end, a.streamed);
+  const std::vector<TokenLogprob>& entries = a.item->token_logprobs;
+  size_t tokens_end = a.streamed_tokens;
+  while (tokens_end < entries.size() && (a.stop_reason != nullptr || a.starts[tokens_end] < end)) {
+    ++tokens_end;
+  }
+  if (end == a.streamed && tokens_end == a.streamed_tokens) return;
   const std::string_view piece = std::string_view(a.text).substr(a.streamed, end - a.streamed);
+  const std::span<const TokenLogprob> tokens(entries.data() + a.streamed_tokens,
+                                             tokens_end - a.streamed_tokens);
   a.streamed = end;
-  if (!a.item->on_text(piece) && a.stop_reason == nullptr) a.stop_reason = "cancelled";
+  a.streamed_tokens = tokens_end;
+  if (!a.item->on_text(piece, tokens) && a.stop_reason == nullptr) a.stop_reason = "cancelled";
 }
 
 }  // namespace

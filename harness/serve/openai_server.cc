@@ -202,13 +202,16 @@ std::vector<HttpResponse> OpenAiServer::HandleBatch(std::span<const HttpRequest>
       }
       streamed.emplace_back();
       if (generation.stream && requests[j].stream != nullptr) {
+        const Prompt& prompt = generation.prompts[0];
         streamed.back() = std::make_unique<StreamedAnswer>(
             requests[j].stream,
             Head(generation.chat ? "chat.completion.chunk" : "text_completion",
                  generation.chat ? "chatcmpl-" : "cmpl-"),
-            generation.chat, generation.include_usage, generation.prompts[0].echo_prefix);
-        items.back().on_text = [answer = streamed.back().get()](std::string_view piece) {
-          return answer->Text(piece);
+            generation.chat, generation.include_usage, prompt.echo_prefix,
+            prompt.top_logprobs >= 0 ? &backend_->language_model() : nullptr);
+        items.back().on_text = [answer = streamed.back().get()](
+                                   std::string_view piece, std::span<const TokenLogprob> tokens) {
+          return answer->Text(piece, tokens);
         };
       }
     }
@@ -437,9 +440,6 @@ OpenAiServer::Prepared OpenAiServer::Completions(const rapidjson::Value& body) {
   if (stream && (prompts->size() > 1 || n > 1)) {
     return HttpErrorResponse(400, "stream: one prompt and one choice (n 1) a streamed request");
   }
-  if (stream && top_n >= 0) {
-    return HttpErrorResponse(400, "logprobs: offered for answers not streamed");
-  }
   Generation generation;
   generation.sampling = params.sampling;
   generation.stream = stream;
@@ -473,9 +473,6 @@ OpenAiServer::Prepared OpenAiServer::ChatCompletions(const rapidjson::Value& bod
     if (top_logprobs < 0 || top_logprobs > 20) {
       return HttpErrorResponse(400, "top_logprobs: must be in 0..20");
     }
-  }
-  if (logprobs && stream) {
-    return HttpErrorResponse(400, "logprobs: offered for answers not streamed");
   }
   GenerationParams params;
   params.max_tokens = kDefaultMaxNewTokens;  // OpenAI's: what the context leaves

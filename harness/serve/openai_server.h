@@ -29,7 +29,8 @@
 // of its answer (openai_logprobs.h): its log-probability under the model where it was drawn (the
 // log-softmax of the logits, before temperature, top-k or top-p, as vLLM's default reports) and
 // the N most likely tokens there. A stop token is not listed; a token a stop string cut is while
-// its text starts before the cut. Offsets count the choice's text's bytes. Not with stream.
+// its text starts before the cut. Offsets count the choice's text's bytes. Streamed, each chunk
+// carries the entries of its tokens (openai_stream.h).
 // A token that is part of a UTF-8 character has its bytes as \u00XX escapes in "tokens" and
 // "top_logprobs" (JSON strings hold text, not bytes), the same way in both, so a client that
 // compares them (is_greedy) compares like with like; offsets count the echoed text's bytes.

@@ -1,6 +1,7 @@
 #include "harness/serve/openai_stream.h"
 
 #include "engine/base/json.h"
+#include "harness/serve/openai_logprobs.h"
 
 namespace sigma::harness {
 
@@ -26,12 +27,14 @@ void AddTiming(const RequestTiming& t, RequestTiming* total) {
 }
 
 StreamedAnswer::StreamedAnswer(HttpStream* stream, std::string head, bool chat, bool include_usage,
-                               std::string prefix)
+                               std::string prefix, const LanguageModel* logprobs_of)
     : stream_(stream),
       head_(std::move(head)),
       chat_(chat),
       include_usage_(include_usage),
-      prefix_(std::move(prefix)) {}
+      prefix_(std::move(prefix)),
+      logprobs_of_(logprobs_of),
+      offset_(prefix_.size()) {}
 
 bool StreamedAnswer::Event(std::string_view json) {
   if (open_) open_ = stream_->Write(StrCat("data: ", json, "\n\n"));
@@ -40,9 +43,10 @@ bool StreamedAnswer::Event(std::string_view json) {
 
 namespace {
 
-// A chunk's choices: its piece of text (or delta), its finish reason (JSON) and `more` members.
+// A chunk's choices: its piece of text (or delta), its finish reason (JSON), `more` members and
+// its logprobs (JSON).
 std::string Choice(bool chat, std::string_view piece, std::string_view finish,
-                   std::string_view more = "") {
+                   std::string_view more = "", std::string_view logprobs = "null") {
   std::string choice = "[{\"index\":0,";
   if (!chat) {
     choice += StrCat("\"text\":", JsonQuote(piece));
@@ -51,8 +55,8 @@ std::string Choice(bool chat, std::string_view piece, std::string_view finish,
   } else {
     choice += "\"delta\":{}";
   }
-  return StrCat(choice, ",\"logprobs\":null,\"finish_reason\":", finish.empty() ? "null" : finish,
-                more, "}]");
+  return StrCat(choice, ",\"logprobs\":", logprobs,
+                ",\"finish_reason\":", finish.empty() ? "null" : finish, more, "}]");
 }
 
 }  // namespace
@@ -68,9 +72,16 @@ bool StreamedAnswer::Begin() {
   return open_;
 }
 
-bool StreamedAnswer::Text(std::string_view piece) {
+bool StreamedAnswer::Text(std::string_view piece, std::span<const TokenLogprob> tokens) {
   if (!Begin()) return false;
-  return piece.empty() || Event(StrCat(head_, ",\"choices\":", Choice(chat_, piece, ""), "}"));
+  if (piece.empty() && tokens.empty()) return true;
+  std::string logprobs = "null";
+  if (logprobs_of_ != nullptr) {
+    const std::vector<LogprobEntry> entries = LogprobEntries(*logprobs_of_, tokens, offset_);
+    for (const LogprobEntry& entry : entries) offset_ += entry.text.size();
+    logprobs = chat_ ? ChatLogprobsJson(entries) : CompletionLogprobsJson(entries);
+  }
+  return Event(StrCat(head_, ",\"choices\":", Choice(chat_, piece, "", "", logprobs), "}"));
 }
 
 HttpResponse StreamedAnswer::Finish(const BackendItem& item, const Status& failure) {

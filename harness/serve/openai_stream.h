@@ -5,6 +5,9 @@
 //   chat:        {"id","object":"chat.completion.chunk",...,"choices":[{"index":0,
 //                 "delta":{"content":PIECE},"logprobs":null,"finish_reason":null}]}, the first
 //                 chunk's delta {"role":"assistant","content":""}
+// With logprobs asked for, a chunk's "logprobs" holds its tokens' entries in the form of the whole
+// answer's (openai_logprobs.h; completions' offsets count from the text's start), each token in
+// the chunk where its text starts, any left in the last.
 // The last chunk has an empty piece, "finish_reason" and "sigma_stop_reason"; with
 // "stream_options": {"include_usage": true} a chunk with no choices and the usage (and
 // sigma_timing) follows it. Every chunk has the answer's id. The pieces concatenate to what the
@@ -16,9 +19,11 @@
 #ifndef SIGMA_HARNESS_SERVE_OPENAI_STREAM_H_
 #define SIGMA_HARNESS_SERVE_OPENAI_STREAM_H_
 
+#include <span>
 #include <string>
 #include <string_view>
 
+#include "engine/language_model.h"
 #include "harness/backends/backend.h"
 #include "harness/http/http_message.h"
 
@@ -38,12 +43,14 @@ void AddTiming(const RequestTiming& timing, RequestTiming* total);
 class StreamedAnswer {
  public:
   // `head`: the chunks' first members, `{"id":...,"object":...,"created":...,"model":...` (no
-  // closing brace); `prefix`: text streamed before the generation's (a completion's echo).
+  // closing brace); `prefix`: text streamed before the generation's (a completion's echo);
+  // `logprobs_of`: where set, the model whose tokens' logprobs the chunks carry.
   StreamedAnswer(HttpStream* stream, std::string head, bool chat, bool include_usage,
-                 std::string prefix);
+                 std::string prefix, const LanguageModel* logprobs_of = nullptr);
 
-  // One piece of the text; false once the client is gone.
-  bool Text(std::string_view piece);
+  // One piece of the text and the logprob entries of the tokens starting in it (BackendItem::
+  // on_text); false once the client is gone.
+  bool Text(std::string_view piece, std::span<const TokenLogprob> tokens = {});
 
   // Ends the answer for `item` (its response and timing filled in by the backend), or with
   // `failure` where the backend failed. Where nothing was streamed yet and the request failed,
@@ -60,6 +67,8 @@ class StreamedAnswer {
   bool chat_;
   bool include_usage_;
   std::string prefix_;
+  const LanguageModel* logprobs_of_;
+  size_t offset_;     // where the next logprob entry's text starts (completions)
   bool open_ = true;  // the client still reads
 };
 

@@ -211,7 +211,7 @@ TEST_F(EngineBackendTest, StreamedPiecesAddUpToTheTextInWholeCharacters) {
   std::vector<std::vector<std::string>> pieces(requests.size());
   for (size_t i = 0; i < items.size(); ++i) {
     items[i].request = &requests[i];
-    items[i].on_text = [&pieces, i](std::string_view piece) {
+    items[i].on_text = [&pieces, i](std::string_view piece, std::span<const TokenLogprob>) {
       pieces[i].emplace_back(piece);
       return true;
     };
@@ -251,7 +251,7 @@ TEST_F(EngineBackendTest, AStreamingClientThatLeavesCancelsItsRequest) {
   BackendItem item;
   item.request = &request;
   int calls = 0;
-  item.on_text = [&calls](std::string_view) { return ++calls < 3; };
+  item.on_text = [&calls](std::string_view, std::span<const TokenLogprob>) { return ++calls < 3; };
   ASSERT_TRUE(backend->Run({&item, 1}).ok());
   EXPECT_EQ(item.response.stop_reason, "cancelled");
   EXPECT_EQ(calls, 3);
@@ -304,6 +304,35 @@ TEST_F(EngineBackendTest, GeneratedTokensLogprobsAreTheModelsOwn) {
   EXPECT_EQ(items[1].response.text, " 4, 5");
   // Unasked, none are made.
   EXPECT_TRUE(AnswerAll(*backend, requests)[0].token_logprobs.empty());
+  // Streamed, each token's entry comes with the piece its text starts in (the rest at the end),
+  // and together they are the entries of the answer, none that a stop string cut.
+  std::vector<BackendItem> streamed(requests.size());
+  std::vector<std::vector<TokenLogprob>> got(requests.size());
+  std::vector<std::string> text(requests.size());
+  std::vector<size_t> start(requests.size());  // of the next entry's token in the text
+  for (size_t i = 0; i < streamed.size(); ++i) {
+    streamed[i].request = &requests[i];
+    streamed[i].top_logprobs = 3;
+    streamed[i].on_text = [&, i](std::string_view piece, std::span<const TokenLogprob> tokens) {
+      for (const TokenLogprob& t : tokens) {
+        EXPECT_GE(start[i], text[i].size()) << i;  // not in an earlier piece
+        EXPECT_LT(start[i], text[i].size() + piece.size()) << i;
+        start[i] += lm.TokenPiece(t.token).size();
+        got[i].push_back(t);
+      }
+      text[i] += piece;
+      return true;
+    };
+  }
+  ASSERT_TRUE(backend->Run(streamed).ok());
+  for (size_t i = 0; i < streamed.size(); ++i) {
+    EXPECT_EQ(text[i], items[i].response.text) << i;
+    ASSERT_EQ(got[i].size(), items[i].token_logprobs.size()) << i;
+    for (size_t k = 0; k < got[i].size(); ++k) {
+      EXPECT_EQ(got[i][k].token, items[i].token_logprobs[k].token) << i << " " << k;
+      EXPECT_EQ(got[i][k].logprob, items[i].token_logprobs[k].logprob) << i << " " << k;
+    }
+  }
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 // Log-probabilities of generated tokens through OpenAiServer (harness/serve/openai_logprobs.h):
 // the two JSON forms byte for byte; a greedy completion's logprobs against a plain forward pass of
 // the reference model over the prompt and the tokens chosen; chat's entries with their exact
-// bytes; sampled tokens scored under the model, not the sampler; and what is refused.
+// bytes; sampled tokens scored under the model, not the sampler; and what is refused. Streamed:
+// openai_stream_test.cc.
 #include "harness/serve/openai_logprobs.h"
 
 #include "engine/generate.h"
@@ -122,8 +123,6 @@ TEST_F(OpenAiServerTest, LogprobsOutsideWhatIsOfferedAreRefused) {
   const std::string messages = "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]";
   ExpectRefused(Chat(messages + ",\"top_logprobs\":2}"), "needs \"logprobs\": true");
   ExpectRefused(Chat(messages + ",\"logprobs\":true,\"top_logprobs\":21}"), "0..20");
-  ExpectRefused(Chat(messages + ",\"logprobs\":true,\"stream\":true}"), "not streamed");
-  ExpectRefused(Complete("{\"prompt\":\"Hi\",\"logprobs\":1,\"stream\":true}"), "not streamed");
   ExpectRefused(Complete("{\"prompt\":\"Hi\",\"logprobs\":21}"), "0..20");
   ExpectRefused(Complete("{\"prompt\":\"Hi\",\"echo\":true,\"logprobs\":1,\"max_tokens\":2}"),
                 "one greedy token");

@@ -132,6 +132,50 @@ TEST_F(OpenAiStreamTest, CompletionPiecesKeepTheStopStringOut) {
   EXPECT_EQ(text, String((*Parse(whole))["choices"][0]["text"]));
 }
 
+// With logprobs, each chunk carries the entries of the tokens that start in it, and together
+// they are the unstreamed answer's: chat's content lists, and completions' parallel lists with
+// their offsets running on; the tokens a stop string cut in neither.
+TEST_F(OpenAiStreamTest, LogprobsComeWithTheChunksTheirTokensStartIn) {
+  // Each entry of `list` of each chunk's (or the answer's) choice's logprobs, as JSON.
+  const auto entries = [](const rapidjson::Value& choice, const char* list) {
+    std::vector<std::string> out;
+    const rapidjson::Value& lp = choice["logprobs"];
+    if (!lp.IsObject()) return out;
+    for (const rapidjson::Value& e : lp[list].GetArray()) out.push_back(JsonToString(e));
+    return out;
+  };
+  const auto streamed = [&](const std::string& path, const std::string& request, const char* list) {
+    std::vector<std::string> out;
+    const std::vector<std::string> events = Events(Streamed(path, request + ",\"stream\":true}"));
+    for (size_t i = 0; i + 1 < events.size(); ++i) {
+      StatusOr<std::unique_ptr<rapidjson::Document>> chunk = ParseJson(events[i], "chunk");
+      EXPECT_TRUE(chunk.ok()) << chunk.status().ToString();
+      if (!chunk.ok()) break;
+      for (std::string& e : entries((**chunk)["choices"][0], list)) out.push_back(std::move(e));
+    }
+    return out;
+  };
+  const std::string chat =
+      "{\"messages\":[{\"role\":\"user\",\"content\":\"Name three colours.\"}],"
+      "\"max_tokens\":12,\"temperature\":0,\"logprobs\":true,\"top_logprobs\":2";
+  const std::vector<std::string> chat_whole = entries(
+      (*Parse(Post(*server_, "/v1/chat/completions", chat + "}")))["choices"][0], "content");
+  EXPECT_EQ(chat_whole.size(), 12u);
+  EXPECT_EQ(streamed("/v1/chat/completions", chat, "content"), chat_whole);
+  const std::string completion =
+      "{\"prompt\":\"1, 2, 3,\",\"max_tokens\":24,\"temperature\":0,\"stop\":[\", 6, 7\"],"
+      "\"logprobs\":2";
+  const std::unique_ptr<rapidjson::Document> whole =
+      Parse(Post(*server_, "/v1/completions", completion + "}"));
+  EXPECT_EQ(String((*whole)["choices"][0]["text"]), " 4, 5");
+  for (const char* list : {"tokens", "token_logprobs", "top_logprobs", "text_offset"}) {
+    SCOPED_TRACE(list);
+    const std::vector<std::string> expected = entries((*whole)["choices"][0], list);
+    EXPECT_FALSE(expected.empty());
+    EXPECT_EQ(streamed("/v1/completions", completion, list), expected);
+  }
+}
+
 TEST_F(OpenAiStreamTest, FailuresBeforeTheFirstPieceAreOrdinaryErrors) {
   const std::string too_long(kContext * 8, 'a');
   const std::string reply = Streamed(
