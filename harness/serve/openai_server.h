@@ -37,9 +37,9 @@
 // "stream": true answers a generation as server-sent events while it is made, with
 // "stream_options": {"include_usage": true} a usage chunk at the end (openai_stream.h); through
 // the request's HttpStream, so Handle without a connection answers it whole. Scoring is not
-// streamed (400).
-// Parameters that would change the output and are not implemented (n > 1, best_of > 1,
-// logit_bias, penalties, suffix) are refused with 400 rather than ignored; others are ignored.
+// streamed (400), nor are several prompts or choices (n > 1).
+// Parameters that would change the output and are not implemented (best_of > 1, logit_bias,
+// penalties, suffix) are refused with 400 rather than ignored; others are ignored.
 // Beyond OpenAI's fields every choice carries "sigma_stop_reason" (stop_token, stop_string,
 // max_tokens, context_full) and every answer "sigma_timing" (prefill_ms, ttft_ms, decode_ms).
 // Errors: 400 for a request this model cannot answer (with the reason), 404 / 405 for routes,
