@@ -3,15 +3,19 @@
 // API) uses it. Requests that arrive together (a client with several in flight) are answered
 // together, their generations decoded as one batch; no authentication: keep it on a trusted host.
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <span>
+#include <vector>
 
 #include "engine/language_model.h"
 #include "harness/cli/commands.h"
 #include "harness/cli/engine_flags.h"
 #include "harness/http/http_server.h"
 #include "harness/serve/openai_server.h"
+#include "harness/store/results_store.h"
 
 namespace sigma::cli {
 namespace {
@@ -27,11 +31,27 @@ struct ServeFlags {
   std::string name;
   int64_t batch = 4;
   double keep_alive_s = 15;
+  bool quiet = false;
 };
 
 // How long the server waits, after a request, for others to join its batch: a client's requests
 // in flight are sent within a millisecond of each other; a lone request waits this much longer.
 constexpr int kGatherMs = 2;
+
+// The access log: a line on stderr for each request answered, with the time, the route, the
+// status (or "stream" for an answer streamed), the answer's bytes, its batch's size and time.
+void LogBatch(std::span<const harness::HttpRequest> requests,
+              std::span<const harness::HttpResponse> responses, double ms) {
+  const std::string now = store::NowUtc();
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const harness::HttpRequest& r = requests[i];
+    const bool streamed = r.stream != nullptr && r.stream->started();
+    const std::string status = streamed ? "stream" : std::to_string(responses[i].status);
+    std::fprintf(stderr, "%s %s %s %s %zu B, batch of %zu, %.1f ms\n", now.c_str(),
+                 r.method.c_str(), r.path.c_str(), status.c_str(),
+                 streamed ? size_t{0} : responses[i].body.size(), requests.size(), ms);
+  }
+}
 
 Status Serve(const ServeFlags& f) {
   EngineFlags engine = f.engine;
@@ -59,7 +79,14 @@ Status Serve(const ServeFlags& f) {
   std::printf("serving %s at http://%s:%d/v1\n", name.c_str(), f.host.c_str(), server->port());
   std::fflush(stdout);
   SIGMA_RETURN_IF_ERROR(server->ServeBatches(
-      [&](std::span<const harness::HttpRequest> requests) { return api->HandleBatch(requests); },
+      [&](std::span<const harness::HttpRequest> requests) {
+        const auto start = std::chrono::steady_clock::now();
+        std::vector<harness::HttpResponse> responses = api->HandleBatch(requests);
+        const std::chrono::duration<double, std::milli> took =
+            std::chrono::steady_clock::now() - start;
+        if (!f.quiet) LogBatch(requests, responses, took.count());
+        return responses;
+      },
       static_cast<size_t>(f.batch), kGatherMs, g_stop));
   std::fprintf(stderr, "sigma-eval serve: stopped\n");
   return Status::Ok();
@@ -88,6 +115,9 @@ int RunServe(const Args& args) {
   flags.Double("keep-alive", &f.keep_alive_s,
                "seconds a connection stays open, idle, for the client's next request; 0 = close "
                "after every answer");
+  flags.Bool("quiet", &f.quiet,
+             "no access log (by default a line on stderr for each request answered: time, "
+             "route, status, bytes, batch size, milliseconds)");
   if (std::optional<int> exit_code = ParseFlags(flags, args)) return *exit_code;
   if (Status s = Serve(f); !s.ok()) return ReportError("serve", s);
   return kExitOk;

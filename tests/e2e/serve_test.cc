@@ -87,17 +87,19 @@ class ServeTest : public testing::Test {
     if (!dir_.empty()) testing_util::RemoveTree(dir_);
   }
 
-  // Starts `sigma-eval serve --port 0` and returns its base URL, read from its first line.
+  // Starts `sigma-eval serve --port 0` and returns its base URL, read from its first line; its
+  // stderr (the access log) goes to ServerLog().
   std::string StartServer() {
     int fds[2];
     EXPECT_EQ(pipe(fds), 0);
     const std::string binary = std::string(SIGMA_BINARY_DIR) + "/harness/sigma-eval";
+    const std::string log = dir_ + "/serve.err";
     server_ = fork();
     if (server_ == 0) {
       dup2(fds[1], STDOUT_FILENO);
       close(fds[0]);
       close(fds[1]);
-      freopen("/dev/null", "w", stderr);
+      if (freopen(log.c_str(), "w", stderr) == nullptr) _exit(126);
       execl(binary.c_str(), binary.c_str(), "serve", "--port", "0", "--name", "smollm2",
             static_cast<char*>(nullptr));
       _exit(127);
@@ -122,6 +124,12 @@ class ServeTest : public testing::Test {
     waitpid(server_, &status, 0);
     server_ = -1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+  std::string ServerLog() const {
+    StatusOr<std::string> log = ReadFile(dir_ + "/serve.err");
+    EXPECT_TRUE(log.ok()) << log.status().ToString();
+    return log.ok() ? *log : "";
   }
 
   std::string dir_;
@@ -158,6 +166,11 @@ TEST_F(ServeTest, ARunThroughTheApiScoresWhatTheEmbeddedRunScores) {
   auto ls = RunSigmaEval("ls --db " + dir_ + "/api.db");
   EXPECT_NE(ls.out.find("smollm2"), std::string::npos) << ls.out;
   EXPECT_EQ(StopServer(), 0);
+  // The access log has a line for each request: the runs asked for the model, then completions.
+  const std::string log = ServerLog();
+  EXPECT_NE(log.find("Z GET /v1/models 200 "), std::string::npos) << log;
+  EXPECT_NE(log.find("Z POST /v1/completions 200 "), std::string::npos) << log;
+  EXPECT_NE(log.find(", batch of "), std::string::npos) << log;
 }
 
 TEST_F(ServeTest, AServerThatIsNotThereStopsTheRunNamingIt) {
