@@ -15,10 +15,11 @@
 // Bad requests get an answer, never a crash or a hang: a malformed request line or header 400, an
 // HTTP version other than 1.0 / 1.1 505, a head past the limit 431, a body past the limit 413, a
 // body without Content-Length 411, a chunked body 501, each closing its connection; a client that
-// stops sending in the middle of a request for the read timeout is dropped, and reading waits for
-// no client, so a slow or silent one holds up no other. "Expect: 100-continue" is answered. Error
-// answers are JSON: {"error":{"message":...,"type":...}}. Sending an answer waits for a client
-// that does not read it, at most the read timeout.
+// stops sending in the middle of a request, or reading its answer, for the read timeout is
+// dropped; reading requests and sending whole answers wait for no client, so a slow or silent
+// one holds up no other (a streamed answer, written while the handler makes it, waits for its
+// client at most the read timeout). "Expect: 100-continue" is answered. Error answers are JSON:
+// {"error":{"message":...,"type":...}}.
 // Thread safety: Serve runs on one thread; `stop` may be set from any thread or a signal handler.
 #ifndef SIGMA_HARNESS_HTTP_HTTP_SERVER_H_
 #define SIGMA_HARNESS_HTTP_HTTP_SERVER_H_
