@@ -72,6 +72,9 @@ struct BackendItem {
   // starts before the cut), with this many most likely tokens at its position.
   int top_logprobs = -1;
   std::vector<TokenLogprob> token_logprobs;
+  // generate_until, the engine backend: added to these tokens' logits before each draw (OpenAI's
+  // logit_bias: -100 all but bans a token, 100 all but forces it); logprobs stay the model's.
+  std::vector<std::pair<int32_t, float>> logit_bias;
 };
 
 // New tokens a generation may take where its request sets no limit.

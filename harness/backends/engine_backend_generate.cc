@@ -23,6 +23,7 @@ struct Active {
   std::vector<int32_t> tokens;
   std::string text;
   std::vector<size_t> starts;  // where each token_logprobs entry's text starts in `text`
+  std::vector<float> biased;   // the row with the item's logit_bias added, where it has one
   size_t streamed = 0;         // bytes of `text` handed to item->on_text
   size_t streamed_tokens = 0;  // token_logprobs entries handed to it
   int32_t last = 0;
@@ -98,7 +99,13 @@ Status EngineBackend::RunGenerate(std::span<BackendItem*> items) {
   // Samples a token from its logits `row` and takes it: stop token, stop string, max tokens or
   // full context end the request (the first of them that holds names why).
   auto accept = [&](Active& a, std::span<const float> row) {
-    const int32_t token = a.sampler.Sample(row);
+    std::span<const float> drawn = row;
+    if (!a.item->logit_bias.empty()) {
+      a.biased.assign(row.begin(), row.end());
+      for (const auto& [id, bias] : a.item->logit_bias) a.biased[static_cast<size_t>(id)] += bias;
+      drawn = a.biased;
+    }
+    const int32_t token = a.sampler.Sample(drawn);
     if (std::find(stop_tokens.begin(), stop_tokens.end(), token) != stop_tokens.end()) {
       a.stop_reason = "stop_token";
       Stream(a);
@@ -158,6 +165,13 @@ Status EngineBackend::RunGenerate(std::span<BackendItem*> items) {
     if (!prompt.ok()) {
       item->response.error = prompt.status().ToString();
       return Status::Ok();
+    }
+    for (const auto& [id, bias] : item->logit_bias) {
+      if (id < 0 || static_cast<size_t>(id) >= vocab) {
+        item->response.error =
+            StrCat("logit_bias: token id ", id, " is outside the vocabulary of ", vocab);
+        return Status::Ok();
+      }
     }
     if (prompt->empty() || static_cast<int64_t>(prompt->size()) >= model.capacity()) {
       item->response.error = StrCat("prompt of ", prompt->size(), " tokens does not fit the context of ",

@@ -1,7 +1,10 @@
 #include "harness/serve/openai_server.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <string_view>
+#include <utility>
 
 #include "engine/base/json.h"
 #include "harness/backends/request_tokens.h"
@@ -70,6 +73,32 @@ Status ReadChoices(JsonFields& f, size_t prompts, int64_t* n) {
   return Status::Ok();
 }
 
+// "logit_bias": {"TOKEN_ID": bias in -100..100, ...} into *bias (empty where absent or null).
+Status ReadLogitBias(JsonFields& f, int64_t vocab, std::vector<std::pair<int32_t, float>>* bias) {
+  const rapidjson::Value* value = f.Find("logit_bias");
+  if (value == nullptr || value->IsNull()) return Status::Ok();
+  if (!value->IsObject()) return f.TypeError("logit_bias", "an object", *value);
+  for (const auto& member : value->GetObject()) {
+    const std::string_view key(member.name.GetString(), member.name.GetStringLength());
+    int64_t id = 0;
+    const bool digits =
+        !key.empty() && key.size() <= 10 &&
+        std::all_of(key.begin(), key.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (digits) id = std::stoll(std::string(key));
+    if (!digits || id >= vocab) {
+      return InvalidArgumentError("logit_bias: key \"", key,
+                                  "\" is not a token id of the vocabulary (0..", vocab - 1, ")");
+    }
+    if (!member.value.IsNumber() || member.value.GetDouble() < -100 ||
+        member.value.GetDouble() > 100) {
+      return InvalidArgumentError("logit_bias: the bias of token ", id,
+                                  " must be a number in -100..100");
+    }
+    bias->emplace_back(static_cast<int32_t>(id), static_cast<float>(member.value.GetDouble()));
+  }
+  return Status::Ok();
+}
+
 // Refuses what would change the output and is not implemented, rather than ignoring it.
 Status RefuseUnsupported(JsonFields& f) {
   int64_t best_of = 1;
@@ -80,10 +109,6 @@ Status RefuseUnsupported(JsonFields& f) {
     const double neutral = v;
     SIGMA_RETURN_IF_ERROR(f.OptionalDouble(key, &v));
     if (v != neutral) return UnimplementedError(key, ": penalties are not supported");
-  }
-  if (const rapidjson::Value* bias = f.Find("logit_bias");
-      bias != nullptr && !bias->IsNull() && !(bias->IsObject() && bias->MemberCount() == 0)) {
-    return UnimplementedError("logit_bias: not supported");
   }
   std::string suffix;
   SIGMA_RETURN_IF_ERROR(f.OptionalString("suffix", &suffix));
@@ -199,6 +224,7 @@ std::vector<HttpResponse> OpenAiServer::HandleBatch(std::span<const HttpRequest>
         item.request = &prompt.request;
         item.prompt_tokens = prompt.tokens;
         item.top_logprobs = prompt.top_logprobs;
+        item.logit_bias = prompt.logit_bias;
       }
       streamed.emplace_back();
       if (generation.stream && requests[j].stream != nullptr) {
@@ -407,9 +433,16 @@ OpenAiServer::Prepared OpenAiServer::Completions(const rapidjson::Value& body) {
   if (!prompts.ok()) return BadRequest(prompts.status());
   int64_t n = 1;
   if (Status s = ReadChoices(f, prompts->size(), &n); !s.ok()) return BadRequest(s);
+  std::vector<std::pair<int32_t, float>> logit_bias;
+  if (Status s = ReadLogitBias(f, lm.model().vocab_size(), &logit_bias); !s.ok()) {
+    return BadRequest(s);
+  }
   // Scoring (lm-eval's log-likelihoods over this API: echo, logprobs, max_tokens 1 or 0).
   if (params.max_tokens == 0 || (top_n >= 0 && echo)) {
     if (n > 1) return HttpErrorResponse(400, "n: offered for generations, not for scoring");
+    if (!logit_bias.empty()) {
+      return HttpErrorResponse(400, "logit_bias: offered for generations, not for scoring");
+    }
     if (stream) {
       return HttpErrorResponse(400,
                                "stream: offered for generations, not for scoring (echo with "
@@ -452,6 +485,7 @@ OpenAiServer::Prepared OpenAiServer::Completions(const rapidjson::Value& body) {
     prompt.request.max_tokens = params.max_tokens;
     prompt.tokens = std::move(p.ids);
     prompt.top_logprobs = static_cast<int>(top_n);
+    prompt.logit_bias = logit_bias;
     if (echo) prompt.echo_prefix = prompt.request.context;
     AddChoices(std::move(prompt), n, &generation);
   }
@@ -497,12 +531,21 @@ OpenAiServer::Prepared OpenAiServer::ChatCompletions(const rapidjson::Value& bod
   req.max_tokens = params.max_tokens;
   int64_t n = 1;
   if (Status s = ReadChoices(f, 1, &n); !s.ok()) return BadRequest(s);
+  std::vector<std::pair<int32_t, float>> logit_bias;
+  if (Status s = ReadLogitBias(f, backend_->language_model().model().vocab_size(), &logit_bias);
+      !s.ok()) {
+    return BadRequest(s);
+  }
   if (stream && n > 1) {
     return HttpErrorResponse(400, "stream: one choice (n 1) a streamed request");
   }
   Generation generation;
-  AddChoices(Prompt{std::move(req), {}, "", logprobs ? static_cast<int>(top_logprobs) : -1}, n,
-             &generation);
+  AddChoices(Prompt{std::move(req),
+                    {},
+                    "",
+                    logprobs ? static_cast<int>(top_logprobs) : -1,
+                    std::move(logit_bias)},
+             n, &generation);
   generation.sampling = params.sampling;
   generation.chat = true;
   generation.stream = stream;
