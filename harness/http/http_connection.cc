@@ -97,7 +97,8 @@ std::optional<HttpRequest> HttpConnection::TakeRequest(Clock::time_point now) {
     head_ = std::move(request);
   }
   if (buffer_.size() < body_length_) {
-    if (!continue_sent_ && ExpectsContinue(*head_)) {
+    // An HTTP/1.0 client is sent no interim answer (RFC 9110 section 10.1.1).
+    if (!continue_sent_ && head_->version == "HTTP/1.1" && ExpectsContinue(*head_)) {
       continue_sent_ = true;
       if (WriteAll("HTTP/1.1 100 Continue\r\n\r\n") != Io::kOk) Close();
     }
