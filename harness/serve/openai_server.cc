@@ -121,6 +121,22 @@ HttpResponse BadRequest(const Status& s) {
   return HttpErrorResponse(400, s.message());
 }
 
+// Why a completions request that scores its prompt (echo with logprobs, or max_tokens 0) cannot
+// be answered, or "" where it can.
+std::string ScoringRefusal(const GenerationParams& params, int64_t n, bool biased, bool stream) {
+  if (n > 1) return "n: offered for generations, not for scoring";
+  if (biased) return "logit_bias: offered for generations, not for scoring";
+  if (stream) {
+    return "stream: offered for generations, not for scoring (echo with logprobs, or max_tokens "
+           "0)";
+  }
+  if (params.max_tokens > 1 || (params.max_tokens == 1 && params.sampling.temperature != 0)) {
+    return "logprobs with echo: offered for the prompt and one greedy token (max_tokens 0 or 1, "
+           "temperature 0); without echo, for any generation";
+  }
+  return "";
+}
+
 // One prompt of a completions request: text, or token ids.
 struct PromptValue {
   bool is_text = false;
@@ -439,21 +455,8 @@ OpenAiServer::Prepared OpenAiServer::Completions(const rapidjson::Value& body) {
   }
   // Scoring (lm-eval's log-likelihoods over this API: echo, logprobs, max_tokens 1 or 0).
   if (params.max_tokens == 0 || (top_n >= 0 && echo)) {
-    if (n > 1) return HttpErrorResponse(400, "n: offered for generations, not for scoring");
-    if (!logit_bias.empty()) {
-      return HttpErrorResponse(400, "logit_bias: offered for generations, not for scoring");
-    }
-    if (stream) {
-      return HttpErrorResponse(400,
-                               "stream: offered for generations, not for scoring (echo with "
-                               "logprobs, or max_tokens 0)");
-    }
-    if (params.max_tokens > 1 || (params.max_tokens == 1 && params.sampling.temperature != 0)) {
-      return HttpErrorResponse(400,
-                               "logprobs with echo: offered for the prompt and one greedy token "
-                               "(max_tokens 0 or 1, temperature 0); without echo, for any "
-                               "generation");
-    }
+    const std::string refusal = ScoringRefusal(params, n, !logit_bias.empty(), stream);
+    if (!refusal.empty()) return HttpErrorResponse(400, refusal);
     std::string out = Head("text_completion", "cmpl-") + ",\"choices\":[";
     RequestTiming total;
     for (size_t i = 0; i < prompts->size(); ++i) {
