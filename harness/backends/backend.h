@@ -31,6 +31,22 @@ struct TokenLogprob {
   std::vector<std::pair<int32_t, double>> top;  // most likely first, ties to the lower id
 };
 
+// What a generation changes in the model's logits before each draw (the logprobs it reports stay
+// the model's), in this order: vLLM's repetition penalty (the logit of a token the prompt or the
+// answer holds divided by it where positive, multiplied where negative), OpenAI's presence and
+// frequency penalties (subtracted from the logit of each token the answer holds: once, and per
+// time it holds it), and OpenAI's logit_bias (added; -100 all but bans a token, 100 forces it).
+struct LogitAdjustments {
+  float repetition_penalty = 1;
+  float presence_penalty = 0;
+  float frequency_penalty = 0;
+  std::vector<std::pair<int32_t, float>> bias;  // (token id, added)
+  bool none() const {
+    return repetition_penalty == 1 && presence_penalty == 0 && frequency_penalty == 0 &&
+           bias.empty();
+  }
+};
+
 struct RequestTiming {
   int64_t prompt_tokens = 0;
   int64_t reused_tokens = 0;  // of prompt_tokens: KV rows an earlier request left (PrefixBlocks)
@@ -72,9 +88,8 @@ struct BackendItem {
   // starts before the cut), with this many most likely tokens at its position.
   int top_logprobs = -1;
   std::vector<TokenLogprob> token_logprobs;
-  // generate_until, the engine backend: added to these tokens' logits before each draw (OpenAI's
-  // logit_bias: -100 all but bans a token, 100 all but forces it); logprobs stay the model's.
-  std::vector<std::pair<int32_t, float>> logit_bias;
+  // generate_until, the engine backend: the changes to the logits before each draw.
+  LogitAdjustments adjust;
 };
 
 // New tokens a generation may take where its request sets no limit.

@@ -1,6 +1,7 @@
 // EngineBackend::RunGenerate: continuous batching of generate_until requests.
 #include <algorithm>
 #include <chrono>
+#include <unordered_map>
 #include <vector>
 
 #include "engine/generate.h"
@@ -23,7 +24,11 @@ struct Active {
   std::vector<int32_t> tokens;
   std::string text;
   std::vector<size_t> starts;  // where each token_logprobs entry's text starts in `text`
-  std::vector<float> biased;   // the row with the item's logit_bias added, where it has one
+  // Where the item adjusts its logits (LogitAdjustments): the adjusted row, how often the answer
+  // holds each token, and (with a repetition penalty) the tokens of the prompt and the answer.
+  std::vector<float> adjusted;
+  std::unordered_map<int32_t, int> counts;
+  std::vector<int32_t> seen;   // sorted
   size_t streamed = 0;         // bytes of `text` handed to item->on_text
   size_t streamed_tokens = 0;  // token_logprobs entries handed to it
   int32_t last = 0;
@@ -33,6 +38,43 @@ struct Active {
   double decode_ms = 0;  // time of the batched decode steps this request took part in
   const char* stop_reason = nullptr;  // set when it ends (tasks::Response::stop_reason)
 };
+
+// The row a draw is made from: the model's `row`, adjusted as the item asks (LogitAdjustments).
+std::span<const float> Adjusted(Active& a, std::span<const float> row) {
+  const LogitAdjustments& adjust = a.item->adjust;
+  if (adjust.none()) return row;
+  a.adjusted.assign(row.begin(), row.end());
+  const float p = adjust.repetition_penalty;
+  if (p != 1) {
+    for (int32_t id : a.seen) {
+      float& logit = a.adjusted[static_cast<size_t>(id)];
+      logit = logit > 0 ? logit / p : logit * p;
+    }
+  }
+  for (const auto& [id, count] : a.counts) {
+    a.adjusted[static_cast<size_t>(id)] -=
+        adjust.presence_penalty + adjust.frequency_penalty * static_cast<float>(count);
+  }
+  for (const auto& [id, bias] : adjust.bias) a.adjusted[static_cast<size_t>(id)] += bias;
+  return a.adjusted;
+}
+
+// With a repetition penalty, the prompt's tokens are penalized from the first draw.
+void SeePrompt(Active& a, const std::vector<int32_t>& prompt) {
+  if (a.item->adjust.repetition_penalty == 1) return;
+  a.seen = prompt;
+  std::sort(a.seen.begin(), a.seen.end());
+  a.seen.erase(std::unique(a.seen.begin(), a.seen.end()), a.seen.end());
+}
+
+// Notes a token the answer now holds, for the penalties.
+void Count(Active& a, int32_t token) {
+  if (a.item->adjust.none()) return;
+  ++a.counts[token];
+  if (a.item->adjust.repetition_penalty == 1) return;
+  const auto at = std::lower_bound(a.seen.begin(), a.seen.end(), token);
+  if (at == a.seen.end() || *at != token) a.seen.insert(at, token);
+}
 
 // Position of the earliest stop string in `text` that ends within its last `tail` bytes.
 size_t FindStop(const std::string& text, size_t tail, const std::vector<std::string>& stops,
@@ -99,13 +141,7 @@ Status EngineBackend::RunGenerate(std::span<BackendItem*> items) {
   // Samples a token from its logits `row` and takes it: stop token, stop string, max tokens or
   // full context end the request (the first of them that holds names why).
   auto accept = [&](Active& a, std::span<const float> row) {
-    std::span<const float> drawn = row;
-    if (!a.item->logit_bias.empty()) {
-      a.biased.assign(row.begin(), row.end());
-      for (const auto& [id, bias] : a.item->logit_bias) a.biased[static_cast<size_t>(id)] += bias;
-      drawn = a.biased;
-    }
-    const int32_t token = a.sampler.Sample(drawn);
+    const int32_t token = a.sampler.Sample(Adjusted(a, row));
     if (std::find(stop_tokens.begin(), stop_tokens.end(), token) != stop_tokens.end()) {
       a.stop_reason = "stop_token";
       Stream(a);
@@ -113,6 +149,7 @@ Status EngineBackend::RunGenerate(std::span<BackendItem*> items) {
     }
     a.tokens.push_back(token);
     a.last = token;
+    Count(a, token);
     const std::string piece = lm_->TokenPiece(token);
     if (a.item->top_logprobs >= 0) {
       a.item->token_logprobs.push_back(ScoreRow(row, token, a.item->top_logprobs));
@@ -166,7 +203,7 @@ Status EngineBackend::RunGenerate(std::span<BackendItem*> items) {
       item->response.error = prompt.status().ToString();
       return Status::Ok();
     }
-    for (const auto& [id, bias] : item->logit_bias) {
+    for (const auto& [id, bias] : item->adjust.bias) {
       if (id < 0 || static_cast<size_t>(id) >= vocab) {
         item->response.error =
             StrCat("logit_bias: token id ", id, " is outside the vocabulary of ", vocab);
@@ -196,6 +233,7 @@ Status EngineBackend::RunGenerate(std::span<BackendItem*> items) {
     item->timing.prefill_ms = Ms(a.admitted, a.first_token);
     item->timing.ttft_ms = item->timing.prefill_ms;
     free_slots.erase(slot);
+    SeePrompt(a, *prompt);
     accept(a, logits);
     if (a.stop_reason != nullptr) {
       finish(a);

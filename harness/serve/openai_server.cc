@@ -19,7 +19,27 @@ struct GenerationParams {
   int64_t max_tokens = 16;
   SamplingParams sampling;
   std::vector<std::string> stop;
+  LogitAdjustments adjust;  // penalties here; the bias from ReadLogitBias
 };
+
+// presence_penalty and frequency_penalty (OpenAI's, -2..2), repetition_penalty (vLLM's, 0..10,
+// above 0).
+Status ReadPenalties(JsonFields& f, LogitAdjustments* adjust) {
+  for (auto [key, value] : {std::pair{"presence_penalty", &adjust->presence_penalty},
+                            std::pair{"frequency_penalty", &adjust->frequency_penalty}}) {
+    double v = 0;
+    SIGMA_RETURN_IF_ERROR(f.OptionalDouble(key, &v));
+    if (!(v >= -2 && v <= 2)) return InvalidArgumentError(key, ": must be in -2..2");
+    *value = static_cast<float>(v);
+  }
+  double repetition = 1;
+  SIGMA_RETURN_IF_ERROR(f.OptionalDouble("repetition_penalty", &repetition));
+  if (!(repetition > 0 && repetition <= 10)) {
+    return InvalidArgumentError("repetition_penalty: must be above 0 and at most 10");
+  }
+  adjust->repetition_penalty = static_cast<float>(repetition);
+  return Status::Ok();
+}
 
 // OpenAI's defaults: temperature 1 and top_p 1; top_k (not OpenAI's; vLLM's) 0 = all. Where the
 // request has no `max_tokens_key`, p->max_tokens keeps the caller's default.
@@ -36,6 +56,7 @@ Status ReadGenerationParams(JsonFields& f, const char* max_tokens_key, Generatio
   int64_t seed = 0;
   SIGMA_RETURN_IF_ERROR(f.OptionalInt("seed", &seed));
   p->sampling.seed = static_cast<uint64_t>(seed);
+  SIGMA_RETURN_IF_ERROR(ReadPenalties(f, &p->adjust));
   if (const rapidjson::Value* stop = f.Find("stop"); stop != nullptr && stop->IsString()) {
     p->stop.emplace_back(stop->GetString(), stop->GetStringLength());
   } else if (stop != nullptr && !stop->IsNull()) {
@@ -104,12 +125,6 @@ Status RefuseUnsupported(JsonFields& f) {
   int64_t best_of = 1;
   SIGMA_RETURN_IF_ERROR(f.OptionalInt("best_of", &best_of));
   if (best_of != 1) return UnimplementedError("best_of: only 1 is supported");
-  for (const char* key : {"presence_penalty", "frequency_penalty", "repetition_penalty"}) {
-    double v = key[0] == 'r' ? 1.0 : 0.0;
-    const double neutral = v;
-    SIGMA_RETURN_IF_ERROR(f.OptionalDouble(key, &v));
-    if (v != neutral) return UnimplementedError(key, ": penalties are not supported");
-  }
   std::string suffix;
   SIGMA_RETURN_IF_ERROR(f.OptionalString("suffix", &suffix));
   if (!suffix.empty()) return UnimplementedError("suffix: not supported");
@@ -123,9 +138,11 @@ HttpResponse BadRequest(const Status& s) {
 
 // Why a completions request that scores its prompt (echo with logprobs, or max_tokens 0) cannot
 // be answered, or "" where it can.
-std::string ScoringRefusal(const GenerationParams& params, int64_t n, bool biased, bool stream) {
+std::string ScoringRefusal(const GenerationParams& params, int64_t n, bool stream) {
   if (n > 1) return "n: offered for generations, not for scoring";
-  if (biased) return "logit_bias: offered for generations, not for scoring";
+  if (!params.adjust.none()) {
+    return "logit_bias and penalties: offered for generations, not for scoring";
+  }
   if (stream) {
     return "stream: offered for generations, not for scoring (echo with logprobs, or max_tokens "
            "0)";
@@ -240,7 +257,7 @@ std::vector<HttpResponse> OpenAiServer::HandleBatch(std::span<const HttpRequest>
         item.request = &prompt.request;
         item.prompt_tokens = prompt.tokens;
         item.top_logprobs = prompt.top_logprobs;
-        item.logit_bias = prompt.logit_bias;
+        item.adjust = prompt.adjust;
       }
       streamed.emplace_back();
       if (generation.stream && requests[j].stream != nullptr) {
@@ -449,13 +466,12 @@ OpenAiServer::Prepared OpenAiServer::Completions(const rapidjson::Value& body) {
   if (!prompts.ok()) return BadRequest(prompts.status());
   int64_t n = 1;
   if (Status s = ReadChoices(f, prompts->size(), &n); !s.ok()) return BadRequest(s);
-  std::vector<std::pair<int32_t, float>> logit_bias;
-  if (Status s = ReadLogitBias(f, lm.model().vocab_size(), &logit_bias); !s.ok()) {
+  if (Status s = ReadLogitBias(f, lm.model().vocab_size(), &params.adjust.bias); !s.ok()) {
     return BadRequest(s);
   }
   // Scoring (lm-eval's log-likelihoods over this API: echo, logprobs, max_tokens 1 or 0).
   if (params.max_tokens == 0 || (top_n >= 0 && echo)) {
-    const std::string refusal = ScoringRefusal(params, n, !logit_bias.empty(), stream);
+    const std::string refusal = ScoringRefusal(params, n, stream);
     if (!refusal.empty()) return HttpErrorResponse(400, refusal);
     std::string out = Head("text_completion", "cmpl-") + ",\"choices\":[";
     RequestTiming total;
@@ -488,7 +504,7 @@ OpenAiServer::Prepared OpenAiServer::Completions(const rapidjson::Value& body) {
     prompt.request.max_tokens = params.max_tokens;
     prompt.tokens = std::move(p.ids);
     prompt.top_logprobs = static_cast<int>(top_n);
-    prompt.logit_bias = logit_bias;
+    prompt.adjust = params.adjust;
     if (echo) prompt.echo_prefix = prompt.request.context;
     AddChoices(std::move(prompt), n, &generation);
   }
@@ -534,8 +550,8 @@ OpenAiServer::Prepared OpenAiServer::ChatCompletions(const rapidjson::Value& bod
   req.max_tokens = params.max_tokens;
   int64_t n = 1;
   if (Status s = ReadChoices(f, 1, &n); !s.ok()) return BadRequest(s);
-  std::vector<std::pair<int32_t, float>> logit_bias;
-  if (Status s = ReadLogitBias(f, backend_->language_model().model().vocab_size(), &logit_bias);
+  if (Status s =
+          ReadLogitBias(f, backend_->language_model().model().vocab_size(), &params.adjust.bias);
       !s.ok()) {
     return BadRequest(s);
   }
@@ -547,7 +563,7 @@ OpenAiServer::Prepared OpenAiServer::ChatCompletions(const rapidjson::Value& bod
                     {},
                     "",
                     logprobs ? static_cast<int>(top_logprobs) : -1,
-                    std::move(logit_bias)},
+                    std::move(params.adjust)},
              n, &generation);
   generation.sampling = params.sampling;
   generation.chat = true;

@@ -12,7 +12,7 @@
 //                              max_tokens (default 16), temperature (default 1), top_p, top_k,
 //                              seed, stop (a string or strings), echo, logprobs (0..20), stream,
 //                              n (choices a prompt; choice k draws with seed mixed with k),
-//                              logit_bias
+//                              logit_bias, presence / frequency / repetition_penalty
 //   POST /v1/chat/completions  messages [{role, content}] through the model's chat template;
 //                              max_tokens or max_completion_tokens (default 256), sampling,
 //                              stop and stream as above, logprobs (true) and top_logprobs (0..20)
@@ -39,10 +39,11 @@
 // "stream_options": {"include_usage": true} a usage chunk at the end (openai_stream.h); through
 // the request's HttpStream, so Handle without a connection answers it whole. Scoring is not
 // streamed (400), nor are several prompts or choices (n > 1).
-// logit_bias ({"TOKEN_ID": -100..100}) is added to those tokens' logits before each draw of a
-// generation (their logprobs stay the model's).
-// Parameters that would change the output and are not implemented (best_of > 1, penalties,
-// suffix) are refused with 400 rather than ignored; others are ignored.
+// logit_bias ({"TOKEN_ID": -100..100}), presence_penalty and frequency_penalty (-2..2) and
+// vLLM's repetition_penalty (0..10) change the logits before each draw of a generation as
+// LogitAdjustments (harness/backends/backend.h) says; the logprobs stay the model's.
+// Parameters that would change the output and are not implemented (best_of > 1, suffix) are
+// refused with 400 rather than ignored; others are ignored.
 // Beyond OpenAI's fields every choice carries "sigma_stop_reason" (stop_token, stop_string,
 // max_tokens, context_full) and every answer "sigma_timing" (prefill_ms, ttft_ms, decode_ms).
 // Errors: 400 for a request this model cannot answer (with the reason), 404 / 405 for routes,
@@ -88,7 +89,7 @@ class OpenAiServer {
     std::vector<int32_t> tokens;
     std::string echo_prefix;
     int top_logprobs = -1;  // 0..20: the answer's tokens' logprobs, with this many likeliest
-    std::vector<std::pair<int32_t, float>> logit_bias;  // (token id, bias) before each draw
+    LogitAdjustments adjust;  // logit_bias and penalties
   };
   // A generation a request asks for, parsed, waiting to run with the batch's others: one choice
   // a prompt (completions take several; chat one).

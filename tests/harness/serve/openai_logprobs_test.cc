@@ -1,8 +1,7 @@
 // Log-probabilities of generated tokens through OpenAiServer (harness/serve/openai_logprobs.h):
 // the two JSON forms byte for byte; a greedy completion's logprobs against a plain forward pass of
 // the reference model over the prompt and the tokens chosen; chat's entries with their exact
-// bytes; sampled tokens scored under the model, not the sampler; logit_bias, which moves the draws
-// and not the logprobs; and what is refused. Streamed:
+// bytes; sampled tokens scored under the model, not the sampler; and what is refused. Streamed:
 // openai_stream_test.cc.
 #include "harness/serve/openai_logprobs.h"
 
@@ -118,48 +117,6 @@ TEST_F(OpenAiServerTest, SampledTokensAreScoredUnderTheModel) {
   }
   const HttpResponse unscored = Complete(request + "}");
   EXPECT_EQ(String((*Parse(unscored))["choices"][0]["text"]), String((*doc)["choices"][0]["text"]));
-}
-
-// logit_bias: -100 keeps the greedy token out of the answer, 100 makes every draw the biased
-// token; the logprobs stay the model's (a forced token's is its log-softmax without the bias).
-TEST_F(OpenAiServerTest, LogitBiasBansAndForcesTokensTheLogprobsStayTheModels) {
-  const std::vector<int32_t> prompt = Encode("The capital of France is");
-  const auto vocab = static_cast<size_t>(reference_lm_->model().vocab_size());
-  const std::vector<float> all = AllLogits(*reference_lm_, prompt, kChunk);
-  const std::span<const float> row(all.data() + all.size() - vocab, vocab);
-  const auto greedy = static_cast<int32_t>(std::max_element(row.begin(), row.end()) - row.begin());
-  const std::string request = "{\"prompt\":" + Ids(prompt) +
-                              ",\"max_tokens\":3,\"temperature\":0,\"logprobs\":1,\"logit_bias\":";
-  const std::unique_ptr<rapidjson::Document> banned =
-      Parse(Complete(request + "{\"" + std::to_string(greedy) + "\":-100}}"));
-  const rapidjson::Value& banned_lp = (*banned)["choices"][0]["logprobs"];
-  EXPECT_NE(String(banned_lp["tokens"][0]), reference_lm_->TokenPiece(greedy));
-  const int32_t forced = reference_lm_->tokenizer()->Encode("!", false).at(0);
-  const std::unique_ptr<rapidjson::Document> doc =
-      Parse(Complete(request + "{\"" + std::to_string(forced) + "\":100}}"));
-  const rapidjson::Value& choice = (*doc)["choices"][0];
-  const std::string piece = reference_lm_->TokenPiece(forced);
-  EXPECT_EQ(String(choice["text"]), piece + piece + piece);
-  EXPECT_NEAR(choice["logprobs"]["token_logprobs"][0].GetDouble(), LogSoftmaxAt(row, forced), 1e-4);
-  EXPECT_LT(choice["logprobs"]["token_logprobs"][0].GetDouble(), LogSoftmaxAt(row, greedy));
-  // Chat takes it too.
-  const std::string chat =
-      "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],"
-      "\"max_tokens\":2,\"temperature\":0,\"logit_bias\":{\"" +
-      std::to_string(forced) + "\":100}}";
-  const HttpResponse chat_response = Chat(chat);
-  ASSERT_EQ(chat_response.status, 200) << chat_response.body;
-  EXPECT_EQ(String((*Parse(chat_response))["choices"][0]["message"]["content"]), piece + piece);
-  // Refused: what is not a token id of the vocabulary, a bias past 100, and scoring with one.
-  for (const std::string& bias :
-       std::vector<std::string>{"{\"x\":1}", "{\"-1\":1}", "{\"" + std::to_string(vocab) + "\":1}",
-                                "{\"5\":101}", "{\"5\":\"a\"}", "[1]"}) {
-    SCOPED_TRACE(bias);
-    ExpectRefused(Complete("{\"prompt\":\"Hi\",\"logit_bias\":" + bias + "}"), "logit_bias");
-  }
-  ExpectRefused(
-      Complete("{\"prompt\":\"Hi\",\"max_tokens\":0,\"echo\":true,\"logit_bias\":{\"5\":1}}"),
-      "offered for generations");
 }
 
 TEST_F(OpenAiServerTest, LogprobsOutsideWhatIsOfferedAreRefused) {

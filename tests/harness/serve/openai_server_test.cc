@@ -81,10 +81,7 @@ TEST_F(OpenAiServerTest, UnimplementedParametersAreRefusedNamingTheKey) {
     const char* member;
     const char* key;
   };
-  for (const Case& c :
-       {Case{"\"best_of\":3", "best_of"}, Case{"\"presence_penalty\":0.5", "presence_penalty"},
-        Case{"\"frequency_penalty\":0.1", "frequency_penalty"},
-        Case{"\"suffix\":\"x\"", "suffix"}}) {
+  for (const Case& c : {Case{"\"best_of\":3", "best_of"}, Case{"\"suffix\":\"x\"", "suffix"}}) {
     SCOPED_TRACE(c.member);
     ExpectRefused(Complete(std::string("{\"prompt\":\"Hi\",\"max_tokens\":2,") + c.member + "}"),
                   c.key);
