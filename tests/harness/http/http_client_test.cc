@@ -206,6 +206,27 @@ TEST(HttpClientTest, CallerContentTypeReplacesTheDefault) {
   EXPECT_EQ(reply->body, "text/plain");
 }
 
+// The client keeps its connection to `serve` between requests, and where the server closed it
+// for idling past its keep-alive time, the next request goes out on a new one.
+TEST(HttpClientTest, AKeptConnectionTheServerClosedIsReplacedUnseen) {
+  HttpServerLimits limits;
+  limits.keep_alive_ms = 200;
+  auto server = RunningServer::Start(
+      [](const HttpRequest& request) {
+        return HttpResponse{200, "text/plain", request.path};
+      },
+      limits);
+  ASSERT_NE(server, nullptr);
+  std::unique_ptr<HttpClient> client = NewClient();
+  for (const char* path : {"/a", "/b", "/after-idle"}) {
+    if (std::string(path) == "/after-idle")
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    auto reply = client->Send("GET", server->Url(path), "", {}, 5);
+    ASSERT_TRUE(reply.ok()) << path << ": " << reply.status().ToString();
+    EXPECT_EQ(reply->body, path);
+  }
+}
+
 TEST(HttpClientTest, ServersOnThisMachineAreReachedPastAProxy) {
   auto server = RunningServer::Start([](const HttpRequest&) { return HttpResponse{}; });
   ASSERT_NE(server, nullptr);
