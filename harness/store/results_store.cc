@@ -31,7 +31,6 @@ StatusOr<RunInfo> ReadRunRow(const Statement& stmt) {
 }
 
 Status SetPragmas(sqlite3* db, const StoreOptions& options) {
-  sqlite3_busy_timeout(db, options.busy_timeout_ms);
   SIGMA_RETURN_IF_ERROR(Exec(db, "PRAGMA foreign_keys = ON", "enable foreign keys"));
   if (options.read_only) return Status::Ok();
   // journal_mode answers with a row; sqlite3_exec discards it. WAL persists in the file.
@@ -113,6 +112,9 @@ StatusOr<std::unique_ptr<ResultsStore>> ResultsStore::Open(const std::string& pa
   } else {
     SIGMA_ASSIGN_OR_RETURN(db, OpenDatabase(path, options.create));
   }
+  // Before the first read: a writer opening or recovering the WAL at the same moment holds a lock
+  // briefly, and without the timeout that read failed at once (SQLITE_BUSY, BUSY_RECOVERY).
+  sqlite3_busy_timeout(db.get(), options.busy_timeout_ms);
   // Reads the file's header first: a file that is not SQLite is refused before a pragma (WAL)
   // tries to change it.
   Status status = ReadUserVersion(db.get()).status();

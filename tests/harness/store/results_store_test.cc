@@ -318,13 +318,17 @@ TEST(ResultsStoreTest, ConcurrentWritersDoNotSeeBusy) {
       auto store = ResultsStore::Open(path);  // own connection per writer
       if (!store.ok()) {
         ++failures;
+        ADD_FAILURE() << "writer " << w << ": " << store.status().ToString();
         return;
       }
       for (int i = 0; i < kEach; ++i) {
         std::string tag = "t";
         tag += std::to_string(w);
         auto ok = (*store)->InsertSample(Sample(id, tag, std::to_string(i)));
-        if (!ok.ok()) ++failures;
+        if (!ok.ok()) {
+          ++failures;
+          ADD_FAILURE() << "writer " << w << ": " << ok.status().ToString();
+        }
       }
     });
   }
