@@ -73,10 +73,9 @@ class EngineBackend : public Backend {
   static int64_t ScoreChunk(std::string_view device) {
     return device == "cpu" ? 16 : PrefixBlocks::BlockFor(device);
   }
-  using TokenScore = TokenLogprob;
   // `reused`, where given, receives how many positions came from an earlier call.
-  StatusOr<std::vector<TokenScore>> ScoreTokens(std::span<const int32_t> tokens, int top_n,
-                                                bool next = false, int64_t* reused = nullptr);
+  StatusOr<std::vector<TokenLogprob>> ScoreTokens(std::span<const int32_t> tokens, int top_n,
+                                                  bool next = false, int64_t* reused = nullptr);
 
  private:
   EngineBackend() = default;
@@ -92,7 +91,7 @@ class EngineBackend : public Backend {
   // What ScoreTokens left in each slot (all cleared by Run, which uses the slots otherwise).
   struct ScoredSlot {
     std::vector<int32_t> tokens;  // the rows the slot holds
-    std::vector<TokenScore> scores;
+    std::vector<TokenLogprob> scores;
     std::vector<float> last_logits;  // of its last row, where the call that made it kept them
     int top_n = -1;
     int64_t last_use = 0;

@@ -60,8 +60,9 @@ Status EngineBackend::SetSampling(const SamplingParams& sampling) {
   return Status::Ok();
 }
 
-StatusOr<std::vector<EngineBackend::TokenScore>> EngineBackend::ScoreTokens(
-    std::span<const int32_t> tokens, int top_n, bool next, int64_t* reused) {
+StatusOr<std::vector<TokenLogprob>> EngineBackend::ScoreTokens(std::span<const int32_t> tokens,
+                                                               int top_n, bool next,
+                                                               int64_t* reused) {
   ForwardModel& model = lm_->model();
   if (tokens.empty()) return InvalidArgumentError("nothing to score: the prompt has no tokens");
   // The last token is only scored, never in the cache (as the engine backend's continuations).
@@ -78,12 +79,15 @@ StatusOr<std::vector<EngineBackend::TokenScore>> EngineBackend::ScoreTokens(
   }
   // Position i's logits score token i + 1 (or, past the last token, the most likely next one).
   const auto vocab = static_cast<size_t>(model.vocab_size());
-  std::vector<TokenScore> scores(tokens.size() + (next ? 1 : 0));
+  std::vector<TokenLogprob> scores(tokens.size() + (next ? 1 : 0));
   const auto score_row = [&](std::span<const float> row, size_t i) {
     if (i + 1 < tokens.size()) {
       scores[i + 1] = ScoreRow(row, tokens[i + 1], top_n);
-    } else {  // the most likely next token
-      scores[i + 1] = ScoreRow(row, TopIds(row, 1)[0], std::max(top_n, 1));
+    } else {  // the most likely next token: the first of the top ones
+      TokenLogprob& next_score = scores[i + 1];
+      next_score = ScoreRow(row, 0, std::max(top_n, 1));
+      next_score.token = next_score.top[0].first;
+      next_score.logprob = next_score.top[0].second;
     }
   };
 

@@ -381,7 +381,7 @@ StatusOr<OpenAiServer::ScoredChoice> OpenAiServer::Scored(const std::vector<int3
                                                           size_t index) {
   const LanguageModel& lm = backend_->language_model();
   const auto start = std::chrono::steady_clock::now();
-  std::vector<EngineBackend::TokenScore> scores;
+  std::vector<TokenLogprob> scores;
   RequestTiming timing;
   if (top_n >= 0 || generate_one) {
     SIGMA_ASSIGN_OR_RETURN(scores, backend_->ScoreTokens(ids, std::max(top_n, 0), generate_one,

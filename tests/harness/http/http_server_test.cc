@@ -376,27 +376,21 @@ TEST(HttpServerTest, AClientNotReadingItsAnswerHoldsUpNoOther) {
 // are waiting, or arrive within the gathering window, as one batch, and each client gets its own
 // answer.
 TEST(HttpServerTest, RequestsArrivingTogetherAreAnsweredAsABatch) {
-  auto listening = HttpServer::Listen("127.0.0.1", 0, {});
-  ASSERT_TRUE(listening.ok()) << listening.status().ToString();
-  std::unique_ptr<HttpServer> server = std::move(*listening);
-  std::atomic<bool> stop{false};
   std::atomic<size_t> largest{0};
   std::atomic<bool> miscount{false};
-  std::thread serving([&] {
-    const Status s = server->ServeBatches(
-        [&](std::span<const HttpRequest> requests) {
-          largest = std::max(largest.load(), requests.size());
-          // As a model would: the requests that arrive meanwhile wait for the next batch.
-          std::this_thread::sleep_for(std::chrono::milliseconds(50));
-          std::vector<HttpResponse> answers;
-          for (const HttpRequest& r : requests) answers.push_back(Echo(r));
-          if (miscount) answers.pop_back();  // a handler that loses an answer
-          return answers;
-        },
-        /*max_batch=*/4, /*gather_ms=*/200, stop);
-    EXPECT_TRUE(s.ok()) << s.ToString();
-  });
-  const std::string url = "http://127.0.0.1:" + std::to_string(server->port()) + "/b";
+  auto server = RunningServer::StartBatches(
+      [&](std::span<const HttpRequest> requests) {
+        largest = std::max(largest.load(), requests.size());
+        // As a model would: the requests that arrive meanwhile wait for the next batch.
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        std::vector<HttpResponse> answers;
+        for (const HttpRequest& r : requests) answers.push_back(Echo(r));
+        if (miscount) answers.pop_back();  // a handler that loses an answer
+        return answers;
+      },
+      /*max_batch=*/4, /*gather_ms=*/200);
+  ASSERT_NE(server, nullptr);
+  const std::string url = server->Url("/b");
   // Four clients at once, twice: each gets its own body back, and batches formed.
   const auto round = [&](std::vector<std::string>* replies, std::vector<long>* statuses) {
     std::vector<std::thread> clients;
@@ -427,26 +421,18 @@ TEST(HttpServerTest, RequestsArrivingTogetherAreAnsweredAsABatch) {
     EXPECT_EQ(statuses[static_cast<size_t>(i)], 500);
     EXPECT_THAT(replies[static_cast<size_t>(i)], HasSubstr("answers to"));
   }
-  stop = true;
-  serving.join();
 }
 
 // The gathering window waits only while another connection is open that may send a request.
 TEST(HttpServerTest, ALoneClientIsAnsweredWithoutTheGatheringWait) {
-  auto listening = HttpServer::Listen("127.0.0.1", 0, {});
-  ASSERT_TRUE(listening.ok()) << listening.status().ToString();
-  std::unique_ptr<HttpServer> server = std::move(*listening);
-  std::atomic<bool> stop{false};
-  std::thread serving([&] {
-    const Status s = server->ServeBatches(
-        [&](std::span<const HttpRequest> requests) {
-          std::vector<HttpResponse> answers;
-          for (const HttpRequest& r : requests) answers.push_back(Echo(r));
-          return answers;
-        },
-        /*max_batch=*/4, /*gather_ms=*/1000, stop);
-    EXPECT_TRUE(s.ok()) << s.ToString();
-  });
+  auto server = RunningServer::StartBatches(
+      [](std::span<const HttpRequest> requests) {
+        std::vector<HttpResponse> answers;
+        for (const HttpRequest& r : requests) answers.push_back(Echo(r));
+        return answers;
+      },
+      /*max_batch=*/4, /*gather_ms=*/1000);
+  ASSERT_NE(server, nullptr);
   {
     RawClient client(server->port());
     auto start = Clock::now();
@@ -461,8 +447,6 @@ TEST(HttpServerTest, ALoneClientIsAnsweredWithoutTheGatheringWait) {
     EXPECT_EQ(Body(client.ReadResponse(3000)), "GET /waits ");
     EXPECT_GE(Clock::now() - start, std::chrono::milliseconds(800));
   }
-  stop = true;
-  serving.join();
 }
 
 // A streamed answer: the head at Start (no length, the connection's end ends the body), each

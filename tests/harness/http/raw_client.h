@@ -23,6 +23,22 @@ inline bool HasHeader(std::string_view head, std::string_view line) {
   return head.find(std::string("\r\n") + std::string(line) + "\r\n") != std::string_view::npos;
 }
 
+// Walks the chunks of a chunked body that starts at `at` in `data`, handing each chunk's bytes to
+// `take`: where the body ends (past its last, empty chunk), or npos where not all of it is here.
+template <typename Take>
+size_t WalkChunks(std::string_view data, size_t at, Take take) {
+  while (true) {
+    const size_t line_end = data.find("\r\n", at);
+    if (line_end == std::string_view::npos) return std::string_view::npos;
+    const size_t n = std::strtoull(data.data() + at, nullptr, 16);
+    const size_t next = line_end + 2 + n + 2;
+    if (data.size() < next) return std::string_view::npos;
+    if (n == 0) return next;
+    take(data.substr(line_end + 2, n));
+    at = next;
+  }
+}
+
 // Where the first whole response in `data` ends, after any 1xx interim ones: npos until it is all
 // there. A response with neither a length nor chunks ends with the connection (`eof`).
 inline size_t ResponseEnd(std::string_view data, bool eof) {
@@ -44,15 +60,7 @@ inline size_t ResponseEnd(std::string_view data, bool eof) {
     if (!HasHeader(head, "Transfer-Encoding: chunked")) {
       return eof ? data.size() : std::string_view::npos;
     }
-    for (size_t chunk = body;;) {
-      const size_t line_end = data.find("\r\n", chunk);
-      if (line_end == std::string_view::npos) return std::string_view::npos;
-      const size_t n = std::strtoull(data.data() + chunk, nullptr, 16);
-      const size_t next = line_end + 2 + n + 2;
-      if (data.size() < next) return std::string_view::npos;
-      if (n == 0) return next;
-      chunk = next;
-    }
+    return WalkChunks(data, body, [](std::string_view) {});
   }
 }
 
@@ -166,14 +174,7 @@ inline std::string Body(const std::string& reply) {
     return reply.substr(end + 4);
   }
   std::string body;
-  for (size_t chunk = end + 4; chunk < reply.size();) {
-    const size_t line_end = reply.find("\r\n", chunk);
-    if (line_end == std::string::npos) break;
-    const size_t n = std::strtoull(reply.c_str() + chunk, nullptr, 16);
-    if (n == 0) break;
-    body += reply.substr(line_end + 2, n);
-    chunk = line_end + 2 + n + 2;
-  }
+  WalkChunks(reply, end + 4, [&](std::string_view chunk) { body += chunk; });
   return body;
 }
 

@@ -1,10 +1,12 @@
-// An HttpServer on 127.0.0.1 serving on a thread of its own for a test, until the object goes.
+// An HttpServer on 127.0.0.1 serving on a thread of its own for a test (Serve, or ServeBatches),
+// until the object goes.
 #ifndef SIGMA_TESTS_HARNESS_HTTP_RUNNING_SERVER_H_
 #define SIGMA_TESTS_HARNESS_HTTP_RUNNING_SERVER_H_
 
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -19,13 +21,17 @@ class RunningServer {
   // Null, with a test failure, where the server cannot listen.
   static std::unique_ptr<RunningServer> Start(HttpHandler handler,
                                               const HttpServerLimits& limits = {}) {
-    auto server = HttpServer::Listen("127.0.0.1", 0, limits);
-    if (!server.ok()) {
-      ADD_FAILURE() << server.status().ToString();
-      return nullptr;
-    }
-    return std::unique_ptr<RunningServer>(
-        new RunningServer(std::move(*server), std::move(handler)));
+    return Listen(
+        limits, [handler = std::move(handler)](HttpServer& server, const std::atomic<bool>& stop) {
+          return server.Serve(handler, stop);
+        });
+  }
+  static std::unique_ptr<RunningServer> StartBatches(HttpBatchHandler handler, size_t max_batch,
+                                                     int gather_ms) {
+    return Listen(
+        {}, [=, handler = std::move(handler)](HttpServer& server, const std::atomic<bool>& stop) {
+          return server.ServeBatches(handler, max_batch, gather_ms, stop);
+        });
   }
   ~RunningServer() { EXPECT_TRUE(Stop().ok()); }
 
@@ -41,12 +47,21 @@ class RunningServer {
   }
 
  private:
-  RunningServer(std::unique_ptr<HttpServer> server, HttpHandler handler)
-      : server_(std::move(server)), handler_(std::move(handler)) {
-    thread_ = std::thread([this] { status_ = server_->Serve(handler_, stop_); });
+  using Loop = std::function<Status(HttpServer&, const std::atomic<bool>&)>;
+  static std::unique_ptr<RunningServer> Listen(const HttpServerLimits& limits, Loop loop) {
+    auto server = HttpServer::Listen("127.0.0.1", 0, limits);
+    if (!server.ok()) {
+      ADD_FAILURE() << server.status().ToString();
+      return nullptr;
+    }
+    return std::unique_ptr<RunningServer>(new RunningServer(std::move(*server), std::move(loop)));
+  }
+  RunningServer(std::unique_ptr<HttpServer> server, Loop loop)
+      : server_(std::move(server)), loop_(std::move(loop)) {
+    thread_ = std::thread([this] { status_ = loop_(*server_, stop_); });
   }
   std::unique_ptr<HttpServer> server_;
-  HttpHandler handler_;
+  Loop loop_;
   std::atomic<bool> stop_{false};
   Status status_;
   std::thread thread_;
