@@ -65,7 +65,6 @@ StatusOr<std::unique_ptr<Model>> Model::FromWeights(ModelWeights weights,
   SIGMA_RETURN_IF_ERROR(weights.config.Validate());
   if (options.max_sequences <= 0) return InvalidArgumentError("max_sequences must be positive");
   if (options.max_context <= 0) return InvalidArgumentError("--max-context must be positive");
-  SIGMA_RETURN_IF_ERROR(weights.config.CheckContextLength(options.max_context));
   if (options.selective_v_top_k < 0) return InvalidArgumentError("--selective-v must be >= 0");
   std::unique_ptr<Model> model(new Model());
   SIGMA_ASSIGN_OR_RETURN(DType kv_dtype, ResolveKvDtype(options.kv_dtype, weights));
@@ -391,12 +390,19 @@ void Model::RunLayer(int64_t layer, std::span<const TokenRow> rows,
 
 // Runs of one row of a sequence go to the batched decode kernel together; longer runs (prompts)
 // go to the causal prefill kernel one run at a time.
+AttentionShape Model::LayerAttentionShape(int64_t layer) const {
+  const ModelConfig& c = config();
+  AttentionShape shape{static_cast<int>(c.n_q_heads), static_cast<int>(c.n_k_heads),
+                       static_cast<int>(c.n_v_heads), static_cast<int>(c.head_dim),
+                       1.0f / std::sqrt(static_cast<float>(c.head_dim))};
+  shape.window = c.AttentionWindow(layer);
+  return shape;
+}
+
 void Model::Attention(int64_t layer, std::span<const TokenRow> rows,
                       std::span<const int64_t> positions) {
   const ModelConfig& c = config();
-  const AttentionShape shape{static_cast<int>(c.n_q_heads), static_cast<int>(c.n_k_heads),
-                             static_cast<int>(c.n_v_heads), static_cast<int>(c.head_dim),
-                             1.0f / std::sqrt(static_cast<float>(c.head_dim))};
+  const AttentionShape shape = LayerAttentionShape(layer);
   const int top_k = options_.selective_v_top_k;
   std::vector<DecodeItem> singles;
   size_t begin = 0;

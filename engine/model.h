@@ -119,6 +119,8 @@ class Model final : public ForwardModel {
   Status Validate(std::span<const TokenRow> rows) const;
   void RunLayer(int64_t layer, std::span<const TokenRow> rows, std::span<const int64_t> positions);
   void Attention(int64_t layer, std::span<const TokenRow> rows, std::span<const int64_t> positions);
+  // Layer `layer`'s attention: the config's heads, 1 / sqrt(head_dim), its sliding window.
+  AttentionShape LayerAttentionShape(int64_t layer) const;
   // All layers of `rows` as a decode team (model_decode_team.cc).
   void RunDecodeTeam(std::span<const TokenRow> rows, std::span<const int64_t> positions);
   // When a team step stalls within kDecodeTeamStallWindow team steps of the last stall (one
@@ -158,10 +160,11 @@ class Model final : public ForwardModel {
   std::vector<float> rope_cos_;  // [rows, head_dim / 2] of the row's position, once per Forward
   std::vector<float> rope_sin_;  // [rows, head_dim / 2]
   // The decode team's: each member's residual stream and normed activations ([members][rows,
-  // hidden], a cache line apart), and its attention plan.
+  // hidden], a cache line apart), and its attention plans: [0] for the layers that attend to
+  // every position, [1] for the sliding-window layers (ModelConfig::AttentionWindow).
   std::vector<float> team_x_;
   std::vector<float> team_h_;
-  DecodeAttentionTeam attention_team_;
+  DecodeAttentionTeam attention_teams_[2];
   bool team_fits_ = false;           // the pool has at most AvailableCpus() threads
   int64_t team_backoff_left_ = 0;    // decode steps to run without the team
   int64_t team_backoff_next_ = kDecodeTeamBackoff;  // for the next stall

@@ -97,9 +97,6 @@ void Model::RunDecodeTeam(std::span<const TokenRow> rows, std::span<const int64_
   const int members = pool_->size();
   const auto eps = static_cast<float>(c.rms_norm_eps);
   const int head_dim = static_cast<int>(c.head_dim);
-  const AttentionShape shape{static_cast<int>(c.n_q_heads), static_cast<int>(c.n_k_heads),
-                             static_cast<int>(c.n_v_heads), head_dim,
-                             1.0f / std::sqrt(static_cast<float>(c.head_dim))};
   const int64_t hidden = n * c.hidden_size;
   // Each member's copies a cache line or more apart from the next member's.
   const int64_t stride = (hidden + 15) / 16 * 16 + 16;
@@ -115,9 +112,16 @@ void Model::RunDecodeTeam(std::span<const TokenRow> rows, std::span<const int64_
                      positions[static_cast<size_t>(r)] + 1, &attn_[r * c.q_dim()]};
     }
   };
+  // One plan for the layers that attend to every position, one for the sliding-window layers.
+  const auto team_of = [&](int64_t layer) { return c.AttentionWindow(layer) > 0 ? 1 : 0; };
+  bool planned_team[2] = {false, false};
   std::vector<DecodeItem> planned;
-  layer_items(0, planned);
-  attention_team_.Plan(shape, planned, members);
+  for (int64_t layer = 0; layer < c.num_layers; ++layer) {
+    if (planned_team[team_of(layer)]) continue;
+    planned_team[team_of(layer)] = true;
+    layer_items(layer, planned);
+    attention_teams_[team_of(layer)].Plan(LayerAttentionShape(layer), planned, members);
+  }
   // Member 0's phase times, for the profile.
   double projection_ms = 0, attention_ms = 0, aug_q_ms = 0;
 
@@ -189,7 +193,7 @@ void Model::RunDecodeTeam(std::span<const TokenRow> rows, std::span<const int64_
       }
       layer_items(layer, items);
       barrier.Wait(m);
-      attention_team_.Run(m, items);
+      attention_teams_[team_of(layer)].Run(m, items);
       barrier.Wait(m);
       lap(attention_ms);
 

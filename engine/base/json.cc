@@ -285,6 +285,10 @@ bool JsonFields::Has(const char* key) const {
   return it != object_.MemberEnd() && !it->value.IsNull();
 }
 
+bool JsonFields::Present(const char* key) const {
+  return object_.FindMember(key) != object_.MemberEnd();
+}
+
 const rapidjson::Value* JsonFields::Find(const char* key) {
   seen_.insert(key);
   auto it = object_.FindMember(key);

@@ -76,7 +76,8 @@ class JsonFields {
   // `object` must outlive this reader. `context` prefixes every error ("config.json").
   JsonFields(const rapidjson::Value& object, std::string context);
 
-  bool Has(const char* key) const;  // present and not null
+  bool Has(const char* key) const;                // present and not null
+  bool Present(const char* key) const;            // present, null included
   const rapidjson::Value* Find(const char* key);  // marks the key read; null when absent
 
   Status RequireInt(const char* key, int64_t* out);

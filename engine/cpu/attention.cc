@@ -50,6 +50,29 @@ int64_t ChunkRows(int64_t n_ctx, int n_k) {
   return ((n_ctx + chunks - 1) / chunks + 15) / 16 * 16;
 }
 
+// The positions a query at position n_ctx - 1 attends to, [first, n_ctx), cut into the chunks of
+// its tasks: chunk c is [max(first, base + c * rows), min(n_ctx, base + (c + 1) * rows)), where
+// base is `first` rounded down to a K tile, so that every chunk but the first starts on a tile.
+// Without a sliding window first = base = 0: the chunks of ChunkRows. A function of the shape and
+// n_ctx alone, as ChunkRows is.
+struct AttendedRange {
+  AttendedRange(const AttentionShape& s, int64_t n)
+      : first(FirstAttended(s, n)),
+        base(first / kKTileRows * kKTileRows),
+        n_ctx(n),
+        rows(ChunkRows(n - base, s.n_k)),
+        chunks((n - base + rows - 1) / rows) {}
+  int64_t begin(int64_t c) const { return std::max(first, base + c * rows); }
+  int64_t end(int64_t c) const { return std::min(n_ctx, base + (c + 1) * rows); }
+  int64_t length() const { return n_ctx - first; }
+
+  int64_t first;
+  int64_t base;
+  int64_t n_ctx;
+  int64_t rows;
+  int64_t chunks;
+};
+
 const AttentionKernels& KernelsFor(int head_dim) {
   const CpuIsa isa = ActiveCpuIsa();
   if (isa == CpuIsa::kAvx512Bf16) {
@@ -61,7 +84,8 @@ const AttentionKernels& KernelsFor(int head_dim) {
 }
 
 void CheckShape(const AttentionShape& s) {
-  SIGMA_CHECK(s.n_q > 0 && s.n_k > 0 && s.n_v > 0 && s.head_dim > 0, "attention: bad shape");
+  SIGMA_CHECK(s.n_q > 0 && s.n_k > 0 && s.n_v > 0 && s.head_dim > 0 && s.window >= 0,
+              "attention: bad shape");
   SIGMA_CHECK(s.n_q % s.n_k == 0 && s.n_q % s.n_v == 0, "attention: n_q ", s.n_q,
               " must be a multiple of n_k ", s.n_k, " and n_v ", s.n_v);
 }
@@ -96,7 +120,8 @@ bool Bf16Query(const AttentionShape& s, const KvLayerView& kv) {
   return s.bf16_query && kv.dtype == DType::kBF16;
 }
 
-// The score pass of the g query heads of K head `kh` over positions [begin, begin + n).
+// The score pass of the g query heads of K head `kh` over positions [begin, begin + n); begin is
+// the start of a K tile.
 void Scores(const AttentionKernels& kern, const AttentionShape& s, const float* q_group,
             const KvLayerView& kv, int kh, int64_t begin, int64_t n, float* scores,
             int64_t stride, NextReads next) {
@@ -146,7 +171,9 @@ NextReads SoftmaxReads(const KvLayerView& kv, int vh, int64_t begin, int64_t n, 
 int64_t PartialFloats(int g, int hd) { return static_cast<int64_t>(g) * (hd + 2); }
 
 // Dense attention of the query heads of K head `kh` over positions [begin, end) into `partial`.
-// scratch: the scores, [g][n rounded up to 16], each head's row on a cache line.
+// scratch: the scores of the whole K tiles the range touches, [g][their positions], each head's
+// row on a cache line; a range that starts inside a tile (a sliding window's first chunk) skips
+// the tile's `lead` positions before it.
 void ChunkPartial(const AttentionKernels& kern, const AttentionShape& s, const float* q_group,
                   const KvLayerView& kv, int kh, int64_t begin, int64_t end,
                   AlignedScratch<float>& scratch, float* partial) {
@@ -154,8 +181,10 @@ void ChunkPartial(const AttentionKernels& kern, const AttentionShape& s, const f
   const int gv = s.n_q / s.n_v;
   const int hd = s.head_dim;
   const int64_t n = end - begin;
-  const int64_t stride = (n + 15) / 16 * 16;
-  float* scores = scratch.Get(static_cast<size_t>(g * stride));
+  const int64_t lead = begin % kKTileRows;
+  const int64_t stride = (lead + n + 15) / 16 * 16;
+  float* tile_scores = scratch.Get(static_cast<size_t>(g * stride));
+  float* scores = tile_scores + lead;
   // Where the score pass is compute-bound, it prefetches the V rows the group reads first (one V
   // head's chunk), spread over its rows (SpreadV). Measured (2-core Zen 4, 2 threads, paired):
   // with it, DiffQKV's 16K attention (8 query heads per K head) read at 66-67% of the probe in
@@ -208,7 +237,8 @@ void ChunkPartial(const AttentionKernels& kern, const AttentionShape& s, const f
   // (team harness, slow minutes, alternating runs) 62-79% of the probe with 16-64-row pieces,
   // 83-89% with 128-256 against 88-96% for the passes one after another.
   const int first_vh = kh * g / gv;
-  if (kern.one_pass_partial != nullptr && Bf16Query(s, kv) && (g == 3 || g == 4) && gv % g == 0) {
+  if (kern.one_pass_partial != nullptr && Bf16Query(s, kv) && (g == 3 || g == 4) && gv % g == 0 &&
+      lead == 0) {
     kern.one_pass_partial(q_group, g, s.scale, KTile(kv, kh, begin, hd),
                           VRow(kv, first_vh, begin, hd), n, partial);
     return;
@@ -217,7 +247,7 @@ void ChunkPartial(const AttentionKernels& kern, const AttentionShape& s, const f
   const bool spread_v = SpreadV(g, dot_pass);
   const NextReads first_v{spread_v ? VRow(kv, first_vh, begin, hd) : nullptr,
                           n * RowBytes(kv, hd)};
-  Scores(kern, s, q_group, kv, kh, begin, n, scores, stride, first_v);
+  Scores(kern, s, q_group, kv, kh, begin - lead, lead + n, tile_scores, stride, first_v);
   float* max = partial;
   float* sum = partial + g;
   float* acc = partial + 2 * g;
@@ -259,17 +289,20 @@ void MergePartials(const float* partials, int64_t chunks, int g, int hd, float* 
   }
 }
 
-// Selective V for one query head: top_k of its scores s[0 .. n_ctx), gather from V head vh.
-void SelectiveHead(const AttentionKernels& kern, const float* s, int64_t n_ctx, int top_k,
-                   const KvLayerView& kv, int vh, int hd, float* out) {
+// Selective V for one query head: top_k of its scores s[0 .. n) of positions first .. first + n -
+// 1, gather from V head vh.
+void SelectiveHead(const AttentionKernels& kern, const float* s, int64_t first, int64_t n,
+                   int top_k, const KvLayerView& kv, int vh, int hd, float* out) {
   thread_local std::vector<int32_t> idx;
   thread_local std::vector<float> w;
-  internal::SelectTopK(s, n_ctx, top_k, kern, &idx, &w);
+  internal::SelectTopK(s, n, top_k, kern, &idx, &w);
   std::fill(out, out + hd, 0.0f);
-  kern.gather_v(w.data(), idx.data(), top_k, hd, VRow(kv, vh, 0, hd), kv.dtype, out);
+  kern.gather_v(w.data(), idx.data(), top_k, hd, VRow(kv, vh, first, hd), kv.dtype, out);
 }
 
-bool IsSelective(int top_k, int64_t window) { return top_k > 0 && top_k < window; }
+bool IsSelective(int top_k, const AttendedRange& range) {
+  return top_k > 0 && top_k < range.length();
+}
 
 // One decode task: (item, K head, chunk).
 struct DecodeTask {
@@ -285,7 +318,8 @@ struct DecodeWorkspace {
   std::vector<int64_t> partial_base;   // [items] offset into partials (dense items)
   std::vector<int64_t> score_base;     // [items] offset into scores (selective items)
   std::vector<float> partials;
-  std::vector<float> scores;           // selective items: [n_q][n_ctx] each
+  // Selective items: [n_q][n_ctx - base] each, the scores of the K tiles of AttendedRange.
+  std::vector<float> scores;
   // [items][n_k] chunks finished since the plan; a multiple of the item's chunks when the last of
   // a call's (or a decode team's layer's) finishes, whose task then merges.
   std::unique_ptr<std::atomic<int64_t>[]> finished;
@@ -303,12 +337,12 @@ void PlanDecode(const AttentionShape& s, std::span<const DecodeItem> items, int 
   int64_t score_floats = 0;
   for (size_t i = 0; i < items.size(); ++i) {
     CheckKv(items[i].kv, items[i].n_ctx);
-    const int64_t rows = ChunkRows(items[i].n_ctx, s.n_k);
-    const int64_t chunks = (items[i].n_ctx + rows - 1) / rows;
+    const AttendedRange range(s, items[i].n_ctx);
+    const int64_t chunks = range.chunks;
     ws.chunks[i] = chunks;
-    if (IsSelective(top_k, items[i].n_ctx)) {
+    if (IsSelective(top_k, range)) {
       ws.score_base[i] = score_floats;
-      score_floats += static_cast<int64_t>(s.n_q) * items[i].n_ctx;
+      score_floats += static_cast<int64_t>(s.n_q) * (range.n_ctx - range.base);
     } else {
       ws.partial_base[i] = partial_floats;
       partial_floats += s.n_k * chunks * PartialFloats(g, s.head_dim);
@@ -339,12 +373,16 @@ void RunDecodeTask(const AttentionKernels& kern, const AttentionShape& s, const 
   const int g = s.n_q / s.n_k;
   const int hd = s.head_dim;
   const float* q_group = item.q + static_cast<int64_t>(t.kh) * g * hd;
-  const int64_t rows = ChunkRows(item.n_ctx, s.n_k);
-  const int64_t begin = t.chunk * rows;
-  const int64_t end = std::min(item.n_ctx, begin + rows);
-  if (IsSelective(top_k, item.n_ctx)) {
-    float* dst = ws.scores.data() + ws.score_base[t.item] + t.kh * g * item.n_ctx + begin;
-    Scores(kern, s, q_group, item.kv, t.kh, begin, end - begin, dst, item.n_ctx, {});
+  const AttendedRange range(s, item.n_ctx);
+  const int64_t begin = range.begin(t.chunk);
+  const int64_t end = range.end(t.chunk);
+  if (IsSelective(top_k, range)) {
+    // The chunk's whole tiles, into the item's rows of the tiles' scores.
+    const int64_t tile_begin = range.base + t.chunk * range.rows;
+    const int64_t row = range.n_ctx - range.base;
+    float* dst =
+        ws.scores.data() + ws.score_base[t.item] + t.kh * g * row + (tile_begin - range.base);
+    Scores(kern, s, q_group, item.kv, t.kh, tile_begin, end - tile_begin, dst, row, {});
     return;
   }
   const int64_t chunks = ws.chunks[t.item];
@@ -392,15 +430,18 @@ void DecodeAttention(const AttentionShape& shape, std::span<const DecodeItem> it
   // Selective items: per (item, query head) top-k and V gather.
   std::vector<std::pair<int, int>> heads;
   for (size_t i = 0; i < items.size(); ++i) {
-    if (!IsSelective(top_k, items[i].n_ctx)) continue;
+    if (!IsSelective(top_k, AttendedRange(shape, items[i].n_ctx))) continue;
     for (int h = 0; h < shape.n_q; ++h) heads.emplace_back(static_cast<int>(i), h);
   }
   const int gv = shape.n_q / shape.n_v;
   pool.ParallelFor(static_cast<int64_t>(heads.size()), [&](int64_t task, int) {
     const auto [i, h] = heads[task];
     const DecodeItem& item = items[i];
-    const float* s = ws.scores.data() + ws.score_base[i] + static_cast<int64_t>(h) * item.n_ctx;
-    SelectiveHead(kern, s, item.n_ctx, top_k, item.kv, h / gv, shape.head_dim,
+    const AttendedRange range(shape, item.n_ctx);
+    const float* s = ws.scores.data() + ws.score_base[i] +
+                     static_cast<int64_t>(h) * (range.n_ctx - range.base) +
+                     (range.first - range.base);
+    SelectiveHead(kern, s, range.first, range.length(), top_k, item.kv, h / gv, shape.head_dim,
                   item.out + static_cast<int64_t>(h) * shape.head_dim);
   });
 }
@@ -433,9 +474,8 @@ void DecodeAttentionTeam::Plan(const AttentionShape& shape, std::span<const Deco
   // pass of 3 heads spreading the V prefetch (SpreadV), 1.017x, and each pass prefetching its
   // first 64 rows at once, 1.003x (medians of 10 rounds, within the noise).
   const auto task_rows = [&](const DecodeTask& t) {
-    const int64_t n_ctx = st.n_ctx[static_cast<size_t>(t.item)];
-    const int64_t rows = ChunkRows(n_ctx, shape.n_k);
-    return std::min(n_ctx, (t.chunk + 1) * rows) - t.chunk * rows;
+    const AttendedRange range(shape, st.n_ctx[static_cast<size_t>(t.item)]);
+    return range.end(t.chunk) - range.begin(t.chunk);
   };
   std::vector<int> order(st.ws.tasks.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
@@ -488,29 +528,29 @@ void PrefillAttention(const AttentionShape& shape, const float* q, const KvLayer
   pool.ParallelFor(n_new * shape.n_k, [&](int64_t task, int) {
     const int64_t t = n_new - 1 - task % n_new;
     const int kh = static_cast<int>(task / n_new);
-    const int64_t window = start + t + 1;
+    const AttendedRange range(shape, start + t + 1);
     const float* q_group = q + t * row + static_cast<int64_t>(kh) * g * hd;
     float* out_group = out + t * row + static_cast<int64_t>(kh) * g * hd;
     thread_local AlignedScratch<float> scratch;
     thread_local std::vector<float> partials;
-    if (IsSelective(top_k, window)) {
-      float* scores = scratch.Get(static_cast<size_t>(g * window));
-      Scores(kern, shape, q_group, kv, kh, 0, window, scores, window, {});
+    if (IsSelective(top_k, range)) {
+      const int64_t tiles = range.n_ctx - range.base;
+      float* scores = scratch.Get(static_cast<size_t>(g * tiles));
+      Scores(kern, shape, q_group, kv, kh, range.base, tiles, scores, tiles, {});
       for (int h = 0; h < g; ++h) {
-        SelectiveHead(kern, scores + h * window, window, top_k, kv, (kh * g + h) / gv, hd,
+        SelectiveHead(kern, scores + h * tiles + (range.first - range.base), range.first,
+                      range.length(), top_k, kv, (kh * g + h) / gv, hd,
                       out_group + static_cast<int64_t>(h) * hd);
       }
       return;
     }
     // Same chunking and merge order as DecodeAttention, so both give identical results.
-    const int64_t rows = ChunkRows(window, shape.n_k);
-    const int64_t chunks = (window + rows - 1) / rows;
-    partials.resize(static_cast<size_t>(chunks * PartialFloats(g, hd)));
-    for (int64_t c = 0; c < chunks; ++c) {
-      ChunkPartial(kern, shape, q_group, kv, kh, c * rows, std::min(window, (c + 1) * rows),
-                   scratch, partials.data() + c * PartialFloats(g, hd));
+    partials.resize(static_cast<size_t>(range.chunks * PartialFloats(g, hd)));
+    for (int64_t c = 0; c < range.chunks; ++c) {
+      ChunkPartial(kern, shape, q_group, kv, kh, range.begin(c), range.end(c), scratch,
+                   partials.data() + c * PartialFloats(g, hd));
     }
-    MergePartials(partials.data(), chunks, g, hd, out_group);
+    MergePartials(partials.data(), range.chunks, g, hd, out_group);
   });
 }
 

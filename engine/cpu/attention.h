@@ -8,12 +8,13 @@
 // (with a bf16 cache, q rounded to bf16: AttentionShape::bf16_query); softmax in f32 with max
 // subtraction.
 //
-// Decode (one query position per sequence): one task per (sequence, K head, sequence chunk) computes
-// the scores of all query heads sharing that K head in one pass over K, then each V head accumulates
-// its query heads' weighted rows; chunks merge by (max, sum, partial output) rescaling
-// (flash-decoding). Selective V (top_k > 0): per query head keep the top_k largest probabilities over
-// the whole window, renormalise them to sum 1 and read only those V rows; top_k >= window is exactly
-// full attention (the dense path is taken).
+// Decode (one query position per sequence): one task per (sequence, K head, sequence chunk)
+// computes the scores of all query heads sharing that K head in one pass over K, then each V head
+// accumulates its query heads' weighted rows; chunks merge by (max, sum, partial output) rescaling
+// (flash-decoding). Selective V (top_k > 0): per query head keep the top_k largest probabilities
+// over the whole window, renormalise them to sum 1 and read only those V rows; top_k >= window is
+// exactly full attention (the dense path is taken). With a sliding window (AttentionShape::window)
+// the window is its last `window` positions, and nothing before them is read.
 #ifndef SIGMA_ENGINE_CPU_ATTENTION_H_
 #define SIGMA_ENGINE_CPU_ATTENTION_H_
 
@@ -40,7 +41,15 @@ struct AttentionShape {
   // CUDA kernels split q into two bf16 halves instead; their parity tests compare against this).
   // No effect on f32 and f16 caches.
   bool bf16_query = true;
+  // Sliding-window attention (Mistral's sliding_window): the query at position p attends to the
+  // `window` positions p - window + 1 .. p (those that exist); 0: to every position 0 .. p.
+  int64_t window = 0;
 };
+
+// The first position a query at position n_ctx - 1 attends to.
+inline int64_t FirstAttended(const AttentionShape& shape, int64_t n_ctx) {
+  return shape.window > 0 && n_ctx > shape.window ? n_ctx - shape.window : 0;
+}
 
 // Positions per K tile.
 inline constexpr int64_t kKTileRows = 16;
@@ -76,6 +85,7 @@ struct KvLayerView {
 struct DecodeItem {
   const float* q = nullptr;  // [n_q][head_dim], RoPE already applied
   KvLayerView kv;            // positions [0, n_ctx) valid, including the current token
+                             // (with a sliding window, those it attends to)
   int64_t n_ctx = 0;
   float* out = nullptr;      // [n_q][head_dim]
 };

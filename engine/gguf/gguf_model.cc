@@ -414,6 +414,11 @@ StatusOr<ModelWeights> LoadGguf(const std::string& path) {
 }
 
 Status AddModelConfigToGguf(const ModelConfig& c, GgufWriter* w) {
+  if (c.sliding_window > 0 && c.arch != Architecture::kMistral) {
+    return UnimplementedError("a ", ArchitectureName(c.arch),
+                              " model with sliding-window layers has no GGUF form here (llama.cpp "
+                              "reads a window only for other architectures)");
+  }
   const std::string arch(ArchitectureName(c.arch) == "mistral" ? "llama"
                                                                : ArchitectureName(c.arch));
   const std::string p = arch + ".";

@@ -22,7 +22,8 @@
 // in the f32 tensor rope_freqs.weight [head_dim / 2], plus this project's sigma.rope.llama3.factor
 // / low_freq_factor / high_freq_factor / original_context_length, which name the parameters for a
 // config.json and which llama.cpp ignores; attention.sliding_window, written for a Mistral with a
-// window, whose llama-architecture file then reads back as Mistral; expert_count above 0, a mixture
+// window, whose llama-architecture file then reads back as Mistral (a Qwen2 with sliding-window
+// layers is refused: llama.cpp's qwen2 has none); expert_count above 0, a mixture
 // of experts, is refused). Sigma (DiffQKV) files use general.architecture "sigma"
 // and the same keys under "sigma.", except that attention.head_count_kv is replaced by
 //   sigma.attention.key_head_count    (u32) K heads

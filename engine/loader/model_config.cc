@@ -157,13 +157,50 @@ Status RejectUnsupportedFeatures(JsonFields& fields, const ModelConfig& config) 
   bool flag = false;
   SIGMA_RETURN_IF_ERROR(fields.OptionalBool("mlp_bias", &flag));
   if (flag) return UnimplementedError(fields.context(), ": mlp_bias true is not supported");
-  if (config.arch == Architecture::kQwen2) {
-    flag = false;
-    SIGMA_RETURN_IF_ERROR(fields.OptionalBool("use_sliding_window", &flag));
-    if (flag) {
-      return UnimplementedError(fields.context(), ": use_sliding_window true is not supported");
+  return Status::Ok();
+}
+
+// config.json's sliding_window where the key may be absent (`absent`), null (0) or a number.
+Status ReadWindowSize(JsonFields& fields, int64_t absent, int64_t* window) {
+  *window = fields.Present("sliding_window") ? 0 : absent;
+  return fields.OptionalInt("sliding_window", window);
+}
+
+// Sliding-window attention as transformers reads it: Mistral's in every layer; Qwen2's only with
+// use_sliding_window, in the layers layer_types (transformers 5) names "sliding_attention", else
+// in those from max_window_layers on (Qwen2Config's defaults: window 4096, from layer 28).
+Status ReadSlidingWindow(JsonFields& fields, ModelConfig* config) {
+  if (config->arch == Architecture::kMistral) {
+    return ReadWindowSize(fields, 4096, &config->sliding_window);
+  }
+  if (config->arch != Architecture::kQwen2) return Status::Ok();
+  bool use = false;
+  int64_t window = 0;
+  int64_t max_window_layers = 28;
+  std::vector<std::string> layer_types;
+  SIGMA_RETURN_IF_ERROR(fields.OptionalBool("use_sliding_window", &use));
+  SIGMA_RETURN_IF_ERROR(ReadWindowSize(fields, 4096, &window));
+  SIGMA_RETURN_IF_ERROR(fields.OptionalInt("max_window_layers", &max_window_layers));
+  SIGMA_RETURN_IF_ERROR(fields.OptionalStringArray("layer_types", &layer_types));
+  if (!layer_types.empty() && static_cast<int64_t>(layer_types.size()) != config->num_layers) {
+    return InvalidArgumentError(fields.context(), ": layer_types has ", layer_types.size(),
+                                " entries for ", config->num_layers, " layers");
+  }
+  std::vector<bool> sliding(static_cast<size_t>(std::max<int64_t>(config->num_layers, 0)));
+  for (size_t i = 0; i < sliding.size(); ++i) {
+    if (layer_types.empty()) {
+      sliding[i] = static_cast<int64_t>(i) >= max_window_layers;
+    } else if (layer_types[i] == "sliding_attention" || layer_types[i] == "full_attention") {
+      sliding[i] = layer_types[i] == "sliding_attention";
+    } else {
+      return InvalidArgumentError(fields.context(), ": layer_types[", i, "] '", layer_types[i],
+                                  "' (expected full_attention or sliding_attention)");
     }
   }
+  const auto slides = std::count(sliding.begin(), sliding.end(), true);
+  if (!use || window <= 0 || slides == 0) return Status::Ok();
+  config->sliding_window = window;
+  if (slides < static_cast<int64_t>(sliding.size())) config->sliding_layers = std::move(sliding);
   return Status::Ok();
 }
 
@@ -183,9 +220,7 @@ Status ReadConfig(const rapidjson::Value& root, std::string_view source, ModelCo
   SIGMA_RETURN_IF_ERROR(fields.OptionalDouble("rms_norm_eps", &config->rms_norm_eps));
   SIGMA_RETURN_IF_ERROR(ReadRope(fields, config));
   SIGMA_RETURN_IF_ERROR(fields.OptionalBool("tie_word_embeddings", &config->tie_word_embeddings));
-  if (config->arch == Architecture::kMistral) {
-    SIGMA_RETURN_IF_ERROR(fields.OptionalInt("sliding_window", &config->sliding_window));
-  }
+  SIGMA_RETURN_IF_ERROR(ReadSlidingWindow(fields, config));
   if (config->arch == Architecture::kQwen2) {
     config->qkv_bias = true;  // Qwen2 always has q/k/v biases; no flag says so.
   } else {
@@ -350,8 +385,13 @@ Status ModelConfig::Validate() const {
   SIGMA_RETURN_IF_ERROR(CheckSize("aug_q_intermediate_size", aug_q_intermediate_size, 0, kMaxDim));
   SIGMA_RETURN_IF_ERROR(CheckSize("max_position_embeddings", max_position_embeddings, 1, kMaxDim));
   SIGMA_RETURN_IF_ERROR(CheckSize("sliding_window", sliding_window, 0, kMaxDim));
-  if (sliding_window > 0 && arch != Architecture::kMistral) {
-    return InvalidArgumentError("sliding_window: only model_type mistral has one here");
+  if (sliding_window > 0 && arch != Architecture::kMistral && arch != Architecture::kQwen2) {
+    return InvalidArgumentError("sliding_window: only model_types mistral and qwen2 have one here");
+  }
+  if (!sliding_layers.empty() &&
+      (sliding_window == 0 || static_cast<int64_t>(sliding_layers.size()) != num_layers)) {
+    return InvalidArgumentError("sliding layers: ", sliding_layers.size(), " for ", num_layers,
+                                " layers with sliding_window ", sliding_window);
   }
   if (head_dim % 2 != 0) return InvalidArgumentError("head_dim: must be even, got ", head_dim);
   if (q_dim() > kMaxDim) {
@@ -417,13 +457,19 @@ std::vector<float> ModelConfig::RopeFreqFactors() const {
   return out;
 }
 
+int64_t ModelConfig::AttentionWindow(int64_t layer) const {
+  if (sliding_window == 0) return 0;
+  if (sliding_layers.empty()) return sliding_window;
+  return sliding_layers[static_cast<size_t>(layer)] ? sliding_window : 0;
+}
+
 Status ModelConfig::CheckContextLength(int64_t max_context) const {
   if (sliding_window == 0 || max_context <= sliding_window) return Status::Ok();
   return InvalidArgumentError("--max-context ", max_context, " exceeds the model's sliding_window ",
                               sliding_window,
-                              ": this engine attends to every position, which is Mistral's "
-                              "sliding-window attention only within the window; use --max-context ",
-                              sliding_window, " or less");
+                              ": this backend attends to every position, which is sliding-window "
+                              "attention only within the window; use --max-context ",
+                              sliding_window, " or less, or the CPU");
 }
 
 std::string ModelConfig::ToJson() const {
@@ -453,6 +499,23 @@ std::string ModelConfig::ToJson() const {
   w.Raw("rope_scaling", RopeScalingJson(rope_scaling));
   if (arch == Architecture::kMistral) {
     w.Raw("sliding_window", sliding_window > 0 ? std::to_string(sliding_window) : "null");
+  }
+  if (arch == Architecture::kQwen2) {
+    // Both forms: layer_types (transformers 5) and max_window_layers where the sliding layers are
+    // the last ones (as older readers take it).
+    w.Bool("use_sliding_window", sliding_window > 0);
+    w.Raw("sliding_window", sliding_window > 0 ? std::to_string(sliding_window) : "null");
+    if (sliding_window > 0) {
+      int64_t first = num_layers;
+      while (first > 0 && AttentionWindow(first - 1) > 0) --first;
+      w.Int("max_window_layers", first);
+      std::string types = "[";
+      for (int64_t i = 0; i < num_layers; ++i) {
+        types += i ? ", " : "";
+        types += AttentionWindow(i) > 0 ? "\"sliding_attention\"" : "\"full_attention\"";
+      }
+      w.Raw("layer_types", types + "]");
+    }
   }
   w.Bool("tie_word_embeddings", tie_word_embeddings);
   if (arch != Architecture::kQwen2) w.Bool("attention_bias", qkv_bias);

@@ -53,10 +53,14 @@ struct ModelConfig {
   // rope_scaling in RopeInvFreq (rope_scaling then only names the parameters that made them, for
   // config.json).
   std::vector<float> rope_freq_factors;
-  // Mistral's sliding_window: a position attends to the last sliding_window positions; 0 = none.
-  // The engine attends to every position, which is the same for contexts up to the window, so a
-  // model refuses a longer one (CheckContextLength).
+  // Sliding-window attention: in a sliding layer, the query at position p attends to positions
+  // p - sliding_window + 1 .. p only; 0 = none. Mistral's sliding_window, every layer (4096 where
+  // config.json does not name it, null = none, as transformers reads it); Qwen2's with
+  // use_sliding_window, in the layers config.json's layer_types names "sliding_attention", else
+  // in those from max_window_layers on.
   int64_t sliding_window = 0;
+  // Which layers slide, num_layers entries; empty = every layer (where sliding_window > 0).
+  std::vector<bool> sliding_layers;
   bool tie_word_embeddings = false;
   bool qkv_bias = false;           // Qwen2, or attention_bias
   int64_t bos_token_id = -1;
@@ -76,7 +80,13 @@ struct ModelConfig {
   // the long ones, 1 / ((1 - s) / factor + s) between), else empty.
   std::vector<float> RopeFreqFactors() const;
 
-  // INVALID_ARGUMENT where a KV cache of max_context positions would reach past sliding_window.
+  // The window of layer `layer`'s attention (AttentionShape::window): sliding_window in a sliding
+  // layer, else 0 (every position).
+  int64_t AttentionWindow(int64_t layer) const;
+
+  // For a backend that attends to every position (CUDA's), which is sliding-window attention only
+  // within the window: INVALID_ARGUMENT where a KV cache of max_context positions would reach past
+  // sliding_window.
   Status CheckContextLength(int64_t max_context) const;
 
   // config.json text in this project's form (transformers 4 style fields; Sigma fields when

@@ -49,6 +49,17 @@ TEST(JsonTest, FieldsAreTypeCheckedAndUnknownKeysRejected) {
   EXPECT_FALSE(fractional.ok());
 }
 
+TEST(JsonTest, PresentCountsNullHasDoesNot) {
+  auto doc = ParseJson(R"({"none": null, "one": 1})", "c.json");
+  ASSERT_TRUE(doc.ok());
+  JsonFields f(**doc, "c.json");
+  EXPECT_TRUE(f.Present("none"));
+  EXPECT_FALSE(f.Has("none"));
+  EXPECT_TRUE(f.Present("one"));
+  EXPECT_TRUE(f.Has("one"));
+  EXPECT_FALSE(f.Present("absent"));
+}
+
 TEST(JsonTest, AppendJsonStringEscapesControlAndInvalidBytes) {
   std::string out;
   AppendJsonString(std::string("a\"\\\n\x01\xff\xc3\xa9", 8), &out);

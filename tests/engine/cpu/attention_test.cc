@@ -54,9 +54,9 @@ Cache MakeCache(const AttentionShape& s, DType dtype, int64_t capacity, uint32_t
   return c;
 }
 
-// Double-precision attention of q [n_q][hd] over positions [0, n_ctx), optional top-k by
-// (score, position) descending, renormalised. With a bf16 cache and s.bf16_query, q rounded to
-// bf16 first (attention.h).
+// Double-precision attention of q [n_q][hd] over positions [0, n_ctx) (with a sliding window,
+// its last s.window of them), optional top-k by (score, position) descending, renormalised. With a
+// bf16 cache and s.bf16_query, q rounded to bf16 first (attention.h).
 std::vector<double> Reference(const AttentionShape& s, const float* q_in, const Cache& c,
                               int64_t n_ctx, int top_k) {
   const int hd = s.head_dim;
@@ -73,9 +73,10 @@ std::vector<double> Reference(const AttentionShape& s, const float* q_in, const 
       for (int d = 0; d < hd; ++d) dot += double(q[i * hd + d]) * c.k.values[(kh * c.capacity + j) * hd + d];
       score[j] = dot * s.scale;
     }
-    std::vector<int64_t> keep(n_ctx);
-    std::iota(keep.begin(), keep.end(), 0);
-    if (top_k > 0 && top_k < n_ctx) {
+    const int64_t first = s.window > 0 ? std::max<int64_t>(0, n_ctx - s.window) : 0;
+    std::vector<int64_t> keep(n_ctx - first);
+    std::iota(keep.begin(), keep.end(), first);
+    if (top_k > 0 && top_k < static_cast<int64_t>(keep.size())) {
       std::sort(keep.begin(), keep.end(), [&](int64_t a, int64_t b) {
         return score[a] != score[b] ? score[a] > score[b] : a > b;
       });
@@ -289,6 +290,109 @@ TEST_P(DecodeTest, TeamEqualsDecodeAttentionBitForBit) {
   }
 }
 
+// Sliding windows that start on a K tile and inside one, shorter and longer than a chunk, over
+// contexts shorter and longer than the window; dense and selective.
+TEST_P(DecodeTest, SlidingWindowMatchesDoubleReference) {
+  ThreadPool pool(2);
+  uint32_t seed = 600;
+  for (AttentionShape s : {kShapes[0], kShapes[2], kShapes[4], kShapes[7], kShapes[9]}) {
+    for (DType dtype : {DType::kF32, DType::kF16, DType::kBF16}) {
+      for (int64_t window : {1, 5, 16, 37, 300, 4100}) {
+        s.window = window;
+        for (int64_t n_ctx : {1, 16, 17, 50, 333, 4500}) {
+          if (n_ctx > 1000 && dtype != DType::kBF16) continue;  // keep the suite fast
+          const Cache c = MakeCache(s, dtype, n_ctx + 3, seed++);
+          const std::vector<float> q = RandomFloats(s.n_q * s.head_dim, seed++, -2.0f, 2.0f);
+          const std::string what = std::string(DTypeName(dtype)) + " n_q " + std::to_string(s.n_q) +
+                                   " window " + std::to_string(window) + " n_ctx " +
+                                   std::to_string(n_ctx);
+          ExpectNear(Decode(s, q, c, n_ctx, 0, pool), Reference(s, q.data(), c, n_ctx, 0), 2e-5,
+                     what);
+          if (s.n_q != 32 || n_ctx > 1000) continue;
+          for (int top_k : {1, 4}) {
+            ExpectNear(Decode(s, q, c, n_ctx, top_k, pool), Reference(s, q.data(), c, n_ctx, top_k),
+                       2e-5, what + " top_k " + std::to_string(top_k));
+          }
+        }
+      }
+    }
+  }
+}
+
+// Positions before the window count for nothing: poisoned with NaN, they change no bit (the K
+// tile a window starts inside is read whole, its earlier positions' scores skipped).
+TEST_P(DecodeTest, PositionsBeforeTheWindowChangeNothing) {
+  ThreadPool pool(2);
+  for (int64_t window : {16, 37}) {
+    AttentionShape s = kShapes[0];
+    s.window = window;
+    const int64_t n_ctx = 200, first = n_ctx - window;
+    Cache c = MakeCache(s, DType::kBF16, n_ctx, 13);
+    const std::vector<float> q = RandomFloats(s.n_q * s.head_dim, 14);
+    const std::vector<float> clean = Decode(s, q, c, n_ctx, 0, pool);
+    const std::vector<float> clean_top = Decode(s, q, c, n_ctx, 3, pool);
+    for (auto* values : {&c.k.values, &c.v.values}) {
+      const int heads = values == &c.k.values ? s.n_k : s.n_v;
+      for (int h = 0; h < heads; ++h) {
+        std::fill_n(values->begin() + h * n_ctx * s.head_dim, first * s.head_dim, NAN);
+      }
+    }
+    c.v = Encode(c.v.values, DType::kBF16);
+    c.k = Encode(c.k.values, DType::kBF16);
+    c.Tile(s.n_k, s.head_dim);
+    EXPECT_TRUE(BitEqual(clean, Decode(s, q, c, n_ctx, 0, pool))) << "window " << window;
+    EXPECT_TRUE(BitEqual(clean_top, Decode(s, q, c, n_ctx, 3, pool))) << "window " << window;
+  }
+}
+
+// A window at least the context is no window, bit for bit.
+TEST_P(DecodeTest, WindowCoveringTheContextIsFullAttention) {
+  ThreadPool pool(2);
+  for (const AttentionShape& base : {kShapes[0], kShapes[2]}) {
+    for (int64_t n_ctx : {1, 100, 4200}) {
+      const Cache c = MakeCache(base, DType::kBF16, n_ctx, 15);
+      const std::vector<float> q = RandomFloats(base.n_q * base.head_dim, 16);
+      AttentionShape s = base;
+      s.window = n_ctx;
+      EXPECT_TRUE(BitEqual(Decode(base, q, c, n_ctx, 0, pool), Decode(s, q, c, n_ctx, 0, pool)));
+      s.window = n_ctx + 100;
+      EXPECT_TRUE(BitEqual(Decode(base, q, c, n_ctx, 0, pool), Decode(s, q, c, n_ctx, 0, pool)));
+    }
+  }
+}
+
+TEST_P(DecodeTest, SlidingWindowTeamAndBatchEqualOneSequenceAtATime) {
+  ThreadPool pool(2);
+  ThreadPool single(1);
+  for (AttentionShape s : {kShapes[0], kShapes[2]}) {
+    s.window = 300;
+    const std::vector<int64_t> lengths = {1, 700, 33, 4100, 305};
+    std::vector<Cache> caches;
+    std::vector<std::vector<float>> qs, batch, team_out;
+    std::vector<DecodeItem> batch_items, team_items;
+    for (size_t i = 0; i < lengths.size(); ++i) {
+      caches.push_back(MakeCache(s, DType::kBF16, lengths[i], 70 + i));
+      qs.push_back(RandomFloats(s.n_q * s.head_dim, 80 + i));
+      batch.emplace_back(s.n_q * s.head_dim, NAN);
+      team_out.emplace_back(s.n_q * s.head_dim, NAN);
+    }
+    for (size_t i = 0; i < lengths.size(); ++i) {
+      batch_items.push_back({qs[i].data(), caches[i].View(), lengths[i], batch[i].data()});
+      team_items.push_back({qs[i].data(), caches[i].View(), lengths[i], team_out[i].data()});
+    }
+    DecodeAttention(s, batch_items, 0, pool);
+    DecodeAttentionTeam team;
+    team.Plan(s, team_items, 2);
+    team.Run(1, team_items);
+    team.Run(0, team_items);
+    for (size_t i = 0; i < lengths.size(); ++i) {
+      const std::vector<float> alone = Decode(s, qs[i], caches[i], lengths[i], 0, single);
+      EXPECT_TRUE(BitEqual(batch[i], alone)) << "batch, item " << i;
+      EXPECT_TRUE(BitEqual(team_out[i], alone)) << "team, item " << i;
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Paths, DecodeTest, AllPaths(), PathName);
 
 class PrefillTest : public KernelPathTest {};
@@ -331,6 +435,34 @@ TEST_P(PrefillTest, EachRowEqualsDecodeBitForBit) {
       const std::vector<float> qt(q.begin() + t * row, q.begin() + (t + 1) * row);
       const std::vector<float> got(out.begin() + t * row, out.begin() + (t + 1) * row);
       EXPECT_TRUE(BitEqual(got, Decode(s, qt, c, start + t + 1, top_k, pool))) << "t " << t;
+    }
+  }
+}
+
+TEST_P(PrefillTest, SlidingWindowMatchesReferenceAndDecode) {
+  ThreadPool pool(2);
+  uint32_t seed = 700;
+  for (AttentionShape s : {kShapes[0], kShapes[2], kShapes[3]}) {
+    for (int64_t window : {1, 7, 16, 45}) {
+      s.window = window;
+      for (int64_t start : {0, 5, 600}) {
+        for (int top_k : {0, 3}) {
+          const int64_t n_new = 40, row = s.n_q * s.head_dim;
+          const Cache c = MakeCache(s, DType::kBF16, start + n_new, seed++);
+          const std::vector<float> q = RandomFloats(n_new * row, seed++, -2.0f, 2.0f);
+          std::vector<float> out(n_new * row, NAN);
+          PrefillAttention(s, q.data(), c.View(), start, n_new, top_k, out.data(), pool);
+          for (int64_t t = 0; t < n_new; ++t) {
+            const std::string what = "window " + std::to_string(window) + " start " +
+                                     std::to_string(start) + " t " + std::to_string(t) + " top_k " +
+                                     std::to_string(top_k);
+            const std::vector<float> qt(q.begin() + t * row, q.begin() + (t + 1) * row);
+            const std::vector<float> got(out.begin() + t * row, out.begin() + (t + 1) * row);
+            ExpectNear(got, Reference(s, qt.data(), c, start + t + 1, top_k), 2e-5, what);
+            EXPECT_TRUE(BitEqual(got, Decode(s, qt, c, start + t + 1, top_k, pool))) << what;
+          }
+        }
+      }
     }
   }
 }

@@ -206,17 +206,22 @@ TEST(ModelConfigTest, MistralAndArchitecturesFallback) {
       ConfigText().Set("model_type", R"("mistral")").Set("sliding_window", "4096").Render());
   EXPECT_EQ(mistral.arch, Architecture::kMistral);
   EXPECT_EQ(mistral.sliding_window, 4096);
+  EXPECT_EQ(mistral.AttentionWindow(1), 4096);
   EXPECT_NE(mistral.ToJson().find("\"sliding_window\": 4096"), std::string::npos);
   EXPECT_EQ(ParseOk(mistral.ToJson()).sliding_window, 4096);
-  EXPECT_TRUE(mistral.CheckContextLength(4096).ok());
+  EXPECT_TRUE(mistral.CheckContextLength(4096).ok());  // the CUDA backend's bound
   EXPECT_EQ(mistral.CheckContextLength(4097).code(), StatusCode::kInvalidArgument);
+  // transformers' MistralConfig default where the key is absent.
+  EXPECT_EQ(ParseOk(ConfigText().Set("model_type", R"("mistral")").Render()).sliding_window, 4096);
   const ModelConfig v3 = ParseOk(
       ConfigText().Set("model_type", R"("mistral")").Set("sliding_window", "null").Render());
   EXPECT_EQ(v3.sliding_window, 0);
+  EXPECT_EQ(v3.AttentionWindow(0), 0);
+  EXPECT_NE(v3.ToJson().find("\"sliding_window\": null"), std::string::npos);
   EXPECT_EQ(ParseOk(ConfigText().Set("partial_rotary_factor", "1.0").Render()).head_dim,
             v3.head_dim);  // RoPE on every dimension: accepted
   EXPECT_TRUE(v3.CheckContextLength(1 << 20).ok());
-  // Only Mistral's is read: Qwen2's applies only with use_sliding_window, refused above.
+  // A Llama's is not read (transformers' Llama has none).
   EXPECT_EQ(ParseOk(ConfigText().Set("sliding_window", "4096").Render()).sliding_window, 0);
   ModelConfig llama = v3;
   llama.arch = Architecture::kLlama;
@@ -226,6 +231,78 @@ TEST(ModelConfigTest, MistralAndArchitecturesFallback) {
       ConfigText().Erase("model_type").Set("architectures", R"(["Qwen2ForCausalLM"])").Render());
   EXPECT_EQ(qwen.arch, Architecture::kQwen2);
   EXPECT_TRUE(qwen.qkv_bias);
+}
+
+// Qwen2's window as transformers reads it: only with use_sliding_window, in the layers layer_types
+// names "sliding_attention", else in those from max_window_layers (default 28) on; the window
+// defaults to 4096. Written back in both forms.
+TEST(ModelConfigTest, Qwen2SlidingWindowLayers) {
+  const ConfigText qwen2 =
+      ConfigText().Set("model_type", R"("qwen2")").Set("num_hidden_layers", "4");
+  const ModelConfig off = ParseOk(ConfigText(qwen2).Set("sliding_window", "32").Render());
+  EXPECT_EQ(off.sliding_window, 0);
+  EXPECT_NE(off.ToJson().find("\"use_sliding_window\": false"), std::string::npos);
+  // Four layers, all before the default max_window_layers 28: none slides.
+  EXPECT_EQ(ParseOk(ConfigText(qwen2).Set("use_sliding_window", "true").Render()).sliding_window,
+            0);
+  const ModelConfig from_two = ParseOk(
+      ConfigText(qwen2).Set("use_sliding_window", "true").Set("max_window_layers", "2").Render());
+  EXPECT_EQ(from_two.sliding_window, 4096);
+  EXPECT_EQ(from_two.sliding_layers, (std::vector<bool>{false, false, true, true}));
+  const ModelConfig all = ParseOk(ConfigText(qwen2)
+                                      .Set("use_sliding_window", "true")
+                                      .Set("sliding_window", "32")
+                                      .Set("max_window_layers", "0")
+                                      .Render());
+  EXPECT_EQ(all.sliding_window, 32);
+  EXPECT_TRUE(all.sliding_layers.empty());  // every layer
+  EXPECT_EQ(all.AttentionWindow(3), 32);
+  const ModelConfig typed =
+      ParseOk(ConfigText(qwen2)
+                  .Set("use_sliding_window", "true")
+                  .Set("sliding_window", "8")
+                  .Set("max_window_layers", "0")  // layer_types wins
+                  .Set("layer_types", R"(["full_attention", "sliding_attention", "full_attention",
+                                   "sliding_attention"])")
+                  .Render());
+  EXPECT_EQ(typed.sliding_window, 8);
+  EXPECT_EQ(typed.AttentionWindow(0), 0);
+  EXPECT_EQ(typed.AttentionWindow(1), 8);
+  EXPECT_EQ(typed.AttentionWindow(2), 0);
+  EXPECT_EQ(typed.AttentionWindow(3), 8);
+  for (const ModelConfig& c : {from_two, all, typed}) {
+    const ModelConfig back = ParseOk(c.ToJson());
+    EXPECT_EQ(back.sliding_window, c.sliding_window);
+    EXPECT_EQ(back.sliding_layers, c.sliding_layers);
+  }
+  EXPECT_NE(from_two.ToJson().find("\"max_window_layers\": 2"), std::string::npos);
+  EXPECT_EQ(ParseOk(ConfigText(qwen2)
+                        .Set("use_sliding_window", "true")
+                        .Set("sliding_window", "null")
+                        .Set("max_window_layers", "0")
+                        .Render())
+                .sliding_window,
+            0);
+  SIGMA_EXPECT_ERROR(ParseModelConfig(ConfigText(qwen2)
+                                          .Set("use_sliding_window", "true")
+                                          .Set("layer_types", R"(["full_attention"])")
+                                          .Render(),
+                                      "cfg.json")
+                         .status(),
+                     StatusCode::kInvalidArgument, "layer_types has 1 entries for 4 layers");
+  SIGMA_EXPECT_ERROR(
+      ParseModelConfig(
+          ConfigText(qwen2)
+              .Set("use_sliding_window", "true")
+              .Set("layer_types",
+                   R"(["full_attention", "local", "full_attention", "full_attention"])")
+              .Render(),
+          "cfg.json")
+          .status(),
+      StatusCode::kInvalidArgument, "layer_types[1] 'local'");
+  ModelConfig uneven = typed;
+  uneven.sliding_layers.pop_back();
+  SIGMA_EXPECT_ERROR(uneven.Validate(), StatusCode::kInvalidArgument, "sliding layers: 3 for 4");
 }
 
 TEST(ModelConfigTest, RopeInvFreqDefaultAndLinear) {
