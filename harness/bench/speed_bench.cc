@@ -48,8 +48,7 @@ StatusOr<SpeedRow> MeasureDecode(Model& model, const std::string& label, const S
   }
   SpeedRow row;
   row.bytes_per_step = WeightBytesPerStep(model.weights()) +
-                       static_cast<double>(batch) * static_cast<double>(context) *
-                           static_cast<double>(model.kv_bytes_per_token());
+                       static_cast<double>(batch) * KvBytesPerStep(model, context);
   model.ResetProfile();
   std::vector<double> tokens_per_s, probe_gbps, shares;
   double total_s = 0;
@@ -158,6 +157,18 @@ double WeightBytesPerStep(const ModelWeights& w) {
     }
   }
   return bytes;
+}
+
+double KvBytesPerStep(const Model& model, int64_t context) {
+  const ModelConfig& c = model.config();
+  const double layer_bytes_per_position =
+      static_cast<double>(model.kv_bytes_per_token()) / static_cast<double>(c.num_layers);
+  double positions = 0;
+  for (int64_t layer = 0; layer < c.num_layers; ++layer) {
+    const int64_t window = c.AttentionWindow(layer);
+    positions += static_cast<double>(window > 0 ? std::min(context, window) : context);
+  }
+  return positions * layer_bytes_per_position;
 }
 
 StatusOr<std::vector<SpeedRow>> RunSpeedSweep(Model& model, const std::string& label,

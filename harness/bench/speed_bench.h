@@ -72,6 +72,10 @@ StatusOr<std::vector<SpeedRow>> RunSpeedSweep(Model& model, const std::string& l
 // Bytes of weights one decode step reads (every matrix once; one embedding row).
 double WeightBytesPerStep(const ModelWeights& weights);
 
+// Bytes of K and V one sequence's decode step at `context` positions reads: every position in a
+// layer that attends to all of them, the window's in a sliding-window layer.
+double KvBytesPerStep(const Model& model, int64_t context);
+
 }  // namespace sigma::bench
 
 #endif  // SIGMA_HARNESS_BENCH_SPEED_BENCH_H_
