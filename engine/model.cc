@@ -356,6 +356,10 @@ void Model::RunLayer(int64_t layer, std::span<const TokenRow> rows,
 
   const auto attention_start = Clock::now();
   const int head_dim = static_cast<int>(c.head_dim);
+  if (c.qk_norm()) {  // each head's row of q and k, all rows at once
+    RmsNorm(q_.data(), w.q_norm, eps, n * c.n_q_heads, head_dim, q_.data());
+    RmsNorm(k_.data(), w.k_norm, eps, n * c.n_k_heads, head_dim, k_.data());
+  }
   for (int64_t r = 0; r < n; ++r) {
     const int64_t pos = positions[static_cast<size_t>(r)];
     const int64_t seq = rows[static_cast<size_t>(r)].seq;

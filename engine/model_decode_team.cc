@@ -173,17 +173,20 @@ void Model::RunDecodeTeam(std::span<const TokenRow> rows, std::span<const int64_
         lap(aug_q_ms);
       }
 
-      // RoPE and the cache rows of this member's heads.
+      // The q/k norms (Qwen3), RoPE and the cache rows of this member's heads.
       for (int64_t r = 0; r < n; ++r) {
         const int64_t pos = positions[static_cast<size_t>(r)];
         const int seq = rows[static_cast<size_t>(r)].seq;
         const float* cos_r = &rope_cos_[r * (head_dim / 2)];
         const float* sin_r = &rope_sin_[r * (head_dim / 2)];
         for (int64_t hq = m; hq < c.n_q_heads; hq += members) {
-          RotateHalf(&q_[r * c.q_dim() + hq * head_dim], 1, head_dim, cos_r, sin_r);
+          float* q_row = &q_[r * c.q_dim() + hq * head_dim];
+          if (c.qk_norm()) RmsNorm(q_row, w.q_norm, eps, 1, head_dim, q_row);
+          RotateHalf(q_row, 1, head_dim, cos_r, sin_r);
         }
         for (int64_t hk = m; hk < c.n_k_heads; hk += members) {
           float* k_row = &k_[r * c.k_dim() + hk * head_dim];
+          if (c.qk_norm()) RmsNorm(k_row, w.k_norm, eps, 1, head_dim, k_row);
           RotateHalf(k_row, 1, head_dim, cos_r, sin_r);
           kv_.StoreK(layer, seq, hk, pos, k_row);
         }

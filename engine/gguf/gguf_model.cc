@@ -28,6 +28,8 @@ constexpr NamePair kLayerNames[] = {
     {"attn_q_gate", "self_attn.q_gate_proj"},
     {"attn_q_up", "self_attn.q_up_proj"},
     {"attn_q_down", "self_attn.q_down_proj"},
+    {"attn_q_norm", "self_attn.q_norm"},
+    {"attn_k_norm", "self_attn.k_norm"},
     {"ffn_gate", "mlp.gate_proj"},
     {"ffn_up", "mlp.up_proj"},
     {"ffn_down", "mlp.down_proj"},
@@ -125,11 +127,13 @@ Status ReadArch(const GgufFile& f, ModelConfig* c, std::string* prefix) {
   } else if (arch == "qwen2") {
     c->arch = Architecture::kQwen2;
     c->qkv_bias = true;
+  } else if (arch == "qwen3") {
+    c->arch = Architecture::kQwen3;
   } else if (arch == "sigma") {
     c->arch = Architecture::kSigma;
   } else {
     return UnimplementedError(f.path(), ": general.architecture '", arch,
-                              "' is not supported (llama, qwen2, sigma)");
+                              "' is not supported (llama, qwen2, qwen3, sigma)");
   }
   *prefix = StrCat(arch, ".");
   return Status::Ok();

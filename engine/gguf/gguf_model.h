@@ -6,17 +6,18 @@
 // ffn_up, ffn_down} -> model.layers.N.{input_layernorm, self_attn.q_proj, k_proj, v_proj, o_proj,
 // post_attention_layernorm, mlp.gate_proj, up_proj, down_proj}, with .weight or .bias kept; Sigma's
 // augmented Q: blk.N.attn_q_gate / attn_q_up / attn_q_down -> self_attn.q_gate_proj / q_up_proj /
-// q_down_proj. Names we do not know pass through unchanged (BindWeights judges them).
+// q_down_proj; Qwen3's q/k norms: blk.N.attn_q_norm / attn_k_norm -> self_attn.q_norm / k_norm.
+// Names we do not know pass through unchanged (BindWeights judges them).
 //
 // Q/K row permutation (general.architecture == "llama" only): llama.cpp's convert_hf_to_gguf.py
 // reorders the rows of q_proj (and its bias) per Q head and of k_proj per K head so that its
 // adjacent-pair ("normal") RoPE equals HF's rotate-half RoPE: within a head of d rows, HF row
 // i*(d/2) + j (half i in {0,1}, j < d/2) is stored at GGUF row 2*j + i. We undo it on load (a copy
 // of those two tensors per layer, whole rows, so quantized rows stay valid since blocks lie along
-// rows) and redo it in AddHfTensorToGguf. Qwen2 and Sigma files are not permuted.
+// rows) and redo it in AddHfTensorToGguf. Qwen2, Qwen3 and Sigma files are not permuted.
 //
-// Metadata: llama.* / qwen2.* keys as llama.cpp writes them (embedding_length, block_count,
-// feed_forward_length, context_length, attention.head_count, attention.head_count_kv,
+// Metadata: llama.* / qwen2.* / qwen3.* keys as llama.cpp writes them (embedding_length,
+// block_count, feed_forward_length, context_length, attention.head_count, attention.head_count_kv,
 // attention.key_length, attention.layer_norm_rms_epsilon, rope.freq_base, rope.dimension_count,
 // rope.scaling.type / factor; llama3 scaling as llama.cpp writes it: a divisor for each frequency
 // in the f32 tensor rope_freqs.weight [head_dim / 2], plus this project's sigma.rope.llama3.factor

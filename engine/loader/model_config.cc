@@ -25,6 +25,7 @@ struct ArchInfo {
 constexpr ArchInfo kArchs[] = {
     {Architecture::kLlama, "llama", "LlamaForCausalLM"},
     {Architecture::kQwen2, "qwen2", "Qwen2ForCausalLM"},
+    {Architecture::kQwen3, "qwen3", "Qwen3ForCausalLM"},
     {Architecture::kMistral, "mistral", "MistralForCausalLM"},
     {Architecture::kSigma, "sigma", "SigmaForCausalLM"},
 };
@@ -112,12 +113,14 @@ Status ReadHeads(JsonFields& fields, ModelConfig* config) {
     SIGMA_RETURN_IF_ERROR(
         fields.OptionalInt("aug_q_intermediate_size", &config->aug_q_intermediate_size));
   }
-  // Absent or null: hidden_size / num_attention_heads. A given 0 is not "absent": Validate
-  // refuses it.
+  // Absent or null: hidden_size / num_attention_heads (Qwen3's: 128, as transformers' Qwen3Config
+  // has it). A given 0 is not "absent": Validate refuses it.
   const bool head_dim_given = fields.Has("head_dim");
   config->head_dim = 0;
   SIGMA_RETURN_IF_ERROR(fields.OptionalInt("head_dim", &config->head_dim));
-  if (!head_dim_given && config->n_q_heads > 0) {
+  if (!head_dim_given && config->arch == Architecture::kQwen3) {
+    config->head_dim = 128;
+  } else if (!head_dim_given && config->n_q_heads > 0) {
     if (config->hidden_size % config->n_q_heads != 0) {
       return InvalidArgumentError(fields.context(), ": hidden_size (", config->hidden_size,
                                   ") is not divisible by num_attention_heads (", config->n_q_heads,
@@ -166,14 +169,17 @@ Status ReadWindowSize(JsonFields& fields, int64_t absent, int64_t* window) {
   return fields.OptionalInt("sliding_window", window);
 }
 
-// Sliding-window attention as transformers reads it: Mistral's in every layer; Qwen2's only with
-// use_sliding_window, in the layers layer_types (transformers 5) names "sliding_attention", else
-// in those from max_window_layers on (Qwen2Config's defaults: window 4096, from layer 28).
+// Sliding-window attention as transformers reads it: Mistral's in every layer; Qwen2's and Qwen3's
+// only with use_sliding_window, in the layers layer_types (transformers 5) names
+// "sliding_attention", else in those from max_window_layers on (their configs' defaults: window
+// 4096, from layer 28).
 Status ReadSlidingWindow(JsonFields& fields, ModelConfig* config) {
   if (config->arch == Architecture::kMistral) {
     return ReadWindowSize(fields, 4096, &config->sliding_window);
   }
-  if (config->arch != Architecture::kQwen2) return Status::Ok();
+  if (config->arch != Architecture::kQwen2 && config->arch != Architecture::kQwen3) {
+    return Status::Ok();
+  }
   bool use = false;
   int64_t window = 0;
   int64_t max_window_layers = 28;
@@ -385,8 +391,10 @@ Status ModelConfig::Validate() const {
   SIGMA_RETURN_IF_ERROR(CheckSize("aug_q_intermediate_size", aug_q_intermediate_size, 0, kMaxDim));
   SIGMA_RETURN_IF_ERROR(CheckSize("max_position_embeddings", max_position_embeddings, 1, kMaxDim));
   SIGMA_RETURN_IF_ERROR(CheckSize("sliding_window", sliding_window, 0, kMaxDim));
-  if (sliding_window > 0 && arch != Architecture::kMistral && arch != Architecture::kQwen2) {
-    return InvalidArgumentError("sliding_window: only model_types mistral and qwen2 have one here");
+  if (sliding_window > 0 && arch != Architecture::kMistral && arch != Architecture::kQwen2 &&
+      arch != Architecture::kQwen3) {
+    return InvalidArgumentError(
+        "sliding_window: only model_types mistral, qwen2 and qwen3 have one here");
   }
   if (!sliding_layers.empty() &&
       (sliding_window == 0 || static_cast<int64_t>(sliding_layers.size()) != num_layers)) {
@@ -500,7 +508,7 @@ std::string ModelConfig::ToJson() const {
   if (arch == Architecture::kMistral) {
     w.Raw("sliding_window", sliding_window > 0 ? std::to_string(sliding_window) : "null");
   }
-  if (arch == Architecture::kQwen2) {
+  if (arch == Architecture::kQwen2 || arch == Architecture::kQwen3) {
     // Both forms: layer_types (transformers 5) and max_window_layers where the sliding layers are
     // the last ones (as older readers take it).
     w.Bool("use_sliding_window", sliding_window > 0);

@@ -18,8 +18,11 @@
 
 namespace sigma {
 
-enum class Architecture { kLlama, kQwen2, kMistral, kSigma };
-std::string_view ArchitectureName(Architecture arch);  // "llama", "qwen2", "mistral", "sigma"
+// kQwen3: Llama's layers with an RMSNorm over each head's q and k before RoPE (ModelConfig::
+// qk_norm).
+enum class Architecture { kLlama, kQwen2, kQwen3, kMistral, kSigma };
+// "llama", "qwen2", "qwen3", "mistral", "sigma"
+std::string_view ArchitectureName(Architecture arch);
 
 struct RopeScaling {
   std::string type = "default";  // "default", "linear", "llama3" ("dynamic"/"yarn" are rejected)
@@ -55,9 +58,9 @@ struct ModelConfig {
   std::vector<float> rope_freq_factors;
   // Sliding-window attention: in a sliding layer, the query at position p attends to positions
   // p - sliding_window + 1 .. p only; 0 = none. Mistral's sliding_window, every layer (4096 where
-  // config.json does not name it, null = none, as transformers reads it); Qwen2's with
-  // use_sliding_window, in the layers config.json's layer_types names "sliding_attention", else
-  // in those from max_window_layers on.
+  // config.json does not name it, null = none, as transformers reads it); Qwen2's and Qwen3's
+  // with use_sliding_window, in the layers config.json's layer_types names "sliding_attention",
+  // else in those from max_window_layers on.
   int64_t sliding_window = 0;
   // Which layers slide, num_layers entries; empty = every layer (where sliding_window > 0).
   std::vector<bool> sliding_layers;
@@ -83,6 +86,11 @@ struct ModelConfig {
   // The window of layer `layer`'s attention (AttentionShape::window): sliding_window in a sliding
   // layer, else 0 (every position).
   int64_t AttentionWindow(int64_t layer) const;
+
+  // Whether each head's q and k go through an RMSNorm of their own (weights
+  // self_attn.q_norm / k_norm, [head_dim], eps rms_norm_eps) after the projections and before
+  // RoPE: Qwen3.
+  bool qk_norm() const { return arch == Architecture::kQwen3; }
 
   // For a backend that attends to every position (CUDA's), which is sliding-window attention only
   // within the window: INVALID_ARGUMENT where a KV cache of max_context positions would reach past

@@ -43,6 +43,12 @@ class SlotBuilder {
         Vector(p + "self_attn.k_proj.bias", c_.k_dim(), k, TensorKind::kBias, &l.k_bias);
         Vector(p + "self_attn.v_proj.bias", c_.v_dim(), v, TensorKind::kBias, &l.v_bias);
       }
+      if (c_.qk_norm()) {
+        Vector(p + "self_attn.q_norm.weight", c_.head_dim, "head_dim", TensorKind::kNorm,
+               &l.q_norm);
+        Vector(p + "self_attn.k_norm.weight", c_.head_dim, "head_dim", TensorKind::kNorm,
+               &l.k_norm);
+      }
       if (c_.aug_q_intermediate_size > 0) {
         const int64_t aug = c_.aug_q_intermediate_size;
         Matrix(p + "self_attn.q_gate_proj.weight", aug, "aug_q_intermediate_size", c_.q_dim(), q,
@@ -169,10 +175,15 @@ Status RejectUnusedMeaningfulTensors(const ModelConfig& config, const WeightSour
   for (int64_t i = 0; i < config.num_layers; ++i) {
     const std::string p = "model.layers." + std::to_string(i) + ".";
     for (const char* t : {"self_attn.o_proj.bias", "mlp.gate_proj.bias", "mlp.up_proj.bias",
-                          "mlp.down_proj.bias", "self_attn.q_norm.weight"}) {
+                          "mlp.down_proj.bias"}) {
       if (present(p + t)) {
         return UnimplementedError("tensor '", p, t, "' is not supported by this engine");
       }
+    }
+    if (!config.qk_norm() && present(p + "self_attn.q_norm.weight")) {
+      return UnimplementedError(
+          "tensor '", p, "self_attn.q_norm.weight' is present but model_type ",
+          ArchitectureName(config.arch), " has no q/k norms (model_type qwen3 has)");
     }
     if (!config.qkv_bias && present(p + "self_attn.q_proj.bias")) {
       return InvalidArgumentError("tensor '", p,

@@ -26,6 +26,8 @@ struct LayerWeights {
   TensorView q_bias;     // [n_q * head_dim] f32 view or invalid (Qwen2)
   TensorView k_bias;     // [n_k * head_dim]
   TensorView v_bias;     // [n_v * head_dim]
+  TensorView q_norm;     // [head_dim] f32 view or invalid (ModelConfig::qk_norm, Qwen3)
+  TensorView k_norm;     // [head_dim]
   TensorView q_gate;     // [aug_q, n_q * head_dim] (augmented Q) or invalid
   TensorView q_up;       // [aug_q, n_q * head_dim]
   TensorView q_down;     // [n_q * head_dim, aug_q]

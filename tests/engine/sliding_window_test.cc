@@ -1,94 +1,56 @@
 // Sliding-window attention in the model (ModelConfig::sliding_window, AttentionShape::window)
 // against Hugging Face transformers (tests/data/sliding_window, tests/oracle/
-// sliding_window_reference.py): a Mistral whose every layer attends to its last 21 positions and a
+// transformers_reference.py): a Mistral whose every layer attends to its last 21 positions and a
 // Qwen2 whose layer_types make layers 0 and 2 attend to their last 7, over 70 positions; and the
 // engine's own consistency with a window: decode steps (as a team and as loops) give the logits of
 // one full forward, a context longer than the window loads, and a Mistral's GGUF keeps its window.
 #include <gtest/gtest.h>
 
-#include <cmath>
-#include <cstring>
 #include <filesystem>
 #include <string>
 #include <vector>
 
-#include "engine/base/file.h"
 #include "engine/gguf/convert.h"
 #include "engine/loader/model_config.h"
-#include "engine/loader/random_checkpoint.h"
 #include "engine/model.h"
+#include "tests/engine/reference_logits.h"
 
 namespace sigma {
 namespace {
+
+using testing_util::EveryNthRowAndLast;
+using testing_util::IdsFromOne;
+using testing_util::LoadF32Cache;
+using testing_util::RandomCheckpoint;
+using testing_util::ReadF32File;
+using testing_util::ReadModelConfig;
 
 std::string Data(const std::string& name) {
   return std::string(SIGMA_TEST_DATA) + "/sliding_window/" + name;
 }
 
-ModelConfig ReadConfig(const std::string& name) {
-  auto text = ReadFile(Data(name + ".json"));
-  SIGMA_CHECK(text.ok(), text.status().ToString());
-  auto config = ParseModelConfig(*text, name + ".json");
-  SIGMA_CHECK(config.ok(), config.status().ToString());
-  return *config;
-}
+ModelConfig ReadConfig(const std::string& name) { return ReadModelConfig(Data(name + ".json")); }
 
-// make-model's checkpoint of `config` with seed 5 (the one the reference ran), in a temp folder.
+// make-model's checkpoint with seed 5, the one the reference ran.
 std::string Checkpoint(const ModelConfig& config, const std::string& name) {
-  const std::string dir = testing::TempDir() + "/sliding_window_test/" + name;
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(std::filesystem::path(dir).parent_path());
-  const Status written = WriteRandomCheckpoint(config, dir, 5, DType::kBF16, 2);
-  SIGMA_CHECK(written.ok(), written.ToString());
-  return dir;
+  return RandomCheckpoint(config, "sliding_window_" + name, 5);
 }
 
 std::unique_ptr<Model> Load(const std::string& dir, DecodeTeam team = DecodeTeam::kAuto,
                             int64_t max_context = 128) {
-  EngineOptions options;
-  options.threads = 2;
-  options.kv_dtype = "f32";
-  options.max_context = max_context;
-  options.decode_team = team;
-  auto model = Model::Load(dir, options);
-  SIGMA_CHECK(model.ok(), model.status().ToString());
-  return std::move(*model);
+  return LoadF32Cache(dir, team, max_context);
 }
 
-std::vector<int32_t> Ids() {
-  std::vector<int32_t> ids;
-  for (int32_t id = 1; id <= 70; ++id) ids.push_back(id);
-  return ids;
-}
+std::vector<int32_t> Ids() { return IdsFromOne(70); }
 
-// The reference's rows: positions 0, 5, ..., 65 and 69.
-std::vector<int64_t> ReferenceRows() {
-  std::vector<int64_t> rows;
-  for (int64_t r = 0; r < 70; r += 5) rows.push_back(r);
-  rows.push_back(69);
-  return rows;
-}
-
-// The largest |got[row] - want[i]| over the reference's rows.
+// The largest difference to the reference's rows: positions 0, 5, ..., 65 and 69.
 float WorstDifference(const std::vector<float>& got, const std::vector<float>& want,
                       int64_t vocab) {
-  const std::vector<int64_t> rows = ReferenceRows();
-  SIGMA_CHECK(want.size() == rows.size() * static_cast<size_t>(vocab), "reference size");
-  float worst = 0;
-  for (size_t i = 0; i < rows.size(); ++i) {
-    for (int64_t v = 0; v < vocab; ++v) {
-      worst = std::max(worst, std::fabs(got[rows[i] * vocab + v] - want[i * vocab + v]));
-    }
-  }
-  return worst;
+  return testing_util::WorstRowDifference(got, EveryNthRowAndLast(70, 5), want, vocab);
 }
 
 std::vector<float> ReferenceLogits(const std::string& name) {
-  auto bytes = ReadFile(Data(name + "_logits.f32"));
-  SIGMA_CHECK(bytes.ok(), bytes.status().ToString());
-  std::vector<float> out(bytes->size() / sizeof(float));
-  std::memcpy(out.data(), bytes->data(), out.size() * sizeof(float));
-  return out;
+  return ReadF32File(Data(name + "_logits.f32"));
 }
 
 class SlidingWindowTest : public testing::TestWithParam<std::string> {};
@@ -142,7 +104,9 @@ INSTANTIATE_TEST_SUITE_P(Models, SlidingWindowTest, testing::Values("mistral", "
 // back; a Qwen2's sliding layers have no GGUF form (llama.cpp's qwen2 has none): refused by name.
 TEST(SlidingWindowModelTest, GgufKeepsMistralsWindowAndRefusesQwen2s) {
   const ModelConfig mistral = ReadConfig("mistral");
-  const std::string gguf = testing::TempDir() + "/sliding_window_test/mistral.gguf";
+  const std::string dir = testing_util::CheckpointRoot() + "/sliding_window_test";
+  std::filesystem::create_directories(dir);
+  const std::string gguf = dir + "/mistral.gguf";
   std::filesystem::remove(gguf);
   ConvertOptions f32;
   f32.type = DType::kF32;
@@ -155,7 +119,7 @@ TEST(SlidingWindowModelTest, GgufKeepsMistralsWindowAndRefusesQwen2s) {
   ASSERT_TRUE(model->Prefill(0, Ids(), LogitsMode::kAll, &logits).ok());
   EXPECT_LT(WorstDifference(logits, ReferenceLogits("mistral"), mistral.vocab_size), 1e-5f);
 
-  const std::string refused = testing::TempDir() + "/sliding_window_test/qwen2.gguf";
+  const std::string refused = dir + "/qwen2.gguf";
   const Status qwen2 = Convert(Checkpoint(ReadConfig("qwen2"), "qwen2_for_gguf"), refused, f32);
   EXPECT_EQ(qwen2.code(), StatusCode::kUnimplemented);
   EXPECT_NE(qwen2.message().find("qwen2 model with sliding-window layers has no GGUF form"),

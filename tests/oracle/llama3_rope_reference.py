@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Trusted reference for Llama 3 rope scaling in GGUF: llama.cpp's logits of a tiny llama3 model.
+"""Trusted reference for GGUF files: llama.cpp's logits of a tiny model (Llama 3 rope scaling, Qwen3).
 
 Test-time oracle only (never used by the product). llama.cpp (through the PyPI package
 llama-cpp-python) runs the GGUF that `sigma-eval convert` writes from a random-weight checkpoint
@@ -8,6 +8,11 @@ divisors in tensor rope_freqs.weight, which it applies itself (ggml_rope_ext's f
 C++ test (tests/engine/gguf/convert_test.cc) rebuilds the same checkpoint (make-model is seeded and
 portable) and compares the engine's logits of both the folder (Hugging Face's llama3 formula) and
 the GGUF (the divisors) with these.
+
+The same script gives tests/data/qwen3/llama_cpp_logits.f32 from the f32 GGUF of
+tests/data/qwen3/config.json (make-model seed 5): llama.cpp's qwen3 reads its q/k norms
+(blk.N.attn_q_norm / attn_k_norm) and head_dim (qwen3.attention.key_length) as convert writes them
+(tests/engine/qwen3_test.cc).
 
 The model has no tokenizer, so this script first copies the GGUF adding tokenizer.ggml.model =
 "none" (llama.cpp then loads it without a vocabulary) and feeds token ids 1..70. llama.cpp runs

@@ -1,0 +1,141 @@
+// Qwen3 (ModelConfig::qk_norm: an RMSNorm over each head's q and k before RoPE) against two
+// independent implementations (tests/data/qwen3): Hugging Face transformers' logits of the
+// checkpoint folder (tests/oracle/transformers_reference.py) and llama.cpp's of its f32 GGUF
+// (tests/oracle/llama3_rope_reference.py), over token ids 1..70 of a Qwen3 whose head_dim (32)
+// is not hidden_size / heads (96 / 4), with tied embeddings. And the engine's own consistency:
+// decode steps (team and loops) give the full forward's logits, the GGUF converts back to the same
+// folder config, and q/k norm weights in a model_type without them are refused by name.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "engine/gguf/convert.h"
+#include "engine/loader/model_config.h"
+#include "engine/loader/model_weights.h"
+#include "engine/model.h"
+#include "tests/engine/reference_logits.h"
+
+namespace sigma {
+namespace {
+
+using testing_util::EveryNthRowAndLast;
+using testing_util::IdsFromOne;
+using testing_util::LoadF32Cache;
+using testing_util::RandomCheckpoint;
+using testing_util::ReadF32File;
+using testing_util::ReadModelConfig;
+using testing_util::WorstRowDifference;
+
+std::string Data(const std::string& name) {
+  return std::string(SIGMA_TEST_DATA) + "/qwen3/" + name;
+}
+
+ModelConfig Qwen3Config() { return ReadModelConfig(Data("config.json")); }
+
+// make-model's checkpoint with seed 5, the one the references ran.
+std::string Checkpoint() { return RandomCheckpoint(Qwen3Config(), "qwen3", 5); }
+
+std::vector<float> AllLogits(const std::string& path) {
+  std::vector<float> logits;
+  SIGMA_CHECK(LoadF32Cache(path)->Prefill(0, IdsFromOne(70), LogitsMode::kAll, &logits).ok(),
+              "prefill");
+  return logits;
+}
+
+TEST(Qwen3Test, ConfigAsTransformersReadsIt) {
+  const ModelConfig c = Qwen3Config();
+  EXPECT_EQ(c.arch, Architecture::kQwen3);
+  EXPECT_TRUE(c.qk_norm());
+  EXPECT_FALSE(c.qkv_bias);
+  EXPECT_EQ(c.head_dim, 32);
+  EXPECT_EQ(c.q_dim(), 128);
+  // Qwen3Config's head_dim default is 128, not hidden_size / heads.
+  auto no_head_dim = ParseModelConfig(
+      R"({"model_type": "qwen3", "vocab_size": 384, "hidden_size": 96, "intermediate_size": 256,
+          "num_hidden_layers": 1, "num_attention_heads": 4, "num_key_value_heads": 2})",
+      "config.json");
+  ASSERT_TRUE(no_head_dim.ok()) << no_head_dim.status().ToString();
+  EXPECT_EQ(no_head_dim->head_dim, 128);
+  EXPECT_FALSE(ModelConfig().qk_norm());
+  const auto back = ParseModelConfig(c.ToJson(), "config.json");
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->arch, Architecture::kQwen3);
+  EXPECT_EQ(back->head_dim, 32);
+  EXPECT_NE(c.ToJson().find("\"Qwen3ForCausalLM\""), std::string::npos);
+}
+
+TEST(Qwen3Test, MatchesTransformers) {
+  const ModelConfig c = Qwen3Config();
+  // Measured 4.2e-7.
+  EXPECT_LT(WorstRowDifference(AllLogits(Checkpoint()), EveryNthRowAndLast(70, 5),
+                               ReadF32File(Data("transformers_logits.f32")), c.vocab_size),
+            1e-5f);
+}
+
+TEST(Qwen3Test, GgufMatchesLlamaCppAndConvertsBack) {
+  const std::string dir = testing_util::CheckpointRoot() + "/qwen3_test";
+  std::filesystem::create_directories(dir);
+  const std::string gguf = dir + "/qwen3.gguf";
+  const std::string back = dir + "/qwen3_back";
+  std::filesystem::remove(gguf);
+  std::filesystem::remove_all(back);
+  ConvertOptions f32;
+  f32.type = DType::kF32;
+  const Status to_gguf = Convert(Checkpoint(), gguf, f32);
+  ASSERT_TRUE(to_gguf.ok()) << to_gguf.ToString();
+  const ModelConfig c = Qwen3Config();
+  // Measured 3.0e-7 (the folder: 2.5e-7).
+  EXPECT_LT(WorstRowDifference(AllLogits(gguf), EveryNthRowAndLast(70, 7),
+                               ReadF32File(Data("llama_cpp_logits.f32")), c.vocab_size),
+            1e-5f);
+  const Status to_folder = Convert(gguf, back, ConvertOptions{});
+  ASSERT_TRUE(to_folder.ok()) << to_folder.ToString();
+  const ModelConfig round_trip = testing_util::ReadModelConfig(back + "/config.json");
+  EXPECT_EQ(round_trip.arch, Architecture::kQwen3);
+  EXPECT_EQ(round_trip.head_dim, 32);
+  EXPECT_TRUE(round_trip.tie_word_embeddings);
+  EXPECT_EQ(AllLogits(back), AllLogits(gguf));
+}
+
+TEST(Qwen3Test, DecodeStepsGiveTheFullForwardsLogits) {
+  const std::string dir = Checkpoint();
+  const std::vector<int32_t> ids = IdsFromOne(70);
+  const std::vector<float> full = AllLogits(dir);
+  const auto vocab = static_cast<size_t>(Qwen3Config().vocab_size);
+  for (DecodeTeam team : {DecodeTeam::kAlways, DecodeTeam::kNever}) {
+    const std::unique_ptr<Model> model = LoadF32Cache(dir, team);
+    std::vector<float> step;
+    ASSERT_TRUE(model->Prefill(0, {ids.data(), 5}, LogitsMode::kLast, &step).ok());
+    for (size_t i = 5; i < ids.size(); ++i) {
+      const TokenRow row{0, ids[i]};
+      EXPECT_EQ(model->UsesDecodeTeam({&row, 1}), team == DecodeTeam::kAlways);
+      ASSERT_TRUE(model->Forward({&row, 1}, LogitsMode::kLast, &step).ok());
+      float worst = 0;
+      for (size_t v = 0; v < vocab; ++v) {
+        worst = std::max(worst, std::fabs(step[v] - full[i * vocab + v]));
+      }
+      EXPECT_LT(worst, 1e-5f) << "position " << i;
+    }
+  }
+}
+
+// A Qwen3's tensors under a config without q/k norms: refused, not run without them.
+TEST(Qwen3Test, QkNormWeightsWithoutQwen3AreRefused) {
+  ModelConfig llama = Qwen3Config();
+  llama.arch = Architecture::kLlama;
+  const std::string dir = Checkpoint();
+  const Status written = WriteFileAtomic(dir + "/config.json", llama.ToJson());
+  ASSERT_TRUE(written.ok()) << written.ToString();
+  const auto weights = LoadModelWeights(dir);
+  ASSERT_FALSE(weights.ok());
+  EXPECT_EQ(weights.status().code(), StatusCode::kUnimplemented);
+  EXPECT_NE(weights.status().message().find(
+                "self_attn.q_norm.weight' is present but model_type llama has no q/k norms"),
+            std::string::npos)
+      << weights.status().ToString();
+}
+
+}  // namespace
+}  // namespace sigma

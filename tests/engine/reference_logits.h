@@ -1,0 +1,115 @@
+// Helpers of the tests that check the engine's logits against a reference computed elsewhere
+// (tests/oracle/*.py) from a checkpoint make-model writes: the checkpoint rebuilt (make-model is
+// seeded and portable), a model loaded for the comparison, the reference file read, and the
+// difference over the rows the reference kept.
+#ifndef SIGMA_TESTS_ENGINE_REFERENCE_LOGITS_H_
+#define SIGMA_TESTS_ENGINE_REFERENCE_LOGITS_H_
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/base/file.h"
+#include "engine/loader/model_config.h"
+#include "engine/loader/random_checkpoint.h"
+#include "engine/model.h"
+
+namespace sigma::testing_util {
+
+// The config in `path` (a config.json).
+inline ModelConfig ReadModelConfig(const std::string& path) {
+  auto text = ReadFile(path);
+  SIGMA_CHECK(text.ok(), text.status().ToString());
+  auto config = ParseModelConfig(*text, path);
+  SIGMA_CHECK(config.ok(), config.status().ToString());
+  return *config;
+}
+
+// This process's own folder in the temp dir (ctest runs each test as a process, several at once),
+// removed when the process exits.
+inline const std::string& CheckpointRoot() {
+  struct Root {
+    std::string dir = ::testing::TempDir() + "/reference_logits_" + std::to_string(::getpid());
+    ~Root() {
+      std::error_code ignored;
+      std::filesystem::remove_all(dir, ignored);
+    }
+  };
+  static const Root root;
+  return root.dir;
+}
+
+// make-model's bf16 checkpoint of `config` with `seed`, in a fresh folder of CheckpointRoot().
+inline std::string RandomCheckpoint(const ModelConfig& config, const std::string& name,
+                                    uint64_t seed) {
+  const std::string dir = CheckpointRoot() + "/" + name;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(std::filesystem::path(dir).parent_path());
+  const Status written = WriteRandomCheckpoint(config, dir, seed, DType::kBF16, 2);
+  SIGMA_CHECK(written.ok(), written.ToString());
+  return dir;
+}
+
+// The model at `path` on 2 threads with an f32 KV cache.
+inline std::unique_ptr<Model> LoadF32Cache(const std::string& path,
+                                           DecodeTeam team = DecodeTeam::kAuto,
+                                           int64_t max_context = 128) {
+  EngineOptions options;
+  options.threads = 2;
+  options.kv_dtype = "f32";
+  options.max_context = max_context;
+  options.decode_team = team;
+  auto model = Model::Load(path, options);
+  SIGMA_CHECK(model.ok(), model.status().ToString());
+  return std::move(*model);
+}
+
+// Token ids 1 .. n, the prompt the references run.
+inline std::vector<int32_t> IdsFromOne(int32_t n) {
+  std::vector<int32_t> ids(static_cast<size_t>(n));
+  for (int32_t i = 0; i < n; ++i) ids[static_cast<size_t>(i)] = i + 1;
+  return ids;
+}
+
+// A float32 little-endian file.
+inline std::vector<float> ReadF32File(const std::string& path) {
+  auto bytes = ReadFile(path);
+  SIGMA_CHECK(bytes.ok(), bytes.status().ToString());
+  std::vector<float> out(bytes->size() / sizeof(float));
+  std::memcpy(out.data(), bytes->data(), out.size() * sizeof(float));
+  return out;
+}
+
+// The rows 0, step, 2 step, ... below n, and n - 1.
+inline std::vector<int64_t> EveryNthRowAndLast(int64_t n, int64_t step) {
+  std::vector<int64_t> rows;
+  for (int64_t r = 0; r < n; r += step) rows.push_back(r);
+  if (rows.back() != n - 1) rows.push_back(n - 1);
+  return rows;
+}
+
+// The largest |all[rows[i]][v] - kept[i][v]|: `all` holds every position's logits, `kept` those of
+// `rows` only.
+inline float WorstRowDifference(const std::vector<float>& all, const std::vector<int64_t>& rows,
+                                const std::vector<float>& kept, int64_t vocab) {
+  SIGMA_CHECK(kept.size() == rows.size() * static_cast<size_t>(vocab), "reference holds ",
+              kept.size(), " logits, not ", rows.size(), " rows of ", vocab);
+  float worst = 0;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    for (int64_t v = 0; v < vocab; ++v) {
+      worst = std::max(worst, std::fabs(all[rows[i] * vocab + v] - kept[i * vocab + v]));
+    }
+  }
+  return worst;
+}
+
+}  // namespace sigma::testing_util
+
+#endif  // SIGMA_TESTS_ENGINE_REFERENCE_LOGITS_H_
