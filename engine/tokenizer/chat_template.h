@@ -1,19 +1,13 @@
-// ChatTemplate: renders chat messages into a prompt string in the format of a model family.
-//
-// We do not run Jinja. The family is recognised from the template text a model ships
-// (tokenizer.chat_template in GGUF, chat_template in tokenizer_config.json):
-//   ChatML   (contains "<|im_start|>": SmolLM2, Qwen2)
-//            "<|im_start|>{role}\n{content}<|im_end|>\n" per message, then
-//            "<|im_start|>assistant\n" as the generation prompt. When the template inserts a
-//            default system message if the first message is not a system one (SmolLM2: "You are a
-//            helpful AI assistant named SmolLM, trained by Hugging Face"; Qwen2.5 likewise), that
-//            literal text is extracted from the template and inserted the same way.
-//   Llama-3  (contains "<|start_header_id|>")
-//            "<|begin_of_text|>" then "<|start_header_id|>{role}<|end_header_id|>\n\n{content
-//            trimmed}<|eot_id|>" per message, then "<|start_header_id|>assistant<|end_header_id|>
-//            \n\n". (Llama-3.1's extra date/tool system preamble is not reproduced.)
-// Anything else is UNIMPLEMENTED, quoting the start of the template.
-// Thread safety: a value type.
+// ChatTemplate: a model's own chat template (tokenizer.chat_template in GGUF, chat_template in
+// tokenizer_config.json) rendered as Hugging Face transformers' apply_chat_template renders it:
+// the Jinja source run by the interpreter of engine/tokenizer/jinja (jinja2's rules, checked on
+// 25 real templates in tests/engine/tokenizer/jinja_conformance_test.cc) with the variables
+// messages (role and content each), add_generation_prompt, bos_token and eos_token (the
+// tokenizer's texts of its BOS and first EOS token, "" where it has none) and the function
+// strftime_now (the local time, as transformers gives it). A template that refuses a
+// conversation (raise_exception: say, Gemma's "System role not supported") is an error with its
+// message.
+// Thread safety: a value type; a const ChatTemplate may render from many threads.
 #ifndef SIGMA_ENGINE_TOKENIZER_CHAT_TEMPLATE_H_
 #define SIGMA_ENGINE_TOKENIZER_CHAT_TEMPLATE_H_
 
@@ -22,6 +16,7 @@
 #include <string_view>
 
 #include "engine/base/status.h"
+#include "engine/tokenizer/jinja/jinja.h"
 
 namespace sigma {
 
@@ -32,20 +27,20 @@ struct ChatMessage {
 
 class ChatTemplate {
  public:
-  enum class Format { kChatMl, kLlama3 };
+  // The error of jinja::Template::Parse for source outside the interpreter's Jinja subset.
+  static StatusOr<ChatTemplate> FromTemplateText(std::string_view jinja, std::string bos_token = "",
+                                                 std::string eos_token = "");
 
-  static StatusOr<ChatTemplate> FromTemplateText(std::string_view jinja);
-  static ChatTemplate ChatMl(std::string default_system = "");
-  static ChatTemplate Llama3();
+  StatusOr<std::string> Render(std::span<const ChatMessage> messages,
+                               bool add_generation_prompt) const;
 
-  std::string Render(std::span<const ChatMessage> messages, bool add_generation_prompt) const;
-
-  Format format() const { return format_; }
-  const std::string& default_system() const { return default_system_; }
+  const std::string& source() const { return source_; }
 
  private:
-  Format format_ = Format::kChatMl;
-  std::string default_system_;
+  jinja::Template template_;
+  std::string source_;
+  std::string bos_token_;
+  std::string eos_token_;
 };
 
 }  // namespace sigma

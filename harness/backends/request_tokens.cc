@@ -25,7 +25,9 @@ StatusOr<PromptText> RequestPromptText(const tasks::Request& request,
   }
   std::vector<ChatMessage> messages;
   for (const tasks::ChatMessage& m : request.chat) messages.push_back({m.role, m.content});
-  return PromptText{chat_template->Render(messages, /*add_generation_prompt=*/true), false};
+  SIGMA_ASSIGN_OR_RETURN(std::string text,
+                         chat_template->Render(messages, /*add_generation_prompt=*/true));
+  return PromptText{std::move(text), false};
 }
 
 StatusOr<std::vector<int32_t>> RequestPromptTokens(const Tokenizer& tok,

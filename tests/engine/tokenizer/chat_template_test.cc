@@ -1,7 +1,12 @@
-// ChatTemplate: family detection from template text and rendering (SmolLM2's real template).
+// ChatTemplate: a model's Jinja chat template with transformers' variables (SmolLM2's real
+// template, and the special tokens, the time and refusals of others). The interpreter itself is
+// checked against jinja2 on 25 real templates in jinja_conformance_test.cc and feature by feature
+// in jinja_test.cc.
 #include "engine/tokenizer/chat_template.h"
 
 #include <gtest/gtest.h>
+
+#include <ctime>
 
 namespace sigma {
 namespace {
@@ -17,43 +22,47 @@ constexpr std::string_view kSmolLM2 =
 TEST(ChatTemplateTest, SmolLM2DefaultSystem) {
   auto t = ChatTemplate::FromTemplateText(kSmolLM2);
   ASSERT_TRUE(t.ok()) << t.status().ToString();
-  EXPECT_EQ(t->format(), ChatTemplate::Format::kChatMl);
-  EXPECT_EQ(t->default_system(),
-            "You are a helpful AI assistant named SmolLM, trained by Hugging Face");
   const ChatMessage user[] = {{"user", "List files"}};
-  EXPECT_EQ(t->Render(user, true),
+  EXPECT_EQ(*t->Render(user, true),
             "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging "
             "Face<|im_end|>\n<|im_start|>user\nList files<|im_end|>\n<|im_start|>assistant\n");
   const ChatMessage with_system[] = {
       {"system", "Be brief."}, {"user", "hi"}, {"assistant", "hello"}};
-  EXPECT_EQ(t->Render(with_system, false),
+  EXPECT_EQ(*t->Render(with_system, false),
             "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n"
             "<|im_start|>assistant\nhello<|im_end|>\n");
 }
 
-TEST(ChatTemplateTest, QwenStyleEscapedDefault) {
-  const std::string qwen =
-      "{%- if messages[0]['role'] == 'system' %}{{- '<|im_start|>system\\n' + "
-      "messages[0]['content'] + "
-      "'<|im_end|>\\n' }}{%- else %}{{- '<|im_start|>system\\nYou are Qwen.<|im_end|>\\n' }}{%- "
-      "endif %}"
-      "{%- if messages[0]['role'] != 'system' %}{%- endif %}";
-  auto t = ChatTemplate::FromTemplateText(qwen);
-  ASSERT_TRUE(t.ok());
-  EXPECT_EQ(t->default_system(), "You are Qwen.");
+TEST(ChatTemplateTest, SpecialTokensAndTheDate) {
+  auto t = ChatTemplate::FromTemplateText(
+      "{{ bos_token }}{% for m in messages %}[{{ m.role }}] {{ m.content | trim }}{{ eos_token }}"
+      "{% endfor %}{{ strftime_now('%Y') }}",
+      "<s>", "</s>");
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  const ChatMessage m[] = {{"user", " q "}};
+  const std::time_t now = std::time(nullptr);
+  std::tm local{};
+  localtime_r(&now, &local);
+  EXPECT_EQ(*t->Render(m, true), "<s>[user] q</s>" + std::to_string(1900 + local.tm_year));
 }
 
-TEST(ChatTemplateTest, Llama3AndUnknown) {
-  auto t = ChatTemplate::FromTemplateText("{{ '<|start_header_id|>' + message['role'] }}");
-  ASSERT_TRUE(t.ok());
-  const ChatMessage m[] = {{"system", " sys "}, {"user", "q"}};
-  EXPECT_EQ(t->Render(m, true),
-            "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nsys<|eot_id|>"
-            "<|start_header_id|>user<|end_header_id|>\n\nq<|eot_id|>"
-            "<|start_header_id|>assistant<|end_header_id|>\n\n");
-  EXPECT_EQ(ChatTemplate::FromTemplateText("[INST] {{ x }} [/INST]").status().code(),
+TEST(ChatTemplateTest, RefusalsAndBadSourceAreErrors) {
+  auto gemma_like = ChatTemplate::FromTemplateText(
+      "{% if messages[0]['role'] == 'system' %}{{ raise_exception('System role not supported') }}"
+      "{% endif %}ok");
+  ASSERT_TRUE(gemma_like.ok());
+  const ChatMessage system[] = {{"system", "s"}, {"user", "u"}};
+  const StatusOr<std::string> refused = gemma_like->Render(system, true);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("System role not supported"), std::string::npos)
+      << refused.status().ToString();
+  const ChatMessage user[] = {{"user", "u"}};
+  EXPECT_EQ(*gemma_like->Render(user, true), "ok");
+
+  EXPECT_EQ(ChatTemplate::FromTemplateText("{% if x %}never closed").status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(ChatTemplate::FromTemplateText("{% include 'other' %}").status().code(),
             StatusCode::kUnimplemented);
-  EXPECT_EQ(ChatTemplate::ChatMl().Render({}, true), "<|im_start|>assistant\n");
 }
 
 }  // namespace
