@@ -66,6 +66,7 @@ StatusOr<std::unique_ptr<Model>> Model::FromWeights(ModelWeights weights,
   if (options.max_sequences <= 0) return InvalidArgumentError("max_sequences must be positive");
   if (options.max_context <= 0) return InvalidArgumentError("--max-context must be positive");
   if (options.selective_v_top_k < 0) return InvalidArgumentError("--selective-v must be >= 0");
+  SIGMA_RETURN_IF_ERROR(weights.config.CheckRopeContext(options.max_context));
   std::unique_ptr<Model> model(new Model());
   SIGMA_ASSIGN_OR_RETURN(DType kv_dtype, ResolveKvDtype(options.kv_dtype, weights));
   const ModelConfig& c = weights.config;
@@ -281,11 +282,22 @@ Status Model::Forward(std::span<const TokenRow> rows, LogitsMode mode, std::vect
   for (int64_t r = 0; r < n; ++r) {
     EmbeddingRow(weights_.embed_tokens, rows[static_cast<size_t>(r)].token, &x_[r * c.hidden_size]);
   }
-  // The rotary angles of each row's position, computed once for all layers.
-  const int half = static_cast<int>(c.head_dim / 2);
+  // The rotary angles of each row's position, computed once for all layers (rows head_dim / 2
+  // apart, the first rotary_dim / 2 of each used), times longrope's attention factor as
+  // transformers multiplies its cos and sin.
+  const int stride = static_cast<int>(c.head_dim / 2);
+  const int half = static_cast<int>(c.rotary_dim() / 2);
+  const auto rope_factor = static_cast<float>(c.RopeAttentionFactor());
   for (int64_t r = 0; r < n; ++r) {
-    RopeAngles(positions[static_cast<size_t>(r)], inv_freq_.data(), half, &rope_cos_[r * half],
-               &rope_sin_[r * half]);
+    float* cos_r = &rope_cos_[r * stride];
+    float* sin_r = &rope_sin_[r * stride];
+    RopeAngles(positions[static_cast<size_t>(r)], inv_freq_.data(), half, cos_r, sin_r);
+    if (rope_factor != 1.0f) {
+      for (int j = 0; j < half; ++j) {
+        cos_r[j] *= rope_factor;
+        sin_r[j] *= rope_factor;
+      }
+    }
   }
   bool team = UsesDecodeTeam(rows);
   if (team && team_backoff_left_ > 0 && options_.decode_team == DecodeTeam::kAuto) {
@@ -365,8 +377,9 @@ void Model::RunLayer(int64_t layer, std::span<const TokenRow> rows,
     const int64_t seq = rows[static_cast<size_t>(r)].seq;
     const float* cos_r = &rope_cos_[r * (head_dim / 2)];
     const float* sin_r = &rope_sin_[r * (head_dim / 2)];
-    RotateHalf(&q_[r * c.q_dim()], static_cast<int>(c.n_q_heads), head_dim, cos_r, sin_r);
-    RotateHalf(&k_[r * c.k_dim()], static_cast<int>(c.n_k_heads), head_dim, cos_r, sin_r);
+    const int rotary = static_cast<int>(c.rotary_dim());
+    RotateHalf(&q_[r * c.q_dim()], static_cast<int>(c.n_q_heads), head_dim, rotary, cos_r, sin_r);
+    RotateHalf(&k_[r * c.k_dim()], static_cast<int>(c.n_k_heads), head_dim, rotary, cos_r, sin_r);
     for (int64_t h = 0; h < c.n_k_heads; ++h) {
       kv_.StoreK(layer, seq, h, pos, &k_[r * c.k_dim() + h * head_dim]);
     }

@@ -140,7 +140,7 @@ class Model final : public ForwardModel {
   EngineOptions options_;
   KvCache kv_;
   std::unique_ptr<ThreadPool> pool_;
-  std::vector<float> inv_freq_;  // [head_dim / 2]
+  std::vector<float> inv_freq_;   // [rotary_dim / 2]
   std::vector<int64_t> lengths_;  // per sequence slot
   ForwardProfile profile_;
 

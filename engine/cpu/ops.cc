@@ -53,9 +53,11 @@ void RopeAngles(int64_t position, const float* inv_freq, int half, float* cos_ou
   }
 }
 
-void RotateHalf(float* x, int n_heads, int head_dim, const float* cos_v, const float* sin_v) {
-  SIGMA_CHECK(head_dim % 2 == 0, "RotateHalf: odd head_dim ", head_dim);
-  const int half = head_dim / 2;
+void RotateHalf(float* x, int n_heads, int head_dim, int rotary_dim, const float* cos_v,
+                const float* sin_v) {
+  SIGMA_CHECK(rotary_dim % 2 == 0 && rotary_dim <= head_dim, "RotateHalf: rotary_dim ", rotary_dim,
+              " of head_dim ", head_dim);
+  const int half = rotary_dim / 2;
   for (int h = 0; h < n_heads; ++h) {
     float* v = x + static_cast<int64_t>(h) * head_dim;
     for (int j = 0; j < half; ++j) {
@@ -75,7 +77,7 @@ void ApplyRope(float* x, int n_heads, int head_dim, int64_t position, const floa
   float cos_v[kMaxHalf];
   float sin_v[kMaxHalf];
   RopeAngles(position, inv_freq, half, cos_v, sin_v);
-  RotateHalf(x, n_heads, head_dim, cos_v, sin_v);
+  RotateHalf(x, n_heads, head_dim, head_dim, cos_v, sin_v);
 }
 
 void SiluMul(float* gate, const float* up, int64_t n) {

@@ -23,8 +23,11 @@ void ApplyRope(float* x, int n_heads, int head_dim, int64_t position, const floa
 // ApplyRope in two steps, for a position whose angles serve many calls (every layer of a forward
 // pass): RopeAngles writes cos and sin of position * inv_freq[j], j < head_dim / 2, and
 // RotateHalf applies them. Together they give ApplyRope's result bit for bit.
+// RotateHalf turns the first rotary_dim values of each head (element j with j + rotary_dim / 2;
+// partial RoPE where rotary_dim < head_dim) and leaves the rest.
 void RopeAngles(int64_t position, const float* inv_freq, int half, float* cos_out, float* sin_out);
-void RotateHalf(float* x, int n_heads, int head_dim, const float* cos_v, const float* sin_v);
+void RotateHalf(float* x, int n_heads, int head_dim, int rotary_dim, const float* cos_v,
+                const float* sin_v);
 
 // gate[i] = silu(gate[i]) * up[i]. Vectorised (ops_avx2.cc) where the AVX2 or AVX-512 kernel
 // family is active: within a few f32 ulps of the portable std::exp version.

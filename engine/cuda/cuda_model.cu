@@ -118,10 +118,11 @@ Status ValidateOptions(const ModelConfig& c, const CudaOptions& o) {
   if (o.max_sequences <= 0) return InvalidArgumentError("max_sequences must be positive");
   if (o.max_context <= 0) return InvalidArgumentError("--max-context must be positive");
   SIGMA_RETURN_IF_ERROR(c.CheckContextLength(o.max_context));
-  if (c.qk_norm()) {
+  if (c.qk_norm() || c.fused_projections() || c.rotary_dim() != c.head_dim ||
+      c.rope_scaling.type == "longrope") {
     return UnimplementedError("CUDA backend: model_type ", ArchitectureName(c.arch),
-                              " normalises each head's q and k, which its kernels do not; use "
-                              "--device cpu");
+                              " (q/k norms, fused projections, partial RoPE or longrope) is "
+                              "not in its kernels; use --device cpu");
   }
   if (o.max_rows <= 0) return InvalidArgumentError("max_rows must be positive");
   if (o.selective_v_top_k < 0) return InvalidArgumentError("--selective-v must be >= 0");

@@ -418,6 +418,11 @@ StatusOr<ModelWeights> LoadGguf(const std::string& path) {
 }
 
 Status AddModelConfigToGguf(const ModelConfig& c, GgufWriter* w) {
+  if (c.fused_projections() || c.rotary_dim() != c.head_dim || c.rope_scaling.type == "longrope") {
+    return UnimplementedError("a ", ArchitectureName(c.arch),
+                              " model (fused projections, partial RoPE or longrope) has no GGUF "
+                              "form here");
+  }
   if (c.sliding_window > 0 && c.arch != Architecture::kMistral) {
     return UnimplementedError("a ", ArchitectureName(c.arch),
                               " model with sliding-window layers has no GGUF form here (llama.cpp "

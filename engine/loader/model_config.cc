@@ -27,6 +27,7 @@ constexpr ArchInfo kArchs[] = {
     {Architecture::kQwen2, "qwen2", "Qwen2ForCausalLM"},
     {Architecture::kQwen3, "qwen3", "Qwen3ForCausalLM"},
     {Architecture::kMistral, "mistral", "MistralForCausalLM"},
+    {Architecture::kPhi3, "phi3", "Phi3ForCausalLM"},
     {Architecture::kSigma, "sigma", "SigmaForCausalLM"},
 };
 
@@ -55,24 +56,47 @@ Status ReadArchitecture(JsonFields& fields, Architecture* arch) {
     return InvalidArgumentError(fields.context(),
                                 ": missing 'model_type' (and no 'architectures' to infer it from)");
   }
+  std::string supported;
+  for (const ArchInfo& info : kArchs)
+    supported += (supported.empty() ? "" : ", ") + std::string(info.model_type);
   return UnimplementedError(fields.context(), ": unsupported model_type '",
                             model_type.empty() ? classes[0] : model_type,
-                            "' (supported: llama, qwen2, mistral, sigma)");
+                            "' (supported: ", supported, ")");
 }
 
 // partial_rotary_factor (top level, or in rope_parameters): RoPE on a share of each head's
-// dimensions, which this engine does not do; 1 (all of them) is accepted.
-Status RejectPartialRotary(JsonFields& fields) {
-  double share = 1.0;
+// dimensions, which Phi-3's attention does (Phi-4-mini); another architecture's must be 1.
+Status ReadPartialRotary(JsonFields& fields, ModelConfig* config) {
+  double share = config->partial_rotary_factor;
   SIGMA_RETURN_IF_ERROR(fields.OptionalDouble("partial_rotary_factor", &share));
-  if (share == 1.0) return Status::Ok();
-  return UnimplementedError(fields.context(), ": partial_rotary_factor ", share,
-                            " (RoPE on part of each head) is not supported");
+  if (share != 1.0 && config->arch != Architecture::kPhi3) {
+    return UnimplementedError(fields.context(), ": partial_rotary_factor ", share,
+                              " (RoPE on part of each head) is supported for model_type phi3 only");
+  }
+  config->partial_rotary_factor = share;
+  return Status::Ok();
+}
+
+// A JSON array of numbers into *out (absent or null: left alone).
+Status ReadDoubles(JsonFields& fields, const char* key, std::vector<double>* out) {
+  const rapidjson::Value* v = fields.Find(key);
+  if (v == nullptr) return Status::Ok();
+  if (!v->IsArray()) return fields.TypeError(key, "an array of numbers", *v);
+  out->clear();
+  for (const rapidjson::Value& x : v->GetArray()) {
+    if (!x.IsNumber()) return fields.TypeError(key, "an array of numbers", x);
+    out->push_back(x.GetDouble());
+  }
+  return Status::Ok();
 }
 
 // The scaling fields shared by transformers 4 rope_scaling and transformers 5 rope_parameters.
-Status ReadRopeScalingFields(JsonFields& fields, RopeScaling* scaling) {
-  SIGMA_RETURN_IF_ERROR(RejectPartialRotary(fields));
+Status ReadRopeScalingFields(JsonFields& fields, ModelConfig* config) {
+  RopeScaling* scaling = &config->rope_scaling;
+  SIGMA_RETURN_IF_ERROR(ReadPartialRotary(fields, config));
+  SIGMA_RETURN_IF_ERROR(ReadDoubles(fields, "short_factor", &scaling->short_factor));
+  SIGMA_RETURN_IF_ERROR(ReadDoubles(fields, "long_factor", &scaling->long_factor));
+  SIGMA_RETURN_IF_ERROR(fields.OptionalDouble("attention_factor", &scaling->attention_factor));
   std::string type;
   SIGMA_RETURN_IF_ERROR(fields.OptionalString("rope_type", &type));
   if (type.empty()) SIGMA_RETURN_IF_ERROR(fields.OptionalString("type", &type));
@@ -86,7 +110,12 @@ Status ReadRopeScalingFields(JsonFields& fields, RopeScaling* scaling) {
 
 Status ReadRope(JsonFields& fields, ModelConfig* config) {
   SIGMA_RETURN_IF_ERROR(fields.OptionalDouble("rope_theta", &config->rope_theta));
-  SIGMA_RETURN_IF_ERROR(RejectPartialRotary(fields));
+  SIGMA_RETURN_IF_ERROR(ReadPartialRotary(fields, config));
+  // longrope's original context: in the rope dict (transformers 5), else at the top level (Phi-3's
+  // configs; Phi3Config's default 4096), else max_position_embeddings.
+  int64_t original = config->arch == Architecture::kPhi3 ? 4096 : config->max_position_embeddings;
+  SIGMA_RETURN_IF_ERROR(fields.OptionalInt("original_max_position_embeddings", &original));
+  bool original_in_dict = false, factor_in_dict = false;
   for (const char* key : {"rope_scaling", "rope_parameters"}) {
     const rapidjson::Value* value = fields.Find(key);
     if (value == nullptr) continue;
@@ -95,7 +124,18 @@ Status ReadRope(JsonFields& fields, ModelConfig* config) {
     if (std::string_view(key) == "rope_parameters") {
       SIGMA_RETURN_IF_ERROR(sub.OptionalDouble("rope_theta", &config->rope_theta));
     }
-    SIGMA_RETURN_IF_ERROR(ReadRopeScalingFields(sub, &config->rope_scaling));
+    original_in_dict = original_in_dict || sub.Has("original_max_position_embeddings");
+    factor_in_dict = factor_in_dict || sub.Has("factor");
+    SIGMA_RETURN_IF_ERROR(ReadRopeScalingFields(sub, config));
+  }
+  RopeScaling& s = config->rope_scaling;
+  // Phi-3's older names of longrope, as transformers' Phi3Config maps them.
+  if (config->arch == Architecture::kPhi3 && (s.type == "su" || s.type == "yarn")) {
+    s.type = "longrope";
+  }
+  if (s.type == "longrope") {
+    if (!original_in_dict) s.original_max_position_embeddings = original;
+    if (!factor_in_dict) s.factor = 0;  // derived: max_position_embeddings / original
   }
   return Status::Ok();
 }
@@ -177,6 +217,8 @@ Status ReadSlidingWindow(JsonFields& fields, ModelConfig* config) {
   if (config->arch == Architecture::kMistral) {
     return ReadWindowSize(fields, 4096, &config->sliding_window);
   }
+  if (config->arch == Architecture::kPhi3)
+    return ReadWindowSize(fields, 0, &config->sliding_window);
   if (config->arch != Architecture::kQwen2 && config->arch != Architecture::kQwen3) {
     return Status::Ok();
   }
@@ -224,7 +266,7 @@ Status ReadConfig(const rapidjson::Value& root, std::string_view source, ModelCo
   SIGMA_RETURN_IF_ERROR(
       fields.OptionalInt("max_position_embeddings", &config->max_position_embeddings));
   SIGMA_RETURN_IF_ERROR(fields.OptionalDouble("rms_norm_eps", &config->rms_norm_eps));
-  SIGMA_RETURN_IF_ERROR(ReadRope(fields, config));
+  SIGMA_RETURN_IF_ERROR(ReadRope(fields, config));  // after max_position_embeddings (longrope)
   SIGMA_RETURN_IF_ERROR(fields.OptionalBool("tie_word_embeddings", &config->tie_word_embeddings));
   SIGMA_RETURN_IF_ERROR(ReadSlidingWindow(fields, config));
   if (config->arch == Architecture::kQwen2) {
@@ -289,11 +331,28 @@ class JsonObjectWriter {
   bool first_ = true;
 };
 
+std::string DoublesJson(const std::vector<double>& values) {
+  std::string out = "[";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ", ";
+    AppendJsonDouble(values[i], &out);
+  }
+  return out + "]";
+}
+
 std::string RopeScalingJson(const RopeScaling& scaling) {
   if (scaling.type == "default") return "null";
   std::string out;
   JsonObjectWriter w(&out, 2);
   w.String("rope_type", scaling.type);
+  if (scaling.type == "longrope") {
+    w.Raw("short_factor", DoublesJson(scaling.short_factor));
+    w.Raw("long_factor", DoublesJson(scaling.long_factor));
+    if (scaling.attention_factor > 0) w.Double("attention_factor", scaling.attention_factor);
+    if (scaling.factor > 0) w.Double("factor", scaling.factor);
+    w.Close();
+    return out;
+  }
   w.Double("factor", scaling.factor);
   if (scaling.type == "llama3") {
     w.Double("low_freq_factor", scaling.low_freq_factor);
@@ -358,9 +417,24 @@ Status ValidateRopeFreqFactors(const std::vector<float>& factors, const RopeScal
 
 Status RopeScaling::Validate() const {
   if (type == "default") return Status::Ok();
-  if (type != "linear" && type != "llama3") {
+  if (type != "linear" && type != "llama3" && type != "longrope") {
     return InvalidArgumentError("rope_scaling.rope_type: unsupported '", type,
-                                "' (supported: default, linear, llama3)");
+                                "' (supported: default, linear, llama3, longrope)");
+  }
+  if (type == "longrope") {
+    for (const auto* factors : {&short_factor, &long_factor}) {
+      for (const double f : *factors) {
+        SIGMA_RETURN_IF_ERROR(CheckPositive(
+            factors == &short_factor ? "rope_scaling.short_factor" : "rope_scaling.long_factor",
+            f));
+      }
+    }
+    if (attention_factor != 0) {
+      SIGMA_RETURN_IF_ERROR(CheckPositive("rope_scaling.attention_factor", attention_factor));
+    }
+    if (factor != 0) SIGMA_RETURN_IF_ERROR(CheckPositive("rope_scaling.factor", factor));
+    return CheckSize("original_max_position_embeddings", original_max_position_embeddings, 1,
+                     kMaxDim);
   }
   SIGMA_RETURN_IF_ERROR(CheckPositive("rope_scaling.factor", factor));
   if (type != "llama3") return Status::Ok();
@@ -392,9 +466,9 @@ Status ModelConfig::Validate() const {
   SIGMA_RETURN_IF_ERROR(CheckSize("max_position_embeddings", max_position_embeddings, 1, kMaxDim));
   SIGMA_RETURN_IF_ERROR(CheckSize("sliding_window", sliding_window, 0, kMaxDim));
   if (sliding_window > 0 && arch != Architecture::kMistral && arch != Architecture::kQwen2 &&
-      arch != Architecture::kQwen3) {
+      arch != Architecture::kQwen3 && arch != Architecture::kPhi3) {
     return InvalidArgumentError(
-        "sliding_window: only model_types mistral, qwen2 and qwen3 have one here");
+        "sliding_window: only model_types mistral, phi3, qwen2 and qwen3 have one here");
   }
   if (!sliding_layers.empty() &&
       (sliding_window == 0 || static_cast<int64_t>(sliding_layers.size()) != num_layers)) {
@@ -402,6 +476,19 @@ Status ModelConfig::Validate() const {
                                 " layers with sliding_window ", sliding_window);
   }
   if (head_dim % 2 != 0) return InvalidArgumentError("head_dim: must be even, got ", head_dim);
+  if (!(partial_rotary_factor > 0 && partial_rotary_factor <= 1) || rotary_dim() < 2 ||
+      rotary_dim() % 2 != 0) {
+    return InvalidArgumentError("partial_rotary_factor ", partial_rotary_factor, ": head_dim ",
+                                head_dim, " x it must be an even number of dimensions, at least 2");
+  }
+  if (rope_scaling.type == "longrope" &&
+      (rope_scaling.short_factor.size() != static_cast<size_t>(rotary_dim() / 2) ||
+       rope_scaling.long_factor.size() != static_cast<size_t>(rotary_dim() / 2))) {
+    return InvalidArgumentError("rope_scaling: longrope needs ", rotary_dim() / 2,
+                                " short_factor and long_factor entries (one a frequency), got ",
+                                rope_scaling.short_factor.size(), " and ",
+                                rope_scaling.long_factor.size());
+  }
   if (q_dim() > kMaxDim) {
     return InvalidArgumentError("num_attention_heads * head_dim (", q_dim(), ") is too large");
   }
@@ -421,6 +508,9 @@ Status ModelConfig::Validate() const {
   if (!sigma && aug_q_intermediate_size != 0) {
     return InvalidArgumentError("aug_q_intermediate_size: only model_type sigma has augmented Q");
   }
+  if (fused_projections() && qkv_bias) {
+    return InvalidArgumentError("attention_bias: phi3's fused q/k/v projection has no bias here");
+  }
   if (arch == Architecture::kQwen2 && !qkv_bias) {
     return InvalidArgumentError("attention_bias: Qwen2 always has q/k/v biases");
   }
@@ -432,12 +522,14 @@ Status ModelConfig::Validate() const {
 }
 
 std::vector<float> ModelConfig::RopeInvFreq() const {
-  const int64_t half = head_dim / 2;
+  const int64_t half = rotary_dim() / 2;
   std::vector<float> out(static_cast<size_t>(half));
   const RopeScaling& s = rope_scaling;
   for (int64_t j = 0; j < half; ++j) {
-    double inv = BaseInvFreq(rope_theta, j, head_dim);
-    if (!rope_freq_factors.empty()) {
+    double inv = BaseInvFreq(rope_theta, j, rotary_dim());
+    if (s.type == "longrope") {
+      inv /= s.short_factor[static_cast<size_t>(j)];
+    } else if (!rope_freq_factors.empty()) {
       inv /= rope_freq_factors[static_cast<size_t>(j)];
     } else if (s.type == "linear") {
       inv /= s.factor;
@@ -463,6 +555,28 @@ std::vector<float> ModelConfig::RopeFreqFactors() const {
         static_cast<float>(1.0 / ((1.0 - kept) / rope_scaling.factor + kept));
   }
   return out;
+}
+
+double ModelConfig::RopeAttentionFactor() const {
+  if (rope_scaling.type != "longrope") return 1.0;
+  if (rope_scaling.attention_factor > 0) return rope_scaling.attention_factor;
+  const double original = static_cast<double>(rope_scaling.original_max_position_embeddings);
+  const double scale = rope_scaling.factor > 0
+                           ? rope_scaling.factor
+                           : static_cast<double>(max_position_embeddings) / original;
+  return scale <= 1.0 ? 1.0 : std::sqrt(1.0 + std::log(scale) / std::log(original));
+}
+
+Status ModelConfig::CheckRopeContext(int64_t max_context) const {
+  if (rope_scaling.type != "longrope" ||
+      max_context <= rope_scaling.original_max_position_embeddings) {
+    return Status::Ok();
+  }
+  return UnimplementedError("--max-context ", max_context, " exceeds longrope's original context ",
+                            rope_scaling.original_max_position_embeddings,
+                            ", past which transformers switches to the long factors, which this "
+                            "engine does not; use --max-context ",
+                            rope_scaling.original_max_position_embeddings, " or less");
 }
 
 int64_t ModelConfig::AttentionWindow(int64_t layer) const {
@@ -505,7 +619,11 @@ std::string ModelConfig::ToJson() const {
   w.Double("rms_norm_eps", rms_norm_eps);
   w.Double("rope_theta", rope_theta);
   w.Raw("rope_scaling", RopeScalingJson(rope_scaling));
-  if (arch == Architecture::kMistral) {
+  if (partial_rotary_factor != 1.0) w.Double("partial_rotary_factor", partial_rotary_factor);
+  if (rope_scaling.type == "longrope") {
+    w.Int("original_max_position_embeddings", rope_scaling.original_max_position_embeddings);
+  }
+  if (arch == Architecture::kMistral || arch == Architecture::kPhi3) {
     w.Raw("sliding_window", sliding_window > 0 ? std::to_string(sliding_window) : "null");
   }
   if (arch == Architecture::kQwen2 || arch == Architecture::kQwen3) {

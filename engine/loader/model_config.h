@@ -19,17 +19,28 @@
 namespace sigma {
 
 // kQwen3: Llama's layers with an RMSNorm over each head's q and k before RoPE (ModelConfig::
-// qk_norm).
-enum class Architecture { kLlama, kQwen2, kQwen3, kMistral, kSigma };
-// "llama", "qwen2", "qwen3", "mistral", "sigma"
+// qk_norm). kPhi3: Llama's layers with q/k/v and gate/up each one matrix in the checkpoint
+// (ModelConfig::fused_projections), often with partial RoPE and longrope scaling.
+enum class Architecture { kLlama, kQwen2, kQwen3, kMistral, kPhi3, kSigma };
+// "llama", "qwen2", "qwen3", "mistral", "phi3", "sigma"
 std::string_view ArchitectureName(Architecture arch);
 
 struct RopeScaling {
-  std::string type = "default";  // "default", "linear", "llama3" ("dynamic"/"yarn" are rejected)
+  // "default", "linear", "llama3", "longrope" ("dynamic"/"yarn" are rejected)
+  std::string type = "default";
   double factor = 1.0;
   double low_freq_factor = 1.0;                       // llama3
   double high_freq_factor = 4.0;                      // llama3
-  int64_t original_max_position_embeddings = 8192;    // llama3
+  // llama3; longrope: the context the short factors serve (config.json's top-level key for Phi-3)
+  int64_t original_max_position_embeddings = 8192;
+  // longrope (Phi-3.5, Phi-4-mini): a divisor per frequency for contexts up to
+  // original_max_position_embeddings (short) and past it (long), and the factor RoPE's cos and
+  // sin are multiplied by (0: transformers' default, sqrt(1 + ln(s) / ln(original)) with s =
+  // `factor`, or where that is 0 (not given) max_position_embeddings / original; 1 where
+  // s <= 1).
+  std::vector<double> short_factor = {};
+  std::vector<double> long_factor = {};
+  double attention_factor = 0;
 
   // INVALID_ARGUMENT naming the field: an unknown type, a non-positive factor, llama3's
   // high_freq_factor not above low_freq_factor.
@@ -58,7 +69,8 @@ struct ModelConfig {
   std::vector<float> rope_freq_factors;
   // Sliding-window attention: in a sliding layer, the query at position p attends to positions
   // p - sliding_window + 1 .. p only; 0 = none. Mistral's sliding_window, every layer (4096 where
-  // config.json does not name it, null = none, as transformers reads it); Qwen2's and Qwen3's
+  // config.json does not name it, null = none, as transformers reads it); Phi-3's, every layer
+  // (none where not named); Qwen2's and Qwen3's
   // with use_sliding_window, in the layers config.json's layer_types names "sliding_attention",
   // else in those from max_window_layers on.
   int64_t sliding_window = 0;
@@ -74,8 +86,8 @@ struct ModelConfig {
   // not finite and positive.
   Status Validate() const;
 
-  // Inverse RoPE frequencies [head_dim / 2]: rope_freq_factors applied where set, else linear or
-  // llama3 scaling.
+  // Inverse RoPE frequencies [rotary_dim() / 2]: rope_freq_factors applied where set, else linear,
+  // llama3 or longrope's short-factor scaling.
   std::vector<float> RopeInvFreq() const;
 
   // The divisors a GGUF file stores for this config's scaling (llama.cpp's rope_freqs.weight):
@@ -86,6 +98,22 @@ struct ModelConfig {
   // The window of layer `layer`'s attention (AttentionShape::window): sliding_window in a sliding
   // layer, else 0 (every position).
   int64_t AttentionWindow(int64_t layer) const;
+
+  // RoPE turns the first rotary_dim() = int(head_dim * partial_rotary_factor) dimensions of each
+  // head (rotate-half pairs within those) and leaves the rest (Phi-4-mini: 0.75); 1 = all.
+  double partial_rotary_factor = 1.0;
+  int64_t rotary_dim() const {
+    return static_cast<int64_t>(static_cast<double>(head_dim) * partial_rotary_factor);
+  }
+  // What RoPE's cos and sin are multiplied by: longrope's attention factor, else 1.
+  double RopeAttentionFactor() const;
+  // For a backend that reads longrope's short factors only (every backend here): INVALID_ARGUMENT
+  // where max_context would reach past original_max_position_embeddings, where transformers
+  // switches to the long factors.
+  Status CheckRopeContext(int64_t max_context) const;
+  // Phi-3's checkpoints hold q, k and v as one matrix, self_attn.qkv_proj ([q; k; v] rows), and
+  // gate and up as mlp.gate_up_proj ([gate; up]); the weights bind to row ranges of them.
+  bool fused_projections() const { return arch == Architecture::kPhi3; }
 
   // Whether each head's q and k go through an RMSNorm of their own (weights
   // self_attn.q_norm / k_norm, [head_dim], eps rms_norm_eps) after the projections and before

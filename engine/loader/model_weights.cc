@@ -8,10 +8,12 @@
 namespace sigma {
 namespace {
 
-// An expected tensor and the field of ModelWeights it binds to.
+// An expected tensor and the field of ModelWeights it binds to; or, for a fused matrix, the
+// fields its consecutive row ranges bind to (rows, field).
 struct Slot {
   ExpectedTensor spec;
   TensorView* target;
+  std::vector<std::pair<int64_t, TensorView*>> parts;
 };
 
 class SlotBuilder {
@@ -32,12 +34,18 @@ class SlotBuilder {
       const std::string p = "model.layers." + std::to_string(i) + ".";
       Vector(p + "input_layernorm.weight", c_.hidden_size, "hidden_size", TensorKind::kNorm,
              &l.attn_norm);
-      Matrix(p + "self_attn.q_proj.weight", c_.q_dim(), q, c_.hidden_size, "hidden_size",
-             &l.q_proj);
-      Matrix(p + "self_attn.k_proj.weight", c_.k_dim(), k, c_.hidden_size, "hidden_size",
-             &l.k_proj);
-      Matrix(p + "self_attn.v_proj.weight", c_.v_dim(), v, c_.hidden_size, "hidden_size",
-             &l.v_proj);
+      if (c_.fused_projections()) {
+        Fused(p + "self_attn.qkv_proj.weight",
+              {{c_.q_dim(), &l.q_proj}, {c_.k_dim(), &l.k_proj}, {c_.v_dim(), &l.v_proj}},
+              q + "+2*" + k, c_.hidden_size, "hidden_size");
+      } else {
+        Matrix(p + "self_attn.q_proj.weight", c_.q_dim(), q, c_.hidden_size, "hidden_size",
+               &l.q_proj);
+        Matrix(p + "self_attn.k_proj.weight", c_.k_dim(), k, c_.hidden_size, "hidden_size",
+               &l.k_proj);
+        Matrix(p + "self_attn.v_proj.weight", c_.v_dim(), v, c_.hidden_size, "hidden_size",
+               &l.v_proj);
+      }
       if (c_.qkv_bias) {
         Vector(p + "self_attn.q_proj.bias", c_.q_dim(), q, TensorKind::kBias, &l.q_bias);
         Vector(p + "self_attn.k_proj.bias", c_.k_dim(), k, TensorKind::kBias, &l.k_bias);
@@ -63,10 +71,15 @@ class SlotBuilder {
       Vector(p + "post_attention_layernorm.weight", c_.hidden_size, "hidden_size",
              TensorKind::kNorm, &l.ffn_norm);
       const int64_t ffn = c_.intermediate_size;
-      Matrix(p + "mlp.gate_proj.weight", ffn, "intermediate_size", c_.hidden_size, "hidden_size",
-             &l.gate_proj);
-      Matrix(p + "mlp.up_proj.weight", ffn, "intermediate_size", c_.hidden_size, "hidden_size",
-             &l.up_proj);
+      if (c_.fused_projections()) {
+        Fused(p + "mlp.gate_up_proj.weight", {{ffn, &l.gate_proj}, {ffn, &l.up_proj}},
+              "2*intermediate_size", c_.hidden_size, "hidden_size");
+      } else {
+        Matrix(p + "mlp.gate_proj.weight", ffn, "intermediate_size", c_.hidden_size, "hidden_size",
+               &l.gate_proj);
+        Matrix(p + "mlp.up_proj.weight", ffn, "intermediate_size", c_.hidden_size, "hidden_size",
+               &l.up_proj);
+      }
       Matrix(p + "mlp.down_proj.weight", c_.hidden_size, "hidden_size", ffn, "intermediate_size",
              &l.down_proj);
     }
@@ -83,11 +96,22 @@ class SlotBuilder {
               const std::string& col_dim, TensorView* target) {
     slots_.push_back(
         {{std::move(name), {rows, cols}, TensorKind::kMatrix, "[" + row_dim + ", " + col_dim + "]"},
-         target});
+         target,
+         {}});
   }
   void Vector(std::string name, int64_t len, const std::string& dim, TensorKind kind,
               TensorView* target) {
-    slots_.push_back({{std::move(name), {len}, kind, "[" + dim + "]"}, target});
+    slots_.push_back({{std::move(name), {len}, kind, "[" + dim + "]"}, target, {}});
+  }
+  // One checkpoint matrix whose row ranges are several of the forward pass's.
+  void Fused(std::string name, std::vector<std::pair<int64_t, TensorView*>> parts,
+             const std::string& row_dim, int64_t cols, const std::string& col_dim) {
+    int64_t rows = 0;
+    for (const auto& [n, target] : parts) rows += n;
+    slots_.push_back(
+        {{std::move(name), {rows, cols}, TensorKind::kMatrix, "[" + row_dim + ", " + col_dim + "]"},
+         nullptr,
+         std::move(parts)});
   }
 
   const ModelConfig& c_;
@@ -137,6 +161,17 @@ Status CheckView(const TensorView& view, const ExpectedTensor& spec) {
                                 expected);
   }
   return Status::Ok();
+}
+
+// Rows [first, first + rows) of a matrix (whole rows, so quantized blocks stay whole), named for
+// messages after the matrix and its rows.
+TensorView RowRange(const TensorView& view, int64_t first, int64_t rows) {
+  TensorView part = view;
+  part.name = StrCat(view.name, "[", first, ":", first + rows, "]");
+  part.shape = {rows, view.cols()};
+  part.data = static_cast<const uint8_t*>(view.data) + first * view.row_bytes();
+  part.nbytes = static_cast<uint64_t>(rows) * view.row_bytes();
+  return part;
 }
 
 // Norm and bias vectors are handed to the forward pass as f32.
@@ -218,7 +253,13 @@ StatusOr<ModelWeights> BindWeights(const ModelConfig& config,
   for (const Slot& slot : SlotBuilder(config, &weights).Build()) {
     SIGMA_ASSIGN_OR_RETURN(const TensorView* view, FindTensor(*source, slot.spec));
     SIGMA_RETURN_IF_ERROR(CheckView(*view, slot.spec));
-    if (slot.spec.kind == TensorKind::kMatrix) {
+    if (!slot.parts.empty()) {
+      int64_t row = 0;
+      for (const auto& [rows, target] : slot.parts) {
+        *target = RowRange(*view, row, rows);
+        row += rows;
+      }
+    } else if (slot.spec.kind == TensorKind::kMatrix) {
       *slot.target = *view;
     } else {
       SIGMA_ASSIGN_OR_RETURN(*slot.target, VectorAsF32(*view, &weights));

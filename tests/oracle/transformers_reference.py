@@ -7,7 +7,9 @@ that `sigma-eval make-model` writes from the configs of these fixtures (seed 5):
   21 positions, and a Qwen2 with use_sliding_window whose layer_types make layers 0 and 2 attend
   to the last 7 positions and layer 1 to all of them (tests/engine/sliding_window_test.cc);
 - tests/data/qwen3/config.json: a Qwen3 (q/k norms, head_dim 32 with hidden 96, tied embeddings;
-  tests/engine/qwen3_test.cc).
+  tests/engine/qwen3_test.cc);
+- tests/data/phi3/config.json: a Phi-3 (fused qkv_proj and gate_up_proj, RoPE on 18 of 24
+  dimensions, longrope scaling, a 29-position sliding window; tests/engine/phi3_test.cc).
 The weights are bf16 in the file and float32 in the forward pass, with eager attention (for a
 window, the mask transformers builds from sliding_window and layer_types). The C++ tests rebuild
 the same checkpoints (make-model is seeded and portable) and compare the engine's logits with
@@ -18,8 +20,9 @@ usage:
       --out /tmp/sw_mistral
   python3 tests/oracle/transformers_reference.py --model /tmp/sw_mistral \\
       --out tests/data/sliding_window/mistral_logits.f32
-  (likewise qwen2 -> qwen2_logits.f32, and tests/data/qwen3/config.json ->
-  tests/data/qwen3/transformers_logits.f32)
+  (likewise qwen2 -> qwen2_logits.f32, tests/data/qwen3/config.json ->
+  tests/data/qwen3/transformers_logits.f32, tests/data/phi3/config.json ->
+  tests/data/phi3/transformers_logits.f32)
 Needs: pip install torch transformers safetensors numpy (a venv under /tmp is enough).
 """
 import argparse
@@ -37,6 +40,10 @@ ROWS = list(range(0, 70, 5)) + [69]  # positions whose logits are stored
 def logits(folder: str, window: bool) -> np.ndarray:
     """All positions' logits of IDS; window=False: the same weights with the window switched off."""
     config = transformers.AutoConfig.from_pretrained(folder)
+    # Phi3Config's default pad_token_id (32000) is past a tiny vocabulary; padding plays no part
+    # in a forward pass.
+    if getattr(config, "pad_token_id", None) is not None and config.pad_token_id >= config.vocab_size:
+        config.pad_token_id = None
     if not window:
         config.sliding_window = None
         if hasattr(config, "layer_types"):

@@ -81,6 +81,29 @@ TEST(ApplyRopeTest, RotateHalfPairing) {
   }
 }
 
+// Partial RoPE (Phi-4-mini's 0.75): the first rotary_dim values of each head turn in pairs (j,
+// j + rotary_dim / 2), the rest stay as they were.
+TEST(ApplyRopeTest, PartialRotaryTurnsTheFirstDimensionsOnly) {
+  const int heads = 2, head_dim = 24, rotary = 18, half = rotary / 2;
+  std::vector<float> cos_v(half), sin_v(half);
+  for (int j = 0; j < half; ++j) {
+    cos_v[j] = std::cos(0.3f * (j + 1));
+    sin_v[j] = std::sin(0.3f * (j + 1));
+  }
+  const std::vector<float> x = RandomFloats(heads * head_dim, 7);
+  std::vector<float> y = x;
+  RotateHalf(y.data(), heads, head_dim, rotary, cos_v.data(), sin_v.data());
+  for (int h = 0; h < heads; ++h) {
+    const float* a = &x[h * head_dim];
+    const float* b = &y[h * head_dim];
+    for (int j = 0; j < half; ++j) {
+      EXPECT_FLOAT_EQ(b[j], a[j] * cos_v[j] - a[j + half] * sin_v[j]);
+      EXPECT_FLOAT_EQ(b[j + half], a[j + half] * cos_v[j] + a[j] * sin_v[j]);
+    }
+    for (int d = rotary; d < head_dim; ++d) EXPECT_EQ(b[d], a[d]) << "dimension " << d;
+  }
+}
+
 TEST(ApplyRopeTest, PositionZeroIsIdentity) {
   std::vector<float> inv_freq = {1.0f, 0.1f, 0.01f, 0.001f};
   const std::vector<float> x = RandomFloats(16, 6);
