@@ -80,25 +80,7 @@ TEST(Phi3Test, MatchesTransformers) {
 }
 
 TEST(Phi3Test, DecodeStepsGiveTheFullForwardsLogits) {
-  const std::string dir = Checkpoint();
-  const std::vector<int32_t> ids = IdsFromOne(70);
-  std::vector<float> full;
-  ASSERT_TRUE(LoadF32Cache(dir)->Prefill(0, ids, LogitsMode::kAll, &full).ok());
-  const auto vocab = static_cast<size_t>(Phi3Config().vocab_size);
-  for (DecodeTeam team : {DecodeTeam::kAlways, DecodeTeam::kNever}) {
-    const std::unique_ptr<Model> model = LoadF32Cache(dir, team);
-    std::vector<float> step;
-    ASSERT_TRUE(model->Prefill(0, {ids.data(), 5}, LogitsMode::kLast, &step).ok());
-    for (size_t i = 5; i < ids.size(); ++i) {
-      const TokenRow row{0, ids[i]};
-      ASSERT_TRUE(model->Forward({&row, 1}, LogitsMode::kLast, &step).ok());
-      float worst = 0;
-      for (size_t v = 0; v < vocab; ++v) {
-        worst = std::max(worst, std::fabs(step[v] - full[i * vocab + v]));
-      }
-      EXPECT_LT(worst, 1e-5f) << "position " << i;
-    }
-  }
+  testing_util::ExpectDecodeStepsGiveTheFullForwardsLogits(Checkpoint(), IdsFromOne(70), 5);
 }
 
 TEST(Phi3Test, LongFactorsAndGgufAreRefusedByName) {

@@ -110,6 +110,32 @@ inline float WorstRowDifference(const std::vector<float>& all, const std::vector
   return worst;
 }
 
+// Decode steps give the logits of one full forward: the model at `path` prefills the first `split`
+// of `ids`, then decodes the rest one step at a time, as a team of its threads and as parallel
+// loops, each step within 1e-5 of the full forward's row.
+inline void ExpectDecodeStepsGiveTheFullForwardsLogits(const std::string& path,
+                                                       const std::vector<int32_t>& ids,
+                                                       size_t split) {
+  std::vector<float> full;
+  ASSERT_TRUE(LoadF32Cache(path)->Prefill(0, ids, LogitsMode::kAll, &full).ok());
+  const size_t vocab = full.size() / ids.size();
+  for (DecodeTeam team : {DecodeTeam::kAlways, DecodeTeam::kNever}) {
+    const std::unique_ptr<Model> model = LoadF32Cache(path, team);
+    std::vector<float> step;
+    ASSERT_TRUE(model->Prefill(0, {ids.data(), split}, LogitsMode::kLast, &step).ok());
+    for (size_t i = split; i < ids.size(); ++i) {
+      const TokenRow row{0, ids[i]};
+      EXPECT_EQ(model->UsesDecodeTeam({&row, 1}), team == DecodeTeam::kAlways);
+      ASSERT_TRUE(model->Forward({&row, 1}, LogitsMode::kLast, &step).ok());
+      float worst = 0;
+      for (size_t v = 0; v < vocab; ++v) {
+        worst = std::max(worst, std::fabs(step[v] - full[i * vocab + v]));
+      }
+      EXPECT_LT(worst, 1e-5f) << "position " << i << (team == DecodeTeam::kAlways ? " (team)" : "");
+    }
+  }
+}
+
 }  // namespace sigma::testing_util
 
 #endif  // SIGMA_TESTS_ENGINE_REFERENCE_LOGITS_H_

@@ -74,28 +74,9 @@ TEST_P(SlidingWindowTest, MatchesTransformers) {
 }
 
 TEST_P(SlidingWindowTest, DecodeStepsGiveTheFullForwardsLogits) {
-  const ModelConfig config = ReadConfig(GetParam());
-  const std::string dir = Checkpoint(config, GetParam());
-  const std::vector<int32_t> ids = Ids();
-  const auto vocab = static_cast<size_t>(config.vocab_size);
-  std::vector<float> full;
-  ASSERT_TRUE(Load(dir)->Prefill(0, ids, LogitsMode::kAll, &full).ok());
-  for (DecodeTeam team : {DecodeTeam::kAlways, DecodeTeam::kNever}) {
-    const std::unique_ptr<Model> model = Load(dir, team);
-    const size_t split = 3;  // shorter than either window: the steps cross them
-    std::vector<float> step;
-    ASSERT_TRUE(model->Prefill(0, {ids.data(), split}, LogitsMode::kLast, &step).ok());
-    for (size_t i = split; i < ids.size(); ++i) {
-      const TokenRow row{0, ids[i]};
-      EXPECT_EQ(model->UsesDecodeTeam({&row, 1}), team == DecodeTeam::kAlways);
-      ASSERT_TRUE(model->Forward({&row, 1}, LogitsMode::kLast, &step).ok());
-      float worst = 0;
-      for (size_t v = 0; v < vocab; ++v) {
-        worst = std::max(worst, std::fabs(step[v] - full[i * vocab + v]));
-      }
-      EXPECT_LT(worst, 1e-5f) << "position " << i << " team " << (team == DecodeTeam::kAlways);
-    }
-  }
+  // A prompt shorter than either window: the steps cross them.
+  testing_util::ExpectDecodeStepsGiveTheFullForwardsLogits(
+      Checkpoint(ReadConfig(GetParam()), GetParam()), Ids(), 3);
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, SlidingWindowTest, testing::Values("mistral", "qwen2"));

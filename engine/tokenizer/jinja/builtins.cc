@@ -11,16 +11,6 @@ namespace {
 
 // ---- UTF-8 ---------------------------------------------------------------------------------
 
-// Byte offsets of each code point's start, plus the end.
-std::vector<size_t> CodePointStarts(const std::string& s) {
-  std::vector<size_t> starts;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) starts.push_back(i);
-  }
-  starts.push_back(s.size());
-  return starts;
-}
-
 // The code point at byte `i` and its length.
 uint32_t DecodeAt(const std::string& s, size_t i, size_t* len) {
   const auto c = static_cast<unsigned char>(s[i]);
@@ -250,6 +240,15 @@ StatusOr<Value> Indent(const std::string& s, const Args& args) {
 }
 
 }  // namespace
+
+std::vector<size_t> CodePointStarts(const std::string& s) {
+  std::vector<size_t> starts;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) starts.push_back(i);
+  }
+  starts.push_back(s.size());
+  return starts;
+}
 
 StatusOr<int64_t> Length(const Value& value) {
   if (value.is_string()) return static_cast<int64_t>(CodePointStarts(value.string()).size() - 1);

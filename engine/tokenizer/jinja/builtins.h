@@ -14,6 +14,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "engine/base/status.h"
 #include "engine/tokenizer/jinja/value.h"
@@ -32,6 +33,10 @@ Value BoundMethod(const Value& value, std::string_view name);
 
 // The global functions, for a render's outermost scope.
 Dict Globals();
+
+// Byte offsets of each UTF-8 code point's start in `s`, then s.size(): Python indexes and slices
+// strings by code point.
+std::vector<size_t> CodePointStarts(const std::string& s);
 
 // Python's len() of a string (code points), list or dict.
 StatusOr<int64_t> Length(const Value& value);

@@ -11,16 +11,6 @@
 namespace sigma::jinja {
 namespace {
 
-// Code-point offsets for slicing strings.
-std::vector<size_t> Starts(const std::string& s) {
-  std::vector<size_t> starts;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) starts.push_back(i);
-  }
-  starts.push_back(s.size());
-  return starts;
-}
-
 // Python's slice indices of a sequence of `n` items.
 std::vector<int64_t> SliceIndices(int64_t n, const Value& start, const Value& stop,
                                   const Value& step_value) {
@@ -254,7 +244,7 @@ class Renderer {
         if (i < 0 || i >= n) return Value();
         return object.list()[static_cast<size_t>(i)];
       }
-      const std::vector<size_t> starts = Starts(object.string());
+      const std::vector<size_t> starts = CodePointStarts(object.string());
       const auto n = static_cast<int64_t>(starts.size()) - 1;
       if (i < 0) i += n;
       if (i < 0 || i >= n) return Value();
@@ -297,7 +287,7 @@ class Renderer {
           return Value::ListOf(std::move(out));
         }
         if (object.is_string()) {
-          const std::vector<size_t> starts = Starts(object.string());
+          const std::vector<size_t> starts = CodePointStarts(object.string());
           std::string out;
           for (int64_t i : SliceIndices(static_cast<int64_t>(starts.size()) - 1, parts[0], parts[1],
                                         parts[2])) {
