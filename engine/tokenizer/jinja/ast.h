@@ -41,6 +41,7 @@ struct Expr {
   std::vector<std::string> arg_names;  // per args entry: "" or the keyword
   std::vector<ExprPtr> keys;           // kDict
   bool negated = false;                // kTest: "is not"
+  int depth = 1;                       // of the tree below (parse.cc bounds it)
 };
 
 struct Stmt;

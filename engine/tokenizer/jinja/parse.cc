@@ -17,9 +17,22 @@ struct Segment {
   int line = 1;
 };
 
-int LineAt(std::string_view s, size_t pos) {
-  return 1 + static_cast<int>(std::count(s.begin(), s.begin() + static_cast<ptrdiff_t>(pos), '\n'));
-}
+// The line of positions asked for in increasing order, counting each newline once.
+class LineCounter {
+ public:
+  explicit LineCounter(std::string_view s) : s_(s) {}
+  int At(size_t pos) {
+    line_ += static_cast<int>(std::count(s_.begin() + static_cast<ptrdiff_t>(counted_),
+                                         s_.begin() + static_cast<ptrdiff_t>(pos), '\n'));
+    counted_ = pos;
+    return line_;
+  }
+
+ private:
+  std::string_view s_;
+  size_t counted_ = 0;
+  int line_ = 1;
+};
 
 // The position of `close` ("}}" or "%}") ending the tag whose inside starts at `pos`, skipping
 // string literals and, as jinja2's lexer does, anything inside brackets ("{{ {'a': {}} }}");
@@ -56,6 +69,7 @@ StatusOr<std::vector<Segment>> SplitTags(std::string_view s) {
   size_t pos = 0;
   bool strip_next = false;  // the previous tag ended with "-"
   bool trim_next = false;   // the previous tag was a block or comment (trim_blocks)
+  LineCounter lines(s);
   while (pos <= s.size()) {
     size_t open = std::string_view::npos;
     for (size_t i = s.find('{', pos); i != std::string_view::npos; i = s.find('{', i + 1)) {
@@ -78,7 +92,7 @@ StatusOr<std::vector<Segment>> SplitTags(std::string_view s) {
       }
     }
     if (open == std::string_view::npos) {
-      if (!text.empty()) out.push_back({Segment::Kind::kText, text, LineAt(s, pos)});
+      if (!text.empty()) out.push_back({Segment::Kind::kText, text, lines.At(pos)});
       break;
     }
     const char kind = s[open + 1];
@@ -95,9 +109,9 @@ StatusOr<std::vector<Segment>> SplitTags(std::string_view s) {
         text.resize(text.size() - std::min(open - line_begin, text.size()));
       }
     }
-    if (!text.empty()) out.push_back({Segment::Kind::kText, text, LineAt(s, pos)});
+    if (!text.empty()) out.push_back({Segment::Kind::kText, text, lines.At(pos)});
     const size_t inner = open + 2 + (marker == '-' || marker == '+' ? 1 : 0);
-    const int line = LineAt(s, open);
+    const int line = lines.At(open);
     if (kind == '#') {
       const size_t close = s.find("#}", inner);
       if (close == std::string_view::npos) {
@@ -266,6 +280,7 @@ StatusOr<std::vector<Token>> Tokenize(std::string_view s, int line) {
 // Nesting deeper than this (brackets, operators, blocks) is refused rather than recursed into: a
 // template comes from a model file, which may be hostile.
 constexpr int kMaxDepth = 200;
+constexpr int kMaxChainDepth = 1000;
 
 // Counts one level of nesting for its lifetime.
 class DepthGuard {
@@ -373,19 +388,33 @@ class ExprParser {
     e->line = line_;
     return e;
   }
-  ExprPtr Binary(std::string op, ExprPtr a, ExprPtr b) {
+  StatusOr<ExprPtr> Binary(std::string op, ExprPtr a, ExprPtr b) {
     auto e = Make(Expr::Kind::kBinary);
     e->name = std::move(op);
     e->a = std::move(a);
     e->b = std::move(b);
-    return e;
+    return Chained(e);
+  }
+
+  // `e` with its depth set: chains of operators, attributes, calls and filters ("a + b + c ...")
+  // grow the tree without nesting, and rendering recurses through it; past kMaxChainDepth it is
+  // refused.
+  StatusOr<ExprPtr> Chained(const std::shared_ptr<Expr>& e) {
+    int depth = 0;
+    for (const ExprPtr& child : {e->a, e->b, e->c, e->d}) {
+      if (child != nullptr) depth = std::max(depth, child->depth);
+    }
+    for (const ExprPtr& arg : e->args) depth = std::max(depth, arg->depth);
+    e->depth = depth + 1;
+    if (e->depth > kMaxChainDepth) return Error("an expression over ", kMaxChainDepth, " deep");
+    return ExprPtr(e);
   }
 
   StatusOr<ExprPtr> Or() {
     SIGMA_ASSIGN_OR_RETURN(ExprPtr left, And());
     while (TakeName("or")) {
       SIGMA_ASSIGN_OR_RETURN(ExprPtr right, And());
-      left = Binary("or", left, right);
+      SIGMA_ASSIGN_OR_RETURN(left, Binary("or", left, right));
     }
     return left;
   }
@@ -393,7 +422,7 @@ class ExprParser {
     SIGMA_ASSIGN_OR_RETURN(ExprPtr left, Not());
     while (TakeName("and")) {
       SIGMA_ASSIGN_OR_RETURN(ExprPtr right, Not());
-      left = Binary("and", left, right);
+      SIGMA_ASSIGN_OR_RETURN(left, Binary("and", left, right));
     }
     return left;
   }
@@ -427,7 +456,7 @@ class ExprParser {
         return left;
       }
       SIGMA_ASSIGN_OR_RETURN(ExprPtr right, Math1());
-      left = Binary(op, left, right);
+      SIGMA_ASSIGN_OR_RETURN(left, Binary(op, left, right));
     }
   }
   StatusOr<ExprPtr> Math1() {
@@ -435,7 +464,7 @@ class ExprParser {
     while (PeekOp("+") || PeekOp("-")) {
       const std::string op = t_[p_++].text;
       SIGMA_ASSIGN_OR_RETURN(ExprPtr right, Concat());
-      left = Binary(op, left, right);
+      SIGMA_ASSIGN_OR_RETURN(left, Binary(op, left, right));
     }
     return left;
   }
@@ -443,7 +472,7 @@ class ExprParser {
     SIGMA_ASSIGN_OR_RETURN(ExprPtr left, Math2());
     while (TakeOp("~")) {
       SIGMA_ASSIGN_OR_RETURN(ExprPtr right, Math2());
-      left = Binary("~", left, right);
+      SIGMA_ASSIGN_OR_RETURN(left, Binary("~", left, right));
     }
     return left;
   }
@@ -452,7 +481,7 @@ class ExprParser {
     while (PeekOp("*") || PeekOp("/") || PeekOp("//") || PeekOp("%")) {
       const std::string op = t_[p_++].text;
       SIGMA_ASSIGN_OR_RETURN(ExprPtr right, Pow());
-      left = Binary(op, left, right);
+      SIGMA_ASSIGN_OR_RETURN(left, Binary(op, left, right));
     }
     return left;
   }
@@ -460,7 +489,7 @@ class ExprParser {
     SIGMA_ASSIGN_OR_RETURN(ExprPtr left, Unary());
     while (TakeOp("**")) {
       SIGMA_ASSIGN_OR_RETURN(ExprPtr right, Unary());
-      left = Binary("**", left, right);
+      SIGMA_ASSIGN_OR_RETURN(left, Binary("**", left, right));
     }
     return left;
   }
@@ -508,7 +537,7 @@ class ExprParser {
         } else {
           SIGMA_ASSIGN_OR_RETURN(e->name, Name());
         }
-        node = e;
+        SIGMA_ASSIGN_OR_RETURN(node, Chained(e));
       } else if (TakeOp("[")) {
         ExprPtr parts[3];
         int colons = 0;
@@ -527,12 +556,12 @@ class ExprParser {
         e->b = parts[0];
         e->c = parts[1];
         e->d = parts[2];
-        node = e;
+        SIGMA_ASSIGN_OR_RETURN(node, Chained(e));
       } else if (TakeOp("(")) {
         auto e = Make(Expr::Kind::kCall);
         e->a = node;
         SIGMA_RETURN_IF_ERROR(CallArgs(e.get()));
-        node = e;
+        SIGMA_ASSIGN_OR_RETURN(node, Chained(e));
       } else {
         return node;
       }
@@ -550,7 +579,7 @@ class ExprParser {
           e->name += "." + part;
         }
         if (TakeOp("(")) SIGMA_RETURN_IF_ERROR(CallArgs(e.get()));
-        node = e;
+        SIGMA_ASSIGN_OR_RETURN(node, Chained(e));
       } else if (TakeName("is")) {
         auto e = Make(Expr::Kind::kTest);
         e->a = node;
@@ -567,7 +596,7 @@ class ExprParser {
           e->args.push_back(arg);
           e->arg_names.push_back("");
         }
-        node = e;
+        SIGMA_ASSIGN_OR_RETURN(node, Chained(e));
       } else {
         return node;
       }

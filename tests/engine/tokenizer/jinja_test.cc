@@ -135,6 +135,13 @@ TEST(JinjaTest, HostileTemplatesAreRefusedNotRun) {
                 .find("output past 64 MiB"),
             std::string::npos);
   EXPECT_NE(Render("{{ range(10000000) | length }}").find("over a million"), std::string::npos);
+  std::string chain = "{{ 1";
+  for (int i = 0; i < 100000; ++i) chain += " + 1";
+  EXPECT_NE(Render(chain + " }}").find("an expression over 1000 deep"), std::string::npos);
+  // A large template parses in one pass (line numbers counted once, not per tag).
+  std::string many;
+  for (int i = 0; i < 100000; ++i) many += "{{ x }}\n";
+  EXPECT_EQ(Render(many).size(), 200000u);
 }
 
 }  // namespace
