@@ -19,19 +19,13 @@ struct NamePair {
 
 // Per-layer suffixes (without .weight/.bias).
 constexpr NamePair kLayerNames[] = {
-    {"attn_norm", "input_layernorm"},
-    {"ffn_norm", "post_attention_layernorm"},
-    {"attn_q", "self_attn.q_proj"},
-    {"attn_k", "self_attn.k_proj"},
-    {"attn_v", "self_attn.v_proj"},
-    {"attn_output", "self_attn.o_proj"},
-    {"attn_q_gate", "self_attn.q_gate_proj"},
-    {"attn_q_up", "self_attn.q_up_proj"},
-    {"attn_q_down", "self_attn.q_down_proj"},
-    {"attn_q_norm", "self_attn.q_norm"},
-    {"attn_k_norm", "self_attn.k_norm"},
-    {"ffn_gate", "mlp.gate_proj"},
-    {"ffn_up", "mlp.up_proj"},
+    {"attn_norm", "input_layernorm"},     {"ffn_norm", "post_attention_layernorm"},
+    {"attn_q", "self_attn.q_proj"},       {"attn_k", "self_attn.k_proj"},
+    {"attn_v", "self_attn.v_proj"},       {"attn_qkv", "self_attn.qkv_proj"},
+    {"attn_output", "self_attn.o_proj"},  {"attn_q_gate", "self_attn.q_gate_proj"},
+    {"attn_q_up", "self_attn.q_up_proj"}, {"attn_q_down", "self_attn.q_down_proj"},
+    {"attn_q_norm", "self_attn.q_norm"},  {"attn_k_norm", "self_attn.k_norm"},
+    {"ffn_gate", "mlp.gate_proj"},        {"ffn_up", "mlp.up_proj"},
     {"ffn_down", "mlp.down_proj"},
 };
 
@@ -68,7 +62,9 @@ bool SplitLayer(std::string_view name, std::string_view prefix, std::string_view
   return true;
 }
 
-std::string MapName(std::string_view name, bool to_hf) {
+// `fused_ffn`: Phi-3's files, whose ffn_up is the fused gate_up_proj (gate rows, then up rows, as
+// llama.cpp's SwiGLU of a fused matrix reads them) and which have no ffn_gate.
+std::string MapName(std::string_view name, bool to_hf, bool fused_ffn) {
   std::string_view stem, suffix;
   if (!SplitParamSuffix(name, &stem, &suffix)) return std::string(name);
   for (const NamePair& p : kGlobalNames) {
@@ -76,6 +72,10 @@ std::string MapName(std::string_view name, bool to_hf) {
   }
   std::string_view layer, rest;
   if (!SplitLayer(stem, to_hf ? "blk." : "model.layers.", &layer, &rest)) return std::string(name);
+  if (fused_ffn && rest == (to_hf ? "ffn_up" : "mlp.gate_up_proj")) {
+    return to_hf ? StrCat("model.layers.", layer, ".mlp.gate_up_proj", suffix)
+                 : StrCat("blk.", layer, ".ffn_up", suffix);
+  }
   for (const NamePair& p : kLayerNames) {
     if (rest == (to_hf ? p.gguf : p.hf)) {
       return to_hf ? StrCat("model.layers.", layer, ".", p.hf, suffix)
@@ -129,11 +129,13 @@ Status ReadArch(const GgufFile& f, ModelConfig* c, std::string* prefix) {
     c->qkv_bias = true;
   } else if (arch == "qwen3") {
     c->arch = Architecture::kQwen3;
+  } else if (arch == "phi3") {
+    c->arch = Architecture::kPhi3;
   } else if (arch == "sigma") {
     c->arch = Architecture::kSigma;
   } else {
     return UnimplementedError(f.path(), ": general.architecture '", arch,
-                              "' is not supported (llama, qwen2, qwen3, sigma)");
+                              "' is not supported (llama, phi3, qwen2, qwen3, sigma)");
   }
   *prefix = StrCat(arch, ".");
   return Status::Ok();
@@ -165,11 +167,59 @@ Status ReadHeads(const GgufFile& f, const std::string& p, ModelConfig* c) {
   }
   int64_t rope_dims = c->head_dim;
   SIGMA_RETURN_IF_ERROR(ReadInt(f, p + "rope.dimension_count", false, 1, 1 << 16, &rope_dims));
-  if (rope_dims != c->head_dim) {
+  if (rope_dims == c->head_dim) return Status::Ok();
+  if (c->arch != Architecture::kPhi3 || rope_dims > c->head_dim) {
     return UnimplementedError(f.path(), ": ", p, "rope.dimension_count ", rope_dims,
-                              " != head_dim ", c->head_dim, " (partial rotary is not supported)");
+                              " != head_dim ", c->head_dim,
+                              " (partial rotary is supported for phi3 files only)");
+  }
+  // RoPE on the first rope_dims dimensions: the factor whose int(head_dim * factor) they are.
+  c->partial_rotary_factor = static_cast<double>(rope_dims) / static_cast<double>(c->head_dim);
+  if (c->rotary_dim() != rope_dims) {
+    c->partial_rotary_factor = std::nextafter(c->partial_rotary_factor, 2.0);
   }
   return Status::Ok();
+}
+
+// A longrope factor tensor (f32 [rotary_dim / 2]) into *out; absent: *found false.
+Status ReadRopeFactors(const GgufFile& f, const char* name, const ModelConfig& c,
+                       std::vector<double>* out, bool* found) {
+  const GgufTensorInfo* t = f.FindTensor(name);
+  *found = t != nullptr;
+  if (t == nullptr) return Status::Ok();
+  const int64_t half = c.rotary_dim() / 2;
+  if (t->dtype != DType::kF32 || t->shape.size() != 1 || t->shape[0] != half) {
+    return InvalidArgumentError(f.path(), ": tensor '", name, "' must be f32 [", half,
+                                "] (rope dimensions / 2)");
+  }
+  std::vector<float> values(static_cast<size_t>(half));
+  std::memcpy(values.data(), f.TensorData(*t).data(), values.size() * sizeof(float));
+  out->assign(values.begin(), values.end());
+  return Status::Ok();
+}
+
+// Phi-3's longrope as llama.cpp's converter stores it: tensors rope_factors_short.weight and
+// rope_factors_long.weight, <arch>.rope.scaling.attn_factor and
+// <arch>.rope.scaling.original_context_length.
+Status ReadLongRope(const GgufFile& f, const std::string& p, ModelConfig* c) {
+  RopeScaling& s = c->rope_scaling;
+  bool has_short = false, has_long = false;
+  SIGMA_RETURN_IF_ERROR(
+      ReadRopeFactors(f, "rope_factors_short.weight", *c, &s.short_factor, &has_short));
+  SIGMA_RETURN_IF_ERROR(
+      ReadRopeFactors(f, "rope_factors_long.weight", *c, &s.long_factor, &has_long));
+  if (!has_short && !has_long) return Status::Ok();
+  if (!has_short || !has_long || s.type != "default") {
+    return InvalidArgumentError(f.path(),
+                                ": longrope needs both rope_factors_short.weight and "
+                                "rope_factors_long.weight, and no other rope scaling");
+  }
+  s.type = "longrope";
+  s.factor = 0;
+  SIGMA_RETURN_IF_ERROR(ReadDouble(f, p + "rope.scaling.attn_factor", &s.attention_factor));
+  s.original_max_position_embeddings = c->max_position_embeddings;
+  return ReadInt(f, p + "rope.scaling.original_context_length", false, 1, int64_t{1} << 26,
+                 &s.original_max_position_embeddings);
 }
 
 Status ReadRope(const GgufFile& f, const std::string& p, ModelConfig* c) {
@@ -183,7 +233,7 @@ Status ReadRope(const GgufFile& f, const std::string& p, ModelConfig* c) {
       return UnimplementedError(f.path(), ": ", p, "rope.scaling.type '", type, "'");
     }
   }
-  return Status::Ok();
+  return ReadLongRope(f, p, c);
 }
 
 // Whether `scaling` makes c's divisors (c->rope_freq_factors), to float precision: llama.cpp
@@ -273,7 +323,7 @@ Status ReadRopeFreqs(const GgufFile& f, ModelConfig* c) {
 Status ReadWindow(const GgufFile& f, const std::string& p, ModelConfig* c) {
   SIGMA_RETURN_IF_ERROR(
       ReadInt(f, p + "attention.sliding_window", false, 1, int64_t{1} << 26, &c->sliding_window));
-  if (c->sliding_window == 0) return Status::Ok();
+  if (c->sliding_window == 0 || c->arch == Architecture::kPhi3) return Status::Ok();
   if (c->arch != Architecture::kLlama) {
     return UnimplementedError(f.path(), ": ", p, "attention.sliding_window ", c->sliding_window,
                               " (sliding-window attention is read for llama-architecture files)");
@@ -299,8 +349,12 @@ Status ReadTokenIds(const GgufFile& f, ModelConfig* c) {
 
 }  // namespace
 
-std::string GgufToHfTensorName(std::string_view gguf_name) { return MapName(gguf_name, true); }
-std::string HfToGgufTensorName(std::string_view hf_name) { return MapName(hf_name, false); }
+std::string GgufToHfTensorName(std::string_view gguf_name, bool fused_ffn) {
+  return MapName(gguf_name, true, fused_ffn);
+}
+std::string HfToGgufTensorName(std::string_view hf_name, bool fused_ffn) {
+  return MapName(hf_name, false, fused_ffn);
+}
 
 StatusOr<ModelConfig> ModelConfigFromGguf(const GgufFile& f) {
   ModelConfig c;
@@ -381,7 +435,7 @@ StatusOr<std::shared_ptr<GgufWeightSource>> GgufWeightSource::Create(
   source->file_ = file;
   for (const GgufTensorInfo& info : file->tensors()) {
     TensorView view;
-    view.name = GgufToHfTensorName(info.name);
+    view.name = GgufToHfTensorName(info.name, config.fused_projections());
     view.dtype = info.dtype;
     view.shape = info.shape;
     const std::span<const uint8_t> bytes = file->TensorData(info);
@@ -418,12 +472,7 @@ StatusOr<ModelWeights> LoadGguf(const std::string& path) {
 }
 
 Status AddModelConfigToGguf(const ModelConfig& c, GgufWriter* w) {
-  if (c.fused_projections() || c.rotary_dim() != c.head_dim || c.rope_scaling.type == "longrope") {
-    return UnimplementedError("a ", ArchitectureName(c.arch),
-                              " model (fused projections, partial RoPE or longrope) has no GGUF "
-                              "form here");
-  }
-  if (c.sliding_window > 0 && c.arch != Architecture::kMistral) {
+  if (c.sliding_window > 0 && c.arch != Architecture::kMistral && c.arch != Architecture::kPhi3) {
     return UnimplementedError("a ", ArchitectureName(c.arch),
                               " model with sliding-window layers has no GGUF form here (llama.cpp "
                               "reads a window only for other architectures)");
@@ -447,7 +496,7 @@ Status AddModelConfigToGguf(const ModelConfig& c, GgufWriter* w) {
   }
   w->SetU32(p + "attention.key_length", static_cast<uint32_t>(c.head_dim));
   w->SetU32(p + "attention.value_length", static_cast<uint32_t>(c.head_dim));
-  w->SetU32(p + "rope.dimension_count", static_cast<uint32_t>(c.head_dim));
+  w->SetU32(p + "rope.dimension_count", static_cast<uint32_t>(c.rotary_dim()));
   w->SetF32(p + "attention.layer_norm_rms_epsilon", static_cast<float>(c.rms_norm_eps));
   w->SetF32(p + "rope.freq_base", static_cast<float>(c.rope_theta));
   if (c.rope_scaling.type == "linear") {
@@ -474,6 +523,19 @@ Status AddModelConfigToGguf(const ModelConfig& c, GgufWriter* w) {
   if (c.eos_token_ids.size() > 1) {
     w->SetU32("tokenizer.ggml.eot_token_id", static_cast<uint32_t>(c.eos_token_ids[1]));
   }
+  if (c.rope_scaling.type == "longrope") {  // as llama.cpp's converter writes Phi-3's
+    w->SetF32(p + "rope.scaling.attn_factor", static_cast<float>(c.RopeAttentionFactor()));
+    w->SetU32(p + "rope.scaling.original_context_length",
+              static_cast<uint32_t>(c.rope_scaling.original_max_position_embeddings));
+    for (const auto& [name, values] :
+         {std::pair{"rope_factors_long.weight", &c.rope_scaling.long_factor},
+          std::pair{"rope_factors_short.weight", &c.rope_scaling.short_factor}}) {
+      const std::vector<float> f32(values->begin(), values->end());
+      SIGMA_RETURN_IF_ERROR(w->AddTensor(
+          name, DType::kF32, {static_cast<int64_t>(f32.size())},
+          std::string_view(reinterpret_cast<const char*>(f32.data()), f32.size() * sizeof(float))));
+    }
+  }
   const std::vector<float> factors = c.RopeFreqFactors();
   if (factors.empty()) return Status::Ok();
   return w->AddTensor("rope_freqs.weight", DType::kF32, {static_cast<int64_t>(factors.size())},
@@ -482,7 +544,7 @@ Status AddModelConfigToGguf(const ModelConfig& c, GgufWriter* w) {
 }
 
 Status AddHfTensorToGguf(const ModelConfig& config, const TensorView& view, GgufWriter* writer) {
-  const std::string name = HfToGgufTensorName(view.name);
+  const std::string name = HfToGgufTensorName(view.name, config.fused_projections());
   std::span<const uint8_t> bytes(static_cast<const uint8_t*>(view.data), view.nbytes);
   std::vector<uint8_t> copy;
   const int kind = IsPermuted(config) ? QkKind(view.name) : 0;

@@ -7,7 +7,9 @@
 // post_attention_layernorm, mlp.gate_proj, up_proj, down_proj}, with .weight or .bias kept; Sigma's
 // augmented Q: blk.N.attn_q_gate / attn_q_up / attn_q_down -> self_attn.q_gate_proj / q_up_proj /
 // q_down_proj; Qwen3's q/k norms: blk.N.attn_q_norm / attn_k_norm -> self_attn.q_norm / k_norm.
-// Names we do not know pass through unchanged (BindWeights judges them).
+// Phi-3's fused matrices: blk.N.attn_qkv -> self_attn.qkv_proj and, in a phi3 file,
+// blk.N.ffn_up -> mlp.gate_up_proj. Names we do not know pass through unchanged (BindWeights
+// judges them).
 //
 // Q/K row permutation (general.architecture == "llama" only): llama.cpp's convert_hf_to_gguf.py
 // reorders the rows of q_proj (and its bias) per Q head and of k_proj per K head so that its
@@ -50,11 +52,15 @@
 namespace sigma {
 
 // "blk.3.attn_q.weight" -> "model.layers.3.self_attn.q_proj.weight"; unknown names unchanged.
-std::string GgufToHfTensorName(std::string_view gguf_name);
+// `fused_ffn`: a Phi-3 file (ModelConfig::fused_projections), whose ffn_up is mlp.gate_up_proj.
+std::string GgufToHfTensorName(std::string_view gguf_name, bool fused_ffn = false);
 // The inverse; unknown names unchanged.
-std::string HfToGgufTensorName(std::string_view hf_name);
+std::string HfToGgufTensorName(std::string_view hf_name, bool fused_ffn = false);
 
-// Reads the hyperparameters (and bos/eos ids) of a llama, qwen2 or sigma GGUF file.
+// Reads the hyperparameters (and bos/eos ids) of a llama, qwen2, qwen3, phi3 or sigma GGUF file;
+// a phi3 file's rope.dimension_count below head_dim is partial RoPE, its rope_factors_short /
+// long.weight tensors with rope.scaling.attn_factor and rope.scaling.original_context_length
+// longrope.
 StatusOr<ModelConfig> ModelConfigFromGguf(const GgufFile& file);
 
 // Rows of a [rows, ...] tensor (`row_bytes` each), heads of `head_dim` rows: permute == true goes

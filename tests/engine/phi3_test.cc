@@ -83,20 +83,59 @@ TEST(Phi3Test, DecodeStepsGiveTheFullForwardsLogits) {
   testing_util::ExpectDecodeStepsGiveTheFullForwardsLogits(Checkpoint(), IdsFromOne(70), 5);
 }
 
-TEST(Phi3Test, LongFactorsAndGgufAreRefusedByName) {
-  const std::string dir = Checkpoint();
+TEST(Phi3Test, ContextPastTheShortFactorsIsRefusedByName) {
   EngineOptions options;
   options.max_context = 4097;
-  const auto long_context = Model::Load(dir, options);
+  const auto long_context = Model::Load(Checkpoint(), options);
   ASSERT_FALSE(long_context.ok());
   EXPECT_EQ(long_context.status().code(), StatusCode::kUnimplemented);
   EXPECT_NE(long_context.status().message().find("exceeds longrope's original context 4096"),
             std::string::npos)
       << long_context.status().ToString();
+}
+
+// The GGUF as llama.cpp's converter writes Phi-3 (fused blk.N.attn_qkv and ffn_up, the rotary
+// dimensions, rope_factors_short / long.weight, the attention factor): the folder's logits, and
+// llama.cpp's (llama-cpp-python 0.3.36, which does not apply phi3's sliding window: compared at
+// the positions within it, 0 .. 28); back to a folder, the same config.
+TEST(Phi3Test, GgufMatchesTheFolderAndLlamaCpp) {
+  const std::string dir = Checkpoint();
   const std::string gguf = testing_util::CheckpointRoot() + "/phi3.gguf";
-  const Status converted = Convert(dir, gguf, ConvertOptions{});
-  EXPECT_EQ(converted.code(), StatusCode::kUnimplemented) << converted.ToString();
-  EXPECT_NE(converted.message().find("phi3 model"), std::string::npos) << converted.ToString();
+  const std::string back = testing_util::CheckpointRoot() + "/phi3_back";
+  ConvertOptions f32;
+  f32.type = DType::kF32;
+  const Status to_gguf = Convert(dir, gguf, f32);
+  ASSERT_TRUE(to_gguf.ok()) << to_gguf.ToString();
+  std::vector<float> folder_logits, gguf_logits;
+  ASSERT_TRUE(LoadF32Cache(dir)->Prefill(0, IdsFromOne(70), LogitsMode::kAll, &folder_logits).ok());
+  ASSERT_TRUE(LoadF32Cache(gguf)->Prefill(0, IdsFromOne(70), LogitsMode::kAll, &gguf_logits).ok());
+  const int64_t vocab = Phi3Config().vocab_size;
+  // Measured 1.8e-7.
+  EXPECT_LT(WorstRowDifference(gguf_logits, EveryNthRowAndLast(70, 1), folder_logits, vocab),
+            1e-5f);
+  std::vector<float> llama_cpp =
+      ReadF32File(std::string(SIGMA_TEST_DATA) + "/phi3/llama_cpp_logits.f32");
+  llama_cpp.resize(static_cast<size_t>(5 * vocab));  // rows 0, 7, 14, 21, 28
+  // Measured 1.5e-7 (0.17 to 0.66 past the window, where llama.cpp attends to every position).
+  EXPECT_LT(WorstRowDifference(gguf_logits, {0, 7, 14, 21, 28}, llama_cpp, vocab), 1e-5f);
+
+  const Status to_folder = Convert(gguf, back, ConvertOptions{});
+  ASSERT_TRUE(to_folder.ok()) << to_folder.ToString();
+  const ModelConfig round_trip = ReadModelConfig(back + "/config.json");
+  const ModelConfig c = Phi3Config();
+  EXPECT_EQ(round_trip.arch, Architecture::kPhi3);
+  EXPECT_EQ(round_trip.rotary_dim(), 18);
+  EXPECT_EQ(round_trip.sliding_window, 29);
+  EXPECT_EQ(round_trip.rope_scaling.original_max_position_embeddings, 4096);
+  const std::vector<float> inv_freq = c.RopeInvFreq();  // the file's factors are f32
+  ASSERT_EQ(round_trip.RopeInvFreq().size(), inv_freq.size());
+  for (size_t j = 0; j < inv_freq.size(); ++j) {
+    EXPECT_NEAR(round_trip.RopeInvFreq()[j], inv_freq[j], 1e-6 * inv_freq[j]) << "frequency " << j;
+  }
+  EXPECT_NEAR(round_trip.RopeAttentionFactor(), c.RopeAttentionFactor(), 1e-6);
+  std::vector<float> back_logits;
+  ASSERT_TRUE(LoadF32Cache(back)->Prefill(0, IdsFromOne(70), LogitsMode::kAll, &back_logits).ok());
+  EXPECT_EQ(back_logits, gguf_logits);
 }
 
 }  // namespace

@@ -12,7 +12,9 @@ the GGUF (the divisors) with these.
 The same script gives tests/data/qwen3/llama_cpp_logits.f32 from the f32 GGUF of
 tests/data/qwen3/config.json (make-model seed 5): llama.cpp's qwen3 reads its q/k norms
 (blk.N.attn_q_norm / attn_k_norm) and head_dim (qwen3.attention.key_length) as convert writes them
-(tests/engine/qwen3_test.cc).
+(tests/engine/qwen3_test.cc); and tests/data/phi3/llama_cpp_logits.f32 from that of
+tests/data/phi3/config.json: fused attn_qkv / ffn_up, partial RoPE, longrope's factor tensors
+(tests/engine/phi3_test.cc).
 
 The model has no tokenizer, so this script first copies the GGUF adding tokenizer.ggml.model =
 "none" (llama.cpp then loads it without a vocabulary) and feeds token ids 1..70. llama.cpp runs

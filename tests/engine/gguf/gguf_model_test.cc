@@ -32,6 +32,14 @@ TEST(GgufModelTest, TensorNames) {
             "model.layers.3.self_attn.q_gate_proj.weight");
   EXPECT_EQ(GgufToHfTensorName("blk.x.attn_q.weight"), "blk.x.attn_q.weight");
   EXPECT_EQ(GgufToHfTensorName("rope_freqs.weight"), "rope_freqs.weight");
+  // Phi-3's fused matrices: attn_qkv always, ffn_up as gate_up_proj in a phi3 file only.
+  EXPECT_EQ(GgufToHfTensorName("blk.2.attn_qkv.weight"),
+            "model.layers.2.self_attn.qkv_proj.weight");
+  EXPECT_EQ(GgufToHfTensorName("blk.2.ffn_up.weight", true),
+            "model.layers.2.mlp.gate_up_proj.weight");
+  EXPECT_EQ(GgufToHfTensorName("blk.2.ffn_up.weight"), "model.layers.2.mlp.up_proj.weight");
+  EXPECT_EQ(HfToGgufTensorName("model.layers.2.mlp.gate_up_proj.weight", true),
+            "blk.2.ffn_up.weight");
   for (const char* n : {"token_embd.weight", "blk.7.ffn_up.weight", "blk.0.attn_v.bias",
                         "output.weight", "blk.1.attn_q_down.weight"}) {
     EXPECT_EQ(HfToGgufTensorName(GgufToHfTensorName(n)), n);
