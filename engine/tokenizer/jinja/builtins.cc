@@ -254,6 +254,7 @@ StatusOr<int64_t> Length(const Value& value) {
   if (value.is_string()) return static_cast<int64_t>(CodePointStarts(value.string()).size() - 1);
   if (value.is_list()) return static_cast<int64_t>(value.list().size());
   if (value.is_dict()) return static_cast<int64_t>(value.dict().items.size());
+  if (value.is_undefined()) return 0;  // jinja2's Undefined has length 0
   return InvalidArgumentError("length of a ", value.TypeName());
 }
 

@@ -83,6 +83,9 @@ TEST(JinjaTest, FiltersTestsAndMethods) {
   EXPECT_EQ(Render("{{ messages | rejectattr('role', 'eq', 'user') | list | length }}"), "1");
   EXPECT_EQ(Render("{{ undefined_name | default('d') }}{{ none | string }}{{ [1, 'a'] }}"),
             "dNone[1, 'a']");
+  EXPECT_EQ(Render("[{{ undefined_name | length }}{{ undefined_name | trim }}"
+                   "{{ undefined_name | list }}{{ 'a' in undefined_name }}]"),
+            "[0[]False]");
   EXPECT_EQ(Render("{{ 'x' is string }}{{ x is number }}{{ y is defined }}{{ none is none }}"
                    "{{ x is divisibleby 3 }}{{ 'a' in 'cat' }}{{ 2 not in [1] }}"),
             "TrueTrueFalseTrueTrueTrueTrue");
