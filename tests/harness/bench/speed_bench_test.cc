@@ -5,38 +5,29 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <memory>
 #include <string>
 
 #include "engine/loader/model_config.h"
-#include "engine/loader/random_checkpoint.h"
 #include "engine/model.h"
+#include "tests/engine/reference_logits.h"
 
 namespace sigma::bench {
 namespace {
 
+// A random-weight model of `config` with an f32 KV cache.
 std::unique_ptr<Model> TinyModel(const ModelConfig& config, const std::string& name) {
-  const std::string dir = testing::TempDir() + "/speed_bench_test/" + name;
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(std::filesystem::path(dir).parent_path());
-  SIGMA_CHECK(WriteRandomCheckpoint(config, dir, 1, DType::kBF16, 1).ok(), "checkpoint");
-  EngineOptions options;
-  options.threads = 1;
-  options.kv_dtype = "bf16";
-  options.max_context = 64;
-  auto model = Model::Load(dir, options);
-  SIGMA_CHECK(model.ok(), model.status().ToString());
-  return std::move(*model);
+  return testing_util::LoadF32Cache(
+      testing_util::RandomCheckpoint(config, "speed_bench_" + name, 1));
 }
 
 TEST(SpeedBenchTest, KvBytesPerStepCountsTheWindowsRowsOnly) {
   ModelConfig config = *ModelConfigPreset("llama-tiny");
   config.num_layers = 4;
   const std::unique_ptr<Model> full = TinyModel(config, "full");
-  // One position of one layer: K and V rows of every head, bf16.
+  // One position of one layer: K and V rows of every head, f32.
   const double row =
-      static_cast<double>((config.n_k_heads + config.n_v_heads) * config.head_dim * 2);
+      static_cast<double>((config.n_k_heads + config.n_v_heads) * config.head_dim * 4);
   EXPECT_DOUBLE_EQ(KvBytesPerStep(*full, 100), 4 * 100 * row);
 
   config.arch = Architecture::kMistral;
