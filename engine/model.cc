@@ -32,6 +32,7 @@ StatusOr<DType> ResolveKvDtype(const std::string& name, const ModelWeights& weig
 
 using internal::BiasOrNull;
 using internal::Clock;
+using internal::GatedActivation;
 using internal::MsBetween;
 
 // Deterministic values in [-1, 1) for synthetic cache rows.
@@ -78,6 +79,7 @@ StatusOr<std::unique_ptr<Model>> Model::FromWeights(ModelWeights weights,
   model->pool_ = std::make_unique<ThreadPool>(options.threads);
   model->team_fits_ = model->pool_->size() <= AvailableCpus();
   model->inv_freq_ = model->weights_.config.RopeInvFreq();
+  model->local_inv_freq_ = model->weights_.config.LocalRopeInvFreq();
   model->lengths_.assign(static_cast<size_t>(options.max_sequences), 0);
   SIGMA_RETURN_IF_ERROR(model->PlaceDecodeWeights());
   return model;
@@ -260,6 +262,10 @@ void Model::EnsureScratch(int64_t rows) {
   ffn_u_.resize(n * c.intermediate_size);
   rope_cos_.resize(n * static_cast<size_t>(c.head_dim / 2));
   rope_sin_.resize(n * static_cast<size_t>(c.head_dim / 2));
+  if (!local_inv_freq_.empty()) {
+    local_rope_cos_.resize(n * static_cast<size_t>(c.head_dim / 2));
+    local_rope_sin_.resize(n * static_cast<size_t>(c.head_dim / 2));
+  }
   scratch_rows_ = rows;
 }
 
@@ -279,8 +285,13 @@ Status Model::Forward(std::span<const TokenRow> rows, LogitsMode mode, std::vect
     std::vector<int64_t> next(lengths_);
     for (size_t i = 0; i < rows.size(); ++i) positions[i] = next[static_cast<size_t>(rows[i].seq)]++;
   }
+  const float embedding_scale = c.embedding_scale();
   for (int64_t r = 0; r < n; ++r) {
-    EmbeddingRow(weights_.embed_tokens, rows[static_cast<size_t>(r)].token, &x_[r * c.hidden_size]);
+    float* x = &x_[r * c.hidden_size];
+    EmbeddingRow(weights_.embed_tokens, rows[static_cast<size_t>(r)].token, x);
+    if (embedding_scale != 1.0f) {
+      for (int64_t i = 0; i < c.hidden_size; ++i) x[i] *= embedding_scale;
+    }
   }
   // The rotary angles of each row's position, computed once for all layers (rows head_dim / 2
   // apart, the first rotary_dim / 2 of each used), times longrope's attention factor as
@@ -291,12 +302,17 @@ Status Model::Forward(std::span<const TokenRow> rows, LogitsMode mode, std::vect
   for (int64_t r = 0; r < n; ++r) {
     float* cos_r = &rope_cos_[r * stride];
     float* sin_r = &rope_sin_[r * stride];
-    RopeAngles(positions[static_cast<size_t>(r)], inv_freq_.data(), half, cos_r, sin_r);
+    const int64_t pos = positions[static_cast<size_t>(r)];
+    RopeAngles(pos, inv_freq_.data(), half, cos_r, sin_r);
     if (rope_factor != 1.0f) {
       for (int j = 0; j < half; ++j) {
         cos_r[j] *= rope_factor;
         sin_r[j] *= rope_factor;
       }
+    }
+    if (!local_inv_freq_.empty()) {
+      RopeAngles(pos, local_inv_freq_.data(), half, &local_rope_cos_[r * stride],
+                 &local_rope_sin_[r * stride]);
     }
   }
   bool team = UsesDecodeTeam(rows);
@@ -323,6 +339,9 @@ Status Model::Forward(std::span<const TokenRow> rows, LogitsMode mode, std::vect
           c.hidden_size, &h_[0]);
   logits->resize(static_cast<size_t>(count * c.vocab_size));
   MatMul(weights_.lm_head, h_.data(), count, nullptr, logits->data(), *pool_);
+  if (c.final_logit_softcapping > 0) {
+    SoftCap(logits->data(), count * c.vocab_size, static_cast<float>(c.final_logit_softcapping));
+  }
   const auto end = Clock::now();
   profile_.lm_head_ms += MsBetween(head_start, end);
   profile_.total_ms += MsBetween(start, end);
@@ -375,8 +394,8 @@ void Model::RunLayer(int64_t layer, std::span<const TokenRow> rows,
   for (int64_t r = 0; r < n; ++r) {
     const int64_t pos = positions[static_cast<size_t>(r)];
     const int64_t seq = rows[static_cast<size_t>(r)].seq;
-    const float* cos_r = &rope_cos_[r * (head_dim / 2)];
-    const float* sin_r = &rope_sin_[r * (head_dim / 2)];
+    const float* cos_r = RopeCos(layer, r);
+    const float* sin_r = RopeSin(layer, r);
     const int rotary = static_cast<int>(c.rotary_dim());
     RotateHalf(&q_[r * c.q_dim()], static_cast<int>(c.n_q_heads), head_dim, rotary, cos_r, sin_r);
     RotateHalf(&k_[r * c.k_dim()], static_cast<int>(c.n_k_heads), head_dim, rotary, cos_r, sin_r);
@@ -393,13 +412,15 @@ void Model::RunLayer(int64_t layer, std::span<const TokenRow> rows,
 
   // h = o_proj(attn); x += h; then the SwiGLU FFN with its residual.
   MatMul(w.o_proj, attn_.data(), n, nullptr, h_.data(), pool);
+  if (c.sandwich_norms()) RmsNorm(h_.data(), w.attn_post_norm, eps, n, c.hidden_size, h_.data());
   AddInPlace(x_.data(), h_.data(), n * c.hidden_size);
   RmsNorm(x_.data(), w.ffn_norm, eps, n, c.hidden_size, h_.data());
   const Projection gate_up[] = {{&w.gate_proj, nullptr, ffn_g_.data()},
                                 {&w.up_proj, nullptr, ffn_u_.data()}};
   MatMulShared(gate_up, h_.data(), n, pool);
-  SiluMul(ffn_g_.data(), ffn_u_.data(), n * c.intermediate_size);
+  GatedActivation(c.activation, ffn_g_.data(), ffn_u_.data(), n * c.intermediate_size);
   MatMul(w.down_proj, ffn_g_.data(), n, nullptr, h_.data(), pool);
+  if (c.sandwich_norms()) RmsNorm(h_.data(), w.ffn_post_norm, eps, n, c.hidden_size, h_.data());
   AddInPlace(x_.data(), h_.data(), n * c.hidden_size);
   // Projections = the layer's time minus attention and augmented Q (measured above).
   profile_.projection_ms += MsBetween(t0, attention_start) + MsBetween(attention_end, Clock::now());
@@ -411,9 +432,20 @@ AttentionShape Model::LayerAttentionShape(int64_t layer) const {
   const ModelConfig& c = config();
   AttentionShape shape{static_cast<int>(c.n_q_heads), static_cast<int>(c.n_k_heads),
                        static_cast<int>(c.n_v_heads), static_cast<int>(c.head_dim),
-                       1.0f / std::sqrt(static_cast<float>(c.head_dim))};
+                       c.AttentionScale()};
   shape.window = c.AttentionWindow(layer);
+  shape.softcap = static_cast<float>(c.attn_logit_softcapping);
   return shape;
+}
+
+const float* Model::RopeCos(int64_t layer, int64_t r) const {
+  const std::vector<float>& table = config().LocalRope(layer) ? local_rope_cos_ : rope_cos_;
+  return &table[static_cast<size_t>(r * (config().head_dim / 2))];
+}
+
+const float* Model::RopeSin(int64_t layer, int64_t r) const {
+  const std::vector<float>& table = config().LocalRope(layer) ? local_rope_sin_ : rope_sin_;
+  return &table[static_cast<size_t>(r * (config().head_dim / 2))];
 }
 
 void Model::Attention(int64_t layer, std::span<const TokenRow> rows,

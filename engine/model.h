@@ -119,8 +119,13 @@ class Model final : public ForwardModel {
   Status Validate(std::span<const TokenRow> rows) const;
   void RunLayer(int64_t layer, std::span<const TokenRow> rows, std::span<const int64_t> positions);
   void Attention(int64_t layer, std::span<const TokenRow> rows, std::span<const int64_t> positions);
-  // Layer `layer`'s attention: the config's heads, 1 / sqrt(head_dim), its sliding window.
+  // Layer `layer`'s attention: the config's heads, scale (ModelConfig::AttentionScale), sliding
+  // window and soft-capping.
   AttentionShape LayerAttentionShape(int64_t layer) const;
+  // Row r's RoPE cos and sin in layer `layer` (rope_cos_ / rope_sin_, or the local ones in Gemma
+  // 3's sliding layers).
+  const float* RopeCos(int64_t layer, int64_t r) const;
+  const float* RopeSin(int64_t layer, int64_t r) const;
   // All layers of `rows` as a decode team (model_decode_team.cc).
   void RunDecodeTeam(std::span<const TokenRow> rows, std::span<const int64_t> positions);
   // When a team step stalls within kDecodeTeamStallWindow team steps of the last stall (one
@@ -141,6 +146,7 @@ class Model final : public ForwardModel {
   KvCache kv_;
   std::unique_ptr<ThreadPool> pool_;
   std::vector<float> inv_freq_;   // [rotary_dim / 2]
+  std::vector<float> local_inv_freq_;  // [rotary_dim / 2] (ModelConfig::LocalRope) or empty
   std::vector<int64_t> lengths_;  // per sequence slot
   ForwardProfile profile_;
 
@@ -159,6 +165,8 @@ class Model final : public ForwardModel {
   std::vector<float> ffn_u_;  // [rows, ffn]
   std::vector<float> rope_cos_;  // [rows, head_dim / 2] of the row's position, once per Forward
   std::vector<float> rope_sin_;  // [rows, head_dim / 2]
+  std::vector<float> local_rope_cos_;  // [rows, head_dim / 2] with local_inv_freq_, or empty
+  std::vector<float> local_rope_sin_;
   // The decode team's: each member's residual stream and normed activations ([members][rows,
   // hidden], a cache line apart), and its attention plans: [0] for the layers that attend to
   // every position, [1] for the sliding-window layers (ModelConfig::AttentionWindow).

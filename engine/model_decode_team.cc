@@ -74,6 +74,7 @@ namespace sigma {
 
 using internal::BiasOrNull;
 using internal::Clock;
+using internal::GatedActivation;
 using internal::MsBetween;
 
 bool Model::UsesDecodeTeam(std::span<const TokenRow> rows) const {
@@ -135,11 +136,20 @@ void Model::RunDecodeTeam(std::span<const TokenRow> rows, std::span<const int64_
     const auto own_rows = [&](int64_t width) {
       return std::pair{MatMulPartRow(width, members, m), MatMulPartRow(width, members, m + 1)};
     };
-    const auto silu_own_rows = [&](float* gate, const float* up, int64_t width) {
+    const auto activate_own_rows = [&](Activation act, float* gate, const float* up,
+                                       int64_t width) {
       const auto [first, end] = own_rows(width);
       for (int64_t r = 0; r < n; ++r) {
-        SiluMul(gate + r * width + first, up + r * width + first, end - first);
+        GatedActivation(act, gate + r * width + first, up + r * width + first, end - first);
       }
+    };
+    // x += y, or with Gemma 2's and 3's sandwich norms x += RmsNorm(y) (in the member's h).
+    const auto add_output = [&](const float* y, const TensorView& post_norm) {
+      if (c.sandwich_norms()) {
+        RmsNorm(y, post_norm, eps, n, c.hidden_size, h);
+        y = h;
+      }
+      AddInPlace(x, y, hidden);
     };
     std::vector<DecodeItem> items;
     Clock::time_point t = Clock::now();
@@ -165,7 +175,8 @@ void Model::RunDecodeTeam(std::span<const TokenRow> rows, std::span<const int64_
         const Projection gate_up[] = {{&w.q_gate, nullptr, aug_g_.data()},
                                       {&w.q_up, nullptr, aug_u_.data()}};
         MatMulPart(gate_up, q0_.data(), n, members, m);
-        silu_own_rows(aug_g_.data(), aug_u_.data(), c.aug_q_intermediate_size);
+        activate_own_rows(Activation::kSilu, aug_g_.data(), aug_u_.data(),
+                          c.aug_q_intermediate_size);
         barrier.Wait(m);
         const Projection down[] = {{&w.q_down, nullptr, q_.data()}};
         MatMulPart(down, aug_g_.data(), n, members, m);
@@ -173,12 +184,12 @@ void Model::RunDecodeTeam(std::span<const TokenRow> rows, std::span<const int64_
         lap(aug_q_ms);
       }
 
-      // The q/k norms (Qwen3), RoPE and the cache rows of this member's heads.
+      // The q/k norms (Qwen3, Gemma 3), RoPE and the cache rows of this member's heads.
       for (int64_t r = 0; r < n; ++r) {
         const int64_t pos = positions[static_cast<size_t>(r)];
         const int seq = rows[static_cast<size_t>(r)].seq;
-        const float* cos_r = &rope_cos_[r * (head_dim / 2)];
-        const float* sin_r = &rope_sin_[r * (head_dim / 2)];
+        const float* cos_r = RopeCos(layer, r);
+        const float* sin_r = RopeSin(layer, r);
         for (int64_t hq = m; hq < c.n_q_heads; hq += members) {
           float* q_row = &q_[r * c.q_dim() + hq * head_dim];
           if (c.qk_norm()) RmsNorm(q_row, w.q_norm, eps, 1, head_dim, q_row);
@@ -203,17 +214,17 @@ void Model::RunDecodeTeam(std::span<const TokenRow> rows, std::span<const int64_
       const Projection o[] = {{&w.o_proj, nullptr, h_.data()}};
       MatMulPart(o, attn_.data(), n, members, m);
       barrier.Wait(m);
-      AddInPlace(x, h_.data(), hidden);
+      add_output(h_.data(), w.attn_post_norm);
       RmsNorm(x, w.ffn_norm, eps, n, c.hidden_size, h);
       const Projection gate_up[] = {{&w.gate_proj, nullptr, ffn_g_.data()},
                                     {&w.up_proj, nullptr, ffn_u_.data()}};
       MatMulPart(gate_up, h, n, members, m);
-      silu_own_rows(ffn_g_.data(), ffn_u_.data(), c.intermediate_size);
+      activate_own_rows(c.activation, ffn_g_.data(), ffn_u_.data(), c.intermediate_size);
       barrier.Wait(m);
       const Projection down[] = {{&w.down_proj, nullptr, h_.data()}};
       MatMulPart(down, ffn_g_.data(), n, members, m);
       barrier.Wait(m);
-      AddInPlace(x, h_.data(), hidden);
+      add_output(h_.data(), w.ffn_post_norm);
       lap(projection_ms);
     }
     if (m == 0) std::memcpy(x_.data(), x, static_cast<size_t>(hidden) * sizeof(float));

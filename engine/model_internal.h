@@ -4,6 +4,8 @@
 
 #include <chrono>
 
+#include "engine/cpu/ops.h"
+#include "engine/loader/model_config.h"
 #include "engine/tensor.h"
 
 namespace sigma::internal {
@@ -16,6 +18,15 @@ inline double MsBetween(Clock::time_point a, Clock::time_point b) {
 
 inline const float* BiasOrNull(const TensorView& bias) {
   return bias.valid() ? static_cast<const float*>(bias.data) : nullptr;
+}
+
+// gate[i] = act(gate[i]) * up[i]: the FFN's (and augmented Q's) gated activation.
+inline void GatedActivation(Activation act, float* gate, const float* up, int64_t n) {
+  switch (act) {
+    case Activation::kSilu: return SiluMul(gate, up, n);
+    case Activation::kGeluTanh: return GeluTanhMul(gate, up, n);
+    case Activation::kGelu: return GeluMul(gate, up, n);
+  }
 }
 
 }  // namespace sigma::internal

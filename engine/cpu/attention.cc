@@ -10,6 +10,7 @@
 #include "engine/cpu/aligned_scratch.h"
 #include "engine/cpu/attention_internal.h"
 #include "engine/cpu/cpu_features.h"
+#include "engine/cpu/ops.h"
 
 namespace sigma {
 namespace {
@@ -84,8 +85,9 @@ const AttentionKernels& KernelsFor(int head_dim) {
 }
 
 void CheckShape(const AttentionShape& s) {
-  SIGMA_CHECK(s.n_q > 0 && s.n_k > 0 && s.n_v > 0 && s.head_dim > 0 && s.window >= 0,
-              "attention: bad shape");
+  SIGMA_CHECK(
+      s.n_q > 0 && s.n_k > 0 && s.n_v > 0 && s.head_dim > 0 && s.window >= 0 && s.softcap >= 0,
+      "attention: bad shape");
   SIGMA_CHECK(s.n_q % s.n_k == 0 && s.n_q % s.n_v == 0, "attention: n_q ", s.n_q,
               " must be a multiple of n_k ", s.n_k, " and n_v ", s.n_v);
 }
@@ -131,6 +133,9 @@ void Scores(const AttentionKernels& kern, const AttentionShape& s, const float* 
     kern.scores_bf16_query(q_group, g, s.head_dim, s.scale, k, n, scores, stride, next);
   } else {
     kern.scores(q_group, g, s.head_dim, s.scale, k, kv.dtype, n, scores, stride, next);
+  }
+  if (s.softcap > 0) {
+    for (int h = 0; h < g; ++h) SoftCap(scores + h * stride, n, s.softcap);
   }
 }
 
@@ -238,7 +243,7 @@ void ChunkPartial(const AttentionKernels& kern, const AttentionShape& s, const f
   // 83-89% with 128-256 against 88-96% for the passes one after another.
   const int first_vh = kh * g / gv;
   if (kern.one_pass_partial != nullptr && Bf16Query(s, kv) && (g == 3 || g == 4) && gv % g == 0 &&
-      lead == 0) {
+      lead == 0 && s.softcap == 0) {
     kern.one_pass_partial(q_group, g, s.scale, KTile(kv, kh, begin, hd),
                           VRow(kv, first_vh, begin, hd), n, partial);
     return;

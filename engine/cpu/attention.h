@@ -44,6 +44,9 @@ struct AttentionShape {
   // Sliding-window attention (Mistral's sliding_window): the query at position p attends to the
   // `window` positions p - window + 1 .. p (those that exist); 0: to every position 0 .. p.
   int64_t window = 0;
+  // Gemma 2's soft-capping: each score s = scale * q.k becomes softcap * tanh(s / softcap) before
+  // the softmax; 0: none.
+  float softcap = 0.0f;
 };
 
 // The first position a query at position n_ctx - 1 attends to.

@@ -90,6 +90,31 @@ void SiluMul(float* gate, const float* up, int64_t n) {
   }
 }
 
+void GeluTanhMul(float* gate, const float* up, int64_t n) {
+  if (ActiveCpuIsa() != CpuIsa::kGeneric && CpuSupportsAvx2()) {
+    return internal::GeluTanhMulAvx2(gate, up, n);
+  }
+  constexpr float kSqrt2OverPi = 0.7978845608028654f;
+  for (int64_t i = 0; i < n; ++i) {
+    const float g = gate[i];
+    const float inner = kSqrt2OverPi * (g + 0.044715f * g * g * g);
+    gate[i] = 0.5f * g * (1.0f + std::tanh(inner)) * up[i];
+  }
+}
+
+void GeluMul(float* gate, const float* up, int64_t n) {
+  constexpr float kInvSqrt2 = 0.7071067811865476f;
+  for (int64_t i = 0; i < n; ++i) {
+    const float g = gate[i];
+    gate[i] = 0.5f * g * (1.0f + std::erf(g * kInvSqrt2)) * up[i];
+  }
+}
+
+void SoftCap(float* x, int64_t n, float cap) {
+  const float inverse = 1.0f / cap;
+  for (int64_t i = 0; i < n; ++i) x[i] = cap * std::tanh(x[i] * inverse);
+}
+
 void AddInPlace(float* out, const float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) out[i] += x[i];
 }

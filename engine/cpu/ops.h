@@ -33,6 +33,17 @@ void RotateHalf(float* x, int n_heads, int head_dim, int rotary_dim, const float
 // family is active: within a few f32 ulps of the portable std::exp version.
 void SiluMul(float* gate, const float* up, int64_t n);
 
+// gate[i] = gelu(gate[i]) * up[i] with GELU's tanh approximation, 0.5 g (1 + tanh(sqrt(2 / pi)
+// (g + 0.044715 g^3))) (transformers' gelu_pytorch_tanh; Gemma's GeGLU). Vectorised as SiluMul
+// is, as g * sigmoid(2 sqrt(2 / pi) (g + 0.044715 g^3)), the same function: within a few f32 ulps.
+void GeluTanhMul(float* gate, const float* up, int64_t n);
+
+// gate[i] = gelu(gate[i]) * up[i], the exact GELU 0.5 g (1 + erf(g / sqrt(2))).
+void GeluMul(float* gate, const float* up, int64_t n);
+
+// x[i] = cap * tanh(x[i] / cap): Gemma 2's soft-capping of attention scores and logits.
+void SoftCap(float* x, int64_t n, float cap);
+
 // out[i] += x[i].
 void AddInPlace(float* out, const float* x, int64_t n);
 

@@ -8,6 +8,8 @@ namespace sigma::internal {
 
 // SiluMul with AVX2 + FMA (ops_avx2.cc); only called where CpuSupportsAvx2().
 void SiluMulAvx2(float* gate, const float* up, int64_t n);
+// GeluTanhMul with AVX2 + FMA (ops_avx2.cc); only called where CpuSupportsAvx2().
+void GeluTanhMulAvx2(float* gate, const float* up, int64_t n);
 
 // sum_i x[i]^2 in double (each square exact), in four interleaved vector sums of four lanes, then
 // the tail; only called where CpuSupportsAvx2().

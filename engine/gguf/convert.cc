@@ -39,9 +39,12 @@ DType FolderTargetType(const TensorView& view, const ConvertOptions& options) {
   return DTypeIsQuantized(view.dtype) ? DType::kF32 : view.dtype;
 }
 
-// The bytes of `view` in `target`, row by row through f32 (a plain copy when the type is kept).
-std::string Recode(const TensorView& view, DType target) {
-  if (target == view.dtype) return std::string(static_cast<const char*>(view.data), view.nbytes);
+// The bytes of `view` in `target`, row by row through f32, each value plus `add` (a plain copy
+// when the type is kept and nothing added).
+std::string Recode(const TensorView& view, DType target, float add = 0.0f) {
+  if (target == view.dtype && add == 0.0f) {
+    return std::string(static_cast<const char*>(view.data), view.nbytes);
+  }
   const int64_t rows = view.rows();
   const int64_t cols = view.cols();
   std::vector<float> row(static_cast<size_t>(cols));
@@ -49,6 +52,9 @@ std::string Recode(const TensorView& view, DType target) {
   out.reserve(static_cast<size_t>(rows * cols) * 4);
   for (int64_t r = 0; r < rows; ++r) {
     DequantizeRow(view, r, row.data());
+    if (add != 0.0f) {
+      for (float& v : row) v += add;
+    }
     if (DTypeIsQuantized(target)) {
       QuantizeRow(target, row.data(), cols, &out);
     } else {
@@ -92,15 +98,23 @@ StatusOr<Tokenizer::HfFiles> FolderTokenizer(const GgufFile& file,
   return files;
 }
 
-// Every tensor the config expects, from `tensors` (BindWeights has checked they exist).
-StatusOr<std::vector<const TensorView*>> OrderedTensors(
+// A tensor to convert, and what its values gain on the way (ModelConfig::norm_weight_offset:
+// Gemma's norms hold w in a checkpoint folder and 1 + w in a GGUF file, as llama.cpp's).
+struct TensorToConvert {
+  const TensorView* view;
+  float add;
+};
+
+// Every tensor the config expects, from `tensors` (BindWeights has checked they exist); the norms
+// gain `norm_add`.
+StatusOr<std::vector<TensorToConvert>> OrderedTensors(
     const ModelConfig& config, const std::map<std::string, TensorView>& tensors,
-    const std::string& source) {
-  std::vector<const TensorView*> out;
+    const std::string& source, float norm_add) {
+  std::vector<TensorToConvert> out;
   for (const ExpectedTensor& e : ExpectedTensors(config)) {
     auto it = tensors.find(e.name);
     if (it == tensors.end()) return NotFoundError(source, ": tensor '", e.name, "' is missing");
-    out.push_back(&it->second);
+    out.push_back({&it->second, e.kind == TensorKind::kNorm ? norm_add : 0.0f});
   }
   return out;
 }
@@ -148,11 +162,12 @@ Status ConvertCheckpointToGguf(const std::string& in_dir, const std::string& out
       writer.SetString(kGgufHfTokenizerConfigKey, config_text);
     }
   }
-  SIGMA_ASSIGN_OR_RETURN(std::vector<const TensorView*> views,
-                         OrderedTensors(config, weights.source->tensors(), in_dir));
-  for (const TensorView* view : views) {
+  SIGMA_ASSIGN_OR_RETURN(
+      std::vector<TensorToConvert> tensors,
+      OrderedTensors(config, weights.source->tensors(), in_dir, config.norm_weight_offset()));
+  for (const auto& [view, add] : tensors) {
     const DType target = GgufTargetType(*view, options);
-    const std::string bytes = Recode(*view, target);
+    const std::string bytes = Recode(*view, target, add);
     TensorView recoded = *view;
     recoded.dtype = target;
     recoded.data = bytes.data();
@@ -182,10 +197,11 @@ Status ConvertGgufToCheckpoint(const std::string& in_path, const std::string& ou
   // Binding checks every expected tensor's presence, shape and type before anything is written.
   StatusOr<ModelWeights> bound = BindWeights(config, source);
   if (!bound.ok()) return bound.status().WithContext(in_path);
-  SIGMA_ASSIGN_OR_RETURN(std::vector<const TensorView*> views,
-                         OrderedTensors(config, source->tensors(), in_path));
+  SIGMA_ASSIGN_OR_RETURN(
+      std::vector<TensorToConvert> tensors,
+      OrderedTensors(config, source->tensors(), in_path, -config.norm_weight_offset()));
   std::vector<SafetensorsTensorInfo> infos;
-  for (const TensorView* view : views) {
+  for (const auto& [view, add] : tensors) {
     const DType target = FolderTargetType(*view, options);
     infos.push_back({view->name, std::string(SafetensorsDTypeName(target)), view->shape});
   }
@@ -199,8 +215,9 @@ Status ConvertGgufToCheckpoint(const std::string& in_path, const std::string& ou
       [&] {
         SIGMA_ASSIGN_OR_RETURN(std::unique_ptr<SafetensorsWriter> writer,
                                SafetensorsWriter::Create(out_dir + "/model.safetensors", infos));
-        for (const TensorView* view : views) {
-          SIGMA_RETURN_IF_ERROR(writer->Write(Recode(*view, FolderTargetType(*view, options))));
+        for (const auto& [view, add] : tensors) {
+          SIGMA_RETURN_IF_ERROR(
+              writer->Write(Recode(*view, FolderTargetType(*view, options), add)));
         }
         SIGMA_RETURN_IF_ERROR(writer->Finish());
         // A tokenizer file this model lacks is removed (from a folder --force reuses), so that

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <span>
 #include <utility>
 
 namespace sigma {
@@ -11,6 +12,10 @@ namespace {
 // The llama3 rope scaling parameters sigma-eval writes beside rope_freqs.weight (llama.cpp reads
 // no such keys): factor, low_freq_factor, high_freq_factor (f32), original_context_length (u32).
 constexpr char kLlama3KeyPrefix[] = "sigma.rope.llama3.";
+// Gemma's hyperparameters that llama.cpp derives instead of storing (gguf_model.h).
+constexpr char kQueryPreAttnScalarKey[] = "sigma.attention.query_pre_attn_scalar";
+constexpr char kSlidingWindowPatternKey[] = "sigma.attention.sliding_window_pattern";
+constexpr char kLocalRopeBaseKey[] = "sigma.rope.local_freq_base";
 
 struct NamePair {
   const char* gguf;
@@ -27,6 +32,13 @@ constexpr NamePair kLayerNames[] = {
     {"attn_q_norm", "self_attn.q_norm"},  {"attn_k_norm", "self_attn.k_norm"},
     {"ffn_gate", "mlp.gate_proj"},        {"ffn_up", "mlp.up_proj"},
     {"ffn_down", "mlp.down_proj"},
+};
+
+// Gemma 2's and 3's norms, before kLayerNames (whose ffn_norm is post_attention_layernorm).
+constexpr NamePair kSandwichNormNames[] = {
+    {"post_attention_norm", "post_attention_layernorm"},
+    {"ffn_norm", "pre_feedforward_layernorm"},
+    {"post_ffw_norm", "post_feedforward_layernorm"},
 };
 
 constexpr NamePair kGlobalNames[] = {
@@ -62,9 +74,9 @@ bool SplitLayer(std::string_view name, std::string_view prefix, std::string_view
   return true;
 }
 
-// `fused_ffn`: Phi-3's files, whose ffn_up is the fused gate_up_proj (gate rows, then up rows, as
-// llama.cpp's SwiGLU of a fused matrix reads them) and which have no ffn_gate.
-std::string MapName(std::string_view name, bool to_hf, bool fused_ffn) {
+// names.fused_ffn: Phi-3's files, whose ffn_up is the fused gate_up_proj (gate rows, then up rows,
+// as llama.cpp's SwiGLU of a fused matrix reads them) and which have no ffn_gate.
+std::string MapName(std::string_view name, bool to_hf, GgufNames names) {
   std::string_view stem, suffix;
   if (!SplitParamSuffix(name, &stem, &suffix)) return std::string(name);
   for (const NamePair& p : kGlobalNames) {
@@ -72,14 +84,20 @@ std::string MapName(std::string_view name, bool to_hf, bool fused_ffn) {
   }
   std::string_view layer, rest;
   if (!SplitLayer(stem, to_hf ? "blk." : "model.layers.", &layer, &rest)) return std::string(name);
-  if (fused_ffn && rest == (to_hf ? "ffn_up" : "mlp.gate_up_proj")) {
+  if (names.fused_ffn && rest == (to_hf ? "ffn_up" : "mlp.gate_up_proj")) {
     return to_hf ? StrCat("model.layers.", layer, ".mlp.gate_up_proj", suffix)
                  : StrCat("blk.", layer, ".ffn_up", suffix);
   }
-  for (const NamePair& p : kLayerNames) {
-    if (rest == (to_hf ? p.gguf : p.hf)) {
-      return to_hf ? StrCat("model.layers.", layer, ".", p.hf, suffix)
-                   : StrCat("blk.", layer, ".", p.gguf, suffix);
+  const std::span<const NamePair> tables[] = {names.sandwich_norms
+                                                  ? std::span<const NamePair>(kSandwichNormNames)
+                                                  : std::span<const NamePair>(),
+                                              kLayerNames};
+  for (const std::span<const NamePair> table : tables) {
+    for (const NamePair& p : table) {
+      if (rest == (to_hf ? p.gguf : p.hf)) {
+        return to_hf ? StrCat("model.layers.", layer, ".", p.hf, suffix)
+                     : StrCat("blk.", layer, ".", p.gguf, suffix);
+      }
     }
   }
   return std::string(name);
@@ -131,11 +149,22 @@ Status ReadArch(const GgufFile& f, ModelConfig* c, std::string* prefix) {
     c->arch = Architecture::kQwen3;
   } else if (arch == "phi3") {
     c->arch = Architecture::kPhi3;
+  } else if (arch == "gemma") {
+    c->arch = Architecture::kGemma;
+  } else if (arch == "gemma2") {
+    c->arch = Architecture::kGemma2;
+  } else if (arch == "gemma3") {
+    c->arch = Architecture::kGemma3;
   } else if (arch == "sigma") {
     c->arch = Architecture::kSigma;
   } else {
-    return UnimplementedError(f.path(), ": general.architecture '", arch,
-                              "' is not supported (llama, phi3, qwen2, qwen3, sigma)");
+    return UnimplementedError(
+        f.path(), ": general.architecture '", arch,
+        "' is not supported (llama, phi3, qwen2, qwen3, gemma, gemma2, gemma3, sigma)");
+  }
+  if (c->gemma()) {
+    c->activation = Activation::kGeluTanh;
+    c->tie_word_embeddings = true;
   }
   *prefix = StrCat(arch, ".");
   return Status::Ok();
@@ -318,11 +347,46 @@ Status ReadRopeFreqs(const GgufFile& f, ModelConfig* c) {
   return Status::Ok();
 }
 
+// Gemma 2's and 3's attention as llama.cpp reads it, or as this project's keys state it where
+// llama.cpp derives a value (gguf_model.h).
+Status ReadGemmaAttention(const GgufFile& f, const std::string& p, ModelConfig* c) {
+  const bool gemma2 = c->arch == Architecture::kGemma2;
+  c->attn_logit_softcapping = gemma2 ? 50 : 0;
+  c->final_logit_softcapping = gemma2 ? 30 : 0;
+  SIGMA_RETURN_IF_ERROR(ReadDouble(f, p + "attn_logit_softcapping", &c->attn_logit_softcapping));
+  SIGMA_RETURN_IF_ERROR(ReadDouble(f, p + "final_logit_softcapping", &c->final_logit_softcapping));
+  const bool is_27b = c->num_layers == (gemma2 ? 46 : 62);
+  c->query_pre_attn_scalar =
+      static_cast<double>(is_27b ? c->hidden_size / c->n_q_heads : c->head_dim);
+  SIGMA_RETURN_IF_ERROR(ReadDouble(f, kQueryPreAttnScalarKey, &c->query_pre_attn_scalar));
+  if (c->arch == Architecture::kGemma3) {
+    c->local_rope_theta = 10000;
+    SIGMA_RETURN_IF_ERROR(ReadDouble(f, kLocalRopeBaseKey, &c->local_rope_theta));
+  }
+  if (c->sliding_window == 0) return Status::Ok();
+  int64_t pattern = gemma2 ? 2 : 6;
+  SIGMA_RETURN_IF_ERROR(ReadInt(f, kSlidingWindowPatternKey, false, 1, 1 << 20, &pattern));
+  c->sliding_layers.resize(static_cast<size_t>(c->num_layers));
+  for (int64_t i = 0; i < c->num_layers; ++i) {
+    c->sliding_layers[static_cast<size_t>(i)] = (i + 1) % pattern != 0;
+  }
+  if (std::find(c->sliding_layers.begin(), c->sliding_layers.end(), false) ==
+      c->sliding_layers.end()) {
+    c->sliding_layers.clear();  // every layer slides
+  } else if (std::find(c->sliding_layers.begin(), c->sliding_layers.end(), true) ==
+             c->sliding_layers.end()) {
+    c->sliding_layers.clear();  // none does
+    c->sliding_window = 0;
+  }
+  return Status::Ok();
+}
+
 // <arch>.attention.sliding_window, which sigma-eval writes for a Mistral with a window (in a file
 // of architecture "llama", as llama.cpp writes Mistral): such a file reads back as Mistral.
 Status ReadWindow(const GgufFile& f, const std::string& p, ModelConfig* c) {
   SIGMA_RETURN_IF_ERROR(
       ReadInt(f, p + "attention.sliding_window", false, 1, int64_t{1} << 26, &c->sliding_window));
+  if (c->sandwich_norms()) return ReadGemmaAttention(f, p, c);
   if (c->sliding_window == 0 || c->arch == Architecture::kPhi3) return Status::Ok();
   if (c->arch != Architecture::kLlama) {
     return UnimplementedError(f.path(), ": ", p, "attention.sliding_window ", c->sliding_window,
@@ -349,11 +413,14 @@ Status ReadTokenIds(const GgufFile& f, ModelConfig* c) {
 
 }  // namespace
 
-std::string GgufToHfTensorName(std::string_view gguf_name, bool fused_ffn) {
-  return MapName(gguf_name, true, fused_ffn);
+GgufNames GgufNamesOf(const ModelConfig& config) {
+  return {config.fused_projections(), config.sandwich_norms()};
 }
-std::string HfToGgufTensorName(std::string_view hf_name, bool fused_ffn) {
-  return MapName(hf_name, false, fused_ffn);
+std::string GgufToHfTensorName(std::string_view gguf_name, GgufNames names) {
+  return MapName(gguf_name, true, names);
+}
+std::string HfToGgufTensorName(std::string_view hf_name, GgufNames names) {
+  return MapName(hf_name, false, names);
 }
 
 StatusOr<ModelConfig> ModelConfigFromGguf(const GgufFile& f) {
@@ -435,7 +502,7 @@ StatusOr<std::shared_ptr<GgufWeightSource>> GgufWeightSource::Create(
   source->file_ = file;
   for (const GgufTensorInfo& info : file->tensors()) {
     TensorView view;
-    view.name = GgufToHfTensorName(info.name, config.fused_projections());
+    view.name = GgufToHfTensorName(info.name, GgufNamesOf(config));
     view.dtype = info.dtype;
     view.shape = info.shape;
     const std::span<const uint8_t> bytes = file->TensorData(info);
@@ -471,14 +538,68 @@ StatusOr<ModelWeights> LoadGguf(const std::string& path) {
   return weights;
 }
 
+namespace {
+
+// The general.architecture of a config's file: Mistral's is llama's, Gemma 3's gemma3.
+std::string GgufArchitecture(const ModelConfig& c) {
+  if (c.arch == Architecture::kMistral) return "llama";
+  if (c.arch == Architecture::kGemma3) return "gemma3";
+  return std::string(ArchitectureName(c.arch));
+}
+
+// The smallest pattern p whose layers i with (i + 1) % p != 0 are c's sliding ones; 0 if none is.
+int64_t SlidingWindowPattern(const ModelConfig& c) {
+  for (int64_t p = 1; p <= c.num_layers + 1; ++p) {
+    bool fits = true;
+    for (int64_t i = 0; i < c.num_layers && fits; ++i) {
+      fits = ((i + 1) % p != 0) == (c.AttentionWindow(i) > 0);
+    }
+    if (fits) return p;
+  }
+  return 0;
+}
+
+// Gemma 2's and 3's keys (gguf_model.h).
+Status AddGemmaKeys(const ModelConfig& c, const std::string& p, GgufWriter* w) {
+  if (c.arch == Architecture::kGemma2 || c.attn_logit_softcapping > 0) {
+    w->SetF32(p + "attn_logit_softcapping", static_cast<float>(c.attn_logit_softcapping));
+  }
+  if (c.arch == Architecture::kGemma2 || c.final_logit_softcapping > 0) {
+    w->SetF32(p + "final_logit_softcapping", static_cast<float>(c.final_logit_softcapping));
+  }
+  const double scalar =
+      c.query_pre_attn_scalar > 0 ? c.query_pre_attn_scalar : static_cast<double>(c.head_dim);
+  w->SetF32(kQueryPreAttnScalarKey, static_cast<float>(scalar));
+  if (c.local_rope_theta > 0) w->SetF32(kLocalRopeBaseKey, static_cast<float>(c.local_rope_theta));
+  if (c.sliding_window == 0) return Status::Ok();
+  const int64_t pattern = SlidingWindowPattern(c);
+  if (pattern == 0) {
+    return UnimplementedError("a ", ArchitectureName(c.arch),
+                              " whose sliding layers are not every layer but each n-th has no "
+                              "GGUF form (llama.cpp's files name a pattern, not the layers)");
+  }
+  w->SetU32(kSlidingWindowPatternKey, static_cast<uint32_t>(pattern));
+  return Status::Ok();
+}
+
+}  // namespace
+
 Status AddModelConfigToGguf(const ModelConfig& c, GgufWriter* w) {
-  if (c.sliding_window > 0 && c.arch != Architecture::kMistral && c.arch != Architecture::kPhi3) {
+  if (c.sliding_window > 0 && c.arch != Architecture::kMistral && c.arch != Architecture::kPhi3 &&
+      !c.sandwich_norms()) {
     return UnimplementedError("a ", ArchitectureName(c.arch),
                               " model with sliding-window layers has no GGUF form here (llama.cpp "
                               "reads a window only for other architectures)");
   }
-  const std::string arch(ArchitectureName(c.arch) == "mistral" ? "llama"
-                                                               : ArchitectureName(c.arch));
+  const Activation file_activation = c.gemma() ? Activation::kGeluTanh : Activation::kSilu;
+  if (c.activation != file_activation) {
+    return UnimplementedError("a ", ArchitectureName(c.arch), " with a ",
+                              ActivationName(c.activation),
+                              " FFN has no GGUF form (llama.cpp's file names no activation: this "
+                              "architecture's is ",
+                              ActivationName(file_activation), ")");
+  }
+  const std::string arch = GgufArchitecture(c);
   const std::string p = arch + ".";
   w->SetString("general.architecture", arch);
   w->SetU32(p + "vocab_size", static_cast<uint32_t>(c.vocab_size));
@@ -506,6 +627,7 @@ Status AddModelConfigToGguf(const ModelConfig& c, GgufWriter* w) {
   if (c.sliding_window > 0) {
     w->SetU32(p + "attention.sliding_window", static_cast<uint32_t>(c.sliding_window));
   }
+  if (c.sandwich_norms()) SIGMA_RETURN_IF_ERROR(AddGemmaKeys(c, p, w));
   if (c.rope_scaling.type == "llama3") {
     const RopeScaling& s = c.rope_scaling;
     w->SetF32(StrCat(kLlama3KeyPrefix, "factor"), static_cast<float>(s.factor));
@@ -544,7 +666,7 @@ Status AddModelConfigToGguf(const ModelConfig& c, GgufWriter* w) {
 }
 
 Status AddHfTensorToGguf(const ModelConfig& config, const TensorView& view, GgufWriter* writer) {
-  const std::string name = HfToGgufTensorName(view.name, config.fused_projections());
+  const std::string name = HfToGgufTensorName(view.name, GgufNamesOf(config));
   std::span<const uint8_t> bytes(static_cast<const uint8_t*>(view.data), view.nbytes);
   std::vector<uint8_t> copy;
   const int kind = IsPermuted(config) ? QkKind(view.name) : 0;

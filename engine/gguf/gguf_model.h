@@ -8,8 +8,21 @@
 // augmented Q: blk.N.attn_q_gate / attn_q_up / attn_q_down -> self_attn.q_gate_proj / q_up_proj /
 // q_down_proj; Qwen3's q/k norms: blk.N.attn_q_norm / attn_k_norm -> self_attn.q_norm / k_norm.
 // Phi-3's fused matrices: blk.N.attn_qkv -> self_attn.qkv_proj and, in a phi3 file,
-// blk.N.ffn_up -> mlp.gate_up_proj. Names we do not know pass through unchanged (BindWeights
-// judges them).
+// blk.N.ffn_up -> mlp.gate_up_proj. Gemma 2's and 3's four norms a layer (GgufNames::
+// sandwich_norms): attn_norm, post_attention_norm, ffn_norm, post_ffw_norm -> input_layernorm,
+// post_attention_layernorm, pre_feedforward_layernorm, post_feedforward_layernorm. Names we do
+// not know pass through unchanged (BindWeights judges them).
+//
+// Gemma (general.architecture gemma, gemma2, gemma3) as llama.cpp's converter writes it: every
+// RMSNorm weight holds 1 + w (GgufWeightSource::NormsIncludeOffset; convert adds and removes the
+// 1); gemma2.attn_logit_softcapping / final_logit_softcapping (defaults 50 and 30, llama.cpp's),
+// gemma3.final_logit_softcapping (default none), <arch>.attention.sliding_window. What llama.cpp
+// does not store it derives, and so does this reader where this project's keys are absent:
+//   sigma.attention.query_pre_attn_scalar  (f32) else head_dim, or hidden / heads for the 27B
+//                                          models (gemma2 with 46 layers, gemma3 with 62)
+//   sigma.attention.sliding_window_pattern (u32) every pattern-th layer attends to all
+//                                          positions, the others slide; else 2 (gemma2), 6 (gemma3)
+//   sigma.rope.local_freq_base             (f32) Gemma 3's sliding layers' RoPE base, else 10000
 //
 // Q/K row permutation (general.architecture == "llama" only): llama.cpp's convert_hf_to_gguf.py
 // reorders the rows of q_proj (and its bias) per Q head and of k_proj per K head so that its
@@ -51,11 +64,17 @@
 
 namespace sigma {
 
+// The architecture-dependent parts of the name mapping.
+struct GgufNames {
+  bool fused_ffn = false;       // Phi-3 (ModelConfig::fused_projections): ffn_up is gate_up_proj
+  bool sandwich_norms = false;  // Gemma 2 / 3 (ModelConfig::sandwich_norms)
+};
+GgufNames GgufNamesOf(const ModelConfig& config);
+
 // "blk.3.attn_q.weight" -> "model.layers.3.self_attn.q_proj.weight"; unknown names unchanged.
-// `fused_ffn`: a Phi-3 file (ModelConfig::fused_projections), whose ffn_up is mlp.gate_up_proj.
-std::string GgufToHfTensorName(std::string_view gguf_name, bool fused_ffn = false);
+std::string GgufToHfTensorName(std::string_view gguf_name, GgufNames names = {});
 // The inverse; unknown names unchanged.
-std::string HfToGgufTensorName(std::string_view hf_name, bool fused_ffn = false);
+std::string HfToGgufTensorName(std::string_view hf_name, GgufNames names = {});
 
 // Reads the hyperparameters (and bos/eos ids) of a llama, qwen2, qwen3, phi3 or sigma GGUF file;
 // a phi3 file's rope.dimension_count below head_dim is partial RoPE, its rope_factors_short /
@@ -79,6 +98,7 @@ class GgufWeightSource : public WeightSource {
   std::vector<std::string> files() const override { return {file_->path()}; }
   const GgufFile& file() const { return *file_; }
   void ReleasePages(const void* p, size_t bytes) const override { file_->ReleasePages(p, bytes); }
+  bool NormsIncludeOffset() const override { return true; }
 
  private:
   GgufWeightSource() = default;

@@ -28,6 +28,9 @@ constexpr ArchInfo kArchs[] = {
     {Architecture::kQwen3, "qwen3", "Qwen3ForCausalLM"},
     {Architecture::kMistral, "mistral", "MistralForCausalLM"},
     {Architecture::kPhi3, "phi3", "Phi3ForCausalLM"},
+    {Architecture::kGemma, "gemma", "GemmaForCausalLM"},
+    {Architecture::kGemma2, "gemma2", "Gemma2ForCausalLM"},
+    {Architecture::kGemma3, "gemma3_text", "Gemma3ForCausalLM"},
     {Architecture::kSigma, "sigma", "SigmaForCausalLM"},
 };
 
@@ -55,6 +58,12 @@ Status ReadArchitecture(JsonFields& fields, Architecture* arch) {
   if (model_type.empty() && classes.empty()) {
     return InvalidArgumentError(fields.context(),
                                 ": missing 'model_type' (and no 'architectures' to infer it from)");
+  }
+  if (model_type == "gemma3") {
+    return UnimplementedError(fields.context(),
+                              ": model_type gemma3 is Gemma 3 with its vision tower, whose "
+                              "checkpoint nests the language model; the engine reads text models "
+                              "(model_type gemma3_text, or a gemma3 GGUF)");
   }
   std::string supported;
   for (const ArchInfo& info : kArchs)
@@ -108,7 +117,49 @@ Status ReadRopeScalingFields(JsonFields& fields, ModelConfig* config) {
                             &scaling->original_max_position_embeddings);
 }
 
+// Gemma 3's two RoPEs: rope_theta (default 1e6) and rope_scaling for the full-attention layers,
+// rope_local_base_freq (default 1e4, no scaling) for the sliding ones; in transformers 5's form,
+// rope_parameters holds one dict for each ("full_attention", "sliding_attention").
+Status ReadGemma3Rope(JsonFields& fields, ModelConfig* config) {
+  config->rope_theta = 1e6;
+  config->local_rope_theta = 1e4;
+  SIGMA_RETURN_IF_ERROR(fields.OptionalDouble("rope_theta", &config->rope_theta));
+  SIGMA_RETURN_IF_ERROR(fields.OptionalDouble("rope_local_base_freq", &config->local_rope_theta));
+  if (const rapidjson::Value* v = fields.Find("rope_scaling"); v != nullptr) {
+    if (!v->IsObject()) return fields.TypeError("rope_scaling", "an object or null", *v);
+    JsonFields sub(*v, StrCat(fields.context(), ": rope_scaling"));
+    SIGMA_RETURN_IF_ERROR(ReadRopeScalingFields(sub, config));
+  }
+  const rapidjson::Value* params = fields.Find("rope_parameters");
+  if (params == nullptr) return Status::Ok();
+  if (!params->IsObject()) return fields.TypeError("rope_parameters", "an object or null", *params);
+  JsonFields by_type(*params, StrCat(fields.context(), ": rope_parameters"));
+  if (!by_type.Present("full_attention") && !by_type.Present("sliding_attention")) {
+    SIGMA_RETURN_IF_ERROR(by_type.OptionalDouble("rope_theta", &config->rope_theta));
+    return ReadRopeScalingFields(by_type, config);
+  }
+  if (const rapidjson::Value* full = by_type.Find("full_attention"); full != nullptr) {
+    if (!full->IsObject()) return by_type.TypeError("full_attention", "an object", *full);
+    JsonFields sub(*full, StrCat(by_type.context(), ".full_attention"));
+    SIGMA_RETURN_IF_ERROR(sub.OptionalDouble("rope_theta", &config->rope_theta));
+    SIGMA_RETURN_IF_ERROR(ReadRopeScalingFields(sub, config));
+  }
+  if (const rapidjson::Value* local = by_type.Find("sliding_attention"); local != nullptr) {
+    if (!local->IsObject()) return by_type.TypeError("sliding_attention", "an object", *local);
+    JsonFields sub(*local, StrCat(by_type.context(), ".sliding_attention"));
+    SIGMA_RETURN_IF_ERROR(sub.OptionalDouble("rope_theta", &config->local_rope_theta));
+    std::string type = "default";
+    SIGMA_RETURN_IF_ERROR(sub.OptionalString("rope_type", &type));
+    if (type != "default") {
+      return UnimplementedError(sub.context(), ": rope_type '", type,
+                                "' (the sliding layers' RoPE is read unscaled only)");
+    }
+  }
+  return Status::Ok();
+}
+
 Status ReadRope(JsonFields& fields, ModelConfig* config) {
+  if (config->arch == Architecture::kGemma3) return ReadGemma3Rope(fields, config);
   SIGMA_RETURN_IF_ERROR(fields.OptionalDouble("rope_theta", &config->rope_theta));
   SIGMA_RETURN_IF_ERROR(ReadPartialRotary(fields, config));
   // longrope's original context: in the rope dict (transformers 5), else at the top level (Phi-3's
@@ -153,13 +204,15 @@ Status ReadHeads(JsonFields& fields, ModelConfig* config) {
     SIGMA_RETURN_IF_ERROR(
         fields.OptionalInt("aug_q_intermediate_size", &config->aug_q_intermediate_size));
   }
-  // Absent or null: hidden_size / num_attention_heads (Qwen3's: 128, as transformers' Qwen3Config
-  // has it). A given 0 is not "absent": Validate refuses it.
+  // Absent or null: hidden_size / num_attention_heads (Qwen3's: 128, Gemma's: 256, as transformers'
+  // configs have it). A given 0 is not "absent": Validate refuses it.
   const bool head_dim_given = fields.Has("head_dim");
   config->head_dim = 0;
   SIGMA_RETURN_IF_ERROR(fields.OptionalInt("head_dim", &config->head_dim));
   if (!head_dim_given && config->arch == Architecture::kQwen3) {
     config->head_dim = 128;
+  } else if (!head_dim_given && config->gemma()) {
+    config->head_dim = 256;  // GemmaConfig's, Gemma2Config's and Gemma3TextConfig's default
   } else if (!head_dim_given && config->n_q_heads > 0) {
     if (config->hidden_size % config->n_q_heads != 0) {
       return InvalidArgumentError(fields.context(), ": hidden_size (", config->hidden_size,
@@ -190,13 +243,60 @@ Status ReadSpecialTokens(JsonFields& fields, ModelConfig* config) {
   return ReadEosIds(fields, &config->eos_token_ids);
 }
 
+// The FFN's activation: hidden_act, or Gemma 2's and 3's hidden_activation (transformers reads
+// no hidden_act for those); Gemma's "gelu" is the tanh approximation, as GemmaConfig maps it. A
+// GELU only in the Gemma family, whose models are checked with it.
+Status ReadActivation(JsonFields& fields, ModelConfig* config) {
+  const bool gemma23 =
+      config->arch == Architecture::kGemma2 || config->arch == Architecture::kGemma3;
+  const char* key = gemma23 ? "hidden_activation" : "hidden_act";
+  std::string name = config->gemma() ? "gelu_pytorch_tanh" : "silu";
+  SIGMA_RETURN_IF_ERROR(fields.OptionalString(key, &name));
+  if (name == "silu" || name == "swish") {
+    config->activation = Activation::kSilu;
+  } else if (!config->gemma()) {
+    return UnimplementedError(fields.context(), ": ", key, " '", name, "' (only silu)");
+  } else if (name == "gelu_pytorch_tanh" || name == "gelu_new" ||
+             (name == "gelu" && config->arch == Architecture::kGemma)) {
+    config->activation = Activation::kGeluTanh;
+  } else if (name == "gelu") {
+    config->activation = Activation::kGelu;
+  } else {
+    return UnimplementedError(fields.context(), ": ", key, " '", name,
+                              "' (supported: gelu_pytorch_tanh, gelu_new, gelu, silu)");
+  }
+  return Status::Ok();
+}
+
+// A number or null (0) at `key`; absent: `absent`.
+Status ReadOptionalNumber(JsonFields& fields, const char* key, double absent, double* out) {
+  *out = fields.Present(key) ? 0 : absent;
+  return fields.OptionalDouble(key, out);
+}
+
+// Gemma 2's and 3's attention scale and soft-capping, with their configs' defaults (the scalar
+// 256; Gemma 2's caps 50 for scores and 30 for logits, Gemma 3's none).
+Status ReadGemmaAttention(JsonFields& fields, ModelConfig* config) {
+  if (!config->sandwich_norms()) return Status::Ok();
+  const bool gemma2 = config->arch == Architecture::kGemma2;
+  SIGMA_RETURN_IF_ERROR(
+      ReadOptionalNumber(fields, "query_pre_attn_scalar", 256, &config->query_pre_attn_scalar));
+  SIGMA_RETURN_IF_ERROR(ReadOptionalNumber(fields, "attn_logit_softcapping", gemma2 ? 50 : 0,
+                                           &config->attn_logit_softcapping));
+  SIGMA_RETURN_IF_ERROR(ReadOptionalNumber(fields, "final_logit_softcapping", gemma2 ? 30 : 0,
+                                           &config->final_logit_softcapping));
+  bool bidirectional = false;
+  SIGMA_RETURN_IF_ERROR(fields.OptionalBool("use_bidirectional_attention", &bidirectional));
+  if (bidirectional) {
+    return UnimplementedError(fields.context(),
+                              ": use_bidirectional_attention true (an embedding model's "
+                              "attention) is not supported");
+  }
+  return Status::Ok();
+}
+
 // Features of HF configs that this engine does not implement: refuse rather than run wrongly.
 Status RejectUnsupportedFeatures(JsonFields& fields, const ModelConfig& config) {
-  std::string act = "silu";
-  SIGMA_RETURN_IF_ERROR(fields.OptionalString("hidden_act", &act));
-  if (act != "silu") {
-    return UnimplementedError(fields.context(), ": hidden_act '", act, "' (only silu)");
-  }
   bool flag = false;
   SIGMA_RETURN_IF_ERROR(fields.OptionalBool("mlp_bias", &flag));
   if (flag) return UnimplementedError(fields.context(), ": mlp_bias true is not supported");
@@ -219,16 +319,25 @@ Status ReadSlidingWindow(JsonFields& fields, ModelConfig* config) {
   }
   if (config->arch == Architecture::kPhi3)
     return ReadWindowSize(fields, 0, &config->sliding_window);
-  if (config->arch != Architecture::kQwen2 && config->arch != Architecture::kQwen3) {
-    return Status::Ok();
-  }
-  bool use = false;
+  const bool qwen = config->arch == Architecture::kQwen2 || config->arch == Architecture::kQwen3;
+  if (!qwen && !config->sandwich_norms()) return Status::Ok();
+  // Qwen's: with use_sliding_window, layers from max_window_layers on. Gemma's: always, every
+  // layer but each pattern-th (Gemma 2: 2; Gemma 3: sliding_window_pattern, default 6).
+  bool use = !qwen;
   int64_t window = 0;
   int64_t max_window_layers = 28;
+  int64_t pattern = config->arch == Architecture::kGemma2 ? 2 : 6;
   std::vector<std::string> layer_types;
-  SIGMA_RETURN_IF_ERROR(fields.OptionalBool("use_sliding_window", &use));
+  if (qwen) SIGMA_RETURN_IF_ERROR(fields.OptionalBool("use_sliding_window", &use));
   SIGMA_RETURN_IF_ERROR(ReadWindowSize(fields, 4096, &window));
   SIGMA_RETURN_IF_ERROR(fields.OptionalInt("max_window_layers", &max_window_layers));
+  if (config->arch == Architecture::kGemma3) {
+    SIGMA_RETURN_IF_ERROR(fields.OptionalInt("sliding_window_pattern", &pattern));
+    if (pattern < 1) {
+      return InvalidArgumentError(fields.context(), ": sliding_window_pattern ", pattern,
+                                  " (expected 1 or more)");
+    }
+  }
   SIGMA_RETURN_IF_ERROR(fields.OptionalStringArray("layer_types", &layer_types));
   if (!layer_types.empty() && static_cast<int64_t>(layer_types.size()) != config->num_layers) {
     return InvalidArgumentError(fields.context(), ": layer_types has ", layer_types.size(),
@@ -237,7 +346,8 @@ Status ReadSlidingWindow(JsonFields& fields, ModelConfig* config) {
   std::vector<bool> sliding(static_cast<size_t>(std::max<int64_t>(config->num_layers, 0)));
   for (size_t i = 0; i < sliding.size(); ++i) {
     if (layer_types.empty()) {
-      sliding[i] = static_cast<int64_t>(i) >= max_window_layers;
+      sliding[i] = qwen ? static_cast<int64_t>(i) >= max_window_layers
+                        : (static_cast<int64_t>(i) + 1) % pattern != 0;
     } else if (layer_types[i] == "sliding_attention" || layer_types[i] == "full_attention") {
       sliding[i] = layer_types[i] == "sliding_attention";
     } else {
@@ -246,6 +356,10 @@ Status ReadSlidingWindow(JsonFields& fields, ModelConfig* config) {
     }
   }
   const auto slides = std::count(sliding.begin(), sliding.end(), true);
+  if (config->arch == Architecture::kGemma3 && slides > 0 && window <= 0) {
+    return InvalidArgumentError(fields.context(),
+                                ": sliding_window is null but layer_types has sliding layers");
+  }
   if (!use || window <= 0 || slides == 0) return Status::Ok();
   config->sliding_window = window;
   if (slides < static_cast<int64_t>(sliding.size())) config->sliding_layers = std::move(sliding);
@@ -267,12 +381,19 @@ Status ReadConfig(const rapidjson::Value& root, std::string_view source, ModelCo
       fields.OptionalInt("max_position_embeddings", &config->max_position_embeddings));
   SIGMA_RETURN_IF_ERROR(fields.OptionalDouble("rms_norm_eps", &config->rms_norm_eps));
   SIGMA_RETURN_IF_ERROR(ReadRope(fields, config));  // after max_position_embeddings (longrope)
+  config->tie_word_embeddings = config->gemma();    // Gemma's configs' default
   SIGMA_RETURN_IF_ERROR(fields.OptionalBool("tie_word_embeddings", &config->tie_word_embeddings));
   SIGMA_RETURN_IF_ERROR(ReadSlidingWindow(fields, config));
+  SIGMA_RETURN_IF_ERROR(ReadActivation(fields, config));
+  SIGMA_RETURN_IF_ERROR(ReadGemmaAttention(fields, config));
   if (config->arch == Architecture::kQwen2) {
     config->qkv_bias = true;  // Qwen2 always has q/k/v biases; no flag says so.
   } else {
     SIGMA_RETURN_IF_ERROR(fields.OptionalBool("attention_bias", &config->qkv_bias));
+  }
+  if (config->gemma()) {  // GemmaConfig's defaults
+    config->bos_token_id = 2;
+    config->eos_token_ids = {1};
   }
   SIGMA_RETURN_IF_ERROR(ReadSpecialTokens(fields, config));
   return RejectUnsupportedFeatures(fields, *config);
@@ -448,6 +569,36 @@ Status RopeScaling::Validate() const {
                    original_max_position_embeddings, 1, kMaxDim);
 }
 
+namespace {
+
+// The Gemma fields: positive where set, and set only for the models that have them.
+Status ValidateGemmaFields(const ModelConfig& c) {
+  for (const auto& [field, value] :
+       {std::pair{"query_pre_attn_scalar", c.query_pre_attn_scalar},
+        std::pair{"attn_logit_softcapping", c.attn_logit_softcapping},
+        std::pair{"final_logit_softcapping", c.final_logit_softcapping},
+        std::pair{"rope_local_base_freq", c.local_rope_theta}}) {
+    if (value == 0) continue;
+    SIGMA_RETURN_IF_ERROR(CheckPositive(field, value));
+    if (!c.sandwich_norms()) {
+      return InvalidArgumentError(field, ": only model_types gemma2 and gemma3_text have one");
+    }
+  }
+  if (c.activation != Activation::kSilu && !c.gemma()) {
+    return InvalidArgumentError("hidden_act: ", ActivationName(c.activation),
+                                " only in the Gemma family here");
+  }
+  if (c.local_rope_theta != 0 && c.arch != Architecture::kGemma3) {
+    return InvalidArgumentError("rope_local_base_freq: only model_type gemma3_text has one");
+  }
+  if (c.local_rope_theta != 0 && c.local_rope_theta <= 1.0) {
+    return InvalidArgumentError("rope_local_base_freq: must exceed 1, got ", c.local_rope_theta);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 std::string_view ArchitectureName(Architecture arch) { return InfoOf(arch).model_type; }
 
 Status ModelConfig::Validate() const {
@@ -466,10 +617,12 @@ Status ModelConfig::Validate() const {
   SIGMA_RETURN_IF_ERROR(CheckSize("max_position_embeddings", max_position_embeddings, 1, kMaxDim));
   SIGMA_RETURN_IF_ERROR(CheckSize("sliding_window", sliding_window, 0, kMaxDim));
   if (sliding_window > 0 && arch != Architecture::kMistral && arch != Architecture::kQwen2 &&
-      arch != Architecture::kQwen3 && arch != Architecture::kPhi3) {
+      arch != Architecture::kQwen3 && arch != Architecture::kPhi3 && !sandwich_norms()) {
     return InvalidArgumentError(
-        "sliding_window: only model_types mistral, phi3, qwen2 and qwen3 have one here");
+        "sliding_window: only model_types mistral, phi3, qwen2, qwen3, "
+        "gemma2 and gemma3_text have one here");
   }
+  SIGMA_RETURN_IF_ERROR(ValidateGemmaFields(*this));
   if (!sliding_layers.empty() &&
       (sliding_window == 0 || static_cast<int64_t>(sliding_layers.size()) != num_layers)) {
     return InvalidArgumentError("sliding layers: ", sliding_layers.size(), " for ", num_layers,
@@ -519,6 +672,35 @@ Status ModelConfig::Validate() const {
   if (rope_theta <= 1.0) return InvalidArgumentError("rope_theta: must exceed 1, got ", rope_theta);
   SIGMA_RETURN_IF_ERROR(rope_scaling.Validate());
   return ValidateRopeFreqFactors(rope_freq_factors, rope_scaling, head_dim);
+}
+
+float ModelConfig::embedding_scale() const {
+  return gemma() ? static_cast<float>(std::sqrt(static_cast<double>(hidden_size))) : 1.0f;
+}
+
+float ModelConfig::AttentionScale() const {
+  const double scalar =
+      query_pre_attn_scalar > 0 ? query_pre_attn_scalar : static_cast<double>(head_dim);
+  return static_cast<float>(1.0 / std::sqrt(scalar));
+}
+
+std::vector<float> ModelConfig::LocalRopeInvFreq() const {
+  if (local_rope_theta == 0) return {};
+  std::vector<float> out(static_cast<size_t>(rotary_dim() / 2));
+  for (size_t j = 0; j < out.size(); ++j) {
+    out[j] =
+        static_cast<float>(BaseInvFreq(local_rope_theta, static_cast<int64_t>(j), rotary_dim()));
+  }
+  return out;
+}
+
+std::string_view ActivationName(Activation act) {
+  switch (act) {
+    case Activation::kSilu: return "silu";
+    case Activation::kGeluTanh: return "gelu_pytorch_tanh";
+    case Activation::kGelu: return "gelu";
+  }
+  return "?";
 }
 
 std::vector<float> ModelConfig::RopeInvFreq() const {
@@ -618,6 +800,7 @@ std::string ModelConfig::ToJson() const {
   w.Int("max_position_embeddings", max_position_embeddings);
   w.Double("rms_norm_eps", rms_norm_eps);
   w.Double("rope_theta", rope_theta);
+  if (local_rope_theta > 0) w.Double("rope_local_base_freq", local_rope_theta);
   w.Raw("rope_scaling", RopeScalingJson(rope_scaling));
   if (partial_rotary_factor != 1.0) w.Double("partial_rotary_factor", partial_rotary_factor);
   if (rope_scaling.type == "longrope") {
@@ -626,6 +809,12 @@ std::string ModelConfig::ToJson() const {
   if (arch == Architecture::kMistral || arch == Architecture::kPhi3) {
     w.Raw("sliding_window", sliding_window > 0 ? std::to_string(sliding_window) : "null");
   }
+  std::string layer_types = "[";
+  for (int64_t i = 0; i < num_layers; ++i) {
+    layer_types += i ? ", " : "";
+    layer_types += AttentionWindow(i) > 0 ? "\"sliding_attention\"" : "\"full_attention\"";
+  }
+  layer_types += "]";
   if (arch == Architecture::kQwen2 || arch == Architecture::kQwen3) {
     // Both forms: layer_types (transformers 5) and max_window_layers where the sliding layers are
     // the last ones (as older readers take it).
@@ -635,17 +824,32 @@ std::string ModelConfig::ToJson() const {
       int64_t first = num_layers;
       while (first > 0 && AttentionWindow(first - 1) > 0) --first;
       w.Int("max_window_layers", first);
-      std::string types = "[";
-      for (int64_t i = 0; i < num_layers; ++i) {
-        types += i ? ", " : "";
-        types += AttentionWindow(i) > 0 ? "\"sliding_attention\"" : "\"full_attention\"";
+      w.Raw("layer_types", layer_types);
+    }
+  }
+  if (sandwich_norms()) {
+    w.Raw("sliding_window", sliding_window > 0 ? std::to_string(sliding_window) : "null");
+    w.Raw("layer_types", layer_types);
+    // An integer where it is one (Gemma2Config's field is an int); 0 stands for head_dim.
+    const double scalar =
+        query_pre_attn_scalar > 0 ? query_pre_attn_scalar : static_cast<double>(head_dim);
+    if (scalar == std::floor(scalar)) {
+      w.Int("query_pre_attn_scalar", static_cast<int64_t>(scalar));
+    } else {
+      w.Double("query_pre_attn_scalar", scalar);
+    }
+    for (const auto& [key, cap] : {std::pair{"attn_logit_softcapping", attn_logit_softcapping},
+                                   std::pair{"final_logit_softcapping", final_logit_softcapping}}) {
+      if (cap > 0) {
+        w.Double(key, cap);
+      } else {
+        w.Raw(key, "null");
       }
-      w.Raw("layer_types", types + "]");
     }
   }
   w.Bool("tie_word_embeddings", tie_word_embeddings);
   if (arch != Architecture::kQwen2) w.Bool("attention_bias", qkv_bias);
-  w.String("hidden_act", "silu");
+  w.String(sandwich_norms() ? "hidden_activation" : "hidden_act", ActivationName(activation));
   w.Raw("bos_token_id", bos_token_id >= 0 ? std::to_string(bos_token_id) : "null");
   std::string eos = eos_token_ids.empty() ? "null" : "[";
   for (size_t i = 0; i < eos_token_ids.size(); ++i) {

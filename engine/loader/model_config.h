@@ -21,9 +21,31 @@ namespace sigma {
 // kQwen3: Llama's layers with an RMSNorm over each head's q and k before RoPE (ModelConfig::
 // qk_norm). kPhi3: Llama's layers with q/k/v and gate/up each one matrix in the checkpoint
 // (ModelConfig::fused_projections), often with partial RoPE and longrope scaling.
-enum class Architecture { kLlama, kQwen2, kQwen3, kMistral, kPhi3, kSigma };
-// "llama", "qwen2", "qwen3", "mistral", "phi3", "sigma"
+// The Gemma family: Llama's layers with the embeddings scaled by sqrt(hidden_size), each RMSNorm
+// weight stored as w and applied as 1 + w (ModelConfig::norm_weight_offset) and a GELU-gated FFN
+// (kGemma); kGemma2 adds a norm after the attention and after the FFN (sandwich_norms), the
+// attention scale from query_pre_attn_scalar, soft-capped attention scores and logits and sliding
+// windows in alternate layers; kGemma3 (model_type gemma3_text) Gemma 2's layers with q/k norms,
+// no soft-capping by default, and its own RoPE base in the sliding layers (local_rope_theta).
+enum class Architecture {
+  kLlama,
+  kQwen2,
+  kQwen3,
+  kMistral,
+  kPhi3,
+  kGemma,
+  kGemma2,
+  kGemma3,
+  kSigma
+};
+// "llama", "qwen2", "qwen3", "mistral", "phi3", "gemma", "gemma2", "gemma3_text", "sigma"
 std::string_view ArchitectureName(Architecture arch);
+
+// The FFN's gate activation: SiLU (SwiGLU), GELU's tanh approximation (transformers'
+// gelu_pytorch_tanh and gelu_new: Gemma's GeGLU) or the exact, erf GELU (gelu).
+enum class Activation { kSilu, kGeluTanh, kGelu };
+// transformers' ACT2FN name: "silu", "gelu_pytorch_tanh", "gelu".
+std::string_view ActivationName(Activation act);
 
 struct RopeScaling {
   // "default", "linear", "llama3", "longrope" ("dynamic"/"yarn" are rejected)
@@ -72,12 +94,22 @@ struct ModelConfig {
   // config.json does not name it, null = none, as transformers reads it); Phi-3's, every layer
   // (none where not named); Qwen2's and Qwen3's
   // with use_sliding_window, in the layers config.json's layer_types names "sliding_attention",
-  // else in those from max_window_layers on.
+  // else in those from max_window_layers on; Gemma 2's and 3's in the layers layer_types names,
+  // else in all but every second (Gemma 2) or sliding_window_pattern-th (Gemma 3, 6) layer.
   int64_t sliding_window = 0;
   // Which layers slide, num_layers entries; empty = every layer (where sliding_window > 0).
   std::vector<bool> sliding_layers;
   bool tie_word_embeddings = false;
   bool qkv_bias = false;           // Qwen2, or attention_bias
+  Activation activation = Activation::kSilu;
+  // Gemma 2 and 3: the attention scale is query_pre_attn_scalar^-1/2 (0: head_dim^-1/2, as
+  // everywhere else); scores and final logits pass through cap * tanh(x / cap) where the cap is
+  // above 0; Gemma 3's sliding layers rotate with RoPE base local_rope_theta and no scaling
+  // (rope_theta and rope_scaling serve the full-attention layers), 0 = one RoPE for every layer.
+  double query_pre_attn_scalar = 0;
+  double attn_logit_softcapping = 0;
+  double final_logit_softcapping = 0;
+  double local_rope_theta = 0;
   int64_t bos_token_id = -1;
   std::vector<int64_t> eos_token_ids;
 
@@ -117,8 +149,31 @@ struct ModelConfig {
 
   // Whether each head's q and k go through an RMSNorm of their own (weights
   // self_attn.q_norm / k_norm, [head_dim], eps rms_norm_eps) after the projections and before
-  // RoPE: Qwen3.
-  bool qk_norm() const { return arch == Architecture::kQwen3; }
+  // RoPE: Qwen3, Gemma 3.
+  bool qk_norm() const { return arch == Architecture::kQwen3 || arch == Architecture::kGemma3; }
+
+  bool gemma() const {
+    return arch == Architecture::kGemma || arch == Architecture::kGemma2 ||
+           arch == Architecture::kGemma3;
+  }
+  // What a checkpoint's RMSNorm weights are offset by: Gemma's Hugging Face checkpoints store w
+  // and multiply by 1 + w (llama.cpp's GGUF files store 1 + w); 0 elsewhere.
+  float norm_weight_offset() const { return gemma() ? 1.0f : 0.0f; }
+  // What the token embeddings are multiplied by: Gemma's sqrt(hidden_size) (in f32, as
+  // transformers with f32 weights and llama.cpp have it), else 1.
+  float embedding_scale() const;
+  // Gemma 2 and 3: an RMSNorm on the attention's output (post_attention_layernorm) and on the
+  // FFN's (post_feedforward_layernorm) before each joins the residual; the FFN's input norm is
+  // then pre_feedforward_layernorm.
+  bool sandwich_norms() const {
+    return arch == Architecture::kGemma2 || arch == Architecture::kGemma3;
+  }
+  // The attention's score scale: 1 / sqrt(query_pre_attn_scalar, else head_dim).
+  float AttentionScale() const;
+  // Whether layer `layer` rotates with local_rope_theta (Gemma 3's sliding layers).
+  bool LocalRope(int64_t layer) const { return local_rope_theta > 0 && AttentionWindow(layer) > 0; }
+  // Inverse RoPE frequencies of the local RoPE ([rotary_dim() / 2], no scaling); empty without.
+  std::vector<float> LocalRopeInvFreq() const;
 
   // For a backend that attends to every position (CUDA's), which is sliding-window attention only
   // within the window: INVALID_ARGUMENT where a KV cache of max_context positions would reach past

@@ -1,5 +1,6 @@
 #include "engine/loader/model_weights.h"
 
+#include <cstring>
 #include <utility>
 
 #include "engine/base/file.h"
@@ -68,8 +69,17 @@ class SlotBuilder {
       }
       Matrix(p + "self_attn.o_proj.weight", c_.hidden_size, "hidden_size", c_.q_dim(), q,
              &l.o_proj);
-      Vector(p + "post_attention_layernorm.weight", c_.hidden_size, "hidden_size",
-             TensorKind::kNorm, &l.ffn_norm);
+      // Gemma 2 / 3 name the norm after the attention's output post_attention_layernorm, which
+      // elsewhere is the FFN's input norm.
+      if (c_.sandwich_norms()) {
+        Vector(p + "post_attention_layernorm.weight", c_.hidden_size, "hidden_size",
+               TensorKind::kNorm, &l.attn_post_norm);
+        Vector(p + "pre_feedforward_layernorm.weight", c_.hidden_size, "hidden_size",
+               TensorKind::kNorm, &l.ffn_norm);
+      } else {
+        Vector(p + "post_attention_layernorm.weight", c_.hidden_size, "hidden_size",
+               TensorKind::kNorm, &l.ffn_norm);
+      }
       const int64_t ffn = c_.intermediate_size;
       if (c_.fused_projections()) {
         Fused(p + "mlp.gate_up_proj.weight", {{ffn, &l.gate_proj}, {ffn, &l.up_proj}},
@@ -82,6 +92,10 @@ class SlotBuilder {
       }
       Matrix(p + "mlp.down_proj.weight", c_.hidden_size, "hidden_size", ffn, "intermediate_size",
              &l.down_proj);
+      if (c_.sandwich_norms()) {
+        Vector(p + "post_feedforward_layernorm.weight", c_.hidden_size, "hidden_size",
+               TensorKind::kNorm, &l.ffn_post_norm);
+      }
     }
     Vector("model.norm.weight", c_.hidden_size, "hidden_size", TensorKind::kNorm, &w_->final_norm);
     if (!c_.tie_word_embeddings) {
@@ -174,18 +188,24 @@ TensorView RowRange(const TensorView& view, int64_t first, int64_t rows) {
   return part;
 }
 
-// Norm and bias vectors are handed to the forward pass as f32.
-StatusOr<TensorView> VectorAsF32(const TensorView& view, ModelWeights* weights) {
-  if (view.dtype == DType::kF32) return view;
-  if (view.dtype != DType::kF16 && view.dtype != DType::kBF16) {
+// Norm and bias vectors are handed to the forward pass as f32, plus `offset` (a norm's
+// ModelConfig::norm_weight_offset, added in f32 as transformers' Gemma adds it).
+StatusOr<TensorView> VectorAsF32(const TensorView& view, float offset, ModelWeights* weights) {
+  if (view.dtype == DType::kF32 && offset == 0) return view;
+  if (view.dtype != DType::kF32 && view.dtype != DType::kF16 && view.dtype != DType::kBF16) {
     return UnimplementedError("tensor '", view.name, "': a ", DTypeName(view.dtype),
                               " norm or bias vector is not supported (F32, F16, BF16 only)");
   }
-  const auto* bits = static_cast<const uint16_t*>(view.data);
   std::vector<float> values(static_cast<size_t>(view.numel()));
-  for (size_t i = 0; i < values.size(); ++i) {
-    values[i] = view.dtype == DType::kF16 ? F16ToF32(bits[i]) : Bf16ToF32(bits[i]);
+  if (view.dtype == DType::kF32) {
+    std::memcpy(values.data(), view.data, values.size() * sizeof(float));
+  } else {
+    const auto* bits = static_cast<const uint16_t*>(view.data);
+    for (size_t i = 0; i < values.size(); ++i) {
+      values[i] = view.dtype == DType::kF16 ? F16ToF32(bits[i]) : Bf16ToF32(bits[i]);
+    }
   }
+  for (float& v : values) v += offset;
   TensorView out = view;
   out.dtype = DType::kF32;
   out.nbytes = values.size() * sizeof(float);
@@ -216,9 +236,17 @@ Status RejectUnusedMeaningfulTensors(const ModelConfig& config, const WeightSour
       }
     }
     if (!config.qk_norm() && present(p + "self_attn.q_norm.weight")) {
-      return UnimplementedError(
-          "tensor '", p, "self_attn.q_norm.weight' is present but model_type ",
-          ArchitectureName(config.arch), " has no q/k norms (model_type qwen3 has)");
+      return UnimplementedError("tensor '", p,
+                                "self_attn.q_norm.weight' is present but model_type ",
+                                ArchitectureName(config.arch),
+                                " has no q/k norms (model_types qwen3 and gemma3_text have)");
+    }
+    if (!config.sandwich_norms() && present(p + "post_feedforward_layernorm.weight")) {
+      return UnimplementedError("tensor '", p,
+                                "post_feedforward_layernorm.weight' is present but model_type ",
+                                ArchitectureName(config.arch),
+                                " has no norms after the attention and the FFN (model_types "
+                                "gemma2 and gemma3_text have)");
     }
     if (!config.qkv_bias && present(p + "self_attn.q_proj.bias")) {
       return InvalidArgumentError("tensor '", p,
@@ -262,7 +290,10 @@ StatusOr<ModelWeights> BindWeights(const ModelConfig& config,
     } else if (slot.spec.kind == TensorKind::kMatrix) {
       *slot.target = *view;
     } else {
-      SIGMA_ASSIGN_OR_RETURN(*slot.target, VectorAsF32(*view, &weights));
+      const float offset = slot.spec.kind == TensorKind::kNorm && !source->NormsIncludeOffset()
+                               ? config.norm_weight_offset()
+                               : 0.0f;
+      SIGMA_ASSIGN_OR_RETURN(*slot.target, VectorAsF32(*view, offset, &weights));
     }
   }
   if (config.tie_word_embeddings) weights.lm_head = weights.embed_tokens;

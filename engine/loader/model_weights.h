@@ -32,10 +32,12 @@ struct LayerWeights {
   TensorView q_up;       // [aug_q, n_q * head_dim]
   TensorView q_down;     // [n_q * head_dim, aug_q]
   TensorView o_proj;     // [hidden, n_q * head_dim]
+  TensorView attn_post_norm;  // [hidden] or invalid (ModelConfig::sandwich_norms, Gemma 2 / 3)
   TensorView ffn_norm;   // [hidden]
   TensorView gate_proj;  // [ffn, hidden]
   TensorView up_proj;    // [ffn, hidden]
   TensorView down_proj;  // [hidden, ffn]
+  TensorView ffn_post_norm;  // [hidden] or invalid (sandwich_norms)
 };
 
 // Owner of the bytes behind the views (mappings, converted buffers).
@@ -53,6 +55,9 @@ class WeightSource {
   // soon: where they are in a file this source maps, their pages leave the resident set (they stay
   // in the page cache and map again if read). Does nothing for memory the source does not map.
   virtual void ReleasePages(const void* p, size_t bytes) const {}
+  // Whether the RMSNorm weights here already include ModelConfig::norm_weight_offset (llama.cpp's
+  // Gemma files hold 1 + w), so that BindWeights does not add it again.
+  virtual bool NormsIncludeOffset() const { return false; }
 };
 
 struct ModelWeights {
@@ -62,7 +67,8 @@ struct ModelWeights {
   TensorView lm_head;       // [vocab, hidden] (== embed_tokens when tied)
   std::vector<LayerWeights> layers;
   std::shared_ptr<WeightSource> source;  // keeps the bytes alive
-  // Bias and norm vectors converted to f32 (views above point here when the file held f16/bf16).
+  // Bias and norm vectors converted to f32 (views above point here when the file held f16/bf16,
+  // or when norm weights were offset: the views hold what RMSNorm multiplies by).
   std::vector<std::vector<float>> owned_f32;
 };
 

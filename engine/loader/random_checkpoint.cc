@@ -40,11 +40,19 @@ inline float Normalish(uint64_t r) {
   return ((sum + 2.0f) * (1.0f / 65536.0f) - 2.0f) * kSqrt3;
 }
 
+// What a tensor's values are drawn as: matrices and biases N(0, kRandomCheckpointInitStd^2),
+// norms 1, or, where the checkpoint stores norms as offsets from 1 (ModelConfig::
+// norm_weight_offset, Gemma), N(0, kOffsetNormStd^2), so that a forward pass that forgot the
+// offset would be far off.
+constexpr float kOffsetNormStd = 0.25f;
+
 template <DType kType>
-void FillChunk(TensorKind kind, uint64_t state, int64_t n, uint8_t* out) {
+void FillChunk(TensorKind kind, bool offset_norms, uint64_t state, int64_t n, uint8_t* out) {
+  const float std = kind != TensorKind::kNorm ? kRandomCheckpointInitStd
+                    : offset_norms            ? kOffsetNormStd
+                                              : 0.0f;
   for (int64_t i = 0; i < n; ++i) {
-    const float v =
-        kind == TensorKind::kNorm ? 1.0f : kRandomCheckpointInitStd * Normalish(SplitMix64(&state));
+    const float v = std == 0.0f ? 1.0f : std * Normalish(SplitMix64(&state));
     if constexpr (kType == DType::kF32) {
       reinterpret_cast<float*>(out)[i] = v;
     } else if constexpr (kType == DType::kF16) {
@@ -55,20 +63,19 @@ void FillChunk(TensorKind kind, uint64_t state, int64_t n, uint8_t* out) {
   }
 }
 
-void Fill(DType dtype, TensorKind kind, uint64_t state, int64_t n, uint8_t* out) {
+void Fill(DType dtype, TensorKind kind, bool offset_norms, uint64_t state, int64_t n,
+          uint8_t* out) {
   switch (dtype) {
-    case DType::kF32:
-      return FillChunk<DType::kF32>(kind, state, n, out);
-    case DType::kF16:
-      return FillChunk<DType::kF16>(kind, state, n, out);
-    default:
-      return FillChunk<DType::kBF16>(kind, state, n, out);
+    case DType::kF32: return FillChunk<DType::kF32>(kind, offset_norms, state, n, out);
+    case DType::kF16: return FillChunk<DType::kF16>(kind, offset_norms, state, n, out);
+    default: return FillChunk<DType::kBF16>(kind, offset_norms, state, n, out);
   }
 }
 
 // Generates and writes one tensor, kChunksPerBatch chunks at a time.
-Status WriteTensor(const ExpectedTensor& spec, uint64_t tensor_index, uint64_t seed, DType dtype,
-                   ThreadPool* pool, std::vector<uint8_t>* buffer, SafetensorsWriter* writer) {
+Status WriteTensor(const ExpectedTensor& spec, bool offset_norms, uint64_t tensor_index,
+                   uint64_t seed, DType dtype, ThreadPool* pool, std::vector<uint8_t>* buffer,
+                   SafetensorsWriter* writer) {
   int64_t numel = 1;
   for (int64_t d : spec.shape) numel *= d;
   const int64_t elem = DTypeBlockBytes(dtype);
@@ -81,7 +88,8 @@ Status WriteTensor(const ExpectedTensor& spec, uint64_t tensor_index, uint64_t s
       const int64_t chunk = first + task;
       const int64_t begin = chunk * kChunkElems;
       const int64_t n = std::min(kChunkElems, numel - begin);
-      Fill(dtype, spec.kind, ChunkState(seed, tensor_index, static_cast<uint64_t>(chunk)), n,
+      Fill(dtype, spec.kind, offset_norms,
+           ChunkState(seed, tensor_index, static_cast<uint64_t>(chunk)), n,
            buffer->data() + (begin - batch_begin) * elem);
     });
     const auto bytes = static_cast<size_t>((batch_end - batch_begin) * elem);
@@ -105,7 +113,8 @@ Status WriteCheckpointFiles(const ModelConfig& config, const std::string& out_di
   std::vector<uint8_t> buffer(
       static_cast<size_t>(kChunkElems * kChunksPerBatch * DTypeBlockBytes(dtype)));
   for (size_t i = 0; i < specs.size(); ++i) {
-    SIGMA_RETURN_IF_ERROR(WriteTensor(specs[i], i, seed, dtype, &pool, &buffer, writer.get()));
+    SIGMA_RETURN_IF_ERROR(WriteTensor(specs[i], config.norm_weight_offset() != 0, i, seed, dtype,
+                                      &pool, &buffer, writer.get()));
   }
   SIGMA_RETURN_IF_ERROR(writer->Finish());
   return WriteFileAtomic(out_dir + "/config.json", config.ToJson());

@@ -3,9 +3,10 @@
 //
 // Weights are deterministic in (config, seed, dtype) and independent of the thread count: matrices
 // and biases are drawn from an approximately normal distribution with std 0.02 (Hugging Face's
-// initializer_range), norms are 1. Tensors are generated and written in bounded chunks, so a
-// Sigma-1.5B checkpoint (about 4.6 GB in bf16) needs well under 100 MB of memory.
-// Thread safety: a free function; concurrent calls must use different folders.
+// initializer_range), norms are 1 (Gemma's, stored as offsets from 1, std 0.25). Tensors are
+// generated and written in bounded chunks, so a Sigma-1.5B checkpoint (about 4.6 GB in bf16) needs
+// well under 100 MB of memory. Thread safety: a free function; concurrent calls must use different
+// folders.
 #ifndef SIGMA_ENGINE_LOADER_RANDOM_CHECKPOINT_H_
 #define SIGMA_ENGINE_LOADER_RANDOM_CHECKPOINT_H_
 

@@ -14,7 +14,10 @@ tests/data/qwen3/config.json (make-model seed 5): llama.cpp's qwen3 reads its q/
 (blk.N.attn_q_norm / attn_k_norm) and head_dim (qwen3.attention.key_length) as convert writes them
 (tests/engine/qwen3_test.cc); and tests/data/phi3/llama_cpp_logits.f32 from that of
 tests/data/phi3/config.json: fused attn_qkv / ffn_up, partial RoPE, longrope's factor tensors
-(tests/engine/phi3_test.cc).
+(tests/engine/phi3_test.cc); and tests/data/gemma/<name>_llama_cpp.f32 from those of
+tests/data/gemma/{gemma,gemma2,gemma3}.json (gemma2 with query_pre_attn_scalar 32): norms stored
+as 1 + w, sandwich norms, soft-capping keys, the sliding layers' pattern and RoPE base
+(tests/engine/gemma_test.cc).
 
 The model has no tokenizer, so this script first copies the GGUF adding tokenizer.ggml.model =
 "none" (llama.cpp then loads it without a vocabulary) and feeds token ids 1..70. llama.cpp runs

@@ -9,7 +9,10 @@ that `sigma-eval make-model` writes from the configs of these fixtures (seed 5):
 - tests/data/qwen3/config.json: a Qwen3 (q/k norms, head_dim 32 with hidden 96, tied embeddings;
   tests/engine/qwen3_test.cc);
 - tests/data/phi3/config.json: a Phi-3 (fused qkv_proj and gate_up_proj, RoPE on 18 of 24
-  dimensions, longrope scaling, a 29-position sliding window; tests/engine/phi3_test.cc).
+  dimensions, longrope scaling, a 29-position sliding window; tests/engine/phi3_test.cc);
+- tests/data/gemma/{gemma,gemma2,gemma3}.json: a Gemma, a Gemma 2 (sandwich norms, soft-capped
+  scores and logits, query_pre_attn_scalar, a 7-position window in alternate layers) and a Gemma 3
+  (q/k norms, two RoPEs, linear scaling on the full layers; tests/engine/gemma_test.cc).
 The weights are bf16 in the file and float32 in the forward pass, with eager attention (for a
 window, the mask transformers builds from sliding_window and layer_types). The C++ tests rebuild
 the same checkpoints (make-model is seeded and portable) and compare the engine's logits with
@@ -22,7 +25,8 @@ usage:
       --out tests/data/sliding_window/mistral_logits.f32
   (likewise qwen2 -> qwen2_logits.f32, tests/data/qwen3/config.json ->
   tests/data/qwen3/transformers_logits.f32, tests/data/phi3/config.json ->
-  tests/data/phi3/transformers_logits.f32)
+  tests/data/phi3/transformers_logits.f32, tests/data/gemma/<name>.json ->
+  tests/data/gemma/<name>_transformers.f32)
 Needs: pip install torch transformers safetensors numpy (a venv under /tmp is enough).
 """
 import argparse
@@ -37,17 +41,23 @@ IDS = list(range(1, 71))
 ROWS = list(range(0, 70, 5)) + [69]  # positions whose logits are stored
 
 
-def logits(folder: str, window: bool) -> np.ndarray:
-    """All positions' logits of IDS; window=False: the same weights with the window switched off."""
+def logits(folder: str, window: bool = True, softcap: bool = True) -> np.ndarray:
+    """All positions' logits of IDS; window=False: the same weights with the window switched off;
+    softcap=False: without Gemma 2's soft-capping."""
     config = transformers.AutoConfig.from_pretrained(folder)
     # Phi3Config's default pad_token_id (32000) is past a tiny vocabulary; padding plays no part
     # in a forward pass.
     if getattr(config, "pad_token_id", None) is not None and config.pad_token_id >= config.vocab_size:
         config.pad_token_id = None
     if not window:
-        config.sliding_window = None
+        # Gemma's configs build a sliding mask whatever the layer types: a window wider than
+        # any prompt here is none.
+        config.sliding_window = None if "gemma" not in config.model_type else 1 << 20
         if hasattr(config, "layer_types"):
             config.layer_types = ["full_attention"] * config.num_hidden_layers
+    if not softcap:
+        config.attn_logit_softcapping = None
+        config.final_logit_softcapping = None
     model = transformers.AutoModelForCausalLM.from_pretrained(
         folder, config=config, dtype=torch.float32, attn_implementation="eager")
     model.eval()
@@ -63,7 +73,7 @@ def main() -> int:
     args = parser.parse_args()
     with open(f"{args.model}/config.json") as f:
         print("config:", json.dumps(json.load(f)), file=sys.stderr)
-    full = logits(args.model, window=True)
+    full = logits(args.model)
     print(f"transformers {transformers.__version__}, torch {torch.__version__}", file=sys.stderr)
     print(f"max |logit| {np.abs(full).max():.4f}", file=sys.stderr)
     if getattr(transformers.AutoConfig.from_pretrained(args.model), "sliding_window", None):
@@ -71,6 +81,11 @@ def main() -> int:
         print(f"max |diff| to the same model without the window "
               f"{np.abs(full - unwindowed).max():.4f} (the first 7 positions: "
               f"{np.abs(full[:7] - unwindowed[:7]).max():.2e})", file=sys.stderr)
+    config = transformers.AutoConfig.from_pretrained(args.model)
+    if getattr(config, "attn_logit_softcapping", None) or getattr(config, "final_logit_softcapping", None):
+        uncapped = logits(args.model, softcap=False)
+        print(f"max |diff| to the same model without soft-capping "
+              f"{np.abs(full - uncapped).max():.4f}", file=sys.stderr)
     full[ROWS].tofile(args.out)
     print(f"wrote {args.out}: {len(ROWS)} rows x {full.shape[1]}", file=sys.stderr)
     return 0

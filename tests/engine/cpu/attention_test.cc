@@ -55,8 +55,9 @@ Cache MakeCache(const AttentionShape& s, DType dtype, int64_t capacity, uint32_t
 }
 
 // Double-precision attention of q [n_q][hd] over positions [0, n_ctx) (with a sliding window,
-// its last s.window of them), optional top-k by (score, position) descending, renormalised. With a
-// bf16 cache and s.bf16_query, q rounded to bf16 first (attention.h).
+// its last s.window of them; scores soft-capped where s.softcap > 0), optional top-k by (score,
+// position) descending, renormalised. With a bf16 cache and s.bf16_query, q rounded to bf16 first
+// (attention.h).
 std::vector<double> Reference(const AttentionShape& s, const float* q_in, const Cache& c,
                               int64_t n_ctx, int top_k) {
   const int hd = s.head_dim;
@@ -72,6 +73,7 @@ std::vector<double> Reference(const AttentionShape& s, const float* q_in, const 
       double dot = 0;
       for (int d = 0; d < hd; ++d) dot += double(q[i * hd + d]) * c.k.values[(kh * c.capacity + j) * hd + d];
       score[j] = dot * s.scale;
+      if (s.softcap > 0) score[j] = s.softcap * std::tanh(score[j] / s.softcap);
     }
     const int64_t first = s.window > 0 ? std::max<int64_t>(0, n_ctx - s.window) : 0;
     std::vector<int64_t> keep(n_ctx - first);
@@ -319,6 +321,39 @@ TEST_P(DecodeTest, SlidingWindowMatchesDoubleReference) {
   }
 }
 
+// Gemma 2's soft-capped scores, on every path: the one-pass kernels (3-4 query heads a K head,
+// bf16) give way to the passes, whose scores are capped before the softmax; dense, selective and
+// within a window. A cap well inside the scores' range (|s| up to ~10 here), so that it matters.
+TEST_P(DecodeTest, SoftCappedScoresMatchDoubleReference) {
+  ThreadPool pool(2);
+  uint32_t seed = 650;
+  for (AttentionShape s : {kShapes[0], kShapes[2], kShapes[7], kShapes[9]}) {
+    s.softcap = 1.5f;
+    for (DType dtype : {DType::kF32, DType::kBF16}) {
+      for (int64_t window : {0, 37}) {
+        s.window = window;
+        for (int64_t n_ctx : {1, 50, 333, 4500}) {
+          const Cache c = MakeCache(s, dtype, n_ctx, seed++);
+          const std::vector<float> q = RandomFloats(s.n_q * s.head_dim, seed++, -2.0f, 2.0f);
+          const std::string what = std::string(DTypeName(dtype)) + " n_q " + std::to_string(s.n_q) +
+                                   " window " + std::to_string(window) + " n_ctx " +
+                                   std::to_string(n_ctx);
+          const std::vector<float> capped = Decode(s, q, c, n_ctx, 0, pool);
+          ExpectNear(capped, Reference(s, q.data(), c, n_ctx, 0), 2e-5, what);
+          for (int top_k : {1, 4}) {
+            ExpectNear(Decode(s, q, c, n_ctx, top_k, pool), Reference(s, q.data(), c, n_ctx, top_k),
+                       2e-5, what + " top_k " + std::to_string(top_k));
+          }
+          if (n_ctx - (window > 0 ? std::max<int64_t>(0, n_ctx - window) : 0) < 2) continue;
+          AttentionShape uncapped = s;
+          uncapped.softcap = 0;
+          EXPECT_FALSE(BitEqual(capped, Decode(uncapped, q, c, n_ctx, 0, pool))) << what;
+        }
+      }
+    }
+  }
+}
+
 // Positions before the window count for nothing: poisoned with NaN, they change no bit (the K
 // tile a window starts inside is read whole, its earlier positions' scores skipped).
 TEST_P(DecodeTest, PositionsBeforeTheWindowChangeNothing) {
@@ -445,6 +480,7 @@ TEST_P(PrefillTest, SlidingWindowMatchesReferenceAndDecode) {
   for (AttentionShape s : {kShapes[0], kShapes[2], kShapes[3]}) {
     for (int64_t window : {1, 7, 16, 45}) {
       s.window = window;
+      s.softcap = window == 16 ? 1.5f : 0.0f;  // and Gemma 2's soft-capping with one of them
       for (int64_t start : {0, 5, 600}) {
         for (int top_k : {0, 3}) {
           const int64_t n_new = 40, row = s.n_q * s.head_dim;

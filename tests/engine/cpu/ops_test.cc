@@ -132,6 +132,49 @@ TEST_P(SiluMulTest, MatchesFormula) {
 
 INSTANTIATE_TEST_SUITE_P(Paths, SiluMulTest, AllPaths(), PathName);
 
+class GeluMulTest : public KernelPathTest {};
+
+// GELU's tanh approximation (every kernel family) and the exact GELU against their formulas in
+// double: gates over [-12, 12] (past which the cubic's sigmoid saturates) and the edges, an odd
+// length for the vector tail.
+TEST_P(GeluMulTest, MatchesFormula) {
+  std::vector<float> gate = RandomFloats(1001, 9, -12.0f, 12.0f);
+  const float edges[] = {0.0f, 1e-30f, -1e-30f, 30.0f, -30.0f, 100.0f, -100.0f};
+  for (size_t i = 0; i < std::size(edges); ++i) gate[i * 97] = edges[i];
+  const std::vector<float> up = RandomFloats(1001, 10);
+  std::vector<float> tanh_out = gate;
+  std::vector<float> erf_out = gate;
+  GeluTanhMul(tanh_out.data(), up.data(), static_cast<int64_t>(gate.size()));
+  GeluMul(erf_out.data(), up.data(), static_cast<int64_t>(gate.size()));
+  const double sqrt_2_over_pi = std::sqrt(2.0 / 3.14159265358979323846);
+  for (size_t i = 0; i < gate.size(); ++i) {
+    const double g = gate[i];
+    const double tanh_ref =
+        0.5 * g * (1.0 + std::tanh(sqrt_2_over_pi * (g + 0.044715 * g * g * g))) * up[i];
+    const double erf_ref = 0.5 * g * (1.0 + std::erf(g / std::sqrt(2.0))) * up[i];
+    ASSERT_NEAR(tanh_out[i], tanh_ref, 1e-6 * (1 + std::fabs(tanh_ref))) << "gate " << g;
+    ASSERT_NEAR(erf_out[i], erf_ref, 1e-6 * (1 + std::fabs(erf_ref))) << "gate " << g;
+  }
+  // The two differ: the approximation is not the exact function.
+  float g = 1.5f, u = 1.0f, e = 1.5f;
+  GeluTanhMul(&g, &u, 1);
+  GeluMul(&e, &u, 1);
+  EXPECT_NE(g, e);
+}
+
+INSTANTIATE_TEST_SUITE_P(Paths, GeluMulTest, AllPaths(), PathName);
+
+TEST(SoftCapTest, CapsSmoothly) {
+  std::vector<float> x = {0.0f, 1.0f, -1.0f, 50.0f, 1e6f, -1e6f};
+  SoftCap(x.data(), static_cast<int64_t>(x.size()), 30.0f);
+  EXPECT_EQ(x[0], 0.0f);
+  EXPECT_FLOAT_EQ(x[1], static_cast<float>(30.0 * std::tanh(1.0 / 30.0)));
+  EXPECT_FLOAT_EQ(x[2], -x[1]);
+  EXPECT_FLOAT_EQ(x[3], static_cast<float>(30.0 * std::tanh(50.0 / 30.0)));
+  EXPECT_EQ(x[4], 30.0f);
+  EXPECT_EQ(x[5], -30.0f);
+}
+
 TEST(AddInPlaceTest, Adds) {
   std::vector<float> a = {1, 2, 3}, b = {0.5f, -2, 4};
   AddInPlace(a.data(), b.data(), 3);

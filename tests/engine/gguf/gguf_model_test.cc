@@ -35,11 +35,25 @@ TEST(GgufModelTest, TensorNames) {
   // Phi-3's fused matrices: attn_qkv always, ffn_up as gate_up_proj in a phi3 file only.
   EXPECT_EQ(GgufToHfTensorName("blk.2.attn_qkv.weight"),
             "model.layers.2.self_attn.qkv_proj.weight");
-  EXPECT_EQ(GgufToHfTensorName("blk.2.ffn_up.weight", true),
+  const GgufNames phi3{.fused_ffn = true};
+  EXPECT_EQ(GgufToHfTensorName("blk.2.ffn_up.weight", phi3),
             "model.layers.2.mlp.gate_up_proj.weight");
   EXPECT_EQ(GgufToHfTensorName("blk.2.ffn_up.weight"), "model.layers.2.mlp.up_proj.weight");
-  EXPECT_EQ(HfToGgufTensorName("model.layers.2.mlp.gate_up_proj.weight", true),
+  EXPECT_EQ(HfToGgufTensorName("model.layers.2.mlp.gate_up_proj.weight", phi3),
             "blk.2.ffn_up.weight");
+  // Gemma 2's and 3's four norms a layer; ffn_norm is then the FFN's input norm.
+  const GgufNames gemma2{.sandwich_norms = true};
+  EXPECT_EQ(GgufToHfTensorName("blk.4.ffn_norm.weight", gemma2),
+            "model.layers.4.pre_feedforward_layernorm.weight");
+  EXPECT_EQ(GgufToHfTensorName("blk.4.post_attention_norm.weight", gemma2),
+            "model.layers.4.post_attention_layernorm.weight");
+  EXPECT_EQ(GgufToHfTensorName("blk.4.post_ffw_norm.weight", gemma2),
+            "model.layers.4.post_feedforward_layernorm.weight");
+  for (const char* n :
+       {"blk.4.attn_norm.weight", "blk.4.post_attention_norm.weight", "blk.4.ffn_norm.weight",
+        "blk.4.post_ffw_norm.weight", "blk.4.attn_q_norm.weight"}) {
+    EXPECT_EQ(HfToGgufTensorName(GgufToHfTensorName(n, gemma2), gemma2), n);
+  }
   for (const char* n : {"token_embd.weight", "blk.7.ffn_up.weight", "blk.0.attn_v.bias",
                         "output.weight", "blk.1.attn_q_down.weight"}) {
     EXPECT_EQ(HfToGgufTensorName(GgufToHfTensorName(n)), n);

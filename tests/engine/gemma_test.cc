@@ -1,0 +1,256 @@
+// The Gemma family against two independent implementations (tests/data/gemma): Hugging Face
+// transformers' logits of each checkpoint folder (tests/oracle/transformers_reference.py) and
+// llama.cpp's of its f32 GGUF (tests/oracle/llama3_rope_reference.py), over token ids 1..70:
+// - gemma.json, a Gemma: embeddings times sqrt(hidden), RMSNorm weights applied as 1 + w, a
+//   GELU-gated FFN, head_dim 32 against hidden 96, tied embeddings;
+// - gemma2.json, a Gemma 2: also a norm after the attention and after the FFN, the attention scale
+//   from query_pre_attn_scalar (24, not head_dim), scores and logits soft-capped tightly enough to
+//   matter (transformers without the caps: 0.53 apart), a 7-position window in layers 0 and 2;
+// - gemma3.json, a Gemma 3: q/k norms, a 7-position window in layers 0-4, those layers' RoPE base
+//   10000 and the last layer's 1e6 with linear scaling 8.
+// make-model writes Gemma's norms as random offsets from 1, so a pass that dropped the 1 (or added
+// it twice, as a GGUF would) is far off. And the engine's own consistency: decode steps (team and
+// loops) give the full forward's logits, the GGUF converts back to the same folder.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "engine/base/file.h"
+#include "engine/gguf/convert.h"
+#include "engine/loader/model_config.h"
+#include "engine/loader/model_weights.h"
+#include "engine/model.h"
+#include "tests/engine/reference_logits.h"
+
+namespace sigma {
+namespace {
+
+using testing_util::EveryNthRowAndLast;
+using testing_util::IdsFromOne;
+using testing_util::LoadF32Cache;
+using testing_util::RandomCheckpoint;
+using testing_util::ReadF32File;
+using testing_util::ReadModelConfig;
+using testing_util::WorstRowDifference;
+
+std::string Data(const std::string& name) {
+  return std::string(SIGMA_TEST_DATA) + "/gemma/" + name;
+}
+
+ModelConfig Config(const std::string& name) { return ReadModelConfig(Data(name + ".json")); }
+
+// make-model's checkpoint with seed 5, the one the references ran.
+std::string Checkpoint(const std::string& name) { return RandomCheckpoint(Config(name), name, 5); }
+
+std::vector<float> AllLogits(const std::string& path) {
+  std::vector<float> logits;
+  SIGMA_CHECK(LoadF32Cache(path)->Prefill(0, IdsFromOne(70), LogitsMode::kAll, &logits).ok(),
+              "prefill");
+  return logits;
+}
+
+// The f32 GGUF of `folder`, at `gguf` under the per-process checkpoint root.
+std::string F32Gguf(const std::string& folder, const std::string& name) {
+  const std::string dir = testing_util::CheckpointRoot() + "/gemma_test";
+  std::filesystem::create_directories(dir);
+  const std::string gguf = dir + "/" + name + ".gguf";
+  std::filesystem::remove(gguf);
+  ConvertOptions f32;
+  f32.type = DType::kF32;
+  const Status converted = Convert(folder, gguf, f32);
+  SIGMA_CHECK(converted.ok(), converted.ToString());
+  return gguf;
+}
+
+TEST(GemmaTest, ConfigsAsTransformersReadThem) {
+  const ModelConfig gemma = Config("gemma");
+  EXPECT_EQ(gemma.arch, Architecture::kGemma);
+  EXPECT_EQ(gemma.activation, Activation::kGeluTanh);
+  EXPECT_TRUE(gemma.tie_word_embeddings);  // GemmaConfig's default
+  EXPECT_FALSE(gemma.sandwich_norms());
+  EXPECT_EQ(gemma.norm_weight_offset(), 1.0f);
+  EXPECT_EQ(gemma.embedding_scale(), std::sqrt(96.0f));
+  EXPECT_EQ(gemma.AttentionScale(), 1.0f / std::sqrt(32.0f));
+
+  const ModelConfig gemma2 = Config("gemma2");
+  EXPECT_EQ(gemma2.arch, Architecture::kGemma2);
+  EXPECT_TRUE(gemma2.sandwich_norms());
+  EXPECT_FALSE(gemma2.qk_norm());
+  EXPECT_EQ(gemma2.AttentionScale(), static_cast<float>(1.0 / std::sqrt(24.0)));
+  EXPECT_EQ(gemma2.attn_logit_softcapping, 0.04);
+  EXPECT_EQ(gemma2.final_logit_softcapping, 0.25);
+  // Gemma2Config's layer types: every other layer slides, from layer 0.
+  EXPECT_EQ(gemma2.sliding_layers, (std::vector<bool>{true, false, true, false}));
+
+  const ModelConfig gemma3 = Config("gemma3");
+  EXPECT_EQ(gemma3.arch, Architecture::kGemma3);
+  EXPECT_TRUE(gemma3.qk_norm());
+  EXPECT_EQ(gemma3.attn_logit_softcapping, 0);
+  EXPECT_EQ(gemma3.rope_theta, 1e6);
+  EXPECT_EQ(gemma3.local_rope_theta, 1e4);
+  EXPECT_EQ(gemma3.rope_scaling.type, "linear");
+  EXPECT_EQ(gemma3.sliding_layers, (std::vector<bool>{true, true, true, true, true, false}));
+  EXPECT_TRUE(gemma3.LocalRope(0));
+  EXPECT_FALSE(gemma3.LocalRope(5));
+
+  // Each reads back from its own config.json form.
+  for (const ModelConfig& c : {gemma, gemma2, gemma3}) {
+    const auto back = ParseModelConfig(c.ToJson(), "config.json");
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_EQ(back->ToJson(), c.ToJson());
+  }
+}
+
+TEST(GemmaTest, TransformersFiveRopeParametersAndDefaults) {
+  // transformers 5 writes Gemma 3's two RoPEs as one dict per layer type.
+  const auto c = ParseModelConfig(
+      R"({"model_type": "gemma3_text", "vocab_size": 384, "hidden_size": 64,
+          "intermediate_size": 160, "num_hidden_layers": 7, "num_attention_heads": 4,
+          "num_key_value_heads": 2, "sliding_window": 512,
+          "rope_parameters": {
+            "full_attention": {"rope_type": "linear", "factor": 8.0, "rope_theta": 1000000.0},
+            "sliding_attention": {"rope_type": "default", "rope_theta": 10000.0}}})",
+      "config.json");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->head_dim, 256);  // Gemma3TextConfig's default
+  EXPECT_EQ(c->query_pre_attn_scalar, 256);
+  EXPECT_EQ(c->rope_theta, 1e6);
+  EXPECT_EQ(c->local_rope_theta, 1e4);
+  EXPECT_EQ(c->rope_scaling.factor, 8.0);
+  EXPECT_EQ(c->bos_token_id, 2);
+  EXPECT_EQ(c->eos_token_ids, std::vector<int64_t>{1});
+  // sliding_window_pattern 6: layers 5 (and 11, ...) attend to every position.
+  EXPECT_EQ(c->sliding_layers, (std::vector<bool>{true, true, true, true, true, false, true}));
+
+  // Gemma 2's defaults: caps 50 and 30; Gemma's "gelu" is its tanh approximation, Gemma 2's
+  // hidden_activation "gelu" the exact one.
+  const auto gemma2 = ParseModelConfig(
+      R"({"model_type": "gemma2", "vocab_size": 384, "hidden_size": 64, "intermediate_size": 160,
+          "num_hidden_layers": 2, "num_attention_heads": 4, "hidden_activation": "gelu"})",
+      "config.json");
+  ASSERT_TRUE(gemma2.ok()) << gemma2.status().ToString();
+  EXPECT_EQ(gemma2->attn_logit_softcapping, 50);
+  EXPECT_EQ(gemma2->final_logit_softcapping, 30);
+  EXPECT_EQ(gemma2->activation, Activation::kGelu);
+  const auto gemma = ParseModelConfig(
+      R"({"model_type": "gemma", "vocab_size": 384, "hidden_size": 64, "intermediate_size": 160,
+          "num_hidden_layers": 2, "num_attention_heads": 4, "hidden_act": "gelu"})",
+      "config.json");
+  ASSERT_TRUE(gemma.ok()) << gemma.status().ToString();
+  EXPECT_EQ(gemma->activation, Activation::kGeluTanh);
+}
+
+TEST(GemmaTest, WhatTheEngineDoesNotRunIsRefusedByName) {
+  const std::string base =
+      R"("vocab_size": 384, "hidden_size": 64, "intermediate_size": 160,
+         "num_hidden_layers": 2, "num_attention_heads": 4)";
+  const std::pair<std::string, std::string> cases[] = {
+      {R"({"model_type": "gemma3", )" + base + "}", "model_type gemma3 is Gemma 3 with its vision"},
+      {R"({"model_type": "gemma3_text", "use_bidirectional_attention": true, )" + base + "}",
+       "use_bidirectional_attention"},
+      {R"({"model_type": "gemma2", "hidden_activation": "relu", )" + base + "}",
+       "hidden_activation 'relu'"},
+      {R"({"model_type": "llama", "query_pre_attn_scalar": 24, )" + base + "}", ""},
+      {R"({"model_type": "gemma3_text", "sliding_window": null, )" + base + "}",
+       "sliding_window is null but layer_types has sliding layers"},
+      {R"({"model_type": "gemma2", "attn_logit_softcapping": -1, )" + base + "}",
+       "attn_logit_softcapping"},
+  };
+  for (const auto& [json, message] : cases) {
+    const auto c = ParseModelConfig(json, "config.json");
+    if (message.empty()) {  // a key another model_type does not have is not read
+      EXPECT_TRUE(c.ok()) << json;
+      EXPECT_EQ(c->query_pre_attn_scalar, 0) << json;
+      continue;
+    }
+    ASSERT_FALSE(c.ok()) << json;
+    EXPECT_NE(c.status().message().find(message), std::string::npos) << c.status().ToString();
+  }
+}
+
+TEST(GemmaTest, MatchesTransformers) {
+  for (const std::string name : {"gemma", "gemma2", "gemma3"}) {
+    // Measured 4.8e-7, 5.3e-7 and 6.1e-7.
+    EXPECT_LT(
+        WorstRowDifference(AllLogits(Checkpoint(name)), EveryNthRowAndLast(70, 5),
+                           ReadF32File(Data(name + "_transformers.f32")), Config(name).vocab_size),
+        1e-5f)
+        << name;
+  }
+}
+
+// llama.cpp's GELU reads a table of f16 inputs (ggml's GGML_GELU_FP16), which moves these logits
+// by up to ~3e-4 (Gemma 2 and 3; 1.5e-5 for Gemma): the tolerance is 1e-3. Its Gemma 2 derives
+// the attention scale from head_dim (or, for the 27B, hidden / heads), so its reference ran the
+// same checkpoint with query_pre_attn_scalar 32.
+TEST(GemmaTest, GgufMatchesLlamaCppAndConvertsBack) {
+  for (const std::string name : {"gemma", "gemma2", "gemma3"}) {
+    ModelConfig c = Config(name);
+    if (name == "gemma2") c.query_pre_attn_scalar = 32;
+    const std::string folder = RandomCheckpoint(c, name + "_for_llama_cpp", 5);
+    const std::string gguf = F32Gguf(folder, name);
+    const std::vector<float> from_gguf = AllLogits(gguf);
+    // Measured 1.5e-5, 2.6e-4 and 2.2e-4.
+    EXPECT_LT(WorstRowDifference(from_gguf, EveryNthRowAndLast(70, 7),
+                                 ReadF32File(Data(name + "_llama_cpp.f32")), c.vocab_size),
+              1e-3f)
+        << name;
+    // The GGUF's norms hold 1 + w, the folder's w again, and both give the same logits.
+    const std::vector<float> from_folder = AllLogits(folder);
+    float worst = 0;
+    for (size_t i = 0; i < from_folder.size(); ++i) {
+      worst = std::max(worst, std::fabs(from_folder[i] - from_gguf[i]));
+    }
+    EXPECT_LT(worst, 1e-5f) << name;  // measured 5.7e-7
+    const std::string back = testing_util::CheckpointRoot() + "/gemma_test/" + name + "_back";
+    std::filesystem::remove_all(back);
+    const Status to_folder = Convert(gguf, back, ConvertOptions{});
+    ASSERT_TRUE(to_folder.ok()) << to_folder.ToString();
+    // The config comes back (the GGUF's f32 metadata rounds its doubles).
+    const ModelConfig round_trip = ReadModelConfig(back + "/config.json");
+    EXPECT_EQ(round_trip.arch, c.arch) << name;
+    EXPECT_EQ(round_trip.sliding_window, c.sliding_window) << name;
+    EXPECT_EQ(round_trip.sliding_layers, c.sliding_layers) << name;
+    EXPECT_EQ(round_trip.AttentionScale(), c.AttentionScale()) << name;
+    EXPECT_EQ(static_cast<float>(round_trip.attn_logit_softcapping),
+              static_cast<float>(c.attn_logit_softcapping))
+        << name;
+    EXPECT_EQ(static_cast<float>(round_trip.final_logit_softcapping),
+              static_cast<float>(c.final_logit_softcapping))
+        << name;
+    EXPECT_EQ(round_trip.local_rope_theta, c.local_rope_theta) << name;
+    EXPECT_EQ(round_trip.rope_scaling.type, c.rope_scaling.type) << name;
+    EXPECT_EQ(AllLogits(back), from_gguf) << name;
+  }
+}
+
+TEST(GemmaTest, DecodeStepsGiveTheFullForwardsLogits) {
+  for (const std::string name : {"gemma2", "gemma3"}) {
+    testing_util::ExpectDecodeStepsGiveTheFullForwardsLogits(Checkpoint(name), IdsFromOne(40), 5);
+  }
+}
+
+// Gemma 2's norms after the attention and the FFN under a model_type without them: refused, not
+// run without them.
+TEST(GemmaTest, SandwichNormsWithoutGemma2AreRefused) {
+  ModelConfig gemma = Config("gemma2");
+  gemma.arch = Architecture::kGemma;
+  gemma.sliding_window = 0;
+  gemma.sliding_layers.clear();
+  gemma.query_pre_attn_scalar = gemma.attn_logit_softcapping = gemma.final_logit_softcapping = 0;
+  const std::string dir = Checkpoint("gemma2");
+  const Status written = WriteFileAtomic(dir + "/config.json", gemma.ToJson());
+  ASSERT_TRUE(written.ok()) << written.ToString();
+  const auto weights = LoadModelWeights(dir);
+  ASSERT_FALSE(weights.ok());
+  EXPECT_EQ(weights.status().code(), StatusCode::kUnimplemented);
+  EXPECT_NE(weights.status().message().find("post_feedforward_layernorm.weight' is present but "
+                                            "model_type gemma has no norms after"),
+            std::string::npos)
+      << weights.status().ToString();
+}
+
+}  // namespace
+}  // namespace sigma
