@@ -111,6 +111,9 @@ void GeluMul(float* gate, const float* up, int64_t n) {
 }
 
 void SoftCap(float* x, int64_t n, float cap) {
+  if (ActiveCpuIsa() != CpuIsa::kGeneric && CpuSupportsAvx2()) {
+    return internal::SoftCapAvx2(x, n, cap);
+  }
   const float inverse = 1.0f / cap;
   for (int64_t i = 0; i < n; ++i) x[i] = cap * std::tanh(x[i] * inverse);
 }

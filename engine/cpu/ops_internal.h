@@ -10,6 +10,8 @@ namespace sigma::internal {
 void SiluMulAvx2(float* gate, const float* up, int64_t n);
 // GeluTanhMul with AVX2 + FMA (ops_avx2.cc); only called where CpuSupportsAvx2().
 void GeluTanhMulAvx2(float* gate, const float* up, int64_t n);
+// SoftCap with AVX2 + FMA (ops_avx2.cc); only called where CpuSupportsAvx2().
+void SoftCapAvx2(float* x, int64_t n, float cap);
 
 // sum_i x[i]^2 in double (each square exact), in four interleaved vector sums of four lanes, then
 // the tail; only called where CpuSupportsAvx2().

@@ -164,16 +164,27 @@ TEST_P(GeluMulTest, MatchesFormula) {
 
 INSTANTIATE_TEST_SUITE_P(Paths, GeluMulTest, AllPaths(), PathName);
 
-TEST(SoftCapTest, CapsSmoothly) {
-  std::vector<float> x = {0.0f, 1.0f, -1.0f, 50.0f, 1e6f, -1e6f};
-  SoftCap(x.data(), static_cast<int64_t>(x.size()), 30.0f);
-  EXPECT_EQ(x[0], 0.0f);
-  EXPECT_FLOAT_EQ(x[1], static_cast<float>(30.0 * std::tanh(1.0 / 30.0)));
-  EXPECT_FLOAT_EQ(x[2], -x[1]);
-  EXPECT_FLOAT_EQ(x[3], static_cast<float>(30.0 * std::tanh(50.0 / 30.0)));
-  EXPECT_EQ(x[4], 30.0f);
-  EXPECT_EQ(x[5], -30.0f);
+class SoftCapTest : public KernelPathTest {};
+
+// Every kernel family against cap * tanh(x / cap) in double: values across the small-|y| series
+// and the exp form (|x / cap| below and above 1/4), the edges, an odd length for the tail.
+TEST_P(SoftCapTest, MatchesFormula) {
+  for (const float cap : {30.0f, 0.04f}) {
+    std::vector<float> x = RandomFloats(1001, 11, -3 * cap, 3 * cap);
+    const float edges[] = {0.0f,         -0.0f, 1e-30f, -1e-30f,  0.25f * cap,
+                           -0.25f * cap, 1e6f,  -1e6f,  100 * cap};
+    for (size_t i = 0; i < std::size(edges); ++i) x[i * 97] = edges[i];
+    std::vector<float> out = x;
+    SoftCap(out.data(), static_cast<int64_t>(out.size()), cap);
+    for (size_t i = 0; i < x.size(); ++i) {
+      const double ref = cap * std::tanh(static_cast<double>(x[i]) / cap);
+      ASSERT_NEAR(out[i], ref, 1e-6 * std::fabs(ref) + 1e-37) << "x " << x[i] << " cap " << cap;
+      ASSERT_LE(std::fabs(out[i]), cap) << "x " << x[i];
+    }
+  }
 }
+
+INSTANTIATE_TEST_SUITE_P(Paths, SoftCapTest, AllPaths(), PathName);
 
 TEST(AddInPlaceTest, Adds) {
   std::vector<float> a = {1, 2, 3}, b = {0.5f, -2, 4};
