@@ -67,7 +67,6 @@ StatusOr<std::unique_ptr<Model>> Model::FromWeights(ModelWeights weights,
   if (options.max_sequences <= 0) return InvalidArgumentError("max_sequences must be positive");
   if (options.max_context <= 0) return InvalidArgumentError("--max-context must be positive");
   if (options.selective_v_top_k < 0) return InvalidArgumentError("--selective-v must be >= 0");
-  SIGMA_RETURN_IF_ERROR(weights.config.CheckRopeContext(options.max_context));
   std::unique_ptr<Model> model(new Model());
   SIGMA_ASSIGN_OR_RETURN(DType kv_dtype, ResolveKvDtype(options.kv_dtype, weights));
   const ModelConfig& c = weights.config;
@@ -80,6 +79,7 @@ StatusOr<std::unique_ptr<Model>> Model::FromWeights(ModelWeights weights,
   model->team_fits_ = model->pool_->size() <= AvailableCpus();
   model->inv_freq_ = model->weights_.config.RopeInvFreq();
   model->local_inv_freq_ = model->weights_.config.LocalRopeInvFreq();
+  model->long_inv_freq_ = model->weights_.config.LongRopeInvFreq();
   model->lengths_.assign(static_cast<size_t>(options.max_sequences), 0);
   SIGMA_RETURN_IF_ERROR(model->PlaceDecodeWeights());
   return model;
@@ -295,15 +295,21 @@ Status Model::Forward(std::span<const TokenRow> rows, LogitsMode mode, std::vect
   }
   // The rotary angles of each row's position, computed once for all layers (rows head_dim / 2
   // apart, the first rotary_dim / 2 of each used), times longrope's attention factor as
-  // transformers multiplies its cos and sin.
+  // transformers multiplies its cos and sin. longrope's factors are the long ones for every row
+  // of a sequence whose rows here reach past the original context (ModelConfig::UsesLongRope:
+  // transformers decides per forward pass; here per sequence, so that a batch changes nothing).
   const int stride = static_cast<int>(c.head_dim / 2);
   const int half = static_cast<int>(c.rotary_dim() / 2);
   const auto rope_factor = static_cast<float>(c.RopeAttentionFactor());
+  std::vector<int64_t> seq_end(lengths_.size(), 0);  // the sequence's length after this pass
+  for (size_t i = 0; i < rows.size(); ++i)
+    seq_end[static_cast<size_t>(rows[i].seq)] = positions[i] + 1;
   for (int64_t r = 0; r < n; ++r) {
     float* cos_r = &rope_cos_[r * stride];
     float* sin_r = &rope_sin_[r * stride];
     const int64_t pos = positions[static_cast<size_t>(r)];
-    RopeAngles(pos, inv_freq_.data(), half, cos_r, sin_r);
+    const bool long_rope = c.UsesLongRope(seq_end[static_cast<size_t>(rows[r].seq)]);
+    RopeAngles(pos, long_rope ? long_inv_freq_.data() : inv_freq_.data(), half, cos_r, sin_r);
     if (rope_factor != 1.0f) {
       for (int j = 0; j < half; ++j) {
         cos_r[j] *= rope_factor;

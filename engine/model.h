@@ -147,6 +147,7 @@ class Model final : public ForwardModel {
   std::unique_ptr<ThreadPool> pool_;
   std::vector<float> inv_freq_;   // [rotary_dim / 2]
   std::vector<float> local_inv_freq_;  // [rotary_dim / 2] (ModelConfig::LocalRope) or empty
+  std::vector<float> long_inv_freq_;   // [rotary_dim / 2] (ModelConfig::UsesLongRope) or empty
   std::vector<int64_t> lengths_;  // per sequence slot
   ForwardProfile profile_;
 

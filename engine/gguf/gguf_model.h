@@ -76,7 +76,8 @@ std::string GgufToHfTensorName(std::string_view gguf_name, GgufNames names = {})
 // The inverse; unknown names unchanged.
 std::string HfToGgufTensorName(std::string_view hf_name, GgufNames names = {});
 
-// Reads the hyperparameters (and bos/eos ids) of a llama, qwen2, qwen3, phi3 or sigma GGUF file;
+// Reads the hyperparameters (and bos/eos ids) of a llama, qwen2, qwen3, phi3, gemma, gemma2,
+// gemma3 or sigma GGUF file;
 // a phi3 file's rope.dimension_count below head_dim is partial RoPE, its rope_factors_short /
 // long.weight tensors with rope.scaling.attn_factor and rope.scaling.original_context_length
 // longrope.

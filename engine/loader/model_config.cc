@@ -59,11 +59,10 @@ Status ReadArchitecture(JsonFields& fields, Architecture* arch) {
     return InvalidArgumentError(fields.context(),
                                 ": missing 'model_type' (and no 'architectures' to infer it from)");
   }
-  if (model_type == "gemma3") {
+  if (model_type == "gemma3") {  // ReadConfig reads its text_config where it has one
     return UnimplementedError(fields.context(),
-                              ": model_type gemma3 is Gemma 3 with its vision tower, whose "
-                              "checkpoint nests the language model; the engine reads text models "
-                              "(model_type gemma3_text, or a gemma3 GGUF)");
+                              ": model_type gemma3 (Gemma 3 with its vision tower) without a "
+                              "text_config object: the engine reads a Gemma 3's language model");
   }
   std::string supported;
   for (const ArchInfo& info : kArchs)
@@ -191,10 +190,19 @@ Status ReadRope(JsonFields& fields, ModelConfig* config) {
   return Status::Ok();
 }
 
+// A size config.json must give, except where the model_type's config class has a default for it
+// (Gemma3TextConfig has one for each: Gemma 3's checkpoints leave them out).
+Status ReadSize(JsonFields& fields, const char* key, const ModelConfig& config,
+                int64_t gemma3_default, int64_t* out) {
+  if (config.arch != Architecture::kGemma3) return fields.RequireInt(key, out);
+  *out = gemma3_default;
+  return fields.OptionalInt(key, out);
+}
+
 // Head counts: Sigma has separate K and V counts; Llama-family configs one KV count.
 Status ReadHeads(JsonFields& fields, ModelConfig* config) {
-  SIGMA_RETURN_IF_ERROR(fields.RequireInt("num_attention_heads", &config->n_q_heads));
-  int64_t n_kv = config->n_q_heads;
+  SIGMA_RETURN_IF_ERROR(ReadSize(fields, "num_attention_heads", *config, 8, &config->n_q_heads));
+  int64_t n_kv = config->arch == Architecture::kGemma3 ? 4 : config->n_q_heads;
   SIGMA_RETURN_IF_ERROR(fields.OptionalInt("num_key_value_heads", &n_kv));
   config->n_k_heads = n_kv;
   config->n_v_heads = n_kv;
@@ -366,16 +374,50 @@ Status ReadSlidingWindow(JsonFields& fields, ModelConfig* config) {
   return Status::Ok();
 }
 
-Status ReadConfig(const rapidjson::Value& root, std::string_view source, ModelConfig* config) {
+Status ReadConfig(const rapidjson::Value& root, std::string_view source, ModelConfig* config,
+                  bool arch_given = false);
+
+// Gemma 3 with its vision tower (model_type gemma3, Gemma3ForConditionalGeneration): the language
+// model its text_config describes (as gemma3_text, whether it says so or not), stopping also at
+// the top level's eos_token_id. Its tensors are the language model's under a prefix
+// (SafetensorsWeightSource::SelectLanguageModel).
+Status ReadGemma3LanguageModel(JsonFields& fields, ModelConfig* config) {
+  const rapidjson::Value* text = fields.Find("text_config");
+  if (text == nullptr || !text->IsObject()) return Status::Ok();  // ReadArchitecture refuses
+  config->arch = Architecture::kGemma3;
+  SIGMA_RETURN_IF_ERROR(
+      ReadConfig(*text, StrCat(fields.context(), ": text_config"), config, /*arch_given=*/true));
+  std::vector<int64_t> stop;
+  SIGMA_RETURN_IF_ERROR(ReadEosIds(fields, &stop));
+  for (const int64_t id : stop) {
+    if (std::find(config->eos_token_ids.begin(), config->eos_token_ids.end(), id) ==
+        config->eos_token_ids.end()) {
+      config->eos_token_ids.push_back(id);
+    }
+  }
+  return Status::Ok();
+}
+
+// arch_given: config->arch is the caller's (a nested text_config's), not read from root.
+Status ReadConfig(const rapidjson::Value& root, std::string_view source, ModelConfig* config,
+                  bool arch_given) {
   if (!root.IsObject()) {
     return InvalidArgumentError(source, ": expected a JSON object, got ", JsonTypeName(root));
   }
   JsonFields fields(root, std::string(source));
-  SIGMA_RETURN_IF_ERROR(ReadArchitecture(fields, &config->arch));
-  SIGMA_RETURN_IF_ERROR(fields.RequireInt("vocab_size", &config->vocab_size));
-  SIGMA_RETURN_IF_ERROR(fields.RequireInt("hidden_size", &config->hidden_size));
-  SIGMA_RETURN_IF_ERROR(fields.RequireInt("intermediate_size", &config->intermediate_size));
-  SIGMA_RETURN_IF_ERROR(fields.RequireInt("num_hidden_layers", &config->num_layers));
+  if (!arch_given) {
+    std::string model_type;
+    SIGMA_RETURN_IF_ERROR(fields.OptionalString("model_type", &model_type));
+    if (model_type == "gemma3" && fields.Has("text_config")) {
+      return ReadGemma3LanguageModel(fields, config);
+    }
+    SIGMA_RETURN_IF_ERROR(ReadArchitecture(fields, &config->arch));
+  }
+  SIGMA_RETURN_IF_ERROR(ReadSize(fields, "vocab_size", *config, 262208, &config->vocab_size));
+  SIGMA_RETURN_IF_ERROR(ReadSize(fields, "hidden_size", *config, 2304, &config->hidden_size));
+  SIGMA_RETURN_IF_ERROR(
+      ReadSize(fields, "intermediate_size", *config, 9216, &config->intermediate_size));
+  SIGMA_RETURN_IF_ERROR(ReadSize(fields, "num_hidden_layers", *config, 26, &config->num_layers));
   SIGMA_RETURN_IF_ERROR(ReadHeads(fields, config));
   SIGMA_RETURN_IF_ERROR(
       fields.OptionalInt("max_position_embeddings", &config->max_position_embeddings));
@@ -749,16 +791,14 @@ double ModelConfig::RopeAttentionFactor() const {
   return scale <= 1.0 ? 1.0 : std::sqrt(1.0 + std::log(scale) / std::log(original));
 }
 
-Status ModelConfig::CheckRopeContext(int64_t max_context) const {
-  if (rope_scaling.type != "longrope" ||
-      max_context <= rope_scaling.original_max_position_embeddings) {
-    return Status::Ok();
+std::vector<float> ModelConfig::LongRopeInvFreq() const {
+  if (rope_scaling.type != "longrope") return {};
+  std::vector<float> out(static_cast<size_t>(rotary_dim() / 2));
+  for (size_t j = 0; j < out.size(); ++j) {
+    out[j] = static_cast<float>(BaseInvFreq(rope_theta, static_cast<int64_t>(j), rotary_dim()) /
+                                rope_scaling.long_factor[j]);
   }
-  return UnimplementedError("--max-context ", max_context, " exceeds longrope's original context ",
-                            rope_scaling.original_max_position_embeddings,
-                            ", past which transformers switches to the long factors, which this "
-                            "engine does not; use --max-context ",
-                            rope_scaling.original_max_position_embeddings, " or less");
+  return out;
 }
 
 int64_t ModelConfig::AttentionWindow(int64_t layer) const {

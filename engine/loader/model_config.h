@@ -139,10 +139,17 @@ struct ModelConfig {
   }
   // What RoPE's cos and sin are multiplied by: longrope's attention factor, else 1.
   double RopeAttentionFactor() const;
-  // For a backend that reads longrope's short factors only (every backend here): INVALID_ARGUMENT
-  // where max_context would reach past original_max_position_embeddings, where transformers
-  // switches to the long factors.
-  Status CheckRopeContext(int64_t max_context) const;
+  // longrope's long factors, as transformers applies them: a forward pass over positions up to
+  // seq_len - 1 rotates all of them with the long factors where seq_len exceeds
+  // original_max_position_embeddings, else with the short ones (RopeInvFreq). So a prompt longer
+  // than the original context is rotated long throughout, and in a generation that crosses it the
+  // steps past it are, while the rows already cached keep their short rotation.
+  bool UsesLongRope(int64_t seq_len) const {
+    return rope_scaling.type == "longrope" &&
+           seq_len > rope_scaling.original_max_position_embeddings;
+  }
+  // Inverse RoPE frequencies with the long factors ([rotary_dim() / 2]); empty without longrope.
+  std::vector<float> LongRopeInvFreq() const;
   // Phi-3's checkpoints hold q, k and v as one matrix, self_attn.qkv_proj ([q; k; v] rows), and
   // gate and up as mlp.gate_up_proj ([gate; up]); the weights bind to row ranges of them.
   bool fused_projections() const { return arch == Architecture::kPhi3; }

@@ -312,6 +312,9 @@ StatusOr<ModelWeights> LoadCheckpoint(const std::string& dir) {
   }
   SIGMA_ASSIGN_OR_RETURN(std::shared_ptr<SafetensorsWeightSource> source,
                          SafetensorsWeightSource::Open(dir));
+  if (Status selected = source->SelectLanguageModel(); !selected.ok()) {
+    return selected.WithContext(dir);
+  }
   StatusOr<ModelWeights> weights = BindWeights(config, source);
   if (!weights.ok()) return weights.status().WithContext(dir);
   return weights;

@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <set>
+#include <type_traits>
 
 #include "engine/base/json.h"
 
@@ -369,6 +371,48 @@ Status SafetensorsWeightSource::OpenIndex(const std::string& dir, const std::str
                            "', which does not hold it");
     }
   }
+  return Status::Ok();
+}
+
+Status SafetensorsWeightSource::SelectLanguageModel() {
+  constexpr std::pair<std::string_view, std::string_view> kRenames[] = {
+      {"language_model.model.", "model."},
+      {"language_model.lm_head.", "lm_head."},
+      {"model.language_model.", "model."},
+  };
+  constexpr std::string_view kDropped[] = {"vision_tower.", "multi_modal_projector.",
+                                           "model.vision_tower.", "model.multi_modal_projector."};
+  const auto renamed = [&](const std::string& name) -> std::optional<std::string> {
+    for (const auto& [from, to] : kRenames) {
+      if (name.starts_with(from)) return StrCat(to, std::string_view(name).substr(from.size()));
+    }
+    return std::nullopt;
+  };
+  bool nested = false;
+  for (const auto& entry : tensors_) nested = nested || renamed(entry.first).has_value();
+  for (const auto& entry : unsupported_) nested = nested || renamed(entry.first).has_value();
+  if (!nested) return Status::Ok();
+  std::map<std::string, TensorView> tensors;
+  std::map<std::string, std::string> unsupported;
+  const auto add = [&](auto& into, const std::string& name, auto value) -> Status {
+    for (const std::string_view prefix : kDropped) {
+      if (name.starts_with(prefix)) return Status::Ok();
+    }
+    const std::string name_here = renamed(name).value_or(name);
+    if (tensors.count(name_here) != 0 || unsupported.count(name_here) != 0) {
+      return InvalidArgumentError("tensors '", name, "' and another both stand for '", name_here,
+                                  "' of the language model");
+    }
+    if constexpr (std::is_same_v<decltype(value), TensorView>) value.name = name_here;
+    into.emplace(name_here, std::move(value));
+    return Status::Ok();
+  };
+  for (const auto& [name, view] : tensors_) SIGMA_RETURN_IF_ERROR(add(tensors, name, view));
+  for (const auto& [name, dtype] : unsupported_) {
+    SIGMA_RETURN_IF_ERROR(add(unsupported, name, dtype));
+  }
+  tensors_ = std::move(tensors);
+  unsupported_ = std::move(unsupported);
   return Status::Ok();
 }
 

@@ -93,6 +93,14 @@ class SafetensorsWeightSource : public WeightSource {
   std::string UnsupportedDType(const std::string& name) const override;
   void ReleasePages(const void* p, size_t bytes) const override;
 
+  // A vision-language checkpoint (Gemma 3's Gemma3ForConditionalGeneration) holds its language
+  // model under a prefix: language_model.model.* and language_model.lm_head.* (transformers'
+  // saved form), or model.language_model.* (its in-memory one). Where the tensors have such
+  // names, they take a text model's (model.*, lm_head.*) and the vision tower's and projector's
+  // are dropped; otherwise nothing changes. INVALID_ARGUMENT where a renamed tensor meets one of
+  // the same name.
+  Status SelectLanguageModel();
+
  private:
   Status OpenIndex(const std::string& dir, const std::string& index_path);
   void AddFile(std::unique_ptr<SafetensorsFile> file);

@@ -21,6 +21,7 @@
 #include "engine/gguf/convert.h"
 #include "engine/loader/model_config.h"
 #include "engine/loader/model_weights.h"
+#include "engine/loader/safetensors.h"
 #include "engine/model.h"
 #include "tests/engine/reference_logits.h"
 
@@ -147,7 +148,8 @@ TEST(GemmaTest, WhatTheEngineDoesNotRunIsRefusedByName) {
       R"("vocab_size": 384, "hidden_size": 64, "intermediate_size": 160,
          "num_hidden_layers": 2, "num_attention_heads": 4)";
   const std::pair<std::string, std::string> cases[] = {
-      {R"({"model_type": "gemma3", )" + base + "}", "model_type gemma3 is Gemma 3 with its vision"},
+      {R"({"model_type": "gemma3", )" + base + "}",
+       "model_type gemma3 (Gemma 3 with its vision tower) without a text_config"},
       {R"({"model_type": "gemma3_text", "use_bidirectional_attention": true, )" + base + "}",
        "use_bidirectional_attention"},
       {R"({"model_type": "gemma2", "hidden_activation": "relu", )" + base + "}",
@@ -224,6 +226,78 @@ TEST(GemmaTest, GgufMatchesLlamaCppAndConvertsBack) {
     EXPECT_EQ(round_trip.rope_scaling.type, c.rope_scaling.type) << name;
     EXPECT_EQ(AllLogits(back), from_gguf) << name;
   }
+}
+
+// Gemma 3's released checkpoints above 1B are vision-language models: config.json's model_type
+// gemma3 with the language model's config in text_config, which leaves out what
+// Gemma3TextConfig has defaults for; the top level's eos_token_id stops generation too.
+TEST(GemmaTest, AVisionLanguageConfigGivesItsLanguageModel) {
+  const auto c = ParseModelConfig(
+      R"({"architectures": ["Gemma3ForConditionalGeneration"], "model_type": "gemma3",
+          "eos_token_id": [1, 106], "mm_tokens_per_image": 256,
+          "text_config": {"hidden_size": 2560, "intermediate_size": 10240,
+                          "model_type": "gemma3_text", "num_hidden_layers": 34,
+                          "rope_scaling": {"factor": 8.0, "rope_type": "linear"},
+                          "sliding_window": 1024},
+          "vision_config": {"model_type": "siglip_vision_model", "hidden_size": 1152}})",
+      "config.json");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->arch, Architecture::kGemma3);
+  EXPECT_EQ(c->vocab_size, 262208);
+  EXPECT_EQ(c->hidden_size, 2560);
+  EXPECT_EQ(c->num_layers, 34);
+  EXPECT_EQ(c->n_q_heads, 8);
+  EXPECT_EQ(c->n_k_heads, 4);
+  EXPECT_EQ(c->head_dim, 256);
+  EXPECT_EQ(c->query_pre_attn_scalar, 256);
+  EXPECT_EQ(c->sliding_window, 1024);
+  EXPECT_EQ(c->rope_scaling.factor, 8.0);
+  EXPECT_EQ(c->eos_token_ids, (std::vector<int64_t>{1, 106}));
+  // Without a text_config there is no language model to read.
+  const auto vision_only = ParseModelConfig(R"({"model_type": "gemma3"})", "config.json");
+  ASSERT_FALSE(vision_only.ok());
+  EXPECT_NE(vision_only.status().message().find("without a text_config"), std::string::npos);
+}
+
+// Such a checkpoint's tensors: the language model's under language_model.model.*, beside the
+// vision tower's and the projector's. transformers' Gemma3ForConditionalGeneration gives a text
+// prompt the logits of its language model alone (measured on a tiny one it saved: the engine's
+// logits of that folder 4.8e-7 from its), so this folder, gemma3.json's checkpoint laid out so,
+// must give the transformers reference of gemma3.json.
+TEST(GemmaTest, AVisionLanguageCheckpointRunsItsLanguageModel) {
+  const ModelConfig c = Config("gemma3");
+  const std::string text = Checkpoint("gemma3");
+  const std::string dir = testing_util::CheckpointRoot() + "/gemma_test/gemma3_vision_language";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  auto source = SafetensorsWeightSource::Open(text);
+  ASSERT_TRUE(source.ok()) << source.status().ToString();
+  std::vector<SafetensorsTensorInfo> infos;
+  std::vector<std::string> bytes;
+  for (const auto& [name, view] : (*source)->tensors()) {
+    infos.push_back(
+        {"language_model." + name, std::string(SafetensorsDTypeName(view.dtype)), view.shape});
+    bytes.emplace_back(static_cast<const char*>(view.data), view.nbytes);
+  }
+  // A vision tower's tensors, which the language model does not read.
+  for (const char* name : {"vision_tower.vision_model.embeddings.patch_embedding.weight",
+                           "multi_modal_projector.mm_input_projection_weight"}) {
+    infos.push_back({name, "F32", {2, 2}});
+    bytes.emplace_back(16, '\0');
+  }
+  auto writer = SafetensorsWriter::Create(dir + "/model.safetensors", infos);
+  ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+  for (const std::string& b : bytes) ASSERT_TRUE((*writer)->Write(b).ok());
+  ASSERT_TRUE((*writer)->Finish().ok());
+  const std::string config = StrCat(
+      R"({"architectures": ["Gemma3ForConditionalGeneration"], "model_type": "gemma3",
+          "eos_token_id": [1, 106], "text_config": )",
+      c.ToJson(), "}");
+  ASSERT_TRUE(WriteFileAtomic(dir + "/config.json", config).ok());
+  EXPECT_LT(WorstRowDifference(AllLogits(dir), EveryNthRowAndLast(70, 5),
+                               ReadF32File(Data("gemma3_transformers.f32")), c.vocab_size),
+            1e-5f);
+  EXPECT_EQ(AllLogits(dir), AllLogits(text));
 }
 
 TEST(GemmaTest, DecodeStepsGiveTheFullForwardsLogits) {

@@ -3,9 +3,10 @@
 // (ModelConfig::fused_projections), RoPE on 18 of each head's 24 dimensions (partial_rotary_factor
 // 0.75, as Phi-4-mini), longrope scaling (short factors and the attention factor of
 // max_position_embeddings / original 4x) and a 29-position sliding window, over token ids 1..70.
-// And the engine's own consistency: decode steps (team and loops) give the full forward's logits; a
-// context past longrope's original one, where transformers switches to the long factors, and a GGUF
-// of the model are refused by name.
+// And the engine's own consistency: decode steps (team and loops) give the full forward's logits.
+// Past longrope's original context transformers rotates with the long factors: checked with the
+// same model's original context cut to 48 positions (tests/data/phi3/long_context.json), in one
+// forward pass over 70 ids and as a generation crossing it.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -83,15 +84,41 @@ TEST(Phi3Test, DecodeStepsGiveTheFullForwardsLogits) {
   testing_util::ExpectDecodeStepsGiveTheFullForwardsLogits(Checkpoint(), IdsFromOne(70), 5);
 }
 
-TEST(Phi3Test, ContextPastTheShortFactorsIsRefusedByName) {
-  EngineOptions options;
-  options.max_context = 4097;
-  const auto long_context = Model::Load(Checkpoint(), options);
-  ASSERT_FALSE(long_context.ok());
-  EXPECT_EQ(long_context.status().code(), StatusCode::kUnimplemented);
-  EXPECT_NE(long_context.status().message().find("exceeds longrope's original context 4096"),
-            std::string::npos)
-      << long_context.status().ToString();
+// A forward pass whose positions reach past the original context rotates all of them with the
+// long factors; in a generation (40 ids, then one step at a time) the steps from position 48 on
+// rotate long and the rows cached before keep their short rotation, as transformers' do (its
+// stepped logits differ from its one-pass ones by up to 0.016).
+TEST(Phi3Test, PastTheOriginalContextTheLongFactorsAsTransformers) {
+  const ModelConfig c = ReadModelConfig(std::string(SIGMA_TEST_DATA) + "/phi3/long_context.json");
+  ASSERT_TRUE(c.UsesLongRope(49));
+  ASSERT_FALSE(c.UsesLongRope(48));
+  EXPECT_NE(c.LongRopeInvFreq(), c.RopeInvFreq());
+  const std::string dir = RandomCheckpoint(c, "phi3_long_context", 5);
+  const std::vector<int32_t> ids = IdsFromOne(70);
+  std::vector<float> one_pass;
+  ASSERT_TRUE(LoadF32Cache(dir)->Prefill(0, ids, LogitsMode::kAll, &one_pass).ok());
+  // Measured 3.3e-7 (and 3.3e-7 stepped, below).
+  EXPECT_LT(WorstRowDifference(
+                one_pass, EveryNthRowAndLast(70, 5),
+                ReadF32File(std::string(SIGMA_TEST_DATA) + "/phi3/long_context_logits.f32"),
+                c.vocab_size),
+            1e-5f);
+  for (DecodeTeam team : {DecodeTeam::kAlways, DecodeTeam::kNever}) {
+    const std::unique_ptr<Model> model = LoadF32Cache(dir, team);
+    std::vector<float> stepped;
+    ASSERT_TRUE(model->Prefill(0, {ids.data(), 40}, LogitsMode::kAll, &stepped).ok());
+    std::vector<float> step;
+    for (size_t i = 40; i < ids.size(); ++i) {
+      const TokenRow row{0, ids[i]};
+      ASSERT_TRUE(model->Forward({&row, 1}, LogitsMode::kLast, &step).ok());
+      stepped.insert(stepped.end(), step.begin(), step.end());
+    }
+    EXPECT_LT(WorstRowDifference(stepped, EveryNthRowAndLast(70, 5),
+                                 ReadF32File(std::string(SIGMA_TEST_DATA) +
+                                             "/phi3/long_context_stepped_logits.f32"),
+                                 c.vocab_size),
+              1e-5f);
+  }
 }
 
 // The GGUF as llama.cpp's converter writes Phi-3 (fused blk.N.attn_qkv and ffn_up, the rotary

@@ -10,6 +10,10 @@ that `sigma-eval make-model` writes from the configs of these fixtures (seed 5):
   tests/engine/qwen3_test.cc);
 - tests/data/phi3/config.json: a Phi-3 (fused qkv_proj and gate_up_proj, RoPE on 18 of 24
   dimensions, longrope scaling, a 29-position sliding window; tests/engine/phi3_test.cc);
+- tests/data/phi3/long_context.json: that Phi-3 with an original context of 48 positions (of 192),
+  so that 70 ids cross it: transformers rotates a forward pass past it with the long factors,
+  and with --prefill 40 the logits are those of a generation (40 ids, then steps), whose steps
+  past position 47 rotate long and whose cached rows stay short (tests/engine/phi3_test.cc);
 - tests/data/gemma/{gemma,gemma2,gemma3}.json: a Gemma, a Gemma 2 (sandwich norms, soft-capped
   scores and logits, query_pre_attn_scalar, a 7-position window in alternate layers) and a Gemma 3
   (q/k norms, two RoPEs, linear scaling on the full layers; tests/engine/gemma_test.cc).
@@ -25,7 +29,9 @@ usage:
       --out tests/data/sliding_window/mistral_logits.f32
   (likewise qwen2 -> qwen2_logits.f32, tests/data/qwen3/config.json ->
   tests/data/qwen3/transformers_logits.f32, tests/data/phi3/config.json ->
-  tests/data/phi3/transformers_logits.f32, tests/data/gemma/<name>.json ->
+  tests/data/phi3/transformers_logits.f32, tests/data/phi3/long_context.json ->
+  tests/data/phi3/long_context_logits.f32 and, with --prefill 40, long_context_stepped_logits.f32,
+  tests/data/gemma/<name>.json ->
   tests/data/gemma/<name>_transformers.f32)
 Needs: pip install torch transformers safetensors numpy (a venv under /tmp is enough).
 """
@@ -41,9 +47,9 @@ IDS = list(range(1, 71))
 ROWS = list(range(0, 70, 5)) + [69]  # positions whose logits are stored
 
 
-def logits(folder: str, window: bool = True, softcap: bool = True) -> np.ndarray:
-    """All positions' logits of IDS; window=False: the same weights with the window switched off;
-    softcap=False: without Gemma 2's soft-capping."""
+def load(folder: str, window: bool = True, softcap: bool = True):
+    """The model of `folder` in float32 with eager attention; window=False: the same weights with
+    the window switched off; softcap=False: without Gemma 2's soft-capping."""
     config = transformers.AutoConfig.from_pretrained(folder)
     # Phi3Config's default pad_token_id (32000) is past a tiny vocabulary; padding plays no part
     # in a forward pass.
@@ -61,31 +67,61 @@ def logits(folder: str, window: bool = True, softcap: bool = True) -> np.ndarray
     model = transformers.AutoModelForCausalLM.from_pretrained(
         folder, config=config, dtype=torch.float32, attn_implementation="eager")
     model.eval()
+    return model
+
+
+def logits(folder: str, **variant) -> np.ndarray:
+    """All positions' logits of IDS in one forward pass (`variant`: as load's)."""
     with torch.no_grad():
-        out = model(torch.tensor([IDS]), use_cache=False)
+        out = load(folder, **variant)(torch.tensor([IDS]), use_cache=False)
     return out.logits[0].numpy().astype(np.float32)
+
+
+def incremental_logits(folder: str, prefill: int) -> np.ndarray:
+    """All positions' logits of IDS as generation computes them: one forward over the first
+    `prefill` ids, then one id at a time against the cache (longrope decides short or long factors
+    at each forward pass from its last position)."""
+    model = load(folder)
+    rows = []
+    with torch.no_grad():
+        out = model(torch.tensor([IDS[:prefill]]), use_cache=True)
+        rows.append(out.logits[0])
+        cache = out.past_key_values
+        for i in range(prefill, len(IDS)):
+            out = model(torch.tensor([[IDS[i]]]), cache=cache, use_cache=True)
+            cache = out.past_key_values
+            rows.append(out.logits[0])
+    return torch.cat(rows).numpy().astype(np.float32)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", required=True, help="checkpoint folder written by make-model")
     parser.add_argument("--out", required=True, help="float32 logits [len(ROWS), vocab]")
+    parser.add_argument("--prefill", type=int, default=0,
+                        help="compute the logits as generation does: a forward over this many "
+                             "ids, then one id at a time against the cache")
     args = parser.parse_args()
     with open(f"{args.model}/config.json") as f:
         print("config:", json.dumps(json.load(f)), file=sys.stderr)
     full = logits(args.model)
     print(f"transformers {transformers.__version__}, torch {torch.__version__}", file=sys.stderr)
     print(f"max |logit| {np.abs(full).max():.4f}", file=sys.stderr)
-    if getattr(transformers.AutoConfig.from_pretrained(args.model), "sliding_window", None):
+    config = transformers.AutoConfig.from_pretrained(args.model)
+    if getattr(config, "sliding_window", None):
         unwindowed = logits(args.model, window=False)
         print(f"max |diff| to the same model without the window "
               f"{np.abs(full - unwindowed).max():.4f} (the first 7 positions: "
               f"{np.abs(full[:7] - unwindowed[:7]).max():.2e})", file=sys.stderr)
-    config = transformers.AutoConfig.from_pretrained(args.model)
     if getattr(config, "attn_logit_softcapping", None) or getattr(config, "final_logit_softcapping", None):
         uncapped = logits(args.model, softcap=False)
         print(f"max |diff| to the same model without soft-capping "
               f"{np.abs(full - uncapped).max():.4f}", file=sys.stderr)
+    if args.prefill:
+        stepped = incremental_logits(args.model, args.prefill)
+        print(f"max |diff| of the stepped logits to one forward's "
+              f"{np.abs(full - stepped).max():.4f}", file=sys.stderr)
+        full = stepped
     full[ROWS].tofile(args.out)
     print(f"wrote {args.out}: {len(ROWS)} rows x {full.shape[1]}", file=sys.stderr)
     return 0
