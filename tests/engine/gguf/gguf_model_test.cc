@@ -359,6 +359,108 @@ TEST(GgufModelTest, MistralWindowRoundTrips) {
   EXPECT_TRUE(read->Validate().ok()) << read->Validate().ToString();
 }
 
+// A Gemma 2 or 3 file as llama.cpp's converter writes it: no key for the attention scale, the
+// sliding layers or Gemma 3's local RoPE base, which llama.cpp derives (the scale from head_dim,
+// or hidden / heads for the 27B models, recognised by their layer counts; every second layer
+// sliding in Gemma 2, five of six in Gemma 3; base 10000), and so does the reader.
+std::unique_ptr<GgufFile> LlamaCppGemmaFile(const std::string& arch, int64_t layers, int64_t hidden,
+                                            int64_t heads, int64_t head_dim) {
+  GgufWriter w;
+  const std::string p = arch + ".";
+  w.SetString("general.architecture", arch);
+  w.SetU32(p + "context_length", 8192);
+  w.SetU32(p + "embedding_length", static_cast<uint32_t>(hidden));
+  w.SetU32(p + "block_count", static_cast<uint32_t>(layers));
+  w.SetU32(p + "feed_forward_length", static_cast<uint32_t>(4 * hidden));
+  w.SetU32(p + "attention.head_count", static_cast<uint32_t>(heads));
+  w.SetU32(p + "attention.head_count_kv", static_cast<uint32_t>(heads / 2));
+  w.SetU32(p + "attention.key_length", static_cast<uint32_t>(head_dim));
+  w.SetU32(p + "attention.value_length", static_cast<uint32_t>(head_dim));
+  w.SetF32(p + "attention.layer_norm_rms_epsilon", 1e-6f);
+  w.SetU32(p + "attention.sliding_window", 4096);
+  if (arch == "gemma2") {
+    w.SetF32(p + "attn_logit_softcapping", 50.0f);
+    w.SetF32(p + "final_logit_softcapping", 30.0f);
+  } else {
+    w.SetF32(p + "rope.freq_base", 1e6f);
+  }
+  const int64_t vocab = 8;
+  const std::vector<float> embed(static_cast<size_t>(vocab * hidden));
+  SIGMA_CHECK(
+      w.AddTensor("token_embd.weight", DType::kF32, {vocab, hidden},
+                  std::string_view(reinterpret_cast<const char*>(embed.data()), embed.size() * 4))
+          .ok());
+  auto file = GgufFile::FromBytes(w.Serialize(), arch + ".gguf");
+  SIGMA_CHECK(file.ok(), file.status().ToString());
+  return std::move(file).value();
+}
+
+TEST(GgufModelTest, GemmaAsLlamaCppWritesIt) {
+  // Gemma 2 2B's shape: the scale from head_dim 256 (its query_pre_attn_scalar is 256).
+  auto gemma2 = ModelConfigFromGguf(*LlamaCppGemmaFile("gemma2", 26, 2304, 8, 256));
+  ASSERT_TRUE(gemma2.ok()) << gemma2.status().ToString();
+  EXPECT_EQ(gemma2->arch, Architecture::kGemma2);
+  EXPECT_EQ(gemma2->activation, Activation::kGeluTanh);
+  EXPECT_TRUE(gemma2->tie_word_embeddings);
+  EXPECT_EQ(gemma2->query_pre_attn_scalar, 256);
+  EXPECT_EQ(gemma2->attn_logit_softcapping, 50);
+  EXPECT_EQ(gemma2->final_logit_softcapping, 30);
+  EXPECT_EQ(gemma2->sliding_window, 4096);
+  for (int64_t i = 0; i < 26; ++i) EXPECT_EQ(gemma2->AttentionWindow(i) > 0, i % 2 == 0) << i;
+  EXPECT_TRUE(gemma2->Validate().ok()) << gemma2->Validate().ToString();
+  // Gemma 2 27B: 46 layers, hidden 4608 over 32 heads (its query_pre_attn_scalar 144), head_dim
+  // 128.
+  auto gemma2_27b = ModelConfigFromGguf(*LlamaCppGemmaFile("gemma2", 46, 4608, 32, 128));
+  ASSERT_TRUE(gemma2_27b.ok()) << gemma2_27b.status().ToString();
+  EXPECT_EQ(gemma2_27b->query_pre_attn_scalar, 144);
+  // Gemma 3 (1B's layer count): five of six layers slide, with base 10000; no caps.
+  auto gemma3 = ModelConfigFromGguf(*LlamaCppGemmaFile("gemma3", 26, 1152, 4, 256));
+  ASSERT_TRUE(gemma3.ok()) << gemma3.status().ToString();
+  EXPECT_EQ(gemma3->arch, Architecture::kGemma3);
+  EXPECT_TRUE(gemma3->qk_norm());
+  EXPECT_EQ(gemma3->query_pre_attn_scalar, 256);
+  EXPECT_EQ(gemma3->attn_logit_softcapping, 0);
+  EXPECT_EQ(gemma3->final_logit_softcapping, 0);
+  EXPECT_EQ(gemma3->rope_theta, 1e6);
+  EXPECT_EQ(gemma3->local_rope_theta, 1e4);
+  for (int64_t i = 0; i < 26; ++i) {
+    EXPECT_EQ(gemma3->AttentionWindow(i) > 0, i % 6 != 5) << i;
+    EXPECT_EQ(gemma3->LocalRope(i), i % 6 != 5) << i;
+  }
+  EXPECT_TRUE(gemma3->Validate().ok()) << gemma3->Validate().ToString();
+  // Gemma 3 27B: 62 layers, hidden 5376 over 32 heads (its query_pre_attn_scalar 168).
+  auto gemma3_27b = ModelConfigFromGguf(*LlamaCppGemmaFile("gemma3", 62, 5376, 32, 128));
+  ASSERT_TRUE(gemma3_27b.ok()) << gemma3_27b.status().ToString();
+  EXPECT_EQ(gemma3_27b->query_pre_attn_scalar, 168);
+}
+
+// This project's files state what llama.cpp derives, so a config llama.cpp's rules would not
+// give comes back; one whose sliding layers follow no pattern has no GGUF form.
+TEST(GgufModelTest, GemmaKeysStateWhatLlamaCppDerives) {
+  ModelConfig c = TinyConfig(Architecture::kLlama);
+  c.arch = Architecture::kGemma3;
+  c.num_layers = 4;
+  c.activation = Activation::kGeluTanh;
+  c.tie_word_embeddings = true;
+  c.query_pre_attn_scalar = 20;
+  c.local_rope_theta = 5e4;
+  c.sliding_window = 7;
+  c.sliding_layers.assign(static_cast<size_t>(c.num_layers), true);
+  c.sliding_layers.back() = false;  // a pattern of num_layers
+  ASSERT_TRUE(c.Validate().ok()) << c.Validate().ToString();
+  auto read = ModelConfigFromGguf(*MetadataFile(c));
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ(read->query_pre_attn_scalar, 20);
+  EXPECT_EQ(read->local_rope_theta, 5e4);
+  EXPECT_EQ(read->sliding_layers, c.sliding_layers);
+  c.sliding_layers.front() = false;
+  GgufWriter w;
+  const Status no_pattern = AddModelConfigToGguf(c, &w);
+  EXPECT_EQ(no_pattern.code(), StatusCode::kUnimplemented);
+  EXPECT_NE(no_pattern.message().find("not every layer but each n-th"), std::string::npos)
+      << no_pattern.ToString();
+}
+
 TEST(GgufModelTest, SmolLM2) {
   if (!FileExists(kModel)) GTEST_SKIP() << kModel << " is absent: run scripts/setup.sh";
   auto file = GgufFile::Open(kModel);
