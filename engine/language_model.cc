@@ -108,7 +108,8 @@ StatusOr<std::unique_ptr<LanguageModel>> LanguageModel::Open(const std::string& 
                                 " tokens but the model's vocabulary is ", lm->model_->vocab_size());
   }
   if (lm->tokenizer_) {
-    SIGMA_ASSIGN_OR_RETURN(lm->chat_template_, ChatTemplateOf(path, *lm->tokenizer_));
+    SIGMA_ASSIGN_OR_RETURN(lm->chat_template_,
+                           ChatTemplateOf(path, *lm->tokenizer_, &lm->chat_template_unusable_));
   }
   return lm;
 }
@@ -119,6 +120,12 @@ StatusOr<std::vector<int32_t>> LanguageModel::Encode(std::string_view text) cons
 }
 
 StatusOr<std::string> LanguageModel::RenderChat(std::span<const ChatMessage> messages) const {
+  if (!chat_template_ && !chat_template_unusable_.empty()) {
+    return FailedPreconditionError(path_,
+                                   ": this model's chat template is outside the Jinja this "
+                                   "engine renders: ",
+                                   chat_template_unusable_);
+  }
   if (!chat_template_) {
     return FailedPreconditionError(path_, ": this model has no chat template this engine renders");
   }
@@ -150,7 +157,8 @@ std::vector<int32_t> LanguageModel::StopTokens() const {
 }
 
 StatusOr<std::optional<ChatTemplate>> ChatTemplateOf(const std::string& path,
-                                                     const Tokenizer& tokenizer) {
+                                                     const Tokenizer& tokenizer,
+                                                     std::string* unusable) {
   std::string text = tokenizer.chat_template();
   const std::filesystem::path p(path);
   std::string folder;  // where a tokenizer_config.json may be
@@ -171,7 +179,10 @@ StatusOr<std::optional<ChatTemplate>> ChatTemplateOf(const std::string& path,
       text, token_text(tokenizer.bos_id()),
       token_text(tokenizer.eos_ids().empty() ? -1 : tokenizer.eos_ids()[0]));
   // Jinja outside the interpreter's subset: plain prompts only.
-  if (!tmpl.ok()) return std::optional<ChatTemplate>();
+  if (!tmpl.ok()) {
+    if (unusable != nullptr) *unusable = std::string(tmpl.status().message());
+    return std::optional<ChatTemplate>();
+  }
   return std::optional<ChatTemplate>(*std::move(tmpl));
 }
 

@@ -61,6 +61,7 @@ class LanguageModel {
   std::unique_ptr<ForwardModel> model_;
   std::unique_ptr<Tokenizer> tokenizer_;
   std::optional<ChatTemplate> chat_template_;
+  std::string chat_template_unusable_;  // why the model's template does not render, if it has one
 };
 
 // The weights of `path` (a .gguf file or a checkpoint folder) on options.device: "cpu" -> Model
@@ -76,10 +77,11 @@ StatusOr<std::unique_ptr<ForwardModel>> LoadForwardModel(
 // The chat template a model at `path` (a checkpoint folder, its tokenizer.json or a .gguf file)
 // ships: tokenizer_config.json's chat_template beside a folder's or file's tokenizer.json, else
 // the tokenizer's own (GGUF metadata), with the tokenizer's BOS and EOS texts. nullopt where there
-// is none or its Jinja is outside the interpreter's subset (engine/tokenizer/jinja/jinja.h);
-// errors only for an unreadable config.
+// is none or its Jinja is outside the interpreter's subset (engine/tokenizer/jinja/jinja.h), in
+// which case `unusable`, where given, receives why; errors only for an unreadable config.
 StatusOr<std::optional<ChatTemplate>> ChatTemplateOf(const std::string& path,
-                                                     const Tokenizer& tokenizer);
+                                                     const Tokenizer& tokenizer,
+                                                     std::string* unusable = nullptr);
 
 // OK when `device` can run here: "cpu" always; "cuda" when the binary has the CUDA backend and a
 // device is visible. Otherwise INVALID_ARGUMENT (unknown name) or UNAVAILABLE naming why,

@@ -51,6 +51,7 @@ int RunMakeModel(const Args& args);
 int RunGenerate(const Args& args);
 int RunLogits(const Args& args);
 int RunDevice(const Args& args);
+int RunInspect(const Args& args);
 int RunTokenize(const Args& args);
 int RunEmbed(const Args& args);
 int RunSandbox(const Args& args);

@@ -34,6 +34,7 @@ constexpr Command kCommands[] = {
      "checkpoint folder <-> GGUF (f32, f16, bf16, q8_0), llama Q/K permutation"},
     {"logits", RunLogits, "write the float32 logits of one forward pass"},
     {"bench", RunBench, "decode/prefill speed sweep over models x batch x context"},
+    {"inspect", RunInspect, "how the engine reads a model: layers, attention, RoPE, weights"},
     {"tokenize", RunTokenize, "encode text to token ids, or decode ids (tokenizer.json or GGUF)"},
     {"embed", RunEmbed, "sentence embeddings (all-MiniLM-L6-v2) as JSON, as CMDGen scores them"},
     {"sandbox", RunSandbox, "run one command in the bubblewrap sandbox; print the verdict as JSON"},

@@ -362,6 +362,63 @@ TEST_F(EngineCliTest, TokenizeRoundTripsAndRefusesIdsPastTheVocabulary) {
   }
 }
 
+// inspect: how the engine reads a model, as text and as JSON; and a chat template outside the
+// Jinja the engine renders is named with why, by inspect and by generate --chat (which once said
+// only that the model had none).
+TEST_F(EngineCliTest, InspectShowsHowTheEngineReadsAModel) {
+  const std::string model = DefaultModelPath();
+  if (!FileExists(model)) GTEST_SKIP() << "default model missing at " << model;
+  const auto text = RunSigmaEval("inspect");
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  for (const char* line :
+       {"architecture  llama\n", "30 layers, hidden 576", "9 Q / 3 K / 3 V heads",
+        "full          every layer\n", "q4_1 210", "chat template renders\n"}) {
+    EXPECT_NE(text.out.find(line), std::string::npos) << line << " in\n" << text.out;
+  }
+  // A Gemma 2 checkpoint: its windows, caps and scale.
+  const std::string gemma2 = dir_ + "/gemma2";
+  const auto made = RunSigmaEval("make-model --config " + std::string(SIGMA_SOURCE_DIR) +
+                                 "/tests/data/gemma/gemma2.json --seed 1 --out " + gemma2);
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  const auto g = RunSigmaEval("inspect --model " + gemma2);
+  ASSERT_EQ(g.exit_code, 0) << g.err;
+  for (const char* line :
+       {"architecture  gemma2\n", "scale 1/sqrt(24)", "scores soft-capped at 0.04",
+        "logits        soft-capped at 0.25\n", "sliding       window 7 in layers 0, 2\n",
+        "full          layers 1, 3\n", "tokenizer     none"}) {
+    EXPECT_NE(g.out.find(line), std::string::npos) << line << " in\n" << g.out;
+  }
+  const auto json = RunSigmaEval("inspect --json --model " + gemma2);
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  auto doc = ParseJson(json.out, "inspect --json");
+  ASSERT_TRUE(doc.ok()) << doc.status().ToString() << "\n" << json.out;
+  EXPECT_EQ(std::string((**doc)["config"]["model_type"].GetString()), "gemma2");
+  EXPECT_TRUE((**doc)["tokenizer"].IsNull());
+  EXPECT_GT((**doc)["weights"]["bytes"].GetUint64(), 0u);
+
+  // The default model's tokenizer beside a checkpoint of its vocabulary, with a template that
+  // uses a Jinja call block.
+  const std::string chat = dir_ + "/chat";
+  ASSERT_TRUE(WriteFileAtomic(dir_ + "/chat.json",
+                              R"({"model_type": "llama", "vocab_size": 49152, "hidden_size": 64,
+                                  "intermediate_size": 96, "num_hidden_layers": 1,
+                                  "num_attention_heads": 4})")
+                  .ok());
+  ASSERT_EQ(
+      RunSigmaEval("make-model --config " + dir_ + "/chat.json --seed 1 --out " + chat).exit_code,
+      0);
+  ASSERT_EQ(RunSigmaEval("tokenize --model " + model + " --export-hf " + chat).exit_code, 0);
+  ASSERT_TRUE(WriteFileAtomic(chat + "/tokenizer_config.json",
+                              R"({"chat_template": "{% call foo() %}x{% endcall %}"})")
+                  .ok());
+  const auto unusable = RunSigmaEval("inspect --model " + chat);
+  ASSERT_EQ(unusable.exit_code, 0) << unusable.err;
+  EXPECT_NE(unusable.out.find("chat template does not render: "), std::string::npos)
+      << unusable.out;
+  EXPECT_TRUE(Refused("generate --chat --max-tokens 2 --prompt hi --model " + chat,
+                      "chat template is outside the Jinja this engine renders: "));
+}
+
 // embed on the CMDGen encoder: an item per line of --file, unit length, each line's item what
 // --text gives for it alone, and the same bytes on one thread and on two (the sentence encoder's
 // attention once gave each worker's score row different last bits: with GCC's default FMA
