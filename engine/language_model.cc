@@ -120,15 +120,7 @@ StatusOr<std::vector<int32_t>> LanguageModel::Encode(std::string_view text) cons
 }
 
 StatusOr<std::string> LanguageModel::RenderChat(std::span<const ChatMessage> messages) const {
-  if (!chat_template_ && !chat_template_unusable_.empty()) {
-    return FailedPreconditionError(path_,
-                                   ": this model's chat template is outside the Jinja this "
-                                   "engine renders: ",
-                                   chat_template_unusable_);
-  }
-  if (!chat_template_) {
-    return FailedPreconditionError(path_, ": this model has no chat template this engine renders");
-  }
+  if (!chat_template_) return NoChatTemplateError(path_, chat_template_unusable_);
   return chat_template_->Render(messages, /*add_generation_prompt=*/true);
 }
 

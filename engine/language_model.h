@@ -38,6 +38,8 @@ class LanguageModel {
   const std::vector<std::string>& weight_files() const { return weight_files_; }
   const Tokenizer* tokenizer() const { return tokenizer_.get(); }
   const std::optional<ChatTemplate>& chat_template() const { return chat_template_; }
+  // Where the model has a chat template that does not render: why (ChatTemplateOf); else "".
+  const std::string& chat_template_unusable() const { return chat_template_unusable_; }
   const std::string& path() const { return path_; }
 
   // Text -> ids with the tokenizer's BOS handling. FAILED_PRECONDITION without a tokenizer.

@@ -57,4 +57,12 @@ StatusOr<std::string> ChatTemplate::Render(std::span<const ChatMessage> messages
   return out;
 }
 
+Status NoChatTemplateError(std::string_view model, std::string_view unusable) {
+  if (unusable.empty()) {
+    return FailedPreconditionError(model, ": this model has no chat template this engine renders");
+  }
+  return FailedPreconditionError(
+      model, ": this model's chat template is outside the Jinja this engine renders: ", unusable);
+}
+
 }  // namespace sigma

@@ -43,6 +43,11 @@ class ChatTemplate {
   std::string eos_token_;
 };
 
+// FAILED_PRECONDITION for a chat prompt to `model`, which has no chat template this engine renders:
+// none at all, or one outside the Jinja the engine renders, `unusable` saying why
+// (FromTemplateText's error).
+Status NoChatTemplateError(std::string_view model, std::string_view unusable);
+
 }  // namespace sigma
 
 #endif  // SIGMA_ENGINE_TOKENIZER_CHAT_TEMPLATE_H_

@@ -53,7 +53,8 @@ StatusOr<std::unique_ptr<EngineBackend>> EngineBackend::Create(std::unique_ptr<L
 }
 
 StatusOr<std::vector<int32_t>> EngineBackend::PromptTokens(const tasks::Request& request) const {
-  return RequestPromptTokens(*lm_->tokenizer(), request, lm_->chat_template(), lm_->path());
+  return RequestPromptTokens(*lm_->tokenizer(), request, lm_->chat_template(), lm_->path(),
+                             lm_->chat_template_unusable());
 }
 
 Status EngineBackend::Run(std::span<BackendItem> items) {
@@ -84,7 +85,8 @@ void EngineBackend::RunLoglikelihood(BackendItem& item) {
   };
   // The context as lm-eval tokenizes it: the text, or the chat template's rendering of the
   // messages (which carries its own special tokens).
-  StatusOr<PromptText> context = RequestPromptText(req, lm_->chat_template(), lm_->path());
+  StatusOr<PromptText> context =
+      RequestPromptText(req, lm_->chat_template(), lm_->path(), lm_->chat_template_unusable());
   StatusOr<std::vector<EncodedPair>> pairs =
       context.ok()
           ? EncodePairs(*lm_->tokenizer(), context->text, req.continuations, context->add_special)

@@ -65,7 +65,8 @@ StatusOr<std::unique_ptr<OpenAiBackend>> OpenAiBackend::Create(OpenAiBackendOpti
   if (!options.tokenizer_path.empty()) {
     SIGMA_ASSIGN_OR_RETURN(backend->tokenizer_, Tokenizer::Open(options.tokenizer_path));
     SIGMA_ASSIGN_OR_RETURN(backend->chat_template_,
-                           ChatTemplateOf(options.tokenizer_path, *backend->tokenizer_));
+                           ChatTemplateOf(options.tokenizer_path, *backend->tokenizer_,
+                                          &backend->chat_template_unusable_));
     // The tokenizer's file: a folder's tokenizer.json, else the file given.
     std::string file = options.tokenizer_path;
     if (IsDirectory(file)) file += "/tokenizer.json";
@@ -267,8 +268,9 @@ Status OpenAiBackend::Loglikelihood(HttpClient& client, BackendItem& item) const
     }
     return Status::Ok();
   }
-  SIGMA_ASSIGN_OR_RETURN(PromptText context,
-                         RequestPromptText(req, chat_template_, options_.tokenizer_path));
+  SIGMA_ASSIGN_OR_RETURN(
+      PromptText context,
+      RequestPromptText(req, chat_template_, options_.tokenizer_path, chat_template_unusable_));
   SIGMA_ASSIGN_OR_RETURN(
       std::vector<EncodedPair> pairs,
       EncodePairs(*tokenizer_, context.text, req.continuations, context.add_special));

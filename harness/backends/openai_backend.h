@@ -92,6 +92,8 @@ class OpenAiBackend : public Backend {
   std::vector<std::unique_ptr<HttpClient>> clients_;  // one per request in flight
   std::unique_ptr<Tokenizer> tokenizer_;
   std::optional<ChatTemplate> chat_template_;
+  std::string
+      chat_template_unusable_;  // ChatTemplateOf's why, where it has one that does not render
   std::string fingerprint_;
 };
 

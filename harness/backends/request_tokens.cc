@@ -18,11 +18,9 @@ std::vector<int32_t> EncodeText(const Tokenizer& tok, std::string_view text, boo
 
 StatusOr<PromptText> RequestPromptText(const tasks::Request& request,
                                        const std::optional<ChatTemplate>& chat_template,
-                                       std::string_view model) {
+                                       std::string_view model, std::string_view unusable) {
   if (request.chat.empty()) return PromptText{request.context, true};
-  if (!chat_template) {
-    return FailedPreconditionError(model, ": no chat template this engine renders");
-  }
+  if (!chat_template) return NoChatTemplateError(model, unusable);
   std::vector<ChatMessage> messages;
   for (const tasks::ChatMessage& m : request.chat) messages.push_back({m.role, m.content});
   SIGMA_ASSIGN_OR_RETURN(std::string text,
@@ -33,8 +31,10 @@ StatusOr<PromptText> RequestPromptText(const tasks::Request& request,
 StatusOr<std::vector<int32_t>> RequestPromptTokens(const Tokenizer& tok,
                                                    const tasks::Request& request,
                                                    const std::optional<ChatTemplate>& chat_template,
-                                                   std::string_view model) {
-  SIGMA_ASSIGN_OR_RETURN(PromptText prompt, RequestPromptText(request, chat_template, model));
+                                                   std::string_view model,
+                                                   std::string_view unusable) {
+  SIGMA_ASSIGN_OR_RETURN(PromptText prompt,
+                         RequestPromptText(request, chat_template, model, unusable));
   return EncodeText(tok, prompt.text, prompt.add_special);
 }
 

@@ -41,20 +41,21 @@ namespace sigma::harness {
 // rendered by the model's chat template with the generation prompt. A rendering carries its own
 // special tokens, so only a plain context has the tokenizer's added (`add_special`).
 // FAILED_PRECONDITION naming `model` for a chat request where it has no template this engine
-// renders.
+// renders (NoChatTemplateError, with `unusable`: why its template does not render).
 struct PromptText {
   std::string text;
   bool add_special = true;
 };
 StatusOr<PromptText> RequestPromptText(const tasks::Request& request,
                                        const std::optional<ChatTemplate>& chat_template,
-                                       std::string_view model);
+                                       std::string_view model, std::string_view unusable = {});
 
 // The tokens a generation request's prompt is (EncodeText of its PromptText).
 StatusOr<std::vector<int32_t>> RequestPromptTokens(const Tokenizer& tokenizer,
                                                    const tasks::Request& request,
                                                    const std::optional<ChatTemplate>& chat_template,
-                                                   std::string_view model);
+                                                   std::string_view model,
+                                                   std::string_view unusable = {});
 
 // The text a loglikelihood_rolling request scores: its continuation, or its context where it has
 // none.

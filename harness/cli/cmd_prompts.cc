@@ -37,7 +37,8 @@ Status Prompts(const PromptsFlags& f) {
   if (f.model != "none") {
     options.model = f.model.empty() ? DefaultModelPath() : f.model;
     SIGMA_ASSIGN_OR_RETURN(tokenizer, Tokenizer::Open(options.model));
-    SIGMA_ASSIGN_OR_RETURN(options.chat_template, ChatTemplateOf(options.model, *tokenizer));
+    SIGMA_ASSIGN_OR_RETURN(options.chat_template, ChatTemplateOf(options.model, *tokenizer,
+                                                                 &options.chat_template_unusable));
     options.tokenizer = tokenizer.get();
   }
   SIGMA_ASSIGN_OR_RETURN(harness::LoadedTasks loaded, f.task.Load(/*threads=*/0, "prompts"));

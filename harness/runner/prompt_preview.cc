@@ -29,7 +29,8 @@ RequestPreview Preview(tasks::Request request, const PreviewOptions& options) {
   if (request.type != tasks::RequestType::kLoglikelihoodRolling) {
     for (const std::string& c : request.continuations) preview.continuations.push_back({c, {}});
   }
-  StatusOr<PromptText> text = RequestPromptText(request, options.chat_template, options.model);
+  StatusOr<PromptText> text = RequestPromptText(request, options.chat_template, options.model,
+                                                options.chat_template_unusable);
   if (!request.chat.empty() && text.ok()) preview.prompt = text->text;
   if (!text.ok()) preview.error = text.status().message();
   const Tokenizer* tok = options.tokenizer;

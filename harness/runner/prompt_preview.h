@@ -29,6 +29,7 @@ struct PreviewOptions {
   int64_t max_gen_tokens = 0;            // run's --max-gen-toks (0: the task's own limits)
   const Tokenizer* tokenizer = nullptr;  // token counts where given
   std::optional<ChatTemplate> chat_template;
+  std::string chat_template_unusable;  // why the model's template does not render, where it has one
   std::string model;  // names the model in refusals
 };
 

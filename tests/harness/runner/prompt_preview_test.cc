@@ -148,13 +148,16 @@ TEST_F(PromptPreviewTest, ShowsWhyTheBackendWouldRefuseARequest) {
   options_.chat_template.reset();
   auto text = PreviewText(task, 0, options_);
   ASSERT_TRUE(text.ok()) << text.status().ToString();
-  EXPECT_NE(text->find("!!! the backend refuses it: smollm2: no chat template this engine renders"),
-            std::string::npos)
+  EXPECT_NE(
+      text->find("!!! the backend refuses it: smollm2: this model has no chat template this engine "
+                 "renders"),
+      std::string::npos)
       << *text;
   auto json = PreviewJson(task, 0, options_);
   ASSERT_TRUE(json.ok());
-  EXPECT_NE(json->find("\"error\":\"smollm2: no chat template this engine renders\""),
-            std::string::npos)
+  EXPECT_NE(
+      json->find("\"error\":\"smollm2: this model has no chat template this engine renders\""),
+      std::string::npos)
       << *json;
   EXPECT_EQ(PreviewText(task, 1, options_).status().code(), StatusCode::kOutOfRange);
 }
