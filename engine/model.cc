@@ -30,6 +30,7 @@ StatusOr<DType> ResolveKvDtype(const std::string& name, const ModelWeights& weig
   return InvalidArgumentError("--kv-dtype: expected f32, f16, bf16 or auto, got '", name, "'");
 }
 
+using internal::AddResidual;
 using internal::BiasOrNull;
 using internal::Clock;
 using internal::GatedActivation;
@@ -348,6 +349,10 @@ Status Model::Forward(std::span<const TokenRow> rows, LogitsMode mode, std::vect
   if (c.final_logit_softcapping > 0) {
     SoftCap(logits->data(), count * c.vocab_size, static_cast<float>(c.final_logit_softcapping));
   }
+  if (c.logits_scaling != 1.0) {  // Granite: divided, as transformers divides
+    const auto s = static_cast<float>(c.logits_scaling);
+    for (float& v : *logits) v /= s;
+  }
   const auto end = Clock::now();
   profile_.lm_head_ms += MsBetween(head_start, end);
   profile_.total_ms += MsBetween(start, end);
@@ -419,7 +424,7 @@ void Model::RunLayer(int64_t layer, std::span<const TokenRow> rows,
   // h = o_proj(attn); x += h; then the SwiGLU FFN with its residual.
   MatMul(w.o_proj, attn_.data(), n, nullptr, h_.data(), pool);
   if (c.sandwich_norms()) RmsNorm(h_.data(), w.attn_post_norm, eps, n, c.hidden_size, h_.data());
-  AddInPlace(x_.data(), h_.data(), n * c.hidden_size);
+  AddResidual(c, h_.data(), n * c.hidden_size, x_.data());
   RmsNorm(x_.data(), w.ffn_norm, eps, n, c.hidden_size, h_.data());
   const Projection gate_up[] = {{&w.gate_proj, nullptr, ffn_g_.data()},
                                 {&w.up_proj, nullptr, ffn_u_.data()}};
@@ -427,7 +432,7 @@ void Model::RunLayer(int64_t layer, std::span<const TokenRow> rows,
   GatedActivation(c.activation, ffn_g_.data(), ffn_u_.data(), n * c.intermediate_size);
   MatMul(w.down_proj, ffn_g_.data(), n, nullptr, h_.data(), pool);
   if (c.sandwich_norms()) RmsNorm(h_.data(), w.ffn_post_norm, eps, n, c.hidden_size, h_.data());
-  AddInPlace(x_.data(), h_.data(), n * c.hidden_size);
+  AddResidual(c, h_.data(), n * c.hidden_size, x_.data());
   // Projections = the layer's time minus attention and augmented Q (measured above).
   profile_.projection_ms += MsBetween(t0, attention_start) + MsBetween(attention_end, Clock::now());
 }

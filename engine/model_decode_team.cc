@@ -72,6 +72,7 @@
 
 namespace sigma {
 
+using internal::AddResidual;
 using internal::BiasOrNull;
 using internal::Clock;
 using internal::GatedActivation;
@@ -149,7 +150,7 @@ void Model::RunDecodeTeam(std::span<const TokenRow> rows, std::span<const int64_
         RmsNorm(y, post_norm, eps, n, c.hidden_size, h);
         y = h;
       }
-      AddInPlace(x, y, hidden);
+      AddResidual(c, y, hidden, x);
     };
     std::vector<DecodeItem> items;
     Clock::time_point t = Clock::now();

@@ -20,7 +20,13 @@ inline const float* BiasOrNull(const TensorView& bias) {
   return bias.valid() ? static_cast<const float*>(bias.data) : nullptr;
 }
 
-// gate[i] = act(gate[i]) * up[i]: the FFN's (and augmented Q's) gated activation.
+// x += y, a block's output joining the residual stream (times Granite's residual_multiplier).
+inline void AddResidual(const ModelConfig& c, const float* y, int64_t n, float* x) {
+  if (c.residual_multiplier == 1.0) return AddInPlace(x, y, n);
+  AddScaledInPlace(x, y, static_cast<float>(c.residual_multiplier), n);
+}
+
+// gate[i] = act(gate[i]) * up[i]: the FFN's gated activation.
 inline void GatedActivation(Activation act, float* gate, const float* up, int64_t n) {
   switch (act) {
     case Activation::kSilu: return SiluMul(gate, up, n);

@@ -122,6 +122,10 @@ void AddInPlace(float* out, const float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) out[i] += x[i];
 }
 
+void AddScaledInPlace(float* out, const float* x, float scale, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] += x[i] * scale;  // -ffp-contract=off: no FMA
+}
+
 void StoreRow(const float* x, int64_t n, DType dtype, void* dst) {
   switch (dtype) {
     case DType::kF32:

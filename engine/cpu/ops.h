@@ -48,6 +48,8 @@ void SoftCap(float* x, int64_t n, float cap);
 
 // out[i] += x[i].
 void AddInPlace(float* out, const float* x, int64_t n);
+// out[i] += x[i] * scale (the product rounded, then the sum: as transformers' Granite adds).
+void AddScaledInPlace(float* out, const float* x, float scale, int64_t n);
 
 // Converts n floats into a cache row of `dtype` (f32, f16, bf16), rounding to nearest even.
 void StoreRow(const float* x, int64_t n, DType dtype, void* dst);

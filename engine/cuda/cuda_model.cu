@@ -119,10 +119,12 @@ Status ValidateOptions(const ModelConfig& c, const CudaOptions& o) {
   if (o.max_context <= 0) return InvalidArgumentError("--max-context must be positive");
   SIGMA_RETURN_IF_ERROR(c.CheckContextLength(o.max_context));
   if (c.qk_norm() || c.fused_projections() || c.rotary_dim() != c.head_dim ||
-      c.rope_scaling.type == "longrope" || c.gemma() || c.activation != Activation::kSilu) {
+      c.rope_scaling.type == "longrope" || c.gemma() || c.activation != Activation::kSilu ||
+      c.arch == Architecture::kGranite) {
     return UnimplementedError("CUDA backend: model_type ", ArchitectureName(c.arch),
                               " (q/k norms, fused projections, partial RoPE, longrope, Gemma's "
-                              "layers or a GELU FFN) is not in its kernels; use --device cpu");
+                              "layers, a GELU FFN or Granite's scalars) is not in its kernels; "
+                              "use --device cpu");
   }
   if (o.max_rows <= 0) return InvalidArgumentError("max_rows must be positive");
   if (o.selective_v_top_k < 0) return InvalidArgumentError("--selective-v must be >= 0");

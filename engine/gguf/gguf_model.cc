@@ -113,9 +113,11 @@ int QkKind(std::string_view hf_name) {
   return 0;
 }
 
-// Files of general.architecture "llama": Llama, and Mistral (written as llama; see ReadWindow).
+// Files of general.architecture "llama": Llama, and Mistral (written as llama; see ReadWindow);
+// and "granite", whose converter is Llama's.
 bool IsPermuted(const ModelConfig& config) {
-  return config.arch == Architecture::kLlama || config.arch == Architecture::kMistral;
+  return config.arch == Architecture::kLlama || config.arch == Architecture::kMistral ||
+         config.arch == Architecture::kGranite;
 }
 
 // Reads `key` as an unsigned integer in [min, max] into *out; `required` false leaves *out alone
@@ -155,12 +157,15 @@ Status ReadArch(const GgufFile& f, ModelConfig* c, std::string* prefix) {
     c->arch = Architecture::kGemma2;
   } else if (arch == "gemma3") {
     c->arch = Architecture::kGemma3;
+  } else if (arch == "granite") {
+    c->arch = Architecture::kGranite;
+    c->attention_multiplier = 1.0;  // as llama.cpp's: GraniteConfig's default where no key
   } else if (arch == "sigma") {
     c->arch = Architecture::kSigma;
   } else {
     return UnimplementedError(
         f.path(), ": general.architecture '", arch,
-        "' is not supported (llama, phi3, qwen2, qwen3, gemma, gemma2, gemma3, sigma)");
+        "' is not supported (llama, phi3, qwen2, qwen3, gemma, gemma2, gemma3, granite, sigma)");
   }
   if (c->gemma()) {
     c->activation = Activation::kGeluTanh;
@@ -396,6 +401,15 @@ Status ReadWindow(const GgufFile& f, const std::string& p, ModelConfig* c) {
   return Status::Ok();
 }
 
+// Granite's scalars, as llama.cpp's converter writes them.
+Status ReadGraniteScales(const GgufFile& f, const std::string& p, ModelConfig* c) {
+  if (c->arch != Architecture::kGranite) return Status::Ok();
+  SIGMA_RETURN_IF_ERROR(ReadDouble(f, p + "embedding_scale", &c->embedding_multiplier));
+  SIGMA_RETURN_IF_ERROR(ReadDouble(f, p + "attention.scale", &c->attention_multiplier));
+  SIGMA_RETURN_IF_ERROR(ReadDouble(f, p + "residual_scale", &c->residual_multiplier));
+  return ReadDouble(f, p + "logit_scale", &c->logits_scaling);
+}
+
 Status ReadTokenIds(const GgufFile& f, ModelConfig* c) {
   int64_t id = -1;
   SIGMA_RETURN_IF_ERROR(
@@ -445,6 +459,7 @@ StatusOr<ModelConfig> ModelConfigFromGguf(const GgufFile& f) {
   SIGMA_RETURN_IF_ERROR(ReadRope(f, p, &c));
   SIGMA_RETURN_IF_ERROR(ReadRopeFreqs(f, &c));
   SIGMA_RETURN_IF_ERROR(ReadWindow(f, p, &c));
+  SIGMA_RETURN_IF_ERROR(ReadGraniteScales(f, p, &c));
   const GgufTensorInfo* embed = f.FindTensor("token_embd.weight");
   if (embed == nullptr) return NotFoundError(f.path(), ": tensor 'token_embd.weight' is missing");
   if (embed->shape.size() != 2) {
@@ -628,6 +643,12 @@ Status AddModelConfigToGguf(const ModelConfig& c, GgufWriter* w) {
     w->SetU32(p + "attention.sliding_window", static_cast<uint32_t>(c.sliding_window));
   }
   if (c.sandwich_norms()) SIGMA_RETURN_IF_ERROR(AddGemmaKeys(c, p, w));
+  if (c.arch == Architecture::kGranite) {
+    w->SetF32(p + "embedding_scale", static_cast<float>(c.embedding_multiplier));
+    w->SetF32(p + "attention.scale", c.AttentionScale());
+    w->SetF32(p + "residual_scale", static_cast<float>(c.residual_multiplier));
+    w->SetF32(p + "logit_scale", static_cast<float>(c.logits_scaling));
+  }
   if (c.rope_scaling.type == "llama3") {
     const RopeScaling& s = c.rope_scaling;
     w->SetF32(StrCat(kLlama3KeyPrefix, "factor"), static_cast<float>(s.factor));

@@ -24,12 +24,15 @@
 //                                          positions, the others slide; else 2 (gemma2), 6 (gemma3)
 //   sigma.rope.local_freq_base             (f32) Gemma 3's sliding layers' RoPE base, else 10000
 //
-// Q/K row permutation (general.architecture == "llama" only): llama.cpp's convert_hf_to_gguf.py
-// reorders the rows of q_proj (and its bias) per Q head and of k_proj per K head so that its
-// adjacent-pair ("normal") RoPE equals HF's rotate-half RoPE: within a head of d rows, HF row
-// i*(d/2) + j (half i in {0,1}, j < d/2) is stored at GGUF row 2*j + i. We undo it on load (a copy
-// of those two tensors per layer, whole rows, so quantized rows stay valid since blocks lie along
-// rows) and redo it in AddHfTensorToGguf. Qwen2, Qwen3 and Sigma files are not permuted.
+// Granite's scalars: granite.embedding_scale, attention.scale, residual_scale, logit_scale.
+//
+// Q/K row permutation (general.architecture "llama" and "granite" only): llama.cpp's
+// convert_hf_to_gguf.py reorders the rows of q_proj (and its bias) per Q head and of k_proj per K
+// head so that its adjacent-pair ("normal") RoPE equals HF's rotate-half RoPE: within a head of d
+// rows, HF row i*(d/2) + j (half i in {0,1}, j < d/2) is stored at GGUF row 2*j + i. We undo it on
+// load (a copy of those two tensors per layer, whole rows, so quantized rows stay valid since
+// blocks lie along rows) and redo it in AddHfTensorToGguf. Qwen2, Qwen3 and Sigma files are not
+// permuted.
 //
 // Metadata: llama.* / qwen2.* / qwen3.* keys as llama.cpp writes them (embedding_length,
 // block_count, feed_forward_length, context_length, attention.head_count, attention.head_count_kv,
@@ -77,7 +80,7 @@ std::string GgufToHfTensorName(std::string_view gguf_name, GgufNames names = {})
 std::string HfToGgufTensorName(std::string_view hf_name, GgufNames names = {});
 
 // Reads the hyperparameters (and bos/eos ids) of a llama, qwen2, qwen3, phi3, gemma, gemma2,
-// gemma3 or sigma GGUF file;
+// gemma3, granite or sigma GGUF file;
 // a phi3 file's rope.dimension_count below head_dim is partial RoPE, its rope_factors_short /
 // long.weight tensors with rope.scaling.attn_factor and rope.scaling.original_context_length
 // longrope.

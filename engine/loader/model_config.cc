@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <memory>
+#include <tuple>
 
 #include "engine/base/json.h"
 
@@ -31,6 +32,7 @@ constexpr ArchInfo kArchs[] = {
     {Architecture::kGemma, "gemma", "GemmaForCausalLM"},
     {Architecture::kGemma2, "gemma2", "Gemma2ForCausalLM"},
     {Architecture::kGemma3, "gemma3_text", "Gemma3ForCausalLM"},
+    {Architecture::kGranite, "granite", "GraniteForCausalLM"},
     {Architecture::kSigma, "sigma", "SigmaForCausalLM"},
 };
 
@@ -303,6 +305,18 @@ Status ReadGemmaAttention(JsonFields& fields, ModelConfig* config) {
   return Status::Ok();
 }
 
+// Granite's four scalars (GraniteConfig's defaults: 1).
+Status ReadGraniteMultipliers(JsonFields& fields, ModelConfig* config) {
+  if (config->arch != Architecture::kGranite) return Status::Ok();
+  config->attention_multiplier = 1.0;
+  SIGMA_RETURN_IF_ERROR(
+      fields.OptionalDouble("embedding_multiplier", &config->embedding_multiplier));
+  SIGMA_RETURN_IF_ERROR(
+      fields.OptionalDouble("attention_multiplier", &config->attention_multiplier));
+  SIGMA_RETURN_IF_ERROR(fields.OptionalDouble("residual_multiplier", &config->residual_multiplier));
+  return fields.OptionalDouble("logits_scaling", &config->logits_scaling);
+}
+
 // Features of HF configs that this engine does not implement: refuse rather than run wrongly.
 Status RejectUnsupportedFeatures(JsonFields& fields, const ModelConfig& config) {
   bool flag = false;
@@ -428,6 +442,7 @@ Status ReadConfig(const rapidjson::Value& root, std::string_view source, ModelCo
   SIGMA_RETURN_IF_ERROR(ReadSlidingWindow(fields, config));
   SIGMA_RETURN_IF_ERROR(ReadActivation(fields, config));
   SIGMA_RETURN_IF_ERROR(ReadGemmaAttention(fields, config));
+  SIGMA_RETURN_IF_ERROR(ReadGraniteMultipliers(fields, config));
   if (config->arch == Architecture::kQwen2) {
     config->qkv_bias = true;  // Qwen2 always has q/k/v biases; no flag says so.
   } else {
@@ -613,7 +628,7 @@ Status RopeScaling::Validate() const {
 
 namespace {
 
-// The Gemma fields: positive where set, and set only for the models that have them.
+// The Gemma and Granite fields: positive where set, and set only for the models that have them.
 Status ValidateGemmaFields(const ModelConfig& c) {
   for (const auto& [field, value] :
        {std::pair{"query_pre_attn_scalar", c.query_pre_attn_scalar},
@@ -629,6 +644,17 @@ Status ValidateGemmaFields(const ModelConfig& c) {
   if (c.activation != Activation::kSilu && !c.gemma()) {
     return InvalidArgumentError("hidden_act: ", ActivationName(c.activation),
                                 " only in the Gemma family here");
+  }
+  for (const auto& [field, value, unset] :
+       {std::tuple{"embedding_multiplier", c.embedding_multiplier, 1.0},
+        std::tuple{"attention_multiplier", c.attention_multiplier, 0.0},
+        std::tuple{"residual_multiplier", c.residual_multiplier, 1.0},
+        std::tuple{"logits_scaling", c.logits_scaling, 1.0}}) {
+    if (value == unset) continue;
+    SIGMA_RETURN_IF_ERROR(CheckPositive(field, value));
+    if (c.arch != Architecture::kGranite) {
+      return InvalidArgumentError(field, ": only model_type granite has one");
+    }
   }
   if (c.local_rope_theta != 0 && c.arch != Architecture::kGemma3) {
     return InvalidArgumentError("rope_local_base_freq: only model_type gemma3_text has one");
@@ -717,10 +743,12 @@ Status ModelConfig::Validate() const {
 }
 
 float ModelConfig::embedding_scale() const {
-  return gemma() ? static_cast<float>(std::sqrt(static_cast<double>(hidden_size))) : 1.0f;
+  return gemma() ? static_cast<float>(std::sqrt(static_cast<double>(hidden_size)))
+                 : static_cast<float>(embedding_multiplier);
 }
 
 float ModelConfig::AttentionScale() const {
+  if (attention_multiplier > 0) return static_cast<float>(attention_multiplier);
   const double scalar =
       query_pre_attn_scalar > 0 ? query_pre_attn_scalar : static_cast<double>(head_dim);
   return static_cast<float>(1.0 / std::sqrt(scalar));
@@ -886,6 +914,14 @@ std::string ModelConfig::ToJson() const {
         w.Raw(key, "null");
       }
     }
+  }
+  if (arch == Architecture::kGranite) {
+    w.Double("embedding_multiplier", embedding_multiplier);
+    w.Double("attention_multiplier", attention_multiplier > 0
+                                         ? attention_multiplier
+                                         : 1.0 / std::sqrt(static_cast<double>(head_dim)));
+    w.Double("residual_multiplier", residual_multiplier);
+    w.Double("logits_scaling", logits_scaling);
   }
   w.Bool("tie_word_embeddings", tie_word_embeddings);
   if (arch != Architecture::kQwen2) w.Bool("attention_bias", qkv_bias);

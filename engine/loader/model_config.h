@@ -27,6 +27,7 @@ namespace sigma {
 // attention scale from query_pre_attn_scalar, soft-capped attention scores and logits and sliding
 // windows in alternate layers; kGemma3 (model_type gemma3_text) Gemma 2's layers with q/k norms,
 // no soft-capping by default, and its own RoPE base in the sliding layers (local_rope_theta).
+// kGranite: Llama's layers with four scalars (ModelConfig::embedding_multiplier, ...).
 enum class Architecture {
   kLlama,
   kQwen2,
@@ -36,9 +37,11 @@ enum class Architecture {
   kGemma,
   kGemma2,
   kGemma3,
+  kGranite,
   kSigma
 };
-// "llama", "qwen2", "qwen3", "mistral", "phi3", "gemma", "gemma2", "gemma3_text", "sigma"
+// "llama", "qwen2", "qwen3", "mistral", "phi3", "gemma", "gemma2", "gemma3_text", "granite",
+// "sigma"
 std::string_view ArchitectureName(Architecture arch);
 
 // The FFN's gate activation: SiLU (SwiGLU), GELU's tanh approximation (transformers'
@@ -110,6 +113,13 @@ struct ModelConfig {
   double attn_logit_softcapping = 0;
   double final_logit_softcapping = 0;
   double local_rope_theta = 0;
+  // Granite's scalars: the token embeddings times embedding_multiplier, the attention scale
+  // attention_multiplier (in place of 1 / sqrt(head_dim); 0 = unset), each block's output times
+  // residual_multiplier before it joins the residual, the logits divided by logits_scaling.
+  double embedding_multiplier = 1.0;
+  double attention_multiplier = 0;
+  double residual_multiplier = 1.0;
+  double logits_scaling = 1.0;
   int64_t bos_token_id = -1;
   std::vector<int64_t> eos_token_ids;
 
@@ -167,7 +177,7 @@ struct ModelConfig {
   // and multiply by 1 + w (llama.cpp's GGUF files store 1 + w); 0 elsewhere.
   float norm_weight_offset() const { return gemma() ? 1.0f : 0.0f; }
   // What the token embeddings are multiplied by: Gemma's sqrt(hidden_size) (in f32, as
-  // transformers with f32 weights and llama.cpp have it), else 1.
+  // transformers with f32 weights and llama.cpp have it), else embedding_multiplier.
   float embedding_scale() const;
   // Gemma 2 and 3: an RMSNorm on the attention's output (post_attention_layernorm) and on the
   // FFN's (post_feedforward_layernorm) before each joins the residual; the FFN's input norm is
@@ -175,7 +185,8 @@ struct ModelConfig {
   bool sandwich_norms() const {
     return arch == Architecture::kGemma2 || arch == Architecture::kGemma3;
   }
-  // The attention's score scale: 1 / sqrt(query_pre_attn_scalar, else head_dim).
+  // The attention's score scale: attention_multiplier where set, else
+  // 1 / sqrt(query_pre_attn_scalar, else head_dim).
   float AttentionScale() const;
   // Whether layer `layer` rotates with local_rope_theta (Gemma 3's sliding layers).
   bool LocalRope(int64_t layer) const { return local_rope_theta > 0 && AttentionWindow(layer) > 0; }

@@ -17,7 +17,9 @@ tests/data/phi3/config.json: fused attn_qkv / ffn_up, partial RoPE, longrope's f
 (tests/engine/phi3_test.cc); and tests/data/gemma/<name>_llama_cpp.f32 from those of
 tests/data/gemma/{gemma,gemma2,gemma3}.json (gemma2 with query_pre_attn_scalar 32): norms stored
 as 1 + w, sandwich norms, soft-capping keys, the sliding layers' pattern and RoPE base
-(tests/engine/gemma_test.cc).
+(tests/engine/gemma_test.cc); and tests/data/granite/llama_cpp_logits.f32 from that of
+tests/data/granite/config.json: granite's four scalars and q/k permutation
+(tests/engine/granite_test.cc).
 
 The model has no tokenizer, so this script first copies the GGUF adding tokenizer.ggml.model =
 "none" (llama.cpp then loads it without a vocabulary) and feeds token ids 1..70. llama.cpp runs

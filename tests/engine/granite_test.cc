@@ -1,0 +1,120 @@
+// Granite (ModelConfig::embedding_multiplier, attention_multiplier, residual_multiplier,
+// logits_scaling: Llama's layers with four scalars) against two independent implementations
+// (tests/data/granite): Hugging Face transformers' logits of the checkpoint folder
+// (tests/oracle/transformers_reference.py) and llama.cpp's of its f32 GGUF
+// (tests/oracle/llama3_rope_reference.py), over token ids 1..70. And the engine's own
+// consistency: decode steps (team and loops) give the full forward's logits, the GGUF converts
+// back to the same config, and the same weights read as a Llama (no scalars) are far off.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "engine/base/file.h"
+#include "engine/gguf/convert.h"
+#include "engine/loader/model_config.h"
+#include "engine/model.h"
+#include "tests/engine/reference_logits.h"
+
+namespace sigma {
+namespace {
+
+using testing_util::EveryNthRowAndLast;
+using testing_util::IdsFromOne;
+using testing_util::LoadF32Cache;
+using testing_util::RandomCheckpoint;
+using testing_util::ReadF32File;
+using testing_util::ReadModelConfig;
+using testing_util::WorstRowDifference;
+
+std::string Data(const std::string& name) {
+  return std::string(SIGMA_TEST_DATA) + "/granite/" + name;
+}
+
+ModelConfig GraniteConfig() { return ReadModelConfig(Data("config.json")); }
+
+// make-model's checkpoint with seed 5, the one the references ran.
+std::string Checkpoint() { return RandomCheckpoint(GraniteConfig(), "granite", 5); }
+
+std::vector<float> AllLogits(const std::string& path) {
+  std::vector<float> logits;
+  SIGMA_CHECK(LoadF32Cache(path)->Prefill(0, IdsFromOne(70), LogitsMode::kAll, &logits).ok(),
+              "prefill");
+  return logits;
+}
+
+TEST(GraniteTest, ConfigAsTransformersReadsIt) {
+  const ModelConfig c = GraniteConfig();
+  EXPECT_EQ(c.arch, Architecture::kGranite);
+  EXPECT_EQ(c.embedding_scale(), 12.0f);
+  EXPECT_EQ(c.AttentionScale(), 0.015625f);
+  EXPECT_EQ(c.residual_multiplier, 0.22);
+  EXPECT_EQ(c.logits_scaling, 8.0);
+  const auto back = ParseModelConfig(c.ToJson(), "config.json");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->ToJson(), c.ToJson());
+  // GraniteConfig's defaults are 1, the attention scale included (not 1 / sqrt(head_dim)).
+  const auto bare = ParseModelConfig(
+      R"({"model_type": "granite", "vocab_size": 384, "hidden_size": 64,
+          "intermediate_size": 160, "num_hidden_layers": 1, "num_attention_heads": 4})",
+      "config.json");
+  ASSERT_TRUE(bare.ok()) << bare.status().ToString();
+  EXPECT_EQ(bare->AttentionScale(), 1.0f);
+  EXPECT_EQ(bare->embedding_scale(), 1.0f);
+  // The scalars are Granite's: another model_type's are refused by Validate.
+  ModelConfig llama = c;
+  llama.arch = Architecture::kLlama;
+  EXPECT_NE(llama.Validate().message().find("only model_type granite has one"), std::string::npos)
+      << llama.Validate().ToString();
+}
+
+TEST(GraniteTest, MatchesTransformers) {
+  const std::vector<float> logits = AllLogits(Checkpoint());
+  const std::vector<float> reference = ReadF32File(Data("transformers_logits.f32"));
+  const int64_t vocab = GraniteConfig().vocab_size;
+  // Measured 7.5e-8 (the logits are divided by 8: at most 0.28).
+  EXPECT_LT(WorstRowDifference(logits, EveryNthRowAndLast(70, 5), reference, vocab), 1e-6f);
+  // The same weights without the scalars are far off.
+  ModelConfig llama = GraniteConfig();
+  llama.arch = Architecture::kLlama;
+  llama.embedding_multiplier = llama.residual_multiplier = llama.logits_scaling = 1.0;
+  llama.attention_multiplier = 0;
+  const std::string dir = Checkpoint();
+  ASSERT_TRUE(WriteFileAtomic(dir + "/config.json", llama.ToJson()).ok());
+  EXPECT_GT(WorstRowDifference(AllLogits(dir), EveryNthRowAndLast(70, 5), reference, vocab), 0.1f);
+}
+
+TEST(GraniteTest, GgufMatchesLlamaCppAndConvertsBack) {
+  const std::string dir = testing_util::CheckpointRoot() + "/granite_test";
+  std::filesystem::create_directories(dir);
+  const std::string gguf = dir + "/granite.gguf";
+  const std::string back = dir + "/granite_back";
+  std::filesystem::remove(gguf);
+  std::filesystem::remove_all(back);
+  ConvertOptions f32;
+  f32.type = DType::kF32;
+  const Status to_gguf = Convert(Checkpoint(), gguf, f32);
+  ASSERT_TRUE(to_gguf.ok()) << to_gguf.ToString();
+  // Measured 3.0e-8.
+  EXPECT_LT(
+      WorstRowDifference(AllLogits(gguf), EveryNthRowAndLast(70, 7),
+                         ReadF32File(Data("llama_cpp_logits.f32")), GraniteConfig().vocab_size),
+      1e-6f);
+  const Status to_folder = Convert(gguf, back, ConvertOptions{});
+  ASSERT_TRUE(to_folder.ok()) << to_folder.ToString();
+  const ModelConfig round_trip = ReadModelConfig(back + "/config.json");
+  EXPECT_EQ(round_trip.arch, Architecture::kGranite);
+  EXPECT_EQ(round_trip.embedding_scale(), 12.0f);
+  EXPECT_EQ(round_trip.AttentionScale(), 0.015625f);
+  EXPECT_EQ(static_cast<float>(round_trip.residual_multiplier), 0.22f);
+  EXPECT_EQ(round_trip.logits_scaling, 8.0);
+  EXPECT_EQ(AllLogits(back), AllLogits(gguf));
+}
+
+TEST(GraniteTest, DecodeStepsGiveTheFullForwardsLogits) {
+  testing_util::ExpectDecodeStepsGiveTheFullForwardsLogits(Checkpoint(), IdsFromOne(40), 5);
+}
+
+}  // namespace
+}  // namespace sigma
