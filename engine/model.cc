@@ -408,8 +408,10 @@ void Model::RunLayer(int64_t layer, std::span<const TokenRow> rows,
     const float* cos_r = RopeCos(layer, r);
     const float* sin_r = RopeSin(layer, r);
     const int rotary = static_cast<int>(c.rotary_dim());
-    RotateHalf(&q_[r * c.q_dim()], static_cast<int>(c.n_q_heads), head_dim, rotary, cos_r, sin_r);
-    RotateHalf(&k_[r * c.k_dim()], static_cast<int>(c.n_k_heads), head_dim, rotary, cos_r, sin_r);
+    if (c.RotatesLayer(layer)) {  // not SmolLM3's NoPE layers
+      RotateHalf(&q_[r * c.q_dim()], static_cast<int>(c.n_q_heads), head_dim, rotary, cos_r, sin_r);
+      RotateHalf(&k_[r * c.k_dim()], static_cast<int>(c.n_k_heads), head_dim, rotary, cos_r, sin_r);
+    }
     for (int64_t h = 0; h < c.n_k_heads; ++h) {
       kv_.StoreK(layer, seq, h, pos, &k_[r * c.k_dim() + h * head_dim]);
     }

@@ -194,12 +194,16 @@ void Model::RunDecodeTeam(std::span<const TokenRow> rows, std::span<const int64_
         for (int64_t hq = m; hq < c.n_q_heads; hq += members) {
           float* q_row = &q_[r * c.q_dim() + hq * head_dim];
           if (c.qk_norm()) RmsNorm(q_row, w.q_norm, eps, 1, head_dim, q_row);
-          RotateHalf(q_row, 1, head_dim, static_cast<int>(c.rotary_dim()), cos_r, sin_r);
+          if (c.RotatesLayer(layer)) {
+            RotateHalf(q_row, 1, head_dim, static_cast<int>(c.rotary_dim()), cos_r, sin_r);
+          }
         }
         for (int64_t hk = m; hk < c.n_k_heads; hk += members) {
           float* k_row = &k_[r * c.k_dim() + hk * head_dim];
           if (c.qk_norm()) RmsNorm(k_row, w.k_norm, eps, 1, head_dim, k_row);
-          RotateHalf(k_row, 1, head_dim, static_cast<int>(c.rotary_dim()), cos_r, sin_r);
+          if (c.RotatesLayer(layer)) {
+            RotateHalf(k_row, 1, head_dim, static_cast<int>(c.rotary_dim()), cos_r, sin_r);
+          }
           kv_.StoreK(layer, seq, hk, pos, k_row);
         }
         for (int64_t hv = m; hv < c.n_v_heads; hv += members) {

@@ -120,10 +120,11 @@ Status ValidateOptions(const ModelConfig& c, const CudaOptions& o) {
   SIGMA_RETURN_IF_ERROR(c.CheckContextLength(o.max_context));
   if (c.qk_norm() || c.fused_projections() || c.rotary_dim() != c.head_dim ||
       c.rope_scaling.type == "longrope" || c.gemma() || c.activation != Activation::kSilu ||
-      c.arch == Architecture::kGranite) {
+      c.arch == Architecture::kGranite || !c.nope_layers.empty()) {
     return UnimplementedError("CUDA backend: model_type ", ArchitectureName(c.arch),
                               " (q/k norms, fused projections, partial RoPE, longrope, Gemma's "
-                              "layers, a GELU FFN or Granite's scalars) is not in its kernels; "
+                              "layers, a GELU FFN, Granite's scalars or NoPE layers) is not in its "
+                              "kernels; "
                               "use --device cpu");
   }
   if (o.max_rows <= 0) return InvalidArgumentError("max_rows must be positive");

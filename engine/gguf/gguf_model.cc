@@ -114,10 +114,10 @@ int QkKind(std::string_view hf_name) {
 }
 
 // Files of general.architecture "llama": Llama, and Mistral (written as llama; see ReadWindow);
-// and "granite", whose converter is Llama's.
+// and "granite" and "smollm3", whose converters are Llama's.
 bool IsPermuted(const ModelConfig& config) {
   return config.arch == Architecture::kLlama || config.arch == Architecture::kMistral ||
-         config.arch == Architecture::kGranite;
+         config.arch == Architecture::kGranite || config.arch == Architecture::kSmolLM3;
 }
 
 // Reads `key` as an unsigned integer in [min, max] into *out; `required` false leaves *out alone
@@ -160,12 +160,16 @@ Status ReadArch(const GgufFile& f, ModelConfig* c, std::string* prefix) {
   } else if (arch == "granite") {
     c->arch = Architecture::kGranite;
     c->attention_multiplier = 1.0;  // as llama.cpp's: GraniteConfig's default where no key
+  } else if (arch == "smollm3") {
+    c->arch = Architecture::kSmolLM3;
+    c->tie_word_embeddings = true;
   } else if (arch == "sigma") {
     c->arch = Architecture::kSigma;
   } else {
     return UnimplementedError(
         f.path(), ": general.architecture '", arch,
-        "' is not supported (llama, phi3, qwen2, qwen3, gemma, gemma2, gemma3, granite, sigma)");
+        "' is not supported (llama, phi3, qwen2, qwen3, gemma, gemma2, gemma3, granite, smollm3, "
+        "sigma)");
   }
   if (c->gemma()) {
     c->activation = Activation::kGeluTanh;
@@ -401,6 +405,14 @@ Status ReadWindow(const GgufFile& f, const std::string& p, ModelConfig* c) {
   return Status::Ok();
 }
 
+// SmolLM3's NoPE layers as llama.cpp has them (no key: every 4th layer); none elsewhere.
+std::vector<bool> SmolLM3NopeLayers(const ModelConfig& c) {
+  if (c.arch != Architecture::kSmolLM3 || c.num_layers < 4) return {};
+  std::vector<bool> nope(static_cast<size_t>(c.num_layers));
+  for (int64_t i = 0; i < c.num_layers; ++i) nope[static_cast<size_t>(i)] = (i + 1) % 4 == 0;
+  return nope;
+}
+
 // Granite's scalars, as llama.cpp's converter writes them.
 Status ReadGraniteScales(const GgufFile& f, const std::string& p, ModelConfig* c) {
   if (c->arch != Architecture::kGranite) return Status::Ok();
@@ -460,6 +472,7 @@ StatusOr<ModelConfig> ModelConfigFromGguf(const GgufFile& f) {
   SIGMA_RETURN_IF_ERROR(ReadRopeFreqs(f, &c));
   SIGMA_RETURN_IF_ERROR(ReadWindow(f, p, &c));
   SIGMA_RETURN_IF_ERROR(ReadGraniteScales(f, p, &c));
+  c.nope_layers = SmolLM3NopeLayers(c);
   const GgufTensorInfo* embed = f.FindTensor("token_embd.weight");
   if (embed == nullptr) return NotFoundError(f.path(), ": tensor 'token_embd.weight' is missing");
   if (embed->shape.size() != 2) {
@@ -613,6 +626,11 @@ Status AddModelConfigToGguf(const ModelConfig& c, GgufWriter* w) {
                               " FFN has no GGUF form (llama.cpp's file names no activation: this "
                               "architecture's is ",
                               ActivationName(file_activation), ")");
+  }
+  if (c.nope_layers != SmolLM3NopeLayers(c)) {
+    return UnimplementedError(
+        "a smollm3 whose NoPE layers are not every 4th has no GGUF form "
+        "(llama.cpp's files name none: every 4th layer is NoPE)");
   }
   const std::string arch = GgufArchitecture(c);
   const std::string p = arch + ".";

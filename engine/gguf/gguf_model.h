@@ -25,6 +25,7 @@
 //   sigma.rope.local_freq_base             (f32) Gemma 3's sliding layers' RoPE base, else 10000
 //
 // Granite's scalars: granite.embedding_scale, attention.scale, residual_scale, logit_scale.
+// SmolLM3's NoPE layers: every 4th, as llama.cpp has them (no key says so).
 //
 // Q/K row permutation (general.architecture "llama" and "granite" only): llama.cpp's
 // convert_hf_to_gguf.py reorders the rows of q_proj (and its bias) per Q head and of k_proj per K
@@ -80,7 +81,7 @@ std::string GgufToHfTensorName(std::string_view gguf_name, GgufNames names = {})
 std::string HfToGgufTensorName(std::string_view hf_name, GgufNames names = {});
 
 // Reads the hyperparameters (and bos/eos ids) of a llama, qwen2, qwen3, phi3, gemma, gemma2,
-// gemma3, granite or sigma GGUF file;
+// gemma3, granite, smollm3 or sigma GGUF file;
 // a phi3 file's rope.dimension_count below head_dim is partial RoPE, its rope_factors_short /
 // long.weight tensors with rope.scaling.attn_factor and rope.scaling.original_context_length
 // longrope.

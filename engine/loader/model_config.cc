@@ -33,6 +33,7 @@ constexpr ArchInfo kArchs[] = {
     {Architecture::kGemma2, "gemma2", "Gemma2ForCausalLM"},
     {Architecture::kGemma3, "gemma3_text", "Gemma3ForCausalLM"},
     {Architecture::kGranite, "granite", "GraniteForCausalLM"},
+    {Architecture::kSmolLM3, "smollm3", "SmolLM3ForCausalLM"},
     {Architecture::kSigma, "sigma", "SigmaForCausalLM"},
 };
 
@@ -317,6 +318,37 @@ Status ReadGraniteMultipliers(JsonFields& fields, ModelConfig* config) {
   return fields.OptionalDouble("logits_scaling", &config->logits_scaling);
 }
 
+// SmolLM3's no_rope_layers (1 = the layer rotates, 0 = NoPE), else every
+// no_rope_layer_interval-th layer NoPE (SmolLM3Config's default 4).
+Status ReadNopeLayers(JsonFields& fields, ModelConfig* config) {
+  if (config->arch != Architecture::kSmolLM3) return Status::Ok();
+  std::vector<int64_t> rope;
+  SIGMA_RETURN_IF_ERROR(fields.OptionalIntArray("no_rope_layers", &rope));
+  int64_t interval = 4;
+  SIGMA_RETURN_IF_ERROR(fields.OptionalInt("no_rope_layer_interval", &interval));
+  if (rope.empty()) {
+    if (interval < 1) {
+      return InvalidArgumentError(fields.context(), ": no_rope_layer_interval ", interval,
+                                  " (expected 1 or more)");
+    }
+    for (int64_t i = 0; i < config->num_layers; ++i) rope.push_back((i + 1) % interval != 0);
+  }
+  if (static_cast<int64_t>(rope.size()) != config->num_layers) {
+    return InvalidArgumentError(fields.context(), ": no_rope_layers has ", rope.size(),
+                                " entries for ", config->num_layers, " layers");
+  }
+  std::vector<bool> nope;
+  for (size_t i = 0; i < rope.size(); ++i) {
+    if (rope[i] != 0 && rope[i] != 1) {
+      return InvalidArgumentError(fields.context(), ": no_rope_layers[", i, "] is ", rope[i],
+                                  " (expected 1, RoPE, or 0, none)");
+    }
+    nope.push_back(rope[i] == 0);
+  }
+  if (std::find(nope.begin(), nope.end(), true) != nope.end()) config->nope_layers = nope;
+  return Status::Ok();
+}
+
 // Features of HF configs that this engine does not implement: refuse rather than run wrongly.
 Status RejectUnsupportedFeatures(JsonFields& fields, const ModelConfig& config) {
   bool flag = false;
@@ -342,16 +374,18 @@ Status ReadSlidingWindow(JsonFields& fields, ModelConfig* config) {
   if (config->arch == Architecture::kPhi3)
     return ReadWindowSize(fields, 0, &config->sliding_window);
   const bool qwen = config->arch == Architecture::kQwen2 || config->arch == Architecture::kQwen3;
-  if (!qwen && !config->sandwich_norms()) return Status::Ok();
-  // Qwen's: with use_sliding_window, layers from max_window_layers on. Gemma's: always, every
-  // layer but each pattern-th (Gemma 2: 2; Gemma 3: sliding_window_pattern, default 6).
-  bool use = !qwen;
+  const bool smollm3 = config->arch == Architecture::kSmolLM3;
+  if (!qwen && !smollm3 && !config->sandwich_norms()) return Status::Ok();
+  // Qwen's: with use_sliding_window, layers from max_window_layers on. SmolLM3's: with
+  // use_sliding_window, its NoPE layers. Gemma's: always, every layer but each pattern-th (Gemma 2:
+  // 2; Gemma 3: sliding_window_pattern, default 6).
+  bool use = !qwen && !smollm3;
   int64_t window = 0;
   int64_t max_window_layers = 28;
   int64_t pattern = config->arch == Architecture::kGemma2 ? 2 : 6;
   std::vector<std::string> layer_types;
-  if (qwen) SIGMA_RETURN_IF_ERROR(fields.OptionalBool("use_sliding_window", &use));
-  SIGMA_RETURN_IF_ERROR(ReadWindowSize(fields, 4096, &window));
+  if (qwen || smollm3) SIGMA_RETURN_IF_ERROR(fields.OptionalBool("use_sliding_window", &use));
+  SIGMA_RETURN_IF_ERROR(ReadWindowSize(fields, smollm3 ? 0 : 4096, &window));
   SIGMA_RETURN_IF_ERROR(fields.OptionalInt("max_window_layers", &max_window_layers));
   if (config->arch == Architecture::kGemma3) {
     SIGMA_RETURN_IF_ERROR(fields.OptionalInt("sliding_window_pattern", &pattern));
@@ -368,8 +402,9 @@ Status ReadSlidingWindow(JsonFields& fields, ModelConfig* config) {
   std::vector<bool> sliding(static_cast<size_t>(std::max<int64_t>(config->num_layers, 0)));
   for (size_t i = 0; i < sliding.size(); ++i) {
     if (layer_types.empty()) {
-      sliding[i] = qwen ? static_cast<int64_t>(i) >= max_window_layers
-                        : (static_cast<int64_t>(i) + 1) % pattern != 0;
+      sliding[i] = qwen      ? static_cast<int64_t>(i) >= max_window_layers
+                   : smollm3 ? !config->RotatesLayer(static_cast<int64_t>(i))
+                             : (static_cast<int64_t>(i) + 1) % pattern != 0;
     } else if (layer_types[i] == "sliding_attention" || layer_types[i] == "full_attention") {
       sliding[i] = layer_types[i] == "sliding_attention";
     } else {
@@ -437,8 +472,10 @@ Status ReadConfig(const rapidjson::Value& root, std::string_view source, ModelCo
       fields.OptionalInt("max_position_embeddings", &config->max_position_embeddings));
   SIGMA_RETURN_IF_ERROR(fields.OptionalDouble("rms_norm_eps", &config->rms_norm_eps));
   SIGMA_RETURN_IF_ERROR(ReadRope(fields, config));  // after max_position_embeddings (longrope)
-  config->tie_word_embeddings = config->gemma();    // Gemma's configs' default
+  // Gemma's and SmolLM3's configs' default
+  config->tie_word_embeddings = config->gemma() || config->arch == Architecture::kSmolLM3;
   SIGMA_RETURN_IF_ERROR(fields.OptionalBool("tie_word_embeddings", &config->tie_word_embeddings));
+  SIGMA_RETURN_IF_ERROR(ReadNopeLayers(fields, config));  // before the window: SmolLM3's default
   SIGMA_RETURN_IF_ERROR(ReadSlidingWindow(fields, config));
   SIGMA_RETURN_IF_ERROR(ReadActivation(fields, config));
   SIGMA_RETURN_IF_ERROR(ReadGemmaAttention(fields, config));
@@ -656,6 +693,12 @@ Status ValidateGemmaFields(const ModelConfig& c) {
       return InvalidArgumentError(field, ": only model_type granite has one");
     }
   }
+  if (!c.nope_layers.empty() && (c.arch != Architecture::kSmolLM3 ||
+                                 static_cast<int64_t>(c.nope_layers.size()) != c.num_layers)) {
+    return InvalidArgumentError("no_rope_layers: ", c.nope_layers.size(), " entries for ",
+                                c.num_layers, " layers of a ", ArchitectureName(c.arch),
+                                " (only model_type smollm3 has NoPE layers)");
+  }
   if (c.local_rope_theta != 0 && c.arch != Architecture::kGemma3) {
     return InvalidArgumentError("rope_local_base_freq: only model_type gemma3_text has one");
   }
@@ -685,10 +728,11 @@ Status ModelConfig::Validate() const {
   SIGMA_RETURN_IF_ERROR(CheckSize("max_position_embeddings", max_position_embeddings, 1, kMaxDim));
   SIGMA_RETURN_IF_ERROR(CheckSize("sliding_window", sliding_window, 0, kMaxDim));
   if (sliding_window > 0 && arch != Architecture::kMistral && arch != Architecture::kQwen2 &&
-      arch != Architecture::kQwen3 && arch != Architecture::kPhi3 && !sandwich_norms()) {
+      arch != Architecture::kQwen3 && arch != Architecture::kPhi3 && !sandwich_norms() &&
+      arch != Architecture::kSmolLM3) {
     return InvalidArgumentError(
-        "sliding_window: only model_types mistral, phi3, qwen2, qwen3, "
-        "gemma2 and gemma3_text have one here");
+        "sliding_window: only model_types mistral, phi3, qwen2, qwen3, gemma2, gemma3_text and "
+        "smollm3 have one here");
   }
   SIGMA_RETURN_IF_ERROR(ValidateGemmaFields(*this));
   if (!sliding_layers.empty() &&
@@ -883,15 +927,16 @@ std::string ModelConfig::ToJson() const {
     layer_types += AttentionWindow(i) > 0 ? "\"sliding_attention\"" : "\"full_attention\"";
   }
   layer_types += "]";
-  if (arch == Architecture::kQwen2 || arch == Architecture::kQwen3) {
-    // Both forms: layer_types (transformers 5) and max_window_layers where the sliding layers are
-    // the last ones (as older readers take it).
+  if (arch == Architecture::kQwen2 || arch == Architecture::kQwen3 ||
+      arch == Architecture::kSmolLM3) {
+    // Both forms: layer_types (transformers 5) and, for Qwen, max_window_layers where the sliding
+    // layers are the last ones (as older readers take it).
     w.Bool("use_sliding_window", sliding_window > 0);
     w.Raw("sliding_window", sliding_window > 0 ? std::to_string(sliding_window) : "null");
     if (sliding_window > 0) {
       int64_t first = num_layers;
       while (first > 0 && AttentionWindow(first - 1) > 0) --first;
-      w.Int("max_window_layers", first);
+      if (arch != Architecture::kSmolLM3) w.Int("max_window_layers", first);
       w.Raw("layer_types", layer_types);
     }
   }
@@ -922,6 +967,11 @@ std::string ModelConfig::ToJson() const {
                                          : 1.0 / std::sqrt(static_cast<double>(head_dim)));
     w.Double("residual_multiplier", residual_multiplier);
     w.Double("logits_scaling", logits_scaling);
+  }
+  if (arch == Architecture::kSmolLM3) {
+    std::string rope = "[";
+    for (int64_t i = 0; i < num_layers; ++i) rope += StrCat(i ? ", " : "", RotatesLayer(i) ? 1 : 0);
+    w.Raw("no_rope_layers", rope + "]");
   }
   w.Bool("tie_word_embeddings", tie_word_embeddings);
   if (arch != Architecture::kQwen2) w.Bool("attention_bias", qkv_bias);

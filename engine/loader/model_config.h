@@ -27,7 +27,8 @@ namespace sigma {
 // attention scale from query_pre_attn_scalar, soft-capped attention scores and logits and sliding
 // windows in alternate layers; kGemma3 (model_type gemma3_text) Gemma 2's layers with q/k norms,
 // no soft-capping by default, and its own RoPE base in the sliding layers (local_rope_theta).
-// kGranite: Llama's layers with four scalars (ModelConfig::embedding_multiplier, ...).
+// kGranite: Llama's layers with four scalars (ModelConfig::embedding_multiplier, ...). kSmolLM3:
+// Llama's layers, some without RoPE (ModelConfig::nope_layers).
 enum class Architecture {
   kLlama,
   kQwen2,
@@ -38,10 +39,11 @@ enum class Architecture {
   kGemma2,
   kGemma3,
   kGranite,
+  kSmolLM3,
   kSigma
 };
 // "llama", "qwen2", "qwen3", "mistral", "phi3", "gemma", "gemma2", "gemma3_text", "granite",
-// "sigma"
+// "smollm3", "sigma"
 std::string_view ArchitectureName(Architecture arch);
 
 // The FFN's gate activation: SiLU (SwiGLU), GELU's tanh approximation (transformers'
@@ -120,6 +122,13 @@ struct ModelConfig {
   double attention_multiplier = 0;
   double residual_multiplier = 1.0;
   double logits_scaling = 1.0;
+  // SmolLM3's NoPE layers: those whose q and k are not rotated (num_layers entries; empty = every
+  // layer rotates). config.json's no_rope_layers says the opposite per layer (1 = RoPE), as
+  // transformers reads it; where absent, every no_rope_layer_interval-th layer (4) is NoPE.
+  std::vector<bool> nope_layers;
+  bool RotatesLayer(int64_t layer) const {
+    return nope_layers.empty() || !nope_layers[static_cast<size_t>(layer)];
+  }
   int64_t bos_token_id = -1;
   std::vector<int64_t> eos_token_ids;
 

@@ -19,7 +19,8 @@ tests/data/gemma/{gemma,gemma2,gemma3}.json (gemma2 with query_pre_attn_scalar 3
 as 1 + w, sandwich norms, soft-capping keys, the sliding layers' pattern and RoPE base
 (tests/engine/gemma_test.cc); and tests/data/granite/llama_cpp_logits.f32 from that of
 tests/data/granite/config.json: granite's four scalars and q/k permutation
-(tests/engine/granite_test.cc).
+(tests/engine/granite_test.cc); and tests/data/smollm3/llama_cpp_logits.f32 from that of
+tests/data/smollm3/config.json (every 4th layer NoPE; tests/engine/smollm3_test.cc).
 
 The model has no tokenizer, so this script first copies the GGUF adding tokenizer.ggml.model =
 "none" (llama.cpp then loads it without a vocabulary) and feeds token ids 1..70. llama.cpp runs

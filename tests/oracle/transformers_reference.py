@@ -16,6 +16,8 @@ that `sigma-eval make-model` writes from the configs of these fixtures (seed 5):
   past position 47 rotate long and whose cached rows stay short (tests/engine/phi3_test.cc);
 - tests/data/granite/config.json: a Granite (embedding, attention, residual and logit scalars;
   tests/engine/granite_test.cc);
+- tests/data/smollm3/config.json: a SmolLM3 (every 4th layer without RoPE;
+  tests/engine/smollm3_test.cc);
 - tests/data/gemma/{gemma,gemma2,gemma3}.json: a Gemma, a Gemma 2 (sandwich norms, soft-capped
   scores and logits, query_pre_attn_scalar, a 7-position window in alternate layers) and a Gemma 3
   (q/k norms, two RoPEs, linear scaling on the full layers; tests/engine/gemma_test.cc).
@@ -33,7 +35,8 @@ usage:
   tests/data/qwen3/transformers_logits.f32, tests/data/phi3/config.json ->
   tests/data/phi3/transformers_logits.f32, tests/data/phi3/long_context.json ->
   tests/data/phi3/long_context_logits.f32 and, with --prefill 40, long_context_stepped_logits.f32,
-  tests/data/granite/config.json -> tests/data/granite/transformers_logits.f32,
+  tests/data/granite/config.json -> tests/data/granite/transformers_logits.f32 (likewise
+  tests/data/smollm3),
   tests/data/gemma/<name>.json ->
   tests/data/gemma/<name>_transformers.f32)
 Needs: pip install torch transformers safetensors numpy (a venv under /tmp is enough).

@@ -1,0 +1,131 @@
+// SmolLM3 (ModelConfig::nope_layers: Llama's layers, every 4th without RoPE) against two
+// independent implementations (tests/data/smollm3): Hugging Face transformers' logits of the
+// checkpoint folder (tests/oracle/transformers_reference.py) and llama.cpp's of its f32 GGUF
+// (tests/oracle/llama3_rope_reference.py), over token ids 1..70. And the engine's own
+// consistency: decode steps (team and loops) give the full forward's logits, the GGUF converts
+// back to the same config, and the same weights rotated in every layer are off.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "engine/base/file.h"
+#include "engine/gguf/convert.h"
+#include "engine/gguf/gguf_model.h"
+#include "engine/loader/model_config.h"
+#include "engine/model.h"
+#include "tests/engine/reference_logits.h"
+
+namespace sigma {
+namespace {
+
+using testing_util::EveryNthRowAndLast;
+using testing_util::IdsFromOne;
+using testing_util::LoadF32Cache;
+using testing_util::RandomCheckpoint;
+using testing_util::ReadF32File;
+using testing_util::ReadModelConfig;
+using testing_util::WorstRowDifference;
+
+std::string Data(const std::string& name) {
+  return std::string(SIGMA_TEST_DATA) + "/smollm3/" + name;
+}
+
+ModelConfig SmolLM3Config() { return ReadModelConfig(Data("config.json")); }
+
+// make-model's checkpoint with seed 5, the one the references ran.
+std::string Checkpoint() { return RandomCheckpoint(SmolLM3Config(), "smollm3", 5); }
+
+std::vector<float> AllLogits(const std::string& path) {
+  std::vector<float> logits;
+  SIGMA_CHECK(LoadF32Cache(path)->Prefill(0, IdsFromOne(70), LogitsMode::kAll, &logits).ok(),
+              "prefill");
+  return logits;
+}
+
+TEST(SmolLM3Test, ConfigAsTransformersReadsIt) {
+  const ModelConfig c = SmolLM3Config();
+  EXPECT_EQ(c.arch, Architecture::kSmolLM3);
+  EXPECT_TRUE(c.tie_word_embeddings);  // SmolLM3Config's default
+  for (int64_t i = 0; i < 8; ++i) EXPECT_EQ(c.RotatesLayer(i), i % 4 != 3) << i;
+  const auto back = ParseModelConfig(c.ToJson(), "config.json");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->nope_layers, c.nope_layers);
+  // no_rope_layers as given (1 = RoPE); with use_sliding_window the NoPE layers slide.
+  const auto given = ParseModelConfig(
+      R"({"model_type": "smollm3", "vocab_size": 384, "hidden_size": 64,
+          "intermediate_size": 160, "num_hidden_layers": 3, "num_attention_heads": 4,
+          "no_rope_layers": [1, 0, 1], "use_sliding_window": true, "sliding_window": 16})",
+      "config.json");
+  ASSERT_TRUE(given.ok()) << given.status().ToString();
+  EXPECT_EQ(given->nope_layers, (std::vector<bool>{false, true, false}));
+  EXPECT_EQ(given->AttentionWindow(1), 16);
+  EXPECT_EQ(given->AttentionWindow(0), 0);
+  for (const char* bad : {R"("no_rope_layers": [1, 2, 1])", R"("no_rope_layers": [1, 1])"}) {
+    const auto refused =
+        ParseModelConfig(StrCat(R"({"model_type": "smollm3", "vocab_size": 384, "hidden_size": 64,
+                   "intermediate_size": 160, "num_hidden_layers": 3, "num_attention_heads": 4, )",
+                                bad, "}"),
+                         "config.json");
+    ASSERT_FALSE(refused.ok()) << bad;
+    EXPECT_NE(refused.status().message().find("no_rope_layers"), std::string::npos)
+        << refused.status().ToString();
+  }
+}
+
+TEST(SmolLM3Test, MatchesTransformers) {
+  const std::vector<float> reference = ReadF32File(Data("transformers_logits.f32"));
+  const int64_t vocab = SmolLM3Config().vocab_size;
+  // Measured 3.6e-7.
+  EXPECT_LT(
+      WorstRowDifference(AllLogits(Checkpoint()), EveryNthRowAndLast(70, 5), reference, vocab),
+      1e-5f);
+  // The same weights rotated in every layer (a Llama) are far off: measured 2.4e-3, 240 times
+  // the tolerance (random weights attend nearly evenly, so positions weigh little).
+  ModelConfig llama = SmolLM3Config();
+  llama.arch = Architecture::kLlama;
+  llama.nope_layers.clear();
+  const std::string dir = Checkpoint();
+  ASSERT_TRUE(WriteFileAtomic(dir + "/config.json", llama.ToJson()).ok());
+  EXPECT_GT(WorstRowDifference(AllLogits(dir), EveryNthRowAndLast(70, 5), reference, vocab), 1e-3f);
+}
+
+TEST(SmolLM3Test, GgufMatchesLlamaCppAndConvertsBack) {
+  const std::string dir = testing_util::CheckpointRoot() + "/smollm3_test";
+  std::filesystem::create_directories(dir);
+  const std::string gguf = dir + "/smollm3.gguf";
+  const std::string back = dir + "/smollm3_back";
+  std::filesystem::remove(gguf);
+  std::filesystem::remove_all(back);
+  ConvertOptions f32;
+  f32.type = DType::kF32;
+  const Status to_gguf = Convert(Checkpoint(), gguf, f32);
+  ASSERT_TRUE(to_gguf.ok()) << to_gguf.ToString();
+  // Measured 2.1e-7.
+  EXPECT_LT(
+      WorstRowDifference(AllLogits(gguf), EveryNthRowAndLast(70, 7),
+                         ReadF32File(Data("llama_cpp_logits.f32")), SmolLM3Config().vocab_size),
+      1e-5f);
+  const Status to_folder = Convert(gguf, back, ConvertOptions{});
+  ASSERT_TRUE(to_folder.ok()) << to_folder.ToString();
+  const ModelConfig round_trip = ReadModelConfig(back + "/config.json");
+  EXPECT_EQ(round_trip.arch, Architecture::kSmolLM3);
+  EXPECT_EQ(round_trip.nope_layers, SmolLM3Config().nope_layers);
+  EXPECT_EQ(AllLogits(back), AllLogits(gguf));
+  // llama.cpp's files name no NoPE layers (every 4th is): other ones have no GGUF form.
+  ModelConfig other = SmolLM3Config();
+  other.nope_layers = {true, false, false, false, false, false, false, false};
+  GgufWriter writer;
+  const Status refused = AddModelConfigToGguf(other, &writer);
+  EXPECT_EQ(refused.code(), StatusCode::kUnimplemented);
+  EXPECT_NE(refused.message().find("NoPE layers are not every 4th"), std::string::npos)
+      << refused.ToString();
+}
+
+TEST(SmolLM3Test, DecodeStepsGiveTheFullForwardsLogits) {
+  testing_util::ExpectDecodeStepsGiveTheFullForwardsLogits(Checkpoint(), IdsFromOne(40), 5);
+}
+
+}  // namespace
+}  // namespace sigma
