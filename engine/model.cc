@@ -32,6 +32,7 @@ StatusOr<DType> ResolveKvDtype(const std::string& name, const ModelWeights& weig
 
 using internal::AddResidual;
 using internal::BiasOrNull;
+using internal::BlockInput;
 using internal::Clock;
 using internal::GatedActivation;
 using internal::MsBetween;
@@ -375,7 +376,7 @@ void Model::RunLayer(int64_t layer, std::span<const TokenRow> rows,
   ThreadPool& pool = *pool_;
 
   const auto t0 = Clock::now();
-  RmsNorm(x_.data(), w.attn_norm, eps, n, c.hidden_size, h_.data());
+  BlockInput(c, x_.data(), w.attn_norm, n, h_.data());
   // q (or, with augmented Q, q0), k and v: three projections of h in one pass.
   const bool aug_q = c.aug_q_intermediate_size > 0;
   const Projection qkv[] = {{&w.q_proj, BiasOrNull(w.q_bias), aug_q ? q0_.data() : q_.data()},
@@ -398,9 +399,12 @@ void Model::RunLayer(int64_t layer, std::span<const TokenRow> rows,
 
   const auto attention_start = Clock::now();
   const int head_dim = static_cast<int>(c.head_dim);
-  if (c.qk_norm()) {  // each head's row of q and k, all rows at once
+  if (c.qk_norm() && c.qk_norm_per_head()) {  // each head's row of q and k, all rows at once
     RmsNorm(q_.data(), w.q_norm, eps, n * c.n_q_heads, head_dim, q_.data());
     RmsNorm(k_.data(), w.k_norm, eps, n * c.n_k_heads, head_dim, k_.data());
+  } else if (c.qk_norm()) {  // OLMo 2: each row's whole q and k
+    RmsNorm(q_.data(), w.q_norm, eps, n, c.q_dim(), q_.data());
+    RmsNorm(k_.data(), w.k_norm, eps, n, c.k_dim(), k_.data());
   }
   for (int64_t r = 0; r < n; ++r) {
     const int64_t pos = positions[static_cast<size_t>(r)];
@@ -425,15 +429,15 @@ void Model::RunLayer(int64_t layer, std::span<const TokenRow> rows,
 
   // h = o_proj(attn); x += h; then the SwiGLU FFN with its residual.
   MatMul(w.o_proj, attn_.data(), n, nullptr, h_.data(), pool);
-  if (c.sandwich_norms()) RmsNorm(h_.data(), w.attn_post_norm, eps, n, c.hidden_size, h_.data());
+  if (c.post_norms()) RmsNorm(h_.data(), w.attn_post_norm, eps, n, c.hidden_size, h_.data());
   AddResidual(c, h_.data(), n * c.hidden_size, x_.data());
-  RmsNorm(x_.data(), w.ffn_norm, eps, n, c.hidden_size, h_.data());
+  BlockInput(c, x_.data(), w.ffn_norm, n, h_.data());
   const Projection gate_up[] = {{&w.gate_proj, nullptr, ffn_g_.data()},
                                 {&w.up_proj, nullptr, ffn_u_.data()}};
   MatMulShared(gate_up, h_.data(), n, pool);
   GatedActivation(c.activation, ffn_g_.data(), ffn_u_.data(), n * c.intermediate_size);
   MatMul(w.down_proj, ffn_g_.data(), n, nullptr, h_.data(), pool);
-  if (c.sandwich_norms()) RmsNorm(h_.data(), w.ffn_post_norm, eps, n, c.hidden_size, h_.data());
+  if (c.post_norms()) RmsNorm(h_.data(), w.ffn_post_norm, eps, n, c.hidden_size, h_.data());
   AddResidual(c, h_.data(), n * c.hidden_size, x_.data());
   // Projections = the layer's time minus attention and augmented Q (measured above).
   profile_.projection_ms += MsBetween(t0, attention_start) + MsBetween(attention_end, Clock::now());

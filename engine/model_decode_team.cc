@@ -74,6 +74,7 @@ namespace sigma {
 
 using internal::AddResidual;
 using internal::BiasOrNull;
+using internal::BlockInput;
 using internal::Clock;
 using internal::GatedActivation;
 using internal::MsBetween;
@@ -146,13 +147,14 @@ void Model::RunDecodeTeam(std::span<const TokenRow> rows, std::span<const int64_
     };
     // x += y, or with Gemma 2's and 3's sandwich norms x += RmsNorm(y) (in the member's h).
     const auto add_output = [&](const float* y, const TensorView& post_norm) {
-      if (c.sandwich_norms()) {
+      if (c.post_norms()) {
         RmsNorm(y, post_norm, eps, n, c.hidden_size, h);
         y = h;
       }
       AddResidual(c, y, hidden, x);
     };
     std::vector<DecodeItem> items;
+    std::vector<float> q_normed, k_normed;  // OLMo 2's whole-row q/k norms, this member's copy
     Clock::time_point t = Clock::now();
     // Member 0 adds the time since t to `ms`.
     const auto lap = [&](double& ms) {
@@ -165,7 +167,7 @@ void Model::RunDecodeTeam(std::span<const TokenRow> rows, std::span<const int64_
     for (int64_t layer = 0; layer < c.num_layers; ++layer) {
       const LayerWeights& w = weights_.layers[static_cast<size_t>(layer)];
       const bool aug_q = c.aug_q_intermediate_size > 0;
-      RmsNorm(x, w.attn_norm, eps, n, c.hidden_size, h);
+      BlockInput(c, x, w.attn_norm, n, h);
       const Projection qkv[] = {{&w.q_proj, BiasOrNull(w.q_bias), aug_q ? q0_.data() : q_.data()},
                                 {&w.k_proj, BiasOrNull(w.k_bias), k_.data()},
                                 {&w.v_proj, BiasOrNull(w.v_bias), v_.data()}};
@@ -185,7 +187,17 @@ void Model::RunDecodeTeam(std::span<const TokenRow> rows, std::span<const int64_
         lap(aug_q_ms);
       }
 
-      // The q/k norms (Qwen3, Gemma 3), RoPE and the cache rows of this member's heads.
+      // OLMo 2's q/k norms span each row's heads: every member norms the rows whole into its own
+      // buffers (as RunLayer norms them), and all have read q and k before any writes its heads.
+      const bool whole_row_norms = c.qk_norm() && !c.qk_norm_per_head();
+      if (whole_row_norms) {
+        q_normed.resize(static_cast<size_t>(n * c.q_dim()));
+        k_normed.resize(static_cast<size_t>(n * c.k_dim()));
+        RmsNorm(q_.data(), w.q_norm, eps, n, c.q_dim(), q_normed.data());
+        RmsNorm(k_.data(), w.k_norm, eps, n, c.k_dim(), k_normed.data());
+        barrier.Wait(m);
+      }
+      // The q/k norms (Qwen3, Gemma 3, OLMo 2), RoPE and the cache rows of this member's heads.
       for (int64_t r = 0; r < n; ++r) {
         const int64_t pos = positions[static_cast<size_t>(r)];
         const int seq = rows[static_cast<size_t>(r)].seq;
@@ -193,14 +205,24 @@ void Model::RunDecodeTeam(std::span<const TokenRow> rows, std::span<const int64_
         const float* sin_r = RopeSin(layer, r);
         for (int64_t hq = m; hq < c.n_q_heads; hq += members) {
           float* q_row = &q_[r * c.q_dim() + hq * head_dim];
-          if (c.qk_norm()) RmsNorm(q_row, w.q_norm, eps, 1, head_dim, q_row);
+          if (whole_row_norms) {
+            const float* normed = &q_normed[static_cast<size_t>(r * c.q_dim() + hq * head_dim)];
+            std::copy(normed, normed + head_dim, q_row);
+          } else if (c.qk_norm()) {
+            RmsNorm(q_row, w.q_norm, eps, 1, head_dim, q_row);
+          }
           if (c.RotatesLayer(layer)) {
             RotateHalf(q_row, 1, head_dim, static_cast<int>(c.rotary_dim()), cos_r, sin_r);
           }
         }
         for (int64_t hk = m; hk < c.n_k_heads; hk += members) {
           float* k_row = &k_[r * c.k_dim() + hk * head_dim];
-          if (c.qk_norm()) RmsNorm(k_row, w.k_norm, eps, 1, head_dim, k_row);
+          if (whole_row_norms) {
+            const float* normed = &k_normed[static_cast<size_t>(r * c.k_dim() + hk * head_dim)];
+            std::copy(normed, normed + head_dim, k_row);
+          } else if (c.qk_norm()) {
+            RmsNorm(k_row, w.k_norm, eps, 1, head_dim, k_row);
+          }
           if (c.RotatesLayer(layer)) {
             RotateHalf(k_row, 1, head_dim, static_cast<int>(c.rotary_dim()), cos_r, sin_r);
           }
@@ -220,7 +242,7 @@ void Model::RunDecodeTeam(std::span<const TokenRow> rows, std::span<const int64_
       MatMulPart(o, attn_.data(), n, members, m);
       barrier.Wait(m);
       add_output(h_.data(), w.attn_post_norm);
-      RmsNorm(x, w.ffn_norm, eps, n, c.hidden_size, h);
+      BlockInput(c, x, w.ffn_norm, n, h);
       const Projection gate_up[] = {{&w.gate_proj, nullptr, ffn_g_.data()},
                                     {&w.up_proj, nullptr, ffn_u_.data()}};
       MatMulPart(gate_up, h, n, members, m);

@@ -2,6 +2,7 @@
 #ifndef SIGMA_ENGINE_MODEL_INTERNAL_H_
 #define SIGMA_ENGINE_MODEL_INTERNAL_H_
 
+#include <algorithm>
 #include <chrono>
 
 #include "engine/cpu/ops.h"
@@ -18,6 +19,15 @@ inline double MsBetween(Clock::time_point a, Clock::time_point b) {
 
 inline const float* BiasOrNull(const TensorView& bias) {
   return bias.valid() ? static_cast<const float*>(bias.data) : nullptr;
+}
+
+// A block's input: RmsNorm(x) with `norm`, or x itself where the model has no input norms
+// (ModelConfig::pre_norms false: OLMo 2).
+inline void BlockInput(const ModelConfig& c, const float* x, const TensorView& norm, int64_t rows,
+                       float* out) {
+  if (c.pre_norms())
+    return RmsNorm(x, norm, static_cast<float>(c.rms_norm_eps), rows, c.hidden_size, out);
+  std::copy(x, x + rows * c.hidden_size, out);
 }
 
 // x += y, a block's output joining the residual stream (times Granite's residual_multiplier).

@@ -119,13 +119,15 @@ Status ValidateOptions(const ModelConfig& c, const CudaOptions& o) {
   if (o.max_context <= 0) return InvalidArgumentError("--max-context must be positive");
   SIGMA_RETURN_IF_ERROR(c.CheckContextLength(o.max_context));
   if (c.qk_norm() || c.fused_projections() || c.rotary_dim() != c.head_dim ||
-      c.rope_scaling.type == "longrope" || c.gemma() || c.activation != Activation::kSilu ||
-      c.arch == Architecture::kGranite || !c.nope_layers.empty()) {
-    return UnimplementedError("CUDA backend: model_type ", ArchitectureName(c.arch),
-                              " (q/k norms, fused projections, partial RoPE, longrope, Gemma's "
-                              "layers, a GELU FFN, Granite's scalars or NoPE layers) is not in its "
-                              "kernels; "
-                              "use --device cpu");
+      c.rope_scaling.type == "longrope" || c.rope_scaling.type == "yarn" || c.gemma() ||
+      c.activation != Activation::kSilu || c.arch == Architecture::kGranite ||
+      !c.nope_layers.empty() || c.olmo()) {
+    return UnimplementedError(
+        "CUDA backend: model_type ", ArchitectureName(c.arch),
+        " (q/k norms, fused projections, partial RoPE, longrope, yarn, Gemma's "
+        "layers, a GELU FFN, Granite's scalars, NoPE layers or OLMo 2's norms) is not in its "
+        "kernels; "
+        "use --device cpu");
   }
   if (o.max_rows <= 0) return InvalidArgumentError("max_rows must be positive");
   if (o.selective_v_top_k < 0) return InvalidArgumentError("--selective-v must be >= 0");

@@ -88,7 +88,7 @@ std::string MapName(std::string_view name, bool to_hf, GgufNames names) {
     return to_hf ? StrCat("model.layers.", layer, ".mlp.gate_up_proj", suffix)
                  : StrCat("blk.", layer, ".ffn_up", suffix);
   }
-  const std::span<const NamePair> tables[] = {names.sandwich_norms
+  const std::span<const NamePair> tables[] = {names.post_norms
                                                   ? std::span<const NamePair>(kSandwichNormNames)
                                                   : std::span<const NamePair>(),
                                               kLayerNames};
@@ -160,6 +160,8 @@ Status ReadArch(const GgufFile& f, ModelConfig* c, std::string* prefix) {
   } else if (arch == "granite") {
     c->arch = Architecture::kGranite;
     c->attention_multiplier = 1.0;  // as llama.cpp's: GraniteConfig's default where no key
+  } else if (arch == "olmo2") {
+    c->arch = Architecture::kOlmo2;
   } else if (arch == "smollm3") {
     c->arch = Architecture::kSmolLM3;
     c->tie_word_embeddings = true;
@@ -169,7 +171,7 @@ Status ReadArch(const GgufFile& f, ModelConfig* c, std::string* prefix) {
     return UnimplementedError(
         f.path(), ": general.architecture '", arch,
         "' is not supported (llama, phi3, qwen2, qwen3, gemma, gemma2, gemma3, granite, smollm3, "
-        "sigma)");
+        "olmo2, sigma)");
   }
   if (c->gemma()) {
     c->activation = Activation::kGeluTanh;
@@ -267,6 +269,13 @@ Status ReadRope(const GgufFile& f, const std::string& p, ModelConfig* c) {
     if (type == "linear") {
       c->rope_scaling.type = "linear";
       SIGMA_RETURN_IF_ERROR(ReadDouble(f, p + "rope.scaling.factor", &c->rope_scaling.factor));
+    } else if (type == "yarn") {  // llama.cpp's defaults: beta 32 / 1, attention factor derived
+      c->rope_scaling.type = "yarn";
+      SIGMA_RETURN_IF_ERROR(ReadDouble(f, p + "rope.scaling.factor", &c->rope_scaling.factor));
+      c->rope_scaling.original_max_position_embeddings = c->max_position_embeddings;
+      SIGMA_RETURN_IF_ERROR(ReadInt(f, p + "rope.scaling.original_context_length", false, 1,
+                                    int64_t{1} << 26,
+                                    &c->rope_scaling.original_max_position_embeddings));
     } else if (type != "none") {
       return UnimplementedError(f.path(), ": ", p, "rope.scaling.type '", type, "'");
     }
@@ -395,7 +404,7 @@ Status ReadGemmaAttention(const GgufFile& f, const std::string& p, ModelConfig* 
 Status ReadWindow(const GgufFile& f, const std::string& p, ModelConfig* c) {
   SIGMA_RETURN_IF_ERROR(
       ReadInt(f, p + "attention.sliding_window", false, 1, int64_t{1} << 26, &c->sliding_window));
-  if (c->sandwich_norms()) return ReadGemmaAttention(f, p, c);
+  if (c->gemma2_or_3()) return ReadGemmaAttention(f, p, c);
   if (c->sliding_window == 0 || c->arch == Architecture::kPhi3) return Status::Ok();
   if (c->arch != Architecture::kLlama) {
     return UnimplementedError(f.path(), ": ", p, "attention.sliding_window ", c->sliding_window,
@@ -440,7 +449,7 @@ Status ReadTokenIds(const GgufFile& f, ModelConfig* c) {
 }  // namespace
 
 GgufNames GgufNamesOf(const ModelConfig& config) {
-  return {config.fused_projections(), config.sandwich_norms()};
+  return {config.fused_projections(), config.post_norms()};
 }
 std::string GgufToHfTensorName(std::string_view gguf_name, GgufNames names) {
   return MapName(gguf_name, true, names);
@@ -614,7 +623,7 @@ Status AddGemmaKeys(const ModelConfig& c, const std::string& p, GgufWriter* w) {
 
 Status AddModelConfigToGguf(const ModelConfig& c, GgufWriter* w) {
   if (c.sliding_window > 0 && c.arch != Architecture::kMistral && c.arch != Architecture::kPhi3 &&
-      !c.sandwich_norms()) {
+      !c.gemma2_or_3()) {
     return UnimplementedError("a ", ArchitectureName(c.arch),
                               " model with sliding-window layers has no GGUF form here (llama.cpp "
                               "reads a window only for other architectures)");
@@ -657,10 +666,24 @@ Status AddModelConfigToGguf(const ModelConfig& c, GgufWriter* w) {
     w->SetString(p + "rope.scaling.type", "linear");
     w->SetF32(p + "rope.scaling.factor", static_cast<float>(c.rope_scaling.factor));
   }
+  if (c.rope_scaling.type == "yarn") {
+    const RopeScaling& s = c.rope_scaling;
+    if (s.beta_fast != 32 || s.beta_slow != 1 || s.attention_factor != 0 || s.mscale != 0 ||
+        s.mscale_all_dim != 0 || !s.truncate) {
+      return UnimplementedError(
+          "yarn rope scaling with beta_fast / beta_slow other than 32 / 1, an attention_factor, "
+          "mscale or truncate false has no GGUF form here (llama.cpp's file names the factor and "
+          "the original context only)");
+    }
+    w->SetString(p + "rope.scaling.type", "yarn");
+    w->SetF32(p + "rope.scaling.factor", static_cast<float>(c.RopeScalingFactor()));
+    w->SetU32(p + "rope.scaling.original_context_length",
+              static_cast<uint32_t>(s.original_max_position_embeddings));
+  }
   if (c.sliding_window > 0) {
     w->SetU32(p + "attention.sliding_window", static_cast<uint32_t>(c.sliding_window));
   }
-  if (c.sandwich_norms()) SIGMA_RETURN_IF_ERROR(AddGemmaKeys(c, p, w));
+  if (c.gemma2_or_3()) SIGMA_RETURN_IF_ERROR(AddGemmaKeys(c, p, w));
   if (c.arch == Architecture::kGranite) {
     w->SetF32(p + "embedding_scale", static_cast<float>(c.embedding_multiplier));
     w->SetF32(p + "attention.scale", c.AttentionScale());

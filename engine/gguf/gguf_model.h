@@ -9,9 +9,10 @@
 // q_down_proj; Qwen3's q/k norms: blk.N.attn_q_norm / attn_k_norm -> self_attn.q_norm / k_norm.
 // Phi-3's fused matrices: blk.N.attn_qkv -> self_attn.qkv_proj and, in a phi3 file,
 // blk.N.ffn_up -> mlp.gate_up_proj. Gemma 2's and 3's four norms a layer (GgufNames::
-// sandwich_norms): attn_norm, post_attention_norm, ffn_norm, post_ffw_norm -> input_layernorm,
-// post_attention_layernorm, pre_feedforward_layernorm, post_feedforward_layernorm. Names we do
-// not know pass through unchanged (BindWeights judges them).
+// post_norms): attn_norm, post_attention_norm, ffn_norm, post_ffw_norm -> input_layernorm,
+// post_attention_layernorm, pre_feedforward_layernorm, post_feedforward_layernorm (OLMo 2: the
+// second and fourth only). Names we do not know pass through unchanged (BindWeights judges
+// them).
 //
 // Gemma (general.architecture gemma, gemma2, gemma3) as llama.cpp's converter writes it: every
 // RMSNorm weight holds 1 + w (GgufWeightSource::NormsIncludeOffset; convert adds and removes the
@@ -71,7 +72,7 @@ namespace sigma {
 // The architecture-dependent parts of the name mapping.
 struct GgufNames {
   bool fused_ffn = false;       // Phi-3 (ModelConfig::fused_projections): ffn_up is gate_up_proj
-  bool sandwich_norms = false;  // Gemma 2 / 3 (ModelConfig::sandwich_norms)
+  bool post_norms = false;      // Gemma 2 / 3, OLMo 2 (ModelConfig::post_norms)
 };
 GgufNames GgufNamesOf(const ModelConfig& config);
 
@@ -81,7 +82,7 @@ std::string GgufToHfTensorName(std::string_view gguf_name, GgufNames names = {})
 std::string HfToGgufTensorName(std::string_view hf_name, GgufNames names = {});
 
 // Reads the hyperparameters (and bos/eos ids) of a llama, qwen2, qwen3, phi3, gemma, gemma2,
-// gemma3, granite, smollm3 or sigma GGUF file;
+// gemma3, granite, smollm3, olmo2 or sigma GGUF file;
 // a phi3 file's rope.dimension_count below head_dim is partial RoPE, its rope_factors_short /
 // long.weight tensors with rope.scaling.attn_factor and rope.scaling.original_context_length
 // longrope.

@@ -34,6 +34,7 @@ constexpr ArchInfo kArchs[] = {
     {Architecture::kGemma3, "gemma3_text", "Gemma3ForCausalLM"},
     {Architecture::kGranite, "granite", "GraniteForCausalLM"},
     {Architecture::kSmolLM3, "smollm3", "SmolLM3ForCausalLM"},
+    {Architecture::kOlmo2, "olmo2", "Olmo2ForCausalLM"},
     {Architecture::kSigma, "sigma", "SigmaForCausalLM"},
 };
 
@@ -108,6 +109,11 @@ Status ReadRopeScalingFields(JsonFields& fields, ModelConfig* config) {
   SIGMA_RETURN_IF_ERROR(ReadDoubles(fields, "short_factor", &scaling->short_factor));
   SIGMA_RETURN_IF_ERROR(ReadDoubles(fields, "long_factor", &scaling->long_factor));
   SIGMA_RETURN_IF_ERROR(fields.OptionalDouble("attention_factor", &scaling->attention_factor));
+  SIGMA_RETURN_IF_ERROR(fields.OptionalDouble("beta_fast", &scaling->beta_fast));
+  SIGMA_RETURN_IF_ERROR(fields.OptionalDouble("beta_slow", &scaling->beta_slow));
+  SIGMA_RETURN_IF_ERROR(fields.OptionalDouble("mscale", &scaling->mscale));
+  SIGMA_RETURN_IF_ERROR(fields.OptionalDouble("mscale_all_dim", &scaling->mscale_all_dim));
+  SIGMA_RETURN_IF_ERROR(fields.OptionalBool("truncate", &scaling->truncate));
   std::string type;
   SIGMA_RETURN_IF_ERROR(fields.OptionalString("rope_type", &type));
   if (type.empty()) SIGMA_RETURN_IF_ERROR(fields.OptionalString("type", &type));
@@ -188,6 +194,12 @@ Status ReadRope(JsonFields& fields, ModelConfig* config) {
   }
   if (s.type == "longrope") {
     if (!original_in_dict) s.original_max_position_embeddings = original;
+    if (!factor_in_dict) s.factor = 0;  // derived: max_position_embeddings / original
+  }
+  if (s.type == "yarn") {
+    if (fields.Has("original_max_position_embeddings") || !original_in_dict) {
+      s.original_max_position_embeddings = original;
+    }
     if (!factor_in_dict) s.factor = 0;  // derived: max_position_embeddings / original
   }
   return Status::Ok();
@@ -288,7 +300,7 @@ Status ReadOptionalNumber(JsonFields& fields, const char* key, double absent, do
 // Gemma 2's and 3's attention scale and soft-capping, with their configs' defaults (the scalar
 // 256; Gemma 2's caps 50 for scores and 30 for logits, Gemma 3's none).
 Status ReadGemmaAttention(JsonFields& fields, ModelConfig* config) {
-  if (!config->sandwich_norms()) return Status::Ok();
+  if (!config->gemma2_or_3()) return Status::Ok();
   const bool gemma2 = config->arch == Architecture::kGemma2;
   SIGMA_RETURN_IF_ERROR(
       ReadOptionalNumber(fields, "query_pre_attn_scalar", 256, &config->query_pre_attn_scalar));
@@ -375,7 +387,7 @@ Status ReadSlidingWindow(JsonFields& fields, ModelConfig* config) {
     return ReadWindowSize(fields, 0, &config->sliding_window);
   const bool qwen = config->arch == Architecture::kQwen2 || config->arch == Architecture::kQwen3;
   const bool smollm3 = config->arch == Architecture::kSmolLM3;
-  if (!qwen && !smollm3 && !config->sandwich_norms()) return Status::Ok();
+  if (!qwen && !smollm3 && !config->gemma2_or_3()) return Status::Ok();
   // Qwen's: with use_sliding_window, layers from max_window_layers on. SmolLM3's: with
   // use_sliding_window, its NoPE layers. Gemma's: always, every layer but each pattern-th (Gemma 2:
   // 2; Gemma 3: sliding_window_pattern, default 6).
@@ -470,6 +482,7 @@ Status ReadConfig(const rapidjson::Value& root, std::string_view source, ModelCo
   SIGMA_RETURN_IF_ERROR(ReadHeads(fields, config));
   SIGMA_RETURN_IF_ERROR(
       fields.OptionalInt("max_position_embeddings", &config->max_position_embeddings));
+  if (config->olmo()) config->rms_norm_eps = 1e-5;  // Olmo2Config's default
   SIGMA_RETURN_IF_ERROR(fields.OptionalDouble("rms_norm_eps", &config->rms_norm_eps));
   SIGMA_RETURN_IF_ERROR(ReadRope(fields, config));  // after max_position_embeddings (longrope)
   // Gemma's and SmolLM3's configs' default
@@ -569,6 +582,15 @@ std::string RopeScalingJson(const RopeScaling& scaling) {
     return out;
   }
   w.Double("factor", scaling.factor);
+  if (scaling.type == "yarn") {
+    w.Int("original_max_position_embeddings", scaling.original_max_position_embeddings);
+    w.Double("beta_fast", scaling.beta_fast);
+    w.Double("beta_slow", scaling.beta_slow);
+    if (scaling.attention_factor > 0) w.Double("attention_factor", scaling.attention_factor);
+    if (scaling.mscale != 0) w.Double("mscale", scaling.mscale);
+    if (scaling.mscale_all_dim != 0) w.Double("mscale_all_dim", scaling.mscale_all_dim);
+    if (!scaling.truncate) w.Bool("truncate", false);
+  }
   if (scaling.type == "llama3") {
     w.Double("low_freq_factor", scaling.low_freq_factor);
     w.Double("high_freq_factor", scaling.high_freq_factor);
@@ -596,6 +618,28 @@ Status CheckPositive(const char* field, double value) {
 // The unscaled inverse frequency of dimension pair j.
 double BaseInvFreq(double theta, int64_t j, int64_t head_dim) {
   return 1.0 / std::pow(theta, static_cast<double>(2 * j) / static_cast<double>(head_dim));
+}
+
+// How much of dimension pair j yarn keeps extrapolated (unscaled): 1 below the correction
+// dimension of beta_fast rotations, 0 above that of beta_slow, a linear ramp between.
+double YarnExtrapolated(const RopeScaling& s, double theta, int64_t dim, int64_t j) {
+  const auto correction_dim = [&](double rotations) {
+    return static_cast<double>(dim) *
+           std::log(static_cast<double>(s.original_max_position_embeddings) /
+                    (rotations * 2.0 * kPi)) /
+           (2.0 * std::log(theta));
+  };
+  double low = correction_dim(s.beta_fast);
+  double high = correction_dim(s.beta_slow);
+  if (s.truncate) {
+    low = std::floor(low);
+    high = std::ceil(high);
+  }
+  low = std::max(low, 0.0);
+  high = std::min(high, static_cast<double>(dim - 1));
+  if (low == high) high += 0.001;  // as transformers: no zero-width ramp
+  const double ramp = std::clamp((static_cast<double>(j) - low) / (high - low), 0.0, 1.0);
+  return 1.0 - ramp;
 }
 
 // How much of inverse frequency `inv` llama3 scaling keeps unscaled: 1 for wavelengths under
@@ -632,9 +676,19 @@ Status ValidateRopeFreqFactors(const std::vector<float>& factors, const RopeScal
 
 Status RopeScaling::Validate() const {
   if (type == "default") return Status::Ok();
-  if (type != "linear" && type != "llama3" && type != "longrope") {
+  if (type != "linear" && type != "llama3" && type != "longrope" && type != "yarn") {
     return InvalidArgumentError("rope_scaling.rope_type: unsupported '", type,
-                                "' (supported: default, linear, llama3, longrope)");
+                                "' (supported: default, linear, llama3, longrope, yarn)");
+  }
+  if (type == "yarn") {
+    if (factor != 0) SIGMA_RETURN_IF_ERROR(CheckPositive("rope_scaling.factor", factor));
+    SIGMA_RETURN_IF_ERROR(CheckPositive("rope_scaling.beta_fast", beta_fast));
+    SIGMA_RETURN_IF_ERROR(CheckPositive("rope_scaling.beta_slow", beta_slow));
+    if (attention_factor != 0) {
+      SIGMA_RETURN_IF_ERROR(CheckPositive("rope_scaling.attention_factor", attention_factor));
+    }
+    return CheckSize("rope_scaling.original_max_position_embeddings",
+                     original_max_position_embeddings, 1, kMaxDim);
   }
   if (type == "longrope") {
     for (const auto* factors : {&short_factor, &long_factor}) {
@@ -674,7 +728,7 @@ Status ValidateGemmaFields(const ModelConfig& c) {
         std::pair{"rope_local_base_freq", c.local_rope_theta}}) {
     if (value == 0) continue;
     SIGMA_RETURN_IF_ERROR(CheckPositive(field, value));
-    if (!c.sandwich_norms()) {
+    if (!c.gemma2_or_3()) {
       return InvalidArgumentError(field, ": only model_types gemma2 and gemma3_text have one");
     }
   }
@@ -728,7 +782,7 @@ Status ModelConfig::Validate() const {
   SIGMA_RETURN_IF_ERROR(CheckSize("max_position_embeddings", max_position_embeddings, 1, kMaxDim));
   SIGMA_RETURN_IF_ERROR(CheckSize("sliding_window", sliding_window, 0, kMaxDim));
   if (sliding_window > 0 && arch != Architecture::kMistral && arch != Architecture::kQwen2 &&
-      arch != Architecture::kQwen3 && arch != Architecture::kPhi3 && !sandwich_norms() &&
+      arch != Architecture::kQwen3 && arch != Architecture::kPhi3 && !gemma2_or_3() &&
       arch != Architecture::kSmolLM3) {
     return InvalidArgumentError(
         "sliding_window: only model_types mistral, phi3, qwen2, qwen3, gemma2, gemma3_text and "
@@ -834,6 +888,9 @@ std::vector<float> ModelConfig::RopeInvFreq() const {
       // band between interpolated.
       const double kept = Llama3Kept(s, inv);
       inv = (1.0 - kept) * inv / s.factor + kept * inv;
+    } else if (s.type == "yarn") {
+      const double extrapolated = YarnExtrapolated(s, rope_theta, rotary_dim(), j);
+      inv = inv / RopeScalingFactor() * (1.0 - extrapolated) + inv * extrapolated;
     }
     out[static_cast<size_t>(j)] = static_cast<float>(inv);
   }
@@ -853,13 +910,28 @@ std::vector<float> ModelConfig::RopeFreqFactors() const {
   return out;
 }
 
+double ModelConfig::RopeScalingFactor() const {
+  return rope_scaling.factor > 0
+             ? rope_scaling.factor
+             : static_cast<double>(max_position_embeddings) /
+                   static_cast<double>(rope_scaling.original_max_position_embeddings);
+}
+
 double ModelConfig::RopeAttentionFactor() const {
+  if (rope_scaling.type == "yarn") {
+    const RopeScaling& s = rope_scaling;
+    if (s.attention_factor > 0) return s.attention_factor;
+    const double factor = RopeScalingFactor();
+    const auto mscale = [&](double m) {
+      return factor <= 1.0 ? 1.0 : 0.1 * m * std::log(factor) + 1.0;
+    };
+    return s.mscale != 0 && s.mscale_all_dim != 0 ? mscale(s.mscale) / mscale(s.mscale_all_dim)
+                                                  : mscale(1.0);
+  }
   if (rope_scaling.type != "longrope") return 1.0;
   if (rope_scaling.attention_factor > 0) return rope_scaling.attention_factor;
   const double original = static_cast<double>(rope_scaling.original_max_position_embeddings);
-  const double scale = rope_scaling.factor > 0
-                           ? rope_scaling.factor
-                           : static_cast<double>(max_position_embeddings) / original;
+  const double scale = RopeScalingFactor();
   return scale <= 1.0 ? 1.0 : std::sqrt(1.0 + std::log(scale) / std::log(original));
 }
 
@@ -913,7 +985,9 @@ std::string ModelConfig::ToJson() const {
   w.Double("rms_norm_eps", rms_norm_eps);
   w.Double("rope_theta", rope_theta);
   if (local_rope_theta > 0) w.Double("rope_local_base_freq", local_rope_theta);
-  w.Raw("rope_scaling", RopeScalingJson(rope_scaling));
+  RopeScaling scaling = rope_scaling;
+  if (scaling.type == "yarn") scaling.factor = RopeScalingFactor();  // the factor it amounts to
+  w.Raw("rope_scaling", RopeScalingJson(scaling));
   if (partial_rotary_factor != 1.0) w.Double("partial_rotary_factor", partial_rotary_factor);
   if (rope_scaling.type == "longrope") {
     w.Int("original_max_position_embeddings", rope_scaling.original_max_position_embeddings);
@@ -940,7 +1014,7 @@ std::string ModelConfig::ToJson() const {
       w.Raw("layer_types", layer_types);
     }
   }
-  if (sandwich_norms()) {
+  if (gemma2_or_3()) {
     w.Raw("sliding_window", sliding_window > 0 ? std::to_string(sliding_window) : "null");
     w.Raw("layer_types", layer_types);
     // An integer where it is one (Gemma2Config's field is an int); 0 stands for head_dim.
@@ -975,7 +1049,7 @@ std::string ModelConfig::ToJson() const {
   }
   w.Bool("tie_word_embeddings", tie_word_embeddings);
   if (arch != Architecture::kQwen2) w.Bool("attention_bias", qkv_bias);
-  w.String(sandwich_norms() ? "hidden_activation" : "hidden_act", ActivationName(activation));
+  w.String(gemma2_or_3() ? "hidden_activation" : "hidden_act", ActivationName(activation));
   w.Raw("bos_token_id", bos_token_id >= 0 ? std::to_string(bos_token_id) : "null");
   std::string eos = eos_token_ids.empty() ? "null" : "[";
   for (size_t i = 0; i < eos_token_ids.size(); ++i) {

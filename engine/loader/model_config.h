@@ -23,12 +23,12 @@ namespace sigma {
 // (ModelConfig::fused_projections), often with partial RoPE and longrope scaling.
 // The Gemma family: Llama's layers with the embeddings scaled by sqrt(hidden_size), each RMSNorm
 // weight stored as w and applied as 1 + w (ModelConfig::norm_weight_offset) and a GELU-gated FFN
-// (kGemma); kGemma2 adds a norm after the attention and after the FFN (sandwich_norms), the
+// (kGemma); kGemma2 adds a norm after the attention and after the FFN (post_norms), the
 // attention scale from query_pre_attn_scalar, soft-capped attention scores and logits and sliding
 // windows in alternate layers; kGemma3 (model_type gemma3_text) Gemma 2's layers with q/k norms,
 // no soft-capping by default, and its own RoPE base in the sliding layers (local_rope_theta).
 // kGranite: Llama's layers with four scalars (ModelConfig::embedding_multiplier, ...). kSmolLM3:
-// Llama's layers, some without RoPE (ModelConfig::nope_layers).
+// Llama's layers, some without RoPE (ModelConfig::nope_layers). kOlmo2: ModelConfig::olmo.
 enum class Architecture {
   kLlama,
   kQwen2,
@@ -40,10 +40,11 @@ enum class Architecture {
   kGemma3,
   kGranite,
   kSmolLM3,
+  kOlmo2,
   kSigma
 };
 // "llama", "qwen2", "qwen3", "mistral", "phi3", "gemma", "gemma2", "gemma3_text", "granite",
-// "smollm3", "sigma"
+// "smollm3", "olmo2", "sigma"
 std::string_view ArchitectureName(Architecture arch);
 
 // The FFN's gate activation: SiLU (SwiGLU), GELU's tanh approximation (transformers'
@@ -53,12 +54,14 @@ enum class Activation { kSilu, kGeluTanh, kGelu };
 std::string_view ActivationName(Activation act);
 
 struct RopeScaling {
-  // "default", "linear", "llama3", "longrope" ("dynamic"/"yarn" are rejected)
+  // "default", "linear", "llama3", "longrope", "yarn" ("dynamic" is rejected)
   std::string type = "default";
   double factor = 1.0;
   double low_freq_factor = 1.0;                       // llama3
   double high_freq_factor = 4.0;                      // llama3
-  // llama3; longrope: the context the short factors serve (config.json's top-level key for Phi-3)
+  // llama3; longrope: the context the short factors serve (config.json's top-level key for Phi-3);
+  // yarn: the pretraining context (the top-level key where there is one, as transformers gives
+  // it priority, else the dict's, else max_position_embeddings)
   int64_t original_max_position_embeddings = 8192;
   // longrope (Phi-3.5, Phi-4-mini): a divisor per frequency for contexts up to
   // original_max_position_embeddings (short) and past it (long), and the factor RoPE's cos and
@@ -68,6 +71,17 @@ struct RopeScaling {
   std::vector<double> short_factor = {};
   std::vector<double> long_factor = {};
   double attention_factor = 0;
+  // yarn (transformers' _compute_yarn_parameters): each frequency between its extrapolation
+  // (unscaled) and interpolation (divided by `factor`; 0: max_position_embeddings / original)
+  // by a linear ramp over the dimension pairs from the correction dimension of beta_fast
+  // rotations to that of beta_slow (floored and ceiled where `truncate`); cos and sin times
+  // attention_factor, or where that is 0, 0.1 ln(factor) + 1, or with mscale and mscale_all_dim
+  // the ratio of (0.1 mscale ln(factor) + 1) to (0.1 mscale_all_dim ln(factor) + 1).
+  double beta_fast = 32;
+  double beta_slow = 1;
+  double mscale = 0;
+  double mscale_all_dim = 0;
+  bool truncate = true;
 
   // INVALID_ARGUMENT naming the field: an unknown type, a non-positive factor, llama3's
   // high_freq_factor not above low_freq_factor.
@@ -156,8 +170,11 @@ struct ModelConfig {
   int64_t rotary_dim() const {
     return static_cast<int64_t>(static_cast<double>(head_dim) * partial_rotary_factor);
   }
-  // What RoPE's cos and sin are multiplied by: longrope's attention factor, else 1.
+  // What RoPE's cos and sin are multiplied by: longrope's or yarn's attention factor, else 1.
   double RopeAttentionFactor() const;
+  // rope_scaling.factor, or for longrope and yarn where it is not given (0),
+  // max_position_embeddings / original_max_position_embeddings.
+  double RopeScalingFactor() const;
   // longrope's long factors, as transformers applies them: a forward pass over positions up to
   // seq_len - 1 rotates all of them with the long factors where seq_len exceeds
   // original_max_position_embeddings, else with the short ones (RopeInvFreq). So a prompt longer
@@ -176,7 +193,12 @@ struct ModelConfig {
   // Whether each head's q and k go through an RMSNorm of their own (weights
   // self_attn.q_norm / k_norm, [head_dim], eps rms_norm_eps) after the projections and before
   // RoPE: Qwen3, Gemma 3.
-  bool qk_norm() const { return arch == Architecture::kQwen3 || arch == Architecture::kGemma3; }
+  bool qk_norm() const {
+    return arch == Architecture::kQwen3 || arch == Architecture::kGemma3 || olmo();
+  }
+  // Whether those norms are one per head ([head_dim] weights) or, OLMo 2's, one over each row's
+  // whole q and k ([n_q * head_dim] and [n_k * head_dim] weights).
+  bool qk_norm_per_head() const { return !olmo(); }
 
   bool gemma() const {
     return arch == Architecture::kGemma || arch == Architecture::kGemma2 ||
@@ -188,12 +210,20 @@ struct ModelConfig {
   // What the token embeddings are multiplied by: Gemma's sqrt(hidden_size) (in f32, as
   // transformers with f32 weights and llama.cpp have it), else embedding_multiplier.
   float embedding_scale() const;
-  // Gemma 2 and 3: an RMSNorm on the attention's output (post_attention_layernorm) and on the
-  // FFN's (post_feedforward_layernorm) before each joins the residual; the FFN's input norm is
-  // then pre_feedforward_layernorm.
-  bool sandwich_norms() const {
+  // Gemma 2 and 3: what they share beyond Gemma (query_pre_attn_scalar, soft-capping, windows in
+  // a pattern of layers, hidden_activation).
+  bool gemma2_or_3() const {
     return arch == Architecture::kGemma2 || arch == Architecture::kGemma3;
   }
+  // OLMo 2: Llama's layers with the norms moved from the blocks' inputs to their outputs, and
+  // q/k norms over the whole projection (qk_norm_per_head false).
+  bool olmo() const { return arch == Architecture::kOlmo2; }
+  // An RMSNorm on the attention's output (post_attention_layernorm) and on the FFN's
+  // (post_feedforward_layernorm) before each joins the residual: Gemma 2 and 3 (whose FFN input
+  // norm is then pre_feedforward_layernorm), OLMo 2.
+  bool post_norms() const { return gemma2_or_3() || olmo(); }
+  // An RMSNorm on each block's input (input_layernorm, and the FFN's): all but OLMo 2.
+  bool pre_norms() const { return !olmo(); }
   // The attention's score scale: attention_multiplier where set, else
   // 1 / sqrt(query_pre_attn_scalar, else head_dim).
   float AttentionScale() const;

@@ -33,8 +33,10 @@ class SlotBuilder {
     for (int64_t i = 0; i < c_.num_layers; ++i) {
       LayerWeights& l = w_->layers[static_cast<size_t>(i)];
       const std::string p = "model.layers." + std::to_string(i) + ".";
-      Vector(p + "input_layernorm.weight", c_.hidden_size, "hidden_size", TensorKind::kNorm,
-             &l.attn_norm);
+      if (c_.pre_norms()) {
+        Vector(p + "input_layernorm.weight", c_.hidden_size, "hidden_size", TensorKind::kNorm,
+               &l.attn_norm);
+      }
       if (c_.fused_projections()) {
         Fused(p + "self_attn.qkv_proj.weight",
               {{c_.q_dim(), &l.q_proj}, {c_.k_dim(), &l.k_proj}, {c_.v_dim(), &l.v_proj}},
@@ -52,11 +54,14 @@ class SlotBuilder {
         Vector(p + "self_attn.k_proj.bias", c_.k_dim(), k, TensorKind::kBias, &l.k_bias);
         Vector(p + "self_attn.v_proj.bias", c_.v_dim(), v, TensorKind::kBias, &l.v_bias);
       }
-      if (c_.qk_norm()) {
+      if (c_.qk_norm() && c_.qk_norm_per_head()) {
         Vector(p + "self_attn.q_norm.weight", c_.head_dim, "head_dim", TensorKind::kNorm,
                &l.q_norm);
         Vector(p + "self_attn.k_norm.weight", c_.head_dim, "head_dim", TensorKind::kNorm,
                &l.k_norm);
+      } else if (c_.qk_norm()) {
+        Vector(p + "self_attn.q_norm.weight", c_.q_dim(), q, TensorKind::kNorm, &l.q_norm);
+        Vector(p + "self_attn.k_norm.weight", c_.k_dim(), k, TensorKind::kNorm, &l.k_norm);
       }
       if (c_.aug_q_intermediate_size > 0) {
         const int64_t aug = c_.aug_q_intermediate_size;
@@ -69,14 +74,16 @@ class SlotBuilder {
       }
       Matrix(p + "self_attn.o_proj.weight", c_.hidden_size, "hidden_size", c_.q_dim(), q,
              &l.o_proj);
-      // Gemma 2 / 3 name the norm after the attention's output post_attention_layernorm, which
-      // elsewhere is the FFN's input norm.
-      if (c_.sandwich_norms()) {
+      // Gemma 2 / 3 and OLMo 2 name the norm after the attention's output
+      // post_attention_layernorm, which elsewhere is the FFN's input norm.
+      if (c_.post_norms()) {
         Vector(p + "post_attention_layernorm.weight", c_.hidden_size, "hidden_size",
                TensorKind::kNorm, &l.attn_post_norm);
+      }
+      if (c_.post_norms() && c_.pre_norms()) {
         Vector(p + "pre_feedforward_layernorm.weight", c_.hidden_size, "hidden_size",
                TensorKind::kNorm, &l.ffn_norm);
-      } else {
+      } else if (c_.pre_norms()) {
         Vector(p + "post_attention_layernorm.weight", c_.hidden_size, "hidden_size",
                TensorKind::kNorm, &l.ffn_norm);
       }
@@ -92,7 +99,7 @@ class SlotBuilder {
       }
       Matrix(p + "mlp.down_proj.weight", c_.hidden_size, "hidden_size", ffn, "intermediate_size",
              &l.down_proj);
-      if (c_.sandwich_norms()) {
+      if (c_.post_norms()) {
         Vector(p + "post_feedforward_layernorm.weight", c_.hidden_size, "hidden_size",
                TensorKind::kNorm, &l.ffn_post_norm);
       }
@@ -241,12 +248,12 @@ Status RejectUnusedMeaningfulTensors(const ModelConfig& config, const WeightSour
                                 ArchitectureName(config.arch),
                                 " has no q/k norms (model_types qwen3 and gemma3_text have)");
     }
-    if (!config.sandwich_norms() && present(p + "post_feedforward_layernorm.weight")) {
+    if (!config.post_norms() && present(p + "post_feedforward_layernorm.weight")) {
       return UnimplementedError("tensor '", p,
                                 "post_feedforward_layernorm.weight' is present but model_type ",
                                 ArchitectureName(config.arch),
                                 " has no norms after the attention and the FFN (model_types "
-                                "gemma2 and gemma3_text have)");
+                                "gemma2, gemma3_text and olmo2 have)");
     }
     if (!config.qkv_bias && present(p + "self_attn.q_proj.bias")) {
       return InvalidArgumentError("tensor '", p,

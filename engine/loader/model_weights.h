@@ -19,25 +19,26 @@
 namespace sigma {
 
 struct LayerWeights {
-  TensorView attn_norm;  // [hidden]
+  TensorView attn_norm;  // [hidden] or invalid (ModelConfig::pre_norms false: OLMo 2)
   TensorView q_proj;     // [n_q * head_dim, hidden]
   TensorView k_proj;     // [n_k * head_dim, hidden]
   TensorView v_proj;     // [n_v * head_dim, hidden]
   TensorView q_bias;     // [n_q * head_dim] f32 view or invalid (Qwen2)
   TensorView k_bias;     // [n_k * head_dim]
   TensorView v_bias;     // [n_v * head_dim]
-  TensorView q_norm;     // [head_dim] f32 view or invalid (ModelConfig::qk_norm, Qwen3)
-  TensorView k_norm;     // [head_dim]
+  TensorView q_norm;     // [head_dim] f32 view or invalid (ModelConfig::qk_norm, Qwen3, Gemma 3);
+                         // OLMo 2's [n_q * head_dim] (qk_norm_per_head false)
+  TensorView k_norm;     // [head_dim] or [n_k * head_dim]
   TensorView q_gate;     // [aug_q, n_q * head_dim] (augmented Q) or invalid
   TensorView q_up;       // [aug_q, n_q * head_dim]
   TensorView q_down;     // [n_q * head_dim, aug_q]
   TensorView o_proj;     // [hidden, n_q * head_dim]
-  TensorView attn_post_norm;  // [hidden] or invalid (ModelConfig::sandwich_norms, Gemma 2 / 3)
-  TensorView ffn_norm;   // [hidden]
+  TensorView attn_post_norm;  // [hidden] or invalid (ModelConfig::post_norms: Gemma 2 / 3, OLMo 2)
+  TensorView ffn_norm;        // [hidden] or invalid (pre_norms false)
   TensorView gate_proj;  // [ffn, hidden]
   TensorView up_proj;    // [ffn, hidden]
   TensorView down_proj;  // [hidden, ffn]
-  TensorView ffn_post_norm;  // [hidden] or invalid (sandwich_norms)
+  TensorView ffn_post_norm;  // [hidden] or invalid (post_norms)
 };
 
 // Owner of the bytes behind the views (mappings, converted buffers).

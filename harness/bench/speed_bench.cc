@@ -150,9 +150,10 @@ double SpeedRow::PercentOfReadBandwidth() const { return 100.0 * read_share; }
 double WeightBytesPerStep(const ModelWeights& w) {
   double bytes = MatrixBytes(w.lm_head) + MatrixBytes(w.final_norm);
   for (const LayerWeights& l : w.layers) {
-    for (const TensorView* t : {&l.attn_norm, &l.q_proj, &l.k_proj, &l.v_proj, &l.q_gate, &l.q_up,
-                                &l.q_down, &l.o_proj, &l.ffn_norm, &l.gate_proj, &l.up_proj,
-                                &l.down_proj}) {
+    for (const TensorView* t :
+         {&l.attn_norm, &l.q_proj, &l.k_proj, &l.v_proj, &l.q_norm, &l.k_norm, &l.q_gate, &l.q_up,
+          &l.q_down, &l.o_proj, &l.attn_post_norm, &l.ffn_norm, &l.gate_proj, &l.up_proj,
+          &l.down_proj, &l.ffn_post_norm}) {
       bytes += MatrixBytes(*t);
     }
   }

@@ -98,7 +98,9 @@ void PrintText(const std::string& path, const ModelWeights& w,
   }
   if (c.qkv_bias) attention += ", q/k/v biases";
   if (c.qk_norm()) attention += ", q/k norms";
-  if (c.sandwich_norms()) attention += ", norms after the attention and the FFN";
+  if (c.qk_norm() && !c.qk_norm_per_head()) attention += " (over all heads)";
+  if (c.post_norms()) attention += ", norms after the attention and the FFN";
+  if (!c.pre_norms()) attention += ", none before";
   if (c.attn_logit_softcapping > 0) {
     attention += StrCat(", scores soft-capped at ", c.attn_logit_softcapping);
   }

@@ -70,14 +70,14 @@ TEST(GemmaTest, ConfigsAsTransformersReadThem) {
   EXPECT_EQ(gemma.arch, Architecture::kGemma);
   EXPECT_EQ(gemma.activation, Activation::kGeluTanh);
   EXPECT_TRUE(gemma.tie_word_embeddings);  // GemmaConfig's default
-  EXPECT_FALSE(gemma.sandwich_norms());
+  EXPECT_FALSE(gemma.post_norms());
   EXPECT_EQ(gemma.norm_weight_offset(), 1.0f);
   EXPECT_EQ(gemma.embedding_scale(), std::sqrt(96.0f));
   EXPECT_EQ(gemma.AttentionScale(), 1.0f / std::sqrt(32.0f));
 
   const ModelConfig gemma2 = Config("gemma2");
   EXPECT_EQ(gemma2.arch, Architecture::kGemma2);
-  EXPECT_TRUE(gemma2.sandwich_norms());
+  EXPECT_TRUE(gemma2.post_norms());
   EXPECT_FALSE(gemma2.qk_norm());
   EXPECT_EQ(gemma2.AttentionScale(), static_cast<float>(1.0 / std::sqrt(24.0)));
   EXPECT_EQ(gemma2.attn_logit_softcapping, 0.04);

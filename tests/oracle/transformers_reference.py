@@ -18,6 +18,9 @@ that `sigma-eval make-model` writes from the configs of these fixtures (seed 5):
   tests/engine/granite_test.cc);
 - tests/data/smollm3/config.json: a SmolLM3 (every 4th layer without RoPE;
   tests/engine/smollm3_test.cc);
+- tests/data/olmo2/config.json: an OLMo 2 (norms on the blocks' outputs, q/k norms across heads;
+  tests/engine/olmo2_test.cc);
+- tests/data/yarn/config.json: a Llama with YaRN rope scaling (tests/engine/yarn_test.cc);
 - tests/data/gemma/{gemma,gemma2,gemma3}.json: a Gemma, a Gemma 2 (sandwich norms, soft-capped
   scores and logits, query_pre_attn_scalar, a 7-position window in alternate layers) and a Gemma 3
   (q/k norms, two RoPEs, linear scaling on the full layers; tests/engine/gemma_test.cc).
@@ -36,7 +39,7 @@ usage:
   tests/data/phi3/transformers_logits.f32, tests/data/phi3/long_context.json ->
   tests/data/phi3/long_context_logits.f32 and, with --prefill 40, long_context_stepped_logits.f32,
   tests/data/granite/config.json -> tests/data/granite/transformers_logits.f32 (likewise
-  tests/data/smollm3),
+  tests/data/smollm3, tests/data/olmo2 and tests/data/yarn),
   tests/data/gemma/<name>.json ->
   tests/data/gemma/<name>_transformers.f32)
 Needs: pip install torch transformers safetensors numpy (a venv under /tmp is enough).

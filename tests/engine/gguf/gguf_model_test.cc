@@ -42,7 +42,7 @@ TEST(GgufModelTest, TensorNames) {
   EXPECT_EQ(HfToGgufTensorName("model.layers.2.mlp.gate_up_proj.weight", phi3),
             "blk.2.ffn_up.weight");
   // Gemma 2's and 3's four norms a layer; ffn_norm is then the FFN's input norm.
-  const GgufNames gemma2{.sandwich_norms = true};
+  const GgufNames gemma2{.post_norms = true};
   EXPECT_EQ(GgufToHfTensorName("blk.4.ffn_norm.weight", gemma2),
             "model.layers.4.pre_feedforward_layernorm.weight");
   EXPECT_EQ(GgufToHfTensorName("blk.4.post_attention_norm.weight", gemma2),
