@@ -399,12 +399,27 @@ Status ReadGemmaAttention(const GgufFile& f, const std::string& p, ModelConfig* 
   return Status::Ok();
 }
 
+// An olmo2 file with a window is OLMo 3, as llama.cpp reads it: every 4th layer attends to every
+// position. Its sliding layers rotate unscaled with rope_theta, as transformers' Olmo3 does
+// (llama.cpp applies a file's rope scaling to them too).
+Status ReadOlmo3Window(ModelConfig* c) {
+  c->arch = Architecture::kOlmo3;
+  c->local_rope_theta = c->rope_theta;
+  if (c->num_layers < 4) return Status::Ok();  // every layer slides
+  c->sliding_layers.resize(static_cast<size_t>(c->num_layers));
+  for (int64_t i = 0; i < c->num_layers; ++i) {
+    c->sliding_layers[static_cast<size_t>(i)] = (i + 1) % 4 != 0;
+  }
+  return Status::Ok();
+}
+
 // <arch>.attention.sliding_window, which sigma-eval writes for a Mistral with a window (in a file
 // of architecture "llama", as llama.cpp writes Mistral): such a file reads back as Mistral.
 Status ReadWindow(const GgufFile& f, const std::string& p, ModelConfig* c) {
   SIGMA_RETURN_IF_ERROR(
       ReadInt(f, p + "attention.sliding_window", false, 1, int64_t{1} << 26, &c->sliding_window));
   if (c->gemma2_or_3()) return ReadGemmaAttention(f, p, c);
+  if (c->arch == Architecture::kOlmo2 && c->sliding_window > 0) return ReadOlmo3Window(c);
   if (c->sliding_window == 0 || c->arch == Architecture::kPhi3) return Status::Ok();
   if (c->arch != Architecture::kLlama) {
     return UnimplementedError(f.path(), ": ", p, "attention.sliding_window ", c->sliding_window,
@@ -577,10 +592,12 @@ StatusOr<ModelWeights> LoadGguf(const std::string& path) {
 
 namespace {
 
-// The general.architecture of a config's file: Mistral's is llama's, Gemma 3's gemma3.
+// The general.architecture of a config's file: Mistral's is llama's, Gemma 3's gemma3, OLMo 3's
+// olmo2 (with a window).
 std::string GgufArchitecture(const ModelConfig& c) {
   if (c.arch == Architecture::kMistral) return "llama";
   if (c.arch == Architecture::kGemma3) return "gemma3";
+  if (c.arch == Architecture::kOlmo3) return "olmo2";
   return std::string(ArchitectureName(c.arch));
 }
 
@@ -622,8 +639,20 @@ Status AddGemmaKeys(const ModelConfig& c, const std::string& p, GgufWriter* w) {
 }  // namespace
 
 Status AddModelConfigToGguf(const ModelConfig& c, GgufWriter* w) {
+  if (c.arch == Architecture::kOlmo3) {
+    ModelConfig olmo3 = c;
+    olmo3.sliding_layers.clear();
+    if (c.sliding_window > 0) SIGMA_RETURN_IF_ERROR(ReadOlmo3Window(&olmo3));
+    if (c.sliding_window == 0 || olmo3.sliding_layers != c.sliding_layers ||
+        c.rope_scaling.type != "default" || c.local_rope_theta != c.rope_theta) {
+      return UnimplementedError(
+          "an olmo3 has a GGUF form (llama.cpp's olmo2 with a window) only with a window in three "
+          "layers of four and one unscaled RoPE: llama.cpp's file names no more, and it scales "
+          "the sliding layers' RoPE too");
+    }
+  }
   if (c.sliding_window > 0 && c.arch != Architecture::kMistral && c.arch != Architecture::kPhi3 &&
-      !c.gemma2_or_3()) {
+      !c.gemma2_or_3() && c.arch != Architecture::kOlmo3) {
     return UnimplementedError("a ", ArchitectureName(c.arch),
                               " model with sliding-window layers has no GGUF form here (llama.cpp "
                               "reads a window only for other architectures)");

@@ -25,6 +25,7 @@
 //                                          positions, the others slide; else 2 (gemma2), 6 (gemma3)
 //   sigma.rope.local_freq_base             (f32) Gemma 3's sliding layers' RoPE base, else 10000
 //
+// OLMo 3: general.architecture olmo2 with olmo2.attention.sliding_window (every 4th layer full).
 // Granite's scalars: granite.embedding_scale, attention.scale, residual_scale, logit_scale.
 // SmolLM3's NoPE layers: every 4th, as llama.cpp has them (no key says so).
 //

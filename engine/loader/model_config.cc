@@ -35,6 +35,7 @@ constexpr ArchInfo kArchs[] = {
     {Architecture::kGranite, "granite", "GraniteForCausalLM"},
     {Architecture::kSmolLM3, "smollm3", "SmolLM3ForCausalLM"},
     {Architecture::kOlmo2, "olmo2", "Olmo2ForCausalLM"},
+    {Architecture::kOlmo3, "olmo3", "Olmo3ForCausalLM"},
     {Architecture::kSigma, "sigma", "SigmaForCausalLM"},
 };
 
@@ -125,32 +126,48 @@ Status ReadRopeScalingFields(JsonFields& fields, ModelConfig* config) {
                             &scaling->original_max_position_embeddings);
 }
 
-// Gemma 3's two RoPEs: rope_theta (default 1e6) and rope_scaling for the full-attention layers,
-// rope_local_base_freq (default 1e4, no scaling) for the sliding ones; in transformers 5's form,
+// Gemma 3's and OLMo 3's two RoPEs: rope_theta (Gemma 3's default 1e6, OLMo 3's 5e5) and
+// rope_scaling for the full-attention layers; for the sliding ones an unscaled RoPE with base
+// rope_local_base_freq (Gemma 3, default 1e4) or rope_theta (OLMo 3); in transformers 5's form,
 // rope_parameters holds one dict for each ("full_attention", "sliding_attention").
-Status ReadGemma3Rope(JsonFields& fields, ModelConfig* config) {
-  config->rope_theta = 1e6;
-  config->local_rope_theta = 1e4;
+Status ReadRopeByLayerType(JsonFields& fields, ModelConfig* config) {
+  const bool gemma3 = config->arch == Architecture::kGemma3;
+  config->rope_theta = gemma3 ? 1e6 : 5e5;
   SIGMA_RETURN_IF_ERROR(fields.OptionalDouble("rope_theta", &config->rope_theta));
-  SIGMA_RETURN_IF_ERROR(fields.OptionalDouble("rope_local_base_freq", &config->local_rope_theta));
+  config->local_rope_theta = gemma3 ? 1e4 : config->rope_theta;
+  if (gemma3) {
+    SIGMA_RETURN_IF_ERROR(fields.OptionalDouble("rope_local_base_freq", &config->local_rope_theta));
+  }
+  // yarn's original context where its dict names none, and its factor where not given (0).
+  config->rope_scaling.original_max_position_embeddings = config->max_position_embeddings;
+  bool factor_given = false;
+  const auto read_scaling = [&](JsonFields& sub) {
+    factor_given = factor_given || sub.Has("factor");
+    return ReadRopeScalingFields(sub, config);
+  };
+  const auto derive_yarn_factor = [&] {
+    if (config->rope_scaling.type == "yarn" && !factor_given) config->rope_scaling.factor = 0;
+    return Status::Ok();
+  };
   if (const rapidjson::Value* v = fields.Find("rope_scaling"); v != nullptr) {
     if (!v->IsObject()) return fields.TypeError("rope_scaling", "an object or null", *v);
     JsonFields sub(*v, StrCat(fields.context(), ": rope_scaling"));
-    SIGMA_RETURN_IF_ERROR(ReadRopeScalingFields(sub, config));
+    SIGMA_RETURN_IF_ERROR(read_scaling(sub));
   }
   const rapidjson::Value* params = fields.Find("rope_parameters");
-  if (params == nullptr) return Status::Ok();
+  if (params == nullptr) return derive_yarn_factor();
   if (!params->IsObject()) return fields.TypeError("rope_parameters", "an object or null", *params);
   JsonFields by_type(*params, StrCat(fields.context(), ": rope_parameters"));
   if (!by_type.Present("full_attention") && !by_type.Present("sliding_attention")) {
     SIGMA_RETURN_IF_ERROR(by_type.OptionalDouble("rope_theta", &config->rope_theta));
-    return ReadRopeScalingFields(by_type, config);
+    SIGMA_RETURN_IF_ERROR(read_scaling(by_type));
+    return derive_yarn_factor();
   }
   if (const rapidjson::Value* full = by_type.Find("full_attention"); full != nullptr) {
     if (!full->IsObject()) return by_type.TypeError("full_attention", "an object", *full);
     JsonFields sub(*full, StrCat(by_type.context(), ".full_attention"));
     SIGMA_RETURN_IF_ERROR(sub.OptionalDouble("rope_theta", &config->rope_theta));
-    SIGMA_RETURN_IF_ERROR(ReadRopeScalingFields(sub, config));
+    SIGMA_RETURN_IF_ERROR(read_scaling(sub));
   }
   if (const rapidjson::Value* local = by_type.Find("sliding_attention"); local != nullptr) {
     if (!local->IsObject()) return by_type.TypeError("sliding_attention", "an object", *local);
@@ -163,11 +180,13 @@ Status ReadGemma3Rope(JsonFields& fields, ModelConfig* config) {
                                 "' (the sliding layers' RoPE is read unscaled only)");
     }
   }
-  return Status::Ok();
+  return derive_yarn_factor();
 }
 
 Status ReadRope(JsonFields& fields, ModelConfig* config) {
-  if (config->arch == Architecture::kGemma3) return ReadGemma3Rope(fields, config);
+  if (config->arch == Architecture::kGemma3 || config->arch == Architecture::kOlmo3) {
+    return ReadRopeByLayerType(fields, config);
+  }
   SIGMA_RETURN_IF_ERROR(fields.OptionalDouble("rope_theta", &config->rope_theta));
   SIGMA_RETURN_IF_ERROR(ReadPartialRotary(fields, config));
   // longrope's original context: in the rope dict (transformers 5), else at the top level (Phi-3's
@@ -387,14 +406,15 @@ Status ReadSlidingWindow(JsonFields& fields, ModelConfig* config) {
     return ReadWindowSize(fields, 0, &config->sliding_window);
   const bool qwen = config->arch == Architecture::kQwen2 || config->arch == Architecture::kQwen3;
   const bool smollm3 = config->arch == Architecture::kSmolLM3;
-  if (!qwen && !smollm3 && !config->gemma2_or_3()) return Status::Ok();
+  const bool olmo3 = config->arch == Architecture::kOlmo3;
+  if (!qwen && !smollm3 && !olmo3 && !config->gemma2_or_3()) return Status::Ok();
   // Qwen's: with use_sliding_window, layers from max_window_layers on. SmolLM3's: with
   // use_sliding_window, its NoPE layers. Gemma's: always, every layer but each pattern-th (Gemma 2:
   // 2; Gemma 3: sliding_window_pattern, default 6).
   bool use = !qwen && !smollm3;
   int64_t window = 0;
   int64_t max_window_layers = 28;
-  int64_t pattern = config->arch == Architecture::kGemma2 ? 2 : 6;
+  int64_t pattern = config->arch == Architecture::kGemma2 ? 2 : olmo3 ? 4 : 6;
   std::vector<std::string> layer_types;
   if (qwen || smollm3) SIGMA_RETURN_IF_ERROR(fields.OptionalBool("use_sliding_window", &use));
   SIGMA_RETURN_IF_ERROR(ReadWindowSize(fields, smollm3 ? 0 : 4096, &window));
@@ -568,11 +588,18 @@ std::string DoublesJson(const std::vector<double>& values) {
   return out + "]";
 }
 
-std::string RopeScalingJson(const RopeScaling& scaling) {
-  if (scaling.type == "default") return "null";
+// The rope_scaling object ("null" without scaling); with `theta` (above 0) a rope_parameters dict
+// of transformers 5, which names its base too (and "default" scaling).
+std::string RopeScalingJson(const RopeScaling& scaling, double theta = 0, int indent = 2) {
+  if (scaling.type == "default" && theta == 0) return "null";
   std::string out;
-  JsonObjectWriter w(&out, 2);
+  JsonObjectWriter w(&out, indent);
   w.String("rope_type", scaling.type);
+  if (theta > 0) w.Double("rope_theta", theta);
+  if (scaling.type == "default") {
+    w.Close();
+    return out;
+  }
   if (scaling.type == "longrope") {
     w.Raw("short_factor", DoublesJson(scaling.short_factor));
     w.Raw("long_factor", DoublesJson(scaling.long_factor));
@@ -724,8 +751,7 @@ Status ValidateGemmaFields(const ModelConfig& c) {
   for (const auto& [field, value] :
        {std::pair{"query_pre_attn_scalar", c.query_pre_attn_scalar},
         std::pair{"attn_logit_softcapping", c.attn_logit_softcapping},
-        std::pair{"final_logit_softcapping", c.final_logit_softcapping},
-        std::pair{"rope_local_base_freq", c.local_rope_theta}}) {
+        std::pair{"final_logit_softcapping", c.final_logit_softcapping}}) {
     if (value == 0) continue;
     SIGMA_RETURN_IF_ERROR(CheckPositive(field, value));
     if (!c.gemma2_or_3()) {
@@ -753,8 +779,14 @@ Status ValidateGemmaFields(const ModelConfig& c) {
                                 c.num_layers, " layers of a ", ArchitectureName(c.arch),
                                 " (only model_type smollm3 has NoPE layers)");
   }
-  if (c.local_rope_theta != 0 && c.arch != Architecture::kGemma3) {
-    return InvalidArgumentError("rope_local_base_freq: only model_type gemma3_text has one");
+  if (c.local_rope_theta != 0) {
+    SIGMA_RETURN_IF_ERROR(CheckPositive("rope_local_base_freq", c.local_rope_theta));
+  }
+  if (c.local_rope_theta != 0 && c.arch != Architecture::kGemma3 &&
+      c.arch != Architecture::kOlmo3) {
+    return InvalidArgumentError(
+        "rope_local_base_freq: only model_types gemma3_text and olmo3 have a RoPE of their own in "
+        "the sliding layers");
   }
   if (c.local_rope_theta != 0 && c.local_rope_theta <= 1.0) {
     return InvalidArgumentError("rope_local_base_freq: must exceed 1, got ", c.local_rope_theta);
@@ -783,10 +815,10 @@ Status ModelConfig::Validate() const {
   SIGMA_RETURN_IF_ERROR(CheckSize("sliding_window", sliding_window, 0, kMaxDim));
   if (sliding_window > 0 && arch != Architecture::kMistral && arch != Architecture::kQwen2 &&
       arch != Architecture::kQwen3 && arch != Architecture::kPhi3 && !gemma2_or_3() &&
-      arch != Architecture::kSmolLM3) {
+      arch != Architecture::kSmolLM3 && arch != Architecture::kOlmo3) {
     return InvalidArgumentError(
-        "sliding_window: only model_types mistral, phi3, qwen2, qwen3, gemma2, gemma3_text and "
-        "smollm3 have one here");
+        "sliding_window: only model_types mistral, phi3, qwen2, qwen3, gemma2, gemma3_text, "
+        "smollm3 and olmo3 have one here");
   }
   SIGMA_RETURN_IF_ERROR(ValidateGemmaFields(*this));
   if (!sliding_layers.empty() &&
@@ -984,10 +1016,19 @@ std::string ModelConfig::ToJson() const {
   w.Int("max_position_embeddings", max_position_embeddings);
   w.Double("rms_norm_eps", rms_norm_eps);
   w.Double("rope_theta", rope_theta);
-  if (local_rope_theta > 0) w.Double("rope_local_base_freq", local_rope_theta);
+  if (local_rope_theta > 0 && arch == Architecture::kGemma3) {
+    w.Double("rope_local_base_freq", local_rope_theta);
+  }
   RopeScaling scaling = rope_scaling;
   if (scaling.type == "yarn") scaling.factor = RopeScalingFactor();  // the factor it amounts to
   w.Raw("rope_scaling", RopeScalingJson(scaling));
+  if (arch == Architecture::kOlmo3 && local_rope_theta != rope_theta) {
+    // Olmo3Config reads rope_theta for both layer types; one of their own in transformers 5's form.
+    w.Raw("rope_parameters",
+          StrCat("{\"full_attention\": ", RopeScalingJson(scaling, rope_theta, 2),
+                 ", \"sliding_attention\": ", RopeScalingJson(RopeScaling{}, local_rope_theta, 2),
+                 "}"));
+  }
   if (partial_rotary_factor != 1.0) w.Double("partial_rotary_factor", partial_rotary_factor);
   if (rope_scaling.type == "longrope") {
     w.Int("original_max_position_embeddings", rope_scaling.original_max_position_embeddings);
@@ -1013,6 +1054,10 @@ std::string ModelConfig::ToJson() const {
       if (arch != Architecture::kSmolLM3) w.Int("max_window_layers", first);
       w.Raw("layer_types", layer_types);
     }
+  }
+  if (arch == Architecture::kOlmo3) {
+    w.Raw("sliding_window", sliding_window > 0 ? std::to_string(sliding_window) : "null");
+    w.Raw("layer_types", layer_types);
   }
   if (gemma2_or_3()) {
     w.Raw("sliding_window", sliding_window > 0 ? std::to_string(sliding_window) : "null");

@@ -28,7 +28,8 @@ namespace sigma {
 // windows in alternate layers; kGemma3 (model_type gemma3_text) Gemma 2's layers with q/k norms,
 // no soft-capping by default, and its own RoPE base in the sliding layers (local_rope_theta).
 // kGranite: Llama's layers with four scalars (ModelConfig::embedding_multiplier, ...). kSmolLM3:
-// Llama's layers, some without RoPE (ModelConfig::nope_layers). kOlmo2: ModelConfig::olmo.
+// Llama's layers, some without RoPE (ModelConfig::nope_layers). kOlmo2: ModelConfig::olmo; kOlmo3
+// OLMo 2's layers with sliding windows in three of four, which rotate unscaled.
 enum class Architecture {
   kLlama,
   kQwen2,
@@ -41,10 +42,11 @@ enum class Architecture {
   kGranite,
   kSmolLM3,
   kOlmo2,
+  kOlmo3,
   kSigma
 };
 // "llama", "qwen2", "qwen3", "mistral", "phi3", "gemma", "gemma2", "gemma3_text", "granite",
-// "smollm3", "olmo2", "sigma"
+// "smollm3", "olmo2", "olmo3", "sigma"
 std::string_view ArchitectureName(Architecture arch);
 
 // The FFN's gate activation: SiLU (SwiGLU), GELU's tanh approximation (transformers'
@@ -123,8 +125,9 @@ struct ModelConfig {
   Activation activation = Activation::kSilu;
   // Gemma 2 and 3: the attention scale is query_pre_attn_scalar^-1/2 (0: head_dim^-1/2, as
   // everywhere else); scores and final logits pass through cap * tanh(x / cap) where the cap is
-  // above 0; Gemma 3's sliding layers rotate with RoPE base local_rope_theta and no scaling
-  // (rope_theta and rope_scaling serve the full-attention layers), 0 = one RoPE for every layer.
+  // above 0; Gemma 3's and OLMo 3's sliding layers rotate with RoPE base local_rope_theta and no
+  // scaling (rope_theta and rope_scaling serve the full-attention layers), 0 = one RoPE for every
+  // layer.
   double query_pre_attn_scalar = 0;
   double attn_logit_softcapping = 0;
   double final_logit_softcapping = 0;
@@ -215,9 +218,9 @@ struct ModelConfig {
   bool gemma2_or_3() const {
     return arch == Architecture::kGemma2 || arch == Architecture::kGemma3;
   }
-  // OLMo 2: Llama's layers with the norms moved from the blocks' inputs to their outputs, and
-  // q/k norms over the whole projection (qk_norm_per_head false).
-  bool olmo() const { return arch == Architecture::kOlmo2; }
+  // OLMo 2 and 3: Llama's layers with the norms moved from the blocks' inputs to their outputs,
+  // and q/k norms over the whole projection (qk_norm_per_head false).
+  bool olmo() const { return arch == Architecture::kOlmo2 || arch == Architecture::kOlmo3; }
   // An RMSNorm on the attention's output (post_attention_layernorm) and on the FFN's
   // (post_feedforward_layernorm) before each joins the residual: Gemma 2 and 3 (whose FFN input
   // norm is then pre_feedforward_layernorm), OLMo 2.
@@ -227,7 +230,7 @@ struct ModelConfig {
   // The attention's score scale: attention_multiplier where set, else
   // 1 / sqrt(query_pre_attn_scalar, else head_dim).
   float AttentionScale() const;
-  // Whether layer `layer` rotates with local_rope_theta (Gemma 3's sliding layers).
+  // Whether layer `layer` rotates with local_rope_theta (Gemma 3's and OLMo 3's sliding layers).
   bool LocalRope(int64_t layer) const { return local_rope_theta > 0 && AttentionWindow(layer) > 0; }
   // Inverse RoPE frequencies of the local RoPE ([rotary_dim() / 2], no scaling); empty without.
   std::vector<float> LocalRopeInvFreq() const;

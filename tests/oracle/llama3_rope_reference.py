@@ -23,7 +23,9 @@ tests/data/granite/config.json: granite's four scalars and q/k permutation
 tests/data/smollm3/config.json (every 4th layer NoPE; tests/engine/smollm3_test.cc); and
 tests/data/olmo2/llama_cpp_logits.f32 from that of tests/data/olmo2/config.json
 (tests/engine/olmo2_test.cc); likewise tests/data/yarn (YaRN rope scaling:
-llama.rope.scaling.type yarn, factor and original_context_length; tests/engine/yarn_test.cc).
+llama.rope.scaling.type yarn, factor and original_context_length; tests/engine/yarn_test.cc) and
+tests/data/olmo3 (its config without the rope scaling: olmo2 with a window;
+tests/engine/olmo3_test.cc).
 
 The model has no tokenizer, so this script first copies the GGUF adding tokenizer.ggml.model =
 "none" (llama.cpp then loads it without a vocabulary) and feeds token ids 1..70. llama.cpp runs

@@ -21,6 +21,8 @@ that `sigma-eval make-model` writes from the configs of these fixtures (seed 5):
 - tests/data/olmo2/config.json: an OLMo 2 (norms on the blocks' outputs, q/k norms across heads;
   tests/engine/olmo2_test.cc);
 - tests/data/yarn/config.json: a Llama with YaRN rope scaling (tests/engine/yarn_test.cc);
+- tests/data/olmo3/config.json: an OLMo 3 (windows in three layers of four, YaRN on the others;
+  tests/engine/olmo3_test.cc);
 - tests/data/gemma/{gemma,gemma2,gemma3}.json: a Gemma, a Gemma 2 (sandwich norms, soft-capped
   scores and logits, query_pre_attn_scalar, a 7-position window in alternate layers) and a Gemma 3
   (q/k norms, two RoPEs, linear scaling on the full layers; tests/engine/gemma_test.cc).
@@ -39,7 +41,7 @@ usage:
   tests/data/phi3/transformers_logits.f32, tests/data/phi3/long_context.json ->
   tests/data/phi3/long_context_logits.f32 and, with --prefill 40, long_context_stepped_logits.f32,
   tests/data/granite/config.json -> tests/data/granite/transformers_logits.f32 (likewise
-  tests/data/smollm3, tests/data/olmo2 and tests/data/yarn),
+  tests/data/smollm3, tests/data/olmo2, tests/data/yarn and tests/data/olmo3),
   tests/data/gemma/<name>.json ->
   tests/data/gemma/<name>_transformers.f32)
 Needs: pip install torch transformers safetensors numpy (a venv under /tmp is enough).
@@ -65,9 +67,10 @@ def load(folder: str, window: bool = True, softcap: bool = True):
     if getattr(config, "pad_token_id", None) is not None and config.pad_token_id >= config.vocab_size:
         config.pad_token_id = None
     if not window:
-        # Gemma's configs build a sliding mask whatever the layer types: a window wider than
-        # any prompt here is none.
-        config.sliding_window = None if "gemma" not in config.model_type else 1 << 20
+        # Gemma's and OLMo 3's configs build a sliding mask whatever the layer types: a window
+        # wider than any prompt here is none.
+        always_masked = "gemma" in config.model_type or config.model_type == "olmo3"
+        config.sliding_window = 1 << 20 if always_masked else None
         if hasattr(config, "layer_types"):
             config.layer_types = ["full_attention"] * config.num_hidden_layers
     if not softcap:
