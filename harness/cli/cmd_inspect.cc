@@ -66,6 +66,10 @@ std::string RopeText(const ModelConfig& c, bool local) {
   const RopeScaling& s = c.rope_scaling;
   if (s.type == "linear") text += StrCat(", linear x", s.factor);
   if (s.type == "llama3") text += StrCat(", llama3 x", s.factor);
+  if (s.type == "yarn") {
+    text += StrCat(", yarn x", c.RopeScalingFactor(), " of ", s.original_max_position_embeddings,
+                   " positions (cos and sin x", c.RopeAttentionFactor(), ")");
+  }
   if (!c.rope_freq_factors.empty() && s.type != "llama3") text += ", per-frequency divisors";
   if (s.type == "longrope") {
     text += StrCat(", longrope (short factors to ", s.original_max_position_embeddings,
@@ -122,6 +126,14 @@ void PrintText(const std::string& path, const ModelWeights& w,
   }
   std::printf("rope          %s%s\n", RopeText(c, false).c_str(), local ? " (full layers)" : "");
   if (local) std::printf("rope (local)  %s (sliding layers)\n", RopeText(c, true).c_str());
+  if (!c.nope_layers.empty()) {
+    std::printf("no rope       layers %s\n",
+                LayerRanges(c.num_layers, [&](int64_t i) { return !c.RotatesLayer(i); }).c_str());
+  }
+  if (c.arch == Architecture::kGranite) {
+    std::printf("scalars       embeddings x%g, residual x%g, logits / %g\n", c.embedding_multiplier,
+                c.residual_multiplier, c.logits_scaling);
+  }
   std::string types;
   for (const auto& [name, t] : by_dtype) {
     types += StrCat(types.empty() ? "" : ", ", name, " ", t.tensors, " (", Bytes(t.bytes), ")");

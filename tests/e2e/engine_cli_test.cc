@@ -388,6 +388,25 @@ TEST_F(EngineCliTest, InspectShowsHowTheEngineReadsAModel) {
         "full          layers 1, 3\n", "tokenizer     none"}) {
     EXPECT_NE(g.out.find(line), std::string::npos) << line << " in\n" << g.out;
   }
+  // SmolLM3's layers without RoPE; OLMo 3's YaRN on its full layers, the sliding ones unscaled.
+  for (const auto& [name, lines] :
+       {std::pair<std::string, std::vector<std::string>>{"smollm3/config.json",
+                                                         {"no rope       layers 3, 7\n"}},
+        {"olmo3/config.json",
+         {"rope          base 500000, yarn x4 of 64 positions", "(full layers)\n",
+          "rope (local)  base 500000, unscaled (sliding layers)\n",
+          "q/k norms (over all heads), norms after the attention and the FFN, none before"}}}) {
+    const std::string out = dir_ + "/" + name.substr(0, name.find('/'));
+    ASSERT_EQ(RunSigmaEval("make-model --config " + std::string(SIGMA_SOURCE_DIR) + "/tests/data/" +
+                           name + " --seed 1 --out " + out)
+                  .exit_code,
+              0);
+    const auto r = RunSigmaEval("inspect --model " + out);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    for (const std::string& line : lines) {
+      EXPECT_NE(r.out.find(line), std::string::npos) << line << " in\n" << r.out;
+    }
+  }
   const auto json = RunSigmaEval("inspect --json --model " + gemma2);
   ASSERT_EQ(json.exit_code, 0) << json.err;
   auto doc = ParseJson(json.out, "inspect --json");
