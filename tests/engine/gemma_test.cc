@@ -28,6 +28,7 @@
 namespace sigma {
 namespace {
 
+using testing_util::AllLogits;
 using testing_util::EveryNthRowAndLast;
 using testing_util::IdsFromOne;
 using testing_util::LoadF32Cache;
@@ -36,34 +37,12 @@ using testing_util::ReadF32File;
 using testing_util::ReadModelConfig;
 using testing_util::WorstRowDifference;
 
-std::string Data(const std::string& name) {
-  return std::string(SIGMA_TEST_DATA) + "/gemma/" + name;
-}
+std::string Data(const std::string& name) { return testing_util::TestData("gemma", name); }
 
 ModelConfig Config(const std::string& name) { return ReadModelConfig(Data(name + ".json")); }
 
 // make-model's checkpoint with seed 5, the one the references ran.
 std::string Checkpoint(const std::string& name) { return RandomCheckpoint(Config(name), name, 5); }
-
-std::vector<float> AllLogits(const std::string& path) {
-  std::vector<float> logits;
-  SIGMA_CHECK(LoadF32Cache(path)->Prefill(0, IdsFromOne(70), LogitsMode::kAll, &logits).ok(),
-              "prefill");
-  return logits;
-}
-
-// The f32 GGUF of `folder`, at `gguf` under the per-process checkpoint root.
-std::string F32Gguf(const std::string& folder, const std::string& name) {
-  const std::string dir = testing_util::CheckpointRoot() + "/gemma_test";
-  std::filesystem::create_directories(dir);
-  const std::string gguf = dir + "/" + name + ".gguf";
-  std::filesystem::remove(gguf);
-  ConvertOptions f32;
-  f32.type = DType::kF32;
-  const Status converted = Convert(folder, gguf, f32);
-  SIGMA_CHECK(converted.ok(), converted.ToString());
-  return gguf;
-}
 
 TEST(GemmaTest, ConfigsAsTransformersReadThem) {
   const ModelConfig gemma = Config("gemma");
@@ -192,7 +171,7 @@ TEST(GemmaTest, GgufMatchesLlamaCppAndConvertsBack) {
     ModelConfig c = Config(name);
     if (name == "gemma2") c.query_pre_attn_scalar = 32;
     const std::string folder = RandomCheckpoint(c, name + "_for_llama_cpp", 5);
-    const std::string gguf = F32Gguf(folder, name);
+    const auto [gguf, back] = testing_util::ConvertThroughF32Gguf(folder, name);
     const std::vector<float> from_gguf = AllLogits(gguf);
     // Measured 1.5e-5, 2.6e-4 and 2.2e-4.
     EXPECT_LT(WorstRowDifference(from_gguf, EveryNthRowAndLast(70, 7),
@@ -206,10 +185,6 @@ TEST(GemmaTest, GgufMatchesLlamaCppAndConvertsBack) {
       worst = std::max(worst, std::fabs(from_folder[i] - from_gguf[i]));
     }
     EXPECT_LT(worst, 1e-5f) << name;  // measured 5.7e-7
-    const std::string back = testing_util::CheckpointRoot() + "/gemma_test/" + name + "_back";
-    std::filesystem::remove_all(back);
-    const Status to_folder = Convert(gguf, back, ConvertOptions{});
-    ASSERT_TRUE(to_folder.ok()) << to_folder.ToString();
     // The config comes back (the GGUF's f32 metadata rounds its doubles).
     const ModelConfig round_trip = ReadModelConfig(back + "/config.json");
     EXPECT_EQ(round_trip.arch, c.arch) << name;

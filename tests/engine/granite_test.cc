@@ -7,12 +7,10 @@
 // back to the same config, and the same weights read as a Llama (no scalars) are far off.
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "engine/base/file.h"
-#include "engine/gguf/convert.h"
 #include "engine/loader/model_config.h"
 #include "engine/model.h"
 #include "tests/engine/reference_logits.h"
@@ -20,6 +18,7 @@
 namespace sigma {
 namespace {
 
+using testing_util::AllLogits;
 using testing_util::EveryNthRowAndLast;
 using testing_util::IdsFromOne;
 using testing_util::LoadF32Cache;
@@ -28,21 +27,12 @@ using testing_util::ReadF32File;
 using testing_util::ReadModelConfig;
 using testing_util::WorstRowDifference;
 
-std::string Data(const std::string& name) {
-  return std::string(SIGMA_TEST_DATA) + "/granite/" + name;
-}
+std::string Data(const std::string& name) { return testing_util::TestData("granite", name); }
 
 ModelConfig GraniteConfig() { return ReadModelConfig(Data("config.json")); }
 
 // make-model's checkpoint with seed 5, the one the references ran.
 std::string Checkpoint() { return RandomCheckpoint(GraniteConfig(), "granite", 5); }
-
-std::vector<float> AllLogits(const std::string& path) {
-  std::vector<float> logits;
-  SIGMA_CHECK(LoadF32Cache(path)->Prefill(0, IdsFromOne(70), LogitsMode::kAll, &logits).ok(),
-              "prefill");
-  return logits;
-}
 
 TEST(GraniteTest, ConfigAsTransformersReadsIt) {
   const ModelConfig c = GraniteConfig();
@@ -86,23 +76,12 @@ TEST(GraniteTest, MatchesTransformers) {
 }
 
 TEST(GraniteTest, GgufMatchesLlamaCppAndConvertsBack) {
-  const std::string dir = testing_util::CheckpointRoot() + "/granite_test";
-  std::filesystem::create_directories(dir);
-  const std::string gguf = dir + "/granite.gguf";
-  const std::string back = dir + "/granite_back";
-  std::filesystem::remove(gguf);
-  std::filesystem::remove_all(back);
-  ConvertOptions f32;
-  f32.type = DType::kF32;
-  const Status to_gguf = Convert(Checkpoint(), gguf, f32);
-  ASSERT_TRUE(to_gguf.ok()) << to_gguf.ToString();
+  const auto [gguf, back] = testing_util::ConvertThroughF32Gguf(Checkpoint(), "granite");
   // Measured 3.0e-8.
   EXPECT_LT(
       WorstRowDifference(AllLogits(gguf), EveryNthRowAndLast(70, 7),
                          ReadF32File(Data("llama_cpp_logits.f32")), GraniteConfig().vocab_size),
       1e-6f);
-  const Status to_folder = Convert(gguf, back, ConvertOptions{});
-  ASSERT_TRUE(to_folder.ok()) << to_folder.ToString();
   const ModelConfig round_trip = ReadModelConfig(back + "/config.json");
   EXPECT_EQ(round_trip.arch, Architecture::kGranite);
   EXPECT_EQ(round_trip.embedding_scale(), 12.0f);

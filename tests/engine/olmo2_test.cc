@@ -8,11 +8,9 @@
 // GGUF converts back to the same config.
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <string>
 #include <vector>
 
-#include "engine/gguf/convert.h"
 #include "engine/loader/model_config.h"
 #include "engine/model.h"
 #include "tests/engine/reference_logits.h"
@@ -20,6 +18,7 @@
 namespace sigma {
 namespace {
 
+using testing_util::AllLogits;
 using testing_util::EveryNthRowAndLast;
 using testing_util::IdsFromOne;
 using testing_util::LoadF32Cache;
@@ -28,21 +27,12 @@ using testing_util::ReadF32File;
 using testing_util::ReadModelConfig;
 using testing_util::WorstRowDifference;
 
-std::string Data(const std::string& name) {
-  return std::string(SIGMA_TEST_DATA) + "/olmo2/" + name;
-}
+std::string Data(const std::string& name) { return testing_util::TestData("olmo2", name); }
 
 ModelConfig Olmo2Config() { return ReadModelConfig(Data("config.json")); }
 
 // make-model's checkpoint with seed 5, the one the references ran.
 std::string Checkpoint() { return RandomCheckpoint(Olmo2Config(), "olmo2", 5); }
-
-std::vector<float> AllLogits(const std::string& path) {
-  std::vector<float> logits;
-  SIGMA_CHECK(LoadF32Cache(path)->Prefill(0, IdsFromOne(70), LogitsMode::kAll, &logits).ok(),
-              "prefill");
-  return logits;
-}
 
 TEST(Olmo2Test, ConfigAndTensorsAsTransformersHasThem) {
   const ModelConfig c = Olmo2Config();
@@ -78,22 +68,11 @@ TEST(Olmo2Test, MatchesTransformers) {
 }
 
 TEST(Olmo2Test, GgufMatchesLlamaCppAndConvertsBack) {
-  const std::string dir = testing_util::CheckpointRoot() + "/olmo2_test";
-  std::filesystem::create_directories(dir);
-  const std::string gguf = dir + "/olmo2.gguf";
-  const std::string back = dir + "/olmo2_back";
-  std::filesystem::remove(gguf);
-  std::filesystem::remove_all(back);
-  ConvertOptions f32;
-  f32.type = DType::kF32;
-  const Status to_gguf = Convert(Checkpoint(), gguf, f32);
-  ASSERT_TRUE(to_gguf.ok()) << to_gguf.ToString();
+  const auto [gguf, back] = testing_util::ConvertThroughF32Gguf(Checkpoint(), "olmo2");
   // Measured 4.5e-7.
   EXPECT_LT(WorstRowDifference(AllLogits(gguf), EveryNthRowAndLast(70, 7),
                                ReadF32File(Data("llama_cpp_logits.f32")), Olmo2Config().vocab_size),
             1e-5f);
-  const Status to_folder = Convert(gguf, back, ConvertOptions{});
-  ASSERT_TRUE(to_folder.ok()) << to_folder.ToString();
   EXPECT_EQ(ReadModelConfig(back + "/config.json").arch, Architecture::kOlmo2);
   EXPECT_EQ(AllLogits(back), AllLogits(gguf));
 }

@@ -5,11 +5,9 @@
 // full forward.
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <string>
 #include <vector>
 
-#include "engine/gguf/convert.h"
 #include "engine/gguf/gguf_model.h"
 #include "engine/loader/model_config.h"
 #include "engine/model.h"
@@ -18,6 +16,7 @@
 namespace sigma {
 namespace {
 
+using testing_util::AllLogits;
 using testing_util::EveryNthRowAndLast;
 using testing_util::IdsFromOne;
 using testing_util::LoadF32Cache;
@@ -26,9 +25,7 @@ using testing_util::ReadF32File;
 using testing_util::ReadModelConfig;
 using testing_util::WorstRowDifference;
 
-std::string Data(const std::string& name) {
-  return std::string(SIGMA_TEST_DATA) + "/olmo3/" + name;
-}
+std::string Data(const std::string& name) { return testing_util::TestData("olmo3", name); }
 
 ModelConfig Olmo3Config() { return ReadModelConfig(Data("config.json")); }
 
@@ -37,13 +34,6 @@ ModelConfig UnscaledConfig() {
   ModelConfig c = Olmo3Config();
   c.rope_scaling = RopeScaling{};
   return c;
-}
-
-std::vector<float> AllLogits(const std::string& path) {
-  std::vector<float> logits;
-  SIGMA_CHECK(LoadF32Cache(path)->Prefill(0, IdsFromOne(70), LogitsMode::kAll, &logits).ok(),
-              "prefill");
-  return logits;
 }
 
 TEST(Olmo3Test, ConfigAsTransformersReadsIt) {
@@ -80,22 +70,11 @@ TEST(Olmo3Test, MatchesTransformers) {
 
 TEST(Olmo3Test, GgufMatchesLlamaCppAndConvertsBack) {
   const std::string folder = RandomCheckpoint(UnscaledConfig(), "olmo3_unscaled", 5);
-  const std::string dir = testing_util::CheckpointRoot() + "/olmo3_test";
-  std::filesystem::create_directories(dir);
-  const std::string gguf = dir + "/olmo3.gguf";
-  const std::string back = dir + "/olmo3_back";
-  std::filesystem::remove(gguf);
-  std::filesystem::remove_all(back);
-  ConvertOptions f32;
-  f32.type = DType::kF32;
-  const Status to_gguf = Convert(folder, gguf, f32);
-  ASSERT_TRUE(to_gguf.ok()) << to_gguf.ToString();
+  const auto [gguf, back] = testing_util::ConvertThroughF32Gguf(folder, "olmo3");
   // Measured 5.2e-7.
   EXPECT_LT(WorstRowDifference(AllLogits(gguf), EveryNthRowAndLast(70, 7),
                                ReadF32File(Data("llama_cpp_logits.f32")), Olmo3Config().vocab_size),
             1e-5f);
-  const Status to_folder = Convert(gguf, back, ConvertOptions{});
-  ASSERT_TRUE(to_folder.ok()) << to_folder.ToString();
   const ModelConfig round_trip = ReadModelConfig(back + "/config.json");
   EXPECT_EQ(round_trip.arch, Architecture::kOlmo3);
   EXPECT_EQ(round_trip.sliding_layers, UnscaledConfig().sliding_layers);

@@ -7,11 +7,9 @@
 // folder config, and q/k norm weights in a model_type without them are refused by name.
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <string>
 #include <vector>
 
-#include "engine/gguf/convert.h"
 #include "engine/loader/model_config.h"
 #include "engine/loader/model_weights.h"
 #include "engine/model.h"
@@ -20,6 +18,7 @@
 namespace sigma {
 namespace {
 
+using testing_util::AllLogits;
 using testing_util::EveryNthRowAndLast;
 using testing_util::IdsFromOne;
 using testing_util::LoadF32Cache;
@@ -28,21 +27,12 @@ using testing_util::ReadF32File;
 using testing_util::ReadModelConfig;
 using testing_util::WorstRowDifference;
 
-std::string Data(const std::string& name) {
-  return std::string(SIGMA_TEST_DATA) + "/qwen3/" + name;
-}
+std::string Data(const std::string& name) { return testing_util::TestData("qwen3", name); }
 
 ModelConfig Qwen3Config() { return ReadModelConfig(Data("config.json")); }
 
 // make-model's checkpoint with seed 5, the one the references ran.
 std::string Checkpoint() { return RandomCheckpoint(Qwen3Config(), "qwen3", 5); }
-
-std::vector<float> AllLogits(const std::string& path) {
-  std::vector<float> logits;
-  SIGMA_CHECK(LoadF32Cache(path)->Prefill(0, IdsFromOne(70), LogitsMode::kAll, &logits).ok(),
-              "prefill");
-  return logits;
-}
 
 TEST(Qwen3Test, ConfigAsTransformersReadsIt) {
   const ModelConfig c = Qwen3Config();
@@ -75,23 +65,12 @@ TEST(Qwen3Test, MatchesTransformers) {
 }
 
 TEST(Qwen3Test, GgufMatchesLlamaCppAndConvertsBack) {
-  const std::string dir = testing_util::CheckpointRoot() + "/qwen3_test";
-  std::filesystem::create_directories(dir);
-  const std::string gguf = dir + "/qwen3.gguf";
-  const std::string back = dir + "/qwen3_back";
-  std::filesystem::remove(gguf);
-  std::filesystem::remove_all(back);
-  ConvertOptions f32;
-  f32.type = DType::kF32;
-  const Status to_gguf = Convert(Checkpoint(), gguf, f32);
-  ASSERT_TRUE(to_gguf.ok()) << to_gguf.ToString();
+  const auto [gguf, back] = testing_util::ConvertThroughF32Gguf(Checkpoint(), "qwen3");
   const ModelConfig c = Qwen3Config();
   // Measured 3.0e-7 (the folder: 2.5e-7).
   EXPECT_LT(WorstRowDifference(AllLogits(gguf), EveryNthRowAndLast(70, 7),
                                ReadF32File(Data("llama_cpp_logits.f32")), c.vocab_size),
             1e-5f);
-  const Status to_folder = Convert(gguf, back, ConvertOptions{});
-  ASSERT_TRUE(to_folder.ok()) << to_folder.ToString();
   const ModelConfig round_trip = testing_util::ReadModelConfig(back + "/config.json");
   EXPECT_EQ(round_trip.arch, Architecture::kQwen3);
   EXPECT_EQ(round_trip.head_dim, 32);

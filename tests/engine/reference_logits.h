@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "engine/base/file.h"
+#include "engine/gguf/convert.h"
 #include "engine/loader/model_config.h"
 #include "engine/loader/random_checkpoint.h"
 #include "engine/model.h"
@@ -76,6 +77,40 @@ inline std::vector<int32_t> IdsFromOne(int32_t n) {
   std::vector<int32_t> ids(static_cast<size_t>(n));
   for (int32_t i = 0; i < n; ++i) ids[static_cast<size_t>(i)] = i + 1;
   return ids;
+}
+
+// Every position's logits of ids 1..70 (the references' prompt) by the model at `path`
+// (LoadF32Cache).
+inline std::vector<float> AllLogits(const std::string& path) {
+  std::vector<float> logits;
+  const Status run = LoadF32Cache(path)->Prefill(0, IdsFromOne(70), LogitsMode::kAll, &logits);
+  SIGMA_CHECK(run.ok(), run.ToString());
+  return logits;
+}
+
+// `folder` converted to an f32 GGUF (`sigma-eval convert --type f32`, what the llama.cpp
+// references ran) and that back to a checkpoint folder, both under CheckpointRoot()/`name`_gguf.
+struct GgufRoundTrip {
+  std::string gguf;
+  std::string back;
+};
+inline GgufRoundTrip ConvertThroughF32Gguf(const std::string& folder, const std::string& name) {
+  const std::string dir = CheckpointRoot() + "/" + name + "_gguf";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  GgufRoundTrip paths{dir + "/" + name + ".gguf", dir + "/back"};
+  ConvertOptions f32;
+  f32.type = DType::kF32;
+  const Status to_gguf = Convert(folder, paths.gguf, f32);
+  SIGMA_CHECK(to_gguf.ok(), to_gguf.ToString());
+  const Status to_folder = Convert(paths.gguf, paths.back, ConvertOptions{});
+  SIGMA_CHECK(to_folder.ok(), to_folder.ToString());
+  return paths;
+}
+
+// The path of fixture `file` in tests/data/`dir`.
+inline std::string TestData(const std::string& dir, const std::string& file) {
+  return std::string(SIGMA_TEST_DATA) + "/" + dir + "/" + file;
 }
 
 // A float32 little-endian file.

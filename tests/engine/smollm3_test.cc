@@ -6,12 +6,10 @@
 // back to the same config, and the same weights rotated in every layer are off.
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "engine/base/file.h"
-#include "engine/gguf/convert.h"
 #include "engine/gguf/gguf_model.h"
 #include "engine/loader/model_config.h"
 #include "engine/model.h"
@@ -20,6 +18,7 @@
 namespace sigma {
 namespace {
 
+using testing_util::AllLogits;
 using testing_util::EveryNthRowAndLast;
 using testing_util::IdsFromOne;
 using testing_util::LoadF32Cache;
@@ -28,21 +27,12 @@ using testing_util::ReadF32File;
 using testing_util::ReadModelConfig;
 using testing_util::WorstRowDifference;
 
-std::string Data(const std::string& name) {
-  return std::string(SIGMA_TEST_DATA) + "/smollm3/" + name;
-}
+std::string Data(const std::string& name) { return testing_util::TestData("smollm3", name); }
 
 ModelConfig SmolLM3Config() { return ReadModelConfig(Data("config.json")); }
 
 // make-model's checkpoint with seed 5, the one the references ran.
 std::string Checkpoint() { return RandomCheckpoint(SmolLM3Config(), "smollm3", 5); }
-
-std::vector<float> AllLogits(const std::string& path) {
-  std::vector<float> logits;
-  SIGMA_CHECK(LoadF32Cache(path)->Prefill(0, IdsFromOne(70), LogitsMode::kAll, &logits).ok(),
-              "prefill");
-  return logits;
-}
 
 TEST(SmolLM3Test, ConfigAsTransformersReadsIt) {
   const ModelConfig c = SmolLM3Config();
@@ -92,23 +82,12 @@ TEST(SmolLM3Test, MatchesTransformers) {
 }
 
 TEST(SmolLM3Test, GgufMatchesLlamaCppAndConvertsBack) {
-  const std::string dir = testing_util::CheckpointRoot() + "/smollm3_test";
-  std::filesystem::create_directories(dir);
-  const std::string gguf = dir + "/smollm3.gguf";
-  const std::string back = dir + "/smollm3_back";
-  std::filesystem::remove(gguf);
-  std::filesystem::remove_all(back);
-  ConvertOptions f32;
-  f32.type = DType::kF32;
-  const Status to_gguf = Convert(Checkpoint(), gguf, f32);
-  ASSERT_TRUE(to_gguf.ok()) << to_gguf.ToString();
+  const auto [gguf, back] = testing_util::ConvertThroughF32Gguf(Checkpoint(), "smollm3");
   // Measured 2.1e-7.
   EXPECT_LT(
       WorstRowDifference(AllLogits(gguf), EveryNthRowAndLast(70, 7),
                          ReadF32File(Data("llama_cpp_logits.f32")), SmolLM3Config().vocab_size),
       1e-5f);
-  const Status to_folder = Convert(gguf, back, ConvertOptions{});
-  ASSERT_TRUE(to_folder.ok()) << to_folder.ToString();
   const ModelConfig round_trip = ReadModelConfig(back + "/config.json");
   EXPECT_EQ(round_trip.arch, Architecture::kSmolLM3);
   EXPECT_EQ(round_trip.nope_layers, SmolLM3Config().nope_layers);

@@ -7,12 +7,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "engine/base/file.h"
-#include "engine/gguf/convert.h"
 #include "engine/gguf/gguf_model.h"
 #include "engine/loader/model_config.h"
 #include "engine/model.h"
@@ -21,6 +19,7 @@
 namespace sigma {
 namespace {
 
+using testing_util::AllLogits;
 using testing_util::EveryNthRowAndLast;
 using testing_util::IdsFromOne;
 using testing_util::LoadF32Cache;
@@ -29,19 +28,12 @@ using testing_util::ReadF32File;
 using testing_util::ReadModelConfig;
 using testing_util::WorstRowDifference;
 
-std::string Data(const std::string& name) { return std::string(SIGMA_TEST_DATA) + "/yarn/" + name; }
+std::string Data(const std::string& name) { return testing_util::TestData("yarn", name); }
 
 ModelConfig YarnConfig() { return ReadModelConfig(Data("config.json")); }
 
 // make-model's checkpoint with seed 5, the one the references ran.
 std::string Checkpoint() { return RandomCheckpoint(YarnConfig(), "yarn", 5); }
-
-std::vector<float> AllLogits(const std::string& path) {
-  std::vector<float> logits;
-  SIGMA_CHECK(LoadF32Cache(path)->Prefill(0, IdsFromOne(70), LogitsMode::kAll, &logits).ok(),
-              "prefill");
-  return logits;
-}
 
 StatusOr<ModelConfig> Parse(const std::string& rope, const std::string& extra = "") {
   return ParseModelConfig(StrCat(R"({"model_type": "qwen3", "vocab_size": 384, "hidden_size": 64,
@@ -103,22 +95,11 @@ TEST(YarnTest, MatchesTransformers) {
 }
 
 TEST(YarnTest, GgufMatchesLlamaCppAndConvertsBack) {
-  const std::string dir = testing_util::CheckpointRoot() + "/yarn_test";
-  std::filesystem::create_directories(dir);
-  const std::string gguf = dir + "/yarn.gguf";
-  const std::string back = dir + "/yarn_back";
-  std::filesystem::remove(gguf);
-  std::filesystem::remove_all(back);
-  ConvertOptions f32;
-  f32.type = DType::kF32;
-  const Status to_gguf = Convert(Checkpoint(), gguf, f32);
-  ASSERT_TRUE(to_gguf.ok()) << to_gguf.ToString();
+  const auto [gguf, back] = testing_util::ConvertThroughF32Gguf(Checkpoint(), "yarn");
   // Measured 1.8e-7.
   EXPECT_LT(WorstRowDifference(AllLogits(gguf), EveryNthRowAndLast(70, 7),
                                ReadF32File(Data("llama_cpp_logits.f32")), YarnConfig().vocab_size),
             1e-5f);
-  const Status to_folder = Convert(gguf, back, ConvertOptions{});
-  ASSERT_TRUE(to_folder.ok()) << to_folder.ToString();
   const ModelConfig round_trip = ReadModelConfig(back + "/config.json");
   EXPECT_EQ(round_trip.RopeInvFreq(), YarnConfig().RopeInvFreq());
   EXPECT_EQ(AllLogits(back), AllLogits(gguf));
