@@ -203,30 +203,28 @@ void Model::RunDecodeTeam(std::span<const TokenRow> rows, std::span<const int64_
         const int seq = rows[static_cast<size_t>(r)].seq;
         const float* cos_r = RopeCos(layer, r);
         const float* sin_r = RopeSin(layer, r);
-        for (int64_t hq = m; hq < c.n_q_heads; hq += members) {
-          float* q_row = &q_[r * c.q_dim() + hq * head_dim];
+        // Head h of row r of q or k (`width` a row): normed (its own norm, or its part of the
+        // whole row's), then rotated.
+        const auto prepare_head = [&](float* all, const std::vector<float>& normed, int64_t width,
+                                      const TensorView& norm, int64_t h) {
+          float* head = &all[r * width + h * head_dim];
           if (whole_row_norms) {
-            const float* normed = &q_normed[static_cast<size_t>(r * c.q_dim() + hq * head_dim)];
-            std::copy(normed, normed + head_dim, q_row);
+            const float* from = &normed[static_cast<size_t>(r * width + h * head_dim)];
+            std::copy(from, from + head_dim, head);
           } else if (c.qk_norm()) {
-            RmsNorm(q_row, w.q_norm, eps, 1, head_dim, q_row);
+            RmsNorm(head, norm, eps, 1, head_dim, head);
           }
           if (c.RotatesLayer(layer)) {
-            RotateHalf(q_row, 1, head_dim, static_cast<int>(c.rotary_dim()), cos_r, sin_r);
+            RotateHalf(head, 1, head_dim, static_cast<int>(c.rotary_dim()), cos_r, sin_r);
           }
+          return head;
+        };
+        for (int64_t hq = m; hq < c.n_q_heads; hq += members) {
+          prepare_head(q_.data(), q_normed, c.q_dim(), w.q_norm, hq);
         }
         for (int64_t hk = m; hk < c.n_k_heads; hk += members) {
-          float* k_row = &k_[r * c.k_dim() + hk * head_dim];
-          if (whole_row_norms) {
-            const float* normed = &k_normed[static_cast<size_t>(r * c.k_dim() + hk * head_dim)];
-            std::copy(normed, normed + head_dim, k_row);
-          } else if (c.qk_norm()) {
-            RmsNorm(k_row, w.k_norm, eps, 1, head_dim, k_row);
-          }
-          if (c.RotatesLayer(layer)) {
-            RotateHalf(k_row, 1, head_dim, static_cast<int>(c.rotary_dim()), cos_r, sin_r);
-          }
-          kv_.StoreK(layer, seq, hk, pos, k_row);
+          kv_.StoreK(layer, seq, hk, pos,
+                     prepare_head(k_.data(), k_normed, c.k_dim(), w.k_norm, hk));
         }
         for (int64_t hv = m; hv < c.n_v_heads; hv += members) {
           kv_.StoreV(layer, seq, hv, pos, &v_[r * c.v_dim() + hv * head_dim]);
