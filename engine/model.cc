@@ -303,14 +303,19 @@ Status Model::Forward(std::span<const TokenRow> rows, LogitsMode mode, std::vect
   const int stride = static_cast<int>(c.head_dim / 2);
   const int half = static_cast<int>(c.rotary_dim() / 2);
   const auto rope_factor = static_cast<float>(c.RopeAttentionFactor());
-  std::vector<int64_t> seq_end(lengths_.size(), 0);  // the sequence's length after this pass
-  for (size_t i = 0; i < rows.size(); ++i)
-    seq_end[static_cast<size_t>(rows[i].seq)] = positions[i] + 1;
+  std::vector<int64_t> seq_end;  // longrope: each sequence's length after this pass
+  if (!long_inv_freq_.empty()) {
+    seq_end.assign(lengths_.size(), 0);
+    for (size_t i = 0; i < rows.size(); ++i) {
+      seq_end[static_cast<size_t>(rows[i].seq)] = positions[i] + 1;
+    }
+  }
   for (int64_t r = 0; r < n; ++r) {
     float* cos_r = &rope_cos_[r * stride];
     float* sin_r = &rope_sin_[r * stride];
     const int64_t pos = positions[static_cast<size_t>(r)];
-    const bool long_rope = c.UsesLongRope(seq_end[static_cast<size_t>(rows[r].seq)]);
+    const bool long_rope =
+        !seq_end.empty() && c.UsesLongRope(seq_end[static_cast<size_t>(rows[r].seq)]);
     RopeAngles(pos, long_rope ? long_inv_freq_.data() : inv_freq_.data(), half, cos_r, sin_r);
     if (rope_factor != 1.0f) {
       for (int j = 0; j < half; ++j) {
@@ -427,7 +432,8 @@ void Model::RunLayer(int64_t layer, std::span<const TokenRow> rows,
   const auto attention_end = Clock::now();
   profile_.attention_ms += MsBetween(attention_start, attention_end);
 
-  // h = o_proj(attn); x += h; then the SwiGLU FFN with its residual.
+  // h = o_proj(attn); x += h (each through its post norm where the model has them); then the
+  // gated FFN with its residual.
   MatMul(w.o_proj, attn_.data(), n, nullptr, h_.data(), pool);
   if (c.post_norms()) RmsNorm(h_.data(), w.attn_post_norm, eps, n, c.hidden_size, h_.data());
   AddResidual(c, h_.data(), n * c.hidden_size, x_.data());
