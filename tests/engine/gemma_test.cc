@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -242,37 +243,62 @@ TEST(GemmaTest, AVisionLanguageConfigGivesItsLanguageModel) {
 TEST(GemmaTest, AVisionLanguageCheckpointRunsItsLanguageModel) {
   const ModelConfig c = Config("gemma3");
   const std::string text = Checkpoint("gemma3");
-  const std::string dir = testing_util::CheckpointRoot() + "/gemma_test/gemma3_vision_language";
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
   auto source = SafetensorsWeightSource::Open(text);
   ASSERT_TRUE(source.ok()) << source.status().ToString();
-  std::vector<SafetensorsTensorInfo> infos;
-  std::vector<std::string> bytes;
-  for (const auto& [name, view] : (*source)->tensors()) {
-    infos.push_back(
-        {"language_model." + name, std::string(SafetensorsDTypeName(view.dtype)), view.shape});
-    bytes.emplace_back(static_cast<const char*>(view.data), view.nbytes);
-  }
-  // A vision tower's tensors, which the language model does not read.
-  for (const char* name : {"vision_tower.vision_model.embeddings.patch_embedding.weight",
-                           "multi_modal_projector.mm_input_projection_weight"}) {
-    infos.push_back({name, "F32", {2, 2}});
-    bytes.emplace_back(16, '\0');
-  }
-  auto writer = SafetensorsWriter::Create(dir + "/model.safetensors", infos);
-  ASSERT_TRUE(writer.ok()) << writer.status().ToString();
-  for (const std::string& b : bytes) ASSERT_TRUE((*writer)->Write(b).ok());
-  ASSERT_TRUE((*writer)->Finish().ok());
-  const std::string config = StrCat(
-      R"({"architectures": ["Gemma3ForConditionalGeneration"], "model_type": "gemma3",
-          "eos_token_id": [1, 106], "text_config": )",
-      c.ToJson(), "}");
-  ASSERT_TRUE(WriteFileAtomic(dir + "/config.json", config).ok());
-  EXPECT_LT(WorstRowDifference(AllLogits(dir), EveryNthRowAndLast(70, 5),
+  // gemma3.json's checkpoint under `rename`'s names, beside a vision tower's tensors, which the
+  // language model does not read; `extra`, where given, one tensor more under its text name.
+  const auto write_layout = [&](const std::string& layout,
+                                const std::function<std::string(const std::string&)>& rename,
+                                const std::string& extra = "") {
+    const std::string dir = testing_util::CheckpointRoot() + "/gemma3_" + layout;
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    std::vector<SafetensorsTensorInfo> infos;
+    std::vector<std::string> bytes;
+    for (const auto& [name, view] : (*source)->tensors()) {
+      for (const std::string& written : {rename(name), name == extra ? name : std::string()}) {
+        if (written.empty()) continue;
+        infos.push_back({written, std::string(SafetensorsDTypeName(view.dtype)), view.shape});
+        bytes.emplace_back(static_cast<const char*>(view.data), view.nbytes);
+      }
+    }
+    for (const char* name : {"vision_tower.vision_model.embeddings.patch_embedding.weight",
+                             "multi_modal_projector.mm_input_projection_weight"}) {
+      infos.push_back({name, "F32", {2, 2}});
+      bytes.emplace_back(16, '\0');
+    }
+    auto writer = SafetensorsWriter::Create(dir + "/model.safetensors", infos);
+    SIGMA_CHECK(writer.ok(), writer.status().ToString());
+    for (const std::string& b : bytes) SIGMA_CHECK((*writer)->Write(b).ok(), "write");
+    SIGMA_CHECK((*writer)->Finish().ok(), "finish");
+    const std::string config = StrCat(
+        R"({"architectures": ["Gemma3ForConditionalGeneration"], "model_type": "gemma3",
+            "eos_token_id": [1, 106], "text_config": )",
+        c.ToJson(), "}");
+    SIGMA_CHECK(WriteFileAtomic(dir + "/config.json", config).ok(), "config");
+    return dir;
+  };
+  // transformers' saved form (language_model.model.*) and its in-memory one
+  // (model.language_model.*).
+  const std::string saved =
+      write_layout("saved", [](const std::string& name) { return "language_model." + name; });
+  const std::string in_memory = write_layout("in_memory", [](const std::string& name) {
+    return name.starts_with("model.") ? "model.language_model." + name.substr(6) : name;
+  });
+  EXPECT_LT(WorstRowDifference(AllLogits(saved), EveryNthRowAndLast(70, 5),
                                ReadF32File(Data("gemma3_transformers.f32")), c.vocab_size),
             1e-5f);
-  EXPECT_EQ(AllLogits(dir), AllLogits(text));
+  EXPECT_EQ(AllLogits(saved), AllLogits(text));
+  EXPECT_EQ(AllLogits(in_memory), AllLogits(text));
+  // A tensor under both its prefixed and its text name: which one is meant is not guessed.
+  const std::string both = write_layout(
+      "both", [](const std::string& name) { return "language_model." + name; },
+      "model.norm.weight");
+  const auto weights = LoadModelWeights(both);
+  ASSERT_FALSE(weights.ok());
+  EXPECT_NE(weights.status().message().find("both stand for 'model.norm.weight'"),
+            std::string::npos)
+      << weights.status().ToString();
 }
 
 TEST(GemmaTest, DecodeStepsGiveTheFullForwardsLogits) {
