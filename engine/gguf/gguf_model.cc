@@ -381,36 +381,19 @@ Status ReadGemmaAttention(const GgufFile& f, const std::string& p, ModelConfig* 
     c->local_rope_theta = 10000;
     SIGMA_RETURN_IF_ERROR(ReadDouble(f, kLocalRopeBaseKey, &c->local_rope_theta));
   }
-  if (c->sliding_window == 0) return Status::Ok();
   int64_t pattern = gemma2 ? 2 : 6;
   SIGMA_RETURN_IF_ERROR(ReadInt(f, kSlidingWindowPatternKey, false, 1, 1 << 20, &pattern));
-  c->sliding_layers.resize(static_cast<size_t>(c->num_layers));
-  for (int64_t i = 0; i < c->num_layers; ++i) {
-    c->sliding_layers[static_cast<size_t>(i)] = (i + 1) % pattern != 0;
-  }
-  if (std::find(c->sliding_layers.begin(), c->sliding_layers.end(), false) ==
-      c->sliding_layers.end()) {
-    c->sliding_layers.clear();  // every layer slides
-  } else if (std::find(c->sliding_layers.begin(), c->sliding_layers.end(), true) ==
-             c->sliding_layers.end()) {
-    c->sliding_layers.clear();  // none does
-    c->sliding_window = 0;
-  }
+  c->SetSlidingLayers(c->sliding_window, AllButEveryNth(c->num_layers, pattern));
   return Status::Ok();
 }
 
 // An olmo2 file with a window is OLMo 3, as llama.cpp reads it: every 4th layer attends to every
 // position. Its sliding layers rotate unscaled with rope_theta, as transformers' Olmo3 does
 // (llama.cpp applies a file's rope scaling to them too).
-Status ReadOlmo3Window(ModelConfig* c) {
+void ReadOlmo3Window(ModelConfig* c) {
   c->arch = Architecture::kOlmo3;
   c->local_rope_theta = c->rope_theta;
-  if (c->num_layers < 4) return Status::Ok();  // every layer slides
-  c->sliding_layers.resize(static_cast<size_t>(c->num_layers));
-  for (int64_t i = 0; i < c->num_layers; ++i) {
-    c->sliding_layers[static_cast<size_t>(i)] = (i + 1) % 4 != 0;
-  }
-  return Status::Ok();
+  c->SetSlidingLayers(c->sliding_window, AllButEveryNth(c->num_layers, 4));
 }
 
 // <arch>.attention.sliding_window, which sigma-eval writes for a Mistral with a window (in a file
@@ -419,7 +402,10 @@ Status ReadWindow(const GgufFile& f, const std::string& p, ModelConfig* c) {
   SIGMA_RETURN_IF_ERROR(
       ReadInt(f, p + "attention.sliding_window", false, 1, int64_t{1} << 26, &c->sliding_window));
   if (c->gemma2_or_3()) return ReadGemmaAttention(f, p, c);
-  if (c->arch == Architecture::kOlmo2 && c->sliding_window > 0) return ReadOlmo3Window(c);
+  if (c->arch == Architecture::kOlmo2 && c->sliding_window > 0) {
+    ReadOlmo3Window(c);
+    return Status::Ok();
+  }
   if (c->sliding_window == 0 || c->arch == Architecture::kPhi3) return Status::Ok();
   if (c->arch != Architecture::kLlama) {
     return UnimplementedError(f.path(), ": ", p, "attention.sliding_window ", c->sliding_window,
@@ -432,8 +418,8 @@ Status ReadWindow(const GgufFile& f, const std::string& p, ModelConfig* c) {
 // SmolLM3's NoPE layers as llama.cpp has them (no key: every 4th layer); none elsewhere.
 std::vector<bool> SmolLM3NopeLayers(const ModelConfig& c) {
   if (c.arch != Architecture::kSmolLM3 || c.num_layers < 4) return {};
-  std::vector<bool> nope(static_cast<size_t>(c.num_layers));
-  for (int64_t i = 0; i < c.num_layers; ++i) nope[static_cast<size_t>(i)] = (i + 1) % 4 == 0;
+  std::vector<bool> nope = AllButEveryNth(c.num_layers, 4);
+  nope.flip();
   return nope;
 }
 
@@ -601,14 +587,15 @@ std::string GgufArchitecture(const ModelConfig& c) {
   return std::string(ArchitectureName(c.arch));
 }
 
-// The smallest pattern p whose layers i with (i + 1) % p != 0 are c's sliding ones; 0 if none is.
+// The smallest pattern p with AllButEveryNth(layers, p) c's sliding layers; 0 if none is.
 int64_t SlidingWindowPattern(const ModelConfig& c) {
   for (int64_t p = 1; p <= c.num_layers + 1; ++p) {
-    bool fits = true;
-    for (int64_t i = 0; i < c.num_layers && fits; ++i) {
-      fits = ((i + 1) % p != 0) == (c.AttentionWindow(i) > 0);
+    ModelConfig patterned = c;
+    patterned.SetSlidingLayers(c.sliding_window, AllButEveryNth(c.num_layers, p));
+    if (patterned.sliding_window == c.sliding_window &&
+        patterned.sliding_layers == c.sliding_layers) {
+      return p;
     }
-    if (fits) return p;
   }
   return 0;
 }
@@ -641,8 +628,7 @@ Status AddGemmaKeys(const ModelConfig& c, const std::string& p, GgufWriter* w) {
 Status AddModelConfigToGguf(const ModelConfig& c, GgufWriter* w) {
   if (c.arch == Architecture::kOlmo3) {
     ModelConfig olmo3 = c;
-    olmo3.sliding_layers.clear();
-    if (c.sliding_window > 0) SIGMA_RETURN_IF_ERROR(ReadOlmo3Window(&olmo3));
+    ReadOlmo3Window(&olmo3);  // what llama.cpp reads back
     if (c.sliding_window == 0 || olmo3.sliding_layers != c.sliding_layers ||
         c.rope_scaling.type != "default" || c.local_rope_theta != c.rope_theta) {
       return UnimplementedError(

@@ -211,16 +211,12 @@ Status ReadRope(JsonFields& fields, ModelConfig* config) {
   if (config->arch == Architecture::kPhi3 && (s.type == "su" || s.type == "yarn")) {
     s.type = "longrope";
   }
-  if (s.type == "longrope") {
-    if (!original_in_dict) s.original_max_position_embeddings = original;
-    if (!factor_in_dict) s.factor = 0;  // derived: max_position_embeddings / original
+  if (s.type != "longrope" && s.type != "yarn") return Status::Ok();
+  // yarn: the top-level key has priority, as transformers gives it.
+  if (!original_in_dict || (s.type == "yarn" && fields.Has("original_max_position_embeddings"))) {
+    s.original_max_position_embeddings = original;
   }
-  if (s.type == "yarn") {
-    if (fields.Has("original_max_position_embeddings") || !original_in_dict) {
-      s.original_max_position_embeddings = original;
-    }
-    if (!factor_in_dict) s.factor = 0;  // derived: max_position_embeddings / original
-  }
+  if (!factor_in_dict) s.factor = 0;  // derived: max_position_embeddings / original
   return Status::Ok();
 }
 
@@ -289,9 +285,7 @@ Status ReadSpecialTokens(JsonFields& fields, ModelConfig* config) {
 // no hidden_act for those); Gemma's "gelu" is the tanh approximation, as GemmaConfig maps it. A
 // GELU only in the Gemma family, whose models are checked with it.
 Status ReadActivation(JsonFields& fields, ModelConfig* config) {
-  const bool gemma23 =
-      config->arch == Architecture::kGemma2 || config->arch == Architecture::kGemma3;
-  const char* key = gemma23 ? "hidden_activation" : "hidden_act";
+  const char* key = config->gemma2_or_3() ? "hidden_activation" : "hidden_act";
   std::string name = config->gemma() ? "gelu_pytorch_tanh" : "silu";
   SIGMA_RETURN_IF_ERROR(fields.OptionalString(key, &name));
   if (name == "silu" || name == "swish") {
@@ -362,14 +356,16 @@ Status ReadNopeLayers(JsonFields& fields, ModelConfig* config) {
       return InvalidArgumentError(fields.context(), ": no_rope_layer_interval ", interval,
                                   " (expected 1 or more)");
     }
-    for (int64_t i = 0; i < config->num_layers; ++i) rope.push_back((i + 1) % interval != 0);
+    for (const bool rotates : AllButEveryNth(config->num_layers, interval)) {
+      rope.push_back(rotates ? 1 : 0);
+    }
   }
   if (static_cast<int64_t>(rope.size()) != config->num_layers) {
     return InvalidArgumentError(fields.context(), ": no_rope_layers has ", rope.size(),
                                 " entries for ", config->num_layers, " layers");
   }
   std::vector<bool> nope;
-  for (size_t i = 0; i < rope.size(); ++i) {
+  for (size_t i = 0; i < rope.size(); ++i) {  // given: 1 = RoPE, 0 = none
     if (rope[i] != 0 && rope[i] != 1) {
       return InvalidArgumentError(fields.context(), ": no_rope_layers[", i, "] is ", rope[i],
                                   " (expected 1, RoPE, or 0, none)");
@@ -409,8 +405,8 @@ Status ReadSlidingWindow(JsonFields& fields, ModelConfig* config) {
   const bool olmo3 = config->arch == Architecture::kOlmo3;
   if (!qwen && !smollm3 && !olmo3 && !config->gemma2_or_3()) return Status::Ok();
   // Qwen's: with use_sliding_window, layers from max_window_layers on. SmolLM3's: with
-  // use_sliding_window, its NoPE layers. Gemma's: always, every layer but each pattern-th (Gemma 2:
-  // 2; Gemma 3: sliding_window_pattern, default 6).
+  // use_sliding_window, its NoPE layers. Gemma 2's and 3's and OLMo 3's: always, every layer but
+  // each pattern-th (Gemma 2: 2; Gemma 3: sliding_window_pattern, default 6; OLMo 3: 4).
   bool use = !qwen && !smollm3;
   int64_t window = 0;
   int64_t max_window_layers = 28;
@@ -431,12 +427,11 @@ Status ReadSlidingWindow(JsonFields& fields, ModelConfig* config) {
     return InvalidArgumentError(fields.context(), ": layer_types has ", layer_types.size(),
                                 " entries for ", config->num_layers, " layers");
   }
-  std::vector<bool> sliding(static_cast<size_t>(std::max<int64_t>(config->num_layers, 0)));
+  std::vector<bool> sliding = AllButEveryNth(config->num_layers, pattern);
   for (size_t i = 0; i < sliding.size(); ++i) {
     if (layer_types.empty()) {
-      sliding[i] = qwen      ? static_cast<int64_t>(i) >= max_window_layers
-                   : smollm3 ? !config->RotatesLayer(static_cast<int64_t>(i))
-                             : (static_cast<int64_t>(i) + 1) % pattern != 0;
+      if (qwen) sliding[i] = static_cast<int64_t>(i) >= max_window_layers;
+      if (smollm3) sliding[i] = !config->RotatesLayer(static_cast<int64_t>(i));
     } else if (layer_types[i] == "sliding_attention" || layer_types[i] == "full_attention") {
       sliding[i] = layer_types[i] == "sliding_attention";
     } else {
@@ -449,9 +444,7 @@ Status ReadSlidingWindow(JsonFields& fields, ModelConfig* config) {
     return InvalidArgumentError(fields.context(),
                                 ": sliding_window is null but layer_types has sliding layers");
   }
-  if (!use || window <= 0 || slides == 0) return Status::Ok();
-  config->sliding_window = window;
-  if (slides < static_cast<int64_t>(sliding.size())) config->sliding_layers = std::move(sliding);
+  if (use) config->SetSlidingLayers(window, std::move(sliding));
   return Status::Ok();
 }
 
@@ -590,10 +583,10 @@ std::string DoublesJson(const std::vector<double>& values) {
 
 // The rope_scaling object ("null" without scaling); with `theta` (above 0) a rope_parameters dict
 // of transformers 5, which names its base too (and "default" scaling).
-std::string RopeScalingJson(const RopeScaling& scaling, double theta = 0, int indent = 2) {
+std::string RopeScalingJson(const RopeScaling& scaling, double theta = 0) {
   if (scaling.type == "default" && theta == 0) return "null";
   std::string out;
-  JsonObjectWriter w(&out, indent);
+  JsonObjectWriter w(&out, 2);
   w.String("rope_type", scaling.type);
   if (theta > 0) w.Double("rope_theta", theta);
   if (scaling.type == "default") {
@@ -746,8 +739,9 @@ Status RopeScaling::Validate() const {
 
 namespace {
 
-// The Gemma and Granite fields: positive where set, and set only for the models that have them.
-Status ValidateGemmaFields(const ModelConfig& c) {
+// The fields of one family or a few (Gemma 2 / 3's, Granite's, SmolLM3's, a local RoPE): positive
+// where set, and set only for the models that have them.
+Status ValidateFamilyFields(const ModelConfig& c) {
   for (const auto& [field, value] :
        {std::pair{"query_pre_attn_scalar", c.query_pre_attn_scalar},
         std::pair{"attn_logit_softcapping", c.attn_logit_softcapping},
@@ -820,7 +814,7 @@ Status ModelConfig::Validate() const {
         "sliding_window: only model_types mistral, phi3, qwen2, qwen3, gemma2, gemma3_text, "
         "smollm3 and olmo3 have one here");
   }
-  SIGMA_RETURN_IF_ERROR(ValidateGemmaFields(*this));
+  SIGMA_RETURN_IF_ERROR(ValidateFamilyFields(*this));
   if (!sliding_layers.empty() &&
       (sliding_window == 0 || static_cast<int64_t>(sliding_layers.size()) != num_layers)) {
     return InvalidArgumentError("sliding layers: ", sliding_layers.size(), " for ", num_layers,
@@ -977,6 +971,21 @@ std::vector<float> ModelConfig::LongRopeInvFreq() const {
   return out;
 }
 
+void ModelConfig::SetSlidingLayers(int64_t window, std::vector<bool> sliding) {
+  const auto slides = std::count(sliding.begin(), sliding.end(), true);
+  sliding_window = window > 0 && slides > 0 ? window : 0;
+  sliding_layers.clear();
+  if (sliding_window > 0 && slides < static_cast<int64_t>(sliding.size())) {
+    sliding_layers = std::move(sliding);
+  }
+}
+
+std::vector<bool> AllButEveryNth(int64_t num_layers, int64_t n) {
+  std::vector<bool> out(static_cast<size_t>(std::max<int64_t>(num_layers, 0)));
+  for (size_t i = 0; i < out.size(); ++i) out[i] = (static_cast<int64_t>(i) + 1) % n != 0;
+  return out;
+}
+
 int64_t ModelConfig::AttentionWindow(int64_t layer) const {
   if (sliding_window == 0) return 0;
   if (sliding_layers.empty()) return sliding_window;
@@ -1024,10 +1033,9 @@ std::string ModelConfig::ToJson() const {
   w.Raw("rope_scaling", RopeScalingJson(scaling));
   if (arch == Architecture::kOlmo3 && local_rope_theta != rope_theta) {
     // Olmo3Config reads rope_theta for both layer types; one of their own in transformers 5's form.
-    w.Raw("rope_parameters",
-          StrCat("{\"full_attention\": ", RopeScalingJson(scaling, rope_theta, 2),
-                 ", \"sliding_attention\": ", RopeScalingJson(RopeScaling{}, local_rope_theta, 2),
-                 "}"));
+    w.Raw("rope_parameters", StrCat("{\"full_attention\": ", RopeScalingJson(scaling, rope_theta),
+                                    ", \"sliding_attention\": ",
+                                    RopeScalingJson(RopeScaling{}, local_rope_theta), "}"));
   }
   if (partial_rotary_factor != 1.0) w.Double("partial_rotary_factor", partial_rotary_factor);
   if (rope_scaling.type == "longrope") {
@@ -1055,13 +1063,11 @@ std::string ModelConfig::ToJson() const {
       w.Raw("layer_types", layer_types);
     }
   }
-  if (arch == Architecture::kOlmo3) {
+  if (gemma2_or_3() || arch == Architecture::kOlmo3) {  // always a window, in the named layers
     w.Raw("sliding_window", sliding_window > 0 ? std::to_string(sliding_window) : "null");
     w.Raw("layer_types", layer_types);
   }
   if (gemma2_or_3()) {
-    w.Raw("sliding_window", sliding_window > 0 ? std::to_string(sliding_window) : "null");
-    w.Raw("layer_types", layer_types);
     // An integer where it is one (Gemma2Config's field is an int); 0 stands for head_dim.
     const double scalar =
         query_pre_attn_scalar > 0 ? query_pre_attn_scalar : static_cast<double>(head_dim);

@@ -120,6 +120,9 @@ struct ModelConfig {
   int64_t sliding_window = 0;
   // Which layers slide, num_layers entries; empty = every layer (where sliding_window > 0).
   std::vector<bool> sliding_layers;
+  // A window of `window` positions in the layers `sliding` marks (num_layers entries): none where
+  // no layer is marked or window is 0, every layer where all are.
+  void SetSlidingLayers(int64_t window, std::vector<bool> sliding);
   bool tie_word_embeddings = false;
   bool qkv_bias = false;           // Qwen2, or attention_bias
   Activation activation = Activation::kSilu;
@@ -258,6 +261,10 @@ StatusOr<ModelConfig> ParseModelConfig(std::string_view json_text, std::string_v
 // outside the vocabulary.
 Status AddGenerationConfigStopIds(std::string_view json_text, std::string_view source,
                                   ModelConfig* config);
+
+// Layers 0 .. num_layers - 1 but each n-th ((i + 1) % n != 0): the sliding layers of Gemma 2
+// (n = 2), Gemma 3 (6) and OLMo 3 (4), SmolLM3's layers with RoPE (4).
+std::vector<bool> AllButEveryNth(int64_t num_layers, int64_t n);
 
 // Presets: "sigma-1.5b", "gqa16" (its GQA16 twin), "sigma-tiny", "llama-tiny" (small, for tests).
 StatusOr<ModelConfig> ModelConfigPreset(std::string_view name);

@@ -74,18 +74,16 @@ class SlotBuilder {
       }
       Matrix(p + "self_attn.o_proj.weight", c_.hidden_size, "hidden_size", c_.q_dim(), q,
              &l.o_proj);
-      // Gemma 2 / 3 and OLMo 2 name the norm after the attention's output
+      // Gemma 2 / 3 and OLMo name the norm after the attention's output
       // post_attention_layernorm, which elsewhere is the FFN's input norm.
       if (c_.post_norms()) {
         Vector(p + "post_attention_layernorm.weight", c_.hidden_size, "hidden_size",
                TensorKind::kNorm, &l.attn_post_norm);
       }
-      if (c_.post_norms() && c_.pre_norms()) {
-        Vector(p + "pre_feedforward_layernorm.weight", c_.hidden_size, "hidden_size",
-               TensorKind::kNorm, &l.ffn_norm);
-      } else if (c_.pre_norms()) {
-        Vector(p + "post_attention_layernorm.weight", c_.hidden_size, "hidden_size",
-               TensorKind::kNorm, &l.ffn_norm);
+      if (c_.pre_norms()) {
+        Vector(p + (c_.post_norms() ? "pre_feedforward_layernorm.weight"
+                                    : "post_attention_layernorm.weight"),
+               c_.hidden_size, "hidden_size", TensorKind::kNorm, &l.ffn_norm);
       }
       const int64_t ffn = c_.intermediate_size;
       if (c_.fused_projections()) {
