@@ -262,6 +262,18 @@ void Model::EnsureScratch(int64_t rows) {
   attn_.resize(n * c.q_dim());
   ffn_g_.resize(n * c.intermediate_size);
   ffn_u_.resize(n * c.intermediate_size);
+  if (c.moe.num_experts > 0) {
+    const MoeConfig& moe = c.moe;
+    const size_t routed = n * static_cast<size_t>(moe.experts_per_token + 1);
+    const auto width = static_cast<size_t>(
+        std::max(moe.expert_intermediate_size, moe.shared_expert_intermediate_size));
+    router_logits_.resize(n * moe.num_experts);
+    moe_x_.resize(n * c.hidden_size);
+    moe_g_.resize(routed * width);
+    moe_u_.resize(routed * width);
+    moe_y_.resize(routed * c.hidden_size);
+    shared_gate_.resize(n);
+  }
   rope_cos_.resize(n * static_cast<size_t>(c.head_dim / 2));
   rope_sin_.resize(n * static_cast<size_t>(c.head_dim / 2));
   if (!local_inv_freq_.empty()) {
@@ -438,11 +450,7 @@ void Model::RunLayer(int64_t layer, std::span<const TokenRow> rows,
   if (c.post_norms()) RmsNorm(h_.data(), w.attn_post_norm, eps, n, c.hidden_size, h_.data());
   AddResidual(c, h_.data(), n * c.hidden_size, x_.data());
   BlockInput(c, x_.data(), w.ffn_norm, n, h_.data());
-  const Projection gate_up[] = {{&w.gate_proj, nullptr, ffn_g_.data()},
-                                {&w.up_proj, nullptr, ffn_u_.data()}};
-  MatMulShared(gate_up, h_.data(), n, pool);
-  GatedActivation(c.activation, ffn_g_.data(), ffn_u_.data(), n * c.intermediate_size);
-  MatMul(w.down_proj, ffn_g_.data(), n, nullptr, h_.data(), pool);
+  Ffn(layer, n);
   if (c.post_norms()) RmsNorm(h_.data(), w.ffn_post_norm, eps, n, c.hidden_size, h_.data());
   AddResidual(c, h_.data(), n * c.hidden_size, x_.data());
   // Projections = the layer's time minus attention and augmented Q (measured above).

@@ -32,6 +32,7 @@
 #include "engine/forward_model.h"
 #include "engine/kv_cache.h"
 #include "engine/loader/model_weights.h"
+#include "engine/moe_routing.h"
 
 namespace sigma {
 
@@ -119,6 +120,10 @@ class Model final : public ForwardModel {
   Status Validate(std::span<const TokenRow> rows) const;
   void RunLayer(int64_t layer, std::span<const TokenRow> rows, std::span<const int64_t> positions);
   void Attention(int64_t layer, std::span<const TokenRow> rows, std::span<const int64_t> positions);
+  // Layer `layer`'s FFN on h_ ([rows, hidden]), its output into h_: the dense gated FFN, or the
+  // mixture of experts (model_moe.cc).
+  void Ffn(int64_t layer, int64_t rows);
+  void MoeFfn(const LayerWeights& w, int64_t rows);
   // Layer `layer`'s attention: the config's heads, scale (ModelConfig::AttentionScale), sliding
   // window and soft-capping.
   AttentionShape LayerAttentionShape(int64_t layer) const;
@@ -164,6 +169,17 @@ class Model final : public ForwardModel {
   std::vector<float> attn_;   // [rows, q_dim]
   std::vector<float> ffn_g_;  // [rows, ffn]
   std::vector<float> ffn_u_;  // [rows, ffn]
+  // A layer of experts' (ModelConfig::moe): the router's logits [rows, num_experts], the rows of
+  // one expert gathered [rows, hidden], and for every routed row (rows * experts_per_token, then
+  // the shared expert's rows) the experts' gate/up [.., width] and outputs [.., hidden]; the
+  // shared expert's gate logits [rows].
+  std::vector<float> router_logits_;
+  std::vector<float> moe_x_;
+  std::vector<float> moe_g_;
+  std::vector<float> moe_u_;
+  std::vector<float> moe_y_;
+  std::vector<float> shared_gate_;
+  std::vector<ExpertBatch> expert_batches_;
   std::vector<float> rope_cos_;  // [rows, head_dim / 2] of the row's position, once per Forward
   std::vector<float> rope_sin_;  // [rows, head_dim / 2]
   std::vector<float> local_rope_cos_;  // [rows, head_dim / 2] with local_inv_freq_, or empty

@@ -155,6 +155,62 @@ void Model::RunDecodeTeam(std::span<const TokenRow> rows, std::span<const int64_
     };
     std::vector<DecodeItem> items;
     std::vector<float> q_normed, k_normed;  // OLMo 2's whole-row q/k norms, this member's copy
+    // A layer of experts on the member's h, its output into h (as Model::MoeFfn): the router's
+    // logits; every member routes all rows itself (the same choices), then computes its part of
+    // every chosen expert's gate/up on its own gathered rows, of their down projections, and the
+    // weighted sum whole.
+    std::vector<ExpertBatch> batches;
+    std::vector<float> gathered;
+    const auto experts = [&](const LayerWeights& w) {
+      const MoeConfig& moe = c.moe;
+      const int64_t hidden_size = c.hidden_size;
+      const Projection router[] = {{&w.router, nullptr, router_logits_.data()}};
+      MatMulPart(router, h, n, members, m);
+      barrier.Wait(m);
+      RouteToExperts(moe, router_logits_.data(), n, &batches);
+      const std::vector<int64_t> offsets = RoutedRowOffsets(batches);
+      const auto gate_up = [&](const FfnWeights& f, int64_t width, const float* in, int64_t rows,
+                               int64_t first) {
+        float* g = &moe_g_[static_cast<size_t>(first * width)];
+        float* u = &moe_u_[static_cast<size_t>(first * width)];
+        const Projection p[] = {{&f.gate_proj, nullptr, g}, {&f.up_proj, nullptr, u}};
+        MatMulPart(p, in, rows, members, m);
+        const auto [begin, end] = own_rows(width);
+        for (int64_t r = 0; r < rows; ++r) {
+          GatedActivation(c.activation, g + r * width + begin, u + r * width + begin, end - begin);
+        }
+      };
+      const auto down = [&](const FfnWeights& f, int64_t width, int64_t rows, int64_t first) {
+        const Projection p[] = {
+            {&f.down_proj, nullptr, &moe_y_[static_cast<size_t>(first * hidden_size)]}};
+        MatMulPart(p, &moe_g_[static_cast<size_t>(first * width)], rows, members, m);
+      };
+      const bool shared = moe.shared_expert_intermediate_size > 0;
+      for (size_t j = 0; j < batches.size(); ++j) {
+        const ExpertBatch& b = batches[j];
+        gathered.resize(b.rows.size() * static_cast<size_t>(hidden_size));
+        for (size_t i = 0; i < b.rows.size(); ++i) {
+          std::copy_n(h + b.rows[i] * hidden_size, hidden_size, &gathered[i * hidden_size]);
+        }
+        gate_up(w.experts[static_cast<size_t>(b.expert)], moe.expert_intermediate_size,
+                gathered.data(), static_cast<int64_t>(b.rows.size()), offsets[j]);
+      }
+      if (shared) {
+        gate_up(w.shared_expert, moe.shared_expert_intermediate_size, h, n, offsets.back());
+        const Projection gate[] = {{&w.shared_expert_gate, nullptr, shared_gate_.data()}};
+        MatMulPart(gate, h, n, members, m);
+      }
+      barrier.Wait(m);
+      for (size_t j = 0; j < batches.size(); ++j) {
+        down(w.experts[static_cast<size_t>(batches[j].expert)], moe.expert_intermediate_size,
+             static_cast<int64_t>(batches[j].rows.size()), offsets[j]);
+      }
+      if (shared) down(w.shared_expert, moe.shared_expert_intermediate_size, n, offsets.back());
+      barrier.Wait(m);
+      CombineExperts(batches, moe_y_.data(), n, hidden_size,
+                     shared ? &moe_y_[static_cast<size_t>(offsets.back() * hidden_size)] : nullptr,
+                     shared_gate_.data(), h);
+    };
     Clock::time_point t = Clock::now();
     // Member 0 adds the time since t to `ms`.
     const auto lap = [&](double& ms) {
@@ -241,6 +297,12 @@ void Model::RunDecodeTeam(std::span<const TokenRow> rows, std::span<const int64_
       barrier.Wait(m);
       add_output(h_.data(), w.attn_post_norm);
       BlockInput(c, x, w.ffn_norm, n, h);
+      if (c.MoeLayer(layer)) {
+        experts(w);
+        add_output(h, w.ffn_post_norm);
+        lap(projection_ms);
+        continue;
+      }
       const Projection gate_up[] = {{&w.gate_proj, nullptr, ffn_g_.data()},
                                     {&w.up_proj, nullptr, ffn_u_.data()}};
       MatMulPart(gate_up, h, n, members, m);

@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "engine/base/json.h"
+#include "engine/loader/moe_config.h"
 
 namespace sigma {
 namespace {
@@ -36,6 +37,10 @@ constexpr ArchInfo kArchs[] = {
     {Architecture::kSmolLM3, "smollm3", "SmolLM3ForCausalLM"},
     {Architecture::kOlmo2, "olmo2", "Olmo2ForCausalLM"},
     {Architecture::kOlmo3, "olmo3", "Olmo3ForCausalLM"},
+    {Architecture::kMixtral, "mixtral", "MixtralForCausalLM"},
+    {Architecture::kQwen2Moe, "qwen2_moe", "Qwen2MoeForCausalLM"},
+    {Architecture::kQwen3Moe, "qwen3_moe", "Qwen3MoeForCausalLM"},
+    {Architecture::kOlmoe, "olmoe", "OlmoeForCausalLM"},
     {Architecture::kSigma, "sigma", "SigmaForCausalLM"},
 };
 
@@ -398,9 +403,18 @@ Status ReadSlidingWindow(JsonFields& fields, ModelConfig* config) {
   if (config->arch == Architecture::kMistral) {
     return ReadWindowSize(fields, 4096, &config->sliding_window);
   }
-  if (config->arch == Architecture::kPhi3)
+  if (config->arch == Architecture::kPhi3 || config->arch == Architecture::kMixtral)
     return ReadWindowSize(fields, 0, &config->sliding_window);
-  const bool qwen = config->arch == Architecture::kQwen2 || config->arch == Architecture::kQwen3;
+  if (config->arch == Architecture::kQwen3Moe) {  // every layer, with use_sliding_window
+    bool use = false;
+    SIGMA_RETURN_IF_ERROR(fields.OptionalBool("use_sliding_window", &use));
+    int64_t window = 0;
+    SIGMA_RETURN_IF_ERROR(ReadWindowSize(fields, 4096, &window));
+    if (use) config->sliding_window = window;
+    return Status::Ok();
+  }
+  const bool qwen = config->arch == Architecture::kQwen2 || config->arch == Architecture::kQwen3 ||
+                    config->arch == Architecture::kQwen2Moe;
   const bool smollm3 = config->arch == Architecture::kSmolLM3;
   const bool olmo3 = config->arch == Architecture::kOlmo3;
   if (!qwen && !smollm3 && !olmo3 && !config->gemma2_or_3()) return Status::Ok();
@@ -495,7 +509,11 @@ Status ReadConfig(const rapidjson::Value& root, std::string_view source, ModelCo
   SIGMA_RETURN_IF_ERROR(ReadHeads(fields, config));
   SIGMA_RETURN_IF_ERROR(
       fields.OptionalInt("max_position_embeddings", &config->max_position_embeddings));
-  if (config->olmo()) config->rms_norm_eps = 1e-5;  // Olmo2Config's default
+  if (config->olmo() || config->arch == Architecture::kMixtral ||
+      config->arch == Architecture::kOlmoe) {
+    config->rms_norm_eps = 1e-5;  // Olmo2Config's, MixtralConfig's and OlmoeConfig's default
+  }
+  if (config->arch == Architecture::kMixtral) config->rope_theta = 1e6;  // MixtralConfig's
   SIGMA_RETURN_IF_ERROR(fields.OptionalDouble("rms_norm_eps", &config->rms_norm_eps));
   SIGMA_RETURN_IF_ERROR(ReadRope(fields, config));  // after max_position_embeddings (longrope)
   // Gemma's and SmolLM3's configs' default
@@ -506,8 +524,12 @@ Status ReadConfig(const rapidjson::Value& root, std::string_view source, ModelCo
   SIGMA_RETURN_IF_ERROR(ReadActivation(fields, config));
   SIGMA_RETURN_IF_ERROR(ReadGemmaAttention(fields, config));
   SIGMA_RETURN_IF_ERROR(ReadGraniteMultipliers(fields, config));
+  SIGMA_RETURN_IF_ERROR(ReadMoeConfig(fields, config));
   if (config->arch == Architecture::kQwen2) {
     config->qkv_bias = true;  // Qwen2 always has q/k/v biases; no flag says so.
+  } else if (config->arch == Architecture::kQwen2Moe) {
+    config->qkv_bias = true;  // Qwen2MoeConfig's default
+    SIGMA_RETURN_IF_ERROR(fields.OptionalBool("qkv_bias", &config->qkv_bias));
   } else {
     SIGMA_RETURN_IF_ERROR(fields.OptionalBool("attention_bias", &config->qkv_bias));
   }
@@ -809,12 +831,15 @@ Status ModelConfig::Validate() const {
   SIGMA_RETURN_IF_ERROR(CheckSize("sliding_window", sliding_window, 0, kMaxDim));
   if (sliding_window > 0 && arch != Architecture::kMistral && arch != Architecture::kQwen2 &&
       arch != Architecture::kQwen3 && arch != Architecture::kPhi3 && !gemma2_or_3() &&
-      arch != Architecture::kSmolLM3 && arch != Architecture::kOlmo3) {
+      arch != Architecture::kSmolLM3 && arch != Architecture::kOlmo3 &&
+      arch != Architecture::kMixtral && arch != Architecture::kQwen2Moe &&
+      arch != Architecture::kQwen3Moe) {
     return InvalidArgumentError(
         "sliding_window: only model_types mistral, phi3, qwen2, qwen3, gemma2, gemma3_text, "
-        "smollm3 and olmo3 have one here");
+        "smollm3, olmo3, mixtral, qwen2_moe and qwen3_moe have one here");
   }
   SIGMA_RETURN_IF_ERROR(ValidateFamilyFields(*this));
+  SIGMA_RETURN_IF_ERROR(ValidateMoeConfig(*this));
   if (!sliding_layers.empty() &&
       (sliding_window == 0 || static_cast<int64_t>(sliding_layers.size()) != num_layers)) {
     return InvalidArgumentError("sliding layers: ", sliding_layers.size(), " for ", num_layers,
@@ -1041,7 +1066,12 @@ std::string ModelConfig::ToJson() const {
   if (rope_scaling.type == "longrope") {
     w.Int("original_max_position_embeddings", rope_scaling.original_max_position_embeddings);
   }
-  if (arch == Architecture::kMistral || arch == Architecture::kPhi3) {
+  if (arch == Architecture::kMistral || arch == Architecture::kPhi3 ||
+      arch == Architecture::kMixtral) {
+    w.Raw("sliding_window", sliding_window > 0 ? std::to_string(sliding_window) : "null");
+  }
+  if (arch == Architecture::kQwen3Moe) {
+    w.Bool("use_sliding_window", sliding_window > 0);
     w.Raw("sliding_window", sliding_window > 0 ? std::to_string(sliding_window) : "null");
   }
   std::string layer_types = "[";
@@ -1051,7 +1081,7 @@ std::string ModelConfig::ToJson() const {
   }
   layer_types += "]";
   if (arch == Architecture::kQwen2 || arch == Architecture::kQwen3 ||
-      arch == Architecture::kSmolLM3) {
+      arch == Architecture::kQwen2Moe || arch == Architecture::kSmolLM3) {
     // Both forms: layer_types (transformers 5) and, for Qwen, max_window_layers where the sliding
     // layers are the last ones (as older readers take it).
     w.Bool("use_sliding_window", sliding_window > 0);
@@ -1098,8 +1128,13 @@ std::string ModelConfig::ToJson() const {
     for (int64_t i = 0; i < num_layers; ++i) rope += StrCat(i ? ", " : "", RotatesLayer(i) ? 1 : 0);
     w.Raw("no_rope_layers", rope + "]");
   }
+  for (const auto& [key, value] : MoeConfigJson(*this)) w.Raw(key.c_str(), value);
   w.Bool("tie_word_embeddings", tie_word_embeddings);
-  if (arch != Architecture::kQwen2) w.Bool("attention_bias", qkv_bias);
+  if (arch == Architecture::kQwen2Moe) {
+    w.Bool("qkv_bias", qkv_bias);
+  } else if (arch != Architecture::kQwen2) {
+    w.Bool("attention_bias", qkv_bias);
+  }
   w.String(gemma2_or_3() ? "hidden_activation" : "hidden_act", ActivationName(activation));
   w.Raw("bos_token_id", bos_token_id >= 0 ? std::to_string(bos_token_id) : "null");
   std::string eos = eos_token_ids.empty() ? "null" : "[";

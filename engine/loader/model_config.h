@@ -30,6 +30,8 @@ namespace sigma {
 // kGranite: Llama's layers with four scalars (ModelConfig::embedding_multiplier, ...). kSmolLM3:
 // Llama's layers, some without RoPE (ModelConfig::nope_layers). kOlmo2: ModelConfig::olmo; kOlmo3
 // OLMo 2's layers with sliding windows in three of four, which rotate unscaled.
+// The mixtures of experts (ModelConfig::moe): kMixtral Mistral's layers; kQwen2Moe Qwen2's, with a
+// shared expert; kQwen3Moe Qwen3's; kOlmoe Llama's layers with OLMo 2's whole-row q/k norms.
 enum class Architecture {
   kLlama,
   kQwen2,
@@ -43,10 +45,14 @@ enum class Architecture {
   kSmolLM3,
   kOlmo2,
   kOlmo3,
+  kMixtral,
+  kQwen2Moe,
+  kQwen3Moe,
+  kOlmoe,
   kSigma
 };
 // "llama", "qwen2", "qwen3", "mistral", "phi3", "gemma", "gemma2", "gemma3_text", "granite",
-// "smollm3", "olmo2", "olmo3", "sigma"
+// "smollm3", "olmo2", "olmo3", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "sigma"
 std::string_view ArchitectureName(Architecture arch);
 
 // The FFN's gate activation: SiLU (SwiGLU), GELU's tanh approximation (transformers'
@@ -88,6 +94,24 @@ struct RopeScaling {
   // INVALID_ARGUMENT naming the field: an unknown type, a non-positive factor, llama3's
   // high_freq_factor not above low_freq_factor.
   Status Validate() const;
+};
+
+// A mixture of experts in place of the FFN (Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE), as transformers
+// computes it: the router (`gate`, [num_experts, hidden]) scores a token, a softmax over all the
+// experts gives their probabilities, the experts_per_token most probable run (each a gated FFN of
+// expert_intermediate_size) and their outputs are summed weighted by those probabilities,
+// renormalised to sum 1 where norm_topk_prob (Mixtral's always). Qwen2-MoE adds a shared expert
+// (shared_expert_intermediate_size) that every token runs, its output times
+// sigmoid(shared_expert_gate . x).
+struct MoeConfig {
+  int64_t num_experts = 0;  // 0: no experts, a dense FFN in every layer
+  int64_t experts_per_token = 0;
+  int64_t expert_intermediate_size = 0;
+  bool norm_topk_prob = false;
+  int64_t shared_expert_intermediate_size = 0;  // 0: none
+  // Layers whose FFN is dense (intermediate_size) instead: Qwen's mlp_only_layers and those
+  // decoder_sparse_step skips; num_layers entries, or empty = none.
+  std::vector<bool> dense_layers;
 };
 
 struct ModelConfig {
@@ -149,6 +173,12 @@ struct ModelConfig {
   bool RotatesLayer(int64_t layer) const {
     return nope_layers.empty() || !nope_layers[static_cast<size_t>(layer)];
   }
+  MoeConfig moe;
+  // Whether layer `layer`'s FFN is the mixture of experts (else the dense FFN).
+  bool MoeLayer(int64_t layer) const {
+    return moe.num_experts > 0 &&
+           (moe.dense_layers.empty() || !moe.dense_layers[static_cast<size_t>(layer)]);
+  }
   int64_t bos_token_id = -1;
   std::vector<int64_t> eos_token_ids;
 
@@ -200,11 +230,12 @@ struct ModelConfig {
   // self_attn.q_norm / k_norm, [head_dim], eps rms_norm_eps) after the projections and before
   // RoPE: Qwen3, Gemma 3.
   bool qk_norm() const {
-    return arch == Architecture::kQwen3 || arch == Architecture::kGemma3 || olmo();
+    return arch == Architecture::kQwen3 || arch == Architecture::kQwen3Moe ||
+           arch == Architecture::kGemma3 || olmo() || arch == Architecture::kOlmoe;
   }
-  // Whether those norms are one per head ([head_dim] weights) or, OLMo 2's, one over each row's
-  // whole q and k ([n_q * head_dim] and [n_k * head_dim] weights).
-  bool qk_norm_per_head() const { return !olmo(); }
+  // Whether those norms are one per head ([head_dim] weights) or, OLMo 2's and OLMoE's, one over
+  // each row's whole q and k ([n_q * head_dim] and [n_k * head_dim] weights).
+  bool qk_norm_per_head() const { return !olmo() && arch != Architecture::kOlmoe; }
 
   bool gemma() const {
     return arch == Architecture::kGemma || arch == Architecture::kGemma2 ||

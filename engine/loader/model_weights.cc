@@ -1,5 +1,6 @@
 #include "engine/loader/model_weights.h"
 
+#include <array>
 #include <cstring>
 #include <utility>
 
@@ -85,18 +86,18 @@ class SlotBuilder {
                                     : "post_attention_layernorm.weight"),
                c_.hidden_size, "hidden_size", TensorKind::kNorm, &l.ffn_norm);
       }
-      const int64_t ffn = c_.intermediate_size;
-      if (c_.fused_projections()) {
+      if (c_.MoeLayer(i)) {
+        Experts(p, &l);
+      } else if (c_.fused_projections()) {
+        const int64_t ffn = c_.intermediate_size;
         Fused(p + "mlp.gate_up_proj.weight", {{ffn, &l.gate_proj}, {ffn, &l.up_proj}},
               "2*intermediate_size", c_.hidden_size, "hidden_size");
+        Matrix(p + "mlp.down_proj.weight", c_.hidden_size, "hidden_size", ffn, "intermediate_size",
+               &l.down_proj);
       } else {
-        Matrix(p + "mlp.gate_proj.weight", ffn, "intermediate_size", c_.hidden_size, "hidden_size",
-               &l.gate_proj);
-        Matrix(p + "mlp.up_proj.weight", ffn, "intermediate_size", c_.hidden_size, "hidden_size",
-               &l.up_proj);
+        Ffn(p + "mlp.", {"gate_proj", "up_proj", "down_proj"}, c_.intermediate_size,
+            "intermediate_size", &l.gate_proj, &l.up_proj, &l.down_proj);
       }
-      Matrix(p + "mlp.down_proj.weight", c_.hidden_size, "hidden_size", ffn, "intermediate_size",
-             &l.down_proj);
       if (c_.post_norms()) {
         Vector(p + "post_feedforward_layernorm.weight", c_.hidden_size, "hidden_size",
                TensorKind::kNorm, &l.ffn_post_norm);
@@ -111,6 +112,45 @@ class SlotBuilder {
   }
 
  private:
+  // A gated FFN `width` wide: prefix + names[0..2] + ".weight" for gate, up and down.
+  void Ffn(const std::string& prefix, const std::array<const char*, 3>& names, int64_t width,
+           const std::string& width_dim, TensorView* gate, TensorView* up, TensorView* down) {
+    const int64_t hidden = c_.hidden_size;
+    Matrix(prefix + names[0] + ".weight", width, width_dim, hidden, "hidden_size", gate);
+    Matrix(prefix + names[1] + ".weight", width, width_dim, hidden, "hidden_size", up);
+    Matrix(prefix + names[2] + ".weight", hidden, "hidden_size", width, width_dim, down);
+  }
+
+  // A layer of experts under `p` ("model.layers.N."): Mixtral's block_sparse_moe.gate and
+  // experts.E.w1 / w3 / w2 (gate, up, down), the others' mlp.gate and experts.E.gate_proj /
+  // up_proj / down_proj, Qwen2-MoE's mlp.shared_expert.* and mlp.shared_expert_gate.
+  void Experts(const std::string& p, LayerWeights* l) {
+    const MoeConfig& moe = c_.moe;
+    const bool mixtral = c_.arch == Architecture::kMixtral;
+    const std::string block = p + (mixtral ? "block_sparse_moe." : "mlp.");
+    const std::array<const char*, 3> names =
+        mixtral ? std::array<const char*, 3>{"w1", "w3", "w2"}
+                : std::array<const char*, 3>{"gate_proj", "up_proj", "down_proj"};
+    const char* width_dim =
+        mixtral || c_.arch == Architecture::kOlmoe ? "intermediate_size" : "moe_intermediate_size";
+    Matrix(block + "gate.weight", moe.num_experts, "num_experts", c_.hidden_size, "hidden_size",
+           &l->router);
+    l->experts.resize(static_cast<size_t>(moe.num_experts));
+    for (int64_t e = 0; e < moe.num_experts; ++e) {
+      FfnWeights& x = l->experts[static_cast<size_t>(e)];
+      Ffn(StrCat(block, "experts.", e, "."), names, moe.expert_intermediate_size, width_dim,
+          &x.gate_proj, &x.up_proj, &x.down_proj);
+    }
+    if (moe.shared_expert_intermediate_size > 0) {
+      FfnWeights& x = l->shared_expert;
+      Ffn(block + "shared_expert.", {"gate_proj", "up_proj", "down_proj"},
+          moe.shared_expert_intermediate_size, "shared_expert_intermediate_size", &x.gate_proj,
+          &x.up_proj, &x.down_proj);
+      Matrix(block + "shared_expert_gate.weight", 1, "1", c_.hidden_size, "hidden_size",
+             &l->shared_expert_gate);
+    }
+  }
+
   void Matrix(std::string name, int64_t rows, const std::string& row_dim, int64_t cols,
               const std::string& col_dim, TensorView* target) {
     slots_.push_back(
@@ -239,6 +279,33 @@ Status RejectUnusedMeaningfulTensors(const ModelConfig& config, const WeightSour
       if (present(p + t)) {
         return UnimplementedError("tensor '", p, t, "' is not supported by this engine");
       }
+    }
+    for (const char* t : {"mlp.gate.weight", "block_sparse_moe.gate.weight"}) {
+      if (!config.MoeLayer(i) && present(p + t)) {
+        return InvalidArgumentError("tensor '", p, t,
+                                    "' (a router of experts) is present but the config has no "
+                                    "experts in layer ",
+                                    i);
+      }
+    }
+    if (config.MoeLayer(i) && present(p + "mlp.down_proj.weight")) {
+      return InvalidArgumentError("tensor '", p,
+                                  "mlp.down_proj.weight' (a dense FFN) is present but the config "
+                                  "has experts in layer ",
+                                  i);
+    }
+    if (config.MoeLayer(i) &&
+        present(StrCat(p, config.arch == Architecture::kMixtral ? "block_sparse_moe" : "mlp",
+                       ".experts.", config.moe.num_experts, ".",
+                       config.arch == Architecture::kMixtral ? "w1" : "gate_proj", ".weight"))) {
+      return InvalidArgumentError("checkpoint holds expert ", config.moe.num_experts, " of layer ",
+                                  i, " but num_experts is ", config.moe.num_experts);
+    }
+    if (config.moe.shared_expert_intermediate_size == 0 &&
+        present(p + "mlp.shared_expert_gate.weight")) {
+      return InvalidArgumentError("tensor '", p,
+                                  "mlp.shared_expert_gate.weight' is present but the config has "
+                                  "no shared expert (shared_expert_intermediate_size 0)");
     }
     if (!config.qk_norm() && present(p + "self_attn.q_norm.weight")) {
       return UnimplementedError("tensor '", p,

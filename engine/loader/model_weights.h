@@ -18,6 +18,13 @@
 
 namespace sigma {
 
+// One gated FFN: act(gate . x) * (up . x), then down.
+struct FfnWeights {
+  TensorView gate_proj;  // [width, hidden]
+  TensorView up_proj;    // [width, hidden]
+  TensorView down_proj;  // [hidden, width]
+};
+
 struct LayerWeights {
   TensorView attn_norm;  // [hidden] or invalid (ModelConfig::pre_norms false: OLMo 2)
   TensorView q_proj;     // [n_q * head_dim, hidden]
@@ -35,9 +42,16 @@ struct LayerWeights {
   TensorView o_proj;     // [hidden, n_q * head_dim]
   TensorView attn_post_norm;  // [hidden] or invalid (ModelConfig::post_norms: Gemma 2 / 3, OLMo 2)
   TensorView ffn_norm;        // [hidden] or invalid (pre_norms false)
-  TensorView gate_proj;  // [ffn, hidden]
+  TensorView gate_proj;       // [ffn, hidden] or invalid (a layer of experts)
   TensorView up_proj;    // [ffn, hidden]
   TensorView down_proj;  // [hidden, ffn]
+  // A layer of experts (ModelConfig::MoeLayer): the router [num_experts, hidden] and each
+  // expert's FFN ([expert_intermediate_size, hidden] ...); Qwen2-MoE's shared expert and its gate
+  // ([1, hidden] f32 vector view) where the config has one.
+  TensorView router;
+  std::vector<FfnWeights> experts;
+  FfnWeights shared_expert;
+  TensorView shared_expert_gate;
   TensorView ffn_post_norm;  // [hidden] or invalid (post_norms)
 };
 

@@ -106,6 +106,27 @@ def incremental_logits(folder: str, prefill: int) -> np.ndarray:
     return torch.cat(rows).numpy().astype(np.float32)
 
 
+def routing_margin(folder: str) -> float:
+    """A mixture of experts: over every layer's router and every position of IDS, the smallest gap
+    between the k-th and the (k+1)-th expert's probability (how far the choice is from a tie that
+    rounding could flip)."""
+    model = load(folder)
+    k = model.config.num_experts_per_tok
+    margins = []
+
+    def hook(module, inputs, output):
+        probs = torch.softmax(output[0].float(), dim=-1).sort(dim=-1, descending=True).values
+        if probs.shape[-1] > k:
+            margins.append((probs[:, k - 1] - probs[:, k]).min().item())
+
+    for name, module in model.named_modules():
+        if name.endswith(".gate") and hasattr(module, "top_k"):
+            module.register_forward_hook(hook)
+    with torch.no_grad():
+        model(torch.tensor([IDS]), use_cache=False)
+    return min(margins)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", required=True, help="checkpoint folder written by make-model")
@@ -129,6 +150,9 @@ def main() -> int:
         uncapped = logits(args.model, softcap=False)
         print(f"max |diff| to the same model without soft-capping "
               f"{np.abs(full - uncapped).max():.4f}", file=sys.stderr)
+    if getattr(config, "num_experts_per_tok", None):
+        print(f"smallest margin between a chosen expert's probability and the best unchosen one "
+              f"{routing_margin(args.model):.2e}", file=sys.stderr)
     if args.prefill:
         stepped = incremental_logits(args.model, args.prefill)
         print(f"max |diff| of the stepped logits to one forward's "
