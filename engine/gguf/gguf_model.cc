@@ -24,14 +24,26 @@ struct NamePair {
 
 // Per-layer suffixes (without .weight/.bias).
 constexpr NamePair kLayerNames[] = {
-    {"attn_norm", "input_layernorm"},     {"ffn_norm", "post_attention_layernorm"},
-    {"attn_q", "self_attn.q_proj"},       {"attn_k", "self_attn.k_proj"},
-    {"attn_v", "self_attn.v_proj"},       {"attn_qkv", "self_attn.qkv_proj"},
-    {"attn_output", "self_attn.o_proj"},  {"attn_q_gate", "self_attn.q_gate_proj"},
-    {"attn_q_up", "self_attn.q_up_proj"}, {"attn_q_down", "self_attn.q_down_proj"},
-    {"attn_q_norm", "self_attn.q_norm"},  {"attn_k_norm", "self_attn.k_norm"},
-    {"ffn_gate", "mlp.gate_proj"},        {"ffn_up", "mlp.up_proj"},
+    {"attn_norm", "input_layernorm"},
+    {"ffn_norm", "post_attention_layernorm"},
+    {"attn_q", "self_attn.q_proj"},
+    {"attn_k", "self_attn.k_proj"},
+    {"attn_v", "self_attn.v_proj"},
+    {"attn_qkv", "self_attn.qkv_proj"},
+    {"attn_output", "self_attn.o_proj"},
+    {"attn_q_gate", "self_attn.q_gate_proj"},
+    {"attn_q_up", "self_attn.q_up_proj"},
+    {"attn_q_down", "self_attn.q_down_proj"},
+    {"attn_q_norm", "self_attn.q_norm"},
+    {"attn_k_norm", "self_attn.k_norm"},
+    {"ffn_gate", "mlp.gate_proj"},
+    {"ffn_up", "mlp.up_proj"},
     {"ffn_down", "mlp.down_proj"},
+    {"ffn_gate_inp", "mlp.gate"},
+    {"ffn_gate_inp_shexp", "mlp.shared_expert_gate"},
+    {"ffn_gate_shexp", "mlp.shared_expert.gate_proj"},
+    {"ffn_up_shexp", "mlp.shared_expert.up_proj"},
+    {"ffn_down_shexp", "mlp.shared_expert.down_proj"},
 };
 
 // Gemma 2's and 3's norms, before kLayerNames (whose ffn_norm is post_attention_layernorm).
@@ -84,6 +96,10 @@ std::string MapName(std::string_view name, bool to_hf, GgufNames names) {
   }
   std::string_view layer, rest;
   if (!SplitLayer(stem, to_hf ? "blk." : "model.layers.", &layer, &rest)) return std::string(name);
+  if (names.block_sparse_moe && rest == (to_hf ? "ffn_gate_inp" : "block_sparse_moe.gate")) {
+    return to_hf ? StrCat("model.layers.", layer, ".block_sparse_moe.gate", suffix)
+                 : StrCat("blk.", layer, ".ffn_gate_inp", suffix);
+  }
   if (names.fused_ffn && rest == (to_hf ? "ffn_up" : "mlp.gate_up_proj")) {
     return to_hf ? StrCat("model.layers.", layer, ".mlp.gate_up_proj", suffix)
                  : StrCat("blk.", layer, ".ffn_up", suffix);
@@ -117,7 +133,8 @@ int QkKind(std::string_view hf_name) {
 // and "granite" and "smollm3", whose converters are Llama's.
 bool IsPermuted(const ModelConfig& config) {
   return config.arch == Architecture::kLlama || config.arch == Architecture::kMistral ||
-         config.arch == Architecture::kGranite || config.arch == Architecture::kSmolLM3;
+         config.arch == Architecture::kMixtral || config.arch == Architecture::kGranite ||
+         config.arch == Architecture::kSmolLM3;
 }
 
 // Reads `key` as an unsigned integer in [min, max] into *out; `required` false leaves *out alone
@@ -167,11 +184,11 @@ Status ReadArch(const GgufFile& f, ModelConfig* c, std::string* prefix) {
     c->tie_word_embeddings = true;
   } else if (arch == "sigma") {
     c->arch = Architecture::kSigma;
-  } else {
+  } else if (!MoeArchitectureOfGguf(arch, &c->arch)) {
     return UnimplementedError(
         f.path(), ": general.architecture '", arch,
         "' is not supported (llama, phi3, qwen2, qwen3, gemma, gemma2, gemma3, granite, smollm3, "
-        "olmo2, sigma)");
+        "olmo2, qwen2moe, qwen3moe, olmoe, sigma)");
   }
   if (c->gemma()) {
     c->activation = Activation::kGeluTanh;
@@ -406,7 +423,10 @@ Status ReadWindow(const GgufFile& f, const std::string& p, ModelConfig* c) {
     ReadOlmo3Window(c);
     return Status::Ok();
   }
-  if (c->sliding_window == 0 || c->arch == Architecture::kPhi3) return Status::Ok();
+  if (c->sliding_window == 0 || c->arch == Architecture::kPhi3 ||
+      c->arch == Architecture::kMixtral) {
+    return Status::Ok();
+  }
   if (c->arch != Architecture::kLlama) {
     return UnimplementedError(f.path(), ": ", p, "attention.sliding_window ", c->sliding_window,
                               " (sliding-window attention is read for llama-architecture files)");
@@ -450,7 +470,7 @@ Status ReadTokenIds(const GgufFile& f, ModelConfig* c) {
 }  // namespace
 
 GgufNames GgufNamesOf(const ModelConfig& config) {
-  return {config.fused_projections(), config.post_norms()};
+  return {config.fused_projections(), config.post_norms(), config.arch == Architecture::kMixtral};
 }
 std::string GgufToHfTensorName(std::string_view gguf_name, GgufNames names) {
   return MapName(gguf_name, true, names);
@@ -471,12 +491,7 @@ StatusOr<ModelConfig> ModelConfigFromGguf(const GgufFile& f) {
   SIGMA_RETURN_IF_ERROR(
       ReadInt(f, p + "context_length", false, 1, 1 << 24, &c.max_position_embeddings));
   SIGMA_RETURN_IF_ERROR(ReadHeads(f, p, &c));
-  int64_t experts = 0;  // Mixtral and other mixtures of experts are general.architecture "llama"
-  SIGMA_RETURN_IF_ERROR(ReadInt(f, p + "expert_count", false, 0, int64_t{1} << 20, &experts));
-  if (experts > 0) {
-    return UnimplementedError(f.path(), ": ", p, "expert_count ", experts,
-                              ": mixture-of-experts models are not supported");
-  }
+  SIGMA_RETURN_IF_ERROR(ReadGgufExperts(f, p, &c));  // before the window: Mixtral's is llama's
   SIGMA_RETURN_IF_ERROR(ReadDouble(f, p + "attention.layer_norm_rms_epsilon", &c.rms_norm_eps));
   SIGMA_RETURN_IF_ERROR(ReadRope(f, p, &c));
   SIGMA_RETURN_IF_ERROR(ReadRopeFreqs(f, &c));
@@ -539,6 +554,12 @@ StatusOr<std::shared_ptr<GgufWeightSource>> GgufWeightSource::Create(
   std::shared_ptr<GgufWeightSource> source(new GgufWeightSource());
   source->file_ = file;
   for (const GgufTensorInfo& info : file->tensors()) {
+    int64_t layer = 0;
+    ExpertMatrix matrix;
+    if (ParseStackedExpertsName(info.name, &layer, &matrix)) {
+      SIGMA_RETURN_IF_ERROR(source->AddExperts(info, layer, matrix, config));
+      continue;
+    }
     TensorView view;
     view.name = GgufToHfTensorName(info.name, GgufNamesOf(config));
     view.dtype = info.dtype;
@@ -546,6 +567,9 @@ StatusOr<std::shared_ptr<GgufWeightSource>> GgufWeightSource::Create(
     const std::span<const uint8_t> bytes = file->TensorData(info);
     view.data = bytes.data();
     view.nbytes = bytes.size();
+    if (info.name.ends_with(".ffn_gate_inp_shexp.weight") && view.shape.size() == 1) {
+      view.shape = {1, view.shape[0]};  // llama.cpp's [hidden]: transformers' Linear(hidden, 1)
+    }
     const int kind = IsPermuted(config) ? QkKind(view.name) : 0;
     if (kind != 0) {
       if (view.shape.size() == 1 && DTypeIsQuantized(view.dtype)) {
@@ -565,6 +589,29 @@ StatusOr<std::shared_ptr<GgufWeightSource>> GgufWeightSource::Create(
   return source;
 }
 
+Status GgufWeightSource::AddExperts(const GgufTensorInfo& info, int64_t layer, ExpertMatrix matrix,
+                                    const ModelConfig& config) {
+  if (info.shape.size() != 3) {
+    return InvalidArgumentError(file_->path(), ": tensor '", info.name, "': ", info.shape.size(),
+                                " dims (a stack of experts' matrices has 3)");
+  }
+  const std::span<const uint8_t> bytes = file_->TensorData(info);
+  const auto experts = static_cast<size_t>(info.shape[0]);
+  const size_t each = bytes.size() / experts;  // GgufFile checked the size of the whole
+  for (size_t e = 0; e < experts; ++e) {
+    TensorView view;
+    view.name = HfExpertName(config, layer, static_cast<int64_t>(e), matrix);
+    view.dtype = info.dtype;
+    view.shape = {info.shape[1], info.shape[2]};
+    view.data = bytes.data() + e * each;
+    view.nbytes = each;
+    if (!tensors_.emplace(view.name, view).second) {
+      return InvalidArgumentError(file_->path(), ": two tensors map to '", view.name, "'");
+    }
+  }
+  return Status::Ok();
+}
+
 StatusOr<ModelWeights> LoadGguf(const std::string& path) {
   SIGMA_ASSIGN_OR_RETURN(std::unique_ptr<GgufFile> opened, GgufFile::Open(path));
   std::shared_ptr<const GgufFile> file = std::move(opened);
@@ -581,6 +628,9 @@ namespace {
 // The general.architecture of a config's file: Mistral's is llama's, Gemma 3's gemma3, OLMo 3's
 // olmo2 (with a window).
 std::string GgufArchitecture(const ModelConfig& c) {
+  if (const std::string_view moe = GgufArchitectureOfMoe(c.arch); !moe.empty()) {
+    return std::string(moe);
+  }
   if (c.arch == Architecture::kMistral) return "llama";
   if (c.arch == Architecture::kGemma3) return "gemma3";
   if (c.arch == Architecture::kOlmo3) return "olmo2";
@@ -638,7 +688,7 @@ Status AddModelConfigToGguf(const ModelConfig& c, GgufWriter* w) {
     }
   }
   if (c.sliding_window > 0 && c.arch != Architecture::kMistral && c.arch != Architecture::kPhi3 &&
-      !c.gemma2_or_3() && c.arch != Architecture::kOlmo3) {
+      c.arch != Architecture::kMixtral && !c.gemma2_or_3() && c.arch != Architecture::kOlmo3) {
     return UnimplementedError("a ", ArchitectureName(c.arch),
                               " model with sliding-window layers has no GGUF form here (llama.cpp "
                               "reads a window only for other architectures)");
@@ -699,6 +749,7 @@ Status AddModelConfigToGguf(const ModelConfig& c, GgufWriter* w) {
     w->SetU32(p + "attention.sliding_window", static_cast<uint32_t>(c.sliding_window));
   }
   if (c.gemma2_or_3()) SIGMA_RETURN_IF_ERROR(AddGemmaKeys(c, p, w));
+  SIGMA_RETURN_IF_ERROR(AddGgufExpertKeys(c, p, w));
   if (c.arch == Architecture::kGranite) {
     w->SetF32(p + "embedding_scale", static_cast<float>(c.embedding_multiplier));
     w->SetF32(p + "attention.scale", c.AttentionScale());
@@ -743,7 +794,16 @@ Status AddModelConfigToGguf(const ModelConfig& c, GgufWriter* w) {
 }
 
 Status AddHfTensorToGguf(const ModelConfig& config, const TensorView& view, GgufWriter* writer) {
+  const std::string_view data(static_cast<const char*>(view.data), view.nbytes);
+  std::string stacked;
+  int64_t expert = 0;
+  if (ParseHfExpertName(config, view.name, &stacked, &expert)) {
+    return writer->AddTensorSlice(stacked, view.dtype, view.shape, expert, data);
+  }
   const std::string name = HfToGgufTensorName(view.name, GgufNamesOf(config));
+  if (name.ends_with(".ffn_gate_inp_shexp.weight")) {  // llama.cpp's form: [hidden]
+    return writer->AddTensor(name, view.dtype, {view.cols()}, data);
+  }
   std::span<const uint8_t> bytes(static_cast<const uint8_t*>(view.data), view.nbytes);
   std::vector<uint8_t> copy;
   const int kind = IsPermuted(config) ? QkKind(view.name) : 0;

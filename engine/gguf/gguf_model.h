@@ -63,6 +63,7 @@
 #include <vector>
 
 #include "engine/base/status.h"
+#include "engine/gguf/gguf_experts.h"
 #include "engine/gguf/gguf_file.h"
 #include "engine/gguf/gguf_writer.h"
 #include "engine/loader/model_config.h"
@@ -74,6 +75,7 @@ namespace sigma {
 struct GgufNames {
   bool fused_ffn = false;       // Phi-3 (ModelConfig::fused_projections): ffn_up is gate_up_proj
   bool post_norms = false;      // Gemma 2 / 3, OLMo 2 (ModelConfig::post_norms)
+  bool block_sparse_moe = false;  // Mixtral: ffn_gate_inp is block_sparse_moe.gate (else mlp.gate)
 };
 GgufNames GgufNamesOf(const ModelConfig& config);
 
@@ -109,6 +111,9 @@ class GgufWeightSource : public WeightSource {
 
  private:
   GgufWeightSource() = default;
+  // One view per expert of a stacked tensor (gguf_experts.h).
+  Status AddExperts(const GgufTensorInfo& info, int64_t layer, ExpertMatrix matrix,
+                    const ModelConfig& config);
   std::shared_ptr<const GgufFile> file_;
   std::map<std::string, TensorView> tensors_;
   std::vector<std::vector<uint8_t>> owned_;  // un-permuted copies of q/k tensors

@@ -1,5 +1,7 @@
 #include "engine/gguf/gguf_writer.h"
 
+#include <algorithm>
+
 #include "engine/base/file.h"
 
 namespace sigma {
@@ -119,6 +121,32 @@ Status GgufWriter::AddTensor(std::string_view name, DType dtype, const std::vect
   }
   tensors_.push_back(Tensor{std::string(name), dtype, shape, std::string(data)});
   return Status::Ok();
+}
+
+Status GgufWriter::AddTensorSlice(std::string_view name, DType dtype,
+                                  const std::vector<int64_t>& shape, int64_t index,
+                                  std::string_view data) {
+  std::vector<int64_t> stacked = {1};
+  stacked.insert(stacked.end(), shape.begin(), shape.end());
+  if (index == 0) return AddTensor(name, dtype, stacked, data);
+  for (Tensor& t : tensors_) {
+    if (t.name != name) continue;
+    if (t.shape[0] != index) {
+      return InvalidArgumentError("gguf writer: tensor '", name, "': slice ", index,
+                                  " given after ", t.shape[0], " slices");
+    }
+    if (t.dtype != dtype ||
+        !std::equal(t.shape.begin() + 1, t.shape.end(), shape.begin(), shape.end()) ||
+        data.size() * static_cast<size_t>(index) != t.data.size()) {
+      return InvalidArgumentError("gguf writer: tensor '", name, "': slice ", index,
+                                  " differs in type or shape from the first");
+    }
+    t.shape[0] = index + 1;
+    t.data.append(data);
+    return Status::Ok();
+  }
+  return InvalidArgumentError("gguf writer: tensor '", name, "': slice ", index,
+                              " given before slice 0");
 }
 
 std::string GgufWriter::Serialize() const {

@@ -65,6 +65,12 @@ class GgufWriter {
   Status AddTensor(std::string_view name, DType dtype, const std::vector<int64_t>& shape,
                    std::string_view data);
 
+  // Slice `index` of the tensor `name` of one more dimension ([slices, shape...], as llama.cpp
+  // stacks a mixture's experts): index 0 adds it with one slice, each next index must follow in
+  // order with the same type and shape. INVALID_ARGUMENT as AddTensor, or naming the slice.
+  Status AddTensorSlice(std::string_view name, DType dtype, const std::vector<int64_t>& shape,
+                        int64_t index, std::string_view data);
+
   std::string Serialize() const;
   Status WriteFile(const std::string& path) const;
 
