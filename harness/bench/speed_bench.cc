@@ -156,6 +156,20 @@ double WeightBytesPerStep(const ModelWeights& w) {
           &l.down_proj, &l.ffn_post_norm}) {
       bytes += MatrixBytes(*t);
     }
+    // A layer of experts: the router, the shared expert, and experts_per_token of the experts
+    // (a step of one row reads as many; their mean size).
+    for (const TensorView* t : {&l.router, &l.shared_expert.gate_proj, &l.shared_expert.up_proj,
+                                &l.shared_expert.down_proj, &l.shared_expert_gate}) {
+      bytes += MatrixBytes(*t);
+    }
+    double experts = 0;
+    for (const FfnWeights& e : l.experts) {
+      experts += MatrixBytes(e.gate_proj) + MatrixBytes(e.up_proj) + MatrixBytes(e.down_proj);
+    }
+    if (!l.experts.empty()) {
+      bytes += experts / static_cast<double>(l.experts.size()) *
+               static_cast<double>(w.config.moe.experts_per_token);
+    }
   }
   return bytes;
 }

@@ -69,7 +69,8 @@ using ProgressLog = std::function<void(const std::string&)>;
 StatusOr<std::vector<SpeedRow>> RunSpeedSweep(Model& model, const std::string& label,
                                               const SpeedConfig& config, const ProgressLog& log);
 
-// Bytes of weights one decode step reads (every matrix once; one embedding row).
+// Bytes of weights one decode step of one row reads (every matrix once, of a mixture's experts
+// as many as a token runs; one embedding row).
 double WeightBytesPerStep(const ModelWeights& weights);
 
 // Bytes of K and V one sequence's decode step at `context` positions reads: every position in a

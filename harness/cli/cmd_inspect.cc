@@ -109,6 +109,21 @@ void PrintText(const std::string& path, const ModelWeights& w,
     attention += StrCat(", scores soft-capped at ", c.attn_logit_softcapping);
   }
   std::printf("attention     %s\n", attention.c_str());
+  if (c.moe.num_experts > 0) {
+    const MoeConfig& moe = c.moe;
+    std::string experts = StrCat(moe.num_experts, " of FFN ", moe.expert_intermediate_size, ", ",
+                                 moe.experts_per_token, " a token (softmax over all, the top ",
+                                 moe.norm_topk_prob ? "renormalised" : "as they are", ")");
+    if (moe.shared_expert_intermediate_size > 0) {
+      experts += StrCat(", a shared expert of FFN ", moe.shared_expert_intermediate_size,
+                        " (sigmoid-gated)");
+    }
+    if (!moe.dense_layers.empty()) {
+      experts += StrCat(", dense FFN in layers ",
+                        LayerRanges(c.num_layers, [&](int64_t i) { return !c.MoeLayer(i); }));
+    }
+    std::printf("experts       %s\n", experts.c_str());
+  }
   if (c.final_logit_softcapping > 0) {
     std::printf("logits        soft-capped at %g\n", c.final_logit_softcapping);
   }

@@ -17,10 +17,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "engine/gguf/convert.h"
 #include "engine/gguf/gguf_model.h"
 #include "engine/gguf/gguf_writer.h"
 #include "engine/loader/model_config.h"
@@ -170,6 +172,29 @@ TEST(MoeTest, GgufMatchesLlamaCppAndConvertsBack) {
     EXPECT_EQ(c.ToJson(), Config(name).ToJson()) << name;
     EXPECT_EQ(AllLogits(back), AllLogits(gguf)) << name;
   }
+}
+
+// A quantized GGUF keeps the routers in f32, as llama.cpp's quantizer does: a router's choices
+// turn on small margins.
+TEST(MoeTest, QuantizedGgufKeepsTheRoutersF32) {
+  const std::string gguf = testing_util::CheckpointRoot() + "/qwen2_moe_q8_0.gguf";
+  std::filesystem::remove(gguf);
+  ConvertOptions q8;
+  q8.type = DType::kQ8_0;
+  ASSERT_TRUE(Convert(Checkpoint("qwen2_moe"), gguf, q8).ok());
+  auto weights = LoadModelWeights(gguf);
+  ASSERT_TRUE(weights.ok()) << weights.status().ToString();
+  for (const LayerWeights& l : weights->layers) {
+    EXPECT_EQ(l.router.dtype, DType::kF32);
+    EXPECT_EQ(l.shared_expert_gate.dtype, DType::kF32);
+    EXPECT_EQ(l.experts[5].down_proj.dtype, DType::kQ8_0);
+    EXPECT_EQ(l.shared_expert.up_proj.dtype, DType::kQ8_0);
+  }
+  std::vector<float> logits;
+  ASSERT_TRUE(testing_util::LoadF32Cache(gguf)
+                  ->Prefill(0, IdsFromOne(20), LogitsMode::kLast, &logits)
+                  .ok());
+  for (const float v : logits) ASSERT_TRUE(std::isfinite(v));
 }
 
 // The same weights routed otherwise are far from transformers: the routing is what the match

@@ -170,14 +170,64 @@ TEST(GgufModelTest, ConfigErrorsNameTheKey) {
   auto f3 = GgufFile::FromBytes(w3.Serialize(), "z.gguf");
   s = ModelConfigFromGguf(**f3).status();
   EXPECT_NE(s.message().find("expected an integer"), std::string::npos) << s.ToString();
+  // A llama file with experts is Mixtral, which needs expert_used_count; a qwen2 file has none.
   GgufWriter w4;
   ASSERT_TRUE(AddModelConfigToGguf(TinyConfig(Architecture::kLlama), &w4).ok());
-  w4.SetU32("llama.expert_count", 8);  // Mixtral
+  w4.SetU32("llama.expert_count", 8);
   auto f4 = GgufFile::FromBytes(w4.Serialize(), "moe.gguf");
   s = ModelConfigFromGguf(**f4).status();
-  EXPECT_EQ(s.code(), StatusCode::kUnimplemented);
-  EXPECT_NE(s.message().find("llama.expert_count 8: mixture-of-experts"), std::string::npos)
+  EXPECT_NE(s.message().find("llama.expert_used_count"), std::string::npos) << s.ToString();
+  w4.SetU32("llama.expert_used_count", 9);
+  f4 = GgufFile::FromBytes(w4.Serialize(), "moe.gguf");
+  s = ModelConfigFromGguf(**f4).status();
+  EXPECT_NE(s.message().find("llama.expert_used_count = 9 (expected 1 to 8)"), std::string::npos)
       << s.ToString();
+  GgufWriter w5;
+  ASSERT_TRUE(AddModelConfigToGguf(TinyConfig(Architecture::kQwen2), &w5).ok());
+  w5.SetU32("qwen2.expert_count", 8);
+  auto f5 = GgufFile::FromBytes(w5.Serialize(), "moe.gguf");
+  s = ModelConfigFromGguf(**f5).status();
+  EXPECT_EQ(s.code(), StatusCode::kUnimplemented);
+  EXPECT_NE(s.message().find("qwen2.expert_count 8: a qwen2 file with experts"), std::string::npos)
+      << s.ToString();
+}
+
+// A mixture's experts are one stacked tensor a matrix kind: written slice by slice in order, and
+// read back as one view per expert; a stack that is not 3-D is refused by name.
+TEST(GgufModelTest, StackedExperts) {
+  GgufWriter w;
+  const std::vector<float> a(6, 1.0f), b(6, 2.0f);
+  const auto bytes = [](const std::vector<float>& v) {
+    return std::string_view(reinterpret_cast<const char*>(v.data()), v.size() * 4);
+  };
+  EXPECT_NE(w.AddTensorSlice("blk.0.ffn_up_exps.weight", DType::kF32, {2, 3}, 1, bytes(a))
+                .message()
+                .find("before slice 0"),
+            std::string::npos);
+  ASSERT_TRUE(w.AddTensorSlice("blk.0.ffn_up_exps.weight", DType::kF32, {2, 3}, 0, bytes(a)).ok());
+  EXPECT_NE(w.AddTensorSlice("blk.0.ffn_up_exps.weight", DType::kF32, {2, 3}, 2, bytes(b))
+                .message()
+                .find("slice 2 given after 1 slices"),
+            std::string::npos);
+  EXPECT_NE(w.AddTensorSlice("blk.0.ffn_up_exps.weight", DType::kF32, {3, 2}, 1, bytes(b))
+                .message()
+                .find("differs in type or shape"),
+            std::string::npos);
+  ASSERT_TRUE(w.AddTensorSlice("blk.0.ffn_up_exps.weight", DType::kF32, {2, 3}, 1, bytes(b)).ok());
+  ASSERT_TRUE(w.AddTensor("blk.0.ffn_gate_exps.weight", DType::kF32, {2, 3}, bytes(a)).ok());
+  auto file = GgufFile::FromBytes(w.Serialize(), "experts.gguf");
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  const GgufTensorInfo* up = (*file)->FindTensor("blk.0.ffn_up_exps.weight");
+  ASSERT_NE(up, nullptr);
+  EXPECT_EQ(up->shape, (std::vector<int64_t>{2, 2, 3}));
+  ModelConfig c = TinyConfig(Architecture::kLlama);
+  c.arch = Architecture::kMixtral;
+  const auto source = GgufWeightSource::Create(std::move(file).value(), c);
+  EXPECT_EQ(source.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(source.status().message().find(
+                "tensor 'blk.0.ffn_gate_exps.weight': 2 dims (a stack of experts' matrices has 3)"),
+            std::string::npos)
+      << source.status().ToString();
 }
 
 // Llama 3.1's shape of scaling: head_dim 128, rope_theta 5e5, factor 8, low / high frequency
