@@ -8,7 +8,8 @@
 // sequence must be consecutive and in position order; each row's position is the sequence's current
 // length, which advances as rows are run. Per layer: RMSNorm -> q_proj (-> augmented-Q gated MLP)
 // -> RoPE on q and k -> cache append -> DiffQKV attention (optional selective V) -> o_proj ->
-// residual -> RMSNorm -> SwiGLU -> residual (DESIGN.md §3, paper App. E order).
+// residual -> RMSNorm -> SwiGLU (or a mixture's chosen experts) -> residual (DESIGN.md §3, paper
+// App. E order).
 //
 //   SIGMA_ASSIGN_OR_RETURN(auto model, Model::Load("ckpt/", EngineOptions{}));
 //   std::vector<float> logits;

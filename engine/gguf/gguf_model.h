@@ -45,8 +45,9 @@
 // / low_freq_factor / high_freq_factor / original_context_length, which name the parameters for a
 // config.json and which llama.cpp ignores; attention.sliding_window, written for a Mistral with a
 // window, whose llama-architecture file then reads back as Mistral (a Qwen2 with sliding-window
-// layers is refused: llama.cpp's qwen2 has none); expert_count above 0, a mixture
-// of experts, is refused). Sigma (DiffQKV) files use general.architecture "sigma"
+// layers is refused: llama.cpp's qwen2 has none); expert_count above 0 makes a llama file
+// Mixtral's, a mixture of experts: gguf_experts.h, which also reads qwen2moe, qwen3moe and olmoe
+// files). Sigma (DiffQKV) files use general.architecture "sigma"
 // and the same keys under "sigma.", except that attention.head_count_kv is replaced by
 //   sigma.attention.key_head_count    (u32) K heads
 //   sigma.attention.value_head_count  (u32) V heads
@@ -84,8 +85,8 @@ std::string GgufToHfTensorName(std::string_view gguf_name, GgufNames names = {})
 // The inverse; unknown names unchanged.
 std::string HfToGgufTensorName(std::string_view hf_name, GgufNames names = {});
 
-// Reads the hyperparameters (and bos/eos ids) of a llama, qwen2, qwen3, phi3, gemma, gemma2,
-// gemma3, granite, smollm3, olmo2 or sigma GGUF file;
+// Reads the hyperparameters (and bos/eos ids) of a llama (Mixtral's too), qwen2, qwen3, phi3, gemma,
+// gemma2, gemma3, granite, smollm3, olmo2, qwen2moe, qwen3moe, olmoe or sigma GGUF file;
 // a phi3 file's rope.dimension_count below head_dim is partial RoPE, its rope_factors_short /
 // long.weight tensors with rope.scaling.attn_factor and rope.scaling.original_context_length
 // longrope.
