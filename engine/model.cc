@@ -111,6 +111,25 @@ Status Model::PlaceDecodeWeights() {
     }
   }
   if (weights_.lm_head.valid()) matrices.push_back(&weights_.lm_head);
+  // A mixture's experts, where all of them fit in a quarter of the usable memory: a step reads a
+  // few of each layer's, which then stream from huge pages too, quantized ones as tiles (a mixture
+  // of 32 experts, 4 a token, 8 layers of hidden 1024, at 512 positions, alternating runs of
+  // `bench`: Q4_0 497-606 tok/s against 392-410 from the mapping, bf16 153-235 against 185-205,
+  // 85-95% of the probe's read bandwidth against 68-73%). A larger mixture's are read from the
+  // mapping.
+  std::vector<TensorView*> experts;
+  size_t expert_bytes = 0;
+  for (LayerWeights& l : weights_.layers) {
+    for (FfnWeights& e : l.experts) {
+      for (TensorView* t : {&e.gate_proj, &e.up_proj, &e.down_proj}) {
+        experts.push_back(t);
+        expert_bytes += static_cast<size_t>(t->rows()) * t->row_bytes();
+      }
+    }
+  }
+  if (options_.copy_weights && expert_bytes <= UsableMemoryBytes() / 4) {
+    matrices.insert(matrices.end(), experts.begin(), experts.end());
+  }
 
   size_t plain_bytes = 0;
   for (TensorView* t : matrices) {
