@@ -120,8 +120,8 @@ Status ValidateOptions(const ModelConfig& c, const CudaOptions& o) {
   SIGMA_RETURN_IF_ERROR(c.CheckContextLength(o.max_context));
   if (c.qk_norm() || c.fused_projections() || c.rotary_dim() != c.head_dim ||
       c.rope_scaling.type == "longrope" || c.rope_scaling.type == "yarn" || c.gemma() ||
-      c.activation != Activation::kSilu || c.arch == Architecture::kGranite ||
-      !c.nope_layers.empty() || c.olmo() || c.moe.num_experts > 0) {
+      c.activation != Activation::kSilu || c.granite() || !c.nope_layers.empty() || c.olmo() ||
+      c.moe.num_experts > 0) {
     return UnimplementedError(
         "CUDA backend: model_type ", ArchitectureName(c.arch),
         " (q/k norms, fused projections, partial RoPE, longrope, yarn, Gemma's "

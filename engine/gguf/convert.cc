@@ -14,6 +14,7 @@
 #include "engine/gguf/gguf_model.h"
 #include "engine/gguf/gguf_writer.h"
 #include "engine/gguf/quantize.h"
+#include "engine/loader/checkpoint_layout.h"
 #include "engine/loader/model_weights.h"
 #include "engine/loader/safetensors.h"
 #include "engine/tokenizer/tokenizer.h"
@@ -205,10 +206,24 @@ Status ConvertGgufToCheckpoint(const std::string& in_path, const std::string& ou
   SIGMA_ASSIGN_OR_RETURN(
       std::vector<TensorToConvert> tensors,
       OrderedTensors(config, source->tensors(), in_path, -config.norm_weight_offset()));
+  // The folder's tensors (CheckpointLayout: Granite MoE stacks its experts), each in one type:
+  // its pieces' (FolderTargetType), or f32 where they differ.
+  std::map<std::string, const TensorToConvert*> by_name;
+  for (const TensorToConvert& t : tensors) by_name[t.view->name] = &t;
+  struct FolderTensor {
+    const FileTensor* file;
+    DType type;
+  };
+  const std::vector<FileTensor> layout = CheckpointLayout(config);
+  std::vector<FolderTensor> folder;
   std::vector<SafetensorsTensorInfo> infos;
-  for (const auto& [view, add] : tensors) {
-    const DType target = FolderTargetType(*view, options);
-    infos.push_back({view->name, std::string(SafetensorsDTypeName(target)), view->shape});
+  for (const FileTensor& f : layout) {
+    DType type = FolderTargetType(*by_name.at(f.pieces[0].name)->view, options);
+    for (const ExpectedTensor& piece : f.pieces) {
+      if (FolderTargetType(*by_name.at(piece.name)->view, options) != type) type = DType::kF32;
+    }
+    folder.push_back({&f, type});
+    infos.push_back({f.name, std::string(SafetensorsDTypeName(type)), f.shape});
   }
   SIGMA_ASSIGN_OR_RETURN(Tokenizer::HfFiles tokenizer, FolderTokenizer(*file, notes));
   // The weights first and config.json last, as make-model writes a folder: a folder with a
@@ -220,9 +235,11 @@ Status ConvertGgufToCheckpoint(const std::string& in_path, const std::string& ou
       [&] {
         SIGMA_ASSIGN_OR_RETURN(std::unique_ptr<SafetensorsWriter> writer,
                                SafetensorsWriter::Create(out_dir + "/model.safetensors", infos));
-        for (const auto& [view, add] : tensors) {
-          SIGMA_RETURN_IF_ERROR(
-              writer->Write(Recode(*view, FolderTargetType(*view, options), add)));
+        for (const auto& [file, type] : folder) {
+          for (const ExpectedTensor& piece : file->pieces) {
+            const TensorToConvert& t = *by_name.at(piece.name);
+            SIGMA_RETURN_IF_ERROR(writer->Write(Recode(*t.view, type, t.add)));
+          }
         }
         SIGMA_RETURN_IF_ERROR(writer->Finish());
         // A tokenizer file this model lacks is removed (from a folder --force reuses), so that

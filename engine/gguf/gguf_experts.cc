@@ -4,6 +4,8 @@
 #include <array>
 #include <charconv>
 
+#include "engine/loader/model_weights.h"
+
 namespace sigma {
 namespace {
 
@@ -14,7 +16,8 @@ constexpr std::array<const char*, 3> kStackedNames = {"ffn_gate_exps", "ffn_up_e
 
 // Whether llama.cpp renormalises the chosen experts' probabilities in files of c's family.
 bool LlamaCppNormalises(Architecture arch) {
-  return arch == Architecture::kMixtral || arch == Architecture::kQwen3Moe;
+  return arch == Architecture::kMixtral || arch == Architecture::kQwen3Moe ||
+         arch == Architecture::kGraniteMoe;
 }
 
 // The digits of a layer or expert index at the front of `s`, and the rest after the dot.
@@ -34,20 +37,11 @@ bool TakePrefix(std::string_view* s, std::string_view prefix) {
   return true;
 }
 
-std::array<const char*, 3> HfMatrixNames(const ModelConfig& c) {
-  if (c.arch == Architecture::kMixtral) return {"w1", "w3", "w2"};
-  return {"gate_proj", "up_proj", "down_proj"};
-}
-
-const char* HfBlock(const ModelConfig& c) {
-  return c.arch == Architecture::kMixtral ? "block_sparse_moe" : "mlp";
-}
-
 }  // namespace
 
 bool MoeArchitectureOfGguf(std::string_view gguf_arch, Architecture* arch) {
-  for (const Architecture a :
-       {Architecture::kQwen2Moe, Architecture::kQwen3Moe, Architecture::kOlmoe}) {
+  for (const Architecture a : {Architecture::kQwen2Moe, Architecture::kQwen3Moe,
+                               Architecture::kOlmoe, Architecture::kGraniteMoe}) {
     if (gguf_arch == GgufArchitectureOfMoe(a)) {
       *arch = a;
       return true;
@@ -62,6 +56,7 @@ std::string_view GgufArchitectureOfMoe(Architecture arch) {
     case Architecture::kQwen2Moe: return "qwen2moe";
     case Architecture::kQwen3Moe: return "qwen3moe";
     case Architecture::kOlmoe: return "olmoe";
+    case Architecture::kGraniteMoe: return "granitemoe";
     default: return "";
   }
 }
@@ -155,19 +150,19 @@ bool ParseStackedExpertsName(std::string_view name, int64_t* layer, ExpertMatrix
 }
 
 std::string HfExpertName(const ModelConfig& c, int64_t layer, int64_t expert, ExpertMatrix matrix) {
-  return StrCat("model.layers.", layer, ".", HfBlock(c), ".experts.", expert, ".",
-                HfMatrixNames(c)[static_cast<size_t>(matrix)], ".weight");
+  return StrCat("model.layers.", layer, ".", ExpertBlock(c), ".experts.", expert, ".",
+                ExpertMatrixNames(c)[static_cast<size_t>(matrix)], ".weight");
 }
 
 bool ParseHfExpertName(const ModelConfig& c, std::string_view name, std::string* stacked,
                        int64_t* expert) {
   int64_t layer = 0;
   if (!TakePrefix(&name, "model.layers.") || !TakeIndex(&name, &layer) ||
-      !TakePrefix(&name, HfBlock(c)) || !TakePrefix(&name, ".experts.") ||
+      !TakePrefix(&name, ExpertBlock(c)) || !TakePrefix(&name, ".experts.") ||
       !TakeIndex(&name, expert)) {
     return false;
   }
-  const std::array<const char*, 3> names = HfMatrixNames(c);
+  const std::array<const char*, 3> names = ExpertMatrixNames(c);
   for (size_t i = 0; i < names.size(); ++i) {
     if (name == StrCat(names[i], ".weight")) {
       *stacked = StrCat("blk.", layer, ".", kStackedNames[i], ".weight");

@@ -129,11 +129,12 @@ int QkKind(std::string_view hf_name) {
   return 0;
 }
 
-// Files of general.architecture "llama": Llama, and Mistral (written as llama; see ReadWindow);
-// and "granite" and "smollm3", whose converters are Llama's.
+// Files of general.architecture "llama": Llama, Mistral and Mixtral (written as llama; see
+// ReadWindow, gguf_experts.h); and "granite", "granitemoe" and "smollm3", whose converters are
+// Llama's.
 bool IsPermuted(const ModelConfig& config) {
   return config.arch == Architecture::kLlama || config.arch == Architecture::kMistral ||
-         config.arch == Architecture::kMixtral || config.arch == Architecture::kGranite ||
+         config.arch == Architecture::kMixtral || config.granite() ||
          config.arch == Architecture::kSmolLM3;
 }
 
@@ -188,8 +189,9 @@ Status ReadArch(const GgufFile& f, ModelConfig* c, std::string* prefix) {
     return UnimplementedError(
         f.path(), ": general.architecture '", arch,
         "' is not supported (llama, phi3, qwen2, qwen3, gemma, gemma2, gemma3, granite, smollm3, "
-        "olmo2, qwen2moe, qwen3moe, olmoe, sigma)");
+        "olmo2, qwen2moe, qwen3moe, olmoe, granitemoe, sigma)");
   }
+  if (c->arch == Architecture::kGraniteMoe) c->attention_multiplier = 1.0;  // as granite's
   if (c->gemma()) {
     c->activation = Activation::kGeluTanh;
     c->tie_word_embeddings = true;
@@ -445,7 +447,7 @@ std::vector<bool> SmolLM3NopeLayers(const ModelConfig& c) {
 
 // Granite's scalars, as llama.cpp's converter writes them.
 Status ReadGraniteScales(const GgufFile& f, const std::string& p, ModelConfig* c) {
-  if (c->arch != Architecture::kGranite) return Status::Ok();
+  if (!c->granite()) return Status::Ok();
   SIGMA_RETURN_IF_ERROR(ReadDouble(f, p + "embedding_scale", &c->embedding_multiplier));
   SIGMA_RETURN_IF_ERROR(ReadDouble(f, p + "attention.scale", &c->attention_multiplier));
   SIGMA_RETURN_IF_ERROR(ReadDouble(f, p + "residual_scale", &c->residual_multiplier));
@@ -470,7 +472,8 @@ Status ReadTokenIds(const GgufFile& f, ModelConfig* c) {
 }  // namespace
 
 GgufNames GgufNamesOf(const ModelConfig& config) {
-  return {config.fused_projections(), config.post_norms(), config.arch == Architecture::kMixtral};
+  return {config.fused_projections(), config.post_norms(),
+          ExpertBlock(config) == "block_sparse_moe"};
 }
 std::string GgufToHfTensorName(std::string_view gguf_name, GgufNames names) {
   return MapName(gguf_name, true, names);
@@ -750,7 +753,7 @@ Status AddModelConfigToGguf(const ModelConfig& c, GgufWriter* w) {
   }
   if (c.gemma2_or_3()) SIGMA_RETURN_IF_ERROR(AddGemmaKeys(c, p, w));
   SIGMA_RETURN_IF_ERROR(AddGgufExpertKeys(c, p, w));
-  if (c.arch == Architecture::kGranite) {
+  if (c.granite()) {
     w->SetF32(p + "embedding_scale", static_cast<float>(c.embedding_multiplier));
     w->SetF32(p + "attention.scale", c.AttentionScale());
     w->SetF32(p + "residual_scale", static_cast<float>(c.residual_multiplier));

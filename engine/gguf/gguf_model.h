@@ -76,7 +76,8 @@ namespace sigma {
 struct GgufNames {
   bool fused_ffn = false;       // Phi-3 (ModelConfig::fused_projections): ffn_up is gate_up_proj
   bool post_norms = false;      // Gemma 2 / 3, OLMo 2 (ModelConfig::post_norms)
-  bool block_sparse_moe = false;  // Mixtral: ffn_gate_inp is block_sparse_moe.gate (else mlp.gate)
+  // Mixtral, Granite MoE (ExpertBlock): ffn_gate_inp is block_sparse_moe.gate (else mlp.gate)
+  bool block_sparse_moe = false;
 };
 GgufNames GgufNamesOf(const ModelConfig& config);
 

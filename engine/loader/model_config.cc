@@ -41,6 +41,7 @@ constexpr ArchInfo kArchs[] = {
     {Architecture::kQwen2Moe, "qwen2_moe", "Qwen2MoeForCausalLM"},
     {Architecture::kQwen3Moe, "qwen3_moe", "Qwen3MoeForCausalLM"},
     {Architecture::kOlmoe, "olmoe", "OlmoeForCausalLM"},
+    {Architecture::kGraniteMoe, "granitemoe", "GraniteMoeForCausalLM"},
     {Architecture::kSigma, "sigma", "SigmaForCausalLM"},
 };
 
@@ -338,7 +339,7 @@ Status ReadGemmaAttention(JsonFields& fields, ModelConfig* config) {
 
 // Granite's four scalars (GraniteConfig's defaults: 1).
 Status ReadGraniteMultipliers(JsonFields& fields, ModelConfig* config) {
-  if (config->arch != Architecture::kGranite) return Status::Ok();
+  if (!config->granite()) return Status::Ok();
   config->attention_multiplier = 1.0;
   SIGMA_RETURN_IF_ERROR(
       fields.OptionalDouble("embedding_multiplier", &config->embedding_multiplier));
@@ -785,8 +786,8 @@ Status ValidateFamilyFields(const ModelConfig& c) {
         std::tuple{"logits_scaling", c.logits_scaling, 1.0}}) {
     if (value == unset) continue;
     SIGMA_RETURN_IF_ERROR(CheckPositive(field, value));
-    if (c.arch != Architecture::kGranite) {
-      return InvalidArgumentError(field, ": only model_type granite has one");
+    if (!c.granite()) {
+      return InvalidArgumentError(field, ": only model_types granite and granitemoe have one");
     }
   }
   if (!c.nope_layers.empty() && (c.arch != Architecture::kSmolLM3 ||
@@ -1115,7 +1116,7 @@ std::string ModelConfig::ToJson() const {
       }
     }
   }
-  if (arch == Architecture::kGranite) {
+  if (granite()) {
     w.Double("embedding_multiplier", embedding_multiplier);
     w.Double("attention_multiplier", attention_multiplier > 0
                                          ? attention_multiplier

@@ -31,7 +31,8 @@ namespace sigma {
 // Llama's layers, some without RoPE (ModelConfig::nope_layers). kOlmo2: ModelConfig::olmo; kOlmo3
 // OLMo 2's layers with sliding windows in three of four, which rotate unscaled.
 // The mixtures of experts (ModelConfig::moe): kMixtral Mistral's layers; kQwen2Moe Qwen2's, with a
-// shared expert; kQwen3Moe Qwen3's; kOlmoe Llama's layers with OLMo 2's whole-row q/k norms.
+// shared expert; kQwen3Moe Qwen3's; kOlmoe Llama's layers with OLMo 2's whole-row q/k norms;
+// kGraniteMoe Granite's (its four scalars), each layer's experts stacked in the checkpoint.
 enum class Architecture {
   kLlama,
   kQwen2,
@@ -49,10 +50,11 @@ enum class Architecture {
   kQwen2Moe,
   kQwen3Moe,
   kOlmoe,
+  kGraniteMoe,
   kSigma
 };
 // "llama", "qwen2", "qwen3", "mistral", "phi3", "gemma", "gemma2", "gemma3_text", "granite",
-// "smollm3", "olmo2", "olmo3", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "sigma"
+// "smollm3", "olmo2", "olmo3", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "granitemoe", "sigma"
 std::string_view ArchitectureName(Architecture arch);
 
 // The FFN's gate activation: SiLU (SwiGLU), GELU's tanh approximation (transformers'
@@ -255,6 +257,10 @@ struct ModelConfig {
   // OLMo 2 and 3: Llama's layers with the norms moved from the blocks' inputs to their outputs,
   // and q/k norms over the whole projection (qk_norm_per_head false).
   bool olmo() const { return arch == Architecture::kOlmo2 || arch == Architecture::kOlmo3; }
+  // Granite and Granite MoE: the embedding, attention, residual and logit scalars.
+  bool granite() const {
+    return arch == Architecture::kGranite || arch == Architecture::kGraniteMoe;
+  }
   // An RMSNorm on the attention's output (post_attention_layernorm) and on the FFN's
   // (post_feedforward_layernorm) before each joins the residual: Gemma 2 and 3 (whose FFN input
   // norm is then pre_feedforward_layernorm), OLMo 2.

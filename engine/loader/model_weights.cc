@@ -126,20 +126,17 @@ class SlotBuilder {
   // up_proj / down_proj, Qwen2-MoE's mlp.shared_expert.* and mlp.shared_expert_gate.
   void Experts(const std::string& p, LayerWeights* l) {
     const MoeConfig& moe = c_.moe;
-    const bool mixtral = c_.arch == Architecture::kMixtral;
-    const std::string block = p + (mixtral ? "block_sparse_moe." : "mlp.");
-    const std::array<const char*, 3> names =
-        mixtral ? std::array<const char*, 3>{"w1", "w3", "w2"}
-                : std::array<const char*, 3>{"gate_proj", "up_proj", "down_proj"};
-    const char* width_dim =
-        mixtral || c_.arch == Architecture::kOlmoe ? "intermediate_size" : "moe_intermediate_size";
+    const std::string block = StrCat(p, ExpertBlock(c_), ".");
+    const char* width_dim = c_.arch == Architecture::kQwen2Moe || c_.arch == Architecture::kQwen3Moe
+                                ? "moe_intermediate_size"
+                                : "intermediate_size";
     Matrix(block + "gate.weight", moe.num_experts, "num_experts", c_.hidden_size, "hidden_size",
            &l->router);
     l->experts.resize(static_cast<size_t>(moe.num_experts));
     for (int64_t e = 0; e < moe.num_experts; ++e) {
       FfnWeights& x = l->experts[static_cast<size_t>(e)];
-      Ffn(StrCat(block, "experts.", e, "."), names, moe.expert_intermediate_size, width_dim,
-          &x.gate_proj, &x.up_proj, &x.down_proj);
+      Ffn(StrCat(block, "experts.", e, "."), ExpertMatrixNames(c_), moe.expert_intermediate_size,
+          width_dim, &x.gate_proj, &x.up_proj, &x.down_proj);
     }
     if (moe.shared_expert_intermediate_size > 0) {
       FfnWeights& x = l->shared_expert;
@@ -280,7 +277,8 @@ Status RejectUnusedMeaningfulTensors(const ModelConfig& config, const WeightSour
         return UnimplementedError("tensor '", p, t, "' is not supported by this engine");
       }
     }
-    for (const char* t : {"mlp.gate.weight", "block_sparse_moe.gate.weight"}) {
+    for (const char* t : {"mlp.gate.weight", "block_sparse_moe.gate.weight",
+                          "block_sparse_moe.router.layer.weight"}) {
       if (!config.MoeLayer(i) && present(p + t)) {
         return InvalidArgumentError("tensor '", p, t,
                                     "' (a router of experts) is present but the config has no "
@@ -295,9 +293,8 @@ Status RejectUnusedMeaningfulTensors(const ModelConfig& config, const WeightSour
                                   i);
     }
     if (config.MoeLayer(i) &&
-        present(StrCat(p, config.arch == Architecture::kMixtral ? "block_sparse_moe" : "mlp",
-                       ".experts.", config.moe.num_experts, ".",
-                       config.arch == Architecture::kMixtral ? "w1" : "gate_proj", ".weight"))) {
+        present(StrCat(p, ExpertBlock(config), ".experts.", config.moe.num_experts, ".",
+                       ExpertMatrixNames(config)[0], ".weight"))) {
       return InvalidArgumentError("checkpoint holds expert ", config.moe.num_experts, " of layer ",
                                   i, " but num_experts is ", config.moe.num_experts);
     }
@@ -335,6 +332,17 @@ Status RejectUnusedMeaningfulTensors(const ModelConfig& config, const WeightSour
 }
 
 }  // namespace
+
+std::string ExpertBlock(const ModelConfig& config) {
+  return config.arch == Architecture::kMixtral || config.arch == Architecture::kGraniteMoe
+             ? "block_sparse_moe"
+             : "mlp";
+}
+
+std::array<const char*, 3> ExpertMatrixNames(const ModelConfig& config) {
+  if (config.arch == Architecture::kMixtral) return {"w1", "w3", "w2"};
+  return {"gate_proj", "up_proj", "down_proj"};
+}
 
 std::vector<ExpectedTensor> ExpectedTensors(const ModelConfig& config) {
   ModelWeights scratch;
@@ -386,6 +394,9 @@ StatusOr<ModelWeights> LoadCheckpoint(const std::string& dir) {
                          SafetensorsWeightSource::Open(dir));
   if (Status selected = source->SelectLanguageModel(); !selected.ok()) {
     return selected.WithContext(dir);
+  }
+  if (Status split = source->ApplyLayout(CheckpointLayout(config)); !split.ok()) {
+    return split.WithContext(dir);
   }
   StatusOr<ModelWeights> weights = BindWeights(config, source);
   if (!weights.ok()) return weights.status().WithContext(dir);

@@ -7,6 +7,7 @@
 #ifndef SIGMA_ENGINE_LOADER_MODEL_WEIGHTS_H_
 #define SIGMA_ENGINE_LOADER_MODEL_WEIGHTS_H_
 
+#include <array>
 #include <map>
 #include <memory>
 #include <string>
@@ -86,6 +87,12 @@ struct ModelWeights {
   // or when norm weights were offset: the views hold what RMSNorm multiplies by).
   std::vector<std::vector<float>> owned_f32;
 };
+
+// Where a layer of experts' tensors are under "model.layers.N.": Mixtral's and Granite MoE's
+// "block_sparse_moe", the others' "mlp"; and an expert's gate, up and down matrices' names (under
+// "experts.E."): Mixtral's w1, w3 and w2, the others' gate_proj, up_proj and down_proj.
+std::string ExpertBlock(const ModelConfig& config);
+std::array<const char*, 3> ExpertMatrixNames(const ModelConfig& config);
 
 // Every tensor a checkpoint of `config` holds, with Hugging Face names and the shapes BindWeights
 // expects: embed_tokens, then per layer (norms, attention incl. biases and augmented Q when the

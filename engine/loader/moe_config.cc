@@ -64,12 +64,14 @@ std::string LayerList(const std::vector<bool>& layers) {
 }  // namespace
 
 bool IsMoeArchitecture(Architecture arch) {
-  return arch == Architecture::kMixtral || IsQwenMoe(arch) || arch == Architecture::kOlmoe;
+  return arch == Architecture::kMixtral || IsQwenMoe(arch) || arch == Architecture::kOlmoe ||
+         arch == Architecture::kGraniteMoe;
 }
 
 Status ReadMoeConfig(JsonFields& fields, ModelConfig* config) {
   MoeConfig& moe = config->moe;
   switch (config->arch) {
+    case Architecture::kGraniteMoe:  // top k of the logits, softmax over those: renormalised
     case Architecture::kMixtral:
       moe.num_experts = 8;
       moe.experts_per_token = 2;
@@ -94,7 +96,7 @@ Status ReadMoeConfig(JsonFields& fields, ModelConfig* config) {
   }
   SIGMA_RETURN_IF_ERROR(ReadExpertCount(fields, &moe.num_experts));
   SIGMA_RETURN_IF_ERROR(fields.OptionalInt("num_experts_per_tok", &moe.experts_per_token));
-  if (config->arch != Architecture::kMixtral) {
+  if (config->arch != Architecture::kMixtral && config->arch != Architecture::kGraniteMoe) {
     SIGMA_RETURN_IF_ERROR(fields.OptionalBool("norm_topk_prob", &moe.norm_topk_prob));
   }
   if (IsQwenMoe(config->arch)) {
@@ -159,10 +161,10 @@ Status ValidateMoeConfig(const ModelConfig& c) {
                                 c.num_layers, " layers of a ", ArchitectureName(c.arch),
                                 " (only qwen2_moe and qwen3_moe have dense layers among experts)");
   }
-  if (c.arch == Architecture::kMixtral && !moe.norm_topk_prob) {
-    return InvalidArgumentError(
-        "norm_topk_prob: Mixtral always renormalises its top experts' "
-        "probabilities");
+  if ((c.arch == Architecture::kMixtral || c.arch == Architecture::kGraniteMoe) &&
+      !moe.norm_topk_prob) {
+    return InvalidArgumentError("norm_topk_prob: ", ArchitectureName(c.arch),
+                                " always renormalises its top experts' probabilities");
   }
   return Status::Ok();
 }
@@ -171,10 +173,10 @@ std::vector<std::pair<std::string, std::string>> MoeConfigJson(const ModelConfig
   const MoeConfig& moe = c.moe;
   if (!IsMoeArchitecture(c.arch)) return {};
   std::vector<std::pair<std::string, std::string>> out;
-  const bool mixtral = c.arch == Architecture::kMixtral;
-  out.emplace_back(mixtral ? "num_local_experts" : "num_experts", StrCat(moe.num_experts));
+  const bool local = c.arch == Architecture::kMixtral || c.arch == Architecture::kGraniteMoe;
+  out.emplace_back(local ? "num_local_experts" : "num_experts", StrCat(moe.num_experts));
   out.emplace_back("num_experts_per_tok", StrCat(moe.experts_per_token));
-  if (!mixtral) out.emplace_back("norm_topk_prob", moe.norm_topk_prob ? "true" : "false");
+  if (!local) out.emplace_back("norm_topk_prob", moe.norm_topk_prob ? "true" : "false");
   if (IsQwenMoe(c.arch)) {
     out.emplace_back("moe_intermediate_size", StrCat(moe.expert_intermediate_size));
     out.emplace_back("decoder_sparse_step", "1");

@@ -1,11 +1,13 @@
 #include "engine/loader/random_checkpoint.h"
 
 #include <algorithm>
+#include <map>
 #include <memory>
 #include <vector>
 
 #include "engine/base/file.h"
 #include "engine/cpu/thread_pool.h"
+#include "engine/loader/checkpoint_layout.h"
 #include "engine/loader/model_weights.h"
 #include "engine/loader/safetensors.h"
 
@@ -102,19 +104,26 @@ Status WriteTensor(const ExpectedTensor& spec, bool offset_norms, uint64_t tenso
 // The checkpoint's files into the existing folder `out_dir`, config.json last.
 Status WriteCheckpointFiles(const ModelConfig& config, const std::string& out_dir, uint64_t seed,
                             DType dtype, int num_threads) {
-  const std::vector<ExpectedTensor> specs = ExpectedTensors(config);
+  // Each expected tensor's values are drawn from its index among ExpectedTensors, whichever file
+  // tensor holds it (CheckpointLayout: Granite MoE stacks its experts).
+  std::map<std::string, uint64_t> index;
+  for (const ExpectedTensor& spec : ExpectedTensors(config)) index.emplace(spec.name, index.size());
+  const std::vector<FileTensor> layout = CheckpointLayout(config);
   std::vector<SafetensorsTensorInfo> infos;
-  for (const ExpectedTensor& spec : specs) {
-    infos.push_back({spec.name, std::string(SafetensorsDTypeName(dtype)), spec.shape});
+  for (const FileTensor& f : layout) {
+    infos.push_back({f.name, std::string(SafetensorsDTypeName(dtype)), f.shape});
   }
   SIGMA_ASSIGN_OR_RETURN(std::unique_ptr<SafetensorsWriter> writer,
                          SafetensorsWriter::Create(out_dir + "/model.safetensors", infos));
   ThreadPool pool(num_threads);
   std::vector<uint8_t> buffer(
       static_cast<size_t>(kChunkElems * kChunksPerBatch * DTypeBlockBytes(dtype)));
-  for (size_t i = 0; i < specs.size(); ++i) {
-    SIGMA_RETURN_IF_ERROR(WriteTensor(specs[i], config.norm_weight_offset() != 0, i, seed, dtype,
-                                      &pool, &buffer, writer.get()));
+  for (const FileTensor& f : layout) {
+    for (const ExpectedTensor& piece : f.pieces) {
+      SIGMA_RETURN_IF_ERROR(WriteTensor(piece, config.norm_weight_offset() != 0,
+                                        index.at(piece.name), seed, dtype, &pool, &buffer,
+                                        writer.get()));
+    }
   }
   SIGMA_RETURN_IF_ERROR(writer->Finish());
   return WriteFileAtomic(out_dir + "/config.json", config.ToJson());

@@ -374,6 +374,42 @@ Status SafetensorsWeightSource::OpenIndex(const std::string& dir, const std::str
   return Status::Ok();
 }
 
+Status SafetensorsWeightSource::ApplyLayout(const std::vector<FileTensor>& layout) {
+  for (const FileTensor& f : layout) {
+    if (!f.stacked() || unsupported_.count(f.name) != 0) continue;  // the binder names the dtype
+    const auto it = tensors_.find(f.name);
+    if (it == tensors_.end()) {
+      return NotFoundError("tensor '", f.name, "' not found in ", files_.size(), " file(s)");
+    }
+    const TensorView stack = it->second;
+    if (stack.shape != f.shape) {
+      const auto text = [](const std::vector<int64_t>& shape) {
+        std::string out;
+        for (const int64_t d : shape) out += StrCat(out.empty() ? "[" : ", ", d);
+        return out + "]";
+      };
+      return InvalidArgumentError("tensor '", f.name, "': expected shape ", text(f.shape),
+                                  " from the config, got ", text(stack.shape));
+    }
+    const size_t row_bytes = stack.row_bytes();
+    size_t offset = 0;
+    for (const ExpectedTensor& piece : f.pieces) {
+      TensorView view = stack;
+      view.name = piece.name;
+      view.shape = piece.shape;
+      view.data = static_cast<const uint8_t*>(stack.data) + offset;
+      view.nbytes = static_cast<size_t>(piece.shape[0]) * row_bytes;
+      offset += view.nbytes;
+      if (!tensors_.emplace(piece.name, view).second) {
+        return InvalidArgumentError("tensor '", piece.name, "' is both in the checkpoint and in '",
+                                    f.name, "'");
+      }
+    }
+    tensors_.erase(f.name);
+  }
+  return Status::Ok();
+}
+
 Status SafetensorsWeightSource::SelectLanguageModel() {
   constexpr std::pair<std::string_view, std::string_view> kRenames[] = {
       {"language_model.model.", "model."},

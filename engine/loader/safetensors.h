@@ -26,6 +26,7 @@
 #include "engine/base/status.h"
 #include "engine/base/temp_files.h"
 #include "engine/dtype.h"
+#include "engine/loader/checkpoint_layout.h"
 #include "engine/loader/model_weights.h"
 #include "engine/tensor.h"
 
@@ -100,6 +101,12 @@ class SafetensorsWeightSource : public WeightSource {
   // are dropped; otherwise nothing changes. INVALID_ARGUMENT where a renamed tensor meets one of
   // the same name.
   Status SelectLanguageModel();
+
+  // The tensors a checkpoint stacks (CheckpointLayout's file tensors of several pieces: Granite
+  // MoE's experts) shown as their pieces, each a run of the stack's rows under its own name, in
+  // place of the stack. NOT_FOUND / INVALID_ARGUMENT naming a stack that is missing or of another
+  // shape.
+  Status ApplyLayout(const std::vector<FileTensor>& layout);
 
  private:
   Status OpenIndex(const std::string& dir, const std::string& index_path);

@@ -145,7 +145,7 @@ void PrintText(const std::string& path, const ModelWeights& w,
     std::printf("no rope       layers %s\n",
                 LayerRanges(c.num_layers, [&](int64_t i) { return !c.RotatesLayer(i); }).c_str());
   }
-  if (c.arch == Architecture::kGranite) {
+  if (c.granite()) {
     std::printf("scalars       embeddings x%g, residual x%g, logits / %g\n", c.embedding_multiplier,
                 c.residual_multiplier, c.logits_scaling);
   }

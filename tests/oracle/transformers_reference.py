@@ -124,7 +124,7 @@ def routing_margin(folder: str) -> float:
             margins.append((probs[:, k - 1] - probs[:, k]).min().item())
 
     for name, module in model.named_modules():
-        if name.endswith(".gate") and hasattr(module, "top_k"):
+        if type(module).__name__.endswith("TopKRouter"):  # transformers 5's routers
             module.register_forward_hook(hook)
     with torch.no_grad():
         model(torch.tensor([IDS]), use_cache=False)
