@@ -15,7 +15,7 @@ constexpr std::array<const char*, 3> kStackedNames = {"ffn_gate_exps", "ffn_up_e
                                                       "ffn_down_exps"};
 
 // Whether llama.cpp renormalises the chosen experts' probabilities in files of c's family.
-bool LlamaCppNormalises(Architecture arch) {
+bool LlamaCppNormalises(Architecture arch) {  // measured: tests/data/moe
   return arch == Architecture::kMixtral || arch == Architecture::kQwen3Moe ||
          arch == Architecture::kGraniteMoe;
 }

@@ -1,6 +1,6 @@
 // Mixtures of experts (ModelConfig::moe) in GGUF files, as llama.cpp's converter writes them:
 //   general.architecture   llama (Mixtral: a llama file whose expert_count is above 0),
-//                          qwen2moe, qwen3moe, olmoe
+//                          qwen2moe, qwen3moe, olmoe, granitemoe
 //   <arch>.expert_count, <arch>.expert_used_count                   (u32)
 //   <arch>.expert_feed_forward_length (qwen2moe, qwen3moe; feed_forward_length is then the dense
 //   FFN's), <arch>.expert_shared_feed_forward_length (qwen2moe)     (u32)
@@ -10,9 +10,10 @@
 //   blk.N.ffn_gate_shexp / ffn_up_shexp / ffn_down_shexp, ffn_gate_inp_shexp ([hidden])
 //                                        Qwen2-MoE's shared expert and its gate
 // The stacked tensors are shown to BindWeights as one view per expert under its Hugging Face name
-// (model.layers.N.mlp.experts.E.gate_proj.weight, Mixtral's block_sparse_moe.experts.E.w1 ...).
-// llama.cpp renormalises the chosen experts' probabilities in llama (Mixtral) and qwen3moe files
-// and not in qwen2moe and olmoe ones; a config that differs says so under
+// (model.layers.N.mlp.experts.E.gate_proj.weight, Mixtral's block_sparse_moe.experts.E.w1 ...,
+// ExpertBlock and ExpertMatrixNames).
+// llama.cpp renormalises the chosen experts' probabilities in llama (Mixtral), qwen3moe and
+// granitemoe files and not in qwen2moe and olmoe ones; a config that differs says so under
 // sigma.expert_weights_norm (bool). Dense layers among the experts (Qwen's mlp_only_layers) have
 // no GGUF form (llama.cpp's files have experts in every layer).
 // Thread safety: free functions without shared state.
@@ -30,7 +31,8 @@
 
 namespace sigma {
 
-// The architecture of a general.architecture that names a mixture (qwen2moe, qwen3moe, olmoe);
+// The architecture of a general.architecture that names a mixture (qwen2moe, qwen3moe, olmoe,
+// granitemoe);
 // false for others.
 bool MoeArchitectureOfGguf(std::string_view gguf_arch, Architecture* arch);
 // The general.architecture of a mixture's file ("llama" for Mixtral); "" for a dense family.
