@@ -14,8 +14,9 @@ constexpr char kExpertWeightsNormKey[] = "sigma.expert_weights_norm";
 constexpr std::array<const char*, 3> kStackedNames = {"ffn_gate_exps", "ffn_up_exps",
                                                       "ffn_down_exps"};
 
-// Whether llama.cpp renormalises the chosen experts' probabilities in files of c's family.
-bool LlamaCppNormalises(Architecture arch) {  // measured: tests/data/moe
+// Whether llama.cpp renormalises the chosen experts' probabilities in files of `arch`'s family
+// (as its logits of tests/data/moe show).
+bool LlamaCppNormalises(Architecture arch) {
   return arch == Architecture::kMixtral || arch == Architecture::kQwen3Moe ||
          arch == Architecture::kGraniteMoe;
 }
