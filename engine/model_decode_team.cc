@@ -189,9 +189,7 @@ void Model::RunDecodeTeam(std::span<const TokenRow> rows, std::span<const int64_
       for (size_t j = 0; j < batches.size(); ++j) {
         const ExpertBatch& b = batches[j];
         gathered.resize(b.rows.size() * static_cast<size_t>(hidden_size));
-        for (size_t i = 0; i < b.rows.size(); ++i) {
-          std::copy_n(h + b.rows[i] * hidden_size, hidden_size, &gathered[i * hidden_size]);
-        }
+        GatherRows(h, b, hidden_size, gathered.data());
         gate_up(w.experts[static_cast<size_t>(b.expert)], moe.expert_intermediate_size,
                 gathered.data(), static_cast<int64_t>(b.rows.size()), offsets[j]);
       }

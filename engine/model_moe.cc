@@ -43,10 +43,7 @@ void Model::MoeFfn(const LayerWeights& w, int64_t rows) {
   };
   for (size_t j = 0; j < expert_batches_.size(); ++j) {
     const ExpertBatch& b = expert_batches_[j];
-    for (size_t i = 0; i < b.rows.size(); ++i) {
-      std::copy_n(&h_[static_cast<size_t>(b.rows[i] * hidden)], hidden,
-                  &moe_x_[i * static_cast<size_t>(hidden)]);
-    }
+    GatherRows(h_.data(), b, hidden, moe_x_.data());
     run(w.experts[static_cast<size_t>(b.expert)], moe.expert_intermediate_size, moe_x_.data(),
         static_cast<int64_t>(b.rows.size()), offsets[j]);
   }

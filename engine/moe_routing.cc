@@ -56,6 +56,12 @@ std::vector<int64_t> RoutedRowOffsets(const std::vector<ExpertBatch>& batches) {
   return offsets;
 }
 
+void GatherRows(const float* x, const ExpertBatch& batch, int64_t width, float* out) {
+  for (size_t i = 0; i < batch.rows.size(); ++i) {
+    std::copy_n(x + batch.rows[i] * width, width, out + static_cast<int64_t>(i) * width);
+  }
+}
+
 void CombineExperts(const std::vector<ExpertBatch>& batches, const float* y, int64_t rows,
                     int64_t width, const float* shared_y, const float* shared_gate, float* out) {
   std::fill(out, out + rows * width, 0.0f);

@@ -32,6 +32,10 @@ void RouteToExperts(const MoeConfig& moe, const float* logits, int64_t rows,
 // shared expert's, begin there).
 std::vector<int64_t> RoutedRowOffsets(const std::vector<ExpertBatch>& batches);
 
+// The rows of `x` ([.., width]) that `batch` holds, one after another into `out` ([rows, width]):
+// an expert's input.
+void GatherRows(const float* x, const ExpertBatch& batch, int64_t width, float* out);
+
 // out[r] = sum over the batches that hold row r, in their order, of weight * y[that batch's row]
 // ([rows, width] each; y laid out as RoutedRowOffsets has it); then, where shared_y is not null,
 // plus sigmoid(shared_gate[r]) * shared_y[r] (Qwen2-MoE's shared expert).

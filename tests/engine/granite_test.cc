@@ -55,7 +55,8 @@ TEST(GraniteTest, ConfigAsTransformersReadsIt) {
   // The scalars are Granite's: another model_type's are refused by Validate.
   ModelConfig llama = c;
   llama.arch = Architecture::kLlama;
-  EXPECT_NE(llama.Validate().message().find("only model_type granite has one"), std::string::npos)
+  EXPECT_NE(llama.Validate().message().find("only model_types granite and granitemoe have one"),
+            std::string::npos)
       << llama.Validate().ToString();
 }
 
