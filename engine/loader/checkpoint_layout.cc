@@ -19,7 +19,7 @@ std::string GraniteMoeFileTensor(const std::string& rest) {
 std::vector<FileTensor> CheckpointLayout(const ModelConfig& config) {
   std::vector<FileTensor> out;
   const bool granite_moe = config.arch == Architecture::kGraniteMoe;
-  // input_linear's pieces by expert: gates and ups, interleaved once every gate is known.
+  // Each expected tensor joins its file tensor's pieces in ExpectedTensors' order.
   std::map<std::string, size_t> stacks;  // file tensor name -> index in out
   for (ExpectedTensor& e : ExpectedTensors(config)) {
     const size_t block = e.name.find(".block_sparse_moe.");

@@ -121,9 +121,10 @@ class SlotBuilder {
     Matrix(prefix + names[2] + ".weight", hidden, "hidden_size", width, width_dim, down);
   }
 
-  // A layer of experts under `p` ("model.layers.N."): Mixtral's block_sparse_moe.gate and
-  // experts.E.w1 / w3 / w2 (gate, up, down), the others' mlp.gate and experts.E.gate_proj /
-  // up_proj / down_proj, Qwen2-MoE's mlp.shared_expert.* and mlp.shared_expert_gate.
+  // A layer of experts under `p` ("model.layers.N."): the router <block>.gate and
+  // <block>.experts.E.<gate, up, down> (ExpertBlock, ExpertMatrixNames: Mixtral's
+  // block_sparse_moe.experts.E.w1 / w3 / w2), Qwen2-MoE's mlp.shared_expert.* and
+  // mlp.shared_expert_gate.
   void Experts(const std::string& p, LayerWeights* l) {
     const MoeConfig& moe = c_.moe;
     const std::string block = StrCat(p, ExpertBlock(c_), ".");
@@ -295,8 +296,9 @@ Status RejectUnusedMeaningfulTensors(const ModelConfig& config, const WeightSour
     if (config.MoeLayer(i) &&
         present(StrCat(p, ExpertBlock(config), ".experts.", config.moe.num_experts, ".",
                        ExpertMatrixNames(config)[0], ".weight"))) {
-      return InvalidArgumentError("checkpoint holds expert ", config.moe.num_experts, " of layer ",
-                                  i, " but num_experts is ", config.moe.num_experts);
+      return InvalidArgumentError("checkpoint holds an expert ", config.moe.num_experts,
+                                  " in layer ", i, " but num_experts is ", config.moe.num_experts,
+                                  " (experts 0 to ", config.moe.num_experts - 1, ")");
     }
     if (config.moe.shared_expert_intermediate_size == 0 &&
         present(p + "mlp.shared_expert_gate.weight")) {

@@ -385,7 +385,8 @@ TEST(MoeTest, WhatCannotBeReadOrWrittenIsRefusedByName) {
   ModelConfig five = six;
   five.moe.num_experts = 5;
   const auto extra = BindWeights(five, *source);
-  EXPECT_NE(extra.status().message().find("holds expert 5"), std::string::npos)
+  EXPECT_NE(extra.status().message().find("holds an expert 5 in layer 0 but num_experts is 5"),
+            std::string::npos)
       << extra.status().ToString();
 }
 
