@@ -25,9 +25,12 @@ void RouteToExperts(const MoeConfig& moe, const float* logits, int64_t rows,
     }
     for (float& p : probs) p /= sum;
     for (size_t e = 0; e < experts; ++e) order[e] = e;
+    // A NaN (a broken model's logits) sorts below every probability, so that the order stays a
+    // strict weak one; its weight stays NaN, and so do the row's outputs.
+    const auto key = [&](size_t e) { return std::isnan(probs[e]) ? -1.0f : probs[e]; };
     std::partial_sort(
         order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k), order.end(),
-        [&](size_t a, size_t b) { return probs[a] > probs[b] || (probs[a] == probs[b] && a < b); });
+        [&](size_t a, size_t b) { return key(a) > key(b) || (key(a) == key(b) && a < b); });
     float top_sum = 0;
     for (size_t i = 0; i < k; ++i) top_sum += probs[order[i]];
     for (size_t i = 0; i < k; ++i) {

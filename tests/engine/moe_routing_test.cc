@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <random>
 #include <vector>
@@ -95,6 +96,23 @@ TEST(MoeRoutingTest, TiesGoToTheLowerExpert) {
   EXPECT_EQ(batches[0].expert, 1);
   EXPECT_EQ(batches[1].expert, 3);
   EXPECT_FLOAT_EQ(batches[0].weights[0], batches[1].weights[0]);
+}
+
+// A broken model's NaN logits route the row somewhere (its outputs then NaN) without undefined
+// behaviour in the sort: the numbers before NaNs, ties to the lower index.
+TEST(MoeRoutingTest, NanLogitsStillRouteTheRow) {
+  MoeConfig moe;
+  moe.num_experts = 4;
+  moe.experts_per_token = 2;
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  for (const std::vector<float>& logits :
+       {std::vector<float>{nan, 1.0f, nan, 0.5f}, std::vector<float>{nan, nan, nan, nan}}) {
+    std::vector<ExpertBatch> batches;
+    RouteToExperts(moe, logits.data(), 1, &batches);
+    size_t chosen = 0;
+    for (const ExpertBatch& b : batches) chosen += b.rows.size();
+    EXPECT_EQ(chosen, 2u);
+  }
 }
 
 TEST(MoeRoutingTest, CombinesInBatchOrderWithTheSharedExpert) {
