@@ -22,7 +22,11 @@ def byte_tokens():
     return [chr(c) for b, c in sorted(zip(bs, cs))]
 
 
-def llama_model(path, arch="llama", tokenizer="gpt2", rope_freqs=False):
+def llama_model(path, arch="llama", tokenizer="gpt2", rope_freqs=False, experts=False):
+    """experts: a qwen2moe file (4 experts of width 8, 2 a token, a shared expert) in place of the
+    dense FFN."""
+    if experts:
+        arch = "qwen2moe"
     w = gguf.GGUFWriter(path, arch)
     w.add_context_length(64)
     w.add_embedding_length(8)
@@ -32,6 +36,11 @@ def llama_model(path, arch="llama", tokenizer="gpt2", rope_freqs=False):
     w.add_head_count_kv(1)
     w.add_layer_norm_rms_eps(1e-5)
     w.add_rope_freq_base(10000.0)
+    if experts:
+        w.add_expert_count(4)
+        w.add_expert_used_count(2)
+        w.add_uint32(f"{arch}.expert_feed_forward_length", 8)
+        w.add_uint32(f"{arch}.expert_shared_feed_forward_length", 8)
     if rope_freqs:  # llama3 scaling: divisors [1, 8] for head_dim 4, and sigma-eval's keys for them
         w.add_float32("sigma.rope.llama3.factor", 8.0)
         w.add_float32("sigma.rope.llama3.low_freq_factor", 1.0)
@@ -58,9 +67,13 @@ def llama_model(path, arch="llama", tokenizer="gpt2", rope_freqs=False):
     w.add_tensor("output_norm.weight", np.ones(8, np.float32))
     if rope_freqs:
         w.add_tensor("rope_freqs.weight", np.array([1.0, 8.0], np.float32))
+    ffn = [("ffn_gate", (8, 8)), ("ffn_up", (8, 8)), ("ffn_down", (8, 8))]
+    if experts:  # gguf writes numpy shapes reversed, as the stacked [experts, rows, cols] wants
+        ffn = [("ffn_gate_inp", (4, 8)), ("ffn_gate_exps", (4, 8, 8)), ("ffn_up_exps", (4, 8, 8)),
+               ("ffn_down_exps", (4, 8, 8)), ("ffn_gate_inp_shexp", (8,)),
+               ("ffn_gate_shexp", (8, 8)), ("ffn_up_shexp", (8, 8)), ("ffn_down_shexp", (8, 8))]
     for name, shape in [("attn_norm", (8,)), ("ffn_norm", (8,)), ("attn_q", (8, 8)), ("attn_k", (4, 8)),
-                        ("attn_v", (4, 8)), ("attn_output", (8, 8)), ("ffn_gate", (8, 8)),
-                        ("ffn_up", (8, 8)), ("ffn_down", (8, 8))]:
+                        ("attn_v", (4, 8)), ("attn_output", (8, 8))] + ffn:
         w.add_tensor(f"blk.0.{name}.weight", rng.standard_normal(shape).astype(np.float32))
     w.write_header_to_file()
     w.write_kv_data_to_file()
@@ -73,6 +86,7 @@ def main():
     llama_model(os.path.join(OUT, "llama_gpt2_tokenizer.gguf"))
     llama_model(os.path.join(OUT, "llama_spm_tokenizer.gguf"), tokenizer="llama")
     llama_model(os.path.join(OUT, "llama_rope_freqs.gguf"), rope_freqs=True)
+    llama_model(os.path.join(OUT, "qwen2moe_experts.gguf"), experts=True)
     with open(os.path.join(OUT, "header_only.gguf"), "wb") as f:
         f.write(b"GGUF" + (3).to_bytes(4, "little") + bytes(16))
 
