@@ -303,10 +303,11 @@ Status AddGenerationConfigStopIds(std::string_view json_text, std::string_view s
 // (n = 2), Gemma 3 (6) and OLMo 3 (4), SmolLM3's layers with RoPE (4).
 std::vector<bool> AllButEveryNth(int64_t num_layers, int64_t n);
 
-// Presets: "sigma-1.5b", "gqa16" (its GQA16 twin), "sigma-tiny", "llama-tiny" (small, for tests).
+// Presets: "sigma-1.5b", "gqa16" (its GQA16 twin), "sigma-tiny", "llama-tiny" (small, for tests),
+// "mixtral-mini" (a small mixture of experts, for speed runs).
 StatusOr<ModelConfig> ModelConfigPreset(std::string_view name);
 std::vector<std::string> ModelConfigPresetNames();
-// The preset names as one line for messages: "sigma-1.5b, gqa16, sigma-tiny, llama-tiny".
+// The preset names as one line for messages: "sigma-1.5b, gqa16, sigma-tiny, llama-tiny, ...".
 std::string ModelConfigPresetList();
 
 }  // namespace sigma

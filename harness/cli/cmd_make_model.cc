@@ -41,7 +41,8 @@ int RunMakeModel(const Args& args) {
   bool force = false;
   Flags flags("make-model", "sigma-eval make-model --config FILE|PRESET --out DIR [--seed N]",
               "Writes config.json + model.safetensors with deterministic random weights.\n"
-              "Presets: sigma-1.5b, gqa16 (its GQA16 twin), sigma-tiny, llama-tiny.");
+              "Presets: sigma-1.5b, gqa16 (its GQA16 twin), sigma-tiny, llama-tiny, mixtral-mini"
+              " (32 experts, 4 a token, for speed runs).");
   flags.String("config", &config_spec, "config.json path or preset name");
   flags.String("out", &out, "output folder");
   flags.String("dtype", &dtype_name, "weight dtype: f32, f16 or bf16");

@@ -402,6 +402,11 @@ TEST(ModelConfigTest, PresetsValidate) {
   EXPECT_EQ(gqa.n_v_heads, 16);
   EXPECT_EQ(gqa.aug_q_intermediate_size, 0);
   EXPECT_EQ(gqa.num_layers, 26);
+  const ModelConfig moe = *ModelConfigPreset("mixtral-mini");
+  EXPECT_EQ(moe.arch, Architecture::kMixtral);
+  EXPECT_EQ(moe.moe.num_experts, 32);
+  EXPECT_EQ(moe.moe.experts_per_token, 4);
+  EXPECT_TRUE(moe.MoeLayer(7));
   SIGMA_EXPECT_ERROR(ModelConfigPreset("gpt5").status(), StatusCode::kNotFound, "sigma-1.5b");
 }
 
