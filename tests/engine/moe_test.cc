@@ -9,7 +9,9 @@
 //   q/k norms per head;
 // - qwen3_moe_dense_layers.json: 4 layers, layer 1 a dense FFN (mlp_only_layers), not
 //   renormalised (transformers only: llama.cpp's files have experts in every layer);
-// - olmoe.json: 6 experts, 2 a token, not renormalised; q/k norms over whole rows.
+// - olmoe.json: 6 experts, 2 a token, not renormalised; q/k norms over whole rows;
+// - granitemoe.json: Granite's scalars, 6 experts, 2 a token, stacked in the checkpoint
+//   (CheckpointLayout), which the readers split and the writers stack again.
 // And the engine's own consistency: decode steps (team and loops) give the full forward's logits,
 // a batch of sequences routed to different experts gives each sequence's own logits, the team and
 // the loops the same bits, and the GGUF converts back to the same config.
