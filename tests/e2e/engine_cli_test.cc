@@ -395,8 +395,16 @@ TEST_F(EngineCliTest, InspectShowsHowTheEngineReadsAModel) {
         {"olmo3/config.json",
          {"rope          base 500000, yarn x4 of 64 positions", "(full layers)\n",
           "rope (local)  base 500000, unscaled (sliding layers)\n",
-          "q/k norms (over all heads), norms after the attention and the FFN, none before"}}}) {
-    const std::string out = dir_ + "/" + name.substr(0, name.find('/'));
+          "q/k norms (over all heads), norms after the attention and the FFN, none before"}},
+        // Mixtures of experts: the experts line, Qwen2-MoE's shared expert, Qwen3-MoE's dense
+        // layer.
+        {"moe/qwen2_moe.json",
+         {"experts       6 of FFN 32, 2 a token (softmax over all, the top as they are), a shared "
+          "expert of FFN 80 (sigmoid-gated)\n"}},
+        {"moe/qwen3_moe_dense_layers.json",
+         {"experts       8 of FFN 40, 3 a token (softmax over all, the top as they are), dense "
+          "FFN in layers 1\n"}}}) {
+    const std::string out = dir_ + "/" + name.substr(0, name.find('.'));
     ASSERT_EQ(RunSigmaEval("make-model --config " + std::string(SIGMA_SOURCE_DIR) + "/tests/data/" +
                            name + " --seed 1 --out " + out)
                   .exit_code,
