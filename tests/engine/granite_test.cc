@@ -19,23 +19,18 @@ namespace sigma {
 namespace {
 
 using testing_util::AllLogits;
+using testing_util::DifferenceFrom;
 using testing_util::EveryNthRowAndLast;
 using testing_util::IdsFromOne;
-using testing_util::LoadF32Cache;
-using testing_util::RandomCheckpoint;
 using testing_util::ReadF32File;
 using testing_util::ReadModelConfig;
+using testing_util::Reference;
 using testing_util::WorstRowDifference;
 
-std::string Data(const std::string& name) { return testing_util::TestData("granite", name); }
-
-ModelConfig GraniteConfig() { return ReadModelConfig(Data("config.json")); }
-
-// make-model's checkpoint with seed 5, the one the references ran.
-std::string Checkpoint() { return RandomCheckpoint(GraniteConfig(), "granite", 5); }
+constexpr testing_util::FamilyFixture kFixture("granite");
 
 TEST(GraniteTest, ConfigAsTransformersReadsIt) {
-  const ModelConfig c = GraniteConfig();
+  const ModelConfig c = kFixture.Config();
   EXPECT_EQ(c.arch, Architecture::kGranite);
   EXPECT_EQ(c.embedding_scale(), 12.0f);
   EXPECT_EQ(c.AttentionScale(), 0.015625f);
@@ -61,27 +56,26 @@ TEST(GraniteTest, ConfigAsTransformersReadsIt) {
 }
 
 TEST(GraniteTest, MatchesTransformers) {
-  const std::vector<float> logits = AllLogits(Checkpoint());
-  const std::vector<float> reference = ReadF32File(Data("transformers_logits.f32"));
-  const int64_t vocab = GraniteConfig().vocab_size;
+  const std::vector<float> logits = AllLogits(kFixture.Checkpoint());
+  const std::vector<float> reference = ReadF32File(kFixture.Data("transformers_logits.f32"));
+  const int64_t vocab = kFixture.Config().vocab_size;
   // Measured 7.5e-8 (the logits are divided by 8: at most 0.28).
   EXPECT_LT(WorstRowDifference(logits, EveryNthRowAndLast(70, 5), reference, vocab), 1e-6f);
   // The same weights without the scalars are far off.
-  ModelConfig llama = GraniteConfig();
+  ModelConfig llama = kFixture.Config();
   llama.arch = Architecture::kLlama;
   llama.embedding_multiplier = llama.residual_multiplier = llama.logits_scaling = 1.0;
   llama.attention_multiplier = 0;
-  const std::string dir = Checkpoint();
+  const std::string dir = kFixture.Checkpoint();
   ASSERT_TRUE(WriteFileAtomic(dir + "/config.json", llama.ToJson()).ok());
   EXPECT_GT(WorstRowDifference(AllLogits(dir), EveryNthRowAndLast(70, 5), reference, vocab), 0.1f);
 }
 
 TEST(GraniteTest, GgufMatchesLlamaCppAndConvertsBack) {
-  const auto [gguf, back] = testing_util::ConvertThroughF32Gguf(Checkpoint(), "granite");
+  const auto [gguf, back] = testing_util::ConvertThroughF32Gguf(kFixture.Checkpoint(), "granite");
   // Measured 3.0e-8.
   EXPECT_LT(
-      WorstRowDifference(AllLogits(gguf), EveryNthRowAndLast(70, 7),
-                         ReadF32File(Data("llama_cpp_logits.f32")), GraniteConfig().vocab_size),
+      DifferenceFrom(AllLogits(gguf), kFixture.Data("llama_cpp_logits.f32"), Reference::kLlamaCpp),
       1e-6f);
   const ModelConfig round_trip = ReadModelConfig(back + "/config.json");
   EXPECT_EQ(round_trip.arch, Architecture::kGranite);
@@ -93,7 +87,8 @@ TEST(GraniteTest, GgufMatchesLlamaCppAndConvertsBack) {
 }
 
 TEST(GraniteTest, DecodeStepsGiveTheFullForwardsLogits) {
-  testing_util::ExpectDecodeStepsGiveTheFullForwardsLogits(Checkpoint(), IdsFromOne(40), 5);
+  testing_util::ExpectDecodeStepsGiveTheFullForwardsLogits(kFixture.Checkpoint(), IdsFromOne(40),
+                                                           5);
 }
 
 }  // namespace

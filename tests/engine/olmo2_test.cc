@@ -19,23 +19,15 @@ namespace sigma {
 namespace {
 
 using testing_util::AllLogits;
-using testing_util::EveryNthRowAndLast;
+using testing_util::DifferenceFrom;
 using testing_util::IdsFromOne;
-using testing_util::LoadF32Cache;
-using testing_util::RandomCheckpoint;
-using testing_util::ReadF32File;
 using testing_util::ReadModelConfig;
-using testing_util::WorstRowDifference;
+using testing_util::Reference;
 
-std::string Data(const std::string& name) { return testing_util::TestData("olmo2", name); }
-
-ModelConfig Olmo2Config() { return ReadModelConfig(Data("config.json")); }
-
-// make-model's checkpoint with seed 5, the one the references ran.
-std::string Checkpoint() { return RandomCheckpoint(Olmo2Config(), "olmo2", 5); }
+constexpr testing_util::FamilyFixture kFixture("olmo2");
 
 TEST(Olmo2Test, ConfigAndTensorsAsTransformersHasThem) {
-  const ModelConfig c = Olmo2Config();
+  const ModelConfig c = kFixture.Config();
   EXPECT_EQ(c.arch, Architecture::kOlmo2);
   EXPECT_FALSE(c.pre_norms());
   EXPECT_TRUE(c.post_norms());
@@ -61,24 +53,24 @@ TEST(Olmo2Test, ConfigAndTensorsAsTransformersHasThem) {
 
 TEST(Olmo2Test, MatchesTransformers) {
   // Measured 6.6e-7.
-  EXPECT_LT(
-      WorstRowDifference(AllLogits(Checkpoint()), EveryNthRowAndLast(70, 5),
-                         ReadF32File(Data("transformers_logits.f32")), Olmo2Config().vocab_size),
-      1e-5f);
+  EXPECT_LT(DifferenceFrom(AllLogits(kFixture.Checkpoint()),
+                           kFixture.Data("transformers_logits.f32"), Reference::kTransformers),
+            1e-5f);
 }
 
 TEST(Olmo2Test, GgufMatchesLlamaCppAndConvertsBack) {
-  const auto [gguf, back] = testing_util::ConvertThroughF32Gguf(Checkpoint(), "olmo2");
+  const auto [gguf, back] = testing_util::ConvertThroughF32Gguf(kFixture.Checkpoint(), "olmo2");
   // Measured 4.5e-7.
-  EXPECT_LT(WorstRowDifference(AllLogits(gguf), EveryNthRowAndLast(70, 7),
-                               ReadF32File(Data("llama_cpp_logits.f32")), Olmo2Config().vocab_size),
-            1e-5f);
+  EXPECT_LT(
+      DifferenceFrom(AllLogits(gguf), kFixture.Data("llama_cpp_logits.f32"), Reference::kLlamaCpp),
+      1e-5f);
   EXPECT_EQ(ReadModelConfig(back + "/config.json").arch, Architecture::kOlmo2);
   EXPECT_EQ(AllLogits(back), AllLogits(gguf));
 }
 
 TEST(Olmo2Test, DecodeStepsGiveTheFullForwardsLogits) {
-  testing_util::ExpectDecodeStepsGiveTheFullForwardsLogits(Checkpoint(), IdsFromOne(40), 5);
+  testing_util::ExpectDecodeStepsGiveTheFullForwardsLogits(kFixture.Checkpoint(), IdsFromOne(40),
+                                                           5);
 }
 
 }  // namespace

@@ -17,27 +17,23 @@ namespace sigma {
 namespace {
 
 using testing_util::AllLogits;
-using testing_util::EveryNthRowAndLast;
+using testing_util::DifferenceFrom;
 using testing_util::IdsFromOne;
-using testing_util::LoadF32Cache;
 using testing_util::RandomCheckpoint;
-using testing_util::ReadF32File;
 using testing_util::ReadModelConfig;
-using testing_util::WorstRowDifference;
+using testing_util::Reference;
 
-std::string Data(const std::string& name) { return testing_util::TestData("olmo3", name); }
-
-ModelConfig Olmo3Config() { return ReadModelConfig(Data("config.json")); }
+constexpr testing_util::FamilyFixture kFixture("olmo3");
 
 // The same without its rope scaling, as llama.cpp's reference ran it.
 ModelConfig UnscaledConfig() {
-  ModelConfig c = Olmo3Config();
+  ModelConfig c = kFixture.Config();
   c.rope_scaling = RopeScaling{};
   return c;
 }
 
 TEST(Olmo3Test, ConfigAsTransformersReadsIt) {
-  const ModelConfig c = Olmo3Config();
+  const ModelConfig c = kFixture.Config();
   EXPECT_EQ(c.arch, Architecture::kOlmo3);
   EXPECT_TRUE(c.olmo());
   EXPECT_EQ(c.sliding_window, 7);
@@ -62,9 +58,8 @@ TEST(Olmo3Test, ConfigAsTransformersReadsIt) {
 
 TEST(Olmo3Test, MatchesTransformers) {
   // Measured 8.8e-7.
-  EXPECT_LT(WorstRowDifference(
-                AllLogits(RandomCheckpoint(Olmo3Config(), "olmo3", 5)), EveryNthRowAndLast(70, 5),
-                ReadF32File(Data("transformers_logits.f32")), Olmo3Config().vocab_size),
+  EXPECT_LT(DifferenceFrom(AllLogits(kFixture.Checkpoint()),
+                           kFixture.Data("transformers_logits.f32"), Reference::kTransformers),
             1e-5f);
 }
 
@@ -72,23 +67,23 @@ TEST(Olmo3Test, GgufMatchesLlamaCppAndConvertsBack) {
   const std::string folder = RandomCheckpoint(UnscaledConfig(), "olmo3_unscaled", 5);
   const auto [gguf, back] = testing_util::ConvertThroughF32Gguf(folder, "olmo3");
   // Measured 5.2e-7.
-  EXPECT_LT(WorstRowDifference(AllLogits(gguf), EveryNthRowAndLast(70, 7),
-                               ReadF32File(Data("llama_cpp_logits.f32")), Olmo3Config().vocab_size),
-            1e-5f);
+  EXPECT_LT(
+      DifferenceFrom(AllLogits(gguf), kFixture.Data("llama_cpp_logits.f32"), Reference::kLlamaCpp),
+      1e-5f);
   const ModelConfig round_trip = ReadModelConfig(back + "/config.json");
   EXPECT_EQ(round_trip.arch, Architecture::kOlmo3);
   EXPECT_EQ(round_trip.sliding_layers, UnscaledConfig().sliding_layers);
   EXPECT_EQ(AllLogits(back), AllLogits(gguf));
   // With its scaling, which llama.cpp would apply to the sliding layers too: no GGUF form.
   GgufWriter writer;
-  const Status refused = AddModelConfigToGguf(Olmo3Config(), &writer);
+  const Status refused = AddModelConfigToGguf(kFixture.Config(), &writer);
   EXPECT_EQ(refused.code(), StatusCode::kUnimplemented);
   EXPECT_NE(refused.message().find("one unscaled RoPE"), std::string::npos) << refused.ToString();
 }
 
 TEST(Olmo3Test, DecodeStepsGiveTheFullForwardsLogits) {
-  testing_util::ExpectDecodeStepsGiveTheFullForwardsLogits(
-      RandomCheckpoint(Olmo3Config(), "olmo3", 5), IdsFromOne(40), 5);
+  testing_util::ExpectDecodeStepsGiveTheFullForwardsLogits(kFixture.Checkpoint(), IdsFromOne(40),
+                                                           5);
 }
 
 }  // namespace

@@ -19,23 +19,15 @@ namespace sigma {
 namespace {
 
 using testing_util::AllLogits;
-using testing_util::EveryNthRowAndLast;
+using testing_util::DifferenceFrom;
 using testing_util::IdsFromOne;
-using testing_util::LoadF32Cache;
-using testing_util::RandomCheckpoint;
-using testing_util::ReadF32File;
 using testing_util::ReadModelConfig;
-using testing_util::WorstRowDifference;
+using testing_util::Reference;
 
-std::string Data(const std::string& name) { return testing_util::TestData("qwen3", name); }
-
-ModelConfig Qwen3Config() { return ReadModelConfig(Data("config.json")); }
-
-// make-model's checkpoint with seed 5, the one the references ran.
-std::string Checkpoint() { return RandomCheckpoint(Qwen3Config(), "qwen3", 5); }
+constexpr testing_util::FamilyFixture kFixture("qwen3");
 
 TEST(Qwen3Test, ConfigAsTransformersReadsIt) {
-  const ModelConfig c = Qwen3Config();
+  const ModelConfig c = kFixture.Config();
   EXPECT_EQ(c.arch, Architecture::kQwen3);
   EXPECT_TRUE(c.qk_norm());
   EXPECT_FALSE(c.qkv_bias);
@@ -57,20 +49,20 @@ TEST(Qwen3Test, ConfigAsTransformersReadsIt) {
 }
 
 TEST(Qwen3Test, MatchesTransformers) {
-  const ModelConfig c = Qwen3Config();
+  const ModelConfig c = kFixture.Config();
   // Measured 4.2e-7.
-  EXPECT_LT(WorstRowDifference(AllLogits(Checkpoint()), EveryNthRowAndLast(70, 5),
-                               ReadF32File(Data("transformers_logits.f32")), c.vocab_size),
+  EXPECT_LT(DifferenceFrom(AllLogits(kFixture.Checkpoint()),
+                           kFixture.Data("transformers_logits.f32"), Reference::kTransformers),
             1e-5f);
 }
 
 TEST(Qwen3Test, GgufMatchesLlamaCppAndConvertsBack) {
-  const auto [gguf, back] = testing_util::ConvertThroughF32Gguf(Checkpoint(), "qwen3");
-  const ModelConfig c = Qwen3Config();
+  const auto [gguf, back] = testing_util::ConvertThroughF32Gguf(kFixture.Checkpoint(), "qwen3");
+  const ModelConfig c = kFixture.Config();
   // Measured 3.0e-7 (the folder: 2.5e-7).
-  EXPECT_LT(WorstRowDifference(AllLogits(gguf), EveryNthRowAndLast(70, 7),
-                               ReadF32File(Data("llama_cpp_logits.f32")), c.vocab_size),
-            1e-5f);
+  EXPECT_LT(
+      DifferenceFrom(AllLogits(gguf), kFixture.Data("llama_cpp_logits.f32"), Reference::kLlamaCpp),
+      1e-5f);
   const ModelConfig round_trip = testing_util::ReadModelConfig(back + "/config.json");
   EXPECT_EQ(round_trip.arch, Architecture::kQwen3);
   EXPECT_EQ(round_trip.head_dim, 32);
@@ -79,14 +71,15 @@ TEST(Qwen3Test, GgufMatchesLlamaCppAndConvertsBack) {
 }
 
 TEST(Qwen3Test, DecodeStepsGiveTheFullForwardsLogits) {
-  testing_util::ExpectDecodeStepsGiveTheFullForwardsLogits(Checkpoint(), IdsFromOne(70), 5);
+  testing_util::ExpectDecodeStepsGiveTheFullForwardsLogits(kFixture.Checkpoint(), IdsFromOne(70),
+                                                           5);
 }
 
 // A Qwen3's tensors under a config without q/k norms: refused, not run without them.
 TEST(Qwen3Test, QkNormWeightsWithoutQwen3AreRefused) {
-  ModelConfig llama = Qwen3Config();
+  ModelConfig llama = kFixture.Config();
   llama.arch = Architecture::kLlama;
-  const std::string dir = Checkpoint();
+  const std::string dir = kFixture.Checkpoint();
   const Status written = WriteFileAtomic(dir + "/config.json", llama.ToJson());
   ASSERT_TRUE(written.ok()) << written.ToString();
   const auto weights = LoadModelWeights(dir);

@@ -145,6 +145,38 @@ inline float WorstRowDifference(const std::vector<float>& all, const std::vector
   return worst;
 }
 
+// The largest |Δlogit| between `all` (every position's logits of ids 1..70, AllLogits) and a
+// reference file of the rows the oracle scripts keep: transformers' 0, 5, ..., 65 and 69
+// (tests/oracle/transformers_reference.py), llama.cpp's 0, 7, ..., 63 and 69
+// (tests/oracle/llama3_rope_reference.py).
+enum class Reference { kTransformers, kLlamaCpp };
+inline float DifferenceFrom(const std::vector<float>& all, const std::string& path,
+                            Reference reference) {
+  const auto vocab = static_cast<int64_t>(all.size() / 70);
+  const int64_t step = reference == Reference::kTransformers ? 5 : 7;
+  return WorstRowDifference(all, EveryNthRowAndLast(70, step), ReadF32File(path), vocab);
+}
+
+// A model family's fixtures in tests/data/`dir`: its files, the configs there, and make-model's
+// bf16 checkpoint of one with seed 5, the one the references ran (named `dir` for config.json,
+// else the config file's stem).
+class FamilyFixture {
+ public:
+  explicit constexpr FamilyFixture(const char* dir) : dir_(dir) {}
+  std::string Data(const std::string& file) const { return TestData(dir_, file); }
+  ModelConfig Config(const std::string& json = "config.json") const {
+    return ReadModelConfig(Data(json));
+  }
+  std::string Checkpoint(const std::string& json = "config.json") const {
+    const std::string name =
+        json == "config.json" ? std::string(dir_) : json.substr(0, json.rfind('.'));
+    return RandomCheckpoint(Config(json), name, 5);
+  }
+
+ private:
+  const char* dir_;
+};
+
 // Decode steps give the logits of one full forward: the model at `path` prefills the first `split`
 // of `ids`, then decodes the rest one step at a time, as a team of its threads and as parallel
 // loops, each step within 1e-5 of the full forward's row.

@@ -19,23 +19,18 @@ namespace sigma {
 namespace {
 
 using testing_util::AllLogits;
+using testing_util::DifferenceFrom;
 using testing_util::EveryNthRowAndLast;
 using testing_util::IdsFromOne;
-using testing_util::LoadF32Cache;
-using testing_util::RandomCheckpoint;
 using testing_util::ReadF32File;
 using testing_util::ReadModelConfig;
+using testing_util::Reference;
 using testing_util::WorstRowDifference;
 
-std::string Data(const std::string& name) { return testing_util::TestData("smollm3", name); }
-
-ModelConfig SmolLM3Config() { return ReadModelConfig(Data("config.json")); }
-
-// make-model's checkpoint with seed 5, the one the references ran.
-std::string Checkpoint() { return RandomCheckpoint(SmolLM3Config(), "smollm3", 5); }
+constexpr testing_util::FamilyFixture kFixture("smollm3");
 
 TEST(SmolLM3Test, ConfigAsTransformersReadsIt) {
-  const ModelConfig c = SmolLM3Config();
+  const ModelConfig c = kFixture.Config();
   EXPECT_EQ(c.arch, Architecture::kSmolLM3);
   EXPECT_TRUE(c.tie_word_embeddings);  // SmolLM3Config's default
   for (int64_t i = 0; i < 8; ++i) EXPECT_EQ(c.RotatesLayer(i), i % 4 != 3) << i;
@@ -65,35 +60,34 @@ TEST(SmolLM3Test, ConfigAsTransformersReadsIt) {
 }
 
 TEST(SmolLM3Test, MatchesTransformers) {
-  const std::vector<float> reference = ReadF32File(Data("transformers_logits.f32"));
-  const int64_t vocab = SmolLM3Config().vocab_size;
+  const std::vector<float> reference = ReadF32File(kFixture.Data("transformers_logits.f32"));
+  const int64_t vocab = kFixture.Config().vocab_size;
   // Measured 3.6e-7.
-  EXPECT_LT(
-      WorstRowDifference(AllLogits(Checkpoint()), EveryNthRowAndLast(70, 5), reference, vocab),
-      1e-5f);
+  EXPECT_LT(WorstRowDifference(AllLogits(kFixture.Checkpoint()), EveryNthRowAndLast(70, 5),
+                               reference, vocab),
+            1e-5f);
   // The same weights rotated in every layer (a Llama) are far off: measured 2.4e-3, 240 times
   // the tolerance (random weights attend nearly evenly, so positions weigh little).
-  ModelConfig llama = SmolLM3Config();
+  ModelConfig llama = kFixture.Config();
   llama.arch = Architecture::kLlama;
   llama.nope_layers.clear();
-  const std::string dir = Checkpoint();
+  const std::string dir = kFixture.Checkpoint();
   ASSERT_TRUE(WriteFileAtomic(dir + "/config.json", llama.ToJson()).ok());
   EXPECT_GT(WorstRowDifference(AllLogits(dir), EveryNthRowAndLast(70, 5), reference, vocab), 1e-3f);
 }
 
 TEST(SmolLM3Test, GgufMatchesLlamaCppAndConvertsBack) {
-  const auto [gguf, back] = testing_util::ConvertThroughF32Gguf(Checkpoint(), "smollm3");
+  const auto [gguf, back] = testing_util::ConvertThroughF32Gguf(kFixture.Checkpoint(), "smollm3");
   // Measured 2.1e-7.
   EXPECT_LT(
-      WorstRowDifference(AllLogits(gguf), EveryNthRowAndLast(70, 7),
-                         ReadF32File(Data("llama_cpp_logits.f32")), SmolLM3Config().vocab_size),
+      DifferenceFrom(AllLogits(gguf), kFixture.Data("llama_cpp_logits.f32"), Reference::kLlamaCpp),
       1e-5f);
   const ModelConfig round_trip = ReadModelConfig(back + "/config.json");
   EXPECT_EQ(round_trip.arch, Architecture::kSmolLM3);
-  EXPECT_EQ(round_trip.nope_layers, SmolLM3Config().nope_layers);
+  EXPECT_EQ(round_trip.nope_layers, kFixture.Config().nope_layers);
   EXPECT_EQ(AllLogits(back), AllLogits(gguf));
   // llama.cpp's files name no NoPE layers (every 4th is): other ones have no GGUF form.
-  ModelConfig other = SmolLM3Config();
+  ModelConfig other = kFixture.Config();
   other.nope_layers = {true, false, false, false, false, false, false, false};
   GgufWriter writer;
   const Status refused = AddModelConfigToGguf(other, &writer);
@@ -103,7 +97,8 @@ TEST(SmolLM3Test, GgufMatchesLlamaCppAndConvertsBack) {
 }
 
 TEST(SmolLM3Test, DecodeStepsGiveTheFullForwardsLogits) {
-  testing_util::ExpectDecodeStepsGiveTheFullForwardsLogits(Checkpoint(), IdsFromOne(40), 5);
+  testing_util::ExpectDecodeStepsGiveTheFullForwardsLogits(kFixture.Checkpoint(), IdsFromOne(40),
+                                                           5);
 }
 
 }  // namespace

@@ -20,20 +20,15 @@ namespace sigma {
 namespace {
 
 using testing_util::AllLogits;
+using testing_util::DifferenceFrom;
 using testing_util::EveryNthRowAndLast;
 using testing_util::IdsFromOne;
-using testing_util::LoadF32Cache;
-using testing_util::RandomCheckpoint;
 using testing_util::ReadF32File;
 using testing_util::ReadModelConfig;
+using testing_util::Reference;
 using testing_util::WorstRowDifference;
 
-std::string Data(const std::string& name) { return testing_util::TestData("yarn", name); }
-
-ModelConfig YarnConfig() { return ReadModelConfig(Data("config.json")); }
-
-// make-model's checkpoint with seed 5, the one the references ran.
-std::string Checkpoint() { return RandomCheckpoint(YarnConfig(), "yarn", 5); }
+constexpr testing_util::FamilyFixture kFixture("yarn");
 
 StatusOr<ModelConfig> Parse(const std::string& rope, const std::string& extra = "") {
   return ParseModelConfig(StrCat(R"({"model_type": "qwen3", "vocab_size": 384, "hidden_size": 64,
@@ -44,7 +39,7 @@ StatusOr<ModelConfig> Parse(const std::string& rope, const std::string& extra = 
 }
 
 TEST(YarnTest, ConfigAsTransformersReadsIt) {
-  const ModelConfig c = YarnConfig();
+  const ModelConfig c = kFixture.Config();
   EXPECT_EQ(c.rope_scaling.type, "yarn");
   EXPECT_EQ(c.rope_scaling.original_max_position_embeddings, 64);
   EXPECT_DOUBLE_EQ(c.RopeAttentionFactor(), 0.1 * std::log(4.0) + 1.0);
@@ -80,31 +75,31 @@ TEST(YarnTest, ConfigAsTransformersReadsIt) {
 }
 
 TEST(YarnTest, MatchesTransformers) {
-  const std::vector<float> reference = ReadF32File(Data("transformers_logits.f32"));
-  const int64_t vocab = YarnConfig().vocab_size;
+  const std::vector<float> reference = ReadF32File(kFixture.Data("transformers_logits.f32"));
+  const int64_t vocab = kFixture.Config().vocab_size;
   // Measured 3.6e-7.
-  EXPECT_LT(
-      WorstRowDifference(AllLogits(Checkpoint()), EveryNthRowAndLast(70, 5), reference, vocab),
-      1e-5f);
+  EXPECT_LT(WorstRowDifference(AllLogits(kFixture.Checkpoint()), EveryNthRowAndLast(70, 5),
+                               reference, vocab),
+            1e-5f);
   // The same weights without the scaling are far off.
-  ModelConfig plain = YarnConfig();
+  ModelConfig plain = kFixture.Config();
   plain.rope_scaling = RopeScaling{};
-  const std::string dir = Checkpoint();
+  const std::string dir = kFixture.Checkpoint();
   ASSERT_TRUE(WriteFileAtomic(dir + "/config.json", plain.ToJson()).ok());
   EXPECT_GT(WorstRowDifference(AllLogits(dir), EveryNthRowAndLast(70, 5), reference, vocab), 1e-3f);
 }
 
 TEST(YarnTest, GgufMatchesLlamaCppAndConvertsBack) {
-  const auto [gguf, back] = testing_util::ConvertThroughF32Gguf(Checkpoint(), "yarn");
+  const auto [gguf, back] = testing_util::ConvertThroughF32Gguf(kFixture.Checkpoint(), "yarn");
   // Measured 1.8e-7.
-  EXPECT_LT(WorstRowDifference(AllLogits(gguf), EveryNthRowAndLast(70, 7),
-                               ReadF32File(Data("llama_cpp_logits.f32")), YarnConfig().vocab_size),
-            1e-5f);
+  EXPECT_LT(
+      DifferenceFrom(AllLogits(gguf), kFixture.Data("llama_cpp_logits.f32"), Reference::kLlamaCpp),
+      1e-5f);
   const ModelConfig round_trip = ReadModelConfig(back + "/config.json");
-  EXPECT_EQ(round_trip.RopeInvFreq(), YarnConfig().RopeInvFreq());
+  EXPECT_EQ(round_trip.RopeInvFreq(), kFixture.Config().RopeInvFreq());
   EXPECT_EQ(AllLogits(back), AllLogits(gguf));
   // Parameters llama.cpp's file does not carry are refused, not dropped.
-  ModelConfig steeper = YarnConfig();
+  ModelConfig steeper = kFixture.Config();
   steeper.rope_scaling.beta_fast = 16;
   GgufWriter writer;
   const Status refused = AddModelConfigToGguf(steeper, &writer);
@@ -113,7 +108,8 @@ TEST(YarnTest, GgufMatchesLlamaCppAndConvertsBack) {
 }
 
 TEST(YarnTest, DecodeStepsGiveTheFullForwardsLogits) {
-  testing_util::ExpectDecodeStepsGiveTheFullForwardsLogits(Checkpoint(), IdsFromOne(40), 5);
+  testing_util::ExpectDecodeStepsGiveTheFullForwardsLogits(kFixture.Checkpoint(), IdsFromOne(40),
+                                                           5);
 }
 
 }  // namespace
