@@ -30,20 +30,18 @@ namespace sigma {
 namespace {
 
 using testing_util::AllLogits;
-using testing_util::EveryNthRowAndLast;
+using testing_util::DifferenceFrom;
 using testing_util::IdsFromOne;
-using testing_util::LoadF32Cache;
 using testing_util::RandomCheckpoint;
-using testing_util::ReadF32File;
 using testing_util::ReadModelConfig;
-using testing_util::WorstRowDifference;
+using testing_util::Reference;
 
-std::string Data(const std::string& name) { return testing_util::TestData("gemma", name); }
+constexpr testing_util::FamilyFixture kFixture("gemma");
 
-ModelConfig Config(const std::string& name) { return ReadModelConfig(Data(name + ".json")); }
+ModelConfig Config(const std::string& name) { return kFixture.Config(name + ".json"); }
 
 // make-model's checkpoint with seed 5, the one the references ran.
-std::string Checkpoint(const std::string& name) { return RandomCheckpoint(Config(name), name, 5); }
+std::string Checkpoint(const std::string& name) { return kFixture.Checkpoint(name + ".json"); }
 
 TEST(GemmaTest, ConfigsAsTransformersReadThem) {
   const ModelConfig gemma = Config("gemma");
@@ -155,10 +153,9 @@ TEST(GemmaTest, WhatTheEngineDoesNotRunIsRefusedByName) {
 TEST(GemmaTest, MatchesTransformers) {
   for (const std::string name : {"gemma", "gemma2", "gemma3"}) {
     // Measured 4.8e-7, 5.3e-7 and 6.1e-7.
-    EXPECT_LT(
-        WorstRowDifference(AllLogits(Checkpoint(name)), EveryNthRowAndLast(70, 5),
-                           ReadF32File(Data(name + "_transformers.f32")), Config(name).vocab_size),
-        1e-5f)
+    EXPECT_LT(DifferenceFrom(AllLogits(Checkpoint(name)), kFixture.Data(name + "_transformers.f32"),
+                             Reference::kTransformers),
+              1e-5f)
         << name;
   }
 }
@@ -175,9 +172,9 @@ TEST(GemmaTest, GgufMatchesLlamaCppAndConvertsBack) {
     const auto [gguf, back] = testing_util::ConvertThroughF32Gguf(folder, name);
     const std::vector<float> from_gguf = AllLogits(gguf);
     // Measured 1.5e-5, 2.6e-4 and 2.2e-4.
-    EXPECT_LT(WorstRowDifference(from_gguf, EveryNthRowAndLast(70, 7),
-                                 ReadF32File(Data(name + "_llama_cpp.f32")), c.vocab_size),
-              1e-3f)
+    EXPECT_LT(
+        DifferenceFrom(from_gguf, kFixture.Data(name + "_llama_cpp.f32"), Reference::kLlamaCpp),
+        1e-3f)
         << name;
     // The GGUF's norms hold 1 + w, the folder's w again, and both give the same logits.
     const std::vector<float> from_folder = AllLogits(folder);
@@ -285,8 +282,8 @@ TEST(GemmaTest, AVisionLanguageCheckpointRunsItsLanguageModel) {
   const std::string in_memory = write_layout("in_memory", [](const std::string& name) {
     return name.starts_with("model.") ? "model.language_model." + name.substr(6) : name;
   });
-  EXPECT_LT(WorstRowDifference(AllLogits(saved), EveryNthRowAndLast(70, 5),
-                               ReadF32File(Data("gemma3_transformers.f32")), c.vocab_size),
+  EXPECT_LT(DifferenceFrom(AllLogits(saved), kFixture.Data("gemma3_transformers.f32"),
+                           Reference::kTransformers),
             1e-5f);
   EXPECT_EQ(AllLogits(saved), AllLogits(text));
   EXPECT_EQ(AllLogits(in_memory), AllLogits(text));

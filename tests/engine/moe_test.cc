@@ -39,19 +39,20 @@ namespace sigma {
 namespace {
 
 using testing_util::AllLogits;
+using testing_util::DifferenceFrom;
 using testing_util::EveryNthRowAndLast;
 using testing_util::IdsFromOne;
-using testing_util::RandomCheckpoint;
 using testing_util::ReadF32File;
 using testing_util::ReadModelConfig;
+using testing_util::Reference;
 using testing_util::WorstRowDifference;
 
-std::string Data(const std::string& name) { return testing_util::TestData("moe", name); }
+constexpr testing_util::FamilyFixture kFixture("moe");
 
-ModelConfig Config(const std::string& name) { return ReadModelConfig(Data(name + ".json")); }
+ModelConfig Config(const std::string& name) { return kFixture.Config(name + ".json"); }
 
 // make-model's checkpoint with seed 5, the one the references ran.
-std::string Checkpoint(const std::string& name) { return RandomCheckpoint(Config(name), name, 5); }
+std::string Checkpoint(const std::string& name) { return kFixture.Checkpoint(name + ".json"); }
 
 std::vector<std::string> LayerTensorNames(const ModelConfig& c, int layer) {
   const std::string prefix = StrCat("model.layers.", layer, ".");
@@ -152,10 +153,10 @@ TEST(MoeTest, MatchesTransformers) {
   // 3.5e-7 (olmoe), 8.9e-8 (granitemoe, whose logits are divided by 6).
   for (const char* name :
        {"mixtral", "qwen2_moe", "qwen3_moe", "qwen3_moe_dense_layers", "olmoe", "granitemoe"}) {
-    EXPECT_LT(WorstRowDifference(AllLogits(Checkpoint(name)), EveryNthRowAndLast(70, 5),
-                                 ReadF32File(Data(StrCat(name, "_transformers.f32"))),
-                                 Config(name).vocab_size),
-              1e-5f)
+    EXPECT_LT(
+        DifferenceFrom(AllLogits(Checkpoint(name)),
+                       kFixture.Data(StrCat(name, "_transformers.f32")), Reference::kTransformers),
+        1e-5f)
         << name;
   }
 }
@@ -165,9 +166,8 @@ TEST(MoeTest, GgufMatchesLlamaCppAndConvertsBack) {
   // (granitemoe).
   for (const char* name : {"mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "granitemoe"}) {
     const auto [gguf, back] = testing_util::ConvertThroughF32Gguf(Checkpoint(name), name);
-    EXPECT_LT(WorstRowDifference(AllLogits(gguf), EveryNthRowAndLast(70, 7),
-                                 ReadF32File(Data(StrCat(name, "_llama_cpp.f32"))),
-                                 Config(name).vocab_size),
+    EXPECT_LT(DifferenceFrom(AllLogits(gguf), kFixture.Data(StrCat(name, "_llama_cpp.f32")),
+                             Reference::kLlamaCpp),
               1e-5f)
         << name;
     const ModelConfig c = ReadModelConfig(back + "/config.json");
@@ -272,7 +272,7 @@ TEST(MoeTest, GraniteMoeStacksItsExperts) {
 // The same weights routed otherwise are far from transformers: the routing is what the match
 // checks, not logits too small to tell.
 TEST(MoeTest, AnotherRoutingIsFarOff) {
-  const std::vector<float> reference = ReadF32File(Data("qwen3_moe_transformers.f32"));
+  const std::vector<float> reference = ReadF32File(kFixture.Data("qwen3_moe_transformers.f32"));
   const auto far_off = [&](const std::function<void(MoeConfig*)>& change) {
     auto weights = LoadModelWeights(Checkpoint("qwen3_moe"));
     SIGMA_CHECK(weights.ok(), weights.status().ToString());
