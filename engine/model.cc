@@ -69,6 +69,12 @@ StatusOr<std::unique_ptr<Model>> Model::FromWeights(ModelWeights weights,
   if (options.max_sequences <= 0) return InvalidArgumentError("max_sequences must be positive");
   if (options.max_context <= 0) return InvalidArgumentError("--max-context must be positive");
   if (options.selective_v_top_k < 0) return InvalidArgumentError("--selective-v must be >= 0");
+  if (options.selective_v_top_k > 0 && weights.config.attention_sinks()) {
+    return InvalidArgumentError(
+        "--selective-v: selective V renormalises the kept positions' "
+        "probabilities, which a model with attention sinks (",
+        ArchitectureName(weights.config.arch), ") does not define");
+  }
   std::unique_ptr<Model> model(new Model());
   SIGMA_ASSIGN_OR_RETURN(DType kv_dtype, ResolveKvDtype(options.kv_dtype, weights));
   const ModelConfig& c = weights.config;
@@ -465,7 +471,7 @@ void Model::RunLayer(int64_t layer, std::span<const TokenRow> rows,
 
   // h = o_proj(attn); x += h (each through its post norm where the model has them); then the
   // gated FFN with its residual.
-  MatMul(w.o_proj, attn_.data(), n, nullptr, h_.data(), pool);
+  MatMul(w.o_proj, attn_.data(), n, BiasOrNull(w.o_bias), h_.data(), pool);
   if (c.post_norms()) RmsNorm(h_.data(), w.attn_post_norm, eps, n, c.hidden_size, h_.data());
   AddResidual(c, h_.data(), n * c.hidden_size, x_.data());
   BlockInput(c, x_.data(), w.ffn_norm, n, h_.data());
@@ -485,6 +491,7 @@ AttentionShape Model::LayerAttentionShape(int64_t layer) const {
                        c.AttentionScale()};
   shape.window = c.AttentionWindow(layer);
   shape.softcap = static_cast<float>(c.attn_logit_softcapping);
+  shape.sinks = BiasOrNull(weights_.layers[static_cast<size_t>(layer)].sinks);
   return shape;
 }
 

@@ -76,6 +76,7 @@ using internal::AddResidual;
 using internal::BiasOrNull;
 using internal::BlockInput;
 using internal::Clock;
+using internal::FfnActivation;
 using internal::GatedActivation;
 using internal::MsBetween;
 
@@ -164,7 +165,7 @@ void Model::RunDecodeTeam(std::span<const TokenRow> rows, std::span<const int64_
     const auto experts = [&](const LayerWeights& w) {
       const MoeConfig& moe = c.moe;
       const int64_t hidden_size = c.hidden_size;
-      const Projection router[] = {{&w.router, nullptr, router_logits_.data()}};
+      const Projection router[] = {{&w.router, BiasOrNull(w.router_bias), router_logits_.data()}};
       MatMulPart(router, h, n, members, m);
       barrier.Wait(m);
       RouteToExperts(moe, router_logits_.data(), n, &batches);
@@ -173,16 +174,17 @@ void Model::RunDecodeTeam(std::span<const TokenRow> rows, std::span<const int64_
                                int64_t first) {
         float* g = &moe_g_[static_cast<size_t>(first * width)];
         float* u = &moe_u_[static_cast<size_t>(first * width)];
-        const Projection p[] = {{&f.gate_proj, nullptr, g}, {&f.up_proj, nullptr, u}};
+        const Projection p[] = {{&f.gate_proj, BiasOrNull(f.gate_bias), g},
+                                {&f.up_proj, BiasOrNull(f.up_bias), u}};
         MatMulPart(p, in, rows, members, m);
         const auto [begin, end] = own_rows(width);
         for (int64_t r = 0; r < rows; ++r) {
-          GatedActivation(c.activation, g + r * width + begin, u + r * width + begin, end - begin);
+          FfnActivation(c, g + r * width + begin, u + r * width + begin, end - begin);
         }
       };
       const auto down = [&](const FfnWeights& f, int64_t width, int64_t rows, int64_t first) {
-        const Projection p[] = {
-            {&f.down_proj, nullptr, &moe_y_[static_cast<size_t>(first * hidden_size)]}};
+        const Projection p[] = {{&f.down_proj, BiasOrNull(f.down_bias),
+                                 &moe_y_[static_cast<size_t>(first * hidden_size)]}};
         MatMulPart(p, &moe_g_[static_cast<size_t>(first * width)], rows, members, m);
       };
       const bool shared = moe.shared_expert_intermediate_size > 0;
@@ -286,11 +288,11 @@ void Model::RunDecodeTeam(std::span<const TokenRow> rows, std::span<const int64_
       }
       layer_items(layer, items);
       barrier.Wait(m);
-      attention_teams_[team_of(layer)].Run(m, items);
+      attention_teams_[team_of(layer)].Run(m, items, BiasOrNull(w.sinks));
       barrier.Wait(m);
       lap(attention_ms);
 
-      const Projection o[] = {{&w.o_proj, nullptr, h_.data()}};
+      const Projection o[] = {{&w.o_proj, BiasOrNull(w.o_bias), h_.data()}};
       MatMulPart(o, attn_.data(), n, members, m);
       barrier.Wait(m);
       add_output(h_.data(), w.attn_post_norm);
@@ -304,7 +306,12 @@ void Model::RunDecodeTeam(std::span<const TokenRow> rows, std::span<const int64_
       const Projection gate_up[] = {{&w.gate_proj, nullptr, ffn_g_.data()},
                                     {&w.up_proj, nullptr, ffn_u_.data()}};
       MatMulPart(gate_up, h, n, members, m);
-      activate_own_rows(c.activation, ffn_g_.data(), ffn_u_.data(), c.intermediate_size);
+      const auto [first, end] = own_rows(c.intermediate_size);
+      for (int64_t r = 0; r < n; ++r) {
+        const int64_t at = r * c.intermediate_size + first;
+        FfnActivation(c, &ffn_g_[static_cast<size_t>(at)], &ffn_u_[static_cast<size_t>(at)],
+                      end - first);
+      }
       barrier.Wait(m);
       const Projection down[] = {{&w.down_proj, nullptr, h_.data()}};
       MatMulPart(down, ffn_g_.data(), n, members, m);

@@ -45,6 +45,16 @@ inline void GatedActivation(Activation act, float* gate, const float* up, int64_
   }
 }
 
+// The FFN's gated activation as the model has it: gpt-oss's clamped SwiGLU where it has one
+// (ModelConfig::swiglu_limit), else GatedActivation with its activation.
+inline void FfnActivation(const ModelConfig& c, float* gate, const float* up, int64_t n) {
+  if (c.swiglu_limit > 0) {
+    return ClampedSwigluMul(gate, up, n, static_cast<float>(c.swiglu_alpha),
+                            static_cast<float>(c.swiglu_limit));
+  }
+  GatedActivation(c.activation, gate, up, n);
+}
+
 }  // namespace sigma::internal
 
 #endif  // SIGMA_ENGINE_MODEL_INTERNAL_H_

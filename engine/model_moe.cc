@@ -10,7 +10,8 @@
 
 namespace sigma {
 
-using internal::GatedActivation;
+using internal::BiasOrNull;
+using internal::FfnActivation;
 
 void Model::Ffn(int64_t layer, int64_t rows) {
   const ModelConfig& c = config();
@@ -19,7 +20,7 @@ void Model::Ffn(int64_t layer, int64_t rows) {
   const Projection gate_up[] = {{&w.gate_proj, nullptr, ffn_g_.data()},
                                 {&w.up_proj, nullptr, ffn_u_.data()}};
   MatMulShared(gate_up, h_.data(), rows, *pool_);
-  GatedActivation(c.activation, ffn_g_.data(), ffn_u_.data(), rows * c.intermediate_size);
+  FfnActivation(c, ffn_g_.data(), ffn_u_.data(), rows * c.intermediate_size);
   MatMul(w.down_proj, ffn_g_.data(), rows, nullptr, h_.data(), *pool_);
 }
 
@@ -28,7 +29,7 @@ void Model::MoeFfn(const LayerWeights& w, int64_t rows) {
   const MoeConfig& moe = c.moe;
   const int64_t hidden = c.hidden_size;
   ThreadPool& pool = *pool_;
-  MatMul(w.router, h_.data(), rows, nullptr, router_logits_.data(), pool);
+  MatMul(w.router, h_.data(), rows, BiasOrNull(w.router_bias), router_logits_.data(), pool);
   RouteToExperts(moe, router_logits_.data(), rows, &expert_batches_);
   const std::vector<int64_t> offsets = RoutedRowOffsets(expert_batches_);
   // One expert's gated FFN on `m` rows of `x`, its outputs from row `first` of the routed rows.
@@ -36,10 +37,12 @@ void Model::MoeFfn(const LayerWeights& w, int64_t rows) {
                        int64_t first) {
     float* g = &moe_g_[static_cast<size_t>(first * width)];
     float* u = &moe_u_[static_cast<size_t>(first * width)];
-    const Projection gate_up[] = {{&f.gate_proj, nullptr, g}, {&f.up_proj, nullptr, u}};
+    const Projection gate_up[] = {{&f.gate_proj, BiasOrNull(f.gate_bias), g},
+                                  {&f.up_proj, BiasOrNull(f.up_bias), u}};
     MatMulShared(gate_up, x, m, pool);
-    GatedActivation(c.activation, g, u, m * width);
-    MatMul(f.down_proj, g, m, nullptr, &moe_y_[static_cast<size_t>(first * hidden)], pool);
+    FfnActivation(c, g, u, m * width);
+    MatMul(f.down_proj, g, m, BiasOrNull(f.down_bias), &moe_y_[static_cast<size_t>(first * hidden)],
+           pool);
   };
   for (size_t j = 0; j < expert_batches_.size(); ++j) {
     const ExpertBatch& b = expert_batches_[j];

@@ -92,6 +92,11 @@ void CheckShape(const AttentionShape& s) {
               " must be a multiple of n_k ", s.n_k, " and n_v ", s.n_v);
 }
 
+// Selective V renormalises the kept probabilities over the positions: not defined with sinks.
+void CheckSelective(const AttentionShape& s, int top_k) {
+  SIGMA_CHECK(top_k <= 0 || s.sinks == nullptr, "attention: selective V with attention sinks");
+}
+
 void CheckKv(const KvLayerView& kv, int64_t n_ctx) {
   SIGMA_CHECK(kv.dtype == DType::kF32 || kv.dtype == DType::kF16 || kv.dtype == DType::kBF16,
               "attention: cache dtype ", DTypeName(kv.dtype));
@@ -274,13 +279,15 @@ void ChunkPartial(const AttentionKernels& kern, const AttentionShape& s, const f
   }
 }
 
-// Merges `chunks` partials (chunk order, so the result is deterministic) into out[g][hd].
-void MergePartials(const float* partials, int64_t chunks, int g, int hd, float* out) {
+// Merges `chunks` partials (chunk order, so the result is deterministic) into out[g][hd]; `sinks`
+// (the g heads' sink logits, AttentionShape::sinks) join the maximum and the denominator.
+void MergePartials(const float* partials, int64_t chunks, int g, int hd, const float* sinks,
+                   float* out) {
   const int64_t stride = PartialFloats(g, hd);
   for (int h = 0; h < g; ++h) {
-    float m = -INFINITY;
+    float m = sinks != nullptr ? sinks[h] : -INFINITY;
     for (int64_t c = 0; c < chunks; ++c) m = std::max(m, partials[c * stride + h]);
-    float total = 0.0f;
+    float total = sinks != nullptr ? std::exp(sinks[h] - m) : 0.0f;
     float* o = out + static_cast<int64_t>(h) * hd;
     std::fill(o, o + hd, 0.0f);
     for (int64_t c = 0; c < chunks; ++c) {
@@ -307,6 +314,11 @@ void SelectiveHead(const AttentionKernels& kern, const float* s, int64_t first, 
 
 bool IsSelective(int top_k, const AttendedRange& range) {
   return top_k > 0 && top_k < range.length();
+}
+
+// The sink logits of the query heads that share K head kh, or null.
+const float* GroupSinks(const AttentionShape& s, int kh) {
+  return s.sinks != nullptr ? s.sinks + static_cast<int64_t>(kh) * (s.n_q / s.n_k) : nullptr;
 }
 
 // One decode task: (item, K head, chunk).
@@ -397,7 +409,8 @@ void RunDecodeTask(const AttentionKernels& kern, const AttentionShape& s, const 
                group_partials + t.chunk * PartialFloats(g, hd));
   std::atomic<int64_t>& finished = ws.finished[static_cast<size_t>(t.item) * s.n_k + t.kh];
   if ((finished.fetch_add(1, std::memory_order_acq_rel) + 1) % chunks == 0) {
-    MergePartials(group_partials, chunks, g, hd, item.out + static_cast<int64_t>(t.kh) * g * hd);
+    MergePartials(group_partials, chunks, g, hd, GroupSinks(s, t.kh),
+                  item.out + static_cast<int64_t>(t.kh) * g * hd);
   }
 }
 
@@ -421,6 +434,7 @@ void StoreKRow(const float* row, int head_dim, DType dtype, void* head, int64_t 
 void DecodeAttention(const AttentionShape& shape, std::span<const DecodeItem> items, int top_k,
                      ThreadPool& pool) {
   CheckShape(shape);
+  CheckSelective(shape, top_k);
   if (items.empty()) return;
   const AttentionKernels& kern = KernelsFor(shape.head_dim);
   // The calling thread's workspace, reused across calls. Bound to a reference so the workers
@@ -498,8 +512,10 @@ void DecodeAttentionTeam::Plan(const AttentionShape& shape, std::span<const Deco
   for (auto& tasks : st.member_tasks) std::sort(tasks.begin(), tasks.end());
 }
 
-void DecodeAttentionTeam::Run(int member, std::span<const DecodeItem> items) {
+void DecodeAttentionTeam::Run(int member, std::span<const DecodeItem> items, const float* sinks) {
   State& st = *state_;
+  AttentionShape shape = st.shape;
+  shape.sinks = sinks;
   SIGMA_CHECK(member >= 0 && static_cast<size_t>(member) < st.member_tasks.size(),
               "DecodeAttentionTeam: member ", member);
   SIGMA_CHECK(items.size() == st.n_ctx.size(), "DecodeAttentionTeam: ", items.size(),
@@ -512,13 +528,14 @@ void DecodeAttentionTeam::Run(int member, std::span<const DecodeItem> items) {
     const DecodeTask& t = st.ws.tasks[static_cast<size_t>(task)];
     const DecodeItem& item = items[static_cast<size_t>(t.item)];
     CheckKv(item.kv, item.n_ctx);
-    RunDecodeTask(*st.kern, st.shape, item, t, 0, st.ws);
+    RunDecodeTask(*st.kern, shape, item, t, 0, st.ws);
   }
 }
 
 void PrefillAttention(const AttentionShape& shape, const float* q, const KvLayerView& kv,
                       int64_t start, int64_t n_new, int top_k, float* out, ThreadPool& pool) {
   CheckShape(shape);
+  CheckSelective(shape, top_k);
   SIGMA_CHECK(start >= 0 && n_new >= 0, "PrefillAttention: start ", start, " n_new ", n_new);
   if (n_new == 0) return;
   CheckKv(kv, start + n_new);
@@ -555,7 +572,7 @@ void PrefillAttention(const AttentionShape& shape, const float* q, const KvLayer
       ChunkPartial(kern, shape, q_group, kv, kh, range.begin(c), range.end(c), scratch,
                    partials.data() + c * PartialFloats(g, hd));
     }
-    MergePartials(partials.data(), range.chunks, g, hd, out_group);
+    MergePartials(partials.data(), range.chunks, g, hd, GroupSinks(shape, kh), out_group);
   });
 }
 

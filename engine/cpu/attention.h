@@ -47,6 +47,11 @@ struct AttentionShape {
   // Gemma 2's soft-capping: each score s = scale * q.k becomes softcap * tanh(s / softcap) before
   // the softmax; 0: none.
   float softcap = 0.0f;
+  // gpt-oss's attention sinks: per query head a logit s_h that joins the head's softmax as one
+  // more column without a value, so the weights are exp(score - m) / (sum + exp(s_h - m)) with
+  // m the larger of the scores' and the sink's maximum; null: none. Dense attention only (not
+  // with selective V).
+  const float* sinks = nullptr;
 };
 
 // The first position a query at position n_ctx - 1 attends to.
@@ -112,7 +117,8 @@ class DecodeAttentionTeam {
   DecodeAttentionTeam& operator=(const DecodeAttentionTeam&) = delete;
 
   void Plan(const AttentionShape& shape, std::span<const DecodeItem> items, int members);
-  void Run(int member, std::span<const DecodeItem> items);
+  // `sinks`: this layer's AttentionShape::sinks (the planned shape's are not used).
+  void Run(int member, std::span<const DecodeItem> items, const float* sinks = nullptr);
 
  private:
   struct State;

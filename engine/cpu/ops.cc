@@ -1,5 +1,6 @@
 #include "engine/cpu/ops.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -107,6 +108,15 @@ void GeluMul(float* gate, const float* up, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     const float g = gate[i];
     gate[i] = 0.5f * g * (1.0f + std::erf(g * kInvSqrt2)) * up[i];
+  }
+}
+
+void ClampedSwigluMul(float* gate, const float* up, int64_t n, float alpha, float limit) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float g = std::min(gate[i], limit);
+    const float u = std::clamp(up[i], -limit, limit);
+    const float glu = g * (1.0f / (1.0f + std::exp(-(g * alpha))));
+    gate[i] = (u + 1.0f) * glu;
   }
 }
 

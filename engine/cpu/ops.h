@@ -41,6 +41,10 @@ void GeluTanhMul(float* gate, const float* up, int64_t n);
 // gate[i] = gelu(gate[i]) * up[i], the exact GELU 0.5 g (1 + erf(g / sqrt(2))).
 void GeluMul(float* gate, const float* up, int64_t n);
 
+// gpt-oss's clamped SwiGLU: with g = min(gate[i], limit) and u = up[i] clamped to [-limit, limit],
+// gate[i] = (u + 1) * g * sigmoid(alpha * g), in transformers' order of operations.
+void ClampedSwigluMul(float* gate, const float* up, int64_t n, float alpha, float limit);
+
 // x[i] = cap * tanh(x[i] / cap): Gemma 2's soft-capping of attention scores and logits.
 // Vectorised (ops_avx2.cc) where the AVX2 or AVX-512 family is active: within a few f32 ulps of
 // std::tanh.

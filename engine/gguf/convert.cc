@@ -236,6 +236,20 @@ Status ConvertGgufToCheckpoint(const std::string& in_path, const std::string& ou
         SIGMA_ASSIGN_OR_RETURN(std::unique_ptr<SafetensorsWriter> writer,
                                SafetensorsWriter::Create(out_dir + "/model.safetensors", infos));
         for (const auto& [file, type] : folder) {
+          if (file->transposed) {  // the pieces laid out in the stack (gpt-oss's experts)
+            const auto elem = static_cast<size_t>(DTypeBlockBytes(type));
+            int64_t numel = 1;
+            for (const int64_t d : file->shape) numel *= d;
+            std::string stack(static_cast<size_t>(numel) * elem, '\0');
+            for (size_t i = 0; i < file->pieces.size(); ++i) {
+              const TensorToConvert& t = *by_name.at(file->pieces[i].name);
+              const std::string piece = Recode(*t.view, type, t.add);
+              CopyPieceIn(*file, i, elem, reinterpret_cast<const uint8_t*>(piece.data()),
+                          reinterpret_cast<uint8_t*>(stack.data()));
+            }
+            SIGMA_RETURN_IF_ERROR(writer->Write(stack));
+            continue;
+          }
           for (const ExpectedTensor& piece : file->pieces) {
             const TensorToConvert& t = *by_name.at(piece.name);
             SIGMA_RETURN_IF_ERROR(writer->Write(Recode(*t.view, type, t.add)));

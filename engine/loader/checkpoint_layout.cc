@@ -1,5 +1,6 @@
 #include "engine/loader/checkpoint_layout.h"
 
+#include <cstring>
 #include <map>
 
 namespace sigma {
@@ -14,38 +15,97 @@ std::string GraniteMoeFileTensor(const std::string& rest) {
   return "input_linear.weight";
 }
 
+// The same for gpt-oss (after "model.layers.N.mlp."): "" for the router.
+std::string GptOssFileTensor(const std::string& rest) {
+  if (!rest.starts_with("experts.")) return "";
+  const bool down = rest.find(".down_proj.") != std::string::npos;
+  const bool bias = rest.ends_with(".bias");
+  return StrCat("experts.", down ? "down_proj" : "gate_up_proj", bias ? "_bias" : "");
+}
+
+// Where piece p's element (r, c) lies in a transposed file tensor, in elements.
+struct TransposedIndex {
+  TransposedIndex(const FileTensor& f, size_t index) {
+    const auto experts = static_cast<size_t>(f.shape[0]);
+    per_expert = static_cast<int64_t>(f.pieces.size() / experts);
+    const std::vector<int64_t>& shape = f.pieces[index].shape;
+    rows = shape[0];
+    cols = shape.size() > 1 ? shape[1] : 1;
+    block = static_cast<int64_t>(index) / per_expert * rows * cols * per_expert;
+    p = static_cast<int64_t>(index) % per_expert;
+  }
+  int64_t operator()(int64_t r, int64_t c) const {
+    return block + c * rows * per_expert + r * per_expert + p;
+  }
+  int64_t per_expert, rows, cols, block, p;
+};
+
 }  // namespace
 
 std::vector<FileTensor> CheckpointLayout(const ModelConfig& config) {
   std::vector<FileTensor> out;
   const bool granite_moe = config.arch == Architecture::kGraniteMoe;
+  const bool gpt_oss = config.arch == Architecture::kGptOss;
+  const std::string block_name = granite_moe ? ".block_sparse_moe." : ".mlp.";
   // Each expected tensor joins its file tensor's pieces in ExpectedTensors' order.
   std::map<std::string, size_t> stacks;  // file tensor name -> index in out
   for (ExpectedTensor& e : ExpectedTensors(config)) {
-    const size_t block = e.name.find(".block_sparse_moe.");
-    if (!granite_moe || block == std::string::npos) {
+    const size_t block = e.name.find(block_name);
+    std::string file;
+    if ((granite_moe || gpt_oss) && block != std::string::npos) {
+      const std::string prefix = e.name.substr(0, block + block_name.size());
+      const std::string rest = e.name.substr(prefix.size());
+      const std::string stack = granite_moe ? GraniteMoeFileTensor(rest) : GptOssFileTensor(rest);
+      if (!stack.empty()) file = prefix + stack;
+    }
+    if (file.empty()) {
       out.push_back({e.name, e.shape, {e}});
       continue;
     }
-    const std::string prefix = e.name.substr(0, block + 18);  // "model.layers.N.block_sparse_moe."
-    const std::string file = prefix + GraniteMoeFileTensor(e.name.substr(prefix.size()));
     auto [it, added] = stacks.emplace(file, out.size());
-    if (added) out.push_back({file, {}, {}});
+    if (added) out.push_back({file, {}, {}, gpt_oss});
     out[it->second].pieces.push_back(std::move(e));
   }
-  // Shapes: a router keeps its own; a stack is [experts, rows of an expert's pieces, cols], and
-  // ExpectedTensors lists an expert's gate, up and down together, which is input_linear's order.
+  // Shapes: a router keeps its own; Granite's stack is [experts, rows of an expert's pieces,
+  // cols] (ExpectedTensors lists an expert's gate, up and down together, which is input_linear's
+  // order); gpt-oss's [experts, cols, rows of an expert's pieces], or [experts, rows ...] for
+  // vectors.
   for (FileTensor& f : out) {
     if (!f.shape.empty()) continue;
-    if (f.pieces.size() == 1) {
-      f.shape = f.pieces[0].shape;
-      continue;
-    }
     const int64_t experts = config.moe.num_experts;
     const auto per_expert = static_cast<int64_t>(f.pieces.size()) / experts;
-    f.shape = {experts, f.pieces[0].shape[0] * per_expert, f.pieces[0].shape[1]};
+    const std::vector<int64_t>& piece = f.pieces[0].shape;
+    if (piece.size() == 1) {
+      f.shape = {experts, piece[0] * per_expert};
+    } else if (f.transposed) {
+      f.shape = {experts, piece[1], piece[0] * per_expert};
+    } else {
+      f.shape = {experts, piece[0] * per_expert, piece[1]};
+    }
   }
   return out;
+}
+
+void CopyPieceOut(const FileTensor& f, size_t index, size_t elem, const uint8_t* file,
+                  uint8_t* piece) {
+  const TransposedIndex at(f, index);
+  for (int64_t r = 0; r < at.rows; ++r) {
+    for (int64_t c = 0; c < at.cols; ++c) {
+      std::memcpy(piece + static_cast<size_t>(r * at.cols + c) * elem,
+                  file + static_cast<size_t>(at(r, c)) * elem, elem);
+    }
+  }
+}
+
+void CopyPieceIn(const FileTensor& f, size_t index, size_t elem, const uint8_t* piece,
+                 uint8_t* file) {
+  const TransposedIndex at(f, index);
+  for (int64_t r = 0; r < at.rows; ++r) {
+    for (int64_t c = 0; c < at.cols; ++c) {
+      std::memcpy(file + static_cast<size_t>(at(r, c)) * elem,
+                  piece + static_cast<size_t>(r * at.cols + c) * elem, elem);
+    }
+  }
 }
 
 }  // namespace sigma

@@ -1,17 +1,27 @@
 // How a checkpoint folder's safetensors hold the tensors BindWeights expects (ExpectedTensors): one
-// file tensor each, under the same name, except Granite MoE's, which stacks a layer's experts:
-//   block_sparse_moe.input_linear   [experts, 2 * width, hidden]  each expert's gate rows, then
-//                                                                 its up rows
-//   block_sparse_moe.output_linear  [experts, hidden, width]      each expert's down matrix
-//   block_sparse_moe.router.layer   the router
-// which BindWeights sees as block_sparse_moe.experts.E.gate_proj / up_proj / down_proj and
-// block_sparse_moe.gate (Mixtral's names, as its GGUF's experts read back). Readers split the
-// stacked tensors into those views (SafetensorsWeightSource::ApplyLayout); writers (make-model,
-// convert to a folder) write the pieces in a file tensor's order.
+// file tensor each, under the same name, except where a family stacks a layer's experts:
+// - Granite MoE:
+//     block_sparse_moe.input_linear   [experts, 2 * width, hidden]  each expert's gate rows, then
+//                                                                   its up rows
+//     block_sparse_moe.output_linear  [experts, hidden, width]      each expert's down matrix
+//     block_sparse_moe.router.layer   the router
+//   which BindWeights sees as block_sparse_moe.experts.E.gate_proj / up_proj / down_proj and
+//   block_sparse_moe.gate (Mixtral's names, as its GGUF's experts read back);
+// - gpt-oss, each expert's matrices transposed (transformers multiplies x by them) and its gate
+//   and up interleaved (gate in the even columns, up in the odd ones):
+//     mlp.experts.gate_up_proj       [experts, hidden, 2 * width]
+//     mlp.experts.gate_up_proj_bias  [experts, 2 * width]
+//     mlp.experts.down_proj          [experts, width, hidden]
+//     mlp.experts.down_proj_bias     [experts, hidden]
+//   seen as mlp.experts.E.gate_proj / up_proj / down_proj (.weight and .bias).
+// Readers show the stacked tensors as those pieces (SafetensorsWeightSource::ApplyLayout: views of
+// row runs, copies of transposed ones); writers (make-model, convert to a folder) lay the pieces
+// out in a file tensor's order.
 // Thread safety: free functions without shared state.
 #ifndef SIGMA_ENGINE_LOADER_CHECKPOINT_LAYOUT_H_
 #define SIGMA_ENGINE_LOADER_CHECKPOINT_LAYOUT_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -22,16 +32,27 @@
 namespace sigma {
 
 // One tensor of the file: the expected tensors it holds, in order, each a run of its rows (all
-// of them along its first dimensions; one piece of the same name and shape for most).
+// of them along its first dimensions; one piece of the same name and shape for most). Where
+// `transposed`, the file holds shape[0] experts' blocks one after another, each of the P =
+// pieces / experts pieces of one expert (all of one shape, [rows, cols], or [rows] as cols 1):
+// [cols, rows * P], element (c, r * P + p) being piece p's element (r, c).
 struct FileTensor {
   std::string name;
   std::vector<int64_t> shape;
   std::vector<ExpectedTensor> pieces;
+  bool transposed = false;
   bool stacked() const { return pieces.size() != 1 || pieces[0].name != name; }
 };
 
 // The file tensors of a checkpoint of `config`, in ExpectedTensors' order of their first pieces.
 std::vector<FileTensor> CheckpointLayout(const ModelConfig& config);
+
+// For a transposed file tensor whose elements are `elem` bytes: piece `index` of f.pieces,
+// row-major, out of the file tensor's bytes `file` into `piece`, or into `file` from `piece`.
+void CopyPieceOut(const FileTensor& f, size_t index, size_t elem, const uint8_t* file,
+                  uint8_t* piece);
+void CopyPieceIn(const FileTensor& f, size_t index, size_t elem, const uint8_t* piece,
+                 uint8_t* file);
 
 }  // namespace sigma
 

@@ -42,6 +42,7 @@ constexpr ArchInfo kArchs[] = {
     {Architecture::kQwen3Moe, "qwen3_moe", "Qwen3MoeForCausalLM"},
     {Architecture::kOlmoe, "olmoe", "OlmoeForCausalLM"},
     {Architecture::kGraniteMoe, "granitemoe", "GraniteMoeForCausalLM"},
+    {Architecture::kGptOss, "gpt_oss", "GptOssForCausalLM"},
     {Architecture::kSigma, "sigma", "SigmaForCausalLM"},
 };
 
@@ -195,6 +196,11 @@ Status ReadRope(JsonFields& fields, ModelConfig* config) {
   }
   SIGMA_RETURN_IF_ERROR(fields.OptionalDouble("rope_theta", &config->rope_theta));
   SIGMA_RETURN_IF_ERROR(ReadPartialRotary(fields, config));
+  if (config->arch == Architecture::kGptOss && !fields.Has("rope_scaling") &&
+      !fields.Has("rope_parameters")) {
+    return Status::Ok();  // GptOssConfig's YaRN (SetGptOssDefaults)
+  }
+  if (config->arch == Architecture::kGptOss) config->rope_scaling = RopeScaling{};  // as given
   // longrope's original context: in the rope dict (transformers 5), else at the top level (Phi-3's
   // configs; Phi3Config's default 4096), else max_position_embeddings.
   int64_t original = config->arch == Architecture::kPhi3 ? 4096 : config->max_position_embeddings;
@@ -382,6 +388,21 @@ Status ReadNopeLayers(JsonFields& fields, ModelConfig* config) {
   return Status::Ok();
 }
 
+// GptOssConfig's defaults where config.json may leave a field out: RoPE base 150000 with YaRN
+// (factor 32 over an original 4096 positions, beta_fast 32, beta_slow 1, not truncated), the
+// clamped SwiGLU's limit 7.
+void SetGptOssDefaults(ModelConfig* config) {
+  config->rope_theta = 150000;
+  RopeScaling& yarn = config->rope_scaling;
+  yarn.type = "yarn";
+  yarn.factor = 32;
+  yarn.beta_fast = 32;
+  yarn.beta_slow = 1;
+  yarn.truncate = false;
+  yarn.original_max_position_embeddings = 4096;
+  config->swiglu_limit = 7;
+}
+
 // Features of HF configs that this engine does not implement: refuse rather than run wrongly.
 Status RejectUnsupportedFeatures(JsonFields& fields, const ModelConfig& config) {
   bool flag = false;
@@ -418,17 +439,19 @@ Status ReadSlidingWindow(JsonFields& fields, ModelConfig* config) {
                     config->arch == Architecture::kQwen2Moe;
   const bool smollm3 = config->arch == Architecture::kSmolLM3;
   const bool olmo3 = config->arch == Architecture::kOlmo3;
-  if (!qwen && !smollm3 && !olmo3 && !config->gemma2_or_3()) return Status::Ok();
+  const bool gpt_oss = config->arch == Architecture::kGptOss;
+  if (!qwen && !smollm3 && !olmo3 && !gpt_oss && !config->gemma2_or_3()) return Status::Ok();
   // Qwen's: with use_sliding_window, layers from max_window_layers on. SmolLM3's: with
-  // use_sliding_window, its NoPE layers. Gemma 2's and 3's and OLMo 3's: always, every layer but
-  // each pattern-th (Gemma 2: 2; Gemma 3: sliding_window_pattern, default 6; OLMo 3: 4).
+  // use_sliding_window, its NoPE layers. Gemma 2's and 3's, OLMo 3's and gpt-oss's: always, every
+  // layer but each pattern-th (Gemma 2 and gpt-oss: 2; Gemma 3: sliding_window_pattern, default 6;
+  // OLMo 3: 4); gpt-oss's window 128 where not named.
   bool use = !qwen && !smollm3;
   int64_t window = 0;
   int64_t max_window_layers = 28;
-  int64_t pattern = config->arch == Architecture::kGemma2 ? 2 : olmo3 ? 4 : 6;
+  int64_t pattern = config->arch == Architecture::kGemma2 || gpt_oss ? 2 : olmo3 ? 4 : 6;
   std::vector<std::string> layer_types;
   if (qwen || smollm3) SIGMA_RETURN_IF_ERROR(fields.OptionalBool("use_sliding_window", &use));
-  SIGMA_RETURN_IF_ERROR(ReadWindowSize(fields, smollm3 ? 0 : 4096, &window));
+  SIGMA_RETURN_IF_ERROR(ReadWindowSize(fields, smollm3 ? 0 : gpt_oss ? 128 : 4096, &window));
   SIGMA_RETURN_IF_ERROR(fields.OptionalInt("max_window_layers", &max_window_layers));
   if (config->arch == Architecture::kGemma3) {
     SIGMA_RETURN_IF_ERROR(fields.OptionalInt("sliding_window_pattern", &pattern));
@@ -511,10 +534,11 @@ Status ReadConfig(const rapidjson::Value& root, std::string_view source, ModelCo
   SIGMA_RETURN_IF_ERROR(
       fields.OptionalInt("max_position_embeddings", &config->max_position_embeddings));
   if (config->olmo() || config->arch == Architecture::kMixtral ||
-      config->arch == Architecture::kOlmoe) {
-    config->rms_norm_eps = 1e-5;  // Olmo2Config's, MixtralConfig's and OlmoeConfig's default
+      config->arch == Architecture::kOlmoe || config->arch == Architecture::kGptOss) {
+    config->rms_norm_eps = 1e-5;  // Olmo2Config's, MixtralConfig's, OlmoeConfig's, GptOssConfig's
   }
   if (config->arch == Architecture::kMixtral) config->rope_theta = 1e6;  // MixtralConfig's
+  if (config->arch == Architecture::kGptOss) SetGptOssDefaults(config);
   SIGMA_RETURN_IF_ERROR(fields.OptionalDouble("rms_norm_eps", &config->rms_norm_eps));
   SIGMA_RETURN_IF_ERROR(ReadRope(fields, config));  // after max_position_embeddings (longrope)
   // Gemma's and SmolLM3's configs' default
@@ -532,7 +556,12 @@ Status ReadConfig(const rapidjson::Value& root, std::string_view source, ModelCo
     config->qkv_bias = true;  // Qwen2MoeConfig's default
     SIGMA_RETURN_IF_ERROR(fields.OptionalBool("qkv_bias", &config->qkv_bias));
   } else {
+    config->qkv_bias = config->arch == Architecture::kGptOss;  // GptOssConfig's default
     SIGMA_RETURN_IF_ERROR(fields.OptionalBool("attention_bias", &config->qkv_bias));
+  }
+  if (config->arch == Architecture::kGptOss) {
+    SIGMA_RETURN_IF_ERROR(fields.OptionalDouble("swiglu_limit", &config->swiglu_limit));
+    SIGMA_RETURN_IF_ERROR(fields.OptionalDouble("swiglu_alpha", &config->swiglu_alpha));
   }
   if (config->gemma()) {  // GemmaConfig's defaults
     config->bos_token_id = 2;
@@ -775,6 +804,12 @@ Status ValidateFamilyFields(const ModelConfig& c) {
       return InvalidArgumentError(field, ": only model_types gemma2 and gemma3_text have one");
     }
   }
+  if (c.arch == Architecture::kGptOss) {
+    SIGMA_RETURN_IF_ERROR(CheckPositive("swiglu_limit", c.swiglu_limit));
+    SIGMA_RETURN_IF_ERROR(CheckPositive("swiglu_alpha", c.swiglu_alpha));
+  } else if (c.swiglu_limit != 0) {
+    return InvalidArgumentError("swiglu_limit: only model_type gpt_oss has a clamped SwiGLU");
+  }
   if (c.activation != Activation::kSilu && !c.gemma()) {
     return InvalidArgumentError("hidden_act: ", ActivationName(c.activation),
                                 " only in the Gemma family here");
@@ -834,10 +869,10 @@ Status ModelConfig::Validate() const {
       arch != Architecture::kQwen3 && arch != Architecture::kPhi3 && !gemma2_or_3() &&
       arch != Architecture::kSmolLM3 && arch != Architecture::kOlmo3 &&
       arch != Architecture::kMixtral && arch != Architecture::kQwen2Moe &&
-      arch != Architecture::kQwen3Moe) {
+      arch != Architecture::kQwen3Moe && arch != Architecture::kGptOss) {
     return InvalidArgumentError(
         "sliding_window: only model_types mistral, phi3, qwen2, qwen3, gemma2, gemma3_text, "
-        "smollm3, olmo3, mixtral, qwen2_moe and qwen3_moe have one here");
+        "smollm3, olmo3, mixtral, qwen2_moe, qwen3_moe and gpt_oss have one here");
   }
   SIGMA_RETURN_IF_ERROR(ValidateFamilyFields(*this));
   SIGMA_RETURN_IF_ERROR(ValidateMoeConfig(*this));
@@ -1094,7 +1129,8 @@ std::string ModelConfig::ToJson() const {
       w.Raw("layer_types", layer_types);
     }
   }
-  if (gemma2_or_3() || arch == Architecture::kOlmo3) {  // always a window, in the named layers
+  if (gemma2_or_3() || arch == Architecture::kOlmo3 ||
+      arch == Architecture::kGptOss) {  // always a window, in the named layers
     w.Raw("sliding_window", sliding_window > 0 ? std::to_string(sliding_window) : "null");
     w.Raw("layer_types", layer_types);
   }
@@ -1123,6 +1159,10 @@ std::string ModelConfig::ToJson() const {
                                          : 1.0 / std::sqrt(static_cast<double>(head_dim)));
     w.Double("residual_multiplier", residual_multiplier);
     w.Double("logits_scaling", logits_scaling);
+  }
+  if (arch == Architecture::kGptOss) {
+    w.Double("swiglu_limit", swiglu_limit);
+    w.Double("swiglu_alpha", swiglu_alpha);
   }
   if (arch == Architecture::kSmolLM3) {
     std::string rope = "[";

@@ -33,6 +33,9 @@ namespace sigma {
 // The mixtures of experts (ModelConfig::moe): kMixtral Mistral's layers; kQwen2Moe Qwen2's, with a
 // shared expert; kQwen3Moe Qwen3's; kOlmoe Llama's layers with OLMo 2's whole-row q/k norms;
 // kGraniteMoe Granite's (its four scalars), each layer's experts stacked in the checkpoint.
+// kGptOss (gpt-oss): Llama's layers with biases on q, k, v and o, attention sinks
+// (ModelConfig::attention_sinks), sliding windows in alternate layers, YaRN, and experts whose
+// router and FFNs carry biases and whose SwiGLU is clamped (ModelConfig::swiglu_limit).
 enum class Architecture {
   kLlama,
   kQwen2,
@@ -51,10 +54,12 @@ enum class Architecture {
   kQwen3Moe,
   kOlmoe,
   kGraniteMoe,
+  kGptOss,
   kSigma
 };
 // "llama", "qwen2", "qwen3", "mistral", "phi3", "gemma", "gemma2", "gemma3_text", "granite",
-// "smollm3", "olmo2", "olmo3", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "granitemoe", "sigma"
+// "smollm3", "olmo2", "olmo3", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "granitemoe",
+// "gpt_oss", "sigma"
 std::string_view ArchitectureName(Architecture arch);
 
 // The FFN's gate activation: SiLU (SwiGLU), GELU's tanh approximation (transformers'
@@ -104,7 +109,8 @@ struct RopeScaling {
 // expert_intermediate_size) and their outputs are summed weighted by those probabilities,
 // renormalised to sum 1 where norm_topk_prob (Mixtral's always). Qwen2-MoE adds a shared expert
 // (shared_expert_intermediate_size) that every token runs, its output times
-// sigmoid(shared_expert_gate . x).
+// sigmoid(shared_expert_gate . x). gpt-oss's router and experts carry biases (`biases`); its
+// softmax over the top experts' logits is the renormalised top probabilities.
 struct MoeConfig {
   int64_t num_experts = 0;  // 0: no experts, a dense FFN in every layer
   int64_t experts_per_token = 0;
@@ -114,6 +120,8 @@ struct MoeConfig {
   // Layers whose FFN is dense (intermediate_size) instead: Qwen's mlp_only_layers and those
   // decoder_sparse_step skips; num_layers entries, or empty = none.
   std::vector<bool> dense_layers;
+  // The router and each expert's gate, up and down projections add a bias (gpt-oss).
+  bool biases = false;
 };
 
 struct ModelConfig {
@@ -151,6 +159,22 @@ struct ModelConfig {
   void SetSlidingLayers(int64_t window, std::vector<bool> sliding);
   bool tie_word_embeddings = false;
   bool qkv_bias = false;           // Qwen2, or attention_bias
+  // Whether o_proj has a bias too: where attention_bias gives the q, k and v projections one, in
+  // the families whose transformers attention gives o_proj one with them (Llama's and most
+  // others; not Qwen2's, Mistral's, Mixtral's, Phi-3's or Sigma's).
+  bool o_bias() const {
+    return qkv_bias && arch != Architecture::kQwen2 && arch != Architecture::kQwen2Moe &&
+           arch != Architecture::kMistral && arch != Architecture::kMixtral &&
+           arch != Architecture::kPhi3 && arch != Architecture::kSigma;
+  }
+  // gpt-oss: each head's softmax has one more logit, a learned sink (self_attn.sinks, [n_q]),
+  // that takes a share of the probability and brings no value.
+  bool attention_sinks() const { return arch == Architecture::kGptOss; }
+  // gpt-oss's experts' clamped SwiGLU: with the gate g clamped to at most swiglu_limit and the
+  // up projection u to +-swiglu_limit, act = (u + 1) * g * sigmoid(swiglu_alpha * g); 0: the
+  // plain gated activation (`activation`).
+  double swiglu_limit = 0;
+  double swiglu_alpha = 1.702;
   Activation activation = Activation::kSilu;
   // Gemma 2 and 3: the attention scale is query_pre_attn_scalar^-1/2 (0: head_dim^-1/2, as
   // everywhere else); scores and final logits pass through cap * tanh(x / cap) where the cap is

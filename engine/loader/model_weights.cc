@@ -75,6 +75,14 @@ class SlotBuilder {
       }
       Matrix(p + "self_attn.o_proj.weight", c_.hidden_size, "hidden_size", c_.q_dim(), q,
              &l.o_proj);
+      if (c_.o_bias()) {
+        Vector(p + "self_attn.o_proj.bias", c_.hidden_size, "hidden_size", TensorKind::kBias,
+               &l.o_bias);
+      }
+      if (c_.attention_sinks()) {
+        Vector(p + "self_attn.sinks", c_.n_q_heads, "num_attention_heads", TensorKind::kBias,
+               &l.sinks);
+      }
       // Gemma 2 / 3 and OLMo name the norm after the attention's output
       // post_attention_layernorm, which elsewhere is the FFN's input norm.
       if (c_.post_norms()) {
@@ -112,13 +120,19 @@ class SlotBuilder {
   }
 
  private:
-  // A gated FFN `width` wide: prefix + names[0..2] + ".weight" for gate, up and down.
+  // A gated FFN `width` wide: prefix + names[0..2] + ".weight" for gate, up and down, and
+  // ".bias" for each where `f` is an expert of a model whose experts have biases (gpt-oss).
   void Ffn(const std::string& prefix, const std::array<const char*, 3>& names, int64_t width,
-           const std::string& width_dim, TensorView* gate, TensorView* up, TensorView* down) {
+           const std::string& width_dim, TensorView* gate, TensorView* up, TensorView* down,
+           FfnWeights* f = nullptr) {
     const int64_t hidden = c_.hidden_size;
     Matrix(prefix + names[0] + ".weight", width, width_dim, hidden, "hidden_size", gate);
     Matrix(prefix + names[1] + ".weight", width, width_dim, hidden, "hidden_size", up);
     Matrix(prefix + names[2] + ".weight", hidden, "hidden_size", width, width_dim, down);
+    if (f == nullptr || !c_.moe.biases) return;
+    Vector(prefix + names[0] + ".bias", width, width_dim, TensorKind::kBias, &f->gate_bias);
+    Vector(prefix + names[1] + ".bias", width, width_dim, TensorKind::kBias, &f->up_bias);
+    Vector(prefix + names[2] + ".bias", hidden, "hidden_size", TensorKind::kBias, &f->down_bias);
   }
 
   // A layer of experts under `p` ("model.layers.N."): the router <block>.gate and
@@ -131,13 +145,17 @@ class SlotBuilder {
     const char* width_dim = c_.arch == Architecture::kQwen2Moe || c_.arch == Architecture::kQwen3Moe
                                 ? "moe_intermediate_size"
                                 : "intermediate_size";
-    Matrix(block + "gate.weight", moe.num_experts, "num_experts", c_.hidden_size, "hidden_size",
+    const std::string router = block + RouterName(c_);
+    Matrix(router + ".weight", moe.num_experts, "num_experts", c_.hidden_size, "hidden_size",
            &l->router);
+    if (moe.biases) {
+      Vector(router + ".bias", moe.num_experts, "num_experts", TensorKind::kBias, &l->router_bias);
+    }
     l->experts.resize(static_cast<size_t>(moe.num_experts));
     for (int64_t e = 0; e < moe.num_experts; ++e) {
       FfnWeights& x = l->experts[static_cast<size_t>(e)];
       Ffn(StrCat(block, "experts.", e, "."), ExpertMatrixNames(c_), moe.expert_intermediate_size,
-          width_dim, &x.gate_proj, &x.up_proj, &x.down_proj);
+          width_dim, &x.gate_proj, &x.up_proj, &x.down_proj, &x);
     }
     if (moe.shared_expert_intermediate_size > 0) {
       FfnWeights& x = l->shared_expert;
@@ -274,12 +292,12 @@ Status RejectUnusedMeaningfulTensors(const ModelConfig& config, const WeightSour
     const std::string p = "model.layers." + std::to_string(i) + ".";
     for (const char* t : {"self_attn.o_proj.bias", "mlp.gate_proj.bias", "mlp.up_proj.bias",
                           "mlp.down_proj.bias"}) {
-      if (present(p + t)) {
+      if (present(p + t) && !(config.o_bias() && std::string_view(t) == "self_attn.o_proj.bias")) {
         return UnimplementedError("tensor '", p, t, "' is not supported by this engine");
       }
     }
     for (const char* t : {"mlp.gate.weight", "block_sparse_moe.gate.weight",
-                          "block_sparse_moe.router.layer.weight"}) {
+                          "block_sparse_moe.router.layer.weight", "mlp.router.weight"}) {
       if (!config.MoeLayer(i) && present(p + t)) {
         return InvalidArgumentError("tensor '", p, t,
                                     "' (a router of experts) is present but the config has no "
@@ -319,6 +337,13 @@ Status RejectUnusedMeaningfulTensors(const ModelConfig& config, const WeightSour
                                 " has no norms after the attention and the FFN (model_types "
                                 "gemma2, gemma3_text and olmo2 have)");
     }
+    if (!config.attention_sinks() && present(p + "self_attn.sinks")) {
+      return UnimplementedError("tensor '", p,
+                                "self_attn.sinks' (attention sinks) is present but "
+                                "model_type ",
+                                ArchitectureName(config.arch),
+                                " has none (model_type gpt_oss has)");
+    }
     if (!config.qkv_bias && present(p + "self_attn.q_proj.bias")) {
       return InvalidArgumentError("tensor '", p,
                                   "self_attn.q_proj.bias' is present but the config has no "
@@ -339,6 +364,10 @@ std::string ExpertBlock(const ModelConfig& config) {
   return config.arch == Architecture::kMixtral || config.arch == Architecture::kGraniteMoe
              ? "block_sparse_moe"
              : "mlp";
+}
+
+const char* RouterName(const ModelConfig& config) {
+  return config.arch == Architecture::kGptOss ? "router" : "gate";
 }
 
 std::array<const char*, 3> ExpertMatrixNames(const ModelConfig& config) {

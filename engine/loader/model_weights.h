@@ -19,11 +19,15 @@
 
 namespace sigma {
 
-// One gated FFN: act(gate . x) * (up . x), then down.
+// One gated FFN: act(gate . x) * (up . x), then down; gpt-oss's experts add a bias to each (f32
+// vector views, invalid elsewhere).
 struct FfnWeights {
   TensorView gate_proj;  // [width, hidden]
   TensorView up_proj;    // [width, hidden]
   TensorView down_proj;  // [hidden, width]
+  TensorView gate_bias;  // [width]
+  TensorView up_bias;    // [width]
+  TensorView down_bias;  // [hidden]
 };
 
 struct LayerWeights {
@@ -41,6 +45,8 @@ struct LayerWeights {
   TensorView q_up;       // [aug_q, n_q * head_dim]
   TensorView q_down;     // [n_q * head_dim, aug_q]
   TensorView o_proj;     // [hidden, n_q * head_dim]
+  TensorView o_bias;     // [hidden] f32 view or invalid (ModelConfig::o_bias)
+  TensorView sinks;      // [n_q] f32 view or invalid (ModelConfig::attention_sinks: gpt-oss)
   TensorView attn_post_norm;  // [hidden] or invalid (ModelConfig::post_norms: Gemma 2 / 3, OLMo 2)
   TensorView ffn_norm;        // [hidden] or invalid (pre_norms false)
   TensorView gate_proj;       // [ffn, hidden] or invalid (a layer of experts)
@@ -48,8 +54,10 @@ struct LayerWeights {
   TensorView down_proj;  // [hidden, ffn]
   // A layer of experts (ModelConfig::MoeLayer): the router [num_experts, hidden] and each
   // expert's FFN ([expert_intermediate_size, hidden] ...); Qwen2-MoE's shared expert and its gate
-  // ([1, hidden] f32 vector view) where the config has one.
+  // ([1, hidden] f32 vector view) where the config has one; gpt-oss's router bias ([num_experts]
+  // f32 view).
   TensorView router;
+  TensorView router_bias;
   std::vector<FfnWeights> experts;
   FfnWeights shared_expert;
   TensorView shared_expert_gate;
@@ -89,9 +97,11 @@ struct ModelWeights {
 };
 
 // Where a layer of experts' tensors are under "model.layers.N.": Mixtral's and Granite MoE's
-// "block_sparse_moe", the others' "mlp"; and an expert's gate, up and down matrices' names (under
-// "experts.E."): Mixtral's w1, w3 and w2, the others' gate_proj, up_proj and down_proj.
+// "block_sparse_moe", the others' "mlp"; the router's name there (gpt-oss's "router", the others'
+// "gate"); and an expert's gate, up and down matrices' names (under "experts.E."): Mixtral's w1, w3
+// and w2, the others' gate_proj, up_proj and down_proj.
 std::string ExpertBlock(const ModelConfig& config);
+const char* RouterName(const ModelConfig& config);
 std::array<const char*, 3> ExpertMatrixNames(const ModelConfig& config);
 
 // Every tensor a checkpoint of `config` holds, with Hugging Face names and the shapes BindWeights

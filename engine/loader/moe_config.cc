@@ -12,6 +12,13 @@ bool IsQwenMoe(Architecture arch) {
   return arch == Architecture::kQwen2Moe || arch == Architecture::kQwen3Moe;
 }
 
+// The families whose routers always renormalise the top experts' probabilities (no
+// norm_topk_prob key): Mixtral's, and Granite MoE's and gpt-oss's softmax over the top logits.
+bool RenormalisesAlways(Architecture arch) {
+  return arch == Architecture::kMixtral || arch == Architecture::kGraniteMoe ||
+         arch == Architecture::kGptOss;
+}
+
 // The expert count under num_experts or num_local_experts (transformers 5 writes a Qwen3-MoE's
 // under the latter); both given must agree.
 Status ReadExpertCount(JsonFields& fields, int64_t* count) {
@@ -65,7 +72,7 @@ std::string LayerList(const std::vector<bool>& layers) {
 
 bool IsMoeArchitecture(Architecture arch) {
   return arch == Architecture::kMixtral || IsQwenMoe(arch) || arch == Architecture::kOlmoe ||
-         arch == Architecture::kGraniteMoe;
+         arch == Architecture::kGraniteMoe || arch == Architecture::kGptOss;
 }
 
 Status ReadMoeConfig(JsonFields& fields, ModelConfig* config) {
@@ -92,11 +99,17 @@ Status ReadMoeConfig(JsonFields& fields, ModelConfig* config) {
       moe.num_experts = 64;
       moe.experts_per_token = 8;
       break;
+    case Architecture::kGptOss:  // a softmax over the top logits: renormalised
+      moe.num_experts = 128;
+      moe.experts_per_token = 4;
+      moe.norm_topk_prob = true;
+      moe.biases = true;
+      break;
     default: return Status::Ok();
   }
   SIGMA_RETURN_IF_ERROR(ReadExpertCount(fields, &moe.num_experts));
   SIGMA_RETURN_IF_ERROR(fields.OptionalInt("num_experts_per_tok", &moe.experts_per_token));
-  if (config->arch != Architecture::kMixtral && config->arch != Architecture::kGraniteMoe) {
+  if (!RenormalisesAlways(config->arch)) {
     SIGMA_RETURN_IF_ERROR(fields.OptionalBool("norm_topk_prob", &moe.norm_topk_prob));
   }
   if (IsQwenMoe(config->arch)) {
@@ -161,8 +174,12 @@ Status ValidateMoeConfig(const ModelConfig& c) {
                                 c.num_layers, " layers of a ", ArchitectureName(c.arch),
                                 " (only qwen2_moe and qwen3_moe have dense layers among experts)");
   }
-  if ((c.arch == Architecture::kMixtral || c.arch == Architecture::kGraniteMoe) &&
-      !moe.norm_topk_prob) {
+  if (moe.biases != (c.arch == Architecture::kGptOss)) {
+    return InvalidArgumentError(
+        "experts' biases: model_type gpt_oss, and only it, has biases on "
+        "its router and experts");
+  }
+  if (RenormalisesAlways(c.arch) && !moe.norm_topk_prob) {
     return InvalidArgumentError("norm_topk_prob: ", ArchitectureName(c.arch),
                                 " always renormalises its top experts' probabilities");
   }
@@ -173,7 +190,7 @@ std::vector<std::pair<std::string, std::string>> MoeConfigJson(const ModelConfig
   const MoeConfig& moe = c.moe;
   if (!IsMoeArchitecture(c.arch)) return {};
   std::vector<std::pair<std::string, std::string>> out;
-  const bool local = c.arch == Architecture::kMixtral || c.arch == Architecture::kGraniteMoe;
+  const bool local = RenormalisesAlways(c.arch);
   out.emplace_back(local ? "num_local_experts" : "num_experts", StrCat(moe.num_experts));
   out.emplace_back("num_experts_per_tok", StrCat(moe.experts_per_token));
   if (!local) out.emplace_back("norm_topk_prob", moe.norm_topk_prob ? "true" : "false");

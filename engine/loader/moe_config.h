@@ -1,7 +1,8 @@
 // The mixture-of-experts fields of a config.json (ModelConfig::moe), read, checked and written
-// for the families that have them (Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE, Granite MoE), with their
-// transformers configs' defaults. Called by model_config.cc; in a file of its own so that the dense
-// families' reader stays readable. Thread safety: free functions without shared state.
+// for the families that have them (Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE, Granite MoE, gpt-oss),
+// with their transformers configs' defaults. Called by model_config.cc; in a file of its own so
+// that the dense families' reader stays readable. Thread safety: free functions without shared
+// state.
 #ifndef SIGMA_ENGINE_LOADER_MOE_CONFIG_H_
 #define SIGMA_ENGINE_LOADER_MOE_CONFIG_H_
 
@@ -25,8 +26,9 @@ bool IsMoeArchitecture(Architecture arch);
 // num_experts_per_tok (4, 8), moe_intermediate_size (1408, 768), norm_topk_prob (false),
 // decoder_sparse_step (1) and mlp_only_layers (none), and Qwen2-MoE's
 // shared_expert_intermediate_size (5632); OLMoE's num_experts (64), num_experts_per_tok (8) and
-// norm_topk_prob (false), its experts intermediate_size wide, and clip_qkv refused. Nothing for the
-// other families.
+// norm_topk_prob (false), its experts intermediate_size wide, and clip_qkv refused; gpt-oss's
+// num_local_experts (128) and num_experts_per_tok (4), each expert intermediate_size wide, always
+// renormalised, with biases. Nothing for the other families.
 Status ReadMoeConfig(JsonFields& fields, ModelConfig* config);
 
 // INVALID_ARGUMENT naming the field: experts in a family without them (or none in Mixtral and

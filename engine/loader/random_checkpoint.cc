@@ -74,26 +74,41 @@ void Fill(DType dtype, TensorKind kind, bool offset_norms, uint64_t state, int64
   }
 }
 
+int64_t NumElements(const std::vector<int64_t>& shape) {
+  int64_t numel = 1;
+  for (int64_t d : shape) numel *= d;
+  return numel;
+}
+
+// Draws chunks [first, first + count) of one tensor (numel elements) into out, which holds the
+// first of them.
+void FillChunks(const ExpectedTensor& spec, bool offset_norms, uint64_t tensor_index, uint64_t seed,
+                DType dtype, int64_t numel, int64_t first, int64_t count, ThreadPool* pool,
+                uint8_t* out) {
+  const int64_t elem = DTypeBlockBytes(dtype);
+  pool->ParallelFor(count, [&](int64_t task, int) {
+    const int64_t chunk = first + task;
+    const int64_t begin = chunk * kChunkElems;
+    const int64_t n = std::min(kChunkElems, numel - begin);
+    Fill(dtype, spec.kind, offset_norms,
+         ChunkState(seed, tensor_index, static_cast<uint64_t>(chunk)), n,
+         out + (begin - first * kChunkElems) * elem);
+  });
+}
+
 // Generates and writes one tensor, kChunksPerBatch chunks at a time.
 Status WriteTensor(const ExpectedTensor& spec, bool offset_norms, uint64_t tensor_index,
                    uint64_t seed, DType dtype, ThreadPool* pool, std::vector<uint8_t>* buffer,
                    SafetensorsWriter* writer) {
-  int64_t numel = 1;
-  for (int64_t d : spec.shape) numel *= d;
+  const int64_t numel = NumElements(spec.shape);
   const int64_t elem = DTypeBlockBytes(dtype);
   const int64_t num_chunks = (numel + kChunkElems - 1) / kChunkElems;
   for (int64_t first = 0; first < num_chunks; first += kChunksPerBatch) {
     const int64_t count = std::min(kChunksPerBatch, num_chunks - first);
     const int64_t batch_begin = first * kChunkElems;
     const int64_t batch_end = std::min(numel, (first + count) * kChunkElems);
-    pool->ParallelFor(count, [&](int64_t task, int) {
-      const int64_t chunk = first + task;
-      const int64_t begin = chunk * kChunkElems;
-      const int64_t n = std::min(kChunkElems, numel - begin);
-      Fill(dtype, spec.kind, offset_norms,
-           ChunkState(seed, tensor_index, static_cast<uint64_t>(chunk)), n,
-           buffer->data() + (begin - batch_begin) * elem);
-    });
+    FillChunks(spec, offset_norms, tensor_index, seed, dtype, numel, first, count, pool,
+               buffer->data());
     const auto bytes = static_cast<size_t>((batch_end - batch_begin) * elem);
     SIGMA_RETURN_IF_ERROR(
         writer->Write(std::string_view(reinterpret_cast<const char*>(buffer->data()), bytes)));
@@ -118,11 +133,26 @@ Status WriteCheckpointFiles(const ModelConfig& config, const std::string& out_di
   ThreadPool pool(num_threads);
   std::vector<uint8_t> buffer(
       static_cast<size_t>(kChunkElems * kChunksPerBatch * DTypeBlockBytes(dtype)));
+  const bool offset_norms = config.norm_weight_offset() != 0;
   for (const FileTensor& f : layout) {
+    if (f.transposed) {  // each piece drawn whole, then laid out in the stack (gpt-oss's experts)
+      const auto elem = static_cast<size_t>(DTypeBlockBytes(dtype));
+      std::vector<uint8_t> stack(static_cast<size_t>(NumElements(f.shape)) * elem);
+      for (size_t i = 0; i < f.pieces.size(); ++i) {
+        const ExpectedTensor& piece = f.pieces[i];
+        const int64_t numel = NumElements(piece.shape);
+        std::vector<uint8_t> values(static_cast<size_t>(numel) * elem);
+        FillChunks(piece, offset_norms, index.at(piece.name), seed, dtype, numel, 0,
+                   (numel + kChunkElems - 1) / kChunkElems, &pool, values.data());
+        CopyPieceIn(f, i, elem, values.data(), stack.data());
+      }
+      SIGMA_RETURN_IF_ERROR(writer->Write(
+          std::string_view(reinterpret_cast<const char*>(stack.data()), stack.size())));
+      continue;
+    }
     for (const ExpectedTensor& piece : f.pieces) {
-      SIGMA_RETURN_IF_ERROR(WriteTensor(piece, config.norm_weight_offset() != 0,
-                                        index.at(piece.name), seed, dtype, &pool, &buffer,
-                                        writer.get()));
+      SIGMA_RETURN_IF_ERROR(WriteTensor(piece, offset_norms, index.at(piece.name), seed, dtype,
+                                        &pool, &buffer, writer.get()));
     }
   }
   SIGMA_RETURN_IF_ERROR(writer->Finish());

@@ -392,20 +392,30 @@ Status SafetensorsWeightSource::ApplyLayout(const std::vector<FileTensor>& layou
                                   " from the config, got ", text(stack.shape));
     }
     const size_t row_bytes = stack.row_bytes();
+    const auto elem = static_cast<size_t>(DTypeBlockBytes(stack.dtype));
     size_t offset = 0;
-    for (const ExpectedTensor& piece : f.pieces) {
+    for (size_t i = 0; i < f.pieces.size(); ++i) {
+      const ExpectedTensor& piece = f.pieces[i];
       TensorView view = stack;
       view.name = piece.name;
       view.shape = piece.shape;
-      view.data = static_cast<const uint8_t*>(stack.data) + offset;
-      view.nbytes = static_cast<size_t>(piece.shape[0]) * row_bytes;
-      offset += view.nbytes;
+      if (f.transposed) {  // a copy, rearranged (checkpoint_layout.h)
+        view.nbytes = static_cast<size_t>(view.numel()) * elem;
+        std::vector<uint8_t>& copy = owned_.emplace_back(view.nbytes);
+        CopyPieceOut(f, i, elem, static_cast<const uint8_t*>(stack.data), copy.data());
+        view.data = copy.data();
+      } else {
+        view.data = static_cast<const uint8_t*>(stack.data) + offset;
+        view.nbytes = static_cast<size_t>(piece.shape[0]) * row_bytes;
+        offset += view.nbytes;
+      }
       if (!tensors_.emplace(piece.name, view).second) {
         return InvalidArgumentError("tensor '", piece.name, "' is both in the checkpoint and in '",
                                     f.name, "'");
       }
     }
     tensors_.erase(f.name);
+    if (f.transposed) ReleasePages(stack.data, stack.nbytes);
   }
   return Status::Ok();
 }

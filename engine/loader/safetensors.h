@@ -103,7 +103,8 @@ class SafetensorsWeightSource : public WeightSource {
   Status SelectLanguageModel();
 
   // The tensors a checkpoint stacks (CheckpointLayout's file tensors of several pieces: Granite
-  // MoE's experts) shown as their pieces, each a run of the stack's rows under its own name, in
+  // MoE's and gpt-oss's experts) shown as their pieces, each a run of the stack's rows under its
+  // own name (or, from a transposed stack, a rearranged copy, the stack's pages then released), in
   // place of the stack. NOT_FOUND / INVALID_ARGUMENT naming a stack that is missing or of another
   // shape.
   Status ApplyLayout(const std::vector<FileTensor>& layout);
@@ -115,6 +116,7 @@ class SafetensorsWeightSource : public WeightSource {
   std::vector<std::unique_ptr<SafetensorsFile>> files_;
   std::map<std::string, TensorView> tensors_;
   std::map<std::string, std::string> unsupported_;  // name -> dtype name
+  std::vector<std::vector<uint8_t>> owned_;         // pieces copied out of transposed stacks
 };
 
 // A tensor to write: dtype is a safetensors name ("F32", "BF16", ...).

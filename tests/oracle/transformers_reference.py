@@ -26,7 +26,7 @@ that `sigma-eval make-model` writes from the configs of these fixtures (seed 5):
 - tests/data/gemma/{gemma,gemma2,gemma3}.json: a Gemma, a Gemma 2 (sandwich norms, soft-capped
   scores and logits, query_pre_attn_scalar, a 7-position window in alternate layers) and a Gemma 3
   (q/k norms, two RoPEs, linear scaling on the full layers; tests/engine/gemma_test.cc);
-- tests/data/moe/{mixtral,qwen2_moe,qwen3_moe,qwen3_moe_dense_layers,olmoe,granitemoe}.json:
+- tests/data/moe/{mixtral,qwen2_moe,qwen3_moe,qwen3_moe_dense_layers,olmoe,granitemoe,gpt_oss}.json:
   mixtures of experts (tests/engine/moe_test.cc), for which the script also prints the smallest
   margin between a chosen and an unchosen expert's probability over every router and position
   (how far the choices are from a tie that rounding could flip).
@@ -71,9 +71,9 @@ def load(folder: str, window: bool = True, softcap: bool = True):
     if getattr(config, "pad_token_id", None) is not None and config.pad_token_id >= config.vocab_size:
         config.pad_token_id = None
     if not window:
-        # Gemma's and OLMo 3's configs build a sliding mask whatever the layer types: a window
-        # wider than any prompt here is none.
-        always_masked = "gemma" in config.model_type or config.model_type == "olmo3"
+        # Gemma's, OLMo 3's and gpt-oss's configs build a sliding mask whatever the layer types:
+        # a window wider than any prompt here is none.
+        always_masked = "gemma" in config.model_type or config.model_type in ("olmo3", "gpt_oss")
         config.sliding_window = 1 << 20 if always_masked else None
         if hasattr(config, "layer_types"):
             config.layer_types = ["full_attention"] * config.num_hidden_layers
