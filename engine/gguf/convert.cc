@@ -32,8 +32,9 @@ DType GgufTargetType(const TensorView& view, const ConvertOptions& options) {
   const DType type = *options.type;
   // A mixture's routers choose experts by small margins: kept in f32 under a quantized type, as
   // llama.cpp keeps its ffn_gate_inp.
-  const bool router =
-      view.name.ends_with(".gate.weight") || view.name.ends_with(".shared_expert_gate.weight");
+  const bool router = view.name.ends_with(".gate.weight") ||
+                      view.name.ends_with(".shared_expert_gate.weight") ||
+                      view.name.ends_with(".mlp.router.weight");
   if (router && DTypeIsQuantized(type)) return DType::kF32;
   if (view.cols() % DTypeBlockSize(type) == 0) return type;
   return view.cols() % 32 == 0 ? DType::kQ8_0 : DType::kF16;

@@ -18,7 +18,7 @@ constexpr std::array<const char*, 3> kStackedNames = {"ffn_gate_exps", "ffn_up_e
 // (as its logits of tests/data/moe show).
 bool LlamaCppNormalises(Architecture arch) {
   return arch == Architecture::kMixtral || arch == Architecture::kQwen3Moe ||
-         arch == Architecture::kGraniteMoe;
+         arch == Architecture::kGraniteMoe || arch == Architecture::kGptOss;
 }
 
 // The digits of a layer or expert index at the front of `s`, and the rest after the dot.
@@ -41,8 +41,9 @@ bool TakePrefix(std::string_view* s, std::string_view prefix) {
 }  // namespace
 
 bool MoeArchitectureOfGguf(std::string_view gguf_arch, Architecture* arch) {
-  for (const Architecture a : {Architecture::kQwen2Moe, Architecture::kQwen3Moe,
-                               Architecture::kOlmoe, Architecture::kGraniteMoe}) {
+  for (const Architecture a :
+       {Architecture::kQwen2Moe, Architecture::kQwen3Moe, Architecture::kOlmoe,
+        Architecture::kGraniteMoe, Architecture::kGptOss}) {
     if (gguf_arch == GgufArchitectureOfMoe(a)) {
       *arch = a;
       return true;
@@ -58,6 +59,7 @@ std::string_view GgufArchitectureOfMoe(Architecture arch) {
     case Architecture::kQwen3Moe: return "qwen3moe";
     case Architecture::kOlmoe: return "olmoe";
     case Architecture::kGraniteMoe: return "granitemoe";
+    case Architecture::kGptOss: return "gpt-oss";
     default: return "";
   }
 }
@@ -109,6 +111,7 @@ Status ReadGgufExperts(const GgufFile& f, const std::string& p, ModelConfig* c) 
                                &moe.shared_expert_intermediate_size));
   }
   moe.norm_topk_prob = LlamaCppNormalises(c->arch);
+  moe.biases = c->arch == Architecture::kGptOss;
   if (f.Find(kExpertWeightsNormKey) != nullptr) {
     SIGMA_ASSIGN_OR_RETURN(moe.norm_topk_prob, f.GetBool(kExpertWeightsNormKey));
   }
@@ -125,7 +128,8 @@ Status AddGgufExpertKeys(const ModelConfig& c, const std::string& p, GgufWriter*
   }
   w->SetU32(p + "expert_count", static_cast<uint32_t>(moe.num_experts));
   w->SetU32(p + "expert_used_count", static_cast<uint32_t>(moe.experts_per_token));
-  if (c.arch == Architecture::kQwen2Moe || c.arch == Architecture::kQwen3Moe) {
+  if (c.arch == Architecture::kQwen2Moe || c.arch == Architecture::kQwen3Moe ||
+      c.arch == Architecture::kGptOss) {
     w->SetU32(p + "expert_feed_forward_length",
               static_cast<uint32_t>(moe.expert_intermediate_size));
   }
@@ -139,20 +143,25 @@ Status AddGgufExpertKeys(const ModelConfig& c, const std::string& p, GgufWriter*
   return Status::Ok();
 }
 
-bool ParseStackedExpertsName(std::string_view name, int64_t* layer, ExpertMatrix* matrix) {
+bool ParseStackedExpertsName(std::string_view name, int64_t* layer, ExpertMatrix* matrix,
+                             bool* bias) {
   if (!TakePrefix(&name, "blk.") || !TakeIndex(&name, layer)) return false;
   for (size_t i = 0; i < kStackedNames.size(); ++i) {
-    if (name == StrCat(kStackedNames[i], ".weight")) {
-      *matrix = static_cast<ExpertMatrix>(i);
-      return true;
+    for (const bool b : {false, true}) {
+      if (name == StrCat(kStackedNames[i], b ? ".bias" : ".weight")) {
+        *matrix = static_cast<ExpertMatrix>(i);
+        *bias = b;
+        return true;
+      }
     }
   }
   return false;
 }
 
-std::string HfExpertName(const ModelConfig& c, int64_t layer, int64_t expert, ExpertMatrix matrix) {
+std::string HfExpertName(const ModelConfig& c, int64_t layer, int64_t expert, ExpertMatrix matrix,
+                         bool bias) {
   return StrCat("model.layers.", layer, ".", ExpertBlock(c), ".experts.", expert, ".",
-                ExpertMatrixNames(c)[static_cast<size_t>(matrix)], ".weight");
+                ExpertMatrixNames(c)[static_cast<size_t>(matrix)], bias ? ".bias" : ".weight");
 }
 
 bool ParseHfExpertName(const ModelConfig& c, std::string_view name, std::string* stacked,
@@ -165,9 +174,11 @@ bool ParseHfExpertName(const ModelConfig& c, std::string_view name, std::string*
   }
   const std::array<const char*, 3> names = ExpertMatrixNames(c);
   for (size_t i = 0; i < names.size(); ++i) {
-    if (name == StrCat(names[i], ".weight")) {
-      *stacked = StrCat("blk.", layer, ".", kStackedNames[i], ".weight");
-      return true;
+    for (const char* suffix : {".weight", ".bias"}) {
+      if (name == StrCat(names[i], suffix)) {
+        *stacked = StrCat("blk.", layer, ".", kStackedNames[i], suffix);
+        return true;
+      }
     }
   }
   return false;

@@ -6,6 +6,8 @@
 #include <span>
 #include <utility>
 
+#include "engine/gguf/gguf_gpt_oss.h"
+
 namespace sigma {
 namespace {
 
@@ -53,6 +55,13 @@ constexpr NamePair kSandwichNormNames[] = {
     {"post_ffw_norm", "post_feedforward_layernorm"},
 };
 
+// gpt-oss's, before kLayerNames: its FFN's input norm is post_attention_norm, its router
+// mlp.router.
+constexpr NamePair kGptOssNames[] = {
+    {"post_attention_norm", "post_attention_layernorm"},
+    {"ffn_gate_inp", "mlp.router"},
+};
+
 constexpr NamePair kGlobalNames[] = {
     {"token_embd", "model.embed_tokens"},
     {"output_norm", "model.norm"},
@@ -89,12 +98,20 @@ bool SplitLayer(std::string_view name, std::string_view prefix, std::string_view
 // names.fused_ffn: Phi-3's files, whose ffn_up is the fused gate_up_proj (gate rows, then up rows,
 // as llama.cpp's SwiGLU of a fused matrix reads them) and which have no ffn_gate.
 std::string MapName(std::string_view name, bool to_hf, GgufNames names) {
-  std::string_view stem, suffix;
+  std::string_view stem, suffix, layer, rest;
+  // gpt-oss's sinks: a parameter of the attention in transformers (no suffix), a tensor in GGUF.
+  if (names.gpt_oss && to_hf && SplitLayer(name, "blk.", &layer, &rest) &&
+      rest == "attn_sinks.weight") {
+    return StrCat("model.layers.", layer, ".self_attn.sinks");
+  }
+  if (names.gpt_oss && !to_hf && SplitLayer(name, "model.layers.", &layer, &rest) &&
+      rest == "self_attn.sinks") {
+    return StrCat("blk.", layer, ".attn_sinks.weight");
+  }
   if (!SplitParamSuffix(name, &stem, &suffix)) return std::string(name);
   for (const NamePair& p : kGlobalNames) {
     if (stem == (to_hf ? p.gguf : p.hf)) return StrCat(to_hf ? p.hf : p.gguf, suffix);
   }
-  std::string_view layer, rest;
   if (!SplitLayer(stem, to_hf ? "blk." : "model.layers.", &layer, &rest)) return std::string(name);
   if (names.block_sparse_moe && rest == (to_hf ? "ffn_gate_inp" : "block_sparse_moe.gate")) {
     return to_hf ? StrCat("model.layers.", layer, ".block_sparse_moe.gate", suffix)
@@ -104,10 +121,11 @@ std::string MapName(std::string_view name, bool to_hf, GgufNames names) {
     return to_hf ? StrCat("model.layers.", layer, ".mlp.gate_up_proj", suffix)
                  : StrCat("blk.", layer, ".ffn_up", suffix);
   }
-  const std::span<const NamePair> tables[] = {names.post_norms
-                                                  ? std::span<const NamePair>(kSandwichNormNames)
-                                                  : std::span<const NamePair>(),
-                                              kLayerNames};
+  const std::span<const NamePair> tables[] = {
+      names.post_norms ? std::span<const NamePair>(kSandwichNormNames)
+      : names.gpt_oss  ? std::span<const NamePair>(kGptOssNames)
+                       : std::span<const NamePair>(),
+      kLayerNames};
   for (const std::span<const NamePair> table : tables) {
     for (const NamePair& p : table) {
       if (rest == (to_hf ? p.gguf : p.hf)) {
@@ -189,7 +207,7 @@ Status ReadArch(const GgufFile& f, ModelConfig* c, std::string* prefix) {
     return UnimplementedError(
         f.path(), ": general.architecture '", arch,
         "' is not supported (llama, phi3, qwen2, qwen3, gemma, gemma2, gemma3, granite, smollm3, "
-        "olmo2, qwen2moe, qwen3moe, olmoe, granitemoe, sigma)");
+        "olmo2, qwen2moe, qwen3moe, olmoe, granitemoe, gpt-oss, sigma)");
   }
   if (c->arch == Architecture::kGraniteMoe) c->attention_multiplier = 1.0;  // as granite's
   if (c->gemma()) {
@@ -426,7 +444,7 @@ Status ReadWindow(const GgufFile& f, const std::string& p, ModelConfig* c) {
     return Status::Ok();
   }
   if (c->sliding_window == 0 || c->arch == Architecture::kPhi3 ||
-      c->arch == Architecture::kMixtral) {
+      c->arch == Architecture::kMixtral || c->arch == Architecture::kGptOss) {
     return Status::Ok();
   }
   if (c->arch != Architecture::kLlama) {
@@ -473,7 +491,7 @@ Status ReadTokenIds(const GgufFile& f, ModelConfig* c) {
 
 GgufNames GgufNamesOf(const ModelConfig& config) {
   return {config.fused_projections(), config.post_norms(),
-          ExpertBlock(config) == "block_sparse_moe"};
+          ExpertBlock(config) == "block_sparse_moe", config.arch == Architecture::kGptOss};
 }
 std::string GgufToHfTensorName(std::string_view gguf_name, GgufNames names) {
   return MapName(gguf_name, true, names);
@@ -500,6 +518,7 @@ StatusOr<ModelConfig> ModelConfigFromGguf(const GgufFile& f) {
   SIGMA_RETURN_IF_ERROR(ReadRopeFreqs(f, &c));
   SIGMA_RETURN_IF_ERROR(ReadWindow(f, p, &c));
   SIGMA_RETURN_IF_ERROR(ReadGraniteScales(f, p, &c));
+  SIGMA_RETURN_IF_ERROR(ReadGgufGptOss(f, &c));
   c.nope_layers = SmolLM3NopeLayers(c);
   const GgufTensorInfo* embed = f.FindTensor("token_embd.weight");
   if (embed == nullptr) return NotFoundError(f.path(), ": tensor 'token_embd.weight' is missing");
@@ -559,8 +578,9 @@ StatusOr<std::shared_ptr<GgufWeightSource>> GgufWeightSource::Create(
   for (const GgufTensorInfo& info : file->tensors()) {
     int64_t layer = 0;
     ExpertMatrix matrix;
-    if (ParseStackedExpertsName(info.name, &layer, &matrix)) {
-      SIGMA_RETURN_IF_ERROR(source->AddExperts(info, layer, matrix, config));
+    bool bias = false;
+    if (ParseStackedExpertsName(info.name, &layer, &matrix, &bias)) {
+      SIGMA_RETURN_IF_ERROR(source->AddExperts(info, layer, matrix, bias, config));
       continue;
     }
     TensorView view;
@@ -593,19 +613,20 @@ StatusOr<std::shared_ptr<GgufWeightSource>> GgufWeightSource::Create(
 }
 
 Status GgufWeightSource::AddExperts(const GgufTensorInfo& info, int64_t layer, ExpertMatrix matrix,
-                                    const ModelConfig& config) {
-  if (info.shape.size() != 3) {
+                                    bool bias, const ModelConfig& config) {
+  if (info.shape.size() != (bias ? 2u : 3u)) {
     return InvalidArgumentError(file_->path(), ": tensor '", info.name, "': ", info.shape.size(),
-                                " dims (a stack of experts' matrices has 3)");
+                                " dims (a stack of experts' ",
+                                bias ? "biases has 2" : "matrices has 3", ")");
   }
   const std::span<const uint8_t> bytes = file_->TensorData(info);
   const auto experts = static_cast<size_t>(info.shape[0]);
   const size_t each = bytes.size() / experts;  // GgufFile checked the size of the whole
   for (size_t e = 0; e < experts; ++e) {
     TensorView view;
-    view.name = HfExpertName(config, layer, static_cast<int64_t>(e), matrix);
+    view.name = HfExpertName(config, layer, static_cast<int64_t>(e), matrix, bias);
     view.dtype = info.dtype;
-    view.shape = {info.shape[1], info.shape[2]};
+    view.shape = std::vector<int64_t>(info.shape.begin() + 1, info.shape.end());
     view.data = bytes.data() + e * each;
     view.nbytes = each;
     if (!tensors_.emplace(view.name, view).second) {
@@ -691,7 +712,8 @@ Status AddModelConfigToGguf(const ModelConfig& c, GgufWriter* w) {
     }
   }
   if (c.sliding_window > 0 && c.arch != Architecture::kMistral && c.arch != Architecture::kPhi3 &&
-      c.arch != Architecture::kMixtral && !c.gemma2_or_3() && c.arch != Architecture::kOlmo3) {
+      c.arch != Architecture::kMixtral && !c.gemma2_or_3() && c.arch != Architecture::kOlmo3 &&
+      c.arch != Architecture::kGptOss) {
     return UnimplementedError("a ", ArchitectureName(c.arch),
                               " model with sliding-window layers has no GGUF form here (llama.cpp "
                               "reads a window only for other architectures)");
@@ -737,11 +759,11 @@ Status AddModelConfigToGguf(const ModelConfig& c, GgufWriter* w) {
   if (c.rope_scaling.type == "yarn") {
     const RopeScaling& s = c.rope_scaling;
     if (s.beta_fast != 32 || s.beta_slow != 1 || s.attention_factor != 0 || s.mscale != 0 ||
-        s.mscale_all_dim != 0 || !s.truncate) {
+        s.mscale_all_dim != 0 || (!s.truncate && c.arch != Architecture::kGptOss)) {
       return UnimplementedError(
           "yarn rope scaling with beta_fast / beta_slow other than 32 / 1, an attention_factor, "
-          "mscale or truncate false has no GGUF form here (llama.cpp's file names the factor and "
-          "the original context only)");
+          "mscale or truncate false (but in a gpt_oss) has no GGUF form here (llama.cpp's file "
+          "names the factor and the original context only)");
     }
     w->SetString(p + "rope.scaling.type", "yarn");
     w->SetF32(p + "rope.scaling.factor", static_cast<float>(c.RopeScalingFactor()));
@@ -753,6 +775,7 @@ Status AddModelConfigToGguf(const ModelConfig& c, GgufWriter* w) {
   }
   if (c.gemma2_or_3()) SIGMA_RETURN_IF_ERROR(AddGemmaKeys(c, p, w));
   SIGMA_RETURN_IF_ERROR(AddGgufExpertKeys(c, p, w));
+  SIGMA_RETURN_IF_ERROR(AddGgufGptOssKeys(c, w));
   if (c.granite()) {
     w->SetF32(p + "embedding_scale", static_cast<float>(c.embedding_multiplier));
     w->SetF32(p + "attention.scale", c.AttentionScale());

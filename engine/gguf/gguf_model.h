@@ -78,6 +78,9 @@ struct GgufNames {
   bool post_norms = false;      // Gemma 2 / 3, OLMo 2 (ModelConfig::post_norms)
   // Mixtral, Granite MoE (ExpertBlock): ffn_gate_inp is block_sparse_moe.gate (else mlp.gate)
   bool block_sparse_moe = false;
+  // gpt-oss: post_attention_norm is the FFN's input norm, ffn_gate_inp mlp.router, attn_sinks
+  // self_attn.sinks
+  bool gpt_oss = false;
 };
 GgufNames GgufNamesOf(const ModelConfig& config);
 
@@ -113,8 +116,8 @@ class GgufWeightSource : public WeightSource {
 
  private:
   GgufWeightSource() = default;
-  // One view per expert of a stacked tensor (gguf_experts.h).
-  Status AddExperts(const GgufTensorInfo& info, int64_t layer, ExpertMatrix matrix,
+  // One view per expert of a stacked tensor of matrices or (`bias`) biases (gguf_experts.h).
+  Status AddExperts(const GgufTensorInfo& info, int64_t layer, ExpertMatrix matrix, bool bias,
                     const ModelConfig& config);
   std::shared_ptr<const GgufFile> file_;
   std::map<std::string, TensorView> tensors_;

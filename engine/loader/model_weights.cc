@@ -296,6 +296,13 @@ Status RejectUnusedMeaningfulTensors(const ModelConfig& config, const WeightSour
         return UnimplementedError("tensor '", p, t, "' is not supported by this engine");
       }
     }
+    if (!config.attention_sinks() && present(p + "self_attn.sinks")) {
+      return UnimplementedError("tensor '", p,
+                                "self_attn.sinks' (attention sinks) is present but "
+                                "model_type ",
+                                ArchitectureName(config.arch),
+                                " has none (model_type gpt_oss has)");
+    }
     for (const char* t : {"mlp.gate.weight", "block_sparse_moe.gate.weight",
                           "block_sparse_moe.router.layer.weight", "mlp.router.weight"}) {
       if (!config.MoeLayer(i) && present(p + t)) {
@@ -336,13 +343,6 @@ Status RejectUnusedMeaningfulTensors(const ModelConfig& config, const WeightSour
                                 ArchitectureName(config.arch),
                                 " has no norms after the attention and the FFN (model_types "
                                 "gemma2, gemma3_text and olmo2 have)");
-    }
-    if (!config.attention_sinks() && present(p + "self_attn.sinks")) {
-      return UnimplementedError("tensor '", p,
-                                "self_attn.sinks' (attention sinks) is present but "
-                                "model_type ",
-                                ArchitectureName(config.arch),
-                                " has none (model_type gpt_oss has)");
     }
     if (!config.qkv_bias && present(p + "self_attn.q_proj.bias")) {
       return InvalidArgumentError("tensor '", p,

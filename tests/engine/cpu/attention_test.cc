@@ -56,7 +56,8 @@ Cache MakeCache(const AttentionShape& s, DType dtype, int64_t capacity, uint32_t
 
 // Double-precision attention of q [n_q][hd] over positions [0, n_ctx) (with a sliding window,
 // its last s.window of them; scores soft-capped where s.softcap > 0), optional top-k by (score,
-// position) descending, renormalised. With a bf16 cache and s.bf16_query, q rounded to bf16 first
+// position) descending, renormalised; with s.sinks, each head's sink logit one more softmax column
+// without a value. With a bf16 cache and s.bf16_query, q rounded to bf16 first
 // (attention.h).
 std::vector<double> Reference(const AttentionShape& s, const float* q_in, const Cache& c,
                               int64_t n_ctx, int top_k) {
@@ -84,8 +85,9 @@ std::vector<double> Reference(const AttentionShape& s, const float* q_in, const 
       });
       keep.resize(top_k);
     }
-    double max = -INFINITY, sum = 0;
+    double max = s.sinks != nullptr ? s.sinks[i] : -INFINITY;
     for (int64_t j : keep) max = std::max(max, score[j]);
+    double sum = s.sinks != nullptr ? std::exp(s.sinks[i] - max) : 0.0;
     for (int64_t j : keep) sum += std::exp(score[j] - max);
     for (int64_t j : keep) {
       const double p = std::exp(score[j] - max) / sum;
@@ -354,6 +356,41 @@ TEST_P(DecodeTest, SoftCappedScoresMatchDoubleReference) {
   }
 }
 
+// gpt-oss's attention sinks: one more softmax column a head, on every path (the one-pass kernels'
+// partials and the passes' merge alike), dense, within a window and in a team; sinks about as
+// large as the scores (|s| up to ~10 here), so that they take a share that matters.
+TEST_P(DecodeTest, SinksMatchDoubleReference) {
+  ThreadPool pool(2);
+  uint32_t seed = 680;
+  for (AttentionShape s : {kShapes[0], kShapes[2], kShapes[7], kShapes[9], kShapes[4]}) {
+    const std::vector<float> sinks = RandomFloats(s.n_q, seed++, -4.0f, 4.0f);
+    s.sinks = sinks.data();
+    for (DType dtype : {DType::kF32, DType::kBF16}) {
+      for (int64_t window : {0, 37}) {
+        s.window = window;
+        for (int64_t n_ctx : {1, 50, 333, 4500}) {
+          const Cache c = MakeCache(s, dtype, n_ctx, seed++);
+          const std::vector<float> q = RandomFloats(s.n_q * s.head_dim, seed++, -2.0f, 2.0f);
+          const std::string what = std::string(DTypeName(dtype)) + " n_q " + std::to_string(s.n_q) +
+                                   " window " + std::to_string(window) + " n_ctx " +
+                                   std::to_string(n_ctx);
+          const std::vector<float> with = Decode(s, q, c, n_ctx, 0, pool);
+          ExpectNear(with, Reference(s, q.data(), c, n_ctx, 0), 2e-5, what);
+          AttentionShape without = s;
+          without.sinks = nullptr;
+          EXPECT_FALSE(BitEqual(with, Decode(without, q, c, n_ctx, 0, pool))) << what;
+          std::vector<float> team_out(with.size(), NAN);
+          const DecodeItem item{q.data(), c.View(), n_ctx, team_out.data()};
+          DecodeAttentionTeam team;
+          team.Plan(without, std::span<const DecodeItem>(&item, 1), 2);
+          for (int m = 1; m >= 0; --m) team.Run(m, std::span<const DecodeItem>(&item, 1), s.sinks);
+          EXPECT_TRUE(BitEqual(team_out, with)) << what;
+        }
+      }
+    }
+  }
+}
+
 // Positions before the window count for nothing: poisoned with NaN, they change no bit (the K
 // tile a window starts inside is read whole, its earlier positions' scores skipped).
 TEST_P(DecodeTest, PositionsBeforeTheWindowChangeNothing) {
@@ -477,12 +514,14 @@ TEST_P(PrefillTest, EachRowEqualsDecodeBitForBit) {
 TEST_P(PrefillTest, SlidingWindowMatchesReferenceAndDecode) {
   ThreadPool pool(2);
   uint32_t seed = 700;
+  const std::vector<float> sinks = RandomFloats(32, 699, -4.0f, 4.0f);
   for (AttentionShape s : {kShapes[0], kShapes[2], kShapes[3]}) {
     for (int64_t window : {1, 7, 16, 45}) {
       s.window = window;
       s.softcap = window == 16 ? 1.5f : 0.0f;  // and Gemma 2's soft-capping with one of them
       for (int64_t start : {0, 5, 600}) {
         for (int top_k : {0, 3}) {
+          s.sinks = window == 7 && top_k == 0 ? sinks.data() : nullptr;  // and gpt-oss's sinks
           const int64_t n_new = 40, row = s.n_q * s.head_dim;
           const Cache c = MakeCache(s, DType::kBF16, start + n_new, seed++);
           const std::vector<float> q = RandomFloats(n_new * row, seed++, -2.0f, 2.0f);

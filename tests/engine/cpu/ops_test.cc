@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -163,6 +164,30 @@ TEST_P(GeluMulTest, MatchesFormula) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Paths, GeluMulTest, AllPaths(), PathName);
+
+// gpt-oss's clamped SwiGLU against its formula in double: gates and ups on both sides of the limit
+// (the gate clamped from above only, the up on both sides), NaN kept.
+TEST(ClampedSwigluMulTest, MatchesFormula) {
+  const float limit = 7.0f, alpha = 1.702f;
+  std::vector<float> gate = RandomFloats(1001, 12, -20.0f, 20.0f);
+  const std::vector<float> up = RandomFloats(1001, 13, -20.0f, 20.0f);
+  std::vector<float> out = gate;
+  ClampedSwigluMul(out.data(), up.data(), static_cast<int64_t>(out.size()), alpha, limit);
+  int clamped_gates = 0, clamped_ups = 0;
+  for (size_t i = 0; i < gate.size(); ++i) {
+    const double g = std::min<double>(gate[i], limit);
+    const double u = std::clamp<double>(up[i], -limit, limit);
+    const double ref = (u + 1) * g / (1 + std::exp(-alpha * g));
+    ASSERT_NEAR(out[i], ref, 2e-6 * (1 + std::fabs(ref))) << "gate " << gate[i] << " up " << up[i];
+    clamped_gates += gate[i] > limit;
+    clamped_ups += std::fabs(up[i]) > limit;
+  }
+  EXPECT_GT(clamped_gates, 100);
+  EXPECT_GT(clamped_ups, 200);
+  float nan_gate = NAN, one = 1.0f;
+  ClampedSwigluMul(&nan_gate, &one, 1, alpha, limit);
+  EXPECT_TRUE(std::isnan(nan_gate));
+}
 
 class SoftCapTest : public KernelPathTest {};
 
