@@ -72,6 +72,10 @@ std::vector<FileTensor> CheckpointLayout(const ModelConfig& config) {
   // vectors.
   for (FileTensor& f : out) {
     if (!f.shape.empty()) continue;
+    if (f.pieces.size() == 1) {  // a tensor under another name (Granite MoE's router)
+      f.shape = f.pieces[0].shape;
+      continue;
+    }
     const int64_t experts = config.moe.num_experts;
     const auto per_expert = static_cast<int64_t>(f.pieces.size()) / experts;
     const std::vector<int64_t>& piece = f.pieces[0].shape;
