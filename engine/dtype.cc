@@ -18,6 +18,7 @@ std::string_view DTypeName(DType dtype) {
     case DType::kQ8_K: return "q8_k";
     case DType::kQ2_K: return "q2_k";
     case DType::kQ3_K: return "q3_k";
+    case DType::kMXFP4: return "mxfp4";
   }
   return "unknown";
 }
@@ -31,7 +32,8 @@ int64_t DTypeBlockSize(DType dtype) {
     case DType::kQ4_0:
     case DType::kQ4_1:
     case DType::kQ5_0:
-    case DType::kQ5_1: return 32;
+    case DType::kQ5_1:
+    case DType::kMXFP4: return 32;
     case DType::kQ4_K:
     case DType::kQ5_K:
     case DType::kQ6_K:
@@ -58,6 +60,7 @@ int64_t DTypeBlockBytes(DType dtype) {
     case DType::kQ8_K: return 4 + 256 + 32;
     case DType::kQ2_K: return 16 + 64 + 2 + 2;
     case DType::kQ3_K: return 32 + 64 + 12 + 2;
+    case DType::kMXFP4: return 1 + 16;
   }
   return 0;
 }

@@ -26,6 +26,7 @@ enum class DType : uint8_t {
   kQ8_K,
   kQ2_K,  // GGUF super-blocks of 256, read only (decoded by the portable kernels)
   kQ3_K,
+  kMXFP4,  // GGUF blocks of 32: an E8M0 scale byte + 16 bytes of E2M1 nibbles (gpt-oss's experts)
 };
 
 std::string_view DTypeName(DType dtype);

@@ -108,6 +108,21 @@ struct Q45Loader {
   }
 };
 
+// MXFP4: chunk c is half c % 2 of block c / 2; the nibbles' E2M1 values (doubled) looked up as
+// bytes, times the block's halved scale.
+struct Mxfp4Loader {
+  [[gnu::always_inline]] static void Load(const uint8_t* row, int64_t c, __m256& lo, __m256& hi) {
+    const uint8_t* b = row + 17 * (c / 2);
+    const __m256 d = _mm256_set1_ps(Mxfp4HalfScale(b[0]));
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 1));
+    const __m128i q = _mm_and_si128(c % 2 == 0 ? v : _mm_srli_epi16(v, 4), _mm_set1_epi8(0x0f));
+    const __m128i x =
+        _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kMxfp4Values)), q);
+    lo = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(x)), d);
+    hi = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(x, 8))), d);
+  }
+};
+
 // Q4_K / Q5_K: chunk c is half c % 2 of sub-block (c / 2) % 8 of super-block c / 16.
 template <bool kFive>
 struct K45Loader {
@@ -459,6 +474,7 @@ void MatMulRowsAvx2(const MatMulArgs& a, int64_t row_begin, int64_t row_end) {
     case DType::kQ6_K: return Rows<Q6KLoader>(a, row_begin, row_end);
     case DType::kQ2_K: return Rows<K23Loader<false>>(a, row_begin, row_end);
     case DType::kQ3_K: return Rows<K23Loader<true>>(a, row_begin, row_end);
+    case DType::kMXFP4: return Rows<Mxfp4Loader>(a, row_begin, row_end);
     default: SIGMA_CHECK(false, "MatMulRowsAvx2: unsupported ", DTypeName(a.dtype));
   }
 }

@@ -95,6 +95,22 @@ struct Q45Loader {
   }
 };
 
+// MXFP4: the nibbles' E2M1 values (doubled) looked up as bytes, times the block's halved scale.
+struct Mxfp4Loader {
+  static constexpr bool kPermuted = false;
+  [[gnu::always_inline]] static void Load(const uint8_t* row, int64_t c, __m512& lo, __m512& hi) {
+    const uint8_t* b = row + 17 * c;
+    const __m512 d = _mm512_set1_ps(Mxfp4HalfScale(b[0]));
+    const __m128i table = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kMxfp4Values));
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 1));
+    const __m128i mask = _mm_set1_epi8(0x0f);
+    const __m128i ql = _mm_shuffle_epi8(table, _mm_and_si128(v, mask));
+    const __m128i qh = _mm_shuffle_epi8(table, _mm_and_si128(_mm_srli_epi16(v, 4), mask));
+    lo = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(ql)), d);
+    hi = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(qh)), d);
+  }
+};
+
 // Q4_K / Q5_K: chunk c is sub-block c % 8 of super-block c / 8.
 template <bool kFive>
 struct K45Loader {
@@ -326,6 +342,7 @@ void MatMulRowsAvx512(const MatMulArgs& a, int64_t row_begin, int64_t row_end) {
     case DType::kQ6_K: return Rows<Q6KLoader>(a, row_begin, row_end);
     case DType::kQ2_K: return Rows<K23Loader<false>>(a, row_begin, row_end);
     case DType::kQ3_K: return Rows<K23Loader<true>>(a, row_begin, row_end);
+    case DType::kMXFP4: return Rows<Mxfp4Loader>(a, row_begin, row_end);
     default: SIGMA_CHECK(false, "MatMulRowsAvx512: unsupported ", DTypeName(a.dtype));
   }
 }

@@ -65,7 +65,8 @@ inline bool MatMulLoadersSupport(DType dtype, int64_t in) {
     case DType::kQ5_K:
     case DType::kQ6_K:
     case DType::kQ2_K:
-    case DType::kQ3_K: return in % DTypeBlockSize(dtype) == 0;
+    case DType::kQ3_K:
+    case DType::kMXFP4: return in % DTypeBlockSize(dtype) == 0;
     default: return false;
   }
 }

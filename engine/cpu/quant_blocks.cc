@@ -134,6 +134,14 @@ void DecodeOneBlock(DType dtype, const uint8_t* b, float* out) {
     case DType::kQ6_K: return DecodeQ6K(b, out);
     case DType::kQ2_K: return DecodeQ2K(b, out);
     case DType::kQ3_K: return DecodeQ3K(b, out);
+    case DType::kMXFP4: {
+      const float d = Mxfp4HalfScale(b[0]);
+      for (int j = 0; j < 16; ++j) {
+        out[j] = d * static_cast<float>(kMxfp4Values[b[1 + j] & 15]);
+        out[j + 16] = d * static_cast<float>(kMxfp4Values[b[1 + j] >> 4]);
+      }
+      return;
+    }
     case DType::kQ8_K: {
       float d;
       std::memcpy(&d, b, sizeof(d));

@@ -12,6 +12,9 @@
 //   Q8_K  [f32 d][i8 q[256]][i16 bsums[16]]          x = d * q
 //   Q2_K  [u8 sc[16]][u8 qs[64]][f16 d][f16 dmin]    16 sub-blocks of 16, 4-bit scale and min
 //   Q3_K  [u8 hmask[32]][u8 qs[64]][u8 sc[12]][f16 d]  16 sub-blocks of 16, 6-bit signed scales
+//   MXFP4 [u8 e][u8 qs[16]]                          x[j] = kMxfp4Values[lo(qs[j])] * 2^(e - 128),
+//                                                    x[j+16]: hi nibble (OCP MX: E2M1 values
+//                                                    doubled, an E8M0 scale halved, as ggml)
 // These are the reference decoders; the AVX-512 GEMV decodes the same layouts in registers.
 // Thread safety: pure functions.
 #ifndef SIGMA_ENGINE_CPU_QUANT_BLOCKS_H_
@@ -79,6 +82,19 @@ inline float PlainAt(DType dtype, const uint8_t* row, int64_t i) {
   uint16_t bits;
   std::memcpy(&bits, row + 2 * i, 2);
   return dtype == DType::kF16 ? F16ToF32(bits) : Bf16ToF32(bits);
+}
+
+// The E2M1 values of MXFP4's nibbles, doubled (0, 0.5, 1, 1.5, 2, 3, 4, 6 and their negatives).
+inline constexpr int8_t kMxfp4Values[16] = {0, 1,  2,  3,  4,  6,  8,  12,
+                                            0, -1, -2, -3, -4, -6, -8, -12};
+
+// 2^(e - 128): an MXFP4 block's E8M0 scale halved (ggml's GGML_E8M0_TO_FP32_HALF), denormal for e
+// below 2; exact.
+inline float Mxfp4HalfScale(uint8_t e) {
+  const uint32_t bits = e < 2 ? uint32_t{0x00200000} << e : static_cast<uint32_t>(e - 1) << 23;
+  float f;
+  std::memcpy(&f, &bits, sizeof(f));
+  return f;
 }
 
 // Reads a little-endian f16 field at p (any alignment).

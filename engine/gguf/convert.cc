@@ -30,6 +30,12 @@ DType GgufTargetType(const TensorView& view, const ConvertOptions& options) {
   if (view.shape.size() < 2) return DType::kF32;
   if (!options.type.has_value()) return view.dtype;
   const DType type = *options.type;
+  // MXFP4 is gpt-oss's experts' type (llama.cpp's MXFP4_MOE): the experts' matrices take it, the
+  // other tensors keep theirs.
+  if (type == DType::kMXFP4) {
+    const bool expert = view.name.find(".experts.") != std::string::npos;
+    return expert && view.cols() % DTypeBlockSize(type) == 0 ? type : view.dtype;
+  }
   // A mixture's routers choose experts by small margins: kept in f32 under a quantized type, as
   // llama.cpp keeps its ffn_gate_inp.
   const bool router = view.name.ends_with(".gate.weight") ||
@@ -130,11 +136,12 @@ StatusOr<std::vector<TensorToConvert>> OrderedTensors(
 
 StatusOr<DType> ParseConvertType(std::string_view text, std::string_view flag) {
   for (DType t : {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0, DType::kQ4_1,
-                  DType::kQ4_K, DType::kQ5_K, DType::kQ6_K}) {
+                  DType::kQ4_K, DType::kQ5_K, DType::kQ6_K, DType::kMXFP4}) {
     if (text == DTypeName(t)) return t;
   }
-  return InvalidArgumentError("--", flag, ": '", text,
-                              "' (expected f32, f16, bf16, q8_0, q4_0, q4_1, q4_k, q5_k or q6_k)");
+  return InvalidArgumentError(
+      "--", flag, ": '", text,
+      "' (expected f32, f16, bf16, q8_0, q4_0, q4_1, q4_k, q5_k, q6_k or mxfp4)");
 }
 
 void EncodeFloats(DType dtype, const float* x, int64_t n, std::string* out) {

@@ -81,6 +81,7 @@ std::optional<DType> DTypeFromGgml(uint32_t ggml_type) {
       return DType::kQ5_1;
     case kGgmlQ2_K: return DType::kQ2_K;
     case kGgmlQ3_K: return DType::kQ3_K;
+    case kGgmlMXFP4: return DType::kMXFP4;
     case kGgmlQ4_K:
       return DType::kQ4_K;
     case kGgmlQ5_K:
@@ -122,6 +123,7 @@ uint32_t GgmlTypeFromDType(DType dtype) {
       return kGgmlQ6_K;
     case DType::kQ8_K:
       return kGgmlQ8_K;
+    case DType::kMXFP4: return kGgmlMXFP4;
   }
   return kGgmlF32;
 }

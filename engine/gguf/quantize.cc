@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "engine/base/check.h"
+#include "engine/cpu/quant_blocks.h"
 
 namespace sigma {
 namespace {
@@ -156,6 +157,33 @@ void QuantizeQ6K(const float* x, std::string* out) {
   out->append(block, sizeof(block));
 }
 
+void QuantizeMxfp4(const float* x, std::string* out) {
+  float amax = 0;
+  for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(x[j]));
+  // floor(log2(amax)) - 2 + 127 as the gguf package computes it (uint8, 0 for an all-zero block).
+  const int e =
+      amax > 0 ? std::clamp(static_cast<int>(std::floor(std::log2(amax))) + 125, 0, 255) : 0;
+  const float d = Mxfp4HalfScale(static_cast<uint8_t>(e));
+  const auto nearest = [&](float v) {
+    int best = 0;
+    float best_err = std::fabs(d * static_cast<float>(kMxfp4Values[0]) - v);
+    for (int i = 1; i < 16; ++i) {
+      const float err = std::fabs(d * static_cast<float>(kMxfp4Values[i]) - v);
+      if (err < best_err) {
+        best = i;
+        best_err = err;
+      }
+    }
+    return best;
+  };
+  char block[17];
+  block[0] = static_cast<char>(e);
+  for (int j = 0; j < 16; ++j) {
+    block[1 + j] = static_cast<char>(nearest(x[j]) | nearest(x[j + 16]) << 4);
+  }
+  out->append(block, sizeof(block));
+}
+
 }  // namespace
 
 bool CanQuantize(DType dtype) {
@@ -165,7 +193,8 @@ bool CanQuantize(DType dtype) {
     case DType::kQ4_1:
     case DType::kQ4_K:
     case DType::kQ5_K:
-    case DType::kQ6_K: return true;
+    case DType::kQ6_K:
+    case DType::kMXFP4: return true;
     default: return false;
   }
 }
@@ -182,6 +211,7 @@ void QuantizeRow(DType dtype, const float* x, int64_t n, std::string* out) {
       case DType::kQ4_1: QuantizeQ4_1(x + b, out); break;
       case DType::kQ4_K: QuantizeK45<4>(x + b, out); break;
       case DType::kQ5_K: QuantizeK45<5>(x + b, out); break;
+      case DType::kMXFP4: QuantizeMxfp4(x + b, out); break;
       default: QuantizeQ6K(x + b, out); break;
     }
   }

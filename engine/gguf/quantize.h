@@ -6,7 +6,9 @@
 // from its range and quantize those to 6 bits (Q4_K / Q5_K) or 8 bits (Q6_K) against the
 // super-block's f16 d (and dmin). llama.cpp searches the scales to lower the squared error; these
 // do not, so their error is somewhat larger (bounded per element by about one quantization step:
-// tests/engine/gguf/quantize_test.cc).
+// tests/engine/gguf/quantize_test.cc). MXFP4 takes the exponent of each block's largest magnitude
+// less 2 (so that it maps to at most 6, E2M1's largest) and each value's nearest E2M1 value (the
+// first on a tie), as the gguf PyPI package's quantizer does, bit for bit.
 // Thread safety: pure functions.
 #ifndef SIGMA_ENGINE_GGUF_QUANTIZE_H_
 #define SIGMA_ENGINE_GGUF_QUANTIZE_H_
@@ -18,7 +20,7 @@
 
 namespace sigma {
 
-// Whether QuantizeRow writes `dtype`: Q8_0, Q4_0, Q4_1, Q4_K, Q5_K, Q6_K.
+// Whether QuantizeRow writes `dtype`: Q8_0, Q4_0, Q4_1, Q4_K, Q5_K, Q6_K, MXFP4.
 bool CanQuantize(DType dtype);
 
 // Quantizes n floats (a multiple of DTypeBlockSize(dtype)) into `dtype` blocks appended to *out.

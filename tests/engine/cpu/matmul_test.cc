@@ -226,11 +226,17 @@ double RefElement(DType t, const uint8_t* b, int i) {
       const bool high = (b[l] >> (4 * n + j)) & 1;
       return Half(b + 108) * (scales[8 * n + 2 * j + l / 16] - 32) * (low - (high ? 0 : 4));
     }
+    case DType::kMXFP4: {  // E2M1 from its bits (sign, 2-bit exponent, 1-bit mantissa) x 2^(e-127)
+      const int q = (b[1 + i % 16] >> nib16) & 15;
+      const int exp = (q >> 1) & 3, mant = q & 1;
+      const double magnitude = exp == 0 ? 0.5 * mant : std::ldexp(1.0 + 0.5 * mant, exp - 1);
+      return (q & 8 ? -magnitude : magnitude) * std::ldexp(1.0, b[0] - 127);
+    }
     default: return NAN;
   }
 }
 
-// Random blocks with sane f16 scale fields.
+// Random blocks with sane f16 scale fields (MXFP4: exponents 2^-15 .. 2^0).
 std::vector<uint8_t> RandomBlocks(DType t, int64_t n_blocks, uint32_t seed) {
   const int64_t bytes = DTypeBlockBytes(t);
   std::mt19937 rng(seed);
@@ -257,6 +263,7 @@ std::vector<uint8_t> RandomBlocks(DType t, int64_t n_blocks, uint32_t seed) {
         put(b + 82, scale(rng));
         break;
       case DType::kQ3_K: put(b + 108, scale(rng)); break;
+      case DType::kMXFP4: b[0] = static_cast<uint8_t>(112 + rng() % 16); break;
       default: put(b, scale(rng)); break;
     }
   }
@@ -265,7 +272,7 @@ std::vector<uint8_t> RandomBlocks(DType t, int64_t n_blocks, uint32_t seed) {
 
 constexpr DType kBlockTypes[] = {DType::kQ8_0, DType::kQ4_0, DType::kQ4_1, DType::kQ5_0,
                                  DType::kQ5_1, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K,
-                                 DType::kQ2_K, DType::kQ3_K};
+                                 DType::kQ2_K, DType::kQ3_K, DType::kMXFP4};
 
 TEST(DequantizeRowTest, BlockTypesMatchFormatDescription) {
   for (DType t : kBlockTypes) {
@@ -285,7 +292,7 @@ TEST(DequantizeRowTest, BlockTypesMatchFormatDescription) {
   }
 }
 
-// Blocks decoded by the `gguf` Python package (testdata/make_gguf_blocks.py).
+// Blocks decoded by the `gguf` Python package (testdata/make_gguf_blocks.py), MXFP4 included.
 TEST(DequantizeRowTest, MatchesGgufPythonPackage) {
   std::ifstream in(SIGMA_SOURCE_DIR "/tests/engine/cpu/testdata/gguf_blocks.bin", std::ios::binary);
   ASSERT_TRUE(in.good());
@@ -317,7 +324,7 @@ TEST(DequantizeRowTest, MatchesGgufPythonPackage) {
     }
     ++types;
   }
-  EXPECT_EQ(types, 10);
+  EXPECT_EQ(types, 11);  // every type in the file, MXFP4 included
 }
 
 class MatMulQuantTest : public KernelPathTest {};

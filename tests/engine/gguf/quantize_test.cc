@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/base/file.h"
 #include "engine/cpu/quant_blocks.h"
 
 namespace sigma {
@@ -128,6 +129,37 @@ TEST(QuantizeTest, Q8_0MatchesTheBlockFormula) {
       const float q = static_cast<float>(static_cast<int8_t>(out[34 * b + 2 + i]));
       EXPECT_NEAR(q * d, x[32 * b + i], 0.51f * d + 1e-7f);
     }
+  }
+}
+
+// MXFP4 as the gguf Python package quantizes it, bit for bit (tests/engine/cpu/testdata/
+// make_gguf_blocks.py): blocks of magnitudes 2^-12 .. 2^5, values halfway between E2M1 values
+// (ties to the first), zeros and an all-zero block.
+TEST(QuantizeTest, Mxfp4MatchesTheGgufPythonPackage) {
+  const auto file = ReadFile(SIGMA_SOURCE_DIR "/tests/engine/cpu/testdata/gguf_quantized.bin");
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  uint32_t header[3];
+  ASSERT_GE(file->size(), sizeof(header));
+  std::memcpy(header, file->data(), sizeof(header));
+  ASSERT_EQ(static_cast<DType>(header[0]), DType::kMXFP4);
+  const int64_t n_blocks = header[1];
+  ASSERT_EQ(header[2], 17u);
+  ASSERT_EQ(file->size(), sizeof(header) + static_cast<size_t>(n_blocks) * (32 * 4 + 17));
+  std::vector<float> x(static_cast<size_t>(n_blocks) * 32);
+  std::memcpy(x.data(), file->data() + sizeof(header), x.size() * sizeof(float));
+  const std::string want = file->substr(sizeof(header) + x.size() * sizeof(float));
+  std::string got;
+  QuantizeRow(DType::kMXFP4, x.data(), static_cast<int64_t>(x.size()), &got);
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    ASSERT_EQ(static_cast<uint8_t>(got[i]), static_cast<uint8_t>(want[i])) << "byte " << i;
+  }
+  // Nearest E2M1 value: within half the largest gap (a quarter of the block's largest magnitude).
+  std::vector<float> back(x.size());
+  DecodeBlocks(DType::kMXFP4, got.data(), n_blocks, back.data());
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double amax = BlockAmax(x, i, 32);
+    ASSERT_LE(std::fabs(double{back[i]} - x[i]), 0.25 * amax + 1e-30) << "element " << i;
   }
 }
 

@@ -1,8 +1,11 @@
 """Writes gguf_blocks.bin: random GGUF quantized blocks and their values as decoded by the `gguf`
-Python package (the reference implementation of the format), for DequantizeRow tests.
+Python package (the reference implementation of the format), for DequantizeRow tests; and
+gguf_quantized.bin: float blocks and the package's MXFP4 quantization of them, for QuantizeRow's.
 
-Format, little-endian, per type: u32 sigma DType code, u32 n_blocks, u32 block_bytes,
+gguf_blocks.bin, little-endian, per type: u32 sigma DType code, u32 n_blocks, u32 block_bytes,
 n_blocks * block_bytes raw bytes, then n_blocks * block_size f32 values.
+gguf_quantized.bin: the same header, then n_blocks * block_size f32 inputs, then the
+n_blocks * block_bytes quantized bytes.
 Run: pip install gguf numpy && python3 make_gguf_blocks.py
 """
 import struct
@@ -23,7 +26,9 @@ TYPES = [
     (10, Q.Q6_K, 256, 210, [208]),
     (12, Q.Q2_K, 256, 84, [80, 82]),
     (13, Q.Q3_K, 256, 110, [108]),
+    (14, Q.MXFP4, 32, 17, []),  # its scale byte: an E8M0 exponent (below)
 ]
+MXFP4_CODE = 14
 
 rng = np.random.default_rng(1234)
 with open("gguf_blocks.bin", "wb") as out:
@@ -34,8 +39,24 @@ with open("gguf_blocks.bin", "wb") as out:
             for off in scale_offsets:
                 scale = np.float16(rng.uniform(0.001, 0.05) * rng.choice([-1.0, 1.0]))
                 raw[b, off:off + 2] = np.frombuffer(scale.tobytes(), dtype=np.uint8)
+            if code == MXFP4_CODE:
+                raw[b, 0] = rng.integers(112, 128)  # 2^-15 .. 2^0
         values = quants.dequantize(raw.reshape(-1), qtype).astype(np.float32).reshape(-1)
         assert values.size == n_blocks * size
         out.write(struct.pack("<III", code, n_blocks, nbytes))
         out.write(raw.tobytes())
         out.write(values.tobytes())
+
+# MXFP4 quantization: blocks of varied magnitudes, with exact E2M1 values and ties between them,
+# zeros and an all-zero block.
+with open("gguf_quantized.bin", "wb") as out:
+    n_blocks = 16
+    x = (rng.standard_normal((n_blocks, 32)) * np.exp2(rng.integers(-12, 6, size=(n_blocks, 1)))).astype(np.float32)
+    x[3] = 0
+    x[4, :8] = [0.25, 0.75, 1.25, 1.75, 2.5, 3.5, 5.0, -5.0]  # halfway between E2M1 values
+    x[4, 8] = 6.0
+    x[5, 0] = 0
+    q = quants.quantize(x, Q.MXFP4)
+    out.write(struct.pack("<III", MXFP4_CODE, n_blocks, 17))
+    out.write(x.tobytes())
+    out.write(q.tobytes())
