@@ -208,7 +208,7 @@ TEST(GptOssTest, TransposedExpertStacks) {
 // experts' stacks with theirs. Its constants (SwiGLU limit 7, YaRN's range rounded outwards) are
 // the second fixture's, whose GGUF llama.cpp reads as the engine does.
 TEST(GptOssTest, GgufMatchesLlamaCppAndConvertsBack) {
-  // Measured 1.2e-7.
+  // Measured 1.5e-7.
   const auto [gguf, back] =
       testing_util::ConvertThroughF32Gguf(Checkpoint("gpt_oss_gguf"), "gpt_oss_gguf");
   EXPECT_LT(DifferenceFrom(AllLogits(gguf), kFixture.Data("gpt_oss_gguf_llama_cpp.f32"),
@@ -260,6 +260,34 @@ TEST(GptOssTest, GgufKeepsWhatLlamaCppFixes) {
   const Status refused = AddModelConfigToGguf(odd, &writer);
   EXPECT_EQ(refused.code(), StatusCode::kUnimplemented);
   EXPECT_NE(refused.message().find("every other layer"), std::string::npos) << refused.ToString();
+}
+
+// gpt-oss's released form: MXFP4 experts (convert --type mxfp4; the other tensors as stored),
+// against llama.cpp's logits of the same file with every tensor dequantized to f32 by the gguf
+// package (tests/oracle/dequantize_gguf.py): the engine's kernels on exactly the file's values.
+TEST(GptOssTest, Mxfp4ExpertsMatchLlamaCpp) {
+  const std::string gguf = testing_util::CheckpointRoot() + "/gpt_oss_mxfp4.gguf";
+  std::filesystem::remove(gguf);
+  ConvertOptions mxfp4;
+  mxfp4.type = DType::kMXFP4;
+  ASSERT_TRUE(Convert(Checkpoint("gpt_oss_gguf"), gguf, mxfp4).ok());
+  auto weights = LoadModelWeights(gguf);
+  ASSERT_TRUE(weights.ok()) << weights.status().ToString();
+  for (const LayerWeights& l : weights->layers) {
+    EXPECT_EQ(l.experts[4].gate_proj.dtype, DType::kMXFP4);
+    EXPECT_EQ(l.experts[4].down_proj.dtype, DType::kMXFP4);
+    EXPECT_EQ(l.q_proj.dtype, DType::kBF16);
+    EXPECT_EQ(l.router.dtype, DType::kBF16);
+  }
+  // Measured 1.8e-7; the quantization itself moves the logits by 0.12.
+  const std::vector<float> logits = AllLogits(gguf);
+  EXPECT_LT(DifferenceFrom(logits, kFixture.Data("gpt_oss_gguf_mxfp4_llama_cpp.f32"),
+                           Reference::kLlamaCpp),
+            1e-5f);
+  EXPECT_GT(
+      DifferenceFrom(logits, kFixture.Data("gpt_oss_gguf_llama_cpp.f32"), Reference::kLlamaCpp),
+      1e-2f);
+  testing_util::ExpectDecodeStepsGiveTheFullForwardsLogits(gguf, IdsFromOne(30), 5);
 }
 
 TEST(GptOssTest, DecodeStepsGiveTheFullForwardsLogits) {
