@@ -225,7 +225,22 @@ Status ConvertGgufToCheckpoint(const std::string& in_path, const std::string& ou
   const std::vector<FileTensor> layout = CheckpointLayout(config);
   std::vector<FolderTensor> folder;
   std::vector<SafetensorsTensorInfo> infos;
+  bool mxfp4_written = false;
   for (const FileTensor& f : layout) {
+    // gpt-oss's MXFP4 experts stay MXFP4, in transformers' form (checkpoint_layout.h).
+    std::vector<int64_t> block_shape, scale_shape;
+    const bool mxfp4 =
+        !options.type.has_value() && Mxfp4StackShapes(f, &block_shape, &scale_shape) &&
+        std::all_of(f.pieces.begin(), f.pieces.end(), [&](const ExpectedTensor& piece) {
+          return by_name.at(piece.name)->view->dtype == DType::kMXFP4;
+        });
+    if (mxfp4) {
+      folder.push_back({&f, DType::kMXFP4});
+      infos.push_back({f.name + "_blocks", "U8", block_shape});
+      infos.push_back({f.name + "_scales", "U8", scale_shape});
+      mxfp4_written = true;
+      continue;
+    }
     DType type = FolderTargetType(*by_name.at(f.pieces[0].name)->view, options);
     for (const ExpectedTensor& piece : f.pieces) {
       if (FolderTargetType(*by_name.at(piece.name)->view, options) != type) type = DType::kF32;
@@ -244,6 +259,22 @@ Status ConvertGgufToCheckpoint(const std::string& in_path, const std::string& ou
         SIGMA_ASSIGN_OR_RETURN(std::unique_ptr<SafetensorsWriter> writer,
                                SafetensorsWriter::Create(out_dir + "/model.safetensors", infos));
         for (const auto& [file, type] : folder) {
+          if (type == DType::kMXFP4) {
+            std::vector<int64_t> block_shape, scale_shape;
+            Mxfp4StackShapes(*file, &block_shape, &scale_shape);
+            std::string blocks(
+                static_cast<size_t>(scale_shape[0] * scale_shape[1] * scale_shape[2] * 16), '\0');
+            std::string scales(blocks.size() / 16, '\0');
+            for (size_t i = 0; i < file->pieces.size(); ++i) {
+              const TensorView& piece = *by_name.at(file->pieces[i].name)->view;
+              Mxfp4PieceIn(*file, i, static_cast<const uint8_t*>(piece.data),
+                           reinterpret_cast<uint8_t*>(blocks.data()),
+                           reinterpret_cast<uint8_t*>(scales.data()));
+            }
+            SIGMA_RETURN_IF_ERROR(writer->Write(blocks));
+            SIGMA_RETURN_IF_ERROR(writer->Write(scales));
+            continue;
+          }
           if (file->transposed) {  // the pieces laid out in the stack (gpt-oss's experts)
             const auto elem = static_cast<size_t>(DTypeBlockBytes(type));
             int64_t numel = 1;
@@ -280,7 +311,15 @@ Status ConvertGgufToCheckpoint(const std::string& in_path, const std::string& ou
             std::filesystem::remove(out_dir + name, ignored);
           }
         }
-        return WriteFileAtomic(out_dir + "/config.json", config.ToJson());
+        // transformers' mxfp4 quantizer reads the MXFP4 stacks; the rest as the released
+        // gpt-oss checkpoints leave it.
+        const std::vector<std::pair<std::string, std::string>> quantization = {
+            {"quantization_config",
+             R"({"quant_method": "mxfp4", "modules_to_not_convert": ["model.layers.*.self_attn", )"
+             R"("model.layers.*.mlp.router", "model.embed_tokens", "lm_head"]})"}};
+        return WriteFileAtomic(
+            out_dir + "/config.json",
+            config.ToJson(mxfp4_written ? quantization : decltype(quantization){}));
       });
 }
 

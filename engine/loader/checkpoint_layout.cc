@@ -90,6 +90,60 @@ std::vector<FileTensor> CheckpointLayout(const ModelConfig& config) {
   return out;
 }
 
+bool Mxfp4StackShapes(const FileTensor& f, std::vector<int64_t>* blocks,
+                      std::vector<int64_t>* scales) {
+  if (!f.transposed || f.shape.size() != 3 || f.shape[1] % 32 != 0) return false;
+  *scales = {f.shape[0], f.shape[2], f.shape[1] / 32};
+  *blocks = {f.shape[0], f.shape[2], f.shape[1] / 32, 16};
+  return true;
+}
+
+namespace {
+
+// Where piece `index`'s row r lies among its stack's rows (experts' rows one after another).
+int64_t Mxfp4StackRow(const FileTensor& f, size_t index, int64_t r) {
+  const auto experts = static_cast<size_t>(f.shape[0]);
+  const auto per_expert = static_cast<int64_t>(f.pieces.size() / experts);
+  const int64_t e = static_cast<int64_t>(index) / per_expert;
+  const int64_t p = static_cast<int64_t>(index) % per_expert;
+  return e * f.shape[2] + r * per_expert + p;
+}
+
+}  // namespace
+
+void Mxfp4PieceOut(const FileTensor& f, size_t index, const uint8_t* blocks, const uint8_t* scales,
+                   uint8_t* piece) {
+  const int64_t rows = f.pieces[index].shape[0], k = f.pieces[index].shape[1] / 32;
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t at = Mxfp4StackRow(f, index, r) * k;
+    for (int64_t b = 0; b < k; ++b) {
+      uint8_t* out = piece + (r * k + b) * 17;
+      const uint8_t* in = blocks + (at + b) * 16;
+      out[0] = scales[at + b];
+      const auto nibble = [&](int i) { return (in[i / 2] >> (4 * (i % 2))) & 15; };
+      for (int j = 0; j < 16; ++j)
+        out[1 + j] = static_cast<uint8_t>(nibble(j) | nibble(j + 16) << 4);
+    }
+  }
+}
+
+void Mxfp4PieceIn(const FileTensor& f, size_t index, const uint8_t* piece, uint8_t* blocks,
+                  uint8_t* scales) {
+  const int64_t rows = f.pieces[index].shape[0], k = f.pieces[index].shape[1] / 32;
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t at = Mxfp4StackRow(f, index, r) * k;
+    for (int64_t b = 0; b < k; ++b) {
+      const uint8_t* in = piece + (r * k + b) * 17;
+      uint8_t* out = blocks + (at + b) * 16;
+      scales[at + b] = in[0];
+      const auto nibble = [&](int i) { return (in[1 + i % 16] >> (4 * (i / 16))) & 15; };
+      for (int j = 0; j < 16; ++j) {
+        out[j] = static_cast<uint8_t>(nibble(2 * j) | nibble(2 * j + 1) << 4);
+      }
+    }
+  }
+}
+
 void CopyPieceOut(const FileTensor& f, size_t index, size_t elem, const uint8_t* file,
                   uint8_t* piece) {
   const TransposedIndex at(f, index);

@@ -13,7 +13,15 @@
 //     mlp.experts.gate_up_proj_bias  [experts, 2 * width]
 //     mlp.experts.down_proj          [experts, width, hidden]
 //     mlp.experts.down_proj_bias     [experts, hidden]
-//   seen as mlp.experts.E.gate_proj / up_proj / down_proj (.weight and .bias).
+//   seen as mlp.experts.E.gate_proj / up_proj / down_proj (.weight and .bias). gpt-oss's released
+//   checkpoints (config.json's quantization_config quant_method "mxfp4") hold the two matrix
+//   stacks in MXFP4 instead, untransposed, as transformers' mxfp4 quantizer reads them:
+//     mlp.experts.gate_up_proj_blocks  [experts, 2 * width, hidden / 32, 16]  U8, gate and up
+//     mlp.experts.gate_up_proj_scales  [experts, 2 * width, hidden / 32]      U8  rows interleaved
+//     mlp.experts.down_proj_blocks     [experts, hidden, width / 32, 16]
+//     mlp.experts.down_proj_scales     [experts, hidden, width / 32]
+//   a block's 32 E2M1 values two a byte (element 2j in the low nibble of byte j, 2j + 1 in the
+//   high one) and its E8M0 exponent: GGUF's MXFP4 values (quant_blocks.h), in another order.
 // Readers show the stacked tensors as those pieces (SafetensorsWeightSource::ApplyLayout: views of
 // row runs, copies of transposed ones); writers (make-model, convert to a folder) lay the pieces
 // out in a file tensor's order.
@@ -53,6 +61,19 @@ void CopyPieceOut(const FileTensor& f, size_t index, size_t elem, const uint8_t*
                   uint8_t* piece);
 void CopyPieceIn(const FileTensor& f, size_t index, size_t elem, const uint8_t* piece,
                  uint8_t* file);
+
+// The shapes of a transposed matrix stack's MXFP4 form (above): *blocks [experts, rows of an
+// expert, cols / 32, 16], *scales [experts, rows of an expert, cols / 32]; false where the pieces'
+// cols are not whole blocks of 32.
+bool Mxfp4StackShapes(const FileTensor& f, std::vector<int64_t>* blocks,
+                      std::vector<int64_t>* scales);
+
+// Piece `index` of f.pieces as GGUF MXFP4 rows ([rows][cols / 32 blocks of 17 bytes]) out of the
+// MXFP4 form's `blocks` and `scales`, or into them.
+void Mxfp4PieceOut(const FileTensor& f, size_t index, const uint8_t* blocks, const uint8_t* scales,
+                   uint8_t* piece);
+void Mxfp4PieceIn(const FileTensor& f, size_t index, const uint8_t* piece, uint8_t* blocks,
+                  uint8_t* scales);
 
 }  // namespace sigma
 

@@ -1062,7 +1062,8 @@ Status ModelConfig::CheckContextLength(int64_t max_context) const {
                               sliding_window, " or less, or the CPU");
 }
 
-std::string ModelConfig::ToJson() const {
+std::string ModelConfig::ToJson(
+    const std::vector<std::pair<std::string, std::string>>& extra) const {
   const bool sigma = arch == Architecture::kSigma;
   std::string out;
   JsonObjectWriter w(&out, 0);
@@ -1183,6 +1184,7 @@ std::string ModelConfig::ToJson() const {
     eos += (i ? ", " : "") + std::to_string(eos_token_ids[i]);
   }
   w.Raw("eos_token_id", eos_token_ids.empty() ? eos : eos + "]");
+  for (const auto& [key, value] : extra) w.Raw(key.c_str(), value);
   w.Close();
   out += "\n";
   return out;

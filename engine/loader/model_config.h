@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "engine/base/status.h"
@@ -305,8 +306,9 @@ struct ModelConfig {
   Status CheckContextLength(int64_t max_context) const;
 
   // config.json text in this project's form (transformers 4 style fields; Sigma fields when
-  // arch == kSigma), which ParseModelConfig reads back to an equal config.
-  std::string ToJson() const;
+  // arch == kSigma), which ParseModelConfig reads back to an equal config; `extra`: more keys and
+  // their JSON values, last (a checkpoint's quantization_config).
+  std::string ToJson(const std::vector<std::pair<std::string, std::string>>& extra = {}) const;
 
   int64_t q_dim() const { return n_q_heads * head_dim; }
   int64_t k_dim() const { return n_k_heads * head_dim; }

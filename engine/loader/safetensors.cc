@@ -262,6 +262,7 @@ Status SafetensorsFile::CheckLayout(uint64_t data_size) const {
 }
 
 void SafetensorsFile::MakeViews(const uint8_t* data) {
+  data_ = data;
   std::sort(entries_.begin(), entries_.end(),
             [](const SafetensorsEntry& a, const SafetensorsEntry& b) {
               return a.begin != b.begin ? a.begin < b.begin : a.name < b.name;
@@ -378,6 +379,10 @@ Status SafetensorsWeightSource::ApplyLayout(const std::vector<FileTensor>& layou
   for (const FileTensor& f : layout) {
     if (!f.stacked() || unsupported_.count(f.name) != 0) continue;  // the binder names the dtype
     const auto it = tensors_.find(f.name);
+    if (it == tensors_.end() && f.transposed && unsupported_.count(f.name + "_blocks") != 0) {
+      SIGMA_RETURN_IF_ERROR(AddMxfp4Pieces(f));
+      continue;
+    }
     if (it == tensors_.end()) {
       return NotFoundError("tensor '", f.name, "' not found in ", files_.size(), " file(s)");
     }
@@ -417,6 +422,54 @@ Status SafetensorsWeightSource::ApplyLayout(const std::vector<FileTensor>& layou
     tensors_.erase(f.name);
     if (f.transposed) ReleasePages(stack.data, stack.nbytes);
   }
+  return Status::Ok();
+}
+
+StatusOr<std::span<const uint8_t>> SafetensorsWeightSource::U8Tensor(
+    const std::string& name, const std::vector<int64_t>& shape) const {
+  for (const auto& file : files_) {
+    const SafetensorsEntry* e = file->Find(name);
+    if (e == nullptr) continue;
+    if (e->dtype != "U8" || e->shape != shape) {
+      std::string want, got;
+      for (const int64_t d : shape) want += StrCat(want.empty() ? "" : ", ", d);
+      for (const int64_t d : e->shape) got += StrCat(got.empty() ? "" : ", ", d);
+      return InvalidArgumentError("tensor '", name, "': expected U8 [", want,
+                                  "] (MXFP4 from the config), got ", e->dtype, " [", got, "]");
+    }
+    return file->Bytes(*e);
+  }
+  return NotFoundError("tensor '", name, "' not found in ", files_.size(), " file(s)");
+}
+
+Status SafetensorsWeightSource::AddMxfp4Pieces(const FileTensor& f) {
+  std::vector<int64_t> block_shape, scale_shape;
+  if (!Mxfp4StackShapes(f, &block_shape, &scale_shape)) {
+    return InvalidArgumentError("tensor '", f.name, "_blocks': rows of ", f.shape[1],
+                                " values are not whole MXFP4 blocks of 32");
+  }
+  SIGMA_ASSIGN_OR_RETURN(const std::span<const uint8_t> blocks,
+                         U8Tensor(f.name + "_blocks", block_shape));
+  SIGMA_ASSIGN_OR_RETURN(const std::span<const uint8_t> scales,
+                         U8Tensor(f.name + "_scales", scale_shape));
+  for (size_t i = 0; i < f.pieces.size(); ++i) {
+    const ExpectedTensor& piece = f.pieces[i];
+    TensorView view;
+    view.name = piece.name;
+    view.dtype = DType::kMXFP4;
+    view.shape = piece.shape;
+    view.nbytes = static_cast<size_t>(view.rows()) * view.row_bytes();
+    std::vector<uint8_t>& copy = owned_.emplace_back(view.nbytes);
+    Mxfp4PieceOut(f, i, blocks.data(), scales.data(), copy.data());
+    view.data = copy.data();
+    if (!tensors_.emplace(piece.name, view).second) {
+      return InvalidArgumentError("tensor '", piece.name, "' is both in the checkpoint and in '",
+                                  f.name, "_blocks'");
+    }
+  }
+  for (const char* part : {"_blocks", "_scales"}) unsupported_.erase(f.name + part);
+  ReleasePages(blocks.data(), blocks.size());
+  ReleasePages(scales.data(), scales.size());
   return Status::Ok();
 }
 

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -64,6 +65,10 @@ class SafetensorsFile {
   const std::map<std::string, TensorView>& tensors() const { return views_; }
   // The header entry for `name`, or nullptr.
   const SafetensorsEntry* Find(std::string_view name) const;
+  // The bytes of one of this file's entries, whatever its dtype (U8 blocks, say).
+  std::span<const uint8_t> Bytes(const SafetensorsEntry& e) const {
+    return {data_ + e.begin, static_cast<size_t>(e.end - e.begin)};
+  }
   // MappedFile::ReleasePages on this file's mapping.
   void ReleasePages(const void* p, size_t bytes) const { file_.ReleasePages(p, bytes); }
 
@@ -74,6 +79,7 @@ class SafetensorsFile {
   void MakeViews(const uint8_t* data);
 
   MappedFile file_;
+  const uint8_t* data_ = nullptr;  // the data section
   std::vector<SafetensorsEntry> entries_;
   std::map<std::string, std::string> metadata_;
   std::map<std::string, TensorView> views_;
@@ -105,12 +111,18 @@ class SafetensorsWeightSource : public WeightSource {
   // The tensors a checkpoint stacks (CheckpointLayout's file tensors of several pieces: Granite
   // MoE's and gpt-oss's experts) shown as their pieces, each a run of the stack's rows under its
   // own name (or, from a transposed stack, a rearranged copy, the stack's pages then released), in
-  // place of the stack. NOT_FOUND / INVALID_ARGUMENT naming a stack that is missing or of another
-  // shape.
+  // place of the stack; gpt-oss's MXFP4 stacks (<stack>_blocks and <stack>_scales, U8) as MXFP4
+  // copies of each expert's matrices. NOT_FOUND / INVALID_ARGUMENT naming a stack that is missing
+  // or of another shape.
   Status ApplyLayout(const std::vector<FileTensor>& layout);
 
  private:
   Status OpenIndex(const std::string& dir, const std::string& index_path);
+  // A U8 tensor of the files, which must have `shape`.
+  StatusOr<std::span<const uint8_t>> U8Tensor(const std::string& name,
+                                              const std::vector<int64_t>& shape) const;
+  // The pieces of transposed stack `f` from its MXFP4 form (checkpoint_layout.h).
+  Status AddMxfp4Pieces(const FileTensor& f);
   void AddFile(std::unique_ptr<SafetensorsFile> file);
 
   std::vector<std::unique_ptr<SafetensorsFile>> files_;

@@ -265,7 +265,7 @@ TEST(GptOssTest, GgufKeepsWhatLlamaCppFixes) {
 // gpt-oss's released form: MXFP4 experts (convert --type mxfp4; the other tensors as stored),
 // against llama.cpp's logits of the same file with every tensor dequantized to f32 by the gguf
 // package (tests/oracle/dequantize_gguf.py): the engine's kernels on exactly the file's values.
-TEST(GptOssTest, Mxfp4ExpertsMatchLlamaCpp) {
+TEST(GptOssTest, Mxfp4ExpertsMatchLlamaCppAndTransformers) {
   const std::string gguf = testing_util::CheckpointRoot() + "/gpt_oss_mxfp4.gguf";
   std::filesystem::remove(gguf);
   ConvertOptions mxfp4;
@@ -288,6 +288,32 @@ TEST(GptOssTest, Mxfp4ExpertsMatchLlamaCpp) {
       DifferenceFrom(logits, kFixture.Data("gpt_oss_gguf_llama_cpp.f32"), Reference::kLlamaCpp),
       1e-2f);
   testing_util::ExpectDecodeStepsGiveTheFullForwardsLogits(gguf, IdsFromOne(30), 5);
+
+  // Back to a checkpoint folder, the MXFP4 experts stay MXFP4 in the released checkpoints' form
+  // (mlp.experts.gate_up_proj_blocks / _scales ..., quantization_config mxfp4), which transformers
+  // reads (dequantizing them on a CPU): measured 2.7e-7 from its logits, the GGUF's bit for bit.
+  const std::string folder = testing_util::CheckpointRoot() + "/gpt_oss_mxfp4_folder";
+  std::filesystem::remove_all(folder);
+  ASSERT_TRUE(Convert(gguf, folder, ConvertOptions{}).ok());
+  auto source = SafetensorsWeightSource::Open(folder);
+  ASSERT_TRUE(source.ok());
+  EXPECT_EQ((*source)->UnsupportedDType("model.layers.2.mlp.experts.gate_up_proj_blocks"), "U8");
+  EXPECT_EQ((*source)->UnsupportedDType("model.layers.2.mlp.experts.down_proj_scales"), "U8");
+  const std::vector<float> from_folder = AllLogits(folder);
+  EXPECT_EQ(from_folder, logits);
+  EXPECT_LT(DifferenceFrom(from_folder, kFixture.Data("gpt_oss_gguf_mxfp4_transformers.f32"),
+                           Reference::kTransformers),
+            1e-5f);
+  // Stacks of another shape than the config's are refused by name.
+  ModelConfig narrower = kFixture.Config("gpt_oss_gguf.json");
+  narrower.moe.expert_intermediate_size = 32;
+  auto other = SafetensorsWeightSource::Open(folder);
+  ASSERT_TRUE(other.ok());
+  const Status refused = (*other)->ApplyLayout(CheckpointLayout(narrower));
+  EXPECT_NE(refused.message().find("gate_up_proj_blocks': expected U8 [6, 64, 3, 16] (MXFP4 from "
+                                   "the config), got U8 [6, 128, 3, 16]"),
+            std::string::npos)
+      << refused.ToString();
 }
 
 TEST(GptOssTest, DecodeStepsGiveTheFullForwardsLogits) {

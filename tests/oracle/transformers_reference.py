@@ -29,7 +29,9 @@ that `sigma-eval make-model` writes from the configs of these fixtures (seed 5):
 - tests/data/moe/{mixtral,qwen2_moe,qwen3_moe,qwen3_moe_dense_layers,olmoe,granitemoe,gpt_oss}.json:
   mixtures of experts (tests/engine/moe_test.cc), for which the script also prints the smallest
   margin between a chosen and an unchosen expert's probability over every router and position
-  (how far the choices are from a tie that rounding could flip).
+  (how far the choices are from a tie that rounding could flip); a folder with MXFP4 experts
+  (quantization_config mxfp4, tests/data/moe/README.md) transformers dequantizes on a CPU, with
+  the accelerate package installed.
 The weights are bf16 in the file and float32 in the forward pass, with eager attention (for a
 window, the mask transformers builds from sliding_window and layer_types). The C++ tests rebuild
 the same checkpoints (make-model is seeded and portable) and compare the engine's logits with
