@@ -121,12 +121,12 @@ Status ValidateOptions(const ModelConfig& c, const CudaOptions& o) {
   if (c.qk_norm() || c.fused_projections() || c.rotary_dim() != c.head_dim ||
       c.rope_scaling.type == "longrope" || c.rope_scaling.type == "yarn" || c.gemma() ||
       c.activation != Activation::kSilu || c.granite() || !c.nope_layers.empty() || c.olmo() ||
-      c.moe.num_experts > 0) {
+      c.moe.num_experts > 0 || c.o_bias() || c.attention_sinks()) {
     return UnimplementedError(
         "CUDA backend: model_type ", ArchitectureName(c.arch),
         " (q/k norms, fused projections, partial RoPE, longrope, yarn, Gemma's "
-        "layers, a GELU FFN, Granite's scalars, NoPE layers, OLMo 2's norms or a mixture of "
-        "experts) is not in its kernels; use --device cpu");
+        "layers, a GELU FFN, Granite's scalars, NoPE layers, OLMo 2's norms, a mixture of "
+        "experts, o_proj biases or attention sinks) is not in its kernels; use --device cpu");
   }
   if (o.max_rows <= 0) return InvalidArgumentError("max_rows must be positive");
   if (o.selective_v_top_k < 0) return InvalidArgumentError("--selective-v must be >= 0");

@@ -68,7 +68,8 @@ std::string RopeText(const ModelConfig& c, bool local) {
   if (s.type == "llama3") text += StrCat(", llama3 x", s.factor);
   if (s.type == "yarn") {
     text += StrCat(", yarn x", c.RopeScalingFactor(), " of ", s.original_max_position_embeddings,
-                   " positions (cos and sin x", c.RopeAttentionFactor(), ")");
+                   " positions (cos and sin x", c.RopeAttentionFactor(),
+                   s.truncate ? "" : "; ramp not truncated", ")");
   }
   if (!c.rope_freq_factors.empty() && s.type != "llama3") text += ", per-frequency divisors";
   if (s.type == "longrope") {
@@ -87,10 +88,14 @@ void PrintText(const std::string& path, const ModelWeights& w,
   const ModelConfig& c = w.config;
   std::printf("model         %s\n", path.c_str());
   std::printf("architecture  %s\n", std::string(ArchitectureName(c.arch)).c_str());
+  const std::string activation = c.swiglu_limit > 0 ? StrCat("SwiGLU clamped at ", c.swiglu_limit,
+                                                             ", (up + 1) x gate x "
+                                                             "sigmoid(",
+                                                             c.swiglu_alpha, " gate)")
+                                                    : std::string(ActivationName(c.activation));
   std::printf("shape         %lld layers, hidden %lld, FFN %lld (%s), vocabulary %lld%s\n",
               static_cast<long long>(c.num_layers), static_cast<long long>(c.hidden_size),
-              static_cast<long long>(c.intermediate_size),
-              std::string(ActivationName(c.activation)).c_str(),
+              static_cast<long long>(c.intermediate_size), activation.c_str(),
               static_cast<long long>(c.vocab_size),
               c.tie_word_embeddings ? ", tied embeddings" : "");
   std::string attention = StrCat(
@@ -100,7 +105,8 @@ void PrintText(const std::string& path, const ModelWeights& w,
   if (c.aug_q_intermediate_size > 0) {
     attention += StrCat(", augmented Q ", c.aug_q_intermediate_size);
   }
-  if (c.qkv_bias) attention += ", q/k/v biases";
+  if (c.qkv_bias) attention += c.o_bias() ? ", q/k/v/o biases" : ", q/k/v biases";
+  if (c.attention_sinks()) attention += ", a sink logit a head";
   if (c.qk_norm()) attention += ", q/k norms";
   if (c.qk_norm() && !c.qk_norm_per_head()) attention += " (over all heads)";
   if (c.post_norms()) attention += ", norms after the attention and the FFN";
@@ -114,6 +120,7 @@ void PrintText(const std::string& path, const ModelWeights& w,
     std::string experts = StrCat(moe.num_experts, " of FFN ", moe.expert_intermediate_size, ", ",
                                  moe.experts_per_token, " a token (softmax over all, the top ",
                                  moe.norm_topk_prob ? "renormalised" : "as they are", ")");
+    if (moe.biases) experts += ", biases on the router and the experts";
     if (moe.shared_expert_intermediate_size > 0) {
       experts += StrCat(", a shared expert of FFN ", moe.shared_expert_intermediate_size,
                         " (sigmoid-gated)");

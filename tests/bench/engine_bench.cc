@@ -277,10 +277,10 @@ BENCHMARK(BM_DiffQkvOverGqa16)
 
 // ---- Projection GEMV / small-batch GEMM ----
 
-// Weight dtype argument: 0 f32, 1 f16, 2 bf16, 3 q8_0, 4 q4_1, 5 q4_k, 6 q6_k, 7 q5_k.
+// Weight dtype argument: 0 f32, 1 f16, 2 bf16, 3 q8_0, 4 q4_1, 5 q4_k, 6 q6_k, 7 q5_k, 8 mxfp4.
 DType WeightDType(int64_t arg) {
-  const DType dtypes[] = {DType::kF32,  DType::kF16,  DType::kBF16, DType::kQ8_0,
-                          DType::kQ4_1, DType::kQ4_K, DType::kQ6_K, DType::kQ5_K};
+  const DType dtypes[] = {DType::kF32,  DType::kF16,  DType::kBF16, DType::kQ8_0, DType::kQ4_1,
+                          DType::kQ4_K, DType::kQ6_K, DType::kQ5_K, DType::kMXFP4};
   return dtypes[arg];
 }
 
@@ -289,10 +289,12 @@ size_t WeightBytes(DType dtype, int64_t out, int64_t in) {
 }
 
 // Random weights of `dtype` with finite, small values (quantized blocks: scale 0.01; Q4_K's and
-// Q5_K's dmin too; Q6_K's d is its last 2 bytes).
+// Q5_K's dmin too; Q6_K's d is its last 2 bytes; MXFP4's exponent byte 2^-7).
 void FillWeights(Buffer& buf, DType dtype, uint64_t seed) {
   FillBf16(buf.data, buf.size, seed);
-  if (DTypeIsQuantized(dtype)) {
+  if (dtype == DType::kMXFP4) {
+    for (size_t b = 0; b < buf.size; b += DTypeBlockBytes(dtype)) buf.data[b] = 120;
+  } else if (DTypeIsQuantized(dtype)) {
     const uint16_t h = F32ToF16(0.01f);
     for (size_t b = 0; b < buf.size; b += DTypeBlockBytes(dtype)) {
       std::memcpy(buf.data + b + (dtype == DType::kQ6_K ? 208 : 0), &h, 2);
@@ -387,6 +389,9 @@ BENCHMARK(BM_MatMul)
     // Prefill: SmolLM2's FFN up projection for 64 prompt tokens, integer tiles and f32 kernels.
     ->Args({1536, 576, 4, 64, 1})
     ->Args({1536, 576, 4, 64, 0})
+    // gpt-oss-20b's experts: an expert's gate (or up) and down, MXFP4 (float kernels).
+    ->Args({2880, 2880, 8, 1, 0})
+    ->Args({2880, 2880, 8, 4, 0})
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 
@@ -430,6 +435,7 @@ BENCHMARK(BM_MatMulInCache)
     ->Args({256, 2048, 6, 0})
     ->Args({256, 2048, 7, 1})
     ->Args({256, 2048, 7, 0})
+    ->Args({256, 2880, 8, 0})
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 

@@ -403,7 +403,14 @@ TEST_F(EngineCliTest, InspectShowsHowTheEngineReadsAModel) {
           "expert of FFN 80 (sigmoid-gated)\n"}},
         {"moe/qwen3_moe_dense_layers.json",
          {"experts       8 of FFN 40, 3 a token (softmax over all, the top as they are), dense "
-          "FFN in layers 1\n"}}}) {
+          "FFN in layers 1\n"}},
+        // gpt-oss: its clamped SwiGLU, o biases and sinks, biased experts, YaRN not truncated.
+        {"moe/gpt_oss.json",
+         {"FFN 40 (SwiGLU clamped at 0.25, (up + 1) x gate x sigmoid(1.702 gate))",
+          "q/k/v/o biases, a sink logit a head\n",
+          "2 a token (softmax over all, the top renormalised), biases on the router and the "
+          "experts\n",
+          "yarn x4 of 128 positions (cos and sin x1.13863; ramp not truncated)"}}}) {
     const std::string out = dir_ + "/" + name.substr(0, name.find('.'));
     ASSERT_EQ(RunSigmaEval("make-model --config " + std::string(SIGMA_SOURCE_DIR) + "/tests/data/" +
                            name + " --seed 1 --out " + out)
