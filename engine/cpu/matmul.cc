@@ -86,8 +86,9 @@ struct Kernel {
 bool UsesInt16Kernels(CpuIsa isa, DType dtype, int64_t in, int64_t batch, bool tiled) {
   if (isa != CpuIsa::kAvx2 && isa != CpuIsa::kAvx512Bf16) return false;
   const bool tiled_gemm = tiled && isa == CpuIsa::kAvx512Bf16;
-  if (MatMulTilesKQuant(dtype)) {  // only on the tile copy
-    return tiled && in % 256 == 0 && (tiled_gemm || batch <= internal::kMatMulInt16MaxBatch);
+  if (MatMulTilesKQuant(dtype) || dtype == DType::kMXFP4) {  // only on the tile copy
+    return tiled && in % DTypeBlockSize(dtype) == 0 &&
+           (tiled_gemm || batch <= internal::kMatMulInt16MaxBatch);
   }
   return internal::MatMulAvx2Supports(dtype, in) &&
          internal::MatMulInt16Avx2Supports(dtype, in, batch, tiled_gemm);

@@ -234,6 +234,20 @@ struct Ymm8 : YmmFloat {
     return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
   }
   static I Sub(I v, int32_t s) { return _mm256_sub_epi32(v, _mm256_set1_epi32(s)); }
+  // Each byte (0..15) replaced by table[byte] (16 bytes).
+  static I Lookup(I bytes, const uint8_t* table) {
+    return _mm256_shuffle_epi8(
+        _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(table))),
+        bytes);
+  }
+  // kLanes E8M0 exponents e as 2^(e - 128) (Mxfp4HalfScale), exactly.
+  static F E8m0Halves(const uint8_t* p) {
+    const I e = Bytes(p);
+    const I normal = _mm256_slli_epi32(_mm256_sub_epi32(e, _mm256_set1_epi32(1)), 23);
+    const I tiny = _mm256_sllv_epi32(_mm256_set1_epi32(0x00200000), e);
+    const I below2 = _mm256_cmpgt_epi32(_mm256_set1_epi32(2), e);
+    return _mm256_castsi256_ps(_mm256_blendv_epi8(normal, tiny, below2));
+  }
   // Bytes of up to 6 bits: |vpmaddubsw| <= 2 * 63 * 128 = 16128, so two add up in int16 (four
   // would not); each pair widens to int32 with a vpmaddwd by 1.
   [[gnu::always_inline]] static I Dot16(const I q[4], const int8_t* h, const int8_t* l) {

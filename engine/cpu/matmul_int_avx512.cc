@@ -65,6 +65,19 @@ struct Zmm16 : ZmmFloat {
   }
   static I Load(const uint8_t* p) { return _mm512_loadu_si512(p); }
   static I Sub(I v, int32_t s) { return _mm512_sub_epi32(v, _mm512_set1_epi32(s)); }
+  // Each byte (0..15) replaced by table[byte] (16 bytes).
+  static I Lookup(I bytes, const uint8_t* table) {
+    return _mm512_shuffle_epi8(
+        _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(table))), bytes);
+  }
+  // kLanes E8M0 exponents e as 2^(e - 128) (Mxfp4HalfScale), exactly.
+  static F E8m0Halves(const uint8_t* p) {
+    const I e = Bytes(p);
+    const I normal = _mm512_slli_epi32(_mm512_sub_epi32(e, _mm512_set1_epi32(1)), 23);
+    const I tiny = _mm512_sllv_epi32(_mm512_set1_epi32(0x00200000), e);
+    const __mmask16 below2 = _mm512_cmplt_epu32_mask(e, _mm512_set1_epi32(2));
+    return _mm512_castsi512_ps(_mm512_mask_mov_epi32(normal, below2, tiny));
+  }
   [[gnu::always_inline]] static I Dot16(const I q[4], const int8_t* h, const int8_t* l) {
     I hs = _mm512_setzero_si512(), ls = _mm512_setzero_si512();
 #pragma GCC unroll 4

@@ -19,7 +19,9 @@
 //   I ShiftRight(I, int); I ShiftLeft(I, int) (32-bit lanes; the K-quants' scales and top bits);
 //   I Add(I, I);
 //   I SignedBytes(const uint8_t*) (kLanes int8 as int32 lanes); I Load(const uint8_t*) (kLanes * 4
-//     bytes); I Sub(I, int32_t) (from every lane);
+//     bytes); I Sub(I, int32_t) (from every lane); I Lookup(I, const uint8_t* table) (each byte
+//     0..15 replaced by table[byte]); F E8m0Halves(const uint8_t*) (kLanes E8M0 exponents e as
+//     2^(e - 128));
 //   I Dot16(const I q[4], const int8_t* h, const int8_t* l): the int32 dots of 16 elements, piece
 //     k's 4 bytes (of at most 6 bits) with h[4k..4k+3] and l[4k..4k+3], as 256 h-dot + l-dot
 //     (Q6_K's halves, Q5_K's blocks);
@@ -34,8 +36,14 @@
 //   Q4_0 / Q4_1: the nibbles stay bytes, and xq = 256 h + l is split into two signed bytes
 //     (MatMulArgs::xq8) so that each half is one u8 x s8 dot over 4 elements (vpdpbusd /
 //     vpmaddubsw): sum q xq = 256 sum q h + sum q l, exact in int32.
+//   MXFP4: the nibbles looked up as their doubled E2M1 values plus 12 (0..24, unsigned bytes:
+//     Lookup), dotted as Q4's in Dot16's halves (each sum of products stays in int16 there), less
+//     12 times the block's sum of xq (MatMulArgs::xq_sum16), exact in int32: the signed values'
+//     dots, so each activation's rounding counts by its weight, not by the weight plus 12 (which
+//     an f32 correction by the sum of x would leave).
 // Then per row: Q4_1  sum_i (d q_i + m) x_i = d dx sum_i q_i xq_i + m sum_i x_i,
 //              Q4_0  the same with m = -8 d,  Q8_0  d dx sum_i q_i xq_i,
+//              MXFP4 d dx sum_i q_i xq_i with d 2^(e - 128) and q_i the doubled E2M1 values,
 // in one f32 accumulator for the d terms and one for the m terms, summed at the end.
 // Measured, one thread, weights in L2 (2-core Zen 4), Q4_1 ns per block and row: 512-bit VNNI on
 // 16-row tiles 0.41-0.55, 256-bit VNNI on 8-row tiles 0.55-0.72, AVX2 0.83-0.99, and the 4-row
@@ -87,7 +95,10 @@ inline void StoreTile(const MatMulArgs& a, int64_t t, int64_t b0,
 template <class V, DType kType, int kNb>
 void TileBatchRows(const MatMulArgs& a, int64_t t, int64_t b0) {
   constexpr int64_t kR = kMatMulTileRows, kL = V::kLanes, kParts = kR / kL;
-  constexpr int64_t kScaleBytes = kType == DType::kQ4_1 ? 4 : 2;
+  constexpr int64_t kScaleBytes = kType == DType::kQ4_1 ? 4 : kType == DType::kMXFP4 ? 1 : 2;
+  // MXFP4's doubled E2M1 values plus 12, by nibble.
+  alignas(16) static constexpr uint8_t kMxfp4Plus12[16] = {12, 13, 14, 15, 16, 18, 20, 24,
+                                                           12, 11, 10, 9,  8,  6,  4,  0};
   const int64_t blocks = a.in / 32;
   const int64_t block_bytes = kR * (a.row_bytes / blocks);
   typename V::F acc[kParts][kNb], acc_m[kParts][kNb];
@@ -104,7 +115,15 @@ void TileBatchRows(const MatMulArgs& a, int64_t t, int64_t b0) {
 #pragma GCC unroll 4
         for (int k = 0; k < 4; ++k) V::Nibbles(quants + 4 * kR * k + 4 * kL * part, lo[k], hi[k]);
       }
-      const typename V::F d = V::Halves(p + 2 * kL * part);
+      if constexpr (kType == DType::kMXFP4) {
+#pragma GCC unroll 4
+        for (int k = 0; k < 4; ++k) {
+          lo[k] = V::Lookup(lo[k], kMxfp4Plus12);
+          hi[k] = V::Lookup(hi[k], kMxfp4Plus12);
+        }
+      }
+      const typename V::F d =
+          kType == DType::kMXFP4 ? V::E8m0Halves(p + kL * part) : V::Halves(p + 2 * kL * part);
       [[maybe_unused]] typename V::F m;
       if constexpr (kType == DType::kQ4_1) m = V::Halves(p + 2 * kR + 2 * kL * part);
 #pragma GCC unroll 4
@@ -113,6 +132,10 @@ void TileBatchRows(const MatMulArgs& a, int64_t t, int64_t b0) {
         typename V::I dot;
         if constexpr (kType == DType::kQ8_0) {
           dot = V::Q8(quants + 2 * kL * part, 2 * kR, a.xq + xb * 32);
+        } else if constexpr (kType == DType::kMXFP4) {
+          const int8_t* h = a.xq8 + xb * 64;  // h[32], then l[32]
+          dot = V::Sub(V::Add(V::Dot16(lo, h, h + 32), V::Dot16(hi, h + 16, h + 48)),
+                       12 * (a.xq_sum16[2 * xb] + a.xq_sum16[2 * xb + 1]));
         } else {
           dot = V::Q4(lo, hi, a.xq8 + xb * 64);
         }
@@ -268,7 +291,7 @@ void TileBatch(const MatMulArgs& a, int64_t t, int64_t b0) {
 template <class V, DType kType>
 void TileRows(const MatMulArgs& a, int64_t tile_begin, int64_t tile_end) {
   static_assert(kType == DType::kQ4_0 || kType == DType::kQ4_1 || kType == DType::kQ8_0 ||
-                MatMulTilesKQuant(kType));
+                kType == DType::kMXFP4 || MatMulTilesKQuant(kType));
   static_assert(kMatMulTileRows % V::kLanes == 0, "a tile is whole vectors of rows");
   constexpr int kGroup = V::kBatchRows;
   static_assert(kGroup >= 1 && kGroup <= 4);
@@ -300,13 +323,15 @@ void TiledRows(const MatMulArgs& a, int64_t row_begin, int64_t row_end) {
       case DType::kQ4_K: TileRows<V, DType::kQ4_K>(a, r / kR, tiles_end / kR); break;
       case DType::kQ5_K: TileRows<V, DType::kQ5_K>(a, r / kR, tiles_end / kR); break;
       case DType::kQ6_K: TileRows<V, DType::kQ6_K>(a, r / kR, tiles_end / kR); break;
+      case DType::kMXFP4: TileRows<V, DType::kMXFP4>(a, r / kR, tiles_end / kR); break;
       default: SIGMA_CHECK(false, "MatMul: no tile layout for ", DTypeName(a.dtype));
     }
     r = tiles_end;
   }
   if (r == row_end) return;
-  if (MatMulTilesKQuant(a.dtype)) {
-    // The integer row-layout kernel has no K-quants; their last rows take the float kernel (which
+  if (MatMulTilesKQuant(a.dtype) || a.dtype == DType::kMXFP4) {
+    // The integer row-layout kernel has no K-quants or MXFP4; their last rows take the float
+    // kernel (which
     // reads plain f32 activations for this dtype), one batch row at a time so that a row's
     // result does not depend on the batch.
     for (int64_t b = 0; b < a.batch; ++b) {

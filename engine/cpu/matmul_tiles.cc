@@ -105,7 +105,8 @@ void PackQ6KSuperBlock(const uint8_t* const rows[kR], uint8_t* out) {
 
 bool MatMulTilesSupported(const TensorView& w) {
   const bool quantized = w.dtype == DType::kQ4_0 || w.dtype == DType::kQ4_1 ||
-                         w.dtype == DType::kQ8_0 || MatMulTilesKQuant(w.dtype);
+                         w.dtype == DType::kQ8_0 || w.dtype == DType::kMXFP4 ||
+                         MatMulTilesKQuant(w.dtype);
   return quantized && w.valid() && w.shape.size() == 2 &&
          w.cols() % DTypeBlockSize(w.dtype) == 0 && w.cols() % 32 == 0 && w.rows() >= kR;
 }
@@ -120,7 +121,9 @@ void PackMatMulTiles(const TensorView& w, std::span<uint8_t> packed) {
   SIGMA_CHECK(packed.size() == MatMulTilesBytes(w), "PackMatMulTiles: ", w.name, " needs ",
               MatMulTilesBytes(w), " bytes, got ", packed.size());
   const int64_t block_bytes = DTypeBlockBytes(w.dtype);
-  const int64_t scale_bytes = w.dtype == DType::kQ4_1 ? 4 : 2;  // d, then m for Q4_1
+  // d (MXFP4: the exponent byte), then m for Q4_1
+  const int64_t d_bytes = w.dtype == DType::kMXFP4 ? 1 : 2;
+  const int64_t scale_bytes = w.dtype == DType::kQ4_1 ? 4 : d_bytes;
   const int64_t blocks = w.cols() / DTypeBlockSize(w.dtype);
   const auto row_bytes = static_cast<int64_t>(w.row_bytes());
   const auto* src = static_cast<const uint8_t*>(w.data);
@@ -143,7 +146,7 @@ void PackMatMulTiles(const TensorView& w, std::span<uint8_t> packed) {
       const uint8_t* quants[kR];
       for (int64_t r = 0; r < kR; ++r) {
         const uint8_t* block = src + (t * kR + r) * row_bytes + j * block_bytes;
-        std::memcpy(out + 2 * r, block, 2);
+        std::memcpy(out + d_bytes * r, block, static_cast<size_t>(d_bytes));
         if (scale_bytes == 4) std::memcpy(out + 2 * kR + 2 * r, block + 2, 2);
         quants[r] = block + scale_bytes;
       }

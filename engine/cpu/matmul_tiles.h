@@ -1,5 +1,5 @@
-// The 16-row tile layout of Q4_0 / Q4_1 / Q8_0 / Q4_K / Q5_K / Q6_K matrices, read by the integer
-// GEMV kernels (matmul_tile_kernel.h) in place of the GGUF row layout.
+// The 16-row tile layout of Q4_0 / Q4_1 / Q8_0 / MXFP4 / Q4_K / Q5_K / Q6_K matrices, read by the
+// integer GEMV kernels (matmul_tile_kernel.h) in place of the GGUF row layout.
 //
 // In GGUF rows each 32-weight block carries its own f16 scale (and Q4_1 min) in front of its
 // quants: a kernel that turns the scales into vectors gathers scattered words, a tile of several
@@ -13,6 +13,7 @@
 //     Q4_0 / Q4_1: 4 pieces of 64 bytes; byte 4r + i of piece k holds row r's elements 4k + i (low
 //       nibble) and 16 + 4k + i (high nibble), i < 4;
 //     Q8_0: 16 pieces of 32 bytes; byte 2r + i of piece c is row r's element 2c + i, i < 2.
+// MXFP4: as Q4_0, with the rows' exponent bytes e[16] in place of d[16].
 // Q4_K / Q5_K, per super-block of 256 weights of the 16 rows (one row per lane again):
 //   d[16], dmin[16]  f16
 //   scales[12][16]   byte k of row r's 12 packed 6-bit scales and mins at 16 k + r
@@ -47,8 +48,8 @@ constexpr bool MatMulTilesKQuant(DType dtype) {
   return dtype == DType::kQ4_K || dtype == DType::kQ5_K || dtype == DType::kQ6_K;
 }
 
-// Whether w (2-D Q4_0 / Q4_1 / Q8_0 / Q4_K / Q5_K / Q6_K, whole blocks, at least 16 rows) has a
-// tile layout.
+// Whether w (2-D Q4_0 / Q4_1 / Q8_0 / MXFP4 / Q4_K / Q5_K / Q6_K, whole blocks, at least 16 rows)
+// has a tile layout.
 bool MatMulTilesSupported(const TensorView& w);
 
 // Bytes of the tile copy of w's first rows / 16 * 16 rows: w.rows() / 16 * 16 * w.row_bytes().

@@ -389,9 +389,11 @@ BENCHMARK(BM_MatMul)
     // Prefill: SmolLM2's FFN up projection for 64 prompt tokens, integer tiles and f32 kernels.
     ->Args({1536, 576, 4, 64, 1})
     ->Args({1536, 576, 4, 64, 0})
-    // gpt-oss-20b's experts: an expert's gate (or up) and down, MXFP4 (float kernels).
+    // gpt-oss-20b's experts: an expert's gate (or up) and down, MXFP4, on the integer tile
+    // kernel (as placed for decode) and on the float kernel.
+    ->Args({2880, 2880, 8, 1, 1})
     ->Args({2880, 2880, 8, 1, 0})
-    ->Args({2880, 2880, 8, 4, 0})
+    ->Args({2880, 2880, 8, 4, 1})
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 
@@ -435,6 +437,7 @@ BENCHMARK(BM_MatMulInCache)
     ->Args({256, 2048, 6, 0})
     ->Args({256, 2048, 7, 1})
     ->Args({256, 2048, 7, 0})
+    ->Args({256, 2880, 8, 1})
     ->Args({256, 2880, 8, 0})
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();

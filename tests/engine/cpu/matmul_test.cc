@@ -337,11 +337,12 @@ std::vector<double> Int16ActivationBound(DType t, const std::vector<float>& w,
                                          const std::vector<float>& x, int64_t out, int64_t in,
                                          int64_t batch, bool tiled = false) {
   std::vector<double> bound(batch * out, 0.0);
-  const bool int16_path = ActiveCpuIsa() != CpuIsa::kGeneric &&
-                          (batch <= 8 || (tiled && ActiveCpuIsa() == CpuIsa::kAvx512Bf16)) &&
-                          (t == DType::kQ8_0 || t == DType::kQ4_0 || t == DType::kQ4_1 ||
-                           ((t == DType::kQ4_K || t == DType::kQ5_K || t == DType::kQ6_K) &&
-                            tiled));
+  const bool int16_path =
+      ActiveCpuIsa() != CpuIsa::kGeneric &&
+      (batch <= 8 || (tiled && ActiveCpuIsa() == CpuIsa::kAvx512Bf16)) &&
+      (t == DType::kQ8_0 || t == DType::kQ4_0 || t == DType::kQ4_1 ||
+       ((t == DType::kQ4_K || t == DType::kQ5_K || t == DType::kQ6_K || t == DType::kMXFP4) &&
+        tiled));
   if (!int16_path) return bound;
   for (int64_t b = 0; b < batch; ++b) {
     for (int64_t k = 0; k < in; k += 32) {
@@ -401,7 +402,7 @@ TEST_P(MatMulTilesTest, TiledMatchesReference) {
   ThreadPool pool(2);
   uint32_t seed = 70;
   for (DType t : {DType::kQ4_0, DType::kQ4_1, DType::kQ8_0, DType::kQ4_K, DType::kQ5_K,
-                  DType::kQ6_K}) {
+                  DType::kQ6_K, DType::kMXFP4}) {
     for (int64_t out : {16, 17, 40, 67}) {
       for (int64_t blocks : {1, 3, 8, 9, 18, 48}) {
         const int64_t in = 32 * blocks;
