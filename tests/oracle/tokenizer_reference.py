@@ -14,11 +14,15 @@ A test-time oracle only: the product never runs Python. It
        tests/data/tokenizer/corpus.bin       records: u32 byte length, UTF-8 bytes
        tests/data/tokenizer/smollm2_ids.bin  records: u32 count, count x u16 ids
        tests/data/tokenizer/variants.txt     "variant doc n fnv1a64" per document for the same
-                                             vocab with the Llama-3 and Qwen2 Split regexes
-                                             (ignore_merges for Llama-3), hashed to keep it small.
+                                             vocab with the Llama-3, Qwen2, Qwen3.5 and o200k
+                                             (GPT-4o, gpt-oss) Split regexes (ignore_merges for
+                                             Llama-3), hashed to keep it small.
 Run (network to PyPI only for the venv):
   python3 -m venv /tmp/tokvenv && /tmp/tokvenv/bin/pip install tokenizers gguf numpy
   /tmp/tokvenv/bin/python tests/oracle/tokenizer_reference.py
+With --variants-only it reads the corpus already in --out and writes variants.txt alone (the
+corpus generator draws on the Python version's Unicode tables, so a regenerated corpus could
+differ from the one every reference id file was computed on).
 """
 import argparse
 import json
@@ -37,6 +41,16 @@ LLAMA3_PATTERN = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{
                   r" ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")
 QWEN2_PATTERN = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}|"
                  r" ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")
+# Qwen3.5's tokenizer.json (llama.cpp's "qwen35") and o200k's (gpt-oss; llama.cpp's "gpt-4o").
+QWEN35_PATTERN = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?[\p{L}\p{M}]+|\p{N}|"
+                  r" ?[^\s\p{L}\p{M}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")
+GPT4O_PATTERN = (r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+"
+                 r"(?i:'s|'t|'re|'ve|'m|'ll|'d)?|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+"
+                 r"[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|\p{N}{1,3}|"
+                 r" ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+")
+# Split variants: name -> (pattern, ignore_merges).
+VARIANTS = {"llama3_split": (LLAMA3_PATTERN, True), "qwen2_split": (QWEN2_PATTERN, False),
+            "qwen35_split": (QWEN35_PATTERN, False), "gpt4o_split": (GPT4O_PATTERN, False)}
 
 WORDS = ("the of and to in is you that it he was for on are as with his they I at be this have "
          "from or one had by word but not what all were we when your can said there use an each "
@@ -207,21 +221,42 @@ def fnv1a64(ids):
     return h
 
 
+def read_corpus(out):
+    with open(os.path.join(out, "corpus.bin"), "rb") as f:
+        data = f.read()
+    docs, pos = [], 0
+    while pos < len(data):
+        (n,) = struct.unpack_from("<I", data, pos)
+        docs.append(data[pos + 4:pos + 4 + n].decode("utf-8"))
+        pos += 4 + n
+    return docs
+
+
+def write_variants(out, toks, docs):
+    with open(os.path.join(out, "variants.txt"), "w") as f:
+        for name in VARIANTS:
+            for k, e in enumerate(toks[name].encode_batch(docs, add_special_tokens=False)):
+                f.write(f"{name} {k} {len(e.ids)} {fnv1a64(e.ids):016x}\n")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--gguf", default=DEFAULT_GGUF)
     ap.add_argument("--out", default=os.path.join(ROOT, "tests/data/tokenizer"))
+    ap.add_argument("--variants-only", action="store_true")
     args = ap.parse_args()
     reader = gguf.GGUFReader(args.gguf)
     configs = {
         "smollm2": (tokenizer_json(reader, {"type": "Sequence", "pretokenizers": [
             {"type": "Digits", "individual_digits": True}, byte_level(True)]}, False)),
-        "llama3_split": tokenizer_json(reader, {"type": "Sequence", "pretokenizers": [
-            split(LLAMA3_PATTERN), byte_level(False)]}, True),
-        "qwen2_split": tokenizer_json(reader, {"type": "Sequence", "pretokenizers": [
-            split(QWEN2_PATTERN), byte_level(False)]}, False),
     }
+    for name, (pattern, ignore_merges) in VARIANTS.items():
+        configs[name] = tokenizer_json(reader, {"type": "Sequence", "pretokenizers": [
+            split(pattern), byte_level(False)]}, ignore_merges)
     toks = {k: Tokenizer.from_str(json.dumps(v)) for k, v in configs.items()}
+    if args.variants_only:
+        write_variants(args.out, toks, read_corpus(args.out))
+        return
     docs = corpus()
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "corpus.bin"), "wb") as f:
@@ -234,10 +269,7 @@ def main():
             assert max(ids, default=0) < 65536
             f.write(struct.pack(f"<I{len(ids)}H", len(ids), *ids))
             total += len(ids)
-    with open(os.path.join(args.out, "variants.txt"), "w") as f:
-        for name in ("llama3_split", "qwen2_split"):
-            for k, e in enumerate(toks[name].encode_batch(docs, add_special_tokens=False)):
-                f.write(f"{name} {k} {len(e.ids)} {fnv1a64(e.ids):016x}\n")
+    write_variants(args.out, toks, docs)
     # Decode check of the oracle itself: byte-level BPE round-trips valid UTF-8.
     enc = toks["smollm2"].encode(docs[-1], add_special_tokens=False)
     assert toks["smollm2"].decode(enc.ids, skip_special_tokens=False) == docs[-1]

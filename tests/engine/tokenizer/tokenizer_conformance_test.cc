@@ -192,7 +192,9 @@ TEST_F(ConformanceTest, SplitRegexVariantsMatchHuggingFace) {
   std::string hash;
   while (in >> name >> doc >> n >> hash) want[name].push_back({n, std::stoull(hash, nullptr, 16)});
   for (const auto& [variant, pattern, ignore] : {std::tuple{"llama3_split", kLlama3Pattern, true},
-                                                 std::tuple{"qwen2_split", kQwen2Pattern, false}}) {
+                                                 std::tuple{"qwen2_split", kQwen2Pattern, false},
+                                                 std::tuple{"qwen35_split", kQwen35Pattern, false},
+                                                 std::tuple{"gpt4o_split", kGpt4oPattern, false}}) {
     auto tok = Tokenizer::FromTokenizerJsonText(
         TokenizerJsonFromGguf(*file_, SplitPre(pattern), ignore), variant);
     ASSERT_TRUE(tok.ok()) << tok.status().ToString();

@@ -3,7 +3,8 @@
 // texts (.inp, separated by "\n__ggml_vocab_test__\n") and the ids Hugging Face's own tokenizer of
 // that model gives them without special tokens (.out, a line of ids per text). They cover
 // SentencePiece (llama-spm: Llama 2; phi-3) and the byte-level BPE families (gpt-2, mpt,
-// starcoder, refact, command-r, falcon, deepseek-llm, deepseek-coder, llama-bpe: Llama 3, qwen2).
+// starcoder, refact, command-r, falcon, deepseek-llm, deepseek-coder, llama-bpe: Llama 3, qwen2,
+// qwen35: Qwen3.5, from llama-cpp-python 0.3.36's source distribution).
 // On the 1.1 MB conformance corpus, with and without the vocabulary's added tokens put in, each
 // agrees with the reference ids for its file (tests/oracle/vocab_reference.py wrote them, hashed,
 // to tests/data/tokenizer/vocab_ids.txt: llama.cpp's, or Hugging Face's where the two differ).
