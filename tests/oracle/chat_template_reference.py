@@ -3,7 +3,7 @@
 
 Test-time oracle only (never used by the product). transformers' apply_chat_template compiles a
 model's template in jinja2's ImmutableSandboxedEnvironment with trim_blocks and lstrip_blocks,
-the loopcontrols extension, its own tojson (json.dumps, ensure_ascii False) and the globals
+the loopcontrols extension and its {% generation %} blocks, its own tojson (json.dumps, ensure_ascii False) and the globals
 raise_exception and strftime_now. This script does the same for each template of
 models/templates/ (llama.cpp's collection of real models' templates, which scripts/setup.sh
 fetches) and each conversation below, and writes what it rendered, or the message of the
@@ -22,6 +22,8 @@ import os
 import sys
 
 import jinja2
+from jinja2 import nodes
+from jinja2.ext import Extension
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 CONVERSATIONS = [
@@ -41,6 +43,20 @@ BOS, EOS = "<BOS>", "<EOS>"
 FIXED_NOW = datetime.datetime(2024, 7, 26, 10, 30, 0)
 
 
+class GenerationBlocks(Extension):
+    """transformers' {% generation %} ... {% endgeneration %} (its AssistantTracker): the body as
+    it is (the tracking of the assistant's tokens is not in play when rendering)."""
+    tags = {"generation"}
+
+    def parse(self, parser):
+        lineno = next(parser.stream).lineno
+        body = parser.parse_statements(("name:endgeneration",), drop_needle=True)
+        return nodes.CallBlock(self.call_method("_body"), [], [], body).set_lineno(lineno)
+
+    def _body(self, caller):
+        return caller()
+
+
 def environment() -> jinja2.Environment:
     def raise_exception(message):
         raise jinja2.exceptions.TemplateError(message)
@@ -50,7 +66,7 @@ def environment() -> jinja2.Environment:
                           sort_keys=sort_keys)
 
     env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True,
-                                        extensions=["jinja2.ext.loopcontrols"])
+                                        extensions=["jinja2.ext.loopcontrols", GenerationBlocks])
     env.filters["tojson"] = tojson
     env.globals["raise_exception"] = raise_exception
     env.globals["strftime_now"] = lambda fmt: FIXED_NOW.strftime(fmt)

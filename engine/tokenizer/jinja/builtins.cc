@@ -493,12 +493,59 @@ StatusOr<bool> ApplyTest(std::string_view name, const Value& value, const Args& 
   return UnimplementedError("test '", name, "' is not in the Jinja subset chat templates use");
 }
 
+namespace {
+
+// Python's str.format for the fields chat templates use: {} (numbered in turn), {0}, {name}, and
+// {{ / }} for braces, each value as str() gives it; a format spec or conversion is refused.
+StatusOr<Value> Format(const std::string& s, const Args& args) {
+  std::string out;
+  size_t next = 0;  // the automatic field number
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if ((c == '{' || c == '}') && i + 1 < s.size() && s[i + 1] == c) {
+      out += c;
+      ++i;
+      continue;
+    }
+    if (c == '}') return InvalidArgumentError("format: single '}' in the format string");
+    if (c != '{') {
+      out += c;
+      continue;
+    }
+    const size_t end = s.find('}', i);
+    if (end == std::string::npos) return InvalidArgumentError("format: '{' without its '}'");
+    const std::string field = s.substr(i + 1, end - i - 1);
+    i = end;
+    if (field.find_first_of(":!") != std::string::npos) {
+      return UnimplementedError("format: field '{", field, "}' (a format spec or conversion)");
+    }
+    const Value* v = nullptr;
+    if (field.empty()) {
+      v = next < args.positional.size() ? &args.positional[next] : nullptr;
+      ++next;
+    } else if (std::all_of(field.begin(), field.end(),
+                           [](char d) { return d >= '0' && d <= '9'; })) {
+      const size_t index = std::stoul(field);
+      v = index < args.positional.size() ? &args.positional[index] : nullptr;
+    } else {
+      for (const auto& [key, value] : args.named) {
+        if (key == field) v = &value;
+      }
+    }
+    if (v == nullptr) return InvalidArgumentError("format: no argument for field '{", field, "}'");
+    out += v->Str();
+  }
+  return Value::String(out);
+}
+
+}  // namespace
+
 Value BoundMethod(const Value& value, std::string_view name) {
   const std::string method(name);
   if (value.is_string()) {
     static const std::set<std::string, std::less<>> kStringMethods = {
         "strip", "lstrip", "rstrip",     "split",   "startswith", "endswith", "upper",
-        "lower", "title",  "capitalize", "replace", "find",       "count"};
+        "lower", "title",  "capitalize", "replace", "find",       "count",    "format"};
     if (kStringMethods.count(method) == 0) return Value();
     const std::string s = value.string();
     return Value::FunctionOf([s, method](const Args& args) -> StatusOr<Value> {
@@ -519,6 +566,7 @@ Value BoundMethod(const Value& value, std::string_view name) {
       if (method == "lower")
         return Value::String(AsciiMap(s, [](int c) { return std::tolower(c); }));
       if (method == "title") return Value::String(Title(s));
+      if (method == "format") return Format(s, args);
       if (method == "capitalize") return Value::String(Capitalize(s));
       if (method == "replace") {
         SIGMA_ASSIGN_OR_RETURN(std::string from, StringArg(args, 0, "old", ""));

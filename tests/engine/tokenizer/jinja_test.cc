@@ -93,6 +93,13 @@ TEST(JinjaTest, FiltersTestsAndMethods) {
                    "{{ {'a': 1}.get('b', 'none') }}{{ 'a b'.title() }}"),
             "TrueabnoneA B");
   EXPECT_EQ(Render("{{ 'line1\nline2' | indent(2) }}"), "line1\n  line2");
+  // str.format's fields (Tencent's Hy3 builds its special tokens so).
+  EXPECT_EQ(Render("{{ '<{}|{}>'.format('a', x) }}{{ '{1}{0}{{}}'.format(1, 'b') }}"
+                   "{{ '[{n}]'.format(n=none) }}"),
+            "<a|3>b1{}[None]");
+  EXPECT_NE(Render("{{ '{:>4}'.format(1) }}").find("format spec"), std::string::npos);
+  EXPECT_NE(Render("{{ '{} {}'.format(1) }}").find("no argument for field '{}'"),
+            std::string::npos);
   EXPECT_EQ(Render("{{ 'héllo'[1:3] }}{{ [1, 2, 3][::-1] }}{{ 'héllo' | length }}"),
             "él[3, 2, 1]5");
 }
