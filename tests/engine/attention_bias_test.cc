@@ -49,19 +49,12 @@ TEST(AttentionBiasTest, MatchesTransformersAndLlamaCpp) {
       1e-5f);
   EXPECT_EQ(AllLogits(back), AllLogits(gguf));
   // Without the o bias the logits are far off: the match checks it.
-  auto weights = LoadModelWeights(folder);
-  ASSERT_TRUE(weights.ok()) << weights.status().ToString();
-  for (LayerWeights& l : weights->layers) l.o_bias = TensorView{};
-  EngineOptions options;
-  options.kv_dtype = "f32";
-  options.max_context = 128;
-  auto model = Model::FromWeights(std::move(*weights), options);
-  ASSERT_TRUE(model.ok()) << model.status().ToString();
-  std::vector<float> logits;
-  ASSERT_TRUE((*model)->Prefill(0, IdsFromOne(70), LogitsMode::kAll, &logits).ok());
-  EXPECT_GT(WorstRowDifference(logits, EveryNthRowAndLast(70, 5),
-                               ReadF32File(kFixture.Data("transformers_logits.f32")), 384),
-            1e-3f);
+  ModelWeights weights = testing_util::LoadWeights(folder);
+  for (LayerWeights& l : weights.layers) l.o_bias = TensorView{};
+  EXPECT_GT(
+      WorstRowDifference(testing_util::AllLogitsOf(std::move(weights)), EveryNthRowAndLast(70, 5),
+                         ReadF32File(kFixture.Data("transformers_logits.f32")), 384),
+      1e-3f);
 }
 
 }  // namespace

@@ -138,20 +138,13 @@ TEST(GptOssTest, MatchesTransformers) {
 TEST(GptOssTest, TheClampAndTheSinksMatter) {
   const std::vector<float> reference = ReadF32File(kFixture.Data("gpt_oss_transformers.f32"));
   const auto distance = [&](double limit, bool sinks) {
-    auto weights = LoadModelWeights(Checkpoint());
-    SIGMA_CHECK(weights.ok(), weights.status().ToString());
-    weights->config.swiglu_limit = limit;
+    ModelWeights weights = testing_util::LoadWeights(Checkpoint());
+    weights.config.swiglu_limit = limit;
     if (!sinks) {
-      for (LayerWeights& l : weights->layers) l.sinks = TensorView{};
+      for (LayerWeights& l : weights.layers) l.sinks = TensorView{};
     }
-    EngineOptions options;
-    options.kv_dtype = "f32";
-    options.max_context = 128;
-    auto model = Model::FromWeights(std::move(*weights), options);
-    SIGMA_CHECK(model.ok(), model.status().ToString());
-    std::vector<float> logits;
-    SIGMA_CHECK((*model)->Prefill(0, IdsFromOne(70), LogitsMode::kAll, &logits).ok());
-    return WorstRowDifference(logits, EveryNthRowAndLast(70, 5), reference, 384);
+    return WorstRowDifference(testing_util::AllLogitsOf(std::move(weights)),
+                              EveryNthRowAndLast(70, 5), reference, 384);
   };
   EXPECT_LT(distance(0.25, true), 1e-5f);
   EXPECT_GT(distance(7.0, true), 1e-3f);
@@ -240,14 +233,9 @@ TEST(GptOssTest, GgufKeepsWhatLlamaCppFixes) {
             1e-5f);
   ExpectSameModel(testing_util::ReadModelConfig(back + "/config.json"), Config());
   // A quantized file keeps the router, the sinks and the biases in f32.
-  const std::string q8 = testing_util::CheckpointRoot() + "/gpt_oss_q8_0.gguf";
-  std::filesystem::remove(q8);
-  ConvertOptions options;
-  options.type = DType::kQ8_0;
-  ASSERT_TRUE(Convert(Checkpoint(), q8, options).ok());
-  auto weights = LoadModelWeights(q8);
-  ASSERT_TRUE(weights.ok()) << weights.status().ToString();
-  const LayerWeights& l = weights->layers[1];
+  const std::string q8 = testing_util::ConvertToGguf(Checkpoint(), "gpt_oss_q8_0", DType::kQ8_0);
+  const ModelWeights weights = testing_util::LoadWeights(q8);
+  const LayerWeights& l = weights.layers[1];
   EXPECT_EQ(l.router.dtype, DType::kF32);
   EXPECT_EQ(l.experts[2].up_proj.dtype, DType::kQ8_0);
   EXPECT_EQ(l.experts[2].up_bias.dtype, DType::kF32);
@@ -265,16 +253,7 @@ TEST(GptOssTest, GgufKeepsWhatLlamaCppFixes) {
 // Every position's logits of ids 1..70 with the weights read from the file mapping (no decode
 // copies, so no tiles: the float kernels, f32 activations).
 std::vector<float> AllLogitsFromTheMapping(const std::string& path) {
-  EngineOptions options;
-  options.threads = 2;
-  options.kv_dtype = "f32";
-  options.max_context = 128;
-  options.copy_weights = false;
-  auto model = Model::Load(path, options);
-  SIGMA_CHECK(model.ok(), model.status().ToString());
-  std::vector<float> logits;
-  SIGMA_CHECK((*model)->Prefill(0, IdsFromOne(70), LogitsMode::kAll, &logits).ok());
-  return logits;
+  return testing_util::AllLogitsOf(testing_util::LoadWeights(path), /*copy_weights=*/false);
 }
 
 // gpt-oss's released form: MXFP4 experts (convert --type mxfp4; the other tensors as stored),
@@ -283,14 +262,9 @@ std::vector<float> AllLogitsFromTheMapping(const std::string& path) {
 // file's values; on the integer tile kernels a decode copy makes (activations rounded to int16 per
 // block of 32, 2^-15 of the block's largest) within that rounding.
 TEST(GptOssTest, Mxfp4ExpertsMatchLlamaCppAndTransformers) {
-  const std::string gguf = testing_util::CheckpointRoot() + "/gpt_oss_mxfp4.gguf";
-  std::filesystem::remove(gguf);
-  ConvertOptions mxfp4;
-  mxfp4.type = DType::kMXFP4;
-  ASSERT_TRUE(Convert(Checkpoint("gpt_oss_gguf"), gguf, mxfp4).ok());
-  auto weights = LoadModelWeights(gguf);
-  ASSERT_TRUE(weights.ok()) << weights.status().ToString();
-  for (const LayerWeights& l : weights->layers) {
+  const std::string gguf =
+      testing_util::ConvertToGguf(Checkpoint("gpt_oss_gguf"), "gpt_oss_mxfp4", DType::kMXFP4);
+  for (const LayerWeights& l : testing_util::LoadWeights(gguf).layers) {
     EXPECT_EQ(l.experts[4].gate_proj.dtype, DType::kMXFP4);
     EXPECT_EQ(l.experts[4].down_proj.dtype, DType::kMXFP4);
     EXPECT_EQ(l.q_proj.dtype, DType::kBF16);

@@ -180,14 +180,9 @@ TEST(MoeTest, GgufMatchesLlamaCppAndConvertsBack) {
 // A quantized GGUF keeps the routers in f32, as llama.cpp's quantizer does: a router's choices
 // turn on small margins. Its quantized experts decode from tile copies.
 TEST(MoeTest, QuantizedGgufKeepsTheRoutersF32) {
-  const std::string gguf = testing_util::CheckpointRoot() + "/qwen2_moe_q8_0.gguf";
-  std::filesystem::remove(gguf);
-  ConvertOptions q8;
-  q8.type = DType::kQ8_0;
-  ASSERT_TRUE(Convert(Checkpoint("qwen2_moe"), gguf, q8).ok());
-  auto weights = LoadModelWeights(gguf);
-  ASSERT_TRUE(weights.ok()) << weights.status().ToString();
-  for (const LayerWeights& l : weights->layers) {
+  const std::string gguf =
+      testing_util::ConvertToGguf(Checkpoint("qwen2_moe"), "qwen2_moe_q8_0", DType::kQ8_0);
+  for (const LayerWeights& l : testing_util::LoadWeights(gguf).layers) {
     EXPECT_EQ(l.router.dtype, DType::kF32);
     EXPECT_EQ(l.shared_expert_gate.dtype, DType::kF32);
     EXPECT_EQ(l.experts[5].down_proj.dtype, DType::kQ8_0);
@@ -274,17 +269,10 @@ TEST(MoeTest, GraniteMoeStacksItsExperts) {
 TEST(MoeTest, AnotherRoutingIsFarOff) {
   const std::vector<float> reference = ReadF32File(kFixture.Data("qwen3_moe_transformers.f32"));
   const auto far_off = [&](const std::function<void(MoeConfig*)>& change) {
-    auto weights = LoadModelWeights(Checkpoint("qwen3_moe"));
-    SIGMA_CHECK(weights.ok(), weights.status().ToString());
-    change(&weights->config.moe);
-    EngineOptions options;
-    options.kv_dtype = "f32";
-    options.max_context = 128;
-    auto model = Model::FromWeights(std::move(*weights), options);
-    SIGMA_CHECK(model.ok(), model.status().ToString());
-    std::vector<float> logits;
-    SIGMA_CHECK((*model)->Prefill(0, IdsFromOne(70), LogitsMode::kAll, &logits).ok());
-    return WorstRowDifference(logits, EveryNthRowAndLast(70, 5), reference, 384);
+    ModelWeights weights = testing_util::LoadWeights(Checkpoint("qwen3_moe"));
+    change(&weights.config.moe);
+    return WorstRowDifference(testing_util::AllLogitsOf(std::move(weights)),
+                              EveryNthRowAndLast(70, 5), reference, 384);
   };
   EXPECT_GT(far_off([](MoeConfig* m) { m->norm_topk_prob = false; }), 1e-3f);
   EXPECT_GT(far_off([](MoeConfig* m) { m->experts_per_token = 2; }), 1e-3f);

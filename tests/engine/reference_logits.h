@@ -79,6 +79,42 @@ inline std::vector<int32_t> IdsFromOne(int32_t n) {
   return ids;
 }
 
+// Every position's logits of ids 1..70 (the references' prompt) by a model of `weights` on 2
+// threads with an f32 KV cache; copy_weights false: read from the file mapping (no decode copies,
+// so no tiles: the float kernels, f32 activations).
+inline std::vector<float> AllLogitsOf(ModelWeights weights, bool copy_weights = true) {
+  EngineOptions options;
+  options.threads = 2;
+  options.kv_dtype = "f32";
+  options.max_context = 128;
+  options.copy_weights = copy_weights;
+  auto model = Model::FromWeights(std::move(weights), options);
+  SIGMA_CHECK(model.ok(), model.status().ToString());
+  std::vector<float> logits;
+  const Status run = (*model)->Prefill(0, IdsFromOne(70), LogitsMode::kAll, &logits);
+  SIGMA_CHECK(run.ok(), run.ToString());
+  return logits;
+}
+
+// The weights at `path` (a folder or a GGUF), which must load.
+inline ModelWeights LoadWeights(const std::string& path) {
+  auto weights = LoadModelWeights(path);
+  SIGMA_CHECK(weights.ok(), weights.status().ToString());
+  return std::move(*weights);
+}
+
+// `folder` converted to a GGUF of `type` (`sigma-eval convert --type`) at
+// CheckpointRoot()/`name`.gguf, replacing an earlier one.
+inline std::string ConvertToGguf(const std::string& folder, const std::string& name, DType type) {
+  const std::string gguf = CheckpointRoot() + "/" + name + ".gguf";
+  std::filesystem::remove(gguf);
+  ConvertOptions options;
+  options.type = type;
+  const Status converted = Convert(folder, gguf, options);
+  SIGMA_CHECK(converted.ok(), converted.ToString());
+  return gguf;
+}
+
 // Every position's logits of ids 1..70 (the references' prompt) by the model at `path`
 // (LoadF32Cache).
 inline std::vector<float> AllLogits(const std::string& path) {

@@ -23,9 +23,7 @@ import struct
 import sys
 
 import numpy as np
-from gguf import GGML_QUANT_SIZES, GGMLQuantizationType, quants
-
-SIZES = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
+from gguf import GGMLQuantizationType, GGUFReader, quants
 
 
 def main():
@@ -34,66 +32,28 @@ def main():
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     data = open(args.src, "rb").read()
-    pos = 0
-
-    def take(fmt):
-        nonlocal pos
-        value = struct.unpack_from("<" + fmt, data, pos)[0]
-        pos += struct.calcsize("<" + fmt)
-        return value
-
-    def skip_value(kind):
-        nonlocal pos
-        if kind == 8:
-            length = take("Q")  # (not `pos += take(...)`: that adds to pos as it was before)
-            pos += length
-        elif kind == 9:
-            element, count = take("I"), take("Q")
-            for _ in range(count):
-                skip_value(element)
-        else:
-            pos += SIZES[kind]
-
-    if take("I") != 0x46554747 or take("I") != 3:
-        sys.exit("not a GGUF v3 file")
-    n_tensors, n_kv = take("Q"), take("Q")
-    alignment = 32
-    for _ in range(n_kv):
-        length = take("Q")
-        key = data[pos:pos + length].decode()
-        pos += length
-        kind = take("I")
-        start = pos
-        skip_value(kind)
-        if key == "general.alignment":
-            alignment = struct.unpack_from("<I", data, start)[0]
-    kv_end = pos
-    infos = []
-    for _ in range(n_tensors):
-        length = take("Q")
-        name = data[pos:pos + length]
-        pos += length
-        dims = [take("Q") for _ in range(take("I"))]
-        infos.append((name, dims, GGMLQuantizationType(take("I")), take("Q")))
-    data_start = -(-pos // alignment) * alignment
+    reader = GGUFReader(args.src)
+    # The header and keys end where the first tensor's info begins; they are kept byte for byte.
+    kv_end = min(t.field.offset for t in reader.tensors)
     head = bytearray(data[:kv_end])
     body = bytearray()
-    for name, dims, qtype, offset in infos:
-        block, block_bytes = GGML_QUANT_SIZES[qtype]
-        nbytes = int(np.prod(dims)) // block * block_bytes
-        raw = data[data_start + offset:data_start + offset + nbytes]
+    for t in reader.tensors:
+        raw = data[t.data_offset:t.data_offset + t.n_bytes]
+        qtype = t.tensor_type
         if qtype != GGMLQuantizationType.F32:
             raw = quants.dequantize(np.frombuffer(raw, dtype=np.uint8), qtype).astype("<f4").tobytes()
             qtype = GGMLQuantizationType.F32
-        body += b"\0" * (-len(body) % alignment)
+        body += b"\0" * (-len(body) % reader.alignment)
+        name = t.name.encode()
+        dims = [int(d) for d in t.field.parts[3]]  # as stored: innermost first
         head += struct.pack("<Q", len(name)) + name + struct.pack("<I", len(dims))
         head += struct.pack(f"<{len(dims)}Q", *dims) + struct.pack("<IQ", qtype, len(body))
         body += raw
-    head += b"\0" * (-len(head) % alignment)
+    head += b"\0" * (-len(head) % reader.alignment)
     with open(args.out, "wb") as f:
         f.write(head + body)
-    converted = sum(q != GGMLQuantizationType.F32 for _, _, q, _ in infos)
-    print(f"wrote {args.out}: {n_tensors} tensors, {converted} to f32", file=sys.stderr)
+    converted = sum(t.tensor_type != GGMLQuantizationType.F32 for t in reader.tensors)
+    print(f"wrote {args.out}: {len(reader.tensors)} tensors, {converted} to f32", file=sys.stderr)
 
 
 if __name__ == "__main__":
