@@ -18,8 +18,10 @@
 
 #include "engine/base/file.h"
 #include "engine/gguf/convert.h"
+#include "engine/loader/checkpoint_layout.h"
 #include "engine/loader/model_config.h"
 #include "engine/loader/random_checkpoint.h"
+#include "engine/loader/safetensors.h"
 #include "engine/model.h"
 
 namespace sigma::testing_util {
@@ -101,6 +103,16 @@ inline ModelWeights LoadWeights(const std::string& path) {
   auto weights = LoadModelWeights(path);
   SIGMA_CHECK(weights.ok(), weights.status().ToString());
   return std::move(*weights);
+}
+
+// The checkpoint folder `folder` read through `config`'s layout (ApplyLayout: a family's stacked
+// experts) is refused, the message holding `words`.
+inline void ExpectLayoutRefused(const std::string& folder, const ModelConfig& config,
+                                const std::string& words) {
+  auto source = SafetensorsWeightSource::Open(folder);
+  ASSERT_TRUE(source.ok()) << source.status().ToString();
+  const Status refused = (*source)->ApplyLayout(CheckpointLayout(config));
+  EXPECT_NE(refused.message().find(words), std::string::npos) << refused.ToString();
 }
 
 // `folder` converted to a GGUF of `type` (`sigma-eval convert --type`) at
