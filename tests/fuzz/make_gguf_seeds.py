@@ -81,8 +81,65 @@ def llama_model(path, arch="llama", tokenizer="gpt2", rope_freqs=False, experts=
     w.close()
 
 
+def gpt_oss_model(path):
+    """A gpt-oss file as llama.cpp writes one: attention sinks and biases, a window in layer 0,
+    YaRN, 4 experts of width 32 (2 a token) in MXFP4 with their biases, the o200k pre-tokenizer,
+    tied embeddings (the file stays under 64 KB, gguf_fuzz's -max_len)."""
+    w = gguf.GGUFWriter(path, "gpt-oss")
+    w.add_context_length(64)
+    w.add_embedding_length(32)
+    w.add_block_count(2)
+    w.add_feed_forward_length(32)
+    w.add_head_count(2)
+    w.add_head_count_kv(1)
+    w.add_key_length(16)
+    w.add_value_length(16)
+    w.add_layer_norm_rms_eps(1e-5)
+    w.add_rope_freq_base(150000.0)
+    w.add_rope_scaling_type(gguf.RopeScalingType.YARN)
+    w.add_rope_scaling_factor(4.0)
+    w.add_rope_scaling_orig_ctx_len(16)
+    w.add_sliding_window(8)
+    w.add_expert_count(4)
+    w.add_expert_used_count(2)
+    w.add_expert_feed_forward_length(32)
+    tokens = ["<|start|>", "<|end|>"] + byte_tokens() + ["He", "ll", "Hell", "Hello"]
+    w.add_tokenizer_model("gpt2")
+    w.add_tokenizer_pre("gpt-4o")
+    w.add_token_list(tokens)
+    w.add_token_types([3, 3] + [1] * (len(tokens) - 2))
+    w.add_token_merges(["H e", "l l", "He ll", "Hell o"])
+    w.add_bos_token_id(0)
+    w.add_eos_token_id(1)
+    rng = np.random.default_rng(2)
+    f32 = lambda *shape: rng.standard_normal(shape).astype(np.float32)
+    f16 = lambda *shape: f32(*shape).astype(np.float16)  # matrices: under 64 KB in all
+    w.add_tensor("token_embd.weight", f16(len(tokens), 32))
+    w.add_tensor("output_norm.weight", np.ones(32, np.float32))
+    for layer in range(2):
+        p = f"blk.{layer}."
+        for name, shape in [("attn_norm.weight", (32,)), ("post_attention_norm.weight", (32,)),
+                            ("attn_q.weight", (32, 32)), ("attn_q.bias", (32,)),
+                            ("attn_k.weight", (16, 32)), ("attn_k.bias", (16,)),
+                            ("attn_v.weight", (16, 32)), ("attn_v.bias", (16,)),
+                            ("attn_output.weight", (32, 32)), ("attn_output.bias", (32,)),
+                            ("attn_sinks.weight", (2,)), ("ffn_gate_inp.weight", (4, 32)),
+                            ("ffn_gate_inp.bias", (4,)), ("ffn_gate_exps.bias", (4, 32)),
+                            ("ffn_up_exps.bias", (4, 32)), ("ffn_down_exps.bias", (4, 32))]:
+            matrix = len(shape) == 2 and name.startswith("attn")
+            w.add_tensor(p + name, f16(*shape) if matrix else f32(*shape))
+        for name in ("ffn_gate_exps", "ffn_up_exps", "ffn_down_exps"):
+            blocks = gguf.quants.quantize(f32(4, 32, 32), gguf.GGMLQuantizationType.MXFP4)
+            w.add_tensor(p + name + ".weight", blocks, raw_dtype=gguf.GGMLQuantizationType.MXFP4)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
+    gpt_oss_model(os.path.join(OUT, "gpt_oss_mxfp4.gguf"))
     llama_model(os.path.join(OUT, "llama_gpt2_tokenizer.gguf"))
     llama_model(os.path.join(OUT, "llama_spm_tokenizer.gguf"), tokenizer="llama")
     llama_model(os.path.join(OUT, "llama_rope_freqs.gguf"), rope_freqs=True)
