@@ -139,11 +139,20 @@ void Model::RunDecodeTeam(std::span<const TokenRow> rows, std::span<const int64_
     const auto own_rows = [&](int64_t width) {
       return std::pair{MatMulPartRow(width, members, m), MatMulPartRow(width, members, m + 1)};
     };
-    const auto activate_own_rows = [&](Activation act, float* gate, const float* up,
+    // gate = act(gate) * up in the elements [first, end) of each of `rows` rows `width` wide
+    // that this member computed: the FFN's activation (FfnActivation: gpt-oss's clamped SwiGLU
+    // or the model's), or where `ffn` is false augmented Q's SiLU.
+    const auto activate_own_rows = [&](bool ffn, float* gate, const float* up, int64_t rows,
                                        int64_t width) {
       const auto [first, end] = own_rows(width);
-      for (int64_t r = 0; r < n; ++r) {
-        GatedActivation(act, gate + r * width + first, up + r * width + first, end - first);
+      for (int64_t r = 0; r < rows; ++r) {
+        float* g = gate + r * width + first;
+        const float* u = up + r * width + first;
+        if (ffn) {
+          FfnActivation(c, g, u, end - first);
+        } else {
+          GatedActivation(Activation::kSilu, g, u, end - first);
+        }
       }
     };
     // x += y, or with Gemma 2's and 3's sandwich norms x += RmsNorm(y) (in the member's h).
@@ -177,10 +186,7 @@ void Model::RunDecodeTeam(std::span<const TokenRow> rows, std::span<const int64_
         const Projection p[] = {{&f.gate_proj, BiasOrNull(f.gate_bias), g},
                                 {&f.up_proj, BiasOrNull(f.up_bias), u}};
         MatMulPart(p, in, rows, members, m);
-        const auto [begin, end] = own_rows(width);
-        for (int64_t r = 0; r < rows; ++r) {
-          FfnActivation(c, g + r * width + begin, u + r * width + begin, end - begin);
-        }
+        activate_own_rows(/*ffn=*/true, g, u, rows, width);
       };
       const auto down = [&](const FfnWeights& f, int64_t width, int64_t rows, int64_t first) {
         const Projection p[] = {{&f.down_proj, BiasOrNull(f.down_bias),
@@ -234,7 +240,7 @@ void Model::RunDecodeTeam(std::span<const TokenRow> rows, std::span<const int64_
         const Projection gate_up[] = {{&w.q_gate, nullptr, aug_g_.data()},
                                       {&w.q_up, nullptr, aug_u_.data()}};
         MatMulPart(gate_up, q0_.data(), n, members, m);
-        activate_own_rows(Activation::kSilu, aug_g_.data(), aug_u_.data(),
+        activate_own_rows(/*ffn=*/false, aug_g_.data(), aug_u_.data(), n,
                           c.aug_q_intermediate_size);
         barrier.Wait(m);
         const Projection down[] = {{&w.q_down, nullptr, q_.data()}};
@@ -306,12 +312,7 @@ void Model::RunDecodeTeam(std::span<const TokenRow> rows, std::span<const int64_
       const Projection gate_up[] = {{&w.gate_proj, nullptr, ffn_g_.data()},
                                     {&w.up_proj, nullptr, ffn_u_.data()}};
       MatMulPart(gate_up, h, n, members, m);
-      const auto [first, end] = own_rows(c.intermediate_size);
-      for (int64_t r = 0; r < n; ++r) {
-        const int64_t at = r * c.intermediate_size + first;
-        FfnActivation(c, &ffn_g_[static_cast<size_t>(at)], &ffn_u_[static_cast<size_t>(at)],
-                      end - first);
-      }
+      activate_own_rows(/*ffn=*/true, ffn_g_.data(), ffn_u_.data(), n, c.intermediate_size);
       barrier.Wait(m);
       const Projection down[] = {{&w.down_proj, nullptr, h_.data()}};
       MatMulPart(down, ffn_g_.data(), n, members, m);

@@ -336,26 +336,16 @@ TEST(MoeTest, WhatCannotBeReadOrWrittenIsRefusedByName) {
   EXPECT_EQ(dense.code(), StatusCode::kUnimplemented);
   EXPECT_NE(dense.message().find("dense layers"), std::string::npos) << dense.ToString();
 
-  const auto refused = [](const std::string& json, const std::string& words) {
-    const auto config = ParseModelConfig(json, "config.json");
-    ASSERT_FALSE(config.ok()) << json;
-    EXPECT_NE(config.status().ToString().find(words), std::string::npos)
-        << config.status().ToString();
-  };
-  const std::string base =
-      R"("vocab_size": 64, "hidden_size": 32, "intermediate_size": 48, "num_hidden_layers": 2,
-         "num_attention_heads": 4)";
-  refused(StrCat(R"({"model_type": "mixtral", "num_local_experts": 4, "num_experts_per_tok": 5, )",
-                 base, "}"),
-          "num_experts_per_tok");
-  refused(StrCat(R"({"model_type": "qwen3_moe", "num_experts": 4, "num_local_experts": 5, )", base,
-                 "}"),
-          "differ");
-  refused(StrCat(R"({"model_type": "qwen3_moe", "mlp_only_layers": [2], )", base, "}"),
-          "mlp_only_layers");
-  refused(StrCat(R"({"model_type": "olmoe", "clip_qkv": 8.0, )", base, "}"), "clip_qkv");
-  refused(StrCat(R"({"model_type": "mixtral", "num_local_experts": 0, )", base, "}"),
-          "num_experts");
+  using testing_util::ExpectSmallConfigRefused;
+  ExpectSmallConfigRefused(
+      R"("model_type": "mixtral", "num_local_experts": 4, "num_experts_per_tok": 5)",
+      "num_experts_per_tok");
+  ExpectSmallConfigRefused(R"("model_type": "qwen3_moe", "num_experts": 4, "num_local_experts": 5)",
+                           "differ");
+  ExpectSmallConfigRefused(R"("model_type": "qwen3_moe", "mlp_only_layers": [2])",
+                           "mlp_only_layers");
+  ExpectSmallConfigRefused(R"("model_type": "olmoe", "clip_qkv": 8.0)", "clip_qkv");
+  ExpectSmallConfigRefused(R"("model_type": "mixtral", "num_local_experts": 0)", "num_experts");
 
   // Weights with fewer or more experts than the config names.
   ModelConfig six = Config("mixtral");

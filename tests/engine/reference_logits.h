@@ -105,6 +105,18 @@ inline ModelWeights LoadWeights(const std::string& path) {
   return std::move(*weights);
 }
 
+// A small config.json (vocabulary 64, hidden 32, FFN 48, 2 layers, 4 heads) with `fields` (JSON
+// members, "model_type" among them) is refused, the message holding `words`.
+inline void ExpectSmallConfigRefused(const std::string& fields, const std::string& words) {
+  const std::string json = StrCat("{", fields,
+                                  R"(, "vocab_size": 64, "hidden_size": 32, "intermediate_size": 48,
+                                  "num_hidden_layers": 2, "num_attention_heads": 4})");
+  const auto config = ParseModelConfig(json, "config.json");
+  ASSERT_FALSE(config.ok()) << json;
+  EXPECT_NE(config.status().ToString().find(words), std::string::npos)
+      << config.status().ToString();
+}
+
 // The checkpoint folder `folder` read through `config`'s layout (ApplyLayout: a family's stacked
 // experts) is refused, the message holding `words`.
 inline void ExpectLayoutRefused(const std::string& folder, const ModelConfig& config,
