@@ -19,6 +19,8 @@ std::string_view DTypeName(DType dtype) {
     case DType::kQ2_K: return "q2_k";
     case DType::kQ3_K: return "q3_k";
     case DType::kMXFP4: return "mxfp4";
+    case DType::kIQ4_NL: return "iq4_nl";
+    case DType::kIQ4_XS: return "iq4_xs";
   }
   return "unknown";
 }
@@ -33,13 +35,15 @@ int64_t DTypeBlockSize(DType dtype) {
     case DType::kQ4_1:
     case DType::kQ5_0:
     case DType::kQ5_1:
-    case DType::kMXFP4: return 32;
+    case DType::kMXFP4:
+    case DType::kIQ4_NL: return 32;
     case DType::kQ4_K:
     case DType::kQ5_K:
     case DType::kQ6_K:
     case DType::kQ8_K:
     case DType::kQ2_K:
-    case DType::kQ3_K: return 256;
+    case DType::kQ3_K:
+    case DType::kIQ4_XS: return 256;
   }
   return 1;
 }
@@ -61,6 +65,8 @@ int64_t DTypeBlockBytes(DType dtype) {
     case DType::kQ2_K: return 16 + 64 + 2 + 2;
     case DType::kQ3_K: return 32 + 64 + 12 + 2;
     case DType::kMXFP4: return 1 + 16;
+    case DType::kIQ4_NL: return 2 + 16;
+    case DType::kIQ4_XS: return 2 + 2 + 4 + 128;
   }
   return 0;
 }

@@ -26,7 +26,9 @@ enum class DType : uint8_t {
   kQ8_K,
   kQ2_K,  // GGUF super-blocks of 256, read only (decoded by the portable kernels)
   kQ3_K,
-  kMXFP4,  // GGUF blocks of 32: an E8M0 scale byte + 16 bytes of E2M1 nibbles (gpt-oss's experts)
+  kMXFP4,   // GGUF blocks of 32: an E8M0 scale byte + 16 bytes of E2M1 nibbles (gpt-oss's experts)
+  kIQ4_NL,  // GGUF blocks of 32: f16 scale + 16 bytes of nibbles indexing a non-linear table
+  kIQ4_XS,  // GGUF super-blocks of 256: IQ4_NL's table, 6-bit scales of 8 sub-blocks of 32
 };
 
 std::string_view DTypeName(DType dtype);

@@ -109,6 +109,9 @@ StatusOr<std::unique_ptr<Model>> Model::FromWeights(ModelWeights weights,
 // worker 0's parts of every matrix in the order a step reads them, then worker 1's, and so on
 // (TensorView::parts), so that each worker streams one region through a step.
 Status Model::PlaceDecodeWeights() {
+  // Without copy_weights (--mmap-weights) nothing is copied, tiles neither: every kernel reads the
+  // file mapping (the quantized types then take the float or row-layout kernels).
+  if (!options_.copy_weights) return Status::Ok();
   std::vector<TensorView*> matrices;
   for (LayerWeights& l : weights_.layers) {
     for (TensorView* t : {&l.q_proj, &l.k_proj, &l.v_proj, &l.q_gate, &l.q_up, &l.q_down,
@@ -133,7 +136,7 @@ Status Model::PlaceDecodeWeights() {
       }
     }
   }
-  if (options_.copy_weights && expert_bytes <= UsableMemoryBytes() / 4) {
+  if (expert_bytes <= UsableMemoryBytes() / 4) {
     matrices.insert(matrices.end(), experts.begin(), experts.end());
   }
 
@@ -142,7 +145,7 @@ Status Model::PlaceDecodeWeights() {
     t->parts_are_tiles = MatMulUsesTiles(*t);
     if (!t->parts_are_tiles) plain_bytes += static_cast<size_t>(t->rows()) * t->row_bytes();
   }
-  const bool copy_plain = options_.copy_weights && plain_bytes <= UsableMemoryBytes() / 4;
+  const bool copy_plain = plain_bytes <= UsableMemoryBytes() / 4;
   std::erase_if(matrices, [&](const TensorView* t) { return !t->parts_are_tiles && !copy_plain; });
 
   struct Placement {

@@ -78,15 +78,15 @@ struct Kernel {
 
 // Whether Q4_0 / Q4_1 / Q8_0 / Q4_K / Q5_K / Q6_K products take the integer-activation kernels,
 // which read the 16-row tile layout (matmul_tiles.h): at decode batches (<= 8) on AVX2 and AVX-512
-// machines, and at any batch on AVX-512 where the matrix has a tile copy (the K-quants: only with
-// a tile copy). SmolLM2's FFN up projection for 64 prompt tokens (2-core Zen 4): AVX-512
+// machines, and at any batch on AVX-512 where the matrix has a tile copy (MatMulTilesOnly's types:
+// only with a tile copy). SmolLM2's FFN up projection for 64 prompt tokens (2-core Zen 4): AVX-512
 // integer tiles 139-164 GMAC/s against 36-60 for the f32 kernel (prefill of 256 tokens 515-545 ->
 // 1057-1110 tok/s); on AVX2, with 16 vector registers, the integer tiles did 56-62 against 75-85
 // for the f32 kernel, so prefill stays on that there.
 bool UsesInt16Kernels(CpuIsa isa, DType dtype, int64_t in, int64_t batch, bool tiled) {
   if (isa != CpuIsa::kAvx2 && isa != CpuIsa::kAvx512Bf16) return false;
   const bool tiled_gemm = tiled && isa == CpuIsa::kAvx512Bf16;
-  if (MatMulTilesKQuant(dtype) || dtype == DType::kMXFP4) {  // only on the tile copy
+  if (MatMulTilesOnly(dtype)) {
     return tiled && in % DTypeBlockSize(dtype) == 0 &&
            (tiled_gemm || batch <= internal::kMatMulInt16MaxBatch);
   }

@@ -108,16 +108,18 @@ struct Q45Loader {
   }
 };
 
-// MXFP4: chunk c is half c % 2 of block c / 2; the nibbles' E2M1 values (doubled) looked up as
-// bytes, times the block's halved scale.
-struct Mxfp4Loader {
+// MXFP4 / IQ4_NL / IQ4_XS: chunk c is half c % 2 of block c / 2; the nibbles' table values looked
+// up as bytes, times the block's scale.
+template <DType kType>
+struct TableNibbleLoader {
   [[gnu::always_inline]] static void Load(const uint8_t* row, int64_t c, __m256& lo, __m256& hi) {
-    const uint8_t* b = row + 17 * (c / 2);
-    const __m256 d = _mm256_set1_ps(Mxfp4HalfScale(b[0]));
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 1));
+    float scale;
+    const uint8_t* qs = TableNibbleBlock<kType>(row, c / 2, &scale);
+    const __m256 d = _mm256_set1_ps(scale);
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
     const __m128i q = _mm_and_si128(c % 2 == 0 ? v : _mm_srli_epi16(v, 4), _mm_set1_epi8(0x0f));
-    const __m128i x =
-        _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kMxfp4Values)), q);
+    const __m128i x = _mm_shuffle_epi8(
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(TableNibbleValues<kType>())), q);
     lo = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(x)), d);
     hi = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(x, 8))), d);
   }
@@ -474,7 +476,9 @@ void MatMulRowsAvx2(const MatMulArgs& a, int64_t row_begin, int64_t row_end) {
     case DType::kQ6_K: return Rows<Q6KLoader>(a, row_begin, row_end);
     case DType::kQ2_K: return Rows<K23Loader<false>>(a, row_begin, row_end);
     case DType::kQ3_K: return Rows<K23Loader<true>>(a, row_begin, row_end);
-    case DType::kMXFP4: return Rows<Mxfp4Loader>(a, row_begin, row_end);
+    case DType::kMXFP4: return Rows<TableNibbleLoader<DType::kMXFP4>>(a, row_begin, row_end);
+    case DType::kIQ4_NL: return Rows<TableNibbleLoader<DType::kIQ4_NL>>(a, row_begin, row_end);
+    case DType::kIQ4_XS: return Rows<TableNibbleLoader<DType::kIQ4_XS>>(a, row_begin, row_end);
     default: SIGMA_CHECK(false, "MatMulRowsAvx2: unsupported ", DTypeName(a.dtype));
   }
 }

@@ -95,14 +95,17 @@ struct Q45Loader {
   }
 };
 
-// MXFP4: the nibbles' E2M1 values (doubled) looked up as bytes, times the block's halved scale.
-struct Mxfp4Loader {
+// MXFP4 / IQ4_NL / IQ4_XS: the nibbles' table values looked up as bytes, times the block's scale.
+template <DType kType>
+struct TableNibbleLoader {
   static constexpr bool kPermuted = false;
   [[gnu::always_inline]] static void Load(const uint8_t* row, int64_t c, __m512& lo, __m512& hi) {
-    const uint8_t* b = row + 17 * c;
-    const __m512 d = _mm512_set1_ps(Mxfp4HalfScale(b[0]));
-    const __m128i table = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kMxfp4Values));
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 1));
+    float scale;
+    const uint8_t* qs = TableNibbleBlock<kType>(row, c, &scale);
+    const __m512 d = _mm512_set1_ps(scale);
+    const __m128i table =
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(TableNibbleValues<kType>()));
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
     const __m128i mask = _mm_set1_epi8(0x0f);
     const __m128i ql = _mm_shuffle_epi8(table, _mm_and_si128(v, mask));
     const __m128i qh = _mm_shuffle_epi8(table, _mm_and_si128(_mm_srli_epi16(v, 4), mask));
@@ -342,7 +345,9 @@ void MatMulRowsAvx512(const MatMulArgs& a, int64_t row_begin, int64_t row_end) {
     case DType::kQ6_K: return Rows<Q6KLoader>(a, row_begin, row_end);
     case DType::kQ2_K: return Rows<K23Loader<false>>(a, row_begin, row_end);
     case DType::kQ3_K: return Rows<K23Loader<true>>(a, row_begin, row_end);
-    case DType::kMXFP4: return Rows<Mxfp4Loader>(a, row_begin, row_end);
+    case DType::kMXFP4: return Rows<TableNibbleLoader<DType::kMXFP4>>(a, row_begin, row_end);
+    case DType::kIQ4_NL: return Rows<TableNibbleLoader<DType::kIQ4_NL>>(a, row_begin, row_end);
+    case DType::kIQ4_XS: return Rows<TableNibbleLoader<DType::kIQ4_XS>>(a, row_begin, row_end);
     default: SIGMA_CHECK(false, "MatMulRowsAvx512: unsupported ", DTypeName(a.dtype));
   }
 }

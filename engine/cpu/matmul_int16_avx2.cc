@@ -261,14 +261,23 @@ struct Ymm8 : YmmFloat {
     };
     return _mm256_add_epi32(_mm256_slli_epi32(dot(h), 8), dot(l));
   }
+  // Bytes of any value, as 16 times their high nibbles' dots plus their low nibbles'.
+  [[gnu::always_inline]] static I Dot16U8(const I q[4], const int8_t* h, const int8_t* l) {
+    I high[4], low[4];
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; ++k) Nibbles(q[k], low[k], high[k]);
+    return _mm256_add_epi32(_mm256_slli_epi32(Dot16(high, h, l), 4), Dot16(low, h, l));
+  }
   static void FloatRows(const MatMulArgs& a, int64_t begin, int64_t end) {
     MatMulRowsAvx2(a, begin, end);
   }
-  [[gnu::always_inline]] static void Nibbles(const uint8_t* piece, I& lo, I& hi) {
+  [[gnu::always_inline]] static void Nibbles(I w, I& lo, I& hi) {
     const I low = _mm256_set1_epi8(0x0f);
-    const I w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(piece));
     lo = _mm256_and_si256(w, low);
     hi = _mm256_and_si256(_mm256_srli_epi16(w, 4), low);
+  }
+  [[gnu::always_inline]] static void Nibbles(const uint8_t* piece, I& lo, I& hi) {
+    Nibbles(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(piece)), lo, hi);
   }
   static I Broadcast(const void* p) {
     int32_t x;

@@ -87,6 +87,10 @@ struct Zmm16 : ZmmFloat {
     }
     return _mm512_add_epi32(_mm512_slli_epi32(hs, 8), ls);
   }
+  // vpdpbusd adds its four u8 x s8 products in int32: exact for any byte.
+  [[gnu::always_inline]] static I Dot16U8(const I q[4], const int8_t* h, const int8_t* l) {
+    return Dot16(q, h, l);
+  }
   static void FloatRows(const MatMulArgs& a, int64_t begin, int64_t end) {
     MatMulRowsAvx512(a, begin, end);
   }

@@ -66,7 +66,9 @@ inline bool MatMulLoadersSupport(DType dtype, int64_t in) {
     case DType::kQ6_K:
     case DType::kQ2_K:
     case DType::kQ3_K:
-    case DType::kMXFP4: return in % DTypeBlockSize(dtype) == 0;
+    case DType::kMXFP4:
+    case DType::kIQ4_NL:
+    case DType::kIQ4_XS: return in % DTypeBlockSize(dtype) == 0;
     default: return false;
   }
 }

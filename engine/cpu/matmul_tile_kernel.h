@@ -25,6 +25,8 @@
 //   I Dot16(const I q[4], const int8_t* h, const int8_t* l): the int32 dots of 16 elements, piece
 //     k's 4 bytes (of at most 6 bits) with h[4k..4k+3] and l[4k..4k+3], as 256 h-dot + l-dot
 //     (Q6_K's halves, Q5_K's blocks);
+//   I Dot16U8(const I q[4], const int8_t* h, const int8_t* l): the same for bytes of any value
+//     (IQ4's; vpdpbusd takes them as they are, vpmaddubsw's int16 sums of two would saturate);
 //   void FloatRows(const MatMulArgs&, int64_t, int64_t): the ISA's float kernel (the K-quants'
 //     last rows).
 //
@@ -41,9 +43,12 @@
 //     12 times the block's sum of xq (MatMulArgs::xq_sum16), exact in int32: the signed values'
 //     dots, so each activation's rounding counts by its weight, not by the weight plus 12 (which
 //     an f32 correction by the sum of x would leave).
+//   IQ4_NL / IQ4_XS: the same with the table values plus 128 (1..241: Dot16U8), less 128 times
+//     the sum of xq.
 // Then per row: Q4_1  sum_i (d q_i + m) x_i = d dx sum_i q_i xq_i + m sum_i x_i,
 //              Q4_0  the same with m = -8 d,  Q8_0  d dx sum_i q_i xq_i,
 //              MXFP4 d dx sum_i q_i xq_i with d 2^(e - 128) and q_i the doubled E2M1 values,
+//              IQ4_NL d dx sum_i q_i xq_i with q_i the table values (IQ4_XS: d sc_j per block j),
 // in one f32 accumulator for the d terms and one for the m terms, summed at the end.
 // Measured, one thread, weights in L2 (2-core Zen 4), Q4_1 ns per block and row: 512-bit VNNI on
 // 16-row tiles 0.41-0.55, 256-bit VNNI on 8-row tiles 0.55-0.72, AVX2 0.83-0.99, and the 4-row
@@ -65,11 +70,13 @@
 #ifndef SIGMA_ENGINE_CPU_MATMUL_TILE_KERNEL_H_
 #define SIGMA_ENGINE_CPU_MATMUL_TILE_KERNEL_H_
 
+#include <array>
 #include <cstdint>
 
 #include "engine/base/check.h"
 #include "engine/cpu/matmul_internal.h"
 #include "engine/cpu/matmul_tiles.h"
+#include "engine/cpu/quant_blocks.h"
 
 namespace sigma::internal {
 
@@ -88,6 +95,47 @@ inline void StoreTile(const MatMulArgs& a, int64_t t, int64_t b0,
   }
 }
 
+// The nibble tables of MXFP4 and IQ4 plus an offset that makes every value an unsigned byte, the
+// u8 operand of the integer dots: sum_i q_i xq_i = sum_i (q_i + kOffset) xq_i - kOffset sum_i xq_i.
+template <DType kType>
+struct OffsetTable {
+  static constexpr int kOffset = kType == DType::kMXFP4 ? 12 : 128;
+  alignas(16) static constexpr std::array<uint8_t, 16> kBytes = [] {
+    std::array<uint8_t, 16> bytes{};
+    for (int i = 0; i < 16; ++i) {
+      bytes[i] = static_cast<uint8_t>(TableNibbleValues<kType>()[i] + kOffset);
+    }
+    return bytes;
+  }();
+};
+
+// A table type's block: its nibbles (elements 4k + i in lo[k], 16 + 4k + i in hi[k]) looked up in
+// OffsetTable in place.
+template <class V, DType kType>
+[[gnu::always_inline]] inline void LookUpNibbles(typename V::I lo[4], typename V::I hi[4]) {
+#pragma GCC unroll 4
+  for (int k = 0; k < 4; ++k) {
+    lo[k] = V::Lookup(lo[k], OffsetTable<kType>::kBytes.data());
+    hi[k] = V::Lookup(hi[k], OffsetTable<kType>::kBytes.data());
+  }
+}
+
+// The int32 dots of a table type's looked-up block with batch row block xb's activations:
+// sum_i q_i xq_i, exact.
+template <class V, DType kType>
+[[gnu::always_inline]] inline typename V::I TableDot(const typename V::I lo[4],
+                                                     const typename V::I hi[4], const MatMulArgs& a,
+                                                     int64_t xb) {
+  const int8_t* h = a.xq8 + xb * 64;  // h[32], then l[32]
+  typename V::I dot;
+  if constexpr (OffsetTable<kType>::kOffset < 64) {
+    dot = V::Add(V::Dot16(lo, h, h + 32), V::Dot16(hi, h + 16, h + 48));
+  } else {
+    dot = V::Add(V::Dot16U8(lo, h, h + 32), V::Dot16U8(hi, h + 16, h + 48));
+  }
+  return V::Sub(dot, OffsetTable<kType>::kOffset * (a.xq_sum16[2 * xb] + a.xq_sum16[2 * xb + 1]));
+}
+
 // y for tile t's 16 rows (kR / V::kLanes vectors of rows, "parts") and kNb batch rows from b0.
 // Per block, every part in turn, so the tile is read once, in order; each part's weights are
 // unpacked once (Q4) or read once from memory (Q8_0, then from L1) for all kNb batch rows. Each
@@ -96,9 +144,7 @@ template <class V, DType kType, int kNb>
 void TileBatchRows(const MatMulArgs& a, int64_t t, int64_t b0) {
   constexpr int64_t kR = kMatMulTileRows, kL = V::kLanes, kParts = kR / kL;
   constexpr int64_t kScaleBytes = kType == DType::kQ4_1 ? 4 : kType == DType::kMXFP4 ? 1 : 2;
-  // MXFP4's doubled E2M1 values plus 12, by nibble.
-  alignas(16) static constexpr uint8_t kMxfp4Plus12[16] = {12, 13, 14, 15, 16, 18, 20, 24,
-                                                           12, 11, 10, 9,  8,  6,  4,  0};
+  constexpr bool kTable = IsTableNibbleType(kType);
   const int64_t blocks = a.in / 32;
   const int64_t block_bytes = kR * (a.row_bytes / blocks);
   typename V::F acc[kParts][kNb], acc_m[kParts][kNb];
@@ -115,13 +161,7 @@ void TileBatchRows(const MatMulArgs& a, int64_t t, int64_t b0) {
 #pragma GCC unroll 4
         for (int k = 0; k < 4; ++k) V::Nibbles(quants + 4 * kR * k + 4 * kL * part, lo[k], hi[k]);
       }
-      if constexpr (kType == DType::kMXFP4) {
-#pragma GCC unroll 4
-        for (int k = 0; k < 4; ++k) {
-          lo[k] = V::Lookup(lo[k], kMxfp4Plus12);
-          hi[k] = V::Lookup(hi[k], kMxfp4Plus12);
-        }
-      }
+      if constexpr (kTable) LookUpNibbles<V, kType>(lo, hi);
       const typename V::F d =
           kType == DType::kMXFP4 ? V::E8m0Halves(p + kL * part) : V::Halves(p + 2 * kL * part);
       [[maybe_unused]] typename V::F m;
@@ -132,10 +172,8 @@ void TileBatchRows(const MatMulArgs& a, int64_t t, int64_t b0) {
         typename V::I dot;
         if constexpr (kType == DType::kQ8_0) {
           dot = V::Q8(quants + 2 * kL * part, 2 * kR, a.xq + xb * 32);
-        } else if constexpr (kType == DType::kMXFP4) {
-          const int8_t* h = a.xq8 + xb * 64;  // h[32], then l[32]
-          dot = V::Sub(V::Add(V::Dot16(lo, h, h + 32), V::Dot16(hi, h + 16, h + 48)),
-                       12 * (a.xq_sum16[2 * xb] + a.xq_sum16[2 * xb + 1]));
+        } else if constexpr (kTable) {
+          dot = TableDot<V, kType>(lo, hi, a, xb);
         } else {
           dot = V::Q4(lo, hi, a.xq8 + xb * 64);
         }
@@ -275,6 +313,50 @@ void TileBatchRowsQ6K(const MatMulArgs& a, int64_t t, int64_t b0) {
   StoreTile<V, kNb>(a, t, b0, acc, acc_1);
 }
 
+// TileBatchRows for IQ4_XS: per super-block the rows' d, then per block j of 32 the scales
+// d sc_j (sc_j from its 6 bits in scales_l and scales_h, less 32) as vectors, and the quants as
+// IQ4_NL's.
+template <class V, int kNb>
+void TileBatchRowsIq4Xs(const MatMulArgs& a, int64_t t, int64_t b0) {
+  constexpr int64_t kR = kMatMulTileRows, kL = V::kLanes, kParts = kR / kL;
+  const int64_t blocks = a.in / 32;  // of the activations
+  const int64_t supers = a.in / 256;
+  typename V::F acc[kParts][kNb], zero[kParts][kNb];
+  for (int64_t part = 0; part < kParts; ++part) {
+    for (int i = 0; i < kNb; ++i) acc[part][i] = zero[part][i] = V::Zero();
+  }
+  const uint8_t* p = a.tiles + t * kR * a.row_bytes;
+  for (int64_t sb = 0; sb < supers; ++sb, p += 136 * kR) {
+#pragma GCC unroll 2
+    for (int64_t part = 0; part < kParts; ++part) {
+      const typename V::F d = V::Halves(p + 2 * kL * part);
+      const uint8_t* scales_h = p + 2 * kR + kL * part;
+      const uint8_t* scales_l = p + 4 * kR + kL * part;
+      for (int j = 0; j < 8; ++j) {
+        const typename V::I low =
+            V::And(V::ShiftRight(V::Bytes(scales_l + kR * (j / 2)), 4 * (j % 2)), 15);
+        const typename V::I high =
+            V::And(V::ShiftRight(V::Bytes(scales_h + kR * (j / 4)), 2 * (j % 4)), 3);
+        const typename V::F dsc =
+            V::Mul(d, V::ToFloat(V::Sub(V::Or(low, V::ShiftLeft(high, 4)), 32)));
+        const uint8_t* quants = p + 8 * kR + 16 * kR * j;
+        typename V::I lo[4], hi[4];
+#pragma GCC unroll 4
+        for (int k = 0; k < 4; ++k) V::Nibbles(quants + 4 * kR * k + 4 * kL * part, lo[k], hi[k]);
+        LookUpNibbles<V, DType::kIQ4_XS>(lo, hi);
+#pragma GCC unroll 4
+        for (int i = 0; i < kNb; ++i) {
+          const int64_t xb = (b0 + i) * blocks + 8 * sb + j;  // batch row b0 + i's block
+          const typename V::I dot = TableDot<V, DType::kIQ4_XS>(lo, hi, a, xb);
+          acc[part][i] =
+              V::Fmadd(V::ToFloat(dot), V::Mul(dsc, V::Set1(a.xq_scale[xb])), acc[part][i]);
+        }
+      }
+    }
+  }
+  StoreTile<V, kNb>(a, t, b0, acc, zero);
+}
+
 // y for the rows of tiles [tile_begin, tile_end) and every batch row, V::kBatchRows batch rows at
 // a time (a tile, 16 rows x in, stays in L1 across them).
 template <class V, DType kType, int kNb>
@@ -283,6 +365,8 @@ void TileBatch(const MatMulArgs& a, int64_t t, int64_t b0) {
     TileBatchRowsK45<V, kNb, kType == DType::kQ5_K>(a, t, b0);
   } else if constexpr (kType == DType::kQ6_K) {
     TileBatchRowsQ6K<V, kNb>(a, t, b0);
+  } else if constexpr (kType == DType::kIQ4_XS) {
+    TileBatchRowsIq4Xs<V, kNb>(a, t, b0);
   } else {
     TileBatchRows<V, kType, kNb>(a, t, b0);
   }
@@ -291,7 +375,7 @@ void TileBatch(const MatMulArgs& a, int64_t t, int64_t b0) {
 template <class V, DType kType>
 void TileRows(const MatMulArgs& a, int64_t tile_begin, int64_t tile_end) {
   static_assert(kType == DType::kQ4_0 || kType == DType::kQ4_1 || kType == DType::kQ8_0 ||
-                kType == DType::kMXFP4 || MatMulTilesKQuant(kType));
+                MatMulTilesOnly(kType));
   static_assert(kMatMulTileRows % V::kLanes == 0, "a tile is whole vectors of rows");
   constexpr int kGroup = V::kBatchRows;
   static_assert(kGroup >= 1 && kGroup <= 4);
@@ -324,16 +408,17 @@ void TiledRows(const MatMulArgs& a, int64_t row_begin, int64_t row_end) {
       case DType::kQ5_K: TileRows<V, DType::kQ5_K>(a, r / kR, tiles_end / kR); break;
       case DType::kQ6_K: TileRows<V, DType::kQ6_K>(a, r / kR, tiles_end / kR); break;
       case DType::kMXFP4: TileRows<V, DType::kMXFP4>(a, r / kR, tiles_end / kR); break;
+      case DType::kIQ4_NL: TileRows<V, DType::kIQ4_NL>(a, r / kR, tiles_end / kR); break;
+      case DType::kIQ4_XS: TileRows<V, DType::kIQ4_XS>(a, r / kR, tiles_end / kR); break;
       default: SIGMA_CHECK(false, "MatMul: no tile layout for ", DTypeName(a.dtype));
     }
     r = tiles_end;
   }
   if (r == row_end) return;
-  if (MatMulTilesKQuant(a.dtype) || a.dtype == DType::kMXFP4) {
-    // The integer row-layout kernel has no K-quants or MXFP4; their last rows take the float
-    // kernel (which
-    // reads plain f32 activations for this dtype), one batch row at a time so that a row's
-    // result does not depend on the batch.
+  if (MatMulTilesOnly(a.dtype)) {
+    // The integer row-layout kernel has none of these types; their last rows take the float
+    // kernel (which reads plain f32 activations for them), one batch row at a time so that a
+    // row's result does not depend on the batch.
     for (int64_t b = 0; b < a.batch; ++b) {
       MatMulArgs one = a;
       one.batch = 1;

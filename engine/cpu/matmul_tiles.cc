@@ -101,12 +101,24 @@ void PackQ6KSuperBlock(const uint8_t* const rows[kR], uint8_t* out) {
   }
 }
 
+// IQ4_XS: one super-block of 256 weights of the tile's rows (rows[r]: row r's GGUF block).
+void PackIq4XsSuperBlock(const uint8_t* const rows[kR], uint8_t* out) {
+  for (int64_t r = 0; r < kR; ++r) {
+    std::memcpy(out + 2 * r, rows[r], 2);                                       // d
+    for (int64_t k = 0; k < 6; ++k) out[2 * kR + kR * k + r] = rows[r][2 + k];  // scales_h, _l
+  }
+  for (int64_t j = 0; j < 8; ++j) {
+    const uint8_t* quants[kR];
+    for (int64_t r = 0; r < kR; ++r) quants[r] = rows[r] + 8 + 16 * j;
+    PackQ4Quants(quants, out + 8 * kR + 16 * kR * j);
+  }
+}
+
 }  // namespace
 
 bool MatMulTilesSupported(const TensorView& w) {
   const bool quantized = w.dtype == DType::kQ4_0 || w.dtype == DType::kQ4_1 ||
-                         w.dtype == DType::kQ8_0 || w.dtype == DType::kMXFP4 ||
-                         MatMulTilesKQuant(w.dtype);
+                         w.dtype == DType::kQ8_0 || MatMulTilesOnly(w.dtype);
   return quantized && w.valid() && w.shape.size() == 2 &&
          w.cols() % DTypeBlockSize(w.dtype) == 0 && w.cols() % 32 == 0 && w.rows() >= kR;
 }
@@ -128,15 +140,17 @@ void PackMatMulTiles(const TensorView& w, std::span<uint8_t> packed) {
   const auto row_bytes = static_cast<int64_t>(w.row_bytes());
   const auto* src = static_cast<const uint8_t*>(w.data);
   uint8_t* out = packed.data();
-  const bool super_blocks = MatMulTilesKQuant(w.dtype);
+  const bool super_blocks = DTypeBlockSize(w.dtype) == 256;
   for (int64_t t = 0; t < w.rows() / kR && super_blocks; ++t) {
     for (int64_t j = 0; j < blocks; ++j) {
       const uint8_t* rows[kR];
       for (int64_t r = 0; r < kR; ++r) rows[r] = src + (t * kR + r) * row_bytes + j * block_bytes;
-      if (w.dtype != DType::kQ6_K) {
-        PackK45SuperBlock(rows, w.dtype == DType::kQ5_K, out);
-      } else {
+      if (w.dtype == DType::kQ6_K) {
         PackQ6KSuperBlock(rows, out);
+      } else if (w.dtype == DType::kIQ4_XS) {
+        PackIq4XsSuperBlock(rows, out);
+      } else {
+        PackK45SuperBlock(rows, w.dtype == DType::kQ5_K, out);
       }
       out += kR * block_bytes;
     }

@@ -1,4 +1,5 @@
-// The 16-row tile layout of Q4_0 / Q4_1 / Q8_0 / MXFP4 / Q4_K / Q5_K / Q6_K matrices, read by the
+// The 16-row tile layout of Q4_0 / Q4_1 / Q8_0 / MXFP4 / IQ4_NL / Q4_K / Q5_K / Q6_K / IQ4_XS
+// matrices, read by the
 // integer GEMV kernels (matmul_tile_kernel.h) in place of the GGUF row layout.
 //
 // In GGUF rows each 32-weight block carries its own f16 scale (and Q4_1 min) in front of its
@@ -13,7 +14,7 @@
 //     Q4_0 / Q4_1: 4 pieces of 64 bytes; byte 4r + i of piece k holds row r's elements 4k + i (low
 //       nibble) and 16 + 4k + i (high nibble), i < 4;
 //     Q8_0: 16 pieces of 32 bytes; byte 2r + i of piece c is row r's element 2c + i, i < 2.
-// MXFP4: as Q4_0, with the rows' exponent bytes e[16] in place of d[16].
+// MXFP4: as Q4_0, with the rows' exponent bytes e[16] in place of d[16]. IQ4_NL: as Q4_0.
 // Q4_K / Q5_K, per super-block of 256 weights of the 16 rows (one row per lane again):
 //   d[16], dmin[16]  f16
 //   scales[12][16]   byte k of row r's 12 packed 6-bit scales and mins at 16 k + r
@@ -27,6 +28,11 @@
 //     quants above (4 pieces of 64 bytes), then their top 2 bits in two pieces of 64 bytes: byte
 //     4r + i of the first holds those of row r's elements 4k + i at bits 2k, 2k + 1 (k < 4), and
 //     of the second those of elements 16 + 4k + i
+// IQ4_XS, per super-block of 256 weights of the 16 rows:
+//   d[16]            f16
+//   scales_h[2][16]  byte k of row r's u16 of high scale bits at 16 k + r
+//   scales_l[4][16]  byte k of row r's 4 bytes of low scale bits at 16 k + r
+//   8 sub-blocks of 32 weights, each as a Q4_0 block's quants above (4 pieces of 64 bytes)
 // A block of the tile is exactly the bytes of the 16 rows' blocks in GGUF, so the copy covers rows
 // [0, rows / 16 * 16) in as many bytes; the last rows % 16 rows are read from the GGUF rows.
 // Exact: the same values, only moved.
@@ -43,13 +49,14 @@ namespace sigma {
 
 inline constexpr int64_t kMatMulTileRows = 16;
 
-// The K-quants with a tile layout (super-blocks of 256; no integer row-layout kernel).
-constexpr bool MatMulTilesKQuant(DType dtype) {
-  return dtype == DType::kQ4_K || dtype == DType::kQ5_K || dtype == DType::kQ6_K;
+// The types the integer kernels read only from a tile copy (no integer row-layout kernel): the
+// K-quants above, MXFP4, IQ4_NL and IQ4_XS.
+constexpr bool MatMulTilesOnly(DType dtype) {
+  return dtype == DType::kQ4_K || dtype == DType::kQ5_K || dtype == DType::kQ6_K ||
+         dtype == DType::kMXFP4 || dtype == DType::kIQ4_NL || dtype == DType::kIQ4_XS;
 }
 
-// Whether w (2-D Q4_0 / Q4_1 / Q8_0 / MXFP4 / Q4_K / Q5_K / Q6_K, whole blocks, at least 16 rows)
-// has a tile layout.
+// Whether w (2-D, of a type above, whole blocks, at least 16 rows) has a tile layout.
 bool MatMulTilesSupported(const TensorView& w);
 
 // Bytes of the tile copy of w's first rows / 16 * 16 rows: w.rows() / 16 * 16 * w.row_bytes().

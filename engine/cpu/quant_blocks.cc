@@ -118,6 +118,20 @@ void DecodeQ3K(const uint8_t* block, float* out) {
   }
 }
 
+// One block of MXFP4 / IQ4_NL / IQ4_XS (8 blocks of 32 in one).
+template <DType kType>
+void DecodeTableNibbles(const uint8_t* block, float* out) {
+  const int8_t* values = TableNibbleValues<kType>();
+  for (int64_t k = 0; k < (kType == DType::kIQ4_XS ? 8 : 1); ++k, out += 32) {
+    float d;
+    const uint8_t* qs = TableNibbleBlock<kType>(block, k, &d);
+    for (int j = 0; j < 16; ++j) {
+      out[j] = d * static_cast<float>(values[qs[j] & 15]);
+      out[j + 16] = d * static_cast<float>(values[qs[j] >> 4]);
+    }
+  }
+}
+
 void DecodeOneBlock(DType dtype, const uint8_t* b, float* out) {
   switch (dtype) {
     case DType::kQ8_0: {
@@ -134,14 +148,9 @@ void DecodeOneBlock(DType dtype, const uint8_t* b, float* out) {
     case DType::kQ6_K: return DecodeQ6K(b, out);
     case DType::kQ2_K: return DecodeQ2K(b, out);
     case DType::kQ3_K: return DecodeQ3K(b, out);
-    case DType::kMXFP4: {
-      const float d = Mxfp4HalfScale(b[0]);
-      for (int j = 0; j < 16; ++j) {
-        out[j] = d * static_cast<float>(kMxfp4Values[b[1 + j] & 15]);
-        out[j + 16] = d * static_cast<float>(kMxfp4Values[b[1 + j] >> 4]);
-      }
-      return;
-    }
+    case DType::kMXFP4: return DecodeTableNibbles<DType::kMXFP4>(b, out);
+    case DType::kIQ4_NL: return DecodeTableNibbles<DType::kIQ4_NL>(b, out);
+    case DType::kIQ4_XS: return DecodeTableNibbles<DType::kIQ4_XS>(b, out);
     case DType::kQ8_K: {
       float d;
       std::memcpy(&d, b, sizeof(d));
@@ -153,12 +162,6 @@ void DecodeOneBlock(DType dtype, const uint8_t* b, float* out) {
 }
 
 }  // namespace
-
-float LoadF16(const uint8_t* p) {
-  uint16_t h;
-  std::memcpy(&h, p, sizeof(h));
-  return F16ToF32(h);
-}
 
 void DecodeBlocks(DType dtype, const void* src, int64_t n_blocks, float* out) {
   const auto* bytes = static_cast<const uint8_t*>(src);

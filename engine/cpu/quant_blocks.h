@@ -15,6 +15,10 @@
 //   MXFP4 [u8 e][u8 qs[16]]                          x[j] = kMxfp4Values[lo(qs[j])] * 2^(e - 128),
 //                                                    x[j+16]: hi nibble (OCP MX: E2M1 values
 //                                                    doubled, an E8M0 scale halved, as ggml)
+//   IQ4_NL [f16 d][u8 qs[16]]                        x[j] = d * kIq4NlValues[lo(qs[j])], x[j+16]:
+//                                                    hi nibble
+//   IQ4_XS [f16 d][u16 sc_h][u8 sc_l[4]][u8 qs[128]]  8 sub-blocks of 32 (16 bytes of qs each, as
+//                                                    IQ4_NL's), x = d * Iq4XsScale(j) * value
 // These are the reference decoders; the AVX-512 GEMV decodes the same layouts in registers.
 // Thread safety: pure functions.
 #ifndef SIGMA_ENGINE_CPU_QUANT_BLOCKS_H_
@@ -97,8 +101,61 @@ inline float Mxfp4HalfScale(uint8_t e) {
   return f;
 }
 
-// Reads a little-endian f16 field at p (any alignment).
-float LoadF16(const uint8_t* p);
+// The non-linear 4-bit values of IQ4_NL and IQ4_XS (ggml's kvalues_iq4nl), by nibble.
+inline constexpr int8_t kIq4NlValues[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
+                                            1,    13,   25,  38,  53,  69,  89,  113};
+
+// The signed scale (-32..31) of sub-block j (0..7) of an IQ4_XS block: its low 4 bits are the
+// low (j even) or high nibble of sc_l[j / 2] (block bytes 4..7), its top 2 bits are bits 2j, 2j + 1
+// of the little-endian sc_h (bytes 2, 3).
+inline int Iq4XsScale(const uint8_t* block, int j) {
+  const int low = (block[4 + j / 2] >> (4 * (j % 2))) & 15;
+  const int high = (block[2 + j / 4] >> (2 * (j % 4))) & 3;
+  return (low | high << 4) - 32;
+}
+
+// Reads a little-endian f16 field at p (any alignment). Inline: the GEMV loaders call it once per
+// block.
+inline float LoadF16(const uint8_t* p) {
+  uint16_t h;
+  std::memcpy(&h, p, sizeof(h));
+  return F16ToF32(h);
+}
+
+// The types whose 32-weight blocks are 16 bytes of nibbles indexing a 16-value table, times a
+// scale: MXFP4, IQ4_NL, IQ4_XS (whose super-block holds 8 such blocks under 6-bit scales).
+constexpr bool IsTableNibbleType(DType dtype) {
+  return dtype == DType::kMXFP4 || dtype == DType::kIQ4_NL || dtype == DType::kIQ4_XS;
+}
+
+// Their tables: the values a nibble stands for.
+template <DType kType>
+constexpr const int8_t* TableNibbleValues() {
+  static_assert(IsTableNibbleType(kType));
+  return kType == DType::kMXFP4 ? kMxfp4Values : kIq4NlValues;
+}
+
+// Block k of 32 weights of a row of such a type: its 16 nibble bytes (element e the low nibble of
+// byte e, e + 16 its high nibble), and in *scale what its table values are multiplied by.
+template <DType kType>
+[[gnu::always_inline]] inline const uint8_t* TableNibbleBlock(const uint8_t* row, int64_t k,
+                                                              float* scale) {
+  static_assert(IsTableNibbleType(kType));
+  if constexpr (kType == DType::kMXFP4) {
+    const uint8_t* b = row + 17 * k;
+    *scale = Mxfp4HalfScale(b[0]);
+    return b + 1;
+  } else if constexpr (kType == DType::kIQ4_NL) {
+    const uint8_t* b = row + 18 * k;
+    *scale = LoadF16(b);
+    return b + 2;
+  } else {
+    const uint8_t* b = row + 136 * (k / 8);
+    const int j = static_cast<int>(k % 8);
+    *scale = LoadF16(b) * static_cast<float>(Iq4XsScale(b, j));
+    return b + 8 + 16 * j;
+  }
+}
 
 }  // namespace sigma
 

@@ -82,6 +82,8 @@ std::optional<DType> DTypeFromGgml(uint32_t ggml_type) {
     case kGgmlQ2_K: return DType::kQ2_K;
     case kGgmlQ3_K: return DType::kQ3_K;
     case kGgmlMXFP4: return DType::kMXFP4;
+    case kGgmlIQ4_NL: return DType::kIQ4_NL;
+    case kGgmlIQ4_XS: return DType::kIQ4_XS;
     case kGgmlQ4_K:
       return DType::kQ4_K;
     case kGgmlQ5_K:
@@ -124,6 +126,8 @@ uint32_t GgmlTypeFromDType(DType dtype) {
     case DType::kQ8_K:
       return kGgmlQ8_K;
     case DType::kMXFP4: return kGgmlMXFP4;
+    case DType::kIQ4_NL: return kGgmlIQ4_NL;
+    case DType::kIQ4_XS: return kGgmlIQ4_XS;
   }
   return kGgmlF32;
 }

@@ -1,6 +1,7 @@
 #include "engine/gguf/quantize.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 
@@ -184,6 +185,111 @@ void QuantizeMxfp4(const float* x, std::string* out) {
   out->append(block, sizeof(block));
 }
 
+// For each integer k from -127 to 112, the index of the largest IQ4 value <= k: as the values are
+// integers, that of the largest <= v for any v in [k, k + 1).
+constexpr std::array<uint8_t, 240> kIq4Below = [] {
+  std::array<uint8_t, 240> below{};
+  for (int k = -127, i = 0; k <= 112; ++k) {
+    while (kIq4NlValues[i + 1] <= k) ++i;
+    below[static_cast<size_t>(k + 127)] = static_cast<uint8_t>(i);
+  }
+  return below;
+}();
+
+// The index of the IQ4 table value nearest to v; on a tie the larger. Without branches: the scale
+// search calls it 16 times per weight on data whose every comparison is a coin toss. v is first
+// clamped into [-127, the float below 113], which picks the same value.
+int NearestIq4(float v) {
+  const int8_t* values = kIq4NlValues;
+  v = std::min(std::max(v, -127.0f), 112.99999f);
+  int k = static_cast<int>(v);  // floor(v) without a libm call (no SSE4.1 round here)
+  k -= static_cast<float>(k) > v ? 1 : 0;
+  const int lower = kIq4Below[static_cast<size_t>(k + 127)];
+  const bool up =
+      v - static_cast<float>(values[lower]) >= static_cast<float>(values[lower + 1]) - v;
+  return lower + (up ? 1 : 0);
+}
+
+// sum_j w_j q_j x_j and sum_j w_j q_j^2 over a block of 32, q_j the table value nearest x_j * id.
+void Iq4Sums(const float* x, const float* w, float id, float* sumqx, float* sumq2) {
+  *sumqx = *sumq2 = 0;
+  for (int j = 0; j < 32; ++j) {
+    const auto q = static_cast<float>(kIq4NlValues[NearestIq4(id * x[j])]);
+    *sumqx += w[j] * q * x[j];
+    *sumq2 += w[j] * q * q;
+  }
+}
+
+// The scale of an IQ4 block of 32 (0 if all of it is ~0): with each x weighted by x^2, the least
+// squares fit to the values picked for the largest magnitude mapped to the table's first value,
+// then for 15 mappings around it, keeping the best.
+float Iq4BlockScale(const float* x) {
+  float w[32], amax = 0, max = 0;
+  for (int j = 0; j < 32; ++j) {
+    w[j] = x[j] * x[j];
+    if (std::fabs(x[j]) > amax) {
+      amax = std::fabs(x[j]);
+      max = x[j];
+    }
+  }
+  if (amax < 1e-15f) return 0;
+  const auto first = static_cast<float>(kIq4NlValues[0]);
+  float sumqx, sumq2;
+  Iq4Sums(x, w, 1 / (-max / first), &sumqx, &sumq2);
+  float d = sumq2 > 0 ? sumqx / sumq2 : 0;
+  float best = d * sumqx;
+  for (int step = -7; step <= 7; ++step) {
+    Iq4Sums(x, w, static_cast<float>(step + kIq4NlValues[0]) / max, &sumqx, &sumq2);
+    if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
+      d = sumqx / sumq2;
+      best = d * sumqx;
+    }
+  }
+  return d;
+}
+
+// Block k's 16 bytes of nibbles: x's nearest table values at x * id.
+void PackIq4Nibbles(const float* x, float id, char* qs) {
+  for (int j = 0; j < 16; ++j) {
+    qs[j] = static_cast<char>(NearestIq4(id * x[j]) | NearestIq4(id * x[j + 16]) << 4);
+  }
+}
+
+void QuantizeIq4Nl(const float* x, std::string* out) {
+  const float d = Iq4BlockScale(x);
+  char block[18];
+  AppendF16(d, block);
+  PackIq4Nibbles(x, d != 0 ? 1 / d : 0, block + 2);
+  out->append(block, sizeof(block));
+}
+
+// IQ4_XS: each block's scale as IQ4_NL's, then the 8 as 6-bit signed multiples of d = -(the one
+// of largest magnitude) / 32, and each block's values picked again for its rounded scale.
+void QuantizeIq4Xs(const float* x, std::string* out) {
+  float scales[8], max_scale = 0, amax_scale = 0;
+  for (int k = 0; k < 8; ++k) {
+    scales[k] = Iq4BlockScale(x + 32 * k);
+    if (std::fabs(scales[k]) > amax_scale) {
+      amax_scale = std::fabs(scales[k]);
+      max_scale = scales[k];
+    }
+  }
+  const float d = -max_scale / 32;  // -0 for an all-zero super-block, as llama.cpp writes it
+  const float id = d != 0 ? 1 / d : 0;
+  char block[136] = {};
+  AppendF16(d, block);
+  uint16_t scales_h = 0;
+  for (int k = 0; k < 8; ++k) {
+    const int l = std::clamp(static_cast<int>(std::nearbyint(id * scales[k])), -32, 31);
+    const float dl = d * static_cast<float>(l);
+    PackIq4Nibbles(x + 32 * k, dl != 0 ? 1 / dl : 0, block + 8 + 16 * k);
+    block[4 + k / 2] = static_cast<char>(block[4 + k / 2] | ((l + 32) & 15) << (4 * (k % 2)));
+    scales_h = static_cast<uint16_t>(scales_h | ((l + 32) >> 4) << (2 * k));
+  }
+  std::memcpy(block + 2, &scales_h, 2);
+  out->append(block, sizeof(block));
+}
+
 }  // namespace
 
 bool CanQuantize(DType dtype) {
@@ -194,7 +300,9 @@ bool CanQuantize(DType dtype) {
     case DType::kQ4_K:
     case DType::kQ5_K:
     case DType::kQ6_K:
-    case DType::kMXFP4: return true;
+    case DType::kMXFP4:
+    case DType::kIQ4_NL:
+    case DType::kIQ4_XS: return true;
     default: return false;
   }
 }
@@ -212,6 +320,8 @@ void QuantizeRow(DType dtype, const float* x, int64_t n, std::string* out) {
       case DType::kQ4_K: QuantizeK45<4>(x + b, out); break;
       case DType::kQ5_K: QuantizeK45<5>(x + b, out); break;
       case DType::kMXFP4: QuantizeMxfp4(x + b, out); break;
+      case DType::kIQ4_NL: QuantizeIq4Nl(x + b, out); break;
+      case DType::kIQ4_XS: QuantizeIq4Xs(x + b, out); break;
       default: QuantizeQ6K(x + b, out); break;
     }
   }

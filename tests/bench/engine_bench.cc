@@ -277,10 +277,12 @@ BENCHMARK(BM_DiffQkvOverGqa16)
 
 // ---- Projection GEMV / small-batch GEMM ----
 
-// Weight dtype argument: 0 f32, 1 f16, 2 bf16, 3 q8_0, 4 q4_1, 5 q4_k, 6 q6_k, 7 q5_k, 8 mxfp4.
+// Weight dtype argument: 0 f32, 1 f16, 2 bf16, 3 q8_0, 4 q4_1, 5 q4_k, 6 q6_k, 7 q5_k, 8 mxfp4,
+// 9 iq4_nl, 10 iq4_xs.
 DType WeightDType(int64_t arg) {
-  const DType dtypes[] = {DType::kF32,  DType::kF16,  DType::kBF16, DType::kQ8_0, DType::kQ4_1,
-                          DType::kQ4_K, DType::kQ6_K, DType::kQ5_K, DType::kMXFP4};
+  const DType dtypes[] = {DType::kF32,   DType::kF16,    DType::kBF16,  DType::kQ8_0,
+                          DType::kQ4_1,  DType::kQ4_K,   DType::kQ6_K,  DType::kQ5_K,
+                          DType::kMXFP4, DType::kIQ4_NL, DType::kIQ4_XS};
   return dtypes[arg];
 }
 
@@ -289,13 +291,13 @@ size_t WeightBytes(DType dtype, int64_t out, int64_t in) {
 }
 
 // Random weights of `dtype` with finite, small values (quantized blocks: scale 0.01; Q4_K's and
-// Q5_K's dmin too; Q6_K's d is its last 2 bytes; MXFP4's exponent byte 2^-7).
+// Q5_K's dmin too; Q6_K's d is its last 2 bytes; MXFP4's exponent byte 2^-7; IQ4's d 1e-4).
 void FillWeights(Buffer& buf, DType dtype, uint64_t seed) {
   FillBf16(buf.data, buf.size, seed);
   if (dtype == DType::kMXFP4) {
     for (size_t b = 0; b < buf.size; b += DTypeBlockBytes(dtype)) buf.data[b] = 120;
   } else if (DTypeIsQuantized(dtype)) {
-    const uint16_t h = F32ToF16(0.01f);
+    const uint16_t h = F32ToF16(dtype == DType::kIQ4_NL || dtype == DType::kIQ4_XS ? 1e-4f : 0.01f);
     for (size_t b = 0; b < buf.size; b += DTypeBlockBytes(dtype)) {
       std::memcpy(buf.data + b + (dtype == DType::kQ6_K ? 208 : 0), &h, 2);
       if (dtype == DType::kQ4_K || dtype == DType::kQ5_K) std::memcpy(buf.data + b + 2, &h, 2);
@@ -394,6 +396,11 @@ BENCHMARK(BM_MatMul)
     ->Args({2880, 2880, 8, 1, 1})
     ->Args({2880, 2880, 8, 1, 0})
     ->Args({2880, 2880, 8, 4, 1})
+    // IQ4_NL and IQ4_XS (llama.cpp's IQ4 files), tiles and float kernels.
+    ->Args({6144, 2048, 9, 1, 1})
+    ->Args({6144, 2048, 9, 1, 0})
+    ->Args({6144, 2048, 10, 1, 1})
+    ->Args({6144, 2048, 10, 1, 0})
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 
@@ -439,6 +446,10 @@ BENCHMARK(BM_MatMulInCache)
     ->Args({256, 2048, 7, 0})
     ->Args({256, 2880, 8, 1})
     ->Args({256, 2880, 8, 0})
+    ->Args({256, 2048, 9, 1})
+    ->Args({256, 2048, 9, 0})
+    ->Args({256, 2048, 10, 1})
+    ->Args({256, 2048, 10, 0})
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 

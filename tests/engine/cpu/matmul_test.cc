@@ -232,6 +232,21 @@ double RefElement(DType t, const uint8_t* b, int i) {
       const double magnitude = exp == 0 ? 0.5 * mant : std::ldexp(1.0 + 0.5 * mant, exp - 1);
       return (q & 8 ? -magnitude : magnitude) * std::ldexp(1.0, b[0] - 127);
     }
+    case DType::kIQ4_NL: {  // ggml's kvalues_iq4nl
+      static constexpr int kValues[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
+                                          1,    13,   25,  38,  53,  69,  89,  113};
+      return Half(b) * kValues[(b[2 + i % 16] >> nib16) & 15];
+    }
+    case DType::kIQ4_XS: {  // 6-bit scale of block j: 4 bits from scales_l, 2 from scales_h
+      const int j = i / 32;
+      const uint16_t scales_h = static_cast<uint16_t>(b[2] | b[3] << 8);
+      const int sc = (((b[4 + j / 2] >> (4 * (j % 2))) & 15) | ((scales_h >> (2 * j)) & 3) << 4);
+      uint8_t nl[18];  // block j as an IQ4_NL block with scale 1
+      const uint16_t one = F32ToF16(1.0f);
+      std::memcpy(nl, &one, 2);
+      std::memcpy(nl + 2, b + 8 + 16 * j, 16);
+      return Half(b) * (sc - 32) * RefElement(DType::kIQ4_NL, nl, i % 32);
+    }
     default: return NAN;
   }
 }
@@ -264,15 +279,18 @@ std::vector<uint8_t> RandomBlocks(DType t, int64_t n_blocks, uint32_t seed) {
         break;
       case DType::kQ3_K: put(b + 108, scale(rng)); break;
       case DType::kMXFP4: b[0] = static_cast<uint8_t>(112 + rng() % 16); break;
+      case DType::kIQ4_NL:
+      case DType::kIQ4_XS: put(b, scale(rng) / 64); break;  // IQ4's values reach 127
       default: put(b, scale(rng)); break;
     }
   }
   return data;
 }
 
-constexpr DType kBlockTypes[] = {DType::kQ8_0, DType::kQ4_0, DType::kQ4_1, DType::kQ5_0,
-                                 DType::kQ5_1, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K,
-                                 DType::kQ2_K, DType::kQ3_K, DType::kMXFP4};
+constexpr DType kBlockTypes[] = {DType::kQ8_0,  DType::kQ4_0, DType::kQ4_1,  DType::kQ5_0,
+                                 DType::kQ5_1,  DType::kQ4_K, DType::kQ5_K,  DType::kQ6_K,
+                                 DType::kQ2_K,  DType::kQ3_K, DType::kMXFP4, DType::kIQ4_NL,
+                                 DType::kIQ4_XS};
 
 TEST(DequantizeRowTest, BlockTypesMatchFormatDescription) {
   for (DType t : kBlockTypes) {
@@ -324,7 +342,7 @@ TEST(DequantizeRowTest, MatchesGgufPythonPackage) {
     }
     ++types;
   }
-  EXPECT_EQ(types, 11);  // every type in the file, MXFP4 included
+  EXPECT_EQ(types, 13);  // every type in the file, MXFP4 and IQ4 included
 }
 
 class MatMulQuantTest : public KernelPathTest {};
@@ -337,12 +355,10 @@ std::vector<double> Int16ActivationBound(DType t, const std::vector<float>& w,
                                          const std::vector<float>& x, int64_t out, int64_t in,
                                          int64_t batch, bool tiled = false) {
   std::vector<double> bound(batch * out, 0.0);
-  const bool int16_path =
-      ActiveCpuIsa() != CpuIsa::kGeneric &&
-      (batch <= 8 || (tiled && ActiveCpuIsa() == CpuIsa::kAvx512Bf16)) &&
-      (t == DType::kQ8_0 || t == DType::kQ4_0 || t == DType::kQ4_1 ||
-       ((t == DType::kQ4_K || t == DType::kQ5_K || t == DType::kQ6_K || t == DType::kMXFP4) &&
-        tiled));
+  const bool int16_path = ActiveCpuIsa() != CpuIsa::kGeneric &&
+                          (batch <= 8 || (tiled && ActiveCpuIsa() == CpuIsa::kAvx512Bf16)) &&
+                          (t == DType::kQ8_0 || t == DType::kQ4_0 || t == DType::kQ4_1 ||
+                           (MatMulTilesOnly(t) && tiled));
   if (!int16_path) return bound;
   for (int64_t b = 0; b < batch; ++b) {
     for (int64_t k = 0; k < in; k += 32) {
@@ -402,7 +418,7 @@ TEST_P(MatMulTilesTest, TiledMatchesReference) {
   ThreadPool pool(2);
   uint32_t seed = 70;
   for (DType t : {DType::kQ4_0, DType::kQ4_1, DType::kQ8_0, DType::kQ4_K, DType::kQ5_K,
-                  DType::kQ6_K, DType::kMXFP4}) {
+                  DType::kQ6_K, DType::kMXFP4, DType::kIQ4_NL, DType::kIQ4_XS}) {
     for (int64_t out : {16, 17, 40, 67}) {
       for (int64_t blocks : {1, 3, 8, 9, 18, 48}) {
         const int64_t in = 32 * blocks;
@@ -451,7 +467,7 @@ TEST_P(MatMulTilesTest, TiledRowsDoNotDependOnTheBatch) {
   const int64_t out = 40, in = 512;  // two tiles and 8 rows in the row layout
   const int64_t batch = ActiveCpuIsa() == CpuIsa::kAvx2 ? 8 : 37;
   for (DType t : {DType::kQ4_0, DType::kQ4_1, DType::kQ8_0, DType::kQ4_K, DType::kQ5_K,
-                  DType::kQ6_K}) {
+                  DType::kQ6_K, DType::kMXFP4, DType::kIQ4_NL, DType::kIQ4_XS}) {
     const std::vector<uint8_t> data = RandomBlocks(t, out * in / DTypeBlockSize(t), 80);
     TensorView w = MakeView(t, out, in, data);
     std::vector<uint8_t> tiles(MatMulTilesBytes(w));

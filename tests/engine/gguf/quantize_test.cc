@@ -53,7 +53,9 @@ float BlockAmax(const std::vector<float>& x, size_t i, int64_t block) {
 // Q4_0 amax / 8 (the extreme maps to -8, the opposite side clips at 7); Q4_1 the range / 15
 // (twice amax); Q4_K / Q5_K the sub-block's range / 15 (31) with the 6-bit scale and min each
 // rounded against the super-block's largest (one more 63rd of it, twice); Q6_K the 16's amax / 31
-// with its int8 scale rounded up against the largest (one more 127th).
+// with its int8 scale rounded up against the largest (one more 127th); IQ4_NL half its table's
+// widest gap (24 of 127) at a scale that maps the largest magnitude to at most 134 (the widest
+// search), IQ4_XS one more 64th for its 6-bit scales (measured worst 0.085 and 0.094).
 double StepShare(DType t) {
   switch (t) {
     case DType::kQ8_0: return 1.0 / 127;
@@ -62,13 +64,15 @@ double StepShare(DType t) {
     case DType::kQ4_K: return 2.0 / 15 + 2.0 * 15 / 63 / 15 + 1.0 / 63;
     case DType::kQ5_K: return 2.0 / 31 + 2.0 * 31 / 63 / 31 + 1.0 / 63;
     case DType::kQ6_K: return 1.0 / 31 + 1.0 / 127;
+    case DType::kIQ4_NL: return 12.0 / 127 * 134 / 127;
+    case DType::kIQ4_XS: return 12.0 / 127 * 134 / 127 + 1.0 / 64;
     default: return 0;
   }
 }
 
 TEST(QuantizeTest, EveryTypeDecodesWithinAStepOfItsBlock) {
   for (DType t : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_1, DType::kQ4_K, DType::kQ5_K,
-                  DType::kQ6_K}) {
+                  DType::kQ6_K, DType::kIQ4_NL, DType::kIQ4_XS}) {
     ASSERT_TRUE(CanQuantize(t));
     const int64_t block = DTypeBlockSize(t);
     int kind = 0;
@@ -98,7 +102,8 @@ TEST(QuantizeTest, EveryTypeDecodesWithinAStepOfItsBlock) {
 // Rounding to nearest: on gaussian data the mean error is well under half a step.
 TEST(QuantizeTest, ErrorsAreSmallOnAverage) {
   const std::vector<float> x = Rows()[0];
-  for (DType t : {DType::kQ4_0, DType::kQ4_1, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K}) {
+  for (DType t : {DType::kQ4_0, DType::kQ4_1, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K,
+                  DType::kIQ4_NL, DType::kIQ4_XS}) {
     std::string bytes;
     QuantizeRow(t, x.data(), 512, &bytes);
     std::vector<float> back(512);
@@ -108,7 +113,8 @@ TEST(QuantizeTest, ErrorsAreSmallOnAverage) {
       mean_err += std::fabs(double{back[i]} - x[i]) / 512;
       mean_abs += std::fabs(double{x[i]}) / 512;
     }
-    // Relative mean errors measured: Q6_K 0.021, Q5_K 0.039, Q4_K 0.082, Q4_1 0.079, Q4_0 0.088;
+    // Relative mean errors measured: Q6_K 0.021, Q5_K 0.039, Q4_K 0.082, Q4_1 0.079, Q4_0 0.088,
+    // IQ4_NL 0.077, IQ4_XS 0.078;
     // bounds that fail if a quantizer truncates or mis-places elements.
     const double bound = t == DType::kQ6_K ? 0.03 : (t == DType::kQ5_K ? 0.06 : 0.12);
     EXPECT_LT(mean_err / mean_abs, bound) << DTypeName(t);
@@ -132,41 +138,87 @@ TEST(QuantizeTest, Q8_0MatchesTheBlockFormula) {
   }
 }
 
-// MXFP4 as the gguf Python package quantizes it, bit for bit (tests/engine/cpu/testdata/
-// make_gguf_blocks.py): blocks of magnitudes 2^-12 .. 2^5, values halfway between E2M1 values
-// (ties to the first), zeros and an all-zero block.
-TEST(QuantizeTest, Mxfp4MatchesTheGgufPythonPackage) {
-  const auto file = ReadFile(SIGMA_SOURCE_DIR "/tests/engine/cpu/testdata/gguf_quantized.bin");
-  ASSERT_TRUE(file.ok()) << file.status().ToString();
-  uint32_t header[3];
-  ASSERT_GE(file->size(), sizeof(header));
-  std::memcpy(header, file->data(), sizeof(header));
-  ASSERT_EQ(static_cast<DType>(header[0]), DType::kMXFP4);
-  const int64_t n_blocks = header[1];
-  ASSERT_EQ(header[2], 17u);
-  ASSERT_EQ(file->size(), sizeof(header) + static_cast<size_t>(n_blocks) * (32 * 4 + 17));
-  std::vector<float> x(static_cast<size_t>(n_blocks) * 32);
-  std::memcpy(x.data(), file->data() + sizeof(header), x.size() * sizeof(float));
-  const std::string want = file->substr(sizeof(header) + x.size() * sizeof(float));
+// A reference quantizer's blocks (tests/engine/cpu/testdata/make_*_quantized.py): per section,
+// the dtype, the inputs and the reference's bytes, which QuantizeRow must write bit for bit.
+struct QuantizedSection {
+  DType dtype;
+  std::vector<float> x;
+  std::string bytes;
+};
+
+std::vector<QuantizedSection> ReadQuantizedSections(const std::string& name) {
+  const auto file = ReadFile(SIGMA_SOURCE_DIR "/tests/engine/cpu/testdata/" + name);
+  EXPECT_TRUE(file.ok()) << file.status().ToString();
+  std::vector<QuantizedSection> sections;
+  size_t pos = 0;
+  while (file.ok() && pos + 12 <= file->size()) {
+    uint32_t header[3];
+    std::memcpy(header, file->data() + pos, sizeof(header));
+    pos += sizeof(header);
+    QuantizedSection s{static_cast<DType>(header[0]), {}, {}};
+    EXPECT_EQ(header[2], DTypeBlockBytes(s.dtype)) << DTypeName(s.dtype);
+    s.x.resize(static_cast<size_t>(header[1] * DTypeBlockSize(s.dtype)));
+    const size_t n_bytes = static_cast<size_t>(header[1]) * header[2];
+    if (pos + s.x.size() * sizeof(float) + n_bytes > file->size()) {
+      ADD_FAILURE() << name << " is truncated";
+      break;
+    }
+    std::memcpy(s.x.data(), file->data() + pos, s.x.size() * sizeof(float));
+    pos += s.x.size() * sizeof(float);
+    s.bytes = file->substr(pos, n_bytes);
+    pos += n_bytes;
+    sections.push_back(std::move(s));
+  }
+  return sections;
+}
+
+void ExpectQuantizedBitForBit(const QuantizedSection& s) {
   std::string got;
-  QuantizeRow(DType::kMXFP4, x.data(), static_cast<int64_t>(x.size()), &got);
-  ASSERT_EQ(got.size(), want.size());
+  QuantizeRow(s.dtype, s.x.data(), static_cast<int64_t>(s.x.size()), &got);
+  ASSERT_EQ(got.size(), s.bytes.size());
+  const int64_t block_bytes = DTypeBlockBytes(s.dtype);
   for (size_t i = 0; i < got.size(); ++i) {
-    ASSERT_EQ(static_cast<uint8_t>(got[i]), static_cast<uint8_t>(want[i])) << "byte " << i;
+    ASSERT_EQ(static_cast<uint8_t>(got[i]), static_cast<uint8_t>(s.bytes[i]))
+        << DTypeName(s.dtype) << " block " << static_cast<int64_t>(i) / block_bytes << " byte "
+        << static_cast<int64_t>(i) % block_bytes;
   }
+}
+
+// MXFP4 as the gguf Python package quantizes it, bit for bit (make_gguf_blocks.py): blocks of
+// magnitudes 2^-12 .. 2^5, values halfway between E2M1 values (ties to the first), zeros and an
+// all-zero block.
+TEST(QuantizeTest, Mxfp4MatchesTheGgufPythonPackage) {
+  const std::vector<QuantizedSection> sections = ReadQuantizedSections("gguf_quantized.bin");
+  ASSERT_EQ(sections.size(), 1u);
+  const QuantizedSection& s = sections[0];
+  ASSERT_EQ(s.dtype, DType::kMXFP4);
+  ExpectQuantizedBitForBit(s);
   // Nearest E2M1 value: within half the largest gap (a quarter of the block's largest magnitude).
-  std::vector<float> back(x.size());
-  DecodeBlocks(DType::kMXFP4, got.data(), n_blocks, back.data());
-  for (size_t i = 0; i < x.size(); ++i) {
-    const double amax = BlockAmax(x, i, 32);
-    ASSERT_LE(std::fabs(double{back[i]} - x[i]), 0.25 * amax + 1e-30) << "element " << i;
+  std::vector<float> back(s.x.size());
+  DecodeBlocks(DType::kMXFP4, s.bytes.data(), static_cast<int64_t>(s.x.size()) / 32, back.data());
+  for (size_t i = 0; i < s.x.size(); ++i) {
+    const double amax = BlockAmax(s.x, i, 32);
+    ASSERT_LE(std::fabs(double{back[i]} - s.x[i]), 0.25 * amax + 1e-30) << "element " << i;
   }
+}
+
+// IQ4_NL and IQ4_XS as llama.cpp quantizes them without an importance matrix, bit for bit
+// (make_llama_cpp_quantized.py): rows of magnitudes 2^-14 .. 2^6, blocks of different scales and
+// outliers, all-zero rows and blocks, exact table values, a constant row, a lone value.
+TEST(QuantizeTest, Iq4MatchesLlamaCpp) {
+  const std::vector<QuantizedSection> sections = ReadQuantizedSections("llama_cpp_quantized.bin");
+  ASSERT_EQ(sections.size(), 2u);
+  EXPECT_EQ(sections[0].dtype, DType::kIQ4_NL);
+  EXPECT_EQ(sections[1].dtype, DType::kIQ4_XS);
+  for (const QuantizedSection& s : sections) ExpectQuantizedBitForBit(s);
 }
 
 TEST(QuantizeTest, OnlyBlockTypes) {
   EXPECT_FALSE(CanQuantize(DType::kF16));
   EXPECT_FALSE(CanQuantize(DType::kQ5_0));
   EXPECT_FALSE(CanQuantize(DType::kQ8_K));
+  EXPECT_TRUE(CanQuantize(DType::kIQ4_NL));
+  EXPECT_TRUE(CanQuantize(DType::kIQ4_XS));
 }
 
 }  // namespace

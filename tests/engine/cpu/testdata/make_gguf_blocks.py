@@ -27,6 +27,8 @@ TYPES = [
     (12, Q.Q2_K, 256, 84, [80, 82]),
     (13, Q.Q3_K, 256, 110, [108]),
     (14, Q.MXFP4, 32, 17, []),  # its scale byte: an E8M0 exponent (below)
+    (15, Q.IQ4_NL, 32, 18, [0]),
+    (16, Q.IQ4_XS, 256, 136, [0]),
 ]
 MXFP4_CODE = 14
 
