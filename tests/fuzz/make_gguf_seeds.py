@@ -22,16 +22,26 @@ def byte_tokens():
     return [chr(c) for b, c in sorted(zip(bs, cs))]
 
 
-def llama_model(path, arch="llama", tokenizer="gpt2", rope_freqs=False, experts=False):
+def iq4_bytes(rng, shape, qtype):
+    """Random IQ4 blocks for a matrix of `shape` (rows, cols), each block's f16 scale small."""
+    size, nbytes = gguf.GGML_QUANT_SIZES[qtype]
+    raw = rng.integers(0, 256, size=(shape[0], shape[1] // size, nbytes), dtype=np.uint8)
+    raw[:, :, 0:2] = np.frombuffer(np.float16(0.002).tobytes(), dtype=np.uint8)
+    return raw.reshape(shape[0], -1)
+
+
+def llama_model(path, arch="llama", tokenizer="gpt2", rope_freqs=False, experts=False, iq4=False):
     """experts: a qwen2moe file (4 experts of width 8, 2 a token, a shared expert) in place of the
-    dense FFN."""
+    dense FFN. iq4: hidden 32 and FFN 256, the attention and FFN up matrices IQ4_NL, the FFN down
+    IQ4_XS (random blocks)."""
     if experts:
         arch = "qwen2moe"
+    hidden, width = (32, 256) if iq4 else (8, 8)
     w = gguf.GGUFWriter(path, arch)
     w.add_context_length(64)
-    w.add_embedding_length(8)
+    w.add_embedding_length(hidden)
     w.add_block_count(1)
-    w.add_feed_forward_length(8)
+    w.add_feed_forward_length(width)
     w.add_head_count(2)
     w.add_head_count_kv(1)
     w.add_layer_norm_rms_eps(1e-5)
@@ -63,8 +73,8 @@ def llama_model(path, arch="llama", tokenizer="gpt2", rope_freqs=False, experts=
     w.add_eos_token_id(2)
     vocab = len(tokens)
     rng = np.random.default_rng(1)
-    w.add_tensor("token_embd.weight", rng.standard_normal((vocab, 8)).astype(np.float16))
-    w.add_tensor("output_norm.weight", np.ones(8, np.float32))
+    w.add_tensor("token_embd.weight", rng.standard_normal((vocab, hidden)).astype(np.float16))
+    w.add_tensor("output_norm.weight", np.ones(hidden, np.float32))
     if rope_freqs:
         w.add_tensor("rope_freqs.weight", np.array([1.0, 8.0], np.float32))
     ffn = [("ffn_gate", (8, 8)), ("ffn_up", (8, 8)), ("ffn_down", (8, 8))]
@@ -72,8 +82,17 @@ def llama_model(path, arch="llama", tokenizer="gpt2", rope_freqs=False, experts=
         ffn = [("ffn_gate_inp", (4, 8)), ("ffn_gate_exps", (4, 8, 8)), ("ffn_up_exps", (4, 8, 8)),
                ("ffn_down_exps", (4, 8, 8)), ("ffn_gate_inp_shexp", (8,)),
                ("ffn_gate_shexp", (8, 8)), ("ffn_up_shexp", (8, 8)), ("ffn_down_shexp", (8, 8))]
-    for name, shape in [("attn_norm", (8,)), ("ffn_norm", (8,)), ("attn_q", (8, 8)), ("attn_k", (4, 8)),
-                        ("attn_v", (4, 8)), ("attn_output", (8, 8))] + ffn:
+    if iq4:
+        nl, xs = gguf.GGMLQuantizationType.IQ4_NL, gguf.GGMLQuantizationType.IQ4_XS
+        for name, shape, qtype in [("attn_q", (32, 32), nl), ("attn_k", (16, 32), nl),
+                                   ("attn_v", (16, 32), nl), ("attn_output", (32, 32), nl),
+                                   ("ffn_gate", (256, 32), nl), ("ffn_up", (256, 32), nl),
+                                   ("ffn_down", (32, 256), xs)]:
+            w.add_tensor(f"blk.0.{name}.weight", iq4_bytes(rng, shape, qtype), raw_dtype=qtype)
+        ffn = []
+    for name, shape in [("attn_norm", (hidden,)), ("ffn_norm", (hidden,))] + (
+            [] if iq4 else [("attn_q", (8, 8)), ("attn_k", (4, 8)), ("attn_v", (4, 8)),
+                            ("attn_output", (8, 8))]) + ffn:
         w.add_tensor(f"blk.0.{name}.weight", rng.standard_normal(shape).astype(np.float32))
     w.write_header_to_file()
     w.write_kv_data_to_file()
@@ -144,6 +163,7 @@ def main():
     llama_model(os.path.join(OUT, "llama_spm_tokenizer.gguf"), tokenizer="llama")
     llama_model(os.path.join(OUT, "llama_rope_freqs.gguf"), rope_freqs=True)
     llama_model(os.path.join(OUT, "qwen2moe_experts.gguf"), experts=True)
+    llama_model(os.path.join(OUT, "llama_iq4.gguf"), iq4=True)
     with open(os.path.join(OUT, "header_only.gguf"), "wb") as f:
         f.write(b"GGUF" + (3).to_bytes(4, "little") + bytes(16))
 
