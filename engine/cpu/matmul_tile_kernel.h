@@ -45,8 +45,11 @@
 //     an f32 correction by the sum of x would leave).
 //   IQ4_NL / IQ4_XS: the same with the table values plus 128 (1..241: Dot16U8), less 128 times
 //     the sum of xq.
+//   Q5_0 / Q5_1: the nibbles with their fifth bits moved in (0..31), dotted as MXFP4's; Q5_0 less
+//     16 times the sum of xq.
 // Then per row: Q4_1  sum_i (d q_i + m) x_i = d dx sum_i q_i xq_i + m sum_i x_i,
 //              Q4_0  the same with m = -8 d,  Q8_0  d dx sum_i q_i xq_i,
+//              Q5_1  as Q4_1,  Q5_0  d dx sum_i (q_i - 16) xq_i,
 //              MXFP4 d dx sum_i q_i xq_i with d 2^(e - 128) and q_i the doubled E2M1 values,
 //              IQ4_NL d dx sum_i q_i xq_i with q_i the table values (IQ4_XS: d sc_j per block j),
 // in one f32 accumulator for the d terms and one for the m terms, summed at the end.
@@ -120,20 +123,44 @@ template <class V, DType kType>
   }
 }
 
-// The int32 dots of a table type's looked-up block with batch row block xb's activations:
-// sum_i q_i xq_i, exact.
+// The int32 dots of a block's unsigned bytes q (elements 4k + i in lo[k], 16 + 4k + i in hi[k])
+// with batch row block xb's activations, less kOffset times their sum: sum_i (q_i - kOffset) xq_i,
+// exact. Bytes of up to 6 bits take Dot16, larger ones Dot16U8.
+template <class V, int kOffset, bool kWideBytes>
+[[gnu::always_inline]] inline typename V::I OffsetDot(const typename V::I lo[4],
+                                                      const typename V::I hi[4],
+                                                      const MatMulArgs& a, int64_t xb) {
+  const int8_t* h = a.xq8 + xb * 64;  // h[32], then l[32]
+  typename V::I dot;
+  if constexpr (kWideBytes) {
+    dot = V::Add(V::Dot16U8(lo, h, h + 32), V::Dot16U8(hi, h + 16, h + 48));
+  } else {
+    dot = V::Add(V::Dot16(lo, h, h + 32), V::Dot16(hi, h + 16, h + 48));
+  }
+  if constexpr (kOffset == 0) return dot;
+  return V::Sub(dot, kOffset * (a.xq_sum16[2 * xb] + a.xq_sum16[2 * xb + 1]));
+}
+
+// The same for a table type's looked-up block: sum_i q_i xq_i with q_i its table values.
 template <class V, DType kType>
 [[gnu::always_inline]] inline typename V::I TableDot(const typename V::I lo[4],
                                                      const typename V::I hi[4], const MatMulArgs& a,
                                                      int64_t xb) {
-  const int8_t* h = a.xq8 + xb * 64;  // h[32], then l[32]
-  typename V::I dot;
-  if constexpr (OffsetTable<kType>::kOffset < 64) {
-    dot = V::Add(V::Dot16(lo, h, h + 32), V::Dot16(hi, h + 16, h + 48));
-  } else {
-    dot = V::Add(V::Dot16U8(lo, h, h + 32), V::Dot16U8(hi, h + 16, h + 48));
+  constexpr int kOffset = OffsetTable<kType>::kOffset;
+  return OffsetDot<V, kOffset, (kOffset >= 64)>(lo, hi, a, xb);
+}
+
+// Q5_0 / Q5_1 / Q5_K: the fifth bits of a block's unpacked nibbles, from their piece of the tile
+// (V::kLanes * 4 bytes: piece k's are bits k (lo) and 4 + k (hi) of each byte), moved to bit 4.
+template <class V>
+[[gnu::always_inline]] inline void AddFifthBits(const uint8_t* piece, typename V::I lo[4],
+                                                typename V::I hi[4]) {
+  const typename V::I fifth = V::Load(piece);
+#pragma GCC unroll 4
+  for (int k = 0; k < 4; ++k) {
+    lo[k] = V::Or(lo[k], V::And(V::ShiftLeft(fifth, 4 - k), 0x10101010));
+    hi[k] = V::Or(hi[k], V::And(V::ShiftRight(fifth, k), 0x10101010));
   }
-  return V::Sub(dot, OffsetTable<kType>::kOffset * (a.xq_sum16[2 * xb] + a.xq_sum16[2 * xb + 1]));
 }
 
 // y for tile t's 16 rows (kR / V::kLanes vectors of rows, "parts") and kNb batch rows from b0.
@@ -143,7 +170,9 @@ template <class V, DType kType>
 template <class V, DType kType, int kNb>
 void TileBatchRows(const MatMulArgs& a, int64_t t, int64_t b0) {
   constexpr int64_t kR = kMatMulTileRows, kL = V::kLanes, kParts = kR / kL;
-  constexpr int64_t kScaleBytes = kType == DType::kQ4_1 ? 4 : kType == DType::kMXFP4 ? 1 : 2;
+  constexpr bool kMin = kType == DType::kQ4_1 || kType == DType::kQ5_1;
+  constexpr bool kFive = kType == DType::kQ5_0 || kType == DType::kQ5_1;
+  constexpr int64_t kScaleBytes = kMin ? 4 : kType == DType::kMXFP4 ? 1 : 2;
   constexpr bool kTable = IsTableNibbleType(kType);
   const int64_t blocks = a.in / 32;
   const int64_t block_bytes = kR * (a.row_bytes / blocks);
@@ -162,10 +191,11 @@ void TileBatchRows(const MatMulArgs& a, int64_t t, int64_t b0) {
         for (int k = 0; k < 4; ++k) V::Nibbles(quants + 4 * kR * k + 4 * kL * part, lo[k], hi[k]);
       }
       if constexpr (kTable) LookUpNibbles<V, kType>(lo, hi);
+      if constexpr (kFive) AddFifthBits<V>(quants + 16 * kR + 4 * kL * part, lo, hi);
       const typename V::F d =
           kType == DType::kMXFP4 ? V::E8m0Halves(p + kL * part) : V::Halves(p + 2 * kL * part);
       [[maybe_unused]] typename V::F m;
-      if constexpr (kType == DType::kQ4_1) m = V::Halves(p + 2 * kR + 2 * kL * part);
+      if constexpr (kMin) m = V::Halves(p + 2 * kR + 2 * kL * part);
 #pragma GCC unroll 4
       for (int i = 0; i < kNb; ++i) {
         const int64_t xb = (b0 + i) * blocks + j;  // batch row b0 + i's block j
@@ -174,12 +204,14 @@ void TileBatchRows(const MatMulArgs& a, int64_t t, int64_t b0) {
           dot = V::Q8(quants + 2 * kL * part, 2 * kR, a.xq + xb * 32);
         } else if constexpr (kTable) {
           dot = TableDot<V, kType>(lo, hi, a, xb);
+        } else if constexpr (kFive) {  // Q5_0's q - 16 exactly, as the table types' offsets
+          dot = OffsetDot < V, kMin ? 0 : 16, false > (lo, hi, a, xb);
         } else {
           dot = V::Q4(lo, hi, a.xq8 + xb * 64);
         }
         typename V::F& sum = acc[part][i];
         sum = V::Fmadd(V::ToFloat(dot), V::Mul(d, V::Set1(a.xq_scale[xb])), sum);
-        if constexpr (kType == DType::kQ4_1) {
+        if constexpr (kMin) {
           acc_m[part][i] = V::Fmadd(m, V::Set1(a.xq_sum[xb]), acc_m[part][i]);
         } else if constexpr (kType == DType::kQ4_0) {
           acc_m[part][i] = V::Fmadd(d, V::Set1(-8.0f * a.xq_sum[xb]), acc_m[part][i]);
@@ -229,24 +261,15 @@ void TileBatchRowsK45(const MatMulArgs& a, int64_t t, int64_t b0) {
         typename V::I lo[4], hi[4];
 #pragma GCC unroll 4
         for (int k = 0; k < 4; ++k) V::Nibbles(quants + 4 * kR * k + 4 * kL * part, lo[k], hi[k]);
-        if constexpr (kFive) {
-          // Piece k's fifth bits are bits k (lo) and 4 + k (hi) of each byte; to bit 4.
-          const typename V::I fifth = V::Load(quants + 16 * kR + 4 * kL * part);
-#pragma GCC unroll 4
-          for (int k = 0; k < 4; ++k) {
-            lo[k] = V::Or(lo[k], V::And(V::ShiftLeft(fifth, 4 - k), 0x10101010));
-            hi[k] = V::Or(hi[k], V::And(V::ShiftRight(fifth, k), 0x10101010));
-          }
-        }
+        if constexpr (kFive) AddFifthBits<V>(quants + 16 * kR + 4 * kL * part, lo, hi);
 #pragma GCC unroll 4
         for (int i = 0; i < kNb; ++i) {
           const int64_t xb = (b0 + i) * blocks + 8 * sb + j;  // batch row b0 + i's block
-          const int8_t* h = a.xq8 + xb * 64;                  // h[32], then l[32]
           typename V::I dot;
           if constexpr (kFive) {  // 5-bit quants: Dot16's int16 headroom (see Ymm8::Q4)
-            dot = V::Add(V::Dot16(lo, h, h + 32), V::Dot16(hi, h + 16, h + 48));
+            dot = OffsetDot<V, 0, false>(lo, hi, a, xb);
           } else {
-            dot = V::Q4(lo, hi, h);
+            dot = V::Q4(lo, hi, a.xq8 + xb * 64);
           }
           acc[part][i] =
               V::Fmadd(V::ToFloat(dot), V::Mul(dsc, V::Set1(a.xq_scale[xb])), acc[part][i]);
@@ -404,6 +427,8 @@ void TiledRows(const MatMulArgs& a, int64_t row_begin, int64_t row_end) {
       case DType::kQ4_0: TileRows<V, DType::kQ4_0>(a, r / kR, tiles_end / kR); break;
       case DType::kQ4_1: TileRows<V, DType::kQ4_1>(a, r / kR, tiles_end / kR); break;
       case DType::kQ8_0: TileRows<V, DType::kQ8_0>(a, r / kR, tiles_end / kR); break;
+      case DType::kQ5_0: TileRows<V, DType::kQ5_0>(a, r / kR, tiles_end / kR); break;
+      case DType::kQ5_1: TileRows<V, DType::kQ5_1>(a, r / kR, tiles_end / kR); break;
       case DType::kQ4_K: TileRows<V, DType::kQ4_K>(a, r / kR, tiles_end / kR); break;
       case DType::kQ5_K: TileRows<V, DType::kQ5_K>(a, r / kR, tiles_end / kR); break;
       case DType::kQ6_K: TileRows<V, DType::kQ6_K>(a, r / kR, tiles_end / kR); break;

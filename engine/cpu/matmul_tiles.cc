@@ -36,6 +36,21 @@ void PackQ8Quants(const uint8_t* const rows[kR], uint8_t* out) {
   }
 }
 
+// The fifth bits of a 32-weight block of the tile's rows (bit e of fifth(r, e) for element e of
+// row r) as a piece of 64 bytes: byte 4r + i holds those of elements 4k + i at bit k and of
+// elements 16 + 4k + i at bit 4 + k.
+template <class Fifth>
+void PackFifthBits(const Fifth& fifth, uint8_t* out) {
+  for (int64_t r = 0; r < kR; ++r) {
+    for (int64_t i = 0; i < 4; ++i) {
+      int bits = 0;
+      for (int64_t k = 0; k < 4; ++k)
+        bits |= fifth(r, 4 * k + i) << k | fifth(r, 16 + 4 * k + i) << (4 + k);
+      out[4 * r + i] = static_cast<uint8_t>(bits);
+    }
+  }
+}
+
 // Q4_K / Q5_K: one super-block of 256 weights of the tile's rows (rows[r]: row r's GGUF block).
 void PackK45SuperBlock(const uint8_t* const rows[kR], bool five_bit, uint8_t* out) {
   for (int64_t r = 0; r < kR; ++r) {
@@ -51,7 +66,6 @@ void PackK45SuperBlock(const uint8_t* const rows[kR], bool five_bit, uint8_t* ou
     uint8_t sub[kR][16];
     const uint8_t* sub_rows[kR];
     for (int64_t r = 0; r < kR; ++r) {
-      const uint8_t* qh = rows[r] + 16;
       const uint8_t* qs = rows[r] + (five_bit ? 48 : 16) + 32 * (j / 2);
       const int shift = 4 * static_cast<int>(j % 2);
       for (int64_t e = 0; e < 16; ++e) {
@@ -59,15 +73,12 @@ void PackK45SuperBlock(const uint8_t* const rows[kR], bool five_bit, uint8_t* ou
         sub[r][e] = static_cast<uint8_t>(lo | hi << 4);
       }
       sub_rows[r] = sub[r];
-      for (int64_t i = 0; i < 4 && five_bit; ++i) {
-        int top = 0;
-        for (int64_t k = 0; k < 4; ++k) {
-          top |= ((qh[4 * k + i] >> j) & 1) << k | ((qh[16 + 4 * k + i] >> j) & 1) << (4 + k);
-        }
-        sub_out[16 * kR + 4 * r + i] = static_cast<uint8_t>(top);
-      }
     }
     PackQ4Quants(sub_rows, sub_out);
+    if (five_bit) {
+      PackFifthBits([&](int64_t r, int64_t e) { return (rows[r][16 + e] >> j) & 1; },
+                    sub_out + 16 * kR);
+    }
   }
 }
 
@@ -135,7 +146,8 @@ void PackMatMulTiles(const TensorView& w, std::span<uint8_t> packed) {
   const int64_t block_bytes = DTypeBlockBytes(w.dtype);
   // d (MXFP4: the exponent byte), then m for Q4_1
   const int64_t d_bytes = w.dtype == DType::kMXFP4 ? 1 : 2;
-  const int64_t scale_bytes = w.dtype == DType::kQ4_1 ? 4 : d_bytes;
+  const int64_t scale_bytes = w.dtype == DType::kQ4_1 || w.dtype == DType::kQ5_1 ? 4 : d_bytes;
+  const bool five_bit = w.dtype == DType::kQ5_0 || w.dtype == DType::kQ5_1;  // a u32 qh, then qs
   const int64_t blocks = w.cols() / DTypeBlockSize(w.dtype);
   const auto row_bytes = static_cast<int64_t>(w.row_bytes());
   const auto* src = static_cast<const uint8_t*>(w.data);
@@ -158,16 +170,22 @@ void PackMatMulTiles(const TensorView& w, std::span<uint8_t> packed) {
   for (int64_t t = 0; t < w.rows() / kR && !super_blocks; ++t) {
     for (int64_t j = 0; j < blocks; ++j) {
       const uint8_t* quants[kR];
+      uint32_t qh[kR];
       for (int64_t r = 0; r < kR; ++r) {
         const uint8_t* block = src + (t * kR + r) * row_bytes + j * block_bytes;
         std::memcpy(out + d_bytes * r, block, static_cast<size_t>(d_bytes));
         if (scale_bytes == 4) std::memcpy(out + 2 * kR + 2 * r, block + 2, 2);
-        quants[r] = block + scale_bytes;
+        if (five_bit) std::memcpy(&qh[r], block + scale_bytes, 4);
+        quants[r] = block + scale_bytes + (five_bit ? 4 : 0);
       }
       if (w.dtype == DType::kQ8_0) {
         PackQ8Quants(quants, out + kR * scale_bytes);
       } else {
         PackQ4Quants(quants, out + kR * scale_bytes);
+      }
+      if (five_bit) {
+        PackFifthBits([&](int64_t r, int64_t e) { return static_cast<int>(qh[r] >> e & 1); },
+                      out + kR * scale_bytes + 16 * kR);
       }
       out += kR * block_bytes;
     }

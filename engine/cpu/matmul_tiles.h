@@ -1,6 +1,6 @@
-// The 16-row tile layout of Q4_0 / Q4_1 / Q8_0 / MXFP4 / IQ4_NL / Q4_K / Q5_K / Q6_K / IQ4_XS
-// matrices, read by the
-// integer GEMV kernels (matmul_tile_kernel.h) in place of the GGUF row layout.
+// The 16-row tile layout of Q4_0 / Q4_1 / Q5_0 / Q5_1 / Q8_0 / MXFP4 / IQ4_NL / Q4_K / Q5_K / Q6_K
+// / IQ4_XS matrices, read by the integer GEMV kernels (matmul_tile_kernel.h) in place of the GGUF
+// row layout.
 //
 // In GGUF rows each 32-weight block carries its own f16 scale (and Q4_1 min) in front of its
 // quants: a kernel that turns the scales into vectors gathers scattered words, a tile of several
@@ -15,6 +15,8 @@
 //       nibble) and 16 + 4k + i (high nibble), i < 4;
 //     Q8_0: 16 pieces of 32 bytes; byte 2r + i of piece c is row r's element 2c + i, i < 2.
 // MXFP4: as Q4_0, with the rows' exponent bytes e[16] in place of d[16]. IQ4_NL: as Q4_0.
+// Q5_0 / Q5_1: as Q4_0 / Q4_1 (the low 4 bits of the quants), then their fifth bits as Q5_K's
+//   below.
 // Q4_K / Q5_K, per super-block of 256 weights of the 16 rows (one row per lane again):
 //   d[16], dmin[16]  f16
 //   scales[12][16]   byte k of row r's 12 packed 6-bit scales and mins at 16 k + r
@@ -49,11 +51,12 @@ namespace sigma {
 
 inline constexpr int64_t kMatMulTileRows = 16;
 
-// The types the integer kernels read only from a tile copy (no integer row-layout kernel): the
-// K-quants above, MXFP4, IQ4_NL and IQ4_XS.
+// The types the integer kernels read only from a tile copy (no integer row-layout kernel): all
+// above but Q4_0, Q4_1 and Q8_0.
 constexpr bool MatMulTilesOnly(DType dtype) {
-  return dtype == DType::kQ4_K || dtype == DType::kQ5_K || dtype == DType::kQ6_K ||
-         dtype == DType::kMXFP4 || dtype == DType::kIQ4_NL || dtype == DType::kIQ4_XS;
+  return dtype == DType::kQ5_0 || dtype == DType::kQ5_1 || dtype == DType::kQ4_K ||
+         dtype == DType::kQ5_K || dtype == DType::kQ6_K || dtype == DType::kMXFP4 ||
+         dtype == DType::kIQ4_NL || dtype == DType::kIQ4_XS;
 }
 
 // Whether w (2-D, of a type above, whole blocks, at least 16 rows) has a tile layout.

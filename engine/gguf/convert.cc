@@ -26,9 +26,10 @@ namespace sigma {
 namespace {
 
 // The type a tensor is written in, GGUF side: matrices take the requested type where their rows
-// are whole blocks of it; else IQ4_XS falls back to IQ4_NL, the K-quants to q8_0 and a 32-wide
-// type to f16, as llama.cpp does. 1-D tensors (norms, biases) are always f32, as llama.cpp's
-// converter writes them: its CPU backend multiplies by a bf16 norm weight nowhere (it aborts).
+// are whole blocks of it; else, as llama.cpp's quantizer falls back, Q4_K to Q5_0, Q5_K to Q5_1,
+// Q6_K to Q8_0 and IQ4_XS to IQ4_NL where they are whole blocks of 32, any type to f16 where not.
+// 1-D tensors (norms, biases) are always f32, as llama.cpp's converter writes them: its CPU backend
+// multiplies by a bf16 norm weight nowhere (it aborts).
 DType GgufTargetType(const TensorView& view, const ConvertOptions& options) {
   if (view.shape.size() < 2) return DType::kF32;
   if (!options.type.has_value()) return view.dtype;
@@ -47,7 +48,12 @@ DType GgufTargetType(const TensorView& view, const ConvertOptions& options) {
   if (router && DTypeIsQuantized(type)) return DType::kF32;
   if (view.cols() % DTypeBlockSize(type) == 0) return type;
   if (view.cols() % 32 != 0) return DType::kF16;
-  return type == DType::kIQ4_XS ? DType::kIQ4_NL : DType::kQ8_0;
+  switch (type) {
+    case DType::kQ4_K: return DType::kQ5_0;
+    case DType::kQ5_K: return DType::kQ5_1;
+    case DType::kIQ4_XS: return DType::kIQ4_NL;
+    default: return DType::kQ8_0;
+  }
 }
 
 // Folder side: the requested float type, else quantized -> f32 and float types unchanged.
@@ -149,14 +155,15 @@ StatusOr<std::vector<TensorToConvert>> OrderedTensors(
 }  // namespace
 
 StatusOr<DType> ParseConvertType(std::string_view text, std::string_view flag) {
-  for (DType t :
-       {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0, DType::kQ4_1,
-        DType::kQ4_K, DType::kQ5_K, DType::kQ6_K, DType::kIQ4_NL, DType::kIQ4_XS, DType::kMXFP4}) {
+  for (DType t : {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0, DType::kQ4_1,
+                  DType::kQ5_0, DType::kQ5_1, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K,
+                  DType::kIQ4_NL, DType::kIQ4_XS, DType::kMXFP4}) {
     if (text == DTypeName(t)) return t;
   }
   return InvalidArgumentError(
       "--", flag, ": '", text,
-      "' (expected f32, f16, bf16, q8_0, q4_0, q4_1, q4_k, q5_k, q6_k, iq4_nl, iq4_xs or mxfp4)");
+      "' (expected f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k, iq4_nl, iq4_xs "
+      "or mxfp4)");
 }
 
 void EncodeFloats(DType dtype, const float* x, int64_t n, std::string* out) {

@@ -33,13 +33,13 @@
 namespace sigma {
 
 struct ConvertOptions {
-  // f32, f16, bf16, or (GGUF output only) q8_0, q4_0, q4_1, q4_k, q5_k, q6_k, iq4_nl, iq4_xs, or
-  // mxfp4 (a mixture's experts only, the rest as stored); empty: as stored.
+  // f32, f16, bf16, or (GGUF output only) q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k, iq4_nl,
+  // iq4_xs, or mxfp4 (a mixture's experts only, the rest as stored); empty: as stored.
   std::optional<DType> type;
 };
 
-// "f32" / "f16" / "bf16" / "q8_0" / "q4_0" / "q4_1" / "q4_k" / "q5_k" / "q6_k" / "iq4_nl" /
-// "iq4_xs" / "mxfp4" -> DType;
+// "f32" / "f16" / "bf16" / "q8_0" / "q4_0" / "q4_1" / "q5_0" / "q5_1" / "q4_k" / "q5_k" / "q6_k" /
+// "iq4_nl" / "iq4_xs" / "mxfp4" -> DType;
 // INVALID_ARGUMENT naming `flag` otherwise.
 StatusOr<DType> ParseConvertType(std::string_view text, std::string_view flag);
 

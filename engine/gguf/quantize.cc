@@ -81,6 +81,41 @@ void QuantizeQ4_1(const float* x, std::string* out) {
   out->append(block, sizeof(block));
 }
 
+// Q5_0 / Q5_1 (kMin) as ggml's reference quantizer (and the gguf package) writes them: Q5_0's d
+// maps the value of largest magnitude to -16 and q = trunc(x / d + 16.5); Q5_1's d is the range
+// / 31 above the minimum m and q = trunc((x - m) / d + 0.5); both with the f32 d (its f16 only
+// stored), q clamped to 31, each q's fifth bit in bit j of qh.
+template <bool kMin>
+void QuantizeQ5(const float* x, std::string* out) {
+  float d, m = 0;
+  if constexpr (kMin) {
+    const auto [lo_it, hi_it] = std::minmax_element(x, x + 32);
+    m = *lo_it;
+    d = (*hi_it - m) / 31;
+  } else {
+    float extreme = 0;
+    for (int j = 0; j < 32; ++j) {
+      if (std::fabs(x[j]) > std::fabs(extreme)) extreme = x[j];
+    }
+    d = extreme / -16;
+  }
+  const float id = d != 0 ? 1 / d : 0;
+  constexpr int kHeader = kMin ? 8 : 6;
+  char block[kHeader + 16];
+  AppendF16(d, block);
+  if constexpr (kMin) AppendF16(m, block + 2);
+  uint32_t qh = 0;
+  for (int j = 0; j < 32; ++j) {
+    const float v = kMin ? (x[j] - m) * id + 0.5f : x[j] * id + 16.5f;
+    const int q = std::min(static_cast<int>(v), 31);  // v >= 0: truncation is the floor
+    qh |= static_cast<uint32_t>(q >> 4) << j;
+    char& byte = block[kHeader + j % 16];
+    byte = static_cast<char>(j < 16 ? (q & 15) : (static_cast<uint8_t>(byte) | (q & 15) << 4));
+  }
+  std::memcpy(block + kHeader - 4, &qh, 4);
+  out->append(block, sizeof(block));
+}
+
 // Q4_K (kBits 4) / Q5_K (kBits 5), one super-block of 256: per sub-block of 32, x = d sc q - dmin m
 // with 6-bit sc and m; the sub-block's range sets its scale (rounded up, so its values fit) and
 // -min(0, its minimum) its m.
@@ -297,6 +332,8 @@ bool CanQuantize(DType dtype) {
     case DType::kQ8_0:
     case DType::kQ4_0:
     case DType::kQ4_1:
+    case DType::kQ5_0:
+    case DType::kQ5_1:
     case DType::kQ4_K:
     case DType::kQ5_K:
     case DType::kQ6_K:
@@ -317,6 +354,8 @@ void QuantizeRow(DType dtype, const float* x, int64_t n, std::string* out) {
       case DType::kQ8_0: QuantizeQ8_0(x + b, out); break;
       case DType::kQ4_0: QuantizeQ4_0(x + b, out); break;
       case DType::kQ4_1: QuantizeQ4_1(x + b, out); break;
+      case DType::kQ5_0: QuantizeQ5<false>(x + b, out); break;
+      case DType::kQ5_1: QuantizeQ5<true>(x + b, out); break;
       case DType::kQ4_K: QuantizeK45<4>(x + b, out); break;
       case DType::kQ5_K: QuantizeK45<5>(x + b, out); break;
       case DType::kMXFP4: QuantizeMxfp4(x + b, out); break;

@@ -8,9 +8,9 @@
 // do not, so their error is somewhat larger (bounded per element by about one quantization step:
 // tests/engine/gguf/quantize_test.cc). MXFP4 takes the exponent of each block's largest magnitude
 // less 2 (so that it maps to at most 6, E2M1's largest) and each value's nearest E2M1 value (the
-// first on a tie), as the gguf PyPI package's quantizer does, bit for bit. IQ4_NL and IQ4_XS search
-// each block's scale as llama.cpp does without an importance matrix (quantize.cc says how).
-// Thread safety: pure functions.
+// first on a tie), as the gguf PyPI package's quantizer does, bit for bit; so do Q5_0 and Q5_1.
+// IQ4_NL and IQ4_XS search each block's scale as llama.cpp does without an importance matrix
+// (quantize.cc says how). Thread safety: pure functions.
 #ifndef SIGMA_ENGINE_GGUF_QUANTIZE_H_
 #define SIGMA_ENGINE_GGUF_QUANTIZE_H_
 
@@ -21,7 +21,8 @@
 
 namespace sigma {
 
-// Whether QuantizeRow writes `dtype`: Q8_0, Q4_0, Q4_1, Q4_K, Q5_K, Q6_K, MXFP4, IQ4_NL, IQ4_XS.
+// Whether QuantizeRow writes `dtype`: Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, MXFP4,
+// IQ4_NL, IQ4_XS.
 bool CanQuantize(DType dtype);
 
 // Quantizes n floats (a multiple of DTypeBlockSize(dtype)) into `dtype` blocks appended to *out.

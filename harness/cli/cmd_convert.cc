@@ -29,8 +29,8 @@ int RunConvert(const Args& args) {
   flags.String("out", &out, "output .gguf file (from a folder) or folder (from a .gguf)");
   flags.String(
       "type", &type,
-      "matrix type: f32, f16, bf16, or for GGUF q8_0, q4_0, q4_1, q4_k, q5_k, q6_k, iq4_nl, "
-      "iq4_xs, or mxfp4 (a mixture's experts; the rest as stored); default: as stored");
+      "matrix type: f32, f16, bf16, or for GGUF q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k, "
+      "iq4_nl, iq4_xs, or mxfp4 (a mixture's experts; the rest as stored); default: as stored");
   flags.Bool("force", &force, "replace an existing --out (a file, or a folder's model files)");
   if (std::optional<int> exit_code = ParseFlags(flags, args)) return *exit_code;
   RemoveTempFilesOnSignals();  // a stopped write leaves no partial model behind

@@ -278,11 +278,11 @@ BENCHMARK(BM_DiffQkvOverGqa16)
 // ---- Projection GEMV / small-batch GEMM ----
 
 // Weight dtype argument: 0 f32, 1 f16, 2 bf16, 3 q8_0, 4 q4_1, 5 q4_k, 6 q6_k, 7 q5_k, 8 mxfp4,
-// 9 iq4_nl, 10 iq4_xs.
+// 9 iq4_nl, 10 iq4_xs, 11 q5_0, 12 q5_1.
 DType WeightDType(int64_t arg) {
-  const DType dtypes[] = {DType::kF32,   DType::kF16,    DType::kBF16,  DType::kQ8_0,
-                          DType::kQ4_1,  DType::kQ4_K,   DType::kQ6_K,  DType::kQ5_K,
-                          DType::kMXFP4, DType::kIQ4_NL, DType::kIQ4_XS};
+  const DType dtypes[] = {DType::kF32,    DType::kF16,  DType::kBF16, DType::kQ8_0,  DType::kQ4_1,
+                          DType::kQ4_K,   DType::kQ6_K, DType::kQ5_K, DType::kMXFP4, DType::kIQ4_NL,
+                          DType::kIQ4_XS, DType::kQ5_0, DType::kQ5_1};
   return dtypes[arg];
 }
 
@@ -300,7 +300,9 @@ void FillWeights(Buffer& buf, DType dtype, uint64_t seed) {
     const uint16_t h = F32ToF16(dtype == DType::kIQ4_NL || dtype == DType::kIQ4_XS ? 1e-4f : 0.01f);
     for (size_t b = 0; b < buf.size; b += DTypeBlockBytes(dtype)) {
       std::memcpy(buf.data + b + (dtype == DType::kQ6_K ? 208 : 0), &h, 2);
-      if (dtype == DType::kQ4_K || dtype == DType::kQ5_K) std::memcpy(buf.data + b + 2, &h, 2);
+      if (dtype == DType::kQ4_K || dtype == DType::kQ5_K || dtype == DType::kQ5_1) {
+        std::memcpy(buf.data + b + 2, &h, 2);  // dmin, m
+      }
     }
   } else if (dtype == DType::kF16) {
     for (size_t i = 0; i < buf.size; i += 2) buf.data[i + 1] &= 0x3b;
@@ -401,6 +403,12 @@ BENCHMARK(BM_MatMul)
     ->Args({6144, 2048, 9, 1, 0})
     ->Args({6144, 2048, 10, 1, 1})
     ->Args({6144, 2048, 10, 1, 0})
+    // Q5_0 and Q5_1 (llama.cpp's fallbacks for Q4_K and Q5_K where rows are not whole
+    // super-blocks: most of a 576-wide SmolLM2's Q4_K_M file), tiles and float kernels.
+    ->Args({1536, 576, 11, 1, 1})
+    ->Args({1536, 576, 11, 1, 0})
+    ->Args({1536, 576, 12, 1, 1})
+    ->Args({1536, 576, 12, 1, 0})
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 
@@ -450,6 +458,10 @@ BENCHMARK(BM_MatMulInCache)
     ->Args({256, 2048, 9, 0})
     ->Args({256, 2048, 10, 1})
     ->Args({256, 2048, 10, 0})
+    ->Args({256, 2048, 11, 1})
+    ->Args({256, 2048, 11, 0})
+    ->Args({256, 2048, 12, 1})
+    ->Args({256, 2048, 12, 0})
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 

@@ -417,8 +417,9 @@ class MatMulTilesTest : public KernelPathTest {};
 TEST_P(MatMulTilesTest, TiledMatchesReference) {
   ThreadPool pool(2);
   uint32_t seed = 70;
-  for (DType t : {DType::kQ4_0, DType::kQ4_1, DType::kQ8_0, DType::kQ4_K, DType::kQ5_K,
-                  DType::kQ6_K, DType::kMXFP4, DType::kIQ4_NL, DType::kIQ4_XS}) {
+  for (DType t :
+       {DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1, DType::kQ8_0, DType::kQ4_K,
+        DType::kQ5_K, DType::kQ6_K, DType::kMXFP4, DType::kIQ4_NL, DType::kIQ4_XS}) {
     for (int64_t out : {16, 17, 40, 67}) {
       for (int64_t blocks : {1, 3, 8, 9, 18, 48}) {
         const int64_t in = 32 * blocks;
@@ -466,8 +467,9 @@ TEST_P(MatMulTilesTest, TiledRowsDoNotDependOnTheBatch) {
   ThreadPool pool(2);
   const int64_t out = 40, in = 512;  // two tiles and 8 rows in the row layout
   const int64_t batch = ActiveCpuIsa() == CpuIsa::kAvx2 ? 8 : 37;
-  for (DType t : {DType::kQ4_0, DType::kQ4_1, DType::kQ8_0, DType::kQ4_K, DType::kQ5_K,
-                  DType::kQ6_K, DType::kMXFP4, DType::kIQ4_NL, DType::kIQ4_XS}) {
+  for (DType t :
+       {DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1, DType::kQ8_0, DType::kQ4_K,
+        DType::kQ5_K, DType::kQ6_K, DType::kMXFP4, DType::kIQ4_NL, DType::kIQ4_XS}) {
     const std::vector<uint8_t> data = RandomBlocks(t, out * in / DTypeBlockSize(t), 80);
     TensorView w = MakeView(t, out, in, data);
     std::vector<uint8_t> tiles(MatMulTilesBytes(w));
@@ -608,8 +610,8 @@ TEST(MatMulTilesLayoutTest, OnlyBlockQuantizedMatricesOfSixteenRowsOrMore) {
   EXPECT_FALSE(MatMulTilesSupported(MakeView(DType::kQ8_0, 15, 64, q8)));
   EXPECT_FALSE(MatMulTilesSupported(MakeView(DType::kF32, 16, 64, f32)));
   EXPECT_TRUE(MatMulTilesSupported(MakeView(DType::kQ8_0, 16, 32, q8)));
-  const std::vector<uint8_t> q5_0(16 * 22);
-  EXPECT_FALSE(MatMulTilesSupported(MakeView(DType::kQ5_0, 16, 32, q5_0)));  // no tile layout
+  const std::vector<uint8_t> q3_k(16 * 110);
+  EXPECT_FALSE(MatMulTilesSupported(MakeView(DType::kQ3_K, 16, 256, q3_k)));  // no tile layout
 }
 
 class MatMulSharedTest : public KernelPathTest {};

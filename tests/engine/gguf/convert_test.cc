@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/base/file.h"
@@ -514,17 +515,23 @@ TEST(ConvertTest, SentencePieceVocabularyBecomesTokenizerJson) {
   }
 }
 
-// A matrix narrower than a K-quant super-block falls back to q8_0 (or f16 where not even 32
-// wide); the oracle's 96-wide matrices.
-TEST(ConvertTest, NarrowMatricesFallBackFromKQuants) {
-  const std::string gguf = TempPath("llama.q6_k.gguf");
-  ConvertOptions q6k;
-  q6k.type = DType::kQ6_K;
-  ASSERT_TRUE(Convert(OracleDir("llama-gqa-tiny"), gguf, q6k).ok());
-  auto file = OpenGguf(gguf);
-  EXPECT_EQ(file->FindTensor("blk.0.ffn_down.weight")->dtype, DType::kQ6_K);  // 256 wide
-  EXPECT_EQ(file->FindTensor("blk.0.ffn_up.weight")->dtype, DType::kQ8_0);    // 96 wide
-  EXPECT_EQ(file->FindTensor("blk.0.attn_norm.weight")->dtype, DType::kF32);
+// A matrix narrower than a super-block of 256 falls back as llama.cpp's quantizer does: Q4_K to
+// Q5_0, Q5_K to Q5_1, Q6_K to Q8_0, IQ4_XS to IQ4_NL; the oracle's 96-wide matrices.
+TEST(ConvertTest, NarrowMatricesFallBackAsLlamaCpps) {
+  for (const auto& [type, narrow] : {std::pair{DType::kQ4_K, DType::kQ5_0},
+                                     {DType::kQ5_K, DType::kQ5_1},
+                                     {DType::kQ6_K, DType::kQ8_0},
+                                     {DType::kIQ4_XS, DType::kIQ4_NL}}) {
+    const std::string gguf = TempPath("llama.narrow.gguf");
+    ConvertOptions options;
+    options.type = type;
+    std::filesystem::remove(gguf);
+    ASSERT_TRUE(Convert(OracleDir("llama-gqa-tiny"), gguf, options).ok());
+    auto file = OpenGguf(gguf);
+    EXPECT_EQ(file->FindTensor("blk.0.ffn_down.weight")->dtype, type);  // 256 wide
+    EXPECT_EQ(file->FindTensor("blk.0.ffn_up.weight")->dtype, narrow);  // 96 wide
+    EXPECT_EQ(file->FindTensor("blk.0.attn_norm.weight")->dtype, DType::kF32);
+  }
 }
 
 // A GGUF converted from a folder without tokenizer.json opens for token ids, as the folder does;

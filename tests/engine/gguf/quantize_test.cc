@@ -51,16 +51,19 @@ float BlockAmax(const std::vector<float>& x, size_t i, int64_t block) {
 
 // One quantization step (as a share of the block's largest magnitude) per type: Q8_0 amax / 127;
 // Q4_0 amax / 8 (the extreme maps to -8, the opposite side clips at 7); Q4_1 the range / 15
-// (twice amax); Q4_K / Q5_K the sub-block's range / 15 (31) with the 6-bit scale and min each
-// rounded against the super-block's largest (one more 63rd of it, twice); Q6_K the 16's amax / 31
-// with its int8 scale rounded up against the largest (one more 127th); IQ4_NL half its table's
-// widest gap (24 of 127) at a scale that maps the largest magnitude to at most 134 (the widest
-// search), IQ4_XS one more 64th for its 6-bit scales (measured worst 0.085 and 0.094).
+// (twice amax); Q5_0 amax / 16 and Q5_1 the range / 31 likewise; Q4_K / Q5_K the sub-block's range
+// / 15 (31) with the 6-bit scale and min each rounded against the super-block's largest (one more
+// 63rd of it, twice); Q6_K the 16's amax / 31 with its int8 scale rounded up against the largest
+// (one more 127th); IQ4_NL half its table's widest gap (24 of 127) at a scale that maps the largest
+// magnitude to at most 134 (the widest search), IQ4_XS one more 64th for its 6-bit scales (measured
+// worst 0.085 and 0.094).
 double StepShare(DType t) {
   switch (t) {
     case DType::kQ8_0: return 1.0 / 127;
     case DType::kQ4_0: return 1.0 / 8;
     case DType::kQ4_1: return 2.0 / 15;
+    case DType::kQ5_0: return 1.0 / 16;
+    case DType::kQ5_1: return 2.0 / 31;
     case DType::kQ4_K: return 2.0 / 15 + 2.0 * 15 / 63 / 15 + 1.0 / 63;
     case DType::kQ5_K: return 2.0 / 31 + 2.0 * 31 / 63 / 31 + 1.0 / 63;
     case DType::kQ6_K: return 1.0 / 31 + 1.0 / 127;
@@ -71,8 +74,8 @@ double StepShare(DType t) {
 }
 
 TEST(QuantizeTest, EveryTypeDecodesWithinAStepOfItsBlock) {
-  for (DType t : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_1, DType::kQ4_K, DType::kQ5_K,
-                  DType::kQ6_K, DType::kIQ4_NL, DType::kIQ4_XS}) {
+  for (DType t : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1,
+                  DType::kQ4_K, DType::kQ5_K, DType::kQ6_K, DType::kIQ4_NL, DType::kIQ4_XS}) {
     ASSERT_TRUE(CanQuantize(t));
     const int64_t block = DTypeBlockSize(t);
     int kind = 0;
@@ -184,15 +187,18 @@ void ExpectQuantizedBitForBit(const QuantizedSection& s) {
   }
 }
 
-// MXFP4 as the gguf Python package quantizes it, bit for bit (make_gguf_blocks.py): blocks of
-// magnitudes 2^-12 .. 2^5, values halfway between E2M1 values (ties to the first), zeros and an
-// all-zero block.
-TEST(QuantizeTest, Mxfp4MatchesTheGgufPythonPackage) {
+// MXFP4, Q5_0 and Q5_1 as the gguf Python package quantizes them, bit for bit
+// (make_gguf_blocks.py): blocks of magnitudes 2^-12 .. 2^5, values halfway between E2M1 values
+// (ties to the first), zeros and an all-zero block; Q5 also all-negative, all-positive and
+// constant blocks.
+TEST(QuantizeTest, Mxfp4Q5_0AndQ5_1MatchTheGgufPythonPackage) {
   const std::vector<QuantizedSection> sections = ReadQuantizedSections("gguf_quantized.bin");
-  ASSERT_EQ(sections.size(), 1u);
+  ASSERT_EQ(sections.size(), 3u);
+  EXPECT_EQ(sections[1].dtype, DType::kQ5_0);
+  EXPECT_EQ(sections[2].dtype, DType::kQ5_1);
+  for (const QuantizedSection& s : sections) ExpectQuantizedBitForBit(s);
   const QuantizedSection& s = sections[0];
   ASSERT_EQ(s.dtype, DType::kMXFP4);
-  ExpectQuantizedBitForBit(s);
   // Nearest E2M1 value: within half the largest gap (a quarter of the block's largest magnitude).
   std::vector<float> back(s.x.size());
   DecodeBlocks(DType::kMXFP4, s.bytes.data(), static_cast<int64_t>(s.x.size()) / 32, back.data());
@@ -215,7 +221,6 @@ TEST(QuantizeTest, Iq4MatchesLlamaCpp) {
 
 TEST(QuantizeTest, OnlyBlockTypes) {
   EXPECT_FALSE(CanQuantize(DType::kF16));
-  EXPECT_FALSE(CanQuantize(DType::kQ5_0));
   EXPECT_FALSE(CanQuantize(DType::kQ8_K));
   EXPECT_TRUE(CanQuantize(DType::kIQ4_NL));
   EXPECT_TRUE(CanQuantize(DType::kIQ4_XS));
