@@ -175,11 +175,11 @@ TEMPLATES=(
   unsloth-mistral-Devstral-Small-2507.jinja
 )
 
-# And those of llama-cpp-python 0.3.36's, but ByteDance-Seed-OSS.jinja (a dict with integer keys,
-# which the engine's Jinja interpreter does not build).
+# And those of llama-cpp-python 0.3.36's.
 NEWER_TEMPLATES=(
   Apertus-8B-Instruct.jinja
   Apriel-1.6-15b-Thinker-fixed.jinja
+  ByteDance-Seed-OSS.jinja
   Bielik-11B-v3.0-Instruct.jinja
   Cohere2MoE.jinja
   GLM-4.6.jinja

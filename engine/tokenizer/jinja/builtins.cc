@@ -262,7 +262,7 @@ StatusOr<List> Iterate(const Value& value) {
   if (value.is_list()) return value.list();
   if (value.is_dict()) {
     List keys;
-    for (const auto& [k, v] : value.dict().items) keys.push_back(Value::String(k));
+    for (const auto& [k, v] : value.dict().items) keys.push_back(k);
     return keys;
   }
   if (value.is_string()) {
@@ -275,6 +275,38 @@ StatusOr<List> Iterate(const Value& value) {
   }
   if (value.is_undefined()) return List();  // Jinja iterates an undefined value as empty
   return InvalidArgumentError("a ", value.TypeName(), " is not iterable");
+}
+
+// dictsort(case_sensitive=false, by='key', reverse=false): the items as [key, value] pairs sorted
+// by key (or value), strings compared lowercased unless case_sensitive, as jinja2 sorts them.
+StatusOr<Value> DictSort(const Value& value, const Args& args) {
+  if (!value.is_dict()) return InvalidArgumentError("dictsort of a ", value.TypeName());
+  const Value* case_sensitive = args.Get(0, "case_sensitive");
+  SIGMA_ASSIGN_OR_RETURN(const std::string by, StringArg(args, 1, "by", "key"));
+  const Value* reverse = args.Get(2, "reverse");
+  if (by != "key" && by != "value") {
+    return InvalidArgumentError("dictsort: 'by' must be 'key' or 'value', got '", by, "'");
+  }
+  const bool exact = case_sensitive != nullptr && case_sensitive->Truthy();
+  const bool descending = reverse != nullptr && reverse->Truthy();
+  const auto sort_key = [&](const std::pair<Value, Value>& item) {
+    const Value& v = by == "key" ? item.first : item.second;
+    if (exact || !v.is_string()) return v;
+    return Value::String(AsciiMap(v.string(), [](int c) { return std::tolower(c); }));
+  };
+  std::vector<std::pair<Value, Value>> items = value.dict().items;
+  Status error;
+  // Stable either way, as Python's sorted(reverse=True): equal keys keep their order.
+  std::stable_sort(items.begin(), items.end(), [&](const auto& a, const auto& b) {
+    const StatusOr<bool> less =
+        descending ? PythonLess(sort_key(b), sort_key(a)) : PythonLess(sort_key(a), sort_key(b));
+    if (!less.ok() && error.ok()) error = less.status();
+    return less.ok() && *less;
+  });
+  SIGMA_RETURN_IF_ERROR(error);
+  List out;
+  for (auto& [k, v] : items) out.push_back(Value::ListOf({std::move(k), std::move(v)}));
+  return Value::ListOf(std::move(out));
 }
 
 StatusOr<Value> ApplyFilter(std::string_view name, const Value& value, const Args& args) {
@@ -307,10 +339,10 @@ StatusOr<Value> ApplyFilter(std::string_view name, const Value& value, const Arg
     if (value.is_undefined()) return Value::ListOf({});
     if (!value.is_dict()) return InvalidArgumentError("items of a ", value.TypeName());
     List items;
-    for (const auto& [k, v] : value.dict().items)
-      items.push_back(Value::ListOf({Value::String(k), v}));
+    for (const auto& [k, v] : value.dict().items) items.push_back(Value::ListOf({k, v}));
     return Value::ListOf(std::move(items));
   }
+  if (name == "dictsort") return DictSort(value, args);
   if (name == "list") {
     SIGMA_ASSIGN_OR_RETURN(List items, Iterate(value));
     return Value::ListOf(std::move(items));
@@ -595,14 +627,13 @@ Value BoundMethod(const Value& value, std::string_view name) {
       if (method == "get") {
         const Value* key = args.Get(0, "key");
         const Value* fallback = args.Get(1, "default");
-        const Value* found =
-            key != nullptr && key->is_string() ? self.dict().Find(key->string()) : nullptr;
+        const Value* found = key != nullptr ? self.dict().Find(*key) : nullptr;
         return found != nullptr ? *found : fallback != nullptr ? *fallback : Value::None();
       }
       List out;
       for (const auto& [k, v] : self.dict().items) {
-        if (method == "items") out.push_back(Value::ListOf({Value::String(k), v}));
-        if (method == "keys") out.push_back(Value::String(k));
+        if (method == "items") out.push_back(Value::ListOf({k, v}));
+        if (method == "keys") out.push_back(k);
         if (method == "values") out.push_back(v);
       }
       return Value::ListOf(std::move(out));

@@ -236,6 +236,10 @@ class Renderer {
       if (const Value* v = object.dict().Find(key.string())) return *v;
       return BoundMethod(object, key.string());
     }
+    if (object.is_dict() && key.Hashable()) {
+      const Value* v = object.dict().Find(key);
+      return v != nullptr ? *v : Value();
+    }
     if ((object.is_list() || object.is_string()) && key.kind() == Value::Kind::kInt) {
       int64_t i = key.integer();
       if (object.is_list()) {
@@ -354,8 +358,8 @@ class Renderer {
         for (size_t i = 0; i < e.keys.size(); ++i) {
           SIGMA_ASSIGN_OR_RETURN(Value k, Eval(*e.keys[i]));
           SIGMA_ASSIGN_OR_RETURN(Value v, Eval(*e.args[i]));
-          if (!k.is_string()) return Error(e, "dict keys must be strings, got a ", k.TypeName());
-          d.Set(k.string(), std::move(v));
+          if (!k.Hashable()) return Error(e, "a ", k.TypeName(), " cannot be a dict key");
+          d.Set(std::move(k), std::move(v));
         }
         return Value::DictOf(std::move(d));
       }
@@ -385,7 +389,7 @@ class Renderer {
           return Error(e, "'in <string>' needs a string on the left, got a ", a.TypeName());
         found = b.string().find(a.string()) != std::string::npos;
       } else if (b.is_dict()) {
-        found = a.is_string() && b.dict().Find(a.string()) != nullptr;
+        found = b.dict().Find(a) != nullptr;
       } else if (b.is_list()) {
         for (const Value& item : b.list()) found = found || item.Equals(a);
       } else if (!b.is_undefined()) {

@@ -110,17 +110,29 @@ Status AppendJson(const Value& v, int indent, bool sort_keys, int depth, std::st
         *out += "{}";
         return Status::Ok();
       }
-      std::vector<const std::pair<std::string, Value>*> items;
+      std::vector<const std::pair<Value, Value>*> items;
       for (const auto& item : v.dict().items) items.push_back(&item);
       if (sort_keys) {
-        std::stable_sort(items.begin(), items.end(),
-                         [](const auto* a, const auto* b) { return a->first < b->first; });
+        Status error;
+        std::stable_sort(items.begin(), items.end(), [&](const auto* a, const auto* b) {
+          const StatusOr<bool> less = PythonLess(a->first, b->first);
+          if (!less.ok() && error.ok()) error = less.status();
+          return less.ok() && *less;
+        });
+        SIGMA_RETURN_IF_ERROR(error);
       }
       *out += '{';
       for (size_t i = 0; i < items.size(); ++i) {
         if (i > 0) *out += item_separator;
         newline(depth + 1);
-        AppendJsonString(items[i]->first, out);
+        const Value& key = items[i]->first;
+        if (key.is_string()) {
+          AppendJsonString(key.string(), out);
+        } else {  // json.dumps writes a number, boolean or null key as its JSON text, quoted
+          std::string text;
+          SIGMA_RETURN_IF_ERROR(AppendJson(key, -1, false, 0, &text));
+          AppendJsonString(text, out);
+        }
         *out += ": ";
         SIGMA_RETURN_IF_ERROR(AppendJson(items[i]->second, indent, sort_keys, depth + 1, out));
       }
@@ -139,14 +151,25 @@ Status AppendJson(const Value& v, int indent, bool sort_keys, int depth, std::st
 
 const Value* Dict::Find(std::string_view key) const {
   for (const auto& [k, v] : items) {
-    if (k == key) return &v;
+    if (k.is_string() && k.string() == key) return &v;
+  }
+  return nullptr;
+}
+
+const Value* Dict::Find(const Value& key) const {
+  for (const auto& [k, v] : items) {
+    if (k.Equals(key)) return &v;
   }
   return nullptr;
 }
 
 void Dict::Set(std::string key, Value value) {
+  Set(Value::String(std::move(key)), std::move(value));
+}
+
+void Dict::Set(Value key, Value value) {
   for (auto& [k, v] : items) {
-    if (k == key) {
+    if (k.Equals(key)) {  // Python keeps the first key object and replaces the value
       v = std::move(value);
       return;
     }
@@ -261,8 +284,7 @@ std::string Value::Repr() const {
       std::string out = "{";
       for (size_t i = 0; i < dict_->items.size(); ++i) {
         if (i > 0) out += ", ";
-        AppendStringRepr(dict_->items[i].first, &out);
-        out += ": " + dict_->items[i].second.Repr();
+        out += dict_->items[i].first.Repr() + ": " + dict_->items[i].second.Repr();
       }
       return out + "}";
     }
@@ -315,6 +337,27 @@ std::string_view Value::TypeName() const {
     case Kind::kFunction: return "function";
   }
   return "value";
+}
+
+bool Value::Hashable() const {
+  return kind_ == Kind::kNone || kind_ == Kind::kBool || is_number() || is_string();
+}
+
+StatusOr<bool> PythonLess(const Value& a, const Value& b) {
+  const auto numeric = [](const Value& v) {
+    return v.is_number() || v.kind() == Value::Kind::kBool;
+  };
+  const auto number = [](const Value& v) {
+    return v.is_number() ? v.number() : v.boolean() ? 1.0 : 0.0;
+  };
+  if (numeric(a) && numeric(b)) {
+    if (a.kind() == Value::Kind::kInt && b.kind() == Value::Kind::kInt)
+      return a.integer() < b.integer();
+    return number(a) < number(b);
+  }
+  if (a.is_string() && b.is_string()) return a.string() < b.string();  // UTF-8: code point order
+  return InvalidArgumentError("'<' not supported between a ", a.TypeName(), " and a ",
+                              b.TypeName());
 }
 
 StatusOr<std::string> ToJson(const Value& value, int indent, bool sort_keys) {

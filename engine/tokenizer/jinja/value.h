@@ -1,7 +1,7 @@
 // The values a chat template computes with: Python's None, bool, int, float, str, list and dict
-// (insertion-ordered), Jinja's undefined, and callables (macros, builtins). Lists and dicts are
-// shared, so that a namespace() assigned to stays one object; templates cannot otherwise mutate
-// them (transformers renders in an immutable sandbox).
+// (insertion-ordered), Jinja's undefined, and callables (macros, builtins); tuples are lists (and
+// print as lists). Lists and dicts are shared, so that a namespace() assigned to stays one object;
+// templates cannot otherwise mutate them (transformers renders in an immutable sandbox).
 // Thread safety: a Value is not shared across threads while one of them renders.
 #ifndef SIGMA_ENGINE_TOKENIZER_JINJA_VALUE_H_
 #define SIGMA_ENGINE_TOKENIZER_JINJA_VALUE_H_
@@ -21,13 +21,16 @@ namespace sigma::jinja {
 class Value;
 using List = std::vector<Value>;
 
-// Insertion-ordered string-keyed members, as Python's dict.
+// Insertion-ordered members, as Python's dict: keys are strings, numbers, booleans or None
+// (Value::Hashable), equal as Python's are (1, 1.0 and True are one key).
 struct Dict {
-  std::vector<std::pair<std::string, Value>> items;
+  std::vector<std::pair<Value, Value>> items;
   bool is_namespace = false;  // namespace(): members may be assigned with {% set ns.x = ... %}
 
   const Value* Find(std::string_view key) const;
+  const Value* Find(const Value& key) const;
   void Set(std::string key, Value value);
+  void Set(Value key, Value value);
 };
 
 // A call's arguments: positional, then keyword.
@@ -83,6 +86,8 @@ class Value {
   bool Equals(const Value& other) const;
   // A name for errors: "string", "list", ...
   std::string_view TypeName() const;
+  // Whether it may be a dict key: none, a boolean, a number or a string.
+  bool Hashable() const;
 
  private:
   Kind kind_ = Kind::kUndefined;
@@ -97,8 +102,13 @@ class Value {
 
 // Python's json.dumps(value, ensure_ascii=False, indent=indent, sort_keys=sort_keys), as
 // transformers' tojson filter calls it: separators ", " and ": ", or "," and ": " with an indent
-// (indent < 0: none). INVALID_ARGUMENT for undefined or a function.
+// (indent < 0: none); keys that are not strings as JSON writes them ("1", "true", "null").
+// INVALID_ARGUMENT for undefined or a function, or keys of mixed types to sort.
 StatusOr<std::string> ToJson(const Value& value, int indent, bool sort_keys);
+
+// Python's a < b for the values sorted() orders: numbers (and booleans) by value, strings by code
+// point; INVALID_ARGUMENT for other kinds or a string against a number, as Python raises.
+StatusOr<bool> PythonLess(const Value& a, const Value& b);
 
 }  // namespace sigma::jinja
 

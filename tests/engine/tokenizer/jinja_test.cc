@@ -116,6 +116,34 @@ TEST(JinjaTest, PythonOperatorsAndReprs) {
             "it's [\"it's\"] {'a': 'b'}");
 }
 
+// Dict keys of any hashable kind, as Python's (ByteDance Seed-OSS's template looks its reflection
+// interval up in a dict of ints, sorted with dictsort): 1, 1.0 and True are one key.
+TEST(JinjaTest, DictsWithKeysOtherThanStrings) {
+  EXPECT_EQ(Render("{% set d = {2: 'b', 1: 'a', 'k': 'v'} %}{{ d[1] }}{{ d[2] }}{{ d['k'] }}|"
+                   "{{ d[1.0] }}|{{ d[true] }}|{{ d[3] is defined }}"),
+            "abv|a|a|False");
+  EXPECT_EQ(Render("{% set d = {16384: 1024, 0: 0, 512: 128} %}{% for k, v in d | dictsort %}"
+                   "{{ k }}:{{ v }};{% endfor %}"),
+            "0:0;512:128;16384:1024;");
+  EXPECT_EQ(Render("{% set d = {1: 'x', none: 'n', true: 'y'} %}{{ d }}|{{ d | tojson }}|"
+                   "{{ 1 in d }}|{{ 2 in d }}|{{ d.get(1) }}"),
+            "{1: 'y', None: 'n'}|{\"1\": \"y\", \"null\": \"n\"}|True|False|y");
+  EXPECT_EQ(Render("{{ {2: 1, 10: 2} | tojson(sort_keys=true) }}"), "{\"2\": 1, \"10\": 2}");
+  EXPECT_EQ(Render("{% for k in {3: 'a', 1: 'b'} %}{{ k + 1 }}{% endfor %}"), "42");
+  // dictsort: case-insensitive and stable by default, by value, reversed (still stable).
+  const std::string d = "{% set d = {'b': 1, 'A': 2, 'a': 3} %}";
+  const std::string each = " %}{{ k }}{{ v }}{% endfor %}";
+  EXPECT_EQ(Render(d + "{% for k, v in d | dictsort" + each), "A2a3b1");
+  EXPECT_EQ(Render(d + "{% for k, v in d | dictsort(true)" + each), "A2a3b1");
+  EXPECT_EQ(Render(d + "{% for k, v in d | dictsort(by='value', reverse=true)" + each), "a3A2b1");
+  // What Python refuses: a list as a key, and ordering strings against numbers.
+  EXPECT_NE(Render("{{ {[1]: 2} }}").find("a list cannot be a dict key"), std::string::npos);
+  EXPECT_NE(Render("{{ {1: 'a', 'b': 2} | dictsort }}").find("'<' not supported"),
+            std::string::npos);
+  EXPECT_NE(Render("{{ {1: 'a', 'b': 2} | tojson(sort_keys=true) }}").find("'<' not supported"),
+            std::string::npos);
+}
+
 TEST(JinjaTest, ErrorsNameTheLine) {
   EXPECT_NE(
       Render("ok\n{{ raise_exception('no system role') }}").find("raise_exception: no system role"),
