@@ -43,76 +43,40 @@ void QuantizeQ8_0(const float* x, std::string* out) {
   out->append(block, sizeof(block));
 }
 
-// Q4_0: the value of largest magnitude maps to -8 (d = it / -8), q = round(x / d) + 8.
-void QuantizeQ4_0(const float* x, std::string* out) {
-  float extreme = 0.0f;
-  for (int i = 0; i < 32; ++i) {
-    if (std::fabs(x[i]) > std::fabs(extreme)) extreme = x[i];
-  }
-  char block[18];
-  AppendF16(extreme / -8.0f, block);
-  uint16_t d16;
-  std::memcpy(&d16, block, 2);
-  const float d = F16ToF32(d16);
-  const float inv = d != 0.0f ? 1.0f / d : 0.0f;
-  for (int j = 0; j < 16; ++j) {
-    const int lo = RoundClamp(x[j] * inv + 8.0f, 0, 15);
-    const int hi = RoundClamp(x[j + 16] * inv + 8.0f, 0, 15);
-    block[2 + j] = static_cast<char>(lo | hi << 4);
-  }
-  out->append(block, sizeof(block));
-}
-
-// Q4_1: x = d q + m with m the block's minimum and d its range / 15.
-void QuantizeQ4_1(const float* x, std::string* out) {
-  const auto [lo_it, hi_it] = std::minmax_element(x, x + 32);
-  char block[20];
-  AppendF16((*hi_it - *lo_it) / 15.0f, block);
-  AppendF16(*lo_it, block + 2);
-  uint16_t bits[2];
-  std::memcpy(bits, block, 4);
-  const float d = F16ToF32(bits[0]), m = F16ToF32(bits[1]);
-  const float inv = d != 0.0f ? 1.0f / d : 0.0f;
-  for (int j = 0; j < 16; ++j) {
-    const int lo = RoundClamp((x[j] - m) * inv, 0, 15);
-    const int hi = RoundClamp((x[j + 16] - m) * inv, 0, 15);
-    block[4 + j] = static_cast<char>(lo | hi << 4);
-  }
-  out->append(block, sizeof(block));
-}
-
-// Q5_0 / Q5_1 (kMin) as ggml's reference quantizer (and the gguf package) writes them: Q5_0's d
-// maps the value of largest magnitude to -16 and q = trunc(x / d + 16.5); Q5_1's d is the range
-// / 31 above the minimum m and q = trunc((x - m) / d + 0.5); both with the f32 d (its f16 only
-// stored), q clamped to 31, each q's fifth bit in bit j of qh.
-template <bool kMin>
-void QuantizeQ5(const float* x, std::string* out) {
+// Q4_0, Q4_1, Q5_0, Q5_1 (kBits, kMin) as ggml's reference quantizer writes them (and the gguf
+// package, bit for bit): without a minimum, d maps the value of largest magnitude to -2^(kBits-1)
+// and q = trunc(x / d + 2^(kBits-1) + 0.5); with one, d is the range / (2^kBits - 1) above the
+// minimum m and q = trunc((x - m) / d + 0.5); both with the f32 d and m (their f16s only stored),
+// q clamped to 2^kBits - 1; Q5's fifth bits in a u32 qh, element j's at bit j.
+template <int kBits, bool kMin>
+void QuantizeLegacy(const float* x, std::string* out) {
+  constexpr int kMax = (1 << kBits) - 1;
   float d, m = 0;
   if constexpr (kMin) {
     const auto [lo_it, hi_it] = std::minmax_element(x, x + 32);
     m = *lo_it;
-    d = (*hi_it - m) / 31;
+    d = (*hi_it - m) / kMax;
   } else {
     float extreme = 0;
     for (int j = 0; j < 32; ++j) {
       if (std::fabs(x[j]) > std::fabs(extreme)) extreme = x[j];
     }
-    d = extreme / -16;
+    d = extreme / -(1 << (kBits - 1));
   }
   const float id = d != 0 ? 1 / d : 0;
-  constexpr int kHeader = kMin ? 8 : 6;
-  char block[kHeader + 16];
+  constexpr int kHeader = (kMin ? 4 : 2) + (kBits == 5 ? 4 : 0);
+  char block[kHeader + 16] = {};
   AppendF16(d, block);
   if constexpr (kMin) AppendF16(m, block + 2);
   uint32_t qh = 0;
   for (int j = 0; j < 32; ++j) {
-    const float v = kMin ? (x[j] - m) * id + 0.5f : x[j] * id + 16.5f;
-    const int q = std::min(static_cast<int>(v), 31);  // v >= 0: truncation is the floor
+    const float v = kMin ? (x[j] - m) * id + 0.5f : x[j] * id + ((1 << (kBits - 1)) + 0.5f);
+    const int q = std::min(static_cast<int>(v), kMax);  // v >= 0: truncation is the floor
     qh |= static_cast<uint32_t>(q >> 4) << j;
     char& byte = block[kHeader + j % 16];
-    byte = static_cast<char>(j < 16 ? (q & 15) : (static_cast<uint8_t>(byte) | (q & 15) << 4));
+    byte = static_cast<char>(static_cast<uint8_t>(byte) | (q & 15) << (j < 16 ? 0 : 4));
   }
-  std::memcpy(block + kHeader - 4, &qh, 4);
+  if constexpr (kBits == 5) std::memcpy(block + kHeader - 4, &qh, 4);
   out->append(block, sizeof(block));
 }
 
@@ -352,10 +316,10 @@ void QuantizeRow(DType dtype, const float* x, int64_t n, std::string* out) {
   for (int64_t b = 0; b < n; b += block) {
     switch (dtype) {
       case DType::kQ8_0: QuantizeQ8_0(x + b, out); break;
-      case DType::kQ4_0: QuantizeQ4_0(x + b, out); break;
-      case DType::kQ4_1: QuantizeQ4_1(x + b, out); break;
-      case DType::kQ5_0: QuantizeQ5<false>(x + b, out); break;
-      case DType::kQ5_1: QuantizeQ5<true>(x + b, out); break;
+      case DType::kQ4_0: QuantizeLegacy<4, false>(x + b, out); break;
+      case DType::kQ4_1: QuantizeLegacy<4, true>(x + b, out); break;
+      case DType::kQ5_0: QuantizeLegacy<5, false>(x + b, out); break;
+      case DType::kQ5_1: QuantizeLegacy<5, true>(x + b, out); break;
       case DType::kQ4_K: QuantizeK45<4>(x + b, out); break;
       case DType::kQ5_K: QuantizeK45<5>(x + b, out); break;
       case DType::kMXFP4: QuantizeMxfp4(x + b, out); break;

@@ -1,16 +1,17 @@
 // Quantization of float rows into GGUF blocks, for `sigma-eval convert --type` (the block layouts
 // are in engine/cpu/quant_blocks.h, which decodes them).
 //
-// Round to nearest with scales from each block's range: Q8_0 and Q4_0 scale by the block's
-// largest magnitude, Q4_1 by its min and max; the K-quants take each sub-block's scale (and min)
-// from its range and quantize those to 6 bits (Q4_K / Q5_K) or 8 bits (Q6_K) against the
-// super-block's f16 d (and dmin). llama.cpp searches the scales to lower the squared error; these
-// do not, so their error is somewhat larger (bounded per element by about one quantization step:
-// tests/engine/gguf/quantize_test.cc). MXFP4 takes the exponent of each block's largest magnitude
-// less 2 (so that it maps to at most 6, E2M1's largest) and each value's nearest E2M1 value (the
-// first on a tie), as the gguf PyPI package's quantizer does, bit for bit; so do Q5_0 and Q5_1.
-// IQ4_NL and IQ4_XS search each block's scale as llama.cpp does without an importance matrix
-// (quantize.cc says how). Thread safety: pure functions.
+// Q8_0, Q4_0, Q4_1, Q5_0 and Q5_1 as ggml's reference quantizers write them (bit for bit as the
+// gguf PyPI package, their Python twin): Q8_0 and Q4_0 / Q5_0 scale by the block's largest
+// magnitude, Q4_1 / Q5_1 by its min and max. MXFP4 takes the exponent of each block's largest
+// magnitude less 2 (so that it maps to at most 6, E2M1's largest) and each value's nearest E2M1
+// value (the first on a tie), as the gguf package does, bit for bit. IQ4_NL and IQ4_XS search each
+// block's scale as llama.cpp does without an importance matrix, bit for bit (quantize.cc says
+// how). The K-quants take each sub-block's scale (and min) from its range and quantize those to 6
+// bits (Q4_K / Q5_K) or 8 bits (Q6_K) against the super-block's f16 d (and dmin); llama.cpp
+// searches those scales to lower the squared error, these do not, so their error is somewhat
+// larger (bounded per element by about one quantization step: tests/engine/gguf/quantize_test.cc).
+// Thread safety: pure functions.
 #ifndef SIGMA_ENGINE_GGUF_QUANTIZE_H_
 #define SIGMA_ENGINE_GGUF_QUANTIZE_H_
 

@@ -187,15 +187,18 @@ void ExpectQuantizedBitForBit(const QuantizedSection& s) {
   }
 }
 
-// MXFP4, Q5_0 and Q5_1 as the gguf Python package quantizes them, bit for bit
-// (make_gguf_blocks.py): blocks of magnitudes 2^-12 .. 2^5, values halfway between E2M1 values
-// (ties to the first), zeros and an all-zero block; Q5 also all-negative, all-positive and
-// constant blocks.
-TEST(QuantizeTest, Mxfp4Q5_0AndQ5_1MatchTheGgufPythonPackage) {
+// MXFP4, Q5_0, Q5_1, Q8_0, Q4_0 and Q4_1 as the gguf Python package quantizes them (ggml's
+// reference quantizers), bit for bit (make_gguf_blocks.py): blocks of magnitudes 2^-12 .. 2^5,
+// values halfway between E2M1 values (ties to the first), zeros and an all-zero block; the others
+// also all-negative, all-positive and constant blocks.
+TEST(QuantizeTest, Mxfp4AndTheLegacyTypesMatchTheGgufPythonPackage) {
   const std::vector<QuantizedSection> sections = ReadQuantizedSections("gguf_quantized.bin");
-  ASSERT_EQ(sections.size(), 3u);
+  ASSERT_EQ(sections.size(), 6u);
   EXPECT_EQ(sections[1].dtype, DType::kQ5_0);
   EXPECT_EQ(sections[2].dtype, DType::kQ5_1);
+  EXPECT_EQ(sections[3].dtype, DType::kQ8_0);
+  EXPECT_EQ(sections[4].dtype, DType::kQ4_0);
+  EXPECT_EQ(sections[5].dtype, DType::kQ4_1);
   for (const QuantizedSection& s : sections) ExpectQuantizedBitForBit(s);
   const QuantizedSection& s = sections[0];
   ASSERT_EQ(s.dtype, DType::kMXFP4);

@@ -1,7 +1,7 @@
 """Writes gguf_blocks.bin: random GGUF quantized blocks and their values as decoded by the `gguf`
 Python package (the reference implementation of the format), for DequantizeRow tests; and
-gguf_quantized.bin: float blocks and the package's MXFP4, Q5_0 and Q5_1 quantizations of them,
-for QuantizeRow's.
+gguf_quantized.bin: float blocks and the package's MXFP4, Q5_0, Q5_1, Q8_0, Q4_0 and Q4_1
+quantizations of them (those of ggml's reference quantizer), for QuantizeRow's.
 
 gguf_blocks.bin, little-endian, per type: u32 sigma DType code, u32 n_blocks, u32 block_bytes,
 n_blocks * block_bytes raw bytes, then n_blocks * block_size f32 values.
@@ -63,9 +63,10 @@ with open("gguf_quantized.bin", "wb") as out:
     out.write(struct.pack("<III", MXFP4_CODE, n_blocks, 17))
     out.write(x.tobytes())
     out.write(q.tobytes())
-    # Q5_0 and Q5_1: the same blocks and all-negative, all-positive and constant ones.
+    # Q5_0, Q5_1, Q8_0, Q4_0, Q4_1: the same blocks and all-negative, all-positive and constant ones.
     x5 = np.concatenate([x, -np.abs(x[:4]) - 1, np.abs(x[4:8]) + 1, np.full((2, 32), 0.75, np.float32)])
-    for code, qtype, nbytes in [(7, Q.Q5_0, 22), (8, Q.Q5_1, 24)]:
+    for code, qtype, nbytes in [(7, Q.Q5_0, 22), (8, Q.Q5_1, 24), (3, Q.Q8_0, 34), (4, Q.Q4_0, 18),
+                                (5, Q.Q4_1, 20)]:
         out.write(struct.pack("<III", code, x5.shape[0], nbytes))
         out.write(x5.astype(np.float32).tobytes())
         out.write(quants.quantize(x5.astype(np.float32), qtype).tobytes())
