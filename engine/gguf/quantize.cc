@@ -7,27 +7,13 @@
 
 #include "engine/base/check.h"
 #include "engine/cpu/quant_blocks.h"
+#include "engine/gguf/quantize_internal.h"
 
 namespace sigma {
 namespace {
 
-void AppendF16(float x, char* dst) {
-  const uint16_t bits = F32ToF16(x);
-  std::memcpy(dst, &bits, 2);
-}
-
-// The f16 nearest to `x` that is at least x (x >= 0, within the f16 range): a super-block scale
-// d with d * kMax >= the largest sub-block scale, so that rounding the sub-block scales up never
-// needs more than kMax.
-uint16_t F16AtLeast(float x) {
-  uint16_t bits = F32ToF16(x);
-  if (F16ToF32(bits) < x) ++bits;  // positive f16 values order like their bits
-  return bits;
-}
-
-int RoundClamp(float v, int lo, int hi) {
-  return std::clamp(static_cast<int>(std::lround(v)), lo, hi);
-}
+using internal::AppendF16;
+using internal::NearestInt;
 
 void QuantizeQ8_0(const float* x, std::string* out) {
   float amax = 0.0f;
@@ -77,83 +63,6 @@ void QuantizeLegacy(const float* x, std::string* out) {
     byte = static_cast<char>(static_cast<uint8_t>(byte) | (q & 15) << (j < 16 ? 0 : 4));
   }
   if constexpr (kBits == 5) std::memcpy(block + kHeader - 4, &qh, 4);
-  out->append(block, sizeof(block));
-}
-
-// Q4_K (kBits 4) / Q5_K (kBits 5), one super-block of 256: per sub-block of 32, x = d sc q - dmin m
-// with 6-bit sc and m; the sub-block's range sets its scale (rounded up, so its values fit) and
-// -min(0, its minimum) its m.
-template <int kBits>
-void QuantizeK45(const float* x, std::string* out) {
-  constexpr int kMax = (1 << kBits) - 1;
-  float scale[8], min[8], max_scale = 0.0f, max_min = 0.0f;
-  for (int j = 0; j < 8; ++j) {
-    const auto [lo_it, hi_it] = std::minmax_element(x + 32 * j, x + 32 * j + 32);
-    min[j] = -std::min(0.0f, *lo_it);
-    scale[j] = (std::max(0.0f, *hi_it) + min[j]) / kMax;
-    max_scale = std::max(max_scale, scale[j]);
-    max_min = std::max(max_min, min[j]);
-  }
-  const uint16_t d16 = F16AtLeast(max_scale / 63.0f), dmin16 = F32ToF16(max_min / 63.0f);
-  const float d = F16ToF32(d16), dmin = F16ToF32(dmin16);
-  int sc[8], m[8];
-  for (int j = 0; j < 8; ++j) {
-    sc[j] = d > 0.0f ? std::clamp(static_cast<int>(std::ceil(scale[j] / d)), 0, 63) : 0;
-    m[j] = dmin > 0.0f ? RoundClamp(min[j] / dmin, 0, 63) : 0;
-  }
-  constexpr int kBytes = kBits == 4 ? 144 : 176;
-  char block[kBytes] = {};
-  std::memcpy(block, &d16, 2);
-  std::memcpy(block + 2, &dmin16, 2);
-  auto* packed = reinterpret_cast<uint8_t*>(block + 4);  // the inverse of UnpackKScaleMin
-  for (int j = 0; j < 4; ++j) {
-    packed[j] = static_cast<uint8_t>(sc[j] | (sc[j + 4] >> 4) << 6);
-    packed[j + 4] = static_cast<uint8_t>(m[j] | (m[j + 4] >> 4) << 6);
-    packed[j + 8] = static_cast<uint8_t>((sc[j + 4] & 15) | (m[j + 4] & 15) << 4);
-  }
-  auto* qh = reinterpret_cast<uint8_t*>(block + 16);  // Q5_K's fifth bits
-  auto* qs = reinterpret_cast<uint8_t*>(block + (kBits == 4 ? 16 : 48));
-  for (int j = 0; j < 8; ++j) {
-    const float step = d * static_cast<float>(sc[j]), offset = dmin * static_cast<float>(m[j]);
-    const float inv = step > 0.0f ? 1.0f / step : 0.0f;
-    for (int l = 0; l < 32; ++l) {
-      const int q = RoundClamp((x[32 * j + l] + offset) * inv, 0, kMax);
-      qs[32 * (j / 2) + l] |= static_cast<uint8_t>((q & 15) << (4 * (j % 2)));
-      if constexpr (kBits == 5) qh[l] |= static_cast<uint8_t>((q >> 4) << j);
-    }
-  }
-  out->append(block, sizeof(block));
-}
-
-// Q6_K, one super-block of 256: per 16 elements x = d sc (q - 32) with an int8 sc; the 16's
-// largest magnitude sets its scale (rounded up) so that |q - 32| <= 31.
-void QuantizeQ6K(const float* x, std::string* out) {
-  float scale[16], max_scale = 0.0f;
-  for (int g = 0; g < 16; ++g) {
-    float amax = 0.0f;
-    for (int i = 0; i < 16; ++i) amax = std::max(amax, std::fabs(x[16 * g + i]));
-    scale[g] = amax / 31.0f;
-    max_scale = std::max(max_scale, scale[g]);
-  }
-  const uint16_t d16 = F16AtLeast(max_scale / 127.0f);
-  const float d = F16ToF32(d16);
-  char block[210] = {};
-  auto* ql = reinterpret_cast<uint8_t*>(block);
-  auto* qh = reinterpret_cast<uint8_t*>(block + 128);
-  for (int g = 0; g < 16; ++g) {
-    const int sc = d > 0.0f ? std::clamp(static_cast<int>(std::ceil(scale[g] / d)), 0, 127) : 0;
-    block[192 + g] = static_cast<char>(static_cast<int8_t>(sc));
-    const float step = d * static_cast<float>(sc);
-    const float inv = step > 0.0f ? 1.0f / step : 0.0f;
-    for (int k = 0; k < 16; ++k) {
-      const int e = 16 * g + k;
-      const int q = RoundClamp(x[e] * inv + 32.0f, 0, 63);
-      const int h = e / 128, i = e % 128 / 32, l = e % 32;  // where UnpackQ6KQuants reads e
-      ql[64 * h + l + 32 * (i & 1)] |= static_cast<uint8_t>((q & 15) << (i < 2 ? 0 : 4));
-      qh[32 * h + l] |= static_cast<uint8_t>((q >> 4) << (2 * i));
-    }
-  }
-  std::memcpy(block + 208, &d16, 2);
   out->append(block, sizeof(block));
 }
 
@@ -279,7 +188,7 @@ void QuantizeIq4Xs(const float* x, std::string* out) {
   AppendF16(d, block);
   uint16_t scales_h = 0;
   for (int k = 0; k < 8; ++k) {
-    const int l = std::clamp(static_cast<int>(std::nearbyint(id * scales[k])), -32, 31);
+    const int l = std::clamp(NearestInt(id * scales[k]), -32, 31);
     const float dl = d * static_cast<float>(l);
     PackIq4Nibbles(x + 32 * k, dl != 0 ? 1 / dl : 0, block + 8 + 16 * k);
     block[4 + k / 2] = static_cast<char>(block[4 + k / 2] | ((l + 32) & 15) << (4 * (k % 2)));
@@ -320,12 +229,12 @@ void QuantizeRow(DType dtype, const float* x, int64_t n, std::string* out) {
       case DType::kQ4_1: QuantizeLegacy<4, true>(x + b, out); break;
       case DType::kQ5_0: QuantizeLegacy<5, false>(x + b, out); break;
       case DType::kQ5_1: QuantizeLegacy<5, true>(x + b, out); break;
-      case DType::kQ4_K: QuantizeK45<4>(x + b, out); break;
-      case DType::kQ5_K: QuantizeK45<5>(x + b, out); break;
+      case DType::kQ4_K: internal::QuantizeK45<4>(x + b, out); break;
+      case DType::kQ5_K: internal::QuantizeK45<5>(x + b, out); break;
       case DType::kMXFP4: QuantizeMxfp4(x + b, out); break;
       case DType::kIQ4_NL: QuantizeIq4Nl(x + b, out); break;
       case DType::kIQ4_XS: QuantizeIq4Xs(x + b, out); break;
-      default: QuantizeQ6K(x + b, out); break;
+      default: internal::QuantizeQ6K(x + b, out); break;
     }
   }
 }

@@ -7,11 +7,11 @@
 // magnitude less 2 (so that it maps to at most 6, E2M1's largest) and each value's nearest E2M1
 // value (the first on a tie), as the gguf package does, bit for bit. IQ4_NL and IQ4_XS search each
 // block's scale as llama.cpp does without an importance matrix, bit for bit (quantize.cc says
-// how). The K-quants take each sub-block's scale (and min) from its range and quantize those to 6
-// bits (Q4_K / Q5_K) or 8 bits (Q6_K) against the super-block's f16 d (and dmin); llama.cpp
-// searches those scales to lower the squared error, these do not, so their error is somewhat
-// larger (bounded per element by about one quantization step: tests/engine/gguf/quantize_test.cc).
-// Thread safety: pure functions.
+// how). The K-quants fit each sub-block's scale (and minimum) by weighted least squares over a few
+// candidate mappings and quantize those to 6 bits (Q4_K / Q5_K) or 8 bits (Q6_K) against the
+// super-block's f16 d (and dmin), as ggml's reference quantizers do, bit for bit
+// (quantize_kquants.cc). All checked against those implementations' bytes in
+// tests/engine/gguf/quantize_test.cc. Thread safety: pure functions.
 #ifndef SIGMA_ENGINE_GGUF_QUANTIZE_H_
 #define SIGMA_ENGINE_GGUF_QUANTIZE_H_
 
