@@ -178,6 +178,12 @@ std::vector<QuantizedSection> ReadQuantizedSections(const std::string& name) {
   return sections;
 }
 
+std::vector<DType> DTypesOf(const std::vector<QuantizedSection>& sections) {
+  std::vector<DType> dtypes;
+  for (const QuantizedSection& s : sections) dtypes.push_back(s.dtype);
+  return dtypes;
+}
+
 void ExpectQuantizedBitForBit(const QuantizedSection& s) {
   std::string got;
   QuantizeRow(s.dtype, s.x.data(), static_cast<int64_t>(s.x.size()), &got);
@@ -196,15 +202,10 @@ void ExpectQuantizedBitForBit(const QuantizedSection& s) {
 // also all-negative, all-positive and constant blocks.
 TEST(QuantizeTest, Mxfp4AndTheLegacyTypesMatchTheGgufPythonPackage) {
   const std::vector<QuantizedSection> sections = ReadQuantizedSections("gguf_quantized.bin");
-  ASSERT_EQ(sections.size(), 6u);
-  EXPECT_EQ(sections[1].dtype, DType::kQ5_0);
-  EXPECT_EQ(sections[2].dtype, DType::kQ5_1);
-  EXPECT_EQ(sections[3].dtype, DType::kQ8_0);
-  EXPECT_EQ(sections[4].dtype, DType::kQ4_0);
-  EXPECT_EQ(sections[5].dtype, DType::kQ4_1);
+  ASSERT_EQ(DTypesOf(sections), (std::vector<DType>{DType::kMXFP4, DType::kQ5_0, DType::kQ5_1,
+                                                    DType::kQ8_0, DType::kQ4_0, DType::kQ4_1}));
   for (const QuantizedSection& s : sections) ExpectQuantizedBitForBit(s);
   const QuantizedSection& s = sections[0];
-  ASSERT_EQ(s.dtype, DType::kMXFP4);
   // Nearest E2M1 value: within half the largest gap (a quarter of the block's largest magnitude).
   std::vector<float> back(s.x.size());
   DecodeBlocks(DType::kMXFP4, s.bytes.data(), static_cast<int64_t>(s.x.size()) / 32, back.data());
@@ -220,12 +221,8 @@ TEST(QuantizeTest, Mxfp4AndTheLegacyTypesMatchTheGgufPythonPackage) {
 // value.
 TEST(QuantizeTest, Iq4AndKQuantsMatchLlamaCpp) {
   const std::vector<QuantizedSection> sections = ReadQuantizedSections("llama_cpp_quantized.bin");
-  ASSERT_EQ(sections.size(), 5u);
-  EXPECT_EQ(sections[0].dtype, DType::kIQ4_NL);
-  EXPECT_EQ(sections[1].dtype, DType::kIQ4_XS);
-  EXPECT_EQ(sections[2].dtype, DType::kQ4_K);
-  EXPECT_EQ(sections[3].dtype, DType::kQ5_K);
-  EXPECT_EQ(sections[4].dtype, DType::kQ6_K);
+  ASSERT_EQ(DTypesOf(sections), (std::vector<DType>{DType::kIQ4_NL, DType::kIQ4_XS, DType::kQ4_K,
+                                                    DType::kQ5_K, DType::kQ6_K}));
   for (const QuantizedSection& s : sections) ExpectQuantizedBitForBit(s);
 }
 
