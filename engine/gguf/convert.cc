@@ -25,15 +25,16 @@
 namespace sigma {
 namespace {
 
-// The type a tensor is written in, GGUF side: matrices take the requested type where their rows
-// are whole blocks of it; else, as llama.cpp's quantizer falls back, Q4_K to Q5_0, Q5_K to Q5_1,
-// Q6_K to Q8_0 and IQ4_XS to IQ4_NL where they are whole blocks of 32, any type to f16 where not.
-// 1-D tensors (norms, biases) are always f32, as llama.cpp's converter writes them: its CPU backend
-// multiplies by a bf16 norm weight nowhere (it aborts).
-DType GgufTargetType(const TensorView& view, const ConvertOptions& options) {
+// The type a tensor is written in, GGUF side: matrices take the requested type (a mix's choice for
+// each) where their rows are whole blocks of it; else, as llama.cpp's quantizer falls back, Q4_K to
+// Q5_0, Q5_K to Q5_1, Q6_K to Q8_0 and IQ4_XS to IQ4_NL where they are whole blocks of 32, any
+// type to f16 where not. 1-D tensors (norms, biases) are always f32, as llama.cpp's converter
+// writes them: its CPU backend multiplies by a bf16 norm weight nowhere (it aborts).
+DType GgufTargetType(const ModelConfig& config, const TensorView& view,
+                     const ConvertOptions& options) {
   if (view.shape.size() < 2) return DType::kF32;
   if (!options.type.has_value()) return view.dtype;
-  const DType type = *options.type;
+  DType type = *options.type;
   // MXFP4 is gpt-oss's experts' type (llama.cpp's MXFP4_MOE): the experts' matrices take it, the
   // other tensors keep theirs.
   if (type == DType::kMXFP4) {
@@ -46,6 +47,9 @@ DType GgufTargetType(const TensorView& view, const ConvertOptions& options) {
                       view.name.ends_with(".shared_expert_gate.weight") ||
                       view.name.ends_with(".mlp.router.weight");
   if (router && DTypeIsQuantized(type)) return DType::kF32;
+  if (options.mix.has_value()) {
+    type = QuantMixType(*options.mix, config, GgufTensorNameOf(config, view.name));
+  }
   if (view.cols() % DTypeBlockSize(type) == 0) return type;
   if (view.cols() % 32 != 0) return DType::kF16;
   switch (type) {
@@ -154,16 +158,24 @@ StatusOr<std::vector<TensorToConvert>> OrderedTensors(
 
 }  // namespace
 
-StatusOr<DType> ParseConvertType(std::string_view text, std::string_view flag) {
+StatusOr<ConvertOptions> ParseConvertType(std::string_view text, std::string_view flag) {
+  ConvertOptions options;
+  if (const std::optional<QuantMix> mix = QuantMixFromName(text)) {
+    options.mix = mix;
+    options.type = QuantMixBaseType(*mix);
+    return options;
+  }
   for (DType t : {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0, DType::kQ4_1,
                   DType::kQ5_0, DType::kQ5_1, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K,
                   DType::kIQ4_NL, DType::kIQ4_XS, DType::kMXFP4}) {
-    if (text == DTypeName(t)) return t;
+    if (text != DTypeName(t)) continue;
+    options.type = t;
+    return options;
   }
-  return InvalidArgumentError(
-      "--", flag, ": '", text,
-      "' (expected f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k, iq4_nl, iq4_xs "
-      "or mxfp4)");
+  return InvalidArgumentError("--", flag, ": '", text,
+                              "' (expected f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, "
+                              "q5_k, q6_k, iq4_nl, iq4_xs, mxfp4, or a mix: q4_k_s, q4_k_m, "
+                              "q5_k_s, q5_k_m)");
 }
 
 void EncodeFloats(DType dtype, const float* x, int64_t n, std::string* out) {
@@ -202,7 +214,7 @@ Status ConvertCheckpointToGguf(const std::string& in_dir, const std::string& out
       std::vector<TensorToConvert> tensors,
       OrderedTensors(config, weights.source->tensors(), in_dir, config.norm_weight_offset()));
   for (const auto& [view, add] : tensors) {
-    const DType target = GgufTargetType(*view, options);
+    const DType target = GgufTargetType(config, *view, options);
     const std::string bytes = Recode(*view, target, add);
     TensorView recoded = *view;
     recoded.dtype = target;

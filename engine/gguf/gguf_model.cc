@@ -819,6 +819,13 @@ Status AddModelConfigToGguf(const ModelConfig& c, GgufWriter* w) {
                                        factors.size() * sizeof(float)));
 }
 
+std::string GgufTensorNameOf(const ModelConfig& config, const std::string& hf_name) {
+  std::string stacked;
+  int64_t expert = 0;
+  if (ParseHfExpertName(config, hf_name, &stacked, &expert)) return stacked;
+  return HfToGgufTensorName(hf_name, GgufNamesOf(config));
+}
+
 Status AddHfTensorToGguf(const ModelConfig& config, const TensorView& view, GgufWriter* writer) {
   const std::string_view data(static_cast<const char*>(view.data), view.nbytes);
   std::string stacked;

@@ -133,6 +133,10 @@ Status AddModelConfigToGguf(const ModelConfig& config, GgufWriter* writer);
 // Adds one HF-named tensor under its GGUF name, permuting q/k rows for llama configs.
 Status AddHfTensorToGguf(const ModelConfig& config, const TensorView& view, GgufWriter* writer);
 
+// The GGUF tensor AddHfTensorToGguf writes the checkpoint tensor `hf_name` into (an expert's
+// matrix: its layer's stack, "blk.3.ffn_down_exps.weight").
+std::string GgufTensorNameOf(const ModelConfig& config, const std::string& hf_name);
+
 }  // namespace sigma
 
 #endif  // SIGMA_ENGINE_GGUF_GGUF_MODEL_H_

@@ -571,7 +571,10 @@ TEST(ConvertTest, GgufTokenizerIsTheFoldersOrNone) {
 
 TEST(ConvertTest, BadRequestsAreErrors) {
   EXPECT_FALSE(ParseConvertType("q3_k", "type").ok());
-  EXPECT_EQ(*ParseConvertType("q4_k", "type"), DType::kQ4_K);
+  EXPECT_EQ(ParseConvertType("q4_k", "type")->type, DType::kQ4_K);
+  EXPECT_FALSE(ParseConvertType("q4_k", "type")->mix.has_value());
+  EXPECT_EQ(ParseConvertType("q5_k_m", "type")->type, DType::kQ5_K);
+  EXPECT_EQ(ParseConvertType("q5_k_m", "type")->mix, QuantMix::kQ5_K_M);
   EXPECT_EQ(Convert("", "x", ConvertOptions{}).code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(Convert("/nonexistent/model.gguf", TempPath("none"), ConvertOptions{}).code(),
             StatusCode::kNotFound);
