@@ -1,10 +1,16 @@
 #include "engine/gguf/quant_mix.h"
 
+#include <array>
 #include <charconv>
-#include <string>
 
 namespace sigma {
 namespace {
+
+constexpr std::array<QuantMix, 7> kMixes = {QuantMix::kQ3_K_S, QuantMix::kQ3_K_M, QuantMix::kQ3_K_L,
+                                            QuantMix::kQ4_K_S, QuantMix::kQ4_K_M, QuantMix::kQ5_K_S,
+                                            QuantMix::kQ5_K_M};
+constexpr std::array<std::string_view, 7> kNames = {"q3_k_s", "q3_k_m", "q3_k_l", "q4_k_s",
+                                                    "q4_k_m", "q5_k_s", "q5_k_m"};
 
 // The layer of "blk.<layer>.<...>" (-1 for other names).
 int LayerOf(std::string_view name) {
@@ -31,53 +37,84 @@ bool Is70B(const ModelConfig& c) {
          c.arch == Architecture::kQwen2;
 }
 
+// The V projections (and fused QKV): llama.cpp's attn_v rules.
+DType AttnVType(QuantMix mix, const ModelConfig& config, int layer) {
+  DType type = QuantMixBaseType(mix);
+  switch (mix) {
+    case QuantMix::kQ3_K_M: type = layer < 2 ? DType::kQ5_K : DType::kQ4_K; break;
+    case QuantMix::kQ3_K_L: type = DType::kQ5_K; break;
+    case QuantMix::kQ4_K_M:
+    case QuantMix::kQ5_K_M:
+      if (UseMoreBits(layer, static_cast<int>(config.num_layers))) type = DType::kQ6_K;
+      break;
+    case QuantMix::kQ4_K_S:
+      if (layer < 4) type = DType::kQ5_K;
+      break;
+    default: break;
+  }
+  if (Is70B(config) && (type == DType::kQ3_K || type == DType::kQ4_K)) type = DType::kQ5_K;
+  return config.moe.num_experts == 8 ? DType::kQ8_0 : type;
+}
+
+// The FFN down projections (an expert's, a shared expert's): llama.cpp's ffn_down rules.
+DType FfnDownType(QuantMix mix, int layer, int layers) {
+  switch (mix) {
+    case QuantMix::kQ3_K_M: return layer < layers / 16 ? DType::kQ5_K : DType::kQ4_K;
+    case QuantMix::kQ3_K_L: return DType::kQ5_K;
+    case QuantMix::kQ4_K_M:
+    case QuantMix::kQ5_K_M:
+      return UseMoreBits(layer, layers) ? DType::kQ6_K : QuantMixBaseType(mix);
+    case QuantMix::kQ4_K_S: return layer < layers / 8 ? DType::kQ5_K : DType::kQ4_K;
+    default: return QuantMixBaseType(mix);
+  }
+}
+
+// The attention output projections: llama.cpp's attn_output rules.
+DType AttnOutputType(QuantMix mix, const ModelConfig& config) {
+  if (config.moe.num_experts == 8) {
+    const bool bumped = mix == QuantMix::kQ3_K_S || mix == QuantMix::kQ3_K_M ||
+                        mix == QuantMix::kQ4_K_S || mix == QuantMix::kQ4_K_M;
+    return bumped ? DType::kQ5_K : QuantMixBaseType(mix);
+  }
+  if (mix == QuantMix::kQ3_K_M) return DType::kQ4_K;
+  if (mix == QuantMix::kQ3_K_L) return DType::kQ5_K;
+  return QuantMixBaseType(mix);
+}
+
 }  // namespace
 
 std::optional<QuantMix> QuantMixFromName(std::string_view name) {
-  for (QuantMix mix :
-       {QuantMix::kQ4_K_S, QuantMix::kQ4_K_M, QuantMix::kQ5_K_S, QuantMix::kQ5_K_M}) {
-    const std::string_view names[] = {"q4_k_s", "q4_k_m", "q5_k_s", "q5_k_m"};
-    if (name == names[static_cast<int>(mix)]) return mix;
+  for (size_t i = 0; i < kMixes.size(); ++i) {
+    if (name == kNames[i]) return kMixes[i];
   }
   return std::nullopt;
 }
 
 DType QuantMixBaseType(QuantMix mix) {
-  return mix == QuantMix::kQ4_K_S || mix == QuantMix::kQ4_K_M ? DType::kQ4_K : DType::kQ5_K;
+  switch (mix) {
+    case QuantMix::kQ3_K_S:
+    case QuantMix::kQ3_K_M:
+    case QuantMix::kQ3_K_L: return DType::kQ3_K;
+    case QuantMix::kQ4_K_S:
+    case QuantMix::kQ4_K_M: return DType::kQ4_K;
+    default: return DType::kQ5_K;
+  }
 }
 
 DType QuantMixType(QuantMix mix, const ModelConfig& config, std::string_view name) {
-  const DType base = QuantMixBaseType(mix);
-  const bool medium = mix == QuantMix::kQ4_K_M || mix == QuantMix::kQ5_K_M;
-  const auto layers = static_cast<int>(config.num_layers);
   const int layer = LayerOf(name);
-  const bool eight_experts = config.moe.num_experts == 8;
   // The output matrix (or the token embeddings standing in for it): Q6_K where its rows are
   // whole super-blocks, else Q8_0.
   if (name == "output.weight" || (config.tie_word_embeddings && name == "token_embd.weight")) {
     return config.hidden_size % 256 == 0 ? DType::kQ6_K : DType::kQ8_0;
   }
-  if (name == "token_embd.weight") return base;
   if (Has(name, "attn_v.weight") || Has(name, "attn_qkv.weight")) {
-    DType type = base;
-    if (medium && UseMoreBits(layer, layers)) type = DType::kQ6_K;
-    if (mix == QuantMix::kQ4_K_S && layer < 4) type = DType::kQ5_K;
-    if (Is70B(config) && type == DType::kQ4_K) type = DType::kQ5_K;
-    return eight_experts ? DType::kQ8_0 : type;
+    return AttnVType(mix, config, layer);
   }
-  if (Has(name, "attn_k.weight")) return eight_experts ? DType::kQ8_0 : base;
-  if (Has(name, "attn_q.weight")) return base;
-  if (Has(name, "attn_output.weight")) {
-    const bool q4 = mix == QuantMix::kQ4_K_S || mix == QuantMix::kQ4_K_M;
-    return eight_experts && q4 ? DType::kQ5_K : base;
-  }
-  if (Has(name, "ffn_up") || Has(name, "ffn_gate")) return base;
-  if (Has(name, "ffn_down")) {
-    if (medium && UseMoreBits(layer, layers)) return DType::kQ6_K;
-    if (mix == QuantMix::kQ4_K_S && layer < layers / 8) return DType::kQ5_K;
-    return base;
-  }
-  return base;
+  if (Has(name, "attn_k.weight") && config.moe.num_experts == 8) return DType::kQ8_0;
+  if (Has(name, "attn_output.weight")) return AttnOutputType(mix, config);
+  if (Has(name, "ffn_down")) return FfnDownType(mix, layer, static_cast<int>(config.num_layers));
+  return QuantMixBaseType(mix);
 }
 
 }  // namespace sigma

@@ -26,11 +26,12 @@ inline int NearestInt(float v) {
   return (bits & 0x007fffff) - 0x00400000;
 }
 
-// One super-block of 256 floats as a Q4_K / Q5_K (kBits 4 / 5) or Q6_K block appended to *out,
-// as ggml's reference quantizers write them (quantize_kquants.cc).
+// One super-block of 256 floats as a Q4_K / Q5_K (kBits 4 / 5), Q6_K or Q3_K block appended to
+// *out, as ggml's reference quantizers write them (quantize_kquants.cc).
 template <int kBits>
 void QuantizeK45(const float* x, std::string* out);
 void QuantizeQ6K(const float* x, std::string* out);
+void QuantizeQ3K(const float* x, std::string* out);
 
 }  // namespace sigma::internal
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "engine/cpu/quant_blocks.h"
 #include "engine/gguf/quantize_internal.h"
 
 namespace sigma::internal {
@@ -124,7 +125,97 @@ float FitSymmetricScale(int n, int nmax, const float* x, int8_t* L) {
   return scale;
 }
 
+// x (n values) ~ scale * L with L in [-nmax, nmax - 1], weighted by x^2: the value of largest
+// magnitude mapped to -nmax, then up to 5 rounds that move single values to the level that raises
+// the fit's sum_lx^2 / sum_l2 (ggml's make_q3_quants with do_rmse). L gets L + nmax (0 for an
+// all-zero x); returns the scale.
+float FitQ3Scale(int n, int nmax, const float* x, int8_t* L) {
+  float max = 0, amax = 0;
+  for (int i = 0; i < n; ++i) {
+    if (std::fabs(x[i]) > amax) {
+      amax = std::fabs(x[i]);
+      max = x[i];
+    }
+  }
+  if (amax < kGroupEps) {
+    std::fill(L, L + n, 0);
+    return 0;
+  }
+  const float iscale = -nmax / max;
+  float sumlx = 0, suml2 = 0;
+  for (int i = 0; i < n; ++i) {
+    const int l = std::clamp(NearestInt(iscale * x[i]), -nmax, nmax - 1);
+    L[i] = static_cast<int8_t>(l);
+    const float w = x[i] * x[i];
+    sumlx += w * x[i] * l;
+    suml2 += w * l * l;
+  }
+  for (int round = 0; round < 5; ++round) {
+    int changed = 0;
+    for (int i = 0; i < n; ++i) {
+      const float w = x[i] * x[i];
+      float slx = sumlx - w * x[i] * L[i];
+      if (!(slx > 0)) continue;
+      float sl2 = suml2 - w * L[i] * L[i];
+      const int l = std::clamp(NearestInt(x[i] * sl2 / slx), -nmax, nmax - 1);
+      if (l == L[i]) continue;
+      slx += w * x[i] * l;
+      sl2 += w * l * l;
+      if (sl2 > 0 && slx * slx * suml2 > sumlx * sumlx * sl2) {
+        L[i] = static_cast<int8_t>(l);
+        sumlx = slx;
+        suml2 = sl2;
+        ++changed;
+      }
+    }
+    if (changed == 0) break;
+  }
+  for (int i = 0; i < n; ++i) L[i] = static_cast<int8_t>(L[i] + nmax);
+  return suml2 > 0 ? sumlx / suml2 : 0;
+}
+
 }  // namespace
+
+void QuantizeQ3K(const float* x, std::string* out) {
+  int8_t L[256];
+  float scales[16], max_scale = 0, amax = 0;
+  for (int g = 0; g < 16; ++g) {
+    scales[g] = FitQ3Scale(16, 4, x + 16 * g, L + 16 * g);
+    if (std::fabs(scales[g]) > amax) {
+      amax = std::fabs(scales[g]);
+      max_scale = scales[g];
+    }
+  }
+  char block[110] = {};
+  auto* hmask = reinterpret_cast<uint8_t*>(block);
+  auto* qs = reinterpret_cast<uint8_t*>(block + 32);
+  auto* sc = reinterpret_cast<uint8_t*>(block + 96);  // 16 6-bit scales: Q3KScale's packing
+  if (max_scale != 0) {
+    const float iscale = -32.0f / max_scale;
+    for (int g = 0; g < 16; ++g) {
+      const int l = std::clamp(NearestInt(iscale * scales[g]), -32, 31) + 32;
+      sc[g % 8] |= static_cast<uint8_t>((l & 15) << (g < 8 ? 0 : 4));
+      sc[8 + g % 4] |= static_cast<uint8_t>((l >> 4) << (2 * (g / 4)));
+    }
+    AppendF16(1 / iscale, block + 108);
+  }
+  uint16_t d16;
+  std::memcpy(&d16, block + 108, 2);
+  for (int g = 0; g < 16; ++g) {  // the values again, for the stored scales
+    const float step = F16ToF32(d16) * static_cast<float>(Q3KScale(sc, g));
+    if (step == 0) continue;  // keeps the fit's
+    for (int k = 0; k < 16; ++k) {
+      L[16 * g + k] = static_cast<int8_t>(std::clamp(NearestInt(x[16 * g + k] / step), -4, 3) + 4);
+    }
+  }
+  for (int e = 0; e < 256; ++e) {  // the third bit of element e at bit e / 32 of hmask[e % 32]
+    if (L[e] > 3) hmask[e % 32] |= static_cast<uint8_t>(1 << (e / 32));
+    const int low = L[e] & 3;
+    const int h = e / 128, i = e % 128 / 32, l = e % 32;  // 2-bit pair i of qs[32 h + l]
+    qs[32 * h + l] |= static_cast<uint8_t>(low << (2 * i));
+  }
+  out->append(block, sizeof(block));
+}
 
 template <int kBits>
 void QuantizeK45(const float* x, std::string* out) {

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Trusted reference for `convert --type q4_k_s / q4_k_m / q5_k_s / q5_k_m`: llama-quantize's files.
+"""Trusted reference for `convert --type q3_k_s ... q5_k_m`: llama-quantize's files of those mixes.
 
 Test-time oracle only (never used by the product). For each config of tests/data/quant_mix/
 (`sigma-eval make-model --seed 5`, then `convert --type f32`), llama.cpp's llama_model_quantize
-(llama-cpp-python) writes the four mixes without an importance matrix; this records each tensor's
+(llama-cpp-python) writes the seven mixes without an importance matrix; this records each tensor's
 type and the SHA-256 of its bytes in tests/data/quant_mix/llama_cpp.json, which
 tests/engine/gguf/quant_mix_test.cc compares with the engine's conversions of the same checkpoints:
 the same type for every tensor (llama.cpp's choice of mix and of fallbacks) and the same bytes
@@ -25,7 +25,8 @@ import llama_cpp
 import numpy as np
 from gguf import GGUFReader
 
-MIXES = {"q4_k_s": 14, "q4_k_m": 15, "q5_k_s": 16, "q5_k_m": 17}  # llama_ftype
+MIXES = {"q3_k_s": 11, "q3_k_m": 12, "q3_k_l": 13, "q4_k_s": 14, "q4_k_m": 15, "q5_k_s": 16,
+         "q5_k_m": 17}  # llama_ftype
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "quant_mix")
 
 

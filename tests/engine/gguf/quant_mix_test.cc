@@ -1,9 +1,10 @@
-// llama-quantize's mixes (engine/gguf/quant_mix.h): `convert --type q4_k_s / q4_k_m / q5_k_s /
-// q5_k_m` of the checkpoints of tests/data/quant_mix (a 10-layer Llama, the same with tied
-// embeddings, a 9-layer Mixtral of 8 experts) against llama.cpp's files of the same checkpoints
-// (tests/oracle/quant_mix_reference.py -> llama_cpp.json): every tensor in the same type (the
-// mix's choices, from the V and FFN down projections that take more bits in some layers to the
-// fallbacks of rows that are not whole super-blocks) and with the same bytes (the quantizers).
+// llama-quantize's mixes (engine/gguf/quant_mix.h): `convert --type q3_k_s / q3_k_m / q3_k_l /
+// q4_k_s / q4_k_m / q5_k_s / q5_k_m` of the checkpoints of tests/data/quant_mix (a 10-layer Llama,
+// the same with tied embeddings, a 9-layer Mixtral of 8 experts) against llama.cpp's files of the
+// same checkpoints (tests/oracle/quant_mix_reference.py -> llama_cpp.json): every tensor in the
+// same type (the mix's choices, from the V and FFN down projections that take more bits in some
+// layers to the fallbacks of rows that are not whole super-blocks) and with the same bytes (the
+// quantizers).
 #include "engine/gguf/quant_mix.h"
 
 #include <gtest/gtest.h>
@@ -60,13 +61,14 @@ TEST(QuantMixTest, ConvertWritesLlamaQuantizesFiles) {
       ++files;
     }
   }
-  EXPECT_EQ(files, 12);
+  EXPECT_EQ(files, 21);
 }
 
-TEST(QuantMixTest, OnlyTheFourMixes) {
+TEST(QuantMixTest, OnlyTheSevenMixes) {
   EXPECT_EQ(QuantMixFromName("q4_k_m"), QuantMix::kQ4_K_M);
   EXPECT_EQ(QuantMixBaseType(QuantMix::kQ5_K_S), DType::kQ5_K);
-  EXPECT_FALSE(QuantMixFromName("q3_k_m").has_value());
+  EXPECT_EQ(QuantMixBaseType(QuantMix::kQ3_K_L), DType::kQ3_K);
+  EXPECT_FALSE(QuantMixFromName("q2_k").has_value());
   EXPECT_FALSE(QuantMixFromName("q4_k").has_value());
   EXPECT_FALSE(ParseConvertType("q6_k_m", "type").ok());
   // A folder holds float types only, mixes neither.

@@ -56,7 +56,9 @@ float BlockAmax(const std::vector<float>& x, size_t i, int64_t block) {
 // / 15 (31) with the 6-bit scale and min each rounded against the super-block's largest (one more
 // 63rd of it, twice); Q6_K the 16's amax / 31.1, for llama.cpp's search maps the largest magnitude
 // to up to 32.9 steps, so that a value of the other sign clips at 31 by up to 1.9 steps, and its
-// int8 scale is rounded against the largest (one more 127th); IQ4_NL half its table's widest gap
+// int8 scale is rounded against the largest (one more 127th); Q3_K a 16's amax / 4 (its 8 levels,
+// the other sign clipping at 3) with its 6-bit scale rounded against the largest (measured worst
+// 0.154); IQ4_NL half its table's widest gap
 // (24 of 127) at a scale that maps the largest magnitude to at most 134 (the widest search), IQ4_XS
 // one more 64th for its 6-bit scales (measured worst 0.085 and 0.094).
 double StepShare(DType t) {
@@ -69,6 +71,7 @@ double StepShare(DType t) {
     case DType::kQ4_K: return 2.0 / 15 + 2.0 * 15 / 63 / 15 + 1.0 / 63;
     case DType::kQ5_K: return 2.0 / 31 + 2.0 * 31 / 63 / 31 + 1.0 / 63;
     case DType::kQ6_K: return 1.9 / 31.1 + 1.0 / 127;
+    case DType::kQ3_K: return 1.0 / 4 + 1.0 / 32;
     case DType::kIQ4_NL: return 12.0 / 127 * 134 / 127;
     case DType::kIQ4_XS: return 12.0 / 127 * 134 / 127 + 1.0 / 64;
     default: return 0;
@@ -76,8 +79,9 @@ double StepShare(DType t) {
 }
 
 TEST(QuantizeTest, EveryTypeDecodesWithinAStepOfItsBlock) {
-  for (DType t : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1,
-                  DType::kQ4_K, DType::kQ5_K, DType::kQ6_K, DType::kIQ4_NL, DType::kIQ4_XS}) {
+  for (DType t :
+       {DType::kQ8_0, DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1, DType::kQ3_K,
+        DType::kQ4_K, DType::kQ5_K, DType::kQ6_K, DType::kIQ4_NL, DType::kIQ4_XS}) {
     ASSERT_TRUE(CanQuantize(t));
     const int64_t block = DTypeBlockSize(t);
     int kind = 0;
@@ -107,8 +111,8 @@ TEST(QuantizeTest, EveryTypeDecodesWithinAStepOfItsBlock) {
 // Rounding to nearest: on gaussian data the mean error is well under half a step.
 TEST(QuantizeTest, ErrorsAreSmallOnAverage) {
   const std::vector<float> x = Rows()[0];
-  for (DType t : {DType::kQ4_0, DType::kQ4_1, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K,
-                  DType::kIQ4_NL, DType::kIQ4_XS}) {
+  for (DType t : {DType::kQ4_0, DType::kQ4_1, DType::kQ3_K, DType::kQ4_K, DType::kQ5_K,
+                  DType::kQ6_K, DType::kIQ4_NL, DType::kIQ4_XS}) {
     std::string bytes;
     QuantizeRow(t, x.data(), 512, &bytes);
     std::vector<float> back(512);
@@ -119,10 +123,13 @@ TEST(QuantizeTest, ErrorsAreSmallOnAverage) {
       mean_abs += std::fabs(double{x[i]}) / 512;
     }
     // Relative mean errors measured: Q6_K 0.018, Q5_K 0.037, Q4_K 0.071, Q4_1 0.079, Q4_0 0.088,
-    // IQ4_NL 0.077, IQ4_XS 0.078 (the K-quants 0.021, 0.039, 0.082 before they took llama.cpp's
-    // scale search);
+    // IQ4_NL 0.077, IQ4_XS 0.078, Q3_K 0.152 (the K-quants 0.021, 0.039, 0.082 before they took
+    // llama.cpp's scale search);
     // bounds that fail if a quantizer truncates or mis-places elements.
-    const double bound = t == DType::kQ6_K ? 0.03 : (t == DType::kQ5_K ? 0.06 : 0.12);
+    const double bound = t == DType::kQ6_K   ? 0.03
+                         : t == DType::kQ5_K ? 0.06
+                         : t == DType::kQ3_K ? 0.2
+                                             : 0.12;
     EXPECT_LT(mean_err / mean_abs, bound) << DTypeName(t);
   }
 }
@@ -215,14 +222,14 @@ TEST(QuantizeTest, Mxfp4AndTheLegacyTypesMatchTheGgufPythonPackage) {
   }
 }
 
-// IQ4_NL, IQ4_XS and the K-quants as llama.cpp quantizes them without an importance matrix, bit
-// for bit (make_llama_cpp_quantized.py): rows of magnitudes 2^-14 .. 2^6, blocks of different
-// scales and outliers, all-zero rows and blocks, exact IQ4 table values, a constant row, a lone
-// value.
+// IQ4_NL, IQ4_XS and the K-quants (Q3_K to Q6_K) as llama.cpp quantizes them without an importance
+// matrix, bit for bit (make_llama_cpp_quantized.py): rows of magnitudes 2^-14 .. 2^6, blocks of
+// different scales and outliers, all-zero rows and blocks, exact IQ4 table values, a constant row,
+// a lone value.
 TEST(QuantizeTest, Iq4AndKQuantsMatchLlamaCpp) {
   const std::vector<QuantizedSection> sections = ReadQuantizedSections("llama_cpp_quantized.bin");
   ASSERT_EQ(DTypesOf(sections), (std::vector<DType>{DType::kIQ4_NL, DType::kIQ4_XS, DType::kQ4_K,
-                                                    DType::kQ5_K, DType::kQ6_K}));
+                                                    DType::kQ5_K, DType::kQ6_K, DType::kQ3_K}));
   for (const QuantizedSection& s : sections) ExpectQuantizedBitForBit(s);
 }
 
