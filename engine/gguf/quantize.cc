@@ -43,11 +43,7 @@ void QuantizeLegacy(const float* x, std::string* out) {
     m = *lo_it;
     d = (*hi_it - m) / kMax;
   } else {
-    float extreme = 0;
-    for (int j = 0; j < 32; ++j) {
-      if (std::fabs(x[j]) > std::fabs(extreme)) extreme = x[j];
-    }
-    d = extreme / -(1 << (kBits - 1));
+    d = internal::LargestMagnitude(x, 32) / -(1 << (kBits - 1));
   }
   const float id = d != 0 ? 1 / d : 0;
   constexpr int kHeader = (kMin ? 4 : 2) + (kBits == 5 ? 4 : 0);
@@ -132,15 +128,10 @@ void Iq4Sums(const float* x, const float* w, float id, float* sumqx, float* sumq
 // squares fit to the values picked for the largest magnitude mapped to the table's first value,
 // then for 15 mappings around it, keeping the best.
 float Iq4BlockScale(const float* x) {
-  float w[32], amax = 0, max = 0;
-  for (int j = 0; j < 32; ++j) {
-    w[j] = x[j] * x[j];
-    if (std::fabs(x[j]) > amax) {
-      amax = std::fabs(x[j]);
-      max = x[j];
-    }
-  }
-  if (amax < 1e-15f) return 0;
+  const float max = internal::LargestMagnitude(x, 32);
+  if (std::fabs(max) < 1e-15f) return 0;
+  float w[32];
+  for (int j = 0; j < 32; ++j) w[j] = x[j] * x[j];
   const auto first = static_cast<float>(kIq4NlValues[0]);
   float sumqx, sumq2;
   Iq4Sums(x, w, 1 / (-max / first), &sumqx, &sumq2);

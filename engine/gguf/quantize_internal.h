@@ -3,6 +3,7 @@
 #ifndef SIGMA_ENGINE_GGUF_QUANTIZE_INTERNAL_H_
 #define SIGMA_ENGINE_GGUF_QUANTIZE_INTERNAL_H_
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -24,6 +25,18 @@ inline int NearestInt(float v) {
   int32_t bits;
   std::memcpy(&bits, &shifted, sizeof(bits));
   return (bits & 0x007fffff) - 0x00400000;
+}
+
+// The value of largest magnitude among x[0..n) (the first of equal ones; 0 for none).
+inline float LargestMagnitude(const float* x, int n) {
+  float extreme = 0, amax = 0;
+  for (int i = 0; i < n; ++i) {
+    if (std::fabs(x[i]) > amax) {
+      amax = std::fabs(x[i]);
+      extreme = x[i];
+    }
+  }
+  return extreme;
 }
 
 // One super-block of 256 floats as a Q4_K / Q5_K (kBits 4 / 5), Q6_K or Q3_K block appended to

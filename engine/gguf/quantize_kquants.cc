@@ -83,14 +83,8 @@ float FitScaleAndMin(int n, int nmax, const float* x, const float* w, float rmin
 // value of largest magnitude mapped to -nmax, then 18 mappings around it, keeping the least
 // squares fit of the best (ggml's make_qx_quants with rmse_type 1). L gets L; returns the scale.
 float FitSymmetricScale(int n, int nmax, const float* x, int8_t* L) {
-  float max = 0, amax = 0;
-  for (int i = 0; i < n; ++i) {
-    if (std::fabs(x[i]) > amax) {
-      amax = std::fabs(x[i]);
-      max = x[i];
-    }
-  }
-  if (amax < kGroupEps) {
+  const float max = LargestMagnitude(x, n);
+  if (std::fabs(max) < kGroupEps) {
     std::fill(L, L + n, 0);
     return 0;
   }
@@ -130,14 +124,8 @@ float FitSymmetricScale(int n, int nmax, const float* x, int8_t* L) {
 // the fit's sum_lx^2 / sum_l2 (ggml's make_q3_quants with do_rmse). L gets L + nmax (0 for an
 // all-zero x); returns the scale.
 float FitQ3Scale(int n, int nmax, const float* x, int8_t* L) {
-  float max = 0, amax = 0;
-  for (int i = 0; i < n; ++i) {
-    if (std::fabs(x[i]) > amax) {
-      amax = std::fabs(x[i]);
-      max = x[i];
-    }
-  }
-  if (amax < kGroupEps) {
+  const float max = LargestMagnitude(x, n);
+  if (std::fabs(max) < kGroupEps) {
     std::fill(L, L + n, 0);
     return 0;
   }
