@@ -24,7 +24,7 @@ enum class DType : uint8_t {
   kQ5_K,
   kQ6_K,
   kQ8_K,
-  kQ2_K,  // GGUF super-blocks of 256, read only (decoded by the portable kernels)
+  kQ2_K,  // GGUF super-blocks of 256 (decoded by the float kernels, no tiles)
   kQ3_K,
   kMXFP4,   // GGUF blocks of 32: an E8M0 scale byte + 16 bytes of E2M1 nibbles (gpt-oss's experts)
   kIQ4_NL,  // GGUF blocks of 32: f16 scale + 16 bytes of nibbles indexing a non-linear table

@@ -26,10 +26,11 @@ namespace sigma {
 namespace {
 
 // The type a tensor is written in, GGUF side: matrices take the requested type (a mix's choice for
-// each) where their rows are whole blocks of it; else, as llama.cpp's quantizer falls back, Q3_K to
-// Q4_0, Q4_K to Q5_0, Q5_K to Q5_1, Q6_K to Q8_0 and IQ4_XS to IQ4_NL where they are whole blocks
-// of 32, any type to f16 where not. 1-D tensors (norms, biases) are always f32, as llama.cpp's
-// converter writes them: its CPU backend multiplies by a bf16 norm weight nowhere (it aborts).
+// each) where their rows are whole blocks of it; else, as llama.cpp's quantizer falls back, Q2_K
+// and Q3_K to Q4_0, Q4_K to Q5_0, Q5_K to Q5_1, Q6_K to Q8_0 and IQ4_XS to IQ4_NL where they are
+// whole blocks of 32, any type to f16 where not. 1-D tensors (norms, biases) are always f32, as
+// llama.cpp's converter writes them: its CPU backend multiplies by a bf16 norm weight nowhere (it
+// aborts).
 DType GgufTargetType(const ModelConfig& config, const TensorView& view,
                      const ConvertOptions& options) {
   if (view.shape.size() < 2) return DType::kF32;
@@ -53,6 +54,7 @@ DType GgufTargetType(const ModelConfig& config, const TensorView& view,
   if (view.cols() % DTypeBlockSize(type) == 0) return type;
   if (view.cols() % 32 != 0) return DType::kF16;
   switch (type) {
+    case DType::kQ2_K:
     case DType::kQ3_K: return DType::kQ4_0;
     case DType::kQ4_K: return DType::kQ5_0;
     case DType::kQ5_K: return DType::kQ5_1;
@@ -167,15 +169,15 @@ StatusOr<ConvertOptions> ParseConvertType(std::string_view text, std::string_vie
     return options;
   }
   for (DType t : {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0, DType::kQ4_1,
-                  DType::kQ5_0, DType::kQ5_1, DType::kQ3_K, DType::kQ4_K, DType::kQ5_K,
-                  DType::kQ6_K, DType::kIQ4_NL, DType::kIQ4_XS, DType::kMXFP4}) {
+                  DType::kQ5_0, DType::kQ5_1, DType::kQ2_K, DType::kQ3_K, DType::kQ4_K,
+                  DType::kQ5_K, DType::kQ6_K, DType::kIQ4_NL, DType::kIQ4_XS, DType::kMXFP4}) {
     if (text != DTypeName(t)) continue;
     options.type = t;
     return options;
   }
   return InvalidArgumentError("--", flag, ": '", text,
-                              "' (expected f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q3_k, "
-                              "q4_k, q5_k, q6_k, iq4_nl, iq4_xs, mxfp4, or a mix: q3_k_s, "
+                              "' (expected f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_k, "
+                              "q3_k, q4_k, q5_k, q6_k, iq4_nl, iq4_xs, mxfp4, or a mix: q3_k_s, "
                               "q3_k_m, q3_k_l, q4_k_s, q4_k_m, q5_k_s, q5_k_m)");
 }
 

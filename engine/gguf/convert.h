@@ -34,17 +34,17 @@
 namespace sigma {
 
 struct ConvertOptions {
-  // f32, f16, bf16, or (GGUF output only) q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k, iq4_nl,
-  // iq4_xs (every matrix that type), or mxfp4 (a mixture's experts only, the rest as stored);
-  // empty: as stored.
+  // f32, f16, bf16, or (GGUF output only) q8_0, q4_0, q4_1, q5_0, q5_1, q2_k, q3_k, q4_k, q5_k,
+  // q6_k, iq4_nl, iq4_xs (every matrix that type), or mxfp4 (a mixture's experts only, the rest as
+  // stored); empty: as stored.
   std::optional<DType> type;
   // (GGUF output only) llama-quantize's mix of K-quants instead of one type (engine/gguf/
   // quant_mix.h); `type` is then its base type.
   std::optional<QuantMix> mix;
 };
 
-// "f32" / "f16" / "bf16" / "q8_0" / "q4_0" / "q4_1" / "q5_0" / "q5_1" / "q4_k" / "q5_k" / "q6_k" /
-// "iq4_nl" / "iq4_xs" / "mxfp4", or a mix "q4_k_s" / "q4_k_m" / "q5_k_s" / "q5_k_m" -> the options
+// "f32" / "f16" / "bf16" / "q8_0" / "q4_0" / "q4_1" / "q5_0" / "q5_1" / "q2_k" ... "q6_k" /
+// "iq4_nl" / "iq4_xs" / "mxfp4", or a mix "q3_k_s" ... "q5_k_m" (QuantMixFromName) -> the options
 // that write it; INVALID_ARGUMENT naming `flag` otherwise.
 StatusOr<ConvertOptions> ParseConvertType(std::string_view text, std::string_view flag);
 

@@ -198,6 +198,7 @@ bool CanQuantize(DType dtype) {
     case DType::kQ4_1:
     case DType::kQ5_0:
     case DType::kQ5_1:
+    case DType::kQ2_K:
     case DType::kQ3_K:
     case DType::kQ4_K:
     case DType::kQ5_K:
@@ -221,6 +222,7 @@ void QuantizeRow(DType dtype, const float* x, int64_t n, std::string* out) {
       case DType::kQ4_1: QuantizeLegacy<4, true>(x + b, out); break;
       case DType::kQ5_0: QuantizeLegacy<5, false>(x + b, out); break;
       case DType::kQ5_1: QuantizeLegacy<5, true>(x + b, out); break;
+      case DType::kQ2_K: internal::QuantizeQ2K(x + b, out); break;
       case DType::kQ3_K: internal::QuantizeQ3K(x + b, out); break;
       case DType::kQ4_K: internal::QuantizeK45<4>(x + b, out); break;
       case DType::kQ5_K: internal::QuantizeK45<5>(x + b, out); break;

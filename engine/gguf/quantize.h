@@ -22,8 +22,8 @@
 
 namespace sigma {
 
-// Whether QuantizeRow writes `dtype`: Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, MXFP4,
-// IQ4_NL, IQ4_XS.
+// Whether QuantizeRow writes `dtype`: Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K to Q6_K, MXFP4, IQ4_NL,
+// IQ4_XS.
 bool CanQuantize(DType dtype);
 
 // Quantizes n floats (a multiple of DTypeBlockSize(dtype)) into `dtype` blocks appended to *out.

@@ -39,12 +39,13 @@ inline float LargestMagnitude(const float* x, int n) {
   return extreme;
 }
 
-// One super-block of 256 floats as a Q4_K / Q5_K (kBits 4 / 5), Q6_K or Q3_K block appended to
-// *out, as ggml's reference quantizers write them (quantize_kquants.cc).
+// One super-block of 256 floats as a Q4_K / Q5_K (kBits 4 / 5), Q6_K, Q3_K or Q2_K block
+// appended to *out, as ggml's reference quantizers write them (quantize_kquants.cc).
 template <int kBits>
 void QuantizeK45(const float* x, std::string* out);
 void QuantizeQ6K(const float* x, std::string* out);
 void QuantizeQ3K(const float* x, std::string* out);
+void QuantizeQ2K(const float* x, std::string* out);
 
 }  // namespace sigma::internal
 

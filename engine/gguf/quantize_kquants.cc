@@ -19,10 +19,12 @@ constexpr float kGroupEps = 1e-15f;
 // x (n values, weights w) ~ scale * L + min with L in [0, nmax] and min <= 0: the plain mapping of
 // [min(x, 0), max(x)] onto [0, nmax], then nstep + 1 more whose nmax is stretched by rmin +
 // rdelta * step, each fitted by least squares (the minimum kept at or below 0); the one of least
-// weighted squared error wins. L gets its values, *neg_min -min; returns the scale (ggml's
-// make_qkx2_quants without use_mad).
+// weighted squared error (absolute error: kAbsolute) wins. L gets its values, *neg_min -min;
+// returns the scale (ggml's make_qkx2_quants; kAbsolute its use_mad).
+template <bool kAbsolute = false>
 float FitScaleAndMin(int n, int nmax, const float* x, const float* w, float rmin, float rdelta,
                      int nstep, uint8_t* L, float* neg_min) {
+  const auto loss = [](float diff) { return kAbsolute ? std::fabs(diff) : diff * diff; };
   float min = x[0], max = x[0], sum_w = w[0], sum_x = sum_w * x[0];
   for (int i = 1; i < n; ++i) {
     if (x[i] < min) min = x[i];
@@ -41,8 +43,7 @@ float FitScaleAndMin(int n, int nmax, const float* x, const float* w, float rmin
   float best_error = 0;
   for (int i = 0; i < n; ++i) {
     L[i] = static_cast<uint8_t>(std::clamp(NearestInt(iscale * (x[i] - min)), 0, nmax));
-    const float diff = scale * L[i] + min - x[i];
-    best_error += w[i] * (diff * diff);
+    best_error += w[i] * loss(scale * L[i] + min - x[i]);
   }
   uint8_t trial[32];
   for (int step = 0; step <= nstep; ++step) {
@@ -64,10 +65,7 @@ float FitScaleAndMin(int n, int nmax, const float* x, const float* w, float rmin
       this_scale = sum_xl / sum_l2;
     }
     float error = 0;
-    for (int i = 0; i < n; ++i) {
-      const float diff = this_scale * trial[i] + this_min - x[i];
-      error += w[i] * (diff * diff);
-    }
+    for (int i = 0; i < n; ++i) error += w[i] * loss(this_scale * trial[i] + this_min - x[i]);
     if (error < best_error) {
       std::copy(trial, trial + n, L);
       best_error = error;
@@ -259,6 +257,46 @@ void QuantizeK45(const float* x, std::string* out) {
       qs[32 * (j / 2) + l] |= static_cast<uint8_t>((q & 15) << (4 * (j % 2)));
       if constexpr (kBits == 5) qh[l] |= static_cast<uint8_t>((q >> 4) << j);
     }
+  }
+  out->append(block, sizeof(block));
+}
+
+void QuantizeQ2K(const float* x, std::string* out) {
+  uint8_t L[256];
+  float scales[16], mins[16], max_scale = 0, max_min = 0;
+  for (int g = 0; g < 16; ++g) {
+    float w[16];
+    for (int l = 0; l < 16; ++l) w[l] = std::fabs(x[16 * g + l]);
+    scales[g] = FitScaleAndMin<true>(16, 3, x + 16 * g, w, -0.5f, 0.1f, 15, L + 16 * g, &mins[g]);
+    if (scales[g] > max_scale) max_scale = scales[g];
+    if (mins[g] > max_min) max_min = mins[g];
+  }
+  char block[84] = {};
+  auto* sc = reinterpret_cast<uint8_t*>(block);  // scale in the low nibble, min in the high
+  auto* qs = reinterpret_cast<uint8_t*>(block + 16);
+  if (max_scale > 0) {
+    const float iscale = 15.0f / max_scale;
+    for (int g = 0; g < 16; ++g) sc[g] = static_cast<uint8_t>(NearestInt(iscale * scales[g]));
+    AppendF16(max_scale / 15.0f, block + 80);
+  }
+  if (max_min > 0) {
+    const float iscale = 15.0f / max_min;
+    for (int g = 0; g < 16; ++g) sc[g] |= static_cast<uint8_t>(NearestInt(iscale * mins[g]) << 4);
+    AppendF16(max_min / 15.0f, block + 82);
+  }
+  uint16_t bits[2];
+  std::memcpy(bits, block + 80, 4);
+  for (int g = 0; g < 16; ++g) {  // the values again, for the stored scales
+    const float step = F16ToF32(bits[0]) * static_cast<float>(sc[g] & 15);
+    if (step == 0) continue;  // keeps the fit's
+    const float offset = F16ToF32(bits[1]) * static_cast<float>(sc[g] >> 4);
+    for (int k = 0; k < 16; ++k) {
+      L[16 * g + k] =
+          static_cast<uint8_t>(std::clamp(NearestInt((x[16 * g + k] + offset) / step), 0, 3));
+    }
+  }
+  for (int e = 0; e < 256; ++e) {  // 2-bit pair e % 128 / 32 of qs[32 (e / 128) + e % 32]
+    qs[32 * (e / 128) + e % 32] |= static_cast<uint8_t>(L[e] << (2 * (e % 128 / 32)));
   }
   out->append(block, sizeof(block));
 }

@@ -29,8 +29,9 @@ int RunConvert(const Args& args) {
   flags.String("out", &out, "output .gguf file (from a folder) or folder (from a .gguf)");
   flags.String(
       "type", &type,
-      "matrix type: f32, f16, bf16, or for GGUF q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k, "
-      "iq4_nl, iq4_xs (every matrix), mxfp4 (a mixture's experts; the rest as stored), or "
+      "matrix type: f32, f16, bf16, or for GGUF q8_0, q4_0, q4_1, q5_0, q5_1, q2_k, q3_k, q4_k, "
+      "q5_k, q6_k, iq4_nl, iq4_xs (every matrix), mxfp4 (a mixture's experts; the rest as stored), "
+      "or "
       "llama-quantize's mixes q3_k_s, q3_k_m, q3_k_l, q4_k_s, q4_k_m, q5_k_s, q5_k_m; default: "
       "as stored");
   flags.Bool("force", &force, "replace an existing --out (a file, or a folder's model files)");

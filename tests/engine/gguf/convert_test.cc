@@ -570,7 +570,7 @@ TEST(ConvertTest, GgufTokenizerIsTheFoldersOrNone) {
 }
 
 TEST(ConvertTest, BadRequestsAreErrors) {
-  EXPECT_FALSE(ParseConvertType("q2_k", "type").ok());
+  EXPECT_FALSE(ParseConvertType("q8_k", "type").ok());
   EXPECT_EQ(ParseConvertType("q4_k", "type")->type, DType::kQ4_K);
   EXPECT_FALSE(ParseConvertType("q4_k", "type")->mix.has_value());
   EXPECT_EQ(ParseConvertType("q5_k_m", "type")->type, DType::kQ5_K);

@@ -222,14 +222,15 @@ TEST(QuantizeTest, Mxfp4AndTheLegacyTypesMatchTheGgufPythonPackage) {
   }
 }
 
-// IQ4_NL, IQ4_XS and the K-quants (Q3_K to Q6_K) as llama.cpp quantizes them without an importance
+// IQ4_NL, IQ4_XS and the K-quants (Q2_K to Q6_K) as llama.cpp quantizes them without an importance
 // matrix, bit for bit (make_llama_cpp_quantized.py): rows of magnitudes 2^-14 .. 2^6, blocks of
 // different scales and outliers, all-zero rows and blocks, exact IQ4 table values, a constant row,
 // a lone value.
 TEST(QuantizeTest, Iq4AndKQuantsMatchLlamaCpp) {
   const std::vector<QuantizedSection> sections = ReadQuantizedSections("llama_cpp_quantized.bin");
-  ASSERT_EQ(DTypesOf(sections), (std::vector<DType>{DType::kIQ4_NL, DType::kIQ4_XS, DType::kQ4_K,
-                                                    DType::kQ5_K, DType::kQ6_K, DType::kQ3_K}));
+  ASSERT_EQ(DTypesOf(sections),
+            (std::vector<DType>{DType::kIQ4_NL, DType::kIQ4_XS, DType::kQ4_K, DType::kQ5_K,
+                                DType::kQ6_K, DType::kQ3_K, DType::kQ2_K}));
   for (const QuantizedSection& s : sections) ExpectQuantizedBitForBit(s);
 }
 

@@ -1,6 +1,6 @@
-"""Writes llama_cpp_quantized.bin: float rows and llama.cpp's IQ4_NL, IQ4_XS, Q4_K, Q5_K, Q6_K and
-Q3_K quantizations of them (ggml_quantize_chunk without an importance matrix, as llama-quantize calls
-it), for QuantizeRow's tests (tests/engine/gguf/quantize_test.cc).
+"""Writes llama_cpp_quantized.bin: float rows and llama.cpp's IQ4_NL, IQ4_XS, Q4_K, Q5_K, Q6_K,
+Q3_K and Q2_K quantizations of them (ggml_quantize_chunk without an importance matrix, as
+llama-quantize calls it), for QuantizeRow's tests (tests/engine/gguf/quantize_test.cc).
 
 Per type, little-endian: u32 sigma DType code (engine/dtype.h), u32 n_blocks, u32 block_bytes,
 the n_blocks * block_size f32 inputs, then the n_blocks * block_bytes quantized bytes.
@@ -18,7 +18,7 @@ import numpy as np
 # (sigma DType code in engine/dtype.h, ggml type, block size, block bytes)
 TYPES = [(15, 20, 32, 18), (16, 23, 256, 136),  # IQ4_NL, IQ4_XS
          (6, 12, 256, 144), (9, 13, 256, 176), (10, 14, 256, 210),  # Q4_K, Q5_K, Q6_K
-         (13, 11, 256, 110)]  # Q3_K
+         (13, 11, 256, 110), (12, 10, 256, 84)]  # Q3_K, Q2_K
 
 lib_dir = os.path.join(os.path.dirname(llama_cpp.__file__), "lib")
 ggml = ctypes.CDLL(glob.glob(os.path.join(lib_dir, "libggml-base.so*"))[0])
