@@ -22,6 +22,17 @@ def byte_tokens():
     return [chr(c) for b, c in sorted(zip(bs, cs))]
 
 
+def add_byte_bpe_vocabulary(w, specials, pre):
+    """A gpt2-type vocabulary: two special tokens, the 256 byte tokens and "Hello"'s merges."""
+    tokens = specials + byte_tokens() + ["He", "ll", "Hell", "Hello"]
+    w.add_tokenizer_model("gpt2")
+    w.add_tokenizer_pre(pre)
+    w.add_token_list(tokens)
+    w.add_token_types([3, 3] + [1] * (len(tokens) - 2))
+    w.add_token_merges(["H e", "l l", "He ll", "Hell o"])
+    return tokens
+
+
 def iq4_bytes(rng, shape, qtype):
     """Random IQ4 blocks for a matrix of `shape` (rows, cols), each block's f16 scale small."""
     size, nbytes = gguf.GGML_QUANT_SIZES[qtype]
@@ -57,12 +68,7 @@ def llama_model(path, arch="llama", tokenizer="gpt2", rope_freqs=False, experts=
         w.add_float32("sigma.rope.llama3.high_freq_factor", 4.0)
         w.add_uint32("sigma.rope.llama3.original_context_length", 64)
     if tokenizer == "gpt2":
-        tokens = ["<|im_start|>", "<|im_end|>"] + byte_tokens() + ["He", "ll", "Hell", "Hello"]
-        w.add_tokenizer_model("gpt2")
-        w.add_tokenizer_pre("smollm")
-        w.add_token_list(tokens)
-        w.add_token_types([3, 3] + [1] * (len(tokens) - 2))
-        w.add_token_merges(["H e", "l l", "He ll", "Hell o"])
+        tokens = add_byte_bpe_vocabulary(w, ["<|im_start|>", "<|im_end|>"], "smollm")
     else:
         tokens = ["<unk>", "<s>", "</s>"] + [f"<0x{b:02X}>" for b in range(256)] + ["\u2581", "\u2581H", "ello"]
         w.add_tokenizer_model("llama")
@@ -122,12 +128,7 @@ def gpt_oss_model(path):
     w.add_expert_count(4)
     w.add_expert_used_count(2)
     w.add_expert_feed_forward_length(32)
-    tokens = ["<|start|>", "<|end|>"] + byte_tokens() + ["He", "ll", "Hell", "Hello"]
-    w.add_tokenizer_model("gpt2")
-    w.add_tokenizer_pre("gpt-4o")
-    w.add_token_list(tokens)
-    w.add_token_types([3, 3] + [1] * (len(tokens) - 2))
-    w.add_token_merges(["H e", "l l", "He ll", "Hell o"])
+    tokens = add_byte_bpe_vocabulary(w, ["<|start|>", "<|end|>"], "gpt-4o")
     w.add_bos_token_id(0)
     w.add_eos_token_id(1)
     rng = np.random.default_rng(2)
