@@ -25,6 +25,7 @@
 #include "engine/cpu/attention.h"
 #include "engine/cpu/attention_internal.h"
 #include "engine/cpu/attention_tile_scores.h"
+#include "engine/cpu/cpu_features.h"
 #include "engine/cpu/simd_float.h"
 
 namespace sigma::internal {
@@ -32,22 +33,43 @@ namespace {
 
 inline __m512i HiMask512() { return _mm512_set1_epi32(static_cast<int>(0xffff0000u)); }
 
-// Cache rows a score or V pass prefetches ahead of the row it reads (SmolLM2 at 4K context,
-// attention ms per step: none 4.4, 16 rows 3.7, 32 4.0, 64 3.7, 128 4.0). The last 64 reach past
-// the pass, into the next chunk's rows or past the context. Measured and left: stopping at the
-// pass's end. SmolLM2 at 512 positions (256-row passes) ran its attention in 0.48-0.52 against
-// 0.43-0.47 ms a step (fast minutes, alternating builds): a member's next task is often the next
-// chunk of the same head, whose first rows the overrun had fetched. (A harness whose members each
-// read other chunks than the one the overrun reaches got 36 -> 40% of the probe from stopping.)
-// Nor did a chain help, each pass's overrun going into the member's next reads (the next V head's
-// rows, the decode team's next task's K tiles): SmolLM2's attention 0.49 against 0.50 ms a step
-// at 512 positions (medians of 12 runs), at 4K no faster. Nor a second, L2 prefetch 256 or 512
+// How far ahead of its reads a pass prefetches in software, by CPU vendor: the hardware
+// prefetchers and the memory latency they hide differ. `rows`: cache rows a score or V pass
+// prefetches ahead of the row it reads; `one_pass_tiles`: K tiles (and their 16 V rows) ahead that
+// OnePassPartial prefetches, a line of each per column pair (0: none).
+// Intel (2-core Xeon VM with AMX, ~31 GB/s probe, 2 threads, alternating runs of one build with
+// the distances from the environment): Sigma's 16K attention in the team harness
+// (BM_DecodeAttentionTeam, 26 layers from DRAM) at 78% of the probe with 64 rows, 81-85 with 32,
+// 86-87 with 24, 91-92 with 16, 90-95 with 12, 89 with 8; GQA16's at 76-77% with 64, 94-100 with
+// 16; paired (BM_DiffQkvOverGqa16) 70.6-72.1 -> 83.0-84.3% and 71.8-73.0 -> 91.8-93.6% (64 -> 16).
+// SmolLM2's decode at 4K positions (sigma-eval bench) at 70-73.5% of the probe without the
+// one-pass prefetch, 82.8-83.4% with it a tile ahead, 78-82 two ahead, 77-78 four ahead (the two
+// passes instead of one: 80-82%).
+// Zen 4 (the rest of this comment): SmolLM2 at 4K context, attention ms per step: none 4.4, 16
+// rows 3.7, 32 4.0, 64 3.7, 128 4.0; the one-pass prefetch slower (at OnePassPartial). The last 64
+// rows reach past the pass, into the next chunk's rows or past the context. Measured and left:
+// stopping at the pass's end. SmolLM2 at 512 positions (256-row passes) ran its attention in
+// 0.48-0.52 against 0.43-0.47 ms a step (fast minutes, alternating builds): a member's next task is
+// often the next chunk of the same head, whose first rows the overrun had fetched. (A harness whose
+// members each read other chunks than the one the overrun reaches got 36 -> 40% of the probe from
+// stopping.) Nor did a chain help, each pass's overrun going into the member's next reads (the next
+// V head's rows, the decode team's next task's K tiles): SmolLM2's attention 0.49 against 0.50 ms a
+// step at 512 positions (medians of 12 runs), at 4K no faster. Nor a second, L2 prefetch 256 or 512
 // rows ahead in the bf16 score pass (DotScores), though alone it took that pass from 31-37 to
 // 27-34 us a 4096-row chunk of 8 heads: in the team harness (alternating in one process, medians
 // of 40-200 rounds) Sigma at 16K 80.3-81.7% of a fast probe either way and 95-96 against 96-97%
 // of a slow one; SmolLM2 at 4K 72-75% against 80-81% fast. Stopped at the pass's end: Sigma 81.0
 // -81.7 against 80.2-80.7% fast, 96.1-96.5 against 98.0-98.1% slow; SmolLM2 76% against 82%.
-constexpr int64_t kPrefetchAhead = 64;
+struct PrefetchDistance {
+  int64_t rows;
+  int64_t one_pass_tiles;
+};
+
+const PrefetchDistance& Prefetch() {
+  static const PrefetchDistance distance =
+      CpuIsIntel() ? PrefetchDistance{16, 1} : PrefetchDistance{64, 0};
+  return distance;
+}
 
 // The score pass's vectors (attention_tile_scores.h): a K tile's 16 positions in one zmm.
 struct Zmm16 : ZmmFloat {
@@ -95,10 +117,11 @@ void DotScores(const uint32_t* qp, float scale, const void* k, int64_t n, float*
   const auto* base = static_cast<const uint8_t*>(k);
   const int64_t tiles = (n + kKTileRows - 1) / kKTileRows;
   const __m512 vscale = _mm512_set1_ps(scale);
+  const int64_t ahead_bytes = Prefetch().rows * kHd * 2;
   SpreadPrefetch spread(next, tiles);
   for (int64_t t = 0; t < tiles; ++t) {
     const uint8_t* tile = base + t * kTileBytes;
-    const char* ahead = reinterpret_cast<const char*>(tile) + kPrefetchAhead * kHd * 2;
+    const char* ahead = reinterpret_cast<const char*>(tile) + ahead_bytes;
     spread.Step();
     __m512 acc[kSets][kG];
     for (int s = 0; s < kSets; ++s) {
@@ -157,7 +180,7 @@ void DotScoresT(const float* q, int g, int /*hd*/, float scale, const void* k, i
 template <int kHd, DType kType>
 void ScoresT(const float* q, int g, int /*hd*/, float scale, const void* k, int64_t n,
              float* scores, int64_t stride, NextReads next) {
-  TileScoresT<Zmm16, kHd, kType>(q, g, scale, k, n, scores, stride, next, kPrefetchAhead);
+  TileScoresT<Zmm16, kHd, kType>(q, g, scale, k, n, scores, stride, next, Prefetch().rows);
 }
 
 // Row j of a [rows][kHd] cache as kHd / 16 zmm (bf16: even/odd split per 32 elements).
@@ -212,10 +235,10 @@ void AccumulateBlock(const float* p, int64_t p_stride, const void* v, int64_t n,
     for (int c = 0; c < kC; ++c) acc[h][c] = _mm512_setzero_ps();
   }
   constexpr int64_t kRowBytes = kHd * (kType == DType::kF32 ? 4 : 2);
+  const char* ahead = static_cast<const char*>(v) + Prefetch().rows * kRowBytes;
   for (int64_t j = 0; j < n; ++j) {
-    for (int64_t b = 0; b < kRowBytes; b += 64) {
-      _mm_prefetch(static_cast<const char*>(v) + (j + kPrefetchAhead) * kRowBytes + b, _MM_HINT_T0);
-    }
+    for (int64_t b = 0; b < kRowBytes; b += 64)
+      _mm_prefetch(ahead + j * kRowBytes + b, _MM_HINT_T0);
     __m512 row[kC];
     LoadRowZmm<kHd, kType>(v, j, row);
 #pragma GCC unroll 4
@@ -335,9 +358,11 @@ int64_t FirstNotBelow(const float* s, int64_t begin, int64_t n, float threshold)
 // DotScores): per K tile of 16 positions, the heads' scores, an online softmax (a running max per
 // head; the sum and the accumulators rescaled when it grows) and the tile's 16 V rows, so that
 // the V pass's multiplies overlap the K and V reads (AttentionKernels::one_pass_partial).
-// Measured and left: prefetching the K tile and the V rows 1 or 2 tiles ahead into L1 at each
-// tile's start (64 lines a tile): SmolLM2's attention 3.05-3.12 -> 3.91-4.04 ms a step at 4K
-// positions, 0.50 -> 0.63 ms at 512 (slow minutes, ~34 GB/s, in-process A/B, medians of 8-30
+// Prefetch().one_pass_tiles ahead, a line of the K tile and one of its V rows per column pair (on
+// Intel: the hardware prefetchers alone left SmolLM2's 4K decode at 70-73.5% of the probe, this
+// 83%). Measured and left on Zen 4: prefetching the K tile and the V rows 1 or 2 tiles ahead into
+// L1 at each tile's start (64 lines a tile): SmolLM2's attention 3.05-3.12 -> 3.91-4.04 ms a step
+// at 4K positions, 0.50 -> 0.63 ms at 512 (slow minutes, ~34 GB/s, in-process A/B, medians of 8-30
 // rounds); the hardware prefetchers already keep these two streams ahead. Nor the tile's V rows
 // on vdpbf16ps (weights rounded to bf16, row pairs interleaved by vpunpck{l,h}wd, 8 vector ops a
 // position instead of 14): SmolLM2's 4K attention in the team harness 54.6-57.8 against 58.5-59.8
@@ -361,15 +386,22 @@ void OnePassPartial(const uint32_t* qp, float scale, const uint8_t* k, const uin
   alignas(64) float p[kG][16];
   const __m512 vscale = _mm512_set1_ps(scale);
   const int64_t tiles = (n + kKTileRows - 1) / kKTileRows;
+  const int64_t tiles_ahead = Prefetch().one_pass_tiles;
   for (int64_t t = 0; t < tiles; ++t) {
     const uint8_t* tile = k + t * kTileBytes;
     const uint16_t* rows = v + t * kKTileRows * kHd;
+    const char* k_ahead = reinterpret_cast<const char*>(tile + tiles_ahead * kTileBytes);
+    const char* v_ahead = reinterpret_cast<const char*>(rows + tiles_ahead * kKTileRows * kHd);
     __m512 a[2][kG];
     for (int h = 0; h < kG; ++h) a[0][h] = a[1][h] = _mm512_setzero_ps();
 #pragma GCC unroll 16
     for (int c = 0; c < kHd / 2; c += 2) {
 #pragma GCC unroll 2
       for (int s = 0; s < 2; ++s) {
+        if (tiles_ahead > 0) {
+          _mm_prefetch(k_ahead + 64 * (c + s), _MM_HINT_T0);
+          _mm_prefetch(v_ahead + 64 * (c + s), _MM_HINT_T0);
+        }
         const __m512bh pairs = (__m512bh)_mm512_loadu_si512(tile + 64 * (c + s));
 #pragma GCC unroll 4
         for (int h = 0; h < kG; ++h) {

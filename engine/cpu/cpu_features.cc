@@ -56,6 +56,18 @@ bool CpuSupportsAvx2() {
 #endif
 }
 
+bool CpuIsIntel() {
+#if defined(__x86_64__) && defined(__GNUC__)
+  static const bool intel = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_is("intel") != 0;
+  }();
+  return intel;
+#else
+  return false;
+#endif
+}
+
 bool CpuSupports(CpuIsa isa) {
   switch (isa) {
     case CpuIsa::kAvx512Bf16: return CpuSupportsAvx512Bf16();

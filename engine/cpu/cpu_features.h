@@ -23,6 +23,10 @@ bool CpuSupportsAvx512Bf16();
 // True where the CPU can run the *_avx2.cc kernels (AVX2 + FMA + F16C).
 bool CpuSupportsAvx2();
 
+// True on an Intel CPU: kernels whose best software prefetch distances differ by vendor (the
+// hardware prefetchers and latencies differ) choose theirs by it.
+bool CpuIsIntel();
+
 // True where the CPU can run `isa`'s kernels (kGeneric: always).
 bool CpuSupports(CpuIsa isa);
 
