@@ -76,7 +76,9 @@ struct AttendedRange {
 
 const AttentionKernels& KernelsFor(int head_dim) {
   const CpuIsa isa = ActiveCpuIsa();
-  if (isa == CpuIsa::kAvx512Bf16) {
+  if (isa == CpuIsa::kAvx512Amx) {
+    if (const AttentionKernels* k = internal::AmxAttentionKernels(head_dim)) return *k;
+  } else if (isa == CpuIsa::kAvx512Bf16) {
     if (const AttentionKernels* k = internal::Avx512AttentionKernels(head_dim)) return *k;
   } else if (isa == CpuIsa::kAvx2) {
     if (const AttentionKernels* k = internal::Avx2AttentionKernels(head_dim)) return *k;

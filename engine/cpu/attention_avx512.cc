@@ -33,44 +33,6 @@ namespace {
 
 inline __m512i HiMask512() { return _mm512_set1_epi32(static_cast<int>(0xffff0000u)); }
 
-// How far ahead of its reads a pass prefetches in software, by CPU vendor: the hardware
-// prefetchers and the memory latency they hide differ. `rows`: cache rows a score or V pass
-// prefetches ahead of the row it reads; `one_pass_tiles`: K tiles (and their 16 V rows) ahead that
-// OnePassPartial prefetches, a line of each per column pair (0: none).
-// Intel (2-core Xeon VM with AMX, ~31 GB/s probe, 2 threads, alternating runs of one build with
-// the distances from the environment): Sigma's 16K attention in the team harness
-// (BM_DecodeAttentionTeam, 26 layers from DRAM) at 78% of the probe with 64 rows, 81-85 with 32,
-// 86-87 with 24, 91-92 with 16, 90-95 with 12, 89 with 8; GQA16's at 76-77% with 64, 94-100 with
-// 16; paired (BM_DiffQkvOverGqa16) 70.6-72.1 -> 83.0-84.3% and 71.8-73.0 -> 91.8-93.6% (64 -> 16).
-// SmolLM2's decode at 4K positions (sigma-eval bench) at 70-73.5% of the probe without the
-// one-pass prefetch, 82.8-83.4% with it a tile ahead, 78-82 two ahead, 77-78 four ahead (the two
-// passes instead of one: 80-82%).
-// Zen 4 (the rest of this comment): SmolLM2 at 4K context, attention ms per step: none 4.4, 16
-// rows 3.7, 32 4.0, 64 3.7, 128 4.0; the one-pass prefetch slower (at OnePassPartial). The last 64
-// rows reach past the pass, into the next chunk's rows or past the context. Measured and left:
-// stopping at the pass's end. SmolLM2 at 512 positions (256-row passes) ran its attention in
-// 0.48-0.52 against 0.43-0.47 ms a step (fast minutes, alternating builds): a member's next task is
-// often the next chunk of the same head, whose first rows the overrun had fetched. (A harness whose
-// members each read other chunks than the one the overrun reaches got 36 -> 40% of the probe from
-// stopping.) Nor did a chain help, each pass's overrun going into the member's next reads (the next
-// V head's rows, the decode team's next task's K tiles): SmolLM2's attention 0.49 against 0.50 ms a
-// step at 512 positions (medians of 12 runs), at 4K no faster. Nor a second, L2 prefetch 256 or 512
-// rows ahead in the bf16 score pass (DotScores), though alone it took that pass from 31-37 to
-// 27-34 us a 4096-row chunk of 8 heads: in the team harness (alternating in one process, medians
-// of 40-200 rounds) Sigma at 16K 80.3-81.7% of a fast probe either way and 95-96 against 96-97%
-// of a slow one; SmolLM2 at 4K 72-75% against 80-81% fast. Stopped at the pass's end: Sigma 81.0
-// -81.7 against 80.2-80.7% fast, 96.1-96.5 against 98.0-98.1% slow; SmolLM2 76% against 82%.
-struct PrefetchDistance {
-  int64_t rows;
-  int64_t one_pass_tiles;
-};
-
-const PrefetchDistance& Prefetch() {
-  static const PrefetchDistance distance =
-      CpuIsIntel() ? PrefetchDistance{16, 1} : PrefetchDistance{64, 0};
-  return distance;
-}
-
 // The score pass's vectors (attention_tile_scores.h): a K tile's 16 positions in one zmm.
 struct Zmm16 : ZmmFloat {
   static constexpr int kLanes = 16;
@@ -117,7 +79,7 @@ void DotScores(const uint32_t* qp, float scale, const void* k, int64_t n, float*
   const auto* base = static_cast<const uint8_t*>(k);
   const int64_t tiles = (n + kKTileRows - 1) / kKTileRows;
   const __m512 vscale = _mm512_set1_ps(scale);
-  const int64_t ahead_bytes = Prefetch().rows * kHd * 2;
+  const int64_t ahead_bytes = Avx512Prefetch().rows * kHd * 2;
   SpreadPrefetch spread(next, tiles);
   for (int64_t t = 0; t < tiles; ++t) {
     const uint8_t* tile = base + t * kTileBytes;
@@ -151,24 +113,13 @@ void DotScores(const uint32_t* qp, float scale, const void* k, int64_t n, float*
   }
 }
 
-// q[0 .. count) (a multiple of 32) as bf16 pairs, dimension 2c in the low half as in a K tile.
-// vcvtne2ps2bf16 rounds to nearest even as RoundToBf16 does, but takes subnormals (|q| < 2^-126)
-// as signed zeros, and vdpbf16ps takes subnormal K elements so: products below 2^-126, invisible
-// next to any other term.
-inline void QueryBf16Pairs(const float* q, int count, uint32_t* qp) {
-  for (int i = 0; i < count; i += 32) {
-    const __m512bh b = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(q + i + 16), _mm512_loadu_ps(q + i));
-    _mm512_storeu_si512(qp + i / 2, (__m512i)b);
-  }
-}
-
 template <int kHd>
 void DotScoresT(const float* q, int g, int /*hd*/, float scale, const void* k, int64_t n,
                 float* scores, int64_t stride, NextReads next) {
   uint32_t qp[8 * (kHd / 2)];
   for (int h0 = 0; h0 < g; h0 += 8) {
     const int m = std::min(8, g - h0);
-    QueryBf16Pairs(q + static_cast<int64_t>(h0) * kHd, m * kHd, qp);
+    QueryBf16PairsAvx512(q + static_cast<int64_t>(h0) * kHd, m * kHd, qp);
     float* out = scores + h0 * stride;
     const NextReads spread = h0 == 0 ? next : NextReads{};
     WithHeadCount(m, [&](auto heads) {
@@ -180,7 +131,7 @@ void DotScoresT(const float* q, int g, int /*hd*/, float scale, const void* k, i
 template <int kHd, DType kType>
 void ScoresT(const float* q, int g, int /*hd*/, float scale, const void* k, int64_t n,
              float* scores, int64_t stride, NextReads next) {
-  TileScoresT<Zmm16, kHd, kType>(q, g, scale, k, n, scores, stride, next, Prefetch().rows);
+  TileScoresT<Zmm16, kHd, kType>(q, g, scale, k, n, scores, stride, next, Avx512Prefetch().rows);
 }
 
 // Row j of a [rows][kHd] cache as kHd / 16 zmm (bf16: even/odd split per 32 elements).
@@ -235,7 +186,7 @@ void AccumulateBlock(const float* p, int64_t p_stride, const void* v, int64_t n,
     for (int c = 0; c < kC; ++c) acc[h][c] = _mm512_setzero_ps();
   }
   constexpr int64_t kRowBytes = kHd * (kType == DType::kF32 ? 4 : 2);
-  const char* ahead = static_cast<const char*>(v) + Prefetch().rows * kRowBytes;
+  const char* ahead = static_cast<const char*>(v) + Avx512Prefetch().rows * kRowBytes;
   for (int64_t j = 0; j < n; ++j) {
     for (int64_t b = 0; b < kRowBytes; b += 64)
       _mm_prefetch(ahead + j * kRowBytes + b, _MM_HINT_T0);
@@ -358,14 +309,14 @@ int64_t FirstNotBelow(const float* s, int64_t begin, int64_t n, float threshold)
 // DotScores): per K tile of 16 positions, the heads' scores, an online softmax (a running max per
 // head; the sum and the accumulators rescaled when it grows) and the tile's 16 V rows, so that
 // the V pass's multiplies overlap the K and V reads (AttentionKernels::one_pass_partial).
-// Prefetch().one_pass_tiles ahead, a line of the K tile and one of its V rows per column pair (on
-// Intel: the hardware prefetchers alone left SmolLM2's 4K decode at 70-73.5% of the probe, this
-// 83%). Measured and left on Zen 4: prefetching the K tile and the V rows 1 or 2 tiles ahead into
-// L1 at each tile's start (64 lines a tile): SmolLM2's attention 3.05-3.12 -> 3.91-4.04 ms a step
-// at 4K positions, 0.50 -> 0.63 ms at 512 (slow minutes, ~34 GB/s, in-process A/B, medians of 8-30
-// rounds); the hardware prefetchers already keep these two streams ahead. Nor the tile's V rows
-// on vdpbf16ps (weights rounded to bf16, row pairs interleaved by vpunpck{l,h}wd, 8 vector ops a
-// position instead of 14): SmolLM2's 4K attention in the team harness 54.6-57.8 against 58.5-59.8
+// Avx512Prefetch().one_pass_tiles ahead, a line of the K tile and one of its V rows per column
+// pair (on Intel: the hardware prefetchers alone left SmolLM2's 4K decode at 70-73.5% of the probe,
+// this 83%). Measured and left on Zen 4: prefetching the K tile and the V rows 1 or 2 tiles ahead
+// into L1 at each tile's start (64 lines a tile): SmolLM2's attention 3.05-3.12 -> 3.91-4.04 ms a
+// step at 4K positions, 0.50 -> 0.63 ms at 512 (slow minutes, ~34 GB/s, in-process A/B, medians of
+// 8-30 rounds); the hardware prefetchers already keep these two streams ahead. Nor the tile's V
+// rows on vdpbf16ps (weights rounded to bf16, row pairs interleaved by vpunpck{l,h}wd, 8 vector ops
+// a position instead of 14): SmolLM2's 4K attention in the team harness 54.6-57.8 against 58.5-59.8
 // us a layer (fast minutes, alternating runs), but whole decode steps no faster (slow minutes,
 // 6.18-6.77 against 6.29-6.42 ms at 4K), and the weights' precision spent for it. Nor prefetches
 // far ahead in both streams, one per 64 bytes read, 4-16 KB ahead into L1 or L2 (T0 / T1):
@@ -386,7 +337,7 @@ void OnePassPartial(const uint32_t* qp, float scale, const uint8_t* k, const uin
   alignas(64) float p[kG][16];
   const __m512 vscale = _mm512_set1_ps(scale);
   const int64_t tiles = (n + kKTileRows - 1) / kKTileRows;
-  const int64_t tiles_ahead = Prefetch().one_pass_tiles;
+  const int64_t tiles_ahead = Avx512Prefetch().one_pass_tiles;
   for (int64_t t = 0; t < tiles; ++t) {
     const uint8_t* tile = k + t * kTileBytes;
     const uint16_t* rows = v + t * kKTileRows * kHd;
@@ -456,7 +407,7 @@ void OnePassPartial64(const float* q, int g, float scale, const void* k, const v
   constexpr int kHd = 64;
   uint32_t qp[4 * (kHd / 2)];
   SIGMA_CHECK(g == 3 || g == 4, "one_pass_partial: ", g, " query heads");
-  QueryBf16Pairs(q, g * kHd, qp);
+  QueryBf16PairsAvx512(q, g * kHd, qp);
   const auto* tiles = static_cast<const uint8_t*>(k);
   const auto* rows = static_cast<const uint16_t*>(v);
   if (g == 3) return OnePassPartial<kHd, 3>(qp, scale, tiles, rows, n, partial);
@@ -482,6 +433,43 @@ struct Avx512Typed {
 };
 
 }  // namespace
+
+// By CPU vendor: the hardware prefetchers and the memory latency they hide differ.
+// Intel (2-core Xeon VM with AMX, ~31 GB/s probe, 2 threads, alternating runs of one build with
+// the distances from the environment): Sigma's 16K attention in the team harness
+// (BM_DecodeAttentionTeam, 26 layers from DRAM) at 78% of the probe with 64 rows, 81-85 with 32,
+// 86-87 with 24, 91-92 with 16, 90-95 with 12, 89 with 8; GQA16's at 76-77% with 64, 94-100 with
+// 16; paired (BM_DiffQkvOverGqa16) 70.6-72.1 -> 83.0-84.3% and 71.8-73.0 -> 91.8-93.6% (64 -> 16).
+// SmolLM2's decode at 4K positions (sigma-eval bench) at 70-73.5% of the probe without the
+// one-pass prefetch, 82.8-83.4% with it a tile ahead, 78-82 two ahead, 77-78 four ahead (the two
+// passes instead of one: 80-82%).
+// Zen 4 (the rest of this comment): SmolLM2 at 4K context, attention ms per step: none 4.4, 16
+// rows 3.7, 32 4.0, 64 3.7, 128 4.0; the one-pass prefetch slower (at OnePassPartial). The last 64
+// rows reach past the pass, into the next chunk's rows or past the context. Measured and left:
+// stopping at the pass's end. SmolLM2 at 512 positions (256-row passes) ran its attention in
+// 0.48-0.52 against 0.43-0.47 ms a step (fast minutes, alternating builds): a member's next task is
+// often the next chunk of the same head, whose first rows the overrun had fetched. (A harness whose
+// members each read other chunks than the one the overrun reaches got 36 -> 40% of the probe from
+// stopping.) Nor did a chain help, each pass's overrun going into the member's next reads (the next
+// V head's rows, the decode team's next task's K tiles): SmolLM2's attention 0.49 against 0.50 ms a
+// step at 512 positions (medians of 12 runs), at 4K no faster. Nor a second, L2 prefetch 256 or 512
+// rows ahead in the bf16 score pass (DotScores), though alone it took that pass from 31-37 to
+// 27-34 us a 4096-row chunk of 8 heads: in the team harness (alternating in one process, medians
+// of 40-200 rounds) Sigma at 16K 80.3-81.7% of a fast probe either way and 95-96 against 96-97%
+// of a slow one; SmolLM2 at 4K 72-75% against 80-81% fast. Stopped at the pass's end: Sigma 81.0
+// -81.7 against 80.2-80.7% fast, 96.1-96.5 against 98.0-98.1% slow; SmolLM2 76% against 82%.
+const PrefetchDistance& Avx512Prefetch() {
+  static const PrefetchDistance distance =
+      CpuIsIntel() ? PrefetchDistance{16, 1} : PrefetchDistance{64, 0};
+  return distance;
+}
+
+void QueryBf16PairsAvx512(const float* q, int count, uint32_t* qp) {
+  for (int i = 0; i < count; i += 32) {
+    const __m512bh b = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(q + i + 16), _mm512_loadu_ps(q + i));
+    _mm512_storeu_si512(qp + i / 2, (__m512i)b);
+  }
+}
 
 const AttentionKernels* Avx512AttentionKernels(int hd) { return FamilyKernels<Avx512Typed>(hd); }
 

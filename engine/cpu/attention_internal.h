@@ -50,6 +50,22 @@ inline void RoundToBf16(const float* q, int64_t n, float* out) {
   for (int64_t i = 0; i < n; ++i) out[i] = Bf16ToF32(F32ToBf16(q[i]));
 }
 
+// How far ahead of its reads an AVX-512 (or AMX) pass prefetches in software (by CPU vendor;
+// measurements at Avx512Prefetch, attention_avx512.cc). `rows`: cache rows a score or V pass
+// prefetches ahead of the row it reads; `one_pass_tiles`: K tiles (and their 16 V rows) ahead
+// that the one-pass kernel prefetches, a line of each per column pair (0: none).
+struct PrefetchDistance {
+  int64_t rows;
+  int64_t one_pass_tiles;
+};
+const PrefetchDistance& Avx512Prefetch();
+
+// q[0 .. count) (a multiple of 32) as bf16 pairs, dimension 2c in the low half as in a K tile
+// (AVX-512 BF16; attention_avx512.cc). vcvtne2ps2bf16 rounds to nearest even as RoundToBf16 does,
+// but takes subnormals (|q| < 2^-126) as signed zeros, and vdpbf16ps and tdpbf16ps take subnormal
+// K elements so: products below 2^-126, invisible next to any other term.
+void QueryBf16PairsAvx512(const float* q, int count, uint32_t* qp);
+
 using OnePassPartialFn = void (*)(const float* q, int g, float scale, const void* k, const void* v,
                                   int64_t n, float* partial);
 
@@ -91,6 +107,10 @@ const AttentionKernels& GenericAttentionKernels();
 
 // AVX-512 kernels for this head_dim, or null where they have no instance (attention_avx512.cc).
 const AttentionKernels* Avx512AttentionKernels(int hd);
+
+// The AVX-512 kernels with the bf16 score pass on AMX tiles where it has one (head_dim 64), else
+// the AVX-512 kernels themselves (attention_amx.cc); only where CpuSupportsAmxBf16().
+const AttentionKernels* AmxAttentionKernels(int hd);
 
 // AVX2 + FMA + F16C kernels for this head_dim, or null where they have no instance
 // (attention_avx2.cc).

@@ -84,8 +84,8 @@ struct Kernel {
 // 1057-1110 tok/s); on AVX2, with 16 vector registers, the integer tiles did 56-62 against 75-85
 // for the f32 kernel, so prefill stays on that there.
 bool UsesInt16Kernels(CpuIsa isa, DType dtype, int64_t in, int64_t batch, bool tiled) {
-  if (isa != CpuIsa::kAvx2 && isa != CpuIsa::kAvx512Bf16) return false;
-  const bool tiled_gemm = tiled && isa == CpuIsa::kAvx512Bf16;
+  if (isa == CpuIsa::kGeneric) return false;
+  const bool tiled_gemm = tiled && isa >= CpuIsa::kAvx512Bf16;
   if (MatMulTilesOnly(dtype)) {
     return tiled && in % DTypeBlockSize(dtype) == 0 &&
            (tiled_gemm || batch <= internal::kMatMulInt16MaxBatch);
@@ -98,10 +98,10 @@ Kernel ChooseKernel(DType dtype, int64_t in, int64_t batch, bool tiled) {
   Kernel k;
   const CpuIsa isa = ActiveCpuIsa();
   if (UsesInt16Kernels(isa, dtype, in, batch, tiled)) {
-    k.rows = isa == CpuIsa::kAvx512Bf16 ? internal::MatMulRowsInt16Avx512
+    k.rows = isa >= CpuIsa::kAvx512Bf16 ? internal::MatMulRowsInt16Avx512
                                         : internal::MatMulRowsInt16Avx2;
     k.quantize = internal::MatMulQuantizeXInt16Avx2;
-  } else if (isa == CpuIsa::kAvx512Bf16 && internal::MatMulAvx512Supports(dtype, in)) {
+  } else if (isa >= CpuIsa::kAvx512Bf16 && internal::MatMulAvx512Supports(dtype, in)) {
     k.rows = internal::MatMulRowsAvx512;
     k.prepare = internal::MatMulPrepareXAvx512;
   } else if (isa == CpuIsa::kAvx2 && internal::MatMulAvx2Supports(dtype, in)) {
@@ -336,6 +336,7 @@ void DequantizeRow(const TensorView& w, int64_t row, float* out) {
 
 const char* MatMulIsa() {
   switch (ActiveCpuIsa()) {
+    case CpuIsa::kAvx512Amx: return "avx512_amx";
     case CpuIsa::kAvx512Bf16: return "avx512_bf16";
     case CpuIsa::kAvx2: return "avx2";
     case CpuIsa::kGeneric: break;

@@ -60,7 +60,8 @@ bool MatMulUsesTiles(const TensorView& w);
 // Dequantises row `row` of w (any supported dtype) into out[0 .. w.cols()).
 void DequantizeRow(const TensorView& w, int64_t row, float* out);
 
-// Name of the instruction set the kernels dispatched to ("avx512_bf16", "avx2", "generic").
+// Name of the kernel family the CPU kernels dispatch to ("avx512_amx", "avx512_bf16", "avx2",
+// "generic"; the AMX family's matmuls are the AVX-512 ones, its bf16 attention scores its own).
 const char* MatMulIsa();
 
 }  // namespace sigma

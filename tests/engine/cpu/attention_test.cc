@@ -122,11 +122,12 @@ const AttentionShape kShapes[] = {
     Shape(4, 4, 4, 128),   // MHA
     Shape(6, 3, 2, 24),    // n_v < n_k, head_dim without an AVX-512 instance
     Shape(2, 1, 2, 256),
-    Shape(16, 1, 2, 32),   // sixteen query heads per K head: two groups of eight
-    Shape(32, 16, 16, 64), // GQA16: two query heads per K head
-    Shape(12, 4, 4, 32),   // three query heads per K head at the other head dims
-    Shape(16, 4, 4, 64),   // four query heads per K head (one pass where the family has it)
+    Shape(16, 1, 2, 32),    // sixteen query heads per K head: two groups of eight
+    Shape(32, 16, 16, 64),  // GQA16: two query heads per K head
+    Shape(12, 4, 4, 32),    // three query heads per K head at the other head dims
+    Shape(16, 4, 4, 64),    // four query heads per K head (one pass where the family has it)
     Shape(6, 2, 2, 128),
+    Shape(40, 2, 4, 64),  // twenty query heads per K head: AMX's groups of 16 and 4
 };
 
 class DecodeTest : public KernelPathTest {};
@@ -260,6 +261,22 @@ TEST(AttentionKernelsTest, OnePassKernelOnlyInTheAvx512FamilyAtHeadDim64) {
     EXPECT_EQ(avx2->one_pass_partial, nullptr) << "hd " << hd;
   }
   EXPECT_EQ(internal::GenericAttentionKernels().one_pass_partial, nullptr);
+}
+
+// The AMX family is the AVX-512 one with its own bf16 score pass at head_dim 64 (which the
+// reference tests above run on the Avx512Amx path where the CPU has AMX), and the same kernels at
+// the other head dims.
+TEST(AttentionKernelsTest, AmxFamilyDiffersFromAvx512OnlyInTheBf16ScorePassAtHeadDim64) {
+  for (int hd : {32, 64, 128, 256}) {
+    const internal::AttentionKernels* avx512 = internal::Avx512AttentionKernels(hd);
+    const internal::AttentionKernels* amx = internal::AmxAttentionKernels(hd);
+    ASSERT_NE(amx, nullptr);
+    EXPECT_EQ(amx->scores_bf16_query != avx512->scores_bf16_query, hd == 64) << "hd " << hd;
+    EXPECT_EQ(amx->scores, avx512->scores);
+    EXPECT_EQ(amx->one_pass_partial, avx512->one_pass_partial);
+    EXPECT_EQ(amx->accumulate_v, avx512->accumulate_v);
+    EXPECT_EQ(amx->bf16_query_dot, avx512->bf16_query_dot);
+  }
 }
 
 TEST_P(DecodeTest, TeamEqualsDecodeAttentionBitForBit) {

@@ -1,5 +1,5 @@
 // Helpers shared by the CPU kernel tests: random data, dtype encoding, and a fixture that runs a
-// test once per kernel family (portable and, where the CPU has them, AVX2 and AVX-512).
+// test once per kernel family (portable and, where the CPU has them, AVX2, AVX-512 and AMX).
 #ifndef SIGMA_TESTS_ENGINE_CPU_CPU_TEST_UTIL_H_
 #define SIGMA_TESTS_ENGINE_CPU_CPU_TEST_UTIL_H_
 
@@ -61,7 +61,8 @@ class KernelPathTest : public ::testing::TestWithParam<CpuIsa> {
 
 // Every kernel family, for INSTANTIATE_TEST_SUITE_P(Paths, Suite, AllPaths(), PathName).
 inline auto AllPaths() {
-  return ::testing::Values(CpuIsa::kGeneric, CpuIsa::kAvx2, CpuIsa::kAvx512Bf16);
+  return ::testing::Values(CpuIsa::kGeneric, CpuIsa::kAvx2, CpuIsa::kAvx512Bf16,
+                           CpuIsa::kAvx512Amx);
 }
 
 inline std::string PathName(const ::testing::TestParamInfo<CpuIsa>& info) {
@@ -69,6 +70,7 @@ inline std::string PathName(const ::testing::TestParamInfo<CpuIsa>& info) {
     case CpuIsa::kGeneric: return "Generic";
     case CpuIsa::kAvx2: return "Avx2";
     case CpuIsa::kAvx512Bf16: return "Avx512";
+    case CpuIsa::kAvx512Amx: return "Avx512Amx";
   }
   return "Unknown";
 }

@@ -356,7 +356,7 @@ std::vector<double> Int16ActivationBound(DType t, const std::vector<float>& w,
                                          int64_t batch, bool tiled = false) {
   std::vector<double> bound(batch * out, 0.0);
   const bool int16_path = ActiveCpuIsa() != CpuIsa::kGeneric &&
-                          (batch <= 8 || (tiled && ActiveCpuIsa() == CpuIsa::kAvx512Bf16)) &&
+                          (batch <= 8 || (tiled && ActiveCpuIsa() >= CpuIsa::kAvx512Bf16)) &&
                           (t == DType::kQ8_0 || t == DType::kQ4_0 || t == DType::kQ4_1 ||
                            (MatMulTilesOnly(t) && tiled));
   if (!int16_path) return bound;
@@ -438,8 +438,8 @@ TEST_P(MatMulTilesTest, TiledMatchesReference) {
           TensorView tiled = plain;
           tiled.parts = {tiles.data()};
           tiled.parts_are_tiles = true;
-          const bool reads_tiles = MatMulUsesTiles(tiled) &&
-                                   (batch <= 8 || ActiveCpuIsa() == CpuIsa::kAvx512Bf16);
+          const bool reads_tiles =
+              MatMulUsesTiles(tiled) && (batch <= 8 || ActiveCpuIsa() >= CpuIsa::kAvx512Bf16);
           if (reads_tiles) tiled.data = rest.data();
           const std::vector<float> x = RandomFloats(batch * in, seed++);
           const std::vector<float> bias = RandomFloats(out, seed++);
@@ -786,10 +786,15 @@ TEST(MatMulIsaTest, NamesTheDispatchedFamily) {
   EXPECT_STREQ(MatMulIsa(), "generic");
   LimitCpuIsa(CpuIsa::kAvx2);
   EXPECT_STREQ(MatMulIsa(), CpuSupportsAvx2() ? "avx2" : "generic");
-  ForceGenericKernels(false);
+  LimitCpuIsa(CpuIsa::kAvx512Bf16);
   EXPECT_STREQ(MatMulIsa(), CpuSupportsAvx512Bf16() ? "avx512_bf16"
                             : CpuSupportsAvx2()     ? "avx2"
                                                     : "generic");
+  ForceGenericKernels(false);
+  EXPECT_STREQ(MatMulIsa(), CpuSupportsAmxBf16()      ? "avx512_amx"
+                            : CpuSupportsAvx512Bf16() ? "avx512_bf16"
+                            : CpuSupportsAvx2()       ? "avx2"
+                                                      : "generic");
 }
 
 }  // namespace

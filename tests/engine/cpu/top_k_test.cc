@@ -29,6 +29,7 @@ class TopKTest : public KernelPathTest {
     switch (GetParam()) {
       case CpuIsa::kAvx2: return *internal::Avx2AttentionKernels(64);
       case CpuIsa::kAvx512Bf16: return *internal::Avx512AttentionKernels(64);
+      case CpuIsa::kAvx512Amx: return *internal::AmxAttentionKernels(64);
       default: return internal::GenericAttentionKernels();
     }
   }
