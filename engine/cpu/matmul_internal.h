@@ -34,7 +34,19 @@ struct MatMulArgs {
   // row_bytes: where a matrix is placed in parts (TensorView::parts), each task's arguments point
   // both at its part's copy less the part's first row's offset, and only its part's rows are read.
   const uint8_t* tiles = nullptr;
+  // Bytes ahead of its reads that a tile kernel prefetches the tiles into L2 (TilePrefetchBytes;
+  // 0: none).
+  int64_t tile_prefetch = 0;
 };
+
+// MatMulArgs::tile_prefetch on this CPU (by vendor; measurements at its definition, matmul.cc).
+int64_t TilePrefetchBytes();
+
+// The `bytes` of tile data at p, `ahead` bytes on, prefetched into L2 (nothing where ahead is 0).
+inline void PrefetchTileBytes(const uint8_t* p, int64_t bytes, int64_t ahead) {
+  if (ahead == 0) return;
+  for (int64_t off = 0; off < bytes; off += 64) __builtin_prefetch(p + ahead + off, 0, 2);
+}
 
 // Whether the SIMD kernels run a batch-1 product one weight row at a time (StreamRow,
 // matmul_stream_row.h): consecutive rows are then one sequential stream per thread,

@@ -55,9 +55,10 @@
 // in one f32 accumulator for the d terms and one for the m terms, summed at the end.
 // Measured, one thread, weights in L2 (2-core Zen 4), Q4_1 ns per block and row: 512-bit VNNI on
 // 16-row tiles 0.41-0.55, 256-bit VNNI on 8-row tiles 0.55-0.72, AVX2 0.83-0.99, and the 4-row
-// tiles of the int16 AVX2 kernel this replaced 0.90-1.03. A tile is one sequential stream and the
-// hardware prefetcher serves it: software prefetches 4 or 16 blocks ahead made SmolLM2's decode
-// step 1.03-1.04x as long (median of 24 rounds alternating in one process, 512 positions).
+// tiles of the int16 AVX2 kernel this replaced 0.90-1.03. A tile is one sequential stream, and on
+// Zen 4 the hardware prefetcher serves it: software prefetches 4 or 16 blocks ahead made SmolLM2's
+// decode step 1.03-1.04x as long (median of 24 rounds alternating in one process, 512 positions).
+// On Intel the kernels prefetch into L2 (MatMulArgs::tile_prefetch, TilePrefetchBytes).
 // Measured and left: streaming the tiles with prefetchnta 4 KB or one tile ahead, so that the
 // weights pass Zen 4's L3 (filled by what L2 evicts) by and a short context's KV cache stays in
 // it between steps. It does stay (12 MB re-read at 87 against 36 GB/s after 96 MB streamed so, two
@@ -182,6 +183,7 @@ void TileBatchRows(const MatMulArgs& a, int64_t t, int64_t b0) {
   }
   const uint8_t* p = a.tiles + t * kR * a.row_bytes;
   for (int64_t j = 0; j < blocks; ++j, p += block_bytes) {
+    PrefetchTileBytes(p, block_bytes, a.tile_prefetch);
     const uint8_t* quants = p + kR * kScaleBytes;
 #pragma GCC unroll 2
     for (int64_t part = 0; part < kParts; ++part) {
@@ -249,6 +251,7 @@ void TileBatchRowsK45(const MatMulArgs& a, int64_t t, int64_t b0) {
   }
   const uint8_t* p = a.tiles + t * kR * a.row_bytes;
   for (int64_t sb = 0; sb < supers; ++sb, p += 16 * kR + 8 * kSubBytes) {
+    PrefetchTileBytes(p, 16 * kR + 8 * kSubBytes, a.tile_prefetch);
 #pragma GCC unroll 2
     for (int64_t part = 0; part < kParts; ++part) {
       const typename V::F d = V::Halves(p + 2 * kL * part);
@@ -297,6 +300,7 @@ void TileBatchRowsQ6K(const MatMulArgs& a, int64_t t, int64_t b0) {
   }
   const uint8_t* p = a.tiles + t * kR * a.row_bytes;
   for (int64_t sb = 0; sb < supers; ++sb, p += kR * 210) {
+    PrefetchTileBytes(p, kR * 210, a.tile_prefetch);
 #pragma GCC unroll 2
     for (int64_t part = 0; part < kParts; ++part) {
       const typename V::F d = V::Halves(p + 2 * kL * part);
@@ -350,6 +354,7 @@ void TileBatchRowsIq4Xs(const MatMulArgs& a, int64_t t, int64_t b0) {
   }
   const uint8_t* p = a.tiles + t * kR * a.row_bytes;
   for (int64_t sb = 0; sb < supers; ++sb, p += 136 * kR) {
+    PrefetchTileBytes(p, 136 * kR, a.tile_prefetch);
 #pragma GCC unroll 2
     for (int64_t part = 0; part < kParts; ++part) {
       const typename V::F d = V::Halves(p + 2 * kL * part);
