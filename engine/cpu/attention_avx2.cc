@@ -30,7 +30,9 @@ namespace {
 
 inline __m256i HiMask() { return _mm256_set1_epi32(static_cast<int>(0xffff0000u)); }
 
-// Cache rows a score or V pass prefetches ahead of the row it reads (as attention_avx512.cc).
+// Cache rows a score or V pass prefetches ahead of the row it reads: Zen 4's distance for the
+// AVX-512 kernels (Avx512Prefetch, attention_avx512.cc; the AVX2 kernels were not measured on
+// Intel).
 constexpr int64_t kPrefetchAhead = 64;
 
 // Elements [16c, 16c + 16) of a cache row as two f32 vectors in the prepared-query order.
