@@ -20,6 +20,7 @@
 
 #include "engine/base/file.h"
 #include "engine/base/json.h"
+#include "engine/cpu/cpu_features.h"
 #include "engine/cuda/cuda_backend.h"
 #include "engine/encoder/bert_encoder.h"
 #include "engine/language_model.h"
@@ -71,6 +72,49 @@ TEST_F(EngineCliTest, OracleLogitsThroughTheCli) {
   float worst = 0;
   for (size_t i = 0; i < got.size(); ++i) worst = std::max(worst, std::fabs(got[i] - want[i]));
   EXPECT_LT(worst, 1e-3f);
+}
+
+// SIGMA_CPU_ISA caps the kernel family (`device` names the one the kernels dispatch to), and every
+// family gives the Sigma oracle's logits with a bf16 cache (the AMX family's score pass among
+// them) within model_test's tolerance for a bf16 cache against the f32 reference.
+TEST_F(EngineCliTest, CpuIsaCapChoosesTheKernelsAndEachGivesTheOracleLogits) {
+  const std::string oracle = std::string(SIGMA_TEST_DATA) + "/oracle/sigma-diffqkv-tiny";
+  const std::string ids =
+      "117,132,44,192,100,102,246,235,84,136,223,228,221,146,14,252,45,216,250,93,167,34,169,127";
+  const std::vector<float> want = ReadFloats(oracle + "/logits.f32");
+  float scale = 1;
+  for (float x : want) scale = std::max(scale, std::fabs(x));
+  const std::string best = CpuSupportsAmxBf16()      ? "avx512_amx"
+                           : CpuSupportsAvx512Bf16() ? "avx512_bf16"
+                           : CpuSupportsAvx2()       ? "avx2"
+                                                     : "generic";
+  const struct {
+    const char* cap;  // null: unset
+    std::string kernels;
+  } cases[] = {{nullptr, best},
+               {"avx512", best == "avx512_amx" ? "avx512_bf16" : best},
+               {"avx2", CpuSupportsAvx2() ? "avx2" : "generic"},
+               {"generic", "generic"}};
+  for (const auto& c : cases) {
+    if (c.cap == nullptr) {
+      unsetenv("SIGMA_CPU_ISA");
+    } else {
+      setenv("SIGMA_CPU_ISA", c.cap, 1);
+    }
+    const std::string label = c.cap == nullptr ? "unset" : c.cap;
+    auto device = RunSigmaEval("device");
+    EXPECT_NE(device.out.find("kernels " + c.kernels + "\n"), std::string::npos)
+        << label << ": " << device.out;
+    auto r = RunSigmaEval("logits --model " + oracle + " --prompt-ids " + ids +
+                          " --kv-dtype bf16 --out " + dir_ + "/l.f32");
+    ASSERT_EQ(r.exit_code, 0) << label << ": " << r.err;
+    const std::vector<float> got = ReadFloats(dir_ + "/l.f32");
+    ASSERT_EQ(got.size(), want.size()) << label;
+    float worst = 0;
+    for (size_t i = 0; i < got.size(); ++i) worst = std::max(worst, std::fabs(got[i] - want[i]));
+    EXPECT_LT(worst, 2e-2f * scale) << label;  // model_test's tolerance for a bf16 cache
+  }
+  unsetenv("SIGMA_CPU_ISA");
 }
 
 // make-model and convert write a model only where --out is free (missing, or an empty folder);
