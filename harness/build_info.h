@@ -10,7 +10,15 @@
 namespace sigma {
 
 std::string EngineBuild();
+
+// The machine, as runs and bench rows record it: the host name, the CPU model and the online CPU
+// count, e.g. "vm (Intel(R) Xeon(R) Processor, 2 CPUs)", so that figures from two machines that
+// share a host name (cloud VMs) are told apart (reports' compare warns where hosts differ). The
+// CPU model is /proc/cpuinfo's first "model name", left out where there is none.
 std::string HostName();
+
+// The "model name" value of a /proc/cpuinfo text ("" where it has none); for HostName.
+std::string CpuModelName(const std::string& cpuinfo);
 
 }  // namespace sigma
 
