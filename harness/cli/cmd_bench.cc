@@ -106,7 +106,8 @@ std::string RowConfigJson(const bench::SpeedRow& r, const BenchFlags& f) {
 }
 
 // "read GB/s": the median of the probe passes paired with the row's repetitions (CPU decode);
-// "% read": the median over repetitions of the step's bytes/s as a share of the pass before it.
+// "% read": the median over repetitions of the step's bytes/s as a share of the pass before it
+// (past 100 where a step's bytes fit the CPU's caches in part: a line under the table says so).
 // The model column is as wide as the longest name (a path, usually), so the columns line up.
 void PrintTable(const std::vector<bench::SpeedRow>& rows) {
   int width = 12;
@@ -133,6 +134,14 @@ void PrintTable(const std::vector<bench::SpeedRow>& rows) {
     } else {
       std::printf(" %9s %7s\n", "-", "-");
     }
+  }
+  const bool past_probe = std::any_of(rows.begin(), rows.end(), [](const bench::SpeedRow& r) {
+    return r.read_gbps > 0 && r.PercentOfReadBandwidth() > 100;
+  });
+  if (past_probe) {
+    std::printf(
+        "%% read past 100: part of a step's bytes came from the CPU's caches, where the "
+        "probe's buffer (--read-bandwidth-mib) came from memory\n");
   }
 }
 

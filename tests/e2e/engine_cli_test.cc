@@ -657,6 +657,14 @@ TEST_F(EngineCliTest, CpuBenchStoresEachRowWithTheReadBandwidthAroundIt) {
                      "AND json_extract(config_json, '$.read_gbps') > 0 "
                      "AND json_extract(config_json, '$.read_share') BETWEEN 0.0001 AND 100"),
             2);
+  // A share past 100% (a tiny model's step reads from the caches) gets the line that says why.
+  const bool past_probe =
+      QueryInt(
+          db, "SELECT count(*) FROM speed WHERE json_extract(config_json, '$.read_share') > 1") > 0;
+  EXPECT_EQ(r.out.find("% read past 100: part of a step's bytes came from the CPU's caches") !=
+                std::string::npos,
+            past_probe)
+      << r.out;
   // ... and the mean and sample std of those shares, which `compare` tests between sessions.
   EXPECT_EQ(QueryInt(db,
                      "SELECT count(*) FROM speed WHERE phase = 'decode' "
