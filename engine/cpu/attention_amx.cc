@@ -1,6 +1,6 @@
 // The bf16 score pass on Intel AMX (AMX-TILE + AMX-BF16), for head_dim 64: the AVX-512 family's
 // kernels otherwise (AmxAttentionKernels, attention_internal.h). Compiled with the AVX-512 flags
-// and -mamx-tile -mamx-bf16; only called where CpuSupportsAmxBf16() (which also obtained the
+// and -mamx-tile -mamx-bf16; only called where CpuSupportsAmx() (which also obtained the
 // kernel's permission for the tile state).
 //
 // A K tile (attention.h) holds, for each dimension pair c, the 16 positions' pairs in 64 bytes:
@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "engine/cpu/amx_tile_config.h"
 #include "engine/cpu/attention.h"
 #include "engine/cpu/attention_internal.h"
 
@@ -42,26 +43,10 @@ constexpr int64_t kTileBytes = kKTileRows * kHd * 2;  // 2 KB: 32 pairs of 64 by
 constexpr int64_t kHalfTileBytes = kTileBytes / 2;    // 16 pairs: one B operand
 constexpr int kMaxHeads = 16;                         // rows of an A or C tile
 
-// The LDTILECFG operand (palette 1): bytes per row and rows of each tile register.
-struct alignas(64) TileConfig {
-  uint8_t palette = 1;
-  uint8_t start_row = 0;
-  uint8_t reserved[14] = {};
-  uint16_t bytes_per_row[16] = {};
-  uint8_t rows[16] = {};
-};
-static_assert(sizeof(TileConfig) == 64);
-
-TileConfig ConfigFor(int heads) {
-  TileConfig config;
-  for (int t : {QUERY_LO, QUERY_HI, SCORES0, SCORES1}) {
-    config.rows[t] = static_cast<uint8_t>(heads);
-    config.bytes_per_row[t] = 64;
-  }
-  for (int t : {KEYS0_LO, KEYS0_HI, KEYS1_LO, KEYS1_HI}) {
-    config.rows[t] = kKTileRows;
-    config.bytes_per_row[t] = 64;
-  }
+AmxTileConfig ConfigFor(int heads) {
+  AmxTileConfig config;
+  for (int t : {QUERY_LO, QUERY_HI, SCORES0, SCORES1}) config.Shape(t, heads, 64);
+  for (int t : {KEYS0_LO, KEYS0_HI, KEYS1_LO, KEYS1_HI}) config.Shape(t, kKTileRows, 64);
   return config;
 }
 
@@ -78,7 +63,7 @@ void StoreScaled(const float (*tile)[kKTileRows], int heads, __m512 scale, float
 // Up to 16 heads (qp: their bf16 pairs, [heads][32]) over n positions.
 void HeadsScores(const uint32_t* qp, int heads, float scale, const uint8_t* k, int64_t n,
                  float* scores, int64_t stride, NextReads next) {
-  const TileConfig config = ConfigFor(heads);
+  const AmxTileConfig config = ConfigFor(heads);
   _tile_loadconfig(&config);
   _tile_loadd(QUERY_LO, qp, kHd * 2);
   _tile_loadd(QUERY_HI, qp + 16, kHd * 2);

@@ -109,7 +109,7 @@ const AttentionKernels& GenericAttentionKernels();
 const AttentionKernels* Avx512AttentionKernels(int hd);
 
 // The AVX-512 kernels with the bf16 score pass on AMX tiles where it has one (head_dim 64), else
-// the AVX-512 kernels themselves (attention_amx.cc); only where CpuSupportsAmxBf16().
+// the AVX-512 kernels themselves (attention_amx.cc); only where CpuSupportsAmx().
 const AttentionKernels* AmxAttentionKernels(int hd);
 
 // AVX2 + FMA + F16C kernels for this head_dim, or null where they have no instance

@@ -50,13 +50,13 @@ bool CpuSupportsAvx512Bf16() {
 #endif
 }
 
-bool CpuSupportsAmxBf16() {
+bool CpuSupportsAmx() {
 #if defined(__x86_64__) && defined(__GNUC__)
   static const bool supported = [] {
     unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
     if (!CpuSupportsAvx512Bf16() || !__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return false;
-    constexpr unsigned kAmxBf16 = 1u << 22, kAmxTile = 1u << 24;  // CPUID.(7,0):EDX
-    if ((edx & kAmxBf16) == 0 || (edx & kAmxTile) == 0) return false;
+    constexpr unsigned kAmxBf16 = 1u << 22, kAmxTile = 1u << 24, kAmxInt8 = 1u << 25;  // (7,0):EDX
+    if ((edx & kAmxBf16) == 0 || (edx & kAmxTile) == 0 || (edx & kAmxInt8) == 0) return false;
     // The OS must manage the tile state (XCR0 bits 17 and 18: XTILECFG, XTILEDATA) and, on Linux,
     // grant it to the process before its first tile instruction.
     unsigned xcr0_lo = 0, xcr0_hi = 0;
@@ -98,7 +98,7 @@ bool CpuIsIntel() {
 
 bool CpuSupports(CpuIsa isa) {
   switch (isa) {
-    case CpuIsa::kAvx512Amx: return CpuSupportsAmxBf16();
+    case CpuIsa::kAvx512Amx: return CpuSupportsAmx();
     case CpuIsa::kAvx512Bf16: return CpuSupportsAvx512Bf16();
     case CpuIsa::kAvx2: return CpuSupportsAvx2();
     case CpuIsa::kGeneric: return true;
@@ -108,7 +108,7 @@ bool CpuSupports(CpuIsa isa) {
 
 CpuIsa ActiveCpuIsa() {
   const CpuIsa cap = Cap().load(std::memory_order_relaxed);
-  if (cap >= CpuIsa::kAvx512Amx && CpuSupportsAmxBf16()) return CpuIsa::kAvx512Amx;
+  if (cap >= CpuIsa::kAvx512Amx && CpuSupportsAmx()) return CpuIsa::kAvx512Amx;
   if (cap >= CpuIsa::kAvx512Bf16 && CpuSupportsAvx512Bf16()) return CpuIsa::kAvx512Bf16;
   if (cap >= CpuIsa::kAvx2 && CpuSupportsAvx2()) return CpuIsa::kAvx2;
   return CpuIsa::kGeneric;

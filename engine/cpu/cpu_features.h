@@ -1,9 +1,10 @@
 // Run-time choice of the CPU kernel family (DESIGN.md §4).
 //
 // Four families, best first:
-//  - kAvx512Amx: the AVX-512 family, with the bf16 attention score pass on AMX tiles (files
-//    *_amx.cc), where the CPU reports AMX-TILE and AMX-BF16 and the kernel grants the process the
-//    tile state (Linux 5.16+, arch_prctl ARCH_REQ_XCOMP_PERM);
+//  - kAvx512Amx: the AVX-512 family, with the bf16 attention score pass and the Q4_0 / Q4_1
+//    prefill GEMM on AMX tiles (files *_amx.cc), where the CPU reports AMX-TILE, AMX-BF16 and
+//    AMX-INT8 and the kernel grants the process the tile state (Linux 5.16+, arch_prctl
+//    ARCH_REQ_XCOMP_PERM);
 //  - kAvx512Bf16 (files *_avx512.cc): where the CPU reports AVX-512 F/BW/VL/DQ, BF16 and VNNI
 //    (every AVX512_BF16 CPU has VNNI);
 //  - kAvx2 (files *_avx2.cc): where the CPU reports AVX2, FMA and F16C (e.g. Zen 2/3, Haswell+);
@@ -21,9 +22,9 @@ namespace sigma {
 // Ordered: a larger value is a better family.
 enum class CpuIsa { kGeneric, kAvx2, kAvx512Bf16, kAvx512Amx };
 
-// True where the CPU can run the *_amx.cc kernels: the AVX-512 family's requirements, AMX-TILE and
-// AMX-BF16, and the tile state granted to this process (requested on the first call).
-bool CpuSupportsAmxBf16();
+// True where the CPU can run the *_amx.cc kernels: the AVX-512 family's requirements, AMX-TILE,
+// AMX-BF16 and AMX-INT8, and the tile state granted to this process (requested on the first call).
+bool CpuSupportsAmx();
 
 // True where the CPU can run the *_avx512.cc kernels.
 bool CpuSupportsAvx512Bf16();

@@ -98,8 +98,9 @@ Kernel ChooseKernel(DType dtype, int64_t in, int64_t batch, bool tiled) {
   Kernel k;
   const CpuIsa isa = ActiveCpuIsa();
   if (UsesInt16Kernels(isa, dtype, in, batch, tiled)) {
-    k.rows = isa >= CpuIsa::kAvx512Bf16 ? internal::MatMulRowsInt16Avx512
-                                        : internal::MatMulRowsInt16Avx2;
+    k.rows = isa == CpuIsa::kAvx512Amx    ? internal::MatMulRowsInt16Amx
+             : isa == CpuIsa::kAvx512Bf16 ? internal::MatMulRowsInt16Avx512
+                                          : internal::MatMulRowsInt16Avx2;
     k.quantize = internal::MatMulQuantizeXInt16Avx2;
   } else if (isa >= CpuIsa::kAvx512Bf16 && internal::MatMulAvx512Supports(dtype, in)) {
     k.rows = internal::MatMulRowsAvx512;

@@ -84,7 +84,7 @@ TEST_F(EngineCliTest, CpuIsaCapChoosesTheKernelsAndEachGivesTheOracleLogits) {
   const std::vector<float> want = ReadFloats(oracle + "/logits.f32");
   float scale = 1;
   for (float x : want) scale = std::max(scale, std::fabs(x));
-  const std::string best = CpuSupportsAmxBf16()      ? "avx512_amx"
+  const std::string best = CpuSupportsAmx()          ? "avx512_amx"
                            : CpuSupportsAvx512Bf16() ? "avx512_bf16"
                            : CpuSupportsAvx2()       ? "avx2"
                                                      : "generic";

@@ -791,7 +791,7 @@ TEST(MatMulIsaTest, NamesTheDispatchedFamily) {
                             : CpuSupportsAvx2()     ? "avx2"
                                                     : "generic");
   ForceGenericKernels(false);
-  EXPECT_STREQ(MatMulIsa(), CpuSupportsAmxBf16()      ? "avx512_amx"
+  EXPECT_STREQ(MatMulIsa(), CpuSupportsAmx()          ? "avx512_amx"
                             : CpuSupportsAvx512Bf16() ? "avx512_bf16"
                             : CpuSupportsAvx2()       ? "avx2"
                                                       : "generic");
