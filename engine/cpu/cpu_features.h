@@ -1,8 +1,8 @@
 // Run-time choice of the CPU kernel family (DESIGN.md §4).
 //
 // Four families, best first:
-//  - kAvx512Amx: the AVX-512 family, with the bf16 attention score pass and the Q4_0 / Q4_1
-//    prefill GEMM on AMX tiles (files *_amx.cc), where the CPU reports AMX-TILE, AMX-BF16 and
+//  - kAvx512Amx: the AVX-512 family, with the bf16 attention score pass and the Q4_0 / Q4_1 /
+//    Q8_0 prefill GEMM on AMX tiles (files *_amx.cc), where the CPU reports AMX-TILE, AMX-BF16 and
 //    AMX-INT8 and the kernel grants the process the tile state (Linux 5.16+, arch_prctl
 //    ARCH_REQ_XCOMP_PERM);
 //  - kAvx512Bf16 (files *_avx512.cc): where the CPU reports AVX-512 F/BW/VL/DQ, BF16 and VNNI

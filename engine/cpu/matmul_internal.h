@@ -122,8 +122,8 @@ void MatMulRowsInt16Avx2RowLayout(const MatMulArgs& args, int64_t row_begin, int
 // rows without one as MatMulRowsInt16Avx2RowLayout. Same activations as MatMulRowsInt16Avx2.
 void MatMulRowsInt16Avx512(const MatMulArgs& args, int64_t row_begin, int64_t row_end);
 
-// MatMulRowsInt16Avx512 with Q4_0 / Q4_1 tiles' batch rows in groups of 16 on AMX-INT8, the same
-// bits (matmul_amx.cc); only where CpuSupportsAmx().
+// MatMulRowsInt16Avx512 with Q4_0 / Q4_1 / Q8_0 tiles' batch rows in groups of 16 on AMX-INT8, the
+// same bits (matmul_amx.cc); only where CpuSupportsAmx().
 void MatMulRowsInt16Amx(const MatMulArgs& args, int64_t row_begin, int64_t row_end);
 
 }  // namespace sigma::internal
